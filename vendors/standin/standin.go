@@ -1,0 +1,356 @@
+// Package standin holds what every vendor stand-in server shares: fault
+// injection and latency, the loopback "hosts" whose SSH port answers once
+// a sandbox instance is running, state persistence, and the slow drift of
+// prices and stock that makes a sandbox catalog feel alive. The stand-ins
+// themselves (one per vendor package) implement each vendor's own API.
+package standin
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io/fs"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Rule is one injected fault: requests matching Method and PathPrefix get
+// Status (with the vendor's error body) instead of the real answer.
+type Rule struct {
+	// Method matches any method when empty.
+	Method string
+	// PathPrefix matches any path when empty.
+	PathPrefix string
+	// Status is the answer to send (500, 429, 503, ...).
+	Status int
+	// Delay is waited before answering (a hang when long).
+	Delay time.Duration
+	// AfterHandler runs the real handler first and then answers Status
+	// anyway: "created but answered 500".
+	AfterHandler bool
+	// Times is how many requests the rule applies to; 0 means forever.
+	Times int
+}
+
+// Faults injects failures and latency into a stand-in. The zero value
+// injects nothing.
+type Faults struct {
+	mu      sync.Mutex
+	latency time.Duration
+	rules   []*Rule
+}
+
+// SetLatency delays every answer by d.
+func (f *Faults) SetLatency(d time.Duration) {
+	f.mu.Lock()
+	f.latency = d
+	f.mu.Unlock()
+}
+
+// Add installs a rule; rules are matched in the order added.
+func (f *Faults) Add(r Rule) {
+	f.mu.Lock()
+	f.rules = append(f.rules, &r)
+	f.mu.Unlock()
+}
+
+// Clear removes every rule and the latency.
+func (f *Faults) Clear() {
+	f.mu.Lock()
+	f.rules, f.latency = nil, 0
+	f.mu.Unlock()
+}
+
+func (f *Faults) match(r *http.Request) (time.Duration, *Rule) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, rule := range f.rules {
+		if rule.Method != "" && rule.Method != r.Method {
+			continue
+		}
+		if !strings.HasPrefix(r.URL.Path, rule.PathPrefix) {
+			continue
+		}
+		if rule.Times > 0 {
+			rule.Times--
+			if rule.Times == 0 {
+				f.rules = append(f.rules[:i:i], f.rules[i+1:]...)
+			}
+		}
+		matched := *rule
+		return f.latency, &matched
+	}
+	return f.latency, nil
+}
+
+// Wrap puts the faults in front of h. errorBody renders the vendor's own
+// error envelope for an injected status.
+func (f *Faults) Wrap(h http.Handler, errorBody func(status int) (contentType string, body []byte)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		latency, rule := f.match(r)
+		delay := latency
+		if rule != nil {
+			delay += rule.Delay
+		}
+		if delay > 0 {
+			select {
+			case <-time.After(delay):
+			case <-r.Context().Done():
+				return
+			}
+		}
+		if rule == nil || rule.Status == 0 {
+			h.ServeHTTP(w, r)
+			return
+		}
+		if rule.AfterHandler {
+			h.ServeHTTP(discard{header: http.Header{}}, r)
+		}
+		ct, body := errorBody(rule.Status)
+		if ct != "" {
+			w.Header().Set("Content-Type", ct)
+		}
+		w.WriteHeader(rule.Status)
+		w.Write(body)
+	})
+}
+
+type discard struct{ header http.Header }
+
+func (d discard) Header() http.Header         { return d.header }
+func (d discard) Write(b []byte) (int, error) { return len(b), nil }
+func (d discard) WriteHeader(int)             {}
+
+// Banner is what a sandbox host's SSH port says, like any sshd would.
+const Banner = "SSH-2.0-OpenSSH_9.6 supply-sandbox\r\n"
+
+// Hosts are the loopback machines behind sandbox instances: each running
+// instance gets its own loopback address (127.1.x.y) and a TCP listener
+// there that answers with an SSH banner, so "ready means reachable" is
+// checked for real. One Hosts is shared by every stand-in of a process so
+// addresses never collide; Port tells an adapter where a host's sshd is,
+// because an unprivileged sandbox cannot listen on port 22.
+type Hosts struct {
+	mu     sync.Mutex
+	byID   map[string]*host
+	byIP   map[string]*host
+	nextIP uint32
+}
+
+type host struct {
+	ip string
+	l  net.Listener
+}
+
+// Open starts (or keeps) the host of instance id and returns its address
+// and SSH port. ip and port are the ones it had before a restart, if any;
+// they are reused when still free.
+func (h *Hosts) Open(id, ip string, port int) (string, int, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.byID == nil {
+		h.byID, h.byIP = map[string]*host{}, map[string]*host{}
+	}
+	if x, ok := h.byID[id]; ok {
+		return x.ip, x.l.Addr().(*net.TCPAddr).Port, nil
+	}
+	if ip == "" || h.byIP[ip] != nil {
+		ip = h.freeIP()
+	}
+	var l net.Listener
+	var err error
+	if port > 0 {
+		l, err = net.Listen("tcp", net.JoinHostPort(ip, fmt.Sprint(port)))
+	}
+	if l == nil {
+		l, err = net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	}
+	if err != nil {
+		return "", 0, fmt.Errorf("open sandbox host: %w", err)
+	}
+	x := &host{ip: ip, l: l}
+	h.byID[id], h.byIP[ip] = x, x
+	go serveBanner(l)
+	return ip, l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func (h *Hosts) freeIP() string {
+	for {
+		h.nextIP++
+		n := h.nextIP%(1<<16-2) + 1
+		ip := fmt.Sprintf("127.1.%d.%d", n>>8, n&0xff)
+		if h.byIP[ip] == nil && n&0xff != 0 && n&0xff != 255 {
+			return ip
+		}
+	}
+}
+
+// Port returns the SSH port of the host at ip, or 22 when there is none
+// (so a real address passes through unchanged).
+func (h *Hosts) Port(ip string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if x, ok := h.byIP[ip]; ok {
+		return x.l.Addr().(*net.TCPAddr).Port
+	}
+	return 22
+}
+
+func serveBanner(l net.Listener) {
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		c.Write([]byte(Banner))
+		c.Close()
+	}
+}
+
+// Close stops the host of instance id, if any.
+func (h *Hosts) Close(id string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if x, ok := h.byID[id]; ok {
+		x.l.Close()
+		delete(h.byID, id)
+		delete(h.byIP, x.ip)
+	}
+}
+
+// CloseAll stops every host.
+func (h *Hosts) CloseAll() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for id, x := range h.byID {
+		x.l.Close()
+		delete(h.byID, id)
+		delete(h.byIP, x.ip)
+	}
+}
+
+// Options configure a stand-in server; every vendor's NewStandIn takes them.
+type Options struct {
+	// APIKey is the credential the stand-in accepts ("" accepts any).
+	APIKey string
+	// BootTime is how long an instance takes from create to running.
+	BootTime time.Duration
+	// StatePath is where instances are kept across restarts ("": memory only).
+	StatePath string
+	// Scale multiplies the seeded catalog with synthetic variants
+	// (more regions, price points); 0 or 1 is the real catalog.
+	Scale int
+	// Hosts are the loopback machines; nil gives the stand-in its own.
+	Hosts *Hosts
+	// Now is the clock; nil is time.Now.
+	Now func() time.Time
+}
+
+// Clock returns o.Now or time.Now.
+func (o Options) Clock() func() time.Time {
+	if o.Now != nil {
+		return o.Now
+	}
+	return time.Now
+}
+
+// ConsoleEntry is one instance as a vendor console lists it: what
+// GET /sandbox/instances shows for every stand-in.
+type ConsoleEntry struct {
+	Vendor       string    `json:"vendor"`
+	ID           string    `json:"id"`
+	Name         string    `json:"name"`
+	State        string    `json:"state"`
+	Live         bool      `json:"live"` // still billing: not terminated
+	InstanceType string    `json:"instance_type"`
+	Region       string    `json:"region"`
+	IP           string    `json:"ip"`
+	SSHPort      int       `json:"ssh_port"`
+	Tags         []string  `json:"tags"`
+	CreatedAt    time.Time `json:"created_at"`
+}
+
+// Load reads JSON state saved by Save; a missing file leaves v untouched.
+func Load(path string, v any) error {
+	if path == "" {
+		return nil
+	}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("load stand-in state: %w", err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("load stand-in state %s: %w", path, err)
+	}
+	return nil
+}
+
+// Save writes v as JSON to path atomically (write, fsync, rename), so a
+// kill -9 leaves either the old state or the new one.
+func Save(path string, v any) error {
+	if path == "" {
+		return nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("save stand-in state: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("save stand-in state: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("save stand-in state: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return fmt.Errorf("save stand-in state: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("save stand-in state: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("save stand-in state: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("save stand-in state: %w", err)
+	}
+	return nil
+}
+
+// DriftPeriod is how often sandbox prices and stock take a new step.
+const DriftPeriod = 5 * time.Minute
+
+// Drift moves base by up to ±spread (a fraction, 0.05 = 5%) in a way that
+// is the same for every caller at the same time and changes once per
+// DriftPeriod, so a sandbox price moves a little over time but stays
+// consistent between the stand-in and anyone reading it.
+func Drift(base, spread float64, key string, t time.Time) float64 {
+	u := unit(key, t.Unix()/int64(DriftPeriod/time.Second))
+	return math.Round(base*(1+spread*(2*u-1))*10000) / 10000
+}
+
+// Flicker reports whether an item that is normally in stock is sold out
+// right now: true for about fraction of the (key, period) pairs.
+func Flicker(fraction float64, key string, t time.Time) bool {
+	return unit("stock:"+key, t.Unix()/int64(DriftPeriod/time.Second)) < fraction
+}
+
+func unit(key string, step int64) float64 {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%s/%d", key, step)
+	return float64(h.Sum64()>>11) / float64(1<<53)
+}

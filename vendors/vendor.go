@@ -1,0 +1,194 @@
+// Package vendors defines what supply needs from a GPU cloud: read its
+// catalog, create an instance, look at it, list the ones we own and
+// terminate them. Each cloud lives in its own sub-package (vendors/lambda,
+// vendors/hyperstack, ...) with an adapter that speaks the vendor's real
+// wire protocol and a stand-in server of that protocol for tests and
+// sandbox mode.
+package vendors
+
+import (
+	"context"
+	"time"
+)
+
+// Vendor is one GPU cloud. Implementations are safe for concurrent use.
+type Vendor interface {
+	// Name is the vendor's slug as used in filters and the API ("lambda").
+	Name() string
+	// Info describes the vendor and what it supports.
+	Info() Info
+	// Catalog lists everything the vendor sells now: one item per
+	// instance type × region × contract, with price and stock.
+	Catalog(ctx context.Context) ([]CatalogItem, error)
+	// Create launches one instance. It is idempotent on
+	// CreateRequest.ResourceID: the id travels with the instance (as a
+	// tag, label or name) and a repeated Create for the same id returns
+	// the instance that already exists instead of launching a second one.
+	Create(ctx context.Context, req CreateRequest) (Instance, error)
+	// Get returns one instance by the vendor's id. A missing instance is
+	// an error wrapping ErrNotFound.
+	Get(ctx context.Context, id string) (Instance, error)
+	// List returns every instance carrying supply's tag, in any state
+	// short of gone. It is what the reconciler compares with the database.
+	List(ctx context.Context) ([]Instance, error)
+	// Terminate asks the vendor to delete the instance and whatever it
+	// owns (boot disks, keys). It returns nil once the request is
+	// accepted or the instance is already gone; callers poll Get until it
+	// reports ErrNotFound or StateTerminated before calling it deleted.
+	Terminate(ctx context.Context, id string) error
+}
+
+// Info is a vendor's description and capability set.
+type Info struct {
+	Name        string `json:"name"`
+	DisplayName string `json:"display_name"`
+	// Spot: the vendor sells interruptible capacity.
+	Spot bool `json:"supports_spot"`
+	// CloudInit: user data runs as cloud-init (false: a start-up script
+	// or container command stands in for it).
+	CloudInit bool `json:"supports_cloud_init"`
+	// Tags: instances carry our resource id as a tag or label (false:
+	// it is carried in the instance name).
+	Tags bool `json:"supports_tags"`
+	// Clusters: the vendor sells multi-node clusters with a fast fabric.
+	Clusters bool `json:"supports_clusters"`
+	// Cilium: instances can run Cilium (kernel and network allow it).
+	Cilium bool `json:"supports_cilium"`
+	// Containers: an "instance" is a container, not a virtual machine.
+	Containers bool `json:"containers"`
+}
+
+// Contract is how capacity is rented.
+type Contract string
+
+// The two contracts of the API.
+const (
+	OnDemand Contract = "ondemand"
+	Spot     Contract = "spot"
+)
+
+// CatalogItem is one thing a vendor sells: an instance type in a region
+// under a contract. Prices are USD; converting from the vendor's currency
+// and unit is the adapter's job.
+type CatalogItem struct {
+	// InstanceType is the vendor's name for what is launched.
+	InstanceType string `json:"instance_type"`
+	// Region is the vendor's own region, zone or data-centre id.
+	Region string `json:"region"`
+	// Country is the ISO 3166-1 alpha-2 code of the region's data centre;
+	// the catalog package maps it to a region group.
+	Country  string   `json:"country"`
+	Contract Contract `json:"contract"`
+	// GPUName is the vendor's spelling of the GPU model, mapped through
+	// the GPU registry by the offer index.
+	GPUName string `json:"gpu_name"`
+	// GPUCount is GPUs per node.
+	GPUCount int `json:"gpu_count"`
+	VCPUs    int `json:"vcpus"`
+	// MemoryGB is RAM per node; 0 when the vendor does not say.
+	MemoryGB float64 `json:"memory_gb"`
+	// BootDiskGB is the boot disk the adapter asks for; 0 when the
+	// vendor sizes it.
+	BootDiskGB int `json:"boot_disk_gb"`
+	// PricePerHour is USD per node-hour for the whole machine, boot disk
+	// included.
+	PricePerHour float64 `json:"price_per_hour"`
+	// BootDiskPricePerHour is the part of PricePerHour that pays for the
+	// boot disk (0 when the vendor bundles it).
+	BootDiskPricePerHour float64 `json:"boot_disk_price_per_hour"`
+	// Available says the vendor reports stock now.
+	Available bool `json:"available"`
+	// Stock is how many can be launched now when the vendor says;
+	// -1 when it only says yes or no.
+	Stock int `json:"stock"`
+	// Nodes is the node count of a cluster offer; 0 or 1 for one machine.
+	Nodes int `json:"nodes,omitempty"`
+	// InfinibandGbps is the cluster fabric bandwidth per node.
+	InfinibandGbps int `json:"infiniband_gbps,omitempty"`
+	// ClusterStorageGB is shared storage that comes with a cluster.
+	ClusterStorageGB int `json:"cluster_storage_gb,omitempty"`
+	// Extra carries what the adapter needs again at create time
+	// (an image id, a flavor id); opaque to everyone else.
+	Extra map[string]string `json:"extra,omitempty"`
+}
+
+// CreateRequest is everything an adapter needs to launch one node.
+type CreateRequest struct {
+	// ResourceID is supply's id for the node; the adapter attaches it to
+	// the instance so a retry or the reconciler can find it.
+	ResourceID string
+	// Name is a human name for the instance (may be empty).
+	Name         string
+	InstanceType string
+	Region       string
+	Contract     Contract
+	// SSHPublicKey must let "ssh root@<ip>" in.
+	SSHPublicKey string
+	// UserData is the renter's own cloud-init document or shell script
+	// (may be empty); the adapter combines it with what root access
+	// needs, in the form the vendor runs.
+	UserData string
+	// Item is the catalog item being launched.
+	Item CatalogItem
+}
+
+// State is an instance's lifecycle state, the same for every vendor.
+type State string
+
+// Instance states. Adapters map every vendor state onto one of these.
+const (
+	StatePending     State = "pending"
+	StateRunning     State = "running"
+	StateStopped     State = "stopped"
+	StateTerminating State = "terminating"
+	StateTerminated  State = "terminated"
+	StateFailed      State = "failed"
+	StatePreempted   State = "preempted"
+)
+
+// Instance is a vendor's machine as supply sees it.
+type Instance struct {
+	// ID is the vendor's id, as a string whatever its native type.
+	ID string `json:"id"`
+	// ResourceID is supply's id read back from the instance's tag or
+	// name; empty for instances supply did not create.
+	ResourceID   string `json:"resource_id"`
+	Name         string `json:"name"`
+	State        State  `json:"state"`
+	VendorState  string `json:"vendor_state"`
+	InstanceType string `json:"instance_type"`
+	Region       string `json:"region"`
+	ExternalIP   string `json:"external_ip"`
+	InternalIP   string `json:"internal_ip"`
+	// SSHPort is where sshd answers on ExternalIP (22 unless the vendor
+	// maps ports).
+	SSHPort   int       `json:"ssh_port"`
+	CreatedAt time.Time `json:"created_at"`
+	// Message is the vendor's own explanation of the state, if any.
+	Message string `json:"message,omitempty"`
+}
+
+// Tag is the key under which supply marks what it creates; adapters
+// whose vendor has no tags put TagValue(resourceID) in the name.
+const Tag = "supply-resource"
+
+// NamePrefix starts the name of every instance supply creates, so that
+// instances are recognisable in a vendor console and, on vendors without
+// tags, the resource id can be read back from the name.
+const NamePrefix = "supply-"
+
+// InstanceName is the vendor-side name of the instance for a resource.
+func InstanceName(resourceID string) string { return NamePrefix + resourceID }
+
+// ResourceIDFromName reads the resource id back from an InstanceName; it
+// returns "" for names supply did not make.
+func ResourceIDFromName(name string) string {
+	if len(name) != len(NamePrefix)+36 || name[:len(NamePrefix)] != NamePrefix {
+		return ""
+	}
+	return name[len(NamePrefix):]
+}
+
+// Slugs are the vendors supply has adapters for, as written in vendor
+// filters and /available_vendors.
+var Slugs = []string{"lambda", "hyperstack", "scaleway", "verda", "runpod", "nebius", "vastai"}

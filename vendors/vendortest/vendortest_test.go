@@ -1,0 +1,133 @@
+package vendortest
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+)
+
+// miniSpec is a small OpenAPI 3.1 document using the 3.1 keywords the
+// vendors' documents rely on (const, type arrays).
+const miniSpec = `{
+  "openapi": "3.1.0",
+  "info": {"title": "mini", "version": "1"},
+  "servers": [{"url": "https://vendor.example/v1"}],
+  "paths": {
+    "/things/{id}": {
+      "get": {
+        "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+        "responses": {
+          "200": {"description": "ok", "content": {"application/json": {"schema": {
+            "type": "object", "additionalProperties": false, "required": ["data"],
+            "properties": {"data": {"type": "object", "required": ["kind", "size"], "properties": {
+              "kind": {"const": "thing"}, "size": {"type": ["integer", "null"]}}}}}}}}
+        }
+      }
+    },
+    "/things": {
+      "post": {
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {
+          "type": "object", "required": ["name"], "properties": {"name": {"type": "string", "maxLength": 5}}}}}},
+        "responses": {"200": {"description": "ok"}}
+      }
+    }
+  }
+}`
+
+// errorRecorder is a testing.TB that collects Errorf calls, so the test
+// can assert that Validating reports (or does not report) violations.
+type errorRecorder struct {
+	testing.TB
+	mu   sync.Mutex
+	errs []string
+}
+
+func (r *errorRecorder) Errorf(format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.errs = append(r.errs, fmt.Sprintf(format, args...))
+}
+
+func TestValidating(t *testing.T) {
+	spec, err := openapi3.NewLoader().LoadFromData([]byte(miniSpec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		method    string
+		path      string
+		body      string
+		answer    string
+		status    int
+		violation string // "" when none is expected
+	}{
+		{"valid", "GET", "/v1/things/a", "", `{"data":{"kind":"thing","size":null}}`, 200, ""},
+		{"const broken", "GET", "/v1/things/a", "", `{"data":{"kind":"other","size":1}}`, 200, "response violates"},
+		{"extra envelope field", "GET", "/v1/things/a", "", `{"data":{"kind":"thing","size":1},"x":1}`, 200, "response violates"},
+		{"undocumented status", "GET", "/v1/things/a", "", `{}`, 500, "response violates"},
+		{"unknown path", "GET", "/v1/nothing", "", `{}`, 200, "not in the vendor spec"},
+		{"missing base path", "GET", "/things/a", "", `{}`, 200, "not in the vendor spec"},
+		{"request too long", "POST", "/v1/things", `{"name":"toolong"}`, ``, 200, "request violates"},
+		{"request valid", "POST", "/v1/things", `{"name":"ok"}`, ``, 200, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := &errorRecorder{TB: t}
+			var gotBody string
+			stand := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				b, _ := io.ReadAll(r.Body)
+				gotBody = string(b)
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(tt.status)
+				io.WriteString(w, tt.answer)
+			})
+			srv := httptest.NewServer(Validating(rec, spec, "/v1", stand))
+			defer srv.Close()
+
+			req, _ := http.NewRequest(tt.method, srv.URL+tt.path, strings.NewReader(tt.body))
+			if tt.body != "" {
+				req.Header.Set("Content-Type", "application/json")
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+
+			if resp.StatusCode != tt.status || string(got) != tt.answer {
+				t.Errorf("answer passed through as %d %q, want %d %q", resp.StatusCode, got, tt.status, tt.answer)
+			}
+			if gotBody != tt.body {
+				t.Errorf("stand-in received body %q, want %q", gotBody, tt.body)
+			}
+			switch {
+			case tt.violation == "" && len(rec.errs) > 0:
+				t.Errorf("unexpected violations: %q", rec.errs)
+			case tt.violation != "" && (len(rec.errs) == 0 || !strings.Contains(strings.Join(rec.errs, "\n"), tt.violation)):
+				t.Errorf("violations %q, want one containing %q", rec.errs, tt.violation)
+			}
+		})
+	}
+}
+
+func TestLoadSpec(t *testing.T) {
+	doc := LoadSpec(t, "lambda/lambda-labs-openapi.json")
+	if !doc.IsOpenAPI31OrLater() {
+		t.Errorf("lambda spec version %q, want 3.1", doc.OpenAPI)
+	}
+	if doc.Paths.Find("/api/v1/instance-operations/launch") == nil {
+		t.Error("lambda spec has no launch path")
+	}
+	yaml := LoadSpec(t, "hyperstack/openapi.yaml")
+	if yaml.Paths.Len() == 0 {
+		t.Error("hyperstack spec (YAML) loaded without paths")
+	}
+}
