@@ -1,0 +1,223 @@
+package hyperstack
+
+import "time"
+
+// The JSON shapes of Hyperstack's API (openapi.yaml in the vendor specs),
+// shared by the adapter and the stand-in so both speak the same wire
+// format; the spec-validation test checks it against the published
+// description.
+
+// errorEnvelope is ErrorResponseModel, the body of every 4xx.
+type errorEnvelope struct {
+	Status      bool   `json:"status"`
+	Message     string `json:"message"`
+	ErrorReason string `json:"error_reason"`
+}
+
+// okEnvelope is ResponseModel, the body of a bare success.
+type okEnvelope struct {
+	Status  bool   `json:"status"`
+	Message string `json:"message"`
+}
+
+// regionFields is Region_Fields.
+type regionFields struct {
+	ID          int            `json:"id"`
+	Name        string         `json:"name"`
+	Country     string         `json:"country"`
+	Description string         `json:"description"`
+	GreenStatus string         `json:"green_status"`
+	Features    map[string]any `json:"features"`
+}
+
+// environmentFeatures is Environment_Features.
+type environmentFeatures struct {
+	GreenStatus      string `json:"green_status"`
+	NetworkOptimised bool   `json:"network_optimised"`
+}
+
+// environmentFields is Environment_Fields.
+type environmentFields struct {
+	ID        int                 `json:"id"`
+	Name      string              `json:"name"`
+	Region    string              `json:"region"`
+	CreatedAt time.Time           `json:"created_at"`
+	Features  environmentFeatures `json:"features"`
+}
+
+// keypairFields is Keypair_Fields.
+type keypairFields struct {
+	ID          int               `json:"id"`
+	Name        string            `json:"name"`
+	PublicKey   string            `json:"public_key"`
+	Fingerprint string            `json:"fingerprint"`
+	Environment environmentFields `json:"environment"`
+	CreatedAt   time.Time         `json:"created_at"`
+}
+
+// flavorList is Flavor_List_Response: flavors grouped by GPU and region.
+type flavorList struct {
+	Status  bool          `json:"status"`
+	Message string        `json:"message"`
+	Data    []flavorGroup `json:"data"`
+}
+
+// flavorGroup is Flavor_Item_Get_Response.
+type flavorGroup struct {
+	GPU        string         `json:"gpu"`
+	RegionName string         `json:"region_name"`
+	Flavors    []flavorFields `json:"flavors"`
+}
+
+// flavorFields is Flavor_Fields.
+type flavorFields struct {
+	ID             int            `json:"id"`
+	Name           string         `json:"name"`
+	DisplayName    string         `json:"display_name"`
+	RegionName     string         `json:"region_name"`
+	CPU            int            `json:"cpu"`
+	RAM            float64        `json:"ram"`
+	Disk           int            `json:"disk"`
+	Ephemeral      int            `json:"ephemeral"`
+	GPU            string         `json:"gpu"`
+	GPUCount       int            `json:"gpu_count"`
+	StockAvailable bool           `json:"stock_available"`
+	Labels         []labelFields  `json:"labels"`
+	Features       map[string]any `json:"features"`
+	CreatedAt      time.Time      `json:"created_at"`
+}
+
+// labelFields is LableResonse (sic).
+type labelFields struct {
+	ID    int    `json:"id"`
+	Label string `json:"label"`
+}
+
+// priceEntry is PricebookModel: USD per hour of one resource; for a GPU,
+// Name is the GPU model and Value is per GPU-hour.
+type priceEntry struct {
+	ID              int     `json:"id"`
+	Name            string  `json:"name"`
+	Value           float64 `json:"value"`
+	OriginalValue   float64 `json:"original_value"`
+	DiscountApplied bool    `json:"discount_applied"`
+}
+
+// stockList is New_Stock_Retrive_Response (sic): no status or message.
+type stockList struct {
+	Stocks []stockRegion `json:"stocks"`
+}
+
+// stockRegion is New_Stock_Response.
+type stockRegion struct {
+	Region    string       `json:"region"`
+	StockType string       `json:"stock-type"`
+	Models    []stockModel `json:"models"`
+}
+
+// stockModel is New_Model_Response; its counts are strings.
+type stockModel struct {
+	Model          string         `json:"model"`
+	Available      string         `json:"available"`
+	Planned7Days   string         `json:"planned_7_days"`
+	Planned30Days  string         `json:"planned_30_days"`
+	Planned100Days string         `json:"planned_100_days"`
+	Configurations map[string]int `json:"configurations"`
+}
+
+// createPayload is Create_Instances_Payload.
+type createPayload struct {
+	Name                    string         `json:"name"`
+	EnvironmentName         string         `json:"environment_name"`
+	FlavorName              string         `json:"flavor_name"`
+	ImageName               string         `json:"image_name,omitempty"`
+	KeyName                 string         `json:"key_name"`
+	Count                   int            `json:"count"`
+	AssignFloatingIP        bool           `json:"assign_floating_ip"`
+	EnablePortRandomization bool           `json:"enable_port_randomization"`
+	CreateBootableVolume    bool           `json:"create_bootable_volume,omitempty"`
+	UserData                string         `json:"user_data,omitempty"`
+	Labels                  []string       `json:"labels,omitempty"`
+	SecurityRules           []securityRule `json:"security_rules,omitempty"`
+	CallbackURL             string         `json:"callback_url,omitempty"`
+	VolumeName              string         `json:"volume_name,omitempty"`
+}
+
+// createResponse is CreateInstancesResponse.
+type createResponse struct {
+	okEnvelope
+	Instances []instanceFields `json:"instances"`
+}
+
+// securityRule is Create_Security_Rule_Payload and, with ID and status,
+// Security_Rules_Fields_for_Instance.
+type securityRule struct {
+	ID             int       `json:"id,omitempty"`
+	Direction      string    `json:"direction"`
+	Ethertype      string    `json:"ethertype"`
+	Protocol       string    `json:"protocol"`
+	RemoteIPPrefix string    `json:"remote_ip_prefix"`
+	PortRangeMin   int       `json:"port_range_min,omitempty"`
+	PortRangeMax   int       `json:"port_range_max,omitempty"`
+	Status         string    `json:"status,omitempty"`
+	CreatedAt      time.Time `json:"created_at,omitzero"`
+}
+
+// instanceFields is Instance_Fields: one VM.
+type instanceFields struct {
+	ID                      int64               `json:"id"`
+	Name                    string              `json:"name"`
+	Status                  string              `json:"status"`
+	VMState                 string              `json:"vm_state"`
+	PowerState              string              `json:"power_state"`
+	FixedIP                 string              `json:"fixed_ip,omitempty"`
+	FloatingIP              string              `json:"floating_ip,omitempty"`
+	FloatingIPStatus        string              `json:"floating_ip_status"`
+	Flavor                  instanceFlavor      `json:"flavor"`
+	Environment             instanceEnvironment `json:"environment"`
+	Keypair                 nameOnly            `json:"keypair"`
+	Image                   nameOnly            `json:"image"`
+	OS                      string              `json:"os"`
+	Labels                  []string            `json:"labels"`
+	SecurityRules           []securityRule      `json:"security_rules"`
+	VolumeAttachments       []volumeAttachment  `json:"volume_attachments"`
+	CreatedAt               time.Time           `json:"created_at"`
+	Locked                  bool                `json:"locked"`
+	RequiresPublicIP        bool                `json:"requires_public_ip"`
+	PortRandomization       bool                `json:"port_randomization"`
+	PortRandomizationStatus string              `json:"port_randomization_status,omitempty"`
+	Features                map[string]any      `json:"features"`
+}
+
+// volumeAttachment is Volume_Attachment_Fields; the stand-in attaches none.
+type volumeAttachment struct {
+	ID     int    `json:"id"`
+	Device string `json:"device"`
+	Status string `json:"status"`
+}
+
+// instanceFlavor is Instance_Flavor_Fields.
+type instanceFlavor struct {
+	ID        int     `json:"id"`
+	Name      string  `json:"name"`
+	CPU       int     `json:"cpu"`
+	RAM       float64 `json:"ram"`
+	Disk      int     `json:"disk"`
+	Ephemeral int     `json:"ephemeral"`
+	GPU       string  `json:"gpu"`
+	GPUCount  int     `json:"gpu_count"`
+}
+
+// instanceEnvironment is Instance_Environment_Fields.
+type instanceEnvironment struct {
+	ID       int                 `json:"id"`
+	Name     string              `json:"name"`
+	Region   string              `json:"region"`
+	OrgID    int                 `json:"org_id"`
+	Features environmentFeatures `json:"features"`
+}
+
+// nameOnly is Instance_Image_Fields and Instance_Keypair_Fields.
+type nameOnly struct {
+	Name string `json:"name"`
+}
