@@ -130,6 +130,29 @@ type CreateRequest struct {
 	UserData string
 	// Item is the catalog item being launched.
 	Item CatalogItem
+	// Cluster is set when the node belongs to a multi-node cluster offer.
+	Cluster *ClusterNode
+}
+
+// ClusterNode places one node of a cluster. Nodes of one cluster share
+// ClusterID; an adapter whose vendor has cluster objects (an InfiniBand
+// fabric, a pod group) gets-or-creates that object idempotently on
+// ClusterID before creating the node in it.
+type ClusterNode struct {
+	// ClusterID is supply's id of the cluster parent resource.
+	ClusterID string
+	// Name is the cluster's human name.
+	Name string
+	// Index is this node's position (0-based) and Nodes the cluster size.
+	Index, Nodes int
+}
+
+// ClusterDeleter is implemented by vendors whose clusters are objects of
+// their own that outlive their nodes: once every node is gone, supply
+// calls DeleteCluster so the fabric or group stops existing (and billing).
+// A missing cluster is not an error.
+type ClusterDeleter interface {
+	DeleteCluster(ctx context.Context, clusterID string) error
 }
 
 // State is an instance's lifecycle state, the same for every vendor.

@@ -1,0 +1,172 @@
+// Package api is the HTTP layer of supply: huma operations on net/http,
+// Bearer API keys, FastAPI-compatible errors and the OpenAPI 3.1 document.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"reflect"
+	"regexp"
+	"strings"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/gpusupply/supply/offers"
+)
+
+// maxBodyBytes caps every request body; larger ones get 413.
+const maxBodyBytes = 1 << 20
+
+// Tags group operations in the OpenAPI document as the reference does.
+const (
+	tagOffers    = "Offers"
+	tagResources = "Resources"
+	tagDiscovery = "Discovery"
+)
+
+// securityScheme is the name FastAPI gives its Bearer scheme.
+const securityScheme = "HTTPBearer"
+
+// Config is what the API needs from the rest of the service.
+type Config struct {
+	// Auth maps an API key to its account; errors wrapping
+	// apikeys.ErrUnknownKey mean 401, any other error 503.
+	Auth interface {
+		Authenticate(ctx context.Context, key string) (int64, error)
+	}
+	// Ready reports whether the database is reachable (GET /readyz).
+	Ready func(ctx context.Context) error
+	// GPUs lists GPU families and their canonical names (GET /available_gpus).
+	GPUs interface{ Families() map[string][]string }
+	// Vendors lists configured vendors and their health (GET /available_vendors).
+	Vendors interface{ Vendors() []offers.VendorStatus }
+	// Offers answers offer queries.
+	Offers OfferService
+	// Logger receives one line per request and every panic; nil discards.
+	Logger *slog.Logger
+	// Metrics is where the API registers its HTTP metrics; GET /metrics
+	// serves this registry. Nil means a fresh registry.
+	Metrics *prometheus.Registry
+	// Version is the API version in the OpenAPI document.
+	Version string
+}
+
+// OfferService finds offers and reads one, always on behalf of an account.
+type OfferService interface {
+	Search(ctx context.Context, accountID int64, q offers.Query) (offers.Result, error)
+	Details(ctx context.Context, accountID int64, id uuid.UUID) (offers.Details, error)
+}
+
+// API is the HTTP server's routes and middleware.
+type API struct {
+	cfg     Config
+	log     *slog.Logger
+	mux     *http.ServeMux
+	huma    huma.API
+	metrics *httpMetrics
+	// queryValidator checks POST /get_offers bodies against offers.Query.
+	queryValidator *bodyValidator
+}
+
+// New builds the API and registers every operation.
+func New(cfg Config) *API {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = prometheus.NewRegistry()
+	}
+	a := &API{
+		cfg:            cfg,
+		log:            cfg.Logger,
+		mux:            http.NewServeMux(),
+		metrics:        newHTTPMetrics(cfg.Metrics),
+		queryValidator: newBodyValidator[offers.Query](),
+	}
+
+	hc := huma.DefaultConfig("Supply Service", cfg.Version)
+	hc.Info.Description = "GPU offers querying and provisioning service"
+	hc.CreateHooks = nil // no $schema field, no Link header: FastAPI bodies
+	hc.AllowAdditionalPropertiesByDefault = true
+	hc.OpenAPIPath = "/openapi"
+	hc.SchemasPath = ""
+	hc.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		securityScheme: {Type: "http", Scheme: "bearer"},
+	}
+	hc.Tags = []*huma.Tag{{Name: tagOffers}, {Name: tagResources}, {Name: tagDiscovery}}
+	hc.Components.Schemas = huma.NewMapRegistry("#/components/schemas/", schemaName)
+	for name, s := range httpValidationErrorSchemas() {
+		hc.Components.Schemas.Map()[name] = s
+	}
+	a.huma = humago.New(a.mux, hc)
+	a.huma.UseMiddleware(a.authenticate)
+
+	a.registerOps()
+	a.registerDiscovery()
+	a.registerOffers()
+	a.mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Metrics, promhttp.HandlerOpts{}))
+	return a
+}
+
+// Huma is the underlying huma API, for registering further operations.
+func (a *API) Huma() huma.API { return a.huma }
+
+// Handler is the whole server: panic recovery, request log, metrics, routes.
+func (a *API) Handler() http.Handler { return http.HandlerFunc(a.serveHTTP) }
+
+// componentNames names the OpenAPI components whose Go type names differ
+// from the reference's component names.
+var componentNames = map[reflect.Type]string{
+	reflect.TypeFor[offers.Details](): "OfferDetails",
+}
+
+func schemaName(t reflect.Type, hint string) string {
+	if name, ok := componentNames[t]; ok {
+		return name
+	}
+	return huma.DefaultSchemaNamer(t, hint)
+}
+
+var nonWord = regexp.MustCompile(`\W`)
+
+// OperationID is FastAPI's operationId for a route: the handler name and the
+// path with every non-word character replaced by "_", then the method.
+// ("get_offer_details", "GET", "/offers/{offer_id}") gives
+// "get_offer_details_offers__offer_id__get".
+func OperationID(name, method, path string) string {
+	return nonWord.ReplaceAllString(name+path, "_") + "_" + strings.ToLower(method)
+}
+
+// operation describes an operation the way every group registers it:
+// FastAPI operationId, one tag, Bearer auth and a documented 422.
+func operation(name, method, path, tag, summary string) huma.Operation {
+	return huma.Operation{
+		OperationID:  OperationID(name, method, path),
+		Method:       method,
+		Path:         path,
+		Summary:      summary,
+		Tags:         []string{tag},
+		Security:     []map[string][]string{{securityScheme: {}}},
+		MaxBodyBytes: maxBodyBytes,
+		Responses: map[string]*huma.Response{
+			"422": {
+				Description: "Validation Error",
+				Content: map[string]*huma.MediaType{
+					"application/json": {Schema: &huma.Schema{Ref: "#/components/schemas/HTTPValidationError"}},
+				},
+			},
+		},
+	}
+}
+
+// publicOperation is an operation that needs no API key.
+func publicOperation(name, method, path, summary string) huma.Operation {
+	op := operation(name, method, path, "", summary)
+	op.Tags, op.Security, op.Responses = nil, nil, nil
+	return op
+}

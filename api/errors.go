@@ -1,0 +1,330 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/validation"
+
+	"github.com/gpusupply/supply/offers"
+)
+
+// Clients were written against a FastAPI service, so every error has its
+// shape: {"detail": "<sentence>"}, or for validation failures a 422 with
+// {"detail": [ValidationError, ...]} in pydantic v2's words.
+
+// typeSep separates the pydantic error type from the message in the
+// validation.Msg* overrides below; errorFromDetail splits them again.
+const typeSep = "\x1f"
+
+func init() {
+	// Huma formats these when schemas are registered, so they must be set
+	// before the first huma.Register (package init runs before New).
+	validation.MsgExpectedRequiredProperty = "missing" + typeSep + "%s"
+	validation.MsgExpectedBoolean = "bool_type" + typeSep + "Input should be a valid boolean"
+	validation.MsgExpectedInteger = "int_type" + typeSep + "Input should be a valid integer"
+	validation.MsgExpectedNumber = "float_type" + typeSep + "Input should be a valid number"
+	validation.MsgExpectedString = "string_type" + typeSep + "Input should be a valid string"
+	validation.MsgExpectedArray = "list_type" + typeSep + "Input should be a valid list"
+	validation.MsgExpectedObject = "model_attributes_type" + typeSep + "Input should be a valid dictionary or object to extract fields from"
+	validation.MsgExpectedOneOf = "enum" + typeSep + "%s"
+	validation.MsgExpectedMinimumNumber = "greater_than_equal" + typeSep + "%v"
+	validation.MsgExpectedExclusiveMinimumNumber = "greater_than" + typeSep + "%v"
+	validation.MsgExpectedMaximumNumber = "less_than_equal" + typeSep + "%v"
+	validation.MsgExpectedExclusiveMaximumNumber = "less_than" + typeSep + "%v"
+	validation.MsgExpectedMinLength = "string_too_short" + typeSep + "%d"
+	validation.MsgExpectedMaxLength = "string_too_long" + typeSep + "%d"
+	validation.MsgExpectedRFC4122UUID = "uuid_parsing" + typeSep + "%v"
+	huma.NewError = newError
+}
+
+// ValidationError is one entry of a 422 answer. The field order is FastAPI's.
+type ValidationError struct {
+	Type  string         `json:"type"`
+	Loc   []any          `json:"loc"`
+	Msg   string         `json:"msg"`
+	Input any            `json:"input"`
+	Ctx   map[string]any `json:"ctx,omitempty"`
+}
+
+// Error is every error the API answers: {"detail": "<sentence>"}, or a list
+// of ValidationError for a 422.
+type Error struct {
+	status int
+	Detail any `json:"detail"`
+}
+
+func (e *Error) Error() string {
+	if s, ok := e.Detail.(string); ok {
+		return s
+	}
+	return "validation failed"
+}
+
+// GetStatus is the HTTP status of the error (huma.StatusError).
+func (e *Error) GetStatus() int { return e.status }
+
+// Schema documents Error inline as {"detail": ...} wherever an operation
+// lists error statuses; it is not a named component, because the reference
+// has none for it.
+func (e *Error) Schema(huma.Registry) *huma.Schema {
+	return &huma.Schema{
+		Type:       huma.TypeObject,
+		Required:   []string{"detail"},
+		Properties: map[string]*huma.Schema{"detail": {Title: "Detail"}},
+	}
+}
+
+// errorf answers status with a sentence.
+func errorf(status int, format string, args ...any) *Error {
+	return &Error{status: status, Detail: fmt.Sprintf(format, args...)}
+}
+
+// validationFailed answers 422 with every error at once.
+func validationFailed(errs ...ValidationError) *Error {
+	return &Error{status: http.StatusUnprocessableEntity, Detail: errs}
+}
+
+// newError replaces huma.NewError so that huma's own errors (parameter
+// parsing, schema validation, body limits) come out in FastAPI's shape.
+func newError(status int, msg string, errs ...error) huma.StatusError {
+	switch {
+	case status == http.StatusBadRequest && msg == "request body is required":
+		return validationFailed(missingBody())
+	case status == http.StatusBadRequest || status == http.StatusUnprocessableEntity:
+		details := make([]ValidationError, 0, len(errs))
+		for _, err := range errs {
+			if err != nil {
+				details = append(details, toValidationError(status, err))
+			}
+		}
+		return validationFailed(details...)
+	case status == http.StatusUnsupportedMediaType:
+		return errorf(status, "Unsupported Content-Type")
+	case status == http.StatusRequestEntityTooLarge:
+		return errorf(status, "Request body too large (limit %d bytes)", maxBodyBytes)
+	case status >= http.StatusInternalServerError && status != http.StatusServiceUnavailable:
+		return errorf(http.StatusInternalServerError, "Internal Server Error")
+	}
+	if msg == "" {
+		msg = http.StatusText(status)
+	}
+	return errorf(status, "%s", msg)
+}
+
+func missingBody() ValidationError {
+	return ValidationError{Type: "missing", Loc: []any{"body"}, Msg: "Field required"}
+}
+
+// toValidationError converts one error huma or a handler reported.
+func toValidationError(status int, err error) ValidationError {
+	var qe *offers.QueryError
+	if errors.As(err, &qe) {
+		return ValidationError{Type: qe.Type, Loc: qe.Loc, Msg: qe.Msg, Input: qe.Input}
+	}
+	var d *huma.ErrorDetail
+	if !errors.As(err, &d) {
+		return ValidationError{Type: "value_error", Loc: []any{"body"}, Msg: err.Error()}
+	}
+	loc := parseLocation(d.Location)
+	if typ, arg, ok := strings.Cut(d.Message, typeSep); ok {
+		return pydantic(typ, arg, loc, d.Value)
+	}
+	// Messages huma writes without going through validation.Msg*.
+	switch {
+	case status == http.StatusBadRequest && d.Location == "body":
+		// The only 400 with a detail: the body did not parse.
+		body, _ := d.Value.(string)
+		return jsonInvalid([]byte(body))
+	case strings.HasPrefix(d.Message, "required ") && strings.HasSuffix(d.Message, " parameter is missing"):
+		return ValidationError{Type: "missing", Loc: loc, Msg: "Field required"}
+	case d.Message == "invalid integer":
+		return pydantic("int_type", "", loc, d.Value)
+	case d.Message == "invalid float" || d.Message == "invalid floating value":
+		return pydantic("float_type", "", loc, d.Value)
+	case d.Message == "invalid boolean":
+		return pydantic("bool_type", "", loc, d.Value)
+	}
+	return ValidationError{Type: "value_error", Loc: loc, Msg: "Value error, " + d.Message, Input: d.Value}
+}
+
+// pydantic words an error of type typ the way pydantic v2 does; arg is what
+// huma formatted into the message (a bound, a field name, an enum list).
+func pydantic(typ, arg string, loc []any, input any) ValidationError {
+	e := ValidationError{Type: typ, Loc: loc, Input: input}
+	_, isString := input.(string)
+	switch typ {
+	case "missing":
+		e.Loc = append(loc, arg)
+		e.Msg = "Field required"
+	case "int_type":
+		e.Msg = "Input should be a valid integer"
+		if f, ok := input.(float64); ok && f != float64(int64(f)) {
+			e.Type, e.Msg = "int_from_float", "Input should be a valid integer, got a number with a fractional part"
+		} else if isString {
+			e.Type, e.Msg = "int_parsing", "Input should be a valid integer, unable to parse string as an integer"
+		}
+	case "float_type":
+		e.Msg = "Input should be a valid number"
+		if isString {
+			e.Type, e.Msg = "float_parsing", "Input should be a valid number, unable to parse string as a number"
+		}
+	case "bool_type":
+		e.Msg = "Input should be a valid boolean"
+		if isString {
+			e.Type, e.Msg = "bool_parsing", "Input should be a valid boolean, unable to interpret input"
+		}
+	case "enum":
+		expected := quotedList(strings.Split(arg, ", "))
+		e.Msg = "Input should be " + expected
+		e.Ctx = map[string]any{"expected": expected}
+	case "greater_than_equal":
+		e.Msg, e.Ctx = "Input should be greater than or equal to "+arg, map[string]any{"ge": json.Number(arg)}
+	case "greater_than":
+		e.Msg, e.Ctx = "Input should be greater than "+arg, map[string]any{"gt": json.Number(arg)}
+	case "less_than_equal":
+		e.Msg, e.Ctx = "Input should be less than or equal to "+arg, map[string]any{"le": json.Number(arg)}
+	case "less_than":
+		e.Msg, e.Ctx = "Input should be less than "+arg, map[string]any{"lt": json.Number(arg)}
+	case "string_too_short":
+		e.Msg, e.Ctx = "String should have at least "+characters(arg), map[string]any{"min_length": json.Number(arg)}
+	case "string_too_long":
+		e.Msg, e.Ctx = "String should have at most "+characters(arg), map[string]any{"max_length": json.Number(arg)}
+	case "uuid_parsing":
+		s, _ := input.(string)
+		reason := uuidProblem(s)
+		e.Msg, e.Ctx = "Input should be a valid UUID, "+reason, map[string]any{"error": reason}
+	default:
+		e.Msg = arg
+	}
+	return e
+}
+
+// quotedList words enum values as pydantic does: 'a', 'b' or 'c'.
+func quotedList(values []string) string {
+	quoted := make([]string, len(values))
+	for i, v := range values {
+		quoted[i] = "'" + v + "'"
+	}
+	if len(quoted) < 2 {
+		return strings.Join(quoted, "")
+	}
+	return strings.Join(quoted[:len(quoted)-1], ", ") + " or " + quoted[len(quoted)-1]
+}
+
+func characters(n string) string {
+	if n == "1" {
+		return "1 character"
+	}
+	return n + " characters"
+}
+
+// uuidProblem says why s is not a UUID, in the words of the Rust uuid crate
+// that pydantic v2 uses.
+func uuidProblem(s string) string {
+	body := strings.TrimPrefix(s, "urn:uuid:")
+	for i, c := range body {
+		if !(c == '-' || '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return fmt.Sprintf("invalid character: expected an optional prefix of `urn:uuid:` followed by [0-9a-fA-F-], found `%c` at %d", c, i+len(s)-len(body)+1)
+		}
+	}
+	if strings.Contains(body, "-") {
+		groups := strings.Split(body, "-")
+		if len(groups) != 5 {
+			return fmt.Sprintf("invalid group count: expected 5, found %d", len(groups))
+		}
+		for i, want := range []int{8, 4, 4, 4, 12} {
+			if len(groups[i]) != want {
+				return fmt.Sprintf("invalid group length in group %d: expected %d, found %d", i, want, len(groups[i]))
+			}
+		}
+	}
+	return fmt.Sprintf("invalid length: expected length 32 for simple format, found %d", len(body))
+}
+
+// parseLocation turns huma's "body.items[3].tags" into ["body","items",3,"tags"].
+func parseLocation(location string) []any {
+	if location == "" {
+		return []any{"body"}
+	}
+	var loc []any
+	for _, part := range strings.Split(location, ".") {
+		name, rest, _ := strings.Cut(part, "[")
+		if name != "" {
+			loc = append(loc, name)
+		}
+		for rest != "" {
+			index, after, _ := strings.Cut(rest, "]")
+			if n, err := strconv.Atoi(index); err == nil {
+				loc = append(loc, n)
+			} else {
+				loc = append(loc, index)
+			}
+			_, rest, _ = strings.Cut(after, "[")
+		}
+	}
+	return loc
+}
+
+// jsonInvalid is FastAPI's answer to a body that is not JSON: the error
+// sits at ["body", <character offset>] with the parser's reason in ctx.
+func jsonInvalid(body []byte) ValidationError {
+	var v any
+	err := json.Unmarshal(body, &v)
+	pos, reason := 0, "Expecting value"
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		reason = se.Error()
+		pos = int(se.Offset)
+		if strings.HasPrefix(reason, "invalid character") {
+			// Offset counts the offending character; FastAPI points at it.
+			pos--
+		}
+	}
+	return ValidationError{
+		Type:  "json_invalid",
+		Loc:   []any{"body", pos},
+		Msg:   "JSON decode error",
+		Input: map[string]any{},
+		Ctx:   map[string]any{"error": reason},
+	}
+}
+
+// httpValidationErrorSchemas are the 422 components exactly as FastAPI
+// documents them.
+func httpValidationErrorSchemas() map[string]*huma.Schema {
+	return map[string]*huma.Schema{
+		"HTTPValidationError": {
+			Type:  huma.TypeObject,
+			Title: "HTTPValidationError",
+			Properties: map[string]*huma.Schema{
+				"detail": {
+					Type:  huma.TypeArray,
+					Title: "Detail",
+					Items: &huma.Schema{Ref: "#/components/schemas/ValidationError"},
+				},
+			},
+		},
+		"ValidationError": {
+			Type:     huma.TypeObject,
+			Title:    "ValidationError",
+			Required: []string{"loc", "msg", "type"},
+			Properties: map[string]*huma.Schema{
+				"loc": {
+					Type:  huma.TypeArray,
+					Title: "Location",
+					Items: &huma.Schema{AnyOf: []*huma.Schema{{Type: huma.TypeString}, {Type: huma.TypeInteger}}},
+				},
+				"msg":   {Type: huma.TypeString, Title: "Message"},
+				"type":  {Type: huma.TypeString, Title: "Error Type"},
+				"input": {Title: "Input"},
+				"ctx":   {Type: huma.TypeObject, Title: "Context"},
+			},
+		},
+	}
+}

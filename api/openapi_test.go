@@ -1,0 +1,107 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+)
+
+func TestOpenAPI(t *testing.T) {
+	ts := newTestServer(t, 1)
+	r := ts.do(t, http.MethodGet, "/openapi.json", "", "", "")
+	if r.status != 200 {
+		t.Fatalf("GET /openapi.json: %d", r.status)
+	}
+	doc, err := openapi3.NewLoader().LoadFromData(r.body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !doc.IsOpenAPI31OrLater() {
+		t.Fatalf("openapi %q, want 3.1", doc.OpenAPI)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		t.Fatalf("invalid document: %v", err)
+	}
+
+	operations := map[string]struct {
+		method, path, tag string
+	}{
+		"get_available_gpus_available_gpus_get":           {"GET", "/available_gpus", "Discovery"},
+		"get_available_vendors_available_vendors_get":     {"GET", "/available_vendors", "Discovery"},
+		"get_available_regions_available_regions_get":     {"GET", "/available_regions", "Discovery"},
+		"get_available_contracts_available_contracts_get": {"GET", "/available_contracts", "Discovery"},
+		"get_offers_get_offers_post":                      {"POST", "/get_offers", "Offers"},
+		"get_offer_details_offers__offer_id__get":         {"GET", "/offers/{offer_id}", "Offers"},
+	}
+	for id, want := range operations {
+		op := doc.Paths.Find(want.path).GetOperation(want.method)
+		if op == nil {
+			t.Errorf("%s %s is not documented", want.method, want.path)
+			continue
+		}
+		if op.OperationID != id || len(op.Tags) != 1 || op.Tags[0] != want.tag {
+			t.Errorf("%s %s: operationId %q tags %v, want %q [%s]", want.method, want.path, op.OperationID, op.Tags, id, want.tag)
+		}
+		if op.Security == nil || len(*op.Security) != 1 || (*op.Security)[0]["HTTPBearer"] == nil {
+			t.Errorf("%s: security %v, want HTTPBearer", id, op.Security)
+		}
+		res := op.Responses.Value("422")
+		if res == nil || res.Value.Content.Get("application/json").Schema.Ref != "#/components/schemas/HTTPValidationError" {
+			t.Errorf("%s: 422 is not documented as HTTPValidationError", id)
+		}
+	}
+
+	scheme := doc.Components.SecuritySchemes["HTTPBearer"]
+	if scheme == nil || scheme.Value.Type != "http" || scheme.Value.Scheme != "bearer" {
+		t.Errorf("HTTPBearer scheme: %+v", scheme)
+	}
+
+	body := doc.Paths.Find("/get_offers").Post.RequestBody.Value.Content["application/yaml"]
+	if body == nil || !body.Schema.Value.Type.Is("string") || body.Schema.Value.Format != "" {
+		t.Errorf("get_offers body is not documented as an application/yaml string: %+v", body)
+	}
+
+	details := doc.Paths.Find("/offers/{offer_id}").Get.Responses.Value("200").Value.Content.Get("application/json").Schema
+	if details.Ref != "#/components/schemas/OfferDetails" {
+		t.Errorf("offer details response is %q, want the OfferDetails component", details.Ref)
+	}
+	for _, name := range []string{"offer_id", "gpu_type", "gpu_price_per_hour", "status", "procured_at"} {
+		if doc.Components.Schemas["OfferDetails"].Value.Properties[name] == nil {
+			t.Errorf("OfferDetails lacks %s", name)
+		}
+	}
+
+	// The validation components, as FastAPI emits them.
+	var raw struct {
+		Components struct {
+			Schemas map[string]json.RawMessage `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(r.body, &raw); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{
+		"HTTPValidationError": `{"type":"object","title":"HTTPValidationError","properties":{"detail":{"type":"array","title":"Detail","items":{"$ref":"#/components/schemas/ValidationError"}}}}`,
+		"ValidationError": `{"type":"object","title":"ValidationError","required":["loc","msg","type"],"properties":{
+			"ctx":{"type":"object","title":"Context"},"input":{"title":"Input"},
+			"loc":{"type":"array","title":"Location","items":{"anyOf":[{"type":"string"},{"type":"integer"}]}},
+			"msg":{"type":"string","title":"Message"},"type":{"type":"string","title":"Error Type"}}}`,
+	} {
+		var got, exp any
+		_ = json.Unmarshal(raw.Components.Schemas[name], &got)
+		_ = json.Unmarshal([]byte(want), &exp)
+		g, _ := json.Marshal(got)
+		e, _ := json.Marshal(exp)
+		if string(g) != string(e) {
+			t.Errorf("%s\n got %s\nwant %s", name, g, e)
+		}
+	}
+	for _, internal := range []string{"Query", "Compute", "Error"} {
+		if _, ok := raw.Components.Schemas[internal]; ok {
+			t.Errorf("component %s leaked into the document", internal)
+		}
+	}
+}

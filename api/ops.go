@@ -1,0 +1,36 @@
+package api
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+)
+
+// The operational routes: liveness and readiness here; /metrics is served
+// from the Prometheus registry and /openapi.json and /docs by huma (see New).
+
+type statusOutput struct {
+	Body struct {
+		Status string `json:"status" example:"ok"`
+	}
+}
+
+func okStatus() *statusOutput {
+	out := &statusOutput{}
+	out.Body.Status = "ok"
+	return out
+}
+
+func (a *API) registerOps() {
+	huma.Register(a.huma, publicOperation("healthz", http.MethodGet, "/healthz", "Liveness"),
+		func(context.Context, *struct{}) (*statusOutput, error) { return okStatus(), nil })
+
+	huma.Register(a.huma, publicOperation("readyz", http.MethodGet, "/readyz", "Readiness: the database is reachable"),
+		func(ctx context.Context, _ *struct{}) (*statusOutput, error) {
+			if err := a.cfg.Ready(ctx); err != nil {
+				return nil, errorf(http.StatusServiceUnavailable, "database unavailable: %v", err)
+			}
+			return okStatus(), nil
+		})
+}

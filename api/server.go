@@ -1,0 +1,179 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// NewServer is an http.Server for h with limits that keep slow or greedy
+// clients from holding connections and memory.
+func NewServer(addr string, h http.Handler) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+}
+
+// unmatched labels requests that no route answered, so scanners hitting
+// random paths cannot grow the metrics without bound.
+const unmatched = "unmatched"
+
+// requestInfo is what inner layers learn about a request (its operation and
+// account) and the outer layer logs and counts.
+type requestInfo struct {
+	operation string
+	accountID int64
+}
+
+type requestInfoKey struct{}
+
+func requestInfoFrom(ctx context.Context) *requestInfo {
+	info, _ := ctx.Value(requestInfoKey{}).(*requestInfo)
+	return info
+}
+
+type httpMetrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
+	m := &httpMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "supply_http_requests_total",
+			Help: "HTTP requests answered, by operation, method and status code.",
+		}, []string{"operation", "method", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "supply_http_request_duration_seconds",
+			Help:    "Time to answer HTTP requests, by operation.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"operation"}),
+	}
+	reg.MustRegister(m.requests, m.duration)
+	return m
+}
+
+// serveHTTP wraps the routes with what every request gets: recovery from
+// panics, one log line, and metrics.
+func (a *API) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	info := &requestInfo{}
+	r = r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info))
+	rw := &responseWriter{ResponseWriter: w, req: r}
+
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			a.log.ErrorContext(r.Context(), "panic serving request",
+				"method", r.Method, "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
+			if !rw.wroteHeader {
+				writeDetail(rw, http.StatusInternalServerError, "Internal Server Error")
+			}
+		}
+		a.finish(r, rw, info, time.Since(start))
+	}()
+	a.mux.ServeHTTP(rw, r)
+}
+
+// finish records the metrics and the log line of a request.
+func (a *API) finish(r *http.Request, rw *responseWriter, info *requestInfo, elapsed time.Duration) {
+	operation := info.operation
+	if operation == "" {
+		// Routes outside huma (/metrics, /openapi.json, /docs) are named by
+		// their pattern, a fixed set.
+		operation = r.Pattern
+		if operation == "" {
+			operation = unmatched
+		}
+	}
+	status := rw.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	a.metrics.requests.WithLabelValues(operation, r.Method, strconv.Itoa(status)).Inc()
+	a.metrics.duration.WithLabelValues(operation).Observe(elapsed.Seconds())
+
+	attrs := []slog.Attr{
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.String("operation", operation),
+		slog.Int("status", status),
+		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
+		slog.Int64("bytes", rw.bytes),
+	}
+	if info.accountID != 0 {
+		attrs = append(attrs, slog.Int64("account_id", info.accountID))
+	}
+	a.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+}
+
+// responseWriter remembers the status and size of a response, and turns
+// ServeMux's plain-text 404 and 405 into FastAPI's JSON.
+type responseWriter struct {
+	http.ResponseWriter
+	req         *http.Request
+	status      int
+	bytes       int64
+	wroteHeader bool
+	// discard drops the body ServeMux writes after a rewritten error.
+	discard bool
+}
+
+func (w *responseWriter) WriteHeader(status int) {
+	if w.wroteHeader {
+		return
+	}
+	// ServeMux sets no pattern when no route matched; those are the only
+	// 404s and 405s that are not ours.
+	if w.req.Pattern == "" && (status == http.StatusNotFound || status == http.StatusMethodNotAllowed) {
+		writeDetail(w, status, http.StatusText(status))
+		w.discard = true
+		return
+	}
+	w.wroteHeader = true
+	w.status = status
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *responseWriter) Write(b []byte) (int, error) {
+	if w.discard {
+		return len(b), nil
+	}
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// writeDetail writes {"detail": msg} outside huma (404, 405, panics).
+func writeDetail(w *responseWriter, status int, msg string) {
+	body, _ := json.Marshal(map[string]string{"detail": msg})
+	h := w.Header()
+	h.Del("X-Content-Type-Options")
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.wroteHeader = true
+	w.status = status
+	w.ResponseWriter.WriteHeader(status)
+	n, _ := w.ResponseWriter.Write(body)
+	w.bytes += int64(n)
+}

@@ -1,0 +1,176 @@
+// Package apikeys creates API keys and checks them: keys are stored only as
+// SHA-256 hashes, and answers are cached so the request path rarely touches
+// the database.
+package apikeys
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+)
+
+const (
+	// keyPrefix marks a string as a supply key, so leaked keys are easy to
+	// spot in logs and by secret scanners.
+	keyPrefix = "sk_supply_"
+	// secretLen is the number of random base62 characters after keyPrefix
+	// (about 238 bits).
+	secretLen = 40
+	keyLen    = len(keyPrefix) + secretLen
+	// displayPrefixLen is how much of a key may be shown to identify it.
+	displayPrefixLen = 14
+	base62           = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	// maxCacheEntries bounds the cache, so a flood of random keys cannot grow
+	// memory without limit.
+	maxCacheEntries = 10_000
+)
+
+// ErrUnknownKey is the answer for a key that is malformed or not on record.
+var ErrUnknownKey = errors.New("unknown API key")
+
+// Generate creates a new API key. It returns the key (shown to its owner
+// once), its prefix (safe to display) and its hash (what is stored).
+func Generate() (key, prefix string, hash []byte, err error) {
+	b := make([]byte, keyLen)
+	copy(b, keyPrefix)
+	random := make([]byte, 64)
+	for i := len(keyPrefix); i < keyLen; {
+		if _, err := rand.Read(random); err != nil {
+			return "", "", nil, fmt.Errorf("generate API key: %w", err)
+		}
+		for _, r := range random {
+			// Rejection sampling keeps every character equally likely:
+			// 248 is the largest multiple of 62 that fits in a byte.
+			if r >= 248 {
+				continue
+			}
+			b[i] = base62[r%62]
+			i++
+			if i == keyLen {
+				break
+			}
+		}
+	}
+	key = string(b)
+	return key, key[:displayPrefixLen], Hash(key), nil
+}
+
+// Hash is the stored form of a key.
+func Hash(key string) []byte {
+	sum := sha256.Sum256([]byte(key))
+	return sum[:]
+}
+
+// wellFormed reports whether key could have come from Generate.
+func wellFormed(key string) bool {
+	if len(key) != keyLen || !strings.HasPrefix(key, keyPrefix) {
+		return false
+	}
+	for i := len(keyPrefix); i < keyLen; i++ {
+		c := key[i]
+		if !('0' <= c && c <= '9' || 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z') {
+			return false
+		}
+	}
+	return true
+}
+
+// Lookup finds a key by its hash: accountID, the stored hash, or an error
+// wrapping ErrUnknownKey when there is none.
+type Lookup func(ctx context.Context, hash []byte) (accountID int64, storedHash []byte, err error)
+
+// Authenticator checks API keys against a Lookup and remembers the answers
+// (known and unknown keys alike) for a while.
+type Authenticator struct {
+	lookup Lookup
+	ttl    time.Duration
+	now    func() time.Time
+
+	mu    sync.RWMutex
+	cache map[[sha256.Size]byte]cacheEntry
+}
+
+type cacheEntry struct {
+	accountID int64
+	known     bool
+	expires   time.Time
+}
+
+// NewAuthenticator returns an Authenticator that caches each answer of
+// lookup for ttl. A revoked key therefore keeps working for up to ttl.
+func NewAuthenticator(lookup Lookup, ttl time.Duration) *Authenticator {
+	return &Authenticator{
+		lookup: lookup,
+		ttl:    ttl,
+		now:    time.Now,
+		cache:  make(map[[sha256.Size]byte]cacheEntry),
+	}
+}
+
+// Authenticate returns the account that owns key. It fails with an error
+// wrapping ErrUnknownKey for a malformed or unknown key, and with any other
+// error when the lookup itself failed (which is not cached).
+func (a *Authenticator) Authenticate(ctx context.Context, key string) (int64, error) {
+	if !wellFormed(key) {
+		return 0, fmt.Errorf("malformed key: %w", ErrUnknownKey)
+	}
+	hash := sha256.Sum256([]byte(key))
+	now := a.now()
+
+	a.mu.RLock()
+	entry, ok := a.cache[hash]
+	a.mu.RUnlock()
+	if ok && now.Before(entry.expires) {
+		return entry.answer()
+	}
+
+	accountID, stored, err := a.lookup(ctx, hash[:])
+	switch {
+	case errors.Is(err, ErrUnknownKey):
+		entry = cacheEntry{}
+	case err != nil:
+		return 0, fmt.Errorf("look up API key: %w", err)
+	default:
+		// The lookup went by hash already; comparing again in constant
+		// time guards against a store that matches loosely (a prefix, a
+		// collation) without leaking how much of the hash matched.
+		entry = cacheEntry{accountID: accountID, known: subtle.ConstantTimeCompare(stored, hash[:]) == 1}
+	}
+	entry.expires = now.Add(a.ttl)
+	a.remember(hash, entry, now)
+	return entry.answer()
+}
+
+func (e cacheEntry) answer() (int64, error) {
+	if !e.known {
+		return 0, ErrUnknownKey
+	}
+	return e.accountID, nil
+}
+
+// remember stores entry, making room first when the cache is full: expired
+// entries go, and if none had expired, arbitrary ones (map order) do.
+func (a *Authenticator) remember(hash [sha256.Size]byte, entry cacheEntry, now time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.cache) >= maxCacheEntries {
+		for h, e := range a.cache {
+			if !now.Before(e.expires) {
+				delete(a.cache, h)
+			}
+		}
+		for h := range a.cache {
+			if len(a.cache) < maxCacheEntries {
+				break
+			}
+			delete(a.cache, h)
+		}
+	}
+	a.cache[hash] = entry
+}

@@ -1,0 +1,170 @@
+package apikeys
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestGenerate(t *testing.T) {
+	key, prefix, hash, err := Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(key, "sk_supply_") || len(key) != len("sk_supply_")+40 {
+		t.Fatalf("key %q: want sk_supply_ + 40 characters", key)
+	}
+	if !wellFormed(key) {
+		t.Fatalf("generated key %q is not well formed", key)
+	}
+	if prefix != key[:14] {
+		t.Fatalf("prefix %q, want %q", prefix, key[:14])
+	}
+	if !bytes.Equal(hash, Hash(key)) || len(hash) != 32 {
+		t.Fatalf("hash %x is not sha256 of the key", hash)
+	}
+	other, _, _, err := Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other == key {
+		t.Fatal("two generated keys are equal")
+	}
+}
+
+// store is an in-memory key table that counts its lookups.
+type store struct {
+	keys    map[string]int64 // hash (as string) → account
+	lookups atomic.Int64
+	fail    error
+	// corrupt makes the store return a different hash than it was asked for.
+	corrupt bool
+}
+
+func (s *store) lookup(_ context.Context, hash []byte) (int64, []byte, error) {
+	s.lookups.Add(1)
+	if s.fail != nil {
+		return 0, nil, s.fail
+	}
+	account, ok := s.keys[string(hash)]
+	if !ok {
+		return 0, nil, ErrUnknownKey
+	}
+	stored := bytes.Clone(hash)
+	if s.corrupt {
+		stored[0] ^= 1
+	}
+	return account, stored, nil
+}
+
+func newStore(t *testing.T) (*store, string) {
+	t.Helper()
+	key, _, hash, err := Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &store{keys: map[string]int64{string(hash): 42}}, key
+}
+
+func TestAuthenticate(t *testing.T) {
+	st, key := newStore(t)
+	unknown, _, _, _ := Generate()
+	tests := []struct {
+		name        string
+		key         string
+		wantAccount int64
+		wantErr     bool
+		wantLookups int64
+	}{
+		{"known", key, 42, false, 1},
+		{"unknown", unknown, 0, true, 1},
+		{"empty", "", 0, true, 0},
+		{"wrong prefix", "sk_other_" + key[9:], 0, true, 0},
+		{"too short", key[:len(key)-1], 0, true, 0},
+		{"bad character", key[:len(key)-1] + "-", 0, true, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st.lookups.Store(0)
+			a := NewAuthenticator(st.lookup, time.Minute)
+			account, err := a.Authenticate(context.Background(), tt.key)
+			if tt.wantErr != (err != nil) || account != tt.wantAccount {
+				t.Fatalf("Authenticate = %d, %v; want %d, error %v", account, err, tt.wantAccount, tt.wantErr)
+			}
+			if err != nil && !errors.Is(err, ErrUnknownKey) {
+				t.Fatalf("error %v does not wrap ErrUnknownKey", err)
+			}
+			if got := st.lookups.Load(); got != tt.wantLookups {
+				t.Fatalf("%d lookups, want %d", got, tt.wantLookups)
+			}
+		})
+	}
+}
+
+func TestAuthenticateCaches(t *testing.T) {
+	st, key := newStore(t)
+	unknown, _, _, _ := Generate()
+	a := NewAuthenticator(st.lookup, time.Minute)
+	now := time.Now()
+	a.now = func() time.Time { return now }
+	for range 5 {
+		if account, err := a.Authenticate(context.Background(), key); err != nil || account != 42 {
+			t.Fatalf("known key: %d, %v", account, err)
+		}
+		if _, err := a.Authenticate(context.Background(), unknown); !errors.Is(err, ErrUnknownKey) {
+			t.Fatalf("unknown key: %v", err)
+		}
+	}
+	if got := st.lookups.Load(); got != 2 {
+		t.Fatalf("%d lookups for 10 requests with 2 keys, want 2", got)
+	}
+
+	now = now.Add(time.Minute)
+	if _, err := a.Authenticate(context.Background(), key); err != nil {
+		t.Fatal(err)
+	}
+	if got := st.lookups.Load(); got != 3 {
+		t.Fatalf("%d lookups after the ttl passed, want 3", got)
+	}
+}
+
+func TestAuthenticateLookupFailureIsNotCached(t *testing.T) {
+	st, key := newStore(t)
+	st.fail = errors.New("database down")
+	a := NewAuthenticator(st.lookup, time.Minute)
+	if _, err := a.Authenticate(context.Background(), key); err == nil || errors.Is(err, ErrUnknownKey) {
+		t.Fatalf("lookup failure: got %v, want a non-ErrUnknownKey error", err)
+	}
+	st.fail = nil
+	if account, err := a.Authenticate(context.Background(), key); err != nil || account != 42 {
+		t.Fatalf("after recovery: %d, %v", account, err)
+	}
+}
+
+func TestAuthenticateComparesStoredHash(t *testing.T) {
+	st, key := newStore(t)
+	st.corrupt = true
+	a := NewAuthenticator(st.lookup, time.Minute)
+	if _, err := a.Authenticate(context.Background(), key); !errors.Is(err, ErrUnknownKey) {
+		t.Fatalf("mismatched stored hash: got %v, want ErrUnknownKey", err)
+	}
+}
+
+func TestCacheIsBounded(t *testing.T) {
+	st, _ := newStore(t)
+	a := NewAuthenticator(st.lookup, time.Hour)
+	for range maxCacheEntries + 10 {
+		key, _, _, err := Generate()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = a.Authenticate(context.Background(), key)
+	}
+	if n := len(a.cache); n > maxCacheEntries {
+		t.Fatalf("cache holds %d entries, bound is %d", n, maxCacheEntries)
+	}
+}

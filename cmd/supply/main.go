@@ -1,0 +1,61 @@
+// Command supply is the GPU supply service and its command line:
+// "supply server" serves the API; the other subcommands administer it or
+// talk to a running server.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := rootCommand().ExecuteContext(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "supply:", err)
+		os.Exit(1)
+	}
+}
+
+func rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "supply",
+		Short:         "Find, rent and return GPUs across cloud vendors",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		// Every flag can also come from SUPPLY_<FLAG>; a flag given on
+		// the command line wins.
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error { return flagsFromEnv(cmd.Flags()) },
+	}
+	root.AddCommand(serverCommand(), migrateCommand(), keysCommand())
+	return root
+}
+
+// envName is the environment variable of a flag: --database-url is
+// SUPPLY_DATABASE_URL.
+func envName(flag string) string {
+	return "SUPPLY_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+func flagsFromEnv(fs *pflag.FlagSet) error {
+	var err error
+	fs.VisitAll(func(f *pflag.Flag) {
+		if err != nil || f.Changed {
+			return
+		}
+		if v, ok := os.LookupEnv(envName(f.Name)); ok {
+			if e := fs.Set(f.Name, v); e != nil {
+				err = fmt.Errorf("%s=%q: %w", envName(f.Name), v, e)
+			}
+		}
+	})
+	return err
+}

@@ -1,0 +1,213 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/riverqueue/river"
+	"github.com/spf13/cobra"
+
+	"github.com/gpusupply/supply/api"
+	"github.com/gpusupply/supply/apikeys"
+	"github.com/gpusupply/supply/catalog"
+	"github.com/gpusupply/supply/offers"
+	"github.com/gpusupply/supply/provision"
+	"github.com/gpusupply/supply/sandbox"
+	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/vendors"
+	"github.com/gpusupply/supply/vendors/hyperstack"
+	"github.com/gpusupply/supply/vendors/lambda"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+type serverFlags struct {
+	db              dbFlags
+	listen          string
+	noMigrate       bool
+	sandbox         bool
+	sandboxBootTime time.Duration
+	sandboxScale    int
+	offerTTL        time.Duration
+	catalogRefresh  time.Duration
+	logLevel        string
+	lambdaKey       string
+	lambdaURL       string
+	hyperstackKey   string
+	hyperstackURL   string
+}
+
+func serverCommand() *cobra.Command {
+	var f serverFlags
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Serve the Supply API",
+		Long: `Serve the Supply API on --listen.
+
+With no vendor credentials (or with --sandbox) supply runs in sandbox mode: it starts local
+stand-ins of every vendor's API and rents from them, so everything works and nothing is billed.
+State lives in SQLite under --data-dir unless --database-url points at PostgreSQL.`,
+		Example: `  supply server
+  supply server --listen 0.0.0.0:8080 --database-url postgres://supply@db/supply
+  SUPPLY_LAMBDA_API_KEY=... supply server`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			sandboxSet := cmd.Flags().Changed("sandbox")
+			return runServer(cmd.Context(), f, sandboxSet)
+		},
+	}
+	f.db.register(cmd)
+	fl := cmd.Flags()
+	fl.StringVar(&f.listen, "listen", "127.0.0.1:8080", "address to serve the API on")
+	fl.BoolVar(&f.noMigrate, "no-migrate", false, "on PostgreSQL, do not apply migrations at start (run 'supply migrate' instead)")
+	fl.BoolVar(&f.sandbox, "sandbox", false, "force sandbox mode on or off (default: on when no vendor credentials are set)")
+	fl.DurationVar(&f.sandboxBootTime, "sandbox-boot-time", 3*time.Second, "how long sandbox instances take to boot")
+	fl.IntVar(&f.sandboxScale, "sandbox-scale", 1, "multiply each sandbox catalog with synthetic variants (for load tests)")
+	fl.DurationVar(&f.offerTTL, "offer-ttl", 30*time.Minute, "how long a returned offer stays procurable")
+	fl.DurationVar(&f.catalogRefresh, "catalog-refresh", time.Minute, "how often each vendor's catalog is re-read")
+	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fl.StringVar(&f.lambdaKey, "lambda-api-key", "", "Lambda Cloud API key")
+	fl.StringVar(&f.lambdaURL, "lambda-base-url", lambda.DefaultBaseURL, "Lambda Cloud API base URL")
+	fl.StringVar(&f.hyperstackKey, "hyperstack-api-key", "", "Hyperstack API key")
+	fl.StringVar(&f.hyperstackURL, "hyperstack-base-url", hyperstack.DefaultBaseURL, "Hyperstack API base URL")
+	return cmd
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+// realVendors are the adapters for which credentials are configured.
+func realVendors(f serverFlags) []vendors.Vendor {
+	var vs []vendors.Vendor
+	if f.lambdaKey != "" {
+		vs = append(vs, lambda.New(lambda.Config{APIKey: f.lambdaKey, BaseURL: f.lambdaURL}))
+	}
+	if f.hyperstackKey != "" {
+		vs = append(vs, hyperstack.New(hyperstack.Config{APIKey: f.hyperstackKey, BaseURL: f.hyperstackURL}))
+	}
+	return vs
+}
+
+func runServer(ctx context.Context, f serverFlags, sandboxSet bool) error {
+	log := newLogger(f.logLevel)
+	isPostgres := strings.HasPrefix(f.db.databaseURL, "postgres")
+	st, err := store.Open(ctx, f.db.options(!isPostgres || !f.noMigrate, log))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := ensureInitialKey(ctx, st, f.db.dataDir, log); err != nil {
+		return err
+	}
+
+	vs := realVendors(f)
+	useSandbox := f.sandbox || (!sandboxSet && len(vs) == 0)
+	var sb *sandbox.Sandbox
+	if useSandbox {
+		sb, err = sandbox.Start(sandbox.Options{DataDir: f.db.dataDir, BootTime: f.sandboxBootTime, Scale: f.sandboxScale, Logger: log})
+		if err != nil {
+			return err
+		}
+		defer sb.Close()
+		vs = sb.Vendors()
+		log.Warn("SANDBOX MODE: vendors are local stand-ins; nothing is rented and nothing is billed", "vendors", len(vs), "scale", f.sandboxScale)
+	}
+
+	idKey, err := offerIDKey(ctx, st)
+	if err != nil {
+		return err
+	}
+	metrics := prometheus.NewRegistry()
+	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	sources := make([]offers.Source, len(vs))
+	for i, v := range vs {
+		sources[i] = v
+	}
+	index, err := offers.New(offers.Config{
+		Sources: sources, Snapshots: st, IDKey: idKey, TTL: f.offerTTL, Refresh: f.catalogRefresh,
+		Sandbox: useSandbox, Logger: log, Metrics: metrics,
+	})
+	if err != nil {
+		return err
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	index.Start(runCtx)
+
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &provision.ExpireOffersWorker{Store: st, TTL: f.offerTTL, Grace: 24 * time.Hour})
+	if err := st.StartJobs(runCtx, workers, []*river.PeriodicJob{provision.ExpireOffersJob()}); err != nil {
+		return err
+	}
+	defer func() {
+		stopCtx, stop := context.WithTimeout(context.Background(), 10*time.Second)
+		defer stop()
+		st.StopJobs(stopCtx)
+	}()
+
+	auth := apikeys.NewAuthenticator(func(ctx context.Context, hash []byte) (int64, []byte, error) {
+		k, err := st.APIKeyByHash(ctx, hash)
+		if errors.Is(err, store.ErrNotFound) {
+			return 0, nil, apikeys.ErrUnknownKey
+		}
+		return k.AccountID, k.Hash, err
+	}, 30*time.Second)
+	a := api.New(api.Config{
+		Auth: auth, Ready: st.Ping, GPUs: catalog.GPUs(), Vendors: index, Offers: index,
+		Logger: log, Metrics: metrics, Version: version,
+	})
+	if sb != nil {
+		api.RegisterSandbox(a, sb)
+	}
+
+	l, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := api.NewServer(f.listen, a.Handler())
+	log.Info("supply serving", "addr", l.Addr().String(), "database", st.Engine(), "sandbox", useSandbox, "version", version)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutCtx, stop := context.WithTimeout(context.Background(), 10*time.Second)
+	defer stop()
+	if err := srv.Shutdown(shutCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// offerIDKey is the AES key offer ids are sealed with, made once and
+// shared by every replica through the settings table.
+func offerIDKey(ctx context.Context, st store.Store) ([]byte, error) {
+	fresh := make([]byte, 16)
+	if _, err := rand.Read(fresh); err != nil {
+		return nil, fmt.Errorf("offer id key: %w", err)
+	}
+	key, err := st.InitSetting(ctx, "offer_id_key", fresh)
+	if err != nil {
+		return nil, fmt.Errorf("offer id key: %w", err)
+	}
+	return key, nil
+}

@@ -1,0 +1,80 @@
+package offers
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/gpusupply/supply/store/storetest"
+	"github.com/gpusupply/supply/vendors"
+)
+
+// syntheticCatalog is n catalog items spread over GPUs, counts, regions
+// and contracts, like a scaled sandbox.
+func syntheticCatalog(n int) []vendors.CatalogItem {
+	gpus := []string{"H100 (80 GB SXM5)", "H100 (80 GB PCIe)", "A100 (80 GB SXM4)", "A100 (40 GB PCIe)", "gpu-h200-sxm", "L40S", "RTX 4090", "NVIDIA L4"}
+	regions := []struct{ name, country string }{{"us-east", "US"}, {"eu-west", "DE"}, {"ap-east", "JP"}, {"ca-central", "CA"}}
+	counts := []int{1, 2, 4, 8}
+	items := make([]vendors.CatalogItem, n)
+	for i := range items {
+		r := regions[i%len(regions)]
+		c := counts[(i/7)%len(counts)]
+		contract := vendors.OnDemand
+		if i%5 == 0 {
+			contract = vendors.Spot
+		}
+		it := item(gpus[i%len(gpus)], c, fmt.Sprintf("%s-%d", r.name, i%97), r.country, float64(c)*(0.5+float64(i%1000)/250), contract)
+		it.InstanceType = fmt.Sprintf("type-%d", i)
+		items[i] = it
+	}
+	return items
+}
+
+func BenchmarkSearch50k(b *testing.B) {
+	src := &fakeSource{info: vendors.Info{Name: "lambda"}}
+	src.set(syntheticCatalog(50_000), nil)
+	ix, err := New(Config{Sources: []Source{src}, Snapshots: storetest.Open(b, "sqlite"), IDKey: []byte("0123456789abcdef")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := ix.Refresh(context.Background(), "lambda"); err != nil {
+		b.Fatal(err)
+	}
+	for _, bc := range []struct {
+		name string
+		q    Query
+	}{
+		{"family-limit100", Query{Compute: Compute{GPUType: "H100"}, Limit: 100}},
+		{"variant-filtered", Query{Region: "EU", Compute: Compute{GPUType: "nvidia-a100-sxm4-80gb", GPUCount: 8, MaxPricePerGPUHour: fptr(3), ContractType: "ondemand"}, Limit: 100}},
+		{"family-limit1000", Query{Compute: Compute{GPUType: "A100", GPUCount: 2}, Limit: 1000}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := ix.Search(context.Background(), 1, bc.q); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkRefresh50k(b *testing.B) {
+	src := &fakeSource{info: vendors.Info{Name: "lambda"}}
+	cat := syntheticCatalog(50_000)
+	ix, err := New(Config{Sources: []Source{src}, Snapshots: storetest.Open(b, "sqlite"), IDKey: []byte("0123456789abcdef"), Now: func() time.Time { return time.Unix(1e9, 0) }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	i := 0
+	for b.Loop() {
+		// A changed price each time, so every refresh persists a snapshot.
+		cat[0].PricePerHour = float64(1 + i%100)
+		i++
+		src.set(cat, nil)
+		if err := ix.Refresh(context.Background(), "lambda"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,87 @@
+package offers
+
+import (
+	"math"
+
+	"github.com/gpusupply/supply/catalog"
+	"github.com/gpusupply/supply/vendors"
+)
+
+// Entry is one offerable catalog item, priced and named the way the API
+// shows it. A vendor's entries are persisted together as a catalog
+// snapshot; an offer id points at one entry of one snapshot.
+type Entry struct {
+	// Offer is the offer without its per-query fields (id, created_at,
+	// expires_at), which the offer id carries.
+	Offer Offer `json:"offer"`
+	// Item is what the vendor listed; procurement launches from it.
+	Item vendors.CatalogItem `json:"item"`
+}
+
+const hoursPerMonth = 730
+
+// price rounds a USD amount to a tenth of a cent-per-hour's hundredth, so
+// that sums shown to a client add up the way they read.
+func price(v float64) float64 { return math.Round(v*1e6) / 1e6 }
+
+// newEntry prices and names a catalog item; ok is false when the item
+// cannot be offered (no stock, an unknown GPU, nonsense counts).
+func newEntry(vendor vendors.Info, gpu catalog.GPU, it vendors.CatalogItem) Entry {
+	nodes := max(it.Nodes, 1)
+	perNode := max(it.GPUCount, 1)
+	o := Offer{
+		GPUType:         gpu.Name,
+		GPUFamily:       gpu.Family,
+		GPUCount:        nodes * perNode,
+		Vendor:          vendor.Name,
+		Region:          string(catalog.GroupOf(it.Country)),
+		VendorRegion:    it.Region,
+		ContractType:    string(it.Contract),
+		Type:            "vm",
+		GPUPricePerHour: price(it.PricePerHour / float64(perNode)),
+		DeploymentType:  "single",
+		StorageDetails:  []StorageDetail{},
+	}
+	if vendor.Containers {
+		o.Type = "container"
+	}
+	if it.BootDiskGB > 0 {
+		o.BootDiskInGB = ptr(it.BootDiskGB)
+		class := "bundled"
+		if it.BootDiskPricePerHour > 0 {
+			class = "billed"
+		}
+		o.StorageDetails = append(o.StorageDetails, StorageDetail{
+			Name:            "boot",
+			SizeGB:          it.BootDiskGB,
+			Type:            "boot",
+			StorageClass:    "ssd",
+			VendorClass:     class,
+			VendorRegion:    it.Region,
+			PricePerGBMonth: price(it.BootDiskPricePerHour * hoursPerMonth / float64(it.BootDiskGB)),
+			MonthlyCost:     price(it.BootDiskPricePerHour * hoursPerMonth),
+			HourlyCost:      price(it.BootDiskPricePerHour),
+			Persistent:      false,
+		})
+	}
+	if it.VCPUs > 0 {
+		o.VCPUCount = ptr(it.VCPUs)
+	}
+	if it.MemoryGB > 0 {
+		o.MemoryInGB = ptr(it.MemoryGB)
+	}
+	if nodes > 1 {
+		o.DeploymentType = "cluster"
+		o.NodeCount = ptr(nodes)
+		o.GPUsPerNode = ptr(perNode)
+		o.InfinibandBandwidthGbps = ptr(it.InfinibandGbps)
+		o.ClusterStorageGB = ptr(it.ClusterStorageGB)
+	}
+	// The boot disk is already inside the GPU price (the contract wants
+	// one honest per-GPU number); storage_price_per_hour is what comes on
+	// top, which no catalog item carries yet.
+	o.TotalPricePerHour = price(o.GPUPricePerHour * float64(o.GPUCount))
+	return Entry{Offer: o, Item: it}
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,612 @@
+package offers
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gpusupply/supply/catalog"
+	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/vendors"
+)
+
+// Snapshots is where the index persists each vendor's catalog so that an
+// offer id resolves on any replica and after a restart.
+type Snapshots interface {
+	InsertSnapshot(ctx context.Context, s store.Snapshot) (store.Snapshot, error)
+	SnapshotByID(ctx context.Context, id int64) (store.Snapshot, error)
+	LatestSnapshot(ctx context.Context, vendor string) (store.Snapshot, error)
+}
+
+// Source is what the index reads from a vendor.
+type Source interface {
+	Name() string
+	Info() vendors.Info
+	Catalog(ctx context.Context) ([]vendors.CatalogItem, error)
+}
+
+// Config configures an Index.
+type Config struct {
+	Sources   []Source
+	Snapshots Snapshots
+	// IDKey is the 16-byte AES key offer ids are sealed with; every
+	// replica must use the same one.
+	IDKey []byte
+	// TTL is how long a returned offer stays procurable (default 30m).
+	TTL time.Duration
+	// Refresh is how often each vendor's catalog is re-read (default 60s).
+	Refresh time.Duration
+	// FetchTimeout bounds one catalog read (default 30s).
+	FetchTimeout time.Duration
+	// MaxAge is how old a vendor's catalog may get before its offers are
+	// left out of answers (default 15m).
+	MaxAge time.Duration
+	// Sandbox marks every vendor as a local stand-in.
+	Sandbox bool
+	Logger  *slog.Logger
+	// Metrics receives the index's metrics (nil: not registered).
+	Metrics prometheus.Registerer
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
+}
+
+// Index holds every vendor's current catalog in memory and answers
+// queries from it without ever waiting on a vendor.
+type Index struct {
+	cfg     Config
+	codec   offerCodec
+	sources map[string]Source
+	order   []string
+
+	mu      sync.Mutex // guards vendor state and rebuilding the view
+	state   map[string]*vendorState
+	view    atomic.Pointer[view]
+	cache   snapshotCache
+	metrics indexMetrics
+}
+
+type vendorState struct {
+	info       vendors.Info
+	snapshotID int64
+	entries    []Entry
+	hash       string
+	observedAt time.Time
+	lastError  string
+	failures   int
+	refreshed  bool
+}
+
+// view is an immutable picture of every vendor's offers, rebuilt when a
+// vendor's catalog changes; queries read it without locks.
+type view struct {
+	// byGPU maps a canonical GPU name and a family name to the offers of
+	// that GPU, sorted as answers are.
+	byGPU map[string][]*viewEntry
+	// vendors are the vendor names in configuration order, with each
+	// one's last good read (to leave out stale ones) and Cilium support.
+	vendors  []string
+	observed []time.Time
+	cilium   []bool
+}
+
+type viewEntry struct {
+	Entry
+	snapshot int64
+	item     int
+	// vendor is the vendor's position in view.vendors.
+	vendor int
+}
+
+// New builds an Index. Call Start to load the last snapshots and begin
+// refreshing.
+func New(cfg Config) (*Index, error) {
+	if cfg.TTL <= 0 {
+		cfg.TTL = 30 * time.Minute
+	}
+	if cfg.Refresh <= 0 {
+		cfg.Refresh = time.Minute
+	}
+	if cfg.FetchTimeout <= 0 {
+		cfg.FetchTimeout = 30 * time.Second
+	}
+	if cfg.MaxAge <= 0 {
+		cfg.MaxAge = 15 * time.Minute
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.TTL/time.Minute > maxTTLMinutes {
+		return nil, fmt.Errorf("offer TTL %s is longer than the %d minutes an offer id can carry", cfg.TTL, maxTTLMinutes)
+	}
+	codec, err := newOfferCodec(cfg.IDKey)
+	if err != nil {
+		return nil, err
+	}
+	ix := &Index{
+		cfg:     cfg,
+		codec:   codec,
+		sources: map[string]Source{},
+		state:   map[string]*vendorState{},
+		cache:   snapshotCache{max: 64},
+		metrics: newIndexMetrics(cfg.Metrics),
+	}
+	for _, s := range cfg.Sources {
+		ix.sources[s.Name()] = s
+		ix.order = append(ix.order, s.Name())
+		ix.state[s.Name()] = &vendorState{info: s.Info()}
+	}
+	ix.view.Store(&view{byGPU: map[string][]*viewEntry{}})
+	return ix, nil
+}
+
+// Start loads each vendor's last persisted catalog (so a restart answers
+// at once, marked with its age) and starts one refresh loop per vendor,
+// which stop with ctx.
+func (ix *Index) Start(ctx context.Context) {
+	for _, name := range ix.order {
+		snap, err := ix.cfg.Snapshots.LatestSnapshot(ctx, name)
+		if err == nil {
+			var entries []Entry
+			if err := json.Unmarshal(snap.Offers, &entries); err == nil {
+				ix.mu.Lock()
+				st := ix.state[name]
+				st.snapshotID, st.entries, st.hash, st.observedAt = snap.ID, entries, snap.ContentHash, snap.ObservedAt
+				ix.mu.Unlock()
+			}
+		}
+	}
+	ix.rebuild()
+	for _, name := range ix.order {
+		go ix.loop(ctx, name)
+	}
+}
+
+func (ix *Index) loop(ctx context.Context, name string) {
+	for {
+		if err := ix.Refresh(ctx, name); err != nil && ctx.Err() == nil {
+			ix.cfg.Logger.Warn("catalog refresh failed", "vendor", name, "err", err)
+		}
+		// A little jitter keeps replicas (and vendors) from refreshing in step.
+		wait := ix.cfg.Refresh + rand.N(ix.cfg.Refresh/10+1)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+}
+
+// Refresh reads one vendor's catalog now, persists it when it changed and
+// swaps it into the answers.
+func (ix *Index) Refresh(ctx context.Context, name string) error {
+	src, ok := ix.sources[name]
+	if !ok {
+		return fmt.Errorf("refresh: unknown vendor %q", name)
+	}
+	fctx, cancel := context.WithTimeout(ctx, ix.cfg.FetchTimeout)
+	items, err := src.Catalog(fctx)
+	cancel()
+	if err != nil {
+		ix.metrics.refreshes.WithLabelValues(name, "error").Inc()
+		ix.mu.Lock()
+		st := ix.state[name]
+		st.lastError, st.failures, st.refreshed = err.Error(), st.failures+1, true
+		ix.mu.Unlock()
+		return fmt.Errorf("read %s catalog: %w", name, err)
+	}
+	now := ix.cfg.Now().UTC()
+	entries := ix.entries(src.Info(), items)
+	hash := contentHash(entries)
+
+	ix.mu.Lock()
+	st := ix.state[name]
+	snapID, unchanged := st.snapshotID, st.snapshotID != 0 && st.hash == hash
+	ix.mu.Unlock()
+	if !unchanged {
+		body, err := json.Marshal(entries)
+		if err != nil {
+			return fmt.Errorf("encode %s snapshot: %w", name, err)
+		}
+		snap, err := ix.cfg.Snapshots.InsertSnapshot(ctx, store.Snapshot{Vendor: name, ObservedAt: now, ContentHash: hash, Offers: body})
+		if err != nil {
+			ix.metrics.refreshes.WithLabelValues(name, "error").Inc()
+			return fmt.Errorf("persist %s snapshot: %w", name, err)
+		}
+		snapID = snap.ID
+	}
+	ix.mu.Lock()
+	st.snapshotID, st.entries, st.hash, st.observedAt = snapID, entries, hash, now
+	st.lastError, st.failures, st.refreshed = "", 0, true
+	ix.mu.Unlock()
+	ix.metrics.refreshes.WithLabelValues(name, "ok").Inc()
+	ix.metrics.items.WithLabelValues(name).Set(float64(len(entries)))
+	ix.rebuild()
+	return nil
+}
+
+// entries turns a vendor's catalog into offerable entries: in stock, GPU
+// known to the registry. Unknown GPU names are logged and counted, never
+// guessed.
+func (ix *Index) entries(info vendors.Info, items []vendors.CatalogItem) []Entry {
+	out := make([]Entry, 0, len(items))
+	unknown := map[string]bool{}
+	for _, it := range items {
+		if !it.Available || it.PricePerHour <= 0 || it.GPUCount <= 0 {
+			continue
+		}
+		gpu, ok := catalog.GPUs().Lookup(it.GPUName)
+		if !ok {
+			if !unknown[it.GPUName] {
+				unknown[it.GPUName] = true
+				ix.metrics.unknownGPU.WithLabelValues(info.Name, it.GPUName).Inc()
+				ix.cfg.Logger.Warn("unknown GPU name in vendor catalog; its offers are left out", "vendor", info.Name, "gpu_name", it.GPUName)
+			}
+			continue
+		}
+		out = append(out, newEntry(info, gpu, it))
+	}
+	return out
+}
+
+func contentHash(entries []Entry) string {
+	h := sha256.New()
+	enc := json.NewEncoder(h)
+	for _, e := range entries {
+		enc.Encode(e)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// rebuild makes a new view from every vendor's current entries.
+func (ix *Index) rebuild() {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	v := &view{byGPU: map[string][]*viewEntry{}, vendors: ix.order}
+	for vi, name := range ix.order {
+		st := ix.state[name]
+		v.observed = append(v.observed, st.observedAt)
+		v.cilium = append(v.cilium, st.info.Cilium)
+		for i := range st.entries {
+			e := &viewEntry{Entry: st.entries[i], snapshot: st.snapshotID, item: i, vendor: vi}
+			e.Offer.ObservedAt = st.observedAt
+			v.byGPU[e.Offer.GPUType] = append(v.byGPU[e.Offer.GPUType], e)
+			v.byGPU[familyKey(e.Offer.GPUFamily)] = append(v.byGPU[familyKey(e.Offer.GPUFamily)], e)
+		}
+	}
+	for _, list := range v.byGPU {
+		slices.SortFunc(list, compareEntries)
+	}
+	ix.view.Store(v)
+}
+
+// familyKey keeps family keys apart from canonical names in one map.
+func familyKey(family string) string { return "family:" + family }
+
+func compareEntries(a, b *viewEntry) int {
+	return cmp.Or(
+		cmp.Compare(a.Offer.GPUPricePerHour, b.Offer.GPUPricePerHour),
+		cmp.Compare(a.Offer.TotalPricePerHour, b.Offer.TotalPricePerHour),
+		cmp.Compare(a.Offer.Vendor, b.Offer.Vendor),
+		cmp.Compare(a.Offer.VendorRegion, b.Offer.VendorRegion),
+		cmp.Compare(a.Item.InstanceType, b.Item.InstanceType),
+		cmp.Compare(a.Offer.ContractType, b.Offer.ContractType),
+	)
+}
+
+// Search answers a query from memory. Every returned offer gets an id
+// that resolves, on any replica, to exactly this offer until it expires.
+func (ix *Index) Search(ctx context.Context, accountID int64, q Query) (Result, error) {
+	gpus, err := catalog.GPUs().Resolve(q.Compute.GPUType)
+	if err != nil {
+		var unknown *catalog.UnknownGPUError
+		if errors.As(err, &unknown) {
+			return Result{}, &QueryError{Loc: []any{"body", "compute", "gpu_type"}, Type: "value_error",
+				Msg: "Value error, " + unknown.Error(), Input: q.Compute.GPUType}
+		}
+		return Result{}, err
+	}
+	if q.Vendor != "" && !slices.Contains(vendors.Slugs, q.Vendor) {
+		return Result{}, &QueryError{Loc: []any{"body", "vendor"}, Type: "value_error",
+			Msg: fmt.Sprintf("Value error, unknown vendor %q; known vendors: %v", q.Vendor, vendors.Slugs), Input: q.Vendor}
+	}
+	key := gpus[0].Name
+	if len(gpus) > 1 {
+		key = familyKey(gpus[0].Family)
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	v := ix.view.Load()
+	now := ix.cfg.Now()
+	f := ix.filter(q, v, now)
+	var picked []*viewEntry
+	total := 0
+	for _, e := range v.byGPU[key] {
+		if !f(e) {
+			continue
+		}
+		total++
+		if len(picked) < limit {
+			picked = append(picked, e)
+		}
+	}
+	created := now.UTC().Truncate(time.Second)
+	res := Result{Offers: make([]Offer, 0, len(picked)), TotalCount: total, FiltersApplied: ix.filtersApplied(q, gpus, v, now)}
+	for _, e := range picked {
+		o, err := ix.offer(accountID, created, e.snapshot, e.item, e.Offer)
+		if err != nil {
+			return Result{}, err
+		}
+		res.Offers = append(res.Offers, o)
+	}
+	return res, nil
+}
+
+func (ix *Index) filter(q Query, v *view, now time.Time) func(*viewEntry) bool {
+	count := q.Compute.GPUCount
+	if count <= 0 {
+		count = 1
+	}
+	nodes := 0
+	if q.Compute.NodeCount != nil {
+		nodes = *q.Compute.NodeCount
+	}
+	cilium := q.Network != nil && q.Network.SupportsCilium != nil && *q.Network.SupportsCilium
+	// Which vendors may answer is decided once per query, not per offer.
+	allowed := make([]bool, len(v.vendors))
+	for i, name := range v.vendors {
+		allowed[i] = now.Sub(v.observed[i]) <= ix.cfg.MaxAge && (q.Vendor == "" || q.Vendor == name) && (!cilium || v.cilium[i])
+	}
+	return func(e *viewEntry) bool {
+		o := &e.Offer
+		switch {
+		case !allowed[e.vendor]:
+			return false
+		case q.Region != "" && o.Region != q.Region:
+			return false
+		case q.Compute.ContractType != "" && o.ContractType != q.Compute.ContractType:
+			return false
+		case q.Compute.MaxPricePerGPUHour != nil && o.GPUPricePerHour > *q.Compute.MaxPricePerGPUHour:
+			return false
+		}
+		if nodes > 0 {
+			// A cluster query matches clusters of that many nodes; the
+			// GPU count, when given, is per offer as always.
+			return o.NodeCount != nil && *o.NodeCount == nodes && (q.Compute.GPUCount <= 0 || o.GPUCount == count)
+		}
+		return o.DeploymentType == "single" && o.GPUCount == count
+	}
+}
+
+// filtersApplied is the normalised query, plus the vendors whose offers
+// could not be included (down or stale), so a client can tell.
+func (ix *Index) filtersApplied(q Query, gpus []catalog.GPU, v *view, now time.Time) map[string]any {
+	names := make([]string, len(gpus))
+	for i, g := range gpus {
+		names[i] = g.Name
+	}
+	count := q.Compute.GPUCount
+	if count <= 0 && q.Compute.NodeCount == nil {
+		count = 1
+	}
+	f := map[string]any{"gpu_type": q.Compute.GPUType, "gpu_types": names, "limit": max(q.Limit, 0)}
+	if q.Limit <= 0 {
+		f["limit"] = 100
+	}
+	if count > 0 {
+		f["gpu_count"] = count
+	}
+	if q.Compute.NodeCount != nil {
+		f["node_count"] = *q.Compute.NodeCount
+	}
+	if q.Compute.MaxPricePerGPUHour != nil {
+		f["max_price_per_gpu_hour"] = *q.Compute.MaxPricePerGPUHour
+	}
+	if q.Compute.ContractType != "" {
+		f["contract_type"] = q.Compute.ContractType
+	}
+	if q.Vendor != "" {
+		f["vendor"] = q.Vendor
+	}
+	if q.Region != "" {
+		f["region"] = q.Region
+	}
+	if q.Network != nil && q.Network.SupportsCilium != nil {
+		f["supports_cilium"] = *q.Network.SupportsCilium
+	}
+	var missing []string
+	for i, name := range v.vendors {
+		if now.Sub(v.observed[i]) > ix.cfg.MaxAge {
+			missing = append(missing, name)
+		}
+	}
+	if missing != nil {
+		f["vendors_unavailable"] = missing
+	}
+	return f
+}
+
+func (ix *Index) offer(account int64, created time.Time, snapshot int64, item int, o Offer) (Offer, error) {
+	id, err := ix.codec.encode(offerRef{Account: account, Created: created, Snapshot: snapshot, Item: item, TTL: ix.cfg.TTL})
+	if err != nil {
+		return Offer{}, err
+	}
+	o.OfferID, o.CreatedAt, o.ExpiresAt = id, created, created.Add(ix.cfg.TTL)
+	return o, nil
+}
+
+// Resolve returns the offer behind an id for the account that was shown
+// it, with the catalog item to launch, exactly as it was answered. It
+// does not say whether the offer has expired or been procured.
+func (ix *Index) Resolve(ctx context.Context, accountID int64, id uuid.UUID) (Offer, vendors.CatalogItem, error) {
+	ref, err := ix.codec.decode(id)
+	if err != nil || ref.Account != accountID {
+		return Offer{}, vendors.CatalogItem{}, ErrNotFound
+	}
+	entries, observed, err := ix.snapshot(ctx, ref.Snapshot)
+	if errors.Is(err, store.ErrNotFound) || err == nil && ref.Item >= len(entries) {
+		return Offer{}, vendors.CatalogItem{}, ErrNotFound
+	}
+	if err != nil {
+		return Offer{}, vendors.CatalogItem{}, err
+	}
+	e := entries[ref.Item]
+	o := e.Offer
+	o.ObservedAt = observed
+	o.OfferID, o.CreatedAt, o.ExpiresAt = id, ref.Created, ref.Created.Add(ref.TTL)
+	return o, e.Item, nil
+}
+
+// Details is GET /offers/{id} for offers nobody has procured: available
+// until it expires. Procurement state is layered on top by the caller
+// that owns it.
+func (ix *Index) Details(ctx context.Context, accountID int64, id uuid.UUID) (Details, error) {
+	o, _, err := ix.Resolve(ctx, accountID, id)
+	if err != nil {
+		return Details{}, err
+	}
+	d := Details{Offer: o, Status: StatusAvailable}
+	if !ix.cfg.Now().Before(o.ExpiresAt) {
+		d.Status = StatusExpired
+	}
+	return d, nil
+}
+
+// snapshot returns a snapshot's entries from memory when it is a
+// vendor's current one, else from a small cache in front of the store.
+func (ix *Index) snapshot(ctx context.Context, id int64) ([]Entry, time.Time, error) {
+	ix.mu.Lock()
+	for _, st := range ix.state {
+		if st.snapshotID == id {
+			entries, observed := st.entries, st.observedAt
+			ix.mu.Unlock()
+			return entries, observed, nil
+		}
+	}
+	ix.mu.Unlock()
+	if c, ok := ix.cache.get(id); ok {
+		return c.entries, c.observed, nil
+	}
+	snap, err := ix.cfg.Snapshots.SnapshotByID(ctx, id)
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("load catalog snapshot %d: %w", id, err)
+	}
+	var entries []Entry
+	if err := json.Unmarshal(snap.Offers, &entries); err != nil {
+		return nil, time.Time{}, fmt.Errorf("decode catalog snapshot %d: %w", id, err)
+	}
+	ix.cache.put(id, cachedSnapshot{entries: entries, observed: snap.ObservedAt})
+	return entries, snap.ObservedAt, nil
+}
+
+// Vendors reports each configured vendor and the health of its catalog.
+func (ix *Index) Vendors() []VendorStatus {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	now := ix.cfg.Now()
+	out := make([]VendorStatus, 0, len(ix.order))
+	for _, name := range ix.order {
+		st := ix.state[name]
+		vs := VendorStatus{
+			Name: name, DisplayName: st.info.DisplayName,
+			SupportsSpot: st.info.Spot, SupportsCilium: st.info.Cilium, SupportsClusters: st.info.Clusters,
+			Offers: len(st.entries), LastError: st.lastError, Sandbox: ix.cfg.Sandbox,
+		}
+		if !st.observedAt.IsZero() {
+			t := st.observedAt
+			vs.ObservedAt = &t
+		}
+		age := now.Sub(st.observedAt)
+		switch {
+		case st.observedAt.IsZero() && !st.refreshed:
+			vs.Status = "starting"
+		case st.observedAt.IsZero() || age > ix.cfg.MaxAge:
+			vs.Status = "down"
+		case st.failures > 0 || age > 2*ix.cfg.Refresh+ix.cfg.FetchTimeout:
+			vs.Status = "degraded"
+		default:
+			vs.Status = "healthy"
+		}
+		out = append(out, vs)
+	}
+	return out
+}
+
+type cachedSnapshot struct {
+	entries  []Entry
+	observed time.Time
+}
+
+// snapshotCache keeps the last few old snapshots that offer lookups
+// needed, so polling an offer does not decode its snapshot each time.
+type snapshotCache struct {
+	mu    sync.Mutex
+	max   int
+	items map[int64]cachedSnapshot
+	order []int64
+}
+
+func (c *snapshotCache) get(id int64) (cachedSnapshot, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.items[id]
+	return s, ok
+}
+
+func (c *snapshotCache) put(id int64, s cachedSnapshot) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.items == nil {
+		c.items = map[int64]cachedSnapshot{}
+	}
+	if _, ok := c.items[id]; ok {
+		return
+	}
+	if len(c.order) >= c.max {
+		delete(c.items, c.order[0])
+		c.order = c.order[1:]
+	}
+	c.items[id] = s
+	c.order = append(c.order, id)
+}
+
+type indexMetrics struct {
+	refreshes  *prometheus.CounterVec
+	items      *prometheus.GaugeVec
+	unknownGPU *prometheus.CounterVec
+}
+
+func newIndexMetrics(reg prometheus.Registerer) indexMetrics {
+	m := indexMetrics{
+		refreshes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "supply_catalog_refreshes_total", Help: "Vendor catalog reads by vendor and result (ok, error).",
+		}, []string{"vendor", "result"}),
+		items: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "supply_catalog_offers", Help: "Offerable catalog items per vendor after the last good read.",
+		}, []string{"vendor"}),
+		unknownGPU: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "supply_catalog_unknown_gpu_names_total", Help: "Catalog reads that met a GPU name the registry does not know, by vendor and name.",
+		}, []string{"vendor", "gpu_name"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.refreshes, m.items, m.unknownGPU)
+	}
+	return m
+}

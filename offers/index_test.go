@@ -1,0 +1,375 @@
+package offers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gpusupply/supply/store/storetest"
+	"github.com/gpusupply/supply/vendors"
+)
+
+// fakeSource is a vendor catalog the test controls.
+type fakeSource struct {
+	info vendors.Info
+	mu   sync.Mutex
+	list []vendors.CatalogItem
+	err  error
+	hang bool
+}
+
+func (f *fakeSource) Name() string       { return f.info.Name }
+func (f *fakeSource) Info() vendors.Info { return f.info }
+func (f *fakeSource) Catalog(ctx context.Context) ([]vendors.CatalogItem, error) {
+	f.mu.Lock()
+	list, err, hang := f.list, f.err, f.hang
+	f.mu.Unlock()
+	if hang {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	return list, err
+}
+
+func (f *fakeSource) set(list []vendors.CatalogItem, err error) {
+	f.mu.Lock()
+	f.list, f.err = list, err
+	f.mu.Unlock()
+}
+
+func item(gpu string, count int, region, country string, price float64, contract vendors.Contract) vendors.CatalogItem {
+	return vendors.CatalogItem{
+		InstanceType: fmt.Sprintf("%dx-%s", count, gpu), Region: region, Country: country, Contract: contract,
+		GPUName: gpu, GPUCount: count, VCPUs: 8 * count, MemoryGB: float64(64 * count), BootDiskGB: 100,
+		PricePerHour: price, Available: true, Stock: -1,
+	}
+}
+
+// clock is a settable time source.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+type fixture struct {
+	ix     *Index
+	clock  *clock
+	alpha  *fakeSource
+	beta   *fakeSource
+	config Config
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	alpha := &fakeSource{info: vendors.Info{Name: "lambda", DisplayName: "Lambda"}}
+	beta := &fakeSource{info: vendors.Info{Name: "nebius", DisplayName: "Nebius", Spot: true, Cilium: true, Clusters: true}}
+	alpha.set([]vendors.CatalogItem{
+		item("H100 (80 GB SXM5)", 1, "us-east-1", "US", 2.99, vendors.OnDemand),
+		item("H100 (80 GB SXM5)", 8, "us-east-1", "US", 23.92, vendors.OnDemand),
+		item("H100 (80 GB PCIe)", 1, "europe-central-1", "DE", 2.49, vendors.OnDemand),
+		item("A100 (40 GB PCIe)", 1, "asia-northeast-1", "JP", 1.29, vendors.OnDemand),
+		func() vendors.CatalogItem { // sold out: never offered
+			it := item("H100 (80 GB PCIe)", 1, "us-west-1", "US", 1.00, vendors.OnDemand)
+			it.Available = false
+			return it
+		}(),
+		item("Imaginary X9000", 1, "us-west-1", "US", 0.5, vendors.OnDemand), // unknown GPU: left out
+	}, nil)
+	cluster := item("gpu-h100-sxm", 8, "eu-north1", "FI", 20.0, vendors.OnDemand)
+	cluster.Nodes, cluster.InfinibandGbps, cluster.ClusterStorageGB = 4, 3200, 2048
+	beta.set([]vendors.CatalogItem{
+		item("gpu-h100-sxm", 1, "eu-north1", "FI", 2.95, vendors.OnDemand),
+		item("gpu-h100-sxm", 1, "eu-north1", "FI", 1.25, vendors.Spot),
+		item("gpu-h100-sxm", 1, "us-central1", "US", 2.95, vendors.OnDemand),
+		cluster,
+	}, nil)
+	c := &clock{t: time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)}
+	cfg := Config{
+		Sources:   []Source{alpha, beta},
+		Snapshots: storetest.Open(t, "sqlite"),
+		IDKey:     []byte("0123456789abcdef"),
+		Now:       c.now,
+	}
+	ix, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{ix: ix, clock: c, alpha: alpha, beta: beta, config: cfg}
+	f.refresh(t)
+	return f
+}
+
+func (f *fixture) refresh(t *testing.T) {
+	t.Helper()
+	for _, name := range []string{"lambda", "nebius"} {
+		if err := f.ix.Refresh(context.Background(), name); err != nil {
+			t.Fatalf("refresh %s: %v", name, err)
+		}
+	}
+}
+
+func (f *fixture) search(t *testing.T, q Query) Result {
+	t.Helper()
+	res, err := f.ix.Search(context.Background(), 1, q)
+	if err != nil {
+		t.Fatalf("search %+v: %v", q, err)
+	}
+	return res
+}
+
+func fptr(v float64) *float64 { return &v }
+func iptr(v int) *int         { return &v }
+func bptr(v bool) *bool       { return &v }
+
+func TestSearchFilters(t *testing.T) {
+	f := newFixture(t)
+	type want struct {
+		total  int
+		first  float64 // gpu_price_per_hour of the first offer
+		vendor string  // every offer's vendor, when set
+	}
+	for _, tc := range []struct {
+		name string
+		q    Query
+		want want
+	}{
+		{"family", Query{Compute: Compute{GPUType: "H100"}}, want{total: 5, first: 1.25}},
+		{"family case-insensitive", Query{Compute: Compute{GPUType: "h100"}}, want{total: 5, first: 1.25}},
+		{"canonical", Query{Compute: Compute{GPUType: "nvidia-h100-pcie-80gb"}}, want{total: 1, first: 2.49, vendor: "lambda"}},
+		{"gpu count is exact", Query{Compute: Compute{GPUType: "H100", GPUCount: 8}}, want{total: 1, first: 2.99, vendor: "lambda"}},
+		{"price cap", Query{Compute: Compute{GPUType: "H100", MaxPricePerGPUHour: fptr(2.5)}}, want{total: 2, first: 1.25}},
+		{"contract spot", Query{Compute: Compute{GPUType: "H100", ContractType: "spot"}}, want{total: 1, first: 1.25, vendor: "nebius"}},
+		{"contract ondemand", Query{Compute: Compute{GPUType: "H100", ContractType: "ondemand"}}, want{total: 4, first: 2.49}},
+		{"vendor", Query{Vendor: "lambda", Compute: Compute{GPUType: "H100"}}, want{total: 2, first: 2.49, vendor: "lambda"}},
+		{"region EU", Query{Region: "EU", Compute: Compute{GPUType: "H100"}}, want{total: 3, first: 1.25}},
+		{"region APAC", Query{Region: "APAC", Compute: Compute{GPUType: "A100"}}, want{total: 1, first: 1.29, vendor: "lambda"}},
+		{"region with nothing", Query{Region: "Other", Compute: Compute{GPUType: "H100"}}, want{total: 0}},
+		{"cilium", Query{Compute: Compute{GPUType: "H100"}, Network: &Network{SupportsCilium: bptr(true)}}, want{total: 3, first: 1.25, vendor: "nebius"}},
+		{"cluster nodes", Query{Compute: Compute{GPUType: "H100", NodeCount: iptr(4)}}, want{total: 1, first: 2.5, vendor: "nebius"}},
+		{"cluster wrong size", Query{Compute: Compute{GPUType: "H100", NodeCount: iptr(2)}}, want{total: 0}},
+		{"limit keeps total", Query{Compute: Compute{GPUType: "H100"}, Limit: 2}, want{total: 5, first: 1.25}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := f.search(t, tc.q)
+			if res.TotalCount != tc.want.total {
+				t.Fatalf("total_count = %d, want %d (offers %+v)", res.TotalCount, tc.want.total, res.Offers)
+			}
+			wantLen := tc.want.total
+			if tc.q.Limit > 0 && tc.q.Limit < wantLen {
+				wantLen = tc.q.Limit
+			}
+			if len(res.Offers) != wantLen {
+				t.Fatalf("%d offers, want %d", len(res.Offers), wantLen)
+			}
+			if wantLen == 0 {
+				return
+			}
+			if got := res.Offers[0].GPUPricePerHour; got != tc.want.first {
+				t.Errorf("first gpu_price_per_hour = %v, want %v", got, tc.want.first)
+			}
+			for _, o := range res.Offers {
+				if tc.want.vendor != "" && o.Vendor != tc.want.vendor {
+					t.Errorf("offer from %s, want only %s", o.Vendor, tc.want.vendor)
+				}
+			}
+		})
+	}
+}
+
+func TestSearchSortedAndPriced(t *testing.T) {
+	f := newFixture(t)
+	res := f.search(t, Query{Compute: Compute{GPUType: "H100"}})
+	for i := 1; i < len(res.Offers); i++ {
+		a, b := res.Offers[i-1], res.Offers[i]
+		if a.GPUPricePerHour > b.GPUPricePerHour || a.GPUPricePerHour == b.GPUPricePerHour && a.TotalPricePerHour > b.TotalPricePerHour {
+			t.Errorf("offers out of order at %d: %v then %v", i, a.GPUPricePerHour, b.GPUPricePerHour)
+		}
+	}
+	eight := f.search(t, Query{Compute: Compute{GPUType: "H100", GPUCount: 8}}).Offers[0]
+	if eight.GPUPricePerHour != 2.99 || eight.TotalPricePerHour != 23.92 {
+		t.Errorf("8-GPU offer priced %v/GPU-h, %v total; want 2.99 and 23.92", eight.GPUPricePerHour, eight.TotalPricePerHour)
+	}
+	if eight.GPUType != "nvidia-h100-sxm5-80gb" || eight.GPUFamily != "H100" || eight.Region != "US" || eight.VendorRegion != "us-east-1" {
+		t.Errorf("offer named %s/%s in %s/%s", eight.GPUType, eight.GPUFamily, eight.Region, eight.VendorRegion)
+	}
+	if eight.BootDiskInGB == nil || *eight.BootDiskInGB != 100 || len(eight.StorageDetails) != 1 {
+		t.Errorf("boot disk not described: %v %+v", eight.BootDiskInGB, eight.StorageDetails)
+	}
+	if !eight.ExpiresAt.Equal(eight.CreatedAt.Add(30*time.Minute)) || eight.ObservedAt.IsZero() {
+		t.Errorf("created %v expires %v observed %v", eight.CreatedAt, eight.ExpiresAt, eight.ObservedAt)
+	}
+	cl := f.search(t, Query{Compute: Compute{GPUType: "H100", NodeCount: iptr(4)}}).Offers[0]
+	if cl.DeploymentType != "cluster" || cl.GPUCount != 32 || *cl.GPUsPerNode != 8 || *cl.NodeCount != 4 || *cl.InfinibandBandwidthGbps != 3200 || cl.TotalPricePerHour != 80 {
+		t.Errorf("cluster offer = %+v", cl)
+	}
+}
+
+func TestSearchRejectsUnknownNames(t *testing.T) {
+	f := newFixture(t)
+	_, err := f.ix.Search(context.Background(), 1, Query{Compute: Compute{GPUType: "H10"}})
+	var qe *QueryError
+	if !errors.As(err, &qe) {
+		t.Fatalf("unknown GPU: error %v, want *QueryError", err)
+	}
+	if fmt.Sprint(qe.Loc) != "[body compute gpu_type]" || qe.Input != "H10" {
+		t.Errorf("loc %v input %v", qe.Loc, qe.Input)
+	}
+	if want := "H100"; !strings.Contains(qe.Msg, want) {
+		t.Errorf("message %q does not suggest %s", qe.Msg, want)
+	}
+	_, err = f.ix.Search(context.Background(), 1, Query{Vendor: "acme", Compute: Compute{GPUType: "H100"}})
+	if !errors.As(err, &qe) || fmt.Sprint(qe.Loc) != "[body vendor]" {
+		t.Errorf("unknown vendor: %v", err)
+	}
+}
+
+func TestOfferIDsResolveToWhatWasShown(t *testing.T) {
+	f := newFixture(t)
+	shown := f.search(t, Query{Compute: Compute{GPUType: "H100"}}).Offers[0]
+
+	// The vendor changes its price: new queries see it, the shown offer keeps its own.
+	f.beta.set([]vendors.CatalogItem{item("gpu-h100-sxm", 1, "eu-north1", "FI", 9.99, vendors.Spot)}, nil)
+	f.refresh(t)
+	if now := f.search(t, Query{Compute: Compute{GPUType: "H100", ContractType: "spot"}}).Offers[0]; now.GPUPricePerHour != 9.99 {
+		t.Fatalf("new price not served: %v", now.GPUPricePerHour)
+	}
+	d, err := f.ix.Details(context.Background(), 1, shown.OfferID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Status != StatusAvailable || d.GPUPricePerHour != shown.GPUPricePerHour || !d.ExpiresAt.Equal(shown.ExpiresAt) || d.VendorRegion != shown.VendorRegion {
+		t.Errorf("details %+v\nwant the shown offer %+v", d, shown)
+	}
+
+	// Another index on the same database (a second replica, or a restart) resolves it too.
+	other, err := New(f.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d2, err := other.Details(context.Background(), 1, shown.OfferID)
+	if err != nil || d2.GPUPricePerHour != shown.GPUPricePerHour {
+		t.Errorf("other replica: %+v, %v", d2, err)
+	}
+
+	// Another account, a tampered id and a random id are all unknown.
+	for name, tc := range map[string]struct {
+		account int64
+		id      uuid.UUID
+	}{
+		"other account": {2, shown.OfferID},
+		"tampered":      {1, func() uuid.UUID { id := shown.OfferID; id[3] ^= 1; return id }()},
+		"random":        {1, uuid.New()},
+	} {
+		if _, err := f.ix.Details(context.Background(), tc.account, tc.id); !errors.Is(err, ErrNotFound) {
+			t.Errorf("%s: %v, want ErrNotFound", name, err)
+		}
+	}
+
+	f.clock.add(31 * time.Minute)
+	if d, _ := f.ix.Details(context.Background(), 1, shown.OfferID); d.Status != StatusExpired {
+		t.Errorf("after the TTL status = %q, want expired", d.Status)
+	}
+}
+
+func TestUnchangedCatalogWritesNoSnapshot(t *testing.T) {
+	f := newFixture(t)
+	before := f.ix.state["lambda"].snapshotID
+	f.clock.add(time.Minute)
+	f.refresh(t)
+	if after := f.ix.state["lambda"].snapshotID; after != before {
+		t.Errorf("an unchanged catalog wrote snapshot %d after %d", after, before)
+	}
+	if got := f.search(t, Query{Vendor: "lambda", Compute: Compute{GPUType: "H100"}}).Offers[0].ObservedAt; !got.Equal(f.clock.now()) {
+		t.Errorf("observed_at %v, want the last confirmation %v", got, f.clock.now())
+	}
+}
+
+func TestFailingVendorKeepsLastGoodDataThenDropsOut(t *testing.T) {
+	f := newFixture(t)
+	f.beta.set(nil, &vendors.Error{Vendor: "nebius", Op: "catalog", Kind: vendors.ErrTransient, Status: 503})
+	f.clock.add(5 * time.Minute)
+	if err := f.ix.Refresh(context.Background(), "nebius"); err == nil {
+		t.Fatal("refresh of a failing vendor succeeded")
+	}
+	if err := f.ix.Refresh(context.Background(), "lambda"); err != nil {
+		t.Fatal(err)
+	}
+	res := f.search(t, Query{Compute: Compute{GPUType: "H100"}})
+	if res.TotalCount != 5 {
+		t.Errorf("a failing vendor's last good offers should stay: total %d", res.TotalCount)
+	}
+	if st := statusOf(f.ix, "nebius"); st.Status != "degraded" || st.LastError == "" {
+		t.Errorf("nebius status %+v, want degraded with an error", st)
+	}
+	f.clock.add(15 * time.Minute)
+	if err := f.ix.Refresh(context.Background(), "lambda"); err != nil {
+		t.Fatal(err)
+	}
+	res = f.search(t, Query{Compute: Compute{GPUType: "H100"}})
+	if res.TotalCount != 2 {
+		t.Errorf("stale vendor still served: total %d", res.TotalCount)
+	}
+	if fmt.Sprint(res.FiltersApplied["vendors_unavailable"]) != "[nebius]" {
+		t.Errorf("filters_applied does not say nebius is missing: %v", res.FiltersApplied)
+	}
+	if st := statusOf(f.ix, "nebius"); st.Status != "down" {
+		t.Errorf("nebius status %q, want down", st.Status)
+	}
+}
+
+func statusOf(ix *Index, name string) VendorStatus {
+	for _, v := range ix.Vendors() {
+		if v.Name == name {
+			return v
+		}
+	}
+	return VendorStatus{}
+}
+
+func TestHungVendorNeverDelaysAQuery(t *testing.T) {
+	f := newFixture(t)
+	f.beta.mu.Lock()
+	f.beta.hang = true
+	f.beta.mu.Unlock()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go f.ix.Refresh(ctx, "nebius") // blocks until cancelled
+	start := time.Now()
+	res := f.search(t, Query{Compute: Compute{GPUType: "H100"}})
+	if took := time.Since(start); took > 50*time.Millisecond {
+		t.Errorf("query took %v while a vendor hangs", took)
+	}
+	if res.TotalCount != 5 {
+		t.Errorf("total %d, want 5", res.TotalCount)
+	}
+}
+
+func TestRestartServesPersistedCatalogAtOnce(t *testing.T) {
+	f := newFixture(t)
+	f.alpha.set(nil, errors.New("down"))
+	f.beta.set(nil, errors.New("down"))
+	ix, err := New(f.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ix.Start(ctx)
+	res, err := ix.Search(ctx, 1, Query{Compute: Compute{GPUType: "H100"}})
+	if err != nil || res.TotalCount != 5 {
+		t.Errorf("after restart with vendors down: total %d, %v; want the 5 persisted offers", res.TotalCount, err)
+	}
+}

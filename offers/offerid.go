@@ -1,0 +1,83 @@
+package offers
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// An offer id is not a database row: it is the 128-bit block
+//
+//	account (32) | created_at, unix s (32) | snapshot id (32) | item (20) | ttl, minutes (12)
+//
+// encrypted with AES under a key every replica shares (kept in the
+// settings table). Answering a query therefore writes nothing, whatever
+// the number of offers returned; any replica can decode an id, load the
+// catalog snapshot it points to and show the offer at exactly the price
+// it was shown at. The cipher makes ids opaque and unguessable: a forged
+// or altered id decrypts to noise that names another account or no
+// snapshot, and is a 404.
+type offerRef struct {
+	Account  int64
+	Created  time.Time
+	Snapshot int64
+	Item     int
+	TTL      time.Duration
+}
+
+const (
+	maxItem       = 1<<20 - 1
+	maxTTLMinutes = 1<<12 - 1
+)
+
+// errBadOfferID: the id does not decode to an offer (never shown to a
+// client as such; it answers 404 like an unknown id).
+var errBadOfferID = errors.New("not an offer id")
+
+type offerCodec struct{ block cipher.Block }
+
+func newOfferCodec(key []byte) (offerCodec, error) {
+	b, err := aes.NewCipher(key)
+	if err != nil {
+		return offerCodec{}, fmt.Errorf("offer id key: %w", err)
+	}
+	return offerCodec{block: b}, nil
+}
+
+func (c offerCodec) encode(r offerRef) (uuid.UUID, error) {
+	minutes := int64(r.TTL / time.Minute)
+	if r.Account < 0 || r.Account > 1<<32-1 || r.Snapshot < 0 || r.Snapshot > 1<<32-1 ||
+		r.Item < 0 || r.Item > maxItem || minutes < 1 || minutes > maxTTLMinutes {
+		return uuid.Nil, fmt.Errorf("offer reference out of range: %+v", r)
+	}
+	var plain [16]byte
+	binary.BigEndian.PutUint32(plain[0:], uint32(r.Account))
+	binary.BigEndian.PutUint32(plain[4:], uint32(r.Created.Unix()))
+	binary.BigEndian.PutUint32(plain[8:], uint32(r.Snapshot))
+	binary.BigEndian.PutUint32(plain[12:], uint32(r.Item)<<12|uint32(minutes))
+	var id uuid.UUID
+	c.block.Encrypt(id[:], plain[:])
+	return id, nil
+}
+
+func (c offerCodec) decode(id uuid.UUID) (offerRef, error) {
+	var plain [16]byte
+	c.block.Decrypt(plain[:], id[:])
+	last := binary.BigEndian.Uint32(plain[12:])
+	r := offerRef{
+		Account:  int64(binary.BigEndian.Uint32(plain[0:])),
+		Created:  time.Unix(int64(binary.BigEndian.Uint32(plain[4:])), 0).UTC(),
+		Snapshot: int64(binary.BigEndian.Uint32(plain[8:])),
+		Item:     int(last >> 12),
+		TTL:      time.Duration(last&maxTTLMinutes) * time.Minute,
+	}
+	if r.TTL == 0 || r.Snapshot == 0 {
+		return offerRef{}, errBadOfferID
+	}
+	return r, nil
+}

@@ -1,0 +1,56 @@
+// Package provision holds supply's durable background work as River jobs:
+// procuring and deleting instances, polling them, reconciling with the
+// vendors, and expiring old offers.
+package provision
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+)
+
+// ExpireOffersArgs is the periodic job that forgets catalog snapshots no
+// unexpired offer can point to any more.
+type ExpireOffersArgs struct{}
+
+// Kind names the job in River.
+func (ExpireOffersArgs) Kind() string { return "expire_offers" }
+
+// SnapshotPruner deletes catalog snapshots older than a time, keeping
+// each vendor's latest.
+type SnapshotPruner interface {
+	DeleteSnapshotsBefore(ctx context.Context, before time.Time) (int64, error)
+}
+
+// ExpireOffersWorker deletes the snapshots behind offers that expired
+// more than Grace ago and were never procured (a procured offer keeps its
+// own copy with its resources), so GET /offers/{id} answers "expired" for
+// a day and 404 after.
+type ExpireOffersWorker struct {
+	river.WorkerDefaults[ExpireOffersArgs]
+	Store SnapshotPruner
+	// TTL is the offer lifetime; Grace how long expired offers stay visible.
+	TTL, Grace time.Duration
+	Now        func() time.Time
+}
+
+// Work runs one expiry pass.
+func (w *ExpireOffersWorker) Work(ctx context.Context, _ *river.Job[ExpireOffersArgs]) error {
+	now := time.Now
+	if w.Now != nil {
+		now = w.Now
+	}
+	if _, err := w.Store.DeleteSnapshotsBefore(ctx, now().Add(-w.TTL-w.Grace)); err != nil {
+		return fmt.Errorf("expire offers: %w", err)
+	}
+	return nil
+}
+
+// ExpireOffersJob is the periodic job, run hourly and once at start.
+func ExpireOffersJob() *river.PeriodicJob {
+	return river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+		func() (river.JobArgs, *river.InsertOpts) { return ExpireOffersArgs{}, nil },
+		&river.PeriodicJobOpts{RunOnStart: true, ID: "expire_offers"})
+}

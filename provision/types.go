@@ -1,0 +1,161 @@
+package provision
+
+import (
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Errors the API maps to statuses. Each is wrapped with a sentence the
+// client reads as the response's detail.
+var (
+	// ErrNotFound: no such offer or resource for this account (404).
+	ErrNotFound = errors.New("not found")
+	// ErrGone: the offer expired before it was procured (410).
+	ErrGone = errors.New("gone")
+	// ErrConflict: the request does not fit the current state (409).
+	ErrConflict = errors.New("conflict")
+)
+
+// ProcureRequest is the body of POST /procure_offer.
+type ProcureRequest struct {
+	OfferID      uuid.UUID `json:"offer_id" doc:"An offer returned by POST /get_offers"`
+	SSHPublicKey string    `json:"ssh_public_key" minLength:"1" doc:"OpenSSH public key that logs in as root"`
+	CloudInit    *string   `json:"cloud_init,omitempty" doc:"cloud-init document (#cloud-config) or script (#!/...), at most 64 KiB"`
+	ResourceName *string   `json:"resource_name,omitempty" maxLength:"128" doc:"Name of a single-machine resource"`
+	ClusterName  *string   `json:"cluster_name,omitempty" maxLength:"128" doc:"Name of a cluster (cluster offers; generated when absent)"`
+}
+
+// Procurement outcomes, as ProcureResponse.Status.
+const (
+	ProcureInProgress = "provisioning_in_progress"
+	ProcureDone       = "procured"
+	ProcureFailed     = "failed"
+)
+
+// ProcureResponse answers POST /procure_offer.
+type ProcureResponse struct {
+	OfferID     uuid.UUID   `json:"offer_id"`
+	Status      string      `json:"status" enum:"provisioning_in_progress,procured,failed"`
+	ProcuredAt  *time.Time  `json:"procured_at"`
+	ResourceIDs []uuid.UUID `json:"resource_ids"`
+	Error       *string     `json:"error"`
+}
+
+// Procurement status of an offer, as OfferStatus.ProcurementStatus.
+const (
+	StatusAvailable  = "available"
+	StatusStarted    = "provisioning_started"
+	StatusInProgress = "provisioning_in_progress"
+	StatusReady      = "ready"
+	StatusFailed     = "failed"
+)
+
+// OfferStatus answers GET /offers/{offer_id}/status.
+type OfferStatus struct {
+	OfferID           uuid.UUID      `json:"offer_id"`
+	Status            string         `json:"status" enum:"available,procured,failed,expired"`
+	CreatedAt         time.Time      `json:"created_at"`
+	ProcurementStatus string         `json:"procurement_status" enum:"available,provisioning_started,provisioning_in_progress,ready,failed"`
+	Instances         []InstanceInfo `json:"instances"`
+	ResourceIDs       []uuid.UUID    `json:"resource_ids"`
+	Progress          string         `json:"progress"`
+	FailureReason     *string        `json:"failure_reason"`
+	ProcuredAt        *time.Time     `json:"procured_at"`
+}
+
+// InstanceInfo is one machine of a procured offer.
+type InstanceInfo struct {
+	ResourceID uuid.UUID `json:"resource_id"`
+	Name       string    `json:"name"`
+	Status     string    `json:"status"`
+	ExternalIP *string   `json:"external_ip"`
+	InternalIP *string   `json:"internal_ip"`
+	SSHCommand *string   `json:"ssh_command"`
+	SSHPort    *int      `json:"ssh_port"`
+}
+
+// Resource statuses.
+const (
+	ResourceProvisioning = "provisioning"
+	ResourceRunning      = "running"
+	ResourceUnhealthy    = "unhealthy"
+	ResourcePreempted    = "preempted"
+	ResourceDeleting     = "deleting"
+	ResourceDeleted      = "deleted"
+	ResourceFailed       = "failed"
+)
+
+// ResourceSummary is a resource as GET /resources and
+// GET /resources/{resource_id} return it.
+type ResourceSummary struct {
+	ResourceID         uuid.UUID      `json:"resource_id"`
+	ResourceType       string         `json:"resource_type" enum:"vm,container,cluster"`
+	Vendor             string         `json:"vendor"`
+	VendorRegion       string         `json:"vendor_region"`
+	Status             string         `json:"status" enum:"provisioning,running,unhealthy,preempted,deleting,deleted,failed"`
+	CreatedAt          time.Time      `json:"created_at"`
+	Name               string         `json:"name"`
+	StatusMessage      *string        `json:"status_message"`
+	Access             Access         `json:"access"`
+	Spec               Spec           `json:"spec"`
+	LinkedResources    []Link         `json:"linked_resources"`
+	OfferHistory       []OfferHistory `json:"offer_history"`
+	PricingTotalHourly float64        `json:"pricing_total_hourly"`
+	ValidFrom          time.Time      `json:"valid_from"`
+	ValidTo            *time.Time     `json:"valid_to"`
+	LastSyncedAt       *time.Time     `json:"last_synced_at"`
+}
+
+// Access is how to reach a resource.
+type Access struct {
+	ExternalIP *string `json:"external_ip"`
+	InternalIP *string `json:"internal_ip"`
+	SSHCommand *string `json:"ssh_command"`
+	SSHPort    *int    `json:"ssh_port"`
+}
+
+// Spec is what a resource is.
+type Spec struct {
+	GPUType      string   `json:"gpu_type"`
+	GPUCount     int      `json:"gpu_count"`
+	VCPUCount    *int     `json:"vcpu_count"`
+	MemoryInGB   *float64 `json:"memory_in_gb"`
+	BootDiskInGB *int     `json:"boot_disk_in_gb"`
+	ContractType string   `json:"contract_type"`
+	InstanceType string   `json:"instance_type"`
+	NodeCount    *int     `json:"node_count,omitempty"`
+}
+
+// Link joins a cluster and its nodes.
+type Link struct {
+	ResourceID   uuid.UUID  `json:"resource_id"`
+	ResourceType string     `json:"resource_type"`
+	Status       string     `json:"status"`
+	LinkType     string     `json:"link_type" enum:"cluster_node,cluster"`
+	LinkedSince  time.Time  `json:"linked_since"`
+	Name         string     `json:"name"`
+	LinkedUntil  *time.Time `json:"linked_until"`
+}
+
+// OfferHistory records which offer a resource came from.
+type OfferHistory struct {
+	OfferID   uuid.UUID `json:"offer_id"`
+	OfferType string    `json:"offer_type"`
+	Role      string    `json:"role"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// DeleteResponse answers DELETE /resources/{resource_id}.
+type DeleteResponse struct {
+	ResourceID uuid.UUID `json:"resource_id"`
+	Status     string    `json:"status"`
+	Message    string    `json:"message"`
+}
+
+// ResourceFilter narrows GET /resources.
+type ResourceFilter struct {
+	OfferID *uuid.UUID
+	Status  string
+}

@@ -1,0 +1,151 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"github.com/gpusupply/supply/store/litedb"
+)
+
+//go:embed migrations/sqlite/*.sql
+var sqliteMigrations embed.FS
+
+// SQLiteFile is the name of the database file under Options.DataDir.
+const SQLiteFile = "supply.db"
+
+// sqliteParams configure every connection (see go-deps.md):
+//   - WAL lets readers run beside the writer; busy_timeout waits out locks.
+//   - foreign_keys is off by default in SQLite.
+//   - _txlock=immediate takes the write lock at BEGIN: a deferred transaction
+//     that reads and then writes can fail with SQLITE_BUSY_SNAPSHOT, which
+//     ignores busy_timeout.
+//   - _time_format=sqlite writes sortable text without Go's monotonic clock
+//     reading, and _timezone=UTC reads timestamps back in UTC.
+const sqliteParams = "_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)" +
+	"&_pragma=synchronous(NORMAL)&_txlock=immediate&_time_format=sqlite&_timezone=UTC"
+
+// liteStore is the Store on SQLite.
+type liteStore struct {
+	queries
+	*jobs[*sql.Tx]
+	db *sql.DB
+}
+
+func openSQLite(ctx context.Context, o Options) (Store, error) {
+	if o.DataDir == "" {
+		return nil, errors.New("open SQLite: no data directory given")
+	}
+	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("open SQLite: %w", err)
+	}
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(o.DataDir, SQLiteFile)+"?"+sqliteParams)
+	if err != nil {
+		return nil, fmt.Errorf("open SQLite: %w", err)
+	}
+	// One connection, as River advises for SQLite: with more, busy_timeout
+	// still lets SQLITE_BUSY through.
+	db.SetMaxOpenConns(1)
+	s, err := newSQLite(ctx, db, o)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func newSQLite(ctx context.Context, db *sql.DB, o Options) (*liteStore, error) {
+	if err := db.PingContext(ctx); err != nil {
+		return nil, fmt.Errorf("open SQLite: %w", err)
+	}
+	driver := riversqlite.New(db)
+	if o.Migrate {
+		fsys, _ := fs.Sub(sqliteMigrations, "migrations/sqlite") // cannot fail: the path is valid
+		if err := migrate(ctx, goose.DialectSQLite3, db, fsys, driver, o.Logger); err != nil {
+			return nil, err
+		}
+	}
+	j, err := newJobs(driver, o.Logger)
+	if err != nil {
+		return nil, err
+	}
+	return &liteStore{queries: queries{liteQueries{litedb.New(db)}}, jobs: j, db: db}, nil
+}
+
+func (s *liteStore) InTx(ctx context.Context, fn func(Tx) error) error {
+	t, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	// Roll back on error and on panic alike, or the one connection stays taken.
+	defer func() { _ = t.Rollback() }()
+	if err := fn(tx[*sql.Tx]{queries: queries{liteQueries{litedb.New(t)}}, tx: t, jobs: s.jobs}); err != nil {
+		return err
+	}
+	if err := t.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+func (s *liteStore) Ping(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping SQLite: %w", err)
+	}
+	return nil
+}
+
+func (s *liteStore) Engine() string { return EngineSQLite }
+
+func (s *liteStore) Close() error {
+	return errors.Join(s.cancel(), s.db.Close())
+}
+
+// liteQueries adapts the SQLite code that sqlc generated to generated: the
+// methods returning rows convert them, the rest are promoted as they are.
+type liteQueries struct{ *litedb.Queries }
+
+func (e liteQueries) AccountByName(ctx context.Context, name string) (Account, error) {
+	r, err := e.Queries.AccountByName(ctx, name)
+	return Account(r), err
+}
+
+func (e liteQueries) AccountByID(ctx context.Context, id int64) (Account, error) {
+	r, err := e.Queries.AccountByID(ctx, id)
+	return Account(r), err
+}
+
+func (e liteQueries) CreateAPIKey(ctx context.Context, accountID int64, prefix string, hash []byte, createdAt time.Time) (APIKey, error) {
+	r, err := e.Queries.CreateAPIKey(ctx, accountID, prefix, hash, createdAt)
+	return APIKey(r), err
+}
+
+func (e liteQueries) ActiveAPIKeyByHash(ctx context.Context, hash []byte) (APIKey, error) {
+	r, err := e.Queries.ActiveAPIKeyByHash(ctx, hash)
+	return APIKey(r), err
+}
+
+func (e liteQueries) InsertSnapshot(ctx context.Context, vendor string, observedAt time.Time, contentHash string, offers []byte, createdAt time.Time) (Snapshot, error) {
+	r, err := e.Queries.InsertSnapshot(ctx, vendor, observedAt, contentHash, offers, createdAt)
+	return Snapshot(r), err
+}
+
+func (e liteQueries) SnapshotByID(ctx context.Context, id int64) (Snapshot, error) {
+	r, err := e.Queries.SnapshotByID(ctx, id)
+	return Snapshot(r), err
+}
+
+func (e liteQueries) LatestSnapshot(ctx context.Context, vendor string) (Snapshot, error) {
+	r, err := e.Queries.LatestSnapshot(ctx, vendor)
+	return Snapshot(r), err
+}
