@@ -1,0 +1,694 @@
+// Package runpod is supply's adapter for RunPod (REST API v2) and a
+// stand-in server of that API for tests and sandbox mode.
+//
+// A RunPod pod is a container, not a virtual machine: it runs a RunPod
+// official image whose start script launches sshd with the key in the
+// PUBLIC_KEY environment variable, there is no cloud-init, and the
+// renter's start-up script runs through the container's arguments. RunPod
+// v2 sells no spot capacity. Multi-node clusters are created whole through
+// /v2/clusters; their member pods are placed by RunPod.
+package runpod
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/gpusupply/supply/userdata"
+	"github.com/gpusupply/supply/vendors"
+)
+
+// DefaultBaseURL is RunPod's production API; every path starts /v2/.
+const DefaultBaseURL = "https://api.runpod.io"
+
+// Name is the vendor slug.
+const Name = "runpod"
+
+// DefaultImage is the RunPod official image pods run: CUDA, PyTorch and a
+// /start.sh that starts sshd from PUBLIC_KEY and then keeps the container
+// alive.
+const DefaultImage = "runpod/pytorch:1.0.2-cu1281-torch280-ubuntu2404"
+
+// ContainerDiskGB is the container disk every pod gets.
+const ContainerDiskGB = 50
+
+// containerDiskPerGBHour is RunPod's container-disk price ($0.10 per
+// GB-month while running) per GB-hour; the catalog adds it to the GPU
+// price so offers include the boot disk.
+const containerDiskPerGBHour = 0.10 / 730
+
+// RunPod's published policy (RateLimit-Policy) allows 60 requests a
+// minute per user; the hour and day windows are far above what supply
+// sends.
+const (
+	publishedRate  = rate.Limit(1)
+	publishedBurst = 10
+	defaultTimeout = 30 * time.Second
+)
+
+// Environment variables that carry supply's ids on a pod, as tags would:
+// the pod's env is returned on every read.
+const (
+	envResource = "SUPPLY_RESOURCE_ID"
+	envCluster  = "SUPPLY_CLUSTER_ID"
+	envKey      = "PUBLIC_KEY"
+)
+
+// podCounts are the GPUs-per-pod shapes the catalog offers.
+var podCounts = []int{1, 2, 4, 8}
+
+// clusterSizes are the node counts of cluster offers, each node a full
+// 8-GPU pod.
+var clusterSizes = []int{2, 4, 8}
+
+const clusterGPUsPerNode = 8
+
+// Config configures an Adapter.
+type Config struct {
+	APIKey string
+	// BaseURL is DefaultBaseURL when empty.
+	BaseURL string
+	// HTTP does the requests; nil means http.DefaultClient.
+	HTTP *http.Client
+	// SSHPort tells where sshd answers when RunPod reports no mapped
+	// port; nil → 22. RunPod's ssh.direct normally carries the port.
+	SSHPort func(ip string) int
+	// RateLimit and Burst override the request limit; zero → RunPod's
+	// published 60 a minute.
+	RateLimit rate.Limit
+	Burst     int
+	// Timeout bounds one HTTP attempt; zero → 30 s.
+	Timeout time.Duration
+	// Image overrides DefaultImage; it must start sshd from PUBLIC_KEY
+	// with /start.sh, as RunPod's official images do.
+	Image string
+	// Logger receives warnings (unknown data centres); nil → slog.Default().
+	Logger *slog.Logger
+}
+
+// Adapter speaks RunPod's API. It is safe for concurrent use.
+type Adapter struct {
+	client  *vendors.Client
+	image   string
+	sshPort func(ip string) int
+	log     *slog.Logger
+	// unknownDCs remembers data centres already logged as unknown.
+	unknownDCs sync.Map
+}
+
+var (
+	_ vendors.Vendor         = (*Adapter)(nil)
+	_ vendors.ClusterDeleter = (*Adapter)(nil)
+)
+
+// New returns an adapter for the account whose key is c.APIKey.
+func New(c Config) *Adapter {
+	if c.BaseURL == "" {
+		c.BaseURL = DefaultBaseURL
+	}
+	if c.RateLimit == 0 {
+		c.RateLimit = publishedRate
+	}
+	if c.Burst == 0 {
+		c.Burst = publishedBurst
+	}
+	if c.Timeout == 0 {
+		c.Timeout = defaultTimeout
+	}
+	if c.Image == "" {
+		c.Image = DefaultImage
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.SSHPort == nil {
+		c.SSHPort = func(string) int { return 22 }
+	}
+	key := c.APIKey
+	return &Adapter{
+		client: &vendors.Client{
+			Vendor:  Name,
+			BaseURL: c.BaseURL,
+			HTTP:    c.HTTP,
+			Limiter: rate.NewLimiter(c.RateLimit, c.Burst),
+			Authorize: func(_ context.Context, r *http.Request) error {
+				r.Header.Set("Authorization", "Bearer "+key)
+				return nil
+			},
+			ParseError: parseError,
+			Retries:    3,
+			MaxWait:    30 * time.Second,
+			Timeout:    c.Timeout,
+		},
+		image:   c.Image,
+		sshPort: c.SSHPort,
+		log:     c.Logger.With("vendor", Name),
+	}
+}
+
+// Name returns "runpod".
+func (a *Adapter) Name() string { return Name }
+
+// Info describes RunPod: on-demand containers with clusters, no cloud-init.
+func (a *Adapter) Info() vendors.Info {
+	return vendors.Info{
+		Name:        Name,
+		DisplayName: "RunPod",
+		Clusters:    true,
+		Containers:  true,
+	}
+}
+
+// dataCenterCountry places RunPod's data centres.
+var dataCenterCountry = map[string]string{
+	"US-KS-2":  "US",
+	"US-KS-3":  "US",
+	"US-TX-3":  "US",
+	"US-TX-4":  "US",
+	"US-GA-1":  "US",
+	"US-GA-2":  "US",
+	"US-CA-2":  "US",
+	"US-IL-1":  "US",
+	"US-NC-1":  "US",
+	"US-DE-1":  "US",
+	"US-WA-1":  "US",
+	"CA-MTL-1": "CA",
+	"CA-MTL-2": "CA",
+	"CA-MTL-3": "CA",
+	"EU-RO-1":  "RO",
+	"EU-SE-1":  "SE",
+	"EU-NL-1":  "NL",
+	"EU-CZ-1":  "CZ",
+	"EU-FR-1":  "FR",
+	"EUR-IS-1": "IS",
+	"EUR-IS-2": "IS",
+	"EUR-IS-3": "IS",
+	"EUR-NO-1": "NO",
+	"AP-JP-1":  "JP",
+	"OC-AU-1":  "AU",
+}
+
+// country returns the ISO code of a data centre, or "" (logged once) for
+// one the table does not know. The stand-in's synthetic scale copies
+// ("EU-RO-1-s3") sit where their real data centre is.
+func (a *Adapter) country(dc string) string {
+	if c, ok := dataCenterCountry[dc]; ok {
+		return c
+	}
+	if i := strings.LastIndex(dc, syntheticSep); i > 0 && isDigits(dc[i+len(syntheticSep):]) {
+		if c, ok := dataCenterCountry[dc[:i]]; ok {
+			return c
+		}
+	}
+	if _, seen := a.unknownDCs.LoadOrStore(dc, true); !seen {
+		a.log.Warn("unknown RunPod data centre: country left empty", "data_center", dc)
+	}
+	return ""
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// shape is what a catalog item launches: count GPUs of one type in one
+// cloud, alone or as the nodes of a cluster. Its String is the item's
+// InstanceType, parsed back at create time.
+type shape struct {
+	gpuID   string
+	count   int
+	cloud   string
+	cluster bool
+}
+
+func (s shape) String() string {
+	t := fmt.Sprintf("%dx %s %s", s.count, s.gpuID, strings.ToLower(s.cloud))
+	if s.cluster {
+		t += " cluster"
+	}
+	return t
+}
+
+// parseShape reads an InstanceType made by shape.String.
+func parseShape(t string) (shape, bool) {
+	var s shape
+	t, s.cluster = strings.CutSuffix(t, " cluster")
+	n, rest, ok := strings.Cut(t, "x ")
+	if !ok {
+		return shape{}, false
+	}
+	count, err := strconv.Atoi(n)
+	i := strings.LastIndex(rest, " ")
+	if err != nil || count < 1 || i <= 0 {
+		return shape{}, false
+	}
+	s.count, s.gpuID, s.cloud = count, rest[:i], strings.ToUpper(rest[i+1:])
+	if s.cloud != cloudSecure && s.cloud != cloudCommunity {
+		return shape{}, false
+	}
+	return s, true
+}
+
+// Catalog reads GPU availability per data centre for every pod shape in
+// both clouds, and for clusters: one item per (GPU, count, cloud, data
+// centre), and per cluster size. Availability is a level, not a count, so
+// Stock is -1 (in stock) or 0 (NONE).
+func (a *Adapter) Catalog(ctx context.Context) ([]vendors.CatalogItem, error) {
+	var items []vendors.CatalogItem
+	for _, cloud := range []string{cloudSecure, cloudCommunity} {
+		for _, count := range podCounts {
+			gpus, err := a.gpuTypes(ctx, "POD", cloud, count)
+			if err != nil {
+				return nil, err
+			}
+			for _, g := range gpus {
+				items = append(items, a.items(g, shape{gpuID: g.ID, count: count, cloud: cloud}, 1)...)
+			}
+		}
+	}
+	gpus, err := a.gpuTypes(ctx, "CLUSTER", cloudSecure, clusterGPUsPerNode)
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range gpus {
+		for _, nodes := range clusterSizes {
+			items = append(items, a.items(g, shape{gpuID: g.ID, count: clusterGPUsPerNode, cloud: cloudSecure, cluster: true}, nodes)...)
+		}
+	}
+	return items, nil
+}
+
+// gpuTypes lists GPU types with their availability for one product,
+// cloud and GPU count.
+func (a *Adapter) gpuTypes(ctx context.Context, product, cloud string, count int) ([]gpuType, error) {
+	q := url.Values{"include": {"AVAILABILITY"}, "product": {product}, "cloud": {cloud}, "count": {strconv.Itoa(count)}}
+	var resp gpuList
+	op := fmt.Sprintf("list GPU types (%s %s x%d)", strings.ToLower(product), strings.ToLower(cloud), count)
+	if err := a.client.Do(ctx, vendors.Request{Op: op, Method: http.MethodGet, Path: "/v2/catalog/gpus", Query: q}, &resp); err != nil {
+		return nil, err
+	}
+	return resp.GPUs, nil
+}
+
+// items turns one GPU type's per-data-centre availability into catalog
+// items of shape s with nodes nodes.
+func (a *Adapter) items(g gpuType, s shape, nodes int) []vendors.CatalogItem {
+	perGPU, maxCount := g.Price.Secure, g.MaxCount.Secure
+	if s.cloud == cloudCommunity {
+		perGPU, maxCount = g.Price.Community, g.MaxCount.Community
+	}
+	if perGPU <= 0 || s.count > maxCount {
+		return nil // this cloud does not sell the shape
+	}
+	disk := ContainerDiskGB * containerDiskPerGBHour
+	var out []vendors.CatalogItem
+	for _, dc := range g.DataCenters {
+		available := dc.Availability != availNone && dc.Availability != ""
+		stock := -1
+		if !available {
+			stock = 0
+		}
+		it := vendors.CatalogItem{
+			InstanceType:         s.String(),
+			Region:               dc.ID,
+			Country:              a.country(dc.ID),
+			Contract:             vendors.OnDemand,
+			GPUName:              g.ID,
+			GPUCount:             s.count,
+			BootDiskGB:           ContainerDiskGB,
+			PricePerHour:         roundPrice(float64(s.count)*perGPU + disk),
+			BootDiskPricePerHour: roundPrice(disk),
+			Available:            available,
+			Stock:                stock,
+		}
+		if s.cluster {
+			it.Nodes = nodes
+		}
+		out = append(out, it)
+	}
+	return out
+}
+
+// roundPrice drops floating-point noise below a hundredth of a cent.
+func roundPrice(v float64) float64 { return math.Round(v*10000) / 10000 }
+
+// Create launches one pod for req.ResourceID, or returns the pod that
+// already carries that id. A node of a cluster offer gets-or-creates the
+// whole cluster (idempotent on req.Cluster.ClusterID) and returns the
+// member pod whose rank is the node's index.
+func (a *Adapter) Create(ctx context.Context, req vendors.CreateRequest) (vendors.Instance, error) {
+	if req.ResourceID == "" {
+		return vendors.Instance{}, invalid("create", "resource id is required")
+	}
+	if req.Contract == vendors.Spot {
+		return vendors.Instance{}, invalid("create", "RunPod's v2 API sells no spot (interruptible) capacity")
+	}
+	s, ok := parseShape(req.InstanceType)
+	if !ok {
+		return vendors.Instance{}, invalid("create", fmt.Sprintf("%q is not a RunPod instance type of this adapter", req.InstanceType))
+	}
+	if s.cluster != (req.Cluster != nil) {
+		return vendors.Instance{}, invalid("create", "cluster instance types are launched as cluster nodes, and only they are")
+	}
+	container, err := a.container(req)
+	if err != nil {
+		return vendors.Instance{}, err
+	}
+	if req.Cluster != nil {
+		return a.createClusterNode(ctx, req, s, container)
+	}
+	if existing, found, err := a.findByResource(ctx, req.ResourceID); err != nil || found {
+		return existing, err
+	}
+	container.Env[envResource] = req.ResourceID
+	body := createPodRequest{
+		Name:            vendors.InstanceName(req.ResourceID),
+		containerConfig: container,
+		GPU:             &createGPU{ID: s.gpuID, Count: s.count},
+		Cloud:           s.cloud,
+		DataCenterIDs:   []string{req.Region},
+		StartSSH:        true,
+	}
+	var p pod
+	// A create is never re-sent by the client: a timeout or 5xx comes back
+	// as ErrTransient and the next Create finds the pod if it was made.
+	if err := a.client.Do(ctx, vendors.Request{Op: "create pod", Method: http.MethodPost, Path: "/v2/pods", JSON: body}, &p); err != nil {
+		return vendors.Instance{}, notFoundIsInvalid(err)
+	}
+	return a.instance(p), nil
+}
+
+// container is what every pod of a request runs: the official image with
+// sshd on 22/tcp, root's key in PUBLIC_KEY (RunPod's way) and a start
+// command that also installs the key, runs the renter's script in the
+// background and then hands over to the image's /start.sh, which starts
+// sshd and keeps the container alive.
+func (a *Adapter) container(req vendors.CreateRequest) (containerConfig, error) {
+	key, err := userdata.ValidateKey(req.SSHPublicKey)
+	if err != nil {
+		return containerConfig{}, invalid("create", err.Error())
+	}
+	kind, err := userdata.Classify(req.UserData)
+	if err != nil {
+		return containerConfig{}, invalid("create", err.Error())
+	}
+	if kind == userdata.CloudConfig {
+		return containerConfig{}, invalid("create",
+			"RunPod pods are containers and do not run cloud-init: send a #!/ shell script as the start-up part instead of #cloud-config")
+	}
+	script, err := userdata.StartupScript(key, req.UserData)
+	if err != nil {
+		return containerConfig{}, invalid("create", err.Error())
+	}
+	return containerConfig{
+		Image: a.image,
+		Args:  startCommand(script),
+		Disk:  ContainerDiskGB,
+		Env:   map[string]string{envKey: key},
+		Ports: []string{"22/tcp"},
+	}, nil
+}
+
+// startCommand wraps a start-up script as the container's arguments. The
+// script travels base64-encoded so no quoting can break it; it runs in
+// the background so a long renter job never delays sshd. It is saved as
+// supply-boot.sh because the script itself writes the renter's part to
+// /root/supply-startup.sh.
+func startCommand(script string) string {
+	enc := base64.StdEncoding.EncodeToString([]byte(script))
+	return "bash -c 'echo " + enc + " | base64 -d > /root/supply-boot.sh && chmod 700 /root/supply-boot.sh; " +
+		"nohup /root/supply-boot.sh > /var/log/supply-boot.log 2>&1 & exec /start.sh'"
+}
+
+// createClusterNode gets or creates the cluster of req.Cluster and returns
+// its member of rank req.Cluster.Index.
+func (a *Adapter) createClusterNode(ctx context.Context, req vendors.CreateRequest, s shape, container containerConfig) (vendors.Instance, error) {
+	node := req.Cluster
+	if node.Nodes < 2 || node.Index < 0 || node.Index >= node.Nodes {
+		return vendors.Instance{}, invalid("create", fmt.Sprintf("cluster node %d of %d: RunPod clusters have 2 to 250 nodes", node.Index, node.Nodes))
+	}
+	c, found, err := a.findCluster(ctx, node.ClusterID)
+	if err != nil {
+		return vendors.Instance{}, err
+	}
+	if !found {
+		container.Env[envCluster] = node.ClusterID
+		body := createClusterRequest{
+			Name:            vendors.InstanceName(node.ClusterID),
+			Type:            clusterTraining,
+			containerConfig: container,
+			Compute:         clusterCompute{GPUTypeID: s.gpuID, GPUCountPerPod: s.count, PodCount: node.Nodes},
+			DataCenterIDs:   []string{req.Region},
+			StartSSH:        true,
+		}
+		if err := a.client.Do(ctx, vendors.Request{Op: "create cluster", Method: http.MethodPost, Path: "/v2/clusters", JSON: body}, &c); err != nil {
+			return vendors.Instance{}, notFoundIsInvalid(err)
+		}
+	}
+	var members podList
+	if err := a.client.Do(ctx, vendors.Request{Op: "list cluster pods", Method: http.MethodGet, Path: "/v2/clusters/" + url.PathEscape(c.ID) + "/pods"}, &members); err != nil {
+		return vendors.Instance{}, err
+	}
+	for _, p := range members.Pods {
+		if p.Cluster != nil && p.Cluster.Rank != nil && *p.Cluster.Rank == node.Index {
+			in := a.instance(p)
+			in.ResourceID = req.ResourceID
+			return in, nil
+		}
+	}
+	// Ranks are assigned while the cluster is placed: ask again later.
+	return vendors.Instance{}, &vendors.Error{Vendor: Name, Op: "create cluster node", Kind: vendors.ErrTransient,
+		Message: fmt.Sprintf("cluster %s has no member of rank %d yet", c.ID, node.Index)}
+}
+
+// findCluster looks for the cluster supply named after clusterID.
+func (a *Adapter) findCluster(ctx context.Context, clusterID string) (cluster, bool, error) {
+	var list clusterList
+	if err := a.client.Do(ctx, vendors.Request{Op: "list clusters", Method: http.MethodGet, Path: "/v2/clusters"}, &list); err != nil {
+		return cluster{}, false, err
+	}
+	for _, c := range list.Clusters {
+		if c.Name == vendors.InstanceName(clusterID) {
+			return c, true, nil
+		}
+	}
+	return cluster{}, false, nil
+}
+
+// DeleteCluster deletes the cluster supply created for clusterID and with
+// it every member pod; a cluster already gone is not an error.
+func (a *Adapter) DeleteCluster(ctx context.Context, clusterID string) error {
+	c, found, err := a.findCluster(ctx, clusterID)
+	if err != nil || !found {
+		return err
+	}
+	return a.deleteCluster(ctx, c.ID)
+}
+
+func (a *Adapter) deleteCluster(ctx context.Context, id string) error {
+	err := a.client.Do(ctx, vendors.Request{Op: "delete cluster", Method: http.MethodDelete, Path: "/v2/clusters/" + url.PathEscape(id)}, nil)
+	if vendors.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// notFoundIsInvalid turns a create's 404 (a template or GPU type it names
+// does not exist) into ErrInvalid: the request is wrong.
+func notFoundIsInvalid(err error) error {
+	var e *vendors.Error
+	if errors.As(err, &e) && e.Kind == vendors.ErrNotFound {
+		e.Kind = vendors.ErrInvalid
+	}
+	return err
+}
+
+func invalid(op, msg string) error {
+	return &vendors.Error{Vendor: Name, Op: op, Kind: vendors.ErrInvalid, Message: msg}
+}
+
+// findByResource looks for the standalone pod that carries resourceID.
+func (a *Adapter) findByResource(ctx context.Context, resourceID string) (vendors.Instance, bool, error) {
+	pods, err := a.List(ctx)
+	if err != nil {
+		return vendors.Instance{}, false, err
+	}
+	for _, in := range pods {
+		if in.ResourceID == resourceID {
+			return in, true, nil
+		}
+	}
+	return vendors.Instance{}, false, nil
+}
+
+// Get returns one pod by its RunPod id.
+func (a *Adapter) Get(ctx context.Context, id string) (vendors.Instance, error) {
+	var p pod
+	if err := a.client.Do(ctx, vendors.Request{Op: "get pod", Method: http.MethodGet, Path: podPath(id)}, &p); err != nil {
+		return vendors.Instance{}, err
+	}
+	return a.instance(p), nil
+}
+
+func podPath(id string) string { return "/v2/pods/" + url.PathEscape(id) }
+
+// List returns every pod supply created, cluster members included. RunPod
+// does not paginate the list.
+func (a *Adapter) List(ctx context.Context) ([]vendors.Instance, error) {
+	var resp podList
+	q := url.Values{"includeClusterPods": {"true"}}
+	if err := a.client.Do(ctx, vendors.Request{Op: "list pods", Method: http.MethodGet, Path: "/v2/pods", Query: q}, &resp); err != nil {
+		return nil, err
+	}
+	var ours []vendors.Instance
+	for _, p := range resp.Pods {
+		if in := a.instance(p); in.ResourceID != "" {
+			ours = append(ours, in)
+		}
+	}
+	return ours, nil
+}
+
+// Terminate deletes a pod. RunPod refuses to delete a cluster member on
+// its own (409), so terminating a member deletes its whole cluster:
+// supply only ever deletes a cluster's nodes together.
+func (a *Adapter) Terminate(ctx context.Context, id string) error {
+	err := a.client.Do(ctx, vendors.Request{Op: "terminate pod", Method: http.MethodDelete, Path: podPath(id)}, nil)
+	var e *vendors.Error
+	switch {
+	case err == nil || vendors.IsNotFound(err):
+		return nil
+	case errors.As(err, &e) && e.Status == http.StatusConflict:
+		var p pod
+		if err := a.client.Do(ctx, vendors.Request{Op: "get pod", Method: http.MethodGet, Path: podPath(id)}, &p); err != nil {
+			if vendors.IsNotFound(err) {
+				return nil
+			}
+			return err
+		}
+		if p.Cluster == nil {
+			return err
+		}
+		return a.deleteCluster(ctx, p.Cluster.ID)
+	}
+	return err
+}
+
+// instance maps a pod to supply's view of it.
+func (a *Adapter) instance(p pod) vendors.Instance {
+	in := vendors.Instance{
+		ID:          p.ID,
+		ResourceID:  resourceIDOf(p),
+		Name:        p.Name,
+		State:       state(p),
+		VendorState: p.Status,
+		CreatedAt:   p.CreatedAt,
+		SSHPort:     22,
+	}
+	if p.GPU != nil {
+		in.InstanceType = shape{gpuID: p.GPU.ID, count: max(p.GPU.Count, 1), cloud: p.Cloud, cluster: p.Cluster != nil}.String()
+	}
+	if p.DataCenterID != nil {
+		in.Region = *p.DataCenterID
+	}
+	if d := p.SSH.Direct; d != nil {
+		in.ExternalIP, in.SSHPort = d.Host, d.Port
+		if in.SSHPort == 0 {
+			in.SSHPort = a.sshPort(d.Host)
+		}
+	}
+	switch {
+	case p.Cluster != nil && p.Cluster.IP != "":
+		in.InternalIP = p.Cluster.IP
+	case p.GlobalNetworking.Enabled:
+		in.InternalIP = p.GlobalNetworking.IP
+	}
+	return in
+}
+
+// resourceIDOf reads supply's id from the pod's env, else its name. A
+// cluster member carries only its cluster's id: RunPod names members
+// itself and refuses changes to them, so a node's own id cannot travel
+// with its pod.
+func resourceIDOf(p pod) string {
+	if id := p.Env[envResource]; id != "" {
+		return id
+	}
+	if id := vendors.ResourceIDFromName(p.Name); id != "" {
+		return id
+	}
+	if p.Cluster != nil {
+		return p.Env[envCluster]
+	}
+	return ""
+}
+
+// state maps RunPod's pod status. A pod is running only once sshd has a
+// public address (ssh.direct): before that, SSH cannot answer.
+func state(p pod) vendors.State {
+	switch p.Status {
+	case statusRunning:
+		if p.SSH.Direct != nil && p.SSH.Direct.Host != "" {
+			return vendors.StateRunning
+		}
+		return vendors.StatePending
+	case statusExited:
+		return vendors.StateStopped
+	case statusError:
+		return vendors.StateFailed
+	case statusTerminated:
+		return vendors.StateTerminated
+	default: // PROVISIONING, STARTING
+		return vendors.StatePending
+	}
+}
+
+// capacityPhrases are the details of RunPod's 400s that mean no capacity.
+// Spec quirk: RunPod gives capacity exhaustion no machine-readable code,
+// only a human-readable detail, so these are matched narrowly; any other
+// 400 is a request the vendor rejected.
+var capacityPhrases = []string{
+	"no longer any instances available",
+	"does not have the resources to deploy",
+}
+
+// parseError reads RunPod's problem+json body.
+func parseError(status int, _ http.Header, body []byte) *vendors.Error {
+	var p problem
+	_ = json.Unmarshal(body, &p) // a proxy's 502 may not be problem+json
+	e := &vendors.Error{Kind: vendors.StatusKind(status), Message: strings.TrimSpace(p.Detail)}
+	if len(p.Errors) > 0 {
+		e.Message = strings.TrimSpace(e.Message + ": " + strings.Join(p.Errors, "; "))
+	}
+	if e.Message == "" {
+		e.Message = p.Title
+	}
+	if status == http.StatusBadRequest {
+		detail := strings.ToLower(p.Detail)
+		for _, phrase := range capacityPhrases {
+			if strings.Contains(detail, phrase) {
+				e.Kind = vendors.ErrNoCapacity
+			}
+		}
+	}
+	return e
+}
