@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/gpusupply/supply/offers"
+	"github.com/gpusupply/supply/provision"
 )
 
 // maxBodyBytes caps every request body; larger ones get 413.
@@ -47,6 +48,8 @@ type Config struct {
 	Vendors interface{ Vendors() []offers.VendorStatus }
 	// Offers answers offer queries.
 	Offers OfferService
+	// Provision procures offers and manages the resources they become.
+	Provision ProvisionService
 	// Logger receives one line per request and every panic; nil discards.
 	Logger *slog.Logger
 	// Metrics is where the API registers its HTTP metrics; GET /metrics
@@ -60,6 +63,19 @@ type Config struct {
 type OfferService interface {
 	Search(ctx context.Context, accountID int64, q offers.Query) (offers.Result, error)
 	Details(ctx context.Context, accountID int64, id uuid.UUID) (offers.Details, error)
+}
+
+// ProvisionService procures offers and keeps track of the resources they
+// became, always on behalf of an account. Its refusals wrap
+// provision.ErrNotFound (404), provision.ErrGone (410) or
+// provision.ErrConflict (409) and read as the response's detail; a field
+// it rejects is an *offers.QueryError (422).
+type ProvisionService interface {
+	Procure(ctx context.Context, accountID int64, idempotencyKey string, req provision.ProcureRequest) (provision.ProcureResponse, error)
+	OfferStatus(ctx context.Context, accountID int64, offerID uuid.UUID) (provision.OfferStatus, error)
+	Resources(ctx context.Context, accountID int64, f provision.ResourceFilter) ([]provision.ResourceSummary, error)
+	Resource(ctx context.Context, accountID int64, id uuid.UUID, forceRefresh bool) (provision.ResourceSummary, error)
+	Delete(ctx context.Context, accountID int64, id uuid.UUID, force bool) (provision.DeleteResponse, error)
 }
 
 // API is the HTTP server's routes and middleware.
@@ -100,6 +116,7 @@ func New(cfg Config) *API {
 	}
 	hc.Tags = []*huma.Tag{{Name: tagOffers}, {Name: tagResources}, {Name: tagDiscovery}}
 	hc.Components.Schemas = huma.NewMapRegistry("#/components/schemas/", schemaName)
+	hc.Components.Schemas.RegisterTypeAlias(reflect.TypeFor[uuid.UUID](), reflect.TypeFor[uuidString]())
 	for name, s := range httpValidationErrorSchemas() {
 		hc.Components.Schemas.Map()[name] = s
 	}
@@ -109,6 +126,8 @@ func New(cfg Config) *API {
 	a.registerOps()
 	a.registerDiscovery()
 	a.registerOffers()
+	a.registerProcurement()
+	a.registerResources()
 	a.mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Metrics, promhttp.HandlerOpts{}))
 	return a
 }
@@ -122,7 +141,21 @@ func (a *API) Handler() http.Handler { return http.HandlerFunc(a.serveHTTP) }
 // componentNames names the OpenAPI components whose Go type names differ
 // from the reference's component names.
 var componentNames = map[reflect.Type]string{
-	reflect.TypeFor[offers.Details](): "OfferDetails",
+	reflect.TypeFor[offers.Details]():            "OfferDetails",
+	reflect.TypeFor[provision.ProcureRequest]():  "ProcureOfferRequest",
+	reflect.TypeFor[provision.ProcureResponse](): "ProcureOfferResponse",
+	reflect.TypeFor[provision.OfferStatus]():     "OfferStatusResponse",
+	reflect.TypeFor[provision.DeleteResponse]():  "DeleteResourceResponse",
+}
+
+// uuidString stands in for uuid.UUID in schemas, which huma would otherwise
+// document as a plain string: the contract documents ids as format uuid, and
+// the format makes huma reject a malformed id in a body with pydantic's error.
+type uuidString string
+
+// Schema is the schema of every uuid.UUID.
+func (uuidString) Schema(huma.Registry) *huma.Schema {
+	return &huma.Schema{Type: huma.TypeString, Format: "uuid"}
 }
 
 func schemaName(t reflect.Type, hint string) string {

@@ -72,11 +72,12 @@ func (s *offerService) Details(_ context.Context, accountID int64, id uuid.UUID)
 
 type testServer struct {
 	*httptest.Server
-	log     *syncBuffer
-	key     string
-	offers  *offerService
-	ready   error
-	lookups int
+	log       *syncBuffer
+	key       string
+	offers    *offerService
+	provision *provisionService
+	ready     error
+	lookups   int
 }
 
 func newTestServer(tb testing.TB, nOffers int) *testServer {
@@ -85,7 +86,7 @@ func newTestServer(tb testing.TB, nOffers int) *testServer {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	ts := &testServer{key: key, log: &syncBuffer{}, offers: &offerService{known: uuid.New()}}
+	ts := &testServer{key: key, log: &syncBuffer{}, offers: &offerService{known: uuid.New()}, provision: &provisionService{}}
 	for i := range nOffers {
 		ts.offers.offers = append(ts.offers.offers, offers.Offer{
 			OfferID: uuid.New(), GPUType: "nvidia-h100-sxm5-80gb", GPUFamily: "H100", GPUCount: 1,
@@ -103,14 +104,15 @@ func newTestServer(tb testing.TB, nOffers int) *testServer {
 		return testAccount, hash, nil
 	}
 	a := New(Config{
-		Auth:    apikeys.NewAuthenticator(lookup, time.Minute),
-		Ready:   func(context.Context) error { return ts.ready },
-		GPUs:    gpus{},
-		Vendors: vendors{},
-		Offers:  ts.offers,
-		Logger:  slog.New(slog.NewJSONHandler(ts.log, nil)),
-		Metrics: prometheus.NewRegistry(),
-		Version: "test",
+		Auth:      apikeys.NewAuthenticator(lookup, time.Minute),
+		Ready:     func(context.Context) error { return ts.ready },
+		GPUs:      gpus{},
+		Vendors:   vendors{},
+		Offers:    ts.offers,
+		Provision: ts.provision,
+		Logger:    slog.New(slog.NewJSONHandler(ts.log, nil)),
+		Metrics:   prometheus.NewRegistry(),
+		Version:   "test",
 	})
 	ts.Server = httptest.NewServer(a.Handler())
 	tb.Cleanup(ts.Close)
@@ -126,6 +128,11 @@ type response struct {
 // do sends a request; auth is the Authorization header ("" for none).
 func (ts *testServer) do(t testing.TB, method, path, contentType, body, auth string) response {
 	t.Helper()
+	return ts.send(t, ts.newRequest(t, method, path, contentType, body, auth))
+}
+
+func (ts *testServer) newRequest(t testing.TB, method, path, contentType, body, auth string) *http.Request {
+	t.Helper()
 	req, err := http.NewRequest(method, ts.URL+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -136,6 +143,11 @@ func (ts *testServer) do(t testing.TB, method, path, contentType, body, auth str
 	if auth != "" {
 		req.Header.Set("Authorization", auth)
 	}
+	return req
+}
+
+func (ts *testServer) send(t testing.TB, req *http.Request) response {
+	t.Helper()
 	res, err := ts.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)

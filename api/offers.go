@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
-	"github.com/google/uuid"
 
 	"github.com/gpusupply/supply/offers"
 )
@@ -46,7 +45,8 @@ type getOffersOutput struct {
 	Body offers.Result
 }
 
-type offerDetailsInput struct {
+// offerIDInput is the input of the operations on one offer.
+type offerIDInput struct {
 	OfferID string `path:"offer_id" format:"uuid"`
 }
 
@@ -80,11 +80,10 @@ func (a *API) getOffers(ctx context.Context, in *getOffersInput) (*getOffersOutp
 	return &getOffersOutput{Body: res}, nil
 }
 
-func (a *API) offerDetails(ctx context.Context, in *offerDetailsInput) (*offerDetailsOutput, error) {
-	id, err := uuid.Parse(in.OfferID)
+func (a *API) offerDetails(ctx context.Context, in *offerIDInput) (*offerDetailsOutput, error) {
+	id, err := parseID("path", "offer_id", in.OfferID)
 	if err != nil {
-		// The schema (format uuid) has already let it through; be safe anyway.
-		return nil, validationFailed(pydantic("uuid_parsing", "", []any{"path", "offer_id"}, in.OfferID))
+		return nil, err
 	}
 	d, err := a.cfg.Offers.Details(ctx, AccountID(ctx), id)
 	switch {

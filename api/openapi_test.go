@@ -35,6 +35,11 @@ func TestOpenAPI(t *testing.T) {
 		"get_available_contracts_available_contracts_get": {"GET", "/available_contracts", "Discovery"},
 		"get_offers_get_offers_post":                      {"POST", "/get_offers", "Offers"},
 		"get_offer_details_offers__offer_id__get":         {"GET", "/offers/{offer_id}", "Offers"},
+		"procure_offer_procure_offer_post":                {"POST", "/procure_offer", "Offers"},
+		"get_offer_status_offers__offer_id__status_get":   {"GET", "/offers/{offer_id}/status", "Offers"},
+		"list_resources_resources_get":                    {"GET", "/resources", "Resources"},
+		"get_resource_resources__resource_id__get":        {"GET", "/resources/{resource_id}", "Resources"},
+		"delete_resource_resources__resource_id__delete":  {"DELETE", "/resources/{resource_id}", "Resources"},
 	}
 	for id, want := range operations {
 		op := doc.Paths.Find(want.path).GetOperation(want.method)
@@ -64,9 +69,36 @@ func TestOpenAPI(t *testing.T) {
 		t.Errorf("get_offers body is not documented as an application/yaml string: %+v", body)
 	}
 
-	details := doc.Paths.Find("/offers/{offer_id}").Get.Responses.Value("200").Value.Content.Get("application/json").Schema
-	if details.Ref != "#/components/schemas/OfferDetails" {
-		t.Errorf("offer details response is %q, want the OfferDetails component", details.Ref)
+	components := []struct{ method, path, request, response string }{
+		{"GET", "/offers/{offer_id}", "", "OfferDetails"},
+		{"POST", "/procure_offer", "ProcureOfferRequest", "ProcureOfferResponse"},
+		{"GET", "/offers/{offer_id}/status", "", "OfferStatusResponse"},
+		{"GET", "/resources/{resource_id}", "", "ResourceSummary"},
+		{"DELETE", "/resources/{resource_id}", "", "DeleteResourceResponse"},
+	}
+	for _, c := range components {
+		op := doc.Paths.Find(c.path).GetOperation(c.method)
+		if ref := op.Responses.Value("200").Value.Content.Get("application/json").Schema.Ref; ref != "#/components/schemas/"+c.response {
+			t.Errorf("%s %s answers %q, want the %s component", c.method, c.path, ref, c.response)
+		}
+		if c.request == "" {
+			continue
+		}
+		if ref := op.RequestBody.Value.Content.Get("application/json").Schema.Ref; ref != "#/components/schemas/"+c.request {
+			t.Errorf("%s %s takes %q, want the %s component", c.method, c.path, ref, c.request)
+		}
+	}
+	list := doc.Paths.Find("/resources").Get.Responses.Value("200").Value.Content.Get("application/json").Schema.Value
+	if !list.Type.Includes("array") || list.Items.Ref != "#/components/schemas/ResourceSummary" {
+		t.Errorf("GET /resources answers %+v, want an array of ResourceSummary", list)
+	}
+	if key := doc.Paths.Find("/procure_offer").Post.Parameters.GetByInAndName("header", "Idempotency-Key"); key == nil ||
+		key.Required || key.Schema.Value.MaxLength == nil || *key.Schema.Value.MaxLength != 255 {
+		t.Errorf("Idempotency-Key is not documented as an optional header of at most 255 characters: %+v", key)
+	}
+	procure := doc.Components.Schemas["ProcureOfferRequest"].Value
+	if id := procure.Properties["offer_id"]; id == nil || id.Value.Format != "uuid" || len(procure.Required) != 2 {
+		t.Errorf("ProcureOfferRequest: offer_id %+v, required %v; want a uuid and offer_id, ssh_public_key required", id, procure.Required)
 	}
 	for _, name := range []string{"offer_id", "gpu_type", "gpu_price_per_hour", "status", "procured_at"} {
 		if doc.Components.Schemas["OfferDetails"].Value.Properties[name] == nil {
@@ -99,7 +131,7 @@ func TestOpenAPI(t *testing.T) {
 			t.Errorf("%s\n got %s\nwant %s", name, g, e)
 		}
 	}
-	for _, internal := range []string{"Query", "Compute", "Error"} {
+	for _, internal := range []string{"Query", "Compute", "Error", "ProcureRequest", "ProcureResponse", "OfferStatus", "DeleteResponse"} {
 		if _, ok := raw.Components.Schemas[internal]; ok {
 			t.Errorf("component %s leaked into the document", internal)
 		}

@@ -2,6 +2,7 @@ package provision
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -158,4 +159,20 @@ type DeleteResponse struct {
 type ResourceFilter struct {
 	OfferID *uuid.UUID
 	Status  string
+}
+
+// Error is a refusal the client should read: Kind (ErrNotFound, ErrGone,
+// ErrConflict) picks the HTTP status and Detail is the sentence shown.
+type Error struct {
+	Kind   error
+	Detail string
+}
+
+func (e *Error) Error() string { return e.Detail }
+
+// Unwrap lets errors.Is match the Kind.
+func (e *Error) Unwrap() error { return e.Kind }
+
+func refuse(kind error, format string, args ...any) error {
+	return &Error{Kind: kind, Detail: fmt.Sprintf(format, args...)}
 }

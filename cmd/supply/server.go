@@ -33,19 +33,21 @@ import (
 var version = "dev"
 
 type serverFlags struct {
-	db              dbFlags
-	listen          string
-	noMigrate       bool
-	sandbox         bool
-	sandboxBootTime time.Duration
-	sandboxScale    int
-	offerTTL        time.Duration
-	catalogRefresh  time.Duration
-	logLevel        string
-	lambdaKey       string
-	lambdaURL       string
-	hyperstackKey   string
-	hyperstackURL   string
+	db               dbFlags
+	listen           string
+	noMigrate        bool
+	sandbox          bool
+	sandboxBootTime  time.Duration
+	sandboxScale     int
+	offerTTL         time.Duration
+	catalogRefresh   time.Duration
+	provisionTimeout time.Duration
+	reconcileEvery   time.Duration
+	logLevel         string
+	lambdaKey        string
+	lambdaURL        string
+	hyperstackKey    string
+	hyperstackURL    string
 }
 
 func serverCommand() *cobra.Command {
@@ -76,6 +78,8 @@ State lives in SQLite under --data-dir unless --database-url points at PostgreSQ
 	fl.IntVar(&f.sandboxScale, "sandbox-scale", 1, "multiply each sandbox catalog with synthetic variants (for load tests)")
 	fl.DurationVar(&f.offerTTL, "offer-ttl", 30*time.Minute, "how long a returned offer stays procurable")
 	fl.DurationVar(&f.catalogRefresh, "catalog-refresh", time.Minute, "how often each vendor's catalog is re-read")
+	fl.DurationVar(&f.provisionTimeout, "provision-timeout", 20*time.Minute, "fail (and clean up) a procurement not reachable over SSH by then")
+	fl.DurationVar(&f.reconcileEvery, "reconcile-every", time.Minute, "how often instances at the vendors are compared with the database")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fl.StringVar(&f.lambdaKey, "lambda-api-key", "", "Lambda Cloud API key")
 	fl.StringVar(&f.lambdaURL, "lambda-base-url", lambda.DefaultBaseURL, "Lambda Cloud API base URL")
@@ -150,9 +154,14 @@ func runServer(ctx context.Context, f serverFlags, sandboxSet bool) error {
 	defer cancel()
 	index.Start(runCtx)
 
+	svc := provision.New(provision.Config{
+		Store: st, Offers: index, Vendors: vs, Logger: log, Metrics: metrics,
+		ProvisionTimeout: f.provisionTimeout, ReconcileEvery: f.reconcileEvery,
+	})
 	workers := river.NewWorkers()
+	svc.Workers(workers)
 	river.AddWorker(workers, &provision.ExpireOffersWorker{Store: st, TTL: f.offerTTL, Grace: 24 * time.Hour})
-	if err := st.StartJobs(runCtx, workers, []*river.PeriodicJob{provision.ExpireOffersJob()}); err != nil {
+	if err := st.StartJobs(runCtx, workers, append(svc.PeriodicJobs(), provision.ExpireOffersJob())); err != nil {
 		return err
 	}
 	defer func() {
@@ -169,7 +178,7 @@ func runServer(ctx context.Context, f serverFlags, sandboxSet bool) error {
 		return k.AccountID, k.Hash, err
 	}, 30*time.Second)
 	a := api.New(api.Config{
-		Auth: auth, Ready: st.Ping, GPUs: catalog.GPUs(), Vendors: index, Offers: index,
+		Auth: auth, Ready: st.Ping, GPUs: catalog.GPUs(), Vendors: index, Offers: svc, Provision: svc,
 		Logger: log, Metrics: metrics, Version: version,
 	})
 	if sb != nil {

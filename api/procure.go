@@ -1,0 +1,95 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/google/uuid"
+
+	"github.com/gpusupply/supply/offers"
+	"github.com/gpusupply/supply/provision"
+)
+
+type procureInput struct {
+	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Retries carrying the same key answer as the first request did instead of procuring twice"`
+	Body           provision.ProcureRequest
+}
+
+type procureOutput struct {
+	Body provision.ProcureResponse
+}
+
+type offerStatusOutput struct {
+	Body provision.OfferStatus
+}
+
+func (a *API) registerProcurement() {
+	op := operation("procure_offer", http.MethodPost, "/procure_offer", tagOffers, "Procure an offer")
+	op.Description = "Starts procurement and answers before the vendor has finished; poll GET /offers/{offer_id}/status."
+	huma.Register(a.huma, op, a.procure)
+
+	huma.Register(a.huma, operation("get_offer_status", http.MethodGet, "/offers/{offer_id}/status", tagOffers, "Procurement status of an offer"),
+		a.offerStatus)
+}
+
+func (a *API) procure(ctx context.Context, in *procureInput) (*procureOutput, error) {
+	res, err := a.cfg.Provision.Procure(ctx, AccountID(ctx), in.IdempotencyKey, in.Body)
+	if err != nil {
+		return nil, a.provisionError(ctx, "procure offer", err)
+	}
+	res.ResourceIDs = emptyIfNil(res.ResourceIDs)
+	return &procureOutput{Body: res}, nil
+}
+
+func (a *API) offerStatus(ctx context.Context, in *offerIDInput) (*offerStatusOutput, error) {
+	id, err := parseID("path", "offer_id", in.OfferID)
+	if err != nil {
+		return nil, err
+	}
+	st, err := a.cfg.Provision.OfferStatus(ctx, AccountID(ctx), id)
+	if err != nil {
+		return nil, a.provisionError(ctx, "offer status", err)
+	}
+	st.Instances = emptyIfNil(st.Instances)
+	st.ResourceIDs = emptyIfNil(st.ResourceIDs)
+	return &offerStatusOutput{Body: st}, nil
+}
+
+// provisionError answers an error of the ProvisionService: a refusal with
+// its status and the service's sentence, a rejected field as a 422, and
+// anything else as a 500 that only the log explains.
+func (a *API) provisionError(ctx context.Context, what string, err error) error {
+	var qe *offers.QueryError
+	switch {
+	case errors.Is(err, provision.ErrNotFound):
+		return errorf(http.StatusNotFound, "%s", err)
+	case errors.Is(err, provision.ErrGone):
+		return errorf(http.StatusGone, "%s", err)
+	case errors.Is(err, provision.ErrConflict):
+		return errorf(http.StatusConflict, "%s", err)
+	case errors.As(err, &qe):
+		return validationFailed(toValidationError(http.StatusUnprocessableEntity, qe))
+	}
+	return a.internalError(ctx, what, err)
+}
+
+// parseID parses the id a client sent as parameter name in the path or the
+// query. Huma has already checked the format (uuid), so a failure here is
+// only a safety net, worded like the format check's.
+func parseID(in, name, value string) (uuid.UUID, error) {
+	id, err := uuid.Parse(value)
+	if err != nil {
+		return uuid.Nil, validationFailed(pydantic("uuid_parsing", "", []any{in, name}, value))
+	}
+	return id, nil
+}
+
+// emptyIfNil makes a nil slice empty, so that it is [] in JSON, never null.
+func emptyIfNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

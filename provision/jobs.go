@@ -1,0 +1,489 @@
+package provision
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/vendors"
+)
+
+// ProcureArgs is the job that brings one node from nothing to reachable:
+// create on the vendor, wait for it to boot, check its SSH port.
+type ProcureArgs struct {
+	ResourceID string `json:"resource_id"`
+}
+
+// Kind names the job in River.
+func (ProcureArgs) Kind() string { return "procure" }
+
+// InsertOpts makes the job unique per resource while it is pending.
+func (ProcureArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: uniqueArgs, MaxAttempts: 50}
+}
+
+// TerminateArgs is the job that removes a node's instance from its vendor
+// and waits until the vendor confirms it is gone: for deletions (the
+// resource then becomes deleted) and for cleaning up after a failed
+// procurement (the resource stays failed).
+type TerminateArgs struct {
+	ResourceID string `json:"resource_id"`
+}
+
+// Kind names the job in River.
+func (TerminateArgs) Kind() string { return "terminate" }
+
+// InsertOpts makes the job unique per resource while it is pending. A
+// deletion is never given up: the job snoozes between attempts, and
+// MaxAttempts only counts unexpected errors (a database outage).
+func (TerminateArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: uniqueArgs, MaxAttempts: 1000}
+}
+
+// jobTimeout bounds one step of a job; each step is one or two vendor calls.
+const jobTimeout = 2 * time.Minute
+
+// Workers returns the service's River workers.
+func (s *Service) Workers(w *river.Workers) {
+	river.AddWorker(w, &procureWorker{s: s})
+	river.AddWorker(w, &terminateWorker{s: s})
+	river.AddWorker(w, &reconcileWorker{s: s})
+}
+
+// PeriodicJobs returns the reconciler's schedule.
+func (s *Service) PeriodicJobs() []*river.PeriodicJob {
+	return []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(s.cfg.ReconcileEvery),
+		func() (river.JobArgs, *river.InsertOpts) { return ReconcileArgs{}, nil },
+		&river.PeriodicJobOpts{ID: "reconcile"})}
+}
+
+type procureWorker struct {
+	river.WorkerDefaults[ProcureArgs]
+	s *Service
+}
+
+func (w *procureWorker) Timeout(*river.Job[ProcureArgs]) time.Duration { return jobTimeout }
+
+// Work takes one step and snoozes until the next, so a booting instance
+// costs no worker slot and a crash loses nothing: every step starts from
+// what the database says.
+func (w *procureWorker) Work(ctx context.Context, job *river.Job[ProcureArgs]) error {
+	s := w.s
+	r, err := s.store.ResourceByID(ctx, job.Args.ResourceID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if r.Status != ResourceProvisioning {
+		return nil // cancelled, failed elsewhere, or done
+	}
+	v, ok := s.vendors[r.Vendor]
+	if !ok {
+		return s.fail(ctx, r, fmt.Sprintf("vendor %s is no longer configured", r.Vendor))
+	}
+	if age := s.now().Sub(r.CreatedAt); age > s.cfg.ProvisionTimeout {
+		return s.fail(ctx, r, fmt.Sprintf("timeout: the instance was not reachable over SSH within %s", s.cfg.ProvisionTimeout))
+	}
+	if r.VendorInstanceID == "" {
+		return s.create(ctx, v, r)
+	}
+	inst, err := v.Get(ctx, r.VendorInstanceID)
+	switch {
+	case vendors.IsNotFound(err):
+		return s.fail(ctx, r, "the instance disappeared at the vendor while it was being provisioned")
+	case err != nil:
+		return s.retryLater(err)
+	}
+	switch inst.State {
+	case vendors.StatePending:
+		return river.JobSnooze(s.cfg.PollInterval)
+	case vendors.StateRunning:
+	default:
+		return s.fail(ctx, r, fmt.Sprintf("the vendor reports the instance %s%s", inst.State, suffix(inst.Message)))
+	}
+	if inst.ExternalIP == "" {
+		return river.JobSnooze(s.cfg.PollInterval)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	err = s.cfg.Probe(pctx, inst.ExternalIP, sshPort(inst))
+	cancel()
+	if err != nil {
+		// Running but sshd not up yet: ready means reachable.
+		return river.JobSnooze(s.cfg.PollInterval)
+	}
+	return s.markRunning(ctx, r, inst)
+}
+
+// create launches the node's instance. The resource records the attempt
+// before the vendor is called, and the vendor instance carries the
+// resource id, so a crash or an ambiguous answer is repaired by calling
+// Create again, which finds the instance instead of making another.
+func (s *Service) create(ctx context.Context, v vendors.Vendor, r store.Resource) error {
+	p, err := s.store.ProcurementByOffer(ctx, r.OfferID)
+	if err != nil {
+		return err
+	}
+	var item vendors.CatalogItem
+	if err := json.Unmarshal(p.Item, &item); err != nil {
+		return s.fail(ctx, r, "the offer's catalog item cannot be read: "+err.Error())
+	}
+	now := s.now().UTC()
+	if r.CreateAttemptedAt == nil {
+		r.CreateAttemptedAt = &now
+		r.UpdatedAt = now
+		if err := s.store.UpdateResource(ctx, r, ResourceProvisioning); err != nil {
+			return s.lostRace(err)
+		}
+	}
+	req := vendors.CreateRequest{
+		ResourceID: r.ID, Name: r.Name, InstanceType: item.InstanceType, Region: item.Region,
+		Contract: item.Contract, SSHPublicKey: p.SSHPublicKey, UserData: p.CloudInit, Item: item,
+	}
+	if r.ParentID != "" {
+		nodes := max(item.Nodes, 1)
+		req.Cluster = &vendors.ClusterNode{ClusterID: r.ParentID, Name: p.ClusterName, Index: r.NodeIndex, Nodes: nodes}
+	}
+	inst, err := v.Create(ctx, req)
+	if err != nil {
+		if vendors.Retryable(err) {
+			return s.retryLater(err)
+		}
+		return s.fail(ctx, r, vendors.Reason(err)+suffix(detail(err)))
+	}
+	// Record the instance whatever happened to the resource meanwhile: a
+	// forced delete that came during Create needs the id to terminate it.
+	if err := s.update(ctx, r.ID, func(r *store.Resource) bool {
+		r.VendorInstanceID = inst.ID
+		return true
+	}); err != nil {
+		return err
+	}
+	return river.JobSnooze(s.cfg.PollInterval)
+}
+
+func (s *Service) markRunning(ctx context.Context, r store.Resource, inst vendors.Instance) error {
+	now := s.now().UTC()
+	r.Status, r.StatusMessage = ResourceRunning, ""
+	r.ExternalIP, r.InternalIP, r.SSHPort = inst.ExternalIP, inst.InternalIP, sshPort(inst)
+	r.ReadyAt, r.LastSyncedAt, r.UpdatedAt = &now, &now, now
+	if err := s.store.UpdateResource(ctx, r, ResourceProvisioning); err != nil {
+		return s.lostRace(err)
+	}
+	s.log.Info("instance ready", "resource_id", r.ID, "vendor", r.Vendor, "ip", r.ExternalIP, "port", r.SSHPort)
+	return s.settleProcurement(ctx, r.OfferID)
+}
+
+// settleProcurement marks a procurement ready once every node runs, and
+// the cluster parent with it.
+func (s *Service) settleProcurement(ctx context.Context, offerID string) error {
+	rs, err := s.store.ResourcesByOffer(ctx, offerID)
+	if err != nil {
+		return err
+	}
+	for _, r := range rs {
+		if r.ResourceType != typeCluster && r.Status != ResourceRunning {
+			return nil
+		}
+	}
+	now := s.now().UTC()
+	for _, r := range rs {
+		if r.ResourceType == typeCluster && r.Status == ResourceProvisioning {
+			if err := s.update(ctx, r.ID, func(r *store.Resource) bool {
+				if r.Status != ResourceProvisioning {
+					return false
+				}
+				r.Status, r.ReadyAt, r.UpdatedAt = ResourceRunning, &now, now
+				return true
+			}); err != nil {
+				return err
+			}
+		}
+	}
+	return s.store.SetProcurementStatus(ctx, offerID, procurementReady, "", now)
+}
+
+// fail marks a node failed with a reason the renter can read, fails the
+// rest of its cluster (a cluster is all or nothing) and the procurement,
+// and enqueues the clean-up of whatever the vendor made.
+func (s *Service) fail(ctx context.Context, r store.Resource, reason string) error {
+	now := s.now().UTC()
+	rs, err := s.store.ResourcesByOffer(ctx, r.OfferID)
+	if err != nil {
+		return err
+	}
+	err = s.store.InTx(ctx, func(tx store.Tx) error {
+		for _, x := range rs {
+			if x.Status != ResourceProvisioning && x.Status != ResourceRunning {
+				continue
+			}
+			why := reason
+			if x.ID != r.ID {
+				why = "another node of the cluster failed: " + reason
+			}
+			x.Status, x.FailureReason, x.StatusMessage, x.UpdatedAt = ResourceFailed, why, why, now
+			if err := tx.UpdateResource(ctx, x, statusOf(rs, x.ID)); err != nil {
+				return err
+			}
+			// Clean up: nodes terminate what the vendor made; a cluster
+			// parent waits for them and removes the vendor's cluster object.
+			if err := tx.Enqueue(ctx, TerminateArgs{ResourceID: x.ID}, nil); err != nil {
+				return err
+			}
+		}
+		return tx.SetProcurementStatus(ctx, r.OfferID, procurementFailed, reason, now)
+	})
+	if errors.Is(err, store.ErrConflict) {
+		return errors.New("resource changed while failing it; retrying")
+	}
+	if err != nil {
+		return err
+	}
+	s.metrics.failures.WithLabelValues(r.Vendor).Inc()
+	s.log.Warn("procurement failed", "resource_id", r.ID, "offer_id", r.OfferID, "vendor", r.Vendor, "reason", reason)
+	return nil
+}
+
+func statusOf(rs []store.Resource, id string) string {
+	for _, r := range rs {
+		if r.ID == id {
+			return r.Status
+		}
+	}
+	return ""
+}
+
+type terminateWorker struct {
+	river.WorkerDefaults[TerminateArgs]
+	s *Service
+}
+
+func (w *terminateWorker) Timeout(*river.Job[TerminateArgs]) time.Duration { return jobTimeout }
+
+// Work takes one step of a termination. It terminates only an instance
+// the vendor does not already report as terminating, so repeated steps
+// never send a second terminate for the same instance.
+func (w *terminateWorker) Work(ctx context.Context, job *river.Job[TerminateArgs]) error {
+	s := w.s
+	r, err := s.store.ResourceByID(ctx, job.Args.ResourceID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if r.Status != ResourceDeleting && r.Status != ResourceFailed {
+		return nil
+	}
+	if r.ResourceType == typeCluster {
+		return s.deleteCluster(ctx, r)
+	}
+	gone, err := s.terminateStep(ctx, r)
+	if err != nil {
+		return s.noteDeleteTrouble(ctx, r, err)
+	}
+	if !gone {
+		return river.JobSnooze(s.cfg.PollInterval)
+	}
+	return s.confirmGone(ctx, r)
+}
+
+// terminateStep moves an instance towards gone and says whether it is.
+func (s *Service) terminateStep(ctx context.Context, r store.Resource) (bool, error) {
+	v, ok := s.vendors[r.Vendor]
+	if !ok {
+		return false, fmt.Errorf("vendor %s is not configured; cannot confirm the instance is gone", r.Vendor)
+	}
+	id := r.VendorInstanceID
+	if id == "" {
+		// Create may have made the instance without us learning its id
+		// (a crash, an ambiguous answer): look for our tag.
+		inst, found, err := findByResource(ctx, v, r.ID)
+		if err != nil {
+			return false, err
+		}
+		if !found {
+			if r.CreateAttemptedAt == nil || s.now().Sub(*r.CreateAttemptedAt) > createGrace {
+				return true, nil
+			}
+			return false, nil // a create may still be in flight
+		}
+		id = inst.ID
+		if err := s.update(ctx, r.ID, func(r *store.Resource) bool { r.VendorInstanceID = id; return true }); err != nil {
+			return false, err
+		}
+	}
+	inst, err := v.Get(ctx, id)
+	switch {
+	case vendors.IsNotFound(err):
+		return true, nil
+	case err != nil:
+		return false, err
+	case inst.State == vendors.StateTerminated:
+		return true, nil
+	case inst.State == vendors.StateTerminating:
+		return false, nil
+	}
+	if err := v.Terminate(ctx, id); err != nil {
+		if vendors.IsNotFound(err) {
+			return true, nil
+		}
+		return false, err
+	}
+	s.log.Info("terminate requested", "resource_id", r.ID, "vendor", r.Vendor, "instance", id)
+	return false, nil
+}
+
+// createGrace is how long after a create attempt an instance may still
+// appear at the vendor; deleting a resource whose instance cannot be found
+// waits this long before calling it gone (the reconciler catches anything
+// later still).
+const createGrace = 2 * time.Minute
+
+func findByResource(ctx context.Context, v vendors.Vendor, resourceID string) (vendors.Instance, bool, error) {
+	list, err := v.List(ctx)
+	if err != nil {
+		return vendors.Instance{}, false, err
+	}
+	for _, inst := range list {
+		if inst.ResourceID == resourceID && inst.State != vendors.StateTerminated {
+			return inst, true, nil
+		}
+	}
+	return vendors.Instance{}, false, nil
+}
+
+// confirmGone records that the vendor confirmed the instance is gone:
+// a deleting resource becomes deleted; a failed one stays failed, cleaned.
+func (s *Service) confirmGone(ctx context.Context, r store.Resource) error {
+	now := s.now().UTC()
+	if err := s.update(ctx, r.ID, func(x *store.Resource) bool {
+		switch x.Status {
+		case ResourceDeleting:
+			x.Status, x.StatusMessage = ResourceDeleted, "deleted; the vendor confirmed the instance is gone"
+		case ResourceFailed:
+			x.StatusMessage = x.FailureReason + " (anything the vendor created has been removed)"
+		default:
+			return false
+		}
+		x.DeletedAt, x.UpdatedAt = &now, now
+		return true
+	}); err != nil {
+		return err
+	}
+	s.log.Info("instance gone", "resource_id", r.ID, "vendor", r.Vendor)
+	if r.ParentID != "" {
+		return s.store.Enqueue(ctx, TerminateArgs{ResourceID: r.ParentID}, nil)
+	}
+	return nil
+}
+
+// deleteCluster finishes a cluster parent once every node is gone, and
+// removes the vendor's cluster object if it has one.
+func (s *Service) deleteCluster(ctx context.Context, parent store.Resource) error {
+	nodes, err := s.store.ResourcesByParent(ctx, parent.ID)
+	if err != nil {
+		return err
+	}
+	for _, n := range nodes {
+		if n.Status != ResourceDeleted && !(n.Status == ResourceFailed && n.DeletedAt != nil) {
+			return river.JobSnooze(2 * s.cfg.PollInterval)
+		}
+	}
+	if cd, ok := s.vendors[parent.Vendor].(vendors.ClusterDeleter); ok {
+		if err := cd.DeleteCluster(ctx, parent.ID); err != nil && !vendors.IsNotFound(err) {
+			return s.noteDeleteTrouble(ctx, parent, err)
+		}
+	}
+	return s.confirmGone(ctx, parent)
+}
+
+// noteDeleteTrouble keeps a failing termination going, with the reason
+// in the resource's status message, and flags it once it has failed for
+// longer than DeleteWarnAfter.
+func (s *Service) noteDeleteTrouble(ctx context.Context, r store.Resource, cause error) error {
+	since := r.CreatedAt
+	if r.DeleteRequestedAt != nil {
+		since = *r.DeleteRequestedAt
+	}
+	msg := "deletion retrying: " + cause.Error()
+	if d := s.now().Sub(since); d > s.cfg.DeleteWarnAfter {
+		msg = fmt.Sprintf("STUCK: deletion has been failing for %s and is still being retried: %v", d.Round(time.Minute), cause)
+	}
+	if err := s.update(ctx, r.ID, func(x *store.Resource) bool {
+		if x.Status != ResourceDeleting || x.StatusMessage == msg {
+			return false
+		}
+		x.StatusMessage, x.UpdatedAt = msg, s.now().UTC()
+		return true
+	}); err != nil {
+		return err
+	}
+	s.log.Warn("termination failed; will retry", "resource_id", r.ID, "vendor", r.Vendor, "err", cause)
+	return s.retryLater(cause)
+}
+
+// retryLater snoozes after a transient vendor failure, honouring a
+// vendor's Retry-After. Snoozing does not use up the job's attempts.
+func (s *Service) retryLater(err error) error {
+	wait := max(vendors.RetryAfter(err), 2*s.cfg.PollInterval)
+	return river.JobSnooze(min(wait, time.Minute))
+}
+
+// update applies change to the current row and writes it, re-reading
+// when another writer got there first; change returns false to skip.
+func (s *Service) update(ctx context.Context, id string, change func(*store.Resource) bool) error {
+	for range 5 {
+		r, err := s.store.ResourceByID(ctx, id)
+		if err != nil {
+			return err
+		}
+		status := r.Status
+		if !change(&r) {
+			return nil
+		}
+		err = s.store.UpdateResource(ctx, r, status)
+		if !errors.Is(err, store.ErrConflict) {
+			return err
+		}
+	}
+	return fmt.Errorf("update resource %s: too many concurrent changes", id)
+}
+
+// lostRace turns a lost optimistic update into "nothing to do": someone
+// else (a delete, the reconciler) changed the resource's status, and the
+// next step will read what they wrote.
+func (s *Service) lostRace(err error) error {
+	if errors.Is(err, store.ErrConflict) {
+		return nil
+	}
+	return err
+}
+
+func detail(err error) string {
+	var e *vendors.Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return err.Error()
+}
+
+func suffix(s string) string {
+	if s == "" {
+		return ""
+	}
+	return ": " + s
+}
+
+func sshPort(inst vendors.Instance) int {
+	if inst.SSHPort == 0 {
+		return 22
+	}
+	return inst.SSHPort
+}

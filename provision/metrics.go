@@ -1,0 +1,39 @@
+package provision
+
+import "github.com/prometheus/client_golang/prometheus"
+
+type metrics struct {
+	procurements      *prometheus.CounterVec
+	failures          *prometheus.CounterVec
+	orphansFound      *prometheus.CounterVec
+	orphansTerminated *prometheus.CounterVec
+	vanished          *prometheus.CounterVec
+	stuckDeletions    prometheus.Gauge
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		procurements: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "supply_procurements_total", Help: "Procurements accepted, by vendor.",
+		}, []string{"vendor"}),
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "supply_procurement_failures_total", Help: "Procurements that failed, by vendor.",
+		}, []string{"vendor"}),
+		orphansFound: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "supply_reconciler_orphans_found_total", Help: "Vendor instances carrying supply's tag with no live resource, by vendor.",
+		}, []string{"vendor"}),
+		orphansTerminated: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "supply_reconciler_orphans_terminated_total", Help: "Orphan instances the reconciler asked the vendor to terminate, by vendor.",
+		}, []string{"vendor"}),
+		vanished: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "supply_resources_vanished_total", Help: "Resources whose instance disappeared at the vendor (failed or preempted), by vendor.",
+		}, []string{"vendor"}),
+		stuckDeletions: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "supply_deletions_stuck", Help: "Resources whose deletion has kept failing for longer than the warning threshold.",
+		}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.procurements, m.failures, m.orphansFound, m.orphansTerminated, m.vanished, m.stuckDeletions)
+	}
+	return m
+}

@@ -1,0 +1,435 @@
+package provision_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverqueue/river"
+
+	"github.com/gpusupply/supply/offers"
+	"github.com/gpusupply/supply/provision"
+	"github.com/gpusupply/supply/sandbox"
+	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/store/storetest"
+	"github.com/gpusupply/supply/vendors"
+	"github.com/gpusupply/supply/vendors/standin"
+)
+
+const testKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGZ1c3VwcGx5dGVzdGtleWZvcnByb3Zpc2lvbmluZzAx renter@test"
+
+// env is a whole procurement stack: sandbox vendors over loopback HTTP,
+// a real store, the offer index and the service with its River workers.
+type env struct {
+	t       *testing.T
+	sb      *sandbox.Sandbox
+	st      store.Store
+	index   *offers.Index
+	svc     *provision.Service
+	reg     *prometheus.Registry
+	vendors map[string]vendors.Vendor
+}
+
+func newEnv(t *testing.T, engine string, mod func(*provision.Config)) *env {
+	t.Helper()
+	sb, err := sandbox.Start(sandbox.Options{DataDir: t.TempDir(), BootTime: 400 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sb.Close() })
+	st := storetest.Open(t, engine)
+	// Accounts 1 and 2: the renter, and someone who must not see their things.
+	for i, name := range []string{"renter", "other"} {
+		if acc, err := st.EnsureAccount(context.Background(), name); err != nil || acc.ID != int64(i+1) {
+			t.Fatalf("account %s: %+v %v", name, acc, err)
+		}
+	}
+	var sources []offers.Source
+	vs := map[string]vendors.Vendor{}
+	for _, v := range sb.Vendors() {
+		sources = append(sources, v)
+		vs[v.Name()] = v
+	}
+	index, err := offers.New(offers.Config{Sources: sources, Snapshots: st, IDKey: []byte("0123456789abcdef")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name := range vs {
+		if err := index.Refresh(context.Background(), name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reg := prometheus.NewRegistry()
+	cfg := provision.Config{
+		Store: st, Offers: index, Vendors: sb.Vendors(), Metrics: reg,
+		PollInterval: 100 * time.Millisecond, ReconcileEvery: time.Hour,
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	svc := provision.New(cfg)
+	workers := river.NewWorkers()
+	svc.Workers(workers)
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := st.StartJobs(ctx, workers, nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		stop, done := context.WithTimeout(context.Background(), 5*time.Second)
+		defer done()
+		st.StopJobs(stop)
+	})
+	return &env{t: t, sb: sb, st: st, index: index, svc: svc, reg: reg, vendors: vs}
+}
+
+// offer is the cheapest single H100-family (or other) offer of a vendor.
+func (e *env) offer(vendor, gpu string) offers.Offer {
+	e.t.Helper()
+	res, err := e.index.Search(context.Background(), 1, offers.Query{Vendor: vendor, Compute: offers.Compute{GPUType: gpu}})
+	if err != nil || len(res.Offers) == 0 {
+		e.t.Fatalf("no %s offer at %s: %v", gpu, vendor, err)
+	}
+	return res.Offers[0]
+}
+
+func (e *env) procure(o offers.Offer, mod func(*provision.ProcureRequest)) provision.ProcureResponse {
+	e.t.Helper()
+	req := provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: testKey}
+	if mod != nil {
+		mod(&req)
+	}
+	resp, err := e.svc.Procure(context.Background(), 1, "", req)
+	if err != nil {
+		e.t.Fatalf("procure: %v", err)
+	}
+	if resp.Status != provision.ProcureInProgress || len(resp.ResourceIDs) == 0 {
+		e.t.Fatalf("procure answered %+v", resp)
+	}
+	return resp
+}
+
+// waitStatus polls the offer status until cond holds.
+func (e *env) waitStatus(id uuid.UUID, what string, cond func(provision.OfferStatus) bool) provision.OfferStatus {
+	e.t.Helper()
+	var st provision.OfferStatus
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		var err error
+		st, err = e.svc.OfferStatus(context.Background(), 1, id)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if cond(st) {
+			return st
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	e.t.Fatalf("offer never became %s; last status %+v", what, st)
+	return st
+}
+
+func (e *env) waitResource(id uuid.UUID, status string) provision.ResourceSummary {
+	e.t.Helper()
+	var r provision.ResourceSummary
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		var err error
+		r, err = e.svc.Resource(context.Background(), 1, id, false)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if r.Status == status {
+			return r
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	e.t.Fatalf("resource %s never became %s; last %+v", id, status, r)
+	return r
+}
+
+// live lists what the vendors' consoles show as still billing.
+func (e *env) live(resourceID string) []standin.ConsoleEntry {
+	var out []standin.ConsoleEntry
+	for _, in := range e.sb.Instances() {
+		if in.Live && (resourceID == "" || in.Name == vendors.InstanceName(resourceID)) {
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
+func ready(st provision.OfferStatus) bool { return st.ProcurementStatus == provision.StatusReady }
+func failed(st provision.OfferStatus) bool { return st.ProcurementStatus == provision.StatusFailed }
+
+func TestFullLifecycle(t *testing.T) {
+	for _, engine := range storetest.Engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			for _, vendor := range []string{"lambda", "hyperstack"} {
+				e := newEnv(t, engine, nil)
+				o := e.offer(vendor, "H100")
+				resp := e.procure(o, func(r *provision.ProcureRequest) {
+					s := "#!/bin/bash\necho hello\n"
+					r.CloudInit, r.ResourceName = &s, ptr("trainer")
+				})
+				st := e.waitStatus(o.OfferID, "ready", ready)
+				if st.Progress != "1/1 instances running" || len(st.Instances) != 1 {
+					t.Fatalf("%s: status %+v", vendor, st)
+				}
+				in := st.Instances[0]
+				if in.SSHCommand == nil || !strings.HasPrefix(*in.SSHCommand, "ssh root@"+*in.ExternalIP) {
+					t.Fatalf("%s: ssh command %v", vendor, in.SSHCommand)
+				}
+				if *in.SSHPort != 22 && !strings.HasSuffix(*in.SSHCommand, fmt.Sprintf(" -p %d", *in.SSHPort)) {
+					t.Errorf("%s: ssh command %q does not name port %d", vendor, *in.SSHCommand, *in.SSHPort)
+				}
+				if err := provision.ProbeSSH(context.Background(), *in.ExternalIP, *in.SSHPort); err != nil {
+					t.Errorf("%s: ready but not reachable: %v", vendor, err)
+				}
+				d, err := e.svc.Details(context.Background(), 1, o.OfferID)
+				if err != nil || d.Status != offers.StatusProcured || d.ProcuredAt == nil {
+					t.Errorf("%s: offer details after procurement: %+v %v", vendor, d, err)
+				}
+
+				id := resp.ResourceIDs[0]
+				list, err := e.svc.Resources(context.Background(), 1, provision.ResourceFilter{OfferID: &o.OfferID})
+				if err != nil || len(list) != 1 || list[0].ResourceID != id || list[0].Name != "trainer" || list[0].Status != provision.ResourceRunning {
+					t.Fatalf("%s: resources %+v %v", vendor, list, err)
+				}
+				r, err := e.svc.Resource(context.Background(), 1, id, true)
+				if err != nil || r.LastSyncedAt == nil || r.Access.SSHCommand == nil || r.Spec.GPUType != o.GPUType || r.PricingTotalHourly != o.TotalPricePerHour {
+					t.Fatalf("%s: resource %+v %v", vendor, r, err)
+				}
+				if _, err := e.svc.Resource(context.Background(), 2, id, false); !errors.Is(err, provision.ErrNotFound) {
+					t.Errorf("%s: another account sees the resource: %v", vendor, err)
+				}
+				if n := len(e.live(id.String())); n != 1 {
+					t.Fatalf("%s: %d live instances for the resource, want 1", vendor, n)
+				}
+
+				del, err := e.svc.Delete(context.Background(), 1, id, false)
+				if err != nil || del.Status != provision.ResourceDeleting {
+					t.Fatalf("%s: delete %+v %v", vendor, del, err)
+				}
+				again, err := e.svc.Delete(context.Background(), 1, id, false)
+				if err != nil || again.Status != provision.ResourceDeleting {
+					t.Errorf("%s: deleting a deleting resource: %+v %v", vendor, again, err)
+				}
+				gone := e.waitResource(id, provision.ResourceDeleted)
+				if gone.ValidTo == nil {
+					t.Errorf("%s: deleted without valid_to", vendor)
+				}
+				if n := len(e.live(id.String())); n != 0 {
+					t.Errorf("%s: deleted but %d instances still live at the vendor", vendor, n)
+				}
+				if _, err := e.svc.Delete(context.Background(), 1, id, false); !errors.Is(err, provision.ErrConflict) {
+					t.Errorf("%s: second delete of a deleted resource: %v, want conflict", vendor, err)
+				}
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestProcureRefusals(t *testing.T) {
+	e := newEnv(t, "sqlite", nil)
+	o := e.offer("lambda", "H100")
+	ctx := context.Background()
+	var qe *offers.QueryError
+	for name, tc := range map[string]struct {
+		req  provision.ProcureRequest
+		kind error
+		loc  string
+	}{
+		"unknown offer":  {provision.ProcureRequest{OfferID: uuid.New(), SSHPublicKey: testKey}, provision.ErrNotFound, ""},
+		"bad key":        {provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: "ssh-rsa nope"}, nil, "[body ssh_public_key]"},
+		"bad cloud-init": {provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: testKey, CloudInit: ptr("echo hi")}, nil, "[body cloud_init]"},
+	} {
+		_, err := e.svc.Procure(ctx, 1, "", tc.req)
+		switch {
+		case tc.kind != nil && !errors.Is(err, tc.kind):
+			t.Errorf("%s: %v, want %v", name, err, tc.kind)
+		case tc.loc != "" && (!errors.As(err, &qe) || fmt.Sprint(qe.Loc) != tc.loc):
+			t.Errorf("%s: %v, want a field error at %s", name, err, tc.loc)
+		}
+	}
+	e.procure(o, nil)
+	if _, err := e.svc.Procure(ctx, 1, "", provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: testKey}); !errors.Is(err, provision.ErrConflict) {
+		t.Errorf("second procurement: %v, want conflict", err)
+	}
+	if _, err := e.svc.Procure(ctx, 2, "", provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: testKey}); !errors.Is(err, provision.ErrNotFound) {
+		t.Errorf("another account's offer: %v, want not found", err)
+	}
+	later := provision.New(provision.Config{Store: e.st, Offers: e.index, Vendors: e.sb.Vendors(), Now: func() time.Time { return time.Now().Add(31 * time.Minute) }})
+	fresh := e.offer("hyperstack", "H100")
+	if _, err := later.Procure(ctx, 1, "", provision.ProcureRequest{OfferID: fresh.OfferID, SSHPublicKey: testKey}); !errors.Is(err, provision.ErrGone) {
+		t.Errorf("expired offer: %v, want gone", err)
+	}
+	rid := e.waitStatus(o.OfferID, "started", func(st provision.OfferStatus) bool { return len(st.ResourceIDs) == 1 }).ResourceIDs[0]
+	if r, _ := e.svc.Resource(ctx, 1, rid, false); r.Status == provision.ResourceProvisioning {
+		if _, err := e.svc.Delete(ctx, 1, rid, false); !errors.Is(err, provision.ErrConflict) {
+			t.Errorf("delete while provisioning without force: %v, want conflict", err)
+		}
+	}
+}
+
+func TestIdempotencyKey(t *testing.T) {
+	e := newEnv(t, "sqlite", nil)
+	o := e.offer("lambda", "H100")
+	ctx := context.Background()
+	req := provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: testKey}
+	first, err := e.svc.Procure(ctx, 1, "key-1", req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := e.svc.Procure(ctx, 1, "key-1", req)
+	if err != nil || fmt.Sprint(second.ResourceIDs) != fmt.Sprint(first.ResourceIDs) {
+		t.Fatalf("replay: %+v %v, want %+v", second, err, first)
+	}
+	other := req
+	other.ResourceName = ptr("different")
+	var qe *offers.QueryError
+	if _, err := e.svc.Procure(ctx, 1, "key-1", other); !errors.As(err, &qe) || fmt.Sprint(qe.Loc) != "[header Idempotency-Key]" {
+		t.Errorf("same key, different body: %v, want a 422 on the header", err)
+	}
+	e.waitStatus(o.OfferID, "ready", ready)
+	if n := len(e.live("")); n != 1 {
+		t.Errorf("%d live instances after a replayed procurement, want 1", n)
+	}
+}
+
+func TestCreatedButAnswered500MakesNoDuplicate(t *testing.T) {
+	e := newEnv(t, "sqlite", nil)
+	si, _ := e.sb.StandIn("lambda")
+	si.Faults().Add(standin.Rule{Method: http.MethodPost, PathPrefix: "/api/v1/instance-operations/launch", Status: 500, AfterHandler: true, Times: 1})
+	o := e.offer("lambda", "H100")
+	resp := e.procure(o, nil)
+	e.waitStatus(o.OfferID, "ready", ready)
+	if n := len(e.live(resp.ResourceIDs[0].String())); n != 1 {
+		t.Errorf("%d live instances for the resource after an ambiguous launch, want exactly 1", n)
+	}
+}
+
+func TestNoCapacityFailsCleanly(t *testing.T) {
+	e := newEnv(t, "sqlite", nil)
+	o := e.offer("lambda", "H100")
+	// Someone else takes every machine of this type in this region.
+	item := func() vendors.CatalogItem {
+		_, it, err := e.index.Resolve(context.Background(), 1, o.OfferID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return it
+	}()
+	for i := 0; ; i++ {
+		_, err := e.vendors["lambda"].Create(context.Background(), vendors.CreateRequest{
+			ResourceID: uuid.NewString(), InstanceType: item.InstanceType, Region: item.Region, SSHPublicKey: testKey, Item: item,
+		})
+		if errors.Is(err, vendors.ErrNoCapacity) {
+			break
+		}
+		if err != nil || i > 50 {
+			t.Fatalf("filling the region: %v after %d", err, i)
+		}
+	}
+	before := len(e.live(""))
+	resp := e.procure(o, nil)
+	st := e.waitStatus(o.OfferID, "failed", failed)
+	if st.FailureReason == nil || !strings.HasPrefix(*st.FailureReason, "no capacity") {
+		t.Errorf("failure reason %v, want no capacity", st.FailureReason)
+	}
+	r := e.waitResource(resp.ResourceIDs[0], provision.ResourceFailed)
+	if r.StatusMessage == nil {
+		t.Error("failed resource has no status message")
+	}
+	if after := len(e.live("")); after != before {
+		t.Errorf("live instances went from %d to %d after a failed procurement", before, after)
+	}
+}
+
+func TestForceDeleteDuringProvisioningWithDeleteRefusals(t *testing.T) {
+	// Hyperstack refuses to delete a VM that is still being created; the
+	// deletion must keep trying until the vendor accepts and confirms.
+	e := newEnv(t, "sqlite", nil)
+	o := e.offer("hyperstack", "H100")
+	resp := e.procure(o, nil)
+	id := resp.ResourceIDs[0]
+	e.waitStatus(o.OfferID, "created", func(st provision.OfferStatus) bool { return st.ProcurementStatus == provision.StatusInProgress })
+	if _, err := e.svc.Delete(context.Background(), 1, id, false); !errors.Is(err, provision.ErrConflict) {
+		t.Errorf("delete while provisioning: %v, want conflict", err)
+	}
+	del, err := e.svc.Delete(context.Background(), 1, id, true)
+	if err != nil || del.Status != provision.ResourceDeleting || !strings.Contains(del.Message, "cancelled") {
+		t.Fatalf("force delete: %+v %v", del, err)
+	}
+	e.waitResource(id, provision.ResourceDeleted)
+	if n := len(e.live(id.String())); n != 0 {
+		t.Errorf("%d instances left at the vendor after a forced delete", n)
+	}
+}
+
+func TestReconcilerTerminatesOrphansAndMarksVanished(t *testing.T) {
+	e := newEnv(t, "sqlite", nil)
+	ctx := context.Background()
+	// An instance made behind supply's back, carrying a resource id supply never had.
+	o := e.offer("lambda", "A100")
+	_, item, _ := e.index.Resolve(ctx, 1, o.OfferID)
+	stray := uuid.NewString()
+	if _, err := e.vendors["lambda"].Create(ctx, vendors.CreateRequest{ResourceID: stray, InstanceType: item.InstanceType, Region: item.Region, SSHPublicKey: testKey, Item: item}); err != nil {
+		t.Fatal(err)
+	}
+	// A ready resource whose instance someone terminates at the vendor.
+	h := e.offer("hyperstack", "H100")
+	resp := e.procure(h, nil)
+	e.waitStatus(h.OfferID, "ready", ready)
+	r, _ := e.st.ResourceByID(ctx, resp.ResourceIDs[0].String())
+	if err := e.vendors["hyperstack"].Terminate(ctx, r.VendorInstanceID); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if err := e.svc.Reconcile(ctx); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := e.st.ResourceByID(ctx, r.ID)
+		if len(e.live(stray)) == 0 && got.Status == provision.ResourceFailed {
+			if !strings.Contains(got.FailureReason, "disappeared") {
+				t.Errorf("vanished resource reason %q", got.FailureReason)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("reconciler did not repair: stray live %d, resource %s", len(e.live(stray)), got.Status)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if n := counterValue(t, e.reg, "supply_reconciler_orphans_terminated_total"); n < 1 {
+		t.Errorf("orphans terminated metric = %v", n)
+	}
+}
+
+// counterValue sums a counter family from the registry.
+func counterValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0.0
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			for _, m := range mf.GetMetric() {
+				total += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return total
+}

@@ -1,0 +1,171 @@
+package provision
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/vendors"
+)
+
+// ReconcileArgs is the periodic job that compares every vendor's tagged
+// instances with the database and repairs the drift.
+type ReconcileArgs struct{}
+
+// Kind names the job in River.
+func (ReconcileArgs) Kind() string { return "reconcile" }
+
+type reconcileWorker struct {
+	river.WorkerDefaults[ReconcileArgs]
+	s *Service
+}
+
+func (w *reconcileWorker) Timeout(*river.Job[ReconcileArgs]) time.Duration { return 5 * time.Minute }
+
+func (w *reconcileWorker) Work(ctx context.Context, _ *river.Job[ReconcileArgs]) error {
+	return w.s.Reconcile(ctx)
+}
+
+// Reconcile runs one pass: for every configured vendor it terminates
+// orphans (instances carrying supply's tag that no live resource owns),
+// marks resources whose instance vanished (failed, or preempted for
+// spot), fails provisioning stuck past the timeout (with clean-up), and
+// makes sure every deletion and clean-up still has its job. A vendor that
+// cannot be listed is skipped this pass; the others are still repaired.
+func (s *Service) Reconcile(ctx context.Context) error {
+	live, err := s.store.LiveResources(ctx)
+	if err != nil {
+		return fmt.Errorf("reconcile: %w", err)
+	}
+	byVendor := map[string][]store.Resource{}
+	stuck := 0
+	for _, r := range live {
+		byVendor[r.Vendor] = append(byVendor[r.Vendor], r)
+		if r.Status == ResourceDeleting && r.DeleteRequestedAt != nil && s.now().Sub(*r.DeleteRequestedAt) > s.cfg.DeleteWarnAfter {
+			stuck++
+		}
+	}
+	s.metrics.stuckDeletions.Set(float64(stuck))
+	var errs []error
+	for name, v := range s.vendors {
+		if err := s.reconcileVendor(ctx, v, byVendor[name]); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Service) reconcileVendor(ctx context.Context, v vendors.Vendor, live []store.Resource) error {
+	insts, err := v.List(ctx)
+	if err != nil {
+		s.log.Warn("reconcile: cannot list instances; skipping vendor this pass", "vendor", v.Name(), "err", err)
+		return nil
+	}
+	seen := map[string]bool{}
+	for _, inst := range insts {
+		seen[inst.ID] = true
+		if inst.ResourceID == "" || inst.State == vendors.StateTerminated {
+			continue
+		}
+		if err := s.reconcileInstance(ctx, v, inst); err != nil {
+			s.log.Warn("reconcile: instance", "vendor", v.Name(), "instance", inst.ID, "err", err)
+		}
+	}
+	now := s.now()
+	for _, r := range live {
+		if r.ResourceType == typeCluster {
+			continue
+		}
+		switch {
+		case r.Status == ResourceDeleting:
+			// Idempotent: a no-op while the deletion job is still queued.
+			if err := s.store.Enqueue(ctx, TerminateArgs{ResourceID: r.ID}, nil); err != nil {
+				return err
+			}
+		case r.Status == ResourceProvisioning && now.Sub(r.CreatedAt) > s.cfg.ProvisionTimeout+time.Minute:
+			if err := s.fail(ctx, r, fmt.Sprintf("timeout: provisioning did not finish within %s", s.cfg.ProvisionTimeout)); err != nil {
+				return err
+			}
+		case r.Status == ResourceProvisioning:
+			// Idempotent: makes sure a procurement whose job was lost goes on.
+			if err := s.store.Enqueue(ctx, ProcureArgs{ResourceID: r.ID}, nil); err != nil {
+				return err
+			}
+		case syncable(r.Status) && r.VendorInstanceID != "" && !seen[r.VendorInstanceID]:
+			// Not listed: confirm with a direct look before calling it vanished.
+			inst, err := v.Get(ctx, r.VendorInstanceID)
+			if err != nil && !vendors.IsNotFound(err) {
+				continue
+			}
+			if err := s.update(ctx, r.ID, func(x *store.Resource) bool {
+				if !syncable(x.Status) {
+					return false
+				}
+				now := s.now().UTC()
+				x.LastSyncedAt, x.UpdatedAt = &now, now
+				s.applyVendorState(x, inst, err)
+				return true
+			}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// reconcileInstance decides what to do with one tagged vendor instance.
+func (s *Service) reconcileInstance(ctx context.Context, v vendors.Vendor, inst vendors.Instance) error {
+	r, err := s.store.ResourceByID(ctx, inst.ResourceID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return s.terminateOrphan(ctx, v, inst, "no resource has this id")
+	case err != nil:
+		return err
+	}
+	if r.ResourceType == typeCluster {
+		// Some vendors (RunPod) can only tag a cluster's members with the
+		// cluster's id: such an instance is an orphan only once the
+		// cluster is deleted; its nodes are reconciled by instance id.
+		if r.Status == ResourceDeleted {
+			return s.terminateOrphan(ctx, v, inst, "its cluster is deleted")
+		}
+		return nil
+	}
+	switch {
+	case r.Vendor != v.Name():
+		return s.terminateOrphan(ctx, v, inst, "the resource lives at another vendor")
+	case r.VendorInstanceID != "" && r.VendorInstanceID != inst.ID:
+		return s.terminateOrphan(ctx, v, inst, "a duplicate of the resource's instance "+r.VendorInstanceID)
+	case r.Status == ResourceDeleted:
+		return s.terminateOrphan(ctx, v, inst, "its resource is deleted")
+	case r.Status == ResourceFailed && inst.State != vendors.StateTerminating:
+		return s.store.Enqueue(ctx, TerminateArgs{ResourceID: r.ID}, nil)
+	case r.VendorInstanceID == "" && r.Status == ResourceProvisioning:
+		// Created, but the answer was lost: adopt it.
+		return s.update(ctx, r.ID, func(x *store.Resource) bool {
+			if x.VendorInstanceID != "" {
+				return false
+			}
+			x.VendorInstanceID = inst.ID
+			return true
+		})
+	}
+	return nil
+}
+
+func (s *Service) terminateOrphan(ctx context.Context, v vendors.Vendor, inst vendors.Instance, why string) error {
+	if inst.State == vendors.StateTerminating {
+		return nil
+	}
+	s.metrics.orphansFound.WithLabelValues(v.Name()).Inc()
+	s.log.Warn("reconcile: terminating orphan instance", "vendor", v.Name(), "instance", inst.ID, "resource_id", inst.ResourceID, "why", why)
+	if err := v.Terminate(ctx, inst.ID); err != nil && !vendors.IsNotFound(err) {
+		return fmt.Errorf("terminate orphan %s: %w", inst.ID, err)
+	}
+	s.metrics.orphansTerminated.WithLabelValues(v.Name()).Inc()
+	return nil
+}

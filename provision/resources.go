@@ -1,0 +1,355 @@
+package provision
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gpusupply/supply/offers"
+	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/vendors"
+)
+
+// OfferStatus is GET /offers/{id}/status. It reads only the database, so
+// clients may poll it as hard as they like.
+func (s *Service) OfferStatus(ctx context.Context, accountID int64, offerID uuid.UUID) (OfferStatus, error) {
+	d, err := s.Details(ctx, accountID, offerID)
+	if errors.Is(err, offers.ErrNotFound) {
+		return OfferStatus{}, refuse(ErrNotFound, "Offer %s not found", offerID)
+	}
+	if err != nil {
+		return OfferStatus{}, err
+	}
+	st := OfferStatus{
+		OfferID: offerID, Status: d.Status, CreatedAt: d.CreatedAt, ProcurementStatus: StatusAvailable,
+		Instances: []InstanceInfo{}, ResourceIDs: []uuid.UUID{}, ProcuredAt: d.ProcuredAt,
+	}
+	p, err := s.store.ProcurementByOffer(ctx, offerID.String())
+	if errors.Is(err, store.ErrNotFound) {
+		st.Progress = "not procured"
+		return st, nil
+	}
+	if err != nil {
+		return OfferStatus{}, fmt.Errorf("offer status: %w", err)
+	}
+	rs, err := s.store.ResourcesByOffer(ctx, offerID.String())
+	if err != nil {
+		return OfferStatus{}, fmt.Errorf("offer status: %w", err)
+	}
+	running, nodes, created := 0, 0, 0
+	for _, r := range rs {
+		st.ResourceIDs = append(st.ResourceIDs, uuid.MustParse(r.ID))
+		if r.ResourceType == typeCluster {
+			continue
+		}
+		nodes++
+		if r.Status == ResourceRunning {
+			running++
+		}
+		if r.VendorInstanceID != "" {
+			created++
+		}
+		a := access(r)
+		st.Instances = append(st.Instances, InstanceInfo{
+			ResourceID: uuid.MustParse(r.ID), Name: r.Name, Status: r.Status,
+			ExternalIP: a.ExternalIP, InternalIP: a.InternalIP, SSHCommand: a.SSHCommand, SSHPort: a.SSHPort,
+		})
+	}
+	st.Progress = fmt.Sprintf("%d/%d instances running", running, nodes)
+	switch {
+	case p.Status == procurementFailed:
+		st.ProcurementStatus = StatusFailed
+		reason := p.FailureReason
+		st.FailureReason = &reason
+	case p.Status == procurementReady:
+		st.ProcurementStatus = StatusReady
+	case created == 0:
+		st.ProcurementStatus = StatusStarted
+	default:
+		st.ProcurementStatus = StatusInProgress
+	}
+	return st, nil
+}
+
+// Resources is GET /resources: the account's resources, newest first,
+// deleted ones included.
+func (s *Service) Resources(ctx context.Context, accountID int64, f ResourceFilter) ([]ResourceSummary, error) {
+	offerID := ""
+	if f.OfferID != nil {
+		offerID = f.OfferID.String()
+	}
+	rs, err := s.store.ListResources(ctx, accountID, offerID, f.Status)
+	if err != nil {
+		return nil, fmt.Errorf("list resources: %w", err)
+	}
+	out := make([]ResourceSummary, 0, len(rs))
+	for _, r := range rs {
+		sum, err := s.summary(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sum)
+	}
+	return out, nil
+}
+
+// Resource is GET /resources/{id}: the stored state, re-synced with the
+// vendor first when it is older than SyncAfter or forceRefresh is set.
+func (s *Service) Resource(ctx context.Context, accountID int64, id uuid.UUID, forceRefresh bool) (ResourceSummary, error) {
+	r, err := s.resource(ctx, accountID, id)
+	if err != nil {
+		return ResourceSummary{}, err
+	}
+	stale := r.LastSyncedAt == nil || s.now().Sub(*r.LastSyncedAt) > s.cfg.SyncAfter
+	if (forceRefresh || stale) && r.VendorInstanceID != "" && syncable(r.Status) {
+		if synced, err := s.sync(ctx, r); err != nil {
+			// A vendor that cannot answer now does not fail the read: the
+			// stored state is served, and last_synced_at says how old it is.
+			s.log.Warn("resource re-sync failed", "resource_id", r.ID, "vendor", r.Vendor, "err", err)
+		} else {
+			r = synced
+		}
+	}
+	return s.summary(ctx, r)
+}
+
+func (s *Service) resource(ctx context.Context, accountID int64, id uuid.UUID) (store.Resource, error) {
+	r, err := s.store.ResourceByID(ctx, id.String())
+	if errors.Is(err, store.ErrNotFound) || err == nil && r.AccountID != accountID {
+		return store.Resource{}, refuse(ErrNotFound, "Resource %s not found", id)
+	}
+	if err != nil {
+		return store.Resource{}, fmt.Errorf("get resource: %w", err)
+	}
+	return r, nil
+}
+
+func syncable(status string) bool {
+	return status == ResourceRunning || status == ResourceUnhealthy
+}
+
+// sync reads the instance from the vendor and records what changed.
+func (s *Service) sync(ctx context.Context, r store.Resource) (store.Resource, error) {
+	v, ok := s.vendors[r.Vendor]
+	if !ok {
+		return r, fmt.Errorf("vendor %s is not configured", r.Vendor)
+	}
+	inst, err := v.Get(ctx, r.VendorInstanceID)
+	if err != nil && !vendors.IsNotFound(err) {
+		return r, err
+	}
+	var out store.Resource
+	err = s.update(ctx, r.ID, func(x *store.Resource) bool {
+		if !syncable(x.Status) {
+			out = *x
+			return false
+		}
+		now := s.now().UTC()
+		x.LastSyncedAt, x.UpdatedAt = &now, now
+		s.applyVendorState(x, inst, err)
+		out = *x
+		return true
+	})
+	return out, err
+}
+
+// applyVendorState maps what the vendor says of a live resource's
+// instance (or that it is gone) onto the resource.
+func (s *Service) applyVendorState(x *store.Resource, inst vendors.Instance, getErr error) {
+	now := s.now().UTC()
+	switch {
+	case vendors.IsNotFound(getErr) || inst.State == vendors.StateTerminated:
+		x.Status, x.FailureReason = ResourceFailed, "the instance disappeared at the vendor"
+		if s.isSpot(*x) {
+			x.Status, x.FailureReason = ResourcePreempted, "the spot instance was reclaimed by the vendor"
+		}
+		x.StatusMessage, x.DeletedAt = x.FailureReason, &now
+		s.metrics.vanished.WithLabelValues(x.Vendor).Inc()
+	case inst.State == vendors.StatePreempted:
+		x.Status, x.StatusMessage = ResourcePreempted, "the spot instance was preempted by the vendor"
+	case inst.State == vendors.StateRunning:
+		x.Status, x.StatusMessage = ResourceRunning, ""
+		if inst.ExternalIP != "" {
+			x.ExternalIP, x.InternalIP, x.SSHPort = inst.ExternalIP, inst.InternalIP, sshPort(inst)
+		}
+	default:
+		x.Status, x.StatusMessage = ResourceUnhealthy, fmt.Sprintf("the vendor reports the instance %s%s", inst.State, suffix(inst.Message))
+	}
+}
+
+func (s *Service) isSpot(r store.Resource) bool {
+	var sp Spec
+	return json.Unmarshal(r.Spec, &sp) == nil && sp.ContractType == string(vendors.Spot)
+}
+
+// Delete is DELETE /resources/{id}: it marks the resource (and a
+// cluster's nodes) deleting and enqueues the terminations in one
+// transaction; the resource becomes deleted only once the vendor
+// confirms the instance is gone.
+func (s *Service) Delete(ctx context.Context, accountID int64, id uuid.UUID, force bool) (DeleteResponse, error) {
+	for range 5 {
+		r, err := s.resource(ctx, accountID, id)
+		if err != nil {
+			return DeleteResponse{}, err
+		}
+		resp := DeleteResponse{ResourceID: id, Status: ResourceDeleting}
+		switch r.Status {
+		case ResourceDeleted:
+			return DeleteResponse{}, refuse(ErrConflict, "Resource %s is already deleted", id)
+		case ResourceDeleting:
+			resp.Message = "Deletion already in progress"
+			return resp, nil
+		case ResourceProvisioning:
+			if !force {
+				return DeleteResponse{}, refuse(ErrConflict, "Resource %s is still provisioning; wait until it is running, or pass force=true to cancel the provisioning and terminate whatever was created", id)
+			}
+		}
+		targets := []store.Resource{r}
+		if r.ResourceType == typeCluster {
+			nodes, err := s.store.ResourcesByParent(ctx, r.ID)
+			if err != nil {
+				return DeleteResponse{}, fmt.Errorf("delete: %w", err)
+			}
+			for _, n := range nodes {
+				if n.Status != ResourceDeleted && n.Status != ResourceDeleting {
+					targets = append(targets, n)
+				}
+			}
+		}
+		now := s.now().UTC()
+		err = s.store.InTx(ctx, func(tx store.Tx) error {
+			for _, t := range targets {
+				was := t.Status
+				t.Status, t.StatusMessage, t.DeleteRequestedAt, t.UpdatedAt = ResourceDeleting, "deletion requested", &now, now
+				if err := tx.UpdateResource(ctx, t, was); err != nil {
+					return err
+				}
+				if err := tx.Enqueue(ctx, TerminateArgs{ResourceID: t.ID}, nil); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if errors.Is(err, store.ErrConflict) {
+			continue // changed under us (a worker finished a step): look again
+		}
+		if err != nil {
+			return DeleteResponse{}, fmt.Errorf("delete: %w", err)
+		}
+		resp.Message = "Deletion started; the resource becomes deleted once the vendor confirms the instance is gone"
+		if r.Status == ResourceProvisioning {
+			resp.Message = "Provisioning cancelled; " + resp.Message
+		}
+		if len(targets) > 1 {
+			resp.Message += fmt.Sprintf(" (cluster of %d nodes)", len(targets)-1)
+		}
+		return resp, nil
+	}
+	return DeleteResponse{}, fmt.Errorf("delete %s: the resource kept changing; try again", id)
+}
+
+// summary renders a resource as the API shows it.
+func (s *Service) summary(ctx context.Context, r store.Resource) (ResourceSummary, error) {
+	var spec Spec
+	if err := json.Unmarshal(r.Spec, &spec); err != nil {
+		return ResourceSummary{}, fmt.Errorf("resource %s spec: %w", r.ID, err)
+	}
+	sum := ResourceSummary{
+		ResourceID: uuid.MustParse(r.ID), ResourceType: r.ResourceType, Vendor: r.Vendor, VendorRegion: r.VendorRegion,
+		Status: r.Status, CreatedAt: r.CreatedAt, Name: r.Name, Access: access(r), Spec: spec,
+		LinkedResources: []Link{}, PricingTotalHourly: r.PricePerHour, ValidFrom: r.CreatedAt,
+		ValidTo: r.DeletedAt, LastSyncedAt: r.LastSyncedAt,
+	}
+	if r.StatusMessage != "" {
+		msg := r.StatusMessage
+		sum.StatusMessage = &msg
+	}
+	offerType := "single"
+	switch {
+	case r.ResourceType == typeCluster:
+		offerType = "cluster"
+		nodes, err := s.store.ResourcesByParent(ctx, r.ID)
+		if err != nil {
+			return ResourceSummary{}, err
+		}
+		for _, n := range nodes {
+			sum.LinkedResources = append(sum.LinkedResources, link(n, "cluster_node", r))
+		}
+	case r.ParentID != "":
+		offerType = "cluster"
+		parent, err := s.store.ResourceByID(ctx, r.ParentID)
+		if err != nil {
+			return ResourceSummary{}, err
+		}
+		sum.LinkedResources = append(sum.LinkedResources, link(parent, "cluster", r))
+	}
+	role := "primary"
+	if r.ParentID != "" {
+		role = "cluster_node"
+	}
+	sum.OfferHistory = []OfferHistory{{OfferID: uuid.MustParse(r.OfferID), OfferType: offerType, Role: role, CreatedAt: r.CreatedAt}}
+	return sum, nil
+}
+
+// link describes other as seen from self: linked since both existed,
+// until either was deleted.
+func link(other store.Resource, kind string, self store.Resource) Link {
+	l := Link{
+		ResourceID: uuid.MustParse(other.ID), ResourceType: other.ResourceType, Status: other.Status,
+		LinkType: kind, LinkedSince: later(other.CreatedAt, self.CreatedAt), Name: other.Name,
+	}
+	switch {
+	case other.DeletedAt != nil && self.DeletedAt != nil:
+		t := earlier(*other.DeletedAt, *self.DeletedAt)
+		l.LinkedUntil = &t
+	case other.DeletedAt != nil:
+		l.LinkedUntil = other.DeletedAt
+	case self.DeletedAt != nil:
+		l.LinkedUntil = self.DeletedAt
+	}
+	return l
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func earlier(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// access is how to reach a resource: its addresses and the ssh command,
+// which names the port only when it is not 22.
+func access(r store.Resource) Access {
+	var a Access
+	if r.ExternalIP == "" {
+		return a
+	}
+	ext := r.ExternalIP
+	a.ExternalIP = &ext
+	if r.InternalIP != "" {
+		in := r.InternalIP
+		a.InternalIP = &in
+	}
+	port := r.SSHPort
+	if port == 0 {
+		port = 22
+	}
+	cmd := "ssh root@" + ext
+	if port != 22 {
+		cmd += " -p " + strconv.Itoa(port)
+	}
+	a.SSHCommand, a.SSHPort = &cmd, &port
+	return a
+}

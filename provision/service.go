@@ -1,0 +1,366 @@
+package provision
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/gpusupply/supply/offers"
+	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/userdata"
+	"github.com/gpusupply/supply/vendors"
+)
+
+// Offers is what procurement needs from the offer index.
+type Offers interface {
+	Search(ctx context.Context, accountID int64, q offers.Query) (offers.Result, error)
+	Details(ctx context.Context, accountID int64, id uuid.UUID) (offers.Details, error)
+	Resolve(ctx context.Context, accountID int64, id uuid.UUID) (offers.Offer, vendors.CatalogItem, error)
+}
+
+// Config configures a Service.
+type Config struct {
+	Store   store.Store
+	Offers  Offers
+	Vendors []vendors.Vendor
+	Logger  *slog.Logger
+	// Metrics receives the service's metrics (nil: not registered).
+	Metrics prometheus.Registerer
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
+	// PollInterval is how often a booting or terminating instance is
+	// looked at (default 1s): readiness is noticed within about that.
+	PollInterval time.Duration
+	// ProvisionTimeout fails a procurement whose instance is not
+	// reachable by then, and cleans up (default 20m).
+	ProvisionTimeout time.Duration
+	// SyncAfter is how stale a resource may be before GET re-syncs it
+	// with the vendor (default 30s).
+	SyncAfter time.Duration
+	// DeleteWarnAfter flags a deletion that keeps failing (default 1h).
+	DeleteWarnAfter time.Duration
+	// ReconcileEvery is the reconciler's period (default 1m).
+	ReconcileEvery time.Duration
+	// Probe checks that an instance is reachable (default: an SSH
+	// banner on ip:port).
+	Probe func(ctx context.Context, ip string, port int) error
+}
+
+// Service is procurement and resource management: the API calls it, and
+// its River workers do the vendor work in the background.
+type Service struct {
+	cfg     Config
+	store   store.Store
+	offers  Offers
+	vendors map[string]vendors.Vendor
+	log     *slog.Logger
+	now     func() time.Time
+	metrics *metrics
+}
+
+// New builds a Service. Register its workers (Workers) and periodic jobs
+// (PeriodicJobs) with the store's River client.
+func New(cfg Config) *Service {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = time.Second
+	}
+	if cfg.ProvisionTimeout <= 0 {
+		cfg.ProvisionTimeout = 20 * time.Minute
+	}
+	if cfg.SyncAfter <= 0 {
+		cfg.SyncAfter = 30 * time.Second
+	}
+	if cfg.DeleteWarnAfter <= 0 {
+		cfg.DeleteWarnAfter = time.Hour
+	}
+	if cfg.ReconcileEvery <= 0 {
+		cfg.ReconcileEvery = time.Minute
+	}
+	if cfg.Probe == nil {
+		cfg.Probe = ProbeSSH
+	}
+	s := &Service{
+		cfg: cfg, store: cfg.Store, offers: cfg.Offers, vendors: map[string]vendors.Vendor{},
+		log: cfg.Logger, now: cfg.Now, metrics: newMetrics(cfg.Metrics),
+	}
+	for _, v := range cfg.Vendors {
+		s.vendors[v.Name()] = v
+	}
+	return s
+}
+
+// Search answers offer queries (the index does it; the Service passes it
+// on so it is the API's one offer service).
+func (s *Service) Search(ctx context.Context, accountID int64, q offers.Query) (offers.Result, error) {
+	return s.offers.Search(ctx, accountID, q)
+}
+
+// Details is GET /offers/{id}: the offer as shown, with whether it was
+// procured or failed.
+func (s *Service) Details(ctx context.Context, accountID int64, id uuid.UUID) (offers.Details, error) {
+	d, err := s.offers.Details(ctx, accountID, id)
+	if err != nil {
+		return d, err
+	}
+	p, err := s.store.ProcurementByOffer(ctx, id.String())
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return d, nil
+	case err != nil:
+		return d, fmt.Errorf("offer details: %w", err)
+	}
+	d.Status = offers.StatusProcured
+	if p.Status == procurementFailed {
+		d.Status = offers.StatusFailed
+	}
+	at := p.CreatedAt
+	d.ProcuredAt = &at
+	return d, nil
+}
+
+// Procurement row statuses.
+const (
+	procurementProvisioning = "provisioning"
+	procurementReady        = "ready"
+	procurementFailed       = "failed"
+)
+
+// Procure is POST /procure_offer: it validates, then in one transaction
+// records the procurement, its resources and the jobs that create them,
+// and answers before any vendor is called.
+func (s *Service) Procure(ctx context.Context, accountID int64, idempotencyKey string, req ProcureRequest) (ProcureResponse, error) {
+	key, err := userdata.ValidateKey(req.SSHPublicKey)
+	if err != nil {
+		return ProcureResponse{}, fieldError("ssh_public_key", "Value error, ssh_public_key "+err.Error(), req.SSHPublicKey)
+	}
+	cloudInit := deref(req.CloudInit)
+	if _, err := userdata.Classify(cloudInit); err != nil {
+		return ProcureResponse{}, fieldError("cloud_init", "Value error, "+err.Error(), truncate(cloudInit, 200))
+	}
+	var reqHash string
+	if idempotencyKey != "" {
+		reqHash = requestHash(req)
+		if resp, ok, err := s.replay(ctx, accountID, idempotencyKey, reqHash); ok || err != nil {
+			return resp, err
+		}
+	}
+
+	offer, item, err := s.offers.Resolve(ctx, accountID, req.OfferID)
+	if errors.Is(err, offers.ErrNotFound) {
+		return ProcureResponse{}, refuse(ErrNotFound, "Offer %s not found", req.OfferID)
+	}
+	if err != nil {
+		return ProcureResponse{}, fmt.Errorf("procure: %w", err)
+	}
+	if p, err := s.store.ProcurementByOffer(ctx, req.OfferID.String()); err == nil {
+		return ProcureResponse{}, refuse(ErrConflict, "Offer %s was already procured (procurement %s)", req.OfferID, p.Status)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return ProcureResponse{}, fmt.Errorf("procure: %w", err)
+	}
+	now := s.now().UTC()
+	if !now.Before(offer.ExpiresAt) {
+		return ProcureResponse{}, refuse(ErrGone, "Offer %s expired at %s; ask for offers again", req.OfferID, offer.ExpiresAt.Format(time.RFC3339))
+	}
+	if _, ok := s.vendors[offer.Vendor]; !ok {
+		return ProcureResponse{}, refuse(ErrConflict, "Vendor %s is not available now; ask for offers again", offer.Vendor)
+	}
+
+	p, resources, err := s.plan(now, accountID, offer, item, key, cloudInit, req)
+	if err != nil {
+		return ProcureResponse{}, err
+	}
+	resp := ProcureResponse{OfferID: req.OfferID, Status: ProcureInProgress, ProcuredAt: &now, ResourceIDs: []uuid.UUID{}}
+	for _, r := range resources {
+		resp.ResourceIDs = append(resp.ResourceIDs, uuid.MustParse(r.ID))
+	}
+	err = s.store.InTx(ctx, func(tx store.Tx) error {
+		if err := tx.InsertProcurement(ctx, p); err != nil {
+			return err
+		}
+		for _, r := range resources {
+			if err := tx.InsertResource(ctx, r); err != nil {
+				return err
+			}
+			if r.ResourceType != typeCluster {
+				if err := tx.Enqueue(ctx, ProcureArgs{ResourceID: r.ID}, nil); err != nil {
+					return err
+				}
+			}
+		}
+		if idempotencyKey == "" {
+			return nil
+		}
+		body, err := json.Marshal(resp)
+		if err != nil {
+			return err
+		}
+		return tx.InsertIdempotencyRecord(ctx, store.IdempotencyRecord{AccountID: accountID, Key: idempotencyKey, RequestHash: reqHash, Response: body, CreatedAt: now})
+	})
+	if errors.Is(err, store.ErrConflict) {
+		// A concurrent request won: the same key replays its answer, a
+		// second procurement of the offer is refused.
+		if idempotencyKey != "" {
+			if resp, ok, rerr := s.replay(ctx, accountID, idempotencyKey, reqHash); ok || rerr != nil {
+				return resp, rerr
+			}
+		}
+		return ProcureResponse{}, refuse(ErrConflict, "Offer %s was already procured", req.OfferID)
+	}
+	if err != nil {
+		return ProcureResponse{}, fmt.Errorf("procure: %w", err)
+	}
+	s.metrics.procurements.WithLabelValues(offer.Vendor).Inc()
+	s.log.Info("procurement accepted", "offer_id", req.OfferID, "vendor", offer.Vendor, "resources", len(resources), "account_id", accountID)
+	return resp, nil
+}
+
+// replay answers a repeated Idempotency-Key: the first answer for the
+// same request, a 422 for a different one.
+func (s *Service) replay(ctx context.Context, accountID int64, key, reqHash string) (ProcureResponse, bool, error) {
+	rec, err := s.store.IdempotencyRecord(ctx, accountID, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return ProcureResponse{}, false, nil
+	}
+	if err != nil {
+		return ProcureResponse{}, false, fmt.Errorf("idempotency key: %w", err)
+	}
+	if rec.RequestHash != reqHash {
+		return ProcureResponse{}, false, &offers.QueryError{Loc: []any{"header", "Idempotency-Key"}, Type: "value_error",
+			Msg: "Value error, this Idempotency-Key was already used with a different request", Input: key}
+	}
+	var resp ProcureResponse
+	if err := json.Unmarshal(rec.Response, &resp); err != nil {
+		return ProcureResponse{}, false, fmt.Errorf("idempotency key: %w", err)
+	}
+	return resp, true, nil
+}
+
+func requestHash(req ProcureRequest) string {
+	b, _ := json.Marshal(req)
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+// Resource types.
+const (
+	typeCluster = "cluster"
+)
+
+// plan makes the rows of a procurement: one resource per node, plus a
+// cluster parent for multi-node offers.
+func (s *Service) plan(now time.Time, accountID int64, o offers.Offer, item vendors.CatalogItem, key, cloudInit string, req ProcureRequest) (store.Procurement, []store.Resource, error) {
+	offerJSON, err := json.Marshal(o)
+	if err != nil {
+		return store.Procurement{}, nil, err
+	}
+	itemJSON, err := json.Marshal(item)
+	if err != nil {
+		return store.Procurement{}, nil, err
+	}
+	nodes := 1
+	if o.NodeCount != nil && *o.NodeCount > 1 {
+		nodes = *o.NodeCount
+	}
+	clusterName := ""
+	if nodes > 1 {
+		clusterName = deref(req.ClusterName)
+		if clusterName == "" {
+			clusterName = "cluster-" + shortID()
+		}
+	}
+	p := store.Procurement{
+		OfferID: o.OfferID.String(), AccountID: accountID, Vendor: o.Vendor, Offer: offerJSON, Item: itemJSON,
+		SSHPublicKey: key, CloudInit: cloudInit, ClusterName: clusterName, Status: procurementProvisioning,
+		CreatedAt: now, UpdatedAt: now,
+	}
+	nodeType := o.Type
+	perNode := o.TotalPricePerHour / float64(nodes)
+	spec := Spec{
+		GPUType: o.GPUType, GPUCount: o.GPUCount / nodes, VCPUCount: o.VCPUCount, MemoryInGB: o.MemoryInGB,
+		BootDiskInGB: o.BootDiskInGB, ContractType: o.ContractType, InstanceType: item.InstanceType,
+	}
+	specJSON, err := json.Marshal(spec)
+	if err != nil {
+		return store.Procurement{}, nil, err
+	}
+	base := store.Resource{
+		AccountID: accountID, OfferID: p.OfferID, Vendor: o.Vendor, VendorRegion: o.VendorRegion,
+		Status: ResourceProvisioning, Spec: specJSON, CreatedAt: now, UpdatedAt: now,
+	}
+	var out []store.Resource
+	parentID := ""
+	if nodes > 1 {
+		parent := base
+		parent.ID, parent.ResourceType, parent.Name, parent.PricePerHour = uuid.NewString(), typeCluster, clusterName, o.TotalPricePerHour
+		clusterSpec := spec
+		clusterSpec.GPUCount, clusterSpec.NodeCount = o.GPUCount, &nodes
+		if parent.Spec, err = json.Marshal(clusterSpec); err != nil {
+			return store.Procurement{}, nil, err
+		}
+		parentID = parent.ID
+		out = append(out, parent)
+	}
+	for i := range nodes {
+		r := base
+		r.ID, r.ResourceType, r.NodeIndex, r.ParentID, r.PricePerHour = uuid.NewString(), nodeType, i, parentID, perNode
+		switch {
+		case nodes > 1:
+			r.Name = fmt.Sprintf("%s-node-%d", clusterName, i)
+		case deref(req.ResourceName) != "":
+			r.Name = deref(req.ResourceName)
+		default:
+			r.Name = fmt.Sprintf("%s-%s-%s", strings.ToLower(strings.ReplaceAll(o.GPUFamily, " ", "")), o.Vendor, shortID())
+		}
+		out = append(out, r)
+	}
+	return p, out, nil
+}
+
+func fieldError(field, msg string, input any) error {
+	return &offers.QueryError{Loc: []any{"body", field}, Type: "value_error", Msg: msg, Input: input}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+func shortID() string {
+	b := make([]byte, 4)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// uniqueArgs makes a job unique per its arguments while it is waiting or
+// running, but lets the same job be enqueued again once it has finished.
+var uniqueArgs = river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+	rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+	rivertype.JobStateRetryable, rivertype.JobStateScheduled,
+}}

@@ -1,0 +1,612 @@
+package scaleway
+
+import (
+	"bufio"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"golang.org/x/crypto/ssh"
+
+	"github.com/gpusupply/supply/catalog"
+	"github.com/gpusupply/supply/vendors"
+	"github.com/gpusupply/supply/vendors/standin"
+)
+
+// recorder counts the requests reaching the stand-in and keeps the last
+// body and content type of each, keyed "METHOD /path".
+type recorder struct {
+	mu     sync.Mutex
+	counts map[string]int
+	bodies map[string][]byte
+	types  map[string]string
+}
+
+func (rec *recorder) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(strings.NewReader(string(body)))
+		key := r.Method + " " + r.URL.Path
+		rec.mu.Lock()
+		rec.counts[key]++
+		rec.bodies[key] = body
+		rec.types[key] = r.Header.Get("Content-Type")
+		rec.mu.Unlock()
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (rec *recorder) count(key string) int {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	return rec.counts[key]
+}
+
+func (rec *recorder) body(key string) ([]byte, string) {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	return rec.bodies[key], rec.types[key]
+}
+
+type fixture struct {
+	si    *StandIn
+	srv   *httptest.Server
+	a     *Adapter
+	rec   *recorder
+	hosts *standin.Hosts
+}
+
+const (
+	testKey     = "scw-test-secret"
+	testProject = "fa1e3217-dc80-42ac-85c3-3f034b78b552"
+)
+
+// newFixture serves a stand-in over loopback HTTP and points an adapter
+// at it.
+func newFixture(t *testing.T, o standin.Options) *fixture {
+	t.Helper()
+	if o.APIKey == "" {
+		o.APIKey = testKey
+	}
+	if o.Hosts == nil {
+		o.Hosts = &standin.Hosts{}
+	}
+	if o.Now == nil {
+		o.Now = testClock()
+	}
+	si, err := NewStandIn(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{counts: map[string]int{}, bodies: map[string][]byte{}, types: map[string]string{}}
+	srv := httptest.NewServer(rec.wrap(si))
+	t.Cleanup(func() {
+		srv.Close()
+		si.Close()
+	})
+	a := New(Config{APIKey: testKey, ProjectID: testProject, BaseURL: srv.URL, SSHPort: o.Hosts.Port,
+		HTTP: &http.Client{Timeout: 2 * time.Second}, RateLimit: 1000, Burst: 100, Zones: si.Zones()})
+	return &fixture{si: si, srv: srv, a: a, rec: rec, hosts: o.Hosts}
+}
+
+func newPublicKey(t *testing.T) string {
+	t.Helper()
+	pub, _, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, err := ssh.NewPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sp))) + " renter@test"
+}
+
+// clockBase starts a stock-drift period: tests run well within it, so
+// which types flicker out of stock is fixed (see createRequest).
+var clockBase = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+
+// testClock runs from clockBase at the speed of real time.
+func testClock() func() time.Time {
+	start := time.Now()
+	return func() time.Time { return clockBase.Add(time.Since(start)) }
+}
+
+func createRequest(t *testing.T, zone, typ string) vendors.CreateRequest {
+	t.Helper()
+	if standin.Flicker(0.05, zone+"/"+typ, clockBase) {
+		t.Fatalf("%s/%s is flickered out of stock at the test clock: pick another type", zone, typ)
+	}
+	return vendors.CreateRequest{
+		ResourceID: uuid.NewString(), InstanceType: typ, Region: zone,
+		Contract: vendors.OnDemand, SSHPublicKey: newPublicKey(t),
+	}
+}
+
+// waitFor polls Get until cond holds or 10 s pass.
+func waitFor(t *testing.T, a *Adapter, id string, cond func(vendors.Instance, error) bool) (vendors.Instance, error) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		in, err := a.Get(context.Background(), id)
+		if cond(in, err) {
+			return in, err
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("instance %s: condition not reached; last %+v, %v", id, in, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func running(in vendors.Instance, err error) bool {
+	return err == nil && in.State == vendors.StateRunning
+}
+
+func gone(_ vendors.Instance, err error) bool { return errors.Is(err, vendors.ErrNotFound) }
+
+// dialBanner checks that an SSH server answers at ip:port.
+func dialBanner(t *testing.T, ip string, port int) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", net.JoinHostPort(ip, strconv.Itoa(port)), 2*time.Second)
+	if err != nil {
+		t.Fatalf("dial SSH at %s:%d: %v", ip, port, err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(2 * time.Second))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "SSH-2.0-") {
+		t.Fatalf("SSH banner at %s:%d: %q, %v", ip, port, line, err)
+	}
+}
+
+func kindOf(err error) error {
+	for _, k := range []error{vendors.ErrNoCapacity, vendors.ErrQuota, vendors.ErrAuth, vendors.ErrInvalid,
+		vendors.ErrRateLimited, vendors.ErrTransient, vendors.ErrNotFound} {
+		if errors.Is(err, k) {
+			return k
+		}
+	}
+	return nil
+}
+
+func TestCatalog(t *testing.T) {
+	now := clockBase
+	f := newFixture(t, standin.Options{Now: func() time.Time { return now }})
+	items, err := f.a.Catalog(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	types := map[string]seedType{}
+	for _, st := range seedTypes {
+		types[st.name] = st
+	}
+	want := 0
+	for _, sold := range seedStock {
+		for name := range sold {
+			if types[name].gpus > 0 {
+				want++
+			}
+		}
+	}
+	if len(items) != want {
+		t.Fatalf("catalog has %d items, want %d (one per GPU type and zone)", len(items), want)
+	}
+	diskUSD := roundPrice(DefaultBootDiskGB * blockEURPerGBMonth / hoursPerMonth * DefaultEURToUSD)
+	soldOut := 0
+	for _, it := range items {
+		st := types[it.InstanceType]
+		if it.GPUCount != st.gpus || it.VCPUs != st.cpus || it.MemoryGB != float64(st.ramGiB) {
+			t.Errorf("%s/%s: hardware %+v does not match the type %+v", it.Region, it.InstanceType, it, st)
+		}
+		eur := standin.Drift(st.eurHour, 0.02, "scaleway/"+it.Region+"/"+st.name, now)
+		if want := roundPrice(eur*DefaultEURToUSD + diskUSD); it.PricePerHour != want {
+			t.Errorf("%s/%s: price %v USD per node-hour, want %v EUR × %v + disk %v = %v", it.Region, it.InstanceType, it.PricePerHour, eur, DefaultEURToUSD, diskUSD, want)
+		}
+		if it.BootDiskGB != DefaultBootDiskGB || it.BootDiskPricePerHour != diskUSD || diskUSD <= 0 || it.Contract != vendors.OnDemand {
+			t.Errorf("%s/%s: boot disk %d GB at %v/h, contract %s", it.Region, it.InstanceType, it.BootDiskGB, it.BootDiskPricePerHour, it.Contract)
+		}
+		if it.Country != zoneCountry[it.Region] || it.Country == "" {
+			t.Errorf("%s: country %q", it.Region, it.Country)
+		}
+		if _, ok := catalog.GPUs().Lookup(it.GPUName); !ok {
+			t.Errorf("%s: GPU name %q is not in the GPU registry", it.InstanceType, it.GPUName)
+		}
+		inStock := seedStock[it.Region][it.InstanceType] > 0 && !standin.Flicker(0.05, it.Region+"/"+it.InstanceType, now)
+		if it.Available != inStock || (it.Stock == 0) != !inStock {
+			t.Errorf("%s/%s: available %v stock %d, want in stock %v", it.Region, it.InstanceType, it.Available, it.Stock, inStock)
+		}
+		if !it.Available {
+			soldOut++
+		}
+	}
+	if soldOut == 0 {
+		t.Error("the seeded catalog should have sold-out items")
+	}
+}
+
+func TestGPUNames(t *testing.T) {
+	a := New(Config{Logger: slog.New(slog.DiscardHandler)})
+	tests := []struct {
+		typ  string
+		info gpuInfo
+		want string // canonical registry name
+	}{
+		{"L4-1-24G", gpuInfo{GPUName: "L4", GPUMemory: 24 << 30}, "nvidia-l4-pcie-24gb"},
+		{"L40S-8-48G", gpuInfo{GPUName: "L40S", GPUMemory: 48 << 30}, "nvidia-l40s-pcie-48gb"},
+		{"H100-1-80G", gpuInfo{GPUName: "H100-PCIe", GPUMemory: 80 << 30}, "nvidia-h100-pcie-80gb"},
+		{"H100-2-80G", gpuInfo{GPUName: "H100", GPUMemory: 80 << 30}, "nvidia-h100-pcie-80gb"},
+		{"H100-SXM-8-80G", gpuInfo{GPUName: "H100-SXM", GPUMemory: 80 << 30}, "nvidia-h100-sxm5-80gb"},
+		{"H100-SXM-2-80G", gpuInfo{GPUName: "H100", GPUMemory: 80 << 30}, "nvidia-h100-sxm5-80gb"},
+		{"GPU-3070-S", gpuInfo{GPUName: "RTX 3070", GPUMemory: 8 << 30}, "nvidia-rtx-3070-pcie-8gb"},
+		{"RENDER-S", gpuInfo{GPUName: "P100", GPUMemory: 17179869184}, "nvidia-p100-pcie-16gb"},
+	}
+	for _, tt := range tests {
+		name := a.gpuName(tt.typ, &tt.info)
+		g, ok := catalog.GPUs().Lookup(name)
+		if !ok || g.Name != tt.want {
+			t.Errorf("%s %q → %q → %+v, %v; want %s", tt.typ, tt.info.GPUName, name, g.Name, ok, tt.want)
+		}
+	}
+	for _, st := range seedTypes {
+		if st.gpus == 0 {
+			continue
+		}
+		if _, ok := catalog.GPUs().Lookup(a.gpuName(st.name, &gpuInfo{GPUName: st.gpuName, GPUMemory: int64(st.gpuMemGB) << 30})); !ok {
+			t.Errorf("seeded %s (%s) does not resolve in the GPU registry", st.name, st.gpuName)
+		}
+	}
+}
+
+func TestScaledCatalog(t *testing.T) {
+	f := newFixture(t, standin.Options{Scale: 3})
+	items, err := f.a.Catalog(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	zones := map[string]bool{}
+	for _, it := range items {
+		zones[it.Region] = true
+		if it.Country == "" {
+			t.Errorf("synthetic zone %s has no country", it.Region)
+		}
+	}
+	if len(zones) != 3*len(seedZones) || !zones["pl-waw-2-s3"] {
+		t.Errorf("scaled catalog zones: %v", zones)
+	}
+}
+
+func TestUnknownZoneHasNoCountry(t *testing.T) {
+	a := New(Config{Logger: slog.New(slog.DiscardHandler)})
+	for _, zone := range []string{"us-east-1", "fr-par-2-sx", "fr-par-2-s"} {
+		if c := a.country(zone); c != "" {
+			t.Errorf("country(%q) = %q, want empty", zone, c)
+		}
+	}
+}
+
+func TestCreateLifecycle(t *testing.T) {
+	f := newFixture(t, standin.Options{BootTime: 400 * time.Millisecond})
+	ctx := context.Background()
+	req := createRequest(t, "fr-par-2", "H100-1-80G")
+	req.UserData = "#!/bin/bash\necho renter-script\n"
+	in, err := f.a.Create(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.ResourceID != req.ResourceID || in.Name != vendors.InstanceName(req.ResourceID) || in.State != vendors.StatePending ||
+		!strings.HasPrefix(in.ID, "fr-par-2/") {
+		t.Errorf("created instance %+v", in)
+	}
+
+	// What reached the stand-in: a stopped server with our tag, block root
+	// volume and dynamic IP; its cloud-init as text/plain; a poweron.
+	f.si.mu.Lock()
+	srv := f.si.state.Servers[0]
+	userData, vol := srv.UserData["cloud-init"], f.si.findVolume(srv.VolumeID)
+	tags, dynamicIP, project := srv.Tags, srv.DynamicIP, srv.Project
+	f.si.mu.Unlock()
+	key, _ := normalisedKey(req.SSHPublicKey)
+	if !strings.Contains(userData, key) || !strings.Contains(userData, "echo renter-script") || !strings.Contains(userData, "disable_root: false") {
+		t.Errorf("cloud-init does not grant root and run the renter's script:\n%s", userData)
+	}
+	keyFields := strings.Fields(key)
+	if len(tags) != 2 || tags[0] != resourceTag(req.ResourceID) || tags[1] != "AUTHORIZED_KEY="+keyFields[0]+"_"+keyFields[1] ||
+		!dynamicIP || project != testProject {
+		t.Errorf("server tags %v, dynamic IP %v, project %s", tags, dynamicIP, project)
+	}
+	if vol == nil || vol.Name != in.Name || vol.Size != DefaultBootDiskGB*1_000_000_000 {
+		t.Errorf("root volume %+v", vol)
+	}
+	path := serverPath(in.ID)
+	if _, ct := f.rec.body("PATCH " + path + "/user_data/cloud-init"); ct != "text/plain" {
+		t.Errorf("user data sent as %q, want text/plain", ct)
+	}
+	if body, _ := f.rec.body("POST " + path + "/action"); string(body) != `{"action":"poweron"}` {
+		t.Errorf("action body %s", body)
+	}
+
+	// Terminating while it is starting is refused; the refusal is transient.
+	if err := f.a.Terminate(ctx, in.ID); !errors.Is(err, vendors.ErrTransient) {
+		t.Errorf("terminate while starting: %v, want ErrTransient", err)
+	}
+
+	up, _ := waitFor(t, f.a, in.ID, running)
+	if up.ExternalIP == "" || up.SSHPort != f.hosts.Port(up.ExternalIP) || up.SSHPort == 22 {
+		t.Errorf("running instance %+v", up)
+	}
+	dialBanner(t, up.ExternalIP, up.SSHPort)
+
+	list, err := f.a.List(ctx)
+	if err != nil || len(list) != 1 || list[0].ID != in.ID {
+		t.Errorf("List = %+v, %v", list, err)
+	}
+
+	if err := f.a.Terminate(ctx, in.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := f.a.Get(ctx, in.ID); err != nil || got.State != vendors.StateTerminating {
+		t.Errorf("after terminate: %+v, %v", got, err)
+	}
+	waitFor(t, f.a, in.ID, gone)
+	if err := f.a.Terminate(ctx, in.ID); err != nil {
+		t.Errorf("terminating a gone server: %v, want nil", err)
+	}
+	if list, err := f.a.List(ctx); err != nil || len(list) != 0 {
+		t.Errorf("List after deletion = %+v, %v", list, err)
+	}
+	// The SBS root volume that terminate only detached was deleted too.
+	f.si.mu.Lock()
+	volDeleted := !vol.DeletedAt.IsZero()
+	f.si.mu.Unlock()
+	if !volDeleted || f.rec.count("DELETE /block/v1alpha1/zones/fr-par-2/volumes/"+vol.ID) != 1 {
+		t.Errorf("root volume left behind: deleted %v", volDeleted)
+	}
+	if entries := f.si.Instances(); len(entries) != 1 || entries[0].Live {
+		t.Errorf("console after deletion: %+v", entries)
+	}
+}
+
+// serverPath is the Instance API path of an instance id "<zone>/<uuid>".
+func serverPath(id string) string {
+	zone, serverID, _ := strings.Cut(id, "/")
+	return "/instance/v1/zones/" + zone + "/servers/" + serverID
+}
+
+// normalisedKey is the key as the adapter normalises it.
+func normalisedKey(key string) (string, error) {
+	pk, comment, _, _, err := ssh.ParseAuthorizedKey([]byte(key))
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pk))) + " " + comment, nil
+}
+
+func TestCreateIsIdempotent(t *testing.T) {
+	f := newFixture(t, standin.Options{BootTime: time.Second})
+	req := createRequest(t, "nl-ams-1", "L40S-1-48G")
+	first, err := f.a.Create(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := f.a.Create(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const create = "POST /instance/v1/zones/nl-ams-1/servers"
+	if again.ID != first.ID || len(f.si.Instances()) != 1 || f.rec.count(create) != 1 {
+		t.Errorf("second create gave %s (first %s); stand-in holds %d; %d creates", again.ID, first.ID, len(f.si.Instances()), f.rec.count(create))
+	}
+}
+
+func TestCreatedButAnswered500(t *testing.T) {
+	f := newFixture(t, standin.Options{BootTime: time.Second})
+	const create = "/instance/v1/zones/fr-par-2/servers"
+	f.si.Faults().Add(standin.Rule{Method: http.MethodPost, PathPrefix: create, Status: 500, AfterHandler: true, Times: 1})
+	req := createRequest(t, "fr-par-2", "L4-1-24G")
+	if _, err := f.a.Create(context.Background(), req); !errors.Is(err, vendors.ErrTransient) {
+		t.Fatalf("create answered 500: %v, want ErrTransient", err)
+	}
+	if n := f.rec.count("POST " + create); n != 1 {
+		t.Errorf("the create POST was sent %d times, want 1", n)
+	}
+	// The retry finds the stopped server and finishes the launch.
+	in, err := f.a.Create(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.ResourceID != req.ResourceID || in.State != vendors.StatePending || len(f.si.Instances()) != 1 || f.rec.count("POST "+create) != 1 {
+		t.Errorf("retry: %+v; %d instances, %d creates", in, len(f.si.Instances()), f.rec.count("POST "+create))
+	}
+	waitFor(t, f.a, in.ID, running)
+}
+
+func TestErrors(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name  string
+		setup func(f *fixture)
+		call  func(t *testing.T, f *fixture) error
+		want  error
+	}{
+		{"out of stock", nil, func(t *testing.T, f *fixture) error {
+			_, err := f.a.Create(ctx, createRequest(t, "fr-par-2", "H100-SXM-8-80G"))
+			return err
+		}, vendors.ErrNoCapacity},
+		{"quota", func(f *fixture) { f.si.SetServerQuota(1) }, func(t *testing.T, f *fixture) error {
+			if _, err := f.a.Create(ctx, createRequest(t, "fr-par-2", "L4-1-24G")); err != nil {
+				t.Fatal(err)
+			}
+			_, err := f.a.Create(ctx, createRequest(t, "fr-par-2", "L4-1-24G"))
+			return err
+		}, vendors.ErrQuota},
+		{"type not in zone", nil, func(t *testing.T, f *fixture) error {
+			_, err := f.a.Create(ctx, createRequest(t, "nl-ams-1", "H100-1-80G"))
+			return err
+		}, vendors.ErrInvalid},
+		{"bad key", nil, func(t *testing.T, f *fixture) error {
+			req := createRequest(t, "fr-par-2", "L4-1-24G")
+			req.SSHPublicKey = "not a key"
+			_, err := f.a.Create(ctx, req)
+			return err
+		}, vendors.ErrInvalid},
+		{"spot", nil, func(t *testing.T, f *fixture) error {
+			req := createRequest(t, "fr-par-2", "L4-1-24G")
+			req.Contract = vendors.Spot
+			_, err := f.a.Create(ctx, req)
+			return err
+		}, vendors.ErrInvalid},
+		{"auth", nil, func(t *testing.T, f *fixture) error {
+			a := New(Config{APIKey: "wrong", BaseURL: f.srv.URL, Zones: []string{"fr-par-1"}})
+			_, err := a.Catalog(ctx)
+			return err
+		}, vendors.ErrAuth},
+		{"not found", nil, func(t *testing.T, f *fixture) error {
+			_, err := f.a.Get(ctx, "fr-par-2/"+uuid.NewString())
+			return err
+		}, vendors.ErrNotFound},
+		{"malformed id", nil, func(t *testing.T, f *fixture) error {
+			_, err := f.a.Get(ctx, "no-zone")
+			return err
+		}, vendors.ErrNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, standin.Options{BootTime: time.Second})
+			if tt.setup != nil {
+				tt.setup(f)
+			}
+			err := tt.call(t, f)
+			var ve *vendors.Error
+			if !errors.As(err, &ve) || kindOf(err) != tt.want {
+				t.Errorf("error %v (%T), want a *vendors.Error of kind %v", err, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestOutOfStockLeavesNothingBehind(t *testing.T) {
+	f := newFixture(t, standin.Options{BootTime: 200 * time.Millisecond})
+	if _, err := f.a.Create(context.Background(), createRequest(t, "fr-par-1", "L4-1-24G")); !errors.Is(err, vendors.ErrNoCapacity) {
+		t.Fatalf("create in shortage: %v, want ErrNoCapacity", err)
+	}
+	entries := f.si.Instances()
+	if len(entries) != 1 || entries[0].State != "deleted" {
+		t.Errorf("console after a create in shortage: %+v", entries)
+	}
+	// The server was deleted; its detached root volume goes with List's sweep.
+	time.Sleep(100 * time.Millisecond)
+	if _, err := f.a.List(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if entries := f.si.Instances(); entries[0].Live {
+		t.Errorf("a server that could not start still bills: %+v", entries[0])
+	}
+}
+
+func TestRateLimited(t *testing.T) {
+	f := newFixture(t, standin.Options{})
+	f.si.SetRateLimit(2)
+	f.a.zones = []string{"fr-par-1"}
+	if _, err := f.a.Catalog(context.Background()); err != nil { // two requests
+		t.Fatal(err)
+	}
+	id := "fr-par-2/" + uuid.NewString()
+	_, err := f.a.Get(context.Background(), id)
+	if !errors.Is(err, vendors.ErrRateLimited) || vendors.RetryAfter(err) < 50*time.Second {
+		t.Errorf("over the limit: %v (retry after %v), want ErrRateLimited for the rest of the minute", err, vendors.RetryAfter(err))
+	}
+	if n := f.rec.count("GET " + serverPath(id)); n != 1 {
+		t.Errorf("a minute-long 429 was retried: %d requests", n)
+	}
+}
+
+func TestTransientRetriedForGetsOnly(t *testing.T) {
+	f := newFixture(t, standin.Options{BootTime: time.Second})
+	in, err := f.a.Create(context.Background(), createRequest(t, "fr-par-2", "L40S-2-48G"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := serverPath(in.ID)
+	f.si.Faults().Add(standin.Rule{Method: http.MethodGet, PathPrefix: path, Status: 503, Times: 2})
+	before := f.rec.count("GET " + path)
+	if _, err := f.a.Get(context.Background(), in.ID); err != nil {
+		t.Errorf("Get through two 503s: %v", err)
+	}
+	if n := f.rec.count("GET "+path) - before; n != 3 {
+		t.Errorf("GET sent %d times, want 3", n)
+	}
+	const create = "/instance/v1/zones/fr-par-2/servers"
+	f.si.Faults().Add(standin.Rule{Method: http.MethodPost, PathPrefix: create, Status: 500, Times: 1})
+	before = f.rec.count("POST " + create)
+	if _, err := f.a.Create(context.Background(), createRequest(t, "fr-par-2", "L40S-2-48G")); !errors.Is(err, vendors.ErrTransient) {
+		t.Errorf("create answered 500: %v, want ErrTransient", err)
+	}
+	if n := f.rec.count("POST "+create) - before; n != 1 {
+		t.Errorf("create POST sent %d times, want 1", n)
+	}
+}
+
+func TestHungStandInTimesOut(t *testing.T) {
+	f := newFixture(t, standin.Options{})
+	f.si.Faults().Add(standin.Rule{PathPrefix: "/instance/v1/zones/fr-par-1/products/servers/availability", Delay: time.Minute})
+	a := New(Config{APIKey: testKey, BaseURL: f.srv.URL, Zones: []string{"fr-par-1"}, Timeout: 150 * time.Millisecond})
+	start := time.Now()
+	_, err := a.Catalog(context.Background())
+	if elapsed := time.Since(start); !errors.Is(err, vendors.ErrTransient) || elapsed > 3*time.Second {
+		t.Errorf("hung vendor: %v after %v, want ErrTransient within 3 s", err, elapsed)
+	}
+}
+
+func TestPersistence(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "scaleway.json")
+	o := standin.Options{APIKey: testKey, BootTime: 100 * time.Millisecond, StatePath: path, Now: testClock()}
+	f := newFixture(t, o)
+	in, err := f.a.Create(context.Background(), createRequest(t, "pl-waw-2", "H100-1-80G"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	up, _ := waitFor(t, f.a, in.ID, running)
+	f.srv.Close()
+	if err := f.si.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	o.Hosts = &standin.Hosts{} // a new process
+	g := newFixture(t, o)
+	again, err := g.a.Get(context.Background(), in.ID)
+	if err != nil || again.State != vendors.StateRunning || again.ExternalIP != up.ExternalIP {
+		t.Fatalf("after restart: %+v, %v (before: %s)", again, err, up.ExternalIP)
+	}
+	dialBanner(t, again.ExternalIP, again.SSHPort)
+	if len(g.si.Instances()) != 1 {
+		t.Errorf("restarted stand-in holds %d instances", len(g.si.Instances()))
+	}
+}
+
+func TestListPaginates(t *testing.T) {
+	f := newFixture(t, standin.Options{BootTime: time.Second})
+	const want = pageSize + 5
+	for range want {
+		if _, err := f.a.Create(context.Background(), createRequest(t, "fr-par-1", "DEV1-S")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list, err := f.a.List(context.Background())
+	if err != nil || len(list) != want {
+		t.Fatalf("List found %d of %d instances: %v", len(list), want, err)
+	}
+}
