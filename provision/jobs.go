@@ -45,9 +45,6 @@ func (TerminateArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{UniqueOpts: uniqueArgs, MaxAttempts: 1000}
 }
 
-// jobTimeout bounds one step of a job; each step is one or two vendor calls.
-const jobTimeout = 2 * time.Minute
-
 // Workers returns the service's River workers.
 func (s *Service) Workers(w *river.Workers) {
 	river.AddWorker(w, &procureWorker{s: s})
@@ -67,7 +64,7 @@ type procureWorker struct {
 	s *Service
 }
 
-func (w *procureWorker) Timeout(*river.Job[ProcureArgs]) time.Duration { return jobTimeout }
+func (w *procureWorker) Timeout(*river.Job[ProcureArgs]) time.Duration { return w.s.cfg.StepTimeout }
 
 // Work takes one step and snoozes until the next, so a booting instance
 // costs no worker slot and a crash loses nothing: every step starts from
@@ -264,7 +261,7 @@ type terminateWorker struct {
 	s *Service
 }
 
-func (w *terminateWorker) Timeout(*river.Job[TerminateArgs]) time.Duration { return jobTimeout }
+func (w *terminateWorker) Timeout(*river.Job[TerminateArgs]) time.Duration { return w.s.cfg.StepTimeout }
 
 // Work takes one step of a termination. It terminates only an instance
 // the vendor does not already report as terminating, so repeated steps

@@ -53,6 +53,9 @@ type Config struct {
 	DeleteWarnAfter time.Duration
 	// ReconcileEvery is the reconciler's period (default 1m).
 	ReconcileEvery time.Duration
+	// StepTimeout bounds one step of a job, one or two vendor calls
+	// (default 90s); it must be shorter than the store's JobRescueAfter.
+	StepTimeout time.Duration
 	// Probe checks that an instance is reachable (default: an SSH
 	// banner on ip:port).
 	Probe func(ctx context.Context, ip string, port int) error
@@ -90,6 +93,9 @@ func New(cfg Config) *Service {
 	}
 	if cfg.DeleteWarnAfter <= 0 {
 		cfg.DeleteWarnAfter = time.Hour
+	}
+	if cfg.StepTimeout <= 0 {
+		cfg.StepTimeout = 90 * time.Second
 	}
 	if cfg.ReconcileEvery <= 0 {
 		cfg.ReconcileEvery = time.Minute

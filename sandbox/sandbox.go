@@ -19,12 +19,15 @@ import (
 	"github.com/gpusupply/supply/vendors"
 	"github.com/gpusupply/supply/vendors/hyperstack"
 	"github.com/gpusupply/supply/vendors/lambda"
+	"github.com/gpusupply/supply/vendors/runpod"
+	"github.com/gpusupply/supply/vendors/scaleway"
 	"github.com/gpusupply/supply/vendors/standin"
+	"github.com/gpusupply/supply/vendors/vastai"
+	"github.com/gpusupply/supply/vendors/verda"
 )
 
 // StandIn is a vendor API stand-in as every vendor package builds it.
 type StandIn interface {
-	http.Handler
 	Faults() *standin.Faults
 	Instances() []standin.ConsoleEntry
 	Close() error
@@ -37,7 +40,9 @@ type kind struct {
 	// prefix is the API's base path, as the real base URL has it.
 	prefix  string
 	standIn func(standin.Options) (StandIn, error)
-	adapter func(baseURL, key string, sshPort func(ip string) int) vendors.Vendor
+	// serve runs the stand-in on l; nil means it is an http.Handler.
+	serve   func(si StandIn, l net.Listener) (stop func())
+	adapter func(si StandIn, baseURL, key string, sshPort func(ip string) int) vendors.Vendor
 }
 
 // sandboxRate lets the adapters poll stand-ins freely: the stand-ins do
@@ -45,12 +50,15 @@ type kind struct {
 // sandbox should not make a demo wait 12 s between Lambda launches.
 const sandboxRate = 200
 
+// sandboxProject is the Scaleway project every sandbox server belongs to.
+const sandboxProject = "5ba7e1b8-0000-4000-8000-5a4db0c5e7e5"
+
 var kinds = []kind{
 	{
-		name:    "lambda",
+		name:    lambda.Name,
 		prefix:  "/api/v1",
 		standIn: func(o standin.Options) (StandIn, error) { return lambda.NewStandIn(o) },
-		adapter: func(u, key string, port func(string) int) vendors.Vendor {
+		adapter: func(_ StandIn, u, key string, port func(string) int) vendors.Vendor {
 			return lambda.New(lambda.Config{APIKey: key, BaseURL: u, SSHPort: port, RateLimit: sandboxRate, Burst: sandboxRate, LaunchInterval: time.Millisecond})
 		},
 	},
@@ -58,8 +66,38 @@ var kinds = []kind{
 		name:    "hyperstack",
 		prefix:  "/v1",
 		standIn: func(o standin.Options) (StandIn, error) { return hyperstack.NewStandIn(o) },
-		adapter: func(u, key string, port func(string) int) vendors.Vendor {
+		adapter: func(_ StandIn, u, key string, port func(string) int) vendors.Vendor {
 			return hyperstack.New(hyperstack.Config{APIKey: key, BaseURL: u, SSHPort: port, RateLimit: sandboxRate, Burst: sandboxRate})
+		},
+	},
+	{
+		name:    scaleway.Name,
+		standIn: func(o standin.Options) (StandIn, error) { return scaleway.NewStandIn(o) },
+		adapter: func(si StandIn, u, key string, port func(string) int) vendors.Vendor {
+			return scaleway.New(scaleway.Config{APIKey: key, ProjectID: sandboxProject, BaseURL: u, SSHPort: port,
+				RateLimit: sandboxRate, Burst: sandboxRate, Zones: si.(*scaleway.StandIn).Zones()})
+		},
+	},
+	{
+		name:    verda.Name,
+		prefix:  "/v1",
+		standIn: func(o standin.Options) (StandIn, error) { return verda.NewStandIn(o) },
+		adapter: func(_ StandIn, u, key string, port func(string) int) vendors.Vendor {
+			return verda.New(verda.Config{ClientID: "sandbox", ClientSecret: key, BaseURL: u, SSHPort: port, RateLimit: sandboxRate, Burst: sandboxRate})
+		},
+	},
+	{
+		name:    runpod.Name,
+		standIn: func(o standin.Options) (StandIn, error) { return runpod.NewStandIn(o) },
+		adapter: func(_ StandIn, u, key string, port func(string) int) vendors.Vendor {
+			return runpod.New(runpod.Config{APIKey: key, BaseURL: u, SSHPort: port, RateLimit: sandboxRate, Burst: sandboxRate})
+		},
+	},
+	{
+		name:    vastai.Name,
+		standIn: func(o standin.Options) (StandIn, error) { return vastai.NewStandIn(o) },
+		adapter: func(_ StandIn, u, key string, port func(string) int) vendors.Vendor {
+			return vastai.New(vastai.Config{APIKey: key, BaseURL: u, SSHPort: port, RateLimit: sandboxRate, Burst: sandboxRate, OfferLimit: 100_000})
 		},
 	},
 }
@@ -80,7 +118,7 @@ type Options struct {
 type Sandbox struct {
 	hosts    *standin.Hosts
 	standIns map[string]StandIn
-	servers  []*http.Server
+	stops    []func()
 	vendors  []vendors.Vendor
 }
 
@@ -109,11 +147,9 @@ func Start(o Options) (*Sandbox, error) {
 			s.Close()
 			return nil, fmt.Errorf("start %s stand-in: %w", k.name, err)
 		}
-		srv := &http.Server{Handler: si, ReadHeaderTimeout: 10 * time.Second}
-		s.servers = append(s.servers, srv)
-		go srv.Serve(l)
+		s.stops = append(s.stops, serve(k, si, l))
 		base := "http://" + l.Addr().String() + k.prefix
-		s.vendors = append(s.vendors, k.adapter(base, key, s.hosts.Port))
+		s.vendors = append(s.vendors, k.adapter(si, base, key, s.hosts.Port))
 		if o.Logger != nil {
 			o.Logger.Info("sandbox stand-in started", "vendor", k.name, "url", base)
 		}
@@ -148,17 +184,29 @@ func (s *Sandbox) Instances() []standin.ConsoleEntry {
 
 // Close stops the stand-ins (saving their state) and their servers.
 func (s *Sandbox) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	var errs []error
-	for _, srv := range s.servers {
-		errs = append(errs, srv.Shutdown(ctx))
+	for _, stop := range s.stops {
+		stop()
 	}
+	var errs []error
 	for _, si := range s.standIns {
 		errs = append(errs, si.Close())
 	}
 	s.hosts.CloseAll()
 	return errors.Join(errs...)
+}
+
+// serve runs a stand-in on l and returns how to stop it.
+func serve(k kind, si StandIn, l net.Listener) func() {
+	if k.serve != nil {
+		return k.serve(si, l)
+	}
+	srv := &http.Server{Handler: si.(http.Handler), ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(l)
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	}
 }
 
 func randomKey() (string, error) {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
@@ -23,8 +24,9 @@ const maxWorkers = 20
 // workers exist (they need the store first); StartJobs replaces it with a
 // working client.
 type jobs[TTx any] struct {
-	driver riverdriver.Driver[TTx]
-	logger *slog.Logger
+	driver      riverdriver.Driver[TTx]
+	logger      *slog.Logger
+	rescueAfter time.Duration
 
 	// client is read without mu: running jobs enqueue while StopJobs holds mu
 	// waiting for them.
@@ -34,12 +36,12 @@ type jobs[TTx any] struct {
 	started bool
 }
 
-func newJobs[TTx any](driver riverdriver.Driver[TTx], logger *slog.Logger) (*jobs[TTx], error) {
+func newJobs[TTx any](driver riverdriver.Driver[TTx], logger *slog.Logger, rescueAfter time.Duration) (*jobs[TTx], error) {
 	client, err := river.NewClient(driver, &river.Config{Logger: logger})
 	if err != nil {
 		return nil, fmt.Errorf("create insert-only River client: %w", err)
 	}
-	j := &jobs[TTx]{driver: driver, logger: logger}
+	j := &jobs[TTx]{driver: driver, logger: logger, rescueAfter: rescueAfter}
 	j.client.Store(client)
 	return j, nil
 }
@@ -68,10 +70,13 @@ func (j *jobs[TTx]) StartJobs(ctx context.Context, workers *river.Workers, perio
 		return errors.New("start jobs: already running")
 	}
 	client, err := river.NewClient(j.driver, &river.Config{
-		Logger:       j.logger,
-		Queues:       map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: maxWorkers}},
-		Workers:      workers,
-		PeriodicJobs: periodic,
+		Logger: j.logger,
+		Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: maxWorkers}},
+		// After a crash, jobs the dead process was running are taken up
+		// again after this long; without it River waits an hour.
+		RescueStuckJobsAfter: j.rescueAfter,
+		Workers:              workers,
+		PeriodicJobs:         periodic,
 	})
 	if err != nil {
 		return fmt.Errorf("start jobs: create River client: %w", err)

@@ -65,7 +65,7 @@ func newPostgres(ctx context.Context, pool *pgxpool.Pool, o Options) (*pgStore, 
 			return nil, err
 		}
 	}
-	j, err := newJobs(driver, o.Logger)
+	j, err := newJobs(driver, o.Logger, o.JobRescueAfter)
 	if err != nil {
 		return nil, err
 	}
@@ -178,3 +178,58 @@ func (e pgQueries) LatestSnapshot(ctx context.Context, vendor string) (Snapshot,
 	r, err := e.Queries.LatestSnapshot(ctx, vendor)
 	return Snapshot(r), err
 }
+
+func (e pgQueries) ProcurementByOffer(ctx context.Context, offerID string) (Procurement, error) {
+	r, err := e.Queries.ProcurementByOffer(ctx, offerID)
+	return Procurement(r), err
+}
+
+func (e pgQueries) InsertProcurement(ctx context.Context, p Procurement) (int64, error) {
+	return e.Queries.InsertProcurement(ctx, pgdb.InsertProcurementParams(p))
+}
+
+func (e pgQueries) InsertResource(ctx context.Context, r resourceRow) (int64, error) {
+	return e.Queries.InsertResource(ctx, pgdb.InsertResourceParams(r))
+}
+
+func (e pgQueries) UpdateResourceIfStatus(ctx context.Context, u resourceUpdate) (int64, error) {
+	return e.Queries.UpdateResourceIfStatus(ctx, pgdb.UpdateResourceIfStatusParams(u))
+}
+
+func (e pgQueries) ResourceByID(ctx context.Context, id string) (resourceRow, error) {
+	r, err := e.Queries.ResourceByID(ctx, id)
+	return resourceRow(r), err
+}
+
+func (e pgQueries) ResourcesByOffer(ctx context.Context, offerID string) ([]resourceRow, error) {
+	rows, err := e.Queries.ResourcesByOffer(ctx, offerID)
+	return convertRows(rows, pgResourceRow), err
+}
+
+func (e pgQueries) ResourcesByParent(ctx context.Context, parentID *string) ([]resourceRow, error) {
+	rows, err := e.Queries.ResourcesByParent(ctx, parentID)
+	return convertRows(rows, pgResourceRow), err
+}
+
+func (e pgQueries) ListResources(ctx context.Context, accountID int64, offerID, status string) ([]resourceRow, error) {
+	rows, err := e.Queries.ListResources(ctx, accountID, offerID, status)
+	return convertRows(rows, pgResourceRow), err
+}
+
+func (e pgQueries) LiveResources(ctx context.Context) ([]resourceRow, error) {
+	rows, err := e.Queries.LiveResources(ctx)
+	return convertRows(rows, pgResourceRow), err
+}
+
+func (e pgQueries) ResourcesByVendorInstance(ctx context.Context, vendor, vendorInstanceID string) ([]resourceRow, error) {
+	rows, err := e.Queries.ResourcesByVendorInstance(ctx, vendor, vendorInstanceID)
+	return convertRows(rows, pgResourceRow), err
+}
+
+func (e pgQueries) IdempotencyRecord(ctx context.Context, accountID int64, key string) (IdempotencyRecord, error) {
+	r, err := e.Queries.IdempotencyRecord(ctx, accountID, key)
+	return IdempotencyRecord(r), err
+}
+
+// pgResourceRow converts a row for the lists of resources.
+func pgResourceRow(r pgdb.Resource) resourceRow { return resourceRow(r) }

@@ -6,6 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // generated is one engine's sqlc code with its rows converted to domain types.
@@ -25,6 +29,179 @@ type generated interface {
 	SnapshotByID(ctx context.Context, id int64) (Snapshot, error)
 	LatestSnapshot(ctx context.Context, vendor string) (Snapshot, error)
 	DeleteSnapshotsSupersededBefore(ctx context.Context, before time.Time) (int64, error)
+	InsertProcurement(ctx context.Context, p Procurement) (int64, error)
+	ProcurementByOffer(ctx context.Context, offerID string) (Procurement, error)
+	SetProcurementStatus(ctx context.Context, status, failureReason string, updatedAt time.Time, offerID string) (int64, error)
+	InsertResource(ctx context.Context, r resourceRow) (int64, error)
+	ResourceByID(ctx context.Context, id string) (resourceRow, error)
+	ResourcesByOffer(ctx context.Context, offerID string) ([]resourceRow, error)
+	ResourcesByParent(ctx context.Context, parentID *string) ([]resourceRow, error)
+	ListResources(ctx context.Context, accountID int64, offerID, status string) ([]resourceRow, error)
+	LiveResources(ctx context.Context) ([]resourceRow, error)
+	ResourcesByVendorInstance(ctx context.Context, vendor, vendorInstanceID string) ([]resourceRow, error)
+	UpdateResourceIfStatus(ctx context.Context, u resourceUpdate) (int64, error)
+	InsertIdempotencyRecord(ctx context.Context, accountID int64, key, requestHash string, response []byte, createdAt time.Time) (int64, error)
+	IdempotencyRecord(ctx context.Context, accountID int64, key string) (IdempotencyRecord, error)
+	DeleteIdempotencyRecordsBefore(ctx context.Context, before time.Time) (int64, error)
+}
+
+// resourceRow is a resources row as both engines' sqlc code has it. Resource
+// differs (ParentID is "" for NULL, the integers are ints), so it takes a
+// conversion both ways rather than a plain struct conversion.
+type resourceRow struct {
+	ID                string
+	AccountID         int64
+	OfferID           string
+	ParentID          *string
+	ResourceType      string
+	Vendor            string
+	VendorRegion      string
+	Name              string
+	NodeIndex         int64
+	Status            string
+	StatusMessage     string
+	FailureReason     string
+	VendorInstanceID  string
+	ExternalIP        string
+	InternalIP        string
+	SSHPort           int64
+	Spec              []byte
+	PricePerHour      float64
+	CreateAttemptedAt *time.Time
+	DeleteRequestedAt *time.Time
+	ReadyAt           *time.Time
+	DeletedAt         *time.Time
+	LastSyncedAt      *time.Time
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+}
+
+// resourceUpdate is both engines' UpdateResourceIfStatusParams: the mutable
+// fields of a resource, the row to write them to and the status it must have.
+type resourceUpdate struct {
+	Status            string
+	StatusMessage     string
+	FailureReason     string
+	VendorInstanceID  string
+	ExternalIP        string
+	InternalIP        string
+	SSHPort           int64
+	CreateAttemptedAt *time.Time
+	DeleteRequestedAt *time.Time
+	ReadyAt           *time.Time
+	DeletedAt         *time.Time
+	LastSyncedAt      *time.Time
+	UpdatedAt         time.Time
+	ID                string
+	IfStatus          string
+}
+
+// newResourceRow converts r to a row, its times normalised as the store writes them.
+func newResourceRow(r Resource) resourceRow {
+	var parentID *string
+	if r.ParentID != "" {
+		parentID = &r.ParentID
+	}
+	return resourceRow{
+		ID:                r.ID,
+		AccountID:         r.AccountID,
+		OfferID:           r.OfferID,
+		ParentID:          parentID,
+		ResourceType:      r.ResourceType,
+		Vendor:            r.Vendor,
+		VendorRegion:      r.VendorRegion,
+		Name:              r.Name,
+		NodeIndex:         int64(r.NodeIndex),
+		Status:            r.Status,
+		StatusMessage:     r.StatusMessage,
+		FailureReason:     r.FailureReason,
+		VendorInstanceID:  r.VendorInstanceID,
+		ExternalIP:        r.ExternalIP,
+		InternalIP:        r.InternalIP,
+		SSHPort:           int64(r.SSHPort),
+		Spec:              r.Spec,
+		PricePerHour:      r.PricePerHour,
+		CreateAttemptedAt: dbTimePtr(r.CreateAttemptedAt),
+		DeleteRequestedAt: dbTimePtr(r.DeleteRequestedAt),
+		ReadyAt:           dbTimePtr(r.ReadyAt),
+		DeletedAt:         dbTimePtr(r.DeletedAt),
+		LastSyncedAt:      dbTimePtr(r.LastSyncedAt),
+		CreatedAt:         dbTime(r.CreatedAt),
+		UpdatedAt:         dbTime(r.UpdatedAt),
+	}
+}
+
+// resource converts a row back to a Resource.
+func (r resourceRow) resource() Resource {
+	var parentID string
+	if r.ParentID != nil {
+		parentID = *r.ParentID
+	}
+	return Resource{
+		ID:                r.ID,
+		OfferID:           r.OfferID,
+		AccountID:         r.AccountID,
+		ParentID:          parentID,
+		ResourceType:      r.ResourceType,
+		Vendor:            r.Vendor,
+		VendorRegion:      r.VendorRegion,
+		Name:              r.Name,
+		NodeIndex:         int(r.NodeIndex),
+		Status:            r.Status,
+		StatusMessage:     r.StatusMessage,
+		FailureReason:     r.FailureReason,
+		VendorInstanceID:  r.VendorInstanceID,
+		ExternalIP:        r.ExternalIP,
+		InternalIP:        r.InternalIP,
+		SSHPort:           int(r.SSHPort),
+		Spec:              r.Spec,
+		PricePerHour:      r.PricePerHour,
+		CreateAttemptedAt: r.CreateAttemptedAt,
+		DeleteRequestedAt: r.DeleteRequestedAt,
+		ReadyAt:           r.ReadyAt,
+		DeletedAt:         r.DeletedAt,
+		LastSyncedAt:      r.LastSyncedAt,
+		CreatedAt:         r.CreatedAt,
+		UpdatedAt:         r.UpdatedAt,
+	}
+}
+
+// update is the write of the row's mutable fields if its status is ifStatus.
+func (r resourceRow) update(ifStatus string) resourceUpdate {
+	return resourceUpdate{
+		Status:            r.Status,
+		StatusMessage:     r.StatusMessage,
+		FailureReason:     r.FailureReason,
+		VendorInstanceID:  r.VendorInstanceID,
+		ExternalIP:        r.ExternalIP,
+		InternalIP:        r.InternalIP,
+		SSHPort:           r.SSHPort,
+		CreateAttemptedAt: r.CreateAttemptedAt,
+		DeleteRequestedAt: r.DeleteRequestedAt,
+		ReadyAt:           r.ReadyAt,
+		DeletedAt:         r.DeletedAt,
+		LastSyncedAt:      r.LastSyncedAt,
+		UpdatedAt:         r.UpdatedAt,
+		ID:                r.ID,
+		IfStatus:          ifStatus,
+	}
+}
+
+// convertRows converts each of an engine's rows with f.
+func convertRows[T, U any](rows []T, f func(T) U) []U {
+	out := make([]U, len(rows))
+	for i, r := range rows {
+		out[i] = f(r)
+	}
+	return out
+}
+
+// resources converts rows to Resources, or returns err as wrap does.
+func resources(rows []resourceRow, err error, format string, args ...any) ([]Resource, error) {
+	if err != nil {
+		return nil, wrap(err, format, args...)
+	}
+	return convertRows(rows, resourceRow.resource), nil
 }
 
 // queries implements Queries over either engine.
@@ -107,20 +284,137 @@ func (q queries) DeleteSnapshotsBefore(ctx context.Context, before time.Time) (i
 	return n, wrap(err, "delete snapshots before %s", before.Format(time.RFC3339))
 }
 
-// wrap adds context to a query error and turns "no rows" (sql.ErrNoRows, which
-// pgx.ErrNoRows also matches) into ErrNotFound. It returns nil for nil.
-func wrap(err error, format string, args ...any) error {
-	if err == nil {
-		return nil
+func (q queries) InsertProcurement(ctx context.Context, p Procurement) error {
+	p.CreatedAt, p.UpdatedAt = dbTime(p.CreatedAt), dbTime(p.UpdatedAt)
+	n, err := q.db.InsertProcurement(ctx, p)
+	return wrap(inserted(n, err), "insert procurement of offer %s", p.OfferID)
+}
+
+func (q queries) ProcurementByOffer(ctx context.Context, offerID string) (Procurement, error) {
+	p, err := q.db.ProcurementByOffer(ctx, offerID)
+	return p, wrap(err, "procurement of offer %s", offerID)
+}
+
+func (q queries) SetProcurementStatus(ctx context.Context, offerID, status, failureReason string, at time.Time) error {
+	n, err := q.db.SetProcurementStatus(ctx, status, failureReason, dbTime(at), offerID)
+	if err == nil && n == 0 {
+		err = sql.ErrNoRows
 	}
-	if errors.Is(err, sql.ErrNoRows) {
+	return wrap(err, "set status of procurement %s to %s", offerID, status)
+}
+
+func (q queries) InsertResource(ctx context.Context, r Resource) error {
+	n, err := q.db.InsertResource(ctx, newResourceRow(r))
+	return wrap(inserted(n, err), "insert resource %s", r.ID)
+}
+
+func (q queries) ResourceByID(ctx context.Context, id string) (Resource, error) {
+	r, err := q.db.ResourceByID(ctx, id)
+	return r.resource(), wrap(err, "resource %s", id)
+}
+
+func (q queries) ResourcesByOffer(ctx context.Context, offerID string) ([]Resource, error) {
+	rows, err := q.db.ResourcesByOffer(ctx, offerID)
+	return resources(rows, err, "resources of offer %s", offerID)
+}
+
+func (q queries) ResourcesByParent(ctx context.Context, parentID string) ([]Resource, error) {
+	rows, err := q.db.ResourcesByParent(ctx, &parentID)
+	return resources(rows, err, "resources of cluster %s", parentID)
+}
+
+func (q queries) ListResources(ctx context.Context, accountID int64, offerID, status string) ([]Resource, error) {
+	rows, err := q.db.ListResources(ctx, accountID, offerID, status)
+	return resources(rows, err, "list resources of account %d", accountID)
+}
+
+func (q queries) LiveResources(ctx context.Context) ([]Resource, error) {
+	rows, err := q.db.LiveResources(ctx)
+	return resources(rows, err, "live resources")
+}
+
+func (q queries) ResourcesByVendorInstance(ctx context.Context, vendor, instanceID string) ([]Resource, error) {
+	rows, err := q.db.ResourcesByVendorInstance(ctx, vendor, instanceID)
+	return resources(rows, err, "resources of %s instance %q", vendor, instanceID)
+}
+
+func (q queries) UpdateResource(ctx context.Context, r Resource, ifStatus string) error {
+	n, err := q.db.UpdateResourceIfStatus(ctx, newResourceRow(r).update(ifStatus))
+	if err != nil || n == 1 {
+		return wrap(err, "update resource %s", r.ID)
+	}
+	// No row changed: either there is none, or another writer changed its
+	// status first. Tell the two apart for the caller (and the logs).
+	current, err := q.db.ResourceByID(ctx, r.ID)
+	if err != nil {
+		return wrap(err, "update resource %s", r.ID)
+	}
+	return fmt.Errorf("update resource %s: status is %q, not %q: %w", r.ID, current.Status, ifStatus, ErrConflict)
+}
+
+func (q queries) InsertIdempotencyRecord(ctx context.Context, rec IdempotencyRecord) error {
+	n, err := q.db.InsertIdempotencyRecord(ctx, rec.AccountID, rec.Key, rec.RequestHash, rec.Response, dbTime(rec.CreatedAt))
+	return wrap(inserted(n, err), "insert idempotency record %q of account %d", rec.Key, rec.AccountID)
+}
+
+func (q queries) IdempotencyRecord(ctx context.Context, accountID int64, key string) (IdempotencyRecord, error) {
+	rec, err := q.db.IdempotencyRecord(ctx, accountID, key)
+	return rec, wrap(err, "idempotency record %q of account %d", key, accountID)
+}
+
+func (q queries) DeleteIdempotencyRecordsBefore(ctx context.Context, before time.Time) (int64, error) {
+	n, err := q.db.DeleteIdempotencyRecordsBefore(ctx, dbTime(before))
+	return n, wrap(err, "delete idempotency records before %s", before.Format(time.RFC3339))
+}
+
+// inserted turns an insert that skipped a taken key (0 rows) into ErrConflict.
+// The inserts skip rather than fail because on PostgreSQL a failed statement
+// aborts the transaction, and callers insert inside one.
+func inserted(n int64, err error) error {
+	if err == nil && n == 0 {
+		return ErrConflict
+	}
+	return err
+}
+
+// wrap adds context to a query error, turns "no rows" (sql.ErrNoRows, which
+// pgx.ErrNoRows also matches) into ErrNotFound and marks a unique-constraint
+// violation as ErrConflict. It returns nil for nil.
+func wrap(err error, format string, args ...any) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sql.ErrNoRows):
 		err = ErrNotFound
+	case uniqueViolation(err):
+		err = fmt.Errorf("%w: %w", ErrConflict, err)
 	}
 	return fmt.Errorf(format+": %w", append(args, err)...)
 }
 
+// uniqueViolation reports whether err is either engine's unique-constraint
+// (or primary key) violation.
+func uniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23505" // unique_violation
+	}
+	var liteErr *sqlite.Error
+	return errors.As(err, &liteErr) &&
+		(liteErr.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || liteErr.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
+}
+
 // now is the current time as the store writes it.
 func now() time.Time { return dbTime(time.Now()) }
+
+// dbTimePtr is dbTime for a nullable time.
+func dbTimePtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := dbTime(*t)
+	return &u
+}
 
 // dbTime brings t to what both engines store: UTC with microsecond precision,
 // PostgreSQL's resolution. In UTC, SQLite's text timestamps also sort in time

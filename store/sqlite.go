@@ -75,7 +75,7 @@ func newSQLite(ctx context.Context, db *sql.DB, o Options) (*liteStore, error) {
 			return nil, err
 		}
 	}
-	j, err := newJobs(driver, o.Logger)
+	j, err := newJobs(driver, o.Logger, o.JobRescueAfter)
 	if err != nil {
 		return nil, err
 	}
@@ -149,3 +149,58 @@ func (e liteQueries) LatestSnapshot(ctx context.Context, vendor string) (Snapsho
 	r, err := e.Queries.LatestSnapshot(ctx, vendor)
 	return Snapshot(r), err
 }
+
+func (e liteQueries) ProcurementByOffer(ctx context.Context, offerID string) (Procurement, error) {
+	r, err := e.Queries.ProcurementByOffer(ctx, offerID)
+	return Procurement(r), err
+}
+
+func (e liteQueries) InsertProcurement(ctx context.Context, p Procurement) (int64, error) {
+	return e.Queries.InsertProcurement(ctx, litedb.InsertProcurementParams(p))
+}
+
+func (e liteQueries) InsertResource(ctx context.Context, r resourceRow) (int64, error) {
+	return e.Queries.InsertResource(ctx, litedb.InsertResourceParams(r))
+}
+
+func (e liteQueries) UpdateResourceIfStatus(ctx context.Context, u resourceUpdate) (int64, error) {
+	return e.Queries.UpdateResourceIfStatus(ctx, litedb.UpdateResourceIfStatusParams(u))
+}
+
+func (e liteQueries) ResourceByID(ctx context.Context, id string) (resourceRow, error) {
+	r, err := e.Queries.ResourceByID(ctx, id)
+	return resourceRow(r), err
+}
+
+func (e liteQueries) ResourcesByOffer(ctx context.Context, offerID string) ([]resourceRow, error) {
+	rows, err := e.Queries.ResourcesByOffer(ctx, offerID)
+	return convertRows(rows, liteResourceRow), err
+}
+
+func (e liteQueries) ResourcesByParent(ctx context.Context, parentID *string) ([]resourceRow, error) {
+	rows, err := e.Queries.ResourcesByParent(ctx, parentID)
+	return convertRows(rows, liteResourceRow), err
+}
+
+func (e liteQueries) ListResources(ctx context.Context, accountID int64, offerID, status string) ([]resourceRow, error) {
+	rows, err := e.Queries.ListResources(ctx, accountID, offerID, status)
+	return convertRows(rows, liteResourceRow), err
+}
+
+func (e liteQueries) LiveResources(ctx context.Context) ([]resourceRow, error) {
+	rows, err := e.Queries.LiveResources(ctx)
+	return convertRows(rows, liteResourceRow), err
+}
+
+func (e liteQueries) ResourcesByVendorInstance(ctx context.Context, vendor, vendorInstanceID string) ([]resourceRow, error) {
+	rows, err := e.Queries.ResourcesByVendorInstance(ctx, vendor, vendorInstanceID)
+	return convertRows(rows, liteResourceRow), err
+}
+
+func (e liteQueries) IdempotencyRecord(ctx context.Context, accountID int64, key string) (IdempotencyRecord, error) {
+	r, err := e.Queries.IdempotencyRecord(ctx, accountID, key)
+	return IdempotencyRecord(r), err
+}
+
+// liteResourceRow converts a row for the lists of resources.
+func liteResourceRow(r litedb.Resource) resourceRow { return resourceRow(r) }

@@ -1,5 +1,6 @@
 // Package store keeps supply's durable state: accounts, API keys, server-wide
-// settings and catalog snapshots, plus River's job tables, in one database.
+// settings, catalog snapshots, procurements with their resources and
+// idempotency records, plus River's job tables, in one database.
 //
 // Two engines sit behind one interface. SQLite is the zero-setup default for a
 // single process; PostgreSQL serves production with many replicas. Both run the
@@ -20,6 +21,10 @@ import (
 
 // ErrNotFound is returned, wrapped, by every getter that finds no row.
 var ErrNotFound = errors.New("not found")
+
+// ErrConflict is returned, wrapped, when a write finds its unique key already
+// taken, or when an optimistic update lost (see Queries.UpdateResource).
+var ErrConflict = errors.New("conflict")
 
 // Account is a tenant: every API key and resource belongs to one.
 type Account struct {
@@ -47,6 +52,63 @@ type Snapshot struct {
 	ObservedAt  time.Time
 	ContentHash string
 	Offers      []byte
+	CreatedAt   time.Time
+}
+
+// Procurement is one procured offer, the request that procured it, and how
+// procuring it went. Offer and Item are JSON that the store keeps verbatim.
+type Procurement struct {
+	OfferID       string
+	AccountID     int64
+	Vendor        string
+	Offer, Item   []byte // the offer as shown, and the vendor catalog item behind it
+	SSHPublicKey  string
+	CloudInit     string // "" when none
+	ClusterName   string // "" unless the offer is a cluster
+	Status        string // provisioning, ready or failed
+	FailureReason string // "" unless failed
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// Resource is a machine (or a cluster of them) that a procurement rents from a
+// vendor. A cluster is a resource of its own, the parent of one resource per
+// node. Spec is JSON that the store keeps verbatim.
+type Resource struct {
+	ID, OfferID       string
+	AccountID         int64
+	ParentID          string // the cluster of a node; "" when none
+	ResourceType      string // vm, container or cluster
+	Vendor            string
+	VendorRegion      string
+	Name              string
+	NodeIndex         int
+	Status            string
+	StatusMessage     string
+	FailureReason     string
+	VendorInstanceID  string // "" until the vendor names the instance
+	ExternalIP        string
+	InternalIP        string
+	SSHPort           int // 0 until known
+	Spec              []byte
+	PricePerHour      float64
+	CreateAttemptedAt *time.Time
+	DeleteRequestedAt *time.Time
+	ReadyAt           *time.Time
+	DeletedAt         *time.Time
+	LastSyncedAt      *time.Time
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+}
+
+// IdempotencyRecord is the response given to a request that carried an
+// Idempotency-Key, kept to answer its repetitions. RequestHash identifies the
+// request, so that the same key with a different request can be refused.
+type IdempotencyRecord struct {
+	AccountID   int64
+	Key         string
+	RequestHash string
+	Response    []byte
 	CreatedAt   time.Time
 }
 
@@ -84,6 +146,48 @@ type Queries interface {
 	// snapshot that was still the latest at the cutoff stays (offers shown from
 	// it may still be live), and so does every vendor's latest snapshot.
 	DeleteSnapshotsBefore(ctx context.Context, before time.Time) (int64, error)
+
+	// InsertProcurement stores p as given, timestamps included; ErrConflict if
+	// the offer already has a procurement.
+	InsertProcurement(ctx context.Context, p Procurement) error
+	ProcurementByOffer(ctx context.Context, offerID string) (Procurement, error)
+	// SetProcurementStatus sets the status and failure reason, and updated_at to at.
+	SetProcurementStatus(ctx context.Context, offerID, status, failureReason string, at time.Time) error
+
+	// InsertResource stores r as given, timestamps included; ErrConflict if
+	// its ID is taken.
+	InsertResource(ctx context.Context, r Resource) error
+	ResourceByID(ctx context.Context, id string) (Resource, error)
+	// ResourcesByOffer returns the resources of a procurement, a cluster's
+	// parent included, by node index, then ID.
+	ResourcesByOffer(ctx context.Context, offerID string) ([]Resource, error)
+	// ResourcesByParent returns a cluster's nodes by node index, then ID.
+	ResourcesByParent(ctx context.Context, parentID string) ([]Resource, error)
+	// ListResources returns the account's resources, newest first (ties
+	// broken by descending ID). offerID and status filter unless "".
+	ListResources(ctx context.Context, accountID int64, offerID, status string) ([]Resource, error)
+	// LiveResources returns the resources of every account whose status is
+	// neither deleted nor failed: what the reconciler compares with the
+	// vendors' instances. They come oldest first.
+	LiveResources(ctx context.Context) ([]Resource, error)
+	// ResourcesByVendorInstance returns the resources, normally one, that a
+	// vendor's instance belongs to, oldest first.
+	ResourcesByVendorInstance(ctx context.Context, vendor, instanceID string) ([]Resource, error)
+	// UpdateResource writes every mutable field of r (status, status message,
+	// failure reason, vendor instance ID, IPs, SSH port, the nullable
+	// timestamps and UpdatedAt) if the row's status is still ifStatus. If it
+	// is not, UpdateResource writes nothing and returns ErrConflict: this is
+	// the optimistic lock between the API (delete requests) and the workers
+	// (procure, delete, reconcile). ErrNotFound if there is no such row.
+	UpdateResource(ctx context.Context, r Resource, ifStatus string) error
+
+	// InsertIdempotencyRecord stores rec as given; ErrConflict if the
+	// account already used the key.
+	InsertIdempotencyRecord(ctx context.Context, rec IdempotencyRecord) error
+	IdempotencyRecord(ctx context.Context, accountID int64, key string) (IdempotencyRecord, error)
+	// DeleteIdempotencyRecordsBefore deletes the records created before the
+	// cutoff and returns how many went.
+	DeleteIdempotencyRecordsBefore(ctx context.Context, before time.Time) (int64, error)
 }
 
 // Tx is a transaction: the queries plus enqueueing a River job in the same
@@ -133,12 +237,22 @@ type Options struct {
 	Migrate bool
 	// Logger receives River's logs; nil means slog.Default().
 	Logger *slog.Logger
+	// JobRescueAfter is how long a job may stay "running" before River
+	// assumes its process died and runs it again (default 3m). Every
+	// worker's own timeout must be shorter.
+	JobRescueAfter time.Duration
 }
+
+// DefaultJobRescueAfter is Options.JobRescueAfter's default.
+const DefaultJobRescueAfter = 3 * time.Minute
 
 // Open opens the database that o names, migrating it first if o.Migrate is set.
 func Open(ctx context.Context, o Options) (Store, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.JobRescueAfter <= 0 {
+		o.JobRescueAfter = DefaultJobRescueAfter
 	}
 	switch {
 	case o.DatabaseURL == "":

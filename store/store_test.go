@@ -96,11 +96,11 @@ func TestAPIKeys(t *testing.T) {
 		if _, err := s.APIKeyByHash(ctx, []byte("unknown")); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("APIKeyByHash(unknown) error = %v, want ErrNotFound", err)
 		}
-		if _, err := s.CreateAPIKey(ctx, acct.ID, "sk_dupe", hash); err == nil {
-			t.Fatal("CreateAPIKey with a duplicate hash succeeded")
+		if _, err := s.CreateAPIKey(ctx, acct.ID, "sk_dupe", hash); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("CreateAPIKey with a duplicate hash error = %v, want ErrConflict", err)
 		}
-		if _, err := s.CreateAPIKey(ctx, acct.ID+100, "sk_orph", []byte("other")); err == nil {
-			t.Fatal("CreateAPIKey for an unknown account succeeded (foreign keys off?)")
+		if _, err := s.CreateAPIKey(ctx, acct.ID+100, "sk_orph", []byte("other")); err == nil || errors.Is(err, store.ErrConflict) {
+			t.Fatalf("CreateAPIKey for an unknown account error = %v, want a foreign key error (foreign keys off?)", err)
 		}
 
 		if err := s.RevokeAPIKey(ctx, key.ID); err != nil {

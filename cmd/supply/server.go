@@ -24,9 +24,6 @@ import (
 	"github.com/gpusupply/supply/provision"
 	"github.com/gpusupply/supply/sandbox"
 	"github.com/gpusupply/supply/store"
-	"github.com/gpusupply/supply/vendors"
-	"github.com/gpusupply/supply/vendors/hyperstack"
-	"github.com/gpusupply/supply/vendors/lambda"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -43,11 +40,9 @@ type serverFlags struct {
 	catalogRefresh   time.Duration
 	provisionTimeout time.Duration
 	reconcileEvery   time.Duration
+	jobRescueAfter   time.Duration
 	logLevel         string
-	lambdaKey        string
-	lambdaURL        string
-	hyperstackKey    string
-	hyperstackURL    string
+	vendors          vendorFlags
 }
 
 func serverCommand() *cobra.Command {
@@ -80,11 +75,9 @@ State lives in SQLite under --data-dir unless --database-url points at PostgreSQ
 	fl.DurationVar(&f.catalogRefresh, "catalog-refresh", time.Minute, "how often each vendor's catalog is re-read")
 	fl.DurationVar(&f.provisionTimeout, "provision-timeout", 20*time.Minute, "fail (and clean up) a procurement not reachable over SSH by then")
 	fl.DurationVar(&f.reconcileEvery, "reconcile-every", time.Minute, "how often instances at the vendors are compared with the database")
+	fl.DurationVar(&f.jobRescueAfter, "job-rescue-after", store.DefaultJobRescueAfter, "after a crash, how long before the jobs it was running are run again")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
-	fl.StringVar(&f.lambdaKey, "lambda-api-key", "", "Lambda Cloud API key")
-	fl.StringVar(&f.lambdaURL, "lambda-base-url", lambda.DefaultBaseURL, "Lambda Cloud API base URL")
-	fl.StringVar(&f.hyperstackKey, "hyperstack-api-key", "", "Hyperstack API key")
-	fl.StringVar(&f.hyperstackURL, "hyperstack-base-url", hyperstack.DefaultBaseURL, "Hyperstack API base URL")
+	f.vendors.register(fl)
 	return cmd
 }
 
@@ -96,22 +89,12 @@ func newLogger(level string) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
 }
 
-// realVendors are the adapters for which credentials are configured.
-func realVendors(f serverFlags) []vendors.Vendor {
-	var vs []vendors.Vendor
-	if f.lambdaKey != "" {
-		vs = append(vs, lambda.New(lambda.Config{APIKey: f.lambdaKey, BaseURL: f.lambdaURL}))
-	}
-	if f.hyperstackKey != "" {
-		vs = append(vs, hyperstack.New(hyperstack.Config{APIKey: f.hyperstackKey, BaseURL: f.hyperstackURL}))
-	}
-	return vs
-}
-
 func runServer(ctx context.Context, f serverFlags, sandboxSet bool) error {
 	log := newLogger(f.logLevel)
 	isPostgres := strings.HasPrefix(f.db.databaseURL, "postgres")
-	st, err := store.Open(ctx, f.db.options(!isPostgres || !f.noMigrate, log))
+	opts := f.db.options(!isPostgres || !f.noMigrate, log)
+	opts.JobRescueAfter = f.jobRescueAfter
+	st, err := store.Open(ctx, opts)
 	if err != nil {
 		return err
 	}
@@ -120,7 +103,7 @@ func runServer(ctx context.Context, f serverFlags, sandboxSet bool) error {
 		return err
 	}
 
-	vs := realVendors(f)
+	vs := f.vendors.configured()
 	useSandbox := f.sandbox || (!sandboxSet && len(vs) == 0)
 	var sb *sandbox.Sandbox
 	if useSandbox {
@@ -157,6 +140,8 @@ func runServer(ctx context.Context, f serverFlags, sandboxSet bool) error {
 	svc := provision.New(provision.Config{
 		Store: st, Offers: index, Vendors: vs, Logger: log, Metrics: metrics,
 		ProvisionTimeout: f.provisionTimeout, ReconcileEvery: f.reconcileEvery,
+		// A step must end before River would take the job for a dead one.
+		StepTimeout: f.jobRescueAfter / 2,
 	})
 	workers := river.NewWorkers()
 	svc.Workers(workers)

@@ -32,6 +32,57 @@ type CatalogSnapshot struct {
 	CreatedAt   time.Time
 }
 
+type IdempotencyKey struct {
+	AccountID   int64
+	Key         string
+	RequestHash string
+	Response    []byte
+	CreatedAt   time.Time
+}
+
+type Procurement struct {
+	OfferID       string
+	AccountID     int64
+	Vendor        string
+	Offer         []byte
+	Item          []byte
+	SSHPublicKey  string
+	CloudInit     string
+	ClusterName   string
+	Status        string
+	FailureReason string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+type Resource struct {
+	ID                string
+	AccountID         int64
+	OfferID           string
+	ParentID          *string
+	ResourceType      string
+	Vendor            string
+	VendorRegion      string
+	Name              string
+	NodeIndex         int64
+	Status            string
+	StatusMessage     string
+	FailureReason     string
+	VendorInstanceID  string
+	ExternalIP        string
+	InternalIP        string
+	SSHPort           int64
+	Spec              []byte
+	PricePerHour      float64
+	CreateAttemptedAt *time.Time
+	DeleteRequestedAt *time.Time
+	ReadyAt           *time.Time
+	DeletedAt         *time.Time
+	LastSyncedAt      *time.Time
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+}
+
 type Setting struct {
 	Key       string
 	Value     []byte

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"github.com/spf13/pflag"
+
+	"github.com/gpusupply/supply/vendors"
+	"github.com/gpusupply/supply/vendors/hyperstack"
+	"github.com/gpusupply/supply/vendors/lambda"
+	"github.com/gpusupply/supply/vendors/runpod"
+	"github.com/gpusupply/supply/vendors/scaleway"
+	"github.com/gpusupply/supply/vendors/vastai"
+	"github.com/gpusupply/supply/vendors/verda"
+)
+
+// vendorFlags are the credentials and endpoints of the real vendors. A
+// vendor is used when its credentials are set; with none set the server
+// runs in sandbox mode.
+type vendorFlags struct {
+	lambdaKey, lambdaURL             string
+	hyperstackKey, hyperstackURL     string
+	scalewayKey, scalewayProject     string
+	scalewayURL                      string
+	verdaClientID, verdaClientSecret string
+	verdaURL                         string
+	runpodKey, runpodURL             string
+	vastaiKey, vastaiURL             string
+}
+
+func (f *vendorFlags) register(fl *pflag.FlagSet) {
+	fl.StringVar(&f.lambdaKey, "lambda-api-key", "", "Lambda Cloud API key")
+	fl.StringVar(&f.lambdaURL, "lambda-base-url", lambda.DefaultBaseURL, "Lambda Cloud API base URL")
+	fl.StringVar(&f.hyperstackKey, "hyperstack-api-key", "", "Hyperstack API key")
+	fl.StringVar(&f.hyperstackURL, "hyperstack-base-url", hyperstack.DefaultBaseURL, "Hyperstack API base URL")
+	fl.StringVar(&f.scalewayKey, "scaleway-api-key", "", "Scaleway secret key (X-Auth-Token)")
+	fl.StringVar(&f.scalewayProject, "scaleway-project-id", "", "Scaleway project id servers are created in")
+	fl.StringVar(&f.scalewayURL, "scaleway-base-url", scaleway.DefaultBaseURL, "Scaleway API base URL")
+	fl.StringVar(&f.verdaClientID, "verda-client-id", "", "Verda (DataCrunch) OAuth2 client id")
+	fl.StringVar(&f.verdaClientSecret, "verda-client-secret", "", "Verda (DataCrunch) OAuth2 client secret")
+	fl.StringVar(&f.verdaURL, "verda-base-url", verda.DefaultBaseURL, "Verda API base URL")
+	fl.StringVar(&f.runpodKey, "runpod-api-key", "", "RunPod API key")
+	fl.StringVar(&f.runpodURL, "runpod-base-url", runpod.DefaultBaseURL, "RunPod API base URL")
+	fl.StringVar(&f.vastaiKey, "vastai-api-key", "", "Vast.ai API key")
+	fl.StringVar(&f.vastaiURL, "vastai-base-url", vastai.DefaultBaseURL, "Vast.ai API base URL")
+}
+
+// configured are the adapters whose credentials are set.
+func (f *vendorFlags) configured() []vendors.Vendor {
+	var vs []vendors.Vendor
+	if f.lambdaKey != "" {
+		vs = append(vs, lambda.New(lambda.Config{APIKey: f.lambdaKey, BaseURL: f.lambdaURL}))
+	}
+	if f.hyperstackKey != "" {
+		vs = append(vs, hyperstack.New(hyperstack.Config{APIKey: f.hyperstackKey, BaseURL: f.hyperstackURL}))
+	}
+	if f.scalewayKey != "" {
+		vs = append(vs, scaleway.New(scaleway.Config{APIKey: f.scalewayKey, ProjectID: f.scalewayProject, BaseURL: f.scalewayURL}))
+	}
+	if f.verdaClientID != "" {
+		vs = append(vs, verda.New(verda.Config{ClientID: f.verdaClientID, ClientSecret: f.verdaClientSecret, BaseURL: f.verdaURL}))
+	}
+	if f.runpodKey != "" {
+		vs = append(vs, runpod.New(runpod.Config{APIKey: f.runpodKey, BaseURL: f.runpodURL}))
+	}
+	if f.vastaiKey != "" {
+		vs = append(vs, vastai.New(vastai.Config{APIKey: f.vastaiKey, BaseURL: f.vastaiURL}))
+	}
+	return vs
+}

@@ -1,0 +1,20 @@
+-- Inserts report 0 rows on a taken key instead of failing: on PostgreSQL a
+-- failed statement aborts its transaction, and callers insert in one.
+-- name: InsertProcurement :execrows
+INSERT INTO procurements (
+    offer_id, account_id, vendor, offer, item, ssh_public_key, cloud_init,
+    cluster_name, status, failure_reason, created_at, updated_at
+) VALUES (
+    sqlc.arg(offer_id), sqlc.arg(account_id), sqlc.arg(vendor), sqlc.arg(offer), sqlc.arg(item),
+    sqlc.arg(ssh_public_key), sqlc.arg(cloud_init), sqlc.arg(cluster_name), sqlc.arg(status),
+    sqlc.arg(failure_reason), sqlc.arg(created_at), sqlc.arg(updated_at)
+)
+ON CONFLICT (offer_id) DO NOTHING;
+
+-- name: ProcurementByOffer :one
+SELECT * FROM procurements WHERE offer_id = sqlc.arg(offer_id);
+
+-- name: SetProcurementStatus :execrows
+UPDATE procurements
+SET status = sqlc.arg(status), failure_reason = sqlc.arg(failure_reason), updated_at = sqlc.arg(updated_at)
+WHERE offer_id = sqlc.arg(offer_id);

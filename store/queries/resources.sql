@@ -1,0 +1,60 @@
+-- name: InsertResource :execrows
+INSERT INTO resources (
+    id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name,
+    node_index, status, status_message, failure_reason, vendor_instance_id, external_ip,
+    internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at,
+    ready_at, deleted_at, last_synced_at, created_at, updated_at
+) VALUES (
+    sqlc.arg(id), sqlc.arg(account_id), sqlc.arg(offer_id), sqlc.arg(parent_id),
+    sqlc.arg(resource_type), sqlc.arg(vendor), sqlc.arg(vendor_region), sqlc.arg(name),
+    sqlc.arg(node_index), sqlc.arg(status), sqlc.arg(status_message), sqlc.arg(failure_reason),
+    sqlc.arg(vendor_instance_id), sqlc.arg(external_ip), sqlc.arg(internal_ip), sqlc.arg(ssh_port),
+    sqlc.arg(spec), sqlc.arg(price_per_hour), sqlc.arg(create_attempted_at),
+    sqlc.arg(delete_requested_at), sqlc.arg(ready_at), sqlc.arg(deleted_at),
+    sqlc.arg(last_synced_at), sqlc.arg(created_at), sqlc.arg(updated_at)
+)
+ON CONFLICT (id) DO NOTHING;
+
+-- name: ResourceByID :one
+SELECT * FROM resources WHERE id = sqlc.arg(id);
+
+-- name: ResourcesByOffer :many
+SELECT * FROM resources WHERE offer_id = sqlc.arg(offer_id) ORDER BY node_index, id;
+
+-- name: ResourcesByParent :many
+SELECT * FROM resources WHERE parent_id = sqlc.arg(parent_id) ORDER BY node_index, id;
+
+-- An empty offer_id or status matches every row.
+-- name: ListResources :many
+SELECT * FROM resources
+WHERE account_id = sqlc.arg(account_id)
+  AND (offer_id = sqlc.arg(offer_id) OR sqlc.arg(offer_id) = '')
+  AND (status = sqlc.arg(status) OR sqlc.arg(status) = '')
+ORDER BY created_at DESC, id DESC;
+
+-- name: LiveResources :many
+SELECT * FROM resources WHERE status NOT IN ('deleted', 'failed') ORDER BY created_at, id;
+
+-- name: ResourcesByVendorInstance :many
+SELECT * FROM resources
+WHERE vendor = sqlc.arg(vendor) AND vendor_instance_id = sqlc.arg(vendor_instance_id)
+ORDER BY created_at, id;
+
+-- The status condition is the optimistic lock: of two writers that read the
+-- same status, only the first changes the row.
+-- name: UpdateResourceIfStatus :execrows
+UPDATE resources SET
+    status = sqlc.arg(status),
+    status_message = sqlc.arg(status_message),
+    failure_reason = sqlc.arg(failure_reason),
+    vendor_instance_id = sqlc.arg(vendor_instance_id),
+    external_ip = sqlc.arg(external_ip),
+    internal_ip = sqlc.arg(internal_ip),
+    ssh_port = sqlc.arg(ssh_port),
+    create_attempted_at = sqlc.arg(create_attempted_at),
+    delete_requested_at = sqlc.arg(delete_requested_at),
+    ready_at = sqlc.arg(ready_at),
+    deleted_at = sqlc.arg(deleted_at),
+    last_synced_at = sqlc.arg(last_synced_at),
+    updated_at = sqlc.arg(updated_at)
+WHERE id = sqlc.arg(id) AND status = sqlc.arg(if_status);

@@ -1,0 +1,398 @@
+package store_test
+
+import (
+	"errors"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/gpusupply/supply/store"
+)
+
+// base is a time the tests write: not UTC and with nanoseconds, which the
+// store must normalise.
+var base = time.Date(2026, 11, 27, 13, 0, 0, 123456789, time.FixedZone("CET", 3600))
+
+// stored is t as the store returns it: UTC, microseconds.
+func stored(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+func storedPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	s := stored(*t)
+	return &s
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func testProcurement(accountID int64, offerID string) store.Procurement {
+	return store.Procurement{
+		OfferID:      offerID,
+		AccountID:    accountID,
+		Vendor:       "lambda",
+		Offer:        []byte(`{"offer_id": "` + offerID + `",  "b": 1, "a": 2}`),
+		Item:         []byte(`{"instance_type":"gpu_1x_h100"}`),
+		SSHPublicKey: "ssh-ed25519 AAAA test",
+		Status:       "provisioning",
+		CreatedAt:    base,
+		UpdatedAt:    base,
+	}
+}
+
+// storedProcurement is p as the store returns it.
+func storedProcurement(p store.Procurement) store.Procurement {
+	p.CreatedAt, p.UpdatedAt = stored(p.CreatedAt), stored(p.UpdatedAt)
+	return p
+}
+
+func testResource(accountID int64, offerID, id string, created time.Time) store.Resource {
+	return store.Resource{
+		ID:           id,
+		OfferID:      offerID,
+		AccountID:    accountID,
+		ResourceType: "vm",
+		Vendor:       "lambda",
+		VendorRegion: "us-east-1",
+		Name:         "gpu-" + id,
+		Status:       "provisioning",
+		Spec:         []byte(`{"gpu": "H100",  "count": 1}`),
+		PricePerHour: 2.49,
+		CreatedAt:    created,
+		UpdatedAt:    created,
+	}
+}
+
+// storedResource is r as the store returns it.
+func storedResource(r store.Resource) store.Resource {
+	for _, t := range []**time.Time{&r.CreateAttemptedAt, &r.DeleteRequestedAt, &r.ReadyAt, &r.DeletedAt, &r.LastSyncedAt} {
+		*t = storedPtr(*t)
+	}
+	r.CreatedAt, r.UpdatedAt = stored(r.CreatedAt), stored(r.UpdatedAt)
+	return r
+}
+
+// ensureAccount creates the named account.
+func ensureAccount(t *testing.T, s store.Queries, name string) int64 {
+	t.Helper()
+	a, err := s.EnsureAccount(t.Context(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a.ID
+}
+
+func insertProcurement(t *testing.T, s store.Queries, p store.Procurement) {
+	t.Helper()
+	if err := s.InsertProcurement(t.Context(), p); err != nil {
+		t.Fatalf("InsertProcurement(%s): %v", p.OfferID, err)
+	}
+}
+
+func insertResource(t *testing.T, s store.Queries, r store.Resource) {
+	t.Helper()
+	if err := s.InsertResource(t.Context(), r); err != nil {
+		t.Fatalf("InsertResource(%s): %v", r.ID, err)
+	}
+}
+
+// requireResource fails unless the stored resource r.ID is r.
+func requireResource(t *testing.T, s store.Queries, r store.Resource) {
+	t.Helper()
+	got, err := s.ResourceByID(t.Context(), r.ID)
+	if err != nil {
+		t.Fatalf("ResourceByID(%s): %v", r.ID, err)
+	}
+	if want := storedResource(r); !reflect.DeepEqual(got, want) {
+		t.Fatalf("ResourceByID(%s) =\n%+v\nwant\n%+v", r.ID, got, want)
+	}
+}
+
+func ids(rs []store.Resource) []string {
+	out := []string{}
+	for _, r := range rs {
+		out = append(out, r.ID)
+	}
+	return out
+}
+
+func TestProcurements(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		alice := ensureAccount(t, s, "alice")
+		p := testProcurement(alice, "offer-1")
+		insertProcurement(t, s, p)
+
+		got, err := s.ProcurementByOffer(ctx, p.OfferID)
+		if err != nil || !reflect.DeepEqual(got, storedProcurement(p)) {
+			t.Fatalf("ProcurementByOffer = %+v, %v; want %+v", got, err, storedProcurement(p))
+		}
+		requireUTCMicro(t, "CreatedAt", got.CreatedAt, stored(base), stored(base))
+		if _, err := s.ProcurementByOffer(ctx, "offer-unknown"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("ProcurementByOffer(unknown) error = %v, want ErrNotFound", err)
+		}
+
+		again := testProcurement(alice, p.OfferID)
+		again.Vendor = "runpod"
+		if err := s.InsertProcurement(ctx, again); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("InsertProcurement(same offer) error = %v, want ErrConflict", err)
+		}
+		if err := s.InsertProcurement(ctx, testProcurement(alice+100, "offer-2")); err == nil || errors.Is(err, store.ErrConflict) {
+			t.Fatalf("InsertProcurement(unknown account) error = %v, want a foreign key error", err)
+		}
+
+		at := base.Add(time.Minute)
+		if err := s.SetProcurementStatus(ctx, p.OfferID, "failed", "no capacity", at); err != nil {
+			t.Fatalf("SetProcurementStatus: %v", err)
+		}
+		want := storedProcurement(p)
+		want.Status, want.FailureReason, want.UpdatedAt = "failed", "no capacity", stored(at)
+		if got, err := s.ProcurementByOffer(ctx, p.OfferID); err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("after SetProcurementStatus ProcurementByOffer = %+v, %v; want %+v", got, err, want)
+		}
+		if err := s.SetProcurementStatus(ctx, "offer-unknown", "ready", "", at); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("SetProcurementStatus(unknown) error = %v, want ErrNotFound", err)
+		}
+	})
+}
+
+func TestResources(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		alice, bob := ensureAccount(t, s, "alice"), ensureAccount(t, s, "bob")
+		insertProcurement(t, s, testProcurement(alice, "offer-cluster"))
+		insertProcurement(t, s, testProcurement(alice, "offer-vms"))
+		insertProcurement(t, s, testProcurement(bob, "offer-bob"))
+
+		t0, t1, t2 := base, base.Add(time.Second), base.Add(2*time.Second)
+		cluster := testResource(alice, "offer-cluster", "c", t0)
+		cluster.ResourceType, cluster.PricePerHour = "cluster", 0
+		node0 := testResource(alice, "offer-cluster", "c-0", t0)
+		node1 := testResource(alice, "offer-cluster", "c-1", t0)
+		node0.ParentID, node1.ParentID, node1.NodeIndex = "c", "c", 1
+		// v has every nullable timestamp and the vendor's details set; w
+		// was created at the same time, so only the ID orders the two.
+		v := testResource(alice, "offer-vms", "v", t1)
+		v.Status, v.VendorInstanceID, v.ExternalIP, v.InternalIP, v.SSHPort = "ready", "i-123", "203.0.113.7", "10.0.0.7", 2222
+		v.CreateAttemptedAt, v.ReadyAt, v.LastSyncedAt = ptr(t1), ptr(t1.Add(time.Minute)), ptr(t2)
+		v.DeleteRequestedAt, v.DeletedAt = ptr(t2.Add(time.Nanosecond)), ptr(t2.Add(time.Hour))
+		w := testResource(alice, "offer-vms", "w", t1)
+		w.Status = "deleted"
+		b := testResource(bob, "offer-bob", "b", t2)
+		b.Status = "failed"
+		b.VendorInstanceID = "i-123"
+		all := []store.Resource{cluster, node1, node0, v, w, b}
+		for _, r := range all {
+			insertResource(t, s, r)
+		}
+		for _, r := range all {
+			requireResource(t, s, r)
+		}
+		got, err := s.ResourceByID(ctx, "v")
+		if err != nil {
+			t.Fatal(err)
+		}
+		requireUTCMicro(t, "ReadyAt", *got.ReadyAt, stored(t1), stored(t1.Add(time.Minute)))
+
+		if _, err := s.ResourceByID(ctx, "unknown"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("ResourceByID(unknown) error = %v, want ErrNotFound", err)
+		}
+		if err := s.InsertResource(ctx, testResource(alice, "offer-vms", "v", t2)); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("InsertResource(same ID) error = %v, want ErrConflict", err)
+		}
+		requireResource(t, s, v)
+		orphan := testResource(alice, "offer-vms", "orphan", t2)
+		orphan.ParentID = "unknown"
+		for name, r := range map[string]store.Resource{
+			"unknown offer":  testResource(alice, "offer-unknown", "x", t2),
+			"unknown parent": orphan,
+		} {
+			if err := s.InsertResource(ctx, r); err == nil || errors.Is(err, store.ErrConflict) {
+				t.Errorf("InsertResource(%s) error = %v, want a foreign key error", name, err)
+			}
+		}
+
+		lists := []struct {
+			name string
+			list func() ([]store.Resource, error)
+			want []string
+		}{
+			{"by offer, parent first", func() ([]store.Resource, error) { return s.ResourcesByOffer(ctx, "offer-cluster") }, []string{"c", "c-0", "c-1"}},
+			{"by offer, none", func() ([]store.Resource, error) { return s.ResourcesByOffer(ctx, "offer-unknown") }, []string{}},
+			{"by parent", func() ([]store.Resource, error) { return s.ResourcesByParent(ctx, "c") }, []string{"c-0", "c-1"}},
+			{"by parent, no nodes", func() ([]store.Resource, error) { return s.ResourcesByParent(ctx, "v") }, []string{}},
+			{"list, no filter", func() ([]store.Resource, error) { return s.ListResources(ctx, alice, "", "") }, []string{"w", "v", "c-1", "c-0", "c"}},
+			{"list by offer", func() ([]store.Resource, error) { return s.ListResources(ctx, alice, "offer-cluster", "") }, []string{"c-1", "c-0", "c"}},
+			{"list by status", func() ([]store.Resource, error) { return s.ListResources(ctx, alice, "", "ready") }, []string{"v"}},
+			{"list by offer and status", func() ([]store.Resource, error) { return s.ListResources(ctx, alice, "offer-vms", "deleted") }, []string{"w"}},
+			{"list of another account's offer", func() ([]store.Resource, error) { return s.ListResources(ctx, alice, "offer-bob", "") }, []string{}},
+			{"list of bob", func() ([]store.Resource, error) { return s.ListResources(ctx, bob, "", "") }, []string{"b"}},
+			{"live", func() ([]store.Resource, error) { return s.LiveResources(ctx) }, []string{"c", "c-0", "c-1", "v"}},
+			{"by vendor instance", func() ([]store.Resource, error) { return s.ResourcesByVendorInstance(ctx, "lambda", "i-123") }, []string{"v", "b"}},
+			{"by other vendor's instance", func() ([]store.Resource, error) { return s.ResourcesByVendorInstance(ctx, "runpod", "i-123") }, []string{}},
+		}
+		for _, tt := range lists {
+			got, err := tt.list()
+			if err != nil || !slices.Equal(ids(got), tt.want) {
+				t.Errorf("%s = %v, %v; want %v", tt.name, ids(got), err, tt.want)
+			}
+		}
+		// The lists return whole rows, not only IDs.
+		if got, err := s.ResourcesByParent(ctx, "c"); err != nil || len(got) != 2 || !reflect.DeepEqual(got[1], storedResource(node1)) {
+			t.Errorf("ResourcesByParent = %+v, %v; want node1 %+v second", got, err, storedResource(node1))
+		}
+	})
+}
+
+func TestUpdateResource(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		alice := ensureAccount(t, s, "alice")
+		insertProcurement(t, s, testProcurement(alice, "offer-1"))
+		r := testResource(alice, "offer-1", "r", base)
+		r.LastSyncedAt = ptr(base)
+		insertResource(t, s, r)
+
+		// Every mutable field changes; Name does not, being immutable.
+		ready := r
+		ready.Status, ready.StatusMessage, ready.FailureReason = "ready", "running", "none"
+		ready.VendorInstanceID, ready.ExternalIP, ready.InternalIP, ready.SSHPort = "i-1", "203.0.113.1", "10.0.0.1", 22
+		ready.CreateAttemptedAt, ready.DeleteRequestedAt = ptr(base.Add(time.Second)), ptr(base.Add(2*time.Second))
+		ready.ReadyAt, ready.DeletedAt, ready.LastSyncedAt = ptr(base.Add(3*time.Second)), ptr(base.Add(4*time.Second)), nil
+		ready.UpdatedAt = base.Add(5 * time.Second)
+		renamed := ready
+		renamed.Name = "renamed"
+		if err := s.UpdateResource(ctx, renamed, "provisioning"); err != nil {
+			t.Fatalf("UpdateResource: %v", err)
+		}
+		requireResource(t, s, ready)
+
+		// A writer that read the old status loses and changes nothing.
+		stale := r
+		stale.Status, stale.UpdatedAt = "failed", base.Add(time.Hour)
+		if err := s.UpdateResource(ctx, stale, "provisioning"); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("UpdateResource(stale status) error = %v, want ErrConflict", err)
+		}
+		requireResource(t, s, ready)
+
+		missing := r
+		missing.ID = "unknown"
+		if err := s.UpdateResource(ctx, missing, "provisioning"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("UpdateResource(unknown) error = %v, want ErrNotFound", err)
+		}
+	})
+}
+
+func TestIdempotencyRecords(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		old := store.IdempotencyRecord{AccountID: 1, Key: "k", RequestHash: "h1", Response: []byte(`{"status": "in_progress"}`), CreatedAt: base}
+		recent := store.IdempotencyRecord{AccountID: 2, Key: "k", RequestHash: "h2", Response: []byte(`{}`), CreatedAt: base.Add(time.Hour)}
+		for _, rec := range []store.IdempotencyRecord{old, recent} {
+			if err := s.InsertIdempotencyRecord(ctx, rec); err != nil {
+				t.Fatalf("InsertIdempotencyRecord(%d, %q): %v", rec.AccountID, rec.Key, err)
+			}
+		}
+		want := old
+		want.CreatedAt = stored(old.CreatedAt)
+		got, err := s.IdempotencyRecord(ctx, old.AccountID, old.Key)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("IdempotencyRecord = %+v, %v; want %+v", got, err, want)
+		}
+
+		again := old
+		again.RequestHash = "other"
+		if err := s.InsertIdempotencyRecord(ctx, again); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("InsertIdempotencyRecord(same key) error = %v, want ErrConflict", err)
+		}
+		if got, err := s.IdempotencyRecord(ctx, old.AccountID, old.Key); err != nil || got.RequestHash != old.RequestHash {
+			t.Fatalf("after conflict IdempotencyRecord = %+v, %v; want hash %q", got, err, old.RequestHash)
+		}
+		if _, err := s.IdempotencyRecord(ctx, old.AccountID, "unknown"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("IdempotencyRecord(unknown) error = %v, want ErrNotFound", err)
+		}
+
+		if n, err := s.DeleteIdempotencyRecordsBefore(ctx, base.Add(30*time.Minute)); err != nil || n != 1 {
+			t.Fatalf("DeleteIdempotencyRecordsBefore = %d, %v; want 1", n, err)
+		}
+		if _, err := s.IdempotencyRecord(ctx, old.AccountID, old.Key); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("old record: error = %v, want ErrNotFound", err)
+		}
+		if _, err := s.IdempotencyRecord(ctx, recent.AccountID, recent.Key); err != nil {
+			t.Errorf("recent record: %v", err)
+		}
+	})
+}
+
+// TestProcurementInTx procures as package provision does: the procurement,
+// its resource, the idempotency record and the job commit or go together.
+func TestProcurementInTx(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		alice := ensureAccount(t, s, "alice")
+		p := testProcurement(alice, "offer-1")
+		r := testResource(alice, p.OfferID, "r", base)
+		rec := store.IdempotencyRecord{AccountID: alice, Key: "k", RequestHash: "h", Response: []byte(`{}`), CreatedAt: base}
+		procure := func(tx store.Tx) error {
+			if err := tx.InsertProcurement(ctx, p); err != nil {
+				return err
+			}
+			if err := tx.InsertResource(ctx, r); err != nil {
+				return err
+			}
+			if err := tx.InsertIdempotencyRecord(ctx, rec); err != nil {
+				return err
+			}
+			return tx.Enqueue(ctx, noopArgs{N: 1}, nil)
+		}
+
+		errBoom := errors.New("boom")
+		err := s.InTx(ctx, func(tx store.Tx) error {
+			if err := procure(tx); err != nil {
+				return err
+			}
+			return errBoom
+		})
+		if !errors.Is(err, errBoom) {
+			t.Fatalf("InTx rollback error = %v, want %v", err, errBoom)
+		}
+		if _, err := s.ProcurementByOffer(ctx, p.OfferID); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("after rollback ProcurementByOffer error = %v, want ErrNotFound", err)
+		}
+		if _, err := s.ResourceByID(ctx, r.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("after rollback ResourceByID error = %v, want ErrNotFound", err)
+		}
+		if _, err := s.IdempotencyRecord(ctx, rec.AccountID, rec.Key); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("after rollback IdempotencyRecord error = %v, want ErrNotFound", err)
+		}
+		if n := store.CountRows(t, s, "river_job"); n != 0 {
+			t.Errorf("after rollback river_job has %d rows, want 0", n)
+		}
+
+		if err := s.InTx(ctx, procure); err != nil {
+			t.Fatalf("InTx commit: %v", err)
+		}
+		requireResource(t, s, r)
+
+		// A conflict leaves the transaction usable (on PostgreSQL a failed
+		// statement would abort it), so a caller may go on and commit.
+		other := testResource(alice, p.OfferID, "other", base)
+		err = s.InTx(ctx, func(tx store.Tx) error {
+			if err := tx.InsertProcurement(ctx, p); !errors.Is(err, store.ErrConflict) {
+				t.Errorf("InsertProcurement again in tx error = %v, want ErrConflict", err)
+			}
+			if err := tx.InsertIdempotencyRecord(ctx, rec); !errors.Is(err, store.ErrConflict) {
+				t.Errorf("InsertIdempotencyRecord again in tx error = %v, want ErrConflict", err)
+			}
+			return tx.InsertResource(ctx, other)
+		})
+		if err != nil {
+			t.Fatalf("InTx after conflicts: %v", err)
+		}
+		requireResource(t, s, other)
+		if n := store.CountRows(t, s, "river_job"); n != 1 {
+			t.Errorf("river_job has %d rows, want 1", n)
+		}
+	})
+}
