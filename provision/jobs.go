@@ -131,6 +131,18 @@ func (s *Service) create(ctx context.Context, v vendors.Vendor, r store.Resource
 	if err := json.Unmarshal(p.Item, &item); err != nil {
 		return s.fail(ctx, r, "the offer's catalog item cannot be read: "+err.Error())
 	}
+	if r.ParentID != "" && r.NodeIndex > 0 {
+		// Nodes of a cluster are created in order: the first one makes the
+		// vendor's cluster object (fabric, pod group), which vendors
+		// without idempotency keys would otherwise make twice.
+		ok, err := s.earlierNodesCreated(ctx, r)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return river.JobSnooze(s.cfg.PollInterval)
+		}
+	}
 	now := s.now().UTC()
 	if r.CreateAttemptedAt == nil {
 		r.CreateAttemptedAt = &now
@@ -152,6 +164,14 @@ func (s *Service) create(ctx context.Context, v vendors.Vendor, r store.Resource
 		if vendors.Retryable(err) {
 			return s.retryLater(err)
 		}
+		// A definite refusal made nothing: clearing the attempt lets the
+		// clean-up finish at once instead of waiting out createGrace.
+		if err := s.update(ctx, r.ID, func(x *store.Resource) bool {
+			x.CreateAttemptedAt = nil
+			return true
+		}); err != nil {
+			return err
+		}
 		return s.fail(ctx, r, vendors.Reason(err)+suffix(detail(err)))
 	}
 	// Record the instance whatever happened to the resource meanwhile: a
@@ -163,6 +183,21 @@ func (s *Service) create(ctx context.Context, v vendors.Vendor, r store.Resource
 		return err
 	}
 	return river.JobSnooze(s.cfg.PollInterval)
+}
+
+// earlierNodesCreated reports whether every node of r's cluster before it
+// has its vendor instance.
+func (s *Service) earlierNodesCreated(ctx context.Context, r store.Resource) (bool, error) {
+	nodes, err := s.store.ResourcesByParent(ctx, r.ParentID)
+	if err != nil {
+		return false, err
+	}
+	for _, n := range nodes {
+		if n.NodeIndex < r.NodeIndex && n.VendorInstanceID == "" {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 func (s *Service) markRunning(ctx context.Context, r store.Resource, inst vendors.Instance) error {

@@ -14,11 +14,13 @@ import (
 	"net/http"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/gpusupply/supply/vendors"
 	"github.com/gpusupply/supply/vendors/hyperstack"
 	"github.com/gpusupply/supply/vendors/lambda"
+	"github.com/gpusupply/supply/vendors/nebius"
 	"github.com/gpusupply/supply/vendors/runpod"
 	"github.com/gpusupply/supply/vendors/scaleway"
 	"github.com/gpusupply/supply/vendors/standin"
@@ -91,6 +93,21 @@ var kinds = []kind{
 		standIn: func(o standin.Options) (StandIn, error) { return runpod.NewStandIn(o) },
 		adapter: func(_ StandIn, u, key string, port func(string) int) vendors.Vendor {
 			return runpod.New(runpod.Config{APIKey: key, BaseURL: u, SSHPort: port, RateLimit: sandboxRate, Burst: sandboxRate})
+		},
+	},
+	{
+		name:    nebius.Name,
+		standIn: func(o standin.Options) (StandIn, error) { return nebius.NewStandIn(o) },
+		serve: func(si StandIn, l net.Listener) func() {
+			n := si.(*nebius.StandIn)
+			go n.Serve(l)
+			return n.Stop
+		},
+		adapter: func(si StandIn, u, _ string, port func(string) int) vendors.Vendor {
+			// Nebius speaks gRPC: its "base URL" is the listener's host:port.
+			c := si.(*nebius.StandIn).AdapterConfig(strings.TrimPrefix(u, "http://"))
+			c.SSHPort, c.RateLimit, c.Burst = port, sandboxRate, sandboxRate
+			return nebius.New(c)
 		},
 	},
 	{

@@ -68,14 +68,19 @@ func (f *Faults) Clear() {
 	f.mu.Unlock()
 }
 
-func (f *Faults) match(r *http.Request) (time.Duration, *Rule) {
+// Match returns the latency to add and the rule, if any, that applies to
+// a request with this method and path, counting it against the rule's
+// Times. Wrap uses it for HTTP; a gRPC stand-in calls it from an
+// interceptor with method "POST" (every gRPC call is one) and the full
+// method name as path ("/nebius.compute.v1.InstanceService/Create").
+func (f *Faults) Match(method, path string) (time.Duration, *Rule) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for i, rule := range f.rules {
-		if rule.Method != "" && rule.Method != r.Method {
+		if rule.Method != "" && rule.Method != method {
 			continue
 		}
-		if !strings.HasPrefix(r.URL.Path, rule.PathPrefix) {
+		if !strings.HasPrefix(path, rule.PathPrefix) {
 			continue
 		}
 		if rule.Times > 0 {
@@ -94,7 +99,7 @@ func (f *Faults) match(r *http.Request) (time.Duration, *Rule) {
 // error envelope for an injected status.
 func (f *Faults) Wrap(h http.Handler, errorBody func(status int) (contentType string, body []byte)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		latency, rule := f.match(r)
+		latency, rule := f.Match(r.Method, r.URL.Path)
 		delay := latency
 		if rule != nil {
 			delay += rule.Delay

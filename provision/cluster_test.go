@@ -1,0 +1,112 @@
+package provision_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gpusupply/supply/offers"
+	"github.com/gpusupply/supply/provision"
+	"github.com/gpusupply/supply/vendors/nebius"
+)
+
+// clusterOffer is the cheapest cluster offer of a vendor with that many nodes.
+func (e *env) clusterOffer(vendor string, nodes int) offers.Offer {
+	e.t.Helper()
+	res, err := e.index.Search(context.Background(), 1, offers.Query{Vendor: vendor, Compute: offers.Compute{GPUType: "H100", NodeCount: &nodes}})
+	if err != nil || len(res.Offers) == 0 {
+		e.t.Fatalf("no %d-node H100 cluster at %s: %v", nodes, vendor, err)
+	}
+	return res.Offers[0]
+}
+
+func TestClusterProcureReadyDelete(t *testing.T) {
+	for _, vendor := range clusterVendors {
+		t.Run(vendor, func(t *testing.T) {
+			e := newEnv(t, "sqlite", nil)
+			ctx := context.Background()
+			o := e.clusterOffer(vendor, 2)
+			if o.DeploymentType != "cluster" || *o.NodeCount != 2 || o.GPUCount != 2**o.GPUsPerNode {
+				t.Fatalf("cluster offer %+v", o)
+			}
+			resp := e.procure(o, func(r *provision.ProcureRequest) { r.ClusterName = ptr("train") })
+			if len(resp.ResourceIDs) != 3 {
+				t.Fatalf("%d resources, want the cluster and its 2 nodes", len(resp.ResourceIDs))
+			}
+			st := e.waitStatus(o.OfferID, "ready", ready)
+			if st.Progress != "2/2 instances running" || len(st.Instances) != 2 {
+				t.Fatalf("status %+v", st)
+			}
+			var parent provision.ResourceSummary
+			for _, id := range resp.ResourceIDs {
+				r, err := e.svc.Resource(ctx, 1, id, false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r.ResourceType == "cluster" {
+					parent = r
+				}
+			}
+			if parent.Name != "train" || parent.Status != provision.ResourceRunning || len(parent.LinkedResources) != 2 {
+				t.Fatalf("cluster parent %+v", parent)
+			}
+			for _, l := range parent.LinkedResources {
+				if l.LinkType != "cluster_node" || l.Status != provision.ResourceRunning {
+					t.Errorf("link %+v", l)
+				}
+				if n := len(e.live(l.ResourceID.String())); n > 1 {
+					t.Errorf("node %s has %d instances", l.ResourceID, n)
+				}
+			}
+			if _, err := e.svc.Delete(ctx, 1, parent.ResourceID, false); err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range resp.ResourceIDs {
+				e.waitResource(id, provision.ResourceDeleted)
+			}
+			if n := len(e.live("")); n != 0 {
+				t.Errorf("%d instances still live after the cluster was deleted", n)
+			}
+		})
+	}
+}
+
+func TestClusterPartialFailureCleansUpEveryNode(t *testing.T) {
+	e := newEnv(t, "sqlite", nil)
+	ctx := context.Background()
+	si, _ := e.sb.StandIn("nebius")
+	// The vendor lets the first node in, then refuses the second: the
+	// first one must not be left running (and billing) on its own.
+	si.(*nebius.StandIn).SetInstanceQuota(1)
+	o := e.clusterOffer("nebius", 2)
+	resp := e.procure(o, nil)
+	st := e.waitStatus(o.OfferID, "failed", failed)
+	if st.FailureReason == nil || !strings.Contains(*st.FailureReason, "quota") {
+		t.Errorf("failure reason %v, want the quota refusal", st.FailureReason)
+	}
+	for _, id := range resp.ResourceIDs {
+		r := e.waitResource(id, provision.ResourceFailed)
+		if r.StatusMessage == nil {
+			t.Errorf("resource %s failed without a message", id)
+		}
+	}
+	// Clean-up runs in the background; wait for the vendor to confirm.
+	deadline := time.Now().Add(20 * time.Second)
+	for len(e.live("")) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("instances left after a failed cluster: %+v", e.live(""))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for _, id := range resp.ResourceIDs {
+		r, err := e.svc.Resource(ctx, 1, id, false)
+		for err == nil && r.ValidTo == nil && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond)
+			r, err = e.svc.Resource(ctx, 1, id, false)
+		}
+		if err != nil || r.ValidTo == nil || !strings.Contains(*r.StatusMessage, "removed") {
+			t.Errorf("resource %s not cleaned up: %+v %v", id, r, err)
+		}
+	}
+}

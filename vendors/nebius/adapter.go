@@ -1,0 +1,747 @@
+// Package nebius is supply's adapter for Nebius AI Cloud and an
+// in-process stand-in of its API for tests and sandbox mode.
+//
+// Nebius speaks gRPC only. The adapter uses a trimmed copy of Nebius's
+// published .proto files (proto/, compiled into internal/nebiuspb) with
+// Nebius's own package names and field numbers, so it is wire-compatible
+// with the real services. A service account's key is exchanged for IAM
+// access tokens; projects are per region; the catalog joins platforms and
+// presets with the billing calculator's prices and the capacity advisor's
+// stock; GPU presets that allow clustering are also sold as InfiniBand
+// cluster offers.
+package nebius
+
+//go:generate sh -c "protoc -I proto --go_out=. --go_opt=module=github.com/gpusupply/supply/vendors/nebius --go-grpc_out=. --go-grpc_opt=module=github.com/gpusupply/supply/vendors/nebius $(cd proto && find nebius -name '*.proto' | sort)"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"golang.org/x/time/rate"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/gpusupply/supply/userdata"
+	"github.com/gpusupply/supply/vendors"
+	pb "github.com/gpusupply/supply/vendors/nebius/internal/nebiuspb"
+)
+
+// Name is the vendor slug.
+const Name = "nebius"
+
+// vendorName is the slug under which the adapter reports itself.
+const vendorName = Name
+
+// What a VM boots: a managed NETWORK_SSD disk from Nebius's Ubuntu image
+// family with NVIDIA drivers and CUDA, created with the VM and deleted
+// with it.
+const (
+	DefaultImageFamily = "ubuntu22.04-cuda12"
+	BootDiskGiB        = 200
+)
+
+// clusterFabricGbps is the InfiniBand bandwidth per node of a Nebius GPU
+// cluster (8 × 400 Gb/s NDR).
+const clusterFabricGbps = 3200
+
+// clusterSizes are the node counts a clustering preset is offered in.
+var clusterSizes = []int{2, 4, 8, 16}
+
+// pageSize is how many items one List page asks for.
+const pageSize = 100
+
+// Config configures an Adapter.
+type Config struct {
+	// ServiceAccountID, PublicKeyID and PrivateKeyPEM are the service
+	// account's credentials: the key signs the JWT exchanged for tokens.
+	ServiceAccountID string
+	PublicKeyID      string
+	PrivateKeyPEM    string
+	// TenantID is asked for capacity (the advisor answers per tenant).
+	TenantID string
+	// Projects maps each region to be used to its project id; regions
+	// without a project are neither listed nor launched in.
+	Projects map[string]string
+	// Endpoint, when set, is one host:port serving every service (the
+	// stand-in); otherwise each service is reached at its Nebius host.
+	Endpoint string
+	// Insecure speaks plaintext to Endpoint: for the stand-in only.
+	Insecure bool
+	// SSHPort maps an instance's IP to its SSH port; nil means 22.
+	SSHPort func(ip string) int
+	// RateLimit and Burst space calls out (Nebius publishes no limit).
+	RateLimit rate.Limit
+	Burst     int
+	// Timeout bounds one attempt of one call (default 30 s).
+	Timeout time.Duration
+	// PriceTTL is how long a calculator price is reused (default 1 h).
+	PriceTTL time.Duration
+	Logger   *slog.Logger
+	// Now is the clock; nil is time.Now.
+	Now func() time.Time
+}
+
+// Adapter talks to Nebius. It is safe for concurrent use.
+type Adapter struct {
+	cfg     Config
+	log     *slog.Logger
+	now     func() time.Time
+	limiter *rate.Limiter
+	timeout time.Duration
+	retries int
+	tokens  tokenSource
+	// dialErr is a connection set-up failure, returned by every call.
+	dialErr error
+	conns   []*grpc.ClientConn
+
+	instances  pb.InstanceServiceClient
+	platforms  pb.PlatformServiceClient
+	clusters   pb.GpuClusterServiceClient
+	subnets    pb.SubnetServiceClient
+	calculator pb.CalculatorServiceClient
+	advice     pb.ResourceAdviceServiceClient
+
+	mu             sync.Mutex
+	prices         map[string]cachedPrice // priceKey -> USD per hour
+	subnetIDs      map[string]string      // project -> subnet id
+	unknownRegions map[string]bool
+}
+
+type cachedPrice struct {
+	usd float64
+	at  time.Time
+}
+
+var (
+	_ vendors.Vendor         = (*Adapter)(nil)
+	_ vendors.ClusterDeleter = (*Adapter)(nil)
+)
+
+// New returns an adapter for the service account in c. Connections are
+// opened lazily, on the first call.
+func New(c Config) *Adapter {
+	if c.RateLimit == 0 {
+		c.RateLimit = 20
+	}
+	if c.Burst == 0 {
+		c.Burst = 40
+	}
+	if c.Timeout == 0 {
+		c.Timeout = 30 * time.Second
+	}
+	if c.PriceTTL == 0 {
+		c.PriceTTL = time.Hour
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	a := &Adapter{
+		cfg:     c,
+		log:     c.Logger.With("vendor", vendorName),
+		now:     c.Now,
+		limiter: rate.NewLimiter(c.RateLimit, c.Burst),
+		timeout: c.Timeout,
+		retries: 3,
+		tokens: tokenSource{serviceAccountID: c.ServiceAccountID, publicKeyID: c.PublicKeyID,
+			privateKeyPEM: c.PrivateKeyPEM, now: c.Now},
+		prices:         map[string]cachedPrice{},
+		subnetIDs:      map[string]string{},
+		unknownRegions: map[string]bool{},
+	}
+	if err := a.dial(c); err != nil {
+		a.dialErr = &vendors.Error{Vendor: vendorName, Op: "connect", Kind: vendors.ErrInvalid, Message: err.Error()}
+	}
+	return a
+}
+
+// Close closes the adapter's connections.
+func (a *Adapter) Close() error {
+	var errs []error
+	for _, cc := range a.conns {
+		errs = append(errs, cc.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Name is the vendor slug.
+func (a *Adapter) Name() string { return vendorName }
+
+// Info describes what Nebius supports.
+func (a *Adapter) Info() vendors.Info {
+	return vendors.Info{
+		Name:        vendorName,
+		DisplayName: "Nebius AI Cloud",
+		Spot:        true,
+		CloudInit:   true,
+		Tags:        true,
+		Clusters:    true,
+		Cilium:      true,
+	}
+}
+
+// regionCountry places Nebius's regions.
+var regionCountry = map[string]string{
+	"eu-north1":   "FI", // Mäntsälä, Finland
+	"eu-north2":   "IS", // Keflavík, Iceland
+	"eu-west1":    "FR", // Paris, France
+	"us-central1": "US", // Kansas City, United States
+	"me-west1":    "IL", // Israel
+	"uk-south1":   "GB", // United Kingdom
+}
+
+// syntheticRegionSep joins a real region and a scale-copy number in the
+// stand-in's synthetic regions ("eu-north1-s2").
+const syntheticRegionSep = "-s"
+
+// country returns the ISO code of a region, or "" (logged once) for a
+// region the table does not know.
+func (a *Adapter) country(region string) string {
+	if c, ok := regionCountry[region]; ok {
+		return c
+	}
+	if i := strings.LastIndex(region, syntheticRegionSep); i > 0 {
+		if _, err := strconv.Atoi(region[i+len(syntheticRegionSep):]); err == nil {
+			if c, ok := regionCountry[region[:i]]; ok {
+				return c
+			}
+		}
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.unknownRegions[region] {
+		a.unknownRegions[region] = true
+		a.log.Warn("unknown Nebius region: country left empty", "region", region)
+	}
+	return ""
+}
+
+// regions lists the configured regions in order.
+func (a *Adapter) regions() []string { return slices.Sorted(maps.Keys(a.cfg.Projects)) }
+
+// regionOf finds the region of a project.
+func (a *Adapter) regionOf(projectID string) string {
+	for region, p := range a.cfg.Projects {
+		if p == projectID {
+			return region
+		}
+	}
+	return ""
+}
+
+// instanceType names a platform/preset pair as one string.
+func instanceType(platform, preset string) string { return platform + ":" + preset }
+
+// adviceKey identifies capacity advice.
+func adviceKey(region, platform, preset string) string {
+	return region + "/" + platform + "/" + preset
+}
+
+// Catalog lists every GPU preset of every configured region: on demand,
+// preemptible (spot) where the platform allows it, and as InfiniBand
+// cluster offers where the preset allows clustering.
+func (a *Adapter) Catalog(ctx context.Context) ([]vendors.CatalogItem, error) {
+	if a.dialErr != nil {
+		return nil, a.dialErr
+	}
+	advice, err := a.capacity(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var items []vendors.CatalogItem
+	for _, region := range a.regions() {
+		project := a.cfg.Projects[region]
+		platforms, err := a.listPlatforms(ctx, project)
+		if err != nil {
+			return nil, err
+		}
+		disk, err := a.diskPrice(ctx, region, project)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range platforms {
+			for _, preset := range p.GetSpec().GetPresets() {
+				if preset.GetResources().GetGpuCount() == 0 {
+					continue // CPU-only presets are not GPU capacity
+				}
+				adv := advice[adviceKey(region, p.GetMetadata().GetName(), preset.GetName())]
+				offers, err := a.presetItems(ctx, region, project, p, preset, adv, disk)
+				if err != nil {
+					return nil, err
+				}
+				items = append(items, offers...)
+			}
+		}
+	}
+	return items, nil
+}
+
+// presetItems are the catalog items of one preset in one region.
+func (a *Adapter) presetItems(ctx context.Context, region, project string, p *pb.Platform, preset *pb.Preset, adv *pb.ResourceAdvice, disk float64) ([]vendors.CatalogItem, error) {
+	platform := p.GetMetadata().GetName()
+	base := vendors.CatalogItem{
+		InstanceType:         instanceType(platform, preset.GetName()),
+		Region:               region,
+		Country:              a.country(region),
+		GPUName:              platform,
+		GPUCount:             int(preset.GetResources().GetGpuCount()),
+		VCPUs:                int(preset.GetResources().GetVcpuCount()),
+		MemoryGB:             float64(preset.GetResources().GetMemoryGibibytes()),
+		BootDiskGB:           BootDiskGiB,
+		BootDiskPricePerHour: disk,
+		Extra:                map[string]string{"platform": platform, "preset": preset.GetName()},
+	}
+	contracts := []vendors.Contract{vendors.OnDemand}
+	if p.GetStatus().GetAllowedForPreemptibles() {
+		contracts = append(contracts, vendors.Spot)
+	}
+	var items []vendors.CatalogItem
+	for _, contract := range contracts {
+		price, err := a.price(ctx, region, project, platform, preset.GetName(), contract == vendors.Spot)
+		if err != nil {
+			return nil, err
+		}
+		it := base
+		it.Contract = contract
+		it.PricePerHour = roundCents(price + disk)
+		availability := adv.GetStatus().GetOnDemand()
+		if contract == vendors.Spot {
+			availability = adv.GetStatus().GetPreemptible()
+		}
+		it.Stock, it.Available = stock(availability)
+		items = append(items, it)
+		if contract != vendors.OnDemand || !preset.GetAllowGpuClustering() || adv.GetSpec().GetFabric() == "" {
+			continue
+		}
+		for _, nodes := range clusterSizes {
+			c := it
+			c.Nodes, c.InfinibandGbps = nodes, clusterFabricGbps
+			c.Extra = maps.Clone(base.Extra)
+			c.Extra["fabric"] = adv.GetSpec().GetFabric()
+			c.Available = it.Available && (it.Stock < 0 || it.Stock >= nodes)
+			items = append(items, c)
+		}
+	}
+	return items, nil
+}
+
+// stock reads the capacity advisor: a count when its data is fresh or
+// stale; "unknown" (-1, assumed available) when it has none, as dstack
+// does, relying on the create error instead.
+func stock(av *pb.ResourceAdviceStatus_Availability) (int, bool) {
+	switch av.GetDataState() {
+	case pb.ResourceAdviceStatus_Availability_DATA_STATE_FRESH, pb.ResourceAdviceStatus_Availability_DATA_STATE_STALE:
+		n := int(av.GetAvailable())
+		return n, n > 0
+	}
+	return -1, true
+}
+
+// roundCents drops floating-point noise below a hundredth of a cent.
+func roundCents(v float64) float64 { return float64(int64(v*10000+0.5)) / 10000 }
+
+// capacity reads every piece of capacity advice of the tenant.
+func (a *Adapter) capacity(ctx context.Context) (map[string]*pb.ResourceAdvice, error) {
+	out := map[string]*pb.ResourceAdvice{}
+	token := ""
+	for {
+		resp, err := a.advice.List(ctx, &pb.ListResourceAdviceRequest{ParentId: a.cfg.TenantID, PageSize: pageSize, PageToken: token})
+		if err != nil {
+			return nil, err
+		}
+		for _, it := range resp.GetItems() {
+			ci := it.GetSpec().GetComputeInstance()
+			out[adviceKey(it.GetSpec().GetRegion(), ci.GetPlatform(), ci.GetPreset().GetName())] = it
+		}
+		if token = resp.GetNextPageToken(); token == "" {
+			return out, nil
+		}
+	}
+}
+
+// listPlatforms pages through a project's platforms.
+func (a *Adapter) listPlatforms(ctx context.Context, project string) ([]*pb.Platform, error) {
+	var out []*pb.Platform
+	token := ""
+	for {
+		resp, err := a.platforms.List(ctx, &pb.ListPlatformsRequest{ParentId: project, PageSize: pageSize, PageToken: token})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, resp.GetItems()...)
+		if token = resp.GetNextPageToken(); token == "" {
+			return out, nil
+		}
+	}
+}
+
+// price is the calculator's hourly price of a VM, cached per (region,
+// platform, preset, preemptible) for PriceTTL: gpuhunt, which calls the
+// same method, does the same.
+func (a *Adapter) price(ctx context.Context, region, project, platform, preset string, preemptible bool) (float64, error) {
+	spec := &pb.InstanceSpec{Resources: resources(platform, preset)}
+	if preemptible {
+		spec.Preemptible = preemptibleSpec()
+	}
+	key := fmt.Sprintf("%s/%s/%s/%t", region, platform, preset, preemptible)
+	return a.estimate(ctx, key, &pb.ResourceSpec{ResourceSpec: &pb.ResourceSpec_ComputeInstanceSpec{
+		ComputeInstanceSpec: &pb.CreateInstanceRequest{Metadata: &pb.ResourceMetadata{ParentId: project}, Spec: spec},
+	}})
+}
+
+// diskPrice is the hourly price of the boot disk in a region.
+func (a *Adapter) diskPrice(ctx context.Context, region, project string) (float64, error) {
+	return a.estimate(ctx, region+"/boot-disk", &pb.ResourceSpec{ResourceSpec: &pb.ResourceSpec_ComputeDiskSpec{
+		ComputeDiskSpec: &pb.CreateDiskRequest{Metadata: &pb.ResourceMetadata{ParentId: project}, Spec: bootDiskSpec()},
+	}})
+}
+
+func (a *Adapter) estimate(ctx context.Context, key string, spec *pb.ResourceSpec) (float64, error) {
+	a.mu.Lock()
+	c, ok := a.prices[key]
+	a.mu.Unlock()
+	if ok && a.now().Sub(c.at) < a.cfg.PriceTTL {
+		return c.usd, nil
+	}
+	resp, err := a.calculator.Estimate(ctx, &pb.EstimateRequest{ResourceSpec: spec})
+	if err != nil {
+		return 0, err
+	}
+	cost := resp.GetHourlyCost().GetGeneral().GetTotal().GetCost()
+	usd, err := strconv.ParseFloat(cost, 64)
+	if err != nil || usd < 0 {
+		return 0, &vendors.Error{Vendor: vendorName, Op: "CalculatorService/Estimate", Kind: vendors.ErrTransient,
+			Message: fmt.Sprintf("hourly cost %q of %s is not a price", cost, key)}
+	}
+	a.mu.Lock()
+	a.prices[key] = cachedPrice{usd: usd, at: a.now()}
+	a.mu.Unlock()
+	return usd, nil
+}
+
+func resources(platform, preset string) *pb.ResourcesSpec {
+	return &pb.ResourcesSpec{Platform: platform, Size: &pb.ResourcesSpec_Preset{Preset: preset}}
+}
+
+// preemptibleSpec asks for a preemptible VM; STOP is the only policy.
+func preemptibleSpec() *pb.PreemptibleSpec {
+	return &pb.PreemptibleSpec{OnPreemption: pb.PreemptibleSpec_STOP, Priority: 3}
+}
+
+func bootDiskSpec() *pb.DiskSpec {
+	return &pb.DiskSpec{
+		Size:   &pb.DiskSpec_SizeGibibytes{SizeGibibytes: BootDiskGiB},
+		Type:   pb.DiskSpec_NETWORK_SSD,
+		Source: &pb.DiskSpec_SourceImageFamily{SourceImageFamily: &pb.SourceImageFamily{ImageFamily: DefaultImageFamily}},
+	}
+}
+
+// Create launches one VM for req.ResourceID, or returns the one that
+// already carries that id. A cluster node first gets-or-creates its GPU
+// cluster.
+func (a *Adapter) Create(ctx context.Context, req vendors.CreateRequest) (vendors.Instance, error) {
+	if a.dialErr != nil {
+		return vendors.Instance{}, a.dialErr
+	}
+	if req.ResourceID == "" {
+		return vendors.Instance{}, a.invalid("create", "resource id is required")
+	}
+	platform, preset := req.Item.Extra["platform"], req.Item.Extra["preset"]
+	if platform == "" || preset == "" {
+		var ok bool
+		if platform, preset, ok = strings.Cut(req.InstanceType, ":"); !ok {
+			return vendors.Instance{}, a.invalid("create", fmt.Sprintf("instance type %q is not <platform>:<preset>", req.InstanceType))
+		}
+	}
+	project, ok := a.cfg.Projects[req.Region]
+	if !ok {
+		return vendors.Instance{}, a.invalid("create", fmt.Sprintf("no project configured for region %q", req.Region))
+	}
+	// Nebius images have no root key of their own: the key goes in the
+	// cloud-init user data, which lets root in.
+	userData, err := userdata.CloudInit(req.SSHPublicKey, req.UserData)
+	if err != nil {
+		return vendors.Instance{}, a.invalid("create", err.Error())
+	}
+	name := vendors.InstanceName(req.ResourceID)
+	if existing, err := a.getByName(ctx, project, name); err == nil || !vendors.IsNotFound(err) {
+		return existing, err
+	}
+	subnet, err := a.subnet(ctx, project)
+	if err != nil {
+		return vendors.Instance{}, err
+	}
+	spec := &pb.InstanceSpec{
+		Resources: resources(platform, preset),
+		NetworkInterfaces: []*pb.NetworkInterfaceSpec{{
+			Name: "eth0", SubnetId: subnet, IpAddress: &pb.IPAddress{}, PublicIpAddress: &pb.PublicIPAddress{},
+		}},
+		BootDisk: &pb.AttachedDiskSpec{
+			AttachMode: pb.AttachedDiskSpec_READ_WRITE,
+			Type:       &pb.AttachedDiskSpec_ManagedDisk{ManagedDisk: &pb.ManagedDisk{Name: name + "-boot", Spec: bootDiskSpec()}},
+		},
+		CloudInitUserData: userData,
+	}
+	if req.Contract == vendors.Spot {
+		// A preemptible VM is stopped, not recovered, when preempted.
+		spec.Preemptible, spec.RecoveryPolicy = preemptibleSpec(), pb.InstanceRecoveryPolicy_FAIL
+	}
+	if req.Cluster != nil {
+		cluster, err := a.ensureCluster(ctx, project, req.Cluster.ClusterID, req.Item.Extra["fabric"])
+		if err != nil {
+			return vendors.Instance{}, err
+		}
+		spec.GpuCluster = &pb.InstanceGpuClusterSpec{Id: cluster}
+	}
+	op, err := a.instances.Create(idempotent(ctx, req.ResourceID), &pb.CreateInstanceRequest{
+		Metadata: &pb.ResourceMetadata{ParentId: project, Name: name, Labels: map[string]string{vendors.Tag: req.ResourceID}},
+		Spec:     spec,
+	})
+	if isAlreadyExists(err) {
+		return a.getByName(ctx, project, name)
+	}
+	if err != nil {
+		return vendors.Instance{}, notFoundIsInvalid(err)
+	}
+	in, err := a.Get(ctx, op.GetResourceId())
+	if err != nil {
+		// The VM was accepted; its id is enough for the caller to poll.
+		return vendors.Instance{ID: op.GetResourceId(), ResourceID: req.ResourceID, Name: name, State: vendors.StatePending,
+			InstanceType: instanceType(platform, preset), Region: req.Region, SSHPort: 22}, nil
+	}
+	return in, nil
+}
+
+// idempotent marks a mutation with Nebius's X-Idempotency-Key, derived
+// from supply's id so a re-sent request is recognised.
+func idempotent(ctx context.Context, id string) context.Context {
+	key := uuid.NewSHA1(uuid.NameSpaceURL, []byte("supply:"+id)).String()
+	return metadata.AppendToOutgoingContext(ctx, "x-idempotency-key", key)
+}
+
+// notFoundIsInvalid turns a create's NOT_FOUND (a subnet, platform or
+// cluster it names does not exist) into ErrInvalid: the request is wrong.
+func notFoundIsInvalid(err error) error {
+	var e *vendors.Error
+	if errors.As(err, &e) && e.Kind == vendors.ErrNotFound {
+		e.Kind = vendors.ErrInvalid
+	}
+	return err
+}
+
+func (a *Adapter) invalid(op, msg string) error {
+	return &vendors.Error{Vendor: vendorName, Op: op, Kind: vendors.ErrInvalid, Message: msg}
+}
+
+func (a *Adapter) getByName(ctx context.Context, project, name string) (vendors.Instance, error) {
+	vm, err := a.instances.GetByName(ctx, &pb.GetByNameRequest{ParentId: project, Name: name})
+	if err != nil {
+		return vendors.Instance{}, err
+	}
+	return a.instance(vm), nil
+}
+
+// subnet finds the project's default subnet, once.
+func (a *Adapter) subnet(ctx context.Context, project string) (string, error) {
+	a.mu.Lock()
+	id, ok := a.subnetIDs[project]
+	a.mu.Unlock()
+	if ok {
+		return id, nil
+	}
+	resp, err := a.subnets.List(ctx, &pb.ListSubnetsRequest{ParentId: project, PageSize: pageSize})
+	if err != nil {
+		return "", err
+	}
+	for _, s := range resp.GetItems() {
+		if id == "" || strings.HasPrefix(s.GetMetadata().GetName(), "default-subnet") {
+			id = s.GetMetadata().GetId()
+		}
+	}
+	if id == "" {
+		return "", a.invalid("create", "project "+project+" has no subnet")
+	}
+	a.mu.Lock()
+	a.subnetIDs[project] = id
+	a.mu.Unlock()
+	return id, nil
+}
+
+// clusterName is the vendor-side name of a cluster's GPU cluster.
+func clusterName(clusterID string) string { return vendors.InstanceName(clusterID) }
+
+// ensureCluster returns the id of the GPU cluster for clusterID in
+// project, creating it on the fabric the first time. Nodes created at
+// once race to create it: the loser's ALREADY_EXISTS sends it to read
+// the winner's.
+func (a *Adapter) ensureCluster(ctx context.Context, project, clusterID, fabric string) (string, error) {
+	name := clusterName(clusterID)
+	c, err := a.clusters.GetByName(ctx, &pb.GetByNameRequest{ParentId: project, Name: name})
+	if err == nil {
+		return c.GetMetadata().GetId(), nil
+	}
+	if !vendors.IsNotFound(err) {
+		return "", err
+	}
+	if fabric == "" {
+		return "", a.invalid("create cluster", "the catalog item names no InfiniBand fabric")
+	}
+	op, err := a.clusters.Create(idempotent(ctx, "cluster:"+clusterID), &pb.CreateGpuClusterRequest{
+		Metadata: &pb.ResourceMetadata{ParentId: project, Name: name, Labels: map[string]string{vendors.Tag: clusterID}},
+		Spec:     &pb.GpuClusterSpec{InfinibandFabric: fabric},
+	})
+	if isAlreadyExists(err) {
+		c, err := a.clusters.GetByName(ctx, &pb.GetByNameRequest{ParentId: project, Name: name})
+		return c.GetMetadata().GetId(), err
+	}
+	if err != nil {
+		return "", notFoundIsInvalid(err)
+	}
+	return op.GetResourceId(), nil
+}
+
+// DeleteCluster deletes the GPU cluster of clusterID wherever it is. A
+// cluster that still has nodes is refused (ErrTransient: try again once
+// they are gone); a missing one is not an error.
+func (a *Adapter) DeleteCluster(ctx context.Context, clusterID string) error {
+	if a.dialErr != nil {
+		return a.dialErr
+	}
+	for _, region := range a.regions() {
+		c, err := a.clusters.GetByName(ctx, &pb.GetByNameRequest{ParentId: a.cfg.Projects[region], Name: clusterName(clusterID)})
+		if vendors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := a.clusters.Delete(ctx, &pb.DeleteGpuClusterRequest{Id: c.GetMetadata().GetId()}); err != nil && !vendors.IsNotFound(err) {
+			return err
+		}
+	}
+	return nil
+}
+
+// Get returns one VM by its Nebius id.
+func (a *Adapter) Get(ctx context.Context, id string) (vendors.Instance, error) {
+	if a.dialErr != nil {
+		return vendors.Instance{}, a.dialErr
+	}
+	vm, err := a.instances.Get(ctx, &pb.GetInstanceRequest{Id: id})
+	if err != nil {
+		return vendors.Instance{}, err
+	}
+	return a.instance(vm), nil
+}
+
+// List returns every VM supply created in the configured projects.
+func (a *Adapter) List(ctx context.Context) ([]vendors.Instance, error) {
+	if a.dialErr != nil {
+		return nil, a.dialErr
+	}
+	var ours []vendors.Instance
+	for _, region := range a.regions() {
+		token := ""
+		for {
+			resp, err := a.instances.List(ctx, &pb.ListInstancesRequest{ParentId: a.cfg.Projects[region], PageSize: pageSize, PageToken: token})
+			if err != nil {
+				return nil, err
+			}
+			for _, vm := range resp.GetItems() {
+				if in := a.instance(vm); in.ResourceID != "" {
+					ours = append(ours, in)
+				}
+			}
+			if token = resp.GetNextPageToken(); token == "" {
+				break
+			}
+		}
+	}
+	return ours, nil
+}
+
+// Terminate deletes a VM; its managed boot disk goes with it.
+func (a *Adapter) Terminate(ctx context.Context, id string) error {
+	if a.dialErr != nil {
+		return a.dialErr
+	}
+	_, err := a.instances.Delete(ctx, &pb.DeleteInstanceRequest{Id: id})
+	if vendors.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// instance maps a Nebius VM to supply's view of it.
+func (a *Adapter) instance(vm *pb.Instance) vendors.Instance {
+	md := vm.GetMetadata()
+	in := vendors.Instance{
+		ID:           md.GetId(),
+		ResourceID:   md.GetLabels()[vendors.Tag],
+		Name:         md.GetName(),
+		VendorState:  vm.GetStatus().GetState().String(),
+		InstanceType: instanceType(vm.GetSpec().GetResources().GetPlatform(), vm.GetSpec().GetResources().GetPreset()),
+		Region:       a.regionOf(md.GetParentId()),
+		SSHPort:      22,
+		CreatedAt:    md.GetCreatedAt().AsTime(),
+	}
+	if in.ResourceID == "" {
+		in.ResourceID = vendors.ResourceIDFromName(md.GetName())
+	}
+	for _, nic := range vm.GetStatus().GetNetworkInterfaces() {
+		if in.ExternalIP == "" {
+			in.ExternalIP = stripPrefix(nic.GetPublicIpAddress().GetAddress())
+		}
+		if in.InternalIP == "" {
+			in.InternalIP = stripPrefix(nic.GetIpAddress().GetAddress())
+		}
+	}
+	in.State = state(vm, in.ExternalIP != "")
+	if a.cfg.SSHPort != nil && in.ExternalIP != "" {
+		in.SSHPort = a.cfg.SSHPort(in.ExternalIP)
+	}
+	return in
+}
+
+// stripPrefix drops the prefix length Nebius puts on addresses
+// ("203.0.113.7/32").
+func stripPrefix(addr string) string {
+	ip, _, _ := strings.Cut(addr, "/")
+	return ip
+}
+
+// state maps Nebius's instance state. A VM is running only once it also
+// has its public address: before that SSH cannot answer. A preemptible
+// VM that stops has been preempted (STOP is the only policy).
+func state(vm *pb.Instance, hasPublicIP bool) vendors.State {
+	preemptible := vm.GetSpec().GetPreemptible() != nil
+	switch vm.GetStatus().GetState() {
+	case pb.InstanceStatus_RUNNING:
+		if hasPublicIP {
+			return vendors.StateRunning
+		}
+		return vendors.StatePending
+	case pb.InstanceStatus_STOPPING, pb.InstanceStatus_STOPPED:
+		if preemptible {
+			return vendors.StatePreempted
+		}
+		return vendors.StateStopped
+	case pb.InstanceStatus_DELETING:
+		return vendors.StateTerminating
+	case pb.InstanceStatus_ERROR:
+		return vendors.StateFailed
+	default: // UNSPECIFIED, CREATING, UPDATING, STARTING
+		return vendors.StatePending
+	}
+}
