@@ -296,7 +296,9 @@ type terminateWorker struct {
 	s *Service
 }
 
-func (w *terminateWorker) Timeout(*river.Job[TerminateArgs]) time.Duration { return w.s.cfg.StepTimeout }
+func (w *terminateWorker) Timeout(*river.Job[TerminateArgs]) time.Duration {
+	return w.s.cfg.StepTimeout
+}
 
 // Work takes one step of a termination. It terminates only an instance
 // the vendor does not already report as terminating, so repeated steps

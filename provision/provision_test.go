@@ -165,7 +165,7 @@ func (e *env) live(resourceID string) []standin.ConsoleEntry {
 	return out
 }
 
-func ready(st provision.OfferStatus) bool { return st.ProcurementStatus == provision.StatusReady }
+func ready(st provision.OfferStatus) bool  { return st.ProcurementStatus == provision.StatusReady }
 func failed(st provision.OfferStatus) bool { return st.ProcurementStatus == provision.StatusFailed }
 
 func TestFullLifecycle(t *testing.T) {
