@@ -131,9 +131,6 @@ func New(cfg Config) (*Index, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.TTL/time.Minute > maxTTLMinutes {
-		return nil, fmt.Errorf("offer TTL %s is longer than the %d minutes an offer id can carry", cfg.TTL, maxTTLMinutes)
-	}
 	codec, err := newOfferCodec(cfg.IDKey)
 	if err != nil {
 		return nil, err
@@ -260,6 +257,11 @@ func (ix *Index) entries(info vendors.Info, items []vendors.CatalogItem) []Entry
 			continue
 		}
 		out = append(out, newEntry(info, gpu, it))
+	}
+	if len(out) > maxItem+1 {
+		// An offer id has room for this many items of one snapshot.
+		ix.cfg.Logger.Warn("vendor catalog too large; extra items left out", "vendor", info.Name, "items", len(out), "kept", maxItem+1)
+		out = out[:maxItem+1]
 	}
 	return out
 }
@@ -444,7 +446,7 @@ func (ix *Index) filtersApplied(q Query, gpus []catalog.GPU, v *view, now time.T
 }
 
 func (ix *Index) offer(account int64, created time.Time, snapshot int64, item int, o Offer) (Offer, error) {
-	id, err := ix.codec.encode(offerRef{Account: account, Created: created, Snapshot: snapshot, Item: item, TTL: ix.cfg.TTL})
+	id, err := ix.codec.encode(offerRef{Account: account, Created: created, Snapshot: snapshot, Item: item})
 	if err != nil {
 		return Offer{}, err
 	}
@@ -470,7 +472,7 @@ func (ix *Index) Resolve(ctx context.Context, accountID int64, id uuid.UUID) (Of
 	e := entries[ref.Item]
 	o := e.Offer
 	o.ObservedAt = observed
-	o.OfferID, o.CreatedAt, o.ExpiresAt = id, ref.Created, ref.Created.Add(ref.TTL)
+	o.OfferID, o.CreatedAt, o.ExpiresAt = id, ref.Created, ref.Created.Add(ix.cfg.TTL)
 	return o, e.Item, nil
 }
 

@@ -13,26 +13,28 @@ import (
 
 // An offer id is not a database row: it is the 128-bit block
 //
-//	account (32) | created_at, unix s (32) | snapshot id (32) | item (20) | ttl, minutes (12)
+//	account (32) | created_at, unix s (32) | snapshot id (32) | item (24) | check (8)
 //
 // encrypted with AES under a key every replica shares (kept in the
 // settings table). Answering a query therefore writes nothing, whatever
 // the number of offers returned; any replica can decode an id, load the
 // catalog snapshot it points to and show the offer at exactly the price
 // it was shown at. The cipher makes ids opaque and unguessable: a forged
-// or altered id decrypts to noise that names another account or no
-// snapshot, and is a 404.
+// or altered id decrypts to noise that fails the check byte, names
+// another account or no snapshot, and is a 404. An offer expires at
+// created_at + the configured TTL, which every replica shares.
 type offerRef struct {
 	Account  int64
 	Created  time.Time
 	Snapshot int64
 	Item     int
-	TTL      time.Duration
 }
 
 const (
-	maxItem       = 1<<20 - 1
-	maxTTLMinutes = 1<<12 - 1
+	maxItem = 1<<24 - 1
+	// check is a constant byte every genuine id decrypts to; a forged id
+	// passes it with probability 1/256 before the account check.
+	check = 0xA7
 )
 
 // errBadOfferID: the id does not decode to an offer (never shown to a
@@ -50,16 +52,14 @@ func newOfferCodec(key []byte) (offerCodec, error) {
 }
 
 func (c offerCodec) encode(r offerRef) (uuid.UUID, error) {
-	minutes := int64(r.TTL / time.Minute)
-	if r.Account < 0 || r.Account > 1<<32-1 || r.Snapshot < 0 || r.Snapshot > 1<<32-1 ||
-		r.Item < 0 || r.Item > maxItem || minutes < 1 || minutes > maxTTLMinutes {
+	if r.Account < 0 || r.Account > 1<<32-1 || r.Snapshot < 0 || r.Snapshot > 1<<32-1 || r.Item < 0 || r.Item > maxItem {
 		return uuid.Nil, fmt.Errorf("offer reference out of range: %+v", r)
 	}
 	var plain [16]byte
 	binary.BigEndian.PutUint32(plain[0:], uint32(r.Account))
 	binary.BigEndian.PutUint32(plain[4:], uint32(r.Created.Unix()))
 	binary.BigEndian.PutUint32(plain[8:], uint32(r.Snapshot))
-	binary.BigEndian.PutUint32(plain[12:], uint32(r.Item)<<12|uint32(minutes))
+	binary.BigEndian.PutUint32(plain[12:], uint32(r.Item)<<8|check)
 	var id uuid.UUID
 	c.block.Encrypt(id[:], plain[:])
 	return id, nil
@@ -73,10 +73,9 @@ func (c offerCodec) decode(id uuid.UUID) (offerRef, error) {
 		Account:  int64(binary.BigEndian.Uint32(plain[0:])),
 		Created:  time.Unix(int64(binary.BigEndian.Uint32(plain[4:])), 0).UTC(),
 		Snapshot: int64(binary.BigEndian.Uint32(plain[8:])),
-		Item:     int(last >> 12),
-		TTL:      time.Duration(last&maxTTLMinutes) * time.Minute,
+		Item:     int(last >> 8),
 	}
-	if r.TTL == 0 || r.Snapshot == 0 {
+	if last&0xff != check || r.Snapshot == 0 {
 		return offerRef{}, errBadOfferID
 	}
 	return r, nil

@@ -103,7 +103,10 @@ func runServer(ctx context.Context, f serverFlags, sandboxSet bool) error {
 		return err
 	}
 
-	vs := f.vendors.configured()
+	vs, err := f.vendors.configured()
+	if err != nil {
+		return err
+	}
 	useSandbox := f.sandbox || (!sandboxSet && len(vs) == 0)
 	var sb *sandbox.Sandbox
 	if useSandbox {

@@ -1,11 +1,15 @@
 package main
 
 import (
+	"fmt"
+	"os"
+
 	"github.com/spf13/pflag"
 
 	"github.com/gpusupply/supply/vendors"
 	"github.com/gpusupply/supply/vendors/hyperstack"
 	"github.com/gpusupply/supply/vendors/lambda"
+	"github.com/gpusupply/supply/vendors/nebius"
 	"github.com/gpusupply/supply/vendors/runpod"
 	"github.com/gpusupply/supply/vendors/scaleway"
 	"github.com/gpusupply/supply/vendors/vastai"
@@ -24,6 +28,12 @@ type vendorFlags struct {
 	verdaURL                         string
 	runpodKey, runpodURL             string
 	vastaiKey, vastaiURL             string
+	nebiusServiceAccount             string
+	nebiusPublicKeyID                string
+	nebiusPrivateKeyFile             string
+	nebiusTenant                     string
+	nebiusProjects                   map[string]string
+	nebiusEndpoint                   string
 }
 
 func (f *vendorFlags) register(fl *pflag.FlagSet) {
@@ -41,10 +51,16 @@ func (f *vendorFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.runpodURL, "runpod-base-url", runpod.DefaultBaseURL, "RunPod API base URL")
 	fl.StringVar(&f.vastaiKey, "vastai-api-key", "", "Vast.ai API key")
 	fl.StringVar(&f.vastaiURL, "vastai-base-url", vastai.DefaultBaseURL, "Vast.ai API base URL")
+	fl.StringVar(&f.nebiusServiceAccount, "nebius-service-account-id", "", "Nebius service account id")
+	fl.StringVar(&f.nebiusPublicKeyID, "nebius-public-key-id", "", "Nebius service account public key id")
+	fl.StringVar(&f.nebiusPrivateKeyFile, "nebius-private-key-file", "", "PEM file of the Nebius service account's private key")
+	fl.StringVar(&f.nebiusTenant, "nebius-tenant-id", "", "Nebius tenant id")
+	fl.StringToStringVar(&f.nebiusProjects, "nebius-projects", nil, "Nebius project per region, e.g. eu-north1=project-e00...,us-central1=project-e01...")
+	fl.StringVar(&f.nebiusEndpoint, "nebius-endpoint", "", "one host:port serving every Nebius service (default: Nebius's own hosts)")
 }
 
 // configured are the adapters whose credentials are set.
-func (f *vendorFlags) configured() []vendors.Vendor {
+func (f *vendorFlags) configured() ([]vendors.Vendor, error) {
 	var vs []vendors.Vendor
 	if f.lambdaKey != "" {
 		vs = append(vs, lambda.New(lambda.Config{APIKey: f.lambdaKey, BaseURL: f.lambdaURL}))
@@ -64,5 +80,15 @@ func (f *vendorFlags) configured() []vendors.Vendor {
 	if f.vastaiKey != "" {
 		vs = append(vs, vastai.New(vastai.Config{APIKey: f.vastaiKey, BaseURL: f.vastaiURL}))
 	}
-	return vs
+	if f.nebiusServiceAccount != "" {
+		key, err := os.ReadFile(f.nebiusPrivateKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("nebius private key: %w", err)
+		}
+		vs = append(vs, nebius.New(nebius.Config{
+			ServiceAccountID: f.nebiusServiceAccount, PublicKeyID: f.nebiusPublicKeyID, PrivateKeyPEM: string(key),
+			TenantID: f.nebiusTenant, Projects: f.nebiusProjects, Endpoint: f.nebiusEndpoint,
+		}))
+	}
+	return vs, nil
 }
