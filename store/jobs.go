@@ -75,6 +75,7 @@ func (j *jobs[TTx]) StartJobs(ctx context.Context, workers *river.Workers, perio
 		// After a crash, jobs the dead process was running are taken up
 		// again after this long; without it River waits an hour.
 		RescueStuckJobsAfter: j.rescueAfter,
+		JobTimeout:           j.rescueAfter / 2,
 		Workers:              workers,
 		PeriodicJobs:         periodic,
 	})
