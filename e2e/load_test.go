@@ -1,0 +1,207 @@
+package e2e
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gpusupply/supply/store"
+)
+
+// loadQueries are the get_offers bodies the load test cycles through: what
+// users ask most, with a limit of 100 as a UI would.
+var loadQueries = []string{
+	"compute:\n  gpu_type: H100\nlimit: 100\n",
+	"compute:\n  gpu_type: nvidia-a100-sxm4-80gb\nlimit: 100\n",
+	"region: EU\ncompute:\n  gpu_type: L40S\nlimit: 100\n",
+	"compute:\n  gpu_type: H100\n  contract_type: spot\nlimit: 100\n",
+	"compute:\n  gpu_type: A100\n  max_price_per_gpu_hour: 2.5\nlimit: 100\n",
+	"compute:\n  gpu_type: H100\n  gpu_count: 8\n  max_price_per_gpu_hour: 4\nlimit: 100\n",
+}
+
+// loadConfig is the load test's setting, from the environment.
+type loadConfig struct {
+	duration    time.Duration
+	warmup      time.Duration
+	concurrency int
+	runs        int
+	engines     []string
+	scales      []int
+}
+
+func loadConfigFromEnv(t *testing.T) loadConfig {
+	c := loadConfig{
+		duration: 15 * time.Second, warmup: 3 * time.Second, concurrency: 16, runs: 3,
+		engines: []string{store.EngineSQLite, store.EnginePostgres}, scales: []int{1},
+	}
+	env := func(name string, parse func(string) error) {
+		if v := os.Getenv(name); v != "" {
+			if err := parse(v); err != nil {
+				t.Fatalf("%s=%q: %v", name, v, err)
+			}
+		}
+	}
+	env("SUPPLY_LOAD_DURATION", func(v string) (err error) { c.duration, err = time.ParseDuration(v); return })
+	env("SUPPLY_LOAD_CONCURRENCY", func(v string) (err error) { c.concurrency, err = strconv.Atoi(v); return })
+	env("SUPPLY_LOAD_RUNS", func(v string) (err error) { c.runs, err = strconv.Atoi(v); return })
+	env("SUPPLY_LOAD_ENGINES", func(v string) error { c.engines = strings.Split(v, ","); return nil })
+	env("SUPPLY_LOAD_SCALES", func(v string) error {
+		c.scales = nil
+		for _, s := range strings.Split(v, ",") {
+			n, err := strconv.Atoi(s)
+			if err != nil {
+				return err
+			}
+			c.scales = append(c.scales, n)
+		}
+		return nil
+	})
+	return c
+}
+
+// TestLoadGetOffers measures POST /get_offers on the real binary: a closed
+// loop of concurrent clients, each sending the next query as soon as the
+// last answer is read. Opt-in (SUPPLY_LOAD=1): it takes about a minute per
+// setup. Tune with SUPPLY_LOAD_DURATION, _CONCURRENCY, _RUNS, _ENGINES
+// (sqlite,postgres) and _SCALES (--sandbox-scale values, e.g. 1,84).
+// The load generator runs on the same machine as the server and competes
+// with it for CPU.
+func TestLoadGetOffers(t *testing.T) {
+	if os.Getenv("SUPPLY_LOAD") != "1" {
+		t.Skip("load test; run with SUPPLY_LOAD=1")
+	}
+	cfg := loadConfigFromEnv(t)
+	for _, engine := range cfg.engines {
+		for _, scale := range cfg.scales {
+			t.Run(fmt.Sprintf("%s/scale=%d", engine, scale), func(t *testing.T) {
+				s := Start(t, engine, "--sandbox-scale", strconv.Itoa(scale), "--catalog-refresh", "1h")
+				catalog := 0
+				for _, v := range s.WaitVendors(t) {
+					catalog += v.Offers
+				}
+				l := newLoader(s, cfg.concurrency)
+				l.run(cfg.warmup)
+				var results []loadResult
+				for i := range cfg.runs {
+					r := l.run(cfg.duration)
+					t.Logf("run %d: %s", i+1, r)
+					results = append(results, r)
+				}
+				m := median(results)
+				t.Logf("RESULT engine=%s scale=%d offers=%d concurrency=%d median of %d: %s", engine, scale, catalog, cfg.concurrency, len(results), m)
+				if m.errors > 0 {
+					t.Errorf("%d requests failed", m.errors)
+				}
+			})
+		}
+	}
+}
+
+// loader drives one server with a fixed number of concurrent clients.
+type loader struct {
+	s           *Server
+	client      *http.Client
+	concurrency int
+}
+
+func newLoader(s *Server, concurrency int) *loader {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = concurrency
+	return &loader{s: s, client: &http.Client{Transport: tr, Timeout: 10 * time.Second}, concurrency: concurrency}
+}
+
+// loadResult is one measured run.
+type loadResult struct {
+	requests, errors     int
+	elapsed              time.Duration
+	p50, p90, p99, worst time.Duration
+}
+
+func (r loadResult) rps() float64 { return float64(r.requests) / r.elapsed.Seconds() }
+
+func (r loadResult) String() string {
+	ms := func(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d.Microseconds())/1000) }
+	return fmt.Sprintf("%d requests in %s: %.0f req/s, p50 %s, p90 %s, p99 %s, max %s, errors %d",
+		r.requests, r.elapsed.Round(time.Millisecond), r.rps(), ms(r.p50), ms(r.p90), ms(r.p99), ms(r.worst), r.errors)
+}
+
+// run sends queries from every client for d and measures each one.
+func (l *loader) run(d time.Duration) loadResult {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	var (
+		mu        sync.Mutex
+		latencies []time.Duration
+		errors    int
+		wg        sync.WaitGroup
+	)
+	start := time.Now()
+	for worker := range l.concurrency {
+		wg.Go(func() {
+			var mine []time.Duration
+			failed := 0
+			for i := worker; ctx.Err() == nil; i++ {
+				began := time.Now()
+				if err := l.query(loadQueries[i%len(loadQueries)]); err != nil {
+					failed++
+					continue
+				}
+				mine = append(mine, time.Since(began))
+			}
+			mu.Lock()
+			latencies, errors = append(latencies, mine...), errors+failed
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	r := loadResult{requests: len(latencies), errors: errors, elapsed: time.Since(start)}
+	if len(latencies) == 0 {
+		return r
+	}
+	slices.Sort(latencies)
+	at := func(q float64) time.Duration { return latencies[int(q*float64(len(latencies)-1))] }
+	r.p50, r.p90, r.p99, r.worst = at(.50), at(.90), at(.99), latencies[len(latencies)-1]
+	return r
+}
+
+// query sends one get_offers and reads the whole answer, as a client must.
+func (l *loader) query(body string) error {
+	req, err := http.NewRequest(http.MethodPost, l.s.URL+"/get_offers", strings.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+l.s.Key)
+	req.Header.Set("Content-Type", yamlType)
+	resp, err := l.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK || !bytes.HasPrefix(b, []byte(`{"offers":`)) {
+		return fmt.Errorf("status %d: %.200s", resp.StatusCode, b)
+	}
+	return nil
+}
+
+// median is the run with the median throughput, so its latencies belong
+// together.
+func median(results []loadResult) loadResult {
+	sorted := slices.SortedFunc(slices.Values(results), func(a, b loadResult) int {
+		return cmp.Compare(a.rps(), b.rps())
+	})
+	return sorted[len(sorted)/2]
+}

@@ -1,0 +1,168 @@
+package sandbox
+
+import (
+	"context"
+	"log/slog"
+	"maps"
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/gpusupply/supply/offers"
+	"github.com/gpusupply/supply/store/storetest"
+	"github.com/gpusupply/supply/vendors/standin"
+)
+
+// Short cadences so a vendor goes stale, and then out, within seconds.
+const (
+	refresh      = 50 * time.Millisecond
+	fetchTimeout = 200 * time.Millisecond
+	maxAge       = 1500 * time.Millisecond
+	// fastAnswer is how long a query from memory may take on a loaded
+	// two-core machine; a query that waited on a hung vendor would take
+	// at least fetchTimeout.
+	fastAnswer = 100 * time.Millisecond
+)
+
+// TestVendorTrouble runs the offer index over the sandbox's real adapters
+// and stand-ins, then makes Lambda hang and Hyperstack fail with 500s:
+// queries stay fast, a troubled vendor's last good offers are served
+// until they are too old and then left out, and vendor health says so.
+func TestVendorTrouble(t *testing.T) {
+	t.Parallel()
+	for _, engine := range storetest.Engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			sb, err := Start(Options{DataDir: t.TempDir(), BootTime: time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { sb.Close() })
+			var sources []offers.Source
+			for _, v := range sb.Vendors() {
+				sources = append(sources, v)
+			}
+			ix, err := offers.New(offers.Config{
+				Sources: sources, Snapshots: storetest.Open(t, engine), IDKey: []byte("0123456789abcdef"),
+				Refresh: refresh, FetchTimeout: fetchTimeout, MaxAge: maxAge, Sandbox: true,
+				// The refresh failures this test causes are expected; keep them quiet.
+				Logger: slog.New(slog.DiscardHandler),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			t.Cleanup(cancel)
+			ix.Start(ctx)
+			waitStatus(t, ix, map[string]string{"lambda": "healthy", "hyperstack": "healthy"})
+			before := search(t, ix)
+			if len(before.byVendor["lambda"]) == 0 || len(before.byVendor["hyperstack"]) == 0 {
+				t.Fatalf("healthy sandbox answered H100 offers from %v, want lambda and hyperstack", before.vendors())
+			}
+
+			faults := func(vendor string) *standin.Faults {
+				si, ok := sb.StandIn(vendor)
+				if !ok {
+					t.Fatalf("no %s stand-in", vendor)
+				}
+				return si.Faults()
+			}
+			faults("lambda").Add(standin.Rule{Delay: 30 * time.Second})
+			faults("hyperstack").Add(standin.Rule{Status: http.StatusInternalServerError})
+			waitStatus(t, ix, map[string]string{"lambda": "degraded", "hyperstack": "degraded"})
+
+			// Degraded: both vendors' last good offers are still served,
+			// as they were, and the answer does not wait for either.
+			during := search(t, ix)
+			for _, vendor := range []string{"lambda", "hyperstack"} {
+				if !slices.Equal(during.byVendor[vendor], before.byVendor[vendor]) {
+					t.Errorf("%s while degraded: %v, want its last good offers %v", vendor, during.byVendor[vendor], before.byVendor[vendor])
+				}
+			}
+			if _, ok := during.res.FiltersApplied["vendors_unavailable"]; ok {
+				t.Errorf("vendors_unavailable while their offers are still served: %v", during.res.FiltersApplied)
+			}
+			for _, v := range ix.Vendors() {
+				if (v.Name == "lambda" || v.Name == "hyperstack") && v.LastError == "" {
+					t.Errorf("%s is degraded without a last_error", v.Name)
+				}
+			}
+
+			// Past MaxAge their offers are left out and the answer says so.
+			waitStatus(t, ix, map[string]string{"lambda": "down", "hyperstack": "down"})
+			after := search(t, ix)
+			if len(after.byVendor["lambda"]) != 0 || len(after.byVendor["hyperstack"]) != 0 {
+				t.Errorf("stale vendors still answered: %v", after.vendors())
+			}
+			if got, _ := after.res.FiltersApplied["vendors_unavailable"].([]string); !slices.Equal(got, []string{"lambda", "hyperstack"}) {
+				t.Errorf("vendors_unavailable %v, want lambda and hyperstack", got)
+			}
+
+			// Hyperstack recovers; Lambda, still hung, stays out while
+			// Hyperstack's offers come back.
+			faults("hyperstack").Clear()
+			waitStatus(t, ix, map[string]string{"lambda": "down", "hyperstack": "healthy"})
+			recovered := search(t, ix)
+			if len(recovered.byVendor["hyperstack"]) == 0 || len(recovered.byVendor["lambda"]) != 0 {
+				t.Errorf("after Hyperstack recovered, offers from %v, want hyperstack only", recovered.vendors())
+			}
+			faults("lambda").Clear()
+		})
+	}
+}
+
+// answer is a search result grouped by vendor.
+type answer struct {
+	res      offers.Result
+	byVendor map[string][]string
+}
+
+func (a answer) vendors() []string {
+	var names []string
+	for name := range a.byVendor {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// search asks for every single H100 and fails if answering took longer
+// than memory should.
+func search(t *testing.T, ix *offers.Index) answer {
+	t.Helper()
+	start := time.Now()
+	res, err := ix.Search(context.Background(), 1, offers.Query{Compute: offers.Compute{GPUType: "H100", GPUCount: 1}, Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > fastAnswer {
+		t.Fatalf("search took %s, want under %s", took, fastAnswer)
+	}
+	a := answer{res: res, byVendor: map[string][]string{}}
+	for _, o := range res.Offers {
+		a.byVendor[o.Vendor] = append(a.byVendor[o.Vendor], o.VendorRegion+" "+o.GPUType)
+	}
+	return a
+}
+
+// waitStatus waits until the named vendors report the wanted statuses.
+func waitStatus(t *testing.T, ix *offers.Index, want map[string]string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * maxAge)
+	for {
+		got := map[string]string{}
+		for _, v := range ix.Vendors() {
+			if _, ok := want[v.Name]; ok {
+				got[v.Name] = v.Status
+			}
+		}
+		if maps.Equal(got, want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("vendor status %v, want %v", got, want)
+		}
+		time.Sleep(refresh / 2)
+	}
+}
