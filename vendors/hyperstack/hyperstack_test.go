@@ -117,7 +117,7 @@ func newPublicKey(t *testing.T) string {
 
 // clockBase starts a stock-drift period: tests run well within it, so
 // which items flicker out of stock is fixed (see createRequest).
-var clockBase = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+var clockBase = time.Date(2026, 11, 27, 12, 5, 0, 0, time.UTC)
 
 // testClock runs from clockBase at the speed of real time, so VMs boot
 // while the catalog's flicker stays put.

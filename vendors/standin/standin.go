@@ -354,8 +354,17 @@ func Flicker(fraction float64, key string, t time.Time) bool {
 	return unit("stock:"+key, t.Unix()/int64(DriftPeriod/time.Second)) < fraction
 }
 
+// unit maps (key, step) to [0, 1), the same in every process.
 func unit(key string, step int64) float64 {
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%s/%d", key, step)
-	return float64(h.Sum64()>>11) / float64(1<<53)
+	// FNV alone barely moves its high bits when only the last characters
+	// change (consecutive steps); the splitmix64 finaliser spreads them.
+	x := h.Sum64()
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return float64(x>>11) / float64(1<<53)
 }

@@ -123,7 +123,7 @@ func newPublicKey(t *testing.T) string {
 
 // clockBase starts a drift period: tests run well within it, so which
 // offers flicker off the market is fixed.
-var clockBase = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+var clockBase = time.Date(2026, 11, 27, 12, 5, 0, 0, time.UTC)
 
 // testClock runs from clockBase at the speed of real time.
 func testClock() func() time.Time {

@@ -1,0 +1,128 @@
+package standin
+
+import (
+	"bufio"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+)
+
+func TestFaults(t *testing.T) {
+	var f Faults
+	handled := 0
+	h := f.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		handled++
+		w.Write([]byte("real"))
+	}), func(status int) (string, []byte) { return "application/json", []byte(`{"error":"injected"}`) })
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	get := func(method, path string) int {
+		req, _ := http.NewRequest(method, srv.URL+path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	f.Add(Rule{Method: http.MethodPost, PathPrefix: "/launch", Status: 500, AfterHandler: true, Times: 1})
+	f.Add(Rule{PathPrefix: "/list", Status: 429, Times: 2})
+	if got := get(http.MethodPost, "/launch"); got != 500 || handled != 1 {
+		t.Errorf("created-but-500: status %d, handled %d; want 500 after the handler ran", got, handled)
+	}
+	if got := get(http.MethodPost, "/launch"); got != 200 {
+		t.Errorf("rule with Times 1 still applies: %d", got)
+	}
+	if a, b, c := get(http.MethodGet, "/list"), get(http.MethodGet, "/list"), get(http.MethodGet, "/list"); a != 429 || b != 429 || c != 200 {
+		t.Errorf("Times 2: %d %d %d", a, b, c)
+	}
+	f.SetLatency(150 * time.Millisecond)
+	start := time.Now()
+	get(http.MethodGet, "/x")
+	if time.Since(start) < 150*time.Millisecond {
+		t.Error("latency not applied")
+	}
+	f.Clear()
+	if got := get(http.MethodGet, "/list"); got != 200 {
+		t.Errorf("after Clear: %d", got)
+	}
+}
+
+func TestHostsAnswerSSHBanners(t *testing.T) {
+	var h Hosts
+	defer h.CloseAll()
+	ip, port, err := h.Open("a", "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ip2, _, err := h.Open("b", "", 0)
+	if err != nil || ip2 == ip {
+		t.Fatalf("second host %s (%v) shares address %s", ip2, err, ip)
+	}
+	if again, p, _ := h.Open("a", "", 0); again != ip || p != port {
+		t.Error("reopening a host changed its address")
+	}
+	if h.Port(ip) != port || h.Port("203.0.113.9") != 22 {
+		t.Errorf("Port(%s) = %d, want %d; unknown = %d", ip, h.Port(ip), port, h.Port("203.0.113.9"))
+	}
+	conn, err := net.DialTimeout("tcp", net.JoinHostPort(ip, strconv.Itoa(port)), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, _ := bufio.NewReader(conn).ReadString('\n')
+	conn.Close()
+	if line != Banner {
+		t.Errorf("banner %q", line)
+	}
+	h.Close("a")
+	if _, err := net.DialTimeout("tcp", net.JoinHostPort(ip, strconv.Itoa(port)), time.Second); err == nil {
+		t.Error("closed host still answers")
+	}
+	// After a restart the same address and port are taken again when free.
+	if ip3, p3, err := h.Open("a", ip, port); err != nil || ip3 != ip || p3 != port {
+		t.Errorf("reopen with previous address: %s:%d %v, want %s:%d", ip3, p3, err, ip, port)
+	}
+}
+
+func TestSaveLoad(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sub", "state.json")
+	type state struct{ N int }
+	var empty state
+	if err := Load(path, &empty); err != nil || empty.N != 0 {
+		t.Fatalf("missing file: %v %+v", err, empty)
+	}
+	if err := Save(path, state{N: 7}); err != nil {
+		t.Fatal(err)
+	}
+	var got state
+	if err := Load(path, &got); err != nil || got.N != 7 {
+		t.Errorf("round trip: %+v %v", got, err)
+	}
+}
+
+func TestDriftStaysInBandAndHolds(t *testing.T) {
+	now := time.Date(2026, 11, 27, 12, 1, 0, 0, time.UTC)
+	for i := range 200 {
+		at := now.Add(time.Duration(i) * DriftPeriod)
+		p := Drift(2.0, 0.05, "h100", at)
+		if p < 1.9 || p > 2.1 {
+			t.Fatalf("drift %v out of ±5%% of 2.0", p)
+		}
+		if Drift(2.0, 0.05, "h100", at.Add(time.Second)) != p {
+			t.Fatal("price moved within one drift period")
+		}
+	}
+	sold := 0
+	for i := range 1000 {
+		if Flicker(0.1, "x", now.Add(time.Duration(i)*DriftPeriod)) {
+			sold++
+		}
+	}
+	if sold < 50 || sold > 150 {
+		t.Errorf("Flicker(0.1) true %d times in 1000", sold)
+	}
+}
