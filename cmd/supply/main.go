@@ -35,7 +35,12 @@ func rootCommand() *cobra.Command {
 		// the command line wins.
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error { return flagsFromEnv(cmd.Flags()) },
 	}
-	root.AddCommand(serverCommand(), migrateCommand(), keysCommand())
+	// The completion command is ours, with an example like every other.
+	root.CompletionOptions.DisableDefaultCmd = true
+	root.AddCommand(serverCommand(), migrateCommand(), keysCommand(),
+		gpusCommand(), vendorsCommand(), regionsCommand(), offersCommand(),
+		procureCommand(), rentCommand(), statusCommand(),
+		resourcesCommand(), resourceCommand(), deleteCommand(), completionCommand())
 	return root
 }
 

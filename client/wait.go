@@ -1,0 +1,141 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gpusupply/supply/offers"
+	"github.com/gpusupply/supply/provision"
+)
+
+// Polling of WaitReady and WaitDeleted: every half second while things
+// change, slowing down to every 5 s while they do not.
+const (
+	minPoll = 500 * time.Millisecond
+	maxPoll = 5 * time.Second
+	// maxPollFailures is how many polls in a row may fail for a passing
+	// reason (a restarting server, a 503) before waiting gives up.
+	maxPollFailures = 5
+)
+
+// WaitReady polls an offer's procurement until every instance is running
+// and reachable, and answers the final status. onChange, when not nil, is
+// called with the first status and with every status that differs from
+// the one before. A failed procurement is a *FailedError; a cancelled ctx
+// stops waiting (not the procurement) and answers ctx.Err().
+func (c *Client) WaitReady(ctx context.Context, offerID uuid.UUID, onChange func(provision.OfferStatus)) (provision.OfferStatus, error) {
+	get := func(ctx context.Context) (provision.OfferStatus, error) { return c.OfferStatus(ctx, offerID) }
+	return poll(ctx, get, offerStatusKey, onChange, func(st provision.OfferStatus) (bool, error) {
+		switch {
+		case st.ProcurementStatus == provision.StatusReady:
+			return true, nil
+		case st.ProcurementStatus == provision.StatusFailed:
+			reason := ""
+			if st.FailureReason != nil {
+				reason = *st.FailureReason
+			}
+			return true, &FailedError{OfferID: offerID, Reason: reason}
+		case st.ProcurementStatus == provision.StatusAvailable && st.Status == offers.StatusExpired:
+			return true, fmt.Errorf("offer %s expired before it was procured", offerID)
+		}
+		return false, nil
+	})
+}
+
+// WaitDeleted polls a resource until the vendor has confirmed it is gone,
+// and answers its final state. onChange is called like WaitReady's. A
+// resource that is neither deleting nor deleted is an error: nothing would
+// ever delete it.
+func (c *Client) WaitDeleted(ctx context.Context, resourceID uuid.UUID, onChange func(provision.ResourceSummary)) (provision.ResourceSummary, error) {
+	get := func(ctx context.Context) (provision.ResourceSummary, error) {
+		return c.Resource(ctx, resourceID, false)
+	}
+	key := func(r provision.ResourceSummary) string { return r.Status + "\x00" + deref(r.StatusMessage) }
+	return poll(ctx, get, key, onChange, func(r provision.ResourceSummary) (bool, error) {
+		switch r.Status {
+		case provision.ResourceDeleted:
+			return true, nil
+		case provision.ResourceDeleting:
+			return false, nil
+		}
+		return true, fmt.Errorf("resource %s is %s, not being deleted", resourceID, r.Status)
+	})
+}
+
+// offerStatusKey tells two offer statuses apart by what a watcher sees
+// change: the procurement status, the progress and each instance's status.
+func offerStatusKey(st provision.OfferStatus) string {
+	var b strings.Builder
+	b.WriteString(st.ProcurementStatus + "\x00" + st.Progress)
+	for _, in := range st.Instances {
+		b.WriteString("\x00" + in.Status + "\x00" + deref(in.SSHCommand))
+	}
+	return b.String()
+}
+
+// poll calls get until done says so, with backoff between calls. It
+// answers the last status it got, also when it stops on an error.
+func poll[T any](ctx context.Context, get func(context.Context) (T, error), key func(T) string,
+	onChange func(T), done func(T) (bool, error)) (T, error) {
+	var latest T
+	interval := minPoll
+	last, failures := "", 0
+	for first := true; ; first = false {
+		v, err := get(ctx)
+		switch {
+		case err == nil:
+			latest, failures = v, 0
+			if k := key(v); first || k != last {
+				last, interval = k, minPoll
+				if onChange != nil {
+					onChange(v)
+				}
+			}
+			if finished, err := done(v); finished {
+				return v, err
+			}
+		case ctx.Err() != nil:
+			return latest, ctx.Err()
+		case passing(err) && failures < maxPollFailures:
+			failures++
+		default:
+			return latest, err
+		}
+		t := time.NewTimer(interval)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return latest, ctx.Err()
+		case <-t.C:
+		}
+		interval = min(interval*3/2, maxPoll)
+	}
+}
+
+// passing reports whether an error may go away by itself: the server is
+// restarting, overloaded or briefly unreachable.
+func passing(err error) bool {
+	var unreachable *UnreachableError
+	var e *Error
+	switch {
+	case errors.As(err, &unreachable):
+		return true
+	case errors.As(err, &e):
+		return e.Status == http.StatusTooManyRequests || e.Status == http.StatusBadGateway ||
+			e.Status == http.StatusServiceUnavailable || e.Status == http.StatusGatewayTimeout
+	}
+	return false
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

@@ -1,0 +1,475 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/spf13/cobra"
+
+	"github.com/gpusupply/supply/e2e"
+	"github.com/gpusupply/supply/offers"
+	"github.com/gpusupply/supply/provision"
+	"github.com/gpusupply/supply/store"
+)
+
+func TestMain(m *testing.M) { os.Exit(e2e.Main(m)) }
+
+// testSSHKey is a well-formed OpenSSH public key; sandbox instances accept any.
+const testSSHKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGZlZGN0b3JzZWVkMDEyMzQ1Njc4OWFiY2RlZjAxMjM0 renter@laptop"
+
+// user is someone at a terminal-less shell: a home with an SSH key and
+// SUPPLY_URL / SUPPLY_API_KEY pointing at a server.
+type user struct {
+	home string
+	env  []string
+}
+
+// newUser has a home with ~/.ssh/id_ed25519.pub and the given SUPPLY_*
+// variables; the test's own SUPPLY_* variables are never passed on.
+func newUser(t *testing.T, supplyEnv ...string) *user {
+	t.Helper()
+	home := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(home, ".ssh"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(home, ".ssh", "id_ed25519.pub"), []byte(testSSHKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	u := &user{home: home}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "SUPPLY_") && !strings.HasPrefix(kv, "HOME=") {
+			u.env = append(u.env, kv)
+		}
+	}
+	u.env = append(append(u.env, "HOME="+home), supplyEnv...)
+	return u
+}
+
+func userOf(t *testing.T, s *e2e.Server) *user {
+	return newUser(t, "SUPPLY_URL="+s.URL, "SUPPLY_API_KEY="+s.Key)
+}
+
+func (u *user) command(t *testing.T, args ...string) *exec.Cmd {
+	cmd := exec.Command(e2e.Binary(t), args...)
+	cmd.Env, cmd.Dir = u.env, u.home
+	return cmd
+}
+
+// run runs supply and answers its stdout, stderr and exit status.
+func (u *user) run(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := u.command(t, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		t.Fatalf("run supply %s: %v", strings.Join(args, " "), err)
+	}
+	return stdout.String(), stderr.String(), cmd.ProcessState.ExitCode()
+}
+
+// ok runs supply, expects it to succeed and answers stdout and stderr.
+func (u *user) ok(t *testing.T, args ...string) (string, string) {
+	t.Helper()
+	stdout, stderr, code := u.run(t, args...)
+	if code != 0 {
+		t.Fatalf("supply %s: exit %d\n%s", strings.Join(args, " "), code, stderr)
+	}
+	return stdout, stderr
+}
+
+// fails runs supply, expects it to fail with a one-line error on stderr
+// that starts with want, and nothing on stdout.
+func (u *user) fails(t *testing.T, want string, args ...string) {
+	t.Helper()
+	stdout, stderr, code := u.run(t, args...)
+	if code == 0 || stdout != "" || !strings.HasPrefix(stderr, "supply: "+want) || strings.Count(stderr, "\n") != 1 {
+		t.Fatalf("supply %s: exit %d, stdout %q, stderr %q; want a failure saying %q",
+			strings.Join(args, " "), code, stdout, stderr, want)
+	}
+}
+
+// jsonOf runs supply with --json and decodes its answer into out.
+func (u *user) jsonOf(t *testing.T, out any, args ...string) {
+	t.Helper()
+	stdout, _ := u.ok(t, append(args, "--json")...)
+	if err := json.Unmarshal([]byte(stdout), out); err != nil {
+		t.Fatalf("supply %s --json: %v\n%s", strings.Join(args, " "), err, stdout)
+	}
+}
+
+// table splits a table into its header and rows of cells.
+func table(t *testing.T, out string) ([]string, [][]string) {
+	t.Helper()
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	cells := regexp.MustCompile(`\s{2,}`)
+	var rows [][]string
+	for _, l := range lines[1:] {
+		rows = append(rows, cells.Split(l, -1))
+	}
+	return cells.Split(lines[0], -1), rows
+}
+
+// column is the cells of the column named name.
+func column(t *testing.T, header []string, rows [][]string, name string) []string {
+	t.Helper()
+	i := slices.Index(header, name)
+	if i < 0 {
+		t.Fatalf("no column %s in %v", name, header)
+	}
+	var col []string
+	for _, r := range rows {
+		col = append(col, r[i])
+	}
+	return col
+}
+
+var sshLine = regexp.MustCompile(`^ssh root@[0-9.]+( -p [0-9]+)?\n$`)
+
+func TestCommands(t *testing.T) {
+	t.Parallel()
+	s := e2e.Start(t, store.EngineSQLite, "--sandbox-boot-time", "500ms")
+	s.WaitVendors(t)
+	u := userOf(t, s)
+
+	t.Run("discovery", func(t *testing.T) {
+		out, _ := u.ok(t, "gpus")
+		header, rows := table(t, out)
+		if !slices.Equal(header, []string{"FAMILY", "VARIANTS"}) || !slices.Contains(column(t, header, rows, "FAMILY"), "H100") {
+			t.Fatalf("gpus table:\n%s", out)
+		}
+		var gpus map[string][]string
+		u.jsonOf(t, &gpus, "gpus")
+		if !slices.Contains(gpus["H100"], "nvidia-h100-sxm5-80gb") {
+			t.Errorf("gpus --json: %v", gpus)
+		}
+
+		out, stderr := u.ok(t, "vendors")
+		header, rows = table(t, out)
+		if len(rows) == 0 || !slices.Equal(slices.Compact(column(t, header, rows, "STATUS")), []string{"healthy"}) {
+			t.Errorf("vendors table:\n%s", out)
+		}
+		if !strings.Contains(stderr, "Sandbox mode") {
+			t.Errorf("vendors does not say it is the sandbox: %q", stderr)
+		}
+
+		if out, _ := u.ok(t, "regions"); out != "US\nEU\nAPAC\nOther\n" {
+			t.Errorf("regions = %q", out)
+		}
+	})
+
+	t.Run("offers table", func(t *testing.T) {
+		out, stderr := u.ok(t, "offers", "--gpu", "H100", "--ondemand", "--limit", "3")
+		header, rows := table(t, out)
+		want := []string{"OFFER ID", "VENDOR", "REGION", "GPU", "COUNT", "$/GPU-H", "$/H TOTAL", "VCPU", "RAM", "CONTRACT", "EXPIRES IN"}
+		if !slices.Equal(header, want) || len(rows) != 3 {
+			t.Fatalf("offers table, want 3 rows under %v:\n%s", want, out)
+		}
+		prices := column(t, header, rows, "$/GPU-H")
+		if !slices.IsSortedFunc(prices, func(a, b string) int { return strings.Compare(pad(a), pad(b)) }) {
+			t.Errorf("prices not cheapest first: %v", prices)
+		}
+		if c := slices.Compact(column(t, header, rows, "CONTRACT")); !slices.Equal(c, []string{"ondemand"}) {
+			t.Errorf("contracts %v, want only ondemand", c)
+		}
+		if !regexp.MustCompile(`^3 of \d+ offers, cheapest first`).MatchString(stderr) {
+			t.Errorf("offers summary: %q", stderr)
+		}
+	})
+
+	t.Run("offers json and file", func(t *testing.T) {
+		var res offers.Result
+		u.jsonOf(t, &res, "offers", "--gpu", "H100", "--count", "1", "--region", "eu", "--limit", "2")
+		if len(res.Offers) != 2 || res.Offers[0].Region != "EU" || res.Offers[0].GPUFamily != "H100" {
+			t.Fatalf("offers --json: %+v", res.Offers)
+		}
+		query := filepath.Join(u.home, "query.yaml")
+		if err := os.WriteFile(query, []byte("compute:\n  gpu_type: H100\n  contract_type: spot\nlimit: 4\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		res = offers.Result{}
+		u.jsonOf(t, &res, "offers", "--file", query)
+		if len(res.Offers) == 0 || len(res.Offers) > 4 || res.Offers[0].ContractType != "spot" {
+			t.Fatalf("offers --file: %+v", res.Offers)
+		}
+	})
+
+	t.Run("offers refused", func(t *testing.T) {
+		u.fails(t, "body.compute.max_price_per_gpu_hour: Input should be greater than 0", "offers", "--gpu", "H100", "--max-price", "0")
+		u.fails(t, "body.compute.gpu_count: Input should be greater than or equal to 1", "offers", "--gpu", "H100", "--count", "-2")
+		u.fails(t, "--gpu is required: e.g. --gpu H100 (supply gpus lists them)", "offers")
+		u.fails(t, "--file and --gpu cannot go together: put the filter in the file", "offers", "--gpu", "H100", "--file", "q.yaml")
+		u.fails(t, `invalid argument "lots" for "--count" flag: strconv.ParseInt: parsing "lots": invalid syntax`, "offers", "--gpu", "H100", "--count", "lots")
+	})
+
+	t.Run("procure and status", func(t *testing.T) {
+		id := cheapestOffer(t, u, "lambda")
+		out, _ := u.ok(t, "procure", id.String())
+		if !strings.HasPrefix(out, "Procuring offer "+id.String()+": resource ") {
+			t.Fatalf("procure: %q", out)
+		}
+		var st provision.OfferStatus
+		u.jsonOf(t, &st, "status", id.String())
+		if st.OfferID != id || st.ProcurementStatus == provision.StatusAvailable {
+			t.Fatalf("status --json after procure: %+v", st)
+		}
+		// The table shows the instance once it is there.
+		out, _ = u.ok(t, "status", id.String())
+		if !strings.Contains(out, "Procurement: ") || !strings.Contains(out, "RESOURCE ID") {
+			t.Errorf("status:\n%s", out)
+		}
+		u.fails(t, "Offer "+id.String()+" was already procured", "procure", id.String())
+	})
+
+	t.Run("procure wait", func(t *testing.T) {
+		id := cheapestOffer(t, u, "hyperstack")
+		stdout, stderr := u.ok(t, "procure", id.String(), "--wait", "--name", "trainer")
+		if !sshLine.MatchString(stdout) {
+			t.Fatalf("procure --wait printed %q, want one ssh command", stdout)
+		}
+		// Not a terminal: one plain progress line per change, ending ready.
+		if !regexp.MustCompile(`(?m)^provisioning_\w+ · 0/1 instances running · \d+s$`).MatchString(stderr) ||
+			!regexp.MustCompile(`(?m)^ready · 1/1 instances running · \d+s$`).MatchString(stderr) {
+			t.Errorf("progress on stderr:\n%s", stderr)
+		}
+		if strings.Contains(stderr, "\033") || strings.Contains(stderr, "\r") {
+			t.Errorf("terminal codes on a pipe: %q", stderr)
+		}
+		var list []provision.ResourceSummary
+		u.jsonOf(t, &list, "resources", "--offer", id.String())
+		if len(list) != 1 || list[0].Name != "trainer" || list[0].Status != provision.ResourceRunning {
+			t.Errorf("resources --offer: %+v", list)
+		}
+	})
+
+	t.Run("rent and delete", func(t *testing.T) {
+		stdout, stderr := u.ok(t, "rent", "--gpu", "H100", "--wait")
+		if !sshLine.MatchString(stdout) || !strings.Contains(stderr, "Renting the cheapest of ") {
+			t.Fatalf("rent: stdout %q, stderr %q", stdout, stderr)
+		}
+		m := regexp.MustCompile(`supply delete (\S+) --wait`).FindStringSubmatch(stderr)
+		if m == nil {
+			t.Fatalf("rent does not say how to give it back: %q", stderr)
+		}
+		id := m[1]
+
+		out, _ := u.ok(t, "resources")
+		header, rows := table(t, out)
+		i := slices.Index(column(t, header, rows, "RESOURCE ID"), id)
+		if i < 0 || rows[i][slices.Index(header, "STATUS")] != "running" || rows[i][slices.Index(header, "SSH")]+"\n" != stdout {
+			t.Fatalf("resources does not list %s running with its ssh command:\n%s", id, out)
+		}
+		out, _ = u.ok(t, "resource", id)
+		if !strings.Contains(out, "Status:    running\n") || !strings.Contains(out, "SSH:       "+stdout) {
+			t.Errorf("resource:\n%s", out)
+		}
+
+		stdout, stderr = u.ok(t, "delete", id, "--wait")
+		if stdout != "Resource "+id+" deleted.\n" || !regexp.MustCompile(`(?m)^deleted · .* · \d+s$`).MatchString(stderr) {
+			t.Fatalf("delete --wait: stdout %q, stderr %q", stdout, stderr)
+		}
+		if out, _ := u.ok(t, "resources"); strings.Contains(out, id) {
+			t.Errorf("resources still lists the deleted %s:\n%s", id, out)
+		}
+		if out, _ := u.ok(t, "resources", "--all"); !strings.Contains(out, id) {
+			t.Errorf("resources --all does not list the deleted %s:\n%s", id, out)
+		}
+		u.fails(t, "Resource "+id+" is already deleted", "delete", id)
+	})
+
+	t.Run("rent tries the next offer", func(t *testing.T) {
+		// A Vast.ai machine is one offer: once rented it fails at launch
+		// until the catalog is read again, so the second rent must move on.
+		for range 2 {
+			stdout, stderr := u.ok(t, "rent", "--gpu", "H100", "--vendor", "vastai")
+			if !sshLine.MatchString(stdout) {
+				t.Fatalf("rent --vendor vastai: stdout %q, stderr %q", stdout, stderr)
+			}
+			if strings.Contains(stderr, "trying the next cheapest offer") {
+				return
+			}
+		}
+		t.Error("the second rent of the same Vast.ai machine did not move on to the next offer")
+	})
+
+	t.Run("unknown ids", func(t *testing.T) {
+		id := uuid.NewString()
+		u.fails(t, "Offer "+id+" not found", "status", id)
+		u.fails(t, "Offer "+id+" not found", "procure", id)
+		u.fails(t, "Resource "+id+" not found", "resource", id)
+		u.fails(t, "Resource "+id+" not found", "delete", id)
+		u.fails(t, `"abc" is not a valid resource id: ids look like 00000000-0000-0000-0000-000000000000`, "delete", "abc")
+	})
+
+	t.Run("json everywhere", func(t *testing.T) {
+		for _, args := range [][]string{
+			{"gpus"}, {"vendors"}, {"regions"}, {"offers", "--gpu", "A100"}, {"resources"}, {"resources", "--all"},
+		} {
+			if stdout, _ := u.ok(t, append(args, "--json")...); !json.Valid([]byte(stdout)) {
+				t.Errorf("supply %s --json is not JSON: %q", strings.Join(args, " "), stdout)
+			}
+		}
+	})
+
+	t.Run("api key", func(t *testing.T) {
+		u.fails(t, "Not authenticated: the server at "+s.URL+" does not know this API key (SUPPLY_API_KEY or --api-key)",
+			"regions", "--api-key", "sk-wrong")
+		noKey := newUser(t, "SUPPLY_URL="+s.URL)
+		noKey.fails(t, "no API key: set SUPPLY_API_KEY or pass --api-key (a new server writes its first key to supply-data/initial-api-key)", "gpus")
+		// --url and --api-key win over the environment.
+		if out, _ := newUser(t, "SUPPLY_URL=http://127.0.0.1:1").ok(t, "regions", "--url", s.URL, "--api-key", s.Key); out == "" {
+			t.Error("regions with --url and --api-key printed nothing")
+		}
+	})
+
+	t.Run("no ssh key", func(t *testing.T) {
+		keyless := userOf(t, s)
+		if err := os.Remove(filepath.Join(keyless.home, ".ssh", "id_ed25519.pub")); err != nil {
+			t.Fatal(err)
+		}
+		keyless.fails(t, "no SSH public key in ~/.ssh/id_ed25519.pub or ~/.ssh/id_rsa.pub: pass --ssh-key FILE, or make one with ssh-keygen -t ed25519",
+			"procure", uuid.NewString())
+		rsa := filepath.Join(keyless.home, ".ssh", "id_rsa.pub")
+		if err := os.WriteFile(rsa, []byte("not a key"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, stderr, code := keyless.run(t, "procure", cheapestOffer(t, u, "scaleway").String())
+		if code == 0 || !strings.HasPrefix(stderr, "supply: body.ssh_public_key: ") {
+			t.Errorf("procure with a bad ~/.ssh/id_rsa.pub: exit %d, %q", code, stderr)
+		}
+	})
+}
+
+// cheapestOffer answers the id of a vendor's cheapest on-demand H100
+// offer. Tests that procure take one vendor each: a procured sandbox
+// machine may stay listed until the vendor's catalog is read again.
+func cheapestOffer(t *testing.T, u *user, vendor string) uuid.UUID {
+	t.Helper()
+	var res offers.Result
+	u.jsonOf(t, &res, "offers", "--gpu", "H100", "--ondemand", "--vendor", vendor, "--limit", "1")
+	if len(res.Offers) != 1 {
+		t.Fatalf("no H100 offer")
+	}
+	return res.Offers[0].OfferID
+}
+
+// pad makes "$1.50" and "$12.00" sort as numbers.
+func pad(price string) string {
+	v, _ := strconv.ParseFloat(strings.TrimPrefix(price, "$"), 64)
+	return strconv.FormatFloat(v+1e6, 'f', 2, 64)
+}
+
+// TestSlowProcurement covers waits that do not end well: Ctrl-C stops the
+// wait but not the procurement, and a failed procurement is an error.
+func TestSlowProcurement(t *testing.T) {
+	t.Parallel()
+	// Instances never boot; procurements fail after the provision timeout.
+	s := e2e.Start(t, store.EngineSQLite, "--sandbox-boot-time", "1h", "--provision-timeout", "4s")
+	s.WaitVendors(t)
+	u := userOf(t, s)
+
+	t.Run("interrupt", func(t *testing.T) {
+		id := cheapestOffer(t, u, "lambda")
+		cmd := u.command(t, "procure", id.String(), "--wait")
+		stderr, err := cmd.StderrPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		lines := bufio.NewScanner(stderr)
+		var seen []string
+		for lines.Scan() {
+			seen = append(seen, lines.Text())
+			if strings.HasPrefix(lines.Text(), "provisioning_") {
+				cmd.Process.Signal(os.Interrupt)
+				break
+			}
+		}
+		for lines.Scan() {
+			seen = append(seen, lines.Text())
+		}
+		if cmd.Wait() == nil {
+			t.Fatal("procure --wait exited 0 after Ctrl-C")
+		}
+		want := "supply: stopped waiting, but the procurement goes on: follow it with: supply status " + id.String()
+		if seen[len(seen)-1] != want {
+			t.Fatalf("after Ctrl-C: %q, want %q", seen, want)
+		}
+		var st provision.OfferStatus
+		u.jsonOf(t, &st, "status", id.String())
+		if st.ProcurementStatus == provision.StatusFailed || st.ProcurementStatus == provision.StatusAvailable {
+			t.Errorf("procurement after Ctrl-C: %s, want it still going", st.ProcurementStatus)
+		}
+	})
+
+	t.Run("failure", func(t *testing.T) {
+		id := cheapestOffer(t, u, "hyperstack")
+		_, stderr, code := u.run(t, "procure", id.String(), "--wait")
+		if code == 0 || !strings.Contains(stderr, "\nsupply: procurement of offer "+id.String()+" failed: ") {
+			t.Fatalf("procure --wait of a failing procurement: exit %d\n%s", code, stderr)
+		}
+	})
+}
+
+func TestServerDown(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + l.Addr().String()
+	l.Close()
+	u := newUser(t, "SUPPLY_URL="+url, "SUPPLY_API_KEY=sk-any")
+	start := time.Now()
+	for _, args := range [][]string{{"gpus"}, {"offers", "--gpu", "H100"}, {"rent", "--gpu", "H100"}, {"resources"}} {
+		_, stderr, code := u.run(t, args...)
+		want := "supply: the supply server at " + url + " is not reachable ("
+		if code == 0 || !strings.HasPrefix(stderr, want) || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("supply %s with the server down: exit %d, %q", strings.Join(args, " "), code, stderr)
+		}
+	}
+	if time.Since(start) > 10*time.Second {
+		t.Errorf("took %s to find the server down", time.Since(start))
+	}
+}
+
+func TestCompletionAndHelp(t *testing.T) {
+	t.Parallel()
+	u := newUser(t)
+	for shell, marker := range map[string]string{"bash": "complete -o default -F __start_supply supply", "zsh": "#compdef supply", "fish": "complete -c supply"} {
+		if out, _ := u.ok(t, "completion", shell); !strings.Contains(out, marker) {
+			t.Errorf("completion %s lacks %q", shell, marker)
+		}
+	}
+	u.fails(t, `invalid argument "powershell" for "supply completion"`, "completion", "powershell")
+
+	var walk func(cmd *cobra.Command)
+	walk = func(cmd *cobra.Command) {
+		if cmd.Runnable() && cmd.Example == "" {
+			t.Errorf("supply %s has no example in its help", cmd.CommandPath())
+		}
+		for _, sub := range cmd.Commands() {
+			walk(sub)
+		}
+	}
+	walk(rootCommand())
+	if out, _ := u.ok(t, "rent", "--help"); !strings.Contains(out, "Examples:\n  supply rent --gpu H100") {
+		t.Errorf("rent --help:\n%s", out)
+	}
+}

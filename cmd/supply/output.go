@@ -1,0 +1,262 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/spf13/cobra"
+)
+
+// printer writes a command's answer: JSON with --json, else tables that
+// are coloured only on a terminal and without NO_COLOR. The answer goes to
+// stdout; narration (hints, progress) goes to stderr, so that
+// $(supply rent ...) captures just the ssh command.
+type printer struct {
+	out, err  io.Writer
+	json      bool
+	color     bool // colour on stdout
+	live      bool // stderr is a terminal: progress redraws one line
+	liveColor bool // colour on stderr
+}
+
+func newPrinter(cmd *cobra.Command, asJSON bool) *printer {
+	noColor := os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb"
+	out, errw := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	live := isTerminal(errw)
+	return &printer{
+		out: out, err: errw, json: asJSON,
+		color: isTerminal(out) && !noColor,
+		live:  live, liveColor: live && !noColor,
+	}
+}
+
+// isTerminal reports whether w is a terminal (a character device).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// answer prints v as indented JSON with --json, and calls human otherwise.
+func (p *printer) answer(v any, human func()) error {
+	if !p.json {
+		human()
+		return nil
+	}
+	enc := json.NewEncoder(p.out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// note tells the user something on stderr, where it never mixes with the
+// answer, JSON or not.
+func (p *printer) note(format string, args ...any) {
+	fmt.Fprintf(p.err, format+"\n", args...)
+}
+
+// table prints rows under a header, columns aligned. The STATUS column is
+// coloured by what the status means.
+func (p *printer) table(header []string, rows [][]string) {
+	widths := make([]int, len(header))
+	for _, row := range append([][]string{header}, rows...) {
+		for i, cell := range row {
+			widths[i] = max(widths[i], utf8.RuneCountInString(cell))
+		}
+	}
+	line := func(row []string, style func(col int, s string) string) {
+		var b strings.Builder
+		for i, cell := range row {
+			if i == len(row)-1 {
+				b.WriteString(style(i, cell))
+				break
+			}
+			pad := strings.Repeat(" ", widths[i]-utf8.RuneCountInString(cell)+2)
+			b.WriteString(style(i, cell) + pad)
+		}
+		fmt.Fprintln(p.out, strings.TrimRight(b.String(), " "))
+	}
+	line(header, func(_ int, s string) string { return paint(p.color, bold, s) })
+	for _, row := range rows {
+		line(row, func(col int, s string) string {
+			if header[col] == "STATUS" {
+				return paint(p.color, statusColor(s), s)
+			}
+			return s
+		})
+	}
+}
+
+// fields prints name/value pairs, one a line, values aligned; a pair
+// whose value is empty is left out.
+func (p *printer) fields(pairs [][2]string) {
+	width := 0
+	for _, kv := range pairs {
+		width = max(width, len(kv[0]))
+	}
+	for _, kv := range pairs {
+		if kv[1] == "" {
+			continue
+		}
+		value := kv[1]
+		if kv[0] == "Status" || kv[0] == "Procurement" {
+			value = paint(p.color, statusColor(value), value)
+		}
+		fmt.Fprintf(p.out, "%-*s  %s\n", width+1, kv[0]+":", value)
+	}
+}
+
+// ANSI styles.
+const (
+	bold   = "1"
+	dim    = "2"
+	red    = "31"
+	green  = "32"
+	yellow = "33"
+)
+
+func paint(on bool, style, s string) string {
+	if !on || style == "" {
+		return s
+	}
+	return "\033[" + style + "m" + s + "\033[0m"
+}
+
+// statusColor is green for good, yellow for on the way, red for trouble.
+func statusColor(status string) string {
+	switch status {
+	case "ready", "running", "healthy", "available", "procured":
+		return green
+	case "failed", "down", "unhealthy", "preempted", "expired":
+		return red
+	case "deleted":
+		return dim
+	case "":
+		return ""
+	}
+	return yellow
+}
+
+// progress is the line that shows how a wait is going: on a terminal one
+// line redrawn every second with the elapsed time; elsewhere (a log, a
+// pipe) a plain line for every change.
+type progress struct {
+	p     *printer
+	start time.Time
+	mu    sync.Mutex
+	state string // status word, coloured on a terminal
+	info  string // what goes with it, e.g. "1/2 instances running"
+	stopc chan struct{}
+	done  chan struct{}
+}
+
+func (p *printer) startProgress() *progress {
+	pr := &progress{p: p, start: time.Now(), stopc: make(chan struct{}), done: make(chan struct{})}
+	if !p.live {
+		close(pr.done)
+		return pr
+	}
+	go func() {
+		defer close(pr.done)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-pr.stopc:
+				return
+			case <-t.C:
+				pr.mu.Lock()
+				pr.draw()
+				pr.mu.Unlock()
+			}
+		}
+	}()
+	return pr
+}
+
+// set shows a new state.
+func (pr *progress) set(state, info string) {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	pr.state, pr.info = state, info
+	if pr.p.live {
+		pr.draw()
+		return
+	}
+	fmt.Fprintln(pr.p.err, pr.text(false))
+}
+
+// stop ends the live line, leaving its last state on screen.
+func (pr *progress) stop() {
+	close(pr.stopc)
+	<-pr.done
+	if pr.p.live && pr.state != "" {
+		pr.draw()
+		fmt.Fprintln(pr.p.err)
+	}
+}
+
+func (pr *progress) draw() { fmt.Fprint(pr.p.err, "\r\033[K"+pr.text(pr.p.liveColor)) }
+
+func (pr *progress) text(color bool) string {
+	s := paint(color, statusColor(pr.state), pr.state)
+	if pr.info != "" {
+		s += " · " + pr.info
+	}
+	return s + " · " + time.Since(pr.start).Round(time.Second).String()
+}
+
+// Formatting of values in tables.
+
+func usd(v float64) string { return fmt.Sprintf("$%.2f", v) }
+
+func orDash[T int | float64](v *T) string {
+	if v == nil {
+		return "-"
+	}
+	return fmt.Sprint(*v)
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// ago is how long before now t was, coarsely: "5s ago", "3h ago".
+func ago(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return coarse(time.Since(t)) + " ago"
+}
+
+// until is how long from now t is: "29m", or "expired".
+func until(t time.Time) string {
+	d := time.Until(t)
+	if d <= 0 {
+		return "expired"
+	}
+	return coarse(d)
+}
+
+func coarse(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh", int(d.Hours()))
+	}
+	return fmt.Sprintf("%dd", int(d.Hours()/24))
+}

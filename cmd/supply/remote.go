@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/google/uuid"
+	"github.com/spf13/cobra"
+
+	"github.com/gpusupply/supply/client"
+)
+
+// remote is what every command that talks to a server shares: where the
+// server is, the API key, and whether to print JSON.
+type remote struct {
+	url    string
+	apiKey string
+	json   bool
+}
+
+// remoteCommand gives cmd the --url, --api-key and --json flags and runs
+// run with a client of the server and a printer; errors the user can act
+// on are reworded to say how.
+func remoteCommand(cmd *cobra.Command, run func(ctx context.Context, c *client.Client, p *printer, args []string) error) *cobra.Command {
+	var r remote
+	fl := cmd.Flags()
+	fl.StringVar(&r.url, "url", "http://127.0.0.1:8080", "URL of the supply server (env SUPPLY_URL)")
+	fl.StringVar(&r.apiKey, "api-key", "", "API key (env SUPPLY_API_KEY)")
+	fl.BoolVar(&r.json, "json", false, "print the API's JSON answer instead of a table")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		c := client.New(r.url, r.apiKey, client.WithUserAgent("supply-cli/"+version))
+		return r.explain(run(cmd.Context(), c, newPrinter(cmd, r.json), args))
+	}
+	return cmd
+}
+
+// explain adds to a refused API key what to do about it; other errors are
+// one clear sentence already.
+func (r *remote) explain(err error) error {
+	var e *client.Error
+	if !errors.As(err, &e) || e.Status != http.StatusUnauthorized {
+		return err
+	}
+	if r.apiKey == "" {
+		return errors.New("no API key: set SUPPLY_API_KEY or pass --api-key (a new server writes its first key to supply-data/initial-api-key)")
+	}
+	return fmt.Errorf("%w: the server at %s does not know this API key (SUPPLY_API_KEY or --api-key)", err, r.url)
+}
+
+// parseID reads an id argument; what names it in the error ("offer",
+// "resource").
+func parseID(what, arg string) (uuid.UUID, error) {
+	id, err := uuid.Parse(arg)
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("%q is not a valid %s id: ids look like %s", arg, what, uuid.Nil)
+	}
+	return id, nil
+}

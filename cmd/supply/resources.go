@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gpusupply/supply/client"
+	"github.com/gpusupply/supply/provision"
+)
+
+func resourcesCommand() *cobra.Command {
+	var offer string
+	var all bool
+	cmd := &cobra.Command{
+		Use:   "resources",
+		Short: "List your machines, newest first",
+		Example: `  supply resources
+  supply resources --all
+  supply resources --offer 3f0c9a52-8f7e-4a59-b1b2-6d1f0c1e2a3b --json`,
+		Args: cobra.NoArgs,
+	}
+	cmd.Flags().StringVar(&offer, "offer", "", "only the machines of this offer")
+	cmd.Flags().BoolVar(&all, "all", false, "include deleted machines")
+	return remoteCommand(cmd, func(ctx context.Context, c *client.Client, p *printer, _ []string) error {
+		var f provision.ResourceFilter
+		if offer != "" {
+			id, err := parseID("offer", offer)
+			if err != nil {
+				return err
+			}
+			f.OfferID = &id
+		}
+		list, err := c.Resources(ctx, f)
+		if err != nil {
+			return err
+		}
+		shown := make([]provision.ResourceSummary, 0, len(list))
+		for _, r := range list {
+			if all || r.Status != provision.ResourceDeleted {
+				shown = append(shown, r)
+			}
+		}
+		return p.answer(shown, func() {
+			if len(shown) == 0 {
+				p.note("No machines. Rent one with: supply rent --gpu H100")
+				return
+			}
+			rows := make([][]string, len(shown))
+			for i, r := range shown {
+				ssh := deref(r.Access.SSHCommand)
+				if r.Status == provision.ResourceDeleted {
+					ssh = "" // the address is gone, or someone else's
+				}
+				rows[i] = []string{
+					r.ResourceID.String(), r.Name, r.Vendor, r.VendorRegion, gpuSpec(r.Spec), r.Status,
+					usd(r.PricingTotalHourly), ssh, ago(r.CreatedAt),
+				}
+			}
+			p.table([]string{"RESOURCE ID", "NAME", "VENDOR", "REGION", "GPU", "STATUS", "$/H", "SSH", "CREATED"}, rows)
+		})
+	})
+}
+
+func resourceCommand() *cobra.Command {
+	var refresh bool
+	cmd := &cobra.Command{
+		Use:   "resource RESOURCE_ID",
+		Short: "Show one machine: its state, what it is and how to reach it",
+		Example: `  supply resource 21807b5e-30eb-4c3b-95e6-d331662c8fe2
+  supply resource 21807b5e-30eb-4c3b-95e6-d331662c8fe2 --refresh --json`,
+		Args: cobra.ExactArgs(1),
+	}
+	cmd.Flags().BoolVar(&refresh, "refresh", false, "ask the vendor first, even if the server's state is fresh")
+	return remoteCommand(cmd, func(ctx context.Context, c *client.Client, p *printer, args []string) error {
+		id, err := parseID("resource", args[0])
+		if err != nil {
+			return err
+		}
+		r, err := c.Resource(ctx, id, refresh)
+		if err != nil {
+			return err
+		}
+		return p.answer(r, func() {
+			memory, deleted := "", ""
+			if r.Spec.MemoryInGB != nil {
+				memory = fmt.Sprintf("%g GB", *r.Spec.MemoryInGB)
+			}
+			if r.ValidTo != nil {
+				deleted = ago(*r.ValidTo)
+			}
+			offer := ""
+			if len(r.OfferHistory) > 0 {
+				offer = r.OfferHistory[0].OfferID.String()
+			}
+			p.fields([][2]string{
+				{"Resource", r.ResourceID.String()},
+				{"Name", r.Name},
+				{"Status", r.Status},
+				{"Message", deref(r.StatusMessage)},
+				{"Vendor", r.Vendor + " " + r.VendorRegion},
+				{"GPU", gpuSpec(r.Spec)},
+				{"vCPU", orDash(r.Spec.VCPUCount)},
+				{"RAM", memory},
+				{"Contract", r.Spec.ContractType},
+				{"Price", usd(r.PricingTotalHourly) + " per hour"},
+				{"SSH", deref(r.Access.SSHCommand)},
+				{"Offer", offer},
+				{"Created", ago(r.CreatedAt)},
+				{"Deleted", deleted},
+			})
+		})
+	})
+}
+
+func deleteCommand() *cobra.Command {
+	var force, wait bool
+	cmd := &cobra.Command{
+		Use:   "delete RESOURCE_ID",
+		Short: "Give a machine back: terminate it at the vendor",
+		Long: `Give a machine back. The vendor terminates it in the background; the machine is deleted
+only once the vendor confirms it is gone. With --wait the command waits for that.`,
+		Example: `  supply delete 21807b5e-30eb-4c3b-95e6-d331662c8fe2 --wait
+  supply delete 21807b5e-30eb-4c3b-95e6-d331662c8fe2 --force   # still provisioning: cancel it`,
+		Args: cobra.ExactArgs(1),
+	}
+	cmd.Flags().BoolVar(&force, "force", false, "also delete a machine that is still provisioning, cancelling the provisioning")
+	cmd.Flags().BoolVar(&wait, "wait", false, "wait until the vendor confirms the machine is gone (Ctrl-C stops waiting, not the deletion)")
+	return remoteCommand(cmd, func(ctx context.Context, c *client.Client, p *printer, args []string) error {
+		id, err := parseID("resource", args[0])
+		if err != nil {
+			return err
+		}
+		res, err := c.Delete(ctx, id, force)
+		if err != nil {
+			return err
+		}
+		if !wait {
+			return p.answer(res, func() { fmt.Fprintf(p.out, "Deleting resource %s: %s.\n", id, res.Message) })
+		}
+		pr := p.startProgress()
+		r, err := c.WaitDeleted(ctx, id, func(r provision.ResourceSummary) { pr.set(r.Status, deref(r.StatusMessage)) })
+		pr.stop()
+		if errors.Is(err, context.Canceled) {
+			return fmt.Errorf("stopped waiting, but the deletion goes on: follow it with: supply resource %s", id)
+		}
+		if err != nil {
+			return err
+		}
+		return p.answer(r, func() { fmt.Fprintf(p.out, "Resource %s deleted.\n", id) })
+	})
+}
+
+// gpuSpec is what a machine has, e.g. "8× nvidia-h100-sxm5-80gb".
+func gpuSpec(s provision.Spec) string {
+	return fmt.Sprintf("%d× %s", s.GPUCount, s.GPUType)
+}
