@@ -433,3 +433,66 @@ func counterValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	}
 	return total
 }
+
+func TestDeletionNeverGivesUpAndSaysWhenStuck(t *testing.T) {
+	e := newEnv(t, "sqlite", func(c *provision.Config) { c.DeleteWarnAfter = 300 * time.Millisecond })
+	ctx := context.Background()
+	o := e.offer("lambda", "H100")
+	id := e.procure(o, nil).ResourceIDs[0]
+	e.waitStatus(o.OfferID, "ready", ready)
+	si, _ := e.sb.StandIn("lambda")
+	si.Faults().Add(standin.Rule{Method: http.MethodPost, PathPrefix: "/api/v1/instance-operations/terminate", Status: 500})
+	if _, err := e.svc.Delete(ctx, 1, id, false); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		r, err := e.svc.Resource(ctx, 1, id, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status != provision.ResourceDeleting {
+			t.Fatalf("status %s while the vendor refuses every terminate", r.Status)
+		}
+		if r.StatusMessage != nil && strings.HasPrefix(*r.StatusMessage, "STUCK") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a failing deletion was never flagged; message %v", r.StatusMessage)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := e.svc.Reconcile(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if g := gaugeValue(t, e.reg, "supply_deletions_stuck"); g != 1 {
+		t.Errorf("supply_deletions_stuck = %v, want 1", g)
+	}
+	// The vendor recovers: the same deletion goes through, no new request needed.
+	si.Faults().Clear()
+	e.waitResource(id, provision.ResourceDeleted)
+	if n := len(e.live(id.String())); n != 0 {
+		t.Errorf("%d instances live after the deletion finished", n)
+	}
+	if err := e.svc.Reconcile(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if g := gaugeValue(t, e.reg, "supply_deletions_stuck"); g != 0 {
+		t.Errorf("supply_deletions_stuck = %v after recovery, want 0", g)
+	}
+}
+
+func gaugeValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
+}
