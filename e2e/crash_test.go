@@ -144,6 +144,9 @@ func pickOffers(t *testing.T, s *Server, n int) []offers.Offer {
 			byVendor[o.Vendor] = append(byVendor[o.Vendor], o)
 		}
 	}
+	if len(byVendor) != len(vendors.Slugs) {
+		t.Fatalf("offers from %d vendors, want all %d in the crash test", len(byVendor), len(vendors.Slugs))
+	}
 	var picked []offers.Offer
 	for len(picked) < n {
 		progress := false

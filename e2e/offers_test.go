@@ -131,9 +131,9 @@ func testOffers(t *testing.T, s *Server) {
 			t.Fatal(err)
 		}
 		checkSorted(t, res.Offers)
-		vendorsSeen := map[string]bool{}
+		vendorsSeen, regionsSeen := map[string]bool{}, map[string]bool{}
 		for _, o := range res.Offers {
-			vendorsSeen[o.Vendor] = true
+			vendorsSeen[o.Vendor], regionsSeen[o.Region] = true, true
 			if o.GPUFamily != "H100" || !strings.HasPrefix(o.GPUType, "nvidia-h100-") || o.GPUCount != 1 {
 				t.Errorf("offer %s is not one H100", offerKey(o))
 			}
@@ -144,8 +144,11 @@ func testOffers(t *testing.T, s *Server) {
 				t.Errorf("offer %s: total_price_per_hour %g, want %g", o.OfferID, o.TotalPricePerHour, want)
 			}
 		}
-		if !vendorsSeen["lambda"] || !vendorsSeen["hyperstack"] {
-			t.Fatalf("offers from %v, want lambda and hyperstack", vendorsSeen)
+		if len(vendorsSeen) < 4 || !vendorsSeen["lambda"] || !vendorsSeen["hyperstack"] || !vendorsSeen["nebius"] {
+			t.Fatalf("offers from %v, want several vendors, among them lambda, hyperstack and nebius", vendorsSeen)
+		}
+		if !regionsSeen["US"] || !regionsSeen["EU"] || !regionsSeen["APAC"] {
+			t.Fatalf("offers in %v, want US, EU and APAC", regionsSeen)
 		}
 		if res.TotalCount != len(res.Offers) {
 			t.Fatalf("total_count %d, %d offers (under the default limit)", res.TotalCount, len(res.Offers))
