@@ -57,6 +57,11 @@ type Config struct {
 	Metrics *prometheus.Registry
 	// Version is the API version in the OpenAPI document.
 	Version string
+	// RateLimit is how many requests per second one account may make,
+	// with bursts of RateBurst; over it the answer is 429 with
+	// Retry-After. Zero turns the limit off.
+	RateLimit float64
+	RateBurst int
 }
 
 // OfferService finds offers and reads one, always on behalf of an account.
@@ -87,6 +92,8 @@ type API struct {
 	metrics *httpMetrics
 	// queryValidator checks POST /get_offers bodies against offers.Query.
 	queryValidator *bodyValidator
+	// limiter is nil when Config.RateLimit is off.
+	limiter *accountLimiter
 }
 
 // New builds the API and registers every operation.
@@ -102,6 +109,7 @@ func New(cfg Config) *API {
 		log:            cfg.Logger,
 		mux:            http.NewServeMux(),
 		metrics:        newHTTPMetrics(cfg.Metrics),
+		limiter:        newAccountLimiter(cfg.RateLimit, cfg.RateBurst),
 		queryValidator: newBodyValidator[offers.Query](),
 	}
 

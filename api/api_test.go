@@ -82,6 +82,12 @@ type testServer struct {
 
 func newTestServer(tb testing.TB, nOffers int) *testServer {
 	tb.Helper()
+	return newTestServerWith(tb, nOffers, nil)
+}
+
+// newTestServerWith is newTestServer with a chance to change the Config.
+func newTestServerWith(tb testing.TB, nOffers int, mod func(*Config)) *testServer {
+	tb.Helper()
 	key, _, hash, err := apikeys.Generate()
 	if err != nil {
 		tb.Fatal(err)
@@ -103,7 +109,7 @@ func newTestServer(tb testing.TB, nOffers int) *testServer {
 		}
 		return testAccount, hash, nil
 	}
-	a := New(Config{
+	cfg := Config{
 		Auth:      apikeys.NewAuthenticator(lookup, time.Minute),
 		Ready:     func(context.Context) error { return ts.ready },
 		GPUs:      gpus{},
@@ -113,8 +119,11 @@ func newTestServer(tb testing.TB, nOffers int) *testServer {
 		Logger:    slog.New(slog.NewJSONHandler(ts.log, nil)),
 		Metrics:   prometheus.NewRegistry(),
 		Version:   "test",
-	})
-	ts.Server = httptest.NewServer(a.Handler())
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	ts.Server = httptest.NewServer(New(cfg).Handler())
 	tb.Cleanup(ts.Close)
 	return ts
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -50,6 +51,13 @@ func (a *API) authenticate(ctx huma.Context, next func(huma.Context)) {
 	}
 	if info != nil {
 		info.accountID = accountID
+	}
+	if a.limiter != nil {
+		if ok, wait := a.limiter.allow(accountID, time.Now()); !ok {
+			ctx.SetHeader("Retry-After", retryAfter(wait))
+			_ = huma.WriteErr(a.huma, ctx, http.StatusTooManyRequests, "Too many requests for this account; retry after "+retryAfter(wait)+" s")
+			return
+		}
 	}
 	next(huma.WithValue(ctx, accountKey{}, accountID))
 }

@@ -84,7 +84,7 @@ func TestLoadGetOffers(t *testing.T) {
 	for _, engine := range cfg.engines {
 		for _, scale := range cfg.scales {
 			t.Run(fmt.Sprintf("%s/scale=%d", engine, scale), func(t *testing.T) {
-				s := Start(t, engine, "--sandbox-scale", strconv.Itoa(scale), "--catalog-refresh", "1h")
+				s := Start(t, engine, "--sandbox-scale", strconv.Itoa(scale), "--catalog-refresh", "1h", "--rate-limit", "0")
 				catalog := 0
 				for _, v := range s.WaitVendors(t) {
 					catalog += v.Offers

@@ -41,6 +41,8 @@ type serverFlags struct {
 	provisionTimeout time.Duration
 	reconcileEvery   time.Duration
 	jobRescueAfter   time.Duration
+	rateLimit        float64
+	rateBurst        int
 	logLevel         string
 	vendors          vendorFlags
 }
@@ -76,6 +78,8 @@ State lives in SQLite under --data-dir unless --database-url points at PostgreSQ
 	fl.DurationVar(&f.provisionTimeout, "provision-timeout", 20*time.Minute, "fail (and clean up) a procurement not reachable over SSH by then")
 	fl.DurationVar(&f.reconcileEvery, "reconcile-every", time.Minute, "how often instances at the vendors are compared with the database")
 	fl.DurationVar(&f.jobRescueAfter, "job-rescue-after", store.DefaultJobRescueAfter, "after a crash, how long before the jobs it was running are run again")
+	fl.Float64Var(&f.rateLimit, "rate-limit", 100, "requests per second one account may make (bursts of --rate-burst); 0 turns the limit off")
+	fl.IntVar(&f.rateBurst, "rate-burst", 200, "burst size of the per-account rate limit")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.vendors.register(fl)
 	return cmd
@@ -167,7 +171,7 @@ func runServer(ctx context.Context, f serverFlags, sandboxSet bool) error {
 	}, 30*time.Second)
 	a := api.New(api.Config{
 		Auth: auth, Ready: st.Ping, GPUs: catalog.GPUs(), Vendors: index, Offers: svc, Provision: svc,
-		Logger: log, Metrics: metrics, Version: version,
+		Logger: log, Metrics: metrics, Version: version, RateLimit: f.rateLimit, RateBurst: f.rateBurst,
 	})
 	if sb != nil {
 		api.RegisterSandbox(a, sb)
