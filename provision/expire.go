@@ -12,25 +12,27 @@ import (
 )
 
 // ExpireOffersArgs is the periodic job that forgets catalog snapshots no
-// unexpired offer can point to any more.
+// unexpired offer can point to any more, and old idempotency keys.
 type ExpireOffersArgs struct{}
 
 // Kind names the job in River.
 func (ExpireOffersArgs) Kind() string { return "expire_offers" }
 
-// SnapshotPruner deletes catalog snapshots older than a time, keeping
-// each vendor's latest.
-type SnapshotPruner interface {
+// Pruner deletes what the expiry job forgets.
+type Pruner interface {
+	// DeleteSnapshotsBefore deletes catalog snapshots replaced before a
+	// time, keeping each vendor's latest.
 	DeleteSnapshotsBefore(ctx context.Context, before time.Time) (int64, error)
+	DeleteIdempotencyRecordsBefore(ctx context.Context, before time.Time) (int64, error)
 }
 
 // ExpireOffersWorker deletes the snapshots behind offers that expired
 // more than Grace ago and were never procured (a procured offer keeps its
 // own copy with its resources), so GET /offers/{id} answers "expired" for
-// a day and 404 after.
+// a day and 404 after. Idempotency keys are kept for a day as well.
 type ExpireOffersWorker struct {
 	river.WorkerDefaults[ExpireOffersArgs]
-	Store SnapshotPruner
+	Store Pruner
 	// TTL is the offer lifetime; Grace how long expired offers stay visible.
 	TTL, Grace time.Duration
 	Now        func() time.Time
@@ -44,6 +46,9 @@ func (w *ExpireOffersWorker) Work(ctx context.Context, _ *river.Job[ExpireOffers
 	}
 	if _, err := w.Store.DeleteSnapshotsBefore(ctx, now().Add(-w.TTL-w.Grace)); err != nil {
 		return fmt.Errorf("expire offers: %w", err)
+	}
+	if _, err := w.Store.DeleteIdempotencyRecordsBefore(ctx, now().Add(-w.Grace)); err != nil {
+		return fmt.Errorf("expire idempotency keys: %w", err)
 	}
 	return nil
 }
