@@ -45,6 +45,67 @@ type Client struct {
 	Timeout time.Duration
 }
 
+// ClientConfig is what a REST adapter knows about its vendor's HTTP API
+// once its own defaults are applied.
+type ClientConfig struct {
+	// Vendor is the slug used in errors.
+	Vendor string
+	// BaseURL is prefixed to every request path.
+	BaseURL string
+	// HTTP does the requests; nil means http.DefaultClient.
+	HTTP *http.Client
+	// RateLimit and Burst are the vendor's published request budget.
+	RateLimit rate.Limit
+	Burst     int
+	// Timeout bounds one attempt.
+	Timeout time.Duration
+	// MaxWait caps the vendor's Retry-After; see Client.MaxWait.
+	MaxWait time.Duration
+	// Authorize sets credentials on each request.
+	Authorize func(ctx context.Context, r *http.Request) error
+	// ParseError reads the vendor's error envelope; see Client.ParseError.
+	ParseError func(status int, header http.Header, body []byte) *Error
+}
+
+// clientRetries is how often every adapter retries a repeatable request:
+// enough to ride out a brief hiccup, few enough to fail within a poll.
+const clientRetries = 3
+
+// NewClient returns the Client a REST adapter speaks through: a token
+// bucket at the published budget and clientRetries retries for requests
+// that are safe to repeat.
+func NewClient(c ClientConfig) *Client {
+	return &Client{
+		Vendor:     c.Vendor,
+		BaseURL:    c.BaseURL,
+		HTTP:       c.HTTP,
+		Limiter:    rate.NewLimiter(c.RateLimit, c.Burst),
+		Authorize:  c.Authorize,
+		ParseError: c.ParseError,
+		Retries:    clientRetries,
+		MaxWait:    c.MaxWait,
+		Timeout:    c.Timeout,
+	}
+}
+
+// WithoutRetries is a copy of c, sharing its limiter, that never repeats
+// a request: for calls whose repetition would do harm (a create sent as
+// PUT) or only spend the budget (a delete the vendor refuses for minutes).
+func (c *Client) WithoutRetries() *Client {
+	once := *c
+	once.Retries = 0
+	return &once
+}
+
+// BearerAuth is an Authorize func sending token as "Authorization:
+// Bearer", the scheme most vendors use for API keys.
+func BearerAuth(token string) func(context.Context, *http.Request) error {
+	return func(_ context.Context, r *http.Request) error {
+		r.Header.Set("Authorization", "Bearer "+token)
+		return nil
+	}
+}
+
 // Request is one vendor API call.
 type Request struct {
 	// Op names the operation in errors ("launch", "list instance types").

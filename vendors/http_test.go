@@ -122,3 +122,41 @@ func TestResourceIDFromName(t *testing.T) {
 		}
 	}
 }
+
+// TestNewClient: the shared constructor's client retries a GET, sends
+// the bearer token, and its WithoutRetries copy sends a PUT only once.
+func TestNewClient(t *testing.T) {
+	var calls atomic.Int32
+	var auth atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		auth.Store(r.Header.Get("Authorization"))
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	c := NewClient(ClientConfig{Vendor: "test", BaseURL: srv.URL, RateLimit: 1000, Burst: 10,
+		Timeout: time.Second, MaxWait: time.Second, Authorize: BearerAuth("k3y")})
+
+	err := c.Do(context.Background(), Request{Op: "get", Method: http.MethodGet, Path: "/x"}, nil)
+	if !errors.Is(err, ErrTransient) {
+		t.Errorf("GET answered 503: %v, want ErrTransient", err)
+	}
+	if n := calls.Load(); n != 1+clientRetries {
+		t.Errorf("GET sent %d times, want %d", n, 1+clientRetries)
+	}
+	if got := auth.Load(); got != "Bearer k3y" {
+		t.Errorf("Authorization %q, want the bearer token", got)
+	}
+
+	calls.Store(0)
+	once := c.WithoutRetries()
+	if err := once.Do(context.Background(), Request{Op: "rent", Method: http.MethodPut, Path: "/x"}, nil); !errors.Is(err, ErrTransient) {
+		t.Errorf("PUT answered 503: %v, want ErrTransient", err)
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("PUT without retries sent %d times, want 1", n)
+	}
+	if c.Retries != clientRetries || once.Limiter != c.Limiter {
+		t.Errorf("WithoutRetries changed the original (%d retries) or dropped the shared limiter", c.Retries)
+	}
+}

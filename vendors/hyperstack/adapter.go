@@ -8,6 +8,7 @@
 package hyperstack
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -85,41 +86,27 @@ var _ vendors.Vendor = (*Adapter)(nil)
 
 // New returns an adapter for the account behind c.APIKey.
 func New(c Config) *Adapter {
-	if c.BaseURL == "" {
-		c.BaseURL = DefaultBaseURL
-	}
-	if c.RateLimit == 0 {
-		c.RateLimit = publishedRate
-	}
-	if c.Burst == 0 {
-		c.Burst = publishedBurst
-	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
 	key := c.APIKey
-	client := &vendors.Client{
-		Vendor:  vendorName,
-		BaseURL: c.BaseURL,
-		HTTP:    c.HTTP,
-		Limiter: rate.NewLimiter(c.RateLimit, c.Burst),
+	client := vendors.NewClient(vendors.ClientConfig{
+		Vendor:    vendorName,
+		BaseURL:   cmp.Or(c.BaseURL, DefaultBaseURL),
+		HTTP:      c.HTTP,
+		RateLimit: cmp.Or(c.RateLimit, publishedRate),
+		Burst:     cmp.Or(c.Burst, publishedBurst),
+		Timeout:   time.Minute,
+		MaxWait:   5 * time.Second,
 		Authorize: func(_ context.Context, r *http.Request) error {
 			// The header name really is "api_key", not a canonical form.
 			r.Header["api_key"] = []string{key}
 			return nil
 		},
 		ParseError: parseError,
-		Retries:    3,
-		MaxWait:    5 * time.Second,
-		Timeout:    time.Minute,
-	}
-	deleter := *client
-	deleter.Retries = 0
+	})
 	return &Adapter{
 		client:         client,
-		deleter:        &deleter,
+		deleter:        client.WithoutRetries(),
 		sshPort:        c.SSHPort,
-		log:            c.Logger.With("vendor", vendorName),
+		log:            cmp.Or(c.Logger, slog.Default()).With("vendor", vendorName),
 		envs:           map[string]bool{},
 		keys:           map[string]bool{},
 		unknownRegions: map[string]bool{},

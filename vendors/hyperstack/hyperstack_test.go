@@ -1,21 +1,14 @@
 package hyperstack
 
 import (
-	"bufio"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,46 +18,14 @@ import (
 	"github.com/gpusupply/supply/catalog"
 	"github.com/gpusupply/supply/vendors"
 	"github.com/gpusupply/supply/vendors/standin"
+	"github.com/gpusupply/supply/vendors/vendortest"
 )
-
-// recorder counts the requests reaching the stand-in and keeps the last
-// body of each, keyed "METHOD /path".
-type recorder struct {
-	mu     sync.Mutex
-	counts map[string]int
-	bodies map[string][]byte
-}
-
-func (rec *recorder) wrap(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		r.Body = io.NopCloser(strings.NewReader(string(body)))
-		key := r.Method + " " + r.URL.Path
-		rec.mu.Lock()
-		rec.counts[key]++
-		rec.bodies[key] = body
-		rec.mu.Unlock()
-		h.ServeHTTP(w, r)
-	})
-}
-
-func (rec *recorder) count(key string) int {
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	return rec.counts[key]
-}
-
-func (rec *recorder) body(key string) []byte {
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	return rec.bodies[key]
-}
 
 type fixture struct {
 	si    *StandIn
 	srv   *httptest.Server
 	a     *Adapter
-	rec   *recorder
+	rec   *vendortest.Recorder
 	hosts *standin.Hosts
 }
 
@@ -74,57 +35,21 @@ const testKey = "hs-test-key"
 // at it. wrap, when set, goes between the recorder and the stand-in.
 func newFixture(t *testing.T, o standin.Options, wrap func(http.Handler) http.Handler) *fixture {
 	t.Helper()
-	if o.APIKey == "" {
-		o.APIKey = testKey
-	}
-	if o.Hosts == nil {
-		o.Hosts = &standin.Hosts{}
-	}
-	if o.Now == nil {
-		o.Now = testClock()
-	}
+	o = vendortest.StandInOptions(o, testKey, clockBase)
 	si, err := NewStandIn(o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := &recorder{counts: map[string]int{}, bodies: map[string][]byte{}}
-	var h http.Handler = si
-	if wrap != nil {
-		h = wrap(h)
-	}
-	srv := httptest.NewServer(rec.wrap(h))
-	t.Cleanup(func() {
-		srv.Close()
-		si.Close()
-	})
+	t.Cleanup(func() { si.Close() })
+	srv, rec := vendortest.Serve(t, si, wrap)
 	a := New(Config{APIKey: testKey, BaseURL: srv.URL + basePath, SSHPort: o.Hosts.Port,
 		HTTP: &http.Client{Timeout: 2 * time.Second}, RateLimit: 1000, Burst: 100})
 	return &fixture{si: si, srv: srv, a: a, rec: rec, hosts: o.Hosts}
 }
 
-func newPublicKey(t *testing.T) string {
-	t.Helper()
-	pub, _, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sp, err := ssh.NewPublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sp))) + " renter@test"
-}
-
 // clockBase starts a stock-drift period: tests run well within it, so
 // which items flicker out of stock is fixed (see createRequest).
 var clockBase = time.Date(2026, 11, 27, 12, 5, 0, 0, time.UTC)
-
-// testClock runs from clockBase at the speed of real time, so VMs boot
-// while the catalog's flicker stays put.
-func testClock() func() time.Time {
-	start := time.Now()
-	return func() time.Time { return clockBase.Add(time.Since(start)) }
-}
 
 func createRequest(t *testing.T, region, flavor string) vendors.CreateRequest {
 	t.Helper()
@@ -133,53 +58,8 @@ func createRequest(t *testing.T, region, flavor string) vendors.CreateRequest {
 	}
 	return vendors.CreateRequest{
 		ResourceID: uuid.NewString(), InstanceType: flavor, Region: region,
-		Contract: vendors.OnDemand, SSHPublicKey: newPublicKey(t),
+		Contract: vendors.OnDemand, SSHPublicKey: vendortest.PublicKey(t),
 	}
-}
-
-// waitFor polls Get until cond holds or 10 s pass.
-func waitFor(t *testing.T, a *Adapter, id string, cond func(vendors.Instance, error) bool) (vendors.Instance, error) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		in, err := a.Get(context.Background(), id)
-		if cond(in, err) {
-			return in, err
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("instance %s: condition not reached; last %+v, %v", id, in, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func running(in vendors.Instance, err error) bool {
-	return err == nil && in.State == vendors.StateRunning
-}
-
-// dialBanner checks that an SSH server answers at ip:port.
-func dialBanner(t *testing.T, ip string, port int) {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", net.JoinHostPort(ip, strconv.Itoa(port)), 2*time.Second)
-	if err != nil {
-		t.Fatalf("dial SSH at %s:%d: %v", ip, port, err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(2 * time.Second))
-	line, err := bufio.NewReader(c).ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "SSH-2.0-") {
-		t.Fatalf("SSH banner at %s:%d: %q, %v", ip, port, line, err)
-	}
-}
-
-func kindOf(err error) error {
-	for _, k := range []error{vendors.ErrNoCapacity, vendors.ErrQuota, vendors.ErrAuth, vendors.ErrInvalid,
-		vendors.ErrRateLimited, vendors.ErrTransient, vendors.ErrNotFound} {
-		if errors.Is(err, k) {
-			return k
-		}
-	}
-	return nil
 }
 
 func TestCatalog(t *testing.T) {
@@ -286,7 +166,7 @@ func TestCreateLifecycle(t *testing.T) {
 
 	// What reached the stand-in: Hyperstack's create payload.
 	var sent map[string]any
-	if err := json.Unmarshal(f.rec.body("POST /v1/core/virtual-machines"), &sent); err != nil {
+	if err := json.Unmarshal(f.rec.Body("POST /v1/core/virtual-machines"), &sent); err != nil {
 		t.Fatal(err)
 	}
 	userData, _ := sent["user_data"].(string)
@@ -317,11 +197,11 @@ func TestCreateLifecycle(t *testing.T) {
 		t.Errorf("terminate while creating: %v, want ErrTransient", err)
 	}
 
-	up, _ := waitFor(t, f.a, in.ID, running)
+	up, _ := vendortest.WaitFor(t, f.a, in.ID, vendortest.Running)
 	if up.ExternalIP == "" || up.InternalIP == "" || up.SSHPort != f.hosts.Port(up.ExternalIP) || up.SSHPort == 22 {
 		t.Errorf("running instance %+v", up)
 	}
-	dialBanner(t, up.ExternalIP, up.SSHPort)
+	vendortest.DialBanner(t, up.ExternalIP, up.SSHPort)
 
 	list, err := f.a.List(ctx)
 	if err != nil || len(list) != 1 || list[0].ID != in.ID {
@@ -334,7 +214,7 @@ func TestCreateLifecycle(t *testing.T) {
 	if got, err := f.a.Get(ctx, in.ID); err != nil || got.State != vendors.StateTerminating {
 		t.Errorf("after terminate: %+v, %v", got, err)
 	}
-	waitFor(t, f.a, in.ID, func(_ vendors.Instance, err error) bool { return errors.Is(err, vendors.ErrNotFound) })
+	vendortest.WaitFor(t, f.a, in.ID, func(_ vendors.Instance, err error) bool { return errors.Is(err, vendors.ErrNotFound) })
 	if err := f.a.Terminate(ctx, in.ID); err != nil {
 		t.Errorf("terminating a gone VM: %v, want nil", err)
 	}
@@ -366,11 +246,11 @@ func TestCreateIsIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again.ID != first.ID || len(f.si.Instances()) != 1 || f.rec.count("POST /v1/core/virtual-machines") != 1 {
+	if again.ID != first.ID || len(f.si.Instances()) != 1 || f.rec.Count("POST /v1/core/virtual-machines") != 1 {
 		t.Errorf("second create gave %s (first %s); stand-in holds %d; %d launches",
-			again.ID, first.ID, len(f.si.Instances()), f.rec.count("POST /v1/core/virtual-machines"))
+			again.ID, first.ID, len(f.si.Instances()), f.rec.Count("POST /v1/core/virtual-machines"))
 	}
-	if n := f.rec.count("POST /v1/core/environments") + f.rec.count("POST /v1/core/keypairs"); n != 2 {
+	if n := f.rec.Count("POST /v1/core/environments") + f.rec.Count("POST /v1/core/keypairs"); n != 2 {
 		t.Errorf("%d environment and key pair imports, want one each", n)
 	}
 }
@@ -382,15 +262,15 @@ func TestCreatedButAnswered500(t *testing.T) {
 	if _, err := f.a.Create(context.Background(), req); !errors.Is(err, vendors.ErrTransient) {
 		t.Fatalf("create answered 500: %v, want ErrTransient", err)
 	}
-	if n := f.rec.count("POST /v1/core/virtual-machines"); n != 1 {
+	if n := f.rec.Count("POST /v1/core/virtual-machines"); n != 1 {
 		t.Errorf("the create POST was sent %d times, want 1", n)
 	}
 	in, err := f.a.Create(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if in.ResourceID != req.ResourceID || len(f.si.Instances()) != 1 || f.rec.count("POST /v1/core/virtual-machines") != 1 {
-		t.Errorf("retry made a duplicate: %d instances, %d launches", len(f.si.Instances()), f.rec.count("POST /v1/core/virtual-machines"))
+	if in.ResourceID != req.ResourceID || len(f.si.Instances()) != 1 || f.rec.Count("POST /v1/core/virtual-machines") != 1 {
+		t.Errorf("retry made a duplicate: %d instances, %d launches", len(f.si.Instances()), f.rec.Count("POST /v1/core/virtual-machines"))
 	}
 }
 
@@ -441,7 +321,7 @@ func TestErrors(t *testing.T) {
 			}
 			err := tt.call(t, f)
 			var ve *vendors.Error
-			if !errors.As(err, &ve) || kindOf(err) != tt.want {
+			if !errors.As(err, &ve) || vendortest.Kind(err) != tt.want {
 				t.Errorf("error %v (%T), want a *vendors.Error of kind %v", err, err, tt.want)
 			}
 		})
@@ -458,7 +338,7 @@ func TestRateLimited(t *testing.T) {
 	if !errors.Is(err, vendors.ErrRateLimited) || vendors.RetryAfter(err) != time.Minute {
 		t.Errorf("over the limit: %v (retry after %v), want ErrRateLimited after a minute", err, vendors.RetryAfter(err))
 	}
-	if n := f.rec.count("GET /v1/core/virtual-machines/1"); n != 1 {
+	if n := f.rec.Count("GET /v1/core/virtual-machines/1"); n != 1 {
 		t.Errorf("a minute-long 429 was retried: %d requests", n)
 	}
 }
@@ -474,15 +354,15 @@ func TestTransientRetriedForGetsOnly(t *testing.T) {
 	if _, err := f.a.Get(context.Background(), in.ID); err != nil {
 		t.Errorf("Get through two 503s: %v", err)
 	}
-	if n := f.rec.count("GET " + path); n != 3 {
+	if n := f.rec.Count("GET " + path); n != 3 {
 		t.Errorf("GET sent %d times, want 3", n)
 	}
 	f.si.Faults().Add(standin.Rule{Method: http.MethodPost, PathPrefix: "/v1/core/virtual-machines", Status: 500, Times: 1})
-	before := f.rec.count("POST /v1/core/virtual-machines")
+	before := f.rec.Count("POST /v1/core/virtual-machines")
 	if _, err := f.a.Create(context.Background(), createRequest(t, "CANADA-1", "n3-A100x1")); !errors.Is(err, vendors.ErrTransient) {
 		t.Errorf("create answered 500: %v, want ErrTransient", err)
 	}
-	if n := f.rec.count("POST /v1/core/virtual-machines") - before; n != 1 {
+	if n := f.rec.Count("POST /v1/core/virtual-machines") - before; n != 1 {
 		t.Errorf("create POST sent %d times, want 1", n)
 	}
 }
@@ -501,13 +381,13 @@ func TestHungStandInTimesOut(t *testing.T) {
 func TestPersistence(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "hyperstack.json")
 	// One clock for both lives of the stand-in, as a real restart has.
-	o := standin.Options{APIKey: testKey, BootTime: 100 * time.Millisecond, StatePath: path, Now: testClock()}
+	o := standin.Options{APIKey: testKey, BootTime: 100 * time.Millisecond, StatePath: path, Now: vendortest.Clock(clockBase)}
 	f := newFixture(t, o, nil)
 	in, err := f.a.Create(context.Background(), createRequest(t, "CANADA-1", "n3-H100x1"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	up, _ := waitFor(t, f.a, in.ID, running)
+	up, _ := vendortest.WaitFor(t, f.a, in.ID, vendortest.Running)
 	f.srv.Close()
 	if err := f.si.Close(); err != nil {
 		t.Fatal(err)
@@ -519,7 +399,7 @@ func TestPersistence(t *testing.T) {
 	if err != nil || again.State != vendors.StateRunning || again.ExternalIP != up.ExternalIP {
 		t.Fatalf("after restart: %+v, %v (before: %s)", again, err, up.ExternalIP)
 	}
-	dialBanner(t, again.ExternalIP, again.SSHPort)
+	vendortest.DialBanner(t, again.ExternalIP, again.SSHPort)
 	if len(g.si.Instances()) != 1 {
 		t.Errorf("restarted stand-in holds %d instances", len(g.si.Instances()))
 	}

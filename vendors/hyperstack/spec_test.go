@@ -55,14 +55,14 @@ func TestAgainstPublishedSpec(t *testing.T) {
 	if _, err := f.a.Create(ctx, createRequest(t, "CANADA-1", "n3-H100x8")); !errors.Is(err, vendors.ErrNoCapacity) {
 		t.Errorf("create sold out: %v, want ErrNoCapacity", err)
 	}
-	waitFor(t, f.a, in.ID, running)
+	vendortest.WaitFor(t, f.a, in.ID, vendortest.Running)
 	if _, err := f.a.List(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.a.Terminate(ctx, in.ID); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, f.a, in.ID, func(_ vendors.Instance, err error) bool { return errors.Is(err, vendors.ErrNotFound) })
+	vendortest.WaitFor(t, f.a, in.ID, func(_ vendors.Instance, err error) bool { return errors.Is(err, vendors.ErrNotFound) })
 
 	// What the adapter does not call, the stand-in still serves to spec.
 	for _, call := range []struct{ method, path string }{

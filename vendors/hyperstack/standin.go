@@ -39,11 +39,8 @@ type StandIn struct {
 
 	mu    sync.Mutex
 	state savedState
-	// rateLimit is requests per minute before 429s (0: unlimited);
-	// window and used count the current minute.
-	rateLimit int
-	window    int64
-	used      int
+	// limiter is the budget of requests per minute (SetRateLimit).
+	limiter standin.RateLimiter
 	// vmQuota caps live VMs (0: unlimited).
 	vmQuota int
 }
@@ -154,9 +151,7 @@ func (s *StandIn) Faults() *standin.Faults { return &s.faults }
 // a clock minute, for the rest of that minute, as Hyperstack does (0
 // turns it off, the default).
 func (s *StandIn) SetRateLimit(perMinute int) {
-	s.mu.Lock()
-	s.rateLimit, s.used = perMinute, 0
-	s.mu.Unlock()
+	s.limiter.Set(perMinute)
 }
 
 // SetVMQuota caps how many VMs may exist at once (0: no cap).
@@ -216,22 +211,8 @@ func (s *StandIn) nextID() int {
 // limit answers 429 past the per-minute budget, like Hyperstack's per-IP
 // limit: no Retry-After, blocked until the minute is over.
 func (s *StandIn) limit(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		over := false
-		if s.rateLimit > 0 {
-			if minute := s.now().Unix() / 60; minute != s.window {
-				s.window, s.used = minute, 0
-			}
-			s.used++
-			over = s.used > s.rateLimit
-		}
-		s.mu.Unlock()
-		if over {
-			writeError(w, http.StatusTooManyRequests, "too_many_requests", "Rate limit exceeded. Please try again later.")
-			return
-		}
-		next.ServeHTTP(w, r)
+	return s.limiter.Wrap(next, s.now, func(w http.ResponseWriter, _ standin.Window) {
+		writeError(w, http.StatusTooManyRequests, "too_many_requests", "Rate limit exceeded. Please try again later.")
 	})
 }
 

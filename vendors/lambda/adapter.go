@@ -8,6 +8,7 @@
 package lambda
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -79,43 +80,23 @@ var _ vendors.Vendor = (*Adapter)(nil)
 
 // New returns an adapter for the account whose key is c.APIKey.
 func New(c Config) *Adapter {
-	if c.BaseURL == "" {
-		c.BaseURL = DefaultBaseURL
-	}
-	if c.RateLimit == 0 {
-		c.RateLimit = publishedRateLimit
-	}
-	if c.Burst == 0 {
-		c.Burst = publishedBurst
-	}
-	if c.LaunchInterval == 0 {
-		c.LaunchInterval = publishedLaunchInterval
-	}
-	if c.Timeout == 0 {
-		c.Timeout = defaultTimeout
-	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
+	c.LaunchInterval = cmp.Or(c.LaunchInterval, publishedLaunchInterval)
+	c.Logger = cmp.Or(c.Logger, slog.Default())
 	if c.SSHPort == nil {
 		c.SSHPort = func(string) int { return 22 }
 	}
-	key := c.APIKey
 	return &Adapter{
-		client: &vendors.Client{
-			Vendor:  Name,
-			BaseURL: c.BaseURL,
-			HTTP:    c.HTTP,
-			Limiter: rate.NewLimiter(c.RateLimit, c.Burst),
-			Authorize: func(_ context.Context, r *http.Request) error {
-				r.Header.Set("Authorization", "Bearer "+key)
-				return nil
-			},
-			ParseError: parseError,
-			Retries:    3,
+		client: vendors.NewClient(vendors.ClientConfig{
+			Vendor:     Name,
+			BaseURL:    cmp.Or(c.BaseURL, DefaultBaseURL),
+			HTTP:       c.HTTP,
+			RateLimit:  cmp.Or(c.RateLimit, publishedRateLimit),
+			Burst:      cmp.Or(c.Burst, publishedBurst),
+			Timeout:    cmp.Or(c.Timeout, defaultTimeout),
 			MaxWait:    30 * time.Second,
-			Timeout:    c.Timeout,
-		},
+			Authorize:  vendors.BearerAuth(c.APIKey),
+			ParseError: parseError,
+		}),
 		launch:  rate.NewLimiter(rate.Every(c.LaunchInterval), 1),
 		sshPort: c.SSHPort,
 		log:     c.Logger.With("vendor", Name),

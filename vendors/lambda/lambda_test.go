@@ -1,11 +1,8 @@
 package lambda
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"errors"
 	"log/slog"
 	"math"
@@ -15,12 +12,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
-	"golang.org/x/crypto/ssh"
 	"golang.org/x/time/rate"
 
 	"github.com/gpusupply/supply/catalog"
@@ -37,16 +32,14 @@ type fixture struct {
 	hosts   *standin.Hosts
 	srv     *httptest.Server
 	adapter *Adapter
-
-	mu       sync.Mutex
-	requests map[string]int // "METHOD /path" → count received
+	rec     *vendortest.Recorder
 }
 
 type fixtureOption func(*standin.Options, *Config)
 
 func setup(t *testing.T, opts ...fixtureOption) *fixture {
 	t.Helper()
-	f := &fixture{hosts: &standin.Hosts{}, requests: map[string]int{}}
+	f := &fixture{hosts: &standin.Hosts{}}
 	o := standin.Options{APIKey: testKey, BootTime: 150 * time.Millisecond, Hosts: f.hosts}
 	c := Config{APIKey: testKey, RateLimit: rate.Inf, LaunchInterval: time.Nanosecond, Timeout: 2 * time.Second, SSHPort: f.hosts.Port}
 	for _, opt := range opts {
@@ -57,43 +50,19 @@ func setup(t *testing.T, opts ...fixtureOption) *fixture {
 		t.Fatal(err)
 	}
 	f.stand = stand
-	f.srv = httptest.NewServer(f.counting(stand))
 	t.Cleanup(func() {
-		f.srv.Close()
 		stand.Close()
 		f.hosts.CloseAll()
 	})
+	f.srv, f.rec = vendortest.Serve(t, stand, nil)
 	c.BaseURL = f.srv.URL + apiPrefix
 	f.adapter = New(c)
 	return f
 }
 
-func (f *fixture) counting(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f.mu.Lock()
-		f.requests[r.Method+" "+r.URL.Path]++
-		f.mu.Unlock()
-		h.ServeHTTP(w, r)
-	})
-}
-
+// count is how many method requests reached path under the API prefix.
 func (f *fixture) count(method, path string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.requests[method+" "+apiPrefix+path]
-}
-
-func newPublicKey(t *testing.T) string {
-	t.Helper()
-	pub, _, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sp, err := ssh.NewPublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sp))) + " renter@laptop"
+	return f.rec.Count(method + " " + apiPrefix + path)
 }
 
 // available picks an item of the given type that has capacity now.
@@ -115,41 +84,7 @@ func available(t *testing.T, f *fixture, instanceType string) vendors.CatalogIte
 func request(t *testing.T, item vendors.CatalogItem) vendors.CreateRequest {
 	return vendors.CreateRequest{
 		ResourceID: uuid.NewString(), InstanceType: item.InstanceType, Region: item.Region,
-		Contract: vendors.OnDemand, SSHPublicKey: newPublicKey(t), Item: item,
-	}
-}
-
-// waitFor polls Get until cond holds or the deadline passes.
-func waitFor(t *testing.T, a *Adapter, id string, cond func(vendors.Instance, error) bool) (vendors.Instance, error) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		in, err := a.Get(context.Background(), id)
-		if cond(in, err) {
-			return in, err
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("instance %s: condition not reached; last state %q err %v", id, in.State, err)
-		}
-		time.Sleep(30 * time.Millisecond)
-	}
-}
-
-func running(in vendors.Instance, err error) bool {
-	return err == nil && in.State == vendors.StateRunning
-}
-
-func dialBanner(t *testing.T, ip string, port int) {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", net.JoinHostPort(ip, strconv.Itoa(port)), 2*time.Second)
-	if err != nil {
-		t.Fatalf("dial ssh of %s:%d: %v", ip, port, err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(2 * time.Second))
-	line, err := bufio.NewReader(c).ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "SSH-2.0-") {
-		t.Fatalf("ssh banner of %s:%d: %q, %v", ip, port, line, err)
+		Contract: vendors.OnDemand, SSHPublicKey: vendortest.PublicKey(t), Item: item,
 	}
 }
 
@@ -275,11 +210,11 @@ func TestLifecycle(t *testing.T) {
 		}
 	}
 
-	in, _ = waitFor(t, f.adapter, in.ID, running)
+	in, _ = vendortest.WaitFor(t, f.adapter, in.ID, vendortest.Running)
 	if in.ExternalIP == "" || in.InternalIP == "" || in.SSHPort == 22 || in.VendorState != statusActive {
 		t.Fatalf("running instance %+v", in)
 	}
-	dialBanner(t, in.ExternalIP, in.SSHPort)
+	vendortest.DialBanner(t, in.ExternalIP, in.SSHPort)
 
 	list, err := f.adapter.List(ctx)
 	if err != nil || len(list) != 1 || list[0].ResourceID != req.ResourceID {
@@ -289,7 +224,7 @@ func TestLifecycle(t *testing.T) {
 	if err := f.adapter.Terminate(ctx, in.ID); err != nil {
 		t.Fatal(err)
 	}
-	_, err = waitFor(t, f.adapter, in.ID, func(_ vendors.Instance, err error) bool { return errors.Is(err, vendors.ErrNotFound) })
+	_, err = vendortest.WaitFor(t, f.adapter, in.ID, func(_ vendors.Instance, err error) bool { return errors.Is(err, vendors.ErrNotFound) })
 	var ve *vendors.Error
 	if !errors.As(err, &ve) || ve.Status != http.StatusNotFound {
 		t.Errorf("gone instance: %v", err)
@@ -463,7 +398,7 @@ func TestPersistence(t *testing.T) {
 		stop()
 		t.Fatal(err)
 	}
-	before, _ := waitFor(t, a, in.ID, running)
+	before, _ := vendortest.WaitFor(t, a, in.ID, vendortest.Running)
 	stop()
 	if c, err := net.DialTimeout("tcp", net.JoinHostPort(before.ExternalIP, strconv.Itoa(before.SSHPort)), time.Second); err == nil {
 		c.Close()
@@ -479,7 +414,7 @@ func TestPersistence(t *testing.T) {
 	if after.State != vendors.StateRunning || after.ExternalIP != before.ExternalIP || after.SSHPort != before.SSHPort {
 		t.Errorf("after restart %+v, want running at %s:%d", after, before.ExternalIP, before.SSHPort)
 	}
-	dialBanner(t, after.ExternalIP, after.SSHPort)
+	vendortest.DialBanner(t, after.ExternalIP, after.SSHPort)
 	if n := len(stand.Instances()); n != 1 {
 		t.Errorf("%d instances after restart, want 1", n)
 	}
@@ -511,14 +446,14 @@ func TestAgainstPublishedSpec(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, _ = waitFor(t, a, in.ID, running)
+	in, _ = vendortest.WaitFor(t, a, in.ID, vendortest.Running)
 	if _, err := a.List(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if err := a.Terminate(ctx, in.ID); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, a, in.ID, func(_ vendors.Instance, err error) bool { return errors.Is(err, vendors.ErrNotFound) })
+	vendortest.WaitFor(t, a, in.ID, func(_ vendors.Instance, err error) bool { return errors.Is(err, vendors.ErrNotFound) })
 
 	// Documented error answers.
 	f.stand.SetQuota(0)

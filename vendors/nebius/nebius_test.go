@@ -1,9 +1,7 @@
 package nebius
 
 import (
-	"bufio"
 	"context"
-	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -27,6 +25,7 @@ import (
 	"github.com/gpusupply/supply/vendors"
 	pb "github.com/gpusupply/supply/vendors/nebius/internal/nebiuspb"
 	"github.com/gpusupply/supply/vendors/standin"
+	"github.com/gpusupply/supply/vendors/vendortest"
 )
 
 // Full method names, as the stand-in counts and matches them.
@@ -48,12 +47,7 @@ type fixture struct {
 // at it.
 func newFixture(t *testing.T, o standin.Options) *fixture {
 	t.Helper()
-	if o.Hosts == nil {
-		o.Hosts = &standin.Hosts{}
-	}
-	if o.Now == nil {
-		o.Now = testClock()
-	}
+	o = vendortest.StandInOptions(o, "", clockBase)
 	si, err := NewStandIn(o)
 	if err != nil {
 		t.Fatal(err)
@@ -83,28 +77,9 @@ func (f *fixture) adapter(edit func(*Config)) *Adapter {
 	return New(c)
 }
 
-func newPublicKey(t *testing.T) string {
-	t.Helper()
-	pub, _, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sp, err := ssh.NewPublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sp))) + " renter@test"
-}
-
 // clockBase starts a stock-drift period: tests run well within it, so
 // which items flicker out of stock is fixed (see createRequest).
 var clockBase = time.Date(2026, 11, 27, 12, 5, 0, 0, time.UTC)
-
-// testClock runs from clockBase at the speed of real time.
-func testClock() func() time.Time {
-	start := time.Now()
-	return func() time.Time { return clockBase.Add(time.Since(start)) }
-}
 
 func createRequest(t *testing.T, region, platform, preset string, contract vendors.Contract) vendors.CreateRequest {
 	t.Helper()
@@ -113,55 +88,8 @@ func createRequest(t *testing.T, region, platform, preset string, contract vendo
 	}
 	return vendors.CreateRequest{
 		ResourceID: uuid.NewString(), InstanceType: instanceType(platform, preset), Region: region,
-		Contract: contract, SSHPublicKey: newPublicKey(t),
+		Contract: contract, SSHPublicKey: vendortest.PublicKey(t),
 	}
-}
-
-// waitFor polls Get until cond holds or 10 s pass.
-func waitFor(t *testing.T, a *Adapter, id string, cond func(vendors.Instance, error) bool) (vendors.Instance, error) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		in, err := a.Get(context.Background(), id)
-		if cond(in, err) {
-			return in, err
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("instance %s: condition not reached; last %+v, %v", id, in, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func running(in vendors.Instance, err error) bool {
-	return err == nil && in.State == vendors.StateRunning
-}
-
-func gone(_ vendors.Instance, err error) bool { return errors.Is(err, vendors.ErrNotFound) }
-
-// dialBanner checks that an SSH server answers at ip:port.
-func dialBanner(t *testing.T, ip string, port int) {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", net.JoinHostPort(ip, strconv.Itoa(port)), 2*time.Second)
-	if err != nil {
-		t.Fatalf("dial SSH at %s:%d: %v", ip, port, err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(2 * time.Second))
-	line, err := bufio.NewReader(c).ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "SSH-2.0-") {
-		t.Fatalf("SSH banner at %s:%d: %q, %v", ip, port, line, err)
-	}
-}
-
-func kindOf(err error) error {
-	for _, k := range []error{vendors.ErrNoCapacity, vendors.ErrQuota, vendors.ErrAuth, vendors.ErrInvalid,
-		vendors.ErrRateLimited, vendors.ErrTransient, vendors.ErrNotFound} {
-		if errors.Is(err, k) {
-			return k
-		}
-	}
-	return nil
 }
 
 // received is the InstanceSpec a VM was created with, as the stand-in got it.
@@ -343,12 +271,12 @@ func TestCreateLifecycle(t *testing.T) {
 		t.Errorf("instance spec %v", spec)
 	}
 
-	up, _ := waitFor(t, f.a, in.ID, running)
+	up, _ := vendortest.WaitFor(t, f.a, in.ID, vendortest.Running)
 	if up.ExternalIP == "" || strings.Contains(up.ExternalIP, "/") || strings.Contains(up.InternalIP, "/") || up.InternalIP == "" ||
 		up.SSHPort != f.hosts.Port(up.ExternalIP) || up.SSHPort == 22 || up.VendorState != "RUNNING" {
 		t.Errorf("running instance %+v", up)
 	}
-	dialBanner(t, up.ExternalIP, up.SSHPort)
+	vendortest.DialBanner(t, up.ExternalIP, up.SSHPort)
 
 	list, err := f.a.List(ctx)
 	if err != nil || len(list) != 1 || list[0].ID != in.ID || list[0].ResourceID != req.ResourceID {
@@ -361,7 +289,7 @@ func TestCreateLifecycle(t *testing.T) {
 	if got, err := f.a.Get(ctx, in.ID); err != nil || got.State != vendors.StateTerminating {
 		t.Errorf("after terminate: %+v, %v", got, err)
 	}
-	waitFor(t, f.a, in.ID, gone)
+	vendortest.WaitFor(t, f.a, in.ID, vendortest.Gone)
 	if err := f.a.Terminate(ctx, in.ID); err != nil {
 		t.Errorf("terminating a gone VM: %v, want nil", err)
 	}
@@ -392,7 +320,7 @@ func TestSpotIsPreemptedWhenStopped(t *testing.T) {
 	if spec.GetPreemptible().GetOnPreemption() != pb.PreemptibleSpec_STOP || spec.GetRecoveryPolicy() != pb.InstanceRecoveryPolicy_FAIL {
 		t.Errorf("spot spec: preemptible %v, recovery %v", spec.GetPreemptible(), spec.GetRecoveryPolicy())
 	}
-	waitFor(t, f.a, in.ID, running)
+	vendortest.WaitFor(t, f.a, in.ID, vendortest.Running)
 	if err := f.si.Preempt(in.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -503,7 +431,7 @@ func TestErrors(t *testing.T) {
 			}
 			err := tt.call(t, f)
 			var ve *vendors.Error
-			if !errors.As(err, &ve) || kindOf(err) != tt.want {
+			if !errors.As(err, &ve) || vendortest.Kind(err) != tt.want {
 				t.Errorf("error %v (%T), want a *vendors.Error of kind %v", err, err, tt.want)
 			}
 		})
@@ -570,13 +498,13 @@ func TestTokenCachedAndRefreshed(t *testing.T) {
 func TestPersistence(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "nebius.json")
 	// One clock for both lives of the stand-in, as a real restart has.
-	o := standin.Options{BootTime: 100 * time.Millisecond, StatePath: path, Now: testClock()}
+	o := standin.Options{BootTime: 100 * time.Millisecond, StatePath: path, Now: vendortest.Clock(clockBase)}
 	f := newFixture(t, o)
 	in, err := f.a.Create(context.Background(), createRequest(t, "uk-south1", "gpu-b200-sxm", "1gpu-20vcpu-224gb", vendors.OnDemand))
 	if err != nil {
 		t.Fatal(err)
 	}
-	up, _ := waitFor(t, f.a, in.ID, running)
+	up, _ := vendortest.WaitFor(t, f.a, in.ID, vendortest.Running)
 	f.si.Stop()
 	if err := f.si.Close(); err != nil {
 		t.Fatal(err)
@@ -588,7 +516,7 @@ func TestPersistence(t *testing.T) {
 	if err != nil || again.State != vendors.StateRunning || again.ExternalIP != up.ExternalIP {
 		t.Fatalf("after restart: %+v, %v (before: %s)", again, err, up.ExternalIP)
 	}
-	dialBanner(t, again.ExternalIP, again.SSHPort)
+	vendortest.DialBanner(t, again.ExternalIP, again.SSHPort)
 	// Credentials handed out before the restart still work: the key survived.
 	if g.si.AdapterConfig("").PrivateKeyPEM != f.si.AdapterConfig("").PrivateKeyPEM {
 		t.Error("the service account key changed across the restart")
@@ -642,7 +570,7 @@ func TestClusterLifecycle(t *testing.T) {
 		t.Fatalf("%d GPU clusters; nodes in %q and %q, want both in the one", clusters, first, received(t, f.si, ids[1]).GetGpuCluster().GetId())
 	}
 	for _, id := range ids {
-		waitFor(t, f.a, id, running)
+		vendortest.WaitFor(t, f.a, id, vendortest.Running)
 	}
 	if err := f.a.DeleteCluster(ctx, clusterID); !errors.Is(err, vendors.ErrTransient) {
 		t.Errorf("deleting a cluster with nodes: %v, want ErrTransient", err)
@@ -653,7 +581,7 @@ func TestClusterLifecycle(t *testing.T) {
 		}
 	}
 	for _, id := range ids {
-		waitFor(t, f.a, id, gone)
+		vendortest.WaitFor(t, f.a, id, vendortest.Gone)
 	}
 	if err := f.a.DeleteCluster(ctx, clusterID); err != nil {
 		t.Fatal(err)

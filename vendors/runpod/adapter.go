@@ -10,6 +10,7 @@
 package runpod
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -115,46 +116,24 @@ var (
 
 // New returns an adapter for the account whose key is c.APIKey.
 func New(c Config) *Adapter {
-	if c.BaseURL == "" {
-		c.BaseURL = DefaultBaseURL
-	}
-	if c.RateLimit == 0 {
-		c.RateLimit = publishedRate
-	}
-	if c.Burst == 0 {
-		c.Burst = publishedBurst
-	}
-	if c.Timeout == 0 {
-		c.Timeout = defaultTimeout
-	}
-	if c.Image == "" {
-		c.Image = DefaultImage
-	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
 	if c.SSHPort == nil {
 		c.SSHPort = func(string) int { return 22 }
 	}
-	key := c.APIKey
 	return &Adapter{
-		client: &vendors.Client{
-			Vendor:  Name,
-			BaseURL: c.BaseURL,
-			HTTP:    c.HTTP,
-			Limiter: rate.NewLimiter(c.RateLimit, c.Burst),
-			Authorize: func(_ context.Context, r *http.Request) error {
-				r.Header.Set("Authorization", "Bearer "+key)
-				return nil
-			},
-			ParseError: parseError,
-			Retries:    3,
+		client: vendors.NewClient(vendors.ClientConfig{
+			Vendor:     Name,
+			BaseURL:    cmp.Or(c.BaseURL, DefaultBaseURL),
+			HTTP:       c.HTTP,
+			RateLimit:  cmp.Or(c.RateLimit, publishedRate),
+			Burst:      cmp.Or(c.Burst, publishedBurst),
+			Timeout:    cmp.Or(c.Timeout, defaultTimeout),
 			MaxWait:    30 * time.Second,
-			Timeout:    c.Timeout,
-		},
-		image:   c.Image,
+			Authorize:  vendors.BearerAuth(c.APIKey),
+			ParseError: parseError,
+		}),
+		image:   cmp.Or(c.Image, DefaultImage),
 		sshPort: c.SSHPort,
-		log:     c.Logger.With("vendor", Name),
+		log:     cmp.Or(c.Logger, slog.Default()).With("vendor", Name),
 	}
 }
 

@@ -1,22 +1,16 @@
 package runpod
 
 import (
-	"bufio"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,51 +20,14 @@ import (
 	"github.com/gpusupply/supply/catalog"
 	"github.com/gpusupply/supply/vendors"
 	"github.com/gpusupply/supply/vendors/standin"
+	"github.com/gpusupply/supply/vendors/vendortest"
 )
-
-// recorder counts the requests reaching the stand-in and keeps the last
-// body of each, keyed "METHOD /path".
-type recorder struct {
-	mu     sync.Mutex
-	counts map[string]int
-	bodies map[string][]byte
-}
-
-func (rec *recorder) wrap(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		r.Body = io.NopCloser(strings.NewReader(string(body)))
-		key := r.Method + " " + r.URL.Path
-		rec.mu.Lock()
-		rec.counts[key]++
-		rec.bodies[key] = body
-		rec.mu.Unlock()
-		h.ServeHTTP(w, r)
-	})
-}
-
-func (rec *recorder) count(key string) int {
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	return rec.counts[key]
-}
-
-// body decodes the last body sent to key.
-func (rec *recorder) body(t *testing.T, key string, v any) {
-	t.Helper()
-	rec.mu.Lock()
-	b := rec.bodies[key]
-	rec.mu.Unlock()
-	if err := json.Unmarshal(b, v); err != nil {
-		t.Fatalf("%s body %q: %v", key, b, err)
-	}
-}
 
 type fixture struct {
 	si    *StandIn
 	srv   *httptest.Server
 	a     *Adapter
-	rec   *recorder
+	rec   *vendortest.Recorder
 	hosts *standin.Hosts
 }
 
@@ -80,57 +37,21 @@ const testKey = "rp-test-key"
 // at it. wrap, when set, goes between the recorder and the stand-in.
 func newFixture(t *testing.T, o standin.Options, wrap func(http.Handler) http.Handler) *fixture {
 	t.Helper()
-	if o.APIKey == "" {
-		o.APIKey = testKey
-	}
-	if o.Hosts == nil {
-		o.Hosts = &standin.Hosts{}
-	}
-	if o.Now == nil {
-		o.Now = testClock()
-	}
+	o = vendortest.StandInOptions(o, testKey, clockBase)
 	si, err := NewStandIn(o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := &recorder{counts: map[string]int{}, bodies: map[string][]byte{}}
-	var h http.Handler = si
-	if wrap != nil {
-		h = wrap(h)
-	}
-	srv := httptest.NewServer(rec.wrap(h))
-	t.Cleanup(func() {
-		srv.Close()
-		si.Close()
-	})
+	t.Cleanup(func() { si.Close() })
+	srv, rec := vendortest.Serve(t, si, wrap)
 	a := New(Config{APIKey: testKey, BaseURL: srv.URL, SSHPort: o.Hosts.Port,
 		HTTP: &http.Client{Timeout: 2 * time.Second}, RateLimit: 1000, Burst: 100})
 	return &fixture{si: si, srv: srv, a: a, rec: rec, hosts: o.Hosts}
 }
 
-func newPublicKey(t *testing.T) string {
-	t.Helper()
-	pub, _, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sp, err := ssh.NewPublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sp))) + " renter@test"
-}
-
 // clockBase starts a stock-drift period on a minute boundary: tests run
 // well within it, so which items flicker out of stock is fixed.
 var clockBase = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
-
-// testClock runs from clockBase at the speed of real time, so pods boot
-// while the catalog's flicker stays put.
-func testClock() func() time.Time {
-	start := time.Now()
-	return func() time.Time { return clockBase.Add(time.Since(start)) }
-}
 
 func createRequest(t *testing.T, dc string, s shape) vendors.CreateRequest {
 	t.Helper()
@@ -139,55 +60,8 @@ func createRequest(t *testing.T, dc string, s shape) vendors.CreateRequest {
 	}
 	return vendors.CreateRequest{
 		ResourceID: uuid.NewString(), InstanceType: s.String(), Region: dc,
-		Contract: vendors.OnDemand, SSHPublicKey: newPublicKey(t),
+		Contract: vendors.OnDemand, SSHPublicKey: vendortest.PublicKey(t),
 	}
-}
-
-// waitFor polls Get until cond holds or 10 s pass.
-func waitFor(t *testing.T, a *Adapter, id string, cond func(vendors.Instance, error) bool) (vendors.Instance, error) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		in, err := a.Get(context.Background(), id)
-		if cond(in, err) {
-			return in, err
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("pod %s: condition not reached; last %+v, %v", id, in, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func running(in vendors.Instance, err error) bool {
-	return err == nil && in.State == vendors.StateRunning
-}
-
-func gone(_ vendors.Instance, err error) bool { return errors.Is(err, vendors.ErrNotFound) }
-
-// dialBanner checks that an SSH server answers at ip:port.
-func dialBanner(t *testing.T, ip string, port int) {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", net.JoinHostPort(ip, strconv.Itoa(port)), 2*time.Second)
-	if err != nil {
-		t.Fatalf("dial SSH at %s:%d: %v", ip, port, err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(2 * time.Second))
-	line, err := bufio.NewReader(c).ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "SSH-2.0-") {
-		t.Fatalf("SSH banner at %s:%d: %q, %v", ip, port, line, err)
-	}
-}
-
-func kindOf(err error) error {
-	for _, k := range []error{vendors.ErrNoCapacity, vendors.ErrQuota, vendors.ErrAuth, vendors.ErrInvalid,
-		vendors.ErrRateLimited, vendors.ErrTransient, vendors.ErrNotFound} {
-		if errors.Is(err, k) {
-			return k
-		}
-	}
-	return nil
 }
 
 // bootScript decodes the start-up script a start command carries.
@@ -353,7 +227,7 @@ func TestCreateLifecycle(t *testing.T) {
 
 	// What reached the stand-in: RunPod's create body.
 	var sent createPodRequest
-	f.rec.body(t, "POST /v2/pods", &sent)
+	f.rec.JSON(t, "POST /v2/pods", &sent)
 	key, _ := userdataKey(req.SSHPublicKey)
 	if sent.Name != in.Name || sent.Image != DefaultImage || sent.GPU == nil || *sent.GPU != (createGPU{ID: h100.gpuID, Count: 1}) ||
 		sent.Cloud != cloudSecure || len(sent.DataCenterIDs) != 1 || sent.DataCenterIDs[0] != "US-KS-2" || !sent.StartSSH ||
@@ -369,11 +243,11 @@ func TestCreateLifecycle(t *testing.T) {
 		t.Errorf("start command %q runs:\n%s\nwant root's key, the renter's script and /start.sh", sent.Args, script)
 	}
 
-	up, _ := waitFor(t, f.a, in.ID, running)
+	up, _ := vendortest.WaitFor(t, f.a, in.ID, vendortest.Running)
 	if up.ExternalIP == "" || up.SSHPort != f.hosts.Port(up.ExternalIP) || up.SSHPort == 22 || up.VendorState != statusRunning {
 		t.Errorf("running pod %+v", up)
 	}
-	dialBanner(t, up.ExternalIP, up.SSHPort)
+	vendortest.DialBanner(t, up.ExternalIP, up.SSHPort)
 
 	list, err := f.a.List(ctx)
 	if err != nil || len(list) != 1 || list[0].ID != in.ID || list[0].ResourceID != req.ResourceID {
@@ -383,7 +257,7 @@ func TestCreateLifecycle(t *testing.T) {
 	if err := f.a.Terminate(ctx, in.ID); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, f.a, in.ID, gone)
+	vendortest.WaitFor(t, f.a, in.ID, vendortest.Gone)
 	if err := f.a.Terminate(ctx, in.ID); err != nil {
 		t.Errorf("terminating a gone pod: %v, want nil", err)
 	}
@@ -412,7 +286,7 @@ func TestCloudConfigIsRefused(t *testing.T) {
 	if !errors.Is(err, vendors.ErrInvalid) || !strings.Contains(err.Error(), "cloud-init") {
 		t.Errorf("a cloud-config for a pod: %v, want ErrInvalid explaining pods run no cloud-init", err)
 	}
-	if n := f.rec.count("POST /v2/pods"); n != 0 {
+	if n := f.rec.Count("POST /v2/pods"); n != 0 {
 		t.Errorf("%d creates sent", n)
 	}
 }
@@ -428,9 +302,9 @@ func TestCreateIsIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again.ID != first.ID || len(f.si.Instances()) != 1 || f.rec.count("POST /v2/pods") != 1 {
+	if again.ID != first.ID || len(f.si.Instances()) != 1 || f.rec.Count("POST /v2/pods") != 1 {
 		t.Errorf("second create gave %s (first %s); stand-in holds %d; %d launches",
-			again.ID, first.ID, len(f.si.Instances()), f.rec.count("POST /v2/pods"))
+			again.ID, first.ID, len(f.si.Instances()), f.rec.Count("POST /v2/pods"))
 	}
 }
 
@@ -441,15 +315,15 @@ func TestCreatedButAnswered500(t *testing.T) {
 	if _, err := f.a.Create(context.Background(), req); !errors.Is(err, vendors.ErrTransient) {
 		t.Fatalf("create answered 500: %v, want ErrTransient", err)
 	}
-	if n := f.rec.count("POST /v2/pods"); n != 1 {
+	if n := f.rec.Count("POST /v2/pods"); n != 1 {
 		t.Errorf("the create POST was sent %d times, want 1", n)
 	}
 	in, err := f.a.Create(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if in.ResourceID != req.ResourceID || len(f.si.Instances()) != 1 || f.rec.count("POST /v2/pods") != 1 {
-		t.Errorf("retry made a duplicate: %d pods, %d launches", len(f.si.Instances()), f.rec.count("POST /v2/pods"))
+	if in.ResourceID != req.ResourceID || len(f.si.Instances()) != 1 || f.rec.Count("POST /v2/pods") != 1 {
+		t.Errorf("retry made a duplicate: %d pods, %d launches", len(f.si.Instances()), f.rec.Count("POST /v2/pods"))
 	}
 }
 
@@ -512,7 +386,7 @@ func TestErrors(t *testing.T) {
 			}
 			err := tt.call(t, f)
 			var ve *vendors.Error
-			if !errors.As(err, &ve) || kindOf(err) != tt.want {
+			if !errors.As(err, &ve) || vendortest.Kind(err) != tt.want {
 				t.Errorf("error %v (%T), want a *vendors.Error of kind %v", err, err, tt.want)
 			}
 		})
@@ -547,7 +421,7 @@ func TestRateLimited(t *testing.T) {
 	if !errors.Is(err, vendors.ErrRateLimited) || vendors.RetryAfter(err) != time.Minute {
 		t.Errorf("over the limit: %v (retry after %v), want ErrRateLimited after a minute", err, vendors.RetryAfter(err))
 	}
-	if n := f.rec.count("GET /v2/pods/abc"); n != 1 {
+	if n := f.rec.Count("GET /v2/pods/abc"); n != 1 {
 		t.Errorf("a minute-long 429 was retried: %d requests", n)
 	}
 }
@@ -563,15 +437,15 @@ func TestTransientRetriedForGetsOnly(t *testing.T) {
 	if _, err := f.a.Get(context.Background(), in.ID); err != nil {
 		t.Errorf("Get through two 503s: %v", err)
 	}
-	if n := f.rec.count("GET " + path); n != 3 {
+	if n := f.rec.Count("GET " + path); n != 3 {
 		t.Errorf("GET sent %d times, want 3", n)
 	}
 	f.si.Faults().Add(standin.Rule{Method: http.MethodPost, PathPrefix: "/v2/pods", Status: 502, Times: 1})
-	before := f.rec.count("POST /v2/pods")
+	before := f.rec.Count("POST /v2/pods")
 	if _, err := f.a.Create(context.Background(), createRequest(t, "EU-RO-1", l40s)); !errors.Is(err, vendors.ErrTransient) {
 		t.Errorf("create answered 502: %v, want ErrTransient", err)
 	}
-	if n := f.rec.count("POST /v2/pods") - before; n != 1 {
+	if n := f.rec.Count("POST /v2/pods") - before; n != 1 {
 		t.Errorf("create POST sent %d times, want 1", n)
 	}
 }
@@ -590,13 +464,13 @@ func TestHungStandInTimesOut(t *testing.T) {
 func TestPersistence(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "runpod.json")
 	// One clock for both lives of the stand-in, as a real restart has.
-	o := standin.Options{APIKey: testKey, BootTime: 100 * time.Millisecond, StatePath: path, Now: testClock()}
+	o := standin.Options{APIKey: testKey, BootTime: 100 * time.Millisecond, StatePath: path, Now: vendortest.Clock(clockBase)}
 	f := newFixture(t, o, nil)
 	in, err := f.a.Create(context.Background(), createRequest(t, "EU-RO-1", l40s))
 	if err != nil {
 		t.Fatal(err)
 	}
-	up, _ := waitFor(t, f.a, in.ID, running)
+	up, _ := vendortest.WaitFor(t, f.a, in.ID, vendortest.Running)
 	f.srv.Close()
 	if err := f.si.Close(); err != nil {
 		t.Fatal(err)
@@ -608,7 +482,7 @@ func TestPersistence(t *testing.T) {
 	if err != nil || again.State != vendors.StateRunning || again.ExternalIP != up.ExternalIP || again.ResourceID != up.ResourceID {
 		t.Fatalf("after restart: %+v, %v (before: %+v)", again, err, up)
 	}
-	dialBanner(t, again.ExternalIP, again.SSHPort)
+	vendortest.DialBanner(t, again.ExternalIP, again.SSHPort)
 	if len(g.si.Instances()) != 1 {
 		t.Errorf("restarted stand-in holds %d pods", len(g.si.Instances()))
 	}
@@ -619,7 +493,7 @@ var clusterShape = shape{gpuID: "NVIDIA H100 80GB HBM3", count: 8, cloud: cloudS
 // createCluster creates every node of a cluster offer, as supply does.
 func createCluster(t *testing.T, f *fixture, dc string, nodes int) []vendors.Instance {
 	t.Helper()
-	clusterID, key := uuid.NewString(), newPublicKey(t)
+	clusterID, key := uuid.NewString(), vendortest.PublicKey(t)
 	var out []vendors.Instance
 	for i := range nodes {
 		req := createRequest(t, dc, clusterShape)
@@ -641,7 +515,7 @@ func createCluster(t *testing.T, f *fixture, dc string, nodes int) []vendors.Ins
 func sentClusterID(t *testing.T, f *fixture) string {
 	t.Helper()
 	var sent createClusterRequest
-	f.rec.body(t, "POST /v2/clusters", &sent)
+	f.rec.JSON(t, "POST /v2/clusters", &sent)
 	return sent.Env[envCluster]
 }
 
@@ -649,11 +523,11 @@ func TestCluster(t *testing.T) {
 	f := newFixture(t, standin.Options{BootTime: 300 * time.Millisecond}, nil)
 	ctx := context.Background()
 	nodes := createCluster(t, f, "US-KS-2", 2)
-	if f.rec.count("POST /v2/clusters") != 1 || nodes[0].ID == nodes[1].ID {
-		t.Fatalf("%d cluster creates; nodes %s and %s", f.rec.count("POST /v2/clusters"), nodes[0].ID, nodes[1].ID)
+	if f.rec.Count("POST /v2/clusters") != 1 || nodes[0].ID == nodes[1].ID {
+		t.Fatalf("%d cluster creates; nodes %s and %s", f.rec.Count("POST /v2/clusters"), nodes[0].ID, nodes[1].ID)
 	}
 	var sent createClusterRequest
-	f.rec.body(t, "POST /v2/clusters", &sent)
+	f.rec.JSON(t, "POST /v2/clusters", &sent)
 	clusterID := sent.Env[envCluster]
 	if sent.Compute != (clusterCompute{GPUTypeID: clusterShape.gpuID, GPUCountPerPod: 8, PodCount: 2}) || sent.Type != clusterTraining ||
 		sent.Name != vendors.InstanceName(clusterID) || len(sent.DataCenterIDs) != 1 || sent.DataCenterIDs[0] != "US-KS-2" ||
@@ -665,16 +539,16 @@ func TestCluster(t *testing.T) {
 	req := createRequest(t, "US-KS-2", clusterShape)
 	req.Cluster = &vendors.ClusterNode{ClusterID: clusterID, Index: 1, Nodes: 2}
 	again, err := f.a.Create(ctx, req)
-	if err != nil || again.ID != nodes[1].ID || f.rec.count("POST /v2/clusters") != 1 {
-		t.Errorf("re-create node 1: %+v, %v; %d cluster creates", again, err, f.rec.count("POST /v2/clusters"))
+	if err != nil || again.ID != nodes[1].ID || f.rec.Count("POST /v2/clusters") != 1 {
+		t.Errorf("re-create node 1: %+v, %v; %d cluster creates", again, err, f.rec.Count("POST /v2/clusters"))
 	}
 
 	for _, n := range nodes {
-		up, _ := waitFor(t, f.a, n.ID, running)
+		up, _ := vendortest.WaitFor(t, f.a, n.ID, vendortest.Running)
 		if up.InternalIP == "" || up.InstanceType != clusterShape.String() {
 			t.Errorf("member %+v", up)
 		}
-		dialBanner(t, up.ExternalIP, up.SSHPort)
+		vendortest.DialBanner(t, up.ExternalIP, up.SSHPort)
 	}
 	list, err := f.a.List(ctx)
 	if err != nil || len(list) != 2 || list[0].ResourceID != clusterID || list[1].ResourceID != clusterID {
@@ -686,7 +560,7 @@ func TestCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, n := range nodes {
-		waitFor(t, f.a, n.ID, gone)
+		vendortest.WaitFor(t, f.a, n.ID, vendortest.Gone)
 		if err := f.a.Terminate(ctx, n.ID); err != nil {
 			t.Errorf("terminate a member of a deleted cluster: %v", err)
 		}

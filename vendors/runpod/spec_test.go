@@ -37,14 +37,14 @@ func TestAgainstPublishedSpec(t *testing.T) {
 	if _, err := f.a.Create(ctx, createRequest(t, "EU-SE-1", shape{gpuID: "NVIDIA H100 80GB HBM3", count: 1, cloud: cloudSecure})); !errors.Is(err, vendors.ErrNoCapacity) {
 		t.Errorf("create sold out: %v, want ErrNoCapacity", err)
 	}
-	waitFor(t, f.a, in.ID, running)
+	vendortest.WaitFor(t, f.a, in.ID, vendortest.Running)
 	if _, err := f.a.List(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.a.Terminate(ctx, in.ID); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, f.a, in.ID, gone)
+	vendortest.WaitFor(t, f.a, in.ID, vendortest.Gone)
 
 	nodes := createCluster(t, f, "US-KS-2", 2)
 	if err := f.a.Terminate(ctx, nodes[1].ID); err != nil { // a member: deletes the cluster

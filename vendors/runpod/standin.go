@@ -31,11 +31,8 @@ type StandIn struct {
 
 	mu    sync.Mutex
 	state savedState
-	// rateLimit is requests per minute before 429s (0: unlimited);
-	// window and used count the current minute.
-	rateLimit int
-	window    int64
-	used      int
+	// limiter is the budget of requests per minute (SetRateLimit).
+	limiter standin.RateLimiter
 	// balance is the account's credit in USD (0: unlimited); a pod needs
 	// an hour of its cost.
 	balance float64
@@ -127,9 +124,7 @@ func (s *StandIn) Faults() *standin.Faults { return &s.faults }
 // a clock minute, with Retry-After until the minute is over, as RunPod's
 // per-user minute window does (0 turns it off, the default).
 func (s *StandIn) SetRateLimit(perMinute int) {
-	s.mu.Lock()
-	s.rateLimit, s.used = perMinute, 0
-	s.mu.Unlock()
+	s.limiter.Set(perMinute)
 }
 
 // SetBalance sets the account's credit in USD; a pod whose first hour
@@ -207,23 +202,11 @@ func (s *StandIn) authorize(next http.Handler) http.Handler {
 // IETF RateLimit headers RunPod sends.
 func (s *StandIn) limit(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		limit, now := s.rateLimit, s.now()
-		over, remaining := false, 0
-		if limit > 0 {
-			if minute := now.Unix() / 60; minute != s.window {
-				s.window, s.used = minute, 0
-			}
-			s.used++
-			over, remaining = s.used > limit, max(limit-s.used, 0)
-		}
-		s.mu.Unlock()
-		if limit > 0 {
-			reset := 60 - now.Unix()%60
-			w.Header().Set("RateLimit", fmt.Sprintf(`"minute";r=%d;t=%d`, remaining, reset))
-			w.Header().Set("RateLimit-Policy", fmt.Sprintf(`"minute";q=%d;w=60`, limit))
-			if over {
-				w.Header().Set("Retry-After", strconv.FormatInt(reset, 10))
+		if win := s.limiter.Take(s.now()); win.Limit > 0 {
+			w.Header().Set("RateLimit", fmt.Sprintf(`"minute";r=%d;t=%d`, win.Remaining, win.Reset))
+			w.Header().Set("RateLimit-Policy", fmt.Sprintf(`"minute";q=%d;w=60`, win.Limit))
+			if win.Over {
+				w.Header().Set("Retry-After", strconv.FormatInt(win.Reset, 10))
 				writeProblem(w, http.StatusTooManyRequests, "rate limit exceeded for the minute window")
 				return
 			}

@@ -16,6 +16,7 @@
 package scaleway
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -136,56 +137,32 @@ var _ vendors.Vendor = (*Adapter)(nil)
 
 // New returns an adapter for the project behind c.APIKey.
 func New(c Config) *Adapter {
-	if c.BaseURL == "" {
-		c.BaseURL = DefaultBaseURL
-	}
-	if c.RateLimit == 0 {
-		c.RateLimit = defaultRate
-	}
-	if c.Burst == 0 {
-		c.Burst = defaultBurst
-	}
-	if c.Timeout == 0 {
-		c.Timeout = time.Minute
-	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
 	if len(c.Zones) == 0 {
 		c.Zones = DefaultZones
 	}
-	if c.EURToUSD == 0 {
-		c.EURToUSD = DefaultEURToUSD
-	}
-	if c.Image == "" {
-		c.Image = DefaultImage
-	}
-	if c.BootDiskGB == 0 {
-		c.BootDiskGB = DefaultBootDiskGB
-	}
 	key := c.APIKey
 	return &Adapter{
-		client: &vendors.Client{
-			Vendor:  Name,
-			BaseURL: c.BaseURL,
-			HTTP:    c.HTTP,
-			Limiter: rate.NewLimiter(c.RateLimit, c.Burst),
+		client: vendors.NewClient(vendors.ClientConfig{
+			Vendor:    Name,
+			BaseURL:   cmp.Or(c.BaseURL, DefaultBaseURL),
+			HTTP:      c.HTTP,
+			RateLimit: cmp.Or(c.RateLimit, defaultRate),
+			Burst:     cmp.Or(c.Burst, defaultBurst),
+			Timeout:   cmp.Or(c.Timeout, time.Minute),
+			MaxWait:   5 * time.Second,
 			Authorize: func(_ context.Context, r *http.Request) error {
 				r.Header.Set("X-Auth-Token", key)
 				return nil
 			},
 			ParseError: parseError,
-			Retries:    3,
-			MaxWait:    5 * time.Second,
-			Timeout:    c.Timeout,
-		},
+		}),
 		project:  c.ProjectID,
 		sshPort:  c.SSHPort,
-		log:      c.Logger.With("vendor", Name),
+		log:      cmp.Or(c.Logger, slog.Default()).With("vendor", Name),
 		zones:    slices.Clone(c.Zones),
-		eurToUSD: c.EURToUSD,
-		image:    c.Image,
-		diskGB:   c.BootDiskGB,
+		eurToUSD: cmp.Or(c.EURToUSD, DefaultEURToUSD),
+		image:    cmp.Or(c.Image, DefaultImage),
+		diskGB:   cmp.Or(c.BootDiskGB, DefaultBootDiskGB),
 		images:   map[string]string{},
 		warned:   map[string]bool{},
 	}

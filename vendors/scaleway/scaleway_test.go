@@ -1,20 +1,13 @@
 package scaleway
 
 import (
-	"bufio"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"errors"
-	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,48 +17,14 @@ import (
 	"github.com/gpusupply/supply/catalog"
 	"github.com/gpusupply/supply/vendors"
 	"github.com/gpusupply/supply/vendors/standin"
+	"github.com/gpusupply/supply/vendors/vendortest"
 )
-
-// recorder counts the requests reaching the stand-in and keeps the last
-// body and content type of each, keyed "METHOD /path".
-type recorder struct {
-	mu     sync.Mutex
-	counts map[string]int
-	bodies map[string][]byte
-	types  map[string]string
-}
-
-func (rec *recorder) wrap(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		r.Body = io.NopCloser(strings.NewReader(string(body)))
-		key := r.Method + " " + r.URL.Path
-		rec.mu.Lock()
-		rec.counts[key]++
-		rec.bodies[key] = body
-		rec.types[key] = r.Header.Get("Content-Type")
-		rec.mu.Unlock()
-		h.ServeHTTP(w, r)
-	})
-}
-
-func (rec *recorder) count(key string) int {
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	return rec.counts[key]
-}
-
-func (rec *recorder) body(key string) ([]byte, string) {
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	return rec.bodies[key], rec.types[key]
-}
 
 type fixture struct {
 	si    *StandIn
 	srv   *httptest.Server
 	a     *Adapter
-	rec   *recorder
+	rec   *vendortest.Recorder
 	hosts *standin.Hosts
 }
 
@@ -78,52 +37,21 @@ const (
 // at it.
 func newFixture(t *testing.T, o standin.Options) *fixture {
 	t.Helper()
-	if o.APIKey == "" {
-		o.APIKey = testKey
-	}
-	if o.Hosts == nil {
-		o.Hosts = &standin.Hosts{}
-	}
-	if o.Now == nil {
-		o.Now = testClock()
-	}
+	o = vendortest.StandInOptions(o, testKey, clockBase)
 	si, err := NewStandIn(o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := &recorder{counts: map[string]int{}, bodies: map[string][]byte{}, types: map[string]string{}}
-	srv := httptest.NewServer(rec.wrap(si))
-	t.Cleanup(func() {
-		srv.Close()
-		si.Close()
-	})
+	t.Cleanup(func() { si.Close() })
+	srv, rec := vendortest.Serve(t, si, nil)
 	a := New(Config{APIKey: testKey, ProjectID: testProject, BaseURL: srv.URL, SSHPort: o.Hosts.Port,
 		HTTP: &http.Client{Timeout: 2 * time.Second}, RateLimit: 1000, Burst: 100, Zones: si.Zones()})
 	return &fixture{si: si, srv: srv, a: a, rec: rec, hosts: o.Hosts}
 }
 
-func newPublicKey(t *testing.T) string {
-	t.Helper()
-	pub, _, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sp, err := ssh.NewPublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sp))) + " renter@test"
-}
-
 // clockBase starts a stock-drift period: tests run well within it, so
 // which types flicker out of stock is fixed (see createRequest).
 var clockBase = time.Date(2026, 11, 27, 12, 5, 0, 0, time.UTC)
-
-// testClock runs from clockBase at the speed of real time.
-func testClock() func() time.Time {
-	start := time.Now()
-	return func() time.Time { return clockBase.Add(time.Since(start)) }
-}
 
 func createRequest(t *testing.T, zone, typ string) vendors.CreateRequest {
 	t.Helper()
@@ -132,55 +60,8 @@ func createRequest(t *testing.T, zone, typ string) vendors.CreateRequest {
 	}
 	return vendors.CreateRequest{
 		ResourceID: uuid.NewString(), InstanceType: typ, Region: zone,
-		Contract: vendors.OnDemand, SSHPublicKey: newPublicKey(t),
+		Contract: vendors.OnDemand, SSHPublicKey: vendortest.PublicKey(t),
 	}
-}
-
-// waitFor polls Get until cond holds or 10 s pass.
-func waitFor(t *testing.T, a *Adapter, id string, cond func(vendors.Instance, error) bool) (vendors.Instance, error) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		in, err := a.Get(context.Background(), id)
-		if cond(in, err) {
-			return in, err
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("instance %s: condition not reached; last %+v, %v", id, in, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func running(in vendors.Instance, err error) bool {
-	return err == nil && in.State == vendors.StateRunning
-}
-
-func gone(_ vendors.Instance, err error) bool { return errors.Is(err, vendors.ErrNotFound) }
-
-// dialBanner checks that an SSH server answers at ip:port.
-func dialBanner(t *testing.T, ip string, port int) {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", net.JoinHostPort(ip, strconv.Itoa(port)), 2*time.Second)
-	if err != nil {
-		t.Fatalf("dial SSH at %s:%d: %v", ip, port, err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(2 * time.Second))
-	line, err := bufio.NewReader(c).ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "SSH-2.0-") {
-		t.Fatalf("SSH banner at %s:%d: %q, %v", ip, port, line, err)
-	}
-}
-
-func kindOf(err error) error {
-	for _, k := range []error{vendors.ErrNoCapacity, vendors.ErrQuota, vendors.ErrAuth, vendors.ErrInvalid,
-		vendors.ErrRateLimited, vendors.ErrTransient, vendors.ErrNotFound} {
-		if errors.Is(err, k) {
-			return k
-		}
-	}
-	return nil
 }
 
 func TestCatalog(t *testing.T) {
@@ -332,10 +213,10 @@ func TestCreateLifecycle(t *testing.T) {
 		t.Errorf("root volume %+v", vol)
 	}
 	path := serverPath(in.ID)
-	if _, ct := f.rec.body("PATCH " + path + "/user_data/cloud-init"); ct != "text/plain" {
+	if ct := f.rec.ContentType("PATCH " + path + "/user_data/cloud-init"); ct != "text/plain" {
 		t.Errorf("user data sent as %q, want text/plain", ct)
 	}
-	if body, _ := f.rec.body("POST " + path + "/action"); string(body) != `{"action":"poweron"}` {
+	if body := f.rec.Body("POST " + path + "/action"); string(body) != `{"action":"poweron"}` {
 		t.Errorf("action body %s", body)
 	}
 
@@ -344,11 +225,11 @@ func TestCreateLifecycle(t *testing.T) {
 		t.Errorf("terminate while starting: %v, want ErrTransient", err)
 	}
 
-	up, _ := waitFor(t, f.a, in.ID, running)
+	up, _ := vendortest.WaitFor(t, f.a, in.ID, vendortest.Running)
 	if up.ExternalIP == "" || up.SSHPort != f.hosts.Port(up.ExternalIP) || up.SSHPort == 22 {
 		t.Errorf("running instance %+v", up)
 	}
-	dialBanner(t, up.ExternalIP, up.SSHPort)
+	vendortest.DialBanner(t, up.ExternalIP, up.SSHPort)
 
 	list, err := f.a.List(ctx)
 	if err != nil || len(list) != 1 || list[0].ID != in.ID {
@@ -361,7 +242,7 @@ func TestCreateLifecycle(t *testing.T) {
 	if got, err := f.a.Get(ctx, in.ID); err != nil || got.State != vendors.StateTerminating {
 		t.Errorf("after terminate: %+v, %v", got, err)
 	}
-	waitFor(t, f.a, in.ID, gone)
+	vendortest.WaitFor(t, f.a, in.ID, vendortest.Gone)
 	if err := f.a.Terminate(ctx, in.ID); err != nil {
 		t.Errorf("terminating a gone server: %v, want nil", err)
 	}
@@ -372,7 +253,7 @@ func TestCreateLifecycle(t *testing.T) {
 	f.si.mu.Lock()
 	volDeleted := !vol.DeletedAt.IsZero()
 	f.si.mu.Unlock()
-	if !volDeleted || f.rec.count("DELETE /block/v1alpha1/zones/fr-par-2/volumes/"+vol.ID) != 1 {
+	if !volDeleted || f.rec.Count("DELETE /block/v1alpha1/zones/fr-par-2/volumes/"+vol.ID) != 1 {
 		t.Errorf("root volume left behind: deleted %v", volDeleted)
 	}
 	if entries := f.si.Instances(); len(entries) != 1 || entries[0].Live {
@@ -407,8 +288,8 @@ func TestCreateIsIdempotent(t *testing.T) {
 		t.Fatal(err)
 	}
 	const create = "POST /instance/v1/zones/nl-ams-1/servers"
-	if again.ID != first.ID || len(f.si.Instances()) != 1 || f.rec.count(create) != 1 {
-		t.Errorf("second create gave %s (first %s); stand-in holds %d; %d creates", again.ID, first.ID, len(f.si.Instances()), f.rec.count(create))
+	if again.ID != first.ID || len(f.si.Instances()) != 1 || f.rec.Count(create) != 1 {
+		t.Errorf("second create gave %s (first %s); stand-in holds %d; %d creates", again.ID, first.ID, len(f.si.Instances()), f.rec.Count(create))
 	}
 }
 
@@ -420,7 +301,7 @@ func TestCreatedButAnswered500(t *testing.T) {
 	if _, err := f.a.Create(context.Background(), req); !errors.Is(err, vendors.ErrTransient) {
 		t.Fatalf("create answered 500: %v, want ErrTransient", err)
 	}
-	if n := f.rec.count("POST " + create); n != 1 {
+	if n := f.rec.Count("POST " + create); n != 1 {
 		t.Errorf("the create POST was sent %d times, want 1", n)
 	}
 	// The retry finds the stopped server and finishes the launch.
@@ -428,10 +309,10 @@ func TestCreatedButAnswered500(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if in.ResourceID != req.ResourceID || in.State != vendors.StatePending || len(f.si.Instances()) != 1 || f.rec.count("POST "+create) != 1 {
-		t.Errorf("retry: %+v; %d instances, %d creates", in, len(f.si.Instances()), f.rec.count("POST "+create))
+	if in.ResourceID != req.ResourceID || in.State != vendors.StatePending || len(f.si.Instances()) != 1 || f.rec.Count("POST "+create) != 1 {
+		t.Errorf("retry: %+v; %d instances, %d creates", in, len(f.si.Instances()), f.rec.Count("POST "+create))
 	}
-	waitFor(t, f.a, in.ID, running)
+	vendortest.WaitFor(t, f.a, in.ID, vendortest.Running)
 }
 
 func TestErrors(t *testing.T) {
@@ -491,7 +372,7 @@ func TestErrors(t *testing.T) {
 			}
 			err := tt.call(t, f)
 			var ve *vendors.Error
-			if !errors.As(err, &ve) || kindOf(err) != tt.want {
+			if !errors.As(err, &ve) || vendortest.Kind(err) != tt.want {
 				t.Errorf("error %v (%T), want a *vendors.Error of kind %v", err, err, tt.want)
 			}
 		})
@@ -529,7 +410,7 @@ func TestRateLimited(t *testing.T) {
 	if !errors.Is(err, vendors.ErrRateLimited) || vendors.RetryAfter(err) < 50*time.Second {
 		t.Errorf("over the limit: %v (retry after %v), want ErrRateLimited for the rest of the minute", err, vendors.RetryAfter(err))
 	}
-	if n := f.rec.count("GET " + serverPath(id)); n != 1 {
+	if n := f.rec.Count("GET " + serverPath(id)); n != 1 {
 		t.Errorf("a minute-long 429 was retried: %d requests", n)
 	}
 }
@@ -542,20 +423,20 @@ func TestTransientRetriedForGetsOnly(t *testing.T) {
 	}
 	path := serverPath(in.ID)
 	f.si.Faults().Add(standin.Rule{Method: http.MethodGet, PathPrefix: path, Status: 503, Times: 2})
-	before := f.rec.count("GET " + path)
+	before := f.rec.Count("GET " + path)
 	if _, err := f.a.Get(context.Background(), in.ID); err != nil {
 		t.Errorf("Get through two 503s: %v", err)
 	}
-	if n := f.rec.count("GET "+path) - before; n != 3 {
+	if n := f.rec.Count("GET "+path) - before; n != 3 {
 		t.Errorf("GET sent %d times, want 3", n)
 	}
 	const create = "/instance/v1/zones/fr-par-2/servers"
 	f.si.Faults().Add(standin.Rule{Method: http.MethodPost, PathPrefix: create, Status: 500, Times: 1})
-	before = f.rec.count("POST " + create)
+	before = f.rec.Count("POST " + create)
 	if _, err := f.a.Create(context.Background(), createRequest(t, "fr-par-2", "L40S-2-48G")); !errors.Is(err, vendors.ErrTransient) {
 		t.Errorf("create answered 500: %v, want ErrTransient", err)
 	}
-	if n := f.rec.count("POST "+create) - before; n != 1 {
+	if n := f.rec.Count("POST "+create) - before; n != 1 {
 		t.Errorf("create POST sent %d times, want 1", n)
 	}
 }
@@ -573,13 +454,13 @@ func TestHungStandInTimesOut(t *testing.T) {
 
 func TestPersistence(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "scaleway.json")
-	o := standin.Options{APIKey: testKey, BootTime: 100 * time.Millisecond, StatePath: path, Now: testClock()}
+	o := standin.Options{APIKey: testKey, BootTime: 100 * time.Millisecond, StatePath: path, Now: vendortest.Clock(clockBase)}
 	f := newFixture(t, o)
 	in, err := f.a.Create(context.Background(), createRequest(t, "pl-waw-2", "H100-1-80G"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	up, _ := waitFor(t, f.a, in.ID, running)
+	up, _ := vendortest.WaitFor(t, f.a, in.ID, vendortest.Running)
 	f.srv.Close()
 	if err := f.si.Close(); err != nil {
 		t.Fatal(err)
@@ -591,7 +472,7 @@ func TestPersistence(t *testing.T) {
 	if err != nil || again.State != vendors.StateRunning || again.ExternalIP != up.ExternalIP {
 		t.Fatalf("after restart: %+v, %v (before: %s)", again, err, up.ExternalIP)
 	}
-	dialBanner(t, again.ExternalIP, again.SSHPort)
+	vendortest.DialBanner(t, again.ExternalIP, again.SSHPort)
 	if len(g.si.Instances()) != 1 {
 		t.Errorf("restarted stand-in holds %d instances", len(g.si.Instances()))
 	}

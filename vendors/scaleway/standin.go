@@ -38,11 +38,8 @@ type StandIn struct {
 
 	mu    sync.Mutex
 	state savedState
-	// rateLimit is requests per minute before 429s (0: unlimited);
-	// window and used count the current minute.
-	rateLimit int
-	window    int64
-	used      int
+	// limiter is the budget of requests per minute (SetRateLimit).
+	limiter standin.RateLimiter
 	// serverQuota caps servers that exist at once (0: unlimited).
 	serverQuota int
 }
@@ -161,9 +158,7 @@ func (s *StandIn) Zones() []string { return seedZonesOf(s.offers) }
 // a clock minute, for the rest of that minute (0 turns it off, the
 // default).
 func (s *StandIn) SetRateLimit(perMinute int) {
-	s.mu.Lock()
-	s.rateLimit, s.used = perMinute, 0
-	s.mu.Unlock()
+	s.limiter.Set(perMinute)
 }
 
 // SetServerQuota caps how many servers may exist at once (0: no cap).
@@ -225,27 +220,12 @@ func hostID(id string) string { return Name + "/" + id }
 // save persists the state; the caller holds s.mu.
 func (s *StandIn) save() error { return standin.Save(s.opts.StatePath, &s.state) }
 
-// limit answers 429 past the per-minute budget, with a Retry-After until
-// the minute is over.
+// limit answers Scaleway's 429, with a Retry-After to the end of the
+// minute, to requests over the minute's budget.
 func (s *StandIn) limit(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		now := s.now().Unix()
-		over := false
-		if s.rateLimit > 0 {
-			if minute := now / 60; minute != s.window {
-				s.window, s.used = minute, 0
-			}
-			s.used++
-			over = s.used > s.rateLimit
-		}
-		s.mu.Unlock()
-		if over {
-			w.Header().Set("Retry-After", strconv.FormatInt(60-now%60, 10))
-			writeError(w, http.StatusTooManyRequests, errorEnvelope{Type: "too_many_requests", Message: "rate limit exceeded"})
-			return
-		}
-		next.ServeHTTP(w, r)
+	return s.limiter.Wrap(next, s.now, func(w http.ResponseWriter, win standin.Window) {
+		w.Header().Set("Retry-After", strconv.FormatInt(win.Reset, 10))
+		writeError(w, http.StatusTooManyRequests, errorEnvelope{Type: "too_many_requests", Message: "rate limit exceeded"})
 	})
 }
 

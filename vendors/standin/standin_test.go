@@ -126,3 +126,46 @@ func TestDriftStaysInBandAndHolds(t *testing.T) {
 		t.Errorf("Flicker(0.1) true %d times in 1000", sold)
 	}
 }
+
+func TestRateLimiter(t *testing.T) {
+	var l RateLimiter
+	minute := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	if win := l.Take(minute); win.Over || win.Limit != 0 {
+		t.Fatalf("zero limiter: %+v, want unlimited", win)
+	}
+	l.Set(2)
+	at := minute.Add(15 * time.Second)
+	for i, want := range []Window{
+		{Limit: 2, Remaining: 1, Reset: 45},
+		{Limit: 2, Remaining: 0, Reset: 45},
+		{Limit: 2, Remaining: 0, Reset: 45, Over: true},
+	} {
+		if win := l.Take(at); win != want {
+			t.Errorf("request %d: %+v, want %+v", i+1, win, want)
+		}
+	}
+	if win := l.Take(minute.Add(time.Minute)); win.Over || win.Remaining != 1 {
+		t.Errorf("next minute: %+v, want a fresh budget", win)
+	}
+
+	srv := httptest.NewServer(l.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}),
+		func() time.Time { return at }, func(w http.ResponseWriter, win Window) {
+			w.Header().Set("Retry-After", strconv.FormatInt(win.Reset, 10))
+			w.WriteHeader(http.StatusTooManyRequests)
+		}))
+	defer srv.Close()
+	l.Set(1)
+	for i, want := range []int{http.StatusOK, http.StatusTooManyRequests} {
+		resp, err := http.Get(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("request %d: status %d, want %d", i+1, resp.StatusCode, want)
+		}
+		if want == http.StatusTooManyRequests && resp.Header.Get("Retry-After") != "45" {
+			t.Errorf("Retry-After %q, want 45", resp.Header.Get("Retry-After"))
+		}
+	}
+}

@@ -11,6 +11,7 @@
 package vastai
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -122,62 +123,29 @@ var _ vendors.Vendor = (*Adapter)(nil)
 
 // New returns an adapter for the account whose key is c.APIKey.
 func New(c Config) *Adapter {
-	if c.BaseURL == "" {
-		c.BaseURL = DefaultBaseURL
-	}
-	if c.RateLimit == 0 {
-		c.RateLimit = publishedRate
-	}
-	if c.Burst == 0 {
-		c.Burst = publishedBurst
-	}
-	if c.Timeout == 0 {
-		c.Timeout = defaultTimeout
-	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
 	if c.SSHPort == nil {
 		c.SSHPort = func(string) int { return 22 }
 	}
-	if c.Image == "" {
-		c.Image = DefaultImage
-	}
-	if c.DiskGB == 0 {
-		c.DiskGB = DefaultDiskGB
-	}
-	if c.MinReliability == 0 {
-		c.MinReliability = DefaultMinReliability
-	}
-	if c.OfferLimit == 0 {
-		c.OfferLimit = DefaultOfferLimit
-	}
-	key := c.APIKey
-	client := &vendors.Client{
-		Vendor:  Name,
-		BaseURL: c.BaseURL,
-		HTTP:    c.HTTP,
-		Limiter: rate.NewLimiter(c.RateLimit, c.Burst),
-		Authorize: func(_ context.Context, r *http.Request) error {
-			r.Header.Set("Authorization", "Bearer "+key)
-			return nil
-		},
-		ParseError: parseError,
-		Retries:    3,
+	client := vendors.NewClient(vendors.ClientConfig{
+		Vendor:     Name,
+		BaseURL:    cmp.Or(c.BaseURL, DefaultBaseURL),
+		HTTP:       c.HTTP,
+		RateLimit:  cmp.Or(c.RateLimit, publishedRate),
+		Burst:      cmp.Or(c.Burst, publishedBurst),
+		Timeout:    cmp.Or(c.Timeout, defaultTimeout),
 		MaxWait:    5 * time.Second,
-		Timeout:    c.Timeout,
-	}
-	creator := *client
-	creator.Retries = 0
+		Authorize:  vendors.BearerAuth(c.APIKey),
+		ParseError: parseError,
+	})
 	return &Adapter{
 		client:         client,
-		creator:        &creator,
+		creator:        client.WithoutRetries(),
 		sshPort:        c.SSHPort,
-		log:            c.Logger.With("vendor", Name),
-		image:          c.Image,
-		diskGB:         c.DiskGB,
-		minReliability: c.MinReliability,
-		offerLimit:     c.OfferLimit,
+		log:            cmp.Or(c.Logger, slog.Default()).With("vendor", Name),
+		image:          cmp.Or(c.Image, DefaultImage),
+		diskGB:         cmp.Or(c.DiskGB, DefaultDiskGB),
+		minReliability: cmp.Or(c.MinReliability, DefaultMinReliability),
+		offerLimit:     cmp.Or(c.OfferLimit, DefaultOfferLimit),
 	}
 }
 

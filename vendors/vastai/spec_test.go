@@ -86,7 +86,7 @@ func TestAgainstPublishedSpec(t *testing.T) {
 	if _, err := f.a.Create(ctx, rentRequest(t, "A100 PCIE", "Ohio, US")); !errors.Is(err, vendors.ErrNoCapacity) {
 		t.Errorf("rent a taken machine: %v, want ErrNoCapacity", err)
 	}
-	waitFor(t, f.a, in.ID, running)
+	vendortest.WaitFor(t, f.a, in.ID, vendortest.Running)
 	if _, err := f.a.List(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestAgainstPublishedSpec(t *testing.T) {
 		if err := f.a.Terminate(ctx, id); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, f.a, id, gone)
+		vendortest.WaitFor(t, f.a, id, vendortest.Gone)
 		if err := f.a.Terminate(ctx, id); err != nil {
 			t.Errorf("destroy a destroyed instance: %v", err)
 		}

@@ -1,15 +1,12 @@
 package vastai
 
 import (
-	"bufio"
 	"context"
-	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,60 +14,24 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
-	"golang.org/x/crypto/ssh"
 	"golang.org/x/time/rate"
 
 	"github.com/gpusupply/supply/catalog"
 	"github.com/gpusupply/supply/userdata"
 	"github.com/gpusupply/supply/vendors"
 	"github.com/gpusupply/supply/vendors/standin"
+	"github.com/gpusupply/supply/vendors/vendortest"
 )
-
-// recorder counts the requests reaching the stand-in, keyed
-// "METHOD /path".
-type recorder struct {
-	mu     sync.Mutex
-	counts map[string]int
-}
-
-func (rec *recorder) wrap(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec.mu.Lock()
-		rec.counts[r.Method+" "+r.URL.Path]++
-		rec.mu.Unlock()
-		h.ServeHTTP(w, r)
-	})
-}
-
-func (rec *recorder) count(key string) int {
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	return rec.counts[key]
-}
-
-// countPrefix sums the requests whose key starts with prefix.
-func (rec *recorder) countPrefix(prefix string) int {
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	n := 0
-	for k, c := range rec.counts {
-		if strings.HasPrefix(k, prefix) {
-			n += c
-		}
-	}
-	return n
-}
 
 type fixture struct {
 	si    *StandIn
 	srv   *httptest.Server
 	a     *Adapter
-	rec   *recorder
+	rec   *vendortest.Recorder
 	hosts *standin.Hosts
 }
 
@@ -80,56 +41,21 @@ const testKey = "vast-test-key"
 // at it. wrap, when set, goes between the recorder and the stand-in.
 func newFixture(t *testing.T, o standin.Options, wrap func(http.Handler) http.Handler) *fixture {
 	t.Helper()
-	if o.APIKey == "" {
-		o.APIKey = testKey
-	}
-	if o.Hosts == nil {
-		o.Hosts = &standin.Hosts{}
-	}
-	if o.Now == nil {
-		o.Now = testClock()
-	}
+	o = vendortest.StandInOptions(o, testKey, clockBase)
 	si, err := NewStandIn(o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := &recorder{counts: map[string]int{}}
-	var h http.Handler = si
-	if wrap != nil {
-		h = wrap(h)
-	}
-	srv := httptest.NewServer(rec.wrap(h))
-	t.Cleanup(func() {
-		srv.Close()
-		si.Close()
-	})
+	t.Cleanup(func() { si.Close() })
+	srv, rec := vendortest.Serve(t, si, wrap)
 	a := New(Config{APIKey: testKey, BaseURL: srv.URL, RateLimit: rate.Inf, Timeout: 2 * time.Second,
 		Logger: slog.New(slog.DiscardHandler)})
 	return &fixture{si: si, srv: srv, a: a, rec: rec, hosts: o.Hosts}
 }
 
-func newPublicKey(t *testing.T) string {
-	t.Helper()
-	pub, _, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sp, err := ssh.NewPublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sp))) + " renter@test"
-}
-
 // clockBase starts a drift period: tests run well within it, so which
 // offers flicker off the market is fixed.
 var clockBase = time.Date(2026, 11, 27, 12, 5, 0, 0, time.UTC)
-
-// testClock runs from clockBase at the speed of real time.
-func testClock() func() time.Time {
-	start := time.Now()
-	return func() time.Time { return clockBase.Add(time.Since(start)) }
-}
 
 // seeded returns the seeded machine at location with gpu.
 func seeded(t *testing.T, gpu, location string) machine {
@@ -152,55 +78,8 @@ func rentRequest(t *testing.T, gpu, location string) vendors.CreateRequest {
 	}
 	return vendors.CreateRequest{
 		ResourceID: uuid.NewString(), InstanceType: strconv.FormatInt(m.askID, 10), Region: m.location,
-		Contract: vendors.OnDemand, SSHPublicKey: newPublicKey(t),
+		Contract: vendors.OnDemand, SSHPublicKey: vendortest.PublicKey(t),
 	}
-}
-
-// waitFor polls Get until cond holds or 10 s pass.
-func waitFor(t *testing.T, a *Adapter, id string, cond func(vendors.Instance, error) bool) (vendors.Instance, error) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		in, err := a.Get(context.Background(), id)
-		if cond(in, err) {
-			return in, err
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("instance %s: condition not reached; last %+v, %v", id, in, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func running(in vendors.Instance, err error) bool {
-	return err == nil && in.State == vendors.StateRunning
-}
-
-func gone(_ vendors.Instance, err error) bool { return errors.Is(err, vendors.ErrNotFound) }
-
-// dialBanner checks that an SSH server answers at ip:port.
-func dialBanner(t *testing.T, ip string, port int) {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", net.JoinHostPort(ip, strconv.Itoa(port)), 2*time.Second)
-	if err != nil {
-		t.Fatalf("dial SSH at %s:%d: %v", ip, port, err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(2 * time.Second))
-	line, err := bufio.NewReader(c).ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "SSH-2.0-") {
-		t.Fatalf("SSH banner at %s:%d: %q, %v", ip, port, line, err)
-	}
-}
-
-func kindOf(err error) error {
-	for _, k := range []error{vendors.ErrNoCapacity, vendors.ErrQuota, vendors.ErrAuth, vendors.ErrInvalid,
-		vendors.ErrRateLimited, vendors.ErrTransient, vendors.ErrNotFound} {
-		if errors.Is(err, k) {
-			return k
-		}
-	}
-	return nil
 }
 
 // searchable says whether supply's search finds a seeded machine at now.
@@ -432,12 +311,12 @@ func TestCreateLifecycle(t *testing.T) {
 		t.Errorf("onstart does not grant root and run the renter's script:\n%s", got.Onstart)
 	}
 
-	up, _ := waitFor(t, f.a, in.ID, running)
+	up, _ := vendortest.WaitFor(t, f.a, in.ID, vendortest.Running)
 	if up.ExternalIP == "" || up.InternalIP == "" || up.SSHPort != f.hosts.Port(up.ExternalIP) || up.SSHPort == 22 ||
 		up.VendorState != "running" || up.Region != "Tokyo, JP" || up.CreatedAt.IsZero() {
 		t.Errorf("running instance %+v", up)
 	}
-	dialBanner(t, up.ExternalIP, up.SSHPort)
+	vendortest.DialBanner(t, up.ExternalIP, up.SSHPort)
 
 	list, err := f.a.List(ctx)
 	if err != nil || len(list) != 1 || list[0].ID != in.ID || list[0].State != vendors.StateRunning {
@@ -447,7 +326,7 @@ func TestCreateLifecycle(t *testing.T) {
 	if err := f.a.Terminate(ctx, in.ID); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, f.a, in.ID, gone)
+	vendortest.WaitFor(t, f.a, in.ID, vendortest.Gone)
 	if err := f.a.Terminate(ctx, in.ID); err != nil {
 		t.Errorf("terminating a gone instance: %v, want nil", err)
 	}
@@ -496,7 +375,7 @@ func TestCreateIsIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rents := f.rec.countPrefix("PUT /api/v0/asks/")
+	rents := f.rec.CountPrefix("PUT /api/v0/asks/")
 	if again.ID != first.ID || len(f.si.Instances()) != 1 || rents != 1 {
 		t.Errorf("second create gave %s (first %s); stand-in holds %d; %d rents", again.ID, first.ID, len(f.si.Instances()), rents)
 	}
@@ -512,15 +391,15 @@ func TestCreatedButAnswered500(t *testing.T) {
 	if _, err := f.a.Create(context.Background(), req); !errors.Is(err, vendors.ErrTransient) {
 		t.Fatalf("create answered 500: %v, want ErrTransient", err)
 	}
-	if n := f.rec.countPrefix("PUT /api/v0/asks/"); n != 1 {
+	if n := f.rec.CountPrefix("PUT /api/v0/asks/"); n != 1 {
 		t.Errorf("the rent was sent %d times, want 1", n)
 	}
 	in, err := f.a.Create(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if in.ResourceID != req.ResourceID || len(f.si.Instances()) != 1 || f.rec.countPrefix("PUT /api/v0/asks/") != 1 {
-		t.Errorf("retry made a duplicate: %d instances, %d rents", len(f.si.Instances()), f.rec.countPrefix("PUT /api/v0/asks/"))
+	if in.ResourceID != req.ResourceID || len(f.si.Instances()) != 1 || f.rec.CountPrefix("PUT /api/v0/asks/") != 1 {
+		t.Errorf("retry made a duplicate: %d instances, %d rents", len(f.si.Instances()), f.rec.CountPrefix("PUT /api/v0/asks/"))
 	}
 	if got, _ := f.si.Rental(in.ID); len(got.SSHKeys) != 1 {
 		t.Errorf("the retry did not attach the key: %q", got.SSHKeys)
@@ -593,7 +472,7 @@ func TestErrors(t *testing.T) {
 			f := newFixture(t, standin.Options{BootTime: time.Second}, nil)
 			err := tt.call(t, f)
 			var ve *vendors.Error
-			if !errors.As(err, &ve) || kindOf(err) != tt.want {
+			if !errors.As(err, &ve) || vendortest.Kind(err) != tt.want {
 				t.Errorf("error %v (%T), want a *vendors.Error of kind %v", err, err, tt.want)
 			}
 		})
@@ -611,7 +490,7 @@ func TestRateLimited(t *testing.T) {
 	if !errors.Is(err, vendors.ErrRateLimited) || vendors.RetryAfter(err) != rateLimitWait {
 		t.Errorf("rent answered 429: %v (retry after %v), want ErrRateLimited after %v", err, vendors.RetryAfter(err), rateLimitWait)
 	}
-	if n := f.rec.countPrefix("PUT /api/v0/asks/"); n != 1 {
+	if n := f.rec.CountPrefix("PUT /api/v0/asks/"); n != 1 {
 		t.Errorf("the rent was sent %d times after a 429, want 1", n)
 	}
 
@@ -622,11 +501,11 @@ func TestRateLimited(t *testing.T) {
 	}
 	path := "/api/v0/instances/" + in.ID + "/"
 	f.si.Faults().Add(standin.Rule{Method: http.MethodGet, PathPrefix: path, Status: http.StatusTooManyRequests, Times: 1})
-	before, start := f.rec.count("GET "+path), time.Now()
+	before, start := f.rec.Count("GET "+path), time.Now()
 	if _, err := f.a.Get(ctx, in.ID); err != nil {
 		t.Errorf("Get through a 429: %v", err)
 	}
-	if n := f.rec.count("GET "+path) - before; n != 2 || time.Since(start) < rateLimitWait {
+	if n := f.rec.Count("GET "+path) - before; n != 2 || time.Since(start) < rateLimitWait {
 		t.Errorf("GET sent %d times within %v, want 2 after waiting %v", n, time.Since(start), rateLimitWait)
 	}
 
@@ -662,19 +541,19 @@ func TestTransientRetriedForGetsOnly(t *testing.T) {
 	}
 	path := "/api/v0/instances/" + in.ID + "/"
 	f.si.Faults().Add(standin.Rule{Method: http.MethodGet, PathPrefix: path, Status: 503, Times: 2})
-	before := f.rec.count("GET " + path)
+	before := f.rec.Count("GET " + path)
 	if _, err := f.a.Get(context.Background(), in.ID); err != nil {
 		t.Errorf("Get through two 503s: %v", err)
 	}
-	if n := f.rec.count("GET "+path) - before; n != 3 {
+	if n := f.rec.Count("GET "+path) - before; n != 3 {
 		t.Errorf("GET sent %d times, want 3", n)
 	}
 	f.si.Faults().Add(standin.Rule{Method: http.MethodPut, PathPrefix: "/api/v0/asks/", Status: 500, Times: 1})
-	before = f.rec.countPrefix("PUT /api/v0/asks/")
+	before = f.rec.CountPrefix("PUT /api/v0/asks/")
 	if _, err := f.a.Create(context.Background(), rentRequest(t, "RTX 4090", "Taipei, TW")); !errors.Is(err, vendors.ErrTransient) {
 		t.Errorf("rent answered 500: %v, want ErrTransient", err)
 	}
-	if n := f.rec.countPrefix("PUT /api/v0/asks/") - before; n != 1 {
+	if n := f.rec.CountPrefix("PUT /api/v0/asks/") - before; n != 1 {
 		t.Errorf("rent sent %d times, want 1", n)
 	}
 }
@@ -693,13 +572,13 @@ func TestHungStandInTimesOut(t *testing.T) {
 func TestPersistence(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "vastai.json")
 	// One clock for both lives of the stand-in, as a real restart has.
-	o := standin.Options{APIKey: testKey, BootTime: 100 * time.Millisecond, StatePath: path, Now: testClock()}
+	o := standin.Options{APIKey: testKey, BootTime: 100 * time.Millisecond, StatePath: path, Now: vendortest.Clock(clockBase)}
 	f := newFixture(t, o, nil)
 	in, err := f.a.Create(context.Background(), rentRequest(t, "H100 PCIE", "California, US"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	up, _ := waitFor(t, f.a, in.ID, running)
+	up, _ := vendortest.WaitFor(t, f.a, in.ID, vendortest.Running)
 	f.srv.Close()
 	if err := f.si.Close(); err != nil {
 		t.Fatal(err)
@@ -711,7 +590,7 @@ func TestPersistence(t *testing.T) {
 	if err != nil || again.State != vendors.StateRunning || again.ExternalIP != up.ExternalIP {
 		t.Fatalf("after restart: %+v, %v (before: %s)", again, err, up.ExternalIP)
 	}
-	dialBanner(t, again.ExternalIP, again.SSHPort)
+	vendortest.DialBanner(t, again.ExternalIP, again.SSHPort)
 	if rents, _ := g.si.Rental(in.ID); len(rents.SSHKeys) != 1 || len(g.si.Instances()) != 1 {
 		t.Errorf("restarted stand-in holds %d instances, keys %q", len(g.si.Instances()), rents.SSHKeys)
 	}
@@ -730,7 +609,7 @@ func TestListPaginates(t *testing.T) {
 		if made == want || it.Contract != vendors.OnDemand {
 			continue
 		}
-		req := vendors.CreateRequest{ResourceID: uuid.NewString(), InstanceType: it.InstanceType, Contract: vendors.OnDemand, SSHPublicKey: newPublicKey(t)}
+		req := vendors.CreateRequest{ResourceID: uuid.NewString(), InstanceType: it.InstanceType, Contract: vendors.OnDemand, SSHPublicKey: vendortest.PublicKey(t)}
 		if _, err := f.a.Create(ctx, req); err != nil {
 			t.Fatal(err)
 		}
@@ -753,7 +632,7 @@ func TestListPaginates(t *testing.T) {
 	if err != nil || len(list) != want {
 		t.Fatalf("List found %d of %d instances: %v", len(list), want, err)
 	}
-	if n := f.rec.count("GET /api/v1/instances/"); n < 2 {
+	if n := f.rec.Count("GET /api/v1/instances/"); n < 2 {
 		t.Errorf("List read %d pages", n)
 	}
 }
@@ -807,7 +686,7 @@ func TestSSHPortFromPorts(t *testing.T) {
 }
 
 func TestOnstartCompaction(t *testing.T) {
-	key := newPublicKey(t)
+	key := vendortest.PublicKey(t)
 	short, err := userdata.StartupScript(key, "#!/bin/bash\necho hi\n")
 	if err != nil {
 		t.Fatal(err)

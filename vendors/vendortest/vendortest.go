@@ -1,6 +1,9 @@
 // Package vendortest checks vendor adapters and their stand-ins against the
-// vendors' own published API descriptions. It is imported only from
-// _test.go files, so kin-openapi never reaches the supply binary.
+// vendors' own published API descriptions, and holds the helpers every
+// vendor package's tests share: a request Recorder, a loopback server,
+// SSH keys, a test clock and polling for an instance's state. It is
+// imported only from _test.go files, so kin-openapi never reaches the
+// supply binary.
 //
 // The descriptions live outside the repository, in ../shared/vendor-specs
 // next to the repository root, and are read at test time; without that

@@ -131,3 +131,39 @@ func TestLoadSpec(t *testing.T) {
 		t.Error("hyperstack spec (YAML) loaded without paths")
 	}
 }
+
+func TestRecorder(t *testing.T) {
+	srv, rec := Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		w.Write(b) // the stand-in still gets the whole body
+	}), nil)
+	for _, body := range []string{`{"n":1}`, `{"n":2}`} {
+		resp, err := http.Post(srv.URL+"/v1/things", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		echo, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(echo) != body {
+			t.Errorf("handler read %q, want %q", echo, body)
+		}
+	}
+	if _, err := http.Get(srv.URL + "/v1/other"); err != nil {
+		t.Fatal(err)
+	}
+	const key = "POST /v1/things"
+	if n := rec.Count(key); n != 2 {
+		t.Errorf("Count = %d, want 2", n)
+	}
+	if n := rec.CountPrefix("GET /v1/"); n != 1 {
+		t.Errorf("CountPrefix = %d, want 1", n)
+	}
+	if ct := rec.ContentType(key); ct != "application/json" {
+		t.Errorf("ContentType = %q", ct)
+	}
+	var last struct{ N int }
+	rec.JSON(t, key, &last)
+	if last.N != 2 || string(rec.Body(key)) != `{"n":2}` {
+		t.Errorf("last body %q decoded as %+v, want n=2", rec.Body(key), last)
+	}
+}

@@ -9,6 +9,7 @@
 package verda
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -104,67 +105,40 @@ var _ vendors.Vendor = (*Adapter)(nil)
 
 // New returns an adapter for the account behind c's client credentials.
 func New(c Config) *Adapter {
-	if c.BaseURL == "" {
-		c.BaseURL = DefaultBaseURL
-	}
-	if c.RateLimit == 0 {
-		c.RateLimit = defaultRateLimit
-	}
-	if c.Burst == 0 {
-		c.Burst = defaultBurst
-	}
-	if c.Timeout == 0 {
-		c.Timeout = defaultTimeout
-	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
 	if c.SSHPort == nil {
 		c.SSHPort = func(string) int { return 22 }
 	}
-	if c.Image == "" {
-		c.Image = DefaultImage
-	}
-	if c.OSVolumeGB == 0 {
-		c.OSVolumeGB = DefaultOSVolumeGB
-	}
-	limiter := rate.NewLimiter(c.RateLimit, c.Burst)
-	tokens := &tokenSource{
-		client: &vendors.Client{
-			Vendor: Name, BaseURL: c.BaseURL, HTTP: c.HTTP, Limiter: limiter,
-			ParseError: parseTokenError, Retries: 3, MaxWait: 5 * time.Second, Timeout: c.Timeout,
-		},
-		clientID:     c.ClientID,
-		clientSecret: c.ClientSecret,
-	}
-	client := &vendors.Client{
-		Vendor:  Name,
-		BaseURL: c.BaseURL,
-		HTTP:    c.HTTP,
-		Limiter: limiter,
-		Authorize: func(ctx context.Context, r *http.Request) error {
-			token, err := tokens.token(ctx)
-			if err != nil {
-				return err
-			}
-			r.Header.Set("Authorization", "Bearer "+token)
-			return nil
-		},
-		ParseError: parseError,
-		Retries:    3,
+	// The token exchange shares the API's budget: one client without
+	// credentials and with the token endpoint's own error envelope.
+	tokenClient := vendors.NewClient(vendors.ClientConfig{
+		Vendor:     Name,
+		BaseURL:    cmp.Or(c.BaseURL, DefaultBaseURL),
+		HTTP:       c.HTTP,
+		RateLimit:  cmp.Or(c.RateLimit, defaultRateLimit),
+		Burst:      cmp.Or(c.Burst, defaultBurst),
+		Timeout:    cmp.Or(c.Timeout, defaultTimeout),
 		MaxWait:    5 * time.Second,
-		Timeout:    c.Timeout,
+		ParseError: parseTokenError,
+	})
+	tokens := &tokenSource{client: tokenClient, clientID: c.ClientID, clientSecret: c.ClientSecret}
+	client := *tokenClient
+	client.ParseError = parseError
+	client.Authorize = func(ctx context.Context, r *http.Request) error {
+		token, err := tokens.token(ctx)
+		if err != nil {
+			return err
+		}
+		r.Header.Set("Authorization", "Bearer "+token)
+		return nil
 	}
-	deleter := *client
-	deleter.Retries = 0
 	return &Adapter{
-		client:         client,
-		deleter:        &deleter,
+		client:         &client,
+		deleter:        client.WithoutRetries(),
 		tokens:         tokens,
 		sshPort:        c.SSHPort,
-		log:            c.Logger.With("vendor", Name),
-		image:          c.Image,
-		osVolumeGB:     c.OSVolumeGB,
+		log:            cmp.Or(c.Logger, slog.Default()).With("vendor", Name),
+		image:          cmp.Or(c.Image, DefaultImage),
+		osVolumeGB:     cmp.Or(c.OSVolumeGB, DefaultOSVolumeGB),
 		keyIDs:         map[string]string{},
 		unknownRegions: map[string]bool{},
 	}

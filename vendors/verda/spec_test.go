@@ -122,14 +122,14 @@ func TestAgainstPublishedSpec(t *testing.T) {
 	if _, err := f.a.Create(ctx, createRequest(t, "FIN-01", "8H100.80S.176V", vendors.OnDemand)); !errors.Is(err, vendors.ErrNoCapacity) {
 		t.Errorf("create sold out: %v, want ErrNoCapacity", err)
 	}
-	waitFor(t, f.a, in.ID, running)
+	vendortest.WaitFor(t, f.a, in.ID, vendortest.Running)
 	if _, err := f.a.List(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.a.Terminate(ctx, in.ID); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, f.a, in.ID, gone)
+	vendortest.WaitFor(t, f.a, in.ID, vendortest.Gone)
 
 	// What the adapter does not call, the stand-in still serves to spec.
 	token := bearer(t, f)

@@ -49,11 +49,8 @@ type StandIn struct {
 	refresh  map[string]bool
 	tokenTTL time.Duration
 	balance  float64
-	// rateLimit is requests per minute before 429s (0: unlimited);
-	// window and used count the current minute.
-	rateLimit int
-	window    int64
-	used      int
+	// limiter is the budget of requests per minute (SetRateLimit).
+	limiter standin.RateLimiter
 }
 
 // savedState is what survives a restart.
@@ -152,9 +149,7 @@ func (s *StandIn) Faults() *standin.Faults { return &s.faults }
 // a clock minute, with a Retry-After to the end of it (0 turns it off,
 // the default).
 func (s *StandIn) SetRateLimit(perMinute int) {
-	s.mu.Lock()
-	s.rateLimit, s.used = perMinute, 0
-	s.mu.Unlock()
+	s.limiter.Set(perMinute)
 }
 
 // SetBalance sets the account balance in USD; a deploy needs at least an
@@ -233,26 +228,12 @@ func hostID(id string) string { return Name + "/" + id }
 // save persists the state; the caller holds s.mu.
 func (s *StandIn) save() error { return standin.Save(s.opts.StatePath, &s.state) }
 
-// limit answers 429 past the per-minute budget.
+// limit answers Verda's 429, with a Retry-After to the end of the
+// minute, to requests over the minute's budget.
 func (s *StandIn) limit(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		over, wait := false, 0
-		if s.rateLimit > 0 {
-			now := s.now().Unix()
-			if minute := now / 60; minute != s.window {
-				s.window, s.used = minute, 0
-			}
-			s.used++
-			over, wait = s.used > s.rateLimit, int(60-now%60)
-		}
-		s.mu.Unlock()
-		if over {
-			w.Header().Set("Retry-After", strconv.Itoa(wait))
-			writeError(w, http.StatusTooManyRequests, "too_many_requests", "Too many requests")
-			return
-		}
-		next.ServeHTTP(w, r)
+	return s.limiter.Wrap(next, s.now, func(w http.ResponseWriter, win standin.Window) {
+		w.Header().Set("Retry-After", strconv.FormatInt(win.Reset, 10))
+		writeError(w, http.StatusTooManyRequests, "too_many_requests", "Too many requests")
 	})
 }
 

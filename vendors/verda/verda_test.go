@@ -1,70 +1,30 @@
 package verda
 
 import (
-	"bufio"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
-	"golang.org/x/crypto/ssh"
 
 	"github.com/gpusupply/supply/catalog"
 	"github.com/gpusupply/supply/vendors"
 	"github.com/gpusupply/supply/vendors/standin"
+	"github.com/gpusupply/supply/vendors/vendortest"
 )
-
-// recorder counts the requests reaching the stand-in and keeps the last
-// body of each, keyed "METHOD /path".
-type recorder struct {
-	mu     sync.Mutex
-	counts map[string]int
-	bodies map[string][]byte
-}
-
-func (rec *recorder) wrap(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		r.Body = io.NopCloser(strings.NewReader(string(body)))
-		key := r.Method + " " + r.URL.Path
-		rec.mu.Lock()
-		rec.counts[key]++
-		rec.bodies[key] = body
-		rec.mu.Unlock()
-		h.ServeHTTP(w, r)
-	})
-}
-
-func (rec *recorder) count(key string) int {
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	return rec.counts[key]
-}
-
-func (rec *recorder) body(key string) []byte {
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	return rec.bodies[key]
-}
 
 type fixture struct {
 	si    *StandIn
 	srv   *httptest.Server
 	a     *Adapter
-	rec   *recorder
+	rec   *vendortest.Recorder
 	hosts *standin.Hosts
 }
 
@@ -80,57 +40,21 @@ func (f *fixture) config() Config {
 // at it. wrap, when set, goes between the recorder and the stand-in.
 func newFixture(t *testing.T, o standin.Options, wrap func(http.Handler) http.Handler) *fixture {
 	t.Helper()
-	if o.APIKey == "" {
-		o.APIKey = testSecret
-	}
-	if o.Hosts == nil {
-		o.Hosts = &standin.Hosts{}
-	}
-	if o.Now == nil {
-		o.Now = testClock()
-	}
+	o = vendortest.StandInOptions(o, testSecret, clockBase)
 	si, err := NewStandIn(o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := &recorder{counts: map[string]int{}, bodies: map[string][]byte{}}
-	var h http.Handler = si
-	if wrap != nil {
-		h = wrap(h)
-	}
-	srv := httptest.NewServer(rec.wrap(h))
-	t.Cleanup(func() {
-		srv.Close()
-		si.Close()
-	})
+	t.Cleanup(func() { si.Close() })
+	srv, rec := vendortest.Serve(t, si, wrap)
 	f := &fixture{si: si, srv: srv, rec: rec, hosts: o.Hosts}
 	f.a = New(f.config())
 	return f
 }
 
-func newPublicKey(t *testing.T) string {
-	t.Helper()
-	pub, _, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sp, err := ssh.NewPublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sp))) + " renter@test"
-}
-
 // clockBase starts a stock-drift period: tests run well within it, so
 // which items flicker out of stock is fixed (see createRequest).
 var clockBase = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
-
-// testClock runs from clockBase at the speed of real time, so instances
-// boot while the catalog's flicker stays put.
-func testClock() func() time.Time {
-	start := time.Now()
-	return func() time.Time { return clockBase.Add(time.Since(start)) }
-}
 
 func createRequest(t *testing.T, location, typ string, contract vendors.Contract) vendors.CreateRequest {
 	t.Helper()
@@ -143,55 +67,8 @@ func createRequest(t *testing.T, location, typ string, contract vendors.Contract
 	}
 	return vendors.CreateRequest{
 		ResourceID: uuid.NewString(), InstanceType: typ, Region: location,
-		Contract: contract, SSHPublicKey: newPublicKey(t),
+		Contract: contract, SSHPublicKey: vendortest.PublicKey(t),
 	}
-}
-
-// waitFor polls Get until cond holds or 10 s pass.
-func waitFor(t *testing.T, a *Adapter, id string, cond func(vendors.Instance, error) bool) (vendors.Instance, error) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		in, err := a.Get(context.Background(), id)
-		if cond(in, err) {
-			return in, err
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("instance %s: condition not reached; last %+v, %v", id, in, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func running(in vendors.Instance, err error) bool {
-	return err == nil && in.State == vendors.StateRunning
-}
-
-func gone(_ vendors.Instance, err error) bool { return errors.Is(err, vendors.ErrNotFound) }
-
-// dialBanner checks that an SSH server answers at ip:port.
-func dialBanner(t *testing.T, ip string, port int) {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", net.JoinHostPort(ip, strconv.Itoa(port)), 2*time.Second)
-	if err != nil {
-		t.Fatalf("dial SSH at %s:%d: %v", ip, port, err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(2 * time.Second))
-	line, err := bufio.NewReader(c).ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "SSH-2.0-") {
-		t.Fatalf("SSH banner at %s:%d: %q, %v", ip, port, line, err)
-	}
-}
-
-func kindOf(err error) error {
-	for _, k := range []error{vendors.ErrNoCapacity, vendors.ErrQuota, vendors.ErrAuth, vendors.ErrInvalid,
-		vendors.ErrRateLimited, vendors.ErrTransient, vendors.ErrNotFound} {
-		if errors.Is(err, k) {
-			return k
-		}
-	}
-	return nil
 }
 
 func TestCatalog(t *testing.T) {
@@ -312,7 +189,7 @@ func TestCreateLifecycle(t *testing.T) {
 
 	// What reached the stand-in: Verda's deploy body, key and script.
 	var sent deployRequest
-	if err := json.Unmarshal(f.rec.body("POST /v1/instances"), &sent); err != nil {
+	if err := json.Unmarshal(f.rec.Body("POST /v1/instances"), &sent); err != nil {
 		t.Fatal(err)
 	}
 	if sent.Hostname != vendors.InstanceName(req.ResourceID) || sent.Description != description(req.ResourceID) ||
@@ -321,7 +198,7 @@ func TestCreateLifecycle(t *testing.T) {
 		t.Errorf("deploy body %+v", sent)
 	}
 	var key sshKey
-	json.Unmarshal(f.rec.body("POST /v1/ssh-keys"), &key)
+	json.Unmarshal(f.rec.Body("POST /v1/ssh-keys"), &key)
 	normalized := strings.TrimSuffix(req.SSHPublicKey, " renter@test")
 	if !strings.HasPrefix(key.Key, normalized) || key.Name != keyName(key.Key) {
 		t.Errorf("ssh key sent %+v", key)
@@ -337,12 +214,12 @@ func TestCreateLifecycle(t *testing.T) {
 		t.Errorf("terminate while provisioning: %v, want ErrTransient", err)
 	}
 
-	up, _ := waitFor(t, f.a, in.ID, running)
+	up, _ := vendortest.WaitFor(t, f.a, in.ID, vendortest.Running)
 	if up.ExternalIP == "" || up.SSHPort != f.hosts.Port(up.ExternalIP) || up.SSHPort == 22 || up.Region != "FIN-03" ||
 		up.ResourceID != req.ResourceID || up.VendorState != "running" {
 		t.Errorf("running instance %+v", up)
 	}
-	dialBanner(t, up.ExternalIP, up.SSHPort)
+	vendortest.DialBanner(t, up.ExternalIP, up.SSHPort)
 
 	list, err := f.a.List(ctx)
 	if err != nil || len(list) != 1 || list[0].ID != in.ID {
@@ -358,7 +235,7 @@ func TestCreateLifecycle(t *testing.T) {
 	if _, ok := f.si.Scripts()[sent.StartupScriptID]; ok {
 		t.Error("the start-up script outlived the instance")
 	}
-	waitFor(t, f.a, in.ID, gone)
+	vendortest.WaitFor(t, f.a, in.ID, vendortest.Gone)
 	if err := f.a.Terminate(ctx, in.ID); err != nil {
 		t.Errorf("terminating a gone instance: %v, want nil", err)
 	}
@@ -380,7 +257,7 @@ func TestSpotCreateAndStockRunsOut(t *testing.T) {
 			t.Fatalf("spot create %d: %v", i, err)
 		}
 		var sent deployRequest
-		json.Unmarshal(f.rec.body("POST /v1/instances"), &sent)
+		json.Unmarshal(f.rec.Body("POST /v1/instances"), &sent)
 		if !sent.IsSpot || in.ID == "" {
 			t.Errorf("spot deploy body %+v", sent)
 		}
@@ -416,11 +293,11 @@ func TestCreateIsIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again.ID != first.ID || len(f.si.Instances()) != 1 || f.rec.count("POST /v1/instances") != 1 {
+	if again.ID != first.ID || len(f.si.Instances()) != 1 || f.rec.Count("POST /v1/instances") != 1 {
 		t.Errorf("second create gave %s (first %s); stand-in holds %d; %d deploys",
-			again.ID, first.ID, len(f.si.Instances()), f.rec.count("POST /v1/instances"))
+			again.ID, first.ID, len(f.si.Instances()), f.rec.Count("POST /v1/instances"))
 	}
-	if n := f.rec.count("POST /v1/ssh-keys") + f.rec.count("POST /v1/scripts"); n != 2 {
+	if n := f.rec.Count("POST /v1/ssh-keys") + f.rec.Count("POST /v1/scripts"); n != 2 {
 		t.Errorf("%d key and script uploads, want one each", n)
 	}
 }
@@ -432,15 +309,15 @@ func TestCreatedButAnswered500(t *testing.T) {
 	if _, err := f.a.Create(context.Background(), req); !errors.Is(err, vendors.ErrTransient) {
 		t.Fatalf("create answered 500: %v, want ErrTransient", err)
 	}
-	if n := f.rec.count("POST /v1/instances"); n != 1 {
+	if n := f.rec.Count("POST /v1/instances"); n != 1 {
 		t.Errorf("the deploy POST was sent %d times, want 1", n)
 	}
 	in, err := f.a.Create(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if in.ResourceID != req.ResourceID || len(f.si.Instances()) != 1 || f.rec.count("POST /v1/instances") != 1 {
-		t.Errorf("retry made a duplicate: %d instances, %d deploys", len(f.si.Instances()), f.rec.count("POST /v1/instances"))
+	if in.ResourceID != req.ResourceID || len(f.si.Instances()) != 1 || f.rec.Count("POST /v1/instances") != 1 {
+		t.Errorf("retry made a duplicate: %d instances, %d deploys", len(f.si.Instances()), f.rec.Count("POST /v1/instances"))
 	}
 	if len(f.si.Scripts()) != 1 {
 		t.Errorf("%d start-up scripts, want the first attempt's one reused", len(f.si.Scripts()))
@@ -492,7 +369,7 @@ func TestErrors(t *testing.T) {
 			}
 			err := tt.call(t, f)
 			var ve *vendors.Error
-			if !errors.As(err, &ve) || kindOf(err) != tt.want {
+			if !errors.As(err, &ve) || vendortest.Kind(err) != tt.want {
 				t.Errorf("error %v (%T), want a *vendors.Error of kind %v", err, err, tt.want)
 			}
 		})
@@ -513,7 +390,7 @@ func TestRateLimited(t *testing.T) {
 	if !errors.Is(err, vendors.ErrRateLimited) || vendors.RetryAfter(err) != time.Minute {
 		t.Errorf("over the limit: %v (retry after %v), want ErrRateLimited after a minute", err, vendors.RetryAfter(err))
 	}
-	if n := f.rec.count("GET /v1/instances/" + id); n != 1 {
+	if n := f.rec.Count("GET /v1/instances/" + id); n != 1 {
 		t.Errorf("a minute-long 429 was retried: %d requests", n)
 	}
 }
@@ -529,15 +406,15 @@ func TestTransientRetriedForGetsOnly(t *testing.T) {
 	if _, err := f.a.Get(context.Background(), in.ID); err != nil {
 		t.Errorf("Get through two 503s: %v", err)
 	}
-	if n := f.rec.count("GET " + path); n != 3 {
+	if n := f.rec.Count("GET " + path); n != 3 {
 		t.Errorf("GET sent %d times, want 3", n)
 	}
 	f.si.Faults().Add(standin.Rule{Method: http.MethodPost, PathPrefix: "/v1/instances", Status: 500, Times: 1})
-	before := f.rec.count("POST /v1/instances")
+	before := f.rec.Count("POST /v1/instances")
 	if _, err := f.a.Create(context.Background(), createRequest(t, "FIN-01", "1V100.6V", vendors.OnDemand)); !errors.Is(err, vendors.ErrTransient) {
 		t.Errorf("create answered 500: %v, want ErrTransient", err)
 	}
-	if n := f.rec.count("POST /v1/instances") - before; n != 1 {
+	if n := f.rec.Count("POST /v1/instances") - before; n != 1 {
 		t.Errorf("deploy POST sent %d times, want 1", n)
 	}
 }
@@ -563,11 +440,11 @@ func TestTokenCachedAndRenewed(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := f.rec.count(tokenPath); n != 1 {
+	if n := f.rec.Count(tokenPath); n != 1 {
 		t.Errorf("%d token requests for three calls, want 1 (cached)", n)
 	}
 	var first tokenRequest
-	json.Unmarshal(f.rec.body(tokenPath), &first)
+	json.Unmarshal(f.rec.Body(tokenPath), &first)
 	if first.GrantType != grantClientCredentials || first.ClientID != "supply-test" || first.ClientSecret != testSecret {
 		t.Errorf("first token request %+v", first)
 	}
@@ -579,21 +456,21 @@ func TestTokenCachedAndRenewed(t *testing.T) {
 		t.Fatalf("after revocation: %v", err)
 	}
 	var renewal tokenRequest
-	json.Unmarshal(f.rec.body(tokenPath), &renewal)
-	if n := f.rec.count(tokenPath); n != 2 || renewal.GrantType != grantRefreshToken || f.rec.count("GET /v1/instances") != 5 {
-		t.Errorf("%d token requests (last %+v), %d lists; want 2, a refresh, 5", n, renewal, f.rec.count("GET /v1/instances"))
+	json.Unmarshal(f.rec.Body(tokenPath), &renewal)
+	if n := f.rec.Count(tokenPath); n != 2 || renewal.GrantType != grantRefreshToken || f.rec.Count("GET /v1/instances") != 5 {
+		t.Errorf("%d token requests (last %+v), %d lists; want 2, a refresh, 5", n, renewal, f.rec.Count("GET /v1/instances"))
 	}
 
 	// A token about to expire is renewed before it is used.
 	f.si.SetTokenTTL(time.Second)
 	f.si.RevokeTokens()
 	f.a.List(ctx)
-	before := f.rec.count(tokenPath)
+	before := f.rec.Count(tokenPath)
 	time.Sleep(900 * time.Millisecond)
 	if _, err := f.a.List(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n := f.rec.count(tokenPath) - before; n != 1 {
+	if n := f.rec.Count(tokenPath) - before; n != 1 {
 		t.Errorf("%d token requests near expiry, want 1", n)
 	}
 }
@@ -601,13 +478,13 @@ func TestTokenCachedAndRenewed(t *testing.T) {
 func TestPersistence(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "verda.json")
 	// One clock for both lives of the stand-in, as a real restart has.
-	o := standin.Options{APIKey: testSecret, BootTime: 100 * time.Millisecond, StatePath: path, Now: testClock()}
+	o := standin.Options{APIKey: testSecret, BootTime: 100 * time.Millisecond, StatePath: path, Now: vendortest.Clock(clockBase)}
 	f := newFixture(t, o, nil)
 	in, err := f.a.Create(context.Background(), createRequest(t, "FIN-03", "1H100.80S.30V", vendors.OnDemand))
 	if err != nil {
 		t.Fatal(err)
 	}
-	up, _ := waitFor(t, f.a, in.ID, running)
+	up, _ := vendortest.WaitFor(t, f.a, in.ID, vendortest.Running)
 	f.srv.Close()
 	if err := f.si.Close(); err != nil {
 		t.Fatal(err)
@@ -619,7 +496,7 @@ func TestPersistence(t *testing.T) {
 	if err != nil || again.State != vendors.StateRunning || again.ExternalIP != up.ExternalIP {
 		t.Fatalf("after restart: %+v, %v (before: %s)", again, err, up.ExternalIP)
 	}
-	dialBanner(t, again.ExternalIP, again.SSHPort)
+	vendortest.DialBanner(t, again.ExternalIP, again.SSHPort)
 	if len(g.si.Instances()) != 1 || len(g.si.Scripts()) != 1 {
 		t.Errorf("restarted stand-in holds %d instances, %d scripts", len(g.si.Instances()), len(g.si.Scripts()))
 	}

@@ -1,0 +1,201 @@
+package vendortest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/gpusupply/supply/vendors"
+	"github.com/gpusupply/supply/vendors/standin"
+)
+
+// Recorder counts the requests reaching a stand-in and keeps the last
+// body and content type of each, keyed "METHOD /path", so a test can
+// check what an adapter really sent. The zero value is ready to use.
+type Recorder struct {
+	mu     sync.Mutex
+	counts map[string]int
+	bodies map[string][]byte
+	types  map[string]string
+}
+
+// Wrap records each request before h serves it.
+func (rec *Recorder) Wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		key := r.Method + " " + r.URL.Path
+		rec.mu.Lock()
+		if rec.counts == nil {
+			rec.counts, rec.bodies, rec.types = map[string]int{}, map[string][]byte{}, map[string]string{}
+		}
+		rec.counts[key]++
+		rec.bodies[key] = body
+		rec.types[key] = r.Header.Get("Content-Type")
+		rec.mu.Unlock()
+		h.ServeHTTP(w, r)
+	})
+}
+
+// Count is how many requests reached key.
+func (rec *Recorder) Count(key string) int {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	return rec.counts[key]
+}
+
+// CountPrefix sums the requests whose key starts with prefix.
+func (rec *Recorder) CountPrefix(prefix string) int {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	n := 0
+	for k, c := range rec.counts {
+		if strings.HasPrefix(k, prefix) {
+			n += c
+		}
+	}
+	return n
+}
+
+// Body is the last body sent to key.
+func (rec *Recorder) Body(key string) []byte {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	return rec.bodies[key]
+}
+
+// ContentType is the Content-Type of the last request to key.
+func (rec *Recorder) ContentType(key string) string {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	return rec.types[key]
+}
+
+// JSON decodes the last body sent to key into v, failing the test when
+// it is not JSON of v's shape.
+func (rec *Recorder) JSON(t testing.TB, key string, v any) {
+	t.Helper()
+	b := rec.Body(key)
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s body %q: %v", key, b, err)
+	}
+}
+
+// Serve serves h on a loopback HTTP server until the test ends, behind a
+// Recorder that sees every request first; wrap, when not nil, goes
+// between the Recorder and h (a fault or a spec check).
+func Serve(t testing.TB, h http.Handler, wrap func(http.Handler) http.Handler) (*httptest.Server, *Recorder) {
+	t.Helper()
+	if wrap != nil {
+		h = wrap(h)
+	}
+	rec := &Recorder{}
+	srv := httptest.NewServer(rec.Wrap(h))
+	t.Cleanup(srv.Close)
+	return srv, rec
+}
+
+// StandInOptions fills in what a test left out of o: apiKey (when not
+// empty), fresh Hosts, and a Clock from base.
+func StandInOptions(o standin.Options, apiKey string, base time.Time) standin.Options {
+	if o.APIKey == "" {
+		o.APIKey = apiKey
+	}
+	if o.Hosts == nil {
+		o.Hosts = &standin.Hosts{}
+	}
+	if o.Now == nil {
+		o.Now = Clock(base)
+	}
+	return o
+}
+
+// Clock runs from base at the speed of real time, so instances boot
+// while a stand-in's stock drift, which changes by the clock minute,
+// stays put for a test that starts on a quiet minute.
+func Clock(base time.Time) func() time.Time {
+	start := time.Now()
+	return func() time.Time { return base.Add(time.Since(start)) }
+}
+
+// PublicKey is a fresh SSH public key in authorized_keys form, as a
+// renter would hand it over.
+func PublicKey(t testing.TB) string {
+	t.Helper()
+	pub, _, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, err := ssh.NewPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sp))) + " renter@test"
+}
+
+// WaitFor polls v.Get(id) until cond holds or 10 s pass, when it fails
+// the test.
+func WaitFor(t testing.TB, v vendors.Vendor, id string, cond func(vendors.Instance, error) bool) (vendors.Instance, error) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		in, err := v.Get(context.Background(), id)
+		if cond(in, err) {
+			return in, err
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("instance %s: condition not reached; last %+v, %v", id, in, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Running is a WaitFor condition: the instance runs.
+func Running(in vendors.Instance, err error) bool {
+	return err == nil && in.State == vendors.StateRunning
+}
+
+// Gone is a WaitFor condition: the vendor no longer knows the instance.
+func Gone(_ vendors.Instance, err error) bool { return errors.Is(err, vendors.ErrNotFound) }
+
+// Kind is the vendors.Err* kind err wraps, or nil.
+func Kind(err error) error {
+	for _, k := range []error{vendors.ErrNoCapacity, vendors.ErrQuota, vendors.ErrAuth, vendors.ErrInvalid,
+		vendors.ErrRateLimited, vendors.ErrTransient, vendors.ErrNotFound} {
+		if errors.Is(err, k) {
+			return k
+		}
+	}
+	return nil
+}
+
+// DialBanner checks that an SSH server answers at ip:port, failing the
+// test otherwise.
+func DialBanner(t testing.TB, ip string, port int) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", net.JoinHostPort(ip, strconv.Itoa(port)), 2*time.Second)
+	if err != nil {
+		t.Fatalf("dial SSH at %s:%d: %v", ip, port, err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(2 * time.Second))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "SSH-2.0-") {
+		t.Fatalf("SSH banner at %s:%d: %q, %v", ip, port, line, err)
+	}
+}
