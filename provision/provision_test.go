@@ -496,3 +496,23 @@ func gaugeValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	t.Fatalf("no metric %s", name)
 	return 0
 }
+
+func TestProcuredOfferOutlivesItsSnapshot(t *testing.T) {
+	e := newEnv(t, "sqlite", nil)
+	o := e.offer("lambda", "H100")
+	e.procure(o, nil)
+	// An index that has never seen the snapshot, as after the expiry job
+	// deleted it: the procured offer must still be there for its owner.
+	forgetful, err := offers.New(offers.Config{Snapshots: storetest.Open(t, "sqlite"), IDKey: []byte("0123456789abcdef")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := provision.New(provision.Config{Store: e.st, Offers: forgetful, Vendors: e.sb.Vendors()})
+	d, err := svc.Details(context.Background(), 1, o.OfferID)
+	if err != nil || d.Status != offers.StatusProcured || d.GPUPricePerHour != o.GPUPricePerHour || d.ProcuredAt == nil {
+		t.Fatalf("details of a procured offer without its snapshot: %+v %v", d, err)
+	}
+	if _, err := svc.Details(context.Background(), 2, o.OfferID); !errors.Is(err, offers.ErrNotFound) {
+		t.Errorf("another account sees the procured offer: %v", err)
+	}
+}

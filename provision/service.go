@@ -120,25 +120,23 @@ func (s *Service) Search(ctx context.Context, accountID int64, q offers.Query) (
 }
 
 // Details is GET /offers/{id}: the offer as shown, with whether it was
-// procured or failed.
+// procured or failed. A procured offer is read from its procurement, which
+// keeps a copy, so it stays visible after its catalog snapshot expires.
 func (s *Service) Details(ctx context.Context, accountID int64, id uuid.UUID) (offers.Details, error) {
-	d, err := s.offers.Details(ctx, accountID, id)
-	if err != nil {
-		return d, err
-	}
 	p, err := s.store.ProcurementByOffer(ctx, id.String())
 	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return d, nil
+	case errors.Is(err, store.ErrNotFound) || err == nil && p.AccountID != accountID:
+		return s.offers.Details(ctx, accountID, id)
 	case err != nil:
-		return d, fmt.Errorf("offer details: %w", err)
+		return offers.Details{}, fmt.Errorf("offer details: %w", err)
 	}
-	d.Status = offers.StatusProcured
+	d := offers.Details{Status: offers.StatusProcured, ProcuredAt: &p.CreatedAt}
+	if err := json.Unmarshal(p.Offer, &d.Offer); err != nil {
+		return offers.Details{}, fmt.Errorf("offer details: %w", err)
+	}
 	if p.Status == procurementFailed {
 		d.Status = offers.StatusFailed
 	}
-	at := p.CreatedAt
-	d.ProcuredAt = &at
 	return d, nil
 }
 
