@@ -56,7 +56,7 @@ func (s *Service) Workers(w *river.Workers) {
 func (s *Service) PeriodicJobs() []*river.PeriodicJob {
 	return []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(s.cfg.ReconcileEvery),
 		func() (river.JobArgs, *river.InsertOpts) { return ReconcileArgs{}, nil },
-		&river.PeriodicJobOpts{ID: "reconcile"})}
+		&river.PeriodicJobOpts{ID: "reconcile", RunOnStart: true})}
 }
 
 type procureWorker struct {

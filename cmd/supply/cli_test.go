@@ -436,6 +436,7 @@ func TestServerDown(t *testing.T) {
 	url := "http://" + l.Addr().String()
 	l.Close()
 	u := newUser(t, "SUPPLY_URL="+url, "SUPPLY_API_KEY=sk-any")
+	e2e.Binary(t) // build first: only the commands are timed
 	start := time.Now()
 	for _, args := range [][]string{{"gpus"}, {"offers", "--gpu", "H100"}, {"rent", "--gpu", "H100"}, {"resources"}} {
 		_, stderr, code := u.run(t, args...)
