@@ -71,8 +71,11 @@ type Index struct {
 	sources map[string]Source
 	order   []string
 
-	mu      sync.Mutex // guards vendor state and rebuilding the view
-	state   map[string]*vendorState
+	mu    sync.Mutex // guards vendor state, taken and rebuilding the view
+	state map[string]*vendorState
+	// taken are single-machine items procured since their snapshot was
+	// read, by snapshot id: hidden until the vendor's catalog changes.
+	taken   map[int64]map[int]bool
 	view    atomic.Pointer[view]
 	cache   snapshotCache
 	metrics indexMetrics
@@ -108,6 +111,8 @@ type viewEntry struct {
 	item     int
 	// vendor is the vendor's position in view.vendors.
 	vendor int
+	// taken: a single machine this replica has already rented out.
+	taken bool
 }
 
 // New builds an Index. Call Start to load the last snapshots and begin
@@ -140,6 +145,7 @@ func New(cfg Config) (*Index, error) {
 		codec:   codec,
 		sources: map[string]Source{},
 		state:   map[string]*vendorState{},
+		taken:   map[int64]map[int]bool{},
 		cache:   snapshotCache{max: 64},
 		metrics: newIndexMetrics(cfg.Metrics),
 	}
@@ -228,6 +234,9 @@ func (ix *Index) Refresh(ctx context.Context, name string) error {
 		snapID = snap.ID
 	}
 	ix.mu.Lock()
+	if st.snapshotID != snapID {
+		delete(ix.taken, st.snapshotID)
+	}
 	st.snapshotID, st.entries, st.hash, st.observedAt = snapID, entries, hash, now
 	st.lastError, st.failures, st.refreshed = "", 0, true
 	ix.mu.Unlock()
@@ -285,7 +294,7 @@ func (ix *Index) rebuild() {
 		v.observed = append(v.observed, st.observedAt)
 		v.cilium = append(v.cilium, st.info.Cilium)
 		for i := range st.entries {
-			e := &viewEntry{Entry: st.entries[i], snapshot: st.snapshotID, item: i, vendor: vi}
+			e := &viewEntry{Entry: st.entries[i], snapshot: st.snapshotID, item: i, vendor: vi, taken: ix.taken[st.snapshotID][i]}
 			e.Offer.ObservedAt = st.observedAt
 			v.byGPU[e.Offer.GPUType] = append(v.byGPU[e.Offer.GPUType], e)
 			v.byGPU[familyKey(e.Offer.GPUFamily)] = append(v.byGPU[familyKey(e.Offer.GPUFamily)], e)
@@ -379,7 +388,7 @@ func (ix *Index) filter(q Query, v *view, now time.Time) func(*viewEntry) bool {
 	return func(e *viewEntry) bool {
 		o := &e.Offer
 		switch {
-		case !allowed[e.vendor]:
+		case !allowed[e.vendor] || e.taken:
 			return false
 		case q.Region != "" && o.Region != q.Region:
 			return false
@@ -474,6 +483,26 @@ func (ix *Index) Resolve(ctx context.Context, accountID int64, id uuid.UUID) (Of
 	o.ObservedAt = observed
 	o.OfferID, o.CreatedAt, o.ExpiresAt = id, ref.Created, ref.Created.Add(ix.cfg.TTL)
 	return o, e.Item, nil
+}
+
+// MarkTaken hides a procured offer from further answers when it is one
+// specific machine (a marketplace listing with stock 1), until the vendor's
+// catalog next changes: otherwise the next renter is shown a machine that
+// is gone. Other offers stay: their stock is a pool.
+func (ix *Index) MarkTaken(ctx context.Context, accountID int64, id uuid.UUID) error {
+	_, item, err := ix.Resolve(ctx, accountID, id)
+	if err != nil || item.Stock != 1 {
+		return err
+	}
+	ref, _ := ix.codec.decode(id)
+	ix.mu.Lock()
+	if ix.taken[ref.Snapshot] == nil {
+		ix.taken[ref.Snapshot] = map[int]bool{}
+	}
+	ix.taken[ref.Snapshot][ref.Item] = true
+	ix.mu.Unlock()
+	ix.rebuild()
+	return nil
 }
 
 // Details is GET /offers/{id} for offers nobody has procured: available

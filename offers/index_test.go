@@ -373,3 +373,35 @@ func TestRestartServesPersistedCatalogAtOnce(t *testing.T) {
 		t.Errorf("after restart with vendors down: total %d, %v; want the 5 persisted offers", res.TotalCount, err)
 	}
 }
+
+func TestProcuredSingleMachineIsHidden(t *testing.T) {
+	f := newFixture(t)
+	machine := item("H100 (80 GB PCIe)", 1, "us-west-1", "US", 0.99, vendors.OnDemand)
+	machine.Stock = 1 // one specific machine, as a marketplace lists it
+	f.alpha.set(append(f.alpha.list, machine), nil)
+	f.refresh(t)
+	q := Query{Vendor: "lambda", Compute: Compute{GPUType: "H100"}}
+	first := f.search(t, q).Offers[0]
+	if first.GPUPricePerHour != 0.99 {
+		t.Fatalf("cheapest %v, want the single machine", first.GPUPricePerHour)
+	}
+	pool := f.search(t, q).Offers[1]
+	for _, id := range []uuid.UUID{first.OfferID, pool.OfferID} {
+		if err := f.ix.MarkTaken(context.Background(), 1, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after := f.search(t, q)
+	if after.TotalCount != 2 || after.Offers[0].GPUPricePerHour == 0.99 {
+		t.Errorf("after renting the single machine: %d offers, cheapest %v", after.TotalCount, after.Offers[0].GPUPricePerHour)
+	}
+	if after.Offers[0].GPUPricePerHour != pool.GPUPricePerHour {
+		t.Errorf("an offer with pooled stock was hidden too")
+	}
+	// The vendor's next catalog without the machine replaces the snapshot.
+	f.alpha.set(f.alpha.list[:len(f.alpha.list)-1], nil)
+	f.refresh(t)
+	if len(f.ix.taken) != 0 {
+		t.Errorf("taken marks of replaced snapshots kept: %v", f.ix.taken)
+	}
+}

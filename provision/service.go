@@ -28,6 +28,7 @@ type Offers interface {
 	Search(ctx context.Context, accountID int64, q offers.Query) (offers.Result, error)
 	Details(ctx context.Context, accountID int64, id uuid.UUID) (offers.Details, error)
 	Resolve(ctx context.Context, accountID int64, id uuid.UUID) (offers.Offer, vendors.CatalogItem, error)
+	MarkTaken(ctx context.Context, accountID int64, id uuid.UUID) error
 }
 
 // Config configures a Service.
@@ -230,6 +231,9 @@ func (s *Service) Procure(ctx context.Context, accountID int64, idempotencyKey s
 	}
 	if err != nil {
 		return ProcureResponse{}, fmt.Errorf("procure: %w", err)
+	}
+	if err := s.offers.MarkTaken(ctx, accountID, req.OfferID); err != nil {
+		s.log.Warn("could not hide a procured single-machine offer", "offer_id", req.OfferID, "err", err)
 	}
 	s.metrics.procurements.WithLabelValues(offer.Vendor).Inc()
 	s.log.Info("procurement accepted", "offer_id", req.OfferID, "vendor", offer.Vendor, "resources", len(resources), "account_id", accountID)
