@@ -26,7 +26,7 @@ type Offer struct {
 	BootDiskInGB        *int            `json:"boot_disk_in_gb"`
 	VCPUCount           *int            `json:"vcpu_count"`
 	MemoryInGB          *float64        `json:"memory_in_gb"`
-	StorageDetails      []StorageDetail `json:"storage_details"`
+	StorageDetails      []StorageDetail `json:"storage_details" nullable:"false"`
 	StoragePricePerHour float64         `json:"storage_price_per_hour"`
 	// TotalPricePerHour = GPUPricePerHour × GPUCount + StoragePricePerHour.
 	TotalPricePerHour       float64   `json:"total_price_per_hour"`
@@ -95,7 +95,7 @@ type Network struct {
 
 // Result answers a Query.
 type Result struct {
-	Offers         []Offer        `json:"offers"`
+	Offers         []Offer        `json:"offers" nullable:"false"`
 	TotalCount     int            `json:"total_count"`
 	FiltersApplied map[string]any `json:"filters_applied"`
 }

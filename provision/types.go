@@ -40,7 +40,7 @@ type ProcureResponse struct {
 	OfferID     uuid.UUID   `json:"offer_id"`
 	Status      string      `json:"status" enum:"provisioning_in_progress,procured,failed"`
 	ProcuredAt  *time.Time  `json:"procured_at"`
-	ResourceIDs []uuid.UUID `json:"resource_ids"`
+	ResourceIDs []uuid.UUID `json:"resource_ids" nullable:"false"`
 	Error       *string     `json:"error"`
 }
 
@@ -59,8 +59,8 @@ type OfferStatus struct {
 	Status            string         `json:"status" enum:"available,procured,failed,expired"`
 	CreatedAt         time.Time      `json:"created_at"`
 	ProcurementStatus string         `json:"procurement_status" enum:"available,provisioning_started,provisioning_in_progress,ready,failed"`
-	Instances         []InstanceInfo `json:"instances"`
-	ResourceIDs       []uuid.UUID    `json:"resource_ids"`
+	Instances         []InstanceInfo `json:"instances" nullable:"false"`
+	ResourceIDs       []uuid.UUID    `json:"resource_ids" nullable:"false"`
 	Progress          string         `json:"progress"`
 	FailureReason     *string        `json:"failure_reason"`
 	ProcuredAt        *time.Time     `json:"procured_at"`
@@ -101,8 +101,8 @@ type ResourceSummary struct {
 	StatusMessage      *string        `json:"status_message"`
 	Access             Access         `json:"access"`
 	Spec               Spec           `json:"spec"`
-	LinkedResources    []Link         `json:"linked_resources"`
-	OfferHistory       []OfferHistory `json:"offer_history"`
+	LinkedResources    []Link         `json:"linked_resources" nullable:"false"`
+	OfferHistory       []OfferHistory `json:"offer_history" nullable:"false"`
 	PricingTotalHourly float64        `json:"pricing_total_hourly"`
 	ValidFrom          time.Time      `json:"valid_from"`
 	ValidTo            *time.Time     `json:"valid_to"`
