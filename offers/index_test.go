@@ -349,7 +349,7 @@ func TestHungVendorNeverDelaysAQuery(t *testing.T) {
 	go f.ix.Refresh(ctx, "nebius") // blocks until cancelled
 	start := time.Now()
 	res := f.search(t, Query{Compute: Compute{GPUType: "H100"}})
-	if took := time.Since(start); took > 50*time.Millisecond {
+	if took := time.Since(start); took > 300*time.Millisecond {
 		t.Errorf("query took %v while a vendor hangs", took)
 	}
 	if res.TotalCount != 5 {

@@ -17,12 +17,12 @@ import (
 // Short cadences so a vendor goes stale, and then out, within seconds.
 const (
 	refresh      = 50 * time.Millisecond
-	fetchTimeout = 200 * time.Millisecond
-	maxAge       = 1500 * time.Millisecond
+	fetchTimeout = time.Second
+	maxAge       = 3 * time.Second
 	// fastAnswer is how long a query from memory may take on a loaded
 	// two-core machine; a query that waited on a hung vendor would take
 	// at least fetchTimeout.
-	fastAnswer = 100 * time.Millisecond
+	fastAnswer = 300 * time.Millisecond
 )
 
 // TestVendorTrouble runs the offer index over the sandbox's real adapters
