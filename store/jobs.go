@@ -11,6 +11,7 @@ import (
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/rivertype"
 )
 
 // maxWorkers bounds the jobs run at once. Jobs mostly wait on vendor APIs, so
@@ -27,6 +28,7 @@ type jobs[TTx any] struct {
 	driver      riverdriver.Driver[TTx]
 	logger      *slog.Logger
 	rescueAfter time.Duration
+	middleware  []rivertype.Middleware
 
 	// client is read without mu: running jobs enqueue while StopJobs holds mu
 	// waiting for them.
@@ -36,12 +38,12 @@ type jobs[TTx any] struct {
 	started bool
 }
 
-func newJobs[TTx any](driver riverdriver.Driver[TTx], logger *slog.Logger, rescueAfter time.Duration) (*jobs[TTx], error) {
+func newJobs[TTx any](driver riverdriver.Driver[TTx], logger *slog.Logger, rescueAfter time.Duration, middleware []rivertype.Middleware) (*jobs[TTx], error) {
 	client, err := river.NewClient(driver, &river.Config{Logger: logger})
 	if err != nil {
 		return nil, fmt.Errorf("create insert-only River client: %w", err)
 	}
-	j := &jobs[TTx]{driver: driver, logger: logger, rescueAfter: rescueAfter}
+	j := &jobs[TTx]{driver: driver, logger: logger, rescueAfter: rescueAfter, middleware: middleware}
 	j.client.Store(client)
 	return j, nil
 }
@@ -76,6 +78,7 @@ func (j *jobs[TTx]) StartJobs(ctx context.Context, workers *river.Workers, perio
 		// again after this long; without it River waits an hour.
 		RescueStuckJobsAfter: j.rescueAfter,
 		JobTimeout:           j.rescueAfter / 2,
+		Middleware:           j.middleware,
 		Workers:              workers,
 		PeriodicJobs:         periodic,
 	})

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 )
 
 // ErrNotFound is returned, wrapped, by every getter that finds no row.
@@ -241,6 +242,8 @@ type Options struct {
 	// assumes its process died and runs it again (default 3m). Every
 	// worker's own timeout must be shorter.
 	JobRescueAfter time.Duration
+	// JobMiddleware wraps every job River runs (metrics, tracing).
+	JobMiddleware []rivertype.Middleware
 }
 
 // DefaultJobRescueAfter is Options.JobRescueAfter's default.

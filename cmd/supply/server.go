@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/spf13/cobra"
 
 	"github.com/gpusupply/supply/api"
@@ -96,8 +97,11 @@ func newLogger(level string) *slog.Logger {
 func runServer(ctx context.Context, f serverFlags, sandboxSet bool) error {
 	log := newLogger(f.logLevel)
 	isPostgres := strings.HasPrefix(f.db.databaseURL, "postgres")
+	metrics := prometheus.NewRegistry()
+	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	opts := f.db.options(!isPostgres || !f.noMigrate, log)
 	opts.JobRescueAfter = f.jobRescueAfter
+	opts.JobMiddleware = []rivertype.Middleware{provision.NewJobMetrics(metrics)}
 	st, err := store.Open(ctx, opts)
 	if err != nil {
 		return err
@@ -127,8 +131,6 @@ func runServer(ctx context.Context, f serverFlags, sandboxSet bool) error {
 	if err != nil {
 		return err
 	}
-	metrics := prometheus.NewRegistry()
-	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	sources := make([]offers.Source, len(vs))
 	for i, v := range vs {
 		sources[i] = v
