@@ -18,7 +18,7 @@ import (
 // OfferStatus is GET /offers/{id}/status. It reads only the database, so
 // clients may poll it as hard as they like.
 func (s *Service) OfferStatus(ctx context.Context, accountID int64, offerID uuid.UUID) (OfferStatus, error) {
-	d, err := s.Details(ctx, accountID, offerID)
+	d, p, err := s.details(ctx, accountID, offerID)
 	if errors.Is(err, offers.ErrNotFound) {
 		return OfferStatus{}, refuse(ErrNotFound, "Offer %s not found", offerID)
 	}
@@ -29,13 +29,9 @@ func (s *Service) OfferStatus(ctx context.Context, accountID int64, offerID uuid
 		OfferID: offerID, Status: d.Status, CreatedAt: d.CreatedAt, ProcurementStatus: StatusAvailable,
 		Instances: []InstanceInfo{}, ResourceIDs: []uuid.UUID{}, ProcuredAt: d.ProcuredAt,
 	}
-	p, err := s.store.ProcurementByOffer(ctx, offerID.String())
-	if errors.Is(err, store.ErrNotFound) {
+	if p == nil {
 		st.Progress = "not procured"
 		return st, nil
-	}
-	if err != nil {
-		return OfferStatus{}, fmt.Errorf("offer status: %w", err)
 	}
 	rs, err := s.store.ResourcesByOffer(ctx, offerID.String())
 	if err != nil {

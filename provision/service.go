@@ -121,24 +121,32 @@ func (s *Service) Search(ctx context.Context, accountID int64, q offers.Query) (
 }
 
 // Details is GET /offers/{id}: the offer as shown, with whether it was
-// procured or failed. A procured offer is read from its procurement, which
-// keeps a copy, so it stays visible after its catalog snapshot expires.
+// procured or failed.
 func (s *Service) Details(ctx context.Context, accountID int64, id uuid.UUID) (offers.Details, error) {
+	d, _, err := s.details(ctx, accountID, id)
+	return d, err
+}
+
+// details finds an offer and its procurement, if any. A procured offer is
+// read from its procurement, which keeps a copy, so it stays visible after
+// its catalog snapshot expires.
+func (s *Service) details(ctx context.Context, accountID int64, id uuid.UUID) (offers.Details, *store.Procurement, error) {
 	p, err := s.store.ProcurementByOffer(ctx, id.String())
 	switch {
 	case errors.Is(err, store.ErrNotFound) || err == nil && p.AccountID != accountID:
-		return s.offers.Details(ctx, accountID, id)
+		d, err := s.offers.Details(ctx, accountID, id)
+		return d, nil, err
 	case err != nil:
-		return offers.Details{}, fmt.Errorf("offer details: %w", err)
+		return offers.Details{}, nil, fmt.Errorf("offer details: %w", err)
 	}
 	d := offers.Details{Status: offers.StatusProcured, ProcuredAt: &p.CreatedAt}
 	if err := json.Unmarshal(p.Offer, &d.Offer); err != nil {
-		return offers.Details{}, fmt.Errorf("offer details: %w", err)
+		return offers.Details{}, nil, fmt.Errorf("offer details: %w", err)
 	}
 	if p.Status == procurementFailed {
 		d.Status = offers.StatusFailed
 	}
-	return d, nil
+	return d, &p, nil
 }
 
 // Procurement row statuses.
