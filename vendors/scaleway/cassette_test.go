@@ -52,13 +52,14 @@ type interaction struct {
 	} `yaml:"response"`
 }
 
-// loadCassette reads vendor-specs/scaleway/<name>.cassette.yaml, or skips.
+// loadCassette reads vendor-specs/scaleway/<name>.cassette.yaml (skipped
+// or failed, as vendortest.SpecPath says, when it is not there).
 func loadCassette(t *testing.T, name string) cassette {
 	t.Helper()
-	path := filepath.Join(vendortest.SharedDir(t), "vendor-specs", "scaleway", name+".cassette.yaml")
+	path := vendortest.SpecPath(t, filepath.Join("scaleway", name+".cassette.yaml"))
 	b, err := os.ReadFile(path)
 	if err != nil {
-		t.Skipf("recorded Scaleway traffic not found (%v): replay skipped", err)
+		t.Fatalf("read recorded Scaleway traffic: %v", err)
 	}
 	var c cassette
 	if err := yaml.Unmarshal(b, &c); err != nil {

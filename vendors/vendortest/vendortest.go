@@ -7,12 +7,14 @@
 //
 // The descriptions live outside the repository, in ../shared/vendor-specs
 // next to the repository root, and are read at test time; without that
-// directory the checks skip rather than fail.
+// directory the checks skip rather than fail, unless
+// SUPPLY_TEST_REQUIRE_VENDOR_SPECS=1 (as CI sets it), when they fail.
 package vendortest
 
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"net/http"
@@ -27,19 +29,47 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 )
 
-// SharedDir returns the project's shared directory, <repo root>/../shared,
-// or skips the test when it does not exist.
+// SharedDir returns the project's shared directory, <repo root>/../shared.
+// When it does not exist the test is skipped, saying so, or failed when
+// SUPPLY_TEST_REQUIRE_VENDOR_SPECS=1: a check against the vendors' own
+// descriptions must not vanish silently from CI.
 func SharedDir(t testing.TB) string {
 	t.Helper()
 	root, err := repoRoot()
 	if err != nil {
-		t.Skipf("repository root not found (%v): vendor spec checks skipped", err)
+		missingSpecs(t, fmt.Sprintf("repository root not found (%v)", err))
 	}
 	dir := filepath.Join(filepath.Dir(root), "shared")
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		t.Skipf("%s not found: vendor spec checks skipped", dir)
+		missingSpecs(t, dir+" not found")
 	}
 	return dir
+}
+
+// SpecPath returns the path of vendor-specs/relPath in the shared
+// directory. A missing file is a missing description: skipped or failed
+// as SharedDir says.
+func SpecPath(t testing.TB, relPath string) string {
+	t.Helper()
+	path := filepath.Join(SharedDir(t), "vendor-specs", relPath)
+	if _, err := os.Stat(path); err != nil {
+		missingSpecs(t, err.Error())
+	}
+	return path
+}
+
+// RequireSpecsEnv names the environment variable that turns a missing
+// vendor description from a skip into a failure.
+const RequireSpecsEnv = "SUPPLY_TEST_REQUIRE_VENDOR_SPECS"
+
+// missingSpecs ends the test for want of the vendor descriptions: a skip,
+// or a failure when RequireSpecsEnv is "1".
+func missingSpecs(t testing.TB, why string) {
+	t.Helper()
+	if os.Getenv(RequireSpecsEnv) == "1" {
+		t.Fatalf("%s, and %s=1: vendor spec checks cannot run", why, RequireSpecsEnv)
+	}
+	t.Skipf("%s: vendor spec checks skipped", why)
 }
 
 // repoRoot walks up from the working directory (the package under test)
@@ -67,7 +97,7 @@ func repoRoot() (string, error) {
 // patterns are the vendor's business, so they are not checked.
 func LoadSpec(t testing.TB, relPath string) *openapi3.T {
 	t.Helper()
-	path := filepath.Join(SharedDir(t), "vendor-specs", relPath)
+	path := SpecPath(t, relPath)
 	loader := openapi3.NewLoader()
 	doc, err := loader.LoadFromFile(path)
 	if err != nil {
