@@ -414,26 +414,62 @@ func parseError(status int, _ http.Header, body []byte) *vendors.Error {
 	return &vendors.Error{Kind: codeKind(status, e.Error.Code), Message: fmt.Sprintf("%s: %s", e.Error.Code, msg)}
 }
 
+// codeKinds classifies the error codes Lambda documents: each is the
+// `code` const of an ApiError* schema of the Lambda Cloud API OpenAPI
+// document (v1.10.0, components/schemas, named beside each line). Lambda
+// asks clients to branch on `code` and never on `message` or `suggestion`
+// ("Error responses" in the document's introduction), so nothing here
+// reads a message.
+var codeKinds = map[string]error{
+	codeInvalidAPIKey:        vendors.ErrAuth,       // ApiErrorUnauthorized
+	codeAccountInactive:      vendors.ErrAuth,       // ApiErrorAccountInactive
+	codeForbidden:            vendors.ErrAuth,       // ApiErrorForbidden
+	codeInsufficientCapacity: vendors.ErrNoCapacity, // ApiErrorInsufficientCapacity
+	codeQuotaExceeded:        vendors.ErrQuota,      // ApiErrorQuotaExceeded
+	codeInvalidAddress:       vendors.ErrQuota,      // ApiErrorInvalidBillingAddress: blocks launches like a spent quota
+	codeInvalidParameters:    vendors.ErrInvalid,    // ApiErrorInvalidParameters
+	codeFileSystemWrongPlace: vendors.ErrInvalid,    // ApiErrorFileSystemInWrongRegion
+	codeDuplicate:            vendors.ErrInvalid,    // ApiErrorDuplicate
+	codeObjectDoesNotExist:   vendors.ErrNotFound,   // ApiError{Instance,Resource,LaunchResource,...}NotFound
+	codeNotFound:             vendors.ErrNotFound,   // ApiErrorNotFound
+	codeConflict:             vendors.ErrTransient,  // ApiErrorConflict: another operation holds the object
+	codeInternal:             vendors.ErrTransient,  // ApiErrorInternal
+	codeFileSystemInUse:      vendors.ErrInvalid,    // ApiErrorFilesystemInUse
+	codeFirewallInUse:        vendors.ErrInvalid,    // ApiErrorFirewallRulesetInUse
+}
+
+// providerKinds classifies `provider/*` codes, which Lambda documents only
+// as a family ("Provider errors": "network outages or connectivity issues,
+// service unavailability, quota limitations or resource exhaustion"), with
+// one example, provider/internal-unavailable. The document names no other
+// code, so the kind is read from the code's own words: a quota or
+// exhaustion is not worth retrying as is, an outage is.
+var providerKinds = []struct {
+	word string
+	kind error
+}{
+	{"quota", vendors.ErrQuota},
+	{"limit", vendors.ErrQuota},
+	{"exhaust", vendors.ErrNoCapacity},
+	{"capacity", vendors.ErrNoCapacity},
+	{"insufficient", vendors.ErrNoCapacity},
+}
+
 func codeKind(status int, code string) error {
 	if status == http.StatusTooManyRequests {
+		// Lambda documents its limits (1 request/s, 1 launch per 12 s)
+		// but no 429 body or code: the status is the signal.
 		return vendors.ErrRateLimited
 	}
-	switch code {
-	case codeInvalidAPIKey, codeAccountInactive, codeForbidden:
-		return vendors.ErrAuth
-	case codeInsufficientCapacity:
-		return vendors.ErrNoCapacity
-	case codeQuotaExceeded, codeInvalidAddress:
-		// An invalid billing address blocks launches like a spent quota.
-		return vendors.ErrQuota
-	case codeInvalidParameters, codeFileSystemWrongPlace, codeDuplicate:
-		return vendors.ErrInvalid
-	case codeObjectDoesNotExist, codeNotFound:
-		return vendors.ErrNotFound
-	case codeConflict, codeInternal:
-		return vendors.ErrTransient
+	if kind, ok := codeKinds[code]; ok {
+		return kind
 	}
-	if strings.HasPrefix(code, codeProviderPrefix) {
+	if rest, ok := strings.CutPrefix(code, codeProviderPrefix); ok {
+		for _, p := range providerKinds {
+			if strings.Contains(rest, p.word) {
+				return p.kind
+			}
+		}
 		return vendors.ErrTransient
 	}
 	return vendors.StatusKind(status)

@@ -35,8 +35,10 @@ const (
 	codeConflict             = "global/conflict"
 	codeDuplicate            = "global/duplicate"
 	codeInternal             = "global/internal-error"
+	codeFileSystemInUse      = "filesystems/filesystem-in-use"
+	codeFirewallInUse        = "firewall-rulesets/firewall-ruleset-in-use"
 	// codeProviderPrefix marks errors of Lambda's upstream providers
-	// (outages, unavailability): transient by the spec's description.
+	// (see providerKinds).
 	codeProviderPrefix = "provider/"
 )
 

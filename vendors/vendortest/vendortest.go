@@ -156,7 +156,8 @@ func dropUndefinedSecurity(doc *openapi3.T) []string {
 
 // Validating wraps a stand-in so that every request through it (what the
 // adapter sends) and every response (what the stand-in answers) is checked
-// against spec. basePath is the spec's path prefix as served: "" when the
+// against spec, closed by Strict: a property the description does not
+// list is a violation. basePath is the spec's path prefix as served: "" when the
 // spec's paths already include it (Lambda's "/api/v1/..."), "/v1" when it
 // is in the server URL (Hyperstack). Each violation, including a request
 // to a path or method the spec does not have and an answer with a status
@@ -165,6 +166,7 @@ func Validating(t testing.TB, spec *openapi3.T, basePath string, h http.Handler)
 	t.Helper()
 	// Route on paths only: the vendor's real server URLs would never match
 	// a loopback test server.
+	Strict(spec)
 	doc := *spec
 	doc.Servers = nil
 	if basePath != "" {

@@ -1,0 +1,702 @@
+package vendortest
+
+import (
+	"encoding/json"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"maps"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+)
+
+// Binding ties one Go wire type of an adapter (or its stand-in) to the
+// place in the vendor's published description whose JSON it reads or
+// writes.
+type Binding struct {
+	// At names the schema: "METHOD /path" exactly as the description
+	// writes the path, or "#/components/schemas/Name".
+	At string
+	// Status picks the response body of that status; 0 picks the
+	// request body. Ignored for a component schema.
+	Status int
+	// Type is a value of the Go type, e.g. launchRequest{}.
+	Type any
+}
+
+// Conformance is a vendor package's claim that its JSON wire types are the
+// vendor's: CheckConformance holds it against the published description.
+type Conformance struct {
+	// Spec is the vendor's description, loaded with LoadSpec and with the
+	// package's named allowances already applied.
+	Spec *openapi3.T
+	// Bindings are the roots of the check: every type the adapter sends
+	// or decodes, every type the stand-in answers with.
+	Bindings []Binding
+	// Custom lists the package's types that encode themselves
+	// (json.Marshaler or json.Unmarshaler), keyed by type name, with the
+	// schema types each accepts ("number", "string", ...).
+	Custom map[string][]string
+	// NotWire names struct types of the package that carry JSON tags but
+	// never cross the wire (a stand-in's state file), with the reason.
+	NotWire map[string]string
+}
+
+// CheckConformance proves a vendor package's wire types against the
+// vendor's own description, field by field:
+//
+//   - every JSON field of every bound type exists in the schema it is
+//     bound to, under the same name, with a compatible type (a struct is an
+//     object, a slice an array, an int an integer, ...), recursively;
+//   - a request type carries every property its schema requires;
+//   - every struct type with JSON tags declared in the package (in any
+//     non-test file) is reached from a binding or listed in NotWire, and
+//     no file but a stand-in's decodes into an anonymous struct, so no
+//     wire type escapes the check.
+//
+// A field that only one side of a test knows (adapter and stand-in share
+// these types) would pass a loopback test; it does not pass this.
+func CheckConformance(t *testing.T, c Conformance) {
+	t.Helper()
+	w := &walker{
+		pkgPath: "",
+		custom:  c.Custom,
+		reached: map[string]bool{},
+		seen:    map[seenKey]bool{},
+	}
+	for _, b := range c.Bindings {
+		typ := reflect.TypeOf(b.Type)
+		if w.pkgPath == "" {
+			w.pkgPath = packageOf(typ)
+		}
+		ref, where, err := schemaOf(c.Spec, b)
+		if err != nil {
+			t.Errorf("binding %s: %v", typeName(typ), err)
+			continue
+		}
+		w.dir = response
+		if b.Status == 0 && strings.HasPrefix(where, "request") {
+			w.dir = request
+		}
+		for _, e := range w.conform(typeName(typ), typ, ref) {
+			t.Errorf("%s (%s): %s", e.path, where, e.msg)
+		}
+	}
+	for _, e := range w.completeness(c.NotWire) {
+		t.Error(e)
+	}
+}
+
+// direction says whether a type is sent to the vendor or read from it:
+// only a request must carry the required properties.
+type direction int
+
+const (
+	response direction = iota
+	request
+)
+
+type seenKey struct {
+	typ    reflect.Type
+	schema *openapi3.Schema
+	dir    direction
+}
+
+type walker struct {
+	pkgPath string
+	custom  map[string][]string
+	dir     direction
+	reached map[string]bool
+	seen    map[seenKey]bool
+}
+
+type mismatch struct{ path, msg string }
+
+// schemaOf finds a binding's schema and says where it is, for messages.
+func schemaOf(spec *openapi3.T, b Binding) (*openapi3.SchemaRef, string, error) {
+	if name, ok := strings.CutPrefix(b.At, "#/components/schemas/"); ok {
+		ref := spec.Components.Schemas[name]
+		if ref == nil {
+			return nil, "", fmt.Errorf("no schema %s in the description", name)
+		}
+		return ref, "schema " + name, nil
+	}
+	method, path, ok := strings.Cut(b.At, " ")
+	item := spec.Paths.Value(path)
+	if !ok || item == nil {
+		return nil, "", fmt.Errorf("no path %q in the description", b.At)
+	}
+	op := item.GetOperation(method)
+	if op == nil {
+		return nil, "", fmt.Errorf("no operation %s in the description", b.At)
+	}
+	var content openapi3.Content
+	where := "request body of " + b.At
+	if b.Status == 0 {
+		if op.RequestBody == nil || op.RequestBody.Value == nil {
+			return nil, "", fmt.Errorf("%s takes no request body", b.At)
+		}
+		content = op.RequestBody.Value.Content
+	} else {
+		resp := op.Responses.Status(b.Status)
+		if resp == nil || resp.Value == nil {
+			return nil, "", fmt.Errorf("%s documents no %d response", b.At, b.Status)
+		}
+		content = resp.Value.Content
+		where = fmt.Sprintf("%d answer of %s", b.Status, b.At)
+	}
+	for _, mt := range slices.Sorted(maps.Keys(content)) {
+		if strings.Contains(mt, "json") && content[mt].Schema != nil {
+			return content[mt].Schema, where, nil
+		}
+	}
+	return nil, "", fmt.Errorf("%s has no JSON schema", where)
+}
+
+var (
+	timeType    = reflect.TypeFor[time.Time]()
+	rawType     = reflect.TypeFor[json.RawMessage]()
+	marshaler   = reflect.TypeFor[json.Marshaler]()
+	unmarshaler = reflect.TypeFor[json.Unmarshaler]()
+)
+
+// conform checks typ against ref and returns every mismatch under path.
+func (w *walker) conform(path string, typ reflect.Type, ref *openapi3.SchemaRef) []mismatch {
+	for typ.Kind() == reflect.Pointer {
+		typ = typ.Elem()
+	}
+	if ref == nil || ref.Value == nil {
+		return []mismatch{{path, "no schema to check against"}}
+	}
+	key := seenKey{typ, ref.Value, w.dir}
+	if w.seen[key] {
+		return nil
+	}
+	w.seen[key] = true
+	if typ.Kind() == reflect.Struct && packageOf(typ) == w.pkgPath {
+		w.reached[baseName(typ.Name())] = true
+	}
+	alts := alternatives(ref.Value)
+	if len(alts) == 0 {
+		return nil // only null is allowed: nothing to read
+	}
+
+	switch {
+	case typ == rawType || typ.Kind() == reflect.Interface:
+		return nil // kept as raw JSON or any: every schema fits
+	case typ == timeType:
+		return w.scalar(path, alts, "string")
+	case typ.Implements(marshaler) || reflect.PointerTo(typ).Implements(unmarshaler):
+		accepts, ok := w.custom[typ.Name()]
+		if !ok {
+			return []mismatch{{path, fmt.Sprintf("%s encodes itself: list the schema types it accepts in Conformance.Custom", typ)}}
+		}
+		return w.scalar(path, alts, accepts...)
+	}
+
+	switch typ.Kind() {
+	case reflect.Bool:
+		return w.scalar(path, alts, "boolean")
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return w.scalar(path, alts, "integer")
+	case reflect.Float32, reflect.Float64:
+		return w.scalar(path, alts, "number", "integer")
+	case reflect.String:
+		return w.scalar(path, alts, "string")
+	case reflect.Slice, reflect.Array:
+		return w.firstFit(path, alts, "array", func(s *openapi3.Schema) []mismatch {
+			if s.Items == nil {
+				return w.freeForm(path+"[]", typ.Elem())
+			}
+			return w.conform(path+"[]", typ.Elem(), s.Items)
+		})
+	case reflect.Map:
+		return w.firstFit(path, alts, "object", func(s *openapi3.Schema) []mismatch {
+			return w.mapValues(path, typ.Elem(), s)
+		})
+	case reflect.Struct:
+		return w.object(path, typ, alts)
+	}
+	return []mismatch{{path, fmt.Sprintf("Go kind %s has no JSON schema counterpart here", typ.Kind())}}
+}
+
+// alternatives flattens oneOf and anyOf into the schemas a value may
+// match, leaving out the ones that only allow null.
+func alternatives(s *openapi3.Schema) []*openapi3.Schema {
+	choices := append(slices.Clone(s.OneOf), s.AnyOf...)
+	if len(choices) == 0 {
+		if s.Type != nil && s.Type.Is("null") {
+			return nil
+		}
+		return []*openapi3.Schema{s}
+	}
+	var out []*openapi3.Schema
+	for _, c := range choices {
+		if c.Value != nil {
+			out = append(out, alternatives(c.Value)...)
+		}
+	}
+	return out
+}
+
+// types are the JSON types a schema (with its allOf parts) allows; empty
+// means any.
+func types(s *openapi3.Schema) []string {
+	var out []string
+	if s.Type != nil {
+		out = append(out, s.Type.Slice()...)
+	}
+	for _, part := range s.AllOf {
+		if part.Value != nil {
+			out = append(out, types(part.Value)...)
+		}
+	}
+	if len(out) == 0 && len(properties(s)) > 0 {
+		out = append(out, "object")
+	}
+	return out
+}
+
+func permits(s *openapi3.Schema, want ...string) bool {
+	ts := types(s)
+	if len(ts) == 0 {
+		return true
+	}
+	for _, w := range want {
+		if slices.Contains(ts, w) {
+			return true
+		}
+	}
+	return false
+}
+
+func (w *walker) scalar(path string, alts []*openapi3.Schema, want ...string) []mismatch {
+	for _, s := range alts {
+		if permits(s, want...) {
+			return nil
+		}
+	}
+	return []mismatch{{path, fmt.Sprintf("Go reads %s where the description has %s", strings.Join(want, " or "), describe(alts))}}
+}
+
+func describe(alts []*openapi3.Schema) string {
+	var ts []string
+	for _, s := range alts {
+		ts = append(ts, types(s)...)
+	}
+	slices.Sort(ts)
+	return strings.Join(slices.Compact(ts), " or ")
+}
+
+// firstFit checks inner against the first alternative of the given JSON
+// type that it fits, reporting the first one's mismatches when none does.
+func (w *walker) firstFit(path string, alts []*openapi3.Schema, kind string, inner func(*openapi3.Schema) []mismatch) []mismatch {
+	var first []mismatch
+	found := false
+	for _, s := range alts {
+		if !permits(s, kind) {
+			continue
+		}
+		errs := inner(s)
+		if len(errs) == 0 {
+			return nil
+		}
+		if !found {
+			first, found = errs, true
+		}
+	}
+	if !found {
+		return []mismatch{{path, fmt.Sprintf("Go has %s where the description has %s", kind, describe(alts))}}
+	}
+	return first
+}
+
+// freeForm is a Go type read from a place the description leaves open
+// (no items, no properties): scalars and raw values are fine, but the
+// field names of a struct there cannot be proven.
+func (w *walker) freeForm(path string, typ reflect.Type) []mismatch {
+	for typ.Kind() == reflect.Pointer || typ.Kind() == reflect.Slice || typ.Kind() == reflect.Map {
+		typ = typ.Elem()
+	}
+	if typ.Kind() == reflect.Struct && typ != timeType {
+		return []mismatch{{path, "the description leaves this open, so these fields cannot be proven: name the allowance in the package's spec patches"}}
+	}
+	return nil
+}
+
+// mapValues checks a Go map's values against an object schema: its
+// additionalProperties, or each of its properties.
+func (w *walker) mapValues(path string, elem reflect.Type, s *openapi3.Schema) []mismatch {
+	if ap := s.AdditionalProperties; ap.Schema != nil {
+		return w.conform(path+"[*]", elem, ap.Schema)
+	}
+	props := properties(s)
+	if len(props) == 0 {
+		return w.freeForm(path+"[*]", elem)
+	}
+	var out []mismatch
+	for _, name := range slices.Sorted(maps.Keys(props)) {
+		out = append(out, w.conform(path+"["+name+"]", elem, props[name])...)
+	}
+	return out
+}
+
+// properties merges a schema's own properties with its allOf parts'.
+func properties(s *openapi3.Schema) openapi3.Schemas {
+	out := openapi3.Schemas{}
+	for _, part := range s.AllOf {
+		if part.Value != nil {
+			for k, v := range properties(part.Value) {
+				out[k] = v
+			}
+		}
+	}
+	for k, v := range s.Properties {
+		out[k] = v
+	}
+	return out
+}
+
+func required(s *openapi3.Schema) []string {
+	out := slices.Clone(s.Required)
+	for _, part := range s.AllOf {
+		if part.Value != nil {
+			out = append(out, required(part.Value)...)
+		}
+	}
+	return out
+}
+
+// field is one JSON member of a Go struct.
+type field struct {
+	name      string
+	typ       reflect.Type
+	omitEmpty bool
+}
+
+// jsonFields lists a struct's JSON members as encoding/json sees them,
+// embedded structs flattened.
+func jsonFields(typ reflect.Type) []field {
+	var out []field
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" || (!f.IsExported() && !f.Anonymous) {
+			continue
+		}
+		name, opts, _ := strings.Cut(tag, ",")
+		if f.Anonymous && name == "" {
+			inner := f.Type
+			if inner.Kind() == reflect.Pointer {
+				inner = inner.Elem()
+			}
+			if inner.Kind() == reflect.Struct {
+				out = append(out, jsonFields(inner)...)
+				continue
+			}
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out = append(out, field{name, f.Type, slices.Contains(strings.Split(opts, ","), "omitempty")})
+	}
+	return out
+}
+
+// object checks a struct against the object alternatives: each field must
+// be a property of one of them and fit it.
+func (w *walker) object(path string, typ reflect.Type, alts []*openapi3.Schema) []mismatch {
+	var objects []*openapi3.Schema
+	for _, s := range alts {
+		if permits(s, "object") {
+			objects = append(objects, s)
+		}
+	}
+	if len(objects) == 0 {
+		return []mismatch{{path, "Go has an object where the description has " + describe(alts)}}
+	}
+	var out []mismatch
+	fields := jsonFields(typ)
+	for _, f := range fields {
+		fpath := path + "." + f.name
+		var candidates []*openapi3.SchemaRef
+		open := false
+		for _, s := range objects {
+			props := properties(s)
+			if p := props[f.name]; p != nil {
+				candidates = append(candidates, p)
+			} else if len(props) == 0 && !closed(s) {
+				open = true
+			}
+		}
+		if len(candidates) == 0 {
+			if open {
+				out = append(out, w.freeForm(fpath, reflect.TypeFor[struct{}]())...)
+			} else {
+				out = append(out, mismatch{fpath, fmt.Sprintf("no property %q in the description (it has %s)", f.name, propertyList(objects))})
+			}
+			continue
+		}
+		var first []mismatch
+		for i, c := range candidates {
+			errs := w.conform(fpath, f.typ, c)
+			if len(errs) == 0 {
+				first = nil
+				break
+			}
+			if i == 0 {
+				first = errs
+			}
+		}
+		out = append(out, first...)
+	}
+	if w.dir == request && len(objects) == 1 {
+		have := map[string]field{}
+		for _, f := range fields {
+			have[f.name] = f
+		}
+		for _, name := range required(objects[0]) {
+			f, ok := have[name]
+			switch {
+			case !ok:
+				out = append(out, mismatch{path, fmt.Sprintf("the description requires %q, which the Go type cannot send", name)})
+			case f.omitEmpty && f.typ.Kind() != reflect.Struct:
+				out = append(out, mismatch{path + "." + name, "required by the description but omitempty in Go: an empty value would leave it out"})
+			}
+		}
+	}
+	return out
+}
+
+// closed reports whether a schema forbids properties it does not list.
+func closed(s *openapi3.Schema) bool {
+	ap := s.AdditionalProperties
+	return ap.Has != nil && !*ap.Has
+}
+
+func propertyList(objects []*openapi3.Schema) string {
+	var names []string
+	for _, s := range objects {
+		names = append(names, slices.Collect(maps.Keys(properties(s)))...)
+	}
+	if len(names) == 0 {
+		return "no properties"
+	}
+	slices.Sort(names)
+	return strings.Join(slices.Compact(names), ", ")
+}
+
+var genericArgs = regexp.MustCompile(`\[.*\]$`)
+
+// baseName strips a generic type's arguments: envelope[...] → envelope.
+func baseName(name string) string { return genericArgs.ReplaceAllString(name, "") }
+
+func packageOf(typ reflect.Type) string {
+	for typ.Kind() == reflect.Pointer || typ.Kind() == reflect.Slice || typ.Kind() == reflect.Map {
+		typ = typ.Elem()
+	}
+	return typ.PkgPath()
+}
+
+func typeName(typ reflect.Type) string {
+	for typ.Kind() == reflect.Pointer {
+		typ = typ.Elem()
+	}
+	name := typ.Name()
+	if name == "" {
+		name = typ.String()
+	}
+	// envelope[github.com/.../lambda.instance] reads as envelope[instance].
+	return strings.ReplaceAll(name, typ.PkgPath()+".", "")
+}
+
+// completeness reads the package's non-test sources (the working
+// directory of a test is its package) and finds the JSON-tagged struct
+// types that no binding reached.
+func (w *walker) completeness(notWire map[string]string) []string {
+	files, err := filepath.Glob("*.go")
+	if err != nil || len(files) == 0 {
+		return []string{fmt.Sprintf("no Go sources in the package directory: %v", err)}
+	}
+	var errs []string
+	named := map[string]bool{}
+	fset := token.NewFileSet()
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, parser.SkipObjectResolution)
+		if err != nil {
+			return []string{fmt.Sprintf("parse %s: %v", name, err)}
+		}
+		inNamed := map[*ast.StructType]bool{}
+		ast.Inspect(f, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.TypeSpec:
+				if st, ok := n.Type.(*ast.StructType); ok && hasJSONTags(st) {
+					named[n.Name.Name] = true
+				}
+				ast.Inspect(n.Type, func(m ast.Node) bool {
+					if st, ok := m.(*ast.StructType); ok {
+						inNamed[st] = true
+					}
+					return true
+				})
+			case *ast.StructType:
+				if !inNamed[n] && hasJSONTags(n) && !strings.HasPrefix(name, "standin") {
+					errs = append(errs, fmt.Sprintf("%s: an anonymous struct with JSON tags: name it in wire.go and bind it, so the conformance check sees it", fset.Position(n.Pos())))
+				}
+			}
+			return true
+		})
+	}
+	for _, name := range slices.Sorted(maps.Keys(named)) {
+		_, excused := notWire[name]
+		switch {
+		case w.reached[name] && excused:
+			errs = append(errs, fmt.Sprintf("%s is listed as not a wire type but a binding reaches it", name))
+		case !w.reached[name] && !excused:
+			errs = append(errs, fmt.Sprintf("%s has JSON tags but no binding reaches it: bind it to its place in the description, or list it in NotWire with the reason", name))
+		}
+	}
+	for name := range notWire {
+		if !named[name] {
+			errs = append(errs, fmt.Sprintf("NotWire lists %s, which is not a JSON-tagged struct of the package", name))
+		}
+	}
+	sort.Strings(errs)
+	return errs
+}
+
+func hasJSONTags(st *ast.StructType) bool {
+	for _, f := range st.Fields.List {
+		if f.Tag == nil {
+			continue
+		}
+		tag, err := strconv.Unquote(f.Tag.Value)
+		if err == nil && reflect.StructTag(tag).Get("json") != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// Strict closes every object schema of spec that lists its properties, so
+// a body with a property the description does not have fails validation:
+// a stand-in cannot invent a field the vendor does not send, nor an
+// adapter send one the vendor does not take. An allOf member is left open
+// (each member sees the whole value), and its parent closed over the
+// members' properties instead. Validating applies it; it is idempotent.
+func Strict(spec *openapi3.T) {
+	visited := map[*openapi3.Schema]bool{}
+	members := map[*openapi3.Schema]bool{}
+	var collect func(ref *openapi3.SchemaRef)
+	var all []*openapi3.Schema
+	collect = func(ref *openapi3.SchemaRef) {
+		if ref == nil || ref.Value == nil || visited[ref.Value] {
+			return
+		}
+		s := ref.Value
+		visited[s] = true
+		all = append(all, s)
+		for _, m := range s.AllOf {
+			if m.Value != nil {
+				members[m.Value] = true
+			}
+		}
+		for _, group := range []openapi3.SchemaRefs{s.AllOf, s.OneOf, s.AnyOf} {
+			for _, r := range group {
+				collect(r)
+			}
+		}
+		for _, p := range s.Properties {
+			collect(p)
+		}
+		collect(s.Items)
+		collect(s.AdditionalProperties.Schema)
+		collect(s.Not)
+	}
+	if spec.Components != nil {
+		for _, ref := range spec.Components.Schemas {
+			collect(ref)
+		}
+	}
+	for _, item := range spec.Paths.Map() {
+		for _, op := range item.Operations() {
+			if op.RequestBody != nil && op.RequestBody.Value != nil {
+				for _, mt := range op.RequestBody.Value.Content {
+					collect(mt.Schema)
+				}
+			}
+			for _, resp := range op.Responses.Map() {
+				if resp.Value != nil {
+					for _, mt := range resp.Value.Content {
+						collect(mt.Schema)
+					}
+				}
+			}
+		}
+	}
+	no := false
+	for _, s := range all {
+		if members[s] || s.AdditionalProperties.Has != nil || s.AdditionalProperties.Schema != nil {
+			continue
+		}
+		if len(s.AllOf) > 0 {
+			merged := properties(s)
+			if len(merged) == 0 {
+				continue
+			}
+			s.Properties = merged
+		} else if len(s.Properties) == 0 {
+			continue
+		}
+		s.AdditionalProperties = openapi3.AdditionalProperties{Has: &no}
+	}
+}
+
+// SchemaAt returns the schema of a body in spec, for a package's named
+// allowances (a nullable field, a property today's API added): at is
+// "METHOD /path" and status 0 the request body, as in Binding. It fails
+// the test when the place is gone, so a stale allowance cannot linger.
+func SchemaAt(t testing.TB, spec *openapi3.T, at string, status int) *openapi3.Schema {
+	t.Helper()
+	ref, _, err := schemaOf(spec, Binding{At: at, Status: status})
+	if err != nil || ref.Value == nil {
+		t.Fatalf("allowance for %s %d: %v", at, status, err)
+	}
+	return ref.Value
+}
+
+// Component returns a named schema of spec, failing the test when it is
+// gone (for a package's named allowances).
+func Component(t testing.TB, spec *openapi3.T, name string) *openapi3.Schema {
+	t.Helper()
+	ref := spec.Components.Schemas[name]
+	if ref == nil || ref.Value == nil {
+		t.Fatalf("schema %s is gone from the description", name)
+	}
+	return ref.Value
+}
+
+// Property returns a property schema of s, failing the test when it is
+// gone (for a package's named allowances).
+func Property(t testing.TB, s *openapi3.Schema, name string) *openapi3.Schema {
+	t.Helper()
+	p := properties(s)[name]
+	if p == nil || p.Value == nil {
+		t.Fatalf("property %s is gone from the description (it has %s)", name, propertyList([]*openapi3.Schema{s}))
+	}
+	return p.Value
+}
