@@ -50,6 +50,9 @@ type Conformance struct {
 	// NotWire names struct types of the package that carry JSON tags but
 	// never cross the wire (a stand-in's state file), with the reason.
 	NotWire map[string]string
+	// Dir is the package's source directory; "" is the working directory,
+	// which is the package under test.
+	Dir string
 }
 
 // CheckConformance proves a vendor package's wire types against the
@@ -66,7 +69,7 @@ type Conformance struct {
 //
 // A field that only one side of a test knows (adapter and stand-in share
 // these types) would pass a loopback test; it does not pass this.
-func CheckConformance(t *testing.T, c Conformance) {
+func CheckConformance(t testing.TB, c Conformance) {
 	t.Helper()
 	w := &walker{
 		pkgPath: "",
@@ -92,8 +95,8 @@ func CheckConformance(t *testing.T, c Conformance) {
 			t.Errorf("%s (%s): %s", e.path, where, e.msg)
 		}
 	}
-	for _, e := range w.completeness(c.NotWire) {
-		t.Error(e)
+	for _, e := range w.completeness(c.Dir, c.NotWire) {
+		t.Errorf("%s", e)
 	}
 }
 
@@ -251,11 +254,18 @@ func alternatives(s *openapi3.Schema) []*openapi3.Schema {
 }
 
 // types are the JSON types a schema (with its allOf parts) allows; empty
-// means any.
+// means any. A const or an enum without a type allows its values' types.
 func types(s *openapi3.Schema) []string {
 	var out []string
 	if s.Type != nil {
 		out = append(out, s.Type.Slice()...)
+	}
+	if len(out) == 0 {
+		for _, v := range append([]any{s.Const}, s.Enum...) {
+			if t := jsonType(v); t != "" {
+				out = append(out, t)
+			}
+		}
 	}
 	for _, part := range s.AllOf {
 		if part.Value != nil {
@@ -266,6 +276,26 @@ func types(s *openapi3.Schema) []string {
 		out = append(out, "object")
 	}
 	return out
+}
+
+// jsonType names the JSON type of a decoded value ("" for nil).
+func jsonType(v any) string {
+	switch v := v.(type) {
+	case string:
+		return "string"
+	case bool:
+		return "boolean"
+	case float64:
+		if v == float64(int64(v)) {
+			return "integer"
+		}
+		return "number"
+	case []any:
+		return "array"
+	case map[string]any:
+		return "object"
+	}
+	return ""
 }
 
 func permits(s *openapi3.Schema, want ...string) bool {
@@ -521,11 +551,10 @@ func typeName(typ reflect.Type) string {
 	return strings.ReplaceAll(name, typ.PkgPath()+".", "")
 }
 
-// completeness reads the package's non-test sources (the working
-// directory of a test is its package) and finds the JSON-tagged struct
-// types that no binding reached.
-func (w *walker) completeness(notWire map[string]string) []string {
-	files, err := filepath.Glob("*.go")
+// completeness reads the package's non-test sources in dir and finds the
+// JSON-tagged struct types that no binding reached.
+func (w *walker) completeness(dir string, notWire map[string]string) []string {
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
 	if err != nil || len(files) == 0 {
 		return []string{fmt.Sprintf("no Go sources in the package directory: %v", err)}
 	}
@@ -554,7 +583,7 @@ func (w *walker) completeness(notWire map[string]string) []string {
 					return true
 				})
 			case *ast.StructType:
-				if !inNamed[n] && hasJSONTags(n) && !strings.HasPrefix(name, "standin") {
+				if !inNamed[n] && hasJSONTags(n) && !strings.HasPrefix(filepath.Base(name), "standin") {
 					errs = append(errs, fmt.Sprintf("%s: an anonymous struct with JSON tags: name it in wire.go and bind it, so the conformance check sees it", fset.Position(n.Pos())))
 				}
 			}
@@ -595,14 +624,15 @@ func hasJSONTags(st *ast.StructType) bool {
 // Strict closes every object schema of spec that lists its properties, so
 // a body with a property the description does not have fails validation:
 // a stand-in cannot invent a field the vendor does not send, nor an
-// adapter send one the vendor does not take. An allOf member is left open
-// (each member sees the whole value), and its parent closed over the
-// members' properties instead. Validating applies it; it is idempotent.
+// adapter send one the vendor does not take. An allOf of plain objects is
+// first flattened into one object (each allOf member sees the whole value,
+// so closed members would refuse each other's properties); an allOf that
+// mixes in choices leaves its members open. Validating applies it; it is
+// idempotent.
 func Strict(spec *openapi3.T) {
-	visited := map[*openapi3.Schema]bool{}
-	members := map[*openapi3.Schema]bool{}
-	var collect func(ref *openapi3.SchemaRef)
 	var all []*openapi3.Schema
+	visited := map[*openapi3.Schema]bool{}
+	var collect func(ref *openapi3.SchemaRef)
 	collect = func(ref *openapi3.SchemaRef) {
 		if ref == nil || ref.Value == nil || visited[ref.Value] {
 			return
@@ -610,11 +640,6 @@ func Strict(spec *openapi3.T) {
 		s := ref.Value
 		visited[s] = true
 		all = append(all, s)
-		for _, m := range s.AllOf {
-			if m.Value != nil {
-				members[m.Value] = true
-			}
-		}
 		for _, group := range []openapi3.SchemaRefs{s.AllOf, s.OneOf, s.AnyOf} {
 			for _, r := range group {
 				collect(r)
@@ -648,22 +673,46 @@ func Strict(spec *openapi3.T) {
 			}
 		}
 	}
-	no := false
+	open := map[*openapi3.Schema]bool{}
 	for _, s := range all {
-		if members[s] || s.AdditionalProperties.Has != nil || s.AdditionalProperties.Schema != nil {
+		if len(s.AllOf) == 0 {
 			continue
 		}
-		if len(s.AllOf) > 0 {
-			merged := properties(s)
-			if len(merged) == 0 {
-				continue
+		if !plainObjects(s) {
+			for _, m := range s.AllOf {
+				open[m.Value] = true
 			}
-			s.Properties = merged
-		} else if len(s.Properties) == 0 {
+			continue
+		}
+		s.Properties, s.Required = properties(s), slices.Compact(slices.Sorted(slices.Values(required(s))))
+		s.AllOf = nil
+		if s.Type == nil || s.Type.IsEmpty() {
+			s.Type = &openapi3.Types{openapi3.TypeObject}
+		}
+	}
+	no := false
+	for _, s := range all {
+		if open[s] || len(s.Properties) == 0 || s.AdditionalProperties.Has != nil || s.AdditionalProperties.Schema != nil {
 			continue
 		}
 		s.AdditionalProperties = openapi3.AdditionalProperties{Has: &no}
 	}
+}
+
+// plainObjects reports whether s and its allOf members, all the way
+// down, are objects described by properties alone, so that merging them
+// into one object says the same thing.
+func plainObjects(s *openapi3.Schema) bool {
+	if len(s.OneOf) > 0 || len(s.AnyOf) > 0 || s.Not != nil || !permits(s, "object") ||
+		s.AdditionalProperties.Has != nil || s.AdditionalProperties.Schema != nil {
+		return false
+	}
+	for _, m := range s.AllOf {
+		if m.Value == nil || !plainObjects(m.Value) {
+			return false
+		}
+	}
+	return true
 }
 
 // SchemaAt returns the schema of a body in spec, for a package's named

@@ -1,6 +1,7 @@
 package vendortest
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -165,5 +166,118 @@ func TestRecorder(t *testing.T) {
 	rec.JSON(t, key, &last)
 	if last.N != 2 || string(rec.Body(key)) != `{"n":2}` {
 		t.Errorf("last body %q decoded as %+v, want n=2", rec.Body(key), last)
+	}
+}
+
+// The wire types TestCheckConformance binds; testdata/conformance/wire.go
+// declares the same names for the completeness check.
+type (
+	thingRequest struct {
+		Name string `json:"name"`
+		Nick string `json:"nick,omitempty"`
+	}
+	thingData struct {
+		Kind string  `json:"kind"`
+		Size float64 `json:"size"`
+	}
+	thing struct {
+		Data thingData `json:"data"`
+	}
+	misnamed struct {
+		Data struct {
+			Kind string `json:"kind"`
+			Size int    `json:"sise"`
+		} `json:"data"`
+	}
+	mistyped struct {
+		Data struct {
+			Kind int `json:"kind"`
+		} `json:"data"`
+	}
+	tooShort struct {
+		Nick string `json:"nick"`
+	}
+)
+
+func TestCheckConformance(t *testing.T) {
+	spec, err := openapi3.NewLoader().LoadFromData([]byte(miniSpec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(bindings ...Binding) []string {
+		rec := &errorRecorder{TB: t}
+		CheckConformance(rec, Conformance{Spec: spec, Bindings: bindings, Dir: "testdata/conformance"})
+		return rec.errs
+	}
+	contains := func(errs []string, want string) bool {
+		for _, e := range errs {
+			if strings.Contains(e, want) {
+				return true
+			}
+		}
+		return false
+	}
+
+	errs := check(Binding{At: "GET /things/{id}", Status: 200, Type: thing{}}, Binding{At: "POST /things", Type: thingRequest{}})
+	for _, want := range []string{
+		`thingRequest.nick (request body of POST /things): no property "nick"`,
+		"orphan has JSON tags but no binding reaches it",
+		"an anonymous struct with JSON tags",
+	} {
+		if !contains(errs, want) {
+			t.Errorf("missing %q in %q", want, errs)
+		}
+	}
+	if len(errs) != 3 {
+		t.Errorf("%d errors, want 3: %q", len(errs), errs)
+	}
+
+	for _, tt := range []struct {
+		b    Binding
+		want string
+	}{
+		{Binding{At: "GET /things/{id}", Status: 200, Type: misnamed{}}, `misnamed.data.sise (200 answer of GET /things/{id}): no property "sise"`},
+		{Binding{At: "GET /things/{id}", Status: 200, Type: mistyped{}}, "mistyped.data.kind (200 answer of GET /things/{id}): Go reads integer"},
+		{Binding{At: "POST /things", Type: tooShort{}}, `the description requires "name"`},
+		{Binding{At: "GET /things/{id}", Status: 404, Type: thing{}}, "documents no 404 response"},
+		{Binding{At: "GET /nothing", Status: 200, Type: thing{}}, `no path "GET /nothing"`},
+	} {
+		if errs := check(tt.b); !contains(errs, tt.want) {
+			t.Errorf("%T: missing %q in %q", tt.b.Type, tt.want, errs)
+		}
+	}
+}
+
+func TestStrict(t *testing.T) {
+	spec, err := openapi3.NewLoader().LoadFromData([]byte(`{
+  "openapi": "3.1.0", "info": {"title": "mini", "version": "1"},
+  "paths": {}, "components": {"schemas": {
+    "Base": {"type": "object", "properties": {"id": {"type": "string"}}},
+    "Both": {"allOf": [{"$ref": "#/components/schemas/Base"}, {"type": "object", "properties": {"name": {"type": "string"}}}]},
+    "Open": {"type": "object", "additionalProperties": true, "properties": {"a": {"type": "string"}}}
+  }}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	Strict(spec)
+	Strict(spec)
+	for _, tt := range []struct {
+		schema, body string
+		ok           bool
+	}{
+		{"Base", `{"id": "1"}`, true},
+		{"Base", `{"id": "1", "extra": 1}`, false},
+		{"Both", `{"id": "1", "name": "n"}`, true},
+		{"Both", `{"id": "1", "name": "n", "extra": 1}`, false},
+		{"Open", `{"a": "x", "b": 2}`, true},
+	} {
+		var v any
+		if err := json.Unmarshal([]byte(tt.body), &v); err != nil {
+			t.Fatal(err)
+		}
+		err := spec.Components.Schemas[tt.schema].Value.VisitJSON(v)
+		if (err == nil) != tt.ok {
+			t.Errorf("%s %s: %v, want ok=%v", tt.schema, tt.body, err, tt.ok)
+		}
 	}
 }
