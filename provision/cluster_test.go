@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/gpusupply/supply/offers"
 	"github.com/gpusupply/supply/provision"
 	"github.com/gpusupply/supply/vendors/nebius"
@@ -108,5 +110,49 @@ func TestClusterPartialFailureCleansUpEveryNode(t *testing.T) {
 		if err != nil || r.ValidTo == nil || !strings.Contains(*r.StatusMessage, "removed") {
 			t.Errorf("resource %s not cleaned up: %+v %v", id, r, err)
 		}
+	}
+}
+
+// A node of a cluster deleted (with force) while the cluster provisions
+// ends the whole procurement: the offer's status is failed, the other
+// node and the parent give up too, and the parent can then be deleted
+// without force.
+func TestClusterNodeForceDeletedWhileProvisioning(t *testing.T) {
+	e := newEnv(t, "sqlite", nil)
+	ctx := context.Background()
+	o := e.clusterOffer("nebius", 2)
+	resp := e.procure(o, nil)
+	var parent, node uuid.UUID
+	for _, id := range resp.ResourceIDs {
+		r, err := e.svc.Resource(ctx, 1, id, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case r.ResourceType == "cluster":
+			parent = id
+		case node == uuid.Nil:
+			node = id
+		}
+	}
+	if _, err := e.svc.Delete(ctx, 1, node, true); err != nil {
+		t.Fatal(err)
+	}
+	st, err := e.svc.OfferStatus(ctx, 1, o.OfferID)
+	if err != nil || st.ProcurementStatus != provision.StatusFailed || st.FailureReason == nil || !strings.Contains(*st.FailureReason, "deleted by the user") {
+		t.Fatalf("offer status %+v %v, want failed: deleted by the user", st, err)
+	}
+	p := e.waitResource(parent, provision.ResourceFailed)
+	if p.StatusMessage == nil || !strings.Contains(*p.StatusMessage, "deleted by the user") {
+		t.Errorf("parent %+v, want failed saying why", p)
+	}
+	if _, err := e.svc.Delete(ctx, 1, parent, false); err != nil {
+		t.Fatalf("delete the parent without force: %v", err)
+	}
+	for _, id := range resp.ResourceIDs {
+		e.waitResource(id, provision.ResourceDeleted)
+	}
+	if n := len(e.live("")); n != 0 {
+		t.Errorf("%d instances still live after the cluster was cancelled", n)
 	}
 }

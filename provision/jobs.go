@@ -251,25 +251,7 @@ func (s *Service) fail(ctx context.Context, r store.Resource, reason string) err
 		return err
 	}
 	err = s.store.InTx(ctx, func(tx store.Tx) error {
-		for _, x := range rs {
-			if x.Status != ResourceProvisioning && x.Status != ResourceRunning {
-				continue
-			}
-			why := reason
-			if x.ID != r.ID {
-				why = "another node of the cluster failed: " + reason
-			}
-			x.Status, x.FailureReason, x.StatusMessage, x.UpdatedAt = ResourceFailed, why, why, now
-			if err := tx.UpdateResource(ctx, x, statusOf(rs, x.ID)); err != nil {
-				return err
-			}
-			// Clean up: nodes terminate what the vendor made; a cluster
-			// parent waits for them and removes the vendor's cluster object.
-			if err := tx.Enqueue(ctx, TerminateArgs{ResourceID: x.ID}, nil); err != nil {
-				return err
-			}
-		}
-		return tx.SetProcurementStatus(ctx, r.OfferID, procurementFailed, reason, now)
+		return s.failRest(ctx, tx, r.OfferID, rs, map[string]bool{r.ID: true}, reason, now)
 	})
 	if errors.Is(err, store.ErrConflict) {
 		return errors.New("resource changed while failing it; retrying")
@@ -282,13 +264,32 @@ func (s *Service) fail(ctx context.Context, r store.Resource, reason string) err
 	return nil
 }
 
-func statusOf(rs []store.Resource, id string) string {
-	for _, r := range rs {
-		if r.ID == id {
-			return r.Status
+// failRest fails, in tx, every resource of rs (nodes and cluster parent
+// of the procurement offerID) that is still provisioning or running,
+// enqueues their clean-up, and fails the procurement with reason. The
+// resources in cause are the ones the reason is about: they get it as
+// written, the others are told it was another node (a cluster is all or
+// nothing).
+func (s *Service) failRest(ctx context.Context, tx store.Tx, offerID string, rs []store.Resource, cause map[string]bool, reason string, now time.Time) error {
+	for _, x := range rs {
+		if x.Status != ResourceProvisioning && x.Status != ResourceRunning {
+			continue
+		}
+		was, why := x.Status, reason
+		if !cause[x.ID] {
+			why = "another node of the cluster failed: " + reason
+		}
+		x.Status, x.FailureReason, x.StatusMessage, x.UpdatedAt = ResourceFailed, why, why, now
+		if err := tx.UpdateResource(ctx, x, was); err != nil {
+			return err
+		}
+		// Clean up: nodes terminate what the vendor made; a cluster
+		// parent waits for them and removes the vendor's cluster object.
+		if err := tx.Enqueue(ctx, TerminateArgs{ResourceID: x.ID}, nil); err != nil {
+			return err
 		}
 	}
-	return ""
+	return tx.SetProcurementStatus(ctx, offerID, procurementFailed, reason, now)
 }
 
 type terminateWorker struct {

@@ -370,6 +370,12 @@ func TestForceDeleteDuringProvisioningWithDeleteRefusals(t *testing.T) {
 	if err != nil || del.Status != provision.ResourceDeleting || !strings.Contains(del.Message, "cancelled") {
 		t.Fatalf("force delete: %+v %v", del, err)
 	}
+	// The procurement ends with the cancellation, so a client polling the
+	// offer's status stops waiting.
+	st, err := e.svc.OfferStatus(context.Background(), 1, o.OfferID)
+	if err != nil || st.ProcurementStatus != provision.StatusFailed || st.FailureReason == nil || !strings.Contains(*st.FailureReason, "deleted by the user") {
+		t.Errorf("offer status after a forced delete: %+v %v, want failed, deleted by the user", st, err)
+	}
 	e.waitResource(id, provision.ResourceDeleted)
 	if n := len(e.live(id.String())); n != 0 {
 		t.Errorf("%d instances left at the vendor after a forced delete", n)

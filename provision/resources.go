@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -217,9 +218,17 @@ func (s *Service) Delete(ctx context.Context, accountID int64, id uuid.UUID, for
 				}
 			}
 		}
+		var cancelled []store.Resource
+		if r.Status == ResourceProvisioning {
+			if cancelled, err = s.store.ResourcesByOffer(ctx, r.OfferID); err != nil {
+				return DeleteResponse{}, fmt.Errorf("delete: %w", err)
+			}
+		}
 		now := s.now().UTC()
 		err = s.store.InTx(ctx, func(tx store.Tx) error {
+			deleting := map[string]bool{}
 			for _, t := range targets {
+				deleting[t.ID] = true
 				was := t.Status
 				t.Status, t.StatusMessage, t.DeleteRequestedAt, t.UpdatedAt = ResourceDeleting, "deletion requested", &now, now
 				if err := tx.UpdateResource(ctx, t, was); err != nil {
@@ -229,7 +238,15 @@ func (s *Service) Delete(ctx context.Context, accountID int64, id uuid.UUID, for
 					return err
 				}
 			}
-			return nil
+			if r.Status != ResourceProvisioning {
+				return nil
+			}
+			// A procurement cancelled by the renter ends here, not never:
+			// its status says why, and a cluster (all or nothing) gives
+			// up its other nodes and its parent with it.
+			rest := slices.DeleteFunc(cancelled, func(x store.Resource) bool { return deleting[x.ID] })
+			reason := fmt.Sprintf("cancelled: resource %s was deleted by the user while it was provisioning", r.ID)
+			return s.failRest(ctx, tx, r.OfferID, rest, nil, reason, now)
 		})
 		if errors.Is(err, store.ErrConflict) {
 			continue // changed under us (a worker finished a step): look again
