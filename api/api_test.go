@@ -271,6 +271,15 @@ func TestGetOffers(t *testing.T) {
 	if q := ts.offers.lastQuery; q.Compute.GPUType != "A100" || q.Compute.GPUCount != 8 || q.Limit != 5 {
 		t.Fatalf("JSON query reached the service as %+v", q)
 	}
+
+	// A cluster query without gpu_count means any GPUs per node: no
+	// default of 1 may reach the search (no cluster has 1 GPU).
+	if r := ts.getOffers(t, "application/yaml", "compute: {gpu_type: H100, node_count: 2}\n"); r.status != 200 {
+		t.Fatalf("cluster query: %d %s", r.status, r.body)
+	}
+	if q := ts.offers.lastQuery; q.Compute.GPUCount != 0 || q.Compute.NodeCount == nil || *q.Compute.NodeCount != 2 {
+		t.Fatalf("cluster query reached the service as %+v, want node_count 2 and no gpu_count", q.Compute)
+	}
 }
 
 func TestGetOffersErrors(t *testing.T) {

@@ -132,7 +132,8 @@ func (a *API) decodeQuery(contentType string, body []byte) (offers.Query, error)
 	if err := a.queryValidator.decode(tree, &q); err != nil {
 		return q, err
 	}
-	if q.Compute.GPUCount == 0 {
+	if q.Compute.GPUCount == 0 && q.Compute.NodeCount == nil {
+		// A cluster query without gpu_count means any GPUs per node.
 		q.Compute.GPUCount = defaultGPUCount
 	}
 	if q.Limit == 0 {
