@@ -380,6 +380,20 @@ func TestHTTPErrors(t *testing.T) {
 	wantJSON(t, ts.do(t, http.MethodGet, "/healthz", "", "", ""), 200, `{"status":"ok"}`)
 }
 
+// TestDatabaseDown: a handler failing while the database does not answer
+// is the dependency's outage, a 503 with Retry-After that clients retry,
+// not a 500; with the database up the same failure stays a 500.
+func TestDatabaseDown(t *testing.T) {
+	ts := newTestServer(t, 0)
+	wantJSON(t, ts.getOffers(t, "application/yaml", "compute: {gpu_type: broken}\n"), 500, `{"detail":"Internal Server Error"}`)
+	ts.ready = errors.New("connection refused")
+	r := ts.getOffers(t, "application/yaml", "compute: {gpu_type: broken}\n")
+	wantJSON(t, r, 503, `{"detail":"The database is unavailable; retry in a few seconds"}`)
+	if got := r.header.Get("Retry-After"); got != "5" {
+		t.Errorf("Retry-After %q, want 5", got)
+	}
+}
+
 func TestReady(t *testing.T) {
 	ts := newTestServer(t, 1)
 	wantJSON(t, ts.do(t, http.MethodGet, "/readyz", "", "", ""), 200, `{"status":"ok"}`)

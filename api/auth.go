@@ -46,6 +46,7 @@ func (a *API) authenticate(ctx huma.Context, next func(huma.Context)) {
 		return
 	case err != nil:
 		a.log.ErrorContext(ctx.Context(), "authenticate", "error", err)
+		ctx.SetHeader("Retry-After", unavailableRetryAfter)
 		_ = huma.WriteErr(a.huma, ctx, http.StatusServiceUnavailable, "Authentication is unavailable, try again later")
 		return
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -95,9 +96,24 @@ func (a *API) offerDetails(ctx context.Context, in *offerIDInput) (*offerDetails
 	return &offerDetailsOutput{Body: d}, nil
 }
 
-// internalError logs what went wrong and tells the client only that it did.
+// unavailableRetryAfter is the Retry-After of a 503 for a database that
+// does not answer: long enough not to hammer it, short enough to notice
+// its return.
+const unavailableRetryAfter = "5"
+
+// internalError logs what went wrong and tells the client only that it
+// did. When the database does not answer a quick ping either, the failure
+// is the dependency's, not the server's: a 503 with Retry-After, which
+// clients (ours included) retry, instead of a 500, which they do not.
 func (a *API) internalError(ctx context.Context, what string, err error) error {
 	a.log.ErrorContext(ctx, what, "error", err)
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	if a.cfg.Ready != nil && a.cfg.Ready(pctx) != nil {
+		return huma.ErrorWithHeaders(
+			errorf(http.StatusServiceUnavailable, "The database is unavailable; retry in a few seconds"),
+			http.Header{"Retry-After": {unavailableRetryAfter}})
+	}
 	return errorf(http.StatusInternalServerError, "Internal Server Error")
 }
 
