@@ -36,6 +36,7 @@ func (vendors) Vendors() []offers.VendorStatus {
 	return []offers.VendorStatus{
 		{Name: "lambda", DisplayName: "Lambda", Status: "healthy"},
 		{Name: "nebius", DisplayName: "Nebius", SupportsSpot: true, Status: "degraded"},
+		{Name: "verda", DisplayName: "Verda", SupportsSpot: true, Status: "down"},
 	}
 }
 
@@ -236,10 +237,13 @@ func TestDiscovery(t *testing.T) {
 	ts := newTestServer(t, 1)
 	wantJSON(t, ts.get(t, "/available_gpus"), 200, `{"H100":["nvidia-h100-sxm5-80gb","nvidia-h100-pcie-80gb"]}`)
 	wantJSON(t, ts.get(t, "/available_contracts"), 200, `["ondemand","spot"]`)
+	// names_only lists the vendors one can procure from now; the full form
+	// keeps every vendor with its status.
 	wantJSON(t, ts.get(t, "/available_vendors?names_only=true"), 200, `["lambda","nebius"]`)
 	wantJSON(t, ts.get(t, "/available_vendors"), 200, `[
 		{"name":"lambda","display_name":"Lambda","supports_spot":false,"supports_cilium":false,"supports_clusters":false,"status":"healthy","observed_at":null,"offers":0,"sandbox":false},
-		{"name":"nebius","display_name":"Nebius","supports_spot":true,"supports_cilium":false,"supports_clusters":false,"status":"degraded","observed_at":null,"offers":0,"sandbox":false}]`)
+		{"name":"nebius","display_name":"Nebius","supports_spot":true,"supports_cilium":false,"supports_clusters":false,"status":"degraded","observed_at":null,"offers":0,"sandbox":false},
+		{"name":"verda","display_name":"Verda","supports_spot":true,"supports_cilium":false,"supports_clusters":false,"status":"down","observed_at":null,"offers":0,"sandbox":false}]`)
 	wantJSON(t, ts.get(t, "/available_vendors?names_only=maybe"), 422, `{"detail":[{"type":"bool_parsing","loc":["query","names_only"],
 		"msg":"Input should be a valid boolean, unable to interpret input","input":"maybe"}]}`)
 }

@@ -18,7 +18,7 @@ type gpusOutput struct {
 }
 
 type vendorsInput struct {
-	NamesOnly bool `query:"names_only" default:"false" doc:"Answer a plain list of vendor names"`
+	NamesOnly bool `query:"names_only" default:"false" doc:"Answer a plain list of the names of the vendors that can be procured from now (status healthy or degraded)"`
 }
 
 type vendorsOutput struct {
@@ -42,9 +42,11 @@ func (a *API) registerDiscovery() {
 			if !in.NamesOnly {
 				return &vendorsOutput{Body: vendors}, nil
 			}
-			names := make([]string, len(vendors))
-			for i, v := range vendors {
-				names[i] = v.Name
+			names := []string{}
+			for _, v := range vendors {
+				if v.Procurable() {
+					names = append(names, v.Name)
+				}
 			}
 			return &vendorsOutput{Body: names}, nil
 		})

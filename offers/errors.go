@@ -43,3 +43,8 @@ type VendorStatus struct {
 	// Sandbox is true when the vendor is a local stand-in (sandbox mode).
 	Sandbox bool `json:"sandbox"`
 }
+
+// Procurable reports whether offers of the vendor are served now (its
+// catalog is fresh or, degraded, still within the maximum age), so that
+// procuring from it can work.
+func (v VendorStatus) Procurable() bool { return v.Status == "healthy" || v.Status == "degraded" }
