@@ -29,6 +29,16 @@ type jobs[TTx any] struct {
 	logger      *slog.Logger
 	rescueAfter time.Duration
 	middleware  []rivertype.Middleware
+	replicas    replicas
+	// exclusive: one process owns the database (SQLite, guarded by the
+	// server's lock on the data dir), so at start every running job is a
+	// dead process's, however recent its heartbeat.
+	exclusive bool
+	// id is the River client's id while jobs run; stopBeating ends the
+	// heartbeat loop.
+	id          string
+	stopBeating context.CancelFunc
+	beating     sync.WaitGroup
 
 	// client is read without mu: running jobs enqueue while StopJobs holds mu
 	// waiting for them.
@@ -38,12 +48,12 @@ type jobs[TTx any] struct {
 	started bool
 }
 
-func newJobs[TTx any](driver riverdriver.Driver[TTx], logger *slog.Logger, rescueAfter time.Duration, middleware []rivertype.Middleware) (*jobs[TTx], error) {
-	client, err := river.NewClient(driver, &river.Config{Logger: logger})
+func newJobs[TTx any](driver riverdriver.Driver[TTx], o Options, reps replicas, exclusive bool) (*jobs[TTx], error) {
+	client, err := river.NewClient(driver, &river.Config{Logger: o.Logger})
 	if err != nil {
 		return nil, fmt.Errorf("create insert-only River client: %w", err)
 	}
-	j := &jobs[TTx]{driver: driver, logger: logger, rescueAfter: rescueAfter, middleware: middleware}
+	j := &jobs[TTx]{driver: driver, logger: o.Logger, rescueAfter: o.JobRescueAfter, middleware: o.JobMiddleware, replicas: reps, exclusive: exclusive}
 	j.client.Store(client)
 	return j, nil
 }
@@ -71,7 +81,21 @@ func (j *jobs[TTx]) StartJobs(ctx context.Context, workers *river.Workers, perio
 	if j.started {
 		return errors.New("start jobs: already running")
 	}
+	// Beat before the first fetch, so that no live process takes this
+	// one's jobs for a dead one's; then take over what the dead left.
+	id := newClientID()
+	if err := j.replicas.beat(ctx, id, time.Now()); err != nil {
+		return fmt.Errorf("start jobs: heartbeat: %w", err)
+	}
+	alive := func(holder string) bool { return holder == id }
+	if !j.exclusive {
+		alive = nil
+	}
+	if err := j.takeOver(ctx, id, alive); err != nil {
+		return fmt.Errorf("start jobs: %w", err)
+	}
 	client, err := river.NewClient(j.driver, &river.Config{
+		ID:     id,
 		Logger: j.logger,
 		Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: maxWorkers}},
 		// After a crash, jobs the dead process was running are taken up
@@ -89,8 +113,69 @@ func (j *jobs[TTx]) StartJobs(ctx context.Context, workers *river.Workers, perio
 		return fmt.Errorf("start jobs: %w", err)
 	}
 	j.client.Store(client)
-	j.started = true
+	j.started, j.id = true, id
+	beatCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	j.stopBeating = stop
+	j.beating.Add(1)
+	go j.beat(beatCtx, id)
 	return nil
+}
+
+// beat keeps this process's heartbeat fresh and takes over the jobs of
+// processes whose heartbeat has gone stale, until ctx ends.
+func (j *jobs[TTx]) beat(ctx context.Context, id string) {
+	defer j.beating.Done()
+	tick := time.NewTicker(HeartbeatEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if err := j.replicas.beat(ctx, id, time.Now()); err != nil {
+			j.logger.WarnContext(ctx, "job heartbeat failed", "error", err)
+			continue
+		}
+		if err := j.takeOver(ctx, id, nil); err != nil && ctx.Err() == nil {
+			j.logger.WarnContext(ctx, "taking over dead processes' jobs failed", "error", err)
+		}
+	}
+}
+
+// takeOver makes the running jobs of dead processes available again.
+// alive says who is alive; nil means whoever beat within HolderDeadAfter.
+func (j *jobs[TTx]) takeOver(ctx context.Context, id string, alive func(string) bool) error {
+	if alive == nil {
+		live, err := j.replicas.alive(ctx, time.Now().Add(-HolderDeadAfter))
+		if err != nil {
+			return fmt.Errorf("read heartbeats: %w", err)
+		}
+		live[id] = true
+		alive = func(holder string) bool { return live[holder] }
+	}
+	n, err := rescueOrphans(ctx, j.driver.GetExecutor(), alive)
+	if n > 0 {
+		j.logger.InfoContext(ctx, "took over the jobs of a process that is gone", "jobs", n)
+	}
+	return err
+}
+
+// stopHeartbeat ends the heartbeat loop and removes this process's
+// heartbeat, so that its jobs, should any be left running, are taken over
+// at once rather than after HolderDeadAfter.
+func (j *jobs[TTx]) stopHeartbeat() {
+	if j.stopBeating == nil {
+		return
+	}
+	j.stopBeating()
+	j.beating.Wait()
+	j.stopBeating = nil
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := j.replicas.forget(ctx, j.id); err != nil {
+		j.logger.Warn("remove job heartbeat", "error", err)
+	}
 }
 
 // StopJobs stops the working client, letting running jobs finish until ctx ends.
@@ -105,6 +190,7 @@ func (j *jobs[TTx]) StopJobs(ctx context.Context) error {
 		return fmt.Errorf("stop jobs: %w", err)
 	}
 	j.started = false
+	j.stopHeartbeat()
 	return nil
 }
 
@@ -117,6 +203,7 @@ func (j *jobs[TTx]) cancel() error {
 		return nil
 	}
 	j.started = false
+	defer j.stopHeartbeat()
 	if err := j.client.Load().StopAndCancel(context.Background()); err != nil {
 		return fmt.Errorf("stop jobs: %w", err)
 	}

@@ -65,7 +65,7 @@ func newPostgres(ctx context.Context, pool *pgxpool.Pool, o Options) (*pgStore, 
 			return nil, err
 		}
 	}
-	j, err := newJobs(driver, o.Logger, o.JobRescueAfter, o.JobMiddleware)
+	j, err := newJobs(driver, o, pgReplicas{pool}, false)
 	if err != nil {
 		return nil, err
 	}

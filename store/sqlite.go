@@ -75,7 +75,7 @@ func newSQLite(ctx context.Context, db *sql.DB, o Options) (*liteStore, error) {
 			return nil, err
 		}
 	}
-	j, err := newJobs(driver, o.Logger, o.JobRescueAfter, o.JobMiddleware)
+	j, err := newJobs(driver, o, liteReplicas{db}, true)
 	if err != nil {
 		return nil, err
 	}

@@ -99,6 +99,11 @@ func runServer(ctx context.Context, f serverFlags, sandboxSet bool) error {
 	isPostgres := strings.HasPrefix(f.db.databaseURL, "postgres")
 	metrics := prometheus.NewRegistry()
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	release, err := lockDataDir(f.db.dataDir)
+	if err != nil {
+		return err
+	}
+	defer release()
 	opts := f.db.options(!isPostgres || !f.noMigrate, log)
 	opts.JobRescueAfter = f.jobRescueAfter
 	opts.JobMiddleware = []rivertype.Middleware{provision.NewJobMetrics(metrics)}
