@@ -436,7 +436,7 @@ func resources(platform, preset string) *pb.ResourcesSpec {
 
 // preemptibleSpec asks for a preemptible VM; STOP is the only policy.
 func preemptibleSpec() *pb.PreemptibleSpec {
-	return &pb.PreemptibleSpec{OnPreemption: pb.PreemptibleSpec_STOP, Priority: 3}
+	return &pb.PreemptibleSpec{OnPreemption: pb.PreemptibleSpec_STOP}
 }
 
 func bootDiskSpec() *pb.DiskSpec {
