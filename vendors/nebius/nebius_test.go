@@ -70,6 +70,7 @@ func newFixture(t *testing.T, o standin.Options) *fixture {
 func (f *fixture) adapter(edit func(*Config)) *Adapter {
 	c := f.si.AdapterConfig(f.addr)
 	c.RateLimit, c.Burst = 1000, 100
+	c.OperationPoll = 20 * time.Millisecond
 	c.Logger = slog.New(slog.DiscardHandler)
 	if edit != nil {
 		edit(&c)

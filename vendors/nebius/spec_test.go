@@ -1,21 +1,28 @@
 package nebius
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/bufbuild/protocompile"
 	"github.com/bufbuild/protocompile/parser"
 	"github.com/bufbuild/protocompile/reporter"
+	"github.com/google/uuid"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/descriptorpb"
+	"google.golang.org/protobuf/types/dynamicpb"
 
+	"github.com/gpusupply/supply/vendors"
 	"github.com/gpusupply/supply/vendors/vendortest"
 )
 
@@ -147,7 +154,7 @@ func TestProtosMatchPublished(t *testing.T) {
 		t.Error(p)
 	}
 	// Guard against comparing nothing: these are the trimmed protos' sizes.
-	for what, least := range map[string]int{"files": 17, "messages": 69, "fields": 180, "enum values": 25, "methods": 15} {
+	for what, least := range map[string]int{"files": 17, "messages": 77, "fields": 200, "enum values": 25, "methods": 15} {
 		if counts[what] < least {
 			t.Errorf("compared %d %s, want at least %d", counts[what], what, least)
 		}
@@ -287,4 +294,175 @@ func methodShape(m protoreflect.MethodDescriptor) string {
 	}
 	return fmt.Sprintf("(%s%s) returns (%s%s)", stream(m.IsStreamingClient()), m.Input().FullName(),
 		stream(m.IsStreamingServer()), m.Output().FullName())
+}
+
+// TestEveryServiceErrorDetailClassified holds conn.go's table to the
+// published ServiceError: each kind of detail Nebius publishes has a
+// vendor error kind, and the table names nothing Nebius does not publish.
+func TestEveryServiceErrorDetailClassified(t *testing.T) {
+	d, err := publishedProtos(t).FindDescriptorByName("nebius.common.v1.ServiceError")
+	if err != nil {
+		t.Fatal(err)
+	}
+	details := d.(protoreflect.MessageDescriptor).Oneofs().ByName("details").Fields()
+	for i := range details.Len() {
+		if _, ok := serviceErrorKinds[details.Get(i).Name()]; !ok {
+			t.Errorf("ServiceError detail %s has no vendor error kind", details.Get(i).Name())
+		}
+	}
+	for name := range serviceErrorKinds {
+		if details.ByName(name) == nil {
+			t.Errorf("serviceErrorKinds names %s, which is not a published ServiceError detail", name)
+		}
+	}
+}
+
+// TestCreateBodyDecodesWithPublishedLayout encodes the InstanceService/Create
+// body the adapter builds, with our generated types, and decodes the bytes
+// with a message made from Nebius's published descriptor: every field
+// must land where Nebius reads it, and nothing may be left over as an
+// unknown field.
+func TestCreateBodyDecodesWithPublishedLayout(t *testing.T) {
+	d, err := publishedProtos(t).FindDescriptorByName("nebius.compute.v1.CreateInstanceRequest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	published := d.(protoreflect.MessageDescriptor)
+	const project, subnet, cluster = "project-e00published", "vpcsubnet-e00published", "computegpucluster-e00published"
+	a := New(Config{Projects: map[string]string{"eu-north1": project}, Logger: slog.New(slog.DiscardHandler)})
+	t.Cleanup(func() { a.Close() })
+	for _, tt := range []struct {
+		name     string
+		contract vendors.Contract
+		cluster  string
+	}{
+		{"on demand", vendors.OnDemand, ""},
+		{"spot in a GPU cluster", vendors.Spot, cluster},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			req := vendors.CreateRequest{ResourceID: uuid.NewString(), InstanceType: "gpu-h100-sxm:8gpu-128vcpu-1600gb",
+				Region: "eu-north1", Contract: tt.contract, SSHPublicKey: vendortest.PublicKey(t), UserData: "#!/bin/sh\necho hi\n"}
+			l, err := a.plan(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wire, err := proto.Marshal(instanceRequest(req, l, subnet, tt.cluster))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body := dynamicpb.NewMessage(published)
+			if err := proto.Unmarshal(wire, body); err != nil {
+				t.Fatalf("the published layout cannot read our create body: %v", err)
+			}
+			for _, u := range unknownFields(body, "") {
+				t.Errorf("%s: bytes the published layout does not know", u)
+			}
+			// On demand sends neither: no preemptible spec, and the default
+			// recovery policy (RECOVER, the zero value).
+			spot, recovery := "", ""
+			if tt.contract == vendors.Spot {
+				spot, recovery = "STOP", "FAIL"
+			}
+			want := map[string]string{
+				"metadata.parent_id":                                                project,
+				"metadata.name":                                                     vendors.InstanceName(req.ResourceID),
+				"metadata.labels[" + vendors.Tag + "]":                              req.ResourceID,
+				"spec.resources.platform":                                           "gpu-h100-sxm",
+				"spec.resources.preset":                                             "8gpu-128vcpu-1600gb",
+				"spec.boot_disk.attach_mode":                                        "READ_WRITE",
+				"spec.boot_disk.managed_disk.name":                                  vendors.InstanceName(req.ResourceID) + "-boot",
+				"spec.boot_disk.managed_disk.spec.size_gibibytes":                   "200",
+				"spec.boot_disk.managed_disk.spec.type":                             "NETWORK_SSD",
+				"spec.boot_disk.managed_disk.spec.source_image_family.image_family": DefaultImageFamily,
+				"spec.network_interfaces[0].name":                                   "eth0",
+				"spec.network_interfaces[0].subnet_id":                              subnet,
+				"spec.network_interfaces[0].ip_address":                             "{}",
+				"spec.network_interfaces[0].public_ip_address":                      "{}",
+				"spec.cloud_init_user_data":                                         l.userData,
+				"spec.preemptible.on_preemption":                                    spot,
+				"spec.recovery_policy":                                              recovery,
+				"spec.gpu_cluster.id":                                               tt.cluster,
+			}
+			for path, w := range want {
+				if got := valueAt(t, body, path); got != w {
+					t.Errorf("%s = %q, want %q", path, got, w)
+				}
+			}
+			if key, _ := normalisedKey(req.SSHPublicKey); !strings.Contains(valueAt(t, body, "spec.cloud_init_user_data"), key) {
+				t.Error("the cloud-init does not carry the SSH key")
+			}
+		})
+	}
+}
+
+// valueAt reads a field of a decoded message by a path of published
+// field names ("spec.network_interfaces[0].name", "metadata.labels[k]"):
+// scalars as text, enums by value name, a present message as "{}", an
+// absent one or a missing list element as "".
+func valueAt(t *testing.T, m protoreflect.Message, path string) string {
+	t.Helper()
+	name, rest, _ := strings.Cut(path, ".")
+	name, index, indexed := strings.Cut(name, "[")
+	index = strings.TrimSuffix(index, "]")
+	fd := m.Descriptor().Fields().ByName(protoreflect.Name(name))
+	if fd == nil {
+		t.Fatalf("the published %s has no field %s", m.Descriptor().FullName(), name)
+	}
+	if !m.Has(fd) {
+		return ""
+	}
+	v := m.Get(fd)
+	switch {
+	case fd.IsMap():
+		return v.Map().Get(protoreflect.ValueOfString(index).MapKey()).String()
+	case fd.IsList():
+		i, err := strconv.Atoi(index)
+		if !indexed || err != nil {
+			t.Fatalf("%s is a list: say which element", path)
+		}
+		if i >= v.List().Len() {
+			return ""
+		}
+		v = v.List().Get(i)
+	}
+	switch {
+	case fd.Kind() == protoreflect.MessageKind && rest == "":
+		return "{}"
+	case fd.Kind() == protoreflect.MessageKind:
+		return valueAt(t, v.Message(), rest)
+	case fd.Kind() == protoreflect.EnumKind:
+		return string(fd.Enum().Values().ByNumber(v.Enum()).Name())
+	}
+	return v.String()
+}
+
+// unknownFields names every message in m holding bytes its descriptor
+// does not describe.
+func unknownFields(m protoreflect.Message, at string) []string {
+	var out []string
+	if len(m.GetUnknown()) > 0 {
+		out = append(out, cmp.Or(at, "the body"))
+	}
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		if fd.Kind() != protoreflect.MessageKind {
+			return true
+		}
+		switch {
+		case fd.IsMap():
+			if fd.MapValue().Kind() == protoreflect.MessageKind {
+				v.Map().Range(func(k protoreflect.MapKey, mv protoreflect.Value) bool {
+					out = append(out, unknownFields(mv.Message(), fmt.Sprintf("%s%s[%s]", at, fd.Name(), k))...)
+					return true
+				})
+			}
+		case fd.IsList():
+			for i := range v.List().Len() {
+				out = append(out, unknownFields(v.List().Get(i).Message(), fmt.Sprintf("%s%s[%d].", at, fd.Name(), i))...)
+			}
+		default:
+			out = append(out, unknownFields(v.Message(), at+string(fd.Name())+".")...)
+		}
+		return true
+	})
+	return out
 }
