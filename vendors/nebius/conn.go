@@ -177,8 +177,9 @@ func (a *Adapter) classify(op string, err error) error {
 var serviceErrorKinds = map[protoreflect.Name]error{
 	// BadRequest: "The request is invalid."
 	"bad_request": vendors.ErrInvalid,
-	// BadResourceState: "in a bad state and cannot be used": a state, which
-	// may pass (a GPU cluster still holding VMs).
+	// BadResourceState: "in a bad state and cannot be used". Whether the
+	// state passes Nebius does not say; a state usually does (a resource
+	// still busy), so it is retried (our reading).
 	"bad_resource_state": vendors.ErrTransient,
 	// ResourceNotFound: "Resource we are trying to interact with does not exist."
 	"resource_not_found": vendors.ErrNotFound,

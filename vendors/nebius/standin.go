@@ -687,7 +687,8 @@ func (s *StandIn) operation(resourceID, description string, del bool, failure *s
 // a VM's create when the VM leaves CREATING (to boot, or to fail with
 // the operation's error), its delete when it is gone; a GPU cluster's
 // operations finish at once. When Nebius finishes a create is not
-// published; dstack waits for the same point (the VM STARTING).
+// published: this is our reading; dstack (core/backends/nebius/compute.py,
+// _wait_for_instance) stops waiting at the same point, the VM STARTING.
 func (s *StandIn) opView(op *opRecord, now time.Time) *pb.Operation {
 	out := &pb.Operation{Id: op.ID, Description: op.Description, CreatedAt: timestamppb.New(op.CreatedAt),
 		CreatedBy: s.serviceAccountID(), ResourceId: op.ResourceID}
