@@ -3,6 +3,7 @@ module github.com/gpusupply/supply
 go 1.26.8
 
 require (
+	github.com/bufbuild/protocompile v0.14.1
 	github.com/danielgtaylor/huma/v2 v2.39.0
 	github.com/getkin/kin-openapi v0.153.0
 	github.com/google/uuid v1.6.0

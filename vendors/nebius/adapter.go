@@ -28,7 +28,9 @@ import (
 	"github.com/google/uuid"
 	"golang.org/x/time/rate"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 
 	"github.com/gpusupply/supply/userdata"
 	"github.com/gpusupply/supply/vendors"
@@ -83,6 +85,9 @@ type Config struct {
 	Burst     int
 	// Timeout bounds one attempt of one call (default 30 s).
 	Timeout time.Duration
+	// OperationPoll is how often a running Operation is read again while
+	// a create waits for it (default 1 s; Nebius publishes no rate).
+	OperationPoll time.Duration
 	// PriceTTL is how long a calculator price is reused (default 1 h).
 	PriceTTL time.Duration
 	Logger   *slog.Logger
@@ -106,6 +111,7 @@ type Adapter struct {
 	instances  pb.InstanceServiceClient
 	platforms  pb.PlatformServiceClient
 	clusters   pb.GpuClusterServiceClient
+	operations pb.OperationServiceClient
 	subnets    pb.SubnetServiceClient
 	calculator pb.CalculatorServiceClient
 	advice     pb.ResourceAdviceServiceClient
@@ -137,6 +143,9 @@ func New(c Config) *Adapter {
 	}
 	if c.Timeout == 0 {
 		c.Timeout = 30 * time.Second
+	}
+	if c.OperationPoll == 0 {
+		c.OperationPoll = time.Second
 	}
 	if c.PriceTTL == 0 {
 		c.PriceTTL = time.Hour
@@ -436,7 +445,7 @@ func resources(platform, preset string) *pb.ResourcesSpec {
 
 // preemptibleSpec asks for a preemptible VM; STOP is the only policy.
 func preemptibleSpec() *pb.PreemptibleSpec {
-	return &pb.PreemptibleSpec{OnPreemption: pb.PreemptibleSpec_STOP, Priority: 3}
+	return &pb.PreemptibleSpec{OnPreemption: pb.PreemptibleSpec_STOP}
 }
 
 func bootDiskSpec() *pb.DiskSpec {
@@ -449,78 +458,162 @@ func bootDiskSpec() *pb.DiskSpec {
 
 // Create launches one VM for req.ResourceID, or returns the one that
 // already carries that id. A cluster node first gets-or-creates its GPU
-// cluster.
+// cluster. Create waits for the create's Operation: capacity and quota
+// refusals may only show there.
 func (a *Adapter) Create(ctx context.Context, req vendors.CreateRequest) (vendors.Instance, error) {
 	if a.dialErr != nil {
 		return vendors.Instance{}, a.dialErr
 	}
-	if req.ResourceID == "" {
-		return vendors.Instance{}, a.invalid("create", "resource id is required")
-	}
-	platform, preset := req.Item.Extra["platform"], req.Item.Extra["preset"]
-	if platform == "" || preset == "" {
-		var ok bool
-		if platform, preset, ok = strings.Cut(req.InstanceType, ":"); !ok {
-			return vendors.Instance{}, a.invalid("create", fmt.Sprintf("instance type %q is not <platform>:<preset>", req.InstanceType))
-		}
-	}
-	project, ok := a.cfg.Projects[req.Region]
-	if !ok {
-		return vendors.Instance{}, a.invalid("create", fmt.Sprintf("no project configured for region %q", req.Region))
-	}
-	// Nebius images have no root key of their own: the key goes in the
-	// cloud-init user data, which lets root in.
-	userData, err := userdata.CloudInit(req.SSHPublicKey, req.UserData)
-	if err != nil {
-		return vendors.Instance{}, a.invalid("create", err.Error())
-	}
-	name := vendors.InstanceName(req.ResourceID)
-	if existing, err := a.getByName(ctx, project, name); err == nil || !vendors.IsNotFound(err) {
-		return existing, err
-	}
-	subnet, err := a.subnet(ctx, project)
+	l, err := a.plan(req)
 	if err != nil {
 		return vendors.Instance{}, err
 	}
-	spec := &pb.InstanceSpec{
-		Resources: resources(platform, preset),
-		NetworkInterfaces: []*pb.NetworkInterfaceSpec{{
-			Name: "eth0", SubnetId: subnet, IpAddress: &pb.IPAddress{}, PublicIpAddress: &pb.PublicIPAddress{},
-		}},
-		BootDisk: &pb.AttachedDiskSpec{
-			AttachMode: pb.AttachedDiskSpec_READ_WRITE,
-			Type:       &pb.AttachedDiskSpec_ManagedDisk{ManagedDisk: &pb.ManagedDisk{Name: name + "-boot", Spec: bootDiskSpec()}},
-		},
-		CloudInitUserData: userData,
+	if existing, err := a.getByName(ctx, l.project, l.name); err == nil || !vendors.IsNotFound(err) {
+		return existing, err
 	}
-	if req.Contract == vendors.Spot {
-		// A preemptible VM is stopped, not recovered, when preempted.
-		spec.Preemptible, spec.RecoveryPolicy = preemptibleSpec(), pb.InstanceRecoveryPolicy_FAIL
+	subnet, err := a.subnet(ctx, l.project)
+	if err != nil {
+		return vendors.Instance{}, err
 	}
+	cluster := ""
 	if req.Cluster != nil {
-		cluster, err := a.ensureCluster(ctx, project, req.Cluster.ClusterID, req.Item.Extra["fabric"])
-		if err != nil {
+		if cluster, err = a.ensureCluster(ctx, l.project, req.Cluster.ClusterID, req.Item.Extra["fabric"]); err != nil {
 			return vendors.Instance{}, err
 		}
-		spec.GpuCluster = &pb.InstanceGpuClusterSpec{Id: cluster}
 	}
-	op, err := a.instances.Create(idempotent(ctx, req.ResourceID), &pb.CreateInstanceRequest{
-		Metadata: &pb.ResourceMetadata{ParentId: project, Name: name, Labels: map[string]string{vendors.Tag: req.ResourceID}},
-		Spec:     spec,
-	})
+	op, err := a.instances.Create(idempotent(ctx, req.ResourceID), instanceRequest(req, l, subnet, cluster))
 	if isAlreadyExists(err) {
-		return a.getByName(ctx, project, name)
+		return a.getByName(ctx, l.project, l.name)
 	}
 	if err != nil {
+		return vendors.Instance{}, notFoundIsInvalid(err)
+	}
+	if err := a.await(ctx, op, "InstanceService/Create", a.deleteInstance); err != nil {
 		return vendors.Instance{}, notFoundIsInvalid(err)
 	}
 	in, err := a.Get(ctx, op.GetResourceId())
 	if err != nil {
 		// The VM was accepted; its id is enough for the caller to poll.
-		return vendors.Instance{ID: op.GetResourceId(), ResourceID: req.ResourceID, Name: name, State: vendors.StatePending,
-			InstanceType: instanceType(platform, preset), Region: req.Region, SSHPort: 22}, nil
+		return vendors.Instance{ID: op.GetResourceId(), ResourceID: req.ResourceID, Name: l.name, State: vendors.StatePending,
+			InstanceType: instanceType(l.platform, l.preset), Region: req.Region, SSHPort: 22}, nil
 	}
 	return in, nil
+}
+
+// launch is what a CreateRequest resolves to before anything is asked
+// of Nebius.
+type launch struct {
+	project, name, platform, preset string
+	// userData is the cloud-init that lets the renter's key in.
+	userData string
+}
+
+// plan checks a CreateRequest and resolves its project, name, platform,
+// preset and user data.
+func (a *Adapter) plan(req vendors.CreateRequest) (launch, error) {
+	if req.ResourceID == "" {
+		return launch{}, a.invalid("create", "resource id is required")
+	}
+	l := launch{name: vendors.InstanceName(req.ResourceID), platform: req.Item.Extra["platform"], preset: req.Item.Extra["preset"]}
+	if l.platform == "" || l.preset == "" {
+		var ok bool
+		if l.platform, l.preset, ok = strings.Cut(req.InstanceType, ":"); !ok {
+			return launch{}, a.invalid("create", fmt.Sprintf("instance type %q is not <platform>:<preset>", req.InstanceType))
+		}
+	}
+	var ok bool
+	if l.project, ok = a.cfg.Projects[req.Region]; !ok {
+		return launch{}, a.invalid("create", fmt.Sprintf("no project configured for region %q", req.Region))
+	}
+	// Nebius images have no root key of their own: the key goes in the
+	// cloud-init user data, which lets root in.
+	var err error
+	if l.userData, err = userdata.CloudInit(req.SSHPublicKey, req.UserData); err != nil {
+		return launch{}, a.invalid("create", err.Error())
+	}
+	return l, nil
+}
+
+// instanceRequest is the InstanceService/Create body of a launch: the
+// preset on its platform, a managed boot disk that goes with the VM, one
+// interface on the subnet with a public address, the cloud-init, a
+// preemptible VM for spot, the GPU cluster (if any), and supply's id as
+// a label.
+func instanceRequest(req vendors.CreateRequest, l launch, subnet, cluster string) *pb.CreateInstanceRequest {
+	spec := &pb.InstanceSpec{
+		Resources: resources(l.platform, l.preset),
+		NetworkInterfaces: []*pb.NetworkInterfaceSpec{{
+			Name: "eth0", SubnetId: subnet, IpAddress: &pb.IPAddress{}, PublicIpAddress: &pb.PublicIPAddress{},
+		}},
+		BootDisk: &pb.AttachedDiskSpec{
+			AttachMode: pb.AttachedDiskSpec_READ_WRITE,
+			Type:       &pb.AttachedDiskSpec_ManagedDisk{ManagedDisk: &pb.ManagedDisk{Name: l.name + "-boot", Spec: bootDiskSpec()}},
+		},
+		CloudInitUserData: l.userData,
+	}
+	if req.Contract == vendors.Spot {
+		// A preemptible VM is stopped, not recovered, when preempted.
+		spec.Preemptible, spec.RecoveryPolicy = preemptibleSpec(), pb.InstanceRecoveryPolicy_FAIL
+	}
+	if cluster != "" {
+		spec.GpuCluster = &pb.InstanceGpuClusterSpec{Id: cluster}
+	}
+	return &pb.CreateInstanceRequest{
+		Metadata: &pb.ResourceMetadata{ParentId: l.project, Name: l.name, Labels: map[string]string{vendors.Tag: req.ResourceID}},
+		Spec:     spec,
+	}
+}
+
+// await waits for a create's Operation to finish, reading it again
+// through OperationService/Get every OperationPoll. Nebius's README
+// ("Operations"): an operation has finished once its status is set, and
+// a failed one carries its error there. A failure is returned classified
+// like an RPC's, after the half-made resource it names is deleted (best
+// effort), so that a refused create leaves nothing behind. When the
+// caller's deadline would not leave time for one more call, or the
+// operation cannot be read, await gives up waiting without an error: the
+// resource was accepted, and its own state tells the rest.
+func (a *Adapter) await(ctx context.Context, op *pb.Operation, opName string, remove func(context.Context, string) error) error {
+	for op.GetStatus() == nil {
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < a.cfg.OperationPoll+a.timeout {
+			a.log.Info("operation still running at the caller's deadline", "op", opName, "operation", op.GetId())
+			return nil
+		}
+		select {
+		case <-time.After(a.cfg.OperationPoll):
+		case <-ctx.Done():
+			return a.classify(opName, ctx.Err())
+		}
+		next, err := a.operations.Get(ctx, &pb.GetOperationRequest{Id: op.GetId()})
+		if err != nil {
+			a.log.Warn("operation cannot be read", "op", opName, "operation", op.GetId(), "err", err)
+			return nil
+		}
+		op = next
+	}
+	st := status.FromProto(op.GetStatus())
+	if st.Code() == codes.OK {
+		return nil
+	}
+	failed := a.classify(opName, st.Err())
+	if id := op.GetResourceId(); id != "" {
+		if err := remove(ctx, id); err != nil && !vendors.IsNotFound(err) {
+			a.log.Warn("resource of a failed create not deleted", "op", opName, "id", id, "err", err)
+		}
+	}
+	return failed
+}
+
+// deleteInstance deletes a VM, not waiting for it to go.
+func (a *Adapter) deleteInstance(ctx context.Context, id string) error {
+	_, err := a.instances.Delete(ctx, &pb.DeleteInstanceRequest{Id: id})
+	return err
+}
+
+// deleteCluster deletes a GPU cluster, not waiting for it to go.
+func (a *Adapter) deleteCluster(ctx context.Context, id string) error {
+	_, err := a.clusters.Delete(ctx, &pb.DeleteGpuClusterRequest{Id: id})
+	return err
 }
 
 // idempotent marks a mutation with Nebius's X-Idempotency-Key, derived
@@ -608,6 +701,9 @@ func (a *Adapter) ensureCluster(ctx context.Context, project, clusterID, fabric 
 	if err != nil {
 		return "", notFoundIsInvalid(err)
 	}
+	if err := a.await(ctx, op, "GpuClusterService/Create", a.deleteCluster); err != nil {
+		return "", notFoundIsInvalid(err)
+	}
 	return op.GetResourceId(), nil
 }
 
@@ -626,7 +722,7 @@ func (a *Adapter) DeleteCluster(ctx context.Context, clusterID string) error {
 		if err != nil {
 			return err
 		}
-		if _, err := a.clusters.Delete(ctx, &pb.DeleteGpuClusterRequest{Id: c.GetMetadata().GetId()}); err != nil && !vendors.IsNotFound(err) {
+		if err := a.deleteCluster(ctx, c.GetMetadata().GetId()); err != nil && !vendors.IsNotFound(err) {
 			return err
 		}
 	}
@@ -676,11 +772,10 @@ func (a *Adapter) Terminate(ctx context.Context, id string) error {
 	if a.dialErr != nil {
 		return a.dialErr
 	}
-	_, err := a.instances.Delete(ctx, &pb.DeleteInstanceRequest{Id: id})
-	if vendors.IsNotFound(err) {
-		return nil
+	if err := a.deleteInstance(ctx, id); !vendors.IsNotFound(err) {
+		return err
 	}
-	return err
+	return nil
 }
 
 // instance maps a Nebius VM to supply's view of it.

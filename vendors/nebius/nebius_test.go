@@ -19,6 +19,8 @@ import (
 
 	"github.com/google/uuid"
 	"golang.org/x/crypto/ssh"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/gpusupply/supply/catalog"
@@ -30,10 +32,12 @@ import (
 
 // Full method names, as the stand-in counts and matches them.
 const (
-	mCreate   = "/nebius.compute.v1.InstanceService/Create"
-	mGet      = "/nebius.compute.v1.InstanceService/Get"
-	mExchange = "/nebius.iam.v1.TokenExchangeService/Exchange"
-	mPlatform = "/nebius.compute.v1.PlatformService/List"
+	mCreate       = "/nebius.compute.v1.InstanceService/Create"
+	mGet          = "/nebius.compute.v1.InstanceService/Get"
+	mDelete       = "/nebius.compute.v1.InstanceService/Delete"
+	mExchange     = "/nebius.iam.v1.TokenExchangeService/Exchange"
+	mPlatform     = "/nebius.compute.v1.PlatformService/List"
+	mOperationGet = "/nebius.common.v1.OperationService/Get"
 )
 
 type fixture struct {
@@ -70,6 +74,7 @@ func newFixture(t *testing.T, o standin.Options) *fixture {
 func (f *fixture) adapter(edit func(*Config)) *Adapter {
 	c := f.si.AdapterConfig(f.addr)
 	c.RateLimit, c.Burst = 1000, 100
+	c.OperationPoll = 20 * time.Millisecond
 	c.Logger = slog.New(slog.DiscardHandler)
 	if edit != nil {
 		edit(&c)
@@ -619,6 +624,142 @@ func TestPageBounds(t *testing.T) {
 		start, end, next, err := page(tt.token, tt.size, tt.n)
 		if (err != nil) != tt.err || start != tt.start || end != tt.end || next != tt.next {
 			t.Errorf("page(%q, %d, %d) = [%d:%d] %q %v", tt.token, tt.size, tt.n, start, end, next, err)
+		}
+	}
+}
+
+// TestCreateWaitsForItsOperation: Create returns once the create's
+// Operation has finished (the stand-in's finishes when the VM leaves
+// CREATING, 0.3 of a boot in), read through OperationService/Get.
+func TestCreateWaitsForItsOperation(t *testing.T) {
+	f := newFixture(t, standin.Options{BootTime: time.Second})
+	start := time.Now()
+	in, err := f.a.Create(context.Background(), createRequest(t, "eu-north1", "gpu-h100-sxm", "1gpu-16vcpu-200gb", vendors.OnDemand))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if elapsed := time.Since(start); elapsed < 300*time.Millisecond || f.si.Calls(mOperationGet) == 0 || in.VendorState != "STARTING" || in.State != vendors.StatePending {
+		t.Errorf("Create returned after %v and %d operation reads, VM %s (%s); want the operation read until the VM was STARTING",
+			elapsed, f.si.Calls(mOperationGet), in.VendorState, in.State)
+	}
+}
+
+// TestCreateStopsWaitingBeforeTheDeadline: a caller whose deadline
+// leaves no time for another call gets the accepted VM, pending, rather
+// than an error for an operation that may yet succeed.
+func TestCreateStopsWaitingBeforeTheDeadline(t *testing.T) {
+	f := newFixture(t, standin.Options{BootTime: 10 * time.Second})
+	// The fixture's adapter allows 2 s per call: a 2 s deadline is too close.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	start := time.Now()
+	in, err := f.a.Create(ctx, createRequest(t, "eu-north1", "gpu-h100-sxm", "1gpu-16vcpu-200gb", vendors.OnDemand))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if elapsed := time.Since(start); in.ID == "" || in.State != vendors.StatePending || f.si.Calls(mOperationGet) != 0 || elapsed > time.Second {
+		t.Errorf("near the deadline: %+v after %v and %d operation reads; want the pending VM at once", in, elapsed, f.si.Calls(mOperationGet))
+	}
+}
+
+// TestCreateRefusedByItsOperation: capacity and quota refusals arrive as
+// Nebius says they may, in a failed Operation of a call that succeeded.
+// They come back typed, in Nebius's words, and the refused VM is deleted.
+// The stand-in's words contain no phrase the adapter matches, so the
+// kind can only come from the ServiceError detail.
+func TestCreateRefusedByItsOperation(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, f *fixture) vendors.CreateRequest
+		want  error
+	}{
+		{"no capacity", func(t *testing.T, f *fixture) vendors.CreateRequest {
+			return createRequest(t, "eu-north1", "gpu-l40s-a", "1gpu-16vcpu-64gb", vendors.OnDemand) // sold out
+		}, vendors.ErrNoCapacity},
+		{"quota", func(t *testing.T, f *fixture) vendors.CreateRequest {
+			f.si.SetInstanceQuota(1)
+			if _, err := f.a.Create(ctx, createRequest(t, "eu-north1", "gpu-l40s-a", "1gpu-8vcpu-32gb", vendors.OnDemand)); err != nil {
+				t.Fatal(err)
+			}
+			return createRequest(t, "eu-north1", "gpu-l40s-a", "1gpu-8vcpu-32gb", vendors.OnDemand)
+		}, vendors.ErrQuota},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, standin.Options{BootTime: 500 * time.Millisecond})
+			req := tt.setup(t, f)
+			creates, reads, deletes := f.si.Calls(mCreate), f.si.Calls(mOperationGet), f.si.Calls(mDelete)
+			_, err := f.a.Create(ctx, req)
+			var ve *vendors.Error
+			if !errors.As(err, &ve) || ve.Kind != tt.want || ve.Op != "InstanceService/Create" || ve.Status != int(codes.ResourceExhausted) {
+				t.Fatalf("Create: %v, want a RESOURCE_EXHAUSTED *vendors.Error of kind %v from InstanceService/Create", err, tt.want)
+			}
+			if n, r := f.si.Calls(mCreate)-creates, f.si.Calls(mOperationGet)-reads; n != 1 || r == 0 {
+				t.Errorf("%d creates and %d operation reads; want one create whose operation was read", n, r)
+			}
+			if ve.Message == "" || strings.Contains(strings.ToLower(ve.Message), quotaPhrase) {
+				t.Errorf("message %q: want the stand-in's words, free of the phrase %q", ve.Message, quotaPhrase)
+			}
+			if n := f.si.Calls(mDelete) - deletes; n != 1 {
+				t.Errorf("the refused VM was deleted %d times, want 1", n)
+			}
+			for _, e := range f.si.Instances() {
+				if e.Name == vendors.InstanceName(req.ResourceID) && e.Live && e.State != "DELETING" {
+					t.Errorf("the refused VM is left %s", e.State)
+				}
+			}
+		})
+	}
+}
+
+// TestClassify holds the classification to its tables: a ServiceError
+// detail decides over the code and over any wording; without one the
+// code does, and only a RESOURCE_EXHAUSTED with dstack's quota phrase
+// is read as quota.
+func TestClassify(t *testing.T) {
+	with := func(code codes.Code, msg string, se *pb.ServiceError) error {
+		st := status.New(code, msg)
+		if se != nil {
+			var err error
+			if st, err = st.WithDetails(se); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return st.Err()
+	}
+	capacity := &pb.ServiceError{Details: &pb.ServiceError_NotEnoughResources{NotEnoughResources: &pb.NotEnoughResources{}}}
+	quota := &pb.ServiceError{Details: &pb.ServiceError_QuotaFailure{QuotaFailure: &pb.QuotaFailure{}}}
+	tests := []struct {
+		name string
+		err  error
+		want error
+	}{
+		{"capacity detail beats quota words", with(codes.ResourceExhausted, "Quota limit exceeded", capacity), vendors.ErrNoCapacity},
+		{"quota detail beats capacity words", with(codes.ResourceExhausted, "Not enough resources", quota), vendors.ErrQuota},
+		{"quota words without a detail", with(codes.ResourceExhausted, "Quota limit exceeded", nil), vendors.ErrQuota},
+		{"exhausted without a detail", with(codes.ResourceExhausted, "exhausted", nil), vendors.ErrNoCapacity},
+		{"too many requests", with(codes.ResourceExhausted, "slow down", &pb.ServiceError{
+			Details: &pb.ServiceError_TooManyRequests{TooManyRequests: &pb.TooManyRequests{}}}), vendors.ErrRateLimited},
+		{"operation conflict", with(codes.FailedPrecondition, "busy", &pb.ServiceError{
+			Details: &pb.ServiceError_OperationConflict{OperationConflict: &pb.OperationConflict{}}}), vendors.ErrTransient},
+		{"permission denied detail", with(codes.Internal, "no", &pb.ServiceError{
+			Details: &pb.ServiceError_PermissionDenied{PermissionDenied: &pb.PermissionDenied{}}}), vendors.ErrAuth},
+		{"bad request", with(codes.InvalidArgument, "bad", &pb.ServiceError{
+			Details: &pb.ServiceError_BadRequest{BadRequest: &pb.BadRequest{}}}), vendors.ErrInvalid},
+		{"detail we do not know", with(codes.NotFound, "gone", &pb.ServiceError{}), vendors.ErrNotFound},
+		{"unauthenticated", with(codes.Unauthenticated, "who", nil), vendors.ErrAuth},
+		{"aborted", with(codes.Aborted, "try again", nil), vendors.ErrTransient},
+		{"cancelled operation", with(codes.Canceled, "cancelled", nil), vendors.ErrTransient},
+	}
+	a := New(Config{Logger: slog.New(slog.DiscardHandler)})
+	for _, tt := range tests {
+		err := a.classify("InstanceService/Create", tt.err)
+		if vendortest.Kind(err) != tt.want {
+			t.Errorf("%s: %v, want %v", tt.name, err, tt.want)
+		}
+		if tt.want == vendors.ErrRateLimited && vendors.RetryAfter(err) != rateLimitWait {
+			t.Errorf("%s: retry after %v, want %v", tt.name, vendors.RetryAfter(err), rateLimitWait)
 		}
 	}
 }

@@ -1,285 +1,468 @@
 package nebius
 
 import (
+	"cmp"
+	"context"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/bufbuild/protocompile"
+	"github.com/bufbuild/protocompile/parser"
+	"github.com/bufbuild/protocompile/reporter"
+	"github.com/google/uuid"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/descriptorpb"
+	"google.golang.org/protobuf/types/dynamicpb"
+
+	"github.com/gpusupply/supply/vendors"
+	"github.com/gpusupply/supply/vendors/vendortest"
 )
 
-// publishedNumbers are the field and enum-value numbers of every message
-// and enum in the trimmed protos, copied from Nebius's published protos
-// in github.com/nebius/api, file@commit:
-//
-//	nebius/common/v1/metadata.proto@278fae8a991b106c8f94a6e2693cfbfbd086d2b7
-//	nebius/common/v1/operation.proto@5e634b1cab4429a75000f7c2600c31c88caf133f
-//	nebius/common/v1/operation_service.proto@0952915cc7ac7bbc288235d0862902c170bf7825
-//	nebius/common/v1/error.proto@37384d813916aa191c903a4a2ca669ec5678289c
-//	nebius/compute/v1/instance.proto@93a68912dc530030850ad7f724d80984a849c785
-//	nebius/compute/v1/instance_service.proto@281b2a9ed3404e44e46539e94e5d932758eee25b
-//	nebius/compute/v1/network_interface.proto@05205e25e62d68648afbcce331872cd84d64cf01
-//	nebius/compute/v1/disk.proto@8559d80e3818347e7bc310417397132c47496afa
-//	nebius/compute/v1/disk_service.proto@0952915cc7ac7bbc288235d0862902c170bf7825
-//	nebius/compute/v1/platform.proto@8b0bb200e98e0ef6c9dc85e077066c1a45a741ae
-//	nebius/compute/v1/platform_service.proto@0b636cf18700202b9143b5c0ceebae05b6cc5459
-//	nebius/compute/v1/gpu_cluster.proto@080068a7b1b3c5295a60219080fce6d7cc7e0aa1
-//	nebius/compute/v1/gpu_cluster_service.proto@0952915cc7ac7bbc288235d0862902c170bf7825
-//	nebius/vpc/v1/subnet.proto@12dd5d622c372966e51dd1c7d339842b0bff9584
-//	nebius/vpc/v1/subnet_service.proto@0e32ad93481d53bedc136fa6b18f4e07fa156e72
-//	nebius/iam/v1/token_service.proto@053d9c6e3d8ae0c0603c55b092ee1bd27e290c1a
-//	nebius/billing/v1alpha1/calculator.proto@b2d196d430787cf78c0d8f1304e3bc218ee30f1b
-//	nebius/billing/v1alpha1/calculator_service.proto@7b1176e7a40d926863548d0c856ad98e0ec1ffaf
-//	nebius/capacity/v1/resource_advice.proto@4f857bff2503181157fb8baf94a640095b9e3268
-//	nebius/capacity/v1/resource_advice_service.proto@2c64c9d3b8ea519dc8a2bf0189c896c368298427
-var publishedNumbers = map[string]int{
-	"nebius.common.v1.ResourceMetadata.id": 1, "nebius.common.v1.ResourceMetadata.parent_id": 2,
-	"nebius.common.v1.ResourceMetadata.name": 3, "nebius.common.v1.ResourceMetadata.resource_version": 4,
-	"nebius.common.v1.ResourceMetadata.created_at": 5, "nebius.common.v1.ResourceMetadata.updated_at": 6,
-	"nebius.common.v1.ResourceMetadata.labels":    7,
-	"nebius.common.v1.GetByNameRequest.parent_id": 1, "nebius.common.v1.GetByNameRequest.name": 2,
-	"nebius.common.v1.Operation.id": 1, "nebius.common.v1.Operation.description": 2, "nebius.common.v1.Operation.created_at": 3,
-	"nebius.common.v1.Operation.created_by": 4, "nebius.common.v1.Operation.finished_at": 5,
-	"nebius.common.v1.Operation.resource_id": 7, "nebius.common.v1.Operation.status": 10,
-	"nebius.common.v1.GetOperationRequest.id": 1,
-	"nebius.common.v1.ServiceError.service":   1, "nebius.common.v1.ServiceError.code": 2,
-	"nebius.common.v1.ServiceError.bad_request": 100, "nebius.common.v1.ServiceError.resource_not_found": 111,
-	"nebius.common.v1.ServiceError.too_many_requests": 140, "nebius.common.v1.ServiceError.quota_failure": 141,
-	"nebius.common.v1.ServiceError.not_enough_resources": 142,
-	"nebius.common.v1.BadRequest.violations":             1, "nebius.common.v1.BadRequest.Violation.field": 1,
-	"nebius.common.v1.BadRequest.Violation.message": 2, "nebius.common.v1.ResourceNotFound.resource_id": 1,
-	"nebius.common.v1.TooManyRequests.violation": 1, "nebius.common.v1.QuotaFailure.violations": 1,
-	"nebius.common.v1.QuotaFailure.Violation.quota": 1, "nebius.common.v1.QuotaFailure.Violation.message": 2,
-	"nebius.common.v1.QuotaFailure.Violation.limit": 3, "nebius.common.v1.QuotaFailure.Violation.requested": 4,
-	"nebius.common.v1.NotEnoughResources.violations": 1, "nebius.common.v1.NotEnoughResources.Violation.resource_type": 1,
-	"nebius.common.v1.NotEnoughResources.Violation.message": 2, "nebius.common.v1.NotEnoughResources.Violation.requested": 3,
+// publishedDir is where the shared vendor specs keep Nebius's published
+// protos (github.com/nebius/api at the commit in its COMMIT file).
+const publishedDir = "nebius/api"
 
-	"nebius.compute.v1.Instance.metadata": 1, "nebius.compute.v1.Instance.spec": 2, "nebius.compute.v1.Instance.status": 3,
-	"nebius.compute.v1.InstanceSpec.resources": 2, "nebius.compute.v1.InstanceSpec.gpu_cluster": 3,
-	"nebius.compute.v1.InstanceSpec.network_interfaces": 4, "nebius.compute.v1.InstanceSpec.boot_disk": 5,
-	"nebius.compute.v1.InstanceSpec.cloud_init_user_data": 8, "nebius.compute.v1.InstanceSpec.stopped": 13,
-	"nebius.compute.v1.InstanceSpec.recovery_policy": 15, "nebius.compute.v1.InstanceSpec.preemptible": 19,
-	"nebius.compute.v1.InstanceSpec.hostname":         20,
-	"nebius.compute.v1.PreemptibleSpec.on_preemption": 1, "nebius.compute.v1.PreemptibleSpec.priority": 2,
-	"nebius.compute.v1.PreemptibleSpec.PreemptionPolicy.UNSPECIFIED": 0, "nebius.compute.v1.PreemptibleSpec.PreemptionPolicy.STOP": 1,
-	"nebius.compute.v1.ResourcesSpec.platform": 1, "nebius.compute.v1.ResourcesSpec.preset": 2,
-	"nebius.compute.v1.InstanceGpuClusterSpec.id":    1,
-	"nebius.compute.v1.AttachedDiskSpec.attach_mode": 1, "nebius.compute.v1.AttachedDiskSpec.existing_disk": 2,
-	"nebius.compute.v1.AttachedDiskSpec.device_id":              3,
-	"nebius.compute.v1.AttachedDiskSpec.AttachMode.UNSPECIFIED": 0, "nebius.compute.v1.AttachedDiskSpec.AttachMode.READ_ONLY": 1,
-	"nebius.compute.v1.AttachedDiskSpec.AttachMode.READ_WRITE": 2,
-	"nebius.compute.v1.ExistingDisk.id":                        1,
-	"nebius.compute.v1.InstanceStatus.state":                   1, "nebius.compute.v1.InstanceStatus.network_interfaces": 2,
-	"nebius.compute.v1.InstanceStatus.reconciling":               5,
-	"nebius.compute.v1.InstanceStatus.InstanceState.UNSPECIFIED": 0, "nebius.compute.v1.InstanceStatus.InstanceState.CREATING": 1,
-	"nebius.compute.v1.InstanceStatus.InstanceState.UPDATING": 2, "nebius.compute.v1.InstanceStatus.InstanceState.STARTING": 3,
-	"nebius.compute.v1.InstanceStatus.InstanceState.RUNNING": 4, "nebius.compute.v1.InstanceStatus.InstanceState.STOPPING": 5,
-	"nebius.compute.v1.InstanceStatus.InstanceState.STOPPED": 6, "nebius.compute.v1.InstanceStatus.InstanceState.DELETING": 7,
-	"nebius.compute.v1.InstanceStatus.InstanceState.ERROR": 8,
-	"nebius.compute.v1.InstanceRecoveryPolicy.RECOVER":     0, "nebius.compute.v1.InstanceRecoveryPolicy.FAIL": 1,
-	"nebius.compute.v1.GetInstanceRequest.id": 1, "nebius.compute.v1.DeleteInstanceRequest.id": 1,
-	"nebius.compute.v1.ListInstancesRequest.parent_id": 1, "nebius.compute.v1.ListInstancesRequest.page_size": 2,
-	"nebius.compute.v1.ListInstancesRequest.page_token": 3,
-	"nebius.compute.v1.ListInstancesResponse.items":     1, "nebius.compute.v1.ListInstancesResponse.next_page_token": 2,
-	"nebius.compute.v1.CreateInstanceRequest.metadata": 1, "nebius.compute.v1.CreateInstanceRequest.spec": 2,
-	"nebius.compute.v1.NetworkInterfaceSpec.subnet_id": 1, "nebius.compute.v1.NetworkInterfaceSpec.name": 2,
-	"nebius.compute.v1.NetworkInterfaceSpec.ip_address": 3, "nebius.compute.v1.NetworkInterfaceSpec.public_ip_address": 4,
-	"nebius.compute.v1.IPAddress.allocation_id":       1,
-	"nebius.compute.v1.PublicIPAddress.allocation_id": 1, "nebius.compute.v1.PublicIPAddress.static": 3,
-	"nebius.compute.v1.NetworkInterfaceStatus.index": 1, "nebius.compute.v1.NetworkInterfaceStatus.name": 2,
-	"nebius.compute.v1.NetworkInterfaceStatus.ip_address": 3, "nebius.compute.v1.NetworkInterfaceStatus.public_ip_address": 4,
-	"nebius.compute.v1.NetworkInterfaceStatus.mac_address": 7, "nebius.compute.v1.NetworkInterfaceStatus.fqdn": 9,
-	"nebius.compute.v1.IPAddressStatus.address": 1, "nebius.compute.v1.IPAddressStatus.allocation_id": 2,
-	"nebius.compute.v1.PublicIPAddressStatus.address": 1, "nebius.compute.v1.PublicIPAddressStatus.allocation_id": 2,
-	"nebius.compute.v1.PublicIPAddressStatus.static": 3,
-	"nebius.compute.v1.DiskSpec.size_bytes":          1, "nebius.compute.v1.DiskSpec.size_kibibytes": 2,
-	"nebius.compute.v1.DiskSpec.size_mebibytes": 3, "nebius.compute.v1.DiskSpec.size_gibibytes": 4,
-	"nebius.compute.v1.DiskSpec.block_size_bytes": 5, "nebius.compute.v1.DiskSpec.type": 6,
-	"nebius.compute.v1.DiskSpec.source_image_id": 8, "nebius.compute.v1.DiskSpec.source_image_family": 10,
-	"nebius.compute.v1.DiskSpec.DiskType.UNSPECIFIED": 0, "nebius.compute.v1.DiskSpec.DiskType.NETWORK_SSD": 1,
-	"nebius.compute.v1.DiskSpec.DiskType.NETWORK_HDD": 2, "nebius.compute.v1.DiskSpec.DiskType.NETWORK_SSD_NON_REPLICATED": 3,
-	"nebius.compute.v1.DiskSpec.DiskType.NETWORK_SSD_IO_M3": 4,
-	"nebius.compute.v1.SourceImageFamily.image_family":      1, "nebius.compute.v1.SourceImageFamily.parent_id": 2,
-	"nebius.compute.v1.CreateDiskRequest.metadata": 1, "nebius.compute.v1.CreateDiskRequest.spec": 2,
-	"nebius.compute.v1.Platform.metadata": 1, "nebius.compute.v1.Platform.spec": 2, "nebius.compute.v1.Platform.status": 3,
-	"nebius.compute.v1.PlatformSpec.presets": 1, "nebius.compute.v1.PlatformSpec.gpu_count_quota_type": 3,
-	"nebius.compute.v1.PlatformSpec.human_readable_name": 4, "nebius.compute.v1.PlatformSpec.short_human_readable_name": 10,
-	"nebius.compute.v1.PlatformSpec.gpu_memory_gigabytes": 12,
-	"nebius.compute.v1.Preset.name":                       1, "nebius.compute.v1.Preset.resources": 2, "nebius.compute.v1.Preset.allow_gpu_clustering": 3,
-	"nebius.compute.v1.PresetResources.vcpu_count": 1, "nebius.compute.v1.PresetResources.memory_gibibytes": 3,
-	"nebius.compute.v1.PresetResources.gpu_count": 4, "nebius.compute.v1.PlatformStatus.allowed_for_preemptibles": 3,
-	"nebius.compute.v1.ListPlatformsRequest.page_size": 1, "nebius.compute.v1.ListPlatformsRequest.page_token": 2,
-	"nebius.compute.v1.ListPlatformsRequest.parent_id": 3,
-	"nebius.compute.v1.ListPlatformsResponse.items":    1, "nebius.compute.v1.ListPlatformsResponse.next_page_token": 2,
-	"nebius.compute.v1.GpuCluster.metadata": 1, "nebius.compute.v1.GpuCluster.spec": 2, "nebius.compute.v1.GpuCluster.status": 3,
-	"nebius.compute.v1.GpuClusterSpec.infiniband_fabric": 1,
-	"nebius.compute.v1.GpuClusterStatus.instances":       1, "nebius.compute.v1.GpuClusterStatus.reconciling": 2,
-	"nebius.compute.v1.GetGpuClusterRequest.id": 1, "nebius.compute.v1.DeleteGpuClusterRequest.id": 1,
-	"nebius.compute.v1.CreateGpuClusterRequest.metadata": 1, "nebius.compute.v1.CreateGpuClusterRequest.spec": 2,
+// validateStandIn replaces buf/validate/validate.proto, a buf dependency
+// of the published protos that is not stored with them. Its options are
+// validation rules the server applies, not wire layout, so the published
+// files are compiled with them dropped (see withoutValidateOptions) and
+// the import only has to resolve.
+const validateStandIn = `syntax = "proto3";
+package buf.validate;
+`
 
-	"nebius.vpc.v1.Subnet.metadata":              1,
-	"nebius.vpc.v1.ListSubnetsRequest.parent_id": 1, "nebius.vpc.v1.ListSubnetsRequest.page_size": 2,
-	"nebius.vpc.v1.ListSubnetsRequest.page_token": 3,
-	"nebius.vpc.v1.ListSubnetsResponse.items":     1, "nebius.vpc.v1.ListSubnetsResponse.next_page_token": 2,
-
-	"nebius.iam.v1.ExchangeTokenRequest.grant_type": 1, "nebius.iam.v1.ExchangeTokenRequest.requested_token_type": 2,
-	"nebius.iam.v1.ExchangeTokenRequest.subject_token": 3, "nebius.iam.v1.ExchangeTokenRequest.subject_token_type": 4,
-	"nebius.iam.v1.CreateTokenResponse.access_token": 1, "nebius.iam.v1.CreateTokenResponse.issued_token_type": 2,
-	"nebius.iam.v1.CreateTokenResponse.token_type": 3, "nebius.iam.v1.CreateTokenResponse.expires_in": 4,
-
-	"nebius.billing.v1alpha1.EstimateRequest.resource_spec": 1,
-	"nebius.billing.v1alpha1.EstimateResponse.hourly_cost":  10, "nebius.billing.v1alpha1.EstimateResponse.monthly_cost": 20,
-	"nebius.billing.v1alpha1.ResourceSpec.compute_instance_spec": 100, "nebius.billing.v1alpha1.ResourceSpec.compute_disk_spec": 102,
-	"nebius.billing.v1alpha1.ResourceGroupCost.general": 10, "nebius.billing.v1alpha1.GeneralTotalCost.total": 1,
-	"nebius.billing.v1alpha1.CostBreakdown.cost": 2, "nebius.billing.v1alpha1.CostBreakdown.cost_rounded": 3,
-
-	"nebius.capacity.v1.ListResourceAdviceRequest.parent_id": 1, "nebius.capacity.v1.ListResourceAdviceRequest.page_size": 2,
-	"nebius.capacity.v1.ListResourceAdviceRequest.page_token": 3,
-	"nebius.capacity.v1.ListResourceAdviceResponse.items":     1, "nebius.capacity.v1.ListResourceAdviceResponse.next_page_token": 2,
-	"nebius.capacity.v1.ResourceAdvice.metadata": 1, "nebius.capacity.v1.ResourceAdvice.spec": 2, "nebius.capacity.v1.ResourceAdvice.status": 3,
-	"nebius.capacity.v1.ResourceAdviceSpec.region": 1, "nebius.capacity.v1.ResourceAdviceSpec.fabric": 2,
-	"nebius.capacity.v1.ResourceAdviceSpec.compute_instance": 10,
-	"nebius.capacity.v1.ComputeInstanceDetails.platform":     1, "nebius.capacity.v1.ComputeInstanceDetails.preset": 2,
-	"nebius.capacity.v1.ComputeInstanceDetails.gpu_memory_gigabytes": 3,
-	"nebius.capacity.v1.ComputeInstanceDetails.Preset.name":          1, "nebius.capacity.v1.ComputeInstanceDetails.Preset.resources": 2,
-	"nebius.capacity.v1.ComputeInstanceDetails.Preset.Resources.vcpu_count":       1,
-	"nebius.capacity.v1.ComputeInstanceDetails.Preset.Resources.memory_gibibytes": 2,
-	"nebius.capacity.v1.ComputeInstanceDetails.Preset.Resources.gpu_count":        3,
-	"nebius.capacity.v1.ResourceAdviceStatus.reserved":                            1, "nebius.capacity.v1.ResourceAdviceStatus.on_demand": 2,
-	"nebius.capacity.v1.ResourceAdviceStatus.preemptible":             3,
-	"nebius.capacity.v1.ResourceAdviceStatus.Availability.data_state": 1, "nebius.capacity.v1.ResourceAdviceStatus.Availability.available": 2,
-	"nebius.capacity.v1.ResourceAdviceStatus.Availability.limit": 4, "nebius.capacity.v1.ResourceAdviceStatus.Availability.effective_at": 10,
-	"nebius.capacity.v1.ResourceAdviceStatus.Availability.DataState.DATA_STATE_UNSPECIFIED": 0,
-	"nebius.capacity.v1.ResourceAdviceStatus.Availability.DataState.DATA_STATE_FRESH":       1,
-	"nebius.capacity.v1.ResourceAdviceStatus.Availability.DataState.DATA_STATE_STALE":       2,
-	"nebius.capacity.v1.ResourceAdviceStatus.Availability.DataState.DATA_STATE_UNKNOWN":     10,
-}
-
-// unpublished are the numbers the stored published protos do not show:
-// the managed boot disk came after the newest instance.proto above
-// (which mentions ManagedDisk.name and ManagedDisk.spec in a comment);
-// managed_disk = 4 is from the project's vendor notes, ManagedDisk's own
-// numbers are assumed. Check them against nebius/api before production.
-var unpublished = map[string]int{
-	"nebius.compute.v1.AttachedDiskSpec.managed_disk": 4,
-	"nebius.compute.v1.ManagedDisk.name":              1,
-	"nebius.compute.v1.ManagedDisk.spec":              2,
-}
-
-// publishedMethods are the RPCs supply calls, from the *_service.proto
-// files above and token_exchange_service.proto@d478ba03bfc1bc2c6e44a0f753098ab31b2dfdb5.
-var publishedMethods = []string{
-	"/nebius.iam.v1.TokenExchangeService/Exchange",
-	"/nebius.compute.v1.InstanceService/Get", "/nebius.compute.v1.InstanceService/GetByName",
-	"/nebius.compute.v1.InstanceService/List", "/nebius.compute.v1.InstanceService/Create",
-	"/nebius.compute.v1.InstanceService/Delete",
-	"/nebius.compute.v1.PlatformService/List",
-	"/nebius.compute.v1.GpuClusterService/Get", "/nebius.compute.v1.GpuClusterService/GetByName",
-	"/nebius.compute.v1.GpuClusterService/Create", "/nebius.compute.v1.GpuClusterService/Delete",
-	"/nebius.common.v1.OperationService/Get",
-	"/nebius.vpc.v1.SubnetService/List",
-	"/nebius.billing.v1alpha1.CalculatorService/Estimate",
-	"/nebius.capacity.v1.ResourceAdviceService/List",
-}
-
-// TestFieldNumbersMatchPublishedProtos walks every message and enum of the
-// trimmed protos: each field and value must carry the number Nebius
-// published, and none may be missing from the table.
-func TestFieldNumbersMatchPublishedProtos(t *testing.T) {
-	seen := map[string]bool{}
-	check := func(name string, got int) {
-		seen[name] = true
-		want, ok := publishedNumbers[name]
-		if !ok {
-			want, ok = unpublished[name]
+// publishedProtos compiles every .proto file Nebius publishes, as it
+// publishes them, into descriptors to judge ours against.
+func publishedProtos(t *testing.T) *protoregistry.Files {
+	t.Helper()
+	root := vendortest.SpecPath(t, publishedDir)
+	var paths []string
+	err := filepath.WalkDir(filepath.Join(root, "nebius"), func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".proto") {
+			rel, _ := filepath.Rel(root, path)
+			paths = append(paths, filepath.ToSlash(rel))
 		}
-		switch {
-		case !ok:
-			t.Errorf("%s = %d is not in the table of published numbers", name, got)
-		case got != want:
-			t.Errorf("%s = %d, Nebius publishes %d", name, got, want)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resolve := func(path string) (protocompile.SearchResult, error) {
+		switch path {
+		case "buf/validate/validate.proto":
+			return protocompile.SearchResult{Source: strings.NewReader(validateStandIn)}, nil
+		case "google/rpc/status.proto":
+			// googleapis is not stored either; the registered google.rpc.Status
+			// is the published one (the generated code uses it too).
+			fd, err := protoregistry.GlobalFiles.FindFileByPath(path)
+			return protocompile.SearchResult{Desc: fd}, err
+		}
+		f, err := os.Open(filepath.Join(root, filepath.FromSlash(path)))
+		if err != nil {
+			return protocompile.SearchResult{}, err
+		}
+		defer f.Close()
+		handler := reporter.NewHandler(nil)
+		node, err := parser.Parse(path, f, handler)
+		if err != nil {
+			return protocompile.SearchResult{}, err
+		}
+		res, err := parser.ResultFromAST(node, true, handler)
+		if err != nil {
+			return protocompile.SearchResult{}, err
+		}
+		fdp := res.FileDescriptorProto()
+		withoutValidateOptions(fdp.ProtoReflect())
+		return protocompile.SearchResult{Proto: fdp}, nil
+	}
+	c := protocompile.Compiler{Resolver: protocompile.WithStandardImports(protocompile.ResolverFunc(resolve))}
+	linked, err := c.Compile(context.Background(), paths...)
+	if err != nil {
+		t.Fatalf("compile the published protos: %v", err)
+	}
+	files := &protoregistry.Files{}
+	for _, f := range linked {
+		if err := files.RegisterFile(f); err != nil {
+			t.Fatal(err)
 		}
 	}
-	var enums func(protoreflect.EnumDescriptors)
-	enums = func(es protoreflect.EnumDescriptors) {
-		for i := range es.Len() {
-			e := es.Get(i)
-			for j := range e.Values().Len() {
-				v := e.Values().Get(j)
-				// Enum values are scoped beside their enum; the table names them under it.
-				check(string(e.FullName())+"."+string(v.Name()), int(v.Number()))
+	if files.NumFiles() < 100 {
+		t.Fatalf("only %d published files compiled", files.NumFiles())
+	}
+	return files
+}
+
+// withoutValidateOptions drops every not-yet-interpreted option named
+// (buf.validate.…) from m and the messages inside it.
+func withoutValidateOptions(m protoreflect.Message) {
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		if fd.Kind() != protoreflect.MessageKind || fd.IsMap() {
+			return true
+		}
+		if !fd.IsList() {
+			withoutValidateOptions(v.Message())
+			return true
+		}
+		list := v.List()
+		if fd.Name() == "uninterpreted_option" {
+			n := 0
+			for i := range list.Len() {
+				opt := list.Get(i).Message().Interface().(*descriptorpb.UninterpretedOption)
+				if len(opt.GetName()) > 0 && strings.HasPrefix(opt.GetName()[0].GetNamePart(), "buf.validate.") {
+					continue
+				}
+				list.Set(n, list.Get(i))
+				n++
 			}
+			list.Truncate(n)
+			return true
+		}
+		for i := range list.Len() {
+			withoutValidateOptions(list.Get(i).Message())
+		}
+		return true
+	})
+}
+
+// TestProtosMatchPublished holds every message, field, enum, service and
+// method of our trimmed protos to Nebius's published protos: a field
+// must exist there under its name with the same number, type (and type
+// name), cardinality, oneof and JSON name, and not be deprecated; an enum
+// value must have the same number; a method the same input, output and
+// streaming. Our protos may leave things out; what they keep must match.
+func TestProtosMatchPublished(t *testing.T) {
+	published := publishedProtos(t)
+	var problems []string
+	report := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	counts := map[string]int{}
+	protoregistry.GlobalFiles.RangeFiles(func(fd protoreflect.FileDescriptor) bool {
+		if strings.HasPrefix(fd.Path(), "nebius/") {
+			counts["files"]++
+			compareFile(fd, published, report, counts)
+		}
+		return true
+	})
+	for _, p := range problems {
+		t.Error(p)
+	}
+	// Guard against comparing nothing: these are the trimmed protos' sizes.
+	for what, least := range map[string]int{"files": 17, "messages": 77, "fields": 200, "enum values": 25, "methods": 15} {
+		if counts[what] < least {
+			t.Errorf("compared %d %s, want at least %d", counts[what], what, least)
 		}
 	}
+	t.Logf("compared %v", counts)
+}
+
+// compareFile compares everything declared in one of our files.
+func compareFile(fd protoreflect.FileDescriptor, published *protoregistry.Files, report func(string, ...any), counts map[string]int) {
 	var messages func(protoreflect.MessageDescriptors)
 	messages = func(ms protoreflect.MessageDescriptors) {
 		for i := range ms.Len() {
 			m := ms.Get(i)
 			if m.IsMapEntry() {
-				continue
+				continue // compared with its map field
 			}
-			for j := range m.Fields().Len() {
-				f := m.Fields().Get(j)
-				check(string(f.FullName()), int(f.Number()))
+			counts["messages"]++
+			d, err := published.FindDescriptorByName(m.FullName())
+			pm, ok := d.(protoreflect.MessageDescriptor)
+			if err != nil || !ok {
+				report("message %s: Nebius publishes no such message", m.FullName())
+			} else {
+				compareFields(m, pm, report, counts)
 			}
-			enums(m.Enums())
+			compareEnums(m.Enums(), published, report, counts)
 			messages(m.Messages())
 		}
 	}
-	files := 0
-	protoregistry.GlobalFiles.RangeFiles(func(fd protoreflect.FileDescriptor) bool {
-		if strings.HasPrefix(fd.Path(), "nebius/") {
-			files++
-			messages(fd.Messages())
-			enums(fd.Enums())
+	messages(fd.Messages())
+	compareEnums(fd.Enums(), published, report, counts)
+	for i := range fd.Services().Len() {
+		s := fd.Services().Get(i)
+		d, err := published.FindDescriptorByName(s.FullName())
+		ps, ok := d.(protoreflect.ServiceDescriptor)
+		if err != nil || !ok {
+			report("service %s: Nebius publishes no such service", s.FullName())
+			continue
 		}
-		return true
-	})
-	if files == 0 {
-		t.Fatal("no nebius/ proto files registered")
-	}
-	for name := range publishedNumbers {
-		if !seen[name] {
-			t.Errorf("%s is in the table but not in the trimmed protos", name)
+		for j := range s.Methods().Len() {
+			m := s.Methods().Get(j)
+			counts["methods"]++
+			pm := ps.Methods().ByName(m.Name())
+			if pm == nil {
+				report("method %s: not published", m.FullName())
+				continue
+			}
+			if got, want := methodShape(m), methodShape(pm); got != want {
+				report("method %s: ours %s, Nebius publishes %s", m.FullName(), got, want)
+			}
 		}
 	}
 }
 
-// TestMethodsArePublished checks that the services the adapter and the
-// stand-in speak have exactly the method paths Nebius serves.
-func TestMethodsArePublished(t *testing.T) {
-	var ours []string
-	protoregistry.GlobalFiles.RangeFiles(func(fd protoreflect.FileDescriptor) bool {
-		if !strings.HasPrefix(fd.Path(), "nebius/") {
+func compareFields(m, pm protoreflect.MessageDescriptor, report func(string, ...any), counts map[string]int) {
+	for i := range m.Fields().Len() {
+		f := m.Fields().Get(i)
+		counts["fields"]++
+		pf := pm.Fields().ByName(f.Name())
+		if pf == nil {
+			if byNumber := pm.Fields().ByNumber(f.Number()); byNumber != nil {
+				report("field %s = %d: not published; Nebius's field %d is %s", f.FullName(), f.Number(), f.Number(), byNumber.Name())
+			} else {
+				report("field %s = %d: not published", f.FullName(), f.Number())
+			}
+			continue
+		}
+		if got, want := fieldShape(f), fieldShape(pf); got != want {
+			report("field %s: ours %s, Nebius publishes %s", f.FullName(), got, want)
+		}
+		if pf.Options().(*descriptorpb.FieldOptions).GetDeprecated() {
+			report("field %s: Nebius deprecates it", f.FullName())
+		}
+	}
+}
+
+func compareEnums(es protoreflect.EnumDescriptors, published *protoregistry.Files, report func(string, ...any), counts map[string]int) {
+	for i := range es.Len() {
+		e := es.Get(i)
+		d, err := published.FindDescriptorByName(e.FullName())
+		pe, ok := d.(protoreflect.EnumDescriptor)
+		if err != nil || !ok {
+			report("enum %s: Nebius publishes no such enum", e.FullName())
+			continue
+		}
+		for j := range e.Values().Len() {
+			v := e.Values().Get(j)
+			counts["enum values"]++
+			pv := pe.Values().ByName(v.Name())
+			switch {
+			case pv == nil:
+				report("enum value %s.%s = %d: not published", e.FullName(), v.Name(), v.Number())
+			case pv.Number() != v.Number():
+				report("enum value %s.%s = %d, Nebius publishes %d", e.FullName(), v.Name(), v.Number(), pv.Number())
+			}
+		}
+	}
+}
+
+// fieldShape is everything about a field that the wire and JSON forms
+// depend on, as one comparable string.
+func fieldShape(f protoreflect.FieldDescriptor) string {
+	oneof := ""
+	if o := f.ContainingOneof(); o != nil && !o.IsSynthetic() {
+		oneof = " in oneof " + string(o.Name())
+	}
+	return fmt.Sprintf("%s = %d%s (json %q)", typeShape(f), f.Number(), oneof, f.JSONName())
+}
+
+func typeShape(f protoreflect.FieldDescriptor) string {
+	switch {
+	case f.IsMap():
+		return fmt.Sprintf("map<%s, %s>", typeShape(f.MapKey()), typeShape(f.MapValue()))
+	case f.IsList():
+		return "repeated " + scalarOrNamed(f)
+	case f.HasOptionalKeyword():
+		return "optional " + scalarOrNamed(f)
+	}
+	return scalarOrNamed(f)
+}
+
+func scalarOrNamed(f protoreflect.FieldDescriptor) string {
+	switch f.Kind() {
+	case protoreflect.MessageKind, protoreflect.GroupKind:
+		return string(f.Message().FullName())
+	case protoreflect.EnumKind:
+		return string(f.Enum().FullName())
+	}
+	return f.Kind().String()
+}
+
+func methodShape(m protoreflect.MethodDescriptor) string {
+	stream := func(yes bool) string {
+		if yes {
+			return "stream "
+		}
+		return ""
+	}
+	return fmt.Sprintf("(%s%s) returns (%s%s)", stream(m.IsStreamingClient()), m.Input().FullName(),
+		stream(m.IsStreamingServer()), m.Output().FullName())
+}
+
+// TestEveryServiceErrorDetailClassified holds conn.go's table to the
+// published ServiceError: each kind of detail Nebius publishes has a
+// vendor error kind, and the table names nothing Nebius does not publish.
+func TestEveryServiceErrorDetailClassified(t *testing.T) {
+	d, err := publishedProtos(t).FindDescriptorByName("nebius.common.v1.ServiceError")
+	if err != nil {
+		t.Fatal(err)
+	}
+	details := d.(protoreflect.MessageDescriptor).Oneofs().ByName("details").Fields()
+	for i := range details.Len() {
+		if _, ok := serviceErrorKinds[details.Get(i).Name()]; !ok {
+			t.Errorf("ServiceError detail %s has no vendor error kind", details.Get(i).Name())
+		}
+	}
+	for name := range serviceErrorKinds {
+		if details.ByName(name) == nil {
+			t.Errorf("serviceErrorKinds names %s, which is not a published ServiceError detail", name)
+		}
+	}
+}
+
+// TestCreateBodyDecodesWithPublishedLayout encodes the InstanceService/Create
+// body the adapter builds, with our generated types, and decodes the bytes
+// with a message made from Nebius's published descriptor: every field
+// must land where Nebius reads it, and nothing may be left over as an
+// unknown field.
+func TestCreateBodyDecodesWithPublishedLayout(t *testing.T) {
+	d, err := publishedProtos(t).FindDescriptorByName("nebius.compute.v1.CreateInstanceRequest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	published := d.(protoreflect.MessageDescriptor)
+	const project, subnet, cluster = "project-e00published", "vpcsubnet-e00published", "computegpucluster-e00published"
+	a := New(Config{Projects: map[string]string{"eu-north1": project}, Logger: slog.New(slog.DiscardHandler)})
+	t.Cleanup(func() { a.Close() })
+	for _, tt := range []struct {
+		name     string
+		contract vendors.Contract
+		cluster  string
+	}{
+		{"on demand", vendors.OnDemand, ""},
+		{"spot in a GPU cluster", vendors.Spot, cluster},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			req := vendors.CreateRequest{ResourceID: uuid.NewString(), InstanceType: "gpu-h100-sxm:8gpu-128vcpu-1600gb",
+				Region: "eu-north1", Contract: tt.contract, SSHPublicKey: vendortest.PublicKey(t), UserData: "#!/bin/sh\necho hi\n"}
+			l, err := a.plan(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wire, err := proto.Marshal(instanceRequest(req, l, subnet, tt.cluster))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body := dynamicpb.NewMessage(published)
+			if err := proto.Unmarshal(wire, body); err != nil {
+				t.Fatalf("the published layout cannot read our create body: %v", err)
+			}
+			for _, u := range unknownFields(body, "") {
+				t.Errorf("%s: bytes the published layout does not know", u)
+			}
+			// On demand sends neither: no preemptible spec, and the default
+			// recovery policy (RECOVER, the zero value).
+			spot, recovery := "", ""
+			if tt.contract == vendors.Spot {
+				spot, recovery = "STOP", "FAIL"
+			}
+			want := map[string]string{
+				"metadata.parent_id":                                                project,
+				"metadata.name":                                                     vendors.InstanceName(req.ResourceID),
+				"metadata.labels[" + vendors.Tag + "]":                              req.ResourceID,
+				"spec.resources.platform":                                           "gpu-h100-sxm",
+				"spec.resources.preset":                                             "8gpu-128vcpu-1600gb",
+				"spec.boot_disk.attach_mode":                                        "READ_WRITE",
+				"spec.boot_disk.managed_disk.name":                                  vendors.InstanceName(req.ResourceID) + "-boot",
+				"spec.boot_disk.managed_disk.spec.size_gibibytes":                   "200",
+				"spec.boot_disk.managed_disk.spec.type":                             "NETWORK_SSD",
+				"spec.boot_disk.managed_disk.spec.source_image_family.image_family": DefaultImageFamily,
+				"spec.network_interfaces[0].name":                                   "eth0",
+				"spec.network_interfaces[0].subnet_id":                              subnet,
+				"spec.network_interfaces[0].ip_address":                             "{}",
+				"spec.network_interfaces[0].public_ip_address":                      "{}",
+				"spec.cloud_init_user_data":                                         l.userData,
+				"spec.preemptible.on_preemption":                                    spot,
+				"spec.recovery_policy":                                              recovery,
+				"spec.gpu_cluster.id":                                               tt.cluster,
+			}
+			for path, w := range want {
+				if got := valueAt(t, body, path); got != w {
+					t.Errorf("%s = %q, want %q", path, got, w)
+				}
+			}
+			if key, _ := normalisedKey(req.SSHPublicKey); !strings.Contains(valueAt(t, body, "spec.cloud_init_user_data"), key) {
+				t.Error("the cloud-init does not carry the SSH key")
+			}
+		})
+	}
+}
+
+// valueAt reads a field of a decoded message by a path of published
+// field names ("spec.network_interfaces[0].name", "metadata.labels[k]"):
+// scalars as text, enums by value name, a present message as "{}", an
+// absent one or a missing list element as "".
+func valueAt(t *testing.T, m protoreflect.Message, path string) string {
+	t.Helper()
+	name, rest, _ := strings.Cut(path, ".")
+	name, index, indexed := strings.Cut(name, "[")
+	index = strings.TrimSuffix(index, "]")
+	fd := m.Descriptor().Fields().ByName(protoreflect.Name(name))
+	if fd == nil {
+		t.Fatalf("the published %s has no field %s", m.Descriptor().FullName(), name)
+	}
+	if !m.Has(fd) {
+		return ""
+	}
+	v := m.Get(fd)
+	switch {
+	case fd.IsMap():
+		return v.Map().Get(protoreflect.ValueOfString(index).MapKey()).String()
+	case fd.IsList():
+		i, err := strconv.Atoi(index)
+		if !indexed || err != nil {
+			t.Fatalf("%s is a list: say which element", path)
+		}
+		if i >= v.List().Len() {
+			return ""
+		}
+		v = v.List().Get(i)
+	}
+	switch {
+	case fd.Kind() == protoreflect.MessageKind && rest == "":
+		return "{}"
+	case fd.Kind() == protoreflect.MessageKind:
+		return valueAt(t, v.Message(), rest)
+	case fd.Kind() == protoreflect.EnumKind:
+		return string(fd.Enum().Values().ByNumber(v.Enum()).Name())
+	}
+	return v.String()
+}
+
+// unknownFields names every message in m holding bytes its descriptor
+// does not describe.
+func unknownFields(m protoreflect.Message, at string) []string {
+	var out []string
+	if len(m.GetUnknown()) > 0 {
+		out = append(out, cmp.Or(at, "the body"))
+	}
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		if fd.Kind() != protoreflect.MessageKind {
 			return true
 		}
-		for i := range fd.Services().Len() {
-			s := fd.Services().Get(i)
-			for j := range s.Methods().Len() {
-				ours = append(ours, "/"+string(s.FullName())+"/"+string(s.Methods().Get(j).Name()))
+		switch {
+		case fd.IsMap():
+			if fd.MapValue().Kind() == protoreflect.MessageKind {
+				v.Map().Range(func(k protoreflect.MapKey, mv protoreflect.Value) bool {
+					out = append(out, unknownFields(mv.Message(), fmt.Sprintf("%s%s[%s]", at, fd.Name(), k))...)
+					return true
+				})
 			}
+		case fd.IsList():
+			for i := range v.List().Len() {
+				out = append(out, unknownFields(v.List().Get(i).Message(), fmt.Sprintf("%s%s[%d].", at, fd.Name(), i))...)
+			}
+		default:
+			out = append(out, unknownFields(v.Message(), at+string(fd.Name())+".")...)
 		}
 		return true
 	})
-	for _, m := range ours {
-		found := false
-		for _, p := range publishedMethods {
-			found = found || p == m
-		}
-		if !found {
-			t.Errorf("method %s is not one Nebius publishes", m)
-		}
-	}
-	if len(ours) != len(publishedMethods) {
-		t.Errorf("trimmed protos have %d methods, the table %d", len(ours), len(publishedMethods))
-	}
-	for _, m := range []string{exchangeMethod, mCreate, mGet, mPlatform} {
-		found := false
-		for _, o := range ours {
-			found = found || o == m
-		}
-		if !found {
-			t.Errorf("%s is used but not defined", m)
-		}
-	}
+	return out
 }
