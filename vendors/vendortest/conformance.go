@@ -426,6 +426,7 @@ func (w *walker) object(path string, typ reflect.Type, alts []*openapi3.Schema) 
 	if len(objects) == 0 {
 		return []mismatch{{path, "Go has an object where the description has " + describe(alts)}}
 	}
+	w.markEmbedded(typ)
 	var out []mismatch
 	fields := jsonFields(typ)
 	for _, f := range fields {
@@ -477,6 +478,26 @@ func (w *walker) object(path string, typ reflect.Type, alts []*openapi3.Schema) 
 		}
 	}
 	return out
+}
+
+// markEmbedded records the package's structs that typ embeds without a
+// JSON name: encoding/json flattens their fields into typ's, so they are
+// checked with it and reached through it.
+func (w *walker) markEmbedded(typ reflect.Type) {
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		inner := f.Type
+		if inner.Kind() == reflect.Pointer {
+			inner = inner.Elem()
+		}
+		if !f.Anonymous || f.Tag.Get("json") != "" || inner.Kind() != reflect.Struct {
+			continue
+		}
+		if packageOf(inner) == w.pkgPath {
+			w.reached[baseName(inner.Name())] = true
+		}
+		w.markEmbedded(inner)
+	}
 }
 
 // closed reports whether a schema forbids properties it does not list.

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -165,5 +166,41 @@ func TestRecorder(t *testing.T) {
 	rec.JSON(t, key, &last)
 	if last.N != 2 || string(rec.Body(key)) != `{"n":2}` {
 		t.Errorf("last body %q decoded as %+v, want n=2", rec.Body(key), last)
+	}
+}
+
+// embeddedBase and embeddingRequest model a request whose common fields
+// come from an embedded struct, as encoding/json flattens them.
+type embeddedBase struct {
+	Name string `json:"name"`
+}
+
+type embeddingRequest struct {
+	embeddedBase
+	Size int `json:"size"`
+}
+
+// TestConformanceReachesEmbedded: a struct embedded without a JSON name
+// is checked field by field through its embedder and counts as reached,
+// so the completeness check does not ask for a binding of its own.
+func TestConformanceReachesEmbedded(t *testing.T) {
+	loader := openapi3.NewLoader()
+	spec, err := loader.LoadFromData([]byte(`{"openapi": "3.1.0", "info": {"title": "t", "version": "1"}, "paths": {},
+	  "components": {"schemas": {"Req": {"type": "object", "properties": {"name": {"type": "string"}, "size": {"type": "integer"}}},
+	    "Small": {"type": "object", "properties": {"size": {"type": "integer"}}}}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &walker{pkgPath: packageOf(reflect.TypeFor[embeddingRequest]()), reached: map[string]bool{}, seen: map[seenKey]bool{}}
+	if errs := w.conform("embeddingRequest", reflect.TypeFor[embeddingRequest](), spec.Components.Schemas["Req"]); len(errs) != 0 {
+		t.Errorf("conforming request: %v", errs)
+	}
+	if !w.reached["embeddedBase"] || !w.reached["embeddingRequest"] {
+		t.Errorf("reached %v, want embeddedBase and embeddingRequest", w.reached)
+	}
+	w = &walker{pkgPath: w.pkgPath, reached: map[string]bool{}, seen: map[seenKey]bool{}}
+	errs := w.conform("embeddingRequest", reflect.TypeFor[embeddingRequest](), spec.Components.Schemas["Small"])
+	if len(errs) != 1 || errs[0].path != "embeddingRequest.name" {
+		t.Errorf("an embedded field the schema lacks: %v, want one mismatch at embeddingRequest.name", errs)
 	}
 }
