@@ -29,6 +29,7 @@ func loadSpec(t *testing.T) *openapi3.T {
 	spec := vendortest.LoadSpec(t, "vastai/openapi.yaml")
 	for _, p := range specPatches {
 		p.apply(t, spec)
+		t.Logf("spec allowance %q: %s", p.name, p.reason)
 	}
 	return spec
 }
