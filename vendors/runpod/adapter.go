@@ -371,7 +371,7 @@ func (a *Adapter) Create(ctx context.Context, req vendors.CreateRequest) (vendor
 	// A create is never re-sent by the client: a timeout or 5xx comes back
 	// as ErrTransient and the next Create finds the pod if it was made.
 	if err := a.client.Do(ctx, vendors.Request{Op: "create pod", Method: http.MethodPost, Path: "/v2/pods", JSON: body}, &p); err != nil {
-		return vendors.Instance{}, notFoundIsInvalid(err)
+		return vendors.Instance{}, createError(err)
 	}
 	return a.instance(p), nil
 }
@@ -440,7 +440,7 @@ func (a *Adapter) createClusterNode(ctx context.Context, req vendors.CreateReque
 			StartSSH:        true,
 		}
 		if err := a.client.Do(ctx, vendors.Request{Op: "create cluster", Method: http.MethodPost, Path: "/v2/clusters", JSON: body}, &c); err != nil {
-			return vendors.Instance{}, notFoundIsInvalid(err)
+			return vendors.Instance{}, createError(err)
 		}
 	}
 	var members podList
@@ -491,12 +491,22 @@ func (a *Adapter) deleteCluster(ctx context.Context, id string) error {
 	return err
 }
 
-// notFoundIsInvalid turns a create's 404 (a template or GPU type it names
-// does not exist) into ErrInvalid: the request is wrong.
-func notFoundIsInvalid(err error) error {
+// createError reads a create's refusal as RunPod's createPod documents
+// it ("Which failures are worth retrying"): a 403 means "your account
+// cannot access the requested pool. Skip this candidate, keep going", so
+// it is ErrNoCapacity, which moves the renter on to another offer, not an
+// ErrAuth that blames supply's key; a 404 names a template or GPU type
+// that does not exist, so the request is wrong (ErrInvalid). createCluster
+// documents the same statuses without the table; they are read the same.
+func createError(err error) error {
 	var e *vendors.Error
-	if errors.As(err, &e) && e.Kind == vendors.ErrNotFound {
-		e.Kind = vendors.ErrInvalid
+	if errors.As(err, &e) {
+		switch e.Status {
+		case http.StatusForbidden:
+			e.Kind = vendors.ErrNoCapacity
+		case http.StatusNotFound:
+			e.Kind = vendors.ErrInvalid
+		}
 	}
 	return err
 }
@@ -642,15 +652,39 @@ func state(p pod) vendors.State {
 }
 
 // capacityPhrases are the details of RunPod's 400s that mean no capacity.
-// Spec quirk: RunPod gives capacity exhaustion no machine-readable code,
-// only a human-readable detail, so these are matched narrowly; any other
-// 400 is a request the vendor rejected.
+// createPod's description says "400 covers both 'your request breaks a
+// rule' and 'no capacity', because capacity exhaustion currently carries
+// no machine-readable code of its own — only a human-readable detail",
+// and it quotes no detail: the wording is documented nowhere by RunPod.
+// These phrases are RunPod's own answers as quoted from live create calls
+// in public client code and run logs (the REST v2 detail "There are no
+// longer any instances available with the requested specifications.
+// Please refresh and try again.", and the pod-placement "This machine does
+// not have the resources to deploy your pod."). They are matched narrowly,
+// as fragments, case-insensitively; any other 400 is a request RunPod
+// rejected (ErrInvalid). Check them against the live API first.
 var capacityPhrases = []string{
 	"no longer any instances available",
 	"does not have the resources to deploy",
 }
 
-// parseError reads RunPod's problem+json body.
+// parseError reads RunPod's problem+json body (ErrorResponse) and
+// classifies it by what RunPod's description says each status means
+// (components/responses, and createPod's "Which failures are worth
+// retrying" table); vendors.StatusKind gives each of these kinds:
+//
+//	400 BadRequestError: breaks a request rule → ErrInvalid, or no
+//	    capacity (capacityPhrases) → ErrNoCapacity
+//	401 UnauthorizedError: bearer token missing or invalid → ErrAuth
+//	402 createPod's table: "Insufficient balance. Stop" → ErrQuota
+//	403 ForbiddenError: the token does not grant access → ErrAuth
+//	    (on a create, a pool the account cannot use: see createError)
+//	404 NotFoundError → ErrNotFound (on a create: see createError)
+//	409 deletePod: "Pod belongs to a cluster" → ErrInvalid (Terminate
+//	    deletes the cluster instead)
+//	422 UnprocessableEntityError: "Fix the request. Never retry" → ErrInvalid
+//	429 TooManyRequestsError, Retry-After in seconds → ErrRateLimited
+//	5xx createPod's table: "Transient upstream failure" → ErrTransient
 func parseError(status int, _ http.Header, body []byte) *vendors.Error {
 	var p problem
 	_ = json.Unmarshal(body, &p) // a proxy's 502 may not be problem+json

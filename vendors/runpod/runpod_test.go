@@ -377,6 +377,22 @@ func TestErrors(t *testing.T) {
 			_, err := f.a.Get(ctx, "nosuchpod")
 			return err
 		}, vendors.ErrNotFound},
+		// createPod: 403 "Your account cannot access the requested pool.
+		// Skip this candidate, keep going."
+		{"pool not accessible", func(f *fixture) { f.si.DenyPool(l40s.gpuID) }, create("EU-RO-1", l40s), vendors.ErrNoCapacity},
+		{"cluster pool not accessible", func(f *fixture) { f.si.DenyPool(clusterShape.gpuID) }, func(t *testing.T, f *fixture) error {
+			req := createRequest(t, "US-KS-2", clusterShape)
+			req.Cluster = &vendors.ClusterNode{ClusterID: uuid.NewString(), Index: 0, Nodes: 2}
+			_, err := f.a.Create(ctx, req)
+			return err
+		}, vendors.ErrNoCapacity},
+		// Away from a create, a 403 is ForbiddenError: the key lacks access.
+		{"forbidden read", func(f *fixture) {
+			f.si.Faults().Add(standin.Rule{Method: http.MethodGet, PathPrefix: "/v2/pods", Status: http.StatusForbidden})
+		}, func(t *testing.T, f *fixture) error {
+			_, err := f.a.List(ctx)
+			return err
+		}, vendors.ErrAuth},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -393,21 +409,41 @@ func TestErrors(t *testing.T) {
 	}
 }
 
-func TestParseErrorMatchesCapacityNarrowly(t *testing.T) {
+// TestCapacityIsMatchedByPhrase: RunPod gives capacity no code, so the
+// adapter matches fragments of the detail. The stand-in's sentence is not
+// any fragment, and other sentences carrying a fragment match too, so the
+// matching is about RunPod's phrase, not the stand-in's exact words.
+func TestCapacityIsMatchedByPhrase(t *testing.T) {
+	f := newFixture(t, standin.Options{}, nil)
+	_, err := f.a.Create(context.Background(), createRequest(t, "EU-SE-1", h100))
+	var ve *vendors.Error
+	if !errors.As(err, &ve) || ve.Kind != vendors.ErrNoCapacity || ve.Status != http.StatusBadRequest {
+		t.Fatalf("sold out: %v, want a 400 of kind ErrNoCapacity", err)
+	}
+	for _, phrase := range capacityPhrases {
+		if strings.EqualFold(ve.Message, phrase) {
+			t.Errorf("the stand-in answers exactly the phrase %q: the test would not show the matching is by phrase", phrase)
+		}
+	}
 	tests := []struct {
 		detail string
 		want   error
 	}{
-		{capacityDetail, vendors.ErrNoCapacity},
-		{"This machine does not have the resources to deploy your pod.", vendors.ErrNoCapacity},
+		{"This machine does not have the resources to deploy your pod. Please try a different machine.", vendors.ErrNoCapacity},
+		{"THERE ARE NO LONGER ANY INSTANCES AVAILABLE in EU-RO-1 for 8x H100", vendors.ErrNoCapacity},
 		{"exactly one of gpu or cpu must be set", vendors.ErrInvalid},
 		{"capacity must be positive", vendors.ErrInvalid},
+		{"no instances of this template are available", vendors.ErrInvalid},
 	}
 	for _, tt := range tests {
 		b, _ := json.Marshal(problem{Title: "Bad Request", Status: 400, Detail: tt.detail})
 		if e := parseError(400, nil, b); e.Kind != tt.want || e.Message != tt.detail {
 			t.Errorf("400 %q: %v %q, want %v", tt.detail, e.Kind, e.Message, tt.want)
 		}
+	}
+	b, _ := json.Marshal(problem{Title: "Unprocessable Entity", Status: 422, Detail: capacityDetail})
+	if e := parseError(422, nil, b); e.Kind != vendors.ErrInvalid {
+		t.Errorf("a 422 with capacity words: %v, want ErrInvalid (only a 400 can mean capacity)", e.Kind)
 	}
 }
 

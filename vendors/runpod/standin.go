@@ -36,6 +36,8 @@ type StandIn struct {
 	// balance is the account's credit in USD (0: unlimited); a pod needs
 	// an hour of its cost.
 	balance float64
+	// denied are the GPU types whose pool the account cannot access.
+	denied map[string]bool
 }
 
 // savedState is what survives a restart.
@@ -133,6 +135,18 @@ func (s *StandIn) SetBalance(usd float64) {
 	s.mu.Lock()
 	s.balance = usd
 	s.mu.Unlock()
+}
+
+// DenyPool makes the GPU type's pool one the account cannot access:
+// creating a pod or cluster of it is refused with 403, as createPod
+// documents ("Your account cannot access the requested pool").
+func (s *StandIn) DenyPool(gpuID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.denied == nil {
+		s.denied = map[string]bool{}
+	}
+	s.denied[gpuID] = true
 }
 
 // Instances lists every pod the stand-in holds, terminated ones included.
@@ -599,6 +613,9 @@ func (s *StandIn) place(gpuID, cloud string, count, units int, dcs []string, now
 	}
 	if g.listPrice(cloud) <= 0 || count > g.maxCount(cloud) {
 		return "", http.StatusBadRequest, fmt.Sprintf("%s is not offered with %d GPUs in the %s cloud", gpuID, count, cloud)
+	}
+	if s.denied[gpuID] {
+		return "", http.StatusForbidden, "access denied: this account cannot deploy to the " + gpuID + " pool"
 	}
 	if s.balance > 0 && s.balance < float64(count*units)*g.listPrice(cloud) {
 		return "", http.StatusPaymentRequired, "Insufficient balance: add credit to deploy this pod"

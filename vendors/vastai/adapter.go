@@ -195,13 +195,13 @@ func (a *Adapter) search(contract vendors.Contract) searchQuery {
 		typ = "bid"
 	}
 	return searchQuery{
-		Verified:         filter{"eq": true},
-		Rentable:         filter{"eq": true},
-		Rented:           filter{"eq": false},
-		NumGPUs:          filter{"gte": 1},
-		DirectPortCount:  filter{"gte": 1},
-		Reliability:      filter{"gte": a.minReliability},
-		DiskSpace:        filter{"gte": a.diskGB},
+		Verified:         is(true),
+		Rentable:         is(true),
+		Rented:           is(false),
+		NumGPUs:          atLeast(1),
+		DirectPortCount:  atLeast(1),
+		Reliability:      atLeast(a.minReliability),
+		DiskSpace:        atLeast(float64(a.diskGB)),
 		Type:             typ,
 		Limit:            a.offerLimit,
 		AllocatedStorage: float64(a.diskGB),
@@ -386,12 +386,15 @@ func bidPrice(item vendors.CatalogItem) (float64, error) {
 	return bid, nil
 }
 
-// offerGone turns a rent's "no such ask" (404, or 410 once the machine
-// is taken) into ErrNoCapacity: the machine is no longer for rent and the
-// caller should try another offer.
+// offerGone turns a rent's "no such ask" (404 "Offer not found or not
+// available", or 410 "Offer no longer available" once the machine is
+// taken) and its 403 (the spec's example: "Offer 1234567 is not your own.
+// Hosts can only rent their own machines.") into ErrNoCapacity: this
+// machine is not for rent to this account and the caller should try
+// another offer.
 func offerGone(err error) error {
 	var e *vendors.Error
-	if errors.As(err, &e) && e.Kind == vendors.ErrNotFound {
+	if errors.As(err, &e) && (e.Kind == vendors.ErrNotFound || e.Status == http.StatusForbidden) {
 		e.Kind = vendors.ErrNoCapacity
 	}
 	return err
@@ -575,17 +578,24 @@ func stoppedOrPreempted(in instance) vendors.State {
 	return vendors.StateStopped
 }
 
-// parseError reads Vast's error envelopes, which differ by endpoint:
-// {success, error, msg} (error is the code branched on), or for most 429s
-// {"detail": "API requests too frequent ..."} with no Retry-After.
+// parseError reads Vast's error answers, which differ by endpoint: the
+// {success, error, msg} Error schema (errorEnvelope), {error, msg} on
+// search and the instance list (errorBody), and on most 429s
+// {"detail": "API requests too frequent endpoint threshold=..."}
+// (tooFrequent). None carries a Retry-After: the spec documents the
+// header on no response, so a 429 waits rateLimitWait. A body that is
+// none of these (a proxy's 5xx) is kept as it came.
 func parseError(status int, _ http.Header, body []byte) *vendors.Error {
-	var e struct {
-		errorBody
-		Message string `json:"message"`
-		Detail  string `json:"detail"`
+	var e errorBody
+	var busy tooFrequent
+	// Each envelope reads what it knows of the body, and a 5xx may not
+	// be JSON at all.
+	_ = json.Unmarshal(body, &e)
+	_ = json.Unmarshal(body, &busy)
+	msg := strings.Join(nonEmpty(e.Error, e.Msg, busy.Detail), ": ")
+	if msg == "" {
+		msg = strings.TrimSpace(string(body[:min(len(body), 300)]))
 	}
-	_ = json.Unmarshal(body, &e) // a 5xx may have no JSON at all
-	msg := strings.TrimSpace(strings.Join(nonEmpty(e.Error, e.Msg, e.Message, e.Detail), ": "))
 	out := &vendors.Error{Kind: codeKind(status, e.Error), Message: msg}
 	if out.Kind == vendors.ErrRateLimited {
 		out.RetryAfter = rateLimitWait
@@ -593,13 +603,33 @@ func parseError(status int, _ http.Header, body []byte) *vendors.Error {
 	return out
 }
 
+// codeKind classifies an error by its code, where Vast documents one,
+// else by its status. Where each is documented in Vast's description:
+//
+//	auth_error: the 401 example of show instance ("Invalid user key");
+//	    search answers it with 404 "Unauthorized - invalid or missing
+//	    API key", so the code, not the status, decides → ErrAuth
+//	no_such_ask: create's 410 "Offer no longer available" → ErrNoCapacity
+//	not_found: destroy's 404 "Instance not found"; no_such_instance: the
+//	    404 of the per-instance operations (change bid, cancel sync,
+//	    detach ssh-key) → ErrNotFound
+//	rate_limit_exceeded: destroy's 429; any 429 → ErrRateLimited
+//	invalid_args, invalid_price, no_ssh_key_for_vm: create's 400 enum;
+//	    invalid_request, invalid_token: the instance list's 400 enum and
+//	    search's 400 → ErrInvalid. Create's 404 "Offer not found or not
+//	    available" is invalid_args too (msg "no_such_ask ..."): a 404
+//	    with these codes is ErrNotFound, which offerGone makes
+//	    ErrNoCapacity for a create.
+//
+// Statuses without a code: 401 (the Error schema on every operation) is
+// ErrAuth; 5xx is documented nowhere in Vast's description and read as
+// transient, as any HTTP 5xx.
 func codeKind(status int, code string) error {
 	if status == http.StatusTooManyRequests {
 		return vendors.ErrRateLimited
 	}
 	switch code {
 	case codeAuth:
-		// Vast answers a bad key with 404 on some endpoints.
 		return vendors.ErrAuth
 	case codeNoSuchAsk:
 		return vendors.ErrNoCapacity
@@ -609,7 +639,6 @@ func codeKind(status int, code string) error {
 		return vendors.ErrRateLimited
 	case codeInvalidArgs, codeInvalidPrice, codeNoSSHKeyForVM, codeInvalidReq, codeInvalidToken:
 		if status == http.StatusNotFound {
-			// A create's "no_such_ask" comes as invalid_args with a 404.
 			return vendors.ErrNotFound
 		}
 		return vendors.ErrInvalid

@@ -249,11 +249,11 @@ func (s *StandIn) authorize(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		status := http.StatusUnauthorized
 		if strings.HasPrefix(r.URL.Path, "/api/v0/bundles") {
-			status = http.StatusNotFound
+			writeBare(w, http.StatusNotFound, codeAuth, "Invalid user key")
+			return
 		}
-		writeError(w, status, codeAuth, "Invalid user key")
+		writeError(w, http.StatusUnauthorized, codeAuth, "Invalid user key")
 	})
 }
 
@@ -296,11 +296,11 @@ func faultBody(status int) (string, []byte) {
 	case status == http.StatusTooManyRequests:
 		v = tooFrequent{Detail: "API requests too frequent endpoint threshold=1.0"}
 	case status == http.StatusUnauthorized:
-		v = errorBody{Error: codeAuth, Msg: "Invalid user key"}
+		v = errorEnvelope{errorBody: errorBody{Error: codeAuth, Msg: "Invalid user key"}}
 	case status >= 500:
-		v = errorBody{Error: "server_error", Msg: "Internal server error"}
+		v = errorEnvelope{errorBody: errorBody{Error: "server_error", Msg: "Internal server error"}}
 	default:
-		v = errorBody{Error: codeInvalidArgs, Msg: http.StatusText(status)}
+		v = errorEnvelope{errorBody: errorBody{Error: codeInvalidArgs, Msg: http.StatusText(status)}}
 	}
 	b, _ := json.Marshal(v)
 	return "application/json", b
@@ -312,8 +312,20 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
+// writeError writes the spec's Error schema, {success: false, error, msg}.
 func writeError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, errorEnvelope{errorBody: errorBody{Error: code, Msg: msg}})
+}
+
+// writeBare writes {error, msg} without success, as search and the
+// instance list answer.
+func writeBare(w http.ResponseWriter, status int, code, msg string) {
 	writeJSON(w, status, errorBody{Error: code, Msg: msg})
+}
+
+// writeRefusal writes a create's error, which names the ask.
+func writeRefusal(w http.ResponseWriter, status int, askID int64, code, msg string) {
+	writeJSON(w, status, rentRefusal{errorEnvelope{errorBody: errorBody{Error: code, Msg: msg}}, askID})
 }
 
 // liveAsks counts the live instances on each ask; the caller holds s.mu.
@@ -566,10 +578,7 @@ func (s *StandIn) searchOffers(w http.ResponseWriter, r *http.Request) {
 	}
 	conds, typ, limit, storage, order, err := parseSearch(body)
 	if err != nil {
-		writeJSON(w, http.StatusBadRequest, struct {
-			Error string `json:"error"`
-			Msg   string `json:"msg"`
-		}{codeInvalidReq, err.Error()})
+		writeBare(w, http.StatusBadRequest, codeInvalidReq, err.Error())
 		return
 	}
 	s.mu.Lock()
@@ -668,26 +677,26 @@ func (s *StandIn) createInstance(w http.ResponseWriter, r *http.Request) {
 	}
 	var req rentBody
 	if err := json.Unmarshal(body, &req); err != nil {
-		writeJSON(w, http.StatusBadRequest, errorBody{Error: codeInvalidArgs, Msg: "Invalid json body: " + err.Error(), AskID: askID})
+		writeRefusal(w, http.StatusBadRequest, askID, codeInvalidArgs, "Invalid json body: "+err.Error())
 		return
 	}
 	i, ok := s.byAsk[askID]
 	if !ok {
-		writeJSON(w, http.StatusNotFound, errorBody{Error: codeInvalidArgs,
-			Msg: fmt.Sprintf("error 404/3603: no_such_ask Instance type by id %d is not available.", askID), AskID: askID})
+		writeRefusal(w, http.StatusNotFound, askID, codeInvalidArgs,
+			fmt.Sprintf("error 404/3603: no_such_ask Instance type by id %d is not available.", askID))
 		return
 	}
 	m := s.market[i]
 	if code, msg := validateRent(req, m); code != "" {
-		writeJSON(w, http.StatusBadRequest, errorBody{Error: code, Msg: msg, AskID: askID})
+		writeRefusal(w, http.StatusBadRequest, askID, code, msg)
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
 	if !s.listed(m, s.liveAsks(), now) {
-		writeJSON(w, http.StatusGone, errorBody{Error: codeNoSuchAsk,
-			Msg: fmt.Sprintf("error 410/3907: no_such_ask Instance type %d is no longer available.", askID), AskID: askID})
+		writeRefusal(w, http.StatusGone, askID, codeNoSuchAsk,
+			fmt.Sprintf("error 410/3907: no_such_ask Instance type %d is no longer available.", askID))
 		return
 	}
 	s.st.NextID++
@@ -770,7 +779,7 @@ func (s *StandIn) view(rec *record, now time.Time) instance {
 		ImageUUID: rec.Image, ImageRuntype: rec.Runtype, Onstart: &rec.Onstart,
 		LocalIPAddrs: fmt.Sprintf("10.%d.%d.%d 172.17.0.1", rec.ID>>16&0xff, rec.ID>>8&0xff, rec.ID&0xff),
 		SSHHost:      fmt.Sprintf("ssh%d.vast.ai", rec.ID%9+1), SSHPort: int(10000 + rec.ID%50000),
-		MachineID: m.machineID, HostID: m.hostID, BundleID: m.askID,
+		MachineID: m.machineID, HostID: m.hostID,
 		StartDate: float64(rec.CreatedAt.UnixNano()) / 1e9,
 		GPUName:   m.gpu, NumGPUs: m.count, GPURAM: m.ramGB * 1024, CPUCores: m.cores, CPURAM: m.memGB * 1024,
 		DiskSpace: rec.Disk, Geolocation: m.location, IsBid: bid, MinBid: machinePrice(m, true, now),
@@ -923,7 +932,7 @@ func (s *StandIn) showInstances(w http.ResponseWriter, r *http.Request) {
 	if tok := q.Get("after_token"); tok != "" {
 		id, ok := decodeToken(tok)
 		if !ok {
-			writeError(w, http.StatusBadRequest, codeInvalidToken, "Invalid pagination token")
+			writeBare(w, http.StatusBadRequest, codeInvalidToken, "Invalid pagination token")
 			return
 		}
 		after = id
@@ -931,19 +940,19 @@ func (s *StandIn) showInstances(w http.ResponseWriter, r *http.Request) {
 	var filters map[string]map[string]any
 	if f := q.Get("select_filters"); f != "" {
 		if err := json.Unmarshal([]byte(f), &filters); err != nil {
-			writeError(w, http.StatusBadRequest, codeInvalidReq, "Error in query parameters: select_filters is not a JSON object")
+			writeBare(w, http.StatusBadRequest, codeInvalidReq, "Error in query parameters: select_filters is not a JSON object")
 			return
 		}
 	}
 	var conds []condition
 	for col, ops := range filters {
 		if !slices.Contains(listFilterColumns, col) {
-			writeError(w, http.StatusBadRequest, codeInvalidReq, "Error in query parameters: "+col+" is not a valid search key")
+			writeBare(w, http.StatusBadRequest, codeInvalidReq, "Error in query parameters: "+col+" is not a valid search key")
 			return
 		}
 		for op, v := range ops {
 			if !slices.Contains(operators, op) {
-				writeError(w, http.StatusBadRequest, codeInvalidReq, "Error in query parameters: unknown operator "+op)
+				writeBare(w, http.StatusBadRequest, codeInvalidReq, "Error in query parameters: unknown operator "+op)
 				return
 			}
 			conds = append(conds, condition{col, op, v})

@@ -466,6 +466,14 @@ func TestErrors(t *testing.T) {
 			_, err := f.a.Get(ctx, "424242")
 			return err
 		}, vendors.ErrNotFound},
+		// Create's 403 (the spec's example: "Offer 1234567 is not your own.
+		// Hosts can only rent their own machines.") refuses this offer to
+		// this account; the injected answer words it otherwise.
+		{"offer refused to this account", func(t *testing.T, f *fixture) error {
+			f.si.Faults().Add(standin.Rule{Method: http.MethodPut, PathPrefix: "/api/v0/asks/", Status: http.StatusForbidden, Times: 1})
+			_, err := f.a.Create(ctx, rentRequest(t, "L4", "Sydney, AU"))
+			return err
+		}, vendors.ErrNoCapacity},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

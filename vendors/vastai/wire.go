@@ -12,14 +12,25 @@ import (
 // JSON. Only the fields supply reads, sends or a client would expect to
 // see are here.
 
-// errorBody is the spec's Error schema ({success, error, msg}) plus the
-// ask_id a create error carries. Error is the machine-readable code the
-// adapter branches on.
+// errorBody is the part every one of Vast's {error, msg} error answers
+// shares: error is the machine-readable code the adapter branches on, msg
+// the explanation. Search and the instance list answer with just these.
 type errorBody struct {
-	Success bool   `json:"success"`
-	Error   string `json:"error,omitempty"`
-	Msg     string `json:"msg,omitempty"`
-	AskID   int64  `json:"ask_id,omitempty"`
+	Error string `json:"error"`
+	Msg   string `json:"msg"`
+}
+
+// errorEnvelope is the spec's Error schema, {success, error, msg}: the
+// answer of most instance operations.
+type errorEnvelope struct {
+	Success bool `json:"success"`
+	errorBody
+}
+
+// rentRefusal is a create's error: the envelope and the ask it names.
+type rentRefusal struct {
+	errorEnvelope
+	AskID int64 `json:"ask_id"`
 }
 
 // tooFrequent is the 429 body of most endpoints: no code, no Retry-After.
@@ -41,8 +52,18 @@ const (
 	codeInvalidToken  = "invalid_token"
 )
 
-// filter is one search condition, {"op": value}.
-type filter map[string]any
+// filter is one search condition, {"operator": operand}: the operators
+// supply uses from the table in search's description.
+type filter struct {
+	// Eq compares a boolean column.
+	Eq *bool `json:"eq,omitempty"`
+	// Gte is a numeric column's lower bound.
+	Gte *float64 `json:"gte,omitempty"`
+}
+
+// is and atLeast are the conditions column = v and column >= v.
+func is(v bool) filter         { return filter{Eq: &v} }
+func atLeast(v float64) filter { return filter{Gte: &v} }
 
 // searchQuery is the body of POST /api/v0/bundles/: the filters supply
 // uses, the contract type and the disk to price offers with.
@@ -169,7 +190,6 @@ type instance struct {
 	SSHPort        int     `json:"ssh_port"`
 	MachineID      int64   `json:"machine_id"`
 	HostID         int64   `json:"host_id"`
-	BundleID       int64   `json:"bundle_id"`
 	StartDate      float64 `json:"start_date"`
 	GPUName        string  `json:"gpu_name"`
 	NumGPUs        int     `json:"num_gpus"`

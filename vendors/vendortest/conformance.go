@@ -204,7 +204,10 @@ func (w *walker) conform(path string, typ reflect.Type, ref *openapi3.SchemaRef)
 		if !ok {
 			return []mismatch{{path, fmt.Sprintf("%s encodes itself: list the schema types it accepts in Conformance.Custom", typ)}}
 		}
-		return w.scalar(path, alts, accepts...)
+		if errs := w.scalar(path, alts, accepts...); len(errs) > 0 {
+			return errs
+		}
+		return w.plain(path, typ, alts)
 	}
 
 	switch typ.Kind() {
@@ -232,6 +235,42 @@ func (w *walker) conform(path string, typ reflect.Type, ref *openapi3.SchemaRef)
 		return w.object(path, typ, alts)
 	}
 	return []mismatch{{path, fmt.Sprintf("Go kind %s has no JSON schema counterpart here", typ.Kind())}}
+}
+
+// plain walks a custom map or slice type as its plain counterpart
+// against the description's object or array alternatives, when it has
+// some: such a type decodes that form into its elements as encoding/json
+// would, so the element types' fields are proven too. Other forms it
+// accepts are its own business.
+func (w *walker) plain(path string, typ reflect.Type, alts []*openapi3.Schema) []mismatch {
+	var kind string
+	var counterpart reflect.Type
+	switch typ.Kind() {
+	case reflect.Map:
+		kind, counterpart = "object", reflect.MapOf(typ.Key(), typ.Elem())
+	case reflect.Slice:
+		kind, counterpart = "array", reflect.SliceOf(typ.Elem())
+	default:
+		return nil
+	}
+	var fits []*openapi3.Schema
+	for _, s := range alts {
+		if ts := types(s); slices.Contains(ts, kind) {
+			fits = append(fits, s)
+		}
+	}
+	if len(fits) == 0 {
+		return nil
+	}
+	return w.conform(path, counterpart, &openapi3.SchemaRef{Value: &openapi3.Schema{OneOf: schemaRefs(fits)}})
+}
+
+func schemaRefs(ss []*openapi3.Schema) openapi3.SchemaRefs {
+	out := make(openapi3.SchemaRefs, len(ss))
+	for i, s := range ss {
+		out[i] = &openapi3.SchemaRef{Value: s}
+	}
+	return out
 }
 
 // alternatives flattens oneOf and anyOf into the schemas a value may
@@ -456,6 +495,7 @@ func (w *walker) object(path string, typ reflect.Type, alts []*openapi3.Schema) 
 	if len(objects) == 0 {
 		return []mismatch{{path, "Go has an object where the description has " + describe(alts)}}
 	}
+	w.markEmbedded(typ)
 	var out []mismatch
 	fields := jsonFields(typ)
 	for _, f := range fields {
@@ -507,6 +547,26 @@ func (w *walker) object(path string, typ reflect.Type, alts []*openapi3.Schema) 
 		}
 	}
 	return out
+}
+
+// markEmbedded records the package's structs that typ embeds without a
+// JSON name: encoding/json flattens their fields into typ's, so they are
+// checked with it and reached through it.
+func (w *walker) markEmbedded(typ reflect.Type) {
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		inner := f.Type
+		if inner.Kind() == reflect.Pointer {
+			inner = inner.Elem()
+		}
+		if !f.Anonymous || f.Tag.Get("json") != "" || inner.Kind() != reflect.Struct {
+			continue
+		}
+		if packageOf(inner) == w.pkgPath {
+			w.reached[baseName(inner.Name())] = true
+		}
+		w.markEmbedded(inner)
+	}
 }
 
 // closed reports whether a schema forbids properties it does not list.

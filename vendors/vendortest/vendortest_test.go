@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -279,5 +280,87 @@ func TestStrict(t *testing.T) {
 		if (err == nil) != tt.ok {
 			t.Errorf("%s %s: %v, want ok=%v", tt.schema, tt.body, err, tt.ok)
 		}
+	}
+}
+
+// embeddedBase and embeddingRequest model a request whose common fields
+// come from an embedded struct, as encoding/json flattens them.
+type embeddedBase struct {
+	Name string `json:"name"`
+}
+
+type embeddingRequest struct {
+	embeddedBase
+	Size int `json:"size"`
+}
+
+// TestConformanceReachesEmbedded: a struct embedded without a JSON name
+// is checked field by field through its embedder and counts as reached,
+// so the completeness check does not ask for a binding of its own.
+func TestConformanceReachesEmbedded(t *testing.T) {
+	loader := openapi3.NewLoader()
+	spec, err := loader.LoadFromData([]byte(`{"openapi": "3.1.0", "info": {"title": "t", "version": "1"}, "paths": {},
+	  "components": {"schemas": {"Req": {"type": "object", "properties": {"name": {"type": "string"}, "size": {"type": "integer"}}},
+	    "Small": {"type": "object", "properties": {"size": {"type": "integer"}}}}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &walker{pkgPath: packageOf(reflect.TypeFor[embeddingRequest]()), reached: map[string]bool{}, seen: map[seenKey]bool{}}
+	if errs := w.conform("embeddingRequest", reflect.TypeFor[embeddingRequest](), spec.Components.Schemas["Req"]); len(errs) != 0 {
+		t.Errorf("conforming request: %v", errs)
+	}
+	if !w.reached["embeddedBase"] || !w.reached["embeddingRequest"] {
+		t.Errorf("reached %v, want embeddedBase and embeddingRequest", w.reached)
+	}
+	w = &walker{pkgPath: w.pkgPath, reached: map[string]bool{}, seen: map[seenKey]bool{}}
+	errs := w.conform("embeddingRequest", reflect.TypeFor[embeddingRequest](), spec.Components.Schemas["Small"])
+	if len(errs) != 1 || errs[0].path != "embeddingRequest.name" {
+		t.Errorf("an embedded field the schema lacks: %v, want one mismatch at embeddingRequest.name", errs)
+	}
+}
+
+// binding and bindings model a type that decodes two forms itself (an
+// array, or a map of structs) as Vast's instance ports do.
+type binding struct {
+	HostPort string `json:"HostPort"`
+}
+
+type bindings map[string][]binding
+
+func (b *bindings) UnmarshalJSON(data []byte) error {
+	var m map[string][]binding
+	if err := json.Unmarshal(data, &m); err != nil {
+		return err
+	}
+	*b = m
+	return nil
+}
+
+// TestConformanceWalksCustomContainers: a custom map type is checked for
+// the schema types it accepts and, where the description has the object
+// form, walked as a plain map, so its element's fields are proven.
+func TestConformanceWalksCustomContainers(t *testing.T) {
+	loader := openapi3.NewLoader()
+	spec, err := loader.LoadFromData([]byte(`{"openapi": "3.1.0", "info": {"title": "t", "version": "1"}, "paths": {},
+	  "components": {"schemas": {
+	    "Mapped": {"type": ["object", "null"], "additionalProperties": {"type": "array", "items": {"type": "object", "properties": {"HostPort": {"type": "string"}}}}},
+	    "Renamed": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "object", "properties": {"host_port": {"type": "string"}}}}},
+	    "Listed": {"type": "array", "items": {"type": "integer"}}}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	typ := reflect.TypeFor[bindings]()
+	check := func(schema string) ([]mismatch, map[string]bool) {
+		w := &walker{pkgPath: packageOf(typ), custom: map[string][]string{"bindings": {"object", "array"}}, reached: map[string]bool{}, seen: map[seenKey]bool{}}
+		return w.conform("ports", typ, spec.Components.Schemas[schema]), w.reached
+	}
+	if errs, reached := check("Mapped"); len(errs) != 0 || !reached["binding"] {
+		t.Errorf("the object form: %v, reached %v; want no mismatch and binding reached", errs, reached)
+	}
+	if errs, _ := check("Renamed"); len(errs) != 1 || errs[0].path != "ports[*][].HostPort" {
+		t.Errorf("an element field the description names otherwise: %v, want one mismatch at ports[*][].HostPort", errs)
+	}
+	if errs, reached := check("Listed"); len(errs) != 0 || reached["binding"] {
+		t.Errorf("only the array form described: %v, reached %v; want no mismatch and nothing walked", errs, reached)
 	}
 }
