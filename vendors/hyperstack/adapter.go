@@ -271,7 +271,7 @@ func (a *Adapter) Create(ctx context.Context, req vendors.CreateRequest) (vendor
 		EnablePortRandomization: false,
 		UserData:                userData,
 		Labels:                  []string{resourceLabel(req.ResourceID)},
-		SecurityRules: []securityRule{{
+		SecurityRules: []securityRulePayload{{
 			Direction: "ingress", Ethertype: "IPv4", Protocol: "tcp",
 			RemoteIPPrefix: "0.0.0.0/0", PortRangeMin: 22, PortRangeMax: 22,
 		}},
@@ -323,9 +323,7 @@ func (a *Adapter) ensureEnvironment(ctx context.Context, region string) (string,
 	if a.known(a.envs, name) {
 		return name, nil
 	}
-	var list struct {
-		Environments []environmentFields `json:"environments"`
-	}
+	var list environmentList
 	q := url.Values{"search": {name}}
 	if err := a.client.Do(ctx, vendors.Request{Op: "list environments", Method: http.MethodGet, Path: "/core/environments", Query: q}, &list); err != nil {
 		return "", err
@@ -337,7 +335,7 @@ func (a *Adapter) ensureEnvironment(ctx context.Context, region string) (string,
 	if !found {
 		err := a.client.Do(ctx, vendors.Request{
 			Op: "create environment", Method: http.MethodPost, Path: "/core/environments",
-			JSON: map[string]string{"name": name, "region": region},
+			JSON: createEnvironmentPayload{Name: name, Region: region},
 			// Creating a named environment twice is refused with a 409,
 			// so re-sending after an ambiguous failure is harmless.
 			Repeatable: true,
@@ -357,9 +355,7 @@ func (a *Adapter) ensureKeypair(ctx context.Context, env, publicKey string) (str
 	if a.known(a.keys, id) {
 		return name, nil
 	}
-	var list struct {
-		Keypairs []keypairFields `json:"keypairs"`
-	}
+	var list keypairList
 	q := url.Values{"search": {name}}
 	if err := a.client.Do(ctx, vendors.Request{Op: "list keypairs", Method: http.MethodGet, Path: "/core/keypairs", Query: q}, &list); err != nil {
 		return "", err
@@ -371,7 +367,7 @@ func (a *Adapter) ensureKeypair(ctx context.Context, env, publicKey string) (str
 	if !found {
 		err := a.client.Do(ctx, vendors.Request{
 			Op: "import keypair", Method: http.MethodPost, Path: "/core/keypairs",
-			JSON:       map[string]string{"name": name, "environment_name": env, "public_key": publicKey},
+			JSON:       importKeypairPayload{Name: name, EnvironmentName: env, PublicKey: publicKey},
 			Repeatable: true, // a duplicate name in the environment is a 409
 		}, nil)
 		if err != nil && !isConflict(err) {
@@ -419,9 +415,7 @@ func (a *Adapter) Get(ctx context.Context, id string) (vendors.Instance, error) 
 	if err != nil {
 		return vendors.Instance{}, err
 	}
-	var resp struct {
-		Instance instanceFields `json:"instance"`
-	}
+	var resp instanceResponse
 	if err := a.client.Do(ctx, vendors.Request{Op: "get", Method: http.MethodGet, Path: path}, &resp); err != nil {
 		return vendors.Instance{}, err
 	}
@@ -448,10 +442,7 @@ func (a *Adapter) list(ctx context.Context, search string) ([]vendors.Instance, 
 	seen := 0
 	for page := 1; ; page++ {
 		q := url.Values{"page": {strconv.Itoa(page)}, "pageSize": {strconv.Itoa(listPageSize)}, "search": {search}}
-		var resp struct {
-			Count     int              `json:"count"`
-			Instances []instanceFields `json:"instances"`
-		}
+		var resp instanceList
 		if err := a.client.Do(ctx, vendors.Request{Op: "list", Method: http.MethodGet, Path: "/core/virtual-machines", Query: q}, &resp); err != nil {
 			return nil, err
 		}

@@ -91,3 +91,52 @@ func TestAgainstPublishedSpec(t *testing.T) {
 		t.Errorf("no api_key: %d, want 401", resp.StatusCode)
 	}
 }
+
+// TestWireConformance proves every wire type of the adapter and its
+// stand-in against Hyperstack's published description, field by field: a
+// name or type the description does not have fails here even though the
+// adapter and the stand-in, sharing the type, would agree with each other.
+func TestWireConformance(t *testing.T) {
+	spec := loadSpec(t)
+	var bindings []vendortest.Binding
+	// Every refusal the adapter reads, at each status it acts on, is
+	// ErrorResponseModel.
+	for at, statuses := range map[string][]int{
+		"POST /core/virtual-machines":           {400, 401, 404, 405, 409},
+		"DELETE /core/virtual-machines/{vm_id}": {400, 404, 409},
+		"GET /core/virtual-machines/{vm_id}":    {404},
+		"POST /core/environments":               {409},
+		"POST /core/keypairs":                   {409},
+	} {
+		for _, status := range statuses {
+			bindings = append(bindings, vendortest.Binding{At: at, Status: status, Type: errorEnvelope{}})
+		}
+	}
+	vendortest.CheckConformance(t, vendortest.Conformance{
+		Spec: spec,
+		Bindings: append(bindings,
+			vendortest.Binding{At: "GET /core/regions", Status: 200, Type: regionList{}},
+			vendortest.Binding{At: "GET /core/flavors", Status: 200, Type: flavorList{}},
+			vendortest.Binding{At: "GET /core/stocks", Status: 200, Type: stockList{}},
+			vendortest.Binding{At: "GET /pricebook", Status: 200, Type: []priceEntry{}},
+			vendortest.Binding{At: "GET /core/environments", Status: 200, Type: environmentList{}},
+			vendortest.Binding{At: "POST /core/environments", Type: createEnvironmentPayload{}},
+			vendortest.Binding{At: "POST /core/environments", Status: 200, Type: environmentResponse{}},
+			vendortest.Binding{At: "GET /core/keypairs", Status: 200, Type: keypairList{}},
+			vendortest.Binding{At: "POST /core/keypairs", Type: importKeypairPayload{}},
+			vendortest.Binding{At: "POST /core/keypairs", Status: 200, Type: keypairResponse{}},
+			vendortest.Binding{At: "DELETE /core/keypair/{id}", Status: 200, Type: okEnvelope{}},
+			vendortest.Binding{At: "POST /core/virtual-machines", Type: createPayload{}},
+			vendortest.Binding{At: "POST /core/virtual-machines", Status: 200, Type: createResponse{}},
+			vendortest.Binding{At: "GET /core/virtual-machines", Status: 200, Type: instanceList{}},
+			vendortest.Binding{At: "GET /core/virtual-machines/{vm_id}", Status: 200, Type: instanceResponse{}},
+			vendortest.Binding{At: "DELETE /core/virtual-machines/{vm_id}", Status: 200, Type: okEnvelope{}},
+		),
+		NotWire: map[string]string{
+			"savedState": "the stand-in's state file",
+			"envRecord":  "the stand-in's state file",
+			"keyRecord":  "the stand-in's state file",
+			"vmRecord":   "the stand-in's state file",
+		},
+	})
+}

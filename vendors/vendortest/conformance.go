@@ -386,9 +386,8 @@ type field struct {
 }
 
 // jsonFields lists a struct's JSON members as encoding/json sees them,
-// embedded structs flattened.
-func jsonFields(typ reflect.Type) []field {
-	var out []field
+// embedded structs flattened; embedded are the struct types it flattened.
+func jsonFields(typ reflect.Type) (out []field, embedded []reflect.Type) {
 	for i := range typ.NumField() {
 		f := typ.Field(i)
 		tag := f.Tag.Get("json")
@@ -402,7 +401,9 @@ func jsonFields(typ reflect.Type) []field {
 				inner = inner.Elem()
 			}
 			if inner.Kind() == reflect.Struct {
-				out = append(out, jsonFields(inner)...)
+				fields, deeper := jsonFields(inner)
+				out = append(out, fields...)
+				embedded = append(append(embedded, inner), deeper...)
 				continue
 			}
 		}
@@ -411,7 +412,7 @@ func jsonFields(typ reflect.Type) []field {
 		}
 		out = append(out, field{name, f.Type, slices.Contains(strings.Split(opts, ","), "omitempty")})
 	}
-	return out
+	return out, embedded
 }
 
 // object checks a struct against the object alternatives: each field must
@@ -427,7 +428,14 @@ func (w *walker) object(path string, typ reflect.Type, alts []*openapi3.Schema) 
 		return []mismatch{{path, "Go has an object where the description has " + describe(alts)}}
 	}
 	var out []mismatch
-	fields := jsonFields(typ)
+	fields, embedded := jsonFields(typ)
+	// An embedded struct's fields are checked as the outer type's, so the
+	// embedded type itself is reached too.
+	for _, e := range embedded {
+		if packageOf(e) == w.pkgPath {
+			w.reached[baseName(e.Name())] = true
+		}
+	}
 	for _, f := range fields {
 		fpath := path + "." + f.name
 		var candidates []*openapi3.SchemaRef
