@@ -2,6 +2,7 @@ package hyperstack
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"slices"
@@ -139,4 +140,43 @@ func TestWireConformance(t *testing.T) {
 			"vmRecord":   "the stand-in's state file",
 		},
 	})
+}
+
+// TestRefusalWordings classifies refusals worded as Hyperstack's sources
+// word them, none equal to the phrase the adapter matches: the matching is
+// about the phrase, wherever it sits in the sentence, not about the
+// stand-in's sentence.
+func TestRefusalWordings(t *testing.T) {
+	for _, tt := range []struct {
+		status  int
+		message string
+		want    error
+	}{
+		// SkyPilot's quote of a real refusal (sky/provision/hyperstack/instance.py).
+		{400, "VM t-cancel-launch-a-d3-d2-cca4b597-head is currently being created and cannot be deleted yet. Please wait until the creation process is finished before attempting deletion..", vendors.ErrTransient},
+		// The description's 402 of Attach_public_IP_to_VM, as a 402 and in a 400.
+		{402, "Insufficient balance to create the resource", vendors.ErrQuota},
+		{400, "Insufficient balance to create the resource", vendors.ErrQuota},
+		{400, "Your organization has reached its VM quota in this environment", vendors.ErrQuota},
+		{400, "Flavor n3-H100x8 is out of stock in CANADA-1", vendors.ErrNoCapacity},
+		{400, "Not enough stock available for flavor n3-H100x8 in region CANADA-1", vendors.ErrNoCapacity},
+		// Refusals without any phrase keep their status's kind.
+		{400, "Invalid security rule: direction \"in\" protocol \"tcp\"", vendors.ErrInvalid},
+		{409, "Environment with name supply-canada-1 already exists", vendors.ErrInvalid},
+		{401, "Invalid API key", vendors.ErrAuth},
+		{404, "Virtual machine 42 not found", vendors.ErrNotFound},
+		{500, "", vendors.ErrTransient},
+	} {
+		body, _ := json.Marshal(errorEnvelope{Message: tt.message, ErrorReason: "bad_request"})
+		if tt.status == 500 {
+			body = nil // the description's 500 has no body
+		}
+		if got := parseError(tt.status, http.Header{}, body).Kind; got != tt.want {
+			t.Errorf("%d %q: %v, want %v", tt.status, tt.message, got, tt.want)
+		}
+	}
+	e := parseError(http.StatusTooManyRequests, http.Header{}, nil)
+	if e.Kind != vendors.ErrRateLimited || e.RetryAfter != time.Minute {
+		t.Errorf("429 without Retry-After: %v after %v, want rate limited for the rest of the minute", e.Kind, e.RetryAfter)
+	}
 }
