@@ -7,6 +7,7 @@ import (
 	"go/parser"
 	"go/token"
 	"maps"
+	"path"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -521,12 +522,17 @@ func typeName(typ reflect.Type) string {
 	for typ.Kind() == reflect.Pointer {
 		typ = typ.Elem()
 	}
-	name := typ.Name()
-	if name == "" {
-		name = typ.String()
+	if name := typ.Name(); name != "" {
+		// envelope[github.com/.../lambda.instance] reads as envelope[instance].
+		return strings.ReplaceAll(name, typ.PkgPath()+".", "")
 	}
-	// envelope[github.com/.../lambda.instance] reads as envelope[instance].
-	return strings.ReplaceAll(name, typ.PkgPath()+".", "")
+	// An unnamed type (a slice of the package's type) names its elements
+	// by package name: []verda.instance reads as []instance.
+	name := typ.String()
+	if pkg := packageOf(typ); pkg != "" {
+		name = strings.ReplaceAll(name, path.Base(pkg)+".", "")
+	}
+	return name
 }
 
 // completeness reads the package's non-test sources (the working

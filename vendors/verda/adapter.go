@@ -311,7 +311,7 @@ func (a *Adapter) Catalog(ctx context.Context) ([]vendors.CatalogItem, error) {
 	for _, loc := range locations {
 		country := a.country(loc.Code, loc.CountryCode)
 		for _, t := range types {
-			if t.GPU.NumberOfGPUs == 0 {
+			if t.GPU.NumberOfGPUs < 1 {
 				continue // CPU nodes are not GPU capacity
 			}
 			for _, offer := range []struct {
@@ -329,8 +329,8 @@ func (a *Adapter) Catalog(ctx context.Context) ([]vendors.CatalogItem, error) {
 					Country:              country,
 					Contract:             contract,
 					GPUName:              gpuName(t),
-					GPUCount:             t.GPU.NumberOfGPUs,
-					VCPUs:                t.CPU.NumberOfCores,
+					GPUCount:             int(t.GPU.NumberOfGPUs),
+					VCPUs:                int(t.CPU.NumberOfCores),
 					MemoryGB:             t.Memory.SizeInGigabytes,
 					BootDiskGB:           a.osVolumeGB,
 					PricePerHour:         roundPrice(float64(price) + diskPerHour),
@@ -372,7 +372,11 @@ func (a *Adapter) bootDiskPrice(ctx context.Context) (float64, error) {
 // under contract, in every location: one call answers for all of them.
 func (a *Adapter) availability(ctx context.Context, contract vendors.Contract) (map[string]bool, error) {
 	var list []locationAvailability
-	q := url.Values{"is_spot": {fmt.Sprint(contract == vendors.Spot)}}
+	// The description and Verda's Python SDK name the flag isSpot, its Go
+	// SDK is_spot: both are sent, so either reading of the live API sees
+	// it (an unknown query parameter is ignored).
+	spot := fmt.Sprint(contract == vendors.Spot)
+	q := url.Values{"isSpot": {spot}, "is_spot": {spot}}
 	if err := a.get(ctx, "list availability", "/instance-availability", q, &list); err != nil {
 		return nil, err
 	}
@@ -543,7 +547,7 @@ func (a *Adapter) ensureKey(ctx context.Context, publicKey string) (string, erro
 		// Not repeated: a second POST would add the key twice. The next
 		// Create finds it by name if the first one went through.
 		err := a.do(ctx, a.client, vendors.Request{Op: "add ssh key", Method: http.MethodPost, Path: "/ssh-keys",
-			JSON: sshKey{Name: name, Key: publicKey}}, &raw)
+			JSON: sshKeyRequest{Name: name, Key: publicKey}}, &raw)
 		if err != nil {
 			return "", err
 		}
@@ -572,7 +576,7 @@ func (a *Adapter) ensureScript(ctx context.Context, resourceID, script string) (
 	}
 	var raw []byte
 	err := a.do(ctx, a.client, vendors.Request{Op: "add script", Method: http.MethodPost, Path: "/scripts",
-		JSON: startupScript{Name: name, Script: script}}, &raw)
+		JSON: scriptRequest{Name: name, Script: script}}, &raw)
 	if err != nil {
 		return "", err
 	}

@@ -44,3 +44,18 @@ func TestEmbeddedStructReached(t *testing.T) {
 		t.Errorf("an embedded field the schema lacks: %v, want one mismatch at pagedList.count", errs)
 	}
 }
+
+// TestTypeNames: messages name the package's types without their import
+// path, named or not.
+func TestTypeNames(t *testing.T) {
+	for typ, want := range map[reflect.Type]string{
+		reflect.TypeFor[pagedList]():           "pagedList",
+		reflect.TypeFor[*pagedList]():          "pagedList",
+		reflect.TypeFor[[]pagedList]():         "[]pagedList",
+		reflect.TypeFor[map[string][]paging](): "map[string][]paging",
+	} {
+		if got := typeName(typ); got != want {
+			t.Errorf("typeName(%v) = %q, want %q", typ, got, want)
+		}
+	}
+}
