@@ -2,6 +2,7 @@ package verda
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/google/uuid"
 
 	"github.com/gpusupply/supply/vendors"
 	"github.com/gpusupply/supply/vendors/standin"
@@ -254,22 +256,30 @@ func TestAgainstPublishedSpec(t *testing.T) {
 
 	// What the adapter does not call, the stand-in still serves to spec.
 	token := bearer(t, f)
-	for _, call := range []struct{ method, path string }{
-		{http.MethodGet, "/instance-availability/1H100.80S.30V?isSpot=true&locationCode=FIN-03"},
-		{http.MethodGet, "/instance-availability?isSpot=false&locationCode=FIN-01"},
-		{http.MethodGet, "/balance"},
-		{http.MethodGet, "/instances?status=running"},
-		{http.MethodGet, "/ssh-keys"},
+	for _, call := range []struct {
+		method, path, body string
+		want               int
+	}{
+		{http.MethodGet, "/instance-availability/1H100.80S.30V?isSpot=true&locationCode=FIN-03", "", http.StatusOK},
+		{http.MethodGet, "/instance-availability?isSpot=false&locationCode=FIN-01", "", http.StatusOK},
+		{http.MethodGet, "/balance", "", http.StatusOK},
+		{http.MethodGet, "/instances?status=running", "", http.StatusOK},
+		{http.MethodGet, "/ssh-keys", "", http.StatusOK},
+		// Two unknown ids: a 207 of per-instance results.
+		{http.MethodPut, "/instances", `{"action":"delete","id":["` + uuid.NewString() + `","` + uuid.NewString() + `"]}`, http.StatusMultiStatus},
 	} {
-		r, _ := http.NewRequest(call.method, f.srv.URL+basePath+call.path, nil)
+		r, _ := http.NewRequest(call.method, f.srv.URL+basePath+call.path, strings.NewReader(call.body))
 		r.Header.Set("Authorization", "Bearer "+token)
+		if call.body != "" {
+			r.Header.Set("Content-Type", "application/json")
+		}
 		resp, err := http.DefaultClient.Do(r)
 		if err != nil {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Errorf("%s %s: %d", call.method, call.path, resp.StatusCode)
+		if resp.StatusCode != call.want {
+			t.Errorf("%s %s: %d, want %d", call.method, call.path, resp.StatusCode, call.want)
 		}
 	}
 	// /instances documents its 401 (/locations, under the same global
@@ -344,4 +354,106 @@ func TestWireConformance(t *testing.T) {
 			"instanceRecord": "the stand-in's state file",
 		},
 	})
+}
+
+// TestDocumentedErrors classifies every refusal the description documents
+// for the calls the adapter makes: the token endpoint's codes, in the
+// description's own example bodies, and each documented error status of
+// deploy, action and get, with the description's words as the message.
+// None may be left to a guess.
+func TestDocumentedErrors(t *testing.T) {
+	spec := vendortest.LoadSpec(t, "verda/public-api.yml")
+	token := spec.Paths.Value("/oauth2/token").Post
+	codes := 0
+	for _, status := range []int{http.StatusBadRequest, http.StatusUnauthorized} {
+		mt := token.Responses.Status(status).Value.Content.Get("application/json")
+		for _, code := range vendortest.Property(t, mt.Schema.Value, "code").Enum {
+			codes++
+			body, _ := json.Marshal(apiError{Code: code.(string), Message: "refused"})
+			if got := parseTokenError(status, http.Header{}, body).Kind; got != vendors.ErrAuth {
+				t.Errorf("token %d code %v: %v, want ErrAuth", status, code, got)
+			}
+		}
+		for name, ex := range mt.Examples {
+			codes++
+			body, _ := json.Marshal(ex.Value.Value)
+			if got := parseTokenError(status, http.Header{}, body).Kind; got != vendors.ErrAuth {
+				t.Errorf("token %d example %q %s: %v, want ErrAuth", status, name, body, got)
+			}
+		}
+	}
+	if codes < 5 {
+		t.Errorf("found %d documented token codes and examples, want at least 5", codes)
+	}
+
+	want := map[string]map[int]error{
+		"POST /instances":             {400: vendors.ErrInvalid, 401: vendors.ErrAuth, 402: vendors.ErrQuota, 503: vendors.ErrNoCapacity},
+		"PUT /instances":              {400: vendors.ErrInvalid, 401: vendors.ErrAuth, 403: vendors.ErrInvalid, 404: vendors.ErrNotFound},
+		"GET /instances/{instanceId}": {400: vendors.ErrInvalid, 401: vendors.ErrAuth, 404: vendors.ErrNotFound},
+	}
+	for at, kinds := range want {
+		method, path, _ := strings.Cut(at, " ")
+		for code, resp := range spec.Paths.Value(path).GetOperation(method).Responses.Map() {
+			status, _ := strconv.Atoi(code)
+			if status < 400 {
+				continue
+			}
+			words := ""
+			if resp.Value.Description != nil {
+				words = *resp.Value.Description
+			}
+			wantKind, ok := kinds[status]
+			if !ok {
+				t.Errorf("%s documents %d (%q): say what the adapter makes of it", at, status, words)
+				continue
+			}
+			e := classify(status, words, "")
+			e.Status = status
+			err := error(e)
+			if at == "POST /instances" {
+				err = deployError(err)
+			}
+			if got := vendortest.Kind(err); got != wantKind {
+				t.Errorf("%s %d %q: %v, want %v", at, status, words, got, wantKind)
+			}
+		}
+	}
+}
+
+// TestRefusalWordings classifies refusals worded as Verda's sources word
+// them, none equal to the phrase the adapter matches: the matching is
+// about the phrase, wherever it sits in the sentence and whatever status
+// carries it, not about the stand-in's sentence.
+func TestRefusalWordings(t *testing.T) {
+	for _, tt := range []struct {
+		status  int
+		message string
+		want    error
+	}{
+		// dstack's quotes (core/backends/verda/compute.py), as an answer
+		// and as a per-instance action result (status 0).
+		{400, "Can't discontinue a provisioning instance", vendors.ErrTransient},
+		{403, "Can't discontinue a provisioning instance", vendors.ErrTransient},
+		{0, "Can't discontinue a provisioning instance", vendors.ErrTransient},
+		{400, "Can't discontinue a discontinued instance", vendors.ErrNotFound},
+		{400, "Invalid instance id", vendors.ErrNotFound},
+		{404, "Invalid instance id", vendors.ErrNotFound},
+		{400, "Operating system is not valid for this instance type", vendors.ErrInvalid},
+		// The description's 402 and 503 words inside longer sentences.
+		{400, "Not enough balance to deploy 1A100.80S.22V: top up your account", vendors.ErrQuota},
+		{400, "There are not enough resources at the moment for 8H100.80S.176V in FIN-01", vendors.ErrNoCapacity},
+		{402, "Payment required", vendors.ErrQuota},
+		{403, "The Action is forbidden", vendors.ErrInvalid},
+		{429, "Too many requests", vendors.ErrRateLimited},
+		{502, "Bad gateway", vendors.ErrTransient},
+	} {
+		e := classify(tt.status, tt.message, "invalid_request")
+		if e.Kind != tt.want {
+			t.Errorf("%d %q: %v, want %v", tt.status, tt.message, e.Kind, tt.want)
+		}
+	}
+	// A body that is not the envelope is the message itself.
+	if e := parseError(http.StatusBadRequest, http.Header{}, []byte("Can't discontinue a provisioning instance\n")); e.Kind != vendors.ErrTransient {
+		t.Errorf("plain-text refusal: %v, want ErrTransient", e.Kind)
+	}
 }

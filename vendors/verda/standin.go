@@ -757,11 +757,11 @@ func (s *StandIn) deploy(w http.ResponseWriter, r *http.Request) {
 	}
 	price = standin.Drift(price, 0.03, "verda/"+o.t.name, now)
 	if s.balance < price {
-		writeError(w, http.StatusPaymentRequired, "insufficient_funds", "Not enough balance")
+		writeError(w, http.StatusPaymentRequired, "insufficient_funds", "Not enough balance to deploy %s: an hour costs %.2f USD", req.InstanceType, price)
 		return
 	}
 	if s.available(o, req.IsSpot, now) < 1 {
-		writeError(w, http.StatusServiceUnavailable, "insufficient_resources", "Not enough resources at the moment")
+		writeError(w, http.StatusServiceUnavailable, "insufficient_resources", "Not enough resources at the moment to deploy %s in %s", req.InstanceType, req.LocationCode)
 		return
 	}
 	size := req.OSVolume.Size
