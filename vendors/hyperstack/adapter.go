@@ -531,7 +531,8 @@ func state(vm instanceFields) vendors.State {
 // {status, message, error_reason}, which the description gives every
 // 4xx of the operations the adapter calls. Hyperstack documents no error
 // codes: error_reason is free text ("bad_request"), so the kind comes from
-// the status as its documentation reads it (docs "Errors" page: 401 "No
+// the status as its documentation reads it (infrahub-doc.nexgencloud.com
+// docs/api-reference/errors: 401 "No
 // valid API key provided", 403 "Access is denied", 404 "Requested resource
 // does not exist", 409 "Resource being created already exists", 500
 // "Retry your request after a brief wait"; the description's 500 has no

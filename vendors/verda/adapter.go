@@ -779,9 +779,9 @@ func parseError(status int, header http.Header, body []byte) *vendors.Error {
 // balance" (ErrQuota), 403 "The Action is forbidden" (an action the
 // instance's state does not allow: ErrInvalid, not a credentials problem),
 // 404 "Instance was not found" (ErrNotFound), 503 on a deploy "Not enough
-// resources at the moment" (deployError). It documents no 429 and no other
-// 5xx; the Go SDK retries both (middleware.go shouldRetry), so they are
-// ErrRateLimited and ErrTransient. A 400, 403 or 409, or a per-instance
+// resources at the moment" (deployError). It documents no 429 and no 5xx
+// elsewhere; the Go SDK retries both (middleware.go shouldRetry), so they
+// are ErrRateLimited and ErrTransient. A 400, 403 or 409, or a per-instance
 // action result (status 0 when it carries none), is then read for the
 // phrases of messagePatterns.
 func classify(status int, message, code string) *vendors.Error {
