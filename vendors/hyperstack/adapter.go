@@ -531,12 +531,12 @@ func state(vm instanceFields) vendors.State {
 // {status, message, error_reason}, which the description gives every
 // 4xx of the operations the adapter calls. Hyperstack documents no error
 // codes: error_reason is free text ("bad_request"), so the kind comes from
-// the status as its documentation reads it (infrahub-doc.nexgencloud.com
-// docs/api-reference/errors: 401 "No
-// valid API key provided", 403 "Access is denied", 404 "Requested resource
-// does not exist", 409 "Resource being created already exists", 500
-// "Retry your request after a brief wait"; the description's 500 has no
-// body) and, for a 400 or 409, from the phrases of messagePatterns. The
+// the status as its documentation reads it (infrahub-doc.nexgencloud.com,
+// docs/api-reference/errors: 401 "No valid API key provided", 403 "Access
+// is denied", 404 "Requested resource does not exist", 409 "Resource being
+// created already exists", 500 "Retry your request after a brief wait";
+// the description's 500 has no body) and, for a 400 or 409, from the
+// phrases of messagePatterns. The
 // description documents no 429: the rate limit (500 requests a minute per
 // IP, 429 "for the rest of the minute", no Retry-After) is from the docs'
 // rate-limit page.
