@@ -271,7 +271,7 @@ func (a *Adapter) Create(ctx context.Context, req vendors.CreateRequest) (vendor
 		EnablePortRandomization: false,
 		UserData:                userData,
 		Labels:                  []string{resourceLabel(req.ResourceID)},
-		SecurityRules: []securityRule{{
+		SecurityRules: []securityRulePayload{{
 			Direction: "ingress", Ethertype: "IPv4", Protocol: "tcp",
 			RemoteIPPrefix: "0.0.0.0/0", PortRangeMin: 22, PortRangeMax: 22,
 		}},
@@ -323,9 +323,7 @@ func (a *Adapter) ensureEnvironment(ctx context.Context, region string) (string,
 	if a.known(a.envs, name) {
 		return name, nil
 	}
-	var list struct {
-		Environments []environmentFields `json:"environments"`
-	}
+	var list environmentList
 	q := url.Values{"search": {name}}
 	if err := a.client.Do(ctx, vendors.Request{Op: "list environments", Method: http.MethodGet, Path: "/core/environments", Query: q}, &list); err != nil {
 		return "", err
@@ -337,7 +335,7 @@ func (a *Adapter) ensureEnvironment(ctx context.Context, region string) (string,
 	if !found {
 		err := a.client.Do(ctx, vendors.Request{
 			Op: "create environment", Method: http.MethodPost, Path: "/core/environments",
-			JSON: map[string]string{"name": name, "region": region},
+			JSON: createEnvironmentPayload{Name: name, Region: region},
 			// Creating a named environment twice is refused with a 409,
 			// so re-sending after an ambiguous failure is harmless.
 			Repeatable: true,
@@ -357,9 +355,7 @@ func (a *Adapter) ensureKeypair(ctx context.Context, env, publicKey string) (str
 	if a.known(a.keys, id) {
 		return name, nil
 	}
-	var list struct {
-		Keypairs []keypairFields `json:"keypairs"`
-	}
+	var list keypairList
 	q := url.Values{"search": {name}}
 	if err := a.client.Do(ctx, vendors.Request{Op: "list keypairs", Method: http.MethodGet, Path: "/core/keypairs", Query: q}, &list); err != nil {
 		return "", err
@@ -371,7 +367,7 @@ func (a *Adapter) ensureKeypair(ctx context.Context, env, publicKey string) (str
 	if !found {
 		err := a.client.Do(ctx, vendors.Request{
 			Op: "import keypair", Method: http.MethodPost, Path: "/core/keypairs",
-			JSON:       map[string]string{"name": name, "environment_name": env, "public_key": publicKey},
+			JSON:       importKeypairPayload{Name: name, EnvironmentName: env, PublicKey: publicKey},
 			Repeatable: true, // a duplicate name in the environment is a 409
 		}, nil)
 		if err != nil && !isConflict(err) {
@@ -419,9 +415,7 @@ func (a *Adapter) Get(ctx context.Context, id string) (vendors.Instance, error) 
 	if err != nil {
 		return vendors.Instance{}, err
 	}
-	var resp struct {
-		Instance instanceFields `json:"instance"`
-	}
+	var resp instanceResponse
 	if err := a.client.Do(ctx, vendors.Request{Op: "get", Method: http.MethodGet, Path: path}, &resp); err != nil {
 		return vendors.Instance{}, err
 	}
@@ -448,10 +442,7 @@ func (a *Adapter) list(ctx context.Context, search string) ([]vendors.Instance, 
 	seen := 0
 	for page := 1; ; page++ {
 		q := url.Values{"page": {strconv.Itoa(page)}, "pageSize": {strconv.Itoa(listPageSize)}, "search": {search}}
-		var resp struct {
-			Count     int              `json:"count"`
-			Instances []instanceFields `json:"instances"`
-		}
+		var resp instanceList
 		if err := a.client.Do(ctx, vendors.Request{Op: "list", Method: http.MethodGet, Path: "/core/virtual-machines", Query: q}, &resp); err != nil {
 			return nil, err
 		}
@@ -536,10 +527,19 @@ func state(vm instanceFields) vendors.State {
 	}
 }
 
-// parseError reads Hyperstack's error envelope. Its error_reason is a
-// coarse category, so the kinds it cannot tell apart (capacity, quota,
-// "still being created") are read from the message: the vendor gives
-// nothing more precise.
+// parseError reads Hyperstack's error envelope, ErrorResponseModel
+// {status, message, error_reason}, which the description gives every
+// 4xx of the operations the adapter calls. Hyperstack documents no error
+// codes: error_reason is free text ("bad_request"), so the kind comes from
+// the status as its documentation reads it (infrahub-doc.nexgencloud.com,
+// docs/api-reference/errors: 401 "No valid API key provided", 403 "Access
+// is denied", 404 "Requested resource does not exist", 409 "Resource being
+// created already exists", 500 "Retry your request after a brief wait";
+// the description's 500 has no body) and, for a 400 or 409, from the
+// phrases of messagePatterns. The
+// description documents no 429: the rate limit (500 requests a minute per
+// IP, 429 "for the rest of the minute", no Retry-After) is from the docs'
+// rate-limit page.
 func parseError(status int, header http.Header, body []byte) *vendors.Error {
 	var env errorEnvelope
 	_ = json.Unmarshal(body, &env) // a 500 may have no body at all
@@ -561,17 +561,39 @@ func parseError(status int, header http.Header, body []byte) *vendors.Error {
 }
 
 // messagePatterns are the phrases of Hyperstack's refusals that mean
-// something other than a malformed request.
+// something other than a malformed request, matched case-insensitively
+// anywhere in the message. Hyperstack documents no error code and almost
+// no message, so each line says where its phrase comes from; the ones
+// "documented nowhere" rest on our reading and are to be checked against
+// the live API.
 var messagePatterns = []struct {
 	phrase string
 	kind   error
 }{
+	// Deleting a VM still being created: documented nowhere; the phrases
+	// are from the real refusal SkyPilot quotes and matches
+	// (sky/provision/hyperstack/instance.py: "VM … is currently being
+	// created and cannot be deleted yet. Please wait until the creation
+	// process is finished before attempting deletion").
 	{"currently being created", vendors.ErrTransient},
 	{"creation process", vendors.ErrTransient},
+	// The description's own words for a refusal for money: the 402 of
+	// Attach_public_IP_to_VM, "Insufficient balance to create the
+	// resource" (a 402 is ErrQuota by status already; the phrase catches
+	// it in a 400).
 	{"insufficient balance", vendors.ErrQuota},
+	// Documented nowhere as a refusal; "credit balance" is the
+	// description's word (Get_user_credit: "a positive credit balance
+	// allows you to create resources").
 	{"insufficient credit", vendors.ErrQuota},
+	// Documented nowhere as a refusal; the word is the description's
+	// (Get_environment_VM_quota, VM_Quota {max_vms, available_vms}).
 	{"quota", vendors.ErrQuota},
+	// Documented nowhere as a refusal; "stock" is the description's word
+	// for capacity (stock_available on flavors, Get_GPU_stock, its 404
+	// "Stocks Not Found").
 	{"stock", vendors.ErrNoCapacity},
+	// Documented nowhere; our guess at other wordings of the same refusal.
 	{"capacity", vendors.ErrNoCapacity},
 	{"not enough resources", vendors.ErrNoCapacity},
 	{"insufficient resources", vendors.ErrNoCapacity},

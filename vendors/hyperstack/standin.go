@@ -253,11 +253,7 @@ func writeError(w http.ResponseWriter, status int, reason, format string, args .
 }
 
 func (s *StandIn) listRegions(w http.ResponseWriter, r *http.Request) {
-	type regions struct {
-		okEnvelope
-		Regions []regionFields `json:"regions"`
-	}
-	resp := regions{okEnvelope: okEnvelope{Status: true, Message: "Getting regions success"}}
+	resp := regionList{okEnvelope: okEnvelope{Status: true, Message: "Getting regions success"}}
 	for i, reg := range s.regionNames() {
 		f := regionFields{ID: i + 1, Name: reg, GreenStatus: "GREEN", Features: map[string]any{}}
 		for _, sr := range seedRegions {
@@ -322,13 +318,8 @@ func (s *StandIn) listEnvironments(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	start, end, number, size := page(r, len(match))
-	writeJSON(w, http.StatusOK, struct {
-		okEnvelope
-		Count        int                 `json:"count"`
-		Page         int                 `json:"page"`
-		PageSize     int                 `json:"page_size"`
-		Environments []environmentFields `json:"environments"`
-	}{okEnvelope{true, "Getting environments success"}, len(match), number, size, nonNil(match[start:end])})
+	writeJSON(w, http.StatusOK, environmentList{okEnvelope{true, "Getting environments success"},
+		pageFields{len(match), number, size}, nonNil(match[start:end])})
 }
 
 func nonNil[T any](s []T) []T {
@@ -339,7 +330,7 @@ func nonNil[T any](s []T) []T {
 }
 
 func (s *StandIn) createEnvironment(w http.ResponseWriter, r *http.Request) {
-	var req struct{ Name, Region string }
+	var req createEnvironmentPayload
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Name == "" || req.Region == "" {
 		writeError(w, http.StatusBadRequest, "bad_request", "name and region are required")
 		return
@@ -364,10 +355,7 @@ func (s *StandIn) createEnvironment(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "internal_server_error", "%v", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, struct {
-		okEnvelope
-		Environment environmentFields `json:"environment"`
-	}{okEnvelope{true, "Environment created successfully"}, s.environment(e)})
+	writeJSON(w, http.StatusOK, environmentResponse{okEnvelope{true, "Environment created successfully"}, s.environment(e)})
 }
 
 func (s *StandIn) keypair(k *keyRecord) keypairFields {
@@ -398,21 +386,12 @@ func (s *StandIn) listKeypairs(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	start, end, number, size := page(r, len(match))
-	writeJSON(w, http.StatusOK, struct {
-		okEnvelope
-		Count    int             `json:"count"`
-		Page     int             `json:"page"`
-		PageSize int             `json:"page_size"`
-		Keypairs []keypairFields `json:"keypairs"`
-	}{okEnvelope{true, "Getting keypairs success"}, len(match), number, size, nonNil(match[start:end])})
+	writeJSON(w, http.StatusOK, keypairList{okEnvelope{true, "Getting keypairs success"},
+		pageFields{len(match), number, size}, nonNil(match[start:end])})
 }
 
 func (s *StandIn) importKeypair(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Name            string `json:"name"`
-		EnvironmentName string `json:"environment_name"`
-		PublicKey       string `json:"public_key"`
-	}
+	var req importKeypairPayload
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Name == "" || req.EnvironmentName == "" || req.PublicKey == "" {
 		writeError(w, http.StatusBadRequest, "bad_request", "name, environment_name and public_key are required")
 		return
@@ -439,10 +418,7 @@ func (s *StandIn) importKeypair(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "internal_server_error", "%v", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, struct {
-		okEnvelope
-		Keypair keypairFields `json:"keypair"`
-	}{okEnvelope{true, "Keypair imported successfully"}, s.keypair(k)})
+	writeJSON(w, http.StatusOK, keypairResponse{okEnvelope{true, "Keypair imported successfully"}, s.keypair(k)})
 }
 
 func (s *StandIn) deleteKeypair(w http.ResponseWriter, r *http.Request) {
@@ -664,10 +640,7 @@ func (s *StandIn) getVM(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "Virtual machine %s not found", r.PathValue("vm_id"))
 		return
 	}
-	writeJSON(w, http.StatusOK, struct {
-		okEnvelope
-		Instance instanceFields `json:"instance"`
-	}{okEnvelope{true, "Getting virtual machine details success"}, s.view(vm, now)})
+	writeJSON(w, http.StatusOK, instanceResponse{okEnvelope{true, "Getting virtual machine details success"}, s.view(vm, now)})
 }
 
 func (s *StandIn) listVMs(w http.ResponseWriter, r *http.Request) {
@@ -695,13 +668,8 @@ func (s *StandIn) listVMs(w http.ResponseWriter, r *http.Request) {
 	for _, vm := range match[start:end] {
 		views = append(views, s.view(vm, now))
 	}
-	writeJSON(w, http.StatusOK, struct {
-		okEnvelope
-		Count     int              `json:"count"`
-		Page      int              `json:"page"`
-		PageSize  int              `json:"page_size"`
-		Instances []instanceFields `json:"instances"`
-	}{okEnvelope{true, "Getting virtual machines success"}, len(match), number, size, views})
+	writeJSON(w, http.StatusOK, instanceList{okEnvelope{true, "Getting virtual machines success"},
+		pageFields{len(match), number, size}, views})
 }
 
 // securityProtocols are the protocols Create_Security_Rule_Payload allows.
@@ -784,10 +752,10 @@ func (s *StandIn) createVMs(w http.ResponseWriter, r *http.Request) {
 }
 
 // stamped gives security rules the id and status a created rule has.
-func stamped(rules []securityRule, now time.Time) []securityRule {
-	out := slices.Clone(rules)
-	for i := range out {
-		out[i].ID, out[i].Status, out[i].CreatedAt = i+1, "active", now.UTC()
+func stamped(rules []securityRulePayload, now time.Time) []securityRule {
+	out := make([]securityRule, len(rules))
+	for i, r := range rules {
+		out[i] = securityRule{ID: i + 1, securityRulePayload: r, Status: "active", CreatedAt: now.UTC()}
 	}
 	return out
 }

@@ -4,8 +4,9 @@ import "time"
 
 // The JSON shapes of Hyperstack's API (openapi.yaml in the vendor specs),
 // shared by the adapter and the stand-in so both speak the same wire
-// format; the spec-validation test checks it against the published
-// description.
+// format. Each type names the schema it is; TestWireConformance proves
+// every field of every type against that schema in the published
+// description, so a name or type the description lacks fails there.
 
 // errorEnvelope is ErrorResponseModel, the body of every 4xx.
 type errorEnvelope struct {
@@ -18,6 +19,20 @@ type errorEnvelope struct {
 type okEnvelope struct {
 	Status  bool   `json:"status"`
 	Message string `json:"message"`
+}
+
+// pageFields are the paging members of Hyperstack's list answers
+// (Environments, Keypairs, Instances).
+type pageFields struct {
+	Count    int `json:"count"`
+	Page     int `json:"page"`
+	PageSize int `json:"page_size"`
+}
+
+// regionList is Regions, the answer of GET /core/regions.
+type regionList struct {
+	okEnvelope
+	Regions []regionFields `json:"regions"`
 }
 
 // regionFields is Region_Fields.
@@ -43,6 +58,49 @@ type environmentFields struct {
 	Region    string              `json:"region"`
 	CreatedAt time.Time           `json:"created_at"`
 	Features  environmentFeatures `json:"features"`
+}
+
+// createEnvironmentPayload is Create_Environment, the body of
+// POST /core/environments.
+type createEnvironmentPayload struct {
+	Name   string `json:"name"`
+	Region string `json:"region"`
+}
+
+// environmentResponse is Environment, the answer of
+// POST /core/environments.
+type environmentResponse struct {
+	okEnvelope
+	Environment environmentFields `json:"environment"`
+}
+
+// environmentList is Environments, the answer of GET /core/environments.
+type environmentList struct {
+	okEnvelope
+	pageFields
+	Environments []environmentFields `json:"environments"`
+}
+
+// importKeypairPayload is Import_Keypair_Payload, the body of
+// POST /core/keypairs.
+type importKeypairPayload struct {
+	Name            string `json:"name"`
+	EnvironmentName string `json:"environment_name"`
+	PublicKey       string `json:"public_key"`
+}
+
+// keypairResponse is Import_Keypair_Response, the answer of
+// POST /core/keypairs.
+type keypairResponse struct {
+	okEnvelope
+	Keypair keypairFields `json:"keypair"`
+}
+
+// keypairList is Keypairs, the answer of GET /core/keypairs.
+type keypairList struct {
+	okEnvelope
+	pageFields
+	Keypairs []keypairFields `json:"keypairs"`
 }
 
 // keypairFields is Keypair_Fields.
@@ -127,20 +185,20 @@ type stockModel struct {
 
 // createPayload is Create_Instances_Payload.
 type createPayload struct {
-	Name                    string         `json:"name"`
-	EnvironmentName         string         `json:"environment_name"`
-	FlavorName              string         `json:"flavor_name"`
-	ImageName               string         `json:"image_name,omitempty"`
-	KeyName                 string         `json:"key_name"`
-	Count                   int            `json:"count"`
-	AssignFloatingIP        bool           `json:"assign_floating_ip"`
-	EnablePortRandomization bool           `json:"enable_port_randomization"`
-	CreateBootableVolume    bool           `json:"create_bootable_volume,omitempty"`
-	UserData                string         `json:"user_data,omitempty"`
-	Labels                  []string       `json:"labels,omitempty"`
-	SecurityRules           []securityRule `json:"security_rules,omitempty"`
-	CallbackURL             string         `json:"callback_url,omitempty"`
-	VolumeName              string         `json:"volume_name,omitempty"`
+	Name                    string                `json:"name"`
+	EnvironmentName         string                `json:"environment_name"`
+	FlavorName              string                `json:"flavor_name"`
+	ImageName               string                `json:"image_name,omitempty"`
+	KeyName                 string                `json:"key_name"`
+	Count                   int                   `json:"count"`
+	AssignFloatingIP        bool                  `json:"assign_floating_ip"`
+	EnablePortRandomization bool                  `json:"enable_port_randomization"`
+	CreateBootableVolume    bool                  `json:"create_bootable_volume,omitempty"`
+	UserData                string                `json:"user_data,omitempty"`
+	Labels                  []string              `json:"labels,omitempty"`
+	SecurityRules           []securityRulePayload `json:"security_rules,omitempty"`
+	CallbackURL             string                `json:"callback_url,omitempty"`
+	VolumeName              string                `json:"volume_name,omitempty"`
 }
 
 // createResponse is CreateInstancesResponse.
@@ -149,18 +207,38 @@ type createResponse struct {
 	Instances []instanceFields `json:"instances"`
 }
 
-// securityRule is Create_Security_Rule_Payload and, with ID and status,
-// Security_Rules_Fields_for_Instance.
+// securityRulePayload is Create_Security_Rule_Payload: a firewall rule
+// asked for with the VM.
+type securityRulePayload struct {
+	Direction      string `json:"direction"`
+	Ethertype      string `json:"ethertype"`
+	Protocol       string `json:"protocol"`
+	RemoteIPPrefix string `json:"remote_ip_prefix"`
+	PortRangeMin   int    `json:"port_range_min,omitempty"`
+	PortRangeMax   int    `json:"port_range_max,omitempty"`
+}
+
+// securityRule is Security_Rules_Fields_for_Instance: the rule as the VM
+// reports it once created.
 type securityRule struct {
-	ID             int       `json:"id,omitempty"`
-	Direction      string    `json:"direction"`
-	Ethertype      string    `json:"ethertype"`
-	Protocol       string    `json:"protocol"`
-	RemoteIPPrefix string    `json:"remote_ip_prefix"`
-	PortRangeMin   int       `json:"port_range_min,omitempty"`
-	PortRangeMax   int       `json:"port_range_max,omitempty"`
-	Status         string    `json:"status,omitempty"`
-	CreatedAt      time.Time `json:"created_at,omitzero"`
+	ID int `json:"id"`
+	securityRulePayload
+	Status    string    `json:"status"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// instanceResponse is Instance, the answer of
+// GET /core/virtual-machines/{vm_id}.
+type instanceResponse struct {
+	okEnvelope
+	Instance instanceFields `json:"instance"`
+}
+
+// instanceList is Instances, the answer of GET /core/virtual-machines.
+type instanceList struct {
+	okEnvelope
+	pageFields
+	Instances []instanceFields `json:"instances"`
 }
 
 // instanceFields is Instance_Fields: one VM.

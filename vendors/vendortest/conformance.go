@@ -7,6 +7,7 @@ import (
 	"go/parser"
 	"go/token"
 	"maps"
+	"path"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -455,9 +456,8 @@ type field struct {
 }
 
 // jsonFields lists a struct's JSON members as encoding/json sees them,
-// embedded structs flattened.
-func jsonFields(typ reflect.Type) []field {
-	var out []field
+// embedded structs flattened; embedded are the struct types it flattened.
+func jsonFields(typ reflect.Type) (out []field, embedded []reflect.Type) {
 	for i := range typ.NumField() {
 		f := typ.Field(i)
 		tag := f.Tag.Get("json")
@@ -471,7 +471,9 @@ func jsonFields(typ reflect.Type) []field {
 				inner = inner.Elem()
 			}
 			if inner.Kind() == reflect.Struct {
-				out = append(out, jsonFields(inner)...)
+				fields, deeper := jsonFields(inner)
+				out = append(out, fields...)
+				embedded = append(append(embedded, inner), deeper...)
 				continue
 			}
 		}
@@ -480,7 +482,7 @@ func jsonFields(typ reflect.Type) []field {
 		}
 		out = append(out, field{name, f.Type, slices.Contains(strings.Split(opts, ","), "omitempty")})
 	}
-	return out
+	return out, embedded
 }
 
 // object checks a struct against the object alternatives: each field must
@@ -497,7 +499,14 @@ func (w *walker) object(path string, typ reflect.Type, alts []*openapi3.Schema) 
 	}
 	w.markEmbedded(typ)
 	var out []mismatch
-	fields := jsonFields(typ)
+	fields, embedded := jsonFields(typ)
+	// An embedded struct's fields are checked as the outer type's, so the
+	// embedded type itself is reached too.
+	for _, e := range embedded {
+		if packageOf(e) == w.pkgPath {
+			w.reached[baseName(e.Name())] = true
+		}
+	}
 	for _, f := range fields {
 		fpath := path + "." + f.name
 		var candidates []*openapi3.SchemaRef
@@ -603,12 +612,17 @@ func typeName(typ reflect.Type) string {
 	for typ.Kind() == reflect.Pointer {
 		typ = typ.Elem()
 	}
-	name := typ.Name()
-	if name == "" {
-		name = typ.String()
+	if name := typ.Name(); name != "" {
+		// envelope[github.com/.../lambda.instance] reads as envelope[instance].
+		return strings.ReplaceAll(name, typ.PkgPath()+".", "")
 	}
-	// envelope[github.com/.../lambda.instance] reads as envelope[instance].
-	return strings.ReplaceAll(name, typ.PkgPath()+".", "")
+	// An unnamed type (a slice of the package's type) names its elements
+	// by package name: []verda.instance reads as []instance.
+	name := typ.String()
+	if pkg := packageOf(typ); pkg != "" {
+		name = strings.ReplaceAll(name, path.Base(pkg)+".", "")
+	}
+	return name
 }
 
 // completeness reads the package's non-test sources in dir and finds the

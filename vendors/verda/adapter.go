@@ -311,7 +311,7 @@ func (a *Adapter) Catalog(ctx context.Context) ([]vendors.CatalogItem, error) {
 	for _, loc := range locations {
 		country := a.country(loc.Code, loc.CountryCode)
 		for _, t := range types {
-			if t.GPU.NumberOfGPUs == 0 {
+			if t.GPU.NumberOfGPUs < 1 {
 				continue // CPU nodes are not GPU capacity
 			}
 			for _, offer := range []struct {
@@ -329,8 +329,8 @@ func (a *Adapter) Catalog(ctx context.Context) ([]vendors.CatalogItem, error) {
 					Country:              country,
 					Contract:             contract,
 					GPUName:              gpuName(t),
-					GPUCount:             t.GPU.NumberOfGPUs,
-					VCPUs:                t.CPU.NumberOfCores,
+					GPUCount:             int(t.GPU.NumberOfGPUs),
+					VCPUs:                int(t.CPU.NumberOfCores),
 					MemoryGB:             t.Memory.SizeInGigabytes,
 					BootDiskGB:           a.osVolumeGB,
 					PricePerHour:         roundPrice(float64(price) + diskPerHour),
@@ -372,7 +372,11 @@ func (a *Adapter) bootDiskPrice(ctx context.Context) (float64, error) {
 // under contract, in every location: one call answers for all of them.
 func (a *Adapter) availability(ctx context.Context, contract vendors.Contract) (map[string]bool, error) {
 	var list []locationAvailability
-	q := url.Values{"is_spot": {fmt.Sprint(contract == vendors.Spot)}}
+	// The description and Verda's Python SDK name the flag isSpot, its Go
+	// SDK is_spot: both are sent, so either reading of the live API sees
+	// it (an unknown query parameter is ignored).
+	spot := fmt.Sprint(contract == vendors.Spot)
+	q := url.Values{"isSpot": {spot}, "is_spot": {spot}}
 	if err := a.get(ctx, "list availability", "/instance-availability", q, &list); err != nil {
 		return nil, err
 	}
@@ -468,8 +472,9 @@ func (a *Adapter) Create(ctx context.Context, req vendors.CreateRequest) (vendor
 	}, nil
 }
 
-// deployError reads a refused deploy: the 2023 spec documents 503 as "not
-// enough resources at the moment" and 402 as "not enough balance".
+// deployError reads a refused deploy: the description documents the
+// deploy's 503 as "Not enough resources at the moment", so it is capacity,
+// not an outage (its 402, "Not enough balance", is ErrQuota by status).
 func deployError(err error) error {
 	var e *vendors.Error
 	if errors.As(err, &e) && e.Status == http.StatusServiceUnavailable {
@@ -543,7 +548,7 @@ func (a *Adapter) ensureKey(ctx context.Context, publicKey string) (string, erro
 		// Not repeated: a second POST would add the key twice. The next
 		// Create finds it by name if the first one went through.
 		err := a.do(ctx, a.client, vendors.Request{Op: "add ssh key", Method: http.MethodPost, Path: "/ssh-keys",
-			JSON: sshKey{Name: name, Key: publicKey}}, &raw)
+			JSON: sshKeyRequest{Name: name, Key: publicKey}}, &raw)
 		if err != nil {
 			return "", err
 		}
@@ -572,7 +577,7 @@ func (a *Adapter) ensureScript(ctx context.Context, resourceID, script string) (
 	}
 	var raw []byte
 	err := a.do(ctx, a.client, vendors.Request{Op: "add script", Method: http.MethodPost, Path: "/scripts",
-		JSON: startupScript{Name: name, Script: script}}, &raw)
+		JSON: scriptRequest{Name: name, Script: script}}, &raw)
 	if err != nil {
 		return "", err
 	}
@@ -742,9 +747,12 @@ func state(in instance) vendors.State {
 	}
 }
 
-// parseTokenError reads a refused token exchange: bad credentials are a
-// 401, a malformed or expired grant a 400; either way the credentials
-// cannot get in.
+// parseTokenError reads a refused token exchange. The description
+// documents its errors with codes: 400 {code: invalid_request |
+// invalid_scope | unsupported_grant_type | invalid_grant} and 401
+// unauthorized_request ("Invalid client id or client secret"). Each means
+// the credentials (or the refresh token, which the token source then
+// replaces with them) cannot get in, so all are ErrAuth.
 func parseTokenError(status int, header http.Header, body []byte) *vendors.Error {
 	e := parseError(status, header, body)
 	if status == http.StatusBadRequest || status == http.StatusUnauthorized || status == http.StatusForbidden {
@@ -753,21 +761,34 @@ func parseTokenError(status int, header http.Header, body []byte) *vendors.Error
 	return e
 }
 
-// parseError reads Verda's {"code", "message"} envelope.
+// parseError reads Verda's {"code", "message"} envelope (the token
+// endpoint's, which the Go SDK reads from every error); a body that is
+// not one is the message itself, as the SDK reads it too.
 func parseError(status int, header http.Header, body []byte) *vendors.Error {
 	var env apiError
 	if json.Unmarshal(body, &env) != nil || env.Message == "" {
-		env.Message = strings.TrimSpace(string(body)) // the SDK too falls back to raw text
+		env.Message = strings.TrimSpace(string(body))
 	}
 	return classify(status, env.Message, env.Code)
 }
 
-// classify picks the kind of a refusal. Verda's codes are coarse
-// ("invalid_request" for most 400s), so the refusals that mean something
-// else are told apart by their message: the vendor gives nothing more
-// precise.
+// classify picks the kind of a refusal. Outside the token endpoint the
+// description documents no error code, only each status's meaning, which
+// is the kind: 400 "One or more of the inputs were invalid" (ErrInvalid),
+// 401 "Access token is missing or invalid" (ErrAuth), 402 "Not enough
+// balance" (ErrQuota), 403 "The Action is forbidden" (an action the
+// instance's state does not allow: ErrInvalid, not a credentials problem),
+// 404 "Instance was not found" (ErrNotFound), 503 on a deploy "Not enough
+// resources at the moment" (deployError). It documents no 429 and no 5xx
+// elsewhere; the Go SDK retries both (middleware.go shouldRetry), so they
+// are ErrRateLimited and ErrTransient. A 400, 403 or 409, or a per-instance
+// action result (status 0 when it carries none), is then read for the
+// phrases of messagePatterns.
 func classify(status int, message, code string) *vendors.Error {
 	e := &vendors.Error{Kind: vendors.StatusKind(status), Message: message}
+	if status == http.StatusForbidden {
+		e.Kind = vendors.ErrInvalid
+	}
 	if code != "" {
 		e.Message = strings.TrimSpace(message + " [" + code + "]")
 	}
@@ -780,18 +801,28 @@ func classify(status int, message, code string) *vendors.Error {
 }
 
 // messagePatterns are the phrases of Verda's refusals that mean something
-// other than a malformed request.
+// other than a malformed request, matched case-insensitively anywhere in
+// the message. Verda documents no code for them, so each line says where
+// its phrase comes from.
 var messagePatterns = []struct {
 	phrase string
 	kind   error
 }{
+	// Documented nowhere; the phrases are from the refusals dstack quotes
+	// and matches exactly (core/backends/verda/compute.py
+	// terminate_instance: "Can't discontinue a provisioning instance" is
+	// retried later, "Invalid instance id" and "Can't discontinue a
+	// discontinued instance" mean the instance is gone or going).
 	{"discontinue a provisioning", vendors.ErrTransient},
 	{"invalid instance id", vendors.ErrNotFound},
-	// Already being deleted: as good as gone for the caller.
 	{"discontinue a discontinued", vendors.ErrNotFound},
+	// The description's own words: the deploy's 402 "Not enough balance"
+	// and 503 "Not enough resources at the moment", caught when they come
+	// with another status (a 400, a per-instance result).
 	{"not enough balance", vendors.ErrQuota},
-	{"insufficient balance", vendors.ErrQuota},
 	{"not enough resources", vendors.ErrNoCapacity},
+	// Documented nowhere; our guess at another wording of the 402.
+	{"insufficient balance", vendors.ErrQuota},
 }
 
 func messageKind(msg string) error {

@@ -341,8 +341,8 @@ func (s *StandIn) listInstanceTypes(w http.ResponseWriter, r *http.Request) {
 		it := instanceType{
 			ID: uuid.NewSHA1(uuid.NameSpaceOID, []byte(t.name)).String(), InstanceType: t.name, Model: t.model,
 			Name: t.name, DisplayName: displayName(t),
-			CPU:          cpuSpec{Description: fmt.Sprintf("%d CPU", t.cores), NumberOfCores: t.cores},
-			GPU:          gpuSpec{Description: gpuDescription(t), NumberOfGPUs: t.gpus},
+			CPU:          cpuSpec{Description: fmt.Sprintf("%d CPU", t.cores), NumberOfCores: float64(t.cores)},
+			GPU:          gpuSpec{Description: gpuDescription(t), NumberOfGPUs: float64(t.gpus)},
 			GPUMemory:    sizeSpec{Description: fmt.Sprintf("%g GB GPU RAM", t.gpuMemGB*float64(t.gpus)), SizeInGigabytes: t.gpuMemGB * float64(t.gpus)},
 			Memory:       sizeSpec{Description: fmt.Sprintf("%g GB RAM", t.memGB), SizeInGigabytes: t.memGB},
 			Storage:      storageSpec{Description: "dynamic"},
@@ -395,7 +395,7 @@ func (s *StandIn) listVolumeTypes(w http.ResponseWriter, r *http.Request) {
 func (s *StandIn) getBalance(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{"amount": s.balance, "currency": "usd"})
+	writeJSON(w, http.StatusOK, balance{Amount: s.balance, Currency: "usd"})
 }
 
 // spotQuery reads is_spot (the current API) or isSpot (the 2023 spec).
@@ -500,7 +500,7 @@ func nonNil[T any](s []T) []T {
 }
 
 func (s *StandIn) addKey(w http.ResponseWriter, r *http.Request) {
-	var req sshKey
+	var req sshKeyRequest
 	if !decode(w, r, &req) {
 		return
 	}
@@ -536,7 +536,7 @@ func (s *StandIn) listScripts(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *StandIn) addScript(w http.ResponseWriter, r *http.Request) {
-	var req startupScript
+	var req scriptRequest
 	if !decode(w, r, &req) {
 		return
 	}
@@ -618,8 +618,8 @@ func (s *StandIn) view(in *instanceRecord, now time.Time) instance {
 	t := o.t
 	v := instance{
 		ID: in.ID, CreatedAt: in.CreatedAt.Format(time.RFC3339Nano),
-		CPU:       cpuSpec{Description: fmt.Sprintf("%d CPU", t.cores), NumberOfCores: t.cores},
-		GPU:       gpuSpec{Description: gpuDescription(t), NumberOfGPUs: t.gpus},
+		CPU:       cpuSpec{Description: fmt.Sprintf("%d CPU", t.cores), NumberOfCores: float64(t.cores)},
+		GPU:       gpuSpec{Description: gpuDescription(t), NumberOfGPUs: float64(t.gpus)},
 		GPUMemory: sizeSpec{Description: fmt.Sprintf("%g GB GPU RAM", t.gpuMemGB*float64(t.gpus)), SizeInGigabytes: t.gpuMemGB * float64(t.gpus)},
 		Memory:    sizeSpec{Description: fmt.Sprintf("%g GB RAM", t.memGB), SizeInGigabytes: t.memGB},
 		Storage:   sizeSpec{Description: fmt.Sprintf("%d GB NVMe", in.OSVolumeGB), SizeInGigabytes: float64(in.OSVolumeGB)},
@@ -693,6 +693,13 @@ type deployBody struct {
 	SSHKeyIDs json.RawMessage `json:"ssh_key_ids"`
 }
 
+// actionBody is instanceAction as the API accepts it: id may be one id
+// or a list.
+type actionBody struct {
+	Action string          `json:"action"`
+	ID     json.RawMessage `json:"id"`
+}
+
 // idList reads a field that is one id or a list of them.
 func idList(raw json.RawMessage) ([]string, bool) {
 	var one string
@@ -750,11 +757,11 @@ func (s *StandIn) deploy(w http.ResponseWriter, r *http.Request) {
 	}
 	price = standin.Drift(price, 0.03, "verda/"+o.t.name, now)
 	if s.balance < price {
-		writeError(w, http.StatusPaymentRequired, "insufficient_funds", "Not enough balance")
+		writeError(w, http.StatusPaymentRequired, "insufficient_funds", "Not enough balance to deploy %s: an hour costs %.2f USD", req.InstanceType, price)
 		return
 	}
 	if s.available(o, req.IsSpot, now) < 1 {
-		writeError(w, http.StatusServiceUnavailable, "insufficient_resources", "Not enough resources at the moment")
+		writeError(w, http.StatusServiceUnavailable, "insufficient_resources", "Not enough resources at the moment to deploy %s in %s", req.InstanceType, req.LocationCode)
 		return
 	}
 	size := req.OSVolume.Size
@@ -776,10 +783,7 @@ func (s *StandIn) deploy(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *StandIn) action(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Action string          `json:"action"`
-		ID     json.RawMessage `json:"id"`
-	}
+	var req actionBody
 	if !decode(w, r, &req) {
 		return
 	}

@@ -134,7 +134,7 @@ func TestGPUNamesResolve(t *testing.T) {
 		if st.gpus == 0 {
 			continue
 		}
-		name := gpuName(instanceType{Model: st.model, GPU: gpuSpec{Description: gpuDescription(st), NumberOfGPUs: st.gpus}})
+		name := gpuName(instanceType{Model: st.model, GPU: gpuSpec{Description: gpuDescription(st), NumberOfGPUs: float64(st.gpus)}})
 		if _, ok := catalog.GPUs().Lookup(name); !ok {
 			missing = append(missing, name)
 		}

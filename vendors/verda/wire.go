@@ -9,14 +9,16 @@ import (
 )
 
 // The JSON shapes of Verda's API as the current SDK speaks it, shared by
-// the adapter and the stand-in so both use one wire format; the spec test
-// checks them against the published (2023, DataCrunch) description.
+// the adapter and the stand-in so both use one wire format.
+// TestWireConformance proves every field of every type against the
+// published (2023, DataCrunch) description, with the named allowances of
+// specPatches where today's API has moved on.
 
-// apiError is Verda's error envelope: {"code": "...", "message": "..."}.
+// apiError is Verda's error envelope: {"code": "...", "message": "..."},
+// as the token endpoint documents it.
 type apiError struct {
 	Code    string `json:"code,omitempty"`
 	Message string `json:"message"`
-	Details string `json:"details,omitempty"`
 }
 
 // tokenRequest is the body of POST /oauth2/token, for both grants.
@@ -69,15 +71,17 @@ func (f *flexFloat) UnmarshalJSON(b []byte) error {
 }
 
 // cpuSpec, gpuSpec, sizeSpec and storageSpec are the {description, ...}
-// objects Verda describes hardware with.
+// objects Verda describes hardware with. The counts are JSON numbers in
+// the description (not integers), so they are read as such: a count sent
+// as 8.0 must not fail the whole answer.
 type cpuSpec struct {
-	Description   string `json:"description"`
-	NumberOfCores int    `json:"number_of_cores"`
+	Description   string  `json:"description"`
+	NumberOfCores float64 `json:"number_of_cores"`
 }
 
 type gpuSpec struct {
-	Description  string `json:"description"`
-	NumberOfGPUs int    `json:"number_of_gpus"`
+	Description  string  `json:"description"`
+	NumberOfGPUs float64 `json:"number_of_gpus"`
 }
 
 type sizeSpec struct {
@@ -146,18 +150,36 @@ type volumeTypePrice struct {
 // osVolumeType is the volume type instances boot from.
 const osVolumeType = "NVMe"
 
-// sshKey is one entry of GET /ssh-keys; POST takes Name and Key.
+// sshKey is one entry of GET /ssh-keys.
 type sshKey struct {
-	ID   string `json:"id,omitempty"`
+	ID   string `json:"id"`
 	Name string `json:"name"`
 	Key  string `json:"key"`
 }
 
-// startupScript is one entry of GET /scripts; POST takes Name and Script.
+// sshKeyRequest is the body of POST /ssh-keys.
+type sshKeyRequest struct {
+	Name string `json:"name"`
+	Key  string `json:"key"`
+}
+
+// startupScript is one entry of GET /scripts.
 type startupScript struct {
-	ID     string `json:"id,omitempty"`
+	ID     string `json:"id"`
 	Name   string `json:"name"`
 	Script string `json:"script"`
+}
+
+// scriptRequest is the body of POST /scripts.
+type scriptRequest struct {
+	Name   string `json:"name"`
+	Script string `json:"script"`
+}
+
+// balance is UserBalance, the answer of GET /balance.
+type balance struct {
+	Amount   float64 `json:"amount"`
+	Currency string  `json:"currency"`
 }
 
 // osVolume sizes the boot volume of a new instance.
@@ -233,7 +255,9 @@ type actionResult struct {
 }
 
 // plainID reads the id a create answers with: the bare id as text (what
-// the API usually sends), a JSON string, or a JSON object with an "id".
+// the API usually sends), a JSON string (what the description says), or
+// the created object itself (a deploy sometimes answers with the whole
+// Instance: the SDK's createWithPlainTextResponse reads both).
 func plainID(body []byte) (string, error) {
 	b := bytes.TrimSpace(body)
 	switch {
@@ -246,9 +270,7 @@ func plainID(body []byte) (string, error) {
 		}
 		return strings.TrimSpace(s), nil
 	case b[0] == '{':
-		var obj struct {
-			ID string `json:"id"`
-		}
+		var obj instance
 		if err := json.Unmarshal(b, &obj); err != nil || obj.ID == "" {
 			return "", fmt.Errorf("answer %.80q carries no id", b)
 		}
