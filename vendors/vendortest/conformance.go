@@ -497,7 +497,6 @@ func (w *walker) object(path string, typ reflect.Type, alts []*openapi3.Schema) 
 	if len(objects) == 0 {
 		return []mismatch{{path, "Go has an object where the description has " + describe(alts)}}
 	}
-	w.markEmbedded(typ)
 	var out []mismatch
 	fields, embedded := jsonFields(typ)
 	// An embedded struct's fields are checked as the outer type's, so the
@@ -556,26 +555,6 @@ func (w *walker) object(path string, typ reflect.Type, alts []*openapi3.Schema) 
 		}
 	}
 	return out
-}
-
-// markEmbedded records the package's structs that typ embeds without a
-// JSON name: encoding/json flattens their fields into typ's, so they are
-// checked with it and reached through it.
-func (w *walker) markEmbedded(typ reflect.Type) {
-	for i := range typ.NumField() {
-		f := typ.Field(i)
-		inner := f.Type
-		if inner.Kind() == reflect.Pointer {
-			inner = inner.Elem()
-		}
-		if !f.Anonymous || f.Tag.Get("json") != "" || inner.Kind() != reflect.Struct {
-			continue
-		}
-		if packageOf(inner) == w.pkgPath {
-			w.reached[baseName(inner.Name())] = true
-		}
-		w.markEmbedded(inner)
-	}
 }
 
 // closed reports whether a schema forbids properties it does not list.
