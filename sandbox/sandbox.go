@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -45,6 +46,10 @@ type kind struct {
 	// serve runs the stand-in on l; nil means it is an http.Handler.
 	serve   func(si StandIn, l net.Listener) (stop func())
 	adapter func(si StandIn, baseURL, key string, sshPort func(ip string) int) vendors.Vendor
+	// env is the SUPPLY_* variables that point a real adapter of another
+	// installation at the stand-in (see EndpointsFile); files it needs go
+	// in dir.
+	env func(si StandIn, baseURL, key, dir string) (map[string]string, error)
 }
 
 // sandboxRate lets the adapters poll stand-ins freely: the stand-ins do
@@ -63,6 +68,9 @@ var kinds = []kind{
 		adapter: func(_ StandIn, u, key string, port func(string) int) vendors.Vendor {
 			return lambda.New(lambda.Config{APIKey: key, BaseURL: u, SSHPort: port, RateLimit: sandboxRate, Burst: sandboxRate, LaunchInterval: time.Millisecond})
 		},
+		env: func(_ StandIn, u, key, _ string) (map[string]string, error) {
+			return map[string]string{"SUPPLY_LAMBDA_API_KEY": key, "SUPPLY_LAMBDA_BASE_URL": u}, nil
+		},
 	},
 	{
 		name:    "hyperstack",
@@ -70,6 +78,9 @@ var kinds = []kind{
 		standIn: func(o standin.Options) (StandIn, error) { return hyperstack.NewStandIn(o) },
 		adapter: func(_ StandIn, u, key string, port func(string) int) vendors.Vendor {
 			return hyperstack.New(hyperstack.Config{APIKey: key, BaseURL: u, SSHPort: port, RateLimit: sandboxRate, Burst: sandboxRate})
+		},
+		env: func(_ StandIn, u, key, _ string) (map[string]string, error) {
+			return map[string]string{"SUPPLY_HYPERSTACK_API_KEY": key, "SUPPLY_HYPERSTACK_BASE_URL": u}, nil
 		},
 	},
 	{
@@ -79,6 +90,10 @@ var kinds = []kind{
 			return scaleway.New(scaleway.Config{APIKey: key, ProjectID: sandboxProject, BaseURL: u, SSHPort: port,
 				RateLimit: sandboxRate, Burst: sandboxRate, Zones: si.(*scaleway.StandIn).Zones()})
 		},
+		env: func(si StandIn, u, key, _ string) (map[string]string, error) {
+			return map[string]string{"SUPPLY_SCALEWAY_API_KEY": key, "SUPPLY_SCALEWAY_PROJECT_ID": sandboxProject,
+				"SUPPLY_SCALEWAY_BASE_URL": u, "SUPPLY_SCALEWAY_ZONES": strings.Join(si.(*scaleway.StandIn).Zones(), ",")}, nil
+		},
 	},
 	{
 		name:    verda.Name,
@@ -87,12 +102,18 @@ var kinds = []kind{
 		adapter: func(_ StandIn, u, key string, port func(string) int) vendors.Vendor {
 			return verda.New(verda.Config{ClientID: "sandbox", ClientSecret: key, BaseURL: u, SSHPort: port, RateLimit: sandboxRate, Burst: sandboxRate})
 		},
+		env: func(_ StandIn, u, key, _ string) (map[string]string, error) {
+			return map[string]string{"SUPPLY_VERDA_CLIENT_ID": "sandbox", "SUPPLY_VERDA_CLIENT_SECRET": key, "SUPPLY_VERDA_BASE_URL": u}, nil
+		},
 	},
 	{
 		name:    runpod.Name,
 		standIn: func(o standin.Options) (StandIn, error) { return runpod.NewStandIn(o) },
 		adapter: func(_ StandIn, u, key string, port func(string) int) vendors.Vendor {
 			return runpod.New(runpod.Config{APIKey: key, BaseURL: u, SSHPort: port, RateLimit: sandboxRate, Burst: sandboxRate})
+		},
+		env: func(_ StandIn, u, key, _ string) (map[string]string, error) {
+			return map[string]string{"SUPPLY_RUNPOD_API_KEY": key, "SUPPLY_RUNPOD_BASE_URL": u}, nil
 		},
 	},
 	{
@@ -109,12 +130,28 @@ var kinds = []kind{
 			c.SSHPort, c.RateLimit, c.Burst = port, sandboxRate, sandboxRate
 			return nebius.New(c)
 		},
+		env: func(si StandIn, u, _, dir string) (map[string]string, error) {
+			c := si.(*nebius.StandIn).AdapterConfig(strings.TrimPrefix(u, "http://"))
+			// The adapter reads the service account's key from a file.
+			keyFile := filepath.Join(dir, "nebius-service-account.pem")
+			if err := os.WriteFile(keyFile, []byte(c.PrivateKeyPEM), 0o600); err != nil {
+				return nil, fmt.Errorf("write the Nebius stand-in's key: %w", err)
+			}
+			return map[string]string{
+				"SUPPLY_NEBIUS_SERVICE_ACCOUNT_ID": c.ServiceAccountID, "SUPPLY_NEBIUS_PUBLIC_KEY_ID": c.PublicKeyID,
+				"SUPPLY_NEBIUS_PRIVATE_KEY_FILE": keyFile, "SUPPLY_NEBIUS_TENANT_ID": c.TenantID,
+				"SUPPLY_NEBIUS_PROJECTS": projectsValue(c.Projects), "SUPPLY_NEBIUS_ENDPOINT": c.Endpoint, "SUPPLY_NEBIUS_INSECURE": "true",
+			}, nil
+		},
 	},
 	{
 		name:    vastai.Name,
 		standIn: func(o standin.Options) (StandIn, error) { return vastai.NewStandIn(o) },
 		adapter: func(_ StandIn, u, key string, port func(string) int) vendors.Vendor {
 			return vastai.New(vastai.Config{APIKey: key, BaseURL: u, SSHPort: port, RateLimit: sandboxRate, Burst: sandboxRate, OfferLimit: 100_000})
+		},
+		env: func(_ StandIn, u, key, _ string) (map[string]string, error) {
+			return map[string]string{"SUPPLY_VASTAI_API_KEY": key, "SUPPLY_VASTAI_BASE_URL": u}, nil
 		},
 	},
 }
@@ -139,18 +176,38 @@ type Sandbox struct {
 	vendors  []vendors.Vendor
 }
 
-// Start starts every stand-in on its own loopback port.
+// Start starts every stand-in on its own loopback port, and writes
+// EndpointsFile for other installations. The stand-ins keep their key,
+// and their ports where still free, across restarts of one data dir.
 func Start(o Options) (*Sandbox, error) {
-	key, err := randomKey()
+	dir := filepath.Join(o.DataDir, "sandbox")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	statePath := filepath.Join(dir, "listen.json")
+	st, err := loadListenState(statePath)
 	if err != nil {
 		return nil, err
 	}
+	if st.Key == "" {
+		if st.Key, err = randomKey(); err != nil {
+			return nil, err
+		}
+	}
 	s := &Sandbox{hosts: &standin.Hosts{}, standIns: map[string]StandIn{}}
+	hl, err := listen(st.Ports[hostsService])
+	if err != nil {
+		return nil, fmt.Errorf("start sandbox hosts service: %w", err)
+	}
+	s.stops = append(s.stops, serveHTTP(hostsHandler(s.hosts), hl))
+	st.Ports[hostsService] = hl.Addr().(*net.TCPAddr).Port
+	hostsURL := "http://" + hl.Addr().String()
+	endpoints := Endpoints{}
 	for _, k := range kinds {
 		si, err := k.standIn(standin.Options{
-			APIKey:    key,
+			APIKey:    st.Key,
 			BootTime:  o.BootTime,
-			StatePath: filepath.Join(o.DataDir, "sandbox", k.name+".json"),
+			StatePath: filepath.Join(dir, k.name+".json"),
 			Scale:     o.Scale,
 			Hosts:     s.hosts,
 		})
@@ -159,16 +216,30 @@ func Start(o Options) (*Sandbox, error) {
 			return nil, fmt.Errorf("start %s stand-in: %w", k.name, err)
 		}
 		s.standIns[k.name] = si
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+		l, err := listen(st.Ports[k.name])
 		if err != nil {
 			s.Close()
 			return nil, fmt.Errorf("start %s stand-in: %w", k.name, err)
 		}
+		st.Ports[k.name] = l.Addr().(*net.TCPAddr).Port
 		s.stops = append(s.stops, serve(k, si, l))
 		base := "http://" + l.Addr().String() + k.prefix
-		s.vendors = append(s.vendors, k.adapter(si, base, key, s.hosts.Port))
+		s.vendors = append(s.vendors, k.adapter(si, base, st.Key, s.hosts.Port))
+		env, err := k.env(si, base, st.Key, dir)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		env["SUPPLY_SANDBOX_HOSTS_URL"] = hostsURL
+		endpoints[k.name] = env
 		if o.Logger != nil {
 			o.Logger.Info("sandbox stand-in started", "vendor", k.name, "url", base)
+		}
+	}
+	for path, v := range map[string]any{statePath: st, filepath.Join(dir, EndpointsFile): endpoints} {
+		if err := standin.Save(path, v); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("sandbox: %w", err)
 		}
 	}
 	return s, nil
@@ -217,7 +288,12 @@ func serve(k kind, si StandIn, l net.Listener) func() {
 	if k.serve != nil {
 		return k.serve(si, l)
 	}
-	srv := &http.Server{Handler: si.(http.Handler), ReadHeaderTimeout: 10 * time.Second}
+	return serveHTTP(si.(http.Handler), l)
+}
+
+// serveHTTP serves h on l and returns how to stop it.
+func serveHTTP(h http.Handler, l net.Listener) func() {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(l)
 	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

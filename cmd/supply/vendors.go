@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/gpusupply/supply/sandbox"
 	"github.com/gpusupply/supply/vendors"
 	"github.com/gpusupply/supply/vendors/hyperstack"
 	"github.com/gpusupply/supply/vendors/lambda"
@@ -24,6 +25,7 @@ type vendorFlags struct {
 	hyperstackKey, hyperstackURL     string
 	scalewayKey, scalewayProject     string
 	scalewayURL                      string
+	scalewayZones                    []string
 	verdaClientID, verdaClientSecret string
 	verdaURL                         string
 	runpodKey, runpodURL             string
@@ -34,6 +36,10 @@ type vendorFlags struct {
 	nebiusTenant                     string
 	nebiusProjects                   map[string]string
 	nebiusEndpoint                   string
+	nebiusInsecure                   bool
+	// sandboxHostsURL points real adapters at another server's sandbox:
+	// its hosts answer SSH on ports that service names.
+	sandboxHostsURL string
 }
 
 func (f *vendorFlags) register(fl *pflag.FlagSet) {
@@ -44,6 +50,7 @@ func (f *vendorFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.scalewayKey, "scaleway-api-key", "", "Scaleway secret key (X-Auth-Token)")
 	fl.StringVar(&f.scalewayProject, "scaleway-project-id", "", "Scaleway project id servers are created in")
 	fl.StringVar(&f.scalewayURL, "scaleway-base-url", scaleway.DefaultBaseURL, "Scaleway API base URL")
+	fl.StringSliceVar(&f.scalewayZones, "scaleway-zones", scaleway.DefaultZones, "Scaleway zones to sell and list instances in")
 	fl.StringVar(&f.verdaClientID, "verda-client-id", "", "Verda (DataCrunch) OAuth2 client id")
 	fl.StringVar(&f.verdaClientSecret, "verda-client-secret", "", "Verda (DataCrunch) OAuth2 client secret")
 	fl.StringVar(&f.verdaURL, "verda-base-url", verda.DefaultBaseURL, "Verda API base URL")
@@ -57,28 +64,34 @@ func (f *vendorFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.nebiusTenant, "nebius-tenant-id", "", "Nebius tenant id")
 	fl.StringToStringVar(&f.nebiusProjects, "nebius-projects", nil, "Nebius project per region, e.g. eu-north1=project-e00...,us-central1=project-e01...")
 	fl.StringVar(&f.nebiusEndpoint, "nebius-endpoint", "", "one host:port serving every Nebius service (default: Nebius's own hosts)")
+	fl.BoolVar(&f.nebiusInsecure, "nebius-insecure", false, "speak plaintext gRPC to --nebius-endpoint (only for another server's sandbox stand-in)")
+	fl.StringVar(&f.sandboxHostsURL, "sandbox-hosts-url", "", "with real adapters pointed at another server's sandbox (its sandbox/endpoints.json), the URL of its hosts service, which says the SSH port of each sandbox host")
 }
 
 // configured are the adapters whose credentials are set.
 func (f *vendorFlags) configured() ([]vendors.Vendor, error) {
 	var vs []vendors.Vendor
+	var port func(ip string) int // nil: each adapter's default, 22 or what its vendor says
+	if f.sandboxHostsURL != "" {
+		port = sandbox.RemotePorts(f.sandboxHostsURL)
+	}
 	if f.lambdaKey != "" {
-		vs = append(vs, lambda.New(lambda.Config{APIKey: f.lambdaKey, BaseURL: f.lambdaURL}))
+		vs = append(vs, lambda.New(lambda.Config{APIKey: f.lambdaKey, BaseURL: f.lambdaURL, SSHPort: port}))
 	}
 	if f.hyperstackKey != "" {
-		vs = append(vs, hyperstack.New(hyperstack.Config{APIKey: f.hyperstackKey, BaseURL: f.hyperstackURL}))
+		vs = append(vs, hyperstack.New(hyperstack.Config{APIKey: f.hyperstackKey, BaseURL: f.hyperstackURL, SSHPort: port}))
 	}
 	if f.scalewayKey != "" {
-		vs = append(vs, scaleway.New(scaleway.Config{APIKey: f.scalewayKey, ProjectID: f.scalewayProject, BaseURL: f.scalewayURL}))
+		vs = append(vs, scaleway.New(scaleway.Config{APIKey: f.scalewayKey, ProjectID: f.scalewayProject, BaseURL: f.scalewayURL, Zones: f.scalewayZones, SSHPort: port}))
 	}
 	if f.verdaClientID != "" {
-		vs = append(vs, verda.New(verda.Config{ClientID: f.verdaClientID, ClientSecret: f.verdaClientSecret, BaseURL: f.verdaURL}))
+		vs = append(vs, verda.New(verda.Config{ClientID: f.verdaClientID, ClientSecret: f.verdaClientSecret, BaseURL: f.verdaURL, SSHPort: port}))
 	}
 	if f.runpodKey != "" {
-		vs = append(vs, runpod.New(runpod.Config{APIKey: f.runpodKey, BaseURL: f.runpodURL}))
+		vs = append(vs, runpod.New(runpod.Config{APIKey: f.runpodKey, BaseURL: f.runpodURL, SSHPort: port}))
 	}
 	if f.vastaiKey != "" {
-		vs = append(vs, vastai.New(vastai.Config{APIKey: f.vastaiKey, BaseURL: f.vastaiURL}))
+		vs = append(vs, vastai.New(vastai.Config{APIKey: f.vastaiKey, BaseURL: f.vastaiURL, SSHPort: port}))
 	}
 	if f.nebiusServiceAccount != "" {
 		key, err := os.ReadFile(f.nebiusPrivateKeyFile)
@@ -87,7 +100,7 @@ func (f *vendorFlags) configured() ([]vendors.Vendor, error) {
 		}
 		vs = append(vs, nebius.New(nebius.Config{
 			ServiceAccountID: f.nebiusServiceAccount, PublicKeyID: f.nebiusPublicKeyID, PrivateKeyPEM: string(key),
-			TenantID: f.nebiusTenant, Projects: f.nebiusProjects, Endpoint: f.nebiusEndpoint,
+			TenantID: f.nebiusTenant, Projects: f.nebiusProjects, Endpoint: f.nebiusEndpoint, Insecure: f.nebiusInsecure, SSHPort: port,
 		}))
 	}
 	return vs, nil
