@@ -40,6 +40,8 @@ type Config struct {
 	Auth interface {
 		Authenticate(ctx context.Context, key string) (int64, error)
 	}
+	// Installation is the installation id, shown by GET /readyz.
+	Installation string
 	// Ready reports whether the database is reachable (GET /readyz).
 	Ready func(ctx context.Context) error
 	// GPUs lists GPU families and their canonical names (GET /available_gpus).

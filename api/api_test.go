@@ -399,8 +399,8 @@ func TestDatabaseDown(t *testing.T) {
 }
 
 func TestReady(t *testing.T) {
-	ts := newTestServer(t, 1)
-	wantJSON(t, ts.do(t, http.MethodGet, "/readyz", "", "", ""), 200, `{"status":"ok"}`)
+	ts := newTestServerWith(t, 1, func(c *Config) { c.Installation = "3f9a1c07b2e4" })
+	wantJSON(t, ts.do(t, http.MethodGet, "/readyz", "", "", ""), 200, `{"status":"ok","installation_id":"3f9a1c07b2e4"}`)
 	ts.ready = errors.New("connection refused")
 	wantJSON(t, ts.do(t, http.MethodGet, "/readyz", "", "", ""), 503, `{"detail":"database unavailable: connection refused"}`)
 }

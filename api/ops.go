@@ -13,6 +13,9 @@ import (
 type statusOutput struct {
 	Body struct {
 		Status string `json:"status" example:"ok"`
+		// Installation is the installation id every instance this
+		// service creates carries (readyz only).
+		Installation string `json:"installation_id,omitempty" example:"3f9a1c07b2e4"`
 	}
 }
 
@@ -31,6 +34,8 @@ func (a *API) registerOps() {
 			if err := a.cfg.Ready(ctx); err != nil {
 				return nil, errorf(http.StatusServiceUnavailable, "database unavailable: %v", err)
 			}
-			return okStatus(), nil
+			out := okStatus()
+			out.Body.Installation = a.cfg.Installation
+			return out, nil
 		})
 }

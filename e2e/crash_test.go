@@ -118,13 +118,13 @@ func crashTest(t *testing.T, engine string) {
 	live := map[string]int{}
 	for _, in := range console {
 		if in.Live {
-			live[in.Name]++
+			live[vendors.ResourceIDFromName(in.Name)]++
 		}
 	}
 	running := 0
 	for id, status := range settled {
-		n := live[vendors.InstanceName(id.String())]
-		delete(live, vendors.InstanceName(id.String()))
+		n := live[id.String()]
+		delete(live, id.String())
 		switch {
 		case status == provision.ResourceRunning && n != 1:
 			t.Errorf("running resource %s has %d live instances, want exactly 1", id, n)
@@ -136,7 +136,7 @@ func crashTest(t *testing.T, engine string) {
 		}
 	}
 	for name, n := range live {
-		t.Errorf("%d live instance(s) %q belong to no resource (a leak)", n, name)
+		t.Errorf("%d live instance(s) of resource %q belong to no resource we kept (a leak)", n, name)
 	}
 	// The sandbox's moving stock may refuse a few launches (a clean "no
 	// capacity" failure is accepted above), but most must run: a run in

@@ -152,7 +152,7 @@ func (s *Service) create(ctx context.Context, v vendors.Vendor, r store.Resource
 		}
 	}
 	req := vendors.CreateRequest{
-		ResourceID: r.ID, Name: r.Name, InstanceType: item.InstanceType, Region: item.Region,
+		ResourceID: r.ID, Owner: s.cfg.Owner, Name: r.Name, InstanceType: item.InstanceType, Region: item.Region,
 		Contract: item.Contract, SSHPublicKey: p.SSHPublicKey, UserData: p.CloudInit, Item: item,
 	}
 	if r.ParentID != "" {

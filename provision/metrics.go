@@ -7,6 +7,7 @@ type metrics struct {
 	failures          *prometheus.CounterVec
 	orphansFound      *prometheus.CounterVec
 	orphansTerminated *prometheus.CounterVec
+	foreign           *prometheus.GaugeVec
 	vanished          *prometheus.CounterVec
 	stuckDeletions    prometheus.Gauge
 }
@@ -25,6 +26,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		orphansTerminated: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "supply_reconciler_orphans_terminated_total", Help: "Orphan instances the reconciler asked the vendor to terminate, by vendor.",
 		}, []string{"vendor"}),
+		foreign: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "supply_reconciler_foreign_instances",
+			Help: "Vendor instances tagged like supply's that belong to another installation (or to nobody we know), left alone, by vendor, at the last reconcile.",
+		}, []string{"vendor"}),
 		vanished: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "supply_resources_vanished_total", Help: "Resources whose instance disappeared at the vendor (failed or preempted), by vendor.",
 		}, []string{"vendor"}),
@@ -33,7 +38,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.procurements, m.failures, m.orphansFound, m.orphansTerminated, m.vanished, m.stuckDeletions)
+		reg.MustRegister(m.procurements, m.failures, m.orphansFound, m.orphansTerminated, m.foreign, m.vanished, m.stuckDeletions)
 	}
 	return m
 }

@@ -67,7 +67,7 @@ func newEnv(t *testing.T, engine string, mod func(*provision.Config)) *env {
 	}
 	reg := prometheus.NewRegistry()
 	cfg := provision.Config{
-		Store: st, Offers: index, Vendors: sb.Vendors(), Metrics: reg,
+		Owner: vendors.NewOwner(), Store: st, Offers: index, Vendors: sb.Vendors(), Metrics: reg,
 		PollInterval: 100 * time.Millisecond, ReconcileEvery: time.Hour,
 	}
 	if mod != nil {
@@ -158,7 +158,7 @@ func (e *env) waitResource(id uuid.UUID, status string) provision.ResourceSummar
 func (e *env) live(resourceID string) []standin.ConsoleEntry {
 	var out []standin.ConsoleEntry
 	for _, in := range e.sb.Instances() {
-		if in.Live && (resourceID == "" || in.Name == vendors.InstanceName(resourceID)) {
+		if in.Live && (resourceID == "" || vendors.ResourceIDFromName(in.Name) == resourceID) {
 			out = append(out, in)
 		}
 	}
@@ -383,15 +383,33 @@ func TestForceDeleteDuringProvisioningWithDeleteRefusals(t *testing.T) {
 }
 
 func TestReconcilerTerminatesOrphansAndMarksVanished(t *testing.T) {
-	e := newEnv(t, "sqlite", nil)
+	var owner string
+	e := newEnv(t, "sqlite", func(c *provision.Config) { owner = c.Owner })
 	ctx := context.Background()
-	// An instance made behind supply's back, carrying a resource id supply never had.
-	o := e.offer("lambda", "A100")
-	_, item, _ := e.index.Resolve(ctx, 1, o.OfferID)
-	stray := uuid.NewString()
-	if _, err := e.vendors["lambda"].Create(ctx, vendors.CreateRequest{ResourceID: stray, InstanceType: item.InstanceType, Region: item.Region, SSHPublicKey: testKey, Item: item}); err != nil {
-		t.Fatal(err)
+	// Instances with resource ids supply never had: one of this
+	// installation's (an orphan, say a create whose record was lost),
+	// one of another installation on the same account, and one made
+	// before instances carried an owner, or by a person copying our
+	// naming. Only the first is ours to terminate.
+	// Each from an offer of its own: the sandbox's stock is thin.
+	res, err := e.index.Search(ctx, 1, offers.Query{Vendor: "lambda", Compute: offers.Compute{GPUType: "A100"}})
+	if err != nil || len(res.Offers) < 3 {
+		t.Fatalf("want 3 Lambda A100 offers: %d, %v", len(res.Offers), err)
 	}
+	launched := 0
+	launch := func(owner string) string {
+		_, item, err := e.index.Resolve(ctx, 1, res.Offers[launched].OfferID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		launched++
+		id := uuid.NewString()
+		if _, err := e.vendors["lambda"].Create(ctx, vendors.CreateRequest{ResourceID: id, Owner: owner, InstanceType: item.InstanceType, Region: item.Region, SSHPublicKey: testKey, Item: item}); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	stray, foreign, lookalike := launch(owner), launch(vendors.NewOwner()), launch("")
 	// A ready resource whose instance someone terminates at the vendor.
 	h := e.offer("hyperstack", "H100")
 	resp := e.procure(h, nil)
@@ -417,13 +435,22 @@ func TestReconcilerTerminatesOrphansAndMarksVanished(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if n := counterValue(t, e.reg, "supply_reconciler_orphans_terminated_total"); n < 1 {
-		t.Errorf("orphans terminated metric = %v", n)
+	if n := metricValue(t, e.reg, "supply_reconciler_orphans_terminated_total"); n != 1 {
+		t.Errorf("orphans terminated metric = %v, want 1", n)
+	}
+	for _, id := range []string{foreign, lookalike} {
+		if n := len(e.live(id)); n != 1 {
+			t.Errorf("instance %s, not ours, has %d live instances after reconciling, want 1 (untouched)", id, n)
+		}
+	}
+	if n := metricValue(t, e.reg, "supply_reconciler_foreign_instances"); n != 2 {
+		t.Errorf("foreign instances metric = %v, want 2", n)
 	}
 }
 
-// counterValue sums a counter family from the registry.
-func counterValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+// metricValue sums a counter or gauge family from the registry (0 when
+// it has no series yet).
+func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
@@ -433,7 +460,7 @@ func counterValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	for _, mf := range mfs {
 		if mf.GetName() == name {
 			for _, m := range mf.GetMetric() {
-				total += m.GetCounter().GetValue()
+				total += m.GetCounter().GetValue() + m.GetGauge().GetValue()
 			}
 		}
 	}
@@ -471,7 +498,7 @@ func TestDeletionNeverGivesUpAndSaysWhenStuck(t *testing.T) {
 	if err := e.svc.Reconcile(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if g := gaugeValue(t, e.reg, "supply_deletions_stuck"); g != 1 {
+	if g := metricValue(t, e.reg, "supply_deletions_stuck"); g != 1 {
 		t.Errorf("supply_deletions_stuck = %v, want 1", g)
 	}
 	// The vendor recovers: the same deletion goes through, no new request needed.
@@ -483,25 +510,11 @@ func TestDeletionNeverGivesUpAndSaysWhenStuck(t *testing.T) {
 	if err := e.svc.Reconcile(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if g := gaugeValue(t, e.reg, "supply_deletions_stuck"); g != 0 {
+	if g := metricValue(t, e.reg, "supply_deletions_stuck"); g != 0 {
 		t.Errorf("supply_deletions_stuck = %v after recovery, want 0", g)
 	}
 }
 
-func gaugeValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			return mf.GetMetric()[0].GetGauge().GetValue()
-		}
-	}
-	t.Fatalf("no metric %s", name)
-	return 0
-}
 
 func TestProcuredOfferOutlivesItsSnapshot(t *testing.T) {
 	e := newEnv(t, "sqlite", nil)

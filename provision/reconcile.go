@@ -66,15 +66,22 @@ func (s *Service) reconcileVendor(ctx context.Context, v vendors.Vendor, live []
 		return nil
 	}
 	seen := map[string]bool{}
+	foreign := 0
 	for _, inst := range insts {
 		seen[inst.ID] = true
 		if inst.ResourceID == "" || inst.State == vendors.StateTerminated {
 			continue
 		}
-		if err := s.reconcileInstance(ctx, v, inst); err != nil {
+		mine, err := s.reconcileInstance(ctx, v, inst)
+		if err != nil {
 			s.log.Warn("reconcile: instance", "vendor", v.Name(), "instance", inst.ID, "err", err)
 		}
+		if !mine {
+			foreign++
+			s.noteForeign(v.Name(), inst)
+		}
 	}
+	s.metrics.foreign.WithLabelValues(v.Name()).Set(float64(foreign))
 	now := s.now()
 	for _, r := range live {
 		if r.ResourceType == typeCluster {
@@ -117,15 +124,30 @@ func (s *Service) reconcileVendor(ctx context.Context, v vendors.Vendor, live []
 	return nil
 }
 
-// reconcileInstance decides what to do with one tagged vendor instance.
-func (s *Service) reconcileInstance(ctx context.Context, v vendors.Vendor, inst vendors.Instance) error {
+// reconcileInstance decides what to do with one tagged vendor instance,
+// and reports whether it is this installation's. An instance is ours when
+// it carries our installation id, or, made before instances carried one,
+// when our database knows its resource id. Anything else (another
+// installation's on a shared account, or a machine a person named like
+// ours) is never touched, whatever its tag says.
+func (s *Service) reconcileInstance(ctx context.Context, v vendors.Vendor, inst vendors.Instance) (mine bool, err error) {
+	if inst.Owner != "" && inst.Owner != s.cfg.Owner {
+		return false, nil
+	}
 	r, err := s.store.ResourceByID(ctx, inst.ResourceID)
 	switch {
+	case errors.Is(err, store.ErrNotFound) && inst.Owner == "":
+		return false, nil
 	case errors.Is(err, store.ErrNotFound):
-		return s.terminateOrphan(ctx, v, inst, "no resource has this id")
+		return true, s.terminateOrphan(ctx, v, inst, "no resource has this id")
 	case err != nil:
-		return err
+		return true, err
 	}
+	return true, s.repairInstance(ctx, v, inst, r)
+}
+
+// repairInstance brings one of our instances in line with its resource.
+func (s *Service) repairInstance(ctx context.Context, v vendors.Vendor, inst vendors.Instance, r store.Resource) error {
 	if r.ResourceType == typeCluster {
 		// Some vendors (RunPod) can only tag a cluster's members with the
 		// cluster's id: such an instance is an orphan only once the
@@ -168,4 +190,18 @@ func (s *Service) terminateOrphan(ctx context.Context, v vendors.Vendor, inst ve
 	}
 	s.metrics.orphansTerminated.WithLabelValues(v.Name()).Inc()
 	return nil
+}
+
+// noteForeign logs, once per instance, an instance the reconciler leaves
+// alone because it is not this installation's.
+func (s *Service) noteForeign(vendor string, inst vendors.Instance) {
+	key := vendor + "/" + inst.ID
+	s.foreignMu.Lock()
+	defer s.foreignMu.Unlock()
+	if s.foreignSeen[key] {
+		return
+	}
+	s.foreignSeen[key] = true
+	s.log.Info("reconcile: leaving alone an instance of another installation", "vendor", vendor, "instance", inst.ID,
+		"resource_id", inst.ResourceID, "owner", inst.Owner, "installation", s.cfg.Owner)
 }

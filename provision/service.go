@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -33,6 +34,10 @@ type Offers interface {
 
 // Config configures a Service.
 type Config struct {
+	// Owner is this installation's id (vendors.ValidOwner): every
+	// instance created carries it, and the reconciler acts only on
+	// instances that carry it.
+	Owner   string
 	Store   store.Store
 	Offers  Offers
 	Vendors []vendors.Vendor
@@ -72,6 +77,9 @@ type Service struct {
 	log     *slog.Logger
 	now     func() time.Time
 	metrics *metrics
+
+	foreignMu   sync.Mutex
+	foreignSeen map[string]bool // vendor/instance ids of foreign instances already logged
 }
 
 // New builds a Service. Register its workers (Workers) and periodic jobs
@@ -106,7 +114,7 @@ func New(cfg Config) *Service {
 	}
 	s := &Service{
 		cfg: cfg, store: cfg.Store, offers: cfg.Offers, vendors: map[string]vendors.Vendor{},
-		log: cfg.Logger, now: cfg.Now, metrics: newMetrics(cfg.Metrics),
+		log: cfg.Logger, now: cfg.Now, metrics: newMetrics(cfg.Metrics), foreignSeen: map[string]bool{},
 	}
 	for _, v := range cfg.Vendors {
 		s.vendors[v.Name()] = v

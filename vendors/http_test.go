@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -111,15 +112,31 @@ func TestStatusKindAndRetryAfter(t *testing.T) {
 	}
 }
 
-func TestResourceIDFromName(t *testing.T) {
+func TestParseName(t *testing.T) {
 	id := "0b0e1f52-6c1a-4c55-9d1a-9d0f3c2f8a11"
-	if got := ResourceIDFromName(InstanceName(id)); got != id {
-		t.Errorf("round trip gave %q", got)
+	owner := NewOwner()
+	if !ValidOwner(owner) {
+		t.Fatalf("NewOwner made %q, which ValidOwner refuses", owner)
 	}
-	for _, name := range []string{"", "supply-", "my-vm", "supply-" + id + "x"} {
-		if got := ResourceIDFromName(name); got != "" {
-			t.Errorf("ResourceIDFromName(%q) = %q, want empty", name, got)
+	for _, tt := range []struct{ name, owner, id string }{
+		{InstanceName(id), "", id},
+		{OwnedName(owner, id), owner, id},
+		{OwnedName("", id), "", id},
+		{"", "", ""},
+		{"supply-", "", ""},
+		{"my-vm", "", ""},
+		{"supply-" + id + "x", "", ""},
+		{"supply-NOTANOWNER1-" + id, "", ""},
+		{"supply-0123456789ab" + id, "", ""},
+		{"supply-" + strings.Repeat("z", 36), "", ""},
+	} {
+		gotOwner, gotID := ParseName(tt.name)
+		if gotOwner != tt.owner || gotID != tt.id || ResourceIDFromName(tt.name) != tt.id {
+			t.Errorf("ParseName(%q) = %q, %q; want %q, %q", tt.name, gotOwner, gotID, tt.owner, tt.id)
 		}
+	}
+	if n := len(OwnedName(owner, id)); n > 64 {
+		t.Errorf("an owned name is %d characters, over Lambda's and Vast.ai's limits", n)
 	}
 }
 

@@ -8,6 +8,9 @@ package vendors
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"strings"
 	"time"
 )
 
@@ -22,8 +25,9 @@ type Vendor interface {
 	Catalog(ctx context.Context) ([]CatalogItem, error)
 	// Create launches one instance. It is idempotent on
 	// CreateRequest.ResourceID: the id travels with the instance (as a
-	// tag, label or name) and a repeated Create for the same id returns
-	// the instance that already exists instead of launching a second one.
+	// tag, label or name), with CreateRequest.Owner beside it, and a
+	// repeated Create for the same id returns the instance that already
+	// exists instead of launching a second one.
 	Create(ctx context.Context, req CreateRequest) (Instance, error)
 	// Get returns one instance by the vendor's id. A missing instance is
 	// an error wrapping ErrNotFound.
@@ -117,6 +121,11 @@ type CreateRequest struct {
 	// ResourceID is supply's id for the node; the adapter attaches it to
 	// the instance so a retry or the reconciler can find it.
 	ResourceID string
+	// Owner is the installation id of the supply that creates it; the
+	// adapter attaches it too (OwnerTag, or OwnedName where the vendor has
+	// no tags), so that two installations sharing a vendor account never
+	// take each other's instances for their own.
+	Owner string
 	// Name is a human name for the instance (may be empty).
 	Name         string
 	InstanceType string
@@ -175,7 +184,10 @@ type Instance struct {
 	ID string `json:"id"`
 	// ResourceID is supply's id read back from the instance's tag or
 	// name; empty for instances supply did not create.
-	ResourceID   string `json:"resource_id"`
+	ResourceID string `json:"resource_id"`
+	// Owner is the installation id read back beside ResourceID; empty
+	// for instances made before installations had ids, or not by supply.
+	Owner        string `json:"owner,omitempty"`
 	Name         string `json:"name"`
 	State        State  `json:"state"`
 	VendorState  string `json:"vendor_state"`
@@ -200,18 +212,139 @@ const Tag = "supply-resource"
 // tags, the resource id can be read back from the name.
 const NamePrefix = "supply-"
 
-// InstanceName is the vendor-side name of the instance for a resource.
+// OwnerTag is the key under which an instance carries the installation id
+// of the supply that created it, beside Tag.
+const OwnerTag = "supply-installation"
+
+// InstanceName is the vendor-side name of the instance for a resource, on
+// vendors whose tags carry the owner (a name stays short: Hyperstack
+// allows 50 characters).
 func InstanceName(resourceID string) string { return NamePrefix + resourceID }
 
-// ResourceIDFromName reads the resource id back from an InstanceName; it
-// returns "" for names supply did not make.
-func ResourceIDFromName(name string) string {
-	if len(name) != len(NamePrefix)+36 || name[:len(NamePrefix)] != NamePrefix {
-		return ""
+// OwnedName is the vendor-side name of the instance for a resource on
+// vendors without tags: it carries the owner too,
+// "supply-<installation>-<resource id>".
+func OwnedName(owner, resourceID string) string {
+	if owner == "" {
+		return InstanceName(resourceID)
 	}
-	return name[len(NamePrefix):]
+	return NamePrefix + owner + "-" + resourceID
+}
+
+// ParseName reads the owner and resource id back from an InstanceName or
+// an OwnedName; both are "" for names supply did not make, and owner is ""
+// for an InstanceName.
+func ParseName(name string) (owner, resourceID string) {
+	rest, ok := strings.CutPrefix(name, NamePrefix)
+	if !ok || len(rest) < 36 {
+		return "", ""
+	}
+	owner, resourceID = rest[:len(rest)-36], rest[len(rest)-36:]
+	if !isUUID(resourceID) {
+		return "", ""
+	}
+	if owner == "" {
+		return "", resourceID
+	}
+	owner, ok = strings.CutSuffix(owner, "-")
+	if !ok || !ValidOwner(owner) {
+		return "", ""
+	}
+	return owner, resourceID
+}
+
+// ResourceIDFromName reads the resource id back from an InstanceName or
+// an OwnedName; it returns "" for names supply did not make.
+func ResourceIDFromName(name string) string {
+	_, id := ParseName(name)
+	return id
+}
+
+// ValidOwner reports whether s is an installation id as NewOwner makes
+// them: 12 lowercase hexadecimal digits.
+func ValidOwner(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+	for _, c := range s {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// NewOwner makes a fresh installation id: 12 random hexadecimal digits,
+// short enough for every vendor's name limits.
+func NewOwner() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// isUUID reports whether s is a UUID in its 36-character text form.
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, c := range s {
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // Slugs are the vendors supply has adapters for, as written in vendor
 // filters and /available_vendors.
 var Slugs = []string{"lambda", "hyperstack", "scaleway", "verda", "runpod", "nebius", "vastai"}
+
+// Mark is one key/value pair an instance carries for supply.
+type Mark struct{ Key, Value string }
+
+// Marks are the key/value pairs an instance carries for supply on vendors
+// with tags or labels: the resource id under Tag and, when known, the
+// owner under OwnerTag.
+func Marks(resourceID, owner string) []Mark {
+	out := []Mark{{Tag, resourceID}}
+	if owner != "" {
+		out = append(out, Mark{OwnerTag, owner})
+	}
+	return out
+}
+
+// MarkText renders Marks as "key=value" strings, for vendors whose tags
+// are plain strings.
+func MarkText(resourceID, owner string) []string {
+	var out []string
+	for _, m := range Marks(resourceID, owner) {
+		out = append(out, m.Key+"="+m.Value)
+	}
+	return out
+}
+
+// ReadMarks reads the resource id and owner back from an instance's tags,
+// given as a lookup by key.
+func ReadMarks(get func(key string) string) (resourceID, owner string) {
+	return get(Tag), get(OwnerTag)
+}
+
+// ReadMarkText reads the resource id and owner back from "key=value"
+// strings (any others are ignored).
+func ReadMarkText(tags []string) (resourceID, owner string) {
+	return ReadMarks(func(key string) string {
+		for _, t := range tags {
+			if v, ok := strings.CutPrefix(t, key+"="); ok {
+				return v
+			}
+		}
+		return ""
+	})
+}

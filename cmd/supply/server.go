@@ -25,6 +25,7 @@ import (
 	"github.com/gpusupply/supply/provision"
 	"github.com/gpusupply/supply/sandbox"
 	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/vendors"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -136,6 +137,11 @@ func runServer(ctx context.Context, f serverFlags, sandboxSet bool) error {
 	if err != nil {
 		return err
 	}
+	installation, err := installationID(ctx, st)
+	if err != nil {
+		return err
+	}
+	log = log.With("installation", installation)
 	sources := make([]offers.Source, len(vs))
 	for i, v := range vs {
 		sources[i] = v
@@ -152,7 +158,7 @@ func runServer(ctx context.Context, f serverFlags, sandboxSet bool) error {
 	index.Start(runCtx)
 
 	svc := provision.New(provision.Config{
-		Store: st, Offers: index, Vendors: vs, Logger: log, Metrics: metrics,
+		Owner: installation, Store: st, Offers: index, Vendors: vs, Logger: log, Metrics: metrics,
 		ProvisionTimeout: f.provisionTimeout, ReconcileEvery: f.reconcileEvery,
 		// A step must end before River would take the job for a dead one.
 		StepTimeout: f.jobRescueAfter / 2,
@@ -177,7 +183,7 @@ func runServer(ctx context.Context, f serverFlags, sandboxSet bool) error {
 		return k.AccountID, k.Hash, err
 	}, 30*time.Second)
 	a := api.New(api.Config{
-		Auth: auth, Ready: st.Ping, GPUs: catalog.GPUs(), Vendors: index, Offers: svc, Provision: svc,
+		Installation: installation, Auth: auth, Ready: st.Ping, GPUs: catalog.GPUs(), Vendors: index, Offers: svc, Provision: svc,
 		Logger: log, Metrics: metrics, Version: version, RateLimit: f.rateLimit, RateBurst: f.rateBurst,
 	})
 	if sb != nil {
@@ -208,6 +214,20 @@ func runServer(ctx context.Context, f serverFlags, sandboxSet bool) error {
 
 // offerIDKey is the AES key offer ids are sealed with, made once and
 // shared by every replica through the settings table.
+// installationID is this installation's id, made once and kept in the
+// database, so every replica and every restart share it: every instance
+// created carries it, and the reconciler touches only instances that do.
+func installationID(ctx context.Context, st store.Store) (string, error) {
+	id, err := st.InitSetting(ctx, "installation_id", []byte(vendors.NewOwner()))
+	if err != nil {
+		return "", fmt.Errorf("installation id: %w", err)
+	}
+	if !vendors.ValidOwner(string(id)) {
+		return "", fmt.Errorf("installation id %q in the settings table is not 12 hexadecimal digits", id)
+	}
+	return string(id), nil
+}
+
 func offerIDKey(ctx context.Context, st store.Store) ([]byte, error) {
 	fresh := make([]byte, 16)
 	if _, err := rand.Read(fresh); err != nil {

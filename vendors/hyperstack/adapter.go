@@ -270,7 +270,7 @@ func (a *Adapter) Create(ctx context.Context, req vendors.CreateRequest) (vendor
 		AssignFloatingIP:        true,
 		EnablePortRandomization: false,
 		UserData:                userData,
-		Labels:                  []string{resourceLabel(req.ResourceID)},
+		Labels:                  vendors.MarkText(req.ResourceID, req.Owner),
 		SecurityRules: []securityRulePayload{{
 			Direction: "ingress", Ethertype: "IPv4", Protocol: "tcp",
 			RemoteIPPrefix: "0.0.0.0/0", PortRangeMin: 22, PortRangeMax: 22,
@@ -302,9 +302,6 @@ func notFoundIsInvalid(err error) error {
 func (a *Adapter) invalid(op, msg string) error {
 	return &vendors.Error{Vendor: vendorName, Op: op, Kind: vendors.ErrInvalid, Message: msg}
 }
-
-// resourceLabel is the label that carries supply's resource id.
-func resourceLabel(resourceID string) string { return vendors.Tag + "=" + resourceID }
 
 // environmentName is supply's environment in a region.
 func environmentName(region string) string { return vendors.NamePrefix + strings.ToLower(region) }
@@ -474,9 +471,11 @@ func (a *Adapter) Terminate(ctx context.Context, id string) error {
 
 // instance maps a Hyperstack VM to supply's view of it.
 func (a *Adapter) instance(vm instanceFields) vendors.Instance {
+	id, owner := marksOf(vm)
 	in := vendors.Instance{
 		ID:           strconv.FormatInt(vm.ID, 10),
-		ResourceID:   resourceIDOf(vm),
+		ResourceID:   id,
+		Owner:        owner,
 		Name:         vm.Name,
 		State:        state(vm),
 		VendorState:  vm.Status,
@@ -493,15 +492,13 @@ func (a *Adapter) instance(vm instanceFields) vendors.Instance {
 	return in
 }
 
-// resourceIDOf reads supply's resource id from the label, or else from
-// the name.
-func resourceIDOf(vm instanceFields) string {
-	for _, l := range vm.Labels {
-		if id, ok := strings.CutPrefix(l, vendors.Tag+"="); ok {
-			return id
-		}
+// marksOf reads supply's resource id and owner from the labels, or the
+// resource id from the name of a VM whose labels were lost.
+func marksOf(vm instanceFields) (resourceID, owner string) {
+	if resourceID, owner = vendors.ReadMarkText(vm.Labels); resourceID != "" {
+		return resourceID, owner
 	}
-	return vendors.ResourceIDFromName(vm.Name)
+	return vendors.ParseName(vm.Name)
 }
 
 // state maps Hyperstack's status. A VM is running only once it is ACTIVE,

@@ -178,7 +178,7 @@ func TestCreateLifecycle(t *testing.T) {
 		sent["assign_floating_ip"] != true || sent["enable_port_randomization"] != false || sent["count"] != 1.0 {
 		t.Errorf("create payload %v", sent)
 	}
-	if labels, _ := sent["labels"].([]any); len(labels) != 1 || labels[0] != resourceLabel(req.ResourceID) {
+	if labels, _ := sent["labels"].([]any); len(labels) != 1 || labels[0] != vendors.Tag+"="+req.ResourceID {
 		t.Errorf("labels %v", sent["labels"])
 	}
 	rules, _ := sent["security_rules"].([]any)
@@ -453,4 +453,9 @@ func TestPageBounds(t *testing.T) {
 			t.Errorf("page(%q, %d) = [%d:%d], want [%d:%d]", tt.query, tt.n, start, end, tt.start, tt.end)
 		}
 	}
+}
+
+func TestOwnership(t *testing.T) {
+	f := newFixture(t, standin.Options{BootTime: time.Second}, nil)
+	vendortest.Ownership(t, f.a, createRequest(t, "CANADA-1", "n3-A100x1"))
 }

@@ -218,7 +218,7 @@ func (a *Adapter) Create(ctx context.Context, req vendors.CreateRequest) (vendor
 		SSHKeyNames:      []string{keyName},
 		Name:             vendors.InstanceName(req.ResourceID),
 		UserData:         userData,
-		Tags:             []tag{{Key: vendors.Tag, Value: req.ResourceID}},
+		Tags:             tags(req.ResourceID, req.Owner),
 	}
 	var launched envelope[launchResponse]
 	err = a.client.Do(ctx, vendors.Request{Op: "launch", Method: http.MethodPost, Path: "/instance-operations/launch", JSON: body}, &launched)
@@ -238,7 +238,7 @@ func (a *Adapter) Create(ctx context.Context, req vendors.CreateRequest) (vendor
 	inst, err := a.Get(ctx, id)
 	if err != nil {
 		// Launched for sure; the caller polls Get for the rest.
-		return vendors.Instance{ID: id, ResourceID: req.ResourceID, Name: body.Name, State: vendors.StatePending,
+		return vendors.Instance{ID: id, ResourceID: req.ResourceID, Owner: req.Owner, Name: body.Name, State: vendors.StatePending,
 			InstanceType: req.InstanceType, Region: req.Region}, nil
 	}
 	return inst, nil
@@ -251,7 +251,7 @@ func (a *Adapter) find(ctx context.Context, resourceID string) (*instance, error
 		return nil, err
 	}
 	for _, in := range all {
-		if resourceIDOf(in) == resourceID && in.Status != statusTerminated && in.Status != statusTerminating {
+		if id, _ := marksOf(in); id == resourceID && in.Status != statusTerminated && in.Status != statusTerminating {
 			return &in, nil
 		}
 	}
@@ -323,7 +323,7 @@ func (a *Adapter) List(ctx context.Context) ([]vendors.Instance, error) {
 	}
 	var ours []vendors.Instance
 	for _, in := range all {
-		if resourceIDOf(in) != "" {
+		if id, _ := marksOf(in); id != "" {
 			ours = append(ours, a.instance(in))
 		}
 	}
@@ -350,21 +350,38 @@ func (a *Adapter) Terminate(ctx context.Context, id string) error {
 	return err
 }
 
-// resourceIDOf reads supply's resource id from the tag, or from the name
-// of an instance whose tags were lost.
-func resourceIDOf(in instance) string {
-	for _, t := range in.Tags {
-		if t.Key == vendors.Tag {
-			return t.Value
-		}
+// tags are the instance's marks (vendors.Marks) as Lambda's tags.
+func tags(resourceID, owner string) []tag {
+	var out []tag
+	for _, m := range vendors.Marks(resourceID, owner) {
+		out = append(out, tag{Key: m.Key, Value: m.Value})
 	}
-	return vendors.ResourceIDFromName(in.Name)
+	return out
+}
+
+// marksOf reads supply's resource id and owner from the tags, or the
+// resource id from the name of an instance whose tags were lost.
+func marksOf(in instance) (resourceID, owner string) {
+	resourceID, owner = vendors.ReadMarks(func(key string) string {
+		for _, t := range in.Tags {
+			if t.Key == key {
+				return t.Value
+			}
+		}
+		return ""
+	})
+	if resourceID == "" {
+		return vendors.ParseName(in.Name)
+	}
+	return resourceID, owner
 }
 
 func (a *Adapter) instance(in instance) vendors.Instance {
+	id, owner := marksOf(in)
 	out := vendors.Instance{
 		ID:           in.ID,
-		ResourceID:   resourceIDOf(in),
+		ResourceID:   id,
+		Owner:        owner,
 		Name:         in.Name,
 		VendorState:  in.Status,
 		InstanceType: in.InstanceType.Name,

@@ -494,7 +494,7 @@ func (a *Adapter) Create(ctx context.Context, req vendors.CreateRequest) (vendor
 	in, err := a.Get(ctx, op.GetResourceId())
 	if err != nil {
 		// The VM was accepted; its id is enough for the caller to poll.
-		return vendors.Instance{ID: op.GetResourceId(), ResourceID: req.ResourceID, Name: l.name, State: vendors.StatePending,
+		return vendors.Instance{ID: op.GetResourceId(), ResourceID: req.ResourceID, Owner: req.Owner, Name: l.name, State: vendors.StatePending,
 			InstanceType: instanceType(l.platform, l.preset), Region: req.Region, SSHPort: 22}, nil
 	}
 	return in, nil
@@ -559,7 +559,7 @@ func instanceRequest(req vendors.CreateRequest, l launch, subnet, cluster string
 		spec.GpuCluster = &pb.InstanceGpuClusterSpec{Id: cluster}
 	}
 	return &pb.CreateInstanceRequest{
-		Metadata: &pb.ResourceMetadata{ParentId: l.project, Name: l.name, Labels: map[string]string{vendors.Tag: req.ResourceID}},
+		Metadata: &pb.ResourceMetadata{ParentId: l.project, Name: l.name, Labels: labels(req.ResourceID, req.Owner)},
 		Spec:     spec,
 	}
 }
@@ -669,6 +669,15 @@ func (a *Adapter) subnet(ctx context.Context, project string) (string, error) {
 	a.subnetIDs[project] = id
 	a.mu.Unlock()
 	return id, nil
+}
+
+// labels are the instance's marks (vendors.Marks) as Nebius labels.
+func labels(resourceID, owner string) map[string]string {
+	out := map[string]string{}
+	for _, m := range vendors.Marks(resourceID, owner) {
+		out[m.Key] = m.Value
+	}
+	return out
 }
 
 // clusterName is the vendor-side name of a cluster's GPU cluster.
@@ -781,9 +790,11 @@ func (a *Adapter) Terminate(ctx context.Context, id string) error {
 // instance maps a Nebius VM to supply's view of it.
 func (a *Adapter) instance(vm *pb.Instance) vendors.Instance {
 	md := vm.GetMetadata()
+	id, owner := vendors.ReadMarks(func(key string) string { return md.GetLabels()[key] })
 	in := vendors.Instance{
 		ID:           md.GetId(),
-		ResourceID:   md.GetLabels()[vendors.Tag],
+		ResourceID:   id,
+		Owner:        owner,
 		Name:         md.GetName(),
 		VendorState:  vm.GetStatus().GetState().String(),
 		InstanceType: instanceType(vm.GetSpec().GetResources().GetPlatform(), vm.GetSpec().GetResources().GetPreset()),
@@ -792,7 +803,7 @@ func (a *Adapter) instance(vm *pb.Instance) vendors.Instance {
 		CreatedAt:    md.GetCreatedAt().AsTime(),
 	}
 	if in.ResourceID == "" {
-		in.ResourceID = vendors.ResourceIDFromName(md.GetName())
+		in.Owner, in.ResourceID = vendors.ParseName(md.GetName())
 	}
 	for _, nic := range vm.GetStatus().GetNetworkInterfaces() {
 		if in.ExternalIP == "" {

@@ -763,3 +763,8 @@ func TestClassify(t *testing.T) {
 		}
 	}
 }
+
+func TestOwnership(t *testing.T) {
+	f := newFixture(t, standin.Options{BootTime: time.Second})
+	vendortest.Ownership(t, f.a, createRequest(t, "eu-north1", "gpu-h100-sxm", "1gpu-16vcpu-200gb", vendors.OnDemand))
+}

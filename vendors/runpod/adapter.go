@@ -64,6 +64,7 @@ const (
 const (
 	envResource = "SUPPLY_RESOURCE_ID"
 	envCluster  = "SUPPLY_CLUSTER_ID"
+	envOwner    = "SUPPLY_INSTALLATION_ID"
 	envKey      = "PUBLIC_KEY"
 )
 
@@ -360,7 +361,7 @@ func (a *Adapter) Create(ctx context.Context, req vendors.CreateRequest) (vendor
 	}
 	container.Env[envResource] = req.ResourceID
 	body := createPodRequest{
-		Name:            vendors.InstanceName(req.ResourceID),
+		Name:            vendors.OwnedName(req.Owner, req.ResourceID),
 		containerConfig: container,
 		GPU:             &createGPU{ID: s.gpuID, Count: s.count},
 		Cloud:           s.cloud,
@@ -398,11 +399,15 @@ func (a *Adapter) container(req vendors.CreateRequest) (containerConfig, error) 
 	if err != nil {
 		return containerConfig{}, invalid("create", err.Error())
 	}
+	env := map[string]string{envKey: key}
+	if req.Owner != "" {
+		env[envOwner] = req.Owner
+	}
 	return containerConfig{
 		Image: a.image,
 		Args:  startCommand(script),
 		Disk:  ContainerDiskGB,
-		Env:   map[string]string{envKey: key},
+		Env:   env,
 		Ports: []string{"22/tcp"},
 	}, nil
 }
@@ -432,7 +437,7 @@ func (a *Adapter) createClusterNode(ctx context.Context, req vendors.CreateReque
 	if !found {
 		container.Env[envCluster] = node.ClusterID
 		body := createClusterRequest{
-			Name:            vendors.InstanceName(node.ClusterID),
+			Name:            vendors.OwnedName(req.Owner, node.ClusterID),
 			Type:            clusterTraining,
 			containerConfig: container,
 			Compute:         clusterCompute{GPUTypeID: s.gpuID, GPUCountPerPod: s.count, PodCount: node.Nodes},
@@ -466,7 +471,7 @@ func (a *Adapter) findCluster(ctx context.Context, clusterID string) (cluster, b
 		return cluster{}, false, err
 	}
 	for _, c := range list.Clusters {
-		if c.Name == vendors.InstanceName(clusterID) {
+		if vendors.ResourceIDFromName(c.Name) == clusterID {
 			return c, true, nil
 		}
 	}
@@ -584,9 +589,11 @@ func (a *Adapter) Terminate(ctx context.Context, id string) error {
 
 // instance maps a pod to supply's view of it.
 func (a *Adapter) instance(p pod) vendors.Instance {
+	id, owner := marksOf(p)
 	in := vendors.Instance{
 		ID:          p.ID,
-		ResourceID:  resourceIDOf(p),
+		ResourceID:  id,
+		Owner:       owner,
 		Name:        p.Name,
 		State:       state(p),
 		VendorState: p.Status,
@@ -614,21 +621,25 @@ func (a *Adapter) instance(p pod) vendors.Instance {
 	return in
 }
 
-// resourceIDOf reads supply's id from the pod's env, else its name. A
-// cluster member carries only its cluster's id: RunPod names members
-// itself and refuses changes to them, so a node's own id cannot travel
-// with its pod.
-func resourceIDOf(p pod) string {
-	if id := p.Env[envResource]; id != "" {
-		return id
+// marksOf reads supply's id and owner from the pod's env, else its name.
+// A cluster member carries only its cluster's id (and the owner): RunPod
+// names members itself and refuses changes to them, so a node's own id
+// cannot travel with its pod.
+func marksOf(p pod) (resourceID, owner string) {
+	nameOwner, nameID := vendors.ParseName(p.Name)
+	owner = p.Env[envOwner]
+	if owner == "" {
+		owner = nameOwner
 	}
-	if id := vendors.ResourceIDFromName(p.Name); id != "" {
-		return id
+	switch {
+	case p.Env[envResource] != "":
+		return p.Env[envResource], owner
+	case nameID != "":
+		return nameID, owner
+	case p.Cluster != nil:
+		return p.Env[envCluster], owner
 	}
-	if p.Cluster != nil {
-		return p.Env[envCluster]
-	}
-	return ""
+	return "", ""
 }
 
 // state maps RunPod's pod status. A pod is running only once sshd has a

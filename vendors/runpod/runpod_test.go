@@ -636,3 +636,29 @@ func TestClusterWithoutCapacity(t *testing.T) {
 		t.Errorf("a pod type as a cluster node: %v, want ErrInvalid", err)
 	}
 }
+
+func TestOwnership(t *testing.T) {
+	f := newFixture(t, standin.Options{BootTime: time.Second}, nil)
+	vendortest.Ownership(t, f.a, createRequest(t, "US-KS-2", h100))
+}
+
+// TestClusterOwnership: a cluster's members carry the owner too, though
+// RunPod names them itself.
+func TestClusterOwnership(t *testing.T) {
+	f := newFixture(t, standin.Options{BootTime: time.Second}, nil)
+	req := createRequest(t, "US-KS-2", clusterShape)
+	req.Owner = vendors.NewOwner()
+	req.Cluster = &vendors.ClusterNode{ClusterID: uuid.NewString(), Index: 0, Nodes: 2}
+	in, err := f.a.Create(context.Background(), req)
+	for errors.Is(err, vendors.ErrTransient) {
+		time.Sleep(50 * time.Millisecond)
+		in, err = f.a.Create(context.Background(), req)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.a.Get(context.Background(), in.ID)
+	if err != nil || got.Owner != req.Owner || got.ResourceID != req.Cluster.ClusterID {
+		t.Errorf("member %+v %v, want owner %s and the cluster's id", got, err, req.Owner)
+	}
+}

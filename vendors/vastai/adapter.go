@@ -324,7 +324,7 @@ func (a *Adapter) Create(ctx context.Context, req vendors.CreateRequest) (vendor
 	}
 	body := createRequest{
 		Image:         a.image,
-		Label:         vendors.InstanceName(req.ResourceID),
+		Label:         vendors.OwnedName(req.Owner, req.ResourceID),
 		Disk:          float64(a.diskGB),
 		Runtype:       "ssh_direct",
 		TargetState:   "running",
@@ -338,7 +338,7 @@ func (a *Adapter) Create(ctx context.Context, req vendors.CreateRequest) (vendor
 		}
 		body.Price = &bid
 	}
-	existing, found, err := a.findByResource(ctx, req.ResourceID)
+	existing, found, err := a.findByResource(ctx, req.Owner, req.ResourceID)
 	if err != nil {
 		return vendors.Instance{}, err
 	}
@@ -369,7 +369,7 @@ func (a *Adapter) Create(ctx context.Context, req vendors.CreateRequest) (vendor
 	in, err := a.Get(ctx, id)
 	if err != nil {
 		// Rented for sure; the caller polls Get for the rest.
-		return vendors.Instance{ID: id, ResourceID: req.ResourceID, Name: body.Label, State: vendors.StatePending,
+		return vendors.Instance{ID: id, ResourceID: req.ResourceID, Owner: req.Owner, Name: body.Label, State: vendors.StatePending,
 			InstanceType: req.InstanceType, Region: req.Region}, nil
 	}
 	in.InstanceType = req.InstanceType
@@ -415,9 +415,9 @@ func (a *Adapter) attachKey(ctx context.Context, id, key string) error {
 		Repeatable: true}, nil)
 }
 
-// findByResource looks for the instance labelled for resourceID.
-func (a *Adapter) findByResource(ctx context.Context, resourceID string) (vendors.Instance, bool, error) {
-	label := vendors.InstanceName(resourceID)
+// findByResource looks for the instance owner labelled for resourceID.
+func (a *Adapter) findByResource(ctx context.Context, owner, resourceID string) (vendors.Instance, bool, error) {
+	label := vendors.OwnedName(owner, resourceID)
 	found, err := a.list(ctx, fmt.Sprintf(`{"label":{"eq":%q}}`, label))
 	if err != nil {
 		return vendors.Instance{}, false, err
@@ -513,7 +513,7 @@ func (a *Adapter) instance(in instance) vendors.Instance {
 	}
 	if in.Label != nil {
 		out.Name = *in.Label
-		out.ResourceID = vendors.ResourceIDFromName(*in.Label)
+		out.Owner, out.ResourceID = vendors.ParseName(*in.Label)
 	}
 	if in.StartDate > 0 {
 		sec, frac := math.Modf(in.StartDate)

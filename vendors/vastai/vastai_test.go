@@ -746,3 +746,8 @@ func TestOnstartCompaction(t *testing.T) {
 		t.Error("an incompressible 48 KB script was accepted")
 	}
 }
+
+func TestOwnership(t *testing.T) {
+	f := newFixture(t, standin.Options{BootTime: time.Second}, nil)
+	vendortest.Ownership(t, f.a, rentRequest(t, "H100 SXM", "Tokyo, JP"))
+}

@@ -199,3 +199,45 @@ func DialBanner(t testing.TB, ip string, port int) {
 		t.Fatalf("SSH banner at %s:%d: %q, %v", ip, port, line, err)
 	}
 }
+
+// Ownership is the check every adapter runs for the marks an instance
+// carries: created from req with an owner (an installation id), the
+// instance names the same resource id and owner when Create answers,
+// when Get reads it and when List lists it. Without the owner, the
+// reconciler of one installation could not tell its instances from
+// another's on a shared vendor account.
+func Ownership(t *testing.T, v vendors.Vendor, req vendors.CreateRequest) {
+	t.Helper()
+	ctx := context.Background()
+	req.Owner = vendors.NewOwner()
+	check := func(how string, in vendors.Instance) {
+		t.Helper()
+		if in.ResourceID != req.ResourceID || in.Owner != req.Owner {
+			t.Errorf("%s: resource %q owner %q, want %q %q", how, in.ResourceID, in.Owner, req.ResourceID, req.Owner)
+		}
+	}
+	in, err := v.Create(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("Create", in)
+	got, err := v.Get(ctx, in.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("Get", got)
+	list, err := v.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, x := range list {
+		if x.ID == in.ID {
+			found = true
+			check("List", x)
+		}
+	}
+	if !found {
+		t.Errorf("List does not show instance %s", in.ID)
+	}
+}

@@ -443,7 +443,7 @@ func (a *Adapter) Create(ctx context.Context, req vendors.CreateRequest) (vendor
 		InstanceType:    req.InstanceType,
 		Image:           a.image,
 		Hostname:        name,
-		Description:     description(req.ResourceID),
+		Description:     description(req.ResourceID, req.Owner),
 		LocationCode:    req.Region,
 		SSHKeyIDs:       []string{keyID},
 		StartupScriptID: scriptID,
@@ -467,7 +467,7 @@ func (a *Adapter) Create(ctx context.Context, req vendors.CreateRequest) (vendor
 		return vendors.Instance{}, &vendors.Error{Vendor: Name, Op: "deploy", Kind: vendors.ErrTransient, Message: "read instance id: " + err.Error()}
 	}
 	return vendors.Instance{
-		ID: id, ResourceID: req.ResourceID, Name: name, State: vendors.StatePending, VendorState: "ordered",
+		ID: id, ResourceID: req.ResourceID, Owner: req.Owner, Name: name, State: vendors.StatePending, VendorState: "ordered",
 		InstanceType: req.InstanceType, Region: req.Region, SSHPort: 22, CreatedAt: time.Now().UTC(),
 	}, nil
 }
@@ -501,16 +501,19 @@ func hostname(resourceID string) string {
 	return name
 }
 
-// description carries supply's resource id in the instance's free text.
-func description(resourceID string) string { return vendors.Tag + "=" + resourceID }
+// description carries supply's marks in the instance's free text:
+// "supply-resource=<id> supply-installation=<owner>".
+func description(resourceID, owner string) string {
+	return strings.Join(vendors.MarkText(resourceID, owner), " ")
+}
 
-// resourceIDOf reads supply's resource id from the description, or else
-// from the hostname.
-func resourceIDOf(in instance) string {
-	if id, ok := strings.CutPrefix(in.Description, vendors.Tag+"="); ok {
-		return strings.TrimSpace(id)
+// marksOf reads supply's resource id and owner from the description, or
+// the resource id from the hostname.
+func marksOf(in instance) (resourceID, owner string) {
+	if resourceID, owner = vendors.ReadMarkText(strings.Fields(in.Description)); resourceID != "" {
+		return resourceID, owner
 	}
-	return vendors.ResourceIDFromName(in.Hostname)
+	return vendors.ParseName(in.Hostname)
 }
 
 // keyName names a public key the same way every time, so it is added to
@@ -704,9 +707,11 @@ func (a *Adapter) deleteInstance(ctx context.Context, id string) error {
 
 // instance maps a Verda instance to supply's view of it.
 func (a *Adapter) instance(in instance) vendors.Instance {
+	id, owner := marksOf(in)
 	out := vendors.Instance{
 		ID:           in.ID,
-		ResourceID:   resourceIDOf(in),
+		ResourceID:   id,
+		Owner:        owner,
 		Name:         in.Hostname,
 		State:        state(in),
 		VendorState:  in.Status,

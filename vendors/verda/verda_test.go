@@ -192,7 +192,7 @@ func TestCreateLifecycle(t *testing.T) {
 	if err := json.Unmarshal(f.rec.Body("POST /v1/instances"), &sent); err != nil {
 		t.Fatal(err)
 	}
-	if sent.Hostname != vendors.InstanceName(req.ResourceID) || sent.Description != description(req.ResourceID) ||
+	if sent.Hostname != vendors.InstanceName(req.ResourceID) || sent.Description != description(req.ResourceID, "") ||
 		sent.LocationCode != "FIN-03" || sent.InstanceType != req.InstanceType || sent.Image != DefaultImage || sent.IsSpot ||
 		sent.OSVolume.Size != DefaultOSVolumeGB || sent.OSVolume.Name == "" || len(sent.SSHKeyIDs) != 1 || sent.StartupScriptID == "" {
 		t.Errorf("deploy body %+v", sent)
@@ -557,4 +557,9 @@ func TestPricesAsNumbersOrStrings(t *testing.T) {
 	if err := json.Unmarshal([]byte(`{"A": "cheap"}`), &got); err == nil {
 		t.Error(`"cheap" decoded as a price`)
 	}
+}
+
+func TestOwnership(t *testing.T) {
+	f := newFixture(t, standin.Options{BootTime: time.Second}, nil)
+	vendortest.Ownership(t, f.a, createRequest(t, "FIN-01", "1A100.40S.22V", vendors.OnDemand))
 }
