@@ -515,7 +515,6 @@ func TestDeletionNeverGivesUpAndSaysWhenStuck(t *testing.T) {
 	}
 }
 
-
 func TestProcuredOfferOutlivesItsSnapshot(t *testing.T) {
 	e := newEnv(t, "sqlite", nil)
 	o := e.offer("lambda", "H100")
