@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/gpusupply/supply/offers"
+	"github.com/gpusupply/supply/sandbox"
 	"github.com/gpusupply/supply/store"
 	"github.com/gpusupply/supply/store/storetest"
 )
@@ -94,8 +95,11 @@ func buildBinary() (string, error) {
 // Config says how to start a server beyond the defaults.
 type Config struct {
 	// Engine is store.EngineSQLite or store.EnginePostgres (a fresh
-	// database from storetest.PostgresURL).
+	// database from storetest.PostgresURL, unless DatabaseURL is set).
 	Engine string
+	// DatabaseURL, on PostgreSQL, shares another server's database (a
+	// second replica) instead of making a fresh one.
+	DatabaseURL string
 	// Flags are extra `supply server` flags.
 	Flags []string
 	// Env are extra SUPPLY_<FLAG>=value variables. The test's own SUPPLY_*
@@ -150,22 +154,55 @@ func StartConfig(t testing.TB, cfg Config) *Server {
 	switch cfg.Engine {
 	case store.EngineSQLite:
 	case store.EnginePostgres:
-		s.DatabaseURL = storetest.PostgresURL(t)
+		s.DatabaseURL = cfg.DatabaseURL
+		if s.DatabaseURL == "" {
+			s.DatabaseURL = storetest.PostgresURL(t)
+		}
 	default:
 		t.Fatalf("e2e: unknown engine %q", cfg.Engine)
 	}
 	t.Cleanup(func() { s.stop(t) })
 	s.start(t)
 	key, err := os.ReadFile(filepath.Join(s.DataDir, "initial-api-key"))
-	if err != nil {
+	switch {
+	case err == nil:
+		s.Key = strings.TrimSpace(string(key))
+	case cfg.DatabaseURL == "":
 		t.Fatalf("read initial API key: %v\n%s", err, s.tail())
 	}
-	s.Key = strings.TrimSpace(string(key))
+	// A second replica finds the account made: the first one's key serves
+	// it; the caller sets Key.
 	return s
 }
 
+// SandboxEnv reads the server's <data-dir>/sandbox/endpoints.json as
+// SUPPLY_* variables, for another server whose real adapters are to use
+// this one's stand-ins (with --sandbox=false).
+func (s *Server) SandboxEnv(t testing.TB) []string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(s.DataDir, "sandbox", sandbox.EndpointsFile))
+	if err != nil {
+		t.Fatalf("read sandbox endpoints: %v", err)
+	}
+	var e sandbox.Endpoints
+	if err := json.Unmarshal(b, &e); err != nil {
+		t.Fatalf("read sandbox endpoints: %v", err)
+	}
+	seen := map[string]bool{}
+	var env []string
+	for _, vars := range e {
+		for k, v := range vars {
+			if !seen[k] {
+				seen[k] = true
+				env = append(env, k+"="+v)
+			}
+		}
+	}
+	return env
+}
+
 // servingLine is the log line that says where the server listens.
-var servingLine = regexp.MustCompile(`"msg":"supply serving","addr":"([^"]+)"`)
+var servingLine = regexp.MustCompile(`"msg":"supply serving".*?"addr":"([^"]+)"`)
 
 // start launches the process and waits for /readyz. The first start
 // listens on port 0 and learns the port from the log; restarts reuse it,

@@ -1,0 +1,176 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gpusupply/supply/offers"
+	"github.com/gpusupply/supply/provision"
+	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/vendors"
+	"github.com/gpusupply/supply/vendors/standin"
+)
+
+// sharedVendors are the vendors the multi-server tests rent from: quick to
+// boot in the sandbox, and without Lambda's 12 s between launches, which a
+// real adapter (the second server's) keeps.
+var sharedVendors = []string{"hyperstack", "runpod", "verda"}
+
+// TestTwoInstallationsShareAVendorAccount: two installations (their own
+// databases and ids) use one vendor account, the first server's sandbox.
+// Both rent machines and reconcile every two seconds for several rounds:
+// neither terminates the other's machines, and each counts the other's as
+// foreign.
+func TestTwoInstallationsShareAVendorAccount(t *testing.T) {
+	a := Start(t, store.EngineSQLite, "--reconcile-every", "2s", "--sandbox-boot-time", "1s")
+	b := StartConfig(t, Config{
+		Engine: store.EngineSQLite,
+		Flags:  []string{"--sandbox=false", "--reconcile-every", "2s"},
+		Env:    a.SandboxEnv(t),
+	})
+	a.WaitVendors(t)
+	b.WaitVendors(t)
+	if ia, ib := installation(t, a), installation(t, b); ia == ib || !vendors.ValidOwner(ia) || !vendors.ValidOwner(ib) {
+		t.Fatalf("installation ids %q and %q, want two different ones", ia, ib)
+	}
+
+	var rented []rental
+	for i, s := range []*Server{a, b} {
+		for _, v := range sharedVendors {
+			rented = append(rented, rent(t, s, offerOf(t, s, v, i)))
+		}
+	}
+	for _, r := range rented {
+		waitReady(t, r, time.Minute)
+	}
+	// Several reconcile rounds on both.
+	time.Sleep(7 * time.Second)
+
+	live := liveByResource(t, a)
+	for _, r := range rented {
+		var got provision.ResourceSummary
+		r.server.JSON(t, http.MethodGet, "/resources/"+r.resource.String(), "", nil, http.StatusOK, &got)
+		if got.Status != provision.ResourceRunning || live[r.resource.String()] != 1 {
+			t.Errorf("%s resource %s after reconciling: %s, %d live instances; want running, 1", r.vendor, r.resource, got.Status, live[r.resource.String()])
+		}
+	}
+	for _, s := range []*Server{a, b} {
+		if n := metric(t, s, "supply_reconciler_foreign_instances"); n != float64(len(sharedVendors)) {
+			t.Errorf("%s counts %v foreign instances, want the other's %d", s.URL, n, len(sharedVendors))
+		}
+		if n := metric(t, s, "supply_reconciler_orphans_terminated_total"); n != 0 {
+			t.Errorf("%s terminated %v orphans, want none", s.URL, n)
+		}
+	}
+}
+
+// rental is one procured machine and the server that procured it.
+type rental struct {
+	server   *Server
+	vendor   string
+	offer    uuid.UUID
+	resource uuid.UUID
+}
+
+// offerOf is the i-th cheapest single-machine offer of vendor (any GPU),
+// so that servers sharing one stand-in rent different machines.
+func offerOf(t *testing.T, s *Server, vendor string, i int) offers.Offer {
+	t.Helper()
+	for _, gpu := range []string{"H100", "A100", "L40S", "RTX 4090", "L4", "H200", "A6000"} {
+		var res offers.Result
+		body := fmt.Sprintf(`{"vendor":%q,"compute":{"gpu_type":%q},"limit":10}`, vendor, gpu)
+		s.JSON(t, http.MethodPost, "/get_offers", "application/json", []byte(body), http.StatusOK, &res)
+		if len(res.Offers) > i {
+			return res.Offers[i]
+		}
+	}
+	t.Fatalf("no offer #%d at %s", i, vendor)
+	return offers.Offer{}
+}
+
+// rent procures o on s.
+func rent(t *testing.T, s *Server, o offers.Offer) rental {
+	t.Helper()
+	body, _ := json.Marshal(provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: crashKey})
+	var resp provision.ProcureResponse
+	s.JSON(t, http.MethodPost, "/procure_offer", "application/json", body, http.StatusOK, &resp)
+	return rental{server: s, vendor: o.Vendor, offer: o.OfferID, resource: resp.ResourceIDs[0]}
+}
+
+// waitReady waits until r's procurement is ready.
+func waitReady(t *testing.T, r rental, limit time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		var st provision.OfferStatus
+		r.server.JSON(t, http.MethodGet, "/offers/"+r.offer.String()+"/status", "", nil, http.StatusOK, &st)
+		switch st.ProcurementStatus {
+		case provision.StatusReady:
+			return
+		case provision.StatusFailed:
+			t.Fatalf("%s procurement failed: %v", r.vendor, *st.FailureReason)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s procurement not ready after %s: %+v\n%s", r.vendor, limit, st, r.server.tail())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// installation is the server's installation id, from /readyz.
+func installation(t *testing.T, s *Server) string {
+	t.Helper()
+	var ready struct {
+		Installation string `json:"installation_id"`
+	}
+	s.JSON(t, http.MethodGet, "/readyz", "", nil, http.StatusOK, &ready)
+	return ready.Installation
+}
+
+// liveByResource counts the live instances of each resource id in the
+// vendors' consoles, as the sandbox serving them shows them.
+func liveByResource(t *testing.T, sandboxServer *Server) map[string]int {
+	t.Helper()
+	var console []standin.ConsoleEntry
+	sandboxServer.JSON(t, http.MethodGet, "/sandbox/instances", "", nil, http.StatusOK, &console)
+	live := map[string]int{}
+	for _, in := range console {
+		if in.Live {
+			live[vendors.ResourceIDFromName(in.Name)]++
+		}
+	}
+	return live
+}
+
+// metric sums every series of a metric family in the server's /metrics.
+func metric(t *testing.T, s *Server, name string) float64 {
+	t.Helper()
+	code, _, body := s.DoKey(t, "", http.MethodGet, "/metrics", "", nil)
+	if code != http.StatusOK {
+		t.Fatalf("/metrics: %d", code)
+	}
+	total := 0.0
+	sc := bufio.NewScanner(bytes.NewReader(body))
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
+			continue
+		}
+		fields := strings.Fields(line)
+		v, err := strconv.ParseFloat(fields[len(fields)-1], 64)
+		if err != nil {
+			t.Fatalf("/metrics line %q: %v", line, err)
+		}
+		total += v
+	}
+	return total
+}
