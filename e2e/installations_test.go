@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/gpusupply/supply/offers"
 	"github.com/gpusupply/supply/provision"
@@ -173,4 +175,105 @@ func metric(t *testing.T, s *Server, name string) float64 {
 		total += v
 	}
 	return total
+}
+
+// TestTwoReplicasOnePostgres: two replicas of one installation share a
+// PostgreSQL database, with a third server's sandbox as the vendors.
+// Procurements and deletions go through both; an offer one replica shows
+// is procured on the other; one replica is killed in the middle; the
+// survivor finishes everything within a minute, with no instance
+// duplicated or leaked; periodic jobs run once, not once per replica.
+func TestTwoReplicasOnePostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("replica test skipped in -short mode")
+	}
+	host := Start(t, store.EngineSQLite, "--sandbox-boot-time", "1500ms")
+	flags := []string{"--sandbox=false", "--reconcile-every", "2s"}
+	a := StartConfig(t, Config{Engine: store.EnginePostgres, Flags: flags, Env: host.SandboxEnv(t)})
+	b := StartConfig(t, Config{Engine: store.EnginePostgres, DatabaseURL: a.DatabaseURL, Flags: flags, Env: host.SandboxEnv(t)})
+	b.Key = a.Key
+	a.WaitVendors(t)
+	b.WaitVendors(t)
+	if ia, ib := installation(t, a), installation(t, b); ia != ib {
+		t.Fatalf("replicas of one database have installation ids %q and %q, want one", ia, ib)
+	}
+
+	// Periodic jobs: River's leader alone enqueues them, so with both
+	// replicas up a 2 s reconcile runs about once per 2 s, not twice.
+	since := time.Now()
+	time.Sleep(10 * time.Second)
+	if n := jobsSince(t, a.DatabaseURL, "reconcile", since); n > 7 {
+		t.Errorf("%d reconcile jobs in 10 s at one per 2 s: periodic jobs run on both replicas", n)
+	}
+
+	// Offers shown by one replica, procured on the other; half deleted
+	// (with force: some still provision) through the first.
+	var rented []rental
+	deleted := map[uuid.UUID]bool{}
+	for i, v := range sharedVendors {
+		for j, pair := range [][2]*Server{{a, b}, {b, a}} {
+			o := offerOf(t, pair[0], v, j)
+			r := rent(t, pair[1], o)
+			rented = append(rented, r)
+			if (i+j)%2 == 0 {
+				var del provision.DeleteResponse
+				pair[0].JSON(t, http.MethodDelete, "/resources/"+r.resource.String()+"?force=true", "", nil, http.StatusOK, &del)
+				deleted[r.resource] = true
+			}
+		}
+	}
+	// Kill a while the instances boot and terminate.
+	a.Kill(t)
+	killed := time.Now()
+
+	deadline := killed.Add(settleBound)
+	for _, r := range rented {
+		want := provision.ResourceRunning
+		if deleted[r.resource] {
+			want = provision.ResourceDeleted
+		}
+		for {
+			var got provision.ResourceSummary
+			b.JSON(t, http.MethodGet, "/resources/"+r.resource.String(), "", nil, http.StatusOK, &got)
+			if got.Status == want {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s resource %s is %s %s after the kill, want %s\n%s", r.vendor, r.resource, got.Status, time.Since(killed), want, b.tail())
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+	}
+	t.Logf("the survivor settled everything %.1fs after the kill", time.Since(killed).Seconds())
+	live := liveByResource(t, host)
+	for _, r := range rented {
+		want := 1
+		if deleted[r.resource] {
+			want = 0
+		}
+		if n := live[r.resource.String()]; n != want {
+			t.Errorf("%s resource %s has %d live instances, want %d", r.vendor, r.resource, n, want)
+		}
+		delete(live, r.resource.String())
+	}
+	for id, n := range live {
+		t.Errorf("%d live instance(s) of %q belong to no resource (a leak)", n, id)
+	}
+}
+
+// jobsSince counts the River jobs of a kind inserted since then.
+func jobsSince(t *testing.T, databaseURL, kind string, since time.Time) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, databaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var n int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = $1 AND created_at >= $2`, kind, since).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
