@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/scaleway/scaleway-sdk-go/api/instance/v1"
+	"github.com/scaleway/scaleway-sdk-go/scw"
 	"golang.org/x/crypto/ssh"
 
 	"github.com/gpusupply/supply/catalog"
@@ -93,7 +95,7 @@ func TestCatalog(t *testing.T) {
 		if it.GPUCount != st.gpus || it.VCPUs != st.cpus || it.MemoryGB != float64(st.ramGiB) {
 			t.Errorf("%s/%s: hardware %+v does not match the type %+v", it.Region, it.InstanceType, it, st)
 		}
-		eur := standin.Drift(st.eurHour, 0.02, "scaleway/"+it.Region+"/"+st.name, now)
+		eur := hourlyPrice(offer{zone: it.Region, typ: st}, now)
 		if want := roundPrice(eur*DefaultEURToUSD + diskUSD); it.PricePerHour != want {
 			t.Errorf("%s/%s: price %v USD per node-hour, want %v EUR × %v + disk %v = %v", it.Region, it.InstanceType, it.PricePerHour, eur, DefaultEURToUSD, diskUSD, want)
 		}
@@ -121,32 +123,33 @@ func TestCatalog(t *testing.T) {
 
 func TestGPUNames(t *testing.T) {
 	a := New(Config{Logger: slog.New(slog.DiscardHandler)})
+	type gpuInfo = instance.ServerTypeGPUInfo
 	tests := []struct {
 		typ  string
 		info gpuInfo
 		want string // canonical registry name
 	}{
-		{"L4-1-24G", gpuInfo{GPUName: "L4", GPUMemory: 24 << 30}, "nvidia-l4-pcie-24gb"},
-		{"L40S-8-48G", gpuInfo{GPUName: "L40S", GPUMemory: 48 << 30}, "nvidia-l40s-pcie-48gb"},
-		{"H100-1-80G", gpuInfo{GPUName: "H100-PCIe", GPUMemory: 80 << 30}, "nvidia-h100-pcie-80gb"},
-		{"H100-2-80G", gpuInfo{GPUName: "H100", GPUMemory: 80 << 30}, "nvidia-h100-pcie-80gb"},
-		{"H100-SXM-8-80G", gpuInfo{GPUName: "H100-SXM", GPUMemory: 80 << 30}, "nvidia-h100-sxm5-80gb"},
-		{"H100-SXM-2-80G", gpuInfo{GPUName: "H100", GPUMemory: 80 << 30}, "nvidia-h100-sxm5-80gb"},
-		{"GPU-3070-S", gpuInfo{GPUName: "RTX 3070", GPUMemory: 8 << 30}, "nvidia-rtx-3070-pcie-8gb"},
-		{"RENDER-S", gpuInfo{GPUName: "P100", GPUMemory: 17179869184}, "nvidia-p100-pcie-16gb"},
+		{"L4-1-24G", gpuInfo{GpuName: "L4", GpuMemory: 24 << 30}, "nvidia-l4-pcie-24gb"},
+		{"L40S-8-48G", gpuInfo{GpuName: "L40S", GpuMemory: 48 << 30}, "nvidia-l40s-pcie-48gb"},
+		{"H100-1-80G", gpuInfo{GpuName: "H100-PCIe", GpuMemory: 80 << 30}, "nvidia-h100-pcie-80gb"},
+		{"H100-2-80G", gpuInfo{GpuName: "H100", GpuMemory: 80 << 30}, "nvidia-h100-pcie-80gb"},
+		{"H100-SXM-8-80G", gpuInfo{GpuName: "H100-SXM", GpuMemory: 80 << 30}, "nvidia-h100-sxm5-80gb"},
+		{"H100-SXM-2-80G", gpuInfo{GpuName: "H100", GpuMemory: 80 << 30}, "nvidia-h100-sxm5-80gb"},
+		{"GPU-3070-S", gpuInfo{GpuName: "RTX 3070", GpuMemory: 8 << 30}, "nvidia-rtx-3070-pcie-8gb"},
+		{"RENDER-S", gpuInfo{GpuName: "P100", GpuMemory: 17179869184}, "nvidia-p100-pcie-16gb"},
 	}
 	for _, tt := range tests {
 		name := a.gpuName(tt.typ, &tt.info)
 		g, ok := catalog.GPUs().Lookup(name)
 		if !ok || g.Name != tt.want {
-			t.Errorf("%s %q → %q → %+v, %v; want %s", tt.typ, tt.info.GPUName, name, g.Name, ok, tt.want)
+			t.Errorf("%s %q → %q → %+v, %v; want %s", tt.typ, tt.info.GpuName, name, g.Name, ok, tt.want)
 		}
 	}
 	for _, st := range seedTypes {
 		if st.gpus == 0 {
 			continue
 		}
-		if _, ok := catalog.GPUs().Lookup(a.gpuName(st.name, &gpuInfo{GPUName: st.gpuName, GPUMemory: int64(st.gpuMemGB) << 30})); !ok {
+		if _, ok := catalog.GPUs().Lookup(a.gpuName(st.name, &gpuInfo{GpuName: st.gpuName, GpuMemory: scw.Size(st.gpuMemGB) << 30})); !ok {
 			t.Errorf("seeded %s (%s) does not resolve in the GPU registry", st.name, st.gpuName)
 		}
 	}
@@ -480,7 +483,7 @@ func TestPersistence(t *testing.T) {
 
 func TestListPaginates(t *testing.T) {
 	f := newFixture(t, standin.Options{BootTime: time.Second})
-	const want = pageSize + 5
+	const want = defaultPageSize + 5
 	for range want {
 		if _, err := f.a.Create(context.Background(), createRequest(t, "fr-par-1", "DEV1-S")); err != nil {
 			t.Fatal(err)
