@@ -199,7 +199,13 @@ func kindOf(err error, status int) error {
 // type, then the SDK's reading of its details (arguments, quotas).
 // Nothing branches on it.
 func message(err error, body []byte) string {
-	sdk := strings.TrimPrefix(err.Error(), "scaleway-sdk-go: ")
+	sdk := "resource not found"
+	// The SDK answers an "unknown_resource" whose message names no UUID
+	// with a nil *ResourceNotFoundError (UnknownResource.ToResourceNotFoundError),
+	// whose Error method would dereference it.
+	if nf, ok := err.(*scw.ResourceNotFoundError); !ok || nf != nil {
+		sdk = strings.TrimPrefix(err.Error(), "scaleway-sdk-go: ")
+	}
 	var env struct {
 		Type    string `json:"type"`
 		Message string `json:"message"`

@@ -3,6 +3,7 @@ package scaleway
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -39,13 +40,20 @@ const (
 // at it.
 func newFixture(t *testing.T, o standin.Options) *fixture {
 	t.Helper()
+	return newFixtureWrapped(t, o, nil)
+}
+
+// newFixtureWrapped is newFixture with wrap between the stand-in and the
+// adapter.
+func newFixtureWrapped(t *testing.T, o standin.Options, wrap func(http.Handler) http.Handler) *fixture {
+	t.Helper()
 	o = vendortest.StandInOptions(o, testKey, clockBase)
 	si, err := NewStandIn(o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { si.Close() })
-	srv, rec := vendortest.Serve(t, si, nil)
+	srv, rec := vendortest.Serve(t, si, wrap)
 	a := New(Config{APIKey: testKey, ProjectID: testProject, BaseURL: srv.URL, SSHPort: o.Hosts.Port,
 		HTTP: &http.Client{Timeout: 2 * time.Second}, RateLimit: 1000, Burst: 100, Zones: si.Zones()})
 	return &fixture{si: si, srv: srv, a: a, rec: rec, hosts: o.Hosts}
@@ -118,6 +126,32 @@ func TestCatalog(t *testing.T) {
 	}
 	if soldOut == 0 {
 		t.Error("the seeded catalog should have sold-out items")
+	}
+}
+
+// TestPriceDecimals serves a type priced 0.01375 EUR/h: the SDK decodes
+// hourly_price into a float32, whose binary value (0.013749999...) would
+// round a cent-hundredth low once converted; the adapter prices the
+// decimal Scaleway sent.
+func TestPriceDecimals(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Total-Count", "1")
+		body := `{"servers": {"L4-1-24G": {"hourly_price": 0.01375, "ncpus": 8, "ram": 51539607552, "gpu": 1, "gpu_info": {"gpu_manufacturer": "NVIDIA", "gpu_name": "L4", "gpu_memory": 25769803776}, "end_of_service": false}}}`
+		if strings.HasSuffix(r.URL.Path, "/availability") {
+			body = `{"servers": {"L4-1-24G": {"availability": "available"}}}`
+		}
+		io.WriteString(w, body)
+	}))
+	t.Cleanup(srv.Close)
+	a := New(Config{APIKey: testKey, BaseURL: srv.URL, Zones: []string{"fr-par-2"}})
+	items, err := a.Catalog(context.Background())
+	if err != nil || len(items) != 1 {
+		t.Fatalf("catalog %+v, %v", items, err)
+	}
+	diskUSD := roundPrice(DefaultBootDiskGB * blockEURPerGBMonth / hoursPerMonth * DefaultEURToUSD)
+	if want := roundPrice(0.01375*DefaultEURToUSD + diskUSD); items[0].PricePerHour != want {
+		t.Errorf("price %v USD/h, want %v", items[0].PricePerHour, want)
 	}
 }
 
@@ -201,6 +235,7 @@ func TestCreateLifecycle(t *testing.T) {
 	f.si.mu.Lock()
 	srv := f.si.state.Servers[0]
 	userData, vol := srv.UserData["cloud-init"], f.si.findVolume(srv.VolumeID)
+	root := *vol
 	tags, dynamicIP, project := srv.Tags, srv.DynamicIP, srv.Project
 	f.si.mu.Unlock()
 	key, _ := normalisedKey(req.SSHPublicKey)
@@ -212,8 +247,10 @@ func TestCreateLifecycle(t *testing.T) {
 		!dynamicIP || project != testProject {
 		t.Errorf("server tags %v, dynamic IP %v, project %s", tags, dynamicIP, project)
 	}
-	if vol == nil || vol.Name != in.Name || vol.Size != DefaultBootDiskGB*1_000_000_000 {
-		t.Errorf("root volume %+v", vol)
+	// The root volume, named after the image by Scaleway, was renamed and
+	// tagged after the resource before the server started.
+	if root.Name != in.Name || len(root.Tags) != 1 || root.Tags[0] != resourceTag(req.ResourceID) || root.Size != DefaultBootDiskGB*1_000_000_000 {
+		t.Errorf("root volume %+v", root)
 	}
 	path := serverPath(in.ID)
 	if ct := f.rec.ContentType("PATCH " + path + "/user_data/cloud-init"); ct != "text/plain" {
