@@ -540,10 +540,10 @@ func TestStandInMatchesRecordings(t *testing.T) {
 	var images localImageList
 	json.Unmarshal(body, &images)
 	// The create the SDK sends for the adapter, as rootVolumeCassette
-	// recorded it but for the type.
+	// recorded it but for the type and a dynamic IP.
 	rootBody := readCassette(t, rootVolumeCassette)
-	createBody := strings.Replace(rootBody.Interactions[4].Request.Body, `"DEV1-S"`, `"L4-1-24G"`, 1)
-	createBody = strings.Replace(createBody, "6d3c053e-c728-4294-b23a-560b62a4d592", images.LocalImages[0].ID, 1)
+	createBody := strings.NewReplacer(`"DEV1-S"`, `"L4-1-24G"`, "6d3c053e-c728-4294-b23a-560b62a4d592", images.LocalImages[0].ID,
+		`"dynamic_ip_required":false`, `"dynamic_ip_required":true`).Replace(rootBody.Interactions[4].Request.Body)
 	status, body = call("POST", "/instance/v1/zones/fr-par-2/servers", "application/json", createBody)
 	check("create", life.Interactions[4], status, body, whole)
 	var created serverEnvelope
