@@ -170,7 +170,7 @@ func New(c Config) *Adapter {
 		images:   map[string]string{},
 		warned:   map[string]bool{},
 	}
-	client, err := newSDKClient(cmp.Or(c.BaseURL, DefaultBaseURL), c.HTTP, a.budget.Limiter)
+	client, err := newSDKClient(cmp.Or(c.BaseURL, DefaultBaseURL), c.HTTP, a.budget.Limiter, a.budget.Timeout)
 	if err != nil {
 		a.initErr = fmt.Errorf("scaleway client: %w", err)
 		return a

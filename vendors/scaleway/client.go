@@ -2,6 +2,7 @@ package scaleway
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -23,15 +24,16 @@ const userAgent = "supply/1 (+https://github.com/gpusupply/supply)"
 
 // newSDKClient is Scaleway's SDK client pointed at baseURL. Its requests go
 // through hc's transport (or the default one) behind the adapter's rate
-// limiter; hc's overall timeout is kept.
-func newSDKClient(baseURL string, hc *http.Client, limiter *rate.Limiter) (*scw.Client, error) {
+// limiter, each bounded by hc's timeout or else by timeout: the SDK sends
+// one request of its own (GET /metadata, from ListServers) without the
+// caller's context.
+func newSDKClient(baseURL string, hc *http.Client, limiter *rate.Limiter, timeout time.Duration) (*scw.Client, error) {
 	base := http.DefaultTransport
-	var timeout time.Duration
 	if hc != nil {
 		if hc.Transport != nil {
 			base = hc.Transport
 		}
-		timeout = hc.Timeout
+		timeout = cmp.Or(hc.Timeout, timeout)
 	}
 	// Credentials are not given here: scw.WithAuth insists on an access
 	// key and a UUID secret, while Scaleway only reads the secret

@@ -490,6 +490,14 @@ func TestHungStandInTimesOut(t *testing.T) {
 	if elapsed := time.Since(start); !errors.Is(err, vendors.ErrTransient) || elapsed > 3*time.Second {
 		t.Errorf("hung vendor: %v after %v, want ErrTransient within 3 s", err, elapsed)
 	}
+	// The SDK reads /metadata on its own, without the call's context; a
+	// hung answer is cut off all the same, and the listing goes on.
+	f.si.Faults().Clear()
+	f.si.Faults().Add(standin.Rule{PathPrefix: "/metadata", Delay: time.Minute})
+	start = time.Now()
+	if _, err := a.List(context.Background()); err != nil || time.Since(start) > 3*time.Second {
+		t.Errorf("list with a hung /metadata: %v after %v, want a listing within 3 s", err, time.Since(start))
+	}
 }
 
 func TestPersistence(t *testing.T) {
