@@ -148,8 +148,21 @@ func (c *Client) Do(ctx context.Context, req Request, out any) error {
 	} else if req.Body != nil {
 		body = req.Body
 	}
+	return c.Call(ctx, req.repeatable(), func(ctx context.Context) error {
+		return c.once(ctx, req, body, contentType, out)
+	})
+}
+
+// Call runs one vendor operation under Do's retry policy, for adapters
+// whose requests a vendor's own SDK sends: try runs once and, when
+// repeatable, again after a transient failure or a 429 whose Retry-After
+// is within MaxWait, with Do's backoff. try reports vendor failures as
+// *Error so that their kind and Retry-After can be read; it spends the
+// rate budget (Limiter) and bounds its attempt itself, since one SDK call
+// may send several requests (every page of a listing).
+func (c *Client) Call(ctx context.Context, repeatable bool, try func(ctx context.Context) error) error {
 	attempts := 1
-	if req.repeatable() {
+	if repeatable {
 		attempts += c.Retries
 	}
 	var err error
@@ -168,7 +181,7 @@ func (c *Client) Do(ctx context.Context, req Request, out any) error {
 			case <-time.After(wait):
 			}
 		}
-		err = c.once(ctx, req, body, contentType, out)
+		err = try(ctx)
 		if err == nil || !Retryable(err) {
 			return err
 		}

@@ -2,35 +2,39 @@
 // the Block Storage and Marketplace APIs it leans on) and a stand-in
 // server of those APIs for tests and sandbox mode.
 //
+// The adapter speaks through Scaleway's official Go SDK
+// (github.com/scaleway/scaleway-sdk-go), which Scaleway generates from its
+// API descriptions, so request shapes, pagination and error types are the
+// vendor's own. Requests still go through vendors.Client's rate limit,
+// per-attempt timeout and retry policy.
+//
 // Scaleway scopes everything to a zone ("fr-par-2"), so an instance's id
 // here is "<zone>/<server uuid>", the form Scaleway's own tools use. A
 // server is created stopped, given its cloud-init user data and then
 // powered on. Its root disk is an SBS block volume that terminating the
-// server only detaches: the adapter deletes such volumes itself, since
-// they would otherwise keep billing.
-//
-// The adapter is a thin client on vendors.Client rather than the official
-// scaleway-sdk-go: the five calls it needs are simple JSON, and the shared
-// client gives it the same rate limiting, retries and error typing as every
-// other vendor without another module and its dependencies.
+// server only detaches: the adapter names and tags that volume after the
+// resource before the server starts, and deletes it once Scaleway has let
+// go of it, since it would otherwise keep billing.
 package scaleway
 
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	block "github.com/scaleway/scaleway-sdk-go/api/block/v1alpha1"
+	"github.com/scaleway/scaleway-sdk-go/api/instance/v1"
+	marketplace "github.com/scaleway/scaleway-sdk-go/api/marketplace/v2"
+	"github.com/scaleway/scaleway-sdk-go/scw"
 	"golang.org/x/time/rate"
 
 	"github.com/gpusupply/supply/userdata"
@@ -79,13 +83,6 @@ const (
 	defaultBurst = 20
 )
 
-// pageSize is Scaleway's default per_page. The adapter asks for pages the
-// way Scaleway's CLI does (page only) and stops at a short page.
-const pageSize = 50
-
-// maxPages bounds a listing, so a misbehaving server cannot loop us.
-const maxPages = 200
-
 // Config configures an Adapter.
 type Config struct {
 	// APIKey is the secret key sent as X-Auth-Token.
@@ -94,7 +91,7 @@ type Config struct {
 	ProjectID string
 	// BaseURL defaults to DefaultBaseURL.
 	BaseURL string
-	// HTTP does the requests.
+	// HTTP's transport and overall timeout carry the requests.
 	HTTP *http.Client
 	// SSHPort maps an instance's IP to its SSH port; nil means 22.
 	SSHPort func(ip string) int
@@ -117,14 +114,28 @@ type Config struct {
 
 // Adapter talks to Scaleway. It is safe for concurrent use.
 type Adapter struct {
-	client   *vendors.Client
-	project  string
-	sshPort  func(ip string) int
-	log      *slog.Logger
-	zones    []string
-	eurToUSD float64
-	image    string
-	diskGB   int
+	// budget holds the rate limiter, timeout and retry policy every call
+	// goes through.
+	budget *vendors.Client
+	// initErr is why the SDK client could not be made (a malformed base
+	// URL); every call then fails with it.
+	initErr   error
+	instances *instance.API
+	volumes   *block.API
+	market    *marketplace.API
+	key       string
+	project   string
+	sshPort   func(ip string) int
+	log       *slog.Logger
+	zones     []string
+	eurToUSD  float64
+	image     string
+	diskGB    int
+
+	// listing serialises server listings: the SDK's ListServers fills the
+	// client's API metadata cache (scw.Client.GetAPIMetadata) without a
+	// lock.
+	listing sync.Mutex
 
 	mu sync.Mutex
 	// images caches resolved image ids by "<zone>/<commercial type>".
@@ -140,22 +151,15 @@ func New(c Config) *Adapter {
 	if len(c.Zones) == 0 {
 		c.Zones = DefaultZones
 	}
-	key := c.APIKey
-	return &Adapter{
-		client: vendors.NewClient(vendors.ClientConfig{
+	a := &Adapter{
+		budget: vendors.NewClient(vendors.ClientConfig{
 			Vendor:    Name,
-			BaseURL:   cmp.Or(c.BaseURL, DefaultBaseURL),
-			HTTP:      c.HTTP,
 			RateLimit: cmp.Or(c.RateLimit, defaultRate),
 			Burst:     cmp.Or(c.Burst, defaultBurst),
 			Timeout:   cmp.Or(c.Timeout, time.Minute),
 			MaxWait:   5 * time.Second,
-			Authorize: func(_ context.Context, r *http.Request) error {
-				r.Header.Set("X-Auth-Token", key)
-				return nil
-			},
-			ParseError: parseError,
 		}),
+		key:      c.APIKey,
 		project:  c.ProjectID,
 		sshPort:  c.SSHPort,
 		log:      cmp.Or(c.Logger, slog.Default()).With("vendor", Name),
@@ -166,6 +170,13 @@ func New(c Config) *Adapter {
 		images:   map[string]string{},
 		warned:   map[string]bool{},
 	}
+	client, err := newSDKClient(cmp.Or(c.BaseURL, DefaultBaseURL), c.HTTP, a.budget.Limiter, a.budget.Timeout)
+	if err != nil {
+		a.initErr = fmt.Errorf("scaleway client: %w", err)
+		return a
+	}
+	a.instances, a.volumes, a.market = instance.NewAPI(client), block.NewAPI(client), marketplace.NewAPI(client)
+	return a
 }
 
 // Name is the vendor slug.
@@ -225,10 +236,6 @@ func isDigits(s string) bool {
 	return true
 }
 
-func zonePath(zone string) string { return "/instance/v1/zones/" + url.PathEscape(zone) }
-
-func blockPath(zone string) string { return "/block/v1alpha1/zones/" + url.PathEscape(zone) }
-
 // Catalog lists the GPU types of every zone with their EUR price
 // converted to USD, the root volume's price added, and their stock.
 func (a *Adapter) Catalog(ctx context.Context) ([]vendors.CatalogItem, error) {
@@ -243,28 +250,22 @@ func (a *Adapter) Catalog(ctx context.Context) ([]vendors.CatalogItem, error) {
 	return items, nil
 }
 
-// zoneCatalog joins one zone's server types with their availability.
+// zoneCatalog joins one zone's server types with their availability. Both
+// answers are maps paged by the X-Total-Count header; the SDK reads every
+// page (scw.WithAllPages).
 func (a *Adapter) zoneCatalog(ctx context.Context, zone string) ([]vendors.CatalogItem, error) {
-	types := map[string]serverType{}
-	err := a.pages(ctx, "list server types", zonePath(zone)+"/products/servers", func(body []byte) (int, error) {
-		var page serverTypeList
-		err := json.Unmarshal(body, &page)
-		for name, t := range page.Servers {
-			types[name] = t
-		}
-		return len(page.Servers), err
+	var types *instance.ListServersTypesResponse
+	err := a.call(ctx, "list server types", true, func(opts ...scw.RequestOption) (err error) {
+		types, err = a.instances.ListServersTypes(&instance.ListServersTypesRequest{Zone: scw.Zone(zone)}, append(opts, scw.WithAllPages())...)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	stock := map[string]string{}
-	err = a.pages(ctx, "get server types availability", zonePath(zone)+"/products/servers/availability", func(body []byte) (int, error) {
-		var page availabilityList
-		err := json.Unmarshal(body, &page)
-		for name, av := range page.Servers {
-			stock[name] = av.Availability
-		}
-		return len(page.Servers), err
+	var stock *instance.GetServerTypesAvailabilityResponse
+	err = a.call(ctx, "get server types availability", true, func(opts ...scw.RequestOption) (err error) {
+		stock, err = a.instances.GetServerTypesAvailability(&instance.GetServerTypesAvailabilityRequest{Zone: scw.Zone(zone)}, append(opts, scw.WithAllPages())...)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -272,13 +273,17 @@ func (a *Adapter) zoneCatalog(ctx context.Context, zone string) ([]vendors.Catal
 	diskUSD := roundPrice(float64(a.diskGB) * blockEURPerGBMonth / hoursPerMonth * a.eurToUSD)
 	country := a.country(zone)
 	var items []vendors.CatalogItem
-	for name, t := range types {
-		if t.GPU == 0 || t.EndOfService {
+	for name, t := range types.Servers {
+		if t == nil || t.Gpu == nil || *t.Gpu == 0 || t.EndOfService {
 			continue // CPU types are not GPU capacity; retired types cannot be launched
 		}
 		// A type missing from the availability answer is not known to
-		// be in stock, so it is not offered as such.
-		inStock := stock[name] == stockAvailable || stock[name] == stockScarce
+		// be in stock, so it is not offered as such; "shortage" means
+		// none can be started now.
+		var inStock bool
+		if av := stock.Servers[name]; av != nil {
+			inStock = av.Availability == instance.ServerTypesAvailabilityAvailable || av.Availability == instance.ServerTypesAvailabilityScarce
+		}
 		avail := -1
 		if !inStock {
 			avail = 0
@@ -288,12 +293,12 @@ func (a *Adapter) zoneCatalog(ctx context.Context, zone string) ([]vendors.Catal
 			Region:               zone,
 			Country:              country,
 			Contract:             vendors.OnDemand,
-			GPUName:              a.gpuName(name, t.GPUInfo),
-			GPUCount:             t.GPU,
-			VCPUs:                t.NCPUs,
+			GPUName:              a.gpuName(name, t.GpuInfo),
+			GPUCount:             int(*t.Gpu),
+			VCPUs:                int(t.Ncpus),
 			MemoryGB:             float64(t.RAM) / (1 << 30),
 			BootDiskGB:           a.diskGB,
-			PricePerHour:         roundPrice(t.HourlyPrice*a.eurToUSD + diskUSD),
+			PricePerHour:         roundPrice(decimal(t.HourlyPrice)*a.eurToUSD + diskUSD),
 			BootDiskPricePerHour: diskUSD,
 			Available:            inStock,
 			Stock:                avail,
@@ -303,24 +308,11 @@ func (a *Adapter) zoneCatalog(ctx context.Context, zone string) ([]vendors.Catal
 	return items, nil
 }
 
-// pages reads a paginated GET until a short page; each page's raw body
-// goes to add, which returns how many entries it held.
-func (a *Adapter) pages(ctx context.Context, op, path string, add func([]byte) (int, error)) error {
-	for page := 1; page <= maxPages; page++ {
-		var body []byte
-		q := url.Values{"page": {strconv.Itoa(page)}}
-		if err := a.client.Do(ctx, vendors.Request{Op: op, Method: http.MethodGet, Path: path, Query: q}, &body); err != nil {
-			return err
-		}
-		n, err := add(body)
-		if err != nil {
-			return &vendors.Error{Vendor: Name, Op: op, Kind: vendors.ErrTransient, Message: "decode answer: " + err.Error()}
-		}
-		if n < pageSize {
-			return nil
-		}
-	}
-	return nil
+// decimal is a price the SDK decoded into a float32 as the decimal
+// Scaleway sent (0.7875, not 0.78750002384).
+func decimal(f float32) float64 {
+	v, _ := strconv.ParseFloat(strconv.FormatFloat(float64(f), 'g', -1, 32), 64)
+	return v
 }
 
 // roundPrice drops floating-point noise below a hundredth of a cent.
@@ -329,21 +321,21 @@ func roundPrice(v float64) float64 { return math.Round(v*10000) / 10000 }
 // gpuName is Scaleway's GPU name made specific where it is ambiguous on
 // its own: a bare "H100" (older answers) is told apart by the commercial
 // type, a bare "P100" by its memory.
-func (a *Adapter) gpuName(commercialType string, info *gpuInfo) string {
+func (a *Adapter) gpuName(commercialType string, info *instance.ServerTypeGPUInfo) string {
 	if info == nil {
 		a.warnOnce("gpu/"+commercialType, "Scaleway GPU type without gpu_info", "type", commercialType)
 		return ""
 	}
-	switch info.GPUName {
+	switch info.GpuName {
 	case "H100":
 		if strings.Contains(commercialType, "-SXM-") {
 			return "H100-SXM"
 		}
 		return "H100-PCIe"
 	case "P100":
-		return fmt.Sprintf("Tesla P100-PCIE-%dGB", int(math.Round(float64(info.GPUMemory)/(1<<30))))
+		return fmt.Sprintf("Tesla P100-PCIE-%dGB", int(math.Round(float64(info.GpuMemory)/(1<<30))))
 	}
-	return info.GPUName
+	return info.GpuName
 }
 
 // Create launches one server for req.ResourceID, or finishes launching the
@@ -371,27 +363,30 @@ func (a *Adapter) Create(ctx context.Context, req vendors.CreateRequest) (vendor
 		return vendors.Instance{}, invalid("create", err.Error())
 	}
 	zone := req.Region
-	srv, found, err := a.findByResource(ctx, zone, req.ResourceID)
+	srv, err := a.findByResource(ctx, zone, req.ResourceID)
 	if err != nil {
 		return vendors.Instance{}, err
 	}
-	if !found {
+	if srv == nil {
 		image, err := a.resolveImage(ctx, zone, req.InstanceType)
 		if err != nil {
 			return vendors.Instance{}, err
 		}
-		// A create is never re-sent by the client: a timeout or 5xx comes
-		// back as ErrTransient and the next Create finds the server.
-		srv, err = a.createServer(ctx, zone, a.createBody(req, image, publicKey))
+		// A create is never re-sent: a timeout or 5xx comes back as
+		// ErrTransient and the next Create finds the server.
+		srv, err = a.createServer(ctx, a.createRequest(req, image, publicKey))
 		if err != nil {
 			return vendors.Instance{}, err
 		}
 	}
-	if srv.State != "stopped" {
+	if srv.State != instance.ServerStateStopped {
 		return a.instance(srv), nil // already powered on
 	}
 	// A stopped server of ours is one whose launch did not finish (or
-	// that was stopped since): both steps are safe to repeat.
+	// that was stopped since): every step is safe to repeat.
+	if err := a.claimRootVolume(ctx, srv); err != nil {
+		return vendors.Instance{}, err
+	}
 	if err := a.setCloudInit(ctx, zone, srv.ID, cloudInit); err != nil {
 		return vendors.Instance{}, err
 	}
@@ -405,28 +400,27 @@ func (a *Adapter) Create(ctx context.Context, req vendors.CreateRequest) (vendor
 	return a.Get(ctx, zone+"/"+srv.ID)
 }
 
-// createBody is the create request for req; publicKey ("" for none) is
-// root's key.
-func (a *Adapter) createBody(req vendors.CreateRequest, image, publicKey string) createServerRequest {
-	name := vendors.InstanceName(req.ResourceID)
+// createRequest is the create request for req; publicKey ("" for none) is
+// root's key. The root volume is an SBS block volume, the only kind GPU
+// types allow, sized as the catalog priced it.
+func (a *Adapter) createRequest(req vendors.CreateRequest, image, publicKey string) *instance.CreateServerRequest {
 	tags := []string{resourceTag(req.ResourceID)}
 	if tag := authorizedKeyTag(publicKey); tag != "" {
 		tags = append(tags, tag)
 	}
-	return createServerRequest{
-		Name:              name,
-		DynamicIPRequired: true,
+	size := scw.Size(a.diskGB) * scw.GB
+	bootLocal := instance.BootTypeLocal
+	return &instance.CreateServerRequest{
+		Zone:              scw.Zone(req.Region),
+		Name:              vendors.InstanceName(req.ResourceID),
+		DynamicIPRequired: scw.BoolPtr(true),
 		CommercialType:    req.InstanceType,
-		Image:             image,
-		Volumes: map[string]volumeTemplate{"0": {
-			// The root volume carries the instance's name, so what
-			// terminating leaves behind is recognisably ours.
-			Name: name, Size: int64(a.diskGB) * 1_000_000_000, VolumeType: "sbs_volume",
-		}},
-		EnableIPv6: false,
-		BootType:   "local",
-		Project:    a.project,
-		Tags:       tags,
+		Image:             &image,
+		Volumes:           map[string]*instance.VolumeServerTemplate{"0": {Size: &size, VolumeType: instance.VolumeVolumeTypeSbsVolume}},
+		EnableIPv6:        scw.BoolPtr(false),
+		BootType:          &bootLocal,
+		Project:           &a.project,
+		Tags:              tags,
 	}
 }
 
@@ -443,12 +437,23 @@ func authorizedKeyTag(publicKey string) string {
 // resourceTag is the tag that carries supply's resource id.
 func resourceTag(resourceID string) string { return vendors.Tag + "=" + resourceID }
 
+// taggedResource reads supply's resource id from tags ("" for none).
+func taggedResource(tags []string) string {
+	for _, t := range tags {
+		if id, ok := strings.CutPrefix(t, vendors.Tag+"="); ok {
+			return id
+		}
+	}
+	return ""
+}
+
 func invalid(op, msg string) error {
 	return &vendors.Error{Vendor: Name, Op: op, Kind: vendors.ErrInvalid, Message: msg}
 }
 
 // resolveImage finds the id of the configured image label's SBS build
-// that runs commercialType in zone, as Scaleway's CLI and SDK do.
+// that runs commercialType in zone, with the query Scaleway's CLI and SDK
+// send (marketplace.GetLocalImageByLabel), keeping the answer.
 func (a *Adapter) resolveImage(ctx context.Context, zone, commercialType string) (string, error) {
 	key := zone + "/" + commercialType
 	a.mu.Lock()
@@ -457,13 +462,17 @@ func (a *Adapter) resolveImage(ctx context.Context, zone, commercialType string)
 	if ok {
 		return id, nil
 	}
-	q := url.Values{"image_label": {a.image}, "order_by": {"type_asc"}, "type": {"instance_sbs"}, "zone": {zone}}
-	var list localImageList
-	if err := a.client.Do(ctx, vendors.Request{Op: "resolve image", Method: http.MethodGet, Path: "/marketplace/v2/local-images", Query: q}, &list); err != nil {
-		return "", err
+	z := scw.Zone(zone)
+	var list *marketplace.ListLocalImagesResponse
+	err := a.call(ctx, "resolve image", true, func(opts ...scw.RequestOption) (err error) {
+		list, err = a.market.ListLocalImages(&marketplace.ListLocalImagesRequest{ImageLabel: &a.image, Zone: &z, Type: marketplace.LocalImageTypeInstanceSbs}, opts...)
+		return err
+	})
+	if err != nil {
+		return "", notFoundIsInvalid(err) // an unknown label is a 404
 	}
 	for _, img := range list.LocalImages {
-		if slices.Contains(img.CompatibleCommercialTypes, commercialType) {
+		if img.IsCompatible(commercialType) {
 			a.mu.Lock()
 			a.images[key] = img.ID
 			a.mu.Unlock()
@@ -474,39 +483,60 @@ func (a *Adapter) resolveImage(ctx context.Context, zone, commercialType string)
 }
 
 // createServer creates a stopped server.
-func (a *Adapter) createServer(ctx context.Context, zone string, body createServerRequest) (server, error) {
-	var resp serverEnvelope
-	err := a.client.Do(ctx, vendors.Request{Op: "create", Method: http.MethodPost, Path: zonePath(zone) + "/servers", JSON: body}, &resp)
+func (a *Adapter) createServer(ctx context.Context, req *instance.CreateServerRequest) (*instance.Server, error) {
+	var resp *instance.CreateServerResponse
+	err := a.call(ctx, "create", false, func(opts ...scw.RequestOption) (err error) {
+		resp, err = a.instances.CreateServer(req, opts...)
+		return err
+	})
 	if err != nil {
-		return server{}, notFoundIsInvalid(err)
+		return nil, notFoundIsInvalid(err)
 	}
 	return resp.Server, nil
+}
+
+// claimRootVolume names and tags a server's SBS root volume after
+// supply's resource, so that it can be found and deleted once its server
+// is gone. Scaleway names an image's root volume after the image ("Ubuntu
+// 22.04 Jammy Jellyfish_sbs_volume_0") and no recording shows it keeping
+// a name asked for at create, so the name is set on the volume itself,
+// found in the server's volumes["0"], as Scaleway's CLI does when it sets
+// a root volume's IOPS. Setting the same name and tag again is harmless.
+func (a *Adapter) claimRootVolume(ctx context.Context, srv *instance.Server) error {
+	id := resourceIDOf(srv)
+	root := srv.Volumes["0"]
+	if id == "" || root == nil || root.VolumeType != instance.VolumeServerVolumeTypeSbsVolume {
+		return nil
+	}
+	name, tags := vendors.InstanceName(id), []string{resourceTag(id)}
+	return a.call(ctx, "claim root volume", true, func(opts ...scw.RequestOption) error {
+		_, err := a.volumes.UpdateVolume(&block.UpdateVolumeRequest{Zone: srv.Zone, VolumeID: root.ID, Name: &name, Tags: &tags}, opts...)
+		return err
+	})
 }
 
 // setCloudInit stores the server's cloud-init user data; it must happen
 // before the first boot. Writing the same text twice is harmless.
 func (a *Adapter) setCloudInit(ctx context.Context, zone, serverID, text string) error {
-	return a.client.Do(ctx, vendors.Request{
-		Op: "set user data", Method: http.MethodPatch,
-		Path: zonePath(zone) + "/servers/" + url.PathEscape(serverID) + "/user_data/cloud-init",
-		Body: []byte(text), ContentType: "text/plain", Repeatable: true,
-	}, nil)
+	return a.call(ctx, "set user data", true, func(opts ...scw.RequestOption) error {
+		return a.instances.SetServerUserData(&instance.SetServerUserDataRequest{
+			Zone: scw.Zone(zone), ServerID: serverID, Key: "cloud-init", Content: strings.NewReader(text),
+		}, opts...)
+	})
 }
 
 // poweron starts a stopped server. It is not re-sent after an ambiguous
 // failure: the next Create sees whether the server started.
 func (a *Adapter) poweron(ctx context.Context, zone, serverID string) error {
-	return a.action(ctx, "poweron", zone, serverID, "poweron")
+	return a.action(ctx, "poweron", zone, serverID, instance.ServerActionPoweron)
 }
 
 // action asks for a server action and returns once Scaleway has queued it.
-func (a *Adapter) action(ctx context.Context, op, zone, serverID, name string) error {
-	var resp taskEnvelope
-	return a.client.Do(ctx, vendors.Request{
-		Op: op, Method: http.MethodPost,
-		Path: zonePath(zone) + "/servers/" + url.PathEscape(serverID) + "/action",
-		JSON: actionRequest{Action: name},
-	}, &resp)
+func (a *Adapter) action(ctx context.Context, op, zone, serverID string, action instance.ServerAction) error {
+	return a.call(ctx, op, false, func(opts ...scw.RequestOption) error {
+		_, err := a.instances.ServerAction(&instance.ServerActionRequest{Zone: scw.Zone(zone), ServerID: serverID, Action: action}, opts...)
+		return err
+	})
 }
 
 // discard deletes a server that never started; failures are logged, and
@@ -518,7 +548,9 @@ func (a *Adapter) discard(ctx context.Context, zone, serverID string) {
 }
 
 func (a *Adapter) deleteServer(ctx context.Context, zone, serverID string) error {
-	return a.client.Do(ctx, vendors.Request{Op: "delete server", Method: http.MethodDelete, Path: zonePath(zone) + "/servers/" + url.PathEscape(serverID)}, nil)
+	return a.call(ctx, "delete server", true, func(opts ...scw.RequestOption) error {
+		return a.instances.DeleteServer(&instance.DeleteServerRequest{Zone: scw.Zone(zone), ServerID: serverID}, opts...)
+	})
 }
 
 // notFoundIsInvalid turns a create's 404 (an image or type it names does
@@ -531,50 +563,47 @@ func notFoundIsInvalid(err error) error {
 	return err
 }
 
-// findByResource looks in zone for the server tagged with resourceID.
-func (a *Adapter) findByResource(ctx context.Context, zone, resourceID string) (server, bool, error) {
-	servers, err := a.listServers(ctx, zone, url.Values{"tags": {resourceTag(resourceID)}})
+// findByResource looks in zone for the server tagged with resourceID (nil
+// when there is none).
+func (a *Adapter) findByResource(ctx context.Context, zone, resourceID string) (*instance.Server, error) {
+	servers, err := a.listServers(ctx, &instance.ListServersRequest{Zone: scw.Zone(zone), Tags: []string{resourceTag(resourceID)}})
 	if err != nil {
-		return server{}, false, err
+		return nil, err
 	}
 	for _, s := range servers {
 		if resourceIDOf(s) == resourceID {
-			return s, true, nil
+			return s, nil
 		}
 	}
-	return server{}, false, nil
+	return nil, nil
 }
 
-// listServers pages through one zone's servers of our project matching
-// filter.
-func (a *Adapter) listServers(ctx context.Context, zone string, filter url.Values) ([]server, error) {
-	var all []server
-	for page := 1; page <= maxPages; page++ {
-		q := url.Values{"page": {strconv.Itoa(page)}, "per_page": {strconv.Itoa(pageSize)}}
-		if a.project != "" {
-			q.Set("project", a.project)
-		}
-		for k, v := range filter {
-			q[k] = v
-		}
-		var resp serverList
-		if err := a.client.Do(ctx, vendors.Request{Op: "list", Method: http.MethodGet, Path: zonePath(zone) + "/servers", Query: q}, &resp); err != nil {
-			return nil, err
-		}
-		all = append(all, resp.Servers...)
-		if len(resp.Servers) < pageSize {
-			break
-		}
+// listServers reads every page of one zone's servers of our project that
+// match req.
+func (a *Adapter) listServers(ctx context.Context, req *instance.ListServersRequest) ([]*instance.Server, error) {
+	if a.project != "" {
+		req.Project = &a.project
 	}
-	return all, nil
+	a.listing.Lock()
+	defer a.listing.Unlock()
+	var resp *instance.ListServersResponse
+	err := a.call(ctx, "list", true, func(opts ...scw.RequestOption) (err error) {
+		resp, err = a.instances.ListServers(req, append(opts, scw.WithAllPages())...)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return resp.Servers, nil
 }
 
 // List returns every server supply created in the configured zones, and
 // deletes the root volumes that terminated servers left behind.
 func (a *Adapter) List(ctx context.Context) ([]vendors.Instance, error) {
 	var ours []vendors.Instance
+	prefix := vendors.NamePrefix
 	for _, zone := range a.zones {
-		servers, err := a.listServers(ctx, zone, url.Values{"name": {vendors.NamePrefix}})
+		servers, err := a.listServers(ctx, &instance.ListServersRequest{Zone: scw.Zone(zone), Name: &prefix})
 		if err != nil {
 			return nil, err
 		}
@@ -600,10 +629,16 @@ func splitID(op, id string) (zone, serverID string, err error) {
 }
 
 // getServer reads one server.
-func (a *Adapter) getServer(ctx context.Context, zone, serverID string) (server, error) {
-	var resp serverEnvelope
-	err := a.client.Do(ctx, vendors.Request{Op: "get", Method: http.MethodGet, Path: zonePath(zone) + "/servers/" + url.PathEscape(serverID)}, &resp)
-	return resp.Server, err
+func (a *Adapter) getServer(ctx context.Context, zone, serverID string) (*instance.Server, error) {
+	var resp *instance.GetServerResponse
+	err := a.call(ctx, "get", true, func(opts ...scw.RequestOption) (err error) {
+		resp, err = a.instances.GetServer(&instance.GetServerRequest{Zone: scw.Zone(zone), ServerID: serverID}, opts...)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return resp.Server, nil
 }
 
 // Get returns one server by "<zone>/<uuid>". Once Scaleway has deleted a
@@ -633,31 +668,31 @@ func (a *Adapter) Get(ctx context.Context, id string) (vendors.Instance, error) 
 }
 
 // sweepVolumes deletes supply's Block volumes in zone that no server holds
-// any more, and reports whether a volume is still detaching from serverID.
-// A volume is left behind by a deleted server once it has no references
-// and has been detached at least once; a volume being created with its
-// server never matches.
+// any more, and reports whether one is still detaching from serverID. A
+// volume is supply's when claimRootVolume tagged it; it is left behind
+// once it has no references and has been detached at least once, so a
+// volume being created with its server never matches.
 func (a *Adapter) sweepVolumes(ctx context.Context, zone, serverID string) (detaching bool, err error) {
-	var volumes []blockVolume
-	for page := 1; page <= maxPages; page++ {
-		q := url.Values{"name": {vendors.NamePrefix}, "page": {strconv.Itoa(page)}, "per_page": {strconv.Itoa(pageSize)}}
-		if a.project != "" {
-			q.Set("project_id", a.project)
-		}
-		var resp blockVolumeList
-		if err := a.client.Do(ctx, vendors.Request{Op: "list volumes", Method: http.MethodGet, Path: blockPath(zone) + "/volumes", Query: q}, &resp); err != nil {
-			return false, err
-		}
-		volumes = append(volumes, resp.Volumes...)
-		if len(resp.Volumes) < pageSize {
-			break
-		}
+	req := &block.ListVolumesRequest{Zone: scw.Zone(zone)}
+	if a.project != "" {
+		req.ProjectID = &a.project
 	}
-	for _, v := range volumes {
+	var resp *block.ListVolumesResponse
+	err = a.call(ctx, "list volumes", true, func(opts ...scw.RequestOption) (err error) {
+		resp, err = a.volumes.ListVolumes(req, append(opts, scw.WithAllPages())...)
+		return err
+	})
+	if err != nil {
+		return false, err
+	}
+	for _, v := range resp.Volumes {
+		if taggedResource(v.Tags) == "" {
+			continue
+		}
 		for _, ref := range v.References {
 			detaching = detaching || (serverID != "" && ref.ProductResourceID == serverID)
 		}
-		if !strings.HasPrefix(v.Name, vendors.NamePrefix) || len(v.References) > 0 || v.Status != "available" || v.LastDetachedAt == nil {
+		if len(v.References) > 0 || v.Status != block.VolumeStatusAvailable || v.LastDetachedAt == nil {
 			continue
 		}
 		if err := a.deleteVolume(ctx, zone, v.ID); err != nil && !vendors.IsNotFound(err) {
@@ -669,13 +704,16 @@ func (a *Adapter) sweepVolumes(ctx context.Context, zone, serverID string) (deta
 
 // deleteVolume deletes a Block volume.
 func (a *Adapter) deleteVolume(ctx context.Context, zone, volumeID string) error {
-	return a.client.Do(ctx, vendors.Request{Op: "delete volume", Method: http.MethodDelete, Path: blockPath(zone) + "/volumes/" + url.PathEscape(volumeID)}, nil)
+	return a.call(ctx, "delete volume", true, func(opts ...scw.RequestOption) error {
+		return a.volumes.DeleteVolume(&block.DeleteVolumeRequest{Zone: scw.Zone(zone), VolumeID: volumeID}, opts...)
+	})
 }
 
 // Terminate asks Scaleway to delete a server: a running one is
 // terminated, a stopped one deleted outright. A server still starting or
 // stopping refuses both; that comes back as ErrTransient so callers retry.
-// Its root volume is deleted by Get once Scaleway has let go of it.
+// Its root volume, claimed first if its launch never got that far, is
+// deleted by Get once Scaleway has let go of it.
 func (a *Adapter) Terminate(ctx context.Context, id string) error {
 	zone, serverID, err := splitID("terminate", id)
 	if err != nil {
@@ -689,13 +727,17 @@ func (a *Adapter) Terminate(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	switch {
-	case srv.State == "stopping" && srv.StateDetail == "terminating":
+	if srv.State == instance.ServerStateStopping && srv.StateDetail == "terminating" {
 		return nil // already on its way
-	case srv.State == "stopped" || srv.State == "stopped in place":
+	}
+	if err := a.claimRootVolume(ctx, srv); err != nil {
+		return err
+	}
+	switch srv.State {
+	case instance.ServerStateStopped, instance.ServerStateStoppedInPlace:
 		err = a.deleteServer(ctx, zone, serverID)
 	default:
-		err = a.action(ctx, "terminate", zone, serverID, "terminate")
+		err = a.action(ctx, "terminate", zone, serverID, instance.ServerActionTerminate)
 	}
 	if vendors.IsNotFound(err) {
 		return nil
@@ -704,15 +746,15 @@ func (a *Adapter) Terminate(ctx context.Context, id string) error {
 }
 
 // instance maps a Scaleway server to supply's view of it.
-func (a *Adapter) instance(s server) vendors.Instance {
+func (a *Adapter) instance(s *instance.Server) vendors.Instance {
 	in := vendors.Instance{
-		ID:           s.Zone + "/" + s.ID,
+		ID:           string(s.Zone) + "/" + s.ID,
 		ResourceID:   resourceIDOf(s),
 		Name:         s.Name,
 		State:        state(s),
-		VendorState:  strings.TrimSpace(s.State + " " + s.StateDetail),
+		VendorState:  strings.TrimSpace(string(s.State) + " " + s.StateDetail),
 		InstanceType: s.CommercialType,
-		Region:       s.Zone,
+		Region:       string(s.Zone),
 		ExternalIP:   publicIPv4(s),
 		SSHPort:      22,
 		Message:      s.StateDetail,
@@ -720,8 +762,8 @@ func (a *Adapter) instance(s server) vendors.Instance {
 	if s.PrivateIP != nil {
 		in.InternalIP = *s.PrivateIP
 	}
-	if t, err := time.Parse(time.RFC3339Nano, s.CreationDate); err == nil {
-		in.CreatedAt = t
+	if s.CreationDate != nil {
+		in.CreatedAt = *s.CreationDate
 	}
 	if a.sshPort != nil && in.ExternalIP != "" {
 		in.SSHPort = a.sshPort(in.ExternalIP)
@@ -730,10 +772,10 @@ func (a *Adapter) instance(s server) vendors.Instance {
 }
 
 // publicIPv4 is the server's first IPv4 public address, or "".
-func publicIPv4(s server) string {
+func publicIPv4(s *instance.Server) string {
 	for _, ip := range s.PublicIPs {
-		if ip.Family == "inet" && ip.Address != "" {
-			return ip.Address
+		if ip != nil && ip.Family == instance.ServerIPIPFamilyInet && ip.Address != nil {
+			return ip.Address.String()
 		}
 	}
 	return ""
@@ -741,82 +783,30 @@ func publicIPv4(s server) string {
 
 // resourceIDOf reads supply's resource id from the tag, or else from the
 // name.
-func resourceIDOf(s server) string {
-	for _, t := range s.Tags {
-		if id, ok := strings.CutPrefix(t, vendors.Tag+"="); ok {
-			return id
-		}
-	}
-	return vendors.ResourceIDFromName(s.Name)
+func resourceIDOf(s *instance.Server) string {
+	return cmp.Or(taggedResource(s.Tags), vendors.ResourceIDFromName(s.Name))
 }
 
 // state maps Scaleway's server state. A server is running only once it
 // has an IPv4 public address: before that SSH cannot answer.
-func state(s server) vendors.State {
+func state(s *instance.Server) vendors.State {
 	switch s.State {
-	case "running":
+	case instance.ServerStateRunning:
 		if publicIPv4(s) != "" {
 			return vendors.StateRunning
 		}
 		return vendors.StatePending
-	case "starting":
+	case instance.ServerStateStarting:
 		return vendors.StatePending
-	case "stopping":
+	case instance.ServerStateStopping:
 		if s.StateDetail == "terminating" {
 			return vendors.StateTerminating
 		}
 		return vendors.StateStopped
-	case "stopped", "stopped in place":
+	case instance.ServerStateStopped, instance.ServerStateStoppedInPlace:
 		return vendors.StateStopped
-	case "locked":
+	case instance.ServerStateLocked:
 		return vendors.StateFailed
 	}
 	return vendors.StatePending
-}
-
-// errorKinds maps Scaleway's error types to supply's kinds.
-var errorKinds = map[string]error{
-	"invalid_arguments":     vendors.ErrInvalid,
-	"invalid_request_error": vendors.ErrInvalid,
-	"quotas_exceeded":       vendors.ErrQuota,
-	"out_of_stock":          vendors.ErrNoCapacity,
-	"not_found":             vendors.ErrNotFound,
-	"unknown_resource":      vendors.ErrNotFound,
-	"transient_state":       vendors.ErrTransient,
-	"permissions_denied":    vendors.ErrAuth,
-	"denied_authentication": vendors.ErrAuth,
-	"authentication_error":  vendors.ErrAuth,
-	"resource_expired":      vendors.ErrInvalid,
-	"locked":                vendors.ErrInvalid,
-	"too_many_requests":     vendors.ErrRateLimited,
-}
-
-// parseError reads Scaleway's error envelope and branches on its type.
-func parseError(status int, _ http.Header, body []byte) *vendors.Error {
-	var env errorEnvelope
-	_ = json.Unmarshal(body, &env) // a gateway 5xx may not be JSON
-	e := &vendors.Error{Kind: vendors.StatusKind(status), Message: env.Message}
-	if env.Type != "" {
-		e.Message = strings.TrimSpace(env.Message + " [" + env.Type + "]")
-	}
-	if kind, ok := errorKinds[env.Type]; ok {
-		e.Kind = kind
-	}
-	if env.Type == "precondition_failed" {
-		// A volume still in use or a server mid-transition may pass;
-		// any other precondition is the request's fault.
-		e.Kind = vendors.ErrInvalid
-		if env.Precondition == "resource_still_in_use" {
-			e.Kind = vendors.ErrTransient
-		}
-	}
-	for _, d := range env.Details {
-		if d.ArgumentName != "" {
-			e.Message += fmt.Sprintf("; %s: %s", d.ArgumentName, d.HelpMessage)
-		}
-		if d.Resource != "" && d.Quota != nil {
-			e.Message += fmt.Sprintf("; quota %s: %d", d.Resource, *d.Quota)
-		}
-	}
-	return e
 }

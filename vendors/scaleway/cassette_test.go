@@ -18,6 +18,9 @@ import (
 	"testing"
 	"time"
 
+	block "github.com/scaleway/scaleway-sdk-go/api/block/v1alpha1"
+	"github.com/scaleway/scaleway-sdk-go/api/instance/v1"
+	"github.com/scaleway/scaleway-sdk-go/scw"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/gpusupply/supply/catalog"
@@ -56,7 +59,16 @@ type interaction struct {
 // or failed, as vendortest.SpecPath says, when it is not there).
 func loadCassette(t *testing.T, name string) cassette {
 	t.Helper()
-	path := vendortest.SpecPath(t, filepath.Join("scaleway", name+".cassette.yaml"))
+	return readCassette(t, vendortest.SpecPath(t, filepath.Join("scaleway", name+".cassette.yaml")))
+}
+
+// rootVolumeCassette is the recording kept in testdata (see README.md
+// there): a create with an SBS root volume of a given size, then a Block
+// API PATCH of that volume.
+const rootVolumeCassette = "testdata/test-create-server-volumes-create-sbs-root-volume-with-iops.cassette.yaml"
+
+func readCassette(t *testing.T, path string) cassette {
+	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatalf("read recorded Scaleway traffic: %v", err)
@@ -106,7 +118,18 @@ func newReplay(t *testing.T, its []interaction) *replay {
 	return rp
 }
 
+// sdkMetadata is what api.scaleway.com answers on GET /metadata, which
+// scaleway-sdk-go v1.39 reads (without credentials) on its first server
+// listing; the recordings predate it. The values are those the SDK's live
+// test expects (scw/client_test.go, TestClientGetAPIMetadata).
+const sdkMetadata = `{"platform":"external","partition":"scw","domain":"scw.eu"}`
+
 func (rp *replay) serve(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && r.URL.Path == "/metadata" {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, sdkMetadata)
+		return
+	}
 	body, _ := io.ReadAll(r.Body)
 	rp.mu.Lock()
 	defer rp.mu.Unlock()
@@ -154,9 +177,11 @@ func (rp *replay) requests() []sent {
 
 // checkSent asserts the adapter sent exactly the recorded requests: same
 // method, path and query, the recorded content type, and a JSON body with
-// every recorded key (the adapter may send documented fields the
-// recording's client did not use).
-func checkSent(t *testing.T, rp *replay, its []interaction) {
+// the recorded keys at every level, each with the recorded kind of value.
+// unrecorded names, by interaction id, the keys one side may have without
+// the other: fields the SDK documents that the recording's client did not
+// use, or that it used and the adapter does not.
+func checkSent(t *testing.T, rp *replay, its []interaction, unrecorded map[int][]string) {
 	t.Helper()
 	got := rp.requests()
 	if len(got) != len(its) {
@@ -180,7 +205,7 @@ func checkSent(t *testing.T, rp *replay, its []interaction) {
 			}
 			continue
 		}
-		var want, have map[string]any
+		var want, have any
 		if err := json.Unmarshal([]byte(it.Request.Body), &want); err != nil {
 			t.Fatal(err)
 		}
@@ -188,12 +213,42 @@ func checkSent(t *testing.T, rp *replay, its []interaction) {
 			t.Errorf("%s %s: body is not JSON: %s", g.method, g.path, g.body)
 			continue
 		}
-		for k, v := range want {
-			if hv, ok := have[k]; !ok || jsonKind(hv) != jsonKind(v) {
-				t.Errorf("%s %s: body field %q is %v, recorded %v", g.method, g.path, k, hv, v)
+		wantPaths, havePaths := jsonPaths("", want, map[string]string{}), jsonPaths("", have, map[string]string{})
+		allowed := func(p string) bool {
+			return slices.ContainsFunc(unrecorded[it.ID], func(u string) bool {
+				return p == u || strings.HasPrefix(p, u+".") || strings.HasPrefix(p, u+"[")
+			})
+		}
+		for p, kind := range wantPaths {
+			if havePaths[p] != kind && !allowed(p) {
+				t.Errorf("%s %s: body field %s is %q, recorded %q (sent %s)", g.method, g.path, p, havePaths[p], kind, g.body)
+			}
+		}
+		for p := range havePaths {
+			if _, ok := wantPaths[p]; !ok && !allowed(p) {
+				t.Errorf("%s %s: body field %s is not in the recording (sent %s)", g.method, g.path, p, g.body)
 			}
 		}
 	}
+}
+
+// jsonPaths adds every key path of v ("volumes.0.size", "tags[]") with the
+// kind of its value to paths.
+func jsonPaths(prefix string, v any, paths map[string]string) map[string]string {
+	if prefix != "" {
+		paths[prefix] = jsonKind(v)
+	}
+	switch v := v.(type) {
+	case map[string]any:
+		for k, e := range v {
+			jsonPaths(strings.TrimPrefix(prefix+"."+k, "."), e, paths)
+		}
+	case []any:
+		for _, e := range v {
+			jsonPaths(prefix+"[]", e, paths)
+		}
+	}
+	return paths
 }
 
 func mustQuery(raw string) url.Values {
@@ -239,7 +294,7 @@ func TestReplayCatalog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkSent(t, rp, its)
+	checkSent(t, rp, its, nil)
 	byType := map[string]vendors.CatalogItem{}
 	for _, it := range items {
 		byType[it.InstanceType] = it
@@ -285,11 +340,11 @@ func TestReplayCreatePowerOnGet(t *testing.T) {
 		t.Fatalf("resolved image %q, %v", image, err)
 	}
 	req := vendors.CreateRequest{ResourceID: "0b7b2e6a-7a1e-4b53-9f4e-2a3c5d6e7f80", InstanceType: "DEV1-S", Region: "fr-par-1"}
-	srv, err := a.createServer(ctx, "fr-par-1", a.createBody(req, image, ""))
+	srv, err := a.createServer(ctx, a.createRequest(req, image, ""))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if in := a.instance(srv); in.ID != "fr-par-1/"+recordedServer || in.State != vendors.StateStopped || srv.Volumes["0"].VolumeType != "sbs_volume" {
+	if in := a.instance(srv); in.ID != "fr-par-1/"+recordedServer || in.State != vendors.StateStopped || srv.Volumes["0"].VolumeType != instance.VolumeServerVolumeTypeSbsVolume {
 		t.Errorf("recorded create parsed as %+v (volumes %v)", in, srv.Volumes)
 	}
 	if err := a.poweron(ctx, "fr-par-1", recordedServer); err != nil {
@@ -309,7 +364,50 @@ func TestReplayCreatePowerOnGet(t *testing.T) {
 	if err := a.deleteVolume(ctx, "fr-par-1", "af999234-a333-42dd-b803-dfed3a23c728"); err != nil {
 		t.Errorf("recorded volume delete: %v", err)
 	}
-	checkSent(t, rp, its)
+	// The root volume and tags this recording's create did not ask for
+	// are recorded in rootVolumeCassette and in the CLI's tag cassettes.
+	checkSent(t, rp, its, map[int][]string{4: {"volumes", "tags"}})
+}
+
+func TestReplayCreateWithRootVolume(t *testing.T) {
+	// Image lookup, a create with a 20 GB SBS root volume, the PATCH of
+	// that volume found in the server's volumes["0"], the DELETE of the
+	// stopped server and of its volume.
+	const rootVolume = "d0920d75-fb66-4ed0-b1d9-998493abe399"
+	its := readCassette(t, rootVolumeCassette).pick(t, 2, 4, 5, 10, 13)
+	a, rp := replayAdapter(t, its, Config{ProjectID: recordedProject, Image: "ubuntu_jammy", BootDiskGB: 20})
+	ctx := context.Background()
+	image, err := a.resolveImage(ctx, "fr-par-1", "DEV1-S")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := vendors.CreateRequest{ResourceID: "0b7b2e6a-7a1e-4b53-9f4e-2a3c5d6e7f80", InstanceType: "DEV1-S", Region: "fr-par-1"}
+	srv, err := a.createServer(ctx, a.createRequest(req, image, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if root := srv.Volumes["0"]; root == nil || root.ID != rootVolume || root.VolumeType != instance.VolumeServerVolumeTypeSbsVolume {
+		t.Fatalf("recorded root volume parsed as %+v", root)
+	}
+	// The recording's server was not created by supply: give it our tag,
+	// as our create would have.
+	srv.Tags = append(srv.Tags, resourceTag(req.ResourceID))
+	if err := a.claimRootVolume(ctx, srv); err != nil {
+		t.Errorf("recorded root volume PATCH: %v", err)
+	}
+	if err := a.deleteServer(ctx, "fr-par-1", srv.ID); err != nil {
+		t.Errorf("recorded server delete: %v", err)
+	}
+	if err := a.deleteVolume(ctx, "fr-par-1", rootVolume); err != nil {
+		t.Errorf("recorded volume delete: %v", err)
+	}
+	// The recording's PATCH set the IOPS; ours sets the name and tags,
+	// which the SDK's UpdateVolumeRequest documents but no recording
+	// shows. Our create adds its tags (recorded: CLI tag cassettes).
+	checkSent(t, rp, its, map[int][]string{4: {"tags"}, 5: {"perf_iops", "name", "tags"}})
+	if got := rp.requests()[2].body; !bytes.Contains(got, []byte(`"name":"`+vendors.InstanceName(req.ResourceID)+`"`)) || !bytes.Contains(got, []byte(resourceTag(req.ResourceID))) {
+		t.Errorf("root volume PATCH %s does not name and tag it after the resource", got)
+	}
 }
 
 func TestReplayUserData(t *testing.T) {
@@ -318,7 +416,7 @@ func TestReplayUserData(t *testing.T) {
 	if err := a.setCloudInit(context.Background(), "fr-par-1", "9c825fab-5c7c-48db-a9e2-d32a51218714", "cloud-init file content"); err != nil {
 		t.Fatal(err)
 	}
-	checkSent(t, rp, its)
+	checkSent(t, rp, its, nil)
 	if got := rp.requests()[0]; string(got.body) != its[0].Request.Body {
 		t.Errorf("user data sent %q, recorded %q", got.body, its[0].Request.Body)
 	}
@@ -346,27 +444,34 @@ func TestReplayTerminate(t *testing.T) {
 	if err := a.deleteVolume(ctx, "fr-par-1", "dd06ebd7-8dc4-4e0c-8e76-6d4277bea5a5"); err != nil {
 		t.Errorf("recorded volume delete: %v", err)
 	}
-	checkSent(t, rp, its)
+	checkSent(t, rp, its, nil)
 	running := loadCassette(t, "scaleway-cli/test-server-terminate-with-block").pick(t, 11)
-	var env serverEnvelope
-	if err := json.Unmarshal([]byte(running[0].Response.Body), &env); err != nil {
+	var resp instance.GetServerResponse
+	if err := json.Unmarshal([]byte(running[0].Response.Body), &resp); err != nil {
 		t.Fatal(err)
 	}
-	if st := state(env.Server); env.Server.State != "running" || st != vendors.StatePending {
+	if st := state(resp.Server); resp.Server.State != instance.ServerStateRunning || st != vendors.StatePending {
 		t.Errorf("a running server without a public IP maps to %s, want pending", st)
 	}
 }
 
 func TestReplayErrors(t *testing.T) {
 	its := loadCassette(t, "scaleway-sdk-go/test-create-server-with-incorrect-body").pick(t, 0)
-	a, _ := replayAdapter(t, its, Config{})
-	_, err := a.createServer(context.Background(), "fr-par-1", createServerRequest{Name: "srv-intelligent-bohr", Project: "105bdce1-64c0-48ab-899d-868455867ecf"})
-	if !errors.Is(err, vendors.ErrInvalid) || !strings.Contains(err.Error(), "commercial_type") || !strings.Contains(err.Error(), "volumes") {
-		t.Errorf("recorded invalid_arguments: %v, want ErrInvalid naming the arguments", err)
+	a, rp := replayAdapter(t, its, Config{})
+	project := "105bdce1-64c0-48ab-899d-868455867ecf"
+	_, err := a.createServer(context.Background(), &instance.CreateServerRequest{Zone: "fr-par-1", Name: "srv-intelligent-bohr", Project: &project})
+	var ve *vendors.Error
+	if !errors.As(err, &ve) || !errors.Is(err, vendors.ErrInvalid) || ve.Status != http.StatusBadRequest ||
+		!strings.Contains(err.Error(), "commercial_type") || !strings.Contains(err.Error(), "volumes") {
+		t.Errorf("recorded invalid_arguments: %v, want ErrInvalid (400) naming the arguments", err)
 	}
-	block := loadCassette(t, "scaleway-cli/test-server-terminate-with-block").pick(t, 39)
-	a, _ = replayAdapter(t, block, Config{})
-	err = a.client.Do(context.Background(), vendors.Request{Op: "get volume", Method: http.MethodGet, Path: "/block/v1alpha1/zones/fr-par-1/volumes/3897604f-195b-4592-91fb-6253b41b1565"}, nil)
+	checkSent(t, rp, its, nil)
+	gone := loadCassette(t, "scaleway-cli/test-server-terminate-with-block").pick(t, 39)
+	a, _ = replayAdapter(t, gone, Config{})
+	err = a.call(context.Background(), "get volume", true, func(opts ...scw.RequestOption) error {
+		_, err := a.volumes.GetVolume(&block.GetVolumeRequest{Zone: "fr-par-1", VolumeID: "3897604f-195b-4592-91fb-6253b41b1565"}, opts...)
+		return err
+	})
 	if !errors.Is(err, vendors.ErrNotFound) {
 		t.Errorf("recorded Block 404: %v, want ErrNotFound", err)
 	}
@@ -434,13 +539,25 @@ func TestStandInMatchesRecordings(t *testing.T) {
 
 	var images localImageList
 	json.Unmarshal(body, &images)
-	createBody, _ := json.Marshal(createServerRequest{Name: "cli-srv-nifty-hofstadter", DynamicIPRequired: true, CommercialType: "L4-1-24G",
-		Image: images.LocalImages[0].ID, BootType: "local", Project: recordedProject})
-	status, body = call("POST", "/instance/v1/zones/fr-par-2/servers", "application/json", string(createBody))
+	// The create the SDK sends for the adapter, as rootVolumeCassette
+	// recorded it but for the type and a dynamic IP.
+	rootBody := readCassette(t, rootVolumeCassette)
+	createBody := strings.NewReplacer(`"DEV1-S"`, `"L4-1-24G"`, "6d3c053e-c728-4294-b23a-560b62a4d592", images.LocalImages[0].ID,
+		`"dynamic_ip_required":false`, `"dynamic_ip_required":true`).Replace(rootBody.Interactions[4].Request.Body)
+	status, body = call("POST", "/instance/v1/zones/fr-par-2/servers", "application/json", createBody)
 	check("create", life.Interactions[4], status, body, whole)
 	var created serverEnvelope
 	json.Unmarshal(body, &created)
 	path := "/instance/v1/zones/fr-par-2/servers/" + created.Server.ID
+	volume := "/block/v1alpha1/zones/fr-par-2/volumes/" + created.Server.Volumes["0"].ID
+	status, body = call("PATCH", volume, "application/json", rootBody.Interactions[5].Request.Body)
+	if status != http.StatusBadRequest || !bytes.Contains(body, []byte(`"invalid_arguments"`)) {
+		t.Errorf("the stand-in changed a volume's IOPS, which it cannot: %d %s", status, body)
+	}
+	status, body = call("PATCH", volume, "application/json", `{"name":"supply-x","tags":["supply-resource=x"]}`)
+	check("root volume update", rootBody.Interactions[5], status, body, whole)
+	status, body = call("GET", volume, "", "")
+	check("attached volume", rootBody.Interactions[6], status, body, whole)
 
 	status, body = call("PATCH", path+"/user_data/cloud-init", "text/plain", "cloud-init file content")
 	check("set user data", udata.Interactions[5], status, body, whole)
@@ -459,7 +576,6 @@ func TestStandInMatchesRecordings(t *testing.T) {
 	status, body = call("GET", path, "", "")
 	check("gone server", term.Interactions[38], status, body, whole)
 
-	volume := "/block/v1alpha1/zones/fr-par-2/volumes/" + created.Server.Volumes["0"].ID
 	status, body = call("GET", volume, "", "")
 	check("detached volume", term.Interactions[34], status, body, whole)
 	status, body = call("DELETE", volume, "", "")

@@ -3,6 +3,7 @@ package scaleway
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/scaleway/scaleway-sdk-go/api/instance/v1"
+	"github.com/scaleway/scaleway-sdk-go/scw"
 	"golang.org/x/crypto/ssh"
 
 	"github.com/gpusupply/supply/catalog"
@@ -37,13 +40,20 @@ const (
 // at it.
 func newFixture(t *testing.T, o standin.Options) *fixture {
 	t.Helper()
+	return newFixtureWrapped(t, o, nil)
+}
+
+// newFixtureWrapped is newFixture with wrap between the stand-in and the
+// adapter.
+func newFixtureWrapped(t *testing.T, o standin.Options, wrap func(http.Handler) http.Handler) *fixture {
+	t.Helper()
 	o = vendortest.StandInOptions(o, testKey, clockBase)
 	si, err := NewStandIn(o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { si.Close() })
-	srv, rec := vendortest.Serve(t, si, nil)
+	srv, rec := vendortest.Serve(t, si, wrap)
 	a := New(Config{APIKey: testKey, ProjectID: testProject, BaseURL: srv.URL, SSHPort: o.Hosts.Port,
 		HTTP: &http.Client{Timeout: 2 * time.Second}, RateLimit: 1000, Burst: 100, Zones: si.Zones()})
 	return &fixture{si: si, srv: srv, a: a, rec: rec, hosts: o.Hosts}
@@ -93,7 +103,7 @@ func TestCatalog(t *testing.T) {
 		if it.GPUCount != st.gpus || it.VCPUs != st.cpus || it.MemoryGB != float64(st.ramGiB) {
 			t.Errorf("%s/%s: hardware %+v does not match the type %+v", it.Region, it.InstanceType, it, st)
 		}
-		eur := standin.Drift(st.eurHour, 0.02, "scaleway/"+it.Region+"/"+st.name, now)
+		eur := hourlyPrice(offer{zone: it.Region, typ: st}, now)
 		if want := roundPrice(eur*DefaultEURToUSD + diskUSD); it.PricePerHour != want {
 			t.Errorf("%s/%s: price %v USD per node-hour, want %v EUR × %v + disk %v = %v", it.Region, it.InstanceType, it.PricePerHour, eur, DefaultEURToUSD, diskUSD, want)
 		}
@@ -119,34 +129,61 @@ func TestCatalog(t *testing.T) {
 	}
 }
 
+// TestPriceDecimals serves a type priced 0.01375 EUR/h: the SDK decodes
+// hourly_price into a float32, whose binary value (0.013749999...) would
+// round a cent-hundredth low once converted; the adapter prices the
+// decimal Scaleway sent.
+func TestPriceDecimals(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Total-Count", "1")
+		body := `{"servers": {"L4-1-24G": {"hourly_price": 0.01375, "ncpus": 8, "ram": 51539607552, "gpu": 1, "gpu_info": {"gpu_manufacturer": "NVIDIA", "gpu_name": "L4", "gpu_memory": 25769803776}, "end_of_service": false}}}`
+		if strings.HasSuffix(r.URL.Path, "/availability") {
+			body = `{"servers": {"L4-1-24G": {"availability": "available"}}}`
+		}
+		io.WriteString(w, body)
+	}))
+	t.Cleanup(srv.Close)
+	a := New(Config{APIKey: testKey, BaseURL: srv.URL, Zones: []string{"fr-par-2"}})
+	items, err := a.Catalog(context.Background())
+	if err != nil || len(items) != 1 {
+		t.Fatalf("catalog %+v, %v", items, err)
+	}
+	diskUSD := roundPrice(DefaultBootDiskGB * blockEURPerGBMonth / hoursPerMonth * DefaultEURToUSD)
+	if want := roundPrice(0.01375*DefaultEURToUSD + diskUSD); items[0].PricePerHour != want {
+		t.Errorf("price %v USD/h, want %v", items[0].PricePerHour, want)
+	}
+}
+
 func TestGPUNames(t *testing.T) {
 	a := New(Config{Logger: slog.New(slog.DiscardHandler)})
+	type gpuInfo = instance.ServerTypeGPUInfo
 	tests := []struct {
 		typ  string
 		info gpuInfo
 		want string // canonical registry name
 	}{
-		{"L4-1-24G", gpuInfo{GPUName: "L4", GPUMemory: 24 << 30}, "nvidia-l4-pcie-24gb"},
-		{"L40S-8-48G", gpuInfo{GPUName: "L40S", GPUMemory: 48 << 30}, "nvidia-l40s-pcie-48gb"},
-		{"H100-1-80G", gpuInfo{GPUName: "H100-PCIe", GPUMemory: 80 << 30}, "nvidia-h100-pcie-80gb"},
-		{"H100-2-80G", gpuInfo{GPUName: "H100", GPUMemory: 80 << 30}, "nvidia-h100-pcie-80gb"},
-		{"H100-SXM-8-80G", gpuInfo{GPUName: "H100-SXM", GPUMemory: 80 << 30}, "nvidia-h100-sxm5-80gb"},
-		{"H100-SXM-2-80G", gpuInfo{GPUName: "H100", GPUMemory: 80 << 30}, "nvidia-h100-sxm5-80gb"},
-		{"GPU-3070-S", gpuInfo{GPUName: "RTX 3070", GPUMemory: 8 << 30}, "nvidia-rtx-3070-pcie-8gb"},
-		{"RENDER-S", gpuInfo{GPUName: "P100", GPUMemory: 17179869184}, "nvidia-p100-pcie-16gb"},
+		{"L4-1-24G", gpuInfo{GpuName: "L4", GpuMemory: 24 << 30}, "nvidia-l4-pcie-24gb"},
+		{"L40S-8-48G", gpuInfo{GpuName: "L40S", GpuMemory: 48 << 30}, "nvidia-l40s-pcie-48gb"},
+		{"H100-1-80G", gpuInfo{GpuName: "H100-PCIe", GpuMemory: 80 << 30}, "nvidia-h100-pcie-80gb"},
+		{"H100-2-80G", gpuInfo{GpuName: "H100", GpuMemory: 80 << 30}, "nvidia-h100-pcie-80gb"},
+		{"H100-SXM-8-80G", gpuInfo{GpuName: "H100-SXM", GpuMemory: 80 << 30}, "nvidia-h100-sxm5-80gb"},
+		{"H100-SXM-2-80G", gpuInfo{GpuName: "H100", GpuMemory: 80 << 30}, "nvidia-h100-sxm5-80gb"},
+		{"GPU-3070-S", gpuInfo{GpuName: "RTX 3070", GpuMemory: 8 << 30}, "nvidia-rtx-3070-pcie-8gb"},
+		{"RENDER-S", gpuInfo{GpuName: "P100", GpuMemory: 17179869184}, "nvidia-p100-pcie-16gb"},
 	}
 	for _, tt := range tests {
 		name := a.gpuName(tt.typ, &tt.info)
 		g, ok := catalog.GPUs().Lookup(name)
 		if !ok || g.Name != tt.want {
-			t.Errorf("%s %q → %q → %+v, %v; want %s", tt.typ, tt.info.GPUName, name, g.Name, ok, tt.want)
+			t.Errorf("%s %q → %q → %+v, %v; want %s", tt.typ, tt.info.GpuName, name, g.Name, ok, tt.want)
 		}
 	}
 	for _, st := range seedTypes {
 		if st.gpus == 0 {
 			continue
 		}
-		if _, ok := catalog.GPUs().Lookup(a.gpuName(st.name, &gpuInfo{GPUName: st.gpuName, GPUMemory: int64(st.gpuMemGB) << 30})); !ok {
+		if _, ok := catalog.GPUs().Lookup(a.gpuName(st.name, &gpuInfo{GpuName: st.gpuName, GpuMemory: scw.Size(st.gpuMemGB) << 30})); !ok {
 			t.Errorf("seeded %s (%s) does not resolve in the GPU registry", st.name, st.gpuName)
 		}
 	}
@@ -198,6 +235,7 @@ func TestCreateLifecycle(t *testing.T) {
 	f.si.mu.Lock()
 	srv := f.si.state.Servers[0]
 	userData, vol := srv.UserData["cloud-init"], f.si.findVolume(srv.VolumeID)
+	root := *vol
 	tags, dynamicIP, project := srv.Tags, srv.DynamicIP, srv.Project
 	f.si.mu.Unlock()
 	key, _ := normalisedKey(req.SSHPublicKey)
@@ -209,8 +247,10 @@ func TestCreateLifecycle(t *testing.T) {
 		!dynamicIP || project != testProject {
 		t.Errorf("server tags %v, dynamic IP %v, project %s", tags, dynamicIP, project)
 	}
-	if vol == nil || vol.Name != in.Name || vol.Size != DefaultBootDiskGB*1_000_000_000 {
-		t.Errorf("root volume %+v", vol)
+	// The root volume, named after the image by Scaleway, was renamed and
+	// tagged after the resource before the server started.
+	if root.Name != in.Name || len(root.Tags) != 1 || root.Tags[0] != resourceTag(req.ResourceID) || root.Size != DefaultBootDiskGB*1_000_000_000 {
+		t.Errorf("root volume %+v", root)
 	}
 	path := serverPath(in.ID)
 	if ct := f.rec.ContentType("PATCH " + path + "/user_data/cloud-init"); ct != "text/plain" {
@@ -450,6 +490,16 @@ func TestHungStandInTimesOut(t *testing.T) {
 	if elapsed := time.Since(start); !errors.Is(err, vendors.ErrTransient) || elapsed > 3*time.Second {
 		t.Errorf("hung vendor: %v after %v, want ErrTransient within 3 s", err, elapsed)
 	}
+	// The SDK reads /metadata on its own, without the call's context; a
+	// hung answer is cut off all the same (not after the minute the
+	// stand-in hangs), and the listing goes on.
+	f.si.Faults().Clear()
+	f.si.Faults().Add(standin.Rule{PathPrefix: "/metadata", Delay: time.Minute})
+	a = New(Config{APIKey: testKey, BaseURL: f.srv.URL, Zones: []string{"fr-par-1"}, Timeout: time.Second})
+	start = time.Now()
+	if _, err := a.List(context.Background()); err != nil || time.Since(start) > 15*time.Second {
+		t.Errorf("list with a hung /metadata: %v after %v, want a listing within 15 s", err, time.Since(start))
+	}
 }
 
 func TestPersistence(t *testing.T) {
@@ -480,7 +530,7 @@ func TestPersistence(t *testing.T) {
 
 func TestListPaginates(t *testing.T) {
 	f := newFixture(t, standin.Options{BootTime: time.Second})
-	const want = pageSize + 5
+	const want = defaultPageSize + 5
 	for range want {
 		if _, err := f.a.Create(context.Background(), createRequest(t, "fr-par-1", "DEV1-S")); err != nil {
 			t.Fatal(err)

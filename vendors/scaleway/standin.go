@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	block "github.com/scaleway/scaleway-sdk-go/api/block/v1alpha1"
+	"github.com/scaleway/scaleway-sdk-go/api/instance/v1"
 
 	"github.com/gpusupply/supply/vendors/standin"
 )
@@ -77,6 +79,7 @@ type serverRecord struct {
 type volumeRecord struct {
 	ID        string    `json:"id"`
 	Name      string    `json:"name"`
+	Tags      []string  `json:"tags"`
 	Zone      string    `json:"zone"`
 	Project   string    `json:"project"`
 	Size      int64     `json:"size"`
@@ -122,6 +125,7 @@ func NewStandIn(o standin.Options) (*StandIn, error) {
 	const zone = "/instance/v1/zones/{zone}"
 	const block = "/block/v1alpha1/zones/{zone}"
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metadata", serveMetadata)
 	mux.HandleFunc("GET "+zone+"/products/servers", s.listServerTypes)
 	mux.HandleFunc("GET "+zone+"/products/servers/availability", s.listAvailability)
 	mux.HandleFunc("GET /marketplace/v2/local-images", s.listLocalImages)
@@ -135,6 +139,7 @@ func NewStandIn(o standin.Options) (*StandIn, error) {
 	mux.HandleFunc("PATCH "+zone+"/servers/{id}/user_data/{key}", s.setUserData)
 	mux.HandleFunc("GET "+block+"/volumes", s.listVolumes)
 	mux.HandleFunc("GET "+block+"/volumes/{id}", s.getVolume)
+	mux.HandleFunc("PATCH "+block+"/volumes/{id}", s.updateVolume)
 	mux.HandleFunc("DELETE "+block+"/volumes/{id}", s.deleteVolume)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, errorEnvelope{Type: "not_found", Message: "resource is not found"})
@@ -188,7 +193,7 @@ func (s *StandIn) Instances() []standin.ConsoleEntry {
 			Live:         s.phase(srv, now) != phaseGone || s.volumeBills(srv.VolumeID),
 			InstanceType: srv.Type,
 			Region:       srv.Zone,
-			IP:           publicIPv4(v),
+			IP:           v.ipv4(),
 			SSHPort:      srv.SSHPort,
 			Tags:         slices.Clone(srv.Tags),
 			CreatedAt:    srv.CreatedAt,
@@ -229,9 +234,14 @@ func (s *StandIn) limit(next http.Handler) http.Handler {
 	})
 }
 
-// authorize checks X-Auth-Token, answering Scaleway's 401.
+// authorize checks X-Auth-Token, answering Scaleway's 401. The API
+// metadata is public: the SDK reads it without credentials.
 func (s *StandIn) authorize(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/metadata" {
+			next.ServeHTTP(w, r)
+			return
+		}
 		key := r.Header.Get("X-Auth-Token")
 		if key == "" || (s.opts.APIKey != "" && key != s.opts.APIKey) {
 			writeError(w, http.StatusUnauthorized, errorEnvelope{Type: "denied_authentication", Message: "authentication is denied", Method: "api_key", Reason: "invalid_argument"})
@@ -254,6 +264,14 @@ func faultBody(status int) (string, []byte) {
 	return "application/json", b
 }
 
+// serveMetadata answers GET /metadata, which the SDK's ListServers reads
+// to name resources; the values are those scaleway-sdk-go's live test
+// expects of api.scaleway.com (scw/client_test.go,
+// TestClientGetAPIMetadata).
+func serveMetadata(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"platform": "external", "partition": "scw", "domain": "scw.eu"})
+}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
@@ -269,6 +287,30 @@ func notFound(w http.ResponseWriter, resource, id string) {
 func invalidArgument(w http.ResponseWriter, name, reason, help string) {
 	writeError(w, http.StatusBadRequest, errorEnvelope{Type: "invalid_arguments", Message: "invalid argument(s)",
 		Details: []errorDetail{{ArgumentName: name, Reason: reason, HelpMessage: help}}})
+}
+
+// decodeStrict reads a JSON request body into v, one of the SDK's request
+// types, so that the stand-in accepts exactly the fields Scaleway
+// describes. A body that is not JSON, or that carries a key v lacks, is
+// answered with Scaleway's 400 invalid_arguments, and decodeStrict
+// reports false. Scaleway's validator refused unknown keys with "extra
+// keys not allowed" in the invalid_request_error answers quoted in
+// scaleway/api.scaleway.com issues 39 and 41 (2016-17), which the SDK
+// reads as reason "constraint" (InvalidRequestError.ToInvalidArgumentsError);
+// no recording shows today's answer to an unknown key.
+func decodeStrict(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil {
+		return true
+	}
+	if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		invalidArgument(w, strings.Trim(field, `"`), "constraint", "extra keys not allowed")
+		return false
+	}
+	invalidArgument(w, "body", "format", "invalid JSON: "+err.Error())
+	return false
 }
 
 // stamp formats a time the way the Instance API does.
@@ -290,14 +332,30 @@ func (s *StandIn) knownZone(w http.ResponseWriter, r *http.Request) (string, boo
 	return "", false
 }
 
-// paging reads page and per_page (Scaleway's default page size is 50).
-func paging(r *http.Request, n int) (start, end int) {
-	number, size := 1, pageSize
+// defaultPageSize is the page size Scaleway's lists use when not asked
+// (the recorded Link headers say per_page=50).
+const defaultPageSize = 50
+
+// The query parameter that sizes a page: the Instance API's "per_page",
+// the Block API's "page_size".
+const (
+	instancePageSize = "per_page"
+	blockPageSize    = "page_size"
+)
+
+// pageSize reads the page size from the query parameter named sizeParam.
+func pageSize(r *http.Request, sizeParam string) int {
+	if v, err := strconv.Atoi(r.URL.Query().Get(sizeParam)); err == nil && v > 0 && v <= 100 {
+		return v
+	}
+	return defaultPageSize
+}
+
+// paging reads page and the page size named sizeParam.
+func paging(r *http.Request, sizeParam string, n int) (start, end int) {
+	number, size := 1, pageSize(r, sizeParam)
 	if v, err := strconv.Atoi(r.URL.Query().Get("page")); err == nil && v > 0 {
 		number = v
-	}
-	if v, err := strconv.Atoi(r.URL.Query().Get("per_page")); err == nil && v > 0 && v <= 100 {
-		size = v
 	}
 	start = n
 	if number-1 < (n+size-1)/size { // compared as pages, so huge values cannot overflow
@@ -309,10 +367,7 @@ func paging(r *http.Request, n int) (start, end int) {
 // pageHeaders sets X-Total-Count and Link as Scaleway does on its maps.
 func pageHeaders(w http.ResponseWriter, r *http.Request, path string, n int) {
 	w.Header().Set("X-Total-Count", strconv.Itoa(n))
-	size := pageSize
-	if v, err := strconv.Atoi(r.URL.Query().Get("per_page")); err == nil && v > 0 && v <= 100 {
-		size = v
-	}
+	size := pageSize(r, instancePageSize)
 	last := max((n+size-1)/size, 1)
 	number := 1
 	if v, err := strconv.Atoi(r.URL.Query().Get("page")); err == nil && v > 0 {
@@ -361,7 +416,7 @@ func (s *StandIn) listServerTypes(w http.ResponseWriter, r *http.Request) {
 	}
 	now := s.now()
 	offers := s.zoneOffers(zone)
-	start, end := paging(r, len(offers))
+	start, end := paging(r, instancePageSize, len(offers))
 	resp := serverTypeList{Servers: map[string]serverType{}}
 	for _, o := range offers[start:end] {
 		resp.Servers[o.typ.name] = serverTypeView(o, now)
@@ -370,10 +425,16 @@ func (s *StandIn) listServerTypes(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
+// hourlyPrice is an offer's EUR price at now: its seed price drifting a
+// little, to the four decimals Scaleway's prices carry.
+func hourlyPrice(o offer, now time.Time) float64 {
+	return roundPrice(standin.Drift(o.typ.eurHour, 0.02, "scaleway/"+o.zone+"/"+o.typ.name, now))
+}
+
 // serverTypeView renders a type as ServerType, its price drifting a little.
 func serverTypeView(o offer, now time.Time) serverType {
 	t := o.typ
-	price := standin.Drift(t.eurHour, 0.02, "scaleway/"+o.zone+"/"+t.name, now)
+	price := hourlyPrice(o, now)
 	bandwidth := int64(2_500_000_000) * int64(max(t.gpus, 1))
 	v := serverType{
 		AltNames: []string{}, Arch: "x86_64", NCPUs: t.cpus, RAM: t.ramGiB << 30, GPU: t.gpus,
@@ -406,7 +467,7 @@ func (s *StandIn) listAvailability(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	now := s.now()
 	offers := s.zoneOffers(zone)
-	start, end := paging(r, len(offers))
+	start, end := paging(r, instancePageSize, len(offers))
 	resp := availabilityList{Servers: map[string]availability{}}
 	for _, o := range offers[start:end] {
 		resp.Servers[o.typ.name] = availability{Availability: stockLevel(s.free(o, now))}
@@ -580,6 +641,16 @@ func (s *StandIn) view(srv *serverRecord, now time.Time) server {
 	return v
 }
 
+// ipv4 is the server's public IPv4 address, "" before it has one.
+func (v server) ipv4() string {
+	for _, ip := range v.PublicIPs {
+		if ip.Family == "inet" {
+			return ip.Address
+		}
+	}
+	return ""
+}
+
 // macAddress is a stable Scaleway-style MAC for a server.
 func macAddress(id string) string {
 	u := uuid.MustParse(id)
@@ -644,7 +715,7 @@ func (s *StandIn) listServers(w http.ResponseWriter, r *http.Request) {
 		}
 		match = append(match, srv)
 	}
-	start, end := paging(r, len(match))
+	start, end := paging(r, instancePageSize, len(match))
 	resp := serverList{Servers: []server{}}
 	for _, srv := range match[start:end] {
 		resp.Servers = append(resp.Servers, s.view(srv, now))
@@ -658,20 +729,33 @@ func (s *StandIn) createServer(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var req createServerRequest
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		invalidArgument(w, "body", "format", "invalid JSON: "+err.Error())
+	var req instance.CreateServerRequest
+	if !decodeStrict(w, r, &req) {
 		return
 	}
+	// What is missing is named the way Scaleway's recorded 400 names it
+	// (scaleway-sdk-go test-create-server-with-incorrect-body): a server
+	// needs a type, and an image or volumes to boot from.
 	var missing []errorDetail
-	for name, v := range map[string]string{"commercial_type": req.CommercialType, "image": req.Image, "project": req.Project} {
-		if v == "" {
-			missing = append(missing, errorDetail{ArgumentName: name, Reason: "required", HelpMessage: "required key not provided"})
-		}
+	required := func(name string) {
+		missing = append(missing, errorDetail{ArgumentName: name, Reason: "required", HelpMessage: "required key not provided"})
+	}
+	if req.CommercialType == "" {
+		required("commercial_type")
+	}
+	if req.Image == nil && len(req.Volumes) == 0 {
+		required("image")
+		required("volumes")
+	}
+	if req.Project == nil && req.Organization == nil {
+		required("project")
 	}
 	if len(missing) > 0 {
-		slices.SortFunc(missing, func(x, y errorDetail) int { return strings.Compare(x.ArgumentName, y.ArgumentName) })
 		writeError(w, http.StatusBadRequest, errorEnvelope{Type: "invalid_arguments", Message: "invalid argument(s)", Details: missing})
+		return
+	}
+	if req.Image == nil || req.Project == nil {
+		invalidArgument(w, "image", "required", "the stand-in boots images only, in a project")
 		return
 	}
 	o, ok := s.findOffer(zone, req.CommercialType)
@@ -679,12 +763,12 @@ func (s *StandIn) createServer(w http.ResponseWriter, r *http.Request) {
 		invalidArgument(w, "commercial_type", "constraint", "unknown commercial type "+req.CommercialType)
 		return
 	}
-	if _, ok := imageLabel(req.Image, zone); !ok {
-		notFound(w, "instance_image", req.Image)
+	if _, ok := imageLabel(*req.Image, zone); !ok {
+		notFound(w, "instance_image", *req.Image)
 		return
 	}
-	root, hasRoot := req.Volumes["0"]
-	if o.typ.localDiskGB == 0 && hasRoot && root.VolumeType != "sbs_volume" {
+	root := req.Volumes["0"]
+	if o.typ.localDiskGB == 0 && root != nil && root.VolumeType != instance.VolumeVolumeTypeSbsVolume {
 		invalidArgument(w, "volumes.0.volume_type", "constraint", "this commercial type only supports sbs_volume")
 		return
 	}
@@ -698,20 +782,22 @@ func (s *StandIn) createServer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	srv := &serverRecord{
-		ID: uuid.NewString(), Name: req.Name, Zone: zone, Type: req.CommercialType, Project: req.Project,
-		Image: req.Image, Tags: req.Tags, UserData: map[string]string{}, DynamicIP: req.DynamicIPRequired,
+		ID: uuid.NewString(), Name: req.Name, Zone: zone, Type: req.CommercialType, Project: *req.Project,
+		Image: *req.Image, Tags: req.Tags, UserData: map[string]string{}, DynamicIP: req.DynamicIPRequired != nil && *req.DynamicIPRequired,
 		CreatedAt: now.UTC(),
 	}
 	if srv.Name == "" {
 		srv.Name = "scw-" + srv.ID[:8]
 	}
-	vol := &volumeRecord{ID: uuid.NewString(), Name: root.Name, Zone: zone, Project: req.Project, Size: root.Size,
-		ServerID: srv.ID, CreatedAt: now.UTC()}
-	if vol.Name == "" {
-		vol.Name = imageName(req.Image, zone) + "_sbs_volume_0"
-	}
-	if vol.Size == 0 {
-		vol.Size = 10_000_000_000
+	// An image's SBS root volume is named after the image, as every
+	// recording shows. None shows a name asked for in volumes["0"] kept
+	// for a volume made from an image (only from a snapshot), so the
+	// stand-in assumes the worst and ignores it: the adapter must find its
+	// root volumes by what it sets on them itself.
+	vol := &volumeRecord{ID: uuid.NewString(), Name: imageName(*req.Image, zone) + "_sbs_volume_0", Tags: []string{},
+		Zone: zone, Project: *req.Project, Size: 10_000_000_000, ServerID: srv.ID, CreatedAt: now.UTC()}
+	if root != nil && root.Size != nil {
+		vol.Size = int64(*root.Size)
 	}
 	srv.VolumeID = vol.ID
 	s.state.Servers = append(s.state.Servers, srv)
@@ -742,8 +828,12 @@ func (s *StandIn) live(now time.Time) int {
 }
 
 func (s *StandIn) serverAction(w http.ResponseWriter, r *http.Request) {
-	var req actionRequest
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Action == "" {
+	var req instance.ServerActionRequest
+	if !decodeStrict(w, r, &req) {
+		return
+	}
+	action := string(req.Action)
+	if action == "" {
 		invalidArgument(w, "action", "required", "required key not provided")
 		return
 	}
@@ -756,18 +846,18 @@ func (s *StandIn) serverAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := s.view(srv, now)
-	if !slices.Contains(v.AllowedActions, req.Action) {
+	if !slices.Contains(v.AllowedActions, action) {
 		if v.State == "starting" || v.State == "stopping" {
 			writeError(w, http.StatusConflict, errorEnvelope{Type: "transient_state", Message: "resource is in a transient state",
 				Resource: "instance_server", ResourceID: srv.ID, CurrentState: v.State})
 			return
 		}
 		writeError(w, http.StatusBadRequest, errorEnvelope{Type: "precondition_failed", Message: "action not allowed",
-			Precondition: "server_action_not_allowed", HelpMessage: fmt.Sprintf("action %q is not allowed while the server is %s", req.Action, v.State)})
+			Precondition: "unknown_precondition", HelpMessage: fmt.Sprintf("action %q is not allowed while the server is %s", action, v.State)})
 		return
 	}
-	description := "server_" + req.Action
-	switch req.Action {
+	description := "server_" + action
+	switch action {
 	case "poweron":
 		o, _ := s.findOffer(srv.Zone, srv.Type)
 		// Scaleway allocates hardware at poweron ("allocating node"), so
@@ -787,7 +877,7 @@ func (s *StandIn) serverAction(w http.ResponseWriter, r *http.Request) {
 		}
 	default:
 		writeError(w, http.StatusBadRequest, errorEnvelope{Type: "precondition_failed", Message: "action not supported by the stand-in",
-			Precondition: "server_action_not_allowed", HelpMessage: req.Action})
+			Precondition: "unknown_precondition", HelpMessage: action})
 		return
 	}
 	if err := s.save(); err != nil {
@@ -814,7 +904,7 @@ func (s *StandIn) deleteServer(w http.ResponseWriter, r *http.Request) {
 	}
 	if p := s.phase(srv, now); p != phaseStopped {
 		writeError(w, http.StatusBadRequest, errorEnvelope{Type: "precondition_failed", Message: "server must be stopped to be deleted",
-			Precondition: "server_must_be_stopped", HelpMessage: "power the server off or terminate it"})
+			Precondition: "unknown_precondition", HelpMessage: "power the server off or terminate it"})
 		return
 	}
 	srv.DeletedAt = now.UTC()
@@ -913,7 +1003,7 @@ func (s *StandIn) volumeView(v *volumeRecord, now time.Time) blockVolume {
 	b := blockVolume{
 		ID: v.ID, Name: v.Name, Type: "sbs_5k", Size: v.Size, ProjectID: v.Project,
 		CreatedAt: blockStamp(v.CreatedAt), UpdatedAt: blockStamp(v.CreatedAt),
-		References: []volumeRef{}, Status: "in_use", Tags: []string{},
+		References: []volumeRef{}, Status: "in_use", Tags: nonNil(v.Tags),
 		Specs: volumeSpecs{PerfIOPS: 5000, Class: "sbs"}, Zone: v.Zone,
 	}
 	ref := volumeRef{ID: uuid.NewSHA1(uuid.NameSpaceURL, []byte("ref/"+v.ID)).String(), ProductResourceType: "instance_server",
@@ -942,25 +1032,56 @@ func (s *StandIn) getVolume(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.volumeView(v, s.now()))
 }
 
+// listVolumes answers the Block API's ListVolumes, filtered by project as
+// the adapter asks.
 func (s *StandIn) listVolumes(w http.ResponseWriter, r *http.Request) {
 	zone, ok := s.knownZone(w, r)
 	if !ok {
 		return
 	}
-	q := r.URL.Query()
+	project := r.URL.Query().Get("project_id")
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
 	var match []blockVolume
 	for _, v := range s.state.Volumes {
-		if v.Zone != zone || !v.DeletedAt.IsZero() || !strings.Contains(v.Name, q.Get("name")) ||
-			(q.Get("project_id") != "" && v.Project != q.Get("project_id")) {
-			continue
+		if v.Zone == zone && v.DeletedAt.IsZero() && (project == "" || v.Project == project) {
+			match = append(match, s.volumeView(v, now))
 		}
-		match = append(match, s.volumeView(v, now))
 	}
-	start, end := paging(r, len(match))
+	start, end := paging(r, blockPageSize, len(match))
 	writeJSON(w, http.StatusOK, blockVolumeList{Volumes: nonNil(match[start:end]), TotalCount: len(match)})
+}
+
+// updateVolume answers the Block API's UpdateVolume: a new name or tags.
+// The stand-in's volumes keep their size and IOPS.
+func (s *StandIn) updateVolume(w http.ResponseWriter, r *http.Request) {
+	var req block.UpdateVolumeRequest
+	if !decodeStrict(w, r, &req) {
+		return
+	}
+	if req.Size != nil || req.PerfIops != nil {
+		invalidArgument(w, "size", "constraint", "the stand-in does not resize volumes or change their IOPS")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := s.volume(r)
+	if !ok {
+		notFound(w, "volume", r.PathValue("id"))
+		return
+	}
+	if req.Name != nil {
+		v.Name = *req.Name
+	}
+	if req.Tags != nil {
+		v.Tags = slices.Clone(*req.Tags)
+	}
+	if err := s.save(); err != nil {
+		writeError(w, http.StatusInternalServerError, errorEnvelope{Type: "server_error", Message: err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, s.volumeView(v, s.now()))
 }
 
 func (s *StandIn) deleteVolume(w http.ResponseWriter, r *http.Request) {

@@ -2,10 +2,18 @@ package scaleway
 
 import "encoding/json"
 
-// The JSON shapes of Scaleway's Instance, Block and Marketplace APIs, as
-// recorded in the vendor's own test cassettes (../shared/vendor-specs/
-// scaleway), shared by the adapter and the stand-in so both speak the same
-// wire format; the cassette test checks both against the recordings.
+// The stand-in's answers, shaped key for key like the answers of
+// Scaleway's Instance, Block and Marketplace APIs recorded in the vendor's
+// own test cassettes (TestStandInMatchesRecordings compares them). The
+// adapter never uses these types: it reads every answer through the SDK's
+// (scaleway-sdk-go), so each lifecycle test against the stand-in also
+// checks that these shapes decode as Scaleway's do. The SDK's types are not
+// used to write the answers because they are not the recorded wire: a
+// Server there lacks "bootscript" and "extra_networks" and adds
+// "admin_password_*" and "dns", an SBS entry of a server's "volumes" would
+// gain "name", "size" and five more keys the recordings never carry, and a
+// ServerType drops half of "capabilities". Requests, on the other hand,
+// are read into the SDK's own request types (see decodeStrict).
 
 // errorEnvelope is the body of every Scaleway 4xx: a type that says what
 // went wrong and fields that depend on it.
@@ -134,28 +142,6 @@ type localImage struct {
 	Type                      string   `json:"type"`
 }
 
-// createServerRequest is CreateServerRequest. Volumes["0"] is the root
-// volume; a GPU type allows no local volume, so it is an SBS block volume.
-type createServerRequest struct {
-	Name              string                    `json:"name"`
-	DynamicIPRequired bool                      `json:"dynamic_ip_required"`
-	CommercialType    string                    `json:"commercial_type"`
-	Image             string                    `json:"image"`
-	Volumes           map[string]volumeTemplate `json:"volumes,omitempty"`
-	EnableIPv6        bool                      `json:"enable_ipv6"`
-	BootType          string                    `json:"boot_type"`
-	Project           string                    `json:"project"`
-	Tags              []string                  `json:"tags,omitempty"`
-}
-
-// volumeTemplate is VolumeServerTemplate.
-type volumeTemplate struct {
-	ID         string `json:"id,omitempty"`
-	Name       string `json:"name,omitempty"`
-	Size       int64  `json:"size,omitempty"`
-	VolumeType string `json:"volume_type"`
-}
-
 // serverEnvelope is the body of create, get and detach-volume.
 type serverEnvelope struct {
 	Server server `json:"server"`
@@ -167,8 +153,8 @@ type serverList struct {
 }
 
 // server is Server, with every key the recordings show. The fields the
-// adapter does not read are kept as raw JSON so the stand-in can answer
-// the same shape without a Go type for each.
+// stand-in has nothing to say about are raw JSON, so it can answer the
+// same shape without a Go type for each.
 type server struct {
 	ID                string                  `json:"id"`
 	Name              string                  `json:"name"`
@@ -207,7 +193,8 @@ type server struct {
 	EndOfService      bool                    `json:"end_of_service"`
 }
 
-// serverVolume is an SBS volume as a server lists it.
+// serverVolume is an SBS volume as a server lists it: no name or size,
+// which only the Block API shows.
 type serverVolume struct {
 	Boot       bool   `json:"boot"`
 	VolumeType string `json:"volume_type"`
@@ -242,11 +229,6 @@ type serverLocation struct {
 	ClusterID    string `json:"cluster_id"`
 	HypervisorID string `json:"hypervisor_id"`
 	NodeID       string `json:"node_id"`
-}
-
-// actionRequest is ServerActionRequest.
-type actionRequest struct {
-	Action string `json:"action"`
 }
 
 // taskEnvelope is ServerActionResponse.
