@@ -44,8 +44,10 @@ type kind struct {
 	prefix  string
 	standIn func(standin.Options) (StandIn, error)
 	// serve runs the stand-in on l; nil means it is an http.Handler.
-	serve   func(si StandIn, l net.Listener) (stop func())
-	adapter func(si StandIn, baseURL, key string, sshPort func(ip string) int) vendors.Vendor
+	serve func(si StandIn, l net.Listener) (stop func())
+	// adapter builds the real adapter against the stand-in; owner is the
+	// installation's id, for adapters that need it (Scaleway's sweep).
+	adapter func(si StandIn, baseURL, key, owner string, sshPort func(ip string) int) vendors.Vendor
 	// env is the SUPPLY_* variables that point a real adapter of another
 	// installation at the stand-in (see EndpointsFile); files it needs go
 	// in dir.
@@ -65,7 +67,7 @@ var kinds = []kind{
 		name:    lambda.Name,
 		prefix:  "/api/v1",
 		standIn: func(o standin.Options) (StandIn, error) { return lambda.NewStandIn(o) },
-		adapter: func(_ StandIn, u, key string, port func(string) int) vendors.Vendor {
+		adapter: func(_ StandIn, u, key, _ string, port func(string) int) vendors.Vendor {
 			return lambda.New(lambda.Config{APIKey: key, BaseURL: u, SSHPort: port, RateLimit: sandboxRate, Burst: sandboxRate, LaunchInterval: time.Millisecond})
 		},
 		env: func(_ StandIn, u, key, _ string) (map[string]string, error) {
@@ -76,7 +78,7 @@ var kinds = []kind{
 		name:    "hyperstack",
 		prefix:  "/v1",
 		standIn: func(o standin.Options) (StandIn, error) { return hyperstack.NewStandIn(o) },
-		adapter: func(_ StandIn, u, key string, port func(string) int) vendors.Vendor {
+		adapter: func(_ StandIn, u, key, _ string, port func(string) int) vendors.Vendor {
 			return hyperstack.New(hyperstack.Config{APIKey: key, BaseURL: u, SSHPort: port, RateLimit: sandboxRate, Burst: sandboxRate})
 		},
 		env: func(_ StandIn, u, key, _ string) (map[string]string, error) {
@@ -86,8 +88,8 @@ var kinds = []kind{
 	{
 		name:    scaleway.Name,
 		standIn: func(o standin.Options) (StandIn, error) { return scaleway.NewStandIn(o) },
-		adapter: func(si StandIn, u, key string, port func(string) int) vendors.Vendor {
-			return scaleway.New(scaleway.Config{APIKey: key, ProjectID: sandboxProject, BaseURL: u, SSHPort: port,
+		adapter: func(si StandIn, u, key, owner string, port func(string) int) vendors.Vendor {
+			return scaleway.New(scaleway.Config{APIKey: key, ProjectID: sandboxProject, BaseURL: u, SSHPort: port, Owner: owner,
 				RateLimit: sandboxRate, Burst: sandboxRate, Zones: si.(*scaleway.StandIn).Zones()})
 		},
 		env: func(si StandIn, u, key, _ string) (map[string]string, error) {
@@ -99,7 +101,7 @@ var kinds = []kind{
 		name:    verda.Name,
 		prefix:  "/v1",
 		standIn: func(o standin.Options) (StandIn, error) { return verda.NewStandIn(o) },
-		adapter: func(_ StandIn, u, key string, port func(string) int) vendors.Vendor {
+		adapter: func(_ StandIn, u, key, _ string, port func(string) int) vendors.Vendor {
 			return verda.New(verda.Config{ClientID: "sandbox", ClientSecret: key, BaseURL: u, SSHPort: port, RateLimit: sandboxRate, Burst: sandboxRate})
 		},
 		env: func(_ StandIn, u, key, _ string) (map[string]string, error) {
@@ -109,7 +111,7 @@ var kinds = []kind{
 	{
 		name:    runpod.Name,
 		standIn: func(o standin.Options) (StandIn, error) { return runpod.NewStandIn(o) },
-		adapter: func(_ StandIn, u, key string, port func(string) int) vendors.Vendor {
+		adapter: func(_ StandIn, u, key, _ string, port func(string) int) vendors.Vendor {
 			return runpod.New(runpod.Config{APIKey: key, BaseURL: u, SSHPort: port, RateLimit: sandboxRate, Burst: sandboxRate})
 		},
 		env: func(_ StandIn, u, key, _ string) (map[string]string, error) {
@@ -124,7 +126,7 @@ var kinds = []kind{
 			go n.Serve(l)
 			return n.Stop
 		},
-		adapter: func(si StandIn, u, _ string, port func(string) int) vendors.Vendor {
+		adapter: func(si StandIn, u, _, _ string, port func(string) int) vendors.Vendor {
 			// Nebius speaks gRPC: its "base URL" is the listener's host:port.
 			c := si.(*nebius.StandIn).AdapterConfig(strings.TrimPrefix(u, "http://"))
 			c.SSHPort, c.RateLimit, c.Burst = port, sandboxRate, sandboxRate
@@ -147,7 +149,7 @@ var kinds = []kind{
 	{
 		name:    vastai.Name,
 		standIn: func(o standin.Options) (StandIn, error) { return vastai.NewStandIn(o) },
-		adapter: func(_ StandIn, u, key string, port func(string) int) vendors.Vendor {
+		adapter: func(_ StandIn, u, key, _ string, port func(string) int) vendors.Vendor {
 			return vastai.New(vastai.Config{APIKey: key, BaseURL: u, SSHPort: port, RateLimit: sandboxRate, Burst: sandboxRate, OfferLimit: 100_000})
 		},
 		env: func(_ StandIn, u, key, _ string) (map[string]string, error) {
@@ -164,7 +166,9 @@ type Options struct {
 	// BootTime is how long sandbox instances take to boot.
 	BootTime time.Duration
 	// Scale multiplies every stand-in's catalog (see standin.Options).
-	Scale  int
+	Scale int
+	// Owner is the installation id of the server using the sandbox.
+	Owner  string
 	Logger *slog.Logger
 }
 
@@ -224,7 +228,7 @@ func Start(o Options) (*Sandbox, error) {
 		st.Ports[k.name] = l.Addr().(*net.TCPAddr).Port
 		s.stops = append(s.stops, serve(k, si, l))
 		base := "http://" + l.Addr().String() + k.prefix
-		s.vendors = append(s.vendors, k.adapter(si, base, st.Key, s.hosts.Port))
+		s.vendors = append(s.vendors, k.adapter(si, base, st.Key, o.Owner, s.hosts.Port))
 		env, err := k.env(si, base, st.Key, dir)
 		if err != nil {
 			s.Close()

@@ -117,14 +117,20 @@ func runServer(ctx context.Context, f serverFlags, sandboxSet bool) error {
 		return err
 	}
 
-	vs, err := f.vendors.configured()
+	installation, err := installationID(ctx, st)
+	if err != nil {
+		return err
+	}
+	log = log.With("installation", installation)
+
+	vs, err := f.vendors.configured(installation)
 	if err != nil {
 		return err
 	}
 	useSandbox := f.sandbox || (!sandboxSet && len(vs) == 0)
 	var sb *sandbox.Sandbox
 	if useSandbox {
-		sb, err = sandbox.Start(sandbox.Options{DataDir: f.db.dataDir, BootTime: f.sandboxBootTime, Scale: f.sandboxScale, Logger: log})
+		sb, err = sandbox.Start(sandbox.Options{DataDir: f.db.dataDir, BootTime: f.sandboxBootTime, Scale: f.sandboxScale, Owner: installation, Logger: log})
 		if err != nil {
 			return err
 		}
@@ -137,11 +143,6 @@ func runServer(ctx context.Context, f serverFlags, sandboxSet bool) error {
 	if err != nil {
 		return err
 	}
-	installation, err := installationID(ctx, st)
-	if err != nil {
-		return err
-	}
-	log = log.With("installation", installation)
 	sources := make([]offers.Source, len(vs))
 	for i, v := range vs {
 		sources[i] = v

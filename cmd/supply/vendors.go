@@ -68,8 +68,9 @@ func (f *vendorFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.sandboxHostsURL, "sandbox-hosts-url", "", "with real adapters pointed at another server's sandbox (its sandbox/endpoints.json), the URL of its hosts service, which says the SSH port of each sandbox host")
 }
 
-// configured are the adapters whose credentials are set.
-func (f *vendorFlags) configured() ([]vendors.Vendor, error) {
+// configured are the adapters whose credentials are set, for the
+// installation owner.
+func (f *vendorFlags) configured(owner string) ([]vendors.Vendor, error) {
 	var vs []vendors.Vendor
 	var port func(ip string) int // nil: each adapter's default, 22 or what its vendor says
 	if f.sandboxHostsURL != "" {
@@ -82,7 +83,7 @@ func (f *vendorFlags) configured() ([]vendors.Vendor, error) {
 		vs = append(vs, hyperstack.New(hyperstack.Config{APIKey: f.hyperstackKey, BaseURL: f.hyperstackURL, SSHPort: port}))
 	}
 	if f.scalewayKey != "" {
-		vs = append(vs, scaleway.New(scaleway.Config{APIKey: f.scalewayKey, ProjectID: f.scalewayProject, BaseURL: f.scalewayURL, Zones: f.scalewayZones, SSHPort: port}))
+		vs = append(vs, scaleway.New(scaleway.Config{APIKey: f.scalewayKey, ProjectID: f.scalewayProject, BaseURL: f.scalewayURL, Zones: f.scalewayZones, SSHPort: port, Owner: owner}))
 	}
 	if f.verdaClientID != "" {
 		vs = append(vs, verda.New(verda.Config{ClientID: f.verdaClientID, ClientSecret: f.verdaClientSecret, BaseURL: f.verdaURL, SSHPort: port}))

@@ -110,6 +110,11 @@ type Config struct {
 	Image string
 	// BootDiskGB sizes the root volume; default DefaultBootDiskGB.
 	BootDiskGB int
+	// Owner is the installation whose left-behind root volumes List and
+	// Get may delete: a detached volume is swept only when its owner tag
+	// names it (none for an adapter without one), so installations
+	// sharing a project never delete each other's volumes.
+	Owner string
 }
 
 // Adapter talks to Scaleway. It is safe for concurrent use.
@@ -125,6 +130,7 @@ type Adapter struct {
 	market    *marketplace.API
 	key       string
 	project   string
+	owner     string
 	sshPort   func(ip string) int
 	log       *slog.Logger
 	zones     []string
@@ -161,6 +167,7 @@ func New(c Config) *Adapter {
 		}),
 		key:      c.APIKey,
 		project:  c.ProjectID,
+		owner:    c.Owner,
 		sshPort:  c.SSHPort,
 		log:      cmp.Or(c.Logger, slog.Default()).With("vendor", Name),
 		zones:    slices.Clone(c.Zones),
@@ -404,7 +411,7 @@ func (a *Adapter) Create(ctx context.Context, req vendors.CreateRequest) (vendor
 // root's key. The root volume is an SBS block volume, the only kind GPU
 // types allow, sized as the catalog priced it.
 func (a *Adapter) createRequest(req vendors.CreateRequest, image, publicKey string) *instance.CreateServerRequest {
-	tags := []string{resourceTag(req.ResourceID)}
+	tags := vendors.MarkText(req.ResourceID, req.Owner)
 	if tag := authorizedKeyTag(publicKey); tag != "" {
 		tags = append(tags, tag)
 	}
@@ -434,18 +441,9 @@ func authorizedKeyTag(publicKey string) string {
 	return "AUTHORIZED_KEY=" + f[0] + "_" + f[1]
 }
 
-// resourceTag is the tag that carries supply's resource id.
-func resourceTag(resourceID string) string { return vendors.Tag + "=" + resourceID }
-
-// taggedResource reads supply's resource id from tags ("" for none).
-func taggedResource(tags []string) string {
-	for _, t := range tags {
-		if id, ok := strings.CutPrefix(t, vendors.Tag+"="); ok {
-			return id
-		}
-	}
-	return ""
-}
+// resourceTag is the tag that carries supply's resource id, which finds
+// a resource's server.
+func resourceTag(resourceID string) string { return vendors.MarkText(resourceID, "")[0] }
 
 func invalid(op, msg string) error {
 	return &vendors.Error{Vendor: Name, Op: op, Kind: vendors.ErrInvalid, Message: msg}
@@ -503,12 +501,12 @@ func (a *Adapter) createServer(ctx context.Context, req *instance.CreateServerRe
 // found in the server's volumes["0"], as Scaleway's CLI does when it sets
 // a root volume's IOPS. Setting the same name and tag again is harmless.
 func (a *Adapter) claimRootVolume(ctx context.Context, srv *instance.Server) error {
-	id := resourceIDOf(srv)
+	id, owner := marksOf(srv)
 	root := srv.Volumes["0"]
 	if id == "" || root == nil || root.VolumeType != instance.VolumeServerVolumeTypeSbsVolume {
 		return nil
 	}
-	name, tags := vendors.InstanceName(id), []string{resourceTag(id)}
+	name, tags := vendors.InstanceName(id), vendors.MarkText(id, owner)
 	return a.call(ctx, "claim root volume", true, func(opts ...scw.RequestOption) error {
 		_, err := a.volumes.UpdateVolume(&block.UpdateVolumeRequest{Zone: srv.Zone, VolumeID: root.ID, Name: &name, Tags: &tags}, opts...)
 		return err
@@ -571,7 +569,7 @@ func (a *Adapter) findByResource(ctx context.Context, zone, resourceID string) (
 		return nil, err
 	}
 	for _, s := range servers {
-		if resourceIDOf(s) == resourceID {
+		if id, _ := marksOf(s); id == resourceID {
 			return s, nil
 		}
 	}
@@ -686,7 +684,7 @@ func (a *Adapter) sweepVolumes(ctx context.Context, zone, serverID string) (deta
 		return false, err
 	}
 	for _, v := range resp.Volumes {
-		if taggedResource(v.Tags) == "" {
+		if id, owner := vendors.ReadMarkText(v.Tags); id == "" || owner != a.owner {
 			continue
 		}
 		for _, ref := range v.References {
@@ -747,9 +745,11 @@ func (a *Adapter) Terminate(ctx context.Context, id string) error {
 
 // instance maps a Scaleway server to supply's view of it.
 func (a *Adapter) instance(s *instance.Server) vendors.Instance {
+	id, owner := marksOf(s)
 	in := vendors.Instance{
 		ID:           string(s.Zone) + "/" + s.ID,
-		ResourceID:   resourceIDOf(s),
+		ResourceID:   id,
+		Owner:        owner,
 		Name:         s.Name,
 		State:        state(s),
 		VendorState:  strings.TrimSpace(string(s.State) + " " + s.StateDetail),
@@ -781,10 +781,13 @@ func publicIPv4(s *instance.Server) string {
 	return ""
 }
 
-// resourceIDOf reads supply's resource id from the tag, or else from the
-// name.
-func resourceIDOf(s *instance.Server) string {
-	return cmp.Or(taggedResource(s.Tags), vendors.ResourceIDFromName(s.Name))
+// marksOf reads supply's resource id and owner from the tags, or else the
+// resource id from the name.
+func marksOf(s *instance.Server) (resourceID, owner string) {
+	if resourceID, owner = vendors.ReadMarkText(s.Tags); resourceID != "" {
+		return resourceID, owner
+	}
+	return vendors.ParseName(s.Name)
 }
 
 // state maps Scaleway's server state. A server is running only once it

@@ -541,3 +541,34 @@ func TestListPaginates(t *testing.T) {
 		t.Fatalf("List found %d of %d instances: %v", len(list), want, err)
 	}
 }
+
+func TestOwnership(t *testing.T) {
+	f := newFixture(t, standin.Options{BootTime: time.Second})
+	vendortest.Ownership(t, f.a, createRequest(t, "fr-par-2", "H100-1-80G"))
+}
+
+// TestSweepLeavesOtherInstallationsVolumes: the root volume a failed launch
+// left behind is swept only by the installation that owns it, never by
+// another one sharing the project.
+func TestSweepLeavesOtherInstallationsVolumes(t *testing.T) {
+	f := newFixture(t, standin.Options{BootTime: 200 * time.Millisecond})
+	req := createRequest(t, "fr-par-1", "L4-1-24G")
+	req.Owner = vendors.NewOwner()
+	if _, err := f.a.Create(context.Background(), req); !errors.Is(err, vendors.ErrNoCapacity) {
+		t.Fatalf("create in shortage: %v, want ErrNoCapacity", err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if _, err := f.a.List(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if entries := f.si.Instances(); len(entries) != 1 || !entries[0].Live {
+		t.Fatalf("another installation swept a volume it does not own: %+v", entries)
+	}
+	f.a.owner = req.Owner
+	if _, err := f.a.List(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if entries := f.si.Instances(); entries[0].Live {
+		t.Errorf("the owner's sweep left its volume billing: %+v", entries[0])
+	}
+}
