@@ -90,8 +90,11 @@ type API struct {
 	mux     *http.ServeMux
 	huma    huma.API
 	metrics *httpMetrics
-	// queryValidator checks POST /get_offers bodies against offers.Query.
-	queryValidator *bodyValidator
+	// queryDecoder reads POST /get_offers bodies (YAML or JSON).
+	queryDecoder *bodyDecoder
+	// procureDecoder reads POST /procure_offer bodies (JSON); cloud_init
+	// may carry private keys (host keys in a cloud-config).
+	procureDecoder *bodyDecoder
 	// limiter is nil when Config.RateLimit is off.
 	limiter *accountLimiter
 }
@@ -110,7 +113,8 @@ func New(cfg Config) *API {
 		mux:            http.NewServeMux(),
 		metrics:        newHTTPMetrics(cfg.Metrics),
 		limiter:        newAccountLimiter(cfg.RateLimit, cfg.RateBurst),
-		queryValidator: newBodyValidator[offers.Query](),
+		queryDecoder:   newBodyDecoder[offers.Query](true),
+		procureDecoder: newBodyDecoder[provision.ProcureRequest](false, "cloud_init"),
 	}
 
 	hc := huma.DefaultConfig("Supply Service", cfg.Version)

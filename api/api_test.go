@@ -246,7 +246,7 @@ func TestDiscovery(t *testing.T) {
 
 func TestGetOffers(t *testing.T) {
 	ts := newTestServer(t, 3)
-	body := "vendor: lambda\nregion: EU\ncompute:\n  gpu_type: H100\n  max_price_per_gpu_hour: 5\nnetwork:\n  supports_cilium: true\nunknown_field: ignored\n"
+	body := "vendor: lambda\nregion: EU\ncompute:\n  gpu_type: H100\n  max_price_per_gpu_hour: 5\nnetwork:\n  supports_cilium: true\n"
 	for _, ct := range []string{"application/yaml", "application/x-yaml", "text/yaml; charset=utf-8", ""} {
 		r := ts.getOffers(t, ct, body)
 		if r.status != 200 {

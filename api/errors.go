@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/validation"
@@ -40,6 +42,9 @@ func init() {
 	validation.MsgExpectedMinLength = "string_too_short" + typeSep + "%d"
 	validation.MsgExpectedMaxLength = "string_too_long" + typeSep + "%d"
 	validation.MsgExpectedRFC4122UUID = "uuid_parsing" + typeSep + "%v"
+	validation.MsgUnexpectedProperty = "extra_forbidden" + typeSep
+	// JSON keys are case-sensitive: "GPU_Type" is not "gpu_type".
+	huma.ValidateStrictCasing = true
 	huma.NewError = newError
 }
 
@@ -85,9 +90,54 @@ func errorf(status int, format string, args ...any) *Error {
 	return &Error{status: status, Detail: fmt.Sprintf(format, args...)}
 }
 
-// validationFailed answers 422 with every error at once.
+// validationFailed answers 422 with every error at once. What the errors
+// echo is cut to size and stripped of private keys: a 1 MB field answers
+// with a 1 KiB echo, not a 2 MB one.
 func validationFailed(errs ...ValidationError) *Error {
+	for i := range errs {
+		e := &errs[i]
+		e.Input = echo(e.Input)
+		e.Msg = clipString(e.Msg, maxEcho)
+		for k, v := range e.Ctx {
+			if s, ok := v.(string); ok {
+				e.Ctx[k] = clipString(s, maxEcho)
+			}
+		}
+	}
 	return &Error{status: http.StatusUnprocessableEntity, Detail: errs}
+}
+
+// maxEcho is how much of an input an error repeats back (bytes of JSON).
+const maxEcho = 1 << 10
+
+// echo is what an error may repeat of an input: the input itself when it
+// is small, else its JSON cut to maxEcho and marked, and never anything
+// that looks like a private key.
+func echo(v any) any {
+	if holdsPrivateKey(v) {
+		return redacted
+	}
+	if s, ok := v.(string); ok {
+		return clipString(s, maxEcho)
+	}
+	b, err := json.Marshal(v)
+	if err != nil || len(b) <= maxEcho {
+		return v
+	}
+	return clipString(string(b), maxEcho)
+}
+
+// clipString cuts s to at most n bytes, on a character boundary, and says
+// so at the end.
+func clipString(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s…[truncated: %d bytes in all]", s[:cut], len(s))
 }
 
 // newError replaces huma.NewError so that huma's own errors (parameter
@@ -137,10 +187,6 @@ func toValidationError(status int, err error) ValidationError {
 	}
 	// Messages huma writes without going through validation.Msg*.
 	switch {
-	case status == http.StatusBadRequest && d.Location == "body":
-		// The only 400 with a detail: the body did not parse.
-		body, _ := d.Value.(string)
-		return jsonInvalid([]byte(body))
 	case strings.HasPrefix(d.Message, "required ") && strings.HasSuffix(d.Message, " parameter is missing"):
 		return ValidationError{Type: "missing", Loc: loc, Msg: "Field required"}
 	case d.Message == "invalid integer":
@@ -164,7 +210,7 @@ func pydantic(typ, arg string, loc []any, input any) ValidationError {
 		e.Msg = "Field required"
 	case "int_type":
 		e.Msg = "Input should be a valid integer"
-		if f, ok := input.(float64); ok && f != float64(int64(f)) {
+		if f, ok := number(input); ok && f != math.Trunc(f) {
 			e.Type, e.Msg = "int_from_float", "Input should be a valid integer, got a number with a fractional part"
 		} else if isString {
 			e.Type, e.Msg = "int_parsing", "Input should be a valid integer, unable to parse string as an integer"
@@ -178,6 +224,13 @@ func pydantic(typ, arg string, loc []any, input any) ValidationError {
 		e.Msg = "Input should be a valid boolean"
 		if isString {
 			e.Type, e.Msg = "bool_parsing", "Input should be a valid boolean, unable to interpret input"
+		}
+	case "extra_forbidden":
+		// Huma reports the object; pydantic the unknown field's value.
+		e.Msg = "Extra inputs are not permitted"
+		if m, ok := input.(map[string]any); ok && len(loc) > 0 {
+			name, _ := loc[len(loc)-1].(string)
+			e.Input = m[name]
 		}
 	case "enum":
 		expected := quotedList(strings.Split(arg, ", "))
@@ -203,6 +256,18 @@ func pydantic(typ, arg string, loc []any, input any) ValidationError {
 		e.Msg = arg
 	}
 	return e
+}
+
+// number is a JSON number input as a float64.
+func number(input any) (float64, bool) {
+	switch n := input.(type) {
+	case float64:
+		return n, true
+	case json.Number:
+		f, err := n.Float64()
+		return f, err == nil
+	}
+	return 0, false
 }
 
 // quotedList words enum values as pydantic does: 'a', 'b' or 'c'.
