@@ -247,7 +247,7 @@ func (v *bodyValidator) decode(tree any, into any) error {
 		return validationFailed(details...)
 	}
 	// The tree is valid, so this round trip only moves it into the struct.
-	b, err := json.Marshal(tree)
+	b, err := json.Marshal(plainNumbers(tree))
 	if err == nil {
 		err = json.Unmarshal(b, into)
 	}
@@ -263,6 +263,34 @@ func (v *bodyValidator) decode(tree any, into any) error {
 			Msg: "Unable to parse input string as an integer, exceeded maximum size", Input: lookup(tree, loc[1:])})
 	}
 	return err
+}
+
+// plainNumbers is tree with every number that is not a decimal integer
+// as a float64, so that 1.0 or 1e2 fill an integer field as pydantic
+// lets them; integers stay exact. The tree keeps its own numbers as sent,
+// for errors.
+func plainNumbers(tree any) any {
+	switch v := tree.(type) {
+	case json.Number:
+		if !decimalInteger.MatchString(string(v)) {
+			if f, err := v.Float64(); err == nil {
+				return f
+			}
+		}
+	case []any:
+		out := make([]any, len(v))
+		for i, item := range v {
+			out[i] = plainNumbers(item)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, item := range v {
+			out[k] = plainNumbers(item)
+		}
+		return out
+	}
+	return tree
 }
 
 // suggest adds "did you mean" to an unknown field's message when a known

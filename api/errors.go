@@ -46,6 +46,21 @@ func init() {
 	// JSON keys are case-sensitive: "GPU_Type" is not "gpu_type".
 	huma.ValidateStrictCasing = true
 	huma.NewError = newError
+	huma.NewErrorWithContext = newErrorWithContext
+}
+
+// newErrorWithContext is newError, except that a body huma could not read
+// (shorter than its Content-Length, bad chunking, a client that hung up)
+// is the client's fault: a 400, noted on the request for its log line.
+func newErrorWithContext(ctx huma.Context, status int, msg string, errs ...error) huma.StatusError {
+	if status == http.StatusInternalServerError && msg == "cannot read request body" {
+		err := errors.Join(errs...)
+		if info := requestInfoFrom(ctx.Context()); info != nil {
+			info.clientError = err
+		}
+		return errorf(http.StatusBadRequest, "Could not read the request body: %s", clipString(err.Error(), 200))
+	}
+	return newError(status, msg, errs...)
 }
 
 // ValidationError is one entry of a 422 answer. The field order is FastAPI's.
@@ -217,7 +232,10 @@ func pydantic(typ, arg string, loc []any, input any) ValidationError {
 		}
 	case "float_type":
 		e.Msg = "Input should be a valid number"
-		if isString {
+		if _, ok := input.(json.Number); ok {
+			// A number, but not one a float64 holds: 1e400.
+			e.Type, e.Msg = "finite_number", "Input should be a finite number"
+		} else if isString {
 			e.Type, e.Msg = "float_parsing", "Input should be a valid number, unable to parse string as a number"
 		}
 	case "bool_type":

@@ -173,34 +173,42 @@ var (
 	// decimalInteger is an integer as JSON writes it (a leading + allowed):
 	// no octal 010, no 0x1F, no 1_000, which YAML reads as other numbers.
 	decimalInteger = regexp.MustCompile(`^[-+]?(0|[1-9][0-9]*)$`)
+	// jsonFloat is a number JSON can carry as written.
+	jsonFloat = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$`)
 	// decimalFloat is a YAML 1.2 core-schema float without underscores.
 	decimalFloat = regexp.MustCompile(`^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`)
 )
 
-// scalar converts a scalar by its resolved YAML 1.2 tag. Integers become
-// json.Number as written, so a number too big for any field reaches
-// validation unchanged. Anything JSON has no type for (timestamps, binary,
-// infinities, octal or hexadecimal integers) stays the string that was
-// written, for validation to judge.
+// scalar converts a scalar by its resolved YAML 1.2 tag. A plain number
+// becomes json.Number as written where JSON could carry it, so a number
+// too big for its field reaches validation, and the error, unchanged.
+// Anything JSON has no type for (timestamps, infinities, octal or
+// hexadecimal integers, underscores) stays the string that was written,
+// for validation to judge.
 func scalar(n *yaml.Node) any {
 	switch n.ShortTag() {
 	case "!!null":
 		return nil
 	case "!!bool":
 		return strings.EqualFold(n.Value, "true")
-	case "!!int", "!!float":
-		if decimalInteger.MatchString(n.Value) {
-			return json.Number(strings.TrimPrefix(n.Value, "+"))
-		}
-		// A float has a point or an exponent; "010" is no float, whatever
-		// YAML 1.1 and 1.2 think it is.
-		if n.ShortTag() == "!!float" && decimalFloat.MatchString(n.Value) && strings.ContainsAny(n.Value, ".eE") {
-			if f, err := strconv.ParseFloat(n.Value, 64); err == nil {
-				return f
-			}
+	}
+	if n.Style != 0 {
+		// Quoted, literal or folded: a string whatever it looks like.
+		return n.Value
+	}
+	v := n.Value
+	switch {
+	case decimalInteger.MatchString(v):
+		return json.Number(strings.TrimPrefix(v, "+"))
+	case jsonFloat.MatchString(v):
+		return json.Number(v)
+	case decimalFloat.MatchString(v) && strings.ContainsAny(v, ".eE"):
+		// YAML spellings JSON lacks: .5, 5., +1.5.
+		if f, err := strconv.ParseFloat(v, 64); err == nil {
+			return f
 		}
 	}
-	return n.Value
+	return v
 }
 
 // yamlInvalid is the 422 entry for a body that is not valid YAML, shaped like

@@ -27,7 +27,7 @@ func TestYAMLToJSON(t *testing.T) {
 		{"big int", "n: 123456789012345678901234567890\n", `{"n":123456789012345678901234567890}`},
 		{"integers are decimal, as in JSON", "a: 0x1F\nb: 1_000\nc: 010\nd: 0o7\ne: +5\nf: -0\n", `{"a":"0x1F","b":"1_000","c":"010","d":"0o7","e":5,"f":-0}`},
 		{"floats", "a: 2.5\nb: .5\nc: 1_0.5\nd: 5.\n", `{"a":2.5,"b":0.5,"c":"1_0.5","d":5}`},
-		{"exponent", "e: 1e3\n", `{"e":1000}`},
+		{"exponent", "e: 1e3\nf: 1e400\n", `{"e":1e3,"f":1e400}`},
 		{"infinity stays a string", "i: .inf\nn: .nan\n", `{"i":".inf","n":".nan"}`},
 		{"quoted numbers stay strings", "a: \"1\"\n", `{"a":"1"}`},
 		{"aliases expand", "a: &x {k: v}\nb: *x\n", `{"a":{"k":"v"},"b":{"k":"v"}}`},

@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/gpusupply/supply/printable"
 )
 
 // MaxUserData is the largest renter document accepted (64 KiB).
@@ -35,6 +37,10 @@ func Classify(userData string) (Kind, error) {
 		return None, nil
 	case len(userData) > MaxUserData:
 		return None, fmt.Errorf("cloud_init is %d bytes; at most %d are allowed", len(userData), MaxUserData)
+	case strings.IndexByte(userData, 0) >= 0:
+		// cloud-init, shells and the vendors' APIs stop reading at a NUL,
+		// or refuse it: what runs would not be what was sent.
+		return None, fmt.Errorf("cloud_init contains a NUL byte at offset %d", strings.IndexByte(userData, 0))
 	case strings.HasPrefix(userData, "#cloud-config"):
 		return CloudConfig, nil
 	case strings.HasPrefix(userData, "#!/"):
@@ -52,6 +58,11 @@ func ValidateKey(key string) (string, error) {
 	}
 	if len(bytes.TrimSpace(rest)) > 0 {
 		return "", errors.New("more than one public key given")
+	}
+	// The comment lands in authorized_keys and the start-up script, and
+	// is shown by ssh tools: control characters have no place in it.
+	if err := printable.Check(comment); err != nil {
+		return "", fmt.Errorf("comment %w", err)
 	}
 	line := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pk)))
 	if comment != "" {
