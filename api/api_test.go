@@ -30,9 +30,9 @@ func (gpus) Families() map[string][]string {
 	return map[string][]string{"H100": {"nvidia-h100-sxm5-80gb", "nvidia-h100-pcie-80gb"}}
 }
 
-type vendors struct{}
+type vendorList struct{}
 
-func (vendors) Vendors() []offers.VendorStatus {
+func (vendorList) Vendors() []offers.VendorStatus {
 	return []offers.VendorStatus{
 		{Name: "lambda", DisplayName: "Lambda", Status: "healthy"},
 		{Name: "nebius", DisplayName: "Nebius", SupportsSpot: true, Status: "degraded"},
@@ -72,6 +72,7 @@ func (s *offerService) Details(_ context.Context, accountID int64, id uuid.UUID)
 
 type testServer struct {
 	*httptest.Server
+	api       *API
 	log       *syncBuffer
 	key       string
 	offers    *offerService
@@ -113,7 +114,7 @@ func newTestServerWith(tb testing.TB, nOffers int, mod func(*Config)) *testServe
 		Auth:      apikeys.NewAuthenticator(lookup, time.Minute),
 		Ready:     func(context.Context) error { return ts.ready },
 		GPUs:      gpus{},
-		Vendors:   vendors{},
+		Vendors:   vendorList{},
 		Offers:    ts.offers,
 		Provision: ts.provision,
 		Logger:    slog.New(slog.NewJSONHandler(ts.log, nil)),
@@ -123,7 +124,8 @@ func newTestServerWith(tb testing.TB, nOffers int, mod func(*Config)) *testServe
 	if mod != nil {
 		mod(&cfg)
 	}
-	ts.Server = httptest.NewServer(New(cfg).Handler())
+	ts.api = New(cfg)
+	ts.Server = httptest.NewServer(ts.api.Handler())
 	tb.Cleanup(ts.Close)
 	return ts
 }
@@ -224,11 +226,14 @@ func TestAuth(t *testing.T) {
 		wantJSON(t, r, http.StatusOK, `["US","EU","APAC","Other"]`)
 	})
 	t.Run("public routes", func(t *testing.T) {
-		for _, path := range []string{"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs"} {
+		for _, path := range []string{"/healthz", "/readyz", "/openapi.json", "/docs"} {
 			if r := ts.do(t, http.MethodGet, path, "", "", ""); r.status != http.StatusOK {
 				t.Errorf("GET %s without a key: %d", path, r.status)
 			}
 		}
+	})
+	t.Run("metrics are not served to API clients", func(t *testing.T) {
+		wantJSON(t, ts.do(t, http.MethodGet, "/metrics", "", "", ""), http.StatusNotFound, `{"detail":"Not Found"}`)
 	})
 }
 
@@ -382,7 +387,10 @@ func TestMetrics(t *testing.T) {
 	ts := newTestServer(t, 1)
 	ts.getOffers(t, "application/yaml", "compute: {gpu_type: H100}\n")
 	ts.get(t, "/no/such/route")
-	r := ts.do(t, http.MethodGet, "/metrics", "", "", "")
+	metrics := httptest.NewServer(ts.api.MetricsHandler())
+	defer metrics.Close()
+	mt := &testServer{Server: metrics}
+	r := mt.do(t, http.MethodGet, "/metrics", "", "", "")
 	for _, want := range []string{
 		`supply_http_requests_total{code="200",method="POST",operation="get_offers_get_offers_post"} 1`,
 		`supply_http_requests_total{code="404",method="GET",operation="unmatched"} 1`,
@@ -444,6 +452,12 @@ func (b *syncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // waitFor returns the first log record with msg, waiting briefly because the

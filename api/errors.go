@@ -132,6 +132,7 @@ func echo(v any) any {
 	if holdsPrivateKey(v) {
 		return redacted
 	}
+	v = decodable(v)
 	if s, ok := v.(string); ok {
 		return clipString(s, maxEcho)
 	}
@@ -140,6 +141,31 @@ func echo(v any) any {
 		return v
 	}
 	return clipString(string(b), maxEcho)
+}
+
+// decodable is v with every number a float64 cannot hold (1e400) as the
+// string that was sent: valid JSON, but many clients, Go's among them,
+// cannot decode it, and would lose the whole error.
+func decodable(v any) any {
+	switch v := v.(type) {
+	case json.Number:
+		if _, err := v.Float64(); err != nil {
+			return string(v)
+		}
+	case []any:
+		out := make([]any, len(v))
+		for i, item := range v {
+			out[i] = decodable(item)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, item := range v {
+			out[k] = decodable(item)
+		}
+		return out
+	}
+	return v
 }
 
 // clipString cuts s to at most n bytes, on a character boundary, and says
