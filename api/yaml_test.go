@@ -96,25 +96,3 @@ i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
 	}
 }
 
-func FuzzYAMLToJSON(f *testing.F) {
-	for _, seed := range []string{
-		"compute:\n  gpu_type: H100\n  gpu_count: 2\n",
-		"a: &x [1, 2]\nb: *x\n",
-		"<<: {a: 1}\n",
-		"d: 2024-01-01\n",
-		"? [a]\n: b\n",
-		`{"a": [1, 2.5e10, null]}`,
-		"n: 0x7FFFFFFFFFFFFFFFFF\n",
-	} {
-		f.Add([]byte(seed))
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		out, err := yamlToJSON(data)
-		if err != nil {
-			return
-		}
-		if !json.Valid(out) {
-			t.Fatalf("output %q of %q is not valid JSON", out, data)
-		}
-	})
-}
