@@ -47,11 +47,15 @@ type offerService struct {
 	lastAcct  int64
 }
 
-func (s *offerService) Search(_ context.Context, accountID int64, q offers.Query) (offers.Result, error) {
+func (s *offerService) Search(ctx context.Context, accountID int64, q offers.Query) (offers.Result, error) {
 	s.lastQuery, s.lastAcct = q, accountID
 	switch q.Compute.GPUType {
 	case "panic":
 		panic("boom")
+	case "slow":
+		// As slow as it takes for the client to give up.
+		<-ctx.Done()
+		return offers.Result{}, fmt.Errorf("search: %w", ctx.Err())
 	case "broken":
 		return offers.Result{}, errors.New("index exploded")
 	case "B999":

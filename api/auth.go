@@ -54,6 +54,9 @@ func (a *API) authenticate(ctx huma.Context, next func(huma.Context)) {
 	case errors.Is(err, apikeys.ErrUnknownKey):
 		a.authFailed(ctx, addr, true)
 		return
+	case err != nil && clientGone(ctx.Context(), "authenticate", err):
+		_ = huma.WriteErr(a.huma, ctx, errClientGone.status, errClientGone.Error())
+		return
 	case err != nil:
 		a.log.ErrorContext(ctx.Context(), "authenticate", "error", err)
 		_ = huma.WriteErr(a.huma, ctx, http.StatusServiceUnavailable, "Authentication is unavailable, try again later")

@@ -221,35 +221,33 @@ type bodyValidator struct {
 }
 
 // newBodyValidator builds the schema of T once, in a registry of its own so
-// it does not appear in the OpenAPI document. Unknown fields are refused:
-// a misspelt filter silently ignored answers a question nobody asked.
+// it does not appear in the OpenAPI document.
 func newBodyValidator[T any]() *bodyValidator {
 	registry := huma.NewMapRegistry("#/components/schemas/", huma.DefaultSchemaNamer)
 	registry.RegisterTypeAlias(reflect.TypeFor[uuid.UUID](), reflect.TypeFor[uuidString]())
 	schema := registry.Schema(reflect.TypeFor[T](), true, "")
+	// Unknown fields are found by unknownFields, which keeps their names
+	// exact; huma would report them by a dotted path that a field named
+	// "a.b" or "" cannot survive.
 	for _, s := range registry.Map() {
-		if s.Type == huma.TypeObject && s.Properties != nil {
-			s.AdditionalProperties = false
-		}
+		s.AdditionalProperties = nil
 	}
 	return &bodyValidator{registry: registry, schema: schema}
 }
 
 // decode validates tree and, when it is valid, fills into from it.
+// Unknown fields are refused: a misspelt filter silently ignored answers a
+// question nobody asked.
 func (v *bodyValidator) decode(tree any, into any) error {
 	res := &huma.ValidateResult{}
 	pb := huma.NewPathBuffer(make([]byte, 0, 64), 0)
 	pb.Push("body")
 	huma.Validate(v.registry, v.schema, pb, huma.ModeWriteToServer, tree, res)
-	if len(res.Errors) > 0 {
-		details := make([]ValidationError, len(res.Errors))
-		for i, err := range res.Errors {
-			details[i] = toValidationError(http.StatusUnprocessableEntity, err)
-			if details[i].Type == "extra_forbidden" {
-				v.suggest(&details[i])
-			}
-		}
-		// Huma reports unknown fields in map order; sort for a stable answer.
+	details := v.unknownFields(tree, v.schema, []any{"body"})
+	for _, err := range res.Errors {
+		details = append(details, toValidationError(http.StatusUnprocessableEntity, err))
+	}
+	if len(details) > 0 {
 		slices.SortStableFunc(details, func(a, b ValidationError) int { return compareLoc(a.Loc, b.Loc) })
 		return validationFailed(details...)
 	}
@@ -300,32 +298,40 @@ func plainNumbers(tree any) any {
 	return tree
 }
 
-// suggest adds "did you mean" to an unknown field's message when a known
-// field of the same object is close.
-func (v *bodyValidator) suggest(e *ValidationError) {
-	name, _ := e.Loc[len(e.Loc)-1].(string)
-	s := v.schema
-	for _, part := range e.Loc[1 : len(e.Loc)-1] {
-		for s.Ref != "" {
-			s = v.registry.SchemaFromRef(s.Ref)
-		}
-		key, ok := part.(string)
-		if !ok || s.Properties[key] == nil {
-			return
-		}
-		s = s.Properties[key]
-	}
+// unknownFields reports every key of tree that schema s does not know, as
+// pydantic's extra_forbidden, with "did you mean" when a known field of
+// the same object is close.
+func (v *bodyValidator) unknownFields(tree any, s *huma.Schema, loc []any) []ValidationError {
 	for s.Ref != "" {
 		s = v.registry.SchemaFromRef(s.Ref)
 	}
-	known := make([]string, 0, len(s.Properties))
-	for k := range s.Properties {
-		known = append(known, k)
+	var found []ValidationError
+	switch t := tree.(type) {
+	case map[string]any:
+		if s.Type != huma.TypeObject {
+			return nil
+		}
+		for _, k := range slices.Sorted(maps.Keys(t)) {
+			here := append(slices.Clip(loc), k)
+			if prop := s.Properties[k]; prop != nil {
+				found = append(found, v.unknownFields(t[k], prop, here)...)
+				continue
+			}
+			e := ValidationError{Type: "extra_forbidden", Loc: here, Msg: "Extra inputs are not permitted", Input: t[k]}
+			if close := catalog.Closest(k, slices.Sorted(maps.Keys(s.Properties))); close != "" {
+				e.Msg += fmt.Sprintf("; did you mean '%s'?", close)
+			}
+			found = append(found, e)
+		}
+	case []any:
+		if s.Type != huma.TypeArray || s.Items == nil {
+			return nil
+		}
+		for i, item := range t {
+			found = append(found, v.unknownFields(item, s.Items, append(slices.Clip(loc), i))...)
+		}
 	}
-	slices.Sort(known)
-	if close := catalog.Closest(name, known); close != "" {
-		e.Msg += fmt.Sprintf("; did you mean '%s'?", close)
-	}
+	return found
 }
 
 // lookup is the value at loc in tree, or nil.

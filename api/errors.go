@@ -42,7 +42,6 @@ func init() {
 	validation.MsgExpectedMinLength = "string_too_short" + typeSep + "%d"
 	validation.MsgExpectedMaxLength = "string_too_long" + typeSep + "%d"
 	validation.MsgExpectedRFC4122UUID = "uuid_parsing" + typeSep + "%v"
-	validation.MsgUnexpectedProperty = "extra_forbidden" + typeSep
 	// JSON keys are case-sensitive: "GPU_Type" is not "gpu_type".
 	huma.ValidateStrictCasing = true
 	huma.NewError = newError
@@ -112,6 +111,11 @@ func validationFailed(errs ...ValidationError) *Error {
 	for i := range errs {
 		e := &errs[i]
 		e.Input = echo(e.Input)
+		for j, part := range e.Loc {
+			if s, ok := part.(string); ok {
+				e.Loc[j] = clipString(s, maxEcho) // an unknown field's name
+			}
+		}
 		e.Msg = clipString(e.Msg, maxEcho)
 		for k, v := range e.Ctx {
 			if s, ok := v.(string); ok {
@@ -187,6 +191,9 @@ func newError(status int, msg string, errs ...error) huma.StatusError {
 	switch {
 	case status == http.StatusBadRequest && msg == "request body is required":
 		return validationFailed(missingBody())
+	case status == http.StatusBadRequest && len(errs) == 0:
+		// A sentence of ours (errClientGone), not a validation failure.
+		return errorf(status, "%s", msg)
 	case status == http.StatusBadRequest || status == http.StatusUnprocessableEntity:
 		details := make([]ValidationError, 0, len(errs))
 		for _, err := range errs {
@@ -268,13 +275,6 @@ func pydantic(typ, arg string, loc []any, input any) ValidationError {
 		e.Msg = "Input should be a valid boolean"
 		if isString {
 			e.Type, e.Msg = "bool_parsing", "Input should be a valid boolean, unable to interpret input"
-		}
-	case "extra_forbidden":
-		// Huma reports the object; pydantic the unknown field's value.
-		e.Msg = "Extra inputs are not permitted"
-		if m, ok := input.(map[string]any); ok && len(loc) > 0 {
-			name, _ := loc[len(loc)-1].(string)
-			e.Input = m[name]
 		}
 	case "enum":
 		expected := quotedList(strings.Split(arg, ", "))

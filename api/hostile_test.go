@@ -3,6 +3,7 @@ package api
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -82,6 +83,7 @@ func hostileBodies() []struct{ name, path, contentType, body string } {
 		{"a 1 MB name", "/procure_offer", "application/json",
 			`{"offer_id":"` + offerID.String() + `","ssh_public_key":"` + sshKey + `","resource_name":"` + strings.Repeat("n", 1_000_000) + `"}`},
 		{"a 1 MB GPU type", "/get_offers", "application/yaml", "compute: {gpu_type: " + strings.Repeat("B", 1_000_000) + "}\n"},
+		{"a 1 MB field name", "/get_offers", "application/json", `{"compute":{"gpu_type":"H100"},"` + strings.Repeat("k", 1_000_000) + `":1}`},
 	}
 }
 
@@ -326,13 +328,21 @@ func TestBrokenRequestsAre400(t *testing.T) {
 		io.WriteString(conn, head+"Content-Length: 1000\r\n\r\ncompute:")
 		conn.Close()
 	})
+	t.Run("client hangs up while it is served", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+		defer cancel()
+		req := ts.newRequest(t, http.MethodPost, "/get_offers", "application/yaml", "compute: {gpu_type: slow}\n", "Bearer "+ts.key)
+		if _, err := ts.Client().Do(req.WithContext(ctx)); err == nil {
+			t.Fatal("the slow search answered")
+		}
+	})
 	counted := func(code string) float64 {
 		return requestCountIn(t, reg, "get_offers_get_offers_post", code)
 	}
-	for deadline := time.Now().Add(2 * time.Second); counted("400") < 4 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(2 * time.Second); counted("400") < 5 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 	}
-	if n := counted("400"); n != 4 {
-		t.Errorf("%v requests counted as 400, want 4", n)
+	if n := counted("400"); n != 5 {
+		t.Errorf("%v requests counted as 400, want 5", n)
 	}
 	if n := counted("500"); n != 0 {
 		t.Errorf("%v requests counted as 500", n)

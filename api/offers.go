@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -83,10 +84,31 @@ func (a *API) offerDetails(ctx context.Context, in *offerIDInput) (*offerDetails
 	return &offerDetailsOutput{Body: d}, nil
 }
 
-// internalError logs what went wrong and tells the client only that it did.
+// internalError logs what went wrong and tells the client only that it
+// did. A request whose client hung up while it was served failed because
+// of that: the client's doing, a 400 that only the debug log explains.
 func (a *API) internalError(ctx context.Context, what string, err error) error {
+	if clientGone(ctx, what, err) {
+		return errClientGone
+	}
 	a.log.ErrorContext(ctx, what, "error", err)
 	return errorf(http.StatusInternalServerError, "Internal Server Error")
+}
+
+// errClientGone answers a request whose client hung up; nobody reads it,
+// but the log and the metrics do.
+var errClientGone = errorf(http.StatusBadRequest, "The client closed the connection")
+
+// clientGone reports whether the request's client hung up while it was
+// served, and if so notes err on the request for its debug log line.
+func clientGone(ctx context.Context, what string, err error) bool {
+	if ctx.Err() == nil {
+		return false
+	}
+	if info := requestInfoFrom(ctx); info != nil {
+		info.clientError = fmt.Errorf("%s: %w", what, err)
+	}
+	return true
 }
 
 // decodeQuery parses, validates and completes a get_offers body.

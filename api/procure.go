@@ -42,7 +42,10 @@ func (a *API) registerProcurement() {
 	op.SkipValidateBody = true
 	huma.Register(a.huma, op, a.procure)
 	// huma documents a raw body as binary; the body is a ProcureOfferRequest.
-	a.huma.OpenAPI().Paths["/procure_offer"].Post.RequestBody.Content["application/json"].Schema = a.huma.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[provision.ProcureRequest](), true, "")
+	schemas := a.huma.OpenAPI().Components.Schemas
+	a.huma.OpenAPI().Paths["/procure_offer"].Post.RequestBody.Content["application/json"].Schema = schemas.Schema(reflect.TypeFor[provision.ProcureRequest](), true, "")
+	// The document says what the decoder does: unknown fields are refused.
+	schemas.Map()["ProcureOfferRequest"].AdditionalProperties = false
 
 	huma.Register(a.huma, operation("get_offer_status", http.MethodGet, "/offers/{offer_id}/status", tagOffers, "Procurement status of an offer"),
 		a.offerStatus)
