@@ -95,4 +95,3 @@ i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
 		t.Fatalf("alias bomb took %v to reject", d)
 	}
 }
-
