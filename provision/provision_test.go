@@ -344,11 +344,16 @@ func TestCloudConfigForContainers(t *testing.T) {
 }
 
 // TestIdempotencyKeyConcurrent: retries that arrive while the first
-// request with their key is still running get its answer, not a 409.
+// request with their key is still running get its answer, not a 409, on
+// one replica or two. The second replica reads offers slowly, so its
+// first request finds the offer procured by the first replica only after
+// it last looked for the key's answer.
 func TestIdempotencyKeyConcurrent(t *testing.T) {
 	for _, engine := range storetest.Engines(t) {
 		t.Run(engine, func(t *testing.T) {
 			e := newEnv(t, engine, nil)
+			slow := provision.New(provision.Config{Store: e.st, Offers: slowOffers{e.index, 300 * time.Millisecond}, Vendors: e.sb.Vendors()})
+			replicas := []*provision.Service{e.svc, slow}
 			o := e.offer("lambda", "H100")
 			req := provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: testKey}
 			const n = 20
@@ -359,7 +364,7 @@ func TestIdempotencyKeyConcurrent(t *testing.T) {
 			for i := range n {
 				wg.Go(func() {
 					<-start
-					answers[i], errs[i] = e.svc.Procure(context.Background(), 1, "same-key", req)
+					answers[i], errs[i] = replicas[i%2].Procure(context.Background(), 1, "same-key", req)
 				})
 			}
 			close(start)
