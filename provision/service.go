@@ -179,6 +179,11 @@ func (s *Service) Procure(ctx context.Context, accountID int64, idempotencyKey s
 	if err != nil {
 		return ProcureResponse{}, fieldError("cloud_init", "Value error, "+err.Error(), truncate(cloudInit, 200))
 	}
+	if i := strings.IndexByte(cloudInit, 0); i >= 0 {
+		// cloud-init, shells and the vendors' APIs stop reading at a NUL,
+		// or refuse it: what runs would not be what was sent.
+		return ProcureResponse{}, fieldError("cloud_init", fmt.Sprintf("Value error, cloud_init contains a NUL byte at offset %d", i), truncate(cloudInit, 200))
+	}
 	for _, name := range []struct {
 		field string
 		value *string

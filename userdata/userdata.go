@@ -37,10 +37,6 @@ func Classify(userData string) (Kind, error) {
 		return None, nil
 	case len(userData) > MaxUserData:
 		return None, fmt.Errorf("cloud_init is %d bytes; at most %d are allowed", len(userData), MaxUserData)
-	case strings.IndexByte(userData, 0) >= 0:
-		// cloud-init, shells and the vendors' APIs stop reading at a NUL,
-		// or refuse it: what runs would not be what was sent.
-		return None, fmt.Errorf("cloud_init contains a NUL byte at offset %d", strings.IndexByte(userData, 0))
 	case strings.HasPrefix(userData, "#cloud-config"):
 		return CloudConfig, nil
 	case strings.HasPrefix(userData, "#!/"):
