@@ -54,7 +54,7 @@ type Config struct {
 	Provision ProvisionService
 	// Logger receives one line per request and every panic; nil discards.
 	Logger *slog.Logger
-	// Metrics is where the API registers its HTTP metrics; GET /metrics
+	// Metrics is where the API registers its HTTP metrics; MetricsHandler
 	// serves this registry. Nil means a fresh registry.
 	Metrics *prometheus.Registry
 	// Version is the API version in the OpenAPI document.
@@ -64,6 +64,13 @@ type Config struct {
 	// Retry-After. Zero turns the limit off.
 	RateLimit float64
 	RateBurst int
+	// AuthFailureRate is how many requests with an invalid API key per
+	// second one client address may make, with bursts of
+	// AuthFailureBurst; over it every request from the address that needs
+	// a key is a 429 until the bucket refills, so keys cannot be guessed
+	// at speed. Zero turns the limit off.
+	AuthFailureRate  float64
+	AuthFailureBurst int
 }
 
 // OfferService finds offers and reads one, always on behalf of an account.
@@ -92,10 +99,16 @@ type API struct {
 	mux     *http.ServeMux
 	huma    huma.API
 	metrics *httpMetrics
-	// queryValidator checks POST /get_offers bodies against offers.Query.
-	queryValidator *bodyValidator
+	// queryDecoder reads POST /get_offers bodies (YAML or JSON).
+	queryDecoder *bodyDecoder
+	// procureDecoder reads POST /procure_offer bodies (JSON); cloud_init
+	// may carry private keys (host keys in a cloud-config).
+	procureDecoder *bodyDecoder
 	// limiter is nil when Config.RateLimit is off.
-	limiter *accountLimiter
+	limiter *limiter[int64]
+	// authFailures counts invalid keys per client address; nil when
+	// Config.AuthFailureRate is off.
+	authFailures *limiter[string]
 }
 
 // New builds the API and registers every operation.
@@ -111,8 +124,10 @@ func New(cfg Config) *API {
 		log:            cfg.Logger,
 		mux:            http.NewServeMux(),
 		metrics:        newHTTPMetrics(cfg.Metrics),
-		limiter:        newAccountLimiter(cfg.RateLimit, cfg.RateBurst),
-		queryValidator: newBodyValidator[offers.Query](),
+		limiter:        newLimiter[int64](cfg.RateLimit, cfg.RateBurst),
+		authFailures:   newLimiter[string](cfg.AuthFailureRate, cfg.AuthFailureBurst),
+		queryDecoder:   newBodyDecoder[offers.Query](true),
+		procureDecoder: newBodyDecoder[provision.ProcureRequest](false, "cloud_init"),
 	}
 
 	hc := huma.DefaultConfig("Supply Service", cfg.Version)
@@ -138,8 +153,15 @@ func New(cfg Config) *API {
 	a.registerOffers()
 	a.registerProcurement()
 	a.registerResources()
-	a.mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Metrics, promhttp.HandlerOpts{}))
 	return a
+}
+
+// MetricsHandler serves the Prometheus registry. It is not one of the
+// API's routes: it belongs on a listener of its own that only the
+// monitoring network reaches, so that no API client reads the service's
+// traffic and failure counts.
+func (a *API) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(a.cfg.Metrics, promhttp.HandlerOpts{})
 }
 
 // Huma is the underlying huma API, for registering further operations.

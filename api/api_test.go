@@ -30,9 +30,9 @@ func (gpus) Families() map[string][]string {
 	return map[string][]string{"H100": {"nvidia-h100-sxm5-80gb", "nvidia-h100-pcie-80gb"}}
 }
 
-type vendors struct{}
+type vendorList struct{}
 
-func (vendors) Vendors() []offers.VendorStatus {
+func (vendorList) Vendors() []offers.VendorStatus {
 	return []offers.VendorStatus{
 		{Name: "lambda", DisplayName: "Lambda", Status: "healthy"},
 		{Name: "nebius", DisplayName: "Nebius", SupportsSpot: true, Status: "degraded"},
@@ -48,11 +48,15 @@ type offerService struct {
 	lastAcct  int64
 }
 
-func (s *offerService) Search(_ context.Context, accountID int64, q offers.Query) (offers.Result, error) {
+func (s *offerService) Search(ctx context.Context, accountID int64, q offers.Query) (offers.Result, error) {
 	s.lastQuery, s.lastAcct = q, accountID
 	switch q.Compute.GPUType {
 	case "panic":
 		panic("boom")
+	case "slow":
+		// As slow as it takes for the client to give up.
+		<-ctx.Done()
+		return offers.Result{}, fmt.Errorf("search: %w", ctx.Err())
 	case "broken":
 		return offers.Result{}, errors.New("index exploded")
 	case "B999":
@@ -73,6 +77,7 @@ func (s *offerService) Details(_ context.Context, accountID int64, id uuid.UUID)
 
 type testServer struct {
 	*httptest.Server
+	api       *API
 	log       *syncBuffer
 	key       string
 	offers    *offerService
@@ -114,7 +119,7 @@ func newTestServerWith(tb testing.TB, nOffers int, mod func(*Config)) *testServe
 		Auth:      apikeys.NewAuthenticator(lookup, time.Minute),
 		Ready:     func(context.Context) error { return ts.ready },
 		GPUs:      gpus{},
-		Vendors:   vendors{},
+		Vendors:   vendorList{},
 		Offers:    ts.offers,
 		Provision: ts.provision,
 		Logger:    slog.New(slog.NewJSONHandler(ts.log, nil)),
@@ -124,7 +129,8 @@ func newTestServerWith(tb testing.TB, nOffers int, mod func(*Config)) *testServe
 	if mod != nil {
 		mod(&cfg)
 	}
-	ts.Server = httptest.NewServer(New(cfg).Handler())
+	ts.api = New(cfg)
+	ts.Server = httptest.NewServer(ts.api.Handler())
 	tb.Cleanup(ts.Close)
 	return ts
 }
@@ -225,11 +231,14 @@ func TestAuth(t *testing.T) {
 		wantJSON(t, r, http.StatusOK, `["US","EU","APAC","Other"]`)
 	})
 	t.Run("public routes", func(t *testing.T) {
-		for _, path := range []string{"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs"} {
+		for _, path := range []string{"/healthz", "/readyz", "/openapi.json", "/docs"} {
 			if r := ts.do(t, http.MethodGet, path, "", "", ""); r.status != http.StatusOK {
 				t.Errorf("GET %s without a key: %d", path, r.status)
 			}
 		}
+	})
+	t.Run("metrics are not served to API clients", func(t *testing.T) {
+		wantJSON(t, ts.do(t, http.MethodGet, "/metrics", "", "", ""), http.StatusNotFound, `{"detail":"Not Found"}`)
 	})
 }
 
@@ -250,7 +259,7 @@ func TestDiscovery(t *testing.T) {
 
 func TestGetOffers(t *testing.T) {
 	ts := newTestServer(t, 3)
-	body := "vendor: lambda\nregion: EU\ncompute:\n  gpu_type: H100\n  max_price_per_gpu_hour: 5\nnetwork:\n  supports_cilium: true\nunknown_field: ignored\n"
+	body := "vendor: lambda\nregion: EU\ncompute:\n  gpu_type: H100\n  max_price_per_gpu_hour: 5\nnetwork:\n  supports_cilium: true\n"
 	for _, ct := range []string{"application/yaml", "application/x-yaml", "text/yaml; charset=utf-8", ""} {
 		r := ts.getOffers(t, ct, body)
 		if r.status != 200 {
@@ -409,7 +418,10 @@ func TestMetrics(t *testing.T) {
 	ts := newTestServer(t, 1)
 	ts.getOffers(t, "application/yaml", "compute: {gpu_type: H100}\n")
 	ts.get(t, "/no/such/route")
-	r := ts.do(t, http.MethodGet, "/metrics", "", "", "")
+	metrics := httptest.NewServer(ts.api.MetricsHandler())
+	defer metrics.Close()
+	mt := &testServer{Server: metrics}
+	r := mt.do(t, http.MethodGet, "/metrics", "", "", "")
 	for _, want := range []string{
 		`supply_http_requests_total{code="200",method="POST",operation="get_offers_get_offers_post"} 1`,
 		`supply_http_requests_total{code="404",method="GET",operation="unmatched"} 1`,
@@ -471,6 +483,12 @@ func (b *syncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // waitFor returns the first log record with msg, waiting briefly because the

@@ -34,15 +34,28 @@ func (a *API) authenticate(ctx huma.Context, next func(huma.Context)) {
 		next(ctx)
 		return
 	}
-	key, ok := bearerToken(ctx.Header("Authorization"))
+	addr := clientAddress(ctx.RemoteAddr())
+	if a.authFailures != nil {
+		// An address that sent too many bad keys learns nothing more,
+		// not even whether its next key is good, until it slows down.
+		if wait := a.authFailures.wait(addr, time.Now()); wait > 0 {
+			a.tooManyFailures(ctx, wait)
+			return
+		}
+	}
+	header := ctx.Header("Authorization")
+	key, ok := bearerToken(header)
 	if !ok {
-		a.notAuthenticated(ctx)
+		a.authFailed(ctx, addr, header != "")
 		return
 	}
 	accountID, err := a.cfg.Auth.Authenticate(ctx.Context(), key)
 	switch {
 	case errors.Is(err, apikeys.ErrUnknownKey):
-		a.notAuthenticated(ctx)
+		a.authFailed(ctx, addr, true)
+		return
+	case err != nil && clientGone(ctx.Context(), "authenticate", err):
+		_ = huma.WriteErr(a.huma, ctx, errClientGone.status, errClientGone.Error())
 		return
 	case err != nil:
 		a.log.ErrorContext(ctx.Context(), "authenticate", "error", err)
@@ -63,9 +76,23 @@ func (a *API) authenticate(ctx huma.Context, next func(huma.Context)) {
 	next(huma.WithValue(ctx, accountKey{}, accountID))
 }
 
-func (a *API) notAuthenticated(ctx huma.Context) {
+// authFailed answers a request without a valid key: 401, or 429 when it
+// presented credentials and its address has run out of failures.
+func (a *API) authFailed(ctx huma.Context, addr string, presented bool) {
+	if presented && a.authFailures != nil {
+		if ok, wait := a.authFailures.allow(addr, time.Now()); !ok {
+			a.tooManyFailures(ctx, wait)
+			return
+		}
+	}
 	ctx.SetHeader("WWW-Authenticate", "Bearer")
 	_ = huma.WriteErr(a.huma, ctx, http.StatusUnauthorized, "Not authenticated")
+}
+
+func (a *API) tooManyFailures(ctx huma.Context, wait time.Duration) {
+	ctx.SetHeader("Retry-After", retryAfter(wait))
+	_ = huma.WriteErr(a.huma, ctx, http.StatusTooManyRequests,
+		"Too many requests with invalid API keys from this address; retry after "+retryAfter(wait)+" s")
 }
 
 // bearerToken extracts the credentials of an "Authorization: Bearer <key>"

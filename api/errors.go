@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/validation"
@@ -40,7 +42,24 @@ func init() {
 	validation.MsgExpectedMinLength = "string_too_short" + typeSep + "%d"
 	validation.MsgExpectedMaxLength = "string_too_long" + typeSep + "%d"
 	validation.MsgExpectedRFC4122UUID = "uuid_parsing" + typeSep + "%v"
+	// JSON keys are case-sensitive: "GPU_Type" is not "gpu_type".
+	huma.ValidateStrictCasing = true
 	huma.NewError = newError
+	huma.NewErrorWithContext = newErrorWithContext
+}
+
+// newErrorWithContext is newError, except that a body huma could not read
+// (shorter than its Content-Length, bad chunking, a client that hung up)
+// is the client's fault: a 400, noted on the request for its log line.
+func newErrorWithContext(ctx huma.Context, status int, msg string, errs ...error) huma.StatusError {
+	if status == http.StatusInternalServerError && msg == "cannot read request body" {
+		err := errors.Join(errs...)
+		if info := requestInfoFrom(ctx.Context()); info != nil {
+			info.clientError = err
+		}
+		return errorf(http.StatusBadRequest, "Could not read the request body: %s", clipString(err.Error(), 200))
+	}
+	return newError(status, msg, errs...)
 }
 
 // ValidationError is one entry of a 422 answer. The field order is FastAPI's.
@@ -85,9 +104,85 @@ func errorf(status int, format string, args ...any) *Error {
 	return &Error{status: status, Detail: fmt.Sprintf(format, args...)}
 }
 
-// validationFailed answers 422 with every error at once.
+// validationFailed answers 422 with every error at once. What the errors
+// echo is cut to size and stripped of private keys: a 1 MB field answers
+// with a 1 KiB echo, not a 2 MB one.
 func validationFailed(errs ...ValidationError) *Error {
+	for i := range errs {
+		e := &errs[i]
+		e.Input = echo(e.Input)
+		for j, part := range e.Loc {
+			if s, ok := part.(string); ok {
+				e.Loc[j] = clipString(s, maxEcho) // an unknown field's name
+			}
+		}
+		e.Msg = clipString(e.Msg, maxEcho)
+		for k, v := range e.Ctx {
+			if s, ok := v.(string); ok {
+				e.Ctx[k] = clipString(s, maxEcho)
+			}
+		}
+	}
 	return &Error{status: http.StatusUnprocessableEntity, Detail: errs}
+}
+
+// maxEcho is how much of an input an error repeats back (bytes of JSON).
+const maxEcho = 1 << 10
+
+// echo is what an error may repeat of an input: the input itself when it
+// is small, else its JSON cut to maxEcho and marked, and never anything
+// that looks like a private key.
+func echo(v any) any {
+	if holdsPrivateKey(v) {
+		return redacted
+	}
+	v = decodable(v)
+	if s, ok := v.(string); ok {
+		return clipString(s, maxEcho)
+	}
+	b, err := json.Marshal(v)
+	if err != nil || len(b) <= maxEcho {
+		return v
+	}
+	return clipString(string(b), maxEcho)
+}
+
+// decodable is v with every number a float64 cannot hold (1e400) as the
+// string that was sent: valid JSON, but many clients, Go's among them,
+// cannot decode it, and would lose the whole error.
+func decodable(v any) any {
+	switch v := v.(type) {
+	case json.Number:
+		if _, err := v.Float64(); err != nil {
+			return string(v)
+		}
+	case []any:
+		out := make([]any, len(v))
+		for i, item := range v {
+			out[i] = decodable(item)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, item := range v {
+			out[k] = decodable(item)
+		}
+		return out
+	}
+	return v
+}
+
+// clipString cuts s to at most n bytes, on a character boundary, and says
+// so at the end.
+func clipString(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s…[truncated: %d bytes in all]", s[:cut], len(s))
 }
 
 // newError replaces huma.NewError so that huma's own errors (parameter
@@ -96,6 +191,9 @@ func newError(status int, msg string, errs ...error) huma.StatusError {
 	switch {
 	case status == http.StatusBadRequest && msg == "request body is required":
 		return validationFailed(missingBody())
+	case status == http.StatusBadRequest && len(errs) == 0:
+		// A sentence of ours (errClientGone), not a validation failure.
+		return errorf(status, "%s", msg)
 	case status == http.StatusBadRequest || status == http.StatusUnprocessableEntity:
 		details := make([]ValidationError, 0, len(errs))
 		for _, err := range errs {
@@ -137,10 +235,6 @@ func toValidationError(status int, err error) ValidationError {
 	}
 	// Messages huma writes without going through validation.Msg*.
 	switch {
-	case status == http.StatusBadRequest && d.Location == "body":
-		// The only 400 with a detail: the body did not parse.
-		body, _ := d.Value.(string)
-		return jsonInvalid([]byte(body))
 	case strings.HasPrefix(d.Message, "required ") && strings.HasSuffix(d.Message, " parameter is missing"):
 		return ValidationError{Type: "missing", Loc: loc, Msg: "Field required"}
 	case d.Message == "invalid integer":
@@ -164,14 +258,17 @@ func pydantic(typ, arg string, loc []any, input any) ValidationError {
 		e.Msg = "Field required"
 	case "int_type":
 		e.Msg = "Input should be a valid integer"
-		if f, ok := input.(float64); ok && f != float64(int64(f)) {
+		if f, ok := number(input); ok && f != math.Trunc(f) {
 			e.Type, e.Msg = "int_from_float", "Input should be a valid integer, got a number with a fractional part"
 		} else if isString {
 			e.Type, e.Msg = "int_parsing", "Input should be a valid integer, unable to parse string as an integer"
 		}
 	case "float_type":
 		e.Msg = "Input should be a valid number"
-		if isString {
+		if _, ok := input.(json.Number); ok {
+			// A number, but not one a float64 holds: 1e400.
+			e.Type, e.Msg = "finite_number", "Input should be a finite number"
+		} else if isString {
 			e.Type, e.Msg = "float_parsing", "Input should be a valid number, unable to parse string as a number"
 		}
 	case "bool_type":
@@ -203,6 +300,18 @@ func pydantic(typ, arg string, loc []any, input any) ValidationError {
 		e.Msg = arg
 	}
 	return e
+}
+
+// number is a JSON number input as a float64.
+func number(input any) (float64, bool) {
+	switch n := input.(type) {
+	case float64:
+		return n, true
+	case json.Number:
+		f, err := n.Float64()
+		return f, err == nil
+	}
+	return 0, false
 }
 
 // quotedList words enum values as pydantic does: 'a', 'b' or 'c'.

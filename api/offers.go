@@ -2,11 +2,9 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
-	"reflect"
-	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -20,15 +18,6 @@ const (
 	defaultGPUCount = 1
 	defaultLimit    = 100
 )
-
-// yamlContentTypes are the media types a get_offers body may be sent as;
-// JSON is parsed as JSON, for JSON-accurate errors.
-var yamlContentTypes = map[string]bool{
-	"":                   true, // curl --data-binary without a type: the contract says YAML
-	"application/yaml":   true,
-	"application/x-yaml": true,
-	"text/yaml":          true,
-}
 
 type getOffersInput struct {
 	RawBody     []byte `contentType:"application/yaml"`
@@ -102,10 +91,15 @@ func (a *API) offerDetails(ctx context.Context, in *offerIDInput) (*offerDetails
 const unavailableRetryAfter = "5"
 
 // internalError logs what went wrong and tells the client only that it
-// did. When the database does not answer a quick ping either, the failure
-// is the dependency's, not the server's: a 503 with Retry-After, which
+// did. A request whose client hung up while it was served failed because
+// of that: the client's doing, a 400 that only the debug log explains.
+// When the database does not answer a quick ping either, the failure is
+// the dependency's, not the server's: a 503 with Retry-After, which
 // clients (ours included) retry, instead of a 500, which they do not.
 func (a *API) internalError(ctx context.Context, what string, err error) error {
+	if clientGone(ctx, what, err) {
+		return errClientGone
+	}
 	a.log.ErrorContext(ctx, what, "error", err)
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
@@ -117,35 +111,26 @@ func (a *API) internalError(ctx context.Context, what string, err error) error {
 	return errorf(http.StatusInternalServerError, "Internal Server Error")
 }
 
+// errClientGone answers a request whose client hung up; nobody reads it,
+// but the log and the metrics do.
+var errClientGone = errorf(http.StatusBadRequest, "The client closed the connection")
+
+// clientGone reports whether the request's client hung up while it was
+// served, and if so notes err on the request for its debug log line.
+func clientGone(ctx context.Context, what string, err error) bool {
+	if ctx.Err() == nil {
+		return false
+	}
+	if info := requestInfoFrom(ctx); info != nil {
+		info.clientError = fmt.Errorf("%s: %w", what, err)
+	}
+	return true
+}
+
 // decodeQuery parses, validates and completes a get_offers body.
 func (a *API) decodeQuery(contentType string, body []byte) (offers.Query, error) {
 	var q offers.Query
-	mediaType, _, _ := strings.Cut(contentType, ";")
-	mediaType = strings.ToLower(strings.TrimSpace(mediaType))
-	isJSON := mediaType == "application/json"
-	if !isJSON && !yamlContentTypes[mediaType] {
-		return q, errorf(http.StatusUnsupportedMediaType,
-			"Unsupported Content-Type %q: send application/yaml or application/json", mediaType)
-	}
-	if len(body) == 0 {
-		return q, validationFailed(missingBody())
-	}
-
-	var tree any
-	if isJSON {
-		if err := json.Unmarshal(body, &tree); err != nil {
-			return q, validationFailed(jsonInvalid(body))
-		}
-	} else {
-		var err error
-		if tree, err = decodeYAML(body); err != nil {
-			return q, validationFailed(yamlInvalid(body, err))
-		}
-	}
-	if tree == nil {
-		return q, validationFailed(missingBody())
-	}
-	if err := a.queryValidator.decode(tree, &q); err != nil {
+	if err := a.queryDecoder.decode(contentType, body, &q); err != nil {
 		return q, err
 	}
 	if q.Compute.GPUCount == 0 && q.Compute.NodeCount == nil {
@@ -156,52 +141,4 @@ func (a *API) decodeQuery(contentType string, body []byte) (offers.Query, error)
 		q.Limit = defaultLimit
 	}
 	return q, nil
-}
-
-// bodyValidator checks a decoded body against the JSON Schema of a Go type,
-// with huma's validator, so raw bodies fail exactly like typed ones.
-type bodyValidator struct {
-	registry huma.Registry
-	schema   *huma.Schema
-}
-
-// newBodyValidator builds the schema of T once, in a registry of its own so
-// it does not appear in the OpenAPI document.
-func newBodyValidator[T any]() *bodyValidator {
-	registry := huma.NewMapRegistry("#/components/schemas/", huma.DefaultSchemaNamer)
-	schema := registry.Schema(reflect.TypeFor[T](), true, "")
-	// Like pydantic (and the main registry's config), ignore unknown fields.
-	for _, s := range registry.Map() {
-		s.AdditionalProperties = nil
-	}
-	return &bodyValidator{registry: registry, schema: schema}
-}
-
-// decode validates tree and, when it is valid, fills into from it.
-func (v *bodyValidator) decode(tree any, into any) error {
-	res := &huma.ValidateResult{}
-	pb := huma.NewPathBuffer(make([]byte, 0, 64), 0)
-	pb.Push("body")
-	huma.Validate(v.registry, v.schema, pb, huma.ModeWriteToServer, tree, res)
-	if len(res.Errors) > 0 {
-		details := make([]ValidationError, len(res.Errors))
-		for i, err := range res.Errors {
-			details[i] = toValidationError(http.StatusUnprocessableEntity, err)
-		}
-		return validationFailed(details...)
-	}
-	// The tree is valid, so this round trip only moves it into the struct.
-	b, err := json.Marshal(tree)
-	if err == nil {
-		err = json.Unmarshal(b, into)
-	}
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		loc := []any{"body"}
-		for _, f := range strings.Split(te.Field, ".") {
-			loc = append(loc, f)
-		}
-		return validationFailed(ValidationError{Type: "value_error", Loc: loc, Msg: "Value error, " + te.Error(), Input: te.Value})
-	}
-	return err
 }

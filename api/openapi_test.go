@@ -100,6 +100,12 @@ func TestOpenAPI(t *testing.T) {
 	if id := procure.Properties["offer_id"]; id == nil || id.Value.Format != "uuid" || len(procure.Required) != 2 {
 		t.Errorf("ProcureOfferRequest: offer_id %+v, required %v; want a uuid and offer_id, ssh_public_key required", id, procure.Required)
 	}
+	if has := procure.AdditionalProperties.Has; has == nil || *has {
+		t.Errorf("ProcureOfferRequest does not say that unknown fields are refused")
+	}
+	if rb := doc.Paths.Find("/procure_offer").Post.RequestBody.Value; !rb.Required {
+		t.Errorf("procure_offer's body is not documented as required")
+	}
 	for _, name := range []string{"offer_id", "gpu_type", "gpu_price_per_hour", "status", "procured_at"} {
 		if doc.Components.Schemas["OfferDetails"].Value.Properties[name] == nil {
 			t.Errorf("OfferDetails lacks %s", name)

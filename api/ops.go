@@ -7,8 +7,9 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 )
 
-// The operational routes: liveness and readiness here; /metrics is served
-// from the Prometheus registry and /openapi.json and /docs by huma (see New).
+// The operational routes: liveness and readiness here; /openapi.json and
+// /docs are served by huma (see New), /metrics on a listener of its own
+// (see MetricsHandler).
 
 type statusOutput struct {
 	Body struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"reflect"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/google/uuid"
@@ -14,7 +15,16 @@ import (
 
 type procureInput struct {
 	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Retries carrying the same key answer as the first request did instead of procuring twice"`
-	Body           provision.ProcureRequest
+	// RawBody is decoded by procureDecoder, like get_offers' body, so that
+	// both bodies get the same budget, strictness and errors.
+	RawBody     []byte `contentType:"application/json"`
+	contentType string
+}
+
+// Resolve captures the Content-Type without documenting it as a parameter.
+func (in *procureInput) Resolve(ctx huma.Context) []error {
+	in.contentType = ctx.Header("Content-Type")
+	return nil
 }
 
 type procureOutput struct {
@@ -28,14 +38,25 @@ type offerStatusOutput struct {
 func (a *API) registerProcurement() {
 	op := operation("procure_offer", http.MethodPost, "/procure_offer", tagOffers, "Procure an offer")
 	op.Description = "Starts procurement and answers before the vendor has finished; poll GET /offers/{offer_id}/status."
+	// The handler decodes and validates the raw body itself.
+	op.SkipValidateBody = true
 	huma.Register(a.huma, op, a.procure)
+	// huma documents a raw body as binary; the body is a ProcureOfferRequest.
+	schemas := a.huma.OpenAPI().Components.Schemas
+	a.huma.OpenAPI().Paths["/procure_offer"].Post.RequestBody.Content["application/json"].Schema = schemas.Schema(reflect.TypeFor[provision.ProcureRequest](), true, "")
+	// The document says what the decoder does: unknown fields are refused.
+	schemas.Map()["ProcureOfferRequest"].AdditionalProperties = false
 
 	huma.Register(a.huma, operation("get_offer_status", http.MethodGet, "/offers/{offer_id}/status", tagOffers, "Procurement status of an offer"),
 		a.offerStatus)
 }
 
 func (a *API) procure(ctx context.Context, in *procureInput) (*procureOutput, error) {
-	res, err := a.cfg.Provision.Procure(ctx, AccountID(ctx), in.IdempotencyKey, in.Body)
+	var req provision.ProcureRequest
+	if err := a.procureDecoder.decode(in.contentType, in.RawBody, &req); err != nil {
+		return nil, err
+	}
+	res, err := a.cfg.Provision.Procure(ctx, AccountID(ctx), in.IdempotencyKey, req)
 	if err != nil {
 		return nil, a.provisionError(ctx, "procure offer", err)
 	}

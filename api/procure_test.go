@@ -114,7 +114,7 @@ func (ts *testServer) procure(t testing.TB, body, idempotencyKey string) respons
 func TestProcureOffer(t *testing.T) {
 	ts := newTestServer(t, 0)
 	body := `{"offer_id":"` + offerID.String() + `","ssh_public_key":"` + sshKey + `",
-		"cloud_init":"#cloud-config\npackages: [htop]\n","resource_name":"train","unknown":"ignored"}`
+		"cloud_init":"#cloud-config\npackages: [htop]\n","resource_name":"train"}`
 
 	t.Run("accepted", func(t *testing.T) {
 		ts.provision.answer(provisionAnswers{procured: provision.ProcureResponse{OfferID: offerID, Status: provision.ProcureInProgress}})

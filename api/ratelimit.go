@@ -2,6 +2,7 @@ package api
 
 import (
 	"math"
+	"net"
 	"strconv"
 	"sync"
 	"time"
@@ -9,32 +10,58 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// accountLimiter keeps one token bucket per account, so that one
-// client polling too hard slows down only itself.
-type accountLimiter struct {
-	limit rate.Limit
-	burst int
-	mu    sync.Mutex
-	byID  map[int64]*rate.Limiter
+// maxBuckets bounds how many keys a limiter tracks, so that requests from
+// ever new addresses cannot grow it without end.
+const maxBuckets = 100_000
+
+// limiter keeps one token bucket per key (an account, a client address),
+// so that one client going too fast slows down only itself.
+type limiter[K comparable] struct {
+	limit   rate.Limit
+	burst   int
+	mu      sync.Mutex
+	buckets map[K]*rate.Limiter
+	// overflow is shared by the keys that find the map full of busy
+	// buckets: they are limited together rather than not at all.
+	overflow *rate.Limiter
 }
 
-func newAccountLimiter(perSecond float64, burst int) *accountLimiter {
+func newLimiter[K comparable](perSecond float64, burst int) *limiter[K] {
 	if perSecond <= 0 {
 		return nil
 	}
-	return &accountLimiter{limit: rate.Limit(perSecond), burst: max(burst, 1), byID: map[int64]*rate.Limiter{}}
+	l := &limiter[K]{limit: rate.Limit(perSecond), burst: max(burst, 1), buckets: map[K]*rate.Limiter{}}
+	l.overflow = rate.NewLimiter(l.limit, l.burst)
+	return l
 }
 
-// allow takes a token for the account, or says how long until one is free.
-func (l *accountLimiter) allow(accountID int64, now time.Time) (bool, time.Duration) {
+// bucket is key's bucket, made when first needed.
+func (l *limiter[K]) bucket(key K, now time.Time) *rate.Limiter {
 	l.mu.Lock()
-	lim, ok := l.byID[accountID]
-	if !ok {
-		lim = rate.NewLimiter(l.limit, l.burst)
-		l.byID[accountID] = lim
+	defer l.mu.Unlock()
+	if b, ok := l.buckets[key]; ok {
+		return b
 	}
-	l.mu.Unlock()
-	r := lim.ReserveN(now, 1)
+	if len(l.buckets) >= maxBuckets {
+		// A full bucket is one that has not been used for a while:
+		// forgetting it changes nothing.
+		for k, b := range l.buckets {
+			if b.TokensAt(now) >= float64(l.burst) {
+				delete(l.buckets, k)
+			}
+		}
+		if len(l.buckets) >= maxBuckets {
+			return l.overflow
+		}
+	}
+	b := rate.NewLimiter(l.limit, l.burst)
+	l.buckets[key] = b
+	return b
+}
+
+// allow takes a token for key, or says how long until one is free.
+func (l *limiter[K]) allow(key K, now time.Time) (bool, time.Duration) {
+	r := l.bucket(key, now).ReserveN(now, 1)
 	if d := r.DelayFrom(now); d > 0 {
 		r.CancelAt(now)
 		return false, d
@@ -42,7 +69,40 @@ func (l *accountLimiter) allow(accountID int64, now time.Time) (bool, time.Durat
 	return true, 0
 }
 
+// wait is how long until key has a token, without taking it: zero when
+// it has one now, or has no bucket yet.
+func (l *limiter[K]) wait(key K, now time.Time) time.Duration {
+	l.mu.Lock()
+	b, ok := l.buckets[key]
+	l.mu.Unlock()
+	if !ok {
+		return 0
+	}
+	tokens := b.TokensAt(now)
+	if tokens >= 1 {
+		return 0
+	}
+	return time.Duration((1 - tokens) / float64(l.limit) * float64(time.Second))
+}
+
 // retryAfter renders a wait as a Retry-After value: whole seconds, at least 1.
 func retryAfter(d time.Duration) string {
 	return strconv.Itoa(max(1, int(math.Ceil(d.Seconds()))))
+}
+
+// clientAddress is who a request comes from, for limits: the peer's IP
+// address, or for IPv6 its /64, which one subscriber usually holds whole.
+func clientAddress(remoteAddr string) string {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	ip := net.ParseIP(host)
+	if ip == nil {
+		return host
+	}
+	if ip.To4() == nil {
+		return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
+	}
+	return ip.String()
 }

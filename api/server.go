@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -12,8 +13,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
+// maxHeaderBytes is how much request header the API accepts; more is a 431
+// in the contract's JSON shape.
+const maxHeaderBytes = 64 << 10
+
 // NewServer is an http.Server for h with limits that keep slow or greedy
-// clients from holding connections and memory.
+// clients from holding connections and memory. net/http answers a header
+// over its own limit in plain text before any handler runs, so its limit
+// is net/http's default (1 MiB) and the API's own, smaller one is checked
+// in the handler, where the answer can be JSON.
 func NewServer(addr string, h http.Handler) *http.Server {
 	return &http.Server{
 		Addr:              addr,
@@ -22,8 +30,20 @@ func NewServer(addr string, h http.Handler) *http.Server {
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+		MaxHeaderBytes:    http.DefaultMaxHeaderBytes,
 	}
+}
+
+// headerBytes is about what net/http counts against MaxHeaderBytes: the
+// request line and every header line.
+func headerBytes(r *http.Request) int {
+	n := len(r.Method) + len(r.RequestURI) + len(r.Proto) + 4
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4
+		}
+	}
+	return n
 }
 
 // unmatched labels requests that no route answered, so scanners hitting
@@ -35,6 +55,10 @@ const unmatched = "unmatched"
 type requestInfo struct {
 	operation string
 	accountID int64
+	// clientError is why the request could not be read (a short body,
+	// bad chunking, a client that hung up): the client's doing, answered
+	// 400 and logged at debug, not as a server error.
+	clientError error
 }
 
 type requestInfoKey struct{}
@@ -86,6 +110,11 @@ func (a *API) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		a.finish(r, rw, info, time.Since(start))
 	}()
+	if n := headerBytes(r); n > maxHeaderBytes {
+		writeDetail(rw, http.StatusRequestHeaderFieldsTooLarge,
+			fmt.Sprintf("Request header fields too large (%d bytes; the limit is %d)", n, maxHeaderBytes))
+		return
+	}
 	a.mux.ServeHTTP(rw, r)
 }
 
@@ -93,8 +122,8 @@ func (a *API) serveHTTP(w http.ResponseWriter, r *http.Request) {
 func (a *API) finish(r *http.Request, rw *responseWriter, info *requestInfo, elapsed time.Duration) {
 	operation := info.operation
 	if operation == "" {
-		// Routes outside huma (/metrics, /openapi.json, /docs) are named by
-		// their pattern, a fixed set.
+		// Routes outside huma (/openapi.json, /docs, redirects) are named
+		// by their pattern, a fixed set.
 		operation = r.Pattern
 		if operation == "" {
 			operation = unmatched
@@ -118,7 +147,12 @@ func (a *API) finish(r *http.Request, rw *responseWriter, info *requestInfo, ela
 	if info.accountID != 0 {
 		attrs = append(attrs, slog.Int64("account_id", info.accountID))
 	}
-	a.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+	level := slog.LevelInfo
+	if info.clientError != nil {
+		level = slog.LevelDebug
+		attrs = append(attrs, slog.String("client_error", info.clientError.Error()))
+	}
+	a.log.LogAttrs(r.Context(), level, "request", attrs...)
 }
 
 // responseWriter remembers the status and size of a response, and turns
@@ -141,6 +175,12 @@ func (w *responseWriter) WriteHeader(status int) {
 	// 404s and 405s that are not ours.
 	if w.req.Pattern == "" && (status == http.StatusNotFound || status == http.StatusMethodNotAllowed) {
 		writeDetail(w, status, http.StatusText(status))
+		w.discard = true
+		return
+	}
+	// Only ServeMux redirects (//resources to /resources); its body is HTML.
+	if loc := w.Header().Get("Location"); loc != "" && status >= 300 && status < 400 {
+		writeDetail(w, status, http.StatusText(status)+" to "+clipString(loc, 200))
 		w.discard = true
 		return
 	}

@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
+	"io"
 	"regexp"
 	"strconv"
 	"strings"
@@ -13,18 +13,16 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// YAML bodies are turned into the same tree encoding/json would produce
-// (map[string]any, []any, string, bool, nil, int64 or float64 numbers,
-// json.Number for integers too big for int64), so that one validator and the
+// YAML bodies are turned into the same tree a JSON body becomes (see
+// decodeJSON): map[string]any, []any, string, bool, nil, json.Number for
+// integers and float64 for other numbers, so that one validator and the
 // json tags on the request types serve YAML and JSON alike.
 
-const (
-	// maxYAMLValues bounds how many values a document may expand to, so a
-	// few bytes of nested aliases ("billion laughs") cannot become gigabytes.
-	maxYAMLValues = 10_000
-	// maxYAMLDepth bounds nesting, so recursion stays shallow.
-	maxYAMLDepth = 64
-)
+// maxYAMLTokens bounds the parser's work before it starts: go-yaml builds a
+// node for every value of a document before any budget can look at it, and
+// a megabyte of one-letter values would be half a million nodes. It allows
+// a few tokens per value (a key, its colon, a dash).
+const maxYAMLTokens = 4 * maxValues
 
 // yamlError is a document that cannot become JSON, with where it went wrong.
 type yamlError struct {
@@ -39,20 +37,57 @@ func (e *yamlError) Error() string {
 	return fmt.Sprintf("line %d: %s", e.line, e.msg)
 }
 
-// decodeYAML parses the first YAML document of data into a JSON-shaped tree.
-// It rejects duplicate keys, merge keys ("<<") and documents that expand to
-// too many values; timestamps and other non-JSON scalars stay strings, and
-// keys are always strings.
+// decodeYAML parses a YAML body into a JSON-shaped tree. The body must be
+// one document without tags, duplicate keys or merge keys ("<<"), and may
+// not expand (through aliases) beyond the budget of every body; integers
+// must be decimal, as in JSON. Timestamps and other non-JSON scalars stay
+// the strings that were written, and keys are always strings.
 func decodeYAML(data []byte) (any, error) {
+	if yamlTokenBound(data) > maxYAMLTokens {
+		return nil, &yamlError{msg: fmt.Sprintf("document has too many values (at most %d)", maxValues)}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
+		return nil, nil
+	} else if err != nil {
 		return nil, libraryError(err)
 	}
-	if doc.Kind == 0 || len(doc.Content) == 0 {
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case err == nil:
+		return nil, &yamlError{line: next.Line, column: next.Column, msg: "a body is one YAML document; this one has another after ---"}
+	case !errors.Is(err, io.EOF):
+		return nil, libraryError(err)
+	}
+	if len(doc.Content) == 0 {
 		return nil, nil
 	}
-	c := converter{budget: maxYAMLValues}
+	c := converter{budget: newBudget()}
 	return c.value(doc.Content[0], 0)
+}
+
+// yamlTokenBound is an upper bound, within a small factor, on the tokens
+// the YAML scanner can find in data: every token starts at an indicator or
+// right after whitespace or an indicator. It reads data once and allocates
+// nothing.
+func yamlTokenBound(data []byte) int {
+	n, boundary := 0, true
+	for _, c := range data {
+		switch c {
+		case ' ', '\t', '\r', '\n':
+			boundary = true
+		case ',', '[', ']', '{', '}', ':', '?', '-', '&', '*', '!', '|', '>', '\'', '"', '%', '@', '`', '#':
+			n++
+			boundary = true
+		default:
+			if boundary {
+				n++
+			}
+			boundary = false
+		}
+	}
+	return n
 }
 
 var yamlLine = regexp.MustCompile(`^line (\d+): `)
@@ -67,17 +102,21 @@ func libraryError(err error) error {
 	return e
 }
 
+// converter walks a document, charging every value it builds (an alias
+// is charged again each time it is expanded) to the body's budget.
 type converter struct {
-	budget int
+	budget *budget
 }
 
 func (c *converter) value(n *yaml.Node, depth int) (any, error) {
-	c.budget--
-	if c.budget < 0 {
-		return nil, &yamlError{line: n.Line, column: n.Column, msg: "document expands to too many values (too many aliases?)"}
+	if depth > maxDepth {
+		return nil, &yamlError{line: n.Line, column: n.Column, msg: errTooDeep.Error()}
 	}
-	if depth > maxYAMLDepth {
-		return nil, &yamlError{line: n.Line, column: n.Column, msg: "document is nested too deeply"}
+	if err := c.budget.take(len(n.Value)); err != nil {
+		return nil, &yamlError{line: n.Line, column: n.Column, msg: err.Error()}
+	}
+	if n.Style&yaml.TaggedStyle != 0 {
+		return nil, &yamlError{line: n.Line, column: n.Column, msg: fmt.Sprintf("tags (%s) are not supported", n.Tag)}
 	}
 	switch n.Kind {
 	case yaml.AliasNode:
@@ -107,10 +146,15 @@ func (c *converter) mapping(n *yaml.Node, depth int) (any, error) {
 		if k.Kind == yaml.AliasNode {
 			k = k.Alias
 		}
-		if k.Kind != yaml.ScalarNode {
-			return nil, &yamlError{line: k.Line, column: k.Column, msg: "mapping keys must be scalars"}
+		if err := c.budget.take(len(k.Value)); err != nil {
+			return nil, &yamlError{line: k.Line, column: k.Column, msg: err.Error()}
 		}
-		if k.ShortTag() == "!!merge" {
+		switch {
+		case k.Kind != yaml.ScalarNode:
+			return nil, &yamlError{line: k.Line, column: k.Column, msg: "mapping keys must be scalars"}
+		case k.Style&yaml.TaggedStyle != 0:
+			return nil, &yamlError{line: k.Line, column: k.Column, msg: fmt.Sprintf("tags (%s) are not supported", k.Tag)}
+		case k.ShortTag() == "!!merge":
 			return nil, &yamlError{line: k.Line, column: k.Column, msg: "merge keys (<<) are not supported"}
 		}
 		if _, dup := m[k.Value]; dup {
@@ -125,34 +169,46 @@ func (c *converter) mapping(n *yaml.Node, depth int) (any, error) {
 	return m, nil
 }
 
-var decimalInteger = regexp.MustCompile(`^-?(0|[1-9][0-9]*)$`)
+var (
+	// decimalInteger is an integer as JSON writes it (a leading + allowed):
+	// no octal 010, no 0x1F, no 1_000, which YAML reads as other numbers.
+	decimalInteger = regexp.MustCompile(`^[-+]?(0|[1-9][0-9]*)$`)
+	// jsonFloat is a number JSON can carry as written.
+	jsonFloat = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$`)
+	// decimalFloat is a YAML 1.2 core-schema float without underscores.
+	decimalFloat = regexp.MustCompile(`^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`)
+)
 
-// scalar converts a scalar by its resolved YAML 1.2 tag. Anything JSON has
-// no type for (timestamps, binary, infinities, custom tags) stays the string
-// that was written, for validation to judge.
+// scalar converts a scalar by its resolved YAML 1.2 tag. A plain number
+// becomes json.Number as written where JSON could carry it, so a number
+// too big for its field reaches validation, and the error, unchanged.
+// Anything JSON has no type for (timestamps, infinities, octal or
+// hexadecimal integers, underscores) stays the string that was written,
+// for validation to judge.
 func scalar(n *yaml.Node) any {
 	switch n.ShortTag() {
 	case "!!null":
 		return nil
 	case "!!bool":
 		return strings.EqualFold(n.Value, "true")
-	case "!!int":
-		plain := strings.ReplaceAll(n.Value, "_", "")
-		if i, err := strconv.ParseInt(plain, 0, 64); err == nil {
-			return i
-		}
-	case "!!float":
-		plain := strings.ReplaceAll(n.Value, "_", "")
-		if decimalInteger.MatchString(plain) {
-			// An integer too big for int64, which go-yaml resolves as a float.
-			return json.Number(plain)
-		}
-		f, err := strconv.ParseFloat(plain, 64)
-		if err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
+	}
+	if n.Style != 0 {
+		// Quoted, literal or folded: a string whatever it looks like.
+		return n.Value
+	}
+	v := n.Value
+	switch {
+	case decimalInteger.MatchString(v):
+		return json.Number(strings.TrimPrefix(v, "+"))
+	case jsonFloat.MatchString(v):
+		return json.Number(v)
+	case decimalFloat.MatchString(v) && strings.ContainsAny(v, ".eE"):
+		// YAML spellings JSON lacks: .5, 5., +1.5.
+		if f, err := strconv.ParseFloat(v, 64); err == nil {
 			return f
 		}
 	}
-	return n.Value
+	return v
 }
 
 // yamlInvalid is the 422 entry for a body that is not valid YAML, shaped like

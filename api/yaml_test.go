@@ -25,12 +25,12 @@ func TestYAMLToJSON(t *testing.T) {
 		{"yes stays a string", "a: yes\nb: on\nc: n\n", `{"a":"yes","b":"on","c":"n"}`},
 		{"non-string keys", "1: one\ntrue: t\n2.5: f\nnull: z\n", `{"1":"one","2.5":"f","null":"z","true":"t"}`},
 		{"big int", "n: 123456789012345678901234567890\n", `{"n":123456789012345678901234567890}`},
-		{"hex and underscores", "a: 0x1F\nb: 1_000\n", `{"a":31,"b":1000}`},
-		{"exponent", "e: 1e3\n", `{"e":1000}`},
+		{"integers are decimal, as in JSON", "a: 0x1F\nb: 1_000\nc: 010\nd: 0o7\ne: +5\nf: -0\n", `{"a":"0x1F","b":"1_000","c":"010","d":"0o7","e":5,"f":-0}`},
+		{"floats", "a: 2.5\nb: .5\nc: 1_0.5\nd: 5.\n", `{"a":2.5,"b":0.5,"c":"1_0.5","d":5}`},
+		{"exponent", "e: 1e3\nf: 1e400\n", `{"e":1e3,"f":1e400}`},
 		{"infinity stays a string", "i: .inf\nn: .nan\n", `{"i":".inf","n":".nan"}`},
 		{"quoted numbers stay strings", "a: \"1\"\n", `{"a":"1"}`},
 		{"aliases expand", "a: &x {k: v}\nb: *x\n", `{"a":{"k":"v"},"b":{"k":"v"}}`},
-		{"binary stays a string", "b: !!binary aGVsbG8=\n", `{"b":"aGVsbG8="}`},
 		{"JSON is YAML", `{"compute": {"gpu_type": "H100"}}`, `{"compute":{"gpu_type":"H100"}}`},
 		{"empty", "", `null`},
 		{"scalar document", "hello", `"hello"`},
@@ -57,7 +57,13 @@ func TestYAMLToJSONRejects(t *testing.T) {
 		{"merge key", "base: &b {x: 1}\nchild:\n  <<: *b\n", "merge keys (<<) are not supported"},
 		{"complex key", "? [a, b]\n: c\n", "mapping keys must be scalars"},
 		{"syntax", "a: [1, 2\n", "did not find expected"},
-		{"deep nesting", strings.Repeat("[", 100) + strings.Repeat("]", 100), "nested too deeply"},
+		{"deep nesting", strings.Repeat("[", 100) + strings.Repeat("]", 100), "nested more than 64 levels deep"},
+		{"standard tag", "b: !!binary aGVsbG8=\n", "tags (!!binary) are not supported"},
+		{"python tag", "a: !!python/object:os.system {}\n", "tags (!!python/object:os.system) are not supported"},
+		{"local tag", "a: !foo bar\n", "tags (!foo) are not supported"},
+		{"tagged key", "!!str a: 1\n", "tags (!!str) are not supported"},
+		{"second document", "a: 1\n---\nb: 2\n", "line 2: a body is one YAML document"},
+		{"empty second document", "a: 1\n---\n", "a body is one YAML document"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -82,33 +88,10 @@ i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
 `
 	start := time.Now()
 	_, err := yamlToJSON([]byte(bomb))
-	if err == nil || !strings.Contains(err.Error(), "too many values") {
+	if err == nil || !strings.Contains(err.Error(), "expands to more than 10000 values") {
 		t.Fatalf("alias bomb: error %v", err)
 	}
 	if d := time.Since(start); d > time.Second {
 		t.Fatalf("alias bomb took %v to reject", d)
 	}
-}
-
-func FuzzYAMLToJSON(f *testing.F) {
-	for _, seed := range []string{
-		"compute:\n  gpu_type: H100\n  gpu_count: 2\n",
-		"a: &x [1, 2]\nb: *x\n",
-		"<<: {a: 1}\n",
-		"d: 2024-01-01\n",
-		"? [a]\n: b\n",
-		`{"a": [1, 2.5e10, null]}`,
-		"n: 0x7FFFFFFFFFFFFFFFFF\n",
-	} {
-		f.Add([]byte(seed))
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		out, err := yamlToJSON(data)
-		if err != nil {
-			return
-		}
-		if !json.Valid(out) {
-			t.Fatalf("output %q of %q is not valid JSON", out, data)
-		}
-	})
 }

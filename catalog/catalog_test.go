@@ -457,3 +457,20 @@ func BenchmarkLookup(b *testing.B) {
 		reg.Lookup(names[i%len(names)])
 	}
 }
+
+func TestClosest(t *testing.T) {
+	names := []string{"vendor", "region", "compute", "network", "limit"}
+	for name, want := range map[string]string{
+		"regoin":  "region",
+		"Region":  "region",
+		"LIMIT":   "limit",
+		"vendors": "vendor",
+		"gpu_cnt": "",
+		"x":       "",
+		"":        "",
+	} {
+		if got := Closest(name, names); got != want {
+			t.Errorf("Closest(%q) = %q, want %q", name, got, want)
+		}
+	}
+}

@@ -129,6 +129,27 @@ func words(s string) []string {
 	})
 }
 
+// Closest is the one of names that name most likely misspells: the same
+// name in another case, or the nearest a few typos away ("regoin" →
+// "region"). It is empty when none is close. Names longer than any GPU
+// name are not compared, so an absurd input costs nothing.
+func Closest(name string, names []string) string {
+	if name == "" || len(name) > maxSuggestKey {
+		return ""
+	}
+	best, bestDist := "", 0
+	for _, n := range names {
+		if strings.EqualFold(n, name) {
+			return n
+		}
+		d := editDistance(strings.ToLower(name), strings.ToLower(n))
+		if d <= max(2, len(name)/3) && d < len(name) && (best == "" || d < bestDist) {
+			best, bestDist = n, d
+		}
+	}
+	return best
+}
+
 // editDistance is the Levenshtein distance between two byte strings.
 func editDistance(a, b string) int {
 	prev := make([]int, len(b)+1)

@@ -95,15 +95,18 @@ func TestFoundation(t *testing.T) {
 				}
 			})
 
+			t.Run("metrics are not on the API's listener", func(t *testing.T) {
+				if code, _, body := s.DoKey(t, "", http.MethodGet, "/metrics", "", nil); code != http.StatusNotFound {
+					t.Fatalf("GET /metrics on the API: %d %.200s, want 404", code, body)
+				}
+			})
+
 			t.Run("metrics count requests by operationId", func(t *testing.T) {
 				const op = "get_available_regions_available_regions_get"
 				for range 3 {
 					s.JSON(t, http.MethodGet, "/available_regions", "", nil, http.StatusOK, nil)
 				}
-				code, _, body := s.DoKey(t, "", http.MethodGet, "/metrics", "", nil)
-				if code != http.StatusOK {
-					t.Fatalf("/metrics: %d", code)
-				}
+				body := s.Metrics(t)
 				if n := requestCount(body, op, "200"); n != 3 {
 					t.Fatalf("supply_http_requests_total for %s = %v, want 3", op, n)
 				}

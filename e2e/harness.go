@@ -113,6 +113,8 @@ type Config struct {
 type Server struct {
 	// URL is the server's base URL, e.g. http://127.0.0.1:40123.
 	URL string
+	// MetricsURL is the base URL of its metrics listener.
+	MetricsURL string
 	// Key is the initial API key (account "default").
 	Key string
 	// DataDir is the server's --data-dir.
@@ -120,10 +122,11 @@ type Server struct {
 	// DatabaseURL is the PostgreSQL database, or "" on SQLite.
 	DatabaseURL string
 
-	cfg     Config
-	addr    string
-	logPath string
-	client  *http.Client
+	cfg         Config
+	addr        string
+	metricsAddr string
+	logPath     string
+	client      *http.Client
 
 	mu      sync.Mutex
 	cmd     *exec.Cmd
@@ -145,11 +148,12 @@ func Start(t testing.TB, engine string, flags ...string) *Server {
 func StartConfig(t testing.TB, cfg Config) *Server {
 	t.Helper()
 	s := &Server{
-		DataDir: t.TempDir(),
-		cfg:     cfg,
-		addr:    "127.0.0.1:0",
-		logPath: filepath.Join(t.TempDir(), "server.log"),
-		client:  &http.Client{Timeout: 30 * time.Second},
+		DataDir:     t.TempDir(),
+		cfg:         cfg,
+		addr:        "127.0.0.1:0",
+		metricsAddr: "127.0.0.1:0",
+		logPath:     filepath.Join(t.TempDir(), "server.log"),
+		client:      &http.Client{Timeout: 30 * time.Second},
 	}
 	switch cfg.Engine {
 	case store.EngineSQLite:
@@ -201,12 +205,17 @@ func (s *Server) SandboxEnv(t testing.TB) []string {
 	return env
 }
 
-// servingLine is the log line that says where the server listens.
-var servingLine = regexp.MustCompile(`"msg":"supply serving".*?"addr":"([^"]+)"`)
+// servingLine and metricsLine are the log lines that say where the server
+// listens, for the API and for metrics; the metrics line comes first.
+var (
+	servingLine = regexp.MustCompile(`"msg":"supply serving".*?"addr":"([^"]+)"`)
+	metricsLine = regexp.MustCompile(`"msg":"metrics serving".*?"addr":"([^"]+)"`)
+)
 
 // start launches the process and waits for /readyz. The first start
-// listens on port 0 and learns the port from the log; restarts reuse it,
-// so URLs and offer links stay valid across a restart.
+// listens on port 0 (API and metrics) and learns the ports from the log;
+// restarts reuse them, so URLs and offer links stay valid across a
+// restart.
 func (s *Server) start(t testing.TB) {
 	t.Helper()
 	log, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
@@ -218,7 +227,7 @@ func (s *Server) start(t testing.TB) {
 	if err != nil {
 		t.Fatalf("open server log: %v", err)
 	}
-	args := append([]string{"server", "--listen", s.addr}, s.cfg.Flags...)
+	args := append([]string{"server", "--listen", s.addr, "--metrics-listen", s.metricsAddr}, s.cfg.Flags...)
 	cmd := exec.Command(Binary(t), args...)
 	cmd.Env = s.env()
 	cmd.Stdout, cmd.Stderr = log, log
@@ -267,11 +276,13 @@ func (s *Server) waitReady(t testing.TB, exited <-chan struct{}) {
 		default:
 		}
 		if s.URL == "" {
-			m := servingLine.FindStringSubmatch(s.Stderr())
-			if m == nil {
+			out := s.Stderr()
+			m, mm := servingLine.FindStringSubmatch(out), metricsLine.FindStringSubmatch(out)
+			if m == nil || mm == nil {
 				continue
 			}
 			s.addr, s.URL = m[1], "http://"+m[1]
+			s.metricsAddr, s.MetricsURL = mm[1], "http://"+mm[1]
 		}
 		resp, err := s.client.Get(s.URL + "/readyz")
 		if err != nil {
@@ -414,6 +425,22 @@ func (s *Server) DoKey(t testing.TB, key, method, path, contentType string, body
 		t.Fatalf("%s %s: read body: %v", method, path, err)
 	}
 	return resp.StatusCode, resp.Header, b
+}
+
+// Metrics reads the server's Prometheus exposition from its metrics
+// listener.
+func (s *Server) Metrics(t testing.TB) []byte {
+	t.Helper()
+	resp, err := s.client.Get(s.MetricsURL + "/metrics")
+	if err != nil {
+		t.Fatalf("GET /metrics: %v\n%s", err, s.tail())
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics: %d %v", resp.StatusCode, err)
+	}
+	return b
 }
 
 // JSON sends a request with the initial key, expects status want and

@@ -72,7 +72,7 @@ type Details struct {
 
 // Query is the body of POST /get_offers.
 type Query struct {
-	Vendor  string   `json:"vendor,omitempty" doc:"One vendor slug"`
+	Vendor  string   `json:"vendor,omitempty" maxLength:"64" doc:"One vendor slug"`
 	Region  string   `json:"region,omitempty" enum:"US,EU,APAC,Other"`
 	Compute Compute  `json:"compute"`
 	Network *Network `json:"network,omitempty"`
@@ -81,11 +81,11 @@ type Query struct {
 
 // Compute is the GPU part of a Query.
 type Compute struct {
-	GPUType            string   `json:"gpu_type" minLength:"1" doc:"GPU family (H100) or canonical name (nvidia-h100-sxm5-80gb)"`
-	GPUCount           int      `json:"gpu_count,omitempty" minimum:"1" default:"1"`
+	GPUType            string   `json:"gpu_type" minLength:"1" maxLength:"128" doc:"GPU family (H100) or canonical name (nvidia-h100-sxm5-80gb)"`
+	GPUCount           int      `json:"gpu_count,omitempty" minimum:"1" maximum:"100000" default:"1"`
 	MaxPricePerGPUHour *float64 `json:"max_price_per_gpu_hour,omitempty" exclusiveMinimum:"0"`
 	ContractType       string   `json:"contract_type,omitempty" enum:"ondemand,spot"`
-	NodeCount          *int     `json:"node_count,omitempty" minimum:"1"`
+	NodeCount          *int     `json:"node_count,omitempty" minimum:"1" maximum:"100000"`
 }
 
 // Network is the network part of a Query.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -249,11 +250,24 @@ func TestProcureRefusals(t *testing.T) {
 		kind error
 		loc  string
 	}{
-		"unknown offer":  {provision.ProcureRequest{OfferID: uuid.New(), SSHPublicKey: testKey}, provision.ErrNotFound, ""},
-		"bad key":        {provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: "ssh-rsa nope"}, nil, "[body ssh_public_key]"},
-		"bad cloud-init": {provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: testKey, CloudInit: ptr("echo hi")}, nil, "[body cloud_init]"},
+		"unknown offer":           {provision.ProcureRequest{OfferID: uuid.New(), SSHPublicKey: testKey}, provision.ErrNotFound, ""},
+		"bad key":                 {provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: "ssh-rsa nope"}, nil, "[body ssh_public_key]"},
+		"bad cloud-init":          {provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: testKey, CloudInit: ptr("echo hi")}, nil, "[body cloud_init]"},
+		"NUL in cloud-init":       {provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: testKey, CloudInit: ptr("#!/bin/sh\necho\x00hi\n")}, nil, "[body cloud_init]"},
+		"CR in the key comment":   {provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: testKey + "\rfake"}, nil, "[body ssh_public_key]"},
+		"NUL in the key comment":  {provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: testKey + "\x00"}, nil, "[body ssh_public_key]"},
+		"ESC in the name":         {provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: testKey, ResourceName: ptr("a\x1b[2Jb")}, nil, "[body resource_name]"},
+		"BEL in the name":         {provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: testKey, ResourceName: ptr("bell\a")}, nil, "[body resource_name]"},
+		"CR in the name":          {provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: testKey, ResourceName: ptr("x\rtrain")}, nil, "[body resource_name]"},
+		"LF in the name":          {provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: testKey, ResourceName: ptr("x\ntrain")}, nil, "[body resource_name]"},
+		"NUL in the name":         {provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: testKey, ResourceName: ptr("x\x00")}, nil, "[body resource_name]"},
+		"RLO in the name":         {provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: testKey, ResourceName: ptr("evil\u202egnp.exe")}, nil, "[body resource_name]"},
+		"ESC in the cluster name": {provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: testKey, ClusterName: ptr("c\x1b]0;owned\a")}, nil, "[body cluster_name]"},
 	} {
 		_, err := e.svc.Procure(ctx, 1, "", tc.req)
+		if err == nil {
+			t.Fatalf("%s: procured, want a refusal", name)
+		}
 		switch {
 		case tc.kind != nil && !errors.Is(err, tc.kind):
 			t.Errorf("%s: %v, want %v", name, err, tc.kind)
@@ -303,6 +317,107 @@ func TestIdempotencyKey(t *testing.T) {
 	e.waitStatus(o.OfferID, "ready", ready)
 	if n := len(e.live("")); n != 1 {
 		t.Errorf("%d live instances after a replayed procurement, want 1", n)
+	}
+}
+
+// TestCloudConfigForContainers: a vendor whose instances are containers
+// cannot run a #cloud-config; that is known when the offer is procured,
+// so it is a 422 then, not a failure in the background.
+func TestCloudConfigForContainers(t *testing.T) {
+	e := newEnv(t, "sqlite", nil)
+	ctx := context.Background()
+	config, script := "#cloud-config\npackages: [htop]\n", "#!/bin/sh\necho hi\n"
+	for _, vendor := range []string{"runpod", "vastai"} {
+		o := e.offer(vendor, "H100")
+		_, err := e.svc.Procure(ctx, 1, "", provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: testKey, CloudInit: &config})
+		var qe *offers.QueryError
+		if !errors.As(err, &qe) || fmt.Sprint(qe.Loc) != "[body cloud_init]" || !strings.Contains(qe.Msg, "do not run cloud-init") {
+			t.Fatalf("%s with a #cloud-config: %v, want a 422 on cloud_init", vendor, err)
+		}
+		if rs, err := e.svc.Resources(ctx, 1, provision.ResourceFilter{OfferID: &o.OfferID}); err != nil || len(rs) != 0 {
+			t.Fatalf("%s: the refused procurement left resources %+v (%v)", vendor, rs, err)
+		}
+		e.procure(o, func(r *provision.ProcureRequest) { r.CloudInit = &script })
+	}
+	// A virtual machine runs it.
+	e.procure(e.offer("lambda", "H100"), func(r *provision.ProcureRequest) { r.CloudInit = &config })
+}
+
+// TestIdempotencyKeyConcurrent: retries that arrive while the first
+// request with their key is still running get its answer, not a 409, on
+// one replica or two. The second replica reads offers slowly, so its
+// first request finds the offer procured by the first replica only after
+// it last looked for the key's answer.
+func TestIdempotencyKeyConcurrent(t *testing.T) {
+	for _, engine := range storetest.Engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			e := newEnv(t, engine, nil)
+			slow := provision.New(provision.Config{Store: e.st, Offers: slowOffers{e.index, 300 * time.Millisecond}, Vendors: e.sb.Vendors()})
+			replicas := []*provision.Service{e.svc, slow}
+			o := e.offer("lambda", "H100")
+			req := provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: testKey}
+			const n = 20
+			answers := make([]provision.ProcureResponse, n)
+			errs := make([]error, n)
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for i := range n {
+				wg.Go(func() {
+					<-start
+					answers[i], errs[i] = replicas[i%2].Procure(context.Background(), 1, "same-key", req)
+				})
+			}
+			close(start)
+			wg.Wait()
+			for i := range n {
+				if errs[i] != nil || fmt.Sprint(answers[i]) != fmt.Sprint(answers[0]) {
+					t.Errorf("request %d: %+v %v; want the first answer %+v", i, answers[i], errs[i], answers[0])
+				}
+			}
+			if rs, err := e.svc.Resources(context.Background(), 1, provision.ResourceFilter{OfferID: &o.OfferID}); err != nil || len(rs) != 1 {
+				t.Errorf("%d resources (%v), want 1", len(rs), err)
+			}
+		})
+	}
+}
+
+// slowOffers makes resolving an offer take a while, as a slow database
+// would, so that a request can be caught mid-procurement.
+type slowOffers struct {
+	provision.Offers
+	delay time.Duration
+}
+
+func (s slowOffers) Resolve(ctx context.Context, accountID int64, id uuid.UUID) (offers.Offer, vendors.CatalogItem, error) {
+	time.Sleep(s.delay)
+	return s.Offers.Resolve(ctx, accountID, id)
+}
+
+// TestIdempotencyKeyStillInProgress: a retry that waited long enough for
+// the first request is told the key is still in progress.
+func TestIdempotencyKeyStillInProgress(t *testing.T) {
+	e := newEnv(t, "sqlite", func(c *provision.Config) {
+		c.Offers = slowOffers{c.Offers, time.Second}
+		c.IdempotencyWait = 50 * time.Millisecond
+	})
+	req := provision.ProcureRequest{OfferID: e.offer("lambda", "H100").OfferID, SSHPublicKey: testKey}
+	first := make(chan error, 1)
+	go func() {
+		_, err := e.svc.Procure(context.Background(), 1, "slow-key", req)
+		first <- err
+	}()
+	time.Sleep(100 * time.Millisecond)
+	_, err := e.svc.Procure(context.Background(), 1, "slow-key", req)
+	var pe *provision.Error
+	if !errors.As(err, &pe) || !errors.Is(err, provision.ErrConflict) || !strings.Contains(pe.Detail, "still in progress") {
+		t.Errorf("retry during the first request: %v, want a 409 saying the key is still in progress", err)
+	}
+	if err := <-first; err != nil {
+		t.Fatalf("first request: %v", err)
+	}
+	// Another account's same key is its own.
+	if _, err := e.svc.Procure(context.Background(), 2, "slow-key", req); !errors.Is(err, provision.ErrNotFound) {
+		t.Errorf("other account, same key: %v, want its own answer (not found)", err)
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/gpusupply/supply/offers"
+	"github.com/gpusupply/supply/printable"
 	"github.com/gpusupply/supply/store"
 	"github.com/gpusupply/supply/userdata"
 	"github.com/gpusupply/supply/vendors"
@@ -65,6 +66,10 @@ type Config struct {
 	// Probe checks that an instance is reachable (default: an SSH
 	// banner on ip:port).
 	Probe func(ctx context.Context, ip string, port int) error
+	// IdempotencyWait is how long a request waits for an earlier one
+	// with the same Idempotency-Key to finish before it is told the key
+	// is still in progress (default 5s).
+	IdempotencyWait time.Duration
 }
 
 // Service is procurement and resource management: the API calls it, and
@@ -80,6 +85,8 @@ type Service struct {
 
 	foreignMu   sync.Mutex
 	foreignSeen map[string]bool // vendor/instance ids of foreign instances already logged
+	// inflight serialises the requests of one Idempotency-Key.
+	inflight keyGate
 }
 
 // New builds a Service. Register its workers (Workers) and periodic jobs
@@ -111,6 +118,9 @@ func New(cfg Config) *Service {
 	}
 	if cfg.Probe == nil {
 		cfg.Probe = ProbeSSH
+	}
+	if cfg.IdempotencyWait <= 0 {
+		cfg.IdempotencyWait = 5 * time.Second
 	}
 	s := &Service{
 		cfg: cfg, store: cfg.Store, offers: cfg.Offers, vendors: map[string]vendors.Vendor{},
@@ -173,12 +183,33 @@ func (s *Service) Procure(ctx context.Context, accountID int64, idempotencyKey s
 		return ProcureResponse{}, fieldError("ssh_public_key", "Value error, ssh_public_key "+err.Error(), req.SSHPublicKey)
 	}
 	cloudInit := deref(req.CloudInit)
-	if _, err := userdata.Classify(cloudInit); err != nil {
+	kind, err := userdata.Classify(cloudInit)
+	if err != nil {
 		return ProcureResponse{}, fieldError("cloud_init", "Value error, "+err.Error(), truncate(cloudInit, 200))
+	}
+	if i := strings.IndexByte(cloudInit, 0); i >= 0 {
+		// cloud-init, shells and the vendors' APIs stop reading at a NUL,
+		// or refuse it: what runs would not be what was sent.
+		return ProcureResponse{}, fieldError("cloud_init", fmt.Sprintf("Value error, cloud_init contains a NUL byte at offset %d", i), truncate(cloudInit, 200))
+	}
+	for _, name := range []struct {
+		field string
+		value *string
+	}{{"resource_name", req.ResourceName}, {"cluster_name", req.ClusterName}} {
+		// Names are printed by consoles and the CLI: no escape sequences,
+		// carriage returns or right-to-left overrides.
+		if err := printable.Check(deref(name.value)); err != nil {
+			return ProcureResponse{}, fieldError(name.field, "Value error, "+name.field+" "+err.Error(), deref(name.value))
+		}
 	}
 	var reqHash string
 	if idempotencyKey != "" {
 		reqHash = requestHash(req)
+		leave, err := s.inflight.enter(ctx, fmt.Sprint(accountID)+"\x00"+idempotencyKey, s.cfg.IdempotencyWait)
+		if err != nil {
+			return ProcureResponse{}, err
+		}
+		defer leave()
 		if resp, ok, err := s.replay(ctx, accountID, idempotencyKey, reqHash); ok || err != nil {
 			return resp, err
 		}
@@ -192,6 +223,12 @@ func (s *Service) Procure(ctx context.Context, accountID int64, idempotencyKey s
 		return ProcureResponse{}, fmt.Errorf("procure: %w", err)
 	}
 	if p, err := s.store.ProcurementByOffer(ctx, req.OfferID.String()); err == nil {
+		// Another replica may have just procured it for this very key.
+		if idempotencyKey != "" {
+			if resp, ok, rerr := s.replay(ctx, accountID, idempotencyKey, reqHash); ok || rerr != nil {
+				return resp, rerr
+			}
+		}
 		return ProcureResponse{}, refuse(ErrConflict, "Offer %s was already procured (procurement %s)", req.OfferID, p.Status)
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return ProcureResponse{}, fmt.Errorf("procure: %w", err)
@@ -200,8 +237,15 @@ func (s *Service) Procure(ctx context.Context, accountID int64, idempotencyKey s
 	if !now.Before(offer.ExpiresAt) {
 		return ProcureResponse{}, refuse(ErrGone, "Offer %s expired at %s; ask for offers again", req.OfferID, offer.ExpiresAt.Format(time.RFC3339))
 	}
-	if _, ok := s.vendors[offer.Vendor]; !ok {
+	vendor, ok := s.vendors[offer.Vendor]
+	if !ok {
 		return ProcureResponse{}, refuse(ErrConflict, "Vendor %s is not available now; ask for offers again", offer.Vendor)
+	}
+	// Known now, so refused now rather than failing in the background.
+	if info := vendor.Info(); kind == userdata.CloudConfig && info.Containers && !info.CloudInit {
+		return ProcureResponse{}, fieldError("cloud_init", fmt.Sprintf(
+			"Value error, %s instances are containers and do not run cloud-init: send a #!/ shell script instead of #cloud-config",
+			info.DisplayName), truncate(cloudInit, 200))
 	}
 
 	p, resources, err := s.plan(now, accountID, offer, item, key, cloudInit, req)

@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/gpusupply/supply/printable"
 )
 
 // MaxUserData is the largest renter document accepted (64 KiB).
@@ -52,6 +54,11 @@ func ValidateKey(key string) (string, error) {
 	}
 	if len(bytes.TrimSpace(rest)) > 0 {
 		return "", errors.New("more than one public key given")
+	}
+	// The comment lands in authorized_keys and the start-up script, and
+	// is shown by ssh tools: control characters have no place in it.
+	if err := printable.Check(comment); err != nil {
+		return "", fmt.Errorf("comment %w", err)
 	}
 	line := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pk)))
 	if comment != "" {

@@ -148,6 +148,10 @@ func TestRejects(t *testing.T) {
 		{"empty key", "", ""},
 		{"user data not cloud-init", key, "echo hi"},
 		{"user data too big", key, "#!/bin/sh\n" + strings.Repeat("x", MaxUserData)},
+		{"NUL in the comment", key + "\x00x", ""},
+		{"CR in the comment", key + "\rx", ""},
+		{"escape sequence in the comment", key + "\x1b[2J", ""},
+		{"bidi override in the comment", key + "\u202e", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := CloudInit(tc.key, tc.user); err == nil {

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +17,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
@@ -481,4 +484,54 @@ func TestCompletionAndHelp(t *testing.T) {
 	if out, _ := u.ok(t, "rent", "--help"); !strings.Contains(out, "Examples:\n  supply rent --gpu H100") {
 		t.Errorf("rent --help:\n%s", out)
 	}
+}
+
+// TestOutputIsEscaped: whatever a server answers, the command line prints
+// no control character or bidi override to the terminal. The server
+// refuses such names now, but rows stored before it did, or a server of
+// another version, can still hold them, so the server here answers as
+// such a server would.
+func TestOutputIsEscaped(t *testing.T) {
+	t.Parallel()
+	id := uuid.New()
+	hostile := "evil\x1b[2J\x1b]0;owned\a\u202egnp.exe\r"
+	summary := provision.ResourceSummary{
+		ResourceID: id, ResourceType: "vm", Vendor: "lambda", VendorRegion: "us\x1b[31m-east", Status: "running",
+		Name: hostile, StatusMessage: &hostile, LinkedResources: []provision.Link{}, OfferHistory: []provision.OfferHistory{},
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.Method == http.MethodGet && r.URL.Path == "/resources":
+			json.NewEncoder(w).Encode([]provision.ResourceSummary{summary})
+		case r.Method == http.MethodGet:
+			json.NewEncoder(w).Encode(summary)
+		default:
+			w.WriteHeader(http.StatusConflict)
+			json.NewEncoder(w).Encode(map[string]string{"detail": "Resource " + hostile + " was already deleted"})
+		}
+	}))
+	defer srv.Close()
+	u := newUser(t, "SUPPLY_URL="+srv.URL, "SUPPLY_API_KEY=sk-any")
+	clean := func(what, out string) {
+		t.Helper()
+		for _, r := range out {
+			if r != '\n' && !unicode.IsGraphic(r) {
+				t.Errorf("%s prints %U:\n%q", what, r, out)
+				return
+			}
+		}
+		if !strings.Contains(out, `evil\x1b[2J\x1b]0;owned\x07\u202egnp.exe\x0d`) {
+			t.Errorf("%s does not show the name escaped:\n%q", what, out)
+		}
+	}
+	out, _ := u.ok(t, "resources")
+	clean("supply resources", out)
+	out, _ = u.ok(t, "resource", id.String())
+	clean("supply resource", out)
+	_, stderr, code := u.run(t, "delete", id.String())
+	if code == 0 {
+		t.Fatalf("delete answered 409 but exited 0")
+	}
+	clean("supply delete's error", stderr)
 }

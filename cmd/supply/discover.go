@@ -81,7 +81,7 @@ func regionsCommand() *cobra.Command {
 		}
 		return p.answer(regions, func() {
 			for _, r := range regions {
-				fmt.Fprintln(p.out, r)
+				p.line("%s", r)
 			}
 		})
 	})

@@ -13,6 +13,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/gpusupply/supply/printable"
 )
 
 func main() {
@@ -20,7 +22,8 @@ func main() {
 	err := rootCommand().ExecuteContext(ctx)
 	stop()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "supply:", err)
+		// The error may quote a server's answer: escape it for the terminal.
+		fmt.Fprintln(os.Stderr, "supply:", printable.Escape(err.Error()))
 		os.Exit(1)
 	}
 }

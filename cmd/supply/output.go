@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
+
+	"github.com/gpusupply/supply/printable"
 )
 
 // printer writes a command's answer: JSON with --json, else tables that
@@ -60,12 +63,45 @@ func (p *printer) answer(v any, human func()) error {
 // note tells the user something on stderr, where it never mixes with the
 // answer, JSON or not.
 func (p *printer) note(format string, args ...any) {
-	fmt.Fprintf(p.err, format+"\n", args...)
+	fmt.Fprintf(p.err, format+"\n", escaped(args)...)
+}
+
+// line prints one line of a human answer on stdout.
+func (p *printer) line(format string, args ...any) {
+	fmt.Fprintf(p.out, format+"\n", escaped(args)...)
+}
+
+// escaped makes every string and error among args safe for a terminal:
+// names, messages and commands come from a server, and a name holding
+// escape sequences or a right-to-left override must not rewrite the
+// screen (printable.Escape).
+func escaped(args []any) []any {
+	out := make([]any, len(args))
+	for i, a := range args {
+		switch v := a.(type) {
+		case string:
+			out[i] = printable.Escape(v)
+		case error:
+			out[i] = printable.Escape(v.Error())
+		case fmt.Stringer:
+			out[i] = printable.Escape(v.String())
+		default:
+			out[i] = a
+		}
+	}
+	return out
 }
 
 // table prints rows under a header, columns aligned. The STATUS column is
 // coloured by what the status means.
 func (p *printer) table(header []string, rows [][]string) {
+	rows = slices.Clone(rows)
+	for i, row := range rows {
+		rows[i] = make([]string, len(row))
+		for j, cell := range row {
+			rows[i][j] = printable.Escape(cell)
+		}
+	}
 	widths := make([]int, len(header))
 	for _, row := range append([][]string{header}, rows...) {
 		for i, cell := range row {
@@ -106,7 +142,7 @@ func (p *printer) fields(pairs [][2]string) {
 		if kv[1] == "" {
 			continue
 		}
-		value := kv[1]
+		value := printable.Escape(kv[1])
 		if kv[0] == "Status" || kv[0] == "Procurement" {
 			value = paint(p.color, statusColor(value), value)
 		}
@@ -186,7 +222,7 @@ func (p *printer) startProgress() *progress {
 func (pr *progress) set(state, info string) {
 	pr.mu.Lock()
 	defer pr.mu.Unlock()
-	pr.state, pr.info = state, info
+	pr.state, pr.info = printable.Escape(state), printable.Escape(info)
 	if pr.p.live {
 		pr.draw()
 		return

@@ -189,7 +189,7 @@ func procure(ctx context.Context, c *client.Client, p *printer, f *procureFlags,
 	}
 	if !f.wait {
 		return p.answer(res, func() {
-			fmt.Fprintf(p.out, "Procuring offer %s: resource %s.\n", offerID, joinIDs(res.ResourceIDs))
+			p.line("Procuring offer %s: resource %s.", offerID, joinIDs(res.ResourceIDs))
 			p.note("Follow it with: supply status %s", offerID)
 		})
 	}
@@ -200,7 +200,7 @@ func procure(ctx context.Context, c *client.Client, p *printer, f *procureFlags,
 	return p.answer(st, func() {
 		for _, in := range st.Instances {
 			p.note("%s (resource %s) is ready. Give it back with: supply delete %s --wait", in.Name, in.ResourceID, in.ResourceID)
-			fmt.Fprintln(p.out, deref(in.SSHCommand))
+			p.line("%s", deref(in.SSHCommand))
 		}
 	})
 }

@@ -138,7 +138,7 @@ only once the vendor confirms it is gone. With --wait the command waits for that
 			return err
 		}
 		if !wait {
-			return p.answer(res, func() { fmt.Fprintf(p.out, "Deleting resource %s: %s.\n", id, res.Message) })
+			return p.answer(res, func() { p.line("Deleting resource %s: %s.", id, res.Message) })
 		}
 		pr := p.startProgress()
 		r, err := c.WaitDeleted(ctx, id, func(r provision.ResourceSummary) { pr.set(r.Status, deref(r.StatusMessage)) })
@@ -149,7 +149,7 @@ only once the vendor confirms it is gone. With --wait the command waits for that
 		if err != nil {
 			return err
 		}
-		return p.answer(r, func() { fmt.Fprintf(p.out, "Resource %s deleted.\n", id) })
+		return p.answer(r, func() { p.line("Resource %s deleted.", id) })
 	})
 }
 

@@ -34,6 +34,7 @@ var version = "dev"
 type serverFlags struct {
 	db               dbFlags
 	listen           string
+	metricsListen    string
 	noMigrate        bool
 	sandbox          bool
 	sandboxBootTime  time.Duration
@@ -45,6 +46,8 @@ type serverFlags struct {
 	jobRescueAfter   time.Duration
 	rateLimit        float64
 	rateBurst        int
+	authFailureRate  float64
+	authFailureBurst int
 	logLevel         string
 	vendors          vendorFlags
 }
@@ -71,6 +74,7 @@ State lives in SQLite under --data-dir unless --database-url points at PostgreSQ
 	f.db.register(cmd)
 	fl := cmd.Flags()
 	fl.StringVar(&f.listen, "listen", "127.0.0.1:8080", "address to serve the API on")
+	fl.StringVar(&f.metricsListen, "metrics-listen", "127.0.0.1:9464", "address to serve Prometheus metrics (/metrics) on, apart from the API; empty: no metrics")
 	fl.BoolVar(&f.noMigrate, "no-migrate", false, "on PostgreSQL, do not apply migrations at start (run 'supply migrate' instead)")
 	fl.BoolVar(&f.sandbox, "sandbox", false, "force sandbox mode on or off (default: on when no vendor credentials are set)")
 	fl.DurationVar(&f.sandboxBootTime, "sandbox-boot-time", 3*time.Second, "how long sandbox instances take to boot")
@@ -82,6 +86,8 @@ State lives in SQLite under --data-dir unless --database-url points at PostgreSQ
 	fl.DurationVar(&f.jobRescueAfter, "job-rescue-after", store.DefaultJobRescueAfter, "after a crash, how long before the jobs it was running are run again")
 	fl.Float64Var(&f.rateLimit, "rate-limit", 100, "requests per second one account may make (bursts of --rate-burst); 0 turns the limit off")
 	fl.IntVar(&f.rateBurst, "rate-burst", 200, "burst size of the per-account rate limit")
+	fl.Float64Var(&f.authFailureRate, "auth-failure-rate", 1, "requests with an invalid API key per second one client address may make (bursts of --auth-failure-burst); 0 turns the limit off")
+	fl.IntVar(&f.authFailureBurst, "auth-failure-burst", 20, "burst size of the per-address limit on invalid API keys")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.vendors.register(fl)
 	return cmd
@@ -186,18 +192,36 @@ func runServer(ctx context.Context, f serverFlags, sandboxSet bool) error {
 	a := api.New(api.Config{
 		Installation: installation, Auth: auth, Ready: st.Ping, GPUs: catalog.GPUs(), Vendors: index, Offers: svc, Provision: svc,
 		Logger: log, Metrics: metrics, Version: version, RateLimit: f.rateLimit, RateBurst: f.rateBurst,
+		AuthFailureRate: f.authFailureRate, AuthFailureBurst: f.authFailureBurst,
 	})
 	if sb != nil {
 		api.RegisterSandbox(a, sb)
 	}
 
+	// Metrics get a listener of their own, so that the API's clients
+	// cannot read the service's traffic and failure counts: the default
+	// is loopback, and a deployment exposes it to its monitoring network
+	// only. A separate address rather than a token: nothing secret to
+	// hand to Prometheus, and nothing to leak.
+	servers := []*http.Server{}
+	errc := make(chan error, 2)
+	if f.metricsListen != "" {
+		ml, err := net.Listen("tcp", f.metricsListen)
+		if err != nil {
+			return fmt.Errorf("listen for metrics: %w", err)
+		}
+		msrv := api.NewServer(f.metricsListen, a.MetricsHandler())
+		servers = append(servers, msrv)
+		log.Info("metrics serving", "addr", ml.Addr().String())
+		go func() { errc <- msrv.Serve(ml) }()
+	}
 	l, err := net.Listen("tcp", f.listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := api.NewServer(f.listen, a.Handler())
+	servers = append(servers, srv)
 	log.Info("supply serving", "addr", l.Addr().String(), "database", st.Engine(), "sandbox", useSandbox, "version", version)
-	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
 	select {
 	case err := <-errc:
@@ -207,8 +231,10 @@ func runServer(ctx context.Context, f serverFlags, sandboxSet bool) error {
 	log.Info("shutting down")
 	shutCtx, stop := context.WithTimeout(context.Background(), 10*time.Second)
 	defer stop()
-	if err := srv.Shutdown(shutCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
+	for _, s := range servers {
+		if err := s.Shutdown(shutCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
 	}
 	return nil
 }

@@ -1,0 +1,481 @@
+package api
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gpusupply/supply/provision"
+	"github.com/gpusupply/supply/vendors"
+	"github.com/gpusupply/supply/vendors/standin"
+)
+
+// Requests as an attacker or a careless client sends them: every one is
+// answered quickly, cheaply and in the contract's shape, and nothing in
+// the answer or the log repeats a secret.
+
+// serve answers one request in-process, so that allocations can be
+// measured without a network in between.
+func (ts *testServer) serve(method, path, contentType string, body []byte) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, path, bytes.NewReader(body))
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	req.Header.Set("Authorization", "Bearer "+ts.key)
+	w := httptest.NewRecorder()
+	ts.api.Handler().ServeHTTP(w, req)
+	return w
+}
+
+// allocated is how many bytes f allocates (all goroutines; the test
+// server is otherwise idle).
+func allocated(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// hostileBodies are bodies of about 1 MB built to cost the server far
+// more than their size: aliases that expand, values by the hundred
+// thousand, nesting, fields that are echoed back.
+func hostileBodies() []struct{ name, path, contentType, body string } {
+	// The reported case: one anchored 400 KB string repeated 600 times,
+	// in a field whose error echoes its input.
+	echoed := "s: &s \"" + strings.Repeat("A", 400_000) + "\"\ncompute:\n  gpu_type: [" +
+		strings.TrimSuffix(strings.Repeat("*s, ", 600), ", ") + "]\n"
+	// The same at 1 MB (2 GB expanded), well under the count of values.
+	bigEcho := "s: &s \"" + strings.Repeat("A", 950_000) + "\"\ncompute:\n  gpu_type: [" +
+		strings.TrimSuffix(strings.Repeat("*s, ", 2_000), ", ") + "]\n"
+	// Billion laughs with fat leaves.
+	var laughs strings.Builder
+	laughs.WriteString("a: &a [\"" + strings.Repeat("lol", 300_000) + "\"]\n")
+	for c := 'b'; c <= 'j'; c++ {
+		fmt.Fprintf(&laughs, "%c: &%c [*%c,*%c,*%c,*%c,*%c,*%c,*%c,*%c,*%c]\n", c, c, c-1, c-1, c-1, c-1, c-1, c-1, c-1, c-1, c-1)
+	}
+	laughs.WriteString("compute: {gpu_type: *j}\n")
+	return []struct{ name, path, contentType, body string }{
+		{"anchored string echoed 600 times", "/get_offers", "application/yaml", echoed},
+		{"anchored 1 MB string 2000 times", "/get_offers", "application/yaml", bigEcho},
+		{"nested aliases", "/get_offers", "application/yaml", laughs.String()},
+		{"a million YAML values", "/get_offers", "application/yaml", "compute: {gpu_type: [" + strings.Repeat("a,", 499_000) + "a]}\n"},
+		{"a million YAML list items", "/get_offers", "application/yaml", "compute:\n  gpu_type:\n" + strings.Repeat("  - a\n", 170_000)},
+		{"YAML nesting", "/get_offers", "application/yaml", strings.Repeat("[", 500_000) + strings.Repeat("]", 500_000)},
+		{"a million JSON values", "/get_offers", "application/json", `{"compute":{"gpu_type":[` + strings.Repeat("0,", 499_000) + `0]}}`},
+		{"JSON nesting", "/procure_offer", "application/json", strings.Repeat("[", 500_000) + strings.Repeat("]", 500_000)},
+		{"a 1 MB name", "/procure_offer", "application/json",
+			`{"offer_id":"` + offerID.String() + `","ssh_public_key":"` + sshKey + `","resource_name":"` + strings.Repeat("n", 1_000_000) + `"}`},
+		{"a 1 MB GPU type", "/get_offers", "application/yaml", "compute: {gpu_type: " + strings.Repeat("B", 1_000_000) + "}\n"},
+		{"a 1 MB field name", "/get_offers", "application/json", `{"compute":{"gpu_type":"H100"},"` + strings.Repeat("k", 1_000_000) + `":1}`},
+	}
+}
+
+// TestAmplification: no body of about 1 MB makes the server allocate more
+// than 50 MB or take more than a moment, and no answer is more than a few
+// KiB. Before expansion was budgeted, the first case took seconds and
+// hundreds of megabytes, and answered with 240 MB.
+func TestAmplification(t *testing.T) {
+	ts := newTestServer(t, 1)
+	for _, tc := range hostileBodies() {
+		t.Run(tc.name, func(t *testing.T) {
+			if len(tc.body) >= maxBodyBytes {
+				t.Fatalf("body of %d bytes is over the limit; the case tests nothing", len(tc.body))
+			}
+			var w *httptest.ResponseRecorder
+			start := time.Now()
+			n := allocated(func() { w = ts.serve(http.MethodPost, tc.path, tc.contentType, []byte(tc.body)) })
+			elapsed := time.Since(start)
+			t.Logf("%d bytes: %d in %v, %.1f MB allocated, %d-byte answer", len(tc.body), w.Code, elapsed, float64(n)/1e6, w.Body.Len())
+			if w.Code != http.StatusUnprocessableEntity {
+				t.Errorf("status %d, want 422: %.300s", w.Code, w.Body)
+			}
+			if n > 50<<20 {
+				t.Errorf("allocated %.1f MB, want under 50 MB", float64(n)/1e6)
+			}
+			if elapsed > 2*time.Second {
+				t.Errorf("took %v", elapsed)
+			}
+			if w.Body.Len() > 8<<10 {
+				t.Errorf("answer of %d bytes, want at most 8 KiB", w.Body.Len())
+			}
+		})
+	}
+}
+
+// TestEchoIsCut: an input echoed in a 422 is at most 1 KiB and says it
+// was cut, however big the field was.
+func TestEchoIsCut(t *testing.T) {
+	ts := newTestServer(t, 1)
+	long := strings.Repeat("é", 100_000)
+	r := ts.getOffers(t, "application/json", `{"compute":{"gpu_type":"`+long+`"}}`)
+	var res struct{ Detail []ValidationError }
+	if err := json.Unmarshal(r.body, &res); err != nil || r.status != 422 || len(res.Detail) != 1 {
+		t.Fatalf("%d %.300s: %v", r.status, r.body, err)
+	}
+	in, _ := res.Detail[0].Input.(string)
+	if len(in) > maxEcho+100 || !strings.HasPrefix(in, "éé") || !strings.HasSuffix(in, "…[truncated: 200000 bytes in all]") {
+		t.Errorf("echoed input of %d bytes: %.100q…%q", len(in), in, in[max(0, len(in)-60):])
+	}
+	// An object echoed for a missing field is cut as its JSON.
+	r = ts.procure(t, `{"ssh_public_key":"`+strings.Repeat("k", 5000)+`"}`, "")
+	if r.status != 422 || len(r.body) > 2*maxEcho || !bytes.Contains(r.body, []byte(`"input":"{\"ssh_public_key\":\"kkkk`)) ||
+		!bytes.Contains(r.body, []byte(`[truncated: 5021 bytes in all]`)) {
+		t.Errorf("missing offer_id: %d %s", r.status, r.body)
+	}
+}
+
+// A private key of the kind people paste by mistake (this one was made
+// for the test and protects nothing).
+const privateKeyPEM = `-----BEGIN OPENSSH PRIVATE KEY-----
+b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW
+QyNTUxOQAAACCdJvCqeG0vckNL9oifV6uZg5O5/LNsUNJ+aWdx3OHuXwAAAJgAAAAAAAAA
+-----END OPENSSH PRIVATE KEY-----`
+
+// TestPrivateKeysAreRefusedNotEchoed: a private key in any field is a 422
+// that says so, and neither the answer nor the log contains any of it.
+func TestPrivateKeysAreRefusedNotEchoed(t *testing.T) {
+	ts := newTestServer(t, 1)
+	quoted, _ := json.Marshal(privateKeyPEM)
+	keyBody := strings.Split(privateKeyPEM, "\n")[1]
+	procure := func(fields string) string {
+		return `{"offer_id":"` + offerID.String() + `",` + fields + `}`
+	}
+	tests := []struct {
+		name, path, body, loc string
+	}{
+		{"as the public key", "/procure_offer", procure(`"ssh_public_key":` + string(quoted)), `["body","ssh_public_key"]`},
+		{"as the resource name", "/procure_offer", procure(`"ssh_public_key":"` + sshKey + `","resource_name":` + string(quoted)), `["body","resource_name"]`},
+		{"only its body", "/procure_offer", procure(`"ssh_public_key":"` + keyBody + `"`), `["body","ssh_public_key"]`},
+		{"with other errors", "/procure_offer", `{"ssh_public_key":` + string(quoted) + `,"resource_name":5}`, `["body","ssh_public_key"]`},
+		{"as a field name", "/procure_offer", procure(`"ssh_public_key":"` + sshKey + `",` + string(quoted) + `:1`), `["body"]`},
+		{"in a query", "/get_offers", `{"compute":{"gpu_type":["H100",` + string(quoted) + `]}}`, `["body","compute","gpu_type",1]`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ts.provision.answer(provisionAnswers{})
+			r := ts.do(t, http.MethodPost, tt.path, "application/json", tt.body, "Bearer "+ts.key)
+			wantJSON(t, r, 422, `{"detail":[{"type":"value_error","loc":`+tt.loc+`,"msg":"`+privateKeyMsg+`","input":"`+redacted+`"}]}`)
+			if c := ts.provision.lastCall(); c.method != "" {
+				t.Fatalf("the request reached the service: %+v", c)
+			}
+		})
+	}
+	t.Run("a cloud-config may carry host keys, and is never echoed", func(t *testing.T) {
+		config, _ := json.Marshal("#cloud-config\nssh_keys:\n  ed25519_private: |\n" + privateKeyPEM + "\n")
+		ts.provision.answer(provisionAnswers{procured: provision.ProcureResponse{OfferID: offerID, Status: provision.ProcureInProgress}})
+		if r := ts.procure(t, procure(`"ssh_public_key":"`+sshKey+`","cloud_init":`+string(config)), ""); r.status != 200 {
+			t.Fatalf("cloud-config with host keys: %d %s", r.status, r.body)
+		}
+		r := ts.procure(t, `{"ssh_public_key":"`+sshKey+`","cloud_init":`+string(config)+`}`, "")
+		wantJSON(t, r, 422, `{"detail":[{"type":"missing","loc":["body","offer_id"],"msg":"Field required","input":"`+redacted+`"}]}`)
+	})
+	ts.log.waitFor(t, "request")
+	for _, leak := range []string{"PRIVATE KEY", keyBody[:40], "QyNTUxOQAAACCdJvCqeG0vckNL9oifV6uZg5O5"} {
+		if strings.Contains(ts.log.String(), leak) {
+			t.Errorf("the log contains %q", leak)
+		}
+	}
+}
+
+// TestStrictBodies: what a lenient parser would misread is refused,
+// naming the field; what a client of the original service sends is not.
+func TestStrictBodies(t *testing.T) {
+	ts := newTestServer(t, 1)
+	tests := []struct {
+		name, path, contentType, body string
+		status                        int
+		want                          string
+	}{
+		{"misspelt field", "/get_offers", "application/yaml", "regoin: EU\ncompute: {gpu_type: H100}\n", 422,
+			`{"detail":[{"type":"extra_forbidden","loc":["body","regoin"],"msg":"Extra inputs are not permitted; did you mean 'region'?","input":"EU"}]}`},
+		{"misspelt nested field", "/get_offers", "application/yaml", "compute: {gpu_type: H100, gpu_cnt: 4}\n", 422,
+			`{"detail":[{"type":"extra_forbidden","loc":["body","compute","gpu_cnt"],"msg":"Extra inputs are not permitted; did you mean 'gpu_count'?","input":4}]}`},
+		{"unknown field, nothing close", "/get_offers", "application/json", `{"compute":{"gpu_type":"H100"},"colour":"blue"}`, 422,
+			`{"detail":[{"type":"extra_forbidden","loc":["body","colour"],"msg":"Extra inputs are not permitted","input":"blue"}]}`},
+		{"keys are case-sensitive", "/get_offers", "application/yaml", "compute: {GPU_Type: H100}\n", 422,
+			`{"detail":[
+				{"type":"extra_forbidden","loc":["body","compute","GPU_Type"],"msg":"Extra inputs are not permitted; did you mean 'gpu_type'?","input":"H100"},
+				{"type":"missing","loc":["body","compute","gpu_type"],"msg":"Field required","input":{"GPU_Type":"H100"}}]}`},
+		{"octal", "/get_offers", "application/yaml", "compute: {gpu_type: H100, gpu_count: 010}\n", 422,
+			`{"detail":[{"type":"int_parsing","loc":["body","compute","gpu_count"],"msg":"Input should be a valid integer, unable to parse string as an integer","input":"010"}]}`},
+		{"hexadecimal", "/get_offers", "application/yaml", "compute: {gpu_type: H100, gpu_count: 0x1}\n", 422,
+			`{"detail":[{"type":"int_parsing","loc":["body","compute","gpu_count"],"msg":"Input should be a valid integer, unable to parse string as an integer","input":"0x1"}]}`},
+		{"underscores", "/get_offers", "application/yaml", "compute: {gpu_type: H100, gpu_count: 1_0}\n", 422,
+			`{"detail":[{"type":"int_parsing","loc":["body","compute","gpu_count"],"msg":"Input should be a valid integer, unable to parse string as an integer","input":"1_0"}]}`},
+		{"second YAML document", "/get_offers", "application/yaml", "compute: {gpu_type: H100}\n---\nregion: EU\n", 422,
+			`{"detail":[{"type":"json_invalid","loc":["body",26],"msg":"YAML decode error","input":{},"ctx":{"error":"line 2: a body is one YAML document; this one has another after ---"}}]}`},
+		{"python tag", "/get_offers", "application/yaml", "compute: !!python/object/apply:os.system [id]\n", 422,
+			`{"detail":[{"type":"json_invalid","loc":["body",9],"msg":"YAML decode error","input":{},"ctx":{"error":"line 1: tags (!!python/object/apply:os.system) are not supported"}}]}`},
+		{"local tag", "/get_offers", "application/yaml", "compute: {gpu_type: !foo H100}\n", 422,
+			`{"detail":[{"type":"json_invalid","loc":["body",20],"msg":"YAML decode error","input":{},"ctx":{"error":"line 1: tags (!foo) are not supported"}}]}`},
+		{"duplicate JSON key", "/get_offers", "application/json", `{"compute":{"gpu_type":"H100"}, "compute":{"gpu_type":"A100"}}`, 422,
+			`{"detail":[{"type":"json_invalid","loc":["body",32],"msg":"JSON decode error","input":{},"ctx":{"error":"duplicate key \"compute\""}}]}`},
+		{"duplicate JSON key in procure_offer", "/procure_offer", "application/json", `{"offer_id":"` + offerID.String() + `","offer_id":"` + uuid.NewString() + `"}`, 422,
+			`{"detail":[{"type":"json_invalid","loc":["body",51],"msg":"JSON decode error","input":{},"ctx":{"error":"duplicate key \"offer_id\""}}]}`},
+		{"int64 overflow", "/get_offers", "application/json", `{"compute":{"gpu_type":"H100","gpu_count":9223372036854775807}}`, 422,
+			`{"detail":[{"type":"less_than_equal","loc":["body","compute","gpu_count"],"msg":"Input should be less than or equal to 100000","input":9223372036854775807,"ctx":{"le":100000}}]}`},
+		{"beyond int64", "/get_offers", "application/yaml", "compute: {gpu_type: H100, gpu_count: 123456789012345678901234567890}\n", 422,
+			`{"detail":[{"type":"less_than_equal","loc":["body","compute","gpu_count"],"msg":"Input should be less than or equal to 100000","input":123456789012345678901234567890,"ctx":{"le":100000}}]}`},
+		{"beyond float64", "/get_offers", "application/json", `{"compute":{"gpu_type":"H100","max_price_per_gpu_hour":1e400}}`, 422,
+			`{"detail":[{"type":"finite_number","loc":["body","compute","max_price_per_gpu_hour"],"msg":"Input should be a finite number","input":"1e400"}]}`},
+		{"unknown field in procure_offer", "/procure_offer", "application/json",
+			`{"offer_id":"` + offerID.String() + `","ssh_public_key":"` + sshKey + `","resource_nmae":"x"}`, 422,
+			`{"detail":[{"type":"extra_forbidden","loc":["body","resource_nmae"],"msg":"Extra inputs are not permitted; did you mean 'resource_name'?","input":"x"}]}`},
+		{"unparseable Content-Type", "/get_offers", ";;;===", "compute: {gpu_type: H100}\n", 415,
+			`{"detail":"Unsupported Content-Type \";;;===\": send application/yaml or application/json"}`},
+		{"YAML to procure_offer", "/procure_offer", "application/yaml", "offer_id: x\n", 415,
+			`{"detail":"Unsupported Content-Type \"application/yaml\": send application/json"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ts.provision.answer(provisionAnswers{})
+			wantJSON(t, ts.do(t, http.MethodPost, tt.path, tt.contentType, tt.body, "Bearer "+ts.key), tt.status, tt.want)
+		})
+	}
+
+	// What clients of the original service send still works.
+	for _, body := range []string{
+		"vendor: null\nregion: EU\ncompute: {gpu_type: H100, gpu_count: 8, max_price_per_gpu_hour: 2.5, contract_type: spot, node_count: null}\nnetwork: {supports_cilium: true}\nlimit: 10\n",
+		"---\ncompute:\n  gpu_type: H100\n  gpu_count: 1.0\n...\n",
+		`{"compute":{"gpu_type":"H100","gpu_count":2e0,"max_price_per_gpu_hour":3}}`,
+		"compute:\n  gpu_type: 'H100'\n  gpu_count: +2\n",
+	} {
+		if r := ts.getOffers(t, "application/yaml", body); r.status != 200 {
+			t.Errorf("%q: %d %s", body, r.status, r.body)
+		}
+	}
+	ts.provision.answer(provisionAnswers{procured: provision.ProcureResponse{OfferID: offerID, Status: provision.ProcureInProgress}})
+	for _, ct := range []string{"application/json", "application/json; charset=utf-8", "", "application/vnd.api+json"} {
+		r := ts.do(t, http.MethodPost, "/procure_offer", ct, `{"offer_id":"`+offerID.String()+`","ssh_public_key":"`+sshKey+`","cloud_init":null}`, "Bearer "+ts.key)
+		if r.status != 200 {
+			t.Errorf("procure_offer as %q: %d %s", ct, r.status, r.body)
+		}
+	}
+}
+
+// rawRequest writes a request by hand on a fresh connection, optionally
+// closes the sending side, and returns the status line and body of the
+// answer, if any came.
+func (ts *testServer) rawRequest(t *testing.T, request string, closeWrite bool) (int, string) {
+	t.Helper()
+	conn, err := net.Dial("tcp", ts.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, request); err != nil {
+		t.Fatal(err)
+	}
+	if closeWrite {
+		conn.(*net.TCPConn).CloseWrite()
+	}
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer: %v", err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+// TestBrokenRequestsAre400: a body that cannot be read whole is the
+// client's doing: a 400 in the contract's shape, counted as a 400 and
+// logged at debug, never a 500.
+func TestBrokenRequestsAre400(t *testing.T) {
+	logs := &syncBuffer{}
+	reg := prometheus.NewRegistry()
+	ts := newTestServerWith(t, 1, func(c *Config) {
+		c.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		c.Metrics = reg
+	})
+	head := "POST /get_offers HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + ts.key + "\r\nContent-Type: application/yaml\r\n"
+	tests := []struct{ name, request, detail string }{
+		{"body shorter than Content-Length", head + "Content-Length: 100\r\n\r\ncompute: {}", "unexpected EOF"},
+		{"bad chunk size", head + "Transfer-Encoding: chunked\r\n\r\nzz\r\ncompute\r\n0\r\n\r\n", "invalid byte in chunk length"},
+		{"truncated chunked body", head + "Transfer-Encoding: chunked\r\n\r\n20\r\ncompute: {gpu", "unexpected EOF"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := ts.rawRequest(t, tt.request, true)
+			if status != http.StatusBadRequest || !strings.HasPrefix(body, `{"detail":"Could not read the request body: `) || !strings.Contains(body, tt.detail) {
+				t.Fatalf("answer %d %s, want 400 saying the body could not be read (%s)", status, body, tt.detail)
+			}
+		})
+	}
+	t.Run("client hangs up mid-body", func(t *testing.T) {
+		conn, err := net.Dial("tcp", ts.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(conn, head+"Content-Length: 1000\r\n\r\ncompute:")
+		conn.Close()
+	})
+	t.Run("client hangs up while it is served", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+		defer cancel()
+		req := ts.newRequest(t, http.MethodPost, "/get_offers", "application/yaml", "compute: {gpu_type: slow}\n", "Bearer "+ts.key)
+		if _, err := ts.Client().Do(req.WithContext(ctx)); err == nil {
+			t.Fatal("the slow search answered")
+		}
+	})
+	counted := func(code string) float64 {
+		return requestCountIn(t, reg, "get_offers_get_offers_post", code)
+	}
+	for deadline := time.Now().Add(2 * time.Second); counted("400") < 5 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+	}
+	if n := counted("400"); n != 5 {
+		t.Errorf("%v requests counted as 400, want 5", n)
+	}
+	if n := counted("500"); n != 0 {
+		t.Errorf("%v requests counted as 500", n)
+	}
+	rec := logs.waitFor(t, "request")
+	if rec["level"] != "DEBUG" || rec["status"] != float64(400) || rec["client_error"] == nil {
+		t.Errorf("log record %v, want a debug record with the client's error", rec)
+	}
+	if strings.Contains(logs.String(), `"level":"ERROR"`) || strings.Contains(logs.String(), `"level":"INFO"`) {
+		t.Errorf("broken requests logged above debug:\n%s", logs.String())
+	}
+}
+
+// requestCountIn reads supply_http_requests_total for an operation and code.
+func requestCountIn(t *testing.T, reg *prometheus.Registry, operation, code string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != "supply_http_requests_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["operation"] == operation && labels["code"] == code {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
+}
+
+// TestHTTPLayerAnswersAreJSON: what ServeMux and the header limit answer
+// has the contract's shape too.
+func TestHTTPLayerAnswersAreJSON(t *testing.T) {
+	ts := newTestServer(t, 1)
+	t.Run("redirect of an unclean path", func(t *testing.T) {
+		status, body := ts.rawRequest(t, "GET //resources HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", false)
+		if status != http.StatusTemporaryRedirect || body != `{"detail":"Temporary Redirect to /resources"}` {
+			t.Fatalf("%d %s", status, body)
+		}
+	})
+	t.Run("header too large", func(t *testing.T) {
+		req := ts.newRequest(t, http.MethodGet, "/available_regions", "", "", "Bearer "+ts.key)
+		req.Header.Set("X-Padding", strings.Repeat("p", maxHeaderBytes))
+		r := ts.send(t, req)
+		var res struct{ Detail string }
+		if err := json.Unmarshal(r.body, &res); err != nil || r.status != http.StatusRequestHeaderFieldsTooLarge ||
+			!strings.HasPrefix(res.Detail, "Request header fields too large (") || !strings.HasSuffix(res.Detail, fmt.Sprintf("; the limit is %d)", maxHeaderBytes)) {
+			t.Fatalf("%d %s", r.status, r.body)
+		}
+	})
+}
+
+// TestInvalidKeysLimitedPerAddress: an address that keeps sending bad
+// keys is slowed down, without a lookup, and other addresses are not.
+func TestInvalidKeysLimitedPerAddress(t *testing.T) {
+	ts := newTestServerWith(t, 0, func(c *Config) { c.AuthFailureRate, c.AuthFailureBurst = 0.5, 3 })
+	send := func(addr, key string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodGet, "/available_regions", nil)
+		req.RemoteAddr = addr
+		if key != "" {
+			req.Header.Set("Authorization", "Bearer "+key)
+		}
+		w := httptest.NewRecorder()
+		ts.api.Handler().ServeHTTP(w, req)
+		return w
+	}
+	bad := "sk_live_0000000000000000000000000000000000000000"
+	for i := range 3 {
+		if w := send("192.0.2.1:1000", bad+strconv.Itoa(i)); w.Code != http.StatusUnauthorized {
+			t.Fatalf("bad key %d within the burst: %d %s", i, w.Code, w.Body)
+		}
+	}
+	lookups := ts.lookups
+	for _, key := range []string{bad, ts.key} {
+		w := send("192.0.2.1:2000", key)
+		if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") != "2" ||
+			w.Body.String() != `{"detail":"Too many requests with invalid API keys from this address; retry after 2 s"}`+"\n" {
+			t.Fatalf("after the burst: %d %q %s", w.Code, w.Header().Get("Retry-After"), w.Body)
+		}
+	}
+	if ts.lookups != lookups {
+		t.Errorf("a limited address still had its keys looked up")
+	}
+	if w := send("198.51.100.7:1000", ts.key); w.Code != http.StatusOK {
+		t.Errorf("another address: %d", w.Code)
+	}
+	// IPv6 clients are limited by their /64.
+	for i := range 3 {
+		send(fmt.Sprintf("[2001:db8::%x]:1000", i+1), bad)
+	}
+	if w := send("[2001:db8::ffff]:1000", bad); w.Code != http.StatusTooManyRequests {
+		t.Errorf("the same /64: %d, want 429", w.Code)
+	}
+	// Requests without a key prove nothing and use no lookups: not counted.
+	for range 10 {
+		if w := send("203.0.113.9:1000", ""); w.Code != http.StatusUnauthorized {
+			t.Fatalf("no key: %d", w.Code)
+		}
+	}
+}
+
+type console []standin.ConsoleEntry
+
+func (c console) Instances() []standin.ConsoleEntry { return c }
+
+// TestSandboxConsoleShowsOwnInstances: /sandbox/instances lists only the
+// instances of the caller's resources.
+func TestSandboxConsoleShowsOwnInstances(t *testing.T) {
+	ts := newTestServer(t, 0)
+	mine, theirs := uuid.New(), uuid.New()
+	RegisterSandbox(ts.api, console{
+		{Vendor: "lambda", ID: "i-1", Name: vendors.InstanceName(mine.String()), State: "running", Live: true},
+		{Vendor: "lambda", ID: "i-2", Name: vendors.InstanceName(theirs.String()), State: "running", Live: true},
+		{Vendor: "lambda", ID: "i-3", Name: "made by hand", State: "running", Live: true},
+	})
+	ts.provision.answer(provisionAnswers{resources: []provision.ResourceSummary{{ResourceID: mine}}})
+	var list []standin.ConsoleEntry
+	r := ts.get(t, "/sandbox/instances")
+	if err := json.Unmarshal(r.body, &list); err != nil || r.status != 200 || len(list) != 1 || list[0].ID != "i-1" {
+		t.Fatalf("%d %s, want only i-1", r.status, r.body)
+	}
+	if c := ts.provision.lastCall(); c.method != "Resources" || c.accountID != testAccount {
+		t.Errorf("resources asked as %+v", c)
+	}
+	ts.provision.answer(provisionAnswers{})
+	if r := ts.get(t, "/sandbox/instances"); r.status != 200 || strings.TrimSpace(string(r.body)) != "[]" {
+		t.Errorf("an account without resources: %d %s", r.status, r.body)
+	}
+}
