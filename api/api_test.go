@@ -260,7 +260,8 @@ func TestDiscovery(t *testing.T) {
 func TestGetOffers(t *testing.T) {
 	ts := newTestServer(t, 3)
 	body := "vendor: lambda\nregion: EU\ncompute:\n  gpu_type: H100\n  max_price_per_gpu_hour: 5\nnetwork:\n  supports_cilium: true\n"
-	for _, ct := range []string{"application/yaml", "application/x-yaml", "text/yaml; charset=utf-8", ""} {
+	// "application/x-www-form-urlencoded" is what curl -d sends by default.
+	for _, ct := range []string{"application/yaml", "application/x-yaml", "text/yaml; charset=utf-8", "", "application/x-www-form-urlencoded"} {
 		r := ts.getOffers(t, ct, body)
 		if r.status != 200 {
 			t.Fatalf("Content-Type %q: %d %s", ct, r.status, r.body)

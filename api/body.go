@@ -81,11 +81,14 @@ func newBodyDecoder[T any](yaml bool, secretFields ...string) *bodyDecoder {
 	return d
 }
 
-// yamlContentTypes are the media types of a YAML body.
+// yamlContentTypes are the media types of a YAML body. The form type is
+// what `curl -d` sends unless told otherwise: a YAML query typed that way
+// is read as the YAML it is, not refused.
 var yamlContentTypes = map[string]bool{
-	"application/yaml":   true,
-	"application/x-yaml": true,
-	"text/yaml":          true,
+	"application/yaml":                  true,
+	"application/x-yaml":                true,
+	"text/yaml":                         true,
+	"application/x-www-form-urlencoded": true,
 }
 
 // isJSON decides how a body of this Content-Type is parsed, or refuses

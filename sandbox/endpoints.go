@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -72,17 +73,32 @@ func listen(port int) (net.Listener, error) {
 	return net.Listen("tcp", "127.0.0.1:0")
 }
 
-// hostsHandler answers GET /ssh-port?ip=127.1.x.y with the port the stand-in
-// host at that address answers SSH on (22 when there is none).
-func hostsHandler(hosts *standin.Hosts) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+// hostsHandler serves the sandbox's vendor side to whoever holds its
+// endpoints: GET /ssh-port?ip=127.1.x.y answers the port the stand-in host
+// at that address answers SSH on (22 when there is none), and GET
+// /instances, with the stand-ins' key as a bearer token, lists every
+// instance every stand-in holds, whichever installation made it: the
+// vendor account's own console, where the supply API's /sandbox/instances
+// shows a tenant its own.
+func hostsHandler(hosts *standin.Hosts, key string, list func() []standin.ConsoleEntry) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /ssh-port", func(w http.ResponseWriter, r *http.Request) {
 		ip := r.URL.Query().Get("ip")
-		if r.URL.Path != "/ssh-port" || net.ParseIP(ip) == nil {
+		if net.ParseIP(ip) == nil {
 			http.Error(w, "want GET /ssh-port?ip=<address>", http.StatusBadRequest)
 			return
 		}
 		fmt.Fprintln(w, hosts.Port(ip))
 	})
+	mux.HandleFunc("GET /instances", func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte("Bearer "+key)) != 1 {
+			http.Error(w, "want the sandbox's key as a bearer token", http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(list())
+	})
+	return mux
 }
 
 // RemotePorts is the SSHPort function of an installation whose adapters

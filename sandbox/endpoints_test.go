@@ -14,6 +14,8 @@ import (
 
 	"github.com/gpusupply/supply/vendors"
 	"github.com/gpusupply/supply/vendors/lambda"
+	"github.com/gpusupply/supply/vendors/standin"
+	"github.com/gpusupply/supply/vendors/vendortest"
 )
 
 // TestEndpoints: a sandbox writes, for every vendor, the variables that
@@ -63,6 +65,25 @@ func TestEndpoints(t *testing.T) {
 	}
 	if resp, err := http.Get(env["SUPPLY_SANDBOX_HOSTS_URL"] + "/ssh-port?ip=nonsense"); err != nil || resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("a bad question: %v %v, want 400", resp, err)
+	}
+	// The vendor account's console: every instance, for the key's holder.
+	i := slices.IndexFunc(items, func(it vendors.CatalogItem) bool { return it.Available })
+	if _, err := a.Create(context.Background(), vendors.CreateRequest{ResourceID: "0b0e1f52-6c1a-4c55-9d1a-9d0f3c2f8a11",
+		InstanceType: items[i].InstanceType, Region: items[i].Region, SSHPublicKey: vendortest.PublicKey(t), Item: items[i]}); err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]int{env["SUPPLY_LAMBDA_API_KEY"]: http.StatusOK, "wrong": http.StatusUnauthorized} {
+		req, _ := http.NewRequest(http.MethodGet, env["SUPPLY_SANDBOX_HOSTS_URL"]+"/instances", nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != want {
+			t.Fatalf("console with key %q: %v %v, want %d", key, resp, err, want)
+		}
+		var list []standin.ConsoleEntry
+		if want == http.StatusOK && (json.NewDecoder(resp.Body).Decode(&list) != nil || len(list) != 1) {
+			t.Errorf("console lists %+v, want the one instance", list)
+		}
+		resp.Body.Close()
 	}
 	if err := sb.Close(); err != nil {
 		t.Fatal(err)

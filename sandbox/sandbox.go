@@ -203,7 +203,7 @@ func Start(o Options) (*Sandbox, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start sandbox hosts service: %w", err)
 	}
-	s.stops = append(s.stops, serveHTTP(hostsHandler(s.hosts), hl))
+	s.stops = append(s.stops, func() { hl.Close() }) // until it is served, below
 	st.Ports[hostsService] = hl.Addr().(*net.TCPAddr).Port
 	hostsURL := "http://" + hl.Addr().String()
 	endpoints := Endpoints{}
@@ -240,6 +240,8 @@ func Start(o Options) (*Sandbox, error) {
 			o.Logger.Info("sandbox stand-in started", "vendor", k.name, "url", base)
 		}
 	}
+	// Served once every stand-in is in place: it lists their instances.
+	s.stops = append(s.stops, serveHTTP(hostsHandler(s.hosts, st.Key, s.Instances), hl))
 	for path, v := range map[string]any{statePath: st, filepath.Join(dir, EndpointsFile): endpoints} {
 		if err := standin.Save(path, v); err != nil {
 			s.Close()
