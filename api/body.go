@@ -278,23 +278,32 @@ func (v *bodyValidator) decode(tree any, into any) error {
 // lets them; integers stay exact. The tree keeps its own numbers as sent,
 // for errors.
 func plainNumbers(tree any) any {
-	switch v := tree.(type) {
-	case json.Number:
-		if !decimalInteger.MatchString(string(v)) {
-			if f, err := v.Float64(); err == nil {
+	return mapNumbers(tree, func(n json.Number) any {
+		if !decimalInteger.MatchString(string(n)) {
+			if f, err := n.Float64(); err == nil {
 				return f
 			}
 		}
+		return n
+	})
+}
+
+// mapNumbers is a copy of a decoded JSON tree with every number replaced
+// by what number makes of it.
+func mapNumbers(tree any, number func(json.Number) any) any {
+	switch v := tree.(type) {
+	case json.Number:
+		return number(v)
 	case []any:
 		out := make([]any, len(v))
 		for i, item := range v {
-			out[i] = plainNumbers(item)
+			out[i] = mapNumbers(item, number)
 		}
 		return out
 	case map[string]any:
 		out := make(map[string]any, len(v))
 		for k, item := range v {
-			out[k] = plainNumbers(item)
+			out[k] = mapNumbers(item, number)
 		}
 		return out
 	}

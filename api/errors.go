@@ -151,25 +151,12 @@ func echo(v any) any {
 // string that was sent: valid JSON, but many clients, Go's among them,
 // cannot decode it, and would lose the whole error.
 func decodable(v any) any {
-	switch v := v.(type) {
-	case json.Number:
-		if _, err := v.Float64(); err != nil {
-			return string(v)
+	return mapNumbers(v, func(n json.Number) any {
+		if _, err := n.Float64(); err != nil {
+			return string(n)
 		}
-	case []any:
-		out := make([]any, len(v))
-		for i, item := range v {
-			out[i] = decodable(item)
-		}
-		return out
-	case map[string]any:
-		out := make(map[string]any, len(v))
-		for k, item := range v {
-			out[k] = decodable(item)
-		}
-		return out
-	}
-	return v
+		return n
+	})
 }
 
 // clipString cuts s to at most n bytes, on a character boundary, and says

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -85,14 +84,7 @@ func TestDocumentedErrorStatuses(t *testing.T) {
 		403: vendors.ErrNoCapacity, // createPod: "cannot access the requested pool. Skip this candidate"
 		404: vendors.ErrInvalid,    // the template or GPU type named does not exist
 	}
-	seen := map[string]bool{}
-	for _, b := range wireBindings() {
-		if seen[b.At] {
-			continue
-		}
-		seen[b.At] = true
-		method, path, _ := strings.Cut(b.At, " ")
-		op := spec.Paths.Value(path).GetOperation(method)
+	for _, op := range vendortest.Operations(t, spec, wireBindings()) {
 		statuses := []int{402, 500, 502, 503}
 		for code := range op.Responses.Map() {
 			if n, err := strconv.Atoi(code); err == nil && n >= 400 {
@@ -101,22 +93,22 @@ func TestDocumentedErrorStatuses(t *testing.T) {
 		}
 		for _, status := range statuses {
 			want, ok := kinds[status]
-			if w, special := createKinds[status]; special && creates[b.At] {
+			if w, special := createKinds[status]; special && creates[op.At] {
 				want = w
 			}
 			if !ok {
-				t.Errorf("%s documents %d, which this test does not classify", b.At, status)
+				t.Errorf("%s documents %d, which this test does not classify", op.At, status)
 				continue
 			}
 			body, _ := json.Marshal(problem{Title: http.StatusText(status), Status: status, Detail: "refused"})
 			e := parseError(status, nil, body)
 			e.Status = status
 			var err error = e
-			if creates[b.At] {
+			if creates[op.At] {
 				err = createError(err)
 			}
 			if got := vendortest.Kind(err); got != want {
-				t.Errorf("%s answered %d: %v, want %v", b.At, status, got, want)
+				t.Errorf("%s answered %d: %v, want %v", op.At, status, got, want)
 			}
 		}
 	}

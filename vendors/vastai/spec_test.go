@@ -241,45 +241,38 @@ func TestDocumentedErrorCodes(t *testing.T) {
 	overrides := map[string]map[int]error{
 		"PUT /api/v0/asks/{id}": {http.StatusNotFound: vendors.ErrNoCapacity, http.StatusForbidden: vendors.ErrNoCapacity},
 	}
-	seen := map[string]bool{}
 	codes := 0
-	for _, b := range wireBindings() {
-		if seen[b.At] {
-			continue
-		}
-		seen[b.At] = true
-		method, path, _ := strings.Cut(b.At, " ")
-		op := spec.Paths.Value(path).GetOperation(method)
+	for _, op := range vendortest.Operations(t, spec, wireBindings()) {
 		for key, resp := range op.Responses.Map() {
 			status, err := strconv.Atoi(key)
 			if err != nil || status < 400 || resp.Value == nil {
 				continue
 			}
 			if status == http.StatusTooManyRequests && resp.Value.Headers["Retry-After"] != nil {
-				t.Errorf("%s now documents Retry-After on its 429: read it instead of waiting rateLimitWait", b.At)
+				t.Errorf("%s now documents Retry-After on its 429: read it instead of waiting rateLimitWait", op.At)
 			}
 			for _, code := range documentedCodes(resp.Value) {
 				codes++
 				want, ok := kinds[code]
 				if !ok {
-					t.Errorf("%s %d: code %q is not classified", b.At, status, code)
+					t.Errorf("%s %d: code %q is not classified", op.At, status, code)
 					continue
 				}
 				if status == http.StatusTooManyRequests {
 					want = vendors.ErrRateLimited
 				}
-				if w, ok := overrides[b.At][status]; ok {
+				if w, ok := overrides[op.At][status]; ok {
 					want = w
 				}
 				body, _ := json.Marshal(errorEnvelope{errorBody: errorBody{Error: code, Msg: "refused for reasons of its own"}})
-				if got := classify(b.At, status, body); got != want {
-					t.Errorf("%s %d %q: %v, want %v", b.At, status, code, got, want)
+				if got := classify(op.At, status, body); got != want {
+					t.Errorf("%s %d %q: %v, want %v", op.At, status, code, got, want)
 				}
 			}
 			if status == http.StatusTooManyRequests {
 				body, _ := json.Marshal(tooFrequent{Detail: "slow down"})
 				if e := parseError(status, nil, body); e.Kind != vendors.ErrRateLimited || e.RetryAfter != rateLimitWait {
-					t.Errorf("%s 429 {detail}: %v after %v, want rate limited after %v", b.At, e.Kind, e.RetryAfter, rateLimitWait)
+					t.Errorf("%s 429 {detail}: %v after %v, want rate limited after %v", op.At, e.Kind, e.RetryAfter, rateLimitWait)
 				}
 			}
 		}

@@ -802,3 +802,32 @@ func Property(t testing.TB, s *openapi3.Schema, name string) *openapi3.Schema {
 	}
 	return p.Value
 }
+
+// Operation is one operation of a description that a package's bindings
+// name, as "METHOD /path".
+type Operation struct {
+	At string
+	*openapi3.Operation
+}
+
+// Operations lists, once each and in binding order, the operations the
+// bindings name (component bindings name none): what a package checks its
+// error classification against.
+func Operations(t testing.TB, spec *openapi3.T, bindings []Binding) []Operation {
+	t.Helper()
+	var out []Operation
+	seen := map[string]bool{}
+	for _, b := range bindings {
+		if seen[b.At] || strings.HasPrefix(b.At, "#/") {
+			continue
+		}
+		seen[b.At] = true
+		method, p, _ := strings.Cut(b.At, " ")
+		item := spec.Paths.Value(p)
+		if item == nil || item.GetOperation(method) == nil {
+			t.Fatalf("no operation %s in the description", b.At)
+		}
+		out = append(out, Operation{b.At, item.GetOperation(method)})
+	}
+	return out
+}
