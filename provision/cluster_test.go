@@ -118,7 +118,9 @@ func TestClusterPartialFailureCleansUpEveryNode(t *testing.T) {
 // node and the parent give up too, and the parent can then be deleted
 // without force.
 func TestClusterNodeForceDeletedWhileProvisioning(t *testing.T) {
-	e := newEnv(t, "sqlite", nil)
+	// A node whose create was attempted but not seen at the vendor is
+	// deleted after CreateGrace: short here, so the test does not wait.
+	e := newEnv(t, "sqlite", func(c *provision.Config) { c.CreateGrace = 2 * time.Second })
 	ctx := context.Background()
 	o := e.clusterOffer("nebius", 2)
 	resp := e.procure(o, nil)

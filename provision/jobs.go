@@ -165,7 +165,7 @@ func (s *Service) create(ctx context.Context, v vendors.Vendor, r store.Resource
 			return s.retryLater(err)
 		}
 		// A definite refusal made nothing: clearing the attempt lets the
-		// clean-up finish at once instead of waiting out createGrace.
+		// clean-up finish at once instead of waiting out CreateGrace.
 		if err := s.update(ctx, r.ID, func(x *store.Resource) bool {
 			x.CreateAttemptedAt = nil
 			return true
@@ -344,7 +344,7 @@ func (s *Service) terminateStep(ctx context.Context, r store.Resource) (bool, er
 			return false, err
 		}
 		if !found {
-			if r.CreateAttemptedAt == nil || s.now().Sub(*r.CreateAttemptedAt) > createGrace {
+			if r.CreateAttemptedAt == nil || s.now().Sub(*r.CreateAttemptedAt) > s.cfg.CreateGrace {
 				return true, nil
 			}
 			return false, nil // a create may still be in flight
@@ -374,12 +374,6 @@ func (s *Service) terminateStep(ctx context.Context, r store.Resource) (bool, er
 	s.log.Info("terminate requested", "resource_id", r.ID, "vendor", r.Vendor, "instance", id)
 	return false, nil
 }
-
-// createGrace is how long after a create attempt an instance may still
-// appear at the vendor; deleting a resource whose instance cannot be found
-// waits this long before calling it gone (the reconciler catches anything
-// later still).
-const createGrace = 2 * time.Minute
 
 func findByResource(ctx context.Context, v vendors.Vendor, resourceID string) (vendors.Instance, bool, error) {
 	list, err := v.List(ctx)

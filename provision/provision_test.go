@@ -151,7 +151,11 @@ func (e *env) waitResource(id uuid.UUID, status string) provision.ResourceSummar
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	e.t.Fatalf("resource %s never became %s; last %+v", id, status, r)
+	msg := ""
+	if r.StatusMessage != nil {
+		msg = *r.StatusMessage
+	}
+	e.t.Fatalf("resource %s never became %s; last %s (%q): %+v", id, status, r.Status, msg, r)
 	return r
 }
 

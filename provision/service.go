@@ -58,6 +58,11 @@ type Config struct {
 	SyncAfter time.Duration
 	// DeleteWarnAfter flags a deletion that keeps failing (default 1h).
 	DeleteWarnAfter time.Duration
+	// CreateGrace is how long after a create attempt an instance may
+	// still appear at the vendor; deleting a resource whose instance
+	// cannot be found waits this long before calling it gone (default
+	// 2m; the reconciler catches anything later still).
+	CreateGrace time.Duration
 	// ReconcileEvery is the reconciler's period (default 1m).
 	ReconcileEvery time.Duration
 	// StepTimeout bounds one step of a job, one or two vendor calls
@@ -109,6 +114,9 @@ func New(cfg Config) *Service {
 	}
 	if cfg.DeleteWarnAfter <= 0 {
 		cfg.DeleteWarnAfter = time.Hour
+	}
+	if cfg.CreateGrace <= 0 {
+		cfg.CreateGrace = 2 * time.Minute
 	}
 	if cfg.StepTimeout <= 0 {
 		cfg.StepTimeout = 90 * time.Second
