@@ -18,6 +18,7 @@ import (
 	"github.com/gpusupply/supply/offers"
 	"github.com/gpusupply/supply/provision"
 	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/store/storetest"
 	"github.com/gpusupply/supply/vendors"
 	"github.com/gpusupply/supply/vendors/standin"
 )
@@ -33,9 +34,18 @@ var sharedVendors = []string{"hyperstack", "runpod", "verda"}
 // neither terminates the other's machines, and each counts the other's as
 // foreign.
 func TestTwoInstallationsShareAVendorAccount(t *testing.T) {
-	a := Start(t, store.EngineSQLite, "--reconcile-every", "2s", "--sandbox-boot-time", "1s")
+	for _, engine := range storetest.Engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			twoInstallations(t, engine)
+		})
+	}
+}
+
+func twoInstallations(t *testing.T, engine string) {
+	a := Start(t, engine, "--reconcile-every", "2s", "--sandbox-boot-time", "1s")
 	b := StartConfig(t, Config{
-		Engine: store.EngineSQLite,
+		Engine: engine,
 		Flags:  []string{"--sandbox=false", "--reconcile-every", "2s"},
 		Env:    a.SandboxEnv(t),
 	})
