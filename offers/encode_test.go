@@ -67,7 +67,7 @@ func TestNewAnswerIsEncodingJSON(t *testing.T) {
 	full := Offer{
 		OfferID: uuid.New(), GPUType: "x\"y", GPUFamily: "H100", GPUCount: 16, Vendor: "v<>", Region: "EU", VendorRegion: "eu\u2028", ContractType: "spot",
 		Type: "vm", GPUPricePerHour: 1e-7, BootDiskInGB: iptr(0), VCPUCount: iptr(-1), MemoryInGB: fptr(1e21),
-		StorageDetails: []StorageDetail{{Name: "boot", SizeGB: 1, HourlyCost: 0.25, Persistent: true}, {Name: "\x01"}},
+		StorageDetails:      []StorageDetail{{Name: "boot", SizeGB: 1, HourlyCost: 0.25, Persistent: true}, {Name: "\x01"}},
 		StoragePricePerHour: 3, TotalPricePerHour: 1e300, CreatedAt: created, ExpiresAt: created.Add(time.Hour),
 		DeploymentType: "cluster", NodeCount: iptr(2), GPUsPerNode: iptr(8), InfinibandBandwidthGbps: iptr(3200), ClusterStorageGB: iptr(0),
 		ObservedAt: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC),
