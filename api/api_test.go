@@ -47,6 +47,7 @@ type offerService struct {
 	offers    []offers.Offer
 	lastQuery offers.Query
 	lastAcct  int64
+	answers   sync.Map // GPU type → *offers.Answer
 }
 
 func (s *offerService) Answer(ctx context.Context, accountID int64, q offers.Query) (*offers.Answer, error) {
@@ -66,7 +67,15 @@ func (s *offerService) Answer(ctx context.Context, accountID int64, q offers.Que
 			Msg: "Value error, unknown GPU type 'B999'", Input: "B999",
 		}
 	}
-	return offers.NewAnswer(offers.Result{Offers: s.offers, TotalCount: len(s.offers), FiltersApplied: map[string]any{"gpu_type": q.Compute.GPUType}})
+	// Encoded once per GPU type, as the index encodes its offers once.
+	if a, ok := s.answers.Load(q.Compute.GPUType); ok {
+		return a.(*offers.Answer), nil
+	}
+	a, err := offers.NewAnswer(offers.Result{Offers: s.offers, TotalCount: len(s.offers), FiltersApplied: map[string]any{"gpu_type": q.Compute.GPUType}})
+	if err == nil {
+		s.answers.Store(q.Compute.GPUType, a)
+	}
+	return a, err
 }
 
 func (s *offerService) Details(_ context.Context, accountID int64, id uuid.UUID) (offers.Details, error) {

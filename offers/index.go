@@ -434,8 +434,9 @@ func (ix *Index) Answer(ctx context.Context, accountID int64, q Query) (*Answer,
 	created := now.UTC().Truncate(time.Second)
 	a := &Answer{TotalCount: total, FiltersApplied: ix.filtersApplied(q, gpus, v, now),
 		Created: created, Expires: created.Add(ix.cfg.TTL), offers: make([]answered, len(picked)), stamps: v.stamps}
+	scratch := new([32]byte)
 	for i, e := range picked {
-		id, err := ix.codec.encode(offerRef{Account: accountID, Created: created, Snapshot: e.snapshot, Item: e.item})
+		id, err := ix.codec.encodeWith(scratch, offerRef{Account: accountID, Created: created, Snapshot: e.snapshot, Item: e.item})
 		if err != nil {
 			return nil, err
 		}
