@@ -75,7 +75,8 @@ type Config struct {
 
 // OfferService finds offers and reads one, always on behalf of an account.
 type OfferService interface {
-	Search(ctx context.Context, accountID int64, q offers.Query) (offers.Result, error)
+	// Answer finds offers; the API writes the answer's own JSON.
+	Answer(ctx context.Context, accountID int64, q offers.Query) (*offers.Answer, error)
 	Details(ctx context.Context, accountID int64, id uuid.UUID) (offers.Details, error)
 }
 

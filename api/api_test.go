@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -46,9 +47,10 @@ type offerService struct {
 	offers    []offers.Offer
 	lastQuery offers.Query
 	lastAcct  int64
+	answers   sync.Map // GPU type → *offers.Answer
 }
 
-func (s *offerService) Search(ctx context.Context, accountID int64, q offers.Query) (offers.Result, error) {
+func (s *offerService) Answer(ctx context.Context, accountID int64, q offers.Query) (*offers.Answer, error) {
 	s.lastQuery, s.lastAcct = q, accountID
 	switch q.Compute.GPUType {
 	case "panic":
@@ -56,16 +58,24 @@ func (s *offerService) Search(ctx context.Context, accountID int64, q offers.Que
 	case "slow":
 		// As slow as it takes for the client to give up.
 		<-ctx.Done()
-		return offers.Result{}, fmt.Errorf("search: %w", ctx.Err())
+		return nil, fmt.Errorf("search: %w", ctx.Err())
 	case "broken":
-		return offers.Result{}, errors.New("index exploded")
+		return nil, errors.New("index exploded")
 	case "B999":
-		return offers.Result{}, &offers.QueryError{
+		return nil, &offers.QueryError{
 			Loc: []any{"body", "compute", "gpu_type"}, Type: "value_error",
 			Msg: "Value error, unknown GPU type 'B999'", Input: "B999",
 		}
 	}
-	return offers.Result{Offers: s.offers, TotalCount: len(s.offers), FiltersApplied: map[string]any{"gpu_type": q.Compute.GPUType}}, nil
+	// Encoded once per GPU type, as the index encodes its offers once.
+	if a, ok := s.answers.Load(q.Compute.GPUType); ok {
+		return a.(*offers.Answer), nil
+	}
+	a, err := offers.NewAnswer(offers.Result{Offers: s.offers, TotalCount: len(s.offers), FiltersApplied: map[string]any{"gpu_type": q.Compute.GPUType}})
+	if err == nil {
+		s.answers.Store(q.Compute.GPUType, a)
+	}
+	return a, err
 }
 
 func (s *offerService) Details(_ context.Context, accountID int64, id uuid.UUID) (offers.Details, error) {
@@ -271,6 +281,18 @@ func TestGetOffers(t *testing.T) {
 			t.Fatalf("result %s: %v", r.body, err)
 		}
 	}
+	// The handler writes the answer's own JSON: byte for byte what huma's
+	// JSON format wrote for the Result, with its headers.
+	r := ts.getOffers(t, "application/yaml", body)
+	var want bytes.Buffer
+	enc := json.NewEncoder(&want)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(offers.Result{Offers: ts.offers.offers, TotalCount: 3, FiltersApplied: map[string]any{"gpu_type": "H100"}}); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(r.body, want.Bytes()) || r.header.Get("Content-Type") != "application/json" || r.header.Get("Content-Length") != strconv.Itoa(want.Len()) {
+		t.Fatalf("answer %s (Content-Type %q, Content-Length %q), want %s", r.body, r.header.Get("Content-Type"), r.header.Get("Content-Length"), want.Bytes())
+	}
 	q := ts.offers.lastQuery
 	if q.Vendor != "lambda" || q.Region != "EU" || q.Compute.GPUType != "H100" || q.Compute.GPUCount != 1 ||
 		q.Limit != 100 || q.Compute.MaxPricePerGPUHour == nil || *q.Compute.MaxPricePerGPUHour != 5 ||
@@ -278,7 +300,7 @@ func TestGetOffers(t *testing.T) {
 		t.Fatalf("query reached the service as %+v (account %d)", q, ts.offers.lastAcct)
 	}
 
-	r := ts.getOffers(t, "application/json", `{"compute":{"gpu_type":"A100","gpu_count":8},"limit":5}`)
+	r = ts.getOffers(t, "application/json", `{"compute":{"gpu_type":"A100","gpu_count":8},"limit":5}`)
 	if r.status != 200 {
 		t.Fatalf("JSON body: %d %s", r.status, r.body)
 	}

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -31,8 +34,10 @@ func (in *getOffersInput) Resolve(ctx huma.Context) []error {
 	return nil
 }
 
+// getOffersOutput streams the answer's own JSON (see writeAnswer); the
+// operation documents offers.Result, the type that JSON is.
 type getOffersOutput struct {
-	Body offers.Result
+	Body func(huma.Context)
 }
 
 // offerIDInput is the input of the operations on one offer.
@@ -47,6 +52,11 @@ type offerDetailsOutput struct {
 func (a *API) registerOffers() {
 	op := operation("get_offers", http.MethodPost, "/get_offers", tagOffers, "Query offers")
 	op.Description = "The body is a YAML document (JSON is accepted too)."
+	// A body written by the handler gets no schema from huma: document
+	// the type it is, as huma would for a Body of that type.
+	op.Responses["200"] = &huma.Response{Content: map[string]*huma.MediaType{
+		"application/json": {Schema: a.huma.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[offers.Result](), true, "")},
+	}}
 	huma.Register(a.huma, op, a.getOffers)
 	// huma documents a raw body as binary; the contract documents a string.
 	a.huma.OpenAPI().Paths["/get_offers"].Post.RequestBody.Content["application/yaml"].Schema = &huma.Schema{Type: huma.TypeString}
@@ -59,7 +69,7 @@ func (a *API) getOffers(ctx context.Context, in *getOffersInput) (*getOffersOutp
 	if err != nil {
 		return nil, err
 	}
-	res, err := a.cfg.Offers.Search(ctx, AccountID(ctx), q)
+	ans, err := a.cfg.Offers.Answer(ctx, AccountID(ctx), q)
 	var qe *offers.QueryError
 	if errors.As(err, &qe) {
 		return nil, validationFailed(toValidationError(http.StatusUnprocessableEntity, qe))
@@ -67,7 +77,41 @@ func (a *API) getOffers(ctx context.Context, in *getOffersInput) (*getOffersOutp
 	if err != nil {
 		return nil, a.internalError(ctx, "search offers", err)
 	}
-	return &getOffersOutput{Body: res}, nil
+	buf := answerBuffers.Get().(*[]byte)
+	body, err := ans.AppendJSON((*buf)[:0])
+	if err != nil {
+		answerBuffers.Put(buf)
+		return nil, a.internalError(ctx, "encode offers", err)
+	}
+	// An Encoder's newline, as huma's JSON format writes.
+	*buf = append(body, '\n')
+	return &getOffersOutput{Body: func(hctx huma.Context) { a.writeAnswer(hctx, buf) }}, nil
+}
+
+// answerBuffers hold encoded answers between the handler and the write.
+var answerBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledAnswer is the largest buffer kept for reuse; a rare huge answer
+// is left to the garbage collector rather than held by the pool.
+const maxPooledAnswer = 4 << 20
+
+// writeAnswer writes an encoded answer with the content type huma would
+// negotiate, and recycles its buffer.
+func (a *API) writeAnswer(ctx huma.Context, buf *[]byte) {
+	defer func() {
+		if cap(*buf) <= maxPooledAnswer {
+			answerBuffers.Put(buf)
+		}
+	}()
+	ct, err := a.huma.Negotiate(ctx.Header("Accept"))
+	if err != nil {
+		huma.WriteErr(a.huma, ctx, http.StatusNotAcceptable, "unable to marshal response", err)
+		return
+	}
+	ctx.SetHeader("Content-Type", ct)
+	ctx.SetHeader("Content-Length", strconv.Itoa(len(*buf)))
+	ctx.SetStatus(http.StatusOK)
+	ctx.BodyWriter().Write(*buf)
 }
 
 func (a *API) offerDetails(ctx context.Context, in *offerIDInput) (*offerDetailsOutput, error) {

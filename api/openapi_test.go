@@ -70,6 +70,7 @@ func TestOpenAPI(t *testing.T) {
 	}
 
 	components := []struct{ method, path, request, response string }{
+		{"POST", "/get_offers", "", "Result"},
 		{"GET", "/offers/{offer_id}", "", "OfferDetails"},
 		{"POST", "/procure_offer", "ProcureOfferRequest", "ProcureOfferResponse"},
 		{"GET", "/offers/{offer_id}/status", "", "OfferStatusResponse"},

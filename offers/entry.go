@@ -16,6 +16,8 @@ type Entry struct {
 	Offer Offer `json:"offer"`
 	// Item is what the vendor listed; procurement launches from it.
 	Item vendors.CatalogItem `json:"item"`
+	// enc is Offer's JSON for answers, made once when the entry is made.
+	enc encoded
 }
 
 const hoursPerMonth = 730

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -85,6 +86,8 @@ type vendorState struct {
 	info       vendors.Info
 	snapshotID int64
 	entries    []Entry
+	// items is the catalog as last read, to tell an unchanged read.
+	items      []vendors.CatalogItem
 	hash       string
 	observedAt time.Time
 	lastError  string
@@ -100,13 +103,14 @@ type view struct {
 	byGPU map[string][]*viewEntry
 	// vendors are the vendor names in configuration order, with each
 	// one's last good read (to leave out stale ones) and Cilium support.
-	vendors  []string
-	observed []time.Time
-	cilium   []bool
+	vendors []string
+	stamps  []stamp
+	cilium  []bool
 }
 
 type viewEntry struct {
-	Entry
+	// Entry is shared with the vendor's state, never changed once made.
+	*Entry
 	snapshot int64
 	item     int
 	// vendor is the vendor's position in view.vendors.
@@ -166,7 +170,7 @@ func (ix *Index) Start(ctx context.Context) {
 		snap, err := ix.cfg.Snapshots.LatestSnapshot(ctx, name)
 		if err == nil {
 			var entries []Entry
-			if err := json.Unmarshal(snap.Offers, &entries); err == nil {
+			if err := json.Unmarshal(snap.Offers, &entries); err == nil && encodeEntries(entries) == nil {
 				ix.mu.Lock()
 				st := ix.state[name]
 				st.snapshotID, st.entries, st.hash, st.observedAt = snap.ID, entries, snap.ContentHash, snap.ObservedAt
@@ -214,18 +218,39 @@ func (ix *Index) Refresh(ctx context.Context, name string) error {
 		return fmt.Errorf("read %s catalog: %w", name, err)
 	}
 	now := ix.cfg.Now().UTC()
-	entries := ix.entries(src.Info(), items)
-	hash := contentHash(entries)
 
 	ix.mu.Lock()
 	st := ix.state[name]
+	if st.snapshotID != 0 && slices.EqualFunc(st.items, items, sameItem) {
+		// What the last read said, item for item: nothing to encode,
+		// persist or re-sort; only the time it was confirmed moves.
+		st.observedAt = now
+		st.lastError, st.failures, st.refreshed = "", 0, true
+		ix.restamp()
+		ix.mu.Unlock()
+		ix.metrics.refreshes.WithLabelValues(name, "ok").Inc()
+		return nil
+	}
+	ix.mu.Unlock()
+
+	entries, err := ix.entries(src.Info(), items)
+	if err != nil {
+		ix.metrics.refreshes.WithLabelValues(name, "error").Inc()
+		return fmt.Errorf("read %s catalog: %w", name, err)
+	}
+	// Encoded once: the snapshot's body, and its hash to tell whether
+	// the store already has it (after a restart).
+	body, err := json.Marshal(entries)
+	if err != nil {
+		return fmt.Errorf("encode %s snapshot: %w", name, err)
+	}
+	sum := sha256.Sum256(body)
+	hash := hex.EncodeToString(sum[:])
+
+	ix.mu.Lock()
 	snapID, unchanged := st.snapshotID, st.snapshotID != 0 && st.hash == hash
 	ix.mu.Unlock()
 	if !unchanged {
-		body, err := json.Marshal(entries)
-		if err != nil {
-			return fmt.Errorf("encode %s snapshot: %w", name, err)
-		}
 		snap, err := ix.cfg.Snapshots.InsertSnapshot(ctx, store.Snapshot{Vendor: name, ObservedAt: now, ContentHash: hash, Offers: body})
 		if err != nil {
 			ix.metrics.refreshes.WithLabelValues(name, "error").Inc()
@@ -238,6 +263,8 @@ func (ix *Index) Refresh(ctx context.Context, name string) error {
 		delete(ix.taken, st.snapshotID)
 	}
 	st.snapshotID, st.entries, st.hash, st.observedAt = snapID, entries, hash, now
+	// A copy: a source may hand out, and later change, the same slice.
+	st.items = slices.Clone(items)
 	st.lastError, st.failures, st.refreshed = "", 0, true
 	ix.mu.Unlock()
 	ix.metrics.refreshes.WithLabelValues(name, "ok").Inc()
@@ -249,7 +276,7 @@ func (ix *Index) Refresh(ctx context.Context, name string) error {
 // entries turns a vendor's catalog into offerable entries: in stock, GPU
 // known to the registry. Unknown GPU names are logged and counted, never
 // guessed.
-func (ix *Index) entries(info vendors.Info, items []vendors.CatalogItem) []Entry {
+func (ix *Index) entries(info vendors.Info, items []vendors.CatalogItem) ([]Entry, error) {
 	out := make([]Entry, 0, len(items))
 	unknown := map[string]bool{}
 	for _, it := range items {
@@ -272,16 +299,51 @@ func (ix *Index) entries(info vendors.Info, items []vendors.CatalogItem) []Entry
 		ix.cfg.Logger.Warn("vendor catalog too large; extra items left out", "vendor", info.Name, "items", len(out), "kept", maxItem+1)
 		out = out[:maxItem+1]
 	}
-	return out
+	return out, encodeEntries(out)
 }
 
-func contentHash(entries []Entry) string {
-	h := sha256.New()
-	enc := json.NewEncoder(h)
-	for _, e := range entries {
-		enc.Encode(e)
+// encodeEntries makes each entry's answer JSON, into a few large buffers
+// rather than one allocation per entry.
+func encodeEntries(entries []Entry) error {
+	var buf []byte
+	for i := range entries {
+		if cap(buf)-len(buf) < 4<<10 {
+			buf = make([]byte, 0, 256<<10)
+		}
+		enc, rest, err := encodeOffer(buf, &entries[i].Offer)
+		if err != nil {
+			return err
+		}
+		entries[i].enc, buf = enc, rest
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	return nil
+}
+
+// sameItem reports whether two catalog items are the same listing at the
+// same price and stock.
+// (TestSameItemSeesEveryField fails when a field is added and not here.)
+func sameItem(a, b vendors.CatalogItem) bool {
+	return a.InstanceType == b.InstanceType && a.Region == b.Region && a.Country == b.Country && a.Contract == b.Contract &&
+		a.GPUName == b.GPUName && a.GPUCount == b.GPUCount && a.VCPUs == b.VCPUs && a.MemoryGB == b.MemoryGB &&
+		a.BootDiskGB == b.BootDiskGB && a.PricePerHour == b.PricePerHour && a.BootDiskPricePerHour == b.BootDiskPricePerHour &&
+		a.Available == b.Available && a.Stock == b.Stock && a.Nodes == b.Nodes && a.InfinibandGbps == b.InfinibandGbps &&
+		a.ClusterStorageGB == b.ClusterStorageGB && maps.Equal(a.Extra, b.Extra)
+}
+
+// restamp makes a new view of the current one's offers with every
+// vendor's current observed_at. The caller holds ix.mu.
+func (ix *Index) restamp() {
+	old := ix.view.Load()
+	v := *old
+	v.stamps = make([]stamp, len(ix.order))
+	for i, name := range ix.order {
+		if at := ix.state[name].observedAt; i < len(old.stamps) && old.stamps[i].at.Equal(at) {
+			v.stamps[i] = old.stamps[i]
+		} else {
+			v.stamps[i] = newStamp(at)
+		}
+	}
+	ix.view.Store(&v)
 }
 
 // rebuild makes a new view from every vendor's current entries.
@@ -291,11 +353,12 @@ func (ix *Index) rebuild() {
 	v := &view{byGPU: map[string][]*viewEntry{}, vendors: ix.order}
 	for vi, name := range ix.order {
 		st := ix.state[name]
-		v.observed = append(v.observed, st.observedAt)
+		v.stamps = append(v.stamps, newStamp(st.observedAt))
 		v.cilium = append(v.cilium, st.info.Cilium)
+		ves := make([]viewEntry, len(st.entries))
 		for i := range st.entries {
-			e := &viewEntry{Entry: st.entries[i], snapshot: st.snapshotID, item: i, vendor: vi, taken: ix.taken[st.snapshotID][i]}
-			e.Offer.ObservedAt = st.observedAt
+			e := &ves[i]
+			*e = viewEntry{Entry: &st.entries[i], snapshot: st.snapshotID, item: i, vendor: vi, taken: ix.taken[st.snapshotID][i]}
 			v.byGPU[e.Offer.GPUType] = append(v.byGPU[e.Offer.GPUType], e)
 			v.byGPU[familyKey(e.Offer.GPUFamily)] = append(v.byGPU[familyKey(e.Offer.GPUFamily)], e)
 		}
@@ -320,20 +383,30 @@ func compareEntries(a, b *viewEntry) int {
 	)
 }
 
-// Search answers a query from memory. Every returned offer gets an id
-// that resolves, on any replica, to exactly this offer until it expires.
+// Search answers a query from memory, as values.
 func (ix *Index) Search(ctx context.Context, accountID int64, q Query) (Result, error) {
+	a, err := ix.Answer(ctx, accountID, q)
+	if err != nil {
+		return Result{}, err
+	}
+	return a.Result(), nil
+}
+
+// Answer answers a query from memory, ready to be written as JSON. Every
+// offer in it gets an id that resolves, on any replica, to exactly this
+// offer until it expires.
+func (ix *Index) Answer(ctx context.Context, accountID int64, q Query) (*Answer, error) {
 	gpus, err := catalog.GPUs().Resolve(q.Compute.GPUType)
 	if err != nil {
 		var unknown *catalog.UnknownGPUError
 		if errors.As(err, &unknown) {
-			return Result{}, &QueryError{Loc: []any{"body", "compute", "gpu_type"}, Type: "value_error",
+			return nil, &QueryError{Loc: []any{"body", "compute", "gpu_type"}, Type: "value_error",
 				Msg: "Value error, " + unknown.Error(), Input: q.Compute.GPUType}
 		}
-		return Result{}, err
+		return nil, err
 	}
 	if q.Vendor != "" && !slices.Contains(vendors.Slugs, q.Vendor) {
-		return Result{}, &QueryError{Loc: []any{"body", "vendor"}, Type: "value_error",
+		return nil, &QueryError{Loc: []any{"body", "vendor"}, Type: "value_error",
 			Msg: fmt.Sprintf("Value error, unknown vendor %q; known vendors: %v", q.Vendor, vendors.Slugs), Input: q.Vendor}
 	}
 	key := gpus[0].Name
@@ -359,15 +432,17 @@ func (ix *Index) Search(ctx context.Context, accountID int64, q Query) (Result, 
 		}
 	}
 	created := now.UTC().Truncate(time.Second)
-	res := Result{Offers: make([]Offer, 0, len(picked)), TotalCount: total, FiltersApplied: ix.filtersApplied(q, gpus, v, now)}
-	for _, e := range picked {
-		o, err := ix.offer(accountID, created, e.snapshot, e.item, e.Offer)
+	a := &Answer{TotalCount: total, FiltersApplied: ix.filtersApplied(q, gpus, v, now),
+		Created: created, Expires: created.Add(ix.cfg.TTL), offers: make([]answered, len(picked)), stamps: v.stamps}
+	scratch := new([32]byte)
+	for i, e := range picked {
+		id, err := ix.codec.encodeWith(scratch, offerRef{Account: accountID, Created: created, Snapshot: e.snapshot, Item: e.item})
 		if err != nil {
-			return Result{}, err
+			return nil, err
 		}
-		res.Offers = append(res.Offers, o)
+		a.offers[i] = answered{id: id, offer: &e.Offer, enc: &e.enc, observed: e.vendor}
 	}
-	return res, nil
+	return a, nil
 }
 
 func (ix *Index) filter(q Query, v *view, now time.Time) func(*viewEntry) bool {
@@ -383,7 +458,7 @@ func (ix *Index) filter(q Query, v *view, now time.Time) func(*viewEntry) bool {
 	// Which vendors may answer is decided once per query, not per offer.
 	allowed := make([]bool, len(v.vendors))
 	for i, name := range v.vendors {
-		allowed[i] = now.Sub(v.observed[i]) <= ix.cfg.MaxAge && (q.Vendor == "" || q.Vendor == name) && (!cilium || v.cilium[i])
+		allowed[i] = now.Sub(v.stamps[i].at) <= ix.cfg.MaxAge && (q.Vendor == "" || q.Vendor == name) && (!cilium || v.cilium[i])
 	}
 	return func(e *viewEntry) bool {
 		o := &e.Offer
@@ -444,7 +519,7 @@ func (ix *Index) filtersApplied(q Query, gpus []catalog.GPU, v *view, now time.T
 	}
 	var missing []string
 	for i, name := range v.vendors {
-		if now.Sub(v.observed[i]) > ix.cfg.MaxAge {
+		if now.Sub(v.stamps[i].at) > ix.cfg.MaxAge {
 			missing = append(missing, name)
 		}
 	}
@@ -452,15 +527,6 @@ func (ix *Index) filtersApplied(q Query, gpus []catalog.GPU, v *view, now time.T
 		f["vendors_unavailable"] = missing
 	}
 	return f
-}
-
-func (ix *Index) offer(account int64, created time.Time, snapshot int64, item int, o Offer) (Offer, error) {
-	id, err := ix.codec.encode(offerRef{Account: account, Created: created, Snapshot: snapshot, Item: item})
-	if err != nil {
-		return Offer{}, err
-	}
-	o.OfferID, o.CreatedAt, o.ExpiresAt = id, created, created.Add(ix.cfg.TTL)
-	return o, nil
 }
 
 // Resolve returns the offer behind an id for the account that was shown

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -297,6 +298,22 @@ func TestUnchangedCatalogWritesNoSnapshot(t *testing.T) {
 	}
 }
 
+// TestCatalogChangedInPlaceIsSeen: a source that hands out the same slice
+// again, changed, is read as changed (the index keeps its own copy).
+func TestCatalogChangedInPlaceIsSeen(t *testing.T) {
+	f := newFixture(t)
+	before := f.ix.state["lambda"].snapshotID
+	list, _ := f.alpha.Catalog(context.Background())
+	list[0].PricePerHour = 0.5
+	f.refresh(t)
+	if after := f.ix.state["lambda"].snapshotID; after == before {
+		t.Error("a changed catalog wrote no snapshot")
+	}
+	if got := f.search(t, Query{Vendor: "lambda", Compute: Compute{GPUType: "H100"}}).Offers[0]; got.GPUPricePerHour != 0.5 {
+		t.Errorf("cheapest H100 at %v after the price changed to 0.5", got.GPUPricePerHour)
+	}
+}
+
 func TestFailingVendorKeepsLastGoodDataThenDropsOut(t *testing.T) {
 	f := newFixture(t)
 	f.beta.set(nil, &vendors.Error{Vendor: "nebius", Op: "catalog", Kind: vendors.ErrTransient, Status: 503})
@@ -403,5 +420,38 @@ func TestProcuredSingleMachineIsHidden(t *testing.T) {
 	f.refresh(t)
 	if len(f.ix.taken) != 0 {
 		t.Errorf("taken marks of replaced snapshots kept: %v", f.ix.taken)
+	}
+}
+
+// TestSameItemSeesEveryField changes each field of a catalog item in turn:
+// a refresh that missed one would keep serving the old listing.
+func TestSameItemSeesEveryField(t *testing.T) {
+	base := item("H100 (80 GB SXM5)", 8, "us-east", "US", 20, vendors.OnDemand)
+	base.Extra = map[string]string{"image": "a"}
+	if !sameItem(base, base) {
+		t.Fatal("an item differs from itself")
+	}
+	typ := reflect.TypeFor[vendors.CatalogItem]()
+	for i := range typ.NumField() {
+		changed := base
+		changed.Extra = map[string]string{"image": "a"}
+		f := reflect.ValueOf(&changed).Elem().Field(i)
+		switch f.Kind() {
+		case reflect.String:
+			f.SetString(f.String() + "x")
+		case reflect.Int:
+			f.SetInt(f.Int() + 1)
+		case reflect.Float64:
+			f.SetFloat(f.Float() + 0.5)
+		case reflect.Bool:
+			f.SetBool(!f.Bool())
+		case reflect.Map:
+			changed.Extra["image"] = "b"
+		default:
+			t.Fatalf("field %s of kind %s: teach this test and sameItem about it", typ.Field(i).Name, f.Kind())
+		}
+		if sameItem(base, changed) {
+			t.Errorf("items differing in %s are the same to sameItem", typ.Field(i).Name)
+		}
 	}
 }

@@ -27,7 +27,7 @@ import (
 
 // Offers is what procurement needs from the offer index.
 type Offers interface {
-	Search(ctx context.Context, accountID int64, q offers.Query) (offers.Result, error)
+	Answer(ctx context.Context, accountID int64, q offers.Query) (*offers.Answer, error)
 	Details(ctx context.Context, accountID int64, id uuid.UUID) (offers.Details, error)
 	Resolve(ctx context.Context, accountID int64, id uuid.UUID) (offers.Offer, vendors.CatalogItem, error)
 	MarkTaken(ctx context.Context, accountID int64, id uuid.UUID) error
@@ -140,10 +140,10 @@ func New(cfg Config) *Service {
 	return s
 }
 
-// Search answers offer queries (the index does it; the Service passes it
+// Answer answers offer queries (the index does it; the Service passes it
 // on so it is the API's one offer service).
-func (s *Service) Search(ctx context.Context, accountID int64, q offers.Query) (offers.Result, error) {
-	return s.offers.Search(ctx, accountID, q)
+func (s *Service) Answer(ctx context.Context, accountID int64, q offers.Query) (*offers.Answer, error) {
+	return s.offers.Answer(ctx, accountID, q)
 }
 
 // Details is GET /offers/{id}: the offer as shown, with whether it was
