@@ -23,15 +23,7 @@ func TestAnswerJSONIsEncodingJSON(t *testing.T) {
 	for _, scale := range []int{1, 8} {
 		t.Run(fmt.Sprintf("scale-%d", scale), func(t *testing.T) {
 			t.Parallel()
-			sb, err := Start(Options{DataDir: t.TempDir(), BootTime: time.Second, Scale: scale})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { sb.Close() })
-			var sources []offers.Source
-			for _, v := range sb.Vendors() {
-				sources = append(sources, v)
-			}
+			_, sources := startSandbox(t, Options{DataDir: t.TempDir(), BootTime: time.Second, Scale: scale})
 			// A fixed clock: one offer gets one id in every answer, so
 			// the answers can be checked to cover the whole catalog.
 			now := time.Date(2026, 12, 1, 10, 20, 30, 123456789, time.UTC)

@@ -34,15 +34,7 @@ func TestVendorTrouble(t *testing.T) {
 	for _, engine := range storetest.Engines(t) {
 		t.Run(engine, func(t *testing.T) {
 			t.Parallel()
-			sb, err := Start(Options{DataDir: t.TempDir(), BootTime: time.Second})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { sb.Close() })
-			var sources []offers.Source
-			for _, v := range sb.Vendors() {
-				sources = append(sources, v)
-			}
+			sb, sources := startSandbox(t, Options{DataDir: t.TempDir(), BootTime: time.Second})
 			ix, err := offers.New(offers.Config{
 				Sources: sources, Snapshots: storetest.Open(t, engine), IDKey: []byte("0123456789abcdef"),
 				Refresh: refresh, FetchTimeout: fetchTimeout, MaxAge: maxAge, Sandbox: true,
@@ -176,4 +168,20 @@ func waitStatus(t *testing.T, ix *offers.Index, want map[string]string) {
 		}
 		time.Sleep(refresh / 2)
 	}
+}
+
+// startSandbox starts a sandbox for a test (closed when it ends) and
+// returns its adapters as the offer index's sources.
+func startSandbox(t *testing.T, o Options) (*Sandbox, []offers.Source) {
+	t.Helper()
+	sb, err := Start(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sb.Close() })
+	var sources []offers.Source
+	for _, v := range sb.Vendors() {
+		sources = append(sources, v)
+	}
+	return sb, sources
 }
