@@ -456,6 +456,24 @@ func TestMetrics(t *testing.T) {
 	}
 }
 
+// TestPprof: the profiling endpoints are on the metrics handler only when
+// asked for.
+func TestPprof(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		ts := newTestServerWith(t, 1, func(c *Config) { c.Pprof = on })
+		metrics := httptest.NewServer(ts.api.MetricsHandler())
+		mt := &testServer{Server: metrics}
+		index := mt.do(t, http.MethodGet, "/debug/pprof/", "", "", "")
+		if got := strings.Contains(string(index.body), "goroutine"); got != on {
+			t.Errorf("Pprof %v: /debug/pprof/ lists the profiles: %v (status %d)", on, got, index.status)
+		}
+		if r := mt.do(t, http.MethodGet, "/metrics", "", "", ""); r.status != http.StatusOK {
+			t.Errorf("Pprof %v: /metrics: %d %.200s", on, r.status, r.body)
+		}
+		metrics.Close()
+	}
+}
+
 func TestAuthIsCached(t *testing.T) {
 	ts := newTestServer(t, 1)
 	for range 5 {
