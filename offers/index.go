@@ -137,6 +137,9 @@ type viewEntry struct {
 	item     int
 	// vendor is the vendor's position in view.vendors.
 	vendor int
+	// rank is the entry's place in the whole view in answer order
+	// (compareEntries), so that merging cells compares integers.
+	rank int
 }
 
 // New builds an Index. Call Start to load the last snapshots and begin
@@ -388,31 +391,33 @@ func (ix *Index) rebuild() {
 		}
 		v.shapes[shape][i].entries = append(v.shapes[shape][i].entries, e)
 	}
+	var all []*viewEntry
 	for vi, name := range ix.order {
 		st := ix.state[name]
 		v.stamps = append(v.stamps, newStamp(st.observedAt))
 		v.cilium = append(v.cilium, st.info.Cilium)
 		ves := make([]viewEntry, len(st.entries))
 		for i := range st.entries {
-			if ix.taken[st.snapshotID][i] {
-				continue
-			}
-			e := &ves[i]
-			*e = viewEntry{Entry: &st.entries[i], snapshot: st.snapshotID, item: i, vendor: vi}
-			o := &e.Offer
-			for _, gpu := range []string{o.GPUType, familyKey(o.GPUFamily)} {
-				if o.NodeCount == nil {
-					add(shapeKey{gpu, 0, o.GPUCount}, e)
-					continue
-				}
-				add(shapeKey{gpu, *o.NodeCount, o.GPUCount}, e)
-				add(shapeKey{gpu, *o.NodeCount, 0}, e)
+			if !ix.taken[st.snapshotID][i] {
+				ves[i] = viewEntry{Entry: &st.entries[i], snapshot: st.snapshotID, item: i, vendor: vi}
+				all = append(all, &ves[i])
 			}
 		}
 	}
-	for _, cs := range v.shapes {
-		for _, c := range cs {
-			slices.SortFunc(c.entries, compareEntries)
+	slices.SortFunc(all, compareEntries)
+	for i, e := range all {
+		e.rank = i
+	}
+	// Added in rank order, every cell is sorted as it is made.
+	for _, e := range all {
+		o := &e.Offer
+		for _, gpu := range []string{o.GPUType, familyKey(o.GPUFamily)} {
+			if o.NodeCount == nil {
+				add(shapeKey{gpu, 0, o.GPUCount}, e)
+				continue
+			}
+			add(shapeKey{gpu, *o.NodeCount, o.GPUCount}, e)
+			add(shapeKey{gpu, *o.NodeCount, 0}, e)
 		}
 	}
 	ix.view.Store(v)
@@ -541,7 +546,7 @@ func merge(lists [][]*viewEntry, n int) []*viewEntry {
 	if len(lists) == 1 {
 		return append(out, lists[0][:n]...)
 	}
-	less := func(i, j int) bool { return compareEntries(lists[i][0], lists[j][0]) < 0 }
+	less := func(i, j int) bool { return lists[i][0].rank < lists[j][0].rank }
 	down := func(i int) {
 		for {
 			m := i
