@@ -6,6 +6,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"reflect"
 	"regexp"
 	"strings"
@@ -59,6 +60,10 @@ type Config struct {
 	Metrics *prometheus.Registry
 	// Version is the API version in the OpenAPI document.
 	Version string
+	// Pprof adds Go's profiling endpoints (/debug/pprof/) to
+	// MetricsHandler, for measuring the server under load. Off by
+	// default: a profile shows the service's internals.
+	Pprof bool
 	// RateLimit is how many requests per second one account may make,
 	// with bursts of RateBurst; over it the answer is 429 with
 	// Retry-After. Zero turns the limit off.
@@ -162,7 +167,18 @@ func New(cfg Config) *API {
 // monitoring network reaches, so that no API client reads the service's
 // traffic and failure counts.
 func (a *API) MetricsHandler() http.Handler {
-	return promhttp.HandlerFor(a.cfg.Metrics, promhttp.HandlerOpts{})
+	metrics := promhttp.HandlerFor(a.cfg.Metrics, promhttp.HandlerOpts{})
+	if !a.cfg.Pprof {
+		return metrics
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", metrics)
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }
 
 // Huma is the underlying huma API, for registering further operations.

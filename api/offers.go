@@ -1,12 +1,15 @@
 package api
 
 import (
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"reflect"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -95,8 +98,21 @@ var answerBuffers = sync.Pool{New: func() any { return new([]byte) }}
 // is left to the garbage collector rather than held by the pool.
 const maxPooledAnswer = 4 << 20
 
+// gzipMinAnswer is the smallest answer sent gzipped to a client that
+// accepts it: below it (an answer of a few offers) compressing costs more
+// time than the bytes it saves on any network.
+const gzipMinAnswer = 8 << 10
+
+// gzipWriters are reused: a gzip.Writer carries ~800 KB of compressor
+// state, too much to make per answer.
+var gzipWriters = sync.Pool{New: func() any {
+	w, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed)
+	return w
+}}
+
 // writeAnswer writes an encoded answer with the content type huma would
-// negotiate, and recycles its buffer.
+// negotiate, gzipped when it is large and the client accepts gzip, and
+// recycles its buffer.
 func (a *API) writeAnswer(ctx huma.Context, buf *[]byte) {
 	defer func() {
 		if cap(*buf) <= maxPooledAnswer {
@@ -109,9 +125,52 @@ func (a *API) writeAnswer(ctx huma.Context, buf *[]byte) {
 		return
 	}
 	ctx.SetHeader("Content-Type", ct)
-	ctx.SetHeader("Content-Length", strconv.Itoa(len(*buf)))
+	ctx.SetHeader("Vary", "Accept-Encoding")
+	if len(*buf) < gzipMinAnswer || !acceptsGzip(ctx.Header("Accept-Encoding")) {
+		ctx.SetHeader("Content-Length", strconv.Itoa(len(*buf)))
+		ctx.SetStatus(http.StatusOK)
+		ctx.BodyWriter().Write(*buf)
+		return
+	}
+	ctx.SetHeader("Content-Encoding", "gzip")
 	ctx.SetStatus(http.StatusOK)
-	ctx.BodyWriter().Write(*buf)
+	gz := gzipWriters.Get().(*gzip.Writer)
+	defer func() {
+		// Pooled without a hold on this response.
+		gz.Reset(io.Discard)
+		gzipWriters.Put(gz)
+	}()
+	gz.Reset(ctx.BodyWriter())
+	// A write error is the client gone; there is no one left to tell.
+	if _, err := gz.Write(*buf); err == nil {
+		gz.Close()
+	}
+}
+
+// acceptsGzip reports whether an Accept-Encoding header accepts gzip with
+// a quality above zero: by name, or else by "*".
+func acceptsGzip(header string) bool {
+	named, star := -1.0, -1.0
+	for part := range strings.SplitSeq(header, ",") {
+		coding, params, _ := strings.Cut(part, ";")
+		q := 1.0
+		if v, ok := strings.CutPrefix(strings.ReplaceAll(params, " ", ""), "q="); ok {
+			var err error
+			if q, err = strconv.ParseFloat(v, 64); err != nil {
+				q = 0
+			}
+		}
+		switch strings.ToLower(strings.TrimSpace(coding)) {
+		case "gzip":
+			named = q
+		case "*":
+			star = q
+		}
+	}
+	if named >= 0 {
+		return named > 0
+	}
+	return star > 0
 }
 
 func (a *API) offerDetails(ctx context.Context, in *offerIDInput) (*offerDetailsOutput, error) {

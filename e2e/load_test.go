@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,18 +32,25 @@ var loadQueries = []string{
 
 // loadConfig is the load test's setting, from the environment.
 type loadConfig struct {
-	duration    time.Duration
-	warmup      time.Duration
-	concurrency int
-	runs        int
-	engines     []string
-	scales      []int
+	duration      time.Duration
+	warmup        time.Duration
+	concurrencies []int
+	runs          int
+	engines       []string
+	scales        []int
+	// mixes are the query sets measured one after the other on each
+	// server; every client cycles through one mix.
+	mixes [][]string
+	// profiles, if set, is a directory for a CPU profile of the server
+	// during the first run of each setup.
+	profiles string
 }
 
 func loadConfigFromEnv(t *testing.T) loadConfig {
 	c := loadConfig{
-		duration: 15 * time.Second, warmup: 3 * time.Second, concurrency: 16, runs: 3,
+		duration: 15 * time.Second, warmup: 3 * time.Second, concurrencies: []int{16}, runs: 3,
 		engines: []string{store.EngineSQLite, store.EnginePostgres}, scales: []int{1},
+		mixes: [][]string{loadQueries},
 	}
 	env := func(name string, parse func(string) error) {
 		if v := os.Getenv(name); v != "" {
@@ -52,28 +60,43 @@ func loadConfigFromEnv(t *testing.T) loadConfig {
 		}
 	}
 	env("SUPPLY_LOAD_DURATION", func(v string) (err error) { c.duration, err = time.ParseDuration(v); return })
-	env("SUPPLY_LOAD_CONCURRENCY", func(v string) (err error) { c.concurrency, err = strconv.Atoi(v); return })
+	env("SUPPLY_LOAD_CONCURRENCY", func(v string) (err error) { c.concurrencies, err = atois(v); return })
 	env("SUPPLY_LOAD_RUNS", func(v string) (err error) { c.runs, err = strconv.Atoi(v); return })
 	env("SUPPLY_LOAD_ENGINES", func(v string) error { c.engines = strings.Split(v, ","); return nil })
-	env("SUPPLY_LOAD_SCALES", func(v string) error {
-		c.scales = nil
-		for _, s := range strings.Split(v, ",") {
-			n, err := strconv.Atoi(s)
-			if err != nil {
-				return err
-			}
-			c.scales = append(c.scales, n)
+	env("SUPPLY_LOAD_SCALES", func(v string) (err error) { c.scales, err = atois(v); return })
+	env("SUPPLY_LOAD_PROFILE", func(v string) error { c.profiles = v; return nil })
+	env("SUPPLY_LOAD_QUERIES", func(v string) error {
+		c.mixes = nil
+		for _, q := range strings.Split(v, "\n---\n") {
+			c.mixes = append(c.mixes, []string{q})
 		}
 		return nil
 	})
 	return c
 }
 
+// atois parses a comma-separated list of integers.
+func atois(v string) ([]int, error) {
+	var ns []int
+	for _, s := range strings.Split(v, ",") {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return nil, err
+		}
+		ns = append(ns, n)
+	}
+	return ns, nil
+}
+
 // TestLoadGetOffers measures POST /get_offers on the real binary: a closed
 // loop of concurrent clients, each sending the next query as soon as the
 // last answer is read. Opt-in (SUPPLY_LOAD=1): it takes about a minute per
-// setup. Tune with SUPPLY_LOAD_DURATION, _CONCURRENCY, _RUNS, _ENGINES
-// (sqlite,postgres) and _SCALES (--sandbox-scale values, e.g. 1,84).
+// setup. Tune with SUPPLY_LOAD_DURATION, _CONCURRENCY (e.g. 1,16), _RUNS,
+// _ENGINES (sqlite,postgres), _SCALES (--sandbox-scale values, e.g. 1,84)
+// and _QUERIES (YAML bodies separated by "\n---\n", each measured on its
+// own instead of the default mix). SUPPLY_LOAD_PROFILE=dir writes a CPU
+// profile of the server per setup there. SUPPLY_E2E_BINARY measures another
+// build, such as an older commit's. Answers are asked for uncompressed.
 // The load generator runs on the same machine as the server and competes
 // with it for CPU.
 func TestLoadGetOffers(t *testing.T) {
@@ -84,27 +107,69 @@ func TestLoadGetOffers(t *testing.T) {
 	for _, engine := range cfg.engines {
 		for _, scale := range cfg.scales {
 			t.Run(fmt.Sprintf("%s/scale=%d", engine, scale), func(t *testing.T) {
-				s := Start(t, engine, "--sandbox-scale", strconv.Itoa(scale), "--catalog-refresh", "1h", "--rate-limit", "0")
+				flags := []string{"--sandbox-scale", strconv.Itoa(scale), "--catalog-refresh", "1h", "--rate-limit", "0"}
+				if cfg.profiles != "" {
+					flags = append(flags, "--metrics-pprof")
+				}
+				s := Start(t, engine, flags...)
 				catalog := 0
 				for _, v := range s.WaitVendors(t) {
 					catalog += v.Offers
 				}
-				l := newLoader(s, cfg.concurrency)
-				l.run(cfg.warmup)
-				var results []loadResult
-				for i := range cfg.runs {
-					r := l.run(cfg.duration)
-					t.Logf("run %d: %s", i+1, r)
-					results = append(results, r)
-				}
-				m := median(results)
-				t.Logf("RESULT engine=%s scale=%d offers=%d concurrency=%d median of %d: %s", engine, scale, catalog, cfg.concurrency, len(results), m)
-				if m.errors > 0 {
-					t.Errorf("%d requests failed", m.errors)
+				for m, mix := range cfg.mixes {
+					for _, concurrency := range cfg.concurrencies {
+						l := newLoader(s, concurrency, mix)
+						l.run(cfg.warmup)
+						var results []loadResult
+						for i := range cfg.runs {
+							var profiled chan error
+							if cfg.profiles != "" && i == 0 {
+								path := filepath.Join(cfg.profiles, fmt.Sprintf("cpu-%s-scale%d-q%d-c%d.pprof", engine, scale, m, concurrency))
+								profiled = profile(s, cfg.duration-time.Second, path)
+							}
+							r := l.run(cfg.duration)
+							if profiled != nil {
+								if err := <-profiled; err != nil {
+									t.Errorf("CPU profile: %v", err)
+								}
+							}
+							t.Logf("run %d: %s", i+1, r)
+							results = append(results, r)
+						}
+						m := median(results)
+						t.Logf("RESULT engine=%s scale=%d offers=%d queries=%q concurrency=%d median of %d: %s",
+							engine, scale, catalog, mix, concurrency, len(results), m)
+						if m.errors > 0 {
+							t.Errorf("%d requests failed", m.errors)
+						}
+					}
 				}
 			})
 		}
 	}
+}
+
+// profile fetches a CPU profile of the server over d into path, in the
+// background; the channel says how that went.
+func profile(s *Server, d time.Duration, path string) chan error {
+	done := make(chan error, 1)
+	go func() {
+		resp, err := http.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", s.MetricsURL, int(d.Seconds())))
+		if err != nil {
+			done <- err
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err == nil && resp.StatusCode != http.StatusOK {
+			err = fmt.Errorf("status %d: %.200s", resp.StatusCode, b)
+		}
+		if err == nil {
+			err = os.WriteFile(path, b, 0o644)
+		}
+		done <- err
+	}()
+	return done
 }
 
 // loader drives one server with a fixed number of concurrent clients.
@@ -112,17 +177,22 @@ type loader struct {
 	s           *Server
 	client      *http.Client
 	concurrency int
+	queries     []string
 }
 
-func newLoader(s *Server, concurrency int) *loader {
+func newLoader(s *Server, concurrency int, queries []string) *loader {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = concurrency
-	return &loader{s: s, client: &http.Client{Transport: tr, Timeout: 10 * time.Second}, concurrency: concurrency}
+	// Go's transport asks for gzip by default; a server that honours it
+	// would then be measured compressing, and builds would not compare.
+	tr.DisableCompression = true
+	return &loader{s: s, client: &http.Client{Transport: tr, Timeout: 10 * time.Second}, concurrency: concurrency, queries: queries}
 }
 
 // loadResult is one measured run.
 type loadResult struct {
 	requests, errors     int
+	bytes                int64
 	elapsed              time.Duration
 	p50, p90, p99, worst time.Duration
 }
@@ -131,8 +201,12 @@ func (r loadResult) rps() float64 { return float64(r.requests) / r.elapsed.Secon
 
 func (r loadResult) String() string {
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d.Microseconds())/1000) }
-	return fmt.Sprintf("%d requests in %s: %.0f req/s, p50 %s, p90 %s, p99 %s, max %s, errors %d",
-		r.requests, r.elapsed.Round(time.Millisecond), r.rps(), ms(r.p50), ms(r.p90), ms(r.p99), ms(r.worst), r.errors)
+	avg := int64(0)
+	if r.requests > 0 {
+		avg = r.bytes / int64(r.requests)
+	}
+	return fmt.Sprintf("%d requests in %s: %.0f req/s, p50 %s, p90 %s, p99 %s, max %s, errors %d, %d bytes/answer",
+		r.requests, r.elapsed.Round(time.Millisecond), r.rps(), ms(r.p50), ms(r.p90), ms(r.p99), ms(r.worst), r.errors, avg)
 }
 
 // run sends queries from every client for d and measures each one.
@@ -143,28 +217,35 @@ func (l *loader) run(d time.Duration) loadResult {
 		mu        sync.Mutex
 		latencies []time.Duration
 		errors    int
+		read      int64
 		wg        sync.WaitGroup
 	)
 	start := time.Now()
 	for worker := range l.concurrency {
 		wg.Go(func() {
 			var mine []time.Duration
-			failed := 0
+			failed, mineRead := 0, int64(0)
+			// One buffer per client for every answer it reads: the
+			// generator shares the server's cores, so it should spend
+			// as little as it can.
+			var answer bytes.Buffer
 			for i := worker; ctx.Err() == nil; i++ {
 				began := time.Now()
-				if err := l.query(loadQueries[i%len(loadQueries)]); err != nil {
+				n, err := l.query(l.queries[i%len(l.queries)], &answer)
+				if err != nil {
 					failed++
 					continue
 				}
 				mine = append(mine, time.Since(began))
+				mineRead += int64(n)
 			}
 			mu.Lock()
-			latencies, errors = append(latencies, mine...), errors+failed
+			latencies, errors, read = append(latencies, mine...), errors+failed, read+mineRead
 			mu.Unlock()
 		})
 	}
 	wg.Wait()
-	r := loadResult{requests: len(latencies), errors: errors, elapsed: time.Since(start)}
+	r := loadResult{requests: len(latencies), errors: errors, bytes: read, elapsed: time.Since(start)}
 	if len(latencies) == 0 {
 		return r
 	}
@@ -174,27 +255,28 @@ func (l *loader) run(d time.Duration) loadResult {
 	return r
 }
 
-// query sends one get_offers and reads the whole answer, as a client must.
-func (l *loader) query(body string) error {
+// query sends one get_offers and reads the whole answer into buf, as a
+// client must; it returns the answer's size.
+func (l *loader) query(body string, buf *bytes.Buffer) (int, error) {
 	req, err := http.NewRequest(http.MethodPost, l.s.URL+"/get_offers", strings.NewReader(body))
 	if err != nil {
-		return err
+		return 0, err
 	}
 	req.Header.Set("Authorization", "Bearer "+l.s.Key)
 	req.Header.Set("Content-Type", yamlType)
 	resp, err := l.client.Do(req)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
+	buf.Reset()
+	if _, err := buf.ReadFrom(resp.Body); err != nil {
+		return 0, err
 	}
-	if resp.StatusCode != http.StatusOK || !bytes.HasPrefix(b, []byte(`{"offers":`)) {
-		return fmt.Errorf("status %d: %.200s", resp.StatusCode, b)
+	if b := buf.Bytes(); resp.StatusCode != http.StatusOK || !bytes.HasPrefix(b, []byte(`{"offers":`)) {
+		return 0, fmt.Errorf("status %d: %.200s", resp.StatusCode, b)
 	}
-	return nil
+	return buf.Len(), nil
 }
 
 // median is the run with the median throughput, so its latencies belong

@@ -31,9 +31,10 @@ func syntheticCatalog(n int) []vendors.CatalogItem {
 	return items
 }
 
-func BenchmarkSearch50k(b *testing.B) {
+// benchIndex is an index of one vendor's synthetic n-item catalog.
+func benchIndex(b *testing.B, n int) *Index {
 	src := &fakeSource{info: vendors.Info{Name: "lambda"}}
-	src.set(syntheticCatalog(50_000), nil)
+	src.set(syntheticCatalog(n), nil)
 	ix, err := New(Config{Sources: []Source{src}, Snapshots: storetest.Open(b, "sqlite"), IDKey: []byte("0123456789abcdef")})
 	if err != nil {
 		b.Fatal(err)
@@ -41,6 +42,41 @@ func BenchmarkSearch50k(b *testing.B) {
 	if err := ix.Refresh(context.Background(), "lambda"); err != nil {
 		b.Fatal(err)
 	}
+	return ix
+}
+
+// benchAnswer is what get_offers does per request: the answer, written
+// as JSON.
+func benchAnswer(b *testing.B, ix *Index, q Query) {
+	b.ReportAllocs()
+	var buf []byte
+	for b.Loop() {
+		a, err := ix.Answer(context.Background(), 1, q)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if buf, err = a.AppendJSON(buf[:0]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSearchCatalogSize is one query over catalogs of growing size:
+// its cost should follow the 100 offers it returns, not the catalog.
+func BenchmarkSearchCatalogSize(b *testing.B) {
+	for _, n := range []int{5_000, 25_000, 100_000} {
+		ix := benchIndex(b, n)
+		b.Run(fmt.Sprintf("items=%d/family-limit100-json", n), func(b *testing.B) {
+			benchAnswer(b, ix, Query{Compute: Compute{GPUType: "H100"}, Limit: 100})
+		})
+		b.Run(fmt.Sprintf("items=%d/family-region-spot-json", n), func(b *testing.B) {
+			benchAnswer(b, ix, Query{Region: "EU", Compute: Compute{GPUType: "H100", ContractType: "spot", MaxPricePerGPUHour: fptr(3)}, Limit: 100})
+		})
+	}
+}
+
+func BenchmarkSearch50k(b *testing.B) {
+	ix := benchIndex(b, 50_000)
 	for _, bc := range []struct {
 		name string
 		q    Query
@@ -57,20 +93,7 @@ func BenchmarkSearch50k(b *testing.B) {
 				}
 			}
 		})
-		// What get_offers does: the answer, written as JSON.
-		b.Run(bc.name+"-json", func(b *testing.B) {
-			b.ReportAllocs()
-			var buf []byte
-			for b.Loop() {
-				a, err := ix.Answer(context.Background(), 1, bc.q)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if buf, err = a.AppendJSON(buf[:0]); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
+		b.Run(bc.name+"-json", func(b *testing.B) { benchAnswer(b, ix, bc.q) })
 	}
 }
 

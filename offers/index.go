@@ -12,6 +12,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"slices"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -98,14 +99,35 @@ type vendorState struct {
 // view is an immutable picture of every vendor's offers, rebuilt when a
 // vendor's catalog changes; queries read it without locks.
 type view struct {
-	// byGPU maps a canonical GPU name and a family name to the offers of
-	// that GPU, sorted as answers are.
-	byGPU map[string][]*viewEntry
+	// shapes holds the offers a query can match, split by what every
+	// query names (GPU and machine shape) and then into cells by what a
+	// query may filter on (vendor, region, contract); each cell is sorted
+	// as answers are. A query's cost then follows its answer, not the
+	// catalog: it counts its matches cell by cell and merges the cells'
+	// cheapest offers until it has its limit.
+	shapes map[shapeKey][]cell
 	// vendors are the vendor names in configuration order, with each
 	// one's last good read (to leave out stale ones) and Cilium support.
 	vendors []string
 	stamps  []stamp
 	cilium  []bool
+}
+
+// shapeKey is what a query always asks for: a GPU (a canonical name, or a
+// family under familyKey) and a machine shape. A single machine has nodes
+// 0 and its GPU count; a cluster is listed twice, with its total GPU
+// count and with count 0, as a cluster query need not give one.
+type shapeKey struct {
+	gpu          string
+	nodes, count int
+}
+
+// cell is the offers of one shape from one vendor in one region under one
+// contract, sorted by compareEntries.
+type cell struct {
+	vendor           int
+	region, contract string
+	entries          []*viewEntry
 }
 
 type viewEntry struct {
@@ -115,8 +137,9 @@ type viewEntry struct {
 	item     int
 	// vendor is the vendor's position in view.vendors.
 	vendor int
-	// taken: a single machine this replica has already rented out.
-	taken bool
+	// rank is the entry's place in the whole view in answer order
+	// (compareEntries), so that merging cells compares integers.
+	rank int
 }
 
 // New builds an Index. Call Start to load the last snapshots and begin
@@ -158,7 +181,7 @@ func New(cfg Config) (*Index, error) {
 		ix.order = append(ix.order, s.Name())
 		ix.state[s.Name()] = &vendorState{info: s.Info()}
 	}
-	ix.view.Store(&view{byGPU: map[string][]*viewEntry{}})
+	ix.view.Store(&view{shapes: map[shapeKey][]cell{}})
 	return ix, nil
 }
 
@@ -346,25 +369,56 @@ func (ix *Index) restamp() {
 	ix.view.Store(&v)
 }
 
-// rebuild makes a new view from every vendor's current entries.
+// rebuild makes a new view from every vendor's current entries. Single
+// machines this replica has rented out are left out of it.
 func (ix *Index) rebuild() {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	v := &view{byGPU: map[string][]*viewEntry{}, vendors: ix.order}
+	v := &view{shapes: map[shapeKey][]cell{}, vendors: ix.order}
+	type cellKey struct {
+		shape            shapeKey
+		vendor           int
+		region, contract string
+	}
+	cells := map[cellKey]int{}
+	add := func(shape shapeKey, e *viewEntry) {
+		k := cellKey{shape, e.vendor, e.Offer.Region, e.Offer.ContractType}
+		i, ok := cells[k]
+		if !ok {
+			i = len(v.shapes[shape])
+			cells[k] = i
+			v.shapes[shape] = append(v.shapes[shape], cell{vendor: e.vendor, region: e.Offer.Region, contract: e.Offer.ContractType})
+		}
+		v.shapes[shape][i].entries = append(v.shapes[shape][i].entries, e)
+	}
+	var all []*viewEntry
 	for vi, name := range ix.order {
 		st := ix.state[name]
 		v.stamps = append(v.stamps, newStamp(st.observedAt))
 		v.cilium = append(v.cilium, st.info.Cilium)
 		ves := make([]viewEntry, len(st.entries))
 		for i := range st.entries {
-			e := &ves[i]
-			*e = viewEntry{Entry: &st.entries[i], snapshot: st.snapshotID, item: i, vendor: vi, taken: ix.taken[st.snapshotID][i]}
-			v.byGPU[e.Offer.GPUType] = append(v.byGPU[e.Offer.GPUType], e)
-			v.byGPU[familyKey(e.Offer.GPUFamily)] = append(v.byGPU[familyKey(e.Offer.GPUFamily)], e)
+			if !ix.taken[st.snapshotID][i] {
+				ves[i] = viewEntry{Entry: &st.entries[i], snapshot: st.snapshotID, item: i, vendor: vi}
+				all = append(all, &ves[i])
+			}
 		}
 	}
-	for _, list := range v.byGPU {
-		slices.SortFunc(list, compareEntries)
+	slices.SortFunc(all, compareEntries)
+	for i, e := range all {
+		e.rank = i
+	}
+	// Added in rank order, every cell is sorted as it is made.
+	for _, e := range all {
+		o := &e.Offer
+		for _, gpu := range []string{o.GPUType, familyKey(o.GPUFamily)} {
+			if o.NodeCount == nil {
+				add(shapeKey{gpu, 0, o.GPUCount}, e)
+				continue
+			}
+			add(shapeKey{gpu, *o.NodeCount, o.GPUCount}, e)
+			add(shapeKey{gpu, *o.NodeCount, 0}, e)
+		}
 	}
 	ix.view.Store(v)
 }
@@ -372,6 +426,8 @@ func (ix *Index) rebuild() {
 // familyKey keeps family keys apart from canonical names in one map.
 func familyKey(family string) string { return "family:" + family }
 
+// compareEntries is the order of answers: cheapest first, then a fixed
+// order down to the item, so that equal offers always come out alike.
 func compareEntries(a, b *viewEntry) int {
 	return cmp.Or(
 		cmp.Compare(a.Offer.GPUPricePerHour, b.Offer.GPUPricePerHour),
@@ -380,6 +436,8 @@ func compareEntries(a, b *viewEntry) int {
 		cmp.Compare(a.Offer.VendorRegion, b.Offer.VendorRegion),
 		cmp.Compare(a.Item.InstanceType, b.Item.InstanceType),
 		cmp.Compare(a.Offer.ContractType, b.Offer.ContractType),
+		cmp.Compare(a.snapshot, b.snapshot),
+		cmp.Compare(a.item, b.item),
 	)
 }
 
@@ -419,18 +477,7 @@ func (ix *Index) Answer(ctx context.Context, accountID int64, q Query) (*Answer,
 	}
 	v := ix.view.Load()
 	now := ix.cfg.Now()
-	f := ix.filter(q, v, now)
-	var picked []*viewEntry
-	total := 0
-	for _, e := range v.byGPU[key] {
-		if !f(e) {
-			continue
-		}
-		total++
-		if len(picked) < limit {
-			picked = append(picked, e)
-		}
-	}
+	picked, total := ix.match(q, queryShape(q, key), v, now, limit)
 	created := now.UTC().Truncate(time.Second)
 	a := &Answer{TotalCount: total, FiltersApplied: ix.filtersApplied(q, gpus, v, now),
 		Created: created, Expires: created.Add(ix.cfg.TTL), offers: make([]answered, len(picked)), stamps: v.stamps}
@@ -445,40 +492,89 @@ func (ix *Index) Answer(ctx context.Context, accountID int64, q Query) (*Answer,
 	return a, nil
 }
 
-func (ix *Index) filter(q Query, v *view, now time.Time) func(*viewEntry) bool {
-	count := q.Compute.GPUCount
-	if count <= 0 {
-		count = 1
-	}
-	nodes := 0
-	if q.Compute.NodeCount != nil {
-		nodes = *q.Compute.NodeCount
-	}
+// match returns the cheapest limit offers of the view that q matches, in
+// answer order, and how many match in all. It reads only the cells q can
+// match: counts come from each cell's length (or a binary search under a
+// price cap), offers from merging the cells' heads.
+func (ix *Index) match(q Query, shape shapeKey, v *view, now time.Time, limit int) ([]*viewEntry, int) {
+	cells := v.shapes[shape]
 	cilium := q.Network != nil && q.Network.SupportsCilium != nil && *q.Network.SupportsCilium
 	// Which vendors may answer is decided once per query, not per offer.
 	allowed := make([]bool, len(v.vendors))
 	for i, name := range v.vendors {
 		allowed[i] = now.Sub(v.stamps[i].at) <= ix.cfg.MaxAge && (q.Vendor == "" || q.Vendor == name) && (!cilium || v.cilium[i])
 	}
-	return func(e *viewEntry) bool {
-		o := &e.Offer
-		switch {
-		case !allowed[e.vendor] || e.taken:
-			return false
-		case q.Region != "" && o.Region != q.Region:
-			return false
-		case q.Compute.ContractType != "" && o.ContractType != q.Compute.ContractType:
-			return false
-		case q.Compute.MaxPricePerGPUHour != nil && o.GPUPricePerHour > *q.Compute.MaxPricePerGPUHour:
-			return false
+	// heads are the matching cells' offers under the price cap; merged
+	// below, cheapest first.
+	heads := make([][]*viewEntry, 0, len(cells))
+	total := 0
+	for _, c := range cells {
+		if !allowed[c.vendor] || q.Region != "" && c.region != q.Region || q.Compute.ContractType != "" && c.contract != q.Compute.ContractType {
+			continue
 		}
-		if nodes > 0 {
-			// A cluster query matches clusters of that many nodes; the
-			// GPU count, when given, is per offer as always.
-			return o.NodeCount != nil && *o.NodeCount == nodes && (q.Compute.GPUCount <= 0 || o.GPUCount == count)
+		es := c.entries
+		if most := q.Compute.MaxPricePerGPUHour; most != nil {
+			es = es[:sort.Search(len(es), func(i int) bool { return es[i].Offer.GPUPricePerHour > *most })]
 		}
-		return o.DeploymentType == "single" && o.GPUCount == count
+		if len(es) > 0 {
+			total += len(es)
+			heads = append(heads, es)
+		}
 	}
+	return merge(heads, min(limit, total)), total
+}
+
+// queryShape is the shape of offers q asks for, of the GPU key gpu. A
+// cluster query matches clusters of that many nodes, and the GPU count,
+// when given, is per offer as always; any other query matches single
+// machines of its GPU count.
+func queryShape(q Query, gpu string) shapeKey {
+	if n := q.Compute.NodeCount; n != nil && *n > 0 {
+		return shapeKey{gpu, *n, max(q.Compute.GPUCount, 0)}
+	}
+	count := q.Compute.GPUCount
+	if count <= 0 {
+		count = 1
+	}
+	return shapeKey{gpu, 0, count}
+}
+
+// merge takes the first n offers, in answer order, from lists that are
+// each in answer order: a k-way merge over a small heap of list heads.
+func merge(lists [][]*viewEntry, n int) []*viewEntry {
+	out := make([]*viewEntry, 0, n)
+	if len(lists) == 1 {
+		return append(out, lists[0][:n]...)
+	}
+	less := func(i, j int) bool { return lists[i][0].rank < lists[j][0].rank }
+	down := func(i int) {
+		for {
+			m := i
+			if l := 2*i + 1; l < len(lists) && less(l, m) {
+				m = l
+			}
+			if r := 2*i + 2; r < len(lists) && less(r, m) {
+				m = r
+			}
+			if m == i {
+				return
+			}
+			lists[i], lists[m] = lists[m], lists[i]
+			i = m
+		}
+	}
+	for i := len(lists)/2 - 1; i >= 0; i-- {
+		down(i)
+	}
+	for len(out) < n {
+		out = append(out, lists[0][0])
+		if lists[0] = lists[0][1:]; len(lists[0]) == 0 {
+			lists[0] = lists[len(lists)-1]
+			lists = lists[:len(lists)-1]
+		}
+		down(0)
+	}
+	return out
 }
 
 // filtersApplied is the normalised query, plus the vendors whose offers

@@ -1,10 +1,13 @@
 package offers
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +15,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gpusupply/supply/catalog"
 	"github.com/gpusupply/supply/store/storetest"
 	"github.com/gpusupply/supply/vendors"
 )
@@ -453,5 +457,121 @@ func TestSameItemSeesEveryField(t *testing.T) {
 		if sameItem(base, changed) {
 			t.Errorf("items differing in %s are the same to sameItem", typ.Field(i).Name)
 		}
+	}
+}
+
+// TestAnswerMatchesScan: answers come from per-shape cells merged to the
+// limit, with counts from the cells' lengths; they must be exactly what
+// filtering every offer and sorting the matches gives. Random queries over
+// three vendors' catalogs with clusters, Cilium and spot.
+func TestAnswerMatchesScan(t *testing.T) {
+	sources := []*fakeSource{
+		{info: vendors.Info{Name: "lambda"}},
+		{info: vendors.Info{Name: "nebius", Cilium: true, Spot: true, Clusters: true}},
+		{info: vendors.Info{Name: "runpod", Spot: true}},
+	}
+	cfg := Config{Snapshots: storetest.Open(t, "sqlite"), IDKey: []byte("0123456789abcdef")}
+	for i, src := range sources {
+		items := syntheticCatalog(3000 + 500*i)
+		for j := range items {
+			if j%11 == 0 {
+				items[j].Nodes, items[j].InfinibandGbps = 2+2*(j%3), 3200
+			}
+		}
+		src.set(items, nil)
+		cfg.Sources = append(cfg.Sources, src)
+	}
+	ix, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all []Offer
+	for _, src := range sources {
+		if err := ix.Refresh(context.Background(), src.info.Name); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range ix.state[src.info.Name].entries {
+			all = append(all, e.Offer)
+		}
+	}
+	cilium := map[string]bool{"nebius": true}
+	// scan is the reference: every offer through the query's filters,
+	// cheapest first.
+	scan := func(q Query) []Offer {
+		gpus, err := catalog.GPUs().Resolve(q.Compute.GPUType)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []Offer
+		for _, o := range all {
+			ok := slices.ContainsFunc(gpus, func(g catalog.GPU) bool { return g.Name == o.GPUType }) &&
+				(q.Vendor == "" || o.Vendor == q.Vendor) && (q.Region == "" || o.Region == q.Region) &&
+				(q.Compute.ContractType == "" || o.ContractType == q.Compute.ContractType) &&
+				(q.Compute.MaxPricePerGPUHour == nil || o.GPUPricePerHour <= *q.Compute.MaxPricePerGPUHour) &&
+				(q.Network == nil || q.Network.SupportsCilium == nil || !*q.Network.SupportsCilium || cilium[o.Vendor])
+			switch {
+			case q.Compute.NodeCount != nil:
+				ok = ok && o.NodeCount != nil && *o.NodeCount == *q.Compute.NodeCount && (q.Compute.GPUCount == 0 || o.GPUCount == q.Compute.GPUCount)
+			default:
+				ok = ok && o.NodeCount == nil && o.GPUCount == max(q.Compute.GPUCount, 1)
+			}
+			if ok {
+				out = append(out, o)
+			}
+		}
+		slices.SortFunc(out, func(a, b Offer) int {
+			return cmp.Or(cmp.Compare(a.GPUPricePerHour, b.GPUPricePerHour), cmp.Compare(a.TotalPricePerHour, b.TotalPricePerHour),
+				cmp.Compare(a.Vendor, b.Vendor), cmp.Compare(a.VendorRegion, b.VendorRegion))
+		})
+		return out
+	}
+	pick := func(r *rand.Rand, options ...string) string { return options[r.IntN(len(options))] }
+	r := rand.New(rand.NewPCG(1, 2))
+	nonEmpty := 0
+	for range 400 {
+		q := Query{
+			Vendor: pick(r, "", "", "lambda", "nebius", "runpod"),
+			Region: pick(r, "", "", "US", "EU", "APAC"),
+			Compute: Compute{
+				GPUType:      pick(r, "H100", "A100", "nvidia-h100-sxm5-80gb", "L40S", "nvidia-a100-sxm4-80gb"),
+				GPUCount:     []int{0, 0, 1, 2, 4, 8, 16}[r.IntN(7)],
+				ContractType: pick(r, "", "", "spot", "ondemand"),
+			},
+			Limit: []int{0, 1, 7, 100, 1000}[r.IntN(5)],
+		}
+		if r.IntN(3) == 0 {
+			q.Compute.MaxPricePerGPUHour = fptr(float64(r.IntN(40)) / 8)
+		}
+		if r.IntN(4) == 0 {
+			q.Compute.NodeCount = iptr([]int{2, 4, 6, 3}[r.IntN(4)])
+		}
+		if r.IntN(4) == 0 {
+			q.Network = &Network{SupportsCilium: bptr(r.IntN(2) == 0)}
+		}
+		res, err := ix.Search(context.Background(), 1, q)
+		if err != nil {
+			t.Fatalf("%+v: %v", q, err)
+		}
+		want := scan(q)
+		if res.TotalCount != len(want) {
+			t.Fatalf("%+v: total_count %d, want %d", q, res.TotalCount, len(want))
+		}
+		want = want[:min(len(want), cmp.Or(q.Limit, 100))]
+		if len(res.Offers) != len(want) {
+			t.Fatalf("%+v: %d offers, want %d", q, len(res.Offers), len(want))
+		}
+		for i := range want {
+			got := res.Offers[i]
+			got.OfferID, got.CreatedAt, got.ExpiresAt, got.ObservedAt = uuid.UUID{}, time.Time{}, time.Time{}, time.Time{}
+			if !reflect.DeepEqual(got, want[i]) {
+				t.Fatalf("%+v: offer %d is %+v, want %+v", q, i, got, want[i])
+			}
+		}
+		if len(want) > 0 {
+			nonEmpty++
+		}
+	}
+	if nonEmpty < 100 {
+		t.Errorf("only %d of 400 queries matched anything; the test compares too little", nonEmpty)
 	}
 }

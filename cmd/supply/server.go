@@ -35,6 +35,7 @@ type serverFlags struct {
 	db               dbFlags
 	listen           string
 	metricsListen    string
+	metricsPprof     bool
 	noMigrate        bool
 	sandbox          bool
 	sandboxBootTime  time.Duration
@@ -75,6 +76,7 @@ State lives in SQLite under --data-dir unless --database-url points at PostgreSQ
 	fl := cmd.Flags()
 	fl.StringVar(&f.listen, "listen", "127.0.0.1:8080", "address to serve the API on")
 	fl.StringVar(&f.metricsListen, "metrics-listen", "127.0.0.1:9464", "address to serve Prometheus metrics (/metrics) on, apart from the API; empty: no metrics")
+	fl.BoolVar(&f.metricsPprof, "metrics-pprof", false, "also serve Go's profiling endpoints (/debug/pprof/) on --metrics-listen, to measure the server")
 	fl.BoolVar(&f.noMigrate, "no-migrate", false, "on PostgreSQL, do not apply migrations at start (run 'supply migrate' instead)")
 	fl.BoolVar(&f.sandbox, "sandbox", false, "force sandbox mode on or off (default: on when no vendor credentials are set)")
 	fl.DurationVar(&f.sandboxBootTime, "sandbox-boot-time", 3*time.Second, "how long sandbox instances take to boot")
@@ -191,7 +193,7 @@ func runServer(ctx context.Context, f serverFlags, sandboxSet bool) error {
 	}, 30*time.Second)
 	a := api.New(api.Config{
 		Installation: installation, Auth: auth, Ready: st.Ping, GPUs: catalog.GPUs(), Vendors: index, Offers: svc, Provision: svc,
-		Logger: log, Metrics: metrics, Version: version, RateLimit: f.rateLimit, RateBurst: f.rateBurst,
+		Logger: log, Metrics: metrics, Version: version, Pprof: f.metricsPprof, RateLimit: f.rateLimit, RateBurst: f.rateBurst,
 		AuthFailureRate: f.authFailureRate, AuthFailureBurst: f.authFailureBurst,
 	})
 	if sb != nil {
