@@ -14,7 +14,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gpusupply/supply/vendors/standin"
@@ -103,19 +102,13 @@ func hostsHandler(hosts *standin.Hosts, key string, list func() []standin.Consol
 
 // RemotePorts is the SSHPort function of an installation whose adapters
 // reach another server's sandbox (SUPPLY_SANDBOX_HOSTS_URL): it asks that
-// sandbox which port each host answers on, and remembers the answer (a
-// host keeps its port). When the sandbox cannot say, it answers 22, as
-// for a real address.
+// sandbox which port each host answers on. It does not remember answers:
+// a host restarted with its sandbox may come back on another port, and a
+// loopback question costs little. When the sandbox cannot say, it answers
+// 22, as for a real address.
 func RemotePorts(hostsURL string) func(ip string) int {
-	var mu sync.Mutex
-	known := map[string]int{}
 	client := &http.Client{Timeout: 2 * time.Second}
 	return func(ip string) int {
-		mu.Lock()
-		defer mu.Unlock()
-		if p, ok := known[ip]; ok {
-			return p
-		}
 		resp, err := client.Get(strings.TrimSuffix(hostsURL, "/") + "/ssh-port?ip=" + url.QueryEscape(ip))
 		if err != nil {
 			return 22
@@ -126,7 +119,6 @@ func RemotePorts(hostsURL string) func(ip string) int {
 		if resp.StatusCode != http.StatusOK || err != nil {
 			return 22
 		}
-		known[ip] = p
 		return p
 	}
 }
