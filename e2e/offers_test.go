@@ -144,8 +144,10 @@ func testOffers(t *testing.T, s *Server) {
 				t.Errorf("offer %s: total_price_per_hour %g, want %g", o.OfferID, o.TotalPricePerHour, want)
 			}
 		}
-		if len(vendorsSeen) < 4 || !vendorsSeen["lambda"] || !vendorsSeen["hyperstack"] || !vendorsSeen["nebius"] {
-			t.Fatalf("offers from %v, want several vendors, among them lambda, hyperstack and nebius", vendorsSeen)
+		// Not Nebius by name: it sells one single-H100 offer, and sandbox
+		// stock flickers each offer out now and then (5% per 5 minutes).
+		if len(vendorsSeen) < 4 || !vendorsSeen["lambda"] || !vendorsSeen["hyperstack"] {
+			t.Fatalf("offers from %v, want several vendors, among them lambda and hyperstack", vendorsSeen)
 		}
 		if !regionsSeen["US"] || !regionsSeen["EU"] || !regionsSeen["APAC"] {
 			t.Fatalf("offers in %v, want US, EU and APAC", regionsSeen)
