@@ -10,6 +10,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/rivertype"
@@ -96,7 +97,16 @@ func (r liteReplicas) alive(ctx context.Context, since time.Time) (map[string]bo
 	if err != nil {
 		return nil, err
 	}
-	return scanIDs(rows.Next, rows.Scan, rows.Err, rows.Close)
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out[id] = true
+	}
+	return out, rows.Err()
 }
 
 func (r liteReplicas) forget(ctx context.Context, id string) error {
@@ -119,25 +129,16 @@ func (r pgReplicas) alive(ctx context.Context, since time.Time) (map[string]bool
 	if err != nil {
 		return nil, err
 	}
-	return scanIDs(rows.Next, func(dest ...any) error { return rows.Scan(dest...) }, rows.Err, func() error { rows.Close(); return nil })
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	out := map[string]bool{}
+	for _, id := range ids {
+		out[id] = true
+	}
+	return out, err
 }
 
 func (r pgReplicas) forget(ctx context.Context, id string) error {
 	// Rows of processes long dead go too, so the table stays small.
 	_, err := r.pool.Exec(ctx, `DELETE FROM replica_heartbeats WHERE client_id = $1 OR heartbeat_at < $2`, id, time.Now().Add(-24*time.Hour))
 	return err
-}
-
-// scanIDs reads one text column of rows into a set.
-func scanIDs(next func() bool, scan func(...any) error, rowsErr func() error, closeRows func() error) (map[string]bool, error) {
-	defer closeRows()
-	out := map[string]bool{}
-	for next() {
-		var id string
-		if err := scan(&id); err != nil {
-			return nil, err
-		}
-		out[id] = true
-	}
-	return out, rowsErr()
 }
