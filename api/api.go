@@ -45,6 +45,9 @@ type Config struct {
 	Installation string
 	// Ready reports whether the database is reachable (GET /readyz).
 	Ready func(ctx context.Context) error
+	// Sessions, when set, lets a console session cookie stand in for an
+	// API key (see Sessions).
+	Sessions Sessions
 	// GPUs lists GPU families and their canonical names (GET /available_gpus).
 	GPUs interface{ Families() map[string][]string }
 	// Vendors lists configured vendors and their health (GET /available_vendors).
@@ -142,6 +145,7 @@ func New(cfg Config) *API {
 	hc.AllowAdditionalPropertiesByDefault = true
 	hc.OpenAPIPath = "/openapi"
 	hc.SchemasPath = ""
+	hc.DocsPath = "" // served by registerDocs, without a CDN
 	hc.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		securityScheme: {Type: "http", Scheme: "bearer"},
 	}
@@ -155,6 +159,7 @@ func New(cfg Config) *API {
 	a.huma.UseMiddleware(a.authenticate)
 
 	a.registerOps()
+	a.registerDocs()
 	a.registerDiscovery()
 	a.registerOffers()
 	a.registerProcurement()
@@ -180,6 +185,11 @@ func (a *API) MetricsHandler() http.Handler {
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	return mux
 }
+
+// Handle adds a route outside the API's operations (the web console's
+// pages) that gets what every request gets: recovery, the request log and
+// metrics.
+func (a *API) Handle(pattern string, h http.Handler) { a.mux.Handle(pattern, h) }
 
 // Huma is the underlying huma API, for registering further operations.
 func (a *API) Huma() huma.API { return a.huma }

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -13,6 +14,35 @@ import (
 )
 
 type accountKey struct{}
+
+// CSRFHeader is the header that carries a console page's CSRF token on
+// requests that authenticate with the session cookie and change state.
+const CSRFHeader = "X-CSRF-Token"
+
+var (
+	// ErrNoSession is what Sessions.Authenticate answers for a request
+	// without a session cookie: to the API, a request without credentials.
+	ErrNoSession = errors.New("no session")
+	// ErrCSRF is what Sessions.Authenticate answers for a state-changing
+	// request whose CSRF token does not belong to its session (403).
+	ErrCSRF = errors.New("CSRF token missing or invalid")
+	// ErrTooManyFailures is CheckKey's answer to an address that sent too
+	// many invalid keys.
+	ErrTooManyFailures = errors.New("too many invalid API keys from this address")
+)
+
+// Sessions authenticates browser sessions, the web console's cookies, in
+// place of an API key on requests that have no Authorization header.
+// Requests with a Bearer key never look at cookies.
+type Sessions interface {
+	// Authenticate returns the account of the session in cookies (a
+	// Cookie header). It fails with ErrNoSession when there is no session
+	// cookie; with an error wrapping apikeys.ErrUnknownKey when the
+	// session is not valid, has expired, or its key was revoked; and,
+	// when unsafe (the request changes state), with an error wrapping
+	// ErrCSRF unless csrfToken is the session's token.
+	Authenticate(ctx context.Context, cookies, csrfToken string, unsafe bool) (int64, error)
+}
 
 // AccountID is the account that made the request; handlers of operations
 // that require a key can rely on it being set.
@@ -43,16 +73,13 @@ func (a *API) authenticate(ctx huma.Context, next func(huma.Context)) {
 			return
 		}
 	}
-	header := ctx.Header("Authorization")
-	key, ok := bearerToken(header)
-	if !ok {
-		a.authFailed(ctx, addr, header != "")
-		return
-	}
-	accountID, err := a.cfg.Auth.Authenticate(ctx.Context(), key)
+	accountID, presented, err := a.credentials(ctx)
 	switch {
+	case errors.Is(err, ErrCSRF):
+		_ = huma.WriteErr(a.huma, ctx, http.StatusForbidden, "CSRF token missing or invalid: a request with the console's session cookie that changes anything must carry the page's token in "+CSRFHeader)
+		return
 	case errors.Is(err, apikeys.ErrUnknownKey):
-		a.authFailed(ctx, addr, true)
+		a.authFailed(ctx, addr, presented)
 		return
 	case err != nil && clientGone(ctx.Context(), "authenticate", err):
 		_ = huma.WriteErr(a.huma, ctx, errClientGone.status, errClientGone.Error())
@@ -74,6 +101,59 @@ func (a *API) authenticate(ctx huma.Context, next func(huma.Context)) {
 		}
 	}
 	next(huma.WithValue(ctx, accountKey{}, accountID))
+}
+
+// credentials finds the account of a request: by its Bearer key, or, with
+// no Authorization header at all, by its console session. presented says
+// whether the request carried credentials of either kind; an error wrapping
+// apikeys.ErrUnknownKey means they were missing or not valid.
+func (a *API) credentials(ctx huma.Context) (accountID int64, presented bool, err error) {
+	header := ctx.Header("Authorization")
+	if key, ok := bearerToken(header); ok {
+		accountID, err = a.cfg.Auth.Authenticate(ctx.Context(), key)
+		return accountID, true, err
+	}
+	if header != "" || a.cfg.Sessions == nil {
+		return 0, header != "", apikeys.ErrUnknownKey
+	}
+	unsafe := !safeMethod(ctx.Method())
+	accountID, err = a.cfg.Sessions.Authenticate(ctx.Context(), ctx.Header("Cookie"), ctx.Header(CSRFHeader), unsafe)
+	if errors.Is(err, ErrNoSession) {
+		return 0, false, apikeys.ErrUnknownKey
+	}
+	return accountID, true, err
+}
+
+// safeMethod reports whether method only reads (RFC 9110 section 9.2.1),
+// so that a session may use it without a CSRF token.
+func safeMethod(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return true
+	}
+	return false
+}
+
+// CheckKey checks an API key that came other than in an Authorization
+// header (the console's sign-in form) as the middleware checks a Bearer
+// key: an invalid one counts against the same per-address limit, so that
+// a form is no faster a way to guess keys than the API. It fails with an
+// error wrapping apikeys.ErrUnknownKey or ErrTooManyFailures.
+func (a *API) CheckKey(ctx context.Context, remoteAddr, key string) (int64, error) {
+	addr := clientAddress(remoteAddr)
+	now := time.Now()
+	if a.authFailures != nil {
+		if wait := a.authFailures.wait(addr, now); wait > 0 {
+			return 0, fmt.Errorf("retry after %s s: %w", retryAfter(wait), ErrTooManyFailures)
+		}
+	}
+	accountID, err := a.cfg.Auth.Authenticate(ctx, key)
+	if errors.Is(err, apikeys.ErrUnknownKey) && a.authFailures != nil {
+		if ok, wait := a.authFailures.allow(addr, now); !ok {
+			return 0, fmt.Errorf("retry after %s s: %w", retryAfter(wait), ErrTooManyFailures)
+		}
+	}
+	return accountID, err
 }
 
 // authFailed answers a request without a valid key: 401, or 429 when it
