@@ -21,6 +21,7 @@ import (
 	"github.com/gpusupply/supply/api"
 	"github.com/gpusupply/supply/apikeys"
 	"github.com/gpusupply/supply/catalog"
+	"github.com/gpusupply/supply/console"
 	"github.com/gpusupply/supply/offers"
 	"github.com/gpusupply/supply/provision"
 	"github.com/gpusupply/supply/sandbox"
@@ -191,14 +192,23 @@ func runServer(ctx context.Context, f serverFlags, sandboxSet bool) error {
 		}
 		return k.AccountID, k.Hash, err
 	}, 30*time.Second)
+	sessionKey, err := secretSetting(ctx, st, "console_session_key", 32)
+	if err != nil {
+		return err
+	}
+	sessions, err := console.NewSessions(sessionKey, auth, console.DefaultSessionTTL)
+	if err != nil {
+		return err
+	}
 	a := api.New(api.Config{
-		Installation: installation, Auth: auth, Ready: st.Ping, GPUs: catalog.GPUs(), Vendors: index, Offers: svc, Provision: svc,
+		Installation: installation, Auth: auth, Sessions: sessions, Ready: st.Ping, GPUs: catalog.GPUs(), Vendors: index, Offers: svc, Provision: svc,
 		Logger: log, Metrics: metrics, Version: version, Pprof: f.metricsPprof, RateLimit: f.rateLimit, RateBurst: f.rateBurst,
 		AuthFailureRate: f.authFailureRate, AuthFailureBurst: f.authFailureBurst,
 	})
 	if sb != nil {
 		api.RegisterSandbox(a, sb)
 	}
+	console.Register(console.Config{API: a, Sessions: sessions, Sandbox: useSandbox, Logger: log})
 
 	// Metrics get a listener of their own, so that the API's clients
 	// cannot read the service's traffic and failure counts: the default
@@ -258,13 +268,20 @@ func installationID(ctx context.Context, st store.Store) (string, error) {
 }
 
 func offerIDKey(ctx context.Context, st store.Store) ([]byte, error) {
-	fresh := make([]byte, 16)
+	return secretSetting(ctx, st, "offer_id_key", 16)
+}
+
+// secretSetting is a random secret of size bytes, made once and shared by
+// every replica through the settings table: the offer id key, the key
+// that seals console sessions.
+func secretSetting(ctx context.Context, st store.Store, name string, size int) ([]byte, error) {
+	fresh := make([]byte, size)
 	if _, err := rand.Read(fresh); err != nil {
-		return nil, fmt.Errorf("offer id key: %w", err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	key, err := st.InitSetting(ctx, "offer_id_key", fresh)
+	key, err := st.InitSetting(ctx, name, fresh)
 	if err != nil {
-		return nil, fmt.Errorf("offer id key: %w", err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return key, nil
 }

@@ -1,0 +1,428 @@
+// supply web console. The pages are server-rendered shells; this script
+// fills them from the JSON API, authenticated by the session cookie. It
+// sends the page's CSRF token with every request that changes anything,
+// writes data into the page only as text (never as HTML), and keeps table
+// cells and status lines in place so that updates do not move the layout.
+"use strict";
+
+(function () {
+  const csrfMeta = document.querySelector('meta[name="csrf-token"]');
+  const csrf = csrfMeta ? csrfMeta.content : "";
+
+  // api calls the JSON API and returns the decoded body; a failure throws
+  // an Error whose message is the API's own sentence.
+  async function api(method, path, body, headers) {
+    const h = Object.assign({ Accept: "application/json" }, headers || {});
+    if (method !== "GET") h["X-CSRF-Token"] = csrf;
+    if (body !== undefined) h["Content-Type"] = "application/json";
+    const res = await fetch(path, {
+      method, headers: h, credentials: "same-origin",
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (res.status === 401) {
+      window.location.assign("/signin");
+      throw new Error("Your session has ended; sign in again.");
+    }
+    const data = await res.json().catch(() => null);
+    if (!res.ok) throw new Error(errorText(res.status, data));
+    return data;
+  }
+
+  // errorText turns the API's error bodies ({"detail": "..."} or a list of
+  // field errors) into one readable sentence.
+  function errorText(status, data) {
+    const d = data && data.detail;
+    if (typeof d === "string") return d;
+    if (Array.isArray(d)) {
+      return d.map((e) => {
+        const field = (e.loc || []).filter((p) => p !== "body").join(".");
+        return (field ? field + ": " : "") + e.msg;
+      }).join("; ");
+    }
+    return "The server answered " + status + ".";
+  }
+
+  function el(tag, text, cls) {
+    const e = document.createElement(tag);
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    if (cls) e.className = cls;
+    return e;
+  }
+
+  function row(cells) {
+    const tr = document.createElement("tr");
+    for (const c of cells) {
+      if (c instanceof Node) { const td = document.createElement("td"); td.appendChild(c); tr.appendChild(td); continue; }
+      const td = el("td", c.text, c.cls);
+      if (c.title) td.title = c.title;
+      tr.appendChild(td);
+    }
+    return tr;
+  }
+
+  const money = (n) => "$" + Number(n).toFixed(n < 10 ? 3 : 2);
+  const orDash = (v, unit) => (v === null || v === undefined ? "–" : v + (unit || ""));
+
+  function ago(iso) {
+    if (!iso) return "never";
+    const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
+    return duration(s) + " ago";
+  }
+
+  function duration(s) {
+    if (s < 60) return s + " s";
+    if (s < 3600) return Math.floor(s / 60) + " min " + String(s % 60).padStart(2, "0") + " s";
+    if (s < 86400) return Math.floor(s / 3600) + " h " + String(Math.floor((s % 3600) / 60)).padStart(2, "0") + " min";
+    return Math.floor(s / 86400) + " d " + Math.floor((s % 86400) / 3600) + " h";
+  }
+
+  function setText(id, text) { document.getElementById(id).textContent = text; }
+
+  function show(node, text) {
+    node.textContent = text || "";
+    node.hidden = !text;
+  }
+
+  // Dialogs close on their [data-close] buttons and on Escape (native).
+  for (const b of document.querySelectorAll("dialog [data-close]")) {
+    b.addEventListener("click", () => b.closest("dialog").close());
+  }
+
+  function randomKey() {
+    const b = new Uint8Array(16);
+    crypto.getRandomValues(b);
+    return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  }
+
+  // ---- Offers --------------------------------------------------------
+
+  function offersPage() {
+    const form = document.getElementById("query");
+    const tbody = document.querySelector("#offers tbody");
+    const notes = document.getElementById("notes");
+    const vendorsByName = {};
+    let current = [];
+
+    (async function load() {
+      try {
+        const [gpus, regions, vendors] = await Promise.all([
+          api("GET", "/available_gpus"), api("GET", "/available_regions"), api("GET", "/available_vendors"),
+        ]);
+        const sel = document.getElementById("q-gpu");
+        sel.replaceChildren(el("option", "Choose a GPU…"));
+        sel.firstChild.value = "";
+        for (const fam of Object.keys(gpus).sort()) {
+          const g = document.createElement("optgroup");
+          g.label = fam;
+          const any = el("option", fam + " (any variant)");
+          any.value = fam;
+          g.appendChild(any);
+          for (const v of gpus[fam]) { const o = el("option", v); o.value = v; g.appendChild(o); }
+          sel.appendChild(g);
+        }
+        for (const r of regions) { const o = el("option", r); o.value = r; document.getElementById("q-region").appendChild(o); }
+        for (const v of vendors) {
+          vendorsByName[v.name] = v;
+          const o = el("option", v.display_name || v.name); o.value = v.name;
+          document.getElementById("q-vendor").appendChild(o);
+        }
+        const params = new URLSearchParams(window.location.hash.slice(1));
+        for (const [k, v] of params) if (form.elements[k]) form.elements[k].value = v;
+      } catch (e) {
+        setText("summary", "Could not load the choices: " + e.message);
+      }
+    })();
+
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const f = form.elements;
+      const q = { compute: { gpu_type: f.gpu.value, gpu_count: Number(f.gpu_count.value) || 1, contract_type: f.contract.value }, limit: 200 };
+      if (f.nodes.value) q.compute.node_count = Number(f.nodes.value);
+      if (f.max_price.value) q.compute.max_price_per_gpu_hour = Number(f.max_price.value);
+      if (f.region.value) q.region = f.region.value;
+      if (f.vendor.value) q.vendor = f.vendor.value;
+      if (f.cilium.checked) q.network = { supports_cilium: true };
+      setText("summary", "Searching…");
+      try {
+        const res = await api("POST", "/get_offers", q);
+        current = res.offers;
+        renderOffers(res);
+      } catch (e) {
+        setText("summary", e.message);
+        tbody.replaceChildren();
+      }
+    });
+
+    function renderOffers(res) {
+      notes.replaceChildren();
+      const missing = (res.filters_applied && res.filters_applied.vendors_unavailable) || [];
+      const degraded = Object.values(vendorsByName).filter((v) => v.status !== "healthy" && !missing.includes(v.name));
+      if (missing.length) notes.appendChild(el("p", "Not included, their catalogs are unavailable: " + missing.join(", ") + ".", "warn"));
+      for (const v of degraded) notes.appendChild(el("p", (v.display_name || v.name) + " is " + v.status + (v.observed_at ? " (catalog from " + ago(v.observed_at) + ")" : "") + ".", "warn"));
+      setText("summary", res.offers.length === 0 ? "No offers match." :
+        res.total_count + " offers, cheapest first" + (res.total_count > res.offers.length ? " (first " + res.offers.length + " shown)" : "") + ".");
+      tbody.replaceChildren(...res.offers.map((o, i) => {
+        const rent = el("button", "Rent", "small");
+        rent.type = "button";
+        rent.dataset.index = i;
+        rent.setAttribute("aria-label", "Rent " + o.gpu_count + "× " + o.gpu_type + " at " + o.vendor + " for " + money(o.total_price_per_hour) + " per hour");
+        const nodes = o.deployment_type === "cluster" ? " × " + o.node_count + " nodes" : "";
+        return row([
+          { text: money(o.gpu_price_per_hour), cls: "num" }, { text: money(o.total_price_per_hour), cls: "num" },
+          { text: o.gpu_count + "× " + o.gpu_type + nodes }, { text: o.vendor }, { text: o.region + " · " + o.vendor_region },
+          { text: orDash(o.vcpu_count), cls: "num" }, { text: orDash(o.memory_in_gb, " GB"), cls: "num" },
+          { text: orDash(o.boot_disk_in_gb, " GB"), cls: "num" }, { text: o.contract_type },
+          { text: ago(o.observed_at), title: o.observed_at }, { text: "", cls: "expiry" }, rent,
+        ]);
+      }));
+      tick();
+    }
+
+    // The expiry countdown updates in place, once a second.
+    function tick() {
+      const cells = tbody.querySelectorAll("td.expiry");
+      cells.forEach((td, i) => {
+        const left = Math.round((Date.parse(current[i].expires_at) - Date.now()) / 1000);
+        td.textContent = left > 0 ? duration(left) : "expired";
+        td.classList.toggle("expired", left <= 0);
+      });
+    }
+    setInterval(tick, 1000);
+
+    tbody.addEventListener("click", (ev) => {
+      const b = ev.target.closest("button[data-index]");
+      if (b) openRent(current[Number(b.dataset.index)]);
+    });
+    setupRent();
+  }
+
+  // ---- Rent ----------------------------------------------------------
+
+  let rentOffer = null;
+  let rentKey = "";
+  let poll = null;
+
+  function setupRent() {
+    const dialog = document.getElementById("rent");
+    const form = document.getElementById("rent-form");
+    dialog.addEventListener("close", () => { clearTimeout(poll); poll = null; });
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const f = form.elements;
+      const key = f.ssh_public_key.value.trim();
+      localStorage.setItem("supply.sshPublicKey", key);
+      const req = { offer_id: rentOffer.offer_id, ssh_public_key: key };
+      if (f.resource_name.value.trim()) req.resource_name = f.resource_name.value.trim();
+      if (f.cloud_init.value.trim()) req.cloud_init = f.cloud_init.value;
+      const go = document.getElementById("rent-go");
+      go.disabled = true;
+      show(document.getElementById("rent-error"), "");
+      try {
+        // One key per dialog: a retry after a lost answer procures once.
+        await api("POST", "/procure_offer", req, { "Idempotency-Key": rentKey });
+        form.hidden = true;
+        document.getElementById("progress").hidden = false;
+        watch(rentOffer.offer_id);
+      } catch (e) {
+        show(document.getElementById("rent-error"), e.message);
+      } finally {
+        go.disabled = false;
+      }
+    });
+    document.getElementById("copy").addEventListener("click", async () => {
+      const text = document.getElementById("ssh-command").textContent;
+      const b = document.getElementById("copy");
+      try { await navigator.clipboard.writeText(text); b.textContent = "Copied"; } catch (e) {
+        // Without clipboard access (plain http), select it for Ctrl+C.
+        const r = document.createRange();
+        r.selectNodeContents(document.getElementById("ssh-command"));
+        const s = window.getSelection(); s.removeAllRanges(); s.addRange(r);
+        b.textContent = "Selected: press Ctrl+C";
+      }
+    });
+  }
+
+  function openRent(o) {
+    rentOffer = o;
+    rentKey = randomKey();
+    const form = document.getElementById("rent-form");
+    form.hidden = false;
+    form.reset();
+    form.elements.ssh_public_key.value = localStorage.getItem("supply.sshPublicKey") || "";
+    document.getElementById("progress").hidden = true;
+    show(document.getElementById("rent-error"), "");
+    show(document.getElementById("progress-error"), "");
+    document.getElementById("ssh").hidden = true;
+    document.getElementById("copy").textContent = "Copy";
+    for (const li of document.querySelectorAll("#steps li")) li.className = "";
+    setText("rent-title", "Rent " + o.gpu_count + "× " + o.gpu_type);
+    setText("rent-offer", o.vendor + " · " + o.region + " (" + o.vendor_region + ") · " + o.contract_type + " · " +
+      money(o.gpu_price_per_hour) + "/GPU-h · " + money(o.total_price_per_hour) + "/h");
+    document.getElementById("rent").showModal();
+    (form.elements.ssh_public_key.value ? document.getElementById("rent-go") : form.elements.ssh_public_key).focus();
+  }
+
+  const stepOrder = ["provisioning_started", "provisioning_in_progress", "ready"];
+
+  async function watch(offerID) {
+    let st;
+    try {
+      st = await api("GET", "/offers/" + offerID + "/status");
+    } catch (e) {
+      setText("progress-status", "Could not read the status (" + e.message + "); retrying…");
+      poll = setTimeout(() => watch(offerID), 2000);
+      return;
+    }
+    const reached = stepOrder.indexOf(st.procurement_status);
+    document.querySelectorAll("#steps li").forEach((li, i) => {
+      li.className = i < reached || st.procurement_status === "ready" ? "done" : i === reached ? "current" : "";
+    });
+    if (st.procurement_status === "failed") {
+      setText("progress-status", "Failed.");
+      show(document.getElementById("progress-error"), failureText(st.failure_reason));
+      return;
+    }
+    setText("progress-status", (st.procurement_status === "ready" ? "Ready: " : "Provisioning: ") + (st.progress || ""));
+    if (st.procurement_status === "ready") {
+      const cmds = st.instances.map((i) => i.ssh_command).filter(Boolean);
+      setText("ssh-command", cmds.join("\n"));
+      document.getElementById("ssh").hidden = cmds.length === 0;
+      document.getElementById("copy").focus();
+      return;
+    }
+    poll = setTimeout(() => watch(offerID), 1000);
+  }
+
+  function failureText(reason) {
+    if (!reason) return "The procurement failed and the vendor gave no reason. Nothing is left running; try another offer.";
+    return "The procurement failed: " + reason + ". Anything it had started is being cleaned up; try another offer.";
+  }
+
+  // ---- Machines ------------------------------------------------------
+
+  function machinesPage() {
+    const filters = document.getElementById("filters");
+    const tbody = document.querySelector("#machines tbody");
+    const vendorSel = document.getElementById("f-vendor");
+    let list = [];
+    let target = null;
+    let timer = null;
+
+    const params = new URLSearchParams(window.location.search);
+    for (const k of ["status", "vendor"]) if (params.get(k)) filters.elements[k].value = params.get(k);
+
+    filters.addEventListener("change", () => {
+      const p = new URLSearchParams();
+      for (const k of ["status", "vendor"]) if (filters.elements[k].value) p.set(k, filters.elements[k].value);
+      history.replaceState(null, "", p.toString() ? "?" + p : window.location.pathname);
+      refresh();
+    });
+
+    async function refresh() {
+      clearTimeout(timer);
+      const status = filters.elements.status.value;
+      try {
+        list = await api("GET", "/resources" + (status ? "?status=" + encodeURIComponent(status) : ""));
+        render();
+      } catch (e) {
+        setText("summary", e.message);
+      }
+      // Something changing (provisioning, deleting) is watched closely.
+      const busy = list.some((r) => r.status === "provisioning" || r.status === "deleting");
+      timer = setTimeout(refresh, busy ? 1500 : 10000);
+    }
+
+    function render() {
+      const vendor = filters.elements.vendor.value;
+      const seen = new Set(Array.from(vendorSel.options, (o) => o.value));
+      for (const r of list) if (!seen.has(r.vendor)) { seen.add(r.vendor); const o = el("option", r.vendor); o.value = r.vendor; vendorSel.appendChild(o); }
+      const shown = list.filter((r) => !vendor || r.vendor === vendor);
+      setText("summary", shown.length === 0 ? "No machines" + (list.length ? " match." : " yet: rent one from Offers.") :
+        shown.length + " machine" + (shown.length === 1 ? "" : "s") + ", newest first.");
+      tbody.replaceChildren(...shown.map((r) => {
+        const name = document.createElement("div");
+        name.appendChild(el("span", r.name || r.resource_id));
+        name.appendChild(el("small", r.resource_id, "id"));
+        const nodes = r.linked_resources.filter((l) => l.link_type === "cluster_node");
+        if (nodes.length) {
+          const ul = el("ul", undefined, "nodes");
+          for (const n of nodes) ul.appendChild(el("li", (n.name || n.resource_id) + ": " + n.status));
+          name.appendChild(ul);
+        }
+        const state = el("span", r.status, "state state-" + r.status);
+        state.dataset.id = r.resource_id;
+        if (r.status_message) state.title = r.status_message;
+        const ssh = el("code", r.access.ssh_command || "–");
+        const del = el("button", r.status === "deleting" ? "Deleting…" : "Delete", "small danger");
+        del.type = "button";
+        del.dataset.id = r.resource_id;
+        del.disabled = r.status === "deleted" || r.status === "deleting" || r.status === "failed";
+        del.setAttribute("aria-label", "Delete " + (r.name || r.resource_id));
+        const end = r.valid_to ? Date.parse(r.valid_to) : Date.now();
+        const hours = Math.max(0, end - Date.parse(r.created_at)) / 3600000;
+        return row([
+          name, state, { text: r.vendor + " · " + r.vendor_region },
+          { text: r.spec.gpu_count + "× " + r.spec.gpu_type },
+          { text: money(r.pricing_total_hourly), cls: "num" }, { text: duration(Math.round((Date.now() - Date.parse(r.created_at)) / 1000)) },
+          { text: "≈ " + money(hours * r.pricing_total_hourly), cls: "num", title: "price per hour × time since it was created" + (r.valid_to ? " until it was deleted" : "") },
+          ssh, del,
+        ]);
+      }));
+    }
+
+    tbody.addEventListener("click", (ev) => {
+      const b = ev.target.closest("button[data-id]");
+      if (!b) return;
+      target = list.find((r) => r.resource_id === b.dataset.id);
+      setText("delete-what", "Delete " + (target.name || target.resource_id) + " (" + target.spec.gpu_count + "× " + target.spec.gpu_type + " at " + target.vendor + ", " + target.status + ")?");
+      document.getElementById("delete-force-label").hidden = target.status !== "provisioning";
+      document.getElementById("delete-force").checked = false;
+      show(document.getElementById("delete-error"), "");
+      document.getElementById("delete").showModal();
+      document.getElementById("delete-go").focus();
+    });
+
+    document.getElementById("delete-form").addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const force = document.getElementById("delete-force").checked;
+      try {
+        await api("DELETE", "/resources/" + target.resource_id + (force ? "?force=true" : ""));
+        document.getElementById("delete").close();
+        refresh();
+      } catch (e) {
+        show(document.getElementById("delete-error"), e.message);
+      }
+    });
+
+    refresh();
+  }
+
+  // ---- Vendors -------------------------------------------------------
+
+  function vendorsPage() {
+    const tbody = document.querySelector("#vendors tbody");
+    async function refresh() {
+      try {
+        const vs = await api("GET", "/available_vendors");
+        const healthy = vs.filter((v) => v.status === "healthy").length;
+        setText("summary", vs.length + " vendors, " + healthy + " healthy" + (vs.some((v) => v.sandbox) ? " (sandbox stand-ins)" : "") + ".");
+        const yes = (b) => (b ? "yes" : "no");
+        tbody.replaceChildren(...vs.map((v) => row([
+          { text: (v.display_name || v.name) + " (" + v.name + ")" }, { text: v.status, cls: "state state-" + v.status },
+          { text: v.offers, cls: "num" }, { text: ago(v.observed_at), title: v.observed_at || "" },
+          { text: yes(v.supports_spot) }, { text: yes(v.supports_clusters) }, { text: yes(v.supports_cilium) },
+          { text: v.last_error || "–" },
+        ])));
+      } catch (e) {
+        setText("summary", e.message);
+      }
+      setTimeout(refresh, 10000);
+    }
+    refresh();
+  }
+
+  const page = document.body.dataset.page;
+  if (page === "offers") offersPage();
+  if (page === "machines") machinesPage();
+  if (page === "vendors") vendorsPage();
+})();
