@@ -172,16 +172,16 @@
           { text: o.gpu_count + "× " + o.gpu_type + nodes }, { text: o.vendor }, { text: o.region + " · " + o.vendor_region },
           { text: orDash(o.vcpu_count), cls: "num" }, { text: orDash(o.memory_in_gb, " GB"), cls: "num" },
           { text: orDash(o.boot_disk_in_gb, " GB"), cls: "num" }, { text: o.contract_type },
-          { text: ago(o.observed_at), title: o.observed_at }, { text: "", cls: "expiry" }, rent,
+          { text: ago(o.observed_at), title: o.observed_at, cls: "observed" }, { text: "", cls: "expiry" }, rent,
         ]);
       }));
       tick();
     }
 
-    // The expiry countdown updates in place, once a second.
+    // Freshness and the expiry countdown update in place, once a second.
     function tick() {
-      const cells = tbody.querySelectorAll("td.expiry");
-      cells.forEach((td, i) => {
+      tbody.querySelectorAll("td.observed").forEach((td, i) => { td.textContent = ago(current[i].observed_at); });
+      tbody.querySelectorAll("td.expiry").forEach((td, i) => {
         const left = Math.round((Date.parse(current[i].expires_at) - Date.now()) / 1000);
         td.textContent = left > 0 ? duration(left) : "expired";
         td.classList.toggle("expired", left <= 0);
@@ -342,7 +342,9 @@
       tbody.replaceChildren(...shown.map((r) => {
         const name = document.createElement("div");
         name.appendChild(el("span", r.name || r.resource_id));
-        name.appendChild(el("small", r.resource_id, "id"));
+        const short = el("small", r.resource_id.slice(0, 8), "id");
+        short.title = r.resource_id;
+        name.appendChild(short);
         const nodes = r.linked_resources.filter((l) => l.link_type === "cluster_node");
         if (nodes.length) {
           const ul = el("ul", undefined, "nodes");
