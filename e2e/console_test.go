@@ -191,6 +191,15 @@ func TestConsoleInABrowser(t *testing.T) {
 	rented := false
 	for i := 1; i <= 3 && !rented; i++ {
 		do("open rent", chromedp.Click(css(fmt.Sprintf("#offers tbody tr:nth-child(%d) button", i))), chromedp.WaitVisible(css("#rent-key")))
+		if i == 1 {
+			// A key that is not an SSH public key is refused in words,
+			// and nothing is rented.
+			do("bad ssh key", chromedp.SetValue(css("#rent-key"), "not a key"), chromedp.Click(css("#rent-go")))
+			msg := poll("bad ssh key", `(() => { const e = document.getElementById("rent-error"); return e.hidden ? "" : e.textContent; })()`, 10*time.Second)
+			if !strings.Contains(msg, "ssh_public_key") {
+				t.Fatalf("renting with a bad SSH key, the dialog says %q", msg)
+			}
+		}
 		do("fill rent", chromedp.SetValue(css("#rent-key"), consoleSSHKey), chromedp.SetValue(css("#rent-name"), "console-test"))
 		if i == 1 {
 			shot("rent")

@@ -351,6 +351,8 @@
           for (const n of nodes) ul.appendChild(el("li", (n.name || n.resource_id) + ": " + n.status));
           name.appendChild(ul);
         }
+        const cluster = r.linked_resources.find((l) => l.link_type === "cluster");
+        if (cluster) name.appendChild(el("small", "node of " + (cluster.name || cluster.resource_id), "id"));
         const state = el("span", r.status, "state state-" + r.status);
         state.dataset.id = r.resource_id;
         if (r.status_message) state.title = r.status_message;
