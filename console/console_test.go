@@ -105,7 +105,7 @@ func (tc *testConsole) revoke() {
 // newConsole serves the API and the console the way cmd/supply wires
 // them, with an authenticator that does not cache, so that a revoked key
 // is noticed at once.
-func newConsole(t *testing.T) *testConsole {
+func newConsole(t *testing.T, mod ...func(*api.Config)) *testConsole {
 	t.Helper()
 	key, _, hash, err := apikeys.Generate()
 	if err != nil {
@@ -125,10 +125,14 @@ func newConsole(t *testing.T) *testConsole {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewJSONHandler(tc.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	a := api.New(api.Config{
+	cfg := api.Config{
 		Auth: auth, Sessions: sessions, Ready: func(context.Context) error { return nil },
 		Offers: offerService{}, Provision: tc.provision, Logger: log, Version: "test",
-	})
+	}
+	for _, m := range mod {
+		m(&cfg)
+	}
+	a := api.New(cfg)
 	Register(Config{API: a, Sessions: sessions, Sandbox: true, Logger: log})
 	tc.Server = httptest.NewServer(a.Handler())
 	t.Cleanup(tc.Close)
@@ -282,6 +286,29 @@ func TestCSRF(t *testing.T) {
 	resp, _ := tc.request(t, http.MethodPost, "/signin", url.Values{"api_key": {tc.key}}, nil, "Sec-Fetch-Site", "cross-site")
 	if resp.StatusCode != http.StatusForbidden || len(resp.Cookies()) != 0 {
 		t.Fatalf("cross-site sign-in: %d %v, want 403 and no cookie", resp.StatusCode, resp.Cookies())
+	}
+}
+
+// TestSignInIsNoFasterWayToGuessKeys: wrong keys typed into the form
+// count against the API's per-address limit on invalid keys.
+func TestSignInIsNoFasterWayToGuessKeys(t *testing.T) {
+	tc := newConsole(t, func(c *api.Config) { c.AuthFailureRate, c.AuthFailureBurst = 0.001, 3 })
+	wrong := url.Values{"api_key": {"sk_supply_" + strings.Repeat("y", 40)}}
+	for i := range 3 {
+		if resp, _ := tc.request(t, http.MethodPost, "/signin", wrong, nil); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("wrong key %d: %d, want 401", i, resp.StatusCode)
+		}
+	}
+	resp, body := tc.request(t, http.MethodPost, "/signin", wrong, nil)
+	if resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(body, "Too many invalid keys") {
+		t.Fatalf("fourth wrong key: %d, want 429\n%s", resp.StatusCode, body)
+	}
+	// The API answers the same address in kind, even for a good key.
+	if resp, _ := tc.request(t, http.MethodPost, "/signin", url.Values{"api_key": {tc.key}}, nil); resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("good key after too many bad ones: %d, want 429", resp.StatusCode)
+	}
+	if resp, _ := tc.request(t, http.MethodGet, "/resources", nil, nil, "Authorization", "Bearer "+tc.key); resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("Bearer request after too many bad keys in the form: %d, want 429", resp.StatusCode)
 	}
 }
 
