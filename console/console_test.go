@@ -384,6 +384,17 @@ func TestEveryPageHasCSP(t *testing.T) {
 			t.Errorf("GET %s references another origin", c.path)
 		}
 	}
+	// The script writes data as text and never sets styles or evaluates
+	// strings, which the CSP would block or which would let data run.
+	js, err := assetFS.ReadFile("assets/console.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, banned := range []string{"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", ".style", `"style"`, "eval(", "new Function"} {
+		if strings.Contains(string(js), banned) {
+			t.Errorf("console.js uses %s", banned)
+		}
+	}
 	// /docs works offline: everything it loads is served here.
 	resp, body := tc.request(t, http.MethodGet, "/docs", nil, nil)
 	if resp.StatusCode != http.StatusOK || strings.Contains(body, "http://") || strings.Contains(body, "https://") {
