@@ -177,7 +177,9 @@ func runServer(ctx context.Context, f serverFlags, sandboxSet bool) error {
 	workers := river.NewWorkers()
 	svc.Workers(workers)
 	river.AddWorker(workers, &provision.ExpireOffersWorker{Store: st, TTL: f.offerTTL, Grace: 24 * time.Hour})
-	if err := st.StartJobs(runCtx, workers, append(svc.PeriodicJobs(), provision.ExpireOffersJob())); err != nil {
+	// Not runCtx: River would take the signal's cancellation for a hard
+	// stop and cut every running step short; StopJobs below stops it.
+	if err := st.StartJobs(context.WithoutCancel(runCtx), workers, append(svc.PeriodicJobs(), provision.ExpireOffersJob())); err != nil {
 		return err
 	}
 	// On the way out, after the API has stopped (below), running job
