@@ -9,6 +9,8 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/gpusupply/supply/telemetry"
 )
 
 // tracer follows the global tracer provider, which is a no-op unless
@@ -19,6 +21,10 @@ var tracer = otel.Tracer("github.com/gpusupply/supply/api")
 // client sent in a W3C traceparent header, if any. The span is named for
 // the request's operation once that is known (endSpan).
 func startSpan(r *http.Request) (context.Context, trace.Span) {
+	if !telemetry.Enabled() {
+		// Not even a no-op span's allocation per request.
+		return r.Context(), trace.SpanFromContext(r.Context())
+	}
 	ctx := otel.GetTextMapPropagator().Extract(r.Context(), propagation.HeaderCarrier(r.Header))
 	return tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer))
 }

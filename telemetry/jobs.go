@@ -17,8 +17,12 @@ import (
 // jobParent, which runs first, makes each step's span a child of the
 // enqueuing span. otelriver alone only links the two, which leaves a
 // procurement's steps in traces of their own; as a child, one trace shows
-// the procurement from its request to its last step.
+// the procurement from its request to its last step. With tracing off
+// it is empty.
 func JobMiddleware() []rivertype.Middleware {
+	if !Enabled() {
+		return nil
+	}
 	return []rivertype.Middleware{
 		&jobParent{},
 		otelriver.NewMiddleware(&otelriver.MiddlewareConfig{EnableTracePropagation: true, EnableWorkSpanJobKindSuffix: true}),

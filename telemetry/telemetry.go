@@ -5,9 +5,9 @@
 //
 // Tracing is off unless OTEL_TRACES_EXPORTER is "otlp" or an OTLP
 // endpoint (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)
-// is set. Off, the global tracer provider stays OpenTelemetry's no-op one:
-// instrumented code starts spans that record nothing and cost a few
-// nanoseconds.
+// is set. Off, nothing is instrumented at all (Enabled is false): the
+// global tracer provider stays OpenTelemetry's no-op one, and the vendor
+// clients, the API and River run without tracing middleware.
 package telemetry
 
 import (
@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync/atomic"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -36,8 +37,16 @@ const (
 	Vendor = attribute.Key("vendor")
 )
 
-// Enabled reports whether the environment asks for traces.
-func Enabled() bool {
+// installed is set once a tracer provider is installed.
+var installed atomic.Bool
+
+// Enabled reports whether tracing is on: Setup or Install has installed
+// a tracer provider. Instrumentation asks it when it is built, so Setup
+// must come first.
+func Enabled() bool { return installed.Load() }
+
+// wanted reports whether the environment asks for traces.
+func wanted() bool {
 	if strings.EqualFold(os.Getenv("OTEL_SDK_DISABLED"), "true") {
 		return false
 	}
@@ -55,10 +64,10 @@ func Enabled() bool {
 // standard environment variables (endpoint, headers, protocol
 // "http/protobuf" or "grpc", sampler, batching, OTEL_SERVICE_NAME,
 // OTEL_RESOURCE_ATTRIBUTES), and the W3C trace-context propagator. When
-// Enabled is false it changes nothing. shutdown flushes the spans still
+// the environment does not ask for traces it changes nothing. shutdown flushes the spans still
 // buffered; call it last, with a bounded context.
 func Setup(ctx context.Context, version string) (shutdown func(context.Context) error, err error) {
-	if !Enabled() {
+	if !wanted() {
 		return func(context.Context) error { return nil }, nil
 	}
 	if exp := os.Getenv("OTEL_TRACES_EXPORTER"); exp != "" && exp != "otlp" {
@@ -86,6 +95,7 @@ func Setup(ctx context.Context, version string) (shutdown func(context.Context) 
 func Install(tp *sdktrace.TracerProvider) {
 	otel.SetTracerProvider(tp)
 	otel.SetTextMapPropagator(propagation.TraceContext{})
+	installed.Store(true)
 }
 
 // newExporter is the OTLP exporter of the protocol the environment names;

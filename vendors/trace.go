@@ -8,7 +8,7 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
-	"google.golang.org/grpc/stats"
+	"google.golang.org/grpc"
 
 	"github.com/gpusupply/supply/telemetry"
 )
@@ -20,11 +20,14 @@ var noPropagation = propagation.NewCompositeTextMapPropagator()
 // TracedTransport is base (nil: http.DefaultTransport) with an
 // OpenTelemetry client span around every request to vendor, named
 // "<vendor> <op>" when the request's context carries the operation (Do
-// puts it there) and "<vendor> <method>" otherwise. With tracing off the
-// spans are no-ops.
+// puts it there) and "<vendor> <method>" otherwise. With tracing off it
+// is base.
 func TracedTransport(vendor string, base http.RoundTripper) http.RoundTripper {
 	if base == nil {
 		base = http.DefaultTransport
+	}
+	if !telemetry.Enabled() {
+		return base
 	}
 	return otelhttp.NewTransport(base,
 		otelhttp.WithPropagators(noPropagation),
@@ -38,8 +41,12 @@ func TracedTransport(vendor string, base http.RoundTripper) http.RoundTripper {
 }
 
 // tracedClient is hc (nil: a client with no timeout of its own, as
-// http.DefaultClient) with its transport traced.
+// http.DefaultClient) with its transport traced; hc itself when tracing
+// is off.
 func tracedClient(vendor string, hc *http.Client) *http.Client {
+	if !telemetry.Enabled() {
+		return hc
+	}
 	traced := &http.Client{}
 	if hc != nil {
 		*traced = *hc
@@ -55,10 +62,13 @@ func withOp(ctx context.Context, op string) context.Context {
 	return context.WithValue(ctx, opKey{}, op)
 }
 
-// TracedGRPC is a gRPC stats handler giving every call to vendor an
-// OpenTelemetry client span named for its method.
-func TracedGRPC(vendor string) stats.Handler {
-	return otelgrpc.NewClientHandler(
+// TracedGRPC is the dial options giving every call to vendor an
+// OpenTelemetry client span named for its method; none with tracing off.
+func TracedGRPC(vendor string) []grpc.DialOption {
+	if !telemetry.Enabled() {
+		return nil
+	}
+	return []grpc.DialOption{grpc.WithStatsHandler(otelgrpc.NewClientHandler(
 		otelgrpc.WithPropagators(noPropagation),
-		otelgrpc.WithSpanAttributes(telemetry.Vendor.String(vendor)))
+		otelgrpc.WithSpanAttributes(telemetry.Vendor.String(vendor))))}
 }
