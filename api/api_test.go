@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gpusupply/supply/apikeys"
+	"github.com/gpusupply/supply/buildinfo"
 	"github.com/gpusupply/supply/offers"
 )
 
@@ -461,7 +462,9 @@ func TestHTTPErrors(t *testing.T) {
 	wantJSON(t, ts.getOffers(t, "application/yaml", big), 413, fmt.Sprintf(`{"detail":"Request body too large (limit %d bytes)"}`, 1<<20))
 	wantJSON(t, ts.getOffers(t, "application/yaml", "compute: {gpu_type: panic}\n"), 500, `{"detail":"Internal Server Error"}`)
 	// The server survived the panic.
-	wantJSON(t, ts.do(t, http.MethodGet, "/healthz", "", "", ""), 200, `{"status":"ok"}`)
+	if r := ts.do(t, http.MethodGet, "/healthz", "", "", ""); r.status != http.StatusOK {
+		t.Errorf("healthz after a panic: %d %s", r.status, r.body)
+	}
 }
 
 // TestDatabaseDown: a handler failing while the database does not answer
@@ -476,6 +479,13 @@ func TestDatabaseDown(t *testing.T) {
 	if got := r.header.Get("Retry-After"); got != "5" {
 		t.Errorf("Retry-After %q, want 5", got)
 	}
+}
+
+// TestHealthzVersion: /healthz names the build serving.
+func TestHealthzVersion(t *testing.T) {
+	ts := newTestServer(t, 0)
+	build, _ := json.Marshal(buildinfo.Read())
+	wantJSON(t, ts.do(t, http.MethodGet, "/healthz", "", "", ""), 200, `{"status":"ok","version":`+string(build)+`}`)
 }
 
 func TestReady(t *testing.T) {

@@ -5,6 +5,8 @@ import (
 	"net/http"
 
 	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/gpusupply/supply/buildinfo"
 )
 
 // The operational routes: liveness and readiness here; /openapi.json and
@@ -17,6 +19,8 @@ type statusOutput struct {
 		// Installation is the installation id every instance this
 		// service creates carries (readyz only).
 		Installation string `json:"installation_id,omitempty" example:"3f9a1c07b2e4"`
+		// Version is the build serving (healthz only).
+		Version *buildinfo.Info `json:"version,omitempty"`
 	}
 }
 
@@ -28,7 +32,12 @@ func okStatus() *statusOutput {
 
 func (a *API) registerOps() {
 	huma.Register(a.huma, publicOperation("healthz", http.MethodGet, "/healthz", "Liveness"),
-		func(context.Context, *struct{}) (*statusOutput, error) { return okStatus(), nil })
+		func(context.Context, *struct{}) (*statusOutput, error) {
+			out := okStatus()
+			build := buildinfo.Read()
+			out.Body.Version = &build
+			return out, nil
+		})
 
 	huma.Register(a.huma, publicOperation("readyz", http.MethodGet, "/readyz", "Readiness: the database is reachable"),
 		func(ctx context.Context, _ *struct{}) (*statusOutput, error) {

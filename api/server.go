@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // maxHeaderBytes is how much request header the API accepts; more is a 431
@@ -94,7 +95,8 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 func (a *API) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	info := &requestInfo{}
-	r = r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info))
+	ctx, span := startSpan(r)
+	r = r.WithContext(context.WithValue(ctx, requestInfoKey{}, info))
 	rw := &responseWriter{ResponseWriter: w, req: r}
 
 	defer func() {
@@ -108,7 +110,7 @@ func (a *API) serveHTTP(w http.ResponseWriter, r *http.Request) {
 				writeDetail(rw, http.StatusInternalServerError, "Internal Server Error")
 			}
 		}
-		a.finish(r, rw, info, time.Since(start))
+		a.finish(r, rw, span, info, time.Since(start))
 	}()
 	if n := headerBytes(r); n > maxHeaderBytes {
 		writeDetail(rw, http.StatusRequestHeaderFieldsTooLarge,
@@ -118,8 +120,8 @@ func (a *API) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	a.mux.ServeHTTP(rw, r)
 }
 
-// finish records the metrics and the log line of a request.
-func (a *API) finish(r *http.Request, rw *responseWriter, info *requestInfo, elapsed time.Duration) {
+// finish records the metrics, the log line and the span of a request.
+func (a *API) finish(r *http.Request, rw *responseWriter, span trace.Span, info *requestInfo, elapsed time.Duration) {
 	operation := info.operation
 	if operation == "" {
 		// Routes outside huma (/openapi.json, /docs, redirects) are named
@@ -153,6 +155,7 @@ func (a *API) finish(r *http.Request, rw *responseWriter, info *requestInfo, ela
 		attrs = append(attrs, slog.String("client_error", info.clientError.Error()))
 	}
 	a.log.LogAttrs(r.Context(), level, "request", attrs...)
+	endSpan(span, r, operation, status)
 }
 
 // responseWriter remembers the status and size of a response, and turns

@@ -78,6 +78,7 @@ func (w *procureWorker) Work(ctx context.Context, job *river.Job[ProcureArgs]) e
 	if err != nil {
 		return err
 	}
+	annotate(ctx, r)
 	if r.Status != ResourceProvisioning {
 		return nil // cancelled, failed elsewhere, or done
 	}
@@ -208,7 +209,7 @@ func (s *Service) markRunning(ctx context.Context, r store.Resource, inst vendor
 	if err := s.store.UpdateResource(ctx, r, ResourceProvisioning); err != nil {
 		return s.lostRace(err)
 	}
-	s.log.Info("instance ready", "resource_id", r.ID, "vendor", r.Vendor, "ip", r.ExternalIP, "port", r.SSHPort)
+	s.log.InfoContext(ctx, "instance ready", "resource_id", r.ID, "vendor", r.Vendor, "ip", r.ExternalIP, "port", r.SSHPort)
 	return s.settleProcurement(ctx, r.OfferID)
 }
 
@@ -260,7 +261,7 @@ func (s *Service) fail(ctx context.Context, r store.Resource, reason string) err
 		return err
 	}
 	s.metrics.failures.WithLabelValues(r.Vendor).Inc()
-	s.log.Warn("procurement failed", "resource_id", r.ID, "offer_id", r.OfferID, "vendor", r.Vendor, "reason", reason)
+	s.log.WarnContext(ctx, "procurement failed", "resource_id", r.ID, "offer_id", r.OfferID, "vendor", r.Vendor, "reason", reason)
 	return nil
 }
 
@@ -313,6 +314,7 @@ func (w *terminateWorker) Work(ctx context.Context, job *river.Job[TerminateArgs
 	if err != nil {
 		return err
 	}
+	annotate(ctx, r)
 	if r.Status != ResourceDeleting && r.Status != ResourceFailed {
 		return nil
 	}
@@ -371,7 +373,7 @@ func (s *Service) terminateStep(ctx context.Context, r store.Resource) (bool, er
 		}
 		return false, err
 	}
-	s.log.Info("terminate requested", "resource_id", r.ID, "vendor", r.Vendor, "instance", id)
+	s.log.InfoContext(ctx, "terminate requested", "resource_id", r.ID, "vendor", r.Vendor, "instance", id)
 	return false, nil
 }
 
@@ -406,7 +408,7 @@ func (s *Service) confirmGone(ctx context.Context, r store.Resource) error {
 	}); err != nil {
 		return err
 	}
-	s.log.Info("instance gone", "resource_id", r.ID, "vendor", r.Vendor)
+	s.log.InfoContext(ctx, "instance gone", "resource_id", r.ID, "vendor", r.Vendor)
 	if r.ParentID != "" {
 		return s.store.Enqueue(ctx, TerminateArgs{ResourceID: r.ParentID}, nil)
 	}
@@ -454,7 +456,7 @@ func (s *Service) noteDeleteTrouble(ctx context.Context, r store.Resource, cause
 	}); err != nil {
 		return err
 	}
-	s.log.Warn("termination failed; will retry", "resource_id", r.ID, "vendor", r.Vendor, "err", cause)
+	s.log.WarnContext(ctx, "termination failed; will retry", "resource_id", r.ID, "vendor", r.Vendor, "err", cause)
 	return s.retryLater(cause)
 }
 

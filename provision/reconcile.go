@@ -62,7 +62,7 @@ func (s *Service) Reconcile(ctx context.Context) error {
 func (s *Service) reconcileVendor(ctx context.Context, v vendors.Vendor, live []store.Resource) error {
 	insts, err := v.List(ctx)
 	if err != nil {
-		s.log.Warn("reconcile: cannot list instances; skipping vendor this pass", "vendor", v.Name(), "err", err)
+		s.log.WarnContext(ctx, "reconcile: cannot list instances; skipping vendor this pass", "vendor", v.Name(), "err", err)
 		return nil
 	}
 	seen := map[string]bool{}
@@ -74,11 +74,11 @@ func (s *Service) reconcileVendor(ctx context.Context, v vendors.Vendor, live []
 		}
 		mine, err := s.reconcileInstance(ctx, v, inst)
 		if err != nil {
-			s.log.Warn("reconcile: instance", "vendor", v.Name(), "instance", inst.ID, "err", err)
+			s.log.WarnContext(ctx, "reconcile: instance", "vendor", v.Name(), "instance", inst.ID, "err", err)
 		}
 		if !mine {
 			foreign++
-			s.noteForeign(v.Name(), inst)
+			s.noteForeign(ctx, v.Name(), inst)
 		}
 	}
 	s.metrics.foreign.WithLabelValues(v.Name()).Set(float64(foreign))
@@ -184,7 +184,7 @@ func (s *Service) terminateOrphan(ctx context.Context, v vendors.Vendor, inst ve
 		return nil
 	}
 	s.metrics.orphansFound.WithLabelValues(v.Name()).Inc()
-	s.log.Warn("reconcile: terminating orphan instance", "vendor", v.Name(), "instance", inst.ID, "resource_id", inst.ResourceID, "why", why)
+	s.log.WarnContext(ctx, "reconcile: terminating orphan instance", "vendor", v.Name(), "instance", inst.ID, "resource_id", inst.ResourceID, "why", why)
 	if err := v.Terminate(ctx, inst.ID); err != nil && !vendors.IsNotFound(err) {
 		return fmt.Errorf("terminate orphan %s: %w", inst.ID, err)
 	}
@@ -194,7 +194,7 @@ func (s *Service) terminateOrphan(ctx context.Context, v vendors.Vendor, inst ve
 
 // noteForeign logs, once per instance, an instance the reconciler leaves
 // alone because it is not this installation's.
-func (s *Service) noteForeign(vendor string, inst vendors.Instance) {
+func (s *Service) noteForeign(ctx context.Context, vendor string, inst vendors.Instance) {
 	key := vendor + "/" + inst.ID
 	s.foreignMu.Lock()
 	defer s.foreignMu.Unlock()
@@ -202,6 +202,6 @@ func (s *Service) noteForeign(vendor string, inst vendors.Instance) {
 		return
 	}
 	s.foreignSeen[key] = true
-	s.log.Info("reconcile: leaving alone an instance of another installation", "vendor", vendor, "instance", inst.ID,
+	s.log.InfoContext(ctx, "reconcile: leaving alone an instance of another installation", "vendor", vendor, "instance", inst.ID,
 		"resource_id", inst.ResourceID, "owner", inst.Owner, "installation", s.cfg.Owner)
 }

@@ -107,7 +107,7 @@ func (s *Service) Resource(ctx context.Context, accountID int64, id uuid.UUID, f
 		if synced, err := s.sync(ctx, r); err != nil {
 			// A vendor that cannot answer now does not fail the read: the
 			// stored state is served, and last_synced_at says how old it is.
-			s.log.Warn("resource re-sync failed", "resource_id", r.ID, "vendor", r.Vendor, "err", err)
+			s.log.WarnContext(ctx, "resource re-sync failed", "resource_id", r.ID, "vendor", r.Vendor, "err", err)
 		} else {
 			r = synced
 		}
@@ -123,6 +123,7 @@ func (s *Service) resource(ctx context.Context, accountID int64, id uuid.UUID) (
 	if err != nil {
 		return store.Resource{}, fmt.Errorf("get resource: %w", err)
 	}
+	annotate(ctx, r)
 	return r, nil
 }
 

@@ -301,10 +301,13 @@ func (s *Service) Procure(ctx context.Context, accountID int64, idempotencyKey s
 		return ProcureResponse{}, fmt.Errorf("procure: %w", err)
 	}
 	if err := s.offers.MarkTaken(ctx, accountID, req.OfferID); err != nil {
-		s.log.Warn("could not hide a procured single-machine offer", "offer_id", req.OfferID, "err", err)
+		s.log.WarnContext(ctx, "could not hide a procured single-machine offer", "offer_id", req.OfferID, "err", err)
 	}
+	// The first resource is the one a client follows: the node, or a
+	// cluster's parent.
+	annotate(ctx, resources[0])
 	s.metrics.procurements.WithLabelValues(offer.Vendor).Inc()
-	s.log.Info("procurement accepted", "offer_id", req.OfferID, "vendor", offer.Vendor, "resources", len(resources), "account_id", accountID)
+	s.log.InfoContext(ctx, "procurement accepted", "offer_id", req.OfferID, "vendor", offer.Vendor, "resources", len(resources), "account_id", accountID)
 	return resp, nil
 }
 

@@ -46,6 +46,8 @@ type jobs[TTx any] struct {
 
 	mu      sync.Mutex // serialises StartJobs, StopJobs and cancel
 	started bool
+	// cancelling: cancel has cancelled the running steps (handBack).
+	cancelling atomic.Bool
 }
 
 func newJobs[TTx any](driver riverdriver.Driver[TTx], o Options, reps replicas, exclusive bool) (*jobs[TTx], error) {
@@ -102,7 +104,7 @@ func (j *jobs[TTx]) StartJobs(ctx context.Context, workers *river.Workers, perio
 		// again after this long; without it River waits an hour.
 		RescueStuckJobsAfter: j.rescueAfter,
 		JobTimeout:           j.rescueAfter / 2,
-		Middleware:           j.middleware,
+		Middleware:           append([]rivertype.Middleware{&handBack{cancelling: &j.cancelling}}, j.middleware...),
 		Workers:              workers,
 		PeriodicJobs:         periodic,
 	})
@@ -204,10 +206,31 @@ func (j *jobs[TTx]) cancel() error {
 	}
 	j.started = false
 	defer j.stopHeartbeat()
+	j.cancelling.Store(true)
+	defer j.cancelling.Store(false)
 	if err := j.client.Load().StopAndCancel(context.Background()); err != nil {
 		return fmt.Errorf("stop jobs: %w", err)
 	}
 	return nil
+}
+
+// handBack ends a step that cancel cut short in the cancellation itself,
+// whatever the step made of the call that failed under it (a transient
+// vendor error and a snooze, typically). River takes a step that returns
+// its context's cancellation during a stop for an interrupted one, and
+// makes the job available again at once without spending an attempt;
+// anything else it would schedule by its retry policy or the snooze.
+type handBack struct {
+	river.MiddlewareDefaults
+	cancelling *atomic.Bool
+}
+
+func (h *handBack) Work(ctx context.Context, _ *rivertype.JobRow, doInner func(context.Context) error) error {
+	err := doInner(ctx)
+	if err != nil && h.cancelling.Load() && errors.Is(ctx.Err(), context.Canceled) {
+		return ctx.Err()
+	}
+	return err
 }
 
 // tx is a transaction of either engine: the queries bound to it plus River

@@ -26,7 +26,8 @@ type Client struct {
 	Vendor string
 	// BaseURL is prefixed to every request path.
 	BaseURL string
-	// HTTP does the requests; nil means a client with Timeout.
+	// HTTP does the requests; nil means a client with Timeout. NewClient
+	// traces its transport (TracedTransport).
 	HTTP *http.Client
 	// Limiter spaces requests out; nil means unlimited.
 	Limiter *rate.Limiter
@@ -78,7 +79,7 @@ func NewClient(c ClientConfig) *Client {
 	return &Client{
 		Vendor:     c.Vendor,
 		BaseURL:    c.BaseURL,
-		HTTP:       c.HTTP,
+		HTTP:       tracedClient(c.Vendor, c.HTTP),
 		Limiter:    rate.NewLimiter(c.RateLimit, c.Burst),
 		Authorize:  c.Authorize,
 		ParseError: c.ParseError,
@@ -213,7 +214,7 @@ func (c *Client) once(ctx context.Context, req Request, body []byte, contentType
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	hr, err := http.NewRequestWithContext(ctx, req.Method, u, rd)
+	hr, err := http.NewRequestWithContext(withOp(ctx, req.Op), req.Method, u, rd)
 	if err != nil {
 		return c.fail(req, ErrInvalid, 0, err.Error())
 	}

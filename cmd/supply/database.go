@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gpusupply/supply/apikeys"
+	"github.com/gpusupply/supply/logging"
 	"github.com/gpusupply/supply/store"
 )
 
@@ -126,7 +127,13 @@ func ensureInitialKey(ctx context.Context, st store.Store, dataDir string, log *
 	if err := os.WriteFile(path, []byte(key+"\n"), 0o600); err != nil && !errors.Is(err, os.ErrExist) {
 		return fmt.Errorf("write initial key: %w", err)
 	}
-	fmt.Fprintf(os.Stderr, "\n  Created the first API key (account \"default\"); it is shown only once:\n\n    %s\n\n  It is also in %s\n\n", key, path)
+	// Shown to the person at the terminal, once; where stderr goes to a
+	// file or a log collector, the key stays in its 0600 file.
+	if logging.IsTerminal(os.Stderr) {
+		fmt.Fprintf(os.Stderr, "\n  Created the first API key (account \"default\"); it is shown only once:\n\n    %s\n\n  It is also in %s\n\n", key, path)
+	} else {
+		fmt.Fprintf(os.Stderr, "\n  Created the first API key (account \"default\"); it is in %s\n\n", path)
+	}
 	log.Info("created initial API key", "account", "default", "file", path)
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
+	"github.com/gpusupply/supply/buildinfo"
 	"github.com/gpusupply/supply/client"
 )
 
@@ -30,7 +31,7 @@ func remoteCommand(cmd *cobra.Command, run func(ctx context.Context, c *client.C
 	fl.StringVar(&r.apiKey, "api-key", "", "API key (env SUPPLY_API_KEY)")
 	fl.BoolVar(&r.json, "json", false, "print the API's JSON answer instead of a table")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		c := client.New(r.url, r.apiKey, client.WithUserAgent("supply-cli/"+version))
+		c := client.New(r.url, r.apiKey, client.WithUserAgent("supply-cli/"+buildinfo.Read().Version))
 		return r.explain(run(cmd.Context(), c, newPrinter(cmd, r.json), args))
 	}
 	return cmd

@@ -5,32 +5,29 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 	"github.com/spf13/cobra"
 
 	"github.com/gpusupply/supply/api"
 	"github.com/gpusupply/supply/apikeys"
+	"github.com/gpusupply/supply/buildinfo"
 	"github.com/gpusupply/supply/catalog"
 	"github.com/gpusupply/supply/console"
+	"github.com/gpusupply/supply/logging"
 	"github.com/gpusupply/supply/offers"
 	"github.com/gpusupply/supply/provision"
 	"github.com/gpusupply/supply/sandbox"
 	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/telemetry"
 	"github.com/gpusupply/supply/vendors"
 )
-
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
 
 type serverFlags struct {
 	db               dbFlags
@@ -50,7 +47,8 @@ type serverFlags struct {
 	rateBurst        int
 	authFailureRate  float64
 	authFailureBurst int
-	logLevel         string
+	shutdownTimeout  time.Duration
+	log              logFlags
 	vendors          vendorFlags
 }
 
@@ -91,21 +89,24 @@ State lives in SQLite under --data-dir unless --database-url points at PostgreSQ
 	fl.IntVar(&f.rateBurst, "rate-burst", 200, "burst size of the per-account rate limit")
 	fl.Float64Var(&f.authFailureRate, "auth-failure-rate", 1, "requests with an invalid API key per second one client address may make (bursts of --auth-failure-burst); 0 turns the limit off")
 	fl.IntVar(&f.authFailureBurst, "auth-failure-burst", 20, "burst size of the per-address limit on invalid API keys")
-	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGTERM or SIGINT, how long to let requests and job steps in flight finish; steps still running then are handed back to the queue")
+	f.log.register(fl)
 	f.vendors.register(fl)
 	return cmd
 }
 
-func newLogger(level string) *slog.Logger {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		l = slog.LevelInfo
-	}
-	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
-}
-
 func runServer(ctx context.Context, f serverFlags, sandboxSet bool) error {
-	log := newLogger(f.logLevel)
+	log, err := f.log.logger()
+	if err != nil {
+		return err
+	}
+	build := buildinfo.Read()
+	stopTracing, err := telemetry.Setup(ctx, build.Version)
+	if err != nil {
+		return err
+	}
+	// Last: flush the spans of the shutdown itself.
+	defer flushTraces(stopTracing, log)
 	isPostgres := strings.HasPrefix(f.db.databaseURL, "postgres")
 	metrics := prometheus.NewRegistry()
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -114,9 +115,10 @@ func runServer(ctx context.Context, f serverFlags, sandboxSet bool) error {
 		return err
 	}
 	defer release()
-	opts := f.db.options(!isPostgres || !f.noMigrate, log)
+	// River's routine lines (job counts every few seconds) go to debug.
+	opts := f.db.options(!isPostgres || !f.noMigrate, logging.River(log))
 	opts.JobRescueAfter = f.jobRescueAfter
-	opts.JobMiddleware = []rivertype.Middleware{provision.NewJobMetrics(metrics)}
+	opts.JobMiddleware = append(telemetry.JobMiddleware(), provision.NewJobMetrics(metrics))
 	st, err := store.Open(ctx, opts)
 	if err != nil {
 		return err
@@ -176,13 +178,21 @@ func runServer(ctx context.Context, f serverFlags, sandboxSet bool) error {
 	workers := river.NewWorkers()
 	svc.Workers(workers)
 	river.AddWorker(workers, &provision.ExpireOffersWorker{Store: st, TTL: f.offerTTL, Grace: 24 * time.Hour})
-	if err := st.StartJobs(runCtx, workers, append(svc.PeriodicJobs(), provision.ExpireOffersJob())); err != nil {
+	// Not runCtx: River would take the signal's cancellation for a hard
+	// stop and cut every running step short; StopJobs below stops it.
+	if err := st.StartJobs(context.WithoutCancel(runCtx), workers, append(svc.PeriodicJobs(), provision.ExpireOffersJob())); err != nil {
 		return err
 	}
+	// On the way out, after the API has stopped (below), running job
+	// steps get what is left of the shutdown timeout; st.Close then
+	// cancels those still running, which River hands back to the queue.
+	var shutdownDeadline time.Time
 	defer func() {
-		stopCtx, stop := context.WithTimeout(context.Background(), 10*time.Second)
+		stopCtx, stop := context.WithDeadline(context.Background(), shutdownDeadline)
 		defer stop()
-		st.StopJobs(stopCtx)
+		if err := st.StopJobs(stopCtx); err != nil {
+			log.Warn("job steps still running at the shutdown timeout; handing them back to the queue", "err", err)
+		}
 	}()
 
 	auth := apikeys.NewAuthenticator(func(ctx context.Context, hash []byte) (int64, []byte, error) {
@@ -202,7 +212,7 @@ func runServer(ctx context.Context, f serverFlags, sandboxSet bool) error {
 	}
 	a := api.New(api.Config{
 		Installation: installation, Auth: auth, Sessions: sessions, Ready: st.Ping, GPUs: catalog.GPUs(), Vendors: index, Offers: svc, Provision: svc,
-		Logger: log, Metrics: metrics, Version: version, Pprof: f.metricsPprof, RateLimit: f.rateLimit, RateBurst: f.rateBurst,
+		Logger: log, Metrics: metrics, Version: build.Version, Pprof: f.metricsPprof, RateLimit: f.rateLimit, RateBurst: f.rateBurst,
 		AuthFailureRate: f.authFailureRate, AuthFailureBurst: f.authFailureBurst,
 	})
 	if sb != nil {
@@ -233,21 +243,16 @@ func runServer(ctx context.Context, f serverFlags, sandboxSet bool) error {
 	}
 	srv := api.NewServer(f.listen, a.Handler())
 	servers = append(servers, srv)
-	log.Info("supply serving", "addr", l.Addr().String(), "database", st.Engine(), "sandbox", useSandbox, "version", version)
+	log.Info("supply serving", "addr", l.Addr().String(), "database", st.Engine(), "sandbox", useSandbox, "version", build.Version, "commit", build.Commit, "tracing", telemetry.Enabled())
 	go func() { errc <- srv.Serve(l) }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	log.Info("shutting down")
-	shutCtx, stop := context.WithTimeout(context.Background(), 10*time.Second)
-	defer stop()
-	for _, s := range servers {
-		if err := s.Shutdown(shutCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			return err
-		}
-	}
+	log.Info("shutting down", "timeout", f.shutdownTimeout)
+	shutdownDeadline = time.Now().Add(f.shutdownTimeout)
+	stopServing(servers, shutdownDeadline, log)
 	return nil
 }
 

@@ -576,7 +576,7 @@ func instanceRequest(req vendors.CreateRequest, l launch, subnet, cluster string
 func (a *Adapter) await(ctx context.Context, op *pb.Operation, opName string, remove func(context.Context, string) error) error {
 	for op.GetStatus() == nil {
 		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < a.cfg.OperationPoll+a.timeout {
-			a.log.Info("operation still running at the caller's deadline", "op", opName, "operation", op.GetId())
+			a.log.InfoContext(ctx, "operation still running at the caller's deadline", "op", opName, "operation", op.GetId())
 			return nil
 		}
 		select {
@@ -586,7 +586,7 @@ func (a *Adapter) await(ctx context.Context, op *pb.Operation, opName string, re
 		}
 		next, err := a.operations.Get(ctx, &pb.GetOperationRequest{Id: op.GetId()})
 		if err != nil {
-			a.log.Warn("operation cannot be read", "op", opName, "operation", op.GetId(), "err", err)
+			a.log.WarnContext(ctx, "operation cannot be read", "op", opName, "operation", op.GetId(), "err", err)
 			return nil
 		}
 		op = next
@@ -598,7 +598,7 @@ func (a *Adapter) await(ctx context.Context, op *pb.Operation, opName string, re
 	failed := a.classify(opName, st.Err())
 	if id := op.GetResourceId(); id != "" {
 		if err := remove(ctx, id); err != nil && !vendors.IsNotFound(err) {
-			a.log.Warn("resource of a failed create not deleted", "op", opName, "id", id, "err", err)
+			a.log.WarnContext(ctx, "resource of a failed create not deleted", "op", opName, "id", id, "err", err)
 		}
 	}
 	return failed

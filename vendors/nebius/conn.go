@@ -48,7 +48,8 @@ func (a *Adapter) dial(c Config) error {
 		if cc, ok := conns[host]; ok {
 			return cc, nil
 		}
-		cc, err := grpc.NewClient(host, grpc.WithTransportCredentials(creds), grpc.WithUnaryInterceptor(a.intercept))
+		cc, err := grpc.NewClient(host, append(vendors.TracedGRPC(Name),
+			grpc.WithTransportCredentials(creds), grpc.WithUnaryInterceptor(a.intercept))...)
 		if err != nil {
 			return nil, err
 		}

@@ -541,7 +541,7 @@ func (a *Adapter) action(ctx context.Context, op, zone, serverID string, action 
 // List's sweep and the reconciler catch what is left.
 func (a *Adapter) discard(ctx context.Context, zone, serverID string) {
 	if err := a.deleteServer(ctx, zone, serverID); err != nil && !vendors.IsNotFound(err) {
-		a.log.Warn("could not delete a Scaleway server that failed to start", "zone", zone, "server", serverID, "err", err)
+		a.log.WarnContext(ctx, "could not delete a Scaleway server that failed to start", "zone", zone, "server", serverID, "err", err)
 	}
 }
 
@@ -611,7 +611,7 @@ func (a *Adapter) List(ctx context.Context) ([]vendors.Instance, error) {
 			}
 		}
 		if _, err := a.sweepVolumes(ctx, zone, ""); err != nil {
-			a.log.Warn("could not sweep detached Scaleway volumes", "zone", zone, "err", err)
+			a.log.WarnContext(ctx, "could not sweep detached Scaleway volumes", "zone", zone, "err", err)
 		}
 	}
 	return ours, nil

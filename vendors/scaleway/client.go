@@ -41,7 +41,7 @@ func newSDKClient(baseURL string, hc *http.Client, limiter *rate.Limiter, timeou
 	// are not UUIDs. Each call sends the key with scw.WithAuthRequest.
 	return scw.NewClient(
 		scw.WithAPIURL(strings.TrimRight(baseURL, "/")),
-		scw.WithHTTPClient(&http.Client{Transport: &transport{base: base, limiter: limiter}, Timeout: timeout}),
+		scw.WithHTTPClient(&http.Client{Transport: &transport{base: vendors.TracedTransport(Name, base), limiter: limiter}, Timeout: timeout}),
 		scw.WithUserAgent(userAgent),
 	)
 }

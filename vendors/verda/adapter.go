@@ -599,7 +599,7 @@ func (a *Adapter) dropScript(ctx context.Context, id string) {
 	}
 	err := a.do(ctx, a.client, vendors.Request{Op: "delete script", Method: http.MethodDelete, Path: "/scripts/" + url.PathEscape(id)}, nil)
 	if err != nil && !vendors.IsNotFound(err) {
-		a.log.Warn("start-up script left behind", "script", id, "err", err)
+		a.log.WarnContext(ctx, "start-up script left behind", "script", id, "err", err)
 	}
 }
 
