@@ -127,14 +127,14 @@ func deleteAtAfter(now time.Time, after time.Duration) *time.Time {
 // auto-delete time to d from now, or clears it (d null). A cluster's
 // nodes follow their cluster, so a node is refused.
 func (s *Service) SetAutoDelete(ctx context.Context, accountID int64, id uuid.UUID, req AutoDeleteRequest) (ResourceSummary, error) {
-	r, err := s.resource(ctx, accountID, id)
-	if err != nil {
-		return ResourceSummary{}, err
-	}
 	if req.AutoDeleteAfter == nil {
 		req.AutoDeleteAfter = &Duration{}
 	}
 	after, err := s.autoDeleteAfter(req.AutoDeleteAfter, 0)
+	if err != nil {
+		return ResourceSummary{}, err
+	}
+	r, err := s.resource(ctx, accountID, id)
 	if err != nil {
 		return ResourceSummary{}, err
 	}
