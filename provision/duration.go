@@ -72,7 +72,6 @@ var (
 // number: api's durationSchema), or a number of seconds (fractions allowed,
 // down to the nanosecond). It must be positive and fit a time.Duration.
 func ParseDuration(raw []byte) (time.Duration, error) {
-	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 {
 		return 0, errDurationSyntax
 	}
