@@ -67,10 +67,10 @@ var (
 	errDurationPositive = errors.New("must be longer than zero")
 )
 
-// ParseDuration reads a duration a client sent as JSON: a string Go's
-// time.ParseDuration reads (the API documents it as a string or a
-// number: api's durationSchema), or a number of seconds (fractions allowed,
-// down to the nanosecond). It must be positive and fit a time.Duration.
+// ParseDuration reads a duration a client sent as one JSON value: a
+// string that Go's time.ParseDuration reads (or that holds a number of
+// seconds), or a number of seconds (fractions allowed, down to the
+// nanosecond). It must be positive and fit a time.Duration.
 func ParseDuration(raw []byte) (time.Duration, error) {
 	if len(raw) == 0 {
 		return 0, errDurationSyntax

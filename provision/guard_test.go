@@ -189,6 +189,9 @@ func TestSpendCaps(t *testing.T) {
 			}
 			id := e.procure(first, nil).ResourceIDs[0]
 			e.waitResource(id, provision.ResourceRunning)
+			if v := liveSpendGauge(t, e, "1"); math.Abs(v-first.TotalPricePerHour) > 1e-9 {
+				t.Errorf("supply_live_hourly_spend_usd %v, want %v", v, first.TotalPricePerHour)
+			}
 			before := len(e.sb.Instances())
 			_, err := e.svc.Procure(ctx, 1, "", provision.ProcureRequest{OfferID: second.OfferID, SSHPublicKey: testKey})
 			want := fmt.Sprintf("cap on live hourly spend of $%.2f per hour: its live resources cost $%.2f per hour now and this offer costs $%.2f per hour",
@@ -231,6 +234,9 @@ func TestSpendCaps(t *testing.T) {
 				t.Fatal(err)
 			}
 			e.waitResource(id, provision.ResourceDeleted)
+			if v := liveSpendGauge(t, e, "1"); v != 0 {
+				t.Errorf("supply_live_hourly_spend_usd %v after the deletion, want 0", v)
+			}
 			e.procure(second, nil)
 		})
 	}
@@ -393,4 +399,21 @@ func TestUsage(t *testing.T) {
 			}
 		})
 	}
+}
+
+// liveSpendGauge is supply_live_hourly_spend_usd of one account.
+func liveSpendGauge(t *testing.T, e *env, account string) float64 {
+	t.Helper()
+	mfs, err := e.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			if mf.GetName() == "supply_live_hourly_spend_usd" && len(m.GetLabel()) == 1 && m.GetLabel()[0].GetValue() == account {
+				return m.GetGauge().GetValue()
+			}
+		}
+	}
+	return 0
 }
