@@ -20,12 +20,6 @@ type Duration struct {
 	raw json.RawMessage
 }
 
-// DurationOf is d as a client would send it (a Go duration string).
-func DurationOf(d time.Duration) *Duration {
-	b, _ := json.Marshal(d.String())
-	return &Duration{raw: b}
-}
-
 // DurationText is s as a client would send it, for the command line,
 // which passes what the user typed to the server to judge.
 func DurationText(s string) *Duration {
