@@ -63,7 +63,9 @@ func (s *Service) Reconcile(ctx context.Context) error {
 	for account, rs := range byAccount {
 		ls, err := liveSpend(rs)
 		if err != nil {
-			return fmt.Errorf("reconcile: %w", err)
+			// A gauge is not worth skipping the vendors' repairs for.
+			s.log.Warn("reconcile: live spend not measured", "account_id", account, "err", err)
+			continue
 		}
 		s.metrics.liveSpend.WithLabelValues(strconv.FormatInt(account, 10)).Set(ls.HourlyUSD)
 	}
