@@ -35,7 +35,7 @@ A flag not given leaves its cap as it is; "none" clears it. Prints the caps in f
 			defer st.Close()
 			acc, err := st.AccountByName(cmd.Context(), args[0])
 			if err != nil {
-				return fmt.Errorf("account %q: %w", args[0], err)
+				return err // "account "NAME": not found"
 			}
 			hourly, gpus := acc.MaxHourlyUSD, acc.MaxGPUCount
 			if cmd.Flags().Changed("max-hourly") {
