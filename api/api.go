@@ -29,6 +29,7 @@ const (
 	tagOffers    = "Offers"
 	tagResources = "Resources"
 	tagDiscovery = "Discovery"
+	tagAccount   = "Account"
 )
 
 // securityScheme is the name FastAPI gives its Bearer scheme.
@@ -99,6 +100,11 @@ type ProvisionService interface {
 	Resources(ctx context.Context, accountID int64, f provision.ResourceFilter) ([]provision.ResourceSummary, error)
 	Resource(ctx context.Context, accountID int64, id uuid.UUID, forceRefresh bool) (provision.ResourceSummary, error)
 	Delete(ctx context.Context, accountID int64, id uuid.UUID, force bool) (provision.DeleteResponse, error)
+	// SetAutoDelete, Account and Usage serve the extensions: PATCH
+	// /resources/{id}, GET /account and GET /usage.
+	SetAutoDelete(ctx context.Context, accountID int64, id uuid.UUID, req provision.AutoDeleteRequest) (provision.ResourceSummary, error)
+	Account(ctx context.Context, accountID int64) (provision.AccountInfo, error)
+	Usage(ctx context.Context, accountID int64, q provision.UsageQuery) (provision.Usage, error)
 }
 
 // API is the HTTP server's routes and middleware.
@@ -113,6 +119,8 @@ type API struct {
 	// procureDecoder reads POST /procure_offer bodies (JSON); cloud_init
 	// may carry private keys (host keys in a cloud-config).
 	procureDecoder *bodyDecoder
+	// patchDecoder reads PATCH /resources/{id} bodies (JSON).
+	patchDecoder *bodyDecoder
 	// limiter is nil when Config.RateLimit is off.
 	limiter *limiter[int64]
 	// authFailures counts invalid keys per client address; nil when
@@ -137,6 +145,7 @@ func New(cfg Config) *API {
 		authFailures:   newLimiter[string](cfg.AuthFailureRate, cfg.AuthFailureBurst),
 		queryDecoder:   newBodyDecoder[offers.Query](true),
 		procureDecoder: newBodyDecoder[provision.ProcureRequest](false, "cloud_init"),
+		patchDecoder:   newBodyDecoder[provision.AutoDeleteRequest](false),
 	}
 
 	hc := huma.DefaultConfig("Supply Service", cfg.Version)
@@ -149,9 +158,10 @@ func New(cfg Config) *API {
 	hc.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		securityScheme: {Type: "http", Scheme: "bearer"},
 	}
-	hc.Tags = []*huma.Tag{{Name: tagOffers}, {Name: tagResources}, {Name: tagDiscovery}}
+	hc.Tags = []*huma.Tag{{Name: tagOffers}, {Name: tagResources}, {Name: tagDiscovery}, {Name: tagAccount}}
 	hc.Components.Schemas = huma.NewMapRegistry("#/components/schemas/", schemaName)
 	hc.Components.Schemas.RegisterTypeAlias(reflect.TypeFor[uuid.UUID](), reflect.TypeFor[uuidString]())
+	registerTypeAliases(hc.Components.Schemas)
 	for name, s := range httpValidationErrorSchemas() {
 		hc.Components.Schemas.Map()[name] = s
 	}
@@ -164,6 +174,7 @@ func New(cfg Config) *API {
 	a.registerOffers()
 	a.registerProcurement()
 	a.registerResources()
+	a.registerGuardrails()
 	return a
 }
 

@@ -228,6 +228,7 @@ type bodyValidator struct {
 func newBodyValidator[T any]() *bodyValidator {
 	registry := huma.NewMapRegistry("#/components/schemas/", huma.DefaultSchemaNamer)
 	registry.RegisterTypeAlias(reflect.TypeFor[uuid.UUID](), reflect.TypeFor[uuidString]())
+	registerTypeAliases(registry)
 	schema := registry.Schema(reflect.TypeFor[T](), true, "")
 	// Unknown fields are found by unknownFields, which keeps their names
 	// exact; huma would report them by a dotted path that a field named

@@ -90,6 +90,8 @@ func (a *API) provisionError(ctx context.Context, what string, err error) error 
 		return errorf(http.StatusGone, "%s", err)
 	case errors.Is(err, provision.ErrConflict):
 		return errorf(http.StatusConflict, "%s", err)
+	case errors.Is(err, provision.ErrForbidden):
+		return errorf(http.StatusForbidden, "%s", err)
 	case errors.As(err, &qe):
 		return validationFailed(toValidationError(http.StatusUnprocessableEntity, qe))
 	}

@@ -34,6 +34,8 @@ type provisionAnswers struct {
 	resources []provision.ResourceSummary
 	resource  provision.ResourceSummary
 	deleted   provision.DeleteResponse
+	account   provision.AccountInfo
+	usage     provision.Usage
 }
 
 // provisionCall is what a handler passed to the service.
@@ -45,6 +47,8 @@ type provisionCall struct {
 	id        uuid.UUID
 	filter    provision.ResourceFilter
 	flag      bool // force_refresh or force
+	patch     provision.AutoDeleteRequest
+	usage     provision.UsageQuery
 }
 
 func (s *provisionService) answer(a provisionAnswers) {
@@ -69,6 +73,21 @@ func (s *provisionService) lastCall() provisionCall {
 func (s *provisionService) Procure(_ context.Context, accountID int64, key string, req provision.ProcureRequest) (provision.ProcureResponse, error) {
 	a := s.call(provisionCall{method: "Procure", accountID: accountID, key: key, req: req})
 	return a.procured, a.err
+}
+
+func (s *provisionService) SetAutoDelete(_ context.Context, accountID int64, id uuid.UUID, req provision.AutoDeleteRequest) (provision.ResourceSummary, error) {
+	a := s.call(provisionCall{method: "SetAutoDelete", accountID: accountID, id: id, patch: req})
+	return a.resource, a.err
+}
+
+func (s *provisionService) Account(_ context.Context, accountID int64) (provision.AccountInfo, error) {
+	a := s.call(provisionCall{method: "Account", accountID: accountID})
+	return a.account, a.err
+}
+
+func (s *provisionService) Usage(_ context.Context, accountID int64, q provision.UsageQuery) (provision.Usage, error) {
+	a := s.call(provisionCall{method: "Usage", accountID: accountID, usage: q})
+	return a.usage, a.err
 }
 
 func (s *provisionService) OfferStatus(_ context.Context, accountID int64, offerID uuid.UUID) (provision.OfferStatus, error) {

@@ -19,7 +19,7 @@ var (
 		LinkedResources: []provision.Link{{ResourceID: nodeID, ResourceType: "vm", Status: provision.ResourceRunning,
 			LinkType: "cluster_node", LinkedSince: t0, Name: "train-0"}},
 		OfferHistory:       []provision.OfferHistory{{OfferID: offerID, OfferType: "cluster", Role: "primary", CreatedAt: t0}},
-		PricingTotalHourly: 47.5, ValidFrom: t0, ValidTo: &t1, LastSyncedAt: &t1,
+		PricingTotalHourly: 47.5, ValidFrom: t0, ValidTo: &t1, LastSyncedAt: &t1, DeleteAt: &t1, AccruedCost: 12.3456,
 	}
 	clusterJSON = `{"resource_id":"22222222-2222-4222-8222-222222222222","resource_type":"cluster","vendor":"nebius",
 		"vendor_region":"eu-north1","status":"running","created_at":"2026-01-02T03:04:05Z","name":"train",
@@ -32,7 +32,7 @@ var (
 		"offer_history":[{"offer_id":"11111111-1111-4111-8111-111111111111","offer_type":"cluster","role":"primary",
 			"created_at":"2026-01-02T03:04:05Z"}],
 		"pricing_total_hourly":47.5,"valid_from":"2026-01-02T03:04:05Z","valid_to":"2026-01-02T03:05:35Z",
-		"last_synced_at":"2026-01-02T03:05:35Z"}`
+		"last_synced_at":"2026-01-02T03:05:35Z","delete_at":"2026-01-02T03:05:35Z","accrued_cost":12.3456}`
 
 	vmResource = provision.ResourceSummary{
 		ResourceID: nodeID, ResourceType: "vm", Vendor: "lambda", VendorRegion: "us-east-1", Status: provision.ResourceProvisioning,
@@ -46,7 +46,8 @@ var (
 		"spec":{"gpu_type":"nvidia-a100-pcie-40gb","gpu_count":1,"vcpu_count":null,"memory_in_gb":null,"boot_disk_in_gb":null,
 			"contract_type":"ondemand","instance_type":"gpu_1x_a100"},
 		"linked_resources":[],"offer_history":[],
-		"pricing_total_hourly":1.29,"valid_from":"2026-01-02T03:04:05Z","valid_to":null,"last_synced_at":null}`
+		"pricing_total_hourly":1.29,"valid_from":"2026-01-02T03:04:05Z","valid_to":null,"last_synced_at":null,
+		"delete_at":null,"accrued_cost":0}`
 )
 
 func TestListResources(t *testing.T) {

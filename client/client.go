@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -176,6 +177,46 @@ func (c *Client) Delete(ctx context.Context, resourceID uuid.UUID, force bool) (
 	}
 	var out provision.DeleteResponse
 	return out, c.do(ctx, http.MethodDelete, "/resources/"+resourceID.String(), q, nil, &out)
+}
+
+// SetAutoDelete answers PATCH /resources/{resource_id} (an extension):
+// the resource (a cluster: all of it) is deleted after from now, or never
+// when after is nil.
+func (c *Client) SetAutoDelete(ctx context.Context, resourceID uuid.UUID, after *provision.Duration) (provision.ResourceSummary, error) {
+	if after == nil {
+		after = &provision.Duration{}
+	}
+	b, err := json.Marshal(provision.AutoDeleteRequest{AutoDeleteAfter: after})
+	if err != nil {
+		return provision.ResourceSummary{}, fmt.Errorf("encode auto-delete request: %w", err)
+	}
+	var out provision.ResourceSummary
+	return out, c.do(ctx, http.MethodPatch, "/resources/"+resourceID.String(), nil, jsonBody(b), &out)
+}
+
+// Account answers GET /account (an extension): the account's spend caps
+// and what its live resources cost now.
+func (c *Client) Account(ctx context.Context) (provision.AccountInfo, error) {
+	var out provision.AccountInfo
+	return out, c.do(ctx, http.MethodGet, "/account", nil, nil, &out)
+}
+
+// Usage answers GET /usage (an extension): what the account's resources
+// cost within [from, to), grouped by groupBy ("", vendor, gpu_type or
+// day). A zero from or to leaves it to the server (30 days ago, now).
+func (c *Client) Usage(ctx context.Context, from, to time.Time, groupBy string) (provision.Usage, error) {
+	q := url.Values{}
+	if !from.IsZero() {
+		q.Set("from", from.UTC().Format(time.RFC3339Nano))
+	}
+	if !to.IsZero() {
+		q.Set("to", to.UTC().Format(time.RFC3339Nano))
+	}
+	if groupBy != "" {
+		q.Set("group_by", groupBy)
+	}
+	var out provision.Usage
+	return out, c.do(ctx, http.MethodGet, "/usage", q, nil, &out)
 }
 
 // body is a request body and the headers that describe it.

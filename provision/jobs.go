@@ -50,6 +50,7 @@ func (s *Service) Workers(w *river.Workers) {
 	river.AddWorker(w, &procureWorker{s: s})
 	river.AddWorker(w, &terminateWorker{s: s})
 	river.AddWorker(w, &reconcileWorker{s: s})
+	river.AddWorker(w, &autoDeleteWorker{s: s})
 }
 
 // PeriodicJobs returns the reconciler's schedule.
@@ -178,12 +179,22 @@ func (s *Service) create(ctx context.Context, v vendors.Vendor, r store.Resource
 	// Record the instance whatever happened to the resource meanwhile: a
 	// forced delete that came during Create needs the id to terminate it.
 	if err := s.update(ctx, r.ID, func(r *store.Resource) bool {
-		r.VendorInstanceID = inst.ID
+		s.recordInstance(r, inst.ID)
 		return true
 	}); err != nil {
 		return err
 	}
 	return river.JobSnooze(s.cfg.PollInterval)
+}
+
+// recordInstance records the vendor's instance of r, found or just
+// made: the vendor bills from now (unless an earlier sighting said so).
+func (s *Service) recordInstance(r *store.Resource, instanceID string) {
+	r.VendorInstanceID = instanceID
+	if r.BillingStartedAt == nil {
+		now := s.now().UTC()
+		r.BillingStartedAt = &now
+	}
 }
 
 // earlierNodesCreated reports whether every node of r's cluster before it
@@ -352,7 +363,7 @@ func (s *Service) terminateStep(ctx context.Context, r store.Resource) (bool, er
 			return false, nil // a create may still be in flight
 		}
 		id = inst.ID
-		if err := s.update(ctx, r.ID, func(r *store.Resource) bool { r.VendorInstanceID = id; return true }); err != nil {
+		if err := s.update(ctx, r.ID, func(r *store.Resource) bool { s.recordInstance(r, id); return true }); err != nil {
 			return false, err
 		}
 	}
@@ -409,6 +420,7 @@ func (s *Service) confirmGone(ctx context.Context, r store.Resource) error {
 		return err
 	}
 	s.log.InfoContext(ctx, "instance gone", "resource_id", r.ID, "vendor", r.Vendor)
+	s.refreshSpend(ctx, r.AccountID)
 	if r.ParentID != "" {
 		return s.store.Enqueue(ctx, TerminateArgs{ResourceID: r.ParentID}, nil)
 	}

@@ -10,6 +10,8 @@ type metrics struct {
 	foreign           *prometheus.GaugeVec
 	vanished          *prometheus.CounterVec
 	stuckDeletions    prometheus.Gauge
+	autoDeletes       *prometheus.CounterVec
+	liveSpend         *prometheus.GaugeVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -36,9 +38,17 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		stuckDeletions: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "supply_deletions_stuck", Help: "Resources whose deletion has kept failing for longer than the warning threshold.",
 		}),
+		autoDeletes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "supply_auto_deletes_total", Help: "Resources deleted because their delete_at came, by vendor.",
+		}, []string{"vendor"}),
+		liveSpend: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "supply_live_hourly_spend_usd",
+			Help: "Hourly price of each account's live resources (clusters by their nodes), in USD, at the last reconcile or procurement.",
+		}, []string{"account_id"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.procurements, m.failures, m.orphansFound, m.orphansTerminated, m.foreign, m.vanished, m.stuckDeletions)
+		reg.MustRegister(m.procurements, m.failures, m.orphansFound, m.orphansTerminated, m.foreign, m.vanished, m.stuckDeletions,
+			m.autoDeletes, m.liveSpend)
 	}
 	return m
 }

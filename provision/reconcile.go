@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -42,14 +43,32 @@ func (s *Service) Reconcile(ctx context.Context) error {
 		return fmt.Errorf("reconcile: %w", err)
 	}
 	byVendor := map[string][]store.Resource{}
+	byAccount := map[int64][]store.Resource{}
 	stuck := 0
 	for _, r := range live {
 		byVendor[r.Vendor] = append(byVendor[r.Vendor], r)
+		byAccount[r.AccountID] = append(byAccount[r.AccountID], r)
+		if r.DeleteAt != nil && r.ParentID == "" && autoDeletable(r.Status) {
+			// Idempotent: a no-op while its auto-delete job waits.
+			if err := s.store.Enqueue(ctx, AutoDeleteArgs{ResourceID: r.ID, At: *r.DeleteAt}, nil); err != nil {
+				return fmt.Errorf("reconcile: %w", err)
+			}
+		}
 		if r.Status == ResourceDeleting && r.DeleteRequestedAt != nil && s.now().Sub(*r.DeleteRequestedAt) > s.cfg.DeleteWarnAfter {
 			stuck++
 		}
 	}
 	s.metrics.stuckDeletions.Set(float64(stuck))
+	s.metrics.liveSpend.Reset()
+	for account, rs := range byAccount {
+		ls, err := liveSpend(rs)
+		if err != nil {
+			// A gauge is not worth skipping the vendors' repairs for.
+			s.log.WarnContext(ctx, "reconcile: live spend not measured", "account_id", account, "err", err)
+			continue
+		}
+		s.metrics.liveSpend.WithLabelValues(strconv.FormatInt(account, 10)).Set(ls.HourlyUSD)
+	}
 	var errs []error
 	for name, v := range s.vendors {
 		if err := s.reconcileVendor(ctx, v, byVendor[name]); err != nil {
@@ -172,7 +191,7 @@ func (s *Service) repairInstance(ctx context.Context, v vendors.Vendor, inst ven
 			if x.VendorInstanceID != "" {
 				return false
 			}
-			x.VendorInstanceID = inst.ID
+			s.recordInstance(x, inst.ID)
 			return true
 		})
 	}

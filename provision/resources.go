@@ -190,6 +190,22 @@ func (s *Service) isSpot(r store.Resource) bool {
 // transaction; the resource becomes deleted only once the vendor
 // confirms the instance is gone.
 func (s *Service) Delete(ctx context.Context, accountID int64, id uuid.UUID, force bool) (DeleteResponse, error) {
+	return s.deleteResource(ctx, accountID, id, force, causeUser)
+}
+
+// deletion is who asked for a deletion, in the words the resource shows.
+type deletion struct {
+	message string // the status message while deleting
+	by      string // what cancelled a provisioning resource
+}
+
+var (
+	causeUser       = deletion{message: "deletion requested", by: "deleted by the user"}
+	causeAutoDelete = deletion{message: "auto-delete: its delete_at has come", by: "auto-deleted at its delete_at"}
+)
+
+// deleteResource is Delete for the user or for auto-delete (cause).
+func (s *Service) deleteResource(ctx context.Context, accountID int64, id uuid.UUID, force bool, cause deletion) (DeleteResponse, error) {
 	for range 5 {
 		r, err := s.resource(ctx, accountID, id)
 		if err != nil {
@@ -231,7 +247,7 @@ func (s *Service) Delete(ctx context.Context, accountID int64, id uuid.UUID, for
 			for _, t := range targets {
 				deleting[t.ID] = true
 				was := t.Status
-				t.Status, t.StatusMessage, t.DeleteRequestedAt, t.UpdatedAt = ResourceDeleting, "deletion requested", &now, now
+				t.Status, t.StatusMessage, t.DeleteRequestedAt, t.UpdatedAt = ResourceDeleting, cause.message, &now, now
 				if err := tx.UpdateResource(ctx, t, was); err != nil {
 					return err
 				}
@@ -246,7 +262,7 @@ func (s *Service) Delete(ctx context.Context, accountID int64, id uuid.UUID, for
 			// its status says why, and a cluster (all or nothing) gives
 			// up its other nodes and its parent with it.
 			rest := slices.DeleteFunc(cancelled, func(x store.Resource) bool { return deleting[x.ID] })
-			reason := fmt.Sprintf("cancelled: resource %s was deleted by the user while it was provisioning", r.ID)
+			reason := fmt.Sprintf("cancelled: resource %s was %s while it was provisioning", r.ID, cause.by)
 			return s.failRest(ctx, tx, r.OfferID, rest, nil, reason, now)
 		})
 		if errors.Is(err, store.ErrConflict) {
@@ -277,18 +293,19 @@ func (s *Service) summary(ctx context.Context, r store.Resource) (ResourceSummar
 		ResourceID: uuid.MustParse(r.ID), ResourceType: r.ResourceType, Vendor: r.Vendor, VendorRegion: r.VendorRegion,
 		Status: r.Status, CreatedAt: r.CreatedAt, Name: r.Name, Access: access(r), Spec: spec,
 		LinkedResources: []Link{}, PricingTotalHourly: r.PricePerHour, ValidFrom: r.CreatedAt,
-		ValidTo: r.DeletedAt, LastSyncedAt: r.LastSyncedAt,
+		ValidTo: r.DeletedAt, LastSyncedAt: r.LastSyncedAt, DeleteAt: r.DeleteAt,
 	}
 	if r.StatusMessage != "" {
 		msg := r.StatusMessage
 		sum.StatusMessage = &msg
 	}
 	offerType := "single"
+	var nodes []store.Resource
 	switch {
 	case r.ResourceType == typeCluster:
 		offerType = "cluster"
-		nodes, err := s.store.ResourcesByParent(ctx, r.ID)
-		if err != nil {
+		var err error
+		if nodes, err = s.store.ResourcesByParent(ctx, r.ID); err != nil {
 			return ResourceSummary{}, err
 		}
 		for _, n := range nodes {
@@ -302,6 +319,7 @@ func (s *Service) summary(ctx context.Context, r store.Resource) (ResourceSummar
 		}
 		sum.LinkedResources = append(sum.LinkedResources, link(parent, "cluster", r))
 	}
+	sum.AccruedCost = costOf(r, nodes, s.now().UTC())
 	role := "primary"
 	if r.ParentID != "" {
 		role = "cluster_node"

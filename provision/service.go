@@ -71,6 +71,12 @@ type Config struct {
 	// Probe checks that an instance is reachable (default: an SSH
 	// banner on ip:port).
 	Probe func(ctx context.Context, ip string, port int) error
+	// DefaultAutoDelete deletes a resource this long after procurement
+	// when the request does not say (0: never).
+	DefaultAutoDelete time.Duration
+	// MaxAutoDelete is the longest auto_delete_after a request may ask
+	// for (default DefaultMaxAutoDelete).
+	MaxAutoDelete time.Duration
 	// IdempotencyWait is how long a request waits for an earlier one
 	// with the same Idempotency-Key to finish before it is told the key
 	// is still in progress (default 5s).
@@ -126,6 +132,9 @@ func New(cfg Config) *Service {
 	}
 	if cfg.Probe == nil {
 		cfg.Probe = ProbeSSH
+	}
+	if cfg.MaxAutoDelete <= 0 {
+		cfg.MaxAutoDelete = DefaultMaxAutoDelete
 	}
 	if cfg.IdempotencyWait <= 0 {
 		cfg.IdempotencyWait = 5 * time.Second
@@ -210,6 +219,10 @@ func (s *Service) Procure(ctx context.Context, accountID int64, idempotencyKey s
 			return ProcureResponse{}, fieldError(name.field, "Value error, "+name.field+" "+err.Error(), deref(name.value))
 		}
 	}
+	autoDeleteAfter, err := s.autoDeleteAfter(req.AutoDeleteAfter, s.cfg.DefaultAutoDelete)
+	if err != nil {
+		return ProcureResponse{}, err
+	}
 	var reqHash string
 	if idempotencyKey != "" {
 		reqHash = requestHash(req)
@@ -260,13 +273,27 @@ func (s *Service) Procure(ctx context.Context, accountID int64, idempotencyKey s
 	if err != nil {
 		return ProcureResponse{}, err
 	}
+	deleteAt := deleteAtAfter(now, autoDeleteAfter)
+	for i := range resources {
+		resources[i].DeleteAt = deleteAt
+	}
 	resp := ProcureResponse{OfferID: req.OfferID, Status: ProcureInProgress, ProcuredAt: &now, ResourceIDs: []uuid.UUID{}}
 	for _, r := range resources {
 		resp.ResourceIDs = append(resp.ResourceIDs, uuid.MustParse(r.ID))
 	}
 	err = s.store.InTx(ctx, func(tx store.Tx) error {
+		if err := s.checkCaps(ctx, tx, accountID, offer); err != nil {
+			return err
+		}
 		if err := tx.InsertProcurement(ctx, p); err != nil {
 			return err
+		}
+		if deleteAt != nil {
+			// The first resource is the cluster parent, or the only one:
+			// deleting it deletes the whole procurement.
+			if err := tx.Enqueue(ctx, AutoDeleteArgs{ResourceID: resources[0].ID, At: *deleteAt}, nil); err != nil {
+				return err
+			}
 		}
 		for _, r := range resources {
 			if err := tx.InsertResource(ctx, r); err != nil {
@@ -297,6 +324,10 @@ func (s *Service) Procure(ctx context.Context, accountID int64, idempotencyKey s
 		}
 		return ProcureResponse{}, refuse(ErrConflict, "Offer %s was already procured", req.OfferID)
 	}
+	if errors.Is(err, ErrForbidden) {
+		s.log.InfoContext(ctx, "procurement refused: over a spend cap", "offer_id", req.OfferID, "account_id", accountID, "reason", err)
+		return ProcureResponse{}, err
+	}
 	if err != nil {
 		return ProcureResponse{}, fmt.Errorf("procure: %w", err)
 	}
@@ -307,6 +338,7 @@ func (s *Service) Procure(ctx context.Context, accountID int64, idempotencyKey s
 	// cluster's parent.
 	annotate(ctx, resources[0])
 	s.metrics.procurements.WithLabelValues(offer.Vendor).Inc()
+	s.refreshSpend(ctx, accountID)
 	s.log.InfoContext(ctx, "procurement accepted", "offer_id", req.OfferID, "vendor", offer.Vendor, "resources", len(resources), "account_id", accountID)
 	return resp, nil
 }

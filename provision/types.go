@@ -17,6 +17,8 @@ var (
 	ErrGone = errors.New("gone")
 	// ErrConflict: the request does not fit the current state (409).
 	ErrConflict = errors.New("conflict")
+	// ErrForbidden: the account may not do this, e.g. a spend cap (403).
+	ErrForbidden = errors.New("forbidden")
 )
 
 // ProcureRequest is the body of POST /procure_offer.
@@ -26,6 +28,8 @@ type ProcureRequest struct {
 	CloudInit    *string   `json:"cloud_init,omitempty" doc:"cloud-init document (#cloud-config) or script (#!/...), at most 64 KiB"`
 	ResourceName *string   `json:"resource_name,omitempty" maxLength:"128" doc:"Name of a single-machine resource"`
 	ClusterName  *string   `json:"cluster_name,omitempty" maxLength:"128" doc:"Name of a cluster (cluster offers; generated when absent)"`
+	// AutoDeleteAfter is an extension of the Supply API.
+	AutoDeleteAfter *Duration `json:"auto_delete_after,omitempty" doc:"Extension: delete the resource (a cluster: all of it) this long after procurement, as DELETE would. Absent: the server's default (none unless configured); null: never"`
 }
 
 // Procurement outcomes, as ProcureResponse.Status.
@@ -107,6 +111,14 @@ type ResourceSummary struct {
 	ValidFrom          time.Time      `json:"valid_from"`
 	ValidTo            *time.Time     `json:"valid_to"`
 	LastSyncedAt       *time.Time     `json:"last_synced_at"`
+	// Extensions of the Supply API.
+	DeleteAt    *time.Time `json:"delete_at" doc:"Extension: when the resource is deleted on its own (PATCH /resources/{resource_id} moves it); null: never"`
+	AccruedCost float64    `json:"accrued_cost" doc:"Extension: USD billed so far, from when the vendor made the instance until it confirmed it gone (a cluster: its nodes)"`
+}
+
+// AutoDeleteRequest is the body of PATCH /resources/{resource_id}.
+type AutoDeleteRequest struct {
+	AutoDeleteAfter *Duration `json:"auto_delete_after" required:"true" doc:"Delete the resource (a cluster: all of it) this long from now; null: never"`
 }
 
 // Access is how to reach a resource.

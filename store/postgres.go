@@ -221,6 +221,11 @@ func (e pgQueries) LiveResources(ctx context.Context) ([]resourceRow, error) {
 	return convertRows(rows, pgResourceRow), err
 }
 
+func (e pgQueries) LiveResourcesOfAccount(ctx context.Context, accountID int64) ([]resourceRow, error) {
+	rows, err := e.Queries.LiveResourcesOfAccount(ctx, accountID)
+	return convertRows(rows, pgResourceRow), err
+}
+
 func (e pgQueries) ResourcesByVendorInstance(ctx context.Context, vendor, vendorInstanceID string) ([]resourceRow, error) {
 	rows, err := e.Queries.ResourcesByVendorInstance(ctx, vendor, vendorInstanceID)
 	return convertRows(rows, pgResourceRow), err

@@ -19,6 +19,8 @@ type generated interface {
 	InsertAccountIfAbsent(ctx context.Context, name string, createdAt time.Time) error
 	AccountByName(ctx context.Context, name string) (Account, error)
 	AccountByID(ctx context.Context, id int64) (Account, error)
+	SetAccountLimits(ctx context.Context, maxHourlyUSD *float64, maxGPUCount *int64, id int64) (int64, error)
+	LockAccount(ctx context.Context, id int64) (int64, error)
 	CreateAPIKey(ctx context.Context, accountID int64, prefix string, hash []byte, createdAt time.Time) (APIKey, error)
 	ActiveAPIKeyByHash(ctx context.Context, hash []byte) (APIKey, error)
 	RevokeAPIKey(ctx context.Context, revokedAt *time.Time, keyID int64) (int64, error)
@@ -38,8 +40,10 @@ type generated interface {
 	ResourcesByParent(ctx context.Context, parentID *string) ([]resourceRow, error)
 	ListResources(ctx context.Context, accountID int64, offerID, status string) ([]resourceRow, error)
 	LiveResources(ctx context.Context) ([]resourceRow, error)
+	LiveResourcesOfAccount(ctx context.Context, accountID int64) ([]resourceRow, error)
 	ResourcesByVendorInstance(ctx context.Context, vendor, vendorInstanceID string) ([]resourceRow, error)
 	UpdateResourceIfStatus(ctx context.Context, u resourceUpdate) (int64, error)
+	SetDeleteAt(ctx context.Context, deleteAt *time.Time, updatedAt time.Time, offerID string) (int64, error)
 	InsertIdempotencyRecord(ctx context.Context, accountID int64, key, requestHash string, response []byte, createdAt time.Time) (int64, error)
 	IdempotencyRecord(ctx context.Context, accountID int64, key string) (IdempotencyRecord, error)
 	DeleteIdempotencyRecordsBefore(ctx context.Context, before time.Time) (int64, error)
@@ -74,6 +78,8 @@ type resourceRow struct {
 	LastSyncedAt      *time.Time
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
+	DeleteAt          *time.Time
+	BillingStartedAt  *time.Time
 }
 
 // resourceUpdate is both engines' UpdateResourceIfStatusParams: the mutable
@@ -91,6 +97,7 @@ type resourceUpdate struct {
 	ReadyAt           *time.Time
 	DeletedAt         *time.Time
 	LastSyncedAt      *time.Time
+	BillingStartedAt  *time.Time
 	UpdatedAt         time.Time
 	ID                string
 	IfStatus          string
@@ -128,6 +135,8 @@ func newResourceRow(r Resource) resourceRow {
 		LastSyncedAt:      dbTimePtr(r.LastSyncedAt),
 		CreatedAt:         dbTime(r.CreatedAt),
 		UpdatedAt:         dbTime(r.UpdatedAt),
+		DeleteAt:          dbTimePtr(r.DeleteAt),
+		BillingStartedAt:  dbTimePtr(r.BillingStartedAt),
 	}
 }
 
@@ -163,6 +172,8 @@ func (r resourceRow) resource() Resource {
 		LastSyncedAt:      r.LastSyncedAt,
 		CreatedAt:         r.CreatedAt,
 		UpdatedAt:         r.UpdatedAt,
+		DeleteAt:          r.DeleteAt,
+		BillingStartedAt:  r.BillingStartedAt,
 	}
 }
 
@@ -181,6 +192,7 @@ func (r resourceRow) update(ifStatus string) resourceUpdate {
 		ReadyAt:           r.ReadyAt,
 		DeletedAt:         r.DeletedAt,
 		LastSyncedAt:      r.LastSyncedAt,
+		BillingStartedAt:  r.BillingStartedAt,
 		UpdatedAt:         r.UpdatedAt,
 		ID:                r.ID,
 		IfStatus:          ifStatus,
@@ -222,6 +234,27 @@ func (q queries) EnsureAccount(ctx context.Context, name string) (Account, error
 func (q queries) AccountByID(ctx context.Context, id int64) (Account, error) {
 	a, err := q.db.AccountByID(ctx, id)
 	return a, wrap(err, "account %d", id)
+}
+
+func (q queries) AccountByName(ctx context.Context, name string) (Account, error) {
+	a, err := q.db.AccountByName(ctx, name)
+	return a, wrap(err, "account %q", name)
+}
+
+func (q queries) SetAccountLimits(ctx context.Context, id int64, maxHourlyUSD *float64, maxGPUCount *int64) error {
+	n, err := q.db.SetAccountLimits(ctx, maxHourlyUSD, maxGPUCount, id)
+	if err == nil && n == 0 {
+		err = sql.ErrNoRows
+	}
+	return wrap(err, "set limits of account %d", id)
+}
+
+func (q queries) LockAccount(ctx context.Context, id int64) error {
+	n, err := q.db.LockAccount(ctx, id)
+	if err == nil && n == 0 {
+		err = sql.ErrNoRows
+	}
+	return wrap(err, "lock account %d", id)
 }
 
 func (q queries) CreateAPIKey(ctx context.Context, accountID int64, prefix string, hash []byte) (APIKey, error) {
@@ -333,6 +366,11 @@ func (q queries) LiveResources(ctx context.Context) ([]Resource, error) {
 	return resources(rows, err, "live resources")
 }
 
+func (q queries) LiveResourcesOfAccount(ctx context.Context, accountID int64) ([]Resource, error) {
+	rows, err := q.db.LiveResourcesOfAccount(ctx, accountID)
+	return resources(rows, err, "live resources of account %d", accountID)
+}
+
 func (q queries) ResourcesByVendorInstance(ctx context.Context, vendor, instanceID string) ([]Resource, error) {
 	rows, err := q.db.ResourcesByVendorInstance(ctx, vendor, instanceID)
 	return resources(rows, err, "resources of %s instance %q", vendor, instanceID)
@@ -350,6 +388,11 @@ func (q queries) UpdateResource(ctx context.Context, r Resource, ifStatus string
 		return wrap(err, "update resource %s", r.ID)
 	}
 	return fmt.Errorf("update resource %s: status is %q, not %q: %w", r.ID, current.Status, ifStatus, ErrConflict)
+}
+
+func (q queries) SetDeleteAt(ctx context.Context, offerID string, deleteAt *time.Time, at time.Time) (int64, error) {
+	n, err := q.db.SetDeleteAt(ctx, dbTimePtr(deleteAt), dbTime(at), offerID)
+	return n, wrap(err, "set delete_at of offer %s's resources", offerID)
 }
 
 func (q queries) InsertIdempotencyRecord(ctx context.Context, rec IdempotencyRecord) error {

@@ -66,7 +66,7 @@ func testResource(accountID int64, offerID, id string, created time.Time) store.
 
 // storedResource is r as the store returns it.
 func storedResource(r store.Resource) store.Resource {
-	for _, t := range []**time.Time{&r.CreateAttemptedAt, &r.DeleteRequestedAt, &r.ReadyAt, &r.DeletedAt, &r.LastSyncedAt} {
+	for _, t := range []**time.Time{&r.CreateAttemptedAt, &r.DeleteRequestedAt, &r.ReadyAt, &r.DeletedAt, &r.LastSyncedAt, &r.DeleteAt, &r.BillingStartedAt} {
 		*t = storedPtr(*t)
 	}
 	r.CreatedAt, r.UpdatedAt = stored(r.CreatedAt), stored(r.UpdatedAt)
@@ -260,9 +260,11 @@ func TestUpdateResource(t *testing.T) {
 		ready.VendorInstanceID, ready.ExternalIP, ready.InternalIP, ready.SSHPort = "i-1", "203.0.113.1", "10.0.0.1", 22
 		ready.CreateAttemptedAt, ready.DeleteRequestedAt = ptr(base.Add(time.Second)), ptr(base.Add(2*time.Second))
 		ready.ReadyAt, ready.DeletedAt, ready.LastSyncedAt = ptr(base.Add(3*time.Second)), ptr(base.Add(4*time.Second)), nil
-		ready.UpdatedAt = base.Add(5 * time.Second)
+		ready.UpdatedAt, ready.BillingStartedAt = base.Add(5*time.Second), ptr(base.Add(6*time.Second))
 		renamed := ready
 		renamed.Name = "renamed"
+		// DeleteAt is only SetDeleteAt's: a worker's write leaves it be.
+		renamed.DeleteAt = ptr(base.Add(time.Hour))
 		if err := s.UpdateResource(ctx, renamed, "provisioning"); err != nil {
 			t.Fatalf("UpdateResource: %v", err)
 		}
@@ -393,6 +395,67 @@ func TestProcurementInTx(t *testing.T) {
 		requireResource(t, s, other)
 		if n := store.CountRows(t, s, "river_job"); n != 1 {
 			t.Errorf("river_job has %d rows, want 1", n)
+		}
+	})
+}
+
+func TestGuardrails(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		alice, bob := ensureAccount(t, s, "alice"), ensureAccount(t, s, "bob")
+
+		// Caps: set, read back by id and name, cleared; an unknown account is not found.
+		usd, gpus := 12.5, int64(16)
+		if err := s.SetAccountLimits(ctx, alice, &usd, &gpus); err != nil {
+			t.Fatal(err)
+		}
+		if a, err := s.AccountByName(ctx, "alice"); err != nil || a.ID != alice || *a.MaxHourlyUSD != usd || *a.MaxGPUCount != gpus {
+			t.Fatalf("AccountByName after SetAccountLimits: %+v %v", a, err)
+		}
+		if err := s.SetAccountLimits(ctx, alice, nil, &gpus); err != nil {
+			t.Fatal(err)
+		}
+		if a, err := s.AccountByID(ctx, alice); err != nil || a.MaxHourlyUSD != nil || *a.MaxGPUCount != gpus {
+			t.Fatalf("AccountByID after clearing a cap: %+v %v", a, err)
+		}
+		if b, _ := s.AccountByID(ctx, bob); b.MaxHourlyUSD != nil || b.MaxGPUCount != nil {
+			t.Fatalf("another account got caps: %+v", b)
+		}
+		if err := s.SetAccountLimits(ctx, 999, &usd, nil); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("SetAccountLimits(unknown) = %v, want ErrNotFound", err)
+		}
+		if _, err := s.AccountByName(ctx, "carol"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("AccountByName(unknown) = %v, want ErrNotFound", err)
+		}
+		if err := s.InTx(ctx, func(tx store.Tx) error { return tx.LockAccount(ctx, alice) }); err != nil {
+			t.Fatalf("LockAccount: %v", err)
+		}
+
+		// delete_at is set on a procurement's resources that are not on their way out.
+		insertProcurement(t, s, testProcurement(alice, "offer-1"))
+		insertProcurement(t, s, testProcurement(bob, "offer-2"))
+		at := ptr(base.Add(4 * time.Hour))
+		running, failed, other := testResource(alice, "offer-1", "r", base), testResource(alice, "offer-1", "f", base), testResource(bob, "offer-2", "o", base)
+		running.Status, failed.Status, running.BillingStartedAt = "running", "failed", ptr(base.Add(time.Minute))
+		for _, r := range []store.Resource{running, failed, other} {
+			insertResource(t, s, r)
+		}
+		if n, err := s.SetDeleteAt(ctx, "offer-1", at, base.Add(time.Second)); err != nil || n != 1 {
+			t.Fatalf("SetDeleteAt = %d, %v; want 1 resource", n, err)
+		}
+		running.DeleteAt, running.UpdatedAt = at, base.Add(time.Second)
+		requireResource(t, s, running)
+		requireResource(t, s, failed)
+		requireResource(t, s, other)
+		if n, err := s.SetDeleteAt(ctx, "offer-1", nil, base.Add(2*time.Second)); err != nil || n != 1 {
+			t.Fatalf("SetDeleteAt(nil) = %d, %v", n, err)
+		}
+		running.DeleteAt, running.UpdatedAt = nil, base.Add(2*time.Second)
+		requireResource(t, s, running)
+
+		live, err := s.LiveResourcesOfAccount(ctx, alice)
+		if err != nil || len(live) != 1 || live[0].ID != "r" {
+			t.Fatalf("LiveResourcesOfAccount = %+v, %v; want r only", live, err)
 		}
 	})
 }

@@ -192,6 +192,11 @@ func (e liteQueries) LiveResources(ctx context.Context) ([]resourceRow, error) {
 	return convertRows(rows, liteResourceRow), err
 }
 
+func (e liteQueries) LiveResourcesOfAccount(ctx context.Context, accountID int64) ([]resourceRow, error) {
+	rows, err := e.Queries.LiveResourcesOfAccount(ctx, accountID)
+	return convertRows(rows, liteResourceRow), err
+}
+
 func (e liteQueries) ResourcesByVendorInstance(ctx context.Context, vendor, vendorInstanceID string) ([]resourceRow, error) {
 	rows, err := e.Queries.ResourcesByVendorInstance(ctx, vendor, vendorInstanceID)
 	return convertRows(rows, liteResourceRow), err

@@ -32,6 +32,10 @@ type Account struct {
 	ID        int64
 	Name      string
 	CreatedAt time.Time
+	// MaxHourlyUSD caps the account's live hourly spend, MaxGPUCount its live
+	// GPUs; nil means no cap.
+	MaxHourlyUSD *float64
+	MaxGPUCount  *int64
 }
 
 // APIKey is a credential of an account. Only the SHA-256 hash of the key is
@@ -100,6 +104,12 @@ type Resource struct {
 	LastSyncedAt      *time.Time
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
+	// DeleteAt is when the resource is deleted on its own; nil: never.
+	// Only SetDeleteAt writes it.
+	DeleteAt *time.Time
+	// BillingStartedAt is when the vendor made the instance, from which
+	// the resource's cost accrues; nil while it has made none.
+	BillingStartedAt *time.Time
 }
 
 // IdempotencyRecord is the response given to a request that carried an
@@ -119,6 +129,14 @@ type Queries interface {
 	// EnsureAccount creates the account named name, or returns it if it exists.
 	EnsureAccount(ctx context.Context, name string) (Account, error)
 	AccountByID(ctx context.Context, id int64) (Account, error)
+	AccountByName(ctx context.Context, name string) (Account, error)
+	// SetAccountLimits sets (nil: clears) the account's caps; ErrNotFound
+	// if there is no such account.
+	SetAccountLimits(ctx context.Context, id int64, maxHourlyUSD *float64, maxGPUs *int64) error
+	// LockAccount holds the account until the transaction ends, so that
+	// what is checked against its caps cannot change meanwhile. Use it
+	// only inside InTx.
+	LockAccount(ctx context.Context, id int64) error
 
 	// CreateAPIKey records a key of the account by its hash and display prefix.
 	CreateAPIKey(ctx context.Context, accountID int64, prefix string, hash []byte) (APIKey, error)
@@ -171,16 +189,22 @@ type Queries interface {
 	// neither deleted nor failed: what the reconciler compares with the
 	// vendors' instances. They come oldest first.
 	LiveResources(ctx context.Context) ([]Resource, error)
+	// LiveResourcesOfAccount is LiveResources of one account.
+	LiveResourcesOfAccount(ctx context.Context, accountID int64) ([]Resource, error)
 	// ResourcesByVendorInstance returns the resources, normally one, that a
 	// vendor's instance belongs to, oldest first.
 	ResourcesByVendorInstance(ctx context.Context, vendor, instanceID string) ([]Resource, error)
 	// UpdateResource writes every mutable field of r (status, status message,
 	// failure reason, vendor instance ID, IPs, SSH port, the nullable
-	// timestamps and UpdatedAt) if the row's status is still ifStatus. If it
-	// is not, UpdateResource writes nothing and returns ErrConflict: this is
+	// timestamps except DeleteAt, and UpdatedAt) if the row's status is
+	// still ifStatus. If it is not, UpdateResource writes nothing and returns ErrConflict: this is
 	// the optimistic lock between the API (delete requests) and the workers
 	// (procure, delete, reconcile). ErrNotFound if there is no such row.
 	UpdateResource(ctx context.Context, r Resource, ifStatus string) error
+	// SetDeleteAt sets (nil: clears) DeleteAt of every resource of a
+	// procurement that is not deleting, deleted or failed, and returns how
+	// many changed.
+	SetDeleteAt(ctx context.Context, offerID string, deleteAt *time.Time, at time.Time) (int64, error)
 
 	// InsertIdempotencyRecord stores rec as given; ErrConflict if the
 	// account already used the key.

@@ -260,7 +260,7 @@ func TestCommands(t *testing.T) {
 	})
 
 	t.Run("rent and delete", func(t *testing.T) {
-		stdout, stderr := u.ok(t, "rent", "--gpu", "H100", "--wait")
+		stdout, stderr := u.ok(t, "rent", "--gpu", "H100", "--wait", "--auto-delete", "3h")
 		if !sshLine.MatchString(stdout) || !strings.Contains(stderr, "Renting the cheapest of ") {
 			t.Fatalf("rent: stdout %q, stderr %q", stdout, stderr)
 		}
@@ -277,9 +277,14 @@ func TestCommands(t *testing.T) {
 			t.Fatalf("resources does not list %s running with its ssh command:\n%s", id, out)
 		}
 		out, _ = u.ok(t, "resource", id)
-		if !strings.Contains(out, "Status:    running\n") || !strings.Contains(out, "SSH:       "+stdout) {
-			t.Errorf("resource:\n%s", out)
+		if !strings.Contains(out, "Status:    running\n") || !strings.Contains(out, "SSH:       "+stdout) ||
+			!strings.Contains(out, "Contract:  ondemand\n") || !regexp.MustCompile(`Deletes:   .* \(in 2h\)\n`).MatchString(out) {
+			t.Errorf("resource (rented on demand, auto-deleted in 3h):\n%s", out)
 		}
+		if out, _ := u.ok(t, "resource", "extend", id, "never"); out != "Resource "+id+": auto-delete never.\n" {
+			t.Errorf("resource extend never: %q", out)
+		}
+		u.fails(t, "body.auto_delete_after: Value error, auto_delete_after must be a duration", "resource", "extend", id, "soon")
 
 		stdout, stderr = u.ok(t, "delete", id, "--wait")
 		if stdout != "Resource "+id+" deleted.\n" || !regexp.MustCompile(`(?m)^deleted · .* · \d+s$`).MatchString(stderr) {

@@ -40,10 +40,10 @@ func rootCommand() *cobra.Command {
 	}
 	// The completion command is ours, with an example like every other.
 	root.CompletionOptions.DisableDefaultCmd = true
-	root.AddCommand(serverCommand(), migrateCommand(), keysCommand(),
+	root.AddCommand(serverCommand(), migrateCommand(), keysCommand(), accountsCommand(),
 		gpusCommand(), vendorsCommand(), regionsCommand(), offersCommand(),
 		procureCommand(), rentCommand(), statusCommand(),
-		resourcesCommand(), resourceCommand(), deleteCommand(), completionCommand(), versionCommand())
+		resourcesCommand(), resourceCommand(), deleteCommand(), accountCommand(), usageCommand(), completionCommand(), versionCommand())
 	return root
 }
 

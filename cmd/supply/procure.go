@@ -22,10 +22,11 @@ var defaultSSHKeys = []string{"~/.ssh/id_ed25519.pub", "~/.ssh/id_rsa.pub"}
 
 // procureFlags are the flags of a procurement, shared by procure and rent.
 type procureFlags struct {
-	sshKey    string
-	cloudInit string
-	name      string
-	wait      bool
+	sshKey     string
+	cloudInit  string
+	name       string
+	autoDelete string
+	wait       bool
 }
 
 func (f *procureFlags) register(cmd *cobra.Command, wait bool) {
@@ -33,6 +34,7 @@ func (f *procureFlags) register(cmd *cobra.Command, wait bool) {
 	fl.StringVar(&f.sshKey, "ssh-key", "", "OpenSSH public key file that logs in as root (default: ~/.ssh/id_ed25519.pub, then ~/.ssh/id_rsa.pub)")
 	fl.StringVar(&f.cloudInit, "cloud-init", "", "cloud-init file (#cloud-config or a #! script) to run at first boot")
 	fl.StringVar(&f.name, "name", "", "name of the machine")
+	fl.StringVar(&f.autoDelete, "auto-delete", "", `delete the machine this long after it is rented ("4h", "90m"); "never" overrides the server's default`)
 	fl.BoolVar(&f.wait, "wait", wait, "wait until the machine is reachable and print the ssh command (Ctrl-C stops waiting, not the procurement)")
 }
 
@@ -53,6 +55,14 @@ func (f *procureFlags) request(offerID uuid.UUID) (provision.ProcureRequest, err
 	}
 	if f.name != "" {
 		req.ResourceName = &f.name
+	}
+	switch f.autoDelete {
+	case "":
+	case never:
+		req.AutoDeleteAfter = &provision.Duration{}
+	default:
+		// The server judges the duration and names the field if it is bad.
+		req.AutoDeleteAfter = provision.DurationText(f.autoDelete)
 	}
 	return req, nil
 }
@@ -118,11 +128,13 @@ func rentCommand() *cobra.Command {
 		Use:   "rent",
 		Short: "Rent the cheapest matching offer, wait until it is reachable and print the ssh command",
 		Long: `Rent the cheapest offer that matches the filters (as supply offers would list first), wait
-until the machine is reachable and print the ssh command. When that offer turns out to be
-gone (taken, or out of stock at the vendor), the next cheapest is tried, up to 3 offers.
-Ctrl-C stops waiting, not the procurement. Give the machine back with supply delete RESOURCE_ID.`,
-		Example: `  supply rent --gpu H100
-  supply rent --gpu H100 --count 8 --max-price 3 --region EU --ondemand
+until the machine is reachable and print the ssh command. Only on-demand offers are rented
+unless --spot is given: a spot machine can be taken back by its vendor at any time. When that
+offer turns out to be gone (taken, or out of stock at the vendor), the next cheapest is tried,
+up to 3 offers. Ctrl-C stops waiting, not the procurement. Give the machine back with
+supply delete RESOURCE_ID, or let --auto-delete do it.`,
+		Example: `  supply rent --gpu H100 --auto-delete 4h
+  supply rent --gpu H100 --count 8 --max-price 3 --region EU --spot
   ssh_cmd=$(supply rent --gpu L40S --name worker)`,
 		Args: cobra.NoArgs,
 	}
@@ -133,6 +145,10 @@ Ctrl-C stops waiting, not the procurement. Give the machine back with supply del
 			return errNoGPU
 		}
 		q := filters.query(cmd.Flags())
+		if q.Compute.ContractType == "" {
+			// No surprise preemption: spot only when asked for.
+			q.Compute.ContractType = "ondemand"
+		}
 		q.Limit = rentAttempts
 		res, err := c.GetOffers(ctx, q)
 		if err != nil {
@@ -153,6 +169,9 @@ Ctrl-C stops waiting, not the procurement. Give the machine back with supply del
 		return err
 	})
 }
+
+// never is what --auto-delete and resource extend take for "never".
+const never = "never"
 
 // rentAttempts is how many offers rent tries, cheapest first, when the
 // cheaper ones turn out to be gone.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -74,6 +75,7 @@ func resourceCommand() *cobra.Command {
 		Args: cobra.ExactArgs(1),
 	}
 	cmd.Flags().BoolVar(&refresh, "refresh", false, "ask the vendor first, even if the server's state is fresh")
+	cmd.AddCommand(extendCommand())
 	return remoteCommand(cmd, func(ctx context.Context, c *client.Client, p *printer, args []string) error {
 		id, err := parseID("resource", args[0])
 		if err != nil {
@@ -106,6 +108,8 @@ func resourceCommand() *cobra.Command {
 				{"RAM", memory},
 				{"Contract", r.Spec.ContractType},
 				{"Price", usd(r.PricingTotalHourly) + " per hour"},
+				{"Cost", usd(r.AccruedCost) + " so far"},
+				{"Deletes", autoDeleteText(r.DeleteAt)},
 				{"SSH", deref(r.Access.SSHCommand)},
 				{"Offer", offer},
 				{"Created", ago(r.CreatedAt)},
@@ -113,6 +117,45 @@ func resourceCommand() *cobra.Command {
 			})
 		})
 	})
+}
+
+func extendCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "extend RESOURCE_ID DURATION",
+		Short: "Move a machine's auto-delete to DURATION from now, or cancel it with never",
+		Long: `Move a machine's auto-delete time: it is deleted DURATION from now ("2h", "90m"), as
+supply delete would. "never" cancels it. A cluster's nodes follow their cluster: extend the cluster.`,
+		Example: `  supply resource extend 21807b5e-30eb-4c3b-95e6-d331662c8fe2 2h
+  supply resource extend 21807b5e-30eb-4c3b-95e6-d331662c8fe2 never`,
+		Args: cobra.ExactArgs(2),
+	}
+	return remoteCommand(cmd, func(ctx context.Context, c *client.Client, p *printer, args []string) error {
+		id, err := parseID("resource", args[0])
+		if err != nil {
+			return err
+		}
+		var after *provision.Duration
+		if args[1] != never {
+			after = provision.DurationText(args[1])
+		}
+		r, err := c.SetAutoDelete(ctx, id, after)
+		if err != nil {
+			return err
+		}
+		return p.answer(r, func() { p.line("Resource %s: auto-delete %s.", id, autoDeleteText(r.DeleteAt)) })
+	})
+}
+
+// autoDeleteText says when a machine is deleted on its own.
+func autoDeleteText(at *time.Time) string {
+	if at == nil {
+		return never
+	}
+	when := "due now"
+	if d := time.Until(*at); d > 0 {
+		when = "in " + coarse(d)
+	}
+	return at.Local().Format(time.DateTime) + " (" + when + ")"
 }
 
 func deleteCommand() *cobra.Command {

@@ -30,26 +30,28 @@ import (
 )
 
 type serverFlags struct {
-	db               dbFlags
-	listen           string
-	metricsListen    string
-	metricsPprof     bool
-	noMigrate        bool
-	sandbox          bool
-	sandboxBootTime  time.Duration
-	sandboxScale     int
-	offerTTL         time.Duration
-	catalogRefresh   time.Duration
-	provisionTimeout time.Duration
-	reconcileEvery   time.Duration
-	jobRescueAfter   time.Duration
-	rateLimit        float64
-	rateBurst        int
-	authFailureRate  float64
-	authFailureBurst int
-	shutdownTimeout  time.Duration
-	log              logFlags
-	vendors          vendorFlags
+	db                dbFlags
+	listen            string
+	metricsListen     string
+	metricsPprof      bool
+	noMigrate         bool
+	sandbox           bool
+	sandboxBootTime   time.Duration
+	sandboxScale      int
+	offerTTL          time.Duration
+	catalogRefresh    time.Duration
+	provisionTimeout  time.Duration
+	reconcileEvery    time.Duration
+	jobRescueAfter    time.Duration
+	rateLimit         float64
+	rateBurst         int
+	authFailureRate   float64
+	authFailureBurst  int
+	shutdownTimeout   time.Duration
+	log               logFlags
+	defaultAutoDelete time.Duration
+	maxAutoDelete     time.Duration
+	vendors           vendorFlags
 }
 
 func serverCommand() *cobra.Command {
@@ -91,6 +93,8 @@ State lives in SQLite under --data-dir unless --database-url points at PostgreSQ
 	fl.IntVar(&f.authFailureBurst, "auth-failure-burst", 20, "burst size of the per-address limit on invalid API keys")
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGTERM or SIGINT, how long to let requests and job steps in flight finish; steps still running then are handed back to the queue")
 	f.log.register(fl)
+	fl.DurationVar(&f.defaultAutoDelete, "default-auto-delete", 0, "delete every resource this long after procurement unless its request says otherwise (auto_delete_after); 0: never")
+	fl.DurationVar(&f.maxAutoDelete, "max-auto-delete", provision.DefaultMaxAutoDelete, "the longest auto_delete_after a request may ask for")
 	f.vendors.register(fl)
 	return cmd
 }
@@ -169,9 +173,13 @@ func runServer(ctx context.Context, f serverFlags, sandboxSet bool) error {
 	defer cancel()
 	index.Start(runCtx)
 
+	if f.maxAutoDelete <= 0 || f.defaultAutoDelete < 0 || f.defaultAutoDelete > f.maxAutoDelete {
+		return fmt.Errorf("--default-auto-delete %s must be between 0 and --max-auto-delete %s, which must be positive", f.defaultAutoDelete, f.maxAutoDelete)
+	}
 	svc := provision.New(provision.Config{
 		Owner: installation, Store: st, Offers: index, Vendors: vs, Logger: log, Metrics: metrics,
 		ProvisionTimeout: f.provisionTimeout, ReconcileEvery: f.reconcileEvery,
+		DefaultAutoDelete: f.defaultAutoDelete, MaxAutoDelete: f.maxAutoDelete,
 		// A step must end before River would take the job for a dead one.
 		StepTimeout: f.jobRescueAfter / 2,
 	})

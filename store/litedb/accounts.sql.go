@@ -11,24 +11,36 @@ import (
 )
 
 const accountByID = `-- name: AccountByID :one
-SELECT id, name, created_at FROM accounts WHERE id = ?1
+SELECT id, name, created_at, max_hourly_usd, max_gpu_count FROM accounts WHERE id = ?1
 `
 
 func (q *Queries) AccountByID(ctx context.Context, id int64) (Account, error) {
 	row := q.db.QueryRowContext(ctx, accountByID, id)
 	var i Account
-	err := row.Scan(&i.ID, &i.Name, &i.CreatedAt)
+	err := row.Scan(
+		&i.ID,
+		&i.Name,
+		&i.CreatedAt,
+		&i.MaxHourlyUSD,
+		&i.MaxGPUCount,
+	)
 	return i, err
 }
 
 const accountByName = `-- name: AccountByName :one
-SELECT id, name, created_at FROM accounts WHERE name = ?1
+SELECT id, name, created_at, max_hourly_usd, max_gpu_count FROM accounts WHERE name = ?1
 `
 
 func (q *Queries) AccountByName(ctx context.Context, name string) (Account, error) {
 	row := q.db.QueryRowContext(ctx, accountByName, name)
 	var i Account
-	err := row.Scan(&i.ID, &i.Name, &i.CreatedAt)
+	err := row.Scan(
+		&i.ID,
+		&i.Name,
+		&i.CreatedAt,
+		&i.MaxHourlyUSD,
+		&i.MaxGPUCount,
+	)
 	return i, err
 }
 
@@ -41,4 +53,34 @@ ON CONFLICT (name) DO NOTHING
 func (q *Queries) InsertAccountIfAbsent(ctx context.Context, name string, createdAt time.Time) error {
 	_, err := q.db.ExecContext(ctx, insertAccountIfAbsent, name, createdAt)
 	return err
+}
+
+const lockAccount = `-- name: LockAccount :execrows
+UPDATE accounts SET name = name WHERE id = ?1
+`
+
+// Changes nothing but takes the account's row lock on PostgreSQL (SQLite
+// runs one writing transaction at a time anyway): procurements of one
+// account that check its caps then record resources take turns.
+func (q *Queries) LockAccount(ctx context.Context, id int64) (int64, error) {
+	result, err := q.db.ExecContext(ctx, lockAccount, id)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
+const setAccountLimits = `-- name: SetAccountLimits :execrows
+UPDATE accounts
+SET max_hourly_usd = ?1, max_gpu_count = ?2
+WHERE id = ?3
+`
+
+// NULL clears a cap.
+func (q *Queries) SetAccountLimits(ctx context.Context, maxHourlyUSD *float64, maxGPUCount *int64, iD int64) (int64, error) {
+	result, err := q.db.ExecContext(ctx, setAccountLimits, maxHourlyUSD, maxGPUCount, iD)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
 }

@@ -15,7 +15,7 @@ INSERT INTO resources (
     id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name,
     node_index, status, status_message, failure_reason, vendor_instance_id, external_ip,
     internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at,
-    ready_at, deleted_at, last_synced_at, created_at, updated_at
+    ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at
 ) VALUES (
     ?1, ?2, ?3, ?4,
     ?5, ?6, ?7, ?8,
@@ -23,7 +23,8 @@ INSERT INTO resources (
     ?13, ?14, ?15, ?16,
     ?17, ?18, ?19,
     ?20, ?21, ?22,
-    ?23, ?24, ?25
+    ?23, ?24, ?25, ?26,
+    ?27
 )
 ON CONFLICT (id) DO NOTHING
 `
@@ -54,6 +55,8 @@ type InsertResourceParams struct {
 	LastSyncedAt      *time.Time
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
+	DeleteAt          *time.Time
+	BillingStartedAt  *time.Time
 }
 
 func (q *Queries) InsertResource(ctx context.Context, arg InsertResourceParams) (int64, error) {
@@ -83,6 +86,8 @@ func (q *Queries) InsertResource(ctx context.Context, arg InsertResourceParams) 
 		arg.LastSyncedAt,
 		arg.CreatedAt,
 		arg.UpdatedAt,
+		arg.DeleteAt,
+		arg.BillingStartedAt,
 	)
 	if err != nil {
 		return 0, err
@@ -91,7 +96,7 @@ func (q *Queries) InsertResource(ctx context.Context, arg InsertResourceParams) 
 }
 
 const listResources = `-- name: ListResources :many
-SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at FROM resources
+SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at FROM resources
 WHERE account_id = ?1
   AND (offer_id = ?2 OR ?2 = '')
   AND (status = ?3 OR ?3 = '')
@@ -134,6 +139,8 @@ func (q *Queries) ListResources(ctx context.Context, accountID int64, offerID st
 			&i.LastSyncedAt,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.DeleteAt,
+			&i.BillingStartedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -149,7 +156,7 @@ func (q *Queries) ListResources(ctx context.Context, accountID int64, offerID st
 }
 
 const liveResources = `-- name: LiveResources :many
-SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at FROM resources WHERE status NOT IN ('deleted', 'failed') ORDER BY created_at, id
+SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at FROM resources WHERE status NOT IN ('deleted', 'failed') ORDER BY created_at, id
 `
 
 func (q *Queries) LiveResources(ctx context.Context) ([]Resource, error) {
@@ -187,6 +194,65 @@ func (q *Queries) LiveResources(ctx context.Context) ([]Resource, error) {
 			&i.LastSyncedAt,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.DeleteAt,
+			&i.BillingStartedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const liveResourcesOfAccount = `-- name: LiveResourcesOfAccount :many
+SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at FROM resources
+WHERE account_id = ?1 AND status NOT IN ('deleted', 'failed')
+ORDER BY created_at, id
+`
+
+func (q *Queries) LiveResourcesOfAccount(ctx context.Context, accountID int64) ([]Resource, error) {
+	rows, err := q.db.QueryContext(ctx, liveResourcesOfAccount, accountID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Resource
+	for rows.Next() {
+		var i Resource
+		if err := rows.Scan(
+			&i.ID,
+			&i.AccountID,
+			&i.OfferID,
+			&i.ParentID,
+			&i.ResourceType,
+			&i.Vendor,
+			&i.VendorRegion,
+			&i.Name,
+			&i.NodeIndex,
+			&i.Status,
+			&i.StatusMessage,
+			&i.FailureReason,
+			&i.VendorInstanceID,
+			&i.ExternalIP,
+			&i.InternalIP,
+			&i.SSHPort,
+			&i.Spec,
+			&i.PricePerHour,
+			&i.CreateAttemptedAt,
+			&i.DeleteRequestedAt,
+			&i.ReadyAt,
+			&i.DeletedAt,
+			&i.LastSyncedAt,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.DeleteAt,
+			&i.BillingStartedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -202,7 +268,7 @@ func (q *Queries) LiveResources(ctx context.Context) ([]Resource, error) {
 }
 
 const resourceByID = `-- name: ResourceByID :one
-SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at FROM resources WHERE id = ?1
+SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at FROM resources WHERE id = ?1
 `
 
 func (q *Queries) ResourceByID(ctx context.Context, id string) (Resource, error) {
@@ -234,12 +300,14 @@ func (q *Queries) ResourceByID(ctx context.Context, id string) (Resource, error)
 		&i.LastSyncedAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.DeleteAt,
+		&i.BillingStartedAt,
 	)
 	return i, err
 }
 
 const resourcesByOffer = `-- name: ResourcesByOffer :many
-SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at FROM resources WHERE offer_id = ?1 ORDER BY node_index, id
+SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at FROM resources WHERE offer_id = ?1 ORDER BY node_index, id
 `
 
 func (q *Queries) ResourcesByOffer(ctx context.Context, offerID string) ([]Resource, error) {
@@ -277,6 +345,8 @@ func (q *Queries) ResourcesByOffer(ctx context.Context, offerID string) ([]Resou
 			&i.LastSyncedAt,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.DeleteAt,
+			&i.BillingStartedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -292,7 +362,7 @@ func (q *Queries) ResourcesByOffer(ctx context.Context, offerID string) ([]Resou
 }
 
 const resourcesByParent = `-- name: ResourcesByParent :many
-SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at FROM resources WHERE parent_id = ?1 ORDER BY node_index, id
+SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at FROM resources WHERE parent_id = ?1 ORDER BY node_index, id
 `
 
 func (q *Queries) ResourcesByParent(ctx context.Context, parentID *string) ([]Resource, error) {
@@ -330,6 +400,8 @@ func (q *Queries) ResourcesByParent(ctx context.Context, parentID *string) ([]Re
 			&i.LastSyncedAt,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.DeleteAt,
+			&i.BillingStartedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -345,7 +417,7 @@ func (q *Queries) ResourcesByParent(ctx context.Context, parentID *string) ([]Re
 }
 
 const resourcesByVendorInstance = `-- name: ResourcesByVendorInstance :many
-SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at FROM resources
+SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at FROM resources
 WHERE vendor = ?1 AND vendor_instance_id = ?2
 ORDER BY created_at, id
 `
@@ -385,6 +457,8 @@ func (q *Queries) ResourcesByVendorInstance(ctx context.Context, vendor string, 
 			&i.LastSyncedAt,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.DeleteAt,
+			&i.BillingStartedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -397,6 +471,22 @@ func (q *Queries) ResourcesByVendorInstance(ctx context.Context, vendor string, 
 		return nil, err
 	}
 	return items, nil
+}
+
+const setDeleteAt = `-- name: SetDeleteAt :execrows
+UPDATE resources SET delete_at = ?1, updated_at = ?2
+WHERE offer_id = ?3 AND status NOT IN ('deleting', 'deleted', 'failed')
+`
+
+// delete_at is written only here, never by UpdateResourceIfStatus: a worker
+// step that read the row before a renter moved the time must not move it
+// back. Only resources not yet on their way out change.
+func (q *Queries) SetDeleteAt(ctx context.Context, deleteAt *time.Time, updatedAt time.Time, offerID string) (int64, error) {
+	result, err := q.db.ExecContext(ctx, setDeleteAt, deleteAt, updatedAt, offerID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
 }
 
 const updateResourceIfStatus = `-- name: UpdateResourceIfStatus :execrows
@@ -413,8 +503,9 @@ UPDATE resources SET
     ready_at = ?10,
     deleted_at = ?11,
     last_synced_at = ?12,
-    updated_at = ?13
-WHERE id = ?14 AND status = ?15
+    billing_started_at = ?13,
+    updated_at = ?14
+WHERE id = ?15 AND status = ?16
 `
 
 type UpdateResourceIfStatusParams struct {
@@ -430,6 +521,7 @@ type UpdateResourceIfStatusParams struct {
 	ReadyAt           *time.Time
 	DeletedAt         *time.Time
 	LastSyncedAt      *time.Time
+	BillingStartedAt  *time.Time
 	UpdatedAt         time.Time
 	ID                string
 	IfStatus          string
@@ -451,6 +543,7 @@ func (q *Queries) UpdateResourceIfStatus(ctx context.Context, arg UpdateResource
 		arg.ReadyAt,
 		arg.DeletedAt,
 		arg.LastSyncedAt,
+		arg.BillingStartedAt,
 		arg.UpdatedAt,
 		arg.ID,
 		arg.IfStatus,

@@ -9,9 +9,11 @@ import (
 )
 
 type Account struct {
-	ID        int64
-	Name      string
-	CreatedAt time.Time
+	ID           int64
+	Name         string
+	CreatedAt    time.Time
+	MaxHourlyUSD *float64
+	MaxGPUCount  *int64
 }
 
 type ApiKey struct {
@@ -55,6 +57,11 @@ type Procurement struct {
 	UpdatedAt     time.Time
 }
 
+type ReplicaHeartbeat struct {
+	ClientID    string
+	HeartbeatAt time.Time
+}
+
 type Resource struct {
 	ID                string
 	AccountID         int64
@@ -81,6 +88,8 @@ type Resource struct {
 	LastSyncedAt      *time.Time
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
+	DeleteAt          *time.Time
+	BillingStartedAt  *time.Time
 }
 
 type Setting struct {

@@ -3,7 +3,7 @@ INSERT INTO resources (
     id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name,
     node_index, status, status_message, failure_reason, vendor_instance_id, external_ip,
     internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at,
-    ready_at, deleted_at, last_synced_at, created_at, updated_at
+    ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at
 ) VALUES (
     sqlc.arg(id), sqlc.arg(account_id), sqlc.arg(offer_id), sqlc.arg(parent_id),
     sqlc.arg(resource_type), sqlc.arg(vendor), sqlc.arg(vendor_region), sqlc.arg(name),
@@ -11,7 +11,8 @@ INSERT INTO resources (
     sqlc.arg(vendor_instance_id), sqlc.arg(external_ip), sqlc.arg(internal_ip), sqlc.arg(ssh_port),
     sqlc.arg(spec), sqlc.arg(price_per_hour), sqlc.arg(create_attempted_at),
     sqlc.arg(delete_requested_at), sqlc.arg(ready_at), sqlc.arg(deleted_at),
-    sqlc.arg(last_synced_at), sqlc.arg(created_at), sqlc.arg(updated_at)
+    sqlc.arg(last_synced_at), sqlc.arg(created_at), sqlc.arg(updated_at), sqlc.arg(delete_at),
+    sqlc.arg(billing_started_at)
 )
 ON CONFLICT (id) DO NOTHING;
 
@@ -35,6 +36,11 @@ ORDER BY created_at DESC, id DESC;
 -- name: LiveResources :many
 SELECT * FROM resources WHERE status NOT IN ('deleted', 'failed') ORDER BY created_at, id;
 
+-- name: LiveResourcesOfAccount :many
+SELECT * FROM resources
+WHERE account_id = sqlc.arg(account_id) AND status NOT IN ('deleted', 'failed')
+ORDER BY created_at, id;
+
 -- name: ResourcesByVendorInstance :many
 SELECT * FROM resources
 WHERE vendor = sqlc.arg(vendor) AND vendor_instance_id = sqlc.arg(vendor_instance_id)
@@ -56,5 +62,13 @@ UPDATE resources SET
     ready_at = sqlc.arg(ready_at),
     deleted_at = sqlc.arg(deleted_at),
     last_synced_at = sqlc.arg(last_synced_at),
+    billing_started_at = sqlc.arg(billing_started_at),
     updated_at = sqlc.arg(updated_at)
 WHERE id = sqlc.arg(id) AND status = sqlc.arg(if_status);
+
+-- delete_at is written only here, never by UpdateResourceIfStatus: a worker
+-- step that read the row before a renter moved the time must not move it
+-- back. Only resources not yet on their way out change.
+-- name: SetDeleteAt :execrows
+UPDATE resources SET delete_at = sqlc.arg(delete_at), updated_at = sqlc.arg(updated_at)
+WHERE offer_id = sqlc.arg(offer_id) AND status NOT IN ('deleting', 'deleted', 'failed');
