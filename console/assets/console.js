@@ -214,6 +214,7 @@
       const req = { offer_id: rentOffer.offer_id, ssh_public_key: key };
       if (f.resource_name.value.trim()) req.resource_name = f.resource_name.value.trim();
       if (f.cloud_init.value.trim()) req.cloud_init = f.cloud_init.value;
+      if (f.auto_delete_after.value.trim()) req.auto_delete_after = f.auto_delete_after.value.trim();
       const go = document.getElementById("rent-go");
       go.disabled = true;
       show(document.getElementById("rent-error"), "");
@@ -362,13 +363,12 @@
         del.dataset.id = r.resource_id;
         del.disabled = r.status === "deleted" || r.status === "deleting" || r.status === "failed";
         del.setAttribute("aria-label", "Delete " + (r.name || r.resource_id));
-        const end = r.valid_to ? Date.parse(r.valid_to) : Date.now();
-        const hours = Math.max(0, end - Date.parse(r.created_at)) / 3600000;
         return row([
           name, state, { text: r.vendor + " · " + r.vendor_region },
           { text: r.spec.gpu_count + "× " + r.spec.gpu_type },
           { text: money(r.pricing_total_hourly), cls: "num" }, { text: duration(Math.round((Date.now() - Date.parse(r.created_at)) / 1000)) },
-          { text: "≈ " + money(hours * r.pricing_total_hourly), cls: "num", title: "price per hour × time since it was created" + (r.valid_to ? " until it was deleted" : "") },
+          { text: money(r.accrued_cost), cls: "num", title: "billed from when the vendor made it" + (r.valid_to ? " until it confirmed it gone" : " until now") },
+          { text: r.delete_at ? "in " + duration(Math.max(0, Math.round((Date.parse(r.delete_at) - Date.now()) / 1000))) : "–", title: r.delete_at ? "deleted on its own at " + r.delete_at : "no auto-delete" },
           ssh, del,
         ]);
       }));
