@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
@@ -53,6 +54,8 @@ type Config struct {
 	Offers OfferService
 	// Provision procures offers and manages the resources they become.
 	Provision ProvisionService
+	// Events serves GET /events and the webhooks; nil leaves them out.
+	Events EventService
 	// Logger receives one line per request and every panic; nil discards.
 	Logger *slog.Logger
 	// Metrics is where the API registers its HTTP metrics; MetricsHandler
@@ -115,7 +118,14 @@ type API struct {
 	// authFailures counts invalid keys per client address; nil when
 	// Config.AuthFailureRate is off.
 	authFailures *limiter[string]
+	// closing is closed by CloseStreams, which ends the event streams.
+	closing   chan struct{}
+	closeOnce sync.Once
 }
+
+// CloseStreams ends every event stream (at shutdown: http.Server.Shutdown
+// does not wait for them then, and their clients resume elsewhere).
+func (a *API) CloseStreams() { a.closeOnce.Do(func() { close(a.closing) }) }
 
 // New builds the API and registers every operation.
 func New(cfg Config) *API {
@@ -134,6 +144,7 @@ func New(cfg Config) *API {
 		authFailures:   newLimiter[string](cfg.AuthFailureRate, cfg.AuthFailureBurst),
 		queryDecoder:   newBodyDecoder[offers.Query](true),
 		procureDecoder: newBodyDecoder[provision.ProcureRequest](false, "cloud_init"),
+		closing:        make(chan struct{}),
 	}
 
 	hc := huma.DefaultConfig("Supply Service", cfg.Version)
@@ -145,7 +156,7 @@ func New(cfg Config) *API {
 	hc.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		securityScheme: {Type: "http", Scheme: "bearer"},
 	}
-	hc.Tags = []*huma.Tag{{Name: tagOffers}, {Name: tagResources}, {Name: tagDiscovery}}
+	hc.Tags = []*huma.Tag{{Name: tagOffers}, {Name: tagResources}, {Name: tagDiscovery}, {Name: tagEvents}}
 	hc.Components.Schemas = huma.NewMapRegistry("#/components/schemas/", schemaName)
 	hc.Components.Schemas.RegisterTypeAlias(reflect.TypeFor[uuid.UUID](), reflect.TypeFor[uuidString]())
 	for name, s := range httpValidationErrorSchemas() {
@@ -159,6 +170,10 @@ func New(cfg Config) *API {
 	a.registerOffers()
 	a.registerProcurement()
 	a.registerResources()
+	if cfg.Events != nil {
+		a.registerEvents()
+		a.registerWebhooks()
+	}
 	return a
 }
 

@@ -26,15 +26,22 @@ func (s *Service) OfferStatus(ctx context.Context, accountID int64, offerID uuid
 	if err != nil {
 		return OfferStatus{}, err
 	}
+	if p == nil {
+		return OfferStatus{
+			OfferID: offerID, Status: d.Status, CreatedAt: d.CreatedAt, ProcurementStatus: StatusAvailable,
+			Instances: []InstanceInfo{}, ResourceIDs: []uuid.UUID{}, Progress: "not procured",
+		}, nil
+	}
+	return s.procurementStatus(ctx, s.store, d, *p)
+}
+
+// procurementStatus is the status of a procured offer, read through q.
+func (s *Service) procurementStatus(ctx context.Context, q store.Queries, d offers.Details, p store.Procurement) (OfferStatus, error) {
 	st := OfferStatus{
-		OfferID: offerID, Status: d.Status, CreatedAt: d.CreatedAt, ProcurementStatus: StatusAvailable,
+		OfferID: uuid.MustParse(p.OfferID), Status: d.Status, CreatedAt: d.CreatedAt, ProcurementStatus: StatusAvailable,
 		Instances: []InstanceInfo{}, ResourceIDs: []uuid.UUID{}, ProcuredAt: d.ProcuredAt,
 	}
-	if p == nil {
-		st.Progress = "not procured"
-		return st, nil
-	}
-	rs, err := s.store.ResourcesByOffer(ctx, offerID.String())
+	rs, err := q.ResourcesByOffer(ctx, p.OfferID)
 	if err != nil {
 		return OfferStatus{}, fmt.Errorf("offer status: %w", err)
 	}
@@ -86,7 +93,7 @@ func (s *Service) Resources(ctx context.Context, accountID int64, f ResourceFilt
 	}
 	out := make([]ResourceSummary, 0, len(rs))
 	for _, r := range rs {
-		sum, err := s.summary(ctx, r)
+		sum, err := s.summary(ctx, s.store, r)
 		if err != nil {
 			return nil, err
 		}
@@ -112,7 +119,7 @@ func (s *Service) Resource(ctx context.Context, accountID int64, id uuid.UUID, f
 			r = synced
 		}
 	}
-	return s.summary(ctx, r)
+	return s.summary(ctx, s.store, r)
 }
 
 func (s *Service) resource(ctx context.Context, accountID int64, id uuid.UUID) (store.Resource, error) {
@@ -267,7 +274,7 @@ func (s *Service) Delete(ctx context.Context, accountID int64, id uuid.UUID, for
 }
 
 // summary renders a resource as the API shows it.
-func (s *Service) summary(ctx context.Context, r store.Resource) (ResourceSummary, error) {
+func (s *Service) summary(ctx context.Context, q store.Queries, r store.Resource) (ResourceSummary, error) {
 	var spec Spec
 	if err := json.Unmarshal(r.Spec, &spec); err != nil {
 		return ResourceSummary{}, fmt.Errorf("resource %s spec: %w", r.ID, err)
@@ -286,7 +293,7 @@ func (s *Service) summary(ctx context.Context, r store.Resource) (ResourceSummar
 	switch {
 	case r.ResourceType == typeCluster:
 		offerType = "cluster"
-		nodes, err := s.store.ResourcesByParent(ctx, r.ID)
+		nodes, err := q.ResourcesByParent(ctx, r.ID)
 		if err != nil {
 			return ResourceSummary{}, err
 		}
@@ -295,7 +302,7 @@ func (s *Service) summary(ctx context.Context, r store.Resource) (ResourceSummar
 		}
 	case r.ParentID != "":
 		offerType = "cluster"
-		parent, err := s.store.ResourceByID(ctx, r.ParentID)
+		parent, err := q.ResourceByID(ctx, r.ParentID)
 		if err != nil {
 			return ResourceSummary{}, err
 		}

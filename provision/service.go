@@ -18,6 +18,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/gpusupply/supply/events"
 	"github.com/gpusupply/supply/offers"
 	"github.com/gpusupply/supply/printable"
 	"github.com/gpusupply/supply/store"
@@ -71,6 +72,9 @@ type Config struct {
 	// Probe checks that an instance is reachable (default: an SSH
 	// banner on ip:port).
 	Probe func(ctx context.Context, ip string, port int) error
+	// Events receives an event for every change of a procurement or
+	// resource (nil: a Log over Store with default settings).
+	Events *events.Log
 	// IdempotencyWait is how long a request waits for an earlier one
 	// with the same Idempotency-Key to finish before it is told the key
 	// is still in progress (default 5s).
@@ -82,6 +86,7 @@ type Config struct {
 type Service struct {
 	cfg     Config
 	store   store.Store
+	events  *events.Log
 	offers  Offers
 	vendors map[string]vendors.Vendor
 	log     *slog.Logger
@@ -130,10 +135,14 @@ func New(cfg Config) *Service {
 	if cfg.IdempotencyWait <= 0 {
 		cfg.IdempotencyWait = 5 * time.Second
 	}
+	if cfg.Events == nil {
+		cfg.Events = events.New(events.Config{Store: cfg.Store, Logger: cfg.Logger})
+	}
 	s := &Service{
-		cfg: cfg, store: cfg.Store, offers: cfg.Offers, vendors: map[string]vendors.Vendor{},
+		cfg: cfg, events: cfg.Events, offers: cfg.Offers, vendors: map[string]vendors.Vendor{},
 		log: cfg.Logger, now: cfg.Now, metrics: newMetrics(cfg.Metrics), foreignSeen: map[string]bool{},
 	}
+	s.store = recordingStore{Store: cfg.Store, s: s}
 	for _, v := range cfg.Vendors {
 		s.vendors[v.Name()] = v
 	}
@@ -165,14 +174,23 @@ func (s *Service) details(ctx context.Context, accountID int64, id uuid.UUID) (o
 	case err != nil:
 		return offers.Details{}, nil, fmt.Errorf("offer details: %w", err)
 	}
+	d, err := procuredDetails(p)
+	if err != nil {
+		return offers.Details{}, nil, err
+	}
+	return d, &p, nil
+}
+
+// procuredDetails is a procured offer as its procurement keeps it.
+func procuredDetails(p store.Procurement) (offers.Details, error) {
 	d := offers.Details{Status: offers.StatusProcured, ProcuredAt: &p.CreatedAt}
 	if err := json.Unmarshal(p.Offer, &d.Offer); err != nil {
-		return offers.Details{}, nil, fmt.Errorf("offer details: %w", err)
+		return offers.Details{}, fmt.Errorf("offer details: %w", err)
 	}
 	if p.Status == procurementFailed {
 		d.Status = offers.StatusFailed
 	}
-	return d, &p, nil
+	return d, nil
 }
 
 // Procurement row statuses.

@@ -189,6 +189,8 @@ type Queries interface {
 	// DeleteIdempotencyRecordsBefore deletes the records created before the
 	// cutoff and returns how many went.
 	DeleteIdempotencyRecordsBefore(ctx context.Context, before time.Time) (int64, error)
+
+	EventQueries
 }
 
 // Tx is a transaction: the queries plus enqueueing a River job in the same

@@ -21,6 +21,7 @@ import (
 	"github.com/gpusupply/supply/api"
 	"github.com/gpusupply/supply/apikeys"
 	"github.com/gpusupply/supply/catalog"
+	"github.com/gpusupply/supply/events"
 	"github.com/gpusupply/supply/offers"
 	"github.com/gpusupply/supply/provision"
 	"github.com/gpusupply/supply/sandbox"
@@ -51,6 +52,15 @@ type serverFlags struct {
 	authFailureBurst int
 	logLevel         string
 	vendors          vendorFlags
+	events           eventFlags
+}
+
+// eventFlags configure the event log and webhooks.
+type eventFlags struct {
+	retention    time.Duration
+	allowPrivate bool
+	retryBase    time.Duration
+	maxAttempts  int
 }
 
 func serverCommand() *cobra.Command {
@@ -91,6 +101,10 @@ State lives in SQLite under --data-dir unless --database-url points at PostgreSQ
 	fl.Float64Var(&f.authFailureRate, "auth-failure-rate", 1, "requests with an invalid API key per second one client address may make (bursts of --auth-failure-burst); 0 turns the limit off")
 	fl.IntVar(&f.authFailureBurst, "auth-failure-burst", 20, "burst size of the per-address limit on invalid API keys")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fl.DurationVar(&f.events.retention, "events-retention", 7*24*time.Hour, "how long events are kept (GET /events, webhooks)")
+	fl.BoolVar(&f.events.allowPrivate, "webhooks-allow-private", false, "let webhooks reach loopback, link-local and private addresses (refused by default: SSRF)")
+	fl.DurationVar(&f.events.retryBase, "webhook-retry-base", 20*time.Second, "wait before a failed webhook delivery's second attempt; each next wait doubles")
+	fl.IntVar(&f.events.maxAttempts, "webhook-max-attempts", 13, "attempts of a webhook delivery before its endpoint is disabled (13 from 20s: about a day)")
 	f.vendors.register(fl)
 	return cmd
 }
@@ -166,16 +180,22 @@ func runServer(ctx context.Context, f serverFlags, sandboxSet bool) error {
 	defer cancel()
 	index.Start(runCtx)
 
+	evlog := events.New(events.Config{
+		Store: st, Logger: log, Retention: f.events.retention, AllowPrivate: f.events.allowPrivate,
+		RetryBase: f.events.retryBase, MaxAttempts: f.events.maxAttempts,
+	})
 	svc := provision.New(provision.Config{
-		Owner: installation, Store: st, Offers: index, Vendors: vs, Logger: log, Metrics: metrics,
+		Owner: installation, Store: st, Events: evlog, Offers: index, Vendors: vs, Logger: log, Metrics: metrics,
 		ProvisionTimeout: f.provisionTimeout, ReconcileEvery: f.reconcileEvery,
 		// A step must end before River would take the job for a dead one.
 		StepTimeout: f.jobRescueAfter / 2,
 	})
 	workers := river.NewWorkers()
 	svc.Workers(workers)
+	evlog.Workers(workers)
 	river.AddWorker(workers, &provision.ExpireOffersWorker{Store: st, TTL: f.offerTTL, Grace: 24 * time.Hour})
-	if err := st.StartJobs(runCtx, workers, append(svc.PeriodicJobs(), provision.ExpireOffersJob())); err != nil {
+	periodic := append(svc.PeriodicJobs(), provision.ExpireOffersJob())
+	if err := st.StartJobs(runCtx, workers, append(periodic, evlog.PeriodicJobs()...)); err != nil {
 		return err
 	}
 	defer func() {
@@ -193,7 +213,7 @@ func runServer(ctx context.Context, f serverFlags, sandboxSet bool) error {
 	}, 30*time.Second)
 	a := api.New(api.Config{
 		Installation: installation, Auth: auth, Ready: st.Ping, GPUs: catalog.GPUs(), Vendors: index, Offers: svc, Provision: svc,
-		Logger: log, Metrics: metrics, Version: version, Pprof: f.metricsPprof, RateLimit: f.rateLimit, RateBurst: f.rateBurst,
+		Events: evlog, Logger: log, Metrics: metrics, Version: version, Pprof: f.metricsPprof, RateLimit: f.rateLimit, RateBurst: f.rateBurst,
 		AuthFailureRate: f.authFailureRate, AuthFailureBurst: f.authFailureBurst,
 	})
 	if sb != nil {
@@ -222,6 +242,9 @@ func runServer(ctx context.Context, f serverFlags, sandboxSet bool) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := api.NewServer(f.listen, a.Handler())
+	// Event streams never end by themselves: end them so shutdown need
+	// not wait them out (clients resume with Last-Event-ID).
+	srv.RegisterOnShutdown(a.CloseStreams)
 	servers = append(servers, srv)
 	log.Info("supply serving", "addr", l.Addr().String(), "database", st.Engine(), "sandbox", useSandbox, "version", version)
 	go func() { errc <- srv.Serve(l) }()

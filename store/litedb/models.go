@@ -32,6 +32,21 @@ type CatalogSnapshot struct {
 	CreatedAt   time.Time
 }
 
+type Event struct {
+	AccountID  int64
+	ID         int64
+	Type       string
+	ResourceID string
+	OfferID    string
+	Data       []byte
+	CreatedAt  time.Time
+}
+
+type EventCounter struct {
+	AccountID int64
+	LastID    int64
+}
+
 type IdempotencyKey struct {
 	AccountID   int64
 	Key         string
@@ -53,6 +68,11 @@ type Procurement struct {
 	FailureReason string
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+}
+
+type ReplicaHeartbeat struct {
+	ClientID    string
+	HeartbeatAt time.Time
 }
 
 type Resource struct {
@@ -87,4 +107,39 @@ type Setting struct {
 	Key       string
 	Value     []byte
 	CreatedAt time.Time
+}
+
+type Webhook struct {
+	ID             string
+	AccountID      int64
+	Url            string
+	EventTypes     string
+	Secret         string
+	CreatedAt      time.Time
+	DisabledAt     *time.Time
+	DisabledReason string
+}
+
+type WebhookAttempt struct {
+	DeliveryID int64
+	Attempt    int64
+	StatusCode int64
+	Error      string
+	DurationMs int64
+	CreatedAt  time.Time
+}
+
+type WebhookDelivery struct {
+	ID             int64
+	WebhookID      string
+	EventID        int64
+	EventType      string
+	Stream         string
+	Payload        []byte
+	State          string
+	Attempts       int64
+	LastStatusCode int64
+	LastError      string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
