@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 
+	"github.com/gpusupply/supply/events"
 	"github.com/gpusupply/supply/offers"
 	"github.com/gpusupply/supply/provision"
 	"github.com/gpusupply/supply/sandbox"
@@ -471,6 +473,10 @@ func TestNoCapacityFailsCleanly(t *testing.T) {
 	}
 	if after := len(e.live("")); after != before {
 		t.Errorf("live instances went from %d to %d after a failed procurement", before, after)
+	}
+	want := []string{events.ProcurementStarted, events.ResourceCreated, events.ResourceFailed, events.ProcurementFailed, events.ResourceCleanedUp}
+	if got := e.waitEvents(len(want)); !slices.Equal(got, want) {
+		t.Errorf("events %v, want %v", got, want)
 	}
 }
 
