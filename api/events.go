@@ -146,8 +146,10 @@ func (a *API) stream(hc huma.Context, account, after int64, f store.EventFilter)
 		}
 		return rc.Flush() == nil
 	}
-	// The retry hint makes EventSource reconnect quickly after a restart.
-	if !send("retry: 1000\n: connected\n\n") {
+	// The retry hint makes EventSource reconnect quickly after a restart;
+	// the id, where the stream starts, is what it resumes from if it
+	// drops before the first event.
+	if !send(fmt.Sprintf("retry: 1000\nid: %d\n\n", after)) {
 		return
 	}
 	heartbeat := time.NewTicker(streamHeartbeat)

@@ -43,7 +43,7 @@ func rootCommand() *cobra.Command {
 	root.AddCommand(serverCommand(), migrateCommand(), keysCommand(),
 		gpusCommand(), vendorsCommand(), regionsCommand(), offersCommand(),
 		procureCommand(), rentCommand(), statusCommand(),
-		resourcesCommand(), resourceCommand(), deleteCommand(), completionCommand())
+		resourcesCommand(), resourceCommand(), deleteCommand(), eventsCommand(), completionCommand())
 	return root
 }
 
