@@ -22,9 +22,17 @@ func ParseURL(raw string) (*url.URL, error) {
 	if len(raw) > maxURLLength {
 		return nil, fmt.Errorf("url is longer than %d bytes", maxURLLength)
 	}
+	for i := 0; i < len(raw); i++ {
+		if raw[i] <= ' ' || raw[i] >= 0x7f {
+			return nil, errors.New("url must be printable ASCII without spaces (international names in punycode)")
+		}
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		return nil, errors.New("url is not a valid URL")
+	}
+	if strings.Contains(u.Host, "%") {
+		return nil, errors.New("url must not name an IPv6 zone")
 	}
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https":
