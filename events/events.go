@@ -125,8 +125,8 @@ func New(cfg Config) *Log {
 // records a delivery (and enqueues its job) for every enabled webhook of
 // the account that wants them. Call Notify once tx has committed.
 func (l *Log) Append(ctx context.Context, tx store.Tx, accountID int64, evs []store.Event) error {
-	stored, err := tx.AppendEvents(ctx, accountID, evs)
-	if err != nil {
+	stored, webhooks, err := tx.AppendEvents(ctx, accountID, evs)
+	if err != nil || webhooks == 0 {
 		return err
 	}
 	hooks, err := tx.WebhooksByAccount(ctx, accountID)

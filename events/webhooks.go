@@ -59,7 +59,7 @@ func (l *Log) CreateWebhook(ctx context.Context, accountID int64, rawURL string,
 		ID: uuid.NewString(), AccountID: accountID, URL: u.String(), EventTypes: kept,
 		Secret: newSecret(), CreatedAt: l.cfg.Now().UTC(),
 	}
-	if err := l.store.InsertWebhook(ctx, w); err != nil {
+	if err := l.store.InTx(ctx, func(tx store.Tx) error { return tx.InsertWebhook(ctx, w) }); err != nil {
 		return store.Webhook{}, fmt.Errorf("create webhook: %w", err)
 	}
 	return l.store.WebhookByID(ctx, w.ID)
@@ -88,7 +88,7 @@ func (l *Log) Webhook(ctx context.Context, accountID int64, id string) (store.We
 
 // DeleteWebhook removes one of the account's webhooks and its deliveries.
 func (l *Log) DeleteWebhook(ctx context.Context, accountID int64, id string) error {
-	err := l.store.DeleteWebhook(ctx, accountID, id)
+	err := l.store.InTx(ctx, func(tx store.Tx) error { return tx.DeleteWebhook(ctx, accountID, id) })
 	if errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("webhook %s: %w", id, ErrNotFound)
 	}

@@ -67,16 +67,21 @@ type recordingTx struct {
 	noted []notedEvent
 }
 
-// notedEvent is an event to append: which object, and what happened.
+// notedEvent is an event to append: what happened, to a resource as
+// written or to a procurement.
 type notedEvent struct {
-	typ        string
-	accountID  int64
-	resourceID string // "" for a procurement's events
-	offerID    string
+	typ       string
+	accountID int64
+	resource  *store.Resource // nil for a procurement's events
+	offerID   string
 }
 
-func (t *recordingTx) note(typ string, accountID int64, resourceID, offerID string) {
-	t.noted = append(t.noted, notedEvent{typ: typ, accountID: accountID, resourceID: resourceID, offerID: offerID})
+func (t *recordingTx) noteResource(typ string, r store.Resource) {
+	t.noted = append(t.noted, notedEvent{typ: typ, accountID: r.AccountID, resource: &r, offerID: r.OfferID})
+}
+
+func (t *recordingTx) noteProcurement(typ string, accountID int64, offerID string) {
+	t.noted = append(t.noted, notedEvent{typ: typ, accountID: accountID, offerID: offerID})
 }
 
 func (t *recordingTx) UpdateResource(ctx context.Context, r store.Resource, ifStatus string) error {
@@ -87,10 +92,11 @@ func (t *recordingTx) UpdateResource(ctx context.Context, r store.Resource, ifSt
 	if err := t.Tx.UpdateResource(ctx, r, ifStatus); err != nil {
 		return err
 	}
-	// The update succeeded only if the status was ifStatus.
+	// The update succeeded only if the status was ifStatus. The row is
+	// now r, which holds every column: r is the event's object.
 	before.Status = ifStatus
 	if typ := resourceEventType(before, r); typ != "" {
-		t.note(typ, r.AccountID, r.ID, r.OfferID)
+		t.noteResource(typ, r)
 	}
 	return nil
 }
@@ -99,7 +105,7 @@ func (t *recordingTx) InsertResource(ctx context.Context, r store.Resource) erro
 	if err := t.Tx.InsertResource(ctx, r); err != nil {
 		return err
 	}
-	t.note(events.ResourceCreated, r.AccountID, r.ID, r.OfferID)
+	t.noteResource(events.ResourceCreated, r)
 	return nil
 }
 
@@ -107,7 +113,7 @@ func (t *recordingTx) InsertProcurement(ctx context.Context, p store.Procurement
 	if err := t.Tx.InsertProcurement(ctx, p); err != nil {
 		return err
 	}
-	t.note(events.ProcurementStarted, p.AccountID, "", p.OfferID)
+	t.noteProcurement(events.ProcurementStarted, p.AccountID, p.OfferID)
 	return nil
 }
 
@@ -124,9 +130,9 @@ func (t *recordingTx) SetProcurementStatus(ctx context.Context, offerID, status,
 	}
 	switch status {
 	case procurementReady:
-		t.note(events.ProcurementReady, before.AccountID, "", offerID)
+		t.noteProcurement(events.ProcurementReady, before.AccountID, offerID)
 	case procurementFailed:
-		t.note(events.ProcurementFailed, before.AccountID, "", offerID)
+		t.noteProcurement(events.ProcurementFailed, before.AccountID, offerID)
 	}
 	return nil
 }
@@ -144,7 +150,7 @@ func recordEvent(tx store.Tx, typ string, r store.Resource) error {
 	if !ok {
 		return errNotRecording
 	}
-	rt.note(typ, r.AccountID, r.ID, r.OfferID)
+	rt.noteResource(typ, r)
 	return nil
 }
 
@@ -189,8 +195,8 @@ func resourceEventType(before, after store.Resource) string {
 }
 
 // appendEvents renders the events tx noted, each with its object's state
-// at the end of the transaction, appends them and returns the accounts
-// they belong to.
+// right after the change (a procurement's at the end of the transaction),
+// appends them and returns the accounts they belong to.
 func (s *Service) appendEvents(ctx context.Context, tx *recordingTx) ([]int64, error) {
 	if len(tx.noted) == 0 {
 		return nil, nil
@@ -205,9 +211,11 @@ func (s *Service) appendEvents(ctx context.Context, tx *recordingTx) ([]int64, e
 		if _, ok := byAccount[n.accountID]; !ok {
 			accounts = append(accounts, n.accountID)
 		}
-		byAccount[n.accountID] = append(byAccount[n.accountID], store.Event{
-			Type: n.typ, ResourceID: n.resourceID, OfferID: n.offerID, Data: data,
-		})
+		e := store.Event{Type: n.typ, OfferID: n.offerID, Data: data}
+		if n.resource != nil {
+			e.ResourceID = n.resource.ID
+		}
+		byAccount[n.accountID] = append(byAccount[n.accountID], e)
 	}
 	for _, a := range accounts {
 		if err := s.events.Append(ctx, tx.Tx, a, byAccount[a]); err != nil {
@@ -221,12 +229,9 @@ func (s *Service) appendEvents(ctx context.Context, tx *recordingTx) ([]int64, e
 // or the procurement's status.
 func (s *Service) eventData(ctx context.Context, q store.Queries, n notedEvent) ([]byte, error) {
 	var v any
-	if n.resourceID != "" {
-		r, err := q.ResourceByID(ctx, n.resourceID)
-		if err != nil {
-			return nil, err
-		}
-		if v, err = s.summary(ctx, q, r); err != nil {
+	if n.resource != nil {
+		var err error
+		if v, err = s.summary(ctx, q, *n.resource); err != nil {
 			return nil, err
 		}
 	} else {

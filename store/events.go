@@ -98,12 +98,13 @@ type WebhookAttempt struct {
 // EventQueries are the reads and writes of events and webhooks.
 type EventQueries interface {
 	// AppendEvents gives evs the account's next ids and stores them; it
-	// returns them with IDs and times set. Call it inside a transaction,
+	// returns them with IDs and times set, and how many webhooks the
+	// account has (none: no deliveries to look for). Call it inside a transaction,
 	// after the transaction's other writes: it locks the account's event
 	// counter until the transaction ends, which keeps an account's events
 	// committing in id order, and taking that lock last keeps it out of
 	// any lock cycle with the rows the transaction changed.
-	AppendEvents(ctx context.Context, accountID int64, evs []Event) ([]Event, error)
+	AppendEvents(ctx context.Context, accountID int64, evs []Event) (stored []Event, webhooks int64, err error)
 	// EventsAfter returns up to limit of the account's events after the id
 	// after, oldest first.
 	EventsAfter(ctx context.Context, accountID, after int64, f EventFilter, limit int) ([]Event, error)
@@ -113,12 +114,14 @@ type EventQueries interface {
 	// finished webhook deliveries of that age.
 	DeleteEventsBefore(ctx context.Context, before time.Time) (int64, error)
 
-	// InsertWebhook stores w as given.
+	// InsertWebhook stores w as given and counts it for AppendEvents;
+	// call it in a transaction.
 	InsertWebhook(ctx context.Context, w Webhook) error
 	WebhookByID(ctx context.Context, id string) (Webhook, error)
 	WebhooksByAccount(ctx context.Context, accountID int64) ([]Webhook, error)
 	// DeleteWebhook deletes the account's webhook and its deliveries;
-	// ErrNotFound if the account has no such webhook.
+	// ErrNotFound if the account has no such webhook. Call it in a
+	// transaction.
 	DeleteWebhook(ctx context.Context, accountID int64, id string) error
 	// DisableWebhook disables an enabled webhook with a reason, and fails
 	// its pending deliveries; it reports whether it was enabled.
@@ -139,7 +142,8 @@ type EventQueries interface {
 
 // eventsGenerated is the part of generated for events and webhooks.
 type eventsGenerated interface {
-	TakeEventIDs(ctx context.Context, accountID int64, n int64) (int64, error)
+	TakeEventIDs(ctx context.Context, accountID int64, n int64) (lastID, webhooks int64, err error)
+	CountWebhooks(ctx context.Context, accountID int64, delta int64) error
 	InsertEvent(ctx context.Context, accountID int64, iD int64, type_ string, resourceID string, offerID string, data []byte, createdAt time.Time) error
 	EventsAfter(ctx context.Context, accountID, after int64, typ, resourceID string, limit int) ([]Event, error)
 	LastEventID(ctx context.Context, accountID int64) (int64, error)
@@ -183,24 +187,24 @@ func (r webhookRow) webhook() Webhook {
 	}
 }
 
-func (q queries) AppendEvents(ctx context.Context, accountID int64, evs []Event) ([]Event, error) {
+func (q queries) AppendEvents(ctx context.Context, accountID int64, evs []Event) ([]Event, int64, error) {
 	if len(evs) == 0 {
-		return nil, nil
+		return nil, 0, nil
 	}
-	last, err := q.db.TakeEventIDs(ctx, accountID, int64(len(evs)))
+	last, webhooks, err := q.db.TakeEventIDs(ctx, accountID, int64(len(evs)))
 	if err != nil {
-		return nil, fmt.Errorf("take event ids of account %d: %w", accountID, err)
+		return nil, 0, fmt.Errorf("take event ids of account %d: %w", accountID, err)
 	}
 	at := now()
 	out := make([]Event, len(evs))
 	for i, e := range evs {
 		e.AccountID, e.ID, e.CreatedAt = accountID, last-int64(len(evs)-1-i), at
 		if err := q.db.InsertEvent(ctx, e.AccountID, e.ID, e.Type, e.ResourceID, e.OfferID, e.Data, e.CreatedAt); err != nil {
-			return nil, fmt.Errorf("insert event %d of account %d: %w", e.ID, accountID, err)
+			return nil, 0, fmt.Errorf("insert event %d of account %d: %w", e.ID, accountID, err)
 		}
 		out[i] = e
 	}
-	return out, nil
+	return out, webhooks, nil
 }
 
 func (q queries) EventsAfter(ctx context.Context, accountID, after int64, f EventFilter, limit int) ([]Event, error) {
@@ -227,6 +231,9 @@ func (q queries) DeleteEventsBefore(ctx context.Context, before time.Time) (int6
 
 func (q queries) InsertWebhook(ctx context.Context, w Webhook) error {
 	err := q.db.InsertWebhook(ctx, w.ID, w.AccountID, w.URL, strings.Join(w.EventTypes, ","), w.Secret, dbTime(w.CreatedAt))
+	if err == nil {
+		err = q.db.CountWebhooks(ctx, w.AccountID, 1)
+	}
 	return wrap(err, "insert webhook %s", w.ID)
 }
 
@@ -245,8 +252,11 @@ func (q queries) WebhooksByAccount(ctx context.Context, accountID int64) ([]Webh
 
 func (q queries) DeleteWebhook(ctx context.Context, accountID int64, id string) error {
 	n, err := q.db.DeleteWebhook(ctx, id, accountID)
-	if err == nil && n == 0 {
+	switch {
+	case err == nil && n == 0:
 		err = sql.ErrNoRows
+	case err == nil:
+		err = q.db.CountWebhooks(ctx, accountID, -1)
 	}
 	return wrap(err, "delete webhook %s", id)
 }
@@ -296,6 +306,16 @@ func (q queries) WebhookAttempts(ctx context.Context, deliveryID int64) ([]Webho
 }
 
 // The engines' adapters: rows converted, limits to each engine's integer.
+
+func (e pgQueries) TakeEventIDs(ctx context.Context, accountID, n int64) (int64, int64, error) {
+	r, err := e.Queries.TakeEventIDs(ctx, accountID, n)
+	return r.LastID, r.Webhooks, err
+}
+
+func (e liteQueries) TakeEventIDs(ctx context.Context, accountID, n int64) (int64, int64, error) {
+	r, err := e.Queries.TakeEventIDs(ctx, accountID, n)
+	return r.LastID, r.Webhooks, err
+}
 
 func (e pgQueries) EventsAfter(ctx context.Context, accountID, after int64, typ, resourceID string, limit int) ([]Event, error) {
 	rows, err := e.Queries.EventsAfter(ctx, accountID, after, typ, resourceID, int32(limit))

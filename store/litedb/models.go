@@ -45,6 +45,7 @@ type Event struct {
 type EventCounter struct {
 	AccountID int64
 	LastID    int64
+	Webhooks  int64
 }
 
 type IdempotencyKey struct {

@@ -10,6 +10,16 @@ import (
 	"time"
 )
 
+const countWebhooks = `-- name: CountWebhooks :exec
+INSERT INTO event_counters (account_id, last_id, webhooks) VALUES ($1, 0, $2)
+ON CONFLICT (account_id) DO UPDATE SET webhooks = event_counters.webhooks + excluded.webhooks
+`
+
+func (q *Queries) CountWebhooks(ctx context.Context, accountID int64, delta int64) error {
+	_, err := q.db.Exec(ctx, countWebhooks, accountID, delta)
+	return err
+}
+
 const deleteEventsBefore = `-- name: DeleteEventsBefore :execrows
 DELETE FROM events WHERE created_at < $1
 `
@@ -99,16 +109,22 @@ func (q *Queries) LastEventID(ctx context.Context, accountID int64) (int64, erro
 }
 
 const takeEventIDs = `-- name: TakeEventIDs :one
-INSERT INTO event_counters (account_id, last_id) VALUES ($1, $2)
+INSERT INTO event_counters (account_id, last_id, webhooks) VALUES ($1, $2, 0)
 ON CONFLICT (account_id) DO UPDATE SET last_id = event_counters.last_id + excluded.last_id
-RETURNING last_id
+RETURNING last_id, webhooks
 `
 
-// Takes n ids for the account's next events and returns the last of them.
-// The row stays locked until the transaction ends: see the migration.
-func (q *Queries) TakeEventIDs(ctx context.Context, accountID int64, n int64) (int64, error) {
+type TakeEventIDsRow struct {
+	LastID   int64
+	Webhooks int64
+}
+
+// Takes n ids for the account's next events and returns the last of them,
+// and how many webhooks the account has. The row stays locked until the
+// transaction ends: see the migration.
+func (q *Queries) TakeEventIDs(ctx context.Context, accountID int64, n int64) (TakeEventIDsRow, error) {
 	row := q.db.QueryRow(ctx, takeEventIDs, accountID, n)
-	var last_id int64
-	err := row.Scan(&last_id)
-	return last_id, err
+	var i TakeEventIDsRow
+	err := row.Scan(&i.LastID, &i.Webhooks)
+	return i, err
 }

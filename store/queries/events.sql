@@ -1,9 +1,14 @@
--- Takes n ids for the account's next events and returns the last of them.
--- The row stays locked until the transaction ends: see the migration.
+-- Takes n ids for the account's next events and returns the last of them,
+-- and how many webhooks the account has. The row stays locked until the
+-- transaction ends: see the migration.
 -- name: TakeEventIDs :one
-INSERT INTO event_counters (account_id, last_id) VALUES (sqlc.arg(account_id), sqlc.arg(n))
+INSERT INTO event_counters (account_id, last_id, webhooks) VALUES (sqlc.arg(account_id), sqlc.arg(n), 0)
 ON CONFLICT (account_id) DO UPDATE SET last_id = event_counters.last_id + excluded.last_id
-RETURNING last_id;
+RETURNING last_id, webhooks;
+
+-- name: CountWebhooks :exec
+INSERT INTO event_counters (account_id, last_id, webhooks) VALUES (sqlc.arg(account_id), 0, sqlc.arg(delta))
+ON CONFLICT (account_id) DO UPDATE SET webhooks = event_counters.webhooks + excluded.webhooks;
 
 -- name: InsertEvent :exec
 INSERT INTO events (account_id, id, type, resource_id, offer_id, data, created_at)

@@ -8,9 +8,13 @@
 -- streams resume after an id without loss or duplicates. (A global sequence
 -- would not: on PostgreSQL ids are drawn at insert but become visible at
 -- commit, in any order.)
+--
+-- The row also counts the account's webhooks, so that an event write learns
+-- in the same statement whether it has deliveries to make.
 CREATE TABLE event_counters (
     account_id BIGINT PRIMARY KEY REFERENCES accounts (id),
-    last_id    BIGINT NOT NULL
+    last_id    BIGINT NOT NULL,
+    webhooks   BIGINT NOT NULL
 );
 
 -- resource_id is '' for a procurement's own events. data is the object's new
