@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
@@ -56,6 +57,9 @@ type Config struct {
 	Provision ProvisionService
 	// Events serves GET /events and the webhooks; nil leaves them out.
 	Events EventService
+	// StreamHeartbeat is how often an idle event stream sends a comment
+	// line, so that proxies keep it open (default 15s).
+	StreamHeartbeat time.Duration
 	// Logger receives one line per request and every panic; nil discards.
 	Logger *slog.Logger
 	// Metrics is where the API registers its HTTP metrics; MetricsHandler
@@ -134,6 +138,9 @@ func New(cfg Config) *API {
 	}
 	if cfg.Metrics == nil {
 		cfg.Metrics = prometheus.NewRegistry()
+	}
+	if cfg.StreamHeartbeat <= 0 {
+		cfg.StreamHeartbeat = 15 * time.Second
 	}
 	a := &API{
 		cfg:            cfg,

@@ -31,11 +31,10 @@ type EventService interface {
 
 const tagEvents = "Events"
 
-// Stream timing: how often a stream looks for events other replicas wrote,
-// and how often it sends a comment so that proxies keep it open.
+// Stream timing: how often a stream looks for events other replicas wrote
+// (its own replica's wake it at once).
 const (
-	streamPoll      = time.Second
-	streamHeartbeat = 15 * time.Second
+	streamPoll = time.Second
 	// streamWriteTimeout bounds one write to a stream: a client that stops
 	// reading is dropped.
 	streamWriteTimeout = 30 * time.Second
@@ -152,7 +151,7 @@ func (a *API) stream(hc huma.Context, account, after int64, f store.EventFilter)
 	if !send(fmt.Sprintf("retry: 1000\nid: %d\n\n", after)) {
 		return
 	}
-	heartbeat := time.NewTicker(streamHeartbeat)
+	heartbeat := time.NewTicker(a.cfg.StreamHeartbeat)
 	defer heartbeat.Stop()
 	poll := time.NewTicker(streamPoll)
 	defer poll.Stop()
