@@ -553,6 +553,10 @@ func TestReconcilerTerminatesOrphansAndMarksVanished(t *testing.T) {
 			if !strings.Contains(got.FailureReason, "disappeared") {
 				t.Errorf("vanished resource reason %q", got.FailureReason)
 			}
+			evs, err := e.st.EventsAfter(ctx, 1, 0, store.EventFilter{ResourceID: r.ID, Type: events.ResourceFailed}, 10)
+			if err != nil || len(evs) != 1 || !strings.Contains(string(evs[0].Data), "disappeared") {
+				t.Errorf("the vanished instance's event: %+v %v", evs, err)
+			}
 			break
 		}
 		if time.Now().After(deadline) {
@@ -637,6 +641,14 @@ func TestDeletionNeverGivesUpAndSaysWhenStuck(t *testing.T) {
 	}
 	if g := metricValue(t, e.reg, "supply_deletions_stuck"); g != 0 {
 		t.Errorf("supply_deletions_stuck = %v after recovery, want 0", g)
+	}
+	// Stuck is said once, however long the deletion keeps failing.
+	want := []string{
+		events.ProcurementStarted, events.ResourceCreated, events.ResourceInstanceCreated, events.ResourceReady,
+		events.ProcurementReady, events.ResourceDeleting, events.ResourceDeletionStuck, events.ResourceDeleted,
+	}
+	if got := e.waitEvents(len(want)); !slices.Equal(got, want) {
+		t.Errorf("events %v, want %v", got, want)
 	}
 }
 
