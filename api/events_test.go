@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -122,5 +123,32 @@ func TestEventsStream(t *testing.T) {
 	bad.Header.Set("Last-Event-ID", "abc")
 	if r := ts.send(t, bad); r.status != http.StatusUnprocessableEntity {
 		t.Errorf("Last-Event-ID abc: %d %s", r.status, r.body)
+	}
+}
+
+// TestEventsStreamOutlivesServerTimeouts: the server's read and write
+// timeouts, meant for one answer, do not end a stream.
+func TestEventsStreamOutlivesServerTimeouts(t *testing.T) {
+	ts, _ := newEventsServer(t)
+	srv := httptest.NewUnstartedServer(ts.api.Handler())
+	srv.Config.ReadTimeout, srv.Config.WriteTimeout = 100*time.Millisecond, 100*time.Millisecond
+	srv.Start()
+	defer srv.Close()
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/events?stream=true", nil)
+	req.Header.Set("Authorization", "Bearer "+ts.key)
+	res, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	lines := bufio.NewScanner(res.Body)
+	heartbeats := 0
+	for heartbeats < 3 && lines.Scan() {
+		if lines.Text() == ": heartbeat" {
+			heartbeats++
+		}
+	}
+	if heartbeats < 3 {
+		t.Fatalf("the stream ended after %d heartbeats: %v", heartbeats, lines.Err())
 	}
 }
