@@ -152,3 +152,31 @@ func TestEventsStreamOutlivesServerTimeouts(t *testing.T) {
 		t.Fatalf("the stream ended after %d heartbeats: %v", heartbeats, lines.Err())
 	}
 }
+
+func TestWebhookRequests(t *testing.T) {
+	ts, _ := newEventsServer(t)
+	post := func(body string) response {
+		return ts.do(t, http.MethodPost, "/webhooks", "application/json", body, "Bearer "+ts.key)
+	}
+	for body, field := range map[string]string{
+		`{"url":"ftp://example.com/"}`:                                   "url",
+		`{"url":"http://127.0.0.1:8080/hook"}`:                           "url",
+		`{"url":"https://example.com/","event_types":["resource.nope"]}`: "event_types",
+	} {
+		r := post(body)
+		if r.status != http.StatusUnprocessableEntity || !strings.Contains(string(r.body), `"loc":["body","`+field+`"]`) {
+			t.Errorf("%s: %d %s, want 422 on %s", body, r.status, r.body, field)
+		}
+	}
+	if r := post(`{}`); r.status != http.StatusUnprocessableEntity {
+		t.Errorf("no url: %d %s", r.status, r.body)
+	}
+	wantJSON(t, ts.get(t, "/webhooks"), http.StatusOK, `[]`)
+	id := "0b7e9f0e-5f8a-4c47-9b43-3f0f4b1f9d11"
+	if r := ts.do(t, http.MethodDelete, "/webhooks/"+id, "", "", "Bearer "+ts.key); r.status != http.StatusNotFound {
+		t.Errorf("delete unknown webhook: %d %s", r.status, r.body)
+	}
+	if r := ts.get(t, "/webhooks/"+id+"/deliveries"); r.status != http.StatusNotFound {
+		t.Errorf("deliveries of an unknown webhook: %d %s", r.status, r.body)
+	}
+}

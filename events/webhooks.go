@@ -41,9 +41,6 @@ func (l *Log) CreateWebhook(ctx context.Context, accountID int64, rawURL string,
 	if err != nil {
 		return store.Webhook{}, &InvalidError{Field: "url", Msg: "Value error, " + err.Error(), Input: rawURL}
 	}
-	if err := checkHost(ctx, u.Hostname(), l.cfg.AllowPrivate); err != nil {
-		return store.Webhook{}, &InvalidError{Field: "url", Msg: "Value error, " + err.Error(), Input: rawURL}
-	}
 	seen := map[string]bool{}
 	var kept []string
 	for _, t := range types {
@@ -54,6 +51,10 @@ func (l *Log) CreateWebhook(ctx context.Context, accountID int64, rawURL string,
 			seen[t] = true
 			kept = append(kept, t)
 		}
+	}
+	// Resolving the host comes last: it is the one check that waits.
+	if err := checkHost(ctx, u.Hostname(), l.cfg.AllowPrivate); err != nil {
+		return store.Webhook{}, &InvalidError{Field: "url", Msg: "Value error, " + err.Error(), Input: rawURL}
 	}
 	w := store.Webhook{
 		ID: uuid.NewString(), AccountID: accountID, URL: u.String(), EventTypes: kept,
