@@ -298,7 +298,7 @@ func TestUnreachable(t *testing.T) {
 
 // TestAnswersOutsideTheAPI covers what a proxy in front of the server may
 // answer: an error page that is not the API's JSON, and passing 503s that
-// waiting rides out.
+// waiting rides out (polling, as the server streams no events).
 func TestAnswersOutsideTheAPI(t *testing.T) {
 	t.Parallel()
 	var polls atomic.Int32
@@ -308,6 +308,9 @@ func TestAnswersOutsideTheAPI(t *testing.T) {
 		case r.URL.Path == "/available_gpus":
 			w.WriteHeader(http.StatusBadGateway)
 			w.Write([]byte("<html>bad gateway</html>"))
+		case r.URL.Path == "/events":
+			// An older server, without event streams: waiting polls.
+			http.NotFound(w, r)
 		case polls.Add(1) <= 2:
 			w.WriteHeader(http.StatusServiceUnavailable)
 		default:
