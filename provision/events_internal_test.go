@@ -54,3 +54,34 @@ func TestRecordEvent(t *testing.T) {
 		t.Errorf("a plain transaction: %v", err)
 	}
 }
+
+// TestResourceEventType names every change a client follows, and nothing
+// else (a sync that found nothing new, a create attempt noted).
+func TestResourceEventType(t *testing.T) {
+	at := time.Now()
+	for _, c := range []struct {
+		name          string
+		before, after store.Resource
+		want          string
+	}{
+		{"ready", store.Resource{Status: ResourceProvisioning}, store.Resource{Status: ResourceRunning}, events.ResourceReady},
+		{"recovered", store.Resource{Status: ResourceUnhealthy}, store.Resource{Status: ResourceRunning}, events.ResourceRunning},
+		{"unhealthy", store.Resource{Status: ResourceRunning}, store.Resource{Status: ResourceUnhealthy}, events.ResourceUnhealthy},
+		{"preempted", store.Resource{Status: ResourceRunning}, store.Resource{Status: ResourcePreempted}, events.ResourcePreempted},
+		{"failed", store.Resource{Status: ResourceProvisioning}, store.Resource{Status: ResourceFailed}, events.ResourceFailed},
+		{"deleting", store.Resource{Status: ResourceRunning}, store.Resource{Status: ResourceDeleting}, events.ResourceDeleting},
+		{"deleted", store.Resource{Status: ResourceDeleting}, store.Resource{Status: ResourceDeleted}, events.ResourceDeleted},
+		{"instance", store.Resource{Status: ResourceProvisioning}, store.Resource{Status: ResourceProvisioning, VendorInstanceID: "i-1"}, events.ResourceInstanceCreated},
+		{"cleaned up", store.Resource{Status: ResourceFailed}, store.Resource{Status: ResourceFailed, DeletedAt: &at}, events.ResourceCleanedUp},
+		{"stuck", store.Resource{Status: ResourceDeleting, StatusMessage: "deletion retrying: 500"},
+			store.Resource{Status: ResourceDeleting, StatusMessage: stuckPrefix + " deletion has been failing for 1h"}, events.ResourceDeletionStuck},
+		{"still stuck", store.Resource{Status: ResourceDeleting, StatusMessage: stuckPrefix + " for 1h"},
+			store.Resource{Status: ResourceDeleting, StatusMessage: stuckPrefix + " for 2h"}, ""},
+		{"create attempt", store.Resource{Status: ResourceProvisioning}, store.Resource{Status: ResourceProvisioning, CreateAttemptedAt: &at}, ""},
+		{"synced", store.Resource{Status: ResourceRunning, VendorInstanceID: "i-1"}, store.Resource{Status: ResourceRunning, VendorInstanceID: "i-1", LastSyncedAt: &at}, ""},
+	} {
+		if got := resourceEventType(c.before, c.after); got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+	}
+}
