@@ -10,6 +10,8 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
@@ -57,6 +59,11 @@ type Config struct {
 	Offers OfferService
 	// Provision procures offers and manages the resources they become.
 	Provision ProvisionService
+	// Events serves GET /events and the webhooks; nil leaves them out.
+	Events EventService
+	// StreamHeartbeat is how often an idle event stream sends a comment
+	// line, so that proxies keep it open (default 15s).
+	StreamHeartbeat time.Duration
 	// Logger receives one line per request and every panic; nil discards.
 	Logger *slog.Logger
 	// Metrics is where the API registers its HTTP metrics; MetricsHandler
@@ -126,7 +133,14 @@ type API struct {
 	// authFailures counts invalid keys per client address; nil when
 	// Config.AuthFailureRate is off.
 	authFailures *limiter[string]
+	// closing is closed by CloseStreams, which ends the event streams.
+	closing   chan struct{}
+	closeOnce sync.Once
 }
+
+// CloseStreams ends every event stream (at shutdown: http.Server.Shutdown
+// does not wait for them then, and their clients resume elsewhere).
+func (a *API) CloseStreams() { a.closeOnce.Do(func() { close(a.closing) }) }
 
 // New builds the API and registers every operation.
 func New(cfg Config) *API {
@@ -135,6 +149,9 @@ func New(cfg Config) *API {
 	}
 	if cfg.Metrics == nil {
 		cfg.Metrics = prometheus.NewRegistry()
+	}
+	if cfg.StreamHeartbeat <= 0 {
+		cfg.StreamHeartbeat = 15 * time.Second
 	}
 	a := &API{
 		cfg:            cfg,
@@ -146,6 +163,7 @@ func New(cfg Config) *API {
 		queryDecoder:   newBodyDecoder[offers.Query](true),
 		procureDecoder: newBodyDecoder[provision.ProcureRequest](false, "cloud_init"),
 		patchDecoder:   newBodyDecoder[provision.AutoDeleteRequest](false),
+		closing:        make(chan struct{}),
 	}
 
 	hc := huma.DefaultConfig("Supply Service", cfg.Version)
@@ -158,7 +176,7 @@ func New(cfg Config) *API {
 	hc.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		securityScheme: {Type: "http", Scheme: "bearer"},
 	}
-	hc.Tags = []*huma.Tag{{Name: tagOffers}, {Name: tagResources}, {Name: tagDiscovery}, {Name: tagAccount}}
+	hc.Tags = []*huma.Tag{{Name: tagOffers}, {Name: tagResources}, {Name: tagDiscovery}, {Name: tagAccount}, {Name: tagEvents}}
 	hc.Components.Schemas = huma.NewMapRegistry("#/components/schemas/", schemaName)
 	hc.Components.Schemas.RegisterTypeAlias(reflect.TypeFor[uuid.UUID](), reflect.TypeFor[uuidString]())
 	registerTypeAliases(hc.Components.Schemas)
@@ -175,6 +193,10 @@ func New(cfg Config) *API {
 	a.registerProcurement()
 	a.registerResources()
 	a.registerGuardrails()
+	if cfg.Events != nil {
+		a.registerEvents()
+		a.registerWebhooks()
+	}
 	return a
 }
 

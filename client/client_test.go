@@ -298,7 +298,7 @@ func TestUnreachable(t *testing.T) {
 
 // TestAnswersOutsideTheAPI covers what a proxy in front of the server may
 // answer: an error page that is not the API's JSON, and passing 503s that
-// waiting rides out.
+// waiting rides out (polling, as the server streams no events).
 func TestAnswersOutsideTheAPI(t *testing.T) {
 	t.Parallel()
 	var polls atomic.Int32
@@ -308,6 +308,9 @@ func TestAnswersOutsideTheAPI(t *testing.T) {
 		case r.URL.Path == "/available_gpus":
 			w.WriteHeader(http.StatusBadGateway)
 			w.Write([]byte("<html>bad gateway</html>"))
+		case r.URL.Path == "/events":
+			// An older server, without event streams: waiting polls.
+			http.NotFound(w, r)
 		case polls.Add(1) <= 2:
 			w.WriteHeader(http.StatusServiceUnavailable)
 		default:
@@ -332,4 +335,52 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+// TestWaitUsesTheEventStream: WaitReady and WaitDeleted follow the
+// resource's events (the server logs the stream), and Follow and Events
+// read back the same transitions.
+func TestWaitUsesTheEventStream(t *testing.T) {
+	t.Parallel()
+	s, c := startServer(t, "--sandbox-boot-time", "500ms")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	o := cheapest(t, c)
+	resp, err := c.Procure(ctx, provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: sshKey}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WaitReady(ctx, o.OfferID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Delete(ctx, resp.ResourceIDs[0], false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WaitDeleted(ctx, resp.ResourceIDs[0], nil); err != nil {
+		t.Fatal(err)
+	}
+	// A stream is logged when it ends, as the wait that opened it returns.
+	streams := func() int { return strings.Count(s.Stderr(), `"operation":"list_events_events_get"`) }
+	for deadline := time.Now().Add(5 * time.Second); streams() < 2 && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := streams(); n < 2 {
+		t.Errorf("the server logged %d event streams, want one per wait", n)
+	}
+	var types []string
+	err = c.Follow(ctx, client.FollowOptions{Filter: client.EventFilter{ResourceID: resp.ResourceIDs[0].String()}}, func(e client.Event) error {
+		types = append(types, e.Type)
+		if e.Type == "resource.deleted" {
+			return client.ErrStopFollowing
+		}
+		return nil
+	})
+	want := []string{"resource.created", "resource.instance_created", "resource.ready", "resource.deleting", "resource.deleted"}
+	if err != nil || !slices.Equal(types, want) {
+		t.Fatalf("followed %v (%v), want %v", types, err, want)
+	}
+	page, err := c.Events(ctx, 0, client.EventFilter{Type: "procurement.ready"}, 10)
+	if err != nil || len(page.Events) != 1 || page.Events[0].OfferID != o.OfferID.String() {
+		t.Errorf("procurement.ready events: %+v %v", page, err)
+	}
 }

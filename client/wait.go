@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -24,14 +25,18 @@ const (
 	maxPollFailures = 5
 )
 
-// WaitReady polls an offer's procurement until every instance is running
-// and reachable, and answers the final status. onChange, when not nil, is
+// WaitReady waits for an offer's procurement until every instance is
+// running and reachable, and answers the final status. It reads the
+// status again on each of the offer's events when the server streams
+// them, and polls otherwise. onChange, when not nil, is
 // called with the first status and with every status that differs from
 // the one before. A failed procurement is a *FailedError; a cancelled ctx
 // stops waiting (not the procurement) and answers ctx.Err().
 func (c *Client) WaitReady(ctx context.Context, offerID uuid.UUID, onChange func(provision.OfferStatus)) (provision.OfferStatus, error) {
 	get := func(ctx context.Context) (provision.OfferStatus, error) { return c.OfferStatus(ctx, offerID) }
-	return poll(ctx, get, offerStatusKey, onChange, func(st provision.OfferStatus) (bool, error) {
+	wake, stop := c.wakeOnEvents(ctx, offerID.String())
+	defer stop()
+	return poll(ctx, wake, get, offerStatusKey, onChange, func(st provision.OfferStatus) (bool, error) {
 		switch {
 		case st.ProcurementStatus == provision.StatusReady:
 			return true, nil
@@ -48,8 +53,8 @@ func (c *Client) WaitReady(ctx context.Context, offerID uuid.UUID, onChange func
 	})
 }
 
-// WaitDeleted polls a resource until the vendor has confirmed it is gone,
-// and answers its final state. onChange is called like WaitReady's. A
+// WaitDeleted waits for a resource until the vendor has confirmed it is
+// gone (on its events, or polling), and answers its final state. onChange is called like WaitReady's. A
 // resource that is neither deleting nor deleted is an error: nothing would
 // ever delete it.
 func (c *Client) WaitDeleted(ctx context.Context, resourceID uuid.UUID, onChange func(provision.ResourceSummary)) (provision.ResourceSummary, error) {
@@ -57,7 +62,9 @@ func (c *Client) WaitDeleted(ctx context.Context, resourceID uuid.UUID, onChange
 		return c.Resource(ctx, resourceID, false)
 	}
 	key := func(r provision.ResourceSummary) string { return r.Status + "\x00" + deref(r.StatusMessage) }
-	return poll(ctx, get, key, onChange, func(r provision.ResourceSummary) (bool, error) {
+	wake, stop := c.wakeOnEvents(ctx, resourceID.String())
+	defer stop()
+	return poll(ctx, wake, get, key, onChange, func(r provision.ResourceSummary) (bool, error) {
 		switch r.Status {
 		case provision.ResourceDeleted:
 			return true, nil
@@ -79,9 +86,44 @@ func offerStatusKey(st provision.OfferStatus) string {
 	return b.String()
 }
 
-// poll calls get until done says so, with backoff between calls. It
-// answers the last status it got, also when it stops on an error.
-func poll[T any](ctx context.Context, get func(context.Context) (T, error), key func(T) string,
+// wakeOnEvents follows the events of a resource (or an offer) and
+// signals each on the channel it returns, once the stream is open, so that
+// nothing that happens after it returns goes unsignalled. Without a stream
+// (an older server, a proxy that buffers) the channel never fires and
+// waiting polls. stop ends the stream.
+func (c *Client) wakeOnEvents(ctx context.Context, id string) (wake <-chan struct{}, stop func()) {
+	ch := make(chan struct{}, 1)
+	ctx, cancel := context.WithCancel(ctx)
+	open := make(chan struct{})
+	var once sync.Once
+	signalOpen := func() { once.Do(func() { close(open) }) }
+	go func() {
+		defer signalOpen()
+		_ = c.Follow(ctx, FollowOptions{FromNow: true, Filter: EventFilter{ResourceID: id}, Opened: signalOpen}, func(Event) error {
+			select {
+			case ch <- struct{}{}:
+			default:
+			}
+			return nil
+		})
+	}()
+	t := time.NewTimer(streamOpenWait)
+	defer t.Stop()
+	select {
+	case <-open:
+	case <-t.C:
+	}
+	return ch, cancel
+}
+
+// streamOpenWait is how long waiting waits for the event stream to open
+// before it starts polling without.
+const streamOpenWait = 2 * time.Second
+
+// poll calls get until done says so, with backoff between calls, and at
+// once whenever wake fires. It answers the last status it got, also when
+// it stops on an error.
+func poll[T any](ctx context.Context, wake <-chan struct{}, get func(context.Context) (T, error), key func(T) string,
 	onChange func(T), done func(T) (bool, error)) (T, error) {
 	var latest T
 	interval := minPoll
@@ -112,6 +154,8 @@ func poll[T any](ctx context.Context, get func(context.Context) (T, error), key 
 		case <-ctx.Done():
 			t.Stop()
 			return latest, ctx.Err()
+		case <-wake:
+			t.Stop()
 		case <-t.C:
 		}
 		interval = min(interval*3/2, maxPoll)

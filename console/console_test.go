@@ -25,8 +25,10 @@ import (
 const testAccount = 7
 
 // provisionService deletes anything and remembers what; the console's
-// tests are about who may ask, not about deleting.
+// tests are about who may ask, not about deleting. The embedded interface
+// stands for the extensions no console test reaches (calling one panics).
 type provisionService struct {
+	api.ProvisionService
 	mu      sync.Mutex
 	deleted []uuid.UUID
 }

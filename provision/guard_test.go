@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gpusupply/supply/events"
 	"github.com/gpusupply/supply/offers"
 	"github.com/gpusupply/supply/provision"
 	"github.com/gpusupply/supply/store"
@@ -51,6 +53,19 @@ func TestAutoDelete(t *testing.T) {
 			}
 			if v := metricValue(t, e.reg, "supply_auto_deletes_total"); v != 1 {
 				t.Errorf("supply_auto_deletes_total %v, want 1", v)
+			}
+			// The event log says the deletion was the resource's own, right
+			// after the resource.deleting of the same transaction.
+			evs, err := e.st.EventsAfter(ctx, 1, 0, store.EventFilter{ResourceID: id.String()}, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var types []string
+			for _, ev := range evs {
+				types = append(types, ev.Type)
+			}
+			if i := slices.Index(types, events.ResourceAutoDeleted); i < 1 || types[i-1] != events.ResourceDeleting {
+				t.Errorf("events of an auto-deleted resource: %v, want %s right after %s", types, events.ResourceAutoDeleted, events.ResourceDeleting)
 			}
 
 			// Procured for an hour, cleared, then moved to 1 s from now.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 
+	"github.com/gpusupply/supply/events"
 	"github.com/gpusupply/supply/offers"
 	"github.com/gpusupply/supply/provision"
 	"github.com/gpusupply/supply/sandbox"
@@ -472,6 +474,10 @@ func TestNoCapacityFailsCleanly(t *testing.T) {
 	if after := len(e.live("")); after != before {
 		t.Errorf("live instances went from %d to %d after a failed procurement", before, after)
 	}
+	want := []string{events.ProcurementStarted, events.ResourceCreated, events.ResourceFailed, events.ProcurementFailed, events.ResourceCleanedUp}
+	if got := e.waitEvents(len(want)); !slices.Equal(got, want) {
+		t.Errorf("events %v, want %v", got, want)
+	}
 }
 
 func TestForceDeleteDuringProvisioningWithDeleteRefusals(t *testing.T) {
@@ -546,6 +552,10 @@ func TestReconcilerTerminatesOrphansAndMarksVanished(t *testing.T) {
 		if len(e.live(stray)) == 0 && got.Status == provision.ResourceFailed {
 			if !strings.Contains(got.FailureReason, "disappeared") {
 				t.Errorf("vanished resource reason %q", got.FailureReason)
+			}
+			evs, err := e.st.EventsAfter(ctx, 1, 0, store.EventFilter{ResourceID: r.ID, Type: events.ResourceFailed}, 10)
+			if err != nil || len(evs) != 1 || !strings.Contains(string(evs[0].Data), "disappeared") {
+				t.Errorf("the vanished instance's event: %+v %v", evs, err)
 			}
 			break
 		}
@@ -631,6 +641,14 @@ func TestDeletionNeverGivesUpAndSaysWhenStuck(t *testing.T) {
 	}
 	if g := metricValue(t, e.reg, "supply_deletions_stuck"); g != 0 {
 		t.Errorf("supply_deletions_stuck = %v after recovery, want 0", g)
+	}
+	// Stuck is said once, however long the deletion keeps failing.
+	want := []string{
+		events.ProcurementStarted, events.ResourceCreated, events.ResourceInstanceCreated, events.ResourceReady,
+		events.ProcurementReady, events.ResourceDeleting, events.ResourceDeletionStuck, events.ResourceDeleted,
+	}
+	if got := e.waitEvents(len(want)); !slices.Equal(got, want) {
+		t.Errorf("events %v, want %v", got, want)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gpusupply/supply/events"
 	"github.com/gpusupply/supply/offers"
 	"github.com/gpusupply/supply/store"
 	"github.com/gpusupply/supply/vendors"
@@ -26,15 +27,22 @@ func (s *Service) OfferStatus(ctx context.Context, accountID int64, offerID uuid
 	if err != nil {
 		return OfferStatus{}, err
 	}
+	if p == nil {
+		return OfferStatus{
+			OfferID: offerID, Status: d.Status, CreatedAt: d.CreatedAt, ProcurementStatus: StatusAvailable,
+			Instances: []InstanceInfo{}, ResourceIDs: []uuid.UUID{}, Progress: "not procured",
+		}, nil
+	}
+	return s.procurementStatus(ctx, s.store, d, *p)
+}
+
+// procurementStatus is the status of a procured offer, read through q.
+func (s *Service) procurementStatus(ctx context.Context, q store.Queries, d offers.Details, p store.Procurement) (OfferStatus, error) {
 	st := OfferStatus{
-		OfferID: offerID, Status: d.Status, CreatedAt: d.CreatedAt, ProcurementStatus: StatusAvailable,
+		OfferID: uuid.MustParse(p.OfferID), Status: d.Status, CreatedAt: d.CreatedAt, ProcurementStatus: StatusAvailable,
 		Instances: []InstanceInfo{}, ResourceIDs: []uuid.UUID{}, ProcuredAt: d.ProcuredAt,
 	}
-	if p == nil {
-		st.Progress = "not procured"
-		return st, nil
-	}
-	rs, err := s.store.ResourcesByOffer(ctx, offerID.String())
+	rs, err := q.ResourcesByOffer(ctx, p.OfferID)
 	if err != nil {
 		return OfferStatus{}, fmt.Errorf("offer status: %w", err)
 	}
@@ -86,7 +94,7 @@ func (s *Service) Resources(ctx context.Context, accountID int64, f ResourceFilt
 	}
 	out := make([]ResourceSummary, 0, len(rs))
 	for _, r := range rs {
-		sum, err := s.summary(ctx, r)
+		sum, err := s.summary(ctx, s.store, r)
 		if err != nil {
 			return nil, err
 		}
@@ -112,7 +120,7 @@ func (s *Service) Resource(ctx context.Context, accountID int64, id uuid.UUID, f
 			r = synced
 		}
 	}
-	return s.summary(ctx, r)
+	return s.summary(ctx, s.store, r)
 }
 
 func (s *Service) resource(ctx context.Context, accountID int64, id uuid.UUID) (store.Resource, error) {
@@ -197,11 +205,12 @@ func (s *Service) Delete(ctx context.Context, accountID int64, id uuid.UUID, for
 type deletion struct {
 	message string // the status message while deleting
 	by      string // what cancelled a provisioning resource
+	event   string // an event recorded besides resource.deleting ("": none)
 }
 
 var (
 	causeUser       = deletion{message: "deletion requested", by: "deleted by the user"}
-	causeAutoDelete = deletion{message: "auto-delete: its delete_at has come", by: "auto-deleted at its delete_at"}
+	causeAutoDelete = deletion{message: "auto-delete: its delete_at has come", by: "auto-deleted at its delete_at", event: events.ResourceAutoDeleted}
 )
 
 // deleteResource is Delete for the user or for auto-delete (cause).
@@ -251,6 +260,11 @@ func (s *Service) deleteResource(ctx context.Context, accountID int64, id uuid.U
 				if err := tx.UpdateResource(ctx, t, was); err != nil {
 					return err
 				}
+				if cause.event != "" {
+					if err := recordEvent(tx, cause.event, t); err != nil {
+						return err
+					}
+				}
 				if err := tx.Enqueue(ctx, TerminateArgs{ResourceID: t.ID}, nil); err != nil {
 					return err
 				}
@@ -284,7 +298,7 @@ func (s *Service) deleteResource(ctx context.Context, accountID int64, id uuid.U
 }
 
 // summary renders a resource as the API shows it.
-func (s *Service) summary(ctx context.Context, r store.Resource) (ResourceSummary, error) {
+func (s *Service) summary(ctx context.Context, q store.Queries, r store.Resource) (ResourceSummary, error) {
 	var spec Spec
 	if err := json.Unmarshal(r.Spec, &spec); err != nil {
 		return ResourceSummary{}, fmt.Errorf("resource %s spec: %w", r.ID, err)
@@ -305,7 +319,7 @@ func (s *Service) summary(ctx context.Context, r store.Resource) (ResourceSummar
 	case r.ResourceType == typeCluster:
 		offerType = "cluster"
 		var err error
-		if nodes, err = s.store.ResourcesByParent(ctx, r.ID); err != nil {
+		if nodes, err = q.ResourcesByParent(ctx, r.ID); err != nil {
 			return ResourceSummary{}, err
 		}
 		for _, n := range nodes {
@@ -313,7 +327,7 @@ func (s *Service) summary(ctx context.Context, r store.Resource) (ResourceSummar
 		}
 	case r.ParentID != "":
 		offerType = "cluster"
-		parent, err := s.store.ResourceByID(ctx, r.ParentID)
+		parent, err := q.ResourceByID(ctx, r.ParentID)
 		if err != nil {
 			return ResourceSummary{}, err
 		}

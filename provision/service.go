@@ -18,6 +18,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/gpusupply/supply/events"
 	"github.com/gpusupply/supply/offers"
 	"github.com/gpusupply/supply/printable"
 	"github.com/gpusupply/supply/store"
@@ -77,6 +78,9 @@ type Config struct {
 	// MaxAutoDelete is the longest auto_delete_after a request may ask
 	// for (default DefaultMaxAutoDelete).
 	MaxAutoDelete time.Duration
+	// Events receives an event for every change of a procurement or
+	// resource (nil: a Log over Store with default settings).
+	Events *events.Log
 	// IdempotencyWait is how long a request waits for an earlier one
 	// with the same Idempotency-Key to finish before it is told the key
 	// is still in progress (default 5s).
@@ -88,6 +92,7 @@ type Config struct {
 type Service struct {
 	cfg     Config
 	store   store.Store
+	events  *events.Log
 	offers  Offers
 	vendors map[string]vendors.Vendor
 	log     *slog.Logger
@@ -139,10 +144,14 @@ func New(cfg Config) *Service {
 	if cfg.IdempotencyWait <= 0 {
 		cfg.IdempotencyWait = 5 * time.Second
 	}
+	if cfg.Events == nil {
+		cfg.Events = events.New(events.Config{Store: cfg.Store, Logger: cfg.Logger})
+	}
 	s := &Service{
-		cfg: cfg, store: cfg.Store, offers: cfg.Offers, vendors: map[string]vendors.Vendor{},
+		cfg: cfg, events: cfg.Events, offers: cfg.Offers, vendors: map[string]vendors.Vendor{},
 		log: cfg.Logger, now: cfg.Now, metrics: newMetrics(cfg.Metrics), foreignSeen: map[string]bool{},
 	}
+	s.store = recordingStore{Store: cfg.Store, s: s}
 	for _, v := range cfg.Vendors {
 		s.vendors[v.Name()] = v
 	}
@@ -174,14 +183,23 @@ func (s *Service) details(ctx context.Context, accountID int64, id uuid.UUID) (o
 	case err != nil:
 		return offers.Details{}, nil, fmt.Errorf("offer details: %w", err)
 	}
+	d, err := procuredDetails(p)
+	if err != nil {
+		return offers.Details{}, nil, err
+	}
+	return d, &p, nil
+}
+
+// procuredDetails is a procured offer as its procurement keeps it.
+func procuredDetails(p store.Procurement) (offers.Details, error) {
 	d := offers.Details{Status: offers.StatusProcured, ProcuredAt: &p.CreatedAt}
 	if err := json.Unmarshal(p.Offer, &d.Offer); err != nil {
-		return offers.Details{}, nil, fmt.Errorf("offer details: %w", err)
+		return offers.Details{}, fmt.Errorf("offer details: %w", err)
 	}
 	if p.Status == procurementFailed {
 		d.Status = offers.StatusFailed
 	}
-	return d, &p, nil
+	return d, nil
 }
 
 // Procurement row statuses.

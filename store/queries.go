@@ -47,6 +47,7 @@ type generated interface {
 	InsertIdempotencyRecord(ctx context.Context, accountID int64, key, requestHash string, response []byte, createdAt time.Time) (int64, error)
 	IdempotencyRecord(ctx context.Context, accountID int64, key string) (IdempotencyRecord, error)
 	DeleteIdempotencyRecordsBefore(ctx context.Context, before time.Time) (int64, error)
+	eventsGenerated
 }
 
 // resourceRow is a resources row as both engines' sqlc code has it. Resource

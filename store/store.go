@@ -1,6 +1,7 @@
 // Package store keeps supply's durable state: accounts, API keys, server-wide
 // settings, catalog snapshots, procurements with their resources and
-// idempotency records, plus River's job tables, in one database.
+// idempotency records, the accounts' events and webhooks with their
+// deliveries, plus River's job tables, in one database.
 //
 // Two engines sit behind one interface. SQLite is the zero-setup default for a
 // single process; PostgreSQL serves production with many replicas. Both run the
@@ -213,6 +214,8 @@ type Queries interface {
 	// DeleteIdempotencyRecordsBefore deletes the records created before the
 	// cutoff and returns how many went.
 	DeleteIdempotencyRecordsBefore(ctx context.Context, before time.Time) (int64, error)
+
+	EventQueries
 }
 
 // Tx is a transaction: the queries plus enqueueing a River job in the same

@@ -540,3 +540,49 @@ func TestOutputIsEscaped(t *testing.T) {
 	}
 	clean("supply delete's error", stderr)
 }
+
+// TestEventsCommand: `supply events --follow --json` prints each event of
+// a rental as it happens, one JSON object per line, and ends cleanly on
+// Ctrl-C; `supply events` lists them afterwards.
+func TestEventsCommand(t *testing.T) {
+	t.Parallel()
+	s := e2e.Start(t, store.EngineSQLite, "--sandbox-boot-time", "500ms")
+	s.WaitVendors(t)
+	u := userOf(t, s)
+	follow := u.command(t, "events", "--follow", "--json")
+	out, err := follow.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := follow.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer follow.Process.Kill()
+	time.Sleep(500 * time.Millisecond) // the stream follows from when it opens
+	u.ok(t, "rent", "--gpu", "H100", "--wait")
+	lines := bufio.NewScanner(out)
+	var types []string
+	for lines.Scan() {
+		var e struct{ Type string }
+		if err := json.Unmarshal(lines.Bytes(), &e); err != nil {
+			t.Fatalf("line %q: %v", lines.Text(), err)
+		}
+		types = append(types, e.Type)
+		if e.Type == "procurement.ready" {
+			break
+		}
+	}
+	if !slices.Contains(types, "resource.ready") || types[0] != "procurement.started" {
+		t.Errorf("followed %v", types)
+	}
+	if err := follow.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if err := follow.Wait(); err != nil {
+		t.Errorf("events --follow after Ctrl-C: %v", err)
+	}
+	list, _ := u.ok(t, "events", "--type", "resource.ready")
+	if strings.Count(list, "resource.ready") != 1 || !strings.Contains(list, "running") {
+		t.Errorf("events --type resource.ready:\n%s", list)
+	}
+}

@@ -43,7 +43,7 @@ func rootCommand() *cobra.Command {
 	root.AddCommand(serverCommand(), migrateCommand(), keysCommand(), accountsCommand(),
 		gpusCommand(), vendorsCommand(), regionsCommand(), offersCommand(),
 		procureCommand(), rentCommand(), statusCommand(),
-		resourcesCommand(), resourceCommand(), deleteCommand(), accountCommand(), usageCommand(), completionCommand(), versionCommand())
+		resourcesCommand(), resourceCommand(), deleteCommand(), accountCommand(), usageCommand(), eventsCommand(), completionCommand(), versionCommand())
 	return root
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/gpusupply/supply/buildinfo"
 	"github.com/gpusupply/supply/catalog"
 	"github.com/gpusupply/supply/console"
+	"github.com/gpusupply/supply/events"
 	"github.com/gpusupply/supply/logging"
 	"github.com/gpusupply/supply/offers"
 	"github.com/gpusupply/supply/provision"
@@ -52,6 +53,15 @@ type serverFlags struct {
 	defaultAutoDelete time.Duration
 	maxAutoDelete     time.Duration
 	vendors           vendorFlags
+	events            eventFlags
+}
+
+// eventFlags configure the event log and webhooks.
+type eventFlags struct {
+	retention    time.Duration
+	allowPrivate bool
+	retryBase    time.Duration
+	maxAttempts  int
 }
 
 func serverCommand() *cobra.Command {
@@ -95,6 +105,10 @@ State lives in SQLite under --data-dir unless --database-url points at PostgreSQ
 	f.log.register(fl)
 	fl.DurationVar(&f.defaultAutoDelete, "default-auto-delete", 0, "delete every resource this long after procurement unless its request says otherwise (auto_delete_after); 0: never")
 	fl.DurationVar(&f.maxAutoDelete, "max-auto-delete", provision.DefaultMaxAutoDelete, "the longest auto_delete_after a request may ask for")
+	fl.DurationVar(&f.events.retention, "events-retention", 7*24*time.Hour, "how long events are kept (GET /events, webhooks)")
+	fl.BoolVar(&f.events.allowPrivate, "webhooks-allow-private", false, "let webhooks reach loopback, link-local and private addresses (refused by default: SSRF)")
+	fl.DurationVar(&f.events.retryBase, "webhook-retry-base", 20*time.Second, "wait before a failed webhook delivery's second attempt; each next wait doubles")
+	fl.IntVar(&f.events.maxAttempts, "webhook-max-attempts", 13, "attempts of a webhook delivery before its endpoint is disabled (13 from 20s: about a day)")
 	f.vendors.register(fl)
 	return cmd
 }
@@ -176,8 +190,12 @@ func runServer(ctx context.Context, f serverFlags, sandboxSet bool) error {
 	if f.maxAutoDelete <= 0 || f.defaultAutoDelete < 0 || f.defaultAutoDelete > f.maxAutoDelete {
 		return fmt.Errorf("--default-auto-delete %s must be between 0 and --max-auto-delete %s, which must be positive", f.defaultAutoDelete, f.maxAutoDelete)
 	}
+	evlog := events.New(events.Config{
+		Store: st, Logger: log, Retention: f.events.retention, AllowPrivate: f.events.allowPrivate,
+		RetryBase: f.events.retryBase, MaxAttempts: f.events.maxAttempts,
+	})
 	svc := provision.New(provision.Config{
-		Owner: installation, Store: st, Offers: index, Vendors: vs, Logger: log, Metrics: metrics,
+		Owner: installation, Store: st, Events: evlog, Offers: index, Vendors: vs, Logger: log, Metrics: metrics,
 		ProvisionTimeout: f.provisionTimeout, ReconcileEvery: f.reconcileEvery,
 		DefaultAutoDelete: f.defaultAutoDelete, MaxAutoDelete: f.maxAutoDelete,
 		// A step must end before River would take the job for a dead one.
@@ -185,10 +203,12 @@ func runServer(ctx context.Context, f serverFlags, sandboxSet bool) error {
 	})
 	workers := river.NewWorkers()
 	svc.Workers(workers)
+	evlog.Workers(workers)
 	river.AddWorker(workers, &provision.ExpireOffersWorker{Store: st, TTL: f.offerTTL, Grace: 24 * time.Hour})
+	periodic := append(svc.PeriodicJobs(), provision.ExpireOffersJob())
 	// Not runCtx: River would take the signal's cancellation for a hard
 	// stop and cut every running step short; StopJobs below stops it.
-	if err := st.StartJobs(context.WithoutCancel(runCtx), workers, append(svc.PeriodicJobs(), provision.ExpireOffersJob())); err != nil {
+	if err := st.StartJobs(context.WithoutCancel(runCtx), workers, append(periodic, evlog.PeriodicJobs()...)); err != nil {
 		return err
 	}
 	// On the way out, after the API has stopped (below), running job
@@ -220,7 +240,7 @@ func runServer(ctx context.Context, f serverFlags, sandboxSet bool) error {
 	}
 	a := api.New(api.Config{
 		Installation: installation, Auth: auth, Sessions: sessions, Ready: st.Ping, GPUs: catalog.GPUs(), Vendors: index, Offers: svc, Provision: svc,
-		Logger: log, Metrics: metrics, Version: build.Version, Pprof: f.metricsPprof, RateLimit: f.rateLimit, RateBurst: f.rateBurst,
+		Events: evlog, Logger: log, Metrics: metrics, Version: build.Version, Pprof: f.metricsPprof, RateLimit: f.rateLimit, RateBurst: f.rateBurst,
 		AuthFailureRate: f.authFailureRate, AuthFailureBurst: f.authFailureBurst,
 	})
 	if sb != nil {
@@ -250,6 +270,9 @@ func runServer(ctx context.Context, f serverFlags, sandboxSet bool) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := api.NewServer(f.listen, a.Handler())
+	// Event streams never end by themselves: end them so shutdown need
+	// not wait them out (clients resume with Last-Event-ID).
+	srv.RegisterOnShutdown(a.CloseStreams)
 	servers = append(servers, srv)
 	log.Info("supply serving", "addr", l.Addr().String(), "database", st.Engine(), "sandbox", useSandbox, "version", build.Version, "commit", build.Commit, "tracing", telemetry.Enabled())
 	go func() { errc <- srv.Serve(l) }()

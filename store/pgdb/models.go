@@ -34,6 +34,22 @@ type CatalogSnapshot struct {
 	CreatedAt   time.Time
 }
 
+type Event struct {
+	AccountID  int64
+	ID         int64
+	Type       string
+	ResourceID string
+	OfferID    string
+	Data       []byte
+	CreatedAt  time.Time
+}
+
+type EventCounter struct {
+	AccountID int64
+	LastID    int64
+	Webhooks  int64
+}
+
 type IdempotencyKey struct {
 	AccountID   int64
 	Key         string
@@ -96,4 +112,39 @@ type Setting struct {
 	Key       string
 	Value     []byte
 	CreatedAt time.Time
+}
+
+type Webhook struct {
+	ID             string
+	AccountID      int64
+	Url            string
+	EventTypes     string
+	Secret         string
+	CreatedAt      time.Time
+	DisabledAt     *time.Time
+	DisabledReason string
+}
+
+type WebhookAttempt struct {
+	DeliveryID int64
+	Attempt    int64
+	StatusCode int64
+	Error      string
+	DurationMs int64
+	CreatedAt  time.Time
+}
+
+type WebhookDelivery struct {
+	ID             int64
+	WebhookID      string
+	EventID        int64
+	EventType      string
+	Stream         string
+	Payload        []byte
+	State          string
+	Attempts       int64
+	LastStatusCode int64
+	LastError      string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }

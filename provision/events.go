@@ -1,0 +1,251 @@
+package provision
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/gpusupply/supply/events"
+	"github.com/gpusupply/supply/store"
+)
+
+// recordingStore is the store as the Service uses it: every write of a
+// resource or procurement through it, in a transaction or not, appends the
+// matching event in the same transaction. It is the one place events are
+// made, so no path that changes a resource can forget its event.
+type recordingStore struct {
+	store.Store
+	s *Service
+}
+
+// InTx runs fn in a transaction whose writes record their events; the
+// events are appended after fn's other writes, just before commit, and the
+// streams following the accounts are woken after it.
+func (rs recordingStore) InTx(ctx context.Context, fn func(store.Tx) error) error {
+	var accounts []int64
+	err := rs.Store.InTx(ctx, func(tx store.Tx) error {
+		rt := &recordingTx{Tx: tx}
+		if err := fn(rt); err != nil {
+			return err
+		}
+		var err error
+		accounts, err = rs.s.appendEvents(ctx, rt)
+		return err
+	})
+	if err == nil {
+		for _, a := range accounts {
+			rs.s.events.Notify(a)
+		}
+	}
+	return err
+}
+
+func (rs recordingStore) UpdateResource(ctx context.Context, r store.Resource, ifStatus string) error {
+	return rs.InTx(ctx, func(tx store.Tx) error { return tx.UpdateResource(ctx, r, ifStatus) })
+}
+
+func (rs recordingStore) InsertResource(ctx context.Context, r store.Resource) error {
+	return rs.InTx(ctx, func(tx store.Tx) error { return tx.InsertResource(ctx, r) })
+}
+
+func (rs recordingStore) InsertProcurement(ctx context.Context, p store.Procurement) error {
+	return rs.InTx(ctx, func(tx store.Tx) error { return tx.InsertProcurement(ctx, p) })
+}
+
+func (rs recordingStore) SetProcurementStatus(ctx context.Context, offerID, status, failureReason string, at time.Time) error {
+	return rs.InTx(ctx, func(tx store.Tx) error {
+		return tx.SetProcurementStatus(ctx, offerID, status, failureReason, at)
+	})
+}
+
+// recordingTx notes the event of each write; appendEvents renders and
+// stores them at the end of the transaction.
+type recordingTx struct {
+	store.Tx
+	noted []notedEvent
+}
+
+// notedEvent is an event to append: what happened, to a resource as
+// written or to a procurement.
+type notedEvent struct {
+	typ       string
+	accountID int64
+	resource  *store.Resource // nil for a procurement's events
+	offerID   string
+}
+
+func (t *recordingTx) noteResource(typ string, r store.Resource) {
+	t.noted = append(t.noted, notedEvent{typ: typ, accountID: r.AccountID, resource: &r, offerID: r.OfferID})
+}
+
+func (t *recordingTx) noteProcurement(typ string, accountID int64, offerID string) {
+	t.noted = append(t.noted, notedEvent{typ: typ, accountID: accountID, offerID: offerID})
+}
+
+func (t *recordingTx) UpdateResource(ctx context.Context, r store.Resource, ifStatus string) error {
+	before, err := t.Tx.ResourceByID(ctx, r.ID)
+	if err != nil {
+		return err
+	}
+	if err := t.Tx.UpdateResource(ctx, r, ifStatus); err != nil {
+		return err
+	}
+	// The update succeeded only if the status was ifStatus. The row is
+	// now r, which holds every column: r is the event's object.
+	before.Status = ifStatus
+	if typ := resourceEventType(before, r); typ != "" {
+		t.noteResource(typ, r)
+	}
+	return nil
+}
+
+func (t *recordingTx) InsertResource(ctx context.Context, r store.Resource) error {
+	if err := t.Tx.InsertResource(ctx, r); err != nil {
+		return err
+	}
+	t.noteResource(events.ResourceCreated, r)
+	return nil
+}
+
+func (t *recordingTx) InsertProcurement(ctx context.Context, p store.Procurement) error {
+	if err := t.Tx.InsertProcurement(ctx, p); err != nil {
+		return err
+	}
+	t.noteProcurement(events.ProcurementStarted, p.AccountID, p.OfferID)
+	return nil
+}
+
+func (t *recordingTx) SetProcurementStatus(ctx context.Context, offerID, status, failureReason string, at time.Time) error {
+	before, err := t.Tx.ProcurementByOffer(ctx, offerID)
+	if err != nil {
+		return err
+	}
+	if err := t.Tx.SetProcurementStatus(ctx, offerID, status, failureReason, at); err != nil {
+		return err
+	}
+	if before.Status == status {
+		return nil
+	}
+	switch status {
+	case procurementReady:
+		t.noteProcurement(events.ProcurementReady, before.AccountID, offerID)
+	case procurementFailed:
+		t.noteProcurement(events.ProcurementFailed, before.AccountID, offerID)
+	}
+	return nil
+}
+
+// errNotRecording is recordEvent's error for a transaction the Service's
+// store did not open.
+var errNotRecording = errors.New("record event: the transaction does not record events (open it with the Service's store)")
+
+// recordEvent records an event of type typ about r in tx, besides the ones
+// its writes record themselves: for what a write cannot tell, such as a
+// deletion the resource's own limits started (events.ResourceAutoDeleted).
+// tx must come from the Service's store.
+func recordEvent(tx store.Tx, typ string, r store.Resource) error {
+	rt, ok := tx.(*recordingTx)
+	if !ok {
+		return errNotRecording
+	}
+	rt.noteResource(typ, r)
+	return nil
+}
+
+// stuckPrefix starts the status message of a deletion that has failed for
+// longer than DeleteWarnAfter (noteDeleteTrouble).
+const stuckPrefix = "STUCK:"
+
+// resourceEventType names what changed from before to after, or "" when
+// nothing a client follows did (a sync that found nothing new, a create
+// attempt noted).
+func resourceEventType(before, after store.Resource) string {
+	if before.Status != after.Status {
+		switch after.Status {
+		case ResourceRunning:
+			if before.Status == ResourceProvisioning {
+				return events.ResourceReady
+			}
+			return events.ResourceRunning
+		case ResourceUnhealthy:
+			return events.ResourceUnhealthy
+		case ResourcePreempted:
+			return events.ResourcePreempted
+		case ResourceFailed:
+			return events.ResourceFailed
+		case ResourceDeleting:
+			return events.ResourceDeleting
+		case ResourceDeleted:
+			return events.ResourceDeleted
+		}
+		return ""
+	}
+	switch {
+	case before.VendorInstanceID == "" && after.VendorInstanceID != "":
+		return events.ResourceInstanceCreated
+	case after.Status == ResourceFailed && before.DeletedAt == nil && after.DeletedAt != nil:
+		return events.ResourceCleanedUp
+	case after.Status == ResourceDeleting && strings.HasPrefix(after.StatusMessage, stuckPrefix) &&
+		!strings.HasPrefix(before.StatusMessage, stuckPrefix):
+		return events.ResourceDeletionStuck
+	}
+	return ""
+}
+
+// appendEvents renders the events tx noted, each with its object's state
+// right after the change (a procurement's at the end of the transaction),
+// appends them and returns the accounts they belong to.
+func (s *Service) appendEvents(ctx context.Context, tx *recordingTx) ([]int64, error) {
+	if len(tx.noted) == 0 {
+		return nil, nil
+	}
+	byAccount := map[int64][]store.Event{}
+	var accounts []int64
+	for _, n := range tx.noted {
+		data, err := s.eventData(ctx, tx.Tx, n)
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := byAccount[n.accountID]; !ok {
+			accounts = append(accounts, n.accountID)
+		}
+		e := store.Event{Type: n.typ, OfferID: n.offerID, Data: data}
+		if n.resource != nil {
+			e.ResourceID = n.resource.ID
+		}
+		byAccount[n.accountID] = append(byAccount[n.accountID], e)
+	}
+	for _, a := range accounts {
+		if err := s.events.Append(ctx, tx.Tx, a, byAccount[a]); err != nil {
+			return nil, err
+		}
+	}
+	return accounts, nil
+}
+
+// eventData is the object of an event as the API shows it: the resource,
+// or the procurement's status.
+func (s *Service) eventData(ctx context.Context, q store.Queries, n notedEvent) ([]byte, error) {
+	var v any
+	if n.resource != nil {
+		var err error
+		if v, err = s.summary(ctx, q, *n.resource); err != nil {
+			return nil, err
+		}
+	} else {
+		p, err := q.ProcurementByOffer(ctx, n.offerID)
+		if err != nil {
+			return nil, err
+		}
+		d, err := procuredDetails(p)
+		if err != nil {
+			return nil, err
+		}
+		if v, err = s.procurementStatus(ctx, q, d, p); err != nil {
+			return nil, err
+		}
+	}
+	return json.Marshal(v)
+}

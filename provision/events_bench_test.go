@@ -1,0 +1,62 @@
+package provision
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/store/storetest"
+)
+
+// BenchmarkResourceWrite measures one procurement step's write of a
+// resource, alone ("plain") and with its event ("with_event": the row read
+// before, the resource rendered as the API shows it, the event appended
+// and the account's webhooks looked up, all in the step's transaction).
+// Each write flips the status, so every with_event write makes an event.
+//
+//	go test -run XXX -bench BenchmarkResourceWrite -benchtime 2000x ./provision/
+func BenchmarkResourceWrite(b *testing.B) {
+	for _, engine := range storetest.Engines(b) {
+		b.Run(engine, func(b *testing.B) {
+			st := storetest.Open(b, engine)
+			ctx := context.Background()
+			acc, err := st.EnsureAccount(ctx, "bench")
+			if err != nil {
+				b.Fatal(err)
+			}
+			now := time.Now().UTC()
+			p := store.Procurement{OfferID: uuid.NewString(), AccountID: acc.ID, Vendor: "lambda", Offer: []byte(`{}`), Item: []byte(`{}`),
+				Status: procurementProvisioning, CreatedAt: now, UpdatedAt: now}
+			r := store.Resource{ID: uuid.NewString(), OfferID: p.OfferID, AccountID: acc.ID, ResourceType: "vm", Vendor: "lambda",
+				Name: "bench", Status: ResourceRunning, Spec: []byte(`{"gpu_type":"H100"}`), CreatedAt: now, UpdatedAt: now}
+			if err := st.InsertProcurement(ctx, p); err != nil {
+				b.Fatal(err)
+			}
+			if err := st.InsertResource(ctx, r); err != nil {
+				b.Fatal(err)
+			}
+			svc := New(Config{Store: st})
+			for _, bench := range []struct {
+				name string
+				q    store.Store
+			}{{"plain", st}, {"with_event", svc.store}} {
+				b.Run(bench.name, func(b *testing.B) {
+					for b.Loop() {
+						was := r.Status
+						r.Status = ResourceUnhealthy
+						if was == ResourceUnhealthy {
+							r.Status = ResourceRunning
+						}
+						r.UpdatedAt = time.Now()
+						if err := bench.q.UpdateResource(ctx, r, was); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
+		})
+	}
+}
