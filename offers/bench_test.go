@@ -104,6 +104,10 @@ func BenchmarkRefresh50k(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	src.set(cat, nil)
+	if err := ix.Refresh(context.Background(), "lambda"); err != nil {
+		b.Fatal(err)
+	}
 	i := 0
 	b.ReportAllocs()
 	for b.Loop() {

@@ -26,9 +26,8 @@ const hoursPerMonth = 730
 // that sums shown to a client add up the way they read.
 func price(v float64) float64 { return math.Round(v*1e6) / 1e6 }
 
-// newEntry prices and names a catalog item; ok is false when the item
-// cannot be offered (no stock, an unknown GPU, nonsense counts).
-func newEntry(vendor vendors.Info, gpu catalog.GPU, it vendors.CatalogItem) Entry {
+// newEntry prices and names a catalog item of a known GPU.
+func newEntry(vendor vendors.Info, gpu catalog.GPU, it vendors.CatalogItem) *Entry {
 	nodes := max(it.Nodes, 1)
 	perNode := max(it.GPUCount, 1)
 	o := Offer{
@@ -83,7 +82,7 @@ func newEntry(vendor vendors.Info, gpu catalog.GPU, it vendors.CatalogItem) Entr
 	// one honest per-GPU number); storage_price_per_hour is what comes on
 	// top, which no catalog item carries yet.
 	o.TotalPricePerHour = price(o.GPUPricePerHour * float64(o.GPUCount))
-	return Entry{Offer: o, Item: it}
+	return &Entry{Offer: o, Item: it}
 }
 
 func ptr[T any](v T) *T { return &v }

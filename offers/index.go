@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -86,10 +85,14 @@ type Index struct {
 type vendorState struct {
 	info       vendors.Info
 	snapshotID int64
-	entries    []Entry
-	// items is the catalog as last read, to tell an unchanged read.
-	items      []vendors.CatalogItem
-	hash       string
+	// entries are the snapshot's offers; an offer id names one by index.
+	entries []*Entry
+	// read is the offerable part of the catalog as last read, to tell an
+	// unchanged read and to reuse the entries of unchanged items.
+	read []readItem
+	hash string
+	// size is the snapshot body's length, to size the next one.
+	size       int
 	observedAt time.Time
 	lastError  string
 	failures   int
@@ -192,11 +195,10 @@ func (ix *Index) Start(ctx context.Context) {
 	for _, name := range ix.order {
 		snap, err := ix.cfg.Snapshots.LatestSnapshot(ctx, name)
 		if err == nil {
-			var entries []Entry
-			if err := json.Unmarshal(snap.Offers, &entries); err == nil && encodeEntries(entries) == nil {
+			if entries, err := decodeSnapshot(ix.sources[name].Info(), snap.Offers); err == nil {
 				ix.mu.Lock()
 				st := ix.state[name]
-				st.snapshotID, st.entries, st.hash, st.observedAt = snap.ID, entries, snap.ContentHash, snap.ObservedAt
+				st.snapshotID, st.entries, st.read, st.hash, st.size, st.observedAt = snap.ID, entries, readOf(entries), snap.ContentHash, len(snap.Offers), snap.ObservedAt
 				ix.mu.Unlock()
 			}
 		}
@@ -244,7 +246,7 @@ func (ix *Index) Refresh(ctx context.Context, name string) error {
 
 	ix.mu.Lock()
 	st := ix.state[name]
-	if st.snapshotID != 0 && slices.EqualFunc(st.items, items, sameItem) {
+	if st.snapshotID != 0 && sameRead(st.read, items) {
 		// What the last read said, item for item: nothing to encode,
 		// persist or re-sort; only the time it was confirmed moves.
 		st.observedAt = now
@@ -254,19 +256,17 @@ func (ix *Index) Refresh(ctx context.Context, name string) error {
 		ix.metrics.refreshes.WithLabelValues(name, "ok").Inc()
 		return nil
 	}
+	last, size := st.read, st.size
 	ix.mu.Unlock()
 
-	entries, err := ix.entries(src.Info(), items)
+	read, entries, err := ix.entries(src.Info(), last, items)
 	if err != nil {
 		ix.metrics.refreshes.WithLabelValues(name, "error").Inc()
 		return fmt.Errorf("read %s catalog: %w", name, err)
 	}
 	// Encoded once: the snapshot's body, and its hash to tell whether
 	// the store already has it (after a restart).
-	body, err := json.Marshal(entries)
-	if err != nil {
-		return fmt.Errorf("encode %s snapshot: %w", name, err)
-	}
+	body := snapshotBody(entries, size)
 	sum := sha256.Sum256(body)
 	hash := hex.EncodeToString(sum[:])
 
@@ -285,9 +285,9 @@ func (ix *Index) Refresh(ctx context.Context, name string) error {
 	if st.snapshotID != snapID {
 		delete(ix.taken, st.snapshotID)
 	}
-	st.snapshotID, st.entries, st.hash, st.observedAt = snapID, entries, hash, now
-	// A copy: a source may hand out, and later change, the same slice.
-	st.items = slices.Clone(items)
+	// read points at copies of the items (in the entries or its own): a
+	// source may hand out, and later change, the same slice.
+	st.snapshotID, st.entries, st.read, st.hash, st.size, st.observedAt = snapID, entries, read, hash, len(body), now
 	st.lastError, st.failures, st.refreshed = "", 0, true
 	ix.mu.Unlock()
 	ix.metrics.refreshes.WithLabelValues(name, "ok").Inc()
@@ -296,50 +296,24 @@ func (ix *Index) Refresh(ctx context.Context, name string) error {
 	return nil
 }
 
-// entries turns a vendor's catalog into offerable entries: in stock, GPU
-// known to the registry. Unknown GPU names are logged and counted, never
-// guessed.
-func (ix *Index) entries(info vendors.Info, items []vendors.CatalogItem) ([]Entry, error) {
-	out := make([]Entry, 0, len(items))
+// entries turns a vendor's catalog into offerable entries (in stock, GPU
+// known to the registry), reusing last's for items listed as before.
+// Unknown GPU names are logged and counted, never guessed.
+func (ix *Index) entries(info vendors.Info, last []readItem, items []vendors.CatalogItem) ([]readItem, []*Entry, error) {
 	unknown := map[string]bool{}
-	for _, it := range items {
-		if !it.Available || it.PricePerHour <= 0 || it.GPUCount <= 0 {
-			continue
+	read, out, err := diffRead(info, last, items, func(name string) {
+		if !unknown[name] {
+			unknown[name] = true
+			ix.metrics.unknownGPU.WithLabelValues(info.Name, name).Inc()
+			ix.cfg.Logger.Warn("unknown GPU name in vendor catalog; its offers are left out", "vendor", info.Name, "gpu_name", name)
 		}
-		gpu, ok := catalog.GPUs().Lookup(it.GPUName)
-		if !ok {
-			if !unknown[it.GPUName] {
-				unknown[it.GPUName] = true
-				ix.metrics.unknownGPU.WithLabelValues(info.Name, it.GPUName).Inc()
-				ix.cfg.Logger.Warn("unknown GPU name in vendor catalog; its offers are left out", "vendor", info.Name, "gpu_name", it.GPUName)
-			}
-			continue
-		}
-		out = append(out, newEntry(info, gpu, it))
-	}
+	})
 	if len(out) > maxItem+1 {
 		// An offer id has room for this many items of one snapshot.
 		ix.cfg.Logger.Warn("vendor catalog too large; extra items left out", "vendor", info.Name, "items", len(out), "kept", maxItem+1)
 		out = out[:maxItem+1]
 	}
-	return out, encodeEntries(out)
-}
-
-// encodeEntries makes each entry's answer JSON, into a few large buffers
-// rather than one allocation per entry.
-func encodeEntries(entries []Entry) error {
-	var buf []byte
-	for i := range entries {
-		if cap(buf)-len(buf) < 4<<10 {
-			buf = make([]byte, 0, 256<<10)
-		}
-		enc, rest, err := encodeOffer(buf, &entries[i].Offer)
-		if err != nil {
-			return err
-		}
-		entries[i].enc, buf = enc, rest
-	}
-	return nil
+	return read, out, err
 }
 
 // sameItem reports whether two catalog items are the same listing at the
@@ -397,9 +371,9 @@ func (ix *Index) rebuild() {
 		v.stamps = append(v.stamps, newStamp(st.observedAt))
 		v.cilium = append(v.cilium, st.info.Cilium)
 		ves := make([]viewEntry, len(st.entries))
-		for i := range st.entries {
+		for i, e := range st.entries {
 			if !ix.taken[st.snapshotID][i] {
-				ves[i] = viewEntry{Entry: &st.entries[i], snapshot: st.snapshotID, item: i, vendor: vi}
+				ves[i] = viewEntry{Entry: e, snapshot: st.snapshotID, item: i, vendor: vi}
 				all = append(all, &ves[i])
 			}
 		}
@@ -409,9 +383,15 @@ func (ix *Index) rebuild() {
 		e.rank = i
 	}
 	// Added in rank order, every cell is sorted as it is made.
+	families := map[string]string{}
 	for _, e := range all {
 		o := &e.Offer
-		for _, gpu := range []string{o.GPUType, familyKey(o.GPUFamily)} {
+		family, ok := families[o.GPUFamily]
+		if !ok {
+			family = familyKey(o.GPUFamily)
+			families[o.GPUFamily] = family
+		}
+		for _, gpu := range [2]string{o.GPUType, family} {
 			if o.NodeCount == nil {
 				add(shapeKey{gpu, 0, o.GPUCount}, e)
 				continue
@@ -429,9 +409,15 @@ func familyKey(family string) string { return "family:" + family }
 // compareEntries is the order of answers: cheapest first, then a fixed
 // order down to the item, so that equal offers always come out alike.
 func compareEntries(a, b *viewEntry) int {
+	// Compared one key at a time: most pairs differ in price, and the
+	// string keys are the dear ones (a refresh sorts the whole view).
+	if c := cmp.Compare(a.Offer.GPUPricePerHour, b.Offer.GPUPricePerHour); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.Offer.TotalPricePerHour, b.Offer.TotalPricePerHour); c != 0 {
+		return c
+	}
 	return cmp.Or(
-		cmp.Compare(a.Offer.GPUPricePerHour, b.Offer.GPUPricePerHour),
-		cmp.Compare(a.Offer.TotalPricePerHour, b.Offer.TotalPricePerHour),
 		cmp.Compare(a.Offer.Vendor, b.Offer.Vendor),
 		cmp.Compare(a.Offer.VendorRegion, b.Offer.VendorRegion),
 		cmp.Compare(a.Item.InstanceType, b.Item.InstanceType),
@@ -684,7 +670,7 @@ func (ix *Index) Details(ctx context.Context, accountID int64, id uuid.UUID) (De
 
 // snapshot returns a snapshot's entries from memory when it is a
 // vendor's current one, else from a small cache in front of the store.
-func (ix *Index) snapshot(ctx context.Context, id int64) ([]Entry, time.Time, error) {
+func (ix *Index) snapshot(ctx context.Context, id int64) ([]*Entry, time.Time, error) {
 	ix.mu.Lock()
 	for _, st := range ix.state {
 		if st.snapshotID == id {
@@ -701,8 +687,12 @@ func (ix *Index) snapshot(ctx context.Context, id int64) ([]Entry, time.Time, er
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("load catalog snapshot %d: %w", id, err)
 	}
-	var entries []Entry
-	if err := json.Unmarshal(snap.Offers, &entries); err != nil {
+	info := vendors.Info{Name: snap.Vendor}
+	if src, ok := ix.sources[snap.Vendor]; ok {
+		info = src.Info()
+	}
+	entries, err := decodeSnapshot(info, snap.Offers)
+	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("decode catalog snapshot %d: %w", id, err)
 	}
 	ix.cache.put(id, cachedSnapshot{entries: entries, observed: snap.ObservedAt})
@@ -743,7 +733,7 @@ func (ix *Index) Vendors() []VendorStatus {
 }
 
 type cachedSnapshot struct {
-	entries  []Entry
+	entries  []*Entry
 	observed time.Time
 }
 
