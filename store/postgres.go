@@ -164,7 +164,6 @@ func (e pgQueries) ActiveAPIKeyByHash(ctx context.Context, hash []byte) (APIKey,
 	return APIKey(r), err
 }
 
-
 func (e pgQueries) SnapshotByID(ctx context.Context, id int64) (Snapshot, error) {
 	r, err := e.Queries.SnapshotByID(ctx, id)
 	return Snapshot(r), err

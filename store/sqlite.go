@@ -135,7 +135,6 @@ func (e liteQueries) ActiveAPIKeyByHash(ctx context.Context, hash []byte) (APIKe
 	return APIKey(r), err
 }
 
-
 func (e liteQueries) SnapshotByID(ctx context.Context, id int64) (Snapshot, error) {
 	r, err := e.Queries.SnapshotByID(ctx, id)
 	return Snapshot(r), err
