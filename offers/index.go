@@ -356,12 +356,12 @@ func (ix *Index) rebuild() {
 	}
 	cells := map[cellKey]int{}
 	add := func(shape shapeKey, e *viewEntry) {
-		k := cellKey{shape, e.vendor, e.Offer.Region, e.Offer.ContractType}
+		k := cellKey{shape, e.vendor, e.region, string(e.Item.Contract)}
 		i, ok := cells[k]
 		if !ok {
 			i = len(v.shapes[shape])
 			cells[k] = i
-			v.shapes[shape] = append(v.shapes[shape], cell{vendor: e.vendor, region: e.Offer.Region, contract: e.Offer.ContractType})
+			v.shapes[shape] = append(v.shapes[shape], cell{vendor: e.vendor, region: e.region, contract: string(e.Item.Contract)})
 		}
 		v.shapes[shape][i].entries = append(v.shapes[shape][i].entries, e)
 	}
@@ -385,19 +385,18 @@ func (ix *Index) rebuild() {
 	// Added in rank order, every cell is sorted as it is made.
 	families := map[string]string{}
 	for _, e := range all {
-		o := &e.Offer
-		family, ok := families[o.GPUFamily]
+		family, ok := families[e.gpuFamily]
 		if !ok {
-			family = familyKey(o.GPUFamily)
-			families[o.GPUFamily] = family
+			family = familyKey(e.gpuFamily)
+			families[e.gpuFamily] = family
 		}
-		for _, gpu := range [2]string{o.GPUType, family} {
-			if o.NodeCount == nil {
-				add(shapeKey{gpu, 0, o.GPUCount}, e)
+		for _, gpu := range [2]string{e.gpuType, family} {
+			if e.nodes == 0 {
+				add(shapeKey{gpu, 0, e.gpuCount}, e)
 				continue
 			}
-			add(shapeKey{gpu, *o.NodeCount, o.GPUCount}, e)
-			add(shapeKey{gpu, *o.NodeCount, 0}, e)
+			add(shapeKey{gpu, e.nodes, e.gpuCount}, e)
+			add(shapeKey{gpu, e.nodes, 0}, e)
 		}
 	}
 	ix.view.Store(v)
@@ -411,17 +410,17 @@ func familyKey(family string) string { return "family:" + family }
 func compareEntries(a, b *viewEntry) int {
 	// Compared one key at a time: most pairs differ in price, and the
 	// string keys are the dear ones (a refresh sorts the whole view).
-	if c := cmp.Compare(a.Offer.GPUPricePerHour, b.Offer.GPUPricePerHour); c != 0 {
+	if c := cmp.Compare(a.gpuPrice, b.gpuPrice); c != 0 {
 		return c
 	}
-	if c := cmp.Compare(a.Offer.TotalPricePerHour, b.Offer.TotalPricePerHour); c != 0 {
+	if c := cmp.Compare(a.totalPrice, b.totalPrice); c != 0 {
 		return c
 	}
 	return cmp.Or(
-		cmp.Compare(a.Offer.Vendor, b.Offer.Vendor),
-		cmp.Compare(a.Offer.VendorRegion, b.Offer.VendorRegion),
+		cmp.Compare(a.vendorName, b.vendorName),
+		cmp.Compare(a.Item.Region, b.Item.Region),
 		cmp.Compare(a.Item.InstanceType, b.Item.InstanceType),
-		cmp.Compare(a.Offer.ContractType, b.Offer.ContractType),
+		cmp.Compare(a.Item.Contract, b.Item.Contract),
 		cmp.Compare(a.snapshot, b.snapshot),
 		cmp.Compare(a.item, b.item),
 	)
@@ -473,7 +472,7 @@ func (ix *Index) Answer(ctx context.Context, accountID int64, q Query) (*Answer,
 		if err != nil {
 			return nil, err
 		}
-		a.offers[i] = answered{id: id, offer: &e.Offer, enc: &e.enc, observed: e.vendor}
+		a.offers[i] = answered{id: id, entry: e.Entry, enc: &e.enc, observed: e.vendor}
 	}
 	return a, nil
 }
@@ -500,7 +499,7 @@ func (ix *Index) match(q Query, shape shapeKey, v *view, now time.Time, limit in
 		}
 		es := c.entries
 		if most := q.Compute.MaxPricePerGPUHour; most != nil {
-			es = es[:sort.Search(len(es), func(i int) bool { return es[i].Offer.GPUPricePerHour > *most })]
+			es = es[:sort.Search(len(es), func(i int) bool { return es[i].gpuPrice > *most })]
 		}
 		if len(es) > 0 {
 			total += len(es)
@@ -627,7 +626,7 @@ func (ix *Index) Resolve(ctx context.Context, accountID int64, id uuid.UUID) (Of
 		return Offer{}, vendors.CatalogItem{}, err
 	}
 	e := entries[ref.Item]
-	o := e.Offer
+	o := e.Offer()
 	o.ObservedAt = observed
 	o.OfferID, o.CreatedAt, o.ExpiresAt = id, ref.Created, ref.Created.Add(ix.cfg.TTL)
 	return o, e.Item, nil

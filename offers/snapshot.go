@@ -80,6 +80,7 @@ func diffRead(info vendors.Info, last []readItem, items []vendors.CatalogItem, u
 		return -1
 	}
 	var buf []byte
+	strs := map[string]string{}
 	k := 0 // last[k] is the old item expected next
 	for i, it := range fresh {
 		var r readItem
@@ -98,7 +99,7 @@ func diffRead(info vendors.Info, last []readItem, items []vendors.CatalogItem, u
 		}
 		if r.item == nil {
 			var err error
-			if r, buf, err = newReadItem(info, *it, buf, unknown); err != nil {
+			if r, buf, err = newReadItem(info, interned(strs, *it), buf, unknown); err != nil {
 				return nil, nil, err
 			}
 		}
@@ -122,6 +123,20 @@ func keyOf(it *vendors.CatalogItem) readKey {
 	return readKey{it.InstanceType, it.Region, it.Contract, it.PricePerHour}
 }
 
+// interned is it with its most repeated strings (regions, countries, GPU
+// names, instance types) shared with the other items of one read that
+// spell them alike, rather than one copy per item as decoding makes them.
+func interned(strs map[string]string, it vendors.CatalogItem) vendors.CatalogItem {
+	for _, p := range []*string{&it.InstanceType, &it.Region, &it.Country, &it.GPUName, (*string)(&it.Contract)} {
+		if s, ok := strs[*p]; ok {
+			*p = s
+		} else {
+			strs[*p] = *p
+		}
+	}
+	return it
+}
+
 // newReadItem prices and encodes one item, its answer JSON appended to
 // buf (one large buffer for many entries rather than one allocation each).
 func newReadItem(info vendors.Info, it vendors.CatalogItem, buf []byte, unknown func(name string)) (readItem, []byte, error) {
@@ -143,7 +158,8 @@ func (e *Entry) encode(buf *[]byte) error {
 	if cap(*buf)-len(*buf) < 4<<10 {
 		*buf = make([]byte, 0, 64<<10)
 	}
-	enc, rest, err := encodeOffer(*buf, &e.Offer)
+	o := e.Offer()
+	enc, rest, err := encodeOffer(*buf, &o)
 	if err != nil {
 		return err
 	}
@@ -231,14 +247,21 @@ func appendItem(b []byte, it *vendors.CatalogItem) []byte {
 	return append(b, '}')
 }
 
-// decodeSnapshot reads a snapshot body back into entries: the items of
-// today's snapshots, priced again, or the offers and items of snapshots
-// written before (a JSON array of entries), as they were.
+// decodeSnapshot reads a snapshot body back into entries, priced again
+// from their items: today's bodies hold only the items, and of those
+// written before (a JSON array of offers with their items) only the items
+// are read.
 func decodeSnapshot(info vendors.Info, body []byte) ([]*Entry, error) {
-	var entries []*Entry
+	var items []vendors.CatalogItem
 	if bytes.HasPrefix(body, []byte("[")) {
-		if err := json.Unmarshal(body, &entries); err != nil {
+		var old []struct {
+			Item vendors.CatalogItem `json:"item"`
+		}
+		if err := json.Unmarshal(body, &old); err != nil {
 			return nil, err
+		}
+		for _, e := range old {
+			items = append(items, e.Item)
 		}
 	} else {
 		var s struct {
@@ -247,14 +270,15 @@ func decodeSnapshot(info vendors.Info, body []byte) ([]*Entry, error) {
 		if err := json.Unmarshal(body, &s); err != nil {
 			return nil, err
 		}
-		entries = make([]*Entry, len(s.Items))
-		for i, it := range s.Items {
-			gpu, ok := catalog.GPUs().Lookup(it.GPUName)
-			if !ok {
-				return nil, fmt.Errorf("item %d: unknown GPU %q", i, it.GPUName)
-			}
-			entries[i] = newEntry(info, gpu, it)
+		items = s.Items
+	}
+	entries := make([]*Entry, len(items))
+	for i, it := range items {
+		gpu, ok := catalog.GPUs().Lookup(it.GPUName)
+		if !ok {
+			return nil, fmt.Errorf("item %d: unknown GPU %q", i, it.GPUName)
 		}
+		entries[i] = newEntry(info, gpu, it)
 	}
 	var buf []byte
 	for _, e := range entries {

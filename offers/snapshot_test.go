@@ -71,8 +71,8 @@ func TestRefreshReusesOnlyUnchangedEntries(t *testing.T) {
 		for i := range got {
 			g, w := got[i], want[i]
 			if !sameItem(g.Item, w.Item) || !bytes.Equal(g.enc.body, w.enc.body) || g.enc.split != w.enc.split ||
-				!bytes.Equal(encodingJSON(t, g.Offer), encodingJSON(t, w.Offer)) {
-				t.Fatalf("round %d: entry %d is %+v, from nothing %+v", round, i, g.Offer, w.Offer)
+				!bytes.Equal(encodingJSON(t, g.Offer()), encodingJSON(t, w.Offer())) {
+				t.Fatalf("round %d: entry %d is %+v, from nothing %+v", round, i, g.Offer(), w.Offer())
 			}
 			if old, ok := before[g]; ok {
 				reused++
@@ -108,7 +108,15 @@ func TestSnapshotBodyRoundTrip(t *testing.T) {
 	if want := encodingJSON(t, map[string]any{"items": items}); !bytes.Equal(body, want) {
 		t.Fatalf("body differs from encoding/json:\n%.300s\n%.300s", body, want)
 	}
-	legacy, err := json.Marshal(entries)
+	type legacyEntry struct {
+		Offer Offer               `json:"offer"`
+		Item  vendors.CatalogItem `json:"item"`
+	}
+	var old []legacyEntry
+	for _, e := range entries {
+		old = append(old, legacyEntry{e.Offer(), e.Item})
+	}
+	legacy, err := json.Marshal(old)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +130,7 @@ func TestSnapshotBodyRoundTrip(t *testing.T) {
 		}
 		for i := range back {
 			if !bytes.Equal(back[i].enc.body, entries[i].enc.body) || !sameItem(back[i].Item, entries[i].Item) {
-				t.Fatalf("entry %d reads back as %+v, want %+v", i, back[i].Offer, entries[i].Offer)
+				t.Fatalf("entry %d reads back as %+v, want %+v", i, back[i].Offer(), entries[i].Offer())
 			}
 		}
 	}
