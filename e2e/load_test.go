@@ -126,7 +126,7 @@ func TestLoadGetOffers(t *testing.T) {
 				}
 				for m, mix := range cfg.mixes {
 					for _, concurrency := range cfg.concurrencies {
-						l := newLoader(s, concurrency, mix)
+						l := newLoader(s, concurrency, offerQueries(mix))
 						l.run(cfg.warmup)
 						var results []loadResult
 						for i := range cfg.runs {
@@ -185,16 +185,33 @@ type loader struct {
 	s           *Server
 	client      *http.Client
 	concurrency int
-	queries     []string
+	// request is a client's i-th request: its method, path and body
+	// (nil for none), and the prefix a good answer starts with.
+	request func(i int) loadRequest
 }
 
-func newLoader(s *Server, concurrency int, queries []string) *loader {
+// loadRequest is one request of a load run.
+type loadRequest struct {
+	method, path string
+	body         []byte
+	// want is how a 200 answer starts.
+	want []byte
+}
+
+// offerQueries cycles through YAML get_offers bodies.
+func offerQueries(queries []string) func(i int) loadRequest {
+	return func(i int) loadRequest {
+		return loadRequest{http.MethodPost, "/get_offers", []byte(queries[i%len(queries)]), []byte(`{"offers":`)}
+	}
+}
+
+func newLoader(s *Server, concurrency int, request func(i int) loadRequest) *loader {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = concurrency
 	// Go's transport asks for gzip by default; a server that honours it
 	// would then be measured compressing, and builds would not compare.
 	tr.DisableCompression = true
-	return &loader{s: s, client: &http.Client{Transport: tr, Timeout: 10 * time.Second}, concurrency: concurrency, queries: queries}
+	return &loader{s: s, client: &http.Client{Transport: tr, Timeout: 10 * time.Second}, concurrency: concurrency, request: request}
 }
 
 // loadResult is one measured run.
@@ -261,7 +278,7 @@ func (l *loader) run(d time.Duration) loadResult {
 			var answer bytes.Buffer
 			for i := worker; ctx.Err() == nil; i++ {
 				began := time.Now()
-				n, err := l.query(l.queries[i%len(l.queries)], &answer)
+				n, err := l.query(l.request(i), &answer)
 				if err != nil {
 					failed++
 					continue
@@ -286,15 +303,21 @@ func (l *loader) run(d time.Duration) loadResult {
 	return r
 }
 
-// query sends one get_offers and reads the whole answer into buf, as a
+// query sends one request and reads the whole answer into buf, as a
 // client must; it returns the answer's size.
-func (l *loader) query(body string, buf *bytes.Buffer) (int, error) {
-	req, err := http.NewRequest(http.MethodPost, l.s.URL+"/get_offers", strings.NewReader(body))
+func (l *loader) query(lr loadRequest, buf *bytes.Buffer) (int, error) {
+	var body io.Reader
+	if lr.body != nil {
+		body = bytes.NewReader(lr.body)
+	}
+	req, err := http.NewRequest(lr.method, l.s.URL+lr.path, body)
 	if err != nil {
 		return 0, err
 	}
 	req.Header.Set("Authorization", "Bearer "+l.s.Key)
-	req.Header.Set("Content-Type", yamlType)
+	if lr.body != nil {
+		req.Header.Set("Content-Type", yamlType)
+	}
 	resp, err := l.client.Do(req)
 	if err != nil {
 		return 0, err
@@ -304,7 +327,7 @@ func (l *loader) query(body string, buf *bytes.Buffer) (int, error) {
 	if _, err := buf.ReadFrom(resp.Body); err != nil {
 		return 0, err
 	}
-	if b := buf.Bytes(); resp.StatusCode != http.StatusOK || !bytes.HasPrefix(b, []byte(`{"offers":`)) {
+	if b := buf.Bytes(); resp.StatusCode != http.StatusOK || !bytes.HasPrefix(b, lr.want) {
 		return 0, fmt.Errorf("status %d: %.200s", resp.StatusCode, b)
 	}
 	return buf.Len(), nil
