@@ -72,8 +72,13 @@ type Index struct {
 	sources map[string]Source
 	order   []string
 
-	mu    sync.Mutex // guards vendor state, taken and rebuilding the view
-	state map[string]*vendorState
+	mu sync.Mutex // guards vendor state, taken and rebuilding the view
+	// building lets one vendor at a time make new entries, a snapshot
+	// and a view: when every catalog changes at once (a restart, or the
+	// sandbox's prices stepping together), memory holds the current
+	// entries and one vendor's new ones, not every vendor's new ones.
+	building sync.Mutex
+	state    map[string]*vendorState
 	// taken are single-machine items procured since their snapshot was
 	// read, by snapshot id: hidden until the vendor's catalog changes.
 	taken   map[int64]map[int]bool
@@ -256,9 +261,13 @@ func (ix *Index) Refresh(ctx context.Context, name string) error {
 		ix.metrics.refreshes.WithLabelValues(name, "ok").Inc()
 		return nil
 	}
-	last, size := st.read, st.size
 	ix.mu.Unlock()
 
+	ix.building.Lock()
+	defer ix.building.Unlock()
+	ix.mu.Lock()
+	last, size := st.read, st.size
+	ix.mu.Unlock()
 	read, entries, err := ix.entries(src.Info(), last, items)
 	if err != nil {
 		ix.metrics.refreshes.WithLabelValues(name, "error").Inc()

@@ -137,8 +137,7 @@ func interned(strs map[string]string, it vendors.CatalogItem) vendors.CatalogIte
 	return it
 }
 
-// newReadItem prices and encodes one item, its answer JSON appended to
-// buf (one large buffer for many entries rather than one allocation each).
+// newReadItem prices and encodes one item, with buf as scratch space.
 func newReadItem(info vendors.Info, it vendors.CatalogItem, buf []byte, unknown func(name string)) (readItem, []byte, error) {
 	gpu, ok := catalog.GPUs().Lookup(it.GPUName)
 	if !ok {
@@ -152,18 +151,18 @@ func newReadItem(info vendors.Info, it vendors.CatalogItem, buf []byte, unknown 
 	return readItem{item: &e.Item, entry: e}, buf, nil
 }
 
-// encode makes e's answer JSON in *buf, starting a new buffer when it is
-// nearly full.
-func (e *Entry) encode(buf *[]byte) error {
-	if cap(*buf)-len(*buf) < 4<<10 {
-		*buf = make([]byte, 0, 64<<10)
-	}
+// encode makes e's answer JSON, in scratch first and then in memory of
+// its own: entries outlive the refresh that made them one by one, and a
+// buffer shared with others would stay whole while any of them lives.
+func (e *Entry) encode(scratch *[]byte) error {
 	o := e.Offer()
-	enc, rest, err := encodeOffer(*buf, &o)
+	enc, rest, err := encodeOffer((*scratch)[:0], &o)
+	*scratch = rest
 	if err != nil {
 		return err
 	}
-	e.enc, *buf = enc, rest
+	enc.body = bytes.Clone(enc.body)
+	e.enc = enc
 	return nil
 }
 
