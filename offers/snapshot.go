@@ -79,7 +79,7 @@ func diffRead(info vendors.Info, last []readItem, items []vendors.CatalogItem, u
 		}
 		return -1
 	}
-	var buf []byte
+	var enc encoding
 	strs := map[string]string{}
 	k := 0 // last[k] is the old item expected next
 	for i, it := range fresh {
@@ -99,7 +99,7 @@ func diffRead(info vendors.Info, last []readItem, items []vendors.CatalogItem, u
 		}
 		if r.item == nil {
 			var err error
-			if r, buf, err = newReadItem(info, interned(strs, *it), buf, unknown); err != nil {
+			if r, err = newReadItem(info, interned(strs, *it), &enc, unknown); err != nil {
 				return nil, nil, err
 			}
 		}
@@ -137,32 +137,47 @@ func interned(strs map[string]string, it vendors.CatalogItem) vendors.CatalogIte
 	return it
 }
 
-// newReadItem prices and encodes one item, with buf as scratch space.
-func newReadItem(info vendors.Info, it vendors.CatalogItem, buf []byte, unknown func(name string)) (readItem, []byte, error) {
+// newReadItem prices and encodes one item.
+func newReadItem(info vendors.Info, it vendors.CatalogItem, enc *encoding, unknown func(name string)) (readItem, error) {
 	gpu, ok := catalog.GPUs().Lookup(it.GPUName)
 	if !ok {
 		unknown(it.GPUName)
-		return readItem{item: &it}, buf, nil
+		return readItem{item: &it}, nil
 	}
 	e := newEntry(info, gpu, it)
-	if err := e.encode(&buf); err != nil {
-		return readItem{}, buf, err
+	if err := enc.encode(e); err != nil {
+		return readItem{}, err
 	}
-	return readItem{item: &e.Item, entry: e}, buf, nil
+	return readItem{item: &e.Item, entry: e}, nil
 }
 
-// encode makes e's answer JSON, in scratch first and then in memory of
-// its own: entries outlive the refresh that made them one by one, and a
-// buffer shared with others would stay whole while any of them lives.
-func (e *Entry) encode(scratch *[]byte) error {
+// encoding is the scratch space of encoding many entries, and the answer
+// tails they share.
+type encoding struct {
+	scratch []byte
+	tails   map[string][]byte
+}
+
+// encode makes e's answer JSON, in scratch first and then in memory of its
+// own (entries outlive the refresh that made them one by one, and a buffer
+// shared with others would stay whole while any of them lives), with a tail
+// shared with every other entry of the same tail.
+func (c *encoding) encode(e *Entry) error {
 	o := e.Offer()
-	enc, rest, err := encodeOffer((*scratch)[:0], &o)
-	*scratch = rest
+	enc, rest, err := encodeOffer(c.scratch[:0], &o)
+	c.scratch = rest
 	if err != nil {
 		return err
 	}
-	enc.body = bytes.Clone(enc.body)
-	e.enc = enc
+	if c.tails == nil {
+		c.tails = map[string][]byte{}
+	}
+	tail, ok := c.tails[string(enc.tail)]
+	if !ok {
+		tail = bytes.Clone(enc.tail)
+		c.tails[string(tail)] = tail
+	}
+	e.enc = encoded{head: bytes.Clone(enc.head), tail: tail}
 	return nil
 }
 
@@ -279,9 +294,9 @@ func decodeSnapshot(info vendors.Info, body []byte) ([]*Entry, error) {
 		}
 		entries[i] = newEntry(info, gpu, it)
 	}
-	var buf []byte
+	var enc encoding
 	for _, e := range entries {
-		if err := e.encode(&buf); err != nil {
+		if err := enc.encode(e); err != nil {
 			return nil, err
 		}
 	}
