@@ -44,13 +44,17 @@ type loadConfig struct {
 	// profiles, if set, is a directory for a CPU profile of the server
 	// during the first run of each setup.
 	profiles string
+	// refresh is the server's --catalog-refresh: long by default, so the
+	// catalog holds still; short to measure queries (and memory) while
+	// catalogs are refreshed.
+	refresh string
 }
 
 func loadConfigFromEnv(t *testing.T) loadConfig {
 	c := loadConfig{
 		duration: 15 * time.Second, warmup: 3 * time.Second, concurrencies: []int{16}, runs: 3,
 		engines: []string{store.EngineSQLite, store.EnginePostgres}, scales: []int{1},
-		mixes: [][]string{loadQueries},
+		mixes: [][]string{loadQueries}, refresh: "1h",
 	}
 	env := func(name string, parse func(string) error) {
 		if v := os.Getenv(name); v != "" {
@@ -65,6 +69,7 @@ func loadConfigFromEnv(t *testing.T) loadConfig {
 	env("SUPPLY_LOAD_ENGINES", func(v string) error { c.engines = strings.Split(v, ","); return nil })
 	env("SUPPLY_LOAD_SCALES", func(v string) (err error) { c.scales, err = atois(v); return })
 	env("SUPPLY_LOAD_PROFILE", func(v string) error { c.profiles = v; return nil })
+	env("SUPPLY_LOAD_REFRESH", func(v string) error { c.refresh = v; _, err := time.ParseDuration(v); return err })
 	env("SUPPLY_LOAD_QUERIES", func(v string) error {
 		c.mixes = nil
 		for _, q := range strings.Split(v, "\n---\n") {
@@ -94,7 +99,10 @@ func atois(v string) ([]int, error) {
 // setup. Tune with SUPPLY_LOAD_DURATION, _CONCURRENCY (e.g. 1,16), _RUNS,
 // _ENGINES (sqlite,postgres), _SCALES (--sandbox-scale values, e.g. 1,84)
 // and _QUERIES (YAML bodies separated by "\n---\n", each measured on its
-// own instead of the default mix). SUPPLY_LOAD_PROFILE=dir writes a CPU
+// own instead of the default mix), _REFRESH (--catalog-refresh, 1h by
+// default). Each run also reports the server's RSS (/proc/<pid>/status
+// VmRSS, sampled every 250 ms): at the end and the largest seen.
+// SUPPLY_LOAD_PROFILE=dir writes a CPU
 // profile of the server per setup there. SUPPLY_E2E_BINARY measures another
 // build, such as an older commit's. Answers are asked for uncompressed.
 // The load generator runs on the same machine as the server and competes
@@ -107,7 +115,7 @@ func TestLoadGetOffers(t *testing.T) {
 	for _, engine := range cfg.engines {
 		for _, scale := range cfg.scales {
 			t.Run(fmt.Sprintf("%s/scale=%d", engine, scale), func(t *testing.T) {
-				flags := []string{"--sandbox-scale", strconv.Itoa(scale), "--catalog-refresh", "1h", "--rate-limit", "0"}
+				flags := []string{"--sandbox-scale", strconv.Itoa(scale), "--catalog-refresh", cfg.refresh, "--rate-limit", "0"}
 				if cfg.profiles != "" {
 					flags = append(flags, "--metrics-pprof")
 				}
@@ -118,7 +126,7 @@ func TestLoadGetOffers(t *testing.T) {
 				}
 				for m, mix := range cfg.mixes {
 					for _, concurrency := range cfg.concurrencies {
-						l := newLoader(s, concurrency, mix)
+						l := newLoader(s, concurrency, offerQueries(mix))
 						l.run(cfg.warmup)
 						var results []loadResult
 						for i := range cfg.runs {
@@ -177,16 +185,33 @@ type loader struct {
 	s           *Server
 	client      *http.Client
 	concurrency int
-	queries     []string
+	// request is a client's i-th request: its method, path and body
+	// (nil for none), and the prefix a good answer starts with.
+	request func(i int) loadRequest
 }
 
-func newLoader(s *Server, concurrency int, queries []string) *loader {
+// loadRequest is one request of a load run.
+type loadRequest struct {
+	method, path string
+	body         []byte
+	// want is how a 200 answer starts.
+	want []byte
+}
+
+// offerQueries cycles through YAML get_offers bodies.
+func offerQueries(queries []string) func(i int) loadRequest {
+	return func(i int) loadRequest {
+		return loadRequest{http.MethodPost, "/get_offers", []byte(queries[i%len(queries)]), []byte(`{"offers":`)}
+	}
+}
+
+func newLoader(s *Server, concurrency int, request func(i int) loadRequest) *loader {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = concurrency
 	// Go's transport asks for gzip by default; a server that honours it
 	// would then be measured compressing, and builds would not compare.
 	tr.DisableCompression = true
-	return &loader{s: s, client: &http.Client{Transport: tr, Timeout: 10 * time.Second}, concurrency: concurrency, queries: queries}
+	return &loader{s: s, client: &http.Client{Transport: tr, Timeout: 10 * time.Second}, concurrency: concurrency, request: request}
 }
 
 // loadResult is one measured run.
@@ -195,6 +220,9 @@ type loadResult struct {
 	bytes                int64
 	elapsed              time.Duration
 	p50, p90, p99, worst time.Duration
+	// rss is the server's resident memory when the run ended, and the
+	// most it had while it ran, in bytes (0 where /proc is not there).
+	rss, rssPeak int64
 }
 
 func (r loadResult) rps() float64 { return float64(r.requests) / r.elapsed.Seconds() }
@@ -205,8 +233,8 @@ func (r loadResult) String() string {
 	if r.requests > 0 {
 		avg = r.bytes / int64(r.requests)
 	}
-	return fmt.Sprintf("%d requests in %s: %.0f req/s, p50 %s, p90 %s, p99 %s, max %s, errors %d, %d bytes/answer",
-		r.requests, r.elapsed.Round(time.Millisecond), r.rps(), ms(r.p50), ms(r.p90), ms(r.p99), ms(r.worst), r.errors, avg)
+	return fmt.Sprintf("%d requests in %s: %.0f req/s, p50 %s, p90 %s, p99 %s, max %s, errors %d, %d bytes/answer, RSS %d MB (peak %d MB)",
+		r.requests, r.elapsed.Round(time.Millisecond), r.rps(), ms(r.p50), ms(r.p90), ms(r.p99), ms(r.worst), r.errors, avg, r.rss>>20, r.rssPeak>>20)
 }
 
 // run sends queries from every client for d and measures each one.
@@ -220,6 +248,25 @@ func (l *loader) run(d time.Duration) loadResult {
 		read      int64
 		wg        sync.WaitGroup
 	)
+	l.s.mu.Lock()
+	pid := l.s.cmd.Process.Pid
+	l.s.mu.Unlock()
+	var rss, rssPeak int64
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		tick := time.NewTicker(250 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			rss = residentBytes(pid)
+			rssPeak = max(rssPeak, rss)
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
 	start := time.Now()
 	for worker := range l.concurrency {
 		wg.Go(func() {
@@ -231,7 +278,7 @@ func (l *loader) run(d time.Duration) loadResult {
 			var answer bytes.Buffer
 			for i := worker; ctx.Err() == nil; i++ {
 				began := time.Now()
-				n, err := l.query(l.queries[i%len(l.queries)], &answer)
+				n, err := l.query(l.request(i), &answer)
 				if err != nil {
 					failed++
 					continue
@@ -245,7 +292,8 @@ func (l *loader) run(d time.Duration) loadResult {
 		})
 	}
 	wg.Wait()
-	r := loadResult{requests: len(latencies), errors: errors, bytes: read, elapsed: time.Since(start)}
+	<-sampled
+	r := loadResult{requests: len(latencies), errors: errors, bytes: read, elapsed: time.Since(start), rss: rss, rssPeak: rssPeak}
 	if len(latencies) == 0 {
 		return r
 	}
@@ -255,15 +303,21 @@ func (l *loader) run(d time.Duration) loadResult {
 	return r
 }
 
-// query sends one get_offers and reads the whole answer into buf, as a
+// query sends one request and reads the whole answer into buf, as a
 // client must; it returns the answer's size.
-func (l *loader) query(body string, buf *bytes.Buffer) (int, error) {
-	req, err := http.NewRequest(http.MethodPost, l.s.URL+"/get_offers", strings.NewReader(body))
+func (l *loader) query(lr loadRequest, buf *bytes.Buffer) (int, error) {
+	var body io.Reader
+	if lr.body != nil {
+		body = bytes.NewReader(lr.body)
+	}
+	req, err := http.NewRequest(lr.method, l.s.URL+lr.path, body)
 	if err != nil {
 		return 0, err
 	}
 	req.Header.Set("Authorization", "Bearer "+l.s.Key)
-	req.Header.Set("Content-Type", yamlType)
+	if lr.body != nil {
+		req.Header.Set("Content-Type", yamlType)
+	}
 	resp, err := l.client.Do(req)
 	if err != nil {
 		return 0, err
@@ -273,10 +327,26 @@ func (l *loader) query(body string, buf *bytes.Buffer) (int, error) {
 	if _, err := buf.ReadFrom(resp.Body); err != nil {
 		return 0, err
 	}
-	if b := buf.Bytes(); resp.StatusCode != http.StatusOK || !bytes.HasPrefix(b, []byte(`{"offers":`)) {
+	if b := buf.Bytes(); resp.StatusCode != http.StatusOK || !bytes.HasPrefix(b, lr.want) {
 		return 0, fmt.Errorf("status %d: %.200s", resp.StatusCode, b)
 	}
 	return buf.Len(), nil
+}
+
+// residentBytes is a process's resident memory (VmRSS), or 0 when it
+// cannot be read.
+func residentBytes(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(b)) {
+		if kb, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(kb), "kB")), 10, 64)
+			return n << 10
+		}
+	}
+	return 0
 }
 
 // median is the run with the median throughput, so its latencies belong

@@ -23,8 +23,11 @@ type Answer struct {
 	stamps []stamp
 }
 
+// answered is one offer of an Answer: an index's entry, or an offer
+// built elsewhere (NewAnswer).
 type answered struct {
 	id       uuid.UUID
+	entry    *Entry
 	offer    *Offer
 	enc      *encoded
 	observed int
@@ -61,9 +64,9 @@ func (a *Answer) AppendJSON(b []byte) ([]byte, error) {
 		b = append(b, `{"offer_id":`...)
 		b = appendUUID(b, o.id)
 		b = append(b, ',')
-		b = append(b, o.enc.body[:o.enc.split]...)
+		b = append(b, o.enc.head...)
 		b = append(b, t...)
-		b = append(b, o.enc.body[o.enc.split:]...)
+		b = append(b, o.enc.tail...)
 		b = append(b, `"observed_at":`...)
 		b = append(b, a.stamps[o.observed].json...)
 		b = append(b, '}')
@@ -82,7 +85,11 @@ func (a *Answer) AppendJSON(b []byte) ([]byte, error) {
 func (a *Answer) Result() Result {
 	res := Result{Offers: make([]Offer, len(a.offers)), TotalCount: a.TotalCount, FiltersApplied: a.FiltersApplied}
 	for i, o := range a.offers {
-		res.Offers[i] = *o.offer
+		if o.entry != nil {
+			res.Offers[i] = o.entry.Offer()
+		} else {
+			res.Offers[i] = *o.offer
+		}
 		res.Offers[i].OfferID, res.Offers[i].CreatedAt, res.Offers[i].ExpiresAt = o.id, a.Created, a.Expires
 		res.Offers[i].ObservedAt = a.stamps[o.observed].at
 	}

@@ -20,12 +20,12 @@ import (
 // values; encode_test.go holds them to that over whole catalogs.
 
 // encoded is an offer's JSON without offer_id, created_at, expires_at and
-// observed_at: body[:split] is every field between offer_id and created_at,
-// each followed by a comma; body[split:] every field between expires_at and
-// observed_at, likewise.
+// observed_at: head is every field between offer_id and created_at, each
+// followed by a comma; tail every field between expires_at and observed_at,
+// likewise. A tail says only how an offer is deployed, so most offers have
+// one of a few, which an index shares between its entries.
 type encoded struct {
-	body  []byte
-	split int
+	head, tail []byte
 }
 
 // encodeOffer appends the request-independent parts of o to buf and
@@ -82,7 +82,7 @@ func encodeOffer(buf []byte, o *Offer) (encoded, []byte, error) {
 	if err := finite(o); err != nil {
 		return encoded{}, buf, err
 	}
-	return encoded{body: b[start:len(b):len(b)], split: split}, b, nil
+	return encoded{head: b[start : start+split : start+split], tail: b[start+split : len(b) : len(b)]}, b, nil
 }
 
 // finite reports a number of o that JSON cannot hold, as encoding/json

@@ -10,14 +10,23 @@ import (
 // Entry is one offerable catalog item, priced and named the way the API
 // shows it. A vendor's entries are persisted together as a catalog
 // snapshot; an offer id points at one entry of one snapshot.
+//
+// An entry keeps its item, its answer JSON and what answers are sorted and
+// filtered by, not the Offer itself: Offer makes that from the item when a
+// caller wants it as a value. The strings it keeps are shared (the vendor's
+// name, the GPU registry's names, the region groups), so an entry costs
+// its item and its JSON.
 type Entry struct {
-	// Offer is the offer without its per-query fields (id, created_at,
-	// expires_at), which the offer id carries.
-	Offer Offer `json:"offer"`
 	// Item is what the vendor listed; procurement launches from it.
-	Item vendors.CatalogItem `json:"item"`
-	// enc is Offer's JSON for answers, made once when the entry is made.
+	Item vendors.CatalogItem
+	// enc is the offer's JSON for answers, made once when the entry is made.
 	enc encoded
+
+	vendorName, gpuType, gpuFamily, region string
+	containers                             bool
+	// gpuCount is the offer's GPUs; nodes is 0 for one machine.
+	gpuCount, nodes      int
+	gpuPrice, totalPrice float64
 }
 
 const hoursPerMonth = 730
@@ -26,16 +35,28 @@ const hoursPerMonth = 730
 // that sums shown to a client add up the way they read.
 func price(v float64) float64 { return math.Round(v*1e6) / 1e6 }
 
-// newEntry prices and names a catalog item; ok is false when the item
-// cannot be offered (no stock, an unknown GPU, nonsense counts).
-func newEntry(vendor vendors.Info, gpu catalog.GPU, it vendors.CatalogItem) Entry {
+// newEntry prices and names a catalog item of a known GPU.
+func newEntry(vendor vendors.Info, gpu catalog.GPU, it vendors.CatalogItem) *Entry {
+	e := &Entry{Item: it, vendorName: vendor.Name, containers: vendor.Containers, gpuType: gpu.Name, gpuFamily: gpu.Family}
+	o := e.Offer()
+	e.region, e.gpuCount, e.gpuPrice, e.totalPrice = o.Region, o.GPUCount, o.GPUPricePerHour, o.TotalPricePerHour
+	if o.NodeCount != nil {
+		e.nodes = *o.NodeCount
+	}
+	return e
+}
+
+// Offer is the entry as the API shows it, without its per-query fields
+// (id, created_at, expires_at, observed_at).
+func (e *Entry) Offer() Offer {
+	it := &e.Item
 	nodes := max(it.Nodes, 1)
 	perNode := max(it.GPUCount, 1)
 	o := Offer{
-		GPUType:         gpu.Name,
-		GPUFamily:       gpu.Family,
+		GPUType:         e.gpuType,
+		GPUFamily:       e.gpuFamily,
 		GPUCount:        nodes * perNode,
-		Vendor:          vendor.Name,
+		Vendor:          e.vendorName,
 		Region:          string(catalog.GroupOf(it.Country)),
 		VendorRegion:    it.Region,
 		ContractType:    string(it.Contract),
@@ -44,7 +65,7 @@ func newEntry(vendor vendors.Info, gpu catalog.GPU, it vendors.CatalogItem) Entr
 		DeploymentType:  "single",
 		StorageDetails:  []StorageDetail{},
 	}
-	if vendor.Containers {
+	if e.containers {
 		o.Type = "container"
 	}
 	if it.BootDiskGB > 0 {
@@ -83,7 +104,7 @@ func newEntry(vendor vendors.Info, gpu catalog.GPU, it vendors.CatalogItem) Entr
 	// one honest per-GPU number); storage_price_per_hour is what comes on
 	// top, which no catalog item carries yet.
 	o.TotalPricePerHour = price(o.GPUPricePerHour * float64(o.GPUCount))
-	return Entry{Offer: o, Item: it}
+	return o
 }
 
 func ptr[T any](v T) *T { return &v }

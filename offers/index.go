@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -73,8 +72,13 @@ type Index struct {
 	sources map[string]Source
 	order   []string
 
-	mu    sync.Mutex // guards vendor state, taken and rebuilding the view
-	state map[string]*vendorState
+	mu sync.Mutex // guards vendor state, taken and rebuilding the view
+	// building lets one vendor at a time make new entries, a snapshot
+	// and a view: when every catalog changes at once (a restart, or the
+	// sandbox's prices stepping together), memory holds the current
+	// entries and one vendor's new ones, not every vendor's new ones.
+	building sync.Mutex
+	state    map[string]*vendorState
 	// taken are single-machine items procured since their snapshot was
 	// read, by snapshot id: hidden until the vendor's catalog changes.
 	taken   map[int64]map[int]bool
@@ -86,10 +90,14 @@ type Index struct {
 type vendorState struct {
 	info       vendors.Info
 	snapshotID int64
-	entries    []Entry
-	// items is the catalog as last read, to tell an unchanged read.
-	items      []vendors.CatalogItem
-	hash       string
+	// entries are the snapshot's offers; an offer id names one by index.
+	entries []*Entry
+	// read is the offerable part of the catalog as last read, to tell an
+	// unchanged read and to reuse the entries of unchanged items.
+	read []readItem
+	hash string
+	// size is the snapshot body's length, to size the next one.
+	size       int
 	observedAt time.Time
 	lastError  string
 	failures   int
@@ -192,11 +200,10 @@ func (ix *Index) Start(ctx context.Context) {
 	for _, name := range ix.order {
 		snap, err := ix.cfg.Snapshots.LatestSnapshot(ctx, name)
 		if err == nil {
-			var entries []Entry
-			if err := json.Unmarshal(snap.Offers, &entries); err == nil && encodeEntries(entries) == nil {
+			if entries, err := decodeSnapshot(ix.sources[name].Info(), snap.Offers); err == nil {
 				ix.mu.Lock()
 				st := ix.state[name]
-				st.snapshotID, st.entries, st.hash, st.observedAt = snap.ID, entries, snap.ContentHash, snap.ObservedAt
+				st.snapshotID, st.entries, st.read, st.hash, st.size, st.observedAt = snap.ID, entries, readOf(entries), snap.ContentHash, len(snap.Offers), snap.ObservedAt
 				ix.mu.Unlock()
 			}
 		}
@@ -244,7 +251,7 @@ func (ix *Index) Refresh(ctx context.Context, name string) error {
 
 	ix.mu.Lock()
 	st := ix.state[name]
-	if st.snapshotID != 0 && slices.EqualFunc(st.items, items, sameItem) {
+	if st.snapshotID != 0 && sameRead(st.read, items) {
 		// What the last read said, item for item: nothing to encode,
 		// persist or re-sort; only the time it was confirmed moves.
 		st.observedAt = now
@@ -256,17 +263,19 @@ func (ix *Index) Refresh(ctx context.Context, name string) error {
 	}
 	ix.mu.Unlock()
 
-	entries, err := ix.entries(src.Info(), items)
+	ix.building.Lock()
+	defer ix.building.Unlock()
+	ix.mu.Lock()
+	last, size := st.read, st.size
+	ix.mu.Unlock()
+	read, entries, err := ix.entries(src.Info(), last, items)
 	if err != nil {
 		ix.metrics.refreshes.WithLabelValues(name, "error").Inc()
 		return fmt.Errorf("read %s catalog: %w", name, err)
 	}
 	// Encoded once: the snapshot's body, and its hash to tell whether
 	// the store already has it (after a restart).
-	body, err := json.Marshal(entries)
-	if err != nil {
-		return fmt.Errorf("encode %s snapshot: %w", name, err)
-	}
+	body := snapshotBody(entries, size)
 	sum := sha256.Sum256(body)
 	hash := hex.EncodeToString(sum[:])
 
@@ -285,9 +294,9 @@ func (ix *Index) Refresh(ctx context.Context, name string) error {
 	if st.snapshotID != snapID {
 		delete(ix.taken, st.snapshotID)
 	}
-	st.snapshotID, st.entries, st.hash, st.observedAt = snapID, entries, hash, now
-	// A copy: a source may hand out, and later change, the same slice.
-	st.items = slices.Clone(items)
+	// read points at copies of the items (in the entries or its own): a
+	// source may hand out, and later change, the same slice.
+	st.snapshotID, st.entries, st.read, st.hash, st.size, st.observedAt = snapID, entries, read, hash, len(body), now
 	st.lastError, st.failures, st.refreshed = "", 0, true
 	ix.mu.Unlock()
 	ix.metrics.refreshes.WithLabelValues(name, "ok").Inc()
@@ -296,50 +305,24 @@ func (ix *Index) Refresh(ctx context.Context, name string) error {
 	return nil
 }
 
-// entries turns a vendor's catalog into offerable entries: in stock, GPU
-// known to the registry. Unknown GPU names are logged and counted, never
-// guessed.
-func (ix *Index) entries(info vendors.Info, items []vendors.CatalogItem) ([]Entry, error) {
-	out := make([]Entry, 0, len(items))
+// entries turns a vendor's catalog into offerable entries (in stock, GPU
+// known to the registry), reusing last's for items listed as before.
+// Unknown GPU names are logged and counted, never guessed.
+func (ix *Index) entries(info vendors.Info, last []readItem, items []vendors.CatalogItem) ([]readItem, []*Entry, error) {
 	unknown := map[string]bool{}
-	for _, it := range items {
-		if !it.Available || it.PricePerHour <= 0 || it.GPUCount <= 0 {
-			continue
+	read, out, err := diffRead(info, last, items, func(name string) {
+		if !unknown[name] {
+			unknown[name] = true
+			ix.metrics.unknownGPU.WithLabelValues(info.Name, name).Inc()
+			ix.cfg.Logger.Warn("unknown GPU name in vendor catalog; its offers are left out", "vendor", info.Name, "gpu_name", name)
 		}
-		gpu, ok := catalog.GPUs().Lookup(it.GPUName)
-		if !ok {
-			if !unknown[it.GPUName] {
-				unknown[it.GPUName] = true
-				ix.metrics.unknownGPU.WithLabelValues(info.Name, it.GPUName).Inc()
-				ix.cfg.Logger.Warn("unknown GPU name in vendor catalog; its offers are left out", "vendor", info.Name, "gpu_name", it.GPUName)
-			}
-			continue
-		}
-		out = append(out, newEntry(info, gpu, it))
-	}
+	})
 	if len(out) > maxItem+1 {
 		// An offer id has room for this many items of one snapshot.
 		ix.cfg.Logger.Warn("vendor catalog too large; extra items left out", "vendor", info.Name, "items", len(out), "kept", maxItem+1)
 		out = out[:maxItem+1]
 	}
-	return out, encodeEntries(out)
-}
-
-// encodeEntries makes each entry's answer JSON, into a few large buffers
-// rather than one allocation per entry.
-func encodeEntries(entries []Entry) error {
-	var buf []byte
-	for i := range entries {
-		if cap(buf)-len(buf) < 4<<10 {
-			buf = make([]byte, 0, 256<<10)
-		}
-		enc, rest, err := encodeOffer(buf, &entries[i].Offer)
-		if err != nil {
-			return err
-		}
-		entries[i].enc, buf = enc, rest
-	}
-	return nil
+	return read, out, err
 }
 
 // sameItem reports whether two catalog items are the same listing at the
@@ -382,12 +365,12 @@ func (ix *Index) rebuild() {
 	}
 	cells := map[cellKey]int{}
 	add := func(shape shapeKey, e *viewEntry) {
-		k := cellKey{shape, e.vendor, e.Offer.Region, e.Offer.ContractType}
+		k := cellKey{shape, e.vendor, e.region, string(e.Item.Contract)}
 		i, ok := cells[k]
 		if !ok {
 			i = len(v.shapes[shape])
 			cells[k] = i
-			v.shapes[shape] = append(v.shapes[shape], cell{vendor: e.vendor, region: e.Offer.Region, contract: e.Offer.ContractType})
+			v.shapes[shape] = append(v.shapes[shape], cell{vendor: e.vendor, region: e.region, contract: string(e.Item.Contract)})
 		}
 		v.shapes[shape][i].entries = append(v.shapes[shape][i].entries, e)
 	}
@@ -397,9 +380,9 @@ func (ix *Index) rebuild() {
 		v.stamps = append(v.stamps, newStamp(st.observedAt))
 		v.cilium = append(v.cilium, st.info.Cilium)
 		ves := make([]viewEntry, len(st.entries))
-		for i := range st.entries {
+		for i, e := range st.entries {
 			if !ix.taken[st.snapshotID][i] {
-				ves[i] = viewEntry{Entry: &st.entries[i], snapshot: st.snapshotID, item: i, vendor: vi}
+				ves[i] = viewEntry{Entry: e, snapshot: st.snapshotID, item: i, vendor: vi}
 				all = append(all, &ves[i])
 			}
 		}
@@ -409,15 +392,20 @@ func (ix *Index) rebuild() {
 		e.rank = i
 	}
 	// Added in rank order, every cell is sorted as it is made.
+	families := map[string]string{}
 	for _, e := range all {
-		o := &e.Offer
-		for _, gpu := range []string{o.GPUType, familyKey(o.GPUFamily)} {
-			if o.NodeCount == nil {
-				add(shapeKey{gpu, 0, o.GPUCount}, e)
+		family, ok := families[e.gpuFamily]
+		if !ok {
+			family = familyKey(e.gpuFamily)
+			families[e.gpuFamily] = family
+		}
+		for _, gpu := range [2]string{e.gpuType, family} {
+			if e.nodes == 0 {
+				add(shapeKey{gpu, 0, e.gpuCount}, e)
 				continue
 			}
-			add(shapeKey{gpu, *o.NodeCount, o.GPUCount}, e)
-			add(shapeKey{gpu, *o.NodeCount, 0}, e)
+			add(shapeKey{gpu, e.nodes, e.gpuCount}, e)
+			add(shapeKey{gpu, e.nodes, 0}, e)
 		}
 	}
 	ix.view.Store(v)
@@ -429,13 +417,19 @@ func familyKey(family string) string { return "family:" + family }
 // compareEntries is the order of answers: cheapest first, then a fixed
 // order down to the item, so that equal offers always come out alike.
 func compareEntries(a, b *viewEntry) int {
+	// Compared one key at a time: most pairs differ in price, and the
+	// string keys are the dear ones (a refresh sorts the whole view).
+	if c := cmp.Compare(a.gpuPrice, b.gpuPrice); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.totalPrice, b.totalPrice); c != 0 {
+		return c
+	}
 	return cmp.Or(
-		cmp.Compare(a.Offer.GPUPricePerHour, b.Offer.GPUPricePerHour),
-		cmp.Compare(a.Offer.TotalPricePerHour, b.Offer.TotalPricePerHour),
-		cmp.Compare(a.Offer.Vendor, b.Offer.Vendor),
-		cmp.Compare(a.Offer.VendorRegion, b.Offer.VendorRegion),
+		cmp.Compare(a.vendorName, b.vendorName),
+		cmp.Compare(a.Item.Region, b.Item.Region),
 		cmp.Compare(a.Item.InstanceType, b.Item.InstanceType),
-		cmp.Compare(a.Offer.ContractType, b.Offer.ContractType),
+		cmp.Compare(a.Item.Contract, b.Item.Contract),
 		cmp.Compare(a.snapshot, b.snapshot),
 		cmp.Compare(a.item, b.item),
 	)
@@ -487,7 +481,7 @@ func (ix *Index) Answer(ctx context.Context, accountID int64, q Query) (*Answer,
 		if err != nil {
 			return nil, err
 		}
-		a.offers[i] = answered{id: id, offer: &e.Offer, enc: &e.enc, observed: e.vendor}
+		a.offers[i] = answered{id: id, entry: e.Entry, enc: &e.enc, observed: e.vendor}
 	}
 	return a, nil
 }
@@ -514,7 +508,7 @@ func (ix *Index) match(q Query, shape shapeKey, v *view, now time.Time, limit in
 		}
 		es := c.entries
 		if most := q.Compute.MaxPricePerGPUHour; most != nil {
-			es = es[:sort.Search(len(es), func(i int) bool { return es[i].Offer.GPUPricePerHour > *most })]
+			es = es[:sort.Search(len(es), func(i int) bool { return es[i].gpuPrice > *most })]
 		}
 		if len(es) > 0 {
 			total += len(es)
@@ -641,7 +635,7 @@ func (ix *Index) Resolve(ctx context.Context, accountID int64, id uuid.UUID) (Of
 		return Offer{}, vendors.CatalogItem{}, err
 	}
 	e := entries[ref.Item]
-	o := e.Offer
+	o := e.Offer()
 	o.ObservedAt = observed
 	o.OfferID, o.CreatedAt, o.ExpiresAt = id, ref.Created, ref.Created.Add(ix.cfg.TTL)
 	return o, e.Item, nil
@@ -684,7 +678,7 @@ func (ix *Index) Details(ctx context.Context, accountID int64, id uuid.UUID) (De
 
 // snapshot returns a snapshot's entries from memory when it is a
 // vendor's current one, else from a small cache in front of the store.
-func (ix *Index) snapshot(ctx context.Context, id int64) ([]Entry, time.Time, error) {
+func (ix *Index) snapshot(ctx context.Context, id int64) ([]*Entry, time.Time, error) {
 	ix.mu.Lock()
 	for _, st := range ix.state {
 		if st.snapshotID == id {
@@ -701,8 +695,12 @@ func (ix *Index) snapshot(ctx context.Context, id int64) ([]Entry, time.Time, er
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("load catalog snapshot %d: %w", id, err)
 	}
-	var entries []Entry
-	if err := json.Unmarshal(snap.Offers, &entries); err != nil {
+	info := vendors.Info{Name: snap.Vendor}
+	if src, ok := ix.sources[snap.Vendor]; ok {
+		info = src.Info()
+	}
+	entries, err := decodeSnapshot(info, snap.Offers)
+	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("decode catalog snapshot %d: %w", id, err)
 	}
 	ix.cache.put(id, cachedSnapshot{entries: entries, observed: snap.ObservedAt})
@@ -743,7 +741,7 @@ func (ix *Index) Vendors() []VendorStatus {
 }
 
 type cachedSnapshot struct {
-	entries  []Entry
+	entries  []*Entry
 	observed time.Time
 }
 

@@ -491,7 +491,7 @@ func TestAnswerMatchesScan(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, e := range ix.state[src.info.Name].entries {
-			all = append(all, e.Offer)
+			all = append(all, e.Offer())
 		}
 	}
 	cilium := map[string]bool{"nebius": true}

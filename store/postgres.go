@@ -164,11 +164,6 @@ func (e pgQueries) ActiveAPIKeyByHash(ctx context.Context, hash []byte) (APIKey,
 	return APIKey(r), err
 }
 
-func (e pgQueries) InsertSnapshot(ctx context.Context, vendor string, observedAt time.Time, contentHash string, offers []byte, createdAt time.Time) (Snapshot, error) {
-	r, err := e.Queries.InsertSnapshot(ctx, vendor, observedAt, contentHash, offers, createdAt)
-	return Snapshot(r), err
-}
-
 func (e pgQueries) SnapshotByID(ctx context.Context, id int64) (Snapshot, error) {
 	r, err := e.Queries.SnapshotByID(ctx, id)
 	return Snapshot(r), err

@@ -27,7 +27,7 @@ type generated interface {
 	CountAPIKeys(ctx context.Context) (int64, error)
 	InsertSettingIfAbsent(ctx context.Context, key string, value []byte, createdAt time.Time) error
 	Setting(ctx context.Context, key string) ([]byte, error)
-	InsertSnapshot(ctx context.Context, vendor string, observedAt time.Time, contentHash string, offers []byte, createdAt time.Time) (Snapshot, error)
+	InsertSnapshot(ctx context.Context, vendor string, observedAt time.Time, contentHash string, offers []byte, createdAt time.Time) (int64, error)
 	SnapshotByID(ctx context.Context, id int64) (Snapshot, error)
 	LatestSnapshot(ctx context.Context, vendor string) (Snapshot, error)
 	DeleteSnapshotsSupersededBefore(ctx context.Context, before time.Time) (int64, error)
@@ -299,8 +299,10 @@ func (q queries) InitSetting(ctx context.Context, key string, value []byte) ([]b
 }
 
 func (q queries) InsertSnapshot(ctx context.Context, s Snapshot) (Snapshot, error) {
-	stored, err := q.db.InsertSnapshot(ctx, s.Vendor, dbTime(s.ObservedAt), s.ContentHash, s.Offers, now())
-	return stored, wrap(err, "insert %s snapshot", s.Vendor)
+	s.ObservedAt, s.CreatedAt = dbTime(s.ObservedAt), now()
+	id, err := q.db.InsertSnapshot(ctx, s.Vendor, s.ObservedAt, s.ContentHash, s.Offers, s.CreatedAt)
+	s.ID = id
+	return s, wrap(err, "insert %s snapshot", s.Vendor)
 }
 
 func (q queries) SnapshotByID(ctx context.Context, id int64) (Snapshot, error) {

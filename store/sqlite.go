@@ -135,11 +135,6 @@ func (e liteQueries) ActiveAPIKeyByHash(ctx context.Context, hash []byte) (APIKe
 	return APIKey(r), err
 }
 
-func (e liteQueries) InsertSnapshot(ctx context.Context, vendor string, observedAt time.Time, contentHash string, offers []byte, createdAt time.Time) (Snapshot, error) {
-	r, err := e.Queries.InsertSnapshot(ctx, vendor, observedAt, contentHash, offers, createdAt)
-	return Snapshot(r), err
-}
-
 func (e liteQueries) SnapshotByID(ctx context.Context, id int64) (Snapshot, error) {
 	r, err := e.Queries.SnapshotByID(ctx, id)
 	return Snapshot(r), err

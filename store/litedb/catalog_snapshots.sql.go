@@ -34,10 +34,12 @@ func (q *Queries) DeleteSnapshotsSupersededBefore(ctx context.Context, before ti
 const insertSnapshot = `-- name: InsertSnapshot :one
 INSERT INTO catalog_snapshots (vendor, observed_at, content_hash, offers, created_at)
 VALUES (?1, ?2, ?3, ?4, ?5)
-RETURNING id, vendor, observed_at, content_hash, offers, created_at
+RETURNING id
 `
 
-func (q *Queries) InsertSnapshot(ctx context.Context, vendor string, observedAt time.Time, contentHash string, offers []byte, createdAt time.Time) (CatalogSnapshot, error) {
+// Only the id comes back: the offers blob can be tens of megabytes, and
+// the caller already has it.
+func (q *Queries) InsertSnapshot(ctx context.Context, vendor string, observedAt time.Time, contentHash string, offers []byte, createdAt time.Time) (int64, error) {
 	row := q.db.QueryRowContext(ctx, insertSnapshot,
 		vendor,
 		observedAt,
@@ -45,16 +47,9 @@ func (q *Queries) InsertSnapshot(ctx context.Context, vendor string, observedAt 
 		offers,
 		createdAt,
 	)
-	var i CatalogSnapshot
-	err := row.Scan(
-		&i.ID,
-		&i.Vendor,
-		&i.ObservedAt,
-		&i.ContentHash,
-		&i.Offers,
-		&i.CreatedAt,
-	)
-	return i, err
+	var id int64
+	err := row.Scan(&id)
+	return id, err
 }
 
 const latestSnapshot = `-- name: LatestSnapshot :one

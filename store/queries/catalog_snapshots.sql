@@ -1,7 +1,9 @@
+-- Only the id comes back: the offers blob can be tens of megabytes, and
+-- the caller already has it.
 -- name: InsertSnapshot :one
 INSERT INTO catalog_snapshots (vendor, observed_at, content_hash, offers, created_at)
 VALUES (sqlc.arg(vendor), sqlc.arg(observed_at), sqlc.arg(content_hash), sqlc.arg(offers), sqlc.arg(created_at))
-RETURNING *;
+RETURNING id;
 
 -- name: SnapshotByID :one
 SELECT * FROM catalog_snapshots WHERE id = sqlc.arg(id);

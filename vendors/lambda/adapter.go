@@ -130,7 +130,7 @@ func (a *Adapter) Catalog(ctx context.Context) ([]vendors.CatalogItem, error) {
 	if err := a.client.Do(ctx, vendors.Request{Op: "list regions", Method: http.MethodGet, Path: "/regions"}, &regions); err != nil {
 		return nil, err
 	}
-	var items []vendors.CatalogItem
+	items := make([]vendors.CatalogItem, 0, len(types.Data)*len(regions.Data))
 	for _, t := range types.Data {
 		it := t.InstanceType
 		available := map[string]bool{}

@@ -78,18 +78,25 @@ var seedTypes = []seedType{
 		map[string]int{"us-south-1": 1, "us-west-1": 0}},
 }
 
+// maxRegionCopies caps the synthetic regions: Lambda lists every instance
+// type in every region, so scaling both would make the listing, and what
+// the adapter reads from it, grow with the square of the scale.
+const maxRegionCopies = 4
+
 // scaledCatalog returns the catalog multiplied by scale: every region
-// gets synthetic siblings "<region>-s2".."-sN" and every type synthetic
-// price points "<type>_s2".."_sN", each a little dearer, so a benchmark
-// can run on tens of thousands of offers.
+// gets synthetic siblings "<region>-s2".."-sM" (M = scale, at most
+// maxRegionCopies) and every type synthetic price points "<type>_s2"..
+// "_sN", each a little dearer, so a benchmark can run on tens of thousands
+// of offers.
 func scaledCatalog(scale int) ([]region, []seedType) {
 	if scale <= 1 {
 		return seedRegions, seedTypes
 	}
+	copies := min(scale, maxRegionCopies)
 	var regions []region
 	for _, r := range seedRegions {
 		regions = append(regions, r)
-		for k := 2; k <= scale; k++ {
+		for k := 2; k <= copies; k++ {
 			regions = append(regions, region{fmt.Sprintf("%s-s%d", r.Name, k), r.Description})
 		}
 	}
@@ -103,7 +110,7 @@ func scaledCatalog(scale int) ([]region, []seedType) {
 			}
 			for r, n := range st.stock {
 				stock[r] = n
-				for j := 2; j <= scale; j++ {
+				for j := 2; j <= copies; j++ {
 					stock[fmt.Sprintf("%s-s%d", r, j)] = n
 				}
 			}

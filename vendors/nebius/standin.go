@@ -62,8 +62,11 @@ type StandIn struct {
 	hosts  *standin.Hosts
 	faults standin.Faults
 	offers []offer
-	key    *rsa.PrivateKey
-	server *grpc.Server
+	// regions are the regions of the offers by project id, for the
+	// calls that name a project: a lookup per call, not a scan.
+	regions map[string]string
+	key     *rsa.PrivateKey
+	server  *grpc.Server
 
 	mu    sync.Mutex
 	state savedState
@@ -144,7 +147,10 @@ const (
 // reopening the hosts of the VMs that were running. o.APIKey, when set,
 // is the service account id it accepts instead of StandInServiceAccountID.
 func NewStandIn(o standin.Options) (*StandIn, error) {
-	s := &StandIn{opts: o, now: o.Clock(), hosts: o.Hosts, offers: seedOffers(o.Scale), calls: map[string]int{}}
+	s := &StandIn{opts: o, now: o.Clock(), hosts: o.Hosts, offers: seedOffers(o.Scale), regions: map[string]string{}, calls: map[string]int{}}
+	for _, of := range s.offers {
+		s.regions[projectID(of.region)] = of.region
+	}
 	if s.hosts == nil {
 		s.hosts = &standin.Hosts{}
 	}
@@ -332,12 +338,8 @@ func hash17(s string) string {
 
 // regionOf finds the region of one of the stand-in's projects.
 func (s *StandIn) regionOf(project string) (string, bool) {
-	for _, o := range s.offers {
-		if projectID(o.region) == project {
-			return o.region, true
-		}
-	}
-	return "", false
+	region, ok := s.regions[project]
+	return region, ok
 }
 
 // serviceStatus is a gRPC status carrying Nebius's ServiceError detail.

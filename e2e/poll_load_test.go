@@ -1,0 +1,124 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gpusupply/supply/offers"
+	"github.com/gpusupply/supply/store"
+)
+
+// TestLoadPolling measures what clients poll while machines come up, GET
+// /offers/{id}/status and GET /resources, on the real binary with 1,000
+// procurements and 2,000 resources of the server's account in its
+// database. Opt-in (SUPPLY_LOAD_POLL=1); SUPPLY_LOAD_ENGINES,
+// _CONCURRENCY, _DURATION and _RUNS tune it as for TestLoadGetOffers.
+//
+// The rows are written straight through the store package while the server
+// runs, as procuring would have left them (a procurement, then its two
+// nodes, running), rather than procured through the API: seconds instead
+// of minutes of sandbox boots, and the reads measured are the same. Every
+// procurement records the same real offer under its own id.
+func TestLoadPolling(t *testing.T) {
+	if os.Getenv("SUPPLY_LOAD_POLL") != "1" {
+		t.Skip("load test; run with SUPPLY_LOAD_POLL=1")
+	}
+	const procurements, nodes = 1000, 2
+	cfg := loadConfigFromEnv(t)
+	for _, engine := range cfg.engines {
+		t.Run(engine, func(t *testing.T) {
+			s := Start(t, engine, "--catalog-refresh", "1h", "--rate-limit", "0")
+			s.WaitVendors(t)
+			var res offers.Result
+			s.JSON(t, http.MethodPost, "/get_offers", yamlType, []byte("compute: {gpu_type: H100}\nlimit: 1\n"), http.StatusOK, &res)
+			if len(res.Offers) == 0 {
+				t.Fatal("no H100 offer to record")
+			}
+			ids := seedProcurements(t, s, res.Offers[0], procurements, nodes)
+			endpoints := []struct {
+				name    string
+				request func(i int) loadRequest
+			}{
+				{"offer-status", func(i int) loadRequest {
+					return loadRequest{http.MethodGet, "/offers/" + ids[i%len(ids)] + "/status", nil, []byte(`{`)}
+				}},
+				{"resources", func(int) loadRequest { return loadRequest{http.MethodGet, "/resources", nil, []byte(`[`)} }},
+			}
+			for _, ep := range endpoints {
+				for _, concurrency := range cfg.concurrencies {
+					l := newLoader(s, concurrency, ep.request)
+					l.run(cfg.warmup)
+					var results []loadResult
+					for i := range cfg.runs {
+						r := l.run(cfg.duration)
+						t.Logf("run %d: %s", i+1, r)
+						results = append(results, r)
+					}
+					m := median(results)
+					t.Logf("RESULT engine=%s endpoint=%s procurements=%d resources=%d concurrency=%d median of %d: %s",
+						engine, ep.name, procurements, procurements*nodes, concurrency, len(results), m)
+					if m.errors > 0 {
+						t.Errorf("%d requests failed", m.errors)
+					}
+				}
+			}
+		})
+	}
+}
+
+// seedProcurements records n procurements of offer by s's account, each
+// with nodes running resources, and returns their offer ids.
+func seedProcurements(t *testing.T, s *Server, offer offers.Offer, n, nodes int) []string {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Options{DatabaseURL: s.DatabaseURL, DataDir: s.DataDir})
+	if err != nil {
+		t.Fatalf("open the server's store: %v", err)
+	}
+	defer st.Close()
+	account, err := st.EnsureAccount(ctx, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := json.Marshal(map[string]any{"gpu_type": offer.GPUType, "gpu_count": offer.GPUCount, "contract_type": offer.ContractType, "instance_type": "seeded"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	ids := make([]string, n)
+	for i := range ids {
+		offer.OfferID = uuid.New()
+		body, err := json.Marshal(offer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = offer.OfferID.String()
+		created := now.Add(time.Duration(i-n) * time.Second)
+		p := store.Procurement{
+			OfferID: ids[i], AccountID: account.ID, Vendor: offer.Vendor, Offer: body, Item: []byte(`{}`),
+			SSHPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDseeded seeded", Status: "ready", CreatedAt: created, UpdatedAt: created,
+		}
+		if err := st.InsertProcurement(ctx, p); err != nil {
+			t.Fatalf("seed procurement %d: %v", i, err)
+		}
+		for node := range nodes {
+			r := store.Resource{
+				ID: uuid.NewString(), OfferID: ids[i], AccountID: account.ID, ResourceType: offer.Type, Vendor: offer.Vendor,
+				VendorRegion: offer.VendorRegion, Name: fmt.Sprintf("seeded-%d-%d", i, node), NodeIndex: node, Status: "running",
+				VendorInstanceID: fmt.Sprintf("seeded-%d-%d", i, node), ExternalIP: "127.0.0.1", SSHPort: 22, Spec: spec,
+				PricePerHour: offer.TotalPricePerHour, ReadyAt: &created, LastSyncedAt: &now, CreatedAt: created, UpdatedAt: created,
+			}
+			if err := st.InsertResource(ctx, r); err != nil {
+				t.Fatalf("seed resource %d/%d: %v", i, node, err)
+			}
+		}
+	}
+	return ids
+}
