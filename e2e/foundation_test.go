@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -97,6 +98,30 @@ func TestFoundation(t *testing.T) {
 				}
 			})
 
+			t.Run("version names the commit", func(t *testing.T) {
+				var health struct {
+					Version struct {
+						Commit string `json:"commit"`
+						Go     string `json:"go"`
+					} `json:"version"`
+				}
+				s.JSON(t, http.MethodGet, "/healthz", "", nil, http.StatusOK, &health)
+				printed := s.Command(t, "version")
+				if health.Version.Go == "" || !strings.Contains(printed, health.Version.Go) {
+					t.Fatalf("/healthz version %+v; supply version printed %q", health.Version, printed)
+				}
+				// Go records the commit only when it builds in a plain git
+				// checkout (a clean clone, as CI's); elsewhere there is
+				// none to compare.
+				head, ok := checkoutCommit(t)
+				if !ok || os.Getenv("SUPPLY_E2E_BINARY") != "" {
+					t.Skip("not built from a plain git checkout")
+				}
+				if health.Version.Commit != head || !strings.Contains(printed, "commit "+head) {
+					t.Fatalf("HEAD is %s; /healthz says commit %q, supply version printed %q", head, health.Version.Commit, printed)
+				}
+			})
+
 			t.Run("metrics are not on the API's listener", func(t *testing.T) {
 				if code, _, body := s.DoKey(t, "", http.MethodGet, "/metrics", "", nil); code != http.StatusNotFound {
 					t.Fatalf("GET /metrics on the API: %d %.200s, want 404", code, body)
@@ -182,4 +207,21 @@ func vendorNames(vs []offers.VendorStatus) []string {
 		names[i] = v.Name
 	}
 	return names
+}
+
+// checkoutCommit is the commit of the module's checkout, when it is a
+// plain git checkout (not a worktree, whose .git is a file).
+func checkoutCommit(t *testing.T) (string, bool) {
+	root, err := moduleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(filepath.Join(root, ".git")); err != nil || !fi.IsDir() {
+		return "", false
+	}
+	out, err := exec.Command("git", "-C", root, "rev-parse", "HEAD").Output()
+	if err != nil {
+		return "", false
+	}
+	return strings.TrimSpace(string(out)), true
 }

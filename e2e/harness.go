@@ -72,18 +72,28 @@ func Binary(t testing.TB) string {
 	return build.path
 }
 
-func buildBinary() (string, error) {
+// moduleRoot is the directory of the module being tested.
+func moduleRoot() (string, error) {
 	gomod, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil {
 		return "", fmt.Errorf("find module root: %w", err)
 	}
-	root := filepath.Dir(strings.TrimSpace(string(gomod)))
+	return filepath.Dir(strings.TrimSpace(string(gomod))), nil
+}
+
+func buildBinary() (string, error) {
+	root, err := moduleRoot()
+	if err != nil {
+		return "", err
+	}
 	build.dir, err = os.MkdirTemp("", "supply-e2e-")
 	if err != nil {
 		return "", err
 	}
 	path := filepath.Join(build.dir, "supply")
-	cmd := exec.Command("go", "build", "-o", path, "./cmd/supply")
+	// -buildvcs=auto: record the commit where the checkout allows it (a
+	// plain clone, as in CI), whatever GOFLAGS the machine sets.
+	cmd := exec.Command("go", "build", "-buildvcs=auto", "-o", path, "./cmd/supply")
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
