@@ -14,10 +14,6 @@ type listResourcesInput struct {
 	Status  string `query:"status" enum:"provisioning,running,unhealthy,preempted,deleting,deleted,failed" doc:"Only resources in this status"`
 }
 
-type listResourcesOutput struct {
-	Body []provision.ResourceSummary
-}
-
 type getResourceInput struct {
 	ResourceID   string `path:"resource_id" format:"uuid"`
 	ForceRefresh bool   `query:"force_refresh" default:"false" doc:"Re-sync with the vendor even if the stored state is fresh"`
@@ -37,17 +33,19 @@ type deleteResourceOutput struct {
 }
 
 func (a *API) registerResources() {
-	huma.Register(a.huma, operation("list_resources", http.MethodGet, "/resources", tagResources, "List resources, newest first"),
-		a.listResources)
+	op := operation("list_resources", http.MethodGet, "/resources", tagResources, "List resources, newest first")
+	documentAnswer[[]provision.ResourceSummary](a, &op)
+	huma.Register(a.huma, op, a.listResources)
 	huma.Register(a.huma, operation("get_resource", http.MethodGet, "/resources/{resource_id}", tagResources, "One resource"),
 		a.getResource)
 
-	op := operation("delete_resource", http.MethodDelete, "/resources/{resource_id}", tagResources, "Delete a resource")
+	op = operation("delete_resource", http.MethodDelete, "/resources/{resource_id}", tagResources, "Delete a resource")
 	op.Description = "Termination is asynchronous: the resource is deleting until the vendor confirms it is gone."
 	huma.Register(a.huma, op, a.deleteResource)
 }
 
-func (a *API) listResources(ctx context.Context, in *listResourcesInput) (*listResourcesOutput, error) {
+// listResources answers with an ETag, like offerStatus.
+func (a *API) listResources(ctx context.Context, in *listResourcesInput) (*taggedOutput, error) {
 	f := provision.ResourceFilter{Status: in.Status}
 	if in.OfferID != "" {
 		id, err := parseID("query", "offer_id", in.OfferID)
@@ -64,7 +62,7 @@ func (a *API) listResources(ctx context.Context, in *listResourcesInput) (*listR
 	for i := range list {
 		completeSummary(&list[i])
 	}
-	return &listResourcesOutput{Body: list}, nil
+	return a.tagged(list), nil
 }
 
 func (a *API) getResource(ctx context.Context, in *getResourceInput) (*resourceOutput, error) {

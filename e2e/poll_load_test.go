@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -19,7 +20,8 @@ import (
 // /offers/{id}/status and GET /resources, on the real binary with 1,000
 // procurements and 2,000 resources of the server's account in its
 // database. Opt-in (SUPPLY_LOAD_POLL=1); SUPPLY_LOAD_ENGINES,
-// _CONCURRENCY, _DURATION and _RUNS tune it as for TestLoadGetOffers.
+// _CONCURRENCY, _DURATION, _RUNS and _PROFILE tune it as for
+// TestLoadGetOffers.
 //
 // The rows are written straight through the store package while the server
 // runs, as procuring would have left them (a procurement, then its two
@@ -34,7 +36,15 @@ func TestLoadPolling(t *testing.T) {
 	cfg := loadConfigFromEnv(t)
 	for _, engine := range cfg.engines {
 		t.Run(engine, func(t *testing.T) {
-			s := Start(t, engine, "--catalog-refresh", "1h", "--rate-limit", "0")
+			// The seeded instances do not exist at the sandbox vendors: a
+			// reconcile pass would fail every seeded resource, a burst of
+			// writes in the middle of the measurement that no real poll
+			// load comes with (the rows change while they are polled).
+			flags := []string{"--catalog-refresh", "1h", "--rate-limit", "0", "--reconcile-every", "1h"}
+			if cfg.profiles != "" {
+				flags = append(flags, "--metrics-pprof")
+			}
+			s := Start(t, engine, flags...)
 			s.WaitVendors(t)
 			var res offers.Result
 			s.JSON(t, http.MethodPost, "/get_offers", yamlType, []byte("compute: {gpu_type: H100}\nlimit: 1\n"), http.StatusOK, &res)
@@ -57,7 +67,17 @@ func TestLoadPolling(t *testing.T) {
 					l.run(cfg.warmup)
 					var results []loadResult
 					for i := range cfg.runs {
+						var profiled chan error
+						if cfg.profiles != "" && i == 0 {
+							path := filepath.Join(cfg.profiles, fmt.Sprintf("cpu-poll-%s-%s-c%d.pprof", engine, ep.name, concurrency))
+							profiled = profile(s, cfg.duration-time.Second, path)
+						}
 						r := l.run(cfg.duration)
+						if profiled != nil {
+							if err := <-profiled; err != nil {
+								t.Errorf("CPU profile: %v", err)
+							}
+						}
 						t.Logf("run %d: %s", i+1, r)
 						results = append(results, r)
 					}
