@@ -1,0 +1,115 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/store/storetest"
+)
+
+// TestChangeVersion checks that every kind of write of a procurement or
+// resource moves its account's ChangeVersion, as seen through another
+// handle on the same database (another process, another replica), only
+// once it commits, and never the other accounts'.
+func TestChangeVersion(t *testing.T) {
+	for _, engine := range storetest.Engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			o := storetest.Options(t, engine)
+			o.Migrate = true
+			writer, err := store.Open(ctx, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = writer.Close() })
+			o.Migrate = false
+			reader, err := store.Open(ctx, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = reader.Close() })
+
+			a, _ := writer.EnsureAccount(ctx, "a")
+			b, _ := writer.EnsureAccount(ctx, "b")
+			version := func(account int64) int64 {
+				t.Helper()
+				v, err := reader.ChangeVersion(ctx, account)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return v
+			}
+			if v := version(a.ID); v != 0 {
+				t.Fatalf("version before any write: %d", v)
+			}
+			const offer, id = "00000000-0000-4000-8000-000000000001", "10000000-0000-4000-8000-000000000001"
+			r := testResource(a.ID, offer, id, base)
+			later := base.Add(time.Minute)
+			writes := []struct {
+				name  string
+				write func() error
+			}{
+				{"insert procurement", func() error { return writer.InsertProcurement(ctx, testProcurement(a.ID, offer)) }},
+				{"insert resource", func() error { return writer.InsertResource(ctx, r) }},
+				{"update resource", func() error {
+					r.Status, r.ExternalIP = "running", "203.0.113.9"
+					return writer.UpdateResource(ctx, r, "provisioning")
+				}},
+				{"update resource, status unchanged", func() error {
+					r.ExternalIP = "203.0.113.10"
+					return writer.UpdateResource(ctx, r, "running")
+				}},
+				{"set delete_at", func() error {
+					_, err := writer.SetDeleteAt(ctx, offer, &later, later)
+					return err
+				}},
+				{"set procurement status", func() error {
+					return writer.SetProcurementStatus(ctx, offer, "failed", "because", later)
+				}},
+			}
+			last := version(a.ID)
+			for _, w := range writes {
+				if err := w.write(); err != nil {
+					t.Fatalf("%s: %v", w.name, err)
+				}
+				if v := version(a.ID); v <= last {
+					t.Errorf("%s: version %d, was %d", w.name, v, last)
+				}
+				last = version(a.ID)
+			}
+			if v := version(b.ID); v != 0 {
+				t.Errorf("another account's writes moved b's version to %d", v)
+			}
+
+			// In a transaction: not before commit, and not at all on rollback.
+			errRollback := errors.New("roll back")
+			err = writer.InTx(ctx, func(tx store.Tx) error {
+				r.Status = "deleting"
+				if err := tx.UpdateResource(ctx, r, "running"); err != nil {
+					return err
+				}
+				if v := version(a.ID); v != last {
+					t.Errorf("version %d seen before commit, was %d", v, last)
+				}
+				return errRollback
+			})
+			if !errors.Is(err, errRollback) {
+				t.Fatal(err)
+			}
+			if v := version(a.ID); v != last {
+				t.Errorf("a rolled back write moved the version from %d to %d", last, v)
+			}
+			err = writer.InTx(ctx, func(tx store.Tx) error { return tx.UpdateResource(ctx, r, "running") })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v := version(a.ID); v <= last {
+				t.Errorf("a committed transaction left the version at %d", v)
+			}
+		})
+	}
+}
