@@ -113,3 +113,62 @@ func TestChangeVersion(t *testing.T) {
 		})
 	}
 }
+
+// TestChangeVersionNoDeadlock checks that counting changes adds no lock
+// cycle: a transaction that writes one resource, then another, does not
+// deadlock with one that writes the other in between, as it would if the
+// counter row were locked at the first write rather than at commit.
+func TestChangeVersionNoDeadlock(t *testing.T) {
+	for _, engine := range storetest.Engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			st := storetest.Open(t, engine)
+			a, _ := st.EnsureAccount(ctx, "a")
+			const offer = "00000000-0000-4000-8000-000000000001"
+			if err := st.InsertProcurement(ctx, testProcurement(a.ID, offer)); err != nil {
+				t.Fatal(err)
+			}
+			r1 := testResource(a.ID, offer, "10000000-0000-4000-8000-000000000001", base)
+			r2 := testResource(a.ID, offer, "10000000-0000-4000-8000-000000000002", base)
+			for _, r := range []store.Resource{r1, r2} {
+				if err := st.InsertResource(ctx, r); err != nil {
+					t.Fatal(err)
+				}
+			}
+			firstDone, secondDone := make(chan struct{}), make(chan struct{})
+			second := make(chan error, 1)
+			go func() {
+				<-firstDone
+				second <- st.InTx(ctx, func(tx store.Tx) error {
+					x := r2
+					x.StatusMessage = "second"
+					err := tx.UpdateResource(ctx, x, "provisioning")
+					close(secondDone)
+					return err
+				})
+			}()
+			err := st.InTx(ctx, func(tx store.Tx) error {
+				x := r1
+				x.StatusMessage = "first"
+				if err := tx.UpdateResource(ctx, x, "provisioning"); err != nil {
+					return err
+				}
+				close(firstDone)
+				select { // SQLite: the second waits for this one to commit
+				case <-secondDone:
+				case <-time.After(300 * time.Millisecond):
+				}
+				x = r2
+				x.StatusMessage = "first"
+				return tx.UpdateResource(ctx, x, "provisioning")
+			})
+			if err != nil {
+				t.Errorf("first transaction: %v", err)
+			}
+			if err := <-second; err != nil {
+				t.Errorf("second transaction: %v", err)
+			}
+		})
+	}
+}
