@@ -103,6 +103,8 @@ type Service struct {
 	foreignSeen map[string]bool // vendor/instance ids of foreign instances already logged
 	// inflight serialises the requests of one Idempotency-Key.
 	inflight keyGate
+	// statuses are the offer statuses served to polls.
+	statuses *statusCache
 }
 
 // New builds a Service. Register its workers (Workers) and periodic jobs
@@ -150,6 +152,7 @@ func New(cfg Config) *Service {
 	s := &Service{
 		cfg: cfg, events: cfg.Events, offers: cfg.Offers, vendors: map[string]vendors.Vendor{},
 		log: cfg.Logger, now: cfg.Now, metrics: newMetrics(cfg.Metrics), foreignSeen: map[string]bool{},
+		statuses: newStatusCache(),
 	}
 	s.store = recordingStore{Store: cfg.Store, s: s}
 	for _, v := range cfg.Vendors {
