@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"testing"
 	"time"
 
@@ -51,6 +52,7 @@ func TestLoadPolling(t *testing.T) {
 			if len(res.Offers) == 0 {
 				t.Fatal("no H100 offer to record")
 			}
+			waitReconciled(t, s)
 			ids := seedProcurements(t, s, res.Offers[0], procurements, nodes)
 			endpoints := []struct {
 				name    string
@@ -91,6 +93,20 @@ func TestLoadPolling(t *testing.T) {
 			}
 		})
 	}
+}
+
+// waitReconciled waits for the reconcile pass the server runs at start to
+// finish, so that it cannot read a part of the seeded rows and fail them
+// while they are polled (the seeded instances exist at no vendor).
+func waitReconciled(t *testing.T, s *Server) {
+	t.Helper()
+	done := regexp.MustCompile(`supply_job_steps_total\{kind="reconcile",outcome="ok"\} [1-9]`)
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if done.Match(s.Metrics(t)) {
+			return
+		}
+	}
+	t.Fatal("the server's first reconcile pass did not finish within a minute")
 }
 
 // seedProcurements records n procurements of offer by s's account, each
