@@ -98,13 +98,13 @@ func (s *Service) procurementStatus(ctx context.Context, q store.Queries, d offe
 }
 
 // Resources is GET /resources: the account's resources, newest first,
-// deleted ones included.
+// deleted ones included, or a page of them.
 func (s *Service) Resources(ctx context.Context, accountID int64, f ResourceFilter) ([]ResourceSummary, error) {
 	offerID := ""
 	if f.OfferID != nil {
 		offerID = f.OfferID.String()
 	}
-	rs, err := s.store.ListResources(ctx, accountID, offerID, f.Status)
+	rs, err := s.store.ListResources(ctx, accountID, offerID, f.Status, f.After, f.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("list resources: %w", err)
 	}

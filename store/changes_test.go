@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -168,6 +169,74 @@ func TestChangeVersionNoDeadlock(t *testing.T) {
 			}
 			if err := <-second; err != nil {
 				t.Errorf("second transaction: %v", err)
+			}
+		})
+	}
+}
+
+// TestListResourcesPages reads an account's resources page by page while
+// resources are created and change status between pages: the pages hold
+// every resource that existed when the first was read, each once, in the
+// order of the whole list (ties in creation time included).
+func TestListResourcesPages(t *testing.T) {
+	for _, engine := range storetest.Engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			st := storetest.Open(t, engine)
+			a, _ := st.EnsureAccount(ctx, "a")
+			b, _ := st.EnsureAccount(ctx, "b")
+			const offer = "00000000-0000-4000-8000-000000000001"
+			if err := st.InsertProcurement(ctx, testProcurement(a.ID, offer)); err != nil {
+				t.Fatal(err)
+			}
+			insert := func(account int64, i int, created time.Time) store.Resource {
+				t.Helper()
+				r := testResource(account, offer, fmt.Sprintf("10000000-0000-4000-8000-%012d", i), created)
+				if err := st.InsertResource(ctx, r); err != nil {
+					t.Fatal(err)
+				}
+				return r
+			}
+			for i := range 23 {
+				// Three at each instant: ties are broken by id.
+				insert(a.ID, i, base.Add(time.Duration(i/3)*time.Second))
+			}
+			insert(b.ID, 100, base)
+			whole, err := st.ListResources(ctx, a.ID, "", "", store.ResourceCursor{}, 0)
+			if err != nil || len(whole) != 23 {
+				t.Fatalf("the whole list: %d resources, %v", len(whole), err)
+			}
+
+			var paged []store.Resource
+			after := store.ResourceCursor{}
+			for page := 0; ; page++ {
+				rs, err := st.ListResources(ctx, a.ID, "", "", after, 5)
+				if err != nil {
+					t.Fatal(err)
+				}
+				paged = append(paged, rs...)
+				if len(rs) < 5 {
+					break
+				}
+				after = store.CursorOf(rs[len(rs)-1])
+				// Between pages: a new resource, and one already read and
+				// one not yet read change status.
+				insert(a.ID, 200+page, base.Add(time.Hour))
+				for _, x := range []store.Resource{paged[0], whole[min(len(paged)+1, len(whole)-1)]} {
+					x.Status = "deleting"
+					if err := st.UpdateResource(ctx, x, "provisioning"); err != nil && !errors.Is(err, store.ErrConflict) {
+						t.Fatal(err)
+					}
+				}
+			}
+			if len(paged) != len(whole) {
+				t.Fatalf("pages hold %d resources, the list %d", len(paged), len(whole))
+			}
+			for i := range whole {
+				if paged[i].ID != whole[i].ID {
+					t.Fatalf("resource %d of the pages is %s, of the list %s", i, paged[i].ID, whole[i].ID)
+				}
 			}
 		})
 	}

@@ -233,8 +233,8 @@ func (e liteQueries) ResourcesByParent(ctx context.Context, parentID *string) ([
 	return convertRows(rows, liteResourceRow), err
 }
 
-func (e liteQueries) ListResources(ctx context.Context, accountID int64, offerID, status string) ([]resourceRow, error) {
-	rows, err := e.Queries.ListResources(ctx, accountID, offerID, status)
+func (e liteQueries) ListResources(ctx context.Context, accountID int64, offerID, status, beforeID string, beforeCreatedAt time.Time, maxRows int64) ([]resourceRow, error) {
+	rows, err := e.Queries.ListResources(ctx, accountID, offerID, status, beforeID, beforeCreatedAt, maxRows)
 	return convertRows(rows, liteResourceRow), err
 }
 
