@@ -24,7 +24,7 @@ import (
 func (s *Service) OfferStatus(ctx context.Context, accountID int64, offerID uuid.UUID) (OfferStatus, error) {
 	// Read before the rows: a change that commits in between makes the
 	// entry stale at once, never a stale entry look current.
-	version, err := s.store.ChangeVersion(ctx, accountID)
+	version, err := s.versions.get(ctx, accountID)
 	if err != nil {
 		return OfferStatus{}, fmt.Errorf("offer status: %w", err)
 	}
