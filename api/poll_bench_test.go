@@ -133,14 +133,19 @@ func BenchmarkPollOfferStatus(b *testing.B) {
 	}
 }
 
-// BenchmarkPollResources is GET /resources, all 2,000 resources.
+// BenchmarkPollResources is GET /resources: all 2,000 resources, and the
+// first page of 100.
 func BenchmarkPollResources(b *testing.B) {
 	for _, engine := range storetest.Engines(b) {
 		b.Run(engine, func(b *testing.B) {
 			pb := newPollBench(b, engine)
-			b.ReportAllocs()
-			for b.Loop() {
-				pb.get(b, "/resources", "", http.StatusOK)
+			for name, path := range map[string]string{"all": "/resources", "limit=100": "/resources?limit=100"} {
+				b.Run(name, func(b *testing.B) {
+					b.ReportAllocs()
+					for b.Loop() {
+						pb.get(b, path, "", http.StatusOK)
+					}
+				})
 			}
 		})
 	}
