@@ -25,8 +25,9 @@ type versionReads struct {
 	accounts map[int64]*accountReads
 }
 
-// accountReads is one account's reads: whether one is under way, and the
-// one that starts after it, which polls that arrived meanwhile wait for.
+// accountReads is there while one of the account's reads is under way; next
+// is the read that starts after it, which polls that arrived meanwhile wait
+// for.
 type accountReads struct {
 	next *versionRead
 }

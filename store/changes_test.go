@@ -219,7 +219,8 @@ func TestListResourcesPages(t *testing.T) {
 				if len(rs) < 5 {
 					break
 				}
-				after = store.CursorOf(rs[len(rs)-1])
+				last := rs[len(rs)-1]
+				after = store.ResourceCursor{CreatedAt: last.CreatedAt, ID: last.ID}
 				// Between pages: a new resource, and one already read and
 				// one not yet read change status.
 				insert(a.ID, 200+page, base.Add(time.Hour))

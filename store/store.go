@@ -120,9 +120,6 @@ type ResourceCursor struct {
 	ID        string
 }
 
-// CursorOf is the cursor just after r.
-func CursorOf(r Resource) ResourceCursor { return ResourceCursor{CreatedAt: r.CreatedAt, ID: r.ID} }
-
 // IdempotencyRecord is the response given to a request that carried an
 // Idempotency-Key, kept to answer its repetitions. RequestHash identifies the
 // request, so that the same key with a different request can be refused.
