@@ -18,7 +18,9 @@ import (
 )
 
 // TestLoadPolling measures what clients poll while machines come up, GET
-// /offers/{id}/status and GET /resources, on the real binary with 1,000
+// /offers/{id}/status (also conditionally, with the ETag of the last
+// answer, as "offer-status-etag") and GET /resources (all, and the first
+// page of 100), on the real binary with 1,000
 // procurements and 2,000 resources of the server's account in its
 // database. Opt-in (SUPPLY_LOAD_POLL=1); SUPPLY_LOAD_ENGINES,
 // _CONCURRENCY, _DURATION, _RUNS and _PROFILE tune it as for
@@ -54,14 +56,27 @@ func TestLoadPolling(t *testing.T) {
 			}
 			waitReconciled(t, s)
 			ids := seedProcurements(t, s, res.Offers[0], procurements, nodes)
+			tags := make([]string, len(ids))
+			for i, id := range ids {
+				_, h, _ := s.Do(t, http.MethodGet, "/offers/"+id+"/status", "", nil)
+				tags[i] = h.Get("ETag")
+			}
 			endpoints := []struct {
 				name    string
 				request func(i int) loadRequest
 			}{
 				{"offer-status", func(i int) loadRequest {
-					return loadRequest{http.MethodGet, "/offers/" + ids[i%len(ids)] + "/status", nil, []byte(`{`)}
+					return loadRequest{method: http.MethodGet, path: "/offers/" + ids[i%len(ids)] + "/status", want: []byte(`{`)}
 				}},
-				{"resources", func(int) loadRequest { return loadRequest{http.MethodGet, "/resources", nil, []byte(`[`)} }},
+				{"offer-status-etag", func(i int) loadRequest {
+					return loadRequest{method: http.MethodGet, path: "/offers/" + ids[i%len(ids)] + "/status", ifNoneMatch: tags[i%len(ids)]}
+				}},
+				{"resources", func(int) loadRequest {
+					return loadRequest{method: http.MethodGet, path: "/resources", want: []byte(`[`)}
+				}},
+				{"resources-limit-100", func(int) loadRequest {
+					return loadRequest{method: http.MethodGet, path: "/resources?limit=100", want: []byte(`[`)}
+				}},
 			}
 			for _, ep := range endpoints {
 				for _, concurrency := range cfg.concurrencies {
