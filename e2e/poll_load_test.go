@@ -20,9 +20,8 @@ import (
 // TestLoadPolling measures what clients poll while machines come up, GET
 // /offers/{id}/status (also conditionally, with the ETag of the last
 // answer, as "offer-status-etag") and GET /resources (all, and the first
-// page of 100), on the real binary with 1,000
-// procurements and 2,000 resources of the server's account in its
-// database. Opt-in (SUPPLY_LOAD_POLL=1); SUPPLY_LOAD_ENGINES,
+// page of 100), on the real binary with 1,000 procurements and 2,000
+// resources of the server's account in its database. Opt-in (SUPPLY_LOAD_POLL=1); SUPPLY_LOAD_ENGINES,
 // _CONCURRENCY, _DURATION, _RUNS and _PROFILE tune it as for
 // TestLoadGetOffers.
 //
