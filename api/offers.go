@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -55,11 +54,7 @@ type offerDetailsOutput struct {
 func (a *API) registerOffers() {
 	op := operation("get_offers", http.MethodPost, "/get_offers", tagOffers, "Query offers")
 	op.Description = "The body is a YAML document (JSON is accepted too)."
-	// A body written by the handler gets no schema from huma: document
-	// the type it is, as huma would for a Body of that type.
-	op.Responses["200"] = &huma.Response{Content: map[string]*huma.MediaType{
-		"application/json": {Schema: a.huma.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[offers.Result](), true, "")},
-	}}
+	documentAnswer[offers.Result](a, &op)
 	huma.Register(a.huma, op, a.getOffers)
 	// huma documents a raw body as binary; the contract documents a string.
 	a.huma.OpenAPI().Paths["/get_offers"].Post.RequestBody.Content["application/yaml"].Schema = &huma.Schema{Type: huma.TypeString}

@@ -31,10 +31,6 @@ type procureOutput struct {
 	Body provision.ProcureResponse
 }
 
-type offerStatusOutput struct {
-	Body provision.OfferStatus
-}
-
 func (a *API) registerProcurement() {
 	op := operation("procure_offer", http.MethodPost, "/procure_offer", tagOffers, "Procure an offer")
 	op.Description = "Starts procurement and answers before the vendor has finished; poll GET /offers/{offer_id}/status."
@@ -47,8 +43,9 @@ func (a *API) registerProcurement() {
 	// The document says what the decoder does: unknown fields are refused.
 	schemas.Map()["ProcureOfferRequest"].AdditionalProperties = false
 
-	huma.Register(a.huma, operation("get_offer_status", http.MethodGet, "/offers/{offer_id}/status", tagOffers, "Procurement status of an offer"),
-		a.offerStatus)
+	op = operation("get_offer_status", http.MethodGet, "/offers/{offer_id}/status", tagOffers, "Procurement status of an offer")
+	documentAnswer[provision.OfferStatus](a, &op)
+	huma.Register(a.huma, op, a.offerStatus)
 }
 
 func (a *API) procure(ctx context.Context, in *procureInput) (*procureOutput, error) {
@@ -64,7 +61,9 @@ func (a *API) procure(ctx context.Context, in *procureInput) (*procureOutput, er
 	return &procureOutput{Body: res}, nil
 }
 
-func (a *API) offerStatus(ctx context.Context, in *offerIDInput) (*offerStatusOutput, error) {
+// offerStatus answers with an ETag: a poller that sends it back as
+// If-None-Match gets 304 until the status changes.
+func (a *API) offerStatus(ctx context.Context, in *offerIDInput) (*taggedOutput, error) {
 	id, err := parseID("path", "offer_id", in.OfferID)
 	if err != nil {
 		return nil, err
@@ -75,7 +74,7 @@ func (a *API) offerStatus(ctx context.Context, in *offerIDInput) (*offerStatusOu
 	}
 	st.Instances = emptyIfNil(st.Instances)
 	st.ResourceIDs = emptyIfNil(st.ResourceIDs)
-	return &offerStatusOutput{Body: st}, nil
+	return a.tagged(st), nil
 }
 
 // provisionError answers an error of the ProvisionService: a refusal with

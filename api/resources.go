@@ -3,6 +3,8 @@ package api
 import (
 	"context"
 	"net/http"
+	"net/url"
+	"strconv"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -12,10 +14,9 @@ import (
 type listResourcesInput struct {
 	OfferID string `query:"offer_id" format:"uuid" doc:"Only resources procured from this offer"`
 	Status  string `query:"status" enum:"provisioning,running,unhealthy,preempted,deleting,deleted,failed" doc:"Only resources in this status"`
-}
-
-type listResourcesOutput struct {
-	Body []provision.ResourceSummary
+	// Extensions of the Supply API: paging.
+	Limit int    `query:"limit" minimum:"1" maximum:"1000" doc:"Extension: answer at most this many resources (absent: all of them); when the page is full, the Link header (rel=\"next\") names the next page"`
+	After string `query:"after" maxLength:"128" doc:"Extension: the cursor of the page to answer, from the previous page's Link header; pages read in turn neither miss nor repeat a resource, whatever changes meanwhile"`
 }
 
 type getResourceInput struct {
@@ -37,17 +38,19 @@ type deleteResourceOutput struct {
 }
 
 func (a *API) registerResources() {
-	huma.Register(a.huma, operation("list_resources", http.MethodGet, "/resources", tagResources, "List resources, newest first"),
-		a.listResources)
+	op := operation("list_resources", http.MethodGet, "/resources", tagResources, "List resources, newest first")
+	documentAnswer[[]provision.ResourceSummary](a, &op)
+	huma.Register(a.huma, op, a.listResources)
 	huma.Register(a.huma, operation("get_resource", http.MethodGet, "/resources/{resource_id}", tagResources, "One resource"),
 		a.getResource)
 
-	op := operation("delete_resource", http.MethodDelete, "/resources/{resource_id}", tagResources, "Delete a resource")
+	op = operation("delete_resource", http.MethodDelete, "/resources/{resource_id}", tagResources, "Delete a resource")
 	op.Description = "Termination is asynchronous: the resource is deleting until the vendor confirms it is gone."
 	huma.Register(a.huma, op, a.deleteResource)
 }
 
-func (a *API) listResources(ctx context.Context, in *listResourcesInput) (*listResourcesOutput, error) {
+// listResources answers with an ETag, like offerStatus.
+func (a *API) listResources(ctx context.Context, in *listResourcesInput) (*taggedOutput, error) {
 	f := provision.ResourceFilter{Status: in.Status}
 	if in.OfferID != "" {
 		id, err := parseID("query", "offer_id", in.OfferID)
@@ -56,6 +59,19 @@ func (a *API) listResources(ctx context.Context, in *listResourcesInput) (*listR
 		}
 		f.OfferID = &id
 	}
+	if in.After != "" {
+		if in.Limit == 0 {
+			return nil, validationFailed(ValidationError{Type: "value_error", Loc: []any{"query", "after"},
+				Msg: "Value error, after pages the list: pass limit with it", Input: in.After})
+		}
+		after, err := provision.ParseCursor(in.After)
+		if err != nil {
+			return nil, validationFailed(ValidationError{Type: "value_error", Loc: []any{"query", "after"},
+				Msg: "Value error, " + err.Error(), Input: in.After})
+		}
+		f.After = after
+	}
+	f.Limit = in.Limit
 	list, err := a.cfg.Provision.Resources(ctx, AccountID(ctx), f)
 	if err != nil {
 		return nil, a.provisionError(ctx, "list resources", err)
@@ -64,7 +80,22 @@ func (a *API) listResources(ctx context.Context, in *listResourcesInput) (*listR
 	for i := range list {
 		completeSummary(&list[i])
 	}
-	return &listResourcesOutput{Body: list}, nil
+	out := a.tagged(list)
+	if in.Limit > 0 && len(list) == in.Limit {
+		next := url.Values{"limit": {strconv.Itoa(in.Limit)}, "after": {provision.NextCursor(list[len(list)-1])}}
+		if in.OfferID != "" {
+			next.Set("offer_id", in.OfferID)
+		}
+		if in.Status != "" {
+			next.Set("status", in.Status)
+		}
+		write := out.Body
+		out.Body = func(ctx huma.Context) {
+			ctx.SetHeader("Link", "</resources?"+next.Encode()+`>; rel="next"`)
+			write(ctx)
+		}
+	}
+	return out, nil
 }
 
 func (a *API) getResource(ctx context.Context, in *getResourceInput) (*resourceOutput, error) {

@@ -2,9 +2,11 @@ package api
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/gpusupply/supply/provision"
+	"github.com/gpusupply/supply/store"
 )
 
 // clusterResource has every field set; vmResource leaves every optional one
@@ -135,4 +137,43 @@ func TestDeleteResource(t *testing.T) {
 	r := ts.do(t, http.MethodDelete, "/resources/"+resID.String()+"?force=please", "", "", "Bearer "+ts.key)
 	wantJSON(t, r, 422, `{"detail":[{"type":"bool_parsing","loc":["query","force"],
 		"msg":"Input should be a valid boolean, unable to interpret input","input":"please"}]}`)
+}
+
+func TestListResourcesPaging(t *testing.T) {
+	ts := newTestServer(t, 0)
+	page := []provision.ResourceSummary{clusterResource, vmResource}
+	ts.provision.answer(provisionAnswers{resources: page})
+
+	// A full page names the next one; its cursor is the last resource's.
+	r := ts.get(t, "/resources?limit=2&status=running")
+	wantJSON(t, r, 200, "["+clusterJSON+","+vmJSON+"]")
+	if c := ts.provision.lastCall(); c.filter.Limit != 2 || c.filter.After != (store.ResourceCursor{}) || c.filter.Status != "running" {
+		t.Fatalf("first page reached the service as %+v", c.filter)
+	}
+	cursor := provision.NextCursor(vmResource)
+	if link := r.header.Get("Link"); link != `</resources?after=`+cursor+`&limit=2&status=running>; rel="next"` {
+		t.Fatalf("Link %q", link)
+	}
+	r = ts.get(t, "/resources?limit=2&status=running&after="+cursor)
+	if c := ts.provision.lastCall(); r.status != 200 || c.filter.After.ID != nodeID.String() || !c.filter.After.CreatedAt.Equal(t0) {
+		t.Fatalf("next page: %d, reached the service as %+v", r.status, c.filter)
+	}
+	// A page that is not full is the last; no limit, no paging.
+	for _, path := range []string{"/resources?limit=3", "/resources"} {
+		if r := ts.get(t, path); r.status != 200 || r.header.Get("Link") != "" {
+			t.Errorf("%s: %d, Link %q", path, r.status, r.header.Get("Link"))
+		}
+	}
+	if c := ts.provision.lastCall(); c.filter.Limit != 0 {
+		t.Errorf("no limit reached the service as %d", c.filter.Limit)
+	}
+
+	for _, path := range []string{
+		"/resources?limit=2&after=bm90LWEtY3Vyc29y", "/resources?limit=2&after=%25", "/resources?after=" + cursor,
+		"/resources?limit=0", "/resources?limit=1001", "/resources?limit=x",
+	} {
+		if r := ts.get(t, path); r.status != http.StatusUnprocessableEntity || !strings.Contains(string(r.body), `"loc":["query",`) {
+			t.Errorf("%s: %d %s, want a 422 about the query", path, r.status, r.body)
+		}
+	}
 }

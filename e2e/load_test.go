@@ -196,12 +196,15 @@ type loadRequest struct {
 	body         []byte
 	// want is how a 200 answer starts.
 	want []byte
+	// ifNoneMatch, when set, is sent as If-None-Match, and the answer
+	// must be 304 Not Modified.
+	ifNoneMatch string
 }
 
 // offerQueries cycles through YAML get_offers bodies.
 func offerQueries(queries []string) func(i int) loadRequest {
 	return func(i int) loadRequest {
-		return loadRequest{http.MethodPost, "/get_offers", []byte(queries[i%len(queries)]), []byte(`{"offers":`)}
+		return loadRequest{method: http.MethodPost, path: "/get_offers", body: []byte(queries[i%len(queries)]), want: []byte(`{"offers":`)}
 	}
 }
 
@@ -318,6 +321,11 @@ func (l *loader) query(lr loadRequest, buf *bytes.Buffer) (int, error) {
 	if lr.body != nil {
 		req.Header.Set("Content-Type", yamlType)
 	}
+	wantStatus := http.StatusOK
+	if lr.ifNoneMatch != "" {
+		req.Header.Set("If-None-Match", lr.ifNoneMatch)
+		wantStatus = http.StatusNotModified
+	}
 	resp, err := l.client.Do(req)
 	if err != nil {
 		return 0, err
@@ -327,7 +335,7 @@ func (l *loader) query(lr loadRequest, buf *bytes.Buffer) (int, error) {
 	if _, err := buf.ReadFrom(resp.Body); err != nil {
 		return 0, err
 	}
-	if b := buf.Bytes(); resp.StatusCode != http.StatusOK || !bytes.HasPrefix(b, lr.want) {
+	if b := buf.Bytes(); resp.StatusCode != wantStatus || wantStatus == http.StatusOK && !bytes.HasPrefix(b, lr.want) {
 		return 0, fmt.Errorf("status %d: %.200s", resp.StatusCode, b)
 	}
 	return buf.Len(), nil

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
+	"regexp"
 	"testing"
 	"time"
 
@@ -16,10 +18,12 @@ import (
 )
 
 // TestLoadPolling measures what clients poll while machines come up, GET
-// /offers/{id}/status and GET /resources, on the real binary with 1,000
-// procurements and 2,000 resources of the server's account in its
-// database. Opt-in (SUPPLY_LOAD_POLL=1); SUPPLY_LOAD_ENGINES,
-// _CONCURRENCY, _DURATION and _RUNS tune it as for TestLoadGetOffers.
+// /offers/{id}/status (also conditionally, with the ETag of the last
+// answer, as "offer-status-etag") and GET /resources (all, and the first
+// page of 100), on the real binary with 1,000 procurements and 2,000
+// resources of the server's account in its database. Opt-in (SUPPLY_LOAD_POLL=1); SUPPLY_LOAD_ENGINES,
+// _CONCURRENCY, _DURATION, _RUNS and _PROFILE tune it as for
+// TestLoadGetOffers.
 //
 // The rows are written straight through the store package while the server
 // runs, as procuring would have left them (a procurement, then its two
@@ -34,22 +38,44 @@ func TestLoadPolling(t *testing.T) {
 	cfg := loadConfigFromEnv(t)
 	for _, engine := range cfg.engines {
 		t.Run(engine, func(t *testing.T) {
-			s := Start(t, engine, "--catalog-refresh", "1h", "--rate-limit", "0")
+			// The seeded instances do not exist at the sandbox vendors: a
+			// reconcile pass would fail every seeded resource, a burst of
+			// writes in the middle of the measurement that no real poll
+			// load comes with (the rows change while they are polled).
+			flags := []string{"--catalog-refresh", "1h", "--rate-limit", "0", "--reconcile-every", "1h"}
+			if cfg.profiles != "" {
+				flags = append(flags, "--metrics-pprof")
+			}
+			s := Start(t, engine, flags...)
 			s.WaitVendors(t)
 			var res offers.Result
 			s.JSON(t, http.MethodPost, "/get_offers", yamlType, []byte("compute: {gpu_type: H100}\nlimit: 1\n"), http.StatusOK, &res)
 			if len(res.Offers) == 0 {
 				t.Fatal("no H100 offer to record")
 			}
+			waitReconciled(t, s)
 			ids := seedProcurements(t, s, res.Offers[0], procurements, nodes)
+			tags := make([]string, len(ids))
+			for i, id := range ids {
+				_, h, _ := s.Do(t, http.MethodGet, "/offers/"+id+"/status", "", nil)
+				tags[i] = h.Get("ETag")
+			}
 			endpoints := []struct {
 				name    string
 				request func(i int) loadRequest
 			}{
 				{"offer-status", func(i int) loadRequest {
-					return loadRequest{http.MethodGet, "/offers/" + ids[i%len(ids)] + "/status", nil, []byte(`{`)}
+					return loadRequest{method: http.MethodGet, path: "/offers/" + ids[i%len(ids)] + "/status", want: []byte(`{`)}
 				}},
-				{"resources", func(int) loadRequest { return loadRequest{http.MethodGet, "/resources", nil, []byte(`[`)} }},
+				{"offer-status-etag", func(i int) loadRequest {
+					return loadRequest{method: http.MethodGet, path: "/offers/" + ids[i%len(ids)] + "/status", ifNoneMatch: tags[i%len(ids)]}
+				}},
+				{"resources", func(int) loadRequest {
+					return loadRequest{method: http.MethodGet, path: "/resources", want: []byte(`[`)}
+				}},
+				{"resources-limit-100", func(int) loadRequest {
+					return loadRequest{method: http.MethodGet, path: "/resources?limit=100", want: []byte(`[`)}
+				}},
 			}
 			for _, ep := range endpoints {
 				for _, concurrency := range cfg.concurrencies {
@@ -57,7 +83,17 @@ func TestLoadPolling(t *testing.T) {
 					l.run(cfg.warmup)
 					var results []loadResult
 					for i := range cfg.runs {
+						var profiled chan error
+						if cfg.profiles != "" && i == 0 {
+							path := filepath.Join(cfg.profiles, fmt.Sprintf("cpu-poll-%s-%s-c%d.pprof", engine, ep.name, concurrency))
+							profiled = profile(s, cfg.duration-time.Second, path)
+						}
 						r := l.run(cfg.duration)
+						if profiled != nil {
+							if err := <-profiled; err != nil {
+								t.Errorf("CPU profile: %v", err)
+							}
+						}
 						t.Logf("run %d: %s", i+1, r)
 						results = append(results, r)
 					}
@@ -71,6 +107,20 @@ func TestLoadPolling(t *testing.T) {
 			}
 		})
 	}
+}
+
+// waitReconciled waits for the reconcile pass the server runs at start to
+// finish, so that it cannot read a part of the seeded rows and fail them
+// while they are polled (the seeded instances exist at no vendor).
+func waitReconciled(t *testing.T, s *Server) {
+	t.Helper()
+	done := regexp.MustCompile(`supply_job_steps_total\{kind="reconcile",outcome="ok"\} [1-9]`)
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if done.Match(s.Metrics(t)) {
+			return
+		}
+	}
+	t.Fatal("the server's first reconcile pass did not finish within a minute")
 }
 
 // seedProcurements records n procurements of offer by s's account, each

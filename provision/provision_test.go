@@ -30,9 +30,11 @@ const testKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGZ1c3VwcGx5dGVzdGtleWZvcnB
 // env is a whole procurement stack: sandbox vendors over loopback HTTP,
 // a real store, the offer index and the service with its River workers.
 type env struct {
-	t       *testing.T
-	sb      *sandbox.Sandbox
-	st      store.Store
+	t  *testing.T
+	sb *sandbox.Sandbox
+	st store.Store
+	// opts open the same database again: another process's handle.
+	opts    store.Options
 	index   *offers.Index
 	svc     *provision.Service
 	reg     *prometheus.Registry
@@ -46,7 +48,14 @@ func newEnv(t *testing.T, engine string, mod func(*provision.Config)) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sb.Close() })
-	st := storetest.Open(t, engine)
+	opts := storetest.Options(t, engine)
+	opts.Migrate = true
+	st, err := store.Open(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	opts.Migrate = false
 	// Accounts 1 and 2: the renter, and someone who must not see their things.
 	for i, name := range []string{"renter", "other"} {
 		if acc, err := st.EnsureAccount(context.Background(), name); err != nil || acc.ID != int64(i+1) {
@@ -89,7 +98,7 @@ func newEnv(t *testing.T, engine string, mod func(*provision.Config)) *env {
 		defer done()
 		st.StopJobs(stop)
 	})
-	return &env{t: t, sb: sb, st: st, index: index, svc: svc, reg: reg, vendors: vs}
+	return &env{t: t, sb: sb, st: st, opts: opts, index: index, svc: svc, reg: reg, vendors: vs}
 }
 
 // offer is the cheapest single H100-family (or other) offer of a vendor.

@@ -18,8 +18,19 @@ import (
 )
 
 // OfferStatus is GET /offers/{id}/status. It reads only the database, so
-// clients may poll it as hard as they like.
+// clients may poll it as hard as they like: while the account's
+// procurements and resources stay unchanged, a poll is one single-row read
+// (see statusCache).
 func (s *Service) OfferStatus(ctx context.Context, accountID int64, offerID uuid.UUID) (OfferStatus, error) {
+	// Read before the rows: a change that commits in between makes the
+	// entry stale at once, never a stale entry look current.
+	version, err := s.versions.get(ctx, accountID)
+	if err != nil {
+		return OfferStatus{}, fmt.Errorf("offer status: %w", err)
+	}
+	if st, ok := s.statuses.get(offerID, accountID, version); ok {
+		return st, nil
+	}
 	d, p, err := s.details(ctx, accountID, offerID)
 	if errors.Is(err, offers.ErrNotFound) {
 		return OfferStatus{}, refuse(ErrNotFound, "Offer %s not found", offerID)
@@ -33,7 +44,12 @@ func (s *Service) OfferStatus(ctx context.Context, accountID int64, offerID uuid
 			Instances: []InstanceInfo{}, ResourceIDs: []uuid.UUID{}, Progress: "not procured",
 		}, nil
 	}
-	return s.procurementStatus(ctx, s.store, d, *p)
+	st, err := s.procurementStatus(ctx, s.store, d, *p)
+	if err != nil {
+		return OfferStatus{}, err
+	}
+	s.statuses.put(offerID, accountID, version, st)
+	return st, nil
 }
 
 // procurementStatus is the status of a procured offer, read through q.
@@ -82,13 +98,13 @@ func (s *Service) procurementStatus(ctx context.Context, q store.Queries, d offe
 }
 
 // Resources is GET /resources: the account's resources, newest first,
-// deleted ones included.
+// deleted ones included, or a page of them.
 func (s *Service) Resources(ctx context.Context, accountID int64, f ResourceFilter) ([]ResourceSummary, error) {
 	offerID := ""
 	if f.OfferID != nil {
 		offerID = f.OfferID.String()
 	}
-	rs, err := s.store.ListResources(ctx, accountID, offerID, f.Status)
+	rs, err := s.store.ListResources(ctx, accountID, offerID, f.Status, f.After, f.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("list resources: %w", err)
 	}

@@ -103,6 +103,10 @@ type Service struct {
 	foreignSeen map[string]bool // vendor/instance ids of foreign instances already logged
 	// inflight serialises the requests of one Idempotency-Key.
 	inflight keyGate
+	// statuses are the offer statuses served to polls, versions the
+	// reads that tell whether they are current.
+	statuses *statusCache
+	versions *versionReads
 }
 
 // New builds a Service. Register its workers (Workers) and periodic jobs
@@ -150,8 +154,10 @@ func New(cfg Config) *Service {
 	s := &Service{
 		cfg: cfg, events: cfg.Events, offers: cfg.Offers, vendors: map[string]vendors.Vendor{},
 		log: cfg.Logger, now: cfg.Now, metrics: newMetrics(cfg.Metrics), foreignSeen: map[string]bool{},
+		statuses: newStatusCache(),
 	}
 	s.store = recordingStore{Store: cfg.Store, s: s}
+	s.versions = newVersionReads(cfg.Store.ChangeVersion)
 	for _, v := range cfg.Vendors {
 		s.vendors[v.Name()] = v
 	}

@@ -186,7 +186,7 @@ type UsageGroup struct {
 // Usage is GET /usage: what the account's resources cost within the
 // window, deleted ones included, clusters by their nodes.
 func (s *Service) Usage(ctx context.Context, accountID int64, q UsageQuery) (Usage, error) {
-	rs, err := s.store.ListResources(ctx, accountID, "", "")
+	rs, err := s.store.ListResources(ctx, accountID, "", "", store.ResourceCursor{}, 0)
 	if err != nil {
 		return Usage{}, fmt.Errorf("usage: %w", err)
 	}

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/gpusupply/supply/store"
 )
 
 // Errors the API maps to statuses. Each is wrapped with a sentence the
@@ -171,6 +173,10 @@ type DeleteResponse struct {
 type ResourceFilter struct {
 	OfferID *uuid.UUID
 	Status  string
+	// Limit, when above 0, pages the list: at most Limit resources,
+	// those after After (see store.Queries.ListResources).
+	Limit int
+	After store.ResourceCursor
 }
 
 // Error is a refusal the client should read: Kind (ErrNotFound, ErrGone,

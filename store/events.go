@@ -110,6 +110,11 @@ type EventQueries interface {
 	EventsAfter(ctx context.Context, accountID, after int64, f EventFilter, limit int) ([]Event, error)
 	// LastEventID is the account's latest event id, 0 before its first.
 	LastEventID(ctx context.Context, accountID int64) (int64, error)
+	// ChangeVersion counts the writes of the account's procurements and
+	// resources, by any process and any path (0 before the first): what
+	// was read from them while it stayed the same is still current. It
+	// moves when a writing transaction commits, never before.
+	ChangeVersion(ctx context.Context, accountID int64) (int64, error)
 	// DeleteEventsBefore deletes events created before the cutoff, and the
 	// finished webhook deliveries of that age.
 	DeleteEventsBefore(ctx context.Context, before time.Time) (int64, error)
@@ -147,6 +152,7 @@ type eventsGenerated interface {
 	InsertEvent(ctx context.Context, accountID int64, iD int64, type_ string, resourceID string, offerID string, data []byte, createdAt time.Time) error
 	EventsAfter(ctx context.Context, accountID, after int64, typ, resourceID string, limit int) ([]Event, error)
 	LastEventID(ctx context.Context, accountID int64) (int64, error)
+	ChangeVersion(ctx context.Context, accountID int64) (int64, error)
 	DeleteEventsBefore(ctx context.Context, before time.Time) (int64, error)
 	DeleteWebhookDeliveriesBefore(ctx context.Context, before time.Time) (int64, error)
 	InsertWebhook(ctx context.Context, iD string, accountID int64, url string, eventTypes string, secret string, createdAt time.Time) error
@@ -218,6 +224,14 @@ func (q queries) LastEventID(ctx context.Context, accountID int64) (int64, error
 		return 0, nil
 	}
 	return id, wrap(err, "last event id of account %d", accountID)
+}
+
+func (q queries) ChangeVersion(ctx context.Context, accountID int64) (int64, error) {
+	v, err := q.db.ChangeVersion(ctx, accountID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return v, wrap(err, "change version of account %d", accountID)
 }
 
 func (q queries) DeleteEventsBefore(ctx context.Context, before time.Time) (int64, error) {

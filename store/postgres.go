@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"net/url"
 	"time"
 
@@ -206,8 +207,8 @@ func (e pgQueries) ResourcesByParent(ctx context.Context, parentID *string) ([]r
 	return convertRows(rows, pgResourceRow), err
 }
 
-func (e pgQueries) ListResources(ctx context.Context, accountID int64, offerID, status string) ([]resourceRow, error) {
-	rows, err := e.Queries.ListResources(ctx, accountID, offerID, status)
+func (e pgQueries) ListResources(ctx context.Context, accountID int64, offerID, status, beforeID string, beforeCreatedAt time.Time, maxRows int64) ([]resourceRow, error) {
+	rows, err := e.Queries.ListResources(ctx, accountID, offerID, status, beforeID, beforeCreatedAt, int32(min(maxRows, math.MaxInt32)))
 	return convertRows(rows, pgResourceRow), err
 }
 

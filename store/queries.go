@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -38,7 +39,7 @@ type generated interface {
 	ResourceByID(ctx context.Context, id string) (resourceRow, error)
 	ResourcesByOffer(ctx context.Context, offerID string) ([]resourceRow, error)
 	ResourcesByParent(ctx context.Context, parentID *string) ([]resourceRow, error)
-	ListResources(ctx context.Context, accountID int64, offerID, status string) ([]resourceRow, error)
+	ListResources(ctx context.Context, accountID int64, offerID, status, beforeID string, beforeCreatedAt time.Time, maxRows int64) ([]resourceRow, error)
 	LiveResources(ctx context.Context) ([]resourceRow, error)
 	LiveResourcesOfAccount(ctx context.Context, accountID int64) ([]resourceRow, error)
 	ResourcesByVendorInstance(ctx context.Context, vendor, vendorInstanceID string) ([]resourceRow, error)
@@ -359,8 +360,12 @@ func (q queries) ResourcesByParent(ctx context.Context, parentID string) ([]Reso
 	return resources(rows, err, "resources of cluster %s", parentID)
 }
 
-func (q queries) ListResources(ctx context.Context, accountID int64, offerID, status string) ([]Resource, error) {
-	rows, err := q.db.ListResources(ctx, accountID, offerID, status)
+func (q queries) ListResources(ctx context.Context, accountID int64, offerID, status string, after ResourceCursor, limit int) ([]Resource, error) {
+	maxRows := int64(math.MaxInt32)
+	if limit > 0 {
+		maxRows = int64(min(limit, math.MaxInt32))
+	}
+	rows, err := q.db.ListResources(ctx, accountID, offerID, status, after.ID, dbTime(after.CreatedAt), maxRows)
 	return resources(rows, err, "list resources of account %d", accountID)
 }
 

@@ -222,12 +222,22 @@ func TestResources(t *testing.T) {
 			{"by offer, none", func() ([]store.Resource, error) { return s.ResourcesByOffer(ctx, "offer-unknown") }, []string{}},
 			{"by parent", func() ([]store.Resource, error) { return s.ResourcesByParent(ctx, "c") }, []string{"c-0", "c-1"}},
 			{"by parent, no nodes", func() ([]store.Resource, error) { return s.ResourcesByParent(ctx, "v") }, []string{}},
-			{"list, no filter", func() ([]store.Resource, error) { return s.ListResources(ctx, alice, "", "") }, []string{"w", "v", "c-1", "c-0", "c"}},
-			{"list by offer", func() ([]store.Resource, error) { return s.ListResources(ctx, alice, "offer-cluster", "") }, []string{"c-1", "c-0", "c"}},
-			{"list by status", func() ([]store.Resource, error) { return s.ListResources(ctx, alice, "", "ready") }, []string{"v"}},
-			{"list by offer and status", func() ([]store.Resource, error) { return s.ListResources(ctx, alice, "offer-vms", "deleted") }, []string{"w"}},
-			{"list of another account's offer", func() ([]store.Resource, error) { return s.ListResources(ctx, alice, "offer-bob", "") }, []string{}},
-			{"list of bob", func() ([]store.Resource, error) { return s.ListResources(ctx, bob, "", "") }, []string{"b"}},
+			{"list, no filter", func() ([]store.Resource, error) {
+				return s.ListResources(ctx, alice, "", "", store.ResourceCursor{}, 0)
+			}, []string{"w", "v", "c-1", "c-0", "c"}},
+			{"list by offer", func() ([]store.Resource, error) {
+				return s.ListResources(ctx, alice, "offer-cluster", "", store.ResourceCursor{}, 0)
+			}, []string{"c-1", "c-0", "c"}},
+			{"list by status", func() ([]store.Resource, error) {
+				return s.ListResources(ctx, alice, "", "ready", store.ResourceCursor{}, 0)
+			}, []string{"v"}},
+			{"list by offer and status", func() ([]store.Resource, error) {
+				return s.ListResources(ctx, alice, "offer-vms", "deleted", store.ResourceCursor{}, 0)
+			}, []string{"w"}},
+			{"list of another account's offer", func() ([]store.Resource, error) {
+				return s.ListResources(ctx, alice, "offer-bob", "", store.ResourceCursor{}, 0)
+			}, []string{}},
+			{"list of bob", func() ([]store.Resource, error) { return s.ListResources(ctx, bob, "", "", store.ResourceCursor{}, 0) }, []string{"b"}},
 			{"live", func() ([]store.Resource, error) { return s.LiveResources(ctx) }, []string{"c", "c-0", "c-1", "v"}},
 			{"by vendor instance", func() ([]store.Resource, error) { return s.ResourcesByVendorInstance(ctx, "lambda", "i-123") }, []string{"v", "b"}},
 			{"by other vendor's instance", func() ([]store.Resource, error) { return s.ResourcesByVendorInstance(ctx, "runpod", "i-123") }, []string{}},

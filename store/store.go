@@ -113,6 +113,13 @@ type Resource struct {
 	BillingStartedAt *time.Time
 }
 
+// ResourceCursor is a place in ListResources' order: just after the
+// resource created at CreatedAt with ID.
+type ResourceCursor struct {
+	CreatedAt time.Time
+	ID        string
+}
+
 // IdempotencyRecord is the response given to a request that carried an
 // Idempotency-Key, kept to answer its repetitions. RequestHash identifies the
 // request, so that the same key with a different request can be refused.
@@ -184,8 +191,13 @@ type Queries interface {
 	// ResourcesByParent returns a cluster's nodes by node index, then ID.
 	ResourcesByParent(ctx context.Context, parentID string) ([]Resource, error)
 	// ListResources returns the account's resources, newest first (ties
-	// broken by descending ID). offerID and status filter unless "".
-	ListResources(ctx context.Context, accountID int64, offerID, status string) ([]Resource, error)
+	// broken by descending ID). offerID and status filter unless "". It
+	// returns at most limit of them (all when limit is 0), those after
+	// the cursor in that order (from the newest when it is the zero
+	// ResourceCursor): a row's place in the order never changes, so pages
+	// read in turn neither miss nor repeat one, whatever changes between
+	// them (rows created meanwhile are newer than every page's).
+	ListResources(ctx context.Context, accountID int64, offerID, status string, after ResourceCursor, limit int) ([]Resource, error)
 	// LiveResources returns the resources of every account whose status is
 	// neither deleted nor failed: what the reconciler compares with the
 	// vendors' instances. They come oldest first.

@@ -10,6 +10,19 @@ import (
 	"time"
 )
 
+const changeVersion = `-- name: ChangeVersion :one
+SELECT version FROM change_counters WHERE account_id = ?1
+`
+
+// How many writes the account's procurements and resources have had (see
+// the change_counters migration).
+func (q *Queries) ChangeVersion(ctx context.Context, accountID int64) (int64, error) {
+	row := q.db.QueryRowContext(ctx, changeVersion, accountID)
+	var version int64
+	err := row.Scan(&version)
+	return version, err
+}
+
 const countWebhooks = `-- name: CountWebhooks :exec
 INSERT INTO event_counters (account_id, last_id, webhooks) VALUES (?1, 0, ?2)
 ON CONFLICT (account_id) DO UPDATE SET webhooks = event_counters.webhooks + excluded.webhooks

@@ -34,6 +34,11 @@ type CatalogSnapshot struct {
 	CreatedAt   time.Time
 }
 
+type ChangeCounter struct {
+	AccountID int64
+	Version   int64
+}
+
 type Event struct {
 	AccountID  int64
 	ID         int64

@@ -100,12 +100,25 @@ SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region
 WHERE account_id = $1
   AND (offer_id = $2 OR $2 = '')
   AND (status = $3 OR $3 = '')
+  AND (CAST($4 AS TEXT) = '' OR created_at < $5
+       OR (created_at = $5 AND id < $4))
 ORDER BY created_at DESC, id DESC
+LIMIT $6
 `
 
 // An empty offer_id or status matches every row.
-func (q *Queries) ListResources(ctx context.Context, accountID int64, offerID string, status string) ([]Resource, error) {
-	rows, err := q.db.Query(ctx, listResources, accountID, offerID, status)
+// A page of the account's resources, newest first: up to max_rows of
+// those after the one (before_created_at, before_id) in that order, or from
+// the first when before_id is ”.
+func (q *Queries) ListResources(ctx context.Context, accountID int64, offerID string, status string, beforeID string, beforeCreatedAt time.Time, maxRows int32) ([]Resource, error) {
+	rows, err := q.db.Query(ctx, listResources,
+		accountID,
+		offerID,
+		status,
+		beforeID,
+		beforeCreatedAt,
+		maxRows,
+	)
 	if err != nil {
 		return nil, err
 	}

@@ -31,3 +31,8 @@ SELECT last_id FROM event_counters WHERE account_id = sqlc.arg(account_id);
 
 -- name: DeleteEventsBefore :execrows
 DELETE FROM events WHERE created_at < sqlc.arg(before);
+
+-- How many writes the account's procurements and resources have had (see
+-- the change_counters migration).
+-- name: ChangeVersion :one
+SELECT version FROM change_counters WHERE account_id = sqlc.arg(account_id);

@@ -26,12 +26,18 @@ SELECT * FROM resources WHERE offer_id = sqlc.arg(offer_id) ORDER BY node_index,
 SELECT * FROM resources WHERE parent_id = sqlc.arg(parent_id) ORDER BY node_index, id;
 
 -- An empty offer_id or status matches every row.
+-- A page of the account's resources, newest first: up to max_rows of
+-- those after the one (before_created_at, before_id) in that order, or from
+-- the first when before_id is ''.
 -- name: ListResources :many
 SELECT * FROM resources
 WHERE account_id = sqlc.arg(account_id)
   AND (offer_id = sqlc.arg(offer_id) OR sqlc.arg(offer_id) = '')
   AND (status = sqlc.arg(status) OR sqlc.arg(status) = '')
-ORDER BY created_at DESC, id DESC;
+  AND (CAST(sqlc.arg(before_id) AS TEXT) = '' OR created_at < sqlc.arg(before_created_at)
+       OR (created_at = sqlc.arg(before_created_at) AND id < sqlc.arg(before_id)))
+ORDER BY created_at DESC, id DESC
+LIMIT sqlc.arg(max_rows);
 
 -- name: LiveResources :many
 SELECT * FROM resources WHERE status NOT IN ('deleted', 'failed') ORDER BY created_at, id;

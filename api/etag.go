@@ -1,0 +1,88 @@
+package api
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"reflect"
+	"strings"
+
+	"github.com/danielgtaylor/huma/v2"
+)
+
+// taggedOutput is an answer the handler encoded itself (see encodeTagged),
+// written with an ETag so that a poller can ask "has it changed?" and get a
+// bodyless 304 when it has not.
+type taggedOutput struct {
+	Body func(huma.Context)
+}
+
+// tagged is the answer that writes v with its ETag.
+func (a *API) tagged(v any) *taggedOutput {
+	return &taggedOutput{Body: func(ctx huma.Context) { a.encodeTagged(ctx, v) }}
+}
+
+// documentAnswer documents op's 200 answer as huma would for a Body of
+// type T, since a body written by the handler gets no schema from huma.
+func documentAnswer[T any](a *API, op *huma.Operation) {
+	op.Responses["200"] = &huma.Response{
+		Description: "OK",
+		Content: map[string]*huma.MediaType{
+			"application/json": {Schema: a.huma.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[T](), true, "")},
+		},
+	}
+}
+
+// encodeTagged writes v as huma's JSON format would (an Encoder without
+// HTML escaping, so with a trailing newline), byte for byte, with its ETag
+// (see writeTagged).
+func (a *API) encodeTagged(ctx huma.Context, v any) {
+	buf := answerBuffers.Get().(*[]byte)
+	b := bytes.NewBuffer((*buf)[:0])
+	enc := json.NewEncoder(b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		answerBuffers.Put(buf)
+		huma.WriteErr(a.huma, ctx, http.StatusInternalServerError, "error marshaling response", err)
+		return
+	}
+	*buf = b.Bytes()
+	a.writeTagged(ctx, buf)
+}
+
+// writeTagged writes an encoded answer with a weak ETag derived from its
+// bytes (weak: the same answer gzipped is the same entity), or 304 Not
+// Modified without a body when the request's If-None-Match names it.
+func (a *API) writeTagged(ctx huma.Context, buf *[]byte) {
+	tag := etag(*buf)
+	ctx.SetHeader("ETag", tag)
+	if inm := ctx.Header("If-None-Match"); inm != "" && etagMatches(inm, tag) {
+		answerBuffers.Put(buf)
+		ctx.SetStatus(http.StatusNotModified)
+		return
+	}
+	a.writeAnswer(ctx, buf)
+}
+
+// etag is the weak entity tag of an answer: 128 bits of its SHA-256, the
+// same on every replica for the same bytes.
+func etag(body []byte) string {
+	sum := sha256.Sum256(body)
+	return `W/"` + base64.RawURLEncoding.EncodeToString(sum[:16]) + `"`
+}
+
+// etagMatches reports whether an If-None-Match header names tag, by weak
+// comparison (RFC 9110 section 13.1.2): "*", or any listed tag with the
+// same opaque part, W/ or not.
+func etagMatches(header, tag string) bool {
+	opaque := strings.TrimPrefix(tag, "W/")
+	for part := range strings.SplitSeq(header, ",") {
+		part = strings.TrimSpace(part)
+		if part == "*" || strings.TrimPrefix(part, "W/") == opaque {
+			return true
+		}
+	}
+	return false
+}

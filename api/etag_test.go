@@ -1,0 +1,113 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+	"github.com/google/uuid"
+
+	"github.com/gpusupply/supply/provision"
+)
+
+// humaWrites is the body huma itself writes for a Body of v's type, the
+// way these operations answered before they wrote their own bytes.
+func humaWrites[T any](t *testing.T, v T) []byte {
+	t.Helper()
+	mux := http.NewServeMux()
+	cfg := huma.DefaultConfig("oracle", "1")
+	cfg.CreateHooks = nil // as New does
+	api := humago.New(mux, cfg)
+	huma.Get(api, "/v", func(context.Context, *struct{}) (*struct{ Body T }, error) {
+		return &struct{ Body T }{Body: v}, nil
+	})
+	w := httptest.NewRecorder()
+	mux.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/v", nil))
+	b, _ := io.ReadAll(w.Result().Body)
+	return b
+}
+
+// TestTaggedAnswersAreHumas checks that the operations that encode their
+// own answers (to tag them) write exactly the bytes huma wrote, HTML
+// characters, non-ASCII, nulls and empty lists included.
+func TestTaggedAnswersAreHumas(t *testing.T) {
+	ts := newTestServer(t, 0)
+	odd := "<gpu & co> “ünïcode” \u2028"
+	status := provision.OfferStatus{
+		OfferID: offerID, Status: "procured", CreatedAt: t0, ProcurementStatus: provision.StatusFailed, Progress: "0/1 instances running",
+		FailureReason: &odd, Instances: []provision.InstanceInfo{{ResourceID: nodeID, Name: odd, Status: "failed"}}, ResourceIDs: []uuid.UUID{nodeID},
+	}
+	named := vmResource
+	named.Name = odd
+	resources := []provision.ResourceSummary{clusterResource, named}
+	ts.provision.answer(provisionAnswers{status: status, resources: resources})
+
+	r := ts.get(t, "/offers/"+offerID.String()+"/status")
+	if want := humaWrites(t, status); r.status != http.StatusOK || !bytes.Equal(r.body, want) {
+		t.Errorf("status answer\n got %d %q\nwant %q", r.status, r.body, want)
+	}
+	r = ts.get(t, "/resources")
+	completeSummary(&resources[1]) // what the handler gave huma
+	if want := humaWrites(t, resources); r.status != http.StatusOK || !bytes.Equal(r.body, want) {
+		t.Errorf("resources answer\n got %d %q\nwant %q", r.status, r.body, want)
+	}
+	if ct := r.header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("Content-Type %q", ct)
+	}
+}
+
+// TestETag checks conditional polling: the ETag comes back as
+// If-None-Match for a bodyless 304 until the answer changes.
+func TestETag(t *testing.T) {
+	ts := newTestServer(t, 0)
+	status := provision.OfferStatus{OfferID: offerID, Status: "procured", CreatedAt: t0, ProcurementStatus: provision.StatusInProgress,
+		Progress: "0/1 instances running", Instances: []provision.InstanceInfo{}, ResourceIDs: []uuid.UUID{}}
+	ts.provision.answer(provisionAnswers{status: status, resources: []provision.ResourceSummary{vmResource}})
+	paths := []string{"/offers/" + offerID.String() + "/status", "/resources"}
+	tags := map[string]string{}
+	for _, path := range paths {
+		first := ts.get(t, path)
+		tag := first.header.Get("ETag")
+		if first.status != http.StatusOK || len(tag) < 10 || tag[:3] != `W/"` {
+			t.Fatalf("%s: %d with ETag %q", path, first.status, tag)
+		}
+		tags[path] = tag
+		if again := ts.get(t, path); again.header.Get("ETag") != tag {
+			t.Errorf("%s: the same answer got ETag %q, then %q", path, tag, again.header.Get("ETag"))
+		}
+		for _, inm := range []string{tag, tag[2:], `"other", ` + tag, "*"} {
+			r := ts.conditional(t, path, inm)
+			if r.status != http.StatusNotModified || len(r.body) != 0 || r.header.Get("ETag") != tag {
+				t.Errorf("%s If-None-Match %s: %d %q ETag %q, want 304 without a body", path, inm, r.status, r.body, r.header.Get("ETag"))
+			}
+		}
+		if r := ts.conditional(t, path, `W/"other"`); r.status != http.StatusOK || !bytes.Equal(r.body, first.body) {
+			t.Errorf("%s with a stale tag: %d, want the answer", path, r.status)
+		}
+	}
+
+	// Any change makes the old tag stale.
+	status.ProcurementStatus, status.Progress = provision.StatusReady, "1/1 instances running"
+	running := vmResource
+	running.Status = provision.ResourceRunning
+	ts.provision.answer(provisionAnswers{status: status, resources: []provision.ResourceSummary{running}})
+	for _, path := range paths {
+		r := ts.conditional(t, path, tags[path])
+		if r.status != http.StatusOK || !bytes.Contains(r.body, []byte(`running`)) || r.header.Get("ETag") == tags[path] {
+			t.Errorf("%s changed, polled with the old tag: %d %q ETag %q", path, r.status, r.body, r.header.Get("ETag"))
+		}
+	}
+}
+
+// conditional GETs path with If-None-Match.
+func (ts *testServer) conditional(t *testing.T, path, ifNoneMatch string) response {
+	t.Helper()
+	req := ts.newRequest(t, http.MethodGet, path, "", "", "Bearer "+ts.key)
+	req.Header.Set("If-None-Match", ifNoneMatch)
+	return ts.send(t, req)
+}

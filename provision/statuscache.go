@@ -1,0 +1,66 @@
+package provision
+
+import (
+	"slices"
+	"sync"
+
+	"github.com/google/uuid"
+)
+
+// maxCachedStatuses bounds the status cache; past it, entries are dropped
+// at random (a dropped entry costs one render on its next poll).
+const maxCachedStatuses = 10_000
+
+// statusCache keeps the statuses of procured offers as last rendered, each
+// with its account's store.ChangeVersion read before the rows it came
+// from. A poll reads the version (one single-row read) and serves the
+// entry if the version is the same: no write of the account's procurements
+// or resources has committed since, in this process or any other, so the
+// rows, and the status rendered from them, are the same. A status depends
+// on nothing else (not on the time, nor on the catalog).
+type statusCache struct {
+	mu      sync.Mutex
+	entries map[uuid.UUID]cachedStatus
+}
+
+type cachedStatus struct {
+	accountID int64
+	version   int64
+	status    OfferStatus
+}
+
+func newStatusCache() *statusCache {
+	return &statusCache{entries: map[uuid.UUID]cachedStatus{}}
+}
+
+// get returns the account's status of the offer if it was rendered at
+// version; the caller owns the copy.
+func (c *statusCache) get(offerID uuid.UUID, accountID, version int64) (OfferStatus, bool) {
+	c.mu.Lock()
+	e, ok := c.entries[offerID]
+	c.mu.Unlock()
+	if !ok || e.accountID != accountID || e.version != version {
+		return OfferStatus{}, false
+	}
+	st := e.status
+	st.Instances, st.ResourceIDs = slices.Clone(st.Instances), slices.Clone(st.ResourceIDs)
+	return st, true
+}
+
+// put keeps st, rendered from rows read after the account's version was
+// version. An entry of a later version is kept rather than replaced.
+func (c *statusCache) put(offerID uuid.UUID, accountID, version int64, st OfferStatus) {
+	st.Instances, st.ResourceIDs = slices.Clone(st.Instances), slices.Clone(st.ResourceIDs)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.entries[offerID]; ok && e.accountID == accountID && e.version > version {
+		return
+	}
+	for id := range c.entries {
+		if len(c.entries) < maxCachedStatuses {
+			break
+		}
+		delete(c.entries, id)
+	}
+	c.entries[offerID] = cachedStatus{accountID: accountID, version: version, status: st}
+}
