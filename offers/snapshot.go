@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"unique"
 
 	"github.com/gpusupply/supply/catalog"
 	"github.com/gpusupply/supply/vendors"
@@ -151,33 +152,27 @@ func newReadItem(info vendors.Info, it vendors.CatalogItem, enc *encoding, unkno
 	return readItem{item: &e.Item, entry: e}, nil
 }
 
-// encoding is the scratch space of encoding many entries, and the answer
-// tails they share.
+// encoding is the scratch space of encoding many entries, and the handles
+// of the answer parts they share.
 type encoding struct {
 	scratch []byte
-	tails   map[string][]byte
+	parts   map[string]unique.Handle[string]
 }
 
-// encode makes e's answer JSON, in scratch first and then in memory of its
-// own (entries outlive the refresh that made them one by one, and a buffer
-// shared with others would stay whole while any of them lives), with a tail
-// shared with every other entry of the same tail.
+// encode makes e's answer JSON: its prices in memory of its own (entries
+// outlive the refresh that made them one by one, and a buffer shared with
+// others would stay whole while any of them lived), the rest shared.
 func (c *encoding) encode(e *Entry) error {
+	if c.parts == nil {
+		c.parts = map[string]unique.Handle[string]{}
+	}
 	o := e.Offer()
-	enc, rest, err := encodeOffer(c.scratch[:0], &o)
+	enc, rest, err := encodeOffer(c.scratch, c.parts, &o)
 	c.scratch = rest
 	if err != nil {
 		return err
 	}
-	if c.tails == nil {
-		c.tails = map[string][]byte{}
-	}
-	tail, ok := c.tails[string(enc.tail)]
-	if !ok {
-		tail = bytes.Clone(enc.tail)
-		c.tails[string(tail)] = tail
-	}
-	e.enc = encoded{head: bytes.Clone(enc.head), tail: tail}
+	e.enc = enc
 	return nil
 }
 
