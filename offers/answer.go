@@ -3,7 +3,6 @@ package offers
 import (
 	"errors"
 	"time"
-	"unique"
 
 	"github.com/google/uuid"
 )
@@ -104,7 +103,7 @@ func NewAnswer(r Result) (*Answer, error) {
 		a.Created, a.Expires = r.Offers[0].CreatedAt, r.Offers[0].ExpiresAt
 	}
 	var buf []byte
-	parts := map[string]unique.Handle[string]{}
+	parts := parts{}
 	for i := range r.Offers {
 		o := &r.Offers[i]
 		if !o.CreatedAt.Equal(a.Created) || !o.ExpiresAt.Equal(a.Expires) {

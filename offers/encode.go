@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
-	"unique"
 
 	"github.com/google/uuid"
 )
@@ -26,19 +25,16 @@ import (
 // comma, then the answer's two timestamps, then every field between
 // expires_at and observed_at, likewise.
 //
-// Only the two prices are the offer's own; the rest is shared, through
-// unique handles, with every offer that reads alike: ident (GPU, vendor,
-// regions, contract) with the offers of one instance type in one region,
-// shape (disk, CPUs, memory, storage) with those of one machine, and tail
-// (how the offer is deployed) with nearly every offer. A handle's text
-// lives while some entry holds it, so no table of them has to be kept or
-// pruned across catalog reads.
+// Only the two prices are the offer's own; the rest is text shared with
+// every offer of the vendor's read that reads alike (see parts): ident
+// (GPU, vendor, regions, contract), shape (disk, CPUs, memory, storage)
+// and tail (how the offer is deployed, the same for nearly every offer).
 type encoded struct {
 	// ident runs from "gpu_type" through the key of gpu_price_per_hour,
 	// shape from the comma after the GPU price through the key of
 	// total_price_per_hour, tail from "deployment_type" through the comma
 	// after cluster_storage_gb.
-	ident, shape, tail unique.Handle[string]
+	ident, shape, tail string
 	// prices is the GPU price's text then the total price's, apart at split.
 	prices string
 	split  int
@@ -47,19 +43,19 @@ type encoded struct {
 // appendTo appends the offer's fields with times (created_at and
 // expires_at, each followed by a comma) in their place.
 func (e *encoded) appendTo(b, times []byte) []byte {
-	b = append(b, e.ident.Value()...)
+	b = append(b, e.ident...)
 	b = append(b, e.prices[:e.split]...)
-	b = append(b, e.shape.Value()...)
+	b = append(b, e.shape...)
 	b = append(b, e.prices[e.split:]...)
 	b = append(b, ',')
 	b = append(b, times...)
-	return append(b, e.tail.Value()...)
+	return append(b, e.tail...)
 }
 
 // encodeOffer encodes the request-independent parts of o, using buf as
-// scratch space and parts to find handles already made (nil: make them).
+// scratch space and sharing the text of parts.
 // It fails only on a number JSON cannot hold (NaN, ±Inf).
-func encodeOffer(buf []byte, parts map[string]unique.Handle[string], o *Offer) (encoded, []byte, error) {
+func encodeOffer(buf []byte, parts parts, o *Offer) (encoded, []byte, error) {
 	if err := finite(o); err != nil {
 		return encoded{}, buf, err
 	}
@@ -118,25 +114,36 @@ func encodeOffer(buf []byte, parts map[string]unique.Handle[string], o *Offer) (
 	b = append(b, b[identEnd:priceEnd]...)
 	b = append(b, b[shapeEnd:totalEnd]...)
 	return encoded{
-		ident:  handle(parts, b[:identEnd]),
-		shape:  handle(parts, b[priceEnd:shapeEnd]),
-		tail:   handle(parts, b[totalEnd:n]),
+		ident:  parts.text(b[:identEnd]),
+		shape:  parts.text(b[priceEnd:shapeEnd]),
+		tail:   parts.text(b[totalEnd:n]),
 		prices: string(b[n:]),
 		split:  priceEnd - identEnd,
 	}, b, nil
 }
 
-// handle is the unique handle of text, found in parts when an earlier
-// offer made it (a lookup that does not copy text), else made and kept there.
-func handle(parts map[string]unique.Handle[string], text []byte) unique.Handle[string] {
-	if h, ok := parts[string(text)]; ok {
-		return h
+// parts is the text of answer parts already made, so that offers that
+// read alike share one copy. A refresh fills one with the parts of the
+// vendor's last read (add) before it encodes the new items, and drops it
+// after: nothing outlives the entries that use it.
+type parts map[string]string
+
+// text is b as a string, the copy in p when there is one (a lookup that
+// does not copy b), else a new one kept there.
+func (p parts) text(b []byte) string {
+	if s, ok := p[string(b)]; ok {
+		return s
 	}
-	h := unique.Make(string(text))
-	if parts != nil {
-		parts[h.Value()] = h
+	s := string(b)
+	p[s] = s
+	return s
+}
+
+// add makes e's parts shared with what is encoded next.
+func (p parts) add(e *encoded) {
+	for _, s := range [3]string{e.ident, e.shape, e.tail} {
+		p[s] = s
 	}
-	return h
 }
 
 // finite reports a number of o that JSON cannot hold, as encoding/json

@@ -7,7 +7,6 @@ import (
 	"maps"
 	"slices"
 	"strconv"
-	"unique"
 
 	"github.com/gpusupply/supply/catalog"
 	"github.com/gpusupply/supply/vendors"
@@ -80,7 +79,7 @@ func diffRead(info vendors.Info, last []readItem, items []vendors.CatalogItem, u
 		}
 		return -1
 	}
-	var enc encoding
+	enc := encoding{last: last}
 	strs := map[string]string{}
 	k := 0 // last[k] is the old item expected next
 	for i, it := range fresh {
@@ -152,11 +151,12 @@ func newReadItem(info vendors.Info, it vendors.CatalogItem, enc *encoding, unkno
 	return readItem{item: &e.Item, entry: e}, nil
 }
 
-// encoding is the scratch space of encoding many entries, and the handles
-// of the answer parts they share.
+// encoding is the scratch space of encoding many entries, and the answer
+// parts they share with each other and with the entries of last.
 type encoding struct {
 	scratch []byte
-	parts   map[string]unique.Handle[string]
+	parts   parts
+	last    []readItem
 }
 
 // encode makes e's answer JSON: its prices in memory of its own (entries
@@ -164,7 +164,13 @@ type encoding struct {
 // others would stay whole while any of them lived), the rest shared.
 func (c *encoding) encode(e *Entry) error {
 	if c.parts == nil {
-		c.parts = map[string]unique.Handle[string]{}
+		// Filled on first need: a read that changes nothing encodes nothing.
+		c.parts = parts{}
+		for _, r := range c.last {
+			if r.entry != nil {
+				c.parts.add(&r.entry.enc)
+			}
+		}
 	}
 	o := e.Offer()
 	enc, rest, err := encodeOffer(c.scratch, c.parts, &o)
