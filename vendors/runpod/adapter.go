@@ -253,13 +253,23 @@ func parseShape(t string) (shape, bool) {
 // centre), and per cluster size. Availability is a level, not a count, so
 // Stock is -1 (in stock) or 0 (NONE).
 func (a *Adapter) Catalog(ctx context.Context) ([]vendors.CatalogItem, error) {
+	return a.catalog(ctx, false)
+}
+
+// CatalogInStock lists what Catalog lists as available (vendors.InStock):
+// most data centres have none of most shapes.
+func (a *Adapter) CatalogInStock(ctx context.Context) ([]vendors.CatalogItem, error) {
+	return a.catalog(ctx, true)
+}
+
+func (a *Adapter) catalog(ctx context.Context, inStockOnly bool) ([]vendors.CatalogItem, error) {
 	var items []vendors.CatalogItem
 	var err error
 	for _, cloud := range []string{cloudSecure, cloudCommunity} {
 		for _, count := range podCounts {
 			s := shape{count: count, cloud: cloud}
 			items, err = a.readGPUTypes(ctx, "POD", cloud, count, items, func(items []vendors.CatalogItem, g *gpuType) []vendors.CatalogItem {
-				return a.appendItems(items, g, s, 1)
+				return a.appendItems(items, g, s, 1, inStockOnly)
 			})
 			if err != nil {
 				return nil, err
@@ -269,7 +279,7 @@ func (a *Adapter) Catalog(ctx context.Context) ([]vendors.CatalogItem, error) {
 	s := shape{count: clusterGPUsPerNode, cloud: cloudSecure, cluster: true}
 	items, err = a.readGPUTypes(ctx, "CLUSTER", cloudSecure, clusterGPUsPerNode, items, func(items []vendors.CatalogItem, g *gpuType) []vendors.CatalogItem {
 		for _, nodes := range clusterSizes {
-			items = a.appendItems(items, g, s, nodes)
+			items = a.appendItems(items, g, s, nodes, inStockOnly)
 		}
 		return items
 	})
@@ -301,8 +311,9 @@ func (a *Adapter) readGPUTypes(ctx context.Context, product, cloud string, count
 }
 
 // appendItems appends one GPU type's per-data-centre availability as
-// catalog items of shape s (of GPU type g) with nodes nodes.
-func (a *Adapter) appendItems(items []vendors.CatalogItem, g *gpuType, s shape, nodes int) []vendors.CatalogItem {
+// catalog items of shape s (of GPU type g) with nodes nodes: only the
+// available ones when inStockOnly.
+func (a *Adapter) appendItems(items []vendors.CatalogItem, g *gpuType, s shape, nodes int, inStockOnly bool) []vendors.CatalogItem {
 	s.gpuID = g.ID
 	perGPU, maxCount := g.Price.Secure, g.MaxCount.Secure
 	if s.cloud == cloudCommunity {
@@ -315,6 +326,9 @@ func (a *Adapter) appendItems(items []vendors.CatalogItem, g *gpuType, s shape, 
 	instanceType := s.String()
 	for _, dc := range g.DataCenters {
 		available := dc.Availability != availNone && dc.Availability != ""
+		if inStockOnly && !available {
+			continue
+		}
 		stock := -1
 		if !available {
 			stock = 0

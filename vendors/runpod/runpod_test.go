@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -106,17 +107,27 @@ func TestCatalogStreamReadsWholeAnswers(t *testing.T) {
 	for _, cloud := range []string{cloudSecure, cloudCommunity} {
 		for _, count := range podCounts {
 			for _, g := range whole("POD", cloud, count) {
-				want = f.a.appendItems(want, &g, shape{count: count, cloud: cloud}, 1)
+				want = f.a.appendItems(want, &g, shape{count: count, cloud: cloud}, 1, false)
 			}
 		}
 	}
 	for _, g := range whole("CLUSTER", cloudSecure, clusterGPUsPerNode) {
 		for _, nodes := range clusterSizes {
-			want = f.a.appendItems(want, &g, shape{count: clusterGPUsPerNode, cloud: cloudSecure, cluster: true}, nodes)
+			want = f.a.appendItems(want, &g, shape{count: clusterGPUsPerNode, cloud: cloudSecure, cluster: true}, nodes, false)
 		}
 	}
 	if len(want) == 0 || !reflect.DeepEqual(got, want) {
 		t.Fatalf("streamed %d items, whole answers make %d", len(got), len(want))
+	}
+	// The in-stock listing the offer index reads is the available items
+	// of the same catalog, in the same order.
+	inStock, err := f.a.CatalogInStock(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	available := slices.DeleteFunc(got, func(it vendors.CatalogItem) bool { return !it.Available })
+	if len(available) == 0 || len(available) == len(want) || !reflect.DeepEqual(inStock, available) {
+		t.Fatalf("in stock: %d items, want the %d available of %d", len(inStock), len(available), len(want))
 	}
 }
 
