@@ -64,9 +64,7 @@ func (a *Answer) AppendJSON(b []byte) ([]byte, error) {
 		b = append(b, `{"offer_id":`...)
 		b = appendUUID(b, o.id)
 		b = append(b, ',')
-		b = append(b, o.enc.head...)
-		b = append(b, t...)
-		b = append(b, o.enc.tail...)
+		b = o.enc.appendTo(b, t)
 		b = append(b, `"observed_at":`...)
 		b = append(b, a.stamps[o.observed].json...)
 		b = append(b, '}')
@@ -105,12 +103,13 @@ func NewAnswer(r Result) (*Answer, error) {
 		a.Created, a.Expires = r.Offers[0].CreatedAt, r.Offers[0].ExpiresAt
 	}
 	var buf []byte
+	parts := parts{}
 	for i := range r.Offers {
 		o := &r.Offers[i]
 		if !o.CreatedAt.Equal(a.Created) || !o.ExpiresAt.Equal(a.Expires) {
 			return nil, errors.New("new answer: offers differ in created_at or expires_at")
 		}
-		enc, rest, err := encodeOffer(buf, o)
+		enc, rest, err := encodeOffer(buf, parts, o)
 		if err != nil {
 			return nil, err
 		}

@@ -20,19 +20,46 @@ import (
 // values; encode_test.go holds them to that over whole catalogs.
 
 // encoded is an offer's JSON without offer_id, created_at, expires_at and
-// observed_at: head is every field between offer_id and created_at, each
-// followed by a comma; tail every field between expires_at and observed_at,
-// likewise. A tail says only how an offer is deployed, so most offers have
-// one of a few, which an index shares between its entries.
+// observed_at, in parts that answers write one after the other: appendTo
+// writes every field between offer_id and created_at, each followed by a
+// comma, then the answer's two timestamps, then every field between
+// expires_at and observed_at, likewise.
+//
+// Only the two prices are the offer's own; the rest is text shared with
+// every offer of the vendor's read that reads alike (see parts): ident
+// (GPU, vendor, regions, contract), shape (disk, CPUs, memory, storage)
+// and tail (how the offer is deployed, the same for nearly every offer).
 type encoded struct {
-	head, tail []byte
+	// ident runs from "gpu_type" through the key of gpu_price_per_hour,
+	// shape from the comma after the GPU price through the key of
+	// total_price_per_hour, tail from "deployment_type" through the comma
+	// after cluster_storage_gb.
+	ident, shape, tail string
+	// prices is the GPU price's text then the total price's, apart at split.
+	prices string
+	split  int
 }
 
-// encodeOffer appends the request-independent parts of o to buf and
-// returns them. It fails only on a number JSON cannot hold (NaN, ±Inf).
-func encodeOffer(buf []byte, o *Offer) (encoded, []byte, error) {
-	start := len(buf)
-	b := append(buf, `"gpu_type":`...)
+// appendTo appends the offer's fields with times (created_at and
+// expires_at, each followed by a comma) in their place.
+func (e *encoded) appendTo(b, times []byte) []byte {
+	b = append(b, e.ident...)
+	b = append(b, e.prices[:e.split]...)
+	b = append(b, e.shape...)
+	b = append(b, e.prices[e.split:]...)
+	b = append(b, ',')
+	b = append(b, times...)
+	return append(b, e.tail...)
+}
+
+// encodeOffer encodes the request-independent parts of o, using buf as
+// scratch space and sharing the text of parts.
+// It fails only on a number JSON cannot hold (NaN, ±Inf).
+func encodeOffer(buf []byte, parts parts, o *Offer) (encoded, []byte, error) {
+	if err := finite(o); err != nil {
+		return encoded{}, buf, err
+	}
+	b := append(buf[:0], `"gpu_type":`...)
 	b = appendString(b, o.GPUType)
 	b = append(b, `,"gpu_family":`...)
 	b = appendString(b, o.GPUFamily)
@@ -49,7 +76,9 @@ func encodeOffer(buf []byte, o *Offer) (encoded, []byte, error) {
 	b = append(b, `,"type":`...)
 	b = appendString(b, o.Type)
 	b = append(b, `,"gpu_price_per_hour":`...)
+	identEnd := len(b)
 	b = appendFloat(b, o.GPUPricePerHour)
+	priceEnd := len(b)
 	b = append(b, `,"boot_disk_in_gb":`...)
 	b = appendIntPtr(b, o.BootDiskInGB)
 	b = append(b, `,"vcpu_count":`...)
@@ -65,9 +94,9 @@ func encodeOffer(buf []byte, o *Offer) (encoded, []byte, error) {
 	b = append(b, `,"storage_price_per_hour":`...)
 	b = appendFloat(b, o.StoragePricePerHour)
 	b = append(b, `,"total_price_per_hour":`...)
+	shapeEnd := len(b)
 	b = appendFloat(b, o.TotalPricePerHour)
-	b = append(b, ',')
-	split := len(b) - start
+	totalEnd := len(b)
 	b = append(b, `"deployment_type":`...)
 	b = appendString(b, o.DeploymentType)
 	b = append(b, `,"node_count":`...)
@@ -79,10 +108,42 @@ func encodeOffer(buf []byte, o *Offer) (encoded, []byte, error) {
 	b = append(b, `,"cluster_storage_gb":`...)
 	b = appendIntPtr(b, o.ClusterStorageGB)
 	b = append(b, ',')
-	if err := finite(o); err != nil {
-		return encoded{}, buf, err
+	n := len(b)
+	// The prices are copied behind the scratch text so that one string
+	// conversion makes them.
+	b = append(b, b[identEnd:priceEnd]...)
+	b = append(b, b[shapeEnd:totalEnd]...)
+	return encoded{
+		ident:  parts.text(b[:identEnd]),
+		shape:  parts.text(b[priceEnd:shapeEnd]),
+		tail:   parts.text(b[totalEnd:n]),
+		prices: string(b[n:]),
+		split:  priceEnd - identEnd,
+	}, b, nil
+}
+
+// parts is the text of answer parts already made, so that offers that
+// read alike share one copy. A refresh fills one with the parts of the
+// vendor's last read (add) before it encodes the new items, and drops it
+// after: nothing outlives the entries that use it.
+type parts map[string]string
+
+// text is b as a string, the copy in p when there is one (a lookup that
+// does not copy b), else a new one kept there.
+func (p parts) text(b []byte) string {
+	if s, ok := p[string(b)]; ok {
+		return s
 	}
-	return encoded{head: b[start : start+split : start+split], tail: b[start+split : len(b) : len(b)]}, b, nil
+	s := string(b)
+	p[s] = s
+	return s
+}
+
+// add makes e's parts shared with what is encoded next.
+func (p parts) add(e *encoded) {
+	for _, s := range [3]string{e.ident, e.shape, e.tail} {
+		p[s] = s
+	}
 }
 
 // finite reports a number of o that JSON cannot hold, as encoding/json

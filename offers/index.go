@@ -237,7 +237,7 @@ func (ix *Index) Refresh(ctx context.Context, name string) error {
 		return fmt.Errorf("refresh: unknown vendor %q", name)
 	}
 	fctx, cancel := context.WithTimeout(ctx, ix.cfg.FetchTimeout)
-	items, err := src.Catalog(fctx)
+	items, err := readCatalog(fctx, src)
 	cancel()
 	if err != nil {
 		ix.metrics.refreshes.WithLabelValues(name, "error").Inc()
@@ -303,6 +303,15 @@ func (ix *Index) Refresh(ctx context.Context, name string) error {
 	ix.metrics.items.WithLabelValues(name).Set(float64(len(entries)))
 	ix.rebuild()
 	return nil
+}
+
+// readCatalog reads src's catalog: only what is in stock when src can list that
+// alone (vendors.InStock), since the index keeps nothing else.
+func readCatalog(ctx context.Context, src Source) ([]vendors.CatalogItem, error) {
+	if s, ok := src.(vendors.InStock); ok {
+		return s.CatalogInStock(ctx)
+	}
+	return src.Catalog(ctx)
 }
 
 // entries turns a vendor's catalog into offerable entries (in stock, GPU

@@ -79,7 +79,7 @@ func diffRead(info vendors.Info, last []readItem, items []vendors.CatalogItem, u
 		}
 		return -1
 	}
-	var enc encoding
+	enc := encoding{last: last}
 	strs := map[string]string{}
 	k := 0 // last[k] is the old item expected next
 	for i, it := range fresh {
@@ -152,32 +152,33 @@ func newReadItem(info vendors.Info, it vendors.CatalogItem, enc *encoding, unkno
 }
 
 // encoding is the scratch space of encoding many entries, and the answer
-// tails they share.
+// parts they share with each other and with the entries of last.
 type encoding struct {
 	scratch []byte
-	tails   map[string][]byte
+	parts   parts
+	last    []readItem
 }
 
-// encode makes e's answer JSON, in scratch first and then in memory of its
-// own (entries outlive the refresh that made them one by one, and a buffer
-// shared with others would stay whole while any of them lives), with a tail
-// shared with every other entry of the same tail.
+// encode makes e's answer JSON: its prices in memory of its own (entries
+// outlive the refresh that made them one by one, and a buffer shared with
+// others would stay whole while any of them lived), the rest shared.
 func (c *encoding) encode(e *Entry) error {
+	if c.parts == nil {
+		// Filled on first need: a read that changes nothing encodes nothing.
+		c.parts = parts{}
+		for _, r := range c.last {
+			if r.entry != nil {
+				c.parts.add(&r.entry.enc)
+			}
+		}
+	}
 	o := e.Offer()
-	enc, rest, err := encodeOffer(c.scratch[:0], &o)
+	enc, rest, err := encodeOffer(c.scratch, c.parts, &o)
 	c.scratch = rest
 	if err != nil {
 		return err
 	}
-	if c.tails == nil {
-		c.tails = map[string][]byte{}
-	}
-	tail, ok := c.tails[string(enc.tail)]
-	if !ok {
-		tail = bytes.Clone(enc.tail)
-		c.tails[string(tail)] = tail
-	}
-	e.enc = encoded{head: bytes.Clone(enc.head), tail: tail}
+	e.enc = enc
 	return nil
 }
 

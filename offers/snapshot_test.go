@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"unsafe"
 
 	"github.com/gpusupply/supply/store/storetest"
 	"github.com/gpusupply/supply/vendors"
@@ -70,7 +71,7 @@ func TestRefreshReusesOnlyUnchangedEntries(t *testing.T) {
 		reused := 0
 		for i := range got {
 			g, w := got[i], want[i]
-			if !sameItem(g.Item, w.Item) || !bytes.Equal(g.enc.head, w.enc.head) || !bytes.Equal(g.enc.tail, w.enc.tail) ||
+			if !sameItem(g.Item, w.Item) || !bytes.Equal(g.enc.appendTo(nil, nil), w.enc.appendTo(nil, nil)) ||
 				!bytes.Equal(encodingJSON(t, g.Offer()), encodingJSON(t, w.Offer())) {
 				t.Fatalf("round %d: entry %d is %+v, from nothing %+v", round, i, g.Offer(), w.Offer())
 			}
@@ -129,9 +130,59 @@ func TestSnapshotBodyRoundTrip(t *testing.T) {
 			t.Fatalf("%d entries back, want %d", len(back), len(entries))
 		}
 		for i := range back {
-			if !bytes.Equal(back[i].enc.head, entries[i].enc.head) || !bytes.Equal(back[i].enc.tail, entries[i].enc.tail) || !sameItem(back[i].Item, entries[i].Item) {
+			if !bytes.Equal(back[i].enc.appendTo(nil, nil), entries[i].enc.appendTo(nil, nil)) || !sameItem(back[i].Item, entries[i].Item) {
 				t.Fatalf("entry %d reads back as %+v, want %+v", i, back[i].Offer(), entries[i].Offer())
 			}
 		}
 	}
+}
+
+// TestEntriesShareAnswerParts: entries whose answer parts read alike hold
+// one copy of them, and an entry made by a later refresh shares the copies
+// of the entries it joins.
+func TestEntriesShareAnswerParts(t *testing.T) {
+	cat := syntheticCatalog(2000)
+	src := &fakeSource{info: vendors.Info{Name: "lambda"}}
+	ix, err := New(Config{Sources: []Source{src}, Snapshots: storetest.Open(t, "sqlite"), IDKey: []byte("0123456789abcdef")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.set(slices.Clone(cat), nil)
+	if err := ix.Refresh(context.Background(), "lambda"); err != nil {
+		t.Fatal(err)
+	}
+	// copies is how many copies of each distinct part text the entries hold.
+	copies := func() map[string]int {
+		seen := map[*byte]bool{}
+		n := map[string]int{}
+		for _, e := range ix.state["lambda"].entries {
+			for _, p := range [3]string{e.enc.ident, e.enc.shape, e.enc.tail} {
+				if d := unsafe.StringData(p); !seen[d] {
+					seen[d] = true
+					n[p]++
+				}
+			}
+		}
+		return n
+	}
+	check := func(when string) {
+		n := copies()
+		for p, c := range n {
+			if c > 1 {
+				t.Errorf("%s: %d copies of %.60s…", when, c, p)
+			}
+		}
+		if entries := len(ix.state["lambda"].entries); len(n) >= 3*entries {
+			t.Errorf("%s: %d distinct parts in %d entries: nothing shared", when, len(n), entries)
+		}
+	}
+	check("first read")
+	for i := 0; i < len(cat); i += 7 {
+		cat[i].PricePerHour *= 1.5
+	}
+	src.set(slices.Clone(cat), nil)
+	if err := ix.Refresh(context.Background(), "lambda"); err != nil {
+		t.Fatal(err)
+	}
+	check("after a change")
 }

@@ -136,7 +136,8 @@ func (r Request) repeatable() bool {
 }
 
 // Do sends req and decodes a 2xx JSON answer into out (nil: discard;
-// *[]byte: the raw body). Failures come back as *Error.
+// *[]byte: the raw body; an *Each: element by element as it arrives).
+// Failures come back as *Error.
 func (c *Client) Do(ctx context.Context, req Request, out any) error {
 	var body []byte
 	contentType := req.ContentType
@@ -195,6 +196,10 @@ func backoff(attempt int) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
+// maxAnswer bounds the answer Do reads: a vendor (or a proxy) that sends
+// without end fails the call instead of filling memory.
+const maxAnswer = 64 << 20
+
 func (c *Client) once(ctx context.Context, req Request, body []byte, contentType string, out any) error {
 	if c.Limiter != nil {
 		if err := c.Limiter.Wait(ctx); err != nil {
@@ -241,11 +246,19 @@ func (c *Client) once(ctx context.Context, req Request, body []byte, contentType
 		return c.fail(req, ErrTransient, 0, err.Error())
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	answer := io.LimitReader(resp.Body, maxAnswer)
+	ok := resp.StatusCode >= 200 && resp.StatusCode <= 299
+	if s, streamed := out.(streamer); streamed && ok {
+		if err := s.decode(answer); err != nil {
+			return c.fail(req, ErrTransient, resp.StatusCode, "decode answer: "+err.Error())
+		}
+		return nil
+	}
+	data, err := io.ReadAll(answer)
 	if err != nil {
 		return c.fail(req, ErrTransient, resp.StatusCode, "read answer: "+err.Error())
 	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+	if !ok {
 		return c.statusError(req, resp, data)
 	}
 	switch o := out.(type) {

@@ -42,6 +42,15 @@ type Vendor interface {
 	Terminate(ctx context.Context, id string) error
 }
 
+// InStock is implemented by a Vendor whose Catalog lists many items
+// sold out (Lambda: every type in every region): CatalogInStock lists only
+// the items of Catalog that are Available, in the same order. An offer
+// index, which keeps nothing else, reads that instead, so that a read does
+// not build and drop a listing many times the size of what it keeps.
+type InStock interface {
+	CatalogInStock(ctx context.Context) ([]CatalogItem, error)
+}
+
 // Info is a vendor's description and capability set.
 type Info struct {
 	Name        string `json:"name"`

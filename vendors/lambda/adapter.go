@@ -16,8 +16,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -122,6 +124,16 @@ func (a *Adapter) Info() vendors.Info {
 // regions with capacity, so the full region list comes from GET /regions
 // and a type appears sold out in the others.
 func (a *Adapter) Catalog(ctx context.Context) ([]vendors.CatalogItem, error) {
+	return a.catalog(ctx, false)
+}
+
+// CatalogInStock lists what Catalog lists as available (vendors.InStock):
+// a type only in the regions Lambda names as having capacity for it.
+func (a *Adapter) CatalogInStock(ctx context.Context) ([]vendors.CatalogItem, error) {
+	return a.catalog(ctx, true)
+}
+
+func (a *Adapter) catalog(ctx context.Context, inStockOnly bool) ([]vendors.CatalogItem, error) {
 	var types envelope[map[string]instanceTypesItem]
 	if err := a.client.Do(ctx, vendors.Request{Op: "list instance types", Method: http.MethodGet, Path: "/instance-types"}, &types); err != nil {
 		return nil, err
@@ -130,14 +142,28 @@ func (a *Adapter) Catalog(ctx context.Context) ([]vendors.CatalogItem, error) {
 	if err := a.client.Do(ctx, vendors.Request{Op: "list regions", Method: http.MethodGet, Path: "/regions"}, &regions); err != nil {
 		return nil, err
 	}
-	items := make([]vendors.CatalogItem, 0, len(types.Data)*len(regions.Data))
-	for _, t := range types.Data {
+	size := len(types.Data) * len(regions.Data)
+	if inStockOnly {
+		size = 0
+		for _, t := range types.Data {
+			size += len(t.RegionsWithCapacityAvailable)
+		}
+	}
+	items := make([]vendors.CatalogItem, 0, size)
+	// In the order of the types' names, not the map's: a catalog read
+	// like the last one item for item is one the offer index takes as
+	// unchanged without re-sorting or persisting anything.
+	for _, name := range slices.Sorted(maps.Keys(types.Data)) {
+		t := types.Data[name]
 		it := t.InstanceType
 		available := map[string]bool{}
 		for _, r := range t.RegionsWithCapacityAvailable {
 			available[r.Name] = true
 		}
 		for _, r := range regions.Data {
+			if inStockOnly && !available[r.Name] {
+				continue
+			}
 			price := float64(it.PriceCentsPerHour) / 100
 			items = append(items, vendors.CatalogItem{
 				InstanceType: it.Name,

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -92,6 +94,31 @@ func request(t *testing.T, item vendors.CatalogItem) vendors.CreateRequest {
 	return vendors.CreateRequest{
 		ResourceID: uuid.NewString(), InstanceType: item.InstanceType, Region: item.Region,
 		Contract: vendors.OnDemand, SSHPublicKey: vendortest.PublicKey(t), Item: item,
+	}
+}
+
+// TestCatalogInStock: the in-stock listing an offer index reads is
+// Catalog's available items, the same and in the same order.
+func TestCatalogInStock(t *testing.T) {
+	f := setup(t)
+	var all, inStock []vendors.CatalogItem
+	// The stand-in's stock moves at 5-minute steps: a pair of reads that
+	// straddles one may differ, three in a row cannot.
+	for range 3 {
+		items, err := f.adapter.Catalog(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = slices.DeleteFunc(items, func(it vendors.CatalogItem) bool { return !it.Available })
+		if inStock, err = f.adapter.CatalogInStock(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if reflect.DeepEqual(all, inStock) {
+			break
+		}
+	}
+	if len(all) == 0 || !reflect.DeepEqual(all, inStock) {
+		t.Fatalf("in stock: %d items, want Catalog's %d available ones\n%+v\n%+v", len(inStock), len(all), inStock, all)
 	}
 }
 

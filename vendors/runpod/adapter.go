@@ -253,62 +253,88 @@ func parseShape(t string) (shape, bool) {
 // centre), and per cluster size. Availability is a level, not a count, so
 // Stock is -1 (in stock) or 0 (NONE).
 func (a *Adapter) Catalog(ctx context.Context) ([]vendors.CatalogItem, error) {
+	return a.catalog(ctx, false)
+}
+
+// CatalogInStock lists what Catalog lists as available (vendors.InStock):
+// most data centres have none of most shapes.
+func (a *Adapter) CatalogInStock(ctx context.Context) ([]vendors.CatalogItem, error) {
+	return a.catalog(ctx, true)
+}
+
+func (a *Adapter) catalog(ctx context.Context, inStockOnly bool) ([]vendors.CatalogItem, error) {
 	var items []vendors.CatalogItem
+	var err error
 	for _, cloud := range []string{cloudSecure, cloudCommunity} {
 		for _, count := range podCounts {
-			gpus, err := a.gpuTypes(ctx, "POD", cloud, count)
+			s := shape{count: count, cloud: cloud}
+			items, err = a.readGPUTypes(ctx, "POD", cloud, count, items, func(items []vendors.CatalogItem, g *gpuType) []vendors.CatalogItem {
+				return a.appendItems(items, g, s, 1, inStockOnly)
+			})
 			if err != nil {
 				return nil, err
 			}
-			for _, g := range gpus {
-				items = append(items, a.items(g, shape{gpuID: g.ID, count: count, cloud: cloud}, 1)...)
-			}
 		}
 	}
-	gpus, err := a.gpuTypes(ctx, "CLUSTER", cloudSecure, clusterGPUsPerNode)
+	s := shape{count: clusterGPUsPerNode, cloud: cloudSecure, cluster: true}
+	items, err = a.readGPUTypes(ctx, "CLUSTER", cloudSecure, clusterGPUsPerNode, items, func(items []vendors.CatalogItem, g *gpuType) []vendors.CatalogItem {
+		for _, nodes := range clusterSizes {
+			items = a.appendItems(items, g, s, nodes, inStockOnly)
+		}
+		return items
+	})
 	if err != nil {
 		return nil, err
-	}
-	for _, g := range gpus {
-		for _, nodes := range clusterSizes {
-			items = append(items, a.items(g, shape{gpuID: g.ID, count: clusterGPUsPerNode, cloud: cloudSecure, cluster: true}, nodes)...)
-		}
 	}
 	return items, nil
 }
 
-// gpuTypes lists GPU types with their availability for one product,
-// cloud and GPU count.
-func (a *Adapter) gpuTypes(ctx context.Context, product, cloud string, count int) ([]gpuType, error) {
+// readGPUTypes lists GPU types with their availability for one product,
+// cloud and GPU count, and appends to items what add makes of each. The
+// answer (gpuList's) is read type by type as it arrives; a read tried
+// again drops what the failed attempt added.
+func (a *Adapter) readGPUTypes(ctx context.Context, product, cloud string, count int, items []vendors.CatalogItem,
+	add func([]vendors.CatalogItem, *gpuType) []vendors.CatalogItem) ([]vendors.CatalogItem, error) {
 	q := url.Values{"include": {"AVAILABILITY"}, "product": {product}, "cloud": {cloud}, "count": {strconv.Itoa(count)}}
-	var resp gpuList
 	op := fmt.Sprintf("list GPU types (%s %s x%d)", strings.ToLower(product), strings.ToLower(cloud), count)
-	if err := a.client.Do(ctx, vendors.Request{Op: op, Method: http.MethodGet, Path: "/v2/catalog/gpus", Query: q}, &resp); err != nil {
-		return nil, err
+	before := len(items)
+	each := &vendors.Each[gpuType]{
+		Field: "gpus",
+		Start: func() { items = items[:before] },
+		Item: func(g *gpuType) error {
+			items = add(items, g)
+			return nil
+		},
 	}
-	return resp.GPUs, nil
+	err := a.client.Do(ctx, vendors.Request{Op: op, Method: http.MethodGet, Path: "/v2/catalog/gpus", Query: q}, each)
+	return items, err
 }
 
-// items turns one GPU type's per-data-centre availability into catalog
-// items of shape s with nodes nodes.
-func (a *Adapter) items(g gpuType, s shape, nodes int) []vendors.CatalogItem {
+// appendItems appends one GPU type's per-data-centre availability as
+// catalog items of shape s (of GPU type g) with nodes nodes: only the
+// available ones when inStockOnly.
+func (a *Adapter) appendItems(items []vendors.CatalogItem, g *gpuType, s shape, nodes int, inStockOnly bool) []vendors.CatalogItem {
+	s.gpuID = g.ID
 	perGPU, maxCount := g.Price.Secure, g.MaxCount.Secure
 	if s.cloud == cloudCommunity {
 		perGPU, maxCount = g.Price.Community, g.MaxCount.Community
 	}
 	if perGPU <= 0 || s.count > maxCount {
-		return nil // this cloud does not sell the shape
+		return items // this cloud does not sell the shape
 	}
 	disk := ContainerDiskGB * containerDiskPerGBHour
-	var out []vendors.CatalogItem
+	instanceType := s.String()
 	for _, dc := range g.DataCenters {
 		available := dc.Availability != availNone && dc.Availability != ""
+		if inStockOnly && !available {
+			continue
+		}
 		stock := -1
 		if !available {
 			stock = 0
 		}
 		it := vendors.CatalogItem{
-			InstanceType:         s.String(),
+			InstanceType:         instanceType,
 			Region:               dc.ID,
 			Country:              a.country(dc.ID),
 			Contract:             vendors.OnDemand,
@@ -323,9 +349,9 @@ func (a *Adapter) items(g gpuType, s shape, nodes int) []vendors.CatalogItem {
 		if s.cluster {
 			it.Nodes = nodes
 		}
-		out = append(out, it)
+		items = append(items, it)
 	}
-	return out
+	return items
 }
 
 // roundPrice drops floating-point noise below a hundredth of a cent.

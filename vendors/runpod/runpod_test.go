@@ -8,7 +8,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -81,6 +84,52 @@ var (
 	l40s    = shape{gpuID: "NVIDIA L40S", count: 1, cloud: cloudSecure}
 	rtx4090 = shape{gpuID: "NVIDIA GeForce RTX 4090", count: 2, cloud: cloudCommunity}
 )
+
+// TestCatalogStreamReadsWholeAnswers: the catalog, read GPU type by GPU
+// type as each answer arrives, is what the answers decoded whole (gpuList)
+// make, at scale 3 so that the answers hold many types.
+func TestCatalogStreamReadsWholeAnswers(t *testing.T) {
+	now := clockBase
+	f := newFixture(t, standin.Options{Now: func() time.Time { return now }, Scale: 3}, nil)
+	got, err := f.a.Catalog(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole := func(product, cloud string, count int) []gpuType {
+		var res gpuList
+		q := url.Values{"include": {"AVAILABILITY"}, "product": {product}, "cloud": {cloud}, "count": {strconv.Itoa(count)}}
+		if err := f.a.client.Do(context.Background(), vendors.Request{Op: "list", Method: http.MethodGet, Path: "/v2/catalog/gpus", Query: q}, &res); err != nil {
+			t.Fatal(err)
+		}
+		return res.GPUs
+	}
+	var want []vendors.CatalogItem
+	for _, cloud := range []string{cloudSecure, cloudCommunity} {
+		for _, count := range podCounts {
+			for _, g := range whole("POD", cloud, count) {
+				want = f.a.appendItems(want, &g, shape{count: count, cloud: cloud}, 1, false)
+			}
+		}
+	}
+	for _, g := range whole("CLUSTER", cloudSecure, clusterGPUsPerNode) {
+		for _, nodes := range clusterSizes {
+			want = f.a.appendItems(want, &g, shape{count: clusterGPUsPerNode, cloud: cloudSecure, cluster: true}, nodes, false)
+		}
+	}
+	if len(want) == 0 || !reflect.DeepEqual(got, want) {
+		t.Fatalf("streamed %d items, whole answers make %d", len(got), len(want))
+	}
+	// The in-stock listing the offer index reads is the available items
+	// of the same catalog, in the same order.
+	inStock, err := f.a.CatalogInStock(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	available := slices.DeleteFunc(got, func(it vendors.CatalogItem) bool { return !it.Available })
+	if len(available) == 0 || len(available) == len(want) || !reflect.DeepEqual(inStock, available) {
+		t.Fatalf("in stock: %d items, want the %d available of %d", len(inStock), len(available), len(want))
+	}
+}
 
 func TestCatalog(t *testing.T) {
 	now := clockBase

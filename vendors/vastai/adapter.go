@@ -171,16 +171,23 @@ func (a *Adapter) Info() vendors.Info {
 func (a *Adapter) Catalog(ctx context.Context) ([]vendors.CatalogItem, error) {
 	var items []vendors.CatalogItem
 	for _, contract := range []vendors.Contract{vendors.OnDemand, vendors.Spot} {
-		var res searchResult
+		// The offers (searchResult's) are read one at a time as they
+		// arrive and kept only as items.
+		before := len(items)
+		each := &vendors.Each[offer]{
+			Field: "offers",
+			Start: func() { items = items[:before] },
+			Item: func(o *offer) error {
+				if it, ok := a.item(*o, contract); ok {
+					items = append(items, it)
+				}
+				return nil
+			},
+		}
 		err := a.client.Do(ctx, vendors.Request{Op: "search offers", Method: http.MethodPost, Path: "/api/v0/bundles/",
-			JSON: a.search(contract), Repeatable: true}, &res)
+			JSON: a.search(contract), Repeatable: true}, each)
 		if err != nil {
 			return nil, err
-		}
-		for _, o := range res.Offers {
-			if it, ok := a.item(o, contract); ok {
-				items = append(items, it)
-			}
 		}
 	}
 	return items, nil

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -86,6 +87,32 @@ func rentRequest(t *testing.T, gpu, location string) vendors.CreateRequest {
 func searchable(m machine, now time.Time) bool {
 	return !m.taken && !m.unverified && !m.noDirect && m.reliability >= DefaultMinReliability &&
 		m.diskGB >= DefaultDiskGB && !standin.Flicker(flickerShare, askKey(m.askID), now)
+}
+
+// TestCatalogStreamReadsWholeAnswers: the catalog, read offer by offer as
+// the answer arrives, is what the answers decoded whole (searchResult) make.
+func TestCatalogStreamReadsWholeAnswers(t *testing.T) {
+	now := clockBase
+	f := newFixture(t, standin.Options{Now: func() time.Time { return now }}, nil)
+	got, err := f.a.Catalog(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []vendors.CatalogItem
+	for _, contract := range []vendors.Contract{vendors.OnDemand, vendors.Spot} {
+		var res searchResult
+		if err := f.a.client.Do(context.Background(), vendors.Request{Op: "search", Method: http.MethodPost, Path: "/api/v0/bundles/", JSON: f.a.search(contract)}, &res); err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range res.Offers {
+			if it, ok := f.a.item(o, contract); ok {
+				want = append(want, it)
+			}
+		}
+	}
+	if len(want) == 0 || !reflect.DeepEqual(got, want) {
+		t.Fatalf("streamed %d items, whole answers make %d:\n%+v\n%+v", len(got), len(want), got, want)
+	}
 }
 
 func TestCatalog(t *testing.T) {
