@@ -121,8 +121,10 @@ type API struct {
 	mux     *http.ServeMux
 	huma    huma.API
 	metrics *httpMetrics
-	// queryDecoder reads POST /get_offers bodies (YAML or JSON).
+	// queryDecoder reads POST /get_offers bodies (YAML or JSON), and
+	// queries keeps what recent bodies decoded to.
 	queryDecoder *bodyDecoder
+	queries      queryCache
 	// procureDecoder reads POST /procure_offer bodies (JSON); cloud_init
 	// may carry private keys (host keys in a cloud-config).
 	procureDecoder *bodyDecoder

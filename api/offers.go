@@ -225,8 +225,15 @@ func clientGone(ctx context.Context, what string, err error) bool {
 	return true
 }
 
-// decodeQuery parses, validates and completes a get_offers body.
+// decodeQuery parses, validates and completes a get_offers body, or
+// takes it from the cache of bodies seen before.
 func (a *API) decodeQuery(contentType string, body []byte) (offers.Query, error) {
+	key, cacheable := cacheKey(contentType, body)
+	if cacheable {
+		if q, ok := a.queries.get(key); ok {
+			return q, nil
+		}
+	}
 	var q offers.Query
 	if err := a.queryDecoder.decode(contentType, body, &q); err != nil {
 		return q, err
@@ -237,6 +244,9 @@ func (a *API) decodeQuery(contentType string, body []byte) (offers.Query, error)
 	}
 	if q.Limit == 0 {
 		q.Limit = defaultLimit
+	}
+	if cacheable {
+		a.queries.put(key, q)
 	}
 	return q, nil
 }
