@@ -428,7 +428,9 @@ func TestSlowProcurement(t *testing.T) {
 	})
 
 	t.Run("rent moves on to the next offer", func(t *testing.T) {
-		_, stderr, code := u.run(t, "rent", "--gpu", "H100", "--vendor", "verda")
+		// Any vendor: one vendor may list fewer than three on-demand H100s
+		// once stock flickers.
+		_, stderr, code := u.run(t, "rent", "--gpu", "H100")
 		if code == 0 || strings.Count(stderr, "trying the next cheapest offer") != 2 {
 			t.Fatalf("rent where every procurement fails: exit %d, want 3 offers tried\n%s", code, stderr)
 		}
