@@ -127,26 +127,9 @@ func TestLoadGetOffers(t *testing.T) {
 				for m, mix := range cfg.mixes {
 					for _, concurrency := range cfg.concurrencies {
 						l := newLoader(s, concurrency, offerQueries(mix))
-						l.run(cfg.warmup)
-						var results []loadResult
-						for i := range cfg.runs {
-							var profiled chan error
-							if cfg.profiles != "" && i == 0 {
-								path := filepath.Join(cfg.profiles, fmt.Sprintf("cpu-%s-scale%d-q%d-c%d.pprof", engine, scale, m, concurrency))
-								profiled = profile(s, cfg.duration-time.Second, path)
-							}
-							r := l.run(cfg.duration)
-							if profiled != nil {
-								if err := <-profiled; err != nil {
-									t.Errorf("CPU profile: %v", err)
-								}
-							}
-							t.Logf("run %d: %s", i+1, r)
-							results = append(results, r)
-						}
-						m := median(results)
+						m := l.measure(t, cfg, fmt.Sprintf("cpu-%s-scale%d-q%d-c%d.pprof", engine, scale, m, concurrency))
 						t.Logf("RESULT engine=%s scale=%d offers=%d queries=%q concurrency=%d median of %d: %s",
-							engine, scale, catalog, mix, concurrency, len(results), m)
+							engine, scale, catalog, mix, concurrency, cfg.runs, m)
 						if m.errors > 0 {
 							t.Errorf("%d requests failed", m.errors)
 						}
@@ -241,6 +224,30 @@ func (r loadResult) String() string {
 }
 
 // run sends queries from every client for d and measures each one.
+// measure warms l up, then runs it cfg.runs times, logging each run, and
+// returns the median run. With cfg.profiles set, the server's CPU profile
+// of the first run is written there under the name profileName.
+func (l *loader) measure(t *testing.T, cfg loadConfig, profileName string) loadResult {
+	t.Helper()
+	l.run(cfg.warmup)
+	var results []loadResult
+	for i := range cfg.runs {
+		var profiled chan error
+		if cfg.profiles != "" && i == 0 {
+			profiled = profile(l.s, cfg.duration-time.Second, filepath.Join(cfg.profiles, profileName))
+		}
+		r := l.run(cfg.duration)
+		if profiled != nil {
+			if err := <-profiled; err != nil {
+				t.Errorf("CPU profile: %v", err)
+			}
+		}
+		t.Logf("run %d: %s", i+1, r)
+		results = append(results, r)
+	}
+	return median(results)
+}
+
 func (l *loader) run(d time.Duration) loadResult {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()

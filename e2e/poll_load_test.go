@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"regexp"
 	"testing"
 	"time"
@@ -80,26 +79,9 @@ func TestLoadPolling(t *testing.T) {
 			for _, ep := range endpoints {
 				for _, concurrency := range cfg.concurrencies {
 					l := newLoader(s, concurrency, ep.request)
-					l.run(cfg.warmup)
-					var results []loadResult
-					for i := range cfg.runs {
-						var profiled chan error
-						if cfg.profiles != "" && i == 0 {
-							path := filepath.Join(cfg.profiles, fmt.Sprintf("cpu-poll-%s-%s-c%d.pprof", engine, ep.name, concurrency))
-							profiled = profile(s, cfg.duration-time.Second, path)
-						}
-						r := l.run(cfg.duration)
-						if profiled != nil {
-							if err := <-profiled; err != nil {
-								t.Errorf("CPU profile: %v", err)
-							}
-						}
-						t.Logf("run %d: %s", i+1, r)
-						results = append(results, r)
-					}
-					m := median(results)
+					m := l.measure(t, cfg, fmt.Sprintf("cpu-poll-%s-%s-c%d.pprof", engine, ep.name, concurrency))
 					t.Logf("RESULT engine=%s endpoint=%s procurements=%d resources=%d concurrency=%d median of %d: %s",
-						engine, ep.name, procurements, procurements*nodes, concurrency, len(results), m)
+						engine, ep.name, procurements, procurements*nodes, concurrency, cfg.runs, m)
 					if m.errors > 0 {
 						t.Errorf("%d requests failed", m.errors)
 					}
