@@ -125,6 +125,8 @@ type API struct {
 	// queries keeps what recent bodies decoded to.
 	queryDecoder *bodyDecoder
 	queries      queryCache
+	// statuses keeps the encoded answers of offer statuses.
+	statuses *statusAnswers
 	// procureDecoder reads POST /procure_offer bodies (JSON); cloud_init
 	// may carry private keys (host keys in a cloud-config).
 	procureDecoder *bodyDecoder
@@ -163,6 +165,7 @@ func New(cfg Config) *API {
 		limiter:        newLimiter[int64](cfg.RateLimit, cfg.RateBurst),
 		authFailures:   newLimiter[string](cfg.AuthFailureRate, cfg.AuthFailureBurst),
 		queryDecoder:   newBodyDecoder[offers.Query](true),
+		statuses:       newStatusAnswers(),
 		procureDecoder: newBodyDecoder[provision.ProcureRequest](false, "cloud_init"),
 		patchDecoder:   newBodyDecoder[provision.AutoDeleteRequest](false),
 		closing:        make(chan struct{}),

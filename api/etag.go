@@ -40,30 +40,35 @@ func documentAnswer[T any](a *API, op *huma.Operation) {
 // (see writeTagged).
 func (a *API) encodeTagged(ctx huma.Context, v any) {
 	buf := answerBuffers.Get().(*[]byte)
-	b := bytes.NewBuffer((*buf)[:0])
-	enc := json.NewEncoder(b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		answerBuffers.Put(buf)
+	defer recycleAnswer(buf)
+	body, err := appendJSON((*buf)[:0], v)
+	*buf = body
+	if err != nil {
 		huma.WriteErr(a.huma, ctx, http.StatusInternalServerError, "error marshaling response", err)
 		return
 	}
-	*buf = b.Bytes()
-	a.writeTagged(ctx, buf)
+	a.writeTagged(ctx, body, etag(body))
 }
 
-// writeTagged writes an encoded answer with a weak ETag derived from its
-// bytes (weak: the same answer gzipped is the same entity), or 304 Not
-// Modified without a body when the request's If-None-Match names it.
-func (a *API) writeTagged(ctx huma.Context, buf *[]byte) {
-	tag := etag(*buf)
+// appendJSON appends v's encoding as huma's JSON format writes it.
+func appendJSON(dst []byte, v any) ([]byte, error) {
+	b := bytes.NewBuffer(dst)
+	enc := json.NewEncoder(b)
+	enc.SetEscapeHTML(false)
+	err := enc.Encode(v)
+	return b.Bytes(), err
+}
+
+// writeTagged writes an encoded answer with its weak ETag (weak: the same
+// answer gzipped is the same entity), or 304 Not Modified without a body
+// when the request's If-None-Match names it.
+func (a *API) writeTagged(ctx huma.Context, body []byte, tag string) {
 	ctx.SetHeader("ETag", tag)
 	if inm := ctx.Header("If-None-Match"); inm != "" && etagMatches(inm, tag) {
-		answerBuffers.Put(buf)
 		ctx.SetStatus(http.StatusNotModified)
 		return
 	}
-	a.writeAnswer(ctx, buf)
+	a.writeAnswer(ctx, body)
 }
 
 // etag is the weak entity tag of an answer: 128 bits of its SHA-256, the

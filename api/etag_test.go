@@ -47,11 +47,18 @@ func TestTaggedAnswersAreHumas(t *testing.T) {
 	resources := []provision.ResourceSummary{clusterResource, named}
 	ts.provision.answer(provisionAnswers{status: status, resources: resources})
 
-	r := ts.get(t, "/offers/"+offerID.String()+"/status")
-	if want := humaWrites(t, status); r.status != http.StatusOK || !bytes.Equal(r.body, want) {
-		t.Errorf("status answer\n got %d %q\nwant %q", r.status, r.body, want)
+	want := humaWrites(t, status)
+	// A status of no version is encoded per poll; one of a version is
+	// encoded once and then written from those bytes: all the same.
+	for _, version := range []int64{0, 7, 7} {
+		status.Version = version
+		ts.provision.answer(provisionAnswers{status: status, resources: resources})
+		r := ts.get(t, "/offers/"+offerID.String()+"/status")
+		if r.status != http.StatusOK || !bytes.Equal(r.body, want) {
+			t.Errorf("status answer of version %d\n got %d %q\nwant %q", version, r.status, r.body, want)
+		}
 	}
-	r = ts.get(t, "/resources")
+	r := ts.get(t, "/resources")
 	completeSummary(&resources[1]) // what the handler gave huma
 	if want := humaWrites(t, resources); r.status != http.StatusOK || !bytes.Equal(r.body, want) {
 		t.Errorf("resources answer\n got %d %q\nwant %q", r.status, r.body, want)
@@ -100,6 +107,45 @@ func TestETag(t *testing.T) {
 		r := ts.conditional(t, path, tags[path])
 		if r.status != http.StatusOK || !bytes.Contains(r.body, []byte(`running`)) || r.header.Get("ETag") == tags[path] {
 			t.Errorf("%s changed, polled with the old tag: %d %q ETag %q", path, r.status, r.body, r.header.Get("ETag"))
+		}
+	}
+}
+
+// TestStatusAnswersFollowVersion checks that a status answer is encoded
+// again exactly when the status's version changes (or it has none), and
+// that a conditional poll of a kept answer still gets its 304.
+func TestStatusAnswersFollowVersion(t *testing.T) {
+	ts := newTestServer(t, 0)
+	path := "/offers/" + offerID.String() + "/status"
+	status := provision.OfferStatus{OfferID: offerID, Status: "procured", CreatedAt: t0, ProcurementStatus: provision.StatusInProgress,
+		Progress: "0/1 instances running", Instances: []provision.InstanceInfo{}, ResourceIDs: []uuid.UUID{}, Version: 3}
+	poll := func(progress string, version int64) response {
+		t.Helper()
+		st := status
+		st.Progress, st.Version = progress, version
+		ts.provision.answer(provisionAnswers{status: st})
+		return ts.get(t, path)
+	}
+	first := poll("0/1 instances running", 3)
+	// The same version promises the same status: the kept bytes are
+	// written, whatever the service renders (here, on purpose, it differs).
+	if r := poll("not what version 3 said", 3); !bytes.Equal(r.body, first.body) || r.header.Get("ETag") != first.header.Get("ETag") {
+		t.Errorf("same version: got %q, want the kept answer %q", r.body, first.body)
+	}
+	if r := ts.conditional(t, path, first.header.Get("ETag")); r.status != http.StatusNotModified {
+		t.Errorf("kept answer polled with its tag: %d, want 304", r.status)
+	}
+	if r := poll("1/1 instances running", 4); !bytes.Contains(r.body, []byte(`"1/1 instances running"`)) || r.header.Get("ETag") == first.header.Get("ETag") {
+		t.Errorf("new version: got %q ETag %q", r.body, r.header.Get("ETag"))
+	}
+	// An older version never replaces the answer of a newer one.
+	poll("0/1 instances running", 3)
+	if r := poll("anything", 4); !bytes.Contains(r.body, []byte(`"1/1 instances running"`)) {
+		t.Errorf("version 4 after a poll of version 3: got %q", r.body)
+	}
+	for _, progress := range []string{"a", "b"} {
+		if r := poll(progress, 0); !bytes.Contains(r.body, []byte(`"progress":"`+progress+`"`)) {
+			t.Errorf("no version: got %q, want progress %q", r.body, progress)
 		}
 	}
 }

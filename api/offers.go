@@ -83,7 +83,10 @@ func (a *API) getOffers(ctx context.Context, in *getOffersInput) (*getOffersOutp
 	}
 	// An Encoder's newline, as huma's JSON format writes.
 	*buf = append(body, '\n')
-	return &getOffersOutput{Body: func(hctx huma.Context) { a.writeAnswer(hctx, buf) }}, nil
+	return &getOffersOutput{Body: func(hctx huma.Context) {
+		defer recycleAnswer(buf)
+		a.writeAnswer(hctx, *buf)
+	}}, nil
 }
 
 // answerBuffers hold encoded answers between the handler and the write.
@@ -105,15 +108,16 @@ var gzipWriters = sync.Pool{New: func() any {
 	return w
 }}
 
+// recycleAnswer returns an answer's buffer to the pool once it is written.
+func recycleAnswer(buf *[]byte) {
+	if cap(*buf) <= maxPooledAnswer {
+		answerBuffers.Put(buf)
+	}
+}
+
 // writeAnswer writes an encoded answer with the content type huma would
-// negotiate, gzipped when it is large and the client accepts gzip, and
-// recycles its buffer.
-func (a *API) writeAnswer(ctx huma.Context, buf *[]byte) {
-	defer func() {
-		if cap(*buf) <= maxPooledAnswer {
-			answerBuffers.Put(buf)
-		}
-	}()
+// negotiate, gzipped when it is large and the client accepts gzip.
+func (a *API) writeAnswer(ctx huma.Context, body []byte) {
 	ct, err := a.huma.Negotiate(ctx.Header("Accept"))
 	if err != nil {
 		huma.WriteErr(a.huma, ctx, http.StatusNotAcceptable, "unable to marshal response", err)
@@ -121,10 +125,10 @@ func (a *API) writeAnswer(ctx huma.Context, buf *[]byte) {
 	}
 	ctx.SetHeader("Content-Type", ct)
 	ctx.SetHeader("Vary", "Accept-Encoding")
-	if len(*buf) < gzipMinAnswer || !acceptsGzip(ctx.Header("Accept-Encoding")) {
-		ctx.SetHeader("Content-Length", strconv.Itoa(len(*buf)))
+	if len(body) < gzipMinAnswer || !acceptsGzip(ctx.Header("Accept-Encoding")) {
+		ctx.SetHeader("Content-Length", strconv.Itoa(len(body)))
 		ctx.SetStatus(http.StatusOK)
-		ctx.BodyWriter().Write(*buf)
+		ctx.BodyWriter().Write(body)
 		return
 	}
 	ctx.SetHeader("Content-Encoding", "gzip")
@@ -137,7 +141,7 @@ func (a *API) writeAnswer(ctx huma.Context, buf *[]byte) {
 	}()
 	gz.Reset(ctx.BodyWriter())
 	// A write error is the client gone; there is no one left to tell.
-	if _, err := gz.Write(*buf); err == nil {
+	if _, err := gz.Write(body); err == nil {
 		gz.Close()
 	}
 }

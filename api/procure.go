@@ -62,19 +62,33 @@ func (a *API) procure(ctx context.Context, in *procureInput) (*procureOutput, er
 }
 
 // offerStatus answers with an ETag: a poller that sends it back as
-// If-None-Match gets 304 until the status changes.
+// If-None-Match gets 304 until the status changes. A status rendered from
+// unchanged rows is written from the bytes encoded the first time.
 func (a *API) offerStatus(ctx context.Context, in *offerIDInput) (*taggedOutput, error) {
 	id, err := parseID("path", "offer_id", in.OfferID)
 	if err != nil {
 		return nil, err
 	}
-	st, err := a.cfg.Provision.OfferStatus(ctx, AccountID(ctx), id)
+	account := AccountID(ctx)
+	st, err := a.cfg.Provision.OfferStatus(ctx, account, id)
 	if err != nil {
 		return nil, a.provisionError(ctx, "offer status", err)
 	}
 	st.Instances = emptyIfNil(st.Instances)
 	st.ResourceIDs = emptyIfNil(st.ResourceIDs)
-	return a.tagged(st), nil
+	if st.Version == 0 {
+		return a.tagged(st), nil
+	}
+	ans, ok := a.statuses.get(id, account, st.Version)
+	if !ok {
+		body, err := appendJSON(nil, st)
+		if err != nil {
+			return nil, a.internalError(ctx, "encode offer status", err)
+		}
+		ans = encodedAnswer{body: body, tag: etag(body)}
+		a.statuses.put(id, account, st.Version, ans)
+	}
+	return &taggedOutput{Body: func(hctx huma.Context) { a.writeTagged(hctx, ans.body, ans.tag) }}, nil
 }
 
 // provisionError answers an error of the ProvisionService: a refusal with

@@ -48,6 +48,8 @@ type loadConfig struct {
 	// catalog holds still; short to measure queries (and memory) while
 	// catalogs are refreshed.
 	refresh string
+	// endpoints, if set, names the only endpoints TestLoadPolling measures.
+	endpoints []string
 }
 
 func loadConfigFromEnv(t *testing.T) loadConfig {
@@ -69,6 +71,7 @@ func loadConfigFromEnv(t *testing.T) loadConfig {
 	env("SUPPLY_LOAD_ENGINES", func(v string) error { c.engines = strings.Split(v, ","); return nil })
 	env("SUPPLY_LOAD_SCALES", func(v string) (err error) { c.scales, err = atois(v); return })
 	env("SUPPLY_LOAD_PROFILE", func(v string) error { c.profiles = v; return nil })
+	env("SUPPLY_LOAD_ENDPOINTS", func(v string) error { c.endpoints = strings.Split(v, ","); return nil })
 	env("SUPPLY_LOAD_REFRESH", func(v string) error { c.refresh = v; _, err := time.ParseDuration(v); return err })
 	env("SUPPLY_LOAD_QUERIES", func(v string) error {
 		c.mixes = nil
@@ -209,6 +212,10 @@ type loadResult struct {
 	// rss is the server's resident memory when the run ended, and the
 	// most it had while it ran, in bytes (0 where /proc is not there).
 	rss, rssPeak int64
+	// cpu is the CPU time the server used during the run (0 where /proc
+	// is not there): per request, the measure least moved by other
+	// processes sharing the cores.
+	cpu time.Duration
 }
 
 func (r loadResult) rps() float64 { return float64(r.requests) / r.elapsed.Seconds() }
@@ -219,8 +226,13 @@ func (r loadResult) String() string {
 	if r.requests > 0 {
 		avg = r.bytes / int64(r.requests)
 	}
-	return fmt.Sprintf("%d requests in %s: %.0f req/s, p50 %s, p90 %s, p99 %s, max %s, errors %d, %d bytes/answer, RSS %d MB (peak %d MB)",
-		r.requests, r.elapsed.Round(time.Millisecond), r.rps(), ms(r.p50), ms(r.p90), ms(r.p99), ms(r.worst), r.errors, avg, r.rss>>20, r.rssPeak>>20)
+	cpu := time.Duration(0)
+	if r.requests > 0 {
+		cpu = r.cpu / time.Duration(r.requests)
+	}
+	return fmt.Sprintf("%d requests in %s: %.0f req/s, p50 %s, p90 %s, p99 %s, max %s, errors %d, %d bytes/answer, RSS %d MB (peak %d MB), server CPU %.1f µs/request",
+		r.requests, r.elapsed.Round(time.Millisecond), r.rps(), ms(r.p50), ms(r.p90), ms(r.p99), ms(r.worst), r.errors, avg, r.rss>>20, r.rssPeak>>20,
+		float64(cpu.Nanoseconds())/1000)
 }
 
 // run sends queries from every client for d and measures each one.
@@ -277,6 +289,7 @@ func (l *loader) run(d time.Duration) loadResult {
 			}
 		}
 	}()
+	cpuBefore := cpuTime(pid)
 	start := time.Now()
 	for worker := range l.concurrency {
 		wg.Go(func() {
@@ -303,7 +316,8 @@ func (l *loader) run(d time.Duration) loadResult {
 	}
 	wg.Wait()
 	<-sampled
-	r := loadResult{requests: len(latencies), errors: errors, bytes: read, elapsed: time.Since(start), rss: rss, rssPeak: rssPeak}
+	r := loadResult{requests: len(latencies), errors: errors, bytes: read, elapsed: time.Since(start), rss: rss, rssPeak: rssPeak,
+		cpu: cpuTime(pid) - cpuBefore}
 	if len(latencies) == 0 {
 		return r
 	}
@@ -346,6 +360,27 @@ func (l *loader) query(lr loadRequest, buf *bytes.Buffer) (int, error) {
 		return 0, fmt.Errorf("status %d: %.200s", resp.StatusCode, b)
 	}
 	return buf.Len(), nil
+}
+
+// cpuTime is the CPU time a process has used, user and system (its
+// utime and stime in /proc/<pid>/stat), or 0 when it cannot be read.
+func cpuTime(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name, which is in parentheses and may
+	// hold spaces: state is the first, utime the 12th, stime the 13th.
+	_, rest, _ := strings.Cut(string(b), ") ")
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	// Linux counts in clock ticks of 1/100 s (USER_HZ) on every platform
+	// Go supports.
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
 // residentBytes is a process's resident memory (VmRSS), or 0 when it

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"slices"
 	"testing"
 	"time"
 
@@ -22,7 +23,8 @@ import (
 // page of 100), on the real binary with 1,000 procurements and 2,000
 // resources of the server's account in its database. Opt-in (SUPPLY_LOAD_POLL=1); SUPPLY_LOAD_ENGINES,
 // _CONCURRENCY, _DURATION, _RUNS and _PROFILE tune it as for
-// TestLoadGetOffers.
+// TestLoadGetOffers; SUPPLY_LOAD_ENDPOINTS (e.g. offer-status,resources)
+// measures only the endpoints it names.
 //
 // The rows are written straight through the store package while the server
 // runs, as procuring would have left them (a procurement, then its two
@@ -77,6 +79,9 @@ func TestLoadPolling(t *testing.T) {
 				}},
 			}
 			for _, ep := range endpoints {
+				if cfg.endpoints != nil && !slices.Contains(cfg.endpoints, ep.name) {
+					continue
+				}
 				for _, concurrency := range cfg.concurrencies {
 					l := newLoader(s, concurrency, ep.request)
 					m := l.measure(t, cfg, fmt.Sprintf("cpu-poll-%s-%s-c%d.pprof", engine, ep.name, concurrency))

@@ -24,7 +24,8 @@ const (
 
 // New returns a logger writing to w in format (FormatAuto: text when w is
 // a terminal, JSON otherwise) at level and above ("debug", "info", "warn",
-// "error").
+// "error"). On a Buffered writer, records of level warn and above are
+// written at once, with every line held before them.
 func New(w io.Writer, format, level string) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
@@ -47,7 +48,36 @@ func New(w io.Writer, format, level string) (*slog.Logger, error) {
 	default:
 		return nil, fmt.Errorf("log format %q: want text, json or auto", format)
 	}
+	if b, ok := w.(*Buffered); ok {
+		h = flushingHandler{h, b}
+	}
 	return slog.New(traceHandler{h}), nil
+}
+
+// flushingHandler flushes its Buffered writer after each record of level
+// warn or above: those are the lines someone may need right away, and the
+// last ones before a crash.
+type flushingHandler struct {
+	slog.Handler
+	b *Buffered
+}
+
+func (h flushingHandler) Handle(ctx context.Context, r slog.Record) error {
+	err := h.Handler.Handle(ctx, r)
+	if r.Level >= slog.LevelWarn {
+		if ferr := h.b.Flush(); err == nil {
+			err = ferr
+		}
+	}
+	return err
+}
+
+func (h flushingHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return flushingHandler{h.Handler.WithAttrs(attrs), h.b}
+}
+
+func (h flushingHandler) WithGroup(name string) slog.Handler {
+	return flushingHandler{h.Handler.WithGroup(name), h.b}
 }
 
 // IsTerminal reports whether w is a character device, such as the

@@ -48,6 +48,7 @@ func (s *Service) OfferStatus(ctx context.Context, accountID int64, offerID uuid
 	if err != nil {
 		return OfferStatus{}, err
 	}
+	st.Version = version
 	s.statuses.put(offerID, accountID, version, st)
 	return st, nil
 }

@@ -70,6 +70,12 @@ type OfferStatus struct {
 	Progress          string         `json:"progress"`
 	FailureReason     *string        `json:"failure_reason"`
 	ProcuredAt        *time.Time     `json:"procured_at"`
+	// Version names the rows the status was rendered from: two statuses of
+	// one offer and account with the same non-zero Version are equal, so
+	// a caller may keep what it made of one (the API keeps the encoded
+	// answer). Zero for a status that may change without a write (an offer
+	// not procured expires with the clock). Never part of the answer.
+	Version int64 `json:"-"`
 }
 
 // InstanceInfo is one machine of a procured offer.

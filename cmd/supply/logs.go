@@ -3,6 +3,7 @@ package main
 import (
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -20,8 +21,21 @@ func (f *logFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.level, "log-level", "info", "debug, info, warn or error")
 }
 
-func (f logFlags) logger() (*slog.Logger, error) {
-	return logging.New(os.Stderr, f.format, f.level)
+// logFlushInterval is the longest a log line of the server waits before
+// it is written when stderr is not a terminal (see logging.Buffered).
+const logFlushInterval = 100 * time.Millisecond
+
+// logger is the server's logger, and what writes the lines it still holds,
+// to be called before the server exits. Lines to a terminal are written
+// at once; lines to anything else (a file, a pipe, journald) in batches.
+func (f logFlags) logger() (*slog.Logger, func(), error) {
+	if logging.IsTerminal(os.Stderr) {
+		l, err := logging.New(os.Stderr, f.format, f.level)
+		return l, func() {}, err
+	}
+	b := logging.NewBuffered(os.Stderr, logFlushInterval)
+	l, err := logging.New(b, f.format, f.level)
+	return l, func() { b.Flush() }, err
 }
 
 // newLogger is the logger of the administrative commands, at level.

@@ -114,10 +114,11 @@ State lives in SQLite under --data-dir unless --database-url points at PostgreSQ
 }
 
 func runServer(ctx context.Context, f serverFlags, sandboxSet bool) error {
-	log, err := f.log.logger()
+	log, flushLog, err := f.log.logger()
 	if err != nil {
 		return err
 	}
+	defer flushLog()
 	build := buildinfo.Read()
 	stopTracing, err := telemetry.Setup(ctx, build.Version)
 	if err != nil {
