@@ -126,7 +126,9 @@ type API struct {
 	queryDecoder *bodyDecoder
 	queries      queryCache
 	// statuses keeps the encoded answers of offer statuses.
-	statuses *statusAnswers
+	statuses *memo[encodedAnswer]
+	// summaryHeads keeps the encoded resource summaries, up to their accrued cost.
+	summaryHeads *memo[[]byte]
 	// procureDecoder reads POST /procure_offer bodies (JSON); cloud_init
 	// may carry private keys (host keys in a cloud-config).
 	procureDecoder *bodyDecoder
@@ -165,7 +167,8 @@ func New(cfg Config) *API {
 		limiter:        newLimiter[int64](cfg.RateLimit, cfg.RateBurst),
 		authFailures:   newLimiter[string](cfg.AuthFailureRate, cfg.AuthFailureBurst),
 		queryDecoder:   newBodyDecoder[offers.Query](true),
-		statuses:       newStatusAnswers(),
+		statuses:       newMemo[encodedAnswer](),
+		summaryHeads:   newMemo[[]byte](),
 		procureDecoder: newBodyDecoder[provision.ProcureRequest](false, "cloud_init"),
 		patchDecoder:   newBodyDecoder[provision.AutoDeleteRequest](false),
 		closing:        make(chan struct{}),

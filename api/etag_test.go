@@ -3,9 +3,12 @@ package api
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -58,13 +61,24 @@ func TestTaggedAnswersAreHumas(t *testing.T) {
 			t.Errorf("status answer of version %d\n got %d %q\nwant %q", version, r.status, r.body, want)
 		}
 	}
-	r := ts.get(t, "/resources")
-	completeSummary(&resources[1]) // what the handler gave huma
-	if want := humaWrites(t, resources); r.status != http.StatusOK || !bytes.Equal(r.body, want) {
-		t.Errorf("resources answer\n got %d %q\nwant %q", r.status, r.body, want)
-	}
-	if ct := r.header.Get("Content-Type"); ct != "application/json" {
-		t.Errorf("Content-Type %q", ct)
+	// A list of no version is encoded per poll; summaries of a version are
+	// written from the bytes kept of them, with their costs as they are
+	// now: all the same.
+	for i, cost := range []float64{12.3456, 0, 1e-7, 3, 2.5e21, -0.5} {
+		list := slices.Clone(resources)
+		for j := range list {
+			list[j].Version = int64(min(i, 1)) * 9
+			list[j].AccruedCost = cost * float64(j+1)
+		}
+		ts.provision.answer(provisionAnswers{status: status, resources: list})
+		r := ts.get(t, "/resources")
+		completeSummary(&list[1]) // what the handler gave huma
+		if want := humaWrites(t, list); r.status != http.StatusOK || !bytes.Equal(r.body, want) {
+			t.Errorf("resources answer of version %d, cost %v\n got %d %q\nwant %q", list[0].Version, cost, r.status, r.body, want)
+		}
+		if ct := r.header.Get("Content-Type"); ct != "application/json" {
+			t.Errorf("Content-Type %q", ct)
+		}
 	}
 }
 
@@ -148,6 +162,20 @@ func TestStatusAnswersFollowVersion(t *testing.T) {
 			t.Errorf("no version: got %q, want progress %q", r.body, progress)
 		}
 	}
+}
+
+// FuzzJSONFloat checks that appendJSONFloat writes what encoding/json does.
+func FuzzJSONFloat(f *testing.F) {
+	for _, v := range []float64{0, math.Copysign(0, -1), 1, -1.5, 0.1234, 1e-6, 9.99e-7, 1e20, 1e21, 123456789.125, math.MaxFloat64, math.SmallestNonzeroFloat64, math.NaN(), math.Inf(1)} {
+		f.Add(v)
+	}
+	f.Fuzz(func(t *testing.T, v float64) {
+		want, wantErr := json.Marshal(v)
+		got, err := appendJSONFloat([]byte("x"), v)
+		if (err != nil) != (wantErr != nil) || err == nil && !bytes.Equal(got, append([]byte("x"), want...)) {
+			t.Fatalf("%v: got %q (%v), want %q (%v)", v, got, err, want, wantErr)
+		}
+	})
 }
 
 // conditional GETs path with If-None-Match.

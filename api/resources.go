@@ -1,9 +1,14 @@
 package api
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -80,7 +85,22 @@ func (a *API) listResources(ctx context.Context, in *listResourcesInput) (*tagge
 	for i := range list {
 		completeSummary(&list[i])
 	}
-	out := a.tagged(list)
+	var out *taggedOutput
+	if len(list) == 0 || list[0].Version == 0 {
+		out = a.tagged(list)
+	} else {
+		buf := answerBuffers.Get().(*[]byte)
+		body, err := a.appendSummaries((*buf)[:0], AccountID(ctx), list)
+		*buf = body
+		if err != nil {
+			recycleAnswer(buf)
+			return nil, a.internalError(ctx, "encode resources", err)
+		}
+		out = &taggedOutput{Body: func(hctx huma.Context) {
+			defer recycleAnswer(buf)
+			a.writeTagged(hctx, body, etag(body))
+		}}
+	}
 	if in.Limit > 0 && len(list) == in.Limit {
 		next := url.Values{"limit": {strconv.Itoa(in.Limit)}, "after": {provision.NextCursor(list[len(list)-1])}}
 		if in.OfferID != "" {
@@ -121,6 +141,71 @@ func (a *API) deleteResource(ctx context.Context, in *deleteResourceInput) (*del
 		return nil, a.provisionError(ctx, "delete resource", err)
 	}
 	return &deleteResourceOutput{Body: res}, nil
+}
+
+// appendSummaries appends list as encoding/json writes it (with the
+// Encoder's newline), each summary from the bytes kept for its version
+// (summaryHeads) and its accrued cost, the one field that moves with the
+// clock: a list of unchanged resources costs no encoding but its costs.
+func (a *API) appendSummaries(dst []byte, accountID int64, list []provision.ResourceSummary) ([]byte, error) {
+	dst = append(dst, '[')
+	for i := range list {
+		s := &list[i]
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		head, ok := a.summaryHeads.get(s.ResourceID, accountID, s.Version)
+		if !ok {
+			var err error
+			if head, err = summaryHead(*s); err != nil {
+				return dst, err
+			}
+			a.summaryHeads.put(s.ResourceID, accountID, s.Version, head)
+		}
+		var err error
+		if dst, err = appendJSONFloat(append(dst, head...), s.AccruedCost); err != nil {
+			return dst, err
+		}
+		dst = append(dst, '}')
+	}
+	return append(dst, ']', '\n'), nil
+}
+
+// accruedCostKey opens the last field of a summary's JSON.
+var accruedCostKey = []byte(`"accrued_cost":`)
+
+// summaryHead is a summary's JSON up to the value of its last field,
+// accrued_cost.
+func summaryHead(s provision.ResourceSummary) ([]byte, error) {
+	b, err := appendJSON(nil, s)
+	if err != nil {
+		return nil, err
+	}
+	i := bytes.LastIndex(b, accruedCostKey)
+	if i < 0 {
+		return nil, errors.New("encode resource summary: accrued_cost is not its last field")
+	}
+	return slices.Clip(b[:i+len(accruedCostKey)]), nil
+}
+
+// appendJSONFloat appends f as encoding/json writes a float64.
+func appendJSONFloat(dst []byte, f float64) ([]byte, error) {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return dst, fmt.Errorf("json: unsupported value: %v", f)
+	}
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	dst = strconv.AppendFloat(dst, f, format, -1, 64)
+	if format == 'e' {
+		// As encoding/json does: e-09 becomes e-9.
+		if n := len(dst); n >= 4 && dst[n-4] == 'e' && dst[n-3] == '-' && dst[n-2] == '0' {
+			dst[n-2] = dst[n-1]
+			dst = dst[:n-1]
+		}
+	}
+	return dst, nil
 }
 
 // completeSummary makes the lists of a resource [] rather than null.

@@ -101,6 +101,16 @@ func (s *Service) procurementStatus(ctx context.Context, q store.Queries, d offe
 // Resources is GET /resources: the account's resources, newest first,
 // deleted ones included, or a page of them.
 func (s *Service) Resources(ctx context.Context, accountID int64, f ResourceFilter) ([]ResourceSummary, error) {
+	// Read before the rows, as OfferStatus does.
+	version, err := s.versions.get(ctx, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("list resources: %w", err)
+	}
+	key := listKey{accountID: accountID, filter: filterKey(f)}
+	now := s.now().UTC()
+	if list, ok := s.lists.get(key, version, now); ok {
+		return list, nil
+	}
 	offerID := ""
 	if f.OfferID != nil {
 		offerID = f.OfferID.String()
@@ -110,12 +120,19 @@ func (s *Service) Resources(ctx context.Context, accountID int64, f ResourceFilt
 		return nil, fmt.Errorf("list resources: %w", err)
 	}
 	out := make([]ResourceSummary, 0, len(rs))
+	costs := make([]costRows, 0, len(rs))
 	for _, r := range rs {
-		sum, err := s.summary(ctx, s.store, r)
+		sum, nodes, err := s.render(ctx, s.store, r)
 		if err != nil {
 			return nil, err
 		}
+		sum.Version = version
 		out = append(out, sum)
+		costs = append(costs, costRows{resource: r, nodes: nodes})
+	}
+	s.lists.put(key, version, out, costs)
+	for i, rows := range costs {
+		out[i].AccruedCost = costOf(rows.resource, rows.nodes, now)
 	}
 	return out, nil
 }
@@ -316,9 +333,20 @@ func (s *Service) deleteResource(ctx context.Context, accountID int64, id uuid.U
 
 // summary renders a resource as the API shows it.
 func (s *Service) summary(ctx context.Context, q store.Queries, r store.Resource) (ResourceSummary, error) {
+	sum, nodes, err := s.render(ctx, q, r)
+	if err != nil {
+		return ResourceSummary{}, err
+	}
+	sum.AccruedCost = costOf(r, nodes, s.now().UTC())
+	return sum, nil
+}
+
+// render is the summary of r but for its accrued cost, and the nodes of a
+// cluster, which its cost is the sum of.
+func (s *Service) render(ctx context.Context, q store.Queries, r store.Resource) (ResourceSummary, []store.Resource, error) {
 	var spec Spec
 	if err := json.Unmarshal(r.Spec, &spec); err != nil {
-		return ResourceSummary{}, fmt.Errorf("resource %s spec: %w", r.ID, err)
+		return ResourceSummary{}, nil, fmt.Errorf("resource %s spec: %w", r.ID, err)
 	}
 	sum := ResourceSummary{
 		ResourceID: uuid.MustParse(r.ID), ResourceType: r.ResourceType, Vendor: r.Vendor, VendorRegion: r.VendorRegion,
@@ -337,7 +365,7 @@ func (s *Service) summary(ctx context.Context, q store.Queries, r store.Resource
 		offerType = "cluster"
 		var err error
 		if nodes, err = q.ResourcesByParent(ctx, r.ID); err != nil {
-			return ResourceSummary{}, err
+			return ResourceSummary{}, nil, err
 		}
 		for _, n := range nodes {
 			sum.LinkedResources = append(sum.LinkedResources, link(n, "cluster_node", r))
@@ -346,17 +374,16 @@ func (s *Service) summary(ctx context.Context, q store.Queries, r store.Resource
 		offerType = "cluster"
 		parent, err := q.ResourceByID(ctx, r.ParentID)
 		if err != nil {
-			return ResourceSummary{}, err
+			return ResourceSummary{}, nil, err
 		}
 		sum.LinkedResources = append(sum.LinkedResources, link(parent, "cluster", r))
 	}
-	sum.AccruedCost = costOf(r, nodes, s.now().UTC())
 	role := "primary"
 	if r.ParentID != "" {
 		role = "cluster_node"
 	}
 	sum.OfferHistory = []OfferHistory{{OfferID: uuid.MustParse(r.OfferID), OfferType: offerType, Role: role, CreatedAt: r.CreatedAt}}
-	return sum, nil
+	return sum, nodes, nil
 }
 
 // link describes other as seen from self: linked since both existed,

@@ -107,6 +107,8 @@ type Service struct {
 	// reads that tell whether they are current.
 	statuses *statusCache
 	versions *versionReads
+	// lists are the resource lists served to polls.
+	lists *listCache
 }
 
 // New builds a Service. Register its workers (Workers) and periodic jobs
@@ -155,6 +157,7 @@ func New(cfg Config) *Service {
 		cfg: cfg, events: cfg.Events, offers: cfg.Offers, vendors: map[string]vendors.Vendor{},
 		log: cfg.Logger, now: cfg.Now, metrics: newMetrics(cfg.Metrics), foreignSeen: map[string]bool{},
 		statuses: newStatusCache(),
+		lists:    newListCache(),
 	}
 	s.store = recordingStore{Store: cfg.Store, s: s}
 	s.versions = newVersionReads(cfg.Store.ChangeVersion)

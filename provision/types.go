@@ -122,6 +122,12 @@ type ResourceSummary struct {
 	// Extensions of the Supply API.
 	DeleteAt    *time.Time `json:"delete_at" doc:"Extension: when the resource is deleted on its own (PATCH /resources/{resource_id} moves it); null: never"`
 	AccruedCost float64    `json:"accrued_cost" doc:"Extension: USD billed so far, from when the vendor made the instance until it confirmed it gone (a cluster: its nodes)"`
+	// Version names the rows the summary was rendered from, as
+	// OfferStatus.Version does: two summaries of one resource and account
+	// with the same non-zero Version are equal but for AccruedCost. Zero
+	// where the summary was not read with a version. Never part of the
+	// answer.
+	Version int64 `json:"-"`
 }
 
 // AutoDeleteRequest is the body of PATCH /resources/{resource_id}.
