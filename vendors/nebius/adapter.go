@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -88,7 +89,9 @@ type Config struct {
 	// OperationPoll is how often a running Operation is read again while
 	// a create waits for it (default 1 s; Nebius publishes no rate).
 	OperationPoll time.Duration
-	// PriceTTL is how long a calculator price is reused (default 1 h).
+	// PriceTTL is how long a calculator price is reused before it is
+	// asked again (default 1 h); see hourlyPrices for how long it may
+	// stand in while the new answer is awaited.
 	PriceTTL time.Duration
 	Logger   *slog.Logger
 	// Now is the clock; nil is time.Now.
@@ -116,8 +119,14 @@ type Adapter struct {
 	calculator pb.CalculatorServiceClient
 	advice     pb.ResourceAdviceServiceClient
 
+	// background ends with Close: the price lookups a catalog read
+	// leaves running (hourlyPrices) stop with it.
+	background     context.Context
+	stopBackground context.CancelFunc
+
 	mu             sync.Mutex
-	prices         map[string]cachedPrice // priceKey -> USD per hour
+	prices         map[string]cachedPrice // price key -> USD per hour
+	pricing        map[string]*priceRun   // price key -> the lookups asking it now
 	subnetIDs      map[string]string      // project -> subnet id
 	unknownRegions map[string]bool
 }
@@ -125,6 +134,13 @@ type Adapter struct {
 type cachedPrice struct {
 	usd float64
 	at  time.Time
+}
+
+// A priceRun is one batch of calculator lookups, started by a catalog
+// read and running on in the background if the read returns first.
+type priceRun struct {
+	done chan struct{} // closed once every lookup of the run has ended
+	err  error         // the first failure, which stopped the run; set before done closes
 }
 
 var (
@@ -166,17 +182,21 @@ func New(c Config) *Adapter {
 		tokens: tokenSource{serviceAccountID: c.ServiceAccountID, publicKeyID: c.PublicKeyID,
 			privateKeyPEM: c.PrivateKeyPEM, now: c.Now},
 		prices:         map[string]cachedPrice{},
+		pricing:        map[string]*priceRun{},
 		subnetIDs:      map[string]string{},
 		unknownRegions: map[string]bool{},
 	}
+	a.background, a.stopBackground = context.WithCancel(context.Background())
 	if err := a.dial(c); err != nil {
 		a.dialErr = &vendors.Error{Vendor: vendorName, Op: "connect", Kind: vendors.ErrInvalid, Message: err.Error()}
 	}
 	return a
 }
 
-// Close closes the adapter's connections.
+// Close stops the price lookups still running and closes the adapter's
+// connections.
 func (a *Adapter) Close() error {
+	a.stopBackground()
 	var errs []error
 	for _, cc := range a.conns {
 		errs = append(errs, cc.Close())
@@ -259,7 +279,9 @@ func adviceKey(region, platform, preset string) string {
 
 // Catalog lists every GPU preset of every configured region: on demand,
 // preemptible (spot) where the platform allows it, and as InfiniBand
-// cluster offers where the preset allows clustering.
+// cluster offers where the preset allows clustering. Prices come from
+// the billing calculator (hourlyPrices): an item whose price is not
+// known when the read has to return is left out of this read.
 func (a *Adapter) Catalog(ctx context.Context) ([]vendors.CatalogItem, error) {
 	if a.dialErr != nil {
 		return nil, a.dialErr
@@ -268,81 +290,127 @@ func (a *Adapter) Catalog(ctx context.Context) ([]vendors.CatalogItem, error) {
 	if err != nil {
 		return nil, err
 	}
-	var items []vendors.CatalogItem
+	var listings []listing
+	var lookups []priceLookup // region by region, so a read cut short has whole regions
 	for _, region := range a.regions() {
 		project := a.cfg.Projects[region]
 		platforms, err := a.listPlatforms(ctx, project)
 		if err != nil {
 			return nil, err
 		}
-		disk, err := a.diskPrice(ctx, region, project)
-		if err != nil {
-			return nil, err
-		}
+		lookups = append(lookups, priceLookup{diskPriceKey(region), diskSpec(project)})
 		for _, p := range platforms {
 			for _, preset := range p.GetSpec().GetPresets() {
 				if preset.GetResources().GetGpuCount() == 0 {
 					continue // CPU-only presets are not GPU capacity
 				}
-				adv := advice[adviceKey(region, p.GetMetadata().GetName(), preset.GetName())]
-				offers, err := a.presetItems(ctx, region, project, p, preset, adv, disk)
-				if err != nil {
-					return nil, err
+				l := listing{region: region, project: project, platform: p, preset: preset,
+					advice: advice[adviceKey(region, p.GetMetadata().GetName(), preset.GetName())]}
+				for _, contract := range l.contracts() {
+					lookups = append(lookups, priceLookup{l.priceKey(contract), l.spec(contract)})
 				}
-				items = append(items, offers...)
+				listings = append(listings, l)
 			}
 		}
+	}
+	prices, err := a.hourlyPrices(ctx, lookups)
+	if err != nil {
+		return nil, err
+	}
+	var items []vendors.CatalogItem
+	for _, l := range listings {
+		items = append(items, a.listingItems(l, prices)...)
 	}
 	return items, nil
 }
 
-// presetItems are the catalog items of one preset in one region.
-func (a *Adapter) presetItems(ctx context.Context, region, project string, p *pb.Platform, preset *pb.Preset, adv *pb.ResourceAdvice, disk float64) ([]vendors.CatalogItem, error) {
-	platform := p.GetMetadata().GetName()
+// A listing is one GPU preset of a platform in one region, with the
+// capacity advisor's word on it.
+type listing struct {
+	region, project string
+	platform        *pb.Platform
+	preset          *pb.Preset
+	advice          *pb.ResourceAdvice
+}
+
+// contracts are how a listing is sold: on demand, and preemptible where
+// its platform allows.
+func (l listing) contracts() []vendors.Contract {
+	if l.platform.GetStatus().GetAllowedForPreemptibles() {
+		return []vendors.Contract{vendors.OnDemand, vendors.Spot}
+	}
+	return []vendors.Contract{vendors.OnDemand}
+}
+
+// priceKey names the calculator's price of a listing under a contract.
+// The calculator is asked in a project (the request's metadata.parent_id,
+// which Nebius requires) and a project is one region's, so the region is
+// part of the key: Nebius publishes nothing saying prices are the same
+// everywhere.
+func (l listing) priceKey(contract vendors.Contract) string {
+	return fmt.Sprintf("%s/%s/%s/%t", l.region, l.platform.GetMetadata().GetName(), l.preset.GetName(), contract == vendors.Spot)
+}
+
+// spec is what the calculator prices for a listing under a contract: a
+// VM of the preset in the listing's project, preemptible for spot.
+func (l listing) spec(contract vendors.Contract) *pb.ResourceSpec {
+	spec := &pb.InstanceSpec{Resources: resources(l.platform.GetMetadata().GetName(), l.preset.GetName())}
+	if contract == vendors.Spot {
+		spec.Preemptible = preemptibleSpec()
+	}
+	return &pb.ResourceSpec{ResourceSpec: &pb.ResourceSpec_ComputeInstanceSpec{
+		ComputeInstanceSpec: &pb.CreateInstanceRequest{Metadata: &pb.ResourceMetadata{ParentId: l.project}, Spec: spec},
+	}}
+}
+
+// listingItems are the catalog items of a listing that prices has a
+// price for, boot disk included: none is offered without one.
+func (a *Adapter) listingItems(l listing, prices map[string]float64) []vendors.CatalogItem {
+	disk, ok := prices[diskPriceKey(l.region)]
+	if !ok {
+		return nil
+	}
+	platform := l.platform.GetMetadata().GetName()
 	base := vendors.CatalogItem{
-		InstanceType:         instanceType(platform, preset.GetName()),
-		Region:               region,
-		Country:              a.country(region),
+		InstanceType:         instanceType(platform, l.preset.GetName()),
+		Region:               l.region,
+		Country:              a.country(l.region),
 		GPUName:              platform,
-		GPUCount:             int(preset.GetResources().GetGpuCount()),
-		VCPUs:                int(preset.GetResources().GetVcpuCount()),
-		MemoryGB:             float64(preset.GetResources().GetMemoryGibibytes()),
+		GPUCount:             int(l.preset.GetResources().GetGpuCount()),
+		VCPUs:                int(l.preset.GetResources().GetVcpuCount()),
+		MemoryGB:             float64(l.preset.GetResources().GetMemoryGibibytes()),
 		BootDiskGB:           BootDiskGiB,
 		BootDiskPricePerHour: disk,
-		Extra:                map[string]string{"platform": platform, "preset": preset.GetName()},
-	}
-	contracts := []vendors.Contract{vendors.OnDemand}
-	if p.GetStatus().GetAllowedForPreemptibles() {
-		contracts = append(contracts, vendors.Spot)
+		Extra:                map[string]string{"platform": platform, "preset": l.preset.GetName()},
 	}
 	var items []vendors.CatalogItem
-	for _, contract := range contracts {
-		price, err := a.price(ctx, region, project, platform, preset.GetName(), contract == vendors.Spot)
-		if err != nil {
-			return nil, err
+	for _, contract := range l.contracts() {
+		price, ok := prices[l.priceKey(contract)]
+		if !ok {
+			continue
 		}
 		it := base
 		it.Contract = contract
 		it.PricePerHour = roundCents(price + disk)
-		availability := adv.GetStatus().GetOnDemand()
+		availability := l.advice.GetStatus().GetOnDemand()
 		if contract == vendors.Spot {
-			availability = adv.GetStatus().GetPreemptible()
+			availability = l.advice.GetStatus().GetPreemptible()
 		}
 		it.Stock, it.Available = stock(availability)
 		items = append(items, it)
-		if contract != vendors.OnDemand || !preset.GetAllowGpuClustering() || adv.GetSpec().GetFabric() == "" {
+		if contract != vendors.OnDemand || !l.preset.GetAllowGpuClustering() || l.advice.GetSpec().GetFabric() == "" {
 			continue
 		}
 		for _, nodes := range clusterSizes {
 			c := it
 			c.Nodes, c.InfinibandGbps = nodes, clusterFabricGbps
 			c.Extra = maps.Clone(base.Extra)
-			c.Extra["fabric"] = adv.GetSpec().GetFabric()
+			c.Extra["fabric"] = l.advice.GetSpec().GetFabric()
 			c.Available = it.Available && (it.Stock < 0 || it.Stock >= nodes)
 			items = append(items, c)
 		}
 	}
-	return items, nil
+	return items
 }
 
 // stock reads the capacity advisor: a count when its data is fresh or
@@ -395,48 +463,161 @@ func (a *Adapter) listPlatforms(ctx context.Context, project string) ([]*pb.Plat
 	}
 }
 
-// price is the calculator's hourly price of a VM, cached per (region,
-// platform, preset, preemptible) for PriceTTL: gpuhunt, which calls the
-// same method, does the same.
-func (a *Adapter) price(ctx context.Context, region, project, platform, preset string, preemptible bool) (float64, error) {
-	spec := &pb.InstanceSpec{Resources: resources(platform, preset)}
-	if preemptible {
-		spec.Preemptible = preemptibleSpec()
+// priceWorkers is how many calculator lookups run at once: enough that
+// the rate limiter, not each call's round trip, bounds a read. One at a
+// time, a lookup to Nebius 100 ms away manages 10 a second, half the
+// adapter's default rate.
+const priceWorkers = 8
+
+// estimateOp names the calculator's method in errors.
+const estimateOp = "CalculatorService/Estimate"
+
+// hourlyPrices is the calculator's hourly price, in USD, of each of
+// lookups that it can have within the read. A price asked less than
+// PriceTTL ago is reused, as gpuhunt does; the others are asked in
+// order, priceWorkers at a time, and one that an earlier read is
+// already asking is waited for, not asked twice. When ctx has a
+// deadline, hourlyPrices waits only until a quarter of the time left
+// remains and returns what it has: the lookups go on in the
+// background, so the next read finds their prices cached (at the rate
+// limit, a big catalog's prices can take longer than a read may).
+// Until a price is answered again, the old one stands in for at most
+// another PriceTTL; a key with no price is left out. A failed lookup
+// fails the read that waits for it.
+func (a *Adapter) hourlyPrices(ctx context.Context, lookups []priceLookup) (map[string]float64, error) {
+	var stop <-chan time.Time // nil: wait for every answer
+	if deadline, ok := ctx.Deadline(); ok {
+		t := time.NewTimer(time.Until(deadline) * 3 / 4)
+		defer t.Stop()
+		stop = t.C
 	}
-	key := fmt.Sprintf("%s/%s/%s/%t", region, platform, preset, preemptible)
-	return a.estimate(ctx, key, &pb.ResourceSpec{ResourceSpec: &pb.ResourceSpec_ComputeInstanceSpec{
-		ComputeInstanceSpec: &pb.CreateInstanceRequest{Metadata: &pb.ResourceMetadata{ParentId: project}, Spec: spec},
-	}})
-}
-
-// diskPrice is the hourly price of the boot disk in a region.
-func (a *Adapter) diskPrice(ctx context.Context, region, project string) (float64, error) {
-	return a.estimate(ctx, region+"/boot-disk", &pb.ResourceSpec{ResourceSpec: &pb.ResourceSpec_ComputeDiskSpec{
-		ComputeDiskSpec: &pb.CreateDiskRequest{Metadata: &pb.ResourceMetadata{ParentId: project}, Spec: bootDiskSpec()},
-	}})
-}
-
-func (a *Adapter) estimate(ctx context.Context, key string, spec *pb.ResourceSpec) (float64, error) {
+wait:
+	for _, run := range a.lookUp(ctx, lookups) {
+		select {
+		case <-run.done:
+			if run.err != nil {
+				return nil, run.err
+			}
+		case <-stop:
+			break wait
+		case <-ctx.Done():
+			return nil, a.classify(estimateOp, ctx.Err())
+		}
+	}
+	now := a.now()
+	prices := make(map[string]float64, len(lookups))
 	a.mu.Lock()
-	c, ok := a.prices[key]
-	a.mu.Unlock()
-	if ok && a.now().Sub(c.at) < a.cfg.PriceTTL {
-		return c.usd, nil
+	for _, l := range lookups {
+		if c, ok := a.prices[l.key]; ok && now.Sub(c.at) < 2*a.cfg.PriceTTL {
+			prices[l.key] = c.usd
+		}
 	}
+	a.mu.Unlock()
+	if n := len(lookups) - len(prices); n > 0 {
+		a.log.WarnContext(ctx, "catalog read returns before every price is known: their items wait for a later read",
+			"unpriced", n, "priced", len(prices))
+	}
+	return prices, nil
+}
+
+// A priceLookup is one price to ask the calculator for.
+type priceLookup struct {
+	key  string
+	spec *pb.ResourceSpec
+}
+
+// lookUp starts a run for the lookups whose key has neither a fresh
+// price nor a lookup under way, and returns the runs that will answer
+// the keys without a fresh price.
+func (a *Adapter) lookUp(ctx context.Context, lookups []priceLookup) []*priceRun {
+	run := &priceRun{done: make(chan struct{})}
+	var asks []priceLookup
+	var waits []*priceRun
+	now := a.now()
+	a.mu.Lock()
+	for _, l := range lookups {
+		if c, ok := a.prices[l.key]; ok && now.Sub(c.at) < a.cfg.PriceTTL {
+			continue
+		}
+		if r, ok := a.pricing[l.key]; ok {
+			if !slices.Contains(waits, r) {
+				waits = append(waits, r)
+			}
+			continue
+		}
+		a.pricing[l.key] = run
+		asks = append(asks, l)
+	}
+	a.mu.Unlock()
+	if len(asks) > 0 {
+		waits = append(waits, run)
+		go a.runLookups(ctx, run, asks)
+	}
+	return waits
+}
+
+// runLookups asks the calculator for run's prices, priceWorkers at a
+// time, on a context that the end of the read that started them does not
+// cancel (Close does). The first failure stops the run.
+func (a *Adapter) runLookups(ctx context.Context, run *priceRun, lookups []priceLookup) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	stop := context.AfterFunc(a.background, cancel)
+	defer stop()
+	var next atomic.Int64
+	var fail sync.Once
+	var wg sync.WaitGroup
+	for range min(priceWorkers, len(lookups)) {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				i := int(next.Add(1)) - 1
+				if i >= len(lookups) {
+					return
+				}
+				if err := a.estimate(ctx, lookups[i].key, lookups[i].spec); err != nil {
+					fail.Do(func() { run.err = err; cancel() })
+				}
+			}
+		})
+	}
+	wg.Wait()
+	a.mu.Lock()
+	for _, l := range lookups {
+		delete(a.pricing, l.key)
+	}
+	a.mu.Unlock()
+	if run.err != nil {
+		a.log.WarnContext(ctx, "calculator lookups stopped", "err", run.err)
+	}
+	close(run.done)
+}
+
+// diskPriceKey names the calculator's price of a region's boot disk.
+func diskPriceKey(region string) string { return region + "/boot-disk" }
+
+// diskSpec is what the calculator prices for the boot disk in a project.
+func diskSpec(project string) *pb.ResourceSpec {
+	return &pb.ResourceSpec{ResourceSpec: &pb.ResourceSpec_ComputeDiskSpec{
+		ComputeDiskSpec: &pb.CreateDiskRequest{Metadata: &pb.ResourceMetadata{ParentId: project}, Spec: bootDiskSpec()},
+	}}
+}
+
+// estimate asks the calculator for one hourly price and caches it.
+func (a *Adapter) estimate(ctx context.Context, key string, spec *pb.ResourceSpec) error {
 	resp, err := a.calculator.Estimate(ctx, &pb.EstimateRequest{ResourceSpec: spec})
 	if err != nil {
-		return 0, err
+		return err
 	}
 	cost := resp.GetHourlyCost().GetGeneral().GetTotal().GetCost()
 	usd, err := strconv.ParseFloat(cost, 64)
 	if err != nil || usd < 0 {
-		return 0, &vendors.Error{Vendor: vendorName, Op: "CalculatorService/Estimate", Kind: vendors.ErrTransient,
+		return &vendors.Error{Vendor: vendorName, Op: estimateOp, Kind: vendors.ErrTransient,
 			Message: fmt.Sprintf("hourly cost %q of %s is not a price", cost, key)}
 	}
 	a.mu.Lock()
 	a.prices[key] = cachedPrice{usd: usd, at: a.now()}
 	a.mu.Unlock()
-	return usd, nil
+	return nil
 }
 
 func resources(platform, preset string) *pb.ResourcesSpec {

@@ -38,6 +38,7 @@ const (
 	mExchange     = "/nebius.iam.v1.TokenExchangeService/Exchange"
 	mPlatform     = "/nebius.compute.v1.PlatformService/List"
 	mOperationGet = "/nebius.common.v1.OperationService/Get"
+	mEstimate     = "/nebius.billing.v1alpha1.CalculatorService/Estimate"
 )
 
 type fixture struct {
@@ -49,7 +50,7 @@ type fixture struct {
 
 // newFixture serves a stand-in over loopback gRPC and points an adapter
 // at it.
-func newFixture(t *testing.T, o standin.Options) *fixture {
+func newFixture(t testing.TB, o standin.Options) *fixture {
 	t.Helper()
 	o = vendortest.StandInOptions(o, "", clockBase)
 	si, err := NewStandIn(o)
@@ -122,20 +123,7 @@ func TestCatalog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := 0
-	for _, o := range seedOffers(1) {
-		if o.preset.gpus == 0 {
-			continue
-		}
-		want++
-		if o.platform.preemptible > 0 {
-			want++
-		}
-		if o.preset.clustering {
-			want += len(clusterSizes)
-		}
-	}
-	if len(items) != want {
+	if want, _ := catalogSize(seedOffers(1)); len(items) != want {
 		t.Fatalf("catalog has %d items, want %d", len(items), want)
 	}
 	// The calculator answers decimal strings with nine places.
@@ -194,11 +182,11 @@ func TestCatalog(t *testing.T) {
 		t.Errorf("catalog has %d sold-out, %d spot and %d cluster items; want some of each", soldOut, spot, clusters)
 	}
 	// Prices are cached: a second catalog asks the calculator nothing.
-	before := f.si.Calls("/nebius.billing.v1alpha1.CalculatorService/Estimate")
+	before := f.si.Calls(mEstimate)
 	if _, err := f.a.Catalog(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if n := f.si.Calls("/nebius.billing.v1alpha1.CalculatorService/Estimate") - before; n != 0 {
+	if n := f.si.Calls(mEstimate) - before; n != 0 {
 		t.Errorf("second catalog made %d calculator calls, want 0 (cached)", n)
 	}
 }
@@ -233,6 +221,202 @@ func TestScaledCatalog(t *testing.T) {
 	}
 	if len(regions) != 3*len(seedRegions) || !regions["us-central1-s3"] {
 		t.Errorf("scaled catalog regions: %v", regions)
+	}
+}
+
+// catalogSize is how many items the adapter lists for offers, and how
+// many calculator prices it asks for them: one per region's boot disk
+// and one per GPU preset and contract.
+func catalogSize(offers []offer) (items, prices int) {
+	regions := map[string]bool{}
+	for _, o := range offers {
+		if !regions[o.region] {
+			regions[o.region] = true
+			prices++
+		}
+		if o.preset.gpus == 0 {
+			continue
+		}
+		items, prices = items+1, prices+1
+		if o.platform.preemptible > 0 {
+			items, prices = items+1, prices+1
+		}
+		if o.preset.clustering {
+			items += len(clusterSizes)
+		}
+	}
+	return items, prices
+}
+
+// waitForLookups waits until no price lookup of a is under way.
+func waitForLookups(t testing.TB, a *Adapter) {
+	t.Helper()
+	for start := time.Now(); time.Since(start) < time.Minute; time.Sleep(50 * time.Millisecond) {
+		a.mu.Lock()
+		n := len(a.pricing)
+		a.mu.Unlock()
+		if n == 0 {
+			return
+		}
+	}
+	t.Fatal("price lookups still running after a minute")
+}
+
+// A catalog whose prices take longer to ask at the rate limit than a read
+// may last (the sandbox's scale 215, where the first read timed out) is
+// read within its deadline: the read returns the items it could price,
+// each at its price, and the lookups go on, so the next read is whole
+// and asks the calculator nothing.
+func TestLargeCatalogReadWithinDeadline(t *testing.T) {
+	const scale, rate, deadline = 215, 1000, 6 * time.Second
+	now := clockBase
+	f := newFixture(t, standin.Options{Scale: scale, Now: func() time.Time { return now }})
+	a := f.adapter(func(c *Config) { c.RateLimit, c.Burst = rate, rate })
+	t.Cleanup(func() { a.Close() })
+	want, prices := catalogSize(seedOffers(scale))
+	if need := time.Duration(prices/rate) * time.Second; need <= deadline {
+		t.Fatalf("%d prices take %v at %d/s: not more than the %v deadline", prices, need, rate, deadline)
+	}
+	offers := map[string]offer{}
+	for _, o := range seedOffers(scale) {
+		offers[o.region+"/"+instanceType(o.platform.name, o.preset.name)] = o
+	}
+	disk, _ := strconv.ParseFloat(cost(BootDiskGiB*diskGiBHour).GetGeneral().GetTotal().GetCost(), 64)
+
+	read := func(deadline time.Duration) []vendors.CatalogItem {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), deadline)
+		defer cancel()
+		start := time.Now()
+		items, err := a.Catalog(ctx)
+		if err != nil {
+			t.Fatalf("read after %v: %v", time.Since(start), err)
+		}
+		t.Logf("read %d of %d items in %v", len(items), want, time.Since(start))
+		return items
+	}
+	items := read(deadline)
+	if len(items) == 0 || len(items) >= want {
+		t.Fatalf("first read has %d items, want some of the %d", len(items), want)
+	}
+	for _, it := range items {
+		o := offers[it.Region+"/"+it.InstanceType]
+		price, _ := vmPrice(o, it.Contract == vendors.Spot, now)
+		if it.PricePerHour != roundCents(price+disk) {
+			t.Fatalf("%s/%s %s: price %v, want %v", it.Region, it.InstanceType, it.Contract, it.PricePerHour, roundCents(price+disk))
+		}
+	}
+	waitForLookups(t, a)
+	asked := f.si.Calls(mEstimate)
+	if asked != prices {
+		t.Errorf("the lookups asked %d prices, want each of the %d once", asked, prices)
+	}
+	// The index's fetch timeout: only the platform listings remain to read.
+	if items := read(30 * time.Second); len(items) != want {
+		t.Errorf("second read has %d items, want all %d", len(items), want)
+	}
+	if n := f.si.Calls(mEstimate) - asked; n != 0 {
+		t.Errorf("second read asked the calculator %d times, want 0", n)
+	}
+}
+
+// BenchmarkSandboxScale215 reads the sandbox's scale-215 catalog as a
+// sandbox server does (200 requests/s, the index's 30 s fetch timeout)
+// with nothing cached, waits for the lookups the read left running, and
+// reads again; it reports each read's time and items, and when every
+// price was in. Run it alone, once:
+//
+//	go test ./vendors/nebius -run '^$' -bench SandboxScale215 -benchtime 1x
+func BenchmarkSandboxScale215(b *testing.B) {
+	for b.Loop() {
+		f := newFixture(b, standin.Options{Scale: 215})
+		a := f.adapter(func(c *Config) { c.RateLimit, c.Burst = 200, 200 })
+		start := time.Now()
+		for _, name := range []string{"first", "second"} {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			began := time.Now()
+			items, err := a.Catalog(ctx)
+			cancel()
+			if err != nil {
+				b.Fatalf("%s read after %v: %v", name, time.Since(began), err)
+			}
+			b.ReportMetric(time.Since(began).Seconds(), "s/"+name+"-read")
+			b.ReportMetric(float64(len(items)), "items/"+name+"-read")
+			if name == "first" {
+				waitForLookups(b, a)
+				b.ReportMetric(time.Since(start).Seconds(), "s/all-priced")
+			}
+		}
+		a.Close()
+	}
+}
+
+// With the calculator 100 ms away, the real catalog's 38 prices asked one
+// at a time would take 3.8 s: asked together, they fit a 3 s read whole.
+func TestPricesAskedConcurrently(t *testing.T) {
+	f := newFixture(t, standin.Options{})
+	f.si.Faults().Add(standin.Rule{PathPrefix: mEstimate, Delay: 100 * time.Millisecond})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	items, err := f.a.Catalog(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, _ := catalogSize(seedOffers(1)); len(items) != want {
+		t.Errorf("catalog has %d items, want all %d", len(items), want)
+	}
+}
+
+// A price older than PriceTTL is asked again; while the calculator has
+// not answered, the old price stands in for at most another PriceTTL.
+func TestExpiredPriceStandsInWhileAskedAgain(t *testing.T) {
+	var mu sync.Mutex
+	now := clockBase
+	clock := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return now
+	}
+	advance := func(d time.Duration) {
+		mu.Lock()
+		now = now.Add(d)
+		mu.Unlock()
+	}
+	f := newFixture(t, standin.Options{Now: clock})
+	a := f.adapter(nil)
+	t.Cleanup(func() { a.Close() })
+	read := func() []vendors.CatalogItem {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		items, err := a.Catalog(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return items
+	}
+	fresh := read()
+	asked := f.si.Calls(mEstimate)
+	// The calculator now answers after every read has returned.
+	f.si.Faults().Add(standin.Rule{PathPrefix: mEstimate, Delay: time.Minute})
+
+	advance(time.Hour + time.Minute)
+	stale := read()
+	if len(stale) != len(fresh) {
+		t.Fatalf("with expired prices the read has %d items, want the %d it had", len(stale), len(fresh))
+	}
+	for i := range stale {
+		if stale[i].PricePerHour != fresh[i].PricePerHour {
+			t.Fatalf("%s/%s: price %v, want the old %v", stale[i].Region, stale[i].InstanceType, stale[i].PricePerHour, fresh[i].PricePerHour)
+		}
+	}
+	if f.si.Calls(mEstimate) == asked {
+		t.Error("expired prices were not asked again")
+	}
+
+	advance(time.Hour)
+	if items := read(); len(items) != 0 {
+		t.Errorf("with prices two hours old the read has %d items, want none", len(items))
 	}
 }
 
@@ -411,6 +595,11 @@ func TestErrors(t *testing.T) {
 			_, err := f.adapter(func(c *Config) { c.PrivateKeyPEM = otherPEM }).Catalog(ctx)
 			return err
 		}, vendors.ErrAuth},
+		{"calculator refuses a price", func(f *fixture) { f.si.Faults().Add(standin.Rule{PathPrefix: mEstimate, Status: 400, Times: 1}) },
+			func(t *testing.T, f *fixture) error {
+				_, err := f.a.Catalog(ctx)
+				return err
+			}, vendors.ErrInvalid},
 		{"auth: no key", nil, func(t *testing.T, f *fixture) error {
 			_, err := f.adapter(func(c *Config) { c.PrivateKeyPEM = "" }).List(ctx)
 			return err
