@@ -183,7 +183,7 @@ func summaryHead(s provision.ResourceSummary) ([]byte, error) {
 	}
 	i := bytes.LastIndex(b, accruedCostKey)
 	if i < 0 {
-		return nil, errors.New("encode resource summary: accrued_cost is not its last field")
+		return nil, errors.New("encode resource summary: no accrued_cost field")
 	}
 	return slices.Clip(b[:i+len(accruedCostKey)]), nil
 }
