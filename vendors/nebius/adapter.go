@@ -116,6 +116,9 @@ type Adapter struct {
 	calculator pb.CalculatorServiceClient
 	advice     pb.ResourceAdviceServiceClient
 
+	// size sizes a catalog read.
+	size vendors.ItemsSize
+
 	mu             sync.Mutex
 	prices         map[string]cachedPrice // priceKey -> USD per hour
 	subnetIDs      map[string]string      // project -> subnet id
@@ -268,7 +271,7 @@ func (a *Adapter) Catalog(ctx context.Context) ([]vendors.CatalogItem, error) {
 	if err != nil {
 		return nil, err
 	}
-	var items []vendors.CatalogItem
+	items := a.size.Make()
 	for _, region := range a.regions() {
 		project := a.cfg.Projects[region]
 		platforms, err := a.listPlatforms(ctx, project)
@@ -293,7 +296,7 @@ func (a *Adapter) Catalog(ctx context.Context) ([]vendors.CatalogItem, error) {
 			}
 		}
 	}
-	return items, nil
+	return a.size.Keep(items), nil
 }
 
 // presetItems are the catalog items of one preset in one region.
