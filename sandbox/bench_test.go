@@ -22,8 +22,9 @@ import (
 // its stand-in over loopback, priced, persisted and swapped into the
 // index's view, one vendor after another, all in one process as the server
 // runs them. B/op counts every byte the process allocated (the stand-ins'
-// answers included); <vendor>-MB/op splits it by vendor, and peak-heap-MB
-// is the largest heap goal the collector set while refreshing, next to
+// answers included); <vendor>-MB/op splits it by vendor. peak-heap-MB is the
+// largest heap goal the collector set while refreshing (what RSS follows),
+// peak-live-MB the largest live heap a collection marked, next to
 // live-heap-MB, the heap after a collection once every catalog is read.
 //
 // SUPPLY_BENCH_SCALE sets the sandbox scale (default 215, ~98,500 offers;
@@ -76,14 +77,16 @@ func BenchmarkRefreshAllChanged(b *testing.B) {
 		offerCount += v.Offers
 	}
 
-	peak := watchHeapGoal()
+	peak := watchHeap()
 	b.ResetTimer()
 	for b.Loop() {
 		shift.Add(int64(standin.DriftPeriod))
 		refreshAll()
 	}
 	b.StopTimer()
-	b.ReportMetric(float64(peak())/1e6, "peak-heap-MB")
+	goal, marked := peak()
+	b.ReportMetric(float64(goal)/1e6, "peak-heap-MB")
+	b.ReportMetric(float64(marked)/1e6, "peak-live-MB")
 	b.ReportMetric(float64(live)/1e6, "live-heap-MB")
 	b.ReportMetric(float64(offerCount), "offers")
 	for i, src := range sources {
@@ -98,21 +101,24 @@ func heapObjects() uint64 {
 	return s[0].Value.Uint64()
 }
 
-// watchHeapGoal samples the collector's heap goal every few milliseconds
-// until the returned function is called, which returns the largest seen.
-func watchHeapGoal() func() uint64 {
-	var most atomic.Uint64
+// watchHeap samples the collector's heap goal and the live heap it last
+// marked every few milliseconds until the returned function is called,
+// which returns the largest of each seen.
+func watchHeap() func() (goal, live uint64) {
+	var most [2]atomic.Uint64
 	done := make(chan struct{})
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)
-		s := []metrics.Sample{{Name: "/gc/heap/goal:bytes"}}
+		s := []metrics.Sample{{Name: "/gc/heap/goal:bytes"}, {Name: "/gc/heap/live:bytes"}}
 		tick := time.NewTicker(5 * time.Millisecond)
 		defer tick.Stop()
 		for {
 			metrics.Read(s)
-			if g := s[0].Value.Uint64(); g > most.Load() {
-				most.Store(g)
+			for i := range s {
+				if v := s[i].Value.Uint64(); v > most[i].Load() {
+					most[i].Store(v)
+				}
 			}
 			select {
 			case <-done:
@@ -121,9 +127,9 @@ func watchHeapGoal() func() uint64 {
 			}
 		}
 	}()
-	return func() uint64 {
+	return func() (uint64, uint64) {
 		close(done)
 		<-stopped
-		return most.Load()
+		return most[0].Load(), most[1].Load()
 	}
 }
