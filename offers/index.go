@@ -110,21 +110,21 @@ type vendorState struct {
 // view is an immutable picture of every vendor's offers; queries read it
 // without locks.
 type view struct {
-	// parts holds each vendor's offers (in the order of vendors) that a
-	// query can match, split by what every query names (GPU and machine
-	// shape) and then into cells by what a query may filter on (region,
+	// shapes holds the offers a query can match, split by what every
+	// query names (GPU and machine shape), then by vendor (in the order
+	// of vendors), then into cells by what a query may filter on (region,
 	// contract); each cell is sorted as answers are. A query's cost then
 	// follows its answer, not the catalog: it counts its matches cell by
 	// cell and merges the cells' cheapest offers until it has its limit.
-	// A vendor's part is made anew only when its offers change; the other
-	// vendors' parts are shared with the last view.
-	parts []map[shapeKey][]cell
+	// A vendor's cells are made anew only when its offers change; the
+	// other vendors' are shared with the last view.
+	shapes map[shapeKey][][]cell
 	// vendors are the vendor names in configuration order, with each
 	// one's last good read (to leave out stale ones) and Cilium support.
 	vendors []string
 	stamps  []stamp
 	cilium  []bool
-	// snapshots are the snapshots the vendors' parts show.
+	// snapshots are the snapshots the vendors' cells show.
 	snapshots []int64
 }
 
@@ -390,26 +390,53 @@ func (ix *Index) stamps(old []stamp) []stamp {
 	return stamps
 }
 
-// rebuild makes a new view in which the named vendors' parts are made
-// from their current entries and every other vendor's is the last view's:
+// rebuild makes a new view in which the named vendors' cells are made
+// from their current entries and every other vendor's are the last view's:
 // a refresh costs the vendor that changed, not the whole catalog.
 func (ix *Index) rebuild(names ...string) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	old := ix.view.Load()
-	v := &view{vendors: ix.order, stamps: ix.stamps(old.stamps), cilium: old.cilium,
-		parts: make([]map[shapeKey][]cell, len(ix.order)), snapshots: make([]int64, len(ix.order))}
-	copy(v.parts, old.parts)
-	copy(v.snapshots, old.snapshots)
+	v := ix.view.Load()
 	for _, name := range names {
 		vi := slices.Index(ix.order, name)
-		v.parts[vi], v.snapshots[vi] = ix.part(vi), ix.state[name].snapshotID
+		v = v.with(vi, ix.part(vi), ix.state[name].snapshotID, len(ix.order))
 	}
-	ix.view.Store(v)
+	next := *v
+	next.vendors, next.stamps = ix.order, ix.stamps(v.stamps)
+	ix.view.Store(&next)
 }
 
-// part makes vendor vi's part of a view from its current entries. Single
-// machines this replica has rented out are left out of it. The caller
+// with is v with vendor vi's cells replaced by part's, from snapshot, in a
+// view of n vendors. The shapes' lists of every other vendor's cells are
+// shared with v: a vendor's change costs its own cells and the shapes.
+func (v *view) with(vi int, part map[shapeKey][]cell, snapshot int64, n int) *view {
+	next := *v
+	next.shapes = make(map[shapeKey][][]cell, len(v.shapes)+len(part))
+	for shape, byVendor := range v.shapes {
+		if byVendor[vi] == nil && part[shape] == nil {
+			next.shapes[shape] = byVendor
+			continue
+		}
+		byVendor = slices.Clone(byVendor)
+		byVendor[vi] = part[shape]
+		if slices.ContainsFunc(byVendor, func(cells []cell) bool { return cells != nil }) {
+			next.shapes[shape] = byVendor
+		}
+	}
+	for shape, cells := range part {
+		if _, ok := v.shapes[shape]; !ok {
+			next.shapes[shape] = make([][]cell, n)
+			next.shapes[shape][vi] = cells
+		}
+	}
+	next.snapshots = make([]int64, n)
+	copy(next.snapshots, v.snapshots)
+	next.snapshots[vi] = snapshot
+	return &next
+}
+
+// part makes vendor vi's cells, by shape, from its current entries. Single
+// machines this replica has rented out are left out of them. The caller
 // holds ix.mu.
 func (ix *Index) part(vi int) map[shapeKey][]cell {
 	st := ix.state[ix.order[vi]]
@@ -578,26 +605,22 @@ func (ix *Index) Answer(ctx context.Context, accountID int64, q Query) (*Answer,
 // match: counts come from each cell's length (or a binary search under a
 // price cap), offers from merging the cells' heads.
 func (ix *Index) match(q Query, shape shapeKey, v *view, now time.Time, limit int) ([]*viewEntry, int) {
+	byVendor := v.shapes[shape]
 	cilium := q.Network != nil && q.Network.SupportsCilium != nil && *q.Network.SupportsCilium
-	// Which vendors may answer is decided once per vendor, not per offer.
-	answers := func(vi int) bool {
-		return now.Sub(v.stamps[vi].at) <= ix.cfg.MaxAge && (q.Vendor == "" || q.Vendor == v.vendors[vi]) && (!cilium || v.cilium[vi])
-	}
 	n := 0
-	for vi, part := range v.parts {
-		if answers(vi) {
-			n += len(part[shape])
-		}
+	for _, cells := range byVendor {
+		n += len(cells)
 	}
 	// heads are the matching cells' offers under the price cap; merged
 	// below, cheapest first.
 	heads := make([][]*viewEntry, 0, n)
 	total := 0
-	for vi, part := range v.parts {
-		if !answers(vi) {
+	for vi, cells := range byVendor {
+		// Which vendors may answer is decided once per vendor, not per offer.
+		if len(cells) == 0 || now.Sub(v.stamps[vi].at) > ix.cfg.MaxAge || q.Vendor != "" && q.Vendor != v.vendors[vi] || cilium && !v.cilium[vi] {
 			continue
 		}
-		for _, c := range part[shape] {
+		for _, c := range cells {
 			if q.Region != "" && c.region != q.Region || q.Compute.ContractType != "" && c.contract != q.Compute.ContractType {
 				continue
 			}
@@ -668,15 +691,16 @@ func merge(lists [][]*viewEntry, n int) []*viewEntry {
 }
 
 // before reports whether a comes before b in answer order, as
-// compareEntries would: within a vendor, ranks say it; across vendors,
-// prices and then the vendors' names. (Prices are numbers, never NaN, so
-// < orders them as cmp.Compare does.)
+// compareEntries would: by price (which tells most pairs apart at once),
+// then, within a vendor, by rank, and across vendors by total price and
+// the vendors' names. (Prices are numbers, never NaN, so < orders them as
+// cmp.Compare does.)
 func before(a, b *viewEntry) bool {
 	switch {
-	case a.vendor == b.vendor:
-		return a.rank < b.rank
 	case a.gpuPrice != b.gpuPrice:
 		return a.gpuPrice < b.gpuPrice
+	case a.vendor == b.vendor:
+		return a.rank < b.rank
 	case a.totalPrice != b.totalPrice:
 		return a.totalPrice < b.totalPrice
 	}

@@ -588,12 +588,13 @@ func matches(q Query, gpus []catalog.GPU, o Offer, cilium bool) bool {
 }
 
 // TestPartialRebuildMatchesFullOne: a refresh (or a procured machine)
-// makes only its vendor's part of the view anew and keeps the others'.
+// makes only its vendor's cells of the view anew and keeps the others'.
 // Over rounds that change, add and remove items of one or two of three
 // vendors (whose catalogs tie on price per GPU, so that answers order
-// offers of different vendors by total price and then by name) and hide procured machines, the view must be
-// the one made from every vendor's entries at once, and answers must be
-// what sorting every matching offer in answer order gives.
+// offers of different vendors by total price and then by name; one shape
+// comes and goes) and hide procured machines, the view must be the one
+// made from every vendor's entries at once, and answers must be what
+// sorting every matching offer in answer order gives.
 func TestPartialRebuildMatchesFullOne(t *testing.T) {
 	names := []string{"runpod", "lambda", "nebius"} // not in name order
 	cfg := Config{Snapshots: storetest.Open(t, "sqlite"), IDKey: []byte("0123456789abcdef")}
@@ -647,6 +648,16 @@ func TestPartialRebuildMatchesFullOne(t *testing.T) {
 				added++
 				items = append(items, it)
 			}
+			// A shape no other item has (three GPUs) is listed in the
+			// first round and gone in the fourth.
+			switch round {
+			case 0:
+				it := items[0]
+				it.InstanceType, it.GPUCount = "three", 3
+				items = append(items, it)
+			case 3:
+				items = slices.DeleteFunc(items, func(it vendors.CatalogItem) bool { return it.GPUCount == 3 })
+			}
 			catalogs[name] = items
 			cfg.Sources[slices.Index(names, name)].(*fakeSource).set(items, nil)
 			if err := ix.Refresh(ctx, name); err != nil {
@@ -692,8 +703,13 @@ func TestPartialRebuildMatchesFullOne(t *testing.T) {
 				}
 			}
 		}
-		ix.rebuild(names...)
-		if full := ix.view.Load(); !reflect.DeepEqual(got.parts, full.parts) || !slices.Equal(got.snapshots, full.snapshots) {
+		full := &view{}
+		ix.mu.Lock()
+		for vi, name := range ix.order {
+			full = full.with(vi, ix.part(vi), ix.state[name].snapshotID, len(ix.order))
+		}
+		ix.mu.Unlock()
+		if !reflect.DeepEqual(got.shapes, full.shapes) || !slices.Equal(got.snapshots, full.snapshots) {
 			t.Fatalf("round %d: the view differs from one made from every vendor's entries", round)
 		}
 	}
