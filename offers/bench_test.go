@@ -33,15 +33,26 @@ func syntheticCatalog(n int) []vendors.CatalogItem {
 }
 
 // benchIndex is an index of one vendor's synthetic n-item catalog.
-func benchIndex(b *testing.B, n int) *Index {
-	src := &fakeSource{info: vendors.Info{Name: "lambda"}}
-	src.set(syntheticCatalog(n), nil)
-	ix, err := New(Config{Sources: []Source{src}, Snapshots: storetest.Open(b, "sqlite"), IDKey: []byte("0123456789abcdef")})
+func benchIndex(b *testing.B, n int) *Index { return benchIndexOf(b, n, 1) }
+
+// benchIndexOf is an index of k vendors listing n items in all: the same
+// synthetic catalog each, so that offers of different vendors tie on price
+// and answers order them by vendor.
+func benchIndexOf(b *testing.B, n, k int) *Index {
+	var sources []Source
+	for _, name := range vendors.Slugs[:k] {
+		src := &fakeSource{info: vendors.Info{Name: name}}
+		src.set(syntheticCatalog(n/k), nil)
+		sources = append(sources, src)
+	}
+	ix, err := New(Config{Sources: sources, Snapshots: storetest.Open(b, "sqlite"), IDKey: []byte("0123456789abcdef")})
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := ix.Refresh(context.Background(), "lambda"); err != nil {
-		b.Fatal(err)
+	for _, src := range sources {
+		if err := ix.Refresh(context.Background(), src.Name()); err != nil {
+			b.Fatal(err)
+		}
 	}
 	return ix
 }
@@ -96,6 +107,16 @@ func BenchmarkSearch50k(b *testing.B) {
 		})
 		b.Run(bc.name+"-json", func(b *testing.B) { benchAnswer(b, ix, bc.q) })
 	}
+}
+
+// BenchmarkSearch50kSevenVendors is BenchmarkSearch50k's queries over
+// seven vendors' catalogs: answers merge cells of every vendor.
+func BenchmarkSearch50kSevenVendors(b *testing.B) {
+	ix := benchIndexOf(b, 50_000, len(vendors.Slugs))
+	b.Run("family-limit100-json", func(b *testing.B) { benchAnswer(b, ix, Query{Compute: Compute{GPUType: "H100"}, Limit: 100}) })
+	b.Run("family-limit1000-json", func(b *testing.B) {
+		benchAnswer(b, ix, Query{Compute: Compute{GPUType: "A100", GPUCount: 2}, Limit: 1000})
+	})
 }
 
 func BenchmarkRefresh50k(b *testing.B) {

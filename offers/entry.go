@@ -35,15 +35,16 @@ const hoursPerMonth = 730
 // that sums shown to a client add up the way they read.
 func price(v float64) float64 { return math.Round(v*1e6) / 1e6 }
 
-// newEntry prices and names a catalog item of a known GPU.
-func newEntry(vendor vendors.Info, gpu catalog.GPU, it vendors.CatalogItem) *Entry {
+// newEntry prices and names a catalog item of a known GPU, and returns the
+// Offer it made to do so (to be encoded: making one allocates).
+func newEntry(vendor vendors.Info, gpu catalog.GPU, it vendors.CatalogItem) (*Entry, Offer) {
 	e := &Entry{Item: it, vendorName: vendor.Name, containers: vendor.Containers, gpuType: gpu.Name, gpuFamily: gpu.Family}
 	o := e.Offer()
 	e.region, e.gpuCount, e.gpuPrice, e.totalPrice = o.Region, o.GPUCount, o.GPUPricePerHour, o.TotalPricePerHour
 	if o.NodeCount != nil {
 		e.nodes = *o.NodeCount
 	}
-	return e
+	return e, o
 }
 
 // Offer is the entry as the API shows it, without its per-query fields

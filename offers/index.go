@@ -88,7 +88,10 @@ type Index struct {
 }
 
 type vendorState struct {
-	info       vendors.Info
+	info vendors.Info
+	// byName is the vendor's place among the vendors in name order, the
+	// order of equally priced offers of different vendors in answers.
+	byName     int
 	snapshotID int64
 	// entries are the snapshot's offers; an offer id names one by index.
 	entries []*Entry
@@ -104,21 +107,25 @@ type vendorState struct {
 	refreshed  bool
 }
 
-// view is an immutable picture of every vendor's offers, rebuilt when a
-// vendor's catalog changes; queries read it without locks.
+// view is an immutable picture of every vendor's offers; queries read it
+// without locks.
 type view struct {
 	// shapes holds the offers a query can match, split by what every
-	// query names (GPU and machine shape) and then into cells by what a
-	// query may filter on (vendor, region, contract); each cell is sorted
-	// as answers are. A query's cost then follows its answer, not the
-	// catalog: it counts its matches cell by cell and merges the cells'
-	// cheapest offers until it has its limit.
-	shapes map[shapeKey][]cell
+	// query names (GPU and machine shape), then by vendor (in the order
+	// of vendors), then into cells by what a query may filter on (region,
+	// contract); each cell is sorted as answers are. A query's cost then
+	// follows its answer, not the catalog: it counts its matches cell by
+	// cell and merges the cells' cheapest offers until it has its limit.
+	// A vendor's cells are made anew only when its offers change; the
+	// other vendors' are shared with the last view.
+	shapes map[shapeKey][][]cell
 	// vendors are the vendor names in configuration order, with each
 	// one's last good read (to leave out stale ones) and Cilium support.
 	vendors []string
 	stamps  []stamp
 	cilium  []bool
+	// snapshots are the snapshots the vendors' cells show.
+	snapshots []int64
 }
 
 // shapeKey is what a query always asks for: a GPU (a canonical name, or a
@@ -133,7 +140,6 @@ type shapeKey struct {
 // cell is the offers of one shape from one vendor in one region under one
 // contract, sorted by compareEntries.
 type cell struct {
-	vendor           int
 	region, contract string
 	entries          []*viewEntry
 }
@@ -141,13 +147,19 @@ type cell struct {
 type viewEntry struct {
 	// Entry is shared with the vendor's state, never changed once made.
 	*Entry
-	snapshot int64
-	item     int
-	// vendor is the vendor's position in view.vendors.
-	vendor int
-	// rank is the entry's place in the whole view in answer order
-	// (compareEntries), so that merging cells compares integers.
-	rank int
+	// gpuPrice and totalPrice are the entry's, here too so that sorting
+	// and merging read no entry.
+	gpuPrice, totalPrice float64
+	// item is the entry's place in its vendor's snapshot
+	// (view.snapshots).
+	item int32
+	// rank is the entry's place among its vendor's offers in answer order
+	// (compareEntries), so that merging cells mostly compares integers
+	// (see before).
+	rank int32
+	// vendor is the vendor's position in view.vendors, byName its place
+	// in name order.
+	vendor, byName int32
 }
 
 // New builds an Index. Call Start to load the last snapshots and begin
@@ -184,12 +196,23 @@ func New(cfg Config) (*Index, error) {
 		cache:   snapshotCache{max: 64},
 		metrics: newIndexMetrics(cfg.Metrics),
 	}
+	var cilium []bool
 	for _, s := range cfg.Sources {
 		ix.sources[s.Name()] = s
 		ix.order = append(ix.order, s.Name())
 		ix.state[s.Name()] = &vendorState{info: s.Info()}
+		cilium = append(cilium, s.Info().Cilium)
 	}
-	ix.view.Store(&view{shapes: map[shapeKey][]cell{}})
+	var names []string
+	for _, st := range ix.state {
+		names = append(names, st.info.Name)
+	}
+	slices.Sort(names)
+	for _, st := range ix.state {
+		st.byName = slices.Index(names, st.info.Name)
+	}
+	// No vendor's offers until the first rebuild.
+	ix.view.Store(&view{cilium: cilium})
 	return ix, nil
 }
 
@@ -208,7 +231,7 @@ func (ix *Index) Start(ctx context.Context) {
 			}
 		}
 	}
-	ix.rebuild()
+	ix.rebuild(ix.order...)
 	for _, name := range ix.order {
 		go ix.loop(ctx, name)
 	}
@@ -301,7 +324,7 @@ func (ix *Index) Refresh(ctx context.Context, name string) error {
 	ix.mu.Unlock()
 	ix.metrics.refreshes.WithLabelValues(name, "ok").Inc()
 	ix.metrics.items.WithLabelValues(name).Set(float64(len(entries)))
-	ix.rebuild()
+	ix.rebuild(name)
 	return nil
 }
 
@@ -348,86 +371,169 @@ func sameItem(a, b vendors.CatalogItem) bool {
 // restamp makes a new view of the current one's offers with every
 // vendor's current observed_at. The caller holds ix.mu.
 func (ix *Index) restamp() {
-	old := ix.view.Load()
-	v := *old
-	v.stamps = make([]stamp, len(ix.order))
-	for i, name := range ix.order {
-		if at := ix.state[name].observedAt; i < len(old.stamps) && old.stamps[i].at.Equal(at) {
-			v.stamps[i] = old.stamps[i]
-		} else {
-			v.stamps[i] = newStamp(at)
-		}
-	}
+	v := *ix.view.Load()
+	v.stamps = ix.stamps(v.stamps)
 	ix.view.Store(&v)
 }
 
-// rebuild makes a new view from every vendor's current entries. Single
-// machines this replica has rented out are left out of it.
-func (ix *Index) rebuild() {
+// stamps are every vendor's current observed_at, reusing those of old
+// that did not move. The caller holds ix.mu.
+func (ix *Index) stamps(old []stamp) []stamp {
+	stamps := make([]stamp, len(ix.order))
+	for i, name := range ix.order {
+		if at := ix.state[name].observedAt; i < len(old) && old[i].at.Equal(at) {
+			stamps[i] = old[i]
+		} else {
+			stamps[i] = newStamp(at)
+		}
+	}
+	return stamps
+}
+
+// rebuild makes a new view in which the named vendors' cells are made
+// from their current entries and every other vendor's are the last view's:
+// a refresh costs the vendor that changed, not the whole catalog.
+func (ix *Index) rebuild(names ...string) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	v := &view{shapes: map[shapeKey][]cell{}, vendors: ix.order}
+	v := ix.view.Load()
+	for _, name := range names {
+		vi := slices.Index(ix.order, name)
+		v = v.with(vi, ix.part(vi), ix.state[name].snapshotID, len(ix.order))
+	}
+	next := *v
+	next.vendors, next.stamps = ix.order, ix.stamps(v.stamps)
+	ix.view.Store(&next)
+}
+
+// with is v with vendor vi's cells replaced by part's, from snapshot, in a
+// view of n vendors. The shapes' lists of every other vendor's cells are
+// shared with v: a vendor's change costs its own cells and the shapes.
+func (v *view) with(vi int, part map[shapeKey][]cell, snapshot int64, n int) *view {
+	next := *v
+	next.shapes = make(map[shapeKey][][]cell, len(v.shapes)+len(part))
+	for shape, byVendor := range v.shapes {
+		if byVendor[vi] == nil && part[shape] == nil {
+			next.shapes[shape] = byVendor
+			continue
+		}
+		byVendor = slices.Clone(byVendor)
+		byVendor[vi] = part[shape]
+		if slices.ContainsFunc(byVendor, func(cells []cell) bool { return cells != nil }) {
+			next.shapes[shape] = byVendor
+		}
+	}
+	for shape, cells := range part {
+		if _, ok := v.shapes[shape]; !ok {
+			next.shapes[shape] = make([][]cell, n)
+			next.shapes[shape][vi] = cells
+		}
+	}
+	next.snapshots = make([]int64, n)
+	copy(next.snapshots, v.snapshots)
+	next.snapshots[vi] = snapshot
+	return &next
+}
+
+// part makes vendor vi's cells, by shape, from its current entries. Single
+// machines this replica has rented out are left out of them. The caller
+// holds ix.mu.
+func (ix *Index) part(vi int) map[shapeKey][]cell {
+	st := ix.state[ix.order[vi]]
+	taken := ix.taken[st.snapshotID]
+	ves := make([]viewEntry, 0, len(st.entries))
+	for i, e := range st.entries {
+		if !taken[i] {
+			ves = append(ves, viewEntry{Entry: e, gpuPrice: e.gpuPrice, totalPrice: e.totalPrice,
+				item: int32(i), vendor: int32(vi), byName: int32(st.byName)})
+		}
+	}
+	slices.SortFunc(ves, func(a, b viewEntry) int { return compareEntries(&a, &b) })
+
+	// Each entry is in two or four cells, one per shape it is listed
+	// under. Which ones is found once, in rank order, so that every cell
+	// is sorted as it is made and cut to size from one array.
 	type cellKey struct {
 		shape            shapeKey
-		vendor           int
 		region, contract string
 	}
-	cells := map[cellKey]int{}
-	add := func(shape shapeKey, e *viewEntry) {
-		k := cellKey{shape, e.vendor, e.region, string(e.Item.Contract)}
-		i, ok := cells[k]
-		if !ok {
-			i = len(v.shapes[shape])
-			cells[k] = i
-			v.shapes[shape] = append(v.shapes[shape], cell{vendor: e.vendor, region: e.region, contract: string(e.Item.Contract)})
-		}
-		v.shapes[shape][i].entries = append(v.shapes[shape][i].entries, e)
-	}
-	var all []*viewEntry
-	for vi, name := range ix.order {
-		st := ix.state[name]
-		v.stamps = append(v.stamps, newStamp(st.observedAt))
-		v.cilium = append(v.cilium, st.info.Cilium)
-		ves := make([]viewEntry, len(st.entries))
-		for i, e := range st.entries {
-			if !ix.taken[st.snapshotID][i] {
-				ves[i] = viewEntry{Entry: e, snapshot: st.snapshotID, item: i, vendor: vi}
-				all = append(all, &ves[i])
-			}
-		}
-	}
-	slices.SortFunc(all, compareEntries)
-	for i, e := range all {
-		e.rank = i
-	}
-	// Added in rank order, every cell is sorted as it is made.
+	const most = 4
+	index := map[cellKey]int32{}
+	var keys []cellKey
+	var sizes []int
+	listed := 0
+	in := make([]int32, most*len(ves)) // ves[i]'s cells are in[most*i:], up to a -1
 	families := map[string]string{}
-	for _, e := range all {
+	for i := range ves {
+		e := &ves[i]
+		e.rank = int32(i)
 		family, ok := families[e.gpuFamily]
 		if !ok {
 			family = familyKey(e.gpuFamily)
 			families[e.gpuFamily] = family
 		}
-		for _, gpu := range [2]string{e.gpuType, family} {
-			if e.nodes == 0 {
-				add(shapeKey{gpu, 0, e.gpuCount}, e)
-				continue
+		var buf [most]shapeKey
+		shapes := e.shapes(family, buf[:0])
+		for j, shape := range shapes {
+			k := cellKey{shape, e.region, string(e.Item.Contract)}
+			c, ok := index[k]
+			if !ok {
+				c = int32(len(keys))
+				index[k] = c
+				keys, sizes = append(keys, k), append(sizes, 0)
 			}
-			add(shapeKey{gpu, e.nodes, e.gpuCount}, e)
-			add(shapeKey{gpu, e.nodes, 0}, e)
+			sizes[c]++
+			listed++
+			in[most*i+j] = c
+		}
+		if len(shapes) < most {
+			in[most*i+len(shapes)] = -1
 		}
 	}
-	ix.view.Store(v)
+	cells := make([]cell, len(keys))
+	backing := make([]*viewEntry, listed)
+	for c, k := range keys {
+		cells[c] = cell{region: k.region, contract: k.contract, entries: backing[:0:sizes[c]]}
+		backing = backing[sizes[c]:]
+	}
+	for i := range ves {
+		for _, c := range in[most*i : most*i+most] {
+			if c < 0 {
+				break
+			}
+			cells[c].entries = append(cells[c].entries, &ves[i])
+		}
+	}
+	part := map[shapeKey][]cell{}
+	for c, k := range keys {
+		part[k.shape] = append(part[k.shape], cells[c])
+	}
+	return part
+}
+
+// shapes appends to buf the shapes e is listed under: its GPU's and its
+// family's (family is its familyKey), a cluster's each with its GPU count
+// and with 0.
+func (e *viewEntry) shapes(family string, buf []shapeKey) []shapeKey {
+	for _, gpu := range [2]string{e.gpuType, family} {
+		if e.nodes == 0 {
+			buf = append(buf, shapeKey{gpu, 0, e.gpuCount})
+		} else {
+			buf = append(buf, shapeKey{gpu, e.nodes, e.gpuCount}, shapeKey{gpu, e.nodes, 0})
+		}
+	}
+	return buf
 }
 
 // familyKey keeps family keys apart from canonical names in one map.
 func familyKey(family string) string { return "family:" + family }
 
-// compareEntries is the order of answers: cheapest first, then a fixed
-// order down to the item, so that equal offers always come out alike.
+// compareEntries is the order of answers: cheapest first, then by vendor
+// name and a fixed order down to the item, so that equal offers always come
+// out alike.
 func compareEntries(a, b *viewEntry) int {
 	// Compared one key at a time: most pairs differ in price, and the
-	// string keys are the dear ones (a refresh sorts the whole view).
+	// string keys are the dear ones (a refresh sorts all its vendor's offers).
 	if c := cmp.Compare(a.gpuPrice, b.gpuPrice); c != 0 {
 		return c
 	}
@@ -435,11 +541,10 @@ func compareEntries(a, b *viewEntry) int {
 		return c
 	}
 	return cmp.Or(
-		cmp.Compare(a.vendorName, b.vendorName),
+		cmp.Compare(a.byName, b.byName),
 		cmp.Compare(a.Item.Region, b.Item.Region),
 		cmp.Compare(a.Item.InstanceType, b.Item.InstanceType),
 		cmp.Compare(a.Item.Contract, b.Item.Contract),
-		cmp.Compare(a.snapshot, b.snapshot),
 		cmp.Compare(a.item, b.item),
 	)
 }
@@ -486,11 +591,11 @@ func (ix *Index) Answer(ctx context.Context, accountID int64, q Query) (*Answer,
 		Created: created, Expires: created.Add(ix.cfg.TTL), offers: make([]answered, len(picked)), stamps: v.stamps}
 	scratch := new([32]byte)
 	for i, e := range picked {
-		id, err := ix.codec.encodeWith(scratch, offerRef{Account: accountID, Created: created, Snapshot: e.snapshot, Item: e.item})
+		id, err := ix.codec.encodeWith(scratch, offerRef{Account: accountID, Created: created, Snapshot: v.snapshots[e.vendor], Item: int(e.item)})
 		if err != nil {
 			return nil, err
 		}
-		a.offers[i] = answered{id: id, entry: e.Entry, enc: &e.enc, observed: e.vendor}
+		a.offers[i] = answered{id: id, entry: e.Entry, enc: &e.enc, observed: int(e.vendor)}
 	}
 	return a, nil
 }
@@ -500,28 +605,33 @@ func (ix *Index) Answer(ctx context.Context, accountID int64, q Query) (*Answer,
 // match: counts come from each cell's length (or a binary search under a
 // price cap), offers from merging the cells' heads.
 func (ix *Index) match(q Query, shape shapeKey, v *view, now time.Time, limit int) ([]*viewEntry, int) {
-	cells := v.shapes[shape]
+	byVendor := v.shapes[shape]
 	cilium := q.Network != nil && q.Network.SupportsCilium != nil && *q.Network.SupportsCilium
-	// Which vendors may answer is decided once per query, not per offer.
-	allowed := make([]bool, len(v.vendors))
-	for i, name := range v.vendors {
-		allowed[i] = now.Sub(v.stamps[i].at) <= ix.cfg.MaxAge && (q.Vendor == "" || q.Vendor == name) && (!cilium || v.cilium[i])
+	n := 0
+	for _, cells := range byVendor {
+		n += len(cells)
 	}
 	// heads are the matching cells' offers under the price cap; merged
 	// below, cheapest first.
-	heads := make([][]*viewEntry, 0, len(cells))
+	heads := make([][]*viewEntry, 0, n)
 	total := 0
-	for _, c := range cells {
-		if !allowed[c.vendor] || q.Region != "" && c.region != q.Region || q.Compute.ContractType != "" && c.contract != q.Compute.ContractType {
+	for vi, cells := range byVendor {
+		// Which vendors may answer is decided once per vendor, not per offer.
+		if len(cells) == 0 || now.Sub(v.stamps[vi].at) > ix.cfg.MaxAge || q.Vendor != "" && q.Vendor != v.vendors[vi] || cilium && !v.cilium[vi] {
 			continue
 		}
-		es := c.entries
-		if most := q.Compute.MaxPricePerGPUHour; most != nil {
-			es = es[:sort.Search(len(es), func(i int) bool { return es[i].gpuPrice > *most })]
-		}
-		if len(es) > 0 {
-			total += len(es)
-			heads = append(heads, es)
+		for _, c := range cells {
+			if q.Region != "" && c.region != q.Region || q.Compute.ContractType != "" && c.contract != q.Compute.ContractType {
+				continue
+			}
+			es := c.entries
+			if most := q.Compute.MaxPricePerGPUHour; most != nil {
+				es = es[:sort.Search(len(es), func(i int) bool { return es[i].gpuPrice > *most })]
+			}
+			if len(es) > 0 {
+				total += len(es)
+				heads = append(heads, es)
+			}
 		}
 	}
 	return merge(heads, min(limit, total)), total
@@ -549,7 +659,7 @@ func merge(lists [][]*viewEntry, n int) []*viewEntry {
 	if len(lists) == 1 {
 		return append(out, lists[0][:n]...)
 	}
-	less := func(i, j int) bool { return lists[i][0].rank < lists[j][0].rank }
+	less := func(i, j int) bool { return before(lists[i][0], lists[j][0]) }
 	down := func(i int) {
 		for {
 			m := i
@@ -578,6 +688,23 @@ func merge(lists [][]*viewEntry, n int) []*viewEntry {
 		down(0)
 	}
 	return out
+}
+
+// before reports whether a comes before b in answer order, as
+// compareEntries would: by price (which tells most pairs apart at once),
+// then, within a vendor, by rank, and across vendors by total price and
+// the vendors' names. (Prices are numbers, never NaN, so < orders them as
+// cmp.Compare does.)
+func before(a, b *viewEntry) bool {
+	switch {
+	case a.gpuPrice != b.gpuPrice:
+		return a.gpuPrice < b.gpuPrice
+	case a.vendor == b.vendor:
+		return a.rank < b.rank
+	case a.totalPrice != b.totalPrice:
+		return a.totalPrice < b.totalPrice
+	}
+	return a.byName < b.byName
 }
 
 // filtersApplied is the normalised query, plus the vendors whose offers
@@ -665,8 +792,15 @@ func (ix *Index) MarkTaken(ctx context.Context, accountID int64, id uuid.UUID) e
 		ix.taken[ref.Snapshot] = map[int]bool{}
 	}
 	ix.taken[ref.Snapshot][ref.Item] = true
+	// Only the vendor whose current snapshot it is shows the offer.
+	var shown []string
+	for _, name := range ix.order {
+		if ix.state[name].snapshotID == ref.Snapshot {
+			shown = append(shown, name)
+		}
+	}
 	ix.mu.Unlock()
-	ix.rebuild()
+	ix.rebuild(shown...)
 	return nil
 }
 

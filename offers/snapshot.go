@@ -55,7 +55,7 @@ func sameRead(last []readItem, items []vendors.CatalogItem) bool {
 // a new entry. unknown is called once per new item whose GPU the registry
 // does not know.
 func diffRead(info vendors.Info, last []readItem, items []vendors.CatalogItem, unknown func(name string)) ([]readItem, []*Entry, error) {
-	var fresh []*vendors.CatalogItem
+	fresh := make([]*vendors.CatalogItem, 0, len(items))
 	for i := range items {
 		if offerable(&items[i]) {
 			fresh = append(fresh, &items[i])
@@ -142,10 +142,11 @@ func newReadItem(info vendors.Info, it vendors.CatalogItem, enc *encoding, unkno
 	gpu, ok := catalog.GPUs().Lookup(it.GPUName)
 	if !ok {
 		unknown(it.GPUName)
-		return readItem{item: &it}, nil
+		kept := it // copied: taking the parameter's address would move it to the heap on every call
+		return readItem{item: &kept}, nil
 	}
-	e := newEntry(info, gpu, it)
-	if err := enc.encode(e); err != nil {
+	e, o := newEntry(info, gpu, it)
+	if err := enc.encode(e, &o); err != nil {
 		return readItem{}, err
 	}
 	return readItem{item: &e.Item, entry: e}, nil
@@ -159,10 +160,11 @@ type encoding struct {
 	last    []readItem
 }
 
-// encode makes e's answer JSON: its prices in memory of its own (entries
-// outlive the refresh that made them one by one, and a buffer shared with
-// others would stay whole while any of them lived), the rest shared.
-func (c *encoding) encode(e *Entry) error {
+// encode makes e's answer JSON from o, its offer: its prices in memory of
+// its own (entries outlive the refresh that made them one by one, and a
+// buffer shared with others would stay whole while any of them lived), the
+// rest shared.
+func (c *encoding) encode(e *Entry, o *Offer) error {
 	if c.parts == nil {
 		// Filled on first need: a read that changes nothing encodes nothing.
 		c.parts = parts{}
@@ -172,8 +174,7 @@ func (c *encoding) encode(e *Entry) error {
 			}
 		}
 	}
-	o := e.Offer()
-	enc, rest, err := encodeOffer(c.scratch, c.parts, &o)
+	enc, rest, err := encodeOffer(c.scratch, c.parts, o)
 	c.scratch = rest
 	if err != nil {
 		return err
@@ -288,18 +289,17 @@ func decodeSnapshot(info vendors.Info, body []byte) ([]*Entry, error) {
 		items = s.Items
 	}
 	entries := make([]*Entry, len(items))
+	var enc encoding
 	for i, it := range items {
 		gpu, ok := catalog.GPUs().Lookup(it.GPUName)
 		if !ok {
 			return nil, fmt.Errorf("item %d: unknown GPU %q", i, it.GPUName)
 		}
-		entries[i] = newEntry(info, gpu, it)
-	}
-	var enc encoding
-	for _, e := range entries {
-		if err := enc.encode(e); err != nil {
+		e, o := newEntry(info, gpu, it)
+		if err := enc.encode(e, &o); err != nil {
 			return nil, err
 		}
+		entries[i] = e
 	}
 	return entries, nil
 }

@@ -170,6 +170,9 @@ type Options struct {
 	// Owner is the installation id of the server using the sandbox.
 	Owner  string
 	Logger *slog.Logger
+	// Now is the stand-ins' clock, which moves their prices and stock
+	// (see standin.Drift); nil is time.Now.
+	Now func() time.Time
 }
 
 // Sandbox is the running set of stand-ins and the adapters pointed at them.
@@ -214,6 +217,7 @@ func Start(o Options) (*Sandbox, error) {
 			StatePath: filepath.Join(dir, k.name+".json"),
 			Scale:     o.Scale,
 			Hosts:     s.hosts,
+			Now:       o.Now,
 		})
 		if err != nil {
 			s.Close()

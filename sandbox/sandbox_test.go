@@ -172,7 +172,7 @@ func waitStatus(t *testing.T, ix *offers.Index, want map[string]string) {
 
 // startSandbox starts a sandbox for a test (closed when it ends) and
 // returns its adapters as the offer index's sources.
-func startSandbox(t *testing.T, o Options) (*Sandbox, []offers.Source) {
+func startSandbox(t testing.TB, o Options) (*Sandbox, []offers.Source) {
 	t.Helper()
 	sb, err := Start(o)
 	if err != nil {

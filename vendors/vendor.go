@@ -11,6 +11,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -49,6 +50,27 @@ type Vendor interface {
 // not build and drop a listing many times the size of what it keeps.
 type InStock interface {
 	CatalogInStock(ctx context.Context) ([]CatalogItem, error)
+}
+
+// ItemsSize sizes a catalog read's slice of items from the last read's
+// count: Go grows a long slice by a quarter at a time, so a listing of tens
+// of thousands of items built by appending allocates about five times its
+// size on the way, where a slice of the right size is allocated once. An
+// adapter keeps one per kind of read; the zero value knows no size yet.
+type ItemsSize struct{ last atomic.Int64 }
+
+// Make returns an empty slice with room for the last read's items and an
+// eighth more.
+func (s *ItemsSize) Make() []CatalogItem {
+	n := s.last.Load()
+	return make([]CatalogItem, 0, n+n/8)
+}
+
+// Keep remembers how many items a read listed, for the next Make, and
+// returns them.
+func (s *ItemsSize) Keep(items []CatalogItem) []CatalogItem {
+	s.last.Store(int64(len(items)))
+	return items
 }
 
 // Info is a vendor's description and capability set.

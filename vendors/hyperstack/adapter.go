@@ -186,7 +186,11 @@ func (a *Adapter) Catalog(ctx context.Context) ([]vendors.CatalogItem, error) {
 	for _, p := range book {
 		perGPUHour[p.Name] = p.Value
 	}
-	var items []vendors.CatalogItem
+	n := 0
+	for _, group := range flavors.Data {
+		n += len(group.Flavors)
+	}
+	items := make([]vendors.CatalogItem, 0, n) // sized once: growing it would copy it again and again
 	unpriced := map[string]bool{}
 	for _, group := range flavors.Data {
 		for _, f := range group.Flavors {

@@ -122,6 +122,22 @@ func TestCatalogInStock(t *testing.T) {
 	}
 }
 
+// TestInstanceTypesAnswerIsEncodedWhole: the stand-in writes its listing
+// of instance types a type at a time; the bytes must be what encoding the
+// whole map writes (its members in name order), at a scale with many types.
+func TestInstanceTypesAnswerIsEncodedWhole(t *testing.T) {
+	f := setup(t, func(o *standin.Options, _ *Config) { o.Scale = 3 })
+	var body []byte
+	if err := f.adapter.client.Do(context.Background(), vendors.Request{Op: "list instance types", Method: http.MethodGet, Path: "/instance-types"}, &body); err != nil {
+		t.Fatal(err)
+	}
+	var types envelope[map[string]instanceTypesItem]
+	vendortest.Encoded(t, body, &types)
+	if len(types.Data) <= len(seedTypes) {
+		t.Errorf("%d instance types at scale 3, want more than the %d seeded", len(types.Data), len(seedTypes))
+	}
+}
+
 func TestCatalog(t *testing.T) {
 	f := setup(t)
 	items, err := f.adapter.Catalog(context.Background())

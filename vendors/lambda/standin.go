@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
 	"regexp"
@@ -349,17 +350,20 @@ func (s *StandIn) hasCapacity(t seedType, region string, live map[string]int, no
 func (s *StandIn) listInstanceTypes(w http.ResponseWriter, r *http.Request) {
 	s.locked(w, func(now time.Time) {
 		live := s.live()
-		out := make(map[string]instanceTypesItem, len(s.types))
-		for name, t := range s.types {
+		// envelope's data, a map by name, written a type at a time in the
+		// order encoding/json writes a map's members: by name.
+		st := standin.NewStream(w, http.StatusOK, `{"data":{`)
+		for _, name := range slices.Sorted(maps.Keys(s.types)) {
+			t := s.types[name]
 			item := instanceTypesItem{InstanceType: s.price(t.t, now), RegionsWithCapacityAvailable: []region{}}
 			for _, r := range s.order {
 				if s.hasCapacity(t, r.Name, live, now) {
 					item.RegionsWithCapacityAvailable = append(item.RegionsWithCapacityAvailable, r)
 				}
 			}
-			out[name] = item
+			st.Member(name, item)
 		}
-		writeData(w, out)
+		st.End("}}")
 	})
 }
 

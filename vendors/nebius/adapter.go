@@ -124,6 +124,9 @@ type Adapter struct {
 	background     context.Context
 	stopBackground context.CancelFunc
 
+	// size sizes a catalog read.
+	size vendors.ItemsSize
+
 	mu             sync.Mutex
 	prices         map[string]cachedPrice // price key -> USD per hour
 	pricing        map[string]*priceRun   // price key -> the lookups asking it now
@@ -317,11 +320,11 @@ func (a *Adapter) Catalog(ctx context.Context) ([]vendors.CatalogItem, error) {
 	if err != nil {
 		return nil, err
 	}
-	var items []vendors.CatalogItem
+	items := a.size.Make()
 	for _, l := range listings {
 		items = append(items, a.listingItems(l, prices)...)
 	}
-	return items, nil
+	return a.size.Keep(items), nil
 }
 
 // A listing is one GPU preset of a platform in one region, with the

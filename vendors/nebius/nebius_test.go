@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -813,6 +814,49 @@ func TestPageBounds(t *testing.T) {
 		start, end, next, err := page(tt.token, tt.size, tt.n)
 		if (err != nil) != tt.err || start != tt.start || end != tt.end || next != tt.next {
 			t.Errorf("page(%q, %d, %d) = [%d:%d] %q %v", tt.token, tt.size, tt.n, start, end, next, err)
+		}
+	}
+}
+
+// TestAdvicePages: paging through capacity advice lists every offer with
+// GPUs once, in order, and no other, whatever the page size.
+func TestAdvicePages(t *testing.T) {
+	si, err := NewStandIn(standin.Options{Scale: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { si.Close() })
+	var want []string
+	for _, o := range si.offers {
+		if o.preset.gpus > 0 {
+			want = append(want, o.key())
+		}
+	}
+	if len(want) == len(si.offers) {
+		t.Fatal("every offer has GPUs; the test cannot tell that others are left out")
+	}
+	for _, size := range []int64{1, 7, 100, 1000} {
+		var got []string
+		token, pages := "", 0
+		for {
+			resp, err := adviceServer{s: si}.List(context.Background(), &pb.ListResourceAdviceRequest{ParentId: StandInTenantID, PageSize: size, PageToken: token})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pages++
+			for _, it := range resp.GetItems() {
+				ci := it.GetSpec().GetComputeInstance()
+				got = append(got, it.GetSpec().GetRegion()+"/"+ci.GetPlatform()+"/"+ci.GetPreset().GetName())
+			}
+			if token = resp.GetNextPageToken(); token == "" {
+				break
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("pages of %d list %d offers, want the %d with GPUs in order", size, len(got), len(want))
+		}
+		if wantPages := (len(want) + int(size) - 1) / int(size); pages != wantPages {
+			t.Errorf("pages of %d: %d pages, want %d", size, pages, wantPages)
 		}
 	}
 }

@@ -1152,36 +1152,50 @@ func (a adviceServer) List(_ context.Context, req *pb.ListResourceAdviceRequest)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	var gpuOffers []offer
-	for _, o := range s.offers {
-		if o.preset.gpus > 0 {
-			gpuOffers = append(gpuOffers, o)
-		}
-	}
-	start, end, next, err := page(req.GetPageToken(), req.GetPageSize(), len(gpuOffers))
+	// A page token is the place in s.offers to go on from: pages are cut
+	// from the offers with GPUs as they lie, without collecting those
+	// first (a scaled catalog has tens of thousands, and a read asks for
+	// them a hundred at a time).
+	start, end, _, err := page(req.GetPageToken(), req.GetPageSize(), len(s.offers))
 	if err != nil {
 		return nil, err
 	}
-	resp := &pb.ListResourceAdviceResponse{NextPageToken: next}
-	for _, o := range gpuOffers[start:end] {
-		n := uint32(s.available(o, now))
-		fresh := func(available uint32) *pb.ResourceAdviceStatus_Availability {
-			return &pb.ResourceAdviceStatus_Availability{DataState: pb.ResourceAdviceStatus_Availability_DATA_STATE_FRESH,
-				Available: available, Limit: uint32(o.stock), EffectiveAt: timestamppb.New(now)}
+	size := end - start // at most; a short page ends the list anyway
+	resp := &pb.ListResourceAdviceResponse{}
+	next := start
+	for ; next < len(s.offers) && len(resp.Items) < size; next++ {
+		if o := s.offers[next]; o.preset.gpus > 0 {
+			resp.Items = append(resp.Items, s.advice(o, now))
 		}
-		st := &pb.ResourceAdviceStatus{OnDemand: fresh(n), Reserved: fresh(0), Preemptible: fresh(0)}
-		if o.platform.preemptible > 0 {
-			st.Preemptible = fresh(n)
-		}
-		spec := &pb.ResourceAdviceSpec{Region: o.region, ResourceDetails: &pb.ResourceAdviceSpec_ComputeInstance{ComputeInstance: &pb.ComputeInstanceDetails{
-			Platform: o.platform.name, GpuMemoryGigabytes: int32(o.platform.gpuMemoryGB),
-			Preset: &pb.ComputeInstanceDetails_Preset{Name: o.preset.name, Resources: &pb.ComputeInstanceDetails_Preset_Resources{
-				VcpuCount: int32(o.preset.vcpus), MemoryGibibytes: int32(o.preset.memGiB), GpuCount: int32(o.preset.gpus)}},
-		}}}
-		if o.preset.clustering {
-			spec.Fabric = o.fabric
-		}
-		resp.Items = append(resp.Items, &pb.ResourceAdvice{Metadata: &pb.ResourceMetadata{ParentId: StandInTenantID}, Spec: spec, Status: st})
+	}
+	for next < len(s.offers) && s.offers[next].preset.gpus == 0 {
+		next++
+	}
+	if next < len(s.offers) {
+		resp.NextPageToken = strconv.Itoa(next)
 	}
 	return resp, nil
+}
+
+// advice is what ResourceAdviceService says of offer o now; the caller
+// holds s.mu.
+func (s *StandIn) advice(o offer, now time.Time) *pb.ResourceAdvice {
+	n := uint32(s.available(o, now))
+	fresh := func(available uint32) *pb.ResourceAdviceStatus_Availability {
+		return &pb.ResourceAdviceStatus_Availability{DataState: pb.ResourceAdviceStatus_Availability_DATA_STATE_FRESH,
+			Available: available, Limit: uint32(o.stock), EffectiveAt: timestamppb.New(now)}
+	}
+	st := &pb.ResourceAdviceStatus{OnDemand: fresh(n), Reserved: fresh(0), Preemptible: fresh(0)}
+	if o.platform.preemptible > 0 {
+		st.Preemptible = fresh(n)
+	}
+	spec := &pb.ResourceAdviceSpec{Region: o.region, ResourceDetails: &pb.ResourceAdviceSpec_ComputeInstance{ComputeInstance: &pb.ComputeInstanceDetails{
+		Platform: o.platform.name, GpuMemoryGigabytes: int32(o.platform.gpuMemoryGB),
+		Preset: &pb.ComputeInstanceDetails_Preset{Name: o.preset.name, Resources: &pb.ComputeInstanceDetails_Preset_Resources{
+			VcpuCount: int32(o.preset.vcpus), MemoryGibibytes: int32(o.preset.memGiB), GpuCount: int32(o.preset.gpus)}},
+	}}}
+	if o.preset.clustering {
+		spec.Fabric = o.fabric
+	}
+	return &pb.ResourceAdvice{Metadata: &pb.ResourceMetadata{ParentId: StandInTenantID}, Spec: spec, Status: st}
 }

@@ -108,6 +108,8 @@ type Adapter struct {
 	log     *slog.Logger
 	// unknownDCs remembers data centres already logged as unknown.
 	unknownDCs sync.Map
+	// allSize and inStockSize size Catalog's and CatalogInStock's reads.
+	allSize, inStockSize vendors.ItemsSize
 }
 
 var (
@@ -263,7 +265,11 @@ func (a *Adapter) CatalogInStock(ctx context.Context) ([]vendors.CatalogItem, er
 }
 
 func (a *Adapter) catalog(ctx context.Context, inStockOnly bool) ([]vendors.CatalogItem, error) {
-	var items []vendors.CatalogItem
+	size := &a.allSize
+	if inStockOnly {
+		size = &a.inStockSize
+	}
+	items := size.Make()
 	var err error
 	for _, cloud := range []string{cloudSecure, cloudCommunity} {
 		for _, count := range podCounts {
@@ -286,7 +292,7 @@ func (a *Adapter) catalog(ctx context.Context, inStockOnly bool) ([]vendors.Cata
 	if err != nil {
 		return nil, err
 	}
-	return items, nil
+	return size.Keep(items), nil
 }
 
 // readGPUTypes lists GPU types with their availability for one product,

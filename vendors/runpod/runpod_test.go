@@ -95,12 +95,16 @@ func TestCatalogStreamReadsWholeAnswers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The stand-in writes its answers a GPU type at a time: they must be
+	// what encoding gpuList whole writes.
 	whole := func(product, cloud string, count int) []gpuType {
-		var res gpuList
+		var body []byte
 		q := url.Values{"include": {"AVAILABILITY"}, "product": {product}, "cloud": {cloud}, "count": {strconv.Itoa(count)}}
-		if err := f.a.client.Do(context.Background(), vendors.Request{Op: "list", Method: http.MethodGet, Path: "/v2/catalog/gpus", Query: q}, &res); err != nil {
+		if err := f.a.client.Do(context.Background(), vendors.Request{Op: "list", Method: http.MethodGet, Path: "/v2/catalog/gpus", Query: q}, &body); err != nil {
 			t.Fatal(err)
 		}
+		var res gpuList
+		vendortest.Encoded(t, body, &res)
 		return res.GPUs
 	}
 	var want []vendors.CatalogItem

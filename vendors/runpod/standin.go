@@ -334,7 +334,8 @@ func (s *StandIn) listGPUs(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	resp := gpuList{GPUs: []gpuType{}}
+	// gpuList, written a GPU type at a time: each lists every data centre.
+	st := standin.NewStream(w, http.StatusOK, `{"gpus":[`)
 	for _, g := range seedGPUs {
 		t := s.gpuType(g, now)
 		if q.availability {
@@ -355,9 +356,9 @@ func (s *StandIn) listGPUs(w http.ResponseWriter, r *http.Request) {
 				t.CUDAVersions = []cudaVersionAvail{{Version: "12.8", Available: t.Availability != availNone}}
 			}
 		}
-		resp.GPUs = append(resp.GPUs, t)
+		st.Element(&t)
 	}
-	writeJSON(w, http.StatusOK, resp)
+	st.End("]}")
 }
 
 // gpuType renders a seeded GPU with prices that drift a little.

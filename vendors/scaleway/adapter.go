@@ -137,6 +137,8 @@ type Adapter struct {
 	eurToUSD  float64
 	image     string
 	diskGB    int
+	// size sizes a catalog read.
+	size vendors.ItemsSize
 
 	// listing serialises server listings: the SDK's ListServers fills the
 	// client's API metadata cache (scw.Client.GetAPIMetadata) without a
@@ -246,21 +248,20 @@ func isDigits(s string) bool {
 // Catalog lists the GPU types of every zone with their EUR price
 // converted to USD, the root volume's price added, and their stock.
 func (a *Adapter) Catalog(ctx context.Context) ([]vendors.CatalogItem, error) {
-	var items []vendors.CatalogItem
+	items := a.size.Make()
 	for _, zone := range a.zones {
-		zoneItems, err := a.zoneCatalog(ctx, zone)
-		if err != nil {
+		var err error
+		if items, err = a.zoneCatalog(ctx, zone, items); err != nil {
 			return nil, err
 		}
-		items = append(items, zoneItems...)
 	}
-	return items, nil
+	return a.size.Keep(items), nil
 }
 
-// zoneCatalog joins one zone's server types with their availability. Both
-// answers are maps paged by the X-Total-Count header; the SDK reads every
-// page (scw.WithAllPages).
-func (a *Adapter) zoneCatalog(ctx context.Context, zone string) ([]vendors.CatalogItem, error) {
+// zoneCatalog appends to items one zone's server types joined with their
+// availability. Both answers are maps paged by the X-Total-Count header;
+// the SDK reads every page (scw.WithAllPages).
+func (a *Adapter) zoneCatalog(ctx context.Context, zone string, items []vendors.CatalogItem) ([]vendors.CatalogItem, error) {
 	var types *instance.ListServersTypesResponse
 	err := a.call(ctx, "list server types", true, func(opts ...scw.RequestOption) (err error) {
 		types, err = a.instances.ListServersTypes(&instance.ListServersTypesRequest{Zone: scw.Zone(zone)}, append(opts, scw.WithAllPages())...)
@@ -279,7 +280,7 @@ func (a *Adapter) zoneCatalog(ctx context.Context, zone string) ([]vendors.Catal
 	}
 	diskUSD := roundPrice(float64(a.diskGB) * blockEURPerGBMonth / hoursPerMonth * a.eurToUSD)
 	country := a.country(zone)
-	var items []vendors.CatalogItem
+	start := len(items)
 	for name, t := range types.Servers {
 		if t == nil || t.Gpu == nil || *t.Gpu == 0 || t.EndOfService {
 			continue // CPU types are not GPU capacity; retired types cannot be launched
@@ -311,7 +312,7 @@ func (a *Adapter) zoneCatalog(ctx context.Context, zone string) ([]vendors.Catal
 			Stock:                avail,
 		})
 	}
-	slices.SortFunc(items, func(x, y vendors.CatalogItem) int { return strings.Compare(x.InstanceType, y.InstanceType) })
+	slices.SortFunc(items[start:], func(x, y vendors.CatalogItem) int { return strings.Compare(x.InstanceType, y.InstanceType) })
 	return items, nil
 }
 

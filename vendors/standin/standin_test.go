@@ -2,10 +2,15 @@ package standin
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -166,6 +171,84 @@ func TestRateLimiter(t *testing.T) {
 		}
 		if want == http.StatusTooManyRequests && resp.Header.Get("Retry-After") != "45" {
 			t.Errorf("Retry-After %q, want 45", resp.Header.Get("Retry-After"))
+		}
+	}
+}
+
+// TestStreamWritesWhatEncodeWrites: a listing streamed element by element
+// (or member by member) is byte for byte what json.Encoder writes for the
+// whole value: escaping, numbers, nulls, empty and nested values, and
+// answers longer than one write.
+func TestStreamWritesWhatEncodeWrites(t *testing.T) {
+	type inner struct {
+		Tags  []string          `json:"tags"`
+		Extra map[string]string `json:"extra,omitempty"`
+	}
+	type elem struct {
+		Name  string  `json:"name"`
+		Price float64 `json:"price"`
+		Ptr   *int    `json:"ptr"`
+		In    inner   `json:"in"`
+	}
+	n := 7
+	var many []elem
+	for i := range 3000 {
+		many = append(many, elem{Name: fmt.Sprintf("<gpu & %d>\u2028é\"", i), Price: float64(i) / 3, In: inner{Tags: []string{"a"}, Extra: map[string]string{"z": "1", "a": "<"}}})
+	}
+	many[1].Ptr = &n
+	many[2].In.Tags = nil
+	type list struct {
+		OK    bool   `json:"ok"`
+		Items []elem `json:"items"`
+	}
+	type object struct {
+		Data map[string]elem `json:"data"`
+	}
+	byName := map[string]elem{}
+	for i, e := range many[:50] {
+		byName[fmt.Sprintf("type-%d&<", i)] = e
+	}
+	for _, c := range []struct {
+		name  string
+		whole any
+		write func(s *Stream) error
+	}{
+		{"array", list{OK: true, Items: many}, func(s *Stream) error {
+			for i := range many {
+				s.Element(&many[i])
+			}
+			return s.End("]}")
+		}},
+		{"empty array", list{OK: true, Items: []elem{}}, func(s *Stream) error { return s.End("]}") }},
+		{"object", object{Data: byName}, func(s *Stream) error {
+			for _, k := range slices.Sorted(maps.Keys(byName)) {
+				s.Member(k, byName[k])
+			}
+			return s.End("}}")
+		}},
+	} {
+		var want bytes.Buffer
+		if err := json.NewEncoder(&want).Encode(c.whole); err != nil {
+			t.Fatal(err)
+		}
+		head := `{"ok":true,"items":[`
+		if c.name == "object" {
+			head = `{"data":{`
+		}
+		rec := httptest.NewRecorder()
+		if err := c.write(NewStream(rec, http.StatusCreated, head)); err != nil {
+			t.Fatal(err)
+		}
+		if rec.Code != http.StatusCreated || rec.Header().Get("Content-Type") != "application/json" {
+			t.Errorf("%s: status %d, content type %q", c.name, rec.Code, rec.Header().Get("Content-Type"))
+		}
+		if got := rec.Body.Bytes(); !bytes.Equal(got, want.Bytes()) {
+			i := 0
+			for i < min(len(got), want.Len()) && got[i] == want.Bytes()[i] {
+				i++
+			}
+			t.Errorf("%s: streamed %d bytes, Encode writes %d; first difference at %d: %.40q, want %.40q",
+				c.name, len(got), want.Len(), i, got[i:], want.Bytes()[i:])
 		}
 	}
 }

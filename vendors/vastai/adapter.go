@@ -117,6 +117,8 @@ type Adapter struct {
 	offerLimit     int
 	// unknownPlaces remembers locations already logged as unknown.
 	unknownPlaces sync.Map
+	// size sizes a catalog read.
+	size vendors.ItemsSize
 }
 
 var _ vendors.Vendor = (*Adapter)(nil)
@@ -169,7 +171,7 @@ func (a *Adapter) Info() vendors.Info {
 // and returns one item per offer and contract. Every offer is one machine
 // listed because it is rentable now, so each has stock 1.
 func (a *Adapter) Catalog(ctx context.Context) ([]vendors.CatalogItem, error) {
-	var items []vendors.CatalogItem
+	items := a.size.Make()
 	for _, contract := range []vendors.Contract{vendors.OnDemand, vendors.Spot} {
 		// The offers (searchResult's) are read one at a time as they
 		// arrive and kept only as items.
@@ -190,7 +192,7 @@ func (a *Adapter) Catalog(ctx context.Context) ([]vendors.CatalogItem, error) {
 			return nil, err
 		}
 	}
-	return items, nil
+	return a.size.Keep(items), nil
 }
 
 // search is the filter document for one contract: verified hosts that

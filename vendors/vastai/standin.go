@@ -585,7 +585,7 @@ func (s *StandIn) searchOffers(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	live := s.liveAsks()
 	s.mu.Unlock()
-	var found []offer
+	found := make([]offer, 0, len(s.market))
 	for _, m := range s.market {
 		if m.taken || standin.Flicker(flickerShare, askKey(m.askID), now) {
 			continue // not on the market at all
@@ -617,7 +617,12 @@ func (s *StandIn) searchOffers(w http.ResponseWriter, r *http.Request) {
 	if limit > 0 && len(found) > limit {
 		found = found[:limit]
 	}
-	writeJSON(w, http.StatusOK, searchResult{Offers: nonNil(found)})
+	// searchResult, written an offer at a time.
+	st := standin.NewStream(w, http.StatusOK, `{"offers":[`)
+	for i := range found {
+		st.Element(&found[i])
+	}
+	st.End("]}")
 }
 
 func nonNil[T any](s []T) []T {

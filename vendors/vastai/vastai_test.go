@@ -90,7 +90,9 @@ func searchable(m machine, now time.Time) bool {
 }
 
 // TestCatalogStreamReadsWholeAnswers: the catalog, read offer by offer as
-// the answer arrives, is what the answers decoded whole (searchResult) make.
+// the answer arrives, is what the answers decoded whole (searchResult) make;
+// and those answers, which the stand-in writes offer by offer, are what
+// encoding searchResult whole writes.
 func TestCatalogStreamReadsWholeAnswers(t *testing.T) {
 	now := clockBase
 	f := newFixture(t, standin.Options{Now: func() time.Time { return now }}, nil)
@@ -100,10 +102,12 @@ func TestCatalogStreamReadsWholeAnswers(t *testing.T) {
 	}
 	var want []vendors.CatalogItem
 	for _, contract := range []vendors.Contract{vendors.OnDemand, vendors.Spot} {
-		var res searchResult
-		if err := f.a.client.Do(context.Background(), vendors.Request{Op: "search", Method: http.MethodPost, Path: "/api/v0/bundles/", JSON: f.a.search(contract)}, &res); err != nil {
+		var body []byte
+		if err := f.a.client.Do(context.Background(), vendors.Request{Op: "search", Method: http.MethodPost, Path: "/api/v0/bundles/", JSON: f.a.search(contract)}, &body); err != nil {
 			t.Fatal(err)
 		}
+		var res searchResult
+		vendortest.Encoded(t, body, &res)
 		for _, o := range res.Offers {
 			if it, ok := f.a.item(o, contract); ok {
 				want = append(want, it)
@@ -112,6 +116,16 @@ func TestCatalogStreamReadsWholeAnswers(t *testing.T) {
 	}
 	if len(want) == 0 || !reflect.DeepEqual(got, want) {
 		t.Fatalf("streamed %d items, whole answers make %d:\n%+v\n%+v", len(got), len(want), got, want)
+	}
+	// A search nothing matches answers an empty list.
+	q := f.a.search(vendors.OnDemand)
+	q.NumGPUs = atLeast(1000)
+	var none []byte
+	if err := f.a.client.Do(context.Background(), vendors.Request{Op: "search", Method: http.MethodPost, Path: "/api/v0/bundles/", JSON: q}, &none); err != nil {
+		t.Fatal(err)
+	}
+	if string(none) != "{\"offers\":[]}\n" {
+		t.Errorf("a search nothing matches answers %q", none)
 	}
 }
 

@@ -96,6 +96,29 @@ func (rec *Recorder) JSON(t testing.TB, key string, v any) {
 	}
 }
 
+// Encoded decodes body, a stand-in's JSON answer, into v and fails the
+// test unless body is byte for byte what json.NewEncoder writes for v: a
+// stand-in that streams a long answer (standin.Stream) must send what it
+// would have sent encoding it whole.
+func Encoded(t testing.TB, body []byte, v any) {
+	t.Helper()
+	if err := json.Unmarshal(body, v); err != nil {
+		t.Fatalf("answer %.200q: %v", body, err)
+	}
+	var whole bytes.Buffer
+	if err := json.NewEncoder(&whole).Encode(v); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(body, whole.Bytes()) {
+		i := 0
+		for i < min(len(body), whole.Len()) && body[i] == whole.Bytes()[i] {
+			i++
+		}
+		t.Fatalf("answer of %d bytes is not what encoding/json writes for it (%d bytes): from byte %d %.60q, want %.60q",
+			len(body), whole.Len(), i, body[i:], whole.Bytes()[i:])
+	}
+}
+
 // Serve serves h on a loopback HTTP server until the test ends, behind a
 // Recorder that sees every request first; wrap, when not nil, goes
 // between the Recorder and h (a fault or a spec check).

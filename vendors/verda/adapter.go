@@ -289,6 +289,16 @@ func isDigits(s string) bool {
 // demand and once as spot, priced with the boot volume and marked
 // available where Verda lists the type as deployable now.
 func (a *Adapter) Catalog(ctx context.Context) ([]vendors.CatalogItem, error) {
+	return a.catalog(ctx, false)
+}
+
+// CatalogInStock lists what Catalog lists as available (vendors.InStock):
+// most locations can deploy few of the types.
+func (a *Adapter) CatalogInStock(ctx context.Context) ([]vendors.CatalogItem, error) {
+	return a.catalog(ctx, true)
+}
+
+func (a *Adapter) catalog(ctx context.Context, inStockOnly bool) ([]vendors.CatalogItem, error) {
 	var types []instanceType
 	if err := a.get(ctx, "list instance types", "/instance-types", url.Values{"currency": {"usd"}}, &types); err != nil {
 		return nil, err
@@ -307,7 +317,13 @@ func (a *Adapter) Catalog(ctx context.Context) ([]vendors.CatalogItem, error) {
 			return nil, err
 		}
 	}
-	var items []vendors.CatalogItem
+	// Sized once: appended to, a list of tens of thousands of items would
+	// be copied again every time it grew by a quarter.
+	size := 2 * len(locations) * len(types)
+	if inStockOnly {
+		size = len(stock[vendors.OnDemand]) + len(stock[vendors.Spot])
+	}
+	items := make([]vendors.CatalogItem, 0, size)
 	for _, loc := range locations {
 		country := a.country(loc.Code, loc.CountryCode)
 		for _, t := range types {
@@ -323,6 +339,9 @@ func (a *Adapter) Catalog(ctx context.Context) ([]vendors.CatalogItem, error) {
 					continue // not sold under this contract
 				}
 				available := stock[contract][loc.Code+"/"+t.InstanceType]
+				if inStockOnly && !available {
+					continue
+				}
 				items = append(items, vendors.CatalogItem{
 					InstanceType:         t.InstanceType,
 					Region:               loc.Code,

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -68,6 +70,24 @@ func createRequest(t *testing.T, location, typ string, contract vendors.Contract
 	return vendors.CreateRequest{
 		ResourceID: uuid.NewString(), InstanceType: typ, Region: location,
 		Contract: contract, SSHPublicKey: vendortest.PublicKey(t),
+	}
+}
+
+// TestCatalogInStock: the in-stock listing an offer index reads is
+// Catalog's available items, the same and in the same order.
+func TestCatalogInStock(t *testing.T) {
+	f := newFixture(t, standin.Options{Scale: 3}, nil)
+	all, err := f.a.Catalog(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	inStock, err := f.a.CatalogInStock(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	available := slices.DeleteFunc(slices.Clone(all), func(it vendors.CatalogItem) bool { return !it.Available })
+	if len(available) == 0 || len(available) == len(all) || !reflect.DeepEqual(inStock, available) {
+		t.Fatalf("in stock: %d items, want the %d available of %d", len(inStock), len(available), len(all))
 	}
 }
 
