@@ -21,21 +21,25 @@ import (
 // sandbox's prices step (every DriftPeriod) and so every vendor's catalog
 // changes at once: each vendor's catalog read through its real adapter from
 // its stand-in over loopback, priced, persisted and swapped into the
-// index's view, one vendor after another, all in one process as the server
-// runs them. B/op counts every byte the process allocated (the stand-ins'
-// answers included); <vendor>-MB/op splits it by vendor. peak-heap-MB is the
-// largest heap goal the collector set during an iteration (what RSS
+// index's view, all in one process as the server runs them. one-by-one
+// refreshes the vendors one after another, all-at-once together, each in
+// its own goroutine, as the server's refresh loops do after a step (the
+// index builds one vendor's entries at a time, the reads overlap).
+//
+// B/op counts every byte the process allocated (the stand-ins' answers
+// included); one-by-one's <vendor>-MB/op splits it by vendor. peak-heap-MB
+// is the largest heap goal the collector set during an iteration (what RSS
 // follows), peak-live-MB the largest live heap a collection marked (objects
 // allocated while it marked count as live), each averaged over the
-// iterations, next to live-heap-MB, the heap after a collection once every
+// iterations; live-heap-MB is the heap after a collection once every
 // catalog is read. Both peaks depend on when collections happen to start;
 // under GOGC=10 peak-live-MB traces the largest heap held at once closely.
 //
 // SUPPLY_BENCH_SCALE sets the sandbox scale (default 215, ~98,500 offers;
 // Nebius's read, limited to the sandbox's 200 requests a second, then takes
-// about half a minute). Run one iteration or a few:
+// about half a minute). Run a few iterations:
 //
-//	go test ./sandbox -run '^$' -bench RefreshAllChanged -benchtime 2x
+//	go test ./sandbox -run '^$' -bench RefreshAllChanged -benchtime 3x
 func BenchmarkRefreshAllChanged(b *testing.B) {
 	scale := 215
 	if s := os.Getenv("SUPPLY_BENCH_SCALE"); s != "" {
@@ -59,21 +63,11 @@ func BenchmarkRefreshAllChanged(b *testing.B) {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	allocated := make([]uint64, len(sources))
-	refreshAll := func() {
-		var ms runtime.MemStats
-		for i, src := range sources {
-			runtime.ReadMemStats(&ms)
-			before := ms.TotalAlloc
-			if err := ix.Refresh(ctx, src.Name()); err != nil {
-				b.Fatal(err)
-			}
-			runtime.ReadMemStats(&ms)
-			allocated[i] += ms.TotalAlloc - before
+	for _, src := range sources {
+		if err := ix.Refresh(ctx, src.Name()); err != nil {
+			b.Fatal(err)
 		}
 	}
-	refreshAll()
-	clear(allocated)
 	runtime.GC()
 	live := heapObjects()
 	offerCount := 0
@@ -81,24 +75,53 @@ func BenchmarkRefreshAllChanged(b *testing.B) {
 		offerCount += v.Offers
 	}
 
-	peaks := watchHeap()
-	defer peaks.stop()
-	var goals, marked uint64
-	b.ResetTimer()
-	for b.Loop() {
-		shift.Add(int64(standin.DriftPeriod))
-		refreshAll()
-		goal, live := peaks.take()
-		goals, marked = goals+goal, marked+live
+	// measure runs refreshAll once per iteration, a price step apart.
+	measure := func(b *testing.B, refreshAll func()) {
+		peaks := watchHeap()
+		defer peaks.stop()
+		var goals, marked uint64
+		for b.Loop() {
+			shift.Add(int64(standin.DriftPeriod))
+			refreshAll()
+			goal, live := peaks.take()
+			goals, marked = goals+goal, marked+live
+		}
+		b.ReportMetric(float64(goals)/float64(b.N)/1e6, "peak-heap-MB")
+		b.ReportMetric(float64(marked)/float64(b.N)/1e6, "peak-live-MB")
+		b.ReportMetric(float64(live)/1e6, "live-heap-MB")
+		b.ReportMetric(float64(offerCount), "offers")
 	}
-	b.StopTimer()
-	b.ReportMetric(float64(goals)/float64(b.N)/1e6, "peak-heap-MB")
-	b.ReportMetric(float64(marked)/float64(b.N)/1e6, "peak-live-MB")
-	b.ReportMetric(float64(live)/1e6, "live-heap-MB")
-	b.ReportMetric(float64(offerCount), "offers")
-	for i, src := range sources {
-		b.ReportMetric(float64(allocated[i])/float64(b.N)/1e6, src.Name()+"-MB/op")
-	}
+	b.Run("one-by-one", func(b *testing.B) {
+		allocated := make([]uint64, len(sources))
+		measure(b, func() {
+			var ms runtime.MemStats
+			for i, src := range sources {
+				runtime.ReadMemStats(&ms)
+				before := ms.TotalAlloc
+				if err := ix.Refresh(ctx, src.Name()); err != nil {
+					b.Fatal(err)
+				}
+				runtime.ReadMemStats(&ms)
+				allocated[i] += ms.TotalAlloc - before
+			}
+		})
+		for i, src := range sources {
+			b.ReportMetric(float64(allocated[i])/float64(b.N)/1e6, src.Name()+"-MB/op")
+		}
+	})
+	b.Run("all-at-once", func(b *testing.B) {
+		measure(b, func() {
+			var wg sync.WaitGroup
+			for _, src := range sources {
+				wg.Go(func() {
+					if err := ix.Refresh(ctx, src.Name()); err != nil {
+						b.Error(err)
+					}
+				})
+			}
+			wg.Wait()
+		})
+	})
 }
 
 // heapObjects is the bytes of heap objects now: after runtime.GC, the live heap.
