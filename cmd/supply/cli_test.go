@@ -301,10 +301,24 @@ func TestCommands(t *testing.T) {
 
 	t.Run("a rented machine is not offered again", func(t *testing.T) {
 		// A Vast.ai offer is one machine: once rented, the next rent must
-		// get another one at once, not fail at launch.
+		// get another one at once, not fail at launch. The sandbox's stock
+		// flickers (and earlier tests rented some), so the GPU is one of
+		// which Vast.ai lists two single-GPU machines on demand right now.
+		gpu, machines := "", map[string]int{}
+		for _, family := range []string{"H100", "RTX 4090", "A100"} {
+			var res offers.Result
+			u.jsonOf(t, &res, "offers", "--gpu", family, "--vendor", "vastai", "--ondemand", "--count", "1", "--limit", "100")
+			if machines[family] = len(res.Offers); len(res.Offers) >= 2 {
+				gpu = family
+				break
+			}
+		}
+		if gpu == "" {
+			t.Fatalf("Vast.ai lists no GPU with two single-GPU machines on demand: %v", machines)
+		}
 		var lines []string
 		for range 2 {
-			stdout, stderr := u.ok(t, "rent", "--gpu", "H100", "--vendor", "vastai")
+			stdout, stderr := u.ok(t, "rent", "--gpu", gpu, "--vendor", "vastai")
 			if !sshLine.MatchString(stdout) || strings.Contains(stderr, "trying the next cheapest offer") {
 				t.Fatalf("rent --vendor vastai: stdout %q, stderr %q", stdout, stderr)
 			}
