@@ -21,6 +21,7 @@ import (
 
 	"github.com/gpusupply/supply/offers"
 	"github.com/gpusupply/supply/provision"
+	"github.com/gpusupply/supply/versioned"
 )
 
 // maxBodyBytes caps every request body; larger ones get 413.
@@ -125,10 +126,13 @@ type API struct {
 	// queries keeps what recent bodies decoded to.
 	queryDecoder *bodyDecoder
 	queries      queryCache
-	// statuses keeps the encoded answers of offer statuses.
-	statuses *memo[encodedAnswer]
-	// summaryHeads keeps the encoded resource summaries, up to their accrued cost.
-	summaryHeads *memo[[]byte]
+	// statuses keeps the encoded answers of offer statuses and summaryHeads
+	// the encoded resource summaries up to their accrued cost, under the
+	// version they were rendered at (provision's Version fields): an object
+	// of the same version is the same, so what was made of it is written
+	// again instead of encoded and hashed again.
+	statuses     *versioned.Cache[encodedAnswer]
+	summaryHeads *versioned.Cache[[]byte]
 	// procureDecoder reads POST /procure_offer bodies (JSON); cloud_init
 	// may carry private keys (host keys in a cloud-config).
 	procureDecoder *bodyDecoder
@@ -167,8 +171,8 @@ func New(cfg Config) *API {
 		limiter:        newLimiter[int64](cfg.RateLimit, cfg.RateBurst),
 		authFailures:   newLimiter[string](cfg.AuthFailureRate, cfg.AuthFailureBurst),
 		queryDecoder:   newBodyDecoder[offers.Query](true),
-		statuses:       newMemo[encodedAnswer](),
-		summaryHeads:   newMemo[[]byte](),
+		statuses:       versioned.New[encodedAnswer](maxEncoded),
+		summaryHeads:   versioned.New[[]byte](maxEncoded),
 		procureDecoder: newBodyDecoder[provision.ProcureRequest](false, "cloud_init"),
 		patchDecoder:   newBodyDecoder[provision.AutoDeleteRequest](false),
 		closing:        make(chan struct{}),

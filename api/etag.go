@@ -71,6 +71,17 @@ func (a *API) writeTagged(ctx huma.Context, body []byte, tag string) {
 	a.writeAnswer(ctx, body)
 }
 
+// maxEncoded bounds each cache of encoded answers (API.statuses,
+// API.summaryHeads), as provision bounds its caches.
+const maxEncoded = 50_000
+
+// encodedAnswer is an answer encoded once, with its ETag; its bytes are
+// never changed, so any number of responses may write them at once.
+type encodedAnswer struct {
+	body []byte
+	tag  string
+}
+
 // etag is the weak entity tag of an answer: 128 bits of its SHA-256, the
 // same on every replica for the same bytes.
 func etag(body []byte) string {

@@ -3,9 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
-	"math"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -162,20 +160,6 @@ func TestStatusAnswersFollowVersion(t *testing.T) {
 			t.Errorf("no version: got %q, want progress %q", r.body, progress)
 		}
 	}
-}
-
-// FuzzJSONFloat checks that appendJSONFloat writes what encoding/json does.
-func FuzzJSONFloat(f *testing.F) {
-	for _, v := range []float64{0, math.Copysign(0, -1), 1, -1.5, 0.1234, 1e-6, 9.99e-7, 1e20, 1e21, 123456789.125, math.MaxFloat64, math.SmallestNonzeroFloat64, math.NaN(), math.Inf(1)} {
-		f.Add(v)
-	}
-	f.Fuzz(func(t *testing.T, v float64) {
-		want, wantErr := json.Marshal(v)
-		got, err := appendJSONFloat([]byte("x"), v)
-		if (err != nil) != (wantErr != nil) || err == nil && !bytes.Equal(got, append([]byte("x"), want...)) {
-			t.Fatalf("%v: got %q (%v), want %q (%v)", v, got, err, want, wantErr)
-		}
-	})
 }
 
 // conditional GETs path with If-None-Match.

@@ -79,14 +79,14 @@ func (a *API) offerStatus(ctx context.Context, in *offerIDInput) (*taggedOutput,
 	if st.Version == 0 {
 		return a.tagged(st), nil
 	}
-	ans, ok := a.statuses.get(id, account, st.Version)
+	ans, ok := a.statuses.Get(id, account, st.Version)
 	if !ok {
 		body, err := appendJSON(nil, st)
 		if err != nil {
 			return nil, a.internalError(ctx, "encode offer status", err)
 		}
 		ans = encodedAnswer{body: body, tag: etag(body)}
-		a.statuses.put(id, account, st.Version, ans)
+		a.statuses.Put(id, account, st.Version, ans)
 	}
 	return &taggedOutput{Body: func(hctx huma.Context) { a.writeTagged(hctx, ans.body, ans.tag) }}, nil
 }

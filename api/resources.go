@@ -13,6 +13,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/gpusupply/supply/offers"
 	"github.com/gpusupply/supply/provision"
 )
 
@@ -154,19 +155,18 @@ func (a *API) appendSummaries(dst []byte, accountID int64, list []provision.Reso
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		head, ok := a.summaryHeads.get(s.ResourceID, accountID, s.Version)
+		head, ok := a.summaryHeads.Get(s.ResourceID, accountID, s.Version)
 		if !ok {
 			var err error
 			if head, err = summaryHead(*s); err != nil {
 				return dst, err
 			}
-			a.summaryHeads.put(s.ResourceID, accountID, s.Version, head)
+			a.summaryHeads.Put(s.ResourceID, accountID, s.Version, head)
 		}
-		var err error
-		if dst, err = appendJSONFloat(append(dst, head...), s.AccruedCost); err != nil {
-			return dst, err
+		if math.IsInf(s.AccruedCost, 0) || math.IsNaN(s.AccruedCost) {
+			return dst, fmt.Errorf("encode resource %s: accrued cost %v", s.ResourceID, s.AccruedCost)
 		}
-		dst = append(dst, '}')
+		dst = append(offers.AppendJSONFloat(append(dst, head...), s.AccruedCost), '}')
 	}
 	return append(dst, ']', '\n'), nil
 }
@@ -186,26 +186,6 @@ func summaryHead(s provision.ResourceSummary) ([]byte, error) {
 		return nil, errors.New("encode resource summary: no accrued_cost field")
 	}
 	return slices.Clip(b[:i+len(accruedCostKey)]), nil
-}
-
-// appendJSONFloat appends f as encoding/json writes a float64.
-func appendJSONFloat(dst []byte, f float64) ([]byte, error) {
-	if math.IsInf(f, 0) || math.IsNaN(f) {
-		return dst, fmt.Errorf("json: unsupported value: %v", f)
-	}
-	format := byte('f')
-	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
-	}
-	dst = strconv.AppendFloat(dst, f, format, -1, 64)
-	if format == 'e' {
-		// As encoding/json does: e-09 becomes e-9.
-		if n := len(dst); n >= 4 && dst[n-4] == 'e' && dst[n-3] == '-' && dst[n-2] == '0' {
-			dst[n-2] = dst[n-1]
-			dst = dst[:n-1]
-		}
-	}
-	return dst, nil
 }
 
 // completeSummary makes the lists of a resource [] rather than null.

@@ -77,7 +77,7 @@ func encodeOffer(buf []byte, parts parts, o *Offer) (encoded, []byte, error) {
 	b = appendString(b, o.Type)
 	b = append(b, `,"gpu_price_per_hour":`...)
 	identEnd := len(b)
-	b = appendFloat(b, o.GPUPricePerHour)
+	b = AppendJSONFloat(b, o.GPUPricePerHour)
 	priceEnd := len(b)
 	b = append(b, `,"boot_disk_in_gb":`...)
 	b = appendIntPtr(b, o.BootDiskInGB)
@@ -87,15 +87,15 @@ func encodeOffer(buf []byte, parts parts, o *Offer) (encoded, []byte, error) {
 	if o.MemoryInGB == nil {
 		b = append(b, "null"...)
 	} else {
-		b = appendFloat(b, *o.MemoryInGB)
+		b = AppendJSONFloat(b, *o.MemoryInGB)
 	}
 	b = append(b, `,"storage_details":`...)
 	b = appendStorage(b, o.StorageDetails)
 	b = append(b, `,"storage_price_per_hour":`...)
-	b = appendFloat(b, o.StoragePricePerHour)
+	b = AppendJSONFloat(b, o.StoragePricePerHour)
 	b = append(b, `,"total_price_per_hour":`...)
 	shapeEnd := len(b)
-	b = appendFloat(b, o.TotalPricePerHour)
+	b = AppendJSONFloat(b, o.TotalPricePerHour)
 	totalEnd := len(b)
 	b = append(b, `"deployment_type":`...)
 	b = appendString(b, o.DeploymentType)
@@ -184,11 +184,11 @@ func appendStorage(b []byte, ds []StorageDetail) []byte {
 		b = append(b, `,"vendor_region":`...)
 		b = appendString(b, d.VendorRegion)
 		b = append(b, `,"price_per_gb_month":`...)
-		b = appendFloat(b, d.PricePerGBMonth)
+		b = AppendJSONFloat(b, d.PricePerGBMonth)
 		b = append(b, `,"monthly_cost":`...)
-		b = appendFloat(b, d.MonthlyCost)
+		b = AppendJSONFloat(b, d.MonthlyCost)
 		b = append(b, `,"hourly_cost":`...)
-		b = appendFloat(b, d.HourlyCost)
+		b = AppendJSONFloat(b, d.HourlyCost)
 		b = append(b, `,"persistent":`...)
 		b = strconv.AppendBool(b, d.Persistent)
 		b = append(b, '}')
@@ -203,10 +203,12 @@ func appendIntPtr(b []byte, p *int) []byte {
 	return strconv.AppendInt(b, int64(*p), 10)
 }
 
-// appendFloat writes f as encoding/json does: the shortest decimal that
-// reads back as f, in exponent form only below 1e-6 or from 1e21 up, with
-// a one-digit negative exponent written without its leading zero.
-func appendFloat(b []byte, f float64) []byte {
+// AppendJSONFloat appends f as encoding/json writes a float64: the
+// shortest decimal that reads back as f, in exponent form only below 1e-6
+// or from 1e21 up, with a one-digit negative exponent written without its
+// leading zero. f must be finite. Answers written from pre-encoded bytes
+// use it for the numbers they add (here, and the API's resource costs).
+func AppendJSONFloat(b []byte, f float64) []byte {
 	format := byte('f')
 	if a := math.Abs(f); a != 0 && (a < 1e-6 || a >= 1e21) {
 		format = 'e'
@@ -327,7 +329,7 @@ func appendFilters(b []byte, f map[string]any) ([]byte, error) {
 			if math.IsNaN(v) || math.IsInf(v, 0) {
 				return b, fmt.Errorf("encode filters_applied: %s: unsupported number %v", k, v)
 			}
-			b = appendFloat(b, v)
+			b = AppendJSONFloat(b, v)
 		case bool:
 			b = strconv.AppendBool(b, v)
 		case []string:

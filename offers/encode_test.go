@@ -35,7 +35,7 @@ func TestAppendersAreEncodingJSON(t *testing.T) {
 	}
 	floats := []float64{0, math.Copysign(0, -1), 1, -1, 0.1, 2.123457, 1e-6, 9.99e-7, 1e-7, 1.5e-10, 1e20, 1e21, 1.7976931348623157e308, -3.4e-300, 123456789.125}
 	for _, f := range floats {
-		if got, want := appendFloat(nil, f), encodingJSON(t, f); !bytes.Equal(got, want) {
+		if got, want := AppendJSONFloat(nil, f), encodingJSON(t, f); !bytes.Equal(got, want) {
 			t.Errorf("float %v: got %s, want %s", f, got, want)
 		}
 	}
@@ -96,4 +96,20 @@ func TestNewAnswerIsEncodingJSON(t *testing.T) {
 	if _, err := NewAnswer(Result{Offers: []Offer{full}}); err == nil {
 		t.Error("a NaN price was encoded")
 	}
+}
+
+// FuzzJSONFloat checks that AppendJSONFloat writes what encoding/json does.
+func FuzzJSONFloat(f *testing.F) {
+	for _, v := range []float64{0, math.Copysign(0, -1), 1, -1.5, 0.1234, 1e-6, 9.99e-7, 1e20, 1e21, 123456789.125, math.MaxFloat64, math.SmallestNonzeroFloat64, math.NaN(), math.Inf(1)} {
+		f.Add(v)
+	}
+	f.Fuzz(func(t *testing.T, v float64) {
+		want, err := json.Marshal(v)
+		if err != nil {
+			return // NaN and infinities, which callers never pass
+		}
+		if got := AppendJSONFloat([]byte("x"), v); !bytes.Equal(got, append([]byte("x"), want...)) {
+			t.Fatalf("%v: got %q, want %q", v, got, want)
+		}
+	})
 }

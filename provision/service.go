@@ -105,7 +105,7 @@ type Service struct {
 	inflight keyGate
 	// statuses are the offer statuses served to polls, versions the
 	// reads that tell whether they are current.
-	statuses *statusCache
+	statuses statusCache
 	versions *versionReads
 	// lists are the resource lists served to polls.
 	lists *listCache

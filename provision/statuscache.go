@@ -2,9 +2,10 @@ package provision
 
 import (
 	"slices"
-	"sync"
 
 	"github.com/google/uuid"
+
+	"github.com/gpusupply/supply/versioned"
 )
 
 // maxCachedStatuses bounds the status cache; past it, entries are dropped
@@ -18,49 +19,25 @@ const maxCachedStatuses = 10_000
 // or resources has committed since, in this process or any other, so the
 // rows, and the status rendered from them, are the same. A status depends
 // on nothing else (not on the time, nor on the catalog).
-type statusCache struct {
-	mu      sync.Mutex
-	entries map[uuid.UUID]cachedStatus
-}
+type statusCache struct{ statuses *versioned.Cache[OfferStatus] }
 
-type cachedStatus struct {
-	accountID int64
-	version   int64
-	status    OfferStatus
-}
-
-func newStatusCache() *statusCache {
-	return &statusCache{entries: map[uuid.UUID]cachedStatus{}}
+func newStatusCache() statusCache {
+	return statusCache{versioned.New[OfferStatus](maxCachedStatuses)}
 }
 
 // get returns the account's status of the offer if it was rendered at
 // version; the caller owns the copy.
-func (c *statusCache) get(offerID uuid.UUID, accountID, version int64) (OfferStatus, bool) {
-	c.mu.Lock()
-	e, ok := c.entries[offerID]
-	c.mu.Unlock()
-	if !ok || e.accountID != accountID || e.version != version {
-		return OfferStatus{}, false
+func (c statusCache) get(offerID uuid.UUID, accountID, version int64) (OfferStatus, bool) {
+	st, ok := c.statuses.Get(offerID, accountID, version)
+	if ok {
+		st.Instances, st.ResourceIDs = slices.Clone(st.Instances), slices.Clone(st.ResourceIDs)
 	}
-	st := e.status
-	st.Instances, st.ResourceIDs = slices.Clone(st.Instances), slices.Clone(st.ResourceIDs)
-	return st, true
+	return st, ok
 }
 
 // put keeps st, rendered from rows read after the account's version was
 // version. An entry of a later version is kept rather than replaced.
-func (c *statusCache) put(offerID uuid.UUID, accountID, version int64, st OfferStatus) {
+func (c statusCache) put(offerID uuid.UUID, accountID, version int64, st OfferStatus) {
 	st.Instances, st.ResourceIDs = slices.Clone(st.Instances), slices.Clone(st.ResourceIDs)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e, ok := c.entries[offerID]; ok && e.accountID == accountID && e.version > version {
-		return
-	}
-	for id := range c.entries {
-		if len(c.entries) < maxCachedStatuses {
-			break
-		}
-		delete(c.entries, id)
-	}
-	c.entries[offerID] = cachedStatus{accountID: accountID, version: version, status: st}
+	c.statuses.Put(offerID, accountID, version, st)
 }
