@@ -3,6 +3,8 @@ package provision_test
 import (
 	"context"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 
 	"github.com/gpusupply/supply/offers"
 	"github.com/gpusupply/supply/provision"
+	"github.com/gpusupply/supply/store"
 	"github.com/gpusupply/supply/vendors/nebius"
 )
 
@@ -165,5 +168,97 @@ func TestClusterNodeForceDeletedWhileProvisioning(t *testing.T) {
 	}
 	if n := len(e.live("")); n != 0 {
 		t.Errorf("%d instances still live after the cluster was cancelled", n)
+	}
+}
+
+// pausingStore holds a worker after its transaction commits the one
+// write it waits for (a resource failed and cleaned up), until released:
+// the clean-up job is then caught between its last step and its
+// completion.
+type pausingStore struct {
+	store.Store
+	id      atomic.Pointer[string]
+	paused  chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func (p *pausingStore) InTx(ctx context.Context, fn func(store.Tx) error) error {
+	w := &watchingTx{id: p.id.Load()}
+	err := p.Store.InTx(ctx, func(tx store.Tx) error {
+		w.Tx = tx
+		return fn(w)
+	})
+	if err == nil && w.cleaned {
+		p.once.Do(func() {
+			close(p.paused)
+			<-p.release
+		})
+	}
+	return err
+}
+
+// watchingTx notes whether its transaction recorded the resource id as
+// failed and cleaned up.
+type watchingTx struct {
+	store.Tx
+	id      *string
+	cleaned bool
+}
+
+func (w *watchingTx) UpdateResource(ctx context.Context, r store.Resource, ifStatus string) error {
+	if w.id != nil && r.ID == *w.id && r.Status == provision.ResourceFailed && r.DeletedAt != nil {
+		w.cleaned = true
+	}
+	return w.Tx.UpdateResource(ctx, r, ifStatus)
+}
+
+// A deletion asked for while a failed node's clean-up job is finishing is
+// not lost as that job's duplicate: the node and its cluster become
+// deleted without waiting for the reconciler (an hour here).
+func TestClusterDeletedWhileCleanupFinishes(t *testing.T) {
+	p := &pausingStore{paused: make(chan struct{}), release: make(chan struct{})}
+	e := newEnv(t, "sqlite", func(c *provision.Config) {
+		p.Store = c.Store
+		c.Store = p
+	})
+	ctx := context.Background()
+	o := e.clusterOffer("nebius", 2)
+	resp := e.procure(o, nil)
+	var parent, first, second uuid.UUID
+	for _, id := range resp.ResourceIDs {
+		r, err := e.svc.Resource(ctx, 1, id, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case r.ResourceType == "cluster":
+			parent = id
+		case first == uuid.Nil:
+			first = id
+		default:
+			second = id
+		}
+	}
+	held := second.String()
+	p.id.Store(&held)
+	// Cancelling one node fails the other, whose clean-up job then pauses
+	// right after recording that the vendor has nothing left of it.
+	if _, err := e.svc.Delete(ctx, 1, first, true); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.paused:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the failed node's clean-up never finished")
+	}
+	release := sync.OnceFunc(func() { close(p.release) })
+	t.Cleanup(release)
+	if _, err := e.svc.Delete(ctx, 1, parent, false); err != nil {
+		t.Fatalf("delete the failed cluster: %v", err)
+	}
+	release()
+	for _, id := range resp.ResourceIDs {
+		e.waitResource(id, provision.ResourceDeleted)
 	}
 }

@@ -33,6 +33,25 @@ func (ProcureArgs) InsertOpts() river.InsertOpts {
 // procurement (the resource stays failed).
 type TerminateArgs struct {
 	ResourceID string `json:"resource_id"`
+	// Deletion marks a deletion; without it the job cleans up after a
+	// failure. They are separate jobs because River's uniqueness counts a
+	// running job: a deletion asked for while a clean-up job finishes
+	// would be dropped as its duplicate, and the resource would wait in
+	// deleting for the reconciler. Each job acts only on a resource in
+	// its own status, so the two never both terminate one instance.
+	Deletion bool `json:"deletion,omitempty"`
+}
+
+// terminateJob is the job that takes r, deleting or failed, the rest of
+// the way; false when r is neither.
+func terminateJob(r store.Resource) (TerminateArgs, bool) {
+	switch r.Status {
+	case ResourceDeleting:
+		return TerminateArgs{ResourceID: r.ID, Deletion: true}, true
+	case ResourceFailed:
+		return TerminateArgs{ResourceID: r.ID}, true
+	}
+	return TerminateArgs{}, false
 }
 
 // Kind names the job in River.
@@ -326,8 +345,8 @@ func (w *terminateWorker) Work(ctx context.Context, job *river.Job[TerminateArgs
 		return err
 	}
 	annotate(ctx, r)
-	if r.Status != ResourceDeleting && r.Status != ResourceFailed {
-		return nil
+	if own, ok := terminateJob(r); !ok || own != job.Args {
+		return nil // not this job's to finish: deleted, or the other job's
 	}
 	if r.ResourceType == typeCluster {
 		return s.deleteCluster(ctx, r)
@@ -421,8 +440,16 @@ func (s *Service) confirmGone(ctx context.Context, r store.Resource) error {
 	}
 	s.log.InfoContext(ctx, "instance gone", "resource_id", r.ID, "vendor", r.Vendor)
 	s.refreshSpend(ctx, r.AccountID)
-	if r.ParentID != "" {
-		return s.store.Enqueue(ctx, TerminateArgs{ResourceID: r.ParentID}, nil)
+	if r.ParentID == "" {
+		return nil
+	}
+	// The parent's own job finishes it once every node is gone.
+	parent, err := s.store.ResourceByID(ctx, r.ParentID)
+	if err != nil {
+		return err
+	}
+	if job, ok := terminateJob(parent); ok {
+		return s.store.Enqueue(ctx, job, nil)
 	}
 	return nil
 }

@@ -109,7 +109,7 @@ func (s *Service) reconcileVendor(ctx context.Context, v vendors.Vendor, live []
 		switch {
 		case r.Status == ResourceDeleting:
 			// Idempotent: a no-op while the deletion job is still queued.
-			if err := s.store.Enqueue(ctx, TerminateArgs{ResourceID: r.ID}, nil); err != nil {
+			if err := s.store.Enqueue(ctx, TerminateArgs{ResourceID: r.ID, Deletion: true}, nil); err != nil {
 				return err
 			}
 		case r.Status == ResourceProvisioning && now.Sub(r.CreatedAt) > s.cfg.ProvisionTimeout+time.Minute:

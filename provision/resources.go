@@ -299,7 +299,7 @@ func (s *Service) deleteResource(ctx context.Context, accountID int64, id uuid.U
 						return err
 					}
 				}
-				if err := tx.Enqueue(ctx, TerminateArgs{ResourceID: t.ID}, nil); err != nil {
+				if err := tx.Enqueue(ctx, TerminateArgs{ResourceID: t.ID, Deletion: true}, nil); err != nil {
 					return err
 				}
 			}
