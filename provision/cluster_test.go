@@ -35,6 +35,27 @@ func (e *env) clusterOffer(vendor string, nodes int) offers.Offer {
 	return offers.Offer{}
 }
 
+// clusterParts splits a cluster procurement's resources into its parent
+// and its nodes, in the order procured.
+func (e *env) clusterParts(ids []uuid.UUID) (parent uuid.UUID, nodes []uuid.UUID) {
+	e.t.Helper()
+	for _, id := range ids {
+		r, err := e.svc.Resource(context.Background(), 1, id, false)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if r.ResourceType == "cluster" {
+			parent = id
+		} else {
+			nodes = append(nodes, id)
+		}
+	}
+	if parent == uuid.Nil || len(nodes) < 2 {
+		e.t.Fatalf("procured %v: want a cluster parent and its nodes", ids)
+	}
+	return parent, nodes
+}
+
 func TestClusterProcureReadyDelete(t *testing.T) {
 	for _, vendor := range clusterVendors {
 		t.Run(vendor, func(t *testing.T) {
@@ -136,19 +157,8 @@ func TestClusterNodeForceDeletedWhileProvisioning(t *testing.T) {
 	ctx := context.Background()
 	o := e.clusterOffer("nebius", 2)
 	resp := e.procure(o, nil)
-	var parent, node uuid.UUID
-	for _, id := range resp.ResourceIDs {
-		r, err := e.svc.Resource(ctx, 1, id, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		switch {
-		case r.ResourceType == "cluster":
-			parent = id
-		case node == uuid.Nil:
-			node = id
-		}
-	}
+	parent, nodes := e.clusterParts(resp.ResourceIDs)
+	node := nodes[0]
 	if _, err := e.svc.Delete(ctx, 1, node, true); err != nil {
 		t.Fatal(err)
 	}
@@ -225,21 +235,8 @@ func TestClusterDeletedWhileCleanupFinishes(t *testing.T) {
 	ctx := context.Background()
 	o := e.clusterOffer("nebius", 2)
 	resp := e.procure(o, nil)
-	var parent, first, second uuid.UUID
-	for _, id := range resp.ResourceIDs {
-		r, err := e.svc.Resource(ctx, 1, id, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		switch {
-		case r.ResourceType == "cluster":
-			parent = id
-		case first == uuid.Nil:
-			first = id
-		default:
-			second = id
-		}
-	}
+	parent, nodes := e.clusterParts(resp.ResourceIDs)
+	first, second := nodes[0], nodes[1]
 	held := second.String()
 	p.id.Store(&held)
 	// Cancelling one node fails the other, whose clean-up job then pauses
