@@ -110,7 +110,9 @@ type Config struct {
 	// DatabaseURL, on PostgreSQL, shares another server's database (a
 	// second replica) instead of making a fresh one.
 	DatabaseURL string
-	// Flags are extra `supply server` flags.
+	// Flags are extra `supply server` flags. Every server starts with
+	// --sandbox-steady-stock, so what a test rents does not depend on the
+	// wall clock; --sandbox-steady-stock=false here turns it off.
 	Flags []string
 	// Env are extra SUPPLY_<FLAG>=value variables. The test's own SUPPLY_*
 	// variables are never passed on, so a developer's shell cannot change
@@ -237,7 +239,7 @@ func (s *Server) start(t testing.TB) {
 	if err != nil {
 		t.Fatalf("open server log: %v", err)
 	}
-	args := append([]string{"server", "--listen", s.addr, "--metrics-listen", s.metricsAddr}, s.cfg.Flags...)
+	args := append([]string{"server", "--listen", s.addr, "--metrics-listen", s.metricsAddr, "--sandbox-steady-stock"}, s.cfg.Flags...)
 	cmd := exec.Command(Binary(t), args...)
 	cmd.Env = s.env()
 	cmd.Stdout, cmd.Stderr = log, log

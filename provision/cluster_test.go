@@ -17,9 +17,7 @@ import (
 )
 
 // clusterOffer is the cheapest cluster offer of a vendor with that many
-// nodes, of the first GPU family that has one: sandbox stock flickers out
-// now and then (5% of offers per 5-minute period), so no single family is
-// sure to be there when the test runs.
+// nodes, of the first GPU family the vendor sells such clusters of.
 func (e *env) clusterOffer(vendor string, nodes int) offers.Offer {
 	e.t.Helper()
 	for _, gpu := range []string{"H100", "H200", "B200", "A100"} {

@@ -43,7 +43,7 @@ type env struct {
 
 func newEnv(t *testing.T, engine string, mod func(*provision.Config)) *env {
 	t.Helper()
-	sb, err := sandbox.Start(sandbox.Options{DataDir: t.TempDir(), BootTime: 400 * time.Millisecond})
+	sb, err := sandbox.Start(sandbox.Options{DataDir: t.TempDir(), BootTime: 400 * time.Millisecond, SteadyStock: true})
 	if err != nil {
 		t.Fatal(err)
 	}

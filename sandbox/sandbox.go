@@ -173,6 +173,9 @@ type Options struct {
 	// Now is the stand-ins' clock, which moves their prices and stock
 	// (see standin.Drift); nil is time.Now.
 	Now func() time.Time
+	// SteadyStock keeps every stand-in's stock from flickering out
+	// (see standin.Options).
+	SteadyStock bool
 }
 
 // Sandbox is the running set of stand-ins and the adapters pointed at them.
@@ -212,12 +215,13 @@ func Start(o Options) (*Sandbox, error) {
 	endpoints := Endpoints{}
 	for _, k := range kinds {
 		si, err := k.standIn(standin.Options{
-			APIKey:    st.Key,
-			BootTime:  o.BootTime,
-			StatePath: filepath.Join(dir, k.name+".json"),
-			Scale:     o.Scale,
-			Hosts:     s.hosts,
-			Now:       o.Now,
+			APIKey:      st.Key,
+			BootTime:    o.BootTime,
+			StatePath:   filepath.Join(dir, k.name+".json"),
+			Scale:       o.Scale,
+			Hosts:       s.hosts,
+			Now:         o.Now,
+			SteadyStock: o.SteadyStock,
 		})
 		if err != nil {
 			s.Close()

@@ -2,15 +2,18 @@ package sandbox
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"maps"
 	"net/http"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/gpusupply/supply/offers"
 	"github.com/gpusupply/supply/store/storetest"
+	"github.com/gpusupply/supply/vendors"
 	"github.com/gpusupply/supply/vendors/standin"
 )
 
@@ -184,4 +187,58 @@ func startSandbox(t testing.TB, o Options) (*Sandbox, []offers.Source) {
 		sources = append(sources, v)
 	}
 	return sb, sources
+}
+
+// TestSteadyStock reads every vendor's catalog through its adapter, from a
+// sandbox whose stock flickers and from one started with SteadyStock, over
+// 5-minute periods: the steady one lists the same items in stock in every
+// period, and for each vendor some period has the flickering one list
+// fewer of them, and never one the steady one lacks.
+func TestSteadyStock(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 12, 1, 19, 52, 0, 0, time.UTC)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	flickering, _ := startSandbox(t, Options{DataDir: t.TempDir(), Now: clock})
+	steady, _ := startSandbox(t, Options{DataDir: t.TempDir(), Now: clock, SteadyStock: true})
+	inStock := func(sb *Sandbox, vendor string) map[string]bool {
+		t.Helper()
+		i := slices.IndexFunc(sb.Vendors(), func(v vendors.Vendor) bool { return v.Name() == vendor })
+		items, err := sb.Vendors()[i].Catalog(context.Background())
+		if err != nil {
+			t.Fatalf("%s catalog: %v", vendor, err)
+		}
+		set := map[string]bool{}
+		for _, it := range items {
+			if it.Available {
+				set[fmt.Sprintf("%s %s %v %d", it.Region, it.InstanceType, it.Contract, it.Nodes)] = true
+			}
+		}
+		return set
+	}
+	for _, vendor := range vendors.Slugs {
+		mu.Lock()
+		now = time.Date(2026, 12, 1, 19, 52, 0, 0, time.UTC)
+		mu.Unlock()
+		always := inStock(steady, vendor)
+		flickered := false
+		for period := 0; period < 40 && !flickered; period++ {
+			if got := inStock(steady, vendor); !maps.Equal(got, always) {
+				t.Fatalf("%s, period %d: the steady sandbox lists %d items in stock, not the %d it listed first", vendor, period, len(got), len(always))
+			}
+			some := inStock(flickering, vendor)
+			for item := range some {
+				if !always[item] {
+					t.Fatalf("%s, period %d: %q is in stock only while stock flickers", vendor, period, item)
+				}
+			}
+			flickered = len(some) < len(always)
+			mu.Lock()
+			now = now.Add(standin.DriftPeriod)
+			mu.Unlock()
+		}
+		if !flickered {
+			t.Errorf("%s: stock never flickered out in 40 periods of %d items", vendor, len(always))
+		}
+	}
 }

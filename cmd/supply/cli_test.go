@@ -301,9 +301,9 @@ func TestCommands(t *testing.T) {
 
 	t.Run("a rented machine is not offered again", func(t *testing.T) {
 		// A Vast.ai offer is one machine: once rented, the next rent must
-		// get another one at once, not fail at launch. The sandbox's stock
-		// flickers (and earlier tests rented some), so the GPU is one of
-		// which Vast.ai lists two single-GPU machines on demand right now.
+		// get another one at once, not fail at launch. Earlier subtests
+		// rented some, so the GPU is one of which Vast.ai lists two
+		// single-GPU machines on demand right now.
 		gpu, machines := "", map[string]int{}
 		for _, family := range []string{"H100", "RTX 4090", "A100"} {
 			var res offers.Result
@@ -442,8 +442,7 @@ func TestSlowProcurement(t *testing.T) {
 	})
 
 	t.Run("rent moves on to the next offer", func(t *testing.T) {
-		// Any vendor: one vendor may list fewer than three on-demand H100s
-		// once stock flickers.
+		// Any vendor: the cheapest three H100s, wherever they are sold.
 		_, stderr, code := u.run(t, "rent", "--gpu", "H100")
 		if code == 0 || strings.Count(stderr, "trying the next cheapest offer") != 2 {
 			t.Fatalf("rent where every procurement fails: exit %d, want 3 offers tried\n%s", code, stderr)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -106,7 +107,7 @@ func startInProcess(t *testing.T, flags ...string) (string, string) {
 	l.Close()
 	dataDir := t.TempDir()
 	cmd := serverCommand()
-	cmd.SetArgs(append([]string{"--listen", addr, "--metrics-listen", "", "--data-dir", dataDir, "--log-level", "warn"}, flags...))
+	cmd.SetArgs(append([]string{"--listen", addr, "--metrics-listen", "", "--data-dir", dataDir, "--log-level", "warn", "--sandbox-steady-stock"}, flags...))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- cmd.ExecuteContext(ctx) }()
@@ -137,52 +138,57 @@ func startInProcess(t *testing.T, flags ...string) (string, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return base, strings.TrimSpace(string(key))
-}
-
-// procureAndWait procures one of vendor's offers and waits until its
-// resource is running; it tries several offers, as sandbox stock flickers.
-func procureAndWait(t *testing.T, base, key, vendor string) string {
-	t.Helper()
-	call := func(method, path string, in, out any) int {
-		var body bytes.Buffer
-		if in != nil {
-			json.NewEncoder(&body).Encode(in)
-		}
-		req, _ := http.NewRequest(method, base+path, &body)
-		req.Header.Set("Authorization", "Bearer "+key)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatalf("%s %s: %v", method, path, err)
-		}
-		defer resp.Body.Close()
-		if out != nil {
-			json.NewDecoder(resp.Body).Decode(out)
-		}
-		return resp.StatusCode
-	}
-	var offered []offers.Offer
-	for deadline := time.Now().Add(30 * time.Second); len(offered) == 0; time.Sleep(200 * time.Millisecond) {
-		var answer struct{ Offers []offers.Offer }
-		call(http.MethodPost, "/get_offers", map[string]any{"vendor": vendor, "compute": map[string]any{"gpu_type": "H100"}, "limit": 20}, &answer)
-		for _, o := range answer.Offers {
-			if o.NodeCount == nil || *o.NodeCount <= 1 {
-				offered = append(offered, o)
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no single-node %s offers", vendor)
-		}
-	}
-	var procured provision.ProcureResponse
-	for _, o := range offered {
-		if call(http.MethodPost, "/procure_offer", map[string]any{"offer_id": o.OfferID, "ssh_public_key": testSSHKey}, &procured) == http.StatusOK {
+	apiKey := strings.TrimSpace(string(key))
+	// Wait for every vendor's first catalog read, as e2e.Server.WaitVendors does.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		var vs []offers.VendorStatus
+		apiCall(t, base, apiKey, http.MethodGet, "/available_vendors", nil, &vs)
+		if len(vs) > 0 && !slices.ContainsFunc(vs, func(v offers.VendorStatus) bool { return v.Status == "starting" }) {
 			break
 		}
+		if time.Now().After(deadline) {
+			t.Fatalf("vendor catalogs not read: %+v", vs)
+		}
 	}
-	if len(procured.ResourceIDs) != 1 {
-		t.Fatalf("procure one of %d %s offers: %+v", len(offered), vendor, procured)
+	return base, apiKey
+}
+
+// apiCall sends in as JSON with the API key, decodes the answer into out
+// (when not nil) and answers the status code.
+func apiCall(t *testing.T, base, key, method, path string, in, out any) int {
+	t.Helper()
+	var body bytes.Buffer
+	if in != nil {
+		json.NewEncoder(&body).Encode(in)
+	}
+	req, _ := http.NewRequest(method, base+path, &body)
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	if out != nil {
+		json.NewDecoder(resp.Body).Decode(out)
+	}
+	return resp.StatusCode
+}
+
+// procureAndWait procures vendor's cheapest single-machine H100 and
+// waits until its resource is running.
+func procureAndWait(t *testing.T, base, key, vendor string) string {
+	t.Helper()
+	call := func(method, path string, in, out any) int { return apiCall(t, base, key, method, path, in, out) }
+	var offered offers.Result
+	call(http.MethodPost, "/get_offers", map[string]any{"vendor": vendor, "compute": map[string]any{"gpu_type": "H100", "gpu_count": 1}, "limit": 20}, &offered)
+	i := slices.IndexFunc(offered.Offers, func(o offers.Offer) bool { return o.NodeCount == nil || *o.NodeCount <= 1 })
+	if i < 0 {
+		t.Fatalf("no single-machine %s H100 among %d offers", vendor, len(offered.Offers))
+	}
+	var procured provision.ProcureResponse
+	if code := call(http.MethodPost, "/procure_offer", map[string]any{"offer_id": offered.Offers[i].OfferID, "ssh_public_key": testSSHKey}, &procured); code != http.StatusOK || len(procured.ResourceIDs) != 1 {
+		t.Fatalf("procure %s offer %s: %d %+v", vendor, offered.Offers[i].OfferID, code, procured)
 	}
 	id := procured.ResourceIDs[0].String()
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {

@@ -445,7 +445,7 @@ func (s *StandIn) deleteKeypair(w http.ResponseWriter, r *http.Request) {
 // available is how many more nodes of o can be created now; the caller
 // holds s.mu. Stock flickers out now and then, like real stock does.
 func (s *StandIn) available(o offer, now time.Time) int {
-	if standin.Flicker(0.05, o.region+"/"+o.flavor.name, now) {
+	if s.opts.Flicker(0.05, o.region+"/"+o.flavor.name, now) {
 		return 0
 	}
 	n := o.stock

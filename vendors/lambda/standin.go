@@ -344,7 +344,7 @@ func (s *StandIn) live() map[string]int {
 // has stock left and is not flickering out of stock.
 func (s *StandIn) hasCapacity(t seedType, region string, live map[string]int, now time.Time) bool {
 	key := t.t.Name + "/" + region
-	return t.stock[region]-live[key] > 0 && !standin.Flicker(0.05, key, now)
+	return t.stock[region]-live[key] > 0 && !s.opts.Flicker(0.05, key, now)
 }
 
 func (s *StandIn) listInstanceTypes(w http.ResponseWriter, r *http.Request) {

@@ -629,7 +629,7 @@ func macOf(id string) string {
 // available is how many more VMs of o can start now; the caller holds
 // s.mu. Stock flickers out now and then, like real stock does.
 func (s *StandIn) available(o offer, now time.Time) int {
-	if standin.Flicker(0.05, o.key(), now) {
+	if s.opts.Flicker(0.05, o.key(), now) {
 		return 0
 	}
 	n := o.stock

@@ -250,7 +250,7 @@ func writeProblem(w http.ResponseWriter, status int, detail string, errs ...stri
 // free is how many GPUs of an offering are unplaced now; the caller
 // holds s.mu. A little stock flickers out over time, as it does.
 func (s *StandIn) free(o offering, now time.Time) int {
-	if standin.Flicker(0.05, o.dc+"/"+o.gpu.id+"/"+o.cloud, now) {
+	if s.opts.Flicker(0.05, o.dc+"/"+o.gpu.id+"/"+o.cloud, now) {
 		return 0
 	}
 	n := o.stock

@@ -491,7 +491,7 @@ func stockLevel(free int) string {
 // servers holding hardware, and none while it flickers out of stock. The
 // caller holds s.mu.
 func (s *StandIn) free(o offer, now time.Time) int {
-	if standin.Flicker(0.05, o.zone+"/"+o.typ.name, now) {
+	if s.opts.Flicker(0.05, o.zone+"/"+o.typ.name, now) {
 		return 0
 	}
 	n := o.stock

@@ -257,6 +257,15 @@ type Options struct {
 	Hosts *Hosts
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
+	// SteadyStock turns stock flicker off (see Flicker): an item is sold
+	// out only when it is. Tests that start the whole server use it, so
+	// that what they rent does not depend on the wall clock.
+	SteadyStock bool
+}
+
+// Flicker is the package's Flicker, or never with SteadyStock.
+func (o Options) Flicker(fraction float64, key string, t time.Time) bool {
+	return !o.SteadyStock && Flicker(fraction, key, t)
 }
 
 // Clock returns o.Now or time.Now.

@@ -342,7 +342,7 @@ func (s *StandIn) liveAsks() map[int64]bool {
 // listed says whether a machine is on the market now: not rented by
 // anyone and not briefly withdrawn by its host.
 func (s *StandIn) listed(m machine, live map[int64]bool, now time.Time) bool {
-	return !m.taken && !live[m.askID] && !standin.Flicker(flickerShare, askKey(m.askID), now)
+	return !m.taken && !live[m.askID] && !s.opts.Flicker(flickerShare, askKey(m.askID), now)
 }
 
 func askKey(id int64) string { return "vastai/" + strconv.FormatInt(id, 10) }
@@ -587,7 +587,7 @@ func (s *StandIn) searchOffers(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	found := make([]offer, 0, len(s.market))
 	for _, m := range s.market {
-		if m.taken || standin.Flicker(flickerShare, askKey(m.askID), now) {
+		if m.taken || s.opts.Flicker(flickerShare, askKey(m.askID), now) {
 			continue // not on the market at all
 		}
 		o := s.offerView(m, typ == "bid", !live[m.askID], storage, now)

@@ -430,7 +430,7 @@ func (s *StandIn) available(o offer, spot bool, now time.Time) int {
 	if spot {
 		key += "/spot"
 	}
-	if standin.Flicker(0.05, key, now) {
+	if s.opts.Flicker(0.05, key, now) {
 		return 0
 	}
 	n := o.stock[spotIndex(spot)]
