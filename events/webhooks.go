@@ -232,17 +232,30 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 			d.State = store.DeliveryFailed
 		}
 	}
-	if err := l.store.RecordWebhookAttempt(ctx, d, a); err != nil {
-		return err
-	}
-	if sendErr == nil {
-		return nil
-	}
+	// The attempt, the delivery's state and (after the last attempt) the
+	// webhook's disabling are written together: a crash between them would
+	// leave a failed delivery beside an enabled webhook, and a reader
+	// between them would see a disabled webhook with deliveries pending.
+	var reason string
 	if d.State == store.DeliveryFailed {
-		reason := fmt.Sprintf("event %d could not be delivered in %d attempts; the last one: %s", d.EventID, d.Attempts, sendErr)
-		if _, err := l.store.DisableWebhook(ctx, hook.ID, reason, l.cfg.Now()); err != nil {
+		reason = fmt.Sprintf("event %d could not be delivered in %d attempts; the last one: %s", d.EventID, d.Attempts, sendErr)
+	}
+	var moved bool
+	err = l.store.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		if moved, err = tx.RecordWebhookAttempt(ctx, d, a); err != nil || !moved || reason == "" {
 			return err
 		}
+		_, err = tx.DisableWebhook(ctx, hook.ID, reason, l.cfg.Now())
+		return err
+	})
+	switch {
+	case err != nil:
+		return err
+	case sendErr == nil || !moved:
+		// Delivered, or failed meanwhile with its disabled webhook.
+		return nil
+	case reason != "":
 		l.log.Warn("webhook disabled", "webhook_id", hook.ID, "account_id", hook.AccountID, "reason", reason)
 		return river.JobCancel(sendErr)
 	}

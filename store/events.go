@@ -129,7 +129,9 @@ type EventQueries interface {
 	// transaction.
 	DeleteWebhook(ctx context.Context, accountID int64, id string) error
 	// DisableWebhook disables an enabled webhook with a reason, and fails
-	// its pending deliveries; it reports whether it was enabled.
+	// its pending deliveries; it reports whether it was enabled. Call it
+	// in a transaction, so that nobody sees a disabled webhook with
+	// deliveries still pending.
 	DisableWebhook(ctx context.Context, id, reason string, at time.Time) (bool, error)
 	// InsertWebhookDelivery stores a pending delivery and returns its id.
 	InsertWebhookDelivery(ctx context.Context, d WebhookDelivery) (int64, error)
@@ -137,8 +139,12 @@ type EventQueries interface {
 	// EarlierPendingDeliveries counts the pending deliveries of d's
 	// webhook and stream before d's event.
 	EarlierPendingDeliveries(ctx context.Context, d WebhookDelivery) (int64, error)
-	// RecordWebhookAttempt stores an attempt and d's state after it.
-	RecordWebhookAttempt(ctx context.Context, d WebhookDelivery, a WebhookAttempt) error
+	// RecordWebhookAttempt stores an attempt and d's state after it, and
+	// reports whether the delivery took that state: one failed meanwhile
+	// (its webhook was disabled while the attempt was on the wire) stays
+	// failed unless the attempt got through. Call it in a transaction: the
+	// two are written apart.
+	RecordWebhookAttempt(ctx context.Context, d WebhookDelivery, a WebhookAttempt) (bool, error)
 	// RecentWebhookDeliveries returns the webhook's latest deliveries,
 	// newest first.
 	RecentWebhookDeliveries(ctx context.Context, webhookID string, limit int) ([]WebhookDelivery, error)
@@ -165,7 +171,7 @@ type eventsGenerated interface {
 	WebhookDeliveryByID(ctx context.Context, id int64) (WebhookDelivery, error)
 	CountEarlierPendingDeliveries(ctx context.Context, webhookID string, stream string, eventID int64) (int64, error)
 	RecordWebhookAttempt(ctx context.Context, deliveryID int64, attempt int64, statusCode int64, error string, durationMs int64, createdAt time.Time) error
-	SetWebhookDeliveryState(ctx context.Context, state string, attempts int64, lastStatusCode int64, lastError string, updatedAt time.Time, iD int64) error
+	SetWebhookDeliveryState(ctx context.Context, state string, attempts int64, lastStatusCode int64, lastError string, updatedAt time.Time, iD int64) (int64, error)
 	RecentWebhookDeliveries(ctx context.Context, webhookID string, limit int) ([]WebhookDelivery, error)
 	WebhookAttempts(ctx context.Context, deliveryID int64) ([]WebhookAttempt, error)
 }
@@ -300,13 +306,13 @@ func (q queries) EarlierPendingDeliveries(ctx context.Context, d WebhookDelivery
 	return n, wrap(err, "deliveries before %d", d.ID)
 }
 
-func (q queries) RecordWebhookAttempt(ctx context.Context, d WebhookDelivery, a WebhookAttempt) error {
+func (q queries) RecordWebhookAttempt(ctx context.Context, d WebhookDelivery, a WebhookAttempt) (bool, error) {
 	at := now()
 	if err := q.db.RecordWebhookAttempt(ctx, d.ID, a.Attempt, a.StatusCode, a.Error, a.DurationMs, at); err != nil {
-		return wrap(err, "record attempt %d of delivery %d", a.Attempt, d.ID)
+		return false, wrap(err, "record attempt %d of delivery %d", a.Attempt, d.ID)
 	}
-	err := q.db.SetWebhookDeliveryState(ctx, d.State, d.Attempts, d.LastStatusCode, d.LastError, at, d.ID)
-	return wrap(err, "record attempt %d of delivery %d", a.Attempt, d.ID)
+	n, err := q.db.SetWebhookDeliveryState(ctx, d.State, d.Attempts, d.LastStatusCode, d.LastError, at, d.ID)
+	return n == 1, wrap(err, "record attempt %d of delivery %d", a.Attempt, d.ID)
 }
 
 func (q queries) RecentWebhookDeliveries(ctx context.Context, webhookID string, limit int) ([]WebhookDelivery, error) {

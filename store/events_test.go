@@ -110,3 +110,66 @@ func readInOrder(ctx context.Context, st store.Store, account int64, stop <-chan
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestWebhookAttemptAfterDisable: an attempt that was on the wire while its
+// webhook was disabled is recorded, but the delivery the disabling failed
+// stays failed, unless that attempt got through.
+func TestWebhookAttemptAfterDisable(t *testing.T) {
+	for _, engine := range storetest.Engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			st := storetest.Open(t, engine)
+			ctx := context.Background()
+			acc, err := st.EnsureAccount(ctx, "a")
+			if err != nil {
+				t.Fatal(err)
+			}
+			hook := store.Webhook{ID: "7f0c1d9e-2f43-4b8e-a0c5-6a1d2b3c4d5e", AccountID: acc.ID, URL: "https://example.com/hook", Secret: "whsec_c2VjcmV0", CreatedAt: time.Now()}
+			var ids [2]int64
+			err = st.InTx(ctx, func(tx store.Tx) error {
+				if err := tx.InsertWebhook(ctx, hook); err != nil {
+					return err
+				}
+				for i := range ids {
+					d := store.WebhookDelivery{WebhookID: hook.ID, EventID: int64(i + 1), EventType: "resource.ready", Stream: "r", Payload: []byte(`{}`)}
+					if ids[i], err = tx.InsertWebhookDelivery(ctx, d); err != nil {
+						return err
+					}
+				}
+				_, err := tx.DisableWebhook(ctx, hook.ID, "down for good", time.Now())
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			record := func(id int64, state string, status int64) bool {
+				t.Helper()
+				d := store.WebhookDelivery{ID: id, State: state, Attempts: 1, LastStatusCode: status}
+				var moved bool
+				err := st.InTx(ctx, func(tx store.Tx) (err error) {
+					moved, err = tx.RecordWebhookAttempt(ctx, d, store.WebhookAttempt{Attempt: 1, StatusCode: status})
+					return err
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return moved
+			}
+			if record(ids[0], store.DeliveryPending, 0) {
+				t.Error("a failed attempt moved a delivery the disabling had failed")
+			}
+			if !record(ids[1], store.DeliveryDelivered, 200) {
+				t.Error("an attempt that got through did not make its delivery delivered")
+			}
+			for i, want := range []string{store.DeliveryFailed, store.DeliveryDelivered} {
+				d, err := st.WebhookDeliveryByID(ctx, ids[i])
+				if err != nil || d.State != want {
+					t.Errorf("delivery %d: %s %v, want %s", i+1, d.State, err, want)
+				}
+				if as, err := st.WebhookAttempts(ctx, ids[i]); err != nil || len(as) != 1 {
+					t.Errorf("delivery %d: attempts %+v %v, want the one made", i+1, as, err)
+				}
+			}
+		})
+	}
+}

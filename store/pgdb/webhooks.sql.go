@@ -175,15 +175,17 @@ func (q *Queries) RecordWebhookAttempt(ctx context.Context, deliveryID int64, at
 	return err
 }
 
-const setWebhookDeliveryState = `-- name: SetWebhookDeliveryState :exec
+const setWebhookDeliveryState = `-- name: SetWebhookDeliveryState :execrows
 UPDATE webhook_deliveries
 SET state = $1, attempts = $2, last_status_code = $3,
     last_error = $4, updated_at = $5
-WHERE id = $6
+WHERE id = $6 AND (state = 'pending' OR $1 = 'delivered')
 `
 
-func (q *Queries) SetWebhookDeliveryState(ctx context.Context, state string, attempts int64, lastStatusCode int64, lastError string, updatedAt time.Time, iD int64) error {
-	_, err := q.db.Exec(ctx, setWebhookDeliveryState,
+// A pending delivery moves. One that its webhook's disabling failed while
+// an attempt was on the wire stays failed, unless that attempt got through.
+func (q *Queries) SetWebhookDeliveryState(ctx context.Context, state string, attempts int64, lastStatusCode int64, lastError string, updatedAt time.Time, iD int64) (int64, error) {
+	result, err := q.db.Exec(ctx, setWebhookDeliveryState,
 		state,
 		attempts,
 		lastStatusCode,
@@ -191,7 +193,10 @@ func (q *Queries) SetWebhookDeliveryState(ctx context.Context, state string, att
 		updatedAt,
 		iD,
 	)
-	return err
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const webhookAttempts = `-- name: WebhookAttempts :many

@@ -42,11 +42,13 @@ VALUES (sqlc.arg(delivery_id), sqlc.arg(attempt), sqlc.arg(status_code), sqlc.ar
         sqlc.arg(duration_ms), sqlc.arg(created_at))
 ON CONFLICT (delivery_id, attempt) DO NOTHING;
 
--- name: SetWebhookDeliveryState :exec
+-- A pending delivery moves. One that its webhook's disabling failed while
+-- an attempt was on the wire stays failed, unless that attempt got through.
+-- name: SetWebhookDeliveryState :execrows
 UPDATE webhook_deliveries
 SET state = sqlc.arg(state), attempts = sqlc.arg(attempts), last_status_code = sqlc.arg(last_status_code),
     last_error = sqlc.arg(last_error), updated_at = sqlc.arg(updated_at)
-WHERE id = sqlc.arg(id);
+WHERE id = sqlc.arg(id) AND (state = 'pending' OR sqlc.arg(state) = 'delivered');
 
 -- Once an endpoint is disabled, what it still had pending fails with it.
 -- name: FailPendingDeliveries :execrows
