@@ -196,7 +196,8 @@ func startSandbox(t testing.TB, o Options) (*Sandbox, []offers.Source) {
 // fewer of them, and never one the steady one lacks.
 func TestSteadyStock(t *testing.T) {
 	t.Parallel()
-	now := time.Date(2026, 12, 1, 19, 52, 0, 0, time.UTC)
+	start := time.Date(2026, 12, 1, 19, 52, 0, 0, time.UTC)
+	now := start
 	var mu sync.Mutex
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	flickering, _ := startSandbox(t, Options{DataDir: t.TempDir(), Now: clock})
@@ -218,7 +219,7 @@ func TestSteadyStock(t *testing.T) {
 	}
 	for _, vendor := range vendors.Slugs {
 		mu.Lock()
-		now = time.Date(2026, 12, 1, 19, 52, 0, 0, time.UTC)
+		now = start
 		mu.Unlock()
 		always := inStock(steady, vendor)
 		flickered := false
