@@ -214,11 +214,11 @@ type watchingTx struct {
 	cleaned bool
 }
 
-func (w *watchingTx) UpdateResource(ctx context.Context, r store.Resource, ifStatus string) error {
+func (w *watchingTx) UpdateResource(ctx context.Context, r store.Resource) (store.Resource, error) {
 	if w.id != nil && r.ID == *w.id && r.Status == provision.ResourceFailed && r.DeletedAt != nil {
 		w.cleaned = true
 	}
-	return w.Tx.UpdateResource(ctx, r, ifStatus)
+	return w.Tx.UpdateResource(ctx, r)
 }
 
 // A deletion asked for while a failed node's clean-up job is finishing is

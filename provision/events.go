@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
-	"time"
 
 	"github.com/gpusupply/supply/events"
 	"github.com/gpusupply/supply/store"
@@ -42,8 +42,12 @@ func (rs recordingStore) InTx(ctx context.Context, fn func(store.Tx) error) erro
 	return err
 }
 
-func (rs recordingStore) UpdateResource(ctx context.Context, r store.Resource, ifStatus string) error {
-	return rs.InTx(ctx, func(tx store.Tx) error { return tx.UpdateResource(ctx, r, ifStatus) })
+func (rs recordingStore) UpdateResource(ctx context.Context, r store.Resource) (out store.Resource, err error) {
+	err = rs.InTx(ctx, func(tx store.Tx) error {
+		out, err = tx.UpdateResource(ctx, r)
+		return err
+	})
+	return out, err
 }
 
 func (rs recordingStore) InsertResource(ctx context.Context, r store.Resource) error {
@@ -54,10 +58,12 @@ func (rs recordingStore) InsertProcurement(ctx context.Context, p store.Procurem
 	return rs.InTx(ctx, func(tx store.Tx) error { return tx.InsertProcurement(ctx, p) })
 }
 
-func (rs recordingStore) SetProcurementStatus(ctx context.Context, offerID, status, failureReason string, at time.Time) error {
-	return rs.InTx(ctx, func(tx store.Tx) error {
-		return tx.SetProcurementStatus(ctx, offerID, status, failureReason, at)
+func (rs recordingStore) UpdateProcurement(ctx context.Context, p store.Procurement) (out store.Procurement, err error) {
+	err = rs.InTx(ctx, func(tx store.Tx) error {
+		out, err = tx.UpdateProcurement(ctx, p)
+		return err
 	})
+	return out, err
 }
 
 // recordingTx notes the event of each write; appendEvents renders and
@@ -84,23 +90,25 @@ func (t *recordingTx) noteProcurement(typ string, accountID int64, offerID strin
 	t.noted = append(t.noted, notedEvent{typ: typ, accountID: accountID, offerID: offerID})
 }
 
-func (t *recordingTx) UpdateResource(ctx context.Context, r store.Resource, ifStatus string) error {
+func (t *recordingTx) UpdateResource(ctx context.Context, r store.Resource) (store.Resource, error) {
 	before, err := t.Tx.ResourceByID(ctx, r.ID)
 	if err != nil {
-		return err
+		return store.Resource{}, err
 	}
-	if err := t.Tx.UpdateResource(ctx, r, ifStatus); err != nil {
-		return err
+	if before.Version != r.Version {
+		// The write would lose; not writing keeps before the row r was
+		// made from, which the event's type is read from.
+		return store.Resource{}, fmt.Errorf("update resource %s: it is at version %d, not %d: %w", r.ID, before.Version, r.Version, store.ErrConflict)
 	}
-	// The update succeeded only if the status was ifStatus. The row is
-	// now r, which holds every column: r is the event's object.
-	before.Status = ifStatus
-	if typ := resourceEventType(before, r); typ != "" {
-		t.noteResource(typ, r)
+	after, err := t.Tx.UpdateResource(ctx, r)
+	if err != nil {
+		return store.Resource{}, err
 	}
-	return nil
+	if typ := resourceEventType(before, after); typ != "" {
+		t.noteResource(typ, after)
+	}
+	return after, nil
 }
-
 func (t *recordingTx) InsertResource(ctx context.Context, r store.Resource) error {
 	if err := t.Tx.InsertResource(ctx, r); err != nil {
 		return err
@@ -117,24 +125,25 @@ func (t *recordingTx) InsertProcurement(ctx context.Context, p store.Procurement
 	return nil
 }
 
-func (t *recordingTx) SetProcurementStatus(ctx context.Context, offerID, status, failureReason string, at time.Time) error {
-	before, err := t.Tx.ProcurementByOffer(ctx, offerID)
+func (t *recordingTx) UpdateProcurement(ctx context.Context, p store.Procurement) (store.Procurement, error) {
+	before, err := t.Tx.ProcurementByOffer(ctx, p.OfferID)
 	if err != nil {
-		return err
+		return store.Procurement{}, err
 	}
-	if err := t.Tx.SetProcurementStatus(ctx, offerID, status, failureReason, at); err != nil {
-		return err
+	if before.Version != p.Version {
+		return store.Procurement{}, fmt.Errorf("update procurement %s: it is at version %d, not %d: %w", p.OfferID, before.Version, p.Version, store.ErrConflict)
 	}
-	if before.Status == status {
-		return nil
+	after, err := t.Tx.UpdateProcurement(ctx, p)
+	if err != nil || before.Status == after.Status {
+		return after, err
 	}
-	switch status {
+	switch after.Status {
 	case procurementReady:
-		t.noteProcurement(events.ProcurementReady, before.AccountID, offerID)
+		t.noteProcurement(events.ProcurementReady, after.AccountID, after.OfferID)
 	case procurementFailed:
-		t.noteProcurement(events.ProcurementFailed, before.AccountID, offerID)
+		t.noteProcurement(events.ProcurementFailed, after.AccountID, after.OfferID)
 	}
-	return nil
+	return after, nil
 }
 
 // errNotRecording is recordEvent's error for a transaction the Service's

@@ -51,7 +51,8 @@ func BenchmarkResourceWrite(b *testing.B) {
 							r.Status = ResourceRunning
 						}
 						r.UpdatedAt = time.Now()
-						if err := bench.q.UpdateResource(ctx, r, was); err != nil {
+						var err error
+						if r, err = bench.q.UpdateResource(ctx, r); err != nil {
 							b.Fatal(err)
 						}
 					}

@@ -37,7 +37,7 @@ func TestRecordEvent(t *testing.T) {
 	svc := New(Config{Store: st})
 	err = svc.store.InTx(ctx, func(tx store.Tx) error {
 		r.Status, r.StatusMessage = ResourceDeleting, "the resource's time limit passed"
-		if err := tx.UpdateResource(ctx, r, ResourceRunning); err != nil {
+		if _, err := tx.UpdateResource(ctx, r); err != nil {
 			return err
 		}
 		return recordEvent(tx, events.ResourceAutoDeleted, r)

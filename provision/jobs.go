@@ -104,10 +104,10 @@ func (w *procureWorker) Work(ctx context.Context, job *river.Job[ProcureArgs]) e
 	}
 	v, ok := s.vendors[r.Vendor]
 	if !ok {
-		return s.fail(ctx, r, fmt.Sprintf("vendor %s is no longer configured", r.Vendor))
+		return stepAgain(s.fail(ctx, r, fmt.Sprintf("vendor %s is no longer configured", r.Vendor)))
 	}
 	if age := s.now().Sub(r.CreatedAt); age > s.cfg.ProvisionTimeout {
-		return s.fail(ctx, r, fmt.Sprintf("timeout: the instance was not reachable over SSH within %s", s.cfg.ProvisionTimeout))
+		return stepAgain(s.fail(ctx, r, fmt.Sprintf("timeout: the instance was not reachable over SSH within %s", s.cfg.ProvisionTimeout)))
 	}
 	if r.VendorInstanceID == "" {
 		return s.create(ctx, v, r)
@@ -115,7 +115,7 @@ func (w *procureWorker) Work(ctx context.Context, job *river.Job[ProcureArgs]) e
 	inst, err := v.Get(ctx, r.VendorInstanceID)
 	switch {
 	case vendors.IsNotFound(err):
-		return s.fail(ctx, r, "the instance disappeared at the vendor while it was being provisioned")
+		return stepAgain(s.fail(ctx, r, "the instance disappeared at the vendor while it was being provisioned"))
 	case err != nil:
 		return s.retryLater(err)
 	}
@@ -124,7 +124,7 @@ func (w *procureWorker) Work(ctx context.Context, job *river.Job[ProcureArgs]) e
 		return river.JobSnooze(s.cfg.PollInterval)
 	case vendors.StateRunning:
 	default:
-		return s.fail(ctx, r, fmt.Sprintf("the vendor reports the instance %s%s", inst.State, suffix(inst.Message)))
+		return stepAgain(s.fail(ctx, r, fmt.Sprintf("the vendor reports the instance %s%s", inst.State, suffix(inst.Message))))
 	}
 	if inst.ExternalIP == "" {
 		return river.JobSnooze(s.cfg.PollInterval)
@@ -150,7 +150,7 @@ func (s *Service) create(ctx context.Context, v vendors.Vendor, r store.Resource
 	}
 	var item vendors.CatalogItem
 	if err := json.Unmarshal(p.Item, &item); err != nil {
-		return s.fail(ctx, r, "the offer's catalog item cannot be read: "+err.Error())
+		return stepAgain(s.fail(ctx, r, "the offer's catalog item cannot be read: "+err.Error()))
 	}
 	if r.ParentID != "" && r.NodeIndex > 0 {
 		// Nodes of a cluster are created in order: the first one makes the
@@ -168,8 +168,8 @@ func (s *Service) create(ctx context.Context, v vendors.Vendor, r store.Resource
 	if r.CreateAttemptedAt == nil {
 		r.CreateAttemptedAt = &now
 		r.UpdatedAt = now
-		if err := s.store.UpdateResource(ctx, r, ResourceProvisioning); err != nil {
-			return s.lostRace(err)
+		if r, err = s.store.UpdateResource(ctx, r); err != nil {
+			return stepAgain(err)
 		}
 	}
 	req := vendors.CreateRequest{
@@ -185,19 +185,22 @@ func (s *Service) create(ctx context.Context, v vendors.Vendor, r store.Resource
 		if vendors.Retryable(err) {
 			return s.retryLater(err)
 		}
-		// A definite refusal made nothing: clearing the attempt lets the
-		// clean-up finish at once instead of waiting out CreateGrace.
-		if err := s.update(ctx, r.ID, func(x *store.Resource) bool {
+		// A definite refusal made nothing: clearing the attempt, whatever
+		// happened to the resource meanwhile, lets the clean-up finish at
+		// once instead of waiting out CreateGrace.
+		reason := vendors.Reason(err) + suffix(detail(err))
+		r, _, err := store.ChangeResource(ctx, s.store, r.ID, func(x *store.Resource) bool {
 			x.CreateAttemptedAt = nil
 			return true
-		}); err != nil {
+		})
+		if err != nil {
 			return err
 		}
-		return s.fail(ctx, r, vendors.Reason(err)+suffix(detail(err)))
+		return stepAgain(s.fail(ctx, r, reason))
 	}
 	// Record the instance whatever happened to the resource meanwhile: a
 	// forced delete that came during Create needs the id to terminate it.
-	if err := s.update(ctx, r.ID, func(r *store.Resource) bool {
+	if _, _, err := store.ChangeResource(ctx, s.store, r.ID, func(r *store.Resource) bool {
 		s.recordInstance(r, inst.ID)
 		return true
 	}); err != nil {
@@ -236,8 +239,8 @@ func (s *Service) markRunning(ctx context.Context, r store.Resource, inst vendor
 	r.Status, r.StatusMessage = ResourceRunning, ""
 	r.ExternalIP, r.InternalIP, r.SSHPort = inst.ExternalIP, inst.InternalIP, sshPort(inst)
 	r.ReadyAt, r.LastSyncedAt, r.UpdatedAt = &now, &now, now
-	if err := s.store.UpdateResource(ctx, r, ResourceProvisioning); err != nil {
-		return s.lostRace(err)
+	if _, err := s.store.UpdateResource(ctx, r); err != nil {
+		return stepAgain(err)
 	}
 	s.log.InfoContext(ctx, "instance ready", "resource_id", r.ID, "vendor", r.Vendor, "ip", r.ExternalIP, "port", r.SSHPort)
 	return s.settleProcurement(ctx, r.OfferID)
@@ -258,7 +261,7 @@ func (s *Service) settleProcurement(ctx context.Context, offerID string) error {
 	now := s.now().UTC()
 	for _, r := range rs {
 		if r.ResourceType == typeCluster && r.Status == ResourceProvisioning {
-			if err := s.update(ctx, r.ID, func(r *store.Resource) bool {
+			if _, _, err := store.ChangeResource(ctx, s.store, r.ID, func(r *store.Resource) bool {
 				if r.Status != ResourceProvisioning {
 					return false
 				}
@@ -269,24 +272,27 @@ func (s *Service) settleProcurement(ctx context.Context, offerID string) error {
 			}
 		}
 	}
-	return s.store.SetProcurementStatus(ctx, offerID, procurementReady, "", now)
+	_, _, err = store.ChangeProcurement(ctx, s.store, offerID, func(p *store.Procurement) bool {
+		if p.Status != procurementProvisioning {
+			return false // failed meanwhile (a cancellation): it stays failed
+		}
+		p.Status, p.FailureReason, p.UpdatedAt = procurementReady, "", now
+		return true
+	})
+	return err
 }
 
 // fail marks a node failed with a reason the renter can read, fails the
-// rest of its cluster (a cluster is all or nothing) and the procurement,
-// and enqueues the clean-up of whatever the vendor made.
+// rest of its procurement (a cluster is all or nothing) and enqueues the
+// clean-up of whatever the vendor made. r is the row the decision to fail
+// was taken on: if it has changed since, fail changes nothing and returns
+// an error wrapping store.ErrConflict, and the caller decides again on the
+// row as it is now (stepAgain).
 func (s *Service) fail(ctx context.Context, r store.Resource, reason string) error {
 	now := s.now().UTC()
-	rs, err := s.store.ResourcesByOffer(ctx, r.OfferID)
-	if err != nil {
-		return err
-	}
-	err = s.store.InTx(ctx, func(tx store.Tx) error {
-		return s.failRest(ctx, tx, r.OfferID, rs, map[string]bool{r.ID: true}, reason, now)
+	err := s.store.InTx(ctx, func(tx store.Tx) error {
+		return s.failRest(ctx, tx, r.OfferID, &r, reason, now)
 	})
-	if errors.Is(err, store.ErrConflict) {
-		return errors.New("resource changed while failing it; retrying")
-	}
 	if err != nil {
 		return err
 	}
@@ -295,32 +301,81 @@ func (s *Service) fail(ctx context.Context, r store.Resource, reason string) err
 	return nil
 }
 
-// failRest fails, in tx, every resource of rs (nodes and cluster parent
-// of the procurement offerID) that is still provisioning or running,
-// enqueues their clean-up, and fails the procurement with reason. The
-// resources in cause are the ones the reason is about: they get it as
-// written, the others are told it was another node (a cluster is all or
-// nothing).
-func (s *Service) failRest(ctx context.Context, tx store.Tx, offerID string, rs []store.Resource, cause map[string]bool, reason string, now time.Time) error {
-	for _, x := range rs {
-		if x.Status != ResourceProvisioning && x.Status != ResourceRunning {
-			continue
+// failRest fails, in tx, the procurement offerID with reason, and every
+// resource of it still provisioning: the resource in cause (nil: none)
+// gets the reason as written, the others are told it was another one (a
+// cluster is all or nothing). Each failed resource gets its clean-up job.
+// cause must still be the row it was when the caller decided, or nothing
+// is written and the error wraps store.ErrConflict; the others are read
+// and changed in tx as they are now.
+//
+// A node that is already running is not failed here but left to its
+// cluster's decision: the parent fails with the rest, and its clean-up
+// (deleteCluster) fails and terminates the nodes still live. So a node
+// that becomes ready while another fails needs no second look: whichever
+// commits first, the cluster ends failed and every node cleaned up.
+func (s *Service) failRest(ctx context.Context, tx store.Tx, offerID string, cause *store.Resource, reason string, now time.Time) error {
+	if cause != nil {
+		if cause.Status != ResourceProvisioning {
+			return fmt.Errorf("fail resource %s: it is %s, not provisioning: %w", cause.ID, cause.Status, store.ErrConflict)
 		}
-		was, why := x.Status, reason
-		if !cause[x.ID] {
-			why = "another node of the cluster failed: " + reason
-		}
-		x.Status, x.FailureReason, x.StatusMessage, x.UpdatedAt = ResourceFailed, why, why, now
-		if err := tx.UpdateResource(ctx, x, was); err != nil {
-			return err
-		}
-		// Clean up: nodes terminate what the vendor made; a cluster
-		// parent waits for them and removes the vendor's cluster object.
-		if err := tx.Enqueue(ctx, TerminateArgs{ResourceID: x.ID}, nil); err != nil {
+		if err := s.failOne(ctx, tx, *cause, reason, now); err != nil {
 			return err
 		}
 	}
-	return tx.SetProcurementStatus(ctx, offerID, procurementFailed, reason, now)
+	rs, err := tx.ResourcesByOffer(ctx, offerID)
+	if err != nil {
+		return err
+	}
+	for _, x := range rs {
+		if x.Status != ResourceProvisioning {
+			continue
+		}
+		why := "another node of the cluster failed: " + reason
+		if x.ResourceType == typeCluster {
+			why = "a node of the cluster failed: " + reason
+		}
+		_, changed, err := store.ChangeResource(ctx, tx, x.ID, func(y *store.Resource) bool {
+			if y.Status != ResourceProvisioning {
+				return false // running by now: its cluster decides
+			}
+			markFailed(y, why, now)
+			return true
+		})
+		if err != nil {
+			return err
+		}
+		if changed {
+			if err := tx.Enqueue(ctx, TerminateArgs{ResourceID: x.ID}, nil); err != nil {
+				return err
+			}
+		}
+	}
+	_, _, err = store.ChangeProcurement(ctx, tx, offerID, func(p *store.Procurement) bool {
+		if p.Status == procurementFailed {
+			return false
+		}
+		p.Status, p.FailureReason, p.UpdatedAt = procurementFailed, reason, now
+		return true
+	})
+	return err
+}
+
+// failOne fails x, as the caller read it, with why and enqueues its
+// clean-up (a node terminates what the vendor made; a cluster parent fails
+// its live nodes and waits for them, then removes the vendor's cluster
+// object). The write loses, wrapping store.ErrConflict, if x has changed.
+func (s *Service) failOne(ctx context.Context, tx store.Tx, x store.Resource, why string, now time.Time) error {
+	markFailed(&x, why, now)
+	if _, err := tx.UpdateResource(ctx, x); err != nil {
+		return err
+	}
+	return tx.Enqueue(ctx, TerminateArgs{ResourceID: x.ID}, nil)
+}
+
+// markFailed sets what a failure changes on a resource.
+func markFailed(x *store.Resource, why string, now time.Time) {
+	x.Status, x.FailureReason, x.StatusMessage, x.UpdatedAt = ResourceFailed, why, why, now
 }
 
 type terminateWorker struct {
@@ -382,7 +437,7 @@ func (s *Service) terminateStep(ctx context.Context, r store.Resource) (bool, er
 			return false, nil // a create may still be in flight
 		}
 		id = inst.ID
-		if err := s.update(ctx, r.ID, func(r *store.Resource) bool { s.recordInstance(r, id); return true }); err != nil {
+		if _, _, err := store.ChangeResource(ctx, s.store, r.ID, func(r *store.Resource) bool { s.recordInstance(r, id); return true }); err != nil {
 			return false, err
 		}
 	}
@@ -424,7 +479,7 @@ func findByResource(ctx context.Context, v vendors.Vendor, resourceID string) (v
 // a deleting resource becomes deleted; a failed one stays failed, cleaned.
 func (s *Service) confirmGone(ctx context.Context, r store.Resource) error {
 	now := s.now().UTC()
-	if err := s.update(ctx, r.ID, func(x *store.Resource) bool {
+	if _, _, err := store.ChangeResource(ctx, s.store, r.ID, func(x *store.Resource) bool {
 		switch x.Status {
 		case ResourceDeleting:
 			x.Status, x.StatusMessage = ResourceDeleted, "deleted; the vendor confirmed the instance is gone"
@@ -455,8 +510,15 @@ func (s *Service) confirmGone(ctx context.Context, r store.Resource) error {
 }
 
 // deleteCluster finishes a cluster parent once every node is gone, and
-// removes the vendor's cluster object if it has one.
+// removes the vendor's cluster object if it has one. A failed cluster
+// first fails the nodes still live: they were running when another node
+// failed, and a cluster is all or nothing.
 func (s *Service) deleteCluster(ctx context.Context, parent store.Resource) error {
+	if parent.Status == ResourceFailed {
+		if err := s.failLiveNodes(ctx, parent); err != nil {
+			return stepAgain(err)
+		}
+	}
 	nodes, err := s.store.ResourcesByParent(ctx, parent.ID)
 	if err != nil {
 		return err
@@ -474,6 +536,28 @@ func (s *Service) deleteCluster(ctx context.Context, parent store.Resource) erro
 	return s.confirmGone(ctx, parent)
 }
 
+// failLiveNodes fails, with their clean-up, the nodes of the failed
+// cluster parent that are neither failed nor on their way out.
+func (s *Service) failLiveNodes(ctx context.Context, parent store.Resource) error {
+	return s.store.InTx(ctx, func(tx store.Tx) error {
+		nodes, err := tx.ResourcesByParent(ctx, parent.ID)
+		if err != nil {
+			return err
+		}
+		now := s.now().UTC()
+		for _, n := range nodes {
+			switch n.Status {
+			case ResourceFailed, ResourceDeleting, ResourceDeleted:
+				continue
+			}
+			if err := s.failOne(ctx, tx, n, "another node of the cluster failed: "+parent.FailureReason, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // noteDeleteTrouble keeps a failing termination going, with the reason
 // in the resource's status message, and flags it once it has failed for
 // longer than DeleteWarnAfter.
@@ -486,7 +570,7 @@ func (s *Service) noteDeleteTrouble(ctx context.Context, r store.Resource, cause
 	if d := s.now().Sub(since); d > s.cfg.DeleteWarnAfter {
 		msg = fmt.Sprintf("STUCK: deletion has been failing for %s and is still being retried: %v", d.Round(time.Minute), cause)
 	}
-	if err := s.update(ctx, r.ID, func(x *store.Resource) bool {
+	if _, _, err := store.ChangeResource(ctx, s.store, r.ID, func(x *store.Resource) bool {
 		if x.Status != ResourceDeleting || x.StatusMessage == msg {
 			return false
 		}
@@ -506,32 +590,12 @@ func (s *Service) retryLater(err error) error {
 	return river.JobSnooze(min(wait, time.Minute))
 }
 
-// update applies change to the current row and writes it, re-reading
-// when another writer got there first; change returns false to skip.
-func (s *Service) update(ctx context.Context, id string, change func(*store.Resource) bool) error {
-	for range 5 {
-		r, err := s.store.ResourceByID(ctx, id)
-		if err != nil {
-			return err
-		}
-		status := r.Status
-		if !change(&r) {
-			return nil
-		}
-		err = s.store.UpdateResource(ctx, r, status)
-		if !errors.Is(err, store.ErrConflict) {
-			return err
-		}
-	}
-	return fmt.Errorf("update resource %s: too many concurrent changes", id)
-}
-
-// lostRace turns a lost optimistic update into "nothing to do": someone
-// else (a delete, the reconciler) changed the resource's status, and the
-// next step will read what they wrote.
-func (s *Service) lostRace(err error) error {
+// stepAgain turns a write that lost to another writer into a step taken
+// again at once: the next step reads the row as the winner left it and
+// decides anew (the resource may be cancelled, failed or done by then).
+func stepAgain(err error) error {
 	if errors.Is(err, store.ErrConflict) {
-		return nil
+		return river.JobSnooze(0)
 	}
 	return err
 }

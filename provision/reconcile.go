@@ -113,7 +113,10 @@ func (s *Service) reconcileVendor(ctx context.Context, v vendors.Vendor, live []
 				return err
 			}
 		case r.Status == ResourceProvisioning && now.Sub(r.CreatedAt) > s.cfg.ProvisionTimeout+time.Minute:
-			if err := s.fail(ctx, r, fmt.Sprintf("timeout: provisioning did not finish within %s", s.cfg.ProvisionTimeout)); err != nil {
+			// A resource that changed since the list was read is left to
+			// its procure job, which times it out on what it reads.
+			err := s.fail(ctx, r, fmt.Sprintf("timeout: provisioning did not finish within %s", s.cfg.ProvisionTimeout))
+			if err != nil && !errors.Is(err, store.ErrConflict) {
 				return err
 			}
 		case r.Status == ResourceProvisioning:
@@ -127,7 +130,7 @@ func (s *Service) reconcileVendor(ctx context.Context, v vendors.Vendor, live []
 			if err != nil && !vendors.IsNotFound(err) {
 				continue
 			}
-			if err := s.update(ctx, r.ID, func(x *store.Resource) bool {
+			if _, _, err := store.ChangeResource(ctx, s.store, r.ID, func(x *store.Resource) bool {
 				if !syncable(x.Status) {
 					return false
 				}
@@ -187,13 +190,14 @@ func (s *Service) repairInstance(ctx context.Context, v vendors.Vendor, inst ven
 		return s.store.Enqueue(ctx, TerminateArgs{ResourceID: r.ID}, nil)
 	case r.VendorInstanceID == "" && r.Status == ResourceProvisioning:
 		// Created, but the answer was lost: adopt it.
-		return s.update(ctx, r.ID, func(x *store.Resource) bool {
-			if x.VendorInstanceID != "" {
+		_, _, err := store.ChangeResource(ctx, s.store, r.ID, func(x *store.Resource) bool {
+			if x.VendorInstanceID != "" || x.Status != ResourceProvisioning {
 				return false
 			}
 			s.recordInstance(x, inst.ID)
 			return true
 		})
+		return err
 	}
 	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"time"
 
@@ -179,23 +178,23 @@ func (s *Service) sync(ctx context.Context, r store.Resource) (store.Resource, e
 	if !ok {
 		return r, fmt.Errorf("vendor %s is not configured", r.Vendor)
 	}
-	inst, err := v.Get(ctx, r.VendorInstanceID)
-	if err != nil && !vendors.IsNotFound(err) {
-		return r, err
+	inst, getErr := v.Get(ctx, r.VendorInstanceID)
+	if getErr != nil && !vendors.IsNotFound(getErr) {
+		return r, getErr
 	}
-	var out store.Resource
-	err = s.update(ctx, r.ID, func(x *store.Resource) bool {
+	out, _, err := store.ChangeResource(ctx, s.store, r.ID, func(x *store.Resource) bool {
 		if !syncable(x.Status) {
-			out = *x
 			return false
 		}
 		now := s.now().UTC()
 		x.LastSyncedAt, x.UpdatedAt = &now, now
-		s.applyVendorState(x, inst, err)
-		out = *x
+		s.applyVendorState(x, inst, getErr)
 		return true
 	})
-	return out, err
+	if err != nil {
+		return r, err
+	}
+	return out, nil
 }
 
 // applyVendorState maps what the vendor says of a live resource's
@@ -278,20 +277,12 @@ func (s *Service) deleteResource(ctx context.Context, accountID int64, id uuid.U
 				}
 			}
 		}
-		var cancelled []store.Resource
-		if r.Status == ResourceProvisioning {
-			if cancelled, err = s.store.ResourcesByOffer(ctx, r.OfferID); err != nil {
-				return DeleteResponse{}, fmt.Errorf("delete: %w", err)
-			}
-		}
 		now := s.now().UTC()
 		err = s.store.InTx(ctx, func(tx store.Tx) error {
-			deleting := map[string]bool{}
 			for _, t := range targets {
-				deleting[t.ID] = true
-				was := t.Status
 				t.Status, t.StatusMessage, t.DeleteRequestedAt, t.UpdatedAt = ResourceDeleting, cause.message, &now, now
-				if err := tx.UpdateResource(ctx, t, was); err != nil {
+				t, err := tx.UpdateResource(ctx, t)
+				if err != nil {
 					return err
 				}
 				if cause.event != "" {
@@ -309,12 +300,11 @@ func (s *Service) deleteResource(ctx context.Context, accountID int64, id uuid.U
 			// A procurement cancelled by the renter ends here, not never:
 			// its status says why, and a cluster (all or nothing) gives
 			// up its other nodes and its parent with it.
-			rest := slices.DeleteFunc(cancelled, func(x store.Resource) bool { return deleting[x.ID] })
 			reason := fmt.Sprintf("cancelled: resource %s was %s while it was provisioning", r.ID, cause.by)
-			return s.failRest(ctx, tx, r.OfferID, rest, nil, reason, now)
+			return s.failRest(ctx, tx, r.OfferID, nil, reason, now)
 		})
 		if errors.Is(err, store.ErrConflict) {
-			continue // changed under us (a worker finished a step): look again
+			continue // changed under us (a worker took a step): look again
 		}
 		if err != nil {
 			return DeleteResponse{}, fmt.Errorf("delete: %w", err)

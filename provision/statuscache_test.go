@@ -114,7 +114,7 @@ func TestOfferStatusSeesEveryChange(t *testing.T) {
 				t.Fatal(err)
 			}
 			r.ExternalIP, r.SSHPort = "198.51.100.7", 2222
-			if err := other.UpdateResource(ctx, r, provision.ResourceRunning); err != nil {
+			if r, err = other.UpdateResource(ctx, r); err != nil {
 				t.Fatal(err)
 			}
 			poll("a new address, status unchanged", func(st provision.OfferStatus) bool {
@@ -122,7 +122,7 @@ func TestOfferStatusSeesEveryChange(t *testing.T) {
 			})
 
 			r.Status = provision.ResourceUnhealthy
-			if err := other.UpdateResource(ctx, r, provision.ResourceRunning); err != nil {
+			if r, err = other.UpdateResource(ctx, r); err != nil {
 				t.Fatal(err)
 			}
 			poll("the instance turning unhealthy", func(st provision.OfferStatus) bool {
@@ -138,7 +138,10 @@ func TestOfferStatusSeesEveryChange(t *testing.T) {
 				return len(st.ResourceIDs) == 2 && len(st.Instances) == 2 && st.Progress == "1/2 instances running"
 			})
 
-			if err := other.SetProcurementStatus(ctx, o.OfferID.String(), "failed", "broken on purpose", time.Now()); err != nil {
+			if _, _, err := store.ChangeProcurement(ctx, other, o.OfferID.String(), func(p *store.Procurement) bool {
+				p.Status, p.FailureReason, p.UpdatedAt = "failed", "broken on purpose", time.Now()
+				return true
+			}); err != nil {
 				t.Fatal(err)
 			}
 			poll("the procurement failing", func(st provision.OfferStatus) bool {

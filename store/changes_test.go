@@ -56,20 +56,26 @@ func TestChangeVersion(t *testing.T) {
 			}{
 				{"insert procurement", func() error { return writer.InsertProcurement(ctx, testProcurement(a.ID, offer)) }},
 				{"insert resource", func() error { return writer.InsertResource(ctx, r) }},
-				{"update resource", func() error {
+				{"update resource", func() (err error) {
 					r.Status, r.ExternalIP = "running", "203.0.113.9"
-					return writer.UpdateResource(ctx, r, "provisioning")
+					r, err = writer.UpdateResource(ctx, r)
+					return err
 				}},
-				{"update resource, status unchanged", func() error {
+				{"update resource, status unchanged", func() (err error) {
 					r.ExternalIP = "203.0.113.10"
-					return writer.UpdateResource(ctx, r, "running")
+					r, err = writer.UpdateResource(ctx, r)
+					return err
 				}},
 				{"set delete_at", func() error {
 					_, err := writer.SetDeleteAt(ctx, offer, &later, later)
 					return err
 				}},
-				{"set procurement status", func() error {
-					return writer.SetProcurementStatus(ctx, offer, "failed", "because", later)
+				{"update procurement", func() error {
+					_, _, err := store.ChangeProcurement(ctx, writer, offer, func(p *store.Procurement) bool {
+						p.Status, p.FailureReason, p.UpdatedAt = "failed", "because", later
+						return true
+					})
+					return err
 				}},
 			}
 			last := version(a.ID)
@@ -89,8 +95,9 @@ func TestChangeVersion(t *testing.T) {
 			// In a transaction: not before commit, and not at all on rollback.
 			errRollback := errors.New("roll back")
 			err = writer.InTx(ctx, func(tx store.Tx) error {
-				r.Status = "deleting"
-				if err := tx.UpdateResource(ctx, r, "running"); err != nil {
+				x := r
+				x.Status = "deleting"
+				if _, err := tx.UpdateResource(ctx, x); err != nil {
 					return err
 				}
 				if v := version(a.ID); v != last {
@@ -104,7 +111,10 @@ func TestChangeVersion(t *testing.T) {
 			if v := version(a.ID); v != last {
 				t.Errorf("a rolled back write moved the version from %d to %d", last, v)
 			}
-			err = writer.InTx(ctx, func(tx store.Tx) error { return tx.UpdateResource(ctx, r, "running") })
+			err = writer.InTx(ctx, func(tx store.Tx) error {
+				_, err := tx.UpdateResource(ctx, r)
+				return err
+			})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -142,9 +152,10 @@ func TestChangeVersionNoDeadlock(t *testing.T) {
 			go func() {
 				<-firstDone
 				second <- st.InTx(ctx, func(tx store.Tx) error {
-					x := r2
-					x.StatusMessage = "second"
-					err := tx.UpdateResource(ctx, x, "provisioning")
+					_, _, err := store.ChangeResource(ctx, tx, r2.ID, func(x *store.Resource) bool {
+						x.StatusMessage = "second"
+						return true
+					})
 					close(secondDone)
 					return err
 				})
@@ -152,7 +163,7 @@ func TestChangeVersionNoDeadlock(t *testing.T) {
 			err := st.InTx(ctx, func(tx store.Tx) error {
 				x := r1
 				x.StatusMessage = "first"
-				if err := tx.UpdateResource(ctx, x, "provisioning"); err != nil {
+				if _, err := tx.UpdateResource(ctx, x); err != nil {
 					return err
 				}
 				close(firstDone)
@@ -160,9 +171,11 @@ func TestChangeVersionNoDeadlock(t *testing.T) {
 				case <-secondDone:
 				case <-time.After(300 * time.Millisecond):
 				}
-				x = r2
-				x.StatusMessage = "first"
-				return tx.UpdateResource(ctx, x, "provisioning")
+				_, _, err := store.ChangeResource(ctx, tx, r2.ID, func(x *store.Resource) bool {
+					x.StatusMessage = "first"
+					return true
+				})
+				return err
 			})
 			if err != nil {
 				t.Errorf("first transaction: %v", err)
@@ -226,7 +239,7 @@ func TestListResourcesPages(t *testing.T) {
 				insert(a.ID, 200+page, base.Add(time.Hour))
 				for _, x := range []store.Resource{paged[0], whole[min(len(paged)+1, len(whole)-1)]} {
 					x.Status = "deleting"
-					if err := st.UpdateResource(ctx, x, "provisioning"); err != nil && !errors.Is(err, store.ErrConflict) {
+					if _, err := st.UpdateResource(ctx, x); err != nil && !errors.Is(err, store.ErrConflict) {
 						t.Fatal(err)
 					}
 				}

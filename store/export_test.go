@@ -2,7 +2,11 @@ package store
 
 import (
 	"context"
+	"errors"
+	"sync/atomic"
 	"testing"
+
+	"github.com/riverqueue/river/rivertype"
 )
 
 // CountRows counts the rows of table through the store's own database handle,
@@ -24,4 +28,58 @@ func CountRows(t testing.TB, s Store, table string) int64 {
 		t.Fatalf("count %s: %v", table, err)
 	}
 	return n
+}
+
+// jobControl is what the takeover tests reach into: the store's job runner.
+type jobControl interface {
+	setClock(rivertype.TimeGenerator)
+	failBeats() *atomic.Bool
+	passes() int64
+}
+
+func (j *jobs[TTx]) setClock(c rivertype.TimeGenerator) { j.clock = c }
+
+func (j *jobs[TTx]) failBeats() *atomic.Bool {
+	fail := &atomic.Bool{}
+	j.replicas = failingReplicas{replicas: j.replicas, fail: fail}
+	return fail
+}
+
+func (j *jobs[TTx]) passes() int64 { return j.takenOver.Load() }
+
+func control(t testing.TB, s Store) jobControl {
+	t.Helper()
+	switch s := s.(type) {
+	case *pgStore:
+		return s.jobs
+	case *liteStore:
+		return s.jobs
+	}
+	t.Fatalf("unknown store type %T", s)
+	return nil
+}
+
+// SetClock gives the store's River client clock c, as the clock of the
+// machine it runs on; call it before StartJobs.
+func SetClock(t testing.TB, s Store, c rivertype.TimeGenerator) { control(t, s).setClock(c) }
+
+// FailBeats returns a switch that makes the store's heartbeats fail while
+// it is on, as when the database does not answer this process; call it
+// before StartJobs.
+func FailBeats(t testing.TB, s Store) *atomic.Bool { return control(t, s).failBeats() }
+
+// TakeoverPasses counts the heartbeat loop's takeover passes so far.
+func TakeoverPasses(t testing.TB, s Store) int64 { return control(t, s).passes() }
+
+// failingReplicas fails every beat while fail is on.
+type failingReplicas struct {
+	replicas
+	fail *atomic.Bool
+}
+
+func (f failingReplicas) beat(ctx context.Context, id string) error {
+	if f.fail.Load() {
+		return errors.New("beat refused by the test")
+	}
+	return f.replicas.beat(ctx, id)
 }

@@ -23,30 +23,47 @@ const maxWorkers = 20
 //
 // Open makes an insert-only client so that jobs can be enqueued before the
 // workers exist (they need the store first); StartJobs replaces it with a
-// working client.
+// working client, and a fence (see HeartbeatEvery) replaces that with a
+// stopped one until the heartbeat gets through again.
 type jobs[TTx any] struct {
 	driver      riverdriver.Driver[TTx]
 	logger      *slog.Logger
 	rescueAfter time.Duration
 	middleware  []rivertype.Middleware
 	replicas    replicas
+	every       time.Duration // how often to beat
 	// exclusive: one process owns the database (SQLite, guarded by the
 	// server's lock on the data dir), so at start every running job is a
 	// dead process's, however recent its heartbeat.
 	exclusive bool
-	// id is the River client's id while jobs run; stopBeating ends the
-	// heartbeat loop.
-	id          string
+	// clock is River's clock; nil: the machine's. Only tests set it, to
+	// show that no decision between replicas depends on it.
+	clock rivertype.TimeGenerator
+	// workers and periodic are what StartJobs was given, for the client
+	// that replaces a fenced one.
+	workers  *river.Workers
+	periodic []*river.PeriodicJob
+	// stopBeating ends the heartbeat loop.
 	stopBeating context.CancelFunc
 	beating     sync.WaitGroup
+	// takenOver counts the heartbeat loop's takeover passes (for tests).
+	takenOver atomic.Int64
 
-	// client is read without mu: running jobs enqueue while StopJobs holds mu
-	// waiting for them.
+	// client is read without a lock: running jobs enqueue while StopJobs
+	// holds mu waiting for them.
 	client atomic.Pointer[river.Client[TTx]]
 
 	mu      sync.Mutex // serialises StartJobs, StopJobs and cancel
 	started bool
-	// cancelling: cancel has cancelled the running steps (handBack).
+	// swap serialises replacing or stopping the working client between
+	// the heartbeat loop (fence, unfence) and StopJobs or cancel.
+	swap sync.Mutex
+	// id is the working client's name, which the heartbeat carries.
+	id atomic.Pointer[string]
+	// stopping: StopJobs or cancel began; the loop neither fences nor
+	// restarts the client any more.
+	stopping atomic.Bool
+	// cancelling: cancel or a fence has cancelled the running steps (handBack).
 	cancelling atomic.Bool
 }
 
@@ -55,7 +72,8 @@ func newJobs[TTx any](driver riverdriver.Driver[TTx], o Options, reps replicas, 
 	if err != nil {
 		return nil, fmt.Errorf("create insert-only River client: %w", err)
 	}
-	j := &jobs[TTx]{driver: driver, logger: o.Logger, rescueAfter: o.JobRescueAfter, middleware: o.JobMiddleware, replicas: reps, exclusive: exclusive}
+	j := &jobs[TTx]{driver: driver, logger: o.Logger, rescueAfter: o.JobRescueAfter, middleware: o.JobMiddleware,
+		replicas: reps, every: o.Heartbeat, exclusive: exclusive}
 	j.client.Store(client)
 	return j, nil
 }
@@ -83,10 +101,13 @@ func (j *jobs[TTx]) StartJobs(ctx context.Context, workers *river.Workers, perio
 	if j.started {
 		return errors.New("start jobs: already running")
 	}
+	j.workers, j.periodic = workers, periodic
+	j.stopping.Store(false)
 	// Beat before the first fetch, so that no live process takes this
 	// one's jobs for a dead one's; then take over what the dead left.
 	id := newClientID()
-	if err := j.replicas.beat(ctx, id, time.Now()); err != nil {
+	beatAt := time.Now()
+	if err := j.replicas.beat(ctx, id); err != nil {
 		return fmt.Errorf("start jobs: heartbeat: %w", err)
 	}
 	alive := func(holder string) bool { return holder == id }
@@ -96,7 +117,20 @@ func (j *jobs[TTx]) StartJobs(ctx context.Context, workers *river.Workers, perio
 	if err := j.takeOver(ctx, id, alive); err != nil {
 		return fmt.Errorf("start jobs: %w", err)
 	}
-	client, err := river.NewClient(j.driver, &river.Config{
+	if err := j.startClient(ctx, id); err != nil {
+		return fmt.Errorf("start jobs: %w", err)
+	}
+	j.started = true
+	beatCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	j.stopBeating = stop
+	j.beating.Add(1)
+	go j.beat(beatCtx, beatAt)
+	return nil
+}
+
+// startClient builds a working client named id and starts it.
+func (j *jobs[TTx]) startClient(ctx context.Context, id string) error {
+	cfg := &river.Config{
 		ID:     id,
 		Logger: j.logger,
 		Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: maxWorkers}},
@@ -105,58 +139,129 @@ func (j *jobs[TTx]) StartJobs(ctx context.Context, workers *river.Workers, perio
 		RescueStuckJobsAfter: j.rescueAfter,
 		JobTimeout:           j.rescueAfter / 2,
 		Middleware:           append([]rivertype.Middleware{&handBack{cancelling: &j.cancelling}}, j.middleware...),
-		Workers:              workers,
-		PeriodicJobs:         periodic,
-	})
+		Workers:              j.workers,
+		PeriodicJobs:         j.periodic,
+	}
+	cfg.Test.Time = j.clock
+	client, err := river.NewClient(j.driver, cfg)
 	if err != nil {
-		return fmt.Errorf("start jobs: create River client: %w", err)
+		return fmt.Errorf("create River client: %w", err)
 	}
 	if err := client.Start(ctx); err != nil {
-		return fmt.Errorf("start jobs: %w", err)
+		return err
 	}
 	j.client.Store(client)
-	j.started, j.id = true, id
-	beatCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	j.stopBeating = stop
-	j.beating.Add(1)
-	go j.beat(beatCtx, id)
+	j.id.Store(&id)
 	return nil
 }
 
 // beat keeps this process's heartbeat fresh and takes over the jobs of
-// processes whose heartbeat has gone stale, until ctx ends.
-func (j *jobs[TTx]) beat(ctx context.Context, id string) {
+// processes whose heartbeat has gone stale, until ctx ends. last is when
+// the beat before the loop was sent. When beats keep failing it fences the
+// process, and lifts the fence with the next beat that gets through.
+func (j *jobs[TTx]) beat(ctx context.Context, last time.Time) {
 	defer j.beating.Done()
-	tick := time.NewTicker(HeartbeatEvery)
+	tick := time.NewTicker(j.every)
 	defer tick.Stop()
+	fenced := false
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
 		}
-		if err := j.replicas.beat(ctx, id, time.Now()); err != nil {
-			j.logger.WarnContext(ctx, "job heartbeat failed", "error", err)
+		sent := time.Now()
+		id := *j.id.Load()
+		bctx, cancel := context.WithTimeout(ctx, j.every)
+		err := j.replicas.beat(bctx, id)
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			j.logger.WarnContext(ctx, "job heartbeat failed", "error", err, "since_last_beat", time.Since(last).Round(time.Millisecond))
+			if !fenced && !j.stopping.Load() && time.Since(last) > FenceAfterBeats*j.every {
+				j.fence(ctx)
+				fenced = true
+			}
 			continue
 		}
-		if err := j.takeOver(ctx, id, nil); err != nil && ctx.Err() == nil {
+		last = sent
+		if fenced {
+			if err := j.unfence(ctx, id); err != nil {
+				j.logger.WarnContext(ctx, "restarting jobs after a fence failed; will retry", "error", err)
+				continue
+			}
+			fenced = false
+		}
+		if err := j.takeOver(ctx, *j.id.Load(), nil); err != nil && ctx.Err() == nil {
 			j.logger.WarnContext(ctx, "taking over dead processes' jobs failed", "error", err)
 		}
+		j.takenOver.Add(1)
 	}
 }
 
+// fence stops the working client and cancels its running steps, which
+// River hands back to the queue if it can still reach the database. This
+// happens FenceAfterBeats beats after the last beat that got through,
+// before any other process may take the steps over
+// (HolderDeadAfterBeats), so no step runs in two processes at once.
+func (j *jobs[TTx]) fence(ctx context.Context) {
+	j.swap.Lock()
+	defer j.swap.Unlock()
+	if j.stopping.Load() {
+		return
+	}
+	j.logger.ErrorContext(ctx, "job heartbeat has not got through: stopping job work until it does, so that another process can take the jobs over safely",
+		"after", FenceAfterBeats*j.every, "client", *j.id.Load())
+	j.cancelling.Store(true)
+	defer j.cancelling.Store(false)
+	// Steps end as soon as they see their cancellation; recording how
+	// they ended needs the database, which may not answer, and must not
+	// hold the loop past the point where others take over.
+	stop, cancel := context.WithTimeout(ctx, j.every)
+	defer cancel()
+	if err := j.client.Load().StopAndCancel(stop); err != nil {
+		j.logger.WarnContext(ctx, "stopping fenced job work", "error", err)
+	}
+}
+
+// unfence starts a new working client under a new name, once beats get
+// through again: the old name's jobs, cut short by the fence, are then
+// taken over at once (by this process, or by whoever saw it dead first).
+func (j *jobs[TTx]) unfence(ctx context.Context, oldID string) error {
+	j.swap.Lock()
+	defer j.swap.Unlock()
+	if j.stopping.Load() {
+		return nil
+	}
+	id := newClientID()
+	if err := j.replicas.beat(ctx, id); err != nil {
+		return err
+	}
+	if err := j.startClient(ctx, id); err != nil {
+		return err
+	}
+	if err := j.replicas.forget(ctx, oldID); err != nil {
+		j.logger.WarnContext(ctx, "remove the fenced job heartbeat", "error", err)
+	}
+	j.logger.InfoContext(ctx, "job heartbeat gets through again: job work restarted", "client", id)
+	return nil
+}
+
 // takeOver makes the running jobs of dead processes available again.
-// alive says who is alive; nil means whoever beat within HolderDeadAfter.
+// alive says who is alive; nil means whoever beat within
+// HolderDeadAfterBeats beats by the database's clock.
 func (j *jobs[TTx]) takeOver(ctx context.Context, id string, alive func(string) bool) error {
+	live, now, err := j.replicas.alive(ctx, HolderDeadAfterBeats*j.every)
+	if err != nil {
+		return fmt.Errorf("read heartbeats: %w", err)
+	}
 	if alive == nil {
-		live, err := j.replicas.alive(ctx, time.Now().Add(-HolderDeadAfter))
-		if err != nil {
-			return fmt.Errorf("read heartbeats: %w", err)
-		}
 		live[id] = true
 		alive = func(holder string) bool { return live[holder] }
 	}
-	n, err := rescueOrphans(ctx, j.driver.GetExecutor(), alive)
+	n, err := rescueOrphans(ctx, j.driver.GetExecutor(), now, alive)
 	if n > 0 {
 		j.logger.InfoContext(ctx, "took over the jobs of a process that is gone", "jobs", n)
 	}
@@ -165,7 +270,7 @@ func (j *jobs[TTx]) takeOver(ctx context.Context, id string, alive func(string) 
 
 // stopHeartbeat ends the heartbeat loop and removes this process's
 // heartbeat, so that its jobs, should any be left running, are taken over
-// at once rather than after HolderDeadAfter.
+// at once rather than after HolderDeadAfterBeats.
 func (j *jobs[TTx]) stopHeartbeat() {
 	if j.stopBeating == nil {
 		return
@@ -175,7 +280,7 @@ func (j *jobs[TTx]) stopHeartbeat() {
 	j.stopBeating = nil
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := j.replicas.forget(ctx, j.id); err != nil {
+	if err := j.replicas.forget(ctx, *j.id.Load()); err != nil {
 		j.logger.Warn("remove job heartbeat", "error", err)
 	}
 }
@@ -188,7 +293,13 @@ func (j *jobs[TTx]) StopJobs(ctx context.Context) error {
 	if !j.started {
 		return nil
 	}
-	if err := j.client.Load().Stop(ctx); err != nil {
+	// The heartbeat goes on while the steps finish, so that nobody takes
+	// them over meanwhile; it stops once they have.
+	j.stopping.Store(true)
+	j.swap.Lock()
+	err := j.client.Load().Stop(ctx)
+	j.swap.Unlock()
+	if err != nil {
 		return fmt.Errorf("stop jobs: %w", err)
 	}
 	j.started = false
@@ -206,6 +317,9 @@ func (j *jobs[TTx]) cancel() error {
 	}
 	j.started = false
 	defer j.stopHeartbeat()
+	j.stopping.Store(true)
+	j.swap.Lock()
+	defer j.swap.Unlock()
 	j.cancelling.Store(true)
 	defer j.cancelling.Store(false)
 	if err := j.client.Load().StopAndCancel(context.Background()); err != nil {

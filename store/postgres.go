@@ -188,8 +188,14 @@ func (e pgQueries) InsertResource(ctx context.Context, r resourceRow) (int64, er
 	return e.Queries.InsertResource(ctx, pgdb.InsertResourceParams(r))
 }
 
-func (e pgQueries) UpdateResourceIfStatus(ctx context.Context, u resourceUpdate) (int64, error) {
-	return e.Queries.UpdateResourceIfStatus(ctx, pgdb.UpdateResourceIfStatusParams(u))
+func (e pgQueries) UpdateResource(ctx context.Context, u resourceUpdate) (resourceRow, error) {
+	r, err := e.Queries.UpdateResource(ctx, pgdb.UpdateResourceParams(u))
+	return resourceRow(r), err
+}
+
+func (e pgQueries) UpdateProcurement(ctx context.Context, status, failureReason string, updatedAt time.Time, offerID string, version int64) (Procurement, error) {
+	r, err := e.Queries.UpdateProcurement(ctx, status, failureReason, updatedAt, offerID, version)
+	return Procurement(r), err
 }
 
 func (e pgQueries) ResourceByID(ctx context.Context, id string) (resourceRow, error) {

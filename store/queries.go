@@ -34,7 +34,7 @@ type generated interface {
 	DeleteSnapshotsSupersededBefore(ctx context.Context, before time.Time) (int64, error)
 	InsertProcurement(ctx context.Context, p Procurement) (int64, error)
 	ProcurementByOffer(ctx context.Context, offerID string) (Procurement, error)
-	SetProcurementStatus(ctx context.Context, status, failureReason string, updatedAt time.Time, offerID string) (int64, error)
+	UpdateProcurement(ctx context.Context, status, failureReason string, updatedAt time.Time, offerID string, version int64) (Procurement, error)
 	InsertResource(ctx context.Context, r resourceRow) (int64, error)
 	ResourceByID(ctx context.Context, id string) (resourceRow, error)
 	ResourcesByOffer(ctx context.Context, offerID string) ([]resourceRow, error)
@@ -43,7 +43,7 @@ type generated interface {
 	LiveResources(ctx context.Context) ([]resourceRow, error)
 	LiveResourcesOfAccount(ctx context.Context, accountID int64) ([]resourceRow, error)
 	ResourcesByVendorInstance(ctx context.Context, vendor, vendorInstanceID string) ([]resourceRow, error)
-	UpdateResourceIfStatus(ctx context.Context, u resourceUpdate) (int64, error)
+	UpdateResource(ctx context.Context, u resourceUpdate) (resourceRow, error)
 	SetDeleteAt(ctx context.Context, deleteAt *time.Time, updatedAt time.Time, offerID string) (int64, error)
 	InsertIdempotencyRecord(ctx context.Context, accountID int64, key, requestHash string, response []byte, createdAt time.Time) (int64, error)
 	IdempotencyRecord(ctx context.Context, accountID int64, key string) (IdempotencyRecord, error)
@@ -82,11 +82,16 @@ type resourceRow struct {
 	UpdatedAt         time.Time
 	DeleteAt          *time.Time
 	BillingStartedAt  *time.Time
+	Version           int64
 }
 
-// resourceUpdate is both engines' UpdateResourceIfStatusParams: the mutable
-// fields of a resource, the row to write them to and the status it must have.
+// resourceUpdate is both engines' UpdateResourceParams: the mutable fields
+// of a resource, the row to write them to and the version it must have.
 type resourceUpdate struct {
+	Vendor            string
+	VendorRegion      string
+	Spec              []byte
+	PricePerHour      float64
 	Status            string
 	StatusMessage     string
 	FailureReason     string
@@ -102,7 +107,7 @@ type resourceUpdate struct {
 	BillingStartedAt  *time.Time
 	UpdatedAt         time.Time
 	ID                string
-	IfStatus          string
+	Version           int64
 }
 
 // newResourceRow converts r to a row, its times normalised as the store writes them.
@@ -139,6 +144,7 @@ func newResourceRow(r Resource) resourceRow {
 		UpdatedAt:         dbTime(r.UpdatedAt),
 		DeleteAt:          dbTimePtr(r.DeleteAt),
 		BillingStartedAt:  dbTimePtr(r.BillingStartedAt),
+		Version:           r.Version,
 	}
 }
 
@@ -176,12 +182,17 @@ func (r resourceRow) resource() Resource {
 		UpdatedAt:         r.UpdatedAt,
 		DeleteAt:          r.DeleteAt,
 		BillingStartedAt:  r.BillingStartedAt,
+		Version:           r.Version,
 	}
 }
 
-// update is the write of the row's mutable fields if its status is ifStatus.
-func (r resourceRow) update(ifStatus string) resourceUpdate {
+// update is the write of the row's mutable fields if its version is still r's.
+func (r resourceRow) update() resourceUpdate {
 	return resourceUpdate{
+		Vendor:            r.Vendor,
+		VendorRegion:      r.VendorRegion,
+		Spec:              r.Spec,
+		PricePerHour:      r.PricePerHour,
 		Status:            r.Status,
 		StatusMessage:     r.StatusMessage,
 		FailureReason:     r.FailureReason,
@@ -197,7 +208,7 @@ func (r resourceRow) update(ifStatus string) resourceUpdate {
 		BillingStartedAt:  r.BillingStartedAt,
 		UpdatedAt:         r.UpdatedAt,
 		ID:                r.ID,
-		IfStatus:          ifStatus,
+		Version:           r.Version,
 	}
 }
 
@@ -332,12 +343,21 @@ func (q queries) ProcurementByOffer(ctx context.Context, offerID string) (Procur
 	return p, wrap(err, "procurement of offer %s", offerID)
 }
 
-func (q queries) SetProcurementStatus(ctx context.Context, offerID, status, failureReason string, at time.Time) error {
-	n, err := q.db.SetProcurementStatus(ctx, status, failureReason, dbTime(at), offerID)
-	if err == nil && n == 0 {
-		err = sql.ErrNoRows
+func (q queries) UpdateProcurement(ctx context.Context, p Procurement) (Procurement, error) {
+	out, err := q.db.UpdateProcurement(ctx, p.Status, p.FailureReason, dbTime(p.UpdatedAt), p.OfferID, p.Version)
+	if err == nil {
+		return out, nil
 	}
-	return wrap(err, "set status of procurement %s to %s", offerID, status)
+	if !errors.Is(err, sql.ErrNoRows) {
+		return Procurement{}, wrap(err, "update procurement %s", p.OfferID)
+	}
+	// No row changed: either there is none, or another writer changed it
+	// first. Tell the two apart for the caller (and the logs).
+	current, err := q.db.ProcurementByOffer(ctx, p.OfferID)
+	if err != nil {
+		return Procurement{}, wrap(err, "update procurement %s", p.OfferID)
+	}
+	return Procurement{}, fmt.Errorf("update procurement %s: it is at version %d, not %d: %w", p.OfferID, current.Version, p.Version, ErrConflict)
 }
 
 func (q queries) InsertResource(ctx context.Context, r Resource) error {
@@ -384,18 +404,19 @@ func (q queries) ResourcesByVendorInstance(ctx context.Context, vendor, instance
 	return resources(rows, err, "resources of %s instance %q", vendor, instanceID)
 }
 
-func (q queries) UpdateResource(ctx context.Context, r Resource, ifStatus string) error {
-	n, err := q.db.UpdateResourceIfStatus(ctx, newResourceRow(r).update(ifStatus))
-	if err != nil || n == 1 {
-		return wrap(err, "update resource %s", r.ID)
+func (q queries) UpdateResource(ctx context.Context, r Resource) (Resource, error) {
+	out, err := q.db.UpdateResource(ctx, newResourceRow(r).update())
+	if err == nil {
+		return out.resource(), nil
 	}
-	// No row changed: either there is none, or another writer changed its
-	// status first. Tell the two apart for the caller (and the logs).
+	if !errors.Is(err, sql.ErrNoRows) {
+		return Resource{}, wrap(err, "update resource %s", r.ID)
+	}
 	current, err := q.db.ResourceByID(ctx, r.ID)
 	if err != nil {
-		return wrap(err, "update resource %s", r.ID)
+		return Resource{}, wrap(err, "update resource %s", r.ID)
 	}
-	return fmt.Errorf("update resource %s: status is %q, not %q: %w", r.ID, current.Status, ifStatus, ErrConflict)
+	return Resource{}, fmt.Errorf("update resource %s: it is at version %d, not %d: %w", r.ID, current.Version, r.Version, ErrConflict)
 }
 
 func (q queries) SetDeleteAt(ctx context.Context, offerID string, deleteAt *time.Time, at time.Time) (int64, error) {

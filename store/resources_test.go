@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"slices"
 	"testing"
@@ -143,16 +145,30 @@ func TestProcurements(t *testing.T) {
 		}
 
 		at := base.Add(time.Minute)
-		if err := s.SetProcurementStatus(ctx, p.OfferID, "failed", "no capacity", at); err != nil {
-			t.Fatalf("SetProcurementStatus: %v", err)
+		failed := got
+		failed.Status, failed.FailureReason, failed.UpdatedAt = "failed", "no capacity", at
+		written, err := s.UpdateProcurement(ctx, failed)
+		want := storedProcurement(failed)
+		want.Version++
+		if err != nil || !reflect.DeepEqual(written, want) {
+			t.Fatalf("UpdateProcurement = %+v, %v; want %+v", written, err, want)
 		}
-		want := storedProcurement(p)
-		want.Status, want.FailureReason, want.UpdatedAt = "failed", "no capacity", stored(at)
 		if got, err := s.ProcurementByOffer(ctx, p.OfferID); err != nil || !reflect.DeepEqual(got, want) {
-			t.Fatalf("after SetProcurementStatus ProcurementByOffer = %+v, %v; want %+v", got, err, want)
+			t.Fatalf("after UpdateProcurement ProcurementByOffer = %+v, %v; want %+v", got, err, want)
 		}
-		if err := s.SetProcurementStatus(ctx, "offer-unknown", "ready", "", at); !errors.Is(err, store.ErrNotFound) {
-			t.Fatalf("SetProcurementStatus(unknown) error = %v, want ErrNotFound", err)
+		// A writer holding the version before loses and changes nothing.
+		stale := failed
+		stale.Status, stale.FailureReason = "ready", ""
+		if _, err := s.UpdateProcurement(ctx, stale); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("UpdateProcurement(stale) error = %v, want ErrConflict", err)
+		}
+		if got, err := s.ProcurementByOffer(ctx, p.OfferID); err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("after a stale UpdateProcurement ProcurementByOffer = %+v, %v; want %+v", got, err, want)
+		}
+		unknown := failed
+		unknown.OfferID = "offer-unknown"
+		if _, err := s.UpdateProcurement(ctx, unknown); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("UpdateProcurement(unknown) error = %v, want ErrNotFound", err)
 		}
 	})
 }
@@ -266,6 +282,7 @@ func TestUpdateResource(t *testing.T) {
 
 		// Every mutable field changes; Name does not, being immutable.
 		ready := r
+		ready.Vendor, ready.VendorRegion, ready.Spec, ready.PricePerHour = "hyperstack", "CANADA-1", []byte(`{"gpu": "A100"}`), 1.35
 		ready.Status, ready.StatusMessage, ready.FailureReason = "ready", "running", "none"
 		ready.VendorInstanceID, ready.ExternalIP, ready.InternalIP, ready.SSHPort = "i-1", "203.0.113.1", "10.0.0.1", 22
 		ready.CreateAttemptedAt, ready.DeleteRequestedAt = ptr(base.Add(time.Second)), ptr(base.Add(2*time.Second))
@@ -275,23 +292,123 @@ func TestUpdateResource(t *testing.T) {
 		renamed.Name = "renamed"
 		// DeleteAt is only SetDeleteAt's: a worker's write leaves it be.
 		renamed.DeleteAt = ptr(base.Add(time.Hour))
-		if err := s.UpdateResource(ctx, renamed, "provisioning"); err != nil {
+		written, err := s.UpdateResource(ctx, renamed)
+		if err != nil {
 			t.Fatalf("UpdateResource: %v", err)
+		}
+		ready.Version++
+		if want := storedResource(ready); !reflect.DeepEqual(written, want) {
+			t.Fatalf("UpdateResource returned\n%+v\nwant\n%+v", written, want)
 		}
 		requireResource(t, s, ready)
 
-		// A writer that read the old status loses and changes nothing.
+		// A writer that read the old version loses and changes nothing.
 		stale := r
 		stale.Status, stale.UpdatedAt = "failed", base.Add(time.Hour)
-		if err := s.UpdateResource(ctx, stale, "provisioning"); !errors.Is(err, store.ErrConflict) {
-			t.Fatalf("UpdateResource(stale status) error = %v, want ErrConflict", err)
+		if _, err := s.UpdateResource(ctx, stale); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("UpdateResource(stale version) error = %v, want ErrConflict", err)
 		}
 		requireResource(t, s, ready)
 
 		missing := r
 		missing.ID = "unknown"
-		if err := s.UpdateResource(ctx, missing, "provisioning"); !errors.Is(err, store.ErrNotFound) {
+		if _, err := s.UpdateResource(ctx, missing); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("UpdateResource(unknown) error = %v, want ErrNotFound", err)
+		}
+	})
+}
+
+// TestStaleWriteLoses is the race of issue 21 on both engines: writer A
+// records the vendor's instance and the billing start without changing
+// the status; writer B, holding the row as it was before, moves it from
+// provisioning to deleting. B's write must not erase A's fields: written
+// directly it loses, and through ChangeResource it is applied again to
+// the row as A left it. (Comparing only the status, B's write won and
+// both of A's fields were gone.)
+func TestStaleWriteLoses(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		alice := ensureAccount(t, s, "alice")
+		insertProcurement(t, s, testProcurement(alice, "offer-1"))
+		r := testResource(alice, "offer-1", "r", base)
+		insertResource(t, s, r)
+
+		heldByB := r
+		a := r
+		a.VendorInstanceID, a.BillingStartedAt, a.UpdatedAt = "i-42", ptr(base.Add(time.Second)), base.Add(time.Second)
+		if _, err := s.UpdateResource(ctx, a); err != nil {
+			t.Fatalf("A's write: %v", err)
+		}
+
+		b := heldByB
+		b.Status, b.DeleteRequestedAt, b.UpdatedAt = "deleting", ptr(base.Add(2*time.Second)), base.Add(2*time.Second)
+		if _, err := s.UpdateResource(ctx, b); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("B's stale write: error %v, want ErrConflict", err)
+		}
+		got, err := s.ResourceByID(ctx, r.ID)
+		if err != nil || got.Status != "provisioning" || got.VendorInstanceID != "i-42" || got.BillingStartedAt == nil {
+			t.Fatalf("after B's stale write: %+v, %v", got, err)
+		}
+
+		// Through ChangeResource, in a transaction as the API's delete is.
+		err = s.InTx(ctx, func(tx store.Tx) error {
+			out, changed, err := store.ChangeResource(ctx, tx, r.ID, func(x *store.Resource) bool {
+				x.Status, x.DeleteRequestedAt, x.UpdatedAt = "deleting", ptr(base.Add(2*time.Second)), base.Add(2*time.Second)
+				return true
+			})
+			if err == nil && (!changed || out.Status != "deleting") {
+				t.Errorf("ChangeResource = %+v, %v", out, changed)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err = s.ResourceByID(ctx, r.ID)
+		if err != nil || got.Status != "deleting" || got.VendorInstanceID != "i-42" || got.BillingStartedAt == nil || got.Version != r.Version+2 {
+			t.Fatalf("after B's change: %+v, %v", got, err)
+		}
+	})
+}
+
+// TestConcurrentChangesKeepEveryField has two writers change different
+// fields of one row at once, many times, a moment apart as job steps and
+// requests are: through ChangeResource neither ever writes back over the
+// other, on either engine.
+func TestConcurrentChangesKeepEveryField(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		alice := ensureAccount(t, s, "alice")
+		insertProcurement(t, s, testProcurement(alice, "offer-1"))
+		r := testResource(alice, "offer-1", "r", base)
+		insertResource(t, s, r)
+
+		const n = 40
+		errs := make(chan error, 2)
+		for _, field := range []func(*store.Resource, int){
+			func(x *store.Resource, i int) { x.StatusMessage = fmt.Sprint(i) },
+			func(x *store.Resource, i int) { x.SSHPort = i },
+		} {
+			go func() {
+				for i := 1; i <= n; i++ {
+					if _, _, err := store.ChangeResource(ctx, s, r.ID, func(x *store.Resource) bool { field(x, i); return true }); err != nil {
+						errs <- err
+						return
+					}
+					time.Sleep(time.Duration(rand.IntN(2000)) * time.Microsecond)
+				}
+				errs <- nil
+			}()
+		}
+		for range 2 {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := s.ResourceByID(ctx, r.ID)
+		if err != nil || got.StatusMessage != fmt.Sprint(n) || got.SSHPort != n || got.Version != r.Version+2*n {
+			t.Fatalf("after both writers: message %q, port %d, version %d (%v); want %d, %d, %d",
+				got.StatusMessage, got.SSHPort, got.Version, err, n, n, r.Version+2*n)
 		}
 	})
 }

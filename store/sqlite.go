@@ -222,8 +222,14 @@ func (e liteQueries) InsertResource(ctx context.Context, r resourceRow) (int64, 
 	return e.Queries.InsertResource(ctx, litedb.InsertResourceParams(r))
 }
 
-func (e liteQueries) UpdateResourceIfStatus(ctx context.Context, u resourceUpdate) (int64, error) {
-	return e.Queries.UpdateResourceIfStatus(ctx, litedb.UpdateResourceIfStatusParams(u))
+func (e liteQueries) UpdateResource(ctx context.Context, u resourceUpdate) (resourceRow, error) {
+	r, err := e.Queries.UpdateResource(ctx, litedb.UpdateResourceParams(u))
+	return resourceRow(r), err
+}
+
+func (e liteQueries) UpdateProcurement(ctx context.Context, status, failureReason string, updatedAt time.Time, offerID string, version int64) (Procurement, error) {
+	r, err := e.Queries.UpdateProcurement(ctx, status, failureReason, updatedAt, offerID, version)
+	return Procurement(r), err
 }
 
 func (e liteQueries) ResourceByID(ctx context.Context, id string) (resourceRow, error) {

@@ -75,6 +75,9 @@ type Procurement struct {
 	FailureReason string // "" unless failed
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+	// Version counts the row's writes: UpdateProcurement writes only over
+	// the version it was given (see UpdateResource).
+	Version int64
 }
 
 // Resource is a machine (or a cluster of them) that a procurement rents from a
@@ -111,6 +114,10 @@ type Resource struct {
 	// BillingStartedAt is when the vendor made the instance, from which
 	// the resource's cost accrues; nil while it has made none.
 	BillingStartedAt *time.Time
+	// Version counts the row's writes: UpdateResource writes only over the
+	// version it was given, so a writer holding an older copy of the row
+	// never writes back what another writer has changed since.
+	Version int64
 }
 
 // ResourceCursor is a place in ListResources' order: just after the
@@ -178,8 +185,12 @@ type Queries interface {
 	// the offer already has a procurement.
 	InsertProcurement(ctx context.Context, p Procurement) error
 	ProcurementByOffer(ctx context.Context, offerID string) (Procurement, error)
-	// SetProcurementStatus sets the status and failure reason, and updated_at to at.
-	SetProcurementStatus(ctx context.Context, offerID, status, failureReason string, at time.Time) error
+	// UpdateProcurement writes p's status, failure reason and UpdatedAt if
+	// the row is still at p.Version, and returns the row as written, its
+	// version bumped. If another writer changed it since, it writes nothing
+	// and returns ErrConflict (use ChangeProcurement to re-read and apply
+	// the change again). ErrNotFound if there is no such row.
+	UpdateProcurement(ctx context.Context, p Procurement) (Procurement, error)
 
 	// InsertResource stores r as given, timestamps included; ErrConflict if
 	// its ID is taken.
@@ -207,13 +218,16 @@ type Queries interface {
 	// ResourcesByVendorInstance returns the resources, normally one, that a
 	// vendor's instance belongs to, oldest first.
 	ResourcesByVendorInstance(ctx context.Context, vendor, instanceID string) ([]Resource, error)
-	// UpdateResource writes every mutable field of r (status, status message,
-	// failure reason, vendor instance ID, IPs, SSH port, the nullable
-	// timestamps except DeleteAt, and UpdatedAt) if the row's status is
-	// still ifStatus. If it is not, UpdateResource writes nothing and returns ErrConflict: this is
-	// the optimistic lock between the API (delete requests) and the workers
-	// (procure, delete, reconcile). ErrNotFound if there is no such row.
-	UpdateResource(ctx context.Context, r Resource, ifStatus string) error
+	// UpdateResource writes every mutable field of r (what a failover may
+	// move: vendor, region, spec and price; status, status message, failure
+	// reason, vendor instance ID, IPs, SSH port, the nullable timestamps
+	// except DeleteAt, and UpdatedAt) if the row is still at r.Version, and
+	// returns the row as written, its version bumped. If another writer
+	// changed the row since r was read, it writes nothing and returns
+	// ErrConflict: this is the optimistic lock between the API (delete
+	// requests) and the workers (procure, delete, reconcile), and
+	// ChangeResource is the way to use it. ErrNotFound if there is no such row.
+	UpdateResource(ctx context.Context, r Resource) (Resource, error)
 	// SetDeleteAt sets (nil: clears) DeleteAt of every resource of a
 	// procurement that is not deleting, deleted or failed, and returns how
 	// many changed.
@@ -283,6 +297,11 @@ type Options struct {
 	JobRescueAfter time.Duration
 	// JobMiddleware wraps every job River runs (metrics, tracing).
 	JobMiddleware []rivertype.Middleware
+	// Heartbeat is how often a process running jobs beats (default
+	// HeartbeatEvery). A process fences itself after FenceAfterBeats of
+	// them without a beat getting through, and is taken for dead after
+	// HolderDeadAfterBeats; replicas of one database must agree on it.
+	Heartbeat time.Duration
 }
 
 // DefaultJobRescueAfter is Options.JobRescueAfter's default.
@@ -295,6 +314,9 @@ func Open(ctx context.Context, o Options) (Store, error) {
 	}
 	if o.JobRescueAfter <= 0 {
 		o.JobRescueAfter = DefaultJobRescueAfter
+	}
+	if o.Heartbeat <= 0 {
+		o.Heartbeat = HeartbeatEvery
 	}
 	switch {
 	case o.DatabaseURL == "":

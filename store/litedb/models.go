@@ -76,6 +76,7 @@ type Procurement struct {
 	FailureReason string
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+	Version       int64
 }
 
 type ReplicaHeartbeat struct {
@@ -111,6 +112,7 @@ type Resource struct {
 	UpdatedAt         time.Time
 	DeleteAt          *time.Time
 	BillingStartedAt  *time.Time
+	Version           int64
 }
 
 type Setting struct {

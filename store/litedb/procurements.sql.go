@@ -13,11 +13,11 @@ import (
 const insertProcurement = `-- name: InsertProcurement :execrows
 INSERT INTO procurements (
     offer_id, account_id, vendor, offer, item, ssh_public_key, cloud_init,
-    cluster_name, status, failure_reason, created_at, updated_at
+    cluster_name, status, failure_reason, created_at, updated_at, version
 ) VALUES (
     ?1, ?2, ?3, ?4, ?5,
     ?6, ?7, ?8, ?9,
-    ?10, ?11, ?12
+    ?10, ?11, ?12, ?13
 )
 ON CONFLICT (offer_id) DO NOTHING
 `
@@ -35,6 +35,7 @@ type InsertProcurementParams struct {
 	FailureReason string
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+	Version       int64
 }
 
 // Inserts report 0 rows on a taken key instead of failing: on PostgreSQL a
@@ -53,6 +54,7 @@ func (q *Queries) InsertProcurement(ctx context.Context, arg InsertProcurementPa
 		arg.FailureReason,
 		arg.CreatedAt,
 		arg.UpdatedAt,
+		arg.Version,
 	)
 	if err != nil {
 		return 0, err
@@ -61,7 +63,7 @@ func (q *Queries) InsertProcurement(ctx context.Context, arg InsertProcurementPa
 }
 
 const procurementByOffer = `-- name: ProcurementByOffer :one
-SELECT offer_id, account_id, vendor, offer, item, ssh_public_key, cloud_init, cluster_name, status, failure_reason, created_at, updated_at FROM procurements WHERE offer_id = ?1
+SELECT offer_id, account_id, vendor, offer, item, ssh_public_key, cloud_init, cluster_name, status, failure_reason, created_at, updated_at, version FROM procurements WHERE offer_id = ?1
 `
 
 func (q *Queries) ProcurementByOffer(ctx context.Context, offerID string) (Procurement, error) {
@@ -80,25 +82,44 @@ func (q *Queries) ProcurementByOffer(ctx context.Context, offerID string) (Procu
 		&i.FailureReason,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Version,
 	)
 	return i, err
 }
 
-const setProcurementStatus = `-- name: SetProcurementStatus :execrows
+const updateProcurement = `-- name: UpdateProcurement :one
 UPDATE procurements
-SET status = ?1, failure_reason = ?2, updated_at = ?3
-WHERE offer_id = ?4
+SET status = ?1, failure_reason = ?2, updated_at = ?3,
+    version = version + 1
+WHERE offer_id = ?4 AND version = ?5
+RETURNING offer_id, account_id, vendor, offer, item, ssh_public_key, cloud_init, cluster_name, status, failure_reason, created_at, updated_at, version
 `
 
-func (q *Queries) SetProcurementStatus(ctx context.Context, status string, failureReason string, updatedAt time.Time, offerID string) (int64, error) {
-	result, err := q.db.ExecContext(ctx, setProcurementStatus,
+// As UpdateResource: the write of a writer that read this version of the
+// row, which bumps it.
+func (q *Queries) UpdateProcurement(ctx context.Context, status string, failureReason string, updatedAt time.Time, offerID string, version int64) (Procurement, error) {
+	row := q.db.QueryRowContext(ctx, updateProcurement,
 		status,
 		failureReason,
 		updatedAt,
 		offerID,
+		version,
 	)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected()
+	var i Procurement
+	err := row.Scan(
+		&i.OfferID,
+		&i.AccountID,
+		&i.Vendor,
+		&i.Offer,
+		&i.Item,
+		&i.SSHPublicKey,
+		&i.CloudInit,
+		&i.ClusterName,
+		&i.Status,
+		&i.FailureReason,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.Version,
+	)
+	return i, err
 }

@@ -15,7 +15,8 @@ INSERT INTO resources (
     id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name,
     node_index, status, status_message, failure_reason, vendor_instance_id, external_ip,
     internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at,
-    ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at
+    ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at,
+    version
 ) VALUES (
     ?1, ?2, ?3, ?4,
     ?5, ?6, ?7, ?8,
@@ -24,7 +25,7 @@ INSERT INTO resources (
     ?17, ?18, ?19,
     ?20, ?21, ?22,
     ?23, ?24, ?25, ?26,
-    ?27
+    ?27, ?28
 )
 ON CONFLICT (id) DO NOTHING
 `
@@ -57,6 +58,7 @@ type InsertResourceParams struct {
 	UpdatedAt         time.Time
 	DeleteAt          *time.Time
 	BillingStartedAt  *time.Time
+	Version           int64
 }
 
 func (q *Queries) InsertResource(ctx context.Context, arg InsertResourceParams) (int64, error) {
@@ -88,6 +90,7 @@ func (q *Queries) InsertResource(ctx context.Context, arg InsertResourceParams) 
 		arg.UpdatedAt,
 		arg.DeleteAt,
 		arg.BillingStartedAt,
+		arg.Version,
 	)
 	if err != nil {
 		return 0, err
@@ -96,7 +99,7 @@ func (q *Queries) InsertResource(ctx context.Context, arg InsertResourceParams) 
 }
 
 const listResources = `-- name: ListResources :many
-SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at FROM resources
+SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version FROM resources
 WHERE account_id = ?1
   AND (offer_id = ?2 OR ?2 = '')
   AND (status = ?3 OR ?3 = '')
@@ -154,6 +157,7 @@ func (q *Queries) ListResources(ctx context.Context, accountID int64, offerID st
 			&i.UpdatedAt,
 			&i.DeleteAt,
 			&i.BillingStartedAt,
+			&i.Version,
 		); err != nil {
 			return nil, err
 		}
@@ -169,7 +173,7 @@ func (q *Queries) ListResources(ctx context.Context, accountID int64, offerID st
 }
 
 const liveResources = `-- name: LiveResources :many
-SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at FROM resources WHERE status NOT IN ('deleted', 'failed') ORDER BY created_at, id
+SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version FROM resources WHERE status NOT IN ('deleted', 'failed') ORDER BY created_at, id
 `
 
 func (q *Queries) LiveResources(ctx context.Context) ([]Resource, error) {
@@ -209,6 +213,7 @@ func (q *Queries) LiveResources(ctx context.Context) ([]Resource, error) {
 			&i.UpdatedAt,
 			&i.DeleteAt,
 			&i.BillingStartedAt,
+			&i.Version,
 		); err != nil {
 			return nil, err
 		}
@@ -224,7 +229,7 @@ func (q *Queries) LiveResources(ctx context.Context) ([]Resource, error) {
 }
 
 const liveResourcesOfAccount = `-- name: LiveResourcesOfAccount :many
-SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at FROM resources
+SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version FROM resources
 WHERE account_id = ?1 AND status NOT IN ('deleted', 'failed')
 ORDER BY created_at, id
 `
@@ -266,6 +271,7 @@ func (q *Queries) LiveResourcesOfAccount(ctx context.Context, accountID int64) (
 			&i.UpdatedAt,
 			&i.DeleteAt,
 			&i.BillingStartedAt,
+			&i.Version,
 		); err != nil {
 			return nil, err
 		}
@@ -281,7 +287,7 @@ func (q *Queries) LiveResourcesOfAccount(ctx context.Context, accountID int64) (
 }
 
 const resourceByID = `-- name: ResourceByID :one
-SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at FROM resources WHERE id = ?1
+SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version FROM resources WHERE id = ?1
 `
 
 func (q *Queries) ResourceByID(ctx context.Context, id string) (Resource, error) {
@@ -315,12 +321,13 @@ func (q *Queries) ResourceByID(ctx context.Context, id string) (Resource, error)
 		&i.UpdatedAt,
 		&i.DeleteAt,
 		&i.BillingStartedAt,
+		&i.Version,
 	)
 	return i, err
 }
 
 const resourcesByOffer = `-- name: ResourcesByOffer :many
-SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at FROM resources WHERE offer_id = ?1 ORDER BY node_index, id
+SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version FROM resources WHERE offer_id = ?1 ORDER BY node_index, id
 `
 
 func (q *Queries) ResourcesByOffer(ctx context.Context, offerID string) ([]Resource, error) {
@@ -360,6 +367,7 @@ func (q *Queries) ResourcesByOffer(ctx context.Context, offerID string) ([]Resou
 			&i.UpdatedAt,
 			&i.DeleteAt,
 			&i.BillingStartedAt,
+			&i.Version,
 		); err != nil {
 			return nil, err
 		}
@@ -375,7 +383,7 @@ func (q *Queries) ResourcesByOffer(ctx context.Context, offerID string) ([]Resou
 }
 
 const resourcesByParent = `-- name: ResourcesByParent :many
-SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at FROM resources WHERE parent_id = ?1 ORDER BY node_index, id
+SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version FROM resources WHERE parent_id = ?1 ORDER BY node_index, id
 `
 
 func (q *Queries) ResourcesByParent(ctx context.Context, parentID *string) ([]Resource, error) {
@@ -415,6 +423,7 @@ func (q *Queries) ResourcesByParent(ctx context.Context, parentID *string) ([]Re
 			&i.UpdatedAt,
 			&i.DeleteAt,
 			&i.BillingStartedAt,
+			&i.Version,
 		); err != nil {
 			return nil, err
 		}
@@ -430,7 +439,7 @@ func (q *Queries) ResourcesByParent(ctx context.Context, parentID *string) ([]Re
 }
 
 const resourcesByVendorInstance = `-- name: ResourcesByVendorInstance :many
-SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at FROM resources
+SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version FROM resources
 WHERE vendor = ?1 AND vendor_instance_id = ?2
 ORDER BY created_at, id
 `
@@ -472,6 +481,7 @@ func (q *Queries) ResourcesByVendorInstance(ctx context.Context, vendor string, 
 			&i.UpdatedAt,
 			&i.DeleteAt,
 			&i.BillingStartedAt,
+			&i.Version,
 		); err != nil {
 			return nil, err
 		}
@@ -491,9 +501,10 @@ UPDATE resources SET delete_at = ?1, updated_at = ?2
 WHERE offer_id = ?3 AND status NOT IN ('deleting', 'deleted', 'failed')
 `
 
-// delete_at is written only here, never by UpdateResourceIfStatus: a worker
-// step that read the row before a renter moved the time must not move it
-// back. Only resources not yet on their way out change.
+// delete_at is written only here, never by UpdateResource, and without a
+// new version: it is the renter's field alone, so a worker step that read
+// the row before a renter moved the time neither moves it back nor has to
+// re-read for it. Only resources not yet on their way out change.
 func (q *Queries) SetDeleteAt(ctx context.Context, deleteAt *time.Time, updatedAt time.Time, offerID string) (int64, error) {
 	result, err := q.db.ExecContext(ctx, setDeleteAt, deleteAt, updatedAt, offerID)
 	if err != nil {
@@ -502,26 +513,36 @@ func (q *Queries) SetDeleteAt(ctx context.Context, deleteAt *time.Time, updatedA
 	return result.RowsAffected()
 }
 
-const updateResourceIfStatus = `-- name: UpdateResourceIfStatus :execrows
+const updateResource = `-- name: UpdateResource :one
 UPDATE resources SET
-    status = ?1,
-    status_message = ?2,
-    failure_reason = ?3,
-    vendor_instance_id = ?4,
-    external_ip = ?5,
-    internal_ip = ?6,
-    ssh_port = ?7,
-    create_attempted_at = ?8,
-    delete_requested_at = ?9,
-    ready_at = ?10,
-    deleted_at = ?11,
-    last_synced_at = ?12,
-    billing_started_at = ?13,
-    updated_at = ?14
-WHERE id = ?15 AND status = ?16
+    vendor = ?1,
+    vendor_region = ?2,
+    spec = ?3,
+    price_per_hour = ?4,
+    status = ?5,
+    status_message = ?6,
+    failure_reason = ?7,
+    vendor_instance_id = ?8,
+    external_ip = ?9,
+    internal_ip = ?10,
+    ssh_port = ?11,
+    create_attempted_at = ?12,
+    delete_requested_at = ?13,
+    ready_at = ?14,
+    deleted_at = ?15,
+    last_synced_at = ?16,
+    billing_started_at = ?17,
+    updated_at = ?18,
+    version = version + 1
+WHERE id = ?19 AND version = ?20
+RETURNING id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version
 `
 
-type UpdateResourceIfStatusParams struct {
+type UpdateResourceParams struct {
+	Vendor            string
+	VendorRegion      string
+	Spec              []byte
+	PricePerHour      float64
 	Status            string
 	StatusMessage     string
 	FailureReason     string
@@ -537,13 +558,18 @@ type UpdateResourceIfStatusParams struct {
 	BillingStartedAt  *time.Time
 	UpdatedAt         time.Time
 	ID                string
-	IfStatus          string
+	Version           int64
 }
 
-// The status condition is the optimistic lock: of two writers that read the
-// same status, only the first changes the row.
-func (q *Queries) UpdateResourceIfStatus(ctx context.Context, arg UpdateResourceIfStatusParams) (int64, error) {
-	result, err := q.db.ExecContext(ctx, updateResourceIfStatus,
+// The version condition is the optimistic lock: of two writers that read
+// the same version of the row, only the first changes it; the other finds
+// no row, re-reads and decides again. Every write bumps the version.
+func (q *Queries) UpdateResource(ctx context.Context, arg UpdateResourceParams) (Resource, error) {
+	row := q.db.QueryRowContext(ctx, updateResource,
+		arg.Vendor,
+		arg.VendorRegion,
+		arg.Spec,
+		arg.PricePerHour,
 		arg.Status,
 		arg.StatusMessage,
 		arg.FailureReason,
@@ -559,10 +585,38 @@ func (q *Queries) UpdateResourceIfStatus(ctx context.Context, arg UpdateResource
 		arg.BillingStartedAt,
 		arg.UpdatedAt,
 		arg.ID,
-		arg.IfStatus,
+		arg.Version,
 	)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected()
+	var i Resource
+	err := row.Scan(
+		&i.ID,
+		&i.AccountID,
+		&i.OfferID,
+		&i.ParentID,
+		&i.ResourceType,
+		&i.Vendor,
+		&i.VendorRegion,
+		&i.Name,
+		&i.NodeIndex,
+		&i.Status,
+		&i.StatusMessage,
+		&i.FailureReason,
+		&i.VendorInstanceID,
+		&i.ExternalIP,
+		&i.InternalIP,
+		&i.SSHPort,
+		&i.Spec,
+		&i.PricePerHour,
+		&i.CreateAttemptedAt,
+		&i.DeleteRequestedAt,
+		&i.ReadyAt,
+		&i.DeletedAt,
+		&i.LastSyncedAt,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.DeleteAt,
+		&i.BillingStartedAt,
+		&i.Version,
+	)
+	return i, err
 }

@@ -3,18 +3,22 @@
 -- name: InsertProcurement :execrows
 INSERT INTO procurements (
     offer_id, account_id, vendor, offer, item, ssh_public_key, cloud_init,
-    cluster_name, status, failure_reason, created_at, updated_at
+    cluster_name, status, failure_reason, created_at, updated_at, version
 ) VALUES (
     sqlc.arg(offer_id), sqlc.arg(account_id), sqlc.arg(vendor), sqlc.arg(offer), sqlc.arg(item),
     sqlc.arg(ssh_public_key), sqlc.arg(cloud_init), sqlc.arg(cluster_name), sqlc.arg(status),
-    sqlc.arg(failure_reason), sqlc.arg(created_at), sqlc.arg(updated_at)
+    sqlc.arg(failure_reason), sqlc.arg(created_at), sqlc.arg(updated_at), sqlc.arg(version)
 )
 ON CONFLICT (offer_id) DO NOTHING;
 
 -- name: ProcurementByOffer :one
 SELECT * FROM procurements WHERE offer_id = sqlc.arg(offer_id);
 
--- name: SetProcurementStatus :execrows
+-- As UpdateResource: the write of a writer that read this version of the
+-- row, which bumps it.
+-- name: UpdateProcurement :one
 UPDATE procurements
-SET status = sqlc.arg(status), failure_reason = sqlc.arg(failure_reason), updated_at = sqlc.arg(updated_at)
-WHERE offer_id = sqlc.arg(offer_id);
+SET status = sqlc.arg(status), failure_reason = sqlc.arg(failure_reason), updated_at = sqlc.arg(updated_at),
+    version = version + 1
+WHERE offer_id = sqlc.arg(offer_id) AND version = sqlc.arg(version)
+RETURNING *;

@@ -3,7 +3,8 @@ INSERT INTO resources (
     id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name,
     node_index, status, status_message, failure_reason, vendor_instance_id, external_ip,
     internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at,
-    ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at
+    ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at,
+    version
 ) VALUES (
     sqlc.arg(id), sqlc.arg(account_id), sqlc.arg(offer_id), sqlc.arg(parent_id),
     sqlc.arg(resource_type), sqlc.arg(vendor), sqlc.arg(vendor_region), sqlc.arg(name),
@@ -12,7 +13,7 @@ INSERT INTO resources (
     sqlc.arg(spec), sqlc.arg(price_per_hour), sqlc.arg(create_attempted_at),
     sqlc.arg(delete_requested_at), sqlc.arg(ready_at), sqlc.arg(deleted_at),
     sqlc.arg(last_synced_at), sqlc.arg(created_at), sqlc.arg(updated_at), sqlc.arg(delete_at),
-    sqlc.arg(billing_started_at)
+    sqlc.arg(billing_started_at), sqlc.arg(version)
 )
 ON CONFLICT (id) DO NOTHING;
 
@@ -52,10 +53,15 @@ SELECT * FROM resources
 WHERE vendor = sqlc.arg(vendor) AND vendor_instance_id = sqlc.arg(vendor_instance_id)
 ORDER BY created_at, id;
 
--- The status condition is the optimistic lock: of two writers that read the
--- same status, only the first changes the row.
--- name: UpdateResourceIfStatus :execrows
+-- The version condition is the optimistic lock: of two writers that read
+-- the same version of the row, only the first changes it; the other finds
+-- no row, re-reads and decides again. Every write bumps the version.
+-- name: UpdateResource :one
 UPDATE resources SET
+    vendor = sqlc.arg(vendor),
+    vendor_region = sqlc.arg(vendor_region),
+    spec = sqlc.arg(spec),
+    price_per_hour = sqlc.arg(price_per_hour),
     status = sqlc.arg(status),
     status_message = sqlc.arg(status_message),
     failure_reason = sqlc.arg(failure_reason),
@@ -69,12 +75,15 @@ UPDATE resources SET
     deleted_at = sqlc.arg(deleted_at),
     last_synced_at = sqlc.arg(last_synced_at),
     billing_started_at = sqlc.arg(billing_started_at),
-    updated_at = sqlc.arg(updated_at)
-WHERE id = sqlc.arg(id) AND status = sqlc.arg(if_status);
+    updated_at = sqlc.arg(updated_at),
+    version = version + 1
+WHERE id = sqlc.arg(id) AND version = sqlc.arg(version)
+RETURNING *;
 
--- delete_at is written only here, never by UpdateResourceIfStatus: a worker
--- step that read the row before a renter moved the time must not move it
--- back. Only resources not yet on their way out change.
+-- delete_at is written only here, never by UpdateResource, and without a
+-- new version: it is the renter's field alone, so a worker step that read
+-- the row before a renter moved the time neither moves it back nor has to
+-- re-read for it. Only resources not yet on their way out change.
 -- name: SetDeleteAt :execrows
 UPDATE resources SET delete_at = sqlc.arg(delete_at), updated_at = sqlc.arg(updated_at)
 WHERE offer_id = sqlc.arg(offer_id) AND status NOT IN ('deleting', 'deleted', 'failed');
