@@ -74,12 +74,14 @@ func listen(port int) (net.Listener, error) {
 
 // hostsHandler serves the sandbox's vendor side to whoever holds its
 // endpoints: GET /ssh-port?ip=127.1.x.y answers the port the stand-in host
-// at that address answers SSH on (22 when there is none), and GET
-// /instances, with the stand-ins' key as a bearer token, lists every
-// instance every stand-in holds, whichever installation made it: the
-// vendor account's own console, where the supply API's /sandbox/instances
-// shows a tenant its own.
-func hostsHandler(hosts *standin.Hosts, key string, list func() []standin.ConsoleEntry) http.Handler {
+// at that address answers SSH on (22 when there is none). With the
+// stand-ins' key as a bearer token, GET /instances lists every instance
+// every stand-in holds, whichever installation made it: the vendor
+// account's own console, where the supply API's /sandbox/instances shows a
+// tenant its own; GET /capacity lists every item the stand-ins sell with
+// its free units, and POST /capacity has other customers take them away
+// or give them back (capacityChange).
+func hostsHandler(hosts *standin.Hosts, key string, list func() []standin.ConsoleEntry, capacity *standin.Capacity) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /ssh-port", func(w http.ResponseWriter, r *http.Request) {
 		ip := r.URL.Query().Get("ip")
@@ -89,15 +91,149 @@ func hostsHandler(hosts *standin.Hosts, key string, list func() []standin.Consol
 		}
 		fmt.Fprintln(w, hosts.Port(ip))
 	})
-	mux.HandleFunc("GET /instances", func(w http.ResponseWriter, r *http.Request) {
-		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte("Bearer "+key)) != 1 {
-			http.Error(w, "want the sandbox's key as a bearer token", http.StatusUnauthorized)
+	authorized := func(h http.HandlerFunc) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte("Bearer "+key)) != 1 {
+				writeJSON(w, http.StatusUnauthorized, detail{"want the sandbox's key as a bearer token"})
+				return
+			}
+			h(w, r)
+		}
+	}
+	mux.HandleFunc("GET /instances", authorized(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, list())
+	}))
+	mux.HandleFunc("GET /capacity", authorized(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		items := capacity.List(standin.Selection{Vendor: q.Get("vendor"), Region: q.Get("region"),
+			Contract: q.Get("contract"), InstanceType: q.Get("instance_type")})
+		if items == nil {
+			items = []standin.Stock{} // an empty list, not null
+		}
+		writeJSON(w, http.StatusOK, items)
+	}))
+	mux.HandleFunc("POST /capacity", authorized(func(w http.ResponseWriter, r *http.Request) {
+		change, problems := readCapacityChange(w, r)
+		if len(problems) > 0 {
+			writeJSON(w, http.StatusUnprocessableEntity, validationErrors{problems})
 			return
 		}
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(list())
-	})
+		items, err := capacity.Set(change.selection(), *change.Free)
+		switch {
+		case errors.Is(err, standin.ErrUnknownVendor) || errors.Is(err, standin.ErrNoItem):
+			writeJSON(w, http.StatusNotFound, detail{err.Error()})
+		case err != nil:
+			writeJSON(w, http.StatusInternalServerError, detail{err.Error()})
+		default:
+			writeJSON(w, http.StatusOK, capacityChanged{Changed: len(items), Items: items})
+		}
+	}))
 	return mux
+}
+
+// capacityChange is the body of POST /capacity: other customers rent (or
+// give back) the units of the items it picks, a vendor's in one region
+// (under one contract, of one instance type, when those are given), until
+// Free of each are free.
+type capacityChange struct {
+	Vendor       string `json:"vendor"`
+	Region       string `json:"region"`
+	Contract     string `json:"contract"`
+	InstanceType string `json:"instance_type"`
+	Free         *int   `json:"free"`
+}
+
+func (c capacityChange) selection() standin.Selection {
+	return standin.Selection{Vendor: c.Vendor, Region: c.Region, Contract: c.Contract, InstanceType: c.InstanceType}
+}
+
+// capacityChanged answers POST /capacity: how many items it changed, and
+// each as it is now.
+type capacityChanged struct {
+	Changed int             `json:"changed"`
+	Items   []standin.Stock `json:"items"`
+}
+
+// maxCapacityBody bounds a POST /capacity body; a real one is a few dozen
+// bytes.
+const maxCapacityBody = 64 << 10
+
+// readCapacityChange reads a POST /capacity body, strictly: one JSON
+// object of capacityChange's fields, vendor, region and free given, free
+// at least 0 and contract, if given, one of the two. What is wrong comes
+// back as FastAPI's validation errors.
+func readCapacityChange(w http.ResponseWriter, r *http.Request) (capacityChange, []validationError) {
+	var c capacityChange
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxCapacityBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return c, []validationError{decodeProblem(err)}
+	}
+	if dec.More() {
+		return c, []validationError{{Type: "json_invalid", Loc: []any{"body"}, Msg: "JSON decode error: one object expected, more found"}}
+	}
+	var problems []validationError
+	for _, f := range []struct {
+		name  string
+		unset bool
+	}{{"vendor", c.Vendor == ""}, {"region", c.Region == ""}, {"free", c.Free == nil}} {
+		if f.unset {
+			problems = append(problems, validationError{Type: "missing", Loc: []any{"body", f.name}, Msg: "Field required"})
+		}
+	}
+	if c.Contract != "" && c.Contract != standin.OnDemand && c.Contract != standin.Spot {
+		problems = append(problems, validationError{Type: "enum", Loc: []any{"body", "contract"},
+			Msg: "Input should be 'ondemand' or 'spot'", Input: c.Contract})
+	}
+	if c.Free != nil && *c.Free < 0 {
+		problems = append(problems, validationError{Type: "greater_than_equal", Loc: []any{"body", "free"},
+			Msg: "Input should be greater than or equal to 0", Input: *c.Free})
+	}
+	return c, problems
+}
+
+// decodeProblem is the validation error of a body encoding/json refused.
+func decodeProblem(err error) validationError {
+	var typeErr *json.UnmarshalTypeError
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &typeErr) && typeErr.Field == "":
+		return validationError{Type: "model_attributes_type", Loc: []any{"body"}, Msg: "Input should be a JSON object, not a JSON " + typeErr.Value}
+	case errors.As(err, &typeErr):
+		return validationError{Type: typeErr.Type.Kind().String() + "_type", Loc: []any{"body", typeErr.Field},
+			Msg: "Input should be a valid " + typeErr.Type.String() + ", not a JSON " + typeErr.Value}
+	case errors.As(err, &tooBig):
+		return validationError{Type: "json_invalid", Loc: []any{"body"}, Msg: fmt.Sprintf("Body larger than %d bytes", tooBig.Limit)}
+	}
+	if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		name, _ := strconv.Unquote(field)
+		return validationError{Type: "extra_forbidden", Loc: []any{"body", name}, Msg: "Extra inputs are not permitted"}
+	}
+	return validationError{Type: "json_invalid", Loc: []any{"body"}, Msg: "JSON decode error: " + err.Error()}
+}
+
+// detail is an error answer in FastAPI's shape, as the supply API's.
+type detail struct {
+	Detail string `json:"detail"`
+}
+
+// validationErrors is a 422 answer in FastAPI's shape: one entry per
+// problem with the request.
+type validationErrors struct {
+	Detail []validationError `json:"detail"`
+}
+
+type validationError struct {
+	Type  string `json:"type"`
+	Loc   []any  `json:"loc"`
+	Msg   string `json:"msg"`
+	Input any    `json:"input,omitempty"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
 }
 
 // RemotePorts is the SSHPort function of an installation whose adapters

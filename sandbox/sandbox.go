@@ -181,10 +181,15 @@ type Options struct {
 // Sandbox is the running set of stand-ins and the adapters pointed at them.
 type Sandbox struct {
 	hosts    *standin.Hosts
+	capacity *standin.Capacity
 	standIns map[string]StandIn
 	stops    []func()
 	vendors  []vendors.Vendor
 }
+
+// CapacityFile is the file, under <data dir>/sandbox, that keeps the stock
+// taken away from (or given back to) the stand-ins across restarts.
+const CapacityFile = "capacity.json"
 
 // Start starts every stand-in on its own loopback port, and writes
 // EndpointsFile for other installations. The stand-ins keep their key,
@@ -204,7 +209,11 @@ func Start(o Options) (*Sandbox, error) {
 			return nil, err
 		}
 	}
-	s := &Sandbox{hosts: &standin.Hosts{}, standIns: map[string]StandIn{}}
+	capacity, err := standin.NewCapacity(filepath.Join(dir, CapacityFile))
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	s := &Sandbox{hosts: &standin.Hosts{}, capacity: capacity, standIns: map[string]StandIn{}}
 	hl, err := listen(st.Ports[hostsService])
 	if err != nil {
 		return nil, fmt.Errorf("start sandbox hosts service: %w", err)
@@ -222,6 +231,7 @@ func Start(o Options) (*Sandbox, error) {
 			Hosts:       s.hosts,
 			Now:         o.Now,
 			SteadyStock: o.SteadyStock,
+			Capacity:    capacity,
 		})
 		if err != nil {
 			s.Close()
@@ -248,8 +258,9 @@ func Start(o Options) (*Sandbox, error) {
 			o.Logger.Info("sandbox stand-in started", "vendor", k.name, "url", base)
 		}
 	}
-	// Served once every stand-in is in place: it lists their instances.
-	s.stops = append(s.stops, serveHTTP(hostsHandler(s.hosts, st.Key, s.Instances), hl))
+	// Served once every stand-in is in place: it lists their instances
+	// and items.
+	s.stops = append(s.stops, serveHTTP(hostsHandler(s.hosts, st.Key, s.Instances, capacity), hl))
 	for path, v := range map[string]any{statePath: st, filepath.Join(dir, EndpointsFile): endpoints} {
 		if err := standin.Save(path, v); err != nil {
 			s.Close()
@@ -267,6 +278,10 @@ func (s *Sandbox) StandIn(vendor string) (StandIn, bool) {
 	si, ok := s.standIns[vendor]
 	return si, ok
 }
+
+// Capacity is the stand-ins' ledger of the stock other customers hold:
+// tests take stock away through it (what POST /capacity does).
+func (s *Sandbox) Capacity() *standin.Capacity { return s.capacity }
 
 // Instances lists every instance every stand-in holds, as the vendors'
 // consoles would: what GET /sandbox/instances shows.

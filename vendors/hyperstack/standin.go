@@ -138,6 +138,7 @@ func NewStandIn(o standin.Options) (*StandIn, error) {
 		writeError(w, http.StatusNotFound, "not_found", "The requested URL was not found on the server.")
 	})
 	s.handler = s.faults.Wrap(s.limit(s.authorize(mux)), faultBody)
+	o.Capacity.Register(vendorName, &s.mu, s.capacities)
 	return s, nil
 }
 
@@ -442,19 +443,36 @@ func (s *StandIn) deleteKeypair(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, okEnvelope{true, "Keypair deleted successfully"})
 }
 
-// available is how many more nodes of o can be created now; the caller
-// holds s.mu. Stock flickers out now and then, like real stock does.
-func (s *StandIn) available(o offer, now time.Time) int {
-	if s.opts.Flicker(0.05, o.region+"/"+o.flavor.name, now) {
-		return 0
-	}
+// capacity is what the stock model says of o now: its stock less the VMs
+// not yet gone, or sold out while it flickers, as real stock comes and
+// goes. The caller holds s.mu.
+func (s *StandIn) capacity(o offer, now time.Time) standin.Level {
 	n := o.stock
 	for _, vm := range s.state.VMs {
 		if vm.OfferID == o.id && s.phase(vm, now) != phaseGone {
 			n--
 		}
 	}
-	return max(n, 0)
+	item := standin.Item{Vendor: vendorName, InstanceType: o.flavor.name, Region: o.region,
+		Contract: standin.OnDemand, GPUCount: o.flavor.gpuCount, NodeCount: 1}
+	return s.opts.Level(item, n, 0.05, o.region+"/"+o.flavor.name, now)
+}
+
+// capacities lists every offer, for the sandbox's capacity ledger; the
+// caller holds s.mu.
+func (s *StandIn) capacities() []standin.Level {
+	now := s.now()
+	out := make([]standin.Level, 0, len(s.offers))
+	for _, o := range s.offers {
+		out = append(out, s.capacity(o, now))
+	}
+	return out
+}
+
+// available is how many more nodes of o can be created now, as the
+// sandbox's capacity ledger has it; the caller holds s.mu.
+func (s *StandIn) available(o offer, now time.Time) int {
+	return s.opts.Capacity.Free(s.capacity(o, now))
 }
 
 func (s *StandIn) findOffer(region, flavor string) (offer, bool) {
@@ -723,6 +741,10 @@ func (s *StandIn) createVMs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.available(o, now) < req.Count {
+		// Hyperstack's description documents no wording for this: its
+		// create answers 400 with ErrorResponseModel ({status, message,
+		// error_reason}) for a refused request, and "stock" is its word
+		// for capacity (stock_available on flavors, Get_GPU_stock).
 		writeError(w, http.StatusBadRequest, "bad_request", "Not enough stock available for flavor %s in region %s", req.FlavorName, env.Region)
 		return
 	}

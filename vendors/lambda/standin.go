@@ -145,6 +145,7 @@ func NewStandIn(o standin.Options) (*StandIn, error) {
 		writeError(w, http.StatusNotFound, codeNotFound, "The requested resource was not found.", "")
 	})
 	s.handler = s.faults.Wrap(s.authorize(mux), faultBody)
+	o.Capacity.Register(Name, &s.mu, s.capacities)
 	return s, nil
 }
 
@@ -340,11 +341,36 @@ func (s *StandIn) live() map[string]int {
 	return n
 }
 
-// hasCapacity says whether a type can be launched in a region now: it
-// has stock left and is not flickering out of stock.
-func (s *StandIn) hasCapacity(t seedType, region string, live map[string]int, now time.Time) bool {
+// capacity is what the stock model says of a type in a region now: its
+// stock less the live instances (live counts them per type/region), or
+// sold out while it flickers.
+func (s *StandIn) capacity(t seedType, region string, live map[string]int, now time.Time) standin.Level {
 	key := t.t.Name + "/" + region
-	return t.stock[region]-live[key] > 0 && !s.opts.Flicker(0.05, key, now)
+	item := standin.Item{Vendor: Name, InstanceType: t.t.Name, Region: region,
+		Contract: standin.OnDemand, GPUCount: t.t.Specs.GPUs, NodeCount: 1}
+	return s.opts.Level(item, t.stock[region]-live[key], 0.05, key, now)
+}
+
+// capacities lists every type in every region that sells it, for the
+// sandbox's capacity ledger; the caller holds s.mu.
+func (s *StandIn) capacities() []standin.Level {
+	live, now := s.live(), s.now()
+	var out []standin.Level
+	for _, name := range slices.Sorted(maps.Keys(s.types)) {
+		t := s.types[name]
+		for _, r := range s.order {
+			if _, sold := t.stock[r.Name]; sold {
+				out = append(out, s.capacity(t, r.Name, live, now))
+			}
+		}
+	}
+	return out
+}
+
+// hasCapacity says whether a type can be launched in a region now, as the
+// sandbox's capacity ledger has it.
+func (s *StandIn) hasCapacity(t seedType, region string, live map[string]int, now time.Time) bool {
+	return s.opts.Capacity.Free(s.capacity(t, region, live, now)) > 0
 }
 
 func (s *StandIn) listInstanceTypes(w http.ResponseWriter, r *http.Request) {
@@ -496,6 +522,9 @@ func (s *StandIn) launchInstance(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if !s.hasCapacity(t, req.RegionName, live, now) {
+			// Lambda's description: launchInstance answers 400 with
+			// ApiErrorInsufficientCapacity, whose code is this and whose
+			// message is "Not enough capacity to fulfill launch request.".
 			writeError(w, http.StatusBadRequest, codeInsufficientCapacity, "Not enough capacity to fulfill launch request.", "Try another region or instance type.")
 			return
 		}

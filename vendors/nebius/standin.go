@@ -182,6 +182,7 @@ func NewStandIn(o standin.Options) (*StandIn, error) {
 	pb.RegisterSubnetServiceServer(s.server, subnetServer{s: s})
 	pb.RegisterCalculatorServiceServer(s.server, calculatorServer{s: s})
 	pb.RegisterResourceAdviceServiceServer(s.server, adviceServer{s: s})
+	o.Capacity.Register(Name, &s.mu, s.capacities)
 	return s, nil
 }
 
@@ -626,19 +627,50 @@ func macOf(id string) string {
 	return fmt.Sprintf("d0:0d:%02x:%02x:%02x:%02x", n>>24&0xff, n>>16&0xff, n>>8&0xff, n&0xff)
 }
 
-// available is how many more VMs of o can start now; the caller holds
-// s.mu. Stock flickers out now and then, like real stock does.
-func (s *StandIn) available(o offer, now time.Time) int {
-	if s.opts.Flicker(0.05, o.key(), now) {
-		return 0
-	}
+// capacity is what the stock model says of o's on-demand or preemptible
+// VMs now: its stock, which both share, less the VMs that hold it, or sold
+// out while it flickers, as real stock comes and goes. A GPU cluster is
+// VMs of its preset, so its nodes draw on the on-demand item. The caller
+// holds s.mu.
+func (s *StandIn) capacity(o offer, preemptible bool, now time.Time) standin.Level {
 	n := o.stock
 	for _, vm := range s.state.VMs {
 		if vm.Offer == o.key() && s.holds(vm, now) {
 			n--
 		}
 	}
-	return max(n, 0)
+	contract := standin.OnDemand
+	if preemptible {
+		contract = standin.Spot
+	}
+	item := standin.Item{Vendor: Name, InstanceType: instanceType(o.platform.name, o.preset.name), Region: o.region,
+		Contract: contract, GPUCount: o.preset.gpus, NodeCount: 1}
+	return s.opts.Level(item, n, 0.05, o.key(), now)
+}
+
+// capacities lists every GPU preset of every region, on demand and, where
+// its platform takes them, preemptible, for the sandbox's capacity ledger;
+// the caller holds s.mu.
+func (s *StandIn) capacities() []standin.Level {
+	now := s.now()
+	var out []standin.Level
+	for _, o := range s.offers {
+		if o.preset.gpus == 0 {
+			continue
+		}
+		out = append(out, s.capacity(o, false, now))
+		if o.platform.preemptible > 0 {
+			out = append(out, s.capacity(o, true, now))
+		}
+	}
+	return out
+}
+
+// available is how many more VMs of o can start now on demand or
+// preemptible, as the sandbox's capacity ledger has it; the caller holds
+// s.mu.
+func (s *StandIn) available(o offer, preemptible bool, now time.Time) int {
+	return s.opts.Capacity.Free(s.capacity(o, preemptible, now))
 }
 
 // holds says whether a VM takes up stock and quota: it exists and its
@@ -852,7 +884,12 @@ func (i instanceServer) Create(_ context.Context, req *pb.CreateInstanceRequest)
 			Details: &pb.ServiceError_QuotaFailure{QuotaFailure: &pb.QuotaFailure{Violations: []*pb.QuotaFailure_Violation{{
 				Quota: "compute.instance.count", Message: "limit reached", Limit: strconv.Itoa(s.quota), Requested: "1"}}}}},
 			"Limit reached for compute.instance.count: %d of %d in use", s.live(now), s.quota)
-	case s.available(o, now) < 1:
+	case s.available(o, vm.Preemptible, now) < 1:
+		// Nebius's description: a create's operation fails with
+		// RESOURCE_EXHAUSTED (operation.proto lists it among a failed
+		// operation's codes) carrying a ServiceError whose details are
+		// NotEnoughResources, "not enough resources available to perform
+		// the requested action" (common/v1/error.proto).
 		failure = serviceStatus(codes.ResourceExhausted, &pb.ServiceError{Service: "compute", Code: "NotEnoughResources",
 			Details: &pb.ServiceError_NotEnoughResources{NotEnoughResources: &pb.NotEnoughResources{Violations: []*pb.NotEnoughResources_Violation{{
 				ResourceType: o.platform.name, Message: "not enough resources for preset " + o.preset.name, Requested: "1"}}}}},
@@ -1180,14 +1217,13 @@ func (a adviceServer) List(_ context.Context, req *pb.ListResourceAdviceRequest)
 // advice is what ResourceAdviceService says of offer o now; the caller
 // holds s.mu.
 func (s *StandIn) advice(o offer, now time.Time) *pb.ResourceAdvice {
-	n := uint32(s.available(o, now))
-	fresh := func(available uint32) *pb.ResourceAdviceStatus_Availability {
+	fresh := func(available int) *pb.ResourceAdviceStatus_Availability {
 		return &pb.ResourceAdviceStatus_Availability{DataState: pb.ResourceAdviceStatus_Availability_DATA_STATE_FRESH,
-			Available: available, Limit: uint32(o.stock), EffectiveAt: timestamppb.New(now)}
+			Available: uint32(available), Limit: uint32(o.stock), EffectiveAt: timestamppb.New(now)}
 	}
-	st := &pb.ResourceAdviceStatus{OnDemand: fresh(n), Reserved: fresh(0), Preemptible: fresh(0)}
+	st := &pb.ResourceAdviceStatus{OnDemand: fresh(s.available(o, false, now)), Reserved: fresh(0), Preemptible: fresh(0)}
 	if o.platform.preemptible > 0 {
-		st.Preemptible = fresh(n)
+		st.Preemptible = fresh(s.available(o, true, now))
 	}
 	spec := &pb.ResourceAdviceSpec{Region: o.region, ResourceDetails: &pb.ResourceAdviceSpec_ComputeInstance{ComputeInstance: &pb.ComputeInstanceDetails{
 		Platform: o.platform.name, GpuMemoryGigabytes: int32(o.platform.gpuMemoryGB),

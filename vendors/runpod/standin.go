@@ -38,6 +38,8 @@ type StandIn struct {
 	balance float64
 	// denied are the GPU types whose pool the account cannot access.
 	denied map[string]bool
+	// typeNames are the instance types of the shapes asked for (typeName).
+	typeNames map[shape]string
 }
 
 // savedState is what survives a restart.
@@ -81,7 +83,7 @@ type clusterRecord struct {
 // NewStandIn starts a stand-in, reloading its pods from o.StatePath and
 // reopening the hosts of those that were running.
 func NewStandIn(o standin.Options) (*StandIn, error) {
-	s := &StandIn{opts: o, now: o.Clock(), hosts: o.Hosts, offerings: seedOfferings(o.Scale)}
+	s := &StandIn{opts: o, now: o.Clock(), hosts: o.Hosts, offerings: seedOfferings(o.Scale), typeNames: map[shape]string{}}
 	if s.hosts == nil {
 		s.hosts = &standin.Hosts{}
 	}
@@ -113,6 +115,7 @@ func NewStandIn(o standin.Options) (*StandIn, error) {
 		writeProblem(w, http.StatusNotFound, "resource not found")
 	})
 	s.handler = s.faults.Wrap(s.authorize(s.limit(mux)), faultBody)
+	o.Capacity.Register(Name, &s.mu, s.capacities)
 	return s, nil
 }
 
@@ -247,19 +250,64 @@ func writeProblem(w http.ResponseWriter, status int, detail string, errs ...stri
 	json.NewEncoder(w).Encode(problem{Title: http.StatusText(status), Status: status, Detail: detail, Errors: errs})
 }
 
-// free is how many GPUs of an offering are unplaced now; the caller
-// holds s.mu. A little stock flickers out over time, as it does.
-func (s *StandIn) free(o offering, now time.Time) int {
-	if s.opts.Flicker(0.05, o.dc+"/"+o.gpu.id+"/"+o.cloud, now) {
-		return 0
-	}
+// capacity is what the stock model says of the pods of count GPUs an
+// offering can place now, or (nodes > 1) of its clusters of nodes such
+// pods: its GPUs not taken by live pods, in whole units, or none while it
+// flickers out, as a little stock does over time. The caller holds s.mu.
+func (s *StandIn) capacity(o offering, count, nodes int, now time.Time) standin.Level {
 	n := o.stock
 	for _, p := range s.state.Pods {
 		if p.DeletedAt.IsZero() && p.GPU == o.gpu.id && p.Cloud == o.cloud && p.DC == o.dc {
 			n -= p.GPUCount
 		}
 	}
-	return max(n, 0)
+	item := standin.Item{Vendor: Name, InstanceType: s.typeName(shape{gpuID: o.gpu.id, count: count, cloud: o.cloud, cluster: nodes > 1}),
+		Region: o.dc, Contract: standin.OnDemand, GPUCount: count * nodes, NodeCount: nodes}
+	return s.opts.Level(item, max(n, 0)/(count*nodes), 0.05, o.dc+"/"+o.gpu.id+"/"+o.cloud, now)
+}
+
+// typeName is a shape's instance type as the adapter names it, made once
+// per shape: a catalog read asks for it in every data centre. The caller
+// holds s.mu.
+func (s *StandIn) typeName(sh shape) string {
+	name, ok := s.typeNames[sh]
+	if !ok {
+		name = sh.String()
+		s.typeNames[sh] = name
+	}
+	return name
+}
+
+// capacities lists, for the sandbox's capacity ledger, every shape an
+// adapter's catalog offers of every offering: pods of each of podCounts
+// GPUs its cloud sells, and in the secure cloud clusters of each of
+// clusterSizes full pods. The caller holds s.mu.
+func (s *StandIn) capacities() []standin.Level {
+	now := s.now()
+	var out []standin.Level
+	for _, o := range s.offerings {
+		if o.gpu.listPrice(o.cloud) <= 0 {
+			continue
+		}
+		for _, count := range podCounts {
+			if count <= o.gpu.maxCount(o.cloud) {
+				out = append(out, s.capacity(o, count, 1, now))
+			}
+		}
+		if o.cloud == cloudSecure && clusterGPUsPerNode <= o.gpu.maxCount(o.cloud) {
+			for _, nodes := range clusterSizes {
+				out = append(out, s.capacity(o, clusterGPUsPerNode, nodes, now))
+			}
+		}
+	}
+	return out
+}
+
+// free is how many pods of count GPUs (or clusters of nodes of them) an
+// offering can place now, as the sandbox's capacity ledger has it; the
+// caller holds s.mu.
+func (s *StandIn) free(o offering, count, nodes int, now time.Time) int {
+	return s.opts.Capacity.Free(s.capacity(o, count, nodes, now))
 }
 
 // level is RunPod's availability level for units placeable shapes.
@@ -382,15 +430,16 @@ func (s *StandIn) gpuType(g seedGPU, now time.Time) gpuType {
 
 // availability lists, per data centre offering g in cloud, whether a pod
 // of count GPUs (product POD) or the smallest cluster of such pods
-// (product CLUSTER, secure cloud only) can be placed; the caller holds s.mu.
+// (product CLUSTER, secure cloud only: two pods) can be placed; the
+// caller holds s.mu.
 func (s *StandIn) availability(g seedGPU, product, cloud string, count int, now time.Time) []dataCenterAvail {
-	perUnit := count
+	nodes := 1
 	switch product {
 	case "CLUSTER":
 		if cloud != cloudSecure {
 			return nil
 		}
-		perUnit = count * 2
+		nodes = 2
 	case "SERVERLESS":
 		return nil
 	}
@@ -400,7 +449,7 @@ func (s *StandIn) availability(g seedGPU, product, cloud string, count int, now 
 	var out []dataCenterAvail
 	for _, o := range s.offerings {
 		if o.gpu.id == g.id && o.cloud == cloud {
-			out = append(out, dataCenterAvail{ID: o.dc, Name: dataCenterName(o.dc), Availability: level(s.free(o, now) / perUnit)})
+			out = append(out, dataCenterAvail{ID: o.dc, Name: dataCenterName(o.dc), Availability: level(s.free(o, count, nodes, now))})
 		}
 	}
 	return out
@@ -444,7 +493,7 @@ func (s *StandIn) listDataCenters(w http.ResponseWriter, r *http.Request) {
 		}
 		if withGPUs {
 			dc := &resp.DataCenters[i]
-			avail := dataCenterAvail{ID: o.gpu.id, Name: o.gpu.name, Availability: level(s.free(o, now))}
+			avail := dataCenterAvail{ID: o.gpu.id, Name: o.gpu.name, Availability: level(s.free(o, 1, 1, now))}
 			if j := slices.IndexFunc(dc.GPUAvailability, func(a dataCenterAvail) bool { return a.ID == o.gpu.id }); j >= 0 {
 				if levelRank[avail.Availability] > levelRank[dc.GPUAvailability[j].Availability] {
 					dc.GPUAvailability[j] = avail
@@ -622,10 +671,16 @@ func (s *StandIn) place(gpuID, cloud string, count, units int, dcs []string, now
 		return "", http.StatusPaymentRequired, "Insufficient balance: add credit to deploy this pod"
 	}
 	for _, o := range s.offerings {
-		if o.gpu.id == gpuID && o.cloud == cloud && (len(dcs) == 0 || slices.Contains(dcs, o.dc)) && s.free(o, now) >= count*units {
+		if o.gpu.id == gpuID && o.cloud == cloud && (len(dcs) == 0 || slices.Contains(dcs, o.dc)) && s.free(o, count, units, now) >= 1 {
 			return o.dc, 0, ""
 		}
 	}
+	// RunPod's description (createPod): "400 covers both "your request
+	// breaks a rule" and "no capacity", because capacity exhaustion
+	// currently carries no machine-readable code of its own — only a
+	// human-readable detail". It quotes no detail; capacityDetail is the
+	// one RunPod's REST API answers, as public client code quotes it (see
+	// the adapter's capacityPhrases).
 	return "", http.StatusBadRequest, capacityDetail
 }
 

@@ -145,6 +145,7 @@ func NewStandIn(o standin.Options) (*StandIn, error) {
 		writeError(w, http.StatusNotFound, errorEnvelope{Type: "not_found", Message: "resource is not found"})
 	})
 	s.handler = s.faults.Wrap(s.limit(s.authorize(mux)), faultBody)
+	o.Capacity.Register(Name, &s.mu, s.capacities)
 	return s, nil
 }
 
@@ -487,13 +488,10 @@ func stockLevel(free int) string {
 	return stockAvailable
 }
 
-// free is how many more servers of o can start now: its stock less the
-// servers holding hardware, and none while it flickers out of stock. The
-// caller holds s.mu.
-func (s *StandIn) free(o offer, now time.Time) int {
-	if s.opts.Flicker(0.05, o.zone+"/"+o.typ.name, now) {
-		return 0
-	}
+// capacity is what the stock model says of o now: its stock less the
+// servers holding hardware, or sold out while it flickers. The caller
+// holds s.mu.
+func (s *StandIn) capacity(o offer, now time.Time) standin.Level {
 	n := o.stock
 	for _, srv := range s.state.Servers {
 		if srv.Zone == o.zone && srv.Type == o.typ.name {
@@ -502,7 +500,28 @@ func (s *StandIn) free(o offer, now time.Time) int {
 			}
 		}
 	}
-	return n
+	item := standin.Item{Vendor: Name, InstanceType: o.typ.name, Region: o.zone,
+		Contract: standin.OnDemand, GPUCount: o.typ.gpus, NodeCount: 1}
+	return s.opts.Level(item, n, 0.05, o.zone+"/"+o.typ.name, now)
+}
+
+// capacities lists the GPU types of every zone (supply rents no CPU
+// type), for the sandbox's capacity ledger; the caller holds s.mu.
+func (s *StandIn) capacities() []standin.Level {
+	now := s.now()
+	var out []standin.Level
+	for _, o := range s.offers {
+		if o.typ.gpus > 0 {
+			out = append(out, s.capacity(o, now))
+		}
+	}
+	return out
+}
+
+// free is how many more servers of o can start now, as the sandbox's
+// capacity ledger has it; the caller holds s.mu.
+func (s *StandIn) free(o offer, now time.Time) int {
+	return s.opts.Capacity.Free(s.capacity(o, now))
 }
 
 // imageID is the stable id of a label's build in a zone.
@@ -861,8 +880,10 @@ func (s *StandIn) serverAction(w http.ResponseWriter, r *http.Request) {
 	case "poweron":
 		o, _ := s.findOffer(srv.Zone, srv.Type)
 		// Scaleway allocates hardware at poweron ("allocating node"), so
-		// that is where stock runs out. No recording shows this answer's
-		// status; clients branch on its type.
+		// that is where stock runs out. Its SDK documents the refusal by
+		// its type, "out_of_stock" with the resource (scw/errors.go,
+		// OutOfStockError: "resource ... is out of stock"); no recording
+		// shows its status, and clients branch on the type.
 		if s.free(o, now) <= 0 {
 			writeError(w, http.StatusConflict, errorEnvelope{Type: "out_of_stock", Message: "server type is out of stock", Resource: "instance_server"})
 			return

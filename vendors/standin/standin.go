@@ -1,8 +1,10 @@
 // Package standin holds what every vendor stand-in server shares: fault
 // injection and latency, the loopback "hosts" whose SSH port answers once
-// a sandbox instance is running, state persistence, and the slow drift of
-// prices and stock that makes a sandbox catalog feel alive. The stand-ins
-// themselves (one per vendor package) implement each vendor's own API.
+// a sandbox instance is running, state persistence, the slow drift of
+// prices and stock that makes a sandbox catalog feel alive, and the
+// capacity ledger through which a sandbox takes stock away (Capacity).
+// The stand-ins themselves (one per vendor package) implement each
+// vendor's own API.
 package standin
 
 import (
@@ -261,11 +263,23 @@ type Options struct {
 	// out only when it is. Tests that start the whole server use it, so
 	// that what they rent does not depend on the wall clock.
 	SteadyStock bool
+	// Capacity is the sandbox's ledger of the stock other customers hold,
+	// which the stand-in registers its items with and asks how many units
+	// are free; nil takes nothing away.
+	Capacity *Capacity
 }
 
 // Flicker is the package's Flicker, or never with SteadyStock.
 func (o Options) Flicker(fraction float64, key string, t time.Time) bool {
 	return !o.SteadyStock && Flicker(fraction, key, t)
+}
+
+// Level is what a stand-in's stock model says of item: natural units
+// left (never below 0), sold out while Flicker(fraction, key, t) says so.
+// The flicker is worked out only for an item with units left: it costs an
+// allocation or two, and most items of a long listing have none.
+func (o Options) Level(item Item, natural int, fraction float64, key string, t time.Time) Level {
+	return Level{Item: item, Natural: max(natural, 0), Flickered: natural > 0 && o.Flicker(fraction, key, t)}
 }
 
 // Clock returns o.Now or time.Now.

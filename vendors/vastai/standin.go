@@ -156,6 +156,7 @@ func NewStandIn(o standin.Options) (*StandIn, error) {
 		writeError(w, http.StatusNotFound, codeNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})
 	s.handler = s.faults.Wrap(s.authorize(mux), faultBody)
+	o.Capacity.Register(Name, &s.mu, s.capacities)
 	return s, nil
 }
 
@@ -339,10 +340,50 @@ func (s *StandIn) liveAsks() map[int64]bool {
 	return live
 }
 
-// listed says whether a machine is on the market now: not rented by
-// anyone and not briefly withdrawn by its host.
-func (s *StandIn) listed(m machine, live map[int64]bool, now time.Time) bool {
-	return !m.taken && !live[m.askID] && !s.opts.Flicker(flickerShare, askKey(m.askID), now)
+// capacity is what the market says of renting machine m on demand or on
+// a bid (spot) now: one unit while nobody rents it (live are the asks
+// rented through the stand-in; a taken machine is another customer's),
+// none while its host withdraws it for a moment (the flicker).
+func (s *StandIn) capacity(m machine, contract string, live map[int64]bool, now time.Time) standin.Level {
+	natural := 0
+	if !m.taken && !live[m.askID] {
+		natural = 1
+	}
+	item := standin.Item{Vendor: Name, InstanceType: strconv.FormatInt(m.askID, 10), Region: m.location,
+		Contract: contract, GPUCount: m.count, NodeCount: 1}
+	return s.opts.Level(item, natural, flickerShare, askKey(m.askID), now)
+}
+
+// capacities lists every machine not taken, on demand and on a bid, for
+// the sandbox's capacity ledger; the caller holds s.mu.
+func (s *StandIn) capacities() []standin.Level {
+	live, now := s.liveAsks(), s.now()
+	var out []standin.Level
+	for _, m := range s.market {
+		if !m.taken {
+			out = append(out, s.capacity(m, standin.OnDemand, live, now), s.capacity(m, standin.Spot, live, now))
+		}
+	}
+	return out
+}
+
+// listed says whether machine m is on the market under a contract now:
+// nobody rents it and its host has not withdrawn it, as the sandbox's
+// capacity ledger has it. A machine rented through the stand-in is still
+// searched, as not rentable, unless it flickers out.
+func (s *StandIn) listed(m machine, contract string, live map[int64]bool, now time.Time) (rentable, searched bool) {
+	l := s.capacity(m, contract, live, now)
+	rentable = s.opts.Capacity.Free(l) > 0
+	return rentable, rentable || (live[m.askID] && !l.Flickered)
+}
+
+// contractOf is the contract a search type or a rent is under: a bid is
+// spot, anything else on demand.
+func contractOf(bid bool) string {
+	if bid {
+		return standin.Spot
+	}
+	return standin.OnDemand
 }
 
 func askKey(id int64) string { return "vastai/" + strconv.FormatInt(id, 10) }
@@ -587,10 +628,11 @@ func (s *StandIn) searchOffers(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	found := make([]offer, 0, len(s.market))
 	for _, m := range s.market {
-		if m.taken || s.opts.Flicker(flickerShare, askKey(m.askID), now) {
+		rentable, searched := s.listed(m, contractOf(typ == "bid"), live, now)
+		if !searched {
 			continue // not on the market at all
 		}
-		o := s.offerView(m, typ == "bid", !live[m.askID], storage, now)
+		o := s.offerView(m, typ == "bid", rentable, storage, now)
 		if !slices.ContainsFunc(conds, func(c condition) bool { v, _ := o.field(c.key); return !c.holds(v) }) {
 			found = append(found, o)
 		}
@@ -699,7 +741,10 @@ func (s *StandIn) createInstance(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	if !s.listed(m, s.liveAsks(), now) {
+	// Vast's description: a rent of an offer that is no longer available
+	// answers 410, error no_such_ask, msg "error 410/3907: no_such_ask
+	// Instance type 1234567 is no longer available." (PUT /asks/{id}).
+	if rentable, _ := s.listed(m, contractOf(req.Price != nil), s.liveAsks(), now); !rentable {
 		writeRefusal(w, http.StatusGone, askID, codeNoSuchAsk,
 			fmt.Sprintf("error 410/3907: no_such_ask Instance type %d is no longer available.", askID))
 		return

@@ -136,6 +136,7 @@ func NewStandIn(o standin.Options) (*StandIn, error) {
 		writeError(w, http.StatusNotFound, "not_found", "Not found")
 	})
 	s.handler = s.faults.Wrap(s.limit(s.authorize(mux)), faultBody)
+	o.Capacity.Register(Name, &s.mu, s.capacities)
 	return s, nil
 }
 
@@ -424,14 +425,13 @@ func spotIndex(spot bool) int {
 	return 0
 }
 
-// available is how many more of o can be deployed now; the caller holds s.mu.
-func (s *StandIn) available(o offer, spot bool, now time.Time) int {
-	key := o.location + "/" + o.t.name
+// capacity is what the stock model says of o on demand or spot now: its
+// stock under that contract less the instances not yet gone, or sold out
+// while it flickers. The caller holds s.mu.
+func (s *StandIn) capacity(o offer, spot bool, now time.Time) standin.Level {
+	key, contract := o.location+"/"+o.t.name, standin.OnDemand
 	if spot {
-		key += "/spot"
-	}
-	if s.opts.Flicker(0.05, key, now) {
-		return 0
+		key, contract = key+"/spot", standin.Spot
 	}
 	n := o.stock[spotIndex(spot)]
 	for _, in := range s.state.Instances {
@@ -439,7 +439,34 @@ func (s *StandIn) available(o offer, spot bool, now time.Time) int {
 			n--
 		}
 	}
-	return max(n, 0)
+	item := standin.Item{Vendor: Name, InstanceType: o.t.name, Region: o.location,
+		Contract: contract, GPUCount: o.t.gpus, NodeCount: 1}
+	return s.opts.Level(item, n, 0.05, key, now)
+}
+
+// capacities lists every GPU type of every location under each contract
+// it is priced for (supply rents no CPU node), for the sandbox's capacity
+// ledger; the caller holds s.mu.
+func (s *StandIn) capacities() []standin.Level {
+	now := s.now()
+	var out []standin.Level
+	for _, o := range s.offers {
+		if o.t.gpus < 1 {
+			continue
+		}
+		for spot, price := range []float64{o.t.price, o.t.spot} {
+			if price > 0 {
+				out = append(out, s.capacity(o, spot == 1, now))
+			}
+		}
+	}
+	return out
+}
+
+// available is how many more of o can be deployed now, as the sandbox's
+// capacity ledger has it; the caller holds s.mu.
+func (s *StandIn) available(o offer, spot bool, now time.Time) int {
+	return s.opts.Capacity.Free(s.capacity(o, spot, now))
 }
 
 func (s *StandIn) findOffer(loc, typ string) (offer, bool) {
@@ -761,6 +788,8 @@ func (s *StandIn) deploy(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.available(o, req.IsSpot, now) < 1 {
+		// Verda's description: the deploy's 503 is "Not enough resources
+		// at the moment" (public-api.yml, POST /instances).
 		writeError(w, http.StatusServiceUnavailable, "insufficient_resources", "Not enough resources at the moment to deploy %s in %s", req.InstanceType, req.LocationCode)
 		return
 	}
