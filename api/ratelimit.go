@@ -1,6 +1,7 @@
 package api
 
 import (
+	"container/list"
 	"math"
 	"net"
 	"strconv"
@@ -17,20 +18,30 @@ const maxBuckets = 100_000
 // limiter keeps one token bucket per key (an account, a client address),
 // so that one client going too fast slows down only itself.
 type limiter[K comparable] struct {
-	limit   rate.Limit
-	burst   int
-	mu      sync.Mutex
-	buckets map[K]*rate.Limiter
-	// overflow is shared by the keys that find the map full of busy
+	limit rate.Limit
+	burst int
+	mu    sync.Mutex
+	// buckets finds a key's element in order, which holds the buckets
+	// from the most recently used (front) to the least (back), so that
+	// the one to forget when the table is full is found at once.
+	buckets map[K]*list.Element
+	order   *list.List
+	// overflow is shared by the keys that find the table full of busy
 	// buckets: they are limited together rather than not at all.
 	overflow *rate.Limiter
+}
+
+// keyBucket is an element of limiter.order.
+type keyBucket[K comparable] struct {
+	key    K
+	bucket *rate.Limiter
 }
 
 func newLimiter[K comparable](perSecond float64, burst int) *limiter[K] {
 	if perSecond <= 0 {
 		return nil
 	}
-	l := &limiter[K]{limit: rate.Limit(perSecond), burst: max(burst, 1), buckets: map[K]*rate.Limiter{}}
+	l := &limiter[K]{limit: rate.Limit(perSecond), burst: max(burst, 1), buckets: map[K]*list.Element{}, order: list.New()}
 	l.overflow = rate.NewLimiter(l.limit, l.burst)
 	return l
 }
@@ -39,24 +50,29 @@ func newLimiter[K comparable](perSecond float64, burst int) *limiter[K] {
 func (l *limiter[K]) bucket(key K, now time.Time) *rate.Limiter {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if b, ok := l.buckets[key]; ok {
+	if e, ok := l.buckets[key]; ok {
+		l.order.MoveToFront(e)
+		return e.Value.(*keyBucket[K]).bucket
+	}
+	if len(l.buckets) < maxBuckets {
+		b := rate.NewLimiter(l.limit, l.burst)
+		l.buckets[key] = l.order.PushFront(&keyBucket[K]{key: key, bucket: b})
 		return b
 	}
-	if len(l.buckets) >= maxBuckets {
-		// A full bucket is one that has not been used for a while:
-		// forgetting it changes nothing.
-		for k, b := range l.buckets {
-			if b.TokensAt(now) >= float64(l.burst) {
-				delete(l.buckets, k)
-			}
-		}
-		if len(l.buckets) >= maxBuckets {
-			return l.overflow
-		}
+	// The least recently used bucket is the one most likely to have
+	// refilled; a full bucket is one that forgetting changes nothing for.
+	// Any other may still be holding a client back, so the new key shares
+	// the overflow until the oldest bucket has refilled.
+	e := l.order.Back()
+	kb := e.Value.(*keyBucket[K])
+	if kb.bucket.TokensAt(now) < float64(l.burst) {
+		return l.overflow
 	}
-	b := rate.NewLimiter(l.limit, l.burst)
-	l.buckets[key] = b
-	return b
+	delete(l.buckets, kb.key)
+	kb.key, kb.bucket = key, rate.NewLimiter(l.limit, l.burst)
+	l.buckets[key] = e
+	l.order.MoveToFront(e)
+	return kb.bucket
 }
 
 // allow takes a token for key, or says how long until one is free.
@@ -73,9 +89,13 @@ func (l *limiter[K]) allow(key K, now time.Time) (bool, time.Duration) {
 // it has one now, or has no bucket yet.
 func (l *limiter[K]) wait(key K, now time.Time) time.Duration {
 	l.mu.Lock()
-	b, ok := l.buckets[key]
+	var b *rate.Limiter
+	if e, ok := l.buckets[key]; ok {
+		l.order.MoveToFront(e)
+		b = e.Value.(*keyBucket[K]).bucket
+	}
 	l.mu.Unlock()
-	if !ok {
+	if b == nil {
 		return 0
 	}
 	tokens := b.TokensAt(now)
