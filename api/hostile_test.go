@@ -479,3 +479,48 @@ func TestSandboxConsoleShowsOwnInstances(t *testing.T) {
 		t.Errorf("an account without resources: %d %s", r.status, r.body)
 	}
 }
+
+// probeWebhookURLs are the URLs of special-purpose addresses that the
+// second hostile-input probe registered with 201: NAT64 and 6to4 forms,
+// IPv4-compatible and -translated forms, and blocks that are not globally
+// reachable.
+var probeWebhookURLs = []string{
+	"http://[64:ff9b::a00:1]/",  // 10.0.0.1 behind NAT64
+	"http://[64:ff9b::7f00:1]/", // 127.0.0.1 behind NAT64
+	"http://[64:ff9b:1::a00:1]/",
+	"http://[2002:7f00:1::]/", // 6to4 of 127.0.0.1
+	"http://[2002:a00:1::1]/", // 6to4 of 10.0.0.1
+	"http://[::127.0.0.1]/",   // IPv4-compatible
+	"http://[::ffff:0:a00:1]/",
+	"http://[::ffff:0:7f00:1]:8080/x",
+	"http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/", // Teredo
+	"http://[fec0::1]/",
+	"http://[100::1]/",
+	"http://[2001:db8::1]/",
+	"http://[3fff::1]/",
+	"http://198.18.0.1/",
+	"http://198.19.255.254/",
+	"http://192.0.0.8/",
+	"http://192.88.99.1/",
+	"http://240.0.0.1/",
+	"http://255.255.255.255/",
+	"https://192.0.2.10/hook",
+	"https://203.0.113.5/hook",
+}
+
+// TestWebhookURLsMustBeGlobal: each of the probe's URLs is a 422 naming
+// the url field, and no webhook is made.
+func TestWebhookURLsMustBeGlobal(t *testing.T) {
+	ts, _ := newEventsServer(t)
+	for _, u := range probeWebhookURLs {
+		r := ts.do(t, http.MethodPost, "/webhooks", "application/json", `{"url":"`+u+`"}`, "Bearer "+ts.key)
+		var res struct{ Detail []ValidationError }
+		if err := json.Unmarshal(r.body, &res); err != nil || r.status != http.StatusUnprocessableEntity || len(res.Detail) != 1 ||
+			fmt.Sprint(res.Detail[0].Loc) != "[body url]" || !strings.Contains(res.Detail[0].Msg, "not globally reachable") {
+			t.Errorf("%s: %d %s", u, r.status, r.body)
+		}
+	}
+	if r := ts.get(t, "/webhooks"); r.status != http.StatusOK || strings.TrimSpace(string(r.body)) != "[]" {
+		t.Errorf("webhooks made: %d %s", r.status, r.body)
+	}
+}
