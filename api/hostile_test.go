@@ -4,10 +4,19 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -20,6 +29,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/gpusupply/supply/offers"
 	"github.com/gpusupply/supply/provision"
 	"github.com/gpusupply/supply/vendors"
 	"github.com/gpusupply/supply/vendors/standin"
@@ -134,9 +144,9 @@ func TestEchoIsCut(t *testing.T) {
 		t.Errorf("echoed input of %d bytes: %.100q…%q", len(in), in, in[max(0, len(in)-60):])
 	}
 	// An object echoed for a missing field is cut as its JSON.
-	r = ts.procure(t, `{"ssh_public_key":"`+strings.Repeat("k", 5000)+`"}`, "")
-	if r.status != 422 || len(r.body) > 2*maxEcho || !bytes.Contains(r.body, []byte(`"input":"{\"ssh_public_key\":\"kkkk`)) ||
-		!bytes.Contains(r.body, []byte(`[truncated: 5021 bytes in all]`)) {
+	r = ts.procure(t, `{"ssh_public_key":"`+sshKey+`","auto_delete_after":"`+strings.Repeat("k", 5000)+`"}`, "")
+	if r.status != 422 || len(r.body) > 2*maxEcho || !bytes.Contains(r.body, []byte(`"input":"{\"auto_delete_after\":\"kkkk`)) ||
+		!bytes.Contains(r.body, []byte(`[truncated: 5092 bytes in all]`)) {
 		t.Errorf("missing offer_id: %d %s", r.status, r.body)
 	}
 }
@@ -184,10 +194,139 @@ func TestPrivateKeysAreRefusedNotEchoed(t *testing.T) {
 			t.Fatalf("cloud-config with host keys: %d %s", r.status, r.body)
 		}
 		r := ts.procure(t, `{"ssh_public_key":"`+sshKey+`","cloud_init":`+string(config)+`}`, "")
-		wantJSON(t, r, 422, `{"detail":[{"type":"missing","loc":["body","offer_id"],"msg":"Field required","input":"`+redacted+`"}]}`)
+		wantJSON(t, r, 422, `{"detail":[{"type":"missing","loc":["body","offer_id"],"msg":"Field required",`+
+			`"input":{"ssh_public_key":"<ssh_public_key: 94 bytes, not echoed>","cloud_init":"<cloud_init: 257 bytes, not echoed>"}}]}`)
 	})
 	ts.log.waitFor(t, "request")
 	for _, leak := range []string{"PRIVATE KEY", keyBody[:40], "QyNTUxOQAAACCdJvCqeG0vckNL9oifV6uZg5O5"} {
+		if strings.Contains(ts.log.String(), leak) {
+			t.Errorf("the log contains %q", leak)
+		}
+	}
+}
+
+// pastedKeys are private keys in the forms people paste that carry no
+// "-----BEGIN ... PRIVATE KEY-----" line, made for the test (they protect
+// nothing).
+func pastedKeys(t *testing.T) map[string]string {
+	t.Helper()
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, edKey, _ := ed25519.GenerateKey(rand.Reader)
+	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	pkcs8, _ := x509.MarshalPKCS8PrivateKey(edKey)
+	sec1, _ := x509.MarshalECPrivateKey(ecKey)
+	pkcs8PEM := string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8}))
+	rsaPEM := string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(rsaKey)}))
+	body := func(p string) string { // the PEM's lines between its armour
+		lines := strings.Split(strings.TrimSpace(p), "\n")
+		return strings.Join(lines[1:len(lines)-1], "\n")
+	}
+	return map[string]string{
+		"bare PKCS#1 base64":       body(rsaPEM),
+		"bare PKCS#8 base64":       base64.StdEncoding.EncodeToString(pkcs8),
+		"bare SEC1 base64":         base64.StdEncoding.EncodeToString(sec1),
+		"base64 of a PEM":          base64.StdEncoding.EncodeToString([]byte(rsaPEM)),
+		"base64 of an OpenSSH key": base64.StdEncoding.EncodeToString([]byte(privateKeyPEM)),
+		"lower-case armour":        "-----begin private key-----\n" + body(pkcs8PEM) + "\n-----end private key-----\n",
+		"armour without dashes":    "BEGIN RSA PRIVATE KEY\n" + body(rsaPEM) + "\nEND RSA PRIVATE KEY",
+		"only the end line":        body(pkcs8PEM) + "\n-----END PRIVATE KEY-----",
+	}
+}
+
+// TestPastedKeysAreRefusedNotEchoed: a private key in a form the armour
+// search alone misses is refused like the others, and never repeated.
+func TestPastedKeysAreRefusedNotEchoed(t *testing.T) {
+	ts := newTestServer(t, 1)
+	for name, key := range pastedKeys(t) {
+		t.Run(name, func(t *testing.T) {
+			quoted, _ := json.Marshal(key)
+			ts.provision.answer(provisionAnswers{})
+			r := ts.procure(t, `{"offer_id":"`+offerID.String()+`","ssh_public_key":`+string(quoted)+`}`, "")
+			wantJSON(t, r, 422, `{"detail":[{"type":"value_error","loc":["body","ssh_public_key"],"msg":"`+privateKeyMsg+`","input":"`+redacted+`"}]}`)
+			if c := ts.provision.lastCall(); c.method != "" {
+				t.Fatalf("the request reached the service: %+v", c)
+			}
+		})
+	}
+}
+
+// TestLooksLikePrivateKey: what holds a private key is found, and what
+// people send that only looks like base64 (public keys, certificates,
+// prose) is not.
+func TestLooksLikePrivateKey(t *testing.T) {
+	for name, key := range pastedKeys(t) {
+		if !looksLikePrivateKey("key: " + key + "\n") {
+			t.Errorf("%s: not found", name)
+		}
+	}
+	_, edKey, _ := ed25519.GenerateKey(rand.Reader)
+	pkix, _ := x509.MarshalPKIXPublicKey(edKey.Public())
+	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ecPub, _ := x509.MarshalPKIXPublicKey(&ecKey.PublicKey)
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	template := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour)}
+	cert, err := x509.CreateCertificate(rand.Reader, template, template, &rsaKey.PublicKey, rsaKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{
+		sshKey,
+		"ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7d0p4xV3sQ1j2mJm9cW2cYb8hQ0vX4nZ7yP1qR5tK6uL8wM3eN9oA2bC4dE6fG8hI0jK2lM4nO6pQ8rS0tU2vW4xY6zA8bC0dE2fG4hI6jK8lM0nO2pQ4rS6tU8vW0xY2zA4bC6dE8fG0hI2jK4lM6nO8pQ0rS2tU4vW6xY8zA0bC2dE4fG6hI8jK0lM2nO4pQ6rS8tU0vW2xY4zA6bC8dE0fG2hI4jK6lM8nO0pQ2rS4tU6vW8xY0zA2bC4dE6 bob@example",
+		"ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBEmKSENjQEezOmxkZMy7opKgwFB9nkt5YRrYMjNuG5N87uRgg6CLrbo5wAdT/y6v0mKV0U2w0WZ2YB/++Tpockg= carol@example",
+		base64.StdEncoding.EncodeToString(pkix),
+		base64.StdEncoding.EncodeToString(ecPub),
+		base64.StdEncoding.EncodeToString(x509.MarshalPKCS1PublicKey(&rsaKey.PublicKey)),
+		string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert})),
+		strings.Repeat("A", 100_000),
+		"where do I send my public key? the one that begins with ssh-ed25519",
+	} {
+		if looksLikePrivateKey(s) {
+			t.Errorf("taken for a private key: %.80q", s)
+		}
+	}
+}
+
+// TestSecretFieldsAreNotEchoed: whatever fails about ssh_public_key or
+// cloud_init, the 422 says what was there without repeating it, also
+// when it echoes the body that holds them.
+func TestSecretFieldsAreNotEchoed(t *testing.T) {
+	ts := newTestServer(t, 1)
+	badKey := "ssh-rsa " + strings.Repeat("Q", 1826)
+	config := "#cloud-config\nwrite_files:\n- content: token-" + strings.Repeat("s", 70_000) + "\n"
+	quotedConfig, _ := json.Marshal(config)
+	offer := `"offer_id":"` + offerID.String() + `",`
+	tests := []struct {
+		name, body string
+		refusal    error
+		want       string
+	}{
+		{"a key the service refuses", `{` + offer + `"ssh_public_key":"` + badKey + `"}`,
+			&offers.QueryError{Loc: []any{"body", "ssh_public_key"}, Type: "value_error", Msg: "Value error, ssh_public_key is not valid", Input: badKey},
+			`[{"type":"value_error","loc":["body","ssh_public_key"],"msg":"Value error, ssh_public_key is not valid","input":"<ssh_public_key: 1834 bytes, not echoed>"}]`},
+		{"a cloud-init the service refuses", `{` + offer + `"ssh_public_key":"` + sshKey + `","cloud_init":` + string(quotedConfig) + `}`,
+			&offers.QueryError{Loc: []any{"body", "cloud_init"}, Type: "value_error", Msg: "Value error, no", Input: config},
+			`[{"type":"value_error","loc":["body","cloud_init"],"msg":"Value error, no","input":"<cloud_init: ` + strconv.Itoa(len(config)) + ` bytes, not echoed>"}]`},
+		{"a key that is not a string", `{` + offer + `"ssh_public_key":5}`, nil,
+			`[{"type":"string_type","loc":["body","ssh_public_key"],"msg":"Input should be a valid string","input":"<ssh_public_key: 1 byte, not echoed>"}]`},
+		{"a cloud-init that is not a string", `{` + offer + `"ssh_public_key":"` + sshKey + `","cloud_init":["` + badKey + `"]}`, nil,
+			`[{"type":"string_type","loc":["body","cloud_init"],"msg":"Input should be a valid string","input":"<cloud_init: 1838 bytes, not echoed>"}]`},
+		{"the body that holds them", `{"ssh_public_key":"` + badKey + `","cloud_init":"x"}`, nil,
+			`[{"type":"missing","loc":["body","offer_id"],"msg":"Field required","input":{"ssh_public_key":"<ssh_public_key: 1834 bytes, not echoed>","cloud_init":"<cloud_init: 1 byte, not echoed>"}}]`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ts.provision.answer(provisionAnswers{err: tt.refusal})
+			wantJSON(t, ts.procure(t, tt.body, ""), 422, `{"detail":`+tt.want+`}`)
+		})
+	}
+	ts.log.waitFor(t, "request")
+	for _, leak := range []string{"QQQQQQQQ", "token-sss"} {
 		if strings.Contains(ts.log.String(), leak) {
 			t.Errorf("the log contains %q", leak)
 		}
