@@ -663,3 +663,41 @@ func TestWebhookURLsMustBeGlobal(t *testing.T) {
 		t.Errorf("webhooks made: %d %s", r.status, r.body)
 	}
 }
+
+// TestLoggedClientStringsAreCut: a path or method of any length costs the
+// log a line of bounded size, which says it was cut.
+func TestLoggedClientStringsAreCut(t *testing.T) {
+	ts := newTestServer(t, 0)
+	long := strings.Repeat("x", 60_000)
+	for _, req := range []*http.Request{
+		httptest.NewRequest(http.MethodGet, "/"+long, nil),
+		httptest.NewRequest(http.MethodGet, "/resources/"+long[:59_990]+"?q="+long[:1000], nil),
+		httptest.NewRequest("X"+strings.ToUpper(long[:59_999]), "/available_regions", nil),
+	} {
+		req.Header.Set("User-Agent", long[:1000])
+		ts.api.Handler().ServeHTTP(httptest.NewRecorder(), req)
+	}
+	lines := strings.Split(strings.TrimSpace(ts.log.String()), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("%d log lines, want 3:\n%.2000s", len(lines), ts.log.String())
+	}
+	for _, line := range lines {
+		if len(line) > 1<<10 || !strings.Contains(line, "[truncated: 60000 bytes in all]") && !strings.Contains(line, "[truncated: 60001 bytes in all]") {
+			t.Errorf("log line of %d bytes: %.300s", len(line), line)
+		}
+	}
+	// Nor does a made-up method become a metrics label of its own.
+	if n := requestCountIn(t, ts.api.cfg.Metrics, unmatched, "404"); n != 1 {
+		t.Errorf("%v unmatched requests counted", n)
+	}
+	families, _ := ts.api.cfg.Metrics.Gather()
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if len(l.GetValue()) > 1000 {
+					t.Errorf("%s has a label of %d bytes", f.GetName(), len(l.GetValue()))
+				}
+			}
+		}
+	}
+}

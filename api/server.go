@@ -47,6 +47,27 @@ func headerBytes(r *http.Request) int {
 	return n
 }
 
+// maxClientString is how much of a string the client chose (a path, a
+// method) a log line or a span repeats: 100 requests with 60 KB paths
+// must not cost the log 6 MB.
+const maxClientString = 256
+
+// clientString is s, a string the client chose, cut to maxClientString
+// and marked for a log line or a span.
+func clientString(s string) string { return clipString(s, maxClientString) }
+
+// methodLabel is the method as a metrics label: any token is a method to
+// net/http, so the ones no route answers share one label rather than grow
+// the metrics without bound.
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return method
+	}
+	return "other"
+}
+
 // unmatched labels requests that no route answered, so scanners hitting
 // random paths cannot grow the metrics without bound.
 const unmatched = "unmatched"
@@ -105,7 +126,7 @@ func (a *API) serveHTTP(w http.ResponseWriter, r *http.Request) {
 				panic(p)
 			}
 			a.log.ErrorContext(r.Context(), "panic serving request",
-				"method", r.Method, "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
+				"method", clientString(r.Method), "path", clientString(r.URL.Path), "panic", p, "stack", string(debug.Stack()))
 			if !rw.wroteHeader {
 				writeDetail(rw, http.StatusInternalServerError, "Internal Server Error")
 			}
@@ -135,12 +156,12 @@ func (a *API) finish(r *http.Request, rw *responseWriter, span trace.Span, info 
 	if status == 0 {
 		status = http.StatusOK
 	}
-	a.metrics.requests.WithLabelValues(operation, r.Method, strconv.Itoa(status)).Inc()
+	a.metrics.requests.WithLabelValues(operation, methodLabel(r.Method), strconv.Itoa(status)).Inc()
 	a.metrics.duration.WithLabelValues(operation).Observe(elapsed.Seconds())
 
 	attrs := []slog.Attr{
-		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path),
+		slog.String("method", clientString(r.Method)),
+		slog.String("path", clientString(r.URL.Path)),
 		slog.String("operation", operation),
 		slog.Int("status", status),
 		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
