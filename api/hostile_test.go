@@ -701,3 +701,24 @@ func TestLoggedClientStringsAreCut(t *testing.T) {
 		}
 	}
 }
+
+// TestDuplicateAuthorizationIs400: two Authorization headers are refused
+// whichever of them is valid, on every route, before anyone reads them.
+func TestDuplicateAuthorizationIs400(t *testing.T) {
+	ts := newTestServer(t, 0)
+	bad := "Bearer sk_supply_0000000000000000000000000000000000000000"
+	for _, tc := range []struct{ path, first, second string }{
+		{"/available_regions", "Bearer " + ts.key, bad},
+		{"/available_regions", bad, "Bearer " + ts.key},
+		{"/available_regions", "Bearer " + ts.key, "Bearer " + ts.key},
+		{"/resources", "Bearer " + ts.key, "Basic dXNlcjpwdw=="},
+		{"/healthz", "Bearer " + ts.key, bad},
+	} {
+		req := ts.newRequest(t, http.MethodGet, tc.path, "", "", tc.first)
+		req.Header.Add("Authorization", tc.second)
+		wantJSON(t, ts.send(t, req), http.StatusBadRequest, `{"detail":"More than one Authorization header: send exactly one"}`)
+	}
+	if ts.lookups != 0 {
+		t.Errorf("%d keys looked up", ts.lookups)
+	}
+}

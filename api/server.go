@@ -138,6 +138,13 @@ func (a *API) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("Request header fields too large (%d bytes; the limit is %d)", n, maxHeaderBytes))
 		return
 	}
+	if len(r.Header.Values("Authorization")) > 1 {
+		// Which one counts is a matter of taste: a proxy that authorises
+		// on the last and a server that reads the first would each see
+		// another identity.
+		writeDetail(rw, http.StatusBadRequest, "More than one Authorization header: send exactly one")
+		return
+	}
 	a.mux.ServeHTTP(rw, r)
 }
 
