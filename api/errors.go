@@ -246,7 +246,7 @@ func newError(status int, msg string, errs ...error) huma.StatusError {
 	case status == http.StatusUnsupportedMediaType:
 		return errorf(status, "Unsupported Content-Type")
 	case status == http.StatusRequestEntityTooLarge:
-		return errorf(status, "Request body too large (limit %d bytes)", maxBodyBytes)
+		return errorf(status, "%s", bodyTooLarge)
 	case status >= http.StatusInternalServerError && status != http.StatusServiceUnavailable:
 		return errorf(http.StatusInternalServerError, "Internal Server Error")
 	}
@@ -255,6 +255,11 @@ func newError(status int, msg string, errs ...error) huma.StatusError {
 	}
 	return errorf(status, "%s", msg)
 }
+
+// bodyTooLarge is the 413's sentence: every route takes at most
+// maxBodyBytes, whether the body says so in its Content-Length or turns out
+// longer as it is read.
+var bodyTooLarge = fmt.Sprintf("Request body too large (limit %d bytes)", maxBodyBytes)
 
 func missingBody() ValidationError {
 	return ValidationError{Type: "missing", Loc: []any{"body"}, Msg: "Field required"}

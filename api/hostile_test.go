@@ -722,3 +722,33 @@ func TestDuplicateAuthorizationIs400(t *testing.T) {
 		t.Errorf("%d keys looked up", ts.lookups)
 	}
 }
+
+// TestOversizedBodyIs413Before100Continue: a body declared larger than any
+// route takes is refused at once: the client that asked whether to send it
+// is told no, not "100 Continue".
+func TestOversizedBodyIs413Before100Continue(t *testing.T) {
+	ts := newTestServer(t, 0)
+	for _, path := range []string{"/get_offers", "/procure_offer", "/nowhere"} {
+		conn, err := net.Dial("tcp", ts.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		io.WriteString(conn, "POST "+path+" HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "+ts.key+
+			"\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: 10000000000\r\n\r\n")
+		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		br := bufio.NewReader(conn)
+		line, err := br.ReadString('\n')
+		if err != nil || !strings.HasPrefix(line, "HTTP/1.1 413 ") {
+			t.Fatalf("%s: first line %q (%v), want a 413", path, line, err)
+		}
+		res, err := http.ReadResponse(bufio.NewReader(io.MultiReader(strings.NewReader(line), br)), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		if res.Header.Get("Content-Type") != "application/json" || string(b) != `{"detail":"Request body too large (limit 1048576 bytes)"}` {
+			t.Errorf("%s: %s %s", path, res.Header.Get("Content-Type"), b)
+		}
+	}
+}

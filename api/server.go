@@ -138,6 +138,12 @@ func (a *API) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("Request header fields too large (%d bytes; the limit is %d)", n, maxHeaderBytes))
 		return
 	}
+	if r.ContentLength > maxBodyBytes {
+		// Now, before anything reads the body: the first read would send
+		// a client that asked "Expect: 100-continue" on its way.
+		writeDetail(rw, http.StatusRequestEntityTooLarge, bodyTooLarge)
+		return
+	}
 	if len(r.Header.Values("Authorization")) > 1 {
 		// Which one counts is a matter of taste: a proxy that authorises
 		// on the last and a server that reads the first would each see
