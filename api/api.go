@@ -136,8 +136,10 @@ type API struct {
 	// procureDecoder reads POST /procure_offer bodies (JSON); cloud_init
 	// may carry private keys (host keys in a cloud-config).
 	procureDecoder *bodyDecoder
-	// patchDecoder reads PATCH /resources/{id} bodies (JSON).
-	patchDecoder *bodyDecoder
+	// patchDecoder reads PATCH /resources/{id} bodies (JSON), and
+	// webhookDecoder POST /webhooks bodies.
+	patchDecoder   *bodyDecoder
+	webhookDecoder *bodyDecoder
 	// limiter is nil when Config.RateLimit is off.
 	limiter *limiter[int64]
 	// authFailures counts invalid keys per client address; nil when
@@ -175,6 +177,7 @@ func New(cfg Config) *API {
 		summaryHeads:   versioned.New[[]byte](maxEncoded),
 		procureDecoder: newBodyDecoder[provision.ProcureRequest](false, "cloud_init"),
 		patchDecoder:   newBodyDecoder[provision.AutoDeleteRequest](false),
+		webhookDecoder: newBodyDecoder[WebhookRequest](false),
 		closing:        make(chan struct{}),
 	}
 

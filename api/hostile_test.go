@@ -752,3 +752,21 @@ func TestOversizedBodyIs413Before100Continue(t *testing.T) {
 		}
 	}
 }
+
+// TestWebhookBodiesAreStrict: POST /webhooks refuses unknown fields as
+// every other body does, naming the field, with "did you mean".
+func TestWebhookBodiesAreStrict(t *testing.T) {
+	ts, _ := newEventsServer(t)
+	for _, tt := range []struct{ body, want string }{
+		{`{"url":"https://example.com/hook","secret":"mine"}`,
+			`{"detail":[{"type":"extra_forbidden","loc":["body","secret"],"msg":"Extra inputs are not permitted","input":"mine"}]}`},
+		{`{"url":"https://example.com/hook","event_type":["resource.ready"]}`,
+			`{"detail":[{"type":"extra_forbidden","loc":["body","event_type"],"msg":"Extra inputs are not permitted; did you mean 'event_types'?","input":["resource.ready"]}]}`},
+		{`{"URL":"https://example.com/hook"}`,
+			`{"detail":[{"type":"extra_forbidden","loc":["body","URL"],"msg":"Extra inputs are not permitted; did you mean 'url'?","input":"https://example.com/hook"},` +
+				`{"type":"missing","loc":["body","url"],"msg":"Field required","input":{"URL":"https://example.com/hook"}}]}`},
+	} {
+		wantJSON(t, ts.do(t, http.MethodPost, "/webhooks", "application/json", tt.body, "Bearer "+ts.key), http.StatusUnprocessableEntity, tt.want)
+	}
+	wantJSON(t, ts.get(t, "/webhooks"), http.StatusOK, `[]`)
+}
