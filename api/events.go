@@ -88,9 +88,13 @@ func (a *API) listEvents(ctx context.Context, in *eventsInput) (*huma.StreamResp
 	}
 	after := in.After
 	if in.LastEventID != "" {
+		loc := []any{"header", "Last-Event-ID"}
 		id, err := strconv.ParseInt(in.LastEventID, 10, 64)
-		if err != nil || id < 0 {
-			return nil, validationFailed(pydantic("int_parsing", "", []any{"header", "Last-Event-ID"}, in.LastEventID))
+		switch {
+		case err != nil:
+			return nil, validationFailed(pydantic("int_type", "", loc, in.LastEventID))
+		case id < 0:
+			return nil, validationFailed(pydantic("greater_than_equal", "0", loc, in.LastEventID))
 		}
 		after, in.afterSet = id, true
 	}

@@ -770,3 +770,18 @@ func TestWebhookBodiesAreStrict(t *testing.T) {
 	}
 	wantJSON(t, ts.get(t, "/webhooks"), http.StatusOK, `[]`)
 }
+
+// TestBadLastEventIDSaysWhy: a Last-Event-ID that is not an event id is a
+// 422 that says what is wrong with it.
+func TestBadLastEventIDSaysWhy(t *testing.T) {
+	ts, _ := newEventsServer(t)
+	for id, want := range map[string]string{
+		"x":  `{"type":"int_parsing","loc":["header","Last-Event-ID"],"msg":"Input should be a valid integer, unable to parse string as an integer","input":"x"}`,
+		"-5": `{"type":"greater_than_equal","loc":["header","Last-Event-ID"],"msg":"Input should be greater than or equal to 0","input":"-5","ctx":{"ge":0}}`,
+	} {
+		req := ts.newRequest(t, http.MethodGet, "/events", "", "", "Bearer "+ts.key)
+		req.Header.Set("Accept", "text/event-stream")
+		req.Header.Set("Last-Event-ID", id)
+		wantJSON(t, ts.send(t, req), http.StatusUnprocessableEntity, `{"detail":[`+want+`]}`)
+	}
+}

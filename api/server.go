@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -152,6 +153,7 @@ func (a *API) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.mux.ServeHTTP(rw, r)
+	rw.finishPlainError()
 }
 
 // finish records the metrics, the log line and the span of a request.
@@ -193,7 +195,8 @@ func (a *API) finish(r *http.Request, rw *responseWriter, span trace.Span, info 
 }
 
 // responseWriter remembers the status and size of a response, and turns
-// ServeMux's plain-text 404 and 405 into FastAPI's JSON.
+// the plain-text errors of net/http's handlers (ServeMux's 404 and 405,
+// http.FileServer's, http.Error's) into FastAPI's JSON.
 type responseWriter struct {
 	http.ResponseWriter
 	req         *http.Request
@@ -202,6 +205,29 @@ type responseWriter struct {
 	wroteHeader bool
 	// discard drops the body ServeMux writes after a rewritten error.
 	discard bool
+	// plainStatus is the status of a plain-text error being written, and
+	// plainText its text so far: finishPlainError answers them as JSON.
+	plainStatus int
+	plainText   []byte
+}
+
+// maxPlainText is how much of a plain-text error's text becomes its detail.
+const maxPlainText = 200
+
+// finishPlainError answers the plain-text error a handler wrote, if any,
+// as {"detail": its sentence}. net/http's generic sentences ("404 page not
+// found") become the status's name, as ServeMux's errors do.
+func (w *responseWriter) finishPlainError() {
+	if w.plainStatus == 0 {
+		return
+	}
+	status := w.plainStatus
+	w.plainStatus = 0
+	msg := strings.TrimSpace(string(w.plainText))
+	if msg == "" || strings.HasPrefix(msg, strconv.Itoa(status)+" ") {
+		msg = http.StatusText(status)
+	}
+	writeDetail(w, status, clipString(msg, maxPlainText))
 }
 
 func (w *responseWriter) WriteHeader(status int) {
@@ -213,6 +239,10 @@ func (w *responseWriter) WriteHeader(status int) {
 	if w.req.Pattern == "" && (status == http.StatusNotFound || status == http.StatusMethodNotAllowed) {
 		writeDetail(w, status, http.StatusText(status))
 		w.discard = true
+		return
+	}
+	if status >= 400 && strings.HasPrefix(w.Header().Get("Content-Type"), "text/plain") {
+		w.plainStatus = status
 		return
 	}
 	// Only ServeMux redirects (//resources to /resources); its body is HTML.
@@ -228,6 +258,10 @@ func (w *responseWriter) WriteHeader(status int) {
 
 func (w *responseWriter) Write(b []byte) (int, error) {
 	if w.discard {
+		return len(b), nil
+	}
+	if w.plainStatus != 0 {
+		w.plainText = append(w.plainText, b[:min(len(b), maxPlainText-len(w.plainText))]...)
 		return len(b), nil
 	}
 	if !w.wroteHeader {
