@@ -20,6 +20,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"runtime"
 	"strconv"
 	"strings"
@@ -29,6 +30,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/gpusupply/supply/apikeys"
 	"github.com/gpusupply/supply/offers"
 	"github.com/gpusupply/supply/provision"
 	"github.com/gpusupply/supply/vendors"
@@ -545,16 +547,7 @@ func TestHTTPLayerAnswersAreJSON(t *testing.T) {
 // keys is slowed down, without a lookup, and other addresses are not.
 func TestInvalidKeysLimitedPerAddress(t *testing.T) {
 	ts := newTestServerWith(t, 0, func(c *Config) { c.AuthFailureRate, c.AuthFailureBurst = 0.5, 3 })
-	send := func(addr, key string) *httptest.ResponseRecorder {
-		req := httptest.NewRequest(http.MethodGet, "/available_regions", nil)
-		req.RemoteAddr = addr
-		if key != "" {
-			req.Header.Set("Authorization", "Bearer "+key)
-		}
-		w := httptest.NewRecorder()
-		ts.api.Handler().ServeHTTP(w, req)
-		return w
-	}
+	send := func(addr, key string) *httptest.ResponseRecorder { return ts.from(addr, key) }
 	bad := "sk_live_0000000000000000000000000000000000000000"
 	for i := range 3 {
 		if w := send("192.0.2.1:1000", bad+strconv.Itoa(i)); w.Code != http.StatusUnauthorized {
@@ -562,6 +555,8 @@ func TestInvalidKeysLimitedPerAddress(t *testing.T) {
 		}
 	}
 	lookups := ts.lookups
+	// A valid key this process has not seen yet waits like a bad one:
+	// telling it apart would take the lookup the limit withholds.
 	for _, key := range []string{bad, ts.key} {
 		w := send("192.0.2.1:2000", key)
 		if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") != "2" ||
@@ -587,6 +582,120 @@ func TestInvalidKeysLimitedPerAddress(t *testing.T) {
 		if w := send("203.0.113.9:1000", ""); w.Code != http.StatusUnauthorized {
 			t.Fatalf("no key: %d", w.Code)
 		}
+	}
+}
+
+// from sends a request for /available_regions from the TCP peer addr
+// with key (none when empty) and any further headers, in process.
+func (ts *testServer) from(addr, key string, header ...string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodGet, "/available_regions", nil)
+	req.RemoteAddr = addr
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Add(header[i], header[i+1])
+	}
+	w := httptest.NewRecorder()
+	ts.api.Handler().ServeHTTP(w, req)
+	return w
+}
+
+// guess is a well-formed key that is nobody's.
+func guess(t *testing.T) string {
+	t.Helper()
+	key, _, _, err := apikeys.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key
+}
+
+// TestValidKeyIsServedFromLimitedAddress: one client's bad keys do not
+// lock out another at the same address: a key found valid before is
+// served from the cache, without a lookup and without counting against
+// the address, while a guess from it is still a 429 without a lookup.
+func TestValidKeyIsServedFromLimitedAddress(t *testing.T) {
+	ts := newTestServerWith(t, 0, func(c *Config) { c.AuthFailureRate, c.AuthFailureBurst = 0.001, 30 })
+	if w := ts.from("198.51.100.7:1000", ts.key); w.Code != http.StatusOK {
+		t.Fatalf("the valid key elsewhere: %d %s", w.Code, w.Body)
+	}
+	for i := range 30 {
+		if w := ts.from("192.0.2.1:1000", guess(t)); w.Code != http.StatusUnauthorized {
+			t.Fatalf("bad key %d within the burst: %d", i, w.Code)
+		}
+	}
+	if w := ts.from("192.0.2.1:1000", guess(t)); w.Code != http.StatusTooManyRequests {
+		t.Fatalf("bad key 31: %d, want 429", w.Code)
+	}
+	lookups := ts.lookups
+	for i := range 10 {
+		if w := ts.from("192.0.2.1:2000", ts.key); w.Code != http.StatusOK {
+			t.Fatalf("valid key %d from the limited address: %d %s", i, w.Code, w.Body)
+		}
+		if w := ts.from("192.0.2.1:3000", guess(t)); w.Code != http.StatusTooManyRequests {
+			t.Fatalf("a guess between them: %d, want 429", w.Code)
+		}
+	}
+	if ts.lookups != lookups {
+		t.Errorf("%d lookups while limited, want none", ts.lookups-lookups)
+	}
+}
+
+// TestTrustedProxiesNameTheClient: X-Forwarded-For names the client only
+// when the peer is a trusted proxy, and then only by the hops trusted
+// proxies appended; the limit on invalid keys counts that client.
+func TestTrustedProxiesNameTheClient(t *testing.T) {
+	a := New(Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8")}})
+	tests := []struct {
+		peer string
+		xff  []string
+		want string
+	}{
+		{"203.0.113.9:4000", nil, "203.0.113.9"},
+		{"203.0.113.9:4000", []string{"198.51.100.7"}, "203.0.113.9"}, // an untrusted peer's header is ignored
+		{"10.0.0.1:4000", nil, "10.0.0.1"},
+		{"10.0.0.1:4000", []string{"198.51.100.7"}, "198.51.100.7"},
+		{"10.0.0.1:4000", []string{"198.51.100.7, 10.0.0.2"}, "198.51.100.7"},           // two proxies
+		{"10.0.0.1:4000", []string{"1.2.3.4, 198.51.100.7, 10.0.0.2"}, "198.51.100.7"},  // the client wrote 1.2.3.4
+		{"10.0.0.1:4000", []string{"1.2.3.4", "198.51.100.7,10.0.0.2"}, "198.51.100.7"}, // over two header lines
+		{"10.0.0.1:4000", []string{"nope, 10.0.0.2"}, "10.0.0.2"},                       // garbled: the last trusted hop
+		{"10.0.0.1:4000", []string{"10.0.0.3, 10.0.0.2"}, "10.0.0.3"},                   // all trusted: the farthest
+		{"10.0.0.1:4000", []string{"198.51.100.7:5555"}, "198.51.100.7"},                // with a port
+		{"10.0.0.1:4000", []string{"[2001:db8:1:2:3::4]:5555"}, "2001:db8:1:2::/64"},    // IPv6 by its /64
+		{"[fd00::1]:4000", []string{"::ffff:198.51.100.7"}, "198.51.100.7"},             // mapped
+		{"[::ffff:10.0.0.1]:4000", []string{"198.51.100.7"}, "198.51.100.7"},            // a mapped peer
+		{"[2001:db8:1:2:3::4]:4000", []string{"198.51.100.7"}, "2001:db8:1:2::/64"},     //
+		{"10.0.0.1:4000", []string{"2001:db8:1:2:3::4%eth0"}, "2001:db8:1:2::/64"},      // a zone
+	}
+	for _, tt := range tests {
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		req.RemoteAddr = tt.peer
+		for _, v := range tt.xff {
+			req.Header.Add("X-Forwarded-For", v)
+		}
+		if got := a.clientKey(req); got != tt.want {
+			t.Errorf("peer %s, X-Forwarded-For %q: client %s, want %s", tt.peer, tt.xff, got, tt.want)
+		}
+	}
+
+	// Two clients behind one trusted proxy are limited apart; without
+	// the setting they would be one.
+	ts := newTestServerWith(t, 0, func(c *Config) {
+		c.AuthFailureRate, c.AuthFailureBurst = 0.001, 3
+		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	})
+	for range 4 {
+		ts.from("127.0.0.1:1000", guess(t), "X-Forwarded-For", "198.51.100.7")
+	}
+	if w := ts.from("127.0.0.1:1000", guess(t), "X-Forwarded-For", "198.51.100.7"); w.Code != http.StatusTooManyRequests {
+		t.Errorf("the guessing client: %d, want 429", w.Code)
+	}
+	if w := ts.from("127.0.0.1:1000", guess(t), "X-Forwarded-For", "198.51.100.8"); w.Code != http.StatusUnauthorized {
+		t.Errorf("another client behind the proxy: %d, want 401", w.Code)
+	}
+	if w := ts.from("127.0.0.1:1000", guess(t), "X-Forwarded-For", "198.51.100.8, 198.51.100.7"); w.Code != http.StatusTooManyRequests {
+		t.Errorf("the guessing client naming another before it: %d, want 429", w.Code)
 	}
 }
 

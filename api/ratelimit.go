@@ -4,7 +4,10 @@ import (
 	"container/list"
 	"math"
 	"net"
+	"net/http"
+	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -110,19 +113,79 @@ func retryAfter(d time.Duration) string {
 	return strconv.Itoa(max(1, int(math.Ceil(d.Seconds()))))
 }
 
-// clientAddress is who a request comes from, for limits: the peer's IP
-// address, or for IPv6 its /64, which one subscriber usually holds whole.
-func clientAddress(remoteAddr string) string {
-	host, _, err := net.SplitHostPort(remoteAddr)
+// clientKey is who a request comes from, for the limit on invalid keys:
+// its TCP peer, or, when the peer is one of Config.TrustedProxies, the
+// right-most address of X-Forwarded-For that is not itself a trusted proxy
+// (each proxy appends the address it was reached from, so what lies left of
+// the first untrusted hop was written by the client and proves nothing).
+// An entry that is not an address ends the walk at the last trusted hop, so
+// that a garbled header cannot choose its own key. IPv6 clients are keyed
+// by their /64, which one subscriber usually holds whole.
+func (a *API) clientKey(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		host = remoteAddr
+		host = r.RemoteAddr
 	}
-	ip := net.ParseIP(host)
-	if ip == nil {
+	client, err := netip.ParseAddr(host)
+	if err != nil {
 		return host
 	}
-	if ip.To4() == nil {
-		return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
+	client = client.WithZone("").Unmap()
+	if a.trusted(client) {
+		client = a.forwardedFor(client, r.Header.Values("X-Forwarded-For"))
 	}
-	return ip.String()
+	if client.Is6() {
+		return netip.PrefixFrom(client, 64).Masked().String()
+	}
+	return client.String()
+}
+
+// forwardedFor walks X-Forwarded-For (every header line, in order) from
+// the right while its hops are trusted proxies, starting from the peer.
+func (a *API) forwardedFor(peer netip.Addr, lines []string) netip.Addr {
+	client := peer
+	for i := len(lines) - 1; i >= 0; i-- {
+		rest := lines[i]
+		for rest != "" {
+			var hop string
+			if comma := strings.LastIndexByte(rest, ','); comma >= 0 {
+				rest, hop = rest[:comma], rest[comma+1:]
+			} else {
+				rest, hop = "", rest
+			}
+			addr, ok := parseHop(strings.TrimSpace(hop))
+			if !ok {
+				return client
+			}
+			client = addr
+			if !a.trusted(addr) {
+				return client
+			}
+		}
+	}
+	return client
+}
+
+// parseHop reads one X-Forwarded-For entry: an address, or an address and
+// a port as some proxies write it ("192.0.2.1:443", "[2001:db8::1]:443").
+func parseHop(s string) (netip.Addr, bool) {
+	addr, err := netip.ParseAddr(s)
+	if err != nil {
+		ap, perr := netip.ParseAddrPort(s)
+		if perr != nil {
+			return netip.Addr{}, false
+		}
+		addr = ap.Addr()
+	}
+	return addr.WithZone("").Unmap(), true
+}
+
+// trusted reports whether addr is one of Config.TrustedProxies.
+func (a *API) trusted(addr netip.Addr) bool {
+	for _, p := range a.cfg.TrustedProxies {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
 }
