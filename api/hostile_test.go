@@ -531,6 +531,19 @@ func TestHTTPLayerAnswersAreJSON(t *testing.T) {
 			t.Fatalf("%d %s", status, body)
 		}
 	})
+	t.Run("the docs' file server", func(t *testing.T) {
+		for path, want := range map[string]string{
+			"/docs/..%2f..%2fgo.mod": `{"detail":"Not Found"}`,
+			"/docs/%2e%2e%2fdocs.go": `{"detail":"Not Found"}`,
+			"/docs/nonexistent.css":  `{"detail":"Not Found"}`,
+			"/docs/docsui%2fLICENSE": `{"detail":"Not Found"}`,
+		} {
+			status, body := ts.rawRequest(t, "GET "+path+" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", false)
+			if status < 400 || body != want {
+				t.Errorf("%s: %d %s, want %s", path, status, body, want)
+			}
+		}
+	})
 	t.Run("header too large", func(t *testing.T) {
 		req := ts.newRequest(t, http.MethodGet, "/available_regions", "", "", "Bearer "+ts.key)
 		req.Header.Set("X-Padding", strings.Repeat("p", maxHeaderBytes))

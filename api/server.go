@@ -227,7 +227,7 @@ func (w *responseWriter) finishPlainError() {
 	if msg == "" || strings.HasPrefix(msg, strconv.Itoa(status)+" ") {
 		msg = http.StatusText(status)
 	}
-	writeDetail(w, status, clipString(msg, maxPlainText))
+	writeDetail(w, status, msg)
 }
 
 func (w *responseWriter) WriteHeader(status int) {
