@@ -65,7 +65,7 @@ func checkHost(ctx context.Context, host string, allowPrivate bool) error {
 	}
 	for _, a := range addrs {
 		if err := reachable(a, allowPrivate); err != nil {
-			return fmt.Errorf("url resolves to %w", err)
+			return fmt.Errorf("url host %q: %w", host, err)
 		}
 	}
 	return nil
@@ -200,7 +200,7 @@ func reachable(a netip.Addr, allowPrivate bool) error {
 	}
 	for _, s := range specialBlocks {
 		if s.global != "True" && s.prefix.Contains(a) {
-			return fmt.Errorf("%s is in %s (%s %s), which is not globally reachable; webhooks reach only public addresses", shown, s.prefix, s.name, s.ref)
+			return fmt.Errorf("%s (in %s, %s %s) is not globally reachable; webhooks reach only public addresses", shown, s.prefix, s.name, s.ref)
 		}
 	}
 	return nil
