@@ -113,7 +113,6 @@ func TestEveryErrorIsJSON(t *testing.T) {
 				{"Last-Event-ID", "x"}, {"Last-Event-ID", "-5"}, {"If-None-Match", `W/"` + strings.Repeat("e", 3000)},
 				{"Accept", "application/xml"}, {"Accept", "text/event-stream"}, {"Accept", "*/*;q=x"},
 				{"Accept-Encoding", "gzip;q=x, br"}, {"Content-Type", ";;;"}, {"Content-Type", "text/plain"},
-				{"Content-Length", "10000000000"},
 			} {
 				add(method, valid, body, h[0], h[1])
 			}
@@ -141,23 +140,9 @@ func TestEveryErrorIsJSON(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s %s: %v", rq.method, rq.path, err)
 		}
-		for k, vs := range rq.header {
-			if k == "Content-Length" {
-				req.ContentLength = -1 // sent as declared below
-				continue
-			}
-			req.Header[k] = vs
-		}
-		if rq.header.Get("Content-Length") != "" {
-			req.Header.Set("Expect", "100-continue")
-			req.ContentLength = 10_000_000_000
-			req.Body = io.NopCloser(strings.NewReader(""))
-		}
+		req.Header = rq.header
 		res, err := client.Do(req)
 		if err != nil {
-			if rq.header.Get("Content-Length") != "" {
-				continue // refused before the body: the client fails to send it
-			}
 			t.Fatalf("%s %s: %v", rq.method, rq.path, err)
 		}
 		if res.StatusCode < 400 {
