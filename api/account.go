@@ -69,10 +69,7 @@ func (a *API) registerGuardrails() {
 		`as DELETE would; {"auto_delete_after": null} never. A node of a cluster follows its cluster.`
 	op.SkipValidateBody = true
 	huma.Register(a.huma, op, a.patchResource)
-	schemas := a.huma.OpenAPI().Components.Schemas
-	a.huma.OpenAPI().Paths["/resources/{resource_id}"].Patch.RequestBody.Content["application/json"].Schema =
-		schemas.Schema(reflect.TypeFor[provision.AutoDeleteRequest](), true, "")
-	schemas.Map()["AutoDeleteRequest"].AdditionalProperties = false
+	a.documentBody(a.huma.OpenAPI().Paths["/resources/{resource_id}"].Patch, reflect.TypeFor[provision.AutoDeleteRequest]())
 
 	op = operation("get_account", http.MethodGet, "/account", tagAccount, "The account's spend caps and live spend")
 	op.Description = "Extension. Caps are set on the server with supply accounts limits; null means no cap."

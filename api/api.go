@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
 	"reflect"
 	"regexp"
 	"strings"
@@ -44,6 +45,10 @@ type Config struct {
 	// apikeys.ErrUnknownKey mean 401, any other error 503.
 	Auth interface {
 		Authenticate(ctx context.Context, key string) (int64, error)
+		// AuthenticateKnown is Authenticate without a lookup of any key
+		// not already known to be valid (apikeys.Authenticator's), for
+		// client addresses that sent too many invalid keys.
+		AuthenticateKnown(ctx context.Context, key string) (int64, error)
 	}
 	// Installation is the installation id, shown by GET /readyz.
 	Installation string
@@ -83,11 +88,16 @@ type Config struct {
 	RateBurst int
 	// AuthFailureRate is how many requests with an invalid API key per
 	// second one client address may make, with bursts of
-	// AuthFailureBurst; over it every request from the address that needs
-	// a key is a 429 until the bucket refills, so keys cannot be guessed
-	// at speed. Zero turns the limit off.
+	// AuthFailureBurst; over it a request from the address is a 429 until
+	// the bucket refills unless its key is one already known to be valid,
+	// so keys cannot be guessed at speed and one client cannot lock out
+	// the others at its address. Zero turns the limit off.
 	AuthFailureRate  float64
 	AuthFailureBurst int
+	// TrustedProxies are the proxies whose X-Forwarded-For names the
+	// client of a request they pass on (see clientKey); a request from
+	// any other peer is that peer's.
+	TrustedProxies []netip.Prefix
 }
 
 // OfferService finds offers and reads one, always on behalf of an account.
@@ -136,8 +146,10 @@ type API struct {
 	// procureDecoder reads POST /procure_offer bodies (JSON); cloud_init
 	// may carry private keys (host keys in a cloud-config).
 	procureDecoder *bodyDecoder
-	// patchDecoder reads PATCH /resources/{id} bodies (JSON).
-	patchDecoder *bodyDecoder
+	// patchDecoder reads PATCH /resources/{id} bodies (JSON), and
+	// webhookDecoder POST /webhooks bodies.
+	patchDecoder   *bodyDecoder
+	webhookDecoder *bodyDecoder
 	// limiter is nil when Config.RateLimit is off.
 	limiter *limiter[int64]
 	// authFailures counts invalid keys per client address; nil when
@@ -175,6 +187,7 @@ func New(cfg Config) *API {
 		summaryHeads:   versioned.New[[]byte](maxEncoded),
 		procureDecoder: newBodyDecoder[provision.ProcureRequest](false, "cloud_init"),
 		patchDecoder:   newBodyDecoder[provision.AutoDeleteRequest](false),
+		webhookDecoder: newBodyDecoder[WebhookRequest](false),
 		closing:        make(chan struct{}),
 	}
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"github.com/gpusupply/supply/apikeys"
 )
@@ -64,22 +65,20 @@ func (a *API) authenticate(ctx huma.Context, next func(huma.Context)) {
 		next(ctx)
 		return
 	}
-	addr := clientAddress(ctx.RemoteAddr())
-	if a.authFailures != nil {
-		// An address that sent too many bad keys learns nothing more,
-		// not even whether its next key is good, until it slows down.
-		if wait := a.authFailures.wait(addr, time.Now()); wait > 0 {
-			a.tooManyFailures(ctx, wait)
-			return
-		}
-	}
-	accountID, presented, err := a.credentials(ctx)
+	r, _ := humago.Unwrap(ctx)
+	addr := a.clientKey(r)
+	now := time.Now()
+	wait := a.failureWait(addr, now)
+	accountID, presented, err := a.credentials(ctx, wait > 0)
 	switch {
 	case errors.Is(err, ErrCSRF):
 		_ = huma.WriteErr(a.huma, ctx, http.StatusForbidden, "CSRF token missing or invalid: a request with the console's session cookie that changes anything must carry the page's token in "+CSRFHeader)
 		return
+	case errors.Is(err, apikeys.ErrUnknownKey) && presented && wait > 0:
+		a.tooManyFailures(ctx, wait)
+		return
 	case errors.Is(err, apikeys.ErrUnknownKey):
-		a.authFailed(ctx, addr, presented)
+		a.authFailed(ctx, addr, presented, now)
 		return
 	case err != nil && clientGone(ctx.Context(), "authenticate", err):
 		_ = huma.WriteErr(a.huma, ctx, errClientGone.status, errClientGone.Error())
@@ -103,14 +102,58 @@ func (a *API) authenticate(ctx huma.Context, next func(huma.Context)) {
 	next(huma.WithValue(ctx, accountKey{}, accountID))
 }
 
+// Limiting invalid keys per client address. What an attacker can do, and
+// what each answer costs it:
+//
+//   - Guess keys. A key is 238 random bits, so guessing is hopeless at any
+//     rate; the limit keeps it from costing the database a lookup per
+//     guess. Once an address is limited (failureWait > 0), a key it sends
+//     is checked only if this process has found it valid before
+//     (apikeys.Authenticator.AuthenticateKnown): a guess is a 429 without
+//     a lookup, repeated or new, and so is a known key once revoked.
+//   - Lock others out. Clients behind one NAT, or behind a proxy whose
+//     address is not in --trusted-proxies, share an address; one of them
+//     sending bad keys must not shut the others out. A valid key is
+//     therefore served even from a limited address, answered from the
+//     authenticator's cache (one lookup per cache time, not per request),
+//     and never counts against the address.
+//   - Spoof X-Forwarded-For. It is read only from a peer in
+//     --trusted-proxies, and only its hops that such proxies appended, so a
+//     client cannot pick a fresh address per request to escape its bucket,
+//     nor name another client's to use up that one's.
+//   - Flood with ever new addresses (an IPv6 /48 holds 65,536 /64s). The
+//     table of buckets is bounded; addresses that find it full of busy
+//     buckets share one overflow bucket, so the flood is limited as one.
+//
+// What is left: a valid key this process has never seen (the first request
+// after a restart, or a key made meanwhile) from an address that is being
+// limited waits like a bad one until the address's bucket refills, because
+// telling it apart would take the lookup the limit withholds. Console
+// sessions are checked as before: a forged cookie fails to open without a
+// lookup, and a genuine one names a key the sign-in found valid.
+
+// failureWait is how long the client address addr must wait before an
+// invalid key of its is looked up again: zero unless it is limited.
+func (a *API) failureWait(addr string, now time.Time) time.Duration {
+	if a.authFailures == nil {
+		return 0
+	}
+	return a.authFailures.wait(addr, now)
+}
+
 // credentials finds the account of a request: by its Bearer key, or, with
 // no Authorization header at all, by its console session. presented says
 // whether the request carried credentials of either kind; an error wrapping
-// apikeys.ErrUnknownKey means they were missing or not valid.
-func (a *API) credentials(ctx huma.Context) (accountID int64, presented bool, err error) {
+// apikeys.ErrUnknownKey means they were missing or not valid. From a
+// limited address (limited) only a key known to be valid is looked up.
+func (a *API) credentials(ctx huma.Context, limited bool) (accountID int64, presented bool, err error) {
 	header := ctx.Header("Authorization")
 	if key, ok := bearerToken(header); ok {
-		accountID, err = a.cfg.Auth.Authenticate(ctx.Context(), key)
+		check := a.cfg.Auth.Authenticate
+		if limited {
+			check = a.cfg.Auth.AuthenticateKnown
+		}
+		accountID, err = check(ctx.Context(), key)
 		return accountID, true, err
 	}
 	if header != "" || a.cfg.Sessions == nil {
@@ -135,19 +178,21 @@ func safeMethod(method string) bool {
 }
 
 // CheckKey checks an API key that came other than in an Authorization
-// header (the console's sign-in form) as the middleware checks a Bearer
-// key: an invalid one counts against the same per-address limit, so that
-// a form is no faster a way to guess keys than the API. It fails with an
-// error wrapping apikeys.ErrUnknownKey or ErrTooManyFailures.
-func (a *API) CheckKey(ctx context.Context, remoteAddr, key string) (int64, error) {
-	addr := clientAddress(remoteAddr)
+// header (the console's sign-in form, r) as the middleware checks a Bearer
+// key: from the same client address, under the same limit on invalid keys,
+// so that a form is no faster a way to guess keys than the API. It fails
+// with an error wrapping apikeys.ErrUnknownKey or ErrTooManyFailures.
+func (a *API) CheckKey(r *http.Request, key string) (int64, error) {
+	addr := a.clientKey(r)
 	now := time.Now()
-	if a.authFailures != nil {
-		if wait := a.authFailures.wait(addr, now); wait > 0 {
+	if wait := a.failureWait(addr, now); wait > 0 {
+		accountID, err := a.cfg.Auth.AuthenticateKnown(r.Context(), key)
+		if errors.Is(err, apikeys.ErrUnknownKey) {
 			return 0, fmt.Errorf("retry after %s s: %w", retryAfter(wait), ErrTooManyFailures)
 		}
+		return accountID, err
 	}
-	accountID, err := a.cfg.Auth.Authenticate(ctx, key)
+	accountID, err := a.cfg.Auth.Authenticate(r.Context(), key)
 	if errors.Is(err, apikeys.ErrUnknownKey) && a.authFailures != nil {
 		if ok, wait := a.authFailures.allow(addr, now); !ok {
 			return 0, fmt.Errorf("retry after %s s: %w", retryAfter(wait), ErrTooManyFailures)
@@ -157,10 +202,10 @@ func (a *API) CheckKey(ctx context.Context, remoteAddr, key string) (int64, erro
 }
 
 // authFailed answers a request without a valid key: 401, or 429 when it
-// presented credentials and its address has run out of failures.
-func (a *API) authFailed(ctx huma.Context, addr string, presented bool) {
+// presented credentials and its address has just run out of failures.
+func (a *API) authFailed(ctx huma.Context, addr string, presented bool, now time.Time) {
 	if presented && a.authFailures != nil {
-		if ok, wait := a.authFailures.allow(addr, time.Now()); !ok {
+		if ok, wait := a.authFailures.allow(addr, now); !ok {
 			a.tooManyFailures(ctx, wait)
 			return
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
 	"strconv"
@@ -105,12 +106,12 @@ func errorf(status int, format string, args ...any) *Error {
 }
 
 // validationFailed answers 422 with every error at once. What the errors
-// echo is cut to size and stripped of private keys: a 1 MB field answers
-// with a 1 KiB echo, not a 2 MB one.
+// echo is cut to size and stripped of private keys and of the fields that
+// are never echoed: a 1 MB field answers with a 1 KiB echo, not a 2 MB one.
 func validationFailed(errs ...ValidationError) *Error {
 	for i := range errs {
 		e := &errs[i]
-		e.Input = echo(e.Input)
+		e.Input = echo(withhold(*e))
 		for j, part := range e.Loc {
 			if s, ok := part.(string); ok {
 				e.Loc[j] = clipString(s, maxEcho) // an unknown field's name
@@ -124,6 +125,59 @@ func validationFailed(errs ...ValidationError) *Error {
 		}
 	}
 	return &Error{status: http.StatusUnprocessableEntity, Detail: errs}
+}
+
+// unechoed are the body fields whose values a 422 never repeats, whatever
+// failed: a public key names its owner's machines and accounts, and a
+// cloud-init often carries secrets (host keys, tokens) no check can tell
+// from the rest of it.
+var unechoed = map[string]bool{"ssh_public_key": true, "cloud_init": true}
+
+// withhold is the input e may echo: a marker in place of an unechoed
+// field's value, whether the error is about that field or about the object
+// that holds it (a missing field's error echoes the whole body).
+func withhold(e ValidationError) any {
+	if e.Input == redacted {
+		return e.Input // a private key's finding says so already
+	}
+	if len(e.Loc) >= 2 && e.Loc[0] == "body" && e.Type != "missing" {
+		if field, ok := e.Loc[1].(string); ok && unechoed[field] {
+			return notEchoed(field, e.Input)
+		}
+	}
+	obj, ok := e.Input.(map[string]any)
+	if !ok {
+		return e.Input
+	}
+	var out map[string]any
+	for k, v := range obj {
+		if !unechoed[k] {
+			continue
+		}
+		if out == nil {
+			out = maps.Clone(obj)
+		}
+		out[k] = notEchoed(k, v)
+	}
+	if out == nil {
+		return e.Input
+	}
+	return out
+}
+
+// notEchoed says what stood in field without repeating it.
+func notEchoed(field string, v any) string {
+	size := 0
+	if s, ok := v.(string); ok {
+		size = len(s)
+	} else if b, err := json.Marshal(decodable(v)); err == nil {
+		size = len(b)
+	}
+	unit := "bytes"
+	if size == 1 {
+		unit = "byte"
+	}
+	return fmt.Sprintf("<%s: %d %s, not echoed>", clipString(field, 100), size, unit)
 }
 
 // maxEcho is how much of an input an error repeats back (bytes of JSON).
@@ -192,7 +246,7 @@ func newError(status int, msg string, errs ...error) huma.StatusError {
 	case status == http.StatusUnsupportedMediaType:
 		return errorf(status, "Unsupported Content-Type")
 	case status == http.StatusRequestEntityTooLarge:
-		return errorf(status, "Request body too large (limit %d bytes)", maxBodyBytes)
+		return errorf(status, "%s", bodyTooLarge)
 	case status >= http.StatusInternalServerError && status != http.StatusServiceUnavailable:
 		return errorf(http.StatusInternalServerError, "Internal Server Error")
 	}
@@ -201,6 +255,11 @@ func newError(status int, msg string, errs ...error) huma.StatusError {
 	}
 	return errorf(status, "%s", msg)
 }
+
+// bodyTooLarge is the 413's sentence: every route takes at most
+// maxBodyBytes, whether the body says so in its Content-Length or turns out
+// longer as it is read.
+var bodyTooLarge = fmt.Sprintf("Request body too large (limit %d bytes)", maxBodyBytes)
 
 func missingBody() ValidationError {
 	return ValidationError{Type: "missing", Loc: []any{"body"}, Msg: "Field required"}

@@ -88,9 +88,13 @@ func (a *API) listEvents(ctx context.Context, in *eventsInput) (*huma.StreamResp
 	}
 	after := in.After
 	if in.LastEventID != "" {
+		loc := []any{"header", "Last-Event-ID"}
 		id, err := strconv.ParseInt(in.LastEventID, 10, 64)
-		if err != nil || id < 0 {
-			return nil, validationFailed(pydantic("int_parsing", "", []any{"header", "Last-Event-ID"}, in.LastEventID))
+		switch {
+		case err != nil:
+			return nil, validationFailed(pydantic("int_type", "", loc, in.LastEventID))
+		case id < 0:
+			return nil, validationFailed(pydantic("greater_than_equal", "0", loc, in.LastEventID))
 		}
 		after, in.afterSet = id, true
 	}
@@ -196,11 +200,23 @@ func (a *API) stream(hc huma.Context, account, after int64, f store.EventFilter)
 	}
 }
 
+// WebhookRequest is the body of POST /webhooks.
+type WebhookRequest struct {
+	URL        string   `json:"url" minLength:"1" maxLength:"2048" doc:"Where events are POSTed (http or https)"`
+	EventTypes []string `json:"event_types,omitempty" maxItems:"50" doc:"Only these event types (default: every type)"`
+}
+
 type createWebhookInput struct {
-	Body struct {
-		URL        string   `json:"url" minLength:"1" maxLength:"2048" doc:"Where events are POSTed (http or https)"`
-		EventTypes []string `json:"event_types,omitempty" maxItems:"50" doc:"Only these event types (default: every type)"`
-	}
+	// RawBody is decoded by webhookDecoder, as every other body is by
+	// its own, so that unknown fields are refused alike.
+	RawBody     []byte `contentType:"application/json"`
+	contentType string
+}
+
+// Resolve captures the Content-Type without documenting it as a parameter.
+func (in *createWebhookInput) Resolve(ctx huma.Context) []error {
+	in.contentType = ctx.Header("Content-Type")
+	return nil
 }
 
 // WebhookInfo is a webhook as listed; Secret is set only in the answer that
@@ -277,7 +293,9 @@ func (a *API) registerWebhooks() {
 	op.Description = "Events are POSTed as JSON, signed per Standard Webhooks (webhook-id, webhook-timestamp, " +
 		"webhook-signature), in order per resource, retried with exponential backoff for about a day; an endpoint " +
 		"that keeps failing is disabled. The secret is shown only in this answer."
+	op.SkipValidateBody = true
 	huma.Register(a.huma, op, a.createWebhook)
+	a.documentBody(a.huma.OpenAPI().Paths["/webhooks"].Post, reflect.TypeFor[WebhookRequest]())
 	huma.Register(a.huma, operation("list_webhooks", http.MethodGet, "/webhooks", tagEvents, "The account's webhooks"), a.listWebhooks)
 	op = operation("delete_webhook", http.MethodDelete, "/webhooks/{webhook_id}", tagEvents, "Delete a webhook")
 	op.DefaultStatus = http.StatusNoContent
@@ -287,7 +305,11 @@ func (a *API) registerWebhooks() {
 }
 
 func (a *API) createWebhook(ctx context.Context, in *createWebhookInput) (*webhookOutput, error) {
-	w, err := a.cfg.Events.CreateWebhook(ctx, AccountID(ctx), in.Body.URL, in.Body.EventTypes)
+	var req WebhookRequest
+	if err := a.webhookDecoder.decode(in.contentType, in.RawBody, &req); err != nil {
+		return nil, err
+	}
+	w, err := a.cfg.Events.CreateWebhook(ctx, AccountID(ctx), req.URL, req.EventTypes)
 	if err != nil {
 		return nil, a.eventsError(ctx, "create webhook", err)
 	}

@@ -18,6 +18,12 @@ import (
 // newEventsServer is a test server whose events come from a real log on
 // SQLite; append adds an event of the test account and wakes its streams.
 func newEventsServer(t *testing.T) (ts *testServer, appendEvent func(typ string)) {
+	return newEventsServerWith(t, nil)
+}
+
+// newEventsServerWith is newEventsServer with a chance to change the
+// Config.
+func newEventsServerWith(t *testing.T, mod func(*Config)) (ts *testServer, appendEvent func(typ string)) {
 	st := storetest.Open(t, store.EngineSQLite)
 	for i := int64(1); i <= testAccount; i++ {
 		if _, err := st.EnsureAccount(context.Background(), "account"+string(rune('a'+i))); err != nil {
@@ -25,7 +31,12 @@ func newEventsServer(t *testing.T) (ts *testServer, appendEvent func(typ string)
 		}
 	}
 	log := events.New(events.Config{Store: st})
-	ts = newTestServerWith(t, 0, func(c *Config) { c.Events, c.StreamHeartbeat = log, 300*time.Millisecond })
+	ts = newTestServerWith(t, 0, func(c *Config) {
+		c.Events, c.StreamHeartbeat = log, 300*time.Millisecond
+		if mod != nil {
+			mod(c)
+		}
+	})
 	return ts, func(typ string) {
 		t.Helper()
 		err := st.InTx(context.Background(), func(tx store.Tx) error {

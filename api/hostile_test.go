@@ -4,13 +4,23 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"runtime"
 	"strconv"
 	"strings"
@@ -20,6 +30,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/gpusupply/supply/apikeys"
+	"github.com/gpusupply/supply/offers"
 	"github.com/gpusupply/supply/provision"
 	"github.com/gpusupply/supply/vendors"
 	"github.com/gpusupply/supply/vendors/standin"
@@ -134,9 +146,9 @@ func TestEchoIsCut(t *testing.T) {
 		t.Errorf("echoed input of %d bytes: %.100q…%q", len(in), in, in[max(0, len(in)-60):])
 	}
 	// An object echoed for a missing field is cut as its JSON.
-	r = ts.procure(t, `{"ssh_public_key":"`+strings.Repeat("k", 5000)+`"}`, "")
-	if r.status != 422 || len(r.body) > 2*maxEcho || !bytes.Contains(r.body, []byte(`"input":"{\"ssh_public_key\":\"kkkk`)) ||
-		!bytes.Contains(r.body, []byte(`[truncated: 5021 bytes in all]`)) {
+	r = ts.procure(t, `{"ssh_public_key":"`+sshKey+`","auto_delete_after":"`+strings.Repeat("k", 5000)+`"}`, "")
+	if r.status != 422 || len(r.body) > 2*maxEcho || !bytes.Contains(r.body, []byte(`"input":"{\"auto_delete_after\":\"kkkk`)) ||
+		!bytes.Contains(r.body, []byte(`[truncated: 5092 bytes in all]`)) {
 		t.Errorf("missing offer_id: %d %s", r.status, r.body)
 	}
 }
@@ -184,10 +196,139 @@ func TestPrivateKeysAreRefusedNotEchoed(t *testing.T) {
 			t.Fatalf("cloud-config with host keys: %d %s", r.status, r.body)
 		}
 		r := ts.procure(t, `{"ssh_public_key":"`+sshKey+`","cloud_init":`+string(config)+`}`, "")
-		wantJSON(t, r, 422, `{"detail":[{"type":"missing","loc":["body","offer_id"],"msg":"Field required","input":"`+redacted+`"}]}`)
+		wantJSON(t, r, 422, `{"detail":[{"type":"missing","loc":["body","offer_id"],"msg":"Field required",`+
+			`"input":{"ssh_public_key":"<ssh_public_key: 94 bytes, not echoed>","cloud_init":"<cloud_init: 257 bytes, not echoed>"}}]}`)
 	})
 	ts.log.waitFor(t, "request")
 	for _, leak := range []string{"PRIVATE KEY", keyBody[:40], "QyNTUxOQAAACCdJvCqeG0vckNL9oifV6uZg5O5"} {
+		if strings.Contains(ts.log.String(), leak) {
+			t.Errorf("the log contains %q", leak)
+		}
+	}
+}
+
+// pastedKeys are private keys in the forms people paste that carry no
+// "-----BEGIN ... PRIVATE KEY-----" line, made for the test (they protect
+// nothing).
+func pastedKeys(t *testing.T) map[string]string {
+	t.Helper()
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, edKey, _ := ed25519.GenerateKey(rand.Reader)
+	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	pkcs8, _ := x509.MarshalPKCS8PrivateKey(edKey)
+	sec1, _ := x509.MarshalECPrivateKey(ecKey)
+	pkcs8PEM := string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8}))
+	rsaPEM := string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(rsaKey)}))
+	body := func(p string) string { // the PEM's lines between its armour
+		lines := strings.Split(strings.TrimSpace(p), "\n")
+		return strings.Join(lines[1:len(lines)-1], "\n")
+	}
+	return map[string]string{
+		"bare PKCS#1 base64":       body(rsaPEM),
+		"bare PKCS#8 base64":       base64.StdEncoding.EncodeToString(pkcs8),
+		"bare SEC1 base64":         base64.StdEncoding.EncodeToString(sec1),
+		"base64 of a PEM":          base64.StdEncoding.EncodeToString([]byte(rsaPEM)),
+		"base64 of an OpenSSH key": base64.StdEncoding.EncodeToString([]byte(privateKeyPEM)),
+		"lower-case armour":        "-----begin private key-----\n" + body(pkcs8PEM) + "\n-----end private key-----\n",
+		"armour without dashes":    "BEGIN RSA PRIVATE KEY\n" + body(rsaPEM) + "\nEND RSA PRIVATE KEY",
+		"only the end line":        body(pkcs8PEM) + "\n-----END PRIVATE KEY-----",
+	}
+}
+
+// TestPastedKeysAreRefusedNotEchoed: a private key in a form the armour
+// search alone misses is refused like the others, and never repeated.
+func TestPastedKeysAreRefusedNotEchoed(t *testing.T) {
+	ts := newTestServer(t, 1)
+	for name, key := range pastedKeys(t) {
+		t.Run(name, func(t *testing.T) {
+			quoted, _ := json.Marshal(key)
+			ts.provision.answer(provisionAnswers{})
+			r := ts.procure(t, `{"offer_id":"`+offerID.String()+`","ssh_public_key":`+string(quoted)+`}`, "")
+			wantJSON(t, r, 422, `{"detail":[{"type":"value_error","loc":["body","ssh_public_key"],"msg":"`+privateKeyMsg+`","input":"`+redacted+`"}]}`)
+			if c := ts.provision.lastCall(); c.method != "" {
+				t.Fatalf("the request reached the service: %+v", c)
+			}
+		})
+	}
+}
+
+// TestLooksLikePrivateKey: what holds a private key is found, and what
+// people send that only looks like base64 (public keys, certificates,
+// prose) is not.
+func TestLooksLikePrivateKey(t *testing.T) {
+	for name, key := range pastedKeys(t) {
+		if !looksLikePrivateKey("key: " + key + "\n") {
+			t.Errorf("%s: not found", name)
+		}
+	}
+	_, edKey, _ := ed25519.GenerateKey(rand.Reader)
+	pkix, _ := x509.MarshalPKIXPublicKey(edKey.Public())
+	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ecPub, _ := x509.MarshalPKIXPublicKey(&ecKey.PublicKey)
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	template := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour)}
+	cert, err := x509.CreateCertificate(rand.Reader, template, template, &rsaKey.PublicKey, rsaKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{
+		sshKey,
+		"ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7d0p4xV3sQ1j2mJm9cW2cYb8hQ0vX4nZ7yP1qR5tK6uL8wM3eN9oA2bC4dE6fG8hI0jK2lM4nO6pQ8rS0tU2vW4xY6zA8bC0dE2fG4hI6jK8lM0nO2pQ4rS6tU8vW0xY2zA4bC6dE8fG0hI2jK4lM6nO8pQ0rS2tU4vW6xY8zA0bC2dE4fG6hI8jK0lM2nO4pQ6rS8tU0vW2xY4zA6bC8dE0fG2hI4jK6lM8nO0pQ2rS4tU6vW8xY0zA2bC4dE6 bob@example",
+		"ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBEmKSENjQEezOmxkZMy7opKgwFB9nkt5YRrYMjNuG5N87uRgg6CLrbo5wAdT/y6v0mKV0U2w0WZ2YB/++Tpockg= carol@example",
+		base64.StdEncoding.EncodeToString(pkix),
+		base64.StdEncoding.EncodeToString(ecPub),
+		base64.StdEncoding.EncodeToString(x509.MarshalPKCS1PublicKey(&rsaKey.PublicKey)),
+		string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert})),
+		strings.Repeat("A", 100_000),
+		"where do I send my public key? the one that begins with ssh-ed25519",
+	} {
+		if looksLikePrivateKey(s) {
+			t.Errorf("taken for a private key: %.80q", s)
+		}
+	}
+}
+
+// TestSecretFieldsAreNotEchoed: whatever fails about ssh_public_key or
+// cloud_init, the 422 says what was there without repeating it, also
+// when it echoes the body that holds them.
+func TestSecretFieldsAreNotEchoed(t *testing.T) {
+	ts := newTestServer(t, 1)
+	badKey := "ssh-rsa " + strings.Repeat("Q", 1826)
+	config := "#cloud-config\nwrite_files:\n- content: token-" + strings.Repeat("s", 70_000) + "\n"
+	quotedConfig, _ := json.Marshal(config)
+	offer := `"offer_id":"` + offerID.String() + `",`
+	tests := []struct {
+		name, body string
+		refusal    error
+		want       string
+	}{
+		{"a key the service refuses", `{` + offer + `"ssh_public_key":"` + badKey + `"}`,
+			&offers.QueryError{Loc: []any{"body", "ssh_public_key"}, Type: "value_error", Msg: "Value error, ssh_public_key is not valid", Input: badKey},
+			`[{"type":"value_error","loc":["body","ssh_public_key"],"msg":"Value error, ssh_public_key is not valid","input":"<ssh_public_key: 1834 bytes, not echoed>"}]`},
+		{"a cloud-init the service refuses", `{` + offer + `"ssh_public_key":"` + sshKey + `","cloud_init":` + string(quotedConfig) + `}`,
+			&offers.QueryError{Loc: []any{"body", "cloud_init"}, Type: "value_error", Msg: "Value error, no", Input: config},
+			`[{"type":"value_error","loc":["body","cloud_init"],"msg":"Value error, no","input":"<cloud_init: ` + strconv.Itoa(len(config)) + ` bytes, not echoed>"}]`},
+		{"a key that is not a string", `{` + offer + `"ssh_public_key":5}`, nil,
+			`[{"type":"string_type","loc":["body","ssh_public_key"],"msg":"Input should be a valid string","input":"<ssh_public_key: 1 byte, not echoed>"}]`},
+		{"a cloud-init that is not a string", `{` + offer + `"ssh_public_key":"` + sshKey + `","cloud_init":["` + badKey + `"]}`, nil,
+			`[{"type":"string_type","loc":["body","cloud_init"],"msg":"Input should be a valid string","input":"<cloud_init: 1838 bytes, not echoed>"}]`},
+		{"the body that holds them", `{"ssh_public_key":"` + badKey + `","cloud_init":"x"}`, nil,
+			`[{"type":"missing","loc":["body","offer_id"],"msg":"Field required","input":{"ssh_public_key":"<ssh_public_key: 1834 bytes, not echoed>","cloud_init":"<cloud_init: 1 byte, not echoed>"}}]`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ts.provision.answer(provisionAnswers{err: tt.refusal})
+			wantJSON(t, ts.procure(t, tt.body, ""), 422, `{"detail":`+tt.want+`}`)
+		})
+	}
+	ts.log.waitFor(t, "request")
+	for _, leak := range []string{"QQQQQQQQ", "token-sss"} {
 		if strings.Contains(ts.log.String(), leak) {
 			t.Errorf("the log contains %q", leak)
 		}
@@ -390,6 +531,19 @@ func TestHTTPLayerAnswersAreJSON(t *testing.T) {
 			t.Fatalf("%d %s", status, body)
 		}
 	})
+	t.Run("the docs' file server", func(t *testing.T) {
+		for path, want := range map[string]string{
+			"/docs/..%2f..%2fgo.mod": `{"detail":"Not Found"}`,
+			"/docs/%2e%2e%2fdocs.go": `{"detail":"Not Found"}`,
+			"/docs/nonexistent.css":  `{"detail":"Not Found"}`,
+			"/docs/docsui%2fLICENSE": `{"detail":"Not Found"}`,
+		} {
+			status, body := ts.rawRequest(t, "GET "+path+" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", false)
+			if status < 400 || body != want {
+				t.Errorf("%s: %d %s, want %s", path, status, body, want)
+			}
+		}
+	})
 	t.Run("header too large", func(t *testing.T) {
 		req := ts.newRequest(t, http.MethodGet, "/available_regions", "", "", "Bearer "+ts.key)
 		req.Header.Set("X-Padding", strings.Repeat("p", maxHeaderBytes))
@@ -406,16 +560,7 @@ func TestHTTPLayerAnswersAreJSON(t *testing.T) {
 // keys is slowed down, without a lookup, and other addresses are not.
 func TestInvalidKeysLimitedPerAddress(t *testing.T) {
 	ts := newTestServerWith(t, 0, func(c *Config) { c.AuthFailureRate, c.AuthFailureBurst = 0.5, 3 })
-	send := func(addr, key string) *httptest.ResponseRecorder {
-		req := httptest.NewRequest(http.MethodGet, "/available_regions", nil)
-		req.RemoteAddr = addr
-		if key != "" {
-			req.Header.Set("Authorization", "Bearer "+key)
-		}
-		w := httptest.NewRecorder()
-		ts.api.Handler().ServeHTTP(w, req)
-		return w
-	}
+	send := func(addr, key string) *httptest.ResponseRecorder { return ts.from(addr, key) }
 	bad := "sk_live_0000000000000000000000000000000000000000"
 	for i := range 3 {
 		if w := send("192.0.2.1:1000", bad+strconv.Itoa(i)); w.Code != http.StatusUnauthorized {
@@ -423,6 +568,8 @@ func TestInvalidKeysLimitedPerAddress(t *testing.T) {
 		}
 	}
 	lookups := ts.lookups
+	// A valid key this process has not seen yet waits like a bad one:
+	// telling it apart would take the lookup the limit withholds.
 	for _, key := range []string{bad, ts.key} {
 		w := send("192.0.2.1:2000", key)
 		if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") != "2" ||
@@ -448,6 +595,120 @@ func TestInvalidKeysLimitedPerAddress(t *testing.T) {
 		if w := send("203.0.113.9:1000", ""); w.Code != http.StatusUnauthorized {
 			t.Fatalf("no key: %d", w.Code)
 		}
+	}
+}
+
+// from sends a request for /available_regions from the TCP peer addr
+// with key (none when empty) and any further headers, in process.
+func (ts *testServer) from(addr, key string, header ...string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodGet, "/available_regions", nil)
+	req.RemoteAddr = addr
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Add(header[i], header[i+1])
+	}
+	w := httptest.NewRecorder()
+	ts.api.Handler().ServeHTTP(w, req)
+	return w
+}
+
+// guess is a well-formed key that is nobody's.
+func guess(t *testing.T) string {
+	t.Helper()
+	key, _, _, err := apikeys.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key
+}
+
+// TestValidKeyIsServedFromLimitedAddress: one client's bad keys do not
+// lock out another at the same address: a key found valid before is
+// served from the cache, without a lookup and without counting against
+// the address, while a guess from it is still a 429 without a lookup.
+func TestValidKeyIsServedFromLimitedAddress(t *testing.T) {
+	ts := newTestServerWith(t, 0, func(c *Config) { c.AuthFailureRate, c.AuthFailureBurst = 0.001, 30 })
+	if w := ts.from("198.51.100.7:1000", ts.key); w.Code != http.StatusOK {
+		t.Fatalf("the valid key elsewhere: %d %s", w.Code, w.Body)
+	}
+	for i := range 30 {
+		if w := ts.from("192.0.2.1:1000", guess(t)); w.Code != http.StatusUnauthorized {
+			t.Fatalf("bad key %d within the burst: %d", i, w.Code)
+		}
+	}
+	if w := ts.from("192.0.2.1:1000", guess(t)); w.Code != http.StatusTooManyRequests {
+		t.Fatalf("bad key 31: %d, want 429", w.Code)
+	}
+	lookups := ts.lookups
+	for i := range 10 {
+		if w := ts.from("192.0.2.1:2000", ts.key); w.Code != http.StatusOK {
+			t.Fatalf("valid key %d from the limited address: %d %s", i, w.Code, w.Body)
+		}
+		if w := ts.from("192.0.2.1:3000", guess(t)); w.Code != http.StatusTooManyRequests {
+			t.Fatalf("a guess between them: %d, want 429", w.Code)
+		}
+	}
+	if ts.lookups != lookups {
+		t.Errorf("%d lookups while limited, want none", ts.lookups-lookups)
+	}
+}
+
+// TestTrustedProxiesNameTheClient: X-Forwarded-For names the client only
+// when the peer is a trusted proxy, and then only by the hops trusted
+// proxies appended; the limit on invalid keys counts that client.
+func TestTrustedProxiesNameTheClient(t *testing.T) {
+	a := New(Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8")}})
+	tests := []struct {
+		peer string
+		xff  []string
+		want string
+	}{
+		{"203.0.113.9:4000", nil, "203.0.113.9"},
+		{"203.0.113.9:4000", []string{"198.51.100.7"}, "203.0.113.9"}, // an untrusted peer's header is ignored
+		{"10.0.0.1:4000", nil, "10.0.0.1"},
+		{"10.0.0.1:4000", []string{"198.51.100.7"}, "198.51.100.7"},
+		{"10.0.0.1:4000", []string{"198.51.100.7, 10.0.0.2"}, "198.51.100.7"},           // two proxies
+		{"10.0.0.1:4000", []string{"1.2.3.4, 198.51.100.7, 10.0.0.2"}, "198.51.100.7"},  // the client wrote 1.2.3.4
+		{"10.0.0.1:4000", []string{"1.2.3.4", "198.51.100.7,10.0.0.2"}, "198.51.100.7"}, // over two header lines
+		{"10.0.0.1:4000", []string{"nope, 10.0.0.2"}, "10.0.0.2"},                       // garbled: the last trusted hop
+		{"10.0.0.1:4000", []string{"10.0.0.3, 10.0.0.2"}, "10.0.0.3"},                   // all trusted: the farthest
+		{"10.0.0.1:4000", []string{"198.51.100.7:5555"}, "198.51.100.7"},                // with a port
+		{"10.0.0.1:4000", []string{"[2001:db8:1:2:3::4]:5555"}, "2001:db8:1:2::/64"},    // IPv6 by its /64
+		{"[fd00::1]:4000", []string{"::ffff:198.51.100.7"}, "198.51.100.7"},             // mapped
+		{"[::ffff:10.0.0.1]:4000", []string{"198.51.100.7"}, "198.51.100.7"},            // a mapped peer
+		{"[2001:db8:1:2:3::4]:4000", []string{"198.51.100.7"}, "2001:db8:1:2::/64"},     //
+		{"10.0.0.1:4000", []string{"2001:db8:1:2:3::4%eth0"}, "2001:db8:1:2::/64"},      // a zone
+	}
+	for _, tt := range tests {
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		req.RemoteAddr = tt.peer
+		for _, v := range tt.xff {
+			req.Header.Add("X-Forwarded-For", v)
+		}
+		if got := a.clientKey(req); got != tt.want {
+			t.Errorf("peer %s, X-Forwarded-For %q: client %s, want %s", tt.peer, tt.xff, got, tt.want)
+		}
+	}
+
+	// Two clients behind one trusted proxy are limited apart; without
+	// the setting they would be one.
+	ts := newTestServerWith(t, 0, func(c *Config) {
+		c.AuthFailureRate, c.AuthFailureBurst = 0.001, 3
+		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	})
+	for range 4 {
+		ts.from("127.0.0.1:1000", guess(t), "X-Forwarded-For", "198.51.100.7")
+	}
+	if w := ts.from("127.0.0.1:1000", guess(t), "X-Forwarded-For", "198.51.100.7"); w.Code != http.StatusTooManyRequests {
+		t.Errorf("the guessing client: %d, want 429", w.Code)
+	}
+	if w := ts.from("127.0.0.1:1000", guess(t), "X-Forwarded-For", "198.51.100.8"); w.Code != http.StatusUnauthorized {
+		t.Errorf("another client behind the proxy: %d, want 401", w.Code)
+	}
+	if w := ts.from("127.0.0.1:1000", guess(t), "X-Forwarded-For", "198.51.100.8, 198.51.100.7"); w.Code != http.StatusTooManyRequests {
+		t.Errorf("the guessing client naming another before it: %d, want 429", w.Code)
 	}
 }
 
@@ -477,5 +738,172 @@ func TestSandboxConsoleShowsOwnInstances(t *testing.T) {
 	ts.provision.answer(provisionAnswers{})
 	if r := ts.get(t, "/sandbox/instances"); r.status != 200 || strings.TrimSpace(string(r.body)) != "[]" {
 		t.Errorf("an account without resources: %d %s", r.status, r.body)
+	}
+}
+
+// probeWebhookURLs are the URLs of special-purpose addresses that the
+// second hostile-input probe registered with 201: NAT64 and 6to4 forms,
+// IPv4-compatible and -translated forms, and blocks that are not globally
+// reachable.
+var probeWebhookURLs = []string{
+	"http://[64:ff9b::a00:1]/",  // 10.0.0.1 behind NAT64
+	"http://[64:ff9b::7f00:1]/", // 127.0.0.1 behind NAT64
+	"http://[64:ff9b:1::a00:1]/",
+	"http://[2002:7f00:1::]/", // 6to4 of 127.0.0.1
+	"http://[2002:a00:1::1]/", // 6to4 of 10.0.0.1
+	"http://[::127.0.0.1]/",   // IPv4-compatible
+	"http://[::ffff:0:a00:1]/",
+	"http://[::ffff:0:7f00:1]:8080/x",
+	"http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/", // Teredo
+	"http://[fec0::1]/",
+	"http://[100::1]/",
+	"http://[2001:db8::1]/",
+	"http://[3fff::1]/",
+	"http://198.18.0.1/",
+	"http://198.19.255.254/",
+	"http://192.0.0.8/",
+	"http://192.88.99.1/",
+	"http://240.0.0.1/",
+	"http://255.255.255.255/",
+	"https://192.0.2.10/hook",
+	"https://203.0.113.5/hook",
+}
+
+// TestWebhookURLsMustBeGlobal: each of the probe's URLs is a 422 naming
+// the url field, and no webhook is made.
+func TestWebhookURLsMustBeGlobal(t *testing.T) {
+	ts, _ := newEventsServer(t)
+	for _, u := range probeWebhookURLs {
+		r := ts.do(t, http.MethodPost, "/webhooks", "application/json", `{"url":"`+u+`"}`, "Bearer "+ts.key)
+		var res struct{ Detail []ValidationError }
+		if err := json.Unmarshal(r.body, &res); err != nil || r.status != http.StatusUnprocessableEntity || len(res.Detail) != 1 ||
+			fmt.Sprint(res.Detail[0].Loc) != "[body url]" || !strings.Contains(res.Detail[0].Msg, "not globally reachable") {
+			t.Errorf("%s: %d %s", u, r.status, r.body)
+		}
+	}
+	if r := ts.get(t, "/webhooks"); r.status != http.StatusOK || strings.TrimSpace(string(r.body)) != "[]" {
+		t.Errorf("webhooks made: %d %s", r.status, r.body)
+	}
+}
+
+// TestLoggedClientStringsAreCut: a path or method of any length costs the
+// log a line of bounded size, which says it was cut.
+func TestLoggedClientStringsAreCut(t *testing.T) {
+	ts := newTestServer(t, 0)
+	long := strings.Repeat("x", 60_000)
+	for _, req := range []*http.Request{
+		httptest.NewRequest(http.MethodGet, "/"+long, nil),
+		httptest.NewRequest(http.MethodGet, "/resources/"+long[:59_990]+"?q="+long[:1000], nil),
+		httptest.NewRequest("X"+strings.ToUpper(long[:59_999]), "/available_regions", nil),
+	} {
+		req.Header.Set("User-Agent", long[:1000])
+		ts.api.Handler().ServeHTTP(httptest.NewRecorder(), req)
+	}
+	lines := strings.Split(strings.TrimSpace(ts.log.String()), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("%d log lines, want 3:\n%.2000s", len(lines), ts.log.String())
+	}
+	for _, line := range lines {
+		if len(line) > 1<<10 || !strings.Contains(line, "[truncated: 60000 bytes in all]") && !strings.Contains(line, "[truncated: 60001 bytes in all]") {
+			t.Errorf("log line of %d bytes: %.300s", len(line), line)
+		}
+	}
+	// Nor does a made-up method become a metrics label of its own.
+	if n := requestCountIn(t, ts.api.cfg.Metrics, unmatched, "404"); n != 1 {
+		t.Errorf("%v unmatched requests counted", n)
+	}
+	families, _ := ts.api.cfg.Metrics.Gather()
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if len(l.GetValue()) > 1000 {
+					t.Errorf("%s has a label of %d bytes", f.GetName(), len(l.GetValue()))
+				}
+			}
+		}
+	}
+}
+
+// TestDuplicateAuthorizationIs400: two Authorization headers are refused
+// whichever of them is valid, on every route, before anyone reads them.
+func TestDuplicateAuthorizationIs400(t *testing.T) {
+	ts := newTestServer(t, 0)
+	bad := "Bearer sk_supply_0000000000000000000000000000000000000000"
+	for _, tc := range []struct{ path, first, second string }{
+		{"/available_regions", "Bearer " + ts.key, bad},
+		{"/available_regions", bad, "Bearer " + ts.key},
+		{"/available_regions", "Bearer " + ts.key, "Bearer " + ts.key},
+		{"/resources", "Bearer " + ts.key, "Basic dXNlcjpwdw=="},
+		{"/healthz", "Bearer " + ts.key, bad},
+	} {
+		req := ts.newRequest(t, http.MethodGet, tc.path, "", "", tc.first)
+		req.Header.Add("Authorization", tc.second)
+		wantJSON(t, ts.send(t, req), http.StatusBadRequest, `{"detail":"More than one Authorization header: send exactly one"}`)
+	}
+	if ts.lookups != 0 {
+		t.Errorf("%d keys looked up", ts.lookups)
+	}
+}
+
+// TestOversizedBodyIs413Before100Continue: a body declared larger than any
+// route takes is refused at once: the client that asked whether to send it
+// is told no, not "100 Continue".
+func TestOversizedBodyIs413Before100Continue(t *testing.T) {
+	ts := newTestServer(t, 0)
+	for _, path := range []string{"/get_offers", "/procure_offer", "/nowhere"} {
+		conn, err := net.Dial("tcp", ts.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		io.WriteString(conn, "POST "+path+" HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "+ts.key+
+			"\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: 10000000000\r\n\r\n")
+		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		br := bufio.NewReader(conn)
+		line, err := br.ReadString('\n')
+		if err != nil || !strings.HasPrefix(line, "HTTP/1.1 413 ") {
+			t.Fatalf("%s: first line %q (%v), want a 413", path, line, err)
+		}
+		res, err := http.ReadResponse(bufio.NewReader(io.MultiReader(strings.NewReader(line), br)), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		if res.Header.Get("Content-Type") != "application/json" || string(b) != `{"detail":"Request body too large (limit 1048576 bytes)"}` {
+			t.Errorf("%s: %s %s", path, res.Header.Get("Content-Type"), b)
+		}
+	}
+}
+
+// TestWebhookBodiesAreStrict: POST /webhooks refuses unknown fields as
+// every other body does, naming the field, with "did you mean".
+func TestWebhookBodiesAreStrict(t *testing.T) {
+	ts, _ := newEventsServer(t)
+	for _, tt := range []struct{ body, want string }{
+		{`{"url":"https://example.com/hook","secret":"mine"}`,
+			`{"detail":[{"type":"extra_forbidden","loc":["body","secret"],"msg":"Extra inputs are not permitted","input":"mine"}]}`},
+		{`{"url":"https://example.com/hook","event_type":["resource.ready"]}`,
+			`{"detail":[{"type":"extra_forbidden","loc":["body","event_type"],"msg":"Extra inputs are not permitted; did you mean 'event_types'?","input":["resource.ready"]}]}`},
+		{`{"URL":"https://example.com/hook"}`,
+			`{"detail":[{"type":"extra_forbidden","loc":["body","URL"],"msg":"Extra inputs are not permitted; did you mean 'url'?","input":"https://example.com/hook"},` +
+				`{"type":"missing","loc":["body","url"],"msg":"Field required","input":{"URL":"https://example.com/hook"}}]}`},
+	} {
+		wantJSON(t, ts.do(t, http.MethodPost, "/webhooks", "application/json", tt.body, "Bearer "+ts.key), http.StatusUnprocessableEntity, tt.want)
+	}
+	wantJSON(t, ts.get(t, "/webhooks"), http.StatusOK, `[]`)
+}
+
+// TestBadLastEventIDSaysWhy: a Last-Event-ID that is not an event id is a
+// 422 that says what is wrong with it.
+func TestBadLastEventIDSaysWhy(t *testing.T) {
+	ts, _ := newEventsServer(t)
+	for id, want := range map[string]string{
+		"x":  `{"type":"int_parsing","loc":["header","Last-Event-ID"],"msg":"Input should be a valid integer, unable to parse string as an integer","input":"x"}`,
+		"-5": `{"type":"greater_than_equal","loc":["header","Last-Event-ID"],"msg":"Input should be greater than or equal to 0","input":"-5","ctx":{"ge":0}}`,
+	} {
+		req := ts.newRequest(t, http.MethodGet, "/events", "", "", "Bearer "+ts.key)
+		req.Header.Set("Accept", "text/event-stream")
+		req.Header.Set("Last-Event-ID", id)
+		wantJSON(t, ts.send(t, req), http.StatusUnprocessableEntity, `{"detail":[`+want+`]}`)
 	}
 }

@@ -37,11 +37,7 @@ func (a *API) registerProcurement() {
 	// The handler decodes and validates the raw body itself.
 	op.SkipValidateBody = true
 	huma.Register(a.huma, op, a.procure)
-	// huma documents a raw body as binary; the body is a ProcureOfferRequest.
-	schemas := a.huma.OpenAPI().Components.Schemas
-	a.huma.OpenAPI().Paths["/procure_offer"].Post.RequestBody.Content["application/json"].Schema = schemas.Schema(reflect.TypeFor[provision.ProcureRequest](), true, "")
-	// The document says what the decoder does: unknown fields are refused.
-	schemas.Map()["ProcureOfferRequest"].AdditionalProperties = false
+	a.documentBody(a.huma.OpenAPI().Paths["/procure_offer"].Post, reflect.TypeFor[provision.ProcureRequest]())
 
 	op = operation("get_offer_status", http.MethodGet, "/offers/{offer_id}/status", tagOffers, "Procurement status of an offer")
 	documentAnswer[provision.OfferStatus](a, &op)
@@ -89,6 +85,16 @@ func (a *API) offerStatus(ctx context.Context, in *offerIDInput) (*taggedOutput,
 		a.statuses.Put(id, account, st.Version, ans)
 	}
 	return &taggedOutput{Body: func(hctx huma.Context) { a.writeTagged(hctx, ans.body, ans.tag) }}, nil
+}
+
+// documentBody documents op's raw body, which huma documents as binary,
+// as the JSON of t, whose unknown fields are refused: what the operation's
+// bodyDecoder takes.
+func (a *API) documentBody(op *huma.Operation, t reflect.Type) {
+	schemas := a.huma.OpenAPI().Components.Schemas
+	ref := schemas.Schema(t, true, "")
+	op.RequestBody.Content["application/json"].Schema = ref
+	schemas.SchemaFromRef(ref.Ref).AdditionalProperties = false
 }
 
 // provisionError answers an error of the ProvisionService: a refusal with

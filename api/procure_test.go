@@ -180,7 +180,7 @@ func TestProcureOfferInvalid(t *testing.T) {
 		{"missing ssh_public_key", `{"offer_id":"11111111-1111-4111-8111-111111111111"}`, "",
 			`{"detail":[{"type":"missing","loc":["body","ssh_public_key"],"msg":"Field required","input":{"offer_id":"11111111-1111-4111-8111-111111111111"}}]}`},
 		{"missing offer_id", `{"ssh_public_key":"k"}`, "",
-			`{"detail":[{"type":"missing","loc":["body","offer_id"],"msg":"Field required","input":{"ssh_public_key":"k"}}]}`},
+			`{"detail":[{"type":"missing","loc":["body","offer_id"],"msg":"Field required","input":{"ssh_public_key":"<ssh_public_key: 1 byte, not echoed>"}}]}`},
 		{"offer_id not a uuid", `{"offer_id":"offer-1","ssh_public_key":"k"}`, "",
 			`{"detail":[{"type":"uuid_parsing","loc":["body","offer_id"],"msg":"Input should be a valid UUID, invalid character: expected an optional prefix of ` +
 				"`urn:uuid:`" + ` followed by [0-9a-fA-F-], found ` + "`o`" + ` at 1","input":"offer-1",
@@ -188,7 +188,7 @@ func TestProcureOfferInvalid(t *testing.T) {
 		{"offer_id not a string", `{"offer_id":7,"ssh_public_key":"k"}`, "",
 			`{"detail":[{"type":"string_type","loc":["body","offer_id"],"msg":"Input should be a valid string","input":7}]}`},
 		{"empty ssh_public_key", `{"offer_id":"11111111-1111-4111-8111-111111111111","ssh_public_key":""}`, "",
-			`{"detail":[{"type":"string_too_short","loc":["body","ssh_public_key"],"msg":"String should have at least 1 character","input":"","ctx":{"min_length":1}}]}`},
+			`{"detail":[{"type":"string_too_short","loc":["body","ssh_public_key"],"msg":"String should have at least 1 character","input":"<ssh_public_key: 0 bytes, not echoed>","ctx":{"min_length":1}}]}`},
 		{"malformed JSON", `{"offer_id": }`, "",
 			`{"detail":[{"type":"json_invalid","loc":["body",13],"msg":"JSON decode error","input":{},"ctx":{"error":"invalid character '}' looking for beginning of value"}}]}`},
 		{"no body", "", "",
@@ -276,7 +276,7 @@ func TestProvisionErrors(t *testing.T) {
 			`{"detail":"Offer is already procured"}`},
 		{"rejected field", &offers.QueryError{Loc: []any{"body", "ssh_public_key"}, Type: "value_error",
 			Msg: "Value error, not an OpenSSH public key", Input: "ssh-rsa nope"}, 422,
-			`{"detail":[{"type":"value_error","loc":["body","ssh_public_key"],"msg":"Value error, not an OpenSSH public key","input":"ssh-rsa nope"}]}`},
+			`{"detail":[{"type":"value_error","loc":["body","ssh_public_key"],"msg":"Value error, not an OpenSSH public key","input":"<ssh_public_key: 12 bytes, not echoed>"}]}`},
 		{"anything else", errors.New("database is on fire"), 500, `{"detail":"Internal Server Error"}`},
 	}
 	for _, op := range operations {

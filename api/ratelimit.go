@@ -1,9 +1,13 @@
 package api
 
 import (
+	"container/list"
 	"math"
 	"net"
+	"net/http"
+	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,20 +21,30 @@ const maxBuckets = 100_000
 // limiter keeps one token bucket per key (an account, a client address),
 // so that one client going too fast slows down only itself.
 type limiter[K comparable] struct {
-	limit   rate.Limit
-	burst   int
-	mu      sync.Mutex
-	buckets map[K]*rate.Limiter
-	// overflow is shared by the keys that find the map full of busy
+	limit rate.Limit
+	burst int
+	mu    sync.Mutex
+	// buckets finds a key's element in order, which holds the buckets
+	// from the most recently used (front) to the least (back), so that
+	// the one to forget when the table is full is found at once.
+	buckets map[K]*list.Element
+	order   *list.List
+	// overflow is shared by the keys that find the table full of busy
 	// buckets: they are limited together rather than not at all.
 	overflow *rate.Limiter
+}
+
+// keyBucket is an element of limiter.order.
+type keyBucket[K comparable] struct {
+	key    K
+	bucket *rate.Limiter
 }
 
 func newLimiter[K comparable](perSecond float64, burst int) *limiter[K] {
 	if perSecond <= 0 {
 		return nil
 	}
-	l := &limiter[K]{limit: rate.Limit(perSecond), burst: max(burst, 1), buckets: map[K]*rate.Limiter{}}
+	l := &limiter[K]{limit: rate.Limit(perSecond), burst: max(burst, 1), buckets: map[K]*list.Element{}, order: list.New()}
 	l.overflow = rate.NewLimiter(l.limit, l.burst)
 	return l
 }
@@ -39,24 +53,29 @@ func newLimiter[K comparable](perSecond float64, burst int) *limiter[K] {
 func (l *limiter[K]) bucket(key K, now time.Time) *rate.Limiter {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if b, ok := l.buckets[key]; ok {
+	if e, ok := l.buckets[key]; ok {
+		l.order.MoveToFront(e)
+		return e.Value.(*keyBucket[K]).bucket
+	}
+	if len(l.buckets) < maxBuckets {
+		b := rate.NewLimiter(l.limit, l.burst)
+		l.buckets[key] = l.order.PushFront(&keyBucket[K]{key: key, bucket: b})
 		return b
 	}
-	if len(l.buckets) >= maxBuckets {
-		// A full bucket is one that has not been used for a while:
-		// forgetting it changes nothing.
-		for k, b := range l.buckets {
-			if b.TokensAt(now) >= float64(l.burst) {
-				delete(l.buckets, k)
-			}
-		}
-		if len(l.buckets) >= maxBuckets {
-			return l.overflow
-		}
+	// The least recently used bucket is the one most likely to have
+	// refilled; a full bucket is one that forgetting changes nothing for.
+	// Any other may still be holding a client back, so the new key shares
+	// the overflow until the oldest bucket has refilled.
+	e := l.order.Back()
+	kb := e.Value.(*keyBucket[K])
+	if kb.bucket.TokensAt(now) < float64(l.burst) {
+		return l.overflow
 	}
-	b := rate.NewLimiter(l.limit, l.burst)
-	l.buckets[key] = b
-	return b
+	delete(l.buckets, kb.key)
+	kb.key, kb.bucket = key, rate.NewLimiter(l.limit, l.burst)
+	l.buckets[key] = e
+	l.order.MoveToFront(e)
+	return kb.bucket
 }
 
 // allow takes a token for key, or says how long until one is free.
@@ -73,9 +92,13 @@ func (l *limiter[K]) allow(key K, now time.Time) (bool, time.Duration) {
 // it has one now, or has no bucket yet.
 func (l *limiter[K]) wait(key K, now time.Time) time.Duration {
 	l.mu.Lock()
-	b, ok := l.buckets[key]
+	var b *rate.Limiter
+	if e, ok := l.buckets[key]; ok {
+		l.order.MoveToFront(e)
+		b = e.Value.(*keyBucket[K]).bucket
+	}
 	l.mu.Unlock()
-	if !ok {
+	if b == nil {
 		return 0
 	}
 	tokens := b.TokensAt(now)
@@ -90,19 +113,79 @@ func retryAfter(d time.Duration) string {
 	return strconv.Itoa(max(1, int(math.Ceil(d.Seconds()))))
 }
 
-// clientAddress is who a request comes from, for limits: the peer's IP
-// address, or for IPv6 its /64, which one subscriber usually holds whole.
-func clientAddress(remoteAddr string) string {
-	host, _, err := net.SplitHostPort(remoteAddr)
+// clientKey is who a request comes from, for the limit on invalid keys:
+// its TCP peer, or, when the peer is one of Config.TrustedProxies, the
+// right-most address of X-Forwarded-For that is not itself a trusted proxy
+// (each proxy appends the address it was reached from, so what lies left of
+// the first untrusted hop was written by the client and proves nothing).
+// An entry that is not an address ends the walk at the last trusted hop, so
+// that a garbled header cannot choose its own key. IPv6 clients are keyed
+// by their /64, which one subscriber usually holds whole.
+func (a *API) clientKey(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		host = remoteAddr
+		host = r.RemoteAddr
 	}
-	ip := net.ParseIP(host)
-	if ip == nil {
+	client, err := netip.ParseAddr(host)
+	if err != nil {
 		return host
 	}
-	if ip.To4() == nil {
-		return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
+	client = client.WithZone("").Unmap()
+	if a.trusted(client) {
+		client = a.forwardedFor(client, r.Header.Values("X-Forwarded-For"))
 	}
-	return ip.String()
+	if client.Is6() {
+		return netip.PrefixFrom(client, 64).Masked().String()
+	}
+	return client.String()
+}
+
+// forwardedFor walks X-Forwarded-For (every header line, in order) from
+// the right while its hops are trusted proxies, starting from the peer.
+func (a *API) forwardedFor(peer netip.Addr, lines []string) netip.Addr {
+	client := peer
+	for i := len(lines) - 1; i >= 0; i-- {
+		rest := lines[i]
+		for rest != "" {
+			var hop string
+			if comma := strings.LastIndexByte(rest, ','); comma >= 0 {
+				rest, hop = rest[:comma], rest[comma+1:]
+			} else {
+				rest, hop = "", rest
+			}
+			addr, ok := parseHop(strings.TrimSpace(hop))
+			if !ok {
+				return client
+			}
+			client = addr
+			if !a.trusted(addr) {
+				return client
+			}
+		}
+	}
+	return client
+}
+
+// parseHop reads one X-Forwarded-For entry: an address, or an address and
+// a port as some proxies write it ("192.0.2.1:443", "[2001:db8::1]:443").
+func parseHop(s string) (netip.Addr, bool) {
+	addr, err := netip.ParseAddr(s)
+	if err != nil {
+		ap, perr := netip.ParseAddrPort(s)
+		if perr != nil {
+			return netip.Addr{}, false
+		}
+		addr = ap.Addr()
+	}
+	return addr.WithZone("").Unmap(), true
+}
+
+// trusted reports whether addr is one of Config.TrustedProxies.
+func (a *API) trusted(addr netip.Addr) bool {
+	for _, p := range a.cfg.TrustedProxies {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -45,6 +46,27 @@ func headerBytes(r *http.Request) int {
 		}
 	}
 	return n
+}
+
+// maxClientString is how much of a string the client chose (a path, a
+// method) a log line or a span repeats: 100 requests with 60 KB paths
+// must not cost the log 6 MB.
+const maxClientString = 256
+
+// clientString is s, a string the client chose, cut to maxClientString
+// and marked for a log line or a span.
+func clientString(s string) string { return clipString(s, maxClientString) }
+
+// methodLabel is the method as a metrics label: any token is a method to
+// net/http, so the ones no route answers share one label rather than grow
+// the metrics without bound.
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return method
+	}
+	return "other"
 }
 
 // unmatched labels requests that no route answered, so scanners hitting
@@ -105,7 +127,7 @@ func (a *API) serveHTTP(w http.ResponseWriter, r *http.Request) {
 				panic(p)
 			}
 			a.log.ErrorContext(r.Context(), "panic serving request",
-				"method", r.Method, "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
+				"method", clientString(r.Method), "path", clientString(r.URL.Path), "panic", p, "stack", string(debug.Stack()))
 			if !rw.wroteHeader {
 				writeDetail(rw, http.StatusInternalServerError, "Internal Server Error")
 			}
@@ -117,7 +139,21 @@ func (a *API) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("Request header fields too large (%d bytes; the limit is %d)", n, maxHeaderBytes))
 		return
 	}
+	if r.ContentLength > maxBodyBytes {
+		// Now, before anything reads the body: the first read would send
+		// a client that asked "Expect: 100-continue" on its way.
+		writeDetail(rw, http.StatusRequestEntityTooLarge, bodyTooLarge)
+		return
+	}
+	if len(r.Header.Values("Authorization")) > 1 {
+		// Which one counts is a matter of taste: a proxy that authorises
+		// on the last and a server that reads the first would each see
+		// another identity.
+		writeDetail(rw, http.StatusBadRequest, "More than one Authorization header: send exactly one")
+		return
+	}
 	a.mux.ServeHTTP(rw, r)
+	rw.finishPlainError()
 }
 
 // finish records the metrics, the log line and the span of a request.
@@ -135,12 +171,12 @@ func (a *API) finish(r *http.Request, rw *responseWriter, span trace.Span, info 
 	if status == 0 {
 		status = http.StatusOK
 	}
-	a.metrics.requests.WithLabelValues(operation, r.Method, strconv.Itoa(status)).Inc()
+	a.metrics.requests.WithLabelValues(operation, methodLabel(r.Method), strconv.Itoa(status)).Inc()
 	a.metrics.duration.WithLabelValues(operation).Observe(elapsed.Seconds())
 
 	attrs := []slog.Attr{
-		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path),
+		slog.String("method", clientString(r.Method)),
+		slog.String("path", clientString(r.URL.Path)),
 		slog.String("operation", operation),
 		slog.Int("status", status),
 		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
@@ -159,7 +195,8 @@ func (a *API) finish(r *http.Request, rw *responseWriter, span trace.Span, info 
 }
 
 // responseWriter remembers the status and size of a response, and turns
-// ServeMux's plain-text 404 and 405 into FastAPI's JSON.
+// the plain-text errors of net/http's handlers (ServeMux's 404 and 405,
+// http.FileServer's, http.Error's) into FastAPI's JSON.
 type responseWriter struct {
 	http.ResponseWriter
 	req         *http.Request
@@ -168,6 +205,29 @@ type responseWriter struct {
 	wroteHeader bool
 	// discard drops the body ServeMux writes after a rewritten error.
 	discard bool
+	// plainStatus is the status of a plain-text error being written, and
+	// plainText its text so far: finishPlainError answers them as JSON.
+	plainStatus int
+	plainText   []byte
+}
+
+// maxPlainText is how much of a plain-text error's text becomes its detail.
+const maxPlainText = 200
+
+// finishPlainError answers the plain-text error a handler wrote, if any,
+// as {"detail": its sentence}. net/http's generic sentences ("404 page not
+// found") become the status's name, as ServeMux's errors do.
+func (w *responseWriter) finishPlainError() {
+	if w.plainStatus == 0 {
+		return
+	}
+	status := w.plainStatus
+	w.plainStatus = 0
+	msg := strings.TrimSpace(string(w.plainText))
+	if msg == "" || strings.HasPrefix(msg, strconv.Itoa(status)+" ") {
+		msg = http.StatusText(status)
+	}
+	writeDetail(w, status, msg)
 }
 
 func (w *responseWriter) WriteHeader(status int) {
@@ -179,6 +239,10 @@ func (w *responseWriter) WriteHeader(status int) {
 	if w.req.Pattern == "" && (status == http.StatusNotFound || status == http.StatusMethodNotAllowed) {
 		writeDetail(w, status, http.StatusText(status))
 		w.discard = true
+		return
+	}
+	if status >= 400 && strings.HasPrefix(w.Header().Get("Content-Type"), "text/plain") {
+		w.plainStatus = status
 		return
 	}
 	// Only ServeMux redirects (//resources to /resources); its body is HTML.
@@ -194,6 +258,10 @@ func (w *responseWriter) WriteHeader(status int) {
 
 func (w *responseWriter) Write(b []byte) (int, error) {
 	if w.discard {
+		return len(b), nil
+	}
+	if w.plainStatus != 0 {
+		w.plainText = append(w.plainText, b[:min(len(b), maxPlainText-len(w.plainText))]...)
 		return len(b), nil
 	}
 	if !w.wroteHeader {

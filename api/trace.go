@@ -26,7 +26,7 @@ func startSpan(r *http.Request) (context.Context, trace.Span) {
 		return r.Context(), trace.SpanFromContext(r.Context())
 	}
 	ctx := otel.GetTextMapPropagator().Extract(r.Context(), propagation.HeaderCarrier(r.Header))
-	return tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer))
+	return tracer.Start(ctx, clientString(r.Method), trace.WithSpanKind(trace.SpanKindServer))
 }
 
 // endSpan names the span of a request for its operation (the contract's
@@ -37,8 +37,8 @@ func endSpan(span trace.Span, r *http.Request, operation string, status int) {
 	}
 	span.SetName(operation)
 	span.SetAttributes(
-		attribute.String("http.request.method", r.Method),
-		attribute.String("url.path", r.URL.Path),
+		attribute.String("http.request.method", clientString(r.Method)),
+		attribute.String("url.path", clientString(r.URL.Path)),
 		attribute.Int("http.response.status_code", status),
 	)
 	if status >= http.StatusInternalServerError {

@@ -29,6 +29,10 @@ const (
 	// maxCacheEntries bounds the cache, so a flood of random keys cannot grow
 	// memory without limit.
 	maxCacheEntries = 10_000
+	// maxKnown bounds the keys remembered as valid (AuthenticateKnown);
+	// only a valid key enters, so only a service with more live keys than
+	// this ever forgets one.
+	maxKnown = 100_000
 )
 
 // ErrUnknownKey is the answer for a key that is malformed or not on record.
@@ -94,6 +98,10 @@ type Authenticator struct {
 
 	mu    sync.RWMutex
 	cache map[[sha256.Size]byte]cacheEntry
+	// known holds the hashes of the keys found valid and not found
+	// unknown since. Unlike cache, which a flood of bad keys churns, only
+	// a lookup of a valid key adds to it.
+	known map[[sha256.Size]byte]struct{}
 }
 
 type cacheEntry struct {
@@ -110,6 +118,7 @@ func NewAuthenticator(lookup Lookup, ttl time.Duration) *Authenticator {
 		ttl:    ttl,
 		now:    time.Now,
 		cache:  make(map[[sha256.Size]byte]cacheEntry),
+		known:  make(map[[sha256.Size]byte]struct{}),
 	}
 }
 
@@ -121,6 +130,26 @@ func (a *Authenticator) Authenticate(ctx context.Context, key string) (int64, er
 		return 0, fmt.Errorf("malformed key: %w", ErrUnknownKey)
 	}
 	return a.AuthenticateHash(ctx, sha256.Sum256([]byte(key)))
+}
+
+// AuthenticateKnown is Authenticate for a caller that must not spend a
+// lookup on a guess (a client address that sent too many invalid keys):
+// it answers only for a key this Authenticator has found valid before and
+// not unknown since, from the cache or, once the cached answer expired, by
+// a lookup, so that a revoked key still ends within the ttl. Any other key
+// fails with an error wrapping ErrUnknownKey, without a lookup.
+func (a *Authenticator) AuthenticateKnown(ctx context.Context, key string) (int64, error) {
+	if !wellFormed(key) {
+		return 0, fmt.Errorf("malformed key: %w", ErrUnknownKey)
+	}
+	hash := sha256.Sum256([]byte(key))
+	a.mu.RLock()
+	_, known := a.known[hash]
+	a.mu.RUnlock()
+	if !known {
+		return 0, fmt.Errorf("key not seen valid, not looked up: %w", ErrUnknownKey)
+	}
+	return a.AuthenticateHash(ctx, hash)
 }
 
 // AuthenticateHash is Authenticate for a key known only by its Hash, such
@@ -161,10 +190,22 @@ func (e cacheEntry) answer() (int64, error) {
 }
 
 // remember stores entry, making room first when the cache is full: expired
-// entries go, and if none had expired, arbitrary ones (map order) do.
+// entries go, and if none had expired, arbitrary ones (map order) do. It
+// also notes whether the key is valid, for AuthenticateKnown.
 func (a *Authenticator) remember(hash [sha256.Size]byte, entry cacheEntry, now time.Time) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if !entry.known {
+		delete(a.known, hash)
+	} else if _, ok := a.known[hash]; !ok {
+		for h := range a.known {
+			if len(a.known) < maxKnown {
+				break
+			}
+			delete(a.known, h)
+		}
+		a.known[hash] = struct{}{}
+	}
 	if len(a.cache) >= maxCacheEntries {
 		for h, e := range a.cache {
 			if !now.Before(e.expires) {

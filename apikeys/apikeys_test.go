@@ -193,3 +193,51 @@ func TestAuthenticateHash(t *testing.T) {
 		t.Fatalf("AuthenticateHash of a revoked key: %v, want ErrUnknownKey", err)
 	}
 }
+
+// TestAuthenticateKnown: only a key found valid before is answered, from
+// the cache while it lasts and by a lookup after; a guess, however often
+// repeated, costs no lookup, and a key found revoked is not known any more.
+func TestAuthenticateKnown(t *testing.T) {
+	st, key := newStore(t)
+	unknown, _, _, _ := Generate()
+	a := NewAuthenticator(st.lookup, time.Minute)
+	now := time.Now()
+	a.now = func() time.Time { return now }
+	for _, k := range []string{key, unknown, "garbage"} {
+		if _, err := a.AuthenticateKnown(context.Background(), k); !errors.Is(err, ErrUnknownKey) {
+			t.Fatalf("%s before any lookup: %v, want ErrUnknownKey", k, err)
+		}
+	}
+	_, _ = a.Authenticate(context.Background(), unknown)
+	if _, err := a.Authenticate(context.Background(), key); err != nil {
+		t.Fatal(err)
+	}
+	st.lookups.Store(0)
+	for range 5 {
+		if id, err := a.AuthenticateKnown(context.Background(), key); err != nil || id != 42 {
+			t.Fatalf("known key: %d, %v", id, err)
+		}
+		for range 100 {
+			guess, _, _, _ := Generate()
+			if _, err := a.AuthenticateKnown(context.Background(), guess); !errors.Is(err, ErrUnknownKey) {
+				t.Fatalf("a guess: %v", err)
+			}
+		}
+	}
+	if n := st.lookups.Load(); n != 0 {
+		t.Fatalf("%d lookups, want none while the answer is cached", n)
+	}
+	now = now.Add(time.Minute)
+	if _, err := a.AuthenticateKnown(context.Background(), key); err != nil || st.lookups.Load() != 1 {
+		t.Fatalf("after the ttl: %v with %d lookups, want one lookup", err, st.lookups.Load())
+	}
+	delete(st.keys, string(Hash(key)))
+	now = now.Add(time.Minute)
+	if _, err := a.AuthenticateKnown(context.Background(), key); !errors.Is(err, ErrUnknownKey) {
+		t.Fatalf("revoked: %v", err)
+	}
+	now = now.Add(time.Minute)
+	if _, err := a.AuthenticateKnown(context.Background(), key); !errors.Is(err, ErrUnknownKey) || st.lookups.Load() != 2 {
+		t.Fatalf("revoked, later: %v with %d lookups; want no further lookup", err, st.lookups.Load())
+	}
+}

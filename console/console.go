@@ -178,7 +178,7 @@ func (c *console) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	key := strings.TrimSpace(r.PostForm.Get("api_key"))
-	accountID, err := c.cfg.API.CheckKey(r.Context(), r.RemoteAddr, key)
+	accountID, err := c.cfg.API.CheckKey(r, key)
 	switch {
 	case errors.Is(err, apikeys.ErrUnknownKey):
 		c.render(w, http.StatusUnauthorized, "signin", pageData{Error: "That API key is not valid. Keys start with sk_supply_; " +

@@ -239,7 +239,7 @@ func TestWebhookRefusesPrivateAddresses(t *testing.T) {
 		ds, _ = e.log.Deliveries(context.Background(), 1, w.ID, 10)
 		return len(ds) == 1 && len(ds[0].Attempts) > 0
 	})
-	if hits != 0 || !strings.Contains(ds[0].Attempts[0].Error, "loopback") {
+	if hits != 0 || !strings.Contains(ds[0].Attempts[0].Error, "not globally reachable") {
 		t.Errorf("%d requests reached the loopback endpoint; attempt %+v", hits, ds[0].Attempts[0])
 	}
 }

@@ -229,12 +229,12 @@ func (s *Service) Procure(ctx context.Context, accountID int64, idempotencyKey s
 	cloudInit := deref(req.CloudInit)
 	kind, err := userdata.Classify(cloudInit)
 	if err != nil {
-		return ProcureResponse{}, fieldError("cloud_init", "Value error, "+err.Error(), truncate(cloudInit, 200))
+		return ProcureResponse{}, fieldError("cloud_init", "Value error, "+err.Error(), cloudInit)
 	}
 	if i := strings.IndexByte(cloudInit, 0); i >= 0 {
 		// cloud-init, shells and the vendors' APIs stop reading at a NUL,
 		// or refuse it: what runs would not be what was sent.
-		return ProcureResponse{}, fieldError("cloud_init", fmt.Sprintf("Value error, cloud_init contains a NUL byte at offset %d", i), truncate(cloudInit, 200))
+		return ProcureResponse{}, fieldError("cloud_init", fmt.Sprintf("Value error, cloud_init contains a NUL byte at offset %d", i), cloudInit)
 	}
 	for _, name := range []struct {
 		field string
@@ -293,7 +293,7 @@ func (s *Service) Procure(ctx context.Context, accountID int64, idempotencyKey s
 	if info := vendor.Info(); kind == userdata.CloudConfig && info.Containers && !info.CloudInit {
 		return ProcureResponse{}, fieldError("cloud_init", fmt.Sprintf(
 			"Value error, %s instances are containers and do not run cloud-init: send a #!/ shell script instead of #cloud-config",
-			info.DisplayName), truncate(cloudInit, 200))
+			info.DisplayName), cloudInit)
 	}
 
 	p, resources, err := s.plan(now, accountID, offer, item, key, cloudInit, req)
@@ -481,13 +481,6 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }
 
 func shortID() string {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -49,6 +50,7 @@ type serverFlags struct {
 	rateBurst         int
 	authFailureRate   float64
 	authFailureBurst  int
+	trustedProxies    []string
 	shutdownTimeout   time.Duration
 	log               logFlags
 	defaultAutoDelete time.Duration
@@ -103,6 +105,7 @@ State lives in SQLite under --data-dir unless --database-url points at PostgreSQ
 	fl.IntVar(&f.rateBurst, "rate-burst", 200, "burst size of the per-account rate limit")
 	fl.Float64Var(&f.authFailureRate, "auth-failure-rate", 1, "requests with an invalid API key per second one client address may make (bursts of --auth-failure-burst); 0 turns the limit off")
 	fl.IntVar(&f.authFailureBurst, "auth-failure-burst", 20, "burst size of the per-address limit on invalid API keys")
+	fl.StringSliceVar(&f.trustedProxies, "trusted-proxies", nil, "CIDRs (or addresses) of the reverse proxies in front of the server: only a request from one of them has its client taken from X-Forwarded-For")
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGTERM or SIGINT, how long to let requests and job steps in flight finish; steps still running then are handed back to the queue")
 	f.log.register(fl)
 	fl.DurationVar(&f.defaultAutoDelete, "default-auto-delete", 0, "delete every resource this long after procurement unless its request says otherwise (auto_delete_after); 0: never")
@@ -128,6 +131,10 @@ func runServer(ctx context.Context, f serverFlags, sandboxSet bool) error {
 	}
 	// Last: flush the spans of the shutdown itself.
 	defer flushTraces(stopTracing, log)
+	trustedProxies, err := parsePrefixes(f.trustedProxies)
+	if err != nil {
+		return fmt.Errorf("--trusted-proxies: %w", err)
+	}
 	isPostgres := strings.HasPrefix(f.db.databaseURL, "postgres")
 	metrics := prometheus.NewRegistry()
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -244,7 +251,7 @@ func runServer(ctx context.Context, f serverFlags, sandboxSet bool) error {
 	a := api.New(api.Config{
 		Installation: installation, Auth: auth, Sessions: sessions, Ready: st.Ping, GPUs: catalog.GPUs(), Vendors: index, Offers: svc, Provision: svc,
 		Events: evlog, Logger: log, Metrics: metrics, Version: build.Version, Pprof: f.metricsPprof, RateLimit: f.rateLimit, RateBurst: f.rateBurst,
-		AuthFailureRate: f.authFailureRate, AuthFailureBurst: f.authFailureBurst,
+		AuthFailureRate: f.authFailureRate, AuthFailureBurst: f.authFailureBurst, TrustedProxies: trustedProxies,
 	})
 	if sb != nil {
 		api.RegisterSandbox(a, sb)
@@ -288,6 +295,32 @@ func runServer(ctx context.Context, f serverFlags, sandboxSet bool) error {
 	shutdownDeadline = time.Now().Add(f.shutdownTimeout)
 	stopServing(servers, shutdownDeadline, log)
 	return nil
+}
+
+// parsePrefixes parses --trusted-proxies: CIDRs, where a bare address is a
+// prefix of itself and an IPv4-mapped one means its IPv4 addresses, as the
+// API compares them.
+func parsePrefixes(list []string) ([]netip.Prefix, error) {
+	out := make([]netip.Prefix, 0, len(list))
+	for _, s := range list {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue // "a,b," or an empty SUPPLY_TRUSTED_PROXIES
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				return nil, fmt.Errorf("%q is neither a CIDR nor an address", s)
+			}
+			p = netip.PrefixFrom(a.WithZone(""), a.BitLen())
+		}
+		if p.Addr().Is4In6() && p.Bits() >= 96 {
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 // offerIDKey is the AES key offer ids are sealed with, made once and
