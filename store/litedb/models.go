@@ -113,6 +113,18 @@ type Resource struct {
 	BillingStartedAt  *time.Time
 }
 
+type Session struct {
+	ID         int64
+	TokenHash  []byte
+	AccountID  int64
+	ApiKeyID   int64
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ExpiresAt  time.Time
+	UserAgent  string
+	Address    string
+}
+
 type Setting struct {
 	Key       string
 	Value     []byte
