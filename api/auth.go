@@ -11,6 +11,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/gpusupply/supply/apikeys"
+	"github.com/gpusupply/supply/store"
 )
 
 type accountKey struct{}
@@ -35,13 +36,19 @@ var (
 // place of an API key on requests that have no Authorization header.
 // Requests with a Bearer key never look at cookies.
 type Sessions interface {
-	// Authenticate returns the account of the session in cookies (a
-	// Cookie header). It fails with ErrNoSession when there is no session
-	// cookie; with an error wrapping apikeys.ErrUnknownKey when the
-	// session is not valid, has expired, or its key was revoked; and,
-	// when unsafe (the request changes state), with an error wrapping
-	// ErrCSRF unless csrfToken is the session's token.
-	Authenticate(ctx context.Context, cookies, csrfToken string, unsafe bool) (int64, error)
+	// Authenticate returns the account and the session id of the session
+	// in cookies (a Cookie header). It fails with ErrNoSession when there
+	// is no session cookie; with an error wrapping apikeys.ErrUnknownKey
+	// when the session is not valid, has expired or was revoked, or its
+	// key was; and, when unsafe (the request changes state), with an error
+	// wrapping ErrCSRF unless csrfToken is the session's token.
+	Authenticate(ctx context.Context, cookies, csrfToken string, unsafe bool) (accountID, sessionID int64, err error)
+	// List is GET /sessions: the account's sessions that count now.
+	List(ctx context.Context, accountID int64) ([]store.Session, error)
+	// Revoke is DELETE /sessions/{id}: it ends the account's session id,
+	// failing with an error wrapping store.ErrNotFound if the account has
+	// no such session.
+	Revoke(ctx context.Context, accountID, id int64) error
 }
 
 // AccountID is the account that made the request; handlers of operations
@@ -73,7 +80,7 @@ func (a *API) authenticate(ctx huma.Context, next func(huma.Context)) {
 			return
 		}
 	}
-	accountID, presented, err := a.credentials(ctx)
+	accountID, sessionID, presented, err := a.credentials(ctx)
 	switch {
 	case errors.Is(err, ErrCSRF):
 		_ = huma.WriteErr(a.huma, ctx, http.StatusForbidden, "CSRF token missing or invalid: a request with the console's session cookie that changes anything must carry the page's token in "+CSRFHeader)
@@ -100,28 +107,32 @@ func (a *API) authenticate(ctx huma.Context, next func(huma.Context)) {
 			return
 		}
 	}
+	if sessionID != 0 {
+		ctx = huma.WithValue(ctx, sessionKey{}, sessionID)
+	}
 	next(huma.WithValue(ctx, accountKey{}, accountID))
 }
 
 // credentials finds the account of a request: by its Bearer key, or, with
-// no Authorization header at all, by its console session. presented says
-// whether the request carried credentials of either kind; an error wrapping
-// apikeys.ErrUnknownKey means they were missing or not valid.
-func (a *API) credentials(ctx huma.Context) (accountID int64, presented bool, err error) {
+// no Authorization header at all, by its console session (then sessionID
+// is the session's). presented says whether the request carried
+// credentials of either kind; an error wrapping apikeys.ErrUnknownKey means
+// they were missing or not valid.
+func (a *API) credentials(ctx huma.Context) (accountID, sessionID int64, presented bool, err error) {
 	header := ctx.Header("Authorization")
 	if key, ok := bearerToken(header); ok {
 		accountID, err = a.cfg.Auth.Authenticate(ctx.Context(), key)
-		return accountID, true, err
+		return accountID, 0, true, err
 	}
 	if header != "" || a.cfg.Sessions == nil {
-		return 0, header != "", apikeys.ErrUnknownKey
+		return 0, 0, header != "", apikeys.ErrUnknownKey
 	}
 	unsafe := !safeMethod(ctx.Method())
-	accountID, err = a.cfg.Sessions.Authenticate(ctx.Context(), ctx.Header("Cookie"), ctx.Header(CSRFHeader), unsafe)
+	accountID, sessionID, err = a.cfg.Sessions.Authenticate(ctx.Context(), ctx.Header("Cookie"), ctx.Header(CSRFHeader), unsafe)
 	if errors.Is(err, ErrNoSession) {
-		return 0, false, apikeys.ErrUnknownKey
+		return 0, 0, false, apikeys.ErrUnknownKey
 	}
-	return accountID, true, err
+	return accountID, sessionID, true, err
 }
 
 // safeMethod reports whether method only reads (RFC 9110 section 9.2.1),

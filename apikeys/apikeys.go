@@ -120,13 +120,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, key string) (int64, er
 	if !wellFormed(key) {
 		return 0, fmt.Errorf("malformed key: %w", ErrUnknownKey)
 	}
-	return a.AuthenticateHash(ctx, sha256.Sum256([]byte(key)))
-}
-
-// AuthenticateHash is Authenticate for a key known only by its Hash, such
-// as one a browser session carries instead of the key itself: a revoked
-// key fails here as it does in Authenticate, within the cache's ttl.
-func (a *Authenticator) AuthenticateHash(ctx context.Context, hash [sha256.Size]byte) (int64, error) {
+	hash := sha256.Sum256([]byte(key))
 	now := a.now()
 
 	a.mu.RLock()
