@@ -124,7 +124,7 @@ func (w *procureWorker) Work(ctx context.Context, job *river.Job[ProcureArgs]) e
 		return river.JobSnooze(s.cfg.PollInterval)
 	case vendors.StateRunning:
 	default:
-		return s.fail(ctx, r, fmt.Sprintf("the vendor reports the instance %s%s", inst.State, suffix(inst.Message)))
+		return s.fail(ctx, r, s.instanceState(ctx, r, inst))
 	}
 	if inst.ExternalIP == "" {
 		return river.JobSnooze(s.cfg.PollInterval)
@@ -193,7 +193,7 @@ func (s *Service) create(ctx context.Context, v vendors.Vendor, r store.Resource
 		}); err != nil {
 			return err
 		}
-		return s.fail(ctx, r, vendors.Reason(err)+suffix(detail(err)))
+		return s.fail(ctx, r, s.refusal(ctx, r, err))
 	}
 	// Record the instance whatever happened to the resource meanwhile: a
 	// forced delete that came during Create needs the id to terminate it.
@@ -482,9 +482,9 @@ func (s *Service) noteDeleteTrouble(ctx context.Context, r store.Resource, cause
 	if r.DeleteRequestedAt != nil {
 		since = *r.DeleteRequestedAt
 	}
-	msg := "deletion retrying: " + cause.Error()
+	msg := "deletion retrying: " + s.tenantError(r, cause)
 	if d := s.now().Sub(since); d > s.cfg.DeleteWarnAfter {
-		msg = fmt.Sprintf("STUCK: deletion has been failing for %s and is still being retried: %v", d.Round(time.Minute), cause)
+		msg = fmt.Sprintf("STUCK: deletion has been failing for %s and is still being retried: %s", d.Round(time.Minute), s.tenantError(r, cause))
 	}
 	if err := s.update(ctx, r.ID, func(x *store.Resource) bool {
 		if x.Status != ResourceDeleting || x.StatusMessage == msg {
@@ -534,14 +534,6 @@ func (s *Service) lostRace(err error) error {
 		return nil
 	}
 	return err
-}
-
-func detail(err error) string {
-	var e *vendors.Error
-	if errors.As(err, &e) {
-		return e.Message
-	}
-	return err.Error()
 }
 
 func suffix(s string) string {
