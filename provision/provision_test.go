@@ -590,8 +590,9 @@ func TestReconcilerTerminatesOrphansAndMarksVanished(t *testing.T) {
 }
 
 // metricValue sums a counter or gauge family from the registry (0 when
-// it has no series yet).
-func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+// it has no series yet), or its series with the labels given as name,
+// value pairs.
+func metricValue(t *testing.T, reg *prometheus.Registry, name string, labels ...string) float64 {
 	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
@@ -599,10 +600,21 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	}
 	total := 0.0
 	for _, mf := range mfs {
-		if mf.GetName() == name {
-			for _, m := range mf.GetMetric() {
-				total += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+		if mf.GetName() != name {
+			continue
+		}
+	series:
+		for _, m := range mf.GetMetric() {
+			for i := 0; i+1 < len(labels); i += 2 {
+				found := false
+				for _, l := range m.GetLabel() {
+					found = found || l.GetName() == labels[i] && l.GetValue() == labels[i+1]
+				}
+				if !found {
+					continue series
+				}
 			}
+			total += m.GetCounter().GetValue() + m.GetGauge().GetValue()
 		}
 	}
 	return total

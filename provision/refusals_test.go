@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/gpusupply/supply/provision"
 	"github.com/gpusupply/supply/sandbox"
 	"github.com/gpusupply/supply/vendors/standin"
@@ -69,30 +67,6 @@ func configuredIdentifiers(t *testing.T, dir, vendor string) []string {
 		t.Fatalf("the sandbox configures %s with no identifiers: %v", vendor, endpoints[vendor])
 	}
 	return ids
-}
-
-// counter is the value of the series of a counter with these labels.
-func counter(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	series:
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if want, ok := labels[l.GetName()]; ok && want != l.GetValue() {
-					continue series
-				}
-			}
-			return m.GetCounter().GetValue()
-		}
-	}
-	return 0
 }
 
 // TestRefusalsReachTenantsRedacted: for every vendor, a refusal to create
@@ -153,7 +127,7 @@ func TestRefusalsReachTenantsRedacted(t *testing.T) {
 			if !strings.Contains(logs.String(), strings.ReplaceAll(message, "/", `\/`)) && !strings.Contains(logs.String(), message) {
 				t.Errorf("the log lacks the vendor's whole message %q", message)
 			}
-			if n := counter(t, e.reg, "supply_vendor_refusals_total", map[string]string{"vendor": c.vendor, "kind": "invalid"}); n != 1 {
+			if n := metricValue(t, e.reg, "supply_vendor_refusals_total", "vendor", c.vendor, "kind", "invalid"); n != 1 {
 				t.Errorf("supply_vendor_refusals_total{vendor=%q,kind=\"invalid\"} = %v, want 1", c.vendor, n)
 			}
 		})
