@@ -79,6 +79,7 @@ func (t token) hash() []byte {
 	return h[:]
 }
 
+// String is t as its cookie carries it.
 func (t token) String() string { return base64.RawURLEncoding.EncodeToString(t[:]) }
 
 // errBadSession is a cookie that names no session that counts: malformed,
@@ -184,14 +185,14 @@ func (s *Sessions) Authenticate(ctx context.Context, cookies, csrf string, unsaf
 		if err != nil {
 			return 0, 0, err
 		}
+		sess, err := s.lookup(ctx, t)
+		if err != nil {
+			return 0, 0, err
+		}
 		if unsafe {
 			if err := checkCSRF(t, csrf); err != nil {
 				return 0, 0, err
 			}
-		}
-		sess, err := s.lookup(ctx, t)
-		if err != nil {
-			return 0, 0, err
 		}
 		return sess.AccountID, sess.ID, nil
 	}
