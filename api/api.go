@@ -55,7 +55,8 @@ type Config struct {
 	// Ready reports whether the database is reachable (GET /readyz).
 	Ready func(ctx context.Context) error
 	// Sessions, when set, lets a console session cookie stand in for an
-	// API key (see Sessions).
+	// API key (see Sessions) and serves GET /sessions and DELETE
+	// /sessions/{id}.
 	Sessions Sessions
 	// GPUs lists GPU families and their canonical names (GET /available_gpus).
 	GPUs interface{ Families() map[string][]string }
@@ -221,6 +222,9 @@ func New(cfg Config) *API {
 	if cfg.Events != nil {
 		a.registerEvents()
 		a.registerWebhooks()
+	}
+	if cfg.Sessions != nil {
+		a.registerSessions()
 	}
 	return a
 }

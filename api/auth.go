@@ -12,6 +12,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"github.com/gpusupply/supply/apikeys"
+	"github.com/gpusupply/supply/store"
 )
 
 type accountKey struct{}
@@ -36,13 +37,19 @@ var (
 // place of an API key on requests that have no Authorization header.
 // Requests with a Bearer key never look at cookies.
 type Sessions interface {
-	// Authenticate returns the account of the session in cookies (a
-	// Cookie header). It fails with ErrNoSession when there is no session
-	// cookie; with an error wrapping apikeys.ErrUnknownKey when the
-	// session is not valid, has expired, or its key was revoked; and,
-	// when unsafe (the request changes state), with an error wrapping
-	// ErrCSRF unless csrfToken is the session's token.
-	Authenticate(ctx context.Context, cookies, csrfToken string, unsafe bool) (int64, error)
+	// Authenticate returns the account and the session id of the session
+	// in cookies (a Cookie header). It fails with ErrNoSession when there
+	// is no session cookie; with an error wrapping apikeys.ErrUnknownKey
+	// when the session is not valid, has expired or was revoked, or its
+	// key was; and, when unsafe (the request changes state), with an error
+	// wrapping ErrCSRF unless csrfToken is the session's token.
+	Authenticate(ctx context.Context, cookies, csrfToken string, unsafe bool) (accountID, sessionID int64, err error)
+	// List is GET /sessions: the account's sessions that count now.
+	List(ctx context.Context, accountID int64) ([]store.Session, error)
+	// Revoke is DELETE /sessions/{id}: it ends the account's session id,
+	// failing with an error wrapping store.ErrNotFound if the account has
+	// no such session.
+	Revoke(ctx context.Context, accountID, id int64) error
 }
 
 // AccountID is the account that made the request; handlers of operations
@@ -69,7 +76,7 @@ func (a *API) authenticate(ctx huma.Context, next func(huma.Context)) {
 	addr := a.clientKey(r)
 	now := time.Now()
 	wait := a.failureWait(addr, now)
-	accountID, presented, err := a.credentials(ctx, wait > 0)
+	accountID, sessionID, presented, err := a.credentials(ctx, wait > 0)
 	switch {
 	case errors.Is(err, ErrCSRF):
 		_ = huma.WriteErr(a.huma, ctx, http.StatusForbidden, "CSRF token missing or invalid: a request with the console's session cookie that changes anything must carry the page's token in "+CSRFHeader)
@@ -98,6 +105,9 @@ func (a *API) authenticate(ctx huma.Context, next func(huma.Context)) {
 			_ = huma.WriteErr(a.huma, ctx, http.StatusTooManyRequests, "Too many requests for this account; retry after "+retryAfter(wait)+" s")
 			return
 		}
+	}
+	if sessionID != 0 {
+		ctx = huma.WithValue(ctx, sessionKey{}, sessionID)
 	}
 	next(huma.WithValue(ctx, accountKey{}, accountID))
 }
@@ -128,9 +138,10 @@ func (a *API) authenticate(ctx huma.Context, next func(huma.Context)) {
 // What is left: a valid key this process has never seen (the first request
 // after a restart, or a key made meanwhile) from an address that is being
 // limited waits like a bad one until the address's bucket refills, because
-// telling it apart would take the lookup the limit withholds. Console
-// sessions are checked as before: a forged cookie fails to open without a
-// lookup, and a genuine one names a key the sign-in found valid.
+// telling it apart would take the lookup the limit withholds. A console
+// session cookie is looked up even then: it is one read by the hash of 256
+// random bits, which no guess finds, and a cookie that is not a well-formed
+// token is refused before any lookup.
 
 // failureWait is how long the client address addr must wait before an
 // invalid key of its is looked up again: zero unless it is limited.
@@ -142,11 +153,12 @@ func (a *API) failureWait(addr string, now time.Time) time.Duration {
 }
 
 // credentials finds the account of a request: by its Bearer key, or, with
-// no Authorization header at all, by its console session. presented says
-// whether the request carried credentials of either kind; an error wrapping
-// apikeys.ErrUnknownKey means they were missing or not valid. From a
-// limited address (limited) only a key known to be valid is looked up.
-func (a *API) credentials(ctx huma.Context, limited bool) (accountID int64, presented bool, err error) {
+// no Authorization header at all, by its console session (then sessionID
+// is the session's). presented says whether the request carried
+// credentials of either kind; an error wrapping apikeys.ErrUnknownKey means
+// they were missing or not valid. From a limited address (limited) only a
+// key known to be valid is looked up.
+func (a *API) credentials(ctx huma.Context, limited bool) (accountID, sessionID int64, presented bool, err error) {
 	header := ctx.Header("Authorization")
 	if key, ok := bearerToken(header); ok {
 		check := a.cfg.Auth.Authenticate
@@ -154,17 +166,17 @@ func (a *API) credentials(ctx huma.Context, limited bool) (accountID int64, pres
 			check = a.cfg.Auth.AuthenticateKnown
 		}
 		accountID, err = check(ctx.Context(), key)
-		return accountID, true, err
+		return accountID, 0, true, err
 	}
 	if header != "" || a.cfg.Sessions == nil {
-		return 0, header != "", apikeys.ErrUnknownKey
+		return 0, 0, header != "", apikeys.ErrUnknownKey
 	}
 	unsafe := !safeMethod(ctx.Method())
-	accountID, err = a.cfg.Sessions.Authenticate(ctx.Context(), ctx.Header("Cookie"), ctx.Header(CSRFHeader), unsafe)
+	accountID, sessionID, err = a.cfg.Sessions.Authenticate(ctx.Context(), ctx.Header("Cookie"), ctx.Header(CSRFHeader), unsafe)
 	if errors.Is(err, ErrNoSession) {
-		return 0, false, apikeys.ErrUnknownKey
+		return 0, 0, false, apikeys.ErrUnknownKey
 	}
-	return accountID, true, err
+	return accountID, sessionID, true, err
 }
 
 // safeMethod reports whether method only reads (RFC 9110 section 9.2.1),

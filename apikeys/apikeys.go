@@ -129,7 +129,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, key string) (int64, er
 	if !wellFormed(key) {
 		return 0, fmt.Errorf("malformed key: %w", ErrUnknownKey)
 	}
-	return a.AuthenticateHash(ctx, sha256.Sum256([]byte(key)))
+	return a.authenticate(ctx, sha256.Sum256([]byte(key)))
 }
 
 // AuthenticateKnown is Authenticate for a caller that must not spend a
@@ -149,13 +149,12 @@ func (a *Authenticator) AuthenticateKnown(ctx context.Context, key string) (int6
 	if !known {
 		return 0, fmt.Errorf("key not seen valid, not looked up: %w", ErrUnknownKey)
 	}
-	return a.AuthenticateHash(ctx, hash)
+	return a.authenticate(ctx, hash)
 }
 
-// AuthenticateHash is Authenticate for a key known only by its Hash, such
-// as one a browser session carries instead of the key itself: a revoked
-// key fails here as it does in Authenticate, within the cache's ttl.
-func (a *Authenticator) AuthenticateHash(ctx context.Context, hash [sha256.Size]byte) (int64, error) {
+// authenticate finds the account of the key whose hash is hash, from the
+// cache while its answer is fresh.
+func (a *Authenticator) authenticate(ctx context.Context, hash [sha256.Size]byte) (int64, error) {
 	now := a.now()
 
 	a.mu.RLock()

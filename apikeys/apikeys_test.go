@@ -3,7 +3,6 @@ package apikeys
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"strings"
 	"sync/atomic"
@@ -167,30 +166,6 @@ func TestCacheIsBounded(t *testing.T) {
 	}
 	if n := len(a.cache); n > maxCacheEntries {
 		t.Fatalf("cache holds %d entries, bound is %d", n, maxCacheEntries)
-	}
-}
-
-// A key known by its hash alone (a console session) is checked like the
-// key: known, then unknown once the store no longer has it.
-func TestAuthenticateHash(t *testing.T) {
-	key, _, hash, err := Generate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	revoked := false
-	a := NewAuthenticator(func(_ context.Context, h []byte) (int64, []byte, error) {
-		if revoked || !bytes.Equal(h, hash) {
-			return 0, nil, ErrUnknownKey
-		}
-		return 42, hash, nil
-	}, 0)
-	sum := sha256.Sum256([]byte(key))
-	if id, err := a.AuthenticateHash(context.Background(), sum); err != nil || id != 42 {
-		t.Fatalf("AuthenticateHash: %d, %v; want 42", id, err)
-	}
-	revoked = true
-	if _, err := a.AuthenticateHash(context.Background(), sum); !errors.Is(err, ErrUnknownKey) {
-		t.Fatalf("AuthenticateHash of a revoked key: %v, want ErrUnknownKey", err)
 	}
 }
 

@@ -228,8 +228,9 @@ type body struct {
 
 func jsonBody(b []byte) *body { return &body{contentType: "application/json", data: b} }
 
-// do sends one request and decodes a 2xx JSON answer into out; any other
-// answer becomes a *Error and a failed connection an *UnreachableError.
+// do sends one request and decodes a 2xx JSON answer into out (nil: an
+// answer without a body); any other answer becomes a *Error and a failed
+// connection an *UnreachableError.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, in *body, out any) error {
 	u := c.baseURL + path
 	if len(query) > 0 {
@@ -264,6 +265,9 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return errorFromResponse(resp)
+	}
+	if out == nil {
+		return nil
 	}
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
 		return fmt.Errorf("%s %s: decode answer: %w", method, path, err)

@@ -2,10 +2,12 @@ package client
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -59,6 +61,15 @@ func (c *Client) Events(ctx context.Context, after int64, f EventFilter, limit i
 // ErrStopFollowing, returned by a Follow callback, ends Follow without error.
 var ErrStopFollowing = errors.New("stop following")
 
+// DefaultIdleTimeout is how long Follow waits for a byte before it takes
+// the connection for dead and reconnects: a server sends a comment line
+// every 15 s on a quiet stream, so three missed ones mean no server, or a
+// connection a network dropped without telling either end.
+const DefaultIdleTimeout = 45 * time.Second
+
+// errIdle ends a stream connection on which nothing arrived for too long.
+var errIdle = errors.New("nothing received from the server for too long")
+
 // FollowOptions says where a Follow starts and what it is told.
 type FollowOptions struct {
 	// After starts after this event id; with FromNow false and After 0
@@ -69,19 +80,24 @@ type FollowOptions struct {
 	Filter  EventFilter
 	// Opened, when not nil, is called each time the stream is open.
 	Opened func()
+	// IdleTimeout is how long no byte may arrive, answer or stream, before
+	// the connection is dropped and the stream resumed on a new one
+	// (default DefaultIdleTimeout).
+	IdleTimeout time.Duration
 }
 
 // Follow streams the account's events (GET /events as Server-Sent Events)
 // to fn, in order, until ctx ends or fn returns an error. A dropped
-// connection or a restarting server is reconnected with Last-Event-ID, so
-// fn sees every event once. A server without event streams answers a
-// *Error with status 404 at once.
+// connection, one silent for o.IdleTimeout, or a restarting server is
+// reconnected with Last-Event-ID, so fn sees every event once. A server
+// without event streams answers a *Error with status 404 at once.
 func (c *Client) Follow(ctx context.Context, o FollowOptions, fn func(Event) error) error {
 	s := &stream{last: o.After, resume: !o.FromNow}
+	idle := cmp.Or(o.IdleTimeout, DefaultIdleTimeout)
 	failures := 0
 	for {
 		opened := false
-		err := c.followOnce(ctx, s, o.Filter, func() {
+		err := c.followOnce(ctx, s, o.Filter, idle, func() {
 			opened, failures = true, 0
 			if o.Opened != nil {
 				o.Opened()
@@ -116,8 +132,9 @@ type stream struct {
 	resume bool
 }
 
-// followOnce reads one stream connection until it ends.
-func (c *Client) followOnce(ctx context.Context, s *stream, f EventFilter, opened func(), fn func(Event) error) error {
+// followOnce reads one stream connection until it ends, or until nothing
+// arrived on it for idle.
+func (c *Client) followOnce(ctx context.Context, s *stream, f EventFilter, idle time.Duration, opened func(), fn func(Event) error) error {
 	q := f.query()
 	if s.resume {
 		q.Set("after", strconv.FormatInt(s.last, 10))
@@ -126,7 +143,13 @@ func (c *Client) followOnce(ctx context.Context, s *stream, f EventFilter, opene
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	// The watchdog cancels the request when nothing arrived for idle;
+	// every byte read puts it off (idleReader).
+	reqCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	watchdog := time.AfterFunc(idle, func() { cancel(fmt.Errorf("%w (%s)", errIdle, idle)) })
+	defer watchdog.Stop()
+	req, err := http.NewRequestWithContext(reqCtx, http.MethodGet, u, nil)
 	if err != nil {
 		return fmt.Errorf("GET /events: %w", err)
 	}
@@ -147,6 +170,9 @@ func (c *Client) followOnce(ctx context.Context, s *stream, f EventFilter, opene
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		if cause := context.Cause(reqCtx); errors.Is(cause, errIdle) {
+			err = cause
+		}
 		return &UnreachableError{URL: c.baseURL, Err: unwrapURLError(err)}
 	}
 	defer resp.Body.Close()
@@ -157,20 +183,48 @@ func (c *Client) followOnce(ctx context.Context, s *stream, f EventFilter, opene
 		return &Error{Status: http.StatusNotFound, Detail: "the server does not stream events"}
 	}
 	opened()
-	return readEvents(resp, s, fn)
+	err = readEvents(&idleReader{r: resp.Body, watchdog: watchdog, idle: idle}, resp.Request.URL.Host, s, fn)
+	var unreachable *UnreachableError
+	if cause := context.Cause(reqCtx); errors.Is(cause, errIdle) && errors.As(err, &unreachable) {
+		unreachable.Err = cause // why the stream broke off, not just that it did
+	}
+	return err
 }
 
-// readEvents parses Server-Sent Events: "id:" lines say where the stream
-// is, "data:" lines make an event's JSON, a blank line ends it, comment
-// lines (heartbeats) are skipped.
-func readEvents(resp *http.Response, s *stream, fn func(Event) error) error {
-	sc := bufio.NewScanner(resp.Body)
+// idleReader reads a stream and puts its watchdog off by idle whenever
+// bytes arrive, heartbeat comments included.
+type idleReader struct {
+	r        io.Reader
+	watchdog *time.Timer
+	idle     time.Duration
+}
+
+func (r *idleReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if n > 0 {
+		r.watchdog.Reset(r.idle)
+	}
+	return n, err
+}
+
+// readEvents parses Server-Sent Events from body: "data:" lines make an
+// event's JSON, an "id:" line says where the stream is once its event is
+// whole, a blank line ends an event, comment lines (heartbeats) are
+// skipped. An id takes effect only at the blank line, as in a browser's
+// EventSource: a connection that breaks off inside an event resumes
+// before it, not after.
+func readEvents(body io.Reader, host string, s *stream, fn func(Event) error) error {
+	sc := bufio.NewScanner(body)
 	sc.Buffer(make([]byte, 0, 64<<10), 8<<20)
 	var data strings.Builder
+	var id *int64
 	for sc.Scan() {
 		line := sc.Text()
 		switch {
 		case line == "":
+			if id != nil {
+				s.last, s.resume, id = *id, true, nil
+			}
 			if data.Len() == 0 {
 				continue
 			}
@@ -184,15 +238,15 @@ func readEvents(resp *http.Response, s *stream, fn func(Event) error) error {
 				return err
 			}
 		case strings.HasPrefix(line, "id:"):
-			if id, err := strconv.ParseInt(strings.TrimSpace(strings.TrimPrefix(line, "id:")), 10, 64); err == nil && data.Len() == 0 {
-				s.last, s.resume = id, true
+			if n, err := strconv.ParseInt(strings.TrimSpace(strings.TrimPrefix(line, "id:")), 10, 64); err == nil {
+				id = &n
 			}
 		case strings.HasPrefix(line, "data:"):
 			data.WriteString(strings.TrimPrefix(strings.TrimPrefix(line, "data:"), " "))
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return &UnreachableError{URL: resp.Request.URL.Host, Err: err}
+		return &UnreachableError{URL: host, Err: err}
 	}
-	return &UnreachableError{URL: resp.Request.URL.Host, Err: errors.New("event stream ended")}
+	return &UnreachableError{URL: host, Err: errors.New("event stream ended")}
 }

@@ -6,7 +6,8 @@
 // by calling the JSON API itself, authenticated by the session cookie the
 // sign-in form sets, so the console shows exactly what the API answers and
 // re-implements none of it. The cookie is HttpOnly and SameSite=Strict and
-// holds a sealed session, never the key (see Sessions). Every request with
+// holds a random token, never the key, of which the store keeps only the
+// hash (see Sessions). Every request with
 // the cookie that changes state must carry the page's CSRF token (forms in
 // a field, the script in the X-CSRF-Token header), and every page carries
 // a Content-Security-Policy that allows no inline script or style.
@@ -128,8 +129,8 @@ func (c *console) page(name, title string) http.Handler {
 			http.Redirect(w, r, "/signin", http.StatusSeeOther)
 			return
 		case errors.Is(err, apikeys.ErrUnknownKey):
-			// Expired, forged, or its key was revoked: forget it.
-			http.SetCookie(w, c.cfg.Sessions.cookie(r, session{}))
+			// Expired, signed out, revoked, or its key was: forget it.
+			http.SetCookie(w, cookie(r, session{}))
 			http.Redirect(w, r, "/signin", http.StatusSeeOther)
 			return
 		case err != nil:
@@ -137,7 +138,7 @@ func (c *console) page(name, title string) http.Handler {
 			c.render(w, http.StatusServiceUnavailable, "signin", pageData{Error: "Signing in is unavailable right now; try again in a moment."})
 			return
 		}
-		c.render(w, http.StatusOK, name, pageData{Page: name, Title: title, CSRF: c.cfg.Sessions.csrfToken(sess)})
+		c.render(w, http.StatusOK, name, pageData{Page: name, Title: title, CSRF: csrfToken(sess.token)})
 	})
 }
 
@@ -178,7 +179,7 @@ func (c *console) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	key := strings.TrimSpace(r.PostForm.Get("api_key"))
-	accountID, err := c.cfg.API.CheckKey(r, key)
+	_, err := c.cfg.API.CheckKey(r, key)
 	switch {
 	case errors.Is(err, apikeys.ErrUnknownKey):
 		c.render(w, http.StatusUnauthorized, "signin", pageData{Error: "That API key is not valid. Keys start with sk_supply_; " +
@@ -192,18 +193,24 @@ func (c *console) signIn(w http.ResponseWriter, r *http.Request) {
 		c.render(w, http.StatusServiceUnavailable, "signin", pageData{Error: "Signing in is unavailable right now; try again in a moment."})
 		return
 	}
-	sess, err := c.cfg.Sessions.start(key, accountID)
-	if err != nil {
+	sess, err := c.cfg.Sessions.start(r, key)
+	switch {
+	case errors.Is(err, apikeys.ErrUnknownKey):
+		c.render(w, http.StatusUnauthorized, "signin", pageData{Error: "That API key has just been revoked."})
+		return
+	case err != nil:
 		c.log.ErrorContext(r.Context(), "console sign-in", "error", err)
-		c.render(w, http.StatusInternalServerError, "signin", pageData{Error: "Could not start a session; try again."})
+		c.render(w, http.StatusServiceUnavailable, "signin", pageData{Error: "Could not start a session; try again in a moment."})
 		return
 	}
-	http.SetCookie(w, c.cfg.Sessions.cookie(r, sess))
+	http.SetCookie(w, cookie(r, sess))
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
-// signOut clears the session cookie; the form must carry the session's
-// CSRF token, so that no other page can sign a user out.
+// signOut ends the session in the store, so that its cookie opens nothing
+// any more, wherever it was copied to, and clears the cookie; the form
+// must carry the session's CSRF token, so that no other page can sign a
+// user out.
 func (c *console) signOut(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
@@ -211,13 +218,18 @@ func (c *console) signOut(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if ck, err := r.Cookie(CookieName); err == nil {
-		if sess, err := c.cfg.Sessions.open(ck.Value); err == nil {
-			if c.cfg.Sessions.checkCSRF(sess, r.PostForm.Get("csrf_token")) != nil {
+		if t, err := parseToken(ck.Value); err == nil {
+			if checkCSRF(t, r.PostForm.Get("csrf_token")) != nil {
 				http.Error(w, "CSRF token missing or invalid", http.StatusForbidden)
+				return
+			}
+			if err := c.cfg.Sessions.end(r.Context(), t); err != nil {
+				c.log.ErrorContext(r.Context(), "console sign-out", "error", err)
+				c.render(w, http.StatusServiceUnavailable, "signin", pageData{Error: "Signing out failed; try again in a moment."})
 				return
 			}
 		}
 	}
-	http.SetCookie(w, c.cfg.Sessions.cookie(r, session{}))
+	http.SetCookie(w, cookie(r, session{}))
 	http.Redirect(w, r, "/signin", http.StatusSeeOther)
 }

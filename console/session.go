@@ -2,22 +2,23 @@ package console
 
 import (
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net"
 	"net/http"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gpusupply/supply/api"
 	"github.com/gpusupply/supply/apikeys"
+	"github.com/gpusupply/supply/store"
 )
 
 // CookieName is the name of the session cookie.
@@ -26,197 +27,244 @@ const CookieName = "supply_session"
 // DefaultSessionTTL is how long a sign-in lasts.
 const DefaultSessionTTL = 12 * time.Hour
 
-// sessionAD binds sealed sessions to their purpose and format version.
-var sessionAD = []byte("supply console session v1")
+// touchEvery is how stale a session's last-seen time may get: a request
+// writes it only when it is older, so that a session costs one read per
+// request and a write a minute at most.
+const touchEvery = time.Minute
 
-// HashAuthenticator maps a key's hash to its account, failing with
-// apikeys.ErrUnknownKey for a key that is unknown or revoked.
-type HashAuthenticator interface {
-	AuthenticateHash(ctx context.Context, hash [sha256.Size]byte) (int64, error)
+// maxUserAgent bounds the user agent kept with a session: enough to tell
+// browsers apart in a listing, and no more of what a client chooses.
+const maxUserAgent = 200
+
+// csrfLabel binds CSRF tokens to their purpose and format version.
+var csrfLabel = []byte("supply console csrf v2")
+
+// SessionStore is where sessions are kept: the store's sessions, and its
+// API keys, which say which key a sign-in was made with.
+type SessionStore interface {
+	APIKeyByHash(ctx context.Context, hash []byte) (store.APIKey, error)
+	store.SessionQueries
 }
 
 // Sessions issues and checks the console's session cookies. A session is
-// sealed into its cookie (AES-GCM under a key derived from a server secret
-// that every replica shares), so no table holds sessions. It carries the
-// hash of the API key that signed in, never the key, and every request
-// checks that hash as it would check the key: revoking the key ends its
-// sessions within the authenticator's cache time.
+// a row of the store; its cookie holds a random token (256 bits) of which
+// the store keeps only the SHA-256. Whoever reads the database, a backup
+// included, therefore holds no cookie, and the CSRF token, a MAC keyed by
+// the token, is out of its reach too. Every request reads its session's
+// row, which counts only while the session has not expired and the key it
+// was opened with is not revoked: signing out, revoking the session and
+// revoking the key end it at once on every replica.
 type Sessions struct {
-	aead    cipher.AEAD
-	csrfKey []byte
-	auth    HashAuthenticator
-	ttl     time.Duration
-	now     func() time.Time
+	store SessionStore
+	ttl   time.Duration
+	log   *slog.Logger
+	now   func() time.Time
 }
 
-// session is what a cookie holds.
-type session struct {
-	keyHash   [sha256.Size]byte
-	accountID int64
-	expires   time.Time
-	// id is random per sign-in; the CSRF token is derived from it.
-	id [16]byte
+// NewSessions makes Sessions kept in st that last ttl; log (nil: none)
+// hears of last-seen times it could not write.
+func NewSessions(st SessionStore, ttl time.Duration, log *slog.Logger) *Sessions {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Sessions{store: st, ttl: ttl, log: log, now: time.Now}
 }
 
-const sessionLen = sha256.Size + 8 + 8 + 16
+// token is a session's secret, as its cookie carries it.
+type token [32]byte
 
-// NewSessions makes Sessions whose cookies are sealed with keys derived
-// from secret (at least 16 random bytes, the same on every replica) and
-// last ttl.
-func NewSessions(secret []byte, auth HashAuthenticator, ttl time.Duration) (*Sessions, error) {
-	if len(secret) < 16 {
-		return nil, errors.New("console session secret: fewer than 16 bytes")
-	}
-	sealKey, err := hkdf.Key(sha256.New, secret, nil, "supply console session seal", 32)
-	if err != nil {
-		return nil, fmt.Errorf("console session key: %w", err)
-	}
-	csrfKey, err := hkdf.Key(sha256.New, secret, nil, "supply console csrf", 32)
-	if err != nil {
-		return nil, fmt.Errorf("console csrf key: %w", err)
-	}
-	block, err := aes.NewCipher(sealKey)
-	if err != nil {
-		return nil, fmt.Errorf("console session cipher: %w", err)
-	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, fmt.Errorf("console session cipher: %w", err)
-	}
-	return &Sessions{aead: aead, csrfKey: csrfKey, auth: auth, ttl: ttl, now: time.Now}, nil
+// hash is what the store keeps of t.
+func (t token) hash() []byte {
+	h := sha256.Sum256(t[:])
+	return h[:]
 }
 
-// start makes a session for a key that has just been checked.
-func (s *Sessions) start(key string, accountID int64) (session, error) {
-	sess := session{accountID: accountID, expires: s.now().Add(s.ttl)}
-	copy(sess.keyHash[:], apikeys.Hash(key))
-	if _, err := rand.Read(sess.id[:]); err != nil {
-		return session{}, fmt.Errorf("session id: %w", err)
-	}
-	return sess, nil
-}
+// String is t as its cookie carries it.
+func (t token) String() string { return base64.RawURLEncoding.EncodeToString(t[:]) }
 
-func (s *Sessions) seal(sess session) string {
-	plain := make([]byte, 0, sessionLen)
-	plain = append(plain, sess.keyHash[:]...)
-	plain = binary.BigEndian.AppendUint64(plain, uint64(sess.accountID))
-	plain = binary.BigEndian.AppendUint64(plain, uint64(sess.expires.Unix()))
-	plain = append(plain, sess.id[:]...)
-	nonce := make([]byte, s.aead.NonceSize(), s.aead.NonceSize()+len(plain)+s.aead.Overhead())
-	_, _ = rand.Read(nonce) // crypto/rand.Read never fails (Go 1.24)
-	return base64.RawURLEncoding.EncodeToString(s.aead.Seal(nonce, nonce, plain, sessionAD))
-}
-
-// errBadSession is any cookie that does not open: forged, from another
-// installation, truncated, or expired.
+// errBadSession is a cookie that names no session that counts: malformed,
+// made up, signed out, expired, revoked, or of a revoked key.
 var errBadSession = fmt.Errorf("session not valid: %w", apikeys.ErrUnknownKey)
 
-func (s *Sessions) open(value string) (session, error) {
-	raw, err := base64.RawURLEncoding.DecodeString(value)
-	if err != nil || len(raw) < s.aead.NonceSize() {
-		return session{}, errBadSession
+// parseToken reads a cookie's value; anything but a token as String
+// writes it is errBadSession (the sealed cookies of earlier versions
+// among them).
+func parseToken(value string) (token, error) {
+	var t token
+	if base64.RawURLEncoding.EncodedLen(len(t)) != len(value) {
+		return t, errBadSession
 	}
-	n := s.aead.NonceSize()
-	plain, err := s.aead.Open(nil, raw[:n], raw[n:], sessionAD)
-	if err != nil || len(plain) != sessionLen {
-		return session{}, errBadSession
+	n, err := base64.RawURLEncoding.Strict().Decode(t[:], []byte(value))
+	if err != nil || n != len(t) {
+		return token{}, errBadSession
+	}
+	return t, nil
+}
+
+// session is a signed-in browser: its token and its row.
+type session struct {
+	token token
+	store.Session
+}
+
+// start opens a session for a key the API has just accepted from r's
+// form. It fails with an error wrapping apikeys.ErrUnknownKey if the key
+// was revoked meanwhile.
+func (s *Sessions) start(r *http.Request, key string) (session, error) {
+	ctx := r.Context()
+	k, err := s.store.APIKeyByHash(ctx, apikeys.Hash(key))
+	if errors.Is(err, store.ErrNotFound) {
+		return session{}, fmt.Errorf("start session: %w", apikeys.ErrUnknownKey)
+	}
+	if err != nil {
+		return session{}, fmt.Errorf("start session: %w", err)
 	}
 	var sess session
-	copy(sess.keyHash[:], plain)
-	sess.accountID = int64(binary.BigEndian.Uint64(plain[32:]))
-	sess.expires = time.Unix(int64(binary.BigEndian.Uint64(plain[40:])), 0)
-	copy(sess.id[:], plain[48:])
-	if !s.now().Before(sess.expires) {
-		return session{}, errBadSession
+	_, _ = rand.Read(sess.token[:]) // crypto/rand.Read never fails (Go 1.24)
+	now := s.now()
+	sess.Session, err = s.store.CreateSession(ctx, store.Session{
+		TokenHash: sess.token.hash(), AccountID: k.AccountID, APIKeyID: k.ID, CreatedAt: now, ExpiresAt: now.Add(s.ttl),
+		UserAgent: cut(r.UserAgent(), maxUserAgent), Address: remoteHost(r.RemoteAddr),
+	})
+	if err != nil {
+		return session{}, fmt.Errorf("start session: %w", err)
 	}
 	return sess, nil
+}
+
+// lookup is the session of t, if it counts now; it moves the session's
+// last-seen time when that is more than touchEvery old.
+func (s *Sessions) lookup(ctx context.Context, t token) (session, error) {
+	now := s.now()
+	row, err := s.store.ActiveSession(ctx, t.hash(), now)
+	if errors.Is(err, store.ErrNotFound) {
+		return session{}, errBadSession
+	}
+	if err != nil {
+		return session{}, err
+	}
+	if now.Sub(row.LastSeenAt) >= touchEvery {
+		// The last-seen time only informs a listing: a request is not
+		// refused because it could not be written.
+		if err := s.store.TouchSession(ctx, row.ID, now); err != nil {
+			s.log.WarnContext(ctx, "console session: last-seen time not written", "session_id", row.ID, "error", err)
+		}
+	}
+	return session{token: t, Session: row}, nil
 }
 
 // csrfToken is the token a session's pages carry and its state-changing
-// requests must send back: a MAC of the session's id, which only the
-// server and the pages it served know.
-func (s *Sessions) csrfToken(sess session) string {
-	m := hmac.New(sha256.New, s.csrfKey)
-	m.Write(sess.id[:])
+// requests must send back: a MAC of a fixed label keyed by the session's
+// secret, which only the browser holds (the store has its hash alone).
+func csrfToken(t token) string {
+	m := hmac.New(sha256.New, t[:])
+	m.Write(csrfLabel)
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-func (s *Sessions) checkCSRF(sess session, token string) error {
-	if subtle.ConstantTimeCompare([]byte(token), []byte(s.csrfToken(sess))) != 1 {
+func checkCSRF(t token, got string) error {
+	if subtle.ConstantTimeCompare([]byte(got), []byte(csrfToken(t))) != 1 {
 		return api.ErrCSRF
 	}
 	return nil
 }
 
-// verify checks that the key behind a session is still valid and still
-// the account's.
-func (s *Sessions) verify(ctx context.Context, sess session) error {
-	accountID, err := s.auth.AuthenticateHash(ctx, sess.keyHash)
-	if err != nil {
-		return err
-	}
-	if accountID != sess.accountID {
-		return errBadSession
-	}
-	return nil
-}
-
-// Authenticate implements api.Sessions: the account of the session in a
-// Cookie header, with the CSRF token checked when the request changes
-// state.
-func (s *Sessions) Authenticate(ctx context.Context, cookies, csrfToken string, unsafe bool) (int64, error) {
+// Authenticate implements api.Sessions: the account and session of the
+// session cookie in a Cookie header, with the CSRF token checked when the
+// request changes state.
+func (s *Sessions) Authenticate(ctx context.Context, cookies, csrf string, unsafe bool) (int64, int64, error) {
 	c, err := http.ParseCookie(cookies)
 	if err != nil {
-		return 0, api.ErrNoSession
+		return 0, 0, api.ErrNoSession
 	}
 	for _, ck := range c {
 		if ck.Name != CookieName {
 			continue
 		}
-		sess, err := s.open(ck.Value)
+		t, err := parseToken(ck.Value)
 		if err != nil {
-			return 0, err
+			return 0, 0, err
+		}
+		sess, err := s.lookup(ctx, t)
+		if err != nil {
+			return 0, 0, err
 		}
 		if unsafe {
-			if err := s.checkCSRF(sess, csrfToken); err != nil {
-				return 0, err
+			if err := checkCSRF(t, csrf); err != nil {
+				return 0, 0, err
 			}
 		}
-		if err := s.verify(ctx, sess); err != nil {
-			return 0, err
-		}
-		return sess.accountID, nil
+		return sess.AccountID, sess.ID, nil
 	}
-	return 0, api.ErrNoSession
+	return 0, 0, api.ErrNoSession
 }
 
-// fromRequest is the valid session of a console request.
+// List implements api.Sessions: the account's sessions that count now.
+func (s *Sessions) List(ctx context.Context, accountID int64) ([]store.Session, error) {
+	return s.store.ActiveSessions(ctx, accountID, s.now())
+}
+
+// Revoke implements api.Sessions: it ends the account's session id.
+func (s *Sessions) Revoke(ctx context.Context, accountID, id int64) error {
+	return s.store.DeleteSession(ctx, accountID, id)
+}
+
+// fromRequest is the session of a console request.
 func (s *Sessions) fromRequest(r *http.Request) (session, error) {
 	c, err := r.Cookie(CookieName)
 	if err != nil {
 		return session{}, api.ErrNoSession
 	}
-	sess, err := s.open(c.Value)
+	t, err := parseToken(c.Value)
 	if err != nil {
 		return session{}, err
 	}
-	return sess, s.verify(r.Context(), sess)
+	return s.lookup(r.Context(), t)
+}
+
+// end signs the session of t out, wherever its cookie is used.
+func (s *Sessions) end(ctx context.Context, t token) error {
+	if err := s.store.EndSession(ctx, t.hash()); err != nil {
+		return fmt.Errorf("sign out: %w", err)
+	}
+	return nil
 }
 
 // cookie is the session cookie for sess, or, for a zero session, the
 // cookie that removes it. It is HttpOnly (no script reads it),
 // SameSite=Strict (no other site's page sends it) and Secure when the
 // console is reached over TLS.
-func (s *Sessions) cookie(r *http.Request, sess session) *http.Cookie {
+func cookie(r *http.Request, sess session) *http.Cookie {
 	c := &http.Cookie{
 		Name: CookieName, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
 		Secure: r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https",
 	}
-	if sess.expires.IsZero() {
+	if sess.ExpiresAt.IsZero() {
 		c.MaxAge = -1
 		return c
 	}
-	c.Value = s.seal(sess)
-	c.Expires = sess.expires
+	c.Value = sess.token.String()
+	c.Expires = sess.ExpiresAt
 	return c
+}
+
+// cut is s, valid UTF-8, cut to at most n bytes on a character boundary.
+func cut(s string, n int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// remoteHost is the address a request came from, without its port.
+func remoteHost(remoteAddr string) string {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		return cut(remoteAddr, 64)
+	}
+	return host
 }

@@ -12,7 +12,8 @@ import (
 )
 
 // ExpireOffersArgs is the periodic job that forgets catalog snapshots no
-// unexpired offer can point to any more, and old idempotency keys.
+// unexpired offer can point to any more, old idempotency keys, and console
+// sessions that ended.
 type ExpireOffersArgs struct{}
 
 // Kind names the job in River.
@@ -24,12 +25,17 @@ type Pruner interface {
 	// time, keeping each vendor's latest.
 	DeleteSnapshotsBefore(ctx context.Context, before time.Time) (int64, error)
 	DeleteIdempotencyRecordsBefore(ctx context.Context, before time.Time) (int64, error)
+	// DeleteEndedSessions deletes console sessions that expired by a
+	// time, and those of revoked keys.
+	DeleteEndedSessions(ctx context.Context, now time.Time) (int64, error)
 }
 
 // ExpireOffersWorker deletes the snapshots behind offers that expired
 // more than Grace ago and were never procured (a procured offer keeps its
 // own copy with its resources), so GET /offers/{id} answers "expired" for
-// a day and 404 after. Idempotency keys are kept for a day as well.
+// a day and 404 after. Idempotency keys are kept for a day as well. Console
+// sessions that no longer count (expired, or of a revoked key) go too: they
+// are refused already, this only keeps their table small.
 type ExpireOffersWorker struct {
 	river.WorkerDefaults[ExpireOffersArgs]
 	Store Pruner
@@ -49,6 +55,9 @@ func (w *ExpireOffersWorker) Work(ctx context.Context, _ *river.Job[ExpireOffers
 	}
 	if _, err := w.Store.DeleteIdempotencyRecordsBefore(ctx, now().Add(-w.Grace)); err != nil {
 		return fmt.Errorf("expire idempotency keys: %w", err)
+	}
+	if _, err := w.Store.DeleteEndedSessions(ctx, now()); err != nil {
+		return fmt.Errorf("expire console sessions: %w", err)
 	}
 	return nil
 }

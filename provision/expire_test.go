@@ -33,6 +33,15 @@ func TestExpireOffers(t *testing.T) {
 	if err := st.InsertIdempotencyRecord(ctx, store.IdempotencyRecord{AccountID: acc.ID, Key: "new", RequestHash: "h", Response: []byte("{}"), CreatedAt: now.Add(-time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
+	key, err := st.CreateAPIKey(ctx, acc.ID, "sk_supply_test", []byte("key hash"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for token, expires := range map[string]time.Time{"ended": now.Add(-time.Minute), "live": now.Add(time.Hour)} {
+		if _, err := st.CreateSession(ctx, store.Session{TokenHash: []byte(token), AccountID: acc.ID, APIKeyID: key.ID, CreatedAt: now.Add(-2 * time.Hour), ExpiresAt: expires}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	w := &provision.ExpireOffersWorker{Store: st, TTL: 30 * time.Minute, Grace: day, Now: func() time.Time { return now }}
 	if err := w.Work(ctx, &river.Job[provision.ExpireOffersArgs]{}); err != nil {
 		t.Fatal(err)
@@ -48,5 +57,13 @@ func TestExpireOffers(t *testing.T) {
 	}
 	if _, err := st.IdempotencyRecord(ctx, acc.ID, "new"); err != nil {
 		t.Errorf("recent idempotency key gone: %v", err)
+	}
+	// Asked as of before it expired, a session still in the table answers.
+	before := now.Add(-time.Hour)
+	if _, err := st.ActiveSession(ctx, []byte("ended"), before); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("expired console session still there: %v", err)
+	}
+	if _, err := st.ActiveSession(ctx, []byte("live"), before); err != nil {
+		t.Errorf("live console session gone: %v", err)
 	}
 }

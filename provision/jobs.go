@@ -124,7 +124,7 @@ func (w *procureWorker) Work(ctx context.Context, job *river.Job[ProcureArgs]) e
 		return river.JobSnooze(s.cfg.PollInterval)
 	case vendors.StateRunning:
 	default:
-		return stepAgain(s.fail(ctx, r, fmt.Sprintf("the vendor reports the instance %s%s", inst.State, suffix(inst.Message))))
+		return stepAgain(s.fail(ctx, r, s.instanceState(ctx, r, inst)))
 	}
 	if inst.ExternalIP == "" {
 		return river.JobSnooze(s.cfg.PollInterval)
@@ -188,7 +188,7 @@ func (s *Service) create(ctx context.Context, v vendors.Vendor, r store.Resource
 		// A definite refusal made nothing: clearing the attempt, whatever
 		// happened to the resource meanwhile, lets the clean-up finish at
 		// once instead of waiting out CreateGrace.
-		reason := vendors.Reason(err) + suffix(detail(err))
+		reason := s.refusal(ctx, r, err)
 		r, _, err := store.ChangeResource(ctx, s.store, r.ID, func(x *store.Resource) bool {
 			x.CreateAttemptedAt = nil
 			return true
@@ -566,9 +566,9 @@ func (s *Service) noteDeleteTrouble(ctx context.Context, r store.Resource, cause
 	if r.DeleteRequestedAt != nil {
 		since = *r.DeleteRequestedAt
 	}
-	msg := "deletion retrying: " + cause.Error()
+	msg := "deletion retrying: " + s.tenantError(r, cause)
 	if d := s.now().Sub(since); d > s.cfg.DeleteWarnAfter {
-		msg = fmt.Sprintf("STUCK: deletion has been failing for %s and is still being retried: %v", d.Round(time.Minute), cause)
+		msg = fmt.Sprintf("STUCK: deletion has been failing for %s and is still being retried: %s", d.Round(time.Minute), s.tenantError(r, cause))
 	}
 	if _, _, err := store.ChangeResource(ctx, s.store, r.ID, func(x *store.Resource) bool {
 		if x.Status != ResourceDeleting || x.StatusMessage == msg {
@@ -598,14 +598,6 @@ func stepAgain(err error) error {
 		return river.JobSnooze(0)
 	}
 	return err
-}
-
-func detail(err error) string {
-	var e *vendors.Error
-	if errors.As(err, &e) {
-		return e.Message
-	}
-	return err.Error()
 }
 
 func suffix(s string) string {

@@ -5,6 +5,7 @@ import "github.com/prometheus/client_golang/prometheus"
 type metrics struct {
 	procurements      *prometheus.CounterVec
 	failures          *prometheus.CounterVec
+	refusals          *prometheus.CounterVec
 	orphansFound      *prometheus.CounterVec
 	orphansTerminated *prometheus.CounterVec
 	foreign           *prometheus.GaugeVec
@@ -22,6 +23,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "supply_procurement_failures_total", Help: "Procurements that failed, by vendor.",
 		}, []string{"vendor"}),
+		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "supply_vendor_refusals_total",
+			Help: "Vendors' definite refusals to create an instance, by vendor and kind (no_capacity, quota, auth, invalid, ...); the vendor's own words are in the log.",
+		}, []string{"vendor", "kind"}),
 		orphansFound: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "supply_reconciler_orphans_found_total", Help: "Vendor instances carrying supply's tag with no live resource, by vendor.",
 		}, []string{"vendor"}),
@@ -47,7 +52,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"account_id"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.procurements, m.failures, m.orphansFound, m.orphansTerminated, m.foreign, m.vanished, m.stuckDeletions,
+		reg.MustRegister(m.procurements, m.failures, m.refusals, m.orphansFound, m.orphansTerminated, m.foreign, m.vanished, m.stuckDeletions,
 			m.autoDeletes, m.liveSpend)
 	}
 	return m

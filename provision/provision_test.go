@@ -32,7 +32,9 @@ const testKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGZ1c3VwcGx5dGVzdGtleWZvcnB
 type env struct {
 	t  *testing.T
 	sb *sandbox.Sandbox
-	st store.Store
+	// dir is the sandbox's data dir, where it writes its endpoints.
+	dir string
+	st  store.Store
 	// opts open the same database again: another process's handle.
 	opts    store.Options
 	index   *offers.Index
@@ -43,7 +45,8 @@ type env struct {
 
 func newEnv(t *testing.T, engine string, mod func(*provision.Config)) *env {
 	t.Helper()
-	sb, err := sandbox.Start(sandbox.Options{DataDir: t.TempDir(), BootTime: 400 * time.Millisecond, SteadyStock: true})
+	dir := t.TempDir()
+	sb, err := sandbox.Start(sandbox.Options{DataDir: dir, BootTime: 400 * time.Millisecond, SteadyStock: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +101,7 @@ func newEnv(t *testing.T, engine string, mod func(*provision.Config)) *env {
 		defer done()
 		st.StopJobs(stop)
 	})
-	return &env{t: t, sb: sb, st: st, opts: opts, index: index, svc: svc, reg: reg, vendors: vs}
+	return &env{t: t, sb: sb, dir: dir, st: st, opts: opts, index: index, svc: svc, reg: reg, vendors: vs}
 }
 
 // offer is the cheapest single H100-family (or other) offer of a vendor.
@@ -587,8 +590,9 @@ func TestReconcilerTerminatesOrphansAndMarksVanished(t *testing.T) {
 }
 
 // metricValue sums a counter or gauge family from the registry (0 when
-// it has no series yet).
-func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+// it has no series yet), or its series with the labels given as name,
+// value pairs.
+func metricValue(t *testing.T, reg *prometheus.Registry, name string, labels ...string) float64 {
 	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
@@ -596,10 +600,21 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	}
 	total := 0.0
 	for _, mf := range mfs {
-		if mf.GetName() == name {
-			for _, m := range mf.GetMetric() {
-				total += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+		if mf.GetName() != name {
+			continue
+		}
+	series:
+		for _, m := range mf.GetMetric() {
+			for i := 0; i+1 < len(labels); i += 2 {
+				found := false
+				for _, l := range m.GetLabel() {
+					found = found || l.GetName() == labels[i] && l.GetValue() == labels[i+1]
+				}
+				if !found {
+					continue series
+				}
 			}
+			total += m.GetCounter().GetValue() + m.GetGauge().GetValue()
 		}
 	}
 	return total

@@ -136,7 +136,7 @@ func (s *Service) reconcileVendor(ctx context.Context, v vendors.Vendor, live []
 				}
 				now := s.now().UTC()
 				x.LastSyncedAt, x.UpdatedAt = &now, now
-				s.applyVendorState(x, inst, err)
+				s.applyVendorState(ctx, x, inst, err)
 				return true
 			}); err != nil {
 				return err

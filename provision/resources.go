@@ -188,7 +188,7 @@ func (s *Service) sync(ctx context.Context, r store.Resource) (store.Resource, e
 		}
 		now := s.now().UTC()
 		x.LastSyncedAt, x.UpdatedAt = &now, now
-		s.applyVendorState(x, inst, getErr)
+		s.applyVendorState(ctx, x, inst, getErr)
 		return true
 	})
 	if err != nil {
@@ -199,7 +199,7 @@ func (s *Service) sync(ctx context.Context, r store.Resource) (store.Resource, e
 
 // applyVendorState maps what the vendor says of a live resource's
 // instance (or that it is gone) onto the resource.
-func (s *Service) applyVendorState(x *store.Resource, inst vendors.Instance, getErr error) {
+func (s *Service) applyVendorState(ctx context.Context, x *store.Resource, inst vendors.Instance, getErr error) {
 	now := s.now().UTC()
 	switch {
 	case vendors.IsNotFound(getErr) || inst.State == vendors.StateTerminated:
@@ -217,7 +217,7 @@ func (s *Service) applyVendorState(x *store.Resource, inst vendors.Instance, get
 			x.ExternalIP, x.InternalIP, x.SSHPort = inst.ExternalIP, inst.InternalIP, sshPort(inst)
 		}
 	default:
-		x.Status, x.StatusMessage = ResourceUnhealthy, fmt.Sprintf("the vendor reports the instance %s%s", inst.State, suffix(inst.Message))
+		x.Status, x.StatusMessage = ResourceUnhealthy, s.instanceState(ctx, *x, inst)
 	}
 }
 

@@ -49,6 +49,7 @@ type generated interface {
 	IdempotencyRecord(ctx context.Context, accountID int64, key string) (IdempotencyRecord, error)
 	DeleteIdempotencyRecordsBefore(ctx context.Context, before time.Time) (int64, error)
 	eventsGenerated
+	sessionsGenerated
 }
 
 // resourceRow is a resources row as both engines' sqlc code has it. Resource

@@ -1,7 +1,8 @@
 // Package store keeps supply's durable state: accounts, API keys, server-wide
 // settings, catalog snapshots, procurements with their resources and
 // idempotency records, the accounts' events and webhooks with their
-// deliveries, plus River's job tables, in one database.
+// deliveries, the web console's sessions, plus River's job tables, in one
+// database.
 //
 // Two engines sit behind one interface. SQLite is the zero-setup default for a
 // single process; PostgreSQL serves production with many replicas. Both run the
@@ -242,6 +243,7 @@ type Queries interface {
 	DeleteIdempotencyRecordsBefore(ctx context.Context, before time.Time) (int64, error)
 
 	EventQueries
+	SessionQueries
 }
 
 // Tx is a transaction: the queries plus enqueueing a River job in the same

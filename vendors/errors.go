@@ -69,23 +69,40 @@ func RetryAfter(err error) time.Duration {
 	return 0
 }
 
+// kinds names each kind of failure, for metrics, and says it to people.
+var kinds = []struct {
+	err          error
+	name, reason string
+}{
+	{ErrNoCapacity, "no_capacity", "no capacity: the vendor has no stock for this type in this region right now"},
+	{ErrQuota, "quota", "quota exceeded: the vendor account's quota or balance does not allow this"},
+	{ErrAuth, "auth", "authentication failed: the vendor refused supply's credentials"},
+	{ErrInvalid, "invalid", "invalid request: the vendor rejected the launch request"},
+	{ErrRateLimited, "rate_limited", "rate limited by the vendor"},
+	{ErrNotFound, "not_found", "not found at the vendor"},
+	{ErrTransient, "transient", "vendor error"},
+}
+
+// kindOf is the entry of kinds err wraps, or other's.
+func kindOf(err error) (name, reason string) {
+	for _, k := range kinds {
+		if errors.Is(err, k.err) {
+			return k.name, k.reason
+		}
+	}
+	return "other", "vendor error"
+}
+
 // Reason is a short human sentence for a failure, used as a resource's
 // failure_reason.
 func Reason(err error) string {
-	switch {
-	case errors.Is(err, ErrNoCapacity):
-		return "no capacity: the vendor has no stock for this type in this region right now"
-	case errors.Is(err, ErrQuota):
-		return "quota exceeded: the vendor account's quota or balance does not allow this"
-	case errors.Is(err, ErrAuth):
-		return "authentication failed: the vendor refused supply's credentials"
-	case errors.Is(err, ErrInvalid):
-		return "invalid request: the vendor rejected the launch request"
-	case errors.Is(err, ErrRateLimited):
-		return "rate limited by the vendor"
-	case errors.Is(err, ErrNotFound):
-		return "not found at the vendor"
-	default:
-		return "vendor error"
-	}
+	_, reason := kindOf(err)
+	return reason
+}
+
+// KindName names the kind of a failure in metrics: no_capacity, quota,
+// auth, invalid, rate_limited, not_found, transient, or other.
+func KindName(err error) string {
+	name, _ := kindOf(err)
+	return name
 }

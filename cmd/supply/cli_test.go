@@ -601,3 +601,71 @@ func TestEventsCommand(t *testing.T) {
 		t.Errorf("events --type resource.ready:\n%s", list)
 	}
 }
+
+// TestSessionsCommand: supply sessions lists a browser's sign-in to the
+// console and supply sessions revoke ends it, so its cookie is refused.
+func TestSessionsCommand(t *testing.T) {
+	t.Parallel()
+	s := e2e.Start(t, store.EngineSQLite)
+	u := userOf(t, s)
+	browser := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, err := http.NewRequest(http.MethodPost, s.URL+"/signin", strings.NewReader("api_key="+s.Key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("User-Agent", "TestBrowser/1.0")
+	resp, err := browser.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	cookies := resp.Cookies()
+	if resp.StatusCode != http.StatusSeeOther || len(cookies) != 1 {
+		t.Fatalf("sign in: %d %v", resp.StatusCode, cookies)
+	}
+	get := func() int {
+		req, err := http.NewRequest(http.MethodGet, s.URL+"/resources", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.AddCookie(cookies[0])
+		resp, err := browser.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := get(); code != http.StatusOK {
+		t.Fatalf("GET /resources with the session: %d", code)
+	}
+
+	out, _ := u.ok(t, "sessions")
+	header, rows := table(t, out)
+	if len(rows) != 1 || !slices.Equal(column(t, header, rows, "BROWSER"), []string{"TestBrowser/1.0"}) ||
+		!slices.Equal(column(t, header, rows, "KEY"), []string{s.Key[:14]}) {
+		t.Fatalf("sessions table, want the browser's sign-in:\n%s", out)
+	}
+	var list []struct {
+		ID      int64 `json:"id"`
+		Current bool  `json:"current"`
+	}
+	u.jsonOf(t, &list, "sessions")
+	if len(list) != 1 || list[0].Current || column(t, header, rows, "ID")[0] != strconv.FormatInt(list[0].ID, 10) {
+		t.Fatalf("sessions --json: %+v, want the one session, not current (the command uses a key)", list)
+	}
+
+	id := strconv.FormatInt(list[0].ID, 10)
+	if _, stderr := u.ok(t, "sessions", "revoke", id); !strings.Contains(stderr, "Session "+id+" ended") {
+		t.Errorf("sessions revoke: stderr %q", stderr)
+	}
+	if code := get(); code != http.StatusUnauthorized {
+		t.Errorf("GET /resources with the revoked session: %d, want 401", code)
+	}
+	if out, stderr := u.ok(t, "sessions"); out != "" || !strings.Contains(stderr, "No console sessions") {
+		t.Errorf("sessions after the revoke: stdout %q, stderr %q; want none", out, stderr)
+	}
+	u.fails(t, "Session not found", "sessions", "revoke", id)
+	u.fails(t, `"x" is not a session id`, "sessions", "revoke", "x")
+}

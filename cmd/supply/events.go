@@ -20,7 +20,8 @@ func eventsCommand() *cobra.Command {
 		Short: "Show what happened to your procurements and machines; --follow streams it live",
 		Long: `Show your account's events, oldest first: procurements started, ready or failed; machines
 created, ready, preempted, deleting, deleted. With --follow the command keeps streaming new events
-and reconnects by itself (resuming after the last event it printed) if the server restarts.`,
+and reconnects by itself (resuming after the last event it printed) if the server restarts, or if
+nothing arrives for 45 s (a quiet server sends a heartbeat every 15 s).`,
 		Example: `  supply events
   supply events --follow
   supply events --follow --resource 21807b5e-30eb-4c3b-95e6-d331662c8fe2 --json

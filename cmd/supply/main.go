@@ -43,7 +43,8 @@ func rootCommand() *cobra.Command {
 	root.AddCommand(serverCommand(), migrateCommand(), keysCommand(), accountsCommand(),
 		gpusCommand(), vendorsCommand(), regionsCommand(), offersCommand(),
 		procureCommand(), rentCommand(), statusCommand(),
-		resourcesCommand(), resourceCommand(), deleteCommand(), accountCommand(), usageCommand(), eventsCommand(), completionCommand(), versionCommand())
+		resourcesCommand(), resourceCommand(), deleteCommand(), accountCommand(), usageCommand(), eventsCommand(), sessionsCommand(),
+		completionCommand(), versionCommand())
 	return root
 }
 

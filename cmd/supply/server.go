@@ -240,14 +240,7 @@ func runServer(ctx context.Context, f serverFlags, sandboxSet bool) error {
 		}
 		return k.AccountID, k.Hash, err
 	}, 30*time.Second)
-	sessionKey, err := secretSetting(ctx, st, "console_session_key", 32)
-	if err != nil {
-		return err
-	}
-	sessions, err := console.NewSessions(sessionKey, auth, console.DefaultSessionTTL)
-	if err != nil {
-		return err
-	}
+	sessions := console.NewSessions(st, console.DefaultSessionTTL, log)
 	a := api.New(api.Config{
 		Installation: installation, Auth: auth, Sessions: sessions, Ready: st.Ping, GPUs: catalog.GPUs(), Vendors: index, Offers: svc, Provision: svc,
 		Events: evlog, Logger: log, Metrics: metrics, Version: build.Version, Pprof: f.metricsPprof, RateLimit: f.rateLimit, RateBurst: f.rateBurst,

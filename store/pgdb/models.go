@@ -115,6 +115,18 @@ type Resource struct {
 	Version           int64
 }
 
+type Session struct {
+	ID         int64
+	TokenHash  []byte
+	AccountID  int64
+	ApiKeyID   int64
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ExpiresAt  time.Time
+	UserAgent  string
+	Address    string
+}
+
 type Setting struct {
 	Key       string
 	Value     []byte

@@ -80,9 +80,17 @@ type Adapter struct {
 	keys map[string]bool // "<environment>/<key name>" known to exist
 	// unknownRegions are logged once each.
 	unknownRegions map[string]bool
+
+	// identifiers are the configured values that name the operator's
+	// account at the vendor, never to be shown to tenants (vendors.Redact).
+	identifiers []string
 }
 
 var _ vendors.Vendor = (*Adapter)(nil)
+
+// AccountIdentifiers implements vendors.AccountIdentifiers: what the
+// adapter was configured with that names the operator's account.
+func (a *Adapter) AccountIdentifiers() []string { return a.identifiers }
 
 // New returns an adapter for the account behind c.APIKey.
 func New(c Config) *Adapter {
@@ -103,6 +111,7 @@ func New(c Config) *Adapter {
 		ParseError: parseError,
 	})
 	return &Adapter{
+		identifiers:    []string{c.APIKey},
 		client:         client,
 		deleter:        client.WithoutRetries(),
 		sshPort:        c.SSHPort,

@@ -1,6 +1,7 @@
 package hyperstack
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -231,11 +232,11 @@ func (s *StandIn) authorize(next http.Handler) http.Handler {
 
 // faultBody is the body of an injected failure: Hyperstack's 500 has
 // none, everything else its error envelope.
-func faultBody(status int) (string, []byte) {
+func faultBody(status int, message string) (string, []byte) {
 	if status >= 500 {
 		return "", nil
 	}
-	b, _ := json.Marshal(errorEnvelope{Message: http.StatusText(status), ErrorReason: reasonFor(status)})
+	b, _ := json.Marshal(errorEnvelope{Message: cmp.Or(message, http.StatusText(status)), ErrorReason: reasonFor(status)})
 	return "application/json", b
 }
 

@@ -76,9 +76,17 @@ type Adapter struct {
 	// unknownRegions remembers regions already logged as unknown, so a
 	// catalog refresh does not log them again every time.
 	unknownRegions sync.Map
+
+	// identifiers are the configured values that name the operator's
+	// account at the vendor, never to be shown to tenants (vendors.Redact).
+	identifiers []string
 }
 
 var _ vendors.Vendor = (*Adapter)(nil)
+
+// AccountIdentifiers implements vendors.AccountIdentifiers: what the
+// adapter was configured with that names the operator's account.
+func (a *Adapter) AccountIdentifiers() []string { return a.identifiers }
 
 // New returns an adapter for the account whose key is c.APIKey.
 func New(c Config) *Adapter {
@@ -88,6 +96,7 @@ func New(c Config) *Adapter {
 		c.SSHPort = func(string) int { return 22 }
 	}
 	return &Adapter{
+		identifiers: []string{c.APIKey},
 		client: vendors.NewClient(vendors.ClientConfig{
 			Vendor:     Name,
 			BaseURL:    cmp.Or(c.BaseURL, DefaultBaseURL),

@@ -1,6 +1,7 @@
 package lambda
 
 import (
+	"cmp"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
@@ -650,7 +651,7 @@ const codeRateLimited = "global/rate-limit-exceeded"
 
 // faultBody is the error body of an injected fault, in Lambda's envelope:
 // 5xx as the spec's own provider-unavailable example.
-func faultBody(status int) (string, []byte) {
+func faultBody(status int, message string) (string, []byte) {
 	e := errorBody{Code: codeInvalidParameters, Message: "Invalid request data."}
 	switch {
 	case status == http.StatusTooManyRequests:
@@ -660,6 +661,7 @@ func faultBody(status int) (string, []byte) {
 	case status == http.StatusUnauthorized:
 		e = errorBody{Code: codeInvalidAPIKey, Message: "API key was invalid, expired, or deleted.", Suggestion: "Check your API key or create a new one, then try again."}
 	}
+	e.Message = cmp.Or(message, e.Message)
 	b, _ := json.Marshal(apiError{Error: e})
 	return "application/json", b
 }

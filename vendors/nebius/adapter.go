@@ -151,6 +151,13 @@ var (
 	_ vendors.ClusterDeleter = (*Adapter)(nil)
 )
 
+// AccountIdentifiers implements vendors.AccountIdentifiers: the service
+// account, its key, the tenant and the projects the adapter was configured
+// with.
+func (a *Adapter) AccountIdentifiers() []string {
+	return append([]string{a.cfg.ServiceAccountID, a.cfg.PublicKeyID, a.cfg.TenantID}, slices.Sorted(maps.Values(a.cfg.Projects))...)
+}
+
 // New returns an adapter for the service account in c. Connections are
 // opened lazily, on the first call.
 func New(c Config) *Adapter {

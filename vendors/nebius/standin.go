@@ -1,6 +1,7 @@
 package nebius
 
 import (
+	"cmp"
 	"context"
 	"crypto"
 	"crypto/rand"
@@ -371,28 +372,28 @@ func badRequest(field, format string, args ...any) error {
 }
 
 // faultStatus is the gRPC form of an injected HTTP-style status.
-func faultStatus(httpStatus int) error {
+func faultStatus(httpStatus int, message string) error {
 	switch httpStatus {
 	case http.StatusBadRequest:
-		return badRequest("", "injected bad request")
+		return badRequest("", "%s", cmp.Or(message, "injected bad request"))
 	case http.StatusUnauthorized:
-		return status.Error(codes.Unauthenticated, "access token is invalid")
+		return status.Error(codes.Unauthenticated, cmp.Or(message, "access token is invalid"))
 	case http.StatusForbidden:
-		return status.Error(codes.PermissionDenied, "permission denied")
+		return status.Error(codes.PermissionDenied, cmp.Or(message, "permission denied"))
 	case http.StatusNotFound:
-		return status.Error(codes.NotFound, "not found")
+		return status.Error(codes.NotFound, cmp.Or(message, "not found"))
 	case http.StatusConflict:
-		return status.Error(codes.AlreadyExists, "already exists")
+		return status.Error(codes.AlreadyExists, cmp.Or(message, "already exists"))
 	case http.StatusTooManyRequests:
 		return serviceError(codes.ResourceExhausted, &pb.ServiceError{Service: "compute", Code: "TooManyRequests",
 			Details: &pb.ServiceError_TooManyRequests{TooManyRequests: &pb.TooManyRequests{Violation: "requests per second"}}},
-			"too many requests")
+			"%s", cmp.Or(message, "too many requests"))
 	case http.StatusServiceUnavailable:
-		return status.Error(codes.Unavailable, "service unavailable")
+		return status.Error(codes.Unavailable, cmp.Or(message, "service unavailable"))
 	case http.StatusGatewayTimeout:
-		return status.Error(codes.DeadlineExceeded, "deadline exceeded")
+		return status.Error(codes.DeadlineExceeded, cmp.Or(message, "deadline exceeded"))
 	}
-	return status.Error(codes.Internal, "internal error")
+	return status.Error(codes.Internal, cmp.Or(message, "internal error"))
 }
 
 // injectFaults applies the Faults rules by full method name.
@@ -418,7 +419,7 @@ func (s *StandIn) injectFaults(ctx context.Context, req any, info *grpc.UnarySer
 	if rule.AfterHandler {
 		handler(ctx, req) // "created but answered 500": the answer is lost
 	}
-	return nil, faultStatus(rule.Status)
+	return nil, faultStatus(rule.Status, rule.Message)
 }
 
 // authorize checks the bearer access token on everything but the token

@@ -110,6 +110,10 @@ type Adapter struct {
 	unknownDCs sync.Map
 	// allSize and inStockSize size Catalog's and CatalogInStock's reads.
 	allSize, inStockSize vendors.ItemsSize
+
+	// identifiers are the configured values that name the operator's
+	// account at the vendor, never to be shown to tenants (vendors.Redact).
+	identifiers []string
 }
 
 var (
@@ -117,12 +121,17 @@ var (
 	_ vendors.ClusterDeleter = (*Adapter)(nil)
 )
 
+// AccountIdentifiers implements vendors.AccountIdentifiers: what the
+// adapter was configured with that names the operator's account.
+func (a *Adapter) AccountIdentifiers() []string { return a.identifiers }
+
 // New returns an adapter for the account whose key is c.APIKey.
 func New(c Config) *Adapter {
 	if c.SSHPort == nil {
 		c.SSHPort = func(string) int { return 22 }
 	}
 	return &Adapter{
+		identifiers: []string{c.APIKey},
 		client: vendors.NewClient(vendors.ClientConfig{
 			Vendor:     Name,
 			BaseURL:    cmp.Or(c.BaseURL, DefaultBaseURL),

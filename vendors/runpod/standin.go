@@ -1,6 +1,7 @@
 package runpod
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
@@ -233,8 +234,8 @@ func (s *StandIn) limit(next http.Handler) http.Handler {
 }
 
 // faultBody is the problem+json body of an injected failure.
-func faultBody(status int) (string, []byte) {
-	b, _ := json.Marshal(problem{Title: http.StatusText(status), Status: status, Detail: strings.ToLower(http.StatusText(status))})
+func faultBody(status int, message string) (string, []byte) {
+	b, _ := json.Marshal(problem{Title: http.StatusText(status), Status: status, Detail: cmp.Or(message, strings.ToLower(http.StatusText(status)))})
 	return "application/problem+json", b
 }
 

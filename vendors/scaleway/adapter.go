@@ -150,9 +150,17 @@ type Adapter struct {
 	images map[string]string
 	// warned are unknown zones and GPU names, logged once each.
 	warned map[string]bool
+
+	// identifiers are the configured values that name the operator's
+	// account at the vendor, never to be shown to tenants (vendors.Redact).
+	identifiers []string
 }
 
 var _ vendors.Vendor = (*Adapter)(nil)
+
+// AccountIdentifiers implements vendors.AccountIdentifiers: what the
+// adapter was configured with that names the operator's account.
+func (a *Adapter) AccountIdentifiers() []string { return a.identifiers }
 
 // New returns an adapter for the project behind c.APIKey.
 func New(c Config) *Adapter {
@@ -160,6 +168,7 @@ func New(c Config) *Adapter {
 		c.Zones = DefaultZones
 	}
 	a := &Adapter{
+		identifiers: []string{c.APIKey, c.ProjectID},
 		budget: vendors.NewClient(vendors.ClientConfig{
 			Vendor:    Name,
 			RateLimit: cmp.Or(c.RateLimit, defaultRate),

@@ -1,6 +1,7 @@
 package scaleway
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -253,7 +254,7 @@ func (s *StandIn) authorize(next http.Handler) http.Handler {
 }
 
 // faultBody is the body of an injected failure, in Scaleway's envelope.
-func faultBody(status int) (string, []byte) {
+func faultBody(status int, message string) (string, []byte) {
 	env := errorEnvelope{Type: "server_error", Message: "Internal error"}
 	switch {
 	case status == http.StatusTooManyRequests:
@@ -261,6 +262,7 @@ func faultBody(status int) (string, []byte) {
 	case status < 500:
 		env = errorEnvelope{Type: "invalid_request_error", Message: http.StatusText(status)}
 	}
+	env.Message = cmp.Or(message, env.Message)
 	b, _ := json.Marshal(env)
 	return "application/json", b
 }

@@ -32,6 +32,9 @@ type Rule struct {
 	PathPrefix string
 	// Status is the answer to send (500, 429, 503, ...).
 	Status int
+	// Message, when set, is the vendor's explanation in the error body
+	// instead of the stand-in's usual one for Status.
+	Message string
 	// Delay is waited before answering (a hang when long).
 	Delay time.Duration
 	// AfterHandler runs the real handler first and then answers Status
@@ -98,8 +101,9 @@ func (f *Faults) Match(method, path string) (time.Duration, *Rule) {
 }
 
 // Wrap puts the faults in front of h. errorBody renders the vendor's own
-// error envelope for an injected status.
-func (f *Faults) Wrap(h http.Handler, errorBody func(status int) (contentType string, body []byte)) http.Handler {
+// error envelope for an injected status, with message as its explanation
+// when it is not empty.
+func (f *Faults) Wrap(h http.Handler, errorBody func(status int, message string) (contentType string, body []byte)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		latency, rule := f.Match(r.Method, r.URL.Path)
 		delay := latency
@@ -120,7 +124,7 @@ func (f *Faults) Wrap(h http.Handler, errorBody func(status int) (contentType st
 		if rule.AfterHandler {
 			h.ServeHTTP(discard{header: http.Header{}}, r)
 		}
-		ct, body := errorBody(rule.Status)
+		ct, body := errorBody(rule.Status, rule.Message)
 		if ct != "" {
 			w.Header().Set("Content-Type", ct)
 		}

@@ -3,8 +3,10 @@ package standin
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"net"
 	"net/http"
@@ -22,7 +24,9 @@ func TestFaults(t *testing.T) {
 	h := f.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		handled++
 		w.Write([]byte("real"))
-	}), func(status int) (string, []byte) { return "application/json", []byte(`{"error":"injected"}`) })
+	}), func(status int, message string) (string, []byte) {
+		return "application/json", []byte(`{"error":"` + cmp.Or(message, "injected") + `"}`)
+	})
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	get := func(method, path string) int {
@@ -44,6 +48,17 @@ func TestFaults(t *testing.T) {
 	}
 	if a, b, c := get(http.MethodGet, "/list"), get(http.MethodGet, "/list"), get(http.MethodGet, "/list"); a != 429 || b != 429 || c != 200 {
 		t.Errorf("Times 2: %d %d %d", a, b, c)
+	}
+	// A rule's message is the error body's explanation.
+	f.Add(Rule{PathPrefix: "/quota", Status: 403, Message: "project p-1 is over quota", Times: 1})
+	resp, err := http.Get(srv.URL + "/quota")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 403 || string(body) != `{"error":"project p-1 is over quota"}` {
+		t.Errorf("rule with a message: %d %s", resp.StatusCode, body)
 	}
 	f.SetLatency(150 * time.Millisecond)
 	start := time.Now()

@@ -119,9 +119,17 @@ type Adapter struct {
 	unknownPlaces sync.Map
 	// size sizes a catalog read.
 	size vendors.ItemsSize
+
+	// identifiers are the configured values that name the operator's
+	// account at the vendor, never to be shown to tenants (vendors.Redact).
+	identifiers []string
 }
 
 var _ vendors.Vendor = (*Adapter)(nil)
+
+// AccountIdentifiers implements vendors.AccountIdentifiers: what the
+// adapter was configured with that names the operator's account.
+func (a *Adapter) AccountIdentifiers() []string { return a.identifiers }
 
 // New returns an adapter for the account whose key is c.APIKey.
 func New(c Config) *Adapter {
@@ -140,6 +148,7 @@ func New(c Config) *Adapter {
 		ParseError: parseError,
 	})
 	return &Adapter{
+		identifiers:    []string{c.APIKey},
 		client:         client,
 		creator:        client.WithoutRetries(),
 		sshPort:        c.SSHPort,

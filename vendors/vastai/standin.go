@@ -291,17 +291,17 @@ func writeTooFrequent(w http.ResponseWriter, method string, threshold float64) {
 }
 
 // faultBody is the body of an injected failure in Vast's envelopes.
-func faultBody(status int) (string, []byte) {
+func faultBody(status int, message string) (string, []byte) {
 	var v any
 	switch {
 	case status == http.StatusTooManyRequests:
-		v = tooFrequent{Detail: "API requests too frequent endpoint threshold=1.0"}
+		v = tooFrequent{Detail: cmp.Or(message, "API requests too frequent endpoint threshold=1.0")}
 	case status == http.StatusUnauthorized:
-		v = errorEnvelope{errorBody: errorBody{Error: codeAuth, Msg: "Invalid user key"}}
+		v = errorEnvelope{errorBody: errorBody{Error: codeAuth, Msg: cmp.Or(message, "Invalid user key")}}
 	case status >= 500:
-		v = errorEnvelope{errorBody: errorBody{Error: "server_error", Msg: "Internal server error"}}
+		v = errorEnvelope{errorBody: errorBody{Error: "server_error", Msg: cmp.Or(message, "Internal server error")}}
 	default:
-		v = errorEnvelope{errorBody: errorBody{Error: codeInvalidArgs, Msg: http.StatusText(status)}}
+		v = errorEnvelope{errorBody: errorBody{Error: codeInvalidArgs, Msg: cmp.Or(message, http.StatusText(status))}}
 	}
 	b, _ := json.Marshal(v)
 	return "application/json", b

@@ -99,9 +99,17 @@ type Adapter struct {
 	keyIDs map[string]string
 	// unknownRegions are logged once each.
 	unknownRegions map[string]bool
+
+	// identifiers are the configured values that name the operator's
+	// account at the vendor, never to be shown to tenants (vendors.Redact).
+	identifiers []string
 }
 
 var _ vendors.Vendor = (*Adapter)(nil)
+
+// AccountIdentifiers implements vendors.AccountIdentifiers: what the
+// adapter was configured with that names the operator's account.
+func (a *Adapter) AccountIdentifiers() []string { return a.identifiers }
 
 // New returns an adapter for the account behind c's client credentials.
 func New(c Config) *Adapter {
@@ -132,6 +140,7 @@ func New(c Config) *Adapter {
 		return nil
 	}
 	return &Adapter{
+		identifiers:    []string{c.ClientID, c.ClientSecret},
 		client:         &client,
 		deleter:        client.WithoutRetries(),
 		tokens:         tokens,

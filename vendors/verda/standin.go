@@ -1,6 +1,7 @@
 package verda
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -263,8 +264,8 @@ func (s *StandIn) authorize(next http.Handler) http.Handler {
 }
 
 // faultBody is the body of an injected failure, in Verda's envelope.
-func faultBody(status int) (string, []byte) {
-	b, _ := json.Marshal(apiError{Code: strings.ReplaceAll(strings.ToLower(http.StatusText(status)), " ", "_"), Message: http.StatusText(status)})
+func faultBody(status int, message string) (string, []byte) {
+	b, _ := json.Marshal(apiError{Code: strings.ReplaceAll(strings.ToLower(http.StatusText(status)), " ", "_"), Message: cmp.Or(message, http.StatusText(status))})
 	return "application/json", b
 }
 
