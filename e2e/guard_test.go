@@ -125,11 +125,12 @@ func TestSpendCapsRefuseBeforeTheVendor(t *testing.T) {
 	s.Command(t, "accounts", "limits", "default", "--max-hourly", "none", "--max-gpus", "0")
 	wantRefused(fmt.Sprintf("cap of 0 live GPUs: its live resources hold 0 GPUs now and this offer has %d (at $%.2f per hour)", o.GPUCount, o.TotalPricePerHour))
 
-	time.Sleep(time.Second) // time for a wrongly accepted procurement to reach its vendor
-	var console []standin.ConsoleEntry
-	s.JSON(t, http.MethodGet, "/sandbox/instances", "", nil, http.StatusOK, &console)
+	// A vendor is only ever called by the job of a recorded resource,
+	// which a refusal never writes: no resource, no call.
 	var list []provision.ResourceSummary
 	s.JSON(t, http.MethodGet, "/resources", "", nil, http.StatusOK, &list)
+	var console []standin.ConsoleEntry
+	s.JSON(t, http.MethodGet, "/sandbox/instances", "", nil, http.StatusOK, &console)
 	if len(console) != 0 || len(list) != 0 {
 		t.Fatalf("refused procurements reached the vendors (%d instances) or the database (%d resources)", len(console), len(list))
 	}

@@ -64,8 +64,11 @@ func twoInstallations(t *testing.T, engine string) {
 	for _, r := range rented {
 		waitReady(t, r, time.Minute)
 	}
-	// Several reconcile rounds on both.
-	time.Sleep(7 * time.Second)
+	// Several reconcile rounds on both: what would have touched the
+	// other's instances, had it been going to.
+	for _, s := range []*Server{a, b} {
+		waitReconciles(t, s, 2)
+	}
 
 	live := liveByResource(t, a)
 	for _, r := range rented {
@@ -226,11 +229,18 @@ func TestTwoReplicasOnePostgres(t *testing.T) {
 	}
 
 	// Periodic jobs: River's leader alone enqueues them, so with both
-	// replicas up a 2 s reconcile runs about once per 2 s, not twice.
+	// replicas up a 2 s reconcile runs once per 2 s, not twice: six of
+	// them take at least five periods (10 s), where twice as many would
+	// come in half the time.
 	since := time.Now()
-	time.Sleep(10 * time.Second)
-	if n := jobsSince(t, a.DatabaseURL, "reconcile", since); n > 7 {
-		t.Errorf("%d reconcile jobs in 10 s at one per 2 s: periodic jobs run on both replicas", n)
+	for jobsSince(t, a.DatabaseURL, "reconcile", since) < 6 {
+		if time.Since(since) > time.Minute {
+			t.Fatal("fewer than 6 reconcile jobs in a minute at one per 2 s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if took := time.Since(since); took < 8*time.Second {
+		t.Errorf("6 reconcile jobs in %s at one per 2 s: periodic jobs run on both replicas", took.Round(100*time.Millisecond))
 	}
 
 	// Offers shown by one replica, procured on the other; half deleted
@@ -289,6 +299,19 @@ func TestTwoReplicasOnePostgres(t *testing.T) {
 	}
 	for id, n := range live {
 		t.Errorf("%d live instance(s) of %q belong to no resource (a leak)", n, id)
+	}
+}
+
+// waitReconciles waits until s has finished n more reconcile passes than
+// it had when called.
+func waitReconciles(t *testing.T, s *Server, n float64) {
+	t.Helper()
+	const name = `supply_job_steps_total{kind="reconcile",outcome="ok"}`
+	from := metric(t, s, name)
+	for deadline := time.Now().Add(time.Minute); metric(t, s, name) < from+n; time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s finished no %v reconcile passes in a minute", s.URL, n)
+		}
 	}
 }
 

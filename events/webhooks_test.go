@@ -149,10 +149,13 @@ func TestWebhookRetriesInOrder(t *testing.T) {
 			// resource.created is not subscribed: never sent.
 			e.emit("r1", events.ResourceCreated, events.ResourceReady, events.ResourceDeleted)
 			waitFor(t, "4 requests", func() bool { return len(rcv.received()) >= 4 })
-			time.Sleep(300 * time.Millisecond) // nothing more may come
+			// A later event of the same resource is sent only after every
+			// earlier one: once it arrives, nothing else was, or will be.
+			e.emit("r1", events.ResourceReady)
+			waitFor(t, "the later event", func() bool { return len(rcv.received()) >= 5 })
 			got := rcv.received()
-			if len(got) != 4 {
-				t.Fatalf("%d requests, want 4: %+v", len(got), got)
+			if len(got) != 5 || got[4].msg.ID != 4 {
+				t.Fatalf("%d requests, want 4 and then the later event: %+v", len(got), got)
 			}
 			for i, want := range []struct {
 				typ    string
@@ -164,10 +167,10 @@ func TestWebhookRetriesInOrder(t *testing.T) {
 				}
 			}
 			ds, err := e.log.Deliveries(context.Background(), 1, w.ID, 10)
-			if err != nil || len(ds) != 2 {
+			if err != nil || len(ds) != 3 {
 				t.Fatalf("deliveries %+v %v", ds, err)
 			}
-			first := ds[1] // newest first
+			first := ds[2] // newest first
 			if first.State != store.DeliveryDelivered || len(first.Attempts) != 3 ||
 				first.Attempts[0].StatusCode != 500 || first.Attempts[1].StatusCode != 500 || first.Attempts[2].StatusCode != 204 {
 				t.Errorf("first delivery %+v", first)

@@ -38,7 +38,12 @@ func TestProcurementTrace(t *testing.T) {
 	for _, vendor := range []string{"lambda", "nebius"} {
 		t.Run(vendor, func(t *testing.T) {
 			resourceID := procureAndWait(t, base, key, vendor)
+			// The step that made the procurement ready ends its span just
+			// after: wait until every ended span's parent has ended too.
 			spans := recorder.Ended()
+			for deadline := time.Now().Add(10 * time.Second); !parentsEnded(spans) && time.Now().Before(deadline); spans = recorder.Ended() {
+				time.Sleep(20 * time.Millisecond)
+			}
 			var procure sdktrace.ReadOnlySpan
 			for _, s := range spans {
 				if s.Name() == api.OperationID("procure_offer", http.MethodPost, "/procure_offer") && hasAttr(s, "resource_id", resourceID) {
@@ -93,6 +98,21 @@ func TestProcurementTrace(t *testing.T) {
 			}
 		})
 	}
+}
+
+// parentsEnded reports whether the parent of every span that has one
+// within its trace is among spans.
+func parentsEnded(spans []sdktrace.ReadOnlySpan) bool {
+	ended := map[trace.SpanID]bool{}
+	for _, s := range spans {
+		ended[s.SpanContext().SpanID()] = true
+	}
+	for _, s := range spans {
+		if p := s.Parent(); p.IsValid() && !p.IsRemote() && !ended[p.SpanID()] {
+			return false
+		}
+	}
+	return true
 }
 
 // startInProcess runs `supply server` in this process on a fresh data
