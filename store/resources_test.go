@@ -165,6 +165,26 @@ func TestProcurements(t *testing.T) {
 		if got, err := s.ProcurementByOffer(ctx, p.OfferID); err != nil || !reflect.DeepEqual(got, want) {
 			t.Fatalf("after a stale UpdateProcurement ProcurementByOffer = %+v, %v; want %+v", got, err, want)
 		}
+		// A failover's fields: the try moves to another vendor and waits.
+		if between, err := s.ProcurementsBetweenTries(ctx); err != nil || len(between) != 0 {
+			t.Fatalf("ProcurementsBetweenTries before any = %+v, %v", between, err)
+		}
+		moved := written
+		moved.Vendor, moved.Item, moved.Status, moved.FailureReason = "hyperstack", []byte(`{"instance_type":"n3-H100x1"}`), "provisioning", ""
+		moved.Fallback, moved.Attempts = []byte(`{"max_attempts":5}`), []byte(`[{"vendor":"lambda"}]`)
+		moved.Phase, moved.Attempt = "waiting", 1
+		written, err = s.UpdateProcurement(ctx, moved)
+		want = storedProcurement(moved)
+		want.Version++
+		if err != nil || !reflect.DeepEqual(written, want) {
+			t.Fatalf("UpdateProcurement(failover) = %+v, %v; want %+v", written, err, want)
+		}
+		other := testProcurement(alice, "offer-3")
+		insertProcurement(t, s, other)
+		if between, err := s.ProcurementsBetweenTries(ctx); err != nil || len(between) != 1 || !reflect.DeepEqual(between[0], want) {
+			t.Fatalf("ProcurementsBetweenTries = %+v, %v; want only %+v", between, err, want)
+		}
+
 		unknown := failed
 		unknown.OfferID = "offer-unknown"
 		if _, err := s.UpdateProcurement(ctx, unknown); !errors.Is(err, store.ErrNotFound) {
@@ -390,8 +410,14 @@ func TestConcurrentChangesKeepEveryField(t *testing.T) {
 			func(x *store.Resource, i int) { x.SSHPort = i },
 		} {
 			go func() {
-				for i := 1; i <= n; i++ {
-					if _, _, err := store.ChangeResource(ctx, s, r.ID, func(x *store.Resource) bool { field(x, i); return true }); err != nil {
+				for i := 1; i <= n; {
+					// ChangeResource bounds its tries; a caller (a job step)
+					// that still lost tries again later, as this one does.
+					_, _, err := store.ChangeResource(ctx, s, r.ID, func(x *store.Resource) bool { field(x, i); return true })
+					switch {
+					case err == nil:
+						i++
+					case !errors.Is(err, store.ErrConflict):
 						errs <- err
 						return
 					}
