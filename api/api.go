@@ -119,6 +119,8 @@ type ProvisionService interface {
 	Resources(ctx context.Context, accountID int64, f provision.ResourceFilter) ([]provision.ResourceSummary, error)
 	Resource(ctx context.Context, accountID int64, id uuid.UUID, forceRefresh bool) (provision.ResourceSummary, error)
 	Delete(ctx context.Context, accountID int64, id uuid.UUID, force bool) (provision.DeleteResponse, error)
+	// Cancel serves the extension POST /offers/{id}/cancel.
+	Cancel(ctx context.Context, accountID int64, offerID uuid.UUID) (provision.OfferStatus, error)
 	// SetAutoDelete, Account and Usage serve the extensions: PATCH
 	// /resources/{id}, GET /account and GET /usage.
 	SetAutoDelete(ctx context.Context, accountID int64, id uuid.UUID, req provision.AutoDeleteRequest) (provision.ResourceSummary, error)
@@ -267,6 +269,10 @@ var componentNames = map[reflect.Type]string{
 	reflect.TypeFor[provision.ProcureResponse](): "ProcureOfferResponse",
 	reflect.TypeFor[provision.OfferStatus]():     "OfferStatusResponse",
 	reflect.TypeFor[provision.DeleteResponse]():  "DeleteResourceResponse",
+	// The get_offers query, as a procurement's fallback holds it.
+	reflect.TypeFor[offers.Query]():   "OfferQuery",
+	reflect.TypeFor[offers.Compute](): "OfferQueryCompute",
+	reflect.TypeFor[offers.Network](): "OfferQueryNetwork",
 }
 
 // uuidString stands in for uuid.UUID in schemas, which huma would otherwise
@@ -280,6 +286,9 @@ func (uuidString) Schema(huma.Registry) *huma.Schema {
 }
 
 func schemaName(t reflect.Type, hint string) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
 	if name, ok := componentNames[t]; ok {
 		return name
 	}

@@ -42,6 +42,28 @@ func (a *API) registerProcurement() {
 	op = operation("get_offer_status", http.MethodGet, "/offers/{offer_id}/status", tagOffers, "Procurement status of an offer")
 	documentAnswer[provision.OfferStatus](a, &op)
 	huma.Register(a.huma, op, a.offerStatus)
+
+	op = operation("cancel_procurement", http.MethodPost, "/offers/{offer_id}/cancel", tagOffers, "Cancel a procurement under way")
+	op.Description = "Extension: ends a procurement that is still under way (a try, or a wait for stock), as a forced delete of its resources would, and answers its status."
+	huma.Register(a.huma, op, a.cancelProcurement)
+}
+
+type offerStatusOutput struct {
+	Body provision.OfferStatus
+}
+
+func (a *API) cancelProcurement(ctx context.Context, in *offerIDInput) (*offerStatusOutput, error) {
+	id, err := parseID("path", "offer_id", in.OfferID)
+	if err != nil {
+		return nil, err
+	}
+	st, err := a.cfg.Provision.Cancel(ctx, AccountID(ctx), id)
+	if err != nil {
+		return nil, a.provisionError(ctx, "cancel procurement", err)
+	}
+	st.Instances = emptyIfNil(st.Instances)
+	st.ResourceIDs = emptyIfNil(st.ResourceIDs)
+	return &offerStatusOutput{Body: st}, nil
 }
 
 func (a *API) procure(ctx context.Context, in *procureInput) (*procureOutput, error) {

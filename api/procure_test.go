@@ -110,6 +110,11 @@ func (s *provisionService) Delete(_ context.Context, accountID int64, id uuid.UU
 	return a.deleted, a.err
 }
 
+func (s *provisionService) Cancel(_ context.Context, accountID int64, offerID uuid.UUID) (provision.OfferStatus, error) {
+	a := s.call(provisionCall{method: "Cancel", accountID: accountID, id: offerID})
+	return a.status, a.err
+}
+
 // Fixed values, so that expected bodies can be written out in full.
 var (
 	t0      = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)

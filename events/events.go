@@ -29,6 +29,10 @@ const (
 	ProcurementStarted = "procurement.started"
 	ProcurementReady   = "procurement.ready"
 	ProcurementFailed  = "procurement.failed"
+	// A procurement with a fallback: a try ended and the next is sought,
+	// or no equivalent offer is in stock and it waits.
+	ProcurementAttemptFailed = "procurement.attempt_failed"
+	ProcurementWaiting       = "procurement.waiting"
 
 	ResourceCreated         = "resource.created"          // recorded, before any vendor call
 	ResourceInstanceCreated = "resource.instance_created" // the vendor named its instance
@@ -46,7 +50,7 @@ const (
 
 // Types lists every event type, for validating subscriptions.
 var Types = []string{
-	ProcurementStarted, ProcurementReady, ProcurementFailed,
+	ProcurementStarted, ProcurementReady, ProcurementFailed, ProcurementAttemptFailed, ProcurementWaiting,
 	ResourceCreated, ResourceInstanceCreated, ResourceReady, ResourceRunning, ResourceUnhealthy,
 	ResourcePreempted, ResourceFailed, ResourceCleanedUp, ResourceDeleting, ResourceDeleted,
 	ResourceAutoDeleted, ResourceDeletionStuck,

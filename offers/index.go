@@ -105,6 +105,20 @@ type vendorState struct {
 	lastError  string
 	failures   int
 	refreshed  bool
+	// refused are items a create was refused for lack of capacity, with
+	// when: hidden from answers until a read that began after that.
+	refused map[itemKey]time.Time
+}
+
+// itemKey names a catalog item across reads: what is launched, where and
+// how it is rented.
+type itemKey struct {
+	instanceType, region string
+	contract             vendors.Contract
+}
+
+func itemKeyOf(it vendors.CatalogItem) itemKey {
+	return itemKey{instanceType: it.InstanceType, region: it.Region, contract: it.Contract}
 }
 
 // view is an immutable picture of every vendor's offers; queries read it
@@ -259,6 +273,7 @@ func (ix *Index) Refresh(ctx context.Context, name string) error {
 	if !ok {
 		return fmt.Errorf("refresh: unknown vendor %q", name)
 	}
+	started := ix.cfg.Now()
 	fctx, cancel := context.WithTimeout(ctx, ix.cfg.FetchTimeout)
 	items, err := readCatalog(fctx, src)
 	cancel()
@@ -279,9 +294,13 @@ func (ix *Index) Refresh(ctx context.Context, name string) error {
 		// persist or re-sort; only the time it was confirmed moves.
 		st.observedAt = now
 		st.lastError, st.failures, st.refreshed = "", 0, true
+		cleared := st.clearRefusals(started)
 		ix.restamp()
 		ix.mu.Unlock()
 		ix.metrics.refreshes.WithLabelValues(name, "ok").Inc()
+		if cleared {
+			ix.rebuild(name)
+		}
 		return nil
 	}
 	ix.mu.Unlock()
@@ -321,6 +340,7 @@ func (ix *Index) Refresh(ctx context.Context, name string) error {
 	// source may hand out, and later change, the same slice.
 	st.snapshotID, st.entries, st.read, st.hash, st.size, st.observedAt = snapID, entries, read, hash, len(body), now
 	st.lastError, st.failures, st.refreshed = "", 0, true
+	st.clearRefusals(started)
 	ix.mu.Unlock()
 	ix.metrics.refreshes.WithLabelValues(name, "ok").Inc()
 	ix.metrics.items.WithLabelValues(name).Set(float64(len(entries)))
@@ -443,7 +463,7 @@ func (ix *Index) part(vi int) map[shapeKey][]cell {
 	taken := ix.taken[st.snapshotID]
 	ves := make([]viewEntry, 0, len(st.entries))
 	for i, e := range st.entries {
-		if !taken[i] {
+		if _, refused := st.refused[itemKeyOf(e.Item)]; !taken[i] && !refused {
 			ves = append(ves, viewEntry{Entry: e, gpuPrice: e.gpuPrice, totalPrice: e.totalPrice,
 				item: int32(i), vendor: int32(vi), byName: int32(st.byName)})
 		}
@@ -802,6 +822,62 @@ func (ix *Index) MarkTaken(ctx context.Context, accountID int64, id uuid.UUID) e
 	ix.mu.Unlock()
 	ix.rebuild(shown...)
 	return nil
+}
+
+// MarkRefused hides a vendor's item from every answer at once, because
+// the vendor has just refused to create it for lack of capacity: the
+// catalog said it was in stock, but the next renter would be refused too.
+// It shows again when a read of the vendor's catalog that began after the
+// refusal lists it in stock.
+func (ix *Index) MarkRefused(vendor string, item vendors.CatalogItem) {
+	ix.mu.Lock()
+	st, ok := ix.state[vendor]
+	if ok {
+		if st.refused == nil {
+			st.refused = map[itemKey]time.Time{}
+		}
+		st.refused[itemKeyOf(item)] = ix.cfg.Now()
+	}
+	ix.mu.Unlock()
+	if ok {
+		ix.rebuild(vendor)
+	}
+}
+
+// clearRefusals forgets the refusals from before a read that began at
+// started, and says whether there were any. The caller holds ix.mu.
+func (st *vendorState) clearRefusals(started time.Time) bool {
+	n := len(st.refused)
+	for k, at := range st.refused {
+		if at.Before(started) {
+			delete(st.refused, k)
+		}
+	}
+	return len(st.refused) != n
+}
+
+// NextRead is when the next read of some vendor's catalog is due: the
+// earliest last read plus the refresh period, and now for a vendor that
+// has not been read. A catalog read is what can bring new stock.
+func (ix *Index) NextRead() time.Time {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	now := ix.cfg.Now()
+	next := now.Add(ix.cfg.Refresh)
+	for _, st := range ix.state {
+		if st.observedAt.IsZero() {
+			return now
+		}
+		next = earliest(next, st.observedAt.Add(ix.cfg.Refresh))
+	}
+	return next
+}
+
+func earliest(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // Details is GET /offers/{id} for offers nobody has procured: available

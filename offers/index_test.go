@@ -427,6 +427,44 @@ func TestProcuredSingleMachineIsHidden(t *testing.T) {
 	}
 }
 
+// An item a create was refused for is hidden from every renter at once,
+// and shown again by the vendor's next read that began after the refusal,
+// whether that read changed the catalog or not.
+func TestRefusedItemIsHiddenUntilTheNextRead(t *testing.T) {
+	f := newFixture(t)
+	q := Query{Compute: Compute{GPUType: "H100"}, Region: "US"}
+	before := f.search(t, q)
+	cheapest, item, err := f.ix.Resolve(context.Background(), 1, before.Offers[0].OfferID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.ix.MarkRefused(cheapest.Vendor, item)
+	after := f.search(t, q)
+	if after.TotalCount != before.TotalCount-1 || slices.ContainsFunc(after.Offers, func(o Offer) bool {
+		return o.Vendor == cheapest.Vendor && o.VendorRegion == cheapest.VendorRegion && o.GPUCount == cheapest.GPUCount &&
+			o.GPUPricePerHour == cheapest.GPUPricePerHour
+	}) {
+		t.Fatalf("after the refusal: %d offers (were %d), the refused one among them: %+v", after.TotalCount, before.TotalCount, after.Offers)
+	}
+	if other := f.search(t, Query{Compute: Compute{GPUType: "H100"}, Region: "US"}); other.TotalCount != after.TotalCount {
+		t.Errorf("another query still sees it")
+	}
+	// A read that began before the refusal (at the same instant, as this
+	// clock stands still) does not show it again; one that began later does.
+	f.refresh(t)
+	if got := f.search(t, q).TotalCount; got != after.TotalCount {
+		t.Errorf("a read that began no later than the refusal showed it again: %d offers", got)
+	}
+	f.clock.add(time.Second)
+	f.refresh(t)
+	if got := f.search(t, q).TotalCount; got != before.TotalCount {
+		t.Errorf("after a later read: %d offers, want %d", got, before.TotalCount)
+	}
+	if len(f.ix.state[cheapest.Vendor].refused) != 0 {
+		t.Errorf("refusals kept after a later read: %v", f.ix.state[cheapest.Vendor].refused)
+	}
+}
+
 // TestSameItemSeesEveryField changes each field of a catalog item in turn:
 // a refresh that missed one would keep serving the old listing.
 func TestSameItemSeesEveryField(t *testing.T) {

@@ -134,16 +134,29 @@ func (t *recordingTx) UpdateProcurement(ctx context.Context, p store.Procurement
 		return store.Procurement{}, fmt.Errorf("update procurement %s: it is at version %d, not %d: %w", p.OfferID, before.Version, p.Version, store.ErrConflict)
 	}
 	after, err := t.Tx.UpdateProcurement(ctx, p)
-	if err != nil || before.Status == after.Status {
+	if err != nil {
 		return after, err
 	}
-	switch after.Status {
-	case procurementReady:
-		t.noteProcurement(events.ProcurementReady, after.AccountID, after.OfferID)
-	case procurementFailed:
-		t.noteProcurement(events.ProcurementFailed, after.AccountID, after.OfferID)
+	if typ := procurementEventType(before, after); typ != "" {
+		t.noteProcurement(typ, after.AccountID, after.OfferID)
 	}
 	return after, nil
+}
+
+// procurementEventType names what changed from before to after, or ""
+// when nothing a client follows did (a waiting procurement's next look).
+func procurementEventType(before, after store.Procurement) string {
+	switch {
+	case before.Status != after.Status && after.Status == procurementReady:
+		return events.ProcurementReady
+	case before.Status != after.Status && after.Status == procurementFailed:
+		return events.ProcurementFailed
+	case before.Phase != after.Phase && after.Phase == phaseSwitching:
+		return events.ProcurementAttemptFailed
+	case before.Phase != after.Phase && after.Phase == phaseWaiting:
+		return events.ProcurementWaiting
+	}
+	return ""
 }
 
 // errNotRecording is recordEvent's error for a transaction the Service's

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -17,6 +18,9 @@ import (
 // create on the vendor, wait for it to boot, check its SSH port.
 type ProcureArgs struct {
 	ResourceID string `json:"resource_id"`
+	// Attempt is the procurement's try the job makes the node for (0,
+	// omitted, for the offer procured): a job of an ended try stops.
+	Attempt int64 `json:"attempt,omitempty"`
 }
 
 // Kind names the job in River.
@@ -70,6 +74,7 @@ func (s *Service) Workers(w *river.Workers) {
 	river.AddWorker(w, &terminateWorker{s: s})
 	river.AddWorker(w, &reconcileWorker{s: s})
 	river.AddWorker(w, &autoDeleteWorker{s: s})
+	river.AddWorker(w, &failoverWorker{s: s})
 }
 
 // PeriodicJobs returns the reconciler's schedule.
@@ -102,15 +107,22 @@ func (w *procureWorker) Work(ctx context.Context, job *river.Job[ProcureArgs]) e
 	if r.Status != ResourceProvisioning {
 		return nil // cancelled, failed elsewhere, or done
 	}
+	p, err := s.store.ProcurementByOffer(ctx, r.OfferID)
+	if err != nil {
+		return err
+	}
+	if p.Attempt != job.Args.Attempt || betweenTries(p) {
+		return nil // the try this job was for has ended
+	}
 	v, ok := s.vendors[r.Vendor]
 	if !ok {
 		return stepAgain(s.fail(ctx, r, fmt.Sprintf("vendor %s is no longer configured", r.Vendor)))
 	}
-	if age := s.now().Sub(r.CreatedAt); age > s.cfg.ProvisionTimeout {
+	if age := s.now().Sub(tryStart(p, r)); age > s.cfg.ProvisionTimeout {
 		return stepAgain(s.fail(ctx, r, fmt.Sprintf("timeout: the instance was not reachable over SSH within %s", s.cfg.ProvisionTimeout)))
 	}
 	if r.VendorInstanceID == "" {
-		return s.create(ctx, v, r)
+		return s.create(ctx, v, r, p)
 	}
 	inst, err := v.Get(ctx, r.VendorInstanceID)
 	switch {
@@ -143,11 +155,7 @@ func (w *procureWorker) Work(ctx context.Context, job *river.Job[ProcureArgs]) e
 // before the vendor is called, and the vendor instance carries the
 // resource id, so a crash or an ambiguous answer is repaired by calling
 // Create again, which finds the instance instead of making another.
-func (s *Service) create(ctx context.Context, v vendors.Vendor, r store.Resource) error {
-	p, err := s.store.ProcurementByOffer(ctx, r.OfferID)
-	if err != nil {
-		return err
-	}
+func (s *Service) create(ctx context.Context, v vendors.Vendor, r store.Resource, p store.Procurement) error {
 	var item vendors.CatalogItem
 	if err := json.Unmarshal(p.Item, &item); err != nil {
 		return stepAgain(s.fail(ctx, r, "the offer's catalog item cannot be read: "+err.Error()))
@@ -168,6 +176,7 @@ func (s *Service) create(ctx context.Context, v vendors.Vendor, r store.Resource
 	if r.CreateAttemptedAt == nil {
 		r.CreateAttemptedAt = &now
 		r.UpdatedAt = now
+		var err error
 		if r, err = s.store.UpdateResource(ctx, r); err != nil {
 			return stepAgain(err)
 		}
@@ -182,19 +191,39 @@ func (s *Service) create(ctx context.Context, v vendors.Vendor, r store.Resource
 	}
 	inst, err := v.Create(ctx, req)
 	if err != nil {
+		_, _, fallback, ferr := failoverOf(p)
+		if ferr != nil {
+			return ferr
+		}
+		if vendors.Unanswered(err) && fallback && !errors.Is(ctx.Err(), context.Canceled) {
+			// What the create may have made is found by its tag and
+			// removed before the next try (removeTry). The step's own
+			// deadline may be what cut the create short: the failover
+			// is recorded all the same.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			return stepAgain(s.failOver(rctx, p, r, AttemptNoAnswer, "no answer: "+s.tenantError(r, err)))
+		}
 		if vendors.Retryable(err) {
 			return s.retryLater(err)
+		}
+		if errors.Is(err, vendors.ErrNoCapacity) {
+			s.offers.MarkRefused(r.Vendor, item)
 		}
 		// A definite refusal made nothing: clearing the attempt, whatever
 		// happened to the resource meanwhile, lets the clean-up finish at
 		// once instead of waiting out CreateGrace.
 		reason := s.refusal(ctx, r, err)
+		refused := err
 		r, _, err := store.ChangeResource(ctx, s.store, r.ID, func(x *store.Resource) bool {
 			x.CreateAttemptedAt = nil
 			return true
 		})
 		if err != nil {
 			return err
+		}
+		if fallback && failsOver(refused) {
+			return stepAgain(s.failOver(ctx, p, r, AttemptRefused, reason))
 		}
 		return stepAgain(s.fail(ctx, r, reason))
 	}
@@ -273,8 +302,11 @@ func (s *Service) settleProcurement(ctx context.Context, offerID string) error {
 		}
 	}
 	_, _, err = store.ChangeProcurement(ctx, s.store, offerID, func(p *store.Procurement) bool {
-		if p.Status != procurementProvisioning {
+		if p.Status != procurementProvisioning || betweenTries(*p) {
 			return false // failed meanwhile (a cancellation): it stays failed
+		}
+		if endAttempt(p, AttemptReady, "") != nil {
+			return false
 		}
 		p.Status, p.FailureReason, p.UpdatedAt = procurementReady, "", now
 		return true
@@ -323,6 +355,23 @@ func (s *Service) failRest(ctx context.Context, tx store.Tx, offerID string, cau
 			return err
 		}
 	}
+	outcome := AttemptFailed
+	if strings.HasPrefix(reason, "cancelled") {
+		outcome = AttemptCancelled
+	}
+	return s.failProvisioning(ctx, tx, offerID, reason, outcome, now, func(x store.Resource) string {
+		if x.ResourceType == typeCluster {
+			return "a node of the cluster failed: " + reason
+		}
+		return "another node of the cluster failed: " + reason
+	})
+}
+
+// failProvisioning fails, in tx, the procurement offerID with reason (its
+// current try, if it has tries, with outcome) and every resource of it
+// still provisioning, as read and changed in tx, each with why's sentence
+// for it and its clean-up job.
+func (s *Service) failProvisioning(ctx context.Context, tx store.Tx, offerID, reason, outcome string, now time.Time, why func(store.Resource) string) error {
 	rs, err := tx.ResourcesByOffer(ctx, offerID)
 	if err != nil {
 		return err
@@ -331,15 +380,11 @@ func (s *Service) failRest(ctx context.Context, tx store.Tx, offerID string, cau
 		if x.Status != ResourceProvisioning {
 			continue
 		}
-		why := "another node of the cluster failed: " + reason
-		if x.ResourceType == typeCluster {
-			why = "a node of the cluster failed: " + reason
-		}
 		_, changed, err := store.ChangeResource(ctx, tx, x.ID, func(y *store.Resource) bool {
 			if y.Status != ResourceProvisioning {
 				return false // running by now: its cluster decides
 			}
-			markFailed(y, why, now)
+			markFailed(y, why(*y), now)
 			return true
 		})
 		if err != nil {
@@ -352,10 +397,10 @@ func (s *Service) failRest(ctx context.Context, tx store.Tx, offerID string, cau
 		}
 	}
 	_, _, err = store.ChangeProcurement(ctx, tx, offerID, func(p *store.Procurement) bool {
-		if p.Status == procurementFailed {
+		if p.Status == procurementFailed || endAttempt(p, outcome, reason) != nil {
 			return false
 		}
-		p.Status, p.FailureReason, p.UpdatedAt = procurementFailed, reason, now
+		p.Status, p.FailureReason, p.Phase, p.UpdatedAt = procurementFailed, reason, "", now
 		return true
 	})
 	return err

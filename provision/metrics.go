@@ -6,6 +6,7 @@ type metrics struct {
 	procurements      *prometheus.CounterVec
 	failures          *prometheus.CounterVec
 	refusals          *prometheus.CounterVec
+	failovers         *prometheus.CounterVec
 	orphansFound      *prometheus.CounterVec
 	orphansTerminated *prometheus.CounterVec
 	foreign           *prometheus.GaugeVec
@@ -27,6 +28,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "supply_vendor_refusals_total",
 			Help: "Vendors' definite refusals to create an instance, by vendor and kind (no_capacity, quota, auth, invalid, ...); the vendor's own words are in the log.",
 		}, []string{"vendor", "kind"}),
+		failovers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "supply_procurement_failovers_total",
+			Help: "Tries of procurements with a fallback that moved on to an equivalent offer, by the vendor of the try and how it ended (refused, no_answer).",
+		}, []string{"vendor", "outcome"}),
 		orphansFound: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "supply_reconciler_orphans_found_total", Help: "Vendor instances carrying supply's tag with no live resource, by vendor.",
 		}, []string{"vendor"}),
@@ -52,7 +57,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"account_id"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.procurements, m.failures, m.refusals, m.orphansFound, m.orphansTerminated, m.foreign, m.vanished, m.stuckDeletions,
+		reg.MustRegister(m.procurements, m.failures, m.refusals, m.failovers, m.orphansFound, m.orphansTerminated, m.foreign, m.vanished, m.stuckDeletions,
 			m.autoDeletes, m.liveSpend)
 	}
 	return m

@@ -71,7 +71,9 @@ func newEnv(t *testing.T, engine string, mod func(*provision.Config)) *env {
 		sources = append(sources, v)
 		vs[v.Name()] = v
 	}
-	index, err := offers.New(offers.Config{Sources: sources, Snapshots: st, IDKey: []byte("0123456789abcdef")})
+	// The loops are not started (tests refresh by hand), but the period
+	// tells a waiting procurement when to look again.
+	index, err := offers.New(offers.Config{Sources: sources, Snapshots: st, IDKey: []byte("0123456789abcdef"), Refresh: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -69,6 +69,16 @@ func (s *Service) Reconcile(ctx context.Context) error {
 		}
 		s.metrics.liveSpend.WithLabelValues(strconv.FormatInt(account, 10)).Set(ls.HourlyUSD)
 	}
+	// A procurement between tries is its failover job's: make sure it has one.
+	between, err := s.store.ProcurementsBetweenTries(ctx)
+	if err != nil {
+		return fmt.Errorf("reconcile: %w", err)
+	}
+	for _, p := range between {
+		if err := s.store.Enqueue(ctx, FailoverArgs{OfferID: p.OfferID, Attempt: p.Attempt}, nil); err != nil {
+			return fmt.Errorf("reconcile: %w", err)
+		}
+	}
 	var errs []error
 	for name, v := range s.vendors {
 		if err := s.reconcileVendor(ctx, v, byVendor[name]); err != nil {
@@ -76,6 +86,27 @@ func (s *Service) Reconcile(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// reconcileProvisioning makes sure a provisioning resource goes on: it
+// fails one whose try has outlived the provisioning timeout, and gives
+// the others their procure job, unless their procurement is between tries.
+func (s *Service) reconcileProvisioning(ctx context.Context, r store.Resource) error {
+	p, err := s.store.ProcurementByOffer(ctx, r.OfferID)
+	if err != nil || betweenTries(p) {
+		return err
+	}
+	if s.now().Sub(tryStart(p, r)) > s.cfg.ProvisionTimeout+time.Minute {
+		// A resource that changed since the list was read is left to
+		// its procure job, which times it out on what it reads.
+		err := s.fail(ctx, r, fmt.Sprintf("timeout: provisioning did not finish within %s", s.cfg.ProvisionTimeout))
+		if errors.Is(err, store.ErrConflict) {
+			return nil
+		}
+		return err
+	}
+	// Idempotent: makes sure a procurement whose job was lost goes on.
+	return s.store.Enqueue(ctx, ProcureArgs{ResourceID: r.ID, Attempt: p.Attempt}, nil)
 }
 
 func (s *Service) reconcileVendor(ctx context.Context, v vendors.Vendor, live []store.Resource) error {
@@ -101,7 +132,6 @@ func (s *Service) reconcileVendor(ctx context.Context, v vendors.Vendor, live []
 		}
 	}
 	s.metrics.foreign.WithLabelValues(v.Name()).Set(float64(foreign))
-	now := s.now()
 	for _, r := range live {
 		if r.ResourceType == typeCluster {
 			continue
@@ -112,16 +142,8 @@ func (s *Service) reconcileVendor(ctx context.Context, v vendors.Vendor, live []
 			if err := s.store.Enqueue(ctx, TerminateArgs{ResourceID: r.ID, Deletion: true}, nil); err != nil {
 				return err
 			}
-		case r.Status == ResourceProvisioning && now.Sub(r.CreatedAt) > s.cfg.ProvisionTimeout+time.Minute:
-			// A resource that changed since the list was read is left to
-			// its procure job, which times it out on what it reads.
-			err := s.fail(ctx, r, fmt.Sprintf("timeout: provisioning did not finish within %s", s.cfg.ProvisionTimeout))
-			if err != nil && !errors.Is(err, store.ErrConflict) {
-				return err
-			}
 		case r.Status == ResourceProvisioning:
-			// Idempotent: makes sure a procurement whose job was lost goes on.
-			if err := s.store.Enqueue(ctx, ProcureArgs{ResourceID: r.ID}, nil); err != nil {
+			if err := s.reconcileProvisioning(ctx, r); err != nil {
 				return err
 			}
 		case syncable(r.Status) && r.VendorInstanceID != "" && !seen[r.VendorInstanceID]:

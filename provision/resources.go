@@ -82,6 +82,10 @@ func (s *Service) procurementStatus(ctx context.Context, q store.Queries, d offe
 		})
 	}
 	st.Progress = fmt.Sprintf("%d/%d instances running", running, nodes)
+	if progress := failoverProgress(p); progress != "" {
+		st.Progress = progress
+	}
+	st.Attempts = attemptsOf(p)
 	switch {
 	case p.Status == procurementFailed:
 		st.ProcurementStatus = StatusFailed
@@ -89,7 +93,7 @@ func (s *Service) procurementStatus(ctx context.Context, q store.Queries, d offe
 		st.FailureReason = &reason
 	case p.Status == procurementReady:
 		st.ProcurementStatus = StatusReady
-	case created == 0:
+	case created == 0 && p.Attempt == 0 && !betweenTries(p):
 		st.ProcurementStatus = StatusStarted
 	default:
 		st.ProcurementStatus = StatusInProgress
@@ -239,11 +243,15 @@ type deletion struct {
 	message string // the status message while deleting
 	by      string // what cancelled a provisioning resource
 	event   string // an event recorded besides resource.deleting ("": none)
+	// reason is the failure reason of a procurement this cancels ("": one
+	// naming the resource and by).
+	reason string
 }
 
 var (
 	causeUser       = deletion{message: "deletion requested", by: "deleted by the user"}
 	causeAutoDelete = deletion{message: "auto-delete: its delete_at has come", by: "auto-deleted at its delete_at", event: events.ResourceAutoDeleted}
+	causeCancel     = deletion{message: "procurement cancelled", by: "cancelled by the user", reason: "cancelled by the user"}
 )
 
 // deleteResource is Delete for the user or for auto-delete (cause).
@@ -261,7 +269,9 @@ func (s *Service) deleteResource(ctx context.Context, accountID int64, id uuid.U
 			resp.Message = "Deletion already in progress"
 			return resp, nil
 		case ResourceProvisioning:
-			if !force {
+			// A procurement waiting for stock has nothing at any vendor:
+			// deleting ends the wait, no force needed.
+			if !force && !s.waiting(ctx, r.OfferID) {
 				return DeleteResponse{}, refuse(ErrConflict, "Resource %s is still provisioning; wait until it is running, or pass force=true to cancel the provisioning and terminate whatever was created", id)
 			}
 		}
@@ -301,6 +311,9 @@ func (s *Service) deleteResource(ctx context.Context, accountID int64, id uuid.U
 			// its status says why, and a cluster (all or nothing) gives
 			// up its other nodes and its parent with it.
 			reason := fmt.Sprintf("cancelled: resource %s was %s while it was provisioning", r.ID, cause.by)
+			if cause.reason != "" {
+				reason = cause.reason
+			}
 			return s.failRest(ctx, tx, r.OfferID, nil, reason, now)
 		})
 		if errors.Is(err, store.ErrConflict) {
@@ -319,6 +332,12 @@ func (s *Service) deleteResource(ctx context.Context, accountID int64, id uuid.U
 		return resp, nil
 	}
 	return DeleteResponse{}, fmt.Errorf("delete %s: the resource kept changing; try again", id)
+}
+
+// waiting reports whether the procurement of offerID waits for stock.
+func (s *Service) waiting(ctx context.Context, offerID string) bool {
+	p, err := s.store.ProcurementByOffer(ctx, offerID)
+	return err == nil && p.Phase == phaseWaiting
 }
 
 // summary renders a resource as the API shows it.

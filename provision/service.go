@@ -32,6 +32,14 @@ type Offers interface {
 	Details(ctx context.Context, accountID int64, id uuid.UUID) (offers.Details, error)
 	Resolve(ctx context.Context, accountID int64, id uuid.UUID) (offers.Offer, vendors.CatalogItem, error)
 	MarkTaken(ctx context.Context, accountID int64, id uuid.UUID) error
+	// MarkRefused hides an item its vendor has just refused for lack of
+	// capacity, from every renter, until the vendor's next catalog read.
+	MarkRefused(vendor string, item vendors.CatalogItem)
+	// NextRead is when some vendor's catalog is next read.
+	NextRead() time.Time
+	// Vendors says, among other things, when each vendor's catalog was
+	// last read.
+	Vendors() []offers.VendorStatus
 }
 
 // Config configures a Service.
@@ -300,6 +308,16 @@ func (s *Service) Procure(ctx context.Context, accountID int64, idempotencyKey s
 	if err != nil {
 		return ProcureResponse{}, err
 	}
+	if req.Fallback != nil {
+		fo, attempts, err := s.planFailover(ctx, accountID, offer, item, req.Fallback, now)
+		if err != nil {
+			return ProcureResponse{}, err
+		}
+		if err := setFailover(&p, fo, attempts); err != nil {
+			return ProcureResponse{}, err
+		}
+		p.Phase = phaseTrying
+	}
 	deleteAt := deleteAtAfter(now, autoDeleteAfter)
 	for i := range resources {
 		resources[i].DeleteAt = deleteAt
@@ -309,7 +327,7 @@ func (s *Service) Procure(ctx context.Context, accountID int64, idempotencyKey s
 		resp.ResourceIDs = append(resp.ResourceIDs, uuid.MustParse(r.ID))
 	}
 	err = s.store.InTx(ctx, func(tx store.Tx) error {
-		if err := s.checkCaps(ctx, tx, accountID, offer); err != nil {
+		if err := s.checkCaps(ctx, tx, accountID, offer, ""); err != nil {
 			return err
 		}
 		if err := tx.InsertProcurement(ctx, p); err != nil {
@@ -413,9 +431,9 @@ func (s *Service) plan(now time.Time, accountID int64, o offers.Offer, item vend
 	if err != nil {
 		return store.Procurement{}, nil, err
 	}
-	nodes := 1
-	if o.NodeCount != nil && *o.NodeCount > 1 {
-		nodes = *o.NodeCount
+	nodeSpec, clusterSpec, nodes, err := specs(o, item)
+	if err != nil {
+		return store.Procurement{}, nil, err
 	}
 	clusterName := ""
 	if nodes > 1 {
@@ -431,28 +449,16 @@ func (s *Service) plan(now time.Time, accountID int64, o offers.Offer, item vend
 	}
 	nodeType := o.Type
 	perNode := o.TotalPricePerHour / float64(nodes)
-	spec := Spec{
-		GPUType: o.GPUType, GPUCount: o.GPUCount / nodes, VCPUCount: o.VCPUCount, MemoryInGB: o.MemoryInGB,
-		BootDiskInGB: o.BootDiskInGB, ContractType: o.ContractType, InstanceType: item.InstanceType,
-	}
-	specJSON, err := json.Marshal(spec)
-	if err != nil {
-		return store.Procurement{}, nil, err
-	}
 	base := store.Resource{
 		AccountID: accountID, OfferID: p.OfferID, Vendor: o.Vendor, VendorRegion: o.VendorRegion,
-		Status: ResourceProvisioning, Spec: specJSON, CreatedAt: now, UpdatedAt: now,
+		Status: ResourceProvisioning, Spec: nodeSpec, CreatedAt: now, UpdatedAt: now,
 	}
 	var out []store.Resource
 	parentID := ""
 	if nodes > 1 {
 		parent := base
 		parent.ID, parent.ResourceType, parent.Name, parent.PricePerHour = uuid.NewString(), typeCluster, clusterName, o.TotalPricePerHour
-		clusterSpec := spec
-		clusterSpec.GPUCount, clusterSpec.NodeCount = o.GPUCount, &nodes
-		if parent.Spec, err = json.Marshal(clusterSpec); err != nil {
-			return store.Procurement{}, nil, err
-		}
+		parent.Spec = clusterSpec
 		parentID = parent.ID
 		out = append(out, parent)
 	}
@@ -470,6 +476,25 @@ func (s *Service) plan(now time.Time, accountID int64, o offers.Offer, item vend
 		out = append(out, r)
 	}
 	return p, out, nil
+}
+
+// specs are the JSON specs of o's resources: each node's, and a
+// cluster's parent's (nil for a single machine), and how many nodes o has.
+func specs(o offers.Offer, item vendors.CatalogItem) (node, cluster []byte, nodes int, err error) {
+	nodes = 1
+	if o.NodeCount != nil && *o.NodeCount > 1 {
+		nodes = *o.NodeCount
+	}
+	spec := Spec{
+		GPUType: o.GPUType, GPUCount: o.GPUCount / nodes, VCPUCount: o.VCPUCount, MemoryInGB: o.MemoryInGB,
+		BootDiskInGB: o.BootDiskInGB, ContractType: o.ContractType, InstanceType: item.InstanceType,
+	}
+	if node, err = json.Marshal(spec); err != nil || nodes == 1 {
+		return node, nil, nodes, err
+	}
+	spec.GPUCount, spec.NodeCount = o.GPUCount, &nodes
+	cluster, err = json.Marshal(spec)
+	return node, cluster, nodes, err
 }
 
 func fieldError(field, msg string, input any) error {

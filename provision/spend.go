@@ -89,8 +89,10 @@ func (s *Service) refreshSpend(ctx context.Context, accountID int64) {
 // checkCaps refuses, in tx, a procurement of o that would take the
 // account over one of its caps. It locks the account first, so that of
 // two procurements racing for the last of a cap only one passes: the
-// other waits for the first to commit its resources and counts them.
-func (s *Service) checkCaps(ctx context.Context, tx store.Tx, accountID int64, o offers.Offer) error {
+// other waits for the first to commit its resources and counts them. The
+// resources of the procurement replacing (if not "") do not count: it is
+// moving from them to o.
+func (s *Service) checkCaps(ctx context.Context, tx store.Tx, accountID int64, o offers.Offer, replacing string) error {
 	if err := tx.LockAccount(ctx, accountID); err != nil {
 		return err
 	}
@@ -102,6 +104,8 @@ func (s *Service) checkCaps(ctx context.Context, tx store.Tx, accountID int64, o
 	if err != nil {
 		return err
 	}
+	// A procurement moving to another offer gives up what it holds now.
+	live = slices.DeleteFunc(live, func(r store.Resource) bool { return r.OfferID == replacing })
 	ls, err := liveSpend(live)
 	if err != nil {
 		return err

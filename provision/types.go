@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gpusupply/supply/offers"
 	"github.com/gpusupply/supply/store"
 )
 
@@ -32,6 +33,36 @@ type ProcureRequest struct {
 	ClusterName  *string   `json:"cluster_name,omitempty" maxLength:"128" doc:"Name of a cluster (cluster offers; generated when absent)"`
 	// AutoDeleteAfter is an extension of the Supply API.
 	AutoDeleteAfter *Duration `json:"auto_delete_after,omitempty" doc:"Extension: delete the resource (a cluster: all of it) this long after procurement, as DELETE would. Absent: the server's default (none unless configured); null: never"`
+	// Fallback is an extension of the Supply API.
+	Fallback *Fallback `json:"fallback,omitempty" doc:"Extension: when the vendor refuses for lack of capacity or quota, move this procurement to the next cheapest equivalent offer, and wait for stock until a deadline. Absent: the procurement fails with the vendor's refusal"`
+}
+
+// Fallback asks a procurement to fail over (ProcureRequest.Fallback).
+type Fallback struct {
+	Query       *offers.Query `json:"query,omitempty" doc:"The equivalent offers, as a POST /get_offers query (the JSON form of its YAML). Absent: offers of the procured offer's exact GPU, GPU count, node count, contract and region group, at most 25% dearer per GPU-hour. compute.max_price_per_gpu_hour caps the price per GPU-hour (absent: 25% over the procured offer's)"`
+	MaxAttempts *int          `json:"max_attempts,omitempty" minimum:"1" maximum:"20" doc:"How many offers to try in all, the procured one included (default 5)"`
+	Until       *Duration     `json:"until,omitempty" doc:"While no equivalent offer is in stock, wait this long from procurement (\"30m\", or seconds; at most 24h), looking again after the vendors' catalog reads. Absent: fail at once"`
+}
+
+// Attempt outcomes, as Attempt.Outcome.
+const (
+	AttemptTrying    = "trying"
+	AttemptRefused   = "refused"
+	AttemptNoAnswer  = "no_answer"
+	AttemptFailed    = "failed"
+	AttemptReady     = "ready"
+	AttemptCancelled = "cancelled"
+)
+
+// Attempt is one offer a procurement with a fallback tried.
+type Attempt struct {
+	OfferID         uuid.UUID `json:"offer_id" doc:"The offer tried (the procured one first)"`
+	Vendor          string    `json:"vendor"`
+	Region          string    `json:"region" doc:"The vendor's region, as vendor_region"`
+	GPUPricePerHour float64   `json:"gpu_price_per_hour"`
+	Outcome         string    `json:"outcome" enum:"trying,refused,no_answer,failed,ready,cancelled" doc:"refused: the vendor refused for capacity or quota; no_answer: the create got no answer in time (what it may have made was removed)"`
+	Reason          *string   `json:"reason" doc:"Why the try ended, in the vendor's classified words"`
+	At              time.Time `json:"at" doc:"When the try began"`
 }
 
 // Procurement outcomes, as ProcureResponse.Status.
@@ -70,6 +101,8 @@ type OfferStatus struct {
 	Progress          string         `json:"progress"`
 	FailureReason     *string        `json:"failure_reason"`
 	ProcuredAt        *time.Time     `json:"procured_at"`
+	// Attempts is an extension of the Supply API.
+	Attempts []Attempt `json:"attempts,omitempty" doc:"Extension, for a procurement with a fallback: every offer tried, in order; the last is the current one"`
 	// Version names the rows the status was rendered from: two statuses of
 	// one offer and account with the same non-zero Version are equal, so
 	// a caller may keep what it made of one (the API keeps the encoded

@@ -193,9 +193,17 @@ func (e pgQueries) UpdateResource(ctx context.Context, u resourceUpdate) (resour
 	return resourceRow(r), err
 }
 
-func (e pgQueries) UpdateProcurement(ctx context.Context, status, failureReason string, updatedAt time.Time, offerID string, version int64) (Procurement, error) {
-	r, err := e.Queries.UpdateProcurement(ctx, status, failureReason, updatedAt, offerID, version)
+func (e pgQueries) UpdateProcurement(ctx context.Context, p Procurement) (Procurement, error) {
+	r, err := e.Queries.UpdateProcurement(ctx, pgdb.UpdateProcurementParams{
+		Vendor: p.Vendor, Item: p.Item, Status: p.Status, FailureReason: p.FailureReason, UpdatedAt: p.UpdatedAt,
+		Fallback: p.Fallback, Attempts: p.Attempts, Phase: p.Phase, Attempt: p.Attempt, OfferID: p.OfferID, Version: p.Version,
+	})
 	return Procurement(r), err
+}
+
+func (e pgQueries) ProcurementsBetweenTries(ctx context.Context) ([]Procurement, error) {
+	rows, err := e.Queries.ProcurementsBetweenTries(ctx)
+	return convertRows(rows, func(r pgdb.Procurement) Procurement { return Procurement(r) }), err
 }
 
 func (e pgQueries) ResourceByID(ctx context.Context, id string) (resourceRow, error) {

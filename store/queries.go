@@ -34,7 +34,8 @@ type generated interface {
 	DeleteSnapshotsSupersededBefore(ctx context.Context, before time.Time) (int64, error)
 	InsertProcurement(ctx context.Context, p Procurement) (int64, error)
 	ProcurementByOffer(ctx context.Context, offerID string) (Procurement, error)
-	UpdateProcurement(ctx context.Context, status, failureReason string, updatedAt time.Time, offerID string, version int64) (Procurement, error)
+	UpdateProcurement(ctx context.Context, p Procurement) (Procurement, error)
+	ProcurementsBetweenTries(ctx context.Context) ([]Procurement, error)
 	InsertResource(ctx context.Context, r resourceRow) (int64, error)
 	ResourceByID(ctx context.Context, id string) (resourceRow, error)
 	ResourcesByOffer(ctx context.Context, offerID string) ([]resourceRow, error)
@@ -333,21 +334,54 @@ func (q queries) DeleteSnapshotsBefore(ctx context.Context, before time.Time) (i
 	return n, wrap(err, "delete snapshots before %s", before.Format(time.RFC3339))
 }
 
+// procurementRow is p as the columns hold it: JSON columns are never NULL.
+func procurementRow(p Procurement) Procurement {
+	p.Fallback, p.Attempts = nonNil(p.Fallback), nonNil(p.Attempts)
+	return p
+}
+
+// procurement is a row as Procurement has it: an empty JSON column is nil,
+// as it was before it was written.
+func procurement(p Procurement) Procurement {
+	if len(p.Fallback) == 0 {
+		p.Fallback = nil
+	}
+	if len(p.Attempts) == 0 {
+		p.Attempts = nil
+	}
+	return p
+}
+
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
 func (q queries) InsertProcurement(ctx context.Context, p Procurement) error {
+	p = procurementRow(p)
 	p.CreatedAt, p.UpdatedAt = dbTime(p.CreatedAt), dbTime(p.UpdatedAt)
 	n, err := q.db.InsertProcurement(ctx, p)
 	return wrap(inserted(n, err), "insert procurement of offer %s", p.OfferID)
 }
 
+func (q queries) ProcurementsBetweenTries(ctx context.Context) ([]Procurement, error) {
+	ps, err := q.db.ProcurementsBetweenTries(ctx)
+	return convertRows(ps, procurement), wrap(err, "procurements between tries")
+}
+
 func (q queries) ProcurementByOffer(ctx context.Context, offerID string) (Procurement, error) {
 	p, err := q.db.ProcurementByOffer(ctx, offerID)
-	return p, wrap(err, "procurement of offer %s", offerID)
+	return procurement(p), wrap(err, "procurement of offer %s", offerID)
 }
 
 func (q queries) UpdateProcurement(ctx context.Context, p Procurement) (Procurement, error) {
-	out, err := q.db.UpdateProcurement(ctx, p.Status, p.FailureReason, dbTime(p.UpdatedAt), p.OfferID, p.Version)
+	p = procurementRow(p)
+	p.UpdatedAt = dbTime(p.UpdatedAt)
+	out, err := q.db.UpdateProcurement(ctx, p)
 	if err == nil {
-		return out, nil
+		return procurement(out), nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
 		return Procurement{}, wrap(err, "update procurement %s", p.OfferID)

@@ -227,9 +227,17 @@ func (e liteQueries) UpdateResource(ctx context.Context, u resourceUpdate) (reso
 	return resourceRow(r), err
 }
 
-func (e liteQueries) UpdateProcurement(ctx context.Context, status, failureReason string, updatedAt time.Time, offerID string, version int64) (Procurement, error) {
-	r, err := e.Queries.UpdateProcurement(ctx, status, failureReason, updatedAt, offerID, version)
+func (e liteQueries) UpdateProcurement(ctx context.Context, p Procurement) (Procurement, error) {
+	r, err := e.Queries.UpdateProcurement(ctx, litedb.UpdateProcurementParams{
+		Vendor: p.Vendor, Item: p.Item, Status: p.Status, FailureReason: p.FailureReason, UpdatedAt: p.UpdatedAt,
+		Fallback: p.Fallback, Attempts: p.Attempts, Phase: p.Phase, Attempt: p.Attempt, OfferID: p.OfferID, Version: p.Version,
+	})
 	return Procurement(r), err
+}
+
+func (e liteQueries) ProcurementsBetweenTries(ctx context.Context) ([]Procurement, error) {
+	rows, err := e.Queries.ProcurementsBetweenTries(ctx)
+	return convertRows(rows, func(r litedb.Procurement) Procurement { return Procurement(r) }), err
 }
 
 func (e liteQueries) ResourceByID(ctx context.Context, id string) (resourceRow, error) {

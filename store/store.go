@@ -79,6 +79,12 @@ type Procurement struct {
 	// Version counts the row's writes: UpdateProcurement writes only over
 	// the version it was given (see UpdateResource).
 	Version int64
+	// Fallback and Attempts are JSON that the store keeps verbatim (empty
+	// when the procurement does not fail over); Phase and Attempt say where
+	// its tries are. Vendor and Item are the current try's.
+	Fallback, Attempts []byte
+	Phase              string
+	Attempt            int64
 }
 
 // Resource is a machine (or a cluster of them) that a procurement rents from a
@@ -186,7 +192,11 @@ type Queries interface {
 	// the offer already has a procurement.
 	InsertProcurement(ctx context.Context, p Procurement) error
 	ProcurementByOffer(ctx context.Context, offerID string) (Procurement, error)
-	// UpdateProcurement writes p's status, failure reason and UpdatedAt if
+	// ProcurementsBetweenTries returns the procurements whose phase is
+	// switching or waiting, oldest first.
+	ProcurementsBetweenTries(ctx context.Context) ([]Procurement, error)
+	// UpdateProcurement writes p's mutable fields (vendor and item, status,
+	// failure reason, fallback, attempts, phase, attempt and UpdatedAt) if
 	// the row is still at p.Version, and returns the row as written, its
 	// version bumped. If another writer changed it since, it writes nothing
 	// and returns ErrConflict (use ChangeProcurement to re-read and apply

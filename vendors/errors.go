@@ -60,6 +60,14 @@ func Retryable(err error) bool {
 	return errors.Is(err, ErrTransient) || errors.Is(err, ErrRateLimited)
 }
 
+// Unanswered reports whether err is a call that got no answer: a timeout
+// or a broken connection, after which the vendor may or may not have acted
+// (an ErrTransient without a status).
+func Unanswered(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && errors.Is(e.Kind, ErrTransient) && e.Status == 0
+}
+
 // RetryAfter returns the wait a vendor asked for, or 0.
 func RetryAfter(err error) time.Duration {
 	var e *Error

@@ -13,11 +13,13 @@ import (
 const insertProcurement = `-- name: InsertProcurement :execrows
 INSERT INTO procurements (
     offer_id, account_id, vendor, offer, item, ssh_public_key, cloud_init,
-    cluster_name, status, failure_reason, created_at, updated_at, version
+    cluster_name, status, failure_reason, created_at, updated_at, version, fallback, attempts,
+    phase, attempt
 ) VALUES (
     ?1, ?2, ?3, ?4, ?5,
     ?6, ?7, ?8, ?9,
-    ?10, ?11, ?12, ?13
+    ?10, ?11, ?12, ?13,
+    ?14, ?15, ?16, ?17
 )
 ON CONFLICT (offer_id) DO NOTHING
 `
@@ -36,6 +38,10 @@ type InsertProcurementParams struct {
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
 	Version       int64
+	Fallback      []byte
+	Attempts      []byte
+	Phase         string
+	Attempt       int64
 }
 
 // Inserts report 0 rows on a taken key instead of failing: on PostgreSQL a
@@ -55,6 +61,10 @@ func (q *Queries) InsertProcurement(ctx context.Context, arg InsertProcurementPa
 		arg.CreatedAt,
 		arg.UpdatedAt,
 		arg.Version,
+		arg.Fallback,
+		arg.Attempts,
+		arg.Phase,
+		arg.Attempt,
 	)
 	if err != nil {
 		return 0, err
@@ -63,7 +73,7 @@ func (q *Queries) InsertProcurement(ctx context.Context, arg InsertProcurementPa
 }
 
 const procurementByOffer = `-- name: ProcurementByOffer :one
-SELECT offer_id, account_id, vendor, offer, item, ssh_public_key, cloud_init, cluster_name, status, failure_reason, created_at, updated_at, version FROM procurements WHERE offer_id = ?1
+SELECT offer_id, account_id, vendor, offer, item, ssh_public_key, cloud_init, cluster_name, status, failure_reason, created_at, updated_at, version, fallback, attempts, phase, attempt FROM procurements WHERE offer_id = ?1
 `
 
 func (q *Queries) ProcurementByOffer(ctx context.Context, offerID string) (Procurement, error) {
@@ -83,27 +93,100 @@ func (q *Queries) ProcurementByOffer(ctx context.Context, offerID string) (Procu
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.Version,
+		&i.Fallback,
+		&i.Attempts,
+		&i.Phase,
+		&i.Attempt,
 	)
 	return i, err
 }
 
+const procurementsBetweenTries = `-- name: ProcurementsBetweenTries :many
+SELECT offer_id, account_id, vendor, offer, item, ssh_public_key, cloud_init, cluster_name, status, failure_reason, created_at, updated_at, version, fallback, attempts, phase, attempt FROM procurements WHERE phase IN ('switching', 'waiting') ORDER BY created_at, offer_id
+`
+
+// The procurements between tries (switching or waiting), oldest first:
+// each needs its failover job.
+func (q *Queries) ProcurementsBetweenTries(ctx context.Context) ([]Procurement, error) {
+	rows, err := q.db.QueryContext(ctx, procurementsBetweenTries)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Procurement
+	for rows.Next() {
+		var i Procurement
+		if err := rows.Scan(
+			&i.OfferID,
+			&i.AccountID,
+			&i.Vendor,
+			&i.Offer,
+			&i.Item,
+			&i.SSHPublicKey,
+			&i.CloudInit,
+			&i.ClusterName,
+			&i.Status,
+			&i.FailureReason,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.Version,
+			&i.Fallback,
+			&i.Attempts,
+			&i.Phase,
+			&i.Attempt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const updateProcurement = `-- name: UpdateProcurement :one
 UPDATE procurements
-SET status = ?1, failure_reason = ?2, updated_at = ?3,
-    version = version + 1
-WHERE offer_id = ?4 AND version = ?5
-RETURNING offer_id, account_id, vendor, offer, item, ssh_public_key, cloud_init, cluster_name, status, failure_reason, created_at, updated_at, version
+SET vendor = ?1, item = ?2, status = ?3,
+    failure_reason = ?4, updated_at = ?5,
+    fallback = ?6, attempts = ?7, phase = ?8,
+    attempt = ?9, version = version + 1
+WHERE offer_id = ?10 AND version = ?11
+RETURNING offer_id, account_id, vendor, offer, item, ssh_public_key, cloud_init, cluster_name, status, failure_reason, created_at, updated_at, version, fallback, attempts, phase, attempt
 `
+
+type UpdateProcurementParams struct {
+	Vendor        string
+	Item          []byte
+	Status        string
+	FailureReason string
+	UpdatedAt     time.Time
+	Fallback      []byte
+	Attempts      []byte
+	Phase         string
+	Attempt       int64
+	OfferID       string
+	Version       int64
+}
 
 // As UpdateResource: the write of a writer that read this version of the
 // row, which bumps it.
-func (q *Queries) UpdateProcurement(ctx context.Context, status string, failureReason string, updatedAt time.Time, offerID string, version int64) (Procurement, error) {
+func (q *Queries) UpdateProcurement(ctx context.Context, arg UpdateProcurementParams) (Procurement, error) {
 	row := q.db.QueryRowContext(ctx, updateProcurement,
-		status,
-		failureReason,
-		updatedAt,
-		offerID,
-		version,
+		arg.Vendor,
+		arg.Item,
+		arg.Status,
+		arg.FailureReason,
+		arg.UpdatedAt,
+		arg.Fallback,
+		arg.Attempts,
+		arg.Phase,
+		arg.Attempt,
+		arg.OfferID,
+		arg.Version,
 	)
 	var i Procurement
 	err := row.Scan(
@@ -120,6 +203,10 @@ func (q *Queries) UpdateProcurement(ctx context.Context, status string, failureR
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.Version,
+		&i.Fallback,
+		&i.Attempts,
+		&i.Phase,
+		&i.Attempt,
 	)
 	return i, err
 }

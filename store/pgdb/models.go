@@ -77,6 +77,10 @@ type Procurement struct {
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
 	Version       int64
+	Fallback      []byte
+	Attempts      []byte
+	Phase         string
+	Attempt       int64
 }
 
 type ReplicaHeartbeat struct {

@@ -1,0 +1,609 @@
+package provision
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/riverqueue/river"
+
+	"github.com/gpusupply/supply/offers"
+	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/vendors"
+)
+
+// A procurement with a fallback fails over: when its vendor refuses to
+// create for lack of capacity or quota (or gives no answer), the try is
+// recorded, what it may have made is removed at its vendor, and the same
+// procurement, with the same resources, moves to the next cheapest
+// equivalent offer not yet tried. When none is in stock it waits, looking
+// again after the vendors' catalog reads, until its deadline. A client
+// that polls the procured offer's status follows all of it.
+//
+// The procurement's phase says where it is: trying (its resources are
+// being made at its current vendor, by their procure jobs), switching (the
+// failover job is removing the last try at its vendor) or waiting (the
+// failover job looks for stock). A procure job acts only during its own
+// try (ProcureArgs.Attempt); a failover job only between tries.
+
+// Failover limits.
+const (
+	defaultMaxAttempts = 5
+	maxFailoverWait    = 24 * time.Hour
+	// equivalentPremium is how much dearer per GPU-hour an equivalent
+	// offer may be than the procured one, unless the query says.
+	equivalentPremium = 1.25
+)
+
+// Procurement phases (store.Procurement.Phase); "" is trying for a
+// procurement without a fallback.
+const (
+	phaseTrying    = "trying"
+	phaseSwitching = "switching"
+	phaseWaiting   = "waiting"
+)
+
+// failover is a procurement's fallback as its row keeps it.
+type failover struct {
+	// Query finds the equivalent offers: the renter's, or one made from
+	// the procured offer; its price cap is always set.
+	Query       offers.Query `json:"query"`
+	MaxAttempts int          `json:"max_attempts"`
+	// Until is when waiting for stock ends (nil: no waiting).
+	Until *time.Time `json:"until,omitempty"`
+	// WaitingSince and NextLook are set while no equivalent is in stock.
+	WaitingSince *time.Time `json:"waiting_since,omitempty"`
+	NextLook     *time.Time `json:"next_look,omitempty"`
+}
+
+// attempt is one try as the procurement's row keeps it: an Attempt, and
+// what tells the catalog item apart from the others of its region.
+type attempt struct {
+	Attempt
+	InstanceType string           `json:"instance_type"`
+	Contract     vendors.Contract `json:"contract"`
+}
+
+// tried reports whether it is the item of one of the attempts made since
+// its vendor's catalog was last read: an item tried before that read, and
+// listed in stock by it, may be tried again.
+func tried(attempts []attempt, vendor string, it vendors.CatalogItem, read time.Time) bool {
+	for _, a := range attempts {
+		if a.Vendor == vendor && a.Region == it.Region && a.InstanceType == it.InstanceType && a.Contract == it.Contract && !a.At.Before(read) {
+			return true
+		}
+	}
+	return false
+}
+
+func newAttempt(o offers.Offer, it vendors.CatalogItem, at time.Time) attempt {
+	return attempt{
+		Attempt: Attempt{OfferID: o.OfferID, Vendor: o.Vendor, Region: o.VendorRegion, GPUPricePerHour: o.GPUPricePerHour,
+			Outcome: AttemptTrying, At: at},
+		InstanceType: it.InstanceType, Contract: it.Contract,
+	}
+}
+
+// failoverOf reads a procurement's fallback and tries; ok is false for a
+// procurement without a fallback.
+func failoverOf(p store.Procurement) (fo failover, attempts []attempt, ok bool, err error) {
+	if len(p.Fallback) == 0 {
+		return failover{}, nil, false, nil
+	}
+	if err := json.Unmarshal(p.Fallback, &fo); err != nil {
+		return failover{}, nil, false, fmt.Errorf("procurement %s fallback: %w", p.OfferID, err)
+	}
+	if err := json.Unmarshal(p.Attempts, &attempts); err != nil {
+		return failover{}, nil, false, fmt.Errorf("procurement %s attempts: %w", p.OfferID, err)
+	}
+	return fo, attempts, true, nil
+}
+
+// setFailover writes fo and attempts into p.
+func setFailover(p *store.Procurement, fo failover, attempts []attempt) error {
+	var err error
+	if p.Fallback, err = json.Marshal(fo); err != nil {
+		return err
+	}
+	p.Attempts, err = json.Marshal(attempts)
+	return err
+}
+
+// endAttempt records how p's current try ended, when p has tries.
+func endAttempt(p *store.Procurement, outcome, reason string) error {
+	fo, attempts, ok, err := failoverOf(*p)
+	if err != nil || !ok || len(attempts) == 0 {
+		return err
+	}
+	last := &attempts[len(attempts)-1]
+	if last.Outcome != AttemptTrying {
+		return nil
+	}
+	last.Outcome = outcome
+	if reason != "" {
+		last.Reason = &reason
+	}
+	return setFailover(p, fo, attempts)
+}
+
+// planFailover checks a request's fallback and makes what the procurement
+// keeps of it, with its first try, the offer procured.
+func (s *Service) planFailover(ctx context.Context, accountID int64, o offers.Offer, it vendors.CatalogItem, req *Fallback, now time.Time) (failover, []attempt, error) {
+	fo := failover{MaxAttempts: defaultMaxAttempts}
+	if req.MaxAttempts != nil {
+		if n := *req.MaxAttempts; n < 1 || n > 20 {
+			return failover{}, nil, &offers.QueryError{Loc: []any{"body", "fallback", "max_attempts"}, Type: "value_error",
+				Msg: "Value error, max_attempts must be between 1 and 20", Input: n}
+		}
+		fo.MaxAttempts = *req.MaxAttempts
+	}
+	if req.Until != nil && !req.Until.IsNull() {
+		d, err := ParseDuration(req.Until.raw)
+		if err == nil && d > maxFailoverWait {
+			err = fmt.Errorf("must be at most %s", maxFailoverWait)
+		}
+		if err != nil {
+			return failover{}, nil, &offers.QueryError{Loc: []any{"body", "fallback", "until"}, Type: "value_error",
+				Msg: "Value error, until " + err.Error(), Input: req.Until.Input()}
+		}
+		until := now.Add(d)
+		fo.Until = &until
+	}
+	if req.Query != nil {
+		fo.Query = *req.Query
+	} else {
+		fo.Query = offers.Query{Region: o.Region, Compute: offers.Compute{
+			GPUType: o.GPUType, GPUCount: o.GPUCount, ContractType: o.ContractType, NodeCount: clusterNodes(o),
+		}}
+	}
+	if fo.Query.Compute.MaxPricePerGPUHour == nil {
+		limit := math.Ceil(o.GPUPricePerHour*equivalentPremium*1e6) / 1e6
+		fo.Query.Compute.MaxPricePerGPUHour = &limit
+	}
+	fo.Query.Limit = 1000
+	// The query is checked as get_offers checks it, its errors named
+	// where the request holds it.
+	if _, err := s.offers.Answer(ctx, accountID, fo.Query); err != nil {
+		var qe *offers.QueryError
+		if errors.As(err, &qe) && len(qe.Loc) > 0 && qe.Loc[0] == "body" {
+			moved := *qe
+			moved.Loc = append([]any{"body", "fallback", "query"}, qe.Loc[1:]...)
+			return failover{}, nil, &moved
+		}
+		return failover{}, nil, err
+	}
+	return fo, []attempt{newAttempt(o, it, now)}, nil
+}
+
+// clusterNodes is the node count a query names to match o: nil for a
+// single machine.
+func clusterNodes(o offers.Offer) *int {
+	if o.NodeCount == nil || *o.NodeCount <= 1 {
+		return nil
+	}
+	n := *o.NodeCount
+	return &n
+}
+
+// failsOver reports whether a create refused with err moves a procurement
+// with a fallback to its next try: the vendor has no capacity or quota for
+// it, or gave no answer. Auth and invalid requests would fail anywhere.
+func failsOver(err error) bool {
+	return errors.Is(err, vendors.ErrNoCapacity) || errors.Is(err, vendors.ErrQuota) || vendors.Unanswered(err)
+}
+
+// failOver ends the current try of r's procurement p with outcome and
+// reason and starts switching: every resource of the procurement is marked
+// so, in the same transaction, so that a step still under way loses its
+// write and looks again, and the failover job is enqueued. r is the row
+// the decision was taken on (see fail).
+func (s *Service) failOver(ctx context.Context, p store.Procurement, r store.Resource, outcome, reason string) error {
+	now := s.now().UTC()
+	err := s.store.InTx(ctx, func(tx store.Tx) error {
+		_, changed, err := store.ChangeProcurement(ctx, tx, p.OfferID, func(x *store.Procurement) bool {
+			if x.Status != procurementProvisioning || x.Attempt != p.Attempt || x.Phase != phaseTrying {
+				return false
+			}
+			if err := endAttempt(x, outcome, reason); err != nil {
+				return false
+			}
+			x.Phase, x.UpdatedAt = phaseSwitching, now
+			return true
+		})
+		if err != nil {
+			return err
+		}
+		if !changed {
+			return fmt.Errorf("fail over procurement %s: it changed: %w", p.OfferID, store.ErrConflict)
+		}
+		rs, err := tx.ResourcesByOffer(ctx, p.OfferID)
+		if err != nil {
+			return err
+		}
+		msg := reason + "; moving to the next equivalent offer"
+		for _, x := range rs {
+			if x.ID == r.ID && x.Version != r.Version {
+				return fmt.Errorf("fail over resource %s: it changed since the decision: %w", x.ID, store.ErrConflict)
+			}
+			switch x.Status {
+			case ResourceProvisioning, ResourceRunning:
+			default:
+				// Deleted by the renter meanwhile: that ends it instead.
+				return fmt.Errorf("fail over resource %s: it is %s: %w", x.ID, x.Status, store.ErrConflict)
+			}
+			x.Status, x.StatusMessage, x.UpdatedAt = ResourceProvisioning, msg, now
+			if _, err := tx.UpdateResource(ctx, x); err != nil {
+				return err
+			}
+		}
+		return tx.Enqueue(ctx, FailoverArgs{OfferID: p.OfferID, Attempt: p.Attempt}, nil)
+	})
+	if err != nil {
+		return err
+	}
+	s.metrics.failovers.WithLabelValues(p.Vendor, outcome).Inc()
+	s.log.WarnContext(ctx, "procurement failing over", "offer_id", p.OfferID, "vendor", p.Vendor, "attempt", p.Attempt+1, "outcome", outcome, "reason", reason)
+	return nil
+}
+
+// FailoverArgs is the job that moves a procurement from one try to the
+// next: it removes what the last try made at its vendor, then retargets
+// the procurement's resources at the cheapest equivalent offer in stock,
+// or waits for one.
+type FailoverArgs struct {
+	OfferID string `json:"offer_id"`
+	// Attempt is the try that ended.
+	Attempt int64 `json:"attempt"`
+}
+
+// Kind names the job in River.
+func (FailoverArgs) Kind() string { return "failover" }
+
+// InsertOpts makes the job unique per try while it is pending.
+func (FailoverArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: uniqueArgs, MaxAttempts: 1000}
+}
+
+type failoverWorker struct {
+	river.WorkerDefaults[FailoverArgs]
+	s *Service
+}
+
+func (w *failoverWorker) Timeout(*river.Job[FailoverArgs]) time.Duration { return w.s.cfg.StepTimeout }
+
+// Work takes one step between two tries, like the procure job's steps.
+func (w *failoverWorker) Work(ctx context.Context, job *river.Job[FailoverArgs]) error {
+	s := w.s
+	p, err := s.store.ProcurementByOffer(ctx, job.Args.OfferID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if p.Status != procurementProvisioning || p.Attempt != job.Args.Attempt {
+		return nil // ended (cancelled, failed) or moved on
+	}
+	switch p.Phase {
+	case phaseSwitching:
+		done, err := s.removeTry(ctx, p)
+		if err != nil {
+			return s.retryLater(err)
+		}
+		if !done {
+			return river.JobSnooze(s.cfg.PollInterval)
+		}
+	case phaseWaiting:
+	default:
+		return nil
+	}
+	return stepAgain(s.nextTry(ctx, p))
+}
+
+// removeTry moves what p's last try made at its vendor towards gone, and
+// says whether all of it is: every node's instance (found by its tag when
+// the create gave no answer, once that create can no longer be in flight)
+// and then the vendor's cluster object.
+func (s *Service) removeTry(ctx context.Context, p store.Procurement) (bool, error) {
+	rs, err := s.store.ResourcesByOffer(ctx, p.OfferID)
+	if err != nil {
+		return false, err
+	}
+	all := true
+	var parent *store.Resource
+	for i, r := range rs {
+		if r.ResourceType == typeCluster {
+			parent = &rs[i]
+			continue
+		}
+		gone, err := s.terminateStep(ctx, r)
+		if err != nil {
+			return false, err
+		}
+		all = all && gone
+	}
+	if !all || parent == nil {
+		return all, nil
+	}
+	if cd, ok := s.vendors[parent.Vendor].(vendors.ClusterDeleter); ok {
+		if err := cd.DeleteCluster(ctx, parent.ID); err != nil && !vendors.IsNotFound(err) {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// nextTry retargets p at the cheapest equivalent offer in stock that it
+// has not tried and that its account's caps allow; or, when there is none,
+// waits until p's deadline, and fails it after.
+func (s *Service) nextTry(ctx context.Context, p store.Procurement) error {
+	fo, attempts, _, err := failoverOf(p)
+	if err != nil {
+		return err
+	}
+	now := s.now().UTC()
+	last := attempts[len(attempts)-1]
+	if len(attempts) >= fo.MaxAttempts {
+		return s.endFailover(ctx, p, fmt.Sprintf("%s; tried %d offers, the most the procurement allows", triedText(last), len(attempts)))
+	}
+	a, err := s.offers.Answer(ctx, p.AccountID, fo.Query)
+	if err != nil {
+		return fmt.Errorf("equivalent offers of %s: %w", p.OfferID, err)
+	}
+	read := map[string]time.Time{}
+	for _, v := range s.offers.Vendors() {
+		if v.ObservedAt != nil {
+			read[v.Name] = *v.ObservedAt
+		}
+	}
+	var overCap error
+	for _, o := range a.Result().Offers {
+		_, it, err := s.offers.Resolve(ctx, p.AccountID, o.OfferID)
+		if err != nil {
+			return fmt.Errorf("equivalent offer %s: %w", o.OfferID, err)
+		}
+		if tried(attempts, o.Vendor, it, read[o.Vendor]) {
+			continue
+		}
+		err = s.retarget(ctx, p, fo, attempts, o, it)
+		if errors.Is(err, ErrForbidden) {
+			overCap = err // never above a spend cap: look further
+			continue
+		}
+		return err
+	}
+	if fo.Until != nil && now.Before(*fo.Until) {
+		return s.wait(ctx, p, fo, attempts)
+	}
+	reason := fmt.Sprintf("%s; no other equivalent offer is in stock", triedText(last))
+	switch {
+	case fo.WaitingSince != nil:
+		reason = fmt.Sprintf("%s; waited for capacity from %s until %s, and none of the %d matching offers came into stock",
+			triedText(last), fo.WaitingSince.Format(time.RFC3339), fo.Until.Format(time.RFC3339), len(attempts))
+	case overCap != nil:
+		reason = fmt.Sprintf("%s; the equivalent offers in stock are over the account's caps: %v", triedText(last), overCap)
+	}
+	return s.endFailover(ctx, p, reason)
+}
+
+// triedText says how a try ended, for a failure reason.
+func triedText(a attempt) string {
+	text := fmt.Sprintf("%s at %s %s", a.Outcome, a.Vendor, a.Region)
+	if a.Reason != nil {
+		text = fmt.Sprintf("%s at %s %s", *a.Reason, a.Vendor, a.Region)
+	}
+	return text
+}
+
+// retarget makes o the next try of p: in one transaction, if the account's
+// caps allow o in place of what p holds now, the procurement and each of
+// its resources move to o's vendor, region, shape and price, and each node
+// gets a procure job for the new try.
+func (s *Service) retarget(ctx context.Context, p store.Procurement, fo failover, attempts []attempt, o offers.Offer, it vendors.CatalogItem) error {
+	now := s.now().UTC()
+	itemJSON, err := json.Marshal(it)
+	if err != nil {
+		return err
+	}
+	nodeSpec, clusterSpec, nodes, err := specs(o, it)
+	if err != nil {
+		return err
+	}
+	next := p.Attempt + 1
+	attempts = append(attempts, newAttempt(o, it, now))
+	fo.WaitingSince, fo.NextLook = nil, nil
+	msg := fmt.Sprintf("trying %s %s (attempt %d of %d)", o.Vendor, o.VendorRegion, len(attempts), fo.MaxAttempts)
+	err = s.store.InTx(ctx, func(tx store.Tx) error {
+		if err := s.checkCaps(ctx, tx, p.AccountID, o, p.OfferID); err != nil {
+			return err
+		}
+		_, changed, err := store.ChangeProcurement(ctx, tx, p.OfferID, func(x *store.Procurement) bool {
+			if x.Status != procurementProvisioning || x.Attempt != p.Attempt || (x.Phase != phaseSwitching && x.Phase != phaseWaiting) {
+				return false
+			}
+			if setFailover(x, fo, attempts) != nil {
+				return false
+			}
+			x.Vendor, x.Item, x.Attempt, x.Phase, x.UpdatedAt = o.Vendor, itemJSON, next, phaseTrying, now
+			return true
+		})
+		if err != nil {
+			return err
+		}
+		if !changed {
+			return fmt.Errorf("retarget procurement %s: it changed: %w", p.OfferID, store.ErrConflict)
+		}
+		rs, err := tx.ResourcesByOffer(ctx, p.OfferID)
+		if err != nil {
+			return err
+		}
+		for _, x := range rs {
+			if x.Status != ResourceProvisioning {
+				return fmt.Errorf("retarget resource %s: it is %s: %w", x.ID, x.Status, store.ErrConflict)
+			}
+			x.Vendor, x.VendorRegion, x.Spec, x.PricePerHour = o.Vendor, o.VendorRegion, nodeSpec, o.TotalPricePerHour/float64(nodes)
+			if x.ResourceType == typeCluster {
+				x.Spec, x.PricePerHour = clusterSpec, o.TotalPricePerHour
+			}
+			x.VendorInstanceID, x.ExternalIP, x.InternalIP, x.SSHPort = "", "", "", 0
+			x.CreateAttemptedAt, x.ReadyAt, x.LastSyncedAt, x.BillingStartedAt = nil, nil, nil, nil
+			x.StatusMessage, x.UpdatedAt = msg, now
+			if _, err := tx.UpdateResource(ctx, x); err != nil {
+				return err
+			}
+			if x.ResourceType != typeCluster {
+				if err := tx.Enqueue(ctx, ProcureArgs{ResourceID: x.ID, Attempt: next}, nil); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := s.offers.MarkTaken(ctx, p.AccountID, o.OfferID); err != nil {
+		s.log.WarnContext(ctx, "could not hide a procured single-machine offer", "offer_id", o.OfferID, "err", err)
+	}
+	s.refreshSpend(ctx, p.AccountID)
+	s.log.InfoContext(ctx, "procurement moved to an equivalent offer", "offer_id", p.OfferID, "vendor", o.Vendor,
+		"region", o.VendorRegion, "attempt", len(attempts), "gpu_price_per_hour", o.GPUPricePerHour)
+	return nil
+}
+
+// wait records that no equivalent offer is in stock and when p looks
+// again: after the next catalog read of any vendor, which is what brings
+// new stock, but not after its deadline.
+func (s *Service) wait(ctx context.Context, p store.Procurement, fo failover, attempts []attempt) error {
+	now := s.now().UTC()
+	look := later(s.offers.NextRead().Add(500*time.Millisecond), now.Add(time.Second))
+	look = earlier(look, *fo.Until).UTC().Truncate(time.Second)
+	if fo.WaitingSince == nil {
+		fo.WaitingSince = &now
+	}
+	fo.NextLook = &look
+	_, changed, err := store.ChangeProcurement(ctx, s.store, p.OfferID, func(x *store.Procurement) bool {
+		if x.Status != procurementProvisioning || x.Attempt != p.Attempt || (x.Phase != phaseSwitching && x.Phase != phaseWaiting) {
+			return false
+		}
+		if setFailover(x, fo, attempts) != nil {
+			return false
+		}
+		x.Phase, x.UpdatedAt = phaseWaiting, now
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	if !changed {
+		return nil
+	}
+	return river.JobSnooze(max(look.Sub(now), 0))
+}
+
+// endFailover fails p, with every resource still provisioning, because
+// no try is left: reason says why.
+func (s *Service) endFailover(ctx context.Context, p store.Procurement, reason string) error {
+	now := s.now().UTC()
+	err := s.store.InTx(ctx, func(tx store.Tx) error {
+		return s.failProvisioning(ctx, tx, p.OfferID, reason, AttemptFailed, now, func(store.Resource) string { return reason })
+	})
+	if err != nil {
+		return err
+	}
+	s.metrics.failures.WithLabelValues(p.Vendor).Inc()
+	s.log.WarnContext(ctx, "procurement failed after failing over", "offer_id", p.OfferID, "reason", reason)
+	return nil
+}
+
+// Cancel is POST /offers/{offer_id}/cancel: it ends a procurement still
+// under way, waiting for stock or not, as a forced delete of its resources
+// would, and answers its status.
+func (s *Service) Cancel(ctx context.Context, accountID int64, offerID uuid.UUID) (OfferStatus, error) {
+	p, err := s.store.ProcurementByOffer(ctx, offerID.String())
+	if errors.Is(err, store.ErrNotFound) || err == nil && p.AccountID != accountID {
+		return OfferStatus{}, refuse(ErrNotFound, "Offer %s has no procurement", offerID)
+	}
+	if err != nil {
+		return OfferStatus{}, fmt.Errorf("cancel: %w", err)
+	}
+	if p.Status != procurementProvisioning {
+		return OfferStatus{}, refuse(ErrConflict, "The procurement of offer %s is %s already; delete its resources instead", offerID, p.Status)
+	}
+	rs, err := s.store.ResourcesByOffer(ctx, p.OfferID)
+	if err != nil {
+		return OfferStatus{}, fmt.Errorf("cancel: %w", err)
+	}
+	// The first resource is the cluster parent, or the only one: deleting
+	// it ends the whole procurement.
+	top := rs[0]
+	for _, r := range rs {
+		if r.ResourceType == typeCluster {
+			top = r
+		}
+	}
+	if _, err := s.deleteResource(ctx, accountID, uuid.MustParse(top.ID), true, causeCancel); err != nil && !errors.Is(err, ErrConflict) {
+		return OfferStatus{}, err
+	}
+	return s.OfferStatus(ctx, accountID, offerID)
+}
+
+// progress says where a procurement with a fallback is, in a sentence,
+// or "" when its resources' progress says it best.
+func failoverProgress(p store.Procurement) string {
+	fo, attempts, ok, err := failoverOf(p)
+	if err != nil || !ok || len(attempts) == 0 || p.Status != procurementProvisioning {
+		return ""
+	}
+	last := attempts[len(attempts)-1]
+	switch p.Phase {
+	case phaseSwitching:
+		return fmt.Sprintf("%s; removing that try and moving to the next equivalent offer", triedText(last))
+	case phaseWaiting:
+		text := fmt.Sprintf("waiting for capacity: 0 of %d matching offers in stock", len(attempts))
+		if fo.NextLook != nil {
+			text += "; next look at " + fo.NextLook.UTC().Format(time.TimeOnly) + " UTC"
+		}
+		if fo.Until != nil {
+			text += ", giving up at " + fo.Until.UTC().Format(time.TimeOnly) + " UTC"
+		}
+		return text
+	}
+	if len(attempts) < 2 {
+		return ""
+	}
+	before := attempts[len(attempts)-2]
+	return fmt.Sprintf("%s; trying %s %s (%d of %d)", triedText(before), last.Vendor, last.Region, len(attempts), fo.MaxAttempts)
+}
+
+// attemptsOf is what the status shows of p's tries: nil without a fallback.
+func attemptsOf(p store.Procurement) []Attempt {
+	_, attempts, ok, err := failoverOf(p)
+	if err != nil || !ok {
+		return nil
+	}
+	out := make([]Attempt, len(attempts))
+	for i, a := range attempts {
+		out[i] = a.Attempt
+	}
+	return out
+}
+
+// tryStart is when r's current try began: the procurement's last try, or
+// the resource's creation.
+func tryStart(p store.Procurement, r store.Resource) time.Time {
+	if _, attempts, ok, err := failoverOf(p); err == nil && ok && len(attempts) > 0 {
+		return attempts[len(attempts)-1].At
+	}
+	return r.CreatedAt
+}
+
+// betweenTries reports whether p's failover job, not its procure jobs,
+// moves it on.
+func betweenTries(p store.Procurement) bool {
+	return p.Phase == phaseSwitching || p.Phase == phaseWaiting
+}
