@@ -1,0 +1,292 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gpusupply/supply/offers"
+	"github.com/gpusupply/supply/provision"
+	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/vendors/standin"
+)
+
+// sandboxHosts is a sandbox server's vendor side: its hosts service's URL
+// and the stand-ins' key, from its endpoints.json.
+func sandboxHosts(t *testing.T, s *Server) (url, key string) {
+	t.Helper()
+	for _, kv := range s.SandboxEnv(t) {
+		k, v, _ := strings.Cut(kv, "=")
+		switch k {
+		case "SUPPLY_SANDBOX_HOSTS_URL":
+			url = v
+		case "SUPPLY_LAMBDA_API_KEY":
+			key = v
+		}
+	}
+	return url, key
+}
+
+// setCapacity leaves free units of every item of vendor in region (as
+// offers show it in vendor_region) under contract: other customers of
+// the sandbox's vendors rent the rest, or give it back.
+func setCapacity(t *testing.T, s *Server, vendor, region, contract string, free int) {
+	t.Helper()
+	url, key := sandboxHosts(t, s)
+	body, _ := json.Marshal(map[string]any{"vendor": vendor, "region": region, "contract": contract, "free": free})
+	req, _ := http.NewRequest(http.MethodPost, url+"/capacity", strings.NewReader(string(body)))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST /capacity %s %s %s free=%d: %d", vendor, region, contract, free, resp.StatusCode)
+	}
+}
+
+// capacity lists what the sandbox's vendors sell, with what is free.
+func capacity(t *testing.T, s *Server) []standin.Stock {
+	t.Helper()
+	url, key := sandboxHosts(t, s)
+	req, _ := http.NewRequest(http.MethodGet, url+"/capacity", nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var items []standin.Stock
+	if err := json.NewDecoder(resp.Body).Decode(&items); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /capacity: %d %v", resp.StatusCode, err)
+	}
+	return items
+}
+
+// takeAway sells out o's region at its vendor, for o's contract.
+func takeAway(t *testing.T, s *Server, o offers.Offer) {
+	t.Helper()
+	setCapacity(t, s, o.Vendor, o.VendorRegion, o.ContractType, 0)
+}
+
+// equivalentOffers finds a single-GPU offer with at least n equivalents in
+// stock (its exact GPU, contract and region group, at most 25% dearer per
+// GPU-hour) in n different regions or vendors: the offers, cheapest first.
+func equivalentOffers(t *testing.T, s *Server, n int) []offers.Offer {
+	t.Helper()
+	for _, gpu := range []string{"nvidia-h100-pcie-80gb", "nvidia-h100-sxm5-80gb", "nvidia-h200-sxm5-141gb", "nvidia-l40s-pcie-48gb", "nvidia-rtx-4090-pcie-24gb"} {
+		for _, region := range []string{"US", "EU", "APAC"} {
+			res := query(t, s, offers.Query{Region: region, Limit: 1000,
+				Compute: offers.Compute{GPUType: gpu, ContractType: "ondemand"}})
+			var within []offers.Offer
+			places := map[string]bool{}
+			for _, o := range res.Offers {
+				place := o.Vendor + " " + o.VendorRegion
+				if o.GPUPricePerHour <= res.Offers[0].GPUPricePerHour*1.25 && !places[place] {
+					within = append(within, o)
+					places[place] = true
+				}
+			}
+			if len(within) >= n {
+				return within
+			}
+		}
+	}
+	t.Fatalf("no GPU with %d equivalent offers in the sandbox", n)
+	return nil
+}
+
+// query answers q through get_offers.
+func query(t *testing.T, s *Server, q offers.Query) offers.Result {
+	t.Helper()
+	body, _ := json.Marshal(q)
+	return getOffers(t, s, "application/json", string(body))
+}
+
+// listed reports whether get_offers lists o's vendor region at o's price.
+func listed(t *testing.T, s *Server, o offers.Offer) bool {
+	t.Helper()
+	res := query(t, s, offers.Query{Vendor: o.Vendor, Limit: 1000,
+		Compute: offers.Compute{GPUType: o.GPUType, ContractType: o.ContractType}})
+	return slices.ContainsFunc(res.Offers, func(x offers.Offer) bool {
+		return x.VendorRegion == o.VendorRegion && x.GPUPricePerHour == o.GPUPricePerHour
+	})
+}
+
+func procureWithFallback(t *testing.T, s *Server, o offers.Offer, fallback string) provision.ProcureResponse {
+	t.Helper()
+	body := fmt.Sprintf(`{"offer_id":%q,"ssh_public_key":%q,"fallback":%s}`, o.OfferID, crashKey, fallback)
+	var resp provision.ProcureResponse
+	s.JSON(t, http.MethodPost, "/procure_offer", "application/json", []byte(body), http.StatusOK, &resp)
+	return resp
+}
+
+// pollStatus polls an offer's status until done says so, or fails the
+// test after limit.
+func pollStatus(t *testing.T, s *Server, id uuid.UUID, limit time.Duration, done func(provision.OfferStatus) bool) provision.OfferStatus {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		var st provision.OfferStatus
+		s.JSON(t, http.MethodGet, "/offers/"+id.String()+"/status", "", nil, http.StatusOK, &st)
+		if done(st) {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("offer %s after %s: %+v\n%s", id, limit, st, s.tail())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func settled(st provision.OfferStatus) bool {
+	return st.ProcurementStatus == provision.StatusReady || st.ProcurementStatus == provision.StatusFailed
+}
+
+// TestFailoverToTheThirdOffer: the two cheapest equivalent offers are sold
+// between the catalog read and the procurement. The procurement is ready on
+// the third within 30 s, its attempts name both refusals, the vendors'
+// consoles hold exactly one live instance for it, and get_offers stops
+// listing each refused item within a second of its refusal.
+func TestFailoverToTheThirdOffer(t *testing.T) {
+	s := Start(t, store.EngineSQLite)
+	s.WaitVendors(t)
+	eq := equivalentOffers(t, s, 3)
+	takeAway(t, s, eq[0])
+	takeAway(t, s, eq[1])
+	start := time.Now()
+	resp := procureWithFallback(t, s, eq[0], `{}`)
+
+	// Each refusal is seen by polling; get_offers is asked at once.
+	for i := range 2 {
+		st := pollStatus(t, s, eq[0].OfferID, 30*time.Second, func(st provision.OfferStatus) bool {
+			return len(st.Attempts) > i && st.Attempts[i].Outcome != provision.AttemptTrying || settled(st)
+		})
+		seen := time.Now()
+		if listed(t, s, eq[i]) {
+			t.Errorf("%s %s is still listed after its refusal", eq[i].Vendor, eq[i].VendorRegion)
+		}
+		if took := time.Since(seen); took > time.Second {
+			t.Errorf("get_offers took %s", took)
+		}
+		if st.Attempts[i].Outcome != provision.AttemptRefused {
+			t.Fatalf("attempt %d: %+v, want refused", i, st.Attempts[i])
+		}
+	}
+	st := pollStatus(t, s, eq[0].OfferID, 30*time.Second-time.Since(start), settled)
+	took := time.Since(start)
+	t.Logf("ready on the third offer %s after the request", took.Round(100*time.Millisecond))
+	if st.ProcurementStatus != provision.StatusReady || len(st.Attempts) != 3 {
+		t.Fatalf("status %+v, want ready after three tries", st)
+	}
+	for i, a := range st.Attempts {
+		if a.Vendor != eq[i].Vendor || a.Region != eq[i].VendorRegion {
+			t.Errorf("attempt %d at %s %s, want %s %s", i, a.Vendor, a.Region, eq[i].Vendor, eq[i].VendorRegion)
+		}
+		if i < 2 && (a.Reason == nil || !strings.HasPrefix(*a.Reason, "no capacity")) {
+			t.Errorf("attempt %d's reason %v, want the vendor's no-capacity refusal", i, a.Reason)
+		}
+	}
+	if n := liveByResource(t, s)[resp.ResourceIDs[0].String()]; n != 1 {
+		t.Errorf("%d live instances for the procurement, want 1", n)
+	}
+	if r := resourceOf(t, s, resp.ResourceIDs[0]); r.Vendor != eq[2].Vendor || r.VendorRegion != eq[2].VendorRegion {
+		t.Errorf("resource at %s %s, want %s %s", r.Vendor, r.VendorRegion, eq[2].Vendor, eq[2].VendorRegion)
+	}
+}
+
+// TestFailoverWaitsForStock: with every matching item sold out and a
+// deadline of 5 minutes, the procurement waits; once one item has stock
+// again it is ready within 30 s of its vendor's next catalog read. Without
+// stock, a procurement fails at its deadline saying it waited.
+func TestFailoverWaitsForStock(t *testing.T) {
+	const refresh = 3 * time.Second
+	s := Start(t, store.EngineSQLite, "--catalog-refresh", refresh.String())
+	s.WaitVendors(t)
+	o := equivalentOffers(t, s, 1)[0]
+	// Only o's vendor, region and price match; all of it is sold.
+	narrow := fmt.Sprintf(`{"vendor":%q,"region":%q,"compute":{"gpu_type":%q,"contract_type":%q,"max_price_per_gpu_hour":%v}}`,
+		o.Vendor, o.Region, o.GPUType, o.ContractType, o.GPUPricePerHour)
+	regions := map[string]bool{}
+	for _, it := range capacity(t, s) {
+		if it.Vendor == o.Vendor && !regions[it.Region] {
+			regions[it.Region] = true
+			setCapacity(t, s, o.Vendor, it.Region, o.ContractType, 0)
+		}
+	}
+	resp := procureWithFallback(t, s, o, `{"query":`+narrow+`,"until":"5m"}`)
+	st := pollStatus(t, s, o.OfferID, 30*time.Second, func(st provision.OfferStatus) bool {
+		return strings.HasPrefix(st.Progress, "waiting for capacity") || settled(st)
+	})
+	if st.ProcurementStatus != provision.StatusInProgress {
+		t.Fatalf("while waiting: %+v", st)
+	}
+	setCapacity(t, s, o.Vendor, o.VendorRegion, o.ContractType, 1)
+	back := time.Now()
+	st = pollStatus(t, s, o.OfferID, refresh+40*time.Second, settled)
+	took := time.Since(back)
+	t.Logf("ready %s after stock came back (catalog read every %s)", took.Round(100*time.Millisecond), refresh)
+	if st.ProcurementStatus != provision.StatusReady {
+		t.Fatalf("after stock came back: %+v", st)
+	}
+	if took > refresh+refresh/10+30*time.Second {
+		t.Errorf("ready %s after stock came back, want within 30 s of the next catalog read", took)
+	}
+	if n := liveByResource(t, s)[resp.ResourceIDs[0].String()]; n != 1 {
+		t.Errorf("%d live instances, want 1", n)
+	}
+
+	// Sold out again, and a deadline of 3 s: another vendor's offer, sold
+	// out too, waits for o's item and fails, naming the wait.
+	setCapacity(t, s, o.Vendor, o.VendorRegion, o.ContractType, 0)
+	var next offers.Offer
+	for _, x := range query(t, s, offers.Query{Compute: offers.Compute{GPUType: "H100"}, Limit: 100}).Offers {
+		if x.Vendor != o.Vendor {
+			next = x
+			break
+		}
+	}
+	takeAway(t, s, next)
+	procureWithFallback(t, s, next, `{"query":`+narrow+`,"until":"3s"}`)
+	st = pollStatus(t, s, next.OfferID, 40*time.Second, settled)
+	if st.ProcurementStatus != provision.StatusFailed || !strings.Contains(*st.FailureReason, "waited for capacity") {
+		t.Errorf("without stock: %+v, want failed naming the wait", st)
+	}
+}
+
+// TestFailoverSurvivesKill: the server is killed while a procurement fails
+// over and started again; the procurement ends ready with exactly one
+// machine, on either engine.
+func TestFailoverSurvivesKill(t *testing.T) {
+	for _, engine := range []string{store.EngineSQLite, store.EnginePostgres} {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			s := Start(t, engine, "--sandbox-boot-time", "2s")
+			s.WaitVendors(t)
+			eq := equivalentOffers(t, s, 2)
+			takeAway(t, s, eq[0])
+			resp := procureWithFallback(t, s, eq[0], `{}`)
+			pollStatus(t, s, eq[0].OfferID, 30*time.Second, func(st provision.OfferStatus) bool {
+				return len(st.Attempts) > 0 && st.Attempts[0].Outcome == provision.AttemptRefused || settled(st)
+			})
+			s.Kill(t)
+			s.Restart(t)
+			st := pollStatus(t, s, eq[0].OfferID, 60*time.Second, settled)
+			if st.ProcurementStatus != provision.StatusReady {
+				t.Fatalf("after the restart: %+v", st)
+			}
+			live := liveByResource(t, s)
+			if n := live[resp.ResourceIDs[0].String()]; n != 1 {
+				t.Errorf("%d live instances for the procurement, want exactly 1", n)
+			}
+		})
+	}
+}
