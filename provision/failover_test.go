@@ -171,6 +171,9 @@ func TestFailoverWaitsForStock(t *testing.T) {
 	if waiting.ProcurementStatus != provision.StatusInProgress || !strings.Contains(waiting.Progress, "next look at") {
 		t.Errorf("waiting status %+v", waiting)
 	}
+	if evs, err := e.st.EventsAfter(context.Background(), 1, 0, store.EventFilter{Type: events.ProcurementWaiting}, 10); err != nil || len(evs) != 1 {
+		t.Errorf("procurement.waiting events: %d, %v; want 1", len(evs), err)
+	}
 	last := eq[len(eq)-1]
 	e.takeAway(last, 1)
 	if err := e.index.Refresh(context.Background(), last.Vendor); err != nil {
@@ -319,5 +322,26 @@ func TestClusterFailsOverAsAWhole(t *testing.T) {
 		if in.Vendor == "nebius" {
 			t.Errorf("an instance left at nebius: %+v", in)
 		}
+	}
+}
+
+// An equivalent offer that would take the account over a spend cap is never
+// tried: with every one in stock over it, the procurement fails saying so.
+func TestFailoverStaysUnderSpendCaps(t *testing.T) {
+	e := newEnv(t, "sqlite", nil)
+	eq := e.equivalents(2)
+	e.takeAway(eq[0], 0)
+	// The cap lets the procured offer in, and no dearer one.
+	capUSD := (eq[0].TotalPricePerHour + eq[1].TotalPricePerHour) / 2
+	if err := e.st.SetAccountLimits(context.Background(), 1, &capUSD, nil); err != nil {
+		t.Fatal(err)
+	}
+	e.procureWithFallback(eq[0], provision.Fallback{})
+	st := e.waitStatus(eq[0].OfferID, "failed", func(st provision.OfferStatus) bool { return ready(st) || failed(st) })
+	if !failed(st) || len(st.Attempts) != 1 || !strings.Contains(*st.FailureReason, "over the account's caps") {
+		t.Errorf("status %+v, want failed after one try, naming the caps", st)
+	}
+	if n := len(e.live("")); n != 0 {
+		t.Errorf("%d instances live", n)
 	}
 }
