@@ -330,12 +330,40 @@ func TestUpdateResource(t *testing.T) {
 		}
 		requireResource(t, s, ready)
 
+		// A resource on its way out loses its auto-delete time, whoever
+		// moves it there.
+		for _, status := range []string{"deleting", "deleted", "failed"} {
+			x := insertResourceWithDeleteAt(t, s, alice, "offer-1", "r-"+status)
+			x.Status = status
+			out, err := s.UpdateResource(ctx, x)
+			if err != nil || out.DeleteAt != nil {
+				t.Errorf("UpdateResource to %s: delete_at %v, %v; want none", status, out.DeleteAt, err)
+			}
+		}
+
 		missing := r
 		missing.ID = "unknown"
 		if _, err := s.UpdateResource(ctx, missing); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("UpdateResource(unknown) error = %v, want ErrNotFound", err)
 		}
 	})
+}
+
+// insertResourceWithDeleteAt inserts a provisioning resource of the
+// procurement whose auto-delete time is set, and returns it as stored.
+func insertResourceWithDeleteAt(t *testing.T, s store.Store, account int64, offer, id string) store.Resource {
+	t.Helper()
+	ctx := t.Context()
+	insertResource(t, s, testResource(account, offer, id, base))
+	at := base.Add(time.Hour)
+	if _, err := s.SetDeleteAt(ctx, offer, &at, base); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.ResourceByID(ctx, id)
+	if err != nil || r.DeleteAt == nil {
+		t.Fatalf("resource %s: %+v, %v; want its delete_at set", id, r, err)
+	}
+	return r
 }
 
 // TestStaleWriteLoses is the race of issue 21 on both engines: writer A

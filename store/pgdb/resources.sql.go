@@ -515,6 +515,9 @@ UPDATE resources SET
     last_synced_at = $16,
     billing_started_at = $17,
     updated_at = $18,
+    -- A resource on its way out has no time to be deleted at: whatever
+    -- ends it, its auto-delete time ends with it.
+    delete_at = CASE $5 WHEN 'deleting' THEN NULL WHEN 'deleted' THEN NULL WHEN 'failed' THEN NULL ELSE delete_at END,
     version = version + 1
 WHERE id = $19 AND version = $20
 RETURNING id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version

@@ -76,6 +76,9 @@ UPDATE resources SET
     last_synced_at = sqlc.arg(last_synced_at),
     billing_started_at = sqlc.arg(billing_started_at),
     updated_at = sqlc.arg(updated_at),
+    -- A resource on its way out has no time to be deleted at: whatever
+    -- ends it, its auto-delete time ends with it.
+    delete_at = CASE sqlc.arg(status) WHEN 'deleting' THEN NULL WHEN 'deleted' THEN NULL WHEN 'failed' THEN NULL ELSE delete_at END,
     version = version + 1
 WHERE id = sqlc.arg(id) AND version = sqlc.arg(version)
 RETURNING *;
