@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -57,7 +58,20 @@ func (a *API) registerOffers() {
 	documentAnswer[offers.Result](a, &op)
 	huma.Register(a.huma, op, a.getOffers)
 	// huma documents a raw body as binary; the contract documents a string.
-	a.huma.OpenAPI().Paths["/get_offers"].Post.RequestBody.Content["application/yaml"].Schema = &huma.Schema{Type: huma.TypeString}
+	// The string is a YAML document of the fields the JSON form documents,
+	// so both say what a query holds.
+	body := a.huma.OpenAPI().Paths["/get_offers"].Post.RequestBody
+	body.Content["application/yaml"] = &huma.MediaType{
+		Schema: &huma.Schema{Type: huma.TypeString, Description: "A YAML document with the fields of OfferQuery (see the application/json form): " +
+			"compute.gpu_type is required (a family such as H100, or an exact name such as nvidia-h100-sxm5-80gb); " +
+			"compute.gpu_count (default 1), compute.max_price_per_gpu_hour, compute.contract_type (ondemand or spot), " +
+			"compute.node_count (clusters), region (US, EU, APAC or Other), vendor, network.supports_cilium and limit narrow it."},
+		Example: "compute:\n  gpu_type: H100\n  gpu_count: 1\n  max_price_per_gpu_hour: 3\nregion: US\nlimit: 5\n",
+	}
+	body.Content["application/json"] = &huma.MediaType{
+		Schema:  a.huma.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[offers.Query](), true, ""),
+		Example: map[string]any{"compute": map[string]any{"gpu_type": "H100", "gpu_count": 1}, "region": "EU", "limit": 5},
+	}
 
 	huma.Register(a.huma, operation("get_offer_details", http.MethodGet, "/offers/{offer_id}", tagOffers, "Offer details"), a.offerDetails)
 }

@@ -3,7 +3,9 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -67,6 +69,17 @@ func TestOpenAPI(t *testing.T) {
 	body := doc.Paths.Find("/get_offers").Post.RequestBody.Value.Content["application/yaml"]
 	if body == nil || !body.Schema.Value.Type.Is("string") || body.Schema.Value.Format != "" {
 		t.Errorf("get_offers body is not documented as an application/yaml string: %+v", body)
+	}
+	// Its fields are documented too: as the JSON form's schema, and in
+	// the YAML string's description and example.
+	if body == nil || !strings.Contains(body.Schema.Value.Description, "gpu_type") || !strings.Contains(fmt.Sprint(body.Example), "gpu_type: H100") {
+		t.Errorf("get_offers' YAML body says nothing of the query's fields: %+v", body)
+	}
+	jsonBody := doc.Paths.Find("/get_offers").Post.RequestBody.Value.Content["application/json"]
+	if jsonBody == nil || jsonBody.Schema.Ref != "#/components/schemas/OfferQuery" {
+		t.Errorf("get_offers' JSON body is not documented as OfferQuery: %+v", jsonBody)
+	} else if q := doc.Components.Schemas["OfferQuery"].Value; q.Properties["compute"] == nil || q.Properties["region"] == nil {
+		t.Errorf("OfferQuery lacks compute or region: %+v", q.Properties)
 	}
 
 	components := []struct{ method, path, request, response string }{
