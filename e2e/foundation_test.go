@@ -19,8 +19,8 @@ import (
 	"github.com/gpusupply/supply/vendors"
 )
 
-// firstKeyBanner is what the server prints when it makes the initial key.
-const firstKeyBanner = "Created the first API key"
+// firstKeyLine is what the server logs when it makes the initial key.
+const firstKeyLine = `"msg":"created initial API key"`
 
 // TestFoundation walks what a new user meets first: the printed key,
 // discovery, authentication, the operational endpoints, and a restart
@@ -36,10 +36,20 @@ func TestFoundation(t *testing.T) {
 				if !strings.HasPrefix(s.Key, "sk_") {
 					t.Fatalf("initial key %q does not look like an API key", s.Key)
 				}
-				// Not a terminal: the key is in its file, never in the logs.
+				// Not a terminal: the key is in its file, never in the logs,
+				// which are JSON lines and nothing else.
 				keyFile := filepath.Join(s.DataDir, "initial-api-key")
-				if out := s.Stderr(); !strings.Contains(out, firstKeyBanner) || !strings.Contains(out, keyFile) || strings.Contains(out, s.Key) {
+				out := s.Stderr()
+				if !strings.Contains(out, firstKeyLine) || !strings.Contains(out, keyFile) || strings.Contains(out, s.Key) {
 					t.Fatalf("stderr does not name the key's file, or shows the key:\n%s", out)
+				}
+				for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+					if !json.Valid([]byte(line)) {
+						t.Fatalf("a log line that is not JSON: %q", line)
+					}
+				}
+				if strings.Contains(out, "Applied migration") {
+					t.Errorf("a first start logs River's migrations at info:\n%s", out)
 				}
 				fi, err := os.Stat(filepath.Join(s.DataDir, "initial-api-key"))
 				if err != nil {
@@ -169,7 +179,7 @@ func TestFoundation(t *testing.T) {
 
 			t.Run("restart keeps the key and makes no other", func(t *testing.T) {
 				s.Restart(t)
-				if strings.Contains(s.Stderr(), firstKeyBanner) {
+				if strings.Contains(s.Stderr(), firstKeyLine) {
 					t.Fatalf("restart created another key:\n%s", s.Stderr())
 				}
 				b, err := os.ReadFile(filepath.Join(s.DataDir, "initial-api-key"))

@@ -127,6 +127,7 @@ func (h traceHandler) WithGroup(name string) slog.Handler {
 var routine = []string{
 	": Producer job counts",
 	": Ran successfully",
+	": Applied migration", // one per River migration on a first start
 }
 
 // River returns a logger for River's client: its routine info lines are

@@ -128,11 +128,10 @@ func ensureInitialKey(ctx context.Context, st store.Store, dataDir string, log *
 		return fmt.Errorf("write initial key: %w", err)
 	}
 	// Shown to the person at the terminal, once; where stderr goes to a
-	// file or a log collector, the key stays in its 0600 file.
+	// file or a log collector, the key stays in its 0600 file and the log
+	// (JSON lines there, nothing else) says where.
 	if logging.IsTerminal(os.Stderr) {
 		fmt.Fprintf(os.Stderr, "\n  Created the first API key (account \"default\"); it is shown only once:\n\n    %s\n\n  It is also in %s\n\n", key, path)
-	} else {
-		fmt.Fprintf(os.Stderr, "\n  Created the first API key (account \"default\"); it is in %s\n\n", path)
 	}
 	log.Info("created initial API key", "account", "default", "file", path)
 	return nil

@@ -2,6 +2,11 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -16,6 +21,34 @@ func TestParsePrefixes(t *testing.T) {
 	for _, bad := range []string{"10.0.0.0/33", "proxy.internal"} {
 		if _, err := parsePrefixes([]string{bad}); err == nil {
 			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+// A port in use is said at once, before the server migrates a database,
+// makes a key or starts the sandbox.
+func TestBusyPortIsSaidFirst(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	for _, flag := range []string{"--metrics-listen", "--listen"} {
+		dataDir := t.TempDir()
+		args := []string{"--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--data-dir", dataDir, "--log-level", "error"}
+		args = append(args, flag, busy.Addr().String())
+		cmd := serverCommand()
+		cmd.SetArgs(args)
+		cmd.SetOut(io.Discard)
+		cmd.SetErr(io.Discard)
+		err := cmd.ExecuteContext(t.Context())
+		if err == nil || !strings.Contains(err.Error(), flag) || !strings.Contains(err.Error(), "address already in use") {
+			t.Errorf("%s on a busy port: %v, want an error naming the flag", flag, err)
+		}
+		for _, made := range []string{"supply.db", "initial-api-key", "sandbox"} {
+			if _, err := os.Stat(filepath.Join(dataDir, made)); err == nil {
+				t.Errorf("%s on a busy port: %s was made before the port was tried", flag, made)
+			}
 		}
 	}
 }

@@ -143,6 +143,20 @@ func runServer(ctx context.Context, f serverFlags, sandboxSet bool) error {
 		return err
 	}
 	defer release()
+	// The addresses first: a port in use is said before anything is
+	// migrated, created or started.
+	var metricsListener net.Listener
+	if f.metricsListen != "" {
+		if metricsListener, err = net.Listen("tcp", f.metricsListen); err != nil {
+			return fmt.Errorf("listen for metrics on --metrics-listen %s: %w", f.metricsListen, err)
+		}
+		defer metricsListener.Close()
+	}
+	l, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return fmt.Errorf("listen on --listen %s: %w", f.listen, err)
+	}
+	defer l.Close()
 	// River's routine lines (job counts every few seconds) go to debug.
 	opts := f.db.options(!isPostgres || !f.noMigrate, logging.River(log))
 	opts.JobRescueAfter = f.jobRescueAfter
@@ -226,6 +240,11 @@ func runServer(ctx context.Context, f serverFlags, sandboxSet bool) error {
 	// cancels those still running, which River hands back to the queue.
 	var shutdownDeadline time.Time
 	defer func() {
+		if shutdownDeadline.IsZero() {
+			// Leaving on an error, not a signal: the steps still get
+			// the shutdown timeout.
+			shutdownDeadline = time.Now().Add(f.shutdownTimeout)
+		}
 		stopCtx, stop := context.WithDeadline(context.Background(), shutdownDeadline)
 		defer stop()
 		if err := st.StopJobs(stopCtx); err != nil {
@@ -258,19 +277,11 @@ func runServer(ctx context.Context, f serverFlags, sandboxSet bool) error {
 	// hand to Prometheus, and nothing to leak.
 	servers := []*http.Server{}
 	errc := make(chan error, 2)
-	if f.metricsListen != "" {
-		ml, err := net.Listen("tcp", f.metricsListen)
-		if err != nil {
-			return fmt.Errorf("listen for metrics: %w", err)
-		}
+	if metricsListener != nil {
 		msrv := api.NewServer(f.metricsListen, a.MetricsHandler())
 		servers = append(servers, msrv)
-		log.Info("metrics serving", "addr", ml.Addr().String())
-		go func() { errc <- msrv.Serve(ml) }()
-	}
-	l, err := net.Listen("tcp", f.listen)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+		log.Info("metrics serving", "addr", metricsListener.Addr().String())
+		go func() { errc <- msrv.Serve(metricsListener) }()
 	}
 	srv := api.NewServer(f.listen, a.Handler())
 	// Event streams never end by themselves: end them so shutdown need
