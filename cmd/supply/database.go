@@ -22,8 +22,8 @@ type dbFlags struct {
 }
 
 func (f *dbFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.dataDir, "data-dir", "./supply-data", "directory for the SQLite database, sandbox state and the initial API key (env SUPPLY_DATA_DIR)")
-	cmd.Flags().StringVar(&f.databaseURL, "database-url", "", "postgres:// URL to use PostgreSQL instead of SQLite (env SUPPLY_DATABASE_URL)")
+	cmd.Flags().StringVar(&f.dataDir, "data-dir", "./supply-data", "directory for the SQLite database, sandbox state and the initial API key")
+	cmd.Flags().StringVar(&f.databaseURL, "database-url", "", "postgres:// URL to use PostgreSQL instead of SQLite")
 }
 
 func (f *dbFlags) options(migrate bool, log *slog.Logger) store.Options {

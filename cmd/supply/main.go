@@ -40,12 +40,26 @@ func rootCommand() *cobra.Command {
 	}
 	// The completion command is ours, with an example like every other.
 	root.CompletionOptions.DisableDefaultCmd = true
+	defer documentEnv(root)
 	root.AddCommand(serverCommand(), migrateCommand(), keysCommand(), accountsCommand(),
 		gpusCommand(), vendorsCommand(), regionsCommand(), offersCommand(),
 		procureCommand(), rentCommand(), statusCommand(),
 		resourcesCommand(), resourceCommand(), deleteCommand(), accountCommand(), usageCommand(), eventsCommand(), sessionsCommand(),
 		completionCommand(), versionCommand())
 	return root
+}
+
+// documentEnv adds to the help of every flag of cmd and its subcommands
+// the environment variable it can also come from.
+func documentEnv(cmd *cobra.Command) {
+	cmd.LocalFlags().VisitAll(func(f *pflag.Flag) {
+		if f.Name != "help" && !strings.Contains(f.Usage, "(env ") {
+			f.Usage += " (env " + envName(f.Name) + ")"
+		}
+	})
+	for _, c := range cmd.Commands() {
+		documentEnv(c)
+	}
 }
 
 // envName is the environment variable of a flag: --database-url is

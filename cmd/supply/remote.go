@@ -27,8 +27,8 @@ type remote struct {
 func remoteCommand(cmd *cobra.Command, run func(ctx context.Context, c *client.Client, p *printer, args []string) error) *cobra.Command {
 	var r remote
 	fl := cmd.Flags()
-	fl.StringVar(&r.url, "url", "http://127.0.0.1:8080", "URL of the supply server (env SUPPLY_URL)")
-	fl.StringVar(&r.apiKey, "api-key", "", "API key (env SUPPLY_API_KEY)")
+	fl.StringVar(&r.url, "url", "http://127.0.0.1:8080", "URL of the supply server")
+	fl.StringVar(&r.apiKey, "api-key", "", "API key")
 	fl.BoolVar(&r.json, "json", false, "print the API's JSON answer instead of a table")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		c := client.New(r.url, r.apiKey, client.WithUserAgent("supply-cli/"+buildinfo.Read().Version))

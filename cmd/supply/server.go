@@ -100,7 +100,7 @@ State lives in SQLite under --data-dir unless --database-url points at PostgreSQ
 	fl.DurationVar(&f.catalogRefresh, "catalog-refresh", time.Minute, "how often each vendor's catalog is re-read")
 	fl.DurationVar(&f.provisionTimeout, "provision-timeout", 20*time.Minute, "fail (and clean up) a procurement not reachable over SSH by then")
 	fl.DurationVar(&f.reconcileEvery, "reconcile-every", time.Minute, "how often instances at the vendors are compared with the database")
-	fl.DurationVar(&f.jobRescueAfter, "job-rescue-after", store.DefaultJobRescueAfter, "after a crash, how long before the jobs it was running are run again")
+	fl.DurationVar(&f.jobRescueAfter, "job-rescue-after", store.DefaultJobRescueAfter, "River's last resort for a job step that hangs in a live process: run it again after this long (a dead process's steps are taken over within seconds through heartbeats)")
 	fl.Float64Var(&f.rateLimit, "rate-limit", 100, "requests per second one account may make (bursts of --rate-burst); 0 turns the limit off")
 	fl.IntVar(&f.rateBurst, "rate-burst", 200, "burst size of the per-account rate limit")
 	fl.Float64Var(&f.authFailureRate, "auth-failure-rate", 1, "requests with an invalid API key per second one client address may make (bursts of --auth-failure-burst); 0 turns the limit off")
