@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -33,41 +35,49 @@ func sandboxHosts(t *testing.T, s *Server) (url, key string) {
 	return url, key
 }
 
-// setCapacity leaves free units of every item of vendor in region (as
-// offers show it in vendor_region) under contract: other customers of
-// the sandbox's vendors rent the rest, or give it back.
-func setCapacity(t *testing.T, s *Server, vendor, region, contract string, free int) {
+// hostsJSON calls the sandbox's vendor side (its hosts service) with the
+// stand-ins' key, sending in as JSON (nil: no body), and decodes a 200
+// answer into out (nil: none).
+func hostsJSON(t *testing.T, s *Server, method, path string, in, out any) {
 	t.Helper()
 	url, key := sandboxHosts(t, s)
-	body, _ := json.Marshal(map[string]any{"vendor": vendor, "region": region, "contract": contract, "free": free})
-	req, _ := http.NewRequest(http.MethodPost, url+"/capacity", strings.NewReader(string(body)))
+	var body io.Reader
+	if in != nil {
+		b, _ := json.Marshal(in)
+		body = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, url+path, body)
 	req.Header.Set("Authorization", "Bearer "+key)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("POST /capacity %s %s %s free=%d: %d", vendor, region, contract, free, resp.StatusCode)
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("%s %s on the sandbox's hosts service: %d %s", method, path, resp.StatusCode, b)
 	}
+	if out != nil {
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			t.Fatalf("%s %s on the sandbox's hosts service: %v", method, path, err)
+		}
+	}
+}
+
+// setCapacity leaves free units of every item of vendor in region (as
+// offers show it in vendor_region) under contract: other customers of
+// the sandbox's vendors rent the rest, or give it back.
+func setCapacity(t *testing.T, s *Server, vendor, region, contract string, free int) {
+	t.Helper()
+	hostsJSON(t, s, http.MethodPost, "/capacity", map[string]any{"vendor": vendor, "region": region, "contract": contract, "free": free}, nil)
 }
 
 // capacity lists what the sandbox's vendors sell, with what is free.
 func capacity(t *testing.T, s *Server) []standin.Stock {
 	t.Helper()
-	url, key := sandboxHosts(t, s)
-	req, _ := http.NewRequest(http.MethodGet, url+"/capacity", nil)
-	req.Header.Set("Authorization", "Bearer "+key)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
 	var items []standin.Stock
-	if err := json.NewDecoder(resp.Body).Decode(&items); err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /capacity: %d %v", resp.StatusCode, err)
-	}
+	hostsJSON(t, s, http.MethodGet, "/capacity", nil, &items)
 	return items
 }
 

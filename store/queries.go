@@ -383,16 +383,25 @@ func (q queries) UpdateProcurement(ctx context.Context, p Procurement) (Procurem
 	if err == nil {
 		return procurement(out), nil
 	}
+	return Procurement{}, versionedUpdateError(err, "procurement "+p.OfferID, p.Version, func() (int64, error) {
+		current, err := q.db.ProcurementByOffer(ctx, p.OfferID)
+		return current.Version, err
+	})
+}
+
+// versionedUpdateError is the error of an update of what (written over
+// version) that failed with err: when it changed no row, either there is
+// none (ErrNotFound) or another writer changed it first (ErrConflict), as
+// the row's current version says.
+func versionedUpdateError(err error, what string, version int64, current func() (int64, error)) error {
 	if !errors.Is(err, sql.ErrNoRows) {
-		return Procurement{}, wrap(err, "update procurement %s", p.OfferID)
+		return wrap(err, "update %s", what)
 	}
-	// No row changed: either there is none, or another writer changed it
-	// first. Tell the two apart for the caller (and the logs).
-	current, err := q.db.ProcurementByOffer(ctx, p.OfferID)
+	now, err := current()
 	if err != nil {
-		return Procurement{}, wrap(err, "update procurement %s", p.OfferID)
+		return wrap(err, "update %s", what)
 	}
-	return Procurement{}, fmt.Errorf("update procurement %s: it is at version %d, not %d: %w", p.OfferID, current.Version, p.Version, ErrConflict)
+	return fmt.Errorf("update %s: it is at version %d, not %d: %w", what, now, version, ErrConflict)
 }
 
 func (q queries) InsertResource(ctx context.Context, r Resource) error {
@@ -444,14 +453,10 @@ func (q queries) UpdateResource(ctx context.Context, r Resource) (Resource, erro
 	if err == nil {
 		return out.resource(), nil
 	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return Resource{}, wrap(err, "update resource %s", r.ID)
-	}
-	current, err := q.db.ResourceByID(ctx, r.ID)
-	if err != nil {
-		return Resource{}, wrap(err, "update resource %s", r.ID)
-	}
-	return Resource{}, fmt.Errorf("update resource %s: it is at version %d, not %d: %w", r.ID, current.Version, r.Version, ErrConflict)
+	return Resource{}, versionedUpdateError(err, "resource "+r.ID, r.Version, func() (int64, error) {
+		current, err := q.db.ResourceByID(ctx, r.ID)
+		return current.Version, err
+	})
 }
 
 func (q queries) SetDeleteAt(ctx context.Context, offerID string, deleteAt *time.Time, at time.Time) (int64, error) {
