@@ -156,27 +156,8 @@ func installation(t *testing.T, s *Server) string {
 // shows every installation's instances.
 func liveByResource(t *testing.T, sandboxServer *Server) map[string]int {
 	t.Helper()
-	var hostsURL, key string
-	for _, kv := range sandboxServer.SandboxEnv(t) {
-		k, v, _ := strings.Cut(kv, "=")
-		switch k {
-		case "SUPPLY_SANDBOX_HOSTS_URL":
-			hostsURL = v
-		case "SUPPLY_LAMBDA_API_KEY":
-			key = v
-		}
-	}
-	req, _ := http.NewRequest(http.MethodGet, hostsURL+"/instances", nil)
-	req.Header.Set("Authorization", "Bearer "+key)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
 	var console []standin.ConsoleEntry
-	if err := json.NewDecoder(resp.Body).Decode(&console); err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("the sandbox's vendor console: %d %v", resp.StatusCode, err)
-	}
+	sandboxServer.VendorConsole(t, http.MethodGet, "/instances", nil, http.StatusOK, &console)
 	live := map[string]int{}
 	for _, in := range console {
 		if in.Live {
