@@ -42,7 +42,7 @@ func rootCommand() *cobra.Command {
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.AddCommand(serverCommand(), migrateCommand(), keysCommand(), accountsCommand(),
 		gpusCommand(), vendorsCommand(), regionsCommand(), offersCommand(),
-		procureCommand(), rentCommand(), statusCommand(),
+		procureCommand(), rentCommand(), statusCommand(), cancelCommand(),
 		resourcesCommand(), resourceCommand(), deleteCommand(), accountCommand(), usageCommand(), eventsCommand(), sessionsCommand(),
 		completionCommand(), versionCommand())
 	return root

@@ -123,7 +123,7 @@ func (p *printer) table(header []string, rows [][]string) {
 	line(header, func(_ int, s string) string { return paint(p.color, bold, s) })
 	for _, row := range rows {
 		line(row, func(col int, s string) string {
-			if header[col] == "STATUS" {
+			if header[col] == "STATUS" || header[col] == "OUTCOME" {
 				return paint(p.color, statusColor(s), s)
 			}
 			return s
@@ -228,6 +228,21 @@ func (pr *progress) set(state, info string) {
 		return
 	}
 	fmt.Fprintln(pr.p.err, pr.text(false))
+}
+
+// println prints a line of narration above the live line, which stays
+// below it.
+func (pr *progress) println(line string) {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	if !pr.p.live {
+		fmt.Fprintln(pr.p.err, line)
+		return
+	}
+	fmt.Fprint(pr.p.err, "\r\033[K"+line+"\n")
+	if pr.state != "" {
+		pr.draw()
+	}
 }
 
 // stop ends the live line, leaving its last state on screen.
