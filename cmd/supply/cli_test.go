@@ -548,8 +548,13 @@ func TestRentFailsOver(t *testing.T) {
 		u.jsonOf(t, &res, "offers", "--gpu", "H100", "--ondemand", "--limit", "1")
 		s.TakeAway(t, res.Offers[0])
 		_, stderr, code := u.run(t, "rent", "--gpu", "H100", "--no-fallback")
-		if code == 0 || len(attempts(t, stderr)) != 0 ||
-			!strings.Contains(stderr, "supply: procurement of offer "+res.Offers[0].OfferID.String()+" failed: no capacity: ") {
+		// An offer's id names the second it was shown in: the one rent
+		// names is the same offer as the one taken away if it is at the
+		// same vendor, in the same region.
+		m := renting.FindStringSubmatch(stderr)
+		if code == 0 || m == nil || len(attempts(t, stderr)) != 0 ||
+			!strings.Contains(stderr, " from "+res.Offers[0].Vendor+" in "+res.Offers[0].Region+" ("+res.Offers[0].VendorRegion+") ") ||
+			!strings.Contains(stderr, "\nsupply: procurement of offer "+m[1]+" failed: no capacity: ") {
 			t.Fatalf("rent --no-fallback of an offer out of stock: exit %d, want its refusal alone\n%s", code, stderr)
 		}
 		u.fails(t, "if any flags in the group [no-fallback until] are set none of the others can be", "rent", "--gpu", "H100", "--no-fallback", "--until", "1h")
