@@ -246,7 +246,7 @@
       try {
         const st = await api("POST", "/offers/" + offerID + "/cancel");
         clearTimeout(poll);
-        if (watching === offerID) render(st);
+        if (watching === offerID && render(st)) poll = setTimeout(() => watch(offerID), 1000);
       } catch (e) {
         show(document.getElementById("progress-error"), "Could not cancel: " + e.message);
       } finally {
