@@ -121,9 +121,12 @@ func (c *Client) Offer(ctx context.Context, offerID uuid.UUID) (offers.Details, 
 }
 
 // Procure starts procuring an offer and answers before the vendor has
-// finished; follow it with OfferStatus or WaitReady. A non-empty
-// idempotencyKey makes a retry of the same request answer like the first
-// one instead of procuring twice.
+// finished; follow it with OfferStatus, WaitReady or WaitProcurement. A
+// non-empty idempotencyKey makes a retry of the same request answer like
+// the first one instead of procuring twice. With req.Fallback set, a
+// vendor's refusal for capacity moves the procurement to the next
+// cheapest equivalent offer, and it may wait for stock (provision.Fallback);
+// its status lists each offer tried in Attempts.
 func (c *Client) Procure(ctx context.Context, req provision.ProcureRequest, idempotencyKey string) (provision.ProcureResponse, error) {
 	b, err := json.Marshal(req)
 	if err != nil {
@@ -140,6 +143,15 @@ func (c *Client) Procure(ctx context.Context, req provision.ProcureRequest, idem
 func (c *Client) OfferStatus(ctx context.Context, offerID uuid.UUID) (provision.OfferStatus, error) {
 	var out provision.OfferStatus
 	return out, c.do(ctx, http.MethodGet, "/offers/"+offerID.String()+"/status", nil, nil, &out)
+}
+
+// Cancel answers POST /offers/{offer_id}/cancel (an extension): it ends
+// a procurement still under way, whether it is trying an offer or waiting
+// for stock, as a forced delete of its resources would, and answers its
+// status. A procurement that has ended already is a *Error 409.
+func (c *Client) Cancel(ctx context.Context, offerID uuid.UUID) (provision.OfferStatus, error) {
+	var out provision.OfferStatus
+	return out, c.do(ctx, http.MethodPost, "/offers/"+offerID.String()+"/cancel", nil, nil, &out)
 }
 
 // Resources lists the account's resources, newest first, deleted ones

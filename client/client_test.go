@@ -3,6 +3,7 @@ package client_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -382,5 +383,149 @@ func TestWaitUsesTheEventStream(t *testing.T) {
 	page, err := c.Events(ctx, 0, client.EventFilter{Type: "procurement.ready"}, 10)
 	if err != nil || len(page.Events) != 1 || page.Events[0].OfferID != o.OfferID.String() {
 		t.Errorf("procurement.ready events: %+v %v", page, err)
+	}
+}
+
+// TestFailover procures through a vendor's refusal: the cheapest H100's
+// item is taken away at its vendor (the catalog, read once an hour here,
+// still lists it), and the procurement, with a fallback, is ready at the
+// next cheapest while WaitProcurement reports each try once, in order.
+// Then a procurement waiting for stock is cancelled.
+func TestFailover(t *testing.T) {
+	t.Parallel()
+	s, c := startServer(t, "--sandbox-boot-time", "500ms", "--catalog-refresh", "1h")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	t.Run("ready after a refusal", func(t *testing.T) {
+		o := cheapest(t, c)
+		taken := s.TakeAway(t, o)
+		q := offers.Query{Compute: offers.Compute{GPUType: "H100", ContractType: "ondemand"}}
+		if _, err := c.Procure(ctx, provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: sshKey,
+			Fallback: &provision.Fallback{Query: &q}}, ""); err != nil {
+			t.Fatal(err)
+		}
+		var tries []provision.Attempt
+		changes := 0
+		st, err := c.WaitProcurement(ctx, o.OfferID, client.WaitHooks{
+			OnChange: func(provision.OfferStatus) { changes++ },
+			OnAttempt: func(n int, a provision.Attempt) {
+				if n != len(tries)+1 {
+					t.Errorf("try %d reported after %d tries", n, len(tries))
+				}
+				tries = append(tries, a)
+			},
+		})
+		if err != nil {
+			t.Fatalf("WaitProcurement: %v (items taken away: %+v)", err, taken)
+		}
+		if len(tries) < 2 || !slices.EqualFunc(tries, st.Attempts, sameTry) || changes < 2 {
+			t.Fatalf("tries reported %+v after %d changes, want each of %+v once", tries, changes, st.Attempts)
+		}
+		first, last := tries[0], tries[len(tries)-1]
+		if first.OfferID != o.OfferID || first.Outcome != provision.AttemptRefused || !strings.HasPrefix(deref(first.Reason), "no capacity") {
+			t.Errorf("first try %+v, want %s refused for lack of capacity", first, o.OfferID)
+		}
+		if last.Outcome != provision.AttemptReady || last.Vendor+last.Region == o.Vendor+o.VendorRegion {
+			t.Errorf("last try %+v, want ready elsewhere than %s %s", last, o.Vendor, o.VendorRegion)
+		}
+	})
+
+	t.Run("cancel a wait for stock", func(t *testing.T) {
+		// Every offer of the cheapest H100's vendor and exact GPU at its
+		// price or less is taken away: nothing the fallback may try is
+		// in stock, so the procurement waits.
+		o := cheapest(t, c)
+		q := offers.Query{Vendor: o.Vendor, Compute: offers.Compute{GPUType: o.GPUType, ContractType: "ondemand",
+			MaxPricePerGPUHour: &o.GPUPricePerHour}, Limit: 1000}
+		res, err := c.GetOffers(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range res.Offers {
+			s.TakeAway(t, x)
+		}
+		if _, err := c.Procure(ctx, provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: sshKey,
+			Fallback: &provision.Fallback{Query: &q, Until: provision.DurationText("10m")}}, ""); err != nil {
+			t.Fatal(err)
+		}
+		wctx, stop := context.WithCancel(ctx)
+		defer stop()
+		var waiting provision.OfferStatus
+		_, err = c.WaitProcurement(wctx, o.OfferID, client.WaitHooks{OnChange: func(st provision.OfferStatus) {
+			if strings.HasPrefix(st.Progress, "waiting for capacity") {
+				waiting = st
+				stop()
+			}
+		}})
+		if !errors.Is(err, context.Canceled) || waiting.ProcurementStatus != provision.StatusInProgress {
+			t.Fatalf("WaitProcurement = %v, last status %+v; want a wait for capacity", err, waiting)
+		}
+
+		st, err := c.Cancel(ctx, o.OfferID)
+		if err != nil || st.ProcurementStatus != provision.StatusFailed || !strings.Contains(deref(st.FailureReason), "cancelled by the user") {
+			t.Fatalf("Cancel = %+v, %v; want the procurement failed, cancelled by the user", st, err)
+		}
+		if len(st.Attempts) == 0 || st.Attempts[0].OfferID != o.OfferID || slices.ContainsFunc(st.Attempts, func(a provision.Attempt) bool {
+			return a.Outcome != provision.AttemptRefused
+		}) {
+			t.Errorf("attempts after the cancel %+v, want refusals only, of %s first", st.Attempts, o.OfferID)
+		}
+		_, err = c.Cancel(ctx, o.OfferID)
+		requireStatus(t, err, http.StatusConflict)
+		_, err = c.Cancel(ctx, uuid.New())
+		requireStatus(t, err, http.StatusNotFound)
+	})
+}
+
+// sameTry reports whether a and b are the same try, ended alike.
+func sameTry(a, b provision.Attempt) bool {
+	return a.OfferID == b.OfferID && a.Outcome == b.Outcome && deref(a.Reason) == deref(b.Reason) && a.At.Equal(b.At)
+}
+
+// TestWaitReportsEveryTry: statuses read far apart skip tries that began
+// and ended in between; each is reported all the same, once, in order,
+// before the status that showed it.
+func TestWaitReportsEveryTry(t *testing.T) {
+	t.Parallel()
+	id := uuid.New()
+	try := func(vendor, outcome string) string {
+		return `{"offer_id":"` + id.String() + `","vendor":"` + vendor + `","region":"r","gpu_price_per_hour":2,"outcome":"` + outcome + `","reason":null,"at":"2026-01-02T03:04:05Z"}`
+	}
+	statuses := []string{
+		`"procurement_status":"provisioning_in_progress","progress":"","attempts":[` + try("a", "trying") + `]`,
+		`"procurement_status":"provisioning_in_progress","progress":"no capacity at b r; trying c r (3 of 5)","attempts":[` +
+			try("a", "refused") + `,` + try("b", "no_answer") + `,` + try("c", "trying") + `]`,
+		// Only a try's outcome changed: that is a change too.
+		`"procurement_status":"provisioning_in_progress","progress":"no capacity at b r; trying c r (3 of 5)","attempts":[` +
+			try("a", "refused") + `,` + try("b", "no_answer") + `,` + try("c", "refused") + `]`,
+		`"procurement_status":"ready","progress":"1/1 instances running","attempts":[` +
+			try("a", "refused") + `,` + try("b", "no_answer") + `,` + try("c", "refused") + `,` + try("d", "ready") + `]`,
+	}
+	var polls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/events" {
+			http.NotFound(w, r) // no stream: waiting polls
+			return
+		}
+		n := min(int(polls.Add(1)), len(statuses)) - 1
+		w.Write([]byte(`{"offer_id":"` + id.String() + `","status":"procured",` + statuses[n] + `}`))
+	}))
+	defer srv.Close()
+	var seen []string
+	_, err := client.New(srv.URL, "key").WaitProcurement(context.Background(), id, client.WaitHooks{
+		OnChange: func(st provision.OfferStatus) { seen = append(seen, "status "+st.ProcurementStatus) },
+		OnAttempt: func(n int, a provision.Attempt) {
+			seen = append(seen, fmt.Sprintf("try %d %s %s", n, a.Vendor, a.Outcome))
+		},
+	})
+	want := []string{
+		"status provisioning_in_progress",
+		"try 1 a refused", "try 2 b no_answer", "status provisioning_in_progress",
+		"try 3 c refused", "status provisioning_in_progress",
+		"try 4 d ready", "status ready",
+	}
+	if err != nil || !slices.Equal(seen, want) {
+		t.Fatalf("WaitProcurement: %v, saw\n%s\nwant\n%s", err, strings.Join(seen, "\n"), strings.Join(want, "\n"))
 	}
 }

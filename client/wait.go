@@ -33,9 +33,43 @@ const (
 // the one before. A failed procurement is a *FailedError; a cancelled ctx
 // stops waiting (not the procurement) and answers ctx.Err().
 func (c *Client) WaitReady(ctx context.Context, offerID uuid.UUID, onChange func(provision.OfferStatus)) (provision.OfferStatus, error) {
+	return c.WaitProcurement(ctx, offerID, WaitHooks{OnChange: onChange})
+}
+
+// WaitHooks are what WaitProcurement calls as a procurement goes on.
+type WaitHooks struct {
+	// OnChange, when not nil, is called with the first status and with
+	// every status that differs from the one before (its procurement
+	// status, progress, instances or tries).
+	OnChange func(provision.OfferStatus)
+	// OnAttempt, when not nil, is called once for each offer a
+	// procurement with a fallback tried, as the try ends (refused,
+	// no_answer, failed, ready or cancelled), in order and before
+	// OnChange of the status that showed it: n counts from 1. A try
+	// that began and ended between two statuses read is reported too.
+	// The try under way is in the status's Progress.
+	OnAttempt func(n int, a provision.Attempt)
+}
+
+// WaitProcurement is WaitReady with a call for each try of a
+// procurement that fails over (see WaitHooks).
+func (c *Client) WaitProcurement(ctx context.Context, offerID uuid.UUID, hooks WaitHooks) (provision.OfferStatus, error) {
 	get := func(ctx context.Context) (provision.OfferStatus, error) { return c.OfferStatus(ctx, offerID) }
 	wake, stop := c.wakeOnEvents(ctx, offerID.String())
 	defer stop()
+	ended := 0
+	onChange := func(st provision.OfferStatus) {
+		// Tries are only ever appended, and only the last can be under
+		// way, so every try before the first one under way has ended.
+		for ; ended < len(st.Attempts) && st.Attempts[ended].Outcome != provision.AttemptTrying; ended++ {
+			if hooks.OnAttempt != nil {
+				hooks.OnAttempt(ended+1, st.Attempts[ended])
+			}
+		}
+		if hooks.OnChange != nil {
+			hooks.OnChange(st)
+		}
+	}
 	return poll(ctx, wake, get, offerStatusKey, onChange, func(st provision.OfferStatus) (bool, error) {
 		switch {
 		case st.ProcurementStatus == provision.StatusReady:
@@ -76,12 +110,16 @@ func (c *Client) WaitDeleted(ctx context.Context, resourceID uuid.UUID, onChange
 }
 
 // offerStatusKey tells two offer statuses apart by what a watcher sees
-// change: the procurement status, the progress and each instance's status.
+// change: the procurement status, the progress, each instance's status
+// and each try's outcome.
 func offerStatusKey(st provision.OfferStatus) string {
 	var b strings.Builder
 	b.WriteString(st.ProcurementStatus + "\x00" + st.Progress)
 	for _, in := range st.Instances {
 		b.WriteString("\x00" + in.Status + "\x00" + deref(in.SSHCommand))
+	}
+	for _, a := range st.Attempts {
+		b.WriteString("\x00" + a.Outcome)
 	}
 	return b.String()
 }

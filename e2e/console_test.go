@@ -16,7 +16,9 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/google/uuid"
 
+	"github.com/gpusupply/supply/offers"
 	"github.com/gpusupply/supply/store"
 )
 
@@ -56,12 +58,15 @@ var sshCommandRE = regexp.MustCompile(`^ssh root@(\S+?)(?: -p (\d+))?$`)
 
 // TestConsoleInABrowser drives the web console in headless Chromium
 // against the real binary in sandbox mode, as a person would: sign in,
-// find an H100 in the US, rent it, wait for it, reach its SSH port, delete
-// it, sign out.
+// find an H100, rent the cheapest, which its vendor has just sold (the
+// catalog, read once an hour here, still lists it), watch the dialog show
+// the refusal and end ready at the next cheapest, reach its SSH port,
+// delete it, sign out.
 func TestConsoleInABrowser(t *testing.T) {
 	browser := chromium(t)
-	s := Start(t, store.EngineSQLite, "--sandbox-boot-time", "1s")
+	s := Start(t, store.EngineSQLite, "--sandbox-boot-time", "1s", "--catalog-refresh", "1h")
 	s.WaitVendors(t)
+	region, sold := soldOut(t, s)
 	shots := screenshots(t)
 
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
@@ -168,15 +173,15 @@ func TestConsoleInABrowser(t *testing.T) {
 		t.Fatalf("session cookie %+v: want HttpOnly, SameSite=Strict, without the key", session)
 	}
 
-	// H100 in the US, on-demand (the default), cheapest first.
-	do("search", chromedp.SetValue(css("#q-gpu"), "H100"), chromedp.SetValue(css("#q-region"), "US"), chromedp.Click(css("#search")),
+	// H100 in a region, on-demand (the default), cheapest first.
+	do("search", chromedp.SetValue(css("#q-gpu"), "H100"), chromedp.SetValue(css("#q-region"), region), chromedp.Click(css("#search")),
 		chromedp.WaitVisible(css("#offers tbody tr")))
 	prices, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("#offers tbody tr td:first-child"), td => td.textContent)`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(prices) < 3 {
-		t.Fatalf("%d H100 offers in the US, want several", len(prices))
+		t.Fatalf("%d H100 offers in %s, want several", len(prices), region)
 	}
 	for i := 1; i < len(prices); i++ {
 		if price(t, prices[i]) < price(t, prices[i-1]) {
@@ -185,9 +190,15 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 	shot("offers")
 
-	// Rent the cheapest. A key that is not an SSH public key is refused
-	// in words first, and nothing is rented.
+	// Rent the cheapest, sold out at its vendor. A key that is not an SSH
+	// public key is refused in words first, and nothing is rented.
+	if first := text("#offers tbody tr:nth-child(1)"); !strings.Contains(first, sold.Vendor) || !strings.Contains(first, sold.VendorRegion) {
+		t.Fatalf("the cheapest offer shown is %q, want %s %s's", first, sold.Vendor, sold.VendorRegion)
+	}
 	do("open rent", chromedp.Click(css("#offers tbody tr:nth-child(1) button")), chromedp.WaitVisible(css("#rent-key")))
+	if on, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("rent-fallback").checked`)); err != nil || !on {
+		t.Fatalf("the fallback box is not ticked by default (%v)", err)
+	}
 	do("bad ssh key", chromedp.SetValue(css("#rent-key"), "not a key"), chromedp.Click(css("#rent-go")))
 	msg := poll("bad ssh key", `(() => { const e = document.getElementById("rent-error"); return e.hidden ? "" : e.textContent; })()`, 10*time.Second)
 	if !strings.Contains(msg, "ssh_public_key") {
@@ -202,6 +213,12 @@ func TestConsoleInABrowser(t *testing.T) {
 		return document.getElementById("progress").hidden ? "" : "started"; })()`, 30*time.Second); out != "started" {
 		t.Fatalf("renting the cheapest offer: %s", out)
 	}
+	// Under way, the procurement can be cancelled (the machine takes a
+	// second to boot, so its first status is never ready).
+	if out := poll("cancel shown", `(() => { if (!document.getElementById("ssh").hidden) return "ready first";
+		return document.getElementById("rent-cancel").hidden ? "" : "shown"; })()`, 10*time.Second); out != "shown" {
+		t.Fatalf("the Cancel button while procuring: %s", out)
+	}
 	out := poll("wait for ready", `(() => { const e = document.getElementById("progress-error");
 		if (!e.hidden) return "failed: " + e.textContent;
 		return document.getElementById("ssh").hidden ? "" : "ready"; })()`, 90*time.Second)
@@ -210,6 +227,19 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 	if progress := text("#progress-status"); !strings.Contains(progress, "1/1 instances running") {
 		t.Fatalf("progress says %q", progress)
+	}
+	// The dialog lists the refusal, in the vendor's classified words, and
+	// the offer that was rented instead.
+	tries, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("#attempts li"), li => li.textContent)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tries) < 2 || !strings.HasPrefix(tries[0], sold.Vendor+" "+sold.VendorRegion+" · ") || !strings.Contains(tries[0], "refused") ||
+		!strings.Contains(tries[0], "no capacity") || !strings.Contains(tries[len(tries)-1], "ready") {
+		t.Fatalf("the dialog lists the tries %q, want %s %s refused for lack of capacity first, and ready last", tries, sold.Vendor, sold.VendorRegion)
+	}
+	if cancel, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("rent-cancel").hidden`)); err != nil || !cancel {
+		t.Errorf("the Cancel button is shown once the machine is ready (%v)", err)
 	}
 	sshCommand := strings.TrimSpace(text("#ssh-command"))
 	shot("rent-ready")
@@ -254,6 +284,7 @@ func TestConsoleInABrowser(t *testing.T) {
 		{"no token", `fetch("/resources/` + id + `", {method: "DELETE"}).then(r => r.status)`, http.StatusForbidden},
 		{"no cookie", `fetch("/resources/` + id + `", {method: "DELETE", credentials: "omit", headers: {"X-CSRF-Token": document.querySelector('meta[name="csrf-token"]').content}}).then(r => r.status)`, http.StatusUnauthorized},
 		{"forged sign-out", `fetch("/signout", {method: "POST", body: new URLSearchParams({csrf_token: "forged"})}).then(r => r.status)`, http.StatusForbidden},
+		{"cancel without a token", `fetch("/offers/` + uuid.NewString() + `/cancel", {method: "POST"}).then(r => r.status)`, http.StatusForbidden},
 	} {
 		if got := fetchStatus(c.name, c.script); got != c.want {
 			t.Errorf("%s: %d, want %d", c.name, got, c.want)
@@ -293,6 +324,22 @@ func TestConsoleInABrowser(t *testing.T) {
 	poll("deleted", `document.querySelector("#machines tbody .state-deleted") ? "yes" : ""`, 60*time.Second)
 	shot("machines-deleted")
 
+	// Rent again and cancel at once: the dialog says it is over, and the
+	// server has ended it.
+	do("search again", chromedp.Navigate(s.URL+"/"), chromedp.WaitReady(css(`#q-gpu option[value="H100"]`)),
+		chromedp.SetValue(css("#q-gpu"), "H100"), chromedp.SetValue(css("#q-region"), region), chromedp.Click(css("#search")),
+		chromedp.WaitVisible(css("#offers tbody tr")))
+	do("rent to cancel", chromedp.Click(css("#offers tbody tr:nth-child(1) button")), chromedp.WaitVisible(css("#rent-go")),
+		chromedp.Click(css("#rent-go")), chromedp.WaitVisible(css("#rent-cancel")), chromedp.Click(css("#rent-cancel")))
+	out = poll("cancelled", `(() => { const e = document.getElementById("progress-error");
+		return e.hidden ? "" : e.textContent; })()`, 30*time.Second)
+	if !strings.Contains(out, "cancelled by the user") {
+		t.Fatalf("after Cancel the dialog says %q", out)
+	}
+	if hidden, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("rent-cancel").hidden`)); err != nil || !hidden {
+		t.Errorf("the Cancel button is still shown after the procurement ended (%v)", err)
+	}
+
 	do("vendors", chromedp.Navigate(s.URL+"/vendors"), chromedp.WaitVisible(css("#vendors tbody tr")))
 	if v, banner := text("main"), text(".banner"); !strings.Contains(v, "healthy") || !strings.Contains(banner, "Sandbox mode") {
 		t.Fatalf("vendors page: %q, banner %q", v, banner)
@@ -323,6 +370,32 @@ func TestConsoleInABrowser(t *testing.T) {
 	if n := strings.Count(s.Stderr(), s.Key); n != 0 {
 		t.Errorf("the API key appears %d times in the server's log", n)
 	}
+}
+
+// soldOut takes away, at its vendor, the stock of the cheapest on-demand
+// H100 of a region group where the vendors sell an equivalent of it (its
+// exact GPU, at most 25% dearer per GPU-hour, elsewhere): the region and
+// the offer sold. Prices drift with the clock, so the region is found.
+func soldOut(t *testing.T, s *Server) (string, offers.Offer) {
+	t.Helper()
+	for _, region := range []string{"US", "EU", "APAC"} {
+		var res offers.Result
+		s.JSON(t, http.MethodPost, "/get_offers", "application/json",
+			[]byte(`{"region":"`+region+`","compute":{"gpu_type":"H100","contract_type":"ondemand"},"limit":100}`), http.StatusOK, &res)
+		if len(res.Offers) == 0 {
+			continue
+		}
+		first := res.Offers[0]
+		for _, o := range res.Offers[1:] {
+			if o.GPUType == first.GPUType && o.GPUCount == first.GPUCount && o.GPUPricePerHour <= first.GPUPricePerHour*1.25 &&
+				o.Vendor+o.VendorRegion != first.Vendor+first.VendorRegion {
+				s.TakeAway(t, first)
+				return region, first
+			}
+		}
+	}
+	t.Fatal("no region group sells an H100 with an equivalent at another vendor or region")
+	return "", offers.Offer{}
 }
 
 func price(t *testing.T, s string) float64 {

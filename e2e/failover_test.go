@@ -1,10 +1,8 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -19,72 +17,20 @@ import (
 	"github.com/gpusupply/supply/vendors/standin"
 )
 
-// sandboxHosts is a sandbox server's vendor side: its hosts service's URL
-// and the stand-ins' key, from its endpoints.json.
-func sandboxHosts(t *testing.T, s *Server) (url, key string) {
-	t.Helper()
-	for _, kv := range s.SandboxEnv(t) {
-		k, v, _ := strings.Cut(kv, "=")
-		switch k {
-		case "SUPPLY_SANDBOX_HOSTS_URL":
-			url = v
-		case "SUPPLY_LAMBDA_API_KEY":
-			key = v
-		}
-	}
-	return url, key
-}
-
-// hostsJSON calls the sandbox's vendor side (its hosts service) with the
-// stand-ins' key, sending in as JSON (nil: no body), and decodes a 200
-// answer into out (nil: none).
-func hostsJSON(t *testing.T, s *Server, method, path string, in, out any) {
-	t.Helper()
-	url, key := sandboxHosts(t, s)
-	var body io.Reader
-	if in != nil {
-		b, _ := json.Marshal(in)
-		body = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequest(method, url+path, body)
-	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(resp.Body)
-		t.Fatalf("%s %s on the sandbox's hosts service: %d %s", method, path, resp.StatusCode, b)
-	}
-	if out != nil {
-		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-			t.Fatalf("%s %s on the sandbox's hosts service: %v", method, path, err)
-		}
-	}
-}
-
 // setCapacity leaves free units of every item of vendor in region (as
 // offers show it in vendor_region) under contract: other customers of
 // the sandbox's vendors rent the rest, or give it back.
 func setCapacity(t *testing.T, s *Server, vendor, region, contract string, free int) {
 	t.Helper()
-	hostsJSON(t, s, http.MethodPost, "/capacity", map[string]any{"vendor": vendor, "region": region, "contract": contract, "free": free}, nil)
+	s.VendorConsole(t, http.MethodPost, "/capacity", map[string]any{"vendor": vendor, "region": region, "contract": contract, "free": free}, http.StatusOK, nil)
 }
 
 // capacity lists what the sandbox's vendors sell, with what is free.
 func capacity(t *testing.T, s *Server) []standin.Stock {
 	t.Helper()
 	var items []standin.Stock
-	hostsJSON(t, s, http.MethodGet, "/capacity", nil, &items)
+	s.VendorConsole(t, http.MethodGet, "/capacity", nil, http.StatusOK, &items)
 	return items
-}
-
-// takeAway sells out o's region at its vendor, for o's contract.
-func takeAway(t *testing.T, s *Server, o offers.Offer) {
-	t.Helper()
-	setCapacity(t, s, o.Vendor, o.VendorRegion, o.ContractType, 0)
 }
 
 // equivalentOffers finds a single-GPU offer with at least n equivalents in
@@ -170,8 +116,8 @@ func TestFailoverToTheThirdOffer(t *testing.T) {
 	s := Start(t, store.EngineSQLite)
 	s.WaitVendors(t)
 	eq := equivalentOffers(t, s, 3)
-	takeAway(t, s, eq[0])
-	takeAway(t, s, eq[1])
+	s.TakeAway(t, eq[0])
+	s.TakeAway(t, eq[1])
 	start := time.Now()
 	resp := procureWithFallback(t, s, eq[0], `{}`)
 
@@ -264,7 +210,7 @@ func TestFailoverWaitsForStock(t *testing.T) {
 			break
 		}
 	}
-	takeAway(t, s, next)
+	s.TakeAway(t, next)
 	procureWithFallback(t, s, next, `{"query":`+narrow+`,"until":"3s"}`)
 	st = pollStatus(t, s, next.OfferID, 40*time.Second, settled)
 	if st.ProcurementStatus != provision.StatusFailed || !strings.Contains(*st.FailureReason, "waited for capacity") {
@@ -282,7 +228,7 @@ func TestFailoverSurvivesKill(t *testing.T) {
 			s := Start(t, engine, "--sandbox-boot-time", "2s")
 			s.WaitVendors(t)
 			eq := equivalentOffers(t, s, 2)
-			takeAway(t, s, eq[0])
+			s.TakeAway(t, eq[0])
 			resp := procureWithFallback(t, s, eq[0], `{}`)
 			pollStatus(t, s, eq[0].OfferID, 30*time.Second, func(st provision.OfferStatus) bool {
 				return len(st.Attempts) > 0 && st.Attempts[0].Outcome == provision.AttemptRefused || settled(st)

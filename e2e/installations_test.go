@@ -157,7 +157,7 @@ func installation(t *testing.T, s *Server) string {
 func liveByResource(t *testing.T, sandboxServer *Server) map[string]int {
 	t.Helper()
 	var console []standin.ConsoleEntry
-	hostsJSON(t, sandboxServer, http.MethodGet, "/instances", nil, &console)
+	sandboxServer.VendorConsole(t, http.MethodGet, "/instances", nil, http.StatusOK, &console)
 	live := map[string]int{}
 	for _, in := range console {
 		if in.Live {

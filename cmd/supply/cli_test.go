@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -319,7 +320,7 @@ func TestCommands(t *testing.T) {
 		var lines []string
 		for range 2 {
 			stdout, stderr := u.ok(t, "rent", "--gpu", gpu, "--vendor", "vastai")
-			if !sshLine.MatchString(stdout) || strings.Contains(stderr, "trying the next cheapest offer") {
+			if !sshLine.MatchString(stdout) || strings.Contains(stderr, " · refused · ") {
 				t.Fatalf("rent --vendor vastai: stdout %q, stderr %q", stdout, stderr)
 			}
 			lines = append(lines, stdout)
@@ -430,7 +431,8 @@ func TestSlowProcurement(t *testing.T) {
 		if cmd.Wait() == nil {
 			t.Fatal("procure --wait exited 0 after Ctrl-C")
 		}
-		want := "supply: stopped waiting, but the procurement goes on: follow it with: supply status " + id.String()
+		want := "supply: stopped waiting, but the procurement goes on: follow it with: supply status " + id.String() +
+			", or end it with: supply cancel " + id.String()
 		if seen[len(seen)-1] != want {
 			t.Fatalf("after Ctrl-C: %q, want %q", seen, want)
 		}
@@ -441,11 +443,14 @@ func TestSlowProcurement(t *testing.T) {
 		}
 	})
 
-	t.Run("rent moves on to the next offer", func(t *testing.T) {
-		// Any vendor: the cheapest three H100s, wherever they are sold.
-		_, stderr, code := u.run(t, "rent", "--gpu", "H100")
-		if code == 0 || strings.Count(stderr, "trying the next cheapest offer") != 2 {
-			t.Fatalf("rent where every procurement fails: exit %d, want 3 offers tried\n%s", code, stderr)
+	t.Run("rent fails", func(t *testing.T) {
+		// A machine that never boots is no lack of capacity: the rental
+		// fails on its first offer, which says why.
+		_, stderr, code := u.run(t, "rent", "--gpu", "H100", "--vendor", "verda")
+		tries := attempts(t, stderr)
+		if code == 0 || len(tries) != 1 || tries[0].outcome != provision.AttemptFailed || tries[0].reason == "" ||
+			!strings.Contains(stderr, "\nsupply: procurement of offer ") {
+			t.Fatalf("rent where the procurement fails: exit %d, want one failed attempt\n%s", code, stderr)
 		}
 	})
 
@@ -455,6 +460,169 @@ func TestSlowProcurement(t *testing.T) {
 		if code == 0 || !strings.Contains(stderr, "\nsupply: procurement of offer "+id.String()+" failed: ") {
 			t.Fatalf("procure --wait of a failing procurement: exit %d\n%s", code, stderr)
 		}
+	})
+}
+
+// try is one line rent printed for an offer it tried.
+type try struct {
+	n               int
+	vendor, region  string
+	price           float64
+	outcome, reason string
+}
+
+var attemptRE = regexp.MustCompile(`(?m)^attempt (\d+) · (\S+) (.+?) · \$([0-9.]+) per GPU-hour · (\w+)(?: · (.*))?$`)
+
+// attempts reads the attempt lines of rent's narration.
+func attempts(t *testing.T, stderr string) []try {
+	t.Helper()
+	var out []try
+	for _, m := range attemptRE.FindAllStringSubmatch(stderr, -1) {
+		n, _ := strconv.Atoi(m[1])
+		price, _ := strconv.ParseFloat(m[4], 64)
+		out = append(out, try{n: n, vendor: m[2], region: m[3], price: price, outcome: m[5], reason: m[6]})
+	}
+	return out
+}
+
+// renting is the offer id rent's first line names.
+var renting = regexp.MustCompile(`(?m)^Renting the cheapest of \d+ offers: .* \(offer (\S+)\)\.$`)
+
+// TestRentFailsOver: the two cheapest H100s are sold at their vendors
+// after the catalog was read (it is read once an hour here, so it still
+// lists them). rent prints both refusals, each in its vendor's words, as
+// they happen, and ends with the ssh line of the third; status lists the
+// three. --no-fallback stops at the refusal; a rent that waits for stock
+// is left by Ctrl-C with how to cancel it, and cancel ends it.
+func TestRentFailsOver(t *testing.T) {
+	t.Parallel()
+	s := e2e.Start(t, store.EngineSQLite, "--sandbox-boot-time", "500ms", "--catalog-refresh", "1h")
+	s.WaitVendors(t)
+	u := userOf(t, s)
+	var res offers.Result
+	u.jsonOf(t, &res, "offers", "--gpu", "H100", "--ondemand", "--limit", "2")
+	for _, o := range res.Offers {
+		s.TakeAway(t, o)
+	}
+
+	start := time.Now()
+	stdout, stderr := u.ok(t, "rent", "--gpu", "H100", "--until", "10m", "--wait")
+	t.Logf("ready on the third offer %s after rent started", time.Since(start).Round(100*time.Millisecond))
+	tries := attempts(t, stderr)
+	if !sshLine.MatchString(stdout) || len(tries) != 3 {
+		t.Fatalf("rent: stdout %q, %d attempts; want the ssh line after 3\n%s", stdout, len(tries), stderr)
+	}
+	for i, want := range []string{provision.AttemptRefused, provision.AttemptRefused, provision.AttemptReady} {
+		a := tries[i]
+		if a.n != i+1 || a.outcome != want {
+			t.Errorf("attempt line %d: %+v, want attempt %d %s", i, a, i+1, want)
+		}
+		if i < 2 && (a.vendor != res.Offers[i].Vendor || a.region != res.Offers[i].VendorRegion ||
+			a.price != math.Round(res.Offers[i].GPUPricePerHour*100)/100 || !strings.HasPrefix(a.reason, "no capacity: ")) {
+			t.Errorf("attempt %d: %+v, want %s %s refused for lack of capacity", i+1, a, res.Offers[i].Vendor, res.Offers[i].VendorRegion)
+		}
+	}
+	// Each try is told as it ends, and the ready one just before the ssh
+	// line's note.
+	if i, j := strings.Index(stderr, "attempt 3 "), strings.Index(stderr, "is ready. Give it back with"); i < 0 || j < i {
+		t.Errorf("the ready attempt is not told before the end:\n%s", stderr)
+	}
+	m := renting.FindStringSubmatch(stderr)
+	if m == nil {
+		t.Fatalf("rent does not name the offer it rents: %q", stderr)
+	}
+	out, _ := u.ok(t, "status", m[1])
+	from, to := strings.Index(out, "ATTEMPT"), strings.Index(out, "\n\nRESOURCE ID")
+	if from < 0 || to < from {
+		t.Fatalf("status shows no attempts before the instances:\n%s", out)
+	}
+	header, rows := table(t, out[from:to])
+	if got := column(t, header, rows, "OUTCOME"); !slices.Equal(got, []string{"refused", "refused", "ready"}) {
+		t.Errorf("status shows outcomes %v, want refused, refused, ready:\n%s", got, out)
+	}
+	if got := column(t, header, rows, "VENDOR"); got[0] != res.Offers[0].Vendor || got[1] != res.Offers[1].Vendor {
+		t.Errorf("status shows vendors %v, want %s and %s first:\n%s", got, res.Offers[0].Vendor, res.Offers[1].Vendor, out)
+	}
+
+	t.Run("no fallback", func(t *testing.T) {
+		u.jsonOf(t, &res, "offers", "--gpu", "H100", "--ondemand", "--limit", "1")
+		s.TakeAway(t, res.Offers[0])
+		_, stderr, code := u.run(t, "rent", "--gpu", "H100", "--no-fallback")
+		// An offer's id names the second it was shown in: the one rent
+		// names is the same offer as the one taken away if it is at the
+		// same vendor, in the same region.
+		m := renting.FindStringSubmatch(stderr)
+		if code == 0 || m == nil || len(attempts(t, stderr)) != 0 ||
+			!strings.Contains(stderr, " from "+res.Offers[0].Vendor+" in "+res.Offers[0].Region+" ("+res.Offers[0].VendorRegion+") ") ||
+			!strings.Contains(stderr, "\nsupply: procurement of offer "+m[1]+" failed: no capacity: ") {
+			t.Fatalf("rent --no-fallback of an offer out of stock: exit %d, want its refusal alone\n%s", code, stderr)
+		}
+		u.fails(t, "if any flags in the group [no-fallback until] are set none of the others can be", "rent", "--gpu", "H100", "--no-fallback", "--until", "1h")
+		// The server judges the fallback, before anything is rented.
+		for _, c := range []struct{ flag, value, want string }{
+			{"--until", "soon", "supply: body.fallback.until: Value error, until must be a duration"},
+			{"--until", "25h", "supply: body.fallback.until: Value error, until must be at most 24h0m0s"},
+			{"--max-attempts", "0", "supply: body.fallback.max_attempts: "},
+		} {
+			_, stderr, code := u.run(t, "rent", "--gpu", "H100", c.flag, c.value)
+			if code == 0 || !strings.Contains(stderr, "\n"+c.want) {
+				t.Errorf("rent %s %s: exit %d, want %q\n%s", c.flag, c.value, code, c.want, stderr)
+			}
+		}
+	})
+
+	t.Run("cancel a wait", func(t *testing.T) {
+		// Nothing Hyperstack sells as an H100 is in stock: rent waits.
+		u.jsonOf(t, &res, "offers", "--gpu", "H100", "--ondemand", "--vendor", "hyperstack", "--limit", "100")
+		for _, o := range res.Offers {
+			s.TakeAway(t, o)
+		}
+		cmd := u.command(t, "rent", "--gpu", "H100", "--vendor", "hyperstack", "--until", "10m")
+		pipe, err := cmd.StderrPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		lines := bufio.NewScanner(pipe)
+		var seen []string
+		for lines.Scan() {
+			seen = append(seen, lines.Text())
+			if strings.HasPrefix(lines.Text(), "provisioning_in_progress · waiting for capacity: ") {
+				cmd.Process.Signal(os.Interrupt)
+				break
+			}
+		}
+		for lines.Scan() {
+			seen = append(seen, lines.Text())
+		}
+		if cmd.Wait() == nil {
+			t.Fatalf("rent exited 0 after Ctrl-C:\n%s", strings.Join(seen, "\n"))
+		}
+		m := renting.FindStringSubmatch(strings.Join(seen, "\n"))
+		if m == nil {
+			t.Fatalf("rent does not name the offer it rents: %q", seen)
+		}
+		id := m[1]
+		if want := "supply: stopped waiting, but the procurement goes on: follow it with: supply status " + id +
+			", or end it with: supply cancel " + id; seen[len(seen)-1] != want {
+			t.Fatalf("after Ctrl-C: %q, want %q", seen, want)
+		}
+		var st provision.OfferStatus
+		u.jsonOf(t, &st, "status", id)
+		if st.ProcurementStatus != provision.StatusInProgress || !strings.HasPrefix(st.Progress, "waiting for capacity") {
+			t.Fatalf("after Ctrl-C the procurement is %s (%s), want still waiting", st.ProcurementStatus, st.Progress)
+		}
+		if out, _ := u.ok(t, "cancel", id); out != "Procurement of offer "+id+" cancelled.\n" {
+			t.Errorf("cancel: %q", out)
+		}
+		u.jsonOf(t, &st, "status", id)
+		if st.ProcurementStatus != provision.StatusFailed || deref(st.FailureReason) != "cancelled by the user" {
+			t.Errorf("after cancel the procurement is %s (%v), want failed, cancelled by the user", st.ProcurementStatus, deref(st.FailureReason))
+		}
+		u.fails(t, "The procurement of offer "+id+" is failed already; delete its resources instead", "cancel", id)
+		u.fails(t, "Offer ", "cancel", uuid.NewString())
 	})
 }
 

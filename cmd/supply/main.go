@@ -43,7 +43,7 @@ func rootCommand() *cobra.Command {
 	defer documentEnv(root)
 	root.AddCommand(serverCommand(), migrateCommand(), keysCommand(), accountsCommand(),
 		gpusCommand(), vendorsCommand(), regionsCommand(), offersCommand(),
-		procureCommand(), rentCommand(), statusCommand(),
+		procureCommand(), rentCommand(), statusCommand(), cancelCommand(),
 		resourcesCommand(), resourceCommand(), deleteCommand(), accountCommand(), usageCommand(), eventsCommand(), sessionsCommand(),
 		completionCommand(), versionCommand())
 	return root

@@ -26,17 +26,25 @@ type printer struct {
 	color     bool // colour on stdout
 	live      bool // stderr is a terminal: progress redraws one line
 	liveColor bool // colour on stderr
+	// cols is how many columns the terminal of stderr has now (0:
+	// unknown), asked at every redraw since a window can be resized.
+	cols func() int
 }
 
 func newPrinter(cmd *cobra.Command, asJSON bool) *printer {
 	noColor := os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb"
 	out, errw := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	live := isTerminal(errw)
-	return &printer{
+	p := &printer{
 		out: out, err: errw, json: asJSON,
 		color: isTerminal(out) && !noColor,
 		live:  live, liveColor: live && !noColor,
+		cols: func() int { return 0 },
 	}
+	if f, ok := errw.(*os.File); ok && live {
+		p.cols = func() int { return termWidth(f) }
+	}
+	return p
 }
 
 // isTerminal reports whether w is a terminal (a character device).
@@ -123,7 +131,7 @@ func (p *printer) table(header []string, rows [][]string) {
 	line(header, func(_ int, s string) string { return paint(p.color, bold, s) })
 	for _, row := range rows {
 		line(row, func(col int, s string) string {
-			if header[col] == "STATUS" {
+			if header[col] == "STATUS" || header[col] == "OUTCOME" {
 				return paint(p.color, statusColor(s), s)
 			}
 			return s
@@ -227,7 +235,22 @@ func (pr *progress) set(state, info string) {
 		pr.draw()
 		return
 	}
-	fmt.Fprintln(pr.p.err, pr.text(false))
+	fmt.Fprintln(pr.p.err, pr.text(false, 0))
+}
+
+// println prints a line of narration above the live line, which stays
+// below it.
+func (pr *progress) println(line string) {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	if !pr.p.live {
+		fmt.Fprintln(pr.p.err, line)
+		return
+	}
+	fmt.Fprint(pr.p.err, "\r\033[K"+line+"\n")
+	if pr.state != "" {
+		pr.draw()
+	}
 }
 
 // stop ends the live line, leaving its last state on screen.
@@ -240,14 +263,36 @@ func (pr *progress) stop() {
 	}
 }
 
-func (pr *progress) draw() { fmt.Fprint(pr.p.err, "\r\033[K"+pr.text(pr.p.liveColor)) }
+func (pr *progress) draw() {
+	fmt.Fprint(pr.p.err, "\r\033[K"+pr.text(pr.p.liveColor, pr.p.cols()))
+}
 
-func (pr *progress) text(color bool) string {
-	s := paint(color, statusColor(pr.state), pr.state)
-	if pr.info != "" {
-		s += " · " + pr.info
+// text is the progress line; with cols above 0 its info is cut to fit
+// that many columns: a redrawn line that wrapped would leave a row behind
+// at every redraw (a wait for stock, with its long sentence, redraws for
+// hours).
+func (pr *progress) text(color bool, cols int) string {
+	elapsed := time.Since(pr.start).Round(time.Second).String()
+	info := pr.info
+	if cols > 0 {
+		info = cut(info, cols-1-utf8.RuneCountInString(pr.state+" ·  · "+elapsed))
 	}
-	return s + " · " + time.Since(pr.start).Round(time.Second).String()
+	s := paint(color, statusColor(pr.state), pr.state)
+	if info != "" {
+		s += " · " + info
+	}
+	return s + " · " + elapsed
+}
+
+// cut shortens s to at most n runes, ending it with "…" when it was longer.
+func cut(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	if n < 1 {
+		return ""
+	}
+	return string([]rune(s)[:n-1]) + "…"
 }
 
 // Formatting of values in tables.

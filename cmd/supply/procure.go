@@ -5,15 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/gpusupply/supply/client"
+	"github.com/gpusupply/supply/offers"
+	"github.com/gpusupply/supply/printable"
 	"github.com/gpusupply/supply/provision"
 )
 
@@ -117,29 +119,39 @@ Ctrl-C stops waiting, not the procurement: follow it later with supply status OF
 		if err != nil {
 			return err
 		}
-		return procure(ctx, c, p, &f, offerID)
+		return procure(ctx, c, p, &f, offerID, nil)
 	})
 }
 
 func rentCommand() *cobra.Command {
 	var filters offerFilters
 	var f procureFlags
+	var fb fallbackFlags
 	cmd := &cobra.Command{
 		Use:   "rent",
 		Short: "Rent the cheapest matching offer, wait until it is reachable and print the ssh command",
 		Long: `Rent the cheapest offer that matches the filters (as supply offers would list first), wait
 until the machine is reachable and print the ssh command. Only on-demand offers are rented
-unless --spot is given: a spot machine can be taken back by its vendor at any time. When that
-offer turns out to be gone (taken, or out of stock at the vendor), the next cheapest is tried,
-up to 3 offers. Ctrl-C stops waiting, not the procurement. Give the machine back with
-supply delete RESOURCE_ID, or let --auto-delete do it.`,
+unless --spot is given: a spot machine can be taken back by its vendor at any time.
+
+When the vendor turns out to have no capacity (or quota) for it, the server moves the rental
+to the next cheapest offer that matches the same filters and is at most 25% dearer per
+GPU-hour than the first (--max-price sets that cap instead), up to --max-attempts offers in
+all. With --until it also waits that long for one to come into stock when none is. Each
+offer tried is printed as its try ends. --no-fallback rents the cheapest offer or nothing.
+
+Ctrl-C stops waiting, not the rental: follow it with supply status OFFER_ID, or end it with
+supply cancel OFFER_ID. Give the machine back with supply delete RESOURCE_ID, or let
+--auto-delete do it.`,
 		Example: `  supply rent --gpu H100 --auto-delete 4h
-  supply rent --gpu H100 --count 8 --max-price 3 --region EU --spot
-  ssh_cmd=$(supply rent --gpu L40S --name worker)`,
+  supply rent --gpu H100 --until 2h --max-price 3
+  supply rent --gpu H100 --count 8 --max-price 3 --region EU --spot --max-attempts 10
+  ssh_cmd=$(supply rent --gpu L40S --name worker --no-fallback)`,
 		Args: cobra.NoArgs,
 	}
 	filters.register(cmd)
 	f.register(cmd, true)
+	fb.register(cmd)
 	return remoteCommand(cmd, func(ctx context.Context, c *client.Client, p *printer, _ []string) error {
 		if filters.gpu == "" {
 			return errNoGPU
@@ -149,7 +161,8 @@ supply delete RESOURCE_ID, or let --auto-delete do it.`,
 			// No surprise preemption: spot only when asked for.
 			q.Compute.ContractType = "ondemand"
 		}
-		q.Limit = rentAttempts
+		fallback := fb.fallback(cmd.Flags(), q)
+		q.Limit = 1
 		res, err := c.GetOffers(ctx, q)
 		if err != nil {
 			return err
@@ -157,47 +170,58 @@ supply delete RESOURCE_ID, or let --auto-delete do it.`,
 		if len(res.Offers) == 0 {
 			return fmt.Errorf("no %s offer matches these filters (supply offers --gpu %s lists them all)", filters.gpu, filters.gpu)
 		}
-		for i, o := range res.Offers {
-			p.note("Renting the cheapest of %d offers: %d× %s from %s in %s (%s) at %s per GPU-hour, %s per hour in all.",
-				res.TotalCount-i, o.GPUCount, o.GPUType, o.Vendor, o.Region, o.VendorRegion, usd(o.GPUPricePerHour), usd(o.TotalPricePerHour))
-			err = procure(ctx, c, p, &f, o.OfferID)
-			if !offerGone(err) || i == len(res.Offers)-1 {
-				break
-			}
-			p.note("%v; trying the next cheapest offer.", err)
-		}
-		return err
+		o := res.Offers[0]
+		p.note("Renting the cheapest of %d offers: %d× %s from %s in %s (%s) at %s per GPU-hour, %s per hour in all (offer %s).",
+			res.TotalCount, o.GPUCount, o.GPUType, o.Vendor, o.Region, o.VendorRegion, usd(o.GPUPricePerHour), usd(o.TotalPricePerHour), o.OfferID)
+		return procure(ctx, c, p, &f, o.OfferID, fallback)
 	})
+}
+
+// fallbackFlags say how rent fails over to another offer.
+type fallbackFlags struct {
+	until       string
+	maxAttempts int
+	off         bool
+}
+
+func (f *fallbackFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.until, "until", "", `while no matching offer is in stock, wait this long for one ("2h", "30m"; at most 24h)`)
+	fl.IntVar(&f.maxAttempts, "max-attempts", 0, "try at most this many offers in all, the first included (server default: 5)")
+	fl.BoolVar(&f.off, "no-fallback", false, "rent the cheapest offer only: fail if its vendor has no capacity")
+	cmd.MarkFlagsMutuallyExclusive("no-fallback", "until")
+	cmd.MarkFlagsMutuallyExclusive("no-fallback", "max-attempts")
+}
+
+// fallback asks the server to fail over to the offers of q, the rent's
+// own query (its --max-price caps them); nil with --no-fallback. Only
+// flags the user gave are sent, so the server judges and defaults them.
+func (f *fallbackFlags) fallback(fl *pflag.FlagSet, q offers.Query) *provision.Fallback {
+	if f.off {
+		return nil
+	}
+	fb := &provision.Fallback{Query: &q}
+	if fl.Changed("max-attempts") {
+		fb.MaxAttempts = &f.maxAttempts
+	}
+	if f.until != "" {
+		fb.Until = provision.DurationText(f.until)
+	}
+	return fb
 }
 
 // never is what --auto-delete and resource extend take for "never".
 const never = "never"
 
-// rentAttempts is how many offers rent tries, cheapest first, when the
-// cheaper ones turn out to be gone.
-const rentAttempts = 3
-
-// offerGone reports whether a procurement failed because of the offer
-// (taken, expired, no stock at the vendor), so that another may do.
-func offerGone(err error) bool {
-	var failed *client.FailedError
-	var e *client.Error
-	switch {
-	case errors.As(err, &failed):
-		return true
-	case errors.As(err, &e):
-		return e.Status == http.StatusConflict || e.Status == http.StatusGone
-	}
-	return false
-}
-
-// procure starts procuring an offer and, with --wait, waits until it is
-// ready and prints how to reach it.
-func procure(ctx context.Context, c *client.Client, p *printer, f *procureFlags, offerID uuid.UUID) error {
+// procure starts procuring an offer, failing over as fallback says (nil:
+// not at all), and, with --wait, waits until it is ready and prints how
+// to reach it.
+func procure(ctx context.Context, c *client.Client, p *printer, f *procureFlags, offerID uuid.UUID, fallback *provision.Fallback) error {
 	req, err := f.request(offerID)
 	if err != nil {
 		return err
 	}
+	req.Fallback = fallback
 	// The key makes a retry of this command's request harmless.
 	res, err := c.Procure(ctx, req, uuid.NewString())
 	if err != nil {
@@ -224,15 +248,66 @@ func procure(ctx context.Context, c *client.Client, p *printer, f *procureFlags,
 	})
 }
 
-// waitReady waits for a procurement with a progress line.
+// waitReady waits for a procurement with a progress line, and a line for
+// each offer tried as its try ends.
 func waitReady(ctx context.Context, c *client.Client, p *printer, offerID uuid.UUID) (provision.OfferStatus, error) {
 	pr := p.startProgress()
-	st, err := c.WaitReady(ctx, offerID, func(st provision.OfferStatus) { pr.set(st.ProcurementStatus, st.Progress) })
+	st, err := c.WaitProcurement(ctx, offerID, client.WaitHooks{
+		OnChange:  func(st provision.OfferStatus) { pr.set(st.ProcurementStatus, st.Progress) },
+		OnAttempt: func(n int, a provision.Attempt) { pr.println(attemptLine(p.liveColor, n, a)) },
+	})
 	pr.stop()
 	if errors.Is(err, context.Canceled) {
-		return st, fmt.Errorf("stopped waiting, but the procurement goes on: follow it with: supply status %s", offerID)
+		return st, fmt.Errorf("stopped waiting, but the procurement goes on: follow it with: supply status %s, or end it with: supply cancel %s", offerID, offerID)
 	}
 	return st, err
+}
+
+// attemptCells are what is shown of a try: its number, vendor, region,
+// price per GPU-hour, outcome and reason.
+func attemptCells(n int, a provision.Attempt) []string {
+	return []string{fmt.Sprint(n), a.Vendor, a.Region, usd(a.GPUPricePerHour), a.Outcome, deref(a.Reason)}
+}
+
+// attemptLine is a try in one line of narration, its outcome coloured
+// when color is set: "attempt 1 · lambda us-east-1 · $2.49 per GPU-hour ·
+// refused · no capacity: ...".
+func attemptLine(color bool, n int, a provision.Attempt) string {
+	c := attemptCells(n, a)
+	for i := range c {
+		c[i] = printable.Escape(c[i])
+	}
+	line := fmt.Sprintf("attempt %s · %s %s · %s per GPU-hour · %s", c[0], c[1], c[2], c[3], paint(color, statusColor(c[4]), c[4]))
+	if c[5] != "" {
+		line += " · " + c[5]
+	}
+	return line
+}
+
+func cancelCommand() *cobra.Command {
+	return remoteCommand(&cobra.Command{
+		Use:   "cancel OFFER_ID",
+		Short: "Cancel a procurement under way, also one waiting for stock",
+		Long: `Cancel the procurement of an offer while it is under way: trying an offer, moving to the next
+one or waiting for stock. It ends as supply delete --force of its machine would: whatever the
+vendor made is removed. A procurement that has ended (ready or failed) is not cancelled: delete
+its machines instead.`,
+		Example: `  supply cancel 3f0c9a52-8f7e-4a59-b1b2-6d1f0c1e2a3b`,
+		Args:    cobra.ExactArgs(1),
+	}, func(ctx context.Context, c *client.Client, p *printer, args []string) error {
+		offerID, err := parseID("offer", args[0])
+		if err != nil {
+			return err
+		}
+		st, err := c.Cancel(ctx, offerID)
+		if err != nil {
+			return err
+		}
+		return p.answer(st, func() {
+			p.line("Procurement of offer %s cancelled.", offerID)
+			p.note("Whatever the vendor made is being removed; supply resources --offer %s --all shows it.", offerID)
+		})
+	})
 }
 
 func statusCommand() *cobra.Command {
@@ -264,6 +339,15 @@ func statusCommand() *cobra.Command {
 				{"Failure", deref(st.FailureReason)},
 				{"Procured", procured},
 			})
+			if len(st.Attempts) > 0 {
+				fmt.Fprintln(p.out)
+				rows := make([][]string, len(st.Attempts))
+				for i, a := range st.Attempts {
+					c := attemptCells(i+1, a)
+					rows[i] = append(c[:5:5], ago(a.At), c[5])
+				}
+				p.table([]string{"ATTEMPT", "VENDOR", "REGION", "$/GPU-H", "OUTCOME", "STARTED", "REASON"}, rows)
+			}
 			if len(st.Instances) == 0 {
 				return
 			}

@@ -201,11 +201,14 @@
   let rentOffer = null;
   let rentKey = "";
   let poll = null;
+  // watching is the offer whose procurement the dialog shows; a status
+  // of another (a late answer after the dialog moved on) is dropped.
+  let watching = null;
 
   function setupRent() {
     const dialog = document.getElementById("rent");
     const form = document.getElementById("rent-form");
-    dialog.addEventListener("close", () => { clearTimeout(poll); poll = null; });
+    dialog.addEventListener("close", () => { clearTimeout(poll); poll = null; watching = null; });
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       const f = form.elements;
@@ -215,6 +218,9 @@
       if (f.resource_name.value.trim()) req.resource_name = f.resource_name.value.trim();
       if (f.cloud_init.value.trim()) req.cloud_init = f.cloud_init.value;
       if (f.auto_delete_after.value.trim()) req.auto_delete_after = f.auto_delete_after.value.trim();
+      // The server's own equivalents: same GPU, count, nodes, contract
+      // and region group, at most 25% dearer per GPU-hour.
+      if (f.fallback.checked) req.fallback = {};
       const go = document.getElementById("rent-go");
       go.disabled = true;
       show(document.getElementById("rent-error"), "");
@@ -223,11 +229,28 @@
         await api("POST", "/procure_offer", req, { "Idempotency-Key": rentKey });
         form.hidden = true;
         document.getElementById("progress").hidden = false;
-        watch(rentOffer.offer_id);
+        watching = rentOffer.offer_id;
+        watch(watching);
       } catch (e) {
         show(document.getElementById("rent-error"), e.message);
       } finally {
         go.disabled = false;
+      }
+    });
+    // Cancel ends the procurement on the server, whether it is trying an
+    // offer or waiting for stock; the answer is its status.
+    document.getElementById("rent-cancel").addEventListener("click", async () => {
+      const b = document.getElementById("rent-cancel");
+      const offerID = watching;
+      b.disabled = true;
+      try {
+        const st = await api("POST", "/offers/" + offerID + "/cancel");
+        clearTimeout(poll);
+        if (watching === offerID && render(st)) poll = setTimeout(() => watch(offerID), 1000);
+      } catch (e) {
+        show(document.getElementById("progress-error"), "Could not cancel: " + e.message);
+      } finally {
+        b.disabled = false;
       }
     });
     document.getElementById("copy").addEventListener("click", async () => {
@@ -254,6 +277,9 @@
     show(document.getElementById("rent-error"), "");
     show(document.getElementById("progress-error"), "");
     document.getElementById("ssh").hidden = true;
+    document.getElementById("attempts").replaceChildren();
+    document.getElementById("attempts").hidden = true;
+    document.getElementById("rent-cancel").hidden = true;
     document.getElementById("copy").textContent = "Copy";
     for (const li of document.querySelectorAll("#steps li")) li.className = "";
     setText("rent-title", "Rent " + o.gpu_count + "× " + o.gpu_type);
@@ -270,18 +296,29 @@
     try {
       st = await api("GET", "/offers/" + offerID + "/status");
     } catch (e) {
+      if (watching !== offerID) return;
       setText("progress-status", "Could not read the status (" + e.message + "); retrying…");
       poll = setTimeout(() => watch(offerID), 2000);
       return;
     }
+    if (watching !== offerID) return;
+    if (render(st)) poll = setTimeout(() => watch(offerID), 1000);
+  }
+
+  // render shows a procurement's status in the dialog and says whether it
+  // is still under way.
+  function render(st) {
     const reached = stepOrder.indexOf(st.procurement_status);
     document.querySelectorAll("#steps li").forEach((li, i) => {
       li.className = i < reached || st.procurement_status === "ready" ? "done" : i === reached ? "current" : "";
     });
+    renderAttempts(st.attempts || []);
+    const going = st.procurement_status !== "ready" && st.procurement_status !== "failed";
+    document.getElementById("rent-cancel").hidden = !going;
     if (st.procurement_status === "failed") {
       setText("progress-status", "Failed.");
       show(document.getElementById("progress-error"), failureText(st.failure_reason));
-      return;
+      return false;
     }
     setText("progress-status", (st.procurement_status === "ready" ? "Ready: " : "Provisioning: ") + (st.progress || ""));
     if (st.procurement_status === "ready") {
@@ -289,14 +326,27 @@
       setText("ssh-command", cmds.join("\n"));
       document.getElementById("ssh").hidden = cmds.length === 0;
       document.getElementById("copy").focus();
-      return;
     }
-    poll = setTimeout(() => watch(offerID), 1000);
+    return going;
+  }
+
+  // renderAttempts lists the offers a procurement with a fallback tried:
+  // where, at what price, how each try ended and why.
+  function renderAttempts(attempts) {
+    const list = document.getElementById("attempts");
+    list.hidden = attempts.length === 0;
+    list.replaceChildren(...attempts.map((a) => {
+      const li = el("li", a.vendor + " " + a.region + " · " + money(a.gpu_price_per_hour) + "/GPU-h · ");
+      li.appendChild(el("span", a.outcome === "trying" ? "trying…" : a.outcome.replace("_", " "), "state state-" + a.outcome));
+      if (a.reason) li.appendChild(el("span", a.reason, "reason"));
+      return li;
+    }));
   }
 
   function failureText(reason) {
     if (!reason) return "The procurement failed and the vendor gave no reason. Nothing is left running; try another offer.";
-    return "The procurement failed: " + reason + ". Anything it had started is being cleaned up; try another offer.";
+    // A vendor's sentence may end with its own full stop.
+    return "The procurement failed: " + reason.replace(/[.\s]+$/, "") + ". Anything it had started is being cleaned up; try another offer.";
   }
 
   // ---- Machines ------------------------------------------------------
