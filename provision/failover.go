@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -392,11 +394,26 @@ func (s *Service) nextTry(ctx context.Context, p store.Procurement) error {
 
 // triedText says how a try ended, for a failure reason.
 func triedText(a attempt) string {
-	text := fmt.Sprintf("%s at %s %s", a.Outcome, a.Vendor, a.Region)
+	why := a.Outcome
 	if a.Reason != nil {
-		text = fmt.Sprintf("%s at %s %s", *a.Reason, a.Vendor, a.Region)
+		why = strings.TrimRight(*a.Reason, ". ")
 	}
-	return text
+	return fmt.Sprintf("%s at %s %s", why, a.Vendor, a.Region)
+}
+
+// defaultName matches the name a resource gets when the request names
+// none (plan): GPU family, vendor, a random part.
+var defaultName = regexp.MustCompile(`^([a-z0-9]+)-([a-z0-9]+)-([0-9a-f]{8})$`)
+
+// renamed is a resource's name after its procurement moved from vendor
+// from to vendor to: a name supply made says the new vendor; one the
+// renter chose stays.
+func renamed(name, from, to string) string {
+	m := defaultName.FindStringSubmatch(name)
+	if m == nil || m[2] != from {
+		return name
+	}
+	return m[1] + "-" + to + "-" + m[3]
 }
 
 // retarget makes o the next try of p: in one transaction, if the account's
@@ -445,6 +462,7 @@ func (s *Service) retarget(ctx context.Context, p store.Procurement, fo failover
 			if x.Status != ResourceProvisioning {
 				return fmt.Errorf("retarget resource %s: it is %s: %w", x.ID, x.Status, store.ErrConflict)
 			}
+			x.Name = renamed(x.Name, x.Vendor, o.Vendor)
 			x.Vendor, x.VendorRegion, x.Spec, x.PricePerHour = o.Vendor, o.VendorRegion, nodeSpec, o.TotalPricePerHour/float64(nodes)
 			if x.ResourceType == typeCluster {
 				x.Spec, x.PricePerHour = clusterSpec, o.TotalPricePerHour
@@ -564,7 +582,7 @@ func failoverProgress(p store.Procurement) string {
 	case phaseSwitching:
 		return fmt.Sprintf("%s; removing that try and moving to the next equivalent offer", triedText(last))
 	case phaseWaiting:
-		text := fmt.Sprintf("waiting for capacity: 0 of %d matching offers in stock", len(attempts))
+		text := fmt.Sprintf("waiting for capacity: none of the %d offers tried, nor any other equivalent offer, is in stock", len(attempts))
 		if fo.NextLook != nil {
 			text += "; next look at " + fo.NextLook.UTC().Format(time.TimeOnly) + " UTC"
 		}

@@ -120,6 +120,9 @@ func TestFailoverRentsTheNextEquivalent(t *testing.T) {
 			if r.Vendor != eq[2].Vendor || r.VendorRegion != eq[2].VendorRegion || r.PricingTotalHourly != eq[2].TotalPricePerHour {
 				t.Errorf("resource %+v, want it at %s %s for %v an hour", r, eq[2].Vendor, eq[2].VendorRegion, eq[2].TotalPricePerHour)
 			}
+			if !strings.Contains(r.Name, "-"+eq[2].Vendor+"-") {
+				t.Errorf("resource named %q at %s: the name supply made names another vendor", r.Name, eq[2].Vendor)
+			}
 			if live := e.live(resp.ResourceIDs[0].String()); len(live) != 1 {
 				t.Errorf("%d live instances for the procurement, want 1: %+v", len(live), live)
 			}

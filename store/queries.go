@@ -90,6 +90,7 @@ type resourceRow struct {
 // resourceUpdate is both engines' UpdateResourceParams: the mutable fields
 // of a resource, the row to write them to and the version it must have.
 type resourceUpdate struct {
+	Name              string
 	Vendor            string
 	VendorRegion      string
 	Spec              []byte
@@ -191,6 +192,7 @@ func (r resourceRow) resource() Resource {
 // update is the write of the row's mutable fields if its version is still r's.
 func (r resourceRow) update() resourceUpdate {
 	return resourceUpdate{
+		Name:              r.Name,
 		Vendor:            r.Vendor,
 		VendorRegion:      r.VendorRegion,
 		Spec:              r.Spec,

@@ -300,19 +300,19 @@ func TestUpdateResource(t *testing.T) {
 		r.LastSyncedAt = ptr(base)
 		insertResource(t, s, r)
 
-		// Every mutable field changes; Name does not, being immutable.
+		// Every mutable field changes.
 		ready := r
+		ready.Name = "renamed"
 		ready.Vendor, ready.VendorRegion, ready.Spec, ready.PricePerHour = "hyperstack", "CANADA-1", []byte(`{"gpu": "A100"}`), 1.35
 		ready.Status, ready.StatusMessage, ready.FailureReason = "ready", "running", "none"
 		ready.VendorInstanceID, ready.ExternalIP, ready.InternalIP, ready.SSHPort = "i-1", "203.0.113.1", "10.0.0.1", 22
 		ready.CreateAttemptedAt, ready.DeleteRequestedAt = ptr(base.Add(time.Second)), ptr(base.Add(2*time.Second))
 		ready.ReadyAt, ready.DeletedAt, ready.LastSyncedAt = ptr(base.Add(3*time.Second)), ptr(base.Add(4*time.Second)), nil
 		ready.UpdatedAt, ready.BillingStartedAt = base.Add(5*time.Second), ptr(base.Add(6*time.Second))
-		renamed := ready
-		renamed.Name = "renamed"
+		withDeleteAt := ready
 		// DeleteAt is only SetDeleteAt's: a worker's write leaves it be.
-		renamed.DeleteAt = ptr(base.Add(time.Hour))
-		written, err := s.UpdateResource(ctx, renamed)
+		withDeleteAt.DeleteAt = ptr(base.Add(time.Hour))
+		written, err := s.UpdateResource(ctx, withDeleteAt)
 		if err != nil {
 			t.Fatalf("UpdateResource: %v", err)
 		}

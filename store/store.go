@@ -230,7 +230,7 @@ type Queries interface {
 	// vendor's instance belongs to, oldest first.
 	ResourcesByVendorInstance(ctx context.Context, vendor, instanceID string) ([]Resource, error)
 	// UpdateResource writes every mutable field of r (what a failover may
-	// move: vendor, region, spec and price; status, status message, failure
+	// move: name, vendor, region, spec and price; status, status message, failure
 	// reason, vendor instance ID, IPs, SSH port, the nullable timestamps
 	// except DeleteAt, and UpdatedAt) if the row is still at r.Version, and
 	// returns the row as written, its version bumped. If another writer

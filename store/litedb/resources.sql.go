@@ -515,33 +515,35 @@ func (q *Queries) SetDeleteAt(ctx context.Context, deleteAt *time.Time, updatedA
 
 const updateResource = `-- name: UpdateResource :one
 UPDATE resources SET
-    vendor = ?1,
-    vendor_region = ?2,
-    spec = ?3,
-    price_per_hour = ?4,
-    status = ?5,
-    status_message = ?6,
-    failure_reason = ?7,
-    vendor_instance_id = ?8,
-    external_ip = ?9,
-    internal_ip = ?10,
-    ssh_port = ?11,
-    create_attempted_at = ?12,
-    delete_requested_at = ?13,
-    ready_at = ?14,
-    deleted_at = ?15,
-    last_synced_at = ?16,
-    billing_started_at = ?17,
-    updated_at = ?18,
+    name = ?1,
+    vendor = ?2,
+    vendor_region = ?3,
+    spec = ?4,
+    price_per_hour = ?5,
+    status = ?6,
+    status_message = ?7,
+    failure_reason = ?8,
+    vendor_instance_id = ?9,
+    external_ip = ?10,
+    internal_ip = ?11,
+    ssh_port = ?12,
+    create_attempted_at = ?13,
+    delete_requested_at = ?14,
+    ready_at = ?15,
+    deleted_at = ?16,
+    last_synced_at = ?17,
+    billing_started_at = ?18,
+    updated_at = ?19,
     -- A resource on its way out has no time to be deleted at: whatever
     -- ends it, its auto-delete time ends with it.
-    delete_at = CASE ?5 WHEN 'deleting' THEN NULL WHEN 'deleted' THEN NULL WHEN 'failed' THEN NULL ELSE delete_at END,
+    delete_at = CASE ?6 WHEN 'deleting' THEN NULL WHEN 'deleted' THEN NULL WHEN 'failed' THEN NULL ELSE delete_at END,
     version = version + 1
-WHERE id = ?19 AND version = ?20
+WHERE id = ?20 AND version = ?21
 RETURNING id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version
 `
 
 type UpdateResourceParams struct {
+	Name              string
 	Vendor            string
 	VendorRegion      string
 	Spec              []byte
@@ -569,6 +571,7 @@ type UpdateResourceParams struct {
 // no row, re-reads and decides again. Every write bumps the version.
 func (q *Queries) UpdateResource(ctx context.Context, arg UpdateResourceParams) (Resource, error) {
 	row := q.db.QueryRowContext(ctx, updateResource,
+		arg.Name,
 		arg.Vendor,
 		arg.VendorRegion,
 		arg.Spec,

@@ -58,6 +58,7 @@ ORDER BY created_at, id;
 -- no row, re-reads and decides again. Every write bumps the version.
 -- name: UpdateResource :one
 UPDATE resources SET
+    name = sqlc.arg(name),
     vendor = sqlc.arg(vendor),
     vendor_region = sqlc.arg(vendor_region),
     spec = sqlc.arg(spec),
