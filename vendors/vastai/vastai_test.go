@@ -358,6 +358,12 @@ func TestCreateLifecycle(t *testing.T) {
 		t.Errorf("running instance %+v", up)
 	}
 	vendortest.LogIn(t, up.ExternalIP, up.SSHPort, req.SSHPublicKey)
+	// A key attached to a running instance lets in at once.
+	later := vendortest.PublicKey(t)
+	if err := f.a.attachKey(ctx, in.ID, later); err != nil {
+		t.Fatal(err)
+	}
+	vendortest.LogIn(t, up.ExternalIP, up.SSHPort, later)
 
 	list, err := f.a.List(ctx)
 	if err != nil || len(list) != 1 || list[0].ID != in.ID || list[0].State != vendors.StateRunning {
