@@ -170,6 +170,7 @@ func TestSandboxShell(t *testing.T) {
 	defer h.CloseAll()
 	key, signer := keyPair(t)
 	marker := "ready-" + strconv.FormatInt(time.Now().UnixNano(), 36) + ".txt"
+	t.Cleanup(func() { os.Remove("/tmp/" + marker) }) // where a broken mapping would write it
 	renter := "#cloud-config\nruncmd:\n  - echo booted as $USER > /tmp/" + marker + "\n  - [sh, -c, 'echo list entry >> /tmp/" + marker + "']\n"
 	ud, err := userdata.CloudInit(key, renter)
 	if err != nil {
