@@ -126,6 +126,25 @@ func TestHostLetsInOnlyTheMachinesKey(t *testing.T) {
 					t.Errorf("session output lacks %q:\n%s", want, out)
 				}
 			}
+			// An interactive login (ssh in a terminal) gets a terminal's
+			// line ends and no word of a command.
+			s, err := c.NewSession()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			var term bytes.Buffer
+			s.Stdout = &term
+			if err := s.RequestPty("xterm", 24, 80, nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Shell(); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Wait(); err != nil || !strings.Contains(term.String(), "supply sandbox host: no real machine, nothing billed.\r\n") ||
+				strings.Contains(term.String(), "Your command") {
+				t.Errorf("interactive login: %v\n%q", err, term.String())
+			}
 		})
 	}
 }
@@ -272,17 +291,28 @@ func TestSandboxShellNeedsAPlainDirectory(t *testing.T) {
 
 func TestDescribeShowsAnExcerpt(t *testing.T) {
 	first := "#!/bin/sh # \x1b[2J\n"
-	line := "echo 0123456789\n"
-	long := first + strings.Repeat(line, 200)
-	out := describe(Machine{Vendor: "vastai", UserDataField: "onstart", UserData: long}, "SHA256:x (ssh-ed25519)", "", true)
-	if n := strings.Count(out, "    | "); n != shownLines {
-		t.Errorf("%d lines of user data shown, want %d", n, shownLines)
-	}
-	want := fmt.Sprintf("onstart  %d bytes, the first %d shown", len(long), len(first)+(shownLines-1)*len(line))
-	if !strings.Contains(out, want) || !strings.Contains(out, "#!/bin/sh # ?[2J") {
-		t.Errorf("excerpt:\n%s", out)
-	}
-	if strings.Contains(out, "Your command was not run") {
-		t.Error("an interactive login is told a command was not run")
+	short, long := "echo 0123456789\n", strings.Repeat("x", 599)+"\n"
+	for _, tc := range []struct {
+		name     string
+		userData string
+		lines    int
+	}{
+		{"many lines: the first 40", first + strings.Repeat(short, 200), shownLines},
+		{"long lines: whole lines within 2000 bytes", first + strings.Repeat(long, 10), 1 + (shownBytes-len(first))/len(long)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := describe(Machine{Vendor: "vastai", UserDataField: "onstart", UserData: tc.userData}, "SHA256:x (ssh-ed25519)", "", true)
+			if n := strings.Count(out, "    | "); n != tc.lines {
+				t.Errorf("%d lines of user data shown, want %d", n, tc.lines)
+			}
+			shown := len(strings.Join(strings.SplitAfter(tc.userData, "\n")[:tc.lines], ""))
+			want := fmt.Sprintf("onstart  %d bytes, the first %d shown", len(tc.userData), shown)
+			if !strings.Contains(out, want) || !strings.Contains(out, "#!/bin/sh # ?[2J") {
+				t.Errorf("want %q and the escape character replaced:\n%s", want, out)
+			}
+			if strings.Contains(out, "Your command was not run") {
+				t.Error("an interactive login is told a command was not run")
+			}
+		})
 	}
 }
