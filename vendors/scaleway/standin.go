@@ -229,7 +229,8 @@ func hostID(id string) string { return Name + "/" + id }
 // Scaleway's images also install the AUTHORIZED_KEY tags for root; supply
 // sets both to the same key, and the stand-in reads the user data.
 func machine(srv *serverRecord) standin.Machine {
-	return standin.Machine{Vendor: Name, ID: srv.ID, Name: srv.Name, UserDataField: "user_data cloud-init", UserData: srv.UserData["cloud-init"]}
+	return standin.Machine{Vendor: Name, ID: srv.ID, Name: srv.Name, UserDataField: "user_data/cloud-init",
+		UserData: srv.UserData["cloud-init"]}
 }
 
 // save persists the state; the caller holds s.mu.

@@ -106,9 +106,12 @@ type host struct {
 // NewHosts returns hosts whose SSH host key is kept in o.KeyFile.
 func NewHosts(o HostsOptions) (*Hosts, error) {
 	if o.Shell {
+		if o.MachinesDir == "" {
+			return nil, errors.New("sandbox shell: no machines directory")
+		}
 		dir, err := filepath.Abs(o.MachinesDir)
-		if err != nil || o.MachinesDir == "" {
-			return nil, fmt.Errorf("sandbox shell: no machines directory: %v", err)
+		if err != nil {
+			return nil, fmt.Errorf("sandbox shell: %w", err)
 		}
 		if !shellSafe(dir) {
 			return nil, fmt.Errorf("sandbox shell: the machines directory %q has characters a shell would need quoted; use a data dir without them", dir)

@@ -159,7 +159,7 @@ func (h *Hosts) run(ctx context.Context, x *host, perms *ssh.Permissions, ch ssh
 // a sandbox host, and what a real machine would have received.
 func describe(m Machine, key, command string, interactive bool) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "supply sandbox host: no real machine, nothing billed.\n")
+	b.WriteString("supply sandbox host: no real machine, nothing billed.\n")
 	fmt.Fprintf(&b, "A real machine would have received, through %s's API:\n", m.Vendor)
 	fmt.Fprintf(&b, "  instance   %s\n", m.ID)
 	fmt.Fprintf(&b, "  hostname   %s\n", m.Name)
