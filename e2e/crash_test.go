@@ -155,7 +155,8 @@ const (
 	settleBound = 60 * time.Second
 )
 
-// crashKey is any valid OpenSSH key: the sandbox checks the banner, not logins.
+// crashKey is any valid OpenSSH key: readiness reads the SSH server's
+// version line and never logs in, so no test needs its private half.
 const crashKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGZ1c3VwcGx5dGVzdGtleWZvcnByb3Zpc2lvbmluZzAx crash@test"
 
 // pickOffers takes n distinct single-machine offers, spread over vendors.

@@ -56,7 +56,7 @@ func TestEndpoints(t *testing.T) {
 	if err != nil || len(items) == 0 {
 		t.Fatalf("a real adapter from the endpoints: %d items, %v", len(items), err)
 	}
-	ip, port, err := sb.hosts.Open("probe", "", 0)
+	ip, port, err := sb.hosts.Open("probe", "", 0, standin.Machine{})
 	if err != nil {
 		t.Fatal(err)
 	}

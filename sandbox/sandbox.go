@@ -176,6 +176,12 @@ type Options struct {
 	// SteadyStock keeps every stand-in's stock from flickering out
 	// (see standin.Options).
 	SteadyStock bool
+	// Shell makes the hosts' SSH sessions run renters' commands on this
+	// machine, as this process's user, in each machine's directory under
+	// DataDir/sandbox/machines, and runs their cloud-init runcmd or
+	// start-up script there at first boot (see standin.HostsOptions).
+	// For local tries only: it gives every renter a shell on the server.
+	Shell bool
 }
 
 // Sandbox is the running set of stand-ins and the adapters pointed at them.
@@ -190,6 +196,18 @@ type Sandbox struct {
 // CapacityFile is the file, under <data dir>/sandbox, that keeps the stock
 // taken away from (or given back to) the stand-ins across restarts.
 const CapacityFile = "capacity.json"
+
+// HostKeyFile is the file, under <data dir>/sandbox, that keeps the SSH
+// host key of every sandbox host. One key for the whole sandbox, kept
+// across restarts: a host's address and port go to the next instance
+// once its own is gone, and a key per machine would have ssh warn that
+// the host's identification changed each time; one key keeps every
+// known_hosts line valid.
+const HostKeyFile = "ssh_host_ed25519_key"
+
+// MachinesDir is the directory, under <data dir>/sandbox, of the
+// machines' directories (with Options.Shell).
+const MachinesDir = "machines"
 
 // Start starts every stand-in on its own loopback port, and writes
 // EndpointsFile for other installations. The stand-ins keep their key,
@@ -213,7 +231,16 @@ func Start(o Options) (*Sandbox, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
-	s := &Sandbox{hosts: &standin.Hosts{}, capacity: capacity, standIns: map[string]StandIn{}}
+	hosts, err := standin.NewHosts(standin.HostsOptions{KeyFile: filepath.Join(dir, HostKeyFile), Shell: o.Shell,
+		MachinesDir: filepath.Join(dir, MachinesDir), Logger: o.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	s := &Sandbox{hosts: hosts, capacity: capacity, standIns: map[string]StandIn{}}
+	if o.Shell && o.Logger != nil {
+		o.Logger.Warn("SANDBOX SHELL: renters' ssh sessions and boot scripts run on this machine as this process's user; for local tries only",
+			"machines", filepath.Join(dir, MachinesDir))
+	}
 	hl, err := listen(st.Ports[hostsService])
 	if err != nil {
 		return nil, fmt.Errorf("start sandbox hosts service: %w", err)

@@ -67,6 +67,16 @@ func ValidateKey(key string) (string, error) {
 	return line, nil
 }
 
+// The names that mark the renter's document inside what CloudInit and
+// StartupScript build, so that Read finds it again: the multipart parts'
+// file names and the start-up script's here-document.
+const (
+	renterPart     = "renter"
+	rootAccessPart = "supply-root-access"
+	renterMarker   = "SUPPLY_RENTER_USER_DATA_EOF"
+	renterHeredoc  = "<<'" + renterMarker + "'\n"
+)
+
 // sshdDropIn lets root in with a key (never a password) even on images
 // whose sshd_config says "PermitRootLogin no"; drop-ins are read first
 // and sshd keeps the first value it sees.
@@ -113,8 +123,8 @@ func CloudInit(sshPublicKey, userData string) (string, error) {
 		userType = "text/x-shellscript"
 	}
 	parts := []struct{ typ, name, body, merge string }{
-		{userType, "renter", userData, ""},
-		{"text/cloud-config", "supply-root-access", ours, "list(append)+dict(recurse_array)+str()"},
+		{userType, renterPart, userData, ""},
+		{"text/cloud-config", rootAccessPart, ours, "list(append)+dict(recurse_array)+str()"},
 	}
 	fmt.Fprintf(&buf, "Content-Type: multipart/mixed; boundary=\"%s\"\nMIME-Version: 1.0\n\n", mw.Boundary())
 	for _, p := range parts {
@@ -170,13 +180,12 @@ func StartupScript(sshPublicKey, userData string) (string, error) {
 	var b strings.Builder
 	b.WriteString("#!/bin/bash\n# supply: root SSH access, then the renter's start-up part.\nset -u\n")
 	b.WriteString(rootScript(key) + "\n")
-	const marker = "SUPPLY_RENTER_USER_DATA_EOF"
 	switch kind {
 	case Script:
-		b.WriteString("cat > /root/supply-startup.sh <<'" + marker + "'\n" + userData + "\n" + marker + "\n")
+		b.WriteString("cat > /root/supply-startup.sh " + renterHeredoc + userData + "\n" + renterMarker + "\n")
 		b.WriteString("chmod 700 /root/supply-startup.sh\nexec /root/supply-startup.sh\n")
 	case CloudConfig:
-		b.WriteString("cat > /root/supply-cloud-config.yaml <<'" + marker + "'\n" + userData + "\n" + marker + "\n")
+		b.WriteString("cat > /root/supply-cloud-config.yaml " + renterHeredoc + userData + "\n" + renterMarker + "\n")
 		b.WriteString("cloud-init --file /root/supply-cloud-config.yaml modules --mode config && " +
 			"cloud-init --file /root/supply-cloud-config.yaml modules --mode final\n")
 	}

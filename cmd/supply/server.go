@@ -41,6 +41,7 @@ type serverFlags struct {
 	sandboxBootTime   time.Duration
 	sandboxScale      int
 	sandboxSteady     bool
+	sandboxShell      bool
 	offerTTL          time.Duration
 	catalogRefresh    time.Duration
 	provisionTimeout  time.Duration
@@ -96,6 +97,7 @@ State lives in SQLite under --data-dir unless --database-url points at PostgreSQ
 	fl.DurationVar(&f.sandboxBootTime, "sandbox-boot-time", 3*time.Second, "how long sandbox instances take to boot")
 	fl.IntVar(&f.sandboxScale, "sandbox-scale", 1, "multiply each sandbox catalog with synthetic variants (for load tests)")
 	fl.BoolVar(&f.sandboxSteady, "sandbox-steady-stock", false, "keep sandbox stock from flickering out (by default 5% of items are sold out in each 5-minute period, as real stock comes and goes)")
+	fl.BoolVar(&f.sandboxShell, "sandbox-shell", false, "FOR LOCAL TRIES ONLY: sandbox machines' SSH sessions run renters' commands ON THIS MACHINE as the server's user (in <data-dir>/sandbox/machines/...), and their cloud-init runcmd or start-up script at first boot; without it a session only shows what the machine received")
 	fl.DurationVar(&f.offerTTL, "offer-ttl", 30*time.Minute, "how long a returned offer stays procurable")
 	fl.DurationVar(&f.catalogRefresh, "catalog-refresh", time.Minute, "how often each vendor's catalog is re-read")
 	fl.DurationVar(&f.provisionTimeout, "provision-timeout", 20*time.Minute, "fail (and clean up) a procurement not reachable over SSH by then")
@@ -183,7 +185,7 @@ func runServer(ctx context.Context, f serverFlags, sandboxSet bool) error {
 	useSandbox := f.sandbox || (!sandboxSet && len(vs) == 0)
 	var sb *sandbox.Sandbox
 	if useSandbox {
-		sb, err = sandbox.Start(sandbox.Options{DataDir: f.db.dataDir, BootTime: f.sandboxBootTime, Scale: f.sandboxScale, SteadyStock: f.sandboxSteady, Owner: installation, Logger: log})
+		sb, err = sandbox.Start(sandbox.Options{DataDir: f.db.dataDir, BootTime: f.sandboxBootTime, Scale: f.sandboxScale, SteadyStock: f.sandboxSteady, Shell: f.sandboxShell, Owner: installation, Logger: log})
 		if err != nil {
 			return err
 		}

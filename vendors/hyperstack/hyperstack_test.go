@@ -201,7 +201,7 @@ func TestCreateLifecycle(t *testing.T) {
 	if up.ExternalIP == "" || up.InternalIP == "" || up.SSHPort != f.hosts.Port(up.ExternalIP) || up.SSHPort == 22 {
 		t.Errorf("running instance %+v", up)
 	}
-	vendortest.DialBanner(t, up.ExternalIP, up.SSHPort)
+	vendortest.LogIn(t, up.ExternalIP, up.SSHPort, req.SSHPublicKey)
 
 	list, err := f.a.List(ctx)
 	if err != nil || len(list) != 1 || list[0].ID != in.ID {
@@ -383,7 +383,8 @@ func TestPersistence(t *testing.T) {
 	// One clock for both lives of the stand-in, as a real restart has.
 	o := standin.Options{APIKey: testKey, BootTime: 100 * time.Millisecond, StatePath: path, Now: vendortest.Clock(clockBase)}
 	f := newFixture(t, o, nil)
-	in, err := f.a.Create(context.Background(), createRequest(t, "CANADA-1", "n3-H100x1"))
+	req := createRequest(t, "CANADA-1", "n3-H100x1")
+	in, err := f.a.Create(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -399,7 +400,7 @@ func TestPersistence(t *testing.T) {
 	if err != nil || again.State != vendors.StateRunning || again.ExternalIP != up.ExternalIP {
 		t.Fatalf("after restart: %+v, %v (before: %s)", again, err, up.ExternalIP)
 	}
-	vendortest.DialBanner(t, again.ExternalIP, again.SSHPort)
+	vendortest.LogIn(t, again.ExternalIP, again.SSHPort, req.SSHPublicKey)
 	if len(g.si.Instances()) != 1 {
 		t.Errorf("restarted stand-in holds %d instances", len(g.si.Instances()))
 	}

@@ -114,7 +114,7 @@ func NewStandIn(o standin.Options) (*StandIn, error) {
 	}
 	for _, vm := range s.state.VMs {
 		if vm.IP != "" && vm.DeletedAt.IsZero() {
-			ip, port, err := s.hosts.Open(hostID(vm.ID), vm.IP, vm.SSHPort)
+			ip, port, err := s.hosts.Open(hostID(vm.ID), vm.IP, vm.SSHPort, machine(vm))
 			if err != nil {
 				return nil, fmt.Errorf("hyperstack stand-in: reopen VM %d: %w", vm.ID, err)
 			}
@@ -201,6 +201,14 @@ func (s *StandIn) Close() error {
 // hostID names a VM's sandbox host; the prefix keeps ids apart when
 // several stand-ins share one Hosts.
 func hostID(id int64) string { return vendorName + "/" + strconv.FormatInt(id, 10) }
+
+// machine is what the VM received at create. Its key pair goes to the
+// image's default user (ubuntu); root's key comes from the cloud-init
+// user data supply sends, as on a real VM.
+func machine(vm *vmRecord) standin.Machine {
+	return standin.Machine{Vendor: vendorName, ID: strconv.FormatInt(vm.ID, 10), Name: vm.Name,
+		UserDataField: "user_data", UserData: vm.UserData}
+}
 
 // save persists the state; the caller holds s.mu.
 func (s *StandIn) save() error { return standin.Save(s.opts.StatePath, &s.state) }
@@ -588,7 +596,7 @@ func (s *StandIn) observe(vm *vmRecord, now time.Time) {
 	if s.phase(vm, now) != phaseRunning || vm.IP != "" || !vm.FloatingIP {
 		return
 	}
-	ip, port, err := s.hosts.Open(hostID(vm.ID), "", 0)
+	ip, port, err := s.hosts.Open(hostID(vm.ID), "", 0, machine(vm))
 	if err != nil {
 		return // the VM stays "attaching" and the next look tries again
 	}
@@ -814,7 +822,7 @@ func (s *StandIn) deleteVM(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	vm.DeletedAt = now.UTC()
-	s.hosts.Close(hostID(vm.ID))
+	s.hosts.Remove(hostID(vm.ID))
 	if err := s.save(); err != nil {
 		writeError(w, http.StatusInternalServerError, "internal_server_error", "%v", err)
 		return

@@ -264,7 +264,7 @@ func TestLifecycle(t *testing.T) {
 	if in.ExternalIP == "" || in.InternalIP == "" || in.SSHPort == 22 || in.VendorState != statusActive {
 		t.Fatalf("running instance %+v", in)
 	}
-	vendortest.DialBanner(t, in.ExternalIP, in.SSHPort)
+	vendortest.LogIn(t, in.ExternalIP, in.SSHPort, req.SSHPublicKey)
 
 	list, err := f.adapter.List(ctx)
 	if err != nil || len(list) != 1 || list[0].ResourceID != req.ResourceID {
@@ -443,7 +443,8 @@ func TestPersistence(t *testing.T) {
 	}
 
 	_, a, stop := serve()
-	in, err := a.Create(context.Background(), request(t, inStock(t, a, "gpu_1x_a10")))
+	req := request(t, inStock(t, a, "gpu_1x_a10"))
+	in, err := a.Create(context.Background(), req)
 	if err != nil {
 		stop()
 		t.Fatal(err)
@@ -464,7 +465,7 @@ func TestPersistence(t *testing.T) {
 	if after.State != vendors.StateRunning || after.ExternalIP != before.ExternalIP || after.SSHPort != before.SSHPort {
 		t.Errorf("after restart %+v, want running at %s:%d", after, before.ExternalIP, before.SSHPort)
 	}
-	vendortest.DialBanner(t, after.ExternalIP, after.SSHPort)
+	vendortest.LogIn(t, after.ExternalIP, after.SSHPort, req.SSHPublicKey)
 	if n := len(stand.Instances()); n != 1 {
 		t.Errorf("%d instances after restart, want 1", n)
 	}

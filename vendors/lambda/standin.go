@@ -224,11 +224,22 @@ func (s *StandIn) Close() error {
 		s.hosts.CloseAll()
 	} else {
 		for id := range s.open {
-			s.hosts.Close(id)
+			s.hosts.Close(hostID(id))
 		}
 	}
 	clear(s.open)
 	return standin.Save(s.opts.StatePath, &s.st)
+}
+
+// hostID names an instance's sandbox host; the prefix keeps ids apart
+// when several stand-ins share one Hosts.
+func hostID(id string) string { return Name + "/" + id }
+
+// machine is what the instance received at launch. Lambda gives the
+// named SSH keys to the image's default user (ubuntu); root's key comes
+// from the cloud-init user data supply sends, as on a real instance.
+func machine(rec *record) standin.Machine {
+	return standin.Machine{Vendor: Name, ID: rec.ID, Name: rec.Name, UserDataField: "user_data", UserData: rec.UserData}
 }
 
 // Timing of termination: an instance is "terminating" for half a boot
@@ -262,12 +273,12 @@ func (s *StandIn) refresh() error {
 	for id, rec := range s.st.Instances {
 		switch status := s.status(rec, now); {
 		case s.gone(rec, now):
-			s.hosts.Close(id)
+			s.hosts.Remove(hostID(id))
 			delete(s.open, id)
 			delete(s.st.Instances, id)
 			changed = true
 		case status == statusActive && !s.open[id]:
-			ip, port, err := s.hosts.Open(id, rec.IP, rec.Port)
+			ip, port, err := s.hosts.Open(hostID(id), rec.IP, rec.Port, machine(rec))
 			if err != nil {
 				return err
 			}
@@ -276,7 +287,7 @@ func (s *StandIn) refresh() error {
 				rec.IP, rec.Port, changed = ip, port, true
 			}
 		case status != statusActive && s.open[id]:
-			s.hosts.Close(id)
+			s.hosts.Close(hostID(id))
 			delete(s.open, id)
 		}
 	}

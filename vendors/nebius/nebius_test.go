@@ -466,7 +466,7 @@ func TestCreateLifecycle(t *testing.T) {
 		up.SSHPort != f.hosts.Port(up.ExternalIP) || up.SSHPort == 22 || up.VendorState != "RUNNING" {
 		t.Errorf("running instance %+v", up)
 	}
-	vendortest.DialBanner(t, up.ExternalIP, up.SSHPort)
+	vendortest.LogIn(t, up.ExternalIP, up.SSHPort, req.SSHPublicKey)
 
 	list, err := f.a.List(ctx)
 	if err != nil || len(list) != 1 || list[0].ID != in.ID || list[0].ResourceID != req.ResourceID {
@@ -695,7 +695,8 @@ func TestPersistence(t *testing.T) {
 	// One clock for both lives of the stand-in, as a real restart has.
 	o := standin.Options{BootTime: 100 * time.Millisecond, StatePath: path, Now: vendortest.Clock(clockBase)}
 	f := newFixture(t, o)
-	in, err := f.a.Create(context.Background(), createRequest(t, "uk-south1", "gpu-b200-sxm", "1gpu-20vcpu-224gb", vendors.OnDemand))
+	req := createRequest(t, "uk-south1", "gpu-b200-sxm", "1gpu-20vcpu-224gb", vendors.OnDemand)
+	in, err := f.a.Create(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -711,7 +712,7 @@ func TestPersistence(t *testing.T) {
 	if err != nil || again.State != vendors.StateRunning || again.ExternalIP != up.ExternalIP {
 		t.Fatalf("after restart: %+v, %v (before: %s)", again, err, up.ExternalIP)
 	}
-	vendortest.DialBanner(t, again.ExternalIP, again.SSHPort)
+	vendortest.LogIn(t, again.ExternalIP, again.SSHPort, req.SSHPublicKey)
 	// Credentials handed out before the restart still work: the key survived.
 	if g.si.AdapterConfig("").PrivateKeyPEM != f.si.AdapterConfig("").PrivateKeyPEM {
 		t.Error("the service account key changed across the restart")

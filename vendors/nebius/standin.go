@@ -167,7 +167,7 @@ func NewStandIn(o standin.Options) (*StandIn, error) {
 	now := s.now()
 	for _, vm := range s.state.VMs {
 		if vm.IP != "" && s.phase(vm, now) == phaseRunning {
-			ip, port, err := s.hosts.Open(hostID(vm.ID), vm.IP, vm.SSHPort)
+			ip, port, err := s.hosts.Open(hostID(vm.ID), vm.IP, vm.SSHPort, machine(vm))
 			if err != nil {
 				return nil, fmt.Errorf("nebius stand-in: reopen VM %s: %w", vm.ID, err)
 			}
@@ -317,6 +317,20 @@ func (s *StandIn) Close() error {
 // hostID names a VM's sandbox host; the prefix keeps ids apart when
 // several stand-ins share one Hosts.
 func hostID(id string) string { return vendorName + "/" + id }
+
+// spec is the VM's InstanceSpec as received.
+func (vm *vmRecord) spec() *pb.InstanceSpec {
+	spec := &pb.InstanceSpec{}
+	_ = protojson.Unmarshal([]byte(vm.Spec), spec) // written by Create from a valid message
+	return spec
+}
+
+// machine is what the VM received: root's key in its cloud-init user data
+// (Nebius's images have no key of their own).
+func machine(vm *vmRecord) standin.Machine {
+	return standin.Machine{Vendor: Name, ID: vm.ID, Name: vm.Name, UserDataField: "cloud_init_user_data",
+		UserData: vm.spec().GetCloudInitUserData()}
+}
 
 // save persists the state; the caller holds s.mu.
 func (s *StandIn) save() error { return standin.Save(s.opts.StatePath, &s.state) }
@@ -579,13 +593,12 @@ func (s *StandIn) findVM(id string, now time.Time) *vmRecord {
 func (s *StandIn) view(vm *vmRecord, now time.Time) *pb.Instance {
 	ph := s.phase(vm, now)
 	if ph == phaseRunning && vm.IP == "" {
-		if ip, port, err := s.hosts.Open(hostID(vm.ID), "", 0); err == nil {
+		if ip, port, err := s.hosts.Open(hostID(vm.ID), "", 0, machine(vm)); err == nil {
 			vm.IP, vm.SSHPort = ip, port
 			_ = s.save() // a failed save loses nothing the next change will not write
 		}
 	}
-	spec := &pb.InstanceSpec{}
-	_ = protojson.Unmarshal([]byte(vm.Spec), spec) // written by Create from a valid message
+	spec := vm.spec()
 	nic := &pb.NetworkInterfaceStatus{Index: 0, Name: "eth0", MacAddress: macOf(vm.ID),
 		IpAddress: &pb.IPAddressStatus{Address: privateIP(vm.ID) + "/32"}}
 	if ph == phaseRunning && vm.IP != "" {
@@ -955,7 +968,7 @@ func (i instanceServer) Delete(_ context.Context, req *pb.DeleteInstanceRequest)
 	}
 	if vm.DeletedAt.IsZero() {
 		vm.DeletedAt = now.UTC()
-		s.hosts.Close(hostID(vm.ID))
+		s.hosts.Remove(hostID(vm.ID))
 	}
 	return s.operation(vm.ID, "Delete instance", true, nil, now)
 }

@@ -460,8 +460,26 @@ func (a *Adapter) container(req vendors.CreateRequest) (containerConfig, error) 
 // /root/supply-startup.sh.
 func startCommand(script string) string {
 	enc := base64.StdEncoding.EncodeToString([]byte(script))
-	return "bash -c 'echo " + enc + " | base64 -d > /root/supply-boot.sh && chmod 700 /root/supply-boot.sh; " +
+	return startPrefix + enc + " | base64 -d > /root/supply-boot.sh && chmod 700 /root/supply-boot.sh; " +
 		"nohup /root/supply-boot.sh > /var/log/supply-boot.log 2>&1 & exec /start.sh'"
+}
+
+// startPrefix is how startCommand begins, up to the encoded script.
+const startPrefix = "bash -c 'echo "
+
+// bootScript is the start-up script inside a command startCommand made,
+// as the pod runs it; "" for any other command.
+func bootScript(command string) string {
+	enc, ok := strings.CutPrefix(command, startPrefix)
+	if !ok {
+		return ""
+	}
+	enc, _, _ = strings.Cut(enc, " ")
+	script, err := base64.StdEncoding.DecodeString(enc)
+	if err != nil {
+		return ""
+	}
+	return string(script)
 }
 
 // createClusterNode gets or creates the cluster of req.Cluster and returns

@@ -2,7 +2,6 @@ package runpod
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -65,18 +64,6 @@ func createRequest(t *testing.T, dc string, s shape) vendors.CreateRequest {
 		ResourceID: uuid.NewString(), InstanceType: s.String(), Region: dc,
 		Contract: vendors.OnDemand, SSHPublicKey: vendortest.PublicKey(t),
 	}
-}
-
-// bootScript decodes the start-up script a start command carries.
-func bootScript(t *testing.T, args string) string {
-	t.Helper()
-	_, rest, ok := strings.Cut(args, "echo ")
-	enc, _, ok2 := strings.Cut(rest, " ")
-	b, err := base64.StdEncoding.DecodeString(enc)
-	if !ok || !ok2 || err != nil {
-		t.Fatalf("args %q carry no start-up script", args)
-	}
-	return string(b)
 }
 
 var (
@@ -290,7 +277,7 @@ func TestCreateLifecycle(t *testing.T) {
 	if sent.Env[envKey] != key || sent.Env[envResource] != req.ResourceID {
 		t.Errorf("env %v: want PUBLIC_KEY %q and the resource id", sent.Env, key)
 	}
-	script := bootScript(t, sent.Args)
+	script := bootScript(sent.Args)
 	if !strings.Contains(sent.Args, "exec /start.sh") || !strings.Contains(script, key) || !strings.Contains(script, "echo renter-script") ||
 		!strings.Contains(script, "/root/.ssh/authorized_keys") {
 		t.Errorf("start command %q runs:\n%s\nwant root's key, the renter's script and /start.sh", sent.Args, script)
@@ -300,7 +287,7 @@ func TestCreateLifecycle(t *testing.T) {
 	if up.ExternalIP == "" || up.SSHPort != f.hosts.Port(up.ExternalIP) || up.SSHPort == 22 || up.VendorState != statusRunning {
 		t.Errorf("running pod %+v", up)
 	}
-	vendortest.DialBanner(t, up.ExternalIP, up.SSHPort)
+	vendortest.LogIn(t, up.ExternalIP, up.SSHPort, req.SSHPublicKey)
 
 	list, err := f.a.List(ctx)
 	if err != nil || len(list) != 1 || list[0].ID != in.ID || list[0].ResourceID != req.ResourceID {
@@ -555,7 +542,8 @@ func TestPersistence(t *testing.T) {
 	// One clock for both lives of the stand-in, as a real restart has.
 	o := standin.Options{APIKey: testKey, BootTime: 100 * time.Millisecond, StatePath: path, Now: vendortest.Clock(clockBase)}
 	f := newFixture(t, o, nil)
-	in, err := f.a.Create(context.Background(), createRequest(t, "EU-RO-1", l40s))
+	req := createRequest(t, "EU-RO-1", l40s)
+	in, err := f.a.Create(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -571,7 +559,7 @@ func TestPersistence(t *testing.T) {
 	if err != nil || again.State != vendors.StateRunning || again.ExternalIP != up.ExternalIP || again.ResourceID != up.ResourceID {
 		t.Fatalf("after restart: %+v, %v (before: %+v)", again, err, up)
 	}
-	vendortest.DialBanner(t, again.ExternalIP, again.SSHPort)
+	vendortest.LogIn(t, again.ExternalIP, again.SSHPort, req.SSHPublicKey)
 	if len(g.si.Instances()) != 1 {
 		t.Errorf("restarted stand-in holds %d pods", len(g.si.Instances()))
 	}

@@ -93,7 +93,7 @@ func NewStandIn(o standin.Options) (*StandIn, error) {
 	}
 	for _, p := range s.state.Pods {
 		if p.IP != "" && p.DeletedAt.IsZero() {
-			ip, port, err := s.hosts.Open(hostID(p.ID), p.IP, p.SSHPort)
+			ip, port, err := s.hosts.Open(hostID(p.ID), p.IP, p.SSHPort, machine(p))
 			if err != nil {
 				return nil, fmt.Errorf("runpod stand-in: reopen pod %s: %w", p.ID, err)
 			}
@@ -193,6 +193,14 @@ func (s *StandIn) Close() error {
 // hostID names a pod's sandbox host; the prefix keeps ids apart when
 // several stand-ins share one Hosts.
 func hostID(id string) string { return Name + "/" + id }
+
+// machine is what the pod received: root's key in its PUBLIC_KEY
+// environment variable (RunPod's way; its images start sshd with it) and
+// the container's start command, which carries supply's start-up script.
+func machine(p *podRecord) standin.Machine {
+	return standin.Machine{Vendor: Name, ID: p.ID, Name: p.Name, Keys: []string{p.Env[envKey]},
+		UserDataField: "args", UserData: p.Args, Startup: bootScript(p.Args)}
+}
 
 // save persists the state; the caller holds s.mu.
 func (s *StandIn) save() error { return standin.Save(s.opts.StatePath, &s.state) }
@@ -525,7 +533,7 @@ func (s *StandIn) observe(p *podRecord, now time.Time) {
 	if !p.DeletedAt.IsZero() || p.IP != "" || s.phase(p, now) != statusRunning || !slices.Contains(p.Ports, "22/tcp") {
 		return
 	}
-	ip, port, err := s.hosts.Open(hostID(p.ID), "", 0)
+	ip, port, err := s.hosts.Open(hostID(p.ID), "", 0, machine(p))
 	if err != nil {
 		return // the pod shows no direct SSH yet and the next look tries again
 	}
@@ -753,7 +761,7 @@ func (s *StandIn) deletePod(w http.ResponseWriter, r *http.Request) {
 // terminate ends a pod and its host; the caller holds s.mu and saves.
 func (s *StandIn) terminate(p *podRecord) {
 	p.DeletedAt = s.now().UTC()
-	s.hosts.Close(hostID(p.ID))
+	s.hosts.Remove(hostID(p.ID))
 }
 
 // clusterView renders a cluster as RunPod's Cluster; the caller holds s.mu.

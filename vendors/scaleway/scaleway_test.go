@@ -269,7 +269,7 @@ func TestCreateLifecycle(t *testing.T) {
 	if up.ExternalIP == "" || up.SSHPort != f.hosts.Port(up.ExternalIP) || up.SSHPort == 22 {
 		t.Errorf("running instance %+v", up)
 	}
-	vendortest.DialBanner(t, up.ExternalIP, up.SSHPort)
+	vendortest.LogIn(t, up.ExternalIP, up.SSHPort, req.SSHPublicKey)
 
 	list, err := f.a.List(ctx)
 	if err != nil || len(list) != 1 || list[0].ID != in.ID {
@@ -506,7 +506,8 @@ func TestPersistence(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "scaleway.json")
 	o := standin.Options{APIKey: testKey, BootTime: 100 * time.Millisecond, StatePath: path, Now: vendortest.Clock(clockBase)}
 	f := newFixture(t, o)
-	in, err := f.a.Create(context.Background(), createRequest(t, "pl-waw-2", "H100-1-80G"))
+	req := createRequest(t, "pl-waw-2", "H100-1-80G")
+	in, err := f.a.Create(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -522,7 +523,7 @@ func TestPersistence(t *testing.T) {
 	if err != nil || again.State != vendors.StateRunning || again.ExternalIP != up.ExternalIP {
 		t.Fatalf("after restart: %+v, %v (before: %s)", again, err, up.ExternalIP)
 	}
-	vendortest.DialBanner(t, again.ExternalIP, again.SSHPort)
+	vendortest.LogIn(t, again.ExternalIP, again.SSHPort, req.SSHPublicKey)
 	if len(g.si.Instances()) != 1 {
 		t.Errorf("restarted stand-in holds %d instances", len(g.si.Instances()))
 	}

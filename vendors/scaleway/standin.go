@@ -116,7 +116,7 @@ func NewStandIn(o standin.Options) (*StandIn, error) {
 	now := s.now()
 	for _, srv := range s.state.Servers {
 		if srv.IP != "" && s.phase(srv, now) == phaseRunning {
-			ip, port, err := s.hosts.Open(hostID(srv.ID), srv.IP, srv.SSHPort)
+			ip, port, err := s.hosts.Open(hostID(srv.ID), srv.IP, srv.SSHPort, machine(srv))
 			if err != nil {
 				return nil, fmt.Errorf("scaleway stand-in: reopen server %s: %w", srv.ID, err)
 			}
@@ -223,6 +223,15 @@ func (s *StandIn) Close() error {
 // hostID names a server's sandbox host; the prefix keeps ids apart when
 // several stand-ins share one Hosts.
 func hostID(id string) string { return Name + "/" + id }
+
+// machine is what the server received: root's key in the cloud-init user
+// data (the "cloud-init" key of its user data, set before power-on).
+// Scaleway's images also install the AUTHORIZED_KEY tags for root; supply
+// sets both to the same key, and the stand-in reads the user data.
+func machine(srv *serverRecord) standin.Machine {
+	return standin.Machine{Vendor: Name, ID: srv.ID, Name: srv.Name, UserDataField: "user_data/cloud-init",
+		UserData: srv.UserData["cloud-init"]}
+}
 
 // save persists the state; the caller holds s.mu.
 func (s *StandIn) save() error { return standin.Save(s.opts.StatePath, &s.state) }
@@ -602,7 +611,7 @@ func (s *StandIn) observe(srv *serverRecord, now time.Time) {
 	if s.phase(srv, now) != phaseRunning || srv.IP != "" || !srv.DynamicIP {
 		return
 	}
-	ip, port, err := s.hosts.Open(hostID(srv.ID), "", 0)
+	ip, port, err := s.hosts.Open(hostID(srv.ID), "", 0, machine(srv))
 	if err != nil {
 		return // the server stays without an IP and the next look tries again
 	}
@@ -893,7 +902,7 @@ func (s *StandIn) serverAction(w http.ResponseWriter, r *http.Request) {
 		srv.PoweredOnAt, description = now.UTC(), "server_batch_poweron"
 	case "terminate":
 		srv.TerminatedAt = now.UTC()
-		s.hosts.Close(hostID(srv.ID))
+		s.hosts.Remove(hostID(srv.ID))
 		// terminate only detaches an SBS volume, after the server stops.
 		if vol := s.findVolume(srv.VolumeID); vol != nil {
 			vol.DetachedAt = now.Add(s.opts.BootTime * 3 / 4).UTC()

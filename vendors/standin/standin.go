@@ -1,8 +1,9 @@
 // Package standin holds what every vendor stand-in server shares: fault
-// injection and latency, the loopback "hosts" whose SSH port answers once
-// a sandbox instance is running, state persistence, the slow drift of
-// prices and stock that makes a sandbox catalog feel alive, and the
-// capacity ledger through which a sandbox takes stock away (Capacity).
+// injection and latency, the loopback "hosts" whose SSH server lets the
+// renter's key in once a sandbox instance is running, state persistence,
+// the slow drift of prices and stock that makes a sandbox catalog feel
+// alive, and the capacity ledger through which a sandbox takes stock away
+// (Capacity).
 // The stand-ins themselves (one per vendor package) implement each
 // vendor's own API.
 package standin
@@ -14,7 +15,6 @@ import (
 	"hash/fnv"
 	"io/fs"
 	"math"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -139,115 +139,6 @@ func (d discard) Header() http.Header         { return d.header }
 func (d discard) Write(b []byte) (int, error) { return len(b), nil }
 func (d discard) WriteHeader(int)             {}
 
-// Banner is what a sandbox host's SSH port says, like any sshd would.
-const Banner = "SSH-2.0-OpenSSH_9.6 supply-sandbox\r\n"
-
-// Hosts are the loopback machines behind sandbox instances: each running
-// instance gets its own loopback address (127.1.x.y) and a TCP listener
-// there that answers with an SSH banner, so "ready means reachable" is
-// checked for real. One Hosts is shared by every stand-in of a process so
-// addresses never collide; Port tells an adapter where a host's sshd is,
-// because an unprivileged sandbox cannot listen on port 22.
-type Hosts struct {
-	mu     sync.Mutex
-	byID   map[string]*host
-	byIP   map[string]*host
-	nextIP uint32
-}
-
-type host struct {
-	ip string
-	l  net.Listener
-}
-
-// Open starts (or keeps) the host of instance id and returns its address
-// and SSH port. ip and port are the ones it had before a restart, if any;
-// they are reused when still free.
-func (h *Hosts) Open(id, ip string, port int) (string, int, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.byID == nil {
-		h.byID, h.byIP = map[string]*host{}, map[string]*host{}
-	}
-	if x, ok := h.byID[id]; ok {
-		return x.ip, x.l.Addr().(*net.TCPAddr).Port, nil
-	}
-	if ip == "" || h.byIP[ip] != nil {
-		ip = h.freeIP()
-	}
-	var l net.Listener
-	var err error
-	if port > 0 {
-		l, err = net.Listen("tcp", net.JoinHostPort(ip, fmt.Sprint(port)))
-	}
-	if l == nil {
-		l, err = net.Listen("tcp", net.JoinHostPort(ip, "0"))
-	}
-	if err != nil {
-		return "", 0, fmt.Errorf("open sandbox host: %w", err)
-	}
-	x := &host{ip: ip, l: l}
-	h.byID[id], h.byIP[ip] = x, x
-	go serveBanner(l)
-	return ip, l.Addr().(*net.TCPAddr).Port, nil
-}
-
-func (h *Hosts) freeIP() string {
-	for {
-		h.nextIP++
-		n := h.nextIP%(1<<16-2) + 1
-		ip := fmt.Sprintf("127.1.%d.%d", n>>8, n&0xff)
-		if h.byIP[ip] == nil && n&0xff != 0 && n&0xff != 255 {
-			return ip
-		}
-	}
-}
-
-// Port returns the SSH port of the host at ip, or 22 when there is none
-// (so a real address passes through unchanged).
-func (h *Hosts) Port(ip string) int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if x, ok := h.byIP[ip]; ok {
-		return x.l.Addr().(*net.TCPAddr).Port
-	}
-	return 22
-}
-
-func serveBanner(l net.Listener) {
-	for {
-		c, err := l.Accept()
-		if err != nil {
-			return
-		}
-		c.SetDeadline(time.Now().Add(5 * time.Second))
-		c.Write([]byte(Banner))
-		c.Close()
-	}
-}
-
-// Close stops the host of instance id, if any.
-func (h *Hosts) Close(id string) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if x, ok := h.byID[id]; ok {
-		x.l.Close()
-		delete(h.byID, id)
-		delete(h.byIP, x.ip)
-	}
-}
-
-// CloseAll stops every host.
-func (h *Hosts) CloseAll() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for id, x := range h.byID {
-		x.l.Close()
-		delete(h.byID, id)
-		delete(h.byIP, x.ip)
-	}
-}
-
 // Options configure a stand-in server; every vendor's NewStandIn takes them.
 type Options struct {
 	// APIKey is the credential the stand-in accepts ("" accepts any).
@@ -328,8 +219,7 @@ func Load(path string, v any) error {
 	return nil
 }
 
-// Save writes v as JSON to path atomically (write, fsync, rename), so a
-// kill -9 leaves either the old state or the new one.
+// Save writes v as JSON to path atomically (see writeAtomic).
 func Save(path string, v any) error {
 	if path == "" {
 		return nil
@@ -338,29 +228,35 @@ func Save(path string, v any) error {
 	if err != nil {
 		return fmt.Errorf("save stand-in state: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := writeAtomic(path, b); err != nil {
 		return fmt.Errorf("save stand-in state: %w", err)
+	}
+	return nil
+}
+
+// writeAtomic writes b to path (mode 0600) atomically: write, fsync,
+// rename, so a kill -9 leaves either the old file or the new one.
+func writeAtomic(path string, b []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*")
 	if err != nil {
-		return fmt.Errorf("save stand-in state: %w", err)
+		return err
 	}
 	defer os.Remove(tmp.Name())
 	if _, err := tmp.Write(b); err != nil {
 		tmp.Close()
-		return fmt.Errorf("save stand-in state: %w", err)
+		return err
 	}
 	if err := tmp.Sync(); err != nil {
 		tmp.Close()
-		return fmt.Errorf("save stand-in state: %w", err)
+		return err
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("save stand-in state: %w", err)
+		return err
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("save stand-in state: %w", err)
-	}
-	return nil
+	return os.Rename(tmp.Name(), path)
 }
 
 // DriftPeriod is how often sandbox prices and stock take a new step.

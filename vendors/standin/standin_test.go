@@ -75,15 +75,15 @@ func TestFaults(t *testing.T) {
 func TestHostsAnswerSSHBanners(t *testing.T) {
 	var h Hosts
 	defer h.CloseAll()
-	ip, port, err := h.Open("a", "", 0)
+	ip, port, err := h.Open("a", "", 0, Machine{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ip2, _, err := h.Open("b", "", 0)
+	ip2, _, err := h.Open("b", "", 0, Machine{})
 	if err != nil || ip2 == ip {
 		t.Fatalf("second host %s (%v) shares address %s", ip2, err, ip)
 	}
-	if again, p, _ := h.Open("a", "", 0); again != ip || p != port {
+	if again, p, _ := h.Open("a", "", 0, Machine{}); again != ip || p != port {
 		t.Error("reopening a host changed its address")
 	}
 	if h.Port(ip) != port || h.Port("203.0.113.9") != 22 {
@@ -95,7 +95,7 @@ func TestHostsAnswerSSHBanners(t *testing.T) {
 	}
 	line, _ := bufio.NewReader(conn).ReadString('\n')
 	conn.Close()
-	if line != Banner {
+	if line != ServerVersion+"\r\n" {
 		t.Errorf("banner %q", line)
 	}
 	h.Close("a")
@@ -103,7 +103,7 @@ func TestHostsAnswerSSHBanners(t *testing.T) {
 		t.Error("closed host still answers")
 	}
 	// After a restart the same address and port are taken again when free.
-	if ip3, p3, err := h.Open("a", ip, port); err != nil || ip3 != ip || p3 != port {
+	if ip3, p3, err := h.Open("a", ip, port, Machine{}); err != nil || ip3 != ip || p3 != port {
 		t.Errorf("reopen with previous address: %s:%d %v, want %s:%d", ip3, p3, err, ip, port)
 	}
 }

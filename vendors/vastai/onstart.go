@@ -5,6 +5,8 @@ import (
 	"compress/gzip"
 	"encoding/base64"
 	"fmt"
+	"io"
+	"strings"
 )
 
 // compactOnstart fits a start-up script into Vast's onstart field, which
@@ -39,6 +41,31 @@ func compactOnstart(script string) (string, error) {
 // runs it. The payload is base64, so it needs no quoting beyond the
 // single quotes.
 func selfExtracting(payload string) string {
-	return `f=$(mktemp /tmp/supply-onstart.XXXXXX) && printf '%s' '` + payload +
-		`' | base64 -d | gunzip > "$f" && exec bash "$f"` + "\n"
+	return selfExtractingPrefix + payload + `' | base64 -d | gunzip > "$f" && exec bash "$f"` + "\n"
+}
+
+// selfExtractingPrefix is how selfExtracting begins, up to the payload.
+const selfExtractingPrefix = `f=$(mktemp /tmp/supply-onstart.XXXXXX) && printf '%s' '`
+
+// expandOnstart is the start-up script an onstart runs: the script
+// compactOnstart packed, unpacked, or the onstart as it is.
+func expandOnstart(onstart string) string {
+	payload, ok := strings.CutPrefix(onstart, selfExtractingPrefix)
+	if !ok {
+		return onstart
+	}
+	payload, _, _ = strings.Cut(payload, "'")
+	packed, err := base64.StdEncoding.DecodeString(payload)
+	if err != nil {
+		return onstart
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(packed))
+	if err != nil {
+		return onstart
+	}
+	script, err := io.ReadAll(zr)
+	if err != nil {
+		return onstart
+	}
+	return string(script)
 }

@@ -138,7 +138,7 @@ func NewStandIn(o standin.Options) (*StandIn, error) {
 	}
 	for _, rec := range s.st.Instances {
 		if rec.IP != "" && rec.DestroyedAt.IsZero() {
-			ip, port, err := s.hosts.Open(hostID(rec.ID), rec.IP, rec.Port)
+			ip, port, err := s.hosts.Open(hostID(rec.ID), rec.IP, rec.Port, hostMachine(rec))
 			if err != nil {
 				return nil, fmt.Errorf("vastai stand-in: reopen instance %d: %w", rec.ID, err)
 			}
@@ -236,6 +236,13 @@ func (s *StandIn) Close() error {
 // hostID names an instance's sandbox host; the prefix keeps ids apart
 // when several stand-ins share one Hosts.
 func hostID(id int64) string { return Name + "/" + strconv.FormatInt(id, 10) }
+
+// hostMachine is what the instance received: root's keys attached to it
+// (Vast's ssh launch modes install them for root) and its onstart script.
+func hostMachine(rec *record) standin.Machine {
+	return standin.Machine{Vendor: Name, ID: strconv.FormatInt(rec.ID, 10), Name: rec.Label, Keys: rec.SSHKeys,
+		UserDataField: "onstart", UserData: rec.Onstart, Startup: expandOnstart(rec.Onstart)}
+}
 
 // save persists the state; the caller holds s.mu.
 func (s *StandIn) save() error { return standin.Save(s.opts.StatePath, &s.st) }
@@ -806,7 +813,7 @@ func (s *StandIn) observe(rec *record, now time.Time) {
 	if st := s.status(rec, now); st == nil || *st != "running" || rec.IP != "" || !rec.DestroyedAt.IsZero() {
 		return
 	}
-	ip, port, err := s.hosts.Open(hostID(rec.ID), "", 0)
+	ip, port, err := s.hosts.Open(hostID(rec.ID), "", 0, hostMachine(rec))
 	if err != nil {
 		return // it stays without ports and the next look tries again
 	}
@@ -883,7 +890,7 @@ func (s *StandIn) destroyInstance(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rec.DestroyedAt = s.now().UTC()
-	s.hosts.Close(hostID(rec.ID))
+	s.hosts.Remove(hostID(rec.ID))
 	if err := s.save(); err != nil {
 		writeError(w, http.StatusInternalServerError, "server_error", err.Error())
 		return
@@ -919,6 +926,13 @@ func (s *StandIn) attachSSHKey(w http.ResponseWriter, r *http.Request) {
 		if err := s.save(); err != nil {
 			writeError(w, http.StatusInternalServerError, "server_error", err.Error())
 			return
+		}
+		if rec.IP != "" {
+			// A running machine takes the key at once, as Vast's does.
+			if _, _, err := s.hosts.Open(hostID(rec.ID), rec.IP, rec.Port, hostMachine(rec)); err != nil {
+				writeError(w, http.StatusInternalServerError, "server_error", err.Error())
+				return
+			}
 		}
 	}
 	writeJSON(w, http.StatusOK, okMsg{Success: true, Msg: "SSH key attached successfully"})

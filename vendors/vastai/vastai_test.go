@@ -357,7 +357,13 @@ func TestCreateLifecycle(t *testing.T) {
 		up.VendorState != "running" || up.Region != "Tokyo, JP" || up.CreatedAt.IsZero() {
 		t.Errorf("running instance %+v", up)
 	}
-	vendortest.DialBanner(t, up.ExternalIP, up.SSHPort)
+	vendortest.LogIn(t, up.ExternalIP, up.SSHPort, req.SSHPublicKey)
+	// A key attached to a running instance lets in at once.
+	later := vendortest.PublicKey(t)
+	if err := f.a.attachKey(ctx, in.ID, later); err != nil {
+		t.Fatal(err)
+	}
+	vendortest.LogIn(t, up.ExternalIP, up.SSHPort, later)
 
 	list, err := f.a.List(ctx)
 	if err != nil || len(list) != 1 || list[0].ID != in.ID || list[0].State != vendors.StateRunning {
@@ -623,7 +629,8 @@ func TestPersistence(t *testing.T) {
 	// One clock for both lives of the stand-in, as a real restart has.
 	o := standin.Options{APIKey: testKey, BootTime: 100 * time.Millisecond, StatePath: path, Now: vendortest.Clock(clockBase)}
 	f := newFixture(t, o, nil)
-	in, err := f.a.Create(context.Background(), rentRequest(t, "H100 PCIE", "California, US"))
+	req := rentRequest(t, "H100 PCIE", "California, US")
+	in, err := f.a.Create(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -639,7 +646,7 @@ func TestPersistence(t *testing.T) {
 	if err != nil || again.State != vendors.StateRunning || again.ExternalIP != up.ExternalIP {
 		t.Fatalf("after restart: %+v, %v (before: %s)", again, err, up.ExternalIP)
 	}
-	vendortest.DialBanner(t, again.ExternalIP, again.SSHPort)
+	vendortest.LogIn(t, again.ExternalIP, again.SSHPort, req.SSHPublicKey)
 	if rents, _ := g.si.Rental(in.ID); len(rents.SSHKeys) != 1 || len(g.si.Instances()) != 1 {
 		t.Errorf("restarted stand-in holds %d instances, keys %q", len(g.si.Instances()), rents.SSHKeys)
 	}
@@ -756,6 +763,13 @@ func TestOnstartCompaction(t *testing.T) {
 	}
 	if len(long) <= maxOnstart || len(packed) > maxOnstart {
 		t.Fatalf("script of %d bytes packed to %d; Vast's limit is %d", len(long), len(packed), maxOnstart)
+	}
+	// The stand-in unpacks an onstart as the machine would, for its
+	// first boot.
+	for onstart, want := range map[string]string{short: short, packed: long} {
+		if got := expandOnstart(onstart); got != want {
+			t.Errorf("expandOnstart gave %d bytes, want the %d-byte script", len(got), len(want))
+		}
 	}
 	for _, tool := range []string{"bash", "base64", "gunzip", "mktemp"} {
 		if _, err := exec.LookPath(tool); err != nil {

@@ -156,19 +156,69 @@ func Clock(base time.Time) func() time.Time {
 	return func() time.Time { return base.Add(time.Since(start)) }
 }
 
+// signers holds the private half of every key PublicKey made, by its
+// line, for LogIn.
+var signers sync.Map
+
 // PublicKey is a fresh SSH public key in authorized_keys form, as a
-// renter would hand it over.
+// renter would hand it over; LogIn logs in with it.
 func PublicKey(t testing.TB) string {
 	t.Helper()
-	pub, _, err := ed25519.GenerateKey(rand.Reader)
+	signer := newSigner(t)
+	line := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey()))) + " renter@test"
+	signers.Store(line, signer)
+	return line
+}
+
+func newSigner(t testing.TB) ssh.Signer {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sp, err := ssh.NewPublicKey(pub)
+	signer, err := ssh.NewSignerFromKey(priv)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sp))) + " renter@test"
+	return signer
+}
+
+// LogIn checks that the sandbox host at ip:port lets root in with
+// publicKey (made by PublicKey: the key an instance was created with) and
+// says it is a sandbox host showing that key, and that it refuses another
+// key: proof that the key travelled through the vendor's API to the
+// machine.
+func LogIn(t testing.TB, ip string, port int, publicKey string) {
+	t.Helper()
+	signer, ok := signers.Load(publicKey)
+	if !ok {
+		t.Fatalf("LogIn: %q was not made by PublicKey", publicKey)
+	}
+	dial := func(s ssh.Signer) (*ssh.Client, error) {
+		return ssh.Dial("tcp", net.JoinHostPort(ip, strconv.Itoa(port)), &ssh.ClientConfig{
+			User: "root", Auth: []ssh.AuthMethod{ssh.PublicKeys(s)}, Timeout: 5 * time.Second,
+			HostKeyCallback: ssh.InsecureIgnoreHostKey(),
+		})
+	}
+	if c, err := dial(newSigner(t)); err == nil {
+		c.Close()
+		t.Errorf("the host at %s:%d lets in a key the instance was not created with", ip, port)
+	}
+	c, err := dial(signer.(ssh.Signer))
+	if err != nil {
+		t.Fatalf("log in to %s:%d with the instance's key: %v", ip, port, err)
+	}
+	defer c.Close()
+	s, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	out, err := s.Output("true")
+	if fp := ssh.FingerprintSHA256(signer.(ssh.Signer).PublicKey()); err != nil || !strings.Contains(string(out), "supply sandbox host") ||
+		!strings.Contains(string(out), fp) {
+		t.Errorf("session at %s:%d: %v\n%s\nwant a sandbox host showing the key %s", ip, port, err, out, fp)
+	}
 }
 
 // WaitFor polls v.Get(id) until cond holds or 10 s pass, when it fails

@@ -81,6 +81,11 @@ type instanceRecord struct {
 	// IP and SSHPort are the sandbox host, once the instance has run.
 	IP      string `json:"ip,omitempty"`
 	SSHPort int    `json:"ssh_port,omitempty"`
+	// PublicKeys and Script are what the keys and the start-up script
+	// held at deploy: the instance keeps them whatever becomes of the
+	// account's copies.
+	PublicKeys []string `json:"public_keys,omitempty"`
+	Script     string   `json:"startup_script,omitempty"`
 }
 
 // phase is an instance's place in Verda's state machine at some moment.
@@ -108,7 +113,7 @@ func NewStandIn(o standin.Options) (*StandIn, error) {
 	}
 	for _, in := range s.state.Instances {
 		if in.IP != "" && in.DeletedAt.IsZero() {
-			ip, port, err := s.hosts.Open(hostID(in.ID), in.IP, in.SSHPort)
+			ip, port, err := s.hosts.Open(hostID(in.ID), in.IP, in.SSHPort, machine(in))
 			if err != nil {
 				return nil, fmt.Errorf("verda stand-in: reopen instance %s: %w", in.ID, err)
 			}
@@ -226,6 +231,14 @@ func (s *StandIn) Close() error {
 // hostID names an instance's sandbox host; the prefix keeps ids apart
 // when several stand-ins share one Hosts.
 func hostID(id string) string { return Name + "/" + id }
+
+// machine is what the instance received at deploy: the account's SSH
+// keys it named, which Verda's images install for root, and its start-up
+// script.
+func machine(in *instanceRecord) standin.Machine {
+	return standin.Machine{Vendor: Name, ID: in.ID, Name: in.Hostname, Keys: in.PublicKeys,
+		UserDataField: "startup script", UserData: in.Script}
+}
 
 // save persists the state; the caller holds s.mu.
 func (s *StandIn) save() error { return standin.Save(s.opts.StatePath, &s.state) }
@@ -630,7 +643,7 @@ func (s *StandIn) observe(in *instanceRecord, now time.Time) {
 	if s.phase(in, now) != phaseRunning || in.IP != "" {
 		return
 	}
-	ip, port, err := s.hosts.Open(hostID(in.ID), "", 0)
+	ip, port, err := s.hosts.Open(hostID(in.ID), "", 0, machine(in))
 	if err != nil {
 		return // it stays without an IP and the next look tries again
 	}
@@ -769,15 +782,23 @@ func (s *StandIn) deploy(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_request", "Instance type %s is not offered in %s", req.InstanceType, req.LocationCode)
 		return
 	}
+	var publicKeys []string
 	for _, id := range keyIDs {
-		if !slices.ContainsFunc(s.state.Keys, func(k *sshKey) bool { return k.ID == id }) {
+		i := slices.IndexFunc(s.state.Keys, func(k *sshKey) bool { return k.ID == id })
+		if i < 0 {
 			writeError(w, http.StatusBadRequest, "invalid_request", "Invalid ssh key id: %s", id)
 			return
 		}
+		publicKeys = append(publicKeys, s.state.Keys[i].Key)
 	}
-	if req.StartupScriptID != "" && !slices.ContainsFunc(s.state.Scripts, func(sc *startupScript) bool { return sc.ID == req.StartupScriptID }) {
-		writeError(w, http.StatusBadRequest, "invalid_request", "Invalid startup script id: %s", req.StartupScriptID)
-		return
+	var script string
+	if req.StartupScriptID != "" {
+		i := slices.IndexFunc(s.state.Scripts, func(sc *startupScript) bool { return sc.ID == req.StartupScriptID })
+		if i < 0 {
+			writeError(w, http.StatusBadRequest, "invalid_request", "Invalid startup script id: %s", req.StartupScriptID)
+			return
+		}
+		script = s.state.Scripts[i].Script
 	}
 	price := o.t.price
 	if req.IsSpot {
@@ -801,7 +822,7 @@ func (s *StandIn) deploy(w http.ResponseWriter, r *http.Request) {
 	in := &instanceRecord{
 		ID: uuid.NewString(), Hostname: req.Hostname, Description: req.Description, Location: req.LocationCode,
 		InstanceType: req.InstanceType, Image: req.Image, IsSpot: req.IsSpot, SSHKeyIDs: keyIDs,
-		ScriptID: req.StartupScriptID, OSVolumeID: uuid.NewString(), OSVolumeGB: size,
+		ScriptID: req.StartupScriptID, PublicKeys: publicKeys, Script: script, OSVolumeID: uuid.NewString(), OSVolumeGB: size,
 		Price: math.Round(price*100) / 100, CreatedAt: now.UTC(),
 	}
 	s.state.Instances = append(s.state.Instances, in)
@@ -843,7 +864,7 @@ func (s *StandIn) action(w http.ResponseWriter, r *http.Request) {
 			res.Error, res.StatusCode = "Can't discontinue a discontinued instance", http.StatusBadRequest
 		default:
 			in.DeletedAt = now.UTC()
-			s.hosts.Close(hostID(in.ID))
+			s.hosts.Remove(hostID(in.ID))
 		}
 		if res.Error != "" {
 			res.Status = "error"

@@ -239,7 +239,7 @@ func TestCreateLifecycle(t *testing.T) {
 		up.ResourceID != req.ResourceID || up.VendorState != "running" {
 		t.Errorf("running instance %+v", up)
 	}
-	vendortest.DialBanner(t, up.ExternalIP, up.SSHPort)
+	vendortest.LogIn(t, up.ExternalIP, up.SSHPort, req.SSHPublicKey)
 
 	list, err := f.a.List(ctx)
 	if err != nil || len(list) != 1 || list[0].ID != in.ID {
@@ -500,7 +500,8 @@ func TestPersistence(t *testing.T) {
 	// One clock for both lives of the stand-in, as a real restart has.
 	o := standin.Options{APIKey: testSecret, BootTime: 100 * time.Millisecond, StatePath: path, Now: vendortest.Clock(clockBase)}
 	f := newFixture(t, o, nil)
-	in, err := f.a.Create(context.Background(), createRequest(t, "FIN-03", "1H100.80S.30V", vendors.OnDemand))
+	req := createRequest(t, "FIN-03", "1H100.80S.30V", vendors.OnDemand)
+	in, err := f.a.Create(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -516,7 +517,7 @@ func TestPersistence(t *testing.T) {
 	if err != nil || again.State != vendors.StateRunning || again.ExternalIP != up.ExternalIP {
 		t.Fatalf("after restart: %+v, %v (before: %s)", again, err, up.ExternalIP)
 	}
-	vendortest.DialBanner(t, again.ExternalIP, again.SSHPort)
+	vendortest.LogIn(t, again.ExternalIP, again.SSHPort, req.SSHPublicKey)
 	if len(g.si.Instances()) != 1 || len(g.si.Scripts()) != 1 {
 		t.Errorf("restarted stand-in holds %d instances, %d scripts", len(g.si.Instances()), len(g.si.Scripts()))
 	}
