@@ -63,8 +63,12 @@ func TestAutoDeleteSurvivesKill(t *testing.T) {
 			if r.DeleteAt == nil || r.DeleteAt.Sub(start) < 4*time.Second || r.DeleteAt.Sub(start) > 6*time.Second {
 				t.Fatalf("delete_at %v, want 5 s after %s", r.DeleteAt, start)
 			}
+			deleteAt := *r.DeleteAt
 			r = waitDeleted(t, s, id, 20*time.Second)
-			late := time.Since(*r.DeleteAt)
+			if r.DeleteAt != nil {
+				t.Errorf("a deleted resource shows delete_at %v", r.DeleteAt)
+			}
+			late := time.Since(deleteAt)
 			t.Logf("%s: deleted (as seen by polling) %s after its delete_at", engine, late.Round(100*time.Millisecond))
 			if late > 8*time.Second {
 				t.Errorf("deleted %s after its delete_at", late)
