@@ -350,7 +350,7 @@ func (s *Service) nextTry(ctx context.Context, p store.Procurement) error {
 	now := s.now().UTC()
 	last := attempts[len(attempts)-1]
 	if len(attempts) >= fo.MaxAttempts {
-		return s.endFailover(ctx, p, fmt.Sprintf("%s; tried %d offers, the most the procurement allows", triedText(last), len(attempts)))
+		return s.endFailover(ctx, p, fmt.Sprintf("%s; tried %s, the most the procurement allows", triedText(last), count(len(attempts), "offer")))
 	}
 	a, err := s.offers.Answer(ctx, p.AccountID, fo.Query)
 	if err != nil {
@@ -384,8 +384,8 @@ func (s *Service) nextTry(ctx context.Context, p store.Procurement) error {
 	reason := fmt.Sprintf("%s; no other equivalent offer is in stock", triedText(last))
 	switch {
 	case fo.WaitingSince != nil:
-		reason = fmt.Sprintf("%s; waited for capacity from %s until %s, and none of the %d matching offers came into stock",
-			triedText(last), fo.WaitingSince.Format(time.RFC3339), fo.Until.Format(time.RFC3339), len(attempts))
+		reason = fmt.Sprintf("%s; waited for capacity from %s until %s, and no equivalent offer came into stock",
+			triedText(last), fo.WaitingSince.Format(time.RFC3339), fo.Until.Format(time.RFC3339))
 	case overCap != nil:
 		reason = fmt.Sprintf("%s; the equivalent offers in stock are over the account's caps: %v", triedText(last), overCap)
 	}
@@ -399,6 +399,14 @@ func triedText(a attempt) string {
 		why = strings.TrimRight(*a.Reason, ". ")
 	}
 	return fmt.Sprintf("%s at %s %s", why, a.Vendor, a.Region)
+}
+
+// count says n things: "1 offer", "3 offers".
+func count(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }
 
 // defaultName matches the name a resource gets when the request names
@@ -582,7 +590,7 @@ func failoverProgress(p store.Procurement) string {
 	case phaseSwitching:
 		return fmt.Sprintf("%s; removing that try and moving to the next equivalent offer", triedText(last))
 	case phaseWaiting:
-		text := fmt.Sprintf("waiting for capacity: none of the %d offers tried, nor any other equivalent offer, is in stock", len(attempts))
+		text := fmt.Sprintf("waiting for capacity: none of the %s tried, nor any other equivalent offer, is in stock", count(len(attempts), "offer"))
 		if fo.NextLook != nil {
 			text += "; next look at " + fo.NextLook.UTC().Format(time.TimeOnly) + " UTC"
 		}
