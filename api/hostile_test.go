@@ -4,19 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -32,6 +23,7 @@ import (
 
 	"github.com/gpusupply/supply/apikeys"
 	"github.com/gpusupply/supply/offers"
+	"github.com/gpusupply/supply/privatekey/privatekeytest"
 	"github.com/gpusupply/supply/provision"
 	"github.com/gpusupply/supply/vendors"
 	"github.com/gpusupply/supply/vendors/standin"
@@ -207,42 +199,11 @@ func TestPrivateKeysAreRefusedNotEchoed(t *testing.T) {
 	}
 }
 
-// pastedKeys are private keys in the forms people paste that carry no
-// "-----BEGIN ... PRIVATE KEY-----" line, made for the test (they protect
-// nothing).
-func pastedKeys(t *testing.T) map[string]string {
-	t.Helper()
-	rsaKey, err := rsa.GenerateKey(rand.Reader, 1024)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, edKey, _ := ed25519.GenerateKey(rand.Reader)
-	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	pkcs8, _ := x509.MarshalPKCS8PrivateKey(edKey)
-	sec1, _ := x509.MarshalECPrivateKey(ecKey)
-	pkcs8PEM := string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8}))
-	rsaPEM := string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(rsaKey)}))
-	body := func(p string) string { // the PEM's lines between its armour
-		lines := strings.Split(strings.TrimSpace(p), "\n")
-		return strings.Join(lines[1:len(lines)-1], "\n")
-	}
-	return map[string]string{
-		"bare PKCS#1 base64":       body(rsaPEM),
-		"bare PKCS#8 base64":       base64.StdEncoding.EncodeToString(pkcs8),
-		"bare SEC1 base64":         base64.StdEncoding.EncodeToString(sec1),
-		"base64 of a PEM":          base64.StdEncoding.EncodeToString([]byte(rsaPEM)),
-		"base64 of an OpenSSH key": base64.StdEncoding.EncodeToString([]byte(privateKeyPEM)),
-		"lower-case armour":        "-----begin private key-----\n" + body(pkcs8PEM) + "\n-----end private key-----\n",
-		"armour without dashes":    "BEGIN RSA PRIVATE KEY\n" + body(rsaPEM) + "\nEND RSA PRIVATE KEY",
-		"only the end line":        body(pkcs8PEM) + "\n-----END PRIVATE KEY-----",
-	}
-}
-
 // TestPastedKeysAreRefusedNotEchoed: a private key in a form the armour
 // search alone misses is refused like the others, and never repeated.
 func TestPastedKeysAreRefusedNotEchoed(t *testing.T) {
 	ts := newTestServer(t, 1)
-	for name, key := range pastedKeys(t) {
+	for name, key := range privatekeytest.Forms(t) {
 		t.Run(name, func(t *testing.T) {
 			quoted, _ := json.Marshal(key)
 			ts.provision.answer(provisionAnswers{})
@@ -252,45 +213,6 @@ func TestPastedKeysAreRefusedNotEchoed(t *testing.T) {
 				t.Fatalf("the request reached the service: %+v", c)
 			}
 		})
-	}
-}
-
-// TestLooksLikePrivateKey: what holds a private key is found, and what
-// people send that only looks like base64 (public keys, certificates,
-// prose) is not.
-func TestLooksLikePrivateKey(t *testing.T) {
-	for name, key := range pastedKeys(t) {
-		if !looksLikePrivateKey("key: " + key + "\n") {
-			t.Errorf("%s: not found", name)
-		}
-	}
-	_, edKey, _ := ed25519.GenerateKey(rand.Reader)
-	pkix, _ := x509.MarshalPKIXPublicKey(edKey.Public())
-	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	ecPub, _ := x509.MarshalPKIXPublicKey(&ecKey.PublicKey)
-	rsaKey, err := rsa.GenerateKey(rand.Reader, 1024)
-	if err != nil {
-		t.Fatal(err)
-	}
-	template := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour)}
-	cert, err := x509.CreateCertificate(rand.Reader, template, template, &rsaKey.PublicKey, rsaKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range []string{
-		sshKey,
-		"ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7d0p4xV3sQ1j2mJm9cW2cYb8hQ0vX4nZ7yP1qR5tK6uL8wM3eN9oA2bC4dE6fG8hI0jK2lM4nO6pQ8rS0tU2vW4xY6zA8bC0dE2fG4hI6jK8lM0nO2pQ4rS6tU8vW0xY2zA4bC6dE8fG0hI2jK4lM6nO8pQ0rS2tU4vW6xY8zA0bC2dE4fG6hI8jK0lM2nO4pQ6rS8tU0vW2xY4zA6bC8dE0fG2hI4jK6lM8nO0pQ2rS4tU6vW8xY0zA2bC4dE6 bob@example",
-		"ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBEmKSENjQEezOmxkZMy7opKgwFB9nkt5YRrYMjNuG5N87uRgg6CLrbo5wAdT/y6v0mKV0U2w0WZ2YB/++Tpockg= carol@example",
-		base64.StdEncoding.EncodeToString(pkix),
-		base64.StdEncoding.EncodeToString(ecPub),
-		base64.StdEncoding.EncodeToString(x509.MarshalPKCS1PublicKey(&rsaKey.PublicKey)),
-		string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert})),
-		strings.Repeat("A", 100_000),
-		"where do I send my public key? the one that begins with ssh-ed25519",
-	} {
-		if looksLikePrivateKey(s) {
-			t.Errorf("taken for a private key: %.80q", s)
-		}
 	}
 }
 
