@@ -46,19 +46,24 @@ func Classify(userData string) (Kind, error) {
 }
 
 // ValidateKey checks that key is one OpenSSH public key line and returns
-// it normalised (type, base64 and comment, single-spaced, one line).
+// it normalised (type, base64 and comment, single-spaced, one line). Its
+// errors say what is wrong in words, without a subject, for the caller to
+// name the key ("ssh_public_key is not an OpenSSH public key: ...").
 func ValidateKey(key string) (string, error) {
 	pk, comment, _, rest, err := ssh.ParseAuthorizedKey([]byte(key))
 	if err != nil {
-		return "", fmt.Errorf("not an OpenSSH public key: %w", err)
+		// The parser's own words ("ssh: no key found; last parsing error
+		// for ignored line: illegal base64 data at input byte 0") help no
+		// one who pasted the wrong thing.
+		return "", errNotAKey
 	}
 	if len(bytes.TrimSpace(rest)) > 0 {
-		return "", errors.New("more than one public key given")
+		return "", errors.New("holds more than one public key: give one")
 	}
 	// The comment lands in authorized_keys and the start-up script, and
 	// is shown by ssh tools: control characters have no place in it.
 	if err := printable.Check(comment); err != nil {
-		return "", fmt.Errorf("comment %w", err)
+		return "", fmt.Errorf("has a comment that %w", err)
 	}
 	line := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pk)))
 	if comment != "" {
@@ -66,6 +71,9 @@ func ValidateKey(key string) (string, error) {
 	}
 	return line, nil
 }
+
+// errNotAKey is a key that does not parse.
+var errNotAKey = errors.New(`is not an OpenSSH public key: that is one line like "ssh-ed25519 AAAA… you@host", as in a .pub file`)
 
 // The names that mark the renter's document inside what CloudInit and
 // StartupScript build, so that Read finds it again: the multipart parts'

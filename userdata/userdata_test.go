@@ -187,3 +187,21 @@ func FuzzCloudInit(f *testing.F) {
 		}
 	})
 }
+
+// TestValidateKeySays: what is wrong with a key is said in words that
+// follow its name, never in the SSH parser's.
+func TestValidateKeySays(t *testing.T) {
+	key := testKey(t)
+	for _, tc := range []struct{ name, key, want string }{
+		{"not base64", "ssh-ed25519 !!!", `is not an OpenSSH public key: that is one line like "ssh-ed25519 AAAA… you@host", as in a .pub file`},
+		{"prose", "my key", `is not an OpenSSH public key: that is one line like "ssh-ed25519 AAAA… you@host", as in a .pub file`},
+		{"two keys", key + "\n" + key, "holds more than one public key: give one"},
+		{"escape in the comment", key + "\x1b[2J", "has a comment that contains U+001B, a control character, at character 14; only printable characters are allowed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := ValidateKey(tc.key); err == nil || err.Error() != tc.want {
+				t.Errorf("ValidateKey: %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
