@@ -15,7 +15,8 @@ import (
 const noCap = "none"
 
 func accountsCommand() *cobra.Command {
-	accounts := &cobra.Command{Use: "accounts", Short: "Manage accounts (on the server's database)"}
+	accounts := commandGroup(&cobra.Command{Use: "accounts", Short: "Set accounts' spend caps",
+		Example: "  supply accounts limits alice --max-hourly 50 --max-gpus 16"})
 	var db dbFlags
 	var maxHourly, maxGPUs string
 	limits := &cobra.Command{
@@ -26,7 +27,7 @@ func accountsCommand() *cobra.Command {
 A flag not given leaves its cap as it is; "none" clears it. Prints the caps in force.`,
 		Example: `  supply accounts limits alice --max-hourly 50 --max-gpus 16
   supply accounts limits alice --max-hourly none`,
-		Args: cobra.ExactArgs(1),
+		Args: usageArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, err := store.Open(cmd.Context(), db.options(db.databaseURL == "", newLogger("warn")))
 			if err != nil {

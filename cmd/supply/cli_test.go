@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode"
@@ -25,6 +26,7 @@ import (
 
 	"github.com/gpusupply/supply/e2e"
 	"github.com/gpusupply/supply/offers"
+	"github.com/gpusupply/supply/privatekey/privatekeytest"
 	"github.com/gpusupply/supply/provision"
 	"github.com/gpusupply/supply/store"
 )
@@ -177,7 +179,7 @@ func TestCommands(t *testing.T) {
 	})
 
 	t.Run("offers table", func(t *testing.T) {
-		out, stderr := u.ok(t, "offers", "--gpu", "H100", "--ondemand", "--limit", "3")
+		out, stderr := u.ok(t, "offers", "--gpu", "H100", "--limit", "3")
 		header, rows := table(t, out)
 		want := []string{"OFFER ID", "VENDOR", "REGION", "GPU", "COUNT", "$/GPU-H", "$/H TOTAL", "VCPU", "RAM", "CONTRACT", "EXPIRES IN"}
 		if !slices.Equal(header, want) || len(rows) != 3 {
@@ -187,8 +189,8 @@ func TestCommands(t *testing.T) {
 		if !slices.IsSortedFunc(prices, func(a, b string) int { return strings.Compare(pad(a), pad(b)) }) {
 			t.Errorf("prices not cheapest first: %v", prices)
 		}
-		if c := slices.Compact(column(t, header, rows, "CONTRACT")); !slices.Equal(c, []string{"ondemand"}) {
-			t.Errorf("contracts %v, want only ondemand", c)
+		if c := slices.Compact(column(t, header, rows, "CONTRACT")); !slices.Equal(c, []string{"on-demand"}) {
+			t.Errorf("contracts %v, want only on-demand (the default, as rent's)", c)
 		}
 		if !regexp.MustCompile(`^3 of \d+ offers, cheapest first`).MatchString(stderr) {
 			t.Errorf("offers summary: %q", stderr)
@@ -213,11 +215,13 @@ func TestCommands(t *testing.T) {
 	})
 
 	t.Run("offers refused", func(t *testing.T) {
-		u.fails(t, "body.compute.max_price_per_gpu_hour: Input should be greater than 0", "offers", "--gpu", "H100", "--max-price", "0")
-		u.fails(t, "body.compute.gpu_count: Input should be greater than or equal to 1", "offers", "--gpu", "H100", "--count", "-2")
+		u.fails(t, "--max-price: Input should be greater than 0", "offers", "--gpu", "H100", "--max-price", "0")
+		u.fails(t, "--count: Input should be greater than or equal to 1", "offers", "--gpu", "H100", "--count", "-2")
+		u.fails(t, `--gpu: unknown GPU type "H1000"; did you mean: H100`, "offers", "--gpu", "H1000")
+		u.fails(t, "--region: Input should be 'US', 'EU', 'APAC' or 'Other'", "offers", "--gpu", "H100", "--region", "Mars")
 		u.fails(t, "--gpu is required: e.g. --gpu H100 (supply gpus lists them)", "offers")
 		u.fails(t, "--file and --gpu cannot go together: put the filter in the file", "offers", "--gpu", "H100", "--file", "q.yaml")
-		u.fails(t, `invalid argument "lots" for "--count" flag: strconv.ParseInt: parsing "lots": invalid syntax`, "offers", "--gpu", "H100", "--count", "lots")
+		u.fails(t, `--count wants a whole number, not "lots"`, "offers", "--gpu", "H100", "--count", "lots")
 	})
 
 	t.Run("procure and status", func(t *testing.T) {
@@ -246,7 +250,7 @@ func TestCommands(t *testing.T) {
 			t.Fatalf("procure --wait printed %q, want one ssh command", stdout)
 		}
 		// Not a terminal: one plain progress line per change, ending ready.
-		if !regexp.MustCompile(`(?m)^provisioning_\w+ · 0/1 instances running · \d+s$`).MatchString(stderr) ||
+		if !regexp.MustCompile(`(?m)^(starting|provisioning) · 0/1 instances running · \d+s$`).MatchString(stderr) ||
 			!regexp.MustCompile(`(?m)^ready · 1/1 instances running · \d+s$`).MatchString(stderr) {
 			t.Errorf("progress on stderr:\n%s", stderr)
 		}
@@ -279,13 +283,16 @@ func TestCommands(t *testing.T) {
 		}
 		out, _ = u.ok(t, "resource", id)
 		if !strings.Contains(out, "Status:    running\n") || !strings.Contains(out, "SSH:       "+stdout) ||
-			!strings.Contains(out, "Contract:  ondemand\n") || !regexp.MustCompile(`Deletes:   .* \(in 2h\)\n`).MatchString(out) {
+			!strings.Contains(out, "Contract:  on-demand\n") || !regexp.MustCompile(`Deletes:   .* \(in 3h\)\n`).MatchString(out) {
 			t.Errorf("resource (rented on demand, auto-deleted in 3h):\n%s", out)
+		}
+		if out, _ := u.ok(t, "resource", "extend", id, "2h"); !regexp.MustCompile(`^Resource ` + id + `: auto-delete .* \(in 2h\)\.\n$`).MatchString(out) {
+			t.Errorf("resource extend 2h: %q", out)
 		}
 		if out, _ := u.ok(t, "resource", "extend", id, "never"); out != "Resource "+id+": auto-delete never.\n" {
 			t.Errorf("resource extend never: %q", out)
 		}
-		u.fails(t, "body.auto_delete_after: Value error, auto_delete_after must be a duration", "resource", "extend", id, "soon")
+		u.fails(t, "DURATION must be a duration", "resource", "extend", id, "soon")
 
 		stdout, stderr = u.ok(t, "delete", id, "--wait")
 		if stdout != "Resource "+id+" deleted.\n" || !regexp.MustCompile(`(?m)^deleted · .* · \d+s$`).MatchString(stderr) {
@@ -308,7 +315,7 @@ func TestCommands(t *testing.T) {
 		gpu, machines := "", map[string]int{}
 		for _, family := range []string{"H100", "RTX 4090", "A100"} {
 			var res offers.Result
-			u.jsonOf(t, &res, "offers", "--gpu", family, "--vendor", "vastai", "--ondemand", "--count", "1", "--limit", "100")
+			u.jsonOf(t, &res, "offers", "--gpu", family, "--vendor", "vastai", "--count", "1", "--limit", "100")
 			if machines[family] = len(res.Offers); len(res.Offers) >= 2 {
 				gpu = family
 				break
@@ -371,9 +378,58 @@ func TestCommands(t *testing.T) {
 		if err := os.WriteFile(rsa, []byte("not a key"), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		_, stderr, code := keyless.run(t, "procure", cheapestOffer(t, u, "scaleway").String())
-		if code == 0 || !strings.HasPrefix(stderr, "supply: body.ssh_public_key: ") {
-			t.Errorf("procure with a bad ~/.ssh/id_rsa.pub: exit %d, %q", code, stderr)
+		keyless.fails(t, `~/.ssh/id_rsa.pub is not an OpenSSH public key: that is one line like "ssh-ed25519 AAAA… you@host"`,
+			"procure", cheapestOffer(t, u, "scaleway").String())
+	})
+}
+
+// TestPrivateKeyNeverLeaves: rent and procure pointed at a private key, in
+// any form, refuse it before they ask the server anything (the server
+// here fails the test on any request) and say which public key to pass
+// instead; so does a private key where the default public key should be.
+// A file that is not there is named once.
+func TestPrivateKeyNeverLeaves(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("a request reached the server: %s %s", r.Method, r.URL.Path)
+		w.WriteHeader(http.StatusTeapot)
+	}))
+	defer srv.Close()
+	u := newUser(t, "SUPPLY_URL="+srv.URL, "SUPPLY_API_KEY=sk-any")
+	commands := [][]string{{"rent", "--gpu", "H100"}, {"procure", uuid.NewString()}}
+	for name, key := range privatekeytest.Forms(t) {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			paired, alone := filepath.Join(dir, "work"), filepath.Join(dir, "alone")
+			for file, text := range map[string]string{paired: key, paired + ".pub": testSSHKey, alone: key} {
+				if err := os.WriteFile(file, []byte(text), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, args := range commands {
+				u.fails(t, paired+" is a private key, which never leaves this machine: pass its public key, --ssh-key "+paired+".pub",
+					append(args, "--ssh-key", paired)...)
+				u.fails(t, alone+" holds a private key, which never leaves this machine: pass a public key (a .pub file); ssh-keygen -y -f "+alone+" prints this one's",
+					append(args, "--ssh-key", alone)...)
+			}
+		})
+	}
+	t.Run("as the default public key", func(t *testing.T) {
+		mixedUp := newUser(t, "SUPPLY_URL="+srv.URL, "SUPPLY_API_KEY=sk-any")
+		if err := os.WriteFile(filepath.Join(mixedUp.home, ".ssh", "id_ed25519.pub"), []byte(privatekeytest.Forms(t)["OpenSSH file"]), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for _, args := range commands {
+			mixedUp.fails(t, "~/.ssh/id_ed25519.pub holds a private key, which never leaves this machine", args...)
+		}
+	})
+	t.Run("no such file", func(t *testing.T) {
+		missing := filepath.Join(t.TempDir(), "missing.pub")
+		for _, args := range commands {
+			_, stderr, _ := u.run(t, append(args, "--ssh-key", missing)...)
+			if stderr != "supply: read "+missing+": no such file or directory\n" {
+				t.Errorf("supply %s with a key file that is not there: %q, want its path once", args[0], stderr)
+			}
 		}
 	})
 }
@@ -384,7 +440,7 @@ func TestCommands(t *testing.T) {
 func cheapestOffer(t *testing.T, u *user, vendor string) uuid.UUID {
 	t.Helper()
 	var res offers.Result
-	u.jsonOf(t, &res, "offers", "--gpu", "H100", "--ondemand", "--vendor", vendor, "--limit", "1")
+	u.jsonOf(t, &res, "offers", "--gpu", "H100", "--vendor", vendor, "--limit", "1")
 	if len(res.Offers) != 1 {
 		t.Fatalf("no H100 offer")
 	}
@@ -420,7 +476,7 @@ func TestSlowProcurement(t *testing.T) {
 		var seen []string
 		for lines.Scan() {
 			seen = append(seen, lines.Text())
-			if strings.HasPrefix(lines.Text(), "provisioning_") {
+			if strings.HasPrefix(lines.Text(), "provisioning · ") {
 				cmd.Process.Signal(os.Interrupt)
 				break
 			}
@@ -471,7 +527,7 @@ type try struct {
 	outcome, reason string
 }
 
-var attemptRE = regexp.MustCompile(`(?m)^attempt (\d+) · (\S+) (.+?) · \$([0-9.]+) per GPU-hour · (\w+)(?: · (.*))?$`)
+var attemptRE = regexp.MustCompile(`(?m)^attempt (\d+) · (\S+) (.+?) · \$([0-9.]+) per GPU-hour · ([a-z ]+?)(?: · (.*))?$`)
 
 // attempts reads the attempt lines of rent's narration.
 func attempts(t *testing.T, stderr string) []try {
@@ -486,7 +542,7 @@ func attempts(t *testing.T, stderr string) []try {
 }
 
 // renting is the offer id rent's first line names.
-var renting = regexp.MustCompile(`(?m)^Renting the cheapest of \d+ offers: .* \(offer (\S+)\)\.$`)
+var renting = regexp.MustCompile(`(?m)^Renting the cheapest of \d+ on-demand offers: .* \(offer (\S+)\)\.$`)
 
 // TestRentFailsOver: the two cheapest H100s are sold at their vendors
 // after the catalog was read (it is read once an hour here, so it still
@@ -500,7 +556,7 @@ func TestRentFailsOver(t *testing.T) {
 	s.WaitVendors(t)
 	u := userOf(t, s)
 	var res offers.Result
-	u.jsonOf(t, &res, "offers", "--gpu", "H100", "--ondemand", "--limit", "2")
+	u.jsonOf(t, &res, "offers", "--gpu", "H100", "--limit", "2")
 	for _, o := range res.Offers {
 		s.TakeAway(t, o)
 	}
@@ -545,7 +601,7 @@ func TestRentFailsOver(t *testing.T) {
 	}
 
 	t.Run("no fallback", func(t *testing.T) {
-		u.jsonOf(t, &res, "offers", "--gpu", "H100", "--ondemand", "--limit", "1")
+		u.jsonOf(t, &res, "offers", "--gpu", "H100", "--limit", "1")
 		s.TakeAway(t, res.Offers[0])
 		_, stderr, code := u.run(t, "rent", "--gpu", "H100", "--no-fallback")
 		// An offer's id names the second it was shown in: the one rent
@@ -560,9 +616,9 @@ func TestRentFailsOver(t *testing.T) {
 		u.fails(t, "if any flags in the group [no-fallback until] are set none of the others can be", "rent", "--gpu", "H100", "--no-fallback", "--until", "1h")
 		// The server judges the fallback, before anything is rented.
 		for _, c := range []struct{ flag, value, want string }{
-			{"--until", "soon", "supply: body.fallback.until: Value error, until must be a duration"},
-			{"--until", "25h", "supply: body.fallback.until: Value error, until must be at most 24h0m0s"},
-			{"--max-attempts", "0", "supply: body.fallback.max_attempts: "},
+			{"--until", "soon", "supply: --until must be a duration"},
+			{"--until", "25h", "supply: --until must be at most 24h0m0s"},
+			{"--max-attempts", "0", "supply: --max-attempts: "},
 		} {
 			_, stderr, code := u.run(t, "rent", "--gpu", "H100", c.flag, c.value)
 			if code == 0 || !strings.Contains(stderr, "\n"+c.want) {
@@ -573,7 +629,7 @@ func TestRentFailsOver(t *testing.T) {
 
 	t.Run("cancel a wait", func(t *testing.T) {
 		// Nothing Hyperstack sells as an H100 is in stock: rent waits.
-		u.jsonOf(t, &res, "offers", "--gpu", "H100", "--ondemand", "--vendor", "hyperstack", "--limit", "100")
+		u.jsonOf(t, &res, "offers", "--gpu", "H100", "--vendor", "hyperstack", "--limit", "100")
 		for _, o := range res.Offers {
 			s.TakeAway(t, o)
 		}
@@ -589,7 +645,7 @@ func TestRentFailsOver(t *testing.T) {
 		var seen []string
 		for lines.Scan() {
 			seen = append(seen, lines.Text())
-			if strings.HasPrefix(lines.Text(), "provisioning_in_progress · waiting for capacity: ") {
+			if strings.HasPrefix(lines.Text(), "provisioning · waiting for capacity: ") {
 				cmd.Process.Signal(os.Interrupt)
 				break
 			}
@@ -672,6 +728,169 @@ func TestCompletionAndHelp(t *testing.T) {
 	if out, _ := u.ok(t, "rent", "--help"); !strings.Contains(out, "Examples:\n  supply rent --gpu H100") {
 		t.Errorf("rent --help:\n%s", out)
 	}
+	// supply --help says how to reach a server, and groups the renter's
+	// commands apart from the operator's.
+	help, _ := u.ok(t, "--help")
+	for _, want := range []string{
+		"SUPPLY_URL (or --url; default\nhttp://127.0.0.1:8080) says where, and SUPPLY_API_KEY (or --api-key)",
+		"\nRenting GPUs (from a server: SUPPLY_URL and SUPPLY_API_KEY, or --url and --api-key):\n  account ",
+		"\nRunning the server:\n  migrate     Apply database migrations once",
+		"\nAdministration (on the server's database):\n  accounts ",
+	} {
+		if !strings.Contains(help, want) {
+			t.Errorf("supply --help lacks %q:\n%s", want, help)
+		}
+	}
+	if i, j := strings.Index(help, "  rent "), strings.Index(help, "Running the server:"); i < 0 || i > j {
+		t.Errorf("supply --help does not list rent among the renting commands:\n%s", help)
+	}
+	version, _ := u.ok(t, "version")
+	if flag, _ := u.ok(t, "--version"); flag != version || !strings.HasPrefix(version, "supply ") {
+		t.Errorf("supply --version %q, supply version %q: want the same line", flag, version)
+	}
+}
+
+// TestResourceByStatus: supply resource shows a way in and an auto-delete
+// time only while the machine is there to reach (never for a machine
+// deleting, deleted, failed or taken back), and its cost by the
+// console's rule: never $0.00 for what is not free.
+func TestResourceByStatus(t *testing.T) {
+	t.Parallel()
+	id := uuid.New()
+	var mu sync.Mutex
+	var answer provision.ResourceSummary
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(answer)
+	}))
+	defer srv.Close()
+	u := newUser(t, "SUPPLY_URL="+srv.URL, "SUPPLY_API_KEY=sk-any")
+	soon, gone := time.Now().Add(90*time.Minute), time.Now().Add(-time.Minute)
+	for _, c := range []struct {
+		status     string
+		deleteAt   *time.Time
+		validTo    *time.Time
+		cost       float64
+		want       []string
+		wantNoneOf []string
+	}{
+		{provision.ResourceRunning, &soon, nil, 0.004, []string{"SSH:       ssh root@192.0.2.7\n", "(in 1h 30m)\n", "Cost:      <$0.01 so far\n"}, nil},
+		{provision.ResourceRunning, nil, nil, 0.125, []string{"Deletes:   never\n", "Cost:      $0.13 so far\n"}, nil},
+		{provision.ResourcePreempted, nil, nil, 1.5, []string{"Deletes:   never\n", "Cost:      $1.50 so far\n"}, []string{"SSH:"}},
+		{provision.ResourceDeleting, nil, nil, 0.004, []string{"Cost:      <$0.01 so far\n"}, []string{"SSH:", "Deletes:"}},
+		{provision.ResourceDeleted, nil, &gone, 0.004, []string{"Cost:      <$0.01 in all\n"}, []string{"SSH:", "Deletes:"}},
+		{provision.ResourceFailed, nil, &gone, 0, []string{"Cost:      $0.00 in all\n"}, []string{"SSH:", "Deletes:"}},
+	} {
+		mu.Lock()
+		answer = provision.ResourceSummary{
+			ResourceID: id, ResourceType: "vm", Vendor: "lambda", VendorRegion: "us-east-1", Status: c.status, Name: "m",
+			Access: provision.Access{SSHCommand: ptr("ssh root@192.0.2.7")}, DeleteAt: c.deleteAt, ValidTo: c.validTo, AccruedCost: c.cost,
+			LinkedResources: []provision.Link{}, OfferHistory: []provision.OfferHistory{},
+		}
+		mu.Unlock()
+		out, _ := u.ok(t, "resource", id.String())
+		for _, want := range c.want {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s machine: no %q in\n%s", c.status, want, out)
+			}
+		}
+		for _, not := range c.wantNoneOf {
+			if strings.Contains(out, not) {
+				t.Errorf("%s machine: %q in\n%s", c.status, not, out)
+			}
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// TestErrorsInTheUsersTerms: a mistake is told in one line, in the words
+// of the command line: a mistyped command with what it may have meant, a
+// missing or extra argument by its name with an example, a flag's value
+// by what the flag wants, and a field the server refused by the flag (or
+// argument, or query file path) it came from.
+func TestErrorsInTheUsersTerms(t *testing.T) {
+	t.Parallel()
+	type refusal struct {
+		Loc []any  `json:"loc"`
+		Msg string `json:"msg"`
+	}
+	offer := offers.Offer{OfferID: uuid.New(), GPUType: "nvidia-h100-sxm5-80gb", GPUCount: 1, Vendor: "lambda", Region: "US", VendorRegion: "us-east-1"}
+	var refused struct {
+		path string
+		list []refusal
+	}
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.URL.Path == refused.path:
+			w.WriteHeader(http.StatusUnprocessableEntity)
+			json.NewEncoder(w).Encode(map[string]any{"detail": refused.list})
+		case r.URL.Path == "/get_offers":
+			json.NewEncoder(w).Encode(offers.Result{Offers: []offers.Offer{offer}, TotalCount: 1})
+		default:
+			t.Errorf("unexpected request %s %s", r.Method, r.URL.Path)
+			w.WriteHeader(http.StatusTeapot)
+		}
+	}))
+	defer srv.Close()
+	u := newUser(t, "SUPPLY_URL="+srv.URL, "SUPPLY_API_KEY=sk-any")
+	query := filepath.Join(u.home, "query.yaml")
+	if err := os.WriteFile(query, []byte("compute:\n  gpu_type: H1000\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	id := uuid.NewString()
+	for _, c := range []struct {
+		args    []string
+		path    string // where the server refuses the request
+		refused []refusal
+		want    string
+	}{
+		{args: []string{"rnt"}, want: `"rnt" is not a supply command: did you mean rent? (supply --help lists them)`},
+		{args: []string{"keys", "creat"}, want: `"creat" is not a supply keys command: did you mean create? (supply keys --help lists them)`},
+		{args: []string{"delete"}, want: "delete needs RESOURCE_ID: e.g. supply delete 21807b5e-30eb-4c3b-95e6-d331662c8fe2 --wait"},
+		{args: []string{"delete", id, "now"}, want: `delete takes RESOURCE_ID and nothing more, so "now" is one too many: e.g. supply delete `},
+		{args: []string{"resource", "extend", id}, want: "resource extend needs DURATION: e.g. supply resource extend "},
+		{args: []string{"offers", "H100"}, want: `offers takes no arguments, only flags, so "H100" is one too many: e.g. supply offers --gpu H100`},
+		{args: []string{"offers", "--gpu", "H100", "--count", "lots"}, want: `--count wants a whole number, not "lots"`},
+		{args: []string{"usage", "--since", "soon"}, want: `--since wants a duration such as "90s", "30m" or "2h", not "soon"`},
+		{args: []string{"offers", "--gpu", "H1000"}, path: "/get_offers",
+			refused: []refusal{{[]any{"body", "compute", "gpu_type"}, `Value error, unknown GPU type "H1000"; did you mean: H100?`}},
+			want:    `--gpu: unknown GPU type "H1000"; did you mean: H100?`},
+		{args: []string{"offers", "--file", query}, path: "/get_offers",
+			refused: []refusal{{[]any{"body", "compute", "gpu_type"}, `Value error, unknown GPU type "H1000"`}},
+			want:    `compute.gpu_type: unknown GPU type "H1000"`},
+		{args: []string{"rent", "--gpu", "H100", "--region", "Mars", "--count", "0"}, path: "/get_offers",
+			refused: []refusal{{[]any{"body", "region"}, "Input should be 'US', 'EU', 'APAC' or 'Other'"}, {[]any{"body", "compute", "gpu_count"}, "Input should be greater than or equal to 1"}},
+			want:    "--region: Input should be 'US', 'EU', 'APAC' or 'Other'; --count: Input should be greater than or equal to 1"},
+		{args: []string{"rent", "--gpu", "H100", "--max-price", "9", "--until", "soon"}, path: "/procure_offer",
+			refused: []refusal{{[]any{"body", "fallback", "query", "compute", "max_price_per_gpu_hour"}, "Input should be less than 5"}, {[]any{"body", "fallback", "until"}, "Value error, until must be a duration"}},
+			want:    "--max-price: Input should be less than 5; --until must be a duration"},
+		{args: []string{"procure", id, "--auto-delete", "soon"}, path: "/procure_offer",
+			refused: []refusal{{[]any{"body", "auto_delete_after"}, "Value error, auto_delete_after must be a duration"}},
+			want:    "--auto-delete must be a duration"},
+		{args: []string{"resource", "extend", id, "soon"}, path: "/resources/" + id,
+			refused: []refusal{{[]any{"body", "auto_delete_after"}, "Value error, auto_delete_after must be a duration"}},
+			want:    "DURATION must be a duration"},
+	} {
+		mu.Lock()
+		refused.path, refused.list = c.path, c.refused
+		mu.Unlock()
+		// The error is the last line (rent narrates the offer it rents
+		// before the server refuses the procurement).
+		stdout, stderr, code := u.run(t, c.args...)
+		lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
+		if code == 0 || stdout != "" || !strings.HasPrefix(lines[len(lines)-1], "supply: "+c.want) {
+			t.Errorf("supply %s: exit %d, stdout %q, stderr %q; want a failure saying %q", strings.Join(c.args, " "), code, stdout, stderr, c.want)
+		}
+	}
+	fromEnv := newUser(t, "SUPPLY_URL="+srv.URL, "SUPPLY_API_KEY=sk-any", "SUPPLY_LIMIT=many")
+	fromEnv.fails(t, `SUPPLY_LIMIT wants a whole number, not "many"`, "offers", "--gpu", "H100")
 }
 
 // TestOutputIsEscaped: whatever a server answers, the command line prints

@@ -37,7 +37,7 @@ func migrateCommand() *cobra.Command {
 		Short: "Apply database migrations once (for multi-replica PostgreSQL deployments)",
 		Example: `  supply migrate --database-url postgres://supply@db/supply
   SUPPLY_DATABASE_URL=postgres://supply@db/supply supply migrate`,
-		Args: cobra.NoArgs,
+		Args: usageArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := store.Migrate(cmd.Context(), db.options(true, newLogger("info"))); err != nil {
 				return err
@@ -51,14 +51,15 @@ func migrateCommand() *cobra.Command {
 }
 
 func keysCommand() *cobra.Command {
-	keys := &cobra.Command{Use: "keys", Short: "Manage API keys"}
+	keys := commandGroup(&cobra.Command{Use: "keys", Short: "Manage API keys",
+		Example: "  supply keys create --account alice"})
 	var db dbFlags
 	var account string
 	create := &cobra.Command{
 		Use:     "create",
 		Short:   "Create an API key for an account (the account is created if new) and print it",
 		Example: `  supply keys create --account alice`,
-		Args:    cobra.NoArgs,
+		Args:    usageArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			st, err := store.Open(cmd.Context(), db.options(db.databaseURL == "", newLogger("warn")))
 			if err != nil {

@@ -20,7 +20,7 @@ func gpusCommand() *cobra.Command {
 variant; a canonical name (nvidia-h100-sxm5-80gb) matches one. Both work with --gpu.`,
 		Example: `  supply gpus
   supply gpus --json | jq '.H100'`,
-		Args: cobra.NoArgs,
+		Args: usageArgs,
 	}, func(ctx context.Context, c *client.Client, p *printer, _ []string) error {
 		gpus, err := c.GPUs(ctx)
 		if err != nil {
@@ -42,7 +42,7 @@ func vendorsCommand() *cobra.Command {
 		Short: "List the vendors and the health of their catalogs",
 		Example: `  supply vendors
   supply vendors --json`,
-		Args: cobra.NoArgs,
+		Args: usageArgs,
 	}, func(ctx context.Context, c *client.Client, p *printer, _ []string) error {
 		vendors, err := c.Vendors(ctx)
 		if err != nil {
@@ -73,7 +73,7 @@ func regionsCommand() *cobra.Command {
 		Short: "List the region groups offers can be filtered by",
 		Example: `  supply regions
   supply offers --gpu H100 --region EU`,
-		Args: cobra.NoArgs,
+		Args: usageArgs,
 	}, func(ctx context.Context, c *client.Client, p *printer, _ []string) error {
 		regions, err := c.Regions(ctx)
 		if err != nil {

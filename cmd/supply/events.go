@@ -26,7 +26,7 @@ nothing arrives for 45 s (a quiet server sends a heartbeat every 15 s).`,
   supply events --follow
   supply events --follow --resource 21807b5e-30eb-4c3b-95e6-d331662c8fe2 --json
   supply events --after 120 --type resource.deleted`,
-		Args: cobra.NoArgs,
+		Args: usageArgs,
 	}
 	fl := cmd.Flags()
 	fl.BoolVarP(&follow, "follow", "f", false, "keep streaming new events until interrupted")

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/gpusupply/supply/buildinfo"
 	"github.com/gpusupply/supply/printable"
 )
 
@@ -28,24 +29,57 @@ func main() {
 	}
 }
 
+// Command groups of supply --help.
+const (
+	groupRent   = "rent"
+	groupServer = "server"
+	groupAdmin  = "admin"
+)
+
 func rootCommand() *cobra.Command {
-	root := &cobra.Command{
-		Use:           "supply",
-		Short:         "Find, rent and return GPUs across cloud vendors",
+	root := commandGroup(&cobra.Command{
+		Use:   "supply",
+		Short: "Find, rent and return GPUs across cloud vendors",
+		Long: `supply finds GPU capacity across cloud vendors, rents it and gives it back.
+
+Start a server with: supply server (with no vendor credentials it runs in sandbox mode: nothing
+is rented or billed). The renting commands talk to a server: SUPPLY_URL (or --url; default
+http://127.0.0.1:8080) says where, and SUPPLY_API_KEY (or --api-key) with which key; a new
+server writes its first key to supply-data/initial-api-key.`,
+		Example: `  export SUPPLY_API_KEY=$(cat supply-data/initial-api-key)
+  supply rent --gpu H100`,
+		Version:       buildinfo.Read().String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		// Every flag can also come from SUPPLY_<FLAG>; a flag given on
 		// the command line wins.
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error { return flagsFromEnv(cmd.Flags()) },
-	}
+	})
+	root.SetVersionTemplate("{{.Version}}\n")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return flagValueError(err, func(name string) string { return "--" + name })
+	})
 	// The completion command is ours, with an example like every other.
 	root.CompletionOptions.DisableDefaultCmd = true
 	defer documentEnv(root)
-	root.AddCommand(serverCommand(), migrateCommand(), keysCommand(), accountsCommand(),
-		gpusCommand(), vendorsCommand(), regionsCommand(), offersCommand(),
-		procureCommand(), rentCommand(), statusCommand(), cancelCommand(),
-		resourcesCommand(), resourceCommand(), deleteCommand(), accountCommand(), usageCommand(), eventsCommand(), sessionsCommand(),
-		completionCommand(), versionCommand())
+	root.AddGroup(
+		&cobra.Group{ID: groupRent, Title: "Renting GPUs (from a server: SUPPLY_URL and SUPPLY_API_KEY, or --url and --api-key):"},
+		&cobra.Group{ID: groupServer, Title: "Running the server:"},
+		&cobra.Group{ID: groupAdmin, Title: "Administration (on the server's database):"},
+	)
+	for group, cmds := range map[string][]*cobra.Command{
+		groupRent: {gpusCommand(), vendorsCommand(), regionsCommand(), offersCommand(), rentCommand(), procureCommand(),
+			statusCommand(), cancelCommand(), resourcesCommand(), resourceCommand(), deleteCommand(), accountCommand(),
+			usageCommand(), eventsCommand(), sessionsCommand()},
+		groupServer: {serverCommand(), migrateCommand()},
+		groupAdmin:  {keysCommand(), accountsCommand()},
+		"":          {completionCommand(), versionCommand()},
+	} {
+		for _, c := range cmds {
+			c.GroupID = group
+			root.AddCommand(c)
+		}
+	}
 	return root
 }
 
@@ -76,7 +110,7 @@ func flagsFromEnv(fs *pflag.FlagSet) error {
 		}
 		if v, ok := os.LookupEnv(envName(f.Name)); ok {
 			if e := fs.Set(f.Name, v); e != nil {
-				err = fmt.Errorf("%s=%q: %w", envName(f.Name), v, e)
+				err = flagValueError(e, envName)
 			}
 		}
 	})

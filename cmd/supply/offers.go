@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 
@@ -30,7 +31,7 @@ type offerFilters struct {
 	region   string
 	vendor   string
 	spot     bool
-	ondemand bool
+	ondemand bool // the default; the flag is kept for the scripts that pass it
 }
 
 func (f *offerFilters) register(cmd *cobra.Command) {
@@ -40,16 +41,20 @@ func (f *offerFilters) register(cmd *cobra.Command) {
 	fl.Float64Var(&f.maxPrice, "max-price", 0, "highest price in USD per GPU-hour")
 	fl.StringVar(&f.region, "region", "", "region group: US, EU, APAC or Other")
 	fl.StringVar(&f.vendor, "vendor", "", "one vendor, e.g. nebius; see supply vendors")
-	fl.BoolVar(&f.spot, "spot", false, "only spot (interruptible) offers")
-	fl.BoolVar(&f.ondemand, "ondemand", false, "only on-demand offers")
+	fl.BoolVar(&f.spot, "spot", false, "spot (interruptible) offers instead of on-demand ones")
+	fl.BoolVar(&f.ondemand, "ondemand", false, "on-demand offers, the default")
+	_ = fl.MarkDeprecated("ondemand", "on-demand is the default; --spot asks for spot offers")
 	cmd.MarkFlagsMutuallyExclusive("spot", "ondemand")
 	_ = cmd.RegisterFlagCompletionFunc("region", cobra.FixedCompletions(regionGroups, cobra.ShellCompDirectiveNoFileComp))
 }
 
-// query is the offer query the flags ask for. Only flags the user gave
-// are sent, so the server's defaults and validation apply to the rest.
+// query is the offer query the flags ask for: on-demand offers unless
+// --spot, never both (a spot machine can be taken back at any time, so
+// none is rented by surprise, and offers lists what rent would rent).
+// Other flags are sent only when the user gave them, so the server's
+// defaults and validation apply to the rest.
 func (f *offerFilters) query(fl *pflag.FlagSet) offers.Query {
-	q := offers.Query{Vendor: f.vendor, Region: f.region, Compute: offers.Compute{GPUType: f.gpu, GPUCount: f.count}}
+	q := offers.Query{Vendor: f.vendor, Region: f.region, Compute: offers.Compute{GPUType: f.gpu, GPUCount: f.count, ContractType: contractOnDemand}}
 	for _, g := range regionGroups {
 		if strings.EqualFold(f.region, g) {
 			q.Region = g
@@ -58,13 +63,24 @@ func (f *offerFilters) query(fl *pflag.FlagSet) offers.Query {
 	if fl.Changed("max-price") {
 		q.Compute.MaxPricePerGPUHour = &f.maxPrice
 	}
-	switch {
-	case f.spot:
-		q.Compute.ContractType = "spot"
-	case f.ondemand:
-		q.Compute.ContractType = "ondemand"
+	if f.spot {
+		q.Compute.ContractType = contractSpot
 	}
 	return q
+}
+
+// The contracts of offers, as the API names them.
+const (
+	contractOnDemand = "ondemand"
+	contractSpot     = "spot"
+)
+
+// contractWord is a contract as people write it: "on-demand" or "spot".
+func contractWord(contract string) string {
+	if contract == contractOnDemand {
+		return "on-demand"
+	}
+	return contract
 }
 
 func offersCommand() *cobra.Command {
@@ -77,13 +93,16 @@ func offersCommand() *cobra.Command {
 		Long: `Find GPU offers across every vendor, cheapest first. Prices are USD per GPU-hour with the
 boot disk included. Each offer can be procured at its price until it expires (30 minutes).
 
+Offers are on-demand unless --spot is given, as for supply rent: with the same filters, the
+first offer listed is the one rent would rent.
+
 --file sends a YAML query document as it is (the body of POST /get_offers) instead of the
 filter flags; "-" reads it from standard input.`,
 		Example: `  supply offers --gpu H100
-  supply offers --gpu H100 --count 8 --max-price 4 --region EU --ondemand
+  supply offers --gpu H100 --count 8 --max-price 4 --region EU --spot
   supply offers --gpu nvidia-a100-sxm4-80gb --vendor lambda --json
   supply offers --file query.yaml`,
-		Args: cobra.NoArgs,
+		Args: usageArgs,
 	}
 	f.register(cmd)
 	cmd.Flags().IntVar(&limit, "limit", 20, "show at most this many offers")
@@ -135,7 +154,7 @@ func offerTable(p *printer, list []offers.Offer) {
 		}
 		rows[i] = []string{
 			o.OfferID.String(), o.Vendor, o.Region + " " + o.VendorRegion, o.GPUType, fmt.Sprint(o.GPUCount),
-			usd(o.GPUPricePerHour), usd(o.TotalPricePerHour), orDash(o.VCPUCount), memory, o.ContractType, until(o.ExpiresAt),
+			usd(o.GPUPricePerHour), usd(o.TotalPricePerHour), orDash(o.VCPUCount), memory, contractWord(o.ContractType), until(o.ExpiresAt),
 		}
 	}
 	p.table([]string{"OFFER ID", "VENDOR", "REGION", "GPU", "COUNT", "$/GPU-H", "$/H TOTAL", "VCPU", "RAM", "CONTRACT", "EXPIRES IN"}, rows)
@@ -152,7 +171,18 @@ func readFile(name string) ([]byte, error) {
 	}
 	b, err := os.ReadFile(expandHome(name))
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", name, err)
+		return nil, fmt.Errorf("read %s: %w", name, pathless(err))
 	}
 	return b, nil
+}
+
+// pathless is a file error without the path that os puts in it ("open
+// /home/me/key.pub: no such file or directory"), for a message that names
+// the file once, as the user wrote it.
+func pathless(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"slices"
 	"strings"
@@ -297,7 +298,17 @@ func cut(s string, n int) string {
 
 // Formatting of values in tables.
 
-func usd(v float64) string { return fmt.Sprintf("$%.2f", v) }
+// usd is an amount in dollars and cents, by the console's rule: rounded
+// to the nearest cent, half up, and "<$0.01" for an amount above zero
+// that rounds to nothing (never "$0.00" for what is not free). --json
+// shows the exact figure.
+func usd(v float64) string {
+	cents := math.Round(v * 100)
+	if cents == 0 && v > 0 {
+		return "<$0.01"
+	}
+	return fmt.Sprintf("$%.2f", cents/100)
+}
 
 func orDash[T int | float64](v *T) string {
 	if v == nil {
@@ -328,6 +339,26 @@ func until(t time.Time) string {
 		return "expired"
 	}
 	return coarse(d)
+}
+
+// remaining is how long until something happens, to the nearest minute:
+// "2h", "1h 59m", "45m", "3d 4h"; "under a minute" at the end.
+func remaining(d time.Duration) string {
+	d = d.Round(time.Minute)
+	days, hours, minutes := int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour), int(d%time.Hour/time.Minute)
+	switch {
+	case d < time.Minute:
+		return "under a minute"
+	case days > 0 && hours > 0:
+		return fmt.Sprintf("%dd %dh", days, hours)
+	case days > 0:
+		return fmt.Sprintf("%dd", days)
+	case hours > 0 && minutes > 0:
+		return fmt.Sprintf("%dh %dm", hours, minutes)
+	case hours > 0:
+		return fmt.Sprintf("%dh", hours)
+	}
+	return fmt.Sprintf("%dm", minutes)
 }
 
 func coarse(d time.Duration) string {

@@ -16,7 +16,9 @@ import (
 	"github.com/gpusupply/supply/client"
 	"github.com/gpusupply/supply/offers"
 	"github.com/gpusupply/supply/printable"
+	"github.com/gpusupply/supply/privatekey"
 	"github.com/gpusupply/supply/provision"
+	"github.com/gpusupply/supply/userdata"
 )
 
 // defaultSSHKeys are the public keys tried, in order, without --ssh-key.
@@ -40,13 +42,16 @@ func (f *procureFlags) register(cmd *cobra.Command, wait bool) {
 	fl.BoolVar(&f.wait, "wait", wait, "wait until the machine is reachable and print the ssh command (Ctrl-C stops waiting, not the procurement)")
 }
 
-// request is the procure request of the flags.
-func (f *procureFlags) request(offerID uuid.UUID) (provision.ProcureRequest, error) {
+// request is the procure request of the flags, for an offer yet to be
+// named. It reads every file the flags name, so that a key that must not
+// be sent, or a file that is not there, stops the command before it asks
+// the server anything.
+func (f *procureFlags) request() (provision.ProcureRequest, error) {
 	key, err := sshKey(f.sshKey)
 	if err != nil {
 		return provision.ProcureRequest{}, err
 	}
-	req := provision.ProcureRequest{OfferID: offerID, SSHPublicKey: key}
+	req := provision.ProcureRequest{SSHPublicKey: key}
 	if f.cloudInit != "" {
 		b, err := readFile(f.cloudInit)
 		if err != nil {
@@ -69,23 +74,51 @@ func (f *procureFlags) request(offerID uuid.UUID) (provision.ProcureRequest, err
 	return req, nil
 }
 
-// sshKey reads the public key file given, or the first default one found.
+// sshKey reads the public key file given, or the first default one found,
+// and checks that it holds one OpenSSH public key. A private key is
+// refused here, so that it never leaves this machine.
 func sshKey(file string) (string, error) {
 	if file != "" {
 		b, err := readFile(file)
-		return strings.TrimSpace(string(b)), err
+		if err != nil {
+			return "", err
+		}
+		return publicKey(file, b)
 	}
 	for _, name := range defaultSSHKeys {
 		b, err := os.ReadFile(expandHome(name))
 		if err == nil {
-			return strings.TrimSpace(string(b)), nil
+			return publicKey(name, b)
 		}
 		if !errors.Is(err, fs.ErrNotExist) {
-			return "", fmt.Errorf("read %s: %w", name, err)
+			return "", fmt.Errorf("read %s: %w", name, pathless(err))
 		}
 	}
 	return "", fmt.Errorf("no SSH public key in %s: pass --ssh-key FILE, or make one with ssh-keygen -t ed25519",
 		strings.Join(defaultSSHKeys, " or "))
+}
+
+// publicKey is the public key in b, read from the file name; anything
+// else is an error that says what to pass instead.
+func publicKey(name string, b []byte) (string, error) {
+	key := strings.TrimSpace(string(b))
+	if privatekey.Contains(key) {
+		if pub := name + ".pub"; !strings.HasSuffix(name, ".pub") && exists(pub) {
+			return "", fmt.Errorf("%s is a private key, which never leaves this machine: pass its public key, --ssh-key %s", name, pub)
+		}
+		return "", fmt.Errorf("%s holds a private key, which never leaves this machine: pass a public key (a .pub file); "+
+			"ssh-keygen -y -f %s prints this one's", name, name)
+	}
+	if _, err := userdata.ValidateKey(key); err != nil {
+		return "", fmt.Errorf("%s %w", name, err)
+	}
+	return key, nil
+}
+
+// exists reports whether a file is there.
+func exists(name string) bool {
+	_, err := os.Stat(expandHome(name))
+	return err == nil
 }
 
 // expandHome expands a leading ~/, which a shell leaves alone in --flag=~/x.
@@ -111,7 +144,7 @@ the command shows its progress and prints the ssh command once the machine is re
 Ctrl-C stops waiting, not the procurement: follow it later with supply status OFFER_ID.`,
 		Example: `  supply procure 3f0c9a52-8f7e-4a59-b1b2-6d1f0c1e2a3b --wait
   supply procure 3f0c9a52-8f7e-4a59-b1b2-6d1f0c1e2a3b --ssh-key ~/.ssh/work.pub --cloud-init setup.yaml --name trainer`,
-		Args: cobra.ExactArgs(1),
+		Args: usageArgs,
 	}
 	f.register(cmd, false)
 	return remoteCommand(cmd, func(ctx context.Context, c *client.Client, p *printer, args []string) error {
@@ -119,7 +152,12 @@ Ctrl-C stops waiting, not the procurement: follow it later with supply status OF
 		if err != nil {
 			return err
 		}
-		return procure(ctx, c, p, &f, offerID, nil)
+		req, err := f.request()
+		if err != nil {
+			return err
+		}
+		req.OfferID = offerID
+		return procure(ctx, c, p, req, f.wait)
 	})
 }
 
@@ -147,7 +185,7 @@ supply cancel OFFER_ID. Give the machine back with supply delete RESOURCE_ID, or
   supply rent --gpu H100 --until 2h --max-price 3
   supply rent --gpu H100 --count 8 --max-price 3 --region EU --spot --max-attempts 10
   ssh_cmd=$(supply rent --gpu L40S --name worker --no-fallback)`,
-		Args: cobra.NoArgs,
+		Args: usageArgs,
 	}
 	filters.register(cmd)
 	f.register(cmd, true)
@@ -156,12 +194,12 @@ supply cancel OFFER_ID. Give the machine back with supply delete RESOURCE_ID, or
 		if filters.gpu == "" {
 			return errNoGPU
 		}
-		q := filters.query(cmd.Flags())
-		if q.Compute.ContractType == "" {
-			// No surprise preemption: spot only when asked for.
-			q.Compute.ContractType = "ondemand"
+		req, err := f.request()
+		if err != nil {
+			return err
 		}
-		fallback := fb.fallback(cmd.Flags(), q)
+		q := filters.query(cmd.Flags())
+		req.Fallback = fb.fallback(cmd.Flags(), q)
 		q.Limit = 1
 		res, err := c.GetOffers(ctx, q)
 		if err != nil {
@@ -171,9 +209,11 @@ supply cancel OFFER_ID. Give the machine back with supply delete RESOURCE_ID, or
 			return fmt.Errorf("no %s offer matches these filters (supply offers --gpu %s lists them all)", filters.gpu, filters.gpu)
 		}
 		o := res.Offers[0]
-		p.note("Renting the cheapest of %d offers: %d× %s from %s in %s (%s) at %s per GPU-hour, %s per hour in all (offer %s).",
-			res.TotalCount, o.GPUCount, o.GPUType, o.Vendor, o.Region, o.VendorRegion, usd(o.GPUPricePerHour), usd(o.TotalPricePerHour), o.OfferID)
-		return procure(ctx, c, p, &f, o.OfferID, fallback)
+		p.note("Renting the cheapest of %d %s offers: %d× %s from %s in %s (%s) at %s per GPU-hour, %s per hour in all (offer %s).",
+			res.TotalCount, contractWord(q.Compute.ContractType), o.GPUCount, o.GPUType, o.Vendor, o.Region, o.VendorRegion,
+			usd(o.GPUPricePerHour), usd(o.TotalPricePerHour), o.OfferID)
+		req.OfferID = o.OfferID
+		return procure(ctx, c, p, req, f.wait)
 	})
 }
 
@@ -213,15 +253,11 @@ func (f *fallbackFlags) fallback(fl *pflag.FlagSet, q offers.Query) *provision.F
 // never is what --auto-delete and resource extend take for "never".
 const never = "never"
 
-// procure starts procuring an offer, failing over as fallback says (nil:
-// not at all), and, with --wait, waits until it is ready and prints how
-// to reach it.
-func procure(ctx context.Context, c *client.Client, p *printer, f *procureFlags, offerID uuid.UUID, fallback *provision.Fallback) error {
-	req, err := f.request(offerID)
-	if err != nil {
-		return err
-	}
-	req.Fallback = fallback
+// procure starts a procurement, failing over as req.Fallback says (nil:
+// not at all), and, with wait, waits until it is ready and prints how to
+// reach it.
+func procure(ctx context.Context, c *client.Client, p *printer, req provision.ProcureRequest, wait bool) error {
+	offerID := req.OfferID
 	// The key makes a retry of this command's request harmless.
 	res, err := c.Procure(ctx, req, uuid.NewString())
 	if err != nil {
@@ -230,7 +266,7 @@ func procure(ctx context.Context, c *client.Client, p *printer, f *procureFlags,
 	if res.Status == provision.ProcureFailed {
 		return &client.FailedError{OfferID: offerID, Reason: deref(res.Error)}
 	}
-	if !f.wait {
+	if !wait {
 		return p.answer(res, func() {
 			p.line("Procuring offer %s: resource %s.", offerID, joinIDs(res.ResourceIDs))
 			p.note("Follow it with: supply status %s", offerID)
@@ -253,7 +289,7 @@ func procure(ctx context.Context, c *client.Client, p *printer, f *procureFlags,
 func waitReady(ctx context.Context, c *client.Client, p *printer, offerID uuid.UUID) (provision.OfferStatus, error) {
 	pr := p.startProgress()
 	st, err := c.WaitProcurement(ctx, offerID, client.WaitHooks{
-		OnChange:  func(st provision.OfferStatus) { pr.set(st.ProcurementStatus, st.Progress) },
+		OnChange:  func(st provision.OfferStatus) { pr.set(procurementWord(st.ProcurementStatus), st.Progress) },
 		OnAttempt: func(n int, a provision.Attempt) { pr.println(attemptLine(p.liveColor, n, a)) },
 	})
 	pr.stop()
@@ -263,10 +299,24 @@ func waitReady(ctx context.Context, c *client.Client, p *printer, offerID uuid.U
 	return st, err
 }
 
+// procurementWord is a procurement's status in words: "starting",
+// "provisioning", "ready", "failed", or "not procured" for an offer.
+func procurementWord(status string) string {
+	switch status {
+	case provision.StatusAvailable:
+		return "not procured"
+	case provision.StatusStarted:
+		return "starting"
+	case provision.StatusInProgress:
+		return "provisioning"
+	}
+	return status
+}
+
 // attemptCells are what is shown of a try: its number, vendor, region,
-// price per GPU-hour, outcome and reason.
+// price per GPU-hour, outcome ("no answer", "refused", ...) and reason.
 func attemptCells(n int, a provision.Attempt) []string {
-	return []string{fmt.Sprint(n), a.Vendor, a.Region, usd(a.GPUPricePerHour), a.Outcome, deref(a.Reason)}
+	return []string{fmt.Sprint(n), a.Vendor, a.Region, usd(a.GPUPricePerHour), strings.ReplaceAll(a.Outcome, "_", " "), deref(a.Reason)}
 }
 
 // attemptLine is a try in one line of narration, its outcome coloured
@@ -293,7 +343,7 @@ one or waiting for stock. It ends as supply delete --force of its machine would:
 vendor made is removed. A procurement that has ended (ready or failed) is not cancelled: delete
 its machines instead.`,
 		Example: `  supply cancel 3f0c9a52-8f7e-4a59-b1b2-6d1f0c1e2a3b`,
-		Args:    cobra.ExactArgs(1),
+		Args:    usageArgs,
 	}, func(ctx context.Context, c *client.Client, p *printer, args []string) error {
 		offerID, err := parseID("offer", args[0])
 		if err != nil {
@@ -316,7 +366,7 @@ func statusCommand() *cobra.Command {
 		Short: "Show how the procurement of an offer is going, and how to reach its machines",
 		Example: `  supply status 3f0c9a52-8f7e-4a59-b1b2-6d1f0c1e2a3b
   supply status 3f0c9a52-8f7e-4a59-b1b2-6d1f0c1e2a3b --json | jq -r '.instances[].ssh_command'`,
-		Args: cobra.ExactArgs(1),
+		Args: usageArgs,
 	}, func(ctx context.Context, c *client.Client, p *printer, args []string) error {
 		offerID, err := parseID("offer", args[0])
 		if err != nil {
@@ -334,7 +384,7 @@ func statusCommand() *cobra.Command {
 			p.fields([][2]string{
 				{"Offer", st.OfferID.String()},
 				{"Status", st.Status},
-				{"Procurement", st.ProcurementStatus},
+				{"Procurement", procurementWord(st.ProcurementStatus)},
 				{"Progress", st.Progress},
 				{"Failure", deref(st.FailureReason)},
 				{"Procured", procured},

@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/http"
 
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
@@ -23,7 +21,7 @@ type remote struct {
 
 // remoteCommand gives cmd the --url, --api-key and --json flags and runs
 // run with a client of the server and a printer; errors the user can act
-// on are reworded to say how.
+// on are reworded to say how, in the command's terms (explain).
 func remoteCommand(cmd *cobra.Command, run func(ctx context.Context, c *client.Client, p *printer, args []string) error) *cobra.Command {
 	var r remote
 	fl := cmd.Flags()
@@ -32,22 +30,9 @@ func remoteCommand(cmd *cobra.Command, run func(ctx context.Context, c *client.C
 	fl.BoolVar(&r.json, "json", false, "print the API's JSON answer instead of a table")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		c := client.New(r.url, r.apiKey, client.WithUserAgent("supply-cli/"+buildinfo.Read().Version))
-		return r.explain(run(cmd.Context(), c, newPrinter(cmd, r.json), args))
+		return r.explain(cmd, run(cmd.Context(), c, newPrinter(cmd, r.json), args))
 	}
 	return cmd
-}
-
-// explain adds to a refused API key what to do about it; other errors are
-// one clear sentence already.
-func (r *remote) explain(err error) error {
-	var e *client.Error
-	if !errors.As(err, &e) || e.Status != http.StatusUnauthorized {
-		return err
-	}
-	if r.apiKey == "" {
-		return errors.New("no API key: set SUPPLY_API_KEY or pass --api-key (a new server writes its first key to supply-data/initial-api-key)")
-	}
-	return fmt.Errorf("%w: the server at %s does not know this API key (SUPPLY_API_KEY or --api-key)", err, r.url)
 }
 
 // parseID reads an id argument; what names it in the error ("offer",

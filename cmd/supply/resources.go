@@ -21,7 +21,7 @@ func resourcesCommand() *cobra.Command {
 		Example: `  supply resources
   supply resources --all
   supply resources --offer 3f0c9a52-8f7e-4a59-b1b2-6d1f0c1e2a3b --json`,
-		Args: cobra.NoArgs,
+		Args: usageArgs,
 	}
 	cmd.Flags().StringVar(&offer, "offer", "", "only the machines of this offer")
 	cmd.Flags().BoolVar(&all, "all", false, "include deleted machines")
@@ -51,13 +51,9 @@ func resourcesCommand() *cobra.Command {
 			}
 			rows := make([][]string, len(shown))
 			for i, r := range shown {
-				ssh := deref(r.Access.SSHCommand)
-				if r.Status == provision.ResourceDeleted {
-					ssh = "" // the address is gone, or someone else's
-				}
 				rows[i] = []string{
 					r.ResourceID.String(), r.Name, r.Vendor, r.VendorRegion, gpuSpec(r.Spec), r.Status,
-					usd(r.PricingTotalHourly), ssh, ago(r.CreatedAt),
+					usd(r.PricingTotalHourly), sshCommand(r), ago(r.CreatedAt),
 				}
 			}
 			p.table([]string{"RESOURCE ID", "NAME", "VENDOR", "REGION", "GPU", "STATUS", "$/H", "SSH", "CREATED"}, rows)
@@ -72,7 +68,7 @@ func resourceCommand() *cobra.Command {
 		Short: "Show one machine: its state, what it is and how to reach it",
 		Example: `  supply resource 21807b5e-30eb-4c3b-95e6-d331662c8fe2
   supply resource 21807b5e-30eb-4c3b-95e6-d331662c8fe2 --refresh --json`,
-		Args: cobra.ExactArgs(1),
+		Args: usageArgs,
 	}
 	cmd.Flags().BoolVar(&refresh, "refresh", false, "ask the vendor first, even if the server's state is fresh")
 	cmd.AddCommand(extendCommand())
@@ -86,12 +82,15 @@ func resourceCommand() *cobra.Command {
 			return err
 		}
 		return p.answer(r, func() {
-			memory, deleted := "", ""
+			memory, deleted, deletes := "", "", ""
 			if r.Spec.MemoryInGB != nil {
 				memory = fmt.Sprintf("%g GB", *r.Spec.MemoryInGB)
 			}
 			if r.ValidTo != nil {
 				deleted = ago(*r.ValidTo)
+			}
+			if !leaving(r.Status) {
+				deletes = autoDeleteText(r.DeleteAt)
 			}
 			offer := ""
 			if len(r.OfferHistory) > 0 {
@@ -106,11 +105,11 @@ func resourceCommand() *cobra.Command {
 				{"GPU", gpuSpec(r.Spec)},
 				{"vCPU", orDash(r.Spec.VCPUCount)},
 				{"RAM", memory},
-				{"Contract", r.Spec.ContractType},
+				{"Contract", contractWord(r.Spec.ContractType)},
 				{"Price", usd(r.PricingTotalHourly) + " per hour"},
-				{"Cost", usd(r.AccruedCost) + " so far"},
-				{"Deletes", autoDeleteText(r.DeleteAt)},
-				{"SSH", deref(r.Access.SSHCommand)},
+				{"Cost", usd(r.AccruedCost) + costSpan(r)},
+				{"Deletes", deletes},
+				{"SSH", sshCommand(r)},
 				{"Offer", offer},
 				{"Created", ago(r.CreatedAt)},
 				{"Deleted", deleted},
@@ -127,7 +126,9 @@ func extendCommand() *cobra.Command {
 supply delete would. "never" cancels it. A cluster's nodes follow their cluster: extend the cluster.`,
 		Example: `  supply resource extend 21807b5e-30eb-4c3b-95e6-d331662c8fe2 2h
   supply resource extend 21807b5e-30eb-4c3b-95e6-d331662c8fe2 never`,
-		Args: cobra.ExactArgs(2),
+		Args: usageArgs,
+		// The server's auto_delete_after is the DURATION argument here.
+		Annotations: map[string]string{"auto_delete_after": "DURATION"},
 	}
 	return remoteCommand(cmd, func(ctx context.Context, c *client.Client, p *printer, args []string) error {
 		id, err := parseID("resource", args[0])
@@ -153,9 +154,34 @@ func autoDeleteText(at *time.Time) string {
 	}
 	when := "due now"
 	if d := time.Until(*at); d > 0 {
-		when = "in " + coarse(d)
+		when = "in " + remaining(d)
 	}
 	return at.Local().Format(time.DateTime) + " (" + when + ")"
+}
+
+// leaving reports whether a machine is on its way out or gone (deleting,
+// deleted, failed): it has no auto-delete time and no way in.
+func leaving(status string) bool {
+	return status == provision.ResourceDeleting || status == provision.ResourceDeleted || status == provision.ResourceFailed
+}
+
+// sshCommand is how to reach a machine, while there is a machine to
+// reach: a machine leaving, or taken back by its vendor, has none (its
+// address may be someone else's by now).
+func sshCommand(r provision.ResourceSummary) string {
+	if leaving(r.Status) || r.Status == provision.ResourcePreempted {
+		return ""
+	}
+	return deref(r.Access.SSHCommand)
+}
+
+// costSpan says what a machine's cost covers: until now, or, once the
+// vendor confirmed it gone, in all.
+func costSpan(r provision.ResourceSummary) string {
+	if r.ValidTo != nil {
+		return " in all"
+	}
+	return " so far"
 }
 
 func deleteCommand() *cobra.Command {
@@ -167,7 +193,7 @@ func deleteCommand() *cobra.Command {
 only once the vendor confirms it is gone. With --wait the command waits for that.`,
 		Example: `  supply delete 21807b5e-30eb-4c3b-95e6-d331662c8fe2 --wait
   supply delete 21807b5e-30eb-4c3b-95e6-d331662c8fe2 --force   # still provisioning: cancel it`,
-		Args: cobra.ExactArgs(1),
+		Args: usageArgs,
 	}
 	cmd.Flags().BoolVar(&force, "force", false, "also delete a machine that is still provisioning, cancelling the provisioning")
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait until the vendor confirms the machine is gone (Ctrl-C stops waiting, not the deletion)")

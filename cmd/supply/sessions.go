@@ -20,7 +20,7 @@ command was run with, if any, is marked current; the command itself uses an API 
 		Example: `  supply sessions
   supply sessions --json
   supply sessions revoke 12`,
-		Args: cobra.NoArgs,
+		Args: usageArgs,
 	}
 	cmd.AddCommand(revokeSessionCommand())
 	return remoteCommand(cmd, func(ctx context.Context, c *client.Client, p *printer, _ []string) error {
@@ -51,7 +51,7 @@ func revokeSessionCommand() *cobra.Command {
 		Use:     "revoke SESSION_ID",
 		Short:   "End a console session: its cookie is refused from now on, on every replica",
 		Example: `  supply sessions revoke 12`,
-		Args:    cobra.ExactArgs(1),
+		Args:    usageArgs,
 	}
 	return remoteCommand(cmd, func(ctx context.Context, c *client.Client, p *printer, args []string) error {
 		id, err := strconv.ParseInt(args[0], 10, 64)

@@ -15,7 +15,7 @@ func accountCommand() *cobra.Command {
 		Use:     "account",
 		Short:   "Show your account's spend caps and what your live machines cost now",
 		Example: `  supply account`,
-		Args:    cobra.NoArgs,
+		Args:    usageArgs,
 	}, func(ctx context.Context, c *client.Client, p *printer, _ []string) error {
 		a, err := c.Account(ctx)
 		if err != nil {
@@ -50,7 +50,7 @@ func usageCommand() *cobra.Command {
 		Example: `  supply usage
   supply usage --since 24h --by vendor
   supply usage --since 720h --by day --json`,
-		Args: cobra.NoArgs,
+		Args: usageArgs,
 	}
 	cmd.Flags().DurationVar(&since, "since", 30*24*time.Hour, "how far back to look")
 	cmd.Flags().StringVar(&groupBy, "by", "", "split the cost by vendor, gpu_type or day")

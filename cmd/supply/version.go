@@ -13,7 +13,7 @@ func versionCommand() *cobra.Command {
 		Use:     "version",
 		Short:   "Print the version and the commit this binary was built from",
 		Example: "  supply version",
-		Args:    cobra.NoArgs,
+		Args:    usageArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			_, err := fmt.Fprintln(cmd.OutOrStdout(), buildinfo.Read())
 			return err
