@@ -161,6 +161,9 @@ type API struct {
 	// closing is closed by CloseStreams, which ends the event streams.
 	closing   chan struct{}
 	closeOnce sync.Once
+	// pageNotFound answers a browser's GET of a path no route serves;
+	// nil: the JSON 404 answers everyone.
+	pageNotFound http.Handler
 }
 
 // CloseStreams ends every event stream (at shutdown: http.Server.Shutdown
@@ -254,6 +257,12 @@ func (a *API) MetricsHandler() http.Handler {
 // pages) that gets what every request gets: recovery, the request log and
 // metrics.
 func (a *API) Handle(pattern string, h http.Handler) { a.mux.Handle(pattern, h) }
+
+// HandlePageNotFound sets what answers a browser that asks for a page at a
+// path no route serves (the web console's not-found page): a GET or HEAD
+// whose Accept header names text/html. Every other request keeps the
+// API's {"detail":"Not Found"}.
+func (a *API) HandlePageNotFound(h http.Handler) { a.pageNotFound = h }
 
 // Huma is the underlying huma API, for registering further operations.
 func (a *API) Huma() huma.API { return a.huma }

@@ -467,6 +467,41 @@ func TestHTTPErrors(t *testing.T) {
 	}
 }
 
+// TestPageNotFound: with a not-found page set, a browser asking for a page
+// at a path no route serves gets it; everything else, and every path a
+// route serves, answers as before.
+func TestPageNotFound(t *testing.T) {
+	ts := newTestServer(t, 1)
+	ts.api.HandlePageNotFound(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write([]byte("<p>No such page</p>"))
+	}))
+	page := "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8" // as Chromium asks for a page
+	for _, c := range []struct {
+		method, path, accept string
+		status               int
+		body                 string
+	}{
+		{http.MethodGet, "/nope", page, 404, "<p>No such page</p>"},
+		{http.MethodHead, "/nope", page, 404, ""},
+		{http.MethodGet, "/nope", "", 404, `{"detail":"Not Found"}`},
+		{http.MethodGet, "/nope", "application/json", 404, `{"detail":"Not Found"}`},
+		{http.MethodPost, "/nope", page, 404, `{"detail":"Not Found"}`},
+		{http.MethodDelete, "/available_regions", page, 405, `{"detail":"Method Not Allowed"}`},
+		{http.MethodGet, "/offers/" + uuid.NewString(), page, 404, `{"detail":"Offer not found"}`},
+	} {
+		req := ts.newRequest(t, c.method, c.path, "", "", "Bearer "+ts.key)
+		if c.accept != "" {
+			req.Header.Set("Accept", c.accept)
+		}
+		r := ts.send(t, req)
+		if r.status != c.status || strings.TrimSpace(string(r.body)) != c.body {
+			t.Errorf("%s %s (Accept %q): %d %s, want %d %s", c.method, c.path, c.accept, r.status, r.body, c.status, c.body)
+		}
+	}
+}
+
 // TestDatabaseDown: a handler failing while the database does not answer
 // is the dependency's outage, a 503 with Retry-After that clients retry,
 // not a 500; with the database up the same failure stays a 500.

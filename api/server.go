@@ -152,8 +152,21 @@ func (a *API) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		writeDetail(rw, http.StatusBadRequest, "More than one Authorization header: send exactly one")
 		return
 	}
+	if a.pageNotFound != nil && wantsPage(r) {
+		if _, pattern := a.mux.Handler(r); pattern == "" {
+			rw.page = true
+			a.pageNotFound.ServeHTTP(rw, r)
+			return
+		}
+	}
 	a.mux.ServeHTTP(rw, r)
 	rw.finishPlainError()
+}
+
+// wantsPage reports whether r is a browser asking for a page: a GET or
+// HEAD that accepts HTML. Scripts and the API's clients ask for JSON.
+func wantsPage(r *http.Request) bool {
+	return (r.Method == http.MethodGet || r.Method == http.MethodHead) && strings.Contains(r.Header.Get("Accept"), "text/html")
 }
 
 // finish records the metrics, the log line and the span of a request.
@@ -205,6 +218,8 @@ type responseWriter struct {
 	wroteHeader bool
 	// discard drops the body ServeMux writes after a rewritten error.
 	discard bool
+	// page is set while the not-found page answers: its 404 is HTML.
+	page bool
 	// plainStatus is the status of a plain-text error being written, and
 	// plainText its text so far: finishPlainError answers them as JSON.
 	plainStatus int
@@ -236,7 +251,7 @@ func (w *responseWriter) WriteHeader(status int) {
 	}
 	// ServeMux sets no pattern when no route matched; those are the only
 	// 404s and 405s that are not ours.
-	if w.req.Pattern == "" && (status == http.StatusNotFound || status == http.StatusMethodNotAllowed) {
+	if w.req.Pattern == "" && !w.page && (status == http.StatusNotFound || status == http.StatusMethodNotAllowed) {
 		writeDetail(w, status, http.StatusText(status))
 		w.discard = true
 		return

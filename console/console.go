@@ -68,6 +68,8 @@ type pageData struct {
 	CSRF    string
 	Sandbox bool
 	Error   string
+	// Path is the address of a page that is not there.
+	Path string
 }
 
 // pages are the console's pages behind a sign-in: template name, path,
@@ -79,13 +81,14 @@ var pages = []struct{ name, path, title string }{
 }
 
 // Register adds the console's routes to cfg.API: the pages, sign-in and
-// sign-out, and the assets.
+// sign-out, the assets, and the page a browser gets for an address that
+// is none of them (API clients keep their JSON 404).
 func Register(cfg Config) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	c := &console{cfg: cfg, log: cfg.Logger, pages: map[string]*template.Template{}}
-	for _, name := range []string{"offers", "machines", "vendors", "signin"} {
+	for _, name := range []string{"offers", "machines", "vendors", "signin", "notfound"} {
 		c.pages[name] = template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
 	// Go's cross-origin protection refuses state-changing requests that
@@ -99,6 +102,7 @@ func Register(cfg Config) {
 	a.Handle("GET /signin", secured(http.HandlerFunc(c.signInPage)))
 	a.Handle("POST /signin", secured(cop.Handler(http.HandlerFunc(c.signIn))))
 	a.Handle("POST /signout", secured(cop.Handler(http.HandlerFunc(c.signOut))))
+	a.HandlePageNotFound(secured(http.HandlerFunc(c.notFound)))
 	assets := http.FileServerFS(assetFS)
 	a.Handle("GET /assets/{file}", secured(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-cache")
@@ -140,6 +144,17 @@ func (c *console) page(name, title string) http.Handler {
 		}
 		c.render(w, http.StatusOK, name, pageData{Page: name, Title: title, CSRF: csrfToken(sess.token)})
 	})
+}
+
+// notFound is the page for an address that is no page: with the
+// console's navigation for a signed-in browser, and a way to sign in for
+// another.
+func (c *console) notFound(w http.ResponseWriter, r *http.Request) {
+	d := pageData{Title: "Not found", Path: r.URL.Path}
+	if sess, err := c.cfg.Sessions.fromRequest(r); err == nil {
+		d.CSRF = csrfToken(sess.token)
+	}
+	c.render(w, http.StatusNotFound, "notfound", d)
 }
 
 func (c *console) render(w http.ResponseWriter, status int, name string, d pageData) {

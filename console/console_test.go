@@ -621,6 +621,47 @@ func TestEveryPageHasCSP(t *testing.T) {
 	}
 }
 
+// TestNotFoundPage: a browser asking for an address that is no page gets
+// the console's page saying so (with the console's navigation once signed
+// in), while API clients keep their JSON 404.
+func TestNotFoundPage(t *testing.T) {
+	t.Parallel()
+	tc := newConsole(t, store.EngineSQLite)
+	session := tc.signIn(t)
+	page := []string{"Accept", "text/html,application/xhtml+xml,*/*;q=0.8"}
+	for _, c := range []struct {
+		name    string
+		cookie  *http.Cookie
+		header  []string
+		want    int
+		typ     string
+		has     []string
+		hasNone []string
+	}{
+		{"signed in", session, page, http.StatusNotFound, "text/html", []string{"Page not found", "<code>/nope</code>", `href="/machines"`, "Sign out"}, nil},
+		{"signed out", nil, page, http.StatusNotFound, "text/html", []string{"Page not found", `href="/signin"`}, []string{"Sign out", `href="/machines"`}},
+		{"an API client", session, nil, http.StatusNotFound, "application/json", []string{`{"detail":"Not Found"}`}, nil},
+	} {
+		resp, body := tc.request(t, http.MethodGet, "/nope", nil, c.cookie, c.header...)
+		if resp.StatusCode != c.want || !strings.HasPrefix(resp.Header.Get("Content-Type"), c.typ) {
+			t.Errorf("%s: %d %s, want %d %s", c.name, resp.StatusCode, resp.Header.Get("Content-Type"), c.want, c.typ)
+		}
+		if c.typ == "text/html" && resp.Header.Get("Content-Security-Policy") != CSP {
+			t.Errorf("%s: Content-Security-Policy %q, want the console's", c.name, resp.Header.Get("Content-Security-Policy"))
+		}
+		for _, want := range c.has {
+			if !strings.Contains(body, want) {
+				t.Errorf("%s: no %q in\n%s", c.name, want, body)
+			}
+		}
+		for _, not := range c.hasNone {
+			if strings.Contains(body, not) {
+				t.Errorf("%s: %q in\n%s", c.name, not, body)
+			}
+		}
+	}
+}
+
 func TestKeyInNoURLAndNoLog(t *testing.T) {
 	t.Parallel()
 	tc := newConsole(t, store.EngineSQLite)
