@@ -71,6 +71,8 @@ func encodeOffer(buf []byte, parts parts, o *Offer) (encoded, []byte, error) {
 	b = appendString(b, o.Region)
 	b = append(b, `,"vendor_region":`...)
 	b = appendString(b, o.VendorRegion)
+	b = append(b, `,"country":`...)
+	b = appendString(b, o.Country)
 	b = append(b, `,"contract_type":`...)
 	b = appendString(b, o.ContractType)
 	b = append(b, `,"type":`...)

@@ -65,7 +65,7 @@ func TestAppendersAreEncodingJSON(t *testing.T) {
 func TestNewAnswerIsEncodingJSON(t *testing.T) {
 	created := time.Unix(1_800_000_000, 0).UTC()
 	full := Offer{
-		OfferID: uuid.New(), GPUType: "x\"y", GPUFamily: "H100", GPUCount: 16, Vendor: "v<>", Region: "EU", VendorRegion: "eu\u2028", ContractType: "spot",
+		OfferID: uuid.New(), GPUType: "x\"y", GPUFamily: "H100", GPUCount: 16, Vendor: "v<>", Region: "EU", VendorRegion: "eu\u2028", Country: "F\"I", ContractType: "spot",
 		Type: "vm", GPUPricePerHour: 1e-7, BootDiskInGB: iptr(0), VCPUCount: iptr(-1), MemoryInGB: fptr(1e21),
 		StorageDetails:      []StorageDetail{{Name: "boot", SizeGB: 1, HourlyCost: 0.25, Persistent: true}, {Name: "\x01"}},
 		StoragePricePerHour: 3, TotalPricePerHour: 1e300, CreatedAt: created, ExpiresAt: created.Add(time.Hour),

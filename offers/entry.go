@@ -2,6 +2,7 @@ package offers
 
 import (
 	"math"
+	"strings"
 
 	"github.com/gpusupply/supply/catalog"
 	"github.com/gpusupply/supply/vendors"
@@ -60,6 +61,7 @@ func (e *Entry) Offer() Offer {
 		Vendor:          e.vendorName,
 		Region:          string(catalog.GroupOf(it.Country)),
 		VendorRegion:    it.Region,
+		Country:         strings.ToUpper(strings.TrimSpace(it.Country)),
 		ContractType:    string(it.Contract),
 		Type:            "vm",
 		GPUPricePerHour: price(it.PricePerHour / float64(perNode)),

@@ -19,6 +19,9 @@ type Offer struct {
 	Vendor       string `json:"vendor"`
 	Region       string `json:"region" enum:"US,EU,APAC,Other"`
 	VendorRegion string `json:"vendor_region"`
+	// Country is where the data centre is, when its vendor says: what
+	// names a region of the group Other ("CA" for Hyperstack's CANADA-1).
+	Country      string `json:"country" doc:"ISO 3166-1 alpha-2 code of the data centre's country; empty when the vendor does not say (an extension of the Supply API)"`
 	ContractType string `json:"contract_type" enum:"ondemand,spot"`
 	Type         string `json:"type" enum:"vm,container"`
 	// GPUPricePerHour is USD per GPU-hour, boot disk included.
