@@ -195,6 +195,15 @@ func TestCommands(t *testing.T) {
 		if !regexp.MustCompile(`^3 of \d+ offers, cheapest first`).MatchString(stderr) {
 			t.Errorf("offers summary: %q", stderr)
 		}
+		// Elsewhere than the US, Europe and Asia-Pacific, a place is its
+		// country, as the offer names it.
+		out, _ = u.ok(t, "offers", "--gpu", "H100", "--region", "Other")
+		header, rows = table(t, out)
+		for _, region := range column(t, header, rows, "REGION") {
+			if !regexp.MustCompile(`^[A-Z]{2} `).MatchString(region) {
+				t.Errorf("an offer of the group Other is in %q, want its country first", region)
+			}
+		}
 	})
 
 	t.Run("offers json and file", func(t *testing.T) {
@@ -609,7 +618,7 @@ func TestRentFailsOver(t *testing.T) {
 		// same vendor, in the same region.
 		m := renting.FindStringSubmatch(stderr)
 		if code == 0 || m == nil || len(attempts(t, stderr)) != 0 ||
-			!strings.Contains(stderr, " from "+res.Offers[0].Vendor+" in "+res.Offers[0].Region+" ("+res.Offers[0].VendorRegion+") ") ||
+			!strings.Contains(stderr, " from "+res.Offers[0].Vendor+" in "+regionOf(res.Offers[0])+" ("+res.Offers[0].VendorRegion+") ") ||
 			!strings.Contains(stderr, "\nsupply: procurement of offer "+m[1]+" failed: no capacity: ") {
 			t.Fatalf("rent --no-fallback of an offer out of stock: exit %d, want its refusal alone\n%s", code, stderr)
 		}

@@ -153,11 +153,20 @@ func offerTable(p *printer, list []offers.Offer) {
 			memory = fmt.Sprintf("%g GB", *o.MemoryInGB)
 		}
 		rows[i] = []string{
-			o.OfferID.String(), o.Vendor, o.Region + " " + o.VendorRegion, o.GPUType, fmt.Sprint(o.GPUCount),
+			o.OfferID.String(), o.Vendor, regionOf(o) + " " + o.VendorRegion, o.GPUType, fmt.Sprint(o.GPUCount),
 			usd(o.GPUPricePerHour), usd(o.TotalPricePerHour), orDash(o.VCPUCount), memory, contractWord(o.ContractType), until(o.ExpiresAt),
 		}
 	}
 	p.table([]string{"OFFER ID", "VENDOR", "REGION", "GPU", "COUNT", "$/GPU-H", "$/H TOTAL", "VCPU", "RAM", "CONTRACT", "EXPIRES IN"}, rows)
+}
+
+// regionOf is where an offer is, broadly: its region group, or, where the
+// group is Other, its country when known ("CA" for CANADA-1).
+func regionOf(o offers.Offer) string {
+	if o.Region == "Other" && o.Country != "" {
+		return o.Country
+	}
+	return o.Region
 }
 
 // readFile reads a file named by a flag; "-" is standard input.

@@ -210,7 +210,7 @@ supply cancel OFFER_ID. Give the machine back with supply delete RESOURCE_ID, or
 		}
 		o := res.Offers[0]
 		p.note("Renting the cheapest of %d %s offers: %d× %s from %s in %s (%s) at %s per GPU-hour, %s per hour in all (offer %s).",
-			res.TotalCount, contractWord(q.Compute.ContractType), o.GPUCount, o.GPUType, o.Vendor, o.Region, o.VendorRegion,
+			res.TotalCount, contractWord(q.Compute.ContractType), o.GPUCount, o.GPUType, o.Vendor, regionOf(o), o.VendorRegion,
 			usd(o.GPUPricePerHour), usd(o.TotalPricePerHour), o.OfferID)
 		req.OfferID = o.OfferID
 		return procure(ctx, c, p, req, f.wait)
