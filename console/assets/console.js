@@ -10,8 +10,9 @@
   const csrf = csrfMeta ? csrfMeta.content : "";
 
   // api calls the JSON API and returns the decoded body; a failure throws
-  // an Error whose message is the API's own sentence.
-  async function api(method, path, body, headers) {
+  // an Error whose message is the API's own sentence, with the fields it
+  // refused named by labels (see errorText).
+  async function api(method, path, body, headers, labels) {
     const h = Object.assign({ Accept: "application/json" }, headers || {});
     if (method !== "GET") h["X-CSRF-Token"] = csrf;
     if (body !== undefined) h["Content-Type"] = "application/json";
@@ -24,19 +25,28 @@
       throw new Error("Your session has ended; sign in again.");
     }
     const data = await res.json().catch(() => null);
-    if (!res.ok) throw new Error(errorText(res.status, data));
+    if (!res.ok) throw new Error(errorText(res.status, data, labels || {}));
     return data;
   }
 
   // errorText turns the API's error bodies ({"detail": "..."} or a list of
-  // field errors) into one readable sentence.
-  function errorText(status, data) {
+  // field errors) into one readable sentence. A refused field is named by
+  // the label of the form field it came from (labels maps its path in the
+  // body, "compute.gpu_type", to "GPU"; a failover's query is the search's
+  // own), as the command line names its flags: "GPU: unknown GPU type",
+  // "SSH public key is not an OpenSSH public key: ...".
+  function errorText(status, data, labels) {
     const d = data && data.detail;
     if (typeof d === "string") return d;
     if (Array.isArray(d)) {
       return d.map((e) => {
-        const field = (e.loc || []).filter((p) => p !== "body").join(".");
-        return (field ? field + ": " : "") + e.msg;
+        const loc = (e.loc || []).filter((p, i) => i > 0 || p !== "body");
+        const path = loc.join(".");
+        const name = labels[path] || labels[path.replace(/^fallback\.query\./, "")] || path;
+        const msg = String(e.msg || "").replace(/^Value error, /, "");
+        const own = String(loc[loc.length - 1]) + " ";
+        if (name && loc.length && msg.startsWith(own)) return name + " " + msg.slice(own.length);
+        return (name ? name + ": " : "") + msg;
       }).join("; ");
     }
     return "The server answered " + status + ".";
@@ -49,19 +59,52 @@
     return e;
   }
 
-  function row(cells) {
+  // row is a row of table: each cell a node, or {text or node, cls, title}. Each cell
+  // carries its column's name (data-label), which a narrow screen shows
+  // beside it when the rows become cards.
+  function row(table, cells) {
+    const heads = table.querySelectorAll("thead th");
     const tr = document.createElement("tr");
-    for (const c of cells) {
-      if (c instanceof Node) { const td = document.createElement("td"); td.appendChild(c); tr.appendChild(td); continue; }
-      const td = el("td", c.text, c.cls);
+    cells.forEach((c, i) => {
+      const node = c instanceof Node ? c : c.node;
+      const td = el("td", node ? undefined : c.text, c.cls);
+      if (node) td.appendChild(node);
       if (c.title) td.title = c.title;
+      if (heads[i] && heads[i].textContent.trim()) td.dataset.label = heads[i].textContent.trim();
       tr.appendChild(td);
-    }
+    });
     return tr;
   }
 
-  const money = (n) => "$" + Number(n).toFixed(n < 10 ? 3 : 2);
+  // money is dollars and cents by the command line's rule: rounded to the
+  // nearest cent, and "<$0.01" for an amount above zero that rounds to
+  // nothing (never "$0.00" for what is not free); exact is the figure the
+  // API sent, shown on hover.
+  function money(n) {
+    const cents = Math.round(Number(n) * 100);
+    return cents === 0 && n > 0 ? "<$0.01" : "$" + (cents / 100).toFixed(2);
+  }
+  const exact = (n) => "$" + Number(n) + " exactly";
   const orDash = (v, unit) => (v === null || v === undefined ? "–" : v + (unit || ""));
+
+  // Names as people say them: vendors by their display names (names maps
+  // a slug to its vendor), contracts as "On-demand" and "Spot", a region
+  // by its group and the vendor's name for it, or, where the group is
+  // Other, by the country when the offer names it.
+  const vendorName = (names, slug) => (names[slug] && names[slug].display_name) || slug;
+  const contractName = (c) => ({ ondemand: "On-demand", spot: "Spot" })[c] || c;
+  const countries = typeof Intl.DisplayNames === "function" ? new Intl.DisplayNames(["en"], { type: "region" }) : null;
+  function regionName(group, vendorRegion, country) {
+    if (group !== "Other") return group + " · " + vendorRegion;
+    const where = country && countries ? countries.of(country) : "";
+    return where ? where + " · " + vendorRegion : vendorRegion;
+  }
+
+  async function vendorNames() {
+    const names = {};
+    for (const v of await api("GET", "/available_vendors")) names[v.name] = v;
+    return names;
+  }
 
   function ago(iso) {
     if (!iso) return "never";
@@ -96,18 +139,29 @@
 
   // ---- Offers --------------------------------------------------------
 
+  // queryLabels name the fields of a get_offers query by the search form's
+  // labels.
+  const queryLabels = {
+    "compute.gpu_type": "GPU", "compute.gpu_count": "GPUs per node", "compute.node_count": "Nodes",
+    "compute.contract_type": "Contract", "compute.max_price_per_gpu_hour": "Max $/GPU-h", region: "Region", vendor: "Vendor",
+    "network.supports_cilium": "Cilium",
+  };
+
   function offersPage() {
     const form = document.getElementById("query");
     const tbody = document.querySelector("#offers tbody");
     const notes = document.getElementById("notes");
-    const vendorsByName = {};
+    const table = document.getElementById("offers");
+    let vendorsByName = {};
     let current = [];
 
     (async function load() {
       try {
-        const [gpus, regions, vendors] = await Promise.all([
-          api("GET", "/available_gpus"), api("GET", "/available_regions"), api("GET", "/available_vendors"),
+        const [gpus, regions, names] = await Promise.all([
+          api("GET", "/available_gpus"), api("GET", "/available_regions"), vendorNames(),
         ]);
+        vendorsByName = names;
+        rentNames = names;
         const sel = document.getElementById("q-gpu");
         sel.replaceChildren(el("option", "Choose a GPU…"));
         sel.firstChild.value = "";
@@ -120,9 +174,9 @@
           for (const v of gpus[fam]) { const o = el("option", v); o.value = v; g.appendChild(o); }
           sel.appendChild(g);
         }
-        for (const r of regions) { const o = el("option", r); o.value = r; document.getElementById("q-region").appendChild(o); }
-        for (const v of vendors) {
-          vendorsByName[v.name] = v;
+        const regionLabels = { US: "US", EU: "Europe (EU)", APAC: "Asia-Pacific (APAC)", Other: "Elsewhere (Other)" };
+        for (const r of regions) { const o = el("option", regionLabels[r] || r); o.value = r; document.getElementById("q-region").appendChild(o); }
+        for (const v of Object.values(names)) {
           const o = el("option", v.display_name || v.name); o.value = v.name;
           document.getElementById("q-vendor").appendChild(o);
         }
@@ -144,7 +198,7 @@
       if (f.cilium.checked) q.network = { supports_cilium: true };
       setText("summary", "Searching…");
       try {
-        const res = await api("POST", "/get_offers", q);
+        const res = await api("POST", "/get_offers", q, undefined, queryLabels);
         current = res.offers;
         renderOffers(res);
       } catch (e) {
@@ -157,7 +211,7 @@
       notes.replaceChildren();
       const missing = (res.filters_applied && res.filters_applied.vendors_unavailable) || [];
       const degraded = Object.values(vendorsByName).filter((v) => v.status !== "healthy" && !missing.includes(v.name));
-      if (missing.length) notes.appendChild(el("p", "Not included, their catalogs are unavailable: " + missing.join(", ") + ".", "warn"));
+      if (missing.length) notes.appendChild(el("p", "Not included, their catalogs are unavailable: " + missing.map((v) => vendorName(vendorsByName, v)).join(", ") + ".", "warn"));
       for (const v of degraded) notes.appendChild(el("p", (v.display_name || v.name) + " is " + v.status + (v.observed_at ? " (catalog from " + ago(v.observed_at) + ")" : "") + ".", "warn"));
       setText("summary", res.offers.length === 0 ? "No offers match." :
         res.total_count + " offers, cheapest first" + (res.total_count > res.offers.length ? " (first " + res.offers.length + " shown)" : "") + ".");
@@ -165,14 +219,16 @@
         const rent = el("button", "Rent", "small");
         rent.type = "button";
         rent.dataset.index = i;
-        rent.setAttribute("aria-label", "Rent " + o.gpu_count + "× " + o.gpu_type + " at " + o.vendor + " for " + money(o.total_price_per_hour) + " per hour");
+        rent.setAttribute("aria-label", "Rent " + o.gpu_count + "× " + o.gpu_type + " at " + vendorName(vendorsByName, o.vendor) + " for " + money(o.total_price_per_hour) + " per hour");
         const nodes = o.deployment_type === "cluster" ? " × " + o.node_count + " nodes" : "";
-        return row([
-          { text: money(o.gpu_price_per_hour), cls: "num" }, { text: money(o.total_price_per_hour), cls: "num" },
-          { text: o.gpu_count + "× " + o.gpu_type + nodes }, { text: o.vendor }, { text: o.region + " · " + o.vendor_region },
-          { text: orDash(o.vcpu_count), cls: "num" }, { text: orDash(o.memory_in_gb, " GB"), cls: "num" },
-          { text: orDash(o.boot_disk_in_gb, " GB"), cls: "num" }, { text: o.contract_type },
-          { text: ago(o.observed_at), title: o.observed_at, cls: "observed" }, { text: "", cls: "expiry" }, rent,
+        return row(table, [
+          { text: money(o.gpu_price_per_hour), title: exact(o.gpu_price_per_hour), cls: "num price" },
+          { text: money(o.total_price_per_hour), title: exact(o.total_price_per_hour), cls: "num" },
+          { text: o.gpu_count + "× " + o.gpu_type + nodes, cls: "gpu" }, { text: vendorName(vendorsByName, o.vendor) },
+          { text: regionName(o.region, o.vendor_region, o.country) },
+          { text: orDash(o.vcpu_count), cls: "num opt" }, { text: orDash(o.memory_in_gb, " GB"), cls: "num opt" },
+          { text: orDash(o.boot_disk_in_gb, " GB"), cls: "num opt" }, { text: contractName(o.contract_type) },
+          { text: ago(o.observed_at), title: o.observed_at, cls: "observed opt" }, { text: "", cls: "expiry" }, { node: rent, cls: "action" },
         ]);
       }));
       tick();
@@ -200,6 +256,14 @@
 
   let rentOffer = null;
   let rentKey = "";
+  // rentNames are the vendors by slug, for their display names.
+  let rentNames = {};
+  // rentLabels name the fields of a procurement by the Rent dialog's
+  // labels; a failover's query is the search's.
+  const rentLabels = Object.assign({
+    offer_id: "Offer", ssh_public_key: "SSH public key", resource_name: "Name", auto_delete_after: "Delete after",
+    cloud_init: "cloud-init", fallback: "Fallback",
+  }, queryLabels);
   let poll = null;
   // watching is the offer whose procurement the dialog shows; a status
   // of another (a late answer after the dialog moved on) is dropped.
@@ -226,7 +290,7 @@
       show(document.getElementById("rent-error"), "");
       try {
         // One key per dialog: a retry after a lost answer procures once.
-        await api("POST", "/procure_offer", req, { "Idempotency-Key": rentKey });
+        await api("POST", "/procure_offer", req, { "Idempotency-Key": rentKey }, rentLabels);
         form.hidden = true;
         document.getElementById("progress").hidden = false;
         watching = rentOffer.offer_id;
@@ -283,8 +347,8 @@
     document.getElementById("copy").textContent = "Copy";
     for (const li of document.querySelectorAll("#steps li")) li.className = "";
     setText("rent-title", "Rent " + o.gpu_count + "× " + o.gpu_type);
-    setText("rent-offer", o.vendor + " · " + o.region + " (" + o.vendor_region + ") · " + o.contract_type + " · " +
-      money(o.gpu_price_per_hour) + "/GPU-h · " + money(o.total_price_per_hour) + "/h");
+    setText("rent-offer", vendorName(rentNames, o.vendor) + " · " + regionName(o.region, o.vendor_region, o.country) + " · " +
+      contractName(o.contract_type) + " · " + money(o.gpu_price_per_hour) + "/GPU-h · " + money(o.total_price_per_hour) + "/h");
     document.getElementById("rent").showModal();
     (form.elements.ssh_public_key.value ? document.getElementById("rent-go") : form.elements.ssh_public_key).focus();
   }
@@ -336,7 +400,7 @@
     const list = document.getElementById("attempts");
     list.hidden = attempts.length === 0;
     list.replaceChildren(...attempts.map((a) => {
-      const li = el("li", a.vendor + " " + a.region + " · " + money(a.gpu_price_per_hour) + "/GPU-h · ");
+      const li = el("li", vendorName(rentNames, a.vendor) + " " + a.region + " · " + money(a.gpu_price_per_hour) + "/GPU-h · ");
       li.appendChild(el("span", a.outcome === "trying" ? "trying…" : a.outcome.replace("_", " "), "state state-" + a.outcome));
       if (a.reason) li.appendChild(el("span", a.reason, "reason"));
       return li;
@@ -351,10 +415,32 @@
 
   // ---- Machines ------------------------------------------------------
 
+  // A machine leaving or gone (deleting, deleted, failed) has no way in,
+  // no auto-delete time and nothing to delete; one taken back by its
+  // vendor (preempted) has no way in either.
+  const leaving = (status) => status === "deleting" || status === "deleted" || status === "failed";
+  const reachable = (status) => !leaving(status) && status !== "preempted";
+
+  // sshCode is an ssh command that wraps only between its parts, an
+  // option with its value ("-p 40123") being one part; copied, it is the
+  // command as it was.
+  function sshCode(command) {
+    const code = el("code");
+    const words = command.split(" ");
+    for (let i = 0; i < words.length; i++) {
+      const part = words[i].startsWith("-") && i + 1 < words.length ? words[i] + " " + words[++i] : words[i];
+      if (code.childNodes.length) code.appendChild(document.createTextNode(" "));
+      code.appendChild(el("span", part, "part"));
+    }
+    return code;
+  }
+
   function machinesPage() {
     const filters = document.getElementById("filters");
-    const tbody = document.querySelector("#machines tbody");
+    const table = document.getElementById("machines");
+    const tbody = table.querySelector("tbody");
     const vendorSel = document.getElementById("f-vendor");
+    let names = {};
     let list = [];
     let target = null;
     let timer = null;
@@ -373,6 +459,8 @@
       clearTimeout(timer);
       const status = filters.elements.status.value;
       try {
+        // Display names once; without them, the vendors' slugs.
+        if (!Object.keys(names).length) names = await vendorNames().catch(() => ({}));
         list = await api("GET", "/resources" + (status ? "?status=" + encodeURIComponent(status) : ""));
         render();
       } catch (e) {
@@ -386,10 +474,11 @@
     function render() {
       const vendor = filters.elements.vendor.value;
       const seen = new Set(Array.from(vendorSel.options, (o) => o.value));
-      for (const r of list) if (!seen.has(r.vendor)) { seen.add(r.vendor); const o = el("option", r.vendor); o.value = r.vendor; vendorSel.appendChild(o); }
+      for (const r of list) if (!seen.has(r.vendor)) { seen.add(r.vendor); const o = el("option", vendorName(names, r.vendor)); o.value = r.vendor; vendorSel.appendChild(o); }
       const shown = list.filter((r) => !vendor || r.vendor === vendor);
-      setText("summary", shown.length === 0 ? "No machines" + (list.length ? " match." : " yet: rent one from Offers.") :
-        shown.length + " machine" + (shown.length === 1 ? "" : "s") + ", newest first.");
+      const filtered = vendor || filters.elements.status.value;
+      setText("summary", shown.length > 0 ? shown.length + " machine" + (shown.length === 1 ? "" : "s") + ", newest first." :
+        filtered ? "No machines match these filters." : "No machines yet: rent one from Offers.");
       tbody.replaceChildren(...shown.map((r) => {
         const name = document.createElement("div");
         name.appendChild(el("span", r.name || r.resource_id));
@@ -407,19 +496,28 @@
         const state = el("span", r.status, "state state-" + r.status);
         state.dataset.id = r.resource_id;
         if (r.status_message) state.title = r.status_message;
-        const ssh = el("code", r.access.ssh_command || "–");
-        const del = el("button", r.status === "deleting" ? "Deleting…" : "Delete", "small danger");
-        del.type = "button";
-        del.dataset.id = r.resource_id;
-        del.disabled = r.status === "deleted" || r.status === "deleting" || r.status === "failed";
-        del.setAttribute("aria-label", "Delete " + (r.name || r.resource_id));
-        return row([
-          name, state, { text: r.vendor + " · " + r.vendor_region },
-          { text: r.spec.gpu_count + "× " + r.spec.gpu_type },
-          { text: money(r.pricing_total_hourly), cls: "num" }, { text: duration(Math.round((Date.now() - Date.parse(r.created_at)) / 1000)) },
-          { text: money(r.accrued_cost), cls: "num", title: "billed from when the vendor made it" + (r.valid_to ? " until it confirmed it gone" : " until now") },
-          { text: r.delete_at ? "in " + duration(Math.max(0, Math.round((Date.parse(r.delete_at) - Date.now()) / 1000))) : "–", title: r.delete_at ? "deleted on its own at " + r.delete_at : "no auto-delete" },
-          ssh, del,
+        const age = document.createElement("div");
+        age.appendChild(state);
+        age.appendChild(el("small", duration(Math.round((Date.now() - Date.parse(r.created_at)) / 1000)) + " old", "id"));
+        const ssh = reachable(r.status) && r.access.ssh_command ? { node: sshCode(r.access.ssh_command), cls: "ssh-cell" } : { text: "–" };
+        let action = { text: r.status === "deleting" ? "Deleting…" : "" };
+        if (!leaving(r.status)) {
+          const del = el("button", "Delete", "small danger");
+          del.type = "button";
+          del.dataset.id = r.resource_id;
+          del.setAttribute("aria-label", "Delete " + (r.name || r.resource_id));
+          action = { node: del, cls: "action" };
+        }
+        let autoDelete = { text: leaving(r.status) ? "–" : "never", title: "no auto-delete", cls: "when" };
+        if (r.delete_at) {
+          autoDelete = { text: "in " + duration(Math.max(0, Math.round((Date.parse(r.delete_at) - Date.now()) / 1000))), title: "deleted on its own at " + r.delete_at, cls: "when" };
+        }
+        return row(table, [
+          { node: name, cls: "name" }, { node: age }, { text: vendorName(names, r.vendor) + " · " + r.vendor_region },
+          { text: r.spec.gpu_count + "× " + r.spec.gpu_type, cls: "gpu" },
+          { text: money(r.pricing_total_hourly), title: exact(r.pricing_total_hourly), cls: "num" },
+          { text: money(r.accrued_cost), cls: "num", title: exact(r.accrued_cost) + ", billed from when the vendor made it" + (r.valid_to ? " until it confirmed it gone" : " until now") },
+          autoDelete, ssh, action,
         ]);
       }));
     }
@@ -428,7 +526,7 @@
       const b = ev.target.closest("button[data-id]");
       if (!b) return;
       target = list.find((r) => r.resource_id === b.dataset.id);
-      setText("delete-what", "Delete " + (target.name || target.resource_id) + " (" + target.spec.gpu_count + "× " + target.spec.gpu_type + " at " + target.vendor + ", " + target.status + ")?");
+      setText("delete-what", "Delete " + (target.name || target.resource_id) + " (" + target.spec.gpu_count + "× " + target.spec.gpu_type + " at " + vendorName(names, target.vendor) + ", " + target.status + ")?");
       document.getElementById("delete-force-label").hidden = target.status !== "provisioning";
       document.getElementById("delete-force").checked = false;
       show(document.getElementById("delete-error"), "");
@@ -454,14 +552,15 @@
   // ---- Vendors -------------------------------------------------------
 
   function vendorsPage() {
-    const tbody = document.querySelector("#vendors tbody");
+    const table = document.getElementById("vendors");
+    const tbody = table.querySelector("tbody");
     async function refresh() {
       try {
         const vs = await api("GET", "/available_vendors");
         const healthy = vs.filter((v) => v.status === "healthy").length;
         setText("summary", vs.length + " vendors, " + healthy + " healthy" + (vs.some((v) => v.sandbox) ? " (sandbox stand-ins)" : "") + ".");
         const yes = (b) => (b ? "yes" : "no");
-        tbody.replaceChildren(...vs.map((v) => row([
+        tbody.replaceChildren(...vs.map((v) => row(table, [
           { text: (v.display_name || v.name) + " (" + v.name + ")" }, { text: v.status, cls: "state state-" + v.status },
           { text: v.offers, cls: "num" }, { text: ago(v.observed_at), title: v.observed_at || "" },
           { text: yes(v.supports_spot) }, { text: yes(v.supports_clusters) }, { text: yes(v.supports_cilium) },
