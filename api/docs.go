@@ -23,9 +23,15 @@ const docsPage = `<!doctype html>
     <title>Supply Service Reference</title>
     <link rel="stylesheet" href="/docs/styles.min.css">
     <script src="/docs/web-components.min.js"></script>
+    <style>
+      body { margin: 0; }
+      nav.console { font: 14px system-ui, sans-serif; padding: 6px 16px; border-bottom: 1px solid #d6dbe0; background: #f5f7f9; }
+      nav.console a { color: #0b5cad; text-decoration: none; }
+    </style>
   </head>
   <body>
-    <elements-api apiDescriptionUrl="/openapi.yaml" router="hash" layout="sidebar" tryItCredentialsPolicy="same-origin"></elements-api>
+    <nav class="console"><a href="/">← supply console</a></nav>
+    <elements-api apiDescriptionUrl="/openapi.yaml" router="hash" layout="responsive" tryItCredentialsPolicy="same-origin"></elements-api>
   </body>
 </html>
 `
