@@ -56,18 +56,72 @@ func screenshots(t *testing.T) string {
 
 var sshCommandRE = regexp.MustCompile(`^ssh root@(\S+?)(?: -p (\d+))?$`)
 
+// machineName is the name the browser test rents with: as long as the
+// names people give (a whole column's worth), so that the Machines page
+// must make room for it.
+const machineName = "console-test-finetune-llama-70b-2026-12-07-eu-checkpoint-resume"
+
+// layoutProblems lists, in the page, what does not fit its window: the
+// page scrolling sideways, and every button (or link that looks like one)
+// that is shown but not wholly inside the window's width, whether the page
+// or a box within it would have to scroll to reach it.
+const layoutProblems = `(() => {
+	const out = [], w = window.innerWidth, sw = document.documentElement.scrollWidth;
+	if (sw > w) out.push("the page scrolls sideways: " + sw + " px wide in a " + w + " px window");
+	for (const b of document.querySelectorAll("button, a.button, input[type=submit]")) {
+		if (!b.getClientRects().length) continue;
+		const r = b.getBoundingClientRect();
+		if (r.left < 0 || r.right > w + 0.5) {
+			out.push("the button " + JSON.stringify((b.getAttribute("aria-label") || b.textContent).trim()) + " is at " + Math.round(r.left) + "–" + Math.round(r.right) + " px");
+		}
+	}
+	return out;
+})()`
+
+// hiddenColumns lists the columns of a table whose header is not shown
+// whole inside the window.
+const hiddenColumns = `((sel) => Array.from(document.querySelectorAll(sel + " thead th"), (th) => {
+	const r = th.getBoundingClientRect();
+	return th.getClientRects().length && r.left >= 0 && r.right <= window.innerWidth + 0.5 ? "" : th.textContent.trim() || "(the action column)";
+}).filter(Boolean))`
+
+// machineRow describes a machine's row on the Machines page: its state,
+// whether it shows an ssh line and a Delete button, and its auto-delete
+// cell ("" while the row is not there).
+const machineRow = `((id) => {
+	const state = document.querySelector('#machines .state[data-id="' + id + '"]');
+	if (!state) return "";
+	const tr = state.closest("tr");
+	return [state.textContent, tr.querySelector("code") ? "ssh " + tr.querySelector("code").textContent : "no ssh",
+		tr.querySelector("button") ? "button " + tr.querySelector("button").textContent : "no button",
+		"auto-delete " + tr.querySelector("td.when").textContent].join(" | ");
+})`
+
 // TestConsoleInABrowser drives the web console in headless Chromium
-// against the real binary in sandbox mode, as a person would: sign in,
-// find an H100, rent the cheapest, which its vendor has just sold (the
-// catalog, read once an hour here, still lists it), watch the dialog show
-// the refusal and end ready at the next cheapest, reach its SSH port,
-// delete it, sign out.
+// against the real binary in sandbox mode, as a person would, on a laptop
+// (1280×800) and then on a phone (390×844): sign in, find an H100, rent
+// the cheapest, which its vendor has just sold (the catalog, read once an
+// hour here, still lists it), watch the dialog show the refusal and end
+// ready at the next cheapest, reach its SSH port, delete it, sign out;
+// on the phone, rent and list again. Every page, and every dialog open,
+// must fit the window: nothing scrolls sideways and every button is inside
+// it; Machines shows every column at 1280 px. A deleted machine shows no
+// ssh line, no Delete button and no auto-delete time.
 func TestConsoleInABrowser(t *testing.T) {
 	browser := chromium(t)
 	s := Start(t, store.EngineSQLite, "--sandbox-boot-time", "1s", "--catalog-refresh", "1h")
 	s.WaitVendors(t)
 	region, sold := soldOut(t, s)
 	shots := screenshots(t)
+	var vendors []struct {
+		Name        string `json:"name"`
+		DisplayName string `json:"display_name"`
+	}
+	s.JSON(t, http.MethodGet, "/available_vendors", "", nil, http.StatusOK, &vendors)
+	displayName := map[string]string{}
+	for _, v := range vendors {
+		displayName[v.Name] = v.DisplayName
+	}
 
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(browser),
@@ -107,6 +161,8 @@ func TestConsoleInABrowser(t *testing.T) {
 		}
 		return v
 	}
+	// size is the window's, as last emulated.
+	size := "1280×800"
 	shot := func(name string) {
 		t.Helper()
 		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
@@ -116,6 +172,24 @@ func TestConsoleInABrowser(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(shots, name+".png"), png, 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// eval evaluates a JavaScript expression.
+	eval := func(what, expr string) []string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](expr))
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		return v
+	}
+	// fits fails the test for whatever on the page does not fit the
+	// window, and keeps a picture of the page.
+	fits := func(what string) {
+		t.Helper()
+		if problems := eval("layout of "+what, layoutProblems); len(problems) > 0 {
+			t.Errorf("%s at %s: %s", what, size, strings.Join(problems, "; "))
+		}
+		shot(strings.ReplaceAll(what, " ", "-"))
 	}
 	// poll evaluates a JavaScript expression until it yields a non-empty
 	// string.
@@ -137,6 +211,23 @@ func TestConsoleInABrowser(t *testing.T) {
 		return v
 	}
 	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
+	// search finds the on-demand (the default) H100s of the region,
+	// cheapest first.
+	search := func() {
+		t.Helper()
+		do("search", chromedp.Navigate(s.URL+"/"), chromedp.WaitReady(css(`#q-gpu option[value="H100"]`)),
+			chromedp.SetValue(css("#q-gpu"), "H100"), chromedp.SetValue(css("#q-region"), region), chromedp.Click(css("#search")),
+			chromedp.WaitVisible(css("#offers tbody tr")))
+	}
+	// gone checks that a deleted machine's row shows no way in, nothing
+	// to delete and no auto-delete time.
+	gone := func(id string) {
+		t.Helper()
+		row := poll("deleted machine", `(() => { const row = (`+machineRow+`)("`+id+`"); return row.startsWith("deleted ") ? row : ""; })()`, 60*time.Second)
+		if row != "deleted | no ssh | no button | auto-delete –" {
+			t.Errorf("at %s the deleted machine's row reads %q, want no ssh line, no Delete button and no auto-delete time", size, row)
+		}
+	}
 
 	// Not signed in: the console sends the browser to the sign-in form.
 	do("open console", chromedp.EmulateViewport(1280, 800), chromedp.Navigate(s.URL+"/"), chromedp.WaitVisible(css("#api_key")))
@@ -150,7 +241,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	if msg := text("#signin-error"); !strings.Contains(msg, "not valid") {
 		t.Fatalf("wrong key: the page says %q", msg)
 	}
-	shot("signin-error")
+	fits("signin error")
 
 	// The right key signs in; the cookie is HttpOnly and SameSite=Strict
 	// and the key is in no address the browser visited.
@@ -173,27 +264,28 @@ func TestConsoleInABrowser(t *testing.T) {
 		t.Fatalf("session cookie %+v: want HttpOnly, SameSite=Strict, without the key", session)
 	}
 
-	// H100 in a region, on-demand (the default), cheapest first.
-	do("search", chromedp.SetValue(css("#q-gpu"), "H100"), chromedp.SetValue(css("#q-region"), region), chromedp.Click(css("#search")),
-		chromedp.WaitVisible(css("#offers tbody tr")))
-	prices, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("#offers tbody tr td:first-child"), td => td.textContent)`))
-	if err != nil {
-		t.Fatal(err)
-	}
+	// H100 in a region, on-demand (the default), cheapest first, prices
+	// in cents with the exact figure on hover, vendors by name.
+	search()
+	prices := eval("prices", `Array.from(document.querySelectorAll("#offers tbody tr td:first-child"), td => td.textContent + " " + td.title)`)
 	if len(prices) < 3 {
 		t.Fatalf("%d H100 offers in %s, want several", len(prices), region)
 	}
-	for i := 1; i < len(prices); i++ {
-		if price(t, prices[i]) < price(t, prices[i-1]) {
+	for i := range prices {
+		if !regexp.MustCompile(`^\$\d+\.\d\d \$[0-9.]+ exactly$`).MatchString(prices[i]) {
+			t.Errorf("a price reads %q, want dollars and cents, and the exact figure on hover", prices[i])
+		}
+		if i > 0 && price(t, prices[i]) < price(t, prices[i-1]) {
 			t.Fatalf("offers not sorted by price: %v", prices)
 		}
 	}
-	shot("offers")
+	fits("offers")
 
 	// Rent the cheapest, sold out at its vendor. A key that is not an SSH
 	// public key is refused in words first, and nothing is rented.
-	if first := text("#offers tbody tr:nth-child(1)"); !strings.Contains(first, sold.Vendor) || !strings.Contains(first, sold.VendorRegion) {
-		t.Fatalf("the cheapest offer shown is %q, want %s %s's", first, sold.Vendor, sold.VendorRegion)
+	if first := text("#offers tbody tr:nth-child(1)"); !strings.Contains(first, displayName[sold.Vendor]) || !strings.Contains(first, sold.VendorRegion) ||
+		!strings.Contains(first, "On-demand") {
+		t.Fatalf("the cheapest offer shown is %q, want %s %s's, on demand", first, displayName[sold.Vendor], sold.VendorRegion)
 	}
 	do("open rent", chromedp.Click(css("#offers tbody tr:nth-child(1) button")), chromedp.WaitVisible(css("#rent-key")))
 	if on, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("rent-fallback").checked`)); err != nil || !on {
@@ -201,12 +293,12 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 	do("bad ssh key", chromedp.SetValue(css("#rent-key"), "not a key"), chromedp.Click(css("#rent-go")))
 	msg := poll("bad ssh key", `(() => { const e = document.getElementById("rent-error"); return e.hidden ? "" : e.textContent; })()`, 10*time.Second)
-	if !strings.Contains(msg, "ssh_public_key") {
-		t.Fatalf("renting with a bad SSH key, the dialog says %q", msg)
+	if !strings.HasPrefix(msg, "SSH public key is not an OpenSSH public key: ") {
+		t.Fatalf("renting with a bad SSH key, the dialog says %q, want it in the form's words", msg)
 	}
-	do("fill rent", chromedp.SetValue(css("#rent-key"), consoleSSHKey), chromedp.SetValue(css("#rent-name"), "console-test"),
+	do("fill rent", chromedp.SetValue(css("#rent-key"), consoleSSHKey), chromedp.SetValue(css("#rent-name"), machineName),
 		chromedp.SetValue(css("#rent-autodelete"), "8h"))
-	shot("rent")
+	fits("rent")
 	do("rent", chromedp.Click(css("#rent-go")))
 	if out := poll("procure", `(() => { const e = document.getElementById("rent-error");
 		if (!e.hidden) return "error: " + e.textContent;
@@ -230,19 +322,16 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 	// The dialog lists the refusal, in the vendor's classified words, and
 	// the offer that was rented instead.
-	tries, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("#attempts li"), li => li.textContent)`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(tries) < 2 || !strings.HasPrefix(tries[0], sold.Vendor+" "+sold.VendorRegion+" · ") || !strings.Contains(tries[0], "refused") ||
+	tries := eval("tries", `Array.from(document.querySelectorAll("#attempts li"), li => li.textContent)`)
+	if len(tries) < 2 || !strings.HasPrefix(tries[0], displayName[sold.Vendor]+" "+sold.VendorRegion+" · ") || !strings.Contains(tries[0], "refused") ||
 		!strings.Contains(tries[0], "no capacity") || !strings.Contains(tries[len(tries)-1], "ready") {
-		t.Fatalf("the dialog lists the tries %q, want %s %s refused for lack of capacity first, and ready last", tries, sold.Vendor, sold.VendorRegion)
+		t.Fatalf("the dialog lists the tries %q, want %s %s refused for lack of capacity first, and ready last", tries, displayName[sold.Vendor], sold.VendorRegion)
 	}
 	if cancel, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("rent-cancel").hidden`)); err != nil || !cancel {
 		t.Errorf("the Cancel button is shown once the machine is ready (%v)", err)
 	}
 	sshCommand := strings.TrimSpace(text("#ssh-command"))
-	shot("rent-ready")
+	fits("rent ready")
 	m := sshCommandRE.FindStringSubmatch(sshCommand)
 	if m == nil {
 		t.Fatalf("ssh command on the page %q", sshCommand)
@@ -262,20 +351,27 @@ func TestConsoleInABrowser(t *testing.T) {
 		t.Fatalf("%s answers %q, %v; want an SSH banner", sshCommand, banner, err)
 	}
 
-	// The machine is listed, running, with its SSH command.
+	// The machine is listed, running, with its SSH command, and every
+	// column fits the window.
 	do("machines", chromedp.Navigate(s.URL+"/machines"), chromedp.WaitVisible(css("#machines tbody tr .state-running")))
 	// The machine was rented with "Delete after 8h": its auto-delete is
-	// shown counting down, and its cost is the API's accrued_cost.
-	if listed := text("#machines tbody"); !strings.Contains(listed, "console-test") || !strings.Contains(listed, sshCommand) ||
-		!strings.Contains(listed, "in 7 h 59 min") || !strings.Contains(listed, "$0.0") {
+	// shown counting down, and its cost is the API's accrued_cost, in
+	// cents, never $0.00.
+	id := poll("resource id", `document.querySelector("#machines tbody .state").dataset.id || ""`, 5*time.Second)
+	if row := poll("machine row", `(`+machineRow+`)("`+id+`")`, 5*time.Second); row != "running | ssh "+sshCommand+" | button Delete | auto-delete in 7 h 59 min" {
+		t.Errorf("the running machine's row reads %q", row)
+	}
+	if listed := text("#machines tbody"); !strings.Contains(listed, machineName) || !regexp.MustCompile(`(<\$0\.01|\$0\.0[1-9])`).MatchString(listed) {
 		t.Fatalf("machines page lists %q", listed)
 	}
-	shot("machines")
+	if cut := eval("columns", `(`+hiddenColumns+`)("#machines")`); len(cut) > 0 {
+		t.Errorf("at %s the Machines page cuts off the columns %q", size, cut)
+	}
+	fits("machines")
 
 	// A request with the session but without the page's CSRF token, or
 	// with a forged one, changes nothing: 403. One without the cookie is
 	// 401. The browser's own fetch shows it as the page would meet it.
-	id := poll("resource id", `document.querySelector("#machines tbody .state").dataset.id || ""`, 5*time.Second)
 	for _, c := range []struct {
 		name, script string
 		want         int
@@ -317,20 +413,27 @@ func TestConsoleInABrowser(t *testing.T) {
 		}
 	}
 
-	// Delete, confirm, and watch it go deleting → deleted.
+	// Delete, confirm, and watch it go deleting → deleted: then it has no
+	// way in, nothing to delete and no auto-delete time.
 	do("delete", chromedp.Click(css("#machines tbody button.danger")), chromedp.WaitVisible(css("#delete-go")))
-	shot("delete-confirm")
+	fits("delete confirm")
 	do("confirm delete", chromedp.Click(css("#delete-go")))
-	poll("deleted", `document.querySelector("#machines tbody .state-deleted") ? "yes" : ""`, 60*time.Second)
-	shot("machines-deleted")
+	gone(id)
+	fits("machines deleted")
+	// A filter that hides every machine says so, not that there are none.
+	do("filter", chromedp.SetValue(css("#f-status"), "unhealthy"))
+	eval("filter", `(() => { document.getElementById("filters").dispatchEvent(new Event("change")); return []; })()`)
+	if summary := poll("filtered summary", `(() => { const s = document.getElementById("summary").textContent; return s.startsWith("No machines") ? s : ""; })()`, 10*time.Second); summary != "No machines match these filters." {
+		t.Errorf("with a filter that hides every machine the page says %q", summary)
+	}
 
 	// Rent again and cancel at once: the dialog says it is over, and the
 	// server has ended it.
-	do("search again", chromedp.Navigate(s.URL+"/"), chromedp.WaitReady(css(`#q-gpu option[value="H100"]`)),
-		chromedp.SetValue(css("#q-gpu"), "H100"), chromedp.SetValue(css("#q-region"), region), chromedp.Click(css("#search")),
-		chromedp.WaitVisible(css("#offers tbody tr")))
+	search()
 	do("rent to cancel", chromedp.Click(css("#offers tbody tr:nth-child(1) button")), chromedp.WaitVisible(css("#rent-go")),
-		chromedp.Click(css("#rent-go")), chromedp.WaitVisible(css("#rent-cancel")), chromedp.Click(css("#rent-cancel")))
+		chromedp.Click(css("#rent-go")), chromedp.WaitVisible(css("#rent-cancel")))
+	fits("rent under way")
+	do("cancel", chromedp.Click(css("#rent-cancel")))
 	out = poll("cancelled", `(() => { const e = document.getElementById("progress-error");
 		return e.hidden ? "" : e.textContent; })()`, 30*time.Second)
 	if !strings.Contains(out, "cancelled by the user") {
@@ -344,11 +447,18 @@ func TestConsoleInABrowser(t *testing.T) {
 	if v, banner := text("main"), text(".banner"); !strings.Contains(v, "healthy") || !strings.Contains(banner, "Sandbox mode") {
 		t.Fatalf("vendors page: %q, banner %q", v, banner)
 	}
-	shot("vendors")
+	fits("vendors")
 
-	// /docs renders from the binary alone.
+	// An address that is no page is a page that says so.
+	do("not found", chromedp.Navigate(s.URL+"/nope"), chromedp.WaitVisible(css("main h1")))
+	if h := text("main h1"); h != "Page not found" {
+		t.Errorf("/nope shows %q", h)
+	}
+	fits("not found")
+
+	// /docs renders from the binary alone, and leads back to the console.
 	do("docs", chromedp.Navigate(s.URL+"/docs"), chromedp.WaitVisible(css(`elements-api a`)))
-	shot("docs")
+	fits("docs")
 
 	// Sign out: back at the sign-in form, and the console is closed.
 	do("sign out", chromedp.Navigate(s.URL+"/"), chromedp.WaitVisible(css(".signout button")), chromedp.Click(css(".signout button")),
@@ -357,14 +467,36 @@ func TestConsoleInABrowser(t *testing.T) {
 		t.Fatalf("after sign-out /machines went to %s", loc)
 	}
 
-	// Phone width: the offers page fits without scrolling sideways.
+	// On a phone: every page fits, offers are cards, and the console
+	// still rents, lists and deletes.
+	size = "390×844"
 	do("phone sign in", chromedp.EmulateViewport(390, 844), chromedp.SetValue(css("#api_key"), s.Key), chromedp.Submit(css("#api_key")),
 		chromedp.WaitReady(css(`#q-gpu option[value="H100"]`)))
-	overflow, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`))
-	if err != nil || overflow {
-		t.Errorf("at 390 px the offers page scrolls sideways (%v)", err)
+	fits("phone offers empty")
+	search()
+	fits("phone offers")
+	do("phone rent", chromedp.Click(css("#offers tbody tr:nth-child(1) button")), chromedp.WaitVisible(css("#rent-go")))
+	fits("phone rent")
+	do("phone rent go", chromedp.Click(css("#rent-go")))
+	poll("phone ready", `document.getElementById("ssh").hidden ? "" : "ready"`, 90*time.Second)
+	fits("phone rent ready")
+	do("phone machines", chromedp.Navigate(s.URL+"/machines"), chromedp.WaitVisible(css("#machines tbody tr .state-running")))
+	gone(id)
+	fits("phone machines")
+	do("phone delete", chromedp.Click(css("#machines tbody button.danger")), chromedp.WaitVisible(css("#delete-go")))
+	fits("phone delete confirm")
+	do("phone delete cancel", chromedp.Click(css("#delete [data-close]")))
+	do("phone vendors", chromedp.Navigate(s.URL+"/vendors"), chromedp.WaitVisible(css("#vendors tbody tr")))
+	fits("phone vendors")
+	do("phone not found", chromedp.Navigate(s.URL+"/nope"), chromedp.WaitVisible(css("main h1")))
+	fits("phone not found")
+	do("phone docs", chromedp.Navigate(s.URL+"/docs#/operations/get_offers_get_offers_post"), chromedp.WaitVisible(css(`elements-api h1`)))
+	fits("phone docs")
+	do("back to the console", chromedp.Click(css(`a[href="/"]`)), chromedp.WaitReady(css(`#q-gpu option[value="H100"]`)))
+	if loc := location(); loc != s.URL+"/" {
+		t.Errorf("the link from /docs back to the console went to %s", loc)
 	}
-	shot("offers-phone")
+
 	// The initial key is printed only on a terminal, and signing in twice,
 	// a wrong key and every page after must not log it either.
 	if n := strings.Count(s.Stderr(), s.Key); n != 0 {
