@@ -813,6 +813,40 @@ func TestResourceByStatus(t *testing.T) {
 	}
 }
 
+// TestNoMachinesSaysWhy: an empty list says whether there are no machines
+// at all, none of the offer asked for, or only deleted ones.
+func TestNoMachinesSaysWhy(t *testing.T) {
+	t.Parallel()
+	deleted := provision.ResourceSummary{ResourceID: uuid.New(), Status: provision.ResourceDeleted, LinkedResources: []provision.Link{}, OfferHistory: []provision.OfferHistory{}}
+	var mu sync.Mutex
+	var answer []provision.ResourceSummary
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(answer)
+	}))
+	defer srv.Close()
+	u := newUser(t, "SUPPLY_URL="+srv.URL, "SUPPLY_API_KEY=sk-any")
+	offer := uuid.NewString()
+	for _, c := range []struct {
+		list []provision.ResourceSummary
+		args []string
+		want string
+	}{
+		{[]provision.ResourceSummary{}, []string{"resources"}, "No machines yet. Rent one with: supply rent --gpu H100\n"},
+		{[]provision.ResourceSummary{}, []string{"resources", "--offer", offer}, "No machines of offer " + offer + ".\n"},
+		{[]provision.ResourceSummary{deleted}, []string{"resources"}, "No live machines; supply resources --all shows the 1 deleted.\n"},
+	} {
+		mu.Lock()
+		answer = c.list
+		mu.Unlock()
+		if stdout, stderr := u.ok(t, c.args...); stdout != "" || stderr != c.want {
+			t.Errorf("supply %s with %d machines: stdout %q, stderr %q; want %q", strings.Join(c.args, " "), len(c.list), stdout, stderr, c.want)
+		}
+	}
+}
+
 func ptr[T any](v T) *T { return &v }
 
 // TestErrorsInTheUsersTerms: a mistake is told in one line, in the words

@@ -45,8 +45,15 @@ func resourcesCommand() *cobra.Command {
 			}
 		}
 		return p.answer(shown, func() {
-			if len(shown) == 0 {
-				p.note("No machines. Rent one with: supply rent --gpu H100")
+			switch {
+			case len(shown) == 0 && len(list) > 0:
+				p.note("No live machines; supply resources --all shows the %d deleted.", len(list))
+				return
+			case len(shown) == 0 && offer != "":
+				p.note("No machines of offer %s.", offer)
+				return
+			case len(shown) == 0:
+				p.note("No machines yet. Rent one with: supply rent --gpu H100")
 				return
 			}
 			rows := make([][]string, len(shown))
