@@ -470,7 +470,9 @@ func TestConsoleInABrowser(t *testing.T) {
 	// On a phone: every page fits, offers are cards, and the console
 	// still rents, lists and deletes.
 	size = "390×844"
-	do("phone sign in", chromedp.EmulateViewport(390, 844), chromedp.SetValue(css("#api_key"), s.Key), chromedp.Submit(css("#api_key")),
+	do("phone", chromedp.EmulateViewport(390, 844), chromedp.WaitVisible(css("#api_key")))
+	fits("phone signin")
+	do("phone sign in", chromedp.SetValue(css("#api_key"), s.Key), chromedp.Submit(css("#api_key")),
 		chromedp.WaitReady(css(`#q-gpu option[value="H100"]`)))
 	fits("phone offers empty")
 	search()
