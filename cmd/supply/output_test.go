@@ -11,15 +11,15 @@ import (
 func TestLiveLineFitsTheTerminal(t *testing.T) {
 	t.Parallel()
 	waiting := "waiting for capacity: 0 of 3 matching offers in stock; next look at 16:42:10 UTC, giving up at 18:40:00 UTC"
-	pr := &progress{p: &printer{}, start: time.Now(), state: "provisioning_in_progress", info: waiting}
+	pr := &progress{p: &printer{}, start: time.Now(), state: "provisioning", info: waiting}
 	for _, c := range []struct {
 		cols int
 		want string
 	}{
-		{0, "provisioning_in_progress · " + waiting + " · 0s"},
-		{200, "provisioning_in_progress · " + waiting + " · 0s"},
-		{80, "provisioning_in_progress · waiting for capacity: 0 of 3 matching offers i… · 0s"},
-		{33, "provisioning_in_progress · 0s"},
+		{0, "provisioning · " + waiting + " · 0s"},
+		{200, "provisioning · " + waiting + " · 0s"},
+		{80, "provisioning · waiting for capacity: 0 of 3 matching offers in stock; nex… · 0s"},
+		{21, "provisioning · 0s"},
 	} {
 		got := pr.text(false, c.cols)
 		if got != c.want {
