@@ -17,7 +17,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/google/uuid"
 
-	"github.com/gpusupply/supply/catalog"
+	"github.com/gpusupply/supply/gpus"
 )
 
 // Every request body is decoded by a bodyDecoder: the Content-Type picks
@@ -445,7 +445,7 @@ func (v *bodyValidator) unknownFields(tree any, s *huma.Schema, loc []any) []Val
 				continue
 			}
 			e := ValidationError{Type: "extra_forbidden", Loc: here, Msg: "Extra inputs are not permitted", Input: t[k]}
-			if close := catalog.Closest(k, slices.Sorted(maps.Keys(s.Properties))); close != "" {
+			if close := gpus.Closest(k, slices.Sorted(maps.Keys(s.Properties))); close != "" {
 				e.Msg += fmt.Sprintf("; did you mean '%s'?", close)
 			}
 			found = append(found, e)

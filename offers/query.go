@@ -8,7 +8,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/gpusupply/supply/catalog"
+	"github.com/gpusupply/supply/gpus"
 	"github.com/gpusupply/supply/vendors"
 )
 
@@ -29,9 +29,9 @@ func (ix *Index) Search(ctx context.Context, accountID int64, q Query) (Result, 
 // offer in it gets an id that resolves, on any replica, to exactly this
 // offer until it expires.
 func (ix *Index) Answer(ctx context.Context, accountID int64, q Query) (*Answer, error) {
-	gpus, err := catalog.GPUs().Resolve(q.Compute.GPUType)
+	variants, err := gpus.GPUs().Resolve(q.Compute.GPUType)
 	if err != nil {
-		var unknown *catalog.UnknownGPUError
+		var unknown *gpus.UnknownGPUError
 		if errors.As(err, &unknown) {
 			return nil, &QueryError{Loc: []any{"body", "compute", "gpu_type"}, Type: "value_error",
 				Msg: "Value error, " + unknown.Error(), Input: q.Compute.GPUType}
@@ -42,9 +42,9 @@ func (ix *Index) Answer(ctx context.Context, accountID int64, q Query) (*Answer,
 		return nil, &QueryError{Loc: []any{"body", "vendor"}, Type: "value_error",
 			Msg: fmt.Sprintf("Value error, unknown vendor %q; known vendors: %v", q.Vendor, vendors.Slugs), Input: q.Vendor}
 	}
-	key := gpus[0].Name
-	if len(gpus) > 1 {
-		key = familyKey(gpus[0].Family)
+	key := variants[0].Name
+	if len(variants) > 1 {
+		key = familyKey(variants[0].Family)
 	}
 	limit := q.Limit
 	if limit <= 0 {
@@ -54,7 +54,7 @@ func (ix *Index) Answer(ctx context.Context, accountID int64, q Query) (*Answer,
 	now := ix.cfg.Now()
 	picked, total := ix.match(q, queryShape(q, key), v, now, limit)
 	created := now.UTC().Truncate(time.Second)
-	a := &Answer{TotalCount: total, FiltersApplied: ix.filtersApplied(q, gpus, v, now),
+	a := &Answer{TotalCount: total, FiltersApplied: ix.filtersApplied(q, variants, v, now),
 		Created: created, Expires: created.Add(ix.cfg.TTL), offers: make([]answered, len(picked)), stamps: v.stamps}
 	scratch := new([32]byte)
 	for i, e := range picked {
@@ -176,9 +176,9 @@ func before(a, b *viewEntry) bool {
 
 // filtersApplied is the normalised query, plus the vendors whose offers
 // could not be included (down or stale), so a client can tell.
-func (ix *Index) filtersApplied(q Query, gpus []catalog.GPU, v *view, now time.Time) map[string]any {
-	names := make([]string, len(gpus))
-	for i, g := range gpus {
+func (ix *Index) filtersApplied(q Query, variants []gpus.GPU, v *view, now time.Time) map[string]any {
+	names := make([]string, len(variants))
+	for i, g := range variants {
 		names[i] = g.Name
 	}
 	count := q.Compute.GPUCount

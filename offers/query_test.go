@@ -14,7 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/gpusupply/supply/catalog"
+	"github.com/gpusupply/supply/gpus"
 	"github.com/gpusupply/supply/store/storetest"
 	"github.com/gpusupply/supply/vendors"
 )
@@ -159,13 +159,13 @@ func TestAnswerMatchesScan(t *testing.T) {
 	// scan is the reference: every offer through the query's filters,
 	// cheapest first.
 	scan := func(q Query) []Offer {
-		gpus, err := catalog.GPUs().Resolve(q.Compute.GPUType)
+		variants, err := gpus.GPUs().Resolve(q.Compute.GPUType)
 		if err != nil {
 			t.Fatal(err)
 		}
 		var out []Offer
 		for _, o := range all {
-			if matches(q, gpus, o, cilium[o.Vendor]) {
+			if matches(q, variants, o, cilium[o.Vendor]) {
 				out = append(out, o)
 			}
 		}
@@ -234,10 +234,10 @@ func randomQuery(r *rand.Rand) Query {
 }
 
 // matches reports whether q matches o, an offer of a vendor with or
-// without Cilium, as told offer by offer; gpus are what q's GPU type
+// without Cilium, as told offer by offer; variants are what q's GPU type
 // resolves to.
-func matches(q Query, gpus []catalog.GPU, o Offer, cilium bool) bool {
-	ok := slices.ContainsFunc(gpus, func(g catalog.GPU) bool { return g.Name == o.GPUType }) &&
+func matches(q Query, variants []gpus.GPU, o Offer, cilium bool) bool {
+	ok := slices.ContainsFunc(variants, func(g gpus.GPU) bool { return g.Name == o.GPUType }) &&
 		(q.Vendor == "" || o.Vendor == q.Vendor) && (q.Region == "" || o.Region == q.Region) &&
 		(q.Compute.ContractType == "" || o.ContractType == q.Compute.ContractType) &&
 		(q.Compute.MaxPricePerGPUHour == nil || o.GPUPricePerHour <= *q.Compute.MaxPricePerGPUHour) &&
@@ -259,14 +259,14 @@ type listed struct {
 // of every vendor's entries, less the procured ones, filtered one by one
 // and sorted by price, then vendor name, region, instance type, contract
 // and place in the snapshot.
-func sortedMatches(ix *Index, q Query, gpus []catalog.GPU) []listed {
+func sortedMatches(ix *Index, q Query, variants []gpus.GPU) []listed {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	var out []listed
 	for _, name := range ix.order {
 		st := ix.state[name]
 		for i, e := range st.entries {
-			if !ix.taken[st.snapshotID][i] && matches(q, gpus, e.Offer(), st.info.Cilium) {
+			if !ix.taken[st.snapshotID][i] && matches(q, variants, e.Offer(), st.info.Cilium) {
 				out = append(out, listed{e, st.snapshotID, i})
 			}
 		}

@@ -9,7 +9,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/gpusupply/supply/catalog"
+	"github.com/gpusupply/supply/gpus"
 	"github.com/gpusupply/supply/store/storetest"
 	"github.com/gpusupply/supply/vendors"
 )
@@ -106,16 +106,16 @@ func TestPartialRebuildMatchesFullOne(t *testing.T) {
 		got := ix.view.Load()
 		for range 60 {
 			q := randomQuery(r)
-			gpus, err := catalog.GPUs().Resolve(q.Compute.GPUType)
+			variants, err := gpus.GPUs().Resolve(q.Compute.GPUType)
 			if err != nil {
 				t.Fatal(err)
 			}
-			key := gpus[0].Name
-			if len(gpus) > 1 {
-				key = familyKey(gpus[0].Family)
+			key := variants[0].Name
+			if len(variants) > 1 {
+				key = familyKey(variants[0].Family)
 			}
 			picked, total := ix.match(q, queryShape(q, key), got, ix.cfg.Now(), cmp.Or(q.Limit, 100))
-			want := sortedMatches(ix, q, gpus)
+			want := sortedMatches(ix, q, variants)
 			if total != len(want) {
 				t.Fatalf("round %d, %+v: %d matches, want %d", round, q, total, len(want))
 			}
