@@ -340,6 +340,8 @@ type bodyValidator struct {
 // newBodyValidator builds the schema of T once, in a registry of its own so
 // it does not appear in the OpenAPI document.
 func newBodyValidator[T any]() *bodyValidator {
+	// As in New: the schema's messages are worded as it is made.
+	configureHuma()
 	registry := huma.NewMapRegistry("#/components/schemas/", huma.DefaultSchemaNamer)
 	registry.RegisterTypeAlias(reflect.TypeFor[uuid.UUID](), reflect.TypeFor[uuidString]())
 	registerTypeAliases(registry)
