@@ -172,6 +172,8 @@ func (a *API) CloseStreams() { a.closeOnce.Do(func() { close(a.closing) }) }
 
 // New builds the API and registers every operation.
 func New(cfg Config) *API {
+	// First: huma words a schema's validation messages as it makes it.
+	configureHuma()
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -27,9 +27,9 @@ import (
 
 const testAccount = 7
 
-type gpus struct{}
+type gpuFamilies struct{}
 
-func (gpus) Families() map[string][]string {
+func (gpuFamilies) Families() map[string][]string {
 	return map[string][]string{"H100": {"nvidia-h100-sxm5-80gb", "nvidia-h100-pcie-80gb"}}
 }
 
@@ -130,7 +130,7 @@ func newTestServerWith(tb testing.TB, nOffers int, mod func(*Config)) *testServe
 	cfg := Config{
 		Auth:      apikeys.NewAuthenticator(lookup, time.Minute),
 		Ready:     func(context.Context) error { return ts.ready },
-		GPUs:      gpus{},
+		GPUs:      gpuFamilies{},
 		Vendors:   vendorList{},
 		Offers:    ts.offers,
 		Provision: ts.provision,

@@ -15,7 +15,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/google/uuid"
 
-	"github.com/gpusupply/supply/catalog"
+	"github.com/gpusupply/supply/gpus"
 	"github.com/gpusupply/supply/privatekey"
 )
 
@@ -214,6 +214,8 @@ type bodyValidator struct {
 // newBodyValidator builds the schema of T once, in a registry of its own so
 // it does not appear in the OpenAPI document.
 func newBodyValidator[T any]() *bodyValidator {
+	// As in New: the schema's messages are worded as it is made.
+	configureHuma()
 	registry := huma.NewMapRegistry("#/components/schemas/", huma.DefaultSchemaNamer)
 	registry.RegisterTypeAlias(reflect.TypeFor[uuid.UUID](), reflect.TypeFor[uuidString]())
 	registerTypeAliases(registry)
@@ -319,7 +321,7 @@ func (v *bodyValidator) unknownFields(tree any, s *huma.Schema, loc []any) []Val
 				continue
 			}
 			e := ValidationError{Type: "extra_forbidden", Loc: here, Msg: "Extra inputs are not permitted", Input: t[k]}
-			if close := catalog.Closest(k, slices.Sorted(maps.Keys(s.Properties))); close != "" {
+			if close := gpus.Closest(k, slices.Sorted(maps.Keys(s.Properties))); close != "" {
 				e.Msg += fmt.Sprintf("; did you mean '%s'?", close)
 			}
 			found = append(found, e)

@@ -12,7 +12,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/danielgtaylor/huma/v2"
-	"github.com/danielgtaylor/huma/v2/validation"
 
 	"github.com/gpusupply/supply/offers"
 )
@@ -20,34 +19,6 @@ import (
 // Clients were written against a FastAPI service, so every error has its
 // shape: {"detail": "<sentence>"}, or for validation failures a 422 with
 // {"detail": [ValidationError, ...]} in pydantic v2's words.
-
-// typeSep separates the pydantic error type from the message in the
-// validation.Msg* overrides below; errorFromDetail splits them again.
-const typeSep = "\x1f"
-
-func init() {
-	// Huma formats these when schemas are registered, so they must be set
-	// before the first huma.Register (package init runs before New).
-	validation.MsgExpectedRequiredProperty = "missing" + typeSep + "%s"
-	validation.MsgExpectedBoolean = "bool_type" + typeSep + "Input should be a valid boolean"
-	validation.MsgExpectedInteger = "int_type" + typeSep + "Input should be a valid integer"
-	validation.MsgExpectedNumber = "float_type" + typeSep + "Input should be a valid number"
-	validation.MsgExpectedString = "string_type" + typeSep + "Input should be a valid string"
-	validation.MsgExpectedArray = "list_type" + typeSep + "Input should be a valid list"
-	validation.MsgExpectedObject = "model_attributes_type" + typeSep + "Input should be a valid dictionary or object to extract fields from"
-	validation.MsgExpectedOneOf = "enum" + typeSep + "%s"
-	validation.MsgExpectedMinimumNumber = "greater_than_equal" + typeSep + "%v"
-	validation.MsgExpectedExclusiveMinimumNumber = "greater_than" + typeSep + "%v"
-	validation.MsgExpectedMaximumNumber = "less_than_equal" + typeSep + "%v"
-	validation.MsgExpectedExclusiveMaximumNumber = "less_than" + typeSep + "%v"
-	validation.MsgExpectedMinLength = "string_too_short" + typeSep + "%d"
-	validation.MsgExpectedMaxLength = "string_too_long" + typeSep + "%d"
-	validation.MsgExpectedRFC4122UUID = "uuid_parsing" + typeSep + "%v"
-	// JSON keys are case-sensitive: "GPU_Type" is not "gpu_type".
-	huma.ValidateStrictCasing = true
-	huma.NewError = newError
-	huma.NewErrorWithContext = newErrorWithContext
-}
 
 // newErrorWithContext is newError, except that a body huma could not read
 // (shorter than its Content-Length, bad chunking, a client that hung up)
@@ -276,26 +247,27 @@ func toValidationError(status int, err error) ValidationError {
 		return ValidationError{Type: "value_error", Loc: []any{"body"}, Msg: err.Error()}
 	}
 	loc := parseLocation(d.Location)
-	if typ, arg, ok := strings.Cut(d.Message, typeSep); ok {
-		return pydantic(typ, arg, loc, d.Value)
+	if f, ok := readMessage(d.Message); ok {
+		return pydantic(f, loc, d.Value)
 	}
 	// Messages huma writes without going through validation.Msg*.
 	switch {
 	case strings.HasPrefix(d.Message, "required ") && strings.HasSuffix(d.Message, " parameter is missing"):
 		return ValidationError{Type: "missing", Loc: loc, Msg: "Field required"}
 	case d.Message == "invalid integer":
-		return pydantic("int_type", "", loc, d.Value)
+		return pydantic(finding{typ: "int_type"}, loc, d.Value)
 	case d.Message == "invalid float" || d.Message == "invalid floating value":
-		return pydantic("float_type", "", loc, d.Value)
+		return pydantic(finding{typ: "float_type"}, loc, d.Value)
 	case d.Message == "invalid boolean":
-		return pydantic("bool_type", "", loc, d.Value)
+		return pydantic(finding{typ: "bool_type"}, loc, d.Value)
 	}
 	return ValidationError{Type: "value_error", Loc: loc, Msg: "Value error, " + d.Message, Input: d.Value}
 }
 
-// pydantic words an error of type typ the way pydantic v2 does; arg is what
-// huma formatted into the message (a bound, a field name, an enum list).
-func pydantic(typ, arg string, loc []any, input any) ValidationError {
+// pydantic words an error the way pydantic v2 does, from its type and what
+// huma formatted into its message (a bound, a field name, an enum list).
+func pydantic(f finding, loc []any, input any) ValidationError {
+	typ, arg := f.typ, f.arg
 	e := ValidationError{Type: typ, Loc: loc, Input: input}
 	_, isString := input.(string)
 	switch typ {
@@ -343,7 +315,8 @@ func pydantic(typ, arg string, loc []any, input any) ValidationError {
 		reason := uuidProblem(s)
 		e.Msg, e.Ctx = "Input should be a valid UUID, "+reason, map[string]any{"error": reason}
 	default:
-		e.Msg = arg
+		// Words that depend on nothing: the message as huma worded it.
+		e.Msg = f.msg
 	}
 	return e
 }

@@ -84,7 +84,7 @@ func (a *API) registerEvents() {
 func (a *API) listEvents(ctx context.Context, in *eventsInput) (*huma.StreamResponse, error) {
 	account := AccountID(ctx)
 	if in.Type != "" && !events.KnownType(in.Type) {
-		return nil, validationFailed(pydantic("enum", strings.Join(events.Types, ", "), []any{"query", "type"}, in.Type))
+		return nil, validationFailed(pydantic(finding{typ: "enum", arg: strings.Join(events.Types, ", ")}, []any{"query", "type"}, in.Type))
 	}
 	after := in.After
 	if in.LastEventID != "" {
@@ -92,9 +92,9 @@ func (a *API) listEvents(ctx context.Context, in *eventsInput) (*huma.StreamResp
 		id, err := strconv.ParseInt(in.LastEventID, 10, 64)
 		switch {
 		case err != nil:
-			return nil, validationFailed(pydantic("int_type", "", loc, in.LastEventID))
+			return nil, validationFailed(pydantic(finding{typ: "int_type"}, loc, in.LastEventID))
 		case id < 0:
-			return nil, validationFailed(pydantic("greater_than_equal", "0", loc, in.LastEventID))
+			return nil, validationFailed(pydantic(finding{typ: "greater_than_equal", arg: "0"}, loc, in.LastEventID))
 		}
 		after, in.afterSet = id, true
 	}

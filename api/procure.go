@@ -145,7 +145,7 @@ func (a *API) provisionError(ctx context.Context, what string, err error) error 
 func parseID(in, name, value string) (uuid.UUID, error) {
 	id, err := uuid.Parse(value)
 	if err != nil {
-		return uuid.Nil, validationFailed(pydantic("uuid_parsing", "", []any{in, name}, value))
+		return uuid.Nil, validationFailed(pydantic(finding{typ: "uuid_parsing"}, []any{in, name}, value))
 	}
 	return id, nil
 }

@@ -4,7 +4,7 @@ import (
 	"math"
 	"strings"
 
-	"github.com/gpusupply/supply/catalog"
+	"github.com/gpusupply/supply/gpus"
 	"github.com/gpusupply/supply/vendors"
 )
 
@@ -38,7 +38,7 @@ func price(v float64) float64 { return math.Round(v*1e6) / 1e6 }
 
 // newEntry prices and names a catalog item of a known GPU, and returns the
 // Offer it made to do so (to be encoded: making one allocates).
-func newEntry(vendor vendors.Info, gpu catalog.GPU, it vendors.CatalogItem) (*Entry, Offer) {
+func newEntry(vendor vendors.Info, gpu gpus.GPU, it vendors.CatalogItem) (*Entry, Offer) {
 	e := &Entry{Item: it, vendorName: vendor.Name, containers: vendor.Containers, gpuType: gpu.Name, gpuFamily: gpu.Family}
 	o := e.Offer()
 	e.region, e.gpuCount, e.gpuPrice, e.totalPrice = o.Region, o.GPUCount, o.GPUPricePerHour, o.TotalPricePerHour
@@ -59,7 +59,7 @@ func (e *Entry) Offer() Offer {
 		GPUFamily:       e.gpuFamily,
 		GPUCount:        nodes * perNode,
 		Vendor:          e.vendorName,
-		Region:          string(catalog.GroupOf(it.Country)),
+		Region:          string(gpus.GroupOf(it.Country)),
 		VendorRegion:    it.Region,
 		Country:         strings.ToUpper(strings.TrimSpace(it.Country)),
 		ContractType:    string(it.Contract),

@@ -8,7 +8,7 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/gpusupply/supply/catalog"
+	"github.com/gpusupply/supply/gpus"
 	"github.com/gpusupply/supply/vendors"
 )
 
@@ -139,7 +139,7 @@ func interned(strs map[string]string, it vendors.CatalogItem) vendors.CatalogIte
 
 // newReadItem prices and encodes one item.
 func newReadItem(info vendors.Info, it vendors.CatalogItem, enc *encoding, unknown func(name string)) (readItem, error) {
-	gpu, ok := catalog.GPUs().Lookup(it.GPUName)
+	gpu, ok := gpus.GPUs().Lookup(it.GPUName)
 	if !ok {
 		unknown(it.GPUName)
 		kept := it // copied: taking the parameter's address would move it to the heap on every call
@@ -291,7 +291,7 @@ func decodeSnapshot(info vendors.Info, body []byte) ([]*Entry, error) {
 	entries := make([]*Entry, len(items))
 	var enc encoding
 	for i, it := range items {
-		gpu, ok := catalog.GPUs().Lookup(it.GPUName)
+		gpu, ok := gpus.GPUs().Lookup(it.GPUName)
 		if !ok {
 			return nil, fmt.Errorf("item %d: unknown GPU %q", i, it.GPUName)
 		}

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gpusupply/supply/catalog"
+	"github.com/gpusupply/supply/gpus"
 	"github.com/gpusupply/supply/offers"
 	"github.com/gpusupply/supply/store/storetest"
 )
@@ -47,7 +47,7 @@ func TestAnswerJSONIsEncodingJSON(t *testing.T) {
 
 			seen := map[string]bool{}
 			clusters, nulls, disks := 0, 0, 0
-			families := catalog.GPUs().Families()
+			families := gpus.GPUs().Families()
 			var queries []offers.Query
 			for family, names := range families {
 				for _, gpu := range append([]string{family}, names...) {

@@ -19,9 +19,9 @@ import (
 	"github.com/gpusupply/supply/api"
 	"github.com/gpusupply/supply/apikeys"
 	"github.com/gpusupply/supply/buildinfo"
-	"github.com/gpusupply/supply/catalog"
 	"github.com/gpusupply/supply/console"
 	"github.com/gpusupply/supply/events"
+	"github.com/gpusupply/supply/gpus"
 	"github.com/gpusupply/supply/logging"
 	"github.com/gpusupply/supply/offers"
 	"github.com/gpusupply/supply/provision"
@@ -263,7 +263,7 @@ func runServer(ctx context.Context, f serverFlags, sandboxSet bool) error {
 	}, 30*time.Second)
 	sessions := console.NewSessions(st, console.DefaultSessionTTL, log)
 	a := api.New(api.Config{
-		Installation: installation, Auth: auth, Sessions: sessions, Ready: st.Ping, GPUs: catalog.GPUs(), Vendors: index, Offers: svc, Provision: svc,
+		Installation: installation, Auth: auth, Sessions: sessions, Ready: st.Ping, GPUs: gpus.GPUs(), Vendors: index, Offers: svc, Provision: svc,
 		Events: evlog, Logger: log, Metrics: metrics, Version: build.Version, Pprof: f.metricsPprof, RateLimit: f.rateLimit, RateBurst: f.rateBurst,
 		AuthFailureRate: f.authFailureRate, AuthFailureBurst: f.authFailureBurst, TrustedProxies: trustedProxies,
 	})

@@ -15,7 +15,7 @@ import (
 	"github.com/google/uuid"
 	"golang.org/x/crypto/ssh"
 
-	"github.com/gpusupply/supply/catalog"
+	"github.com/gpusupply/supply/gpus"
 	"github.com/gpusupply/supply/vendors"
 	"github.com/gpusupply/supply/vendors/standin"
 	"github.com/gpusupply/supply/vendors/vendortest"
@@ -115,7 +115,7 @@ func TestCatalog(t *testing.T) {
 func TestGPUNamesResolve(t *testing.T) {
 	var missing []string
 	for _, p := range seedPrices {
-		if _, ok := catalog.GPUs().Lookup(p.gpu); !ok {
+		if _, ok := gpus.GPUs().Lookup(p.gpu); !ok {
 			missing = append(missing, p.gpu)
 		}
 	}

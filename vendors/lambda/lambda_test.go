@@ -20,7 +20,7 @@ import (
 	"github.com/google/uuid"
 	"golang.org/x/time/rate"
 
-	"github.com/gpusupply/supply/catalog"
+	"github.com/gpusupply/supply/gpus"
 	"github.com/gpusupply/supply/vendors"
 	"github.com/gpusupply/supply/vendors/standin"
 	"github.com/gpusupply/supply/vendors/vendortest"
@@ -222,7 +222,7 @@ func TestGPUNamesResolve(t *testing.T) {
 		names[st.t.GPUDescription] = true
 	}
 	for name := range names {
-		if _, ok := catalog.GPUs().Lookup(name); !ok {
+		if _, ok := gpus.GPUs().Lookup(name); !ok {
 			t.Errorf("GPU %q is not in the registry", name)
 		}
 	}

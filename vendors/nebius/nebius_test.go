@@ -24,7 +24,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 
-	"github.com/gpusupply/supply/catalog"
+	"github.com/gpusupply/supply/gpus"
 	"github.com/gpusupply/supply/vendors"
 	pb "github.com/gpusupply/supply/vendors/nebius/internal/nebiuspb"
 	"github.com/gpusupply/supply/vendors/standin"
@@ -198,7 +198,7 @@ func TestGPUNamesResolve(t *testing.T) {
 		if p.gpuMemoryGB == 0 {
 			continue
 		}
-		if _, ok := catalog.GPUs().Lookup(p.name); !ok {
+		if _, ok := gpus.GPUs().Lookup(p.name); !ok {
 			missing = append(missing, p.name)
 		}
 	}

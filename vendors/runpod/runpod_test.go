@@ -19,7 +19,7 @@ import (
 	"github.com/google/uuid"
 	"golang.org/x/crypto/ssh"
 
-	"github.com/gpusupply/supply/catalog"
+	"github.com/gpusupply/supply/gpus"
 	"github.com/gpusupply/supply/vendors"
 	"github.com/gpusupply/supply/vendors/standin"
 	"github.com/gpusupply/supply/vendors/vendortest"
@@ -194,7 +194,7 @@ func TestGPUNamesResolve(t *testing.T) {
 	}
 	var missing []string
 	for _, n := range names {
-		if _, ok := catalog.GPUs().Lookup(n); !ok {
+		if _, ok := gpus.GPUs().Lookup(n); !ok {
 			missing = append(missing, n)
 		}
 	}

@@ -23,7 +23,7 @@ import (
 	"github.com/scaleway/scaleway-sdk-go/scw"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/gpusupply/supply/catalog"
+	"github.com/gpusupply/supply/gpus"
 	"github.com/gpusupply/supply/vendors"
 	"github.com/gpusupply/supply/vendors/standin"
 	"github.com/gpusupply/supply/vendors/vendortest"
@@ -298,7 +298,7 @@ func TestReplayCatalog(t *testing.T) {
 	byType := map[string]vendors.CatalogItem{}
 	for _, it := range items {
 		byType[it.InstanceType] = it
-		if _, ok := catalog.GPUs().Lookup(it.GPUName); !ok {
+		if _, ok := gpus.GPUs().Lookup(it.GPUName); !ok {
 			t.Errorf("%s: recorded GPU name %q does not resolve", it.InstanceType, it.GPUName)
 		}
 		if it.Country != "FR" || it.Region != "fr-par-1" {

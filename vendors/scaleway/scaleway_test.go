@@ -17,7 +17,7 @@ import (
 	"github.com/scaleway/scaleway-sdk-go/scw"
 	"golang.org/x/crypto/ssh"
 
-	"github.com/gpusupply/supply/catalog"
+	"github.com/gpusupply/supply/gpus"
 	"github.com/gpusupply/supply/vendors"
 	"github.com/gpusupply/supply/vendors/standin"
 	"github.com/gpusupply/supply/vendors/vendortest"
@@ -113,7 +113,7 @@ func TestCatalog(t *testing.T) {
 		if it.Country != zoneCountry[it.Region] || it.Country == "" {
 			t.Errorf("%s: country %q", it.Region, it.Country)
 		}
-		if _, ok := catalog.GPUs().Lookup(it.GPUName); !ok {
+		if _, ok := gpus.GPUs().Lookup(it.GPUName); !ok {
 			t.Errorf("%s: GPU name %q is not in the GPU registry", it.InstanceType, it.GPUName)
 		}
 		inStock := seedStock[it.Region][it.InstanceType] > 0 && !standin.Flicker(0.05, it.Region+"/"+it.InstanceType, now)
@@ -174,7 +174,7 @@ func TestGPUNames(t *testing.T) {
 	}
 	for _, tt := range tests {
 		name := a.gpuName(tt.typ, &tt.info)
-		g, ok := catalog.GPUs().Lookup(name)
+		g, ok := gpus.GPUs().Lookup(name)
 		if !ok || g.Name != tt.want {
 			t.Errorf("%s %q → %q → %+v, %v; want %s", tt.typ, tt.info.GpuName, name, g.Name, ok, tt.want)
 		}
@@ -183,7 +183,7 @@ func TestGPUNames(t *testing.T) {
 		if st.gpus == 0 {
 			continue
 		}
-		if _, ok := catalog.GPUs().Lookup(a.gpuName(st.name, &gpuInfo{GpuName: st.gpuName, GpuMemory: scw.Size(st.gpuMemGB) << 30})); !ok {
+		if _, ok := gpus.GPUs().Lookup(a.gpuName(st.name, &gpuInfo{GpuName: st.gpuName, GpuMemory: scw.Size(st.gpuMemGB) << 30})); !ok {
 			t.Errorf("seeded %s (%s) does not resolve in the GPU registry", st.name, st.gpuName)
 		}
 	}

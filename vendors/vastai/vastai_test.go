@@ -21,7 +21,7 @@ import (
 	"github.com/google/uuid"
 	"golang.org/x/time/rate"
 
-	"github.com/gpusupply/supply/catalog"
+	"github.com/gpusupply/supply/gpus"
 	"github.com/gpusupply/supply/userdata"
 	"github.com/gpusupply/supply/vendors"
 	"github.com/gpusupply/supply/vendors/standin"
@@ -153,7 +153,7 @@ func TestCatalog(t *testing.T) {
 		if !ok || !searchable(m, now) || it.Extra["ask_id"] != it.InstanceType {
 			t.Fatalf("item %+v is not a searchable seeded offer", it)
 		}
-		if _, ok := catalog.GPUs().Lookup(it.GPUName); !ok || it.GPUCount != m.count || it.VCPUs != m.cores || it.MemoryGB != float64(m.memGB) {
+		if _, ok := gpus.GPUs().Lookup(it.GPUName); !ok || it.GPUCount != m.count || it.VCPUs != m.cores || it.MemoryGB != float64(m.memGB) {
 			t.Errorf("%s: hardware %+v does not match %+v", it.InstanceType, it, m)
 		}
 		machinePart := standin.Drift(m.dph, priceSpread, askKey(m.askID), now)
@@ -237,7 +237,7 @@ func TestRentedMachineLeavesTheMarket(t *testing.T) {
 func TestGPUNamesResolve(t *testing.T) {
 	var missing []string
 	check := func(name string) {
-		if _, ok := catalog.GPUs().Lookup(name); !ok {
+		if _, ok := gpus.GPUs().Lookup(name); !ok {
 			missing = append(missing, name)
 		}
 	}
@@ -273,7 +273,7 @@ func TestAmbiguousGPUNamesMadeSpecific(t *testing.T) {
 		{"H100 PCIE", 81920, 0, "nvidia-h100-pcie-80gb"},
 	}
 	for _, tt := range tests {
-		g, ok := catalog.GPUs().Lookup(gpuName(tt.name, tt.ramMB, tt.nvlink))
+		g, ok := gpus.GPUs().Lookup(gpuName(tt.name, tt.ramMB, tt.nvlink))
 		if !ok || g.Name != tt.want {
 			t.Errorf("%s with %d MB: %q resolves to %q (%v), want %s", tt.name, tt.ramMB, gpuName(tt.name, tt.ramMB, tt.nvlink), g.Name, ok, tt.want)
 		}

@@ -16,7 +16,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/gpusupply/supply/catalog"
+	"github.com/gpusupply/supply/gpus"
 	"github.com/gpusupply/supply/vendors"
 	"github.com/gpusupply/supply/vendors/standin"
 	"github.com/gpusupply/supply/vendors/vendortest"
@@ -155,7 +155,7 @@ func TestGPUNamesResolve(t *testing.T) {
 			continue
 		}
 		name := gpuName(instanceType{Model: st.model, GPU: gpuSpec{Description: gpuDescription(st), NumberOfGPUs: float64(st.gpus)}})
-		if _, ok := catalog.GPUs().Lookup(name); !ok {
+		if _, ok := gpus.GPUs().Lookup(name); !ok {
 			missing = append(missing, name)
 		}
 	}

@@ -1,8 +1,8 @@
-// Package catalog holds the reference data every other layer names things by:
+// Package gpus holds the reference data every other layer names things by:
 // the GPU registry (families, canonical variant names, memory, form factor and
 // the spellings vendors use) and the region table (country → US, EU, APAC,
 // Other). Both are versioned data files embedded from data/.
-package catalog
+package gpus
 
 import (
 	"cmp"
@@ -52,7 +52,7 @@ func GPUs() *Registry {
 var embeddedRegistry = sync.OnceValue(func() *Registry {
 	r, err := Load(strings.NewReader(embeddedGPUs))
 	if err != nil {
-		panic(fmt.Sprintf("catalog: embedded data/gpus.yaml: %v", err))
+		panic(fmt.Sprintf("gpus: embedded data/gpus.yaml: %v", err))
 	}
 	return r
 })

@@ -1,4 +1,4 @@
-package catalog
+package gpus
 
 import (
 	_ "embed"
@@ -55,7 +55,7 @@ var embeddedRegions string
 var regions = sync.OnceValue(func() map[string]RegionGroup {
 	table, err := loadRegions(strings.NewReader(embeddedRegions))
 	if err != nil {
-		panic(fmt.Sprintf("catalog: embedded data/regions.yaml: %v", err))
+		panic(fmt.Sprintf("gpus: embedded data/regions.yaml: %v", err))
 	}
 	return table
 })
