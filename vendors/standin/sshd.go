@@ -103,6 +103,12 @@ func (h *Hosts) session(x *host, perms *ssh.Permissions, ch ssh.Channel, reqs <-
 		case "shell", "exec":
 			var payload struct{ Command string }
 			ok = !started && (req.Type == "shell" || ssh.Unmarshal(req.Payload, &payload) == nil)
+			if req.WantReply {
+				// Before the command runs: a command that ends at once
+				// closes the channel, and a reply after that is lost,
+				// leaving the client with EOF instead of its output.
+				req.Reply(ok, nil)
+			}
 			if ok {
 				started = true
 				interactive := req.Type == "shell"
@@ -112,6 +118,7 @@ func (h *Hosts) session(x *host, perms *ssh.Permissions, ch ssh.Channel, reqs <-
 					ch.Close()
 				})
 			}
+			continue
 		}
 		if req.WantReply {
 			req.Reply(ok, nil)
