@@ -474,28 +474,7 @@ func TestSlowProcurement(t *testing.T) {
 	t.Run("interrupt", func(t *testing.T) {
 		id := cheapestOffer(t, u, "lambda")
 		cmd := u.command(t, "procure", id.String(), "--wait")
-		stderr, err := cmd.StderrPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		lines := bufio.NewScanner(stderr)
-		var seen []string
-		for lines.Scan() {
-			seen = append(seen, lines.Text())
-			if strings.HasPrefix(lines.Text(), "provisioning · ") {
-				cmd.Process.Signal(os.Interrupt)
-				break
-			}
-		}
-		for lines.Scan() {
-			seen = append(seen, lines.Text())
-		}
-		if cmd.Wait() == nil {
-			t.Fatal("procure --wait exited 0 after Ctrl-C")
-		}
+		seen := interruptAt(t, cmd, "provisioning · ")
 		want := "supply: stopped waiting, but the procurement goes on: follow it with: supply status " + id.String() +
 			", or end it with: supply cancel " + id.String()
 		if seen[len(seen)-1] != want {
@@ -643,28 +622,7 @@ func TestRentFailsOver(t *testing.T) {
 			s.TakeAway(t, o)
 		}
 		cmd := u.command(t, "rent", "--gpu", "H100", "--vendor", "hyperstack", "--until", "10m")
-		pipe, err := cmd.StderrPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		lines := bufio.NewScanner(pipe)
-		var seen []string
-		for lines.Scan() {
-			seen = append(seen, lines.Text())
-			if strings.HasPrefix(lines.Text(), "provisioning · waiting for capacity: ") {
-				cmd.Process.Signal(os.Interrupt)
-				break
-			}
-		}
-		for lines.Scan() {
-			seen = append(seen, lines.Text())
-		}
-		if cmd.Wait() == nil {
-			t.Fatalf("rent exited 0 after Ctrl-C:\n%s", strings.Join(seen, "\n"))
-		}
+		seen := interruptAt(t, cmd, "provisioning · waiting for capacity: ")
 		m := renting.FindStringSubmatch(strings.Join(seen, "\n"))
 		if m == nil {
 			t.Fatalf("rent does not name the offer it rents: %q", seen)
@@ -1098,4 +1056,34 @@ func TestSessionsCommand(t *testing.T) {
 	}
 	u.fails(t, "Session not found", "sessions", "revoke", id)
 	u.fails(t, `"x" is not a session id`, "sessions", "revoke", "x")
+}
+
+// interruptAt starts cmd, sends it Ctrl-C once a line of its stderr starts
+// with prefix, and returns every line it wrote; it fails the test unless
+// cmd then exits with an error.
+func interruptAt(t *testing.T, cmd *exec.Cmd, prefix string) []string {
+	t.Helper()
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := bufio.NewScanner(stderr)
+	var seen []string
+	for lines.Scan() {
+		seen = append(seen, lines.Text())
+		if strings.HasPrefix(lines.Text(), prefix) {
+			cmd.Process.Signal(os.Interrupt)
+			break
+		}
+	}
+	for lines.Scan() {
+		seen = append(seen, lines.Text())
+	}
+	if cmd.Wait() == nil {
+		t.Fatalf("%s exited 0 after Ctrl-C:\n%s", cmd.Args, strings.Join(seen, "\n"))
+	}
+	return seen
 }
