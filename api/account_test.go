@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gpusupply/supply/provision"
+	"github.com/gpusupply/supply/supplyapi"
 )
 
 func TestPatchResource(t *testing.T) {
@@ -54,9 +55,9 @@ func TestAccountAndUsage(t *testing.T) {
 	ts := newTestServer(t, 0)
 	maxUSD := 50.0
 	ts.provision.answer(provisionAnswers{
-		account: provision.AccountInfo{Name: "alice", Limits: provision.AccountLimits{MaxHourlyUSD: &maxUSD},
-			Live: provision.LiveSpend{HourlyUSD: 12.5, GPUCount: 4, Resources: 2}},
-		usage: provision.Usage{From: t0, To: t1, Currency: "USD", TotalCost: 1.23, Groups: []provision.UsageGroup{{Key: "lambda", Cost: 1.23, Resources: 1}}},
+		account: supplyapi.AccountInfo{Name: "alice", Limits: supplyapi.AccountLimits{MaxHourlyUSD: &maxUSD},
+			Live: supplyapi.LiveSpend{HourlyUSD: 12.5, GPUCount: 4, Resources: 2}},
+		usage: supplyapi.Usage{From: t0, To: t1, Currency: "USD", TotalCost: 1.23, Groups: []supplyapi.UsageGroup{{Key: "lambda", Cost: 1.23, Resources: 1}}},
 	})
 	wantJSON(t, ts.get(t, "/account"), 200, `{"name":"alice","limits":{"max_hourly_usd":50,"max_gpu_count":null},
 		"live":{"hourly_usd":12.5,"gpu_count":4,"resources":2}}`)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gpusupply/supply/offers"
 	"github.com/gpusupply/supply/provision"
+	"github.com/gpusupply/supply/supplyapi"
 )
 
 type procureInput struct {
@@ -28,7 +29,7 @@ func (in *procureInput) Resolve(ctx huma.Context) []error {
 }
 
 type procureOutput struct {
-	Body provision.ProcureResponse
+	Body supplyapi.ProcureOfferResponse
 }
 
 func (a *API) registerProcurement() {
@@ -37,10 +38,10 @@ func (a *API) registerProcurement() {
 	// The handler decodes and validates the raw body itself.
 	op.SkipValidateBody = true
 	huma.Register(a.huma, op, a.procure)
-	a.documentBody(a.huma.OpenAPI().Paths["/procure_offer"].Post, reflect.TypeFor[provision.ProcureRequest]())
+	a.documentBody(a.huma.OpenAPI().Paths["/procure_offer"].Post, reflect.TypeFor[supplyapi.ProcureOfferRequest]())
 
 	op = operation("get_offer_status", http.MethodGet, "/offers/{offer_id}/status", tagOffers, "Procurement status of an offer")
-	documentAnswer[provision.OfferStatus](a, &op)
+	documentAnswer[supplyapi.OfferStatusResponse](a, &op)
 	huma.Register(a.huma, op, a.offerStatus)
 
 	op = operation("cancel_procurement", http.MethodPost, "/offers/{offer_id}/cancel", tagOffers, "Cancel a procurement under way")
@@ -49,7 +50,7 @@ func (a *API) registerProcurement() {
 }
 
 type offerStatusOutput struct {
-	Body provision.OfferStatus
+	Body supplyapi.OfferStatusResponse
 }
 
 func (a *API) cancelProcurement(ctx context.Context, in *offerIDInput) (*offerStatusOutput, error) {
@@ -67,7 +68,7 @@ func (a *API) cancelProcurement(ctx context.Context, in *offerIDInput) (*offerSt
 }
 
 func (a *API) procure(ctx context.Context, in *procureInput) (*procureOutput, error) {
-	var req provision.ProcureRequest
+	var req supplyapi.ProcureOfferRequest
 	if err := a.procureDecoder.decode(in.contentType, in.RawBody, &req); err != nil {
 		return nil, err
 	}

@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/gpusupply/supply/events"
 	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/supplyapi"
 )
 
 // recordingStore is the store as the Service uses it: every write of a
@@ -113,7 +113,7 @@ func (t *recordingTx) InsertResource(ctx context.Context, r store.Resource) erro
 	if err := t.Tx.InsertResource(ctx, r); err != nil {
 		return err
 	}
-	t.noteResource(events.ResourceCreated, r)
+	t.noteResource(supplyapi.EventResourceCreated, r)
 	return nil
 }
 
@@ -121,7 +121,7 @@ func (t *recordingTx) InsertProcurement(ctx context.Context, p store.Procurement
 	if err := t.Tx.InsertProcurement(ctx, p); err != nil {
 		return err
 	}
-	t.noteProcurement(events.ProcurementStarted, p.AccountID, p.OfferID)
+	t.noteProcurement(supplyapi.EventProcurementStarted, p.AccountID, p.OfferID)
 	return nil
 }
 
@@ -148,13 +148,13 @@ func (t *recordingTx) UpdateProcurement(ctx context.Context, p store.Procurement
 func procurementEventType(before, after store.Procurement) string {
 	switch {
 	case before.Status != after.Status && after.Status == procurementReady:
-		return events.ProcurementReady
+		return supplyapi.EventProcurementReady
 	case before.Status != after.Status && after.Status == procurementFailed:
-		return events.ProcurementFailed
+		return supplyapi.EventProcurementFailed
 	case before.Phase != after.Phase && after.Phase == phaseSwitching:
-		return events.ProcurementAttemptFailed
+		return supplyapi.EventProcurementAttemptFailed
 	case before.Phase != after.Phase && after.Phase == phaseWaiting:
-		return events.ProcurementWaiting
+		return supplyapi.EventProcurementWaiting
 	}
 	return ""
 }
@@ -165,7 +165,7 @@ var errNotRecording = errors.New("record event: the transaction does not record 
 
 // recordEvent records an event of type typ about r in tx, besides the ones
 // its writes record themselves: for what a write cannot tell, such as a
-// deletion the resource's own limits started (events.ResourceAutoDeleted).
+// deletion the resource's own limits started (supplyapi.EventResourceAutoDeleted).
 // tx must come from the Service's store.
 func recordEvent(tx store.Tx, typ string, r store.Resource) error {
 	rt, ok := tx.(*recordingTx)
@@ -186,32 +186,32 @@ const stuckPrefix = "STUCK:"
 func resourceEventType(before, after store.Resource) string {
 	if before.Status != after.Status {
 		switch after.Status {
-		case ResourceRunning:
-			if before.Status == ResourceProvisioning {
-				return events.ResourceReady
+		case supplyapi.ResourceRunning:
+			if before.Status == supplyapi.ResourceProvisioning {
+				return supplyapi.EventResourceReady
 			}
-			return events.ResourceRunning
-		case ResourceUnhealthy:
-			return events.ResourceUnhealthy
-		case ResourcePreempted:
-			return events.ResourcePreempted
-		case ResourceFailed:
-			return events.ResourceFailed
-		case ResourceDeleting:
-			return events.ResourceDeleting
-		case ResourceDeleted:
-			return events.ResourceDeleted
+			return supplyapi.EventResourceRunning
+		case supplyapi.ResourceUnhealthy:
+			return supplyapi.EventResourceUnhealthy
+		case supplyapi.ResourcePreempted:
+			return supplyapi.EventResourcePreempted
+		case supplyapi.ResourceFailed:
+			return supplyapi.EventResourceFailed
+		case supplyapi.ResourceDeleting:
+			return supplyapi.EventResourceDeleting
+		case supplyapi.ResourceDeleted:
+			return supplyapi.EventResourceDeleted
 		}
 		return ""
 	}
 	switch {
 	case before.VendorInstanceID == "" && after.VendorInstanceID != "":
-		return events.ResourceInstanceCreated
-	case after.Status == ResourceFailed && before.DeletedAt == nil && after.DeletedAt != nil:
-		return events.ResourceCleanedUp
-	case after.Status == ResourceDeleting && strings.HasPrefix(after.StatusMessage, stuckPrefix) &&
+		return supplyapi.EventResourceInstanceCreated
+	case after.Status == supplyapi.ResourceFailed && before.DeletedAt == nil && after.DeletedAt != nil:
+		return supplyapi.EventResourceCleanedUp
+	case after.Status == supplyapi.ResourceDeleting && strings.HasPrefix(after.StatusMessage, stuckPrefix) &&
 		!strings.HasPrefix(before.StatusMessage, stuckPrefix):
-		return events.ResourceDeletionStuck
+		return supplyapi.EventResourceDeletionStuck
 	}
 	return ""
 }

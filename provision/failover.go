@@ -15,6 +15,7 @@ import (
 
 	"github.com/gpusupply/supply/offers"
 	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/supplyapi"
 	"github.com/gpusupply/supply/vendors"
 )
 
@@ -53,8 +54,8 @@ const (
 type failover struct {
 	// Query finds the equivalent offers: the renter's, or one made from
 	// the procured offer; its price cap is always set.
-	Query       offers.Query `json:"query"`
-	MaxAttempts int          `json:"max_attempts"`
+	Query       supplyapi.OfferQuery `json:"query"`
+	MaxAttempts int                  `json:"max_attempts"`
 	// Until is when waiting for stock ends (nil: no waiting).
 	Until *time.Time `json:"until,omitempty"`
 	// WaitingSince and NextLook are set while no equivalent is in stock.
@@ -65,7 +66,7 @@ type failover struct {
 // attempt is one try as the procurement's row keeps it: an Attempt, and
 // what tells the catalog item apart from the others of its region.
 type attempt struct {
-	Attempt
+	supplyapi.Attempt
 	InstanceType string           `json:"instance_type"`
 	Contract     vendors.Contract `json:"contract"`
 }
@@ -82,10 +83,10 @@ func tried(attempts []attempt, vendor string, it vendors.CatalogItem, read time.
 	return false
 }
 
-func newAttempt(o offers.Offer, it vendors.CatalogItem, at time.Time) attempt {
+func newAttempt(o supplyapi.Offer, it vendors.CatalogItem, at time.Time) attempt {
 	return attempt{
-		Attempt: Attempt{OfferID: o.OfferID, Vendor: o.Vendor, Region: o.VendorRegion, GPUPricePerHour: o.GPUPricePerHour,
-			Outcome: AttemptTrying, At: at},
+		Attempt: supplyapi.Attempt{OfferID: o.OfferID, Vendor: o.Vendor, Region: o.VendorRegion, GPUPricePerHour: o.GPUPricePerHour,
+			Outcome: supplyapi.AttemptTrying, At: at},
 		InstanceType: it.InstanceType, Contract: it.Contract,
 	}
 }
@@ -122,7 +123,7 @@ func endAttempt(p *store.Procurement, outcome, reason string) error {
 		return err
 	}
 	last := &attempts[len(attempts)-1]
-	if last.Outcome != AttemptTrying {
+	if last.Outcome != supplyapi.AttemptTrying {
 		return nil
 	}
 	last.Outcome = outcome
@@ -134,7 +135,7 @@ func endAttempt(p *store.Procurement, outcome, reason string) error {
 
 // planFailover checks a request's fallback and makes what the procurement
 // keeps of it, with its first try, the offer procured.
-func (s *Service) planFailover(ctx context.Context, accountID int64, o offers.Offer, it vendors.CatalogItem, req *Fallback, now time.Time) (failover, []attempt, error) {
+func (s *Service) planFailover(ctx context.Context, accountID int64, o supplyapi.Offer, it vendors.CatalogItem, req *supplyapi.Fallback, now time.Time) (failover, []attempt, error) {
 	fo := failover{MaxAttempts: defaultMaxAttempts}
 	if req.MaxAttempts != nil {
 		if n := *req.MaxAttempts; n < 1 || n > 20 {
@@ -144,7 +145,7 @@ func (s *Service) planFailover(ctx context.Context, accountID int64, o offers.Of
 		fo.MaxAttempts = *req.MaxAttempts
 	}
 	if req.Until != nil && !req.Until.IsNull() {
-		d, err := ParseDuration(req.Until.raw)
+		d, err := req.Until.Parse()
 		if err == nil && d > maxFailoverWait {
 			err = fmt.Errorf("must be at most %s", maxFailoverWait)
 		}
@@ -158,7 +159,7 @@ func (s *Service) planFailover(ctx context.Context, accountID int64, o offers.Of
 	if req.Query != nil {
 		fo.Query = *req.Query
 	} else {
-		fo.Query = offers.Query{Region: o.Region, Compute: offers.Compute{
+		fo.Query = supplyapi.OfferQuery{Region: o.Region, Compute: supplyapi.OfferQueryCompute{
 			GPUType: o.GPUType, GPUCount: o.GPUCount, ContractType: o.ContractType, NodeCount: clusterNodes(o),
 		}}
 	}
@@ -183,7 +184,7 @@ func (s *Service) planFailover(ctx context.Context, accountID int64, o offers.Of
 
 // clusterNodes is the node count a query names to match o: nil for a
 // single machine.
-func clusterNodes(o offers.Offer) *int {
+func clusterNodes(o supplyapi.Offer) *int {
 	if o.NodeCount == nil || *o.NodeCount <= 1 {
 		return nil
 	}
@@ -232,12 +233,12 @@ func (s *Service) failOver(ctx context.Context, p store.Procurement, r store.Res
 				return fmt.Errorf("fail over resource %s: it changed since the decision: %w", x.ID, store.ErrConflict)
 			}
 			switch x.Status {
-			case ResourceProvisioning, ResourceRunning:
+			case supplyapi.ResourceProvisioning, supplyapi.ResourceRunning:
 			default:
 				// Deleted by the renter meanwhile: that ends it instead.
 				return fmt.Errorf("fail over resource %s: it is %s: %w", x.ID, x.Status, store.ErrConflict)
 			}
-			x.Status, x.StatusMessage, x.UpdatedAt = ResourceProvisioning, msg, now
+			x.Status, x.StatusMessage, x.UpdatedAt = supplyapi.ResourceProvisioning, msg, now
 			if _, err := tx.UpdateResource(ctx, x); err != nil {
 				return err
 			}
@@ -428,7 +429,7 @@ func renamed(name, from, to string) string {
 // caps allow o in place of what p holds now, the procurement and each of
 // its resources move to o's vendor, region, shape and price, and each node
 // gets a procure job for the new try.
-func (s *Service) retarget(ctx context.Context, p store.Procurement, fo failover, attempts []attempt, o offers.Offer, it vendors.CatalogItem) error {
+func (s *Service) retarget(ctx context.Context, p store.Procurement, fo failover, attempts []attempt, o supplyapi.Offer, it vendors.CatalogItem) error {
 	now := s.now().UTC()
 	itemJSON, err := json.Marshal(it)
 	if err != nil {
@@ -467,7 +468,7 @@ func (s *Service) retarget(ctx context.Context, p store.Procurement, fo failover
 			return err
 		}
 		for _, x := range rs {
-			if x.Status != ResourceProvisioning {
+			if x.Status != supplyapi.ResourceProvisioning {
 				return fmt.Errorf("retarget resource %s: it is %s: %w", x.ID, x.Status, store.ErrConflict)
 			}
 			x.Name = renamed(x.Name, x.Vendor, o.Vendor)
@@ -536,7 +537,7 @@ func (s *Service) wait(ctx context.Context, p store.Procurement, fo failover, at
 func (s *Service) endFailover(ctx context.Context, p store.Procurement, reason string) error {
 	now := s.now().UTC()
 	err := s.store.InTx(ctx, func(tx store.Tx) error {
-		return s.failProvisioning(ctx, tx, p.OfferID, reason, AttemptFailed, now, func(store.Resource) string { return reason })
+		return s.failProvisioning(ctx, tx, p.OfferID, reason, supplyapi.AttemptFailed, now, func(store.Resource) string { return reason })
 	})
 	if err != nil {
 		return err
@@ -549,20 +550,20 @@ func (s *Service) endFailover(ctx context.Context, p store.Procurement, reason s
 // Cancel is POST /offers/{offer_id}/cancel: it ends a procurement still
 // under way, waiting for stock or not, as a forced delete of its resources
 // would, and answers its status.
-func (s *Service) Cancel(ctx context.Context, accountID int64, offerID uuid.UUID) (OfferStatus, error) {
+func (s *Service) Cancel(ctx context.Context, accountID int64, offerID uuid.UUID) (supplyapi.OfferStatusResponse, error) {
 	p, err := s.store.ProcurementByOffer(ctx, offerID.String())
 	if errors.Is(err, store.ErrNotFound) || err == nil && p.AccountID != accountID {
-		return OfferStatus{}, refuse(ErrNotFound, "Offer %s has no procurement", offerID)
+		return supplyapi.OfferStatusResponse{}, refuse(ErrNotFound, "Offer %s has no procurement", offerID)
 	}
 	if err != nil {
-		return OfferStatus{}, fmt.Errorf("cancel: %w", err)
+		return supplyapi.OfferStatusResponse{}, fmt.Errorf("cancel: %w", err)
 	}
 	if p.Status != procurementProvisioning {
-		return OfferStatus{}, refuse(ErrConflict, "The procurement of offer %s is %s already; delete its resources instead", offerID, p.Status)
+		return supplyapi.OfferStatusResponse{}, refuse(ErrConflict, "The procurement of offer %s is %s already; delete its resources instead", offerID, p.Status)
 	}
 	rs, err := s.store.ResourcesByOffer(ctx, p.OfferID)
 	if err != nil {
-		return OfferStatus{}, fmt.Errorf("cancel: %w", err)
+		return supplyapi.OfferStatusResponse{}, fmt.Errorf("cancel: %w", err)
 	}
 	// The first resource is the cluster parent, or the only one: deleting
 	// it ends the whole procurement.
@@ -573,7 +574,7 @@ func (s *Service) Cancel(ctx context.Context, accountID int64, offerID uuid.UUID
 		}
 	}
 	if _, err := s.deleteResource(ctx, accountID, uuid.MustParse(top.ID), true, causeCancel); err != nil && !errors.Is(err, ErrConflict) {
-		return OfferStatus{}, err
+		return supplyapi.OfferStatusResponse{}, err
 	}
 	return s.OfferStatus(ctx, accountID, offerID)
 }
@@ -607,12 +608,12 @@ func failoverProgress(p store.Procurement) string {
 }
 
 // attemptsOf is what the status shows of p's tries: nil without a fallback.
-func attemptsOf(p store.Procurement) []Attempt {
+func attemptsOf(p store.Procurement) []supplyapi.Attempt {
 	_, attempts, ok, err := failoverOf(p)
 	if err != nil || !ok {
 		return nil
 	}
-	out := make([]Attempt, len(attempts))
+	out := make([]supplyapi.Attempt, len(attempts))
 	for i, a := range attempts {
 		out[i] = a.Attempt
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/supplyapi"
 	"github.com/gpusupply/supply/vendors"
 )
 
@@ -54,7 +55,7 @@ func (s *Service) Reconcile(ctx context.Context) error {
 				return fmt.Errorf("reconcile: %w", err)
 			}
 		}
-		if r.Status == ResourceDeleting && r.DeleteRequestedAt != nil && s.now().Sub(*r.DeleteRequestedAt) > s.cfg.DeleteWarnAfter {
+		if r.Status == supplyapi.ResourceDeleting && r.DeleteRequestedAt != nil && s.now().Sub(*r.DeleteRequestedAt) > s.cfg.DeleteWarnAfter {
 			stuck++
 		}
 	}
@@ -137,12 +138,12 @@ func (s *Service) reconcileVendor(ctx context.Context, v vendors.Vendor, live []
 			continue
 		}
 		switch {
-		case r.Status == ResourceDeleting:
+		case r.Status == supplyapi.ResourceDeleting:
 			// Idempotent: a no-op while the deletion job is still queued.
 			if err := s.store.Enqueue(ctx, TerminateArgs{ResourceID: r.ID, Deletion: true}, nil); err != nil {
 				return err
 			}
-		case r.Status == ResourceProvisioning:
+		case r.Status == supplyapi.ResourceProvisioning:
 			if err := s.reconcileProvisioning(ctx, r); err != nil {
 				return err
 			}
@@ -196,7 +197,7 @@ func (s *Service) repairInstance(ctx context.Context, v vendors.Vendor, inst ven
 		// Some vendors (RunPod) can only tag a cluster's members with the
 		// cluster's id: such an instance is an orphan only once the
 		// cluster is deleted; its nodes are reconciled by instance id.
-		if r.Status == ResourceDeleted {
+		if r.Status == supplyapi.ResourceDeleted {
 			return s.terminateOrphan(ctx, v, inst, "its cluster is deleted")
 		}
 		return nil
@@ -206,14 +207,14 @@ func (s *Service) repairInstance(ctx context.Context, v vendors.Vendor, inst ven
 		return s.terminateOrphan(ctx, v, inst, "the resource lives at another vendor")
 	case r.VendorInstanceID != "" && r.VendorInstanceID != inst.ID:
 		return s.terminateOrphan(ctx, v, inst, "a duplicate of the resource's instance "+r.VendorInstanceID)
-	case r.Status == ResourceDeleted:
+	case r.Status == supplyapi.ResourceDeleted:
 		return s.terminateOrphan(ctx, v, inst, "its resource is deleted")
-	case r.Status == ResourceFailed && inst.State != vendors.StateTerminating:
+	case r.Status == supplyapi.ResourceFailed && inst.State != vendors.StateTerminating:
 		return s.store.Enqueue(ctx, TerminateArgs{ResourceID: r.ID}, nil)
-	case r.VendorInstanceID == "" && r.Status == ResourceProvisioning:
+	case r.VendorInstanceID == "" && r.Status == supplyapi.ResourceProvisioning:
 		// Created, but the answer was lost: adopt it.
 		_, _, err := store.ChangeResource(ctx, s.store, r.ID, func(x *store.Resource) bool {
-			if x.VendorInstanceID != "" || x.Status != ResourceProvisioning {
+			if x.VendorInstanceID != "" || x.Status != supplyapi.ResourceProvisioning {
 				return false
 			}
 			s.recordInstance(x, inst.ID)

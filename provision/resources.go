@@ -10,9 +10,9 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/gpusupply/supply/events"
 	"github.com/gpusupply/supply/offers"
 	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/supplyapi"
 	"github.com/gpusupply/supply/vendors"
 )
 
@@ -20,32 +20,32 @@ import (
 // clients may poll it as hard as they like: while the account's
 // procurements and resources stay unchanged, a poll is one single-row read
 // (see statusCache).
-func (s *Service) OfferStatus(ctx context.Context, accountID int64, offerID uuid.UUID) (OfferStatus, error) {
+func (s *Service) OfferStatus(ctx context.Context, accountID int64, offerID uuid.UUID) (supplyapi.OfferStatusResponse, error) {
 	// Read before the rows: a change that commits in between makes the
 	// entry stale at once, never a stale entry look current.
 	version, err := s.versions.get(ctx, accountID)
 	if err != nil {
-		return OfferStatus{}, fmt.Errorf("offer status: %w", err)
+		return supplyapi.OfferStatusResponse{}, fmt.Errorf("offer status: %w", err)
 	}
 	if st, ok := s.statuses.get(offerID, accountID, version); ok {
 		return st, nil
 	}
 	d, p, err := s.details(ctx, accountID, offerID)
 	if errors.Is(err, offers.ErrNotFound) {
-		return OfferStatus{}, refuse(ErrNotFound, "Offer %s not found", offerID)
+		return supplyapi.OfferStatusResponse{}, refuse(ErrNotFound, "Offer %s not found", offerID)
 	}
 	if err != nil {
-		return OfferStatus{}, err
+		return supplyapi.OfferStatusResponse{}, err
 	}
 	if p == nil {
-		return OfferStatus{
-			OfferID: offerID, Status: d.Status, CreatedAt: d.CreatedAt, ProcurementStatus: StatusAvailable,
-			Instances: []InstanceInfo{}, ResourceIDs: []uuid.UUID{}, Progress: "not procured",
+		return supplyapi.OfferStatusResponse{
+			OfferID: offerID, Status: d.Status, CreatedAt: d.CreatedAt, ProcurementStatus: supplyapi.ProcurementAvailable,
+			Instances: []supplyapi.InstanceInfo{}, ResourceIDs: []uuid.UUID{}, Progress: "not procured",
 		}, nil
 	}
 	st, err := s.procurementStatus(ctx, s.store, d, *p)
 	if err != nil {
-		return OfferStatus{}, err
+		return supplyapi.OfferStatusResponse{}, err
 	}
 	st.Version = version
 	s.statuses.put(offerID, accountID, version, st)
@@ -53,14 +53,14 @@ func (s *Service) OfferStatus(ctx context.Context, accountID int64, offerID uuid
 }
 
 // procurementStatus is the status of a procured offer, read through q.
-func (s *Service) procurementStatus(ctx context.Context, q store.Queries, d offers.Details, p store.Procurement) (OfferStatus, error) {
-	st := OfferStatus{
-		OfferID: uuid.MustParse(p.OfferID), Status: d.Status, CreatedAt: d.CreatedAt, ProcurementStatus: StatusAvailable,
-		Instances: []InstanceInfo{}, ResourceIDs: []uuid.UUID{}, ProcuredAt: d.ProcuredAt,
+func (s *Service) procurementStatus(ctx context.Context, q store.Queries, d supplyapi.OfferDetails, p store.Procurement) (supplyapi.OfferStatusResponse, error) {
+	st := supplyapi.OfferStatusResponse{
+		OfferID: uuid.MustParse(p.OfferID), Status: d.Status, CreatedAt: d.CreatedAt, ProcurementStatus: supplyapi.ProcurementAvailable,
+		Instances: []supplyapi.InstanceInfo{}, ResourceIDs: []uuid.UUID{}, ProcuredAt: d.ProcuredAt,
 	}
 	rs, err := q.ResourcesByOffer(ctx, p.OfferID)
 	if err != nil {
-		return OfferStatus{}, fmt.Errorf("offer status: %w", err)
+		return supplyapi.OfferStatusResponse{}, fmt.Errorf("offer status: %w", err)
 	}
 	running, nodes, created := 0, 0, 0
 	for _, r := range rs {
@@ -69,14 +69,14 @@ func (s *Service) procurementStatus(ctx context.Context, q store.Queries, d offe
 			continue
 		}
 		nodes++
-		if r.Status == ResourceRunning {
+		if r.Status == supplyapi.ResourceRunning {
 			running++
 		}
 		if r.VendorInstanceID != "" {
 			created++
 		}
 		a := access(r)
-		st.Instances = append(st.Instances, InstanceInfo{
+		st.Instances = append(st.Instances, supplyapi.InstanceInfo{
 			ResourceID: uuid.MustParse(r.ID), Name: r.Name, Status: r.Status,
 			ExternalIP: a.ExternalIP, InternalIP: a.InternalIP, SSHCommand: a.SSHCommand, SSHPort: a.SSHPort,
 		})
@@ -88,22 +88,22 @@ func (s *Service) procurementStatus(ctx context.Context, q store.Queries, d offe
 	st.Attempts = attemptsOf(p)
 	switch {
 	case p.Status == procurementFailed:
-		st.ProcurementStatus = StatusFailed
+		st.ProcurementStatus = supplyapi.ProcurementFailed
 		reason := p.FailureReason
 		st.FailureReason = &reason
 	case p.Status == procurementReady:
-		st.ProcurementStatus = StatusReady
+		st.ProcurementStatus = supplyapi.ProcurementReady
 	case created == 0 && p.Attempt == 0 && !betweenTries(p):
-		st.ProcurementStatus = StatusStarted
+		st.ProcurementStatus = supplyapi.ProcurementStarted
 	default:
-		st.ProcurementStatus = StatusInProgress
+		st.ProcurementStatus = supplyapi.ProcurementInProgress
 	}
 	return st, nil
 }
 
 // Resources is GET /resources: the account's resources, newest first,
 // deleted ones included, or a page of them.
-func (s *Service) Resources(ctx context.Context, accountID int64, f ResourceFilter) ([]ResourceSummary, error) {
+func (s *Service) Resources(ctx context.Context, accountID int64, f ResourceFilter) ([]supplyapi.ResourceSummary, error) {
 	// Read before the rows, as OfferStatus does.
 	version, err := s.versions.get(ctx, accountID)
 	if err != nil {
@@ -122,7 +122,7 @@ func (s *Service) Resources(ctx context.Context, accountID int64, f ResourceFilt
 	if err != nil {
 		return nil, fmt.Errorf("list resources: %w", err)
 	}
-	out := make([]ResourceSummary, 0, len(rs))
+	out := make([]supplyapi.ResourceSummary, 0, len(rs))
 	costs := make([]costRows, 0, len(rs))
 	for _, r := range rs {
 		sum, nodes, err := s.render(ctx, s.store, r)
@@ -142,10 +142,10 @@ func (s *Service) Resources(ctx context.Context, accountID int64, f ResourceFilt
 
 // Resource is GET /resources/{id}: the stored state, re-synced with the
 // vendor first when it is older than SyncAfter or forceRefresh is set.
-func (s *Service) Resource(ctx context.Context, accountID int64, id uuid.UUID, forceRefresh bool) (ResourceSummary, error) {
+func (s *Service) Resource(ctx context.Context, accountID int64, id uuid.UUID, forceRefresh bool) (supplyapi.ResourceSummary, error) {
 	r, err := s.resource(ctx, accountID, id)
 	if err != nil {
-		return ResourceSummary{}, err
+		return supplyapi.ResourceSummary{}, err
 	}
 	stale := r.LastSyncedAt == nil || s.now().Sub(*r.LastSyncedAt) > s.cfg.SyncAfter
 	if (forceRefresh || stale) && r.VendorInstanceID != "" && syncable(r.Status) {
@@ -173,7 +173,7 @@ func (s *Service) resource(ctx context.Context, accountID int64, id uuid.UUID) (
 }
 
 func syncable(status string) bool {
-	return status == ResourceRunning || status == ResourceUnhealthy
+	return status == supplyapi.ResourceRunning || status == supplyapi.ResourceUnhealthy
 }
 
 // sync reads the instance from the vendor and records what changed.
@@ -207,26 +207,26 @@ func (s *Service) applyVendorState(ctx context.Context, x *store.Resource, inst 
 	now := s.now().UTC()
 	switch {
 	case vendors.IsNotFound(getErr) || inst.State == vendors.StateTerminated:
-		x.Status, x.FailureReason = ResourceFailed, "the instance disappeared at the vendor"
+		x.Status, x.FailureReason = supplyapi.ResourceFailed, "the instance disappeared at the vendor"
 		if s.isSpot(*x) {
-			x.Status, x.FailureReason = ResourcePreempted, "the spot instance was reclaimed by the vendor"
+			x.Status, x.FailureReason = supplyapi.ResourcePreempted, "the spot instance was reclaimed by the vendor"
 		}
 		x.StatusMessage, x.DeletedAt = x.FailureReason, &now
 		s.metrics.vanished.WithLabelValues(x.Vendor).Inc()
 	case inst.State == vendors.StatePreempted:
-		x.Status, x.StatusMessage = ResourcePreempted, "the spot instance was preempted by the vendor"
+		x.Status, x.StatusMessage = supplyapi.ResourcePreempted, "the spot instance was preempted by the vendor"
 	case inst.State == vendors.StateRunning:
-		x.Status, x.StatusMessage = ResourceRunning, ""
+		x.Status, x.StatusMessage = supplyapi.ResourceRunning, ""
 		if inst.ExternalIP != "" {
 			x.ExternalIP, x.InternalIP, x.SSHPort = inst.ExternalIP, inst.InternalIP, sshPort(inst)
 		}
 	default:
-		x.Status, x.StatusMessage = ResourceUnhealthy, s.instanceState(ctx, *x, inst)
+		x.Status, x.StatusMessage = supplyapi.ResourceUnhealthy, s.instanceState(ctx, *x, inst)
 	}
 }
 
 func (s *Service) isSpot(r store.Resource) bool {
-	var sp Spec
+	var sp supplyapi.Spec
 	return json.Unmarshal(r.Spec, &sp) == nil && sp.ContractType == string(vendors.Spot)
 }
 
@@ -234,7 +234,7 @@ func (s *Service) isSpot(r store.Resource) bool {
 // cluster's nodes) deleting and enqueues the terminations in one
 // transaction; the resource becomes deleted only once the vendor
 // confirms the instance is gone.
-func (s *Service) Delete(ctx context.Context, accountID int64, id uuid.UUID, force bool) (DeleteResponse, error) {
+func (s *Service) Delete(ctx context.Context, accountID int64, id uuid.UUID, force bool) (supplyapi.DeleteResourceResponse, error) {
 	return s.deleteResource(ctx, accountID, id, force, causeUser)
 }
 
@@ -250,39 +250,39 @@ type deletion struct {
 
 var (
 	causeUser       = deletion{message: "deletion requested", by: "deleted by the user"}
-	causeAutoDelete = deletion{message: "auto-delete: its delete_at has come", by: "auto-deleted at its delete_at", event: events.ResourceAutoDeleted}
+	causeAutoDelete = deletion{message: "auto-delete: its delete_at has come", by: "auto-deleted at its delete_at", event: supplyapi.EventResourceAutoDeleted}
 	causeCancel     = deletion{message: "procurement cancelled", by: "cancelled by the user", reason: "cancelled by the user"}
 )
 
 // deleteResource is Delete for the user or for auto-delete (cause).
-func (s *Service) deleteResource(ctx context.Context, accountID int64, id uuid.UUID, force bool, cause deletion) (DeleteResponse, error) {
+func (s *Service) deleteResource(ctx context.Context, accountID int64, id uuid.UUID, force bool, cause deletion) (supplyapi.DeleteResourceResponse, error) {
 	for range 5 {
 		r, err := s.resource(ctx, accountID, id)
 		if err != nil {
-			return DeleteResponse{}, err
+			return supplyapi.DeleteResourceResponse{}, err
 		}
-		resp := DeleteResponse{ResourceID: id, Status: ResourceDeleting}
+		resp := supplyapi.DeleteResourceResponse{ResourceID: id, Status: supplyapi.ResourceDeleting}
 		switch r.Status {
-		case ResourceDeleted:
-			return DeleteResponse{}, refuse(ErrConflict, "Resource %s is already deleted", id)
-		case ResourceDeleting:
+		case supplyapi.ResourceDeleted:
+			return supplyapi.DeleteResourceResponse{}, refuse(ErrConflict, "Resource %s is already deleted", id)
+		case supplyapi.ResourceDeleting:
 			resp.Message = "Deletion already in progress"
 			return resp, nil
-		case ResourceProvisioning:
+		case supplyapi.ResourceProvisioning:
 			// A procurement waiting for stock has nothing at any vendor:
 			// deleting ends the wait, no force needed.
 			if !force && !s.waiting(ctx, r.OfferID) {
-				return DeleteResponse{}, refuse(ErrConflict, "Resource %s is still provisioning; wait until it is running, or pass force=true to cancel the provisioning and terminate whatever was created", id)
+				return supplyapi.DeleteResourceResponse{}, refuse(ErrConflict, "Resource %s is still provisioning; wait until it is running, or pass force=true to cancel the provisioning and terminate whatever was created", id)
 			}
 		}
 		targets := []store.Resource{r}
 		if r.ResourceType == typeCluster {
 			nodes, err := s.store.ResourcesByParent(ctx, r.ID)
 			if err != nil {
-				return DeleteResponse{}, fmt.Errorf("delete: %w", err)
+				return supplyapi.DeleteResourceResponse{}, fmt.Errorf("delete: %w", err)
 			}
 			for _, n := range nodes {
-				if n.Status != ResourceDeleted && n.Status != ResourceDeleting {
+				if n.Status != supplyapi.ResourceDeleted && n.Status != supplyapi.ResourceDeleting {
 					targets = append(targets, n)
 				}
 			}
@@ -290,7 +290,7 @@ func (s *Service) deleteResource(ctx context.Context, accountID int64, id uuid.U
 		now := s.now().UTC()
 		err = s.store.InTx(ctx, func(tx store.Tx) error {
 			for _, t := range targets {
-				t.Status, t.StatusMessage, t.DeleteRequestedAt, t.UpdatedAt = ResourceDeleting, cause.message, &now, now
+				t.Status, t.StatusMessage, t.DeleteRequestedAt, t.UpdatedAt = supplyapi.ResourceDeleting, cause.message, &now, now
 				t, err := tx.UpdateResource(ctx, t)
 				if err != nil {
 					return err
@@ -304,7 +304,7 @@ func (s *Service) deleteResource(ctx context.Context, accountID int64, id uuid.U
 					return err
 				}
 			}
-			if r.Status != ResourceProvisioning {
+			if r.Status != supplyapi.ResourceProvisioning {
 				return nil
 			}
 			// A procurement cancelled by the renter ends here, not never:
@@ -320,10 +320,10 @@ func (s *Service) deleteResource(ctx context.Context, accountID int64, id uuid.U
 			continue // changed under us (a worker took a step): look again
 		}
 		if err != nil {
-			return DeleteResponse{}, fmt.Errorf("delete: %w", err)
+			return supplyapi.DeleteResourceResponse{}, fmt.Errorf("delete: %w", err)
 		}
 		resp.Message = "Deletion started; the resource becomes deleted once the vendor confirms the instance is gone"
-		if r.Status == ResourceProvisioning {
+		if r.Status == supplyapi.ResourceProvisioning {
 			resp.Message = "Provisioning cancelled; " + resp.Message
 		}
 		if len(targets) > 1 {
@@ -331,7 +331,7 @@ func (s *Service) deleteResource(ctx context.Context, accountID int64, id uuid.U
 		}
 		return resp, nil
 	}
-	return DeleteResponse{}, fmt.Errorf("delete %s: the resource kept changing; try again", id)
+	return supplyapi.DeleteResourceResponse{}, fmt.Errorf("delete %s: the resource kept changing; try again", id)
 }
 
 // waiting reports whether the procurement of offerID waits for stock.
@@ -341,10 +341,10 @@ func (s *Service) waiting(ctx context.Context, offerID string) bool {
 }
 
 // summary renders a resource as the API shows it.
-func (s *Service) summary(ctx context.Context, q store.Queries, r store.Resource) (ResourceSummary, error) {
+func (s *Service) summary(ctx context.Context, q store.Queries, r store.Resource) (supplyapi.ResourceSummary, error) {
 	sum, nodes, err := s.render(ctx, q, r)
 	if err != nil {
-		return ResourceSummary{}, err
+		return supplyapi.ResourceSummary{}, err
 	}
 	sum.AccruedCost = costOf(r, nodes, s.now().UTC())
 	return sum, nil
@@ -352,15 +352,15 @@ func (s *Service) summary(ctx context.Context, q store.Queries, r store.Resource
 
 // render is the summary of r but for its accrued cost, and the nodes of a
 // cluster, which its cost is the sum of.
-func (s *Service) render(ctx context.Context, q store.Queries, r store.Resource) (ResourceSummary, []store.Resource, error) {
-	var spec Spec
+func (s *Service) render(ctx context.Context, q store.Queries, r store.Resource) (supplyapi.ResourceSummary, []store.Resource, error) {
+	var spec supplyapi.Spec
 	if err := json.Unmarshal(r.Spec, &spec); err != nil {
-		return ResourceSummary{}, nil, fmt.Errorf("resource %s spec: %w", r.ID, err)
+		return supplyapi.ResourceSummary{}, nil, fmt.Errorf("resource %s spec: %w", r.ID, err)
 	}
-	sum := ResourceSummary{
+	sum := supplyapi.ResourceSummary{
 		ResourceID: uuid.MustParse(r.ID), ResourceType: r.ResourceType, Vendor: r.Vendor, VendorRegion: r.VendorRegion,
 		Status: r.Status, CreatedAt: r.CreatedAt, Name: r.Name, Access: access(r), Spec: spec,
-		LinkedResources: []Link{}, PricingTotalHourly: r.PricePerHour, ValidFrom: r.CreatedAt,
+		LinkedResources: []supplyapi.Link{}, PricingTotalHourly: r.PricePerHour, ValidFrom: r.CreatedAt,
 		ValidTo: r.DeletedAt, LastSyncedAt: r.LastSyncedAt, DeleteAt: r.DeleteAt,
 	}
 	if r.StatusMessage != "" {
@@ -374,7 +374,7 @@ func (s *Service) render(ctx context.Context, q store.Queries, r store.Resource)
 		offerType = "cluster"
 		var err error
 		if nodes, err = q.ResourcesByParent(ctx, r.ID); err != nil {
-			return ResourceSummary{}, nil, err
+			return supplyapi.ResourceSummary{}, nil, err
 		}
 		for _, n := range nodes {
 			sum.LinkedResources = append(sum.LinkedResources, link(n, "cluster_node", r))
@@ -383,7 +383,7 @@ func (s *Service) render(ctx context.Context, q store.Queries, r store.Resource)
 		offerType = "cluster"
 		parent, err := q.ResourceByID(ctx, r.ParentID)
 		if err != nil {
-			return ResourceSummary{}, nil, err
+			return supplyapi.ResourceSummary{}, nil, err
 		}
 		sum.LinkedResources = append(sum.LinkedResources, link(parent, "cluster", r))
 	}
@@ -391,14 +391,14 @@ func (s *Service) render(ctx context.Context, q store.Queries, r store.Resource)
 	if r.ParentID != "" {
 		role = "cluster_node"
 	}
-	sum.OfferHistory = []OfferHistory{{OfferID: uuid.MustParse(r.OfferID), OfferType: offerType, Role: role, CreatedAt: r.CreatedAt}}
+	sum.OfferHistory = []supplyapi.OfferHistory{{OfferID: uuid.MustParse(r.OfferID), OfferType: offerType, Role: role, CreatedAt: r.CreatedAt}}
 	return sum, nodes, nil
 }
 
 // link describes other as seen from self: linked since both existed,
 // until either was deleted.
-func link(other store.Resource, kind string, self store.Resource) Link {
-	l := Link{
+func link(other store.Resource, kind string, self store.Resource) supplyapi.Link {
+	l := supplyapi.Link{
 		ResourceID: uuid.MustParse(other.ID), ResourceType: other.ResourceType, Status: other.Status,
 		LinkType: kind, LinkedSince: later(other.CreatedAt, self.CreatedAt), Name: other.Name,
 	}
@@ -430,8 +430,8 @@ func earlier(a, b time.Time) time.Time {
 
 // access is how to reach a resource: its addresses and the ssh command,
 // which names the port only when it is not 22.
-func access(r store.Resource) Access {
-	var a Access
+func access(r store.Resource) supplyapi.Access {
+	var a supplyapi.Access
 	if r.ExternalIP == "" {
 		return a
 	}

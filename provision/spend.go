@@ -10,42 +10,21 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/gpusupply/supply/offers"
 	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/supplyapi"
 )
-
-// AccountInfo answers GET /account (an extension of the Supply API).
-type AccountInfo struct {
-	Name   string        `json:"name"`
-	Limits AccountLimits `json:"limits"`
-	Live   LiveSpend     `json:"live"`
-}
-
-// AccountLimits are an account's spend caps; null means no cap.
-type AccountLimits struct {
-	MaxHourlyUSD *float64 `json:"max_hourly_usd" doc:"Cap on the hourly price of the account's live resources"`
-	MaxGPUCount  *int64   `json:"max_gpu_count" doc:"Cap on the GPUs of the account's live resources"`
-}
-
-// LiveSpend is what an account's live resources (neither deleted nor
-// failed; a cluster counts by its nodes) cost and hold now.
-type LiveSpend struct {
-	HourlyUSD float64 `json:"hourly_usd"`
-	GPUCount  int64   `json:"gpu_count"`
-	Resources int     `json:"resources"`
-}
 
 // liveSpend adds up live resources. A cluster parent carries its nodes'
 // total price, so it is skipped: its nodes count.
-func liveSpend(rs []store.Resource) (LiveSpend, error) {
-	var ls LiveSpend
+func liveSpend(rs []store.Resource) (supplyapi.LiveSpend, error) {
+	var ls supplyapi.LiveSpend
 	for _, r := range rs {
 		if r.ResourceType == typeCluster {
 			continue
 		}
-		var sp Spec
+		var sp supplyapi.Spec
 		if err := json.Unmarshal(r.Spec, &sp); err != nil {
-			return LiveSpend{}, fmt.Errorf("resource %s spec: %w", r.ID, err)
+			return supplyapi.LiveSpend{}, fmt.Errorf("resource %s spec: %w", r.ID, err)
 		}
 		ls.HourlyUSD += r.PricePerHour
 		ls.GPUCount += int64(sp.GPUCount)
@@ -55,21 +34,21 @@ func liveSpend(rs []store.Resource) (LiveSpend, error) {
 }
 
 // Account is GET /account: the account's caps and its live spend.
-func (s *Service) Account(ctx context.Context, accountID int64) (AccountInfo, error) {
+func (s *Service) Account(ctx context.Context, accountID int64) (supplyapi.AccountInfo, error) {
 	acc, err := s.store.AccountByID(ctx, accountID)
 	if err != nil {
-		return AccountInfo{}, fmt.Errorf("account: %w", err)
+		return supplyapi.AccountInfo{}, fmt.Errorf("account: %w", err)
 	}
 	live, err := s.store.LiveResourcesOfAccount(ctx, accountID)
 	if err != nil {
-		return AccountInfo{}, fmt.Errorf("account: %w", err)
+		return supplyapi.AccountInfo{}, fmt.Errorf("account: %w", err)
 	}
 	ls, err := liveSpend(live)
 	if err != nil {
-		return AccountInfo{}, fmt.Errorf("account: %w", err)
+		return supplyapi.AccountInfo{}, fmt.Errorf("account: %w", err)
 	}
 	ls.HourlyUSD = roundUSD(ls.HourlyUSD)
-	return AccountInfo{Name: acc.Name, Limits: AccountLimits{MaxHourlyUSD: acc.MaxHourlyUSD, MaxGPUCount: acc.MaxGPUCount}, Live: ls}, nil
+	return supplyapi.AccountInfo{Name: acc.Name, Limits: supplyapi.AccountLimits{MaxHourlyUSD: acc.MaxHourlyUSD, MaxGPUCount: acc.MaxGPUCount}, Live: ls}, nil
 }
 
 // refreshSpend sets the account's live-spend gauge from the database;
@@ -77,7 +56,7 @@ func (s *Service) Account(ctx context.Context, accountID int64) (AccountInfo, er
 func (s *Service) refreshSpend(ctx context.Context, accountID int64) {
 	live, err := s.store.LiveResourcesOfAccount(ctx, accountID)
 	if err == nil {
-		var ls LiveSpend
+		var ls supplyapi.LiveSpend
 		if ls, err = liveSpend(live); err == nil {
 			s.metrics.liveSpend.WithLabelValues(strconv.FormatInt(accountID, 10)).Set(ls.HourlyUSD)
 			return
@@ -92,7 +71,7 @@ func (s *Service) refreshSpend(ctx context.Context, accountID int64) {
 // other waits for the first to commit its resources and counts them. The
 // resources of the procurement replacing (if not "") do not count: it is
 // moving from them to o.
-func (s *Service) checkCaps(ctx context.Context, tx store.Tx, accountID int64, o offers.Offer, replacing string) error {
+func (s *Service) checkCaps(ctx context.Context, tx store.Tx, accountID int64, o supplyapi.Offer, replacing string) error {
 	if err := tx.LockAccount(ctx, accountID); err != nil {
 		return err
 	}
@@ -156,13 +135,6 @@ func billed(r store.Resource, now time.Time) (start, end time.Time, ok bool) {
 // when added up, and small sandbox amounts still show.
 func roundUSD(v float64) float64 { return math.Round(v*10000) / 10000 }
 
-// Usage grouping, as UsageQuery.GroupBy.
-const (
-	GroupByVendor  = "vendor"
-	GroupByGPUType = "gpu_type"
-	GroupByDay     = "day"
-)
-
 // UsageQuery narrows GET /usage: the window [From, To) and the grouping
 // ("" for none).
 type UsageQuery struct {
@@ -170,40 +142,23 @@ type UsageQuery struct {
 	GroupBy  string
 }
 
-// Usage answers GET /usage (an extension of the Supply API).
-type Usage struct {
-	From      time.Time    `json:"from"`
-	To        time.Time    `json:"to"`
-	GroupBy   *string      `json:"group_by"`
-	Currency  string       `json:"currency"`
-	TotalCost float64      `json:"total_cost" doc:"USD billed within the window by the account's resources"`
-	Groups    []UsageGroup `json:"groups" nullable:"false" doc:"Cost per group: days in order, others largest first; empty without group_by"`
-}
-
-// UsageGroup is the cost of one vendor, GPU type or UTC day (YYYY-MM-DD).
-type UsageGroup struct {
-	Key       string  `json:"key"`
-	Cost      float64 `json:"cost"`
-	Resources int     `json:"resources" doc:"Nodes that cost something in this group"`
-}
-
 // Usage is GET /usage: what the account's resources cost within the
 // window, deleted ones included, clusters by their nodes.
-func (s *Service) Usage(ctx context.Context, accountID int64, q UsageQuery) (Usage, error) {
+func (s *Service) Usage(ctx context.Context, accountID int64, q UsageQuery) (supplyapi.Usage, error) {
 	rs, err := s.store.ListResources(ctx, accountID, "", "", store.ResourceCursor{}, 0)
 	if err != nil {
-		return Usage{}, fmt.Errorf("usage: %w", err)
+		return supplyapi.Usage{}, fmt.Errorf("usage: %w", err)
 	}
 	now := s.now().UTC()
-	u := Usage{From: q.From, To: q.To, Currency: "USD", Groups: []UsageGroup{}}
+	u := supplyapi.Usage{From: q.From, To: q.To, Currency: "USD", Groups: []supplyapi.UsageGroup{}}
 	if q.GroupBy != "" {
 		u.GroupBy = &q.GroupBy
 	}
-	groups := map[string]*UsageGroup{}
+	groups := map[string]*supplyapi.UsageGroup{}
 	add := func(key string, cost float64) {
 		g := groups[key]
 		if g == nil {
-			g = &UsageGroup{Key: key}
+			g = &supplyapi.UsageGroup{Key: key}
 			groups[key] = g
 		}
 		g.Cost += cost
@@ -216,15 +171,15 @@ func (s *Service) Usage(ctx context.Context, accountID int64, q UsageQuery) (Usa
 		}
 		u.TotalCost += cost
 		switch q.GroupBy {
-		case GroupByVendor:
+		case supplyapi.GroupByVendor:
 			add(r.Vendor, cost)
-		case GroupByGPUType:
-			var sp Spec
+		case supplyapi.GroupByGPUType:
+			var sp supplyapi.Spec
 			if err := json.Unmarshal(r.Spec, &sp); err != nil {
-				return Usage{}, fmt.Errorf("usage: resource %s spec: %w", r.ID, err)
+				return supplyapi.Usage{}, fmt.Errorf("usage: resource %s spec: %w", r.ID, err)
 			}
 			add(sp.GPUType, cost)
-		case GroupByDay:
+		case supplyapi.GroupByDay:
 			start, end, _ := billed(r, now)
 			start, end = later(start, q.From), earlier(end, q.To)
 			for day := start.Truncate(24 * time.Hour); day.Before(end); day = day.Add(24 * time.Hour) {
@@ -239,8 +194,8 @@ func (s *Service) Usage(ctx context.Context, accountID int64, q UsageQuery) (Usa
 		g.Cost = roundUSD(g.Cost)
 		u.Groups = append(u.Groups, *g)
 	}
-	slices.SortFunc(u.Groups, func(a, b UsageGroup) int {
-		if q.GroupBy == GroupByDay {
+	slices.SortFunc(u.Groups, func(a, b supplyapi.UsageGroup) int {
+		if q.GroupBy == supplyapi.GroupByDay {
 			return cmp.Compare(a.Key, b.Key)
 		}
 		return cmp.Or(cmp.Compare(b.Cost, a.Cost), cmp.Compare(a.Key, b.Key))

@@ -13,6 +13,7 @@ import (
 	"github.com/gpusupply/supply/provision"
 	"github.com/gpusupply/supply/store"
 	"github.com/gpusupply/supply/store/storetest"
+	"github.com/gpusupply/supply/supplyapi"
 )
 
 // TestOfferStatusSeesEveryChange polls a ready procurement (so that its
@@ -48,7 +49,7 @@ func TestOfferStatusSeesEveryChange(t *testing.T) {
 			uncached := func() *provision.Service {
 				return provision.New(provision.Config{Store: other, Offers: e.index, Now: clock})
 			}
-			fresh := func() provision.OfferStatus {
+			fresh := func() supplyapi.OfferStatusResponse {
 				t.Helper()
 				st, err := uncached().OfferStatus(ctx, 1, o.OfferID)
 				if err != nil {
@@ -56,7 +57,7 @@ func TestOfferStatusSeesEveryChange(t *testing.T) {
 				}
 				return st
 			}
-			filters := []provision.ResourceFilter{{}, {OfferID: &o.OfferID}, {Status: provision.ResourceRunning}, {Limit: 1}}
+			filters := []provision.ResourceFilter{{}, {OfferID: &o.OfferID}, {Status: supplyapi.ResourceRunning}, {Limit: 1}}
 			lists := func(what string) {
 				t.Helper()
 				for range 2 { // the first read renders, the next one hits the cache
@@ -75,7 +76,7 @@ func TestOfferStatusSeesEveryChange(t *testing.T) {
 					}
 				}
 			}
-			poll := func(what string, want func(provision.OfferStatus) bool) {
+			poll := func(what string, want func(supplyapi.OfferStatusResponse) bool) {
 				t.Helper()
 				for range 3 { // the first poll renders, the next ones hit the cache
 					st, err := e.svc.OfferStatus(ctx, 1, o.OfferID)
@@ -117,24 +118,24 @@ func TestOfferStatusSeesEveryChange(t *testing.T) {
 			if r, err = other.UpdateResource(ctx, r); err != nil {
 				t.Fatal(err)
 			}
-			poll("a new address, status unchanged", func(st provision.OfferStatus) bool {
+			poll("a new address, status unchanged", func(st supplyapi.OfferStatusResponse) bool {
 				return *st.Instances[0].SSHCommand == "ssh root@198.51.100.7 -p 2222"
 			})
 
-			r.Status = provision.ResourceUnhealthy
+			r.Status = supplyapi.ResourceUnhealthy
 			if r, err = other.UpdateResource(ctx, r); err != nil {
 				t.Fatal(err)
 			}
-			poll("the instance turning unhealthy", func(st provision.OfferStatus) bool {
-				return st.Instances[0].Status == provision.ResourceUnhealthy && st.Progress == "0/1 instances running"
+			poll("the instance turning unhealthy", func(st supplyapi.OfferStatusResponse) bool {
+				return st.Instances[0].Status == supplyapi.ResourceUnhealthy && st.Progress == "0/1 instances running"
 			})
 
 			extra := r
-			extra.ID, extra.Name, extra.NodeIndex, extra.Status = uuid.NewString(), "extra", 1, provision.ResourceRunning
+			extra.ID, extra.Name, extra.NodeIndex, extra.Status = uuid.NewString(), "extra", 1, supplyapi.ResourceRunning
 			if err := other.InsertResource(ctx, extra); err != nil {
 				t.Fatal(err)
 			}
-			poll("a resource added", func(st provision.OfferStatus) bool {
+			poll("a resource added", func(st supplyapi.OfferStatusResponse) bool {
 				return len(st.ResourceIDs) == 2 && len(st.Instances) == 2 && st.Progress == "1/2 instances running"
 			})
 
@@ -144,7 +145,7 @@ func TestOfferStatusSeesEveryChange(t *testing.T) {
 			}); err != nil {
 				t.Fatal(err)
 			}
-			poll("the procurement failing", func(st provision.OfferStatus) bool {
+			poll("the procurement failing", func(st supplyapi.OfferStatusResponse) bool {
 				return failed(st) && st.Status == "failed" && *st.FailureReason == "broken on purpose"
 			})
 
