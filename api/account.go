@@ -8,7 +8,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
-	"github.com/gpusupply/supply/provision"
+	"github.com/gpusupply/supply/ledger"
 	"github.com/gpusupply/supply/supplyapi"
 )
 
@@ -108,7 +108,7 @@ func (a *API) account(ctx context.Context, _ *struct{}) (*accountOutput, error) 
 }
 
 func (a *API) usage(ctx context.Context, in *usageInput) (*usageOutput, error) {
-	q := provision.UsageQuery{To: time.Now().UTC(), GroupBy: in.GroupBy}
+	q := ledger.UsageQuery{To: time.Now().UTC(), GroupBy: in.GroupBy}
 	var errs []ValidationError
 	for _, p := range []struct {
 		name, value string

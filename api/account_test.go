@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gpusupply/supply/provision"
+	"github.com/gpusupply/supply/refusal"
 	"github.com/gpusupply/supply/supplyapi"
 )
 
@@ -47,7 +47,7 @@ func TestPatchResource(t *testing.T) {
 		}
 	}
 
-	ts.provision.answer(provisionAnswers{err: &provision.Error{Kind: provision.ErrConflict, Detail: "Resource x is deleted: there is nothing left to auto-delete"}})
+	ts.provision.answer(provisionAnswers{err: &refusal.Error{Kind: refusal.ErrConflict, Detail: "Resource x is deleted: there is nothing left to auto-delete"}})
 	wantJSON(t, patch(`{"auto_delete_after":"2h"}`), 409, `{"detail":"Resource x is deleted: there is nothing left to auto-delete"}`)
 }
 
@@ -95,7 +95,7 @@ func TestAccountAndUsage(t *testing.T) {
 func TestSpendCapIsForbidden(t *testing.T) {
 	ts := newTestServer(t, 1)
 	detail := "Procuring this offer would exceed the account's cap of 0 live GPUs: its live resources hold 0 GPUs now and this offer has 1 (at $2.00 per hour)."
-	ts.provision.answer(provisionAnswers{err: &provision.Error{Kind: provision.ErrForbidden, Detail: detail}})
+	ts.provision.answer(provisionAnswers{err: &refusal.Error{Kind: refusal.ErrForbidden, Detail: detail}})
 	r := ts.do(t, http.MethodPost, "/procure_offer", "application/json",
 		`{"offer_id":"`+offerID.String()+`","ssh_public_key":"`+sshKey+`"}`, "Bearer "+ts.key)
 	wantJSON(t, r, 403, `{"detail":"`+detail+`"}`)

@@ -20,8 +20,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/gpusupply/supply/ledger"
 	"github.com/gpusupply/supply/offers"
-	"github.com/gpusupply/supply/provision"
 	"github.com/gpusupply/supply/supplyapi"
 	"github.com/gpusupply/supply/versioned"
 )
@@ -113,13 +113,13 @@ type OfferService interface {
 
 // ProvisionService procures offers and keeps track of the resources they
 // became, always on behalf of an account. Its refusals wrap
-// provision.ErrNotFound (404), provision.ErrGone (410) or
-// provision.ErrConflict (409) and read as the response's detail; a field
-// it rejects is an *offers.QueryError (422).
+// refusal.ErrNotFound (404), refusal.ErrGone (410), refusal.ErrConflict
+// (409) or refusal.ErrForbidden (403) and read as the response's detail;
+// a field it rejects is an *offers.QueryError (422).
 type ProvisionService interface {
 	Procure(ctx context.Context, accountID int64, idempotencyKey string, req supplyapi.ProcureOfferRequest) (supplyapi.ProcureOfferResponse, error)
 	OfferStatus(ctx context.Context, accountID int64, offerID uuid.UUID) (supplyapi.OfferStatusResponse, error)
-	Resources(ctx context.Context, accountID int64, f provision.ResourceFilter) ([]supplyapi.ResourceSummary, error)
+	Resources(ctx context.Context, accountID int64, f ledger.ResourceFilter) ([]supplyapi.ResourceSummary, error)
 	Resource(ctx context.Context, accountID int64, id uuid.UUID, forceRefresh bool) (supplyapi.ResourceSummary, error)
 	Delete(ctx context.Context, accountID int64, id uuid.UUID, force bool) (supplyapi.DeleteResourceResponse, error)
 	// Cancel serves the extension POST /offers/{id}/cancel.
@@ -128,7 +128,7 @@ type ProvisionService interface {
 	// /resources/{id}, GET /account and GET /usage.
 	SetAutoDelete(ctx context.Context, accountID int64, id uuid.UUID, req supplyapi.AutoDeleteRequest) (supplyapi.ResourceSummary, error)
 	Account(ctx context.Context, accountID int64) (supplyapi.AccountInfo, error)
-	Usage(ctx context.Context, accountID int64, q provision.UsageQuery) (supplyapi.Usage, error)
+	Usage(ctx context.Context, accountID int64, q ledger.UsageQuery) (supplyapi.Usage, error)
 }
 
 // API is the HTTP server's routes and middleware.

@@ -10,7 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gpusupply/supply/offers"
-	"github.com/gpusupply/supply/provision"
+	"github.com/gpusupply/supply/refusal"
 	"github.com/gpusupply/supply/supplyapi"
 )
 
@@ -126,13 +126,13 @@ func (a *API) documentBody(op *huma.Operation, t reflect.Type) {
 func (a *API) provisionError(ctx context.Context, what string, err error) error {
 	var qe *offers.QueryError
 	switch {
-	case errors.Is(err, provision.ErrNotFound):
+	case errors.Is(err, refusal.ErrNotFound):
 		return errorf(http.StatusNotFound, "%s", err)
-	case errors.Is(err, provision.ErrGone):
+	case errors.Is(err, refusal.ErrGone):
 		return errorf(http.StatusGone, "%s", err)
-	case errors.Is(err, provision.ErrConflict):
+	case errors.Is(err, refusal.ErrConflict):
 		return errorf(http.StatusConflict, "%s", err)
-	case errors.Is(err, provision.ErrForbidden):
+	case errors.Is(err, refusal.ErrForbidden):
 		return errorf(http.StatusForbidden, "%s", err)
 	case errors.As(err, &qe):
 		return validationFailed(toValidationError(http.StatusUnprocessableEntity, qe))

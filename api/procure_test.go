@@ -12,8 +12,9 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gpusupply/supply/ledger"
 	"github.com/gpusupply/supply/offers"
-	"github.com/gpusupply/supply/provision"
+	"github.com/gpusupply/supply/refusal"
 	"github.com/gpusupply/supply/supplyapi"
 )
 
@@ -46,10 +47,10 @@ type provisionCall struct {
 	key       string
 	req       supplyapi.ProcureOfferRequest
 	id        uuid.UUID
-	filter    provision.ResourceFilter
+	filter    ledger.ResourceFilter
 	flag      bool // force_refresh or force
 	patch     supplyapi.AutoDeleteRequest
-	usage     provision.UsageQuery
+	usage     ledger.UsageQuery
 }
 
 func (s *provisionService) answer(a provisionAnswers) {
@@ -86,7 +87,7 @@ func (s *provisionService) Account(_ context.Context, accountID int64) (supplyap
 	return a.account, a.err
 }
 
-func (s *provisionService) Usage(_ context.Context, accountID int64, q provision.UsageQuery) (supplyapi.Usage, error) {
+func (s *provisionService) Usage(_ context.Context, accountID int64, q ledger.UsageQuery) (supplyapi.Usage, error) {
 	a := s.call(provisionCall{method: "Usage", accountID: accountID, usage: q})
 	return a.usage, a.err
 }
@@ -96,7 +97,7 @@ func (s *provisionService) OfferStatus(_ context.Context, accountID int64, offer
 	return a.status, a.err
 }
 
-func (s *provisionService) Resources(_ context.Context, accountID int64, f provision.ResourceFilter) ([]supplyapi.ResourceSummary, error) {
+func (s *provisionService) Resources(_ context.Context, accountID int64, f ledger.ResourceFilter) ([]supplyapi.ResourceSummary, error) {
 	a := s.call(provisionCall{method: "Resources", accountID: accountID, filter: f})
 	return slices.Clone(a.resources), a.err
 }
@@ -275,10 +276,10 @@ func TestProvisionErrors(t *testing.T) {
 		status int
 		want   string
 	}{
-		{"not found", &provision.Error{Kind: provision.ErrNotFound, Detail: "Offer not found"}, 404, `{"detail":"Offer not found"}`},
-		{"gone", &provision.Error{Kind: provision.ErrGone, Detail: "Offer expired at 2026-01-02T03:34:05Z"}, 410,
+		{"not found", &refusal.Error{Kind: refusal.ErrNotFound, Detail: "Offer not found"}, 404, `{"detail":"Offer not found"}`},
+		{"gone", &refusal.Error{Kind: refusal.ErrGone, Detail: "Offer expired at 2026-01-02T03:34:05Z"}, 410,
 			`{"detail":"Offer expired at 2026-01-02T03:34:05Z"}`},
-		{"conflict", &provision.Error{Kind: provision.ErrConflict, Detail: "Offer is already procured"}, 409,
+		{"conflict", &refusal.Error{Kind: refusal.ErrConflict, Detail: "Offer is already procured"}, 409,
 			`{"detail":"Offer is already procured"}`},
 		{"rejected field", &offers.QueryError{Loc: []any{"body", "ssh_public_key"}, Type: "value_error",
 			Msg: "Value error, not an OpenSSH public key", Input: "ssh-rsa nope"}, 422,

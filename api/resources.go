@@ -13,8 +13,8 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/gpusupply/supply/ledger"
 	"github.com/gpusupply/supply/offers"
-	"github.com/gpusupply/supply/provision"
 	"github.com/gpusupply/supply/supplyapi"
 )
 
@@ -58,7 +58,7 @@ func (a *API) registerResources() {
 
 // listResources answers with an ETag, like offerStatus.
 func (a *API) listResources(ctx context.Context, in *listResourcesInput) (*taggedOutput, error) {
-	f := provision.ResourceFilter{Status: in.Status}
+	f := ledger.ResourceFilter{Status: in.Status}
 	if in.OfferID != "" {
 		id, err := parseID("query", "offer_id", in.OfferID)
 		if err != nil {
@@ -71,7 +71,7 @@ func (a *API) listResources(ctx context.Context, in *listResourcesInput) (*tagge
 			return nil, validationFailed(ValidationError{Type: "value_error", Loc: []any{"query", "after"},
 				Msg: "Value error, after pages the list: pass limit with it", Input: in.After})
 		}
-		after, err := provision.ParseCursor(in.After)
+		after, err := ledger.ParseCursor(in.After)
 		if err != nil {
 			return nil, validationFailed(ValidationError{Type: "value_error", Loc: []any{"query", "after"},
 				Msg: "Value error, " + err.Error(), Input: in.After})
@@ -104,7 +104,7 @@ func (a *API) listResources(ctx context.Context, in *listResourcesInput) (*tagge
 		}}
 	}
 	if in.Limit > 0 && len(list) == in.Limit {
-		next := url.Values{"limit": {strconv.Itoa(in.Limit)}, "after": {provision.NextCursor(list[len(list)-1])}}
+		next := url.Values{"limit": {strconv.Itoa(in.Limit)}, "after": {ledger.NextCursor(list[len(list)-1])}}
 		if in.OfferID != "" {
 			next.Set("offer_id", in.OfferID)
 		}

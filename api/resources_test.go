@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gpusupply/supply/provision"
+	"github.com/gpusupply/supply/ledger"
 	"github.com/gpusupply/supply/store"
 	"github.com/gpusupply/supply/supplyapi"
 )
@@ -151,7 +151,7 @@ func TestListResourcesPaging(t *testing.T) {
 	if c := ts.provision.lastCall(); c.filter.Limit != 2 || c.filter.After != (store.ResourceCursor{}) || c.filter.Status != "running" {
 		t.Fatalf("first page reached the service as %+v", c.filter)
 	}
-	cursor := provision.NextCursor(vmResource)
+	cursor := ledger.NextCursor(vmResource)
 	if link := r.header.Get("Link"); link != `</resources?after=`+cursor+`&limit=2&status=running>; rel="next"` {
 		t.Fatalf("Link %q", link)
 	}

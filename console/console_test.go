@@ -34,8 +34,9 @@ import (
 
 	"github.com/gpusupply/supply/api"
 	"github.com/gpusupply/supply/apikeys"
+	"github.com/gpusupply/supply/ledger"
 	"github.com/gpusupply/supply/offers"
-	"github.com/gpusupply/supply/provision"
+	"github.com/gpusupply/supply/refusal"
 	"github.com/gpusupply/supply/store"
 	"github.com/gpusupply/supply/store/storetest"
 	"github.com/gpusupply/supply/supplyapi"
@@ -51,19 +52,19 @@ type provisionService struct {
 }
 
 func (p *provisionService) Procure(context.Context, int64, string, supplyapi.ProcureOfferRequest) (supplyapi.ProcureOfferResponse, error) {
-	return supplyapi.ProcureOfferResponse{}, provision.ErrNotFound
+	return supplyapi.ProcureOfferResponse{}, refusal.ErrNotFound
 }
 
 func (p *provisionService) OfferStatus(context.Context, int64, uuid.UUID) (supplyapi.OfferStatusResponse, error) {
-	return supplyapi.OfferStatusResponse{}, provision.ErrNotFound
+	return supplyapi.OfferStatusResponse{}, refusal.ErrNotFound
 }
 
-func (p *provisionService) Resources(context.Context, int64, provision.ResourceFilter) ([]supplyapi.ResourceSummary, error) {
+func (p *provisionService) Resources(context.Context, int64, ledger.ResourceFilter) ([]supplyapi.ResourceSummary, error) {
 	return nil, nil
 }
 
 func (p *provisionService) Resource(context.Context, int64, uuid.UUID, bool) (supplyapi.ResourceSummary, error) {
-	return supplyapi.ResourceSummary{}, provision.ErrNotFound
+	return supplyapi.ResourceSummary{}, refusal.ErrNotFound
 }
 
 func (p *provisionService) Delete(_ context.Context, _ int64, id uuid.UUID, _ bool) (supplyapi.DeleteResourceResponse, error) {

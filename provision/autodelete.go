@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/riverqueue/river"
 
+	"github.com/gpusupply/supply/refusal"
 	"github.com/gpusupply/supply/store"
 	"github.com/gpusupply/supply/supplyapi"
 )
@@ -81,7 +82,7 @@ func autoDeletable(status string) bool {
 // vendor confirms.
 func (s *Service) autoDelete(ctx context.Context, r store.Resource) error {
 	_, err := s.deleteResource(ctx, r.AccountID, uuid.MustParse(r.ID), true, causeAutoDelete)
-	if errors.Is(err, ErrConflict) {
+	if errors.Is(err, refusal.ErrConflict) {
 		return nil // deleted meanwhile
 	}
 	if err != nil {
@@ -140,10 +141,10 @@ func (s *Service) SetAutoDelete(ctx context.Context, accountID int64, id uuid.UU
 		return supplyapi.ResourceSummary{}, err
 	}
 	if r.ParentID != "" {
-		return supplyapi.ResourceSummary{}, refuse(ErrConflict, "Resource %s is a node of cluster %s, which is deleted as a whole: change the cluster's auto-delete", id, r.ParentID)
+		return supplyapi.ResourceSummary{}, refusal.Errorf(refusal.ErrConflict, "Resource %s is a node of cluster %s, which is deleted as a whole: change the cluster's auto-delete", id, r.ParentID)
 	}
 	if !autoDeletable(r.Status) {
-		return supplyapi.ResourceSummary{}, refuse(ErrConflict, "Resource %s is %s: there is nothing left to auto-delete", id, r.Status)
+		return supplyapi.ResourceSummary{}, refusal.Errorf(refusal.ErrConflict, "Resource %s is %s: there is nothing left to auto-delete", id, r.Status)
 	}
 	now := s.now().UTC()
 	deleteAt := deleteAtAfter(now, after)
@@ -153,7 +154,7 @@ func (s *Service) SetAutoDelete(ctx context.Context, accountID int64, id uuid.UU
 			return err
 		}
 		if n == 0 {
-			return refuse(ErrConflict, "Resource %s is being deleted: there is nothing left to auto-delete", id)
+			return refusal.Errorf(refusal.ErrConflict, "Resource %s is being deleted: there is nothing left to auto-delete", id)
 		}
 		if deleteAt == nil {
 			return nil

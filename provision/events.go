@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/gpusupply/supply/ledger"
 	"github.com/gpusupply/supply/store"
 	"github.com/gpusupply/supply/supplyapi"
 )
@@ -147,13 +148,13 @@ func (t *recordingTx) UpdateProcurement(ctx context.Context, p store.Procurement
 // when nothing a client follows did (a waiting procurement's next look).
 func procurementEventType(before, after store.Procurement) string {
 	switch {
-	case before.Status != after.Status && after.Status == procurementReady:
+	case before.Status != after.Status && after.Status == store.ProcurementReady:
 		return supplyapi.EventProcurementReady
-	case before.Status != after.Status && after.Status == procurementFailed:
+	case before.Status != after.Status && after.Status == store.ProcurementFailed:
 		return supplyapi.EventProcurementFailed
-	case before.Phase != after.Phase && after.Phase == phaseSwitching:
+	case before.Phase != after.Phase && after.Phase == store.PhaseSwitching:
 		return supplyapi.EventProcurementAttemptFailed
-	case before.Phase != after.Phase && after.Phase == phaseWaiting:
+	case before.Phase != after.Phase && after.Phase == store.PhaseWaiting:
 		return supplyapi.EventProcurementWaiting
 	}
 	return ""
@@ -247,13 +248,14 @@ func (s *Service) appendEvents(ctx context.Context, tx *recordingTx) ([]int64, e
 	return accounts, nil
 }
 
-// eventData is the object of an event as the API shows it: the resource,
-// or the procurement's status.
+// eventData is the object of an event as the API shows it (rendered by
+// the ledger, through the transaction): the resource, or the
+// procurement's status.
 func (s *Service) eventData(ctx context.Context, q store.Queries, n notedEvent) ([]byte, error) {
 	var v any
 	if n.resource != nil {
 		var err error
-		if v, err = s.summary(ctx, q, *n.resource); err != nil {
+		if v, err = ledger.Summary(ctx, q, *n.resource, s.now()); err != nil {
 			return nil, err
 		}
 	} else {
@@ -261,11 +263,7 @@ func (s *Service) eventData(ctx context.Context, q store.Queries, n notedEvent) 
 		if err != nil {
 			return nil, err
 		}
-		d, err := procuredDetails(p)
-		if err != nil {
-			return nil, err
-		}
-		if v, err = s.procurementStatus(ctx, q, d, p); err != nil {
+		if v, err = ledger.Status(ctx, q, p); err != nil {
 			return nil, err
 		}
 	}

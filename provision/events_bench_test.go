@@ -30,7 +30,7 @@ func BenchmarkResourceWrite(b *testing.B) {
 			}
 			now := time.Now().UTC()
 			p := store.Procurement{OfferID: uuid.NewString(), AccountID: acc.ID, Vendor: "lambda", Offer: []byte(`{}`), Item: []byte(`{}`),
-				Status: procurementProvisioning, CreatedAt: now, UpdatedAt: now}
+				Status: store.ProcurementProvisioning, CreatedAt: now, UpdatedAt: now}
 			r := store.Resource{ID: uuid.NewString(), OfferID: p.OfferID, AccountID: acc.ID, ResourceType: "vm", Vendor: "lambda",
 				Name: "bench", Status: supplyapi.ResourceRunning, Spec: []byte(`{"gpu_type":"H100"}`), CreatedAt: now, UpdatedAt: now}
 			if err := st.InsertProcurement(ctx, p); err != nil {

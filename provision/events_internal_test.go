@@ -25,7 +25,7 @@ func TestRecordEvent(t *testing.T) {
 	}
 	now := time.Now().UTC()
 	p := store.Procurement{OfferID: uuid.NewString(), AccountID: acc.ID, Vendor: "lambda", Offer: []byte(`{}`), Item: []byte(`{}`),
-		Status: procurementReady, CreatedAt: now, UpdatedAt: now}
+		Status: store.ProcurementReady, CreatedAt: now, UpdatedAt: now}
 	r := store.Resource{ID: uuid.NewString(), OfferID: p.OfferID, AccountID: acc.ID, ResourceType: "vm", Vendor: "lambda",
 		Name: "n", Status: supplyapi.ResourceRunning, Spec: []byte(`{}`), CreatedAt: now, UpdatedAt: now}
 	if err := st.InsertProcurement(ctx, p); err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gpusupply/supply/provision"
+	"github.com/gpusupply/supply/refusal"
 	"github.com/gpusupply/supply/store"
 	"github.com/gpusupply/supply/store/storetest"
 	"github.com/gpusupply/supply/supplyapi"
@@ -226,7 +227,7 @@ func TestFailoverWaitsForStock(t *testing.T) {
 		}
 		e.waitResource(resp.ResourceIDs[0], supplyapi.ResourceDeleted)
 	}
-	if _, err := e.svc.Cancel(context.Background(), 1, eq[0].OfferID); !errors.Is(err, provision.ErrConflict) {
+	if _, err := e.svc.Cancel(context.Background(), 1, eq[0].OfferID); !errors.Is(err, refusal.ErrConflict) {
 		t.Errorf("cancelling a ready procurement: %v, want a conflict", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/gpusupply/supply/ledger"
 	"github.com/gpusupply/supply/store"
 	"github.com/gpusupply/supply/supplyapi"
 	"github.com/gpusupply/supply/vendors"
@@ -112,7 +113,7 @@ func (w *procureWorker) Work(ctx context.Context, job *river.Job[ProcureArgs]) e
 	if err != nil {
 		return err
 	}
-	if p.Attempt != job.Args.Attempt || betweenTries(p) {
+	if p.Attempt != job.Args.Attempt || ledger.BetweenTries(p) {
 		return nil // the try this job was for has ended
 	}
 	v, ok := s.vendors[r.Vendor]
@@ -192,7 +193,7 @@ func (s *Service) create(ctx context.Context, v vendors.Vendor, r store.Resource
 	}
 	inst, err := v.Create(ctx, req)
 	if err != nil {
-		_, _, fallback, ferr := failoverOf(p)
+		_, _, fallback, ferr := ledger.FailoverOf(p)
 		if ferr != nil {
 			return ferr
 		}
@@ -284,13 +285,13 @@ func (s *Service) settleProcurement(ctx context.Context, offerID string) error {
 		return err
 	}
 	for _, r := range rs {
-		if r.ResourceType != typeCluster && r.Status != supplyapi.ResourceRunning {
+		if r.ResourceType != store.ResourceTypeCluster && r.Status != supplyapi.ResourceRunning {
 			return nil
 		}
 	}
 	now := s.now().UTC()
 	for _, r := range rs {
-		if r.ResourceType == typeCluster && r.Status == supplyapi.ResourceProvisioning {
+		if r.ResourceType == store.ResourceTypeCluster && r.Status == supplyapi.ResourceProvisioning {
 			if _, _, err := store.ChangeResource(ctx, s.store, r.ID, func(r *store.Resource) bool {
 				if r.Status != supplyapi.ResourceProvisioning {
 					return false
@@ -303,13 +304,13 @@ func (s *Service) settleProcurement(ctx context.Context, offerID string) error {
 		}
 	}
 	_, _, err = store.ChangeProcurement(ctx, s.store, offerID, func(p *store.Procurement) bool {
-		if p.Status != procurementProvisioning || betweenTries(*p) {
+		if p.Status != store.ProcurementProvisioning || ledger.BetweenTries(*p) {
 			return false // failed meanwhile (a cancellation): it stays failed
 		}
 		if endAttempt(p, supplyapi.AttemptReady, "") != nil {
 			return false
 		}
-		p.Status, p.FailureReason, p.UpdatedAt = procurementReady, "", now
+		p.Status, p.FailureReason, p.UpdatedAt = store.ProcurementReady, "", now
 		return true
 	})
 	return err
@@ -361,7 +362,7 @@ func (s *Service) failRest(ctx context.Context, tx store.Tx, offerID string, cau
 		outcome = supplyapi.AttemptCancelled
 	}
 	return s.failProvisioning(ctx, tx, offerID, reason, outcome, now, func(x store.Resource) string {
-		if x.ResourceType == typeCluster {
+		if x.ResourceType == store.ResourceTypeCluster {
 			return "a node of the cluster failed: " + reason
 		}
 		return "another node of the cluster failed: " + reason
@@ -398,10 +399,10 @@ func (s *Service) failProvisioning(ctx context.Context, tx store.Tx, offerID, re
 		}
 	}
 	_, _, err = store.ChangeProcurement(ctx, tx, offerID, func(p *store.Procurement) bool {
-		if p.Status == procurementFailed || endAttempt(p, outcome, reason) != nil {
+		if p.Status == store.ProcurementFailed || endAttempt(p, outcome, reason) != nil {
 			return false
 		}
-		p.Status, p.FailureReason, p.Phase, p.UpdatedAt = procurementFailed, reason, "", now
+		p.Status, p.FailureReason, p.Phase, p.UpdatedAt = store.ProcurementFailed, reason, "", now
 		return true
 	})
 	return err
@@ -449,7 +450,7 @@ func (w *terminateWorker) Work(ctx context.Context, job *river.Job[TerminateArgs
 	if own, ok := terminateJob(r); !ok || own != job.Args {
 		return nil // not this job's to finish: deleted, or the other job's
 	}
-	if r.ResourceType == typeCluster {
+	if r.ResourceType == store.ResourceTypeCluster {
 		return s.deleteCluster(ctx, r)
 	}
 	gone, err := s.terminateStep(ctx, r)

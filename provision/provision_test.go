@@ -15,8 +15,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 
+	"github.com/gpusupply/supply/ledger"
 	"github.com/gpusupply/supply/offers"
 	"github.com/gpusupply/supply/provision"
+	"github.com/gpusupply/supply/refusal"
 	"github.com/gpusupply/supply/sandbox"
 	"github.com/gpusupply/supply/store"
 	"github.com/gpusupply/supply/store/storetest"
@@ -224,7 +226,7 @@ func TestFullLifecycle(t *testing.T) {
 				}
 
 				id := resp.ResourceIDs[0]
-				list, err := e.svc.Resources(context.Background(), 1, provision.ResourceFilter{OfferID: &o.OfferID})
+				list, err := e.svc.Resources(context.Background(), 1, ledger.ResourceFilter{OfferID: &o.OfferID})
 				if err != nil || len(list) != 1 || list[0].ResourceID != id || list[0].Name != "trainer" || list[0].Status != supplyapi.ResourceRunning {
 					t.Fatalf("%s: resources %+v %v", vendor, list, err)
 				}
@@ -232,7 +234,7 @@ func TestFullLifecycle(t *testing.T) {
 				if err != nil || r.LastSyncedAt == nil || r.Access.SSHCommand == nil || r.Spec.GPUType != o.GPUType || r.PricingTotalHourly != o.TotalPricePerHour {
 					t.Fatalf("%s: resource %+v %v", vendor, r, err)
 				}
-				if _, err := e.svc.Resource(context.Background(), 2, id, false); !errors.Is(err, provision.ErrNotFound) {
+				if _, err := e.svc.Resource(context.Background(), 2, id, false); !errors.Is(err, refusal.ErrNotFound) {
 					t.Errorf("%s: another account sees the resource: %v", vendor, err)
 				}
 				if n := len(e.live(id.String())); n != 1 {
@@ -254,7 +256,7 @@ func TestFullLifecycle(t *testing.T) {
 				if n := len(e.live(id.String())); n != 0 {
 					t.Errorf("%s: deleted but %d instances still live at the vendor", vendor, n)
 				}
-				if _, err := e.svc.Delete(context.Background(), 1, id, false); !errors.Is(err, provision.ErrConflict) {
+				if _, err := e.svc.Delete(context.Background(), 1, id, false); !errors.Is(err, refusal.ErrConflict) {
 					t.Errorf("%s: second delete of a deleted resource: %v, want conflict", vendor, err)
 				}
 			}
@@ -274,7 +276,7 @@ func TestProcureRefusals(t *testing.T) {
 		kind error
 		loc  string
 	}{
-		"unknown offer":           {supplyapi.ProcureOfferRequest{OfferID: uuid.New(), SSHPublicKey: testKey}, provision.ErrNotFound, ""},
+		"unknown offer":           {supplyapi.ProcureOfferRequest{OfferID: uuid.New(), SSHPublicKey: testKey}, refusal.ErrNotFound, ""},
 		"bad key":                 {supplyapi.ProcureOfferRequest{OfferID: o.OfferID, SSHPublicKey: "ssh-rsa nope"}, nil, "[body ssh_public_key]"},
 		"bad cloud-init":          {supplyapi.ProcureOfferRequest{OfferID: o.OfferID, SSHPublicKey: testKey, CloudInit: ptr("echo hi")}, nil, "[body cloud_init]"},
 		"NUL in cloud-init":       {supplyapi.ProcureOfferRequest{OfferID: o.OfferID, SSHPublicKey: testKey, CloudInit: ptr("#!/bin/sh\necho\x00hi\n")}, nil, "[body cloud_init]"},
@@ -300,20 +302,20 @@ func TestProcureRefusals(t *testing.T) {
 		}
 	}
 	e.procure(o, nil)
-	if _, err := e.svc.Procure(ctx, 1, "", supplyapi.ProcureOfferRequest{OfferID: o.OfferID, SSHPublicKey: testKey}); !errors.Is(err, provision.ErrConflict) {
+	if _, err := e.svc.Procure(ctx, 1, "", supplyapi.ProcureOfferRequest{OfferID: o.OfferID, SSHPublicKey: testKey}); !errors.Is(err, refusal.ErrConflict) {
 		t.Errorf("second procurement: %v, want conflict", err)
 	}
-	if _, err := e.svc.Procure(ctx, 2, "", supplyapi.ProcureOfferRequest{OfferID: o.OfferID, SSHPublicKey: testKey}); !errors.Is(err, provision.ErrNotFound) {
+	if _, err := e.svc.Procure(ctx, 2, "", supplyapi.ProcureOfferRequest{OfferID: o.OfferID, SSHPublicKey: testKey}); !errors.Is(err, refusal.ErrNotFound) {
 		t.Errorf("another account's offer: %v, want not found", err)
 	}
 	later := provision.New(provision.Config{Store: e.st, Offers: e.index, Vendors: e.sb.Vendors(), Now: func() time.Time { return time.Now().Add(31 * time.Minute) }})
 	fresh := e.offer("hyperstack", "H100")
-	if _, err := later.Procure(ctx, 1, "", supplyapi.ProcureOfferRequest{OfferID: fresh.OfferID, SSHPublicKey: testKey}); !errors.Is(err, provision.ErrGone) {
+	if _, err := later.Procure(ctx, 1, "", supplyapi.ProcureOfferRequest{OfferID: fresh.OfferID, SSHPublicKey: testKey}); !errors.Is(err, refusal.ErrGone) {
 		t.Errorf("expired offer: %v, want gone", err)
 	}
 	rid := e.waitStatus(o.OfferID, "started", func(st supplyapi.OfferStatusResponse) bool { return len(st.ResourceIDs) == 1 }).ResourceIDs[0]
 	if r, _ := e.svc.Resource(ctx, 1, rid, false); r.Status == supplyapi.ResourceProvisioning {
-		if _, err := e.svc.Delete(ctx, 1, rid, false); !errors.Is(err, provision.ErrConflict) {
+		if _, err := e.svc.Delete(ctx, 1, rid, false); !errors.Is(err, refusal.ErrConflict) {
 			t.Errorf("delete while provisioning without force: %v, want conflict", err)
 		}
 	}
@@ -358,7 +360,7 @@ func TestCloudConfigForContainers(t *testing.T) {
 		if !errors.As(err, &qe) || fmt.Sprint(qe.Loc) != "[body cloud_init]" || !strings.Contains(qe.Msg, "do not run cloud-init") {
 			t.Fatalf("%s with a #cloud-config: %v, want a 422 on cloud_init", vendor, err)
 		}
-		if rs, err := e.svc.Resources(ctx, 1, provision.ResourceFilter{OfferID: &o.OfferID}); err != nil || len(rs) != 0 {
+		if rs, err := e.svc.Resources(ctx, 1, ledger.ResourceFilter{OfferID: &o.OfferID}); err != nil || len(rs) != 0 {
 			t.Fatalf("%s: the refused procurement left resources %+v (%v)", vendor, rs, err)
 		}
 		e.procure(o, func(r *supplyapi.ProcureOfferRequest) { r.CloudInit = &script })
@@ -398,7 +400,7 @@ func TestIdempotencyKeyConcurrent(t *testing.T) {
 					t.Errorf("request %d: %+v %v; want the first answer %+v", i, answers[i], errs[i], answers[0])
 				}
 			}
-			if rs, err := e.svc.Resources(context.Background(), 1, provision.ResourceFilter{OfferID: &o.OfferID}); err != nil || len(rs) != 1 {
+			if rs, err := e.svc.Resources(context.Background(), 1, ledger.ResourceFilter{OfferID: &o.OfferID}); err != nil || len(rs) != 1 {
 				t.Errorf("%d resources (%v), want 1", len(rs), err)
 			}
 		})
@@ -432,15 +434,15 @@ func TestIdempotencyKeyStillInProgress(t *testing.T) {
 	}()
 	time.Sleep(100 * time.Millisecond)
 	_, err := e.svc.Procure(context.Background(), 1, "slow-key", req)
-	var pe *provision.Error
-	if !errors.As(err, &pe) || !errors.Is(err, provision.ErrConflict) || !strings.Contains(pe.Detail, "still in progress") {
+	var pe *refusal.Error
+	if !errors.As(err, &pe) || !errors.Is(err, refusal.ErrConflict) || !strings.Contains(pe.Detail, "still in progress") {
 		t.Errorf("retry during the first request: %v, want a 409 saying the key is still in progress", err)
 	}
 	if err := <-first; err != nil {
 		t.Fatalf("first request: %v", err)
 	}
 	// Another account's same key is its own.
-	if _, err := e.svc.Procure(context.Background(), 2, "slow-key", req); !errors.Is(err, provision.ErrNotFound) {
+	if _, err := e.svc.Procure(context.Background(), 2, "slow-key", req); !errors.Is(err, refusal.ErrNotFound) {
 		t.Errorf("other account, same key: %v, want its own answer (not found)", err)
 	}
 }
@@ -508,7 +510,7 @@ func TestForceDeleteDuringProvisioningWithDeleteRefusals(t *testing.T) {
 	e.waitStatus(o.OfferID, "created", func(st supplyapi.OfferStatusResponse) bool {
 		return st.ProcurementStatus == supplyapi.ProcurementInProgress
 	})
-	if _, err := e.svc.Delete(context.Background(), 1, id, false); !errors.Is(err, provision.ErrConflict) {
+	if _, err := e.svc.Delete(context.Background(), 1, id, false); !errors.Is(err, refusal.ErrConflict) {
 		t.Errorf("delete while provisioning: %v, want conflict", err)
 	}
 	del, err := e.svc.Delete(context.Background(), 1, id, true)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/gpusupply/supply/ledger"
 	"github.com/gpusupply/supply/store"
 	"github.com/gpusupply/supply/supplyapi"
 	"github.com/gpusupply/supply/vendors"
@@ -62,7 +63,7 @@ func (s *Service) Reconcile(ctx context.Context) error {
 	s.metrics.stuckDeletions.Set(float64(stuck))
 	s.metrics.liveSpend.Reset()
 	for account, rs := range byAccount {
-		ls, err := liveSpend(rs)
+		ls, err := ledger.LiveSpend(rs)
 		if err != nil {
 			// A gauge is not worth skipping the vendors' repairs for.
 			s.log.WarnContext(ctx, "reconcile: live spend not measured", "account_id", account, "err", err)
@@ -94,7 +95,7 @@ func (s *Service) Reconcile(ctx context.Context) error {
 // the others their procure job, unless their procurement is between tries.
 func (s *Service) reconcileProvisioning(ctx context.Context, r store.Resource) error {
 	p, err := s.store.ProcurementByOffer(ctx, r.OfferID)
-	if err != nil || betweenTries(p) {
+	if err != nil || ledger.BetweenTries(p) {
 		return err
 	}
 	if s.now().Sub(tryStart(p, r)) > s.cfg.ProvisionTimeout+time.Minute {
@@ -134,7 +135,7 @@ func (s *Service) reconcileVendor(ctx context.Context, v vendors.Vendor, live []
 	}
 	s.metrics.foreign.WithLabelValues(v.Name()).Set(float64(foreign))
 	for _, r := range live {
-		if r.ResourceType == typeCluster {
+		if r.ResourceType == store.ResourceTypeCluster {
 			continue
 		}
 		switch {
@@ -193,7 +194,7 @@ func (s *Service) reconcileInstance(ctx context.Context, v vendors.Vendor, inst 
 
 // repairInstance brings one of our instances in line with its resource.
 func (s *Service) repairInstance(ctx context.Context, v vendors.Vendor, inst vendors.Instance, r store.Resource) error {
-	if r.ResourceType == typeCluster {
+	if r.ResourceType == store.ResourceTypeCluster {
 		// Some vendors (RunPod) can only tag a cluster's members with the
 		// cluster's id: such an instance is an orphan only once the
 		// cluster is deleted; its nodes are reconciled by instance id.

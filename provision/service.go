@@ -19,18 +19,20 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/gpusupply/supply/events"
+	"github.com/gpusupply/supply/ledger"
 	"github.com/gpusupply/supply/offers"
 	"github.com/gpusupply/supply/printable"
+	"github.com/gpusupply/supply/refusal"
 	"github.com/gpusupply/supply/store"
 	"github.com/gpusupply/supply/supplyapi"
 	"github.com/gpusupply/supply/userdata"
 	"github.com/gpusupply/supply/vendors"
 )
 
-// Offers is what procurement needs from the offer index.
+// Offers is what procurement needs from the offer index: what the
+// ledger reads of it, and what procuring an offer needs.
 type Offers interface {
-	Answer(ctx context.Context, accountID int64, q supplyapi.OfferQuery) (*offers.Answer, error)
-	Details(ctx context.Context, accountID int64, id uuid.UUID) (supplyapi.OfferDetails, error)
+	ledger.Offers
 	Resolve(ctx context.Context, accountID int64, id uuid.UUID) (supplyapi.Offer, vendors.CatalogItem, error)
 	MarkTaken(ctx context.Context, accountID int64, id uuid.UUID) error
 	// MarkRefused hides an item its vendor has just refused for lack of
@@ -97,8 +99,11 @@ type Config struct {
 }
 
 // Service is procurement and resource management: the API calls it, and
-// its River workers do the vendor work in the background.
+// its River workers do the vendor work in the background. Its reads
+// (OfferStatus, Resources, Account, Usage, offer Details and Answer) are
+// the embedded Ledger's, so that the API has one service to call.
 type Service struct {
+	*ledger.Ledger
 	cfg     Config
 	store   store.Store
 	events  *events.Log
@@ -112,12 +117,6 @@ type Service struct {
 	foreignSeen map[string]bool // vendor/instance ids of foreign instances already logged
 	// inflight serialises the requests of one Idempotency-Key.
 	inflight keyGate
-	// statuses are the offer statuses served to polls, versions the
-	// reads that tell whether they are current.
-	statuses statusCache
-	versions *versionReads
-	// lists are the resource lists served to polls.
-	lists *listCache
 }
 
 // New builds a Service. Register its workers (Workers) and periodic jobs
@@ -163,69 +162,16 @@ func New(cfg Config) *Service {
 		cfg.Events = events.New(events.Config{Store: cfg.Store, Logger: cfg.Logger})
 	}
 	s := &Service{
-		cfg: cfg, events: cfg.Events, offers: cfg.Offers, vendors: map[string]vendors.Vendor{},
+		Ledger: ledger.New(ledger.Config{Store: cfg.Store, Offers: cfg.Offers, Now: cfg.Now}),
+		cfg:    cfg, events: cfg.Events, offers: cfg.Offers, vendors: map[string]vendors.Vendor{},
 		log: cfg.Logger, now: cfg.Now, metrics: newMetrics(cfg.Metrics), foreignSeen: map[string]bool{},
-		statuses: newStatusCache(),
-		lists:    newListCache(),
 	}
 	s.store = recordingStore{Store: cfg.Store, s: s}
-	s.versions = newVersionReads(cfg.Store.ChangeVersion)
 	for _, v := range cfg.Vendors {
 		s.vendors[v.Name()] = v
 	}
 	return s
 }
-
-// Answer answers offer queries (the index does it; the Service passes it
-// on so it is the API's one offer service).
-func (s *Service) Answer(ctx context.Context, accountID int64, q supplyapi.OfferQuery) (*offers.Answer, error) {
-	return s.offers.Answer(ctx, accountID, q)
-}
-
-// Details is GET /offers/{id}: the offer as shown, with whether it was
-// procured or failed.
-func (s *Service) Details(ctx context.Context, accountID int64, id uuid.UUID) (supplyapi.OfferDetails, error) {
-	d, _, err := s.details(ctx, accountID, id)
-	return d, err
-}
-
-// details finds an offer and its procurement, if any. A procured offer is
-// read from its procurement, which keeps a copy, so it stays visible after
-// its catalog snapshot expires.
-func (s *Service) details(ctx context.Context, accountID int64, id uuid.UUID) (supplyapi.OfferDetails, *store.Procurement, error) {
-	p, err := s.store.ProcurementByOffer(ctx, id.String())
-	switch {
-	case errors.Is(err, store.ErrNotFound) || err == nil && p.AccountID != accountID:
-		d, err := s.offers.Details(ctx, accountID, id)
-		return d, nil, err
-	case err != nil:
-		return supplyapi.OfferDetails{}, nil, fmt.Errorf("offer details: %w", err)
-	}
-	d, err := procuredDetails(p)
-	if err != nil {
-		return supplyapi.OfferDetails{}, nil, err
-	}
-	return d, &p, nil
-}
-
-// procuredDetails is a procured offer as its procurement keeps it.
-func procuredDetails(p store.Procurement) (supplyapi.OfferDetails, error) {
-	d := supplyapi.OfferDetails{Status: supplyapi.OfferProcured, ProcuredAt: &p.CreatedAt}
-	if err := json.Unmarshal(p.Offer, &d.Offer); err != nil {
-		return supplyapi.OfferDetails{}, fmt.Errorf("offer details: %w", err)
-	}
-	if p.Status == procurementFailed {
-		d.Status = supplyapi.OfferFailed
-	}
-	return d, nil
-}
-
-// Procurement row statuses.
-const (
-	procurementProvisioning = "provisioning"
-	procurementReady        = "ready"
-	procurementFailed       = "failed"
-)
 
 // Procure is POST /procure_offer: it validates, then in one transaction
 // records the procurement, its resources and the jobs that create them,
@@ -274,7 +220,7 @@ func (s *Service) Procure(ctx context.Context, accountID int64, idempotencyKey s
 
 	offer, item, err := s.offers.Resolve(ctx, accountID, req.OfferID)
 	if errors.Is(err, offers.ErrNotFound) {
-		return supplyapi.ProcureOfferResponse{}, refuse(ErrNotFound, "Offer %s not found", req.OfferID)
+		return supplyapi.ProcureOfferResponse{}, refusal.Errorf(refusal.ErrNotFound, "Offer %s not found", req.OfferID)
 	}
 	if err != nil {
 		return supplyapi.ProcureOfferResponse{}, fmt.Errorf("procure: %w", err)
@@ -286,17 +232,17 @@ func (s *Service) Procure(ctx context.Context, accountID int64, idempotencyKey s
 				return resp, rerr
 			}
 		}
-		return supplyapi.ProcureOfferResponse{}, refuse(ErrConflict, "Offer %s was already procured (procurement %s)", req.OfferID, p.Status)
+		return supplyapi.ProcureOfferResponse{}, refusal.Errorf(refusal.ErrConflict, "Offer %s was already procured (procurement %s)", req.OfferID, p.Status)
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return supplyapi.ProcureOfferResponse{}, fmt.Errorf("procure: %w", err)
 	}
 	now := s.now().UTC()
 	if !now.Before(offer.ExpiresAt) {
-		return supplyapi.ProcureOfferResponse{}, refuse(ErrGone, "Offer %s expired at %s; ask for offers again", req.OfferID, offer.ExpiresAt.Format(time.RFC3339))
+		return supplyapi.ProcureOfferResponse{}, refusal.Errorf(refusal.ErrGone, "Offer %s expired at %s; ask for offers again", req.OfferID, offer.ExpiresAt.Format(time.RFC3339))
 	}
 	vendor, ok := s.vendors[offer.Vendor]
 	if !ok {
-		return supplyapi.ProcureOfferResponse{}, refuse(ErrConflict, "Vendor %s is not available now; ask for offers again", offer.Vendor)
+		return supplyapi.ProcureOfferResponse{}, refusal.Errorf(refusal.ErrConflict, "Vendor %s is not available now; ask for offers again", offer.Vendor)
 	}
 	// Known now, so refused now rather than failing in the background.
 	if info := vendor.Info(); kind == userdata.CloudConfig && info.Containers && !info.CloudInit {
@@ -314,10 +260,10 @@ func (s *Service) Procure(ctx context.Context, accountID int64, idempotencyKey s
 		if err != nil {
 			return supplyapi.ProcureOfferResponse{}, err
 		}
-		if err := setFailover(&p, fo, attempts); err != nil {
+		if err := ledger.SetFailover(&p, fo, attempts); err != nil {
 			return supplyapi.ProcureOfferResponse{}, err
 		}
-		p.Phase = phaseTrying
+		p.Phase = store.PhaseTrying
 	}
 	deleteAt := deleteAtAfter(now, autoDeleteAfter)
 	for i := range resources {
@@ -345,7 +291,7 @@ func (s *Service) Procure(ctx context.Context, accountID int64, idempotencyKey s
 			if err := tx.InsertResource(ctx, r); err != nil {
 				return err
 			}
-			if r.ResourceType != typeCluster {
+			if r.ResourceType != store.ResourceTypeCluster {
 				if err := tx.Enqueue(ctx, ProcureArgs{ResourceID: r.ID}, nil); err != nil {
 					return err
 				}
@@ -368,9 +314,9 @@ func (s *Service) Procure(ctx context.Context, accountID int64, idempotencyKey s
 				return resp, rerr
 			}
 		}
-		return supplyapi.ProcureOfferResponse{}, refuse(ErrConflict, "Offer %s was already procured", req.OfferID)
+		return supplyapi.ProcureOfferResponse{}, refusal.Errorf(refusal.ErrConflict, "Offer %s was already procured", req.OfferID)
 	}
-	if errors.Is(err, ErrForbidden) {
+	if errors.Is(err, refusal.ErrForbidden) {
 		s.log.InfoContext(ctx, "procurement refused: over a spend cap", "offer_id", req.OfferID, "account_id", accountID, "reason", err)
 		return supplyapi.ProcureOfferResponse{}, err
 	}
@@ -416,11 +362,6 @@ func requestHash(req supplyapi.ProcureOfferRequest) string {
 	return hex.EncodeToString(h[:])
 }
 
-// Resource types.
-const (
-	typeCluster = "cluster"
-)
-
 // plan makes the rows of a procurement: one resource per node, plus a
 // cluster parent for multi-node offers.
 func (s *Service) plan(now time.Time, accountID int64, o supplyapi.Offer, item vendors.CatalogItem, key, cloudInit string, req supplyapi.ProcureOfferRequest) (store.Procurement, []store.Resource, error) {
@@ -445,7 +386,7 @@ func (s *Service) plan(now time.Time, accountID int64, o supplyapi.Offer, item v
 	}
 	p := store.Procurement{
 		OfferID: o.OfferID.String(), AccountID: accountID, Vendor: o.Vendor, Offer: offerJSON, Item: itemJSON,
-		SSHPublicKey: key, CloudInit: cloudInit, ClusterName: clusterName, Status: procurementProvisioning,
+		SSHPublicKey: key, CloudInit: cloudInit, ClusterName: clusterName, Status: store.ProcurementProvisioning,
 		CreatedAt: now, UpdatedAt: now,
 	}
 	nodeType := o.Type
@@ -458,7 +399,7 @@ func (s *Service) plan(now time.Time, accountID int64, o supplyapi.Offer, item v
 	parentID := ""
 	if nodes > 1 {
 		parent := base
-		parent.ID, parent.ResourceType, parent.Name, parent.PricePerHour = uuid.NewString(), typeCluster, clusterName, o.TotalPricePerHour
+		parent.ID, parent.ResourceType, parent.Name, parent.PricePerHour = uuid.NewString(), store.ResourceTypeCluster, clusterName, o.TotalPricePerHour
 		parent.Spec = clusterSpec
 		parentID = parent.ID
 		out = append(out, parent)

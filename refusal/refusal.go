@@ -1,16 +1,17 @@
-package provision
+// Package refusal is how the service says no to a request it understood:
+// a kind, which the API answers with its HTTP status, and the sentence the
+// client reads as the answer's detail. The read side (package ledger) and
+// the workflow (package provision) refuse with the same kinds, so the API
+// maps one set; a field a client got wrong is an offers.QueryError (422)
+// instead.
+package refusal
 
 import (
 	"errors"
 	"fmt"
-
-	"github.com/google/uuid"
-
-	"github.com/gpusupply/supply/store"
 )
 
-// Errors the API maps to statuses. Each is wrapped with a sentence the
-// client reads as the response's detail.
+// Kinds of refusal, by the status the API answers.
 var (
 	// ErrNotFound: no such offer or resource for this account (404).
 	ErrNotFound = errors.New("not found")
@@ -22,18 +23,9 @@ var (
 	ErrForbidden = errors.New("forbidden")
 )
 
-// ResourceFilter narrows GET /resources.
-type ResourceFilter struct {
-	OfferID *uuid.UUID
-	Status  string
-	// Limit, when above 0, pages the list: at most Limit resources,
-	// those after After (see store.Queries.ListResources).
-	Limit int
-	After store.ResourceCursor
-}
-
 // Error is a refusal the client should read: Kind (ErrNotFound, ErrGone,
-// ErrConflict) picks the HTTP status and Detail is the sentence shown.
+// ErrConflict, ErrForbidden) picks the HTTP status and Detail is the
+// sentence shown.
 type Error struct {
 	Kind   error
 	Detail string
@@ -44,6 +36,7 @@ func (e *Error) Error() string { return e.Detail }
 // Unwrap lets errors.Is match the Kind.
 func (e *Error) Unwrap() error { return e.Kind }
 
-func refuse(kind error, format string, args ...any) error {
+// Errorf is a refusal of kind with the sentence format makes of args.
+func Errorf(kind error, format string, args ...any) error {
 	return &Error{Kind: kind, Detail: fmt.Sprintf(format, args...)}
 }
