@@ -144,9 +144,9 @@ type API struct {
 	queries      queryCache
 	// statuses keeps the encoded answers of offer statuses and summaryHeads
 	// the encoded resource summaries up to their accrued cost, under the
-	// version they were rendered at (provision's Version fields): an object
-	// of the same version is the same, so what was made of it is written
-	// again instead of encoded and hashed again.
+	// version they were rendered at (their Version fields, which the ledger
+	// sets): an object of the same version is the same, so what was made of
+	// it is written again instead of encoded and hashed again.
 	statuses     *versioned.Cache[encodedAnswer]
 	summaryHeads *versioned.Cache[[]byte]
 	// procureDecoder reads POST /procure_offer bodies (JSON); cloud_init
