@@ -32,14 +32,6 @@ func (noOffers) Details(context.Context, int64, uuid.UUID) (supplyapi.OfferDetai
 	return supplyapi.OfferDetails{}, offers.ErrNotFound
 }
 
-func ready(st supplyapi.OfferStatusResponse) bool {
-	return st.ProcurementStatus == supplyapi.ProcurementReady
-}
-
-func failed(st supplyapi.OfferStatusResponse) bool {
-	return st.ProcurementStatus == supplyapi.ProcurementFailed
-}
-
 // TestOfferStatusSeesEveryChange polls a ready procurement (so that its
 // status and resource lists are cached) and changes its rows through
 // another handle on the database, as another replica or process would, one
@@ -147,7 +139,9 @@ func TestOfferStatusSeesEveryChange(t *testing.T) {
 				}
 				lists(what)
 			}
-			poll("nothing", ready)
+			poll("nothing", func(st supplyapi.OfferStatusResponse) bool {
+				return st.ProcurementStatus == supplyapi.ProcurementReady && st.Progress == "1/1 instances running"
+			})
 
 			// A cached list's costs move with the clock.
 			before, err := l.Resources(ctx, 1, ledger.ResourceFilter{})
@@ -201,7 +195,7 @@ func TestOfferStatusSeesEveryChange(t *testing.T) {
 				t.Fatal(err)
 			}
 			poll("the procurement failing", func(st supplyapi.OfferStatusResponse) bool {
-				return failed(st) && st.Status == "failed" && *st.FailureReason == "broken on purpose"
+				return st.ProcurementStatus == supplyapi.ProcurementFailed && st.Status == "failed" && *st.FailureReason == "broken on purpose"
 			})
 
 			// Another account is told nothing, cached or not.
