@@ -8,18 +8,19 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
-	"github.com/gpusupply/supply/provision"
+	"github.com/gpusupply/supply/ledger"
+	"github.com/gpusupply/supply/supplyapi"
 )
 
 // The guardrail operations are extensions of the Supply API: changing a
 // resource's auto-delete time, an account's caps and live spend, and
 // what its resources have cost.
 
-// durationSchema stands in for provision.Duration in schemas: a Go
+// durationSchema stands in for supplyapi.Duration in schemas: a Go
 // duration string or a number of seconds, or null for "never".
 type durationSchema string
 
-// Schema is the schema of every provision.Duration.
+// Schema is the schema of every supplyapi.Duration.
 func (durationSchema) Schema(huma.Registry) *huma.Schema {
 	return &huma.Schema{
 		Description: `A Go duration ("4h", "90m", "1h30m"), a number of seconds, or null for never`,
@@ -31,7 +32,7 @@ func (durationSchema) Schema(huma.Registry) *huma.Schema {
 // registerTypeAliases documents the types whose JSON is not their Go
 // shape, in the OpenAPI document and in the body validators alike.
 func registerTypeAliases(r huma.Registry) {
-	r.RegisterTypeAlias(reflect.TypeFor[provision.Duration](), reflect.TypeFor[durationSchema]())
+	r.RegisterTypeAlias(reflect.TypeFor[supplyapi.Duration](), reflect.TypeFor[durationSchema]())
 }
 
 type patchResourceInput struct {
@@ -47,7 +48,7 @@ func (in *patchResourceInput) Resolve(ctx huma.Context) []error {
 }
 
 type accountOutput struct {
-	Body provision.AccountInfo
+	Body supplyapi.AccountInfo
 }
 
 type usageInput struct {
@@ -57,7 +58,7 @@ type usageInput struct {
 }
 
 type usageOutput struct {
-	Body provision.Usage
+	Body supplyapi.Usage
 }
 
 // defaultUsageWindow is GET /usage's window when from is not given.
@@ -69,7 +70,7 @@ func (a *API) registerGuardrails() {
 		`as DELETE would; {"auto_delete_after": null} never. A node of a cluster follows its cluster.`
 	op.SkipValidateBody = true
 	huma.Register(a.huma, op, a.patchResource)
-	a.documentBody(a.huma.OpenAPI().Paths["/resources/{resource_id}"].Patch, reflect.TypeFor[provision.AutoDeleteRequest]())
+	a.documentBody(a.huma.OpenAPI().Paths["/resources/{resource_id}"].Patch, reflect.TypeFor[supplyapi.AutoDeleteRequest]())
 
 	op = operation("get_account", http.MethodGet, "/account", tagAccount, "The account's spend caps and live spend")
 	op.Description = "Extension. Caps are set on the server with supply accounts limits; null means no cap."
@@ -86,7 +87,7 @@ func (a *API) patchResource(ctx context.Context, in *patchResourceInput) (*resou
 	if err != nil {
 		return nil, err
 	}
-	var req provision.AutoDeleteRequest
+	var req supplyapi.AutoDeleteRequest
 	if err := a.patchDecoder.decode(in.contentType, in.RawBody, &req); err != nil {
 		return nil, err
 	}
@@ -107,7 +108,7 @@ func (a *API) account(ctx context.Context, _ *struct{}) (*accountOutput, error) 
 }
 
 func (a *API) usage(ctx context.Context, in *usageInput) (*usageOutput, error) {
-	q := provision.UsageQuery{To: time.Now().UTC(), GroupBy: in.GroupBy}
+	q := ledger.UsageQuery{To: time.Now().UTC(), GroupBy: in.GroupBy}
 	var errs []ValidationError
 	for _, p := range []struct {
 		name, value string

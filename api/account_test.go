@@ -6,7 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gpusupply/supply/provision"
+	"github.com/gpusupply/supply/refusal"
+	"github.com/gpusupply/supply/supplyapi"
 )
 
 func TestPatchResource(t *testing.T) {
@@ -46,7 +47,7 @@ func TestPatchResource(t *testing.T) {
 		}
 	}
 
-	ts.provision.answer(provisionAnswers{err: &provision.Error{Kind: provision.ErrConflict, Detail: "Resource x is deleted: there is nothing left to auto-delete"}})
+	ts.provision.answer(provisionAnswers{err: &refusal.Error{Kind: refusal.ErrConflict, Detail: "Resource x is deleted: there is nothing left to auto-delete"}})
 	wantJSON(t, patch(`{"auto_delete_after":"2h"}`), 409, `{"detail":"Resource x is deleted: there is nothing left to auto-delete"}`)
 }
 
@@ -54,9 +55,9 @@ func TestAccountAndUsage(t *testing.T) {
 	ts := newTestServer(t, 0)
 	maxUSD := 50.0
 	ts.provision.answer(provisionAnswers{
-		account: provision.AccountInfo{Name: "alice", Limits: provision.AccountLimits{MaxHourlyUSD: &maxUSD},
-			Live: provision.LiveSpend{HourlyUSD: 12.5, GPUCount: 4, Resources: 2}},
-		usage: provision.Usage{From: t0, To: t1, Currency: "USD", TotalCost: 1.23, Groups: []provision.UsageGroup{{Key: "lambda", Cost: 1.23, Resources: 1}}},
+		account: supplyapi.AccountInfo{Name: "alice", Limits: supplyapi.AccountLimits{MaxHourlyUSD: &maxUSD},
+			Live: supplyapi.LiveSpend{HourlyUSD: 12.5, GPUCount: 4, Resources: 2}},
+		usage: supplyapi.Usage{From: t0, To: t1, Currency: "USD", TotalCost: 1.23, Groups: []supplyapi.UsageGroup{{Key: "lambda", Cost: 1.23, Resources: 1}}},
 	})
 	wantJSON(t, ts.get(t, "/account"), 200, `{"name":"alice","limits":{"max_hourly_usd":50,"max_gpu_count":null},
 		"live":{"hourly_usd":12.5,"gpu_count":4,"resources":2}}`)
@@ -94,7 +95,7 @@ func TestAccountAndUsage(t *testing.T) {
 func TestSpendCapIsForbidden(t *testing.T) {
 	ts := newTestServer(t, 1)
 	detail := "Procuring this offer would exceed the account's cap of 0 live GPUs: its live resources hold 0 GPUs now and this offer has 1 (at $2.00 per hour)."
-	ts.provision.answer(provisionAnswers{err: &provision.Error{Kind: provision.ErrForbidden, Detail: detail}})
+	ts.provision.answer(provisionAnswers{err: &refusal.Error{Kind: refusal.ErrForbidden, Detail: detail}})
 	r := ts.do(t, http.MethodPost, "/procure_offer", "application/json",
 		`{"offer_id":"`+offerID.String()+`","ssh_public_key":"`+sshKey+`"}`, "Bearer "+ts.key)
 	wantJSON(t, r, 403, `{"detail":"`+detail+`"}`)

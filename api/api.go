@@ -20,8 +20,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/gpusupply/supply/ledger"
 	"github.com/gpusupply/supply/offers"
-	"github.com/gpusupply/supply/provision"
+	"github.com/gpusupply/supply/supplyapi"
 	"github.com/gpusupply/supply/versioned"
 )
 
@@ -61,7 +62,9 @@ type Config struct {
 	// GPUs lists GPU families and their canonical names (GET /available_gpus).
 	GPUs interface{ Families() map[string][]string }
 	// Vendors lists configured vendors and their health (GET /available_vendors).
-	Vendors interface{ Vendors() []offers.VendorStatus }
+	Vendors interface {
+		Vendors() []supplyapi.VendorStatus
+	}
 	// Offers answers offer queries.
 	Offers OfferService
 	// Provision procures offers and manages the resources they become.
@@ -104,28 +107,28 @@ type Config struct {
 // OfferService finds offers and reads one, always on behalf of an account.
 type OfferService interface {
 	// Answer finds offers; the API writes the answer's own JSON.
-	Answer(ctx context.Context, accountID int64, q offers.Query) (*offers.Answer, error)
-	Details(ctx context.Context, accountID int64, id uuid.UUID) (offers.Details, error)
+	Answer(ctx context.Context, accountID int64, q supplyapi.OfferQuery) (*offers.Answer, error)
+	Details(ctx context.Context, accountID int64, id uuid.UUID) (supplyapi.OfferDetails, error)
 }
 
 // ProvisionService procures offers and keeps track of the resources they
 // became, always on behalf of an account. Its refusals wrap
-// provision.ErrNotFound (404), provision.ErrGone (410) or
-// provision.ErrConflict (409) and read as the response's detail; a field
-// it rejects is an *offers.QueryError (422).
+// refusal.ErrNotFound (404), refusal.ErrGone (410), refusal.ErrConflict
+// (409) or refusal.ErrForbidden (403) and read as the response's detail;
+// a field it rejects is an *offers.QueryError (422).
 type ProvisionService interface {
-	Procure(ctx context.Context, accountID int64, idempotencyKey string, req provision.ProcureRequest) (provision.ProcureResponse, error)
-	OfferStatus(ctx context.Context, accountID int64, offerID uuid.UUID) (provision.OfferStatus, error)
-	Resources(ctx context.Context, accountID int64, f provision.ResourceFilter) ([]provision.ResourceSummary, error)
-	Resource(ctx context.Context, accountID int64, id uuid.UUID, forceRefresh bool) (provision.ResourceSummary, error)
-	Delete(ctx context.Context, accountID int64, id uuid.UUID, force bool) (provision.DeleteResponse, error)
+	Procure(ctx context.Context, accountID int64, idempotencyKey string, req supplyapi.ProcureOfferRequest) (supplyapi.ProcureOfferResponse, error)
+	OfferStatus(ctx context.Context, accountID int64, offerID uuid.UUID) (supplyapi.OfferStatusResponse, error)
+	Resources(ctx context.Context, accountID int64, f ledger.ResourceFilter) ([]supplyapi.ResourceSummary, error)
+	Resource(ctx context.Context, accountID int64, id uuid.UUID, forceRefresh bool) (supplyapi.ResourceSummary, error)
+	Delete(ctx context.Context, accountID int64, id uuid.UUID, force bool) (supplyapi.DeleteResourceResponse, error)
 	// Cancel serves the extension POST /offers/{id}/cancel.
-	Cancel(ctx context.Context, accountID int64, offerID uuid.UUID) (provision.OfferStatus, error)
+	Cancel(ctx context.Context, accountID int64, offerID uuid.UUID) (supplyapi.OfferStatusResponse, error)
 	// SetAutoDelete, Account and Usage serve the extensions: PATCH
 	// /resources/{id}, GET /account and GET /usage.
-	SetAutoDelete(ctx context.Context, accountID int64, id uuid.UUID, req provision.AutoDeleteRequest) (provision.ResourceSummary, error)
-	Account(ctx context.Context, accountID int64) (provision.AccountInfo, error)
-	Usage(ctx context.Context, accountID int64, q provision.UsageQuery) (provision.Usage, error)
+	SetAutoDelete(ctx context.Context, accountID int64, id uuid.UUID, req supplyapi.AutoDeleteRequest) (supplyapi.ResourceSummary, error)
+	Account(ctx context.Context, accountID int64) (supplyapi.AccountInfo, error)
+	Usage(ctx context.Context, accountID int64, q ledger.UsageQuery) (supplyapi.Usage, error)
 }
 
 // API is the HTTP server's routes and middleware.
@@ -141,9 +144,9 @@ type API struct {
 	queries      queryCache
 	// statuses keeps the encoded answers of offer statuses and summaryHeads
 	// the encoded resource summaries up to their accrued cost, under the
-	// version they were rendered at (provision's Version fields): an object
-	// of the same version is the same, so what was made of it is written
-	// again instead of encoded and hashed again.
+	// version they were rendered at (their Version fields, which the ledger
+	// sets): an object of the same version is the same, so what was made of
+	// it is written again instead of encoded and hashed again.
 	statuses     *versioned.Cache[encodedAnswer]
 	summaryHeads *versioned.Cache[[]byte]
 	// procureDecoder reads POST /procure_offer bodies (JSON); cloud_init
@@ -190,12 +193,12 @@ func New(cfg Config) *API {
 		metrics:        newHTTPMetrics(cfg.Metrics),
 		limiter:        newLimiter[int64](cfg.RateLimit, cfg.RateBurst),
 		authFailures:   newLimiter[string](cfg.AuthFailureRate, cfg.AuthFailureBurst),
-		queryDecoder:   newBodyDecoder[offers.Query](true),
+		queryDecoder:   newBodyDecoder[supplyapi.OfferQuery](true),
 		statuses:       versioned.New[encodedAnswer](maxEncoded),
 		summaryHeads:   versioned.New[[]byte](maxEncoded),
-		procureDecoder: newBodyDecoder[provision.ProcureRequest](false, "cloud_init"),
-		patchDecoder:   newBodyDecoder[provision.AutoDeleteRequest](false),
-		webhookDecoder: newBodyDecoder[WebhookRequest](false),
+		procureDecoder: newBodyDecoder[supplyapi.ProcureOfferRequest](false, "cloud_init"),
+		patchDecoder:   newBodyDecoder[supplyapi.AutoDeleteRequest](false),
+		webhookDecoder: newBodyDecoder[supplyapi.WebhookRequest](false),
 		closing:        make(chan struct{}),
 	}
 
@@ -273,17 +276,12 @@ func (a *API) Huma() huma.API { return a.huma }
 func (a *API) Handler() http.Handler { return http.HandlerFunc(a.serveHTTP) }
 
 // componentNames names the OpenAPI components whose Go type names differ
-// from the reference's component names.
+// from the reference's component names: supplyapi names every other type
+// as its component, and these for what they are outside the document.
 var componentNames = map[reflect.Type]string{
-	reflect.TypeFor[offers.Details]():            "OfferDetails",
-	reflect.TypeFor[provision.ProcureRequest]():  "ProcureOfferRequest",
-	reflect.TypeFor[provision.ProcureResponse](): "ProcureOfferResponse",
-	reflect.TypeFor[provision.OfferStatus]():     "OfferStatusResponse",
-	reflect.TypeFor[provision.DeleteResponse]():  "DeleteResourceResponse",
-	// The get_offers query, as a procurement's fallback holds it.
-	reflect.TypeFor[offers.Query]():   "OfferQuery",
-	reflect.TypeFor[offers.Compute](): "OfferQueryCompute",
-	reflect.TypeFor[offers.Network](): "OfferQueryNetwork",
+	reflect.TypeFor[supplyapi.OfferResult]():     "Result",
+	reflect.TypeFor[supplyapi.Event]():           "Message",
+	reflect.TypeFor[supplyapi.DeliveryAttempt](): "AttemptInfo",
 }
 
 // uuidString stands in for uuid.UUID in schemas, which huma would otherwise

@@ -23,6 +23,7 @@ import (
 	"github.com/gpusupply/supply/apikeys"
 	"github.com/gpusupply/supply/buildinfo"
 	"github.com/gpusupply/supply/offers"
+	"github.com/gpusupply/supply/supplyapi"
 )
 
 const testAccount = 7
@@ -35,8 +36,8 @@ func (gpuFamilies) Families() map[string][]string {
 
 type vendorList struct{}
 
-func (vendorList) Vendors() []offers.VendorStatus {
-	return []offers.VendorStatus{
+func (vendorList) Vendors() []supplyapi.VendorStatus {
+	return []supplyapi.VendorStatus{
 		{Name: "lambda", DisplayName: "Lambda", Status: "healthy"},
 		{Name: "nebius", DisplayName: "Nebius", SupportsSpot: true, Status: "degraded"},
 		{Name: "verda", DisplayName: "Verda", SupportsSpot: true, Status: "down"},
@@ -46,13 +47,13 @@ func (vendorList) Vendors() []offers.VendorStatus {
 // offerService answers from a fixed list and remembers the last query.
 type offerService struct {
 	known     uuid.UUID
-	offers    []offers.Offer
-	lastQuery offers.Query
+	offers    []supplyapi.Offer
+	lastQuery supplyapi.OfferQuery
 	lastAcct  int64
 	answers   sync.Map // GPU type → *offers.Answer
 }
 
-func (s *offerService) Answer(ctx context.Context, accountID int64, q offers.Query) (*offers.Answer, error) {
+func (s *offerService) Answer(ctx context.Context, accountID int64, q supplyapi.OfferQuery) (*offers.Answer, error) {
 	s.lastQuery, s.lastAcct = q, accountID
 	switch q.Compute.GPUType {
 	case "panic":
@@ -73,18 +74,18 @@ func (s *offerService) Answer(ctx context.Context, accountID int64, q offers.Que
 	if a, ok := s.answers.Load(q.Compute.GPUType); ok {
 		return a.(*offers.Answer), nil
 	}
-	a, err := offers.NewAnswer(offers.Result{Offers: s.offers, TotalCount: len(s.offers), FiltersApplied: map[string]any{"gpu_type": q.Compute.GPUType}})
+	a, err := offers.NewAnswer(supplyapi.OfferResult{Offers: s.offers, TotalCount: len(s.offers), FiltersApplied: map[string]any{"gpu_type": q.Compute.GPUType}})
 	if err == nil {
 		s.answers.Store(q.Compute.GPUType, a)
 	}
 	return a, err
 }
 
-func (s *offerService) Details(_ context.Context, accountID int64, id uuid.UUID) (offers.Details, error) {
+func (s *offerService) Details(_ context.Context, accountID int64, id uuid.UUID) (supplyapi.OfferDetails, error) {
 	if id != s.known || accountID != testAccount {
-		return offers.Details{}, offers.ErrNotFound
+		return supplyapi.OfferDetails{}, offers.ErrNotFound
 	}
-	return offers.Details{Offer: offers.Offer{OfferID: id, GPUType: "nvidia-h100-sxm5-80gb"}, Status: offers.StatusAvailable}, nil
+	return supplyapi.OfferDetails{Offer: supplyapi.Offer{OfferID: id, GPUType: "nvidia-h100-sxm5-80gb"}, Status: supplyapi.OfferAvailable}, nil
 }
 
 type testServer struct {
@@ -112,11 +113,11 @@ func newTestServerWith(tb testing.TB, nOffers int, mod func(*Config)) *testServe
 	}
 	ts := &testServer{key: key, log: &syncBuffer{}, offers: &offerService{known: uuid.New()}, provision: &provisionService{}}
 	for i := range nOffers {
-		ts.offers.offers = append(ts.offers.offers, offers.Offer{
+		ts.offers.offers = append(ts.offers.offers, supplyapi.Offer{
 			OfferID: uuid.New(), GPUType: "nvidia-h100-sxm5-80gb", GPUFamily: "H100", GPUCount: 1,
 			Vendor: "lambda", Region: "US", VendorRegion: "us-east-1", ContractType: "ondemand", Type: "vm",
 			GPUPricePerHour: 2 + float64(i)/100, TotalPricePerHour: 2 + float64(i)/100,
-			StorageDetails: []offers.StorageDetail{}, DeploymentType: "single",
+			StorageDetails: []supplyapi.StorageDetail{}, DeploymentType: "single",
 			CreatedAt: time.Unix(1_800_000_000, 0).UTC(), ExpiresAt: time.Unix(1_800_001_800, 0).UTC(),
 		})
 	}
@@ -278,7 +279,7 @@ func TestGetOffers(t *testing.T) {
 		if r.status != 200 {
 			t.Fatalf("Content-Type %q: %d %s", ct, r.status, r.body)
 		}
-		var res offers.Result
+		var res supplyapi.OfferResult
 		if err := json.Unmarshal(r.body, &res); err != nil || len(res.Offers) != 3 || res.TotalCount != 3 {
 			t.Fatalf("result %s: %v", r.body, err)
 		}
@@ -289,7 +290,7 @@ func TestGetOffers(t *testing.T) {
 	var want bytes.Buffer
 	enc := json.NewEncoder(&want)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(offers.Result{Offers: ts.offers.offers, TotalCount: 3, FiltersApplied: map[string]any{"gpu_type": "H100"}}); err != nil {
+	if err := enc.Encode(supplyapi.OfferResult{Offers: ts.offers.offers, TotalCount: 3, FiltersApplied: map[string]any{"gpu_type": "H100"}}); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(r.body, want.Bytes()) || r.header.Get("Content-Type") != "application/json" || r.header.Get("Content-Length") != strconv.Itoa(want.Len()) {

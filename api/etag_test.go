@@ -13,7 +13,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 	"github.com/google/uuid"
 
-	"github.com/gpusupply/supply/provision"
+	"github.com/gpusupply/supply/supplyapi"
 )
 
 // humaWrites is the body huma itself writes for a Body of v's type, the
@@ -39,13 +39,13 @@ func humaWrites[T any](t *testing.T, v T) []byte {
 func TestTaggedAnswersAreHumas(t *testing.T) {
 	ts := newTestServer(t, 0)
 	odd := "<gpu & co> “ünïcode” \u2028"
-	status := provision.OfferStatus{
-		OfferID: offerID, Status: "procured", CreatedAt: t0, ProcurementStatus: provision.StatusFailed, Progress: "0/1 instances running",
-		FailureReason: &odd, Instances: []provision.InstanceInfo{{ResourceID: nodeID, Name: odd, Status: "failed"}}, ResourceIDs: []uuid.UUID{nodeID},
+	status := supplyapi.OfferStatusResponse{
+		OfferID: offerID, Status: "procured", CreatedAt: t0, ProcurementStatus: supplyapi.ProcurementFailed, Progress: "0/1 instances running",
+		FailureReason: &odd, Instances: []supplyapi.InstanceInfo{{ResourceID: nodeID, Name: odd, Status: "failed"}}, ResourceIDs: []uuid.UUID{nodeID},
 	}
 	named := vmResource
 	named.Name = odd
-	resources := []provision.ResourceSummary{clusterResource, named}
+	resources := []supplyapi.ResourceSummary{clusterResource, named}
 	ts.provision.answer(provisionAnswers{status: status, resources: resources})
 
 	want := humaWrites(t, status)
@@ -84,9 +84,9 @@ func TestTaggedAnswersAreHumas(t *testing.T) {
 // If-None-Match for a bodyless 304 until the answer changes.
 func TestETag(t *testing.T) {
 	ts := newTestServer(t, 0)
-	status := provision.OfferStatus{OfferID: offerID, Status: "procured", CreatedAt: t0, ProcurementStatus: provision.StatusInProgress,
-		Progress: "0/1 instances running", Instances: []provision.InstanceInfo{}, ResourceIDs: []uuid.UUID{}}
-	ts.provision.answer(provisionAnswers{status: status, resources: []provision.ResourceSummary{vmResource}})
+	status := supplyapi.OfferStatusResponse{OfferID: offerID, Status: "procured", CreatedAt: t0, ProcurementStatus: supplyapi.ProcurementInProgress,
+		Progress: "0/1 instances running", Instances: []supplyapi.InstanceInfo{}, ResourceIDs: []uuid.UUID{}}
+	ts.provision.answer(provisionAnswers{status: status, resources: []supplyapi.ResourceSummary{vmResource}})
 	paths := []string{"/offers/" + offerID.String() + "/status", "/resources"}
 	tags := map[string]string{}
 	for _, path := range paths {
@@ -111,10 +111,10 @@ func TestETag(t *testing.T) {
 	}
 
 	// Any change makes the old tag stale.
-	status.ProcurementStatus, status.Progress = provision.StatusReady, "1/1 instances running"
+	status.ProcurementStatus, status.Progress = supplyapi.ProcurementReady, "1/1 instances running"
 	running := vmResource
-	running.Status = provision.ResourceRunning
-	ts.provision.answer(provisionAnswers{status: status, resources: []provision.ResourceSummary{running}})
+	running.Status = supplyapi.ResourceRunning
+	ts.provision.answer(provisionAnswers{status: status, resources: []supplyapi.ResourceSummary{running}})
 	for _, path := range paths {
 		r := ts.conditional(t, path, tags[path])
 		if r.status != http.StatusOK || !bytes.Contains(r.body, []byte(`running`)) || r.header.Get("ETag") == tags[path] {
@@ -129,8 +129,8 @@ func TestETag(t *testing.T) {
 func TestStatusAnswersFollowVersion(t *testing.T) {
 	ts := newTestServer(t, 0)
 	path := "/offers/" + offerID.String() + "/status"
-	status := provision.OfferStatus{OfferID: offerID, Status: "procured", CreatedAt: t0, ProcurementStatus: provision.StatusInProgress,
-		Progress: "0/1 instances running", Instances: []provision.InstanceInfo{}, ResourceIDs: []uuid.UUID{}, Version: 3}
+	status := supplyapi.OfferStatusResponse{OfferID: offerID, Status: "procured", CreatedAt: t0, ProcurementStatus: supplyapi.ProcurementInProgress,
+		Progress: "0/1 instances running", Instances: []supplyapi.InstanceInfo{}, ResourceIDs: []uuid.UUID{}, Version: 3}
 	poll := func(progress string, version int64) response {
 		t.Helper()
 		st := status

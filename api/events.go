@@ -16,6 +16,7 @@ import (
 
 	"github.com/gpusupply/supply/events"
 	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/supplyapi"
 )
 
 // EventService is the account's event log and webhooks (package events).
@@ -57,14 +58,6 @@ func (in *eventsInput) Resolve(ctx huma.Context) []error {
 	return nil
 }
 
-// EventPage is a page of events as JSON.
-type EventPage struct {
-	Events []events.Message `json:"events" nullable:"false"`
-	// LastID is the id to pass as after for the next page.
-	LastID  int64 `json:"last_id"`
-	HasMore bool  `json:"has_more"`
-}
-
 func (a *API) registerEvents() {
 	op := operation("list_events", http.MethodGet, "/events", tagEvents, "The account's events: a JSON page, or a live stream")
 	op.Description = "With Accept: text/event-stream (or stream=true) the answer is a Server-Sent Events stream: " +
@@ -74,7 +67,7 @@ func (a *API) registerEvents() {
 	op.Responses["200"] = &huma.Response{
 		Description: "Events",
 		Content: map[string]*huma.MediaType{
-			"application/json":  {Schema: a.huma.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[EventPage](), true, "")},
+			"application/json":  {Schema: a.huma.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[supplyapi.EventPage](), true, "")},
 			"text/event-stream": {Schema: &huma.Schema{Type: huma.TypeString}},
 		},
 	}
@@ -83,8 +76,8 @@ func (a *API) registerEvents() {
 
 func (a *API) listEvents(ctx context.Context, in *eventsInput) (*huma.StreamResponse, error) {
 	account := AccountID(ctx)
-	if in.Type != "" && !events.KnownType(in.Type) {
-		return nil, validationFailed(pydantic(finding{typ: "enum", arg: strings.Join(events.Types, ", ")}, []any{"query", "type"}, in.Type))
+	if in.Type != "" && !supplyapi.KnownEventType(in.Type) {
+		return nil, validationFailed(pydantic(finding{typ: "enum", arg: strings.Join(supplyapi.EventTypes, ", ")}, []any{"query", "type"}, in.Type))
 	}
 	after := in.After
 	if in.LastEventID != "" {
@@ -104,7 +97,7 @@ func (a *API) listEvents(ctx context.Context, in *eventsInput) (*huma.StreamResp
 		if err != nil {
 			return nil, a.internalError(ctx, "list events", err)
 		}
-		page := EventPage{Events: []events.Message{}, LastID: after, HasMore: len(evs) > in.Limit}
+		page := supplyapi.EventPage{Events: []supplyapi.Event{}, LastID: after, HasMore: len(evs) > in.Limit}
 		for _, e := range evs[:min(len(evs), in.Limit)] {
 			page.Events = append(page.Events, events.NewMessage(e))
 			page.LastID = e.ID
@@ -200,12 +193,6 @@ func (a *API) stream(hc huma.Context, account, after int64, f store.EventFilter)
 	}
 }
 
-// WebhookRequest is the body of POST /webhooks.
-type WebhookRequest struct {
-	URL        string   `json:"url" minLength:"1" maxLength:"2048" doc:"Where events are POSTed (http or https)"`
-	EventTypes []string `json:"event_types,omitempty" maxItems:"50" doc:"Only these event types (default: every type)"`
-}
-
 type createWebhookInput struct {
 	// RawBody is decoded by webhookDecoder, as every other body is by
 	// its own, so that unknown fields are refused alike.
@@ -219,21 +206,8 @@ func (in *createWebhookInput) Resolve(ctx huma.Context) []error {
 	return nil
 }
 
-// WebhookInfo is a webhook as listed; Secret is set only in the answer that
-// created it.
-type WebhookInfo struct {
-	ID             string     `json:"id" format:"uuid"`
-	URL            string     `json:"url"`
-	EventTypes     []string   `json:"event_types" nullable:"false" doc:"Empty: every type"`
-	Secret         string     `json:"secret,omitempty" doc:"Signing secret (Standard Webhooks, whsec_...), shown only at creation"`
-	CreatedAt      time.Time  `json:"created_at"`
-	Enabled        bool       `json:"enabled"`
-	DisabledAt     *time.Time `json:"disabled_at"`
-	DisabledReason *string    `json:"disabled_reason"`
-}
-
-func webhookInfo(w store.Webhook) WebhookInfo {
-	info := WebhookInfo{
+func webhookInfo(w store.Webhook) supplyapi.WebhookInfo {
+	info := supplyapi.WebhookInfo{
 		ID: w.ID, URL: w.URL, EventTypes: emptyIfNil(w.EventTypes), CreatedAt: w.CreatedAt,
 		Enabled: w.DisabledAt == nil, DisabledAt: w.DisabledAt,
 	}
@@ -245,11 +219,11 @@ func webhookInfo(w store.Webhook) WebhookInfo {
 }
 
 type webhookOutput struct {
-	Body WebhookInfo
+	Body supplyapi.WebhookInfo
 }
 
 type webhooksOutput struct {
-	Body []WebhookInfo
+	Body []supplyapi.WebhookInfo
 }
 
 type webhookIDInput struct {
@@ -261,30 +235,8 @@ type deliveriesInput struct {
 	Limit     int    `query:"limit" minimum:"1" maximum:"200" default:"50"`
 }
 
-// DeliveryInfo is one event sent to a webhook, with every attempt.
-type DeliveryInfo struct {
-	ID             int64         `json:"id"`
-	EventID        int64         `json:"event_id"`
-	EventType      string        `json:"event_type"`
-	State          string        `json:"state" enum:"pending,delivered,failed"`
-	Attempts       []AttemptInfo `json:"attempts" nullable:"false"`
-	LastStatusCode *int64        `json:"last_status_code"`
-	LastError      *string       `json:"last_error"`
-	CreatedAt      time.Time     `json:"created_at"`
-	UpdatedAt      time.Time     `json:"updated_at"`
-}
-
-// AttemptInfo is one HTTP request of a delivery.
-type AttemptInfo struct {
-	Attempt    int64     `json:"attempt"`
-	StatusCode *int64    `json:"status_code" doc:"null when no answer came"`
-	Error      *string   `json:"error"`
-	DurationMs int64     `json:"duration_ms"`
-	At         time.Time `json:"at"`
-}
-
 type deliveriesOutput struct {
-	Body []DeliveryInfo
+	Body []supplyapi.DeliveryInfo
 }
 
 func (a *API) registerWebhooks() {
@@ -295,7 +247,7 @@ func (a *API) registerWebhooks() {
 		"that keeps failing is disabled. The secret is shown only in this answer."
 	op.SkipValidateBody = true
 	huma.Register(a.huma, op, a.createWebhook)
-	a.documentBody(a.huma.OpenAPI().Paths["/webhooks"].Post, reflect.TypeFor[WebhookRequest]())
+	a.documentBody(a.huma.OpenAPI().Paths["/webhooks"].Post, reflect.TypeFor[supplyapi.WebhookRequest]())
 	huma.Register(a.huma, operation("list_webhooks", http.MethodGet, "/webhooks", tagEvents, "The account's webhooks"), a.listWebhooks)
 	op = operation("delete_webhook", http.MethodDelete, "/webhooks/{webhook_id}", tagEvents, "Delete a webhook")
 	op.DefaultStatus = http.StatusNoContent
@@ -305,7 +257,7 @@ func (a *API) registerWebhooks() {
 }
 
 func (a *API) createWebhook(ctx context.Context, in *createWebhookInput) (*webhookOutput, error) {
-	var req WebhookRequest
+	var req supplyapi.WebhookRequest
 	if err := a.webhookDecoder.decode(in.contentType, in.RawBody, &req); err != nil {
 		return nil, err
 	}
@@ -323,7 +275,7 @@ func (a *API) listWebhooks(ctx context.Context, _ *struct{}) (*webhooksOutput, e
 	if err != nil {
 		return nil, a.eventsError(ctx, "list webhooks", err)
 	}
-	out := []WebhookInfo{}
+	out := []supplyapi.WebhookInfo{}
 	for _, w := range ws {
 		out = append(out, webhookInfo(w))
 	}
@@ -342,14 +294,14 @@ func (a *API) listDeliveries(ctx context.Context, in *deliveriesInput) (*deliver
 	if err != nil {
 		return nil, a.eventsError(ctx, "list webhook deliveries", err)
 	}
-	out := []DeliveryInfo{}
+	out := []supplyapi.DeliveryInfo{}
 	for _, d := range ds {
-		info := DeliveryInfo{
-			ID: d.ID, EventID: d.EventID, EventType: d.EventType, State: d.State, Attempts: []AttemptInfo{},
+		info := supplyapi.DeliveryInfo{
+			ID: d.ID, EventID: d.EventID, EventType: d.EventType, State: d.State, Attempts: []supplyapi.DeliveryAttempt{},
 			LastStatusCode: nonZero(d.LastStatusCode), LastError: nonEmpty(d.LastError), CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt,
 		}
 		for _, at := range d.Attempts {
-			info.Attempts = append(info.Attempts, AttemptInfo{
+			info.Attempts = append(info.Attempts, supplyapi.DeliveryAttempt{
 				Attempt: at.Attempt, StatusCode: nonZero(at.StatusCode), Error: nonEmpty(at.Error), DurationMs: at.DurationMs, At: at.CreatedAt,
 			})
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/gpusupply/supply/events"
 	"github.com/gpusupply/supply/store"
 	"github.com/gpusupply/supply/store/storetest"
+	"github.com/gpusupply/supply/supplyapi"
 )
 
 // newEventsServer is a test server whose events come from a real log on
@@ -51,8 +52,8 @@ func newEventsServerWith(t *testing.T, mod func(*Config)) (ts *testServer, appen
 
 func TestEventsPage(t *testing.T) {
 	ts, appendEvent := newEventsServer(t)
-	appendEvent(events.ResourceCreated)
-	appendEvent(events.ResourceReady)
+	appendEvent(supplyapi.EventResourceCreated)
+	appendEvent(supplyapi.EventResourceReady)
 	wantJSON(t, ts.get(t, "/events?limit=1"), http.StatusOK, `{"events":[{"id":1,"type":"resource.created","timestamp":"`+
 		mustTimestamp(t, ts)+`","resource_id":"r1","offer_id":"o1","data":{"status":"running"}}],"last_id":1,"has_more":true}`)
 	r := ts.get(t, "/events?after=1&type=resource.ready")
@@ -82,8 +83,8 @@ func mustTimestamp(t *testing.T, ts *testServer) string {
 
 func TestEventsStream(t *testing.T) {
 	ts, appendEvent := newEventsServer(t)
-	appendEvent(events.ResourceCreated)
-	appendEvent(events.ResourceReady)
+	appendEvent(supplyapi.EventResourceCreated)
+	appendEvent(supplyapi.EventResourceReady)
 	req := ts.newRequest(t, http.MethodGet, "/events", "", "", "Bearer "+ts.key)
 	req.Header.Set("Accept", "text/event-stream")
 	req.Header.Set("Last-Event-ID", "1")
@@ -119,7 +120,7 @@ func TestEventsStream(t *testing.T) {
 	// the next heartbeat or poll would fetch it.
 	expect(": heartbeat", "")
 	start := time.Now()
-	appendEvent(events.ResourceDeleting)
+	appendEvent(supplyapi.EventResourceDeleting)
 	for {
 		if line := next(); line == "id: 3" {
 			break

@@ -6,8 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gpusupply/supply/offers"
-	"github.com/gpusupply/supply/provision"
+	"github.com/gpusupply/supply/supplyapi"
 )
 
 // The body decoders are fuzzed with amplification in mind: seeds put
@@ -150,13 +149,13 @@ func FuzzGetOffersBody(f *testing.F) {
 	}
 	f.Add([]byte(`{"compute":{"gpu_type":"H100"},"compute":{}}`), true)
 	f.Add([]byte(`{"compute":{"gpu_type":["-----BEGIN OPENSSH PRIVATE KEY-----"]},"x":{"y":1e999}}`), true)
-	d := newBodyDecoder[offers.Query](true)
+	d := newBodyDecoder[supplyapi.OfferQuery](true)
 	f.Fuzz(func(t *testing.T, data []byte, asJSON bool) {
 		ct := "application/yaml"
 		if asJSON {
 			ct = "application/json"
 		}
-		fuzzDecoder[offers.Query](t, d, ct, data)
+		fuzzDecoder[supplyapi.OfferQuery](t, d, ct, data)
 	})
 }
 
@@ -171,8 +170,8 @@ func FuzzProcureBody(f *testing.F) {
 	} {
 		f.Add([]byte(seed))
 	}
-	d := newBodyDecoder[provision.ProcureRequest](false, "cloud_init")
+	d := newBodyDecoder[supplyapi.ProcureOfferRequest](false, "cloud_init")
 	f.Fuzz(func(t *testing.T, data []byte) {
-		fuzzDecoder[provision.ProcureRequest](t, d, "application/json", data)
+		fuzzDecoder[supplyapi.ProcureOfferRequest](t, d, "application/json", data)
 	})
 }

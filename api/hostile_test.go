@@ -24,7 +24,7 @@ import (
 	"github.com/gpusupply/supply/apikeys"
 	"github.com/gpusupply/supply/offers"
 	"github.com/gpusupply/supply/privatekey/privatekeytest"
-	"github.com/gpusupply/supply/provision"
+	"github.com/gpusupply/supply/supplyapi"
 	"github.com/gpusupply/supply/vendors"
 	"github.com/gpusupply/supply/vendors/standin"
 )
@@ -183,7 +183,7 @@ func TestPrivateKeysAreRefusedNotEchoed(t *testing.T) {
 	}
 	t.Run("a cloud-config may carry host keys, and is never echoed", func(t *testing.T) {
 		config, _ := json.Marshal("#cloud-config\nssh_keys:\n  ed25519_private: |\n" + privateKeyPEM + "\n")
-		ts.provision.answer(provisionAnswers{procured: provision.ProcureResponse{OfferID: offerID, Status: provision.ProcureInProgress}})
+		ts.provision.answer(provisionAnswers{procured: supplyapi.ProcureOfferResponse{OfferID: offerID, Status: supplyapi.ProcureInProgress}})
 		if r := ts.procure(t, procure(`"ssh_public_key":"`+sshKey+`","cloud_init":`+string(config)), ""); r.status != 200 {
 			t.Fatalf("cloud-config with host keys: %d %s", r.status, r.body)
 		}
@@ -324,7 +324,7 @@ func TestStrictBodies(t *testing.T) {
 			t.Errorf("%q: %d %s", body, r.status, r.body)
 		}
 	}
-	ts.provision.answer(provisionAnswers{procured: provision.ProcureResponse{OfferID: offerID, Status: provision.ProcureInProgress}})
+	ts.provision.answer(provisionAnswers{procured: supplyapi.ProcureOfferResponse{OfferID: offerID, Status: supplyapi.ProcureInProgress}})
 	for _, ct := range []string{"application/json", "application/json; charset=utf-8", "", "application/vnd.api+json"} {
 		r := ts.do(t, http.MethodPost, "/procure_offer", ct, `{"offer_id":"`+offerID.String()+`","ssh_public_key":"`+sshKey+`","cloud_init":null}`, "Bearer "+ts.key)
 		if r.status != 200 {
@@ -648,7 +648,7 @@ func TestSandboxConsoleShowsOwnInstances(t *testing.T) {
 		{Vendor: "lambda", ID: "i-2", Name: vendors.InstanceName(theirs.String()), State: "running", Live: true},
 		{Vendor: "lambda", ID: "i-3", Name: "made by hand", State: "running", Live: true},
 	})
-	ts.provision.answer(provisionAnswers{resources: []provision.ResourceSummary{{ResourceID: mine}}})
+	ts.provision.answer(provisionAnswers{resources: []supplyapi.ResourceSummary{{ResourceID: mine}}})
 	var list []standin.ConsoleEntry
 	r := ts.get(t, "/sandbox/instances")
 	if err := json.Unmarshal(r.body, &list); err != nil || r.status != 200 || len(list) != 1 || list[0].ID != "i-1" {

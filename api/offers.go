@@ -16,6 +16,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/gpusupply/supply/offers"
+	"github.com/gpusupply/supply/supplyapi"
 )
 
 // Defaults of the get_offers query, filled here because a raw body gets no
@@ -38,7 +39,7 @@ func (in *getOffersInput) Resolve(ctx huma.Context) []error {
 }
 
 // getOffersOutput streams the answer's own JSON (see writeAnswer); the
-// operation documents offers.Result, the type that JSON is.
+// operation documents supplyapi.OfferResult, the type that JSON is.
 type getOffersOutput struct {
 	Body func(huma.Context)
 }
@@ -49,13 +50,13 @@ type offerIDInput struct {
 }
 
 type offerDetailsOutput struct {
-	Body offers.Details
+	Body supplyapi.OfferDetails
 }
 
 func (a *API) registerOffers() {
 	op := operation("get_offers", http.MethodPost, "/get_offers", tagOffers, "Query offers")
 	op.Description = "The body is a YAML document (JSON is accepted too)."
-	documentAnswer[offers.Result](a, &op)
+	documentAnswer[supplyapi.OfferResult](a, &op)
 	huma.Register(a.huma, op, a.getOffers)
 	// huma documents a raw body as binary; the contract documents a string.
 	// The string is a YAML document of the fields the JSON form documents,
@@ -69,7 +70,7 @@ func (a *API) registerOffers() {
 		Example: "compute:\n  gpu_type: H100\n  gpu_count: 1\n  max_price_per_gpu_hour: 3\nregion: US\nlimit: 5\n",
 	}
 	body.Content["application/json"] = &huma.MediaType{
-		Schema:  a.huma.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[offers.Query](), true, ""),
+		Schema:  a.huma.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[supplyapi.OfferQuery](), true, ""),
 		Example: map[string]any{"compute": map[string]any{"gpu_type": "H100", "gpu_count": 1}, "region": "EU", "limit": 5},
 	}
 
@@ -245,14 +246,14 @@ func clientGone(ctx context.Context, what string, err error) bool {
 
 // decodeQuery parses, validates and completes a get_offers body, or
 // takes it from the cache of bodies seen before.
-func (a *API) decodeQuery(contentType string, body []byte) (offers.Query, error) {
+func (a *API) decodeQuery(contentType string, body []byte) (supplyapi.OfferQuery, error) {
 	key, cacheable := cacheKey(contentType, body)
 	if cacheable {
 		if q, ok := a.queries.get(key); ok {
 			return q, nil
 		}
 	}
-	var q offers.Query
+	var q supplyapi.OfferQuery
 	if err := a.queryDecoder.decode(contentType, body, &q); err != nil {
 		return q, err
 	}

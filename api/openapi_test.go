@@ -151,7 +151,7 @@ func TestOpenAPI(t *testing.T) {
 			t.Errorf("%s\n got %s\nwant %s", name, g, e)
 		}
 	}
-	for _, internal := range []string{"Query", "Compute", "Error", "ProcureRequest", "ProcureResponse", "OfferStatus", "DeleteResponse"} {
+	for _, internal := range []string{"OfferResult", "Event", "DeliveryAttempt", "Error"} {
 		if _, ok := raw.Components.Schemas[internal]; ok {
 			t.Errorf("component %s leaked into the document", internal)
 		}

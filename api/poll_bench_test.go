@@ -20,6 +20,7 @@ import (
 	"github.com/gpusupply/supply/provision"
 	"github.com/gpusupply/supply/store"
 	"github.com/gpusupply/supply/store/storetest"
+	"github.com/gpusupply/supply/supplyapi"
 )
 
 // pollBench is the API over a real provision service and store holding
@@ -51,7 +52,7 @@ func newPollBench(b *testing.B, engine string) *pollBench {
 		return acct.ID, hash, nil
 	}, time.Minute)
 	pb := &pollBench{key: key}
-	spec, _ := json.Marshal(provision.Spec{GPUType: "nvidia-h100-sxm5-80gb", GPUCount: 1, ContractType: "ondemand", InstanceType: "gpu_1x_h100"})
+	spec, _ := json.Marshal(supplyapi.Spec{GPUType: "nvidia-h100-sxm5-80gb", GPUCount: 1, ContractType: "ondemand", InstanceType: "gpu_1x_h100"})
 	created := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	for i := range 1000 {
 		offer := uuid.NewString()
@@ -65,7 +66,7 @@ func newPollBench(b *testing.B, engine string) *pollBench {
 		for node := range 2 {
 			err := st.InsertResource(ctx, store.Resource{ID: uuid.NewString(), OfferID: offer, AccountID: acct.ID, ResourceType: "vm",
 				Vendor: "lambda", VendorRegion: "us-east-1", Name: fmt.Sprintf("bench-%d-%d", i, node), NodeIndex: node,
-				Status: provision.ResourceRunning, VendorInstanceID: fmt.Sprintf("i-%d-%d", i, node), ExternalIP: "203.0.113.5",
+				Status: supplyapi.ResourceRunning, VendorInstanceID: fmt.Sprintf("i-%d-%d", i, node), ExternalIP: "203.0.113.5",
 				SSHPort: 22, Spec: spec, PricePerHour: 2.5, ReadyAt: &created, LastSyncedAt: &created, CreatedAt: created, UpdatedAt: created})
 			if err != nil {
 				b.Fatal(err)

@@ -10,7 +10,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gpusupply/supply/offers"
-	"github.com/gpusupply/supply/provision"
+	"github.com/gpusupply/supply/refusal"
+	"github.com/gpusupply/supply/supplyapi"
 )
 
 type procureInput struct {
@@ -28,7 +29,7 @@ func (in *procureInput) Resolve(ctx huma.Context) []error {
 }
 
 type procureOutput struct {
-	Body provision.ProcureResponse
+	Body supplyapi.ProcureOfferResponse
 }
 
 func (a *API) registerProcurement() {
@@ -37,10 +38,10 @@ func (a *API) registerProcurement() {
 	// The handler decodes and validates the raw body itself.
 	op.SkipValidateBody = true
 	huma.Register(a.huma, op, a.procure)
-	a.documentBody(a.huma.OpenAPI().Paths["/procure_offer"].Post, reflect.TypeFor[provision.ProcureRequest]())
+	a.documentBody(a.huma.OpenAPI().Paths["/procure_offer"].Post, reflect.TypeFor[supplyapi.ProcureOfferRequest]())
 
 	op = operation("get_offer_status", http.MethodGet, "/offers/{offer_id}/status", tagOffers, "Procurement status of an offer")
-	documentAnswer[provision.OfferStatus](a, &op)
+	documentAnswer[supplyapi.OfferStatusResponse](a, &op)
 	huma.Register(a.huma, op, a.offerStatus)
 
 	op = operation("cancel_procurement", http.MethodPost, "/offers/{offer_id}/cancel", tagOffers, "Cancel a procurement under way")
@@ -49,7 +50,7 @@ func (a *API) registerProcurement() {
 }
 
 type offerStatusOutput struct {
-	Body provision.OfferStatus
+	Body supplyapi.OfferStatusResponse
 }
 
 func (a *API) cancelProcurement(ctx context.Context, in *offerIDInput) (*offerStatusOutput, error) {
@@ -67,7 +68,7 @@ func (a *API) cancelProcurement(ctx context.Context, in *offerIDInput) (*offerSt
 }
 
 func (a *API) procure(ctx context.Context, in *procureInput) (*procureOutput, error) {
-	var req provision.ProcureRequest
+	var req supplyapi.ProcureOfferRequest
 	if err := a.procureDecoder.decode(in.contentType, in.RawBody, &req); err != nil {
 		return nil, err
 	}
@@ -125,13 +126,13 @@ func (a *API) documentBody(op *huma.Operation, t reflect.Type) {
 func (a *API) provisionError(ctx context.Context, what string, err error) error {
 	var qe *offers.QueryError
 	switch {
-	case errors.Is(err, provision.ErrNotFound):
+	case errors.Is(err, refusal.ErrNotFound):
 		return errorf(http.StatusNotFound, "%s", err)
-	case errors.Is(err, provision.ErrGone):
+	case errors.Is(err, refusal.ErrGone):
 		return errorf(http.StatusGone, "%s", err)
-	case errors.Is(err, provision.ErrConflict):
+	case errors.Is(err, refusal.ErrConflict):
 		return errorf(http.StatusConflict, "%s", err)
-	case errors.Is(err, provision.ErrForbidden):
+	case errors.Is(err, refusal.ErrForbidden):
 		return errorf(http.StatusForbidden, "%s", err)
 	case errors.As(err, &qe):
 		return validationFailed(toValidationError(http.StatusUnprocessableEntity, qe))

@@ -12,8 +12,10 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gpusupply/supply/ledger"
 	"github.com/gpusupply/supply/offers"
-	"github.com/gpusupply/supply/provision"
+	"github.com/gpusupply/supply/refusal"
+	"github.com/gpusupply/supply/supplyapi"
 )
 
 // provisionService is a ProvisionService that answers every call with its
@@ -29,13 +31,13 @@ type provisionService struct {
 // method's error.
 type provisionAnswers struct {
 	err       error
-	procured  provision.ProcureResponse
-	status    provision.OfferStatus
-	resources []provision.ResourceSummary
-	resource  provision.ResourceSummary
-	deleted   provision.DeleteResponse
-	account   provision.AccountInfo
-	usage     provision.Usage
+	procured  supplyapi.ProcureOfferResponse
+	status    supplyapi.OfferStatusResponse
+	resources []supplyapi.ResourceSummary
+	resource  supplyapi.ResourceSummary
+	deleted   supplyapi.DeleteResourceResponse
+	account   supplyapi.AccountInfo
+	usage     supplyapi.Usage
 }
 
 // provisionCall is what a handler passed to the service.
@@ -43,12 +45,12 @@ type provisionCall struct {
 	method    string
 	accountID int64
 	key       string
-	req       provision.ProcureRequest
+	req       supplyapi.ProcureOfferRequest
 	id        uuid.UUID
-	filter    provision.ResourceFilter
+	filter    ledger.ResourceFilter
 	flag      bool // force_refresh or force
-	patch     provision.AutoDeleteRequest
-	usage     provision.UsageQuery
+	patch     supplyapi.AutoDeleteRequest
+	usage     ledger.UsageQuery
 }
 
 func (s *provisionService) answer(a provisionAnswers) {
@@ -70,47 +72,47 @@ func (s *provisionService) lastCall() provisionCall {
 	return s.last
 }
 
-func (s *provisionService) Procure(_ context.Context, accountID int64, key string, req provision.ProcureRequest) (provision.ProcureResponse, error) {
+func (s *provisionService) Procure(_ context.Context, accountID int64, key string, req supplyapi.ProcureOfferRequest) (supplyapi.ProcureOfferResponse, error) {
 	a := s.call(provisionCall{method: "Procure", accountID: accountID, key: key, req: req})
 	return a.procured, a.err
 }
 
-func (s *provisionService) SetAutoDelete(_ context.Context, accountID int64, id uuid.UUID, req provision.AutoDeleteRequest) (provision.ResourceSummary, error) {
+func (s *provisionService) SetAutoDelete(_ context.Context, accountID int64, id uuid.UUID, req supplyapi.AutoDeleteRequest) (supplyapi.ResourceSummary, error) {
 	a := s.call(provisionCall{method: "SetAutoDelete", accountID: accountID, id: id, patch: req})
 	return a.resource, a.err
 }
 
-func (s *provisionService) Account(_ context.Context, accountID int64) (provision.AccountInfo, error) {
+func (s *provisionService) Account(_ context.Context, accountID int64) (supplyapi.AccountInfo, error) {
 	a := s.call(provisionCall{method: "Account", accountID: accountID})
 	return a.account, a.err
 }
 
-func (s *provisionService) Usage(_ context.Context, accountID int64, q provision.UsageQuery) (provision.Usage, error) {
+func (s *provisionService) Usage(_ context.Context, accountID int64, q ledger.UsageQuery) (supplyapi.Usage, error) {
 	a := s.call(provisionCall{method: "Usage", accountID: accountID, usage: q})
 	return a.usage, a.err
 }
 
-func (s *provisionService) OfferStatus(_ context.Context, accountID int64, offerID uuid.UUID) (provision.OfferStatus, error) {
+func (s *provisionService) OfferStatus(_ context.Context, accountID int64, offerID uuid.UUID) (supplyapi.OfferStatusResponse, error) {
 	a := s.call(provisionCall{method: "OfferStatus", accountID: accountID, id: offerID})
 	return a.status, a.err
 }
 
-func (s *provisionService) Resources(_ context.Context, accountID int64, f provision.ResourceFilter) ([]provision.ResourceSummary, error) {
+func (s *provisionService) Resources(_ context.Context, accountID int64, f ledger.ResourceFilter) ([]supplyapi.ResourceSummary, error) {
 	a := s.call(provisionCall{method: "Resources", accountID: accountID, filter: f})
 	return slices.Clone(a.resources), a.err
 }
 
-func (s *provisionService) Resource(_ context.Context, accountID int64, id uuid.UUID, forceRefresh bool) (provision.ResourceSummary, error) {
+func (s *provisionService) Resource(_ context.Context, accountID int64, id uuid.UUID, forceRefresh bool) (supplyapi.ResourceSummary, error) {
 	a := s.call(provisionCall{method: "Resource", accountID: accountID, id: id, flag: forceRefresh})
 	return a.resource, a.err
 }
 
-func (s *provisionService) Delete(_ context.Context, accountID int64, id uuid.UUID, force bool) (provision.DeleteResponse, error) {
+func (s *provisionService) Delete(_ context.Context, accountID int64, id uuid.UUID, force bool) (supplyapi.DeleteResourceResponse, error) {
 	a := s.call(provisionCall{method: "Delete", accountID: accountID, id: id, flag: force})
 	return a.deleted, a.err
 }
 
-func (s *provisionService) Cancel(_ context.Context, accountID int64, offerID uuid.UUID) (provision.OfferStatus, error) {
+func (s *provisionService) Cancel(_ context.Context, accountID int64, offerID uuid.UUID) (supplyapi.OfferStatusResponse, error) {
 	a := s.call(provisionCall{method: "Cancel", accountID: accountID, id: offerID})
 	return a.status, a.err
 }
@@ -141,7 +143,7 @@ func TestProcureOffer(t *testing.T) {
 		"cloud_init":"#cloud-config\npackages: [htop]\n","resource_name":"train"}`
 
 	t.Run("accepted", func(t *testing.T) {
-		ts.provision.answer(provisionAnswers{procured: provision.ProcureResponse{OfferID: offerID, Status: provision.ProcureInProgress}})
+		ts.provision.answer(provisionAnswers{procured: supplyapi.ProcureOfferResponse{OfferID: offerID, Status: supplyapi.ProcureInProgress}})
 		wantJSON(t, ts.procure(t, body, "retry-1"), 200,
 			`{"offer_id":"11111111-1111-4111-8111-111111111111","status":"provisioning_in_progress","procured_at":null,"resource_ids":[],"error":null}`)
 		c := ts.provision.lastCall()
@@ -156,8 +158,8 @@ func TestProcureOffer(t *testing.T) {
 	})
 
 	t.Run("finished, no idempotency key", func(t *testing.T) {
-		ts.provision.answer(provisionAnswers{procured: provision.ProcureResponse{
-			OfferID: offerID, Status: provision.ProcureDone, ProcuredAt: &t1, ResourceIDs: []uuid.UUID{resID, nodeID},
+		ts.provision.answer(provisionAnswers{procured: supplyapi.ProcureOfferResponse{
+			OfferID: offerID, Status: supplyapi.ProcureDone, ProcuredAt: &t1, ResourceIDs: []uuid.UUID{resID, nodeID},
 		}})
 		wantJSON(t, ts.procure(t, body, ""), 200, `{"offer_id":"11111111-1111-4111-8111-111111111111","status":"procured",
 			"procured_at":"2026-01-02T03:05:35Z","resource_ids":["22222222-2222-4222-8222-222222222222","33333333-3333-4333-8333-333333333333"],"error":null}`)
@@ -167,8 +169,8 @@ func TestProcureOffer(t *testing.T) {
 	})
 
 	t.Run("failed", func(t *testing.T) {
-		ts.provision.answer(provisionAnswers{procured: provision.ProcureResponse{
-			OfferID: offerID, Status: provision.ProcureFailed, Error: new("vendor is out of capacity"),
+		ts.provision.answer(provisionAnswers{procured: supplyapi.ProcureOfferResponse{
+			OfferID: offerID, Status: supplyapi.ProcureFailed, Error: new("vendor is out of capacity"),
 		}})
 		wantJSON(t, ts.procure(t, body, ""), 200, `{"offer_id":"11111111-1111-4111-8111-111111111111","status":"failed",
 			"procured_at":null,"resource_ids":[],"error":"vendor is out of capacity"}`)
@@ -218,8 +220,8 @@ func TestOfferStatus(t *testing.T) {
 	path := "/offers/" + offerID.String() + "/status"
 
 	t.Run("not started", func(t *testing.T) {
-		ts.provision.answer(provisionAnswers{status: provision.OfferStatus{
-			OfferID: offerID, Status: "available", CreatedAt: t0, ProcurementStatus: provision.StatusAvailable, Progress: "0/1 instances running",
+		ts.provision.answer(provisionAnswers{status: supplyapi.OfferStatusResponse{
+			OfferID: offerID, Status: "available", CreatedAt: t0, ProcurementStatus: supplyapi.ProcurementAvailable, Progress: "0/1 instances running",
 		}})
 		wantJSON(t, ts.get(t, path), 200, `{"offer_id":"11111111-1111-4111-8111-111111111111","status":"available",
 			"created_at":"2026-01-02T03:04:05Z","procurement_status":"available","instances":[],"resource_ids":[],
@@ -230,9 +232,9 @@ func TestOfferStatus(t *testing.T) {
 	})
 
 	t.Run("ready", func(t *testing.T) {
-		ts.provision.answer(provisionAnswers{status: provision.OfferStatus{
-			OfferID: offerID, Status: "procured", CreatedAt: t0, ProcurementStatus: provision.StatusReady,
-			Instances: []provision.InstanceInfo{
+		ts.provision.answer(provisionAnswers{status: supplyapi.OfferStatusResponse{
+			OfferID: offerID, Status: "procured", CreatedAt: t0, ProcurementStatus: supplyapi.ProcurementReady,
+			Instances: []supplyapi.InstanceInfo{
 				{ResourceID: resID, Name: "train", Status: "running", ExternalIP: new("203.0.113.7"), InternalIP: new("10.0.0.2"),
 					SSHCommand: new("ssh root@203.0.113.7"), SSHPort: new(22)},
 				{ResourceID: nodeID, Name: "train-1", Status: "provisioning"},
@@ -274,10 +276,10 @@ func TestProvisionErrors(t *testing.T) {
 		status int
 		want   string
 	}{
-		{"not found", &provision.Error{Kind: provision.ErrNotFound, Detail: "Offer not found"}, 404, `{"detail":"Offer not found"}`},
-		{"gone", &provision.Error{Kind: provision.ErrGone, Detail: "Offer expired at 2026-01-02T03:34:05Z"}, 410,
+		{"not found", &refusal.Error{Kind: refusal.ErrNotFound, Detail: "Offer not found"}, 404, `{"detail":"Offer not found"}`},
+		{"gone", &refusal.Error{Kind: refusal.ErrGone, Detail: "Offer expired at 2026-01-02T03:34:05Z"}, 410,
 			`{"detail":"Offer expired at 2026-01-02T03:34:05Z"}`},
-		{"conflict", &provision.Error{Kind: provision.ErrConflict, Detail: "Offer is already procured"}, 409,
+		{"conflict", &refusal.Error{Kind: refusal.ErrConflict, Detail: "Offer is already procured"}, 409,
 			`{"detail":"Offer is already procured"}`},
 		{"rejected field", &offers.QueryError{Loc: []any{"body", "ssh_public_key"}, Type: "value_error",
 			Msg: "Value error, not an OpenSSH public key", Input: "ssh-rsa nope"}, 422,

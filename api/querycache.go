@@ -3,7 +3,7 @@ package api
 import (
 	"sync"
 
-	"github.com/gpusupply/supply/offers"
+	"github.com/gpusupply/supply/supplyapi"
 )
 
 // queryCache remembers the queries decoded from recent get_offers bodies.
@@ -14,7 +14,7 @@ import (
 // decoded cleanly are kept: a bad one takes the full path to its error.
 type queryCache struct {
 	mu      sync.RWMutex
-	queries map[string]offers.Query
+	queries map[string]supplyapi.OfferQuery
 }
 
 const (
@@ -35,25 +35,25 @@ func cacheKey(contentType string, body []byte) (key string, ok bool) {
 	return contentType + "\x00" + string(body), true
 }
 
-func (c *queryCache) get(key string) (offers.Query, bool) {
+func (c *queryCache) get(key string) (supplyapi.OfferQuery, bool) {
 	c.mu.RLock()
 	q, ok := c.queries[key]
 	c.mu.RUnlock()
 	return cloneQuery(q), ok
 }
 
-func (c *queryCache) put(key string, q offers.Query) {
+func (c *queryCache) put(key string, q supplyapi.OfferQuery) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.queries == nil || len(c.queries) >= maxCachedQueries {
-		c.queries = make(map[string]offers.Query)
+		c.queries = make(map[string]supplyapi.OfferQuery)
 	}
 	c.queries[key] = cloneQuery(q)
 }
 
 // cloneQuery copies what q points to, so that no caller can change the
 // cached query through its pointers.
-func cloneQuery(q offers.Query) offers.Query {
+func cloneQuery(q supplyapi.OfferQuery) supplyapi.OfferQuery {
 	if p := q.Compute.MaxPricePerGPUHour; p != nil {
 		v := *p
 		q.Compute.MaxPricePerGPUHour = &v

@@ -6,7 +6,7 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/gpusupply/supply/offers"
+	"github.com/gpusupply/supply/supplyapi"
 )
 
 // TestQueryCacheAnswersAsTheDecoder checks that a body answered from the
@@ -32,7 +32,7 @@ func TestQueryCacheAnswersAsTheDecoder(t *testing.T) {
 	}
 
 	// Every query, taken twice, is the decoder's, defaults included.
-	a := &API{queryDecoder: newBodyDecoder[offers.Query](true)}
+	a := &API{queryDecoder: newBodyDecoder[supplyapi.OfferQuery](true)}
 	for _, b := range []string{
 		body,
 		"compute: {gpu_type: H100, gpu_count: 2, node_count: 2, max_price_per_gpu_hour: 3.5}\nnetwork: {supports_cilium: true}\nlimit: 7\n",
@@ -42,7 +42,7 @@ func TestQueryCacheAnswersAsTheDecoder(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var direct offers.Query
+		var direct supplyapi.OfferQuery
 		if err := a.queryDecoder.decode("application/yaml", []byte(b), &direct); err != nil {
 			t.Fatal(err)
 		}
@@ -66,7 +66,7 @@ func TestQueryCacheAnswersAsTheDecoder(t *testing.T) {
 }
 
 func TestQueryCacheIsBounded(t *testing.T) {
-	a := &API{queryDecoder: newBodyDecoder[offers.Query](true)}
+	a := &API{queryDecoder: newBodyDecoder[supplyapi.OfferQuery](true)}
 	for i := range maxCachedQueries + 10 {
 		if _, err := a.decodeQuery("application/yaml", fmt.Appendf(nil, "compute: {gpu_type: H100}\nlimit: %d\n", i%1000+1)); err != nil {
 			t.Fatal(err)

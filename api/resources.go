@@ -13,8 +13,9 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/gpusupply/supply/ledger"
 	"github.com/gpusupply/supply/offers"
-	"github.com/gpusupply/supply/provision"
+	"github.com/gpusupply/supply/supplyapi"
 )
 
 type listResourcesInput struct {
@@ -31,7 +32,7 @@ type getResourceInput struct {
 }
 
 type resourceOutput struct {
-	Body provision.ResourceSummary
+	Body supplyapi.ResourceSummary
 }
 
 type deleteResourceInput struct {
@@ -40,12 +41,12 @@ type deleteResourceInput struct {
 }
 
 type deleteResourceOutput struct {
-	Body provision.DeleteResponse
+	Body supplyapi.DeleteResourceResponse
 }
 
 func (a *API) registerResources() {
 	op := operation("list_resources", http.MethodGet, "/resources", tagResources, "List resources, newest first")
-	documentAnswer[[]provision.ResourceSummary](a, &op)
+	documentAnswer[[]supplyapi.ResourceSummary](a, &op)
 	huma.Register(a.huma, op, a.listResources)
 	huma.Register(a.huma, operation("get_resource", http.MethodGet, "/resources/{resource_id}", tagResources, "One resource"),
 		a.getResource)
@@ -57,7 +58,7 @@ func (a *API) registerResources() {
 
 // listResources answers with an ETag, like offerStatus.
 func (a *API) listResources(ctx context.Context, in *listResourcesInput) (*taggedOutput, error) {
-	f := provision.ResourceFilter{Status: in.Status}
+	f := ledger.ResourceFilter{Status: in.Status}
 	if in.OfferID != "" {
 		id, err := parseID("query", "offer_id", in.OfferID)
 		if err != nil {
@@ -70,7 +71,7 @@ func (a *API) listResources(ctx context.Context, in *listResourcesInput) (*tagge
 			return nil, validationFailed(ValidationError{Type: "value_error", Loc: []any{"query", "after"},
 				Msg: "Value error, after pages the list: pass limit with it", Input: in.After})
 		}
-		after, err := provision.ParseCursor(in.After)
+		after, err := ledger.ParseCursor(in.After)
 		if err != nil {
 			return nil, validationFailed(ValidationError{Type: "value_error", Loc: []any{"query", "after"},
 				Msg: "Value error, " + err.Error(), Input: in.After})
@@ -103,7 +104,7 @@ func (a *API) listResources(ctx context.Context, in *listResourcesInput) (*tagge
 		}}
 	}
 	if in.Limit > 0 && len(list) == in.Limit {
-		next := url.Values{"limit": {strconv.Itoa(in.Limit)}, "after": {provision.NextCursor(list[len(list)-1])}}
+		next := url.Values{"limit": {strconv.Itoa(in.Limit)}, "after": {ledger.NextCursor(list[len(list)-1])}}
 		if in.OfferID != "" {
 			next.Set("offer_id", in.OfferID)
 		}
@@ -148,7 +149,7 @@ func (a *API) deleteResource(ctx context.Context, in *deleteResourceInput) (*del
 // Encoder's newline), each summary from the bytes kept for its version
 // (summaryHeads) and its accrued cost, the one field that moves with the
 // clock: a list of unchanged resources costs no encoding but its costs.
-func (a *API) appendSummaries(dst []byte, accountID int64, list []provision.ResourceSummary) ([]byte, error) {
+func (a *API) appendSummaries(dst []byte, accountID int64, list []supplyapi.ResourceSummary) ([]byte, error) {
 	dst = append(dst, '[')
 	for i := range list {
 		s := &list[i]
@@ -176,7 +177,7 @@ var accruedCostKey = []byte(`"accrued_cost":`)
 
 // summaryHead is a summary's JSON up to the value of its last field,
 // accrued_cost.
-func summaryHead(s provision.ResourceSummary) ([]byte, error) {
+func summaryHead(s supplyapi.ResourceSummary) ([]byte, error) {
 	b, err := appendJSON(nil, s)
 	if err != nil {
 		return nil, err
@@ -189,7 +190,7 @@ func summaryHead(s provision.ResourceSummary) ([]byte, error) {
 }
 
 // completeSummary makes the lists of a resource [] rather than null.
-func completeSummary(r *provision.ResourceSummary) {
+func completeSummary(r *supplyapi.ResourceSummary) {
 	r.LinkedResources = emptyIfNil(r.LinkedResources)
 	r.OfferHistory = emptyIfNil(r.OfferHistory)
 }

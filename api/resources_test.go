@@ -5,22 +5,23 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gpusupply/supply/provision"
+	"github.com/gpusupply/supply/ledger"
 	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/supplyapi"
 )
 
 // clusterResource has every field set; vmResource leaves every optional one
 // empty.
 var (
-	clusterResource = provision.ResourceSummary{
-		ResourceID: resID, ResourceType: "cluster", Vendor: "nebius", VendorRegion: "eu-north1", Status: provision.ResourceRunning,
+	clusterResource = supplyapi.ResourceSummary{
+		ResourceID: resID, ResourceType: "cluster", Vendor: "nebius", VendorRegion: "eu-north1", Status: supplyapi.ResourceRunning,
 		CreatedAt: t0, Name: "train", StatusMessage: new("2/2 nodes running"),
-		Access: provision.Access{ExternalIP: new("203.0.113.7"), InternalIP: new("10.0.0.2"), SSHCommand: new("ssh root@203.0.113.7"), SSHPort: new(22)},
-		Spec: provision.Spec{GPUType: "nvidia-h100-sxm5-80gb", GPUCount: 16, VCPUCount: new(256), MemoryInGB: new(3200.0),
+		Access: supplyapi.Access{ExternalIP: new("203.0.113.7"), InternalIP: new("10.0.0.2"), SSHCommand: new("ssh root@203.0.113.7"), SSHPort: new(22)},
+		Spec: supplyapi.Spec{GPUType: "nvidia-h100-sxm5-80gb", GPUCount: 16, VCPUCount: new(256), MemoryInGB: new(3200.0),
 			BootDiskInGB: new(200), ContractType: "ondemand", InstanceType: "gpu-h100-sxm.8gpu", NodeCount: new(2)},
-		LinkedResources: []provision.Link{{ResourceID: nodeID, ResourceType: "vm", Status: provision.ResourceRunning,
+		LinkedResources: []supplyapi.Link{{ResourceID: nodeID, ResourceType: "vm", Status: supplyapi.ResourceRunning,
 			LinkType: "cluster_node", LinkedSince: t0, Name: "train-0"}},
-		OfferHistory:       []provision.OfferHistory{{OfferID: offerID, OfferType: "cluster", Role: "primary", CreatedAt: t0}},
+		OfferHistory:       []supplyapi.OfferHistory{{OfferID: offerID, OfferType: "cluster", Role: "primary", CreatedAt: t0}},
 		PricingTotalHourly: 47.5, ValidFrom: t0, ValidTo: &t1, LastSyncedAt: &t1, DeleteAt: &t1, AccruedCost: 12.3456,
 	}
 	clusterJSON = `{"resource_id":"22222222-2222-4222-8222-222222222222","resource_type":"cluster","vendor":"nebius",
@@ -36,9 +37,9 @@ var (
 		"pricing_total_hourly":47.5,"valid_from":"2026-01-02T03:04:05Z","valid_to":"2026-01-02T03:05:35Z",
 		"last_synced_at":"2026-01-02T03:05:35Z","delete_at":"2026-01-02T03:05:35Z","accrued_cost":12.3456}`
 
-	vmResource = provision.ResourceSummary{
-		ResourceID: nodeID, ResourceType: "vm", Vendor: "lambda", VendorRegion: "us-east-1", Status: provision.ResourceProvisioning,
-		CreatedAt: t0, Name: "dev", Spec: provision.Spec{GPUType: "nvidia-a100-pcie-40gb", GPUCount: 1, ContractType: "ondemand",
+	vmResource = supplyapi.ResourceSummary{
+		ResourceID: nodeID, ResourceType: "vm", Vendor: "lambda", VendorRegion: "us-east-1", Status: supplyapi.ResourceProvisioning,
+		CreatedAt: t0, Name: "dev", Spec: supplyapi.Spec{GPUType: "nvidia-a100-pcie-40gb", GPUCount: 1, ContractType: "ondemand",
 			InstanceType: "gpu_1x_a100"},
 		PricingTotalHourly: 1.29, ValidFrom: t0,
 	}
@@ -54,7 +55,7 @@ var (
 
 func TestListResources(t *testing.T) {
 	ts := newTestServer(t, 0)
-	ts.provision.answer(provisionAnswers{resources: []provision.ResourceSummary{clusterResource, vmResource}})
+	ts.provision.answer(provisionAnswers{resources: []supplyapi.ResourceSummary{clusterResource, vmResource}})
 
 	wantJSON(t, ts.get(t, "/resources"), 200, "["+clusterJSON+","+vmJSON+"]")
 	c := ts.provision.lastCall()
@@ -63,7 +64,7 @@ func TestListResources(t *testing.T) {
 	}
 
 	ts.get(t, "/resources?offer_id="+offerID.String()+"&status=deleted")
-	if f := ts.provision.lastCall().filter; f.OfferID == nil || *f.OfferID != offerID || f.Status != provision.ResourceDeleted {
+	if f := ts.provision.lastCall().filter; f.OfferID == nil || *f.OfferID != offerID || f.Status != supplyapi.ResourceDeleted {
 		t.Fatalf("filter reached the service as %+v", f)
 	}
 
@@ -118,8 +119,8 @@ func TestGetResource(t *testing.T) {
 
 func TestDeleteResource(t *testing.T) {
 	ts := newTestServer(t, 0)
-	ts.provision.answer(provisionAnswers{deleted: provision.DeleteResponse{
-		ResourceID: resID, Status: provision.ResourceDeleting, Message: "Termination requested; the resource is deleted once the vendor confirms",
+	ts.provision.answer(provisionAnswers{deleted: supplyapi.DeleteResourceResponse{
+		ResourceID: resID, Status: supplyapi.ResourceDeleting, Message: "Termination requested; the resource is deleted once the vendor confirms",
 	}})
 	want := `{"resource_id":"22222222-2222-4222-8222-222222222222","status":"deleting",
 		"message":"Termination requested; the resource is deleted once the vendor confirms"}`
@@ -141,7 +142,7 @@ func TestDeleteResource(t *testing.T) {
 
 func TestListResourcesPaging(t *testing.T) {
 	ts := newTestServer(t, 0)
-	page := []provision.ResourceSummary{clusterResource, vmResource}
+	page := []supplyapi.ResourceSummary{clusterResource, vmResource}
 	ts.provision.answer(provisionAnswers{resources: page})
 
 	// A full page names the next one; its cursor is the last resource's.
@@ -150,7 +151,7 @@ func TestListResourcesPaging(t *testing.T) {
 	if c := ts.provision.lastCall(); c.filter.Limit != 2 || c.filter.After != (store.ResourceCursor{}) || c.filter.Status != "running" {
 		t.Fatalf("first page reached the service as %+v", c.filter)
 	}
-	cursor := provision.NextCursor(vmResource)
+	cursor := ledger.NextCursor(vmResource)
 	if link := r.header.Get("Link"); link != `</resources?after=`+cursor+`&limit=2&status=running>; rel="next"` {
 		t.Fatalf("Link %q", link)
 	}

@@ -6,7 +6,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
-	"github.com/gpusupply/supply/provision"
+	"github.com/gpusupply/supply/ledger"
 	"github.com/gpusupply/supply/vendors"
 	"github.com/gpusupply/supply/vendors/standin"
 )
@@ -30,7 +30,7 @@ func RegisterSandbox(a *API, c Console) {
 	op := operation("list_sandbox_instances", http.MethodGet, "/sandbox/instances", "Sandbox",
 		"The caller's instances the sandbox vendors hold (sandbox mode only)")
 	huma.Register(a.huma, op, func(ctx context.Context, _ *struct{}) (*consoleOutput, error) {
-		mine, err := a.cfg.Provision.Resources(ctx, AccountID(ctx), provision.ResourceFilter{})
+		mine, err := a.cfg.Provision.Resources(ctx, AccountID(ctx), ledger.ResourceFilter{})
 		if err != nil {
 			return nil, a.provisionError(ctx, "sandbox instances", err)
 		}

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/supplyapi"
 )
 
 // The session operations are extensions of the Supply API: an account
@@ -24,20 +24,8 @@ func currentSession(ctx context.Context) int64 {
 	return id
 }
 
-// SessionInfo is a sign-in to the web console, as GET /sessions lists it.
-type SessionInfo struct {
-	ID         int64     `json:"id"`
-	KeyPrefix  string    `json:"key_prefix" doc:"The first characters of the API key the session was opened with"`
-	CreatedAt  time.Time `json:"created_at"`
-	LastSeenAt time.Time `json:"last_seen_at" doc:"When the session was last used, to the minute"`
-	ExpiresAt  time.Time `json:"expires_at"`
-	UserAgent  string    `json:"user_agent" doc:"The browser's User-Agent at sign-in, cut to 200 bytes"`
-	Address    string    `json:"address" doc:"The address the sign-in came from"`
-	Current    bool      `json:"current" doc:"Whether this request was made with this session"`
-}
-
 type sessionsOutput struct {
-	Body []SessionInfo
+	Body []supplyapi.SessionInfo
 }
 
 type sessionIDInput struct {
@@ -61,9 +49,9 @@ func (a *API) listSessions(ctx context.Context, _ *struct{}) (*sessionsOutput, e
 		return nil, a.internalError(ctx, "list sessions", err)
 	}
 	current := currentSession(ctx)
-	out := make([]SessionInfo, 0, len(ss))
+	out := make([]supplyapi.SessionInfo, 0, len(ss))
 	for _, s := range ss {
-		out = append(out, SessionInfo{
+		out = append(out, supplyapi.SessionInfo{
 			ID: s.ID, KeyPrefix: s.KeyPrefix, CreatedAt: s.CreatedAt, LastSeenAt: s.LastSeenAt, ExpiresAt: s.ExpiresAt,
 			UserAgent: s.UserAgent, Address: s.Address, Current: s.ID == current,
 		})

@@ -2,12 +2,12 @@
 // vendors, procure one, wait until it is reachable over SSH and give it back.
 //
 // Every method takes a context and answers the API's own types (package
-// offers and package provision), so a program sees exactly what the server
-// sent. A refusal of the server is a *Error that carries the status and the
+// supplyapi, which the server uses too), so a program sees exactly what the
+// server sent; the client imports nothing else of the server. A refusal of the server is a *Error that carries the status and the
 // server's sentence:
 //
 //	c := client.New("http://127.0.0.1:8080", os.Getenv("SUPPLY_API_KEY"))
-//	res, err := c.GetOffers(ctx, offers.Query{Compute: offers.Compute{GPUType: "H100"}})
+//	res, err := c.GetOffers(ctx, supplyapi.OfferQuery{Compute: supplyapi.OfferQueryCompute{GPUType: "H100"}})
 package client
 
 import (
@@ -24,8 +24,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/gpusupply/supply/offers"
-	"github.com/gpusupply/supply/provision"
+	"github.com/gpusupply/supply/supplyapi"
 )
 
 // DefaultUserAgent is the User-Agent sent unless WithUserAgent says otherwise.
@@ -77,8 +76,8 @@ func (c *Client) GPUs(ctx context.Context) (map[string][]string, error) {
 
 // Vendors answers GET /available_vendors: every vendor and the health of
 // its catalog.
-func (c *Client) Vendors(ctx context.Context) ([]offers.VendorStatus, error) {
-	var out []offers.VendorStatus
+func (c *Client) Vendors(ctx context.Context) ([]supplyapi.VendorStatus, error) {
+	var out []supplyapi.VendorStatus
 	return out, c.do(ctx, http.MethodGet, "/available_vendors", nil, nil, &out)
 }
 
@@ -96,27 +95,27 @@ func (c *Client) Contracts(ctx context.Context) ([]string, error) {
 }
 
 // GetOffers queries offers, cheapest first. The server accepts JSON as
-// well as YAML, and JSON is what a Query marshals to.
-func (c *Client) GetOffers(ctx context.Context, q offers.Query) (offers.Result, error) {
+// well as YAML, and JSON is what an OfferQuery marshals to.
+func (c *Client) GetOffers(ctx context.Context, q supplyapi.OfferQuery) (supplyapi.OfferResult, error) {
 	body, err := json.Marshal(q)
 	if err != nil {
-		return offers.Result{}, fmt.Errorf("encode offer query: %w", err)
+		return supplyapi.OfferResult{}, fmt.Errorf("encode offer query: %w", err)
 	}
-	var out offers.Result
+	var out supplyapi.OfferResult
 	return out, c.do(ctx, http.MethodPost, "/get_offers", nil, jsonBody(body), &out)
 }
 
 // GetOffersYAML sends a YAML query document as it is, for queries kept in
 // files; the server validates it exactly like GetOffers' query.
-func (c *Client) GetOffersYAML(ctx context.Context, doc []byte) (offers.Result, error) {
-	var out offers.Result
+func (c *Client) GetOffersYAML(ctx context.Context, doc []byte) (supplyapi.OfferResult, error) {
+	var out supplyapi.OfferResult
 	return out, c.do(ctx, http.MethodPost, "/get_offers", nil, &body{contentType: "application/yaml", data: doc}, &out)
 }
 
 // Offer answers GET /offers/{offer_id}: the offer and whether it is still
 // available.
-func (c *Client) Offer(ctx context.Context, offerID uuid.UUID) (offers.Details, error) {
-	var out offers.Details
+func (c *Client) Offer(ctx context.Context, offerID uuid.UUID) (supplyapi.OfferDetails, error) {
+	var out supplyapi.OfferDetails
 	return out, c.do(ctx, http.MethodGet, "/offers/"+offerID.String(), nil, nil, &out)
 }
 
@@ -125,23 +124,23 @@ func (c *Client) Offer(ctx context.Context, offerID uuid.UUID) (offers.Details, 
 // non-empty idempotencyKey makes a retry of the same request answer like
 // the first one instead of procuring twice. With req.Fallback set, a
 // vendor's refusal for capacity moves the procurement to the next
-// cheapest equivalent offer, and it may wait for stock (provision.Fallback);
+// cheapest equivalent offer, and it may wait for stock (supplyapi.Fallback);
 // its status lists each offer tried in Attempts.
-func (c *Client) Procure(ctx context.Context, req provision.ProcureRequest, idempotencyKey string) (provision.ProcureResponse, error) {
+func (c *Client) Procure(ctx context.Context, req supplyapi.ProcureOfferRequest, idempotencyKey string) (supplyapi.ProcureOfferResponse, error) {
 	b, err := json.Marshal(req)
 	if err != nil {
-		return provision.ProcureResponse{}, fmt.Errorf("encode procure request: %w", err)
+		return supplyapi.ProcureOfferResponse{}, fmt.Errorf("encode procure request: %w", err)
 	}
 	in := jsonBody(b)
 	in.idempotencyKey = idempotencyKey
-	var out provision.ProcureResponse
+	var out supplyapi.ProcureOfferResponse
 	return out, c.do(ctx, http.MethodPost, "/procure_offer", nil, in, &out)
 }
 
 // OfferStatus answers GET /offers/{offer_id}/status: how far procurement
 // has come, and how to reach the instances once they run.
-func (c *Client) OfferStatus(ctx context.Context, offerID uuid.UUID) (provision.OfferStatus, error) {
-	var out provision.OfferStatus
+func (c *Client) OfferStatus(ctx context.Context, offerID uuid.UUID) (supplyapi.OfferStatusResponse, error) {
+	var out supplyapi.OfferStatusResponse
 	return out, c.do(ctx, http.MethodGet, "/offers/"+offerID.String()+"/status", nil, nil, &out)
 }
 
@@ -149,14 +148,22 @@ func (c *Client) OfferStatus(ctx context.Context, offerID uuid.UUID) (provision.
 // a procurement still under way, whether it is trying an offer or waiting
 // for stock, as a forced delete of its resources would, and answers its
 // status. A procurement that has ended already is a *Error 409.
-func (c *Client) Cancel(ctx context.Context, offerID uuid.UUID) (provision.OfferStatus, error) {
-	var out provision.OfferStatus
+func (c *Client) Cancel(ctx context.Context, offerID uuid.UUID) (supplyapi.OfferStatusResponse, error) {
+	var out supplyapi.OfferStatusResponse
 	return out, c.do(ctx, http.MethodPost, "/offers/"+offerID.String()+"/cancel", nil, nil, &out)
+}
+
+// ResourceFilter narrows Resources; empty fields match all.
+type ResourceFilter struct {
+	// OfferID is the offer the resources were procured from.
+	OfferID *uuid.UUID
+	// Status is one resource status (supplyapi.ResourceRunning, ...).
+	Status string
 }
 
 // Resources lists the account's resources, newest first, deleted ones
 // included unless the filter asks for one status.
-func (c *Client) Resources(ctx context.Context, f provision.ResourceFilter) ([]provision.ResourceSummary, error) {
+func (c *Client) Resources(ctx context.Context, f ResourceFilter) ([]supplyapi.ResourceSummary, error) {
 	q := url.Values{}
 	if f.OfferID != nil {
 		q.Set("offer_id", f.OfferID.String())
@@ -164,59 +171,59 @@ func (c *Client) Resources(ctx context.Context, f provision.ResourceFilter) ([]p
 	if f.Status != "" {
 		q.Set("status", f.Status)
 	}
-	var out []provision.ResourceSummary
+	var out []supplyapi.ResourceSummary
 	return out, c.do(ctx, http.MethodGet, "/resources", q, nil, &out)
 }
 
 // Resource answers GET /resources/{resource_id}; forceRefresh makes the
 // server re-sync with the vendor first even when its state is fresh.
-func (c *Client) Resource(ctx context.Context, resourceID uuid.UUID, forceRefresh bool) (provision.ResourceSummary, error) {
+func (c *Client) Resource(ctx context.Context, resourceID uuid.UUID, forceRefresh bool) (supplyapi.ResourceSummary, error) {
 	q := url.Values{}
 	if forceRefresh {
 		q.Set("force_refresh", "true")
 	}
-	var out provision.ResourceSummary
+	var out supplyapi.ResourceSummary
 	return out, c.do(ctx, http.MethodGet, "/resources/"+resourceID.String(), q, nil, &out)
 }
 
 // Delete starts deleting a resource; it is deleted once the vendor confirms
 // (see WaitDeleted). force also deletes a resource that is still
 // provisioning, cancelling the provisioning.
-func (c *Client) Delete(ctx context.Context, resourceID uuid.UUID, force bool) (provision.DeleteResponse, error) {
+func (c *Client) Delete(ctx context.Context, resourceID uuid.UUID, force bool) (supplyapi.DeleteResourceResponse, error) {
 	q := url.Values{}
 	if force {
 		q.Set("force", "true")
 	}
-	var out provision.DeleteResponse
+	var out supplyapi.DeleteResourceResponse
 	return out, c.do(ctx, http.MethodDelete, "/resources/"+resourceID.String(), q, nil, &out)
 }
 
 // SetAutoDelete answers PATCH /resources/{resource_id} (an extension):
 // the resource (a cluster: all of it) is deleted after from now, or never
 // when after is nil.
-func (c *Client) SetAutoDelete(ctx context.Context, resourceID uuid.UUID, after *provision.Duration) (provision.ResourceSummary, error) {
+func (c *Client) SetAutoDelete(ctx context.Context, resourceID uuid.UUID, after *supplyapi.Duration) (supplyapi.ResourceSummary, error) {
 	if after == nil {
-		after = &provision.Duration{}
+		after = &supplyapi.Duration{}
 	}
-	b, err := json.Marshal(provision.AutoDeleteRequest{AutoDeleteAfter: after})
+	b, err := json.Marshal(supplyapi.AutoDeleteRequest{AutoDeleteAfter: after})
 	if err != nil {
-		return provision.ResourceSummary{}, fmt.Errorf("encode auto-delete request: %w", err)
+		return supplyapi.ResourceSummary{}, fmt.Errorf("encode auto-delete request: %w", err)
 	}
-	var out provision.ResourceSummary
+	var out supplyapi.ResourceSummary
 	return out, c.do(ctx, http.MethodPatch, "/resources/"+resourceID.String(), nil, jsonBody(b), &out)
 }
 
 // Account answers GET /account (an extension): the account's spend caps
 // and what its live resources cost now.
-func (c *Client) Account(ctx context.Context) (provision.AccountInfo, error) {
-	var out provision.AccountInfo
+func (c *Client) Account(ctx context.Context) (supplyapi.AccountInfo, error) {
+	var out supplyapi.AccountInfo
 	return out, c.do(ctx, http.MethodGet, "/account", nil, nil, &out)
 }
 
 // Usage answers GET /usage (an extension): what the account's resources
 // cost within [from, to), grouped by groupBy ("", vendor, gpu_type or
 // day). A zero from or to leaves it to the server (30 days ago, now).
-func (c *Client) Usage(ctx context.Context, from, to time.Time, groupBy string) (provision.Usage, error) {
+func (c *Client) Usage(ctx context.Context, from, to time.Time, groupBy string) (supplyapi.Usage, error) {
 	q := url.Values{}
 	if !from.IsZero() {
 		q.Set("from", from.UTC().Format(time.RFC3339Nano))
@@ -227,7 +234,7 @@ func (c *Client) Usage(ctx context.Context, from, to time.Time, groupBy string) 
 	if groupBy != "" {
 		q.Set("group_by", groupBy)
 	}
-	var out provision.Usage
+	var out supplyapi.Usage
 	return out, c.do(ctx, http.MethodGet, "/usage", q, nil, &out)
 }
 

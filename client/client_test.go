@@ -18,9 +18,8 @@ import (
 
 	"github.com/gpusupply/supply/client"
 	"github.com/gpusupply/supply/e2e"
-	"github.com/gpusupply/supply/offers"
-	"github.com/gpusupply/supply/provision"
 	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/supplyapi"
 )
 
 func TestMain(m *testing.M) { os.Exit(e2e.Main(m)) }
@@ -51,10 +50,10 @@ func requireStatus(t *testing.T, err error, want int) *client.Error {
 }
 
 // cheapest answers the cheapest on-demand single-machine H100 offer.
-func cheapest(t *testing.T, c *client.Client) offers.Offer {
+func cheapest(t *testing.T, c *client.Client) supplyapi.Offer {
 	t.Helper()
-	res, err := c.GetOffers(context.Background(), offers.Query{
-		Compute: offers.Compute{GPUType: "H100", ContractType: "ondemand"}, Limit: 1,
+	res, err := c.GetOffers(context.Background(), supplyapi.OfferQuery{
+		Compute: supplyapi.OfferQueryCompute{GPUType: "H100", ContractType: "ondemand"}, Limit: 1,
 	})
 	if err != nil {
 		t.Fatalf("get offers: %v", err)
@@ -90,7 +89,7 @@ func TestClient(t *testing.T) {
 	})
 
 	t.Run("get offers", func(t *testing.T) {
-		res, err := c.GetOffers(ctx, offers.Query{Compute: offers.Compute{GPUType: "H100", ContractType: "ondemand"}, Limit: 3})
+		res, err := c.GetOffers(ctx, supplyapi.OfferQuery{Compute: supplyapi.OfferQueryCompute{GPUType: "H100", ContractType: "ondemand"}, Limit: 3})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -109,7 +108,7 @@ func TestClient(t *testing.T) {
 
 	t.Run("get offers rejected", func(t *testing.T) {
 		price := -1.0
-		_, err := c.GetOffers(ctx, offers.Query{Region: "Mars", Compute: offers.Compute{GPUType: "H100", MaxPricePerGPUHour: &price}})
+		_, err := c.GetOffers(ctx, supplyapi.OfferQuery{Region: "Mars", Compute: supplyapi.OfferQueryCompute{GPUType: "H100", MaxPricePerGPUHour: &price}})
 		e := requireStatus(t, err, http.StatusUnprocessableEntity)
 		if len(e.Validation) != 2 {
 			t.Fatalf("validation = %+v, want 2 fields", e.Validation)
@@ -144,7 +143,7 @@ func TestClient(t *testing.T) {
 	t.Run("offer", func(t *testing.T) {
 		o := cheapest(t, c)
 		d, err := c.Offer(ctx, o.OfferID)
-		if err != nil || d.OfferID != o.OfferID || d.Status != offers.StatusAvailable {
+		if err != nil || d.OfferID != o.OfferID || d.Status != supplyapi.OfferAvailable {
 			t.Fatalf("Offer = %+v, %v; want the available offer %s", d, err, o.OfferID)
 		}
 		_, err = c.Offer(ctx, uuid.New())
@@ -161,13 +160,13 @@ func TestClient(t *testing.T) {
 		requireStatus(t, err, http.StatusNotFound)
 		_, err = c.Delete(ctx, id, false)
 		requireStatus(t, err, http.StatusNotFound)
-		_, err = c.Procure(ctx, provision.ProcureRequest{OfferID: id, SSHPublicKey: sshKey}, "")
+		_, err = c.Procure(ctx, supplyapi.ProcureOfferRequest{OfferID: id, SSHPublicKey: sshKey}, "")
 		requireStatus(t, err, http.StatusNotFound)
 	})
 
 	t.Run("procure rejected", func(t *testing.T) {
 		o := cheapest(t, c)
-		_, err := c.Procure(ctx, provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: "not a key"}, "")
+		_, err := c.Procure(ctx, supplyapi.ProcureOfferRequest{OfferID: o.OfferID, SSHPublicKey: "not a key"}, "")
 		e := requireStatus(t, err, http.StatusUnprocessableEntity)
 		if len(e.Validation) == 0 || e.Validation[0].Field() != "body.ssh_public_key" {
 			t.Fatalf("validation = %+v, want body.ssh_public_key", e.Validation)
@@ -176,10 +175,10 @@ func TestClient(t *testing.T) {
 
 	t.Run("lifecycle", func(t *testing.T) {
 		o := cheapest(t, c)
-		req := provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: sshKey}
+		req := supplyapi.ProcureOfferRequest{OfferID: o.OfferID, SSHPublicKey: sshKey}
 		key := uuid.NewString()
 		first, err := c.Procure(ctx, req, key)
-		if err != nil || first.Status == provision.ProcureFailed || len(first.ResourceIDs) != 1 {
+		if err != nil || first.Status == supplyapi.ProcureFailed || len(first.ResourceIDs) != 1 {
 			t.Fatalf("Procure = %+v, %v; want one resource in progress", first, err)
 		}
 		again, err := c.Procure(ctx, req, key)
@@ -190,11 +189,11 @@ func TestClient(t *testing.T) {
 		requireStatus(t, err, http.StatusConflict)
 
 		var seen []string
-		st, err := c.WaitReady(ctx, o.OfferID, func(st provision.OfferStatus) { seen = append(seen, st.ProcurementStatus) })
+		st, err := c.WaitReady(ctx, o.OfferID, func(st supplyapi.OfferStatusResponse) { seen = append(seen, st.ProcurementStatus) })
 		if err != nil {
 			t.Fatalf("WaitReady: %v", err)
 		}
-		if len(seen) == 0 || seen[len(seen)-1] != provision.StatusReady {
+		if len(seen) == 0 || seen[len(seen)-1] != supplyapi.ProcurementReady {
 			t.Errorf("changes seen %v, want them to end with ready", seen)
 		}
 		if len(st.Instances) != 1 || !strings.HasPrefix(deref(st.Instances[0].SSHCommand), "ssh root@") {
@@ -202,12 +201,12 @@ func TestClient(t *testing.T) {
 		}
 
 		id := first.ResourceIDs[0]
-		list, err := c.Resources(ctx, provision.ResourceFilter{OfferID: &o.OfferID})
-		if err != nil || len(list) != 1 || list[0].ResourceID != id || list[0].Status != provision.ResourceRunning {
+		list, err := c.Resources(ctx, client.ResourceFilter{OfferID: &o.OfferID})
+		if err != nil || len(list) != 1 || list[0].ResourceID != id || list[0].Status != supplyapi.ResourceRunning {
 			t.Fatalf("Resources(offer) = %+v, %v; want the one running resource", list, err)
 		}
-		list, err = c.Resources(ctx, provision.ResourceFilter{Status: provision.ResourceDeleted})
-		if err != nil || slices.ContainsFunc(list, func(r provision.ResourceSummary) bool { return r.ResourceID == id }) {
+		list, err = c.Resources(ctx, client.ResourceFilter{Status: supplyapi.ResourceDeleted})
+		if err != nil || slices.ContainsFunc(list, func(r supplyapi.ResourceSummary) bool { return r.ResourceID == id }) {
 			t.Fatalf("Resources(deleted) = %+v, %v; want no running resource", list, err)
 		}
 		r, err := c.Resource(ctx, id, true)
@@ -220,12 +219,12 @@ func TestClient(t *testing.T) {
 		}
 
 		del, err := c.Delete(ctx, id, false)
-		if err != nil || del.ResourceID != id || del.Status != provision.ResourceDeleting {
+		if err != nil || del.ResourceID != id || del.Status != supplyapi.ResourceDeleting {
 			t.Fatalf("Delete = %+v, %v", del, err)
 		}
 		calls := 0
-		gone, err := c.WaitDeleted(ctx, id, func(provision.ResourceSummary) { calls++ })
-		if err != nil || gone.Status != provision.ResourceDeleted || gone.ValidTo == nil || calls == 0 {
+		gone, err := c.WaitDeleted(ctx, id, func(supplyapi.ResourceSummary) { calls++ })
+		if err != nil || gone.Status != supplyapi.ResourceDeleted || gone.ValidTo == nil || calls == 0 {
 			t.Fatalf("WaitDeleted = %+v, %v after %d changes; want deleted", gone, err, calls)
 		}
 		_, err = c.Delete(ctx, id, false)
@@ -234,7 +233,7 @@ func TestClient(t *testing.T) {
 
 	t.Run("wait cancelled", func(t *testing.T) {
 		o := cheapest(t, c)
-		if _, err := c.Procure(ctx, provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: sshKey}, ""); err != nil {
+		if _, err := c.Procure(ctx, supplyapi.ProcureOfferRequest{OfferID: o.OfferID, SSHPublicKey: sshKey}, ""); err != nil {
 			t.Fatal(err)
 		}
 		cctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
@@ -244,7 +243,7 @@ func TestClient(t *testing.T) {
 			t.Fatalf("WaitReady with a short deadline: %v, want the deadline", err)
 		}
 		// Only the waiting stopped: the procurement goes on.
-		if st, err := c.WaitReady(ctx, o.OfferID, nil); err != nil || st.ProcurementStatus != provision.StatusReady {
+		if st, err := c.WaitReady(ctx, o.OfferID, nil); err != nil || st.ProcurementStatus != supplyapi.ProcurementReady {
 			t.Fatalf("WaitReady after the cancelled wait = %+v, %v", st, err)
 		}
 	})
@@ -264,7 +263,7 @@ func TestProcurementFails(t *testing.T) {
 	// Instances never boot in time, so every procurement fails.
 	_, c := startServer(t, "--sandbox-boot-time", "1h", "--provision-timeout", "1s")
 	o := cheapest(t, c)
-	if _, err := c.Procure(context.Background(), provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: sshKey}, ""); err != nil {
+	if _, err := c.Procure(context.Background(), supplyapi.ProcureOfferRequest{OfferID: o.OfferID, SSHPublicKey: sshKey}, ""); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -326,7 +325,7 @@ func TestAnswersOutsideTheAPI(t *testing.T) {
 		t.Errorf("error = %q", e)
 	}
 	st, err := c.WaitReady(context.Background(), id, nil)
-	if err != nil || st.ProcurementStatus != provision.StatusReady || polls.Load() != 3 {
+	if err != nil || st.ProcurementStatus != supplyapi.ProcurementReady || polls.Load() != 3 {
 		t.Fatalf("WaitReady = %+v, %v after %d polls; want ready on the third", st, err, polls.Load())
 	}
 }
@@ -347,7 +346,7 @@ func TestWaitUsesTheEventStream(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	o := cheapest(t, c)
-	resp, err := c.Procure(ctx, provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: sshKey}, "")
+	resp, err := c.Procure(ctx, supplyapi.ProcureOfferRequest{OfferID: o.OfferID, SSHPublicKey: sshKey}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -369,7 +368,7 @@ func TestWaitUsesTheEventStream(t *testing.T) {
 		t.Errorf("the server logged %d event streams, want one per wait", n)
 	}
 	var types []string
-	err = c.Follow(ctx, client.FollowOptions{Filter: client.EventFilter{ResourceID: resp.ResourceIDs[0].String()}}, func(e client.Event) error {
+	err = c.Follow(ctx, client.FollowOptions{Filter: client.EventFilter{ResourceID: resp.ResourceIDs[0].String()}}, func(e supplyapi.Event) error {
 		types = append(types, e.Type)
 		if e.Type == "resource.deleted" {
 			return client.ErrStopFollowing
@@ -400,16 +399,16 @@ func TestFailover(t *testing.T) {
 	t.Run("ready after a refusal", func(t *testing.T) {
 		o := cheapest(t, c)
 		taken := s.TakeAway(t, o)
-		q := offers.Query{Compute: offers.Compute{GPUType: "H100", ContractType: "ondemand"}}
-		if _, err := c.Procure(ctx, provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: sshKey,
-			Fallback: &provision.Fallback{Query: &q}}, ""); err != nil {
+		q := supplyapi.OfferQuery{Compute: supplyapi.OfferQueryCompute{GPUType: "H100", ContractType: "ondemand"}}
+		if _, err := c.Procure(ctx, supplyapi.ProcureOfferRequest{OfferID: o.OfferID, SSHPublicKey: sshKey,
+			Fallback: &supplyapi.Fallback{Query: &q}}, ""); err != nil {
 			t.Fatal(err)
 		}
-		var tries []provision.Attempt
+		var tries []supplyapi.Attempt
 		changes := 0
 		st, err := c.WaitProcurement(ctx, o.OfferID, client.WaitHooks{
-			OnChange: func(provision.OfferStatus) { changes++ },
-			OnAttempt: func(n int, a provision.Attempt) {
+			OnChange: func(supplyapi.OfferStatusResponse) { changes++ },
+			OnAttempt: func(n int, a supplyapi.Attempt) {
 				if n != len(tries)+1 {
 					t.Errorf("try %d reported after %d tries", n, len(tries))
 				}
@@ -423,10 +422,10 @@ func TestFailover(t *testing.T) {
 			t.Fatalf("tries reported %+v after %d changes, want each of %+v once", tries, changes, st.Attempts)
 		}
 		first, last := tries[0], tries[len(tries)-1]
-		if first.OfferID != o.OfferID || first.Outcome != provision.AttemptRefused || !strings.HasPrefix(deref(first.Reason), "no capacity") {
+		if first.OfferID != o.OfferID || first.Outcome != supplyapi.AttemptRefused || !strings.HasPrefix(deref(first.Reason), "no capacity") {
 			t.Errorf("first try %+v, want %s refused for lack of capacity", first, o.OfferID)
 		}
-		if last.Outcome != provision.AttemptReady || last.Vendor+last.Region == o.Vendor+o.VendorRegion {
+		if last.Outcome != supplyapi.AttemptReady || last.Vendor+last.Region == o.Vendor+o.VendorRegion {
 			t.Errorf("last try %+v, want ready elsewhere than %s %s", last, o.Vendor, o.VendorRegion)
 		}
 	})
@@ -436,7 +435,7 @@ func TestFailover(t *testing.T) {
 		// price or less is taken away: nothing the fallback may try is
 		// in stock, so the procurement waits.
 		o := cheapest(t, c)
-		q := offers.Query{Vendor: o.Vendor, Compute: offers.Compute{GPUType: o.GPUType, ContractType: "ondemand",
+		q := supplyapi.OfferQuery{Vendor: o.Vendor, Compute: supplyapi.OfferQueryCompute{GPUType: o.GPUType, ContractType: "ondemand",
 			MaxPricePerGPUHour: &o.GPUPricePerHour}, Limit: 1000}
 		res, err := c.GetOffers(ctx, q)
 		if err != nil {
@@ -445,29 +444,29 @@ func TestFailover(t *testing.T) {
 		for _, x := range res.Offers {
 			s.TakeAway(t, x)
 		}
-		if _, err := c.Procure(ctx, provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: sshKey,
-			Fallback: &provision.Fallback{Query: &q, Until: provision.DurationText("10m")}}, ""); err != nil {
+		if _, err := c.Procure(ctx, supplyapi.ProcureOfferRequest{OfferID: o.OfferID, SSHPublicKey: sshKey,
+			Fallback: &supplyapi.Fallback{Query: &q, Until: supplyapi.DurationText("10m")}}, ""); err != nil {
 			t.Fatal(err)
 		}
 		wctx, stop := context.WithCancel(ctx)
 		defer stop()
-		var waiting provision.OfferStatus
-		_, err = c.WaitProcurement(wctx, o.OfferID, client.WaitHooks{OnChange: func(st provision.OfferStatus) {
+		var waiting supplyapi.OfferStatusResponse
+		_, err = c.WaitProcurement(wctx, o.OfferID, client.WaitHooks{OnChange: func(st supplyapi.OfferStatusResponse) {
 			if strings.HasPrefix(st.Progress, "waiting for capacity") {
 				waiting = st
 				stop()
 			}
 		}})
-		if !errors.Is(err, context.Canceled) || waiting.ProcurementStatus != provision.StatusInProgress {
+		if !errors.Is(err, context.Canceled) || waiting.ProcurementStatus != supplyapi.ProcurementInProgress {
 			t.Fatalf("WaitProcurement = %v, last status %+v; want a wait for capacity", err, waiting)
 		}
 
 		st, err := c.Cancel(ctx, o.OfferID)
-		if err != nil || st.ProcurementStatus != provision.StatusFailed || !strings.Contains(deref(st.FailureReason), "cancelled by the user") {
+		if err != nil || st.ProcurementStatus != supplyapi.ProcurementFailed || !strings.Contains(deref(st.FailureReason), "cancelled by the user") {
 			t.Fatalf("Cancel = %+v, %v; want the procurement failed, cancelled by the user", st, err)
 		}
-		if len(st.Attempts) == 0 || st.Attempts[0].OfferID != o.OfferID || slices.ContainsFunc(st.Attempts, func(a provision.Attempt) bool {
-			return a.Outcome != provision.AttemptRefused
+		if len(st.Attempts) == 0 || st.Attempts[0].OfferID != o.OfferID || slices.ContainsFunc(st.Attempts, func(a supplyapi.Attempt) bool {
+			return a.Outcome != supplyapi.AttemptRefused
 		}) {
 			t.Errorf("attempts after the cancel %+v, want refusals only, of %s first", st.Attempts, o.OfferID)
 		}
@@ -479,7 +478,7 @@ func TestFailover(t *testing.T) {
 }
 
 // sameTry reports whether a and b are the same try, ended alike.
-func sameTry(a, b provision.Attempt) bool {
+func sameTry(a, b supplyapi.Attempt) bool {
 	return a.OfferID == b.OfferID && a.Outcome == b.Outcome && deref(a.Reason) == deref(b.Reason) && a.At.Equal(b.At)
 }
 
@@ -514,8 +513,8 @@ func TestWaitReportsEveryTry(t *testing.T) {
 	defer srv.Close()
 	var seen []string
 	_, err := client.New(srv.URL, "key").WaitProcurement(context.Background(), id, client.WaitHooks{
-		OnChange: func(st provision.OfferStatus) { seen = append(seen, "status "+st.ProcurementStatus) },
-		OnAttempt: func(n int, a provision.Attempt) {
+		OnChange: func(st supplyapi.OfferStatusResponse) { seen = append(seen, "status "+st.ProcurementStatus) },
+		OnAttempt: func(n int, a supplyapi.Attempt) {
 			seen = append(seen, fmt.Sprintf("try %d %s %s", n, a.Vendor, a.Outcome))
 		},
 	})

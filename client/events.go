@@ -14,11 +14,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gpusupply/supply/events"
+	"github.com/gpusupply/supply/supplyapi"
 )
-
-// Event is one event of the account, as GET /events sends it.
-type Event = events.Message
 
 // EventFilter narrows the events read or followed; empty fields match all.
 type EventFilter struct {
@@ -39,22 +36,15 @@ func (f EventFilter) query() url.Values {
 	return q
 }
 
-// EventPage is one page of GET /events as JSON.
-type EventPage struct {
-	Events  []Event `json:"events"`
-	LastID  int64   `json:"last_id"`
-	HasMore bool    `json:"has_more"`
-}
-
 // Events answers GET /events as JSON: up to limit events after the id after.
 // Pass LastID as after for the next page.
-func (c *Client) Events(ctx context.Context, after int64, f EventFilter, limit int) (EventPage, error) {
+func (c *Client) Events(ctx context.Context, after int64, f EventFilter, limit int) (supplyapi.EventPage, error) {
 	q := f.query()
 	q.Set("after", strconv.FormatInt(after, 10))
 	if limit > 0 {
 		q.Set("limit", strconv.Itoa(limit))
 	}
-	var page EventPage
+	var page supplyapi.EventPage
 	return page, c.do(ctx, http.MethodGet, "/events", q, nil, &page)
 }
 
@@ -91,7 +81,7 @@ type FollowOptions struct {
 // connection, one silent for o.IdleTimeout, or a restarting server is
 // reconnected with Last-Event-ID, so fn sees every event once. A server
 // without event streams answers a *Error with status 404 at once.
-func (c *Client) Follow(ctx context.Context, o FollowOptions, fn func(Event) error) error {
+func (c *Client) Follow(ctx context.Context, o FollowOptions, fn func(supplyapi.Event) error) error {
 	s := &stream{last: o.After, resume: !o.FromNow}
 	idle := cmp.Or(o.IdleTimeout, DefaultIdleTimeout)
 	failures := 0
@@ -134,7 +124,7 @@ type stream struct {
 
 // followOnce reads one stream connection until it ends, or until nothing
 // arrived on it for idle.
-func (c *Client) followOnce(ctx context.Context, s *stream, f EventFilter, idle time.Duration, opened func(), fn func(Event) error) error {
+func (c *Client) followOnce(ctx context.Context, s *stream, f EventFilter, idle time.Duration, opened func(), fn func(supplyapi.Event) error) error {
 	q := f.query()
 	if s.resume {
 		q.Set("after", strconv.FormatInt(s.last, 10))
@@ -213,7 +203,7 @@ func (r *idleReader) Read(p []byte) (int, error) {
 // skipped. An id takes effect only at the blank line, as in a browser's
 // EventSource: a connection that breaks off inside an event resumes
 // before it, not after.
-func readEvents(body io.Reader, host string, s *stream, fn func(Event) error) error {
+func readEvents(body io.Reader, host string, s *stream, fn func(supplyapi.Event) error) error {
 	sc := bufio.NewScanner(body)
 	sc.Buffer(make([]byte, 0, 64<<10), 8<<20)
 	var data strings.Builder
@@ -228,7 +218,7 @@ func readEvents(body io.Reader, host string, s *stream, fn func(Event) error) er
 			if data.Len() == 0 {
 				continue
 			}
-			var e Event
+			var e supplyapi.Event
 			if err := json.Unmarshal([]byte(data.String()), &e); err != nil {
 				return fmt.Errorf("GET /events: bad event: %w", err)
 			}

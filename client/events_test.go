@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gpusupply/supply/client"
+	"github.com/gpusupply/supply/supplyapi"
 )
 
 // quietServer streams events 1 to 4 as the server does, but goes quiet on
@@ -58,7 +59,7 @@ func TestFollowReconnectsWhenQuiet(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var got []int64
-	err := client.New(srv.URL, "").Follow(ctx, client.FollowOptions{IdleTimeout: 200 * time.Millisecond}, func(e client.Event) error {
+	err := client.New(srv.URL, "").Follow(ctx, client.FollowOptions{IdleTimeout: 200 * time.Millisecond}, func(e supplyapi.Event) error {
 		got = append(got, e.ID)
 		if e.ID == 4 {
 			return client.ErrStopFollowing

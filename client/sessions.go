@@ -5,16 +5,13 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/gpusupply/supply/api"
+	"github.com/gpusupply/supply/supplyapi"
 )
-
-// Session is a sign-in to the web console, as GET /sessions lists it.
-type Session = api.SessionInfo
 
 // Sessions answers GET /sessions (an extension): the account's web console
 // sessions, newest first.
-func (c *Client) Sessions(ctx context.Context) ([]Session, error) {
-	var out []Session
+func (c *Client) Sessions(ctx context.Context) ([]supplyapi.SessionInfo, error) {
+	var out []supplyapi.SessionInfo
 	return out, c.do(ctx, http.MethodGet, "/sessions", nil, nil, &out)
 }
 

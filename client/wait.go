@@ -11,8 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/gpusupply/supply/offers"
-	"github.com/gpusupply/supply/provision"
+	"github.com/gpusupply/supply/supplyapi"
 )
 
 // Polling of WaitReady and WaitDeleted: every half second while things
@@ -32,7 +31,7 @@ const (
 // called with the first status and with every status that differs from
 // the one before. A failed procurement is a *FailedError; a cancelled ctx
 // stops waiting (not the procurement) and answers ctx.Err().
-func (c *Client) WaitReady(ctx context.Context, offerID uuid.UUID, onChange func(provision.OfferStatus)) (provision.OfferStatus, error) {
+func (c *Client) WaitReady(ctx context.Context, offerID uuid.UUID, onChange func(supplyapi.OfferStatusResponse)) (supplyapi.OfferStatusResponse, error) {
 	return c.WaitProcurement(ctx, offerID, WaitHooks{OnChange: onChange})
 }
 
@@ -41,27 +40,27 @@ type WaitHooks struct {
 	// OnChange, when not nil, is called with the first status and with
 	// every status that differs from the one before (its procurement
 	// status, progress, instances or tries).
-	OnChange func(provision.OfferStatus)
+	OnChange func(supplyapi.OfferStatusResponse)
 	// OnAttempt, when not nil, is called once for each offer a
 	// procurement with a fallback tried, as the try ends (refused,
 	// no_answer, failed, ready or cancelled), in order and before
 	// OnChange of the status that showed it: n counts from 1. A try
 	// that began and ended between two statuses read is reported too.
 	// The try under way is in the status's Progress.
-	OnAttempt func(n int, a provision.Attempt)
+	OnAttempt func(n int, a supplyapi.Attempt)
 }
 
 // WaitProcurement is WaitReady with a call for each try of a
 // procurement that fails over (see WaitHooks).
-func (c *Client) WaitProcurement(ctx context.Context, offerID uuid.UUID, hooks WaitHooks) (provision.OfferStatus, error) {
-	get := func(ctx context.Context) (provision.OfferStatus, error) { return c.OfferStatus(ctx, offerID) }
+func (c *Client) WaitProcurement(ctx context.Context, offerID uuid.UUID, hooks WaitHooks) (supplyapi.OfferStatusResponse, error) {
+	get := func(ctx context.Context) (supplyapi.OfferStatusResponse, error) { return c.OfferStatus(ctx, offerID) }
 	wake, stop := c.wakeOnEvents(ctx, offerID.String())
 	defer stop()
 	ended := 0
-	onChange := func(st provision.OfferStatus) {
+	onChange := func(st supplyapi.OfferStatusResponse) {
 		// Tries are only ever appended, and only the last can be under
 		// way, so every try before the first one under way has ended.
-		for ; ended < len(st.Attempts) && st.Attempts[ended].Outcome != provision.AttemptTrying; ended++ {
+		for ; ended < len(st.Attempts) && st.Attempts[ended].Outcome != supplyapi.AttemptTrying; ended++ {
 			if hooks.OnAttempt != nil {
 				hooks.OnAttempt(ended+1, st.Attempts[ended])
 			}
@@ -70,17 +69,17 @@ func (c *Client) WaitProcurement(ctx context.Context, offerID uuid.UUID, hooks W
 			hooks.OnChange(st)
 		}
 	}
-	return poll(ctx, wake, get, offerStatusKey, onChange, func(st provision.OfferStatus) (bool, error) {
+	return poll(ctx, wake, get, offerStatusKey, onChange, func(st supplyapi.OfferStatusResponse) (bool, error) {
 		switch {
-		case st.ProcurementStatus == provision.StatusReady:
+		case st.ProcurementStatus == supplyapi.ProcurementReady:
 			return true, nil
-		case st.ProcurementStatus == provision.StatusFailed:
+		case st.ProcurementStatus == supplyapi.ProcurementFailed:
 			reason := ""
 			if st.FailureReason != nil {
 				reason = *st.FailureReason
 			}
 			return true, &FailedError{OfferID: offerID, Reason: reason}
-		case st.ProcurementStatus == provision.StatusAvailable && st.Status == offers.StatusExpired:
+		case st.ProcurementStatus == supplyapi.ProcurementAvailable && st.Status == supplyapi.OfferExpired:
 			return true, fmt.Errorf("offer %s expired before it was procured", offerID)
 		}
 		return false, nil
@@ -91,18 +90,18 @@ func (c *Client) WaitProcurement(ctx context.Context, offerID uuid.UUID, hooks W
 // gone (on its events, or polling), and answers its final state. onChange is called like WaitReady's. A
 // resource that is neither deleting nor deleted is an error: nothing would
 // ever delete it.
-func (c *Client) WaitDeleted(ctx context.Context, resourceID uuid.UUID, onChange func(provision.ResourceSummary)) (provision.ResourceSummary, error) {
-	get := func(ctx context.Context) (provision.ResourceSummary, error) {
+func (c *Client) WaitDeleted(ctx context.Context, resourceID uuid.UUID, onChange func(supplyapi.ResourceSummary)) (supplyapi.ResourceSummary, error) {
+	get := func(ctx context.Context) (supplyapi.ResourceSummary, error) {
 		return c.Resource(ctx, resourceID, false)
 	}
-	key := func(r provision.ResourceSummary) string { return r.Status + "\x00" + deref(r.StatusMessage) }
+	key := func(r supplyapi.ResourceSummary) string { return r.Status + "\x00" + deref(r.StatusMessage) }
 	wake, stop := c.wakeOnEvents(ctx, resourceID.String())
 	defer stop()
-	return poll(ctx, wake, get, key, onChange, func(r provision.ResourceSummary) (bool, error) {
+	return poll(ctx, wake, get, key, onChange, func(r supplyapi.ResourceSummary) (bool, error) {
 		switch r.Status {
-		case provision.ResourceDeleted:
+		case supplyapi.ResourceDeleted:
 			return true, nil
-		case provision.ResourceDeleting:
+		case supplyapi.ResourceDeleting:
 			return false, nil
 		}
 		return true, fmt.Errorf("resource %s is %s, not being deleted", resourceID, r.Status)
@@ -112,7 +111,7 @@ func (c *Client) WaitDeleted(ctx context.Context, resourceID uuid.UUID, onChange
 // offerStatusKey tells two offer statuses apart by what a watcher sees
 // change: the procurement status, the progress, each instance's status
 // and each try's outcome.
-func offerStatusKey(st provision.OfferStatus) string {
+func offerStatusKey(st supplyapi.OfferStatusResponse) string {
 	var b strings.Builder
 	b.WriteString(st.ProcurementStatus + "\x00" + st.Progress)
 	for _, in := range st.Instances {
@@ -137,7 +136,7 @@ func (c *Client) wakeOnEvents(ctx context.Context, id string) (wake <-chan struc
 	signalOpen := func() { once.Do(func() { close(open) }) }
 	go func() {
 		defer signalOpen()
-		_ = c.Follow(ctx, FollowOptions{FromNow: true, Filter: EventFilter{ResourceID: id}, Opened: signalOpen}, func(Event) error {
+		_ = c.Follow(ctx, FollowOptions{FromNow: true, Filter: EventFilter{ResourceID: id}, Opened: signalOpen}, func(supplyapi.Event) error {
 			select {
 			case ch <- struct{}{}:
 			default:

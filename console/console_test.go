@@ -34,10 +34,12 @@ import (
 
 	"github.com/gpusupply/supply/api"
 	"github.com/gpusupply/supply/apikeys"
+	"github.com/gpusupply/supply/ledger"
 	"github.com/gpusupply/supply/offers"
-	"github.com/gpusupply/supply/provision"
+	"github.com/gpusupply/supply/refusal"
 	"github.com/gpusupply/supply/store"
 	"github.com/gpusupply/supply/store/storetest"
+	"github.com/gpusupply/supply/supplyapi"
 )
 
 // provisionService deletes anything and remembers what; the console's
@@ -49,27 +51,27 @@ type provisionService struct {
 	deleted []uuid.UUID
 }
 
-func (p *provisionService) Procure(context.Context, int64, string, provision.ProcureRequest) (provision.ProcureResponse, error) {
-	return provision.ProcureResponse{}, provision.ErrNotFound
+func (p *provisionService) Procure(context.Context, int64, string, supplyapi.ProcureOfferRequest) (supplyapi.ProcureOfferResponse, error) {
+	return supplyapi.ProcureOfferResponse{}, refusal.ErrNotFound
 }
 
-func (p *provisionService) OfferStatus(context.Context, int64, uuid.UUID) (provision.OfferStatus, error) {
-	return provision.OfferStatus{}, provision.ErrNotFound
+func (p *provisionService) OfferStatus(context.Context, int64, uuid.UUID) (supplyapi.OfferStatusResponse, error) {
+	return supplyapi.OfferStatusResponse{}, refusal.ErrNotFound
 }
 
-func (p *provisionService) Resources(context.Context, int64, provision.ResourceFilter) ([]provision.ResourceSummary, error) {
+func (p *provisionService) Resources(context.Context, int64, ledger.ResourceFilter) ([]supplyapi.ResourceSummary, error) {
 	return nil, nil
 }
 
-func (p *provisionService) Resource(context.Context, int64, uuid.UUID, bool) (provision.ResourceSummary, error) {
-	return provision.ResourceSummary{}, provision.ErrNotFound
+func (p *provisionService) Resource(context.Context, int64, uuid.UUID, bool) (supplyapi.ResourceSummary, error) {
+	return supplyapi.ResourceSummary{}, refusal.ErrNotFound
 }
 
-func (p *provisionService) Delete(_ context.Context, _ int64, id uuid.UUID, _ bool) (provision.DeleteResponse, error) {
+func (p *provisionService) Delete(_ context.Context, _ int64, id uuid.UUID, _ bool) (supplyapi.DeleteResourceResponse, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.deleted = append(p.deleted, id)
-	return provision.DeleteResponse{ResourceID: id, Status: "deleting"}, nil
+	return supplyapi.DeleteResourceResponse{ResourceID: id, Status: "deleting"}, nil
 }
 
 func (p *provisionService) deletes() int {
@@ -80,12 +82,12 @@ func (p *provisionService) deletes() int {
 
 type offerService struct{}
 
-func (offerService) Answer(context.Context, int64, offers.Query) (*offers.Answer, error) {
+func (offerService) Answer(context.Context, int64, supplyapi.OfferQuery) (*offers.Answer, error) {
 	return nil, offers.ErrNotFound
 }
 
-func (offerService) Details(context.Context, int64, uuid.UUID) (offers.Details, error) {
-	return offers.Details{}, offers.ErrNotFound
+func (offerService) Details(context.Context, int64, uuid.UUID) (supplyapi.OfferDetails, error) {
+	return supplyapi.OfferDetails{}, offers.ErrNotFound
 }
 
 type syncBuffer struct {

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gpusupply/supply/offers"
+	"github.com/gpusupply/supply/supplyapi"
 	"github.com/gpusupply/supply/vendors/standin"
 )
 
@@ -65,7 +65,7 @@ func (s *Server) VendorConsole(t testing.TB, method, path string, body any, want
 // next read. An offer does not name its instance type, so every item of
 // o's vendor, vendor_region and contract with o's GPU and node counts is
 // taken, and answered: where two such items sell alike machines, both go.
-func (s *Server) TakeAway(t testing.TB, o offers.Offer) []standin.Stock {
+func (s *Server) TakeAway(t testing.TB, o supplyapi.Offer) []standin.Stock {
 	t.Helper()
 	nodes := 1
 	if o.NodeCount != nil {

@@ -18,8 +18,8 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/google/uuid"
 
-	"github.com/gpusupply/supply/offers"
 	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/supplyapi"
 )
 
 // consoleSSHKey is the public key the browser test rents with.
@@ -510,10 +510,10 @@ func TestConsoleInABrowser(t *testing.T) {
 // H100 of a region group where the vendors sell an equivalent of it (its
 // exact GPU, at most 25% dearer per GPU-hour, elsewhere): the region and
 // the offer sold. Prices drift with the clock, so the region is found.
-func soldOut(t *testing.T, s *Server) (string, offers.Offer) {
+func soldOut(t *testing.T, s *Server) (string, supplyapi.Offer) {
 	t.Helper()
 	for _, region := range []string{"US", "EU", "APAC"} {
-		var res offers.Result
+		var res supplyapi.OfferResult
 		s.JSON(t, http.MethodPost, "/get_offers", "application/json",
 			[]byte(`{"region":"`+region+`","compute":{"gpu_type":"H100","contract_type":"ondemand"},"limit":100}`), http.StatusOK, &res)
 		if len(res.Offers) == 0 {
@@ -529,7 +529,7 @@ func soldOut(t *testing.T, s *Server) (string, offers.Offer) {
 		}
 	}
 	t.Fatal("no region group sells an H100 with an equivalent at another vendor or region")
-	return "", offers.Offer{}
+	return "", supplyapi.Offer{}
 }
 
 func price(t *testing.T, s string) float64 {

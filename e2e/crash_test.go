@@ -15,9 +15,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/gpusupply/supply/offers"
-	"github.com/gpusupply/supply/provision"
 	"github.com/gpusupply/supply/store/storetest"
+	"github.com/gpusupply/supply/supplyapi"
 	"github.com/gpusupply/supply/vendors"
 	"github.com/gpusupply/supply/vendors/standin"
 )
@@ -62,8 +61,8 @@ func crashTest(t *testing.T, engine string) {
 	// force: some are still provisioning, which a delete cancels).
 	run := func(i int, delay time.Duration) {
 		time.Sleep(delay)
-		req := provision.ProcureRequest{OfferID: picked[i].OfferID, SSHPublicKey: crashKey}
-		var resp provision.ProcureResponse
+		req := supplyapi.ProcureOfferRequest{OfferID: picked[i].OfferID, SSHPublicKey: crashKey}
+		var resp supplyapi.ProcureOfferResponse
 		// The Idempotency-Key makes a retry after a lost answer safe.
 		err := c.call(ctx, http.MethodPost, "/procure_offer", picked[i].OfferID.String(), req, &resp, http.StatusOK)
 		results[i].resources, results[i].err = resp.ResourceIDs, err
@@ -71,7 +70,7 @@ func crashTest(t *testing.T, engine string) {
 			return
 		}
 		time.Sleep(rand.N(2 * time.Second))
-		var del provision.DeleteResponse
+		var del supplyapi.DeleteResourceResponse
 		err = c.call(ctx, http.MethodDelete, "/resources/"+resp.ResourceIDs[0].String()+"?force=true", "", nil, &del, http.StatusOK)
 		results[i].deleted, results[i].err = err == nil, err
 	}
@@ -103,9 +102,9 @@ func crashTest(t *testing.T, engine string) {
 		if r.err != nil {
 			t.Fatalf("offer %d: %v", i, r.err)
 		}
-		status := provision.ResourceRunning
+		status := supplyapi.ResourceRunning
 		if r.deleted {
-			status = provision.ResourceDeleted
+			status = supplyapi.ResourceDeleted
 		}
 		want[r.resources[0]] = status
 	}
@@ -126,12 +125,12 @@ func crashTest(t *testing.T, engine string) {
 		n := live[id.String()]
 		delete(live, id.String())
 		switch {
-		case status == provision.ResourceRunning && n != 1:
+		case status == supplyapi.ResourceRunning && n != 1:
 			t.Errorf("running resource %s has %d live instances, want exactly 1", id, n)
-		case status != provision.ResourceRunning && n != 0:
+		case status != supplyapi.ResourceRunning && n != 0:
 			t.Errorf("%s resource %s still has %d live instances (a leak)", status, id, n)
 		}
-		if status == provision.ResourceRunning {
+		if status == supplyapi.ResourceRunning {
 			running++
 		}
 	}
@@ -160,11 +159,11 @@ const (
 const crashKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGZ1c3VwcGx5dGVzdGtleWZvcnByb3Zpc2lvbmluZzAx crash@test"
 
 // pickOffers takes n distinct single-machine offers, spread over vendors.
-func pickOffers(t *testing.T, s *Server, n int) []offers.Offer {
+func pickOffers(t *testing.T, s *Server, n int) []supplyapi.Offer {
 	t.Helper()
-	byVendor := map[string][]offers.Offer{}
+	byVendor := map[string][]supplyapi.Offer{}
 	for _, gpu := range []string{"H100", "A100", "L40S", "L4", "RTX 4090", "H200", "A6000"} {
-		var res offers.Result
+		var res supplyapi.OfferResult
 		body := fmt.Sprintf(`{"compute":{"gpu_type":%q},"limit":200}`, gpu)
 		if code, _, b := s.Do(t, http.MethodPost, "/get_offers", "application/json", []byte(body)); code == http.StatusOK {
 			json.Unmarshal(b, &res)
@@ -176,7 +175,7 @@ func pickOffers(t *testing.T, s *Server, n int) []offers.Offer {
 	if len(byVendor) != len(vendors.Slugs) {
 		t.Fatalf("offers from %d vendors, want all %d in the crash test", len(byVendor), len(vendors.Slugs))
 	}
-	var picked []offers.Offer
+	var picked []supplyapi.Offer
 	for len(picked) < n {
 		progress := false
 		for v, list := range byVendor {
@@ -199,7 +198,7 @@ func waitSettled(t *testing.T, s *Server, want map[uuid.UUID]string, limit time.
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	for {
-		var list []provision.ResourceSummary
+		var list []supplyapi.ResourceSummary
 		s.JSON(t, http.MethodGet, "/resources", "", nil, http.StatusOK, &list)
 		got := map[uuid.UUID]string{}
 		done := true
@@ -209,7 +208,7 @@ func waitSettled(t *testing.T, s *Server, want map[uuid.UUID]string, limit time.
 				continue
 			}
 			got[r.ResourceID] = r.Status
-			cleanFailure := r.Status == provision.ResourceFailed && r.ValidTo != nil && r.StatusMessage != nil &&
+			cleanFailure := r.Status == supplyapi.ResourceFailed && r.ValidTo != nil && r.StatusMessage != nil &&
 				strings.HasPrefix(*r.StatusMessage, "no capacity")
 			if r.Status != want[r.ResourceID] && !cleanFailure {
 				done = false

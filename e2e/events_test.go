@@ -15,8 +15,8 @@ import (
 
 	"github.com/gpusupply/supply/client"
 	"github.com/gpusupply/supply/events"
-	"github.com/gpusupply/supply/provision"
 	"github.com/gpusupply/supply/store/storetest"
+	"github.com/gpusupply/supply/supplyapi"
 )
 
 // TestEventsAcrossKill follows GET /events while a machine is procured and
@@ -50,9 +50,9 @@ func eventsAcrossKill(t *testing.T, engine string) {
 	hook.setSecret(w.Secret)
 
 	// Follow from the start, over one connection per server process.
-	follow := func(after int64, stop func(client.Event) bool, seen *[]client.Event) {
+	follow := func(after int64, stop func(supplyapi.Event) bool, seen *[]supplyapi.Event) {
 		t.Helper()
-		err := c.Follow(ctx, client.FollowOptions{After: after}, func(e client.Event) error {
+		err := c.Follow(ctx, client.FollowOptions{After: after}, func(e supplyapi.Event) error {
 			*seen = append(*seen, e)
 			if stop(e) {
 				return client.ErrStopFollowing
@@ -63,29 +63,29 @@ func eventsAcrossKill(t *testing.T, engine string) {
 			t.Fatalf("follow: %v", err)
 		}
 	}
-	var seen []client.Event
-	var resp provision.ProcureResponse
+	var seen []supplyapi.Event
+	var resp supplyapi.ProcureOfferResponse
 	offer := pickOffers(t, s, 1)[0]
 	offerID := offer.OfferID.String()
-	body, _ := json.Marshal(provision.ProcureRequest{OfferID: offer.OfferID, SSHPublicKey: crashKey})
+	body, _ := json.Marshal(supplyapi.ProcureOfferRequest{OfferID: offer.OfferID, SSHPublicKey: crashKey})
 	s.JSON(t, http.MethodPost, "/procure_offer", "application/json", body, http.StatusOK, &resp)
-	follow(0, func(e client.Event) bool {
-		return e.OfferID == offerID && (e.Type == events.ProcurementReady || e.Type == events.ProcurementFailed)
+	follow(0, func(e supplyapi.Event) bool {
+		return e.OfferID == offerID && (e.Type == supplyapi.EventProcurementReady || e.Type == supplyapi.EventProcurementFailed)
 	}, &seen)
-	if seen[len(seen)-1].Type != events.ProcurementReady {
+	if seen[len(seen)-1].Type != supplyapi.EventProcurementReady {
 		t.Fatalf("the procurement did not get ready: %+v", seen)
 	}
 	rid := resp.ResourceIDs[0]
-	s.JSON(t, http.MethodDelete, "/resources/"+rid.String(), "", nil, http.StatusOK, &provision.DeleteResponse{})
-	follow(seen[len(seen)-1].ID, func(e client.Event) bool { return e.Type == events.ResourceDeleting }, &seen)
+	s.JSON(t, http.MethodDelete, "/resources/"+rid.String(), "", nil, http.StatusOK, &supplyapi.DeleteResourceResponse{})
+	follow(seen[len(seen)-1].ID, func(e supplyapi.Event) bool { return e.Type == supplyapi.EventResourceDeleting }, &seen)
 	// The vendor has not confirmed yet: kill the server mid-deletion.
 	s.Kill(t)
 	s.Restart(t)
-	follow(seen[len(seen)-1].ID, func(e client.Event) bool { return e.Type == events.ResourceDeleted }, &seen)
+	follow(seen[len(seen)-1].ID, func(e supplyapi.Event) bool { return e.Type == supplyapi.EventResourceDeleted }, &seen)
 
 	want := []string{
-		events.ProcurementStarted, events.ResourceCreated, events.ResourceInstanceCreated, events.ResourceReady,
-		events.ProcurementReady, events.ResourceDeleting, events.ResourceDeleted,
+		supplyapi.EventProcurementStarted, supplyapi.EventResourceCreated, supplyapi.EventResourceInstanceCreated, supplyapi.EventResourceReady,
+		supplyapi.EventProcurementReady, supplyapi.EventResourceDeleting, supplyapi.EventResourceDeleted,
 	}
 	var types []string
 	for i, e := range seen {
@@ -103,7 +103,7 @@ func eventsAcrossKill(t *testing.T, engine string) {
 	var last struct {
 		Status string `json:"status"`
 	}
-	if err := json.Unmarshal(seen[len(seen)-1].Data, &last); err != nil || last.Status != provision.ResourceDeleted {
+	if err := json.Unmarshal(seen[len(seen)-1].Data, &last); err != nil || last.Status != supplyapi.ResourceDeleted {
 		t.Errorf("resource.deleted carries status %q (%v)", last.Status, err)
 	}
 
@@ -112,7 +112,7 @@ func eventsAcrossKill(t *testing.T, engine string) {
 	if err != nil || len(page.Events) != 4 || !page.HasMore || page.LastID != 4 {
 		t.Fatalf("first page %+v %v", page, err)
 	}
-	var paged []client.Event
+	var paged []supplyapi.Event
 	for after := int64(0); ; {
 		page, err := c.Events(ctx, after, client.EventFilter{}, 4)
 		if err != nil {
@@ -123,10 +123,10 @@ func eventsAcrossKill(t *testing.T, engine string) {
 			break
 		}
 	}
-	if int64(len(paged)) != total || paged[len(paged)-1].Type != events.ResourceDeleted {
+	if int64(len(paged)) != total || paged[len(paged)-1].Type != supplyapi.EventResourceDeleted {
 		t.Fatalf("pages brought %d events, the stream %d", len(paged), total)
 	}
-	byResource, err := c.Events(ctx, 0, client.EventFilter{ResourceID: rid.String(), Type: events.ResourceReady}, 10)
+	byResource, err := c.Events(ctx, 0, client.EventFilter{ResourceID: rid.String(), Type: supplyapi.EventResourceReady}, 10)
 	if err != nil || len(byResource.Events) != 1 || byResource.Events[0].ResourceID != rid.String() {
 		t.Errorf("filtered page %+v %v", byResource, err)
 	}
@@ -234,7 +234,7 @@ func (h *hookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusUnauthorized)
 		return
 	}
-	var msg events.Message
+	var msg supplyapi.Event
 	if err := json.Unmarshal(body, &msg); err != nil {
 		h.t.Errorf("webhook body %s: %v", body, err)
 	}

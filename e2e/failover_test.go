@@ -11,9 +11,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/gpusupply/supply/offers"
-	"github.com/gpusupply/supply/provision"
 	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/supplyapi"
 	"github.com/gpusupply/supply/vendors/standin"
 )
 
@@ -36,13 +35,13 @@ func capacity(t *testing.T, s *Server) []standin.Stock {
 // equivalentOffers finds a single-GPU offer with at least n equivalents in
 // stock (its exact GPU, contract and region group, at most 25% dearer per
 // GPU-hour) in n different regions or vendors: the offers, cheapest first.
-func equivalentOffers(t *testing.T, s *Server, n int) []offers.Offer {
+func equivalentOffers(t *testing.T, s *Server, n int) []supplyapi.Offer {
 	t.Helper()
 	for _, gpu := range []string{"nvidia-h100-pcie-80gb", "nvidia-h100-sxm5-80gb", "nvidia-h200-sxm5-141gb", "nvidia-l40s-pcie-48gb", "nvidia-rtx-4090-pcie-24gb"} {
 		for _, region := range []string{"US", "EU", "APAC"} {
-			res := query(t, s, offers.Query{Region: region, Limit: 1000,
-				Compute: offers.Compute{GPUType: gpu, ContractType: "ondemand"}})
-			var within []offers.Offer
+			res := query(t, s, supplyapi.OfferQuery{Region: region, Limit: 1000,
+				Compute: supplyapi.OfferQueryCompute{GPUType: gpu, ContractType: "ondemand"}})
+			var within []supplyapi.Offer
 			places := map[string]bool{}
 			for _, o := range res.Offers {
 				place := o.Vendor + " " + o.VendorRegion
@@ -61,37 +60,37 @@ func equivalentOffers(t *testing.T, s *Server, n int) []offers.Offer {
 }
 
 // query answers q through get_offers.
-func query(t *testing.T, s *Server, q offers.Query) offers.Result {
+func query(t *testing.T, s *Server, q supplyapi.OfferQuery) supplyapi.OfferResult {
 	t.Helper()
 	body, _ := json.Marshal(q)
 	return getOffers(t, s, "application/json", string(body))
 }
 
 // listed reports whether get_offers lists o's vendor region at o's price.
-func listed(t *testing.T, s *Server, o offers.Offer) bool {
+func listed(t *testing.T, s *Server, o supplyapi.Offer) bool {
 	t.Helper()
-	res := query(t, s, offers.Query{Vendor: o.Vendor, Limit: 1000,
-		Compute: offers.Compute{GPUType: o.GPUType, ContractType: o.ContractType}})
-	return slices.ContainsFunc(res.Offers, func(x offers.Offer) bool {
+	res := query(t, s, supplyapi.OfferQuery{Vendor: o.Vendor, Limit: 1000,
+		Compute: supplyapi.OfferQueryCompute{GPUType: o.GPUType, ContractType: o.ContractType}})
+	return slices.ContainsFunc(res.Offers, func(x supplyapi.Offer) bool {
 		return x.VendorRegion == o.VendorRegion && x.GPUPricePerHour == o.GPUPricePerHour
 	})
 }
 
-func procureWithFallback(t *testing.T, s *Server, o offers.Offer, fallback string) provision.ProcureResponse {
+func procureWithFallback(t *testing.T, s *Server, o supplyapi.Offer, fallback string) supplyapi.ProcureOfferResponse {
 	t.Helper()
 	body := fmt.Sprintf(`{"offer_id":%q,"ssh_public_key":%q,"fallback":%s}`, o.OfferID, crashKey, fallback)
-	var resp provision.ProcureResponse
+	var resp supplyapi.ProcureOfferResponse
 	s.JSON(t, http.MethodPost, "/procure_offer", "application/json", []byte(body), http.StatusOK, &resp)
 	return resp
 }
 
 // pollStatus polls an offer's status until done says so, or fails the
 // test after limit.
-func pollStatus(t *testing.T, s *Server, id uuid.UUID, limit time.Duration, done func(provision.OfferStatus) bool) provision.OfferStatus {
+func pollStatus(t *testing.T, s *Server, id uuid.UUID, limit time.Duration, done func(supplyapi.OfferStatusResponse) bool) supplyapi.OfferStatusResponse {
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	for {
-		var st provision.OfferStatus
+		var st supplyapi.OfferStatusResponse
 		s.JSON(t, http.MethodGet, "/offers/"+id.String()+"/status", "", nil, http.StatusOK, &st)
 		if done(st) {
 			return st
@@ -103,8 +102,8 @@ func pollStatus(t *testing.T, s *Server, id uuid.UUID, limit time.Duration, done
 	}
 }
 
-func settled(st provision.OfferStatus) bool {
-	return st.ProcurementStatus == provision.StatusReady || st.ProcurementStatus == provision.StatusFailed
+func settled(st supplyapi.OfferStatusResponse) bool {
+	return st.ProcurementStatus == supplyapi.ProcurementReady || st.ProcurementStatus == supplyapi.ProcurementFailed
 }
 
 // TestFailoverToTheThirdOffer: the two cheapest equivalent offers are sold
@@ -123,8 +122,8 @@ func TestFailoverToTheThirdOffer(t *testing.T) {
 
 	// Each refusal is seen by polling; get_offers is asked at once.
 	for i := range 2 {
-		st := pollStatus(t, s, eq[0].OfferID, 30*time.Second, func(st provision.OfferStatus) bool {
-			return len(st.Attempts) > i && st.Attempts[i].Outcome != provision.AttemptTrying || settled(st)
+		st := pollStatus(t, s, eq[0].OfferID, 30*time.Second, func(st supplyapi.OfferStatusResponse) bool {
+			return len(st.Attempts) > i && st.Attempts[i].Outcome != supplyapi.AttemptTrying || settled(st)
 		})
 		seen := time.Now()
 		if listed(t, s, eq[i]) {
@@ -133,14 +132,14 @@ func TestFailoverToTheThirdOffer(t *testing.T) {
 		if took := time.Since(seen); took > time.Second {
 			t.Errorf("get_offers took %s", took)
 		}
-		if st.Attempts[i].Outcome != provision.AttemptRefused {
+		if st.Attempts[i].Outcome != supplyapi.AttemptRefused {
 			t.Fatalf("attempt %d: %+v, want refused", i, st.Attempts[i])
 		}
 	}
 	st := pollStatus(t, s, eq[0].OfferID, 30*time.Second-time.Since(start), settled)
 	took := time.Since(start)
 	t.Logf("ready on the third offer %s after the request", took.Round(100*time.Millisecond))
-	if st.ProcurementStatus != provision.StatusReady || len(st.Attempts) != 3 {
+	if st.ProcurementStatus != supplyapi.ProcurementReady || len(st.Attempts) != 3 {
 		t.Fatalf("status %+v, want ready after three tries", st)
 	}
 	for i, a := range st.Attempts {
@@ -179,10 +178,10 @@ func TestFailoverWaitsForStock(t *testing.T) {
 		}
 	}
 	resp := procureWithFallback(t, s, o, `{"query":`+narrow+`,"until":"5m"}`)
-	st := pollStatus(t, s, o.OfferID, 30*time.Second, func(st provision.OfferStatus) bool {
+	st := pollStatus(t, s, o.OfferID, 30*time.Second, func(st supplyapi.OfferStatusResponse) bool {
 		return strings.HasPrefix(st.Progress, "waiting for capacity") || settled(st)
 	})
-	if st.ProcurementStatus != provision.StatusInProgress {
+	if st.ProcurementStatus != supplyapi.ProcurementInProgress {
 		t.Fatalf("while waiting: %+v", st)
 	}
 	setCapacity(t, s, o.Vendor, o.VendorRegion, o.ContractType, 1)
@@ -190,7 +189,7 @@ func TestFailoverWaitsForStock(t *testing.T) {
 	st = pollStatus(t, s, o.OfferID, refresh+40*time.Second, settled)
 	took := time.Since(back)
 	t.Logf("ready %s after stock came back (catalog read every %s)", took.Round(100*time.Millisecond), refresh)
-	if st.ProcurementStatus != provision.StatusReady {
+	if st.ProcurementStatus != supplyapi.ProcurementReady {
 		t.Fatalf("after stock came back: %+v", st)
 	}
 	if took > refresh+refresh/10+30*time.Second {
@@ -203,8 +202,8 @@ func TestFailoverWaitsForStock(t *testing.T) {
 	// Sold out again, and a deadline of 3 s: another vendor's offer, sold
 	// out too, waits for o's item and fails, naming the wait.
 	setCapacity(t, s, o.Vendor, o.VendorRegion, o.ContractType, 0)
-	var next offers.Offer
-	for _, x := range query(t, s, offers.Query{Compute: offers.Compute{GPUType: "H100"}, Limit: 100}).Offers {
+	var next supplyapi.Offer
+	for _, x := range query(t, s, supplyapi.OfferQuery{Compute: supplyapi.OfferQueryCompute{GPUType: "H100"}, Limit: 100}).Offers {
 		if x.Vendor != o.Vendor {
 			next = x
 			break
@@ -213,7 +212,7 @@ func TestFailoverWaitsForStock(t *testing.T) {
 	s.TakeAway(t, next)
 	procureWithFallback(t, s, next, `{"query":`+narrow+`,"until":"3s"}`)
 	st = pollStatus(t, s, next.OfferID, 40*time.Second, settled)
-	if st.ProcurementStatus != provision.StatusFailed || !strings.Contains(*st.FailureReason, "waited for capacity") {
+	if st.ProcurementStatus != supplyapi.ProcurementFailed || !strings.Contains(*st.FailureReason, "waited for capacity") {
 		t.Errorf("without stock: %+v, want failed naming the wait", st)
 	}
 }
@@ -230,13 +229,13 @@ func TestFailoverSurvivesKill(t *testing.T) {
 			eq := equivalentOffers(t, s, 2)
 			s.TakeAway(t, eq[0])
 			resp := procureWithFallback(t, s, eq[0], `{}`)
-			pollStatus(t, s, eq[0].OfferID, 30*time.Second, func(st provision.OfferStatus) bool {
-				return len(st.Attempts) > 0 && st.Attempts[0].Outcome == provision.AttemptRefused || settled(st)
+			pollStatus(t, s, eq[0].OfferID, 30*time.Second, func(st supplyapi.OfferStatusResponse) bool {
+				return len(st.Attempts) > 0 && st.Attempts[0].Outcome == supplyapi.AttemptRefused || settled(st)
 			})
 			s.Kill(t)
 			s.Restart(t)
 			st := pollStatus(t, s, eq[0].OfferID, 60*time.Second, settled)
-			if st.ProcurementStatus != provision.StatusReady {
+			if st.ProcurementStatus != supplyapi.ProcurementReady {
 				t.Fatalf("after the restart: %+v", st)
 			}
 			live := liveByResource(t, s)

@@ -13,9 +13,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gpusupply/supply/offers"
 	"github.com/gpusupply/supply/store"
 	"github.com/gpusupply/supply/store/storetest"
+	"github.com/gpusupply/supply/supplyapi"
 	"github.com/gpusupply/supply/vendors"
 )
 
@@ -211,7 +211,7 @@ func requestCount(exposition []byte, operation, code string) float64 {
 }
 
 // vendorNames lists the vendors a server reports, in its order.
-func vendorNames(vs []offers.VendorStatus) []string {
+func vendorNames(vs []supplyapi.VendorStatus) []string {
 	names := make([]string, len(vs))
 	for i, v := range vs {
 		names[i] = v.Name

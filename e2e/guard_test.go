@@ -12,9 +12,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/gpusupply/supply/offers"
-	"github.com/gpusupply/supply/provision"
 	"github.com/gpusupply/supply/store/storetest"
+	"github.com/gpusupply/supply/supplyapi"
 	"github.com/gpusupply/supply/vendors"
 	"github.com/gpusupply/supply/vendors/standin"
 )
@@ -34,7 +33,7 @@ func TestAutoDeleteSurvivesKill(t *testing.T) {
 
 			// procure takes the first of the offers left that procures, as
 			// sandbox stock moves.
-			procure := func(after string) (uuid.UUID, offers.Offer, time.Time) {
+			procure := func(after string) (uuid.UUID, supplyapi.Offer, time.Time) {
 				t.Helper()
 				for len(picked) > 0 {
 					o := picked[0]
@@ -45,16 +44,16 @@ func TestAutoDeleteSurvivesKill(t *testing.T) {
 					if code != http.StatusOK {
 						continue
 					}
-					var resp provision.ProcureResponse
+					var resp supplyapi.ProcureOfferResponse
 					if err := json.Unmarshal(b, &resp); err != nil || len(resp.ResourceIDs) != 1 {
 						t.Fatalf("procure answered %s", b)
 					}
-					if st := waitOffer(t, s, o.OfferID); st == provision.StatusReady {
+					if st := waitOffer(t, s, o.OfferID); st == supplyapi.ProcurementReady {
 						return resp.ResourceIDs[0], o, start
 					}
 				}
 				t.Fatal("no offer could be procured")
-				return uuid.Nil, offers.Offer{}, time.Time{}
+				return uuid.Nil, supplyapi.Offer{}, time.Time{}
 			}
 
 			// The server runs on.
@@ -111,7 +110,7 @@ func TestSpendCapsRefuseBeforeTheVendor(t *testing.T) {
 	if out != "account default: max hourly spend 0.5, max GPUs 16\n" {
 		t.Fatalf("accounts limits: %q", out)
 	}
-	var acc provision.AccountInfo
+	var acc supplyapi.AccountInfo
 	s.JSON(t, http.MethodGet, "/account", "", nil, http.StatusOK, &acc)
 	if acc.Name != "default" || *acc.Limits.MaxHourlyUSD != 0.5 || *acc.Limits.MaxGPUCount != 16 || acc.Live.Resources != 0 {
 		t.Fatalf("GET /account: %+v", acc)
@@ -131,7 +130,7 @@ func TestSpendCapsRefuseBeforeTheVendor(t *testing.T) {
 
 	// A vendor is only ever called by the job of a recorded resource,
 	// which a refusal never writes: no resource, no call.
-	var list []provision.ResourceSummary
+	var list []supplyapi.ResourceSummary
 	s.JSON(t, http.MethodGet, "/resources", "", nil, http.StatusOK, &list)
 	var console []standin.ConsoleEntry
 	s.JSON(t, http.MethodGet, "/sandbox/instances", "", nil, http.StatusOK, &console)
@@ -192,16 +191,16 @@ func TestGuardrailsRefuseBadInput(t *testing.T) {
 			t.Errorf("GET /usage?%s: %d %s, want 422", q, code, b)
 		}
 	}
-	var u provision.Usage
+	var u supplyapi.Usage
 	s.JSON(t, http.MethodGet, "/usage?group_by=vendor", "", nil, http.StatusOK, &u)
 	if u.TotalCost != 0 || len(u.Groups) != 0 || u.Currency != "USD" {
 		t.Errorf("usage of a new account: %+v", u)
 	}
 }
 
-func resourceOf(t *testing.T, s *Server, id uuid.UUID) provision.ResourceSummary {
+func resourceOf(t *testing.T, s *Server, id uuid.UUID) supplyapi.ResourceSummary {
 	t.Helper()
-	var r provision.ResourceSummary
+	var r supplyapi.ResourceSummary
 	s.JSON(t, http.MethodGet, "/resources/"+id.String(), "", nil, http.StatusOK, &r)
 	return r
 }
@@ -211,9 +210,9 @@ func waitOffer(t *testing.T, s *Server, id uuid.UUID) string {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		var st provision.OfferStatus
+		var st supplyapi.OfferStatusResponse
 		s.JSON(t, http.MethodGet, "/offers/"+id.String()+"/status", "", nil, http.StatusOK, &st)
-		if st.ProcurementStatus == provision.StatusReady || st.ProcurementStatus == provision.StatusFailed {
+		if st.ProcurementStatus == supplyapi.ProcurementReady || st.ProcurementStatus == supplyapi.ProcurementFailed {
 			return st.ProcurementStatus
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -222,12 +221,12 @@ func waitOffer(t *testing.T, s *Server, id uuid.UUID) string {
 	return ""
 }
 
-func waitDeleted(t *testing.T, s *Server, id uuid.UUID, limit time.Duration) provision.ResourceSummary {
+func waitDeleted(t *testing.T, s *Server, id uuid.UUID, limit time.Duration) supplyapi.ResourceSummary {
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	for {
 		r := resourceOf(t, s, id)
-		if r.Status == provision.ResourceDeleted {
+		if r.Status == supplyapi.ResourceDeleted {
 			return r
 		}
 		if time.Now().After(deadline) {
@@ -256,7 +255,7 @@ func liveAtVendor(t *testing.T, s *Server, id uuid.UUID) int {
 
 // wantCost checks a deleted resource's accrued cost against its price
 // over the seconds it lived.
-func wantCost(t *testing.T, r provision.ResourceSummary, o offers.Offer) {
+func wantCost(t *testing.T, r supplyapi.ResourceSummary, o supplyapi.Offer) {
 	t.Helper()
 	lived := r.ValidTo.Sub(r.CreatedAt).Hours()
 	if r.AccruedCost <= 0 || r.AccruedCost > o.TotalPricePerHour*lived+0.0001 {

@@ -23,10 +23,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gpusupply/supply/offers"
 	"github.com/gpusupply/supply/sandbox"
 	"github.com/gpusupply/supply/store"
 	"github.com/gpusupply/supply/store/storetest"
+	"github.com/gpusupply/supply/supplyapi"
 )
 
 // Timeouts of the harness: generous, because the two cores are shared.
@@ -493,11 +493,11 @@ func (s *Server) NewKey(t testing.TB, account string) string {
 
 // WaitVendors waits until every vendor's catalog has been read (no
 // vendor "starting") and returns their statuses.
-func (s *Server) WaitVendors(t testing.TB) []offers.VendorStatus {
+func (s *Server) WaitVendors(t testing.TB) []supplyapi.VendorStatus {
 	t.Helper()
 	deadline := time.Now().Add(readyTimeout)
 	for {
-		var vs []offers.VendorStatus
+		var vs []supplyapi.VendorStatus
 		s.JSON(t, http.MethodGet, "/available_vendors", "", nil, http.StatusOK, &vs)
 		ready := len(vs) > 0
 		for _, v := range vs {

@@ -15,10 +15,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/gpusupply/supply/offers"
-	"github.com/gpusupply/supply/provision"
 	"github.com/gpusupply/supply/store"
 	"github.com/gpusupply/supply/store/storetest"
+	"github.com/gpusupply/supply/supplyapi"
 	"github.com/gpusupply/supply/vendors"
 	"github.com/gpusupply/supply/vendors/standin"
 )
@@ -72,9 +71,9 @@ func twoInstallations(t *testing.T, engine string) {
 
 	live := liveByResource(t, a)
 	for _, r := range rented {
-		var got provision.ResourceSummary
+		var got supplyapi.ResourceSummary
 		r.server.JSON(t, http.MethodGet, "/resources/"+r.resource.String(), "", nil, http.StatusOK, &got)
-		if got.Status != provision.ResourceRunning || live[r.resource.String()] != 1 {
+		if got.Status != supplyapi.ResourceRunning || live[r.resource.String()] != 1 {
 			t.Errorf("%s resource %s after reconciling: %s, %d live instances; want running, 1", r.vendor, r.resource, got.Status, live[r.resource.String()])
 		}
 	}
@@ -98,10 +97,10 @@ type rental struct {
 
 // offerOf is the i-th cheapest single-machine offer of vendor (any GPU),
 // so that servers sharing one stand-in rent different machines.
-func offerOf(t *testing.T, s *Server, vendor string, i int) offers.Offer {
+func offerOf(t *testing.T, s *Server, vendor string, i int) supplyapi.Offer {
 	t.Helper()
 	for _, gpu := range []string{"H100", "A100", "L40S", "RTX 4090", "L4", "H200", "A6000"} {
-		var res offers.Result
+		var res supplyapi.OfferResult
 		body := fmt.Sprintf(`{"vendor":%q,"compute":{"gpu_type":%q},"limit":10}`, vendor, gpu)
 		s.JSON(t, http.MethodPost, "/get_offers", "application/json", []byte(body), http.StatusOK, &res)
 		if len(res.Offers) > i {
@@ -109,14 +108,14 @@ func offerOf(t *testing.T, s *Server, vendor string, i int) offers.Offer {
 		}
 	}
 	t.Fatalf("no offer #%d at %s", i, vendor)
-	return offers.Offer{}
+	return supplyapi.Offer{}
 }
 
 // rent procures o on s.
-func rent(t *testing.T, s *Server, o offers.Offer) rental {
+func rent(t *testing.T, s *Server, o supplyapi.Offer) rental {
 	t.Helper()
-	body, _ := json.Marshal(provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: crashKey})
-	var resp provision.ProcureResponse
+	body, _ := json.Marshal(supplyapi.ProcureOfferRequest{OfferID: o.OfferID, SSHPublicKey: crashKey})
+	var resp supplyapi.ProcureOfferResponse
 	s.JSON(t, http.MethodPost, "/procure_offer", "application/json", body, http.StatusOK, &resp)
 	return rental{server: s, vendor: o.Vendor, offer: o.OfferID, resource: resp.ResourceIDs[0]}
 }
@@ -126,12 +125,12 @@ func waitReady(t *testing.T, r rental, limit time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	for {
-		var st provision.OfferStatus
+		var st supplyapi.OfferStatusResponse
 		r.server.JSON(t, http.MethodGet, "/offers/"+r.offer.String()+"/status", "", nil, http.StatusOK, &st)
 		switch st.ProcurementStatus {
-		case provision.StatusReady:
+		case supplyapi.ProcurementReady:
 			return
-		case provision.StatusFailed:
+		case supplyapi.ProcurementFailed:
 			t.Fatalf("%s procurement failed: %v", r.vendor, *st.FailureReason)
 		}
 		if time.Now().After(deadline) {
@@ -234,7 +233,7 @@ func TestTwoReplicasOnePostgres(t *testing.T) {
 			r := rent(t, pair[1], o)
 			rented = append(rented, r)
 			if (i+j)%2 == 0 {
-				var del provision.DeleteResponse
+				var del supplyapi.DeleteResourceResponse
 				pair[0].JSON(t, http.MethodDelete, "/resources/"+r.resource.String()+"?force=true", "", nil, http.StatusOK, &del)
 				deleted[r.resource] = true
 			}
@@ -246,12 +245,12 @@ func TestTwoReplicasOnePostgres(t *testing.T) {
 
 	deadline := killed.Add(takeoverBound)
 	for _, r := range rented {
-		want := provision.ResourceRunning
+		want := supplyapi.ResourceRunning
 		if deleted[r.resource] {
-			want = provision.ResourceDeleted
+			want = supplyapi.ResourceDeleted
 		}
 		for {
-			var got provision.ResourceSummary
+			var got supplyapi.ResourceSummary
 			b.JSON(t, http.MethodGet, "/resources/"+r.resource.String(), "", nil, http.StatusOK, &got)
 			if got.Status == want {
 				break

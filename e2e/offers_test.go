@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gpusupply/supply/offers"
 	"github.com/gpusupply/supply/store"
 	"github.com/gpusupply/supply/store/storetest"
+	"github.com/gpusupply/supply/supplyapi"
 	"github.com/gpusupply/supply/vendors"
 )
 
@@ -34,20 +34,20 @@ var (
 )
 
 // getOffers posts a get_offers body and decodes a 200 answer.
-func getOffers(t *testing.T, s *Server, contentType, body string) offers.Result {
+func getOffers(t *testing.T, s *Server, contentType, body string) supplyapi.OfferResult {
 	t.Helper()
-	var res offers.Result
+	var res supplyapi.OfferResult
 	s.JSON(t, http.MethodPost, "/get_offers", contentType, []byte(body), http.StatusOK, &res)
 	return res
 }
 
 // offerKey identifies an offer by what it sells, not by its id, which
 // differs between answers.
-func offerKey(o offers.Offer) string {
+func offerKey(o supplyapi.Offer) string {
 	return fmt.Sprintf("%s|%s|%s|%s|%d|%g|%g", o.Vendor, o.VendorRegion, o.GPUType, o.ContractType, o.GPUCount, o.GPUPricePerHour, o.TotalPricePerHour)
 }
 
-func offerKeys(list []offers.Offer) []string {
+func offerKeys(list []supplyapi.Offer) []string {
 	keys := make([]string, len(list))
 	for i, o := range list {
 		keys[i] = offerKey(o)
@@ -56,7 +56,7 @@ func offerKeys(list []offers.Offer) []string {
 }
 
 // checkSorted fails unless list is cheapest first, as the contract says.
-func checkSorted(t *testing.T, list []offers.Offer) {
+func checkSorted(t *testing.T, list []supplyapi.Offer) {
 	t.Helper()
 	for i := 1; i < len(list); i++ {
 		a, b := list[i-1], list[i]
@@ -120,14 +120,14 @@ func TestOffers(t *testing.T) {
 }
 
 func testOffers(t *testing.T, s *Server) {
-	var example offers.Offer
+	var example supplyapi.Offer
 	t.Run("issue example", func(t *testing.T) {
 		code, _, raw := s.Do(t, http.MethodPost, "/get_offers", yamlType, []byte("compute:\n  gpu_type: H100\n"))
 		if code != http.StatusOK {
 			t.Fatalf("status %d: %s", code, raw)
 		}
 		checkFields(t, raw)
-		var res offers.Result
+		var res supplyapi.OfferResult
 		if err := json.Unmarshal(raw, &res); err != nil {
 			t.Fatal(err)
 		}
@@ -180,7 +180,7 @@ func testOffers(t *testing.T, s *Server) {
 		s.JSON(t, http.MethodGet, "/offers/"+example.OfferID.String(), "", nil, http.StatusOK, &d)
 		checkObject(t, d, append(slices.Clone(offerFields), detailFields...))
 		got := detailsOf(t, s, example.OfferID.String())
-		if got.Status != offers.StatusAvailable || got.ProcuredAt != nil || offerKey(got.Offer) != offerKey(example) {
+		if got.Status != supplyapi.OfferAvailable || got.ProcuredAt != nil || offerKey(got.Offer) != offerKey(example) {
 			t.Fatalf("details %+v, want the offer %s available", got, offerKey(example))
 		}
 	})
@@ -193,7 +193,7 @@ func testOffers(t *testing.T, s *Server) {
 		}
 		// Its own queries work, and the default account cannot see its offers either.
 		code, _, body = s.DoKey(t, other, http.MethodPost, "/get_offers", yamlType, []byte("compute:\n  gpu_type: H100\n"))
-		var theirs offers.Result
+		var theirs supplyapi.OfferResult
 		if err := json.Unmarshal(body, &theirs); code != http.StatusOK || err != nil || len(theirs.Offers) == 0 {
 			t.Fatalf("other account get_offers: %d %s", code, body)
 		}
@@ -224,15 +224,15 @@ func testOffers(t *testing.T, s *Server) {
 		s.Kill(t)
 		s.Restart(t)
 		got := detailsOf(t, s, example.OfferID.String())
-		if got.Status != offers.StatusAvailable || offerKey(got.Offer) != offerKey(example) {
+		if got.Status != supplyapi.OfferAvailable || offerKey(got.Offer) != offerKey(example) {
 			t.Fatalf("after restart: %+v, want %s available", got, offerKey(example))
 		}
 	})
 }
 
-func detailsOf(t *testing.T, s *Server, id string) offers.Details {
+func detailsOf(t *testing.T, s *Server, id string) supplyapi.OfferDetails {
 	t.Helper()
-	var d offers.Details
+	var d supplyapi.OfferDetails
 	s.JSON(t, http.MethodGet, "/offers/"+id, "", nil, http.StatusOK, &d)
 	return d
 }
@@ -243,7 +243,7 @@ func near(a, b float64) bool { return a-b < 1e-9 && b-a < 1e-9 }
 // filtered query must return exactly the unfiltered offers the filter
 // keeps, in the same order.
 func testFilters(t *testing.T, s *Server) {
-	all := map[int]offers.Result{}
+	all := map[int]supplyapi.OfferResult{}
 	for _, n := range []int{1, 8} {
 		all[n] = getOffers(t, s, yamlType, fmt.Sprintf("compute: {gpu_type: H100, gpu_count: %d}\nlimit: 1000\n", n))
 		if len(all[n].Offers) == 0 {
@@ -255,28 +255,28 @@ func testFilters(t *testing.T, s *Server) {
 		name     string
 		body     string
 		count    int
-		keep     func(offers.Offer) bool
+		keep     func(supplyapi.Offer) bool
 		nonEmpty bool
 	}{
 		{"vendor", "vendor: lambda\ncompute: {gpu_type: H100}\n", 1,
-			func(o offers.Offer) bool { return o.Vendor == "lambda" }, true},
+			func(o supplyapi.Offer) bool { return o.Vendor == "lambda" }, true},
 		{"region", "region: EU\ncompute: {gpu_type: H100, gpu_count: 8}\n", 8,
-			func(o offers.Offer) bool { return o.Region == "EU" }, true},
+			func(o supplyapi.Offer) bool { return o.Region == "EU" }, true},
 		{"contract ondemand", "compute: {gpu_type: H100, contract_type: ondemand}\n", 1,
-			func(o offers.Offer) bool { return o.ContractType == "ondemand" }, true},
+			func(o supplyapi.Offer) bool { return o.ContractType == "ondemand" }, true},
 		{"contract spot", "compute: {gpu_type: H100, contract_type: spot}\n", 1,
-			func(o offers.Offer) bool { return o.ContractType == "spot" }, false},
+			func(o supplyapi.Offer) bool { return o.ContractType == "spot" }, false},
 		{"max price", fmt.Sprintf("compute: {gpu_type: H100, max_price_per_gpu_hour: %g}\n", priceCap), 1,
-			func(o offers.Offer) bool { return o.GPUPricePerHour <= priceCap }, true},
+			func(o supplyapi.Offer) bool { return o.GPUPricePerHour <= priceCap }, true},
 		{"gpu_count", "compute: {gpu_type: H100, gpu_count: 8}\n", 8,
-			func(o offers.Offer) bool { return true }, true},
+			func(o supplyapi.Offer) bool { return true }, true},
 		{"canonical name", "compute: {gpu_type: NVIDIA-H100-SXM5-80GB, gpu_count: 8}\n", 8,
-			func(o offers.Offer) bool { return o.GPUType == "nvidia-h100-sxm5-80gb" }, true},
+			func(o supplyapi.Offer) bool { return o.GPUType == "nvidia-h100-sxm5-80gb" }, true},
 		{"everything", fmt.Sprintf("vendor: hyperstack\nregion: US\ncompute: {gpu_type: H100, gpu_count: 8, contract_type: ondemand, max_price_per_gpu_hour: %g}\n", 100.0), 8,
-			func(o offers.Offer) bool { return o.Vendor == "hyperstack" && o.Region == "US" }, true},
+			func(o supplyapi.Offer) bool { return o.Vendor == "hyperstack" && o.Region == "US" }, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var want []offers.Offer
+			var want []supplyapi.Offer
 			for _, o := range all[tc.count].Offers {
 				if tc.keep(o) {
 					want = append(want, o)
@@ -350,11 +350,11 @@ func TestOfferExpiry(t *testing.T) {
 	if d := o.ExpiresAt.Sub(o.CreatedAt); d != 2*time.Second {
 		t.Fatalf("expires_at - created_at = %s, want 2s", d)
 	}
-	if got := detailsOf(t, s, o.OfferID.String()); got.Status != offers.StatusAvailable {
+	if got := detailsOf(t, s, o.OfferID.String()); got.Status != supplyapi.OfferAvailable {
 		t.Fatalf("fresh offer is %s, want available", got.Status)
 	}
 	time.Sleep(time.Until(o.ExpiresAt.Add(time.Second)))
-	if got := detailsOf(t, s, o.OfferID.String()); got.Status != offers.StatusExpired {
+	if got := detailsOf(t, s, o.OfferID.String()); got.Status != supplyapi.OfferExpired {
 		t.Fatalf("offer past expires_at is %s, want expired", got.Status)
 	}
 }

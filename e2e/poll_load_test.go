@@ -13,8 +13,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/gpusupply/supply/offers"
 	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/supplyapi"
 )
 
 // TestLoadPolling measures what clients poll while machines come up, GET
@@ -49,7 +49,7 @@ func TestLoadPolling(t *testing.T) {
 			}
 			s := Start(t, engine, flags...)
 			s.WaitVendors(t)
-			var res offers.Result
+			var res supplyapi.OfferResult
 			s.JSON(t, http.MethodPost, "/get_offers", yamlType, []byte("compute: {gpu_type: H100}\nlimit: 1\n"), http.StatusOK, &res)
 			if len(res.Offers) == 0 {
 				t.Fatal("no H100 offer to record")
@@ -112,7 +112,7 @@ func waitReconciled(t *testing.T, s *Server) {
 
 // seedProcurements records n procurements of offer by s's account, each
 // with nodes running resources, and returns their offer ids.
-func seedProcurements(t *testing.T, s *Server, offer offers.Offer, n, nodes int) []string {
+func seedProcurements(t *testing.T, s *Server, offer supplyapi.Offer, n, nodes int) []string {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, store.Options{DatabaseURL: s.DatabaseURL, DataDir: s.DataDir})

@@ -11,8 +11,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/gpusupply/supply/provision"
 	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/supplyapi"
 	"github.com/gpusupply/supply/vendors"
 )
 
@@ -40,21 +40,21 @@ func TestLogsHoldNoSecret(t *testing.T) {
 	want := map[uuid.UUID]string{}
 	for _, v := range vendors.Slugs {
 		o := offerOf(t, b, v, 0)
-		body, _ := json.Marshal(provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: crashKey, CloudInit: &script})
-		var resp provision.ProcureResponse
+		body, _ := json.Marshal(supplyapi.ProcureOfferRequest{OfferID: o.OfferID, SSHPublicKey: crashKey, CloudInit: &script})
+		var resp supplyapi.ProcureOfferResponse
 		b.JSON(t, http.MethodPost, "/procure_offer", "application/json", body, http.StatusOK, &resp)
 		for _, id := range resp.ResourceIDs {
-			want[id] = provision.ResourceRunning
+			want[id] = supplyapi.ResourceRunning
 		}
 	}
 	got := waitSettled(t, b, want, 2*time.Minute)
 	for id, status := range got {
-		if status != provision.ResourceRunning {
+		if status != supplyapi.ResourceRunning {
 			delete(want, id) // out of stock: failed cleanly, nothing to delete
 			continue
 		}
 		b.JSON(t, http.MethodDelete, "/resources/"+id.String(), "", nil, http.StatusOK, nil)
-		want[id] = provision.ResourceDeleted
+		want[id] = supplyapi.ResourceDeleted
 	}
 	if len(want) < len(vendors.Slugs)-1 {
 		t.Fatalf("only %d of %d rentals ran", len(want), len(vendors.Slugs))

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gpusupply/supply/provision"
 	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/supplyapi"
 )
 
 // TestSIGTERMHandsBackTheRunningStep: a server told to stop while a job
@@ -69,9 +69,9 @@ func TestSIGTERMHandsBackTheRunningStep(t *testing.T) {
 	waitReady(t, r, 10*time.Second)
 	t.Logf("stop took %s; ready %s after the restart", took, time.Since(restarted).Round(10*time.Millisecond))
 
-	var got provision.ResourceSummary
+	var got supplyapi.ResourceSummary
 	s.JSON(t, http.MethodGet, "/resources/"+r.resource.String(), "", nil, http.StatusOK, &got)
-	if live := liveByResource(t, vendor)[r.resource.String()]; got.Status != provision.ResourceRunning || live != 1 {
+	if live := liveByResource(t, vendor)[r.resource.String()]; got.Status != supplyapi.ResourceRunning || live != 1 {
 		b, _ := json.Marshal(got)
 		t.Errorf("after the restart: %s with %d live instances, want running with 1", b, live)
 	}

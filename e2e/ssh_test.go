@@ -17,9 +17,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
-	"github.com/gpusupply/supply/offers"
-	"github.com/gpusupply/supply/provision"
 	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/supplyapi"
 )
 
 // sshClient finds the system's ssh client, or skips the test when there is
@@ -95,8 +94,8 @@ func sshLine(t *testing.T, client, key, line, command string) (string, int) {
 // sandboxMachine is one vendor's machine procured for a test.
 type sandboxMachine struct {
 	vendor string
-	offer  offers.Offer
-	status provision.OfferStatus
+	offer  supplyapi.Offer
+	status supplyapi.OfferStatusResponse
 }
 
 // procureEach procures the cheapest single-GPU offer of each vendor with
@@ -107,13 +106,13 @@ func procureEach(t *testing.T, s *Server, vendorNames []string, publicKey string
 	var machines []sandboxMachine
 	for _, v := range vendorNames {
 		o := offerOf(t, s, v, 0)
-		body, _ := json.Marshal(provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: publicKey, CloudInit: cloudInit(v)})
+		body, _ := json.Marshal(supplyapi.ProcureOfferRequest{OfferID: o.OfferID, SSHPublicKey: publicKey, CloudInit: cloudInit(v)})
 		s.JSON(t, http.MethodPost, "/procure_offer", "application/json", body, http.StatusOK, nil)
 		machines = append(machines, sandboxMachine{vendor: v, offer: o})
 	}
 	for i, m := range machines {
 		st := pollStatus(t, s, m.offer.OfferID, time.Minute, settled)
-		if st.ProcurementStatus != provision.StatusReady || len(st.Instances) != 1 || st.Instances[0].SSHCommand == nil {
+		if st.ProcurementStatus != supplyapi.ProcurementReady || len(st.Instances) != 1 || st.Instances[0].SSHCommand == nil {
 			t.Fatalf("%s procurement: %+v", m.vendor, st)
 		}
 		machines[i].status = st

@@ -13,7 +13,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync"
 	"time"
 
@@ -21,43 +20,6 @@ import (
 
 	"github.com/gpusupply/supply/store"
 )
-
-// Event types. A procurement's events carry its status (as GET
-// /offers/{id}/status shows it); a resource's carry the resource (as GET
-// /resources/{id} shows it).
-const (
-	ProcurementStarted = "procurement.started"
-	ProcurementReady   = "procurement.ready"
-	ProcurementFailed  = "procurement.failed"
-	// A procurement with a fallback: a try ended and the next is sought,
-	// or no equivalent offer is in stock and it waits.
-	ProcurementAttemptFailed = "procurement.attempt_failed"
-	ProcurementWaiting       = "procurement.waiting"
-
-	ResourceCreated         = "resource.created"          // recorded, before any vendor call
-	ResourceInstanceCreated = "resource.instance_created" // the vendor named its instance
-	ResourceReady           = "resource.ready"            // reachable over SSH for the first time
-	ResourceRunning         = "resource.running"          // running again after unhealthy or preempted
-	ResourceUnhealthy       = "resource.unhealthy"
-	ResourcePreempted       = "resource.preempted"
-	ResourceFailed          = "resource.failed"
-	ResourceCleanedUp       = "resource.cleaned_up" // a failed resource's instance is confirmed gone
-	ResourceDeleting        = "resource.deleting"
-	ResourceDeleted         = "resource.deleted"
-	ResourceAutoDeleted     = "resource.auto_deleted" // deletion started by the resource's own limits, not a request
-	ResourceDeletionStuck   = "resource.deletion_stuck"
-)
-
-// Types lists every event type, for validating subscriptions.
-var Types = []string{
-	ProcurementStarted, ProcurementReady, ProcurementFailed, ProcurementAttemptFailed, ProcurementWaiting,
-	ResourceCreated, ResourceInstanceCreated, ResourceReady, ResourceRunning, ResourceUnhealthy,
-	ResourcePreempted, ResourceFailed, ResourceCleanedUp, ResourceDeleting, ResourceDeleted,
-	ResourceAutoDeleted, ResourceDeletionStuck,
-}
-
-// KnownType reports whether t is one of Types.
-func KnownType(t string) bool { return slices.Contains(Types, t) }
 
 // Config configures a Log.
 type Config struct {

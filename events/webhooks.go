@@ -19,6 +19,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/supplyapi"
 )
 
 // ErrNotFound is returned, wrapped, for a webhook the account does not have.
@@ -44,8 +45,8 @@ func (l *Log) CreateWebhook(ctx context.Context, accountID int64, rawURL string,
 	seen := map[string]bool{}
 	var kept []string
 	for _, t := range types {
-		if !KnownType(t) {
-			return store.Webhook{}, &InvalidError{Field: "event_types", Msg: "Value error, unknown event type " + strconv.Quote(t) + "; known: " + strings.Join(Types, ", "), Input: t}
+		if !supplyapi.KnownEventType(t) {
+			return store.Webhook{}, &InvalidError{Field: "event_types", Msg: "Value error, unknown event type " + strconv.Quote(t) + "; known: " + strings.Join(supplyapi.EventTypes, ", "), Input: t}
 		}
 		if !seen[t] {
 			seen[t] = true
@@ -123,19 +124,9 @@ func (l *Log) Deliveries(ctx context.Context, accountID int64, id string, limit 
 	return out, nil
 }
 
-// Message is the JSON body of a delivery, and of an event on the stream.
-type Message struct {
-	ID         int64           `json:"id"`
-	Type       string          `json:"type"`
-	Timestamp  time.Time       `json:"timestamp"`
-	ResourceID string          `json:"resource_id,omitempty"`
-	OfferID    string          `json:"offer_id"`
-	Data       json.RawMessage `json:"data"`
-}
-
 // NewMessage is e as clients see it.
-func NewMessage(e store.Event) Message {
-	return Message{ID: e.ID, Type: e.Type, Timestamp: e.CreatedAt, ResourceID: e.ResourceID, OfferID: e.OfferID, Data: e.Data}
+func NewMessage(e store.Event) supplyapi.Event {
+	return supplyapi.Event{ID: e.ID, Type: e.Type, Timestamp: e.CreatedAt, ResourceID: e.ResourceID, OfferID: e.OfferID, Data: e.Data}
 }
 
 func payload(e store.Event) ([]byte, error) {

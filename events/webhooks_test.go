@@ -16,6 +16,7 @@ import (
 	"github.com/gpusupply/supply/events"
 	"github.com/gpusupply/supply/store"
 	"github.com/gpusupply/supply/store/storetest"
+	"github.com/gpusupply/supply/supplyapi"
 )
 
 // receiver is a webhook endpoint on loopback that checks every request's
@@ -23,7 +24,7 @@ import (
 type receiver struct {
 	t      *testing.T
 	secret string
-	answer func(n int, msg events.Message) int
+	answer func(n int, msg supplyapi.Event) int
 
 	mu  sync.Mutex
 	got []received
@@ -31,7 +32,7 @@ type receiver struct {
 
 type received struct {
 	msgID  string
-	msg    events.Message
+	msg    supplyapi.Event
 	status int
 }
 
@@ -49,7 +50,7 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if err != nil || sig != want {
 		r.t.Errorf("signature %q, want %q (%v)", sig, want, err)
 	}
-	var msg events.Message
+	var msg supplyapi.Event
 	if err := json.Unmarshal(body, &msg); err != nil {
 		r.t.Errorf("body %s: %v", body, err)
 	}
@@ -128,7 +129,7 @@ func TestWebhookRetriesInOrder(t *testing.T) {
 		t.Run(engine, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, engine, true)
-			rcv := &receiver{t: t, answer: func(n int, _ events.Message) int {
+			rcv := &receiver{t: t, answer: func(n int, _ supplyapi.Event) int {
 				if n < 2 {
 					return http.StatusInternalServerError
 				}
@@ -136,7 +137,7 @@ func TestWebhookRetriesInOrder(t *testing.T) {
 			}}
 			srv := httptest.NewServer(rcv)
 			defer srv.Close()
-			w, err := e.log.CreateWebhook(context.Background(), 1, srv.URL+"/hook", []string{events.ResourceReady, events.ResourceDeleted})
+			w, err := e.log.CreateWebhook(context.Background(), 1, srv.URL+"/hook", []string{supplyapi.EventResourceReady, supplyapi.EventResourceDeleted})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -147,11 +148,11 @@ func TestWebhookRetriesInOrder(t *testing.T) {
 			rcv.secret = w.Secret
 			rcv.mu.Unlock()
 			// resource.created is not subscribed: never sent.
-			e.emit("r1", events.ResourceCreated, events.ResourceReady, events.ResourceDeleted)
+			e.emit("r1", supplyapi.EventResourceCreated, supplyapi.EventResourceReady, supplyapi.EventResourceDeleted)
 			waitFor(t, "4 requests", func() bool { return len(rcv.received()) >= 4 })
 			// A later event of the same resource is sent only after every
 			// earlier one: once it arrives, nothing else was, or will be.
-			e.emit("r1", events.ResourceReady)
+			e.emit("r1", supplyapi.EventResourceReady)
 			waitFor(t, "the later event", func() bool { return len(rcv.received()) >= 5 })
 			got := rcv.received()
 			if len(got) != 5 || got[4].msg.ID != 4 {
@@ -161,7 +162,7 @@ func TestWebhookRetriesInOrder(t *testing.T) {
 				typ    string
 				id     int64
 				status int
-			}{{events.ResourceReady, 2, 500}, {events.ResourceReady, 2, 500}, {events.ResourceReady, 2, 204}, {events.ResourceDeleted, 3, 204}} {
+			}{{supplyapi.EventResourceReady, 2, 500}, {supplyapi.EventResourceReady, 2, 500}, {supplyapi.EventResourceReady, 2, 204}, {supplyapi.EventResourceDeleted, 3, 204}} {
 				if got[i].msg.Type != want.typ || got[i].msg.ID != want.id || got[i].msgID != "evt_"+itoa(want.id) || got[i].status != want.status {
 					t.Errorf("request %d: %s #%d (%s) answered %d; want %s #%d answered %d", i, got[i].msg.Type, got[i].msg.ID, got[i].msgID, got[i].status, want.typ, want.id, want.status)
 				}
@@ -196,7 +197,7 @@ func TestWebhookDownForGoodIsDisabled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.emit("r1", events.ResourceReady, events.ResourceDeleted)
+	e.emit("r1", supplyapi.EventResourceReady, supplyapi.EventResourceDeleted)
 	waitFor(t, "the webhook to be disabled", func() bool {
 		w, err = e.st.WebhookByID(context.Background(), w.ID)
 		return err == nil && w.DisabledAt != nil
@@ -236,7 +237,7 @@ func TestWebhookRefusesPrivateAddresses(t *testing.T) {
 	if err := e.st.InsertWebhook(context.Background(), w); err != nil {
 		t.Fatal(err)
 	}
-	e.emit("r1", events.ResourceReady)
+	e.emit("r1", supplyapi.EventResourceReady)
 	var ds []events.Delivery
 	waitFor(t, "a refused attempt", func() bool {
 		ds, _ = e.log.Deliveries(context.Background(), 1, w.ID, 10)
@@ -260,7 +261,7 @@ func TestWebhookNeverFollowsRedirects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.emit("r1", events.ResourceReady)
+	e.emit("r1", supplyapi.EventResourceReady)
 	var ds []events.Delivery
 	waitFor(t, "an attempt", func() bool {
 		ds, _ = e.log.Deliveries(context.Background(), 1, w.ID, 10)

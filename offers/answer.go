@@ -5,9 +5,10 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/gpusupply/supply/supplyapi"
 )
 
-// Answer is the answer to a Query as references to pre-encoded offers: the
+// Answer is the answer to an OfferQuery as references to pre-encoded offers: the
 // API writes it as JSON with AppendJSON, without building an Offer per
 // result; Result builds them for callers that want values.
 type Answer struct {
@@ -28,7 +29,7 @@ type Answer struct {
 type answered struct {
 	id       uuid.UUID
 	entry    *Entry
-	offer    *Offer
+	offer    *supplyapi.Offer
 	enc      *encoded
 	observed int
 }
@@ -80,8 +81,8 @@ func (a *Answer) AppendJSON(b []byte) ([]byte, error) {
 }
 
 // Result is the answer as values.
-func (a *Answer) Result() Result {
-	res := Result{Offers: make([]Offer, len(a.offers)), TotalCount: a.TotalCount, FiltersApplied: a.FiltersApplied}
+func (a *Answer) Result() supplyapi.OfferResult {
+	res := supplyapi.OfferResult{Offers: make([]supplyapi.Offer, len(a.offers)), TotalCount: a.TotalCount, FiltersApplied: a.FiltersApplied}
 	for i, o := range a.offers {
 		if o.entry != nil {
 			res.Offers[i] = o.entry.Offer()
@@ -97,7 +98,7 @@ func (a *Answer) Result() Result {
 // NewAnswer is an Answer of offers built elsewhere (a service without an
 // Index, a test), encoded here once. Every offer must share the first
 // one's created_at and expires_at, as an Index's answers do.
-func NewAnswer(r Result) (*Answer, error) {
+func NewAnswer(r supplyapi.OfferResult) (*Answer, error) {
 	a := &Answer{TotalCount: r.TotalCount, FiltersApplied: r.FiltersApplied, offers: make([]answered, len(r.Offers))}
 	if len(r.Offers) > 0 {
 		a.Created, a.Expires = r.Offers[0].CreatedAt, r.Offers[0].ExpiresAt

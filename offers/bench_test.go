@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gpusupply/supply/store/storetest"
+	"github.com/gpusupply/supply/supplyapi"
 	"github.com/gpusupply/supply/vendors"
 )
 
@@ -59,7 +60,7 @@ func benchIndexOf(b *testing.B, n, k int) *Index {
 
 // benchAnswer is what get_offers does per request: the answer, written
 // as JSON.
-func benchAnswer(b *testing.B, ix *Index, q Query) {
+func benchAnswer(b *testing.B, ix *Index, q supplyapi.OfferQuery) {
 	b.ReportAllocs()
 	var buf []byte
 	for b.Loop() {
@@ -79,10 +80,10 @@ func BenchmarkSearchCatalogSize(b *testing.B) {
 	for _, n := range []int{5_000, 25_000, 100_000} {
 		ix := benchIndex(b, n)
 		b.Run(fmt.Sprintf("items=%d/family-limit100-json", n), func(b *testing.B) {
-			benchAnswer(b, ix, Query{Compute: Compute{GPUType: "H100"}, Limit: 100})
+			benchAnswer(b, ix, supplyapi.OfferQuery{Compute: supplyapi.OfferQueryCompute{GPUType: "H100"}, Limit: 100})
 		})
 		b.Run(fmt.Sprintf("items=%d/family-region-spot-json", n), func(b *testing.B) {
-			benchAnswer(b, ix, Query{Region: "EU", Compute: Compute{GPUType: "H100", ContractType: "spot", MaxPricePerGPUHour: fptr(3)}, Limit: 100})
+			benchAnswer(b, ix, supplyapi.OfferQuery{Region: "EU", Compute: supplyapi.OfferQueryCompute{GPUType: "H100", ContractType: "spot", MaxPricePerGPUHour: fptr(3)}, Limit: 100})
 		})
 	}
 }
@@ -91,11 +92,11 @@ func BenchmarkSearch50k(b *testing.B) {
 	ix := benchIndex(b, 50_000)
 	for _, bc := range []struct {
 		name string
-		q    Query
+		q    supplyapi.OfferQuery
 	}{
-		{"family-limit100", Query{Compute: Compute{GPUType: "H100"}, Limit: 100}},
-		{"variant-filtered", Query{Region: "EU", Compute: Compute{GPUType: "nvidia-a100-sxm4-80gb", GPUCount: 8, MaxPricePerGPUHour: fptr(3), ContractType: "ondemand"}, Limit: 100}},
-		{"family-limit1000", Query{Compute: Compute{GPUType: "A100", GPUCount: 2}, Limit: 1000}},
+		{"family-limit100", supplyapi.OfferQuery{Compute: supplyapi.OfferQueryCompute{GPUType: "H100"}, Limit: 100}},
+		{"variant-filtered", supplyapi.OfferQuery{Region: "EU", Compute: supplyapi.OfferQueryCompute{GPUType: "nvidia-a100-sxm4-80gb", GPUCount: 8, MaxPricePerGPUHour: fptr(3), ContractType: "ondemand"}, Limit: 100}},
+		{"family-limit1000", supplyapi.OfferQuery{Compute: supplyapi.OfferQueryCompute{GPUType: "A100", GPUCount: 2}, Limit: 1000}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
@@ -113,9 +114,11 @@ func BenchmarkSearch50k(b *testing.B) {
 // seven vendors' catalogs: answers merge cells of every vendor.
 func BenchmarkSearch50kSevenVendors(b *testing.B) {
 	ix := benchIndexOf(b, 50_000, len(vendors.Slugs))
-	b.Run("family-limit100-json", func(b *testing.B) { benchAnswer(b, ix, Query{Compute: Compute{GPUType: "H100"}, Limit: 100}) })
+	b.Run("family-limit100-json", func(b *testing.B) {
+		benchAnswer(b, ix, supplyapi.OfferQuery{Compute: supplyapi.OfferQueryCompute{GPUType: "H100"}, Limit: 100})
+	})
 	b.Run("family-limit1000-json", func(b *testing.B) {
-		benchAnswer(b, ix, Query{Compute: Compute{GPUType: "A100", GPUCount: 2}, Limit: 1000})
+		benchAnswer(b, ix, supplyapi.OfferQuery{Compute: supplyapi.OfferQueryCompute{GPUType: "A100", GPUCount: 2}, Limit: 1000})
 	})
 }
 

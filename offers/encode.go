@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"github.com/gpusupply/supply/supplyapi"
 )
 
 // The API writes answers without encoding/json: every part of an offer that
@@ -55,7 +56,7 @@ func (e *encoded) appendTo(b, times []byte) []byte {
 // encodeOffer encodes the request-independent parts of o, using buf as
 // scratch space and sharing the text of parts.
 // It fails only on a number JSON cannot hold (NaN, ±Inf).
-func encodeOffer(buf []byte, parts parts, o *Offer) (encoded, []byte, error) {
+func encodeOffer(buf []byte, parts parts, o *supplyapi.Offer) (encoded, []byte, error) {
 	if err := finite(o); err != nil {
 		return encoded{}, buf, err
 	}
@@ -150,7 +151,7 @@ func (p parts) add(e *encoded) {
 
 // finite reports a number of o that JSON cannot hold, as encoding/json
 // refuses it.
-func finite(o *Offer) error {
+func finite(o *supplyapi.Offer) error {
 	bad := func(f float64) bool { return math.IsNaN(f) || math.IsInf(f, 0) }
 	ok := !bad(o.GPUPricePerHour) && !bad(o.StoragePricePerHour) && !bad(o.TotalPricePerHour) &&
 		(o.MemoryInGB == nil || !bad(*o.MemoryInGB))
@@ -163,7 +164,7 @@ func finite(o *Offer) error {
 	return nil
 }
 
-func appendStorage(b []byte, ds []StorageDetail) []byte {
+func appendStorage(b []byte, ds []supplyapi.StorageDetail) []byte {
 	if ds == nil {
 		return append(b, "null"...)
 	}

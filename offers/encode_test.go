@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/gpusupply/supply/supplyapi"
 )
 
 // encodingJSON is what huma's JSON format writes for v, without the
@@ -64,16 +65,16 @@ func TestAppendersAreEncodingJSON(t *testing.T) {
 
 func TestNewAnswerIsEncodingJSON(t *testing.T) {
 	created := time.Unix(1_800_000_000, 0).UTC()
-	full := Offer{
+	full := supplyapi.Offer{
 		OfferID: uuid.New(), GPUType: "x\"y", GPUFamily: "H100", GPUCount: 16, Vendor: "v<>", Region: "EU", VendorRegion: "eu\u2028", Country: "F\"I", ContractType: "spot",
 		Type: "vm", GPUPricePerHour: 1e-7, BootDiskInGB: iptr(0), VCPUCount: iptr(-1), MemoryInGB: fptr(1e21),
-		StorageDetails:      []StorageDetail{{Name: "boot", SizeGB: 1, HourlyCost: 0.25, Persistent: true}, {Name: "\x01"}},
+		StorageDetails:      []supplyapi.StorageDetail{{Name: "boot", SizeGB: 1, HourlyCost: 0.25, Persistent: true}, {Name: "\x01"}},
 		StoragePricePerHour: 3, TotalPricePerHour: 1e300, CreatedAt: created, ExpiresAt: created.Add(time.Hour),
 		DeploymentType: "cluster", NodeCount: iptr(2), GPUsPerNode: iptr(8), InfinibandBandwidthGbps: iptr(3200), ClusterStorageGB: iptr(0),
 		ObservedAt: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC),
 	}
-	empty := Offer{OfferID: uuid.New(), CreatedAt: created, ExpiresAt: created.Add(time.Hour)}
-	res := Result{Offers: []Offer{full, empty}, TotalCount: 9, FiltersApplied: map[string]any{"limit": 2}}
+	empty := supplyapi.Offer{OfferID: uuid.New(), CreatedAt: created, ExpiresAt: created.Add(time.Hour)}
+	res := supplyapi.OfferResult{Offers: []supplyapi.Offer{full, empty}, TotalCount: 9, FiltersApplied: map[string]any{"limit": 2}}
 	a, err := NewAnswer(res)
 	if err != nil {
 		t.Fatal(err)
@@ -89,11 +90,11 @@ func TestNewAnswerIsEncodingJSON(t *testing.T) {
 		t.Errorf("answer's Result:\n got %s\nwant %s", got, want)
 	}
 	empty.CreatedAt = created.Add(time.Second)
-	if _, err := NewAnswer(Result{Offers: []Offer{full, empty}}); err == nil {
+	if _, err := NewAnswer(supplyapi.OfferResult{Offers: []supplyapi.Offer{full, empty}}); err == nil {
 		t.Error("offers with different created_at made one answer")
 	}
 	full.GPUPricePerHour = math.NaN()
-	if _, err := NewAnswer(Result{Offers: []Offer{full}}); err == nil {
+	if _, err := NewAnswer(supplyapi.OfferResult{Offers: []supplyapi.Offer{full}}); err == nil {
 		t.Error("a NaN price was encoded")
 	}
 }

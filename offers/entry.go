@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/gpusupply/supply/gpus"
+	"github.com/gpusupply/supply/supplyapi"
 	"github.com/gpusupply/supply/vendors"
 )
 
@@ -38,7 +39,7 @@ func price(v float64) float64 { return math.Round(v*1e6) / 1e6 }
 
 // newEntry prices and names a catalog item of a known GPU, and returns the
 // Offer it made to do so (to be encoded: making one allocates).
-func newEntry(vendor vendors.Info, gpu gpus.GPU, it vendors.CatalogItem) (*Entry, Offer) {
+func newEntry(vendor vendors.Info, gpu gpus.GPU, it vendors.CatalogItem) (*Entry, supplyapi.Offer) {
 	e := &Entry{Item: it, vendorName: vendor.Name, containers: vendor.Containers, gpuType: gpu.Name, gpuFamily: gpu.Family}
 	o := e.Offer()
 	e.region, e.gpuCount, e.gpuPrice, e.totalPrice = o.Region, o.GPUCount, o.GPUPricePerHour, o.TotalPricePerHour
@@ -50,11 +51,11 @@ func newEntry(vendor vendors.Info, gpu gpus.GPU, it vendors.CatalogItem) (*Entry
 
 // Offer is the entry as the API shows it, without its per-query fields
 // (id, created_at, expires_at, observed_at).
-func (e *Entry) Offer() Offer {
+func (e *Entry) Offer() supplyapi.Offer {
 	it := &e.Item
 	nodes := max(it.Nodes, 1)
 	perNode := max(it.GPUCount, 1)
-	o := Offer{
+	o := supplyapi.Offer{
 		GPUType:         e.gpuType,
 		GPUFamily:       e.gpuFamily,
 		GPUCount:        nodes * perNode,
@@ -66,7 +67,7 @@ func (e *Entry) Offer() Offer {
 		Type:            "vm",
 		GPUPricePerHour: price(it.PricePerHour / float64(perNode)),
 		DeploymentType:  "single",
-		StorageDetails:  []StorageDetail{},
+		StorageDetails:  []supplyapi.StorageDetail{},
 	}
 	if e.containers {
 		o.Type = "container"
@@ -77,7 +78,7 @@ func (e *Entry) Offer() Offer {
 		if it.BootDiskPricePerHour > 0 {
 			class = "billed"
 		}
-		o.StorageDetails = append(o.StorageDetails, StorageDetail{
+		o.StorageDetails = append(o.StorageDetails, supplyapi.StorageDetail{
 			Name:            "boot",
 			SizeGB:          it.BootDiskGB,
 			Type:            "boot",

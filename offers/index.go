@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/supplyapi"
 	"github.com/gpusupply/supply/vendors"
 )
 
@@ -358,14 +359,14 @@ func earliest(a, b time.Time) time.Time {
 }
 
 // Vendors reports each configured vendor and the health of its catalog.
-func (ix *Index) Vendors() []VendorStatus {
+func (ix *Index) Vendors() []supplyapi.VendorStatus {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	now := ix.cfg.Now()
-	out := make([]VendorStatus, 0, len(ix.order))
+	out := make([]supplyapi.VendorStatus, 0, len(ix.order))
 	for _, name := range ix.order {
 		st := ix.state[name]
-		vs := VendorStatus{
+		vs := supplyapi.VendorStatus{
 			Name: name, DisplayName: st.info.DisplayName,
 			SupportsSpot: st.info.Spot, SupportsCilium: st.info.Cilium, SupportsClusters: st.info.Clusters,
 			Offers: len(st.entries), LastError: st.lastError, Sandbox: ix.cfg.Sandbox,

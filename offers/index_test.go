@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gpusupply/supply/store/storetest"
+	"github.com/gpusupply/supply/supplyapi"
 	"github.com/gpusupply/supply/vendors"
 )
 
@@ -119,7 +120,7 @@ func (f *fixture) refresh(t *testing.T) {
 	}
 }
 
-func (f *fixture) search(t *testing.T, q Query) Result {
+func (f *fixture) search(t *testing.T, q supplyapi.OfferQuery) supplyapi.OfferResult {
 	t.Helper()
 	res, err := f.ix.Search(context.Background(), 1, q)
 	if err != nil {
@@ -140,7 +141,7 @@ func TestUnchangedCatalogWritesNoSnapshot(t *testing.T) {
 	if after := f.ix.state["lambda"].snapshotID; after != before {
 		t.Errorf("an unchanged catalog wrote snapshot %d after %d", after, before)
 	}
-	if got := f.search(t, Query{Vendor: "lambda", Compute: Compute{GPUType: "H100"}}).Offers[0].ObservedAt; !got.Equal(f.clock.now()) {
+	if got := f.search(t, supplyapi.OfferQuery{Vendor: "lambda", Compute: supplyapi.OfferQueryCompute{GPUType: "H100"}}).Offers[0].ObservedAt; !got.Equal(f.clock.now()) {
 		t.Errorf("observed_at %v, want the last confirmation %v", got, f.clock.now())
 	}
 }
@@ -156,7 +157,7 @@ func TestCatalogChangedInPlaceIsSeen(t *testing.T) {
 	if after := f.ix.state["lambda"].snapshotID; after == before {
 		t.Error("a changed catalog wrote no snapshot")
 	}
-	if got := f.search(t, Query{Vendor: "lambda", Compute: Compute{GPUType: "H100"}}).Offers[0]; got.GPUPricePerHour != 0.5 {
+	if got := f.search(t, supplyapi.OfferQuery{Vendor: "lambda", Compute: supplyapi.OfferQueryCompute{GPUType: "H100"}}).Offers[0]; got.GPUPricePerHour != 0.5 {
 		t.Errorf("cheapest H100 at %v after the price changed to 0.5", got.GPUPricePerHour)
 	}
 }
@@ -171,7 +172,7 @@ func TestFailingVendorKeepsLastGoodDataThenDropsOut(t *testing.T) {
 	if err := f.ix.Refresh(context.Background(), "lambda"); err != nil {
 		t.Fatal(err)
 	}
-	res := f.search(t, Query{Compute: Compute{GPUType: "H100"}})
+	res := f.search(t, supplyapi.OfferQuery{Compute: supplyapi.OfferQueryCompute{GPUType: "H100"}})
 	if res.TotalCount != 5 {
 		t.Errorf("a failing vendor's last good offers should stay: total %d", res.TotalCount)
 	}
@@ -182,7 +183,7 @@ func TestFailingVendorKeepsLastGoodDataThenDropsOut(t *testing.T) {
 	if err := f.ix.Refresh(context.Background(), "lambda"); err != nil {
 		t.Fatal(err)
 	}
-	res = f.search(t, Query{Compute: Compute{GPUType: "H100"}})
+	res = f.search(t, supplyapi.OfferQuery{Compute: supplyapi.OfferQueryCompute{GPUType: "H100"}})
 	if res.TotalCount != 2 {
 		t.Errorf("stale vendor still served: total %d", res.TotalCount)
 	}
@@ -194,13 +195,13 @@ func TestFailingVendorKeepsLastGoodDataThenDropsOut(t *testing.T) {
 	}
 }
 
-func statusOf(ix *Index, name string) VendorStatus {
+func statusOf(ix *Index, name string) supplyapi.VendorStatus {
 	for _, v := range ix.Vendors() {
 		if v.Name == name {
 			return v
 		}
 	}
-	return VendorStatus{}
+	return supplyapi.VendorStatus{}
 }
 
 func TestHungVendorNeverDelaysAQuery(t *testing.T) {
@@ -212,7 +213,7 @@ func TestHungVendorNeverDelaysAQuery(t *testing.T) {
 	defer cancel()
 	go f.ix.Refresh(ctx, "nebius") // blocks until cancelled
 	start := time.Now()
-	res := f.search(t, Query{Compute: Compute{GPUType: "H100"}})
+	res := f.search(t, supplyapi.OfferQuery{Compute: supplyapi.OfferQueryCompute{GPUType: "H100"}})
 	if took := time.Since(start); took > 300*time.Millisecond {
 		t.Errorf("query took %v while a vendor hangs", took)
 	}
@@ -232,7 +233,7 @@ func TestRestartServesPersistedCatalogAtOnce(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ix.Start(ctx)
-	res, err := ix.Search(ctx, 1, Query{Compute: Compute{GPUType: "H100"}})
+	res, err := ix.Search(ctx, 1, supplyapi.OfferQuery{Compute: supplyapi.OfferQueryCompute{GPUType: "H100"}})
 	if err != nil || res.TotalCount != 5 {
 		t.Errorf("after restart with vendors down: total %d, %v; want the 5 persisted offers", res.TotalCount, err)
 	}

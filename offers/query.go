@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gpusupply/supply/gpus"
+	"github.com/gpusupply/supply/supplyapi"
 	"github.com/gpusupply/supply/vendors"
 )
 
@@ -17,10 +18,10 @@ import (
 // and the filters the answer reports.
 
 // Search answers a query from memory, as values.
-func (ix *Index) Search(ctx context.Context, accountID int64, q Query) (Result, error) {
+func (ix *Index) Search(ctx context.Context, accountID int64, q supplyapi.OfferQuery) (supplyapi.OfferResult, error) {
 	a, err := ix.Answer(ctx, accountID, q)
 	if err != nil {
-		return Result{}, err
+		return supplyapi.OfferResult{}, err
 	}
 	return a.Result(), nil
 }
@@ -28,7 +29,7 @@ func (ix *Index) Search(ctx context.Context, accountID int64, q Query) (Result, 
 // Answer answers a query from memory, ready to be written as JSON. Every
 // offer in it gets an id that resolves, on any replica, to exactly this
 // offer until it expires.
-func (ix *Index) Answer(ctx context.Context, accountID int64, q Query) (*Answer, error) {
+func (ix *Index) Answer(ctx context.Context, accountID int64, q supplyapi.OfferQuery) (*Answer, error) {
 	variants, err := gpus.GPUs().Resolve(q.Compute.GPUType)
 	if err != nil {
 		var unknown *gpus.UnknownGPUError
@@ -71,7 +72,7 @@ func (ix *Index) Answer(ctx context.Context, accountID int64, q Query) (*Answer,
 // answer order, and how many match in all. It reads only the cells q can
 // match: counts come from each cell's length (or a binary search under a
 // price cap), offers from merging the cells' heads.
-func (ix *Index) match(q Query, shape shapeKey, v *view, now time.Time, limit int) ([]*viewEntry, int) {
+func (ix *Index) match(q supplyapi.OfferQuery, shape shapeKey, v *view, now time.Time, limit int) ([]*viewEntry, int) {
 	byVendor := v.shapes[shape]
 	cilium := q.Network != nil && q.Network.SupportsCilium != nil && *q.Network.SupportsCilium
 	n := 0
@@ -108,7 +109,7 @@ func (ix *Index) match(q Query, shape shapeKey, v *view, now time.Time, limit in
 // cluster query matches clusters of that many nodes, and the GPU count,
 // when given, is per offer as always; any other query matches single
 // machines of its GPU count.
-func queryShape(q Query, gpu string) shapeKey {
+func queryShape(q supplyapi.OfferQuery, gpu string) shapeKey {
 	if n := q.Compute.NodeCount; n != nil && *n > 0 {
 		return shapeKey{gpu, *n, max(q.Compute.GPUCount, 0)}
 	}
@@ -176,7 +177,7 @@ func before(a, b *viewEntry) bool {
 
 // filtersApplied is the normalised query, plus the vendors whose offers
 // could not be included (down or stale), so a client can tell.
-func (ix *Index) filtersApplied(q Query, variants []gpus.GPU, v *view, now time.Time) map[string]any {
+func (ix *Index) filtersApplied(q supplyapi.OfferQuery, variants []gpus.GPU, v *view, now time.Time) map[string]any {
 	names := make([]string, len(variants))
 	for i, g := range variants {
 		names[i] = g.Name

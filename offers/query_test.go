@@ -16,6 +16,7 @@ import (
 
 	"github.com/gpusupply/supply/gpus"
 	"github.com/gpusupply/supply/store/storetest"
+	"github.com/gpusupply/supply/supplyapi"
 	"github.com/gpusupply/supply/vendors"
 )
 
@@ -28,24 +29,24 @@ func TestSearchFilters(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name string
-		q    Query
+		q    supplyapi.OfferQuery
 		want want
 	}{
-		{"family", Query{Compute: Compute{GPUType: "H100"}}, want{total: 5, first: 1.25}},
-		{"family case-insensitive", Query{Compute: Compute{GPUType: "h100"}}, want{total: 5, first: 1.25}},
-		{"canonical", Query{Compute: Compute{GPUType: "nvidia-h100-pcie-80gb"}}, want{total: 1, first: 2.49, vendor: "lambda"}},
-		{"gpu count is exact", Query{Compute: Compute{GPUType: "H100", GPUCount: 8}}, want{total: 1, first: 2.99, vendor: "lambda"}},
-		{"price cap", Query{Compute: Compute{GPUType: "H100", MaxPricePerGPUHour: fptr(2.5)}}, want{total: 2, first: 1.25}},
-		{"contract spot", Query{Compute: Compute{GPUType: "H100", ContractType: "spot"}}, want{total: 1, first: 1.25, vendor: "nebius"}},
-		{"contract ondemand", Query{Compute: Compute{GPUType: "H100", ContractType: "ondemand"}}, want{total: 4, first: 2.49}},
-		{"vendor", Query{Vendor: "lambda", Compute: Compute{GPUType: "H100"}}, want{total: 2, first: 2.49, vendor: "lambda"}},
-		{"region EU", Query{Region: "EU", Compute: Compute{GPUType: "H100"}}, want{total: 3, first: 1.25}},
-		{"region APAC", Query{Region: "APAC", Compute: Compute{GPUType: "A100"}}, want{total: 1, first: 1.29, vendor: "lambda"}},
-		{"region with nothing", Query{Region: "Other", Compute: Compute{GPUType: "H100"}}, want{total: 0}},
-		{"cilium", Query{Compute: Compute{GPUType: "H100"}, Network: &Network{SupportsCilium: bptr(true)}}, want{total: 3, first: 1.25, vendor: "nebius"}},
-		{"cluster nodes", Query{Compute: Compute{GPUType: "H100", NodeCount: iptr(4)}}, want{total: 1, first: 2.5, vendor: "nebius"}},
-		{"cluster wrong size", Query{Compute: Compute{GPUType: "H100", NodeCount: iptr(2)}}, want{total: 0}},
-		{"limit keeps total", Query{Compute: Compute{GPUType: "H100"}, Limit: 2}, want{total: 5, first: 1.25}},
+		{"family", supplyapi.OfferQuery{Compute: supplyapi.OfferQueryCompute{GPUType: "H100"}}, want{total: 5, first: 1.25}},
+		{"family case-insensitive", supplyapi.OfferQuery{Compute: supplyapi.OfferQueryCompute{GPUType: "h100"}}, want{total: 5, first: 1.25}},
+		{"canonical", supplyapi.OfferQuery{Compute: supplyapi.OfferQueryCompute{GPUType: "nvidia-h100-pcie-80gb"}}, want{total: 1, first: 2.49, vendor: "lambda"}},
+		{"gpu count is exact", supplyapi.OfferQuery{Compute: supplyapi.OfferQueryCompute{GPUType: "H100", GPUCount: 8}}, want{total: 1, first: 2.99, vendor: "lambda"}},
+		{"price cap", supplyapi.OfferQuery{Compute: supplyapi.OfferQueryCompute{GPUType: "H100", MaxPricePerGPUHour: fptr(2.5)}}, want{total: 2, first: 1.25}},
+		{"contract spot", supplyapi.OfferQuery{Compute: supplyapi.OfferQueryCompute{GPUType: "H100", ContractType: "spot"}}, want{total: 1, first: 1.25, vendor: "nebius"}},
+		{"contract ondemand", supplyapi.OfferQuery{Compute: supplyapi.OfferQueryCompute{GPUType: "H100", ContractType: "ondemand"}}, want{total: 4, first: 2.49}},
+		{"vendor", supplyapi.OfferQuery{Vendor: "lambda", Compute: supplyapi.OfferQueryCompute{GPUType: "H100"}}, want{total: 2, first: 2.49, vendor: "lambda"}},
+		{"region EU", supplyapi.OfferQuery{Region: "EU", Compute: supplyapi.OfferQueryCompute{GPUType: "H100"}}, want{total: 3, first: 1.25}},
+		{"region APAC", supplyapi.OfferQuery{Region: "APAC", Compute: supplyapi.OfferQueryCompute{GPUType: "A100"}}, want{total: 1, first: 1.29, vendor: "lambda"}},
+		{"region with nothing", supplyapi.OfferQuery{Region: "Other", Compute: supplyapi.OfferQueryCompute{GPUType: "H100"}}, want{total: 0}},
+		{"cilium", supplyapi.OfferQuery{Compute: supplyapi.OfferQueryCompute{GPUType: "H100"}, Network: &supplyapi.OfferQueryNetwork{SupportsCilium: bptr(true)}}, want{total: 3, first: 1.25, vendor: "nebius"}},
+		{"cluster nodes", supplyapi.OfferQuery{Compute: supplyapi.OfferQueryCompute{GPUType: "H100", NodeCount: iptr(4)}}, want{total: 1, first: 2.5, vendor: "nebius"}},
+		{"cluster wrong size", supplyapi.OfferQuery{Compute: supplyapi.OfferQueryCompute{GPUType: "H100", NodeCount: iptr(2)}}, want{total: 0}},
+		{"limit keeps total", supplyapi.OfferQuery{Compute: supplyapi.OfferQueryCompute{GPUType: "H100"}, Limit: 2}, want{total: 5, first: 1.25}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := f.search(t, tc.q)
@@ -76,14 +77,14 @@ func TestSearchFilters(t *testing.T) {
 
 func TestSearchSortedAndPriced(t *testing.T) {
 	f := newFixture(t)
-	res := f.search(t, Query{Compute: Compute{GPUType: "H100"}})
+	res := f.search(t, supplyapi.OfferQuery{Compute: supplyapi.OfferQueryCompute{GPUType: "H100"}})
 	for i := 1; i < len(res.Offers); i++ {
 		a, b := res.Offers[i-1], res.Offers[i]
 		if a.GPUPricePerHour > b.GPUPricePerHour || a.GPUPricePerHour == b.GPUPricePerHour && a.TotalPricePerHour > b.TotalPricePerHour {
 			t.Errorf("offers out of order at %d: %v then %v", i, a.GPUPricePerHour, b.GPUPricePerHour)
 		}
 	}
-	eight := f.search(t, Query{Compute: Compute{GPUType: "H100", GPUCount: 8}}).Offers[0]
+	eight := f.search(t, supplyapi.OfferQuery{Compute: supplyapi.OfferQueryCompute{GPUType: "H100", GPUCount: 8}}).Offers[0]
 	if eight.GPUPricePerHour != 2.99 || eight.TotalPricePerHour != 23.92 {
 		t.Errorf("8-GPU offer priced %v/GPU-h, %v total; want 2.99 and 23.92", eight.GPUPricePerHour, eight.TotalPricePerHour)
 	}
@@ -96,7 +97,7 @@ func TestSearchSortedAndPriced(t *testing.T) {
 	if !eight.ExpiresAt.Equal(eight.CreatedAt.Add(30*time.Minute)) || eight.ObservedAt.IsZero() {
 		t.Errorf("created %v expires %v observed %v", eight.CreatedAt, eight.ExpiresAt, eight.ObservedAt)
 	}
-	cl := f.search(t, Query{Compute: Compute{GPUType: "H100", NodeCount: iptr(4)}}).Offers[0]
+	cl := f.search(t, supplyapi.OfferQuery{Compute: supplyapi.OfferQueryCompute{GPUType: "H100", NodeCount: iptr(4)}}).Offers[0]
 	if cl.DeploymentType != "cluster" || cl.GPUCount != 32 || *cl.GPUsPerNode != 8 || *cl.NodeCount != 4 || *cl.InfinibandBandwidthGbps != 3200 || cl.TotalPricePerHour != 80 {
 		t.Errorf("cluster offer = %+v", cl)
 	}
@@ -104,7 +105,7 @@ func TestSearchSortedAndPriced(t *testing.T) {
 
 func TestSearchRejectsUnknownNames(t *testing.T) {
 	f := newFixture(t)
-	_, err := f.ix.Search(context.Background(), 1, Query{Compute: Compute{GPUType: "H10"}})
+	_, err := f.ix.Search(context.Background(), 1, supplyapi.OfferQuery{Compute: supplyapi.OfferQueryCompute{GPUType: "H10"}})
 	var qe *QueryError
 	if !errors.As(err, &qe) {
 		t.Fatalf("unknown GPU: error %v, want *QueryError", err)
@@ -115,7 +116,7 @@ func TestSearchRejectsUnknownNames(t *testing.T) {
 	if want := "H100"; !strings.Contains(qe.Msg, want) {
 		t.Errorf("message %q does not suggest %s", qe.Msg, want)
 	}
-	_, err = f.ix.Search(context.Background(), 1, Query{Vendor: "acme", Compute: Compute{GPUType: "H100"}})
+	_, err = f.ix.Search(context.Background(), 1, supplyapi.OfferQuery{Vendor: "acme", Compute: supplyapi.OfferQueryCompute{GPUType: "H100"}})
 	if !errors.As(err, &qe) || fmt.Sprint(qe.Loc) != "[body vendor]" {
 		t.Errorf("unknown vendor: %v", err)
 	}
@@ -146,7 +147,7 @@ func TestAnswerMatchesScan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var all []Offer
+	var all []supplyapi.Offer
 	for _, src := range sources {
 		if err := ix.Refresh(context.Background(), src.info.Name); err != nil {
 			t.Fatal(err)
@@ -158,18 +159,18 @@ func TestAnswerMatchesScan(t *testing.T) {
 	cilium := map[string]bool{"nebius": true}
 	// scan is the reference: every offer through the query's filters,
 	// cheapest first.
-	scan := func(q Query) []Offer {
+	scan := func(q supplyapi.OfferQuery) []supplyapi.Offer {
 		variants, err := gpus.GPUs().Resolve(q.Compute.GPUType)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var out []Offer
+		var out []supplyapi.Offer
 		for _, o := range all {
 			if matches(q, variants, o, cilium[o.Vendor]) {
 				out = append(out, o)
 			}
 		}
-		slices.SortFunc(out, func(a, b Offer) int {
+		slices.SortFunc(out, func(a, b supplyapi.Offer) int {
 			return cmp.Or(cmp.Compare(a.GPUPricePerHour, b.GPUPricePerHour), cmp.Compare(a.TotalPricePerHour, b.TotalPricePerHour),
 				cmp.Compare(a.Vendor, b.Vendor), cmp.Compare(a.VendorRegion, b.VendorRegion))
 		})
@@ -209,12 +210,12 @@ func TestAnswerMatchesScan(t *testing.T) {
 
 // randomQuery is a query over the vendors lambda, nebius and runpod with
 // some of every filter.
-func randomQuery(r *rand.Rand) Query {
+func randomQuery(r *rand.Rand) supplyapi.OfferQuery {
 	pick := func(options ...string) string { return options[r.IntN(len(options))] }
-	q := Query{
+	q := supplyapi.OfferQuery{
 		Vendor: pick("", "", "lambda", "nebius", "runpod"),
 		Region: pick("", "", "US", "EU", "APAC"),
-		Compute: Compute{
+		Compute: supplyapi.OfferQueryCompute{
 			GPUType:      pick("H100", "A100", "nvidia-h100-sxm5-80gb", "L40S", "nvidia-a100-sxm4-80gb"),
 			GPUCount:     []int{0, 0, 1, 2, 4, 8, 16}[r.IntN(7)],
 			ContractType: pick("", "", "spot", "ondemand"),
@@ -228,7 +229,7 @@ func randomQuery(r *rand.Rand) Query {
 		q.Compute.NodeCount = iptr([]int{2, 4, 6, 3}[r.IntN(4)])
 	}
 	if r.IntN(4) == 0 {
-		q.Network = &Network{SupportsCilium: bptr(r.IntN(2) == 0)}
+		q.Network = &supplyapi.OfferQueryNetwork{SupportsCilium: bptr(r.IntN(2) == 0)}
 	}
 	return q
 }
@@ -236,7 +237,7 @@ func randomQuery(r *rand.Rand) Query {
 // matches reports whether q matches o, an offer of a vendor with or
 // without Cilium, as told offer by offer; variants are what q's GPU type
 // resolves to.
-func matches(q Query, variants []gpus.GPU, o Offer, cilium bool) bool {
+func matches(q supplyapi.OfferQuery, variants []gpus.GPU, o supplyapi.Offer, cilium bool) bool {
 	ok := slices.ContainsFunc(variants, func(g gpus.GPU) bool { return g.Name == o.GPUType }) &&
 		(q.Vendor == "" || o.Vendor == q.Vendor) && (q.Region == "" || o.Region == q.Region) &&
 		(q.Compute.ContractType == "" || o.ContractType == q.Compute.ContractType) &&
@@ -259,7 +260,7 @@ type listed struct {
 // of every vendor's entries, less the procured ones, filtered one by one
 // and sorted by price, then vendor name, region, instance type, contract
 // and place in the snapshot.
-func sortedMatches(ix *Index, q Query, variants []gpus.GPU) []listed {
+func sortedMatches(ix *Index, q supplyapi.OfferQuery, variants []gpus.GPU) []listed {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	var out []listed

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/supplyapi"
 	"github.com/gpusupply/supply/vendors"
 )
 
@@ -21,17 +22,17 @@ import (
 // Resolve returns the offer behind an id for the account that was shown
 // it, with the catalog item to launch, exactly as it was answered. It
 // does not say whether the offer has expired or been procured.
-func (ix *Index) Resolve(ctx context.Context, accountID int64, id uuid.UUID) (Offer, vendors.CatalogItem, error) {
+func (ix *Index) Resolve(ctx context.Context, accountID int64, id uuid.UUID) (supplyapi.Offer, vendors.CatalogItem, error) {
 	ref, err := ix.codec.decode(id)
 	if err != nil || ref.Account != accountID {
-		return Offer{}, vendors.CatalogItem{}, ErrNotFound
+		return supplyapi.Offer{}, vendors.CatalogItem{}, ErrNotFound
 	}
 	entries, observed, err := ix.snapshot(ctx, ref.Snapshot)
 	if errors.Is(err, store.ErrNotFound) || err == nil && ref.Item >= len(entries) {
-		return Offer{}, vendors.CatalogItem{}, ErrNotFound
+		return supplyapi.Offer{}, vendors.CatalogItem{}, ErrNotFound
 	}
 	if err != nil {
-		return Offer{}, vendors.CatalogItem{}, err
+		return supplyapi.Offer{}, vendors.CatalogItem{}, err
 	}
 	e := entries[ref.Item]
 	o := e.Offer()
@@ -102,14 +103,14 @@ func (st *vendorState) clearRefusals(started time.Time) bool {
 // Details is GET /offers/{id} for offers nobody has procured: available
 // until it expires. Procurement state is layered on top by the caller
 // that owns it.
-func (ix *Index) Details(ctx context.Context, accountID int64, id uuid.UUID) (Details, error) {
+func (ix *Index) Details(ctx context.Context, accountID int64, id uuid.UUID) (supplyapi.OfferDetails, error) {
 	o, _, err := ix.Resolve(ctx, accountID, id)
 	if err != nil {
-		return Details{}, err
+		return supplyapi.OfferDetails{}, err
 	}
-	d := Details{Offer: o, Status: StatusAvailable}
+	d := supplyapi.OfferDetails{Offer: o, Status: supplyapi.OfferAvailable}
 	if !ix.cfg.Now().Before(o.ExpiresAt) {
-		d.Status = StatusExpired
+		d.Status = supplyapi.OfferExpired
 	}
 	return d, nil
 }

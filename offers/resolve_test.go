@@ -9,24 +9,25 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gpusupply/supply/supplyapi"
 	"github.com/gpusupply/supply/vendors"
 )
 
 func TestOfferIDsResolveToWhatWasShown(t *testing.T) {
 	f := newFixture(t)
-	shown := f.search(t, Query{Compute: Compute{GPUType: "H100"}}).Offers[0]
+	shown := f.search(t, supplyapi.OfferQuery{Compute: supplyapi.OfferQueryCompute{GPUType: "H100"}}).Offers[0]
 
 	// The vendor changes its price: new queries see it, the shown offer keeps its own.
 	f.beta.set([]vendors.CatalogItem{item("gpu-h100-sxm", 1, "eu-north1", "FI", 9.99, vendors.Spot)}, nil)
 	f.refresh(t)
-	if now := f.search(t, Query{Compute: Compute{GPUType: "H100", ContractType: "spot"}}).Offers[0]; now.GPUPricePerHour != 9.99 {
+	if now := f.search(t, supplyapi.OfferQuery{Compute: supplyapi.OfferQueryCompute{GPUType: "H100", ContractType: "spot"}}).Offers[0]; now.GPUPricePerHour != 9.99 {
 		t.Fatalf("new price not served: %v", now.GPUPricePerHour)
 	}
 	d, err := f.ix.Details(context.Background(), 1, shown.OfferID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Status != StatusAvailable || d.GPUPricePerHour != shown.GPUPricePerHour || !d.ExpiresAt.Equal(shown.ExpiresAt) || d.VendorRegion != shown.VendorRegion {
+	if d.Status != supplyapi.OfferAvailable || d.GPUPricePerHour != shown.GPUPricePerHour || !d.ExpiresAt.Equal(shown.ExpiresAt) || d.VendorRegion != shown.VendorRegion {
 		t.Errorf("details %+v\nwant the shown offer %+v", d, shown)
 	}
 
@@ -55,7 +56,7 @@ func TestOfferIDsResolveToWhatWasShown(t *testing.T) {
 	}
 
 	f.clock.add(31 * time.Minute)
-	if d, _ := f.ix.Details(context.Background(), 1, shown.OfferID); d.Status != StatusExpired {
+	if d, _ := f.ix.Details(context.Background(), 1, shown.OfferID); d.Status != supplyapi.OfferExpired {
 		t.Errorf("after the TTL status = %q, want expired", d.Status)
 	}
 }
@@ -66,7 +67,7 @@ func TestProcuredSingleMachineIsHidden(t *testing.T) {
 	machine.Stock = 1 // one specific machine, as a marketplace lists it
 	f.alpha.set(append(f.alpha.list, machine), nil)
 	f.refresh(t)
-	q := Query{Vendor: "lambda", Compute: Compute{GPUType: "H100"}}
+	q := supplyapi.OfferQuery{Vendor: "lambda", Compute: supplyapi.OfferQueryCompute{GPUType: "H100"}}
 	first := f.search(t, q).Offers[0]
 	if first.GPUPricePerHour != 0.99 {
 		t.Fatalf("cheapest %v, want the single machine", first.GPUPricePerHour)
@@ -97,7 +98,7 @@ func TestProcuredSingleMachineIsHidden(t *testing.T) {
 // whether that read changed the catalog or not.
 func TestRefusedItemIsHiddenUntilTheNextRead(t *testing.T) {
 	f := newFixture(t)
-	q := Query{Compute: Compute{GPUType: "H100"}, Region: "US"}
+	q := supplyapi.OfferQuery{Compute: supplyapi.OfferQueryCompute{GPUType: "H100"}, Region: "US"}
 	before := f.search(t, q)
 	cheapest, item, err := f.ix.Resolve(context.Background(), 1, before.Offers[0].OfferID)
 	if err != nil {
@@ -105,13 +106,13 @@ func TestRefusedItemIsHiddenUntilTheNextRead(t *testing.T) {
 	}
 	f.ix.MarkRefused(cheapest.Vendor, item)
 	after := f.search(t, q)
-	if after.TotalCount != before.TotalCount-1 || slices.ContainsFunc(after.Offers, func(o Offer) bool {
+	if after.TotalCount != before.TotalCount-1 || slices.ContainsFunc(after.Offers, func(o supplyapi.Offer) bool {
 		return o.Vendor == cheapest.Vendor && o.VendorRegion == cheapest.VendorRegion && o.GPUCount == cheapest.GPUCount &&
 			o.GPUPricePerHour == cheapest.GPUPricePerHour
 	}) {
 		t.Fatalf("after the refusal: %d offers (were %d), the refused one among them: %+v", after.TotalCount, before.TotalCount, after.Offers)
 	}
-	if other := f.search(t, Query{Compute: Compute{GPUType: "H100"}, Region: "US"}); other.TotalCount != after.TotalCount {
+	if other := f.search(t, supplyapi.OfferQuery{Compute: supplyapi.OfferQueryCompute{GPUType: "H100"}, Region: "US"}); other.TotalCount != after.TotalCount {
 		t.Errorf("another query still sees it")
 	}
 	// A read that began before the refusal (at the same instant, as this

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/gpusupply/supply/gpus"
+	"github.com/gpusupply/supply/supplyapi"
 	"github.com/gpusupply/supply/vendors"
 )
 
@@ -164,7 +165,7 @@ type encoding struct {
 // its own (entries outlive the refresh that made them one by one, and a
 // buffer shared with others would stay whole while any of them lived), the
 // rest shared.
-func (c *encoding) encode(e *Entry, o *Offer) error {
+func (c *encoding) encode(e *Entry, o *supplyapi.Offer) error {
 	if c.parts == nil {
 		// Filled on first need: a read that changes nothing encodes nothing.
 		c.parts = parts{}

@@ -10,6 +10,7 @@ import (
 	"unsafe"
 
 	"github.com/gpusupply/supply/store/storetest"
+	"github.com/gpusupply/supply/supplyapi"
 	"github.com/gpusupply/supply/vendors"
 )
 
@@ -110,7 +111,7 @@ func TestSnapshotBodyRoundTrip(t *testing.T) {
 		t.Fatalf("body differs from encoding/json:\n%.300s\n%.300s", body, want)
 	}
 	type legacyEntry struct {
-		Offer Offer               `json:"offer"`
+		Offer supplyapi.Offer     `json:"offer"`
 		Item  vendors.CatalogItem `json:"item"`
 	}
 	var old []legacyEntry

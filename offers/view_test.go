@@ -11,6 +11,7 @@ import (
 
 	"github.com/gpusupply/supply/gpus"
 	"github.com/gpusupply/supply/store/storetest"
+	"github.com/gpusupply/supply/supplyapi"
 	"github.com/gpusupply/supply/vendors"
 )
 
@@ -93,7 +94,7 @@ func TestPartialRebuildMatchesFullOne(t *testing.T) {
 		}
 		// Some single machines of another vendor are procured.
 		vendor := names[(round+2)%len(names)]
-		res, err := ix.Search(ctx, 1, Query{Vendor: vendor, Compute: Compute{GPUType: "H100"}, Limit: 30})
+		res, err := ix.Search(ctx, 1, supplyapi.OfferQuery{Vendor: vendor, Compute: supplyapi.OfferQueryCompute{GPUType: "H100"}, Limit: 30})
 		if err != nil {
 			t.Fatal(err)
 		}

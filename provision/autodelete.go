@@ -9,7 +9,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/riverqueue/river"
 
+	"github.com/gpusupply/supply/refusal"
 	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/supplyapi"
 )
 
 // DefaultMaxAutoDelete is Config.MaxAutoDelete's default.
@@ -71,7 +73,7 @@ func (w *autoDeleteWorker) Work(ctx context.Context, job *river.Job[AutoDeleteAr
 // autoDeletable reports whether a resource in this status is still to
 // be auto-deleted: not already deleting, deleted or failed.
 func autoDeletable(status string) bool {
-	return status != ResourceDeleting && status != ResourceDeleted && status != ResourceFailed
+	return status != supplyapi.ResourceDeleting && status != supplyapi.ResourceDeleted && status != supplyapi.ResourceFailed
 }
 
 // autoDelete is the step that deletes a resource whose auto-delete time
@@ -80,7 +82,7 @@ func autoDeletable(status string) bool {
 // vendor confirms.
 func (s *Service) autoDelete(ctx context.Context, r store.Resource) error {
 	_, err := s.deleteResource(ctx, r.AccountID, uuid.MustParse(r.ID), true, causeAutoDelete)
-	if errors.Is(err, ErrConflict) {
+	if errors.Is(err, refusal.ErrConflict) {
 		return nil // deleted meanwhile
 	}
 	if err != nil {
@@ -95,14 +97,14 @@ func (s *Service) autoDelete(ctx context.Context, r store.Resource) error {
 // autoDeleteAfter reads the auto_delete_after a client sent: 0 for never
 // (null), the server's default when absent, and otherwise a positive
 // duration no longer than MaxAutoDelete.
-func (s *Service) autoDeleteAfter(d *Duration, absent time.Duration) (time.Duration, error) {
+func (s *Service) autoDeleteAfter(d *supplyapi.Duration, absent time.Duration) (time.Duration, error) {
 	if d == nil {
 		return absent, nil
 	}
 	if d.IsNull() {
 		return 0, nil
 	}
-	after, err := ParseDuration(d.raw)
+	after, err := d.Parse()
 	if err == nil && after > s.cfg.MaxAutoDelete {
 		err = fmt.Errorf("must be at most %s (the server's --max-auto-delete)", s.cfg.MaxAutoDelete)
 	}
@@ -126,23 +128,23 @@ func deleteAtAfter(now time.Time, after time.Duration) *time.Time {
 // SetAutoDelete is PATCH /resources/{id}: it moves the resource's
 // auto-delete time to d from now, or clears it (d null). A cluster's
 // nodes follow their cluster, so a node is refused.
-func (s *Service) SetAutoDelete(ctx context.Context, accountID int64, id uuid.UUID, req AutoDeleteRequest) (ResourceSummary, error) {
+func (s *Service) SetAutoDelete(ctx context.Context, accountID int64, id uuid.UUID, req supplyapi.AutoDeleteRequest) (supplyapi.ResourceSummary, error) {
 	if req.AutoDeleteAfter == nil {
-		req.AutoDeleteAfter = &Duration{}
+		req.AutoDeleteAfter = &supplyapi.Duration{}
 	}
 	after, err := s.autoDeleteAfter(req.AutoDeleteAfter, 0)
 	if err != nil {
-		return ResourceSummary{}, err
+		return supplyapi.ResourceSummary{}, err
 	}
 	r, err := s.resource(ctx, accountID, id)
 	if err != nil {
-		return ResourceSummary{}, err
+		return supplyapi.ResourceSummary{}, err
 	}
 	if r.ParentID != "" {
-		return ResourceSummary{}, refuse(ErrConflict, "Resource %s is a node of cluster %s, which is deleted as a whole: change the cluster's auto-delete", id, r.ParentID)
+		return supplyapi.ResourceSummary{}, refusal.Errorf(refusal.ErrConflict, "Resource %s is a node of cluster %s, which is deleted as a whole: change the cluster's auto-delete", id, r.ParentID)
 	}
 	if !autoDeletable(r.Status) {
-		return ResourceSummary{}, refuse(ErrConflict, "Resource %s is %s: there is nothing left to auto-delete", id, r.Status)
+		return supplyapi.ResourceSummary{}, refusal.Errorf(refusal.ErrConflict, "Resource %s is %s: there is nothing left to auto-delete", id, r.Status)
 	}
 	now := s.now().UTC()
 	deleteAt := deleteAtAfter(now, after)
@@ -152,7 +154,7 @@ func (s *Service) SetAutoDelete(ctx context.Context, accountID int64, id uuid.UU
 			return err
 		}
 		if n == 0 {
-			return refuse(ErrConflict, "Resource %s is being deleted: there is nothing left to auto-delete", id)
+			return refusal.Errorf(refusal.ErrConflict, "Resource %s is being deleted: there is nothing left to auto-delete", id)
 		}
 		if deleteAt == nil {
 			return nil
@@ -160,7 +162,7 @@ func (s *Service) SetAutoDelete(ctx context.Context, accountID int64, id uuid.UU
 		return tx.Enqueue(ctx, AutoDeleteArgs{ResourceID: r.ID, At: *deleteAt}, nil)
 	})
 	if err != nil {
-		return ResourceSummary{}, err
+		return supplyapi.ResourceSummary{}, err
 	}
 	s.log.InfoContext(ctx, "auto-delete changed", "resource_id", r.ID, "delete_at", deleteAt, "account_id", accountID)
 	return s.Resource(ctx, accountID, id, false)

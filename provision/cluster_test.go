@@ -10,18 +10,18 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/gpusupply/supply/offers"
 	"github.com/gpusupply/supply/provision"
 	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/supplyapi"
 	"github.com/gpusupply/supply/vendors/nebius"
 )
 
 // clusterOffer is the cheapest cluster offer of a vendor with that many
 // nodes, of the first GPU family the vendor sells such clusters of.
-func (e *env) clusterOffer(vendor string, nodes int) offers.Offer {
+func (e *env) clusterOffer(vendor string, nodes int) supplyapi.Offer {
 	e.t.Helper()
 	for _, gpu := range []string{"H100", "H200", "B200", "A100"} {
-		res, err := e.index.Search(context.Background(), 1, offers.Query{Vendor: vendor, Compute: offers.Compute{GPUType: gpu, NodeCount: &nodes}})
+		res, err := e.index.Search(context.Background(), 1, supplyapi.OfferQuery{Vendor: vendor, Compute: supplyapi.OfferQueryCompute{GPUType: gpu, NodeCount: &nodes}})
 		if err != nil {
 			e.t.Fatal(err)
 		}
@@ -30,7 +30,7 @@ func (e *env) clusterOffer(vendor string, nodes int) offers.Offer {
 		}
 	}
 	e.t.Fatalf("no %d-node cluster at %s", nodes, vendor)
-	return offers.Offer{}
+	return supplyapi.Offer{}
 }
 
 // clusterParts splits a cluster procurement's resources into its parent
@@ -63,7 +63,7 @@ func TestClusterProcureReadyDelete(t *testing.T) {
 			if o.DeploymentType != "cluster" || *o.NodeCount != 2 || o.GPUCount != 2**o.GPUsPerNode {
 				t.Fatalf("cluster offer %+v", o)
 			}
-			resp := e.procure(o, func(r *provision.ProcureRequest) { r.ClusterName = ptr("train") })
+			resp := e.procure(o, func(r *supplyapi.ProcureOfferRequest) { r.ClusterName = ptr("train") })
 			if len(resp.ResourceIDs) != 3 {
 				t.Fatalf("%d resources, want the cluster and its 2 nodes", len(resp.ResourceIDs))
 			}
@@ -71,7 +71,7 @@ func TestClusterProcureReadyDelete(t *testing.T) {
 			if st.Progress != "2/2 instances running" || len(st.Instances) != 2 {
 				t.Fatalf("status %+v", st)
 			}
-			var parent provision.ResourceSummary
+			var parent supplyapi.ResourceSummary
 			for _, id := range resp.ResourceIDs {
 				r, err := e.svc.Resource(ctx, 1, id, false)
 				if err != nil {
@@ -81,11 +81,11 @@ func TestClusterProcureReadyDelete(t *testing.T) {
 					parent = r
 				}
 			}
-			if parent.Name != "train" || parent.Status != provision.ResourceRunning || len(parent.LinkedResources) != 2 {
+			if parent.Name != "train" || parent.Status != supplyapi.ResourceRunning || len(parent.LinkedResources) != 2 {
 				t.Fatalf("cluster parent %+v", parent)
 			}
 			for _, l := range parent.LinkedResources {
-				if l.LinkType != "cluster_node" || l.Status != provision.ResourceRunning {
+				if l.LinkType != "cluster_node" || l.Status != supplyapi.ResourceRunning {
 					t.Errorf("link %+v", l)
 				}
 				if n := len(e.live(l.ResourceID.String())); n > 1 {
@@ -96,7 +96,7 @@ func TestClusterProcureReadyDelete(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, id := range resp.ResourceIDs {
-				e.waitResource(id, provision.ResourceDeleted)
+				e.waitResource(id, supplyapi.ResourceDeleted)
 			}
 			if n := len(e.live("")); n != 0 {
 				t.Errorf("%d instances still live after the cluster was deleted", n)
@@ -119,7 +119,7 @@ func TestClusterPartialFailureCleansUpEveryNode(t *testing.T) {
 		t.Errorf("failure reason %v, want the quota refusal", st.FailureReason)
 	}
 	for _, id := range resp.ResourceIDs {
-		r := e.waitResource(id, provision.ResourceFailed)
+		r := e.waitResource(id, supplyapi.ResourceFailed)
 		if r.StatusMessage == nil {
 			t.Errorf("resource %s failed without a message", id)
 		}
@@ -161,10 +161,10 @@ func TestClusterNodeForceDeletedWhileProvisioning(t *testing.T) {
 		t.Fatal(err)
 	}
 	st, err := e.svc.OfferStatus(ctx, 1, o.OfferID)
-	if err != nil || st.ProcurementStatus != provision.StatusFailed || st.FailureReason == nil || !strings.Contains(*st.FailureReason, "deleted by the user") {
+	if err != nil || st.ProcurementStatus != supplyapi.ProcurementFailed || st.FailureReason == nil || !strings.Contains(*st.FailureReason, "deleted by the user") {
 		t.Fatalf("offer status %+v %v, want failed: deleted by the user", st, err)
 	}
-	p := e.waitResource(parent, provision.ResourceFailed)
+	p := e.waitResource(parent, supplyapi.ResourceFailed)
 	if p.StatusMessage == nil || !strings.Contains(*p.StatusMessage, "deleted by the user") {
 		t.Errorf("parent %+v, want failed saying why", p)
 	}
@@ -172,7 +172,7 @@ func TestClusterNodeForceDeletedWhileProvisioning(t *testing.T) {
 		t.Fatalf("delete the parent without force: %v", err)
 	}
 	for _, id := range resp.ResourceIDs {
-		e.waitResource(id, provision.ResourceDeleted)
+		e.waitResource(id, supplyapi.ResourceDeleted)
 	}
 	if n := len(e.live("")); n != 0 {
 		t.Errorf("%d instances still live after the cluster was cancelled", n)
@@ -215,7 +215,7 @@ type watchingTx struct {
 }
 
 func (w *watchingTx) UpdateResource(ctx context.Context, r store.Resource) (store.Resource, error) {
-	if w.id != nil && r.ID == *w.id && r.Status == provision.ResourceFailed && r.DeletedAt != nil {
+	if w.id != nil && r.ID == *w.id && r.Status == supplyapi.ResourceFailed && r.DeletedAt != nil {
 		w.cleaned = true
 	}
 	return w.Tx.UpdateResource(ctx, r)
@@ -254,6 +254,6 @@ func TestClusterDeletedWhileCleanupFinishes(t *testing.T) {
 	}
 	release()
 	for _, id := range resp.ResourceIDs {
-		e.waitResource(id, provision.ResourceDeleted)
+		e.waitResource(id, supplyapi.ResourceDeleted)
 	}
 }

@@ -7,8 +7,9 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/gpusupply/supply/events"
+	"github.com/gpusupply/supply/ledger"
 	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/supplyapi"
 )
 
 // recordingStore is the store as the Service uses it: every write of a
@@ -113,7 +114,7 @@ func (t *recordingTx) InsertResource(ctx context.Context, r store.Resource) erro
 	if err := t.Tx.InsertResource(ctx, r); err != nil {
 		return err
 	}
-	t.noteResource(events.ResourceCreated, r)
+	t.noteResource(supplyapi.EventResourceCreated, r)
 	return nil
 }
 
@@ -121,7 +122,7 @@ func (t *recordingTx) InsertProcurement(ctx context.Context, p store.Procurement
 	if err := t.Tx.InsertProcurement(ctx, p); err != nil {
 		return err
 	}
-	t.noteProcurement(events.ProcurementStarted, p.AccountID, p.OfferID)
+	t.noteProcurement(supplyapi.EventProcurementStarted, p.AccountID, p.OfferID)
 	return nil
 }
 
@@ -147,14 +148,14 @@ func (t *recordingTx) UpdateProcurement(ctx context.Context, p store.Procurement
 // when nothing a client follows did (a waiting procurement's next look).
 func procurementEventType(before, after store.Procurement) string {
 	switch {
-	case before.Status != after.Status && after.Status == procurementReady:
-		return events.ProcurementReady
-	case before.Status != after.Status && after.Status == procurementFailed:
-		return events.ProcurementFailed
-	case before.Phase != after.Phase && after.Phase == phaseSwitching:
-		return events.ProcurementAttemptFailed
-	case before.Phase != after.Phase && after.Phase == phaseWaiting:
-		return events.ProcurementWaiting
+	case before.Status != after.Status && after.Status == store.ProcurementReady:
+		return supplyapi.EventProcurementReady
+	case before.Status != after.Status && after.Status == store.ProcurementFailed:
+		return supplyapi.EventProcurementFailed
+	case before.Phase != after.Phase && after.Phase == store.PhaseSwitching:
+		return supplyapi.EventProcurementAttemptFailed
+	case before.Phase != after.Phase && after.Phase == store.PhaseWaiting:
+		return supplyapi.EventProcurementWaiting
 	}
 	return ""
 }
@@ -165,7 +166,7 @@ var errNotRecording = errors.New("record event: the transaction does not record 
 
 // recordEvent records an event of type typ about r in tx, besides the ones
 // its writes record themselves: for what a write cannot tell, such as a
-// deletion the resource's own limits started (events.ResourceAutoDeleted).
+// deletion the resource's own limits started (supplyapi.EventResourceAutoDeleted).
 // tx must come from the Service's store.
 func recordEvent(tx store.Tx, typ string, r store.Resource) error {
 	rt, ok := tx.(*recordingTx)
@@ -186,32 +187,32 @@ const stuckPrefix = "STUCK:"
 func resourceEventType(before, after store.Resource) string {
 	if before.Status != after.Status {
 		switch after.Status {
-		case ResourceRunning:
-			if before.Status == ResourceProvisioning {
-				return events.ResourceReady
+		case supplyapi.ResourceRunning:
+			if before.Status == supplyapi.ResourceProvisioning {
+				return supplyapi.EventResourceReady
 			}
-			return events.ResourceRunning
-		case ResourceUnhealthy:
-			return events.ResourceUnhealthy
-		case ResourcePreempted:
-			return events.ResourcePreempted
-		case ResourceFailed:
-			return events.ResourceFailed
-		case ResourceDeleting:
-			return events.ResourceDeleting
-		case ResourceDeleted:
-			return events.ResourceDeleted
+			return supplyapi.EventResourceRunning
+		case supplyapi.ResourceUnhealthy:
+			return supplyapi.EventResourceUnhealthy
+		case supplyapi.ResourcePreempted:
+			return supplyapi.EventResourcePreempted
+		case supplyapi.ResourceFailed:
+			return supplyapi.EventResourceFailed
+		case supplyapi.ResourceDeleting:
+			return supplyapi.EventResourceDeleting
+		case supplyapi.ResourceDeleted:
+			return supplyapi.EventResourceDeleted
 		}
 		return ""
 	}
 	switch {
 	case before.VendorInstanceID == "" && after.VendorInstanceID != "":
-		return events.ResourceInstanceCreated
-	case after.Status == ResourceFailed && before.DeletedAt == nil && after.DeletedAt != nil:
-		return events.ResourceCleanedUp
-	case after.Status == ResourceDeleting && strings.HasPrefix(after.StatusMessage, stuckPrefix) &&
+		return supplyapi.EventResourceInstanceCreated
+	case after.Status == supplyapi.ResourceFailed && before.DeletedAt == nil && after.DeletedAt != nil:
+		return supplyapi.EventResourceCleanedUp
+	case after.Status == supplyapi.ResourceDeleting && strings.HasPrefix(after.StatusMessage, stuckPrefix) &&
 		!strings.HasPrefix(before.StatusMessage, stuckPrefix):
-		return events.ResourceDeletionStuck
+		return supplyapi.EventResourceDeletionStuck
 	}
 	return ""
 }
@@ -247,13 +248,14 @@ func (s *Service) appendEvents(ctx context.Context, tx *recordingTx) ([]int64, e
 	return accounts, nil
 }
 
-// eventData is the object of an event as the API shows it: the resource,
-// or the procurement's status.
+// eventData is the object of an event as the API shows it (rendered by
+// the ledger, through the transaction): the resource, or the
+// procurement's status.
 func (s *Service) eventData(ctx context.Context, q store.Queries, n notedEvent) ([]byte, error) {
 	var v any
 	if n.resource != nil {
 		var err error
-		if v, err = s.summary(ctx, q, *n.resource); err != nil {
+		if v, err = ledger.Summary(ctx, q, *n.resource, s.now()); err != nil {
 			return nil, err
 		}
 	} else {
@@ -261,11 +263,7 @@ func (s *Service) eventData(ctx context.Context, q store.Queries, n notedEvent) 
 		if err != nil {
 			return nil, err
 		}
-		d, err := procuredDetails(p)
-		if err != nil {
-			return nil, err
-		}
-		if v, err = s.procurementStatus(ctx, q, d, p); err != nil {
+		if v, err = ledger.Status(ctx, q, p); err != nil {
 			return nil, err
 		}
 	}

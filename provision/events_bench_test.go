@@ -9,6 +9,7 @@ import (
 
 	"github.com/gpusupply/supply/store"
 	"github.com/gpusupply/supply/store/storetest"
+	"github.com/gpusupply/supply/supplyapi"
 )
 
 // BenchmarkResourceWrite measures one procurement step's write of a
@@ -29,9 +30,9 @@ func BenchmarkResourceWrite(b *testing.B) {
 			}
 			now := time.Now().UTC()
 			p := store.Procurement{OfferID: uuid.NewString(), AccountID: acc.ID, Vendor: "lambda", Offer: []byte(`{}`), Item: []byte(`{}`),
-				Status: procurementProvisioning, CreatedAt: now, UpdatedAt: now}
+				Status: store.ProcurementProvisioning, CreatedAt: now, UpdatedAt: now}
 			r := store.Resource{ID: uuid.NewString(), OfferID: p.OfferID, AccountID: acc.ID, ResourceType: "vm", Vendor: "lambda",
-				Name: "bench", Status: ResourceRunning, Spec: []byte(`{"gpu_type":"H100"}`), CreatedAt: now, UpdatedAt: now}
+				Name: "bench", Status: supplyapi.ResourceRunning, Spec: []byte(`{"gpu_type":"H100"}`), CreatedAt: now, UpdatedAt: now}
 			if err := st.InsertProcurement(ctx, p); err != nil {
 				b.Fatal(err)
 			}
@@ -46,9 +47,9 @@ func BenchmarkResourceWrite(b *testing.B) {
 				b.Run(bench.name, func(b *testing.B) {
 					for b.Loop() {
 						was := r.Status
-						r.Status = ResourceUnhealthy
-						if was == ResourceUnhealthy {
-							r.Status = ResourceRunning
+						r.Status = supplyapi.ResourceUnhealthy
+						if was == supplyapi.ResourceUnhealthy {
+							r.Status = supplyapi.ResourceRunning
 						}
 						r.UpdatedAt = time.Now()
 						var err error

@@ -8,9 +8,9 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/gpusupply/supply/events"
 	"github.com/gpusupply/supply/store"
 	"github.com/gpusupply/supply/store/storetest"
+	"github.com/gpusupply/supply/supplyapi"
 )
 
 // TestRecordEvent: an event a write cannot tell (an automatic deletion) is
@@ -25,9 +25,9 @@ func TestRecordEvent(t *testing.T) {
 	}
 	now := time.Now().UTC()
 	p := store.Procurement{OfferID: uuid.NewString(), AccountID: acc.ID, Vendor: "lambda", Offer: []byte(`{}`), Item: []byte(`{}`),
-		Status: procurementReady, CreatedAt: now, UpdatedAt: now}
+		Status: store.ProcurementReady, CreatedAt: now, UpdatedAt: now}
 	r := store.Resource{ID: uuid.NewString(), OfferID: p.OfferID, AccountID: acc.ID, ResourceType: "vm", Vendor: "lambda",
-		Name: "n", Status: ResourceRunning, Spec: []byte(`{}`), CreatedAt: now, UpdatedAt: now}
+		Name: "n", Status: supplyapi.ResourceRunning, Spec: []byte(`{}`), CreatedAt: now, UpdatedAt: now}
 	if err := st.InsertProcurement(ctx, p); err != nil {
 		t.Fatal(err)
 	}
@@ -36,20 +36,20 @@ func TestRecordEvent(t *testing.T) {
 	}
 	svc := New(Config{Store: st})
 	err = svc.store.InTx(ctx, func(tx store.Tx) error {
-		r.Status, r.StatusMessage = ResourceDeleting, "the resource's time limit passed"
+		r.Status, r.StatusMessage = supplyapi.ResourceDeleting, "the resource's time limit passed"
 		if _, err := tx.UpdateResource(ctx, r); err != nil {
 			return err
 		}
-		return recordEvent(tx, events.ResourceAutoDeleted, r)
+		return recordEvent(tx, supplyapi.EventResourceAutoDeleted, r)
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	evs, err := st.EventsAfter(ctx, acc.ID, 0, store.EventFilter{}, 10)
-	if err != nil || len(evs) != 2 || evs[0].Type != events.ResourceDeleting || evs[1].Type != events.ResourceAutoDeleted || evs[1].ResourceID != r.ID {
+	if err != nil || len(evs) != 2 || evs[0].Type != supplyapi.EventResourceDeleting || evs[1].Type != supplyapi.EventResourceAutoDeleted || evs[1].ResourceID != r.ID {
 		t.Fatalf("events %+v %v", evs, err)
 	}
-	err = st.InTx(ctx, func(tx store.Tx) error { return recordEvent(tx, events.ResourceAutoDeleted, r) })
+	err = st.InTx(ctx, func(tx store.Tx) error { return recordEvent(tx, supplyapi.EventResourceAutoDeleted, r) })
 	if !errors.Is(err, errNotRecording) {
 		t.Errorf("a plain transaction: %v", err)
 	}
@@ -64,21 +64,21 @@ func TestResourceEventType(t *testing.T) {
 		before, after store.Resource
 		want          string
 	}{
-		{"ready", store.Resource{Status: ResourceProvisioning}, store.Resource{Status: ResourceRunning}, events.ResourceReady},
-		{"recovered", store.Resource{Status: ResourceUnhealthy}, store.Resource{Status: ResourceRunning}, events.ResourceRunning},
-		{"unhealthy", store.Resource{Status: ResourceRunning}, store.Resource{Status: ResourceUnhealthy}, events.ResourceUnhealthy},
-		{"preempted", store.Resource{Status: ResourceRunning}, store.Resource{Status: ResourcePreempted}, events.ResourcePreempted},
-		{"failed", store.Resource{Status: ResourceProvisioning}, store.Resource{Status: ResourceFailed}, events.ResourceFailed},
-		{"deleting", store.Resource{Status: ResourceRunning}, store.Resource{Status: ResourceDeleting}, events.ResourceDeleting},
-		{"deleted", store.Resource{Status: ResourceDeleting}, store.Resource{Status: ResourceDeleted}, events.ResourceDeleted},
-		{"instance", store.Resource{Status: ResourceProvisioning}, store.Resource{Status: ResourceProvisioning, VendorInstanceID: "i-1"}, events.ResourceInstanceCreated},
-		{"cleaned up", store.Resource{Status: ResourceFailed}, store.Resource{Status: ResourceFailed, DeletedAt: &at}, events.ResourceCleanedUp},
-		{"stuck", store.Resource{Status: ResourceDeleting, StatusMessage: "deletion retrying: 500"},
-			store.Resource{Status: ResourceDeleting, StatusMessage: stuckPrefix + " deletion has been failing for 1h"}, events.ResourceDeletionStuck},
-		{"still stuck", store.Resource{Status: ResourceDeleting, StatusMessage: stuckPrefix + " for 1h"},
-			store.Resource{Status: ResourceDeleting, StatusMessage: stuckPrefix + " for 2h"}, ""},
-		{"create attempt", store.Resource{Status: ResourceProvisioning}, store.Resource{Status: ResourceProvisioning, CreateAttemptedAt: &at}, ""},
-		{"synced", store.Resource{Status: ResourceRunning, VendorInstanceID: "i-1"}, store.Resource{Status: ResourceRunning, VendorInstanceID: "i-1", LastSyncedAt: &at}, ""},
+		{"ready", store.Resource{Status: supplyapi.ResourceProvisioning}, store.Resource{Status: supplyapi.ResourceRunning}, supplyapi.EventResourceReady},
+		{"recovered", store.Resource{Status: supplyapi.ResourceUnhealthy}, store.Resource{Status: supplyapi.ResourceRunning}, supplyapi.EventResourceRunning},
+		{"unhealthy", store.Resource{Status: supplyapi.ResourceRunning}, store.Resource{Status: supplyapi.ResourceUnhealthy}, supplyapi.EventResourceUnhealthy},
+		{"preempted", store.Resource{Status: supplyapi.ResourceRunning}, store.Resource{Status: supplyapi.ResourcePreempted}, supplyapi.EventResourcePreempted},
+		{"failed", store.Resource{Status: supplyapi.ResourceProvisioning}, store.Resource{Status: supplyapi.ResourceFailed}, supplyapi.EventResourceFailed},
+		{"deleting", store.Resource{Status: supplyapi.ResourceRunning}, store.Resource{Status: supplyapi.ResourceDeleting}, supplyapi.EventResourceDeleting},
+		{"deleted", store.Resource{Status: supplyapi.ResourceDeleting}, store.Resource{Status: supplyapi.ResourceDeleted}, supplyapi.EventResourceDeleted},
+		{"instance", store.Resource{Status: supplyapi.ResourceProvisioning}, store.Resource{Status: supplyapi.ResourceProvisioning, VendorInstanceID: "i-1"}, supplyapi.EventResourceInstanceCreated},
+		{"cleaned up", store.Resource{Status: supplyapi.ResourceFailed}, store.Resource{Status: supplyapi.ResourceFailed, DeletedAt: &at}, supplyapi.EventResourceCleanedUp},
+		{"stuck", store.Resource{Status: supplyapi.ResourceDeleting, StatusMessage: "deletion retrying: 500"},
+			store.Resource{Status: supplyapi.ResourceDeleting, StatusMessage: stuckPrefix + " deletion has been failing for 1h"}, supplyapi.EventResourceDeletionStuck},
+		{"still stuck", store.Resource{Status: supplyapi.ResourceDeleting, StatusMessage: stuckPrefix + " for 1h"},
+			store.Resource{Status: supplyapi.ResourceDeleting, StatusMessage: stuckPrefix + " for 2h"}, ""},
+		{"create attempt", store.Resource{Status: supplyapi.ResourceProvisioning}, store.Resource{Status: supplyapi.ResourceProvisioning, CreateAttemptedAt: &at}, ""},
+		{"synced", store.Resource{Status: supplyapi.ResourceRunning, VendorInstanceID: "i-1"}, store.Resource{Status: supplyapi.ResourceRunning, VendorInstanceID: "i-1", LastSyncedAt: &at}, ""},
 	} {
 		if got := resourceEventType(c.before, c.after); got != c.want {
 			t.Errorf("%s: %q, want %q", c.name, got, c.want)

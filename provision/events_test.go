@@ -7,10 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gpusupply/supply/events"
-	"github.com/gpusupply/supply/provision"
 	"github.com/gpusupply/supply/store"
 	"github.com/gpusupply/supply/store/storetest"
+	"github.com/gpusupply/supply/supplyapi"
 )
 
 // TestEventsRecordEveryTransition follows a procurement from start to
@@ -28,15 +27,15 @@ func TestEventsRecordEveryTransition(t *testing.T) {
 			if _, err := e.svc.Delete(context.Background(), 1, id, false); err != nil {
 				t.Fatal(err)
 			}
-			e.waitResource(id, provision.ResourceDeleted)
+			e.waitResource(id, supplyapi.ResourceDeleted)
 
 			evs, err := e.st.EventsAfter(context.Background(), 1, 0, store.EventFilter{}, 100)
 			if err != nil {
 				t.Fatal(err)
 			}
 			want := []string{
-				events.ProcurementStarted, events.ResourceCreated, events.ResourceInstanceCreated, events.ResourceReady,
-				events.ProcurementReady, events.ResourceDeleting, events.ResourceDeleted,
+				supplyapi.EventProcurementStarted, supplyapi.EventResourceCreated, supplyapi.EventResourceInstanceCreated, supplyapi.EventResourceReady,
+				supplyapi.EventProcurementReady, supplyapi.EventResourceDeleting, supplyapi.EventResourceDeleted,
 			}
 			var got []string
 			for i, ev := range evs {
@@ -60,18 +59,18 @@ func TestEventsRecordEveryTransition(t *testing.T) {
 				s, _ := m[field].(string)
 				return s
 			}
-			for ev, status := range map[int]string{3: provision.ResourceRunning, 5: provision.ResourceDeleting, 6: provision.ResourceDeleted} {
+			for ev, status := range map[int]string{3: supplyapi.ResourceRunning, 5: supplyapi.ResourceDeleting, 6: supplyapi.ResourceDeleted} {
 				if got := statusOf(evs[ev], "status"); got != status || evs[ev].ResourceID != id.String() {
 					t.Errorf("%s event shows status %q of %s, want %q of %s", evs[ev].Type, got, evs[ev].ResourceID, status, id)
 				}
 			}
-			if got := statusOf(evs[4], "procurement_status"); got != provision.StatusReady {
+			if got := statusOf(evs[4], "procurement_status"); got != supplyapi.ProcurementReady {
 				t.Errorf("procurement.ready shows procurement_status %q", got)
 			}
 			if other, err := e.st.EventsAfter(context.Background(), 2, 0, store.EventFilter{}, 100); err != nil || len(other) != 0 {
 				t.Errorf("another account has %d events (%v)", len(other), err)
 			}
-			only, err := e.st.EventsAfter(context.Background(), 1, 0, store.EventFilter{Type: events.ResourceDeleted, ResourceID: id.String()}, 100)
+			only, err := e.st.EventsAfter(context.Background(), 1, 0, store.EventFilter{Type: supplyapi.EventResourceDeleted, ResourceID: id.String()}, 100)
 			if err != nil || len(only) != 1 || only[0].ID != 7 {
 				t.Errorf("filtered by type and resource: %+v %v", only, err)
 			}

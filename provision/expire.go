@@ -1,6 +1,10 @@
 // Package provision holds supply's durable background work as River jobs:
-// procuring and deleting instances, polling them, reconciling with the
-// vendors, and expiring old offers.
+// procuring and deleting instances, polling them, failing over, deleting
+// them when their time comes, reconciling with the vendors, and expiring
+// old offers; and the requests that start that work. Every write records
+// its event (recordingStore). What the API reads of it (statuses, resource
+// summaries and lists, spend and usage) is package ledger's, which this
+// package embeds in its Service and renders its events with.
 package provision
 
 import (

@@ -7,14 +7,16 @@ import (
 	"fmt"
 	"math"
 	"regexp"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/riverqueue/river"
 
+	"github.com/gpusupply/supply/ledger"
 	"github.com/gpusupply/supply/offers"
+	"github.com/gpusupply/supply/refusal"
 	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/supplyapi"
 	"github.com/gpusupply/supply/vendors"
 )
 
@@ -41,39 +43,10 @@ const (
 	equivalentPremium = 1.25
 )
 
-// Procurement phases (store.Procurement.Phase); "" is trying for a
-// procurement without a fallback.
-const (
-	phaseTrying    = "trying"
-	phaseSwitching = "switching"
-	phaseWaiting   = "waiting"
-)
-
-// failover is a procurement's fallback as its row keeps it.
-type failover struct {
-	// Query finds the equivalent offers: the renter's, or one made from
-	// the procured offer; its price cap is always set.
-	Query       offers.Query `json:"query"`
-	MaxAttempts int          `json:"max_attempts"`
-	// Until is when waiting for stock ends (nil: no waiting).
-	Until *time.Time `json:"until,omitempty"`
-	// WaitingSince and NextLook are set while no equivalent is in stock.
-	WaitingSince *time.Time `json:"waiting_since,omitempty"`
-	NextLook     *time.Time `json:"next_look,omitempty"`
-}
-
-// attempt is one try as the procurement's row keeps it: an Attempt, and
-// what tells the catalog item apart from the others of its region.
-type attempt struct {
-	Attempt
-	InstanceType string           `json:"instance_type"`
-	Contract     vendors.Contract `json:"contract"`
-}
-
 // tried reports whether it is the item of one of the attempts made since
 // its vendor's catalog was last read: an item tried before that read, and
 // listed in stock by it, may be tried again.
-func tried(attempts []attempt, vendor string, it vendors.CatalogItem, read time.Time) bool {
+func tried(attempts []ledger.Attempt, vendor string, it vendors.CatalogItem, read time.Time) bool {
 	for _, a := range attempts {
 		if a.Vendor == vendor && a.Region == it.Region && a.InstanceType == it.InstanceType && a.Contract == it.Contract && !a.At.Before(read) {
 			return true
@@ -82,74 +55,49 @@ func tried(attempts []attempt, vendor string, it vendors.CatalogItem, read time.
 	return false
 }
 
-func newAttempt(o offers.Offer, it vendors.CatalogItem, at time.Time) attempt {
-	return attempt{
-		Attempt: Attempt{OfferID: o.OfferID, Vendor: o.Vendor, Region: o.VendorRegion, GPUPricePerHour: o.GPUPricePerHour,
-			Outcome: AttemptTrying, At: at},
+func newAttempt(o supplyapi.Offer, it vendors.CatalogItem, at time.Time) ledger.Attempt {
+	return ledger.Attempt{
+		Attempt: supplyapi.Attempt{OfferID: o.OfferID, Vendor: o.Vendor, Region: o.VendorRegion, GPUPricePerHour: o.GPUPricePerHour,
+			Outcome: supplyapi.AttemptTrying, At: at},
 		InstanceType: it.InstanceType, Contract: it.Contract,
 	}
 }
 
-// failoverOf reads a procurement's fallback and tries; ok is false for a
-// procurement without a fallback.
-func failoverOf(p store.Procurement) (fo failover, attempts []attempt, ok bool, err error) {
-	if len(p.Fallback) == 0 {
-		return failover{}, nil, false, nil
-	}
-	if err := json.Unmarshal(p.Fallback, &fo); err != nil {
-		return failover{}, nil, false, fmt.Errorf("procurement %s fallback: %w", p.OfferID, err)
-	}
-	if err := json.Unmarshal(p.Attempts, &attempts); err != nil {
-		return failover{}, nil, false, fmt.Errorf("procurement %s attempts: %w", p.OfferID, err)
-	}
-	return fo, attempts, true, nil
-}
-
-// setFailover writes fo and attempts into p.
-func setFailover(p *store.Procurement, fo failover, attempts []attempt) error {
-	var err error
-	if p.Fallback, err = json.Marshal(fo); err != nil {
-		return err
-	}
-	p.Attempts, err = json.Marshal(attempts)
-	return err
-}
-
 // endAttempt records how p's current try ended, when p has tries.
 func endAttempt(p *store.Procurement, outcome, reason string) error {
-	fo, attempts, ok, err := failoverOf(*p)
+	fo, attempts, ok, err := ledger.FailoverOf(*p)
 	if err != nil || !ok || len(attempts) == 0 {
 		return err
 	}
 	last := &attempts[len(attempts)-1]
-	if last.Outcome != AttemptTrying {
+	if last.Outcome != supplyapi.AttemptTrying {
 		return nil
 	}
 	last.Outcome = outcome
 	if reason != "" {
 		last.Reason = &reason
 	}
-	return setFailover(p, fo, attempts)
+	return ledger.SetFailover(p, fo, attempts)
 }
 
 // planFailover checks a request's fallback and makes what the procurement
 // keeps of it, with its first try, the offer procured.
-func (s *Service) planFailover(ctx context.Context, accountID int64, o offers.Offer, it vendors.CatalogItem, req *Fallback, now time.Time) (failover, []attempt, error) {
-	fo := failover{MaxAttempts: defaultMaxAttempts}
+func (s *Service) planFailover(ctx context.Context, accountID int64, o supplyapi.Offer, it vendors.CatalogItem, req *supplyapi.Fallback, now time.Time) (ledger.Failover, []ledger.Attempt, error) {
+	fo := ledger.Failover{MaxAttempts: defaultMaxAttempts}
 	if req.MaxAttempts != nil {
 		if n := *req.MaxAttempts; n < 1 || n > 20 {
-			return failover{}, nil, &offers.QueryError{Loc: []any{"body", "fallback", "max_attempts"}, Type: "value_error",
+			return ledger.Failover{}, nil, &offers.QueryError{Loc: []any{"body", "fallback", "max_attempts"}, Type: "value_error",
 				Msg: "Value error, max_attempts must be between 1 and 20", Input: n}
 		}
 		fo.MaxAttempts = *req.MaxAttempts
 	}
 	if req.Until != nil && !req.Until.IsNull() {
-		d, err := ParseDuration(req.Until.raw)
+		d, err := req.Until.Parse()
 		if err == nil && d > maxFailoverWait {
 			err = fmt.Errorf("must be at most %s", maxFailoverWait)
 		}
 		if err != nil {
-			return failover{}, nil, &offers.QueryError{Loc: []any{"body", "fallback", "until"}, Type: "value_error",
+			return ledger.Failover{}, nil, &offers.QueryError{Loc: []any{"body", "fallback", "until"}, Type: "value_error",
 				Msg: "Value error, until " + err.Error(), Input: req.Until.Input()}
 		}
 		until := now.Add(d)
@@ -158,7 +106,7 @@ func (s *Service) planFailover(ctx context.Context, accountID int64, o offers.Of
 	if req.Query != nil {
 		fo.Query = *req.Query
 	} else {
-		fo.Query = offers.Query{Region: o.Region, Compute: offers.Compute{
+		fo.Query = supplyapi.OfferQuery{Region: o.Region, Compute: supplyapi.OfferQueryCompute{
 			GPUType: o.GPUType, GPUCount: o.GPUCount, ContractType: o.ContractType, NodeCount: clusterNodes(o),
 		}}
 	}
@@ -174,16 +122,16 @@ func (s *Service) planFailover(ctx context.Context, accountID int64, o offers.Of
 		if errors.As(err, &qe) && len(qe.Loc) > 0 && qe.Loc[0] == "body" {
 			moved := *qe
 			moved.Loc = append([]any{"body", "fallback", "query"}, qe.Loc[1:]...)
-			return failover{}, nil, &moved
+			return ledger.Failover{}, nil, &moved
 		}
-		return failover{}, nil, err
+		return ledger.Failover{}, nil, err
 	}
-	return fo, []attempt{newAttempt(o, it, now)}, nil
+	return fo, []ledger.Attempt{newAttempt(o, it, now)}, nil
 }
 
 // clusterNodes is the node count a query names to match o: nil for a
 // single machine.
-func clusterNodes(o offers.Offer) *int {
+func clusterNodes(o supplyapi.Offer) *int {
 	if o.NodeCount == nil || *o.NodeCount <= 1 {
 		return nil
 	}
@@ -207,13 +155,13 @@ func (s *Service) failOver(ctx context.Context, p store.Procurement, r store.Res
 	now := s.now().UTC()
 	err := s.store.InTx(ctx, func(tx store.Tx) error {
 		_, changed, err := store.ChangeProcurement(ctx, tx, p.OfferID, func(x *store.Procurement) bool {
-			if x.Status != procurementProvisioning || x.Attempt != p.Attempt || x.Phase != phaseTrying {
+			if x.Status != store.ProcurementProvisioning || x.Attempt != p.Attempt || x.Phase != store.PhaseTrying {
 				return false
 			}
 			if err := endAttempt(x, outcome, reason); err != nil {
 				return false
 			}
-			x.Phase, x.UpdatedAt = phaseSwitching, now
+			x.Phase, x.UpdatedAt = store.PhaseSwitching, now
 			return true
 		})
 		if err != nil {
@@ -232,12 +180,12 @@ func (s *Service) failOver(ctx context.Context, p store.Procurement, r store.Res
 				return fmt.Errorf("fail over resource %s: it changed since the decision: %w", x.ID, store.ErrConflict)
 			}
 			switch x.Status {
-			case ResourceProvisioning, ResourceRunning:
+			case supplyapi.ResourceProvisioning, supplyapi.ResourceRunning:
 			default:
 				// Deleted by the renter meanwhile: that ends it instead.
 				return fmt.Errorf("fail over resource %s: it is %s: %w", x.ID, x.Status, store.ErrConflict)
 			}
-			x.Status, x.StatusMessage, x.UpdatedAt = ResourceProvisioning, msg, now
+			x.Status, x.StatusMessage, x.UpdatedAt = supplyapi.ResourceProvisioning, msg, now
 			if _, err := tx.UpdateResource(ctx, x); err != nil {
 				return err
 			}
@@ -287,11 +235,11 @@ func (w *failoverWorker) Work(ctx context.Context, job *river.Job[FailoverArgs])
 	if err != nil {
 		return err
 	}
-	if p.Status != procurementProvisioning || p.Attempt != job.Args.Attempt {
+	if p.Status != store.ProcurementProvisioning || p.Attempt != job.Args.Attempt {
 		return nil // ended (cancelled, failed) or moved on
 	}
 	switch p.Phase {
-	case phaseSwitching:
+	case store.PhaseSwitching:
 		done, err := s.removeTry(ctx, p)
 		if err != nil {
 			return s.retryLater(err)
@@ -299,7 +247,7 @@ func (w *failoverWorker) Work(ctx context.Context, job *river.Job[FailoverArgs])
 		if !done {
 			return river.JobSnooze(s.cfg.PollInterval)
 		}
-	case phaseWaiting:
+	case store.PhaseWaiting:
 	default:
 		return nil
 	}
@@ -318,7 +266,7 @@ func (s *Service) removeTry(ctx context.Context, p store.Procurement) (bool, err
 	all := true
 	var parent *store.Resource
 	for i, r := range rs {
-		if r.ResourceType == typeCluster {
+		if r.ResourceType == store.ResourceTypeCluster {
 			parent = &rs[i]
 			continue
 		}
@@ -343,14 +291,14 @@ func (s *Service) removeTry(ctx context.Context, p store.Procurement) (bool, err
 // has not tried and that its account's caps allow; or, when there is none,
 // waits until p's deadline, and fails it after.
 func (s *Service) nextTry(ctx context.Context, p store.Procurement) error {
-	fo, attempts, _, err := failoverOf(p)
+	fo, attempts, _, err := ledger.FailoverOf(p)
 	if err != nil {
 		return err
 	}
 	now := s.now().UTC()
 	last := attempts[len(attempts)-1]
 	if len(attempts) >= fo.MaxAttempts {
-		return s.endFailover(ctx, p, fmt.Sprintf("%s; tried %s, the most the procurement allows", triedText(last), count(len(attempts), "offer")))
+		return s.endFailover(ctx, p, fmt.Sprintf("%s; tried %s, the most the procurement allows", ledger.TriedText(last), ledger.Count(len(attempts), "offer")))
 	}
 	a, err := s.offers.Answer(ctx, p.AccountID, fo.Query)
 	if err != nil {
@@ -372,7 +320,7 @@ func (s *Service) nextTry(ctx context.Context, p store.Procurement) error {
 			continue
 		}
 		err = s.retarget(ctx, p, fo, attempts, o, it)
-		if errors.Is(err, ErrForbidden) {
+		if errors.Is(err, refusal.ErrForbidden) {
 			overCap = err // never above a spend cap: look further
 			continue
 		}
@@ -381,32 +329,15 @@ func (s *Service) nextTry(ctx context.Context, p store.Procurement) error {
 	if fo.Until != nil && now.Before(*fo.Until) {
 		return s.wait(ctx, p, fo, attempts)
 	}
-	reason := fmt.Sprintf("%s; no other equivalent offer is in stock", triedText(last))
+	reason := fmt.Sprintf("%s; no other equivalent offer is in stock", ledger.TriedText(last))
 	switch {
 	case fo.WaitingSince != nil:
 		reason = fmt.Sprintf("%s; waited for capacity from %s until %s, and no equivalent offer came into stock",
-			triedText(last), fo.WaitingSince.Format(time.RFC3339), fo.Until.Format(time.RFC3339))
+			ledger.TriedText(last), fo.WaitingSince.Format(time.RFC3339), fo.Until.Format(time.RFC3339))
 	case overCap != nil:
-		reason = fmt.Sprintf("%s; the equivalent offers in stock are over the account's caps: %v", triedText(last), overCap)
+		reason = fmt.Sprintf("%s; the equivalent offers in stock are over the account's caps: %v", ledger.TriedText(last), overCap)
 	}
 	return s.endFailover(ctx, p, reason)
-}
-
-// triedText says how a try ended, for a failure reason.
-func triedText(a attempt) string {
-	why := a.Outcome
-	if a.Reason != nil {
-		why = strings.TrimRight(*a.Reason, ". ")
-	}
-	return fmt.Sprintf("%s at %s %s", why, a.Vendor, a.Region)
-}
-
-// count says n things: "1 offer", "3 offers".
-func count(n int, thing string) string {
-	if n == 1 {
-		return "1 " + thing
-	}
-	return fmt.Sprintf("%d %ss", n, thing)
 }
 
 // defaultName matches the name a resource gets when the request names
@@ -428,7 +359,7 @@ func renamed(name, from, to string) string {
 // caps allow o in place of what p holds now, the procurement and each of
 // its resources move to o's vendor, region, shape and price, and each node
 // gets a procure job for the new try.
-func (s *Service) retarget(ctx context.Context, p store.Procurement, fo failover, attempts []attempt, o offers.Offer, it vendors.CatalogItem) error {
+func (s *Service) retarget(ctx context.Context, p store.Procurement, fo ledger.Failover, attempts []ledger.Attempt, o supplyapi.Offer, it vendors.CatalogItem) error {
 	now := s.now().UTC()
 	itemJSON, err := json.Marshal(it)
 	if err != nil {
@@ -447,13 +378,13 @@ func (s *Service) retarget(ctx context.Context, p store.Procurement, fo failover
 			return err
 		}
 		_, changed, err := store.ChangeProcurement(ctx, tx, p.OfferID, func(x *store.Procurement) bool {
-			if x.Status != procurementProvisioning || x.Attempt != p.Attempt || (x.Phase != phaseSwitching && x.Phase != phaseWaiting) {
+			if x.Status != store.ProcurementProvisioning || x.Attempt != p.Attempt || (x.Phase != store.PhaseSwitching && x.Phase != store.PhaseWaiting) {
 				return false
 			}
-			if setFailover(x, fo, attempts) != nil {
+			if ledger.SetFailover(x, fo, attempts) != nil {
 				return false
 			}
-			x.Vendor, x.Item, x.Attempt, x.Phase, x.UpdatedAt = o.Vendor, itemJSON, next, phaseTrying, now
+			x.Vendor, x.Item, x.Attempt, x.Phase, x.UpdatedAt = o.Vendor, itemJSON, next, store.PhaseTrying, now
 			return true
 		})
 		if err != nil {
@@ -467,12 +398,12 @@ func (s *Service) retarget(ctx context.Context, p store.Procurement, fo failover
 			return err
 		}
 		for _, x := range rs {
-			if x.Status != ResourceProvisioning {
+			if x.Status != supplyapi.ResourceProvisioning {
 				return fmt.Errorf("retarget resource %s: it is %s: %w", x.ID, x.Status, store.ErrConflict)
 			}
 			x.Name = renamed(x.Name, x.Vendor, o.Vendor)
 			x.Vendor, x.VendorRegion, x.Spec, x.PricePerHour = o.Vendor, o.VendorRegion, nodeSpec, o.TotalPricePerHour/float64(nodes)
-			if x.ResourceType == typeCluster {
+			if x.ResourceType == store.ResourceTypeCluster {
 				x.Spec, x.PricePerHour = clusterSpec, o.TotalPricePerHour
 			}
 			x.VendorInstanceID, x.ExternalIP, x.InternalIP, x.SSHPort = "", "", "", 0
@@ -481,7 +412,7 @@ func (s *Service) retarget(ctx context.Context, p store.Procurement, fo failover
 			if _, err := tx.UpdateResource(ctx, x); err != nil {
 				return err
 			}
-			if x.ResourceType != typeCluster {
+			if x.ResourceType != store.ResourceTypeCluster {
 				if err := tx.Enqueue(ctx, ProcureArgs{ResourceID: x.ID, Attempt: next}, nil); err != nil {
 					return err
 				}
@@ -504,22 +435,28 @@ func (s *Service) retarget(ctx context.Context, p store.Procurement, fo failover
 // wait records that no equivalent offer is in stock and when p looks
 // again: after the next catalog read of any vendor, which is what brings
 // new stock, but not after its deadline.
-func (s *Service) wait(ctx context.Context, p store.Procurement, fo failover, attempts []attempt) error {
+func (s *Service) wait(ctx context.Context, p store.Procurement, fo ledger.Failover, attempts []ledger.Attempt) error {
 	now := s.now().UTC()
-	look := later(s.offers.NextRead().Add(500*time.Millisecond), now.Add(time.Second))
-	look = earlier(look, *fo.Until).UTC().Truncate(time.Second)
+	look := s.offers.NextRead().Add(500 * time.Millisecond)
+	if soon := now.Add(time.Second); look.Before(soon) {
+		look = soon
+	}
+	if look.After(*fo.Until) {
+		look = *fo.Until
+	}
+	look = look.UTC().Truncate(time.Second)
 	if fo.WaitingSince == nil {
 		fo.WaitingSince = &now
 	}
 	fo.NextLook = &look
 	_, changed, err := store.ChangeProcurement(ctx, s.store, p.OfferID, func(x *store.Procurement) bool {
-		if x.Status != procurementProvisioning || x.Attempt != p.Attempt || (x.Phase != phaseSwitching && x.Phase != phaseWaiting) {
+		if x.Status != store.ProcurementProvisioning || x.Attempt != p.Attempt || (x.Phase != store.PhaseSwitching && x.Phase != store.PhaseWaiting) {
 			return false
 		}
-		if setFailover(x, fo, attempts) != nil {
+		if ledger.SetFailover(x, fo, attempts) != nil {
 			return false
 		}
-		x.Phase, x.UpdatedAt = phaseWaiting, now
+		x.Phase, x.UpdatedAt = store.PhaseWaiting, now
 		return true
 	})
 	if err != nil {
@@ -536,7 +473,7 @@ func (s *Service) wait(ctx context.Context, p store.Procurement, fo failover, at
 func (s *Service) endFailover(ctx context.Context, p store.Procurement, reason string) error {
 	now := s.now().UTC()
 	err := s.store.InTx(ctx, func(tx store.Tx) error {
-		return s.failProvisioning(ctx, tx, p.OfferID, reason, AttemptFailed, now, func(store.Resource) string { return reason })
+		return s.failProvisioning(ctx, tx, p.OfferID, reason, supplyapi.AttemptFailed, now, func(store.Resource) string { return reason })
 	})
 	if err != nil {
 		return err
@@ -549,87 +486,40 @@ func (s *Service) endFailover(ctx context.Context, p store.Procurement, reason s
 // Cancel is POST /offers/{offer_id}/cancel: it ends a procurement still
 // under way, waiting for stock or not, as a forced delete of its resources
 // would, and answers its status.
-func (s *Service) Cancel(ctx context.Context, accountID int64, offerID uuid.UUID) (OfferStatus, error) {
+func (s *Service) Cancel(ctx context.Context, accountID int64, offerID uuid.UUID) (supplyapi.OfferStatusResponse, error) {
 	p, err := s.store.ProcurementByOffer(ctx, offerID.String())
 	if errors.Is(err, store.ErrNotFound) || err == nil && p.AccountID != accountID {
-		return OfferStatus{}, refuse(ErrNotFound, "Offer %s has no procurement", offerID)
+		return supplyapi.OfferStatusResponse{}, refusal.Errorf(refusal.ErrNotFound, "Offer %s has no procurement", offerID)
 	}
 	if err != nil {
-		return OfferStatus{}, fmt.Errorf("cancel: %w", err)
+		return supplyapi.OfferStatusResponse{}, fmt.Errorf("cancel: %w", err)
 	}
-	if p.Status != procurementProvisioning {
-		return OfferStatus{}, refuse(ErrConflict, "The procurement of offer %s is %s already; delete its resources instead", offerID, p.Status)
+	if p.Status != store.ProcurementProvisioning {
+		return supplyapi.OfferStatusResponse{}, refusal.Errorf(refusal.ErrConflict, "The procurement of offer %s is %s already; delete its resources instead", offerID, p.Status)
 	}
 	rs, err := s.store.ResourcesByOffer(ctx, p.OfferID)
 	if err != nil {
-		return OfferStatus{}, fmt.Errorf("cancel: %w", err)
+		return supplyapi.OfferStatusResponse{}, fmt.Errorf("cancel: %w", err)
 	}
 	// The first resource is the cluster parent, or the only one: deleting
 	// it ends the whole procurement.
 	top := rs[0]
 	for _, r := range rs {
-		if r.ResourceType == typeCluster {
+		if r.ResourceType == store.ResourceTypeCluster {
 			top = r
 		}
 	}
-	if _, err := s.deleteResource(ctx, accountID, uuid.MustParse(top.ID), true, causeCancel); err != nil && !errors.Is(err, ErrConflict) {
-		return OfferStatus{}, err
+	if _, err := s.deleteResource(ctx, accountID, uuid.MustParse(top.ID), true, causeCancel); err != nil && !errors.Is(err, refusal.ErrConflict) {
+		return supplyapi.OfferStatusResponse{}, err
 	}
 	return s.OfferStatus(ctx, accountID, offerID)
-}
-
-// progress says where a procurement with a fallback is, in a sentence,
-// or "" when its resources' progress says it best.
-func failoverProgress(p store.Procurement) string {
-	fo, attempts, ok, err := failoverOf(p)
-	if err != nil || !ok || len(attempts) == 0 || p.Status != procurementProvisioning {
-		return ""
-	}
-	last := attempts[len(attempts)-1]
-	switch p.Phase {
-	case phaseSwitching:
-		return fmt.Sprintf("%s; removing that try and moving to the next equivalent offer", triedText(last))
-	case phaseWaiting:
-		text := fmt.Sprintf("waiting for capacity: none of the %s tried, nor any other equivalent offer, is in stock", count(len(attempts), "offer"))
-		if fo.NextLook != nil {
-			text += "; next look at " + fo.NextLook.UTC().Format(time.TimeOnly) + " UTC"
-		}
-		if fo.Until != nil {
-			text += ", giving up at " + fo.Until.UTC().Format(time.TimeOnly) + " UTC"
-		}
-		return text
-	}
-	if len(attempts) < 2 {
-		return ""
-	}
-	before := attempts[len(attempts)-2]
-	return fmt.Sprintf("%s; trying %s %s (%d of %d)", triedText(before), last.Vendor, last.Region, len(attempts), fo.MaxAttempts)
-}
-
-// attemptsOf is what the status shows of p's tries: nil without a fallback.
-func attemptsOf(p store.Procurement) []Attempt {
-	_, attempts, ok, err := failoverOf(p)
-	if err != nil || !ok {
-		return nil
-	}
-	out := make([]Attempt, len(attempts))
-	for i, a := range attempts {
-		out[i] = a.Attempt
-	}
-	return out
 }
 
 // tryStart is when r's current try began: the procurement's last try, or
 // the resource's creation.
 func tryStart(p store.Procurement, r store.Resource) time.Time {
-	if _, attempts, ok, err := failoverOf(p); err == nil && ok && len(attempts) > 0 {
+	if _, attempts, ok, err := ledger.FailoverOf(p); err == nil && ok && len(attempts) > 0 {
 		return attempts[len(attempts)-1].At
 	}
 	return r.CreatedAt
-}
-
-// betweenTries reports whether p's failover job, not its procure jobs,
-// moves it on.
-func betweenTries(p store.Procurement) bool {
-	return p.Phase == phaseSwitching || p.Phase == phaseWaiting
 }

@@ -10,11 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gpusupply/supply/events"
-	"github.com/gpusupply/supply/offers"
 	"github.com/gpusupply/supply/provision"
+	"github.com/gpusupply/supply/refusal"
 	"github.com/gpusupply/supply/store"
 	"github.com/gpusupply/supply/store/storetest"
+	"github.com/gpusupply/supply/supplyapi"
 	"github.com/gpusupply/supply/vendors"
 	"github.com/gpusupply/supply/vendors/standin"
 )
@@ -24,16 +24,16 @@ import (
 // at most 25% dearer per GPU-hour) at two vendors or more: the offers,
 // cheapest first, the procured one first. Stock and prices drift with the
 // wall clock, so the GPU is found, not named.
-func (e *env) equivalents(n int) []offers.Offer {
+func (e *env) equivalents(n int) []supplyapi.Offer {
 	e.t.Helper()
 	for _, gpu := range []string{"nvidia-h100-pcie-80gb", "nvidia-h100-sxm5-80gb", "nvidia-h200-sxm5-141gb", "nvidia-l40s-pcie-48gb", "nvidia-rtx-4090-pcie-24gb"} {
 		for _, region := range []string{"US", "EU", "APAC"} {
-			res, err := e.index.Search(context.Background(), 1, offers.Query{Region: region,
-				Compute: offers.Compute{GPUType: gpu, ContractType: "ondemand"}, Limit: 1000})
+			res, err := e.index.Search(context.Background(), 1, supplyapi.OfferQuery{Region: region,
+				Compute: supplyapi.OfferQueryCompute{GPUType: gpu, ContractType: "ondemand"}, Limit: 1000})
 			if err != nil {
 				e.t.Fatal(err)
 			}
-			var within []offers.Offer
+			var within []supplyapi.Offer
 			vendorsSeen := map[string]bool{}
 			for _, o := range res.Offers {
 				if len(res.Offers) > 0 && o.GPUPricePerHour <= res.Offers[0].GPUPricePerHour*1.25 {
@@ -52,7 +52,7 @@ func (e *env) equivalents(n int) []offers.Offer {
 
 // takeAway leaves free units of o's catalog item at its vendor: other
 // customers rent (or give back) the rest.
-func (e *env) takeAway(o offers.Offer, free int) {
+func (e *env) takeAway(o supplyapi.Offer, free int) {
 	e.t.Helper()
 	_, it, err := e.index.Resolve(context.Background(), 1, o.OfferID)
 	if err != nil {
@@ -63,20 +63,20 @@ func (e *env) takeAway(o offers.Offer, free int) {
 	}
 }
 
-func (e *env) procureWithFallback(o offers.Offer, fb provision.Fallback) provision.ProcureResponse {
+func (e *env) procureWithFallback(o supplyapi.Offer, fb supplyapi.Fallback) supplyapi.ProcureOfferResponse {
 	e.t.Helper()
-	return e.procure(o, func(r *provision.ProcureRequest) { r.Fallback = &fb })
+	return e.procure(o, func(r *supplyapi.ProcureOfferRequest) { r.Fallback = &fb })
 }
 
 // shown reports whether get_offers lists o's item now (under any id).
-func (e *env) shown(o offers.Offer) bool {
+func (e *env) shown(o supplyapi.Offer) bool {
 	e.t.Helper()
-	res, err := e.index.Search(context.Background(), 1, offers.Query{Vendor: o.Vendor,
-		Compute: offers.Compute{GPUType: o.GPUType, ContractType: o.ContractType}, Limit: 1000})
+	res, err := e.index.Search(context.Background(), 1, supplyapi.OfferQuery{Vendor: o.Vendor,
+		Compute: supplyapi.OfferQueryCompute{GPUType: o.GPUType, ContractType: o.ContractType}, Limit: 1000})
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return slices.ContainsFunc(res.Offers, func(x offers.Offer) bool {
+	return slices.ContainsFunc(res.Offers, func(x supplyapi.Offer) bool {
 		return x.VendorRegion == o.VendorRegion && x.GPUCount == o.GPUCount && x.TotalPricePerHour == o.TotalPricePerHour
 	})
 }
@@ -95,8 +95,8 @@ func TestFailoverRentsTheNextEquivalent(t *testing.T) {
 			e.takeAway(eq[0], 0)
 			e.takeAway(eq[1], 0)
 			start := time.Now()
-			resp := e.procureWithFallback(eq[0], provision.Fallback{})
-			st := e.waitStatus(eq[0].OfferID, "ready", func(st provision.OfferStatus) bool { return ready(st) || failed(st) })
+			resp := e.procureWithFallback(eq[0], supplyapi.Fallback{})
+			st := e.waitStatus(eq[0].OfferID, "ready", func(st supplyapi.OfferStatusResponse) bool { return ready(st) || failed(st) })
 			if !ready(st) {
 				t.Fatalf("status %+v, want ready", st)
 			}
@@ -104,19 +104,19 @@ func TestFailoverRentsTheNextEquivalent(t *testing.T) {
 			if len(st.Attempts) != 3 {
 				t.Fatalf("attempts %+v, want 3", st.Attempts)
 			}
-			for i, want := range []string{provision.AttemptRefused, provision.AttemptRefused, provision.AttemptReady} {
+			for i, want := range []string{supplyapi.AttemptRefused, supplyapi.AttemptRefused, supplyapi.AttemptReady} {
 				a := st.Attempts[i]
 				if a.Outcome != want || a.Vendor != eq[i].Vendor || a.Region != eq[i].VendorRegion || a.GPUPricePerHour != eq[i].GPUPricePerHour {
 					t.Errorf("attempt %d: %+v, want %s at %s %s", i, a, want, eq[i].Vendor, eq[i].VendorRegion)
 				}
-				if want == provision.AttemptRefused && (a.Reason == nil || !strings.HasPrefix(*a.Reason, "no capacity")) {
+				if want == supplyapi.AttemptRefused && (a.Reason == nil || !strings.HasPrefix(*a.Reason, "no capacity")) {
 					t.Errorf("attempt %d's reason %v, want the vendor's no-capacity refusal", i, a.Reason)
 				}
 			}
 			if fmt.Sprint(st.ResourceIDs) != fmt.Sprint(resp.ResourceIDs) || st.Progress != "1/1 instances running" {
 				t.Errorf("status %+v: want the resources procured, running", st)
 			}
-			r := e.waitResource(resp.ResourceIDs[0], provision.ResourceRunning)
+			r := e.waitResource(resp.ResourceIDs[0], supplyapi.ResourceRunning)
 			if r.Vendor != eq[2].Vendor || r.VendorRegion != eq[2].VendorRegion || r.PricingTotalHourly != eq[2].TotalPricePerHour {
 				t.Errorf("resource %+v, want it at %s %s for %v an hour", r, eq[2].Vendor, eq[2].VendorRegion, eq[2].TotalPricePerHour)
 			}
@@ -131,7 +131,7 @@ func TestFailoverRentsTheNextEquivalent(t *testing.T) {
 					t.Errorf("%s %s is still offered after it was refused", o.Vendor, o.VendorRegion)
 				}
 			}
-			evs, err := e.st.EventsAfter(context.Background(), 1, 0, store.EventFilter{Type: events.ProcurementAttemptFailed}, 10)
+			evs, err := e.st.EventsAfter(context.Background(), 1, 0, store.EventFilter{Type: supplyapi.EventProcurementAttemptFailed}, 10)
 			if err != nil || len(evs) != 2 {
 				t.Errorf("procurement.attempt_failed events: %d, %v; want 2", len(evs), err)
 			}
@@ -167,14 +167,14 @@ func TestFailoverWaitsForStock(t *testing.T) {
 	for _, o := range eq {
 		e.takeAway(o, 0)
 	}
-	resp := e.procureWithFallback(eq[0], provision.Fallback{Until: provision.DurationText("5m")})
-	waiting := e.waitStatus(eq[0].OfferID, "waiting", func(st provision.OfferStatus) bool {
+	resp := e.procureWithFallback(eq[0], supplyapi.Fallback{Until: supplyapi.DurationText("5m")})
+	waiting := e.waitStatus(eq[0].OfferID, "waiting", func(st supplyapi.OfferStatusResponse) bool {
 		return strings.HasPrefix(st.Progress, "waiting for capacity")
 	})
-	if waiting.ProcurementStatus != provision.StatusInProgress || !strings.Contains(waiting.Progress, "next look at") {
+	if waiting.ProcurementStatus != supplyapi.ProcurementInProgress || !strings.Contains(waiting.Progress, "next look at") {
 		t.Errorf("waiting status %+v", waiting)
 	}
-	if evs, err := e.st.EventsAfter(context.Background(), 1, 0, store.EventFilter{Type: events.ProcurementWaiting}, 10); err != nil || len(evs) != 1 {
+	if evs, err := e.st.EventsAfter(context.Background(), 1, 0, store.EventFilter{Type: supplyapi.EventProcurementWaiting}, 10); err != nil || len(evs) != 1 {
 		t.Errorf("procurement.waiting events: %d, %v; want 1", len(evs), err)
 	}
 	last := eq[len(eq)-1]
@@ -183,21 +183,21 @@ func TestFailoverWaitsForStock(t *testing.T) {
 		t.Fatal(err)
 	}
 	read := time.Now()
-	st := e.waitStatus(eq[0].OfferID, "ready", func(st provision.OfferStatus) bool { return ready(st) || failed(st) })
+	st := e.waitStatus(eq[0].OfferID, "ready", func(st supplyapi.OfferStatusResponse) bool { return ready(st) || failed(st) })
 	if !ready(st) {
 		t.Fatalf("after stock came back: %+v", st)
 	}
 	t.Logf("ready %s after the catalog read showed stock", time.Since(read).Round(100*time.Millisecond))
-	if a := st.Attempts[len(st.Attempts)-1]; a.Vendor != last.Vendor || a.Outcome != provision.AttemptReady {
+	if a := st.Attempts[len(st.Attempts)-1]; a.Vendor != last.Vendor || a.Outcome != supplyapi.AttemptReady {
 		t.Errorf("last attempt %+v, want ready at %s", a, last.Vendor)
 	}
-	if r := e.waitResource(resp.ResourceIDs[0], provision.ResourceRunning); r.Vendor != last.Vendor {
+	if r := e.waitResource(resp.ResourceIDs[0], supplyapi.ResourceRunning); r.Vendor != last.Vendor {
 		t.Errorf("resource at %s, want %s", r.Vendor, last.Vendor)
 	}
 
 	// No stock at all: it fails at its deadline, naming the wait.
 	other := e.equivalentsOrAny()
-	e.procureWithFallback(other, provision.Fallback{Until: provision.DurationText("2s"), Query: e.soldOut(other)})
+	e.procureWithFallback(other, supplyapi.Fallback{Until: supplyapi.DurationText("2s"), Query: e.soldOut(other)})
 	st = e.waitStatus(other.OfferID, "failed", failed)
 	if !strings.Contains(*st.FailureReason, "waited for capacity") {
 		t.Errorf("failure %q, want it to name the wait", *st.FailureReason)
@@ -207,8 +207,10 @@ func TestFailoverWaitsForStock(t *testing.T) {
 	// is at any vendor) or with a cancel.
 	for _, end := range []string{"delete", "cancel"} {
 		o := e.equivalentsOrAny()
-		resp := e.procureWithFallback(o, provision.Fallback{Until: provision.DurationText("5m"), Query: e.soldOut(o)})
-		e.waitStatus(o.OfferID, "waiting", func(st provision.OfferStatus) bool { return strings.HasPrefix(st.Progress, "waiting for capacity") })
+		resp := e.procureWithFallback(o, supplyapi.Fallback{Until: supplyapi.DurationText("5m"), Query: e.soldOut(o)})
+		e.waitStatus(o.OfferID, "waiting", func(st supplyapi.OfferStatusResponse) bool {
+			return strings.HasPrefix(st.Progress, "waiting for capacity")
+		})
 		switch end {
 		case "delete":
 			if _, err := e.svc.Delete(context.Background(), 1, resp.ResourceIDs[0], false); err != nil {
@@ -223,18 +225,18 @@ func TestFailoverWaitsForStock(t *testing.T) {
 		if !strings.Contains(*st.FailureReason, "cancelled") {
 			t.Errorf("%s: failure %q, want cancelled", end, *st.FailureReason)
 		}
-		e.waitResource(resp.ResourceIDs[0], provision.ResourceDeleted)
+		e.waitResource(resp.ResourceIDs[0], supplyapi.ResourceDeleted)
 	}
-	if _, err := e.svc.Cancel(context.Background(), 1, eq[0].OfferID); !errors.Is(err, provision.ErrConflict) {
+	if _, err := e.svc.Cancel(context.Background(), 1, eq[0].OfferID); !errors.Is(err, refusal.ErrConflict) {
 		t.Errorf("cancelling a ready procurement: %v, want a conflict", err)
 	}
 }
 
 // soldOut takes away every item that a query matching o and nothing
 // dearer matches, and returns the query.
-func (e *env) soldOut(o offers.Offer) *offers.Query {
+func (e *env) soldOut(o supplyapi.Offer) *supplyapi.OfferQuery {
 	e.t.Helper()
-	q := offers.Query{Region: o.Region, Compute: offers.Compute{GPUType: o.GPUType, GPUCount: o.GPUCount,
+	q := supplyapi.OfferQuery{Region: o.Region, Compute: supplyapi.OfferQueryCompute{GPUType: o.GPUType, GPUCount: o.GPUCount,
 		ContractType: o.ContractType, MaxPricePerGPUHour: ptr(o.GPUPricePerHour)}}
 	res, err := e.index.Search(context.Background(), 1, q)
 	if err != nil {
@@ -247,9 +249,9 @@ func (e *env) soldOut(o offers.Offer) *offers.Query {
 }
 
 // equivalentsOrAny is the cheapest single H100 offer in stock.
-func (e *env) equivalentsOrAny() offers.Offer {
+func (e *env) equivalentsOrAny() supplyapi.Offer {
 	e.t.Helper()
-	res, err := e.index.Search(context.Background(), 1, offers.Query{Compute: offers.Compute{GPUType: "H100"}})
+	res, err := e.index.Search(context.Background(), 1, supplyapi.OfferQuery{Compute: supplyapi.OfferQueryCompute{GPUType: "H100"}})
 	if err != nil || len(res.Offers) == 0 {
 		e.t.Fatalf("no H100 offer: %v", err)
 	}
@@ -260,7 +262,7 @@ func (e *env) equivalentsOrAny() offers.Offer {
 // failed over: the instance is found by its tag and terminated before the
 // next try's create starts, so that the procurement never has two machines.
 func TestFailoverRemovesWhatAHungCreateMade(t *testing.T) {
-	var eq []offers.Offer
+	var eq []supplyapi.Offer
 	var hung, overlapping atomic.Int32
 	var e *env
 	e = newEnv(t, "sqlite", func(c *provision.Config) {
@@ -284,9 +286,9 @@ func TestFailoverRemovesWhatAHungCreateMade(t *testing.T) {
 		c.Vendors = vs
 	})
 	eq = e.equivalents(2)
-	resp := e.procureWithFallback(eq[0], provision.Fallback{})
-	st := e.waitStatus(eq[0].OfferID, "ready", func(st provision.OfferStatus) bool { return ready(st) || failed(st) })
-	if !ready(st) || len(st.Attempts) != 2 || st.Attempts[0].Outcome != provision.AttemptNoAnswer {
+	resp := e.procureWithFallback(eq[0], supplyapi.Fallback{})
+	st := e.waitStatus(eq[0].OfferID, "ready", func(st supplyapi.OfferStatusResponse) bool { return ready(st) || failed(st) })
+	if !ready(st) || len(st.Attempts) != 2 || st.Attempts[0].Outcome != supplyapi.AttemptNoAnswer {
 		t.Fatalf("status %+v, want ready on the second try after no answer", st)
 	}
 	if n := overlapping.Load(); n != 0 {
@@ -305,19 +307,19 @@ func TestClusterFailsOverAsAWhole(t *testing.T) {
 	// The first node gets in, the second is refused for quota.
 	si.(interface{ SetInstanceQuota(int) }).SetInstanceQuota(1)
 	o := e.clusterOffer("nebius", 2)
-	resp := e.procureWithFallback(o, provision.Fallback{Query: &offers.Query{Compute: offers.Compute{
+	resp := e.procureWithFallback(o, supplyapi.Fallback{Query: &supplyapi.OfferQuery{Compute: supplyapi.OfferQueryCompute{
 		GPUType: o.GPUFamily, NodeCount: ptr(2), MaxPricePerGPUHour: ptr(1000.0)}}})
-	st := e.waitStatus(o.OfferID, "ready", func(st provision.OfferStatus) bool { return ready(st) || failed(st) })
-	if !ready(st) || len(st.Attempts) < 2 || st.Attempts[0].Outcome != provision.AttemptRefused || !strings.Contains(*st.Attempts[0].Reason, "quota") {
+	st := e.waitStatus(o.OfferID, "ready", func(st supplyapi.OfferStatusResponse) bool { return ready(st) || failed(st) })
+	if !ready(st) || len(st.Attempts) < 2 || st.Attempts[0].Outcome != supplyapi.AttemptRefused || !strings.Contains(*st.Attempts[0].Reason, "quota") {
 		t.Fatalf("status %+v, want ready after nebius's quota refusal", st)
 	}
 	winner := st.Attempts[len(st.Attempts)-1].Vendor
 	parent, nodes := e.clusterParts(resp.ResourceIDs)
-	if p := e.waitResource(parent, provision.ResourceRunning); p.Vendor != winner {
+	if p := e.waitResource(parent, supplyapi.ResourceRunning); p.Vendor != winner {
 		t.Errorf("cluster parent at %s, want %s", p.Vendor, winner)
 	}
 	for _, id := range nodes {
-		if r := e.waitResource(id, provision.ResourceRunning); r.Vendor != winner {
+		if r := e.waitResource(id, supplyapi.ResourceRunning); r.Vendor != winner {
 			t.Errorf("node at %s, want %s", r.Vendor, winner)
 		}
 	}
@@ -339,8 +341,8 @@ func TestFailoverStaysUnderSpendCaps(t *testing.T) {
 	if err := e.st.SetAccountLimits(context.Background(), 1, &capUSD, nil); err != nil {
 		t.Fatal(err)
 	}
-	e.procureWithFallback(eq[0], provision.Fallback{})
-	st := e.waitStatus(eq[0].OfferID, "failed", func(st provision.OfferStatus) bool { return ready(st) || failed(st) })
+	e.procureWithFallback(eq[0], supplyapi.Fallback{})
+	st := e.waitStatus(eq[0].OfferID, "failed", func(st supplyapi.OfferStatusResponse) bool { return ready(st) || failed(st) })
 	if !failed(st) || len(st.Attempts) != 1 || !strings.Contains(*st.FailureReason, "over the account's caps") {
 		t.Errorf("status %+v, want failed after one try, naming the caps", st)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/gpusupply/supply/refusal"
 )
 
 // keyGate lets one request per Idempotency-Key run at a time in this
@@ -42,7 +44,7 @@ func (g *keyGate) enter(ctx context.Context, key string, wait time.Duration) (le
 		select {
 		case <-done:
 		case <-timer.C:
-			return nil, refuse(ErrConflict, "A request with this Idempotency-Key is still in progress; retry in a few seconds")
+			return nil, refusal.Errorf(refusal.ErrConflict, "A request with this Idempotency-Key is still in progress; retry in a few seconds")
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}

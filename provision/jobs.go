@@ -10,7 +10,9 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/gpusupply/supply/ledger"
 	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/supplyapi"
 	"github.com/gpusupply/supply/vendors"
 )
 
@@ -50,9 +52,9 @@ type TerminateArgs struct {
 // the way; false when r is neither.
 func terminateJob(r store.Resource) (TerminateArgs, bool) {
 	switch r.Status {
-	case ResourceDeleting:
+	case supplyapi.ResourceDeleting:
 		return TerminateArgs{ResourceID: r.ID, Deletion: true}, true
-	case ResourceFailed:
+	case supplyapi.ResourceFailed:
 		return TerminateArgs{ResourceID: r.ID}, true
 	}
 	return TerminateArgs{}, false
@@ -104,14 +106,14 @@ func (w *procureWorker) Work(ctx context.Context, job *river.Job[ProcureArgs]) e
 		return err
 	}
 	annotate(ctx, r)
-	if r.Status != ResourceProvisioning {
+	if r.Status != supplyapi.ResourceProvisioning {
 		return nil // cancelled, failed elsewhere, or done
 	}
 	p, err := s.store.ProcurementByOffer(ctx, r.OfferID)
 	if err != nil {
 		return err
 	}
-	if p.Attempt != job.Args.Attempt || betweenTries(p) {
+	if p.Attempt != job.Args.Attempt || ledger.BetweenTries(p) {
 		return nil // the try this job was for has ended
 	}
 	v, ok := s.vendors[r.Vendor]
@@ -191,7 +193,7 @@ func (s *Service) create(ctx context.Context, v vendors.Vendor, r store.Resource
 	}
 	inst, err := v.Create(ctx, req)
 	if err != nil {
-		_, _, fallback, ferr := failoverOf(p)
+		_, _, fallback, ferr := ledger.FailoverOf(p)
 		if ferr != nil {
 			return ferr
 		}
@@ -202,7 +204,7 @@ func (s *Service) create(ctx context.Context, v vendors.Vendor, r store.Resource
 			// is recorded all the same.
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 			defer cancel()
-			return stepAgain(s.failOver(rctx, p, r, AttemptNoAnswer, "no answer: "+s.tenantError(r, err)))
+			return stepAgain(s.failOver(rctx, p, r, supplyapi.AttemptNoAnswer, "no answer: "+s.tenantError(r, err)))
 		}
 		if vendors.Retryable(err) {
 			return s.retryLater(err)
@@ -223,7 +225,7 @@ func (s *Service) create(ctx context.Context, v vendors.Vendor, r store.Resource
 			return err
 		}
 		if fallback && failsOver(refused) {
-			return stepAgain(s.failOver(ctx, p, r, AttemptRefused, reason))
+			return stepAgain(s.failOver(ctx, p, r, supplyapi.AttemptRefused, reason))
 		}
 		return stepAgain(s.fail(ctx, r, reason))
 	}
@@ -265,7 +267,7 @@ func (s *Service) earlierNodesCreated(ctx context.Context, r store.Resource) (bo
 
 func (s *Service) markRunning(ctx context.Context, r store.Resource, inst vendors.Instance) error {
 	now := s.now().UTC()
-	r.Status, r.StatusMessage = ResourceRunning, ""
+	r.Status, r.StatusMessage = supplyapi.ResourceRunning, ""
 	r.ExternalIP, r.InternalIP, r.SSHPort = inst.ExternalIP, inst.InternalIP, sshPort(inst)
 	r.ReadyAt, r.LastSyncedAt, r.UpdatedAt = &now, &now, now
 	if _, err := s.store.UpdateResource(ctx, r); err != nil {
@@ -283,18 +285,18 @@ func (s *Service) settleProcurement(ctx context.Context, offerID string) error {
 		return err
 	}
 	for _, r := range rs {
-		if r.ResourceType != typeCluster && r.Status != ResourceRunning {
+		if r.ResourceType != store.ResourceTypeCluster && r.Status != supplyapi.ResourceRunning {
 			return nil
 		}
 	}
 	now := s.now().UTC()
 	for _, r := range rs {
-		if r.ResourceType == typeCluster && r.Status == ResourceProvisioning {
+		if r.ResourceType == store.ResourceTypeCluster && r.Status == supplyapi.ResourceProvisioning {
 			if _, _, err := store.ChangeResource(ctx, s.store, r.ID, func(r *store.Resource) bool {
-				if r.Status != ResourceProvisioning {
+				if r.Status != supplyapi.ResourceProvisioning {
 					return false
 				}
-				r.Status, r.ReadyAt, r.UpdatedAt = ResourceRunning, &now, now
+				r.Status, r.ReadyAt, r.UpdatedAt = supplyapi.ResourceRunning, &now, now
 				return true
 			}); err != nil {
 				return err
@@ -302,13 +304,13 @@ func (s *Service) settleProcurement(ctx context.Context, offerID string) error {
 		}
 	}
 	_, _, err = store.ChangeProcurement(ctx, s.store, offerID, func(p *store.Procurement) bool {
-		if p.Status != procurementProvisioning || betweenTries(*p) {
+		if p.Status != store.ProcurementProvisioning || ledger.BetweenTries(*p) {
 			return false // failed meanwhile (a cancellation): it stays failed
 		}
-		if endAttempt(p, AttemptReady, "") != nil {
+		if endAttempt(p, supplyapi.AttemptReady, "") != nil {
 			return false
 		}
-		p.Status, p.FailureReason, p.UpdatedAt = procurementReady, "", now
+		p.Status, p.FailureReason, p.UpdatedAt = store.ProcurementReady, "", now
 		return true
 	})
 	return err
@@ -348,19 +350,19 @@ func (s *Service) fail(ctx context.Context, r store.Resource, reason string) err
 // commits first, the cluster ends failed and every node cleaned up.
 func (s *Service) failRest(ctx context.Context, tx store.Tx, offerID string, cause *store.Resource, reason string, now time.Time) error {
 	if cause != nil {
-		if cause.Status != ResourceProvisioning {
+		if cause.Status != supplyapi.ResourceProvisioning {
 			return fmt.Errorf("fail resource %s: it is %s, not provisioning: %w", cause.ID, cause.Status, store.ErrConflict)
 		}
 		if err := s.failOne(ctx, tx, *cause, reason, now); err != nil {
 			return err
 		}
 	}
-	outcome := AttemptFailed
+	outcome := supplyapi.AttemptFailed
 	if strings.HasPrefix(reason, "cancelled") {
-		outcome = AttemptCancelled
+		outcome = supplyapi.AttemptCancelled
 	}
 	return s.failProvisioning(ctx, tx, offerID, reason, outcome, now, func(x store.Resource) string {
-		if x.ResourceType == typeCluster {
+		if x.ResourceType == store.ResourceTypeCluster {
 			return "a node of the cluster failed: " + reason
 		}
 		return "another node of the cluster failed: " + reason
@@ -377,11 +379,11 @@ func (s *Service) failProvisioning(ctx context.Context, tx store.Tx, offerID, re
 		return err
 	}
 	for _, x := range rs {
-		if x.Status != ResourceProvisioning {
+		if x.Status != supplyapi.ResourceProvisioning {
 			continue
 		}
 		_, changed, err := store.ChangeResource(ctx, tx, x.ID, func(y *store.Resource) bool {
-			if y.Status != ResourceProvisioning {
+			if y.Status != supplyapi.ResourceProvisioning {
 				return false // running by now: its cluster decides
 			}
 			markFailed(y, why(*y), now)
@@ -397,10 +399,10 @@ func (s *Service) failProvisioning(ctx context.Context, tx store.Tx, offerID, re
 		}
 	}
 	_, _, err = store.ChangeProcurement(ctx, tx, offerID, func(p *store.Procurement) bool {
-		if p.Status == procurementFailed || endAttempt(p, outcome, reason) != nil {
+		if p.Status == store.ProcurementFailed || endAttempt(p, outcome, reason) != nil {
 			return false
 		}
-		p.Status, p.FailureReason, p.Phase, p.UpdatedAt = procurementFailed, reason, "", now
+		p.Status, p.FailureReason, p.Phase, p.UpdatedAt = store.ProcurementFailed, reason, "", now
 		return true
 	})
 	return err
@@ -420,7 +422,7 @@ func (s *Service) failOne(ctx context.Context, tx store.Tx, x store.Resource, wh
 
 // markFailed sets what a failure changes on a resource.
 func markFailed(x *store.Resource, why string, now time.Time) {
-	x.Status, x.FailureReason, x.StatusMessage, x.UpdatedAt = ResourceFailed, why, why, now
+	x.Status, x.FailureReason, x.StatusMessage, x.UpdatedAt = supplyapi.ResourceFailed, why, why, now
 }
 
 type terminateWorker struct {
@@ -448,7 +450,7 @@ func (w *terminateWorker) Work(ctx context.Context, job *river.Job[TerminateArgs
 	if own, ok := terminateJob(r); !ok || own != job.Args {
 		return nil // not this job's to finish: deleted, or the other job's
 	}
-	if r.ResourceType == typeCluster {
+	if r.ResourceType == store.ResourceTypeCluster {
 		return s.deleteCluster(ctx, r)
 	}
 	gone, err := s.terminateStep(ctx, r)
@@ -526,9 +528,9 @@ func (s *Service) confirmGone(ctx context.Context, r store.Resource) error {
 	now := s.now().UTC()
 	if _, _, err := store.ChangeResource(ctx, s.store, r.ID, func(x *store.Resource) bool {
 		switch x.Status {
-		case ResourceDeleting:
-			x.Status, x.StatusMessage = ResourceDeleted, "deleted; the vendor confirmed the instance is gone"
-		case ResourceFailed:
+		case supplyapi.ResourceDeleting:
+			x.Status, x.StatusMessage = supplyapi.ResourceDeleted, "deleted; the vendor confirmed the instance is gone"
+		case supplyapi.ResourceFailed:
 			x.StatusMessage = x.FailureReason + " (anything the vendor created has been removed)"
 		default:
 			return false
@@ -559,7 +561,7 @@ func (s *Service) confirmGone(ctx context.Context, r store.Resource) error {
 // first fails the nodes still live: they were running when another node
 // failed, and a cluster is all or nothing.
 func (s *Service) deleteCluster(ctx context.Context, parent store.Resource) error {
-	if parent.Status == ResourceFailed {
+	if parent.Status == supplyapi.ResourceFailed {
 		if err := s.failLiveNodes(ctx, parent); err != nil {
 			return stepAgain(err)
 		}
@@ -569,7 +571,7 @@ func (s *Service) deleteCluster(ctx context.Context, parent store.Resource) erro
 		return err
 	}
 	for _, n := range nodes {
-		if n.Status != ResourceDeleted && !(n.Status == ResourceFailed && n.DeletedAt != nil) {
+		if n.Status != supplyapi.ResourceDeleted && !(n.Status == supplyapi.ResourceFailed && n.DeletedAt != nil) {
 			return river.JobSnooze(2 * s.cfg.PollInterval)
 		}
 	}
@@ -592,7 +594,7 @@ func (s *Service) failLiveNodes(ctx context.Context, parent store.Resource) erro
 		now := s.now().UTC()
 		for _, n := range nodes {
 			switch n.Status {
-			case ResourceFailed, ResourceDeleting, ResourceDeleted:
+			case supplyapi.ResourceFailed, supplyapi.ResourceDeleting, supplyapi.ResourceDeleted:
 				continue
 			}
 			if err := s.failOne(ctx, tx, n, "another node of the cluster failed: "+parent.FailureReason, now); err != nil {
@@ -616,7 +618,7 @@ func (s *Service) noteDeleteTrouble(ctx context.Context, r store.Resource, cause
 		msg = fmt.Sprintf("STUCK: deletion has been failing for %s and is still being retried: %s", d.Round(time.Minute), s.tenantError(r, cause))
 	}
 	if _, _, err := store.ChangeResource(ctx, s.store, r.ID, func(x *store.Resource) bool {
-		if x.Status != ResourceDeleting || x.StatusMessage == msg {
+		if x.Status != supplyapi.ResourceDeleting || x.StatusMessage == msg {
 			return false
 		}
 		x.StatusMessage, x.UpdatedAt = msg, s.now().UTC()

@@ -15,12 +15,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 
-	"github.com/gpusupply/supply/events"
+	"github.com/gpusupply/supply/ledger"
 	"github.com/gpusupply/supply/offers"
 	"github.com/gpusupply/supply/provision"
+	"github.com/gpusupply/supply/refusal"
 	"github.com/gpusupply/supply/sandbox"
 	"github.com/gpusupply/supply/store"
 	"github.com/gpusupply/supply/store/storetest"
+	"github.com/gpusupply/supply/supplyapi"
 	"github.com/gpusupply/supply/vendors"
 	"github.com/gpusupply/supply/vendors/standin"
 )
@@ -107,18 +109,18 @@ func newEnv(t *testing.T, engine string, mod func(*provision.Config)) *env {
 }
 
 // offer is the cheapest single H100-family (or other) offer of a vendor.
-func (e *env) offer(vendor, gpu string) offers.Offer {
+func (e *env) offer(vendor, gpu string) supplyapi.Offer {
 	e.t.Helper()
-	res, err := e.index.Search(context.Background(), 1, offers.Query{Vendor: vendor, Compute: offers.Compute{GPUType: gpu}})
+	res, err := e.index.Search(context.Background(), 1, supplyapi.OfferQuery{Vendor: vendor, Compute: supplyapi.OfferQueryCompute{GPUType: gpu}})
 	if err != nil || len(res.Offers) == 0 {
 		e.t.Fatalf("no %s offer at %s: %v", gpu, vendor, err)
 	}
 	return res.Offers[0]
 }
 
-func (e *env) procure(o offers.Offer, mod func(*provision.ProcureRequest)) provision.ProcureResponse {
+func (e *env) procure(o supplyapi.Offer, mod func(*supplyapi.ProcureOfferRequest)) supplyapi.ProcureOfferResponse {
 	e.t.Helper()
-	req := provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: testKey}
+	req := supplyapi.ProcureOfferRequest{OfferID: o.OfferID, SSHPublicKey: testKey}
 	if mod != nil {
 		mod(&req)
 	}
@@ -126,16 +128,16 @@ func (e *env) procure(o offers.Offer, mod func(*provision.ProcureRequest)) provi
 	if err != nil {
 		e.t.Fatalf("procure: %v", err)
 	}
-	if resp.Status != provision.ProcureInProgress || len(resp.ResourceIDs) == 0 {
+	if resp.Status != supplyapi.ProcureInProgress || len(resp.ResourceIDs) == 0 {
 		e.t.Fatalf("procure answered %+v", resp)
 	}
 	return resp
 }
 
 // waitStatus polls the offer status until cond holds.
-func (e *env) waitStatus(id uuid.UUID, what string, cond func(provision.OfferStatus) bool) provision.OfferStatus {
+func (e *env) waitStatus(id uuid.UUID, what string, cond func(supplyapi.OfferStatusResponse) bool) supplyapi.OfferStatusResponse {
 	e.t.Helper()
-	var st provision.OfferStatus
+	var st supplyapi.OfferStatusResponse
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		var err error
@@ -152,9 +154,9 @@ func (e *env) waitStatus(id uuid.UUID, what string, cond func(provision.OfferSta
 	return st
 }
 
-func (e *env) waitResource(id uuid.UUID, status string) provision.ResourceSummary {
+func (e *env) waitResource(id uuid.UUID, status string) supplyapi.ResourceSummary {
 	e.t.Helper()
-	var r provision.ResourceSummary
+	var r supplyapi.ResourceSummary
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		var err error
@@ -186,8 +188,12 @@ func (e *env) live(resourceID string) []standin.ConsoleEntry {
 	return out
 }
 
-func ready(st provision.OfferStatus) bool  { return st.ProcurementStatus == provision.StatusReady }
-func failed(st provision.OfferStatus) bool { return st.ProcurementStatus == provision.StatusFailed }
+func ready(st supplyapi.OfferStatusResponse) bool {
+	return st.ProcurementStatus == supplyapi.ProcurementReady
+}
+func failed(st supplyapi.OfferStatusResponse) bool {
+	return st.ProcurementStatus == supplyapi.ProcurementFailed
+}
 
 func TestFullLifecycle(t *testing.T) {
 	for _, engine := range storetest.Engines(t) {
@@ -196,7 +202,7 @@ func TestFullLifecycle(t *testing.T) {
 			for _, vendor := range []string{"lambda", "hyperstack"} {
 				e := newEnv(t, engine, nil)
 				o := e.offer(vendor, "H100")
-				resp := e.procure(o, func(r *provision.ProcureRequest) {
+				resp := e.procure(o, func(r *supplyapi.ProcureOfferRequest) {
 					s := "#!/bin/bash\necho hello\n"
 					r.CloudInit, r.ResourceName = &s, ptr("trainer")
 				})
@@ -215,20 +221,20 @@ func TestFullLifecycle(t *testing.T) {
 					t.Errorf("%s: ready but not reachable: %v", vendor, err)
 				}
 				d, err := e.svc.Details(context.Background(), 1, o.OfferID)
-				if err != nil || d.Status != offers.StatusProcured || d.ProcuredAt == nil {
+				if err != nil || d.Status != supplyapi.OfferProcured || d.ProcuredAt == nil {
 					t.Errorf("%s: offer details after procurement: %+v %v", vendor, d, err)
 				}
 
 				id := resp.ResourceIDs[0]
-				list, err := e.svc.Resources(context.Background(), 1, provision.ResourceFilter{OfferID: &o.OfferID})
-				if err != nil || len(list) != 1 || list[0].ResourceID != id || list[0].Name != "trainer" || list[0].Status != provision.ResourceRunning {
+				list, err := e.svc.Resources(context.Background(), 1, ledger.ResourceFilter{OfferID: &o.OfferID})
+				if err != nil || len(list) != 1 || list[0].ResourceID != id || list[0].Name != "trainer" || list[0].Status != supplyapi.ResourceRunning {
 					t.Fatalf("%s: resources %+v %v", vendor, list, err)
 				}
 				r, err := e.svc.Resource(context.Background(), 1, id, true)
 				if err != nil || r.LastSyncedAt == nil || r.Access.SSHCommand == nil || r.Spec.GPUType != o.GPUType || r.PricingTotalHourly != o.TotalPricePerHour {
 					t.Fatalf("%s: resource %+v %v", vendor, r, err)
 				}
-				if _, err := e.svc.Resource(context.Background(), 2, id, false); !errors.Is(err, provision.ErrNotFound) {
+				if _, err := e.svc.Resource(context.Background(), 2, id, false); !errors.Is(err, refusal.ErrNotFound) {
 					t.Errorf("%s: another account sees the resource: %v", vendor, err)
 				}
 				if n := len(e.live(id.String())); n != 1 {
@@ -236,21 +242,21 @@ func TestFullLifecycle(t *testing.T) {
 				}
 
 				del, err := e.svc.Delete(context.Background(), 1, id, false)
-				if err != nil || del.Status != provision.ResourceDeleting {
+				if err != nil || del.Status != supplyapi.ResourceDeleting {
 					t.Fatalf("%s: delete %+v %v", vendor, del, err)
 				}
 				again, err := e.svc.Delete(context.Background(), 1, id, false)
-				if err != nil || again.Status != provision.ResourceDeleting {
+				if err != nil || again.Status != supplyapi.ResourceDeleting {
 					t.Errorf("%s: deleting a deleting resource: %+v %v", vendor, again, err)
 				}
-				gone := e.waitResource(id, provision.ResourceDeleted)
+				gone := e.waitResource(id, supplyapi.ResourceDeleted)
 				if gone.ValidTo == nil {
 					t.Errorf("%s: deleted without valid_to", vendor)
 				}
 				if n := len(e.live(id.String())); n != 0 {
 					t.Errorf("%s: deleted but %d instances still live at the vendor", vendor, n)
 				}
-				if _, err := e.svc.Delete(context.Background(), 1, id, false); !errors.Is(err, provision.ErrConflict) {
+				if _, err := e.svc.Delete(context.Background(), 1, id, false); !errors.Is(err, refusal.ErrConflict) {
 					t.Errorf("%s: second delete of a deleted resource: %v, want conflict", vendor, err)
 				}
 			}
@@ -266,23 +272,23 @@ func TestProcureRefusals(t *testing.T) {
 	ctx := context.Background()
 	var qe *offers.QueryError
 	for name, tc := range map[string]struct {
-		req  provision.ProcureRequest
+		req  supplyapi.ProcureOfferRequest
 		kind error
 		loc  string
 	}{
-		"unknown offer":           {provision.ProcureRequest{OfferID: uuid.New(), SSHPublicKey: testKey}, provision.ErrNotFound, ""},
-		"bad key":                 {provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: "ssh-rsa nope"}, nil, "[body ssh_public_key]"},
-		"bad cloud-init":          {provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: testKey, CloudInit: ptr("echo hi")}, nil, "[body cloud_init]"},
-		"NUL in cloud-init":       {provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: testKey, CloudInit: ptr("#!/bin/sh\necho\x00hi\n")}, nil, "[body cloud_init]"},
-		"CR in the key comment":   {provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: testKey + "\rfake"}, nil, "[body ssh_public_key]"},
-		"NUL in the key comment":  {provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: testKey + "\x00"}, nil, "[body ssh_public_key]"},
-		"ESC in the name":         {provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: testKey, ResourceName: ptr("a\x1b[2Jb")}, nil, "[body resource_name]"},
-		"BEL in the name":         {provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: testKey, ResourceName: ptr("bell\a")}, nil, "[body resource_name]"},
-		"CR in the name":          {provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: testKey, ResourceName: ptr("x\rtrain")}, nil, "[body resource_name]"},
-		"LF in the name":          {provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: testKey, ResourceName: ptr("x\ntrain")}, nil, "[body resource_name]"},
-		"NUL in the name":         {provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: testKey, ResourceName: ptr("x\x00")}, nil, "[body resource_name]"},
-		"RLO in the name":         {provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: testKey, ResourceName: ptr("evil\u202egnp.exe")}, nil, "[body resource_name]"},
-		"ESC in the cluster name": {provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: testKey, ClusterName: ptr("c\x1b]0;owned\a")}, nil, "[body cluster_name]"},
+		"unknown offer":           {supplyapi.ProcureOfferRequest{OfferID: uuid.New(), SSHPublicKey: testKey}, refusal.ErrNotFound, ""},
+		"bad key":                 {supplyapi.ProcureOfferRequest{OfferID: o.OfferID, SSHPublicKey: "ssh-rsa nope"}, nil, "[body ssh_public_key]"},
+		"bad cloud-init":          {supplyapi.ProcureOfferRequest{OfferID: o.OfferID, SSHPublicKey: testKey, CloudInit: ptr("echo hi")}, nil, "[body cloud_init]"},
+		"NUL in cloud-init":       {supplyapi.ProcureOfferRequest{OfferID: o.OfferID, SSHPublicKey: testKey, CloudInit: ptr("#!/bin/sh\necho\x00hi\n")}, nil, "[body cloud_init]"},
+		"CR in the key comment":   {supplyapi.ProcureOfferRequest{OfferID: o.OfferID, SSHPublicKey: testKey + "\rfake"}, nil, "[body ssh_public_key]"},
+		"NUL in the key comment":  {supplyapi.ProcureOfferRequest{OfferID: o.OfferID, SSHPublicKey: testKey + "\x00"}, nil, "[body ssh_public_key]"},
+		"ESC in the name":         {supplyapi.ProcureOfferRequest{OfferID: o.OfferID, SSHPublicKey: testKey, ResourceName: ptr("a\x1b[2Jb")}, nil, "[body resource_name]"},
+		"BEL in the name":         {supplyapi.ProcureOfferRequest{OfferID: o.OfferID, SSHPublicKey: testKey, ResourceName: ptr("bell\a")}, nil, "[body resource_name]"},
+		"CR in the name":          {supplyapi.ProcureOfferRequest{OfferID: o.OfferID, SSHPublicKey: testKey, ResourceName: ptr("x\rtrain")}, nil, "[body resource_name]"},
+		"LF in the name":          {supplyapi.ProcureOfferRequest{OfferID: o.OfferID, SSHPublicKey: testKey, ResourceName: ptr("x\ntrain")}, nil, "[body resource_name]"},
+		"NUL in the name":         {supplyapi.ProcureOfferRequest{OfferID: o.OfferID, SSHPublicKey: testKey, ResourceName: ptr("x\x00")}, nil, "[body resource_name]"},
+		"RLO in the name":         {supplyapi.ProcureOfferRequest{OfferID: o.OfferID, SSHPublicKey: testKey, ResourceName: ptr("evil\u202egnp.exe")}, nil, "[body resource_name]"},
+		"ESC in the cluster name": {supplyapi.ProcureOfferRequest{OfferID: o.OfferID, SSHPublicKey: testKey, ClusterName: ptr("c\x1b]0;owned\a")}, nil, "[body cluster_name]"},
 	} {
 		_, err := e.svc.Procure(ctx, 1, "", tc.req)
 		if err == nil {
@@ -296,20 +302,20 @@ func TestProcureRefusals(t *testing.T) {
 		}
 	}
 	e.procure(o, nil)
-	if _, err := e.svc.Procure(ctx, 1, "", provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: testKey}); !errors.Is(err, provision.ErrConflict) {
+	if _, err := e.svc.Procure(ctx, 1, "", supplyapi.ProcureOfferRequest{OfferID: o.OfferID, SSHPublicKey: testKey}); !errors.Is(err, refusal.ErrConflict) {
 		t.Errorf("second procurement: %v, want conflict", err)
 	}
-	if _, err := e.svc.Procure(ctx, 2, "", provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: testKey}); !errors.Is(err, provision.ErrNotFound) {
+	if _, err := e.svc.Procure(ctx, 2, "", supplyapi.ProcureOfferRequest{OfferID: o.OfferID, SSHPublicKey: testKey}); !errors.Is(err, refusal.ErrNotFound) {
 		t.Errorf("another account's offer: %v, want not found", err)
 	}
 	later := provision.New(provision.Config{Store: e.st, Offers: e.index, Vendors: e.sb.Vendors(), Now: func() time.Time { return time.Now().Add(31 * time.Minute) }})
 	fresh := e.offer("hyperstack", "H100")
-	if _, err := later.Procure(ctx, 1, "", provision.ProcureRequest{OfferID: fresh.OfferID, SSHPublicKey: testKey}); !errors.Is(err, provision.ErrGone) {
+	if _, err := later.Procure(ctx, 1, "", supplyapi.ProcureOfferRequest{OfferID: fresh.OfferID, SSHPublicKey: testKey}); !errors.Is(err, refusal.ErrGone) {
 		t.Errorf("expired offer: %v, want gone", err)
 	}
-	rid := e.waitStatus(o.OfferID, "started", func(st provision.OfferStatus) bool { return len(st.ResourceIDs) == 1 }).ResourceIDs[0]
-	if r, _ := e.svc.Resource(ctx, 1, rid, false); r.Status == provision.ResourceProvisioning {
-		if _, err := e.svc.Delete(ctx, 1, rid, false); !errors.Is(err, provision.ErrConflict) {
+	rid := e.waitStatus(o.OfferID, "started", func(st supplyapi.OfferStatusResponse) bool { return len(st.ResourceIDs) == 1 }).ResourceIDs[0]
+	if r, _ := e.svc.Resource(ctx, 1, rid, false); r.Status == supplyapi.ResourceProvisioning {
+		if _, err := e.svc.Delete(ctx, 1, rid, false); !errors.Is(err, refusal.ErrConflict) {
 			t.Errorf("delete while provisioning without force: %v, want conflict", err)
 		}
 	}
@@ -319,7 +325,7 @@ func TestIdempotencyKey(t *testing.T) {
 	e := newEnv(t, "sqlite", nil)
 	o := e.offer("lambda", "H100")
 	ctx := context.Background()
-	req := provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: testKey}
+	req := supplyapi.ProcureOfferRequest{OfferID: o.OfferID, SSHPublicKey: testKey}
 	first, err := e.svc.Procure(ctx, 1, "key-1", req)
 	if err != nil {
 		t.Fatal(err)
@@ -349,18 +355,18 @@ func TestCloudConfigForContainers(t *testing.T) {
 	config, script := "#cloud-config\npackages: [htop]\n", "#!/bin/sh\necho hi\n"
 	for _, vendor := range []string{"runpod", "vastai"} {
 		o := e.offer(vendor, "H100")
-		_, err := e.svc.Procure(ctx, 1, "", provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: testKey, CloudInit: &config})
+		_, err := e.svc.Procure(ctx, 1, "", supplyapi.ProcureOfferRequest{OfferID: o.OfferID, SSHPublicKey: testKey, CloudInit: &config})
 		var qe *offers.QueryError
 		if !errors.As(err, &qe) || fmt.Sprint(qe.Loc) != "[body cloud_init]" || !strings.Contains(qe.Msg, "do not run cloud-init") {
 			t.Fatalf("%s with a #cloud-config: %v, want a 422 on cloud_init", vendor, err)
 		}
-		if rs, err := e.svc.Resources(ctx, 1, provision.ResourceFilter{OfferID: &o.OfferID}); err != nil || len(rs) != 0 {
+		if rs, err := e.svc.Resources(ctx, 1, ledger.ResourceFilter{OfferID: &o.OfferID}); err != nil || len(rs) != 0 {
 			t.Fatalf("%s: the refused procurement left resources %+v (%v)", vendor, rs, err)
 		}
-		e.procure(o, func(r *provision.ProcureRequest) { r.CloudInit = &script })
+		e.procure(o, func(r *supplyapi.ProcureOfferRequest) { r.CloudInit = &script })
 	}
 	// A virtual machine runs it.
-	e.procure(e.offer("lambda", "H100"), func(r *provision.ProcureRequest) { r.CloudInit = &config })
+	e.procure(e.offer("lambda", "H100"), func(r *supplyapi.ProcureOfferRequest) { r.CloudInit = &config })
 }
 
 // TestIdempotencyKeyConcurrent: retries that arrive while the first
@@ -375,9 +381,9 @@ func TestIdempotencyKeyConcurrent(t *testing.T) {
 			slow := provision.New(provision.Config{Store: e.st, Offers: slowOffers{e.index, 300 * time.Millisecond}, Vendors: e.sb.Vendors()})
 			replicas := []*provision.Service{e.svc, slow}
 			o := e.offer("lambda", "H100")
-			req := provision.ProcureRequest{OfferID: o.OfferID, SSHPublicKey: testKey}
+			req := supplyapi.ProcureOfferRequest{OfferID: o.OfferID, SSHPublicKey: testKey}
 			const n = 20
-			answers := make([]provision.ProcureResponse, n)
+			answers := make([]supplyapi.ProcureOfferResponse, n)
 			errs := make([]error, n)
 			var wg sync.WaitGroup
 			start := make(chan struct{})
@@ -394,7 +400,7 @@ func TestIdempotencyKeyConcurrent(t *testing.T) {
 					t.Errorf("request %d: %+v %v; want the first answer %+v", i, answers[i], errs[i], answers[0])
 				}
 			}
-			if rs, err := e.svc.Resources(context.Background(), 1, provision.ResourceFilter{OfferID: &o.OfferID}); err != nil || len(rs) != 1 {
+			if rs, err := e.svc.Resources(context.Background(), 1, ledger.ResourceFilter{OfferID: &o.OfferID}); err != nil || len(rs) != 1 {
 				t.Errorf("%d resources (%v), want 1", len(rs), err)
 			}
 		})
@@ -408,7 +414,7 @@ type slowOffers struct {
 	delay time.Duration
 }
 
-func (s slowOffers) Resolve(ctx context.Context, accountID int64, id uuid.UUID) (offers.Offer, vendors.CatalogItem, error) {
+func (s slowOffers) Resolve(ctx context.Context, accountID int64, id uuid.UUID) (supplyapi.Offer, vendors.CatalogItem, error) {
 	time.Sleep(s.delay)
 	return s.Offers.Resolve(ctx, accountID, id)
 }
@@ -420,7 +426,7 @@ func TestIdempotencyKeyStillInProgress(t *testing.T) {
 		c.Offers = slowOffers{c.Offers, time.Second}
 		c.IdempotencyWait = 50 * time.Millisecond
 	})
-	req := provision.ProcureRequest{OfferID: e.offer("lambda", "H100").OfferID, SSHPublicKey: testKey}
+	req := supplyapi.ProcureOfferRequest{OfferID: e.offer("lambda", "H100").OfferID, SSHPublicKey: testKey}
 	first := make(chan error, 1)
 	go func() {
 		_, err := e.svc.Procure(context.Background(), 1, "slow-key", req)
@@ -428,15 +434,15 @@ func TestIdempotencyKeyStillInProgress(t *testing.T) {
 	}()
 	time.Sleep(100 * time.Millisecond)
 	_, err := e.svc.Procure(context.Background(), 1, "slow-key", req)
-	var pe *provision.Error
-	if !errors.As(err, &pe) || !errors.Is(err, provision.ErrConflict) || !strings.Contains(pe.Detail, "still in progress") {
+	var pe *refusal.Error
+	if !errors.As(err, &pe) || !errors.Is(err, refusal.ErrConflict) || !strings.Contains(pe.Detail, "still in progress") {
 		t.Errorf("retry during the first request: %v, want a 409 saying the key is still in progress", err)
 	}
 	if err := <-first; err != nil {
 		t.Fatalf("first request: %v", err)
 	}
 	// Another account's same key is its own.
-	if _, err := e.svc.Procure(context.Background(), 2, "slow-key", req); !errors.Is(err, provision.ErrNotFound) {
+	if _, err := e.svc.Procure(context.Background(), 2, "slow-key", req); !errors.Is(err, refusal.ErrNotFound) {
 		t.Errorf("other account, same key: %v, want its own answer (not found)", err)
 	}
 }
@@ -481,14 +487,14 @@ func TestNoCapacityFailsCleanly(t *testing.T) {
 	if st.FailureReason == nil || !strings.HasPrefix(*st.FailureReason, "no capacity") {
 		t.Errorf("failure reason %v, want no capacity", st.FailureReason)
 	}
-	r := e.waitResource(resp.ResourceIDs[0], provision.ResourceFailed)
+	r := e.waitResource(resp.ResourceIDs[0], supplyapi.ResourceFailed)
 	if r.StatusMessage == nil {
 		t.Error("failed resource has no status message")
 	}
 	if after := len(e.live("")); after != before {
 		t.Errorf("live instances went from %d to %d after a failed procurement", before, after)
 	}
-	want := []string{events.ProcurementStarted, events.ResourceCreated, events.ResourceFailed, events.ProcurementFailed, events.ResourceCleanedUp}
+	want := []string{supplyapi.EventProcurementStarted, supplyapi.EventResourceCreated, supplyapi.EventResourceFailed, supplyapi.EventProcurementFailed, supplyapi.EventResourceCleanedUp}
 	if got := e.waitEvents(len(want)); !slices.Equal(got, want) {
 		t.Errorf("events %v, want %v", got, want)
 	}
@@ -501,21 +507,23 @@ func TestForceDeleteDuringProvisioningWithDeleteRefusals(t *testing.T) {
 	o := e.offer("hyperstack", "H100")
 	resp := e.procure(o, nil)
 	id := resp.ResourceIDs[0]
-	e.waitStatus(o.OfferID, "created", func(st provision.OfferStatus) bool { return st.ProcurementStatus == provision.StatusInProgress })
-	if _, err := e.svc.Delete(context.Background(), 1, id, false); !errors.Is(err, provision.ErrConflict) {
+	e.waitStatus(o.OfferID, "created", func(st supplyapi.OfferStatusResponse) bool {
+		return st.ProcurementStatus == supplyapi.ProcurementInProgress
+	})
+	if _, err := e.svc.Delete(context.Background(), 1, id, false); !errors.Is(err, refusal.ErrConflict) {
 		t.Errorf("delete while provisioning: %v, want conflict", err)
 	}
 	del, err := e.svc.Delete(context.Background(), 1, id, true)
-	if err != nil || del.Status != provision.ResourceDeleting || !strings.Contains(del.Message, "cancelled") {
+	if err != nil || del.Status != supplyapi.ResourceDeleting || !strings.Contains(del.Message, "cancelled") {
 		t.Fatalf("force delete: %+v %v", del, err)
 	}
 	// The procurement ends with the cancellation, so a client polling the
 	// offer's status stops waiting.
 	st, err := e.svc.OfferStatus(context.Background(), 1, o.OfferID)
-	if err != nil || st.ProcurementStatus != provision.StatusFailed || st.FailureReason == nil || !strings.Contains(*st.FailureReason, "deleted by the user") {
+	if err != nil || st.ProcurementStatus != supplyapi.ProcurementFailed || st.FailureReason == nil || !strings.Contains(*st.FailureReason, "deleted by the user") {
 		t.Errorf("offer status after a forced delete: %+v %v, want failed, deleted by the user", st, err)
 	}
-	e.waitResource(id, provision.ResourceDeleted)
+	e.waitResource(id, supplyapi.ResourceDeleted)
 	if n := len(e.live(id.String())); n != 0 {
 		t.Errorf("%d instances left at the vendor after a forced delete", n)
 	}
@@ -531,7 +539,7 @@ func TestReconcilerTerminatesOrphansAndMarksVanished(t *testing.T) {
 	// before instances carried an owner, or by a person copying our
 	// naming. Only the first is ours to terminate.
 	// Each from an offer of its own: the sandbox's stock is thin.
-	res, err := e.index.Search(ctx, 1, offers.Query{Vendor: "lambda", Compute: offers.Compute{GPUType: "A100"}})
+	res, err := e.index.Search(ctx, 1, supplyapi.OfferQuery{Vendor: "lambda", Compute: supplyapi.OfferQueryCompute{GPUType: "A100"}})
 	if err != nil || len(res.Offers) < 3 {
 		t.Fatalf("want 3 Lambda A100 offers: %d, %v", len(res.Offers), err)
 	}
@@ -563,11 +571,11 @@ func TestReconcilerTerminatesOrphansAndMarksVanished(t *testing.T) {
 			t.Fatal(err)
 		}
 		got, _ := e.st.ResourceByID(ctx, r.ID)
-		if len(e.live(stray)) == 0 && got.Status == provision.ResourceFailed {
+		if len(e.live(stray)) == 0 && got.Status == supplyapi.ResourceFailed {
 			if !strings.Contains(got.FailureReason, "disappeared") {
 				t.Errorf("vanished resource reason %q", got.FailureReason)
 			}
-			evs, err := e.st.EventsAfter(ctx, 1, 0, store.EventFilter{ResourceID: r.ID, Type: events.ResourceFailed}, 10)
+			evs, err := e.st.EventsAfter(ctx, 1, 0, store.EventFilter{ResourceID: r.ID, Type: supplyapi.EventResourceFailed}, 10)
 			if err != nil || len(evs) != 1 || !strings.Contains(string(evs[0].Data), "disappeared") {
 				t.Errorf("the vanished instance's event: %+v %v", evs, err)
 			}
@@ -639,7 +647,7 @@ func TestDeletionNeverGivesUpAndSaysWhenStuck(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.Status != provision.ResourceDeleting {
+		if r.Status != supplyapi.ResourceDeleting {
 			t.Fatalf("status %s while the vendor refuses every terminate", r.Status)
 		}
 		if r.StatusMessage != nil && strings.HasPrefix(*r.StatusMessage, "STUCK") {
@@ -658,7 +666,7 @@ func TestDeletionNeverGivesUpAndSaysWhenStuck(t *testing.T) {
 	}
 	// The vendor recovers: the same deletion goes through, no new request needed.
 	si.Faults().Clear()
-	e.waitResource(id, provision.ResourceDeleted)
+	e.waitResource(id, supplyapi.ResourceDeleted)
 	if n := len(e.live(id.String())); n != 0 {
 		t.Errorf("%d instances live after the deletion finished", n)
 	}
@@ -670,8 +678,8 @@ func TestDeletionNeverGivesUpAndSaysWhenStuck(t *testing.T) {
 	}
 	// Stuck is said once, however long the deletion keeps failing.
 	want := []string{
-		events.ProcurementStarted, events.ResourceCreated, events.ResourceInstanceCreated, events.ResourceReady,
-		events.ProcurementReady, events.ResourceDeleting, events.ResourceDeletionStuck, events.ResourceDeleted,
+		supplyapi.EventProcurementStarted, supplyapi.EventResourceCreated, supplyapi.EventResourceInstanceCreated, supplyapi.EventResourceReady,
+		supplyapi.EventProcurementReady, supplyapi.EventResourceDeleting, supplyapi.EventResourceDeletionStuck, supplyapi.EventResourceDeleted,
 	}
 	if got := e.waitEvents(len(want)); !slices.Equal(got, want) {
 		t.Errorf("events %v, want %v", got, want)
@@ -690,7 +698,7 @@ func TestProcuredOfferOutlivesItsSnapshot(t *testing.T) {
 	}
 	svc := provision.New(provision.Config{Store: e.st, Offers: forgetful, Vendors: e.sb.Vendors()})
 	d, err := svc.Details(context.Background(), 1, o.OfferID)
-	if err != nil || d.Status != offers.StatusProcured || d.GPUPricePerHour != o.GPUPricePerHour || d.ProcuredAt == nil {
+	if err != nil || d.Status != supplyapi.OfferProcured || d.GPUPricePerHour != o.GPUPricePerHour || d.ProcuredAt == nil {
 		t.Fatalf("details of a procured offer without its snapshot: %+v %v", d, err)
 	}
 	if _, err := svc.Details(context.Background(), 2, o.OfferID); !errors.Is(err, offers.ErrNotFound) {

@@ -11,6 +11,7 @@ import (
 	"github.com/gpusupply/supply/provision"
 	"github.com/gpusupply/supply/store"
 	"github.com/gpusupply/supply/store/storetest"
+	"github.com/gpusupply/supply/supplyapi"
 	"github.com/gpusupply/supply/vendors"
 )
 
@@ -133,11 +134,11 @@ func TestForcedDeleteWhileCreateRecordsInstance(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if r.Status != provision.ResourceDeleting || r.VendorInstanceID != recorded.VendorInstanceID || r.BillingStartedAt == nil {
+			if r.Status != supplyapi.ResourceDeleting || r.VendorInstanceID != recorded.VendorInstanceID || r.BillingStartedAt == nil {
 				t.Fatalf("after the delete: status %s, instance %q, billing start %v; want deleting, %q and the start kept",
 					r.Status, r.VendorInstanceID, r.BillingStartedAt, recorded.VendorInstanceID)
 			}
-			gone := e.waitResource(id, provision.ResourceDeleted)
+			gone := e.waitResource(id, supplyapi.ResourceDeleted)
 			if gone.AccruedCost <= 0 {
 				t.Errorf("deleted after billing started, yet accrued %v", gone.AccruedCost)
 			}
@@ -216,7 +217,7 @@ func TestClusterNodeReadyWhileAnotherFails(t *testing.T) {
 			letFirstNodeRun := func() {
 				openGate.Do(func() { close(probeGate) })
 				for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-					if r, err := hooked.Store.ResourceByID(context.Background(), *first.Load()); err != nil || r.Status != provision.ResourceProvisioning {
+					if r, err := hooked.Store.ResourceByID(context.Background(), *first.Load()); err != nil || r.Status != supplyapi.ResourceProvisioning {
 						return
 					}
 				}
@@ -266,7 +267,7 @@ func TestClusterNodeReadyWhileAnotherFails(t *testing.T) {
 			parent, nodes := e.clusterParts(resp.ResourceIDs)
 			for _, id := range append(nodes, parent) {
 				r := waitRow(t, e.st, id.String(), "failed and cleaned up", func(r store.Resource) bool {
-					return r.Status == provision.ResourceFailed && r.DeletedAt != nil
+					return r.Status == supplyapi.ResourceFailed && r.DeletedAt != nil
 				})
 				if id.String() == *first.Load() && (r.VendorInstanceID == "" || r.ReadyAt == nil || !strings.Contains(r.FailureReason, "another node of the cluster failed")) {
 					t.Errorf("the node that became ready: %+v", r)

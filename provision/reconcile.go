@@ -9,7 +9,9 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/gpusupply/supply/ledger"
 	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/supplyapi"
 	"github.com/gpusupply/supply/vendors"
 )
 
@@ -54,14 +56,14 @@ func (s *Service) Reconcile(ctx context.Context) error {
 				return fmt.Errorf("reconcile: %w", err)
 			}
 		}
-		if r.Status == ResourceDeleting && r.DeleteRequestedAt != nil && s.now().Sub(*r.DeleteRequestedAt) > s.cfg.DeleteWarnAfter {
+		if r.Status == supplyapi.ResourceDeleting && r.DeleteRequestedAt != nil && s.now().Sub(*r.DeleteRequestedAt) > s.cfg.DeleteWarnAfter {
 			stuck++
 		}
 	}
 	s.metrics.stuckDeletions.Set(float64(stuck))
 	s.metrics.liveSpend.Reset()
 	for account, rs := range byAccount {
-		ls, err := liveSpend(rs)
+		ls, err := ledger.LiveSpend(rs)
 		if err != nil {
 			// A gauge is not worth skipping the vendors' repairs for.
 			s.log.WarnContext(ctx, "reconcile: live spend not measured", "account_id", account, "err", err)
@@ -93,7 +95,7 @@ func (s *Service) Reconcile(ctx context.Context) error {
 // the others their procure job, unless their procurement is between tries.
 func (s *Service) reconcileProvisioning(ctx context.Context, r store.Resource) error {
 	p, err := s.store.ProcurementByOffer(ctx, r.OfferID)
-	if err != nil || betweenTries(p) {
+	if err != nil || ledger.BetweenTries(p) {
 		return err
 	}
 	if s.now().Sub(tryStart(p, r)) > s.cfg.ProvisionTimeout+time.Minute {
@@ -133,16 +135,16 @@ func (s *Service) reconcileVendor(ctx context.Context, v vendors.Vendor, live []
 	}
 	s.metrics.foreign.WithLabelValues(v.Name()).Set(float64(foreign))
 	for _, r := range live {
-		if r.ResourceType == typeCluster {
+		if r.ResourceType == store.ResourceTypeCluster {
 			continue
 		}
 		switch {
-		case r.Status == ResourceDeleting:
+		case r.Status == supplyapi.ResourceDeleting:
 			// Idempotent: a no-op while the deletion job is still queued.
 			if err := s.store.Enqueue(ctx, TerminateArgs{ResourceID: r.ID, Deletion: true}, nil); err != nil {
 				return err
 			}
-		case r.Status == ResourceProvisioning:
+		case r.Status == supplyapi.ResourceProvisioning:
 			if err := s.reconcileProvisioning(ctx, r); err != nil {
 				return err
 			}
@@ -192,11 +194,11 @@ func (s *Service) reconcileInstance(ctx context.Context, v vendors.Vendor, inst 
 
 // repairInstance brings one of our instances in line with its resource.
 func (s *Service) repairInstance(ctx context.Context, v vendors.Vendor, inst vendors.Instance, r store.Resource) error {
-	if r.ResourceType == typeCluster {
+	if r.ResourceType == store.ResourceTypeCluster {
 		// Some vendors (RunPod) can only tag a cluster's members with the
 		// cluster's id: such an instance is an orphan only once the
 		// cluster is deleted; its nodes are reconciled by instance id.
-		if r.Status == ResourceDeleted {
+		if r.Status == supplyapi.ResourceDeleted {
 			return s.terminateOrphan(ctx, v, inst, "its cluster is deleted")
 		}
 		return nil
@@ -206,14 +208,14 @@ func (s *Service) repairInstance(ctx context.Context, v vendors.Vendor, inst ven
 		return s.terminateOrphan(ctx, v, inst, "the resource lives at another vendor")
 	case r.VendorInstanceID != "" && r.VendorInstanceID != inst.ID:
 		return s.terminateOrphan(ctx, v, inst, "a duplicate of the resource's instance "+r.VendorInstanceID)
-	case r.Status == ResourceDeleted:
+	case r.Status == supplyapi.ResourceDeleted:
 		return s.terminateOrphan(ctx, v, inst, "its resource is deleted")
-	case r.Status == ResourceFailed && inst.State != vendors.StateTerminating:
+	case r.Status == supplyapi.ResourceFailed && inst.State != vendors.StateTerminating:
 		return s.store.Enqueue(ctx, TerminateArgs{ResourceID: r.ID}, nil)
-	case r.VendorInstanceID == "" && r.Status == ResourceProvisioning:
+	case r.VendorInstanceID == "" && r.Status == supplyapi.ResourceProvisioning:
 		// Created, but the answer was lost: adopt it.
 		_, _, err := store.ChangeResource(ctx, s.store, r.ID, func(x *store.Resource) bool {
-			if x.VendorInstanceID != "" || x.Status != ResourceProvisioning {
+			if x.VendorInstanceID != "" || x.Status != supplyapi.ResourceProvisioning {
 				return false
 			}
 			s.recordInstance(x, inst.ID)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gpusupply/supply/provision"
 	"github.com/gpusupply/supply/sandbox"
+	"github.com/gpusupply/supply/supplyapi"
 	"github.com/gpusupply/supply/vendors/standin"
 )
 
@@ -102,7 +103,7 @@ func TestRefusalsReachTenantsRedacted(t *testing.T) {
 			o := e.offer(c.vendor, "H100")
 			resp := e.procure(o, nil)
 			st := e.waitStatus(o.OfferID, "failed", failed)
-			r := e.waitResource(resp.ResourceIDs[0], provision.ResourceFailed)
+			r := e.waitResource(resp.ResourceIDs[0], supplyapi.ResourceFailed)
 			row, err := e.st.ResourceByID(t.Context(), resp.ResourceIDs[0].String())
 			if err != nil {
 				t.Fatal(err)
@@ -173,5 +174,5 @@ func TestDeletionTroubleReachesTenantsRedacted(t *testing.T) {
 		}
 	}
 	si.Faults().Clear()
-	e.waitResource(id, provision.ResourceDeleted)
+	e.waitResource(id, supplyapi.ResourceDeleted)
 }

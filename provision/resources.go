@@ -5,147 +5,22 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
-	"time"
 
 	"github.com/google/uuid"
 
-	"github.com/gpusupply/supply/events"
-	"github.com/gpusupply/supply/offers"
+	"github.com/gpusupply/supply/ledger"
+	"github.com/gpusupply/supply/refusal"
 	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/supplyapi"
 	"github.com/gpusupply/supply/vendors"
 )
 
-// OfferStatus is GET /offers/{id}/status. It reads only the database, so
-// clients may poll it as hard as they like: while the account's
-// procurements and resources stay unchanged, a poll is one single-row read
-// (see statusCache).
-func (s *Service) OfferStatus(ctx context.Context, accountID int64, offerID uuid.UUID) (OfferStatus, error) {
-	// Read before the rows: a change that commits in between makes the
-	// entry stale at once, never a stale entry look current.
-	version, err := s.versions.get(ctx, accountID)
-	if err != nil {
-		return OfferStatus{}, fmt.Errorf("offer status: %w", err)
-	}
-	if st, ok := s.statuses.get(offerID, accountID, version); ok {
-		return st, nil
-	}
-	d, p, err := s.details(ctx, accountID, offerID)
-	if errors.Is(err, offers.ErrNotFound) {
-		return OfferStatus{}, refuse(ErrNotFound, "Offer %s not found", offerID)
-	}
-	if err != nil {
-		return OfferStatus{}, err
-	}
-	if p == nil {
-		return OfferStatus{
-			OfferID: offerID, Status: d.Status, CreatedAt: d.CreatedAt, ProcurementStatus: StatusAvailable,
-			Instances: []InstanceInfo{}, ResourceIDs: []uuid.UUID{}, Progress: "not procured",
-		}, nil
-	}
-	st, err := s.procurementStatus(ctx, s.store, d, *p)
-	if err != nil {
-		return OfferStatus{}, err
-	}
-	st.Version = version
-	s.statuses.put(offerID, accountID, version, st)
-	return st, nil
-}
-
-// procurementStatus is the status of a procured offer, read through q.
-func (s *Service) procurementStatus(ctx context.Context, q store.Queries, d offers.Details, p store.Procurement) (OfferStatus, error) {
-	st := OfferStatus{
-		OfferID: uuid.MustParse(p.OfferID), Status: d.Status, CreatedAt: d.CreatedAt, ProcurementStatus: StatusAvailable,
-		Instances: []InstanceInfo{}, ResourceIDs: []uuid.UUID{}, ProcuredAt: d.ProcuredAt,
-	}
-	rs, err := q.ResourcesByOffer(ctx, p.OfferID)
-	if err != nil {
-		return OfferStatus{}, fmt.Errorf("offer status: %w", err)
-	}
-	running, nodes, created := 0, 0, 0
-	for _, r := range rs {
-		st.ResourceIDs = append(st.ResourceIDs, uuid.MustParse(r.ID))
-		if r.ResourceType == typeCluster {
-			continue
-		}
-		nodes++
-		if r.Status == ResourceRunning {
-			running++
-		}
-		if r.VendorInstanceID != "" {
-			created++
-		}
-		a := access(r)
-		st.Instances = append(st.Instances, InstanceInfo{
-			ResourceID: uuid.MustParse(r.ID), Name: r.Name, Status: r.Status,
-			ExternalIP: a.ExternalIP, InternalIP: a.InternalIP, SSHCommand: a.SSHCommand, SSHPort: a.SSHPort,
-		})
-	}
-	st.Progress = fmt.Sprintf("%d/%d instances running", running, nodes)
-	if progress := failoverProgress(p); progress != "" {
-		st.Progress = progress
-	}
-	st.Attempts = attemptsOf(p)
-	switch {
-	case p.Status == procurementFailed:
-		st.ProcurementStatus = StatusFailed
-		reason := p.FailureReason
-		st.FailureReason = &reason
-	case p.Status == procurementReady:
-		st.ProcurementStatus = StatusReady
-	case created == 0 && p.Attempt == 0 && !betweenTries(p):
-		st.ProcurementStatus = StatusStarted
-	default:
-		st.ProcurementStatus = StatusInProgress
-	}
-	return st, nil
-}
-
-// Resources is GET /resources: the account's resources, newest first,
-// deleted ones included, or a page of them.
-func (s *Service) Resources(ctx context.Context, accountID int64, f ResourceFilter) ([]ResourceSummary, error) {
-	// Read before the rows, as OfferStatus does.
-	version, err := s.versions.get(ctx, accountID)
-	if err != nil {
-		return nil, fmt.Errorf("list resources: %w", err)
-	}
-	key := listKey{accountID: accountID, filter: filterKey(f)}
-	now := s.now().UTC()
-	if list, ok := s.lists.get(key, version, now); ok {
-		return list, nil
-	}
-	offerID := ""
-	if f.OfferID != nil {
-		offerID = f.OfferID.String()
-	}
-	rs, err := s.store.ListResources(ctx, accountID, offerID, f.Status, f.After, f.Limit)
-	if err != nil {
-		return nil, fmt.Errorf("list resources: %w", err)
-	}
-	out := make([]ResourceSummary, 0, len(rs))
-	costs := make([]costRows, 0, len(rs))
-	for _, r := range rs {
-		sum, nodes, err := s.render(ctx, s.store, r)
-		if err != nil {
-			return nil, err
-		}
-		sum.Version = version
-		out = append(out, sum)
-		costs = append(costs, costRows{resource: r, nodes: nodes})
-	}
-	s.lists.put(key, version, out, costs)
-	for i, rows := range costs {
-		out[i].AccruedCost = costOf(rows.resource, rows.nodes, now)
-	}
-	return out, nil
-}
-
 // Resource is GET /resources/{id}: the stored state, re-synced with the
 // vendor first when it is older than SyncAfter or forceRefresh is set.
-func (s *Service) Resource(ctx context.Context, accountID int64, id uuid.UUID, forceRefresh bool) (ResourceSummary, error) {
+func (s *Service) Resource(ctx context.Context, accountID int64, id uuid.UUID, forceRefresh bool) (supplyapi.ResourceSummary, error) {
 	r, err := s.resource(ctx, accountID, id)
 	if err != nil {
-		return ResourceSummary{}, err
+		return supplyapi.ResourceSummary{}, err
 	}
 	stale := r.LastSyncedAt == nil || s.now().Sub(*r.LastSyncedAt) > s.cfg.SyncAfter
 	if (forceRefresh || stale) && r.VendorInstanceID != "" && syncable(r.Status) {
@@ -157,13 +32,13 @@ func (s *Service) Resource(ctx context.Context, accountID int64, id uuid.UUID, f
 			r = synced
 		}
 	}
-	return s.summary(ctx, s.store, r)
+	return ledger.Summary(ctx, s.store, r, s.now())
 }
 
 func (s *Service) resource(ctx context.Context, accountID int64, id uuid.UUID) (store.Resource, error) {
 	r, err := s.store.ResourceByID(ctx, id.String())
 	if errors.Is(err, store.ErrNotFound) || err == nil && r.AccountID != accountID {
-		return store.Resource{}, refuse(ErrNotFound, "Resource %s not found", id)
+		return store.Resource{}, refusal.Errorf(refusal.ErrNotFound, "Resource %s not found", id)
 	}
 	if err != nil {
 		return store.Resource{}, fmt.Errorf("get resource: %w", err)
@@ -173,7 +48,7 @@ func (s *Service) resource(ctx context.Context, accountID int64, id uuid.UUID) (
 }
 
 func syncable(status string) bool {
-	return status == ResourceRunning || status == ResourceUnhealthy
+	return status == supplyapi.ResourceRunning || status == supplyapi.ResourceUnhealthy
 }
 
 // sync reads the instance from the vendor and records what changed.
@@ -207,26 +82,26 @@ func (s *Service) applyVendorState(ctx context.Context, x *store.Resource, inst 
 	now := s.now().UTC()
 	switch {
 	case vendors.IsNotFound(getErr) || inst.State == vendors.StateTerminated:
-		x.Status, x.FailureReason = ResourceFailed, "the instance disappeared at the vendor"
+		x.Status, x.FailureReason = supplyapi.ResourceFailed, "the instance disappeared at the vendor"
 		if s.isSpot(*x) {
-			x.Status, x.FailureReason = ResourcePreempted, "the spot instance was reclaimed by the vendor"
+			x.Status, x.FailureReason = supplyapi.ResourcePreempted, "the spot instance was reclaimed by the vendor"
 		}
 		x.StatusMessage, x.DeletedAt = x.FailureReason, &now
 		s.metrics.vanished.WithLabelValues(x.Vendor).Inc()
 	case inst.State == vendors.StatePreempted:
-		x.Status, x.StatusMessage = ResourcePreempted, "the spot instance was preempted by the vendor"
+		x.Status, x.StatusMessage = supplyapi.ResourcePreempted, "the spot instance was preempted by the vendor"
 	case inst.State == vendors.StateRunning:
-		x.Status, x.StatusMessage = ResourceRunning, ""
+		x.Status, x.StatusMessage = supplyapi.ResourceRunning, ""
 		if inst.ExternalIP != "" {
 			x.ExternalIP, x.InternalIP, x.SSHPort = inst.ExternalIP, inst.InternalIP, sshPort(inst)
 		}
 	default:
-		x.Status, x.StatusMessage = ResourceUnhealthy, s.instanceState(ctx, *x, inst)
+		x.Status, x.StatusMessage = supplyapi.ResourceUnhealthy, s.instanceState(ctx, *x, inst)
 	}
 }
 
 func (s *Service) isSpot(r store.Resource) bool {
-	var sp Spec
+	var sp supplyapi.Spec
 	return json.Unmarshal(r.Spec, &sp) == nil && sp.ContractType == string(vendors.Spot)
 }
 
@@ -234,7 +109,7 @@ func (s *Service) isSpot(r store.Resource) bool {
 // cluster's nodes) deleting and enqueues the terminations in one
 // transaction; the resource becomes deleted only once the vendor
 // confirms the instance is gone.
-func (s *Service) Delete(ctx context.Context, accountID int64, id uuid.UUID, force bool) (DeleteResponse, error) {
+func (s *Service) Delete(ctx context.Context, accountID int64, id uuid.UUID, force bool) (supplyapi.DeleteResourceResponse, error) {
 	return s.deleteResource(ctx, accountID, id, force, causeUser)
 }
 
@@ -250,39 +125,39 @@ type deletion struct {
 
 var (
 	causeUser       = deletion{message: "deletion requested", by: "deleted by the user"}
-	causeAutoDelete = deletion{message: "auto-delete: its delete_at has come", by: "auto-deleted at its delete_at", event: events.ResourceAutoDeleted}
+	causeAutoDelete = deletion{message: "auto-delete: its delete_at has come", by: "auto-deleted at its delete_at", event: supplyapi.EventResourceAutoDeleted}
 	causeCancel     = deletion{message: "procurement cancelled", by: "cancelled by the user", reason: "cancelled by the user"}
 )
 
 // deleteResource is Delete for the user or for auto-delete (cause).
-func (s *Service) deleteResource(ctx context.Context, accountID int64, id uuid.UUID, force bool, cause deletion) (DeleteResponse, error) {
+func (s *Service) deleteResource(ctx context.Context, accountID int64, id uuid.UUID, force bool, cause deletion) (supplyapi.DeleteResourceResponse, error) {
 	for range 5 {
 		r, err := s.resource(ctx, accountID, id)
 		if err != nil {
-			return DeleteResponse{}, err
+			return supplyapi.DeleteResourceResponse{}, err
 		}
-		resp := DeleteResponse{ResourceID: id, Status: ResourceDeleting}
+		resp := supplyapi.DeleteResourceResponse{ResourceID: id, Status: supplyapi.ResourceDeleting}
 		switch r.Status {
-		case ResourceDeleted:
-			return DeleteResponse{}, refuse(ErrConflict, "Resource %s is already deleted", id)
-		case ResourceDeleting:
+		case supplyapi.ResourceDeleted:
+			return supplyapi.DeleteResourceResponse{}, refusal.Errorf(refusal.ErrConflict, "Resource %s is already deleted", id)
+		case supplyapi.ResourceDeleting:
 			resp.Message = "Deletion already in progress"
 			return resp, nil
-		case ResourceProvisioning:
+		case supplyapi.ResourceProvisioning:
 			// A procurement waiting for stock has nothing at any vendor:
 			// deleting ends the wait, no force needed.
 			if !force && !s.waiting(ctx, r.OfferID) {
-				return DeleteResponse{}, refuse(ErrConflict, "Resource %s is still provisioning; wait until it is running, or pass force=true to cancel the provisioning and terminate whatever was created", id)
+				return supplyapi.DeleteResourceResponse{}, refusal.Errorf(refusal.ErrConflict, "Resource %s is still provisioning; wait until it is running, or pass force=true to cancel the provisioning and terminate whatever was created", id)
 			}
 		}
 		targets := []store.Resource{r}
-		if r.ResourceType == typeCluster {
+		if r.ResourceType == store.ResourceTypeCluster {
 			nodes, err := s.store.ResourcesByParent(ctx, r.ID)
 			if err != nil {
-				return DeleteResponse{}, fmt.Errorf("delete: %w", err)
+				return supplyapi.DeleteResourceResponse{}, fmt.Errorf("delete: %w", err)
 			}
 			for _, n := range nodes {
-				if n.Status != ResourceDeleted && n.Status != ResourceDeleting {
+				if n.Status != supplyapi.ResourceDeleted && n.Status != supplyapi.ResourceDeleting {
 					targets = append(targets, n)
 				}
 			}
@@ -290,7 +165,7 @@ func (s *Service) deleteResource(ctx context.Context, accountID int64, id uuid.U
 		now := s.now().UTC()
 		err = s.store.InTx(ctx, func(tx store.Tx) error {
 			for _, t := range targets {
-				t.Status, t.StatusMessage, t.DeleteRequestedAt, t.UpdatedAt = ResourceDeleting, cause.message, &now, now
+				t.Status, t.StatusMessage, t.DeleteRequestedAt, t.UpdatedAt = supplyapi.ResourceDeleting, cause.message, &now, now
 				t, err := tx.UpdateResource(ctx, t)
 				if err != nil {
 					return err
@@ -304,7 +179,7 @@ func (s *Service) deleteResource(ctx context.Context, accountID int64, id uuid.U
 					return err
 				}
 			}
-			if r.Status != ResourceProvisioning {
+			if r.Status != supplyapi.ResourceProvisioning {
 				return nil
 			}
 			// A procurement cancelled by the renter ends here, not never:
@@ -320,10 +195,10 @@ func (s *Service) deleteResource(ctx context.Context, accountID int64, id uuid.U
 			continue // changed under us (a worker took a step): look again
 		}
 		if err != nil {
-			return DeleteResponse{}, fmt.Errorf("delete: %w", err)
+			return supplyapi.DeleteResourceResponse{}, fmt.Errorf("delete: %w", err)
 		}
 		resp.Message = "Deletion started; the resource becomes deleted once the vendor confirms the instance is gone"
-		if r.Status == ResourceProvisioning {
+		if r.Status == supplyapi.ResourceProvisioning {
 			resp.Message = "Provisioning cancelled; " + resp.Message
 		}
 		if len(targets) > 1 {
@@ -331,124 +206,11 @@ func (s *Service) deleteResource(ctx context.Context, accountID int64, id uuid.U
 		}
 		return resp, nil
 	}
-	return DeleteResponse{}, fmt.Errorf("delete %s: the resource kept changing; try again", id)
+	return supplyapi.DeleteResourceResponse{}, fmt.Errorf("delete %s: the resource kept changing; try again", id)
 }
 
 // waiting reports whether the procurement of offerID waits for stock.
 func (s *Service) waiting(ctx context.Context, offerID string) bool {
 	p, err := s.store.ProcurementByOffer(ctx, offerID)
-	return err == nil && p.Phase == phaseWaiting
-}
-
-// summary renders a resource as the API shows it.
-func (s *Service) summary(ctx context.Context, q store.Queries, r store.Resource) (ResourceSummary, error) {
-	sum, nodes, err := s.render(ctx, q, r)
-	if err != nil {
-		return ResourceSummary{}, err
-	}
-	sum.AccruedCost = costOf(r, nodes, s.now().UTC())
-	return sum, nil
-}
-
-// render is the summary of r but for its accrued cost, and the nodes of a
-// cluster, which its cost is the sum of.
-func (s *Service) render(ctx context.Context, q store.Queries, r store.Resource) (ResourceSummary, []store.Resource, error) {
-	var spec Spec
-	if err := json.Unmarshal(r.Spec, &spec); err != nil {
-		return ResourceSummary{}, nil, fmt.Errorf("resource %s spec: %w", r.ID, err)
-	}
-	sum := ResourceSummary{
-		ResourceID: uuid.MustParse(r.ID), ResourceType: r.ResourceType, Vendor: r.Vendor, VendorRegion: r.VendorRegion,
-		Status: r.Status, CreatedAt: r.CreatedAt, Name: r.Name, Access: access(r), Spec: spec,
-		LinkedResources: []Link{}, PricingTotalHourly: r.PricePerHour, ValidFrom: r.CreatedAt,
-		ValidTo: r.DeletedAt, LastSyncedAt: r.LastSyncedAt, DeleteAt: r.DeleteAt,
-	}
-	if r.StatusMessage != "" {
-		msg := r.StatusMessage
-		sum.StatusMessage = &msg
-	}
-	offerType := "single"
-	var nodes []store.Resource
-	switch {
-	case r.ResourceType == typeCluster:
-		offerType = "cluster"
-		var err error
-		if nodes, err = q.ResourcesByParent(ctx, r.ID); err != nil {
-			return ResourceSummary{}, nil, err
-		}
-		for _, n := range nodes {
-			sum.LinkedResources = append(sum.LinkedResources, link(n, "cluster_node", r))
-		}
-	case r.ParentID != "":
-		offerType = "cluster"
-		parent, err := q.ResourceByID(ctx, r.ParentID)
-		if err != nil {
-			return ResourceSummary{}, nil, err
-		}
-		sum.LinkedResources = append(sum.LinkedResources, link(parent, "cluster", r))
-	}
-	role := "primary"
-	if r.ParentID != "" {
-		role = "cluster_node"
-	}
-	sum.OfferHistory = []OfferHistory{{OfferID: uuid.MustParse(r.OfferID), OfferType: offerType, Role: role, CreatedAt: r.CreatedAt}}
-	return sum, nodes, nil
-}
-
-// link describes other as seen from self: linked since both existed,
-// until either was deleted.
-func link(other store.Resource, kind string, self store.Resource) Link {
-	l := Link{
-		ResourceID: uuid.MustParse(other.ID), ResourceType: other.ResourceType, Status: other.Status,
-		LinkType: kind, LinkedSince: later(other.CreatedAt, self.CreatedAt), Name: other.Name,
-	}
-	switch {
-	case other.DeletedAt != nil && self.DeletedAt != nil:
-		t := earlier(*other.DeletedAt, *self.DeletedAt)
-		l.LinkedUntil = &t
-	case other.DeletedAt != nil:
-		l.LinkedUntil = other.DeletedAt
-	case self.DeletedAt != nil:
-		l.LinkedUntil = self.DeletedAt
-	}
-	return l
-}
-
-func later(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
-}
-
-func earlier(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
-}
-
-// access is how to reach a resource: its addresses and the ssh command,
-// which names the port only when it is not 22.
-func access(r store.Resource) Access {
-	var a Access
-	if r.ExternalIP == "" {
-		return a
-	}
-	ext := r.ExternalIP
-	a.ExternalIP = &ext
-	if r.InternalIP != "" {
-		in := r.InternalIP
-		a.InternalIP = &in
-	}
-	port := r.SSHPort
-	if port == 0 {
-		port = 22
-	}
-	cmd := "ssh root@" + ext
-	if port != 22 {
-		cmd += " -p " + strconv.Itoa(port)
-	}
-	a.SSHCommand, a.SSHPort = &cmd, &port
-	return a
+	return err == nil && p.Phase == store.PhaseWaiting
 }

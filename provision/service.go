@@ -19,18 +19,21 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/gpusupply/supply/events"
+	"github.com/gpusupply/supply/ledger"
 	"github.com/gpusupply/supply/offers"
 	"github.com/gpusupply/supply/printable"
+	"github.com/gpusupply/supply/refusal"
 	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/supplyapi"
 	"github.com/gpusupply/supply/userdata"
 	"github.com/gpusupply/supply/vendors"
 )
 
-// Offers is what procurement needs from the offer index.
+// Offers is what procurement needs from the offer index: what the
+// ledger reads of it, and what procuring an offer needs.
 type Offers interface {
-	Answer(ctx context.Context, accountID int64, q offers.Query) (*offers.Answer, error)
-	Details(ctx context.Context, accountID int64, id uuid.UUID) (offers.Details, error)
-	Resolve(ctx context.Context, accountID int64, id uuid.UUID) (offers.Offer, vendors.CatalogItem, error)
+	ledger.Offers
+	Resolve(ctx context.Context, accountID int64, id uuid.UUID) (supplyapi.Offer, vendors.CatalogItem, error)
 	MarkTaken(ctx context.Context, accountID int64, id uuid.UUID) error
 	// MarkRefused hides an item its vendor has just refused for lack of
 	// capacity, from every renter, until the vendor's next catalog read.
@@ -39,7 +42,7 @@ type Offers interface {
 	NextRead() time.Time
 	// Vendors says, among other things, when each vendor's catalog was
 	// last read.
-	Vendors() []offers.VendorStatus
+	Vendors() []supplyapi.VendorStatus
 }
 
 // Config configures a Service.
@@ -96,8 +99,11 @@ type Config struct {
 }
 
 // Service is procurement and resource management: the API calls it, and
-// its River workers do the vendor work in the background.
+// its River workers do the vendor work in the background. Its reads
+// (OfferStatus, Resources, Account, Usage, offer Details and Answer) are
+// the embedded Ledger's, so that the API has one service to call.
 type Service struct {
+	*ledger.Ledger
 	cfg     Config
 	store   store.Store
 	events  *events.Log
@@ -111,12 +117,6 @@ type Service struct {
 	foreignSeen map[string]bool // vendor/instance ids of foreign instances already logged
 	// inflight serialises the requests of one Idempotency-Key.
 	inflight keyGate
-	// statuses are the offer statuses served to polls, versions the
-	// reads that tell whether they are current.
-	statuses statusCache
-	versions *versionReads
-	// lists are the resource lists served to polls.
-	lists *listCache
 }
 
 // New builds a Service. Register its workers (Workers) and periodic jobs
@@ -162,87 +162,34 @@ func New(cfg Config) *Service {
 		cfg.Events = events.New(events.Config{Store: cfg.Store, Logger: cfg.Logger})
 	}
 	s := &Service{
-		cfg: cfg, events: cfg.Events, offers: cfg.Offers, vendors: map[string]vendors.Vendor{},
+		Ledger: ledger.New(ledger.Config{Store: cfg.Store, Offers: cfg.Offers, Now: cfg.Now}),
+		cfg:    cfg, events: cfg.Events, offers: cfg.Offers, vendors: map[string]vendors.Vendor{},
 		log: cfg.Logger, now: cfg.Now, metrics: newMetrics(cfg.Metrics), foreignSeen: map[string]bool{},
-		statuses: newStatusCache(),
-		lists:    newListCache(),
 	}
 	s.store = recordingStore{Store: cfg.Store, s: s}
-	s.versions = newVersionReads(cfg.Store.ChangeVersion)
 	for _, v := range cfg.Vendors {
 		s.vendors[v.Name()] = v
 	}
 	return s
 }
 
-// Answer answers offer queries (the index does it; the Service passes it
-// on so it is the API's one offer service).
-func (s *Service) Answer(ctx context.Context, accountID int64, q offers.Query) (*offers.Answer, error) {
-	return s.offers.Answer(ctx, accountID, q)
-}
-
-// Details is GET /offers/{id}: the offer as shown, with whether it was
-// procured or failed.
-func (s *Service) Details(ctx context.Context, accountID int64, id uuid.UUID) (offers.Details, error) {
-	d, _, err := s.details(ctx, accountID, id)
-	return d, err
-}
-
-// details finds an offer and its procurement, if any. A procured offer is
-// read from its procurement, which keeps a copy, so it stays visible after
-// its catalog snapshot expires.
-func (s *Service) details(ctx context.Context, accountID int64, id uuid.UUID) (offers.Details, *store.Procurement, error) {
-	p, err := s.store.ProcurementByOffer(ctx, id.String())
-	switch {
-	case errors.Is(err, store.ErrNotFound) || err == nil && p.AccountID != accountID:
-		d, err := s.offers.Details(ctx, accountID, id)
-		return d, nil, err
-	case err != nil:
-		return offers.Details{}, nil, fmt.Errorf("offer details: %w", err)
-	}
-	d, err := procuredDetails(p)
-	if err != nil {
-		return offers.Details{}, nil, err
-	}
-	return d, &p, nil
-}
-
-// procuredDetails is a procured offer as its procurement keeps it.
-func procuredDetails(p store.Procurement) (offers.Details, error) {
-	d := offers.Details{Status: offers.StatusProcured, ProcuredAt: &p.CreatedAt}
-	if err := json.Unmarshal(p.Offer, &d.Offer); err != nil {
-		return offers.Details{}, fmt.Errorf("offer details: %w", err)
-	}
-	if p.Status == procurementFailed {
-		d.Status = offers.StatusFailed
-	}
-	return d, nil
-}
-
-// Procurement row statuses.
-const (
-	procurementProvisioning = "provisioning"
-	procurementReady        = "ready"
-	procurementFailed       = "failed"
-)
-
 // Procure is POST /procure_offer: it validates, then in one transaction
 // records the procurement, its resources and the jobs that create them,
 // and answers before any vendor is called.
-func (s *Service) Procure(ctx context.Context, accountID int64, idempotencyKey string, req ProcureRequest) (ProcureResponse, error) {
+func (s *Service) Procure(ctx context.Context, accountID int64, idempotencyKey string, req supplyapi.ProcureOfferRequest) (supplyapi.ProcureOfferResponse, error) {
 	key, err := userdata.ValidateKey(req.SSHPublicKey)
 	if err != nil {
-		return ProcureResponse{}, fieldError("ssh_public_key", "Value error, ssh_public_key "+err.Error(), req.SSHPublicKey)
+		return supplyapi.ProcureOfferResponse{}, fieldError("ssh_public_key", "Value error, ssh_public_key "+err.Error(), req.SSHPublicKey)
 	}
 	cloudInit := deref(req.CloudInit)
 	kind, err := userdata.Classify(cloudInit)
 	if err != nil {
-		return ProcureResponse{}, fieldError("cloud_init", "Value error, "+err.Error(), cloudInit)
+		return supplyapi.ProcureOfferResponse{}, fieldError("cloud_init", "Value error, "+err.Error(), cloudInit)
 	}
 	if i := strings.IndexByte(cloudInit, 0); i >= 0 {
 		// cloud-init, shells and the vendors' APIs stop reading at a NUL,
 		// or refuse it: what runs would not be what was sent.
-		return ProcureResponse{}, fieldError("cloud_init", fmt.Sprintf("Value error, cloud_init contains a NUL byte at offset %d", i), cloudInit)
+		return supplyapi.ProcureOfferResponse{}, fieldError("cloud_init", fmt.Sprintf("Value error, cloud_init contains a NUL byte at offset %d", i), cloudInit)
 	}
 	for _, name := range []struct {
 		field string
@@ -251,19 +198,19 @@ func (s *Service) Procure(ctx context.Context, accountID int64, idempotencyKey s
 		// Names are printed by consoles and the CLI: no escape sequences,
 		// carriage returns or right-to-left overrides.
 		if err := printable.Check(deref(name.value)); err != nil {
-			return ProcureResponse{}, fieldError(name.field, "Value error, "+name.field+" "+err.Error(), deref(name.value))
+			return supplyapi.ProcureOfferResponse{}, fieldError(name.field, "Value error, "+name.field+" "+err.Error(), deref(name.value))
 		}
 	}
 	autoDeleteAfter, err := s.autoDeleteAfter(req.AutoDeleteAfter, s.cfg.DefaultAutoDelete)
 	if err != nil {
-		return ProcureResponse{}, err
+		return supplyapi.ProcureOfferResponse{}, err
 	}
 	var reqHash string
 	if idempotencyKey != "" {
 		reqHash = requestHash(req)
 		leave, err := s.inflight.enter(ctx, fmt.Sprint(accountID)+"\x00"+idempotencyKey, s.cfg.IdempotencyWait)
 		if err != nil {
-			return ProcureResponse{}, err
+			return supplyapi.ProcureOfferResponse{}, err
 		}
 		defer leave()
 		if resp, ok, err := s.replay(ctx, accountID, idempotencyKey, reqHash); ok || err != nil {
@@ -273,10 +220,10 @@ func (s *Service) Procure(ctx context.Context, accountID int64, idempotencyKey s
 
 	offer, item, err := s.offers.Resolve(ctx, accountID, req.OfferID)
 	if errors.Is(err, offers.ErrNotFound) {
-		return ProcureResponse{}, refuse(ErrNotFound, "Offer %s not found", req.OfferID)
+		return supplyapi.ProcureOfferResponse{}, refusal.Errorf(refusal.ErrNotFound, "Offer %s not found", req.OfferID)
 	}
 	if err != nil {
-		return ProcureResponse{}, fmt.Errorf("procure: %w", err)
+		return supplyapi.ProcureOfferResponse{}, fmt.Errorf("procure: %w", err)
 	}
 	if p, err := s.store.ProcurementByOffer(ctx, req.OfferID.String()); err == nil {
 		// Another replica may have just procured it for this very key.
@@ -285,44 +232,44 @@ func (s *Service) Procure(ctx context.Context, accountID int64, idempotencyKey s
 				return resp, rerr
 			}
 		}
-		return ProcureResponse{}, refuse(ErrConflict, "Offer %s was already procured (procurement %s)", req.OfferID, p.Status)
+		return supplyapi.ProcureOfferResponse{}, refusal.Errorf(refusal.ErrConflict, "Offer %s was already procured (procurement %s)", req.OfferID, p.Status)
 	} else if !errors.Is(err, store.ErrNotFound) {
-		return ProcureResponse{}, fmt.Errorf("procure: %w", err)
+		return supplyapi.ProcureOfferResponse{}, fmt.Errorf("procure: %w", err)
 	}
 	now := s.now().UTC()
 	if !now.Before(offer.ExpiresAt) {
-		return ProcureResponse{}, refuse(ErrGone, "Offer %s expired at %s; ask for offers again", req.OfferID, offer.ExpiresAt.Format(time.RFC3339))
+		return supplyapi.ProcureOfferResponse{}, refusal.Errorf(refusal.ErrGone, "Offer %s expired at %s; ask for offers again", req.OfferID, offer.ExpiresAt.Format(time.RFC3339))
 	}
 	vendor, ok := s.vendors[offer.Vendor]
 	if !ok {
-		return ProcureResponse{}, refuse(ErrConflict, "Vendor %s is not available now; ask for offers again", offer.Vendor)
+		return supplyapi.ProcureOfferResponse{}, refusal.Errorf(refusal.ErrConflict, "Vendor %s is not available now; ask for offers again", offer.Vendor)
 	}
 	// Known now, so refused now rather than failing in the background.
 	if info := vendor.Info(); kind == userdata.CloudConfig && info.Containers && !info.CloudInit {
-		return ProcureResponse{}, fieldError("cloud_init", fmt.Sprintf(
+		return supplyapi.ProcureOfferResponse{}, fieldError("cloud_init", fmt.Sprintf(
 			"Value error, %s instances are containers and do not run cloud-init: send a #!/ shell script instead of #cloud-config",
 			info.DisplayName), cloudInit)
 	}
 
 	p, resources, err := s.plan(now, accountID, offer, item, key, cloudInit, req)
 	if err != nil {
-		return ProcureResponse{}, err
+		return supplyapi.ProcureOfferResponse{}, err
 	}
 	if req.Fallback != nil {
 		fo, attempts, err := s.planFailover(ctx, accountID, offer, item, req.Fallback, now)
 		if err != nil {
-			return ProcureResponse{}, err
+			return supplyapi.ProcureOfferResponse{}, err
 		}
-		if err := setFailover(&p, fo, attempts); err != nil {
-			return ProcureResponse{}, err
+		if err := ledger.SetFailover(&p, fo, attempts); err != nil {
+			return supplyapi.ProcureOfferResponse{}, err
 		}
-		p.Phase = phaseTrying
+		p.Phase = store.PhaseTrying
 	}
 	deleteAt := deleteAtAfter(now, autoDeleteAfter)
 	for i := range resources {
 		resources[i].DeleteAt = deleteAt
 	}
-	resp := ProcureResponse{OfferID: req.OfferID, Status: ProcureInProgress, ProcuredAt: &now, ResourceIDs: []uuid.UUID{}}
+	resp := supplyapi.ProcureOfferResponse{OfferID: req.OfferID, Status: supplyapi.ProcureInProgress, ProcuredAt: &now, ResourceIDs: []uuid.UUID{}}
 	for _, r := range resources {
 		resp.ResourceIDs = append(resp.ResourceIDs, uuid.MustParse(r.ID))
 	}
@@ -344,7 +291,7 @@ func (s *Service) Procure(ctx context.Context, accountID int64, idempotencyKey s
 			if err := tx.InsertResource(ctx, r); err != nil {
 				return err
 			}
-			if r.ResourceType != typeCluster {
+			if r.ResourceType != store.ResourceTypeCluster {
 				if err := tx.Enqueue(ctx, ProcureArgs{ResourceID: r.ID}, nil); err != nil {
 					return err
 				}
@@ -367,14 +314,14 @@ func (s *Service) Procure(ctx context.Context, accountID int64, idempotencyKey s
 				return resp, rerr
 			}
 		}
-		return ProcureResponse{}, refuse(ErrConflict, "Offer %s was already procured", req.OfferID)
+		return supplyapi.ProcureOfferResponse{}, refusal.Errorf(refusal.ErrConflict, "Offer %s was already procured", req.OfferID)
 	}
-	if errors.Is(err, ErrForbidden) {
+	if errors.Is(err, refusal.ErrForbidden) {
 		s.log.InfoContext(ctx, "procurement refused: over a spend cap", "offer_id", req.OfferID, "account_id", accountID, "reason", err)
-		return ProcureResponse{}, err
+		return supplyapi.ProcureOfferResponse{}, err
 	}
 	if err != nil {
-		return ProcureResponse{}, fmt.Errorf("procure: %w", err)
+		return supplyapi.ProcureOfferResponse{}, fmt.Errorf("procure: %w", err)
 	}
 	if err := s.offers.MarkTaken(ctx, accountID, req.OfferID); err != nil {
 		s.log.WarnContext(ctx, "could not hide a procured single-machine offer", "offer_id", req.OfferID, "err", err)
@@ -390,39 +337,34 @@ func (s *Service) Procure(ctx context.Context, accountID int64, idempotencyKey s
 
 // replay answers a repeated Idempotency-Key: the first answer for the
 // same request, a 422 for a different one.
-func (s *Service) replay(ctx context.Context, accountID int64, key, reqHash string) (ProcureResponse, bool, error) {
+func (s *Service) replay(ctx context.Context, accountID int64, key, reqHash string) (supplyapi.ProcureOfferResponse, bool, error) {
 	rec, err := s.store.IdempotencyRecord(ctx, accountID, key)
 	if errors.Is(err, store.ErrNotFound) {
-		return ProcureResponse{}, false, nil
+		return supplyapi.ProcureOfferResponse{}, false, nil
 	}
 	if err != nil {
-		return ProcureResponse{}, false, fmt.Errorf("idempotency key: %w", err)
+		return supplyapi.ProcureOfferResponse{}, false, fmt.Errorf("idempotency key: %w", err)
 	}
 	if rec.RequestHash != reqHash {
-		return ProcureResponse{}, false, &offers.QueryError{Loc: []any{"header", "Idempotency-Key"}, Type: "value_error",
+		return supplyapi.ProcureOfferResponse{}, false, &offers.QueryError{Loc: []any{"header", "Idempotency-Key"}, Type: "value_error",
 			Msg: "Value error, this Idempotency-Key was already used with a different request", Input: key}
 	}
-	var resp ProcureResponse
+	var resp supplyapi.ProcureOfferResponse
 	if err := json.Unmarshal(rec.Response, &resp); err != nil {
-		return ProcureResponse{}, false, fmt.Errorf("idempotency key: %w", err)
+		return supplyapi.ProcureOfferResponse{}, false, fmt.Errorf("idempotency key: %w", err)
 	}
 	return resp, true, nil
 }
 
-func requestHash(req ProcureRequest) string {
+func requestHash(req supplyapi.ProcureOfferRequest) string {
 	b, _ := json.Marshal(req)
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:])
 }
 
-// Resource types.
-const (
-	typeCluster = "cluster"
-)
-
 // plan makes the rows of a procurement: one resource per node, plus a
 // cluster parent for multi-node offers.
-func (s *Service) plan(now time.Time, accountID int64, o offers.Offer, item vendors.CatalogItem, key, cloudInit string, req ProcureRequest) (store.Procurement, []store.Resource, error) {
+func (s *Service) plan(now time.Time, accountID int64, o supplyapi.Offer, item vendors.CatalogItem, key, cloudInit string, req supplyapi.ProcureOfferRequest) (store.Procurement, []store.Resource, error) {
 	offerJSON, err := json.Marshal(o)
 	if err != nil {
 		return store.Procurement{}, nil, err
@@ -444,20 +386,20 @@ func (s *Service) plan(now time.Time, accountID int64, o offers.Offer, item vend
 	}
 	p := store.Procurement{
 		OfferID: o.OfferID.String(), AccountID: accountID, Vendor: o.Vendor, Offer: offerJSON, Item: itemJSON,
-		SSHPublicKey: key, CloudInit: cloudInit, ClusterName: clusterName, Status: procurementProvisioning,
+		SSHPublicKey: key, CloudInit: cloudInit, ClusterName: clusterName, Status: store.ProcurementProvisioning,
 		CreatedAt: now, UpdatedAt: now,
 	}
 	nodeType := o.Type
 	perNode := o.TotalPricePerHour / float64(nodes)
 	base := store.Resource{
 		AccountID: accountID, OfferID: p.OfferID, Vendor: o.Vendor, VendorRegion: o.VendorRegion,
-		Status: ResourceProvisioning, Spec: nodeSpec, CreatedAt: now, UpdatedAt: now,
+		Status: supplyapi.ResourceProvisioning, Spec: nodeSpec, CreatedAt: now, UpdatedAt: now,
 	}
 	var out []store.Resource
 	parentID := ""
 	if nodes > 1 {
 		parent := base
-		parent.ID, parent.ResourceType, parent.Name, parent.PricePerHour = uuid.NewString(), typeCluster, clusterName, o.TotalPricePerHour
+		parent.ID, parent.ResourceType, parent.Name, parent.PricePerHour = uuid.NewString(), store.ResourceTypeCluster, clusterName, o.TotalPricePerHour
 		parent.Spec = clusterSpec
 		parentID = parent.ID
 		out = append(out, parent)
@@ -480,12 +422,12 @@ func (s *Service) plan(now time.Time, accountID int64, o offers.Offer, item vend
 
 // specs are the JSON specs of o's resources: each node's, and a
 // cluster's parent's (nil for a single machine), and how many nodes o has.
-func specs(o offers.Offer, item vendors.CatalogItem) (node, cluster []byte, nodes int, err error) {
+func specs(o supplyapi.Offer, item vendors.CatalogItem) (node, cluster []byte, nodes int, err error) {
 	nodes = 1
 	if o.NodeCount != nil && *o.NodeCount > 1 {
 		nodes = *o.NodeCount
 	}
-	spec := Spec{
+	spec := supplyapi.Spec{
 		GPUType: o.GPUType, GPUCount: o.GPUCount / nodes, VCPUCount: o.VCPUCount, MemoryInGB: o.MemoryInGB,
 		BootDiskInGB: o.BootDiskInGB, ContractType: o.ContractType, InstanceType: item.InstanceType,
 	}

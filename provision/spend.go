@@ -1,84 +1,23 @@
 package provision
 
 import (
-	"cmp"
 	"context"
-	"encoding/json"
-	"fmt"
-	"math"
 	"slices"
 	"strconv"
-	"time"
 
-	"github.com/gpusupply/supply/offers"
+	"github.com/gpusupply/supply/ledger"
+	"github.com/gpusupply/supply/refusal"
 	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/supplyapi"
 )
-
-// AccountInfo answers GET /account (an extension of the Supply API).
-type AccountInfo struct {
-	Name   string        `json:"name"`
-	Limits AccountLimits `json:"limits"`
-	Live   LiveSpend     `json:"live"`
-}
-
-// AccountLimits are an account's spend caps; null means no cap.
-type AccountLimits struct {
-	MaxHourlyUSD *float64 `json:"max_hourly_usd" doc:"Cap on the hourly price of the account's live resources"`
-	MaxGPUCount  *int64   `json:"max_gpu_count" doc:"Cap on the GPUs of the account's live resources"`
-}
-
-// LiveSpend is what an account's live resources (neither deleted nor
-// failed; a cluster counts by its nodes) cost and hold now.
-type LiveSpend struct {
-	HourlyUSD float64 `json:"hourly_usd"`
-	GPUCount  int64   `json:"gpu_count"`
-	Resources int     `json:"resources"`
-}
-
-// liveSpend adds up live resources. A cluster parent carries its nodes'
-// total price, so it is skipped: its nodes count.
-func liveSpend(rs []store.Resource) (LiveSpend, error) {
-	var ls LiveSpend
-	for _, r := range rs {
-		if r.ResourceType == typeCluster {
-			continue
-		}
-		var sp Spec
-		if err := json.Unmarshal(r.Spec, &sp); err != nil {
-			return LiveSpend{}, fmt.Errorf("resource %s spec: %w", r.ID, err)
-		}
-		ls.HourlyUSD += r.PricePerHour
-		ls.GPUCount += int64(sp.GPUCount)
-		ls.Resources++
-	}
-	return ls, nil
-}
-
-// Account is GET /account: the account's caps and its live spend.
-func (s *Service) Account(ctx context.Context, accountID int64) (AccountInfo, error) {
-	acc, err := s.store.AccountByID(ctx, accountID)
-	if err != nil {
-		return AccountInfo{}, fmt.Errorf("account: %w", err)
-	}
-	live, err := s.store.LiveResourcesOfAccount(ctx, accountID)
-	if err != nil {
-		return AccountInfo{}, fmt.Errorf("account: %w", err)
-	}
-	ls, err := liveSpend(live)
-	if err != nil {
-		return AccountInfo{}, fmt.Errorf("account: %w", err)
-	}
-	ls.HourlyUSD = roundUSD(ls.HourlyUSD)
-	return AccountInfo{Name: acc.Name, Limits: AccountLimits{MaxHourlyUSD: acc.MaxHourlyUSD, MaxGPUCount: acc.MaxGPUCount}, Live: ls}, nil
-}
 
 // refreshSpend sets the account's live-spend gauge from the database;
 // the reconciler sets every account's each pass.
 func (s *Service) refreshSpend(ctx context.Context, accountID int64) {
 	live, err := s.store.LiveResourcesOfAccount(ctx, accountID)
 	if err == nil {
-		var ls LiveSpend
-		if ls, err = liveSpend(live); err == nil {
+		var ls supplyapi.LiveSpend
+		if ls, err = ledger.LiveSpend(live); err == nil {
 			s.metrics.liveSpend.WithLabelValues(strconv.FormatInt(accountID, 10)).Set(ls.HourlyUSD)
 			return
 		}
@@ -92,7 +31,7 @@ func (s *Service) refreshSpend(ctx context.Context, accountID int64) {
 // other waits for the first to commit its resources and counts them. The
 // resources of the procurement replacing (if not "") do not count: it is
 // moving from them to o.
-func (s *Service) checkCaps(ctx context.Context, tx store.Tx, accountID int64, o offers.Offer, replacing string) error {
+func (s *Service) checkCaps(ctx context.Context, tx store.Tx, accountID int64, o supplyapi.Offer, replacing string) error {
 	if err := tx.LockAccount(ctx, accountID); err != nil {
 		return err
 	}
@@ -106,159 +45,20 @@ func (s *Service) checkCaps(ctx context.Context, tx store.Tx, accountID int64, o
 	}
 	// A procurement moving to another offer gives up what it holds now.
 	live = slices.DeleteFunc(live, func(r store.Resource) bool { return r.OfferID == replacing })
-	ls, err := liveSpend(live)
+	ls, err := ledger.LiveSpend(live)
 	if err != nil {
 		return err
 	}
 	// A cent's tolerance: prices are floats, and a cap met exactly is not exceeded.
 	if capUSD := acc.MaxHourlyUSD; capUSD != nil && ls.HourlyUSD+o.TotalPricePerHour > *capUSD+0.005 {
-		return refuse(ErrForbidden, "Procuring this offer would exceed the account's cap on live hourly spend of $%.2f per hour: "+
+		return refusal.Errorf(refusal.ErrForbidden, "Procuring this offer would exceed the account's cap on live hourly spend of $%.2f per hour: "+
 			"its live resources cost $%.2f per hour now and this offer costs $%.2f per hour. Delete a resource or ask an administrator to raise the cap",
 			*capUSD, ls.HourlyUSD, o.TotalPricePerHour)
 	}
 	if capGPUs := acc.MaxGPUCount; capGPUs != nil && ls.GPUCount+int64(o.GPUCount) > *capGPUs {
-		return refuse(ErrForbidden, "Procuring this offer would exceed the account's cap of %d live GPUs: "+
+		return refusal.Errorf(refusal.ErrForbidden, "Procuring this offer would exceed the account's cap of %d live GPUs: "+
 			"its live resources hold %d GPUs now and this offer has %d (at $%.2f per hour). Delete a resource or ask an administrator to raise the cap",
 			*capGPUs, ls.GPUCount, o.GPUCount, o.TotalPricePerHour)
 	}
 	return nil
-}
-
-// accruedCost is what a node has cost from when its vendor made the
-// instance until the vendor confirmed it gone (or until now), within
-// [from, to); zero for a cluster parent, whose nodes carry the cost.
-func accruedCost(r store.Resource, now, from, to time.Time) float64 {
-	start, end, ok := billed(r, now)
-	if !ok || r.ResourceType == typeCluster {
-		return 0
-	}
-	start, end = later(start, from), earlier(end, to)
-	if !end.After(start) {
-		return 0
-	}
-	return r.PricePerHour * end.Sub(start).Hours()
-}
-
-// billed is the span a node's vendor bills for: from the instance's
-// creation to the vendor's confirmation that it is gone, or to now.
-func billed(r store.Resource, now time.Time) (start, end time.Time, ok bool) {
-	if r.BillingStartedAt == nil {
-		return time.Time{}, time.Time{}, false
-	}
-	end = now
-	if r.DeletedAt != nil {
-		end = *r.DeletedAt
-	}
-	return *r.BillingStartedAt, end, true
-}
-
-// roundUSD rounds an amount to a hundredth of a cent: exact to the cent
-// when added up, and small sandbox amounts still show.
-func roundUSD(v float64) float64 { return math.Round(v*10000) / 10000 }
-
-// Usage grouping, as UsageQuery.GroupBy.
-const (
-	GroupByVendor  = "vendor"
-	GroupByGPUType = "gpu_type"
-	GroupByDay     = "day"
-)
-
-// UsageQuery narrows GET /usage: the window [From, To) and the grouping
-// ("" for none).
-type UsageQuery struct {
-	From, To time.Time
-	GroupBy  string
-}
-
-// Usage answers GET /usage (an extension of the Supply API).
-type Usage struct {
-	From      time.Time    `json:"from"`
-	To        time.Time    `json:"to"`
-	GroupBy   *string      `json:"group_by"`
-	Currency  string       `json:"currency"`
-	TotalCost float64      `json:"total_cost" doc:"USD billed within the window by the account's resources"`
-	Groups    []UsageGroup `json:"groups" nullable:"false" doc:"Cost per group: days in order, others largest first; empty without group_by"`
-}
-
-// UsageGroup is the cost of one vendor, GPU type or UTC day (YYYY-MM-DD).
-type UsageGroup struct {
-	Key       string  `json:"key"`
-	Cost      float64 `json:"cost"`
-	Resources int     `json:"resources" doc:"Nodes that cost something in this group"`
-}
-
-// Usage is GET /usage: what the account's resources cost within the
-// window, deleted ones included, clusters by their nodes.
-func (s *Service) Usage(ctx context.Context, accountID int64, q UsageQuery) (Usage, error) {
-	rs, err := s.store.ListResources(ctx, accountID, "", "", store.ResourceCursor{}, 0)
-	if err != nil {
-		return Usage{}, fmt.Errorf("usage: %w", err)
-	}
-	now := s.now().UTC()
-	u := Usage{From: q.From, To: q.To, Currency: "USD", Groups: []UsageGroup{}}
-	if q.GroupBy != "" {
-		u.GroupBy = &q.GroupBy
-	}
-	groups := map[string]*UsageGroup{}
-	add := func(key string, cost float64) {
-		g := groups[key]
-		if g == nil {
-			g = &UsageGroup{Key: key}
-			groups[key] = g
-		}
-		g.Cost += cost
-		g.Resources++
-	}
-	for _, r := range rs {
-		cost := accruedCost(r, now, q.From, q.To)
-		if cost == 0 {
-			continue
-		}
-		u.TotalCost += cost
-		switch q.GroupBy {
-		case GroupByVendor:
-			add(r.Vendor, cost)
-		case GroupByGPUType:
-			var sp Spec
-			if err := json.Unmarshal(r.Spec, &sp); err != nil {
-				return Usage{}, fmt.Errorf("usage: resource %s spec: %w", r.ID, err)
-			}
-			add(sp.GPUType, cost)
-		case GroupByDay:
-			start, end, _ := billed(r, now)
-			start, end = later(start, q.From), earlier(end, q.To)
-			for day := start.Truncate(24 * time.Hour); day.Before(end); day = day.Add(24 * time.Hour) {
-				if c := accruedCost(r, now, later(day, q.From), earlier(day.Add(24*time.Hour), q.To)); c > 0 {
-					add(day.Format(time.DateOnly), c)
-				}
-			}
-		}
-	}
-	u.TotalCost = roundUSD(u.TotalCost)
-	for _, g := range groups {
-		g.Cost = roundUSD(g.Cost)
-		u.Groups = append(u.Groups, *g)
-	}
-	slices.SortFunc(u.Groups, func(a, b UsageGroup) int {
-		if q.GroupBy == GroupByDay {
-			return cmp.Compare(a.Key, b.Key)
-		}
-		return cmp.Or(cmp.Compare(b.Cost, a.Cost), cmp.Compare(a.Key, b.Key))
-	})
-	return u, nil
-}
-
-// costOf is a resource's accrued cost as GET /resources shows it: a
-// node's own, a cluster's as the sum of its nodes'.
-func costOf(r store.Resource, nodes []store.Resource, now time.Time) float64 {
-	all := time.Unix(0, 0).UTC()
-	end := now.Add(time.Hour)
-	if r.ResourceType != typeCluster {
-		return roundUSD(accruedCost(r, now, all, end))
-	}
-	var sum float64
-	for _, n := range nodes {
-		sum += accruedCost(n, now, all, end)
-	}
-	return roundUSD(sum)
 }

@@ -87,6 +87,26 @@ type Procurement struct {
 	Attempt            int64
 }
 
+// Procurement statuses (Procurement.Status).
+const (
+	ProcurementProvisioning = "provisioning"
+	ProcurementReady        = "ready"
+	ProcurementFailed       = "failed"
+)
+
+// Phases of a procurement that fails over (Procurement.Phase): its current
+// try is being made, the last one is being removed at its vendor, or it
+// waits for stock. "" is trying, for a procurement without a fallback.
+const (
+	PhaseTrying    = "trying"
+	PhaseSwitching = "switching"
+	PhaseWaiting   = "waiting"
+)
+
+// ResourceTypeCluster is the ResourceType of a cluster's parent, which
+// has no instance of its own.
+const ResourceTypeCluster = "cluster"
+
 // Resource is a machine (or a cluster of them) that a procurement rents from a
 // vendor. A cluster is a resource of its own, the parent of one resource per
 // node. Spec is JSON that the store keeps verbatim.

@@ -25,10 +25,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gpusupply/supply/e2e"
-	"github.com/gpusupply/supply/offers"
 	"github.com/gpusupply/supply/privatekey/privatekeytest"
-	"github.com/gpusupply/supply/provision"
 	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/supplyapi"
 )
 
 func TestMain(m *testing.M) { os.Exit(e2e.Main(m)) }
@@ -207,7 +206,7 @@ func TestCommands(t *testing.T) {
 	})
 
 	t.Run("offers json and file", func(t *testing.T) {
-		var res offers.Result
+		var res supplyapi.OfferResult
 		u.jsonOf(t, &res, "offers", "--gpu", "H100", "--count", "1", "--region", "eu", "--limit", "2")
 		if len(res.Offers) != 2 || res.Offers[0].Region != "EU" || res.Offers[0].GPUFamily != "H100" {
 			t.Fatalf("offers --json: %+v", res.Offers)
@@ -216,7 +215,7 @@ func TestCommands(t *testing.T) {
 		if err := os.WriteFile(query, []byte("compute:\n  gpu_type: H100\n  contract_type: spot\nlimit: 4\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		res = offers.Result{}
+		res = supplyapi.OfferResult{}
 		u.jsonOf(t, &res, "offers", "--file", query)
 		if len(res.Offers) == 0 || len(res.Offers) > 4 || res.Offers[0].ContractType != "spot" {
 			t.Fatalf("offers --file: %+v", res.Offers)
@@ -239,9 +238,9 @@ func TestCommands(t *testing.T) {
 		if !strings.HasPrefix(out, "Procuring offer "+id.String()+": resource ") {
 			t.Fatalf("procure: %q", out)
 		}
-		var st provision.OfferStatus
+		var st supplyapi.OfferStatusResponse
 		u.jsonOf(t, &st, "status", id.String())
-		if st.OfferID != id || st.ProcurementStatus == provision.StatusAvailable {
+		if st.OfferID != id || st.ProcurementStatus == supplyapi.ProcurementAvailable {
 			t.Fatalf("status --json after procure: %+v", st)
 		}
 		// The table shows the instance once it is there.
@@ -266,9 +265,9 @@ func TestCommands(t *testing.T) {
 		if strings.Contains(stderr, "\033") || strings.Contains(stderr, "\r") {
 			t.Errorf("terminal codes on a pipe: %q", stderr)
 		}
-		var list []provision.ResourceSummary
+		var list []supplyapi.ResourceSummary
 		u.jsonOf(t, &list, "resources", "--offer", id.String())
-		if len(list) != 1 || list[0].Name != "trainer" || list[0].Status != provision.ResourceRunning {
+		if len(list) != 1 || list[0].Name != "trainer" || list[0].Status != supplyapi.ResourceRunning {
 			t.Errorf("resources --offer: %+v", list)
 		}
 	})
@@ -323,7 +322,7 @@ func TestCommands(t *testing.T) {
 		// single-GPU machines on demand right now.
 		gpu, machines := "", map[string]int{}
 		for _, family := range []string{"H100", "RTX 4090", "A100"} {
-			var res offers.Result
+			var res supplyapi.OfferResult
 			u.jsonOf(t, &res, "offers", "--gpu", family, "--vendor", "vastai", "--count", "1", "--limit", "100")
 			if machines[family] = len(res.Offers); len(res.Offers) >= 2 {
 				gpu = family
@@ -448,7 +447,7 @@ func TestPrivateKeyNeverLeaves(t *testing.T) {
 // machine may stay listed until the vendor's catalog is read again.
 func cheapestOffer(t *testing.T, u *user, vendor string) uuid.UUID {
 	t.Helper()
-	var res offers.Result
+	var res supplyapi.OfferResult
 	u.jsonOf(t, &res, "offers", "--gpu", "H100", "--vendor", vendor, "--limit", "1")
 	if len(res.Offers) != 1 {
 		t.Fatalf("no H100 offer")
@@ -480,9 +479,9 @@ func TestSlowProcurement(t *testing.T) {
 		if seen[len(seen)-1] != want {
 			t.Fatalf("after Ctrl-C: %q, want %q", seen, want)
 		}
-		var st provision.OfferStatus
+		var st supplyapi.OfferStatusResponse
 		u.jsonOf(t, &st, "status", id.String())
-		if st.ProcurementStatus == provision.StatusFailed || st.ProcurementStatus == provision.StatusAvailable {
+		if st.ProcurementStatus == supplyapi.ProcurementFailed || st.ProcurementStatus == supplyapi.ProcurementAvailable {
 			t.Errorf("procurement after Ctrl-C: %s, want it still going", st.ProcurementStatus)
 		}
 	})
@@ -492,7 +491,7 @@ func TestSlowProcurement(t *testing.T) {
 		// fails on its first offer, which says why.
 		_, stderr, code := u.run(t, "rent", "--gpu", "H100", "--vendor", "verda")
 		tries := attempts(t, stderr)
-		if code == 0 || len(tries) != 1 || tries[0].outcome != provision.AttemptFailed || tries[0].reason == "" ||
+		if code == 0 || len(tries) != 1 || tries[0].outcome != supplyapi.AttemptFailed || tries[0].reason == "" ||
 			!strings.Contains(stderr, "\nsupply: procurement of offer ") {
 			t.Fatalf("rent where the procurement fails: exit %d, want one failed attempt\n%s", code, stderr)
 		}
@@ -543,7 +542,7 @@ func TestRentFailsOver(t *testing.T) {
 	s := e2e.Start(t, store.EngineSQLite, "--sandbox-boot-time", "500ms", "--catalog-refresh", "1h")
 	s.WaitVendors(t)
 	u := userOf(t, s)
-	var res offers.Result
+	var res supplyapi.OfferResult
 	u.jsonOf(t, &res, "offers", "--gpu", "H100", "--limit", "2")
 	for _, o := range res.Offers {
 		s.TakeAway(t, o)
@@ -556,7 +555,7 @@ func TestRentFailsOver(t *testing.T) {
 	if !sshLine.MatchString(stdout) || len(tries) != 3 {
 		t.Fatalf("rent: stdout %q, %d attempts; want the ssh line after 3\n%s", stdout, len(tries), stderr)
 	}
-	for i, want := range []string{provision.AttemptRefused, provision.AttemptRefused, provision.AttemptReady} {
+	for i, want := range []string{supplyapi.AttemptRefused, supplyapi.AttemptRefused, supplyapi.AttemptReady} {
 		a := tries[i]
 		if a.n != i+1 || a.outcome != want {
 			t.Errorf("attempt line %d: %+v, want attempt %d %s", i, a, i+1, want)
@@ -632,16 +631,16 @@ func TestRentFailsOver(t *testing.T) {
 			", or end it with: supply cancel " + id; seen[len(seen)-1] != want {
 			t.Fatalf("after Ctrl-C: %q, want %q", seen, want)
 		}
-		var st provision.OfferStatus
+		var st supplyapi.OfferStatusResponse
 		u.jsonOf(t, &st, "status", id)
-		if st.ProcurementStatus != provision.StatusInProgress || !strings.HasPrefix(st.Progress, "waiting for capacity") {
+		if st.ProcurementStatus != supplyapi.ProcurementInProgress || !strings.HasPrefix(st.Progress, "waiting for capacity") {
 			t.Fatalf("after Ctrl-C the procurement is %s (%s), want still waiting", st.ProcurementStatus, st.Progress)
 		}
 		if out, _ := u.ok(t, "cancel", id); out != "Procurement of offer "+id+" cancelled.\n" {
 			t.Errorf("cancel: %q", out)
 		}
 		u.jsonOf(t, &st, "status", id)
-		if st.ProcurementStatus != provision.StatusFailed || deref(st.FailureReason) != "cancelled by the user" {
+		if st.ProcurementStatus != supplyapi.ProcurementFailed || deref(st.FailureReason) != "cancelled by the user" {
 			t.Errorf("after cancel the procurement is %s (%v), want failed, cancelled by the user", st.ProcurementStatus, deref(st.FailureReason))
 		}
 		u.fails(t, "The procurement of offer "+id+" is failed already; delete its resources instead", "cancel", id)
@@ -725,7 +724,7 @@ func TestResourceByStatus(t *testing.T) {
 	t.Parallel()
 	id := uuid.New()
 	var mu sync.Mutex
-	var answer provision.ResourceSummary
+	var answer supplyapi.ResourceSummary
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -743,18 +742,18 @@ func TestResourceByStatus(t *testing.T) {
 		want       []string
 		wantNoneOf []string
 	}{
-		{provision.ResourceRunning, &soon, nil, 0.004, []string{"SSH:       ssh root@192.0.2.7\n", "(in 1h 30m)\n", "Cost:      <$0.01 so far\n"}, nil},
-		{provision.ResourceRunning, nil, nil, 0.125, []string{"Deletes:   never\n", "Cost:      $0.13 so far\n"}, nil},
-		{provision.ResourcePreempted, nil, nil, 1.5, []string{"Deletes:   never\n", "Cost:      $1.50 so far\n"}, []string{"SSH:"}},
-		{provision.ResourceDeleting, nil, nil, 0.004, []string{"Cost:      <$0.01 so far\n"}, []string{"SSH:", "Deletes:"}},
-		{provision.ResourceDeleted, nil, &gone, 0.004, []string{"Cost:      <$0.01 in all\n"}, []string{"SSH:", "Deletes:"}},
-		{provision.ResourceFailed, nil, &gone, 0, []string{"Cost:      $0.00 in all\n"}, []string{"SSH:", "Deletes:"}},
+		{supplyapi.ResourceRunning, &soon, nil, 0.004, []string{"SSH:       ssh root@192.0.2.7\n", "(in 1h 30m)\n", "Cost:      <$0.01 so far\n"}, nil},
+		{supplyapi.ResourceRunning, nil, nil, 0.125, []string{"Deletes:   never\n", "Cost:      $0.13 so far\n"}, nil},
+		{supplyapi.ResourcePreempted, nil, nil, 1.5, []string{"Deletes:   never\n", "Cost:      $1.50 so far\n"}, []string{"SSH:"}},
+		{supplyapi.ResourceDeleting, nil, nil, 0.004, []string{"Cost:      <$0.01 so far\n"}, []string{"SSH:", "Deletes:"}},
+		{supplyapi.ResourceDeleted, nil, &gone, 0.004, []string{"Cost:      <$0.01 in all\n"}, []string{"SSH:", "Deletes:"}},
+		{supplyapi.ResourceFailed, nil, &gone, 0, []string{"Cost:      $0.00 in all\n"}, []string{"SSH:", "Deletes:"}},
 	} {
 		mu.Lock()
-		answer = provision.ResourceSummary{
+		answer = supplyapi.ResourceSummary{
 			ResourceID: id, ResourceType: "vm", Vendor: "lambda", VendorRegion: "us-east-1", Status: c.status, Name: "m",
-			Access: provision.Access{SSHCommand: ptr("ssh root@192.0.2.7")}, DeleteAt: c.deleteAt, ValidTo: c.validTo, AccruedCost: c.cost,
-			LinkedResources: []provision.Link{}, OfferHistory: []provision.OfferHistory{},
+			Access: supplyapi.Access{SSHCommand: ptr("ssh root@192.0.2.7")}, DeleteAt: c.deleteAt, ValidTo: c.validTo, AccruedCost: c.cost,
+			LinkedResources: []supplyapi.Link{}, OfferHistory: []supplyapi.OfferHistory{},
 		}
 		mu.Unlock()
 		out, _ := u.ok(t, "resource", id.String())
@@ -775,9 +774,9 @@ func TestResourceByStatus(t *testing.T) {
 // at all, none of the offer asked for, or only deleted ones.
 func TestNoMachinesSaysWhy(t *testing.T) {
 	t.Parallel()
-	deleted := provision.ResourceSummary{ResourceID: uuid.New(), Status: provision.ResourceDeleted, LinkedResources: []provision.Link{}, OfferHistory: []provision.OfferHistory{}}
+	deleted := supplyapi.ResourceSummary{ResourceID: uuid.New(), Status: supplyapi.ResourceDeleted, LinkedResources: []supplyapi.Link{}, OfferHistory: []supplyapi.OfferHistory{}}
 	var mu sync.Mutex
-	var answer []provision.ResourceSummary
+	var answer []supplyapi.ResourceSummary
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -788,13 +787,13 @@ func TestNoMachinesSaysWhy(t *testing.T) {
 	u := newUser(t, "SUPPLY_URL="+srv.URL, "SUPPLY_API_KEY=sk-any")
 	offer := uuid.NewString()
 	for _, c := range []struct {
-		list []provision.ResourceSummary
+		list []supplyapi.ResourceSummary
 		args []string
 		want string
 	}{
-		{[]provision.ResourceSummary{}, []string{"resources"}, "No machines yet. Rent one with: supply rent --gpu H100\n"},
-		{[]provision.ResourceSummary{}, []string{"resources", "--offer", offer}, "No machines of offer " + offer + ".\n"},
-		{[]provision.ResourceSummary{deleted}, []string{"resources"}, "No live machines; supply resources --all shows the 1 deleted.\n"},
+		{[]supplyapi.ResourceSummary{}, []string{"resources"}, "No machines yet. Rent one with: supply rent --gpu H100\n"},
+		{[]supplyapi.ResourceSummary{}, []string{"resources", "--offer", offer}, "No machines of offer " + offer + ".\n"},
+		{[]supplyapi.ResourceSummary{deleted}, []string{"resources"}, "No live machines; supply resources --all shows the 1 deleted.\n"},
 	} {
 		mu.Lock()
 		answer = c.list
@@ -818,7 +817,7 @@ func TestErrorsInTheUsersTerms(t *testing.T) {
 		Loc []any  `json:"loc"`
 		Msg string `json:"msg"`
 	}
-	offer := offers.Offer{OfferID: uuid.New(), GPUType: "nvidia-h100-sxm5-80gb", GPUCount: 1, Vendor: "lambda", Region: "US", VendorRegion: "us-east-1"}
+	offer := supplyapi.Offer{OfferID: uuid.New(), GPUType: "nvidia-h100-sxm5-80gb", GPUCount: 1, Vendor: "lambda", Region: "US", VendorRegion: "us-east-1"}
 	var refused struct {
 		path string
 		list []refusal
@@ -833,7 +832,7 @@ func TestErrorsInTheUsersTerms(t *testing.T) {
 			w.WriteHeader(http.StatusUnprocessableEntity)
 			json.NewEncoder(w).Encode(map[string]any{"detail": refused.list})
 		case r.URL.Path == "/get_offers":
-			json.NewEncoder(w).Encode(offers.Result{Offers: []offers.Offer{offer}, TotalCount: 1})
+			json.NewEncoder(w).Encode(supplyapi.OfferResult{Offers: []supplyapi.Offer{offer}, TotalCount: 1})
 		default:
 			t.Errorf("unexpected request %s %s", r.Method, r.URL.Path)
 			w.WriteHeader(http.StatusTeapot)
@@ -903,15 +902,15 @@ func TestOutputIsEscaped(t *testing.T) {
 	t.Parallel()
 	id := uuid.New()
 	hostile := "evil\x1b[2J\x1b]0;owned\a\u202egnp.exe\r"
-	summary := provision.ResourceSummary{
+	summary := supplyapi.ResourceSummary{
 		ResourceID: id, ResourceType: "vm", Vendor: "lambda", VendorRegion: "us\x1b[31m-east", Status: "running",
-		Name: hostile, StatusMessage: &hostile, LinkedResources: []provision.Link{}, OfferHistory: []provision.OfferHistory{},
+		Name: hostile, StatusMessage: &hostile, LinkedResources: []supplyapi.Link{}, OfferHistory: []supplyapi.OfferHistory{},
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		switch {
 		case r.Method == http.MethodGet && r.URL.Path == "/resources":
-			json.NewEncoder(w).Encode([]provision.ResourceSummary{summary})
+			json.NewEncoder(w).Encode([]supplyapi.ResourceSummary{summary})
 		case r.Method == http.MethodGet:
 			json.NewEncoder(w).Encode(summary)
 		default:

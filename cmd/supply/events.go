@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gpusupply/supply/client"
+	"github.com/gpusupply/supply/supplyapi"
 )
 
 func eventsCommand() *cobra.Command {
@@ -36,7 +37,7 @@ nothing arrives for 45 s (a quiet server sends a heartbeat every 15 s).`,
 	fl.IntVar(&limit, "limit", 100, "most events shown without --follow")
 	return remoteCommand(cmd, func(ctx context.Context, c *client.Client, p *printer, _ []string) error {
 		f := client.EventFilter{Type: typ, ResourceID: resource}
-		print := func(e client.Event) error {
+		print := func(e supplyapi.Event) error {
 			if p.json {
 				// One JSON object per line, so that followers can pipe it.
 				return json.NewEncoder(p.out).Encode(e)
@@ -68,7 +69,7 @@ nothing arrives for 45 s (a quiet server sends a heartbeat every 15 s).`,
 }
 
 // subject is what an event is about: the resource, or the offer.
-func subject(e client.Event) string {
+func subject(e supplyapi.Event) string {
 	if e.ResourceID != "" {
 		return "resource " + e.ResourceID
 	}
@@ -76,7 +77,7 @@ func subject(e client.Event) string {
 }
 
 // eventState is the status an event's object has after it.
-func eventState(e client.Event) string {
+func eventState(e supplyapi.Event) string {
 	var v struct {
 		Status            string  `json:"status"`
 		ProcurementStatus string  `json:"procurement_status"`

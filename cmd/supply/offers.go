@@ -13,7 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/gpusupply/supply/client"
-	"github.com/gpusupply/supply/offers"
+	"github.com/gpusupply/supply/supplyapi"
 )
 
 // regionGroups are the region groups of the contract, for completion and
@@ -53,8 +53,8 @@ func (f *offerFilters) register(cmd *cobra.Command) {
 // none is rented by surprise, and offers lists what rent would rent).
 // Other flags are sent only when the user gave them, so the server's
 // defaults and validation apply to the rest.
-func (f *offerFilters) query(fl *pflag.FlagSet) offers.Query {
-	q := offers.Query{Vendor: f.vendor, Region: f.region, Compute: offers.Compute{GPUType: f.gpu, GPUCount: f.count, ContractType: contractOnDemand}}
+func (f *offerFilters) query(fl *pflag.FlagSet) supplyapi.OfferQuery {
+	q := supplyapi.OfferQuery{Vendor: f.vendor, Region: f.region, Compute: supplyapi.OfferQueryCompute{GPUType: f.gpu, GPUCount: f.count, ContractType: contractOnDemand}}
 	for _, g := range regionGroups {
 		if strings.EqualFold(f.region, g) {
 			q.Region = g
@@ -124,10 +124,10 @@ filter flags; "-" reads it from standard input.`,
 }
 
 // findOffers runs the query of the flags, or the query file.
-func findOffers(ctx context.Context, c *client.Client, fl *pflag.FlagSet, f *offerFilters, limit int, file string) (offers.Result, error) {
+func findOffers(ctx context.Context, c *client.Client, fl *pflag.FlagSet, f *offerFilters, limit int, file string) (supplyapi.OfferResult, error) {
 	if file == "" {
 		if f.gpu == "" {
-			return offers.Result{}, errNoGPU
+			return supplyapi.OfferResult{}, errNoGPU
 		}
 		q := f.query(fl)
 		q.Limit = limit
@@ -135,17 +135,17 @@ func findOffers(ctx context.Context, c *client.Client, fl *pflag.FlagSet, f *off
 	}
 	for _, name := range []string{"gpu", "count", "max-price", "region", "vendor", "spot", "ondemand", "limit"} {
 		if fl.Changed(name) {
-			return offers.Result{}, fmt.Errorf("--file and --%s cannot go together: put the filter in the file", name)
+			return supplyapi.OfferResult{}, fmt.Errorf("--file and --%s cannot go together: put the filter in the file", name)
 		}
 	}
 	doc, err := readFile(file)
 	if err != nil {
-		return offers.Result{}, err
+		return supplyapi.OfferResult{}, err
 	}
 	return c.GetOffersYAML(ctx, doc)
 }
 
-func offerTable(p *printer, list []offers.Offer) {
+func offerTable(p *printer, list []supplyapi.Offer) {
 	rows := make([][]string, len(list))
 	for i, o := range list {
 		memory := "-"
@@ -162,7 +162,7 @@ func offerTable(p *printer, list []offers.Offer) {
 
 // regionOf is where an offer is, broadly: its region group, or, where the
 // group is Other, its country when known ("CA" for CANADA-1).
-func regionOf(o offers.Offer) string {
+func regionOf(o supplyapi.Offer) string {
 	if o.Region == "Other" && o.Country != "" {
 		return o.Country
 	}

@@ -14,10 +14,9 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/gpusupply/supply/client"
-	"github.com/gpusupply/supply/offers"
 	"github.com/gpusupply/supply/printable"
 	"github.com/gpusupply/supply/privatekey"
-	"github.com/gpusupply/supply/provision"
+	"github.com/gpusupply/supply/supplyapi"
 	"github.com/gpusupply/supply/userdata"
 )
 
@@ -46,12 +45,12 @@ func (f *procureFlags) register(cmd *cobra.Command, wait bool) {
 // named. It reads every file the flags name, so that a key that must not
 // be sent, or a file that is not there, stops the command before it asks
 // the server anything.
-func (f *procureFlags) request() (provision.ProcureRequest, error) {
+func (f *procureFlags) request() (supplyapi.ProcureOfferRequest, error) {
 	key, err := sshKey(f.sshKey)
 	if err != nil {
-		return provision.ProcureRequest{}, err
+		return supplyapi.ProcureOfferRequest{}, err
 	}
-	req := provision.ProcureRequest{SSHPublicKey: key}
+	req := supplyapi.ProcureOfferRequest{SSHPublicKey: key}
 	if f.cloudInit != "" {
 		b, err := readFile(f.cloudInit)
 		if err != nil {
@@ -66,10 +65,10 @@ func (f *procureFlags) request() (provision.ProcureRequest, error) {
 	switch f.autoDelete {
 	case "":
 	case never:
-		req.AutoDeleteAfter = &provision.Duration{}
+		req.AutoDeleteAfter = &supplyapi.Duration{}
 	default:
 		// The server judges the duration and names the field if it is bad.
-		req.AutoDeleteAfter = provision.DurationText(f.autoDelete)
+		req.AutoDeleteAfter = supplyapi.DurationText(f.autoDelete)
 	}
 	return req, nil
 }
@@ -236,16 +235,16 @@ func (f *fallbackFlags) register(cmd *cobra.Command) {
 // fallback asks the server to fail over to the offers of q, the rent's
 // own query (its --max-price caps them); nil with --no-fallback. Only
 // flags the user gave are sent, so the server judges and defaults them.
-func (f *fallbackFlags) fallback(fl *pflag.FlagSet, q offers.Query) *provision.Fallback {
+func (f *fallbackFlags) fallback(fl *pflag.FlagSet, q supplyapi.OfferQuery) *supplyapi.Fallback {
 	if f.off {
 		return nil
 	}
-	fb := &provision.Fallback{Query: &q}
+	fb := &supplyapi.Fallback{Query: &q}
 	if fl.Changed("max-attempts") {
 		fb.MaxAttempts = &f.maxAttempts
 	}
 	if f.until != "" {
-		fb.Until = provision.DurationText(f.until)
+		fb.Until = supplyapi.DurationText(f.until)
 	}
 	return fb
 }
@@ -256,14 +255,14 @@ const never = "never"
 // procure starts a procurement, failing over as req.Fallback says (nil:
 // not at all), and, with wait, waits until it is ready and prints how to
 // reach it.
-func procure(ctx context.Context, c *client.Client, p *printer, req provision.ProcureRequest, wait bool) error {
+func procure(ctx context.Context, c *client.Client, p *printer, req supplyapi.ProcureOfferRequest, wait bool) error {
 	offerID := req.OfferID
 	// The key makes a retry of this command's request harmless.
 	res, err := c.Procure(ctx, req, uuid.NewString())
 	if err != nil {
 		return err
 	}
-	if res.Status == provision.ProcureFailed {
+	if res.Status == supplyapi.ProcureFailed {
 		return &client.FailedError{OfferID: offerID, Reason: deref(res.Error)}
 	}
 	if !wait {
@@ -286,11 +285,11 @@ func procure(ctx context.Context, c *client.Client, p *printer, req provision.Pr
 
 // waitReady waits for a procurement with a progress line, and a line for
 // each offer tried as its try ends.
-func waitReady(ctx context.Context, c *client.Client, p *printer, offerID uuid.UUID) (provision.OfferStatus, error) {
+func waitReady(ctx context.Context, c *client.Client, p *printer, offerID uuid.UUID) (supplyapi.OfferStatusResponse, error) {
 	pr := p.startProgress()
 	st, err := c.WaitProcurement(ctx, offerID, client.WaitHooks{
-		OnChange:  func(st provision.OfferStatus) { pr.set(procurementWord(st.ProcurementStatus), st.Progress) },
-		OnAttempt: func(n int, a provision.Attempt) { pr.println(attemptLine(p.liveColor, n, a)) },
+		OnChange:  func(st supplyapi.OfferStatusResponse) { pr.set(procurementWord(st.ProcurementStatus), st.Progress) },
+		OnAttempt: func(n int, a supplyapi.Attempt) { pr.println(attemptLine(p.liveColor, n, a)) },
 	})
 	pr.stop()
 	if errors.Is(err, context.Canceled) {
@@ -303,11 +302,11 @@ func waitReady(ctx context.Context, c *client.Client, p *printer, offerID uuid.U
 // "provisioning", "ready", "failed", or "not procured" for an offer.
 func procurementWord(status string) string {
 	switch status {
-	case provision.StatusAvailable:
+	case supplyapi.ProcurementAvailable:
 		return "not procured"
-	case provision.StatusStarted:
+	case supplyapi.ProcurementStarted:
 		return "starting"
-	case provision.StatusInProgress:
+	case supplyapi.ProcurementInProgress:
 		return "provisioning"
 	}
 	return status
@@ -315,14 +314,14 @@ func procurementWord(status string) string {
 
 // attemptCells are what is shown of a try: its number, vendor, region,
 // price per GPU-hour, outcome ("no answer", "refused", ...) and reason.
-func attemptCells(n int, a provision.Attempt) []string {
+func attemptCells(n int, a supplyapi.Attempt) []string {
 	return []string{fmt.Sprint(n), a.Vendor, a.Region, usd(a.GPUPricePerHour), strings.ReplaceAll(a.Outcome, "_", " "), deref(a.Reason)}
 }
 
 // attemptLine is a try in one line of narration, its outcome coloured
 // when color is set: "attempt 1 · lambda us-east-1 · $2.49 per GPU-hour ·
 // refused · no capacity: ...".
-func attemptLine(color bool, n int, a provision.Attempt) string {
+func attemptLine(color bool, n int, a supplyapi.Attempt) string {
 	c := attemptCells(n, a)
 	for i := range c {
 		c[i] = printable.Escape(c[i])

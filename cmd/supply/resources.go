@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gpusupply/supply/client"
-	"github.com/gpusupply/supply/provision"
+	"github.com/gpusupply/supply/supplyapi"
 )
 
 func resourcesCommand() *cobra.Command {
@@ -26,7 +26,7 @@ func resourcesCommand() *cobra.Command {
 	cmd.Flags().StringVar(&offer, "offer", "", "only the machines of this offer")
 	cmd.Flags().BoolVar(&all, "all", false, "include deleted machines")
 	return remoteCommand(cmd, func(ctx context.Context, c *client.Client, p *printer, _ []string) error {
-		var f provision.ResourceFilter
+		var f client.ResourceFilter
 		if offer != "" {
 			id, err := parseID("offer", offer)
 			if err != nil {
@@ -38,9 +38,9 @@ func resourcesCommand() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		shown := make([]provision.ResourceSummary, 0, len(list))
+		shown := make([]supplyapi.ResourceSummary, 0, len(list))
 		for _, r := range list {
-			if all || r.Status != provision.ResourceDeleted {
+			if all || r.Status != supplyapi.ResourceDeleted {
 				shown = append(shown, r)
 			}
 		}
@@ -142,9 +142,9 @@ supply delete would. "never" cancels it. A cluster's nodes follow their cluster:
 		if err != nil {
 			return err
 		}
-		var after *provision.Duration
+		var after *supplyapi.Duration
 		if args[1] != never {
-			after = provision.DurationText(args[1])
+			after = supplyapi.DurationText(args[1])
 		}
 		r, err := c.SetAutoDelete(ctx, id, after)
 		if err != nil {
@@ -169,14 +169,14 @@ func autoDeleteText(at *time.Time) string {
 // leaving reports whether a machine is on its way out or gone (deleting,
 // deleted, failed): it has no auto-delete time and no way in.
 func leaving(status string) bool {
-	return status == provision.ResourceDeleting || status == provision.ResourceDeleted || status == provision.ResourceFailed
+	return status == supplyapi.ResourceDeleting || status == supplyapi.ResourceDeleted || status == supplyapi.ResourceFailed
 }
 
 // sshCommand is how to reach a machine, while there is a machine to
 // reach: a machine leaving, or taken back by its vendor, has none (its
 // address may be someone else's by now).
-func sshCommand(r provision.ResourceSummary) string {
-	if leaving(r.Status) || r.Status == provision.ResourcePreempted {
+func sshCommand(r supplyapi.ResourceSummary) string {
+	if leaving(r.Status) || r.Status == supplyapi.ResourcePreempted {
 		return ""
 	}
 	return deref(r.Access.SSHCommand)
@@ -184,7 +184,7 @@ func sshCommand(r provision.ResourceSummary) string {
 
 // costSpan says what a machine's cost covers: until now, or, once the
 // vendor confirmed it gone, in all.
-func costSpan(r provision.ResourceSummary) string {
+func costSpan(r supplyapi.ResourceSummary) string {
 	if r.ValidTo != nil {
 		return " in all"
 	}
@@ -217,7 +217,7 @@ only once the vendor confirms it is gone. With --wait the command waits for that
 			return p.answer(res, func() { p.line("Deleting resource %s: %s.", id, res.Message) })
 		}
 		pr := p.startProgress()
-		r, err := c.WaitDeleted(ctx, id, func(r provision.ResourceSummary) { pr.set(r.Status, deref(r.StatusMessage)) })
+		r, err := c.WaitDeleted(ctx, id, func(r supplyapi.ResourceSummary) { pr.set(r.Status, deref(r.StatusMessage)) })
 		pr.stop()
 		if errors.Is(err, context.Canceled) {
 			return fmt.Errorf("stopped waiting, but the deletion goes on: follow it with: supply resource %s", id)
@@ -230,6 +230,6 @@ only once the vendor confirms it is gone. With --wait the command waits for that
 }
 
 // gpuSpec is what a machine has, e.g. "8× nvidia-h100-sxm5-80gb".
-func gpuSpec(s provision.Spec) string {
+func gpuSpec(s supplyapi.Spec) string {
 	return fmt.Sprintf("%d× %s", s.GPUCount, s.GPUType)
 }

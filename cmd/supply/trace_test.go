@@ -19,8 +19,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/gpusupply/supply/api"
-	"github.com/gpusupply/supply/offers"
-	"github.com/gpusupply/supply/provision"
+	"github.com/gpusupply/supply/supplyapi"
 	"github.com/gpusupply/supply/telemetry"
 )
 
@@ -161,9 +160,9 @@ func startInProcess(t *testing.T, flags ...string) (string, string) {
 	apiKey := strings.TrimSpace(string(key))
 	// Wait for every vendor's first catalog read, as e2e.Server.WaitVendors does.
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		var vs []offers.VendorStatus
+		var vs []supplyapi.VendorStatus
 		apiCall(t, base, apiKey, http.MethodGet, "/available_vendors", nil, &vs)
-		if len(vs) > 0 && !slices.ContainsFunc(vs, func(v offers.VendorStatus) bool { return v.Status == "starting" }) {
+		if len(vs) > 0 && !slices.ContainsFunc(vs, func(v supplyapi.VendorStatus) bool { return v.Status == "starting" }) {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -200,13 +199,13 @@ func apiCall(t *testing.T, base, key, method, path string, in, out any) int {
 func procureAndWait(t *testing.T, base, key, vendor string) string {
 	t.Helper()
 	call := func(method, path string, in, out any) int { return apiCall(t, base, key, method, path, in, out) }
-	var offered offers.Result
+	var offered supplyapi.OfferResult
 	call(http.MethodPost, "/get_offers", map[string]any{"vendor": vendor, "compute": map[string]any{"gpu_type": "H100", "gpu_count": 1}, "limit": 20}, &offered)
-	i := slices.IndexFunc(offered.Offers, func(o offers.Offer) bool { return o.NodeCount == nil || *o.NodeCount <= 1 })
+	i := slices.IndexFunc(offered.Offers, func(o supplyapi.Offer) bool { return o.NodeCount == nil || *o.NodeCount <= 1 })
 	if i < 0 {
 		t.Fatalf("no single-machine %s H100 among %d offers", vendor, len(offered.Offers))
 	}
-	var procured provision.ProcureResponse
+	var procured supplyapi.ProcureOfferResponse
 	if code := call(http.MethodPost, "/procure_offer", map[string]any{"offer_id": offered.Offers[i].OfferID, "ssh_public_key": testSSHKey}, &procured); code != http.StatusOK || len(procured.ResourceIDs) != 1 {
 		t.Fatalf("procure %s offer %s: %d %+v", vendor, offered.Offers[i].OfferID, code, procured)
 	}
@@ -214,10 +213,10 @@ func procureAndWait(t *testing.T, base, key, vendor string) string {
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		var r struct{ Status string }
 		call(http.MethodGet, "/resources/"+id, nil, &r)
-		if r.Status == provision.ResourceRunning {
+		if r.Status == supplyapi.ResourceRunning {
 			return id
 		}
-		if time.Now().After(deadline) || r.Status == provision.ResourceFailed {
+		if time.Now().After(deadline) || r.Status == supplyapi.ResourceFailed {
 			t.Fatalf("resource %s is %q", id, r.Status)
 		}
 	}

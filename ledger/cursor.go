@@ -1,4 +1,4 @@
-package provision
+package ledger
 
 import (
 	"encoding/base64"
@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/supplyapi"
 )
 
 // errCursor is ParseCursor's error for anything it did not make.
@@ -20,7 +21,7 @@ const maxCursor = 128
 
 // NextCursor is the opaque cursor of the page after one that ends with
 // last: its creation time in microseconds and its id, base64url-encoded.
-func NextCursor(last ResourceSummary) string {
+func NextCursor(last supplyapi.ResourceSummary) string {
 	plain := strconv.FormatInt(last.CreatedAt.UnixMicro(), 10) + "_" + last.ResourceID.String()
 	return base64.RawURLEncoding.EncodeToString([]byte(plain))
 }

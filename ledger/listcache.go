@@ -1,4 +1,4 @@
-package provision
+package ledger
 
 import (
 	"fmt"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/supplyapi"
 )
 
 // maxCachedSummaries bounds the summaries all cached lists hold together;
@@ -33,7 +34,7 @@ type listKey struct {
 
 type cachedList struct {
 	version   int64
-	summaries []ResourceSummary
+	summaries []supplyapi.ResourceSummary
 	costs     []costRows
 }
 
@@ -58,7 +59,7 @@ func filterKey(f ResourceFilter) string {
 
 // get returns the list at version with its costs at now, in a slice the
 // caller owns.
-func (c *listCache) get(key listKey, version int64, now time.Time) ([]ResourceSummary, bool) {
+func (c *listCache) get(key listKey, version int64, now time.Time) ([]supplyapi.ResourceSummary, bool) {
 	c.mu.Lock()
 	e, ok := c.entries[key]
 	c.mu.Unlock()
@@ -73,7 +74,7 @@ func (c *listCache) get(key listKey, version int64, now time.Time) ([]ResourceSu
 }
 
 // put keeps a list read at version, unless one of a later version is kept.
-func (c *listCache) put(key listKey, version int64, summaries []ResourceSummary, costs []costRows) {
+func (c *listCache) put(key listKey, version int64, summaries []supplyapi.ResourceSummary, costs []costRows) {
 	if len(summaries) > maxCachedSummaries {
 		return
 	}

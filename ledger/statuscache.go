@@ -1,10 +1,11 @@
-package provision
+package ledger
 
 import (
 	"slices"
 
 	"github.com/google/uuid"
 
+	"github.com/gpusupply/supply/supplyapi"
 	"github.com/gpusupply/supply/versioned"
 )
 
@@ -19,15 +20,17 @@ const maxCachedStatuses = 10_000
 // or resources has committed since, in this process or any other, so the
 // rows, and the status rendered from them, are the same. A status depends
 // on nothing else (not on the time, nor on the catalog).
-type statusCache struct{ statuses *versioned.Cache[OfferStatus] }
+type statusCache struct {
+	statuses *versioned.Cache[supplyapi.OfferStatusResponse]
+}
 
 func newStatusCache() statusCache {
-	return statusCache{versioned.New[OfferStatus](maxCachedStatuses)}
+	return statusCache{versioned.New[supplyapi.OfferStatusResponse](maxCachedStatuses)}
 }
 
 // get returns the account's status of the offer if it was rendered at
 // version; the caller owns the copy.
-func (c statusCache) get(offerID uuid.UUID, accountID, version int64) (OfferStatus, bool) {
+func (c statusCache) get(offerID uuid.UUID, accountID, version int64) (supplyapi.OfferStatusResponse, bool) {
 	st, ok := c.statuses.Get(offerID, accountID, version)
 	if ok {
 		st.Instances, st.ResourceIDs = slices.Clone(st.Instances), slices.Clone(st.ResourceIDs)
@@ -37,7 +40,7 @@ func (c statusCache) get(offerID uuid.UUID, accountID, version int64) (OfferStat
 
 // put keeps st, rendered from rows read after the account's version was
 // version. An entry of a later version is kept rather than replaced.
-func (c statusCache) put(offerID uuid.UUID, accountID, version int64, st OfferStatus) {
+func (c statusCache) put(offerID uuid.UUID, accountID, version int64, st supplyapi.OfferStatusResponse) {
 	st.Instances, st.ResourceIDs = slices.Clone(st.Instances), slices.Clone(st.ResourceIDs)
 	c.statuses.Put(offerID, accountID, version, st)
 }

@@ -1,4 +1,4 @@
-package provision_test
+package supplyapi_test
 
 import (
 	"encoding/json"
@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gpusupply/supply/provision"
+	"github.com/gpusupply/supply/supplyapi"
 )
 
 func TestParseDuration(t *testing.T) {
@@ -24,13 +24,13 @@ func TestParseDuration(t *testing.T) {
 		`"2562047h"`: 2562047 * time.Hour,
 	}
 	for in, want := range good {
-		if got, err := provision.ParseDuration([]byte(in)); err != nil || got != want {
+		if got, err := supplyapi.ParseDuration([]byte(in)); err != nil || got != want {
 			t.Errorf("ParseDuration(%s) = %v, %v; want %v", in, got, err, want)
 		}
 	}
 	for _, in := range []string{`""`, `"soon"`, `"4 h"`, `"-1h"`, `"0"`, `0`, `-5`, `-0.5`, `"4d"`, `true`, `null`, `[]`, `{}`,
 		`"9999999999h"`, `1e300`, `"Inf"`, `"NaN"`, `"0x10"`, `"1_000"`, ``, `"`, `1 2`, `"+5"`, `1e-10`, ` 5`} {
-		if got, err := provision.ParseDuration([]byte(in)); err == nil {
+		if got, err := supplyapi.ParseDuration([]byte(in)); err == nil {
 			t.Errorf("ParseDuration(%s) = %v, want an error", in, got)
 		}
 	}
@@ -43,7 +43,7 @@ func FuzzParseDuration(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		d, err := provision.ParseDuration(raw)
+		d, err := supplyapi.ParseDuration(raw)
 		if err != nil {
 			return
 		}

@@ -1,4 +1,4 @@
-package provision
+package supplyapi
 
 import (
 	"bytes"
@@ -13,7 +13,7 @@ import (
 
 // Duration is a length of time as a client sends it: a Go duration string
 // ("4h", "90m", "1h30m") or a JSON number of seconds. It keeps the JSON
-// as sent; ParseDuration reads it, so that a bad value is refused with
+// as sent; Parse reads it, so that a bad value is refused with
 // the name of its field rather than by the JSON decoder. JSON null is
 // kept too: in a PATCH it means "never".
 type Duration struct {
@@ -54,6 +54,9 @@ func (d *Duration) Input() any {
 	}
 	return v
 }
+
+// Parse reads the value as ParseDuration does.
+func (d *Duration) Parse() (time.Duration, error) { return ParseDuration(d.raw) }
 
 // Errors of ParseDuration.
 var (
