@@ -12,6 +12,7 @@ import (
 	"github.com/gpusupply/supply/gpus"
 	"github.com/gpusupply/supply/offers"
 	"github.com/gpusupply/supply/store/storetest"
+	"github.com/gpusupply/supply/supplyapi"
 )
 
 // TestAnswerJSONIsEncodingJSON holds the API's pre-encoded answers to what
@@ -48,21 +49,21 @@ func TestAnswerJSONIsEncodingJSON(t *testing.T) {
 			seen := map[string]bool{}
 			clusters, nulls, disks := 0, 0, 0
 			families := gpus.GPUs().Families()
-			var queries []offers.Query
+			var queries []supplyapi.OfferQuery
 			for family, names := range families {
 				for _, gpu := range append([]string{family}, names...) {
 					for _, count := range []int{1, 2, 3, 4, 5, 6, 8, 10, 12, 16} {
-						queries = append(queries, offers.Query{Compute: offers.Compute{GPUType: gpu, GPUCount: count}, Limit: 1000})
+						queries = append(queries, supplyapi.OfferQuery{Compute: supplyapi.OfferQueryCompute{GPUType: gpu, GPUCount: count}, Limit: 1000})
 					}
 					for _, nodes := range []int{2, 3, 4, 8, 16, 32} {
 						n := nodes
-						queries = append(queries, offers.Query{Compute: offers.Compute{GPUType: gpu, NodeCount: &n}, Limit: 1000})
+						queries = append(queries, supplyapi.OfferQuery{Compute: supplyapi.OfferQueryCompute{GPUType: gpu, NodeCount: &n}, Limit: 1000})
 					}
 					price := 2.5
 					cilium := true
 					queries = append(queries,
-						offers.Query{Region: "EU", Compute: offers.Compute{GPUType: gpu, GPUCount: 1, ContractType: "spot", MaxPricePerGPUHour: &price}},
-						offers.Query{Vendor: "nebius", Compute: offers.Compute{GPUType: gpu}, Network: &offers.Network{SupportsCilium: &cilium}})
+						supplyapi.OfferQuery{Region: "EU", Compute: supplyapi.OfferQueryCompute{GPUType: gpu, GPUCount: 1, ContractType: "spot", MaxPricePerGPUHour: &price}},
+						supplyapi.OfferQuery{Vendor: "nebius", Compute: supplyapi.OfferQueryCompute{GPUType: gpu}, Network: &supplyapi.OfferQueryNetwork{SupportsCilium: &cilium}})
 				}
 			}
 			for _, q := range queries {

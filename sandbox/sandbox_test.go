@@ -13,6 +13,7 @@ import (
 
 	"github.com/gpusupply/supply/offers"
 	"github.com/gpusupply/supply/store/storetest"
+	"github.com/gpusupply/supply/supplyapi"
 	"github.com/gpusupply/supply/vendors"
 	"github.com/gpusupply/supply/vendors/standin"
 )
@@ -120,7 +121,7 @@ func TestVendorTrouble(t *testing.T) {
 
 // answer is a search result grouped by vendor.
 type answer struct {
-	res      offers.Result
+	res      supplyapi.OfferResult
 	byVendor map[string][]string
 }
 
@@ -138,7 +139,7 @@ func (a answer) vendors() []string {
 func search(t *testing.T, ix *offers.Index) answer {
 	t.Helper()
 	start := time.Now()
-	res, err := ix.Search(context.Background(), 1, offers.Query{Compute: offers.Compute{GPUType: "H100", GPUCount: 1}, Limit: 1000})
+	res, err := ix.Search(context.Background(), 1, supplyapi.OfferQuery{Compute: supplyapi.OfferQueryCompute{GPUType: "H100", GPUCount: 1}, Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
