@@ -3,4 +3,3 @@
 // vendor's time. The offers themselves, and the queries, are package
 // supplyapi's types.
 package offers
-
