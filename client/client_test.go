@@ -18,7 +18,7 @@ import (
 
 	"github.com/gpusupply/supply/client"
 	"github.com/gpusupply/supply/e2e"
-	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/internal/store"
 	"github.com/gpusupply/supply/supplyapi"
 )
 

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gpusupply/supply/internal/vendors/standin"
 	"github.com/gpusupply/supply/supplyapi"
-	"github.com/gpusupply/supply/vendors/standin"
 )
 
 // VendorConsole sends a request to the server's sandbox as its vendors'

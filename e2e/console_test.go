@@ -18,7 +18,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/google/uuid"
 
-	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/internal/store"
 	"github.com/gpusupply/supply/supplyapi"
 )
 

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/gpusupply/supply/client"
-	"github.com/gpusupply/supply/events"
-	"github.com/gpusupply/supply/store/storetest"
+	"github.com/gpusupply/supply/internal/events"
+	"github.com/gpusupply/supply/internal/store/storetest"
 	"github.com/gpusupply/supply/supplyapi"
 )
 

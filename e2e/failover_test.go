@@ -11,9 +11,9 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/internal/store"
+	"github.com/gpusupply/supply/internal/vendors/standin"
 	"github.com/gpusupply/supply/supplyapi"
-	"github.com/gpusupply/supply/vendors/standin"
 )
 
 // setCapacity leaves free units of every item of vendor in region (as

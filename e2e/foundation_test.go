@@ -13,10 +13,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gpusupply/supply/store"
-	"github.com/gpusupply/supply/store/storetest"
+	"github.com/gpusupply/supply/internal/store"
+	"github.com/gpusupply/supply/internal/store/storetest"
+	"github.com/gpusupply/supply/internal/vendors"
 	"github.com/gpusupply/supply/supplyapi"
-	"github.com/gpusupply/supply/vendors"
 )
 
 // firstKeyLine is what the server logs when it makes the initial key.

@@ -12,10 +12,10 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/gpusupply/supply/store/storetest"
+	"github.com/gpusupply/supply/internal/store/storetest"
+	"github.com/gpusupply/supply/internal/vendors"
+	"github.com/gpusupply/supply/internal/vendors/standin"
 	"github.com/gpusupply/supply/supplyapi"
-	"github.com/gpusupply/supply/vendors"
-	"github.com/gpusupply/supply/vendors/standin"
 )
 
 // TestAutoDeleteSurvivesKill procures two sandbox machines to be deleted

@@ -23,9 +23,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gpusupply/supply/sandbox"
-	"github.com/gpusupply/supply/store"
-	"github.com/gpusupply/supply/store/storetest"
+	"github.com/gpusupply/supply/internal/sandbox"
+	"github.com/gpusupply/supply/internal/store"
+	"github.com/gpusupply/supply/internal/store/storetest"
 	"github.com/gpusupply/supply/supplyapi"
 )
 

@@ -15,11 +15,11 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/gpusupply/supply/store"
-	"github.com/gpusupply/supply/store/storetest"
+	"github.com/gpusupply/supply/internal/store"
+	"github.com/gpusupply/supply/internal/store/storetest"
+	"github.com/gpusupply/supply/internal/vendors"
+	"github.com/gpusupply/supply/internal/vendors/standin"
 	"github.com/gpusupply/supply/supplyapi"
-	"github.com/gpusupply/supply/vendors"
-	"github.com/gpusupply/supply/vendors/standin"
 )
 
 // sharedVendors are the vendors the multi-server tests rent from: quick to

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/internal/store"
 )
 
 // loadQueries are the get_offers bodies the load test cycles through: what

@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gpusupply/supply/store"
-	"github.com/gpusupply/supply/store/storetest"
+	"github.com/gpusupply/supply/internal/store"
+	"github.com/gpusupply/supply/internal/store/storetest"
+	"github.com/gpusupply/supply/internal/vendors"
 	"github.com/gpusupply/supply/supplyapi"
-	"github.com/gpusupply/supply/vendors"
 )
 
 const yamlType = "application/yaml"

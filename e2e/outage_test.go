@@ -10,7 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/internal/store"
 )
 
 // TestDatabaseOutageIs503: with its PostgreSQL database refusing

@@ -13,7 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/internal/store"
 	"github.com/gpusupply/supply/supplyapi"
 )
 

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/internal/store"
 )
 
 // TestOneServerPerDataDir: a second server on a data dir already served

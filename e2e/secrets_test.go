@@ -11,9 +11,9 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/internal/store"
+	"github.com/gpusupply/supply/internal/vendors"
 	"github.com/gpusupply/supply/supplyapi"
-	"github.com/gpusupply/supply/vendors"
 )
 
 // TestLogsHoldNoSecret runs a whole rental on every vendor at debug level,

@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/internal/store"
 )
 
 // noCap is what --max-hourly and --max-gpus take to clear a cap.

@@ -25,8 +25,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gpusupply/supply/e2e"
-	"github.com/gpusupply/supply/privatekey/privatekeytest"
-	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/internal/privatekey/privatekeytest"
+	"github.com/gpusupply/supply/internal/store"
 	"github.com/gpusupply/supply/supplyapi"
 )
 

@@ -10,9 +10,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/gpusupply/supply/apikeys"
-	"github.com/gpusupply/supply/logging"
-	"github.com/gpusupply/supply/store"
+	"github.com/gpusupply/supply/internal/apikeys"
+	"github.com/gpusupply/supply/internal/logging"
+	"github.com/gpusupply/supply/internal/store"
 )
 
 // dbFlags are the flags every command that opens the database shares.

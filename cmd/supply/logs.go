@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/gpusupply/supply/logging"
+	"github.com/gpusupply/supply/internal/logging"
 )
 
 // logFlags choose how the server logs.

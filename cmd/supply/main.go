@@ -14,8 +14,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/gpusupply/supply/buildinfo"
-	"github.com/gpusupply/supply/printable"
+	"github.com/gpusupply/supply/internal/buildinfo"
+	"github.com/gpusupply/supply/internal/printable"
 )
 
 func main() {

@@ -14,7 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/gpusupply/supply/printable"
+	"github.com/gpusupply/supply/internal/printable"
 )
 
 // printer writes a command's answer: JSON with --json, else tables that

@@ -14,10 +14,10 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/gpusupply/supply/client"
-	"github.com/gpusupply/supply/printable"
-	"github.com/gpusupply/supply/privatekey"
+	"github.com/gpusupply/supply/internal/printable"
+	"github.com/gpusupply/supply/internal/privatekey"
+	"github.com/gpusupply/supply/internal/userdata"
 	"github.com/gpusupply/supply/supplyapi"
-	"github.com/gpusupply/supply/userdata"
 )
 
 // defaultSSHKeys are the public keys tried, in order, without --ssh-key.

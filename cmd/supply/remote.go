@@ -7,8 +7,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
-	"github.com/gpusupply/supply/buildinfo"
 	"github.com/gpusupply/supply/client"
+	"github.com/gpusupply/supply/internal/buildinfo"
 )
 
 // remote is what every command that talks to a server shares: where the

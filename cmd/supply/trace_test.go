@@ -18,9 +18,9 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/gpusupply/supply/api"
+	"github.com/gpusupply/supply/internal/api"
+	"github.com/gpusupply/supply/internal/telemetry"
 	"github.com/gpusupply/supply/supplyapi"
-	"github.com/gpusupply/supply/telemetry"
 )
 
 // TestProcurementTrace runs the server in this process with an in-memory

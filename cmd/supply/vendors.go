@@ -6,15 +6,15 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/gpusupply/supply/sandbox"
-	"github.com/gpusupply/supply/vendors"
-	"github.com/gpusupply/supply/vendors/hyperstack"
-	"github.com/gpusupply/supply/vendors/lambda"
-	"github.com/gpusupply/supply/vendors/nebius"
-	"github.com/gpusupply/supply/vendors/runpod"
-	"github.com/gpusupply/supply/vendors/scaleway"
-	"github.com/gpusupply/supply/vendors/vastai"
-	"github.com/gpusupply/supply/vendors/verda"
+	"github.com/gpusupply/supply/internal/sandbox"
+	"github.com/gpusupply/supply/internal/vendors"
+	"github.com/gpusupply/supply/internal/vendors/hyperstack"
+	"github.com/gpusupply/supply/internal/vendors/lambda"
+	"github.com/gpusupply/supply/internal/vendors/nebius"
+	"github.com/gpusupply/supply/internal/vendors/runpod"
+	"github.com/gpusupply/supply/internal/vendors/scaleway"
+	"github.com/gpusupply/supply/internal/vendors/vastai"
+	"github.com/gpusupply/supply/internal/vendors/verda"
 )
 
 // vendorFlags are the credentials and endpoints of the real vendors. A

@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/gpusupply/supply/buildinfo"
+	"github.com/gpusupply/supply/internal/buildinfo"
 )
 
 func versionCommand() *cobra.Command {

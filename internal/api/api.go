@@ -1,0 +1,344 @@
+// Package api is the HTTP layer of supply: huma operations on net/http,
+// Bearer API keys, FastAPI-compatible errors and the OpenAPI 3.1 document.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/pprof"
+	"net/netip"
+	"reflect"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/gpusupply/supply/internal/ledger"
+	"github.com/gpusupply/supply/internal/offers"
+	"github.com/gpusupply/supply/internal/versioned"
+	"github.com/gpusupply/supply/supplyapi"
+)
+
+// maxBodyBytes caps every request body; larger ones get 413.
+const maxBodyBytes = 1 << 20
+
+// Tags group operations in the OpenAPI document as the reference does.
+const (
+	tagOffers    = "Offers"
+	tagResources = "Resources"
+	tagDiscovery = "Discovery"
+	tagAccount   = "Account"
+)
+
+// securityScheme is the name FastAPI gives its Bearer scheme.
+const securityScheme = "HTTPBearer"
+
+// Config is what the API needs from the rest of the service.
+type Config struct {
+	// Auth maps an API key to its account; errors wrapping
+	// apikeys.ErrUnknownKey mean 401, any other error 503.
+	Auth interface {
+		Authenticate(ctx context.Context, key string) (int64, error)
+		// AuthenticateKnown is Authenticate without a lookup of any key
+		// not already known to be valid (apikeys.Authenticator's), for
+		// client addresses that sent too many invalid keys.
+		AuthenticateKnown(ctx context.Context, key string) (int64, error)
+	}
+	// Installation is the installation id, shown by GET /readyz.
+	Installation string
+	// Ready reports whether the database is reachable (GET /readyz).
+	Ready func(ctx context.Context) error
+	// Sessions, when set, lets a console session cookie stand in for an
+	// API key (see Sessions) and serves GET /sessions and DELETE
+	// /sessions/{id}.
+	Sessions Sessions
+	// GPUs lists GPU families and their canonical names (GET /available_gpus).
+	GPUs interface{ Families() map[string][]string }
+	// Vendors lists configured vendors and their health (GET /available_vendors).
+	Vendors interface {
+		Vendors() []supplyapi.VendorStatus
+	}
+	// Offers answers offer queries.
+	Offers OfferService
+	// Provision procures offers and manages the resources they become.
+	Provision ProvisionService
+	// Events serves GET /events and the webhooks; nil leaves them out.
+	Events EventService
+	// StreamHeartbeat is how often an idle event stream sends a comment
+	// line, so that proxies keep it open (default 15s).
+	StreamHeartbeat time.Duration
+	// Logger receives one line per request and every panic; nil discards.
+	Logger *slog.Logger
+	// Metrics is where the API registers its HTTP metrics; MetricsHandler
+	// serves this registry. Nil means a fresh registry.
+	Metrics *prometheus.Registry
+	// Version is the API version in the OpenAPI document.
+	Version string
+	// Pprof adds Go's profiling endpoints (/debug/pprof/) to
+	// MetricsHandler, for measuring the server under load. Off by
+	// default: a profile shows the service's internals.
+	Pprof bool
+	// RateLimit is how many requests per second one account may make,
+	// with bursts of RateBurst; over it the answer is 429 with
+	// Retry-After. Zero turns the limit off.
+	RateLimit float64
+	RateBurst int
+	// AuthFailureRate is how many requests with an invalid API key per
+	// second one client address may make, with bursts of
+	// AuthFailureBurst; over it a request from the address is a 429 until
+	// the bucket refills unless its key is one already known to be valid,
+	// so keys cannot be guessed at speed and one client cannot lock out
+	// the others at its address. Zero turns the limit off.
+	AuthFailureRate  float64
+	AuthFailureBurst int
+	// TrustedProxies are the proxies whose X-Forwarded-For names the
+	// client of a request they pass on (see clientKey); a request from
+	// any other peer is that peer's.
+	TrustedProxies []netip.Prefix
+}
+
+// OfferService finds offers and reads one, always on behalf of an account.
+type OfferService interface {
+	// Answer finds offers; the API writes the answer's own JSON.
+	Answer(ctx context.Context, accountID int64, q supplyapi.OfferQuery) (*offers.Answer, error)
+	Details(ctx context.Context, accountID int64, id uuid.UUID) (supplyapi.OfferDetails, error)
+}
+
+// ProvisionService procures offers and keeps track of the resources they
+// became, always on behalf of an account. Its refusals wrap
+// refusal.ErrNotFound (404), refusal.ErrGone (410), refusal.ErrConflict
+// (409) or refusal.ErrForbidden (403) and read as the response's detail;
+// a field it rejects is an *offers.QueryError (422).
+type ProvisionService interface {
+	Procure(ctx context.Context, accountID int64, idempotencyKey string, req supplyapi.ProcureOfferRequest) (supplyapi.ProcureOfferResponse, error)
+	OfferStatus(ctx context.Context, accountID int64, offerID uuid.UUID) (supplyapi.OfferStatusResponse, error)
+	Resources(ctx context.Context, accountID int64, f ledger.ResourceFilter) ([]supplyapi.ResourceSummary, error)
+	Resource(ctx context.Context, accountID int64, id uuid.UUID, forceRefresh bool) (supplyapi.ResourceSummary, error)
+	Delete(ctx context.Context, accountID int64, id uuid.UUID, force bool) (supplyapi.DeleteResourceResponse, error)
+	// Cancel serves the extension POST /offers/{id}/cancel.
+	Cancel(ctx context.Context, accountID int64, offerID uuid.UUID) (supplyapi.OfferStatusResponse, error)
+	// SetAutoDelete, Account and Usage serve the extensions: PATCH
+	// /resources/{id}, GET /account and GET /usage.
+	SetAutoDelete(ctx context.Context, accountID int64, id uuid.UUID, req supplyapi.AutoDeleteRequest) (supplyapi.ResourceSummary, error)
+	Account(ctx context.Context, accountID int64) (supplyapi.AccountInfo, error)
+	Usage(ctx context.Context, accountID int64, q ledger.UsageQuery) (supplyapi.Usage, error)
+}
+
+// API is the HTTP server's routes and middleware.
+type API struct {
+	cfg     Config
+	log     *slog.Logger
+	mux     *http.ServeMux
+	huma    huma.API
+	metrics *httpMetrics
+	// queryDecoder reads POST /get_offers bodies (YAML or JSON), and
+	// queries keeps what recent bodies decoded to.
+	queryDecoder *bodyDecoder
+	queries      queryCache
+	// statuses keeps the encoded answers of offer statuses and summaryHeads
+	// the encoded resource summaries up to their accrued cost, under the
+	// version they were rendered at (their Version fields, which the ledger
+	// sets): an object of the same version is the same, so what was made of
+	// it is written again instead of encoded and hashed again.
+	statuses     *versioned.Cache[encodedAnswer]
+	summaryHeads *versioned.Cache[[]byte]
+	// procureDecoder reads POST /procure_offer bodies (JSON); cloud_init
+	// may carry private keys (host keys in a cloud-config).
+	procureDecoder *bodyDecoder
+	// patchDecoder reads PATCH /resources/{id} bodies (JSON), and
+	// webhookDecoder POST /webhooks bodies.
+	patchDecoder   *bodyDecoder
+	webhookDecoder *bodyDecoder
+	// limiter is nil when Config.RateLimit is off.
+	limiter *limiter[int64]
+	// authFailures counts invalid keys per client address; nil when
+	// Config.AuthFailureRate is off.
+	authFailures *limiter[string]
+	// closing is closed by CloseStreams, which ends the event streams.
+	closing   chan struct{}
+	closeOnce sync.Once
+	// pageNotFound answers a browser's GET of a path no route serves;
+	// nil: the JSON 404 answers everyone.
+	pageNotFound http.Handler
+}
+
+// CloseStreams ends every event stream (at shutdown: http.Server.Shutdown
+// does not wait for them then, and their clients resume elsewhere).
+func (a *API) CloseStreams() { a.closeOnce.Do(func() { close(a.closing) }) }
+
+// New builds the API and registers every operation.
+func New(cfg Config) *API {
+	// First: huma words a schema's validation messages as it makes it.
+	configureHuma()
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = prometheus.NewRegistry()
+	}
+	if cfg.StreamHeartbeat <= 0 {
+		cfg.StreamHeartbeat = 15 * time.Second
+	}
+	a := &API{
+		cfg:            cfg,
+		log:            cfg.Logger,
+		mux:            http.NewServeMux(),
+		metrics:        newHTTPMetrics(cfg.Metrics),
+		limiter:        newLimiter[int64](cfg.RateLimit, cfg.RateBurst),
+		authFailures:   newLimiter[string](cfg.AuthFailureRate, cfg.AuthFailureBurst),
+		queryDecoder:   newBodyDecoder[supplyapi.OfferQuery](true),
+		statuses:       versioned.New[encodedAnswer](maxEncoded),
+		summaryHeads:   versioned.New[[]byte](maxEncoded),
+		procureDecoder: newBodyDecoder[supplyapi.ProcureOfferRequest](false, "cloud_init"),
+		patchDecoder:   newBodyDecoder[supplyapi.AutoDeleteRequest](false),
+		webhookDecoder: newBodyDecoder[supplyapi.WebhookRequest](false),
+		closing:        make(chan struct{}),
+	}
+
+	hc := huma.DefaultConfig("Supply Service", cfg.Version)
+	hc.Info.Description = "GPU offers querying and provisioning service"
+	hc.CreateHooks = nil // no $schema field, no Link header: FastAPI bodies
+	hc.AllowAdditionalPropertiesByDefault = true
+	hc.OpenAPIPath = "/openapi"
+	hc.SchemasPath = ""
+	hc.DocsPath = "" // served by registerDocs, without a CDN
+	hc.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		securityScheme: {Type: "http", Scheme: "bearer"},
+	}
+	hc.Tags = []*huma.Tag{{Name: tagOffers}, {Name: tagResources}, {Name: tagDiscovery}, {Name: tagAccount}, {Name: tagEvents}}
+	hc.Components.Schemas = huma.NewMapRegistry("#/components/schemas/", schemaName)
+	hc.Components.Schemas.RegisterTypeAlias(reflect.TypeFor[uuid.UUID](), reflect.TypeFor[uuidString]())
+	registerTypeAliases(hc.Components.Schemas)
+	for name, s := range httpValidationErrorSchemas() {
+		hc.Components.Schemas.Map()[name] = s
+	}
+	a.huma = humago.New(a.mux, hc)
+	a.huma.UseMiddleware(a.authenticate)
+
+	a.registerOps()
+	a.registerDocs()
+	a.registerDiscovery()
+	a.registerOffers()
+	a.registerProcurement()
+	a.registerResources()
+	a.registerGuardrails()
+	if cfg.Events != nil {
+		a.registerEvents()
+		a.registerWebhooks()
+	}
+	if cfg.Sessions != nil {
+		a.registerSessions()
+	}
+	return a
+}
+
+// MetricsHandler serves the Prometheus registry. It is not one of the
+// API's routes: it belongs on a listener of its own that only the
+// monitoring network reaches, so that no API client reads the service's
+// traffic and failure counts.
+func (a *API) MetricsHandler() http.Handler {
+	metrics := promhttp.HandlerFor(a.cfg.Metrics, promhttp.HandlerOpts{})
+	if !a.cfg.Pprof {
+		return metrics
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", metrics)
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
+}
+
+// Handle adds a route outside the API's operations (the web console's
+// pages) that gets what every request gets: recovery, the request log and
+// metrics.
+func (a *API) Handle(pattern string, h http.Handler) { a.mux.Handle(pattern, h) }
+
+// HandlePageNotFound sets what answers a browser that asks for a page at a
+// path no route serves (the web console's not-found page): a GET or HEAD
+// whose Accept header names text/html. Every other request keeps the
+// API's {"detail":"Not Found"}.
+func (a *API) HandlePageNotFound(h http.Handler) { a.pageNotFound = h }
+
+// Huma is the underlying huma API, for registering further operations.
+func (a *API) Huma() huma.API { return a.huma }
+
+// Handler is the whole server: panic recovery, request log, metrics, routes.
+func (a *API) Handler() http.Handler { return http.HandlerFunc(a.serveHTTP) }
+
+// componentNames names the OpenAPI components whose Go type names differ
+// from the reference's component names: supplyapi names every other type
+// as its component, and these for what they are outside the document.
+var componentNames = map[reflect.Type]string{
+	reflect.TypeFor[supplyapi.OfferResult]():     "Result",
+	reflect.TypeFor[supplyapi.Event]():           "Message",
+	reflect.TypeFor[supplyapi.DeliveryAttempt](): "AttemptInfo",
+}
+
+// uuidString stands in for uuid.UUID in schemas, which huma would otherwise
+// document as a plain string: the contract documents ids as format uuid, and
+// the format makes huma reject a malformed id in a body with pydantic's error.
+type uuidString string
+
+// Schema is the schema of every uuid.UUID.
+func (uuidString) Schema(huma.Registry) *huma.Schema {
+	return &huma.Schema{Type: huma.TypeString, Format: "uuid"}
+}
+
+func schemaName(t reflect.Type, hint string) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if name, ok := componentNames[t]; ok {
+		return name
+	}
+	return huma.DefaultSchemaNamer(t, hint)
+}
+
+var nonWord = regexp.MustCompile(`\W`)
+
+// OperationID is FastAPI's operationId for a route: the handler name and the
+// path with every non-word character replaced by "_", then the method.
+// ("get_offer_details", "GET", "/offers/{offer_id}") gives
+// "get_offer_details_offers__offer_id__get".
+func OperationID(name, method, path string) string {
+	return nonWord.ReplaceAllString(name+path, "_") + "_" + strings.ToLower(method)
+}
+
+// operation describes an operation the way every group registers it:
+// FastAPI operationId, one tag, Bearer auth and a documented 422.
+func operation(name, method, path, tag, summary string) huma.Operation {
+	return huma.Operation{
+		OperationID:  OperationID(name, method, path),
+		Method:       method,
+		Path:         path,
+		Summary:      summary,
+		Tags:         []string{tag},
+		Security:     []map[string][]string{{securityScheme: {}}},
+		MaxBodyBytes: maxBodyBytes,
+		Responses: map[string]*huma.Response{
+			"422": {
+				Description: "Validation Error",
+				Content: map[string]*huma.MediaType{
+					"application/json": {Schema: &huma.Schema{Ref: "#/components/schemas/HTTPValidationError"}},
+				},
+			},
+		},
+	}
+}
+
+// publicOperation is an operation that needs no API key.
+func publicOperation(name, method, path, summary string) huma.Operation {
+	op := operation(name, method, path, "", summary)
+	op.Tags, op.Security, op.Responses = nil, nil, nil
+	return op
+}
