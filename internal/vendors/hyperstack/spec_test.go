@@ -41,29 +41,29 @@ func TestAgainstPublishedSpec(t *testing.T) {
 	})
 	ctx := context.Background()
 
-	if _, err := f.a.Catalog(ctx); err != nil {
+	if _, err := f.A.Catalog(ctx); err != nil {
 		t.Fatal(err)
 	}
 	req := createRequest(t, "NORWAY-1", "n3-L40x1")
 	req.UserData = "#cloud-config\npackages: [htop]\n"
-	in, err := f.a.Create(ctx, req)
+	in, err := f.A.Create(ctx, req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.a.Terminate(ctx, in.ID); !errors.Is(err, vendors.ErrTransient) {
+	if err := f.A.Terminate(ctx, in.ID); !errors.Is(err, vendors.ErrTransient) {
 		t.Errorf("terminate while creating: %v, want ErrTransient", err)
 	}
-	if _, err := f.a.Create(ctx, createRequest(t, "CANADA-1", "n3-H100x8")); !errors.Is(err, vendors.ErrNoCapacity) {
+	if _, err := f.A.Create(ctx, createRequest(t, "CANADA-1", "n3-H100x8")); !errors.Is(err, vendors.ErrNoCapacity) {
 		t.Errorf("create sold out: %v, want ErrNoCapacity", err)
 	}
-	vendortest.WaitFor(t, f.a, in.ID, vendortest.Running)
-	if _, err := f.a.List(ctx); err != nil {
+	vendortest.WaitFor(t, f.A, in.ID, vendortest.Running)
+	if _, err := f.A.List(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.a.Terminate(ctx, in.ID); err != nil {
+	if err := f.A.Terminate(ctx, in.ID); err != nil {
 		t.Fatal(err)
 	}
-	vendortest.WaitFor(t, f.a, in.ID, func(_ vendors.Instance, err error) bool { return errors.Is(err, vendors.ErrNotFound) })
+	vendortest.WaitFor(t, f.A, in.ID, func(_ vendors.Instance, err error) bool { return errors.Is(err, vendors.ErrNotFound) })
 
 	// What the adapter does not call, the stand-in still serves to spec.
 	for _, call := range []struct{ method, path string }{
@@ -74,7 +74,7 @@ func TestAgainstPublishedSpec(t *testing.T) {
 		{http.MethodGet, "/core/keypairs"},
 		{http.MethodDelete, "/core/keypair/999"},
 	} {
-		r, _ := http.NewRequest(call.method, f.srv.URL+basePath+call.path, nil)
+		r, _ := http.NewRequest(call.method, f.Srv.URL+basePath+call.path, nil)
 		r.Header["api_key"] = []string{testKey}
 		resp, err := http.DefaultClient.Do(r)
 		if err != nil {
@@ -82,7 +82,7 @@ func TestAgainstPublishedSpec(t *testing.T) {
 		}
 		resp.Body.Close()
 	}
-	r, _ := http.NewRequest(http.MethodGet, f.srv.URL+basePath+"/core/flavors", nil)
+	r, _ := http.NewRequest(http.MethodGet, f.Srv.URL+basePath+"/core/flavors", nil)
 	resp, err := http.DefaultClient.Do(r)
 	if err != nil {
 		t.Fatal(err)
