@@ -82,7 +82,8 @@ func TestSuite(t *testing.T) {
 		Missing: "424242",
 		Hang:    vendortest.Call{Path: "/v1/pricebook"},
 
-		GPUNames: gpuNames,
+		GPUNames:    gpuNames,
+		SomeSoldOut: true,
 		CatalogSize: func(time.Time) int {
 			n := 0
 			for _, flavors := range seedStock {
@@ -140,6 +141,13 @@ func TestSuite(t *testing.T) {
 			if _, err := r.Vendor.Catalog(ctx); err != nil { // two requests
 				t.Fatal(err)
 			}
+		},
+		Extra: map[string]func(t *testing.T, r *vendortest.Rig){
+			"CreateIsIdempotent": func(t *testing.T, r *vendortest.Rig) {
+				if n := r.Rec.Count("POST /v1/core/environments") + r.Rec.Count("POST /v1/core/keypairs"); n != 2 {
+					t.Errorf("%d environment and key pair imports, want one each", n)
+				}
+			},
 		},
 		PageSize: listPageSize,
 	})

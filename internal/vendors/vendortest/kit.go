@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -159,6 +161,9 @@ type Kit struct {
 	// CatalogSize is how many items the catalog lists at now; nil skips
 	// the count.
 	CatalogSize func(now time.Time) int
+	// SomeSoldOut: at Clock, the seed has items sold out, which the
+	// catalog lists.
+	SomeSoldOut bool
 	// CatalogItem checks one item of the catalog at now against the seed
 	// (hardware, price, stock); nil for none.
 	CatalogItem func(t *testing.T, it vendors.CatalogItem, now time.Time)
@@ -191,6 +196,10 @@ type Kit struct {
 	// Restarted checks more of a stand-in that restarted from its state
 	// file; nil for nothing more.
 	Restarted func(t *testing.T, before, after *Rig)
+	// Extra holds more checks of a case, by the case's name, run at its
+	// end on the case's rig: what the vendor's protocol adds (a key
+	// uploaded once, a script left behind).
+	Extra map[string]func(t *testing.T, r *Rig)
 	// PageSize is the size of the pages List reads; 0 when it reads one
 	// answer.
 	PageSize int
@@ -199,18 +208,25 @@ type Kit struct {
 // Run runs every case of the suite against kit, each a subtest with a
 // stable name.
 func Run(t *testing.T, kit Kit) {
+	run := func(name string, c func(*testing.T, Kit) *Rig) {
+		t.Run(name, func(t *testing.T) {
+			if r := c(t, kit); r != nil && kit.Extra[name] != nil {
+				kit.Extra[name](t, r)
+			}
+		})
+	}
 	t.Run("Catalog", func(t *testing.T) { catalog(t, kit) })
 	t.Run("GPUNamesResolve", func(t *testing.T) { gpuNames(t, kit) })
 	t.Run("ScaledCatalog", func(t *testing.T) { scaledCatalog(t, kit) })
 	t.Run("UnknownRegionHasNoCountry", func(t *testing.T) { unknownRegions(t, kit) })
-	t.Run("CreateLifecycle", func(t *testing.T) { lifecycle(t, kit) })
-	t.Run("CreateIsIdempotent", func(t *testing.T) { idempotent(t, kit) })
-	t.Run("CreatedButAnswered500", func(t *testing.T) { createdBut500(t, kit) })
+	run("CreateLifecycle", lifecycle)
+	run("CreateIsIdempotent", idempotent)
+	run("CreatedButAnswered500", createdBut500)
 	t.Run("HungStandInTimesOut", func(t *testing.T) { hung(t, kit) })
-	t.Run("TransientRetriedForReadsOnly", func(t *testing.T) { transient(t, kit) })
+	run("TransientRetriedForReadsOnly", transient)
 	t.Run("RateLimited", func(t *testing.T) { rateLimited(t, kit) })
 	t.Run("Errors", func(t *testing.T) { errorCases(t, kit) })
-	t.Run("Persistence", func(t *testing.T) { persistence(t, kit) })
+	run("Persistence", persistence)
 	t.Run("ListPaginates", func(t *testing.T) { paginates(t, kit) })
 	t.Run("Ownership", func(t *testing.T) {
 		Ownership(t, kit.Start(t, standin.Options{BootTime: time.Second}).Vendor, kit.Request(t))
@@ -252,13 +268,13 @@ func catalog(t *testing.T, kit Kit) {
 			kit.CatalogItem(t, it, now)
 		}
 	}
-	if len(items) == 0 || soldOut == len(items) {
-		t.Errorf("%d items, %d sold out: want some in stock", len(items), soldOut)
+	if len(items) == 0 || soldOut == len(items) || (soldOut == 0 && kit.SomeSoldOut) {
+		t.Errorf("%d items, %d sold out: want some in stock (and some sold out: %v)", len(items), soldOut, kit.SomeSoldOut)
 	}
 	if in, ok := r.Vendor.(vendors.InStock); ok {
-		stocked, err := in.CatalogInStock(context.Background())
-		if err != nil || len(stocked) != len(items)-soldOut {
-			t.Errorf("CatalogInStock: %d items, %v; want the catalog's %d available", len(stocked), err, len(items)-soldOut)
+		available := slices.DeleteFunc(slices.Clone(items), func(it vendors.CatalogItem) bool { return !it.Available })
+		if stocked, err := in.CatalogInStock(context.Background()); err != nil || !reflect.DeepEqual(stocked, available) {
+			t.Errorf("CatalogInStock: %d items, %v; want the catalog's %d available, in its order", len(stocked), err, len(available))
 		}
 	}
 }
@@ -320,7 +336,7 @@ func unknownRegions(t *testing.T, kit Kit) {
 	}
 }
 
-func lifecycle(t *testing.T, kit Kit) {
+func lifecycle(t *testing.T, kit Kit) *Rig {
 	ctx := context.Background()
 	r := kit.Start(t, standin.Options{BootTime: 400 * time.Millisecond})
 	req := kit.Request(t)
@@ -338,7 +354,7 @@ func lifecycle(t *testing.T, kit Kit) {
 		kit.Created(t, r, req, in)
 	}
 	up, _ := WaitFor(t, r.Vendor, in.ID, Running)
-	if up.ExternalIP == "" || up.SSHPort != r.Hosts.Port(up.ExternalIP) || up.SSHPort == 22 {
+	if up.ExternalIP == "" || up.SSHPort != r.Hosts.Port(up.ExternalIP) || up.SSHPort == 22 || up.Region != req.Region || up.ResourceID != req.ResourceID {
 		t.Errorf("running instance %+v", up)
 	}
 	LogIn(t, up.ExternalIP, up.SSHPort, req.SSHPublicKey)
@@ -365,9 +381,10 @@ func lifecycle(t *testing.T, kit Kit) {
 			t.Errorf("console after deletion: %+v", e)
 		}
 	}
+	return r
 }
 
-func idempotent(t *testing.T, kit Kit) {
+func idempotent(t *testing.T, kit Kit) *Rig {
 	r := kit.Start(t, standin.Options{BootTime: time.Second})
 	req := kit.Request(t)
 	first, err := r.Vendor.Create(context.Background(), req)
@@ -381,9 +398,10 @@ func idempotent(t *testing.T, kit Kit) {
 	if n, launched := len(r.StandIn.Instances()), r.Count(kit.Create); again.ID != first.ID || n != 1 || launched != 1 {
 		t.Errorf("second create gave %s (first %s); stand-in holds %d; %d launches", again.ID, first.ID, n, launched)
 	}
+	return r
 }
 
-func createdBut500(t *testing.T, kit Kit) {
+func createdBut500(t *testing.T, kit Kit) *Rig {
 	r := kit.Start(t, standin.Options{BootTime: time.Second})
 	r.StandIn.Faults().Add(standin.Rule{Method: kit.Create.Method, PathPrefix: kit.Create.Path, Status: 500, AfterHandler: true, Times: 1})
 	req := kit.Request(t)
@@ -400,6 +418,7 @@ func createdBut500(t *testing.T, kit Kit) {
 	if n, launched := len(r.StandIn.Instances()), r.Count(kit.Create); in.ResourceID != req.ResourceID || n != 1 || launched != 1 {
 		t.Errorf("retry made a duplicate: %d instances, %d launches", n, launched)
 	}
+	return r
 }
 
 func hung(t *testing.T, kit Kit) {
@@ -419,7 +438,7 @@ func hung(t *testing.T, kit Kit) {
 	}
 }
 
-func transient(t *testing.T, kit Kit) {
+func transient(t *testing.T, kit Kit) *Rig {
 	r := kit.Start(t, standin.Options{BootTime: time.Second})
 	ctx := context.Background()
 	in, err := r.Vendor.Create(ctx, kit.Request(t))
@@ -443,6 +462,7 @@ func transient(t *testing.T, kit Kit) {
 	if n := r.Count(kit.Create) - before; n != 1 {
 		t.Errorf("create sent %d times, want 1", n)
 	}
+	return r
 }
 
 func rateLimited(t *testing.T, kit Kit) {
@@ -492,7 +512,7 @@ func errorCases(t *testing.T, kit Kit) {
 	}
 }
 
-func persistence(t *testing.T, kit Kit) {
+func persistence(t *testing.T, kit Kit) *Rig {
 	// One clock for both lives of the stand-in, as a real restart has.
 	o := standin.Options{BootTime: 100 * time.Millisecond, StatePath: filepath.Join(t.TempDir(), "state.json"), Now: Clock(kit.Clock)}
 	r := kit.Start(t, o)
@@ -520,6 +540,7 @@ func persistence(t *testing.T, kit Kit) {
 	if kit.Restarted != nil {
 		kit.Restarted(t, r, again)
 	}
+	return again
 }
 
 func paginates(t *testing.T, kit Kit) {

@@ -230,29 +230,29 @@ func TestAgainstPublishedSpec(t *testing.T) {
 	})
 	ctx := context.Background()
 
-	if _, err := f.a.Catalog(ctx); err != nil {
+	if _, err := f.A.Catalog(ctx); err != nil {
 		t.Fatal(err)
 	}
 	req := createRequest(t, "FIN-01", "1A100.40S.22V", vendors.Spot)
 	req.UserData = "#cloud-config\npackages: [htop]\n"
-	in, err := f.a.Create(ctx, req)
+	in, err := f.A.Create(ctx, req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := f.a.Terminate(ctx, in.ID); !errors.Is(err, vendors.ErrTransient) {
+	if err := f.A.Terminate(ctx, in.ID); !errors.Is(err, vendors.ErrTransient) {
 		t.Errorf("terminate while provisioning: %v, want ErrTransient", err)
 	}
-	if _, err := f.a.Create(ctx, createRequest(t, "FIN-01", "8H100.80S.176V", vendors.OnDemand)); !errors.Is(err, vendors.ErrNoCapacity) {
+	if _, err := f.A.Create(ctx, createRequest(t, "FIN-01", "8H100.80S.176V", vendors.OnDemand)); !errors.Is(err, vendors.ErrNoCapacity) {
 		t.Errorf("create sold out: %v, want ErrNoCapacity", err)
 	}
-	vendortest.WaitFor(t, f.a, in.ID, vendortest.Running)
-	if _, err := f.a.List(ctx); err != nil {
+	vendortest.WaitFor(t, f.A, in.ID, vendortest.Running)
+	if _, err := f.A.List(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.a.Terminate(ctx, in.ID); err != nil {
+	if err := f.A.Terminate(ctx, in.ID); err != nil {
 		t.Fatal(err)
 	}
-	vendortest.WaitFor(t, f.a, in.ID, vendortest.Gone)
+	vendortest.WaitFor(t, f.A, in.ID, vendortest.Gone)
 
 	// What the adapter does not call, the stand-in still serves to spec.
 	token := bearer(t, f)
@@ -268,7 +268,7 @@ func TestAgainstPublishedSpec(t *testing.T) {
 		// Two unknown ids: a 207 of per-instance results.
 		{http.MethodPut, "/instances", `{"action":"delete","id":["` + uuid.NewString() + `","` + uuid.NewString() + `"]}`, http.StatusMultiStatus},
 	} {
-		r, _ := http.NewRequest(call.method, f.srv.URL+basePath+call.path, strings.NewReader(call.body))
+		r, _ := http.NewRequest(call.method, f.Srv.URL+basePath+call.path, strings.NewReader(call.body))
 		r.Header.Set("Authorization", "Bearer "+token)
 		if call.body != "" {
 			r.Header.Set("Content-Type", "application/json")
@@ -284,7 +284,7 @@ func TestAgainstPublishedSpec(t *testing.T) {
 	}
 	// /instances documents its 401 (/locations, under the same global
 	// security, documents none).
-	resp, err := http.Get(f.srv.URL + basePath + "/instances")
+	resp, err := http.Get(f.Srv.URL + basePath + "/instances")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,7 +297,7 @@ func TestAgainstPublishedSpec(t *testing.T) {
 // bearer gets an access token from the stand-in the way the adapter does.
 func bearer(t *testing.T, f *fixture) string {
 	t.Helper()
-	token, err := f.a.tokens.token(context.Background())
+	token, err := f.A.tokens.token(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
