@@ -132,36 +132,36 @@ func TestAgainstPublishedSpec(t *testing.T) {
 	})
 	ctx := context.Background()
 
-	if _, err := f.a.Catalog(ctx); err != nil {
+	if _, err := f.A.Catalog(ctx); err != nil {
 		t.Fatal(err)
 	}
 	req := createRequest(t, "EU-RO-1", shape{gpuID: "NVIDIA L40S", count: 1, cloud: cloudSecure})
 	req.UserData = "#!/bin/bash\necho hello\n"
-	in, err := f.a.Create(ctx, req)
+	in, err := f.A.Create(ctx, req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.a.Create(ctx, createRequest(t, "EU-SE-1", shape{gpuID: "NVIDIA H100 80GB HBM3", count: 1, cloud: cloudSecure})); !errors.Is(err, vendors.ErrNoCapacity) {
+	if _, err := f.A.Create(ctx, createRequest(t, "EU-SE-1", shape{gpuID: "NVIDIA H100 80GB HBM3", count: 1, cloud: cloudSecure})); !errors.Is(err, vendors.ErrNoCapacity) {
 		t.Errorf("create sold out: %v, want ErrNoCapacity", err)
 	}
-	f.si.DenyPool("NVIDIA B200")
-	if _, err := f.a.Create(ctx, createRequest(t, "US-TX-3", shape{gpuID: "NVIDIA B200", count: 1, cloud: cloudSecure})); !errors.Is(err, vendors.ErrNoCapacity) {
+	f.SI.DenyPool("NVIDIA B200")
+	if _, err := f.A.Create(ctx, createRequest(t, "US-TX-3", shape{gpuID: "NVIDIA B200", count: 1, cloud: cloudSecure})); !errors.Is(err, vendors.ErrNoCapacity) {
 		t.Errorf("create in a pool the account cannot access: %v, want ErrNoCapacity", err)
 	}
-	vendortest.WaitFor(t, f.a, in.ID, vendortest.Running)
-	if _, err := f.a.List(ctx); err != nil {
+	vendortest.WaitFor(t, f.A, in.ID, vendortest.Running)
+	if _, err := f.A.List(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.a.Terminate(ctx, in.ID); err != nil {
+	if err := f.A.Terminate(ctx, in.ID); err != nil {
 		t.Fatal(err)
 	}
-	vendortest.WaitFor(t, f.a, in.ID, vendortest.Gone)
+	vendortest.WaitFor(t, f.A, in.ID, vendortest.Gone)
 
 	nodes := createCluster(t, f, "US-KS-2", 2)
-	if err := f.a.Terminate(ctx, nodes[1].ID); err != nil { // a member: deletes the cluster
+	if err := f.A.Terminate(ctx, nodes[1].ID); err != nil { // a member: deletes the cluster
 		t.Fatal(err)
 	}
-	if err := f.a.DeleteCluster(ctx, sentClusterID(t, f)); err != nil {
+	if err := f.A.DeleteCluster(ctx, sentClusterID(t, f)); err != nil {
 		t.Fatal(err)
 	}
 
@@ -174,7 +174,7 @@ func TestAgainstPublishedSpec(t *testing.T) {
 		"/v2/pods/nope",
 		"/v2/clusters/nope",
 	} {
-		r, _ := http.NewRequest(http.MethodGet, f.srv.URL+path, nil)
+		r, _ := http.NewRequest(http.MethodGet, f.Srv.URL+path, nil)
 		r.Header.Set("Authorization", "Bearer "+testKey)
 		resp, err := http.DefaultClient.Do(r)
 		if err != nil {
@@ -182,7 +182,7 @@ func TestAgainstPublishedSpec(t *testing.T) {
 		}
 		resp.Body.Close()
 	}
-	resp, err := http.Get(f.srv.URL + "/v2/pods")
+	resp, err := http.Get(f.Srv.URL + "/v2/pods")
 	if err != nil {
 		t.Fatal(err)
 	}
