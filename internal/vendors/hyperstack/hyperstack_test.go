@@ -84,7 +84,10 @@ func TestSuite(t *testing.T) {
 
 		GPUNames:    gpuNames,
 		SomeSoldOut: true,
-		CatalogSize: func(time.Time) int {
+		CatalogSize: func(_ time.Time, scale int) int {
+			if scale != 1 {
+				return -1
+			}
 			n := 0
 			for _, flavors := range seedStock {
 				n += len(flavors)

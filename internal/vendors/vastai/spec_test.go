@@ -342,13 +342,13 @@ func TestAgainstPublishedSpec(t *testing.T) {
 	})
 	ctx := context.Background()
 
-	items, err := f.a.Catalog(ctx)
+	items, err := f.A.Catalog(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	req := rentRequest(t, "RTX 4090", "Florida, US")
 	req.UserData = "#cloud-config\npackages: [htop]\n"
-	in, err := f.a.Create(ctx, req)
+	in, err := f.A.Create(ctx, req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -358,30 +358,30 @@ func TestAgainstPublishedSpec(t *testing.T) {
 			spot.Item, spot.Contract = it, vendors.Spot
 		}
 	}
-	bid, err := f.a.Create(ctx, spot)
+	bid, err := f.A.Create(ctx, spot)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.a.Create(ctx, rentRequest(t, "A100 PCIE", "Ohio, US")); !errors.Is(err, vendors.ErrNoCapacity) {
+	if _, err := f.A.Create(ctx, rentRequest(t, "A100 PCIE", "Ohio, US")); !errors.Is(err, vendors.ErrNoCapacity) {
 		t.Errorf("rent a taken machine: %v, want ErrNoCapacity", err)
 	}
-	vendortest.WaitFor(t, f.a, in.ID, vendortest.Running)
-	if _, err := f.a.List(ctx); err != nil {
+	vendortest.WaitFor(t, f.A, in.ID, vendortest.Running)
+	if _, err := f.A.List(ctx); err != nil {
 		t.Fatal(err)
 	}
 	for _, id := range []string{in.ID, bid.ID} {
-		if err := f.a.Terminate(ctx, id); err != nil {
+		if err := f.A.Terminate(ctx, id); err != nil {
 			t.Fatal(err)
 		}
-		vendortest.WaitFor(t, f.a, id, vendortest.Gone)
-		if err := f.a.Terminate(ctx, id); err != nil {
+		vendortest.WaitFor(t, f.A, id, vendortest.Gone)
+		if err := f.A.Terminate(ctx, id); err != nil {
 			t.Errorf("destroy a destroyed instance: %v", err)
 		}
 	}
-	if _, err := New(Config{APIKey: "wrong", BaseURL: f.srv.URL}).Catalog(ctx); !errors.Is(err, vendors.ErrAuth) {
+	if _, err := New(Config{APIKey: "wrong", BaseURL: f.Srv.URL}).Catalog(ctx); !errors.Is(err, vendors.ErrAuth) {
 		t.Errorf("search with a bad key: %v, want ErrAuth", err)
 	}
-	if _, err := New(Config{APIKey: "wrong", BaseURL: f.srv.URL}).Get(ctx, in.ID); !errors.Is(err, vendors.ErrAuth) {
+	if _, err := New(Config{APIKey: "wrong", BaseURL: f.Srv.URL}).Get(ctx, in.ID); !errors.Is(err, vendors.ErrAuth) {
 		t.Errorf("show instance with a bad key: %v, want ErrAuth", err)
 	}
 }

@@ -86,7 +86,7 @@ func TestSuite(t *testing.T) {
 
 		GPUNames:    gpuNames,
 		SomeSoldOut: true,
-		CatalogSize: func(time.Time) int { return len(seedLocations) * len(gpuTypes) * 2 },
+		CatalogSize: func(_ time.Time, scale int) int { return scale * len(seedLocations) * len(gpuTypes) * 2 },
 		CatalogItem: func(t *testing.T, it vendors.CatalogItem, now time.Time) {
 			st, ok := gpuTypes[it.InstanceType]
 			if !ok {
