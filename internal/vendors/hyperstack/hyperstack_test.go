@@ -24,7 +24,7 @@ type fixture = vendortest.Fixture[*StandIn, *Adapter]
 const testKey = "hs-test-key"
 
 var setup = vendortest.Setup[*StandIn, *Adapter]{Key: testKey, Clock: clockBase, NewStandIn: NewStandIn,
-	NewAdapter: func(url string, hosts *standin.Hosts, v vendortest.Variant) *Adapter {
+	NewAdapter: func(_ *StandIn, url string, hosts *standin.Hosts, v vendortest.Variant) *Adapter {
 		c := Config{APIKey: testKey, BaseURL: url + basePath, SSHPort: hosts.Port,
 			HTTP: &http.Client{Timeout: 2 * time.Second}, RateLimit: 1000, Burst: 100}
 		if v.Timeout > 0 {

@@ -490,7 +490,7 @@ func TestStandInMatchesRecordings(t *testing.T) {
 	f := newFixture(t, standin.Options{BootTime: 200 * time.Millisecond})
 	call := func(method, path, contentType, body string) (int, []byte) {
 		t.Helper()
-		r, _ := http.NewRequest(method, f.srv.URL+path, strings.NewReader(body))
+		r, _ := http.NewRequest(method, f.Srv.URL+path, strings.NewReader(body))
 		r.Header.Set("X-Auth-Token", testKey)
 		if contentType != "" {
 			r.Header.Set("Content-Type", contentType)

@@ -132,7 +132,7 @@ func TestErrorKindsIgnoreWords(t *testing.T) {
 	ctx := context.Background()
 	create := func(zone, typ string) func(t *testing.T, f *fixture) error {
 		return func(t *testing.T, f *fixture) error {
-			_, err := f.a.Create(ctx, createRequest(t, zone, typ))
+			_, err := f.A.Create(ctx, createRequest(t, zone, typ))
 			return err
 		}
 	}
@@ -142,7 +142,7 @@ func TestErrorKindsIgnoreWords(t *testing.T) {
 		want        error
 	}{
 		{"quota", "server type is out of stock", func(t *testing.T, f *fixture) error {
-			f.si.SetServerQuota(1)
+			f.SI.SetServerQuota(1)
 			if err := create("fr-par-2", "L4-1-24G")(t, f); err != nil {
 				t.Fatal(err)
 			}
@@ -150,14 +150,14 @@ func TestErrorKindsIgnoreWords(t *testing.T) {
 		}, vendors.ErrQuota},
 		{"out of stock", "quota(s) exceeded for this resource", create("fr-par-1", "L4-1-24G"), vendors.ErrNoCapacity},
 		{"invalid arguments", "resource is not found", func(t *testing.T, f *fixture) error {
-			f.a.zones = []string{"fr-par-3"} // a zone the stand-in does not serve
-			_, err := f.a.Catalog(ctx)
+			f.A.zones = []string{"fr-par-3"} // a zone the stand-in does not serve
+			_, err := f.A.Catalog(ctx)
 			return err
 		}, vendors.ErrInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFixtureWrapped(t, standin.Options{BootTime: time.Second}, decoyMessages(tt.decoy))
+			f := setup.Serve(t, standin.Options{BootTime: time.Second}, decoyMessages(tt.decoy))
 			err := tt.call(t, f)
 			var ve *vendors.Error
 			if !errors.As(err, &ve) || ve.Kind != tt.want || !strings.Contains(ve.Message, tt.decoy) {
@@ -182,7 +182,7 @@ func TestStandInRefusesUnknownFields(t *testing.T) {
 		{"volume update", http.MethodPatch, "/block/v1alpha1/zones/fr-par-2/volumes/" + image, `{"name":"x","labels":["y"]}`, "labels"},
 	}
 	for _, tt := range tests {
-		r, _ := http.NewRequest(tt.method, f.srv.URL+tt.path, strings.NewReader(tt.body))
+		r, _ := http.NewRequest(tt.method, f.Srv.URL+tt.path, strings.NewReader(tt.body))
 		r.Header.Set("X-Auth-Token", testKey)
 		r.Header.Set("Content-Type", "application/json")
 		resp, err := http.DefaultClient.Do(r)
@@ -197,12 +197,12 @@ func TestStandInRefusesUnknownFields(t *testing.T) {
 			t.Errorf("%s with %q: %d %s, want 400 invalid_arguments naming it", tt.name, tt.field, resp.StatusCode, body)
 		}
 	}
-	if n := len(f.si.Instances()); n != 0 {
+	if n := len(f.SI.Instances()); n != 0 {
 		t.Errorf("refused creates made %d servers", n)
 	}
 	// The same body without the stray key is accepted.
 	ok := strings.Replace(tests[0].body, `,"flavour":"L4"`, "", 1)
-	r, _ := http.NewRequest(http.MethodPost, f.srv.URL+tests[0].path, bytes.NewReader([]byte(ok)))
+	r, _ := http.NewRequest(http.MethodPost, f.Srv.URL+tests[0].path, bytes.NewReader([]byte(ok)))
 	r.Header.Set("X-Auth-Token", testKey)
 	r.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(r)
@@ -221,20 +221,20 @@ func TestStandInRefusesUnknownFields(t *testing.T) {
 func TestUnfinishedLaunchLeavesNoVolume(t *testing.T) {
 	f := newFixture(t, standin.Options{BootTime: 200 * time.Millisecond})
 	ctx := context.Background()
-	f.si.Faults().Add(standin.Rule{Method: http.MethodPatch, PathPrefix: "/block/", Status: 503, Times: 4})
+	f.SI.Faults().Add(standin.Rule{Method: http.MethodPatch, PathPrefix: "/block/", Status: 503, Times: 4})
 	req := createRequest(t, "fr-par-2", "L40S-1-48G")
-	if _, err := f.a.Create(ctx, req); !errors.Is(err, vendors.ErrTransient) {
+	if _, err := f.A.Create(ctx, req); !errors.Is(err, vendors.ErrTransient) {
 		t.Fatalf("create whose volume could not be named: %v, want ErrTransient", err)
 	}
-	list, err := f.a.List(ctx)
+	list, err := f.A.List(ctx)
 	if err != nil || len(list) != 1 || list[0].State != vendors.StateStopped {
 		t.Fatalf("List = %+v, %v; want the stopped server", list, err)
 	}
-	if err := f.a.Terminate(ctx, list[0].ID); err != nil {
+	if err := f.A.Terminate(ctx, list[0].ID); err != nil {
 		t.Fatal(err)
 	}
-	vendortest.WaitFor(t, f.a, list[0].ID, vendortest.Gone)
-	if entries := f.si.Instances(); len(entries) != 1 || entries[0].Live {
+	vendortest.WaitFor(t, f.A, list[0].ID, vendortest.Gone)
+	if entries := f.SI.Instances(); len(entries) != 1 || entries[0].Live {
 		t.Errorf("after terminate: %+v, want nothing billing", entries)
 	}
 }

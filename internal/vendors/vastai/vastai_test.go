@@ -32,7 +32,7 @@ type fixture = vendortest.Fixture[*StandIn, *Adapter]
 const testKey = "vast-test-key"
 
 var setup = vendortest.Setup[*StandIn, *Adapter]{Key: testKey, Clock: clockBase, NewStandIn: NewStandIn,
-	NewAdapter: func(url string, _ *standin.Hosts, v vendortest.Variant) *Adapter {
+	NewAdapter: func(_ *StandIn, url string, _ *standin.Hosts, v vendortest.Variant) *Adapter {
 		c := Config{APIKey: testKey, BaseURL: url, RateLimit: rate.Inf, Timeout: 2 * time.Second, Logger: slog.New(slog.DiscardHandler)}
 		if v.Timeout > 0 {
 			c.Timeout = v.Timeout

@@ -89,9 +89,9 @@ type Setup[S HTTPStandIn, A vendors.Vendor] struct {
 	Clock time.Time
 	// NewStandIn is the vendor's stand-in constructor.
 	NewStandIn func(standin.Options) (S, error)
-	// NewAdapter points an adapter at url, with the SSH ports of hosts,
-	// changed as v says.
-	NewAdapter func(url string, hosts *standin.Hosts, v Variant) A
+	// NewAdapter points an adapter at si served at url, with the SSH
+	// ports of hosts, changed as v says.
+	NewAdapter func(si S, url string, hosts *standin.Hosts, v Variant) A
 }
 
 // Serve makes the stand-in from o and serves it over loopback HTTP behind
@@ -105,7 +105,7 @@ func (s Setup[S, A]) Serve(t testing.TB, o standin.Options, wrap func(http.Handl
 	}
 	t.Cleanup(func() { si.Close() })
 	srv, rec := Serve(t, si, wrap)
-	f := &Fixture[S, A]{SI: si, A: s.NewAdapter(srv.URL, o.Hosts, Variant{}), Srv: srv}
+	f := &Fixture[S, A]{SI: si, A: s.NewAdapter(si, srv.URL, o.Hosts, Variant{}), Srv: srv}
 	f.Rig = &Rig{
 		Vendor: f.A, StandIn: si, Hosts: o.Hosts, Rec: rec,
 		Count: func(c Call) int {
@@ -114,7 +114,7 @@ func (s Setup[S, A]) Serve(t testing.TB, o standin.Options, wrap func(http.Handl
 			}
 			return rec.Count(c.Method + " " + c.Path)
 		},
-		Adapter: func(v Variant) vendors.Vendor { return s.NewAdapter(srv.URL, o.Hosts, v) },
+		Adapter: func(v Variant) vendors.Vendor { return s.NewAdapter(si, srv.URL, o.Hosts, v) },
 		Stop:    srv.Close,
 	}
 	return f

@@ -22,7 +22,7 @@ type fixture = vendortest.Fixture[*StandIn, *Adapter]
 const testSecret = "verda-test-secret"
 
 var setup = vendortest.Setup[*StandIn, *Adapter]{Key: testSecret, Clock: clockBase, NewStandIn: NewStandIn,
-	NewAdapter: func(url string, hosts *standin.Hosts, v vendortest.Variant) *Adapter {
+	NewAdapter: func(_ *StandIn, url string, hosts *standin.Hosts, v vendortest.Variant) *Adapter {
 		c := Config{ClientID: "supply-test", ClientSecret: testSecret, BaseURL: url + basePath, SSHPort: hosts.Port,
 			HTTP: &http.Client{}, Timeout: 2 * time.Second, RateLimit: 1000, Burst: 100}
 		if v.Timeout > 0 {
