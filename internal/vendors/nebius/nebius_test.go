@@ -9,7 +9,6 @@ import (
 	"errors"
 	"log/slog"
 	"net"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -24,7 +23,6 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 
-	"github.com/gpusupply/supply/internal/gpus"
 	"github.com/gpusupply/supply/internal/vendors"
 	pb "github.com/gpusupply/supply/internal/vendors/nebius/internal/nebiuspb"
 	"github.com/gpusupply/supply/internal/vendors/standin"
@@ -43,6 +41,7 @@ const (
 )
 
 type fixture struct {
+	*vendortest.Rig
 	si    *StandIn
 	addr  string
 	a     *Adapter
@@ -65,6 +64,21 @@ func newFixture(t testing.TB, o standin.Options) *fixture {
 	go si.Serve(l)
 	f := &fixture{si: si, addr: l.Addr().String(), hosts: o.Hosts}
 	f.a = f.adapter(func(c *Config) { c.Timeout = 2 * time.Second })
+	f.Rig = &vendortest.Rig{
+		Vendor: f.a, StandIn: si, Hosts: o.Hosts,
+		Count: func(c vendortest.Call) int { return si.Calls(c.Path) },
+		Adapter: func(v vendortest.Variant) vendors.Vendor {
+			return f.adapter(func(c *Config) {
+				if v.Timeout > 0 {
+					c.Timeout = v.Timeout
+				}
+				if v.WrongCredentials {
+					c.PrivateKeyPEM = otherPEM
+				}
+			})
+		},
+		Stop: si.Stop,
+	}
 	t.Cleanup(func() {
 		si.Stop()
 		si.Close()
@@ -83,6 +97,15 @@ func (f *fixture) adapter(edit func(*Config)) *Adapter {
 	}
 	return New(c)
 }
+
+// otherPEM is a private key that is not the stand-in's service account's.
+var otherPEM = func() string {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}))
+}()
 
 // clockBase starts a stock-drift period: tests run well within it, so
 // which items flicker out of stock is fixed (see createRequest).
@@ -117,111 +140,171 @@ func received(t *testing.T, si *StandIn, id string) *pb.InstanceSpec {
 	return nil
 }
 
-func TestCatalog(t *testing.T) {
-	now := clockBase
-	f := newFixture(t, standin.Options{Now: func() time.Time { return now }})
-	items, err := f.a.Catalog(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want, _ := catalogSize(seedOffers(1)); len(items) != want {
-		t.Fatalf("catalog has %d items, want %d", len(items), want)
+// TestSuite runs the vendor suite against the adapter and its stand-in.
+func TestSuite(t *testing.T) {
+	ctx := context.Background()
+	var gpuNames []string
+	for _, p := range seedPlatforms {
+		if p.gpuMemoryGB > 0 {
+			gpuNames = append(gpuNames, p.name)
+		}
 	}
 	// The calculator answers decimal strings with nine places.
 	disk, _ := strconv.ParseFloat(cost(BootDiskGiB*diskGiBHour).GetGeneral().GetTotal().GetCost(), 64)
-	soldOut, spot, clusters := 0, 0, 0
-	for _, it := range items {
-		platform, preset, _ := strings.Cut(it.InstanceType, ":")
-		var o offer
-		for _, so := range seedOffers(1) {
-			if so.region == it.Region && so.platform.name == platform && so.preset.name == preset {
-				o = so
-			}
-		}
-		if o.platform == nil {
-			t.Fatalf("item %+v is not a seeded offer", it)
-		}
-		if it.GPUName != platform || it.GPUCount != o.preset.gpus || it.VCPUs != o.preset.vcpus || it.MemoryGB != float64(o.preset.memGiB) {
-			t.Errorf("%s/%s: hardware %+v", it.Region, it.InstanceType, it)
-		}
-		price, _ := vmPrice(o, it.Contract == vendors.Spot, now)
-		if wantPrice := roundCents(price + disk); it.PricePerHour != wantPrice || it.BootDiskPricePerHour != disk || it.BootDiskGB != BootDiskGiB {
-			t.Errorf("%s/%s %s: price %v (disk %v), want %v (disk %v)", it.Region, it.InstanceType, it.Contract, it.PricePerHour, it.BootDiskPricePerHour, wantPrice, disk)
-		}
-		if it.Country == "" || it.Country != regionCountry[it.Region] {
-			t.Errorf("%s: country %q", it.Region, it.Country)
-		}
-		inStock := o.stock
-		if standin.Flicker(0.05, o.key(), now) {
-			inStock = 0
-		}
-		if it.Stock != inStock {
-			t.Errorf("%s/%s: stock %d, want %d", it.Region, it.InstanceType, it.Stock, inStock)
-		}
-		switch {
-		case it.Nodes > 1:
-			clusters++
-			if it.InfinibandGbps != clusterFabricGbps || it.Extra["fabric"] != o.fabric || it.Contract != vendors.OnDemand ||
-				it.Available != (inStock >= it.Nodes) {
-				t.Errorf("cluster offer %+v", it)
-			}
-		case it.Available != (inStock > 0):
-			t.Errorf("%s/%s: available %v with stock %d", it.Region, it.InstanceType, it.Available, inStock)
-		}
-		if !it.Available {
-			soldOut++
-		}
-		if it.Contract == vendors.Spot {
-			spot++
-			od, _ := vmPrice(o, false, now)
-			if price >= od {
-				t.Errorf("%s/%s: spot %v is not cheaper than on demand %v", it.Region, it.InstanceType, price, od)
-			}
-		}
+	create := func(region, platform, preset string, contract vendors.Contract) func(t *testing.T) vendors.CreateRequest {
+		return func(t *testing.T) vendors.CreateRequest { return createRequest(t, region, platform, preset, contract) }
 	}
-	if soldOut == 0 || spot == 0 || clusters == 0 {
-		t.Errorf("catalog has %d sold-out, %d spot and %d cluster items; want some of each", soldOut, spot, clusters)
+	vendortest.Run(t, vendortest.Kit{
+		Start:   func(t *testing.T, o standin.Options) *vendortest.Rig { return newFixture(t, o).Rig },
+		Clock:   clockBase,
+		Request: create("eu-north1", "gpu-h100-sxm", "1gpu-16vcpu-200gb", vendors.OnDemand),
+		Create:  vendortest.Call{Method: "POST", Path: mCreate},
+		Get:     func(string) vendortest.Call { return vendortest.Call{Method: "POST", Path: mGet} },
+		Missing: "computeinstance-e00nosuchinstance",
+		Hang:    vendortest.Call{Path: mPlatform},
+
+		GPUNames:    gpuNames,
+		SomeSoldOut: true,
+		CatalogSize: func(_ time.Time, scale int) int {
+			n, _ := catalogSize(seedOffers(scale))
+			return n
+		},
+		CatalogItem: func(t *testing.T, it vendors.CatalogItem, now time.Time) {
+			platform, preset, _ := strings.Cut(it.InstanceType, ":")
+			var o offer
+			for _, so := range seedOffers(1) {
+				if so.region == it.Region && so.platform.name == platform && so.preset.name == preset {
+					o = so
+				}
+			}
+			if o.platform == nil {
+				t.Errorf("item %+v is not a seeded offer", it)
+				return
+			}
+			if it.GPUName != platform || it.GPUCount != o.preset.gpus || it.VCPUs != o.preset.vcpus || it.MemoryGB != float64(o.preset.memGiB) {
+				t.Errorf("%s/%s: hardware %+v", it.Region, it.InstanceType, it)
+			}
+			price, _ := vmPrice(o, it.Contract == vendors.Spot, now)
+			if wantPrice := roundCents(price + disk); it.PricePerHour != wantPrice || it.BootDiskPricePerHour != disk || it.BootDiskGB != BootDiskGiB {
+				t.Errorf("%s/%s %s: price %v (disk %v), want %v (disk %v)", it.Region, it.InstanceType, it.Contract, it.PricePerHour, it.BootDiskPricePerHour, wantPrice, disk)
+			}
+			if it.Country == "" || it.Country != regionCountry[it.Region] {
+				t.Errorf("%s: country %q", it.Region, it.Country)
+			}
+			inStock := o.stock
+			if standin.Flicker(0.05, o.key(), now) {
+				inStock = 0
+			}
+			if it.Stock != inStock {
+				t.Errorf("%s/%s: stock %d, want %d", it.Region, it.InstanceType, it.Stock, inStock)
+			}
+			switch {
+			case it.Nodes > 1:
+				if it.InfinibandGbps != clusterFabricGbps || it.Extra["fabric"] != o.fabric || it.Contract != vendors.OnDemand ||
+					it.Available != (inStock >= it.Nodes) {
+					t.Errorf("cluster offer %+v", it)
+				}
+			case it.Available != (inStock > 0):
+				t.Errorf("%s/%s: available %v with stock %d", it.Region, it.InstanceType, it.Available, inStock)
+			}
+		},
+		ScaledRegion:   "us-central1-s3",
+		Country:        New(Config{Logger: slog.New(slog.DiscardHandler)}).country,
+		UnknownRegions: []string{"ap-south9", "eu-north1-sx", "eu-north1-s"},
+
+		UserData:    true,
+		Terminating: vendors.StateTerminating,
+		Created:     created,
+		Errors: []vendortest.ErrorCase{
+			{Name: "sold out", Call: vendortest.Creating(create("eu-north1", "gpu-l40s-a", "1gpu-16vcpu-64gb", vendors.OnDemand)), Want: vendors.ErrNoCapacity},
+			{Name: "quota", Setup: func(t *testing.T, r *vendortest.Rig) {
+				r.StandIn.(*StandIn).SetInstanceQuota(1)
+				if _, err := r.Vendor.Create(ctx, createRequest(t, "eu-north1", "gpu-l40s-a", "1gpu-8vcpu-32gb", vendors.OnDemand)); err != nil {
+					t.Fatal(err)
+				}
+			}, Call: vendortest.Creating(create("eu-north1", "gpu-l40s-a", "1gpu-8vcpu-32gb", vendors.OnDemand)), Want: vendors.ErrQuota},
+			{Name: "preset not in region", Call: vendortest.Creating(create("eu-west1", "gpu-b200-sxm", "8gpu-160vcpu-1792gb", vendors.OnDemand)), Want: vendors.ErrInvalid},
+			{Name: "spot on a platform without preemptibles", Call: vendortest.Creating(create("eu-north1", "gpu-l40s-a", "1gpu-8vcpu-32gb", vendors.Spot)), Want: vendors.ErrInvalid},
+			{Name: "calculator refuses a price", Setup: func(t *testing.T, r *vendortest.Rig) {
+				r.StandIn.Faults().Add(standin.Rule{PathPrefix: mEstimate, Status: 400, Times: 1})
+			}, Call: func(t *testing.T, r *vendortest.Rig) error {
+				_, err := r.Vendor.Catalog(ctx)
+				return err
+			}, Want: vendors.ErrInvalid},
+			{Name: "rate limited", Setup: func(t *testing.T, r *vendortest.Rig) {
+				r.StandIn.Faults().Add(standin.Rule{PathPrefix: mGet, Status: 429, Times: 1})
+			}, Call: func(t *testing.T, r *vendortest.Rig) error {
+				_, err := r.Vendor.Get(ctx, "computeinstance-e00nosuchinstance")
+				if vendors.RetryAfter(err) <= 0 || r.Count(vendortest.Call{Path: mGet}) != 1 {
+					t.Errorf("rate limited: retry after %v, %d calls (want a wait and no retry)", vendors.RetryAfter(err), r.Count(vendortest.Call{Path: mGet}))
+				}
+				return err
+			}, Want: vendors.ErrRateLimited},
+		},
+		Restarted: func(t *testing.T, before, after *vendortest.Rig) {
+			// Credentials handed out before the restart still work: the key survived.
+			if after.StandIn.(*StandIn).AdapterConfig("").PrivateKeyPEM != before.StandIn.(*StandIn).AdapterConfig("").PrivateKeyPEM {
+				t.Error("the service account key changed across the restart")
+			}
+		},
+		Extra: map[string]func(t *testing.T, r *vendortest.Rig){
+			"Catalog": func(t *testing.T, r *vendortest.Rig) {
+				// Prices are cached: a second catalog asks the calculator nothing.
+				before := r.Count(vendortest.Call{Path: mEstimate})
+				items, err := r.Vendor.Catalog(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n := r.Count(vendortest.Call{Path: mEstimate}) - before; n != 0 {
+					t.Errorf("second catalog made %d calculator calls, want 0 (cached)", n)
+				}
+				spot, clusters := 0, 0
+				for _, it := range items {
+					if it.Contract == vendors.Spot {
+						spot++
+					}
+					if it.Nodes > 1 {
+						clusters++
+					}
+				}
+				if spot == 0 || clusters == 0 {
+					t.Errorf("catalog has %d spot and %d cluster items; want some of each", spot, clusters)
+				}
+			},
+		},
+	})
+}
+
+// created checks Nebius's InstanceSpec as it reached the stand-in.
+func created(t *testing.T, r *vendortest.Rig, req vendors.CreateRequest, in vendors.Instance) {
+	if in.Name != vendors.InstanceName(req.ResourceID) || in.State != vendors.StatePending || in.Region != "eu-north1" || in.InstanceType != req.InstanceType {
+		t.Errorf("created instance %+v", in)
 	}
-	// Prices are cached: a second catalog asks the calculator nothing.
-	before := f.si.Calls(mEstimate)
-	if _, err := f.a.Catalog(context.Background()); err != nil {
-		t.Fatal(err)
+	spec := received(t, r.StandIn.(*StandIn), in.ID)
+	key, _ := normalisedKey(req.SSHPublicKey)
+	ud := spec.GetCloudInitUserData()
+	if !strings.Contains(ud, key) || !strings.Contains(ud, "echo renter-script") || !strings.Contains(ud, "disable_root: false") {
+		t.Errorf("cloud_init_user_data does not grant root and run the renter's script:\n%s", ud)
 	}
-	if n := f.si.Calls(mEstimate) - before; n != 0 {
-		t.Errorf("second catalog made %d calculator calls, want 0 (cached)", n)
+	md := spec.GetBootDisk().GetManagedDisk()
+	if md.GetSpec().GetSizeGibibytes() != BootDiskGiB || md.GetSpec().GetType() != pb.DiskSpec_NETWORK_SSD ||
+		md.GetSpec().GetSourceImageFamily().GetImageFamily() != DefaultImageFamily || spec.GetBootDisk().GetAttachMode() != pb.AttachedDiskSpec_READ_WRITE {
+		t.Errorf("boot disk %v", spec.GetBootDisk())
+	}
+	if spec.GetPreemptible() != nil || spec.GetGpuCluster() != nil || len(spec.GetNetworkInterfaces()) != 1 ||
+		spec.GetNetworkInterfaces()[0].GetPublicIpAddress() == nil || spec.GetNetworkInterfaces()[0].GetSubnetId() != subnetID("eu-north1") {
+		t.Errorf("instance spec %v", spec)
 	}
 }
 
-func TestGPUNamesResolve(t *testing.T) {
-	var missing []string
-	for _, p := range seedPlatforms {
-		if p.gpuMemoryGB == 0 {
-			continue
-		}
-		if _, ok := gpus.GPUs().Lookup(p.name); !ok {
-			missing = append(missing, p.name)
-		}
-	}
-	if len(missing) > 0 {
-		t.Errorf("Nebius platforms missing from the GPU registry: %q", missing)
-	}
-}
-
-func TestScaledCatalog(t *testing.T) {
-	f := newFixture(t, standin.Options{Scale: 3})
-	items, err := f.a.Catalog(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	regions := map[string]bool{}
-	for _, it := range items {
-		regions[it.Region] = true
-		if it.Country == "" {
-			t.Errorf("synthetic region %s has no country", it.Region)
-		}
-	}
-	if len(regions) != 3*len(seedRegions) || !regions["us-central1-s3"] {
-		t.Errorf("scaled catalog regions: %v", regions)
+// TestAuthWithoutKey: an adapter given no private key is refused as
+// unauthenticated, not sent on.
+func TestAuthWithoutKey(t *testing.T) {
+	f := newFixture(t, standin.Options{})
+	_, err := f.adapter(func(c *Config) { c.PrivateKeyPEM = "" }).List(context.Background())
+	var ve *vendors.Error
+	if !errors.As(err, &ve) || !errors.Is(err, vendors.ErrAuth) {
+		t.Errorf("error %v (%T), want a *vendors.Error of kind %v", err, err, vendors.ErrAuth)
 	}
 }
 
@@ -421,76 +504,6 @@ func TestExpiredPriceStandsInWhileAskedAgain(t *testing.T) {
 	}
 }
 
-func TestUnknownRegionHasNoCountry(t *testing.T) {
-	a := New(Config{Logger: slog.New(slog.DiscardHandler)})
-	for _, region := range []string{"ap-south9", "eu-north1-sx", "eu-north1-s"} {
-		if c := a.country(region); c != "" {
-			t.Errorf("country(%q) = %q, want empty", region, c)
-		}
-	}
-}
-
-func TestCreateLifecycle(t *testing.T) {
-	f := newFixture(t, standin.Options{BootTime: 400 * time.Millisecond})
-	ctx := context.Background()
-	req := createRequest(t, "eu-north1", "gpu-h100-sxm", "1gpu-16vcpu-200gb", vendors.OnDemand)
-	req.UserData = "#!/bin/bash\necho renter-script\n"
-	in, err := f.a.Create(ctx, req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if in.ResourceID != req.ResourceID || in.Name != vendors.InstanceName(req.ResourceID) || in.State != vendors.StatePending ||
-		in.Region != "eu-north1" || in.InstanceType != req.InstanceType {
-		t.Errorf("created instance %+v", in)
-	}
-
-	// What reached the stand-in: Nebius's InstanceSpec.
-	spec := received(t, f.si, in.ID)
-	key, _ := normalisedKey(req.SSHPublicKey)
-	ud := spec.GetCloudInitUserData()
-	if !strings.Contains(ud, key) || !strings.Contains(ud, "echo renter-script") || !strings.Contains(ud, "disable_root: false") {
-		t.Errorf("cloud_init_user_data does not grant root and run the renter's script:\n%s", ud)
-	}
-	md := spec.GetBootDisk().GetManagedDisk()
-	if md.GetSpec().GetSizeGibibytes() != BootDiskGiB || md.GetSpec().GetType() != pb.DiskSpec_NETWORK_SSD ||
-		md.GetSpec().GetSourceImageFamily().GetImageFamily() != DefaultImageFamily || spec.GetBootDisk().GetAttachMode() != pb.AttachedDiskSpec_READ_WRITE {
-		t.Errorf("boot disk %v", spec.GetBootDisk())
-	}
-	if spec.GetPreemptible() != nil || spec.GetGpuCluster() != nil || len(spec.GetNetworkInterfaces()) != 1 ||
-		spec.GetNetworkInterfaces()[0].GetPublicIpAddress() == nil || spec.GetNetworkInterfaces()[0].GetSubnetId() != subnetID("eu-north1") {
-		t.Errorf("instance spec %v", spec)
-	}
-
-	up, _ := vendortest.WaitFor(t, f.a, in.ID, vendortest.Running)
-	if up.ExternalIP == "" || strings.Contains(up.ExternalIP, "/") || strings.Contains(up.InternalIP, "/") || up.InternalIP == "" ||
-		up.SSHPort != f.hosts.Port(up.ExternalIP) || up.SSHPort == 22 || up.VendorState != "RUNNING" {
-		t.Errorf("running instance %+v", up)
-	}
-	vendortest.LogIn(t, up.ExternalIP, up.SSHPort, req.SSHPublicKey)
-
-	list, err := f.a.List(ctx)
-	if err != nil || len(list) != 1 || list[0].ID != in.ID || list[0].ResourceID != req.ResourceID {
-		t.Errorf("List = %+v, %v", list, err)
-	}
-
-	if err := f.a.Terminate(ctx, in.ID); err != nil {
-		t.Fatal(err)
-	}
-	if got, err := f.a.Get(ctx, in.ID); err != nil || got.State != vendors.StateTerminating {
-		t.Errorf("after terminate: %+v, %v", got, err)
-	}
-	vendortest.WaitFor(t, f.a, in.ID, vendortest.Gone)
-	if err := f.a.Terminate(ctx, in.ID); err != nil {
-		t.Errorf("terminating a gone VM: %v, want nil", err)
-	}
-	if list, err := f.a.List(ctx); err != nil || len(list) != 0 {
-		t.Errorf("List after deletion = %+v, %v", list, err)
-	}
-	if entries := f.si.Instances(); len(entries) != 1 || entries[0].Live {
-		t.Errorf("console after deletion: %+v", entries)
-	}
-}
-
 // normalisedKey is the key as the adapter writes it.
 func normalisedKey(key string) (string, error) {
 	pk, comment, _, _, err := ssh.ParseAuthorizedKey([]byte(key))
@@ -519,155 +532,6 @@ func TestSpotIsPreemptedWhenStopped(t *testing.T) {
 	}
 }
 
-func TestCreateIsIdempotent(t *testing.T) {
-	f := newFixture(t, standin.Options{BootTime: time.Second})
-	req := createRequest(t, "eu-west1", "gpu-h200-sxm", "1gpu-16vcpu-200gb", vendors.OnDemand)
-	first, err := f.a.Create(context.Background(), req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	again, err := f.a.Create(context.Background(), req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if again.ID != first.ID || len(f.si.Instances()) != 1 || f.si.Calls(mCreate) != 1 {
-		t.Errorf("second create gave %s (first %s); stand-in holds %d; %d launches", again.ID, first.ID, len(f.si.Instances()), f.si.Calls(mCreate))
-	}
-}
-
-func TestCreatedButAnswered500(t *testing.T) {
-	f := newFixture(t, standin.Options{BootTime: time.Second})
-	f.si.Faults().Add(standin.Rule{PathPrefix: mCreate, Status: 500, AfterHandler: true, Times: 1})
-	req := createRequest(t, "us-central1", "gpu-h200-sxm", "8gpu-128vcpu-1600gb", vendors.OnDemand)
-	if _, err := f.a.Create(context.Background(), req); !errors.Is(err, vendors.ErrTransient) {
-		t.Fatalf("create answered INTERNAL: %v, want ErrTransient", err)
-	}
-	if n := f.si.Calls(mCreate); n != 1 {
-		t.Errorf("Create was sent %d times, want 1", n)
-	}
-	in, err := f.a.Create(context.Background(), req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if in.ResourceID != req.ResourceID || len(f.si.Instances()) != 1 || f.si.Calls(mCreate) != 1 {
-		t.Errorf("retry made a duplicate: %d instances, %d launches", len(f.si.Instances()), f.si.Calls(mCreate))
-	}
-}
-
-func TestErrors(t *testing.T) {
-	ctx := context.Background()
-	otherKey, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	otherPEM := string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(otherKey)}))
-	tests := []struct {
-		name  string
-		setup func(f *fixture)
-		call  func(t *testing.T, f *fixture) error
-		want  error
-	}{
-		{"sold out", nil, func(t *testing.T, f *fixture) error {
-			_, err := f.a.Create(ctx, createRequest(t, "eu-north1", "gpu-l40s-a", "1gpu-16vcpu-64gb", vendors.OnDemand))
-			return err
-		}, vendors.ErrNoCapacity},
-		{"quota", func(f *fixture) { f.si.SetInstanceQuota(1) }, func(t *testing.T, f *fixture) error {
-			if _, err := f.a.Create(ctx, createRequest(t, "eu-north1", "gpu-l40s-a", "1gpu-8vcpu-32gb", vendors.OnDemand)); err != nil {
-				t.Fatal(err)
-			}
-			_, err := f.a.Create(ctx, createRequest(t, "eu-north1", "gpu-l40s-a", "1gpu-8vcpu-32gb", vendors.OnDemand))
-			return err
-		}, vendors.ErrQuota},
-		{"preset not in region", nil, func(t *testing.T, f *fixture) error {
-			_, err := f.a.Create(ctx, createRequest(t, "eu-west1", "gpu-b200-sxm", "8gpu-160vcpu-1792gb", vendors.OnDemand))
-			return err
-		}, vendors.ErrInvalid},
-		{"spot on a platform without preemptibles", nil, func(t *testing.T, f *fixture) error {
-			_, err := f.a.Create(ctx, createRequest(t, "eu-north1", "gpu-l40s-a", "1gpu-8vcpu-32gb", vendors.Spot))
-			return err
-		}, vendors.ErrInvalid},
-		{"bad key", nil, func(t *testing.T, f *fixture) error {
-			req := createRequest(t, "eu-north1", "gpu-l40s-a", "1gpu-8vcpu-32gb", vendors.OnDemand)
-			req.SSHPublicKey = "not a key"
-			_, err := f.a.Create(ctx, req)
-			return err
-		}, vendors.ErrInvalid},
-		{"auth: key not the service account's", nil, func(t *testing.T, f *fixture) error {
-			_, err := f.adapter(func(c *Config) { c.PrivateKeyPEM = otherPEM }).Catalog(ctx)
-			return err
-		}, vendors.ErrAuth},
-		{"calculator refuses a price", func(f *fixture) { f.si.Faults().Add(standin.Rule{PathPrefix: mEstimate, Status: 400, Times: 1}) },
-			func(t *testing.T, f *fixture) error {
-				_, err := f.a.Catalog(ctx)
-				return err
-			}, vendors.ErrInvalid},
-		{"auth: no key", nil, func(t *testing.T, f *fixture) error {
-			_, err := f.adapter(func(c *Config) { c.PrivateKeyPEM = "" }).List(ctx)
-			return err
-		}, vendors.ErrAuth},
-		{"not found", nil, func(t *testing.T, f *fixture) error {
-			_, err := f.a.Get(ctx, "computeinstance-e00nosuchinstance")
-			return err
-		}, vendors.ErrNotFound},
-		{"rate limited", func(f *fixture) { f.si.Faults().Add(standin.Rule{PathPrefix: mGet, Status: 429, Times: 1}) },
-			func(t *testing.T, f *fixture) error {
-				_, err := f.a.Get(ctx, "computeinstance-e00nosuchinstance")
-				if vendors.RetryAfter(err) <= 0 || f.si.Calls(mGet) != 1 {
-					t.Errorf("rate limited: retry after %v, %d calls (want a wait and no retry)", vendors.RetryAfter(err), f.si.Calls(mGet))
-				}
-				return err
-			}, vendors.ErrRateLimited},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t, standin.Options{BootTime: time.Second})
-			if tt.setup != nil {
-				tt.setup(f)
-			}
-			err := tt.call(t, f)
-			var ve *vendors.Error
-			if !errors.As(err, &ve) || vendortest.Kind(err) != tt.want {
-				t.Errorf("error %v (%T), want a *vendors.Error of kind %v", err, err, tt.want)
-			}
-		})
-	}
-}
-
-func TestTransientRetriedForReadsOnly(t *testing.T) {
-	f := newFixture(t, standin.Options{BootTime: time.Second})
-	in, err := f.a.Create(context.Background(), createRequest(t, "eu-north1", "gpu-l40s-a", "1gpu-8vcpu-32gb", vendors.OnDemand))
-	if err != nil {
-		t.Fatal(err)
-	}
-	before := f.si.Calls(mGet)
-	f.si.Faults().Add(standin.Rule{PathPrefix: mGet, Status: 503, Times: 2})
-	if _, err := f.a.Get(context.Background(), in.ID); err != nil {
-		t.Errorf("Get through two UNAVAILABLEs: %v", err)
-	}
-	if n := f.si.Calls(mGet) - before; n != 3 {
-		t.Errorf("Get sent %d times, want 3", n)
-	}
-	f.si.Faults().Add(standin.Rule{PathPrefix: mCreate, Status: 500, Times: 1})
-	before = f.si.Calls(mCreate)
-	if _, err := f.a.Create(context.Background(), createRequest(t, "eu-north1", "gpu-l40s-a", "1gpu-8vcpu-32gb", vendors.OnDemand)); !errors.Is(err, vendors.ErrTransient) {
-		t.Errorf("create answered INTERNAL: %v, want ErrTransient", err)
-	}
-	if n := f.si.Calls(mCreate) - before; n != 1 {
-		t.Errorf("Create sent %d times, want 1", n)
-	}
-}
-
-func TestHungStandInTimesOut(t *testing.T) {
-	f := newFixture(t, standin.Options{})
-	f.si.Faults().Add(standin.Rule{PathPrefix: mPlatform, Delay: time.Minute})
-	a := f.adapter(func(c *Config) { c.Timeout = 150 * time.Millisecond })
-	start := time.Now()
-	_, err := a.Catalog(context.Background())
-	if elapsed := time.Since(start); !errors.Is(err, vendors.ErrTransient) || elapsed > 3*time.Second {
-		t.Errorf("hung vendor: %v after %v, want ErrTransient within 3 s", err, elapsed)
-	}
-}
-
 func TestTokenCachedAndRefreshed(t *testing.T) {
 	var offset atomic.Int64
 	clock := func() time.Time { return clockBase.Add(time.Duration(offset.Load())) }
@@ -687,38 +551,6 @@ func TestTokenCachedAndRefreshed(t *testing.T) {
 	}
 	if n := f.si.Calls(mExchange); n != 2 {
 		t.Errorf("%d token exchanges after the token neared expiry, want 2", n)
-	}
-}
-
-func TestPersistence(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "nebius.json")
-	// One clock for both lives of the stand-in, as a real restart has.
-	o := standin.Options{BootTime: 100 * time.Millisecond, StatePath: path, Now: vendortest.Clock(clockBase)}
-	f := newFixture(t, o)
-	req := createRequest(t, "uk-south1", "gpu-b200-sxm", "1gpu-20vcpu-224gb", vendors.OnDemand)
-	in, err := f.a.Create(context.Background(), req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	up, _ := vendortest.WaitFor(t, f.a, in.ID, vendortest.Running)
-	f.si.Stop()
-	if err := f.si.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	o.Hosts = &standin.Hosts{} // a new process
-	g := newFixture(t, o)
-	again, err := g.a.Get(context.Background(), in.ID)
-	if err != nil || again.State != vendors.StateRunning || again.ExternalIP != up.ExternalIP {
-		t.Fatalf("after restart: %+v, %v (before: %s)", again, err, up.ExternalIP)
-	}
-	vendortest.LogIn(t, again.ExternalIP, again.SSHPort, req.SSHPublicKey)
-	// Credentials handed out before the restart still work: the key survived.
-	if g.si.AdapterConfig("").PrivateKeyPEM != f.si.AdapterConfig("").PrivateKeyPEM {
-		t.Error("the service account key changed across the restart")
-	}
-	if len(g.si.Instances()) != 1 {
-		t.Errorf("restarted stand-in holds %d instances", len(g.si.Instances()))
 	}
 }
 
@@ -996,9 +828,4 @@ func TestClassify(t *testing.T) {
 			t.Errorf("%s: retry after %v, want %v", tt.name, vendors.RetryAfter(err), rateLimitWait)
 		}
 	}
-}
-
-func TestOwnership(t *testing.T) {
-	f := newFixture(t, standin.Options{BootTime: time.Second})
-	vendortest.Ownership(t, f.a, createRequest(t, "eu-north1", "gpu-h100-sxm", "1gpu-16vcpu-200gb", vendors.OnDemand))
 }

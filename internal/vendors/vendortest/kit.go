@@ -3,11 +3,13 @@ package vendortest
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -272,7 +274,8 @@ func catalog(t *testing.T, kit Kit) *Rig {
 				t.Errorf("%s/%s: GPU %q is not in the registry", it.Region, it.InstanceType, it.GPUName)
 			}
 		}
-		if it.Available == (it.Stock == 0) && !(kit.StockUnknown && it.Stock == -1) {
+		// A cluster item is available only with stock for all its nodes.
+		if it.Nodes <= 1 && it.Available == (it.Stock == 0) && !(kit.StockUnknown && it.Stock == -1) {
 			t.Errorf("%s/%s: available %v with stock %d", it.Region, it.InstanceType, it.Available, it.Stock)
 		}
 		if !it.Available {
@@ -556,6 +559,11 @@ func persistence(t *testing.T, kit Kit) *Rig {
 	r.Stop()
 	if err := r.StandIn.Close(); err != nil {
 		t.Fatal(err)
+	}
+
+	if c, err := net.DialTimeout("tcp", net.JoinHostPort(up.ExternalIP, strconv.Itoa(up.SSHPort)), time.Second); err == nil {
+		c.Close()
+		t.Errorf("the host still answers after the stand-in closed")
 	}
 
 	o.Hosts = &standin.Hosts{} // a new process
