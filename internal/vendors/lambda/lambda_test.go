@@ -46,16 +46,10 @@ func serve(t *testing.T, o standin.Options, opts ...fixtureOption) *fixture {
 	t.Helper()
 	s := vendortest.Setup[*StandIn, *Adapter]{Key: testKey, Clock: clockBase, NewStandIn: NewStandIn,
 		NewAdapter: func(_ *StandIn, url string, hosts *standin.Hosts, v vendortest.Variant) *Adapter {
-			c := Config{APIKey: testKey, BaseURL: url + apiPrefix, RateLimit: rate.Inf, LaunchInterval: time.Nanosecond,
-				Timeout: 2 * time.Second, SSHPort: hosts.Port}
+			c := Config{APIKey: v.Key, BaseURL: url + apiPrefix, RateLimit: rate.Inf, LaunchInterval: time.Nanosecond,
+				Timeout: v.Timeout, SSHPort: hosts.Port}
 			for _, opt := range opts {
 				opt(&standin.Options{}, &c)
-			}
-			if v.Timeout > 0 {
-				c.Timeout = v.Timeout
-			}
-			if v.WrongCredentials {
-				c.APIKey = "wrong"
 			}
 			return New(c)
 		}}

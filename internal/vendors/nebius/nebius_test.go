@@ -72,7 +72,7 @@ func newFixture(t testing.TB, o standin.Options) *fixture {
 				if v.Timeout > 0 {
 					c.Timeout = v.Timeout
 				}
-				if v.WrongCredentials {
+				if v.Key != "" {
 					c.PrivateKeyPEM = otherPEM
 				}
 			})

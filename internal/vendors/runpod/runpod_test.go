@@ -28,15 +28,7 @@ const testKey = "rp-test-key"
 
 var setup = vendortest.Setup[*StandIn, *Adapter]{Key: testKey, Clock: clockBase, NewStandIn: NewStandIn,
 	NewAdapter: func(_ *StandIn, url string, hosts *standin.Hosts, v vendortest.Variant) *Adapter {
-		c := Config{APIKey: testKey, BaseURL: url, SSHPort: hosts.Port,
-			HTTP: &http.Client{Timeout: 2 * time.Second}, RateLimit: 1000, Burst: 100}
-		if v.Timeout > 0 {
-			c.HTTP.Timeout = v.Timeout
-		}
-		if v.WrongCredentials {
-			c.APIKey = "wrong"
-		}
-		return New(c)
+		return New(Config{APIKey: v.Key, BaseURL: url, SSHPort: hosts.Port, HTTP: &http.Client{Timeout: v.Timeout}, RateLimit: 1000, Burst: 100})
 	}}
 
 // newFixture serves a stand-in over loopback HTTP and points an adapter

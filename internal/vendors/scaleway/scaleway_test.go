@@ -31,15 +31,8 @@ const (
 
 var setup = vendortest.Setup[*StandIn, *Adapter]{Key: testKey, Clock: clockBase, NewStandIn: NewStandIn,
 	NewAdapter: func(si *StandIn, url string, hosts *standin.Hosts, v vendortest.Variant) *Adapter {
-		c := Config{APIKey: testKey, ProjectID: testProject, BaseURL: url, SSHPort: hosts.Port,
-			HTTP: &http.Client{Timeout: 2 * time.Second}, RateLimit: 1000, Burst: 100, Zones: si.Zones()}
-		if v.Timeout > 0 {
-			c.HTTP, c.Timeout = nil, v.Timeout
-		}
-		if v.WrongCredentials {
-			c.APIKey = "wrong"
-		}
-		return New(c)
+		return New(Config{APIKey: v.Key, ProjectID: testProject, BaseURL: url, SSHPort: hosts.Port,
+			Timeout: v.Timeout, RateLimit: 1000, Burst: 100, Zones: si.Zones()})
 	}}
 
 // newFixture serves a stand-in over loopback HTTP and points an adapter

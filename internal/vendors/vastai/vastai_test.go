@@ -33,14 +33,7 @@ const testKey = "vast-test-key"
 
 var setup = vendortest.Setup[*StandIn, *Adapter]{Key: testKey, Clock: clockBase, NewStandIn: NewStandIn,
 	NewAdapter: func(_ *StandIn, url string, _ *standin.Hosts, v vendortest.Variant) *Adapter {
-		c := Config{APIKey: testKey, BaseURL: url, RateLimit: rate.Inf, Timeout: 2 * time.Second, Logger: slog.New(slog.DiscardHandler)}
-		if v.Timeout > 0 {
-			c.Timeout = v.Timeout
-		}
-		if v.WrongCredentials {
-			c.APIKey = "wrong"
-		}
-		return New(c)
+		return New(Config{APIKey: v.Key, BaseURL: url, RateLimit: rate.Inf, Timeout: v.Timeout, Logger: slog.New(slog.DiscardHandler)})
 	}}
 
 // newFixture serves a stand-in over loopback HTTP and points an adapter
@@ -222,7 +215,7 @@ func TestSuite(t *testing.T) {
 				req.Contract, req.Item.Extra = vendors.Spot, map[string]string{"bid": "0.01"}
 			})), Want: vendors.ErrInvalid},
 			{Name: "auth on show instance", Call: func(t *testing.T, r *vendortest.Rig) error {
-				_, err := r.Adapter(vendortest.Variant{WrongCredentials: true}).Get(ctx, "18000001")
+				_, err := r.Adapter(vendortest.Variant{Key: "wrong"}).Get(ctx, "18000001")
 				return err
 			}, Want: vendors.ErrAuth},
 			// Create's 403 (the spec's example: "Offer 1234567 is not your own.

@@ -1,6 +1,7 @@
 package vendortest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net"
@@ -45,10 +46,11 @@ type Call struct {
 // Variant says how an adapter made by Rig.Adapter differs from the rig's
 // own.
 type Variant struct {
+	// Key, when set, is the credential the adapter presents instead of
+	// the one the stand-in accepts.
+	Key string
 	// Timeout, when set, bounds each request (a hung stand-in).
 	Timeout time.Duration
-	// WrongCredentials gives the adapter credentials the stand-in refuses.
-	WrongCredentials bool
 }
 
 // Rig is a stand-in served over loopback and an adapter pointed at it,
@@ -92,7 +94,8 @@ type Setup[S HTTPStandIn, A vendors.Vendor] struct {
 	// NewStandIn is the vendor's stand-in constructor.
 	NewStandIn func(standin.Options) (S, error)
 	// NewAdapter points an adapter at si served at url, with the SSH
-	// ports of hosts, changed as v says.
+	// ports of hosts, presenting v.Key and waiting v.Timeout at most for
+	// each request (both always set).
 	NewAdapter func(si S, url string, hosts *standin.Hosts, v Variant) A
 }
 
@@ -107,7 +110,12 @@ func (s Setup[S, A]) Serve(t testing.TB, o standin.Options, wrap func(http.Handl
 	}
 	t.Cleanup(func() { si.Close() })
 	srv, rec := Serve(t, si, wrap)
-	f := &Fixture[S, A]{SI: si, A: s.NewAdapter(si, srv.URL, o.Hosts, Variant{}), Srv: srv}
+	adapter := func(v Variant) A {
+		v.Key = cmp.Or(v.Key, s.Key)
+		v.Timeout = cmp.Or(v.Timeout, 2*time.Second)
+		return s.NewAdapter(si, srv.URL, o.Hosts, v)
+	}
+	f := &Fixture[S, A]{SI: si, A: adapter(Variant{}), Srv: srv}
 	f.Rig = &Rig{
 		Vendor: f.A, StandIn: si, Hosts: o.Hosts, Rec: rec,
 		Count: func(c Call) int {
@@ -116,7 +124,7 @@ func (s Setup[S, A]) Serve(t testing.TB, o standin.Options, wrap func(http.Handl
 			}
 			return rec.Count(c.Method + " " + c.Path)
 		},
-		Adapter: func(v Variant) vendors.Vendor { return s.NewAdapter(si, srv.URL, o.Hosts, v) },
+		Adapter: func(v Variant) vendors.Vendor { return adapter(v) },
 		Stop:    srv.Close,
 	}
 	return f
@@ -522,7 +530,7 @@ func errorCases(t *testing.T, kit Kit) {
 			return err
 		}, Want: vendors.ErrNotFound},
 		{Name: "wrong credentials", Call: func(t *testing.T, r *Rig) error {
-			_, err := r.Adapter(Variant{WrongCredentials: true}).Catalog(ctx)
+			_, err := r.Adapter(Variant{Key: "wrong"}).Catalog(ctx)
 			return err
 		}, Want: vendors.ErrAuth},
 		{Name: "bad key", Call: Creating(func(t *testing.T) vendors.CreateRequest {

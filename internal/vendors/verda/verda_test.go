@@ -23,15 +23,8 @@ const testSecret = "verda-test-secret"
 
 var setup = vendortest.Setup[*StandIn, *Adapter]{Key: testSecret, Clock: clockBase, NewStandIn: NewStandIn,
 	NewAdapter: func(_ *StandIn, url string, hosts *standin.Hosts, v vendortest.Variant) *Adapter {
-		c := Config{ClientID: "supply-test", ClientSecret: testSecret, BaseURL: url + basePath, SSHPort: hosts.Port,
-			HTTP: &http.Client{}, Timeout: 2 * time.Second, RateLimit: 1000, Burst: 100}
-		if v.Timeout > 0 {
-			c.Timeout = v.Timeout
-		}
-		if v.WrongCredentials {
-			c.ClientSecret = "wrong"
-		}
-		return New(c)
+		return New(Config{ClientID: "supply-test", ClientSecret: v.Key, BaseURL: url + basePath, SSHPort: hosts.Port,
+			HTTP: &http.Client{}, Timeout: v.Timeout, RateLimit: 1000, Burst: 100})
 	}}
 
 // newFixture serves a stand-in over loopback HTTP and points an adapter
