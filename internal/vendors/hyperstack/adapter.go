@@ -559,7 +559,7 @@ func parseError(status int, header http.Header, body []byte) *vendors.Error {
 	}
 	switch status {
 	case http.StatusBadRequest, http.StatusConflict:
-		if kind := messageKind(env.Message); kind != nil {
+		if kind := messagePatterns.Kind(env.Message); kind != nil {
 			e.Kind = kind
 		}
 	case http.StatusTooManyRequests:
@@ -576,45 +576,32 @@ func parseError(status int, header http.Header, body []byte) *vendors.Error {
 // no message, so each line says where its phrase comes from; the ones
 // "documented nowhere" rest on our reading and are to be checked against
 // the live API.
-var messagePatterns = []struct {
-	phrase string
-	kind   error
-}{
+var messagePatterns = vendors.Phrases{
 	// Deleting a VM still being created: documented nowhere; the phrases
 	// are from the real refusal SkyPilot quotes and matches
 	// (sky/provision/hyperstack/instance.py: "VM … is currently being
 	// created and cannot be deleted yet. Please wait until the creation
 	// process is finished before attempting deletion").
-	{"currently being created", vendors.ErrTransient},
-	{"creation process", vendors.ErrTransient},
+	{Phrase: "currently being created", Kind: vendors.ErrTransient},
+	{Phrase: "creation process", Kind: vendors.ErrTransient},
 	// The description's own words for a refusal for money: the 402 of
 	// Attach_public_IP_to_VM, "Insufficient balance to create the
 	// resource" (a 402 is ErrQuota by status already; the phrase catches
 	// it in a 400).
-	{"insufficient balance", vendors.ErrQuota},
+	{Phrase: "insufficient balance", Kind: vendors.ErrQuota},
 	// Documented nowhere as a refusal; "credit balance" is the
 	// description's word (Get_user_credit: "a positive credit balance
 	// allows you to create resources").
-	{"insufficient credit", vendors.ErrQuota},
+	{Phrase: "insufficient credit", Kind: vendors.ErrQuota},
 	// Documented nowhere as a refusal; the word is the description's
 	// (Get_environment_VM_quota, VM_Quota {max_vms, available_vms}).
-	{"quota", vendors.ErrQuota},
+	{Phrase: "quota", Kind: vendors.ErrQuota},
 	// Documented nowhere as a refusal; "stock" is the description's word
 	// for capacity (stock_available on flavors, Get_GPU_stock, its 404
 	// "Stocks Not Found").
-	{"stock", vendors.ErrNoCapacity},
+	{Phrase: "stock", Kind: vendors.ErrNoCapacity},
 	// Documented nowhere; our guess at other wordings of the same refusal.
-	{"capacity", vendors.ErrNoCapacity},
-	{"not enough resources", vendors.ErrNoCapacity},
-	{"insufficient resources", vendors.ErrNoCapacity},
-}
-
-func messageKind(msg string) error {
-	msg = strings.ToLower(msg)
-	for _, p := range messagePatterns {
-		if strings.Contains(msg, p.phrase) {
-			return p.kind
-		}
-	}
-	return nil
+	{Phrase: "capacity", Kind: vendors.ErrNoCapacity},
+	{Phrase: "not enough resources", Kind: vendors.ErrNoCapacity},
+	{Phrase: "insufficient resources", Kind: vendors.ErrNoCapacity},
 }

@@ -496,15 +496,12 @@ var codeKinds = map[string]error{
 // one example, provider/internal-unavailable. The document names no other
 // code, so the kind is read from the code's own words: a quota or
 // exhaustion is not worth retrying as is, an outage is.
-var providerKinds = []struct {
-	word string
-	kind error
-}{
-	{"quota", vendors.ErrQuota},
-	{"limit", vendors.ErrQuota},
-	{"exhaust", vendors.ErrNoCapacity},
-	{"capacity", vendors.ErrNoCapacity},
-	{"insufficient", vendors.ErrNoCapacity},
+var providerKinds = vendors.Phrases{
+	{Phrase: "quota", Kind: vendors.ErrQuota},
+	{Phrase: "limit", Kind: vendors.ErrQuota},
+	{Phrase: "exhaust", Kind: vendors.ErrNoCapacity},
+	{Phrase: "capacity", Kind: vendors.ErrNoCapacity},
+	{Phrase: "insufficient", Kind: vendors.ErrNoCapacity},
 }
 
 func codeKind(status int, code string) error {
@@ -517,12 +514,7 @@ func codeKind(status int, code string) error {
 		return kind
 	}
 	if rest, ok := strings.CutPrefix(code, codeProviderPrefix); ok {
-		for _, p := range providerKinds {
-			if strings.Contains(rest, p.word) {
-				return p.kind
-			}
-		}
-		return vendors.ErrTransient
+		return cmp.Or(providerKinds.Kind(rest), vendors.ErrTransient)
 	}
 	return vendors.StatusKind(status)
 }

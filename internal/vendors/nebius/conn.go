@@ -224,14 +224,14 @@ var codeKinds = map[codes.Code]error{
 	codes.AlreadyExists:     vendors.ErrInvalid,
 	codes.OutOfRange:        vendors.ErrInvalid,
 	codes.Unimplemented:     vendors.ErrInvalid,
-	codes.ResourceExhausted: vendors.ErrNoCapacity, // see quotaPhrase
+	codes.ResourceExhausted: vendors.ErrNoCapacity, // see quotaPhrases
 }
 
-// quotaPhrase tells a quota failure from a capacity one when a
+// quotaPhrases tell a quota failure from a capacity one when a
 // RESOURCE_EXHAUSTED status carries no ServiceError. Nebius documents no
 // wording: the phrase is what dstack matches ("Quota limit exceeded",
-// core/backends/nebius/resources.py), lower-cased and shortened.
-const quotaPhrase = "quota"
+// core/backends/nebius/resources.py), shortened.
+var quotaPhrases = vendors.Phrases{{Phrase: "quota", Kind: vendors.ErrQuota}}
 
 // kindOf is the vendor error kind of a status.
 func kindOf(st *status.Status) error {
@@ -251,8 +251,8 @@ func kindOf(st *status.Status) error {
 	switch {
 	case !ok:
 		return vendors.ErrTransient
-	case kind == vendors.ErrNoCapacity && strings.Contains(strings.ToLower(st.Message()), quotaPhrase):
-		return vendors.ErrQuota
+	case kind == vendors.ErrNoCapacity && quotaPhrases.Kind(st.Message()) != nil:
+		return quotaPhrases.Kind(st.Message())
 	}
 	return kind
 }

@@ -889,7 +889,7 @@ func (i instanceServer) Create(_ context.Context, req *pb.CreateInstanceRequest)
 	// Quota and stock are judged as the VM is placed: the call succeeds
 	// and its operation fails (README "Error Details": an error comes
 	// from the call or from the operation). The wording is the
-	// stand-in's own and avoids the adapter's quotaPhrase, so a test
+	// stand-in's own and avoids the adapter's quotaPhrases, so a test
 	// passes only if the ServiceError detail, not the words, decides.
 	var failure *status.Status
 	switch {

@@ -733,9 +733,9 @@ func state(p pod) vendors.State {
 // not have the resources to deploy your pod."). They are matched narrowly,
 // as fragments, case-insensitively; any other 400 is a request RunPod
 // rejected (ErrInvalid). Check them against the live API first.
-var capacityPhrases = []string{
-	"no longer any instances available",
-	"does not have the resources to deploy",
+var capacityPhrases = vendors.Phrases{
+	{Phrase: "no longer any instances available", Kind: vendors.ErrNoCapacity},
+	{Phrase: "does not have the resources to deploy", Kind: vendors.ErrNoCapacity},
 }
 
 // parseError reads RunPod's problem+json body (ErrorResponse) and
@@ -765,13 +765,8 @@ func parseError(status int, _ http.Header, body []byte) *vendors.Error {
 	if e.Message == "" {
 		e.Message = p.Title
 	}
-	if status == http.StatusBadRequest {
-		detail := strings.ToLower(p.Detail)
-		for _, phrase := range capacityPhrases {
-			if strings.Contains(detail, phrase) {
-				e.Kind = vendors.ErrNoCapacity
-			}
-		}
+	if kind := capacityPhrases.Kind(p.Detail); status == http.StatusBadRequest && kind != nil {
+		e.Kind = kind
 	}
 	return e
 }

@@ -339,9 +339,9 @@ func TestCapacityIsMatchedByPhrase(t *testing.T) {
 	if !errors.As(err, &ve) || ve.Kind != vendors.ErrNoCapacity || ve.Status != http.StatusBadRequest {
 		t.Fatalf("sold out: %v, want a 400 of kind ErrNoCapacity", err)
 	}
-	for _, phrase := range capacityPhrases {
-		if strings.EqualFold(ve.Message, phrase) {
-			t.Errorf("the stand-in answers exactly the phrase %q: the test would not show the matching is by phrase", phrase)
+	for _, p := range capacityPhrases {
+		if strings.EqualFold(ve.Message, p.Phrase) {
+			t.Errorf("the stand-in answers exactly the phrase %q: the test would not show the matching is by phrase", p.Phrase)
 		}
 	}
 	tests := []struct {

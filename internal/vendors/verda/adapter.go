@@ -826,7 +826,7 @@ func classify(status int, message, code string) *vendors.Error {
 		e.Message = strings.TrimSpace(message + " [" + code + "]")
 	}
 	if status == http.StatusBadRequest || status == http.StatusForbidden || status == http.StatusConflict || status == 0 {
-		if kind := messageKind(message); kind != nil {
+		if kind := messagePatterns.Kind(message); kind != nil {
 			e.Kind = kind
 		}
 	}
@@ -837,33 +837,20 @@ func classify(status int, message, code string) *vendors.Error {
 // other than a malformed request, matched case-insensitively anywhere in
 // the message. Verda documents no code for them, so each line says where
 // its phrase comes from.
-var messagePatterns = []struct {
-	phrase string
-	kind   error
-}{
+var messagePatterns = vendors.Phrases{
 	// Documented nowhere; the phrases are from the refusals dstack quotes
 	// and matches exactly (core/backends/verda/compute.py
 	// terminate_instance: "Can't discontinue a provisioning instance" is
 	// retried later, "Invalid instance id" and "Can't discontinue a
 	// discontinued instance" mean the instance is gone or going).
-	{"discontinue a provisioning", vendors.ErrTransient},
-	{"invalid instance id", vendors.ErrNotFound},
-	{"discontinue a discontinued", vendors.ErrNotFound},
+	{Phrase: "discontinue a provisioning", Kind: vendors.ErrTransient},
+	{Phrase: "invalid instance id", Kind: vendors.ErrNotFound},
+	{Phrase: "discontinue a discontinued", Kind: vendors.ErrNotFound},
 	// The description's own words: the deploy's 402 "Not enough balance"
 	// and 503 "Not enough resources at the moment", caught when they come
 	// with another status (a 400, a per-instance result).
-	{"not enough balance", vendors.ErrQuota},
-	{"not enough resources", vendors.ErrNoCapacity},
+	{Phrase: "not enough balance", Kind: vendors.ErrQuota},
+	{Phrase: "not enough resources", Kind: vendors.ErrNoCapacity},
 	// Documented nowhere; our guess at another wording of the 402.
-	{"insufficient balance", vendors.ErrQuota},
-}
-
-func messageKind(msg string) error {
-	msg = strings.ToLower(msg)
-	for _, p := range messagePatterns {
-		if strings.Contains(msg, p.phrase) {
-			return p.kind
-		}
-	}
-	return nil
+	{Phrase: "insufficient balance", Kind: vendors.ErrQuota},
 }
