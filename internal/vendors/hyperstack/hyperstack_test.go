@@ -176,9 +176,9 @@ func created(t *testing.T, r *vendortest.Rig, req vendors.CreateRequest, in vend
 	if len(rules) != 1 || rules[0].(map[string]any)["protocol"] != "tcp" || rules[0].(map[string]any)["port_range_min"] != 22.0 {
 		t.Errorf("security rules %v", rules)
 	}
-	si.mu.Lock()
+	si.Mu.Lock()
 	kp := si.findKeypair("supply-canada-1", keypairName(key))
-	si.mu.Unlock()
+	si.Mu.Unlock()
 	if kp == nil || kp.PublicKey != key {
 		t.Errorf("key pair in the stand-in: %+v", kp)
 	}

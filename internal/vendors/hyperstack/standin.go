@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -31,17 +30,8 @@ var knownImages = []string{
 // port answers, and are deleted. It serves the API under /v1, so an
 // adapter's BaseURL is server.URL + "/v1".
 type StandIn struct {
-	opts    standin.Options
-	now     func() time.Time
-	hosts   *standin.Hosts
-	faults  standin.Faults
-	offers  []offer
-	handler http.Handler
-
-	mu    sync.Mutex
-	state savedState
-	// limiter is the budget of requests per minute (SetRateLimit).
-	limiter standin.RateLimiter
+	standin.Base[savedState]
+	offers []offer
 	// vmQuota caps live VMs (0: unlimited).
 	vmQuota int
 }
@@ -105,21 +95,9 @@ const (
 // NewStandIn starts a stand-in, reloading its VMs from o.StatePath and
 // reopening the hosts of those that were running.
 func NewStandIn(o standin.Options) (*StandIn, error) {
-	s := &StandIn{opts: o, now: o.Clock(), hosts: o.Hosts, offers: seedOffers(o.Scale)}
-	if s.hosts == nil {
-		s.hosts = &standin.Hosts{}
-	}
-	if err := standin.Load(o.StatePath, &s.state); err != nil {
-		return nil, fmt.Errorf("hyperstack stand-in: %w", err)
-	}
-	for _, vm := range s.state.VMs {
-		if vm.IP != "" && vm.DeletedAt.IsZero() {
-			ip, port, err := s.hosts.Open(hostID(vm.ID), vm.IP, vm.SSHPort, machine(vm))
-			if err != nil {
-				return nil, fmt.Errorf("hyperstack stand-in: reopen VM %d: %w", vm.ID, err)
-			}
-			vm.IP, vm.SSHPort = ip, port
-		}
+	s := &StandIn{offers: seedOffers(o.Scale)}
+	if err := s.Open(vendorName, o, s.machines); err != nil {
+		return nil, err
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/core/regions", s.listRegions)
@@ -138,38 +116,32 @@ func NewStandIn(o standin.Options) (*StandIn, error) {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "The requested URL was not found on the server.")
 	})
-	s.handler = s.faults.Wrap(s.limit(s.authorize(mux)), faultBody)
-	o.Capacity.Register(vendorName, &s.mu, s.capacities)
+	s.Serve(s.limit(s.authorize(mux)), faultBody)
+	o.Capacity.Register(vendorName, &s.Mu, s.capacities)
 	return s, nil
 }
-
-// ServeHTTP serves Hyperstack's API.
-func (s *StandIn) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
-
-// Faults is where tests and the sandbox inject failures.
-func (s *StandIn) Faults() *standin.Faults { return &s.faults }
 
 // SetRateLimit makes the stand-in answer 429 after perMinute requests in
 // a clock minute, for the rest of that minute, as Hyperstack does (0
 // turns it off, the default).
 func (s *StandIn) SetRateLimit(perMinute int) {
-	s.limiter.Set(perMinute)
+	s.Limiter.Set(perMinute)
 }
 
 // SetVMQuota caps how many VMs may exist at once (0: no cap).
 func (s *StandIn) SetVMQuota(n int) {
-	s.mu.Lock()
+	s.Mu.Lock()
 	s.vmQuota = n
-	s.mu.Unlock()
+	s.Mu.Unlock()
 }
 
 // Instances lists every VM the stand-in holds, deleted ones included.
 func (s *StandIn) Instances() []standin.ConsoleEntry {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	out := make([]standin.ConsoleEntry, 0, len(s.state.VMs))
-	for _, vm := range s.state.VMs {
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	now := s.Now()
+	out := make([]standin.ConsoleEntry, 0, len(s.State.VMs))
+	for _, vm := range s.State.VMs {
 		f := s.view(vm, now)
 		out = append(out, standin.ConsoleEntry{
 			Vendor:       vendorName,
@@ -188,19 +160,14 @@ func (s *StandIn) Instances() []standin.ConsoleEntry {
 	return out
 }
 
-// Close stops the hosts of this stand-in's VMs and saves its state.
-func (s *StandIn) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, vm := range s.state.VMs {
-		s.hosts.Close(hostID(vm.ID))
+// machines lists the VMs' hosts for the base to reopen and close.
+func (s *StandIn) machines() []standin.Host {
+	out := make([]standin.Host, 0, len(s.State.VMs))
+	for _, vm := range s.State.VMs {
+		out = append(out, standin.Host{ID: strconv.FormatInt(vm.ID, 10), IP: &vm.IP, Port: &vm.SSHPort, Live: vm.DeletedAt.IsZero(), Machine: machine(vm)})
 	}
-	return standin.Save(s.opts.StatePath, &s.state)
+	return out
 }
-
-// hostID names a VM's sandbox host; the prefix keeps ids apart when
-// several stand-ins share one Hosts.
-func hostID(id int64) string { return vendorName + "/" + strconv.FormatInt(id, 10) }
 
 // machine is what the VM received at create. Its key pair goes to the
 // image's default user (ubuntu); root's key comes from the cloud-init
@@ -210,18 +177,18 @@ func machine(vm *vmRecord) standin.Machine {
 		UserDataField: "user_data", UserData: vm.UserData}
 }
 
-// save persists the state; the caller holds s.mu.
-func (s *StandIn) save() error { return standin.Save(s.opts.StatePath, &s.state) }
+// save persists the state; the caller holds s.Mu.
+func (s *StandIn) save() error { return s.Save() }
 
 func (s *StandIn) nextID() int {
-	s.state.NextID++
-	return s.state.NextID
+	s.State.NextID++
+	return s.State.NextID
 }
 
 // limit answers 429 past the per-minute budget, like Hyperstack's per-IP
 // limit: no Retry-After, blocked until the minute is over.
 func (s *StandIn) limit(next http.Handler) http.Handler {
-	return s.limiter.Wrap(next, s.now, func(w http.ResponseWriter, _ standin.Window) {
+	return s.Limiter.Wrap(next, s.Now, func(w http.ResponseWriter, _ standin.Window) {
 		writeError(w, http.StatusTooManyRequests, "too_many_requests", "Rate limit exceeded. Please try again later.")
 	})
 }
@@ -230,7 +197,7 @@ func (s *StandIn) limit(next http.Handler) http.Handler {
 func (s *StandIn) authorize(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := r.Header.Get("api_key")
-		if key == "" || (s.opts.APIKey != "" && key != s.opts.APIKey) {
+		if key == "" || (s.Opts.APIKey != "" && key != s.Opts.APIKey) {
 			writeError(w, http.StatusUnauthorized, "unauthorized", "Invalid API key. Please provide a valid api_key header.")
 			return
 		}
@@ -309,7 +276,7 @@ func (s *StandIn) environment(e *envRecord) environmentFields {
 }
 
 func (s *StandIn) findEnvironment(name string) *envRecord {
-	for _, e := range s.state.Environments {
+	for _, e := range s.State.Environments {
 		if e.Name == name {
 			return e
 		}
@@ -318,11 +285,11 @@ func (s *StandIn) findEnvironment(name string) *envRecord {
 }
 
 func (s *StandIn) listEnvironments(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
 	search := r.URL.Query().Get("search")
 	var match []environmentFields
-	for _, e := range s.state.Environments {
+	for _, e := range s.State.Environments {
 		if search == "" || strings.Contains(e.Name, search) || strings.Contains(e.Region, search) || strconv.Itoa(e.ID) == search {
 			match = append(match, s.environment(e))
 		}
@@ -353,15 +320,15 @@ func (s *StandIn) createEnvironment(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "Region %s not found", req.Region)
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
 	if s.findEnvironment(req.Name) != nil {
 		writeError(w, http.StatusConflict, "conflict", "Environment with name %s already exists", req.Name)
 		return
 	}
-	e := &envRecord{ID: s.nextID(), Name: req.Name, Region: req.Region, CreatedAt: s.now().UTC()}
-	s.state.Environments = append(s.state.Environments, e)
-	if err := s.save(); err != nil {
+	e := &envRecord{ID: s.nextID(), Name: req.Name, Region: req.Region, CreatedAt: s.Now().UTC()}
+	s.State.Environments = append(s.State.Environments, e)
+	if err := s.Save(); err != nil {
 		writeError(w, http.StatusInternalServerError, "internal_server_error", "%v", err)
 		return
 	}
@@ -377,7 +344,7 @@ func (s *StandIn) keypair(k *keyRecord) keypairFields {
 }
 
 func (s *StandIn) findKeypair(env, name string) *keyRecord {
-	for _, k := range s.state.Keypairs {
+	for _, k := range s.State.Keypairs {
 		if k.Environment == env && k.Name == name {
 			return k
 		}
@@ -386,11 +353,11 @@ func (s *StandIn) findKeypair(env, name string) *keyRecord {
 }
 
 func (s *StandIn) listKeypairs(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
 	search := r.URL.Query().Get("search")
 	var match []keypairFields
-	for _, k := range s.state.Keypairs {
+	for _, k := range s.State.Keypairs {
 		if search == "" || strings.Contains(k.Name, search) || strconv.Itoa(k.ID) == search {
 			match = append(match, s.keypair(k))
 		}
@@ -411,8 +378,8 @@ func (s *StandIn) importKeypair(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_request", "Invalid public key")
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
 	if s.findEnvironment(req.EnvironmentName) == nil {
 		writeError(w, http.StatusNotFound, "not_found", "Environment %s not found", req.EnvironmentName)
 		return
@@ -422,9 +389,9 @@ func (s *StandIn) importKeypair(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	k := &keyRecord{ID: s.nextID(), Name: req.Name, Environment: req.EnvironmentName, PublicKey: req.PublicKey,
-		Fingerprint: ssh.FingerprintLegacyMD5(pk), CreatedAt: s.now().UTC()}
-	s.state.Keypairs = append(s.state.Keypairs, k)
-	if err := s.save(); err != nil {
+		Fingerprint: ssh.FingerprintLegacyMD5(pk), CreatedAt: s.Now().UTC()}
+	s.State.Keypairs = append(s.State.Keypairs, k)
+	if err := s.Save(); err != nil {
 		writeError(w, http.StatusInternalServerError, "internal_server_error", "%v", err)
 		return
 	}
@@ -437,15 +404,15 @@ func (s *StandIn) deleteKeypair(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_request", "id must be an integer")
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	i := slices.IndexFunc(s.state.Keypairs, func(k *keyRecord) bool { return k.ID == id })
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	i := slices.IndexFunc(s.State.Keypairs, func(k *keyRecord) bool { return k.ID == id })
 	if i < 0 {
 		writeError(w, http.StatusNotFound, "not_found", "Keypair %d not found", id)
 		return
 	}
-	s.state.Keypairs = slices.Delete(s.state.Keypairs, i, i+1)
-	if err := s.save(); err != nil {
+	s.State.Keypairs = slices.Delete(s.State.Keypairs, i, i+1)
+	if err := s.Save(); err != nil {
 		writeError(w, http.StatusInternalServerError, "internal_server_error", "%v", err)
 		return
 	}
@@ -454,23 +421,23 @@ func (s *StandIn) deleteKeypair(w http.ResponseWriter, r *http.Request) {
 
 // capacity is what the stock model says of o now: its stock less the VMs
 // not yet gone, or sold out while it flickers, as real stock comes and
-// goes. The caller holds s.mu.
+// goes. The caller holds s.Mu.
 func (s *StandIn) capacity(o offer, now time.Time) standin.Level {
 	n := o.stock
-	for _, vm := range s.state.VMs {
+	for _, vm := range s.State.VMs {
 		if vm.OfferID == o.id && s.phase(vm, now) != phaseGone {
 			n--
 		}
 	}
 	item := standin.Item{Vendor: vendorName, InstanceType: o.flavor.name, Region: o.region,
 		Contract: standin.OnDemand, GPUCount: o.flavor.gpuCount, NodeCount: 1}
-	return s.opts.Level(item, n, 0.05, o.region+"/"+o.flavor.name, now)
+	return s.Opts.Level(item, n, 0.05, o.region+"/"+o.flavor.name, now)
 }
 
 // capacities lists every offer, for the sandbox's capacity ledger; the
-// caller holds s.mu.
+// caller holds s.Mu.
 func (s *StandIn) capacities() []standin.Level {
-	now := s.now()
+	now := s.Now()
 	out := make([]standin.Level, 0, len(s.offers))
 	for _, o := range s.offers {
 		out = append(out, s.capacity(o, now))
@@ -479,9 +446,9 @@ func (s *StandIn) capacities() []standin.Level {
 }
 
 // available is how many more nodes of o can be created now, as the
-// sandbox's capacity ledger has it; the caller holds s.mu.
+// sandbox's capacity ledger has it; the caller holds s.Mu.
 func (s *StandIn) available(o offer, now time.Time) int {
-	return s.opts.Capacity.Free(s.capacity(o, now))
+	return s.Opts.Capacity.Free(s.capacity(o, now))
 }
 
 func (s *StandIn) findOffer(region, flavor string) (offer, bool) {
@@ -502,9 +469,9 @@ func (s *StandIn) offerByID(id int) offer {
 
 func (s *StandIn) listFlavors(w http.ResponseWriter, r *http.Request) {
 	region := r.URL.Query().Get("region")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	now := s.Now()
 	resp := flavorList{Status: true, Message: "Getting flavors success", Data: []flavorGroup{}}
 	groups := map[string]int{} // gpu/region -> index in Data
 	for _, o := range s.offers {
@@ -530,9 +497,9 @@ func (s *StandIn) listFlavors(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *StandIn) listStocks(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	now := s.Now()
 	var resp stockList
 	for _, region := range s.regionNames() {
 		sr := stockRegion{Region: region, StockType: "GPU"}
@@ -559,7 +526,7 @@ func (s *StandIn) listStocks(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *StandIn) pricebook(w http.ResponseWriter, r *http.Request) {
-	now := s.now()
+	now := s.Now()
 	book := make([]priceEntry, 0, len(seedPrices))
 	for i, p := range seedPrices {
 		v := standin.Drift(p.price, 0.03, "hyperstack/"+p.gpu, now)
@@ -572,7 +539,7 @@ func (s *StandIn) pricebook(w http.ResponseWriter, r *http.Request) {
 // CREATING, BUILD and an ACTIVE VM whose floating IP is still attaching;
 // deletion takes half a boot.
 func (s *StandIn) phase(vm *vmRecord, now time.Time) phase {
-	boot := s.opts.BootTime
+	boot := s.Opts.BootTime
 	if !vm.DeletedAt.IsZero() {
 		if now.Sub(vm.DeletedAt) < boot/2 {
 			return phaseDeleting
@@ -591,21 +558,21 @@ func (s *StandIn) phase(vm *vmRecord, now time.Time) phase {
 }
 
 // observe opens the host of a VM that has just come up; the caller holds
-// s.mu.
+// s.Mu.
 func (s *StandIn) observe(vm *vmRecord, now time.Time) {
 	if s.phase(vm, now) != phaseRunning || vm.IP != "" || !vm.FloatingIP {
 		return
 	}
-	ip, port, err := s.hosts.Open(hostID(vm.ID), "", 0, machine(vm))
+	ip, port, err := s.OpenHost(strconv.FormatInt(vm.ID, 10), "", 0, machine(vm))
 	if err != nil {
 		return // the VM stays "attaching" and the next look tries again
 	}
 	vm.IP, vm.SSHPort = ip, port
 	// A failed save loses nothing the next change will not write again.
-	_ = s.save()
+	_ = s.Save()
 }
 
-// view renders a VM as Hyperstack's Instance_Fields; the caller holds s.mu.
+// view renders a VM as Hyperstack's Instance_Fields; the caller holds s.Mu.
 func (s *StandIn) view(vm *vmRecord, now time.Time) instanceFields {
 	s.observe(vm, now)
 	o := s.offerByID(vm.OfferID)
@@ -644,13 +611,13 @@ func (s *StandIn) view(vm *vmRecord, now time.Time) instanceFields {
 	return f
 }
 
-// vm finds a VM that still exists; the caller holds s.mu.
+// vm finds a VM that still exists; the caller holds s.Mu.
 func (s *StandIn) vm(r *http.Request, now time.Time) (*vmRecord, bool) {
 	id, err := strconv.ParseInt(r.PathValue("vm_id"), 10, 64)
 	if err != nil {
 		return nil, false
 	}
-	for _, vm := range s.state.VMs {
+	for _, vm := range s.State.VMs {
 		if vm.ID == id && s.phase(vm, now) != phaseGone {
 			return vm, true
 		}
@@ -659,9 +626,9 @@ func (s *StandIn) vm(r *http.Request, now time.Time) (*vmRecord, bool) {
 }
 
 func (s *StandIn) getVM(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	now := s.Now()
 	vm, ok := s.vm(r, now)
 	if !ok {
 		writeError(w, http.StatusNotFound, "not_found", "Virtual machine %s not found", r.PathValue("vm_id"))
@@ -674,11 +641,11 @@ func (s *StandIn) listVMs(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	search, env := q.Get("search"), q.Get("environment")
 	exact := q.Get("exact_environment_match") == "true"
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	now := s.Now()
 	var match []*vmRecord
-	for _, vm := range s.state.VMs {
+	for _, vm := range s.State.VMs {
 		if s.phase(vm, now) == phaseGone {
 			continue
 		}
@@ -728,9 +695,9 @@ func (s *StandIn) createVMs(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "Image %s not found", req.ImageName)
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	now := s.Now()
 	env := s.findEnvironment(req.EnvironmentName)
 	if env == nil {
 		writeError(w, http.StatusNotFound, "not_found", "Environment %s not found", req.EnvironmentName)
@@ -772,10 +739,10 @@ func (s *StandIn) createVMs(w http.ResponseWriter, r *http.Request) {
 			Image: image, KeyName: req.KeyName, UserData: req.UserData, Labels: req.Labels,
 			SecurityRules: stamped(req.SecurityRules, now), FloatingIP: req.AssignFloatingIP, CreatedAt: now.UTC(),
 		}
-		s.state.VMs = append(s.state.VMs, vm)
+		s.State.VMs = append(s.State.VMs, vm)
 		resp.Instances = append(resp.Instances, s.view(vm, now))
 	}
-	if err := s.save(); err != nil {
+	if err := s.Save(); err != nil {
 		writeError(w, http.StatusInternalServerError, "internal_server_error", "%v", err)
 		return
 	}
@@ -791,10 +758,10 @@ func stamped(rules []securityRulePayload, now time.Time) []securityRule {
 	return out
 }
 
-// live counts VMs not yet deleted; the caller holds s.mu.
+// live counts VMs not yet deleted; the caller holds s.Mu.
 func (s *StandIn) live(now time.Time) int {
 	n := 0
-	for _, vm := range s.state.VMs {
+	for _, vm := range s.State.VMs {
 		if s.phase(vm, now) != phaseGone {
 			n++
 		}
@@ -803,9 +770,9 @@ func (s *StandIn) live(now time.Time) int {
 }
 
 func (s *StandIn) deleteVM(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	now := s.Now()
 	vm, ok := s.vm(r, now)
 	if !ok {
 		writeError(w, http.StatusNotFound, "not_found", "Virtual machine %s not found", r.PathValue("vm_id"))
@@ -822,8 +789,8 @@ func (s *StandIn) deleteVM(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	vm.DeletedAt = now.UTC()
-	s.hosts.Remove(hostID(vm.ID))
-	if err := s.save(); err != nil {
+	s.RemoveHost(strconv.FormatInt(vm.ID, 10))
+	if err := s.Save(); err != nil {
 		writeError(w, http.StatusInternalServerError, "internal_server_error", "%v", err)
 		return
 	}

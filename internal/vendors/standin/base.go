@@ -1,0 +1,124 @@
+package standin
+
+import (
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// Base is the plumbing every stand-in shares, which a stand-in embeds so
+// that it keeps only its vendor's protocol (handlers, wire shapes, seed
+// catalog): its options and clock, its loopback hosts, its state of type
+// S under a mutex and persisted to Options.StatePath, fault injection in
+// front of its handler, and the per-minute request budget of a vendor
+// that has one.
+type Base[S any] struct {
+	// Opts are the stand-in's options and Now its clock.
+	Opts Options
+	Now  func() time.Time
+	// Hosts are the loopback machines: Options.Hosts, or the stand-in's
+	// own when they are nil.
+	Hosts *Hosts
+	// Mu guards State, what survives a restart, and whatever else of the
+	// stand-in changes.
+	Mu    sync.Mutex
+	State S
+	// Limiter is the per-minute budget a stand-in puts in front of its
+	// handler (RateLimiter.Wrap) when its vendor has one.
+	Limiter RateLimiter
+
+	vendor   string
+	ownHosts bool
+	faults   Faults
+	handler  http.Handler
+	machines func() []Host
+}
+
+// Host is one machine of a stand-in's state, as the base reopens it after
+// a restart and closes it with the stand-in.
+type Host struct {
+	// ID is the vendor's id of the instance.
+	ID string
+	// IP and Port point at where its host listened, empty before it first
+	// ran; reopening may move it, and updates them.
+	IP   *string
+	Port *int
+	// Live: the instance is not deleted, so its host comes back after a
+	// restart.
+	Live    bool
+	Machine Machine
+}
+
+// Open readies the base of vendor's stand-in made with o: its clock and
+// hosts, its State loaded from o.StatePath (S's zero value, or what the
+// caller put in State, when there is no file), and the hosts of the live
+// machines that ran reopened at their old addresses. machines lists the
+// machines of State; Close uses it too.
+func (b *Base[S]) Open(vendor string, o Options, machines func() []Host) error {
+	b.vendor, b.Opts, b.Now, b.Hosts, b.machines = vendor, o, o.Clock(), o.Hosts, machines
+	if b.Hosts == nil {
+		b.Hosts, b.ownHosts = &Hosts{}, true
+	}
+	if err := Load(o.StatePath, &b.State); err != nil {
+		return fmt.Errorf("%s stand-in: %w", vendor, err)
+	}
+	for _, h := range machines() {
+		if *h.IP == "" || !h.Live {
+			continue
+		}
+		ip, port, err := b.OpenHost(h.ID, *h.IP, *h.Port, h.Machine)
+		if err != nil {
+			return fmt.Errorf("%s stand-in: reopen %s: %w", vendor, h.ID, err)
+		}
+		*h.IP, *h.Port = ip, port
+	}
+	return nil
+}
+
+// Serve makes h, behind the faults, what the stand-in serves. errorBody
+// renders the vendor's error envelope for an injected status (see
+// Faults.Wrap).
+func (b *Base[S]) Serve(h http.Handler, errorBody func(status int, message string) (string, []byte)) {
+	b.handler = b.faults.Wrap(h, errorBody)
+}
+
+// ServeHTTP serves the vendor's API.
+func (b *Base[S]) ServeHTTP(w http.ResponseWriter, r *http.Request) { b.handler.ServeHTTP(w, r) }
+
+// Faults is where tests and the sandbox inject failures.
+func (b *Base[S]) Faults() *Faults { return &b.faults }
+
+// Save persists State; the caller holds Mu.
+func (b *Base[S]) Save() error { return Save(b.Opts.StatePath, &b.State) }
+
+// Close stops the hosts of the stand-in's machines and saves its state.
+func (b *Base[S]) Close() error {
+	b.Mu.Lock()
+	defer b.Mu.Unlock()
+	if b.ownHosts {
+		b.Hosts.CloseAll()
+	} else {
+		for _, h := range b.machines() {
+			b.Hosts.Close(b.HostID(h.ID))
+		}
+	}
+	return b.Save()
+}
+
+// HostID names an instance's loopback host; the vendor's prefix keeps ids
+// apart when several stand-ins share one Hosts.
+func (b *Base[S]) HostID(id string) string { return b.vendor + "/" + id }
+
+// OpenHost opens (or reopens at ip and port, when given) the loopback
+// host of instance id, serving m; it returns where the host listens.
+func (b *Base[S]) OpenHost(id, ip string, port int, m Machine) (string, int, error) {
+	return b.Hosts.Open(b.HostID(id), ip, port, m)
+}
+
+// CloseHost stops the host of instance id, keeping its address for a
+// later OpenHost.
+func (b *Base[S]) CloseHost(id string) { b.Hosts.Close(b.HostID(id)) }
+
+// RemoveHost stops the host of instance id for good.
+func (b *Base[S]) RemoveHost(id string) { b.Hosts.Remove(b.HostID(id)) }
