@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gpusupply/supply/internal/vendors/standin"
@@ -23,17 +22,9 @@ const capacityDetail = "There are no longer any instances available with the req
 // whose port answers, clusters of pods, and deletion. Paths start /v2/,
 // so an adapter's BaseURL is the server's URL.
 type StandIn struct {
-	opts      standin.Options
-	now       func() time.Time
-	hosts     *standin.Hosts
-	faults    standin.Faults
+	standin.Base[savedState]
 	offerings []offering
-	handler   http.Handler
 
-	mu    sync.Mutex
-	state savedState
-	// limiter is the budget of requests per minute (SetRateLimit).
-	limiter standin.RateLimiter
 	// balance is the account's credit in USD (0: unlimited); a pod needs
 	// an hour of its cost.
 	balance float64
@@ -84,21 +75,9 @@ type clusterRecord struct {
 // NewStandIn starts a stand-in, reloading its pods from o.StatePath and
 // reopening the hosts of those that were running.
 func NewStandIn(o standin.Options) (*StandIn, error) {
-	s := &StandIn{opts: o, now: o.Clock(), hosts: o.Hosts, offerings: seedOfferings(o.Scale), typeNames: map[shape]string{}}
-	if s.hosts == nil {
-		s.hosts = &standin.Hosts{}
-	}
-	if err := standin.Load(o.StatePath, &s.state); err != nil {
-		return nil, fmt.Errorf("runpod stand-in: %w", err)
-	}
-	for _, p := range s.state.Pods {
-		if p.IP != "" && p.DeletedAt.IsZero() {
-			ip, port, err := s.hosts.Open(hostID(p.ID), p.IP, p.SSHPort, machine(p))
-			if err != nil {
-				return nil, fmt.Errorf("runpod stand-in: reopen pod %s: %w", p.ID, err)
-			}
-			p.IP, p.SSHPort = ip, port
-		}
+	s := &StandIn{offerings: seedOfferings(o.Scale), typeNames: map[shape]string{}}
+	if err := s.Open(Name, o, s.machines); err != nil {
+		return nil, err
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v2/catalog/gpus", s.listGPUs)
@@ -115,38 +94,32 @@ func NewStandIn(o standin.Options) (*StandIn, error) {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusNotFound, "resource not found")
 	})
-	s.handler = s.faults.Wrap(s.authorize(s.limit(mux)), faultBody)
-	o.Capacity.Register(Name, &s.mu, s.capacities)
+	s.Serve(s.authorize(s.limit(mux)), faultBody)
+	o.Capacity.Register(Name, &s.Mu, s.capacities)
 	return s, nil
 }
-
-// ServeHTTP serves RunPod's API.
-func (s *StandIn) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
-
-// Faults is where tests and the sandbox inject failures.
-func (s *StandIn) Faults() *standin.Faults { return &s.faults }
 
 // SetRateLimit makes the stand-in answer 429 after perMinute requests in
 // a clock minute, with Retry-After until the minute is over, as RunPod's
 // per-user minute window does (0 turns it off, the default).
 func (s *StandIn) SetRateLimit(perMinute int) {
-	s.limiter.Set(perMinute)
+	s.Limiter.Set(perMinute)
 }
 
 // SetBalance sets the account's credit in USD; a pod whose first hour
 // costs more is refused with 402 (0: unlimited, the default).
 func (s *StandIn) SetBalance(usd float64) {
-	s.mu.Lock()
+	s.Mu.Lock()
 	s.balance = usd
-	s.mu.Unlock()
+	s.Mu.Unlock()
 }
 
 // DenyPool makes the GPU type's pool one the account cannot access:
 // creating a pod or cluster of it is refused with 403, as createPod
 // documents ("Your account cannot access the requested pool").
 func (s *StandIn) DenyPool(gpuID string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
 	if s.denied == nil {
 		s.denied = map[string]bool{}
 	}
@@ -155,11 +128,11 @@ func (s *StandIn) DenyPool(gpuID string) {
 
 // Instances lists every pod the stand-in holds, terminated ones included.
 func (s *StandIn) Instances() []standin.ConsoleEntry {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	out := make([]standin.ConsoleEntry, 0, len(s.state.Pods))
-	for _, p := range s.state.Pods {
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	now := s.Now()
+	out := make([]standin.ConsoleEntry, 0, len(s.State.Pods))
+	for _, p := range s.State.Pods {
 		v := s.view(p, now)
 		var tags []string
 		for _, k := range []string{envResource, envCluster} {
@@ -180,19 +153,14 @@ func (s *StandIn) Instances() []standin.ConsoleEntry {
 	return out
 }
 
-// Close stops the hosts of this stand-in's pods and saves its state.
-func (s *StandIn) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, p := range s.state.Pods {
-		s.hosts.Close(hostID(p.ID))
+// machines lists the pods' hosts for the base to reopen and close.
+func (s *StandIn) machines() []standin.Host {
+	out := make([]standin.Host, 0, len(s.State.Pods))
+	for _, p := range s.State.Pods {
+		out = append(out, standin.Host{ID: p.ID, IP: &p.IP, Port: &p.SSHPort, Live: p.DeletedAt.IsZero(), Machine: machine(p)})
 	}
-	return standin.Save(s.opts.StatePath, &s.state)
+	return out
 }
-
-// hostID names a pod's sandbox host; the prefix keeps ids apart when
-// several stand-ins share one Hosts.
-func hostID(id string) string { return Name + "/" + id }
 
 // machine is what the pod received: root's key in its PUBLIC_KEY
 // environment variable (RunPod's way; its images start sshd with it) and
@@ -201,9 +169,6 @@ func machine(p *podRecord) standin.Machine {
 	return standin.Machine{Vendor: Name, ID: p.ID, Name: p.Name, Keys: []string{p.Env[envKey]},
 		UserDataField: "args", UserData: p.Args, Startup: bootScript(p.Args)}
 }
-
-// save persists the state; the caller holds s.mu.
-func (s *StandIn) save() error { return standin.Save(s.opts.StatePath, &s.state) }
 
 // newID makes a RunPod-looking id ("7h9k2m4n6p...").
 func newID() string { return strings.ToLower(rand.Text()[:14]) }
@@ -216,7 +181,7 @@ func (s *StandIn) authorize(next http.Handler) http.Handler {
 		switch {
 		case !ok || token == "":
 			writeProblem(w, http.StatusUnauthorized, "missing bearer token")
-		case s.opts.APIKey != "" && token != s.opts.APIKey:
+		case s.Opts.APIKey != "" && token != s.Opts.APIKey:
 			writeProblem(w, http.StatusUnauthorized, "invalid bearer token")
 		default:
 			next.ServeHTTP(w, r)
@@ -228,7 +193,7 @@ func (s *StandIn) authorize(next http.Handler) http.Handler {
 // IETF RateLimit headers RunPod sends.
 func (s *StandIn) limit(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if win := s.limiter.Take(s.now()); win.Limit > 0 {
+		if win := s.Limiter.Take(s.Now()); win.Limit > 0 {
 			w.Header().Set("RateLimit", fmt.Sprintf(`"minute";r=%d;t=%d`, win.Remaining, win.Reset))
 			w.Header().Set("RateLimit-Policy", fmt.Sprintf(`"minute";q=%d;w=60`, win.Limit))
 			if win.Over {
@@ -262,22 +227,22 @@ func writeProblem(w http.ResponseWriter, status int, detail string, errs ...stri
 // capacity is what the stock model says of the pods of count GPUs an
 // offering can place now, or (nodes > 1) of its clusters of nodes such
 // pods: its GPUs not taken by live pods, in whole units, or none while it
-// flickers out, as a little stock does over time. The caller holds s.mu.
+// flickers out, as a little stock does over time. The caller holds s.Mu.
 func (s *StandIn) capacity(o offering, count, nodes int, now time.Time) standin.Level {
 	n := o.stock
-	for _, p := range s.state.Pods {
+	for _, p := range s.State.Pods {
 		if p.DeletedAt.IsZero() && p.GPU == o.gpu.id && p.Cloud == o.cloud && p.DC == o.dc {
 			n -= p.GPUCount
 		}
 	}
 	item := standin.Item{Vendor: Name, InstanceType: s.typeName(shape{gpuID: o.gpu.id, count: count, cloud: o.cloud, cluster: nodes > 1}),
 		Region: o.dc, Contract: standin.OnDemand, GPUCount: count * nodes, NodeCount: nodes}
-	return s.opts.Level(item, max(n, 0)/(count*nodes), 0.05, o.dc+"/"+o.gpu.id+"/"+o.cloud, now)
+	return s.Opts.Level(item, max(n, 0)/(count*nodes), 0.05, o.dc+"/"+o.gpu.id+"/"+o.cloud, now)
 }
 
 // typeName is a shape's instance type as the adapter names it, made once
 // per shape: a catalog read asks for it in every data centre. The caller
-// holds s.mu.
+// holds s.Mu.
 func (s *StandIn) typeName(sh shape) string {
 	name, ok := s.typeNames[sh]
 	if !ok {
@@ -290,9 +255,9 @@ func (s *StandIn) typeName(sh shape) string {
 // capacities lists, for the sandbox's capacity ledger, every shape an
 // adapter's catalog offers of every offering: pods of each of podCounts
 // GPUs its cloud sells, and in the secure cloud clusters of each of
-// clusterSizes full pods. The caller holds s.mu.
+// clusterSizes full pods. The caller holds s.Mu.
 func (s *StandIn) capacities() []standin.Level {
-	now := s.now()
+	now := s.Now()
 	var out []standin.Level
 	for _, o := range s.offerings {
 		if o.gpu.listPrice(o.cloud) <= 0 {
@@ -314,9 +279,9 @@ func (s *StandIn) capacities() []standin.Level {
 
 // free is how many pods of count GPUs (or clusters of nodes of them) an
 // offering can place now, as the sandbox's capacity ledger has it; the
-// caller holds s.mu.
+// caller holds s.Mu.
 func (s *StandIn) free(o offering, count, nodes int, now time.Time) int {
-	return s.opts.Capacity.Free(s.capacity(o, count, nodes, now))
+	return s.Opts.Capacity.Free(s.capacity(o, count, nodes, now))
 }
 
 // level is RunPod's availability level for units placeable shapes.
@@ -388,9 +353,9 @@ func (s *StandIn) listGPUs(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, status, detail)
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	now := s.Now()
 	// gpuList, written a GPU type at a time: each lists every data centre.
 	st := standin.NewStream(w, http.StatusOK, `{"gpus":[`)
 	for _, g := range seedGPUs {
@@ -440,7 +405,7 @@ func (s *StandIn) gpuType(g seedGPU, now time.Time) gpuType {
 // availability lists, per data centre offering g in cloud, whether a pod
 // of count GPUs (product POD) or the smallest cluster of such pods
 // (product CLUSTER, secure cloud only: two pods) can be placed; the
-// caller holds s.mu.
+// caller holds s.Mu.
 func (s *StandIn) availability(g seedGPU, product, cloud string, count int, now time.Time) []dataCenterAvail {
 	nodes := 1
 	switch product {
@@ -483,9 +448,9 @@ func (s *StandIn) listDataCenters(w http.ResponseWriter, r *http.Request) {
 	if v := q.Get("regions"); v != "" {
 		regions = strings.Split(v, ",")
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	now := s.Now()
 	resp := dataCenterList{DataCenters: []dataCenter{}}
 	seen := map[string]int{}
 	for _, o := range s.offerings {
@@ -519,30 +484,30 @@ func (s *StandIn) listDataCenters(w http.ResponseWriter, r *http.Request) {
 // BootTime splits into PROVISIONING and STARTING, then RUNNING.
 func (s *StandIn) phase(p *podRecord, now time.Time) string {
 	switch age := now.Sub(p.CreatedAt); {
-	case age < s.opts.BootTime*2/5:
+	case age < s.Opts.BootTime*2/5:
 		return statusProvisioning
-	case age < s.opts.BootTime:
+	case age < s.Opts.BootTime:
 		return statusStarting
 	}
 	return statusRunning
 }
 
 // observe opens the host of a pod that has just come up; the caller
-// holds s.mu.
+// holds s.Mu.
 func (s *StandIn) observe(p *podRecord, now time.Time) {
 	if !p.DeletedAt.IsZero() || p.IP != "" || s.phase(p, now) != statusRunning || !slices.Contains(p.Ports, "22/tcp") {
 		return
 	}
-	ip, port, err := s.hosts.Open(hostID(p.ID), "", 0, machine(p))
+	ip, port, err := s.OpenHost(p.ID, "", 0, machine(p))
 	if err != nil {
 		return // the pod shows no direct SSH yet and the next look tries again
 	}
 	p.IP, p.SSHPort = ip, port
 	// A failed save loses nothing the next change will not write again.
-	_ = s.save()
+	_ = s.Save()
 }
 
-// view renders a pod as RunPod's Pod; the caller holds s.mu.
+// view renders a pod as RunPod's Pod; the caller holds s.Mu.
 func (s *StandIn) view(p *podRecord, now time.Time) pod {
 	s.observe(p, now)
 	status := s.phase(p, now)
@@ -570,7 +535,7 @@ func (s *StandIn) view(p *podRecord, now time.Time) pod {
 	switch status {
 	case statusRunning:
 		v.Actions = []string{"stop", "restart", "terminate"}
-		started := p.CreatedAt.Add(s.opts.BootTime)
+		started := p.CreatedAt.Add(s.Opts.BootTime)
 		v.StartedAt = &started
 		v.Runtime = &podRuntime{Uptime: int(now.Sub(started).Seconds()), Ports: []runtimePort{}}
 		if p.IP != "" {
@@ -600,9 +565,9 @@ func findGPU(id string) (seedGPU, bool) {
 	return seedGPU{}, false
 }
 
-// pod finds a live pod by the path's id; the caller holds s.mu.
+// pod finds a live pod by the path's id; the caller holds s.Mu.
 func (s *StandIn) pod(r *http.Request) (*podRecord, bool) {
-	for _, p := range s.state.Pods {
+	for _, p := range s.State.Pods {
 		if p.ID == r.PathValue("id") && p.DeletedAt.IsZero() {
 			return p, true
 		}
@@ -611,23 +576,23 @@ func (s *StandIn) pod(r *http.Request) (*podRecord, bool) {
 }
 
 func (s *StandIn) getPod(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
 	p, ok := s.pod(r)
 	if !ok {
 		writeProblem(w, http.StatusNotFound, "pod not found")
 		return
 	}
-	writeJSON(w, http.StatusOK, s.view(p, s.now()))
+	writeJSON(w, http.StatusOK, s.view(p, s.Now()))
 }
 
 func (s *StandIn) listPods(w http.ResponseWriter, r *http.Request) {
 	withMembers := r.URL.Query().Get("includeClusterPods") == "true"
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	now := s.Now()
 	resp := podList{Pods: []pod{}}
-	for _, p := range s.state.Pods {
+	for _, p := range s.State.Pods {
 		if p.DeletedAt.IsZero() && (withMembers || p.ClusterID == "") {
 			resp.Pods = append(resp.Pods, s.view(p, now))
 		}
@@ -663,7 +628,7 @@ func checkContainer(c containerConfig) []string {
 }
 
 // place picks the first preferred data centre with units×count free GPUs
-// of gpuID in cloud; the caller holds s.mu. A refusal comes back as the
+// of gpuID in cloud; the caller holds s.Mu. A refusal comes back as the
 // status and detail RunPod would answer.
 func (s *StandIn) place(gpuID, cloud string, count, units int, dcs []string, now time.Time) (dc string, status int, detail string) {
 	g, ok := findGPU(gpuID)
@@ -717,9 +682,9 @@ func (s *StandIn) createPod(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	count := max(req.GPU.Count, 1)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	now := s.Now()
 	dc, status, detail := s.place(req.GPU.ID, req.Cloud, count, 1, req.DataCenterIDs, now)
 	if status != 0 {
 		writeProblem(w, status, detail)
@@ -730,8 +695,8 @@ func (s *StandIn) createPod(w http.ResponseWriter, r *http.Request) {
 		Env: req.Env, Ports: req.Ports, GPU: req.GPU.ID, GPUCount: count, Cloud: req.Cloud,
 		DC: dc, CreatedAt: now.UTC(),
 	}
-	s.state.Pods = append(s.state.Pods, p)
-	if err := s.save(); err != nil {
+	s.State.Pods = append(s.State.Pods, p)
+	if err := s.Save(); err != nil {
 		writeProblem(w, http.StatusInternalServerError, err.Error())
 		return
 	}
@@ -739,8 +704,8 @@ func (s *StandIn) createPod(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *StandIn) deletePod(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
 	p, ok := s.pod(r)
 	if !ok {
 		writeProblem(w, http.StatusNotFound, "pod not found")
@@ -751,20 +716,20 @@ func (s *StandIn) deletePod(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.terminate(p)
-	if err := s.save(); err != nil {
+	if err := s.Save(); err != nil {
 		writeProblem(w, http.StatusInternalServerError, err.Error())
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// terminate ends a pod and its host; the caller holds s.mu and saves.
+// terminate ends a pod and its host; the caller holds s.Mu and saves.
 func (s *StandIn) terminate(p *podRecord) {
-	p.DeletedAt = s.now().UTC()
-	s.hosts.Remove(hostID(p.ID))
+	p.DeletedAt = s.Now().UTC()
+	s.RemoveHost(p.ID)
 }
 
-// clusterView renders a cluster as RunPod's Cluster; the caller holds s.mu.
+// clusterView renders a cluster as RunPod's Cluster; the caller holds s.Mu.
 func (s *StandIn) clusterView(c *clusterRecord, now time.Time) cluster {
 	v := cluster{ID: c.ID, Name: c.Name, Type: c.Type, Compute: c.Compute, DataCenterID: c.DC,
 		Pods: clusterPods{ByStatus: map[string]int{}}, Network: &clusterNetwork{CIDR: "10.65.0.0/24"}, CreatedAt: c.CreatedAt}
@@ -782,10 +747,10 @@ func (s *StandIn) clusterView(c *clusterRecord, now time.Time) cluster {
 	return v
 }
 
-// members lists a cluster's live pods by rank; the caller holds s.mu.
+// members lists a cluster's live pods by rank; the caller holds s.Mu.
 func (s *StandIn) members(clusterID string) []*podRecord {
 	var out []*podRecord
-	for _, p := range s.state.Pods {
+	for _, p := range s.State.Pods {
 		if p.ClusterID == clusterID && p.DeletedAt.IsZero() {
 			out = append(out, p)
 		}
@@ -793,9 +758,9 @@ func (s *StandIn) members(clusterID string) []*podRecord {
 	return out
 }
 
-// cluster finds a live cluster by the path's id; the caller holds s.mu.
+// cluster finds a live cluster by the path's id; the caller holds s.Mu.
 func (s *StandIn) cluster(r *http.Request) (*clusterRecord, bool) {
-	for _, c := range s.state.Clusters {
+	for _, c := range s.State.Clusters {
 		if c.ID == r.PathValue("id") && c.DeletedAt.IsZero() {
 			return c, true
 		}
@@ -804,11 +769,11 @@ func (s *StandIn) cluster(r *http.Request) (*clusterRecord, bool) {
 }
 
 func (s *StandIn) listClusters(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	now := s.Now()
 	resp := clusterList{Clusters: []cluster{}}
-	for _, c := range s.state.Clusters {
+	for _, c := range s.State.Clusters {
 		if c.DeletedAt.IsZero() {
 			resp.Clusters = append(resp.Clusters, s.clusterView(c, now))
 		}
@@ -817,25 +782,25 @@ func (s *StandIn) listClusters(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *StandIn) getCluster(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
 	c, ok := s.cluster(r)
 	if !ok {
 		writeProblem(w, http.StatusNotFound, "cluster not found")
 		return
 	}
-	writeJSON(w, http.StatusOK, s.clusterView(c, s.now()))
+	writeJSON(w, http.StatusOK, s.clusterView(c, s.Now()))
 }
 
 func (s *StandIn) listClusterPods(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
 	c, ok := s.cluster(r)
 	if !ok {
 		writeProblem(w, http.StatusNotFound, "cluster not found")
 		return
 	}
-	now := s.now()
+	now := s.Now()
 	resp := podList{Pods: []pod{}}
 	for _, p := range s.members(c.ID) {
 		resp.Pods = append(resp.Pods, s.view(p, now))
@@ -864,9 +829,9 @@ func (s *StandIn) createCluster(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusUnprocessableEntity, "Request validation failed.", errs...)
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	now := s.Now()
 	// A cluster is always placed within one data centre, in the secure cloud.
 	dc, status, detail := s.place(req.Compute.GPUTypeID, cloudSecure, req.Compute.GPUCountPerPod, req.Compute.PodCount, req.DataCenterIDs, now)
 	if status != 0 {
@@ -874,16 +839,16 @@ func (s *StandIn) createCluster(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := &clusterRecord{ID: newID(), Name: req.Name, Type: req.Type, Compute: req.Compute, DC: dc, CreatedAt: now.UTC()}
-	s.state.Clusters = append(s.state.Clusters, c)
+	s.State.Clusters = append(s.State.Clusters, c)
 	for rank := range req.Compute.PodCount {
-		s.state.Pods = append(s.state.Pods, &podRecord{
+		s.State.Pods = append(s.State.Pods, &podRecord{
 			ID: newID(), Name: fmt.Sprintf("%s-%d", req.Name, rank), Image: req.Image, Args: req.Args,
 			Disk: max(req.Disk, 20), Env: req.Env, Ports: req.Ports, GPU: req.Compute.GPUTypeID,
 			GPUCount: req.Compute.GPUCountPerPod, Cloud: cloudSecure, DC: dc, ClusterID: c.ID, Rank: rank,
 			CreatedAt: now.UTC(),
 		})
 	}
-	if err := s.save(); err != nil {
+	if err := s.Save(); err != nil {
 		writeProblem(w, http.StatusInternalServerError, err.Error())
 		return
 	}
@@ -891,8 +856,8 @@ func (s *StandIn) createCluster(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *StandIn) deleteCluster(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
 	c, ok := s.cluster(r)
 	if !ok {
 		writeProblem(w, http.StatusNotFound, "cluster not found")
@@ -901,8 +866,8 @@ func (s *StandIn) deleteCluster(w http.ResponseWriter, r *http.Request) {
 	for _, p := range s.members(c.ID) {
 		s.terminate(p)
 	}
-	c.DeletedAt = s.now().UTC()
-	if err := s.save(); err != nil {
+	c.DeletedAt = s.Now().UTC()
+	if err := s.Save(); err != nil {
 		writeProblem(w, http.StatusInternalServerError, err.Error())
 		return
 	}

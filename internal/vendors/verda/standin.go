@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -34,24 +33,16 @@ const unlimitedBalance = 1e9
 // adapter's BaseURL is server.URL + "/v1". Options.APIKey is the client
 // secret it accepts (any client id; "" accepts any secret).
 type StandIn struct {
-	opts      standin.Options
-	now       func() time.Time
-	hosts     *standin.Hosts
-	faults    standin.Faults
+	standin.Base[savedState]
 	offers    []offer
 	locations []location
-	handler   http.Handler
 
-	mu    sync.Mutex
-	state savedState
 	// access and refresh are the tokens issued (access → expiry); they
 	// live in memory only, so a restart makes clients authenticate again.
 	access   map[string]time.Time
 	refresh  map[string]bool
 	tokenTTL time.Duration
 	balance  float64
-	// limiter is the budget of requests per minute (SetRateLimit).
-	limiter standin.RateLimiter
 }
 
 // savedState is what survives a restart.
@@ -102,23 +93,10 @@ const (
 // NewStandIn starts a stand-in, reloading its instances from o.StatePath
 // and reopening the hosts of those that were running.
 func NewStandIn(o standin.Options) (*StandIn, error) {
-	s := &StandIn{opts: o, now: o.Clock(), hosts: o.Hosts, access: map[string]time.Time{}, refresh: map[string]bool{},
-		tokenTTL: defaultTokenTTL, balance: unlimitedBalance}
+	s := &StandIn{access: map[string]time.Time{}, refresh: map[string]bool{}, tokenTTL: defaultTokenTTL, balance: unlimitedBalance}
 	s.offers, s.locations = seedOffers(o.Scale)
-	if s.hosts == nil {
-		s.hosts = &standin.Hosts{}
-	}
-	if err := standin.Load(o.StatePath, &s.state); err != nil {
-		return nil, fmt.Errorf("verda stand-in: %w", err)
-	}
-	for _, in := range s.state.Instances {
-		if in.IP != "" && in.DeletedAt.IsZero() {
-			ip, port, err := s.hosts.Open(hostID(in.ID), in.IP, in.SSHPort, machine(in))
-			if err != nil {
-				return nil, fmt.Errorf("verda stand-in: reopen instance %s: %w", in.ID, err)
-			}
-			in.IP, in.SSHPort = ip, port
-		}
+	if err := s.Open(Name, o, s.machines); err != nil {
+		return nil, err
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/oauth2/token", s.issueToken)
@@ -141,53 +119,47 @@ func NewStandIn(o standin.Options) (*StandIn, error) {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "Not found")
 	})
-	s.handler = s.faults.Wrap(s.limit(s.authorize(mux)), faultBody)
-	o.Capacity.Register(Name, &s.mu, s.capacities)
+	s.Serve(s.limit(s.authorize(mux)), faultBody)
+	o.Capacity.Register(Name, &s.Mu, s.capacities)
 	return s, nil
 }
-
-// ServeHTTP serves Verda's API.
-func (s *StandIn) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
-
-// Faults is where tests and the sandbox inject failures.
-func (s *StandIn) Faults() *standin.Faults { return &s.faults }
 
 // SetRateLimit makes the stand-in answer 429 after perMinute requests in
 // a clock minute, with a Retry-After to the end of it (0 turns it off,
 // the default).
 func (s *StandIn) SetRateLimit(perMinute int) {
-	s.limiter.Set(perMinute)
+	s.Limiter.Set(perMinute)
 }
 
 // SetBalance sets the account balance in USD; a deploy needs at least an
 // hour of the instance's price, or it is refused with 402.
 func (s *StandIn) SetBalance(usd float64) {
-	s.mu.Lock()
+	s.Mu.Lock()
 	s.balance = usd
-	s.mu.Unlock()
+	s.Mu.Unlock()
 }
 
 // SetTokenTTL sets the lifetime of access tokens issued from now on.
 func (s *StandIn) SetTokenTTL(d time.Duration) {
-	s.mu.Lock()
+	s.Mu.Lock()
 	s.tokenTTL = d
-	s.mu.Unlock()
+	s.Mu.Unlock()
 }
 
 // RevokeTokens invalidates every access token issued so far, as a
 // rotation of the client secret would.
 func (s *StandIn) RevokeTokens() {
-	s.mu.Lock()
+	s.Mu.Lock()
 	clear(s.access)
-	s.mu.Unlock()
+	s.Mu.Unlock()
 }
 
 // Scripts returns the start-up scripts the account holds, by id.
 func (s *StandIn) Scripts() map[string]string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
 	out := map[string]string{}
-	for _, sc := range s.state.Scripts {
+	for _, sc := range s.State.Scripts {
 		out[sc.ID] = sc.Script
 	}
 	return out
@@ -195,11 +167,11 @@ func (s *StandIn) Scripts() map[string]string {
 
 // Instances lists every instance the stand-in holds, deleted ones included.
 func (s *StandIn) Instances() []standin.ConsoleEntry {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	out := make([]standin.ConsoleEntry, 0, len(s.state.Instances))
-	for _, in := range s.state.Instances {
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	now := s.Now()
+	out := make([]standin.ConsoleEntry, 0, len(s.State.Instances))
+	for _, in := range s.State.Instances {
 		v := s.view(in, now)
 		out = append(out, standin.ConsoleEntry{
 			Vendor:       Name,
@@ -218,19 +190,14 @@ func (s *StandIn) Instances() []standin.ConsoleEntry {
 	return out
 }
 
-// Close stops the hosts of this stand-in's instances and saves its state.
-func (s *StandIn) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, in := range s.state.Instances {
-		s.hosts.Close(hostID(in.ID))
+// machines lists the instances' hosts for the base to reopen and close.
+func (s *StandIn) machines() []standin.Host {
+	out := make([]standin.Host, 0, len(s.State.Instances))
+	for _, in := range s.State.Instances {
+		out = append(out, standin.Host{ID: in.ID, IP: &in.IP, Port: &in.SSHPort, Live: in.DeletedAt.IsZero(), Machine: machine(in)})
 	}
-	return standin.Save(s.opts.StatePath, &s.state)
+	return out
 }
-
-// hostID names an instance's sandbox host; the prefix keeps ids apart
-// when several stand-ins share one Hosts.
-func hostID(id string) string { return Name + "/" + id }
 
 // machine is what the instance received at deploy: the account's SSH
 // keys it named, which Verda's images install for root, and its start-up
@@ -240,13 +207,10 @@ func machine(in *instanceRecord) standin.Machine {
 		UserDataField: "startup script", UserData: in.Script}
 }
 
-// save persists the state; the caller holds s.mu.
-func (s *StandIn) save() error { return standin.Save(s.opts.StatePath, &s.state) }
-
 // limit answers Verda's 429, with a Retry-After to the end of the
 // minute, to requests over the minute's budget.
 func (s *StandIn) limit(next http.Handler) http.Handler {
-	return s.limiter.Wrap(next, s.now, func(w http.ResponseWriter, win standin.Window) {
+	return s.Limiter.Wrap(next, s.Now, func(w http.ResponseWriter, win standin.Window) {
 		w.Header().Set("Retry-After", strconv.FormatInt(win.Reset, 10))
 		writeError(w, http.StatusTooManyRequests, "too_many_requests", "Too many requests")
 	})
@@ -264,10 +228,10 @@ func (s *StandIn) authorize(next http.Handler) http.Handler {
 			return
 		}
 		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		s.mu.Lock()
+		s.Mu.Lock()
 		expiry, known := s.access[token]
-		valid := ok && known && s.now().Before(expiry)
-		s.mu.Unlock()
+		valid := ok && known && s.Now().Before(expiry)
+		s.Mu.Unlock()
 		if !valid {
 			writeError(w, http.StatusUnauthorized, "unauthorized_request", "Invalid or expired access token")
 			return
@@ -317,8 +281,8 @@ func (s *StandIn) issueToken(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &req) {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
 	switch req.GrantType {
 	case grantClientCredentials:
 		switch {
@@ -328,7 +292,7 @@ func (s *StandIn) issueToken(w http.ResponseWriter, r *http.Request) {
 		case req.ClientSecret == "":
 			writeError(w, http.StatusBadRequest, "invalid_request", "client_secret was not specified")
 			return
-		case s.opts.APIKey != "" && req.ClientSecret != s.opts.APIKey:
+		case s.Opts.APIKey != "" && req.ClientSecret != s.Opts.APIKey:
 			writeError(w, http.StatusUnauthorized, "unauthorized_request", "Invalid client id or client secret")
 			return
 		}
@@ -344,13 +308,13 @@ func (s *StandIn) issueToken(w http.ResponseWriter, r *http.Request) {
 	}
 	resp := tokenResponse{AccessToken: uuid.NewString(), TokenType: "Bearer", ExpiresIn: int(s.tokenTTL / time.Second),
 		RefreshToken: uuid.NewString(), Scope: "fullAccess"}
-	s.access[resp.AccessToken] = s.now().Add(s.tokenTTL)
+	s.access[resp.AccessToken] = s.Now().Add(s.tokenTTL)
 	s.refresh[resp.RefreshToken] = true
 	writeJSON(w, http.StatusOK, resp)
 }
 
 func (s *StandIn) listInstanceTypes(w http.ResponseWriter, r *http.Request) {
-	now := s.now()
+	now := s.Now()
 	out := make([]any, 0, len(seedTypes))
 	for i, t := range seedTypes {
 		it := instanceType{
@@ -408,8 +372,8 @@ func (s *StandIn) listVolumeTypes(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *StandIn) getBalance(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
 	writeJSON(w, http.StatusOK, balance{Amount: s.balance, Currency: "usd"})
 }
 
@@ -441,28 +405,28 @@ func spotIndex(spot bool) int {
 
 // capacity is what the stock model says of o on demand or spot now: its
 // stock under that contract less the instances not yet gone, or sold out
-// while it flickers. The caller holds s.mu.
+// while it flickers. The caller holds s.Mu.
 func (s *StandIn) capacity(o offer, spot bool, now time.Time) standin.Level {
 	key, contract := o.location+"/"+o.t.name, standin.OnDemand
 	if spot {
 		key, contract = key+"/spot", standin.Spot
 	}
 	n := o.stock[spotIndex(spot)]
-	for _, in := range s.state.Instances {
+	for _, in := range s.State.Instances {
 		if in.Location == o.location && in.InstanceType == o.t.name && in.IsSpot == spot && s.phase(in, now) != phaseGone {
 			n--
 		}
 	}
 	item := standin.Item{Vendor: Name, InstanceType: o.t.name, Region: o.location,
 		Contract: contract, GPUCount: o.t.gpus, NodeCount: 1}
-	return s.opts.Level(item, n, 0.05, key, now)
+	return s.Opts.Level(item, n, 0.05, key, now)
 }
 
 // capacities lists every GPU type of every location under each contract
 // it is priced for (supply rents no CPU node), for the sandbox's capacity
-// ledger; the caller holds s.mu.
+// ledger; the caller holds s.Mu.
 func (s *StandIn) capacities() []standin.Level {
-	now := s.now()
+	now := s.Now()
 	var out []standin.Level
 	for _, o := range s.offers {
 		if o.t.gpus < 1 {
@@ -478,9 +442,9 @@ func (s *StandIn) capacities() []standin.Level {
 }
 
 // available is how many more of o can be deployed now, as the sandbox's
-// capacity ledger has it; the caller holds s.mu.
+// capacity ledger has it; the caller holds s.Mu.
 func (s *StandIn) available(o offer, spot bool, now time.Time) int {
-	return s.opts.Capacity.Free(s.capacity(o, spot, now))
+	return s.Opts.Capacity.Free(s.capacity(o, spot, now))
 }
 
 func (s *StandIn) findOffer(loc, typ string) (offer, bool) {
@@ -494,9 +458,9 @@ func (s *StandIn) findOffer(loc, typ string) (offer, bool) {
 
 func (s *StandIn) listAvailability(w http.ResponseWriter, r *http.Request) {
 	spot, only := spotQuery(r), locationQuery(r)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	now := s.Now()
 	out := []locationAvailability{}
 	for _, l := range s.locations {
 		if only != "" && l.Code != only {
@@ -515,9 +479,9 @@ func (s *StandIn) listAvailability(w http.ResponseWriter, r *http.Request) {
 
 func (s *StandIn) checkAvailability(w http.ResponseWriter, r *http.Request) {
 	spot, loc := spotQuery(r), locationQuery(r)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	now := s.Now()
 	ok := false
 	for _, o := range s.offers {
 		if o.t.name == r.PathValue("type") && (loc == "" || o.location == loc) {
@@ -528,9 +492,9 @@ func (s *StandIn) checkAvailability(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *StandIn) listKeys(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	writeJSON(w, http.StatusOK, nonNil(s.state.Keys))
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	writeJSON(w, http.StatusOK, nonNil(s.State.Keys))
 }
 
 func nonNil[T any](s []T) []T {
@@ -553,11 +517,11 @@ func (s *StandIn) addKey(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_request", "Invalid SSH key")
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
 	k := &sshKey{ID: uuid.NewString(), Name: req.Name, Key: req.Key}
-	s.state.Keys = append(s.state.Keys, k)
-	if err := s.save(); err != nil {
+	s.State.Keys = append(s.State.Keys, k)
+	if err := s.Save(); err != nil {
 		writeInternal(w, err)
 		return
 	}
@@ -565,15 +529,15 @@ func (s *StandIn) addKey(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *StandIn) deleteKey(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	remove(s, w, &s.state.Keys, r.PathValue("id"), func(k *sshKey) string { return k.ID })
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	remove(s, w, &s.State.Keys, r.PathValue("id"), func(k *sshKey) string { return k.ID })
 }
 
 func (s *StandIn) listScripts(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	writeJSON(w, http.StatusOK, nonNil(s.state.Scripts))
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	writeJSON(w, http.StatusOK, nonNil(s.State.Scripts))
 }
 
 func (s *StandIn) addScript(w http.ResponseWriter, r *http.Request) {
@@ -585,11 +549,11 @@ func (s *StandIn) addScript(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_request", "name and script are required")
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
 	sc := &startupScript{ID: uuid.NewString(), Name: req.Name, Script: req.Script}
-	s.state.Scripts = append(s.state.Scripts, sc)
-	if err := s.save(); err != nil {
+	s.State.Scripts = append(s.State.Scripts, sc)
+	if err := s.Save(); err != nil {
 		writeInternal(w, err)
 		return
 	}
@@ -597,13 +561,13 @@ func (s *StandIn) addScript(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *StandIn) deleteScript(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	remove(s, w, &s.state.Scripts, r.PathValue("id"), func(sc *startupScript) string { return sc.ID })
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	remove(s, w, &s.State.Scripts, r.PathValue("id"), func(sc *startupScript) string { return sc.ID })
 }
 
 // remove deletes the element with id from list and answers; the caller
-// holds s.mu.
+// holds s.Mu.
 func remove[T any](s *StandIn, w http.ResponseWriter, list *[]T, id string, idOf func(T) string) {
 	i := slices.IndexFunc(*list, func(v T) bool { return idOf(v) == id })
 	if i < 0 {
@@ -611,7 +575,7 @@ func remove[T any](s *StandIn, w http.ResponseWriter, list *[]T, id string, idOf
 		return
 	}
 	*list = slices.Delete(*list, i, i+1)
-	if err := s.save(); err != nil {
+	if err := s.Save(); err != nil {
 		writeInternal(w, err)
 		return
 	}
@@ -621,7 +585,7 @@ func remove[T any](s *StandIn, w http.ResponseWriter, list *[]T, id string, idOf
 // phase derives an instance's state from its timestamps: a quarter of
 // BootTime ordered, the rest provisioning; deletion takes half a boot.
 func (s *StandIn) phase(in *instanceRecord, now time.Time) phase {
-	boot := s.opts.BootTime
+	boot := s.Opts.BootTime
 	if !in.DeletedAt.IsZero() {
 		if now.Sub(in.DeletedAt) < boot/2 {
 			return phaseDeleting
@@ -638,21 +602,21 @@ func (s *StandIn) phase(in *instanceRecord, now time.Time) phase {
 }
 
 // observe opens the host of an instance that has just come up; the
-// caller holds s.mu.
+// caller holds s.Mu.
 func (s *StandIn) observe(in *instanceRecord, now time.Time) {
 	if s.phase(in, now) != phaseRunning || in.IP != "" {
 		return
 	}
-	ip, port, err := s.hosts.Open(hostID(in.ID), "", 0, machine(in))
+	ip, port, err := s.OpenHost(in.ID, "", 0, machine(in))
 	if err != nil {
 		return // it stays without an IP and the next look tries again
 	}
 	in.IP, in.SSHPort = ip, port
 	// A failed save loses nothing the next change will not write again.
-	_ = s.save()
+	_ = s.Save()
 }
 
-// view renders an instance as the API returns it; the caller holds s.mu.
+// view renders an instance as the API returns it; the caller holds s.Mu.
 func (s *StandIn) view(in *instanceRecord, now time.Time) instance {
 	s.observe(in, now)
 	o, _ := s.findOffer(in.Location, in.InstanceType)
@@ -688,9 +652,9 @@ func (s *StandIn) view(in *instanceRecord, now time.Time) instance {
 	return v
 }
 
-// live finds an instance that still exists; the caller holds s.mu.
+// live finds an instance that still exists; the caller holds s.Mu.
 func (s *StandIn) live(id string, now time.Time) (*instanceRecord, bool) {
-	for _, in := range s.state.Instances {
+	for _, in := range s.State.Instances {
 		if in.ID == id && s.phase(in, now) != phaseGone {
 			return in, true
 		}
@@ -699,9 +663,9 @@ func (s *StandIn) live(id string, now time.Time) (*instanceRecord, bool) {
 }
 
 func (s *StandIn) getInstance(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	now := s.Now()
 	in, ok := s.live(r.PathValue("id"), now)
 	if !ok {
 		writeError(w, http.StatusNotFound, "not_found", "Invalid instance id")
@@ -712,11 +676,11 @@ func (s *StandIn) getInstance(w http.ResponseWriter, r *http.Request) {
 
 func (s *StandIn) listInstances(w http.ResponseWriter, r *http.Request) {
 	status := r.URL.Query().Get("status")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	now := s.Now()
 	out := []instance{}
-	for _, in := range s.state.Instances {
+	for _, in := range s.State.Instances {
 		if s.phase(in, now) == phaseGone {
 			continue
 		}
@@ -774,9 +738,9 @@ func (s *StandIn) deploy(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_request", "os_volume needs a name and a size")
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	now := s.Now()
 	o, ok := s.findOffer(req.LocationCode, req.InstanceType)
 	if !ok {
 		writeError(w, http.StatusBadRequest, "invalid_request", "Instance type %s is not offered in %s", req.InstanceType, req.LocationCode)
@@ -784,21 +748,21 @@ func (s *StandIn) deploy(w http.ResponseWriter, r *http.Request) {
 	}
 	var publicKeys []string
 	for _, id := range keyIDs {
-		i := slices.IndexFunc(s.state.Keys, func(k *sshKey) bool { return k.ID == id })
+		i := slices.IndexFunc(s.State.Keys, func(k *sshKey) bool { return k.ID == id })
 		if i < 0 {
 			writeError(w, http.StatusBadRequest, "invalid_request", "Invalid ssh key id: %s", id)
 			return
 		}
-		publicKeys = append(publicKeys, s.state.Keys[i].Key)
+		publicKeys = append(publicKeys, s.State.Keys[i].Key)
 	}
 	var script string
 	if req.StartupScriptID != "" {
-		i := slices.IndexFunc(s.state.Scripts, func(sc *startupScript) bool { return sc.ID == req.StartupScriptID })
+		i := slices.IndexFunc(s.State.Scripts, func(sc *startupScript) bool { return sc.ID == req.StartupScriptID })
 		if i < 0 {
 			writeError(w, http.StatusBadRequest, "invalid_request", "Invalid startup script id: %s", req.StartupScriptID)
 			return
 		}
-		script = s.state.Scripts[i].Script
+		script = s.State.Scripts[i].Script
 	}
 	price := o.t.price
 	if req.IsSpot {
@@ -825,8 +789,8 @@ func (s *StandIn) deploy(w http.ResponseWriter, r *http.Request) {
 		ScriptID: req.StartupScriptID, PublicKeys: publicKeys, Script: script, OSVolumeID: uuid.NewString(), OSVolumeGB: size,
 		Price: math.Round(price*100) / 100, CreatedAt: now.UTC(),
 	}
-	s.state.Instances = append(s.state.Instances, in)
-	if err := s.save(); err != nil {
+	s.State.Instances = append(s.State.Instances, in)
+	if err := s.Save(); err != nil {
 		writeInternal(w, err)
 		return
 	}
@@ -847,9 +811,9 @@ func (s *StandIn) action(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_request", "The stand-in performs only the delete action, not %q", req.Action)
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	now := s.Now()
 	results := make([]actionResult, 0, len(ids))
 	failed := 0
 	for _, id := range ids {
@@ -864,7 +828,7 @@ func (s *StandIn) action(w http.ResponseWriter, r *http.Request) {
 			res.Error, res.StatusCode = "Can't discontinue a discontinued instance", http.StatusBadRequest
 		default:
 			in.DeletedAt = now.UTC()
-			s.hosts.Remove(hostID(in.ID))
+			s.RemoveHost(in.ID)
 		}
 		if res.Error != "" {
 			res.Status = "error"
@@ -872,7 +836,7 @@ func (s *StandIn) action(w http.ResponseWriter, r *http.Request) {
 		}
 		results = append(results, res)
 	}
-	if err := s.save(); err != nil {
+	if err := s.Save(); err != nil {
 		writeInternal(w, err)
 		return
 	}
