@@ -159,9 +159,9 @@ func TestSuite(t *testing.T) {
 			// The SBS root volume that terminate only detached was deleted too.
 			"CreateLifecycle": func(t *testing.T, r *vendortest.Rig) {
 				si := r.StandIn.(*StandIn)
-				si.mu.Lock()
-				defer si.mu.Unlock()
-				for _, vol := range si.state.Volumes {
+				si.Mu.Lock()
+				defer si.Mu.Unlock()
+				for _, vol := range si.State.Volumes {
 					if vol.DeletedAt.IsZero() || r.Rec.Count("DELETE /block/v1alpha1/zones/fr-par-2/volumes/"+vol.ID) != 1 {
 						t.Errorf("root volume %s left behind", vol.ID)
 					}
@@ -187,12 +187,12 @@ func created(t *testing.T, r *vendortest.Rig, req vendors.CreateRequest, in vend
 	if in.Name != vendors.InstanceName(req.ResourceID) || in.State != vendors.StatePending || !strings.HasPrefix(in.ID, "fr-par-2/") {
 		t.Errorf("created instance %+v", in)
 	}
-	si.mu.Lock()
-	srv := si.state.Servers[0]
+	si.Mu.Lock()
+	srv := si.State.Servers[0]
 	userData, vol := srv.UserData["cloud-init"], si.findVolume(srv.VolumeID)
 	root := *vol
 	tags, dynamicIP, project := srv.Tags, srv.DynamicIP, srv.Project
-	si.mu.Unlock()
+	si.Mu.Unlock()
 	key, _ := normalisedKey(req.SSHPublicKey)
 	if !strings.Contains(userData, key) || !strings.Contains(userData, "echo renter-script") || !strings.Contains(userData, "disable_root: false") {
 		t.Errorf("cloud-init does not grant root and run the renter's script:\n%s", userData)

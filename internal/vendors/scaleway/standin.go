@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -32,17 +31,9 @@ var imageLabels = []string{DefaultImage, "ubuntu_noble_gpu_os_13_nvidia", "ubunt
 // image lookup. It serves everything at the root, like api.scaleway.com,
 // so an adapter's BaseURL is the server's URL.
 type StandIn struct {
-	opts    standin.Options
-	now     func() time.Time
-	hosts   *standin.Hosts
-	faults  standin.Faults
-	offers  []offer
-	handler http.Handler
+	standin.Base[savedState]
+	offers []offer
 
-	mu    sync.Mutex
-	state savedState
-	// limiter is the budget of requests per minute (SetRateLimit).
-	limiter standin.RateLimiter
 	// serverQuota caps servers that exist at once (0: unlimited).
 	serverQuota int
 }
@@ -106,22 +97,9 @@ const (
 // NewStandIn starts a stand-in, reloading its servers from o.StatePath and
 // reopening the hosts of those that were running.
 func NewStandIn(o standin.Options) (*StandIn, error) {
-	s := &StandIn{opts: o, now: o.Clock(), hosts: o.Hosts, offers: seedOffers(o.Scale)}
-	if s.hosts == nil {
-		s.hosts = &standin.Hosts{}
-	}
-	if err := standin.Load(o.StatePath, &s.state); err != nil {
-		return nil, fmt.Errorf("scaleway stand-in: %w", err)
-	}
-	now := s.now()
-	for _, srv := range s.state.Servers {
-		if srv.IP != "" && s.phase(srv, now) == phaseRunning {
-			ip, port, err := s.hosts.Open(hostID(srv.ID), srv.IP, srv.SSHPort, machine(srv))
-			if err != nil {
-				return nil, fmt.Errorf("scaleway stand-in: reopen server %s: %w", srv.ID, err)
-			}
-			srv.IP, srv.SSHPort = ip, port
-		}
+	s := &StandIn{offers: seedOffers(o.Scale)}
+	if err := s.Open(Name, o, s.machines); err != nil {
+		return nil, err
 	}
 	const zone = "/instance/v1/zones/{zone}"
 	const block = "/block/v1alpha1/zones/{zone}"
@@ -145,16 +123,10 @@ func NewStandIn(o standin.Options) (*StandIn, error) {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, errorEnvelope{Type: "not_found", Message: "resource is not found"})
 	})
-	s.handler = s.faults.Wrap(s.limit(s.authorize(mux)), faultBody)
-	o.Capacity.Register(Name, &s.mu, s.capacities)
+	s.Serve(s.limit(s.authorize(mux)), faultBody)
+	o.Capacity.Register(Name, &s.Mu, s.capacities)
 	return s, nil
 }
-
-// ServeHTTP serves Scaleway's API.
-func (s *StandIn) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
-
-// Faults is where tests and the sandbox inject failures.
-func (s *StandIn) Faults() *standin.Faults { return &s.faults }
 
 // Zones lists the zones the stand-in sells in (with Options.Scale > 1,
 // synthetic ones too): what an adapter's Config.Zones should be to see
@@ -165,23 +137,23 @@ func (s *StandIn) Zones() []string { return seedZonesOf(s.offers) }
 // a clock minute, for the rest of that minute (0 turns it off, the
 // default).
 func (s *StandIn) SetRateLimit(perMinute int) {
-	s.limiter.Set(perMinute)
+	s.Limiter.Set(perMinute)
 }
 
 // SetServerQuota caps how many servers may exist at once (0: no cap).
 func (s *StandIn) SetServerQuota(n int) {
-	s.mu.Lock()
+	s.Mu.Lock()
 	s.serverQuota = n
-	s.mu.Unlock()
+	s.Mu.Unlock()
 }
 
 // Instances lists every server the stand-in holds, deleted ones included.
 func (s *StandIn) Instances() []standin.ConsoleEntry {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	out := make([]standin.ConsoleEntry, 0, len(s.state.Servers))
-	for _, srv := range s.state.Servers {
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	now := s.Now()
+	out := make([]standin.ConsoleEntry, 0, len(s.State.Servers))
+	for _, srv := range s.State.Servers {
 		v := s.view(srv, now)
 		state := strings.TrimSpace(v.State + " " + v.StateDetail)
 		if s.phase(srv, now) == phaseGone {
@@ -204,25 +176,22 @@ func (s *StandIn) Instances() []standin.ConsoleEntry {
 	return out
 }
 
-// volumeBills reports whether a volume still exists; the caller holds s.mu.
+// volumeBills reports whether a volume still exists; the caller holds s.Mu.
 func (s *StandIn) volumeBills(id string) bool {
 	v := s.findVolume(id)
 	return v != nil && v.DeletedAt.IsZero()
 }
 
-// Close stops the hosts of this stand-in's servers and saves its state.
-func (s *StandIn) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, srv := range s.state.Servers {
-		s.hosts.Close(hostID(srv.ID))
+// machines lists the servers' hosts for the base to reopen (the running
+// ones) and close.
+func (s *StandIn) machines() []standin.Host {
+	now := s.Now()
+	out := make([]standin.Host, 0, len(s.State.Servers))
+	for _, srv := range s.State.Servers {
+		out = append(out, standin.Host{ID: srv.ID, IP: &srv.IP, Port: &srv.SSHPort, Live: s.phase(srv, now) == phaseRunning, Machine: machine(srv)})
 	}
-	return standin.Save(s.opts.StatePath, &s.state)
+	return out
 }
-
-// hostID names a server's sandbox host; the prefix keeps ids apart when
-// several stand-ins share one Hosts.
-func hostID(id string) string { return Name + "/" + id }
 
 // machine is what the server received: root's key in the cloud-init user
 // data (the "cloud-init" key of its user data, set before power-on).
@@ -233,13 +202,10 @@ func machine(srv *serverRecord) standin.Machine {
 		UserData: srv.UserData["cloud-init"]}
 }
 
-// save persists the state; the caller holds s.mu.
-func (s *StandIn) save() error { return standin.Save(s.opts.StatePath, &s.state) }
-
 // limit answers Scaleway's 429, with a Retry-After to the end of the
 // minute, to requests over the minute's budget.
 func (s *StandIn) limit(next http.Handler) http.Handler {
-	return s.limiter.Wrap(next, s.now, func(w http.ResponseWriter, win standin.Window) {
+	return s.Limiter.Wrap(next, s.Now, func(w http.ResponseWriter, win standin.Window) {
 		w.Header().Set("Retry-After", strconv.FormatInt(win.Reset, 10))
 		writeError(w, http.StatusTooManyRequests, errorEnvelope{Type: "too_many_requests", Message: "rate limit exceeded"})
 	})
@@ -254,7 +220,7 @@ func (s *StandIn) authorize(next http.Handler) http.Handler {
 			return
 		}
 		key := r.Header.Get("X-Auth-Token")
-		if key == "" || (s.opts.APIKey != "" && key != s.opts.APIKey) {
+		if key == "" || (s.Opts.APIKey != "" && key != s.Opts.APIKey) {
 			writeError(w, http.StatusUnauthorized, errorEnvelope{Type: "denied_authentication", Message: "authentication is denied", Method: "api_key", Reason: "invalid_argument"})
 			return
 		}
@@ -426,7 +392,7 @@ func (s *StandIn) listServerTypes(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	now := s.now()
+	now := s.Now()
 	offers := s.zoneOffers(zone)
 	start, end := paging(r, instancePageSize, len(offers))
 	resp := serverTypeList{Servers: map[string]serverType{}}
@@ -475,9 +441,9 @@ func (s *StandIn) listAvailability(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	now := s.Now()
 	offers := s.zoneOffers(zone)
 	start, end := paging(r, instancePageSize, len(offers))
 	resp := availabilityList{Servers: map[string]availability{}}
@@ -501,10 +467,10 @@ func stockLevel(free int) string {
 
 // capacity is what the stock model says of o now: its stock less the
 // servers holding hardware, or sold out while it flickers. The caller
-// holds s.mu.
+// holds s.Mu.
 func (s *StandIn) capacity(o offer, now time.Time) standin.Level {
 	n := o.stock
-	for _, srv := range s.state.Servers {
+	for _, srv := range s.State.Servers {
 		if srv.Zone == o.zone && srv.Type == o.typ.name {
 			if p := s.phase(srv, now); p == phaseStarting || p == phaseRunning || p == phaseTerminating {
 				n--
@@ -513,13 +479,13 @@ func (s *StandIn) capacity(o offer, now time.Time) standin.Level {
 	}
 	item := standin.Item{Vendor: Name, InstanceType: o.typ.name, Region: o.zone,
 		Contract: standin.OnDemand, GPUCount: o.typ.gpus, NodeCount: 1}
-	return s.opts.Level(item, n, 0.05, o.zone+"/"+o.typ.name, now)
+	return s.Opts.Level(item, n, 0.05, o.zone+"/"+o.typ.name, now)
 }
 
 // capacities lists the GPU types of every zone (supply rents no CPU
-// type), for the sandbox's capacity ledger; the caller holds s.mu.
+// type), for the sandbox's capacity ledger; the caller holds s.Mu.
 func (s *StandIn) capacities() []standin.Level {
-	now := s.now()
+	now := s.Now()
 	var out []standin.Level
 	for _, o := range s.offers {
 		if o.typ.gpus > 0 {
@@ -530,9 +496,9 @@ func (s *StandIn) capacities() []standin.Level {
 }
 
 // free is how many more servers of o can start now, as the sandbox's
-// capacity ledger has it; the caller holds s.mu.
+// capacity ledger has it; the caller holds s.Mu.
 func (s *StandIn) free(o offer, now time.Time) int {
-	return s.opts.Capacity.Free(s.capacity(o, now))
+	return s.Opts.Capacity.Free(s.capacity(o, now))
 }
 
 // imageID is the stable id of a label's build in a zone.
@@ -593,34 +559,34 @@ func (s *StandIn) phase(srv *serverRecord, now time.Time) phase {
 	case !srv.DeletedAt.IsZero():
 		return phaseGone
 	case !srv.TerminatedAt.IsZero():
-		if now.Sub(srv.TerminatedAt) < s.opts.BootTime/2 {
+		if now.Sub(srv.TerminatedAt) < s.Opts.BootTime/2 {
 			return phaseTerminating
 		}
 		return phaseGone
 	case srv.PoweredOnAt.IsZero():
 		return phaseStopped
-	case now.Sub(srv.PoweredOnAt) < s.opts.BootTime:
+	case now.Sub(srv.PoweredOnAt) < s.Opts.BootTime:
 		return phaseStarting
 	}
 	return phaseRunning
 }
 
 // observe opens the host of a server that has just come up; the caller
-// holds s.mu.
+// holds s.Mu.
 func (s *StandIn) observe(srv *serverRecord, now time.Time) {
 	if s.phase(srv, now) != phaseRunning || srv.IP != "" || !srv.DynamicIP {
 		return
 	}
-	ip, port, err := s.hosts.Open(hostID(srv.ID), "", 0, machine(srv))
+	ip, port, err := s.OpenHost(srv.ID, "", 0, machine(srv))
 	if err != nil {
 		return // the server stays without an IP and the next look tries again
 	}
 	srv.IP, srv.SSHPort = ip, port
 	// A failed save loses nothing the next change will not write again.
-	_ = s.save()
+	_ = s.Save()
 }
 
-// view renders a server as the Instance API's Server; the caller holds s.mu.
+// view renders a server as the Instance API's Server; the caller holds s.Mu.
 func (s *StandIn) view(srv *serverRecord, now time.Time) server {
 	s.observe(srv, now)
 	label, _ := imageLabel(srv.Image, srv.Zone)
@@ -656,7 +622,7 @@ func (s *StandIn) view(srv *serverRecord, now time.Time) server {
 	case phaseRunning:
 		v.State, v.StateDetail = "running", "booting kernel"
 		v.AllowedActions = []string{"poweroff", "terminate", "reboot", "stop_in_place", "backup"}
-		v.ModificationDate = stamp(srv.PoweredOnAt.Add(s.opts.BootTime))
+		v.ModificationDate = stamp(srv.PoweredOnAt.Add(s.Opts.BootTime))
 		v.Location = &serverLocation{ZoneID: srv.Zone, PlatformID: "14", ClusterID: "16", HypervisorID: "302", NodeID: "47"}
 		if srv.IP != "" {
 			ip := publicIP{ID: uuid.NewSHA1(uuid.NameSpaceURL, []byte("ip/"+srv.ID)).String(), Address: srv.IP, Dynamic: true,
@@ -695,10 +661,10 @@ func nonNil[T any](s []T) []T {
 }
 
 // server finds a server that still exists in the request's zone; the
-// caller holds s.mu.
+// caller holds s.Mu.
 func (s *StandIn) server(r *http.Request, now time.Time) (*serverRecord, bool) {
 	id, zone := r.PathValue("id"), r.PathValue("zone")
-	for _, srv := range s.state.Servers {
+	for _, srv := range s.State.Servers {
 		if srv.ID == id && srv.Zone == zone && s.phase(srv, now) != phaseGone {
 			return srv, true
 		}
@@ -707,9 +673,9 @@ func (s *StandIn) server(r *http.Request, now time.Time) (*serverRecord, bool) {
 }
 
 func (s *StandIn) getServer(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	now := s.Now()
 	srv, ok := s.server(r, now)
 	if !ok {
 		notFound(w, "instance_server", r.PathValue("id"))
@@ -728,11 +694,11 @@ func (s *StandIn) listServers(w http.ResponseWriter, r *http.Request) {
 	if t := q.Get("tags"); t != "" {
 		tags = strings.Split(t, ",")
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	now := s.Now()
 	var match []*serverRecord
-	for _, srv := range s.state.Servers {
+	for _, srv := range s.State.Servers {
 		if srv.Zone != zone || s.phase(srv, now) == phaseGone {
 			continue
 		}
@@ -802,9 +768,9 @@ func (s *StandIn) createServer(w http.ResponseWriter, r *http.Request) {
 		invalidArgument(w, "volumes.0.volume_type", "constraint", "this commercial type only supports sbs_volume")
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	now := s.Now()
 	if s.serverQuota > 0 && s.live(now) >= s.serverQuota {
 		quota, current := s.serverQuota, s.live(now)
 		writeError(w, http.StatusForbidden, errorEnvelope{Type: "quotas_exceeded", Message: "quota(s) exceeded for this resource",
@@ -830,9 +796,9 @@ func (s *StandIn) createServer(w http.ResponseWriter, r *http.Request) {
 		vol.Size = int64(*root.Size)
 	}
 	srv.VolumeID = vol.ID
-	s.state.Servers = append(s.state.Servers, srv)
-	s.state.Volumes = append(s.state.Volumes, vol)
-	if err := s.save(); err != nil {
+	s.State.Servers = append(s.State.Servers, srv)
+	s.State.Volumes = append(s.State.Volumes, vol)
+	if err := s.Save(); err != nil {
 		writeError(w, http.StatusInternalServerError, errorEnvelope{Type: "server_error", Message: err.Error()})
 		return
 	}
@@ -846,10 +812,10 @@ func imageName(id, zone string) string {
 	return label
 }
 
-// live counts servers that exist; the caller holds s.mu.
+// live counts servers that exist; the caller holds s.Mu.
 func (s *StandIn) live(now time.Time) int {
 	n := 0
-	for _, srv := range s.state.Servers {
+	for _, srv := range s.State.Servers {
 		if s.phase(srv, now) != phaseGone {
 			n++
 		}
@@ -867,9 +833,9 @@ func (s *StandIn) serverAction(w http.ResponseWriter, r *http.Request) {
 		invalidArgument(w, "action", "required", "required key not provided")
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	now := s.Now()
 	srv, ok := s.server(r, now)
 	if !ok {
 		notFound(w, "instance_server", r.PathValue("id"))
@@ -902,17 +868,17 @@ func (s *StandIn) serverAction(w http.ResponseWriter, r *http.Request) {
 		srv.PoweredOnAt, description = now.UTC(), "server_batch_poweron"
 	case "terminate":
 		srv.TerminatedAt = now.UTC()
-		s.hosts.Remove(hostID(srv.ID))
+		s.RemoveHost(srv.ID)
 		// terminate only detaches an SBS volume, after the server stops.
 		if vol := s.findVolume(srv.VolumeID); vol != nil {
-			vol.DetachedAt = now.Add(s.opts.BootTime * 3 / 4).UTC()
+			vol.DetachedAt = now.Add(s.Opts.BootTime * 3 / 4).UTC()
 		}
 	default:
 		writeError(w, http.StatusBadRequest, errorEnvelope{Type: "precondition_failed", Message: "action not supported by the stand-in",
 			Precondition: "unknown_precondition", HelpMessage: action})
 		return
 	}
-	if err := s.save(); err != nil {
+	if err := s.Save(); err != nil {
 		writeError(w, http.StatusInternalServerError, errorEnvelope{Type: "server_error", Message: err.Error()})
 		return
 	}
@@ -926,9 +892,9 @@ func (s *StandIn) serverAction(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *StandIn) deleteServer(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	now := s.Now()
 	srv, ok := s.server(r, now)
 	if !ok {
 		notFound(w, "instance_server", r.PathValue("id"))
@@ -941,9 +907,9 @@ func (s *StandIn) deleteServer(w http.ResponseWriter, r *http.Request) {
 	}
 	srv.DeletedAt = now.UTC()
 	if vol := s.findVolume(srv.VolumeID); vol != nil {
-		vol.DetachedAt = now.Add(s.opts.BootTime / 4).UTC()
+		vol.DetachedAt = now.Add(s.Opts.BootTime / 4).UTC()
 	}
-	if err := s.save(); err != nil {
+	if err := s.Save(); err != nil {
 		writeError(w, http.StatusInternalServerError, errorEnvelope{Type: "server_error", Message: err.Error()})
 		return
 	}
@@ -952,9 +918,9 @@ func (s *StandIn) deleteServer(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *StandIn) listUserData(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	srv, ok := s.server(r, s.now())
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	srv, ok := s.server(r, s.Now())
 	if !ok {
 		notFound(w, "instance_server", r.PathValue("id"))
 		return
@@ -968,9 +934,9 @@ func (s *StandIn) listUserData(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *StandIn) getUserData(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	srv, ok := s.server(r, s.now())
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	srv, ok := s.server(r, s.Now())
 	if !ok {
 		notFound(w, "instance_server", r.PathValue("id"))
 		return
@@ -994,15 +960,15 @@ func (s *StandIn) setUserData(w http.ResponseWriter, r *http.Request) {
 		invalidArgument(w, "content", "constraint", "user data must be at most 1 MiB")
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	srv, ok := s.server(r, s.now())
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	srv, ok := s.server(r, s.Now())
 	if !ok {
 		notFound(w, "instance_server", r.PathValue("id"))
 		return
 	}
 	srv.UserData[r.PathValue("key")] = string(body)
-	if err := s.save(); err != nil {
+	if err := s.Save(); err != nil {
 		writeError(w, http.StatusInternalServerError, errorEnvelope{Type: "server_error", Message: err.Error()})
 		return
 	}
@@ -1011,7 +977,7 @@ func (s *StandIn) setUserData(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *StandIn) findVolume(id string) *volumeRecord {
-	for _, v := range s.state.Volumes {
+	for _, v := range s.State.Volumes {
 		if v.ID == id {
 			return v
 		}
@@ -1020,7 +986,7 @@ func (s *StandIn) findVolume(id string) *volumeRecord {
 }
 
 // volume finds a volume that still exists in the request's zone; the
-// caller holds s.mu.
+// caller holds s.Mu.
 func (s *StandIn) volume(r *http.Request) (*volumeRecord, bool) {
 	v := s.findVolume(r.PathValue("id"))
 	if v == nil || v.Zone != r.PathValue("zone") || !v.DeletedAt.IsZero() {
@@ -1030,7 +996,7 @@ func (s *StandIn) volume(r *http.Request) (*volumeRecord, bool) {
 }
 
 // volumeView renders a volume as the Block API's Volume; the caller holds
-// s.mu.
+// s.Mu.
 func (s *StandIn) volumeView(v *volumeRecord, now time.Time) blockVolume {
 	b := blockVolume{
 		ID: v.ID, Name: v.Name, Type: "sbs_5k", Size: v.Size, ProjectID: v.Project,
@@ -1054,14 +1020,14 @@ func (s *StandIn) volumeView(v *volumeRecord, now time.Time) blockVolume {
 }
 
 func (s *StandIn) getVolume(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
 	v, ok := s.volume(r)
 	if !ok {
 		notFound(w, "volume", r.PathValue("id"))
 		return
 	}
-	writeJSON(w, http.StatusOK, s.volumeView(v, s.now()))
+	writeJSON(w, http.StatusOK, s.volumeView(v, s.Now()))
 }
 
 // listVolumes answers the Block API's ListVolumes, filtered by project as
@@ -1072,11 +1038,11 @@ func (s *StandIn) listVolumes(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	project := r.URL.Query().Get("project_id")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	now := s.Now()
 	var match []blockVolume
-	for _, v := range s.state.Volumes {
+	for _, v := range s.State.Volumes {
 		if v.Zone == zone && v.DeletedAt.IsZero() && (project == "" || v.Project == project) {
 			match = append(match, s.volumeView(v, now))
 		}
@@ -1096,8 +1062,8 @@ func (s *StandIn) updateVolume(w http.ResponseWriter, r *http.Request) {
 		invalidArgument(w, "size", "constraint", "the stand-in does not resize volumes or change their IOPS")
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
 	v, ok := s.volume(r)
 	if !ok {
 		notFound(w, "volume", r.PathValue("id"))
@@ -1109,17 +1075,17 @@ func (s *StandIn) updateVolume(w http.ResponseWriter, r *http.Request) {
 	if req.Tags != nil {
 		v.Tags = slices.Clone(*req.Tags)
 	}
-	if err := s.save(); err != nil {
+	if err := s.Save(); err != nil {
 		writeError(w, http.StatusInternalServerError, errorEnvelope{Type: "server_error", Message: err.Error()})
 		return
 	}
-	writeJSON(w, http.StatusOK, s.volumeView(v, s.now()))
+	writeJSON(w, http.StatusOK, s.volumeView(v, s.Now()))
 }
 
 func (s *StandIn) deleteVolume(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	now := s.Now()
 	v, ok := s.volume(r)
 	if !ok {
 		notFound(w, "volume", r.PathValue("id"))
@@ -1131,7 +1097,7 @@ func (s *StandIn) deleteVolume(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.DeletedAt = now.UTC()
-	if err := s.save(); err != nil {
+	if err := s.Save(); err != nil {
 		writeError(w, http.StatusInternalServerError, errorEnvelope{Type: "server_error", Message: err.Error()})
 		return
 	}
