@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -25,17 +24,10 @@ import (
 // are served with and without the trailing slash, as Vast does, and an
 // adapter's BaseURL is the server's URL.
 type StandIn struct {
-	opts     standin.Options
-	now      func() time.Time
-	hosts    *standin.Hosts
-	ownHosts bool
-	faults   standin.Faults
-	market   []machine
-	byAsk    map[int64]int // ask id → index in market
-	handler  http.Handler
+	standin.Base[savedState]
+	market []machine
+	byAsk  map[int64]int // ask id → index in market
 
-	mu sync.Mutex
-	st savedState
 	// minInterval, when set, answers 429 to calls of one endpoint closer
 	// together than it, as Vast's per-endpoint limits do; last is when
 	// each endpoint was last called.
@@ -122,28 +114,15 @@ var runtypes = []string{"ssh", "jupyter", "args", "ssh_proxy", "ssh_direct", "ju
 // NewStandIn returns a stand-in seeded with the marketplace and the
 // instances saved at o.StatePath, whose hosts are reopened.
 func NewStandIn(o standin.Options) (*StandIn, error) {
-	s := &StandIn{opts: o, now: o.Clock(), hosts: o.Hosts, market: seedMarket(o.Scale),
-		byAsk: map[int64]int{}, last: map[string]time.Time{}}
-	if s.hosts == nil {
-		s.hosts, s.ownHosts = &standin.Hosts{}, true
-	}
+	s := &StandIn{market: seedMarket(o.Scale), byAsk: map[int64]int{}, last: map[string]time.Time{}}
 	for i, m := range s.market {
 		s.byAsk[m.askID] = i
 	}
-	if err := standin.Load(o.StatePath, &s.st); err != nil {
-		return nil, fmt.Errorf("vastai stand-in: %w", err)
+	if err := s.Open(Name, o, s.machines); err != nil {
+		return nil, err
 	}
-	if s.st.NextID == 0 {
-		s.st.NextID = firstInstanceID
-	}
-	for _, rec := range s.st.Instances {
-		if rec.IP != "" && rec.DestroyedAt.IsZero() {
-			ip, port, err := s.hosts.Open(hostID(rec.ID), rec.IP, rec.Port, hostMachine(rec))
-			if err != nil {
-				return nil, fmt.Errorf("vastai stand-in: reopen instance %d: %w", rec.ID, err)
-			}
-			rec.IP, rec.Port = ip, port
-		}
+	if s.State.NextID == 0 {
+		s.State.NextID = firstInstanceID
 	}
 	mux := http.NewServeMux()
 	s.route(mux, http.MethodPost, "/api/v0/bundles", s.searchOffers)
@@ -155,8 +134,8 @@ func NewStandIn(o standin.Options) (*StandIn, error) {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, codeNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})
-	s.handler = s.faults.Wrap(s.authorize(mux), faultBody)
-	o.Capacity.Register(Name, &s.mu, s.capacities)
+	s.Serve(s.authorize(mux), faultBody)
+	o.Capacity.Register(Name, &s.Mu, s.capacities)
 	return s, nil
 }
 
@@ -169,26 +148,20 @@ func (s *StandIn) route(mux *http.ServeMux, method, path string, h http.HandlerF
 	mux.Handle(method+" "+path+"/{$}", limited)
 }
 
-// ServeHTTP serves Vast's API.
-func (s *StandIn) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
-
-// Faults returns the stand-in's fault injection.
-func (s *StandIn) Faults() *standin.Faults { return &s.faults }
-
 // SetMinInterval makes calls to one endpoint closer together than d
 // answer 429, as Vast's per-endpoint limits do; 0 turns it off (the
 // default).
 func (s *StandIn) SetMinInterval(d time.Duration) {
-	s.mu.Lock()
+	s.Mu.Lock()
 	s.minInterval = d
 	clear(s.last)
-	s.mu.Unlock()
+	s.Mu.Unlock()
 }
 
 // Rental returns what the stand-in received for instance id.
 func (s *StandIn) Rental(id string) (Rental, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
 	rec := s.find(id, true)
 	if rec == nil {
 		return Rental{}, false
@@ -200,11 +173,11 @@ func (s *StandIn) Rental(id string) (Rental, bool) {
 
 // Instances lists every instance the stand-in holds, destroyed ones too.
 func (s *StandIn) Instances() []standin.ConsoleEntry {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	out := make([]standin.ConsoleEntry, 0, len(s.st.Instances))
-	for _, rec := range s.st.Instances {
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	now := s.Now()
+	out := make([]standin.ConsoleEntry, 0, len(s.State.Instances))
+	for _, rec := range s.State.Instances {
 		v := s.view(rec, now)
 		status := "destroyed"
 		if rec.DestroyedAt.IsZero() {
@@ -219,23 +192,14 @@ func (s *StandIn) Instances() []standin.ConsoleEntry {
 	return out
 }
 
-// Close stops the stand-in's hosts and saves its state.
-func (s *StandIn) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ownHosts {
-		s.hosts.CloseAll()
-	} else {
-		for _, rec := range s.st.Instances {
-			s.hosts.Close(hostID(rec.ID))
-		}
+// machines lists the instances' hosts for the base to reopen and close.
+func (s *StandIn) machines() []standin.Host {
+	out := make([]standin.Host, 0, len(s.State.Instances))
+	for _, rec := range s.State.Instances {
+		out = append(out, standin.Host{ID: strconv.FormatInt(rec.ID, 10), IP: &rec.IP, Port: &rec.Port, Live: rec.DestroyedAt.IsZero(), Machine: hostMachine(rec)})
 	}
-	return s.save()
+	return out
 }
-
-// hostID names an instance's sandbox host; the prefix keeps ids apart
-// when several stand-ins share one Hosts.
-func hostID(id int64) string { return Name + "/" + strconv.FormatInt(id, 10) }
 
 // hostMachine is what the instance received: root's keys attached to it
 // (Vast's ssh launch modes install them for root) and its onstart script.
@@ -244,16 +208,13 @@ func hostMachine(rec *record) standin.Machine {
 		UserDataField: "onstart", UserData: rec.Onstart, Startup: expandOnstart(rec.Onstart)}
 }
 
-// save persists the state; the caller holds s.mu.
-func (s *StandIn) save() error { return standin.Save(s.opts.StatePath, &s.st) }
-
 // authorize checks the Bearer key. A bad key is a 401 with Vast's
 // auth_error body, except on search, whose published answer to it is a
 // 404 with the same body.
 func (s *StandIn) authorize(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if ok && key != "" && (s.opts.APIKey == "" || key == s.opts.APIKey) {
+		if ok && key != "" && (s.Opts.APIKey == "" || key == s.Opts.APIKey) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -270,14 +231,14 @@ func (s *StandIn) authorize(next http.Handler) http.Handler {
 // and no Retry-After is sent, as Vast does.
 func (s *StandIn) limit(endpoint string, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		now := s.now()
+		s.Mu.Lock()
+		now := s.Now()
 		over := s.minInterval > 0 && now.Sub(s.last[endpoint]) < s.minInterval
 		if !over {
 			s.last[endpoint] = now
 		}
 		threshold := s.minInterval.Seconds()
-		s.mu.Unlock()
+		s.Mu.Unlock()
 		if over {
 			writeTooFrequent(w, r.Method, threshold)
 			return
@@ -336,10 +297,10 @@ func writeRefusal(w http.ResponseWriter, status int, askID int64, code, msg stri
 	writeJSON(w, status, rentRefusal{errorEnvelope{errorBody: errorBody{Error: code, Msg: msg}}, askID})
 }
 
-// liveAsks counts the live instances on each ask; the caller holds s.mu.
+// liveAsks counts the live instances on each ask; the caller holds s.Mu.
 func (s *StandIn) liveAsks() map[int64]bool {
 	live := map[int64]bool{}
-	for _, rec := range s.st.Instances {
+	for _, rec := range s.State.Instances {
 		if rec.DestroyedAt.IsZero() {
 			live[rec.AskID] = true
 		}
@@ -358,13 +319,13 @@ func (s *StandIn) capacity(m machine, contract string, live map[int64]bool, now 
 	}
 	item := standin.Item{Vendor: Name, InstanceType: strconv.FormatInt(m.askID, 10), Region: m.location,
 		Contract: contract, GPUCount: m.count, NodeCount: 1}
-	return s.opts.Level(item, natural, flickerShare, askKey(m.askID), now)
+	return s.Opts.Level(item, natural, flickerShare, askKey(m.askID), now)
 }
 
 // capacities lists every machine not taken, on demand and on a bid, for
-// the sandbox's capacity ledger; the caller holds s.mu.
+// the sandbox's capacity ledger; the caller holds s.Mu.
 func (s *StandIn) capacities() []standin.Level {
-	live, now := s.liveAsks(), s.now()
+	live, now := s.liveAsks(), s.Now()
 	var out []standin.Level
 	for _, m := range s.market {
 		if !m.taken {
@@ -380,7 +341,7 @@ func (s *StandIn) capacities() []standin.Level {
 // searched, as not rentable, unless it flickers out.
 func (s *StandIn) listed(m machine, contract string, live map[int64]bool, now time.Time) (rentable, searched bool) {
 	l := s.capacity(m, contract, live, now)
-	rentable = s.opts.Capacity.Free(l) > 0
+	rentable = s.Opts.Capacity.Free(l) > 0
 	return rentable, rentable || (live[m.askID] && !l.Flickered)
 }
 
@@ -629,10 +590,10 @@ func (s *StandIn) searchOffers(w http.ResponseWriter, r *http.Request) {
 		writeBare(w, http.StatusBadRequest, codeInvalidReq, err.Error())
 		return
 	}
-	s.mu.Lock()
-	now := s.now()
+	s.Mu.Lock()
+	now := s.Now()
 	live := s.liveAsks()
-	s.mu.Unlock()
+	s.Mu.Unlock()
 	found := make([]offer, 0, len(s.market))
 	for _, m := range s.market {
 		rentable, searched := s.listed(m, contractOf(typ == "bid"), live, now)
@@ -745,9 +706,9 @@ func (s *StandIn) createInstance(w http.ResponseWriter, r *http.Request) {
 		writeRefusal(w, http.StatusBadRequest, askID, code, msg)
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	now := s.Now()
 	// Vast's description: a rent of an offer that is no longer available
 	// answers 410, error no_such_ask, msg "error 410/3907: no_such_ask
 	// Instance type 1234567 is no longer available." (PUT /asks/{id}).
@@ -756,17 +717,17 @@ func (s *StandIn) createInstance(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("error 410/3907: no_such_ask Instance type %d is no longer available.", askID))
 		return
 	}
-	s.st.NextID++
+	s.State.NextID++
 	rec := &record{
-		ID: s.st.NextID, AskID: askID, Label: req.Label, Image: cmp.Or(req.Image, DefaultImage), Disk: req.Disk,
+		ID: s.State.NextID, AskID: askID, Label: req.Label, Image: cmp.Or(req.Image, DefaultImage), Disk: req.Disk,
 		Runtype: cmp.Or(req.Runtype, "ssh"), TargetState: cmp.Or(req.TargetState, "running"), Onstart: req.Onstart,
 		CancelUnavail: req.CancelUnavail != nil && *req.CancelUnavail, SSHKeys: []string{}, CreatedAt: now.UTC(),
 	}
 	if req.Price != nil {
 		rec.Price = *req.Price
 	}
-	s.st.Instances = append(s.st.Instances, rec)
-	if err := s.save(); err != nil {
+	s.State.Instances = append(s.State.Instances, rec)
+	if err := s.Save(); err != nil {
 		writeError(w, http.StatusInternalServerError, "server_error", err.Error())
 		return
 	}
@@ -774,13 +735,13 @@ func (s *StandIn) createInstance(w http.ResponseWriter, r *http.Request) {
 }
 
 // find returns the instance with id, destroyed ones only when asked;
-// the caller holds s.mu.
+// the caller holds s.Mu.
 func (s *StandIn) find(id string, destroyed bool) *record {
 	n, err := strconv.ParseInt(id, 10, 64)
 	if err != nil {
 		return nil
 	}
-	for _, rec := range s.st.Instances {
+	for _, rec := range s.State.Instances {
 		if rec.ID == n && (destroyed || rec.DestroyedAt.IsZero()) {
 			return rec
 		}
@@ -795,11 +756,11 @@ func (s *StandIn) status(rec *record, now time.Time) *string {
 	age := now.Sub(rec.CreatedAt)
 	var st string
 	switch {
-	case age < s.opts.BootTime/3:
+	case age < s.Opts.BootTime/3:
 		return nil
 	case rec.TargetState == "stopped":
 		st = "stopped"
-	case age < s.opts.BootTime:
+	case age < s.Opts.BootTime:
 		st = "loading"
 	default:
 		st = "running"
@@ -808,21 +769,21 @@ func (s *StandIn) status(rec *record, now time.Time) *string {
 }
 
 // observe opens the host of an instance that has just come up; the
-// caller holds s.mu.
+// caller holds s.Mu.
 func (s *StandIn) observe(rec *record, now time.Time) {
 	if st := s.status(rec, now); st == nil || *st != "running" || rec.IP != "" || !rec.DestroyedAt.IsZero() {
 		return
 	}
-	ip, port, err := s.hosts.Open(hostID(rec.ID), "", 0, hostMachine(rec))
+	ip, port, err := s.OpenHost(strconv.FormatInt(rec.ID, 10), "", 0, hostMachine(rec))
 	if err != nil {
 		return // it stays without ports and the next look tries again
 	}
 	rec.IP, rec.Port = ip, port
 	// A failed save loses nothing the next change will not write again.
-	_ = s.save()
+	_ = s.Save()
 }
 
-// view renders an instance as Vast shows it; the caller holds s.mu.
+// view renders an instance as Vast shows it; the caller holds s.Mu.
 func (s *StandIn) view(rec *record, now time.Time) instance {
 	s.observe(rec, now)
 	m := s.market[s.byAsk[rec.AskID]]
@@ -866,14 +827,14 @@ func (s *StandIn) view(rec *record, now time.Time) instance {
 }
 
 func (s *StandIn) showInstance(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
 	rec := s.find(r.PathValue("id"), false)
 	if rec == nil {
 		writeError(w, http.StatusNotFound, codeNotFound, "Instance not found")
 		return
 	}
-	v := s.view(rec, s.now())
+	v := s.view(rec, s.Now())
 	writeJSON(w, http.StatusOK, instanceEnvelope{Instances: &v})
 }
 
@@ -882,16 +843,16 @@ func (s *StandIn) destroyInstance(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, codeInvalidArgs, "invalid instance_id")
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
 	rec := s.find(r.PathValue("id"), false)
 	if rec == nil {
 		writeError(w, http.StatusNotFound, codeNotFound, "Instance not found")
 		return
 	}
-	rec.DestroyedAt = s.now().UTC()
-	s.hosts.Remove(hostID(rec.ID))
-	if err := s.save(); err != nil {
+	rec.DestroyedAt = s.Now().UTC()
+	s.RemoveHost(strconv.FormatInt(rec.ID, 10))
+	if err := s.Save(); err != nil {
 		writeError(w, http.StatusInternalServerError, "server_error", err.Error())
 		return
 	}
@@ -914,8 +875,8 @@ func (s *StandIn) attachSSHKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	key := strings.TrimSpace(strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pk))) + " " + comment)
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
 	rec := s.find(r.PathValue("id"), false)
 	if rec == nil {
 		writeError(w, http.StatusNotFound, codeNoSuchInst, "No such instance")
@@ -923,13 +884,13 @@ func (s *StandIn) attachSSHKey(w http.ResponseWriter, r *http.Request) {
 	}
 	if !slices.Contains(rec.SSHKeys, key) {
 		rec.SSHKeys = append(rec.SSHKeys, key)
-		if err := s.save(); err != nil {
+		if err := s.Save(); err != nil {
 			writeError(w, http.StatusInternalServerError, "server_error", err.Error())
 			return
 		}
 		if rec.IP != "" {
 			// A running machine takes the key at once, as Vast's does.
-			if _, _, err := s.hosts.Open(hostID(rec.ID), rec.IP, rec.Port, hostMachine(rec)); err != nil {
+			if _, _, err := s.OpenHost(strconv.FormatInt(rec.ID, 10), rec.IP, rec.Port, hostMachine(rec)); err != nil {
 				writeError(w, http.StatusInternalServerError, "server_error", err.Error())
 				return
 			}
@@ -1022,12 +983,12 @@ func (s *StandIn) showInstances(w http.ResponseWriter, r *http.Request) {
 			conds = append(conds, condition{col, op, v})
 		}
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	now := s.Now()
 	var match []instance
 	labels := map[string]int{}
-	for _, rec := range s.st.Instances {
+	for _, rec := range s.State.Instances {
 		if !rec.DestroyedAt.IsZero() {
 			continue
 		}
