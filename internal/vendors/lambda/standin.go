@@ -15,7 +15,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -38,18 +37,11 @@ var tagKeyPattern = regexp.MustCompile(`^[a-z][a-z0-9-:]+$`)
 // out, instances that boot in Options.BootTime and become reachable on a
 // loopback host, and state kept in Options.StatePath across restarts.
 type StandIn struct {
-	opts     standin.Options
-	now      func() time.Time
-	hosts    *standin.Hosts
-	ownHosts bool
-	faults   standin.Faults
-	handler  http.Handler
-	regions  map[string]region
-	order    []region // GET /regions order
-	types    map[string]seedType
+	standin.Base[state]
+	regions map[string]region
+	order   []region // GET /regions order
+	types   map[string]seedType
 
-	mu sync.Mutex
-	st state
 	// open holds the instances whose loopback host runs in this process.
 	open map[string]bool
 	// launchGap, when set, answers 429 to launches closer together than
@@ -100,18 +92,7 @@ type Launch struct {
 // NewStandIn returns a stand-in seeded with Lambda's catalog and the
 // instances saved at o.StatePath, whose hosts are reopened.
 func NewStandIn(o standin.Options) (*StandIn, error) {
-	s := &StandIn{
-		opts:    o,
-		now:     o.Clock(),
-		hosts:   o.Hosts,
-		regions: map[string]region{},
-		types:   map[string]seedType{},
-		open:    map[string]bool{},
-		st:      state{Instances: map[string]*record{}},
-	}
-	if s.hosts == nil {
-		s.hosts, s.ownHosts = &standin.Hosts{}, true
-	}
+	s := &StandIn{regions: map[string]region{}, types: map[string]seedType{}, open: map[string]bool{}}
 	regions, types := scaledCatalog(o.Scale)
 	s.order = regions
 	for _, r := range regions {
@@ -120,15 +101,15 @@ func NewStandIn(o standin.Options) (*StandIn, error) {
 	for _, t := range types {
 		s.types[t.t.Name] = t
 	}
-	if err := standin.Load(o.StatePath, &s.st); err != nil {
+	if err := s.Open(Name, o, s.machines); err != nil {
 		return nil, err
 	}
-	if s.st.Instances == nil {
-		s.st.Instances = map[string]*record{}
+	if s.State.Instances == nil {
+		s.State.Instances = map[string]*record{}
 	}
-	s.mu.Lock()
+	s.Mu.Lock()
 	err := s.refresh()
-	s.mu.Unlock()
+	s.Mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
@@ -145,38 +126,32 @@ func NewStandIn(o standin.Options) (*StandIn, error) {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, codeNotFound, "The requested resource was not found.", "")
 	})
-	s.handler = s.faults.Wrap(s.authorize(mux), faultBody)
-	o.Capacity.Register(Name, &s.mu, s.capacities)
+	s.Serve(s.authorize(mux), faultBody)
+	o.Capacity.Register(Name, &s.Mu, s.capacities)
 	return s, nil
 }
-
-// ServeHTTP serves Lambda's API under /api/v1.
-func (s *StandIn) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
-
-// Faults returns the stand-in's fault injection.
-func (s *StandIn) Faults() *standin.Faults { return &s.faults }
 
 // SetLaunchInterval makes launches closer together than d answer 429, as
 // Lambda's launch limit does; 0 turns the check off (the default).
 func (s *StandIn) SetLaunchInterval(d time.Duration) {
-	s.mu.Lock()
+	s.Mu.Lock()
 	s.launchGap = d
-	s.mu.Unlock()
+	s.Mu.Unlock()
 }
 
 // SetQuota caps the account's live instances (0: no cap); a launch past
 // it answers global/quota-exceeded.
 func (s *StandIn) SetQuota(n int) {
-	s.mu.Lock()
+	s.Mu.Lock()
 	s.quota = n
-	s.mu.Unlock()
+	s.Mu.Unlock()
 }
 
 // Launch returns what the stand-in received when instance id was launched.
 func (s *StandIn) Launch(id string) (Launch, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rec, ok := s.st.Instances[id]
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	rec, ok := s.State.Instances[id]
 	if !ok {
 		return Launch{}, false
 	}
@@ -191,14 +166,14 @@ func (s *StandIn) Launch(id string) (Launch, bool) {
 // Instances lists every instance the stand-in holds, terminated ones too
 // until they are removed.
 func (s *StandIn) Instances() []standin.ConsoleEntry {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
 	// A console listing still shows what it can when a host fails to
 	// open: that instance simply has no address yet.
 	_ = s.refresh()
-	now := s.now()
+	now := s.Now()
 	var out []standin.ConsoleEntry
-	for _, rec := range s.st.Instances {
+	for _, rec := range s.State.Instances {
 		status := s.status(rec, now)
 		e := standin.ConsoleEntry{
 			Vendor: Name, ID: rec.ID, Name: rec.Name, State: status, Live: status != statusTerminated,
@@ -216,24 +191,16 @@ func (s *StandIn) Instances() []standin.ConsoleEntry {
 	return out
 }
 
-// Close stops the stand-in's hosts and saves its state.
-func (s *StandIn) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ownHosts {
-		s.hosts.CloseAll()
-	} else {
-		for id := range s.open {
-			s.hosts.Close(hostID(id))
-		}
+// machines lists the instances' hosts for the base to close. None is
+// for the base to reopen: refresh opens a host as its instance becomes
+// active, after a restart too.
+func (s *StandIn) machines() []standin.Host {
+	out := make([]standin.Host, 0, len(s.State.Instances))
+	for _, rec := range s.State.Instances {
+		out = append(out, standin.Host{ID: rec.ID, IP: &rec.IP, Port: &rec.Port, Machine: machine(rec)})
 	}
-	clear(s.open)
-	return standin.Save(s.opts.StatePath, &s.st)
+	return out
 }
-
-// hostID names an instance's sandbox host; the prefix keeps ids apart
-// when several stand-ins share one Hosts.
-func hostID(id string) string { return Name + "/" + id }
 
 // machine is what the instance received at launch. Lambda gives the
 // named SSH keys to the image's default user (ubuntu); root's key comes
@@ -244,8 +211,8 @@ func machine(rec *record) standin.Machine {
 
 // Timing of termination: an instance is "terminating" for half a boot
 // time, then "terminated" for a boot time, then gone (404).
-func (s *StandIn) terminating() time.Duration { return s.opts.BootTime / 2 }
-func (s *StandIn) retention() time.Duration   { return s.opts.BootTime }
+func (s *StandIn) terminating() time.Duration { return s.Opts.BootTime / 2 }
+func (s *StandIn) retention() time.Duration   { return s.Opts.BootTime }
 
 func (s *StandIn) status(rec *record, now time.Time) string {
 	switch {
@@ -253,7 +220,7 @@ func (s *StandIn) status(rec *record, now time.Time) string {
 		return statusTerminating
 	case !rec.TerminatedAt.IsZero():
 		return statusTerminated
-	case now.Before(rec.CreatedAt.Add(s.opts.BootTime)):
+	case now.Before(rec.CreatedAt.Add(s.Opts.BootTime)):
 		return statusBooting
 	}
 	return statusActive
@@ -266,19 +233,19 @@ func (s *StandIn) gone(rec *record, now time.Time) bool {
 // refresh brings hosts in line with the instances' derived states: an
 // instance that became active gets its loopback host (with its previous
 // address after a restart), a terminating one loses it, a gone one is
-// dropped. It saves when anything changed. s.mu must be held.
+// dropped. It saves when anything changed. s.Mu must be held.
 func (s *StandIn) refresh() error {
-	now := s.now()
+	now := s.Now()
 	changed := false
-	for id, rec := range s.st.Instances {
+	for id, rec := range s.State.Instances {
 		switch status := s.status(rec, now); {
 		case s.gone(rec, now):
-			s.hosts.Remove(hostID(id))
+			s.RemoveHost(id)
 			delete(s.open, id)
-			delete(s.st.Instances, id)
+			delete(s.State.Instances, id)
 			changed = true
 		case status == statusActive && !s.open[id]:
-			ip, port, err := s.hosts.Open(hostID(id), rec.IP, rec.Port, machine(rec))
+			ip, port, err := s.OpenHost(id, rec.IP, rec.Port, machine(rec))
 			if err != nil {
 				return err
 			}
@@ -287,12 +254,12 @@ func (s *StandIn) refresh() error {
 				rec.IP, rec.Port, changed = ip, port, true
 			}
 		case status != statusActive && s.open[id]:
-			s.hosts.Close(hostID(id))
+			s.CloseHost(id)
 			delete(s.open, id)
 		}
 	}
 	if changed {
-		return standin.Save(s.opts.StatePath, &s.st)
+		return s.Save()
 	}
 	return nil
 }
@@ -301,7 +268,7 @@ func (s *StandIn) refresh() error {
 // as user name (with or without the trailing colon).
 func (s *StandIn) authorize(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.opts.APIKey == "" || s.keyOf(r.Header.Get("Authorization")) == s.opts.APIKey {
+		if s.Opts.APIKey == "" || s.keyOf(r.Header.Get("Authorization")) == s.Opts.APIKey {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -327,13 +294,13 @@ func (s *StandIn) keyOf(header string) string {
 // locked runs f under the stand-in's lock after a refresh, and answers
 // an internal error if the refresh (a host or a save) failed.
 func (s *StandIn) locked(w http.ResponseWriter, f func(now time.Time)) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
 	if err := s.refresh(); err != nil {
 		writeInternal(w, err)
 		return
 	}
-	f(s.now())
+	f(s.Now())
 }
 
 // price is the type's price now: the list price drifting a little.
@@ -345,7 +312,7 @@ func (s *StandIn) price(t instanceType, now time.Time) instanceType {
 // live counts the live instances per type/region, which hold stock.
 func (s *StandIn) live() map[string]int {
 	n := map[string]int{}
-	for _, rec := range s.st.Instances {
+	for _, rec := range s.State.Instances {
 		if rec.TerminatedAt.IsZero() {
 			n[rec.Type+"/"+rec.Region]++
 		}
@@ -360,13 +327,13 @@ func (s *StandIn) capacity(t seedType, region string, live map[string]int, now t
 	key := t.t.Name + "/" + region
 	item := standin.Item{Vendor: Name, InstanceType: t.t.Name, Region: region,
 		Contract: standin.OnDemand, GPUCount: t.t.Specs.GPUs, NodeCount: 1}
-	return s.opts.Level(item, t.stock[region]-live[key], 0.05, key, now)
+	return s.Opts.Level(item, t.stock[region]-live[key], 0.05, key, now)
 }
 
 // capacities lists every type in every region that sells it, for the
-// sandbox's capacity ledger; the caller holds s.mu.
+// sandbox's capacity ledger; the caller holds s.Mu.
 func (s *StandIn) capacities() []standin.Level {
-	live, now := s.live(), s.now()
+	live, now := s.live(), s.Now()
 	var out []standin.Level
 	for _, name := range slices.Sorted(maps.Keys(s.types)) {
 		t := s.types[name]
@@ -382,7 +349,7 @@ func (s *StandIn) capacities() []standin.Level {
 // hasCapacity says whether a type can be launched in a region now, as the
 // sandbox's capacity ledger has it.
 func (s *StandIn) hasCapacity(t seedType, region string, live map[string]int, now time.Time) bool {
-	return s.opts.Capacity.Free(s.capacity(t, region, live, now)) > 0
+	return s.Opts.Capacity.Free(s.capacity(t, region, live, now)) > 0
 }
 
 func (s *StandIn) listInstanceTypes(w http.ResponseWriter, r *http.Request) {
@@ -411,7 +378,7 @@ func (s *StandIn) listRegions(w http.ResponseWriter, r *http.Request) {
 
 func (s *StandIn) listSSHKeys(w http.ResponseWriter, r *http.Request) {
 	s.locked(w, func(time.Time) {
-		writeData(w, append([]sshKey{}, s.st.Keys...))
+		writeData(w, append([]sshKey{}, s.State.Keys...))
 	})
 }
 
@@ -442,15 +409,15 @@ func (s *StandIn) addSSHKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.locked(w, func(time.Time) {
-		for _, k := range s.st.Keys {
+		for _, k := range s.State.Keys {
 			if k.Name == req.Name {
 				writeError(w, http.StatusBadRequest, codeInvalidParameters, "An SSH key with this name already exists.", "Choose another name.")
 				return
 			}
 		}
 		key := sshKey{ID: newID(), Name: req.Name, PublicKey: strings.TrimSpace(req.PublicKey)}
-		s.st.Keys = append(s.st.Keys, key)
-		if err := standin.Save(s.opts.StatePath, &s.st); err != nil {
+		s.State.Keys = append(s.State.Keys, key)
+		if err := s.Save(); err != nil {
 			writeInternal(w, err)
 			return
 		}
@@ -516,7 +483,7 @@ func (s *StandIn) launchInstance(w http.ResponseWriter, r *http.Request) {
 		}
 		t, okType := s.types[req.InstanceTypeName]
 		_, okRegion := s.regions[req.RegionName]
-		key := slices.IndexFunc(s.st.Keys, func(k sshKey) bool { return k.Name == req.SSHKeyNames[0] })
+		key := slices.IndexFunc(s.State.Keys, func(k sshKey) bool { return k.Name == req.SSHKeyNames[0] })
 		switch {
 		case !okType:
 			writeError(w, http.StatusNotFound, codeObjectDoesNotExist, "Instance type "+req.InstanceTypeName+" does not exist.", "List instance types with GET /instance-types.")
@@ -540,16 +507,16 @@ func (s *StandIn) launchInstance(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusBadRequest, codeInsufficientCapacity, "Not enough capacity to fulfill launch request.", "Try another region or instance type.")
 			return
 		}
-		n := len(s.st.Instances) + 1
+		n := len(s.State.Instances) + 1
 		rec := &record{
 			ID: newID(), Name: req.Name, Type: t.t.Name, Region: req.RegionName,
-			SSHKeyNames: req.SSHKeyNames, PublicKeys: []string{s.st.Keys[key].PublicKey},
+			SSHKeyNames: req.SSHKeyNames, PublicKeys: []string{s.State.Keys[key].PublicKey},
 			UserData: req.UserData, Tags: req.Tags, CreatedAt: now,
 			PrivateIP: fmt.Sprintf("10.19.%d.%d", n/250%250, n%250+2),
 		}
-		s.st.Instances[rec.ID] = rec
+		s.State.Instances[rec.ID] = rec
 		s.lastLaunch = now
-		if err := standin.Save(s.opts.StatePath, &s.st); err != nil {
+		if err := s.Save(); err != nil {
 			writeInternal(w, err)
 			return
 		}
@@ -559,7 +526,7 @@ func (s *StandIn) launchInstance(w http.ResponseWriter, r *http.Request) {
 
 func (s *StandIn) liveTotal() int {
 	n := 0
-	for _, rec := range s.st.Instances {
+	for _, rec := range s.State.Instances {
 		if rec.TerminatedAt.IsZero() {
 			n++
 		}
@@ -578,24 +545,24 @@ func (s *StandIn) terminateInstances(w http.ResponseWriter, r *http.Request) {
 	}
 	s.locked(w, func(now time.Time) {
 		for _, id := range req.InstanceIDs {
-			if s.st.Instances[id] == nil {
+			if s.State.Instances[id] == nil {
 				writeError(w, http.StatusNotFound, codeObjectDoesNotExist, "Specified instance does not exist.", "")
 				return
 			}
 		}
 		out := terminateResponse{TerminatedInstances: []instance{}}
 		for _, id := range req.InstanceIDs {
-			rec := s.st.Instances[id]
+			rec := s.State.Instances[id]
 			if rec.TerminatedAt.IsZero() {
 				rec.TerminatedAt = now
 			}
 		}
-		if err := standin.Save(s.opts.StatePath, &s.st); err != nil {
+		if err := s.Save(); err != nil {
 			writeInternal(w, err)
 			return
 		}
 		for _, id := range req.InstanceIDs {
-			if rec := s.st.Instances[id]; rec != nil {
+			if rec := s.State.Instances[id]; rec != nil {
 				out.TerminatedInstances = append(out.TerminatedInstances, s.render(rec, now))
 			}
 		}
@@ -606,7 +573,7 @@ func (s *StandIn) terminateInstances(w http.ResponseWriter, r *http.Request) {
 func (s *StandIn) listInstances(w http.ResponseWriter, r *http.Request) {
 	s.locked(w, func(now time.Time) {
 		out := []instance{}
-		for _, rec := range s.st.Instances {
+		for _, rec := range s.State.Instances {
 			out = append(out, s.render(rec, now))
 		}
 		slices.SortFunc(out, func(a, b instance) int { return strings.Compare(a.ID, b.ID) })
@@ -616,7 +583,7 @@ func (s *StandIn) listInstances(w http.ResponseWriter, r *http.Request) {
 
 func (s *StandIn) getInstance(w http.ResponseWriter, r *http.Request) {
 	s.locked(w, func(now time.Time) {
-		rec := s.st.Instances[r.PathValue("id")]
+		rec := s.State.Instances[r.PathValue("id")]
 		if rec == nil {
 			writeError(w, http.StatusNotFound, codeObjectDoesNotExist, "Specified instance does not exist.", "")
 			return
