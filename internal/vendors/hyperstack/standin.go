@@ -30,7 +30,7 @@ var knownImages = []string{
 // port answers, and are deleted. It serves the API under /v1, so an
 // adapter's BaseURL is server.URL + "/v1".
 type StandIn struct {
-	standin.Base[savedState]
+	standin.HTTPBase[savedState]
 	offers []offer
 	// vmQuota caps live VMs (0: unlimited).
 	vmQuota int

@@ -37,7 +37,7 @@ var tagKeyPattern = regexp.MustCompile(`^[a-z][a-z0-9-:]+$`)
 // out, instances that boot in Options.BootTime and become reachable on a
 // loopback host, and state kept in Options.StatePath across restarts.
 type StandIn struct {
-	standin.Base[state]
+	standin.HTTPBase[state]
 	regions map[string]region
 	order   []region // GET /regions order
 	types   map[string]seedType

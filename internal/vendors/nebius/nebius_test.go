@@ -125,9 +125,9 @@ func createRequest(t *testing.T, region, platform, preset string, contract vendo
 // received is the InstanceSpec a VM was created with, as the stand-in got it.
 func received(t *testing.T, si *StandIn, id string) *pb.InstanceSpec {
 	t.Helper()
-	si.mu.Lock()
-	defer si.mu.Unlock()
-	for _, vm := range si.state.VMs {
+	si.Mu.Lock()
+	defer si.Mu.Unlock()
+	for _, vm := range si.State.VMs {
 		if vm.ID == id {
 			spec := &pb.InstanceSpec{}
 			if err := protojson.Unmarshal([]byte(vm.Spec), spec); err != nil {
@@ -590,9 +590,9 @@ func TestClusterLifecycle(t *testing.T) {
 	if t.Failed() {
 		return
 	}
-	f.si.mu.Lock()
-	clusters := len(f.si.state.Clusters)
-	f.si.mu.Unlock()
+	f.si.Mu.Lock()
+	clusters := len(f.si.State.Clusters)
+	f.si.Mu.Unlock()
 	first := received(t, f.si, ids[0]).GetGpuCluster().GetId()
 	if clusters != 1 || first == "" || received(t, f.si, ids[1]).GetGpuCluster().GetId() != first {
 		t.Fatalf("%d GPU clusters; nodes in %q and %q, want both in the one", clusters, first, received(t, f.si, ids[1]).GetGpuCluster().GetId())
@@ -614,9 +614,9 @@ func TestClusterLifecycle(t *testing.T) {
 	if err := f.a.DeleteCluster(ctx, clusterID); err != nil {
 		t.Fatal(err)
 	}
-	f.si.mu.Lock()
-	clusters = len(f.si.state.Clusters)
-	f.si.mu.Unlock()
+	f.si.Mu.Lock()
+	clusters = len(f.si.State.Clusters)
+	f.si.Mu.Unlock()
 	if clusters != 0 {
 		t.Errorf("%d GPU clusters left after DeleteCluster", clusters)
 	}

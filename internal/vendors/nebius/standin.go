@@ -20,7 +20,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	rpcstatus "google.golang.org/genproto/googleapis/rpc/status"
@@ -58,10 +57,7 @@ var knownImageFamilies = []string{DefaultImageFamily, "ubuntu24.04-cuda12", "ubu
 // preempted and are deleted; GPU clusters; operations), VPC subnets, the
 // billing calculator and the capacity advisor, all over gRPC.
 type StandIn struct {
-	opts   standin.Options
-	now    func() time.Time
-	hosts  *standin.Hosts
-	faults standin.Faults
+	standin.Base[savedState]
 	offers []offer
 	// regions are the regions of the offers by project id, for the
 	// calls that name a project: a lookup per call, not a scan.
@@ -69,8 +65,6 @@ type StandIn struct {
 	key     *rsa.PrivateKey
 	server  *grpc.Server
 
-	mu    sync.Mutex
-	state savedState
 	// quota caps live VMs (0: unlimited).
 	quota int
 	// calls counts the calls that reached the stand-in, by method.
@@ -148,31 +142,18 @@ const (
 // reopening the hosts of the VMs that were running. o.APIKey, when set,
 // is the service account id it accepts instead of StandInServiceAccountID.
 func NewStandIn(o standin.Options) (*StandIn, error) {
-	s := &StandIn{opts: o, now: o.Clock(), hosts: o.Hosts, offers: seedOffers(o.Scale), regions: map[string]string{}, calls: map[string]int{}}
+	s := &StandIn{offers: seedOffers(o.Scale), regions: map[string]string{}, calls: map[string]int{}}
 	for _, of := range s.offers {
 		s.regions[projectID(of.region)] = of.region
 	}
-	if s.hosts == nil {
-		s.hosts = &standin.Hosts{}
+	if err := s.Open(vendorName, o, s.machines); err != nil {
+		return nil, err
 	}
-	if err := standin.Load(o.StatePath, &s.state); err != nil {
-		return nil, fmt.Errorf("nebius stand-in: %w", err)
-	}
-	if s.state.Tokens == nil {
-		s.state.Tokens = map[string]time.Time{}
+	if s.State.Tokens == nil {
+		s.State.Tokens = map[string]time.Time{}
 	}
 	if err := s.loadKey(); err != nil {
 		return nil, fmt.Errorf("nebius stand-in: %w", err)
-	}
-	now := s.now()
-	for _, vm := range s.state.VMs {
-		if vm.IP != "" && s.phase(vm, now) == phaseRunning {
-			ip, port, err := s.hosts.Open(hostID(vm.ID), vm.IP, vm.SSHPort, machine(vm))
-			if err != nil {
-				return nil, fmt.Errorf("nebius stand-in: reopen VM %s: %w", vm.ID, err)
-			}
-			vm.IP, vm.SSHPort = ip, port
-		}
 	}
 	s.server = grpc.NewServer(grpc.ChainUnaryInterceptor(s.injectFaults, s.authorize))
 	pb.RegisterTokenExchangeServiceServer(s.server, tokenServer{s: s})
@@ -183,14 +164,14 @@ func NewStandIn(o standin.Options) (*StandIn, error) {
 	pb.RegisterSubnetServiceServer(s.server, subnetServer{s: s})
 	pb.RegisterCalculatorServiceServer(s.server, calculatorServer{s: s})
 	pb.RegisterResourceAdviceServiceServer(s.server, adviceServer{s: s})
-	o.Capacity.Register(Name, &s.mu, s.capacities)
+	o.Capacity.Register(Name, &s.Mu, s.capacities)
 	return s, nil
 }
 
 // loadKey restores the service account's key, or makes one.
 func (s *StandIn) loadKey() error {
-	if s.state.PrivateKeyPEM != "" {
-		k, err := parsePrivateKey(s.state.PrivateKeyPEM)
+	if s.State.PrivateKeyPEM != "" {
+		k, err := parsePrivateKey(s.State.PrivateKeyPEM)
 		s.key = k
 		return err
 	}
@@ -199,7 +180,7 @@ func (s *StandIn) loadKey() error {
 		return fmt.Errorf("generate service account key: %w", err)
 	}
 	s.key = k
-	s.state.PrivateKeyPEM = string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)}))
+	s.State.PrivateKeyPEM = string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)}))
 	return nil
 }
 
@@ -213,27 +194,27 @@ func (s *StandIn) Stop() { s.server.Stop() }
 // with Method "POST" (or empty) and PathPrefix a full gRPC method name
 // ("/nebius.compute.v1.InstanceService/Create"); Status is an HTTP status
 // turned into its gRPC code (429: RESOURCE_EXHAUSTED, too many requests).
-func (s *StandIn) Faults() *standin.Faults { return &s.faults }
+func (s *StandIn) Faults() *standin.Faults { return s.Base.Faults() }
 
 // Calls is how many calls of a method ("/nebius.compute.v1.InstanceService/Create")
 // have reached the stand-in, injected failures included.
 func (s *StandIn) Calls(method string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
 	return s.calls[method]
 }
 
 // SetInstanceQuota caps how many VMs may exist at once (0: no cap).
 func (s *StandIn) SetInstanceQuota(n int) {
-	s.mu.Lock()
+	s.Mu.Lock()
 	s.quota = n
-	s.mu.Unlock()
+	s.Mu.Unlock()
 }
 
 // serviceAccountID is the service account the stand-in accepts.
 func (s *StandIn) serviceAccountID() string {
-	if s.opts.APIKey != "" {
-		return s.opts.APIKey
+	if s.Opts.APIKey != "" {
+		return s.Opts.APIKey
 	}
 	return StandInServiceAccountID
 }
@@ -254,39 +235,39 @@ func (s *StandIn) AdapterConfig(endpoint string) Config {
 	return Config{
 		ServiceAccountID: s.serviceAccountID(),
 		PublicKeyID:      StandInPublicKeyID,
-		PrivateKeyPEM:    s.state.PrivateKeyPEM,
+		PrivateKeyPEM:    s.State.PrivateKeyPEM,
 		TenantID:         StandInTenantID,
 		Projects:         s.Projects(),
 		Endpoint:         endpoint,
 		Insecure:         true,
-		SSHPort:          s.hosts.Port,
+		SSHPort:          s.Hosts.Port,
 		// Operations finish within a fraction of BootTime here.
 		OperationPoll: 100 * time.Millisecond,
-		Now:           s.opts.Now,
+		Now:           s.Opts.Now,
 	}
 }
 
 // Preempt stops a preemptible VM as Nebius does when it needs the
 // capacity back.
 func (s *StandIn) Preempt(id string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	vm := s.findVM(id, s.now())
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	vm := s.findVM(id, s.Now())
 	if vm == nil || !vm.Preemptible {
 		return fmt.Errorf("no preemptible VM %s", id)
 	}
-	vm.PreemptedAt = s.now().UTC()
-	s.hosts.Close(hostID(vm.ID))
-	return s.save()
+	vm.PreemptedAt = s.Now().UTC()
+	s.CloseHost(vm.ID)
+	return s.Save()
 }
 
 // Instances lists every VM the stand-in holds, deleted ones included.
 func (s *StandIn) Instances() []standin.ConsoleEntry {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	out := make([]standin.ConsoleEntry, 0, len(s.state.VMs))
-	for _, vm := range s.state.VMs {
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	now := s.Now()
+	out := make([]standin.ConsoleEntry, 0, len(s.State.VMs))
+	for _, vm := range s.State.VMs {
 		view := s.view(vm, now)
 		e := standin.ConsoleEntry{
 			Vendor: vendorName, ID: vm.ID, Name: vm.Name, State: view.GetStatus().GetState().String(),
@@ -304,25 +285,22 @@ func (s *StandIn) Instances() []standin.ConsoleEntry {
 	return out
 }
 
-// Close stops the hosts of this stand-in's VMs and saves its state.
-func (s *StandIn) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, vm := range s.state.VMs {
-		s.hosts.Close(hostID(vm.ID))
-	}
-	return s.save()
-}
-
-// hostID names a VM's sandbox host; the prefix keeps ids apart when
-// several stand-ins share one Hosts.
-func hostID(id string) string { return vendorName + "/" + id }
-
 // spec is the VM's InstanceSpec as received.
 func (vm *vmRecord) spec() *pb.InstanceSpec {
 	spec := &pb.InstanceSpec{}
 	_ = protojson.Unmarshal([]byte(vm.Spec), spec) // written by Create from a valid message
 	return spec
+}
+
+// machines lists the VMs' hosts for the base to reopen (the running
+// ones) and close.
+func (s *StandIn) machines() []standin.Host {
+	now := s.Now()
+	out := make([]standin.Host, 0, len(s.State.VMs))
+	for _, vm := range s.State.VMs {
+		out = append(out, standin.Host{ID: vm.ID, IP: &vm.IP, Port: &vm.SSHPort, Live: s.phase(vm, now) == phaseRunning, Machine: machine(vm)})
+	}
+	return out
 }
 
 // machine is what the VM received: root's key in its cloud-init user data
@@ -332,13 +310,10 @@ func machine(vm *vmRecord) standin.Machine {
 		UserData: vm.spec().GetCloudInitUserData()}
 }
 
-// save persists the state; the caller holds s.mu.
-func (s *StandIn) save() error { return standin.Save(s.opts.StatePath, &s.state) }
-
 // newID makes a Nebius-style id: "<kind>-e00" and 17 lowercase hex digits.
 func (s *StandIn) newID(kind string) string {
-	s.state.NextID++
-	return fmt.Sprintf("%s-e00%017x", kind, s.state.NextID)
+	s.State.NextID++
+	return fmt.Sprintf("%s-e00%017x", kind, s.State.NextID)
 }
 
 // projectID and subnetID are the fixed ids of a region's project and its
@@ -412,10 +387,10 @@ func faultStatus(httpStatus int, message string) error {
 
 // injectFaults applies the Faults rules by full method name.
 func (s *StandIn) injectFaults(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	s.mu.Lock()
+	s.Mu.Lock()
 	s.calls[info.FullMethod]++
-	s.mu.Unlock()
-	latency, rule := s.faults.Match(http.MethodPost, info.FullMethod)
+	s.Mu.Unlock()
+	latency, rule := s.Faults().Match(http.MethodPost, info.FullMethod)
 	delay := latency
 	if rule != nil {
 		delay += rule.Delay
@@ -447,10 +422,10 @@ func (s *StandIn) authorize(ctx context.Context, req any, info *grpc.UnaryServer
 	if v := md.Get("authorization"); len(v) == 1 {
 		token, _ = strings.CutPrefix(v[0], "Bearer ")
 	}
-	s.mu.Lock()
-	expires, ok := s.state.Tokens[token]
-	s.mu.Unlock()
-	if !ok || !s.now().Before(expires) {
+	s.Mu.Lock()
+	expires, ok := s.State.Tokens[token]
+	s.Mu.Unlock()
+	if !ok || !s.Now().Before(expires) {
 		return nil, status.Error(codes.Unauthenticated, "access token is missing, invalid or expired")
 	}
 	return handler(ctx, req)
@@ -475,16 +450,16 @@ func (t tokenServer) Exchange(_ context.Context, req *pb.ExchangeTokenRequest) (
 	b := make([]byte, 24)
 	rand.Read(b)
 	token := "ne1" + hex.EncodeToString(b)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	for k, exp := range s.state.Tokens {
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	now := s.Now()
+	for k, exp := range s.State.Tokens {
 		if !now.Before(exp) {
-			delete(s.state.Tokens, k)
+			delete(s.State.Tokens, k)
 		}
 	}
-	s.state.Tokens[token] = now.Add(accessTokenLifetime)
-	if err := s.save(); err != nil {
+	s.State.Tokens[token] = now.Add(accessTokenLifetime)
+	if err := s.Save(); err != nil {
 		return nil, status.Error(codes.Internal, err.Error())
 	}
 	return &pb.CreateTokenResponse{AccessToken: token, IssuedTokenType: tokenTypeAccess, TokenType: "Bearer",
@@ -511,7 +486,7 @@ func (s *StandIn) verifyJWT(jwt string) error {
 		return fmt.Errorf("unknown key id %q", h.Kid)
 	case c.Iss != s.serviceAccountID() || c.Sub != c.Iss:
 		return fmt.Errorf("iss %q / sub %q is not the service account", c.Iss, c.Sub)
-	case s.now().Unix() >= c.Exp:
+	case s.Now().Unix() >= c.Exp:
 		return fmt.Errorf("expired")
 	}
 	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
@@ -557,7 +532,7 @@ func page(token string, size int64, n int) (start, end int, next string, err err
 // CREATING and STARTING; a refused VM fails where it would have started;
 // deletion takes half a boot.
 func (s *StandIn) phase(vm *vmRecord, now time.Time) phase {
-	boot := s.opts.BootTime
+	boot := s.Opts.BootTime
 	switch {
 	case !vm.DeletedAt.IsZero():
 		if now.Sub(vm.DeletedAt) < boot/2 {
@@ -578,9 +553,9 @@ func (s *StandIn) phase(vm *vmRecord, now time.Time) phase {
 	return phaseRunning
 }
 
-// findVM finds a VM that still exists; the caller holds s.mu.
+// findVM finds a VM that still exists; the caller holds s.Mu.
 func (s *StandIn) findVM(id string, now time.Time) *vmRecord {
-	for _, vm := range s.state.VMs {
+	for _, vm := range s.State.VMs {
 		if vm.ID == id && s.phase(vm, now) != phaseGone {
 			return vm
 		}
@@ -588,14 +563,14 @@ func (s *StandIn) findVM(id string, now time.Time) *vmRecord {
 	return nil
 }
 
-// view renders a VM as Nebius's Instance; the caller holds s.mu. A VM
+// view renders a VM as Nebius's Instance; the caller holds s.Mu. A VM
 // that has just come up gets its host.
 func (s *StandIn) view(vm *vmRecord, now time.Time) *pb.Instance {
 	ph := s.phase(vm, now)
 	if ph == phaseRunning && vm.IP == "" {
-		if ip, port, err := s.hosts.Open(hostID(vm.ID), "", 0, machine(vm)); err == nil {
+		if ip, port, err := s.OpenHost(vm.ID, "", 0, machine(vm)); err == nil {
 			vm.IP, vm.SSHPort = ip, port
-			_ = s.save() // a failed save loses nothing the next change will not write
+			_ = s.Save() // a failed save loses nothing the next change will not write
 		}
 	}
 	spec := vm.spec()
@@ -645,10 +620,10 @@ func macOf(id string) string {
 // VMs now: its stock, which both share, less the VMs that hold it, or sold
 // out while it flickers, as real stock comes and goes. A GPU cluster is
 // VMs of its preset, so its nodes draw on the on-demand item. The caller
-// holds s.mu.
+// holds s.Mu.
 func (s *StandIn) capacity(o offer, preemptible bool, now time.Time) standin.Level {
 	n := o.stock
-	for _, vm := range s.state.VMs {
+	for _, vm := range s.State.VMs {
 		if vm.Offer == o.key() && s.holds(vm, now) {
 			n--
 		}
@@ -659,14 +634,14 @@ func (s *StandIn) capacity(o offer, preemptible bool, now time.Time) standin.Lev
 	}
 	item := standin.Item{Vendor: Name, InstanceType: instanceType(o.platform.name, o.preset.name), Region: o.region,
 		Contract: contract, GPUCount: o.preset.gpus, NodeCount: 1}
-	return s.opts.Level(item, n, 0.05, o.key(), now)
+	return s.Opts.Level(item, n, 0.05, o.key(), now)
 }
 
 // capacities lists every GPU preset of every region, on demand and, where
 // its platform takes them, preemptible, for the sandbox's capacity ledger;
-// the caller holds s.mu.
+// the caller holds s.Mu.
 func (s *StandIn) capacities() []standin.Level {
-	now := s.now()
+	now := s.Now()
 	var out []standin.Level
 	for _, o := range s.offers {
 		if o.preset.gpus == 0 {
@@ -682,9 +657,9 @@ func (s *StandIn) capacities() []standin.Level {
 
 // available is how many more VMs of o can start now on demand or
 // preemptible, as the sandbox's capacity ledger has it; the caller holds
-// s.mu.
+// s.Mu.
 func (s *StandIn) available(o offer, preemptible bool, now time.Time) int {
-	return s.opts.Capacity.Free(s.capacity(o, preemptible, now))
+	return s.Opts.Capacity.Free(s.capacity(o, preemptible, now))
 }
 
 // holds says whether a VM takes up stock and quota: it exists and its
@@ -702,10 +677,10 @@ func (s *StandIn) findOffer(region, platform, preset string) (offer, bool) {
 	return offer{}, false
 }
 
-// live counts the VMs that hold quota; the caller holds s.mu.
+// live counts the VMs that hold quota; the caller holds s.Mu.
 func (s *StandIn) live(now time.Time) int {
 	n := 0
-	for _, vm := range s.state.VMs {
+	for _, vm := range s.State.VMs {
 		if s.holds(vm, now) {
 			n++
 		}
@@ -713,7 +688,7 @@ func (s *StandIn) live(now time.Time) int {
 	return n
 }
 
-// operation records a new operation on a resource; the caller holds s.mu.
+// operation records a new operation on a resource; the caller holds s.Mu.
 // failure, when not nil, is the error it finishes with.
 func (s *StandIn) operation(resourceID, description string, del bool, failure *status.Status, now time.Time) (*pb.Operation, error) {
 	op := &opRecord{ID: s.newID("computeoperation"), ResourceID: resourceID, Description: description, Delete: del, CreatedAt: now.UTC()}
@@ -724,8 +699,8 @@ func (s *StandIn) operation(resourceID, description string, del bool, failure *s
 		}
 		op.Failure = string(b)
 	}
-	s.state.Operations = append(s.state.Operations, op)
-	if err := s.save(); err != nil {
+	s.State.Operations = append(s.State.Operations, op)
+	if err := s.Save(); err != nil {
 		return nil, status.Error(codes.Internal, err.Error())
 	}
 	return s.opView(op, now), nil
@@ -741,7 +716,7 @@ func (s *StandIn) opView(op *opRecord, now time.Time) *pb.Operation {
 	out := &pb.Operation{Id: op.ID, Description: op.Description, CreatedAt: timestamppb.New(op.CreatedAt),
 		CreatedBy: s.serviceAccountID(), ResourceId: op.ResourceID}
 	done := true
-	for _, vm := range s.state.VMs {
+	for _, vm := range s.State.VMs {
 		if vm.ID != op.ResourceID {
 			continue
 		}
@@ -767,11 +742,11 @@ type operationServer struct {
 
 func (o operationServer) Get(_ context.Context, req *pb.GetOperationRequest) (*pb.Operation, error) {
 	s := o.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, op := range s.state.Operations {
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	for _, op := range s.State.Operations {
 		if op.ID == req.GetId() {
-			return s.opView(op, s.now()), nil
+			return s.opView(op, s.Now()), nil
 		}
 	}
 	return nil, notFound("compute", req.GetId())
@@ -784,9 +759,9 @@ type instanceServer struct {
 
 func (i instanceServer) Get(_ context.Context, req *pb.GetInstanceRequest) (*pb.Instance, error) {
 	s := i.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	now := s.Now()
 	vm := s.findVM(req.GetId(), now)
 	if vm == nil {
 		return nil, notFound("compute", req.GetId())
@@ -796,9 +771,9 @@ func (i instanceServer) Get(_ context.Context, req *pb.GetInstanceRequest) (*pb.
 
 func (i instanceServer) GetByName(_ context.Context, req *pb.GetByNameRequest) (*pb.Instance, error) {
 	s := i.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	now := s.Now()
 	if vm := s.vmByName(req.GetParentId(), req.GetName(), now); vm != nil {
 		return s.view(vm, now), nil
 	}
@@ -806,7 +781,7 @@ func (i instanceServer) GetByName(_ context.Context, req *pb.GetByNameRequest) (
 }
 
 func (s *StandIn) vmByName(project, name string, now time.Time) *vmRecord {
-	for _, vm := range s.state.VMs {
+	for _, vm := range s.State.VMs {
 		if vm.Project == project && vm.Name == name && s.phase(vm, now) != phaseGone {
 			return vm
 		}
@@ -819,11 +794,11 @@ func (i instanceServer) List(_ context.Context, req *pb.ListInstancesRequest) (*
 	if _, ok := s.regionOf(req.GetParentId()); !ok {
 		return nil, notFound("iam", req.GetParentId())
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	now := s.Now()
 	var match []*vmRecord
-	for _, vm := range s.state.VMs {
+	for _, vm := range s.State.VMs {
 		if vm.Project == req.GetParentId() && s.phase(vm, now) != phaseGone {
 			match = append(match, vm)
 		}
@@ -863,9 +838,9 @@ func (i instanceServer) Create(_ context.Context, req *pb.CreateInstanceRequest)
 	if err != nil {
 		return nil, status.Error(codes.Internal, err.Error())
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	now := s.Now()
 	if md.GetName() == "" {
 		return nil, badRequest("metadata.name", "name is required")
 	}
@@ -911,7 +886,7 @@ func (i instanceServer) Create(_ context.Context, req *pb.CreateInstanceRequest)
 	}
 	vm.ID = s.newID("computeinstance")
 	vm.Failed = failure != nil
-	s.state.VMs = append(s.state.VMs, vm)
+	s.State.VMs = append(s.State.VMs, vm)
 	return s.operation(vm.ID, "Create instance", false, failure, now)
 }
 
@@ -959,16 +934,16 @@ func validateSpec(spec *pb.InstanceSpec, region string) error {
 
 func (i instanceServer) Delete(_ context.Context, req *pb.DeleteInstanceRequest) (*pb.Operation, error) {
 	s := i.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	now := s.Now()
 	vm := s.findVM(req.GetId(), now)
 	if vm == nil {
 		return nil, notFound("compute", req.GetId())
 	}
 	if vm.DeletedAt.IsZero() {
 		vm.DeletedAt = now.UTC()
-		s.hosts.Remove(hostID(vm.ID))
+		s.RemoveHost(vm.ID)
 	}
 	return s.operation(vm.ID, "Delete instance", true, nil, now)
 }
@@ -1032,9 +1007,9 @@ type clusterServer struct {
 	s *StandIn
 }
 
-// findCluster finds a GPU cluster; the caller holds s.mu.
+// findCluster finds a GPU cluster; the caller holds s.Mu.
 func (s *StandIn) findCluster(id string) *clusterRecord {
-	for _, c := range s.state.Clusters {
+	for _, c := range s.State.Clusters {
 		if c.ID == id {
 			return c
 		}
@@ -1042,10 +1017,10 @@ func (s *StandIn) findCluster(id string) *clusterRecord {
 	return nil
 }
 
-// clusterView renders a GPU cluster; the caller holds s.mu.
+// clusterView renders a GPU cluster; the caller holds s.Mu.
 func (s *StandIn) clusterView(c *clusterRecord, now time.Time) *pb.GpuCluster {
 	st := &pb.GpuClusterStatus{}
-	for _, vm := range s.state.VMs {
+	for _, vm := range s.State.VMs {
 		if vm.ClusterID == c.ID && s.phase(vm, now) != phaseGone {
 			st.Instances = append(st.Instances, vm.ID)
 		}
@@ -1060,21 +1035,21 @@ func (s *StandIn) clusterView(c *clusterRecord, now time.Time) *pb.GpuCluster {
 
 func (g clusterServer) Get(_ context.Context, req *pb.GetGpuClusterRequest) (*pb.GpuCluster, error) {
 	s := g.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
 	if c := s.findCluster(req.GetId()); c != nil {
-		return s.clusterView(c, s.now()), nil
+		return s.clusterView(c, s.Now()), nil
 	}
 	return nil, notFound("compute", req.GetId())
 }
 
 func (g clusterServer) GetByName(_ context.Context, req *pb.GetByNameRequest) (*pb.GpuCluster, error) {
 	s := g.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, c := range s.state.Clusters {
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	for _, c := range s.State.Clusters {
 		if c.Project == req.GetParentId() && c.Name == req.GetName() {
-			return s.clusterView(c, s.now()), nil
+			return s.clusterView(c, s.Now()), nil
 		}
 	}
 	return nil, notFound("compute", req.GetParentId()+"/"+req.GetName())
@@ -1094,25 +1069,25 @@ func (g clusterServer) Create(_ context.Context, req *pb.CreateGpuClusterRequest
 	if md.GetName() == "" {
 		return nil, badRequest("metadata.name", "name is required")
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	for _, c := range s.state.Clusters {
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	now := s.Now()
+	for _, c := range s.State.Clusters {
 		if c.Project == md.GetParentId() && c.Name == md.GetName() {
 			return nil, status.Errorf(codes.AlreadyExists, "GPU cluster %q already exists", md.GetName())
 		}
 	}
 	c := &clusterRecord{ID: s.newID("computegpucluster"), Project: md.GetParentId(), Name: md.GetName(),
 		Labels: md.GetLabels(), Fabric: fabric, CreatedAt: now.UTC()}
-	s.state.Clusters = append(s.state.Clusters, c)
+	s.State.Clusters = append(s.State.Clusters, c)
 	return s.operation(c.ID, "Create GPU cluster", false, nil, now)
 }
 
 func (g clusterServer) Delete(_ context.Context, req *pb.DeleteGpuClusterRequest) (*pb.Operation, error) {
 	s := g.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	now := s.Now()
 	c := s.findCluster(req.GetId())
 	if c == nil {
 		return nil, notFound("compute", req.GetId())
@@ -1120,7 +1095,7 @@ func (g clusterServer) Delete(_ context.Context, req *pb.DeleteGpuClusterRequest
 	if n := len(s.clusterView(c, now).GetStatus().GetInstances()); n > 0 {
 		return nil, status.Errorf(codes.FailedPrecondition, "GPU cluster %s still has %d instances", c.ID, n)
 	}
-	s.state.Clusters = slices.DeleteFunc(s.state.Clusters, func(x *clusterRecord) bool { return x == c })
+	s.State.Clusters = slices.DeleteFunc(s.State.Clusters, func(x *clusterRecord) bool { return x == c })
 	return s.operation(c.ID, "Delete GPU cluster", true, nil, now)
 }
 
@@ -1133,7 +1108,7 @@ type calculatorServer struct {
 // disk, per hour and per 720-hour month, as decimal strings.
 func (c calculatorServer) Estimate(_ context.Context, req *pb.EstimateRequest) (*pb.EstimateResponse, error) {
 	s := c.s
-	now := s.now()
+	now := s.Now()
 	var hourly float64
 	switch spec := req.GetResourceSpec().GetResourceSpec().(type) {
 	case *pb.ResourceSpec_ComputeInstanceSpec:
@@ -1200,9 +1175,9 @@ func (a adviceServer) List(_ context.Context, req *pb.ListResourceAdviceRequest)
 	if req.GetParentId() != StandInTenantID {
 		return nil, status.Errorf(codes.PermissionDenied, "no access to tenant %q", req.GetParentId())
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
+	s.Mu.Lock()
+	defer s.Mu.Unlock()
+	now := s.Now()
 	// A page token is the place in s.offers to go on from: pages are cut
 	// from the offers with GPUs as they lie, without collecting those
 	// first (a scaled catalog has tens of thousands, and a read asks for
@@ -1229,7 +1204,7 @@ func (a adviceServer) List(_ context.Context, req *pb.ListResourceAdviceRequest)
 }
 
 // advice is what ResourceAdviceService says of offer o now; the caller
-// holds s.mu.
+// holds s.Mu.
 func (s *StandIn) advice(o offer, now time.Time) *pb.ResourceAdvice {
 	fresh := func(available int) *pb.ResourceAdviceStatus_Availability {
 		return &pb.ResourceAdviceStatus_Availability{DataState: pb.ResourceAdviceStatus_Availability_DATA_STATE_FRESH,

@@ -22,7 +22,7 @@ const capacityDetail = "There are no longer any instances available with the req
 // whose port answers, clusters of pods, and deletion. Paths start /v2/,
 // so an adapter's BaseURL is the server's URL.
 type StandIn struct {
-	standin.Base[savedState]
+	standin.HTTPBase[savedState]
 	offerings []offering
 
 	// balance is the account's credit in USD (0: unlimited); a pod needs

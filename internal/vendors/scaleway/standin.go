@@ -31,7 +31,7 @@ var imageLabels = []string{DefaultImage, "ubuntu_noble_gpu_os_13_nvidia", "ubunt
 // image lookup. It serves everything at the root, like api.scaleway.com,
 // so an adapter's BaseURL is the server's URL.
 type StandIn struct {
-	standin.Base[savedState]
+	standin.HTTPBase[savedState]
 	offers []offer
 
 	// serverQuota caps servers that exist at once (0: unlimited).

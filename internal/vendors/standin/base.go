@@ -10,9 +10,9 @@ import (
 // Base is the plumbing every stand-in shares, which a stand-in embeds so
 // that it keeps only its vendor's protocol (handlers, wire shapes, seed
 // catalog): its options and clock, its loopback hosts, its state of type
-// S under a mutex and persisted to Options.StatePath, fault injection in
-// front of its handler, and the per-minute request budget of a vendor
-// that has one.
+// S under a mutex and persisted to Options.StatePath, fault injection,
+// and the per-minute request budget of a vendor that has one. An HTTP
+// stand-in embeds HTTPBase, which serves too.
 type Base[S any] struct {
 	// Opts are the stand-in's options and Now its clock.
 	Opts Options
@@ -31,8 +31,14 @@ type Base[S any] struct {
 	vendor   string
 	ownHosts bool
 	faults   Faults
-	handler  http.Handler
 	machines func() []Host
+}
+
+// HTTPBase is the Base of a stand-in that serves HTTP: its handler sits
+// behind the faults.
+type HTTPBase[S any] struct {
+	Base[S]
+	handler http.Handler
 }
 
 // Host is one machine of a stand-in's state, as the base reopens it after
@@ -79,12 +85,12 @@ func (b *Base[S]) Open(vendor string, o Options, machines func() []Host) error {
 // Serve makes h, behind the faults, what the stand-in serves. errorBody
 // renders the vendor's error envelope for an injected status (see
 // Faults.Wrap).
-func (b *Base[S]) Serve(h http.Handler, errorBody func(status int, message string) (string, []byte)) {
+func (b *HTTPBase[S]) Serve(h http.Handler, errorBody func(status int, message string) (string, []byte)) {
 	b.handler = b.faults.Wrap(h, errorBody)
 }
 
 // ServeHTTP serves the vendor's API.
-func (b *Base[S]) ServeHTTP(w http.ResponseWriter, r *http.Request) { b.handler.ServeHTTP(w, r) }
+func (b *HTTPBase[S]) ServeHTTP(w http.ResponseWriter, r *http.Request) { b.handler.ServeHTTP(w, r) }
 
 // Faults is where tests and the sandbox inject failures.
 func (b *Base[S]) Faults() *Faults { return &b.faults }

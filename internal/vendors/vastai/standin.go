@@ -24,7 +24,7 @@ import (
 // are served with and without the trailing slash, as Vast does, and an
 // adapter's BaseURL is the server's URL.
 type StandIn struct {
-	standin.Base[savedState]
+	standin.HTTPBase[savedState]
 	market []machine
 	byAsk  map[int64]int // ask id → index in market
 

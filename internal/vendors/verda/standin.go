@@ -33,7 +33,7 @@ const unlimitedBalance = 1e9
 // adapter's BaseURL is server.URL + "/v1". Options.APIKey is the client
 // secret it accepts (any client id; "" accepts any secret).
 type StandIn struct {
-	standin.Base[savedState]
+	standin.HTTPBase[savedState]
 	offers    []offer
 	locations []location
 
