@@ -1,7 +1,9 @@
-// Package vendortest checks vendor adapters and their stand-ins against the
-// vendors' own published API descriptions, and holds the helpers every
-// vendor package's tests share: a request Recorder, a loopback server,
-// SSH keys, a test clock and polling for an instance's state. It is
+// Package vendortest checks vendor adapters and their stand-ins: the
+// suite every adapter and stand-in pair runs (Run, with the vendor's Kit),
+// the checks against the vendors' own published API descriptions, and the
+// helpers every vendor package's tests share: a request Recorder, a
+// loopback server, SSH keys, a test clock and polling for an instance's
+// state. It is
 // imported only from _test.go files, so kin-openapi never reaches the
 // supply binary.
 //
