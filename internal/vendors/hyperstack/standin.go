@@ -135,36 +135,16 @@ func (s *StandIn) SetVMQuota(n int) {
 	s.Mu.Unlock()
 }
 
-// Instances lists every VM the stand-in holds, deleted ones included.
-func (s *StandIn) Instances() []standin.ConsoleEntry {
-	s.Mu.Lock()
-	defer s.Mu.Unlock()
-	now := s.Now()
-	out := make([]standin.ConsoleEntry, 0, len(s.State.VMs))
-	for _, vm := range s.State.VMs {
-		f := s.view(vm, now)
-		out = append(out, standin.ConsoleEntry{
-			Vendor:       vendorName,
-			ID:           strconv.FormatInt(vm.ID, 10),
-			Name:         vm.Name,
-			State:        f.Status,
-			Live:         s.phase(vm, now) != phaseGone,
-			InstanceType: f.Flavor.Name,
-			Region:       vm.Region,
-			IP:           f.FloatingIP,
-			SSHPort:      vm.SSHPort,
-			Tags:         slices.Clone(vm.Labels),
-			CreatedAt:    vm.CreatedAt,
-		})
-	}
-	return out
-}
-
-// machines lists the VMs' hosts for the base to reopen and close.
+// machines lists the VMs for the base: their hosts to reopen and close,
+// and their console entries.
 func (s *StandIn) machines() []standin.Host {
+	now := s.Now()
 	out := make([]standin.Host, 0, len(s.State.VMs))
 	for _, vm := range s.State.VMs {
-		out = append(out, standin.Host{ID: strconv.FormatInt(vm.ID, 10), IP: &vm.IP, Port: &vm.SSHPort, Live: vm.DeletedAt.IsZero(), Machine: machine(vm)})
+		f, id := s.view(vm, now), strconv.FormatInt(vm.ID, 10)
+		out = append(out, standin.Host{ID: id, IP: &vm.IP, Port: &vm.SSHPort, Live: vm.DeletedAt.IsZero(), Machine: machine(vm),
+			Console: standin.ConsoleEntry{Vendor: vendorName, ID: id, Name: vm.Name, State: f.Status, Live: s.phase(vm, now) != phaseGone,
+				InstanceType: f.Flavor.Name, Region: vm.Region, IP: f.FloatingIP, SSHPort: vm.SSHPort, Tags: slices.Clone(vm.Labels), CreatedAt: vm.CreatedAt}})
 	}
 	return out
 }

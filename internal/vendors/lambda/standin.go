@@ -166,13 +166,20 @@ func (s *StandIn) Launch(id string) (Launch, bool) {
 // Instances lists every instance the stand-in holds, terminated ones too
 // until they are removed.
 func (s *StandIn) Instances() []standin.ConsoleEntry {
-	s.Mu.Lock()
-	defer s.Mu.Unlock()
 	// A console listing still shows what it can when a host fails to
 	// open: that instance simply has no address yet.
+	s.Mu.Lock()
 	_ = s.refresh()
+	s.Mu.Unlock()
+	return s.Base.Instances()
+}
+
+// machines lists the instances for the base: their hosts to close and
+// their console entries. None is for the base to reopen: refresh opens a
+// host as its instance becomes active, after a restart too.
+func (s *StandIn) machines() []standin.Host {
 	now := s.Now()
-	var out []standin.ConsoleEntry
+	out := make([]standin.Host, 0, len(s.State.Instances))
 	for _, rec := range s.State.Instances {
 		status := s.status(rec, now)
 		e := standin.ConsoleEntry{
@@ -185,19 +192,7 @@ func (s *StandIn) Instances() []standin.ConsoleEntry {
 		for _, t := range rec.Tags {
 			e.Tags = append(e.Tags, t.Key+"="+t.Value)
 		}
-		out = append(out, e)
-	}
-	slices.SortFunc(out, func(a, b standin.ConsoleEntry) int { return a.CreatedAt.Compare(b.CreatedAt) })
-	return out
-}
-
-// machines lists the instances' hosts for the base to close. None is
-// for the base to reopen: refresh opens a host as its instance becomes
-// active, after a restart too.
-func (s *StandIn) machines() []standin.Host {
-	out := make([]standin.Host, 0, len(s.State.Instances))
-	for _, rec := range s.State.Instances {
-		out = append(out, standin.Host{ID: rec.ID, IP: &rec.IP, Port: &rec.Port, Machine: machine(rec)})
+		out = append(out, standin.Host{ID: rec.ID, IP: &rec.IP, Port: &rec.Port, Machine: machine(rec), Console: e})
 	}
 	return out
 }

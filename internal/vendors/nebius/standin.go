@@ -261,30 +261,6 @@ func (s *StandIn) Preempt(id string) error {
 	return s.Save()
 }
 
-// Instances lists every VM the stand-in holds, deleted ones included.
-func (s *StandIn) Instances() []standin.ConsoleEntry {
-	s.Mu.Lock()
-	defer s.Mu.Unlock()
-	now := s.Now()
-	out := make([]standin.ConsoleEntry, 0, len(s.State.VMs))
-	for _, vm := range s.State.VMs {
-		view := s.view(vm, now)
-		e := standin.ConsoleEntry{
-			Vendor: vendorName, ID: vm.ID, Name: vm.Name, State: view.GetStatus().GetState().String(),
-			Live: s.phase(vm, now) != phaseGone, InstanceType: strings.Replace(vm.Offer[len(vm.Region)+1:], "/", ":", 1),
-			Region: vm.Region, SSHPort: vm.SSHPort, CreatedAt: vm.CreatedAt,
-		}
-		if s.phase(vm, now) == phaseRunning {
-			e.IP = vm.IP
-		}
-		for k, v := range vm.Labels {
-			e.Tags = append(e.Tags, k+"="+v)
-		}
-		out = append(out, e)
-	}
-	return out
-}
-
 // spec is the VM's InstanceSpec as received.
 func (vm *vmRecord) spec() *pb.InstanceSpec {
 	spec := &pb.InstanceSpec{}
@@ -292,13 +268,25 @@ func (vm *vmRecord) spec() *pb.InstanceSpec {
 	return spec
 }
 
-// machines lists the VMs' hosts for the base to reopen (the running
-// ones) and close.
+// machines lists the VMs for the base: their hosts to reopen (the running
+// ones) and close, and their console entries.
 func (s *StandIn) machines() []standin.Host {
 	now := s.Now()
 	out := make([]standin.Host, 0, len(s.State.VMs))
 	for _, vm := range s.State.VMs {
-		out = append(out, standin.Host{ID: vm.ID, IP: &vm.IP, Port: &vm.SSHPort, Live: s.phase(vm, now) == phaseRunning, Machine: machine(vm)})
+		ph := s.phase(vm, now)
+		e := standin.ConsoleEntry{
+			Vendor: vendorName, ID: vm.ID, Name: vm.Name, State: s.view(vm, now).GetStatus().GetState().String(),
+			Live: ph != phaseGone, InstanceType: strings.Replace(vm.Offer[len(vm.Region)+1:], "/", ":", 1),
+			Region: vm.Region, SSHPort: vm.SSHPort, CreatedAt: vm.CreatedAt,
+		}
+		if ph == phaseRunning {
+			e.IP = vm.IP
+		}
+		for k, v := range vm.Labels {
+			e.Tags = append(e.Tags, k+"="+v)
+		}
+		out = append(out, standin.Host{ID: vm.ID, IP: &vm.IP, Port: &vm.SSHPort, Live: ph == phaseRunning, Machine: machine(vm), Console: e})
 	}
 	return out
 }

@@ -126,38 +126,26 @@ func (s *StandIn) DenyPool(gpuID string) {
 	s.denied[gpuID] = true
 }
 
-// Instances lists every pod the stand-in holds, terminated ones included.
-func (s *StandIn) Instances() []standin.ConsoleEntry {
-	s.Mu.Lock()
-	defer s.Mu.Unlock()
+// machines lists the pods for the base: their hosts to reopen and close,
+// and their console entries.
+func (s *StandIn) machines() []standin.Host {
 	now := s.Now()
-	out := make([]standin.ConsoleEntry, 0, len(s.State.Pods))
+	out := make([]standin.Host, 0, len(s.State.Pods))
 	for _, p := range s.State.Pods {
-		v := s.view(p, now)
 		var tags []string
 		for _, k := range []string{envResource, envCluster} {
 			if id := p.Env[k]; id != "" {
 				tags = append(tags, k+"="+id)
 			}
 		}
-		status := v.Status
+		status := s.view(p, now).Status
 		if !p.DeletedAt.IsZero() {
 			status = statusTerminated
 		}
-		out = append(out, standin.ConsoleEntry{
-			Vendor: Name, ID: p.ID, Name: p.Name, State: status, Live: p.DeletedAt.IsZero(),
-			InstanceType: shape{gpuID: p.GPU, count: p.GPUCount, cloud: p.Cloud, cluster: p.ClusterID != ""}.String(),
-			Region:       p.DC, IP: p.IP, SSHPort: p.SSHPort, Tags: tags, CreatedAt: p.CreatedAt,
-		})
-	}
-	return out
-}
-
-// machines lists the pods' hosts for the base to reopen and close.
-func (s *StandIn) machines() []standin.Host {
-	out := make([]standin.Host, 0, len(s.State.Pods))
-	for _, p := range s.State.Pods {
-		out = append(out, standin.Host{ID: p.ID, IP: &p.IP, Port: &p.SSHPort, Live: p.DeletedAt.IsZero(), Machine: machine(p)})
+		out = append(out, standin.Host{ID: p.ID, IP: &p.IP, Port: &p.SSHPort, Live: p.DeletedAt.IsZero(), Machine: machine(p),
+			Console: standin.ConsoleEntry{Vendor: Name, ID: p.ID, Name: p.Name, State: status, Live: p.DeletedAt.IsZero(),
+				InstanceType: shape{gpuID: p.GPU, count: p.GPUCount, cloud: p.Cloud, cluster: p.ClusterID != ""}.String(),
+				Region:       p.DC, IP: p.IP, SSHPort: p.SSHPort, Tags: tags, CreatedAt: p.CreatedAt}})
 	}
 	return out
 }

@@ -147,48 +147,27 @@ func (s *StandIn) SetServerQuota(n int) {
 	s.Mu.Unlock()
 }
 
-// Instances lists every server the stand-in holds, deleted ones included.
-func (s *StandIn) Instances() []standin.ConsoleEntry {
-	s.Mu.Lock()
-	defer s.Mu.Unlock()
-	now := s.Now()
-	out := make([]standin.ConsoleEntry, 0, len(s.State.Servers))
-	for _, srv := range s.State.Servers {
-		v := s.view(srv, now)
-		state := strings.TrimSpace(v.State + " " + v.StateDetail)
-		if s.phase(srv, now) == phaseGone {
-			state = "deleted"
-		}
-		out = append(out, standin.ConsoleEntry{
-			Vendor:       Name,
-			ID:           srv.Zone + "/" + srv.ID,
-			Name:         srv.Name,
-			State:        state,
-			Live:         s.phase(srv, now) != phaseGone || s.volumeBills(srv.VolumeID),
-			InstanceType: srv.Type,
-			Region:       srv.Zone,
-			IP:           v.ipv4(),
-			SSHPort:      srv.SSHPort,
-			Tags:         slices.Clone(srv.Tags),
-			CreatedAt:    srv.CreatedAt,
-		})
-	}
-	return out
-}
-
 // volumeBills reports whether a volume still exists; the caller holds s.Mu.
 func (s *StandIn) volumeBills(id string) bool {
 	v := s.findVolume(id)
 	return v != nil && v.DeletedAt.IsZero()
 }
 
-// machines lists the servers' hosts for the base to reopen (the running
-// ones) and close.
+// machines lists the servers for the base: their hosts to reopen (the
+// running ones) and close, and their console entries.
 func (s *StandIn) machines() []standin.Host {
 	now := s.Now()
 	out := make([]standin.Host, 0, len(s.State.Servers))
 	for _, srv := range s.State.Servers {
-		out = append(out, standin.Host{ID: srv.ID, IP: &srv.IP, Port: &srv.SSHPort, Live: s.phase(srv, now) == phaseRunning, Machine: machine(srv)})
+		v, ph := s.view(srv, now), s.phase(srv, now)
+		state := strings.TrimSpace(v.State + " " + v.StateDetail)
+		if ph == phaseGone {
+			state = "deleted"
+		}
+		out = append(out, standin.Host{ID: srv.ID, IP: &srv.IP, Port: &srv.SSHPort, Live: ph == phaseRunning, Machine: machine(srv),
+			Console: standin.ConsoleEntry{Vendor: Name, ID: srv.Zone + "/" + srv.ID, Name: srv.Name, State: state,
+				Live: ph != phaseGone || s.volumeBills(srv.VolumeID), InstanceType: srv.Type, Region: srv.Zone, IP: v.ipv4(),
+				SSHPort: srv.SSHPort, Tags: slices.Clone(srv.Tags), CreatedAt: srv.CreatedAt}})
 	}
 	return out
 }

@@ -3,6 +3,7 @@ package standin
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 )
@@ -54,13 +55,15 @@ type Host struct {
 	// restart.
 	Live    bool
 	Machine Machine
+	// Console is the instance as the vendor's console lists it.
+	Console ConsoleEntry
 }
 
 // Open readies the base of vendor's stand-in made with o: its clock and
 // hosts, its State loaded from o.StatePath (S's zero value, or what the
 // caller put in State, when there is no file), and the hosts of the live
 // machines that ran reopened at their old addresses. machines lists the
-// machines of State; Close uses it too.
+// machines of State, deleted ones too; Instances and Close use it too.
 func (b *Base[S]) Open(vendor string, o Options, machines func() []Host) error {
 	b.vendor, b.Opts, b.Now, b.Hosts, b.machines = vendor, o, o.Clock(), o.Hosts, machines
 	if b.Hosts == nil {
@@ -94,6 +97,20 @@ func (b *HTTPBase[S]) ServeHTTP(w http.ResponseWriter, r *http.Request) { b.hand
 
 // Faults is where tests and the sandbox inject failures.
 func (b *Base[S]) Faults() *Faults { return &b.faults }
+
+// Instances lists every instance the stand-in holds, as the vendor's
+// console would, oldest first.
+func (b *Base[S]) Instances() []ConsoleEntry {
+	b.Mu.Lock()
+	defer b.Mu.Unlock()
+	hosts := b.machines()
+	out := make([]ConsoleEntry, 0, len(hosts))
+	for _, h := range hosts {
+		out = append(out, h.Console)
+	}
+	slices.SortStableFunc(out, func(a, b ConsoleEntry) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	return out
+}
 
 // Save persists State; the caller holds Mu.
 func (b *Base[S]) Save() error { return Save(b.Opts.StatePath, &b.State) }

@@ -171,32 +171,21 @@ func (s *StandIn) Rental(id string) (Rental, bool) {
 		SSHKeys: slices.Clone(rec.SSHKeys)}, true
 }
 
-// Instances lists every instance the stand-in holds, destroyed ones too.
-func (s *StandIn) Instances() []standin.ConsoleEntry {
-	s.Mu.Lock()
-	defer s.Mu.Unlock()
+// machines lists the instances for the base: their hosts to reopen and
+// close, and their console entries.
+func (s *StandIn) machines() []standin.Host {
 	now := s.Now()
-	out := make([]standin.ConsoleEntry, 0, len(s.State.Instances))
+	out := make([]standin.Host, 0, len(s.State.Instances))
 	for _, rec := range s.State.Instances {
-		v := s.view(rec, now)
+		v, id := s.view(rec, now), strconv.FormatInt(rec.ID, 10)
 		status := "destroyed"
 		if rec.DestroyedAt.IsZero() {
 			status = cmp.Or(deref(v.ActualStatus), "scheduling")
 		}
-		out = append(out, standin.ConsoleEntry{
-			Vendor: Name, ID: strconv.FormatInt(rec.ID, 10), Name: rec.Label, State: status,
-			Live: rec.DestroyedAt.IsZero(), InstanceType: strconv.FormatInt(rec.AskID, 10), Region: v.Geolocation,
-			IP: v.PublicIPAddr, SSHPort: v.Ports.hostPort("22/tcp"), Tags: []string{}, CreatedAt: rec.CreatedAt,
-		})
-	}
-	return out
-}
-
-// machines lists the instances' hosts for the base to reopen and close.
-func (s *StandIn) machines() []standin.Host {
-	out := make([]standin.Host, 0, len(s.State.Instances))
-	for _, rec := range s.State.Instances {
-		out = append(out, standin.Host{ID: strconv.FormatInt(rec.ID, 10), IP: &rec.IP, Port: &rec.Port, Live: rec.DestroyedAt.IsZero(), Machine: hostMachine(rec)})
+		out = append(out, standin.Host{ID: id, IP: &rec.IP, Port: &rec.Port, Live: rec.DestroyedAt.IsZero(), Machine: hostMachine(rec),
+			Console: standin.ConsoleEntry{Vendor: Name, ID: id, Name: rec.Label, State: status, Live: rec.DestroyedAt.IsZero(),
+				InstanceType: strconv.FormatInt(rec.AskID, 10), Region: v.Geolocation, IP: v.PublicIPAddr,
+				SSHPort: v.Ports.hostPort("22/tcp"), Tags: []string{}, CreatedAt: rec.CreatedAt}})
 	}
 	return out
 }

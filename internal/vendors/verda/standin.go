@@ -165,36 +165,15 @@ func (s *StandIn) Scripts() map[string]string {
 	return out
 }
 
-// Instances lists every instance the stand-in holds, deleted ones included.
-func (s *StandIn) Instances() []standin.ConsoleEntry {
-	s.Mu.Lock()
-	defer s.Mu.Unlock()
-	now := s.Now()
-	out := make([]standin.ConsoleEntry, 0, len(s.State.Instances))
-	for _, in := range s.State.Instances {
-		v := s.view(in, now)
-		out = append(out, standin.ConsoleEntry{
-			Vendor:       Name,
-			ID:           in.ID,
-			Name:         in.Hostname,
-			State:        v.Status,
-			Live:         s.phase(in, now) != phaseGone,
-			InstanceType: in.InstanceType,
-			Region:       in.Location,
-			IP:           in.IP,
-			SSHPort:      in.SSHPort,
-			Tags:         []string{in.Description},
-			CreatedAt:    in.CreatedAt,
-		})
-	}
-	return out
-}
-
-// machines lists the instances' hosts for the base to reopen and close.
+// machines lists the instances for the base: their hosts to reopen and
+// close, and their console entries.
 func (s *StandIn) machines() []standin.Host {
+	now := s.Now()
 	out := make([]standin.Host, 0, len(s.State.Instances))
 	for _, in := range s.State.Instances {
-		out = append(out, standin.Host{ID: in.ID, IP: &in.IP, Port: &in.SSHPort, Live: in.DeletedAt.IsZero(), Machine: machine(in)})
+		out = append(out, standin.Host{ID: in.ID, IP: &in.IP, Port: &in.SSHPort, Live: in.DeletedAt.IsZero(), Machine: machine(in),
+			Console: standin.ConsoleEntry{Vendor: Name, ID: in.ID, Name: in.Hostname, State: s.view(in, now).Status, Live: s.phase(in, now) != phaseGone,
+				InstanceType: in.InstanceType, Region: in.Location, IP: in.IP, SSHPort: in.SSHPort, Tags: []string{in.Description}, CreatedAt: in.CreatedAt}})
 	}
 	return out
 }
