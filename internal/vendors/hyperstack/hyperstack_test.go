@@ -77,14 +77,11 @@ func TestSuite(t *testing.T) {
 		GPUNames:    gpuNames,
 		SomeSoldOut: true,
 		CatalogSize: func(_ time.Time, scale int) int {
-			if scale != 1 {
-				return -1
-			}
 			n := 0
 			for _, flavors := range seedStock {
 				n += len(flavors)
 			}
-			return n
+			return scale * n
 		},
 		CatalogItem: func(t *testing.T, it vendors.CatalogItem, now time.Time) {
 			fl := flavors[it.InstanceType]

@@ -85,9 +85,6 @@ func TestSuite(t *testing.T) {
 		GPUNames:    gpuNames,
 		SomeSoldOut: true,
 		CatalogSize: func(_ time.Time, scale int) int {
-			if scale != 1 {
-				return -1
-			}
 			n := 0
 			for _, sold := range seedStock {
 				for name := range sold {
@@ -96,7 +93,7 @@ func TestSuite(t *testing.T) {
 					}
 				}
 			}
-			return n
+			return scale * n
 		},
 		CatalogItem: func(t *testing.T, it vendors.CatalogItem, now time.Time) {
 			st := types[it.InstanceType]
