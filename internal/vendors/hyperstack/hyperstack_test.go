@@ -19,21 +19,12 @@ import (
 	"github.com/gpusupply/supply/internal/vendors/vendortest"
 )
 
-type fixture = vendortest.Fixture[*StandIn, *Adapter]
-
 const testKey = "hs-test-key"
 
 var setup = vendortest.Setup[*StandIn, *Adapter]{Key: testKey, Clock: clockBase, NewStandIn: NewStandIn,
 	NewAdapter: func(_ *StandIn, url string, hosts *standin.Hosts, v vendortest.Variant) *Adapter {
 		return New(Config{APIKey: v.Key, BaseURL: url + basePath, SSHPort: hosts.Port, HTTP: &http.Client{Timeout: v.Timeout}, RateLimit: 1000, Burst: 100})
 	}}
-
-// newFixture serves a stand-in over loopback HTTP and points an adapter
-// at it. wrap, when set, goes between the recorder and the stand-in.
-func newFixture(t *testing.T, o standin.Options, wrap func(http.Handler) http.Handler) *fixture {
-	t.Helper()
-	return setup.Serve(t, o, wrap)
-}
 
 // clockBase starts a stock-drift period: tests run well within it, so
 // which items flicker out of stock is fixed (see createRequest).
@@ -64,7 +55,7 @@ func TestSuite(t *testing.T) {
 		gpuNames = append(gpuNames, p.gpu)
 	}
 	vendortest.Run(t, vendortest.Kit{
-		Start:   func(t *testing.T, o standin.Options) *vendortest.Rig { return newFixture(t, o, nil).Rig },
+		Start:   func(t *testing.T, o standin.Options) *vendortest.Rig { return setup.Serve(t, o, nil).Rig },
 		Clock:   clockBase,
 		Request: func(t *testing.T) vendors.CreateRequest { return createRequest(t, "CANADA-1", "n3-A100x1") },
 		Create:  vendortest.Call{Method: http.MethodPost, Path: vmsPath},

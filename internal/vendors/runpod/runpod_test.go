@@ -31,13 +31,6 @@ var setup = vendortest.Setup[*StandIn, *Adapter]{Key: testKey, Clock: clockBase,
 		return New(Config{APIKey: v.Key, BaseURL: url, SSHPort: hosts.Port, HTTP: &http.Client{Timeout: v.Timeout}, RateLimit: 1000, Burst: 100})
 	}}
 
-// newFixture serves a stand-in over loopback HTTP and points an adapter
-// at it. wrap, when set, goes between the recorder and the stand-in.
-func newFixture(t *testing.T, o standin.Options, wrap func(http.Handler) http.Handler) *fixture {
-	t.Helper()
-	return setup.Serve(t, o, wrap)
-}
-
 // clockBase starts a stock-drift period on a minute boundary: tests run
 // well within it, so which items flicker out of stock is fixed.
 var clockBase = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
@@ -64,7 +57,7 @@ var (
 // make, at scale 3 so that the answers hold many types.
 func TestCatalogStreamReadsWholeAnswers(t *testing.T) {
 	now := clockBase
-	f := newFixture(t, standin.Options{Now: func() time.Time { return now }, Scale: 3}, nil)
+	f := setup.Serve(t, standin.Options{Now: func() time.Time { return now }, Scale: 3}, nil)
 	got, err := f.A.Catalog(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +117,7 @@ func TestSuite(t *testing.T) {
 		return func(t *testing.T) vendors.CreateRequest { return createRequest(t, dc, s) }
 	}
 	vendortest.Run(t, vendortest.Kit{
-		Start:   func(t *testing.T, o standin.Options) *vendortest.Rig { return newFixture(t, o, nil).Rig },
+		Start:   func(t *testing.T, o standin.Options) *vendortest.Rig { return setup.Serve(t, o, nil).Rig },
 		Clock:   clockBase,
 		Request: create("US-KS-2", h100),
 		Create:  vendortest.Call{Method: http.MethodPost, Path: "/v2/pods"},
@@ -251,7 +244,7 @@ func created(t *testing.T, r *vendortest.Rig, req vendors.CreateRequest, in vend
 // TestCatalogShapes: one item a shape, data centre and size; clusters
 // sold; no shape above its cloud's largest.
 func TestCatalogShapes(t *testing.T) {
-	f := newFixture(t, standin.Options{Now: func() time.Time { return clockBase }}, nil)
+	f := setup.Serve(t, standin.Options{Now: func() time.Time { return clockBase }}, nil)
 	items, err := f.A.Catalog(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -316,7 +309,7 @@ func userdataKey(key string) (string, error) {
 }
 
 func TestCloudConfigIsRefused(t *testing.T) {
-	f := newFixture(t, standin.Options{}, nil)
+	f := setup.Serve(t, standin.Options{}, nil)
 	req := createRequest(t, "EU-RO-1", l40s)
 	req.UserData = "#cloud-config\npackages: [htop]\n"
 	_, err := f.A.Create(context.Background(), req)
@@ -333,7 +326,7 @@ func TestCloudConfigIsRefused(t *testing.T) {
 // any fragment, and other sentences carrying a fragment match too, so the
 // matching is about RunPod's phrase, not the stand-in's exact words.
 func TestCapacityIsMatchedByPhrase(t *testing.T) {
-	f := newFixture(t, standin.Options{}, nil)
+	f := setup.Serve(t, standin.Options{}, nil)
 	_, err := f.A.Create(context.Background(), createRequest(t, "EU-SE-1", h100))
 	var ve *vendors.Error
 	if !errors.As(err, &ve) || ve.Kind != vendors.ErrNoCapacity || ve.Status != http.StatusBadRequest {
@@ -398,7 +391,7 @@ func sentClusterID(t *testing.T, f *fixture) string {
 }
 
 func TestCluster(t *testing.T) {
-	f := newFixture(t, standin.Options{BootTime: 300 * time.Millisecond}, nil)
+	f := setup.Serve(t, standin.Options{BootTime: 300 * time.Millisecond}, nil)
 	ctx := context.Background()
 	nodes := createCluster(t, f, "US-KS-2", 2)
 	if f.Rec.Count("POST /v2/clusters") != 1 || nodes[0].ID == nodes[1].ID {
@@ -454,7 +447,7 @@ func TestCluster(t *testing.T) {
 }
 
 func TestDeleteCluster(t *testing.T) {
-	f := newFixture(t, standin.Options{BootTime: time.Second}, nil)
+	f := setup.Serve(t, standin.Options{BootTime: time.Second}, nil)
 	nodes := createCluster(t, f, "EU-RO-1", 3)
 	if err := f.A.DeleteCluster(context.Background(), sentClusterID(t, f)); err != nil {
 		t.Fatal(err)
@@ -467,7 +460,7 @@ func TestDeleteCluster(t *testing.T) {
 }
 
 func TestClusterWithoutCapacity(t *testing.T) {
-	f := newFixture(t, standin.Options{}, nil)
+	f := setup.Serve(t, standin.Options{}, nil)
 	req := createRequest(t, "US-GA-1", clusterShape) // 24 GPUs: room for 3 nodes, not 4
 	req.Cluster = &vendors.ClusterNode{ClusterID: uuid.NewString(), Index: 0, Nodes: 4}
 	if _, err := f.A.Create(context.Background(), req); !errors.Is(err, vendors.ErrNoCapacity) {
@@ -482,7 +475,7 @@ func TestClusterWithoutCapacity(t *testing.T) {
 // TestClusterOwnership: a cluster's members carry the owner too, though
 // RunPod names them itself.
 func TestClusterOwnership(t *testing.T) {
-	f := newFixture(t, standin.Options{BootTime: time.Second}, nil)
+	f := setup.Serve(t, standin.Options{BootTime: time.Second}, nil)
 	req := createRequest(t, "US-KS-2", clusterShape)
 	req.Owner = vendors.NewOwner()
 	req.Cluster = &vendors.ClusterNode{ClusterID: uuid.NewString(), Index: 0, Nodes: 2}

@@ -127,7 +127,7 @@ func loadSpec(t *testing.T) *openapi3.T {
 // answer checked against RunPod's OpenAPI description.
 func TestAgainstPublishedSpec(t *testing.T) {
 	spec := loadSpec(t)
-	f := newFixture(t, standin.Options{BootTime: 300 * time.Millisecond}, func(h http.Handler) http.Handler {
+	f := setup.Serve(t, standin.Options{BootTime: 300 * time.Millisecond}, func(h http.Handler) http.Handler {
 		return vendortest.Validating(t, spec, "", h)
 	})
 	ctx := context.Background()

@@ -487,7 +487,7 @@ func TestStandInMatchesRecordings(t *testing.T) {
 	bad := loadCassette(t, "scaleway-sdk-go/test-create-server-with-incorrect-body")
 	udata := loadCassette(t, "scaleway-cli/test-user-data-file-upload-on-cloud-init")
 
-	f := newFixture(t, standin.Options{BootTime: 200 * time.Millisecond})
+	f := setup.Serve(t, standin.Options{BootTime: 200 * time.Millisecond}, nil)
 	call := func(method, path, contentType, body string) (int, []byte) {
 		t.Helper()
 		r, _ := http.NewRequest(method, f.Srv.URL+path, strings.NewReader(body))

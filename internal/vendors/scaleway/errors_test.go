@@ -171,7 +171,7 @@ func TestErrorKindsIgnoreWords(t *testing.T) {
 // the SDK's request type does not have, at the top and nested: each is
 // Scaleway's 400 invalid_arguments naming the key, and nothing is made.
 func TestStandInRefusesUnknownFields(t *testing.T) {
-	f := newFixture(t, standin.Options{BootTime: time.Second})
+	f := setup.Serve(t, standin.Options{BootTime: time.Second}, nil)
 	image := imageID(DefaultImage, "fr-par-2")
 	tests := []struct{ name, method, path, body, field string }{
 		{"create", http.MethodPost, "/instance/v1/zones/fr-par-2/servers",
@@ -219,7 +219,7 @@ func TestStandInRefusesUnknownFields(t *testing.T) {
 // the launch stops with a stopped server whose volume is still named
 // after its image; terminating that server still finds and deletes it.
 func TestUnfinishedLaunchLeavesNoVolume(t *testing.T) {
-	f := newFixture(t, standin.Options{BootTime: 200 * time.Millisecond})
+	f := setup.Serve(t, standin.Options{BootTime: 200 * time.Millisecond}, nil)
 	ctx := context.Background()
 	f.SI.Faults().Add(standin.Rule{Method: http.MethodPatch, PathPrefix: "/block/", Status: 503, Times: 4})
 	req := createRequest(t, "fr-par-2", "L40S-1-48G")

@@ -35,13 +35,6 @@ var setup = vendortest.Setup[*StandIn, *Adapter]{Key: testKey, Clock: clockBase,
 			Timeout: v.Timeout, RateLimit: 1000, Burst: 100, Zones: si.Zones()})
 	}}
 
-// newFixture serves a stand-in over loopback HTTP and points an adapter
-// at it.
-func newFixture(t *testing.T, o standin.Options) *fixture {
-	t.Helper()
-	return setup.Serve(t, o, nil)
-}
-
 // clockBase starts a stock-drift period: tests run well within it, so
 // which types flicker out of stock is fixed (see createRequest).
 var clockBase = time.Date(2026, 11, 27, 12, 5, 0, 0, time.UTC)
@@ -74,7 +67,7 @@ func TestSuite(t *testing.T) {
 		return func(t *testing.T) vendors.CreateRequest { return createRequest(t, zone, typ) }
 	}
 	vendortest.Run(t, vendortest.Kit{
-		Start:   func(t *testing.T, o standin.Options) *vendortest.Rig { return newFixture(t, o).Rig },
+		Start:   func(t *testing.T, o standin.Options) *vendortest.Rig { return setup.Serve(t, o, nil).Rig },
 		Clock:   clockBase,
 		Request: create("fr-par-2", "H100-1-80G"),
 		Create:  vendortest.Call{Method: http.MethodPost, Path: "/instance/v1/zones/fr-par-2/servers"},
@@ -222,7 +215,7 @@ func created(t *testing.T, r *vendortest.Rig, req vendors.CreateRequest, in vend
 // the call's context; a hung answer is cut off all the same (not after
 // the minute the stand-in hangs), and the listing goes on.
 func TestHungMetadataIsCutOff(t *testing.T) {
-	f := newFixture(t, standin.Options{})
+	f := setup.Serve(t, standin.Options{}, nil)
 	f.SI.Faults().Add(standin.Rule{PathPrefix: "/metadata", Delay: time.Minute})
 	a := New(Config{APIKey: testKey, BaseURL: f.Srv.URL, Zones: []string{"fr-par-1"}, Timeout: time.Second})
 	start := time.Now()
@@ -299,7 +292,7 @@ func normalisedKey(key string) (string, error) {
 }
 
 func TestOutOfStockLeavesNothingBehind(t *testing.T) {
-	f := newFixture(t, standin.Options{BootTime: 200 * time.Millisecond})
+	f := setup.Serve(t, standin.Options{BootTime: 200 * time.Millisecond}, nil)
 	if _, err := f.A.Create(context.Background(), createRequest(t, "fr-par-1", "L4-1-24G")); !errors.Is(err, vendors.ErrNoCapacity) {
 		t.Fatalf("create in shortage: %v, want ErrNoCapacity", err)
 	}
@@ -321,7 +314,7 @@ func TestOutOfStockLeavesNothingBehind(t *testing.T) {
 // left behind is swept only by the installation that owns it, never by
 // another one sharing the project.
 func TestSweepLeavesOtherInstallationsVolumes(t *testing.T) {
-	f := newFixture(t, standin.Options{BootTime: 200 * time.Millisecond})
+	f := setup.Serve(t, standin.Options{BootTime: 200 * time.Millisecond}, nil)
 	req := createRequest(t, "fr-par-1", "L4-1-24G")
 	req.Owner = vendors.NewOwner()
 	if _, err := f.A.Create(context.Background(), req); !errors.Is(err, vendors.ErrNoCapacity) {

@@ -337,7 +337,7 @@ func specPaths(h http.Handler) http.Handler {
 // Vast's OpenAPI description.
 func TestAgainstPublishedSpec(t *testing.T) {
 	spec := loadSpec(t)
-	f := newFixture(t, standin.Options{BootTime: 300 * time.Millisecond}, func(h http.Handler) http.Handler {
+	f := setup.Serve(t, standin.Options{BootTime: 300 * time.Millisecond}, func(h http.Handler) http.Handler {
 		return specPaths(vendortest.Validating(t, spec, "", h))
 	})
 	ctx := context.Background()

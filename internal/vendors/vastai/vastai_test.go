@@ -27,21 +27,12 @@ import (
 	"github.com/gpusupply/supply/internal/vendors/vendortest"
 )
 
-type fixture = vendortest.Fixture[*StandIn, *Adapter]
-
 const testKey = "vast-test-key"
 
 var setup = vendortest.Setup[*StandIn, *Adapter]{Key: testKey, Clock: clockBase, NewStandIn: NewStandIn,
 	NewAdapter: func(_ *StandIn, url string, _ *standin.Hosts, v vendortest.Variant) *Adapter {
 		return New(Config{APIKey: v.Key, BaseURL: url, RateLimit: rate.Inf, Timeout: v.Timeout, Logger: slog.New(slog.DiscardHandler)})
 	}}
-
-// newFixture serves a stand-in over loopback HTTP and points an adapter
-// at it. wrap, when set, goes between the recorder and the stand-in.
-func newFixture(t *testing.T, o standin.Options, wrap func(http.Handler) http.Handler) *fixture {
-	t.Helper()
-	return setup.Serve(t, o, wrap)
-}
 
 // clockBase starts a drift period: tests run well within it, so which
 // offers flicker off the market is fixed.
@@ -84,7 +75,7 @@ func searchable(m machine, now time.Time) bool {
 // encoding searchResult whole writes.
 func TestCatalogStreamReadsWholeAnswers(t *testing.T) {
 	now := clockBase
-	f := newFixture(t, standin.Options{Now: func() time.Time { return now }}, nil)
+	f := setup.Serve(t, standin.Options{Now: func() time.Time { return now }}, nil)
 	got, err := f.A.Catalog(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -146,7 +137,7 @@ func TestSuite(t *testing.T) {
 	}
 	rents := vendortest.Call{Method: http.MethodPut, Path: "/api/v0/asks/", Prefix: true}
 	vendortest.Run(t, vendortest.Kit{
-		Start:   func(t *testing.T, o standin.Options) *vendortest.Rig { return newFixture(t, o, nil).Rig },
+		Start:   func(t *testing.T, o standin.Options) *vendortest.Rig { return setup.Serve(t, o, nil).Rig },
 		Clock:   clockBase,
 		Request: rent("H100 SXM", "Tokyo, JP"),
 		Create:  rents,
@@ -272,7 +263,7 @@ func created(t *testing.T, r *vendortest.Rig, req vendors.CreateRequest, in vend
 // TestCatalogSpansRegionsAtVastsPrices: the catalog spans the US, EU and
 // APAC, and on demand, Vast's own dph_total for the same disk is the price.
 func TestCatalogSpansRegionsAtVastsPrices(t *testing.T) {
-	f := newFixture(t, standin.Options{Now: func() time.Time { return clockBase }}, nil)
+	f := setup.Serve(t, standin.Options{Now: func() time.Time { return clockBase }}, nil)
 	items, err := f.A.Catalog(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -308,7 +299,7 @@ func TestCatalogSpansRegionsAtVastsPrices(t *testing.T) {
 // TestKeyAttachedToRunningInstance: a key attached to a running instance
 // lets in at once.
 func TestKeyAttachedToRunningInstance(t *testing.T) {
-	f := newFixture(t, standin.Options{BootTime: 100 * time.Millisecond}, nil)
+	f := setup.Serve(t, standin.Options{BootTime: 100 * time.Millisecond}, nil)
 	ctx := context.Background()
 	in, err := f.A.Create(ctx, rentRequest(t, "H100 SXM", "Tokyo, JP"))
 	if err != nil {
@@ -326,7 +317,7 @@ func TestKeyAttachedToRunningInstance(t *testing.T) {
 }
 
 func TestRentedMachineLeavesTheMarket(t *testing.T) {
-	f := newFixture(t, standin.Options{BootTime: time.Second}, nil)
+	f := setup.Serve(t, standin.Options{BootTime: time.Second}, nil)
 	ctx := context.Background()
 	req := rentRequest(t, "RTX 4090", "Berlin, DE")
 	listed := func() bool {
@@ -401,7 +392,7 @@ func TestCountry(t *testing.T) {
 }
 
 func TestSpotCreateBids(t *testing.T) {
-	f := newFixture(t, standin.Options{BootTime: time.Second}, nil)
+	f := setup.Serve(t, standin.Options{BootTime: time.Second}, nil)
 	ctx := context.Background()
 	items, err := f.A.Catalog(ctx)
 	if err != nil {
@@ -427,7 +418,7 @@ func TestSpotCreateBids(t *testing.T) {
 }
 
 func TestRateLimited(t *testing.T) {
-	f := newFixture(t, standin.Options{BootTime: time.Second}, nil)
+	f := setup.Serve(t, standin.Options{BootTime: time.Second}, nil)
 	ctx := context.Background()
 	req := rentRequest(t, "RTX 3090", "Georgia, US")
 
@@ -481,7 +472,7 @@ func TestRateLimited(t *testing.T) {
 }
 
 func TestListPaginates(t *testing.T) {
-	f := newFixture(t, standin.Options{BootTime: time.Second, Scale: 2}, nil)
+	f := setup.Serve(t, standin.Options{BootTime: time.Second, Scale: 2}, nil)
 	ctx := context.Background()
 	items, err := f.A.Catalog(ctx)
 	if err != nil {

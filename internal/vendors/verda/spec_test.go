@@ -225,7 +225,7 @@ func loadSpec(t *testing.T) *openapi3.T {
 // published description (with the allowances of loadSpec).
 func TestAgainstPublishedSpec(t *testing.T) {
 	spec := loadSpec(t)
-	f := newFixture(t, standin.Options{BootTime: 300 * time.Millisecond}, func(h http.Handler) http.Handler {
+	f := setup.Serve(t, standin.Options{BootTime: 300 * time.Millisecond}, func(h http.Handler) http.Handler {
 		return vendortest.Validating(t, spec, basePath, h)
 	})
 	ctx := context.Background()

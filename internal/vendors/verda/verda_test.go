@@ -27,13 +27,6 @@ var setup = vendortest.Setup[*StandIn, *Adapter]{Key: testSecret, Clock: clockBa
 			HTTP: &http.Client{}, Timeout: v.Timeout, RateLimit: 1000, Burst: 100})
 	}}
 
-// newFixture serves a stand-in over loopback HTTP and points an adapter
-// at it. wrap, when set, goes between the recorder and the stand-in.
-func newFixture(t *testing.T, o standin.Options, wrap func(http.Handler) http.Handler) *fixture {
-	t.Helper()
-	return setup.Serve(t, o, wrap)
-}
-
 // clockBase starts a stock-drift period: tests run well within it, so
 // which items flicker out of stock is fixed (see createRequest).
 var clockBase = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
@@ -67,7 +60,7 @@ func TestSuite(t *testing.T) {
 		return func(t *testing.T) vendors.CreateRequest { return createRequest(t, location, typ, vendors.OnDemand) }
 	}
 	vendortest.Run(t, vendortest.Kit{
-		Start:   func(t *testing.T, o standin.Options) *vendortest.Rig { return newFixture(t, o, nil).Rig },
+		Start:   func(t *testing.T, o standin.Options) *vendortest.Rig { return setup.Serve(t, o, nil).Rig },
 		Clock:   clockBase,
 		Request: onDemand("FIN-03", "1H100.80S.30V"),
 		Create:  vendortest.Call{Method: http.MethodPost, Path: "/v1/instances"},
@@ -194,7 +187,7 @@ func TestVerdaPlacesLocation(t *testing.T) {
 }
 
 func TestSpotCreateAndStockRunsOut(t *testing.T) {
-	f := newFixture(t, standin.Options{BootTime: time.Second}, nil)
+	f := setup.Serve(t, standin.Options{BootTime: time.Second}, nil)
 	ctx := context.Background()
 	// FIN-02 sells two spot 1H200s.
 	for i := range 2 {
@@ -229,7 +222,7 @@ func TestSpotCreateAndStockRunsOut(t *testing.T) {
 }
 
 func TestTokenCachedAndRenewed(t *testing.T) {
-	f := newFixture(t, standin.Options{}, nil)
+	f := setup.Serve(t, standin.Options{}, nil)
 	ctx := context.Background()
 	const tokenPath = "POST /v1/oauth2/token"
 	for range 3 {
