@@ -559,9 +559,7 @@ func parseError(status int, header http.Header, body []byte) *vendors.Error {
 	}
 	switch status {
 	case http.StatusBadRequest, http.StatusConflict:
-		if kind := messagePatterns.Kind(env.Message); kind != nil {
-			e.Kind = kind
-		}
+		e.Kind = cmp.Or(messagePatterns.Kind(env.Message), e.Kind)
 	case http.StatusTooManyRequests:
 		if header.Get("Retry-After") == "" {
 			e.RetryAfter = rateLimitWait

@@ -826,9 +826,7 @@ func classify(status int, message, code string) *vendors.Error {
 		e.Message = strings.TrimSpace(message + " [" + code + "]")
 	}
 	if status == http.StatusBadRequest || status == http.StatusForbidden || status == http.StatusConflict || status == 0 {
-		if kind := messagePatterns.Kind(message); kind != nil {
-			e.Kind = kind
-		}
+		e.Kind = cmp.Or(messagePatterns.Kind(message), e.Kind)
 	}
 	return e
 }
