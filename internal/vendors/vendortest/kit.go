@@ -577,8 +577,8 @@ func persistence(t *testing.T, kit Kit) *Rig {
 	o.Hosts = &standin.Hosts{} // a new process
 	again := kit.Start(t, o)
 	got, err := again.Vendor.Get(context.Background(), in.ID)
-	if err != nil || got.State != vendors.StateRunning || got.ExternalIP != up.ExternalIP {
-		t.Fatalf("after restart: %+v, %v (before: %s)", got, err, up.ExternalIP)
+	if err != nil || got.State != vendors.StateRunning || got.ExternalIP != up.ExternalIP || got.SSHPort != up.SSHPort || got.ResourceID != req.ResourceID {
+		t.Fatalf("after restart: %+v, %v (before: %+v)", got, err, up)
 	}
 	LogIn(t, got.ExternalIP, got.SSHPort, req.SSHPublicKey)
 	if n := len(again.StandIn.Instances()); n != 1 {
