@@ -91,7 +91,7 @@ func createKey(ctx context.Context, q store.Queries, account string) (string, er
 	if err != nil {
 		return "", fmt.Errorf("create key: %w", err)
 	}
-	if _, err := q.CreateAPIKey(ctx, acc.ID, prefix, hash); err != nil {
+	if _, err := q.CreateAPIKey(ctx, store.APIKey{AccountID: acc.ID, Prefix: prefix, Hash: hash}); err != nil {
 		return "", fmt.Errorf("create key: %w", err)
 	}
 	return key, nil

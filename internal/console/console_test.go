@@ -122,7 +122,7 @@ type testConsole struct {
 // revoke revokes the console's key.
 func (tc *testConsole) revoke(t *testing.T) {
 	t.Helper()
-	if err := tc.st.RevokeAPIKey(t.Context(), tc.keyID); err != nil {
+	if err := tc.st.RevokeAPIKey(t.Context(), tc.account.ID, tc.keyID); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -138,7 +138,7 @@ func newKey(t *testing.T, st store.Store, name string) (store.Account, store.API
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, err := st.CreateAPIKey(t.Context(), acct.ID, prefix, hash)
+	k, err := st.CreateAPIKey(t.Context(), store.APIKey{AccountID: acct.ID, Prefix: prefix, Hash: hash})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -941,7 +941,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if _, err := st.CreateAPIKey(b.Context(), acct.ID, prefix, hash); err != nil {
+			if _, err := st.CreateAPIKey(b.Context(), store.APIKey{AccountID: acct.ID, Prefix: prefix, Hash: hash}); err != nil {
 				b.Fatal(err)
 			}
 			sessions := NewSessions(st, time.Hour, nil)

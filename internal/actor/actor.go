@@ -1,0 +1,27 @@
+// Package actor carries who made a request, its API key, from the API's
+// authentication to the code that acts on it: the caps of the key, the
+// events and log lines that name it, the resources it created.
+package actor
+
+import "context"
+
+// Actor is the API key a request came with.
+type Actor struct {
+	KeyID int64
+	// Name is the key's name as it was when the request came.
+	Name string
+}
+
+type key struct{}
+
+// With is ctx carrying a.
+func With(ctx context.Context, a Actor) context.Context {
+	return context.WithValue(ctx, key{}, a)
+}
+
+// From is the actor ctx carries; false for work the service does on its
+// own (a job, the reconciler) with no request behind it.
+func From(ctx context.Context) (Actor, bool) {
+	a, ok := ctx.Value(key{}).(Actor)
+	return a, ok
+}
