@@ -273,7 +273,9 @@ func TestResources(t *testing.T) {
 			{"list of another account's offer", func() ([]store.Resource, error) {
 				return s.ListResources(ctx, alice, store.ResourceFilter{OfferID: "offer-bob"}, store.ResourceCursor{}, 0)
 			}, []string{}},
-			{"list of bob", func() ([]store.Resource, error) { return s.ListResources(ctx, bob, store.ResourceFilter{}, store.ResourceCursor{}, 0) }, []string{"b"}},
+			{"list of bob", func() ([]store.Resource, error) {
+				return s.ListResources(ctx, bob, store.ResourceFilter{}, store.ResourceCursor{}, 0)
+			}, []string{"b"}},
 			{"live", func() ([]store.Resource, error) { return s.LiveResources(ctx) }, []string{"c", "c-0", "c-1", "v"}},
 			{"by vendor instance", func() ([]store.Resource, error) { return s.ResourcesByVendorInstance(ctx, "lambda", "i-123") }, []string{"v", "b"}},
 			{"by other vendor's instance", func() ([]store.Resource, error) { return s.ResourcesByVendorInstance(ctx, "runpod", "i-123") }, []string{}},

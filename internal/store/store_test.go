@@ -100,7 +100,7 @@ func TestAPIKeys(t *testing.T) {
 		if _, err := s.CreateAPIKey(ctx, store.APIKey{AccountID: acct.ID, Prefix: "sk_dupe", Hash: hash}); !errors.Is(err, store.ErrConflict) {
 			t.Fatalf("CreateAPIKey with a duplicate hash error = %v, want ErrConflict", err)
 		}
-		if _, err := s.CreateAPIKey(ctx, store.APIKey{AccountID: acct.ID+100, Prefix: "sk_orph", Hash: []byte("other")}); err == nil || errors.Is(err, store.ErrConflict) {
+		if _, err := s.CreateAPIKey(ctx, store.APIKey{AccountID: acct.ID + 100, Prefix: "sk_orph", Hash: []byte("other")}); err == nil || errors.Is(err, store.ErrConflict) {
 			t.Fatalf("CreateAPIKey for an unknown account error = %v, want a foreign key error (foreign keys off?)", err)
 		}
 
