@@ -3,7 +3,10 @@
 // events and log lines that name it, the resources it created.
 package actor
 
-import "context"
+import (
+	"context"
+	"log/slog"
+)
 
 // Actor is the API key a request came with.
 type Actor struct {
@@ -24,4 +27,9 @@ func With(ctx context.Context, a Actor) context.Context {
 func From(ctx context.Context) (Actor, bool) {
 	a, ok := ctx.Value(key{}).(Actor)
 	return a, ok
+}
+
+// LogAttr is a as log lines name it: actor={key_id, name}.
+func (a Actor) LogAttr() slog.Attr {
+	return slog.Group("actor", slog.Int64("key_id", a.KeyID), slog.String("name", a.Name))
 }

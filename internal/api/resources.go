@@ -15,6 +15,7 @@ import (
 
 	"github.com/gpusupply/supply/internal/ledger"
 	"github.com/gpusupply/supply/internal/offers"
+	"github.com/gpusupply/supply/internal/roles"
 	"github.com/gpusupply/supply/supplyapi"
 )
 
@@ -45,13 +46,13 @@ type deleteResourceOutput struct {
 }
 
 func (a *API) registerResources() {
-	op := operation("list_resources", http.MethodGet, "/resources", tagResources, "List resources, newest first")
+	op := operation(roles.Viewer, "list_resources", http.MethodGet, "/resources", tagResources, "List resources, newest first")
 	documentAnswer[[]supplyapi.ResourceSummary](a, &op)
 	huma.Register(a.huma, op, a.listResources)
-	huma.Register(a.huma, operation("get_resource", http.MethodGet, "/resources/{resource_id}", tagResources, "One resource"),
+	huma.Register(a.huma, operation(roles.Viewer, "get_resource", http.MethodGet, "/resources/{resource_id}", tagResources, "One resource"),
 		a.getResource)
 
-	op = operation("delete_resource", http.MethodDelete, "/resources/{resource_id}", tagResources, "Delete a resource")
+	op = operation(roles.Member, "delete_resource", http.MethodDelete, "/resources/{resource_id}", tagResources, "Delete a resource")
 	op.Description = "Termination is asynchronous: the resource is deleting until the vendor confirms it is gone."
 	huma.Register(a.huma, op, a.deleteResource)
 }

@@ -34,6 +34,7 @@ import (
 
 	"github.com/gpusupply/supply/internal/api"
 	"github.com/gpusupply/supply/internal/apikeys"
+	"github.com/gpusupply/supply/internal/keys"
 	"github.com/gpusupply/supply/internal/ledger"
 	"github.com/gpusupply/supply/internal/offers"
 	"github.com/gpusupply/supply/internal/refusal"
@@ -160,13 +161,7 @@ func newConsole(t *testing.T, engine string, mod ...func(*api.Config)) *testCons
 	var k store.APIKey
 	tc.account, k, tc.key = newKey(t, st, "renter")
 	tc.keyID = k.ID
-	auth := apikeys.NewAuthenticator(func(ctx context.Context, h []byte) (int64, []byte, error) {
-		k, err := st.APIKeyByHash(ctx, h)
-		if errors.Is(err, store.ErrNotFound) {
-			return 0, nil, apikeys.ErrUnknownKey
-		}
-		return k.AccountID, k.Hash, err
-	}, 30*time.Second)
+	auth := apikeys.NewAuthenticator(keys.New(st).Lookup, 30*time.Second)
 	log := slog.New(slog.NewJSONHandler(tc.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	tc.sessions = NewSessions(st, time.Hour, log)
 	cfg := api.Config{
@@ -951,17 +946,14 @@ func BenchmarkAuthenticate(b *testing.B) {
 				b.Fatal(err)
 			}
 			header := CookieName + "=" + sess.token.String()
-			auth := apikeys.NewAuthenticator(func(ctx context.Context, h []byte) (int64, []byte, error) {
-				k, err := st.APIKeyByHash(ctx, h)
-				return k.AccountID, k.Hash, err
-			}, 30*time.Second)
+			auth := apikeys.NewAuthenticator(keys.New(st).Lookup, 30*time.Second)
 			b.Run("session", func(b *testing.B) {
 				b.ReportAllocs()
 				b.SetParallelism(4)
 				b.RunParallel(func(p *testing.PB) {
 					for p.Next() {
-						if id, _, err := sessions.Authenticate(context.Background(), header, "", false); err != nil || id != acct.ID {
-							b.Error(id, err)
+						if k, _, err := sessions.Authenticate(context.Background(), header, "", false); err != nil || k.AccountID != acct.ID {
+							b.Error(k, err)
 							return
 						}
 					}
@@ -972,8 +964,8 @@ func BenchmarkAuthenticate(b *testing.B) {
 				b.SetParallelism(4)
 				b.RunParallel(func(p *testing.PB) {
 					for p.Next() {
-						if id, err := auth.Authenticate(context.Background(), key); err != nil || id != acct.ID {
-							b.Error(id, err)
+						if k, err := auth.Authenticate(context.Background(), key); err != nil || k.AccountID != acct.ID {
+							b.Error(k, err)
 							return
 						}
 					}

@@ -12,7 +12,7 @@ import (
 
 const activeSessionByTokenHash = `-- name: ActiveSessionByTokenHash :one
 SELECT s.id, s.account_id, s.api_key_id, k.prefix AS key_prefix, s.token_hash, s.created_at, s.last_seen_at,
-       s.expires_at, s.user_agent, s.address
+       s.expires_at, s.user_agent, s.address, k.name AS key_name, k.role AS key_role
 FROM sessions s JOIN api_keys k ON k.id = s.api_key_id
 WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND k.revoked_at IS NULL
   AND (k.expires_at IS NULL OR k.expires_at > ?2)
@@ -29,6 +29,8 @@ type ActiveSessionByTokenHashRow struct {
 	ExpiresAt  time.Time
 	UserAgent  string
 	Address    string
+	KeyName    string
+	KeyRole    string
 }
 
 // A session counts while neither it nor its key has expired and its key is
@@ -47,13 +49,15 @@ func (q *Queries) ActiveSessionByTokenHash(ctx context.Context, tokenHash []byte
 		&i.ExpiresAt,
 		&i.UserAgent,
 		&i.Address,
+		&i.KeyName,
+		&i.KeyRole,
 	)
 	return i, err
 }
 
 const activeSessionsByAccount = `-- name: ActiveSessionsByAccount :many
 SELECT s.id, s.account_id, s.api_key_id, k.prefix AS key_prefix, s.token_hash, s.created_at, s.last_seen_at,
-       s.expires_at, s.user_agent, s.address
+       s.expires_at, s.user_agent, s.address, k.name AS key_name, k.role AS key_role
 FROM sessions s JOIN api_keys k ON k.id = s.api_key_id
 WHERE s.account_id = ?1 AND s.expires_at > ?2 AND k.revoked_at IS NULL
   AND (k.expires_at IS NULL OR k.expires_at > ?2)
@@ -71,6 +75,8 @@ type ActiveSessionsByAccountRow struct {
 	ExpiresAt  time.Time
 	UserAgent  string
 	Address    string
+	KeyName    string
+	KeyRole    string
 }
 
 func (q *Queries) ActiveSessionsByAccount(ctx context.Context, accountID int64, now time.Time) ([]ActiveSessionsByAccountRow, error) {
@@ -93,6 +99,8 @@ func (q *Queries) ActiveSessionsByAccount(ctx context.Context, accountID int64, 
 			&i.ExpiresAt,
 			&i.UserAgent,
 			&i.Address,
+			&i.KeyName,
+			&i.KeyRole,
 		); err != nil {
 			return nil, err
 		}

@@ -8,14 +8,14 @@ RETURNING id;
 -- not revoked: revoking a key ends its sessions without writing to them.
 -- name: ActiveSessionByTokenHash :one
 SELECT s.id, s.account_id, s.api_key_id, k.prefix AS key_prefix, s.token_hash, s.created_at, s.last_seen_at,
-       s.expires_at, s.user_agent, s.address
+       s.expires_at, s.user_agent, s.address, k.name AS key_name, k.role AS key_role
 FROM sessions s JOIN api_keys k ON k.id = s.api_key_id
 WHERE s.token_hash = sqlc.arg(token_hash) AND s.expires_at > sqlc.arg(now) AND k.revoked_at IS NULL
   AND (k.expires_at IS NULL OR k.expires_at > sqlc.arg(now));
 
 -- name: ActiveSessionsByAccount :many
 SELECT s.id, s.account_id, s.api_key_id, k.prefix AS key_prefix, s.token_hash, s.created_at, s.last_seen_at,
-       s.expires_at, s.user_agent, s.address
+       s.expires_at, s.user_agent, s.address, k.name AS key_name, k.role AS key_role
 FROM sessions s JOIN api_keys k ON k.id = s.api_key_id
 WHERE s.account_id = sqlc.arg(account_id) AND s.expires_at > sqlc.arg(now) AND k.revoked_at IS NULL
   AND (k.expires_at IS NULL OR k.expires_at > sqlc.arg(now))
