@@ -65,7 +65,7 @@ func keysCommand() *cobra.Command {
 unless --role says otherwise; an admin key manages the account's other keys over the API (POST /keys).`,
 		Example: `  supply keys create --account alice
   supply keys create --account alice --role viewer --name dashboards`,
-		Args:    usageArgs,
+		Args: usageArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			st, err := store.Open(cmd.Context(), db.options(db.databaseURL == "", newLogger("warn")))
 			if err != nil {

@@ -21,9 +21,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gpusupply/supply/internal/apikeys"
-	"github.com/gpusupply/supply/internal/roles"
 	"github.com/gpusupply/supply/internal/buildinfo"
 	"github.com/gpusupply/supply/internal/offers"
+	"github.com/gpusupply/supply/internal/roles"
 	"github.com/gpusupply/supply/supplyapi"
 )
 

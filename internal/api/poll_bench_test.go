@@ -17,8 +17,8 @@ import (
 
 	"github.com/gpusupply/supply/internal/api"
 	"github.com/gpusupply/supply/internal/apikeys"
-	"github.com/gpusupply/supply/internal/roles"
 	"github.com/gpusupply/supply/internal/provision"
+	"github.com/gpusupply/supply/internal/roles"
 	"github.com/gpusupply/supply/internal/store"
 	"github.com/gpusupply/supply/internal/store/storetest"
 	"github.com/gpusupply/supply/supplyapi"
