@@ -163,6 +163,11 @@ func (e pgQueries) CreateAPIKey(ctx context.Context, k APIKey) (APIKey, error) {
 	return APIKey(r), err
 }
 
+func (e pgQueries) APIKeyByID(ctx context.Context, id int64) (APIKey, error) {
+	r, err := e.Queries.APIKeyByID(ctx, id)
+	return APIKey(r), err
+}
+
 func (e pgQueries) AccountAPIKey(ctx context.Context, id, accountID int64) (APIKey, error) {
 	r, err := e.Queries.AccountAPIKey(ctx, id, accountID)
 	return APIKey(r), err

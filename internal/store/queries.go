@@ -27,6 +27,7 @@ type generated interface {
 	CreateAPIKey(ctx context.Context, k APIKey) (APIKey, error)
 	ActiveAPIKeyByHash(ctx context.Context, hash []byte) (APIKey, error)
 	AccountAPIKey(ctx context.Context, id, accountID int64) (APIKey, error)
+	APIKeyByID(ctx context.Context, id int64) (APIKey, error)
 	AccountAPIKeys(ctx context.Context, accountID int64) ([]APIKey, error)
 	UpdateAPIKey(ctx context.Context, name, role string, maxHourlyUSD *float64, maxGPUCount *int64, vendors string, expiresAt *time.Time, id, accountID int64) (int64, error)
 	RevokeAPIKey(ctx context.Context, revokedAt *time.Time, keyID, accountID int64) (int64, error)
@@ -303,6 +304,11 @@ func (q queries) CreateAPIKey(ctx context.Context, k APIKey) (APIKey, error) {
 func (q queries) APIKeyByHash(ctx context.Context, hash []byte) (APIKey, error) {
 	k, err := q.db.ActiveAPIKeyByHash(ctx, hash)
 	return k, wrap(err, "API key by hash")
+}
+
+func (q queries) APIKeyByID(ctx context.Context, id int64) (APIKey, error) {
+	k, err := q.db.APIKeyByID(ctx, id)
+	return k, wrap(err, "API key %d", id)
 }
 
 func (q queries) AccountAPIKey(ctx context.Context, accountID, id int64) (APIKey, error) {

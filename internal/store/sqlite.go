@@ -197,6 +197,11 @@ func (e liteQueries) CreateAPIKey(ctx context.Context, k APIKey) (APIKey, error)
 	return APIKey(r), err
 }
 
+func (e liteQueries) APIKeyByID(ctx context.Context, id int64) (APIKey, error) {
+	r, err := e.Queries.APIKeyByID(ctx, id)
+	return APIKey(r), err
+}
+
 func (e liteQueries) AccountAPIKey(ctx context.Context, id, accountID int64) (APIKey, error) {
 	r, err := e.Queries.AccountAPIKey(ctx, id, accountID)
 	return APIKey(r), err

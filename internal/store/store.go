@@ -228,6 +228,8 @@ type Queries interface {
 	// APIKeyByHash finds a key that is not revoked; a revoked key is
 	// ErrNotFound too. An expired key is found: see APIKey.ExpiredAt.
 	APIKeyByHash(ctx context.Context, hash []byte) (APIKey, error)
+	// APIKeyByID is the key id, revoked or not; ErrNotFound if there is none.
+	APIKeyByID(ctx context.Context, id int64) (APIKey, error)
 	// AccountAPIKey is the account's key id unless revoked; ErrNotFound if
 	// there is none.
 	AccountAPIKey(ctx context.Context, accountID, id int64) (APIKey, error)

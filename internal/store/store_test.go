@@ -184,6 +184,9 @@ func TestAPIKeyRolesAndCaps(t *testing.T) {
 		if err := s.RevokeAPIKey(ctx, alice.ID, ci.ID); err != nil {
 			t.Fatal(err)
 		}
+		if k, err := s.APIKeyByID(ctx, ci.ID); err != nil || k.RevokedAt == nil || k.Name != "ci" {
+			t.Fatalf("APIKeyByID of the revoked key = %+v, %v; want it, revoked", k, err)
+		}
 		keys, err := s.AccountAPIKeys(ctx, alice.ID)
 		if err != nil || len(keys) != 1 || keys[0].ID != admin.ID {
 			t.Fatalf("AccountAPIKeys after revoking ci = %+v, %v; want the admin key alone", keys, err)

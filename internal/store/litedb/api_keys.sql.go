@@ -10,6 +10,33 @@ import (
 	"time"
 )
 
+const aPIKeyByID = `-- name: APIKeyByID :one
+SELECT id, account_id, prefix, hash, created_at, revoked_at, name, role, max_hourly_usd, max_gpu_count, vendors, expires_at, last_used_at FROM api_keys WHERE id = ?1
+`
+
+// Revoked keys too: events and caps name the key that procured a resource
+// for as long as the resource lives.
+func (q *Queries) APIKeyByID(ctx context.Context, id int64) (ApiKey, error) {
+	row := q.db.QueryRowContext(ctx, aPIKeyByID, id)
+	var i ApiKey
+	err := row.Scan(
+		&i.ID,
+		&i.AccountID,
+		&i.Prefix,
+		&i.Hash,
+		&i.CreatedAt,
+		&i.RevokedAt,
+		&i.Name,
+		&i.Role,
+		&i.MaxHourlyUSD,
+		&i.MaxGPUCount,
+		&i.Vendors,
+		&i.ExpiresAt,
+		&i.LastUsedAt,
+	)
+	return i, err
+}
+
 const accountAPIKey = `-- name: AccountAPIKey :one
 SELECT id, account_id, prefix, hash, created_at, revoked_at, name, role, max_hourly_usd, max_gpu_count, vendors, expires_at, last_used_at FROM api_keys WHERE id = ?1 AND account_id = ?2 AND revoked_at IS NULL
 `

@@ -33,3 +33,8 @@ WHERE id = sqlc.arg(id) AND (last_used_at IS NULL OR last_used_at < sqlc.arg(las
 
 -- name: CountAPIKeys :one
 SELECT count(*) FROM api_keys;
+
+-- Revoked keys too: events and caps name the key that procured a resource
+-- for as long as the resource lives.
+-- name: APIKeyByID :one
+SELECT * FROM api_keys WHERE id = sqlc.arg(id);
