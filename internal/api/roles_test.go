@@ -306,3 +306,79 @@ func TestOperationWithoutRoleRefusesEveryone(t *testing.T) {
 		t.Fatalf("an operation without a role, with the operator's key: %d %s, want 403", r.status, r.body)
 	}
 }
+
+// TestKeysAPI: an admin makes, lists, changes and revokes keys over the
+// API and sets the account's caps; what a client gets wrong is a 422 in
+// FastAPI's shape, and a PATCH changes only the fields it sends.
+func TestKeysAPI(t *testing.T) {
+	ts := newTeamServer(t, store.EngineSQLite)
+	admin := "Bearer " + ts.secrets["admin"]
+	future := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	r := ts.do(t, http.MethodPost, "/keys", "application/json",
+		`{"name":"ci","role":"member","max_gpu_count":1,"vendors":["runpod"],"expires_at":"`+future+`"}`, admin)
+	var made supplyapi.APIKeyInfo
+	if err := json.Unmarshal(r.body, &made); r.status != http.StatusCreated || err != nil || !strings.HasPrefix(made.Key, "sk_supply_") ||
+		made.Role != "member" || *made.MaxGPUCount != 1 || made.MaxHourlyUSD != nil || !slices.Equal(made.Vendors, []string{"runpod"}) ||
+		made.ExpiresAt == nil || made.LastUsedAt != nil {
+		t.Fatalf("POST /keys: %d %s", r.status, r.body)
+	}
+	path := fmt.Sprintf("/keys/%d", made.ID)
+
+	// The new key works, and its use is noted.
+	if r := ts.do(t, http.MethodGet, fmt.Sprintf("/resources?created_by=%d", made.ID), "", "", "Bearer "+made.Key); r.status != http.StatusOK ||
+		ts.provision.lastCall().filter.CreatedBy != made.ID {
+		t.Fatalf("GET /resources?created_by with the new key: %d %s, filter %+v", r.status, r.body, ts.provision.lastCall().filter)
+	}
+	var got supplyapi.APIKeyInfo
+	r = ts.do(t, http.MethodGet, path, "", "", admin)
+	if err := json.Unmarshal(r.body, &got); r.status != http.StatusOK || err != nil || got.Key != "" || got.LastUsedAt == nil || got.Name != "ci" {
+		t.Fatalf("GET %s: %d %s, want the key without its secret, last used", path, r.status, r.body)
+	}
+
+	// PATCH: the cap cleared, the rest as it was.
+	r = ts.do(t, http.MethodPatch, path, "application/json", `{"max_gpu_count":null,"role":"viewer"}`, admin)
+	if err := json.Unmarshal(r.body, &got); r.status != http.StatusOK || err != nil || got.MaxGPUCount != nil || got.Role != "viewer" ||
+		got.Name != "ci" || !slices.Equal(got.Vendors, []string{"runpod"}) || got.ExpiresAt == nil {
+		t.Fatalf("PATCH %s: %d %s", path, r.status, r.body)
+	}
+
+	for _, c := range []struct{ method, path, body, loc string }{
+		{http.MethodPost, "/keys", `{"role":"owner"}`, "role"},
+		{http.MethodPost, "/keys", `{"max_gpu_count":-1}`, "max_gpu_count"},
+		{http.MethodPost, "/keys", `{"expires_at":"2001-01-01T00:00:00Z"}`, "expires_at"},
+		{http.MethodPost, "/keys", `{"vendors":["Run Pod"]}`, "vendors"},
+		{http.MethodPost, "/keys", `{"colour":"red"}`, "colour"},
+		{http.MethodPatch, path, `{"name":"a\u001b[31mred"}`, "name"},
+		{http.MethodPatch, "/account/limits", `{"max_hourly_usd":-5}`, "max_hourly_usd"},
+		{http.MethodPost, "/admin/accounts", `{"name":""}`, "name"},
+	} {
+		auth := admin
+		if c.path == "/admin/accounts" {
+			auth = "Bearer " + ts.secrets["operator"]
+		}
+		r := ts.do(t, c.method, c.path, "application/json", c.body, auth)
+		if r.status != http.StatusUnprocessableEntity || !strings.Contains(string(r.body), `"loc":["body","`+c.loc+`"]`) {
+			t.Errorf("%s %s %s: %d %s, want 422 at body.%s", c.method, c.path, c.body, r.status, r.body, c.loc)
+		}
+	}
+
+	// The account's caps: each PATCH changes what it names.
+	wantJSON(t, ts.do(t, http.MethodPatch, "/account/limits", "application/json", `{"max_hourly_usd":10}`, admin), http.StatusOK,
+		`{"max_hourly_usd":10,"max_gpu_count":null}`)
+	wantJSON(t, ts.do(t, http.MethodPatch, "/account/limits", "application/json", `{"max_gpu_count":3}`, admin), http.StatusOK,
+		`{"max_hourly_usd":10,"max_gpu_count":3}`)
+	wantJSON(t, ts.do(t, http.MethodGet, "/account/limits", "", "", admin), http.StatusOK, `{"max_hourly_usd":10,"max_gpu_count":3}`)
+
+	// Revoked: gone from the list, 404 to change again.
+	if r := ts.do(t, http.MethodDelete, path, "", "", admin); r.status != http.StatusNoContent {
+		t.Fatalf("DELETE %s: %d %s", path, r.status, r.body)
+	}
+	if r := ts.do(t, http.MethodDelete, path, "", "", admin); r.status != http.StatusNotFound {
+		t.Errorf("DELETE %s again: %d %s, want 404", path, r.status, r.body)
+	}
+	var list []supplyapi.APIKeyInfo
+	r = ts.do(t, http.MethodGet, "/keys", "", "", admin)
+	if err := json.Unmarshal(r.body, &list); err != nil || slices.ContainsFunc(list, func(k supplyapi.APIKeyInfo) bool { return k.ID == made.ID }) {
+		t.Errorf("GET /keys after revoking %d: %s", made.ID, r.body)
+	}
+}
