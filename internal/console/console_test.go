@@ -147,7 +147,8 @@ func newKey(t *testing.T, st store.Store, name string) (store.Account, store.API
 }
 
 // newConsole serves the API and the console over a store on engine the
-// way cmd/supply wires them, keys cached for 30 s as there.
+// way cmd/supply wires them, keys cached for 30 s (longer than there: a
+// session must end with its key whatever the cache holds).
 func newConsole(t *testing.T, engine string, mod ...func(*api.Config)) *testConsole {
 	t.Helper()
 	opts := storetest.Options(t, engine)
@@ -430,6 +431,46 @@ func TestRevokedKeyEndsSession(t *testing.T) {
 		if resp.StatusCode != http.StatusUnauthorized || len(resp.Cookies()) != 0 {
 			t.Errorf("sign-in with the revoked key, still cached: %d %v\n%s", resp.StatusCode, resp.Cookies(), body)
 		}
+	})
+}
+
+// TestPagesFollowRole: a viewer's session is not offered the Team page and
+// is sent away from it, and its pages say its role (the script leaves out
+// Rent and Delete for it); an admin's has the Team page. A session ends
+// when its key expires.
+func TestPagesFollowRole(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, tc *testConsole) {
+		ks := keys.New(tc.st)
+		viewer, err := ks.Create(t.Context(), tc.account.ID, supplyapi.APIKeyRequest{Name: "dashboards", Role: "viewer"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		vs := tc.signInWith(t, viewer.Key)
+		if resp, _ := tc.request(t, http.MethodGet, "/team", nil, vs); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
+			t.Errorf("the Team page for a viewer: %d %s, want 303 to /", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		for _, path := range []string{"/", "/machines"} {
+			if _, body := tc.request(t, http.MethodGet, path, nil, vs); !strings.Contains(body, `data-role="viewer"`) || strings.Contains(body, `href="/team"`) {
+				t.Errorf("%s for a viewer: want data-role viewer and no Team link in\n%s", path, body)
+			}
+		}
+		as := tc.signIn(t)
+		resp, body := tc.request(t, http.MethodGet, "/team", nil, as)
+		if resp.StatusCode != http.StatusOK || !strings.Contains(body, `data-role="admin"`) || !strings.Contains(body, `href="/team" aria-current="page"`) {
+			t.Errorf("the Team page for an admin: %d\n%s", resp.StatusCode, body)
+		}
+
+		// The viewer's key expires: its session ends with it.
+		k, err := tc.st.AccountAPIKey(t.Context(), tc.account.ID, viewer.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		past := time.Now().Add(-time.Second)
+		k.ExpiresAt = &past
+		if err := tc.st.UpdateAPIKey(t.Context(), k); err != nil {
+			t.Fatal(err)
+		}
+		tc.requireEnded(t, vs, "after its key expired")
 	})
 }
 
