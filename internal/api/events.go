@@ -194,19 +194,6 @@ func (a *API) stream(hc huma.Context, account, after int64, f store.EventFilter)
 	}
 }
 
-type createWebhookInput struct {
-	// RawBody is decoded by webhookDecoder, as every other body is by
-	// its own, so that unknown fields are refused alike.
-	RawBody     []byte `contentType:"application/json"`
-	contentType string
-}
-
-// Resolve captures the Content-Type without documenting it as a parameter.
-func (in *createWebhookInput) Resolve(ctx huma.Context) []error {
-	in.contentType = ctx.Header("Content-Type")
-	return nil
-}
-
 func webhookInfo(w store.Webhook) supplyapi.WebhookInfo {
 	info := supplyapi.WebhookInfo{
 		ID: w.ID, URL: w.URL, EventTypes: emptyIfNil(w.EventTypes), CreatedAt: w.CreatedAt,
@@ -257,7 +244,7 @@ func (a *API) registerWebhooks() {
 		"A webhook's latest deliveries and their attempts"), a.listDeliveries)
 }
 
-func (a *API) createWebhook(ctx context.Context, in *createWebhookInput) (*webhookOutput, error) {
+func (a *API) createWebhook(ctx context.Context, in *bodyInput) (*webhookOutput, error) {
 	var req supplyapi.WebhookRequest
 	if err := a.webhookDecoder.decode(in.contentType, in.RawBody, &req); err != nil {
 		return nil, err

@@ -31,18 +31,6 @@ type KeyService interface {
 	CreateAccount(ctx context.Context, req supplyapi.AccountRequest) (supplyapi.AccountCreated, error)
 }
 
-// bodyInput is a request whose JSON body a bodyDecoder reads.
-type bodyInput struct {
-	RawBody     []byte `contentType:"application/json"`
-	contentType string
-}
-
-// Resolve captures the Content-Type without documenting it as a parameter.
-func (in *bodyInput) Resolve(ctx huma.Context) []error {
-	in.contentType = ctx.Header("Content-Type")
-	return nil
-}
-
 type keyIDInput struct {
 	KeyID int64 `path:"key_id" minimum:"1"`
 }
