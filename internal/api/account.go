@@ -74,7 +74,7 @@ func (a *API) registerGuardrails() {
 	a.documentBody(a.huma.OpenAPI().Paths["/resources/{resource_id}"].Patch, reflect.TypeFor[supplyapi.AutoDeleteRequest]())
 
 	op = operation(roles.Viewer, "get_account", http.MethodGet, "/account", tagAccount, "The account's spend caps and live spend")
-	op.Description = "Extension. Caps are set on the server with supply accounts limits; null means no cap."
+	op.Description = "Extension. Caps are set with PATCH /account/limits (admin keys) or on the server with supply accounts limits; null means no cap."
 	huma.Register(a.huma, op, a.account)
 
 	op = operation(roles.Viewer, "get_usage", http.MethodGet, "/usage", tagAccount, "What the account's resources cost within a window")
