@@ -52,6 +52,9 @@ type Config struct {
 		// not already known to be valid (apikeys.Authenticator's), for
 		// client addresses that sent too many invalid keys.
 		AuthenticateKnown(ctx context.Context, key string) (apikeys.Key, error)
+		// Forget drops what is cached of the key id: the replica that
+		// revokes or changes a key applies it to the key's next request.
+		Forget(id int64)
 	}
 	// OperatorAccount is the account whose admin keys may create accounts
 	// (POST /admin/accounts); 0: none.

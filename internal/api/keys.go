@@ -149,6 +149,7 @@ func (a *API) updateKey(ctx context.Context, in *keyBodyInput) (*keyOutput, erro
 	if err != nil {
 		return nil, a.provisionError(ctx, "update key", err)
 	}
+	a.cfg.Auth.Forget(k.ID)
 	a.log.InfoContext(ctx, "API key changed", "account_id", AccountID(ctx), "changed_key_id", k.ID, "role", k.Role)
 	return &keyOutput{Body: k}, nil
 }
@@ -157,6 +158,7 @@ func (a *API) revokeKey(ctx context.Context, in *keyIDInput) (*struct{}, error) 
 	if err := a.cfg.Keys.Revoke(ctx, AccountID(ctx), in.KeyID); err != nil {
 		return nil, a.provisionError(ctx, "revoke key", err)
 	}
+	a.cfg.Auth.Forget(in.KeyID)
 	a.log.InfoContext(ctx, "API key revoked", "account_id", AccountID(ctx), "revoked_key_id", in.KeyID)
 	return nil, nil
 }

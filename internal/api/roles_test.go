@@ -341,6 +341,11 @@ func TestKeysAPI(t *testing.T) {
 		got.Name != "ci" || !slices.Equal(got.Vendors, []string{"runpod"}) || got.ExpiresAt == nil {
 		t.Fatalf("PATCH %s: %d %s", path, r.status, r.body)
 	}
+	// The cached member is a viewer on this replica at once.
+	procure := fmt.Sprintf(`{"offer_id":%q,"ssh_public_key":%q}`, offerID, sshKey)
+	if r := ts.do(t, http.MethodPost, "/procure_offer", "application/json", procure, "Bearer "+made.Key); r.status != http.StatusForbidden {
+		t.Errorf("the key made a viewer, renting at once: %d %s, want 403", r.status, r.body)
+	}
 
 	for _, c := range []struct{ method, path, body, loc string }{
 		{http.MethodPost, "/keys", `{"role":"owner"}`, "role"},
@@ -372,6 +377,9 @@ func TestKeysAPI(t *testing.T) {
 	// Revoked: gone from the list, 404 to change again.
 	if r := ts.do(t, http.MethodDelete, path, "", "", admin); r.status != http.StatusNoContent {
 		t.Fatalf("DELETE %s: %d %s", path, r.status, r.body)
+	}
+	if r := ts.do(t, http.MethodGet, "/resources", "", "", "Bearer "+made.Key); r.status != http.StatusUnauthorized {
+		t.Errorf("the revoked key, cached a minute, at once on this replica: %d %s, want 401", r.status, r.body)
 	}
 	if r := ts.do(t, http.MethodDelete, path, "", "", admin); r.status != http.StatusNotFound {
 		t.Errorf("DELETE %s again: %d %s, want 404", path, r.status, r.body)

@@ -195,6 +195,19 @@ func (a *Authenticator) authenticate(ctx context.Context, hash [sha256.Size]byte
 	return entry.answer(now)
 }
 
+// Forget drops what this Authenticator remembers of the key id, so that
+// its next request here is looked up: the process that revokes or changes
+// a key applies it at once, the others within the ttl.
+func (a *Authenticator) Forget(id int64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for h, e := range a.cache {
+		if e.known && e.key.ID == id {
+			delete(a.cache, h)
+		}
+	}
+}
+
 // answer is the entry's key, unless it is unknown or has expired by now.
 func (e cacheEntry) answer(now time.Time) (Key, error) {
 	switch {

@@ -154,6 +154,25 @@ func TestAuthenticateExpired(t *testing.T) {
 	}
 }
 
+// TestForget: a forgotten key is looked up again on its next request, and
+// found revoked at once.
+func TestForget(t *testing.T) {
+	st, key := newStore(t)
+	a := NewAuthenticator(st.lookup, time.Hour)
+	k, err := a.Authenticate(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	delete(st.keys, string(Hash(key)))
+	if _, err := a.Authenticate(context.Background(), key); err != nil {
+		t.Fatalf("revoked but cached: %v, want the cached answer", err)
+	}
+	a.Forget(k.ID)
+	if _, err := a.Authenticate(context.Background(), key); !errors.Is(err, ErrUnknownKey) || st.lookups.Load() != 2 {
+		t.Fatalf("forgotten: %v after %d lookups, want ErrUnknownKey from a second lookup", err, st.lookups.Load())
+	}
+}
+
 func TestAuthenticateLookupFailureIsNotCached(t *testing.T) {
 	st, key := newStore(t)
 	st.fail = errors.New("database down")
