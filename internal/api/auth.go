@@ -17,7 +17,8 @@ import (
 	"github.com/gpusupply/supply/internal/store"
 )
 
-type accountKey struct{}
+// requestKey is the context key of the request's apikeys.Key.
+type requestKey struct{}
 
 // CSRFHeader is the header that carries a console page's CSRF token on
 // requests that authenticate with the session cookie and change state.
@@ -55,22 +56,17 @@ type Sessions interface {
 	Revoke(ctx context.Context, accountID, id int64) error
 }
 
-// AccountID is the account that made the request; handlers of operations
-// that require a key can rely on it being set.
+// AccountID is the account of the key that made the request (or opened
+// its console session); handlers of operations that require a key can rely
+// on it being set.
 func AccountID(ctx context.Context) int64 {
-	return RequestKey(ctx).AccountID
-}
-
-// RequestKey is the API key that made the request (or opened its console
-// session); handlers of operations that require a key can rely on it.
-func RequestKey(ctx context.Context) apikeys.Key {
-	k, _ := ctx.Value(accountKey{}).(apikeys.Key)
-	return k
+	k, _ := ctx.Value(requestKey{}).(apikeys.Key)
+	return k.AccountID
 }
 
 // authenticate is the huma middleware that enforces HTTPBearer on every
 // operation that declares it and the role the operation needs, and
-// records the key for handlers (RequestKey, and actor.From for the code
+// records the key for handlers (AccountID, and actor.From for the code
 // they call), the request log and metrics.
 func (a *API) authenticate(ctx huma.Context, next func(huma.Context)) {
 	op := ctx.Operation()
@@ -126,7 +122,7 @@ func (a *API) authenticate(ctx huma.Context, next func(huma.Context)) {
 		ctx = huma.WithValue(ctx, sessionKey{}, sessionID)
 	}
 	ctx = huma.WithContext(ctx, actor.With(ctx.Context(), who))
-	next(huma.WithValue(ctx, accountKey{}, key))
+	next(huma.WithValue(ctx, requestKey{}, key))
 }
 
 // role is what key may do: its role, or roles.Operator for an admin key of
