@@ -321,7 +321,7 @@ func (s *Service) Procure(ctx context.Context, accountID int64, idempotencyKey s
 		return supplyapi.ProcureOfferResponse{}, refusal.Errorf(refusal.ErrConflict, "Offer %s was already procured", req.OfferID)
 	}
 	if errors.Is(err, refusal.ErrForbidden) {
-		s.log.InfoContext(ctx, "procurement refused: over a spend cap", "offer_id", req.OfferID, "account_id", accountID, "reason", err)
+		s.log.InfoContext(ctx, "procurement refused: over a cap, or outside the key's vendors", "offer_id", req.OfferID, "account_id", accountID, "reason", err)
 		return supplyapi.ProcureOfferResponse{}, err
 	}
 	if err != nil {
