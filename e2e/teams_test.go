@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -88,5 +89,30 @@ func TestRevokedKeyRefusedOnEveryReplica(t *testing.T) {
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
+	}
+}
+
+// TestServerSideKeysHaveRoles: supply keys create makes an admin key unless
+// --role says otherwise, with the code POST /keys runs: a viewer made on the
+// server's host reads and is refused renting, and it is listed by name.
+func TestServerSideKeysHaveRoles(t *testing.T) {
+	s := Start(t, store.EngineSQLite)
+	viewer := strings.TrimSpace(s.Command(t, "keys", "create", "--account", "default", "--role", "viewer", "--name", "dashboards"))
+	if code, _, out := s.DoKey(t, viewer, http.MethodGet, "/resources", "", nil); code != http.StatusOK {
+		t.Fatalf("the viewer reads: %d %s", code, out)
+	}
+	body := []byte(`{"offer_id":"11111111-1111-4111-8111-111111111111","ssh_public_key":"` + crashKey + `"}`)
+	if code, _, out := s.DoKey(t, viewer, http.MethodPost, "/procure_offer", "application/json", body); code != http.StatusForbidden ||
+		!strings.Contains(string(out), "role is viewer, which lacks member") {
+		t.Fatalf("the viewer rents: %d %s, want 403", code, out)
+	}
+	var keys []supplyapi.APIKeyInfo
+	s.JSON(t, http.MethodGet, "/keys", "", nil, http.StatusOK, &keys)
+	roles := map[string]string{}
+	for _, k := range keys {
+		roles[k.Name] = k.Role
+	}
+	if roles["initial"] != supplyapi.RoleAdmin || roles["dashboards"] != supplyapi.RoleViewer {
+		t.Errorf("GET /keys lists %v, want the initial key an admin and dashboards a viewer", roles)
 	}
 }
