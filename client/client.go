@@ -19,6 +19,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -159,6 +160,8 @@ type ResourceFilter struct {
 	OfferID *uuid.UUID
 	// Status is one resource status (supplyapi.ResourceRunning, ...).
 	Status string
+	// CreatedBy is the id of the API key that procured the resources.
+	CreatedBy int64
 }
 
 // Resources lists the account's resources, newest first, deleted ones
@@ -170,6 +173,9 @@ func (c *Client) Resources(ctx context.Context, f ResourceFilter) ([]supplyapi.R
 	}
 	if f.Status != "" {
 		q.Set("status", f.Status)
+	}
+	if f.CreatedBy != 0 {
+		q.Set("created_by", strconv.FormatInt(f.CreatedBy, 10))
 	}
 	var out []supplyapi.ResourceSummary
 	return out, c.do(ctx, http.MethodGet, "/resources", q, nil, &out)

@@ -53,6 +53,10 @@ type Event struct {
 	ResourceID string          `json:"resource_id,omitempty"`
 	OfferID    string          `json:"offer_id"`
 	Data       json.RawMessage `json:"data"`
+	// Actor is the API key whose request made the change, or, for a
+	// change the service made on its own (a machine became ready), the
+	// key that procured the resource; absent when neither is known.
+	Actor *Actor `json:"actor,omitempty"`
 }
 
 // EventPage is a page of GET /events as JSON.

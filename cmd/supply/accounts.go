@@ -8,7 +8,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gpusupply/supply/internal/keys"
 	"github.com/gpusupply/supply/internal/store"
+	"github.com/gpusupply/supply/supplyapi"
 )
 
 // noCap is what --max-hourly and --max-gpus take to clear a cap.
@@ -38,21 +40,26 @@ A flag not given leaves its cap as it is; "none" clears it. Prints the caps in f
 			if err != nil {
 				return err // "account "NAME": not found"
 			}
-			hourly, gpus := acc.MaxHourlyUSD, acc.MaxGPUCount
+			// The flags given are the fields PATCH /account/limits would send.
+			var req supplyapi.AccountLimitsRequest
+			fields := keys.Fields{}
 			if cmd.Flags().Changed("max-hourly") {
-				if hourly, err = parseCap("--max-hourly", maxHourly, func(s string) (float64, error) { return strconv.ParseFloat(s, 64) }); err != nil {
+				if req.MaxHourlyUSD, err = parseCap("--max-hourly", maxHourly, func(s string) (float64, error) { return strconv.ParseFloat(s, 64) }); err != nil {
 					return err
 				}
+				fields["max_hourly_usd"] = true
 			}
 			if cmd.Flags().Changed("max-gpus") {
-				if gpus, err = parseCap("--max-gpus", maxGPUs, func(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) }); err != nil {
+				if req.MaxGPUCount, err = parseCap("--max-gpus", maxGPUs, func(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) }); err != nil {
 					return err
 				}
+				fields["max_gpu_count"] = true
 			}
-			if err := st.SetAccountLimits(cmd.Context(), acc.ID, hourly, gpus); err != nil {
+			limits, err := keys.New(st).SetLimits(cmd.Context(), acc.ID, req, fields)
+			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "account %s: max hourly spend %s, max GPUs %s\n", acc.Name, capText(hourly), capText(gpus))
+			fmt.Fprintf(cmd.OutOrStdout(), "account %s: max hourly spend %s, max GPUs %s\n", acc.Name, capText(limits.MaxHourlyUSD), capText(limits.MaxGPUCount))
 			return nil
 		},
 	}

@@ -10,9 +10,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/gpusupply/supply/internal/apikeys"
+	"github.com/gpusupply/supply/internal/keys"
 	"github.com/gpusupply/supply/internal/logging"
+	"github.com/gpusupply/supply/internal/roles"
 	"github.com/gpusupply/supply/internal/store"
+	"github.com/gpusupply/supply/supplyapi"
 )
 
 // dbFlags are the flags every command that opens the database shares.
@@ -55,18 +57,22 @@ func keysCommand() *cobra.Command {
 		Example: "  supply keys create --account alice"})
 	var db dbFlags
 	var account string
+	var req supplyapi.APIKeyRequest
 	create := &cobra.Command{
-		Use:     "create",
-		Short:   "Create an API key for an account (the account is created if new) and print it",
-		Example: `  supply keys create --account alice`,
-		Args:    usageArgs,
+		Use:   "create",
+		Short: "Create an API key for an account (the account is created if new) and print it",
+		Long: `Create an API key for an account (the account is created if new) and print it. The key is an admin
+unless --role says otherwise; an admin key manages the account's other keys over the API (POST /keys).`,
+		Example: `  supply keys create --account alice
+  supply keys create --account alice --role viewer --name dashboards`,
+		Args: usageArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			st, err := store.Open(cmd.Context(), db.options(db.databaseURL == "", newLogger("warn")))
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			key, err := createKey(cmd.Context(), st, account)
+			key, err := createKey(cmd.Context(), st, account, req)
 			if err != nil {
 				return err
 			}
@@ -77,24 +83,24 @@ func keysCommand() *cobra.Command {
 	db.register(create)
 	create.Flags().StringVar(&account, "account", "", "account the key belongs to (required)")
 	create.MarkFlagRequired("account")
+	create.Flags().StringVar(&req.Role, "role", string(roles.Admin), "the key's role: admin, member or viewer")
+	create.Flags().StringVar(&req.Name, "name", "", "what the key is for (a colleague, a CI job)")
 	keys.AddCommand(create)
 	return keys
 }
 
-// createKey makes a new key for account; only its hash is stored.
-func createKey(ctx context.Context, q store.Queries, account string) (string, error) {
+// createKey makes a new key for account as req says, with the code POST
+// /keys runs; only its hash is stored.
+func createKey(ctx context.Context, q store.Queries, account string, req supplyapi.APIKeyRequest) (string, error) {
 	acc, err := q.EnsureAccount(ctx, account)
 	if err != nil {
 		return "", fmt.Errorf("create key: %w", err)
 	}
-	key, prefix, hash, err := apikeys.Generate()
+	k, err := keys.New(q).Create(ctx, acc.ID, req)
 	if err != nil {
 		return "", fmt.Errorf("create key: %w", err)
 	}
-	if _, err := q.CreateAPIKey(ctx, acc.ID, prefix, hash); err != nil {
-		return "", fmt.Errorf("create key: %w", err)
-	}
-	return key, nil
+	return k.Key, nil
 }
 
 // initialKeyFile is where the first start leaves the key it made.
@@ -117,7 +123,7 @@ func ensureInitialKey(ctx context.Context, st store.Store, dataDir string, log *
 	if string(won) != string(claim) {
 		return nil
 	}
-	key, err := createKey(ctx, st, "default")
+	key, err := createKey(ctx, st, "default", supplyapi.APIKeyRequest{Role: string(roles.Admin), Name: "initial"})
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -22,6 +21,7 @@ import (
 	"github.com/gpusupply/supply/internal/console"
 	"github.com/gpusupply/supply/internal/events"
 	"github.com/gpusupply/supply/internal/gpus"
+	"github.com/gpusupply/supply/internal/keys"
 	"github.com/gpusupply/supply/internal/logging"
 	"github.com/gpusupply/supply/internal/offers"
 	"github.com/gpusupply/supply/internal/provision"
@@ -52,6 +52,7 @@ type serverFlags struct {
 	authFailureRate   float64
 	authFailureBurst  int
 	trustedProxies    []string
+	operatorAccount   string
 	shutdownTimeout   time.Duration
 	log               logFlags
 	defaultAutoDelete time.Duration
@@ -108,6 +109,7 @@ State lives in SQLite under --data-dir unless --database-url points at PostgreSQ
 	fl.Float64Var(&f.authFailureRate, "auth-failure-rate", 1, "requests with an invalid API key per second one client address may make (bursts of --auth-failure-burst); 0 turns the limit off")
 	fl.IntVar(&f.authFailureBurst, "auth-failure-burst", 20, "burst size of the per-address limit on invalid API keys")
 	fl.StringSliceVar(&f.trustedProxies, "trusted-proxies", nil, "CIDRs (or addresses) of the reverse proxies in front of the server: only a request from one of them has its client taken from X-Forwarded-For")
+	fl.StringVar(&f.operatorAccount, "operator-account", "", "the account whose admin keys may create accounts over the API (POST /admin/accounts); created if new")
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGTERM or SIGINT, how long to let requests and job steps in flight finish; steps still running then are handed back to the queue")
 	f.log.register(fl)
 	fl.DurationVar(&f.defaultAutoDelete, "default-auto-delete", 0, "delete every resource this long after procurement unless its request says otherwise (auto_delete_after); 0: never")
@@ -119,6 +121,10 @@ State lives in SQLite under --data-dir unless --database-url points at PostgreSQ
 	f.vendors.register(fl)
 	return cmd
 }
+
+// keyCacheTTL is how long a process trusts what it read of an API key: a
+// revocation, an expiry, a new role reach every replica within it.
+const keyCacheTTL = 500 * time.Millisecond
 
 func runServer(ctx context.Context, f serverFlags, sandboxSet bool) error {
 	log, flushLog, err := f.log.logger()
@@ -254,18 +260,24 @@ func runServer(ctx context.Context, f serverFlags, sandboxSet bool) error {
 		}
 	}()
 
-	auth := apikeys.NewAuthenticator(func(ctx context.Context, hash []byte) (int64, []byte, error) {
-		k, err := st.APIKeyByHash(ctx, hash)
-		if errors.Is(err, store.ErrNotFound) {
-			return 0, nil, apikeys.ErrUnknownKey
+	keySvc := keys.New(st)
+	// A key revoked, expired or changed on any replica is seen by every
+	// other within keyCacheTTL: each caches a key's answer no longer.
+	auth := apikeys.NewAuthenticator(keySvc.Lookup, keyCacheTTL)
+	var operator int64
+	if f.operatorAccount != "" {
+		acc, err := st.EnsureAccount(ctx, f.operatorAccount)
+		if err != nil {
+			return fmt.Errorf("--operator-account: %w", err)
 		}
-		return k.AccountID, k.Hash, err
-	}, 30*time.Second)
+		operator = acc.ID
+	}
 	sessions := console.NewSessions(st, console.DefaultSessionTTL, log)
 	a := api.New(api.Config{
 		Installation: installation, Auth: auth, Sessions: sessions, Ready: st.Ping, GPUs: gpus.GPUs(), Vendors: index, Offers: svc, Provision: svc,
 		Events: evlog, Logger: log, Metrics: metrics, Version: build.Version, Pprof: f.metricsPprof, RateLimit: f.rateLimit, RateBurst: f.rateBurst,
 		AuthFailureRate: f.authFailureRate, AuthFailureBurst: f.authFailureBurst, TrustedProxies: trustedProxies,
+		Keys: keySvc, OperatorAccount: operator,
 	})
 	if sb != nil {
 		api.RegisterSandbox(a, sb)

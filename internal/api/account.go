@@ -9,6 +9,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/gpusupply/supply/internal/ledger"
+	"github.com/gpusupply/supply/internal/roles"
 	"github.com/gpusupply/supply/supplyapi"
 )
 
@@ -65,18 +66,18 @@ type usageOutput struct {
 const defaultUsageWindow = 30 * 24 * time.Hour
 
 func (a *API) registerGuardrails() {
-	op := operation("update_resource", http.MethodPatch, "/resources/{resource_id}", tagResources, "Change a resource's auto-delete time")
+	op := operation(roles.Member, "update_resource", http.MethodPatch, "/resources/{resource_id}", tagResources, "Change a resource's auto-delete time")
 	op.Description = `Extension. {"auto_delete_after": "2h"} deletes the resource (a cluster: all of it) two hours from now, ` +
 		`as DELETE would; {"auto_delete_after": null} never. A node of a cluster follows its cluster.`
 	op.SkipValidateBody = true
 	huma.Register(a.huma, op, a.patchResource)
 	a.documentBody(a.huma.OpenAPI().Paths["/resources/{resource_id}"].Patch, reflect.TypeFor[supplyapi.AutoDeleteRequest]())
 
-	op = operation("get_account", http.MethodGet, "/account", tagAccount, "The account's spend caps and live spend")
-	op.Description = "Extension. Caps are set on the server with supply accounts limits; null means no cap."
+	op = operation(roles.Viewer, "get_account", http.MethodGet, "/account", tagAccount, "The account's spend caps and live spend")
+	op.Description = "Extension. Caps are set with PATCH /account/limits (admin keys) or on the server with supply accounts limits; null means no cap."
 	huma.Register(a.huma, op, a.account)
 
-	op = operation("get_usage", http.MethodGet, "/usage", tagAccount, "What the account's resources cost within a window")
+	op = operation(roles.Viewer, "get_usage", http.MethodGet, "/usage", tagAccount, "What the account's resources cost within a window")
 	op.Description = "Extension. Each machine accrues its procured price from when the vendor made it until the vendor confirmed it gone; " +
 		"a cluster counts by its nodes. Only the part of that span within [from, to) counts."
 	huma.Register(a.huma, op, a.usage)

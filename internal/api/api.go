@@ -20,8 +20,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/gpusupply/supply/internal/apikeys"
 	"github.com/gpusupply/supply/internal/ledger"
 	"github.com/gpusupply/supply/internal/offers"
+	"github.com/gpusupply/supply/internal/roles"
 	"github.com/gpusupply/supply/internal/versioned"
 	"github.com/gpusupply/supply/supplyapi"
 )
@@ -42,15 +44,24 @@ const securityScheme = "HTTPBearer"
 
 // Config is what the API needs from the rest of the service.
 type Config struct {
-	// Auth maps an API key to its account; errors wrapping
-	// apikeys.ErrUnknownKey mean 401, any other error 503.
+	// Auth says what an API key is (its account and role); errors
+	// wrapping apikeys.ErrUnknownKey mean 401, any other error 503.
 	Auth interface {
-		Authenticate(ctx context.Context, key string) (int64, error)
+		Authenticate(ctx context.Context, key string) (apikeys.Key, error)
 		// AuthenticateKnown is Authenticate without a lookup of any key
 		// not already known to be valid (apikeys.Authenticator's), for
 		// client addresses that sent too many invalid keys.
-		AuthenticateKnown(ctx context.Context, key string) (int64, error)
+		AuthenticateKnown(ctx context.Context, key string) (apikeys.Key, error)
+		// Forget drops what is cached of the key id: the replica that
+		// revokes or changes a key applies it to the key's next request.
+		Forget(id int64)
 	}
+	// OperatorAccount is the account whose admin keys may create accounts
+	// (POST /admin/accounts); 0: none.
+	OperatorAccount int64
+	// Keys administers the account's keys and caps (/keys,
+	// /account/limits, /admin/accounts); nil leaves those out.
+	Keys KeyService
 	// Installation is the installation id, shown by GET /readyz.
 	Installation string
 	// Ready reports whether the database is reachable (GET /readyz).
@@ -156,6 +167,9 @@ type API struct {
 	// webhookDecoder POST /webhooks bodies.
 	patchDecoder   *bodyDecoder
 	webhookDecoder *bodyDecoder
+	// keyDecoder, limitsDecoder and accountDecoder read the bodies of
+	// the team operations (/keys, /account/limits, /admin/accounts).
+	keyDecoder, limitsDecoder, accountDecoder *bodyDecoder
 	// limiter is nil when Config.RateLimit is off.
 	limiter *limiter[int64]
 	// authFailures counts invalid keys per client address; nil when
@@ -199,6 +213,9 @@ func New(cfg Config) *API {
 		procureDecoder: newBodyDecoder[supplyapi.ProcureOfferRequest](false, "cloud_init"),
 		patchDecoder:   newBodyDecoder[supplyapi.AutoDeleteRequest](false),
 		webhookDecoder: newBodyDecoder[supplyapi.WebhookRequest](false),
+		keyDecoder:     newBodyDecoder[supplyapi.APIKeyRequest](false),
+		limitsDecoder:  newBodyDecoder[supplyapi.AccountLimitsRequest](false),
+		accountDecoder: newBodyDecoder[supplyapi.AccountRequest](false),
 		closing:        make(chan struct{}),
 	}
 
@@ -235,6 +252,9 @@ func New(cfg Config) *API {
 	}
 	if cfg.Sessions != nil {
 		a.registerSessions()
+	}
+	if cfg.Keys != nil {
+		a.registerKeys()
 	}
 	return a
 }
@@ -314,10 +334,17 @@ func OperationID(name, method, path string) string {
 	return nonWord.ReplaceAllString(name+path, "_") + "_" + strings.ToLower(method)
 }
 
+// roleKey is the key of huma.Operation.Metadata under which an operation
+// declares the role a key needs to call it (see operation).
+const roleKey = "role"
+
 // operation describes an operation the way every group registers it:
-// FastAPI operationId, one tag, Bearer auth and a documented 422.
-func operation(name, method, path, tag, summary string) huma.Operation {
+// FastAPI operationId, one tag, Bearer auth and a documented 422, and the
+// role a key needs to call it. The middleware refuses every key an
+// operation that declares no role.
+func operation(role roles.Role, name, method, path, tag, summary string) huma.Operation {
 	return huma.Operation{
+		Metadata:     map[string]any{roleKey: role},
 		OperationID:  OperationID(name, method, path),
 		Method:       method,
 		Path:         path,
@@ -338,7 +365,7 @@ func operation(name, method, path, tag, summary string) huma.Operation {
 
 // publicOperation is an operation that needs no API key.
 func publicOperation(name, method, path, summary string) huma.Operation {
-	op := operation(name, method, path, "", summary)
-	op.Tags, op.Security, op.Responses = nil, nil, nil
+	op := operation("", name, method, path, "", summary)
+	op.Tags, op.Security, op.Responses, op.Metadata = nil, nil, nil, nil
 	return op
 }

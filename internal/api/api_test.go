@@ -23,6 +23,7 @@ import (
 	"github.com/gpusupply/supply/internal/apikeys"
 	"github.com/gpusupply/supply/internal/buildinfo"
 	"github.com/gpusupply/supply/internal/offers"
+	"github.com/gpusupply/supply/internal/roles"
 	"github.com/gpusupply/supply/supplyapi"
 )
 
@@ -121,12 +122,12 @@ func newTestServerWith(tb testing.TB, nOffers int, mod func(*Config)) *testServe
 			CreatedAt: time.Unix(1_800_000_000, 0).UTC(), ExpiresAt: time.Unix(1_800_001_800, 0).UTC(),
 		})
 	}
-	lookup := func(_ context.Context, h []byte) (int64, []byte, error) {
+	lookup := func(_ context.Context, h []byte) (apikeys.Key, []byte, error) {
 		ts.lookups++
 		if !bytes.Equal(h, hash) {
-			return 0, nil, apikeys.ErrUnknownKey
+			return apikeys.Key{}, nil, apikeys.ErrUnknownKey
 		}
-		return testAccount, hash, nil
+		return apikeys.Key{ID: 1, AccountID: testAccount, Role: roles.Admin}, hash, nil
 	}
 	cfg := Config{
 		Auth:      apikeys.NewAuthenticator(lookup, time.Minute),

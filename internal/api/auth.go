@@ -11,11 +11,14 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
+	"github.com/gpusupply/supply/internal/actor"
 	"github.com/gpusupply/supply/internal/apikeys"
+	"github.com/gpusupply/supply/internal/roles"
 	"github.com/gpusupply/supply/internal/store"
 )
 
-type accountKey struct{}
+// requestKey is the context key of the request's apikeys.Key.
+type requestKey struct{}
 
 // CSRFHeader is the header that carries a console page's CSRF token on
 // requests that authenticate with the session cookie and change state.
@@ -37,13 +40,14 @@ var (
 // place of an API key on requests that have no Authorization header.
 // Requests with a Bearer key never look at cookies.
 type Sessions interface {
-	// Authenticate returns the account and the session id of the session
-	// in cookies (a Cookie header). It fails with ErrNoSession when there
-	// is no session cookie; with an error wrapping apikeys.ErrUnknownKey
-	// when the session is not valid, has expired or was revoked, or its
-	// key was; and, when unsafe (the request changes state), with an error
-	// wrapping ErrCSRF unless csrfToken is the session's token.
-	Authenticate(ctx context.Context, cookies, csrfToken string, unsafe bool) (accountID, sessionID int64, err error)
+	// Authenticate returns the key a session in cookies (a Cookie header)
+	// was opened with, as it is now, and the session's id. It fails with
+	// ErrNoSession when there is no session cookie; with an error wrapping
+	// apikeys.ErrUnknownKey when the session is not valid, has expired or
+	// was revoked, or its key was or has expired; and, when unsafe (the
+	// request changes state), with an error wrapping ErrCSRF unless
+	// csrfToken is the session's token.
+	Authenticate(ctx context.Context, cookies, csrfToken string, unsafe bool) (key apikeys.Key, sessionID int64, err error)
 	// List is GET /sessions: the account's sessions that count now.
 	List(ctx context.Context, accountID int64) ([]store.Session, error)
 	// Revoke is DELETE /sessions/{id}: it ends the account's session id,
@@ -52,16 +56,18 @@ type Sessions interface {
 	Revoke(ctx context.Context, accountID, id int64) error
 }
 
-// AccountID is the account that made the request; handlers of operations
-// that require a key can rely on it being set.
+// AccountID is the account of the key that made the request (or opened
+// its console session); handlers of operations that require a key can rely
+// on it being set.
 func AccountID(ctx context.Context) int64 {
-	id, _ := ctx.Value(accountKey{}).(int64)
-	return id
+	k, _ := ctx.Value(requestKey{}).(apikeys.Key)
+	return k.AccountID
 }
 
 // authenticate is the huma middleware that enforces HTTPBearer on every
-// operation that declares it, and records the account for handlers, the
-// request log and metrics.
+// operation that declares it and the role the operation needs, and
+// records the key for handlers (AccountID, and actor.From for the code
+// they call), the request log and metrics.
 func (a *API) authenticate(ctx huma.Context, next func(huma.Context)) {
 	op := ctx.Operation()
 	info := requestInfoFrom(ctx.Context())
@@ -76,7 +82,7 @@ func (a *API) authenticate(ctx huma.Context, next func(huma.Context)) {
 	addr := a.clientKey(r)
 	now := time.Now()
 	wait := a.failureWait(addr, now)
-	accountID, sessionID, presented, err := a.credentials(ctx, wait > 0)
+	key, sessionID, presented, err := a.credentials(ctx, wait > 0)
 	switch {
 	case errors.Is(err, ErrCSRF):
 		_ = huma.WriteErr(a.huma, ctx, http.StatusForbidden, "CSRF token missing or invalid: a request with the console's session cookie that changes anything must carry the page's token in "+CSRFHeader)
@@ -96,20 +102,50 @@ func (a *API) authenticate(ctx huma.Context, next func(huma.Context)) {
 		_ = huma.WriteErr(a.huma, ctx, http.StatusServiceUnavailable, "Authentication is unavailable, try again later")
 		return
 	}
+	who := actor.Actor{KeyID: key.ID, Name: key.Name}
 	if info != nil {
-		info.accountID = accountID
+		info.accountID, info.key = key.AccountID, who
 	}
 	if a.limiter != nil {
-		if ok, wait := a.limiter.allow(accountID, time.Now()); !ok {
+		if ok, wait := a.limiter.allow(key.AccountID, time.Now()); !ok {
 			ctx.SetHeader("Retry-After", retryAfter(wait))
 			_ = huma.WriteErr(a.huma, ctx, http.StatusTooManyRequests, "Too many requests for this account; retry after "+retryAfter(wait)+" s")
 			return
 		}
 	}
+	need, _ := op.Metadata[roleKey].(roles.Role)
+	if have := a.role(key); !have.Includes(need) {
+		_ = huma.WriteErr(a.huma, ctx, http.StatusForbidden, forbidden(have, need, op))
+		return
+	}
 	if sessionID != 0 {
 		ctx = huma.WithValue(ctx, sessionKey{}, sessionID)
 	}
-	next(huma.WithValue(ctx, accountKey{}, accountID))
+	ctx = huma.WithContext(ctx, actor.With(ctx.Context(), who))
+	next(huma.WithValue(ctx, requestKey{}, key))
+}
+
+// role is what key may do: its role, or roles.Operator for an admin key of
+// the operator account.
+func (a *API) role(key apikeys.Key) roles.Role {
+	if key.Role == roles.Admin && a.cfg.OperatorAccount != 0 && key.AccountID == a.cfg.OperatorAccount {
+		return roles.Operator
+	}
+	return key.Role
+}
+
+// forbidden is the detail of a 403 for a key of role have calling op, which
+// needs need: what the key is, and what it lacks.
+func forbidden(have, need roles.Role, op *huma.Operation) string {
+	if need == "" {
+		// Not a key's fault: an operation registered without a role
+		// refuses everyone rather than serve anyone.
+		return fmt.Sprintf("%s %s declares no role, so no key may call it", op.Method, op.Path)
+	}
+	if need == roles.Operator {
+		return fmt.Sprintf("This API key's role is %s; %s %s needs an admin key of the server's operator account", have, op.Method, op.Path)
+	}
+	return fmt.Sprintf("This API key's role is %s, which lacks %s: %s %s needs a key whose role is %s or above", have, need, op.Method, op.Path, need)
 }
 
 // Limiting invalid keys per client address. What an attacker can do, and
@@ -152,31 +188,31 @@ func (a *API) failureWait(addr string, now time.Time) time.Duration {
 	return a.authFailures.wait(addr, now)
 }
 
-// credentials finds the account of a request: by its Bearer key, or, with
-// no Authorization header at all, by its console session (then sessionID
-// is the session's). presented says whether the request carried
-// credentials of either kind; an error wrapping apikeys.ErrUnknownKey means
-// they were missing or not valid. From a limited address (limited) only a
-// key known to be valid is looked up.
-func (a *API) credentials(ctx huma.Context, limited bool) (accountID, sessionID int64, presented bool, err error) {
+// credentials finds the key of a request: its Bearer key, or, with no
+// Authorization header at all, the key its console session was opened
+// with (then sessionID is the session's). presented says whether the
+// request carried credentials of either kind; an error wrapping
+// apikeys.ErrUnknownKey means they were missing or not valid. From a
+// limited address (limited) only a key known to be valid is looked up.
+func (a *API) credentials(ctx huma.Context, limited bool) (key apikeys.Key, sessionID int64, presented bool, err error) {
 	header := ctx.Header("Authorization")
-	if key, ok := bearerToken(header); ok {
+	if token, ok := bearerToken(header); ok {
 		check := a.cfg.Auth.Authenticate
 		if limited {
 			check = a.cfg.Auth.AuthenticateKnown
 		}
-		accountID, err = check(ctx.Context(), key)
-		return accountID, 0, true, err
+		key, err = check(ctx.Context(), token)
+		return key, 0, true, err
 	}
 	if header != "" || a.cfg.Sessions == nil {
-		return 0, 0, header != "", apikeys.ErrUnknownKey
+		return apikeys.Key{}, 0, header != "", apikeys.ErrUnknownKey
 	}
 	unsafe := !safeMethod(ctx.Method())
-	accountID, sessionID, err = a.cfg.Sessions.Authenticate(ctx.Context(), ctx.Header("Cookie"), ctx.Header(CSRFHeader), unsafe)
+	key, sessionID, err = a.cfg.Sessions.Authenticate(ctx.Context(), ctx.Header("Cookie"), ctx.Header(CSRFHeader), unsafe)
 	if errors.Is(err, ErrNoSession) {
-		return 0, 0, false, apikeys.ErrUnknownKey
+		return apikeys.Key{}, 0, false, apikeys.ErrUnknownKey
 	}
-	return accountID, sessionID, true, err
+	return key, sessionID, true, err
 }
 
 // safeMethod reports whether method only reads (RFC 9110 section 9.2.1),
@@ -194,23 +230,23 @@ func safeMethod(method string) bool {
 // key: from the same client address, under the same limit on invalid keys,
 // so that a form is no faster a way to guess keys than the API. It fails
 // with an error wrapping apikeys.ErrUnknownKey or ErrTooManyFailures.
-func (a *API) CheckKey(r *http.Request, key string) (int64, error) {
+func (a *API) CheckKey(r *http.Request, key string) (apikeys.Key, error) {
 	addr := a.clientKey(r)
 	now := time.Now()
 	if wait := a.failureWait(addr, now); wait > 0 {
-		accountID, err := a.cfg.Auth.AuthenticateKnown(r.Context(), key)
+		k, err := a.cfg.Auth.AuthenticateKnown(r.Context(), key)
 		if errors.Is(err, apikeys.ErrUnknownKey) {
-			return 0, fmt.Errorf("retry after %s s: %w", retryAfter(wait), ErrTooManyFailures)
+			return apikeys.Key{}, fmt.Errorf("retry after %s s: %w", retryAfter(wait), ErrTooManyFailures)
 		}
-		return accountID, err
+		return k, err
 	}
-	accountID, err := a.cfg.Auth.Authenticate(r.Context(), key)
+	k, err := a.cfg.Auth.Authenticate(r.Context(), key)
 	if errors.Is(err, apikeys.ErrUnknownKey) && a.authFailures != nil {
 		if ok, wait := a.authFailures.allow(addr, now); !ok {
-			return 0, fmt.Errorf("retry after %s s: %w", retryAfter(wait), ErrTooManyFailures)
+			return apikeys.Key{}, fmt.Errorf("retry after %s s: %w", retryAfter(wait), ErrTooManyFailures)
 		}
 	}
-	return accountID, err
+	return k, err
 }
 
 // authFailed answers a request without a valid key: 401, or 429 when it

@@ -364,3 +364,17 @@ func compareLoc(a, b []any) int {
 	}
 	return cmp.Compare(len(a), len(b))
 }
+
+// bodyInput is a request whose JSON body is decoded by the operation's own
+// bodyDecoder, as every other body is, so that unknown fields are refused
+// alike.
+type bodyInput struct {
+	RawBody     []byte `contentType:"application/json"`
+	contentType string
+}
+
+// Resolve captures the Content-Type without documenting it as a parameter.
+func (in *bodyInput) Resolve(ctx huma.Context) []error {
+	in.contentType = ctx.Header("Content-Type")
+	return nil
+}

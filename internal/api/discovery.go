@@ -5,6 +5,8 @@ import (
 	"net/http"
 
 	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/gpusupply/supply/internal/roles"
 )
 
 // Region groups and contract types are fixed by the contract.
@@ -31,12 +33,12 @@ type listOutput struct {
 }
 
 func (a *API) registerDiscovery() {
-	huma.Register(a.huma, operation("get_available_gpus", http.MethodGet, "/available_gpus", tagDiscovery, "Available GPU types"),
+	huma.Register(a.huma, operation(roles.Viewer, "get_available_gpus", http.MethodGet, "/available_gpus", tagDiscovery, "Available GPU types"),
 		func(context.Context, *struct{}) (*gpusOutput, error) {
 			return &gpusOutput{Body: a.cfg.GPUs.Families()}, nil
 		})
 
-	huma.Register(a.huma, operation("get_available_vendors", http.MethodGet, "/available_vendors", tagDiscovery, "Available vendors"),
+	huma.Register(a.huma, operation(roles.Viewer, "get_available_vendors", http.MethodGet, "/available_vendors", tagDiscovery, "Available vendors"),
 		func(_ context.Context, in *vendorsInput) (*vendorsOutput, error) {
 			vendors := a.cfg.Vendors.Vendors()
 			if !in.NamesOnly {
@@ -54,8 +56,8 @@ func (a *API) registerDiscovery() {
 	fixedList := func(values []string) func(context.Context, *struct{}) (*listOutput, error) {
 		return func(context.Context, *struct{}) (*listOutput, error) { return &listOutput{Body: values}, nil }
 	}
-	huma.Register(a.huma, operation("get_available_regions", http.MethodGet, "/available_regions", tagDiscovery, "Available region groups"),
+	huma.Register(a.huma, operation(roles.Viewer, "get_available_regions", http.MethodGet, "/available_regions", tagDiscovery, "Available region groups"),
 		fixedList(regions))
-	huma.Register(a.huma, operation("get_available_contracts", http.MethodGet, "/available_contracts", tagDiscovery, "Available contract types"),
+	huma.Register(a.huma, operation(roles.Viewer, "get_available_contracts", http.MethodGet, "/available_contracts", tagDiscovery, "Available contract types"),
 		fixedList(contracts))
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"github.com/gpusupply/supply/internal/events"
+	"github.com/gpusupply/supply/internal/roles"
 	"github.com/gpusupply/supply/internal/store"
 	"github.com/gpusupply/supply/supplyapi"
 )
@@ -59,7 +60,7 @@ func (in *eventsInput) Resolve(ctx huma.Context) []error {
 }
 
 func (a *API) registerEvents() {
-	op := operation("list_events", http.MethodGet, "/events", tagEvents, "The account's events: a JSON page, or a live stream")
+	op := operation(roles.Viewer, "list_events", http.MethodGet, "/events", tagEvents, "The account's events: a JSON page, or a live stream")
 	op.Description = "With Accept: text/event-stream (or stream=true) the answer is a Server-Sent Events stream: " +
 		"each event has its id, its type as the event name and its JSON as data; comment lines every 15 s keep proxies " +
 		"from closing it; reconnecting with Last-Event-ID resumes without loss or duplicates. Otherwise the answer is " +
@@ -193,19 +194,6 @@ func (a *API) stream(hc huma.Context, account, after int64, f store.EventFilter)
 	}
 }
 
-type createWebhookInput struct {
-	// RawBody is decoded by webhookDecoder, as every other body is by
-	// its own, so that unknown fields are refused alike.
-	RawBody     []byte `contentType:"application/json"`
-	contentType string
-}
-
-// Resolve captures the Content-Type without documenting it as a parameter.
-func (in *createWebhookInput) Resolve(ctx huma.Context) []error {
-	in.contentType = ctx.Header("Content-Type")
-	return nil
-}
-
 func webhookInfo(w store.Webhook) supplyapi.WebhookInfo {
 	info := supplyapi.WebhookInfo{
 		ID: w.ID, URL: w.URL, EventTypes: emptyIfNil(w.EventTypes), CreatedAt: w.CreatedAt,
@@ -240,7 +228,7 @@ type deliveriesOutput struct {
 }
 
 func (a *API) registerWebhooks() {
-	op := operation("create_webhook", http.MethodPost, "/webhooks", tagEvents, "Register a webhook")
+	op := operation(roles.Admin, "create_webhook", http.MethodPost, "/webhooks", tagEvents, "Register a webhook")
 	op.DefaultStatus = http.StatusCreated
 	op.Description = "Events are POSTed as JSON, signed per Standard Webhooks (webhook-id, webhook-timestamp, " +
 		"webhook-signature), in order per resource, retried with exponential backoff for about a day; an endpoint " +
@@ -248,15 +236,15 @@ func (a *API) registerWebhooks() {
 	op.SkipValidateBody = true
 	huma.Register(a.huma, op, a.createWebhook)
 	a.documentBody(a.huma.OpenAPI().Paths["/webhooks"].Post, reflect.TypeFor[supplyapi.WebhookRequest]())
-	huma.Register(a.huma, operation("list_webhooks", http.MethodGet, "/webhooks", tagEvents, "The account's webhooks"), a.listWebhooks)
-	op = operation("delete_webhook", http.MethodDelete, "/webhooks/{webhook_id}", tagEvents, "Delete a webhook")
+	huma.Register(a.huma, operation(roles.Admin, "list_webhooks", http.MethodGet, "/webhooks", tagEvents, "The account's webhooks"), a.listWebhooks)
+	op = operation(roles.Admin, "delete_webhook", http.MethodDelete, "/webhooks/{webhook_id}", tagEvents, "Delete a webhook")
 	op.DefaultStatus = http.StatusNoContent
 	huma.Register(a.huma, op, a.deleteWebhook)
-	huma.Register(a.huma, operation("list_webhook_deliveries", http.MethodGet, "/webhooks/{webhook_id}/deliveries", tagEvents,
+	huma.Register(a.huma, operation(roles.Admin, "list_webhook_deliveries", http.MethodGet, "/webhooks/{webhook_id}/deliveries", tagEvents,
 		"A webhook's latest deliveries and their attempts"), a.listDeliveries)
 }
 
-func (a *API) createWebhook(ctx context.Context, in *createWebhookInput) (*webhookOutput, error) {
+func (a *API) createWebhook(ctx context.Context, in *bodyInput) (*webhookOutput, error) {
 	var req supplyapi.WebhookRequest
 	if err := a.webhookDecoder.decode(in.contentType, in.RawBody, &req); err != nil {
 		return nil, err

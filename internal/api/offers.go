@@ -16,6 +16,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/gpusupply/supply/internal/offers"
+	"github.com/gpusupply/supply/internal/roles"
 	"github.com/gpusupply/supply/supplyapi"
 )
 
@@ -54,7 +55,7 @@ type offerDetailsOutput struct {
 }
 
 func (a *API) registerOffers() {
-	op := operation("get_offers", http.MethodPost, "/get_offers", tagOffers, "Query offers")
+	op := operation(roles.Viewer, "get_offers", http.MethodPost, "/get_offers", tagOffers, "Query offers")
 	op.Description = "The body is a YAML document (JSON is accepted too)."
 	documentAnswer[supplyapi.OfferResult](a, &op)
 	huma.Register(a.huma, op, a.getOffers)
@@ -74,7 +75,7 @@ func (a *API) registerOffers() {
 		Example: map[string]any{"compute": map[string]any{"gpu_type": "H100", "gpu_count": 1}, "region": "EU", "limit": 5},
 	}
 
-	huma.Register(a.huma, operation("get_offer_details", http.MethodGet, "/offers/{offer_id}", tagOffers, "Offer details"), a.offerDetails)
+	huma.Register(a.huma, operation(roles.Viewer, "get_offer_details", http.MethodGet, "/offers/{offer_id}", tagOffers, "Offer details"), a.offerDetails)
 }
 
 func (a *API) getOffers(ctx context.Context, in *getOffersInput) (*getOffersOutput, error) {

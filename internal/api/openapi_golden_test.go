@@ -12,6 +12,7 @@ import (
 
 	"github.com/gpusupply/supply/internal/api"
 	"github.com/gpusupply/supply/internal/console"
+	"github.com/gpusupply/supply/internal/keys"
 	"github.com/gpusupply/supply/internal/store"
 	"github.com/gpusupply/supply/internal/store/storetest"
 	"github.com/gpusupply/supply/internal/vendors/standin"
@@ -26,14 +27,15 @@ type noInstances struct{}
 func (noInstances) Instances() []standin.ConsoleEntry { return nil }
 
 // TestOpenAPIDocumentUnchanged holds GET /openapi.json, with every route the
-// server can register (the event log, sessions, the sandbox's console), to
+// server can register (the event log, sessions, keys, the sandbox's console), to
 // testdata/openapi.json byte for byte: component names come from Go type
 // names and componentNames, so moving or renaming a type changes the
 // contract unless this fails. After a deliberate change of the API, run
 // with -update and read the diff.
 func TestOpenAPIDocumentUnchanged(t *testing.T) {
-	sessions := console.NewSessions(storetest.Open(t, store.EngineSQLite), time.Hour, nil)
-	a, _, base := api.NewTestServer(t, func(c *api.Config) { c.Sessions = sessions })
+	st := storetest.Open(t, store.EngineSQLite)
+	sessions := console.NewSessions(st, time.Hour, nil)
+	a, _, base := api.NewTestServer(t, func(c *api.Config) { c.Sessions, c.Keys = sessions, keys.New(st) })
 	api.RegisterSandbox(a, noInstances{})
 	res, err := http.Get(base + "/openapi.json")
 	if err != nil {

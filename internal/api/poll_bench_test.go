@@ -18,6 +18,7 @@ import (
 	"github.com/gpusupply/supply/internal/api"
 	"github.com/gpusupply/supply/internal/apikeys"
 	"github.com/gpusupply/supply/internal/provision"
+	"github.com/gpusupply/supply/internal/roles"
 	"github.com/gpusupply/supply/internal/store"
 	"github.com/gpusupply/supply/internal/store/storetest"
 	"github.com/gpusupply/supply/supplyapi"
@@ -45,11 +46,11 @@ func newPollBench(b *testing.B, engine string) *pollBench {
 	if err != nil {
 		b.Fatal(err)
 	}
-	auth := apikeys.NewAuthenticator(func(_ context.Context, h []byte) (int64, []byte, error) {
+	auth := apikeys.NewAuthenticator(func(_ context.Context, h []byte) (apikeys.Key, []byte, error) {
 		if !bytes.Equal(h, hash) {
-			return 0, nil, apikeys.ErrUnknownKey
+			return apikeys.Key{}, nil, apikeys.ErrUnknownKey
 		}
-		return acct.ID, hash, nil
+		return apikeys.Key{ID: 1, AccountID: acct.ID, Role: roles.Viewer}, hash, nil
 	}, time.Minute)
 	pb := &pollBench{key: key}
 	spec, _ := json.Marshal(supplyapi.Spec{GPUType: "nvidia-h100-sxm5-80gb", GPUCount: 1, ContractType: "ondemand", InstanceType: "gpu_1x_h100"})

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gpusupply/supply/internal/offers"
 	"github.com/gpusupply/supply/internal/refusal"
+	"github.com/gpusupply/supply/internal/roles"
 	"github.com/gpusupply/supply/supplyapi"
 )
 
@@ -33,18 +34,18 @@ type procureOutput struct {
 }
 
 func (a *API) registerProcurement() {
-	op := operation("procure_offer", http.MethodPost, "/procure_offer", tagOffers, "Procure an offer")
+	op := operation(roles.Member, "procure_offer", http.MethodPost, "/procure_offer", tagOffers, "Procure an offer")
 	op.Description = "Starts procurement and answers before the vendor has finished; poll GET /offers/{offer_id}/status."
 	// The handler decodes and validates the raw body itself.
 	op.SkipValidateBody = true
 	huma.Register(a.huma, op, a.procure)
 	a.documentBody(a.huma.OpenAPI().Paths["/procure_offer"].Post, reflect.TypeFor[supplyapi.ProcureOfferRequest]())
 
-	op = operation("get_offer_status", http.MethodGet, "/offers/{offer_id}/status", tagOffers, "Procurement status of an offer")
+	op = operation(roles.Viewer, "get_offer_status", http.MethodGet, "/offers/{offer_id}/status", tagOffers, "Procurement status of an offer")
 	documentAnswer[supplyapi.OfferStatusResponse](a, &op)
 	huma.Register(a.huma, op, a.offerStatus)
 
-	op = operation("cancel_procurement", http.MethodPost, "/offers/{offer_id}/cancel", tagOffers, "Cancel a procurement under way")
+	op = operation(roles.Member, "cancel_procurement", http.MethodPost, "/offers/{offer_id}/cancel", tagOffers, "Cancel a procurement under way")
 	op.Description = "Extension: ends a procurement that is still under way (a try, or a wait for stock), as a forced delete of its resources would, and answers its status."
 	huma.Register(a.huma, op, a.cancelProcurement)
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gpusupply/supply/internal/ledger"
 	"github.com/gpusupply/supply/internal/offers"
+	"github.com/gpusupply/supply/internal/roles"
 	"github.com/gpusupply/supply/supplyapi"
 )
 
@@ -24,6 +25,10 @@ type listResourcesInput struct {
 	// Extensions of the Supply API: paging.
 	Limit int    `query:"limit" minimum:"1" maximum:"1000" doc:"Extension: answer at most this many resources (absent: all of them); when the page is full, the Link header (rel=\"next\") names the next page"`
 	After string `query:"after" maxLength:"128" doc:"Extension: the cursor of the page to answer, from the previous page's Link header; pages read in turn neither miss nor repeat a resource, whatever changes meanwhile"`
+	// CreatedBy (an extension) keeps the resources the API key with this
+	// id procured. It is left out of the OpenAPI document, which keeps the
+	// contract's operations as they are; README documents it.
+	CreatedBy int64 `query:"created_by" minimum:"1" hidden:"true"`
 }
 
 type getResourceInput struct {
@@ -45,20 +50,20 @@ type deleteResourceOutput struct {
 }
 
 func (a *API) registerResources() {
-	op := operation("list_resources", http.MethodGet, "/resources", tagResources, "List resources, newest first")
+	op := operation(roles.Viewer, "list_resources", http.MethodGet, "/resources", tagResources, "List resources, newest first")
 	documentAnswer[[]supplyapi.ResourceSummary](a, &op)
 	huma.Register(a.huma, op, a.listResources)
-	huma.Register(a.huma, operation("get_resource", http.MethodGet, "/resources/{resource_id}", tagResources, "One resource"),
+	huma.Register(a.huma, operation(roles.Viewer, "get_resource", http.MethodGet, "/resources/{resource_id}", tagResources, "One resource"),
 		a.getResource)
 
-	op = operation("delete_resource", http.MethodDelete, "/resources/{resource_id}", tagResources, "Delete a resource")
+	op = operation(roles.Member, "delete_resource", http.MethodDelete, "/resources/{resource_id}", tagResources, "Delete a resource")
 	op.Description = "Termination is asynchronous: the resource is deleting until the vendor confirms it is gone."
 	huma.Register(a.huma, op, a.deleteResource)
 }
 
 // listResources answers with an ETag, like offerStatus.
 func (a *API) listResources(ctx context.Context, in *listResourcesInput) (*taggedOutput, error) {
-	f := ledger.ResourceFilter{Status: in.Status}
+	f := ledger.ResourceFilter{Status: in.Status, CreatedBy: in.CreatedBy}
 	if in.OfferID != "" {
 		id, err := parseID("query", "offer_id", in.OfferID)
 		if err != nil {
@@ -105,6 +110,9 @@ func (a *API) listResources(ctx context.Context, in *listResourcesInput) (*tagge
 	}
 	if in.Limit > 0 && len(list) == in.Limit {
 		next := url.Values{"limit": {strconv.Itoa(in.Limit)}, "after": {ledger.NextCursor(list[len(list)-1])}}
+		if in.CreatedBy != 0 {
+			next.Set("created_by", strconv.FormatInt(in.CreatedBy, 10))
+		}
 		if in.OfferID != "" {
 			next.Set("offer_id", in.OfferID)
 		}

@@ -7,6 +7,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/gpusupply/supply/internal/ledger"
+	"github.com/gpusupply/supply/internal/roles"
 	"github.com/gpusupply/supply/internal/vendors"
 	"github.com/gpusupply/supply/internal/vendors/standin"
 )
@@ -27,7 +28,7 @@ type consoleOutput struct {
 // an instance is listed when its name carries one of the caller's
 // resources. Only sandbox mode has it.
 func RegisterSandbox(a *API, c Console) {
-	op := operation("list_sandbox_instances", http.MethodGet, "/sandbox/instances", "Sandbox",
+	op := operation(roles.Viewer, "list_sandbox_instances", http.MethodGet, "/sandbox/instances", "Sandbox",
 		"The caller's instances the sandbox vendors hold (sandbox mode only)")
 	huma.Register(a.huma, op, func(ctx context.Context, _ *struct{}) (*consoleOutput, error) {
 		mine, err := a.cfg.Provision.Resources(ctx, AccountID(ctx), ledger.ResourceFilter{})

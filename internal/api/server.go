@@ -13,6 +13,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/gpusupply/supply/internal/actor"
 )
 
 // maxHeaderBytes is how much request header the API accepts; more is a 431
@@ -78,6 +80,9 @@ const unmatched = "unmatched"
 type requestInfo struct {
 	operation string
 	accountID int64
+	// key is the API key the request came with (or its console session
+	// was opened with).
+	key actor.Actor
 	// clientError is why the request could not be read (a short body,
 	// bad chunking, a client that hung up): the client's doing, answered
 	// 400 and logged at debug, not as a server error.
@@ -196,7 +201,7 @@ func (a *API) finish(r *http.Request, rw *responseWriter, span trace.Span, info 
 		slog.Int64("bytes", rw.bytes),
 	}
 	if info.accountID != 0 {
-		attrs = append(attrs, slog.Int64("account_id", info.accountID))
+		attrs = append(attrs, slog.Int64("account_id", info.accountID), info.key.LogAttr())
 	}
 	level := slog.LevelInfo
 	if info.clientError != nil {

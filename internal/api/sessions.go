@@ -7,6 +7,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/gpusupply/supply/internal/roles"
 	"github.com/gpusupply/supply/internal/store"
 	"github.com/gpusupply/supply/supplyapi"
 )
@@ -33,11 +34,11 @@ type sessionIDInput struct {
 }
 
 func (a *API) registerSessions() {
-	op := operation("list_sessions", http.MethodGet, "/sessions", tagAccount, "The account's web console sessions")
+	op := operation(roles.Admin, "list_sessions", http.MethodGet, "/sessions", tagAccount, "The account's web console sessions")
 	op.Description = "Extension. Every sign-in to the web console that still counts (not expired, not revoked, its key not revoked), " +
 		"newest first; current marks the session this request was made with."
 	huma.Register(a.huma, op, a.listSessions)
-	op = operation("revoke_session", http.MethodDelete, "/sessions/{session_id}", tagAccount, "End a web console session")
+	op = operation(roles.Admin, "revoke_session", http.MethodDelete, "/sessions/{session_id}", tagAccount, "End a web console session")
 	op.Description = "Extension. The session's cookie is refused from now on, on every replica."
 	op.DefaultStatus = http.StatusNoContent
 	huma.Register(a.huma, op, a.revokeSession)

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gpusupply/supply/internal/roles"
 )
 
 const (
@@ -85,12 +87,23 @@ func wellFormed(key string) bool {
 	return true
 }
 
-// Lookup finds a key by its hash: accountID, the stored hash, or an error
-// wrapping ErrUnknownKey when there is none.
-type Lookup func(ctx context.Context, hash []byte) (accountID int64, storedHash []byte, err error)
+// Key is what a request's key says about it: whose it is and what it may do.
+type Key struct {
+	ID        int64
+	AccountID int64
+	Name      string
+	Role      roles.Role
+	// ExpiresAt is when the key stops working; nil: never.
+	ExpiresAt *time.Time
+}
+
+// Lookup finds a key by its hash: the key, the stored hash, or an error
+// wrapping ErrUnknownKey when there is none (revoked keys included).
+type Lookup func(ctx context.Context, hash []byte) (key Key, storedHash []byte, err error)
 
 // Authenticator checks API keys against a Lookup and remembers the answers
-// (known and unknown keys alike) for a while.
+// (known and unknown keys alike) for a while. An expired key is refused
+// from the moment it expires, cached or not.
 type Authenticator struct {
 	lookup Lookup
 	ttl    time.Duration
@@ -105,13 +118,14 @@ type Authenticator struct {
 }
 
 type cacheEntry struct {
-	accountID int64
-	known     bool
-	expires   time.Time
+	key     Key
+	known   bool
+	expires time.Time
 }
 
 // NewAuthenticator returns an Authenticator that caches each answer of
-// lookup for ttl. A revoked key therefore keeps working for up to ttl.
+// lookup for ttl. A revoked key, or one whose role changed, therefore keeps
+// its old answer for up to ttl on each process that cached it.
 func NewAuthenticator(lookup Lookup, ttl time.Duration) *Authenticator {
 	return &Authenticator{
 		lookup: lookup,
@@ -122,12 +136,12 @@ func NewAuthenticator(lookup Lookup, ttl time.Duration) *Authenticator {
 	}
 }
 
-// Authenticate returns the account that owns key. It fails with an error
-// wrapping ErrUnknownKey for a malformed or unknown key, and with any other
+// Authenticate returns what key is. It fails with an error wrapping
+// ErrUnknownKey for a malformed, unknown or expired key, and with any other
 // error when the lookup itself failed (which is not cached).
-func (a *Authenticator) Authenticate(ctx context.Context, key string) (int64, error) {
+func (a *Authenticator) Authenticate(ctx context.Context, key string) (Key, error) {
 	if !wellFormed(key) {
-		return 0, fmt.Errorf("malformed key: %w", ErrUnknownKey)
+		return Key{}, fmt.Errorf("malformed key: %w", ErrUnknownKey)
 	}
 	return a.authenticate(ctx, sha256.Sum256([]byte(key)))
 }
@@ -138,54 +152,71 @@ func (a *Authenticator) Authenticate(ctx context.Context, key string) (int64, er
 // not unknown since, from the cache or, once the cached answer expired, by
 // a lookup, so that a revoked key still ends within the ttl. Any other key
 // fails with an error wrapping ErrUnknownKey, without a lookup.
-func (a *Authenticator) AuthenticateKnown(ctx context.Context, key string) (int64, error) {
+func (a *Authenticator) AuthenticateKnown(ctx context.Context, key string) (Key, error) {
 	if !wellFormed(key) {
-		return 0, fmt.Errorf("malformed key: %w", ErrUnknownKey)
+		return Key{}, fmt.Errorf("malformed key: %w", ErrUnknownKey)
 	}
 	hash := sha256.Sum256([]byte(key))
 	a.mu.RLock()
 	_, known := a.known[hash]
 	a.mu.RUnlock()
 	if !known {
-		return 0, fmt.Errorf("key not seen valid, not looked up: %w", ErrUnknownKey)
+		return Key{}, fmt.Errorf("key not seen valid, not looked up: %w", ErrUnknownKey)
 	}
 	return a.authenticate(ctx, hash)
 }
 
-// authenticate finds the account of the key whose hash is hash, from the
-// cache while its answer is fresh.
-func (a *Authenticator) authenticate(ctx context.Context, hash [sha256.Size]byte) (int64, error) {
+// authenticate finds the key whose hash is hash, from the cache while its
+// answer is fresh.
+func (a *Authenticator) authenticate(ctx context.Context, hash [sha256.Size]byte) (Key, error) {
 	now := a.now()
 
 	a.mu.RLock()
 	entry, ok := a.cache[hash]
 	a.mu.RUnlock()
 	if ok && now.Before(entry.expires) {
-		return entry.answer()
+		return entry.answer(now)
 	}
 
-	accountID, stored, err := a.lookup(ctx, hash[:])
+	key, stored, err := a.lookup(ctx, hash[:])
 	switch {
 	case errors.Is(err, ErrUnknownKey):
 		entry = cacheEntry{}
 	case err != nil:
-		return 0, fmt.Errorf("look up API key: %w", err)
+		return Key{}, fmt.Errorf("look up API key: %w", err)
 	default:
 		// The lookup went by hash already; comparing again in constant
 		// time guards against a store that matches loosely (a prefix, a
 		// collation) without leaking how much of the hash matched.
-		entry = cacheEntry{accountID: accountID, known: subtle.ConstantTimeCompare(stored, hash[:]) == 1}
+		entry = cacheEntry{key: key, known: subtle.ConstantTimeCompare(stored, hash[:]) == 1}
 	}
 	entry.expires = now.Add(a.ttl)
 	a.remember(hash, entry, now)
-	return entry.answer()
+	return entry.answer(now)
 }
 
-func (e cacheEntry) answer() (int64, error) {
-	if !e.known {
-		return 0, ErrUnknownKey
+// Forget drops what this Authenticator remembers of the key id, so that
+// its next request here is looked up: the process that revokes or changes
+// a key applies it at once, the others within the ttl.
+func (a *Authenticator) Forget(id int64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for h, e := range a.cache {
+		if e.known && e.key.ID == id {
+			delete(a.cache, h)
+		}
 	}
-	return e.accountID, nil
+}
+
+// answer is the entry's key, unless it is unknown or has expired by now.
+func (e cacheEntry) answer(now time.Time) (Key, error) {
+	switch {
+	case !e.known:
+		return Key{}, ErrUnknownKey
+	case e.key.ExpiresAt != nil && !now.Before(*e.key.ExpiresAt):
+		return Key{}, fmt.Errorf("key expired at %s: %w", e.key.ExpiresAt.Format(time.RFC3339), ErrUnknownKey)
+	}
+	return e.key, nil
 }
 
 // remember stores entry, making room first when the cache is full: expired

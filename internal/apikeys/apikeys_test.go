@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gpusupply/supply/internal/roles"
 )
 
 func TestGenerate(t *testing.T) {
@@ -38,27 +40,27 @@ func TestGenerate(t *testing.T) {
 
 // store is an in-memory key table that counts its lookups.
 type store struct {
-	keys    map[string]int64 // hash (as string) → account
+	keys    map[string]Key // by hash (as string)
 	lookups atomic.Int64
 	fail    error
 	// corrupt makes the store return a different hash than it was asked for.
 	corrupt bool
 }
 
-func (s *store) lookup(_ context.Context, hash []byte) (int64, []byte, error) {
+func (s *store) lookup(_ context.Context, hash []byte) (Key, []byte, error) {
 	s.lookups.Add(1)
 	if s.fail != nil {
-		return 0, nil, s.fail
+		return Key{}, nil, s.fail
 	}
-	account, ok := s.keys[string(hash)]
+	k, ok := s.keys[string(hash)]
 	if !ok {
-		return 0, nil, ErrUnknownKey
+		return Key{}, nil, ErrUnknownKey
 	}
 	stored := bytes.Clone(hash)
 	if s.corrupt {
 		stored[0] ^= 1
 	}
-	return account, stored, nil
+	return k, stored, nil
 }
 
 func newStore(t *testing.T) (*store, string) {
@@ -67,7 +69,7 @@ func newStore(t *testing.T) (*store, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &store{keys: map[string]int64{string(hash): 42}}, key
+	return &store{keys: map[string]Key{string(hash): {ID: 7, AccountID: 42, Role: roles.Member}}}, key
 }
 
 func TestAuthenticate(t *testing.T) {
@@ -91,9 +93,9 @@ func TestAuthenticate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			st.lookups.Store(0)
 			a := NewAuthenticator(st.lookup, time.Minute)
-			account, err := a.Authenticate(context.Background(), tt.key)
-			if tt.wantErr != (err != nil) || account != tt.wantAccount {
-				t.Fatalf("Authenticate = %d, %v; want %d, error %v", account, err, tt.wantAccount, tt.wantErr)
+			k, err := a.Authenticate(context.Background(), tt.key)
+			if tt.wantErr != (err != nil) || k.AccountID != tt.wantAccount {
+				t.Fatalf("Authenticate = %+v, %v; want account %d, error %v", k, err, tt.wantAccount, tt.wantErr)
 			}
 			if err != nil && !errors.Is(err, ErrUnknownKey) {
 				t.Fatalf("error %v does not wrap ErrUnknownKey", err)
@@ -112,8 +114,8 @@ func TestAuthenticateCaches(t *testing.T) {
 	now := time.Now()
 	a.now = func() time.Time { return now }
 	for range 5 {
-		if account, err := a.Authenticate(context.Background(), key); err != nil || account != 42 {
-			t.Fatalf("known key: %d, %v", account, err)
+		if k, err := a.Authenticate(context.Background(), key); err != nil || k.AccountID != 42 || k.Role != roles.Member {
+			t.Fatalf("known key: %+v, %v", k, err)
 		}
 		if _, err := a.Authenticate(context.Background(), unknown); !errors.Is(err, ErrUnknownKey) {
 			t.Fatalf("unknown key: %v", err)
@@ -132,6 +134,45 @@ func TestAuthenticateCaches(t *testing.T) {
 	}
 }
 
+// TestAuthenticateExpired: a key is refused from the moment it expires,
+// though its answer is still cached.
+func TestAuthenticateExpired(t *testing.T) {
+	st, key := newStore(t)
+	now := time.Now()
+	expires := now.Add(time.Second)
+	k := st.keys[string(Hash(key))]
+	k.ExpiresAt = &expires
+	st.keys[string(Hash(key))] = k
+	a := NewAuthenticator(st.lookup, time.Hour)
+	a.now = func() time.Time { return now }
+	if _, err := a.Authenticate(context.Background(), key); err != nil {
+		t.Fatalf("before it expires: %v", err)
+	}
+	now = expires
+	if _, err := a.Authenticate(context.Background(), key); !errors.Is(err, ErrUnknownKey) || st.lookups.Load() != 1 {
+		t.Fatalf("once expired: %v after %d lookups; want ErrUnknownKey from the cache", err, st.lookups.Load())
+	}
+}
+
+// TestForget: a forgotten key is looked up again on its next request, and
+// found revoked at once.
+func TestForget(t *testing.T) {
+	st, key := newStore(t)
+	a := NewAuthenticator(st.lookup, time.Hour)
+	k, err := a.Authenticate(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	delete(st.keys, string(Hash(key)))
+	if _, err := a.Authenticate(context.Background(), key); err != nil {
+		t.Fatalf("revoked but cached: %v, want the cached answer", err)
+	}
+	a.Forget(k.ID)
+	if _, err := a.Authenticate(context.Background(), key); !errors.Is(err, ErrUnknownKey) || st.lookups.Load() != 2 {
+		t.Fatalf("forgotten: %v after %d lookups, want ErrUnknownKey from a second lookup", err, st.lookups.Load())
+	}
+}
+
 func TestAuthenticateLookupFailureIsNotCached(t *testing.T) {
 	st, key := newStore(t)
 	st.fail = errors.New("database down")
@@ -140,8 +181,8 @@ func TestAuthenticateLookupFailureIsNotCached(t *testing.T) {
 		t.Fatalf("lookup failure: got %v, want a non-ErrUnknownKey error", err)
 	}
 	st.fail = nil
-	if account, err := a.Authenticate(context.Background(), key); err != nil || account != 42 {
-		t.Fatalf("after recovery: %d, %v", account, err)
+	if k, err := a.Authenticate(context.Background(), key); err != nil || k.AccountID != 42 {
+		t.Fatalf("after recovery: %+v, %v", k, err)
 	}
 }
 
@@ -189,8 +230,8 @@ func TestAuthenticateKnown(t *testing.T) {
 	}
 	st.lookups.Store(0)
 	for range 5 {
-		if id, err := a.AuthenticateKnown(context.Background(), key); err != nil || id != 42 {
-			t.Fatalf("known key: %d, %v", id, err)
+		if k, err := a.AuthenticateKnown(context.Background(), key); err != nil || k.AccountID != 42 {
+			t.Fatalf("known key: %+v, %v", k, err)
 		}
 		for range 100 {
 			guess, _, _, _ := Generate()

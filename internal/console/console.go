@@ -23,6 +23,7 @@ import (
 
 	"github.com/gpusupply/supply/internal/api"
 	"github.com/gpusupply/supply/internal/apikeys"
+	"github.com/gpusupply/supply/internal/roles"
 )
 
 // CSP is the Content-Security-Policy of every console page: scripts,
@@ -70,14 +71,20 @@ type pageData struct {
 	Error   string
 	// Path is the address of a page that is not there.
 	Path string
+	// Role is the signed-in key's role: the pages show only what it may do.
+	Role roles.Role
 }
 
 // pages are the console's pages behind a sign-in: template name, path,
-// title.
-var pages = []struct{ name, path, title string }{
-	{"offers", "/{$}", "Offers"},
-	{"machines", "/machines", "Machines"},
-	{"vendors", "/vendors", "Vendors"},
+// title, and the role a key needs to see it (its API calls need the same).
+var pages = []struct {
+	name, path, title string
+	need              roles.Role
+}{
+	{"offers", "/{$}", "Offers", roles.Viewer},
+	{"machines", "/machines", "Machines", roles.Viewer},
+	{"vendors", "/vendors", "Vendors", roles.Viewer},
+	{"team", "/team", "Team", roles.Admin},
 }
 
 // Register adds the console's routes to cfg.API: the pages, sign-in and
@@ -88,7 +95,7 @@ func Register(cfg Config) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	c := &console{cfg: cfg, log: cfg.Logger, pages: map[string]*template.Template{}}
-	for _, name := range []string{"offers", "machines", "vendors", "signin", "notfound"} {
+	for _, name := range []string{"offers", "machines", "vendors", "team", "signin", "notfound"} {
 		c.pages[name] = template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
 	// Go's cross-origin protection refuses state-changing requests that
@@ -97,7 +104,7 @@ func Register(cfg Config) {
 	cop := http.NewCrossOriginProtection()
 	a := cfg.API
 	for _, p := range pages {
-		a.Handle("GET "+p.path, secured(c.page(p.name, p.title)))
+		a.Handle("GET "+p.path, secured(c.page(p.name, p.title, p.need)))
 	}
 	a.Handle("GET /signin", secured(http.HandlerFunc(c.signInPage)))
 	a.Handle("POST /signin", secured(cop.Handler(http.HandlerFunc(c.signIn))))
@@ -124,8 +131,9 @@ func secured(h http.Handler) http.Handler {
 }
 
 // page serves a page behind the sign-in; without a valid session it sends
-// the browser to the sign-in form.
-func (c *console) page(name, title string) http.Handler {
+// the browser to the sign-in form, and a key whose role lacks need to the
+// offers.
+func (c *console) page(name, title string, need roles.Role) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sess, err := c.cfg.Sessions.fromRequest(r)
 		switch {
@@ -142,7 +150,12 @@ func (c *console) page(name, title string) http.Handler {
 			c.render(w, http.StatusServiceUnavailable, "signin", pageData{Error: "Signing in is unavailable right now; try again in a moment."})
 			return
 		}
-		c.render(w, http.StatusOK, name, pageData{Page: name, Title: title, CSRF: csrfToken(sess.token)})
+		role := sess.key().Role
+		if !role.Includes(need) {
+			http.Redirect(w, r, "/", http.StatusSeeOther)
+			return
+		}
+		c.render(w, http.StatusOK, name, pageData{Page: name, Title: title, CSRF: csrfToken(sess.token), Role: role})
 	})
 }
 
@@ -152,7 +165,7 @@ func (c *console) page(name, title string) http.Handler {
 func (c *console) notFound(w http.ResponseWriter, r *http.Request) {
 	d := pageData{Title: "Not found", Path: r.URL.Path}
 	if sess, err := c.cfg.Sessions.fromRequest(r); err == nil {
-		d.CSRF = csrfToken(sess.token)
+		d.CSRF, d.Role = csrfToken(sess.token), sess.key().Role
 	}
 	c.render(w, http.StatusNotFound, "notfound", d)
 }

@@ -34,6 +34,7 @@ import (
 
 	"github.com/gpusupply/supply/internal/api"
 	"github.com/gpusupply/supply/internal/apikeys"
+	"github.com/gpusupply/supply/internal/keys"
 	"github.com/gpusupply/supply/internal/ledger"
 	"github.com/gpusupply/supply/internal/offers"
 	"github.com/gpusupply/supply/internal/refusal"
@@ -122,7 +123,7 @@ type testConsole struct {
 // revoke revokes the console's key.
 func (tc *testConsole) revoke(t *testing.T) {
 	t.Helper()
-	if err := tc.st.RevokeAPIKey(t.Context(), tc.keyID); err != nil {
+	if err := tc.st.RevokeAPIKey(t.Context(), tc.account.ID, tc.keyID); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -138,7 +139,7 @@ func newKey(t *testing.T, st store.Store, name string) (store.Account, store.API
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, err := st.CreateAPIKey(t.Context(), acct.ID, prefix, hash)
+	k, err := st.CreateAPIKey(t.Context(), store.APIKey{AccountID: acct.ID, Prefix: prefix, Hash: hash})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +147,8 @@ func newKey(t *testing.T, st store.Store, name string) (store.Account, store.API
 }
 
 // newConsole serves the API and the console over a store on engine the
-// way cmd/supply wires them, keys cached for 30 s as there.
+// way cmd/supply wires them, keys cached for 30 s (longer than there: a
+// session must end with its key whatever the cache holds).
 func newConsole(t *testing.T, engine string, mod ...func(*api.Config)) *testConsole {
 	t.Helper()
 	opts := storetest.Options(t, engine)
@@ -160,13 +162,7 @@ func newConsole(t *testing.T, engine string, mod ...func(*api.Config)) *testCons
 	var k store.APIKey
 	tc.account, k, tc.key = newKey(t, st, "renter")
 	tc.keyID = k.ID
-	auth := apikeys.NewAuthenticator(func(ctx context.Context, h []byte) (int64, []byte, error) {
-		k, err := st.APIKeyByHash(ctx, h)
-		if errors.Is(err, store.ErrNotFound) {
-			return 0, nil, apikeys.ErrUnknownKey
-		}
-		return k.AccountID, k.Hash, err
-	}, 30*time.Second)
+	auth := apikeys.NewAuthenticator(keys.New(st).Lookup, 30*time.Second)
 	log := slog.New(slog.NewJSONHandler(tc.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	tc.sessions = NewSessions(st, time.Hour, log)
 	cfg := api.Config{
@@ -435,6 +431,46 @@ func TestRevokedKeyEndsSession(t *testing.T) {
 		if resp.StatusCode != http.StatusUnauthorized || len(resp.Cookies()) != 0 {
 			t.Errorf("sign-in with the revoked key, still cached: %d %v\n%s", resp.StatusCode, resp.Cookies(), body)
 		}
+	})
+}
+
+// TestPagesFollowRole: a viewer's session is not offered the Team page and
+// is sent away from it, and its pages say its role (the script leaves out
+// Rent and Delete for it); an admin's has the Team page. A session ends
+// when its key expires.
+func TestPagesFollowRole(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, tc *testConsole) {
+		ks := keys.New(tc.st)
+		viewer, err := ks.Create(t.Context(), tc.account.ID, supplyapi.APIKeyRequest{Name: "dashboards", Role: "viewer"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		vs := tc.signInWith(t, viewer.Key)
+		if resp, _ := tc.request(t, http.MethodGet, "/team", nil, vs); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/" {
+			t.Errorf("the Team page for a viewer: %d %s, want 303 to /", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		for _, path := range []string{"/", "/machines"} {
+			if _, body := tc.request(t, http.MethodGet, path, nil, vs); !strings.Contains(body, `data-role="viewer"`) || strings.Contains(body, `href="/team"`) {
+				t.Errorf("%s for a viewer: want data-role viewer and no Team link in\n%s", path, body)
+			}
+		}
+		as := tc.signIn(t)
+		resp, body := tc.request(t, http.MethodGet, "/team", nil, as)
+		if resp.StatusCode != http.StatusOK || !strings.Contains(body, `data-role="admin"`) || !strings.Contains(body, `href="/team" aria-current="page"`) {
+			t.Errorf("the Team page for an admin: %d\n%s", resp.StatusCode, body)
+		}
+
+		// The viewer's key expires: its session ends with it.
+		k, err := tc.st.AccountAPIKey(t.Context(), tc.account.ID, viewer.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		past := time.Now().Add(-time.Second)
+		k.ExpiresAt = &past
+		if err := tc.st.UpdateAPIKey(t.Context(), k); err != nil {
+			t.Fatal(err)
+		}
+		tc.requireEnded(t, vs, "after its key expired")
 	})
 }
 
@@ -941,7 +977,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if _, err := st.CreateAPIKey(b.Context(), acct.ID, prefix, hash); err != nil {
+			if _, err := st.CreateAPIKey(b.Context(), store.APIKey{AccountID: acct.ID, Prefix: prefix, Hash: hash}); err != nil {
 				b.Fatal(err)
 			}
 			sessions := NewSessions(st, time.Hour, nil)
@@ -951,17 +987,14 @@ func BenchmarkAuthenticate(b *testing.B) {
 				b.Fatal(err)
 			}
 			header := CookieName + "=" + sess.token.String()
-			auth := apikeys.NewAuthenticator(func(ctx context.Context, h []byte) (int64, []byte, error) {
-				k, err := st.APIKeyByHash(ctx, h)
-				return k.AccountID, k.Hash, err
-			}, 30*time.Second)
+			auth := apikeys.NewAuthenticator(keys.New(st).Lookup, 30*time.Second)
 			b.Run("session", func(b *testing.B) {
 				b.ReportAllocs()
 				b.SetParallelism(4)
 				b.RunParallel(func(p *testing.PB) {
 					for p.Next() {
-						if id, _, err := sessions.Authenticate(context.Background(), header, "", false); err != nil || id != acct.ID {
-							b.Error(id, err)
+						if k, _, err := sessions.Authenticate(context.Background(), header, "", false); err != nil || k.AccountID != acct.ID {
+							b.Error(k, err)
 							return
 						}
 					}
@@ -972,8 +1005,8 @@ func BenchmarkAuthenticate(b *testing.B) {
 				b.SetParallelism(4)
 				b.RunParallel(func(p *testing.PB) {
 					for p.Next() {
-						if id, err := auth.Authenticate(context.Background(), key); err != nil || id != acct.ID {
-							b.Error(id, err)
+						if k, err := auth.Authenticate(context.Background(), key); err != nil || k.AccountID != acct.ID {
+							b.Error(k, err)
 							return
 						}
 					}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/gpusupply/supply/internal/api"
 	"github.com/gpusupply/supply/internal/apikeys"
+	"github.com/gpusupply/supply/internal/roles"
 	"github.com/gpusupply/supply/internal/store"
 )
 
@@ -169,13 +170,13 @@ func checkCSRF(t token, got string) error {
 	return nil
 }
 
-// Authenticate implements api.Sessions: the account and session of the
+// Authenticate implements api.Sessions: the key and session of the
 // session cookie in a Cookie header, with the CSRF token checked when the
 // request changes state.
-func (s *Sessions) Authenticate(ctx context.Context, cookies, csrf string, unsafe bool) (int64, int64, error) {
+func (s *Sessions) Authenticate(ctx context.Context, cookies, csrf string, unsafe bool) (apikeys.Key, int64, error) {
 	c, err := http.ParseCookie(cookies)
 	if err != nil {
-		return 0, 0, api.ErrNoSession
+		return apikeys.Key{}, 0, api.ErrNoSession
 	}
 	for _, ck := range c {
 		if ck.Name != CookieName {
@@ -183,20 +184,25 @@ func (s *Sessions) Authenticate(ctx context.Context, cookies, csrf string, unsaf
 		}
 		t, err := parseToken(ck.Value)
 		if err != nil {
-			return 0, 0, err
+			return apikeys.Key{}, 0, err
 		}
 		sess, err := s.lookup(ctx, t)
 		if err != nil {
-			return 0, 0, err
+			return apikeys.Key{}, 0, err
 		}
 		if unsafe {
 			if err := checkCSRF(t, csrf); err != nil {
-				return 0, 0, err
+				return apikeys.Key{}, 0, err
 			}
 		}
-		return sess.AccountID, sess.ID, nil
+		return sess.key(), sess.ID, nil
 	}
-	return 0, 0, api.ErrNoSession
+	return apikeys.Key{}, 0, api.ErrNoSession
+}
+
+// key is the key the session was opened with, as it is now.
+func (s session) key() apikeys.Key {
+	return apikeys.Key{ID: s.APIKeyID, AccountID: s.AccountID, Name: s.KeyName, Role: roles.Role(s.KeyRole)}
 }
 
 // List implements api.Sessions: the account's sessions that count now.

@@ -126,7 +126,11 @@ func (l *Log) Deliveries(ctx context.Context, accountID int64, id string, limit 
 
 // NewMessage is e as clients see it.
 func NewMessage(e store.Event) supplyapi.Event {
-	return supplyapi.Event{ID: e.ID, Type: e.Type, Timestamp: e.CreatedAt, ResourceID: e.ResourceID, OfferID: e.OfferID, Data: e.Data}
+	m := supplyapi.Event{ID: e.ID, Type: e.Type, Timestamp: e.CreatedAt, ResourceID: e.ResourceID, OfferID: e.OfferID, Data: e.Data}
+	if e.ActorKeyID != nil {
+		m.Actor = &supplyapi.Actor{KeyID: *e.ActorKeyID, Name: e.ActorName}
+	}
+	return m
 }
 
 func payload(e store.Event) ([]byte, error) {

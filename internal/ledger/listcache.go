@@ -54,7 +54,7 @@ func filterKey(f ResourceFilter) string {
 	if f.OfferID != nil {
 		offer = f.OfferID.String()
 	}
-	return fmt.Sprintf("%s|%s|%d|%s|%s", offer, f.Status, f.Limit, f.After.CreatedAt.Format(time.RFC3339Nano), f.After.ID)
+	return fmt.Sprintf("%s|%s|%d|%d|%s|%s", offer, f.Status, f.CreatedBy, f.Limit, f.After.CreatedAt.Format(time.RFC3339Nano), f.After.ID)
 }
 
 // get returns the list at version with its costs at now, in a slice the

@@ -17,6 +17,8 @@ import (
 type ResourceFilter struct {
 	OfferID *uuid.UUID
 	Status  string
+	// CreatedBy is the id of the key that procured the resources; 0: any.
+	CreatedBy int64
 	// Limit, when above 0, pages the list: at most Limit resources,
 	// those after After (see store.Queries.ListResources).
 	Limit int
@@ -36,11 +38,11 @@ func (l *Ledger) Resources(ctx context.Context, accountID int64, f ResourceFilte
 	if list, ok := l.lists.get(key, version, now); ok {
 		return list, nil
 	}
-	offerID := ""
+	sf := store.ResourceFilter{Status: f.Status, CreatedBy: f.CreatedBy}
 	if f.OfferID != nil {
-		offerID = f.OfferID.String()
+		sf.OfferID = f.OfferID.String()
 	}
-	rs, err := l.store.ListResources(ctx, accountID, offerID, f.Status, f.After, f.Limit)
+	rs, err := l.store.ListResources(ctx, accountID, sf, f.After, f.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("list resources: %w", err)
 	}

@@ -93,7 +93,7 @@ type UsageQuery struct {
 // Usage is GET /usage: what the account's resources cost within the
 // window, deleted ones included, clusters by their nodes.
 func (l *Ledger) Usage(ctx context.Context, accountID int64, q UsageQuery) (supplyapi.Usage, error) {
-	rs, err := l.store.ListResources(ctx, accountID, "", "", store.ResourceCursor{}, 0)
+	rs, err := l.store.ListResources(ctx, accountID, store.ResourceFilter{}, store.ResourceCursor{}, 0)
 	if err != nil {
 		return supplyapi.Usage{}, fmt.Errorf("usage: %w", err)
 	}

@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/gpusupply/supply/internal/actor"
 )
 
 // Formats of New.
@@ -102,13 +104,22 @@ func shortTime(groups []string, a slog.Attr) slog.Attr {
 
 // traceHandler adds trace_id and span_id to every record logged with a
 // context that carries a recording span, so that a log line leads to its
-// trace. Without tracing no span records and nothing is added.
+// trace (without tracing no span records and nothing is added), and the
+// actor, the API key, to every record logged with a request's context, so
+// that no write a request made is anonymous in the log.
 type traceHandler struct{ slog.Handler }
 
 func (h traceHandler) Handle(ctx context.Context, r slog.Record) error {
-	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+	sc := trace.SpanContextFromContext(ctx)
+	who, ok := actor.From(ctx)
+	if sc.IsValid() || ok {
 		r = r.Clone()
+	}
+	if sc.IsValid() {
 		r.AddAttrs(slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String()))
+	}
+	if ok {
+		r.AddAttrs(who.LogAttr())
 	}
 	return h.Handler.Handle(ctx, r)
 }

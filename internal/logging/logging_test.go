@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/gpusupply/supply/internal/actor"
 )
 
 func TestFormats(t *testing.T) {
@@ -78,5 +80,20 @@ func TestRiverRoutineAtDebug(t *testing.T) {
 		if !strings.Contains(out, "River client started") {
 			t.Errorf("at %s, River's other lines were dropped:\n%s", level, out)
 		}
+	}
+}
+
+// TestActorNamed: a line logged with a request's context names its key.
+func TestActorNamed(t *testing.T) {
+	var buf bytes.Buffer
+	log, err := New(&buf, FormatJSON, "info")
+	if err != nil {
+		t.Fatal(err)
+	}
+	log.InfoContext(actor.With(context.Background(), actor.Actor{KeyID: 12, Name: "ci"}), "procurement accepted")
+	log.InfoContext(context.Background(), "reconciled")
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], `"actor":{"key_id":12,"name":"ci"}`) || strings.Contains(lines[1], "actor") {
+		t.Fatalf("log:\n%s\nwant the actor on the first line alone", buf.String())
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/gpusupply/supply/internal/actor"
 	"github.com/gpusupply/supply/internal/ledger"
 	"github.com/gpusupply/supply/internal/store"
 	"github.com/gpusupply/supply/supplyapi"
@@ -226,6 +227,7 @@ func (s *Service) appendEvents(ctx context.Context, tx *recordingTx) ([]int64, e
 	}
 	byAccount := map[int64][]store.Event{}
 	var accounts []int64
+	names := map[int64]string{} // key names read in this transaction
 	for _, n := range tx.noted {
 		data, err := s.eventData(ctx, tx.Tx, n)
 		if err != nil {
@@ -238,6 +240,9 @@ func (s *Service) appendEvents(ctx context.Context, tx *recordingTx) ([]int64, e
 		if n.resource != nil {
 			e.ResourceID = n.resource.ID
 		}
+		if e.ActorKeyID, e.ActorName, err = eventActor(ctx, tx.Tx, n, names); err != nil {
+			return nil, err
+		}
 		byAccount[n.accountID] = append(byAccount[n.accountID], e)
 	}
 	for _, a := range accounts {
@@ -246,6 +251,37 @@ func (s *Service) appendEvents(ctx context.Context, tx *recordingTx) ([]int64, e
 		}
 	}
 	return accounts, nil
+}
+
+// eventActor is the key an event names: the one whose request made the
+// change, or, for a change the service made on its own, the one that
+// procured the resource; nil when neither is known. names caches key
+// names by id.
+func eventActor(ctx context.Context, q store.Queries, n notedEvent, names map[int64]string) (*int64, string, error) {
+	if who, ok := actor.From(ctx); ok {
+		return &who.KeyID, who.Name, nil
+	}
+	var id int64
+	if n.resource != nil {
+		id = n.resource.CreatedBy
+	} else {
+		var err error
+		if id, err = procuredBy(ctx, q, n.offerID); err != nil {
+			return nil, "", err
+		}
+	}
+	if id == 0 {
+		return nil, "", nil
+	}
+	name, ok := names[id]
+	if !ok {
+		k, err := q.APIKeyByID(ctx, id)
+		if err != nil {
+			return nil, "", fmt.Errorf("actor of an event: %w", err)
+		}
+		name, names[id] = k.Name, k.Name
+	}
+	return &id, name, nil
 }
 
 // eventData is the object of an event as the API shows it (rendered by

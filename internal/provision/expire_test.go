@@ -33,7 +33,7 @@ func TestExpireOffers(t *testing.T) {
 	if err := st.InsertIdempotencyRecord(ctx, store.IdempotencyRecord{AccountID: acc.ID, Key: "new", RequestHash: "h", Response: []byte("{}"), CreatedAt: now.Add(-time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	key, err := st.CreateAPIKey(ctx, acc.ID, "sk_supply_test", []byte("key hash"))
+	key, err := st.CreateAPIKey(ctx, store.APIKey{AccountID: acc.ID, Prefix: "sk_supply_test", Hash: []byte("key hash")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -374,7 +374,11 @@ func (s *Service) retarget(ctx context.Context, p store.Procurement, fo ledger.F
 	fo.WaitingSince, fo.NextLook = nil, nil
 	msg := fmt.Sprintf("trying %s %s (attempt %d of %d)", o.Vendor, o.VendorRegion, len(attempts), fo.MaxAttempts)
 	err = s.store.InTx(ctx, func(tx store.Tx) error {
-		if err := s.checkCaps(ctx, tx, p.AccountID, o, p.OfferID); err != nil {
+		owner, err := procuredBy(ctx, tx, p.OfferID)
+		if err != nil {
+			return err
+		}
+		if err := s.checkCaps(ctx, tx, p.AccountID, owner, o, p.OfferID); err != nil {
 			return err
 		}
 		_, changed, err := store.ChangeProcurement(ctx, tx, p.OfferID, func(x *store.Procurement) bool {

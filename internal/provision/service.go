@@ -18,6 +18,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/gpusupply/supply/internal/actor"
 	"github.com/gpusupply/supply/internal/events"
 	"github.com/gpusupply/supply/internal/ledger"
 	"github.com/gpusupply/supply/internal/offers"
@@ -266,15 +267,18 @@ func (s *Service) Procure(ctx context.Context, accountID int64, idempotencyKey s
 		p.Phase = store.PhaseTrying
 	}
 	deleteAt := deleteAtAfter(now, autoDeleteAfter)
+	// The key that procures is the one whose caps the resources count
+	// against, and whom their events name.
+	who, _ := actor.From(ctx)
 	for i := range resources {
-		resources[i].DeleteAt = deleteAt
+		resources[i].DeleteAt, resources[i].CreatedBy = deleteAt, who.KeyID
 	}
 	resp := supplyapi.ProcureOfferResponse{OfferID: req.OfferID, Status: supplyapi.ProcureInProgress, ProcuredAt: &now, ResourceIDs: []uuid.UUID{}}
 	for _, r := range resources {
 		resp.ResourceIDs = append(resp.ResourceIDs, uuid.MustParse(r.ID))
 	}
 	err = s.store.InTx(ctx, func(tx store.Tx) error {
-		if err := s.checkCaps(ctx, tx, accountID, offer, ""); err != nil {
+		if err := s.checkCaps(ctx, tx, accountID, who.KeyID, offer, ""); err != nil {
 			return err
 		}
 		if err := tx.InsertProcurement(ctx, p); err != nil {
@@ -317,7 +321,7 @@ func (s *Service) Procure(ctx context.Context, accountID int64, idempotencyKey s
 		return supplyapi.ProcureOfferResponse{}, refusal.Errorf(refusal.ErrConflict, "Offer %s was already procured", req.OfferID)
 	}
 	if errors.Is(err, refusal.ErrForbidden) {
-		s.log.InfoContext(ctx, "procurement refused: over a spend cap", "offer_id", req.OfferID, "account_id", accountID, "reason", err)
+		s.log.InfoContext(ctx, "procurement refused: over a cap, or outside the key's vendors", "offer_id", req.OfferID, "account_id", accountID, "reason", err)
 		return supplyapi.ProcureOfferResponse{}, err
 	}
 	if err != nil {

@@ -216,7 +216,7 @@ func TestListResourcesPages(t *testing.T) {
 				insert(a.ID, i, base.Add(time.Duration(i/3)*time.Second))
 			}
 			insert(b.ID, 100, base)
-			whole, err := st.ListResources(ctx, a.ID, "", "", store.ResourceCursor{}, 0)
+			whole, err := st.ListResources(ctx, a.ID, store.ResourceFilter{}, store.ResourceCursor{}, 0)
 			if err != nil || len(whole) != 23 {
 				t.Fatalf("the whole list: %d resources, %v", len(whole), err)
 			}
@@ -224,7 +224,7 @@ func TestListResourcesPages(t *testing.T) {
 			var paged []store.Resource
 			after := store.ResourceCursor{}
 			for page := 0; ; page++ {
-				rs, err := st.ListResources(ctx, a.ID, "", "", after, 5)
+				rs, err := st.ListResources(ctx, a.ID, store.ResourceFilter{}, after, 5)
 				if err != nil {
 					t.Fatal(err)
 				}

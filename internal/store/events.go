@@ -24,6 +24,11 @@ type Event struct {
 	OfferID    string
 	Data       []byte // the object's new state as the API shows it (JSON)
 	CreatedAt  time.Time
+	// ActorKeyID and ActorName are the key whose request made the change,
+	// and its name then; nil and "" for a change of the service's own
+	// with no key behind it.
+	ActorKeyID *int64
+	ActorName  string
 }
 
 // EventFilter narrows a read of an account's events. Empty fields match all.
@@ -155,7 +160,7 @@ type EventQueries interface {
 type eventsGenerated interface {
 	TakeEventIDs(ctx context.Context, accountID int64, n int64) (lastID, webhooks int64, err error)
 	CountWebhooks(ctx context.Context, accountID int64, delta int64) error
-	InsertEvent(ctx context.Context, accountID int64, iD int64, type_ string, resourceID string, offerID string, data []byte, createdAt time.Time) error
+	InsertEvent(ctx context.Context, e Event) error
 	EventsAfter(ctx context.Context, accountID, after int64, typ, resourceID string, limit int) ([]Event, error)
 	LastEventID(ctx context.Context, accountID int64) (int64, error)
 	ChangeVersion(ctx context.Context, accountID int64) (int64, error)
@@ -211,7 +216,7 @@ func (q queries) AppendEvents(ctx context.Context, accountID int64, evs []Event)
 	out := make([]Event, len(evs))
 	for i, e := range evs {
 		e.AccountID, e.ID, e.CreatedAt = accountID, last-int64(len(evs)-1-i), at
-		if err := q.db.InsertEvent(ctx, e.AccountID, e.ID, e.Type, e.ResourceID, e.OfferID, e.Data, e.CreatedAt); err != nil {
+		if err := q.db.InsertEvent(ctx, e); err != nil {
 			return nil, 0, fmt.Errorf("insert event %d of account %d: %w", e.ID, accountID, err)
 		}
 		out[i] = e
@@ -337,6 +342,10 @@ func (e liteQueries) TakeEventIDs(ctx context.Context, accountID, n int64) (int6
 	return r.LastID, r.Webhooks, err
 }
 
+func (e pgQueries) InsertEvent(ctx context.Context, ev Event) error {
+	return e.Queries.InsertEvent(ctx, pgdb.InsertEventParams(ev))
+}
+
 func (e pgQueries) EventsAfter(ctx context.Context, accountID, after int64, typ, resourceID string, limit int) ([]Event, error) {
 	rows, err := e.Queries.EventsAfter(ctx, accountID, after, typ, resourceID, int32(limit))
 	return convertRows(rows, func(r pgdb.Event) Event { return Event(r) }), err
@@ -365,6 +374,10 @@ func (e pgQueries) RecentWebhookDeliveries(ctx context.Context, webhookID string
 func (e pgQueries) WebhookAttempts(ctx context.Context, deliveryID int64) ([]WebhookAttempt, error) {
 	rows, err := e.Queries.WebhookAttempts(ctx, deliveryID)
 	return convertRows(rows, func(r pgdb.WebhookAttempt) WebhookAttempt { return WebhookAttempt(r) }), err
+}
+
+func (e liteQueries) InsertEvent(ctx context.Context, ev Event) error {
+	return e.Queries.InsertEvent(ctx, litedb.InsertEventParams(ev))
 }
 
 func (e liteQueries) EventsAfter(ctx context.Context, accountID, after int64, typ, resourceID string, limit int) ([]Event, error) {

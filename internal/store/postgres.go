@@ -155,9 +155,27 @@ func (e pgQueries) AccountByID(ctx context.Context, id int64) (Account, error) {
 	return Account(r), err
 }
 
-func (e pgQueries) CreateAPIKey(ctx context.Context, accountID int64, prefix string, hash []byte, createdAt time.Time) (APIKey, error) {
-	r, err := e.Queries.CreateAPIKey(ctx, accountID, prefix, hash, createdAt)
+func (e pgQueries) CreateAPIKey(ctx context.Context, k APIKey) (APIKey, error) {
+	r, err := e.Queries.CreateAPIKey(ctx, pgdb.CreateAPIKeyParams{
+		AccountID: k.AccountID, Prefix: k.Prefix, Hash: k.Hash, CreatedAt: k.CreatedAt, Name: k.Name, Role: k.Role,
+		MaxHourlyUSD: k.MaxHourlyUSD, MaxGPUCount: k.MaxGPUCount, Vendors: k.Vendors, ExpiresAt: k.ExpiresAt,
+	})
 	return APIKey(r), err
+}
+
+func (e pgQueries) APIKeyByID(ctx context.Context, id int64) (APIKey, error) {
+	r, err := e.Queries.APIKeyByID(ctx, id)
+	return APIKey(r), err
+}
+
+func (e pgQueries) AccountAPIKey(ctx context.Context, id, accountID int64) (APIKey, error) {
+	r, err := e.Queries.AccountAPIKey(ctx, id, accountID)
+	return APIKey(r), err
+}
+
+func (e pgQueries) AccountAPIKeys(ctx context.Context, accountID int64) ([]APIKey, error) {
+	rows, err := e.Queries.AccountAPIKeys(ctx, accountID)
+	return convertRows(rows, func(r pgdb.ApiKey) APIKey { return APIKey(r) }), err
 }
 
 func (e pgQueries) ActiveAPIKeyByHash(ctx context.Context, hash []byte) (APIKey, error) {
@@ -221,8 +239,8 @@ func (e pgQueries) ResourcesByParent(ctx context.Context, parentID *string) ([]r
 	return convertRows(rows, pgResourceRow), err
 }
 
-func (e pgQueries) ListResources(ctx context.Context, accountID int64, offerID, status, beforeID string, beforeCreatedAt time.Time, maxRows int64) ([]resourceRow, error) {
-	rows, err := e.Queries.ListResources(ctx, accountID, offerID, status, beforeID, beforeCreatedAt, int32(min(maxRows, math.MaxInt32)))
+func (e pgQueries) ListResources(ctx context.Context, accountID int64, offerID, status string, createdBy int64, beforeID string, beforeCreatedAt time.Time, maxRows int64) ([]resourceRow, error) {
+	rows, err := e.Queries.ListResources(ctx, accountID, offerID, status, createdBy, beforeID, beforeCreatedAt, int32(min(maxRows, math.MaxInt32)))
 	return convertRows(rows, pgResourceRow), err
 }
 

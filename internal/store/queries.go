@@ -11,6 +11,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/gpusupply/supply/internal/roles"
 )
 
 // generated is one engine's sqlc code with its rows converted to domain types.
@@ -22,9 +24,14 @@ type generated interface {
 	AccountByID(ctx context.Context, id int64) (Account, error)
 	SetAccountLimits(ctx context.Context, maxHourlyUSD *float64, maxGPUCount *int64, id int64) (int64, error)
 	LockAccount(ctx context.Context, id int64) (int64, error)
-	CreateAPIKey(ctx context.Context, accountID int64, prefix string, hash []byte, createdAt time.Time) (APIKey, error)
+	CreateAPIKey(ctx context.Context, k APIKey) (APIKey, error)
 	ActiveAPIKeyByHash(ctx context.Context, hash []byte) (APIKey, error)
-	RevokeAPIKey(ctx context.Context, revokedAt *time.Time, keyID int64) (int64, error)
+	AccountAPIKey(ctx context.Context, id, accountID int64) (APIKey, error)
+	APIKeyByID(ctx context.Context, id int64) (APIKey, error)
+	AccountAPIKeys(ctx context.Context, accountID int64) ([]APIKey, error)
+	UpdateAPIKey(ctx context.Context, name, role string, maxHourlyUSD *float64, maxGPUCount *int64, vendors string, expiresAt *time.Time, id, accountID int64) (int64, error)
+	RevokeAPIKey(ctx context.Context, revokedAt *time.Time, keyID, accountID int64) (int64, error)
+	TouchAPIKey(ctx context.Context, lastUsedAt *time.Time, id int64) error
 	CountAPIKeys(ctx context.Context) (int64, error)
 	InsertSettingIfAbsent(ctx context.Context, key string, value []byte, createdAt time.Time) error
 	Setting(ctx context.Context, key string) ([]byte, error)
@@ -40,7 +47,7 @@ type generated interface {
 	ResourceByID(ctx context.Context, id string) (resourceRow, error)
 	ResourcesByOffer(ctx context.Context, offerID string) ([]resourceRow, error)
 	ResourcesByParent(ctx context.Context, parentID *string) ([]resourceRow, error)
-	ListResources(ctx context.Context, accountID int64, offerID, status, beforeID string, beforeCreatedAt time.Time, maxRows int64) ([]resourceRow, error)
+	ListResources(ctx context.Context, accountID int64, offerID, status string, createdBy int64, beforeID string, beforeCreatedAt time.Time, maxRows int64) ([]resourceRow, error)
 	LiveResources(ctx context.Context) ([]resourceRow, error)
 	LiveResourcesOfAccount(ctx context.Context, accountID int64) ([]resourceRow, error)
 	ResourcesByVendorInstance(ctx context.Context, vendor, vendorInstanceID string) ([]resourceRow, error)
@@ -85,6 +92,7 @@ type resourceRow struct {
 	DeleteAt          *time.Time
 	BillingStartedAt  *time.Time
 	Version           int64
+	CreatedByKeyID    *int64
 }
 
 // resourceUpdate is both engines' UpdateResourceParams: the mutable fields
@@ -119,6 +127,10 @@ func newResourceRow(r Resource) resourceRow {
 	if r.ParentID != "" {
 		parentID = &r.ParentID
 	}
+	var createdBy *int64
+	if r.CreatedBy != 0 {
+		createdBy = &r.CreatedBy
+	}
 	return resourceRow{
 		ID:                r.ID,
 		AccountID:         r.AccountID,
@@ -148,6 +160,7 @@ func newResourceRow(r Resource) resourceRow {
 		DeleteAt:          dbTimePtr(r.DeleteAt),
 		BillingStartedAt:  dbTimePtr(r.BillingStartedAt),
 		Version:           r.Version,
+		CreatedByKeyID:    createdBy,
 	}
 }
 
@@ -156,6 +169,10 @@ func (r resourceRow) resource() Resource {
 	var parentID string
 	if r.ParentID != nil {
 		parentID = *r.ParentID
+	}
+	var createdBy int64
+	if r.CreatedByKeyID != nil {
+		createdBy = *r.CreatedByKeyID
 	}
 	return Resource{
 		ID:                r.ID,
@@ -186,6 +203,7 @@ func (r resourceRow) resource() Resource {
 		DeleteAt:          r.DeleteAt,
 		BillingStartedAt:  r.BillingStartedAt,
 		Version:           r.Version,
+		CreatedBy:         createdBy,
 	}
 }
 
@@ -274,9 +292,13 @@ func (q queries) LockAccount(ctx context.Context, id int64) error {
 	return wrap(err, "lock account %d", id)
 }
 
-func (q queries) CreateAPIKey(ctx context.Context, accountID int64, prefix string, hash []byte) (APIKey, error) {
-	k, err := q.db.CreateAPIKey(ctx, accountID, prefix, hash, now())
-	return k, wrap(err, "create API key %q for account %d", prefix, accountID)
+func (q queries) CreateAPIKey(ctx context.Context, k APIKey) (APIKey, error) {
+	k.CreatedAt, k.ExpiresAt = now(), dbTimePtr(k.ExpiresAt)
+	if k.Role == "" {
+		k.Role = string(roles.Admin)
+	}
+	out, err := q.db.CreateAPIKey(ctx, k)
+	return out, wrap(err, "create API key %q for account %d", k.Prefix, k.AccountID)
 }
 
 func (q queries) APIKeyByHash(ctx context.Context, hash []byte) (APIKey, error) {
@@ -284,13 +306,40 @@ func (q queries) APIKeyByHash(ctx context.Context, hash []byte) (APIKey, error) 
 	return k, wrap(err, "API key by hash")
 }
 
-func (q queries) RevokeAPIKey(ctx context.Context, id int64) error {
-	at := now()
-	n, err := q.db.RevokeAPIKey(ctx, &at, id)
+func (q queries) APIKeyByID(ctx context.Context, id int64) (APIKey, error) {
+	k, err := q.db.APIKeyByID(ctx, id)
+	return k, wrap(err, "API key %d", id)
+}
+
+func (q queries) AccountAPIKey(ctx context.Context, accountID, id int64) (APIKey, error) {
+	k, err := q.db.AccountAPIKey(ctx, id, accountID)
+	return k, wrap(err, "API key %d of account %d", id, accountID)
+}
+
+func (q queries) AccountAPIKeys(ctx context.Context, accountID int64) ([]APIKey, error) {
+	ks, err := q.db.AccountAPIKeys(ctx, accountID)
+	return ks, wrap(err, "API keys of account %d", accountID)
+}
+
+func (q queries) UpdateAPIKey(ctx context.Context, k APIKey) error {
+	n, err := q.db.UpdateAPIKey(ctx, k.Name, k.Role, k.MaxHourlyUSD, k.MaxGPUCount, k.Vendors, dbTimePtr(k.ExpiresAt), k.ID, k.AccountID)
 	if err == nil && n == 0 {
 		err = sql.ErrNoRows
 	}
-	return wrap(err, "revoke API key %d", id)
+	return wrap(err, "update API key %d of account %d", k.ID, k.AccountID)
+}
+
+func (q queries) RevokeAPIKey(ctx context.Context, accountID, id int64) error {
+	at := now()
+	n, err := q.db.RevokeAPIKey(ctx, &at, id, accountID)
+	if err == nil && n == 0 {
+		err = sql.ErrNoRows
+	}
+	return wrap(err, "revoke API key %d of account %d", id, accountID)
+}
+
+func (q queries) TouchAPIKey(ctx context.Context, id int64, at time.Time) error {
+	return wrap(q.db.TouchAPIKey(ctx, dbTimePtr(&at), id), "touch API key %d", id)
 }
 
 func (q queries) CountAPIKeys(ctx context.Context) (int64, error) {
@@ -426,12 +475,12 @@ func (q queries) ResourcesByParent(ctx context.Context, parentID string) ([]Reso
 	return resources(rows, err, "resources of cluster %s", parentID)
 }
 
-func (q queries) ListResources(ctx context.Context, accountID int64, offerID, status string, after ResourceCursor, limit int) ([]Resource, error) {
+func (q queries) ListResources(ctx context.Context, accountID int64, f ResourceFilter, after ResourceCursor, limit int) ([]Resource, error) {
 	maxRows := int64(math.MaxInt32)
 	if limit > 0 {
 		maxRows = int64(min(limit, math.MaxInt32))
 	}
-	rows, err := q.db.ListResources(ctx, accountID, offerID, status, after.ID, dbTime(after.CreatedAt), maxRows)
+	rows, err := q.db.ListResources(ctx, accountID, f.OfferID, f.Status, f.CreatedBy, after.ID, dbTime(after.CreatedAt), maxRows)
 	return resources(rows, err, "list resources of account %d", accountID)
 }
 

@@ -259,21 +259,23 @@ func TestResources(t *testing.T) {
 			{"by parent", func() ([]store.Resource, error) { return s.ResourcesByParent(ctx, "c") }, []string{"c-0", "c-1"}},
 			{"by parent, no nodes", func() ([]store.Resource, error) { return s.ResourcesByParent(ctx, "v") }, []string{}},
 			{"list, no filter", func() ([]store.Resource, error) {
-				return s.ListResources(ctx, alice, "", "", store.ResourceCursor{}, 0)
+				return s.ListResources(ctx, alice, store.ResourceFilter{}, store.ResourceCursor{}, 0)
 			}, []string{"w", "v", "c-1", "c-0", "c"}},
 			{"list by offer", func() ([]store.Resource, error) {
-				return s.ListResources(ctx, alice, "offer-cluster", "", store.ResourceCursor{}, 0)
+				return s.ListResources(ctx, alice, store.ResourceFilter{OfferID: "offer-cluster"}, store.ResourceCursor{}, 0)
 			}, []string{"c-1", "c-0", "c"}},
 			{"list by status", func() ([]store.Resource, error) {
-				return s.ListResources(ctx, alice, "", "ready", store.ResourceCursor{}, 0)
+				return s.ListResources(ctx, alice, store.ResourceFilter{Status: "ready"}, store.ResourceCursor{}, 0)
 			}, []string{"v"}},
 			{"list by offer and status", func() ([]store.Resource, error) {
-				return s.ListResources(ctx, alice, "offer-vms", "deleted", store.ResourceCursor{}, 0)
+				return s.ListResources(ctx, alice, store.ResourceFilter{OfferID: "offer-vms", Status: "deleted"}, store.ResourceCursor{}, 0)
 			}, []string{"w"}},
 			{"list of another account's offer", func() ([]store.Resource, error) {
-				return s.ListResources(ctx, alice, "offer-bob", "", store.ResourceCursor{}, 0)
+				return s.ListResources(ctx, alice, store.ResourceFilter{OfferID: "offer-bob"}, store.ResourceCursor{}, 0)
 			}, []string{}},
-			{"list of bob", func() ([]store.Resource, error) { return s.ListResources(ctx, bob, "", "", store.ResourceCursor{}, 0) }, []string{"b"}},
+			{"list of bob", func() ([]store.Resource, error) {
+				return s.ListResources(ctx, bob, store.ResourceFilter{}, store.ResourceCursor{}, 0)
+			}, []string{"b"}},
 			{"live", func() ([]store.Resource, error) { return s.LiveResources(ctx) }, []string{"c", "c-0", "c-1", "v"}},
 			{"by vendor instance", func() ([]store.Resource, error) { return s.ResourcesByVendorInstance(ctx, "lambda", "i-123") }, []string{"v", "b"}},
 			{"by other vendor's instance", func() ([]store.Resource, error) { return s.ResourcesByVendorInstance(ctx, "runpod", "i-123") }, []string{}},

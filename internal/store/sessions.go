@@ -16,10 +16,13 @@ import (
 type Session struct {
 	ID        int64
 	AccountID int64
-	// APIKeyID is the key the session was opened with, KeyPrefix that
-	// key's display prefix.
+	// APIKeyID is the key the session was opened with; KeyPrefix, KeyName
+	// and KeyRole are that key's display prefix, name and role as they
+	// are now (read with the session, not stored with it).
 	APIKeyID  int64
 	KeyPrefix string
+	KeyName   string
+	KeyRole   string
 	TokenHash []byte
 	CreatedAt time.Time
 	// LastSeenAt is moved forward by TouchSession, as often as the caller
@@ -37,9 +40,9 @@ type SessionQueries interface {
 	// CreatedAt, ExpiresAt, UserAgent, Address), last seen when created,
 	// and returns it with its ID.
 	CreateSession(ctx context.Context, s Session) (Session, error)
-	// ActiveSession is the session of tokenHash, with its key's prefix;
-	// ErrNotFound when there is none, it expired by now, or its key was
-	// revoked.
+	// ActiveSession is the session of tokenHash, with its key's prefix,
+	// name and role; ErrNotFound when there is none, it expired by now,
+	// or its key was revoked or expired by now.
 	ActiveSession(ctx context.Context, tokenHash []byte, now time.Time) (Session, error)
 	// ActiveSessions are the account's sessions that count at now,
 	// newest first.
@@ -79,11 +82,13 @@ type sessionRow struct {
 	ExpiresAt  time.Time
 	UserAgent  string
 	Address    string
+	KeyName    string
+	KeyRole    string
 }
 
 func (r sessionRow) session() Session {
 	return Session{
-		ID: r.ID, AccountID: r.AccountID, APIKeyID: r.ApiKeyID, KeyPrefix: r.KeyPrefix, TokenHash: r.TokenHash,
+		ID: r.ID, AccountID: r.AccountID, APIKeyID: r.ApiKeyID, KeyPrefix: r.KeyPrefix, KeyName: r.KeyName, KeyRole: r.KeyRole, TokenHash: r.TokenHash,
 		CreatedAt: r.CreatedAt, LastSeenAt: r.LastSeenAt, ExpiresAt: r.ExpiresAt, UserAgent: r.UserAgent, Address: r.Address,
 	}
 }

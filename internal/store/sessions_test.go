@@ -24,15 +24,15 @@ func TestSessions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		aliceKey, err := s.CreateAPIKey(ctx, alice.ID, "sk_supply_alic", bytes.Repeat([]byte{1}, 32))
+		aliceKey, err := s.CreateAPIKey(ctx, store.APIKey{AccountID: alice.ID, Prefix: "sk_supply_alic", Hash: bytes.Repeat([]byte{1}, 32)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		aliceOther, err := s.CreateAPIKey(ctx, alice.ID, "sk_supply_ali2", bytes.Repeat([]byte{2}, 32))
+		aliceOther, err := s.CreateAPIKey(ctx, store.APIKey{AccountID: alice.ID, Prefix: "sk_supply_ali2", Hash: bytes.Repeat([]byte{2}, 32)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		bobKey, err := s.CreateAPIKey(ctx, bob.ID, "sk_supply_bobb", bytes.Repeat([]byte{3}, 32))
+		bobKey, err := s.CreateAPIKey(ctx, store.APIKey{AccountID: bob.ID, Prefix: "sk_supply_bobb", Hash: bytes.Repeat([]byte{3}, 32)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -109,7 +109,7 @@ func TestSessions(t *testing.T) {
 		}
 
 		// Revoking a key ends its sessions at once, with no write to them.
-		if err := s.RevokeAPIKey(ctx, aliceOther.ID); err != nil {
+		if err := s.RevokeAPIKey(ctx, alice.ID, aliceOther.ID); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s.ActiveSession(ctx, a2.TokenHash, now); !errors.Is(err, store.ErrNotFound) {

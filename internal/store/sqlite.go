@@ -189,9 +189,27 @@ func (e liteQueries) AccountByID(ctx context.Context, id int64) (Account, error)
 	return Account(r), err
 }
 
-func (e liteQueries) CreateAPIKey(ctx context.Context, accountID int64, prefix string, hash []byte, createdAt time.Time) (APIKey, error) {
-	r, err := e.Queries.CreateAPIKey(ctx, accountID, prefix, hash, createdAt)
+func (e liteQueries) CreateAPIKey(ctx context.Context, k APIKey) (APIKey, error) {
+	r, err := e.Queries.CreateAPIKey(ctx, litedb.CreateAPIKeyParams{
+		AccountID: k.AccountID, Prefix: k.Prefix, Hash: k.Hash, CreatedAt: k.CreatedAt, Name: k.Name, Role: k.Role,
+		MaxHourlyUSD: k.MaxHourlyUSD, MaxGPUCount: k.MaxGPUCount, Vendors: k.Vendors, ExpiresAt: k.ExpiresAt,
+	})
 	return APIKey(r), err
+}
+
+func (e liteQueries) APIKeyByID(ctx context.Context, id int64) (APIKey, error) {
+	r, err := e.Queries.APIKeyByID(ctx, id)
+	return APIKey(r), err
+}
+
+func (e liteQueries) AccountAPIKey(ctx context.Context, id, accountID int64) (APIKey, error) {
+	r, err := e.Queries.AccountAPIKey(ctx, id, accountID)
+	return APIKey(r), err
+}
+
+func (e liteQueries) AccountAPIKeys(ctx context.Context, accountID int64) ([]APIKey, error) {
+	rows, err := e.Queries.AccountAPIKeys(ctx, accountID)
+	return convertRows(rows, func(r litedb.ApiKey) APIKey { return APIKey(r) }), err
 }
 
 func (e liteQueries) ActiveAPIKeyByHash(ctx context.Context, hash []byte) (APIKey, error) {
@@ -255,8 +273,8 @@ func (e liteQueries) ResourcesByParent(ctx context.Context, parentID *string) ([
 	return convertRows(rows, liteResourceRow), err
 }
 
-func (e liteQueries) ListResources(ctx context.Context, accountID int64, offerID, status, beforeID string, beforeCreatedAt time.Time, maxRows int64) ([]resourceRow, error) {
-	rows, err := e.Queries.ListResources(ctx, accountID, offerID, status, beforeID, beforeCreatedAt, maxRows)
+func (e liteQueries) ListResources(ctx context.Context, accountID int64, offerID, status string, createdBy int64, beforeID string, beforeCreatedAt time.Time, maxRows int64) ([]resourceRow, error) {
+	rows, err := e.Queries.ListResources(ctx, accountID, offerID, status, createdBy, beforeID, beforeCreatedAt, maxRows)
 	return convertRows(rows, liteResourceRow), err
 }
 

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -49,6 +50,44 @@ type APIKey struct {
 	Hash      []byte
 	CreatedAt time.Time
 	RevokedAt *time.Time
+	// Name tells the account's keys apart (a colleague, a CI job).
+	Name string
+	// Role is what the key may do: a roles.Role of roles.KeyRoles.
+	// CreateAPIKey makes a key without one an admin, as the keys made
+	// before roles were.
+	Role string
+	// MaxHourlyUSD and MaxGPUCount cap what the key's own live resources
+	// cost and hold, as the account's caps do the account's; nil: no cap
+	// of the key's own.
+	MaxHourlyUSD *float64
+	MaxGPUCount  *int64
+	// Vendors are the vendors the key may rent from, comma-separated; ""
+	// is every vendor (see AllowsVendor).
+	Vendors string
+	// ExpiresAt is when the key stops working; nil: never.
+	ExpiresAt *time.Time
+	// LastUsedAt is when a request last came with the key, to the minute
+	// (see TouchAPIKey); nil: never.
+	LastUsedAt *time.Time
+}
+
+// AllowsVendor reports whether the key may rent from vendor.
+func (k APIKey) AllowsVendor(vendor string) bool {
+	return k.Vendors == "" || slices.Contains(strings.Split(k.Vendors, ","), vendor)
+}
+
+// ExpiredAt reports whether the key has expired by now.
+func (k APIKey) ExpiredAt(now time.Time) bool {
+	return k.ExpiresAt != nil && !now.Before(*k.ExpiresAt)
+}
+
+// ResourceFilter narrows ListResources; its zero value matches every
+// resource of the account.
+type ResourceFilter struct {
+	OfferID string // "": any
+	Status  string // "": any
+	// CreatedBy is the id of the key that procured the resources; 0: any.
+	CreatedBy int64
 }
 
 // Snapshot is one vendor's catalog as observed at ObservedAt. Offers is a JSON
@@ -145,6 +184,9 @@ type Resource struct {
 	// version it was given, so a writer holding an older copy of the row
 	// never writes back what another writer has changed since.
 	Version int64
+	// CreatedBy is the id of the key that procured the resource; 0: none
+	// recorded (resources older than keys' roles).
+	CreatedBy int64
 }
 
 // ResourceCursor is a place in ListResources' order: just after the
@@ -180,12 +222,28 @@ type Queries interface {
 	// only inside InTx.
 	LockAccount(ctx context.Context, id int64) error
 
-	// CreateAPIKey records a key of the account by its hash and display prefix.
-	CreateAPIKey(ctx context.Context, accountID int64, prefix string, hash []byte) (APIKey, error)
-	// APIKeyByHash finds an active key; a revoked key is ErrNotFound too.
+	// CreateAPIKey records k (its AccountID, Prefix, Hash, Name, Role,
+	// caps, Vendors and ExpiresAt) and returns it with its ID and CreatedAt.
+	CreateAPIKey(ctx context.Context, k APIKey) (APIKey, error)
+	// APIKeyByHash finds a key that is not revoked; a revoked key is
+	// ErrNotFound too. An expired key is found: see APIKey.ExpiredAt.
 	APIKeyByHash(ctx context.Context, hash []byte) (APIKey, error)
-	// RevokeAPIKey revokes a key for good; ErrNotFound if no active key has that id.
-	RevokeAPIKey(ctx context.Context, id int64) error
+	// APIKeyByID is the key id, revoked or not; ErrNotFound if there is none.
+	APIKeyByID(ctx context.Context, id int64) (APIKey, error)
+	// AccountAPIKey is the account's key id unless revoked; ErrNotFound if
+	// there is none.
+	AccountAPIKey(ctx context.Context, accountID, id int64) (APIKey, error)
+	// AccountAPIKeys are the account's keys that are not revoked, oldest first.
+	AccountAPIKeys(ctx context.Context, accountID int64) ([]APIKey, error)
+	// UpdateAPIKey writes k's Name, Role, caps, Vendors and ExpiresAt to
+	// the key k.ID of account k.AccountID; ErrNotFound if the account has
+	// no such key that is not revoked.
+	UpdateAPIKey(ctx context.Context, k APIKey) error
+	// RevokeAPIKey revokes the account's key id for good; ErrNotFound if
+	// the account has no such key that is not revoked.
+	RevokeAPIKey(ctx context.Context, accountID, id int64) error
+	// TouchAPIKey moves the key's LastUsedAt forward to at.
+	TouchAPIKey(ctx context.Context, id int64, at time.Time) error
 	// CountAPIKeys counts every key ever created, revoked ones included, so that
 	// "no keys yet" means a first start.
 	CountAPIKeys(ctx context.Context) (int64, error)
@@ -232,14 +290,14 @@ type Queries interface {
 	ResourcesByOffer(ctx context.Context, offerID string) ([]Resource, error)
 	// ResourcesByParent returns a cluster's nodes by node index, then ID.
 	ResourcesByParent(ctx context.Context, parentID string) ([]Resource, error)
-	// ListResources returns the account's resources, newest first (ties
-	// broken by descending ID). offerID and status filter unless "". It
+	// ListResources returns the account's resources that f matches, newest
+	// first (ties broken by descending ID). It
 	// returns at most limit of them (all when limit is 0), those after
 	// the cursor in that order (from the newest when it is the zero
 	// ResourceCursor): a row's place in the order never changes, so pages
 	// read in turn neither miss nor repeat one, whatever changes between
 	// them (rows created meanwhile are newer than every page's).
-	ListResources(ctx context.Context, accountID int64, offerID, status string, after ResourceCursor, limit int) ([]Resource, error)
+	ListResources(ctx context.Context, accountID int64, f ResourceFilter, after ResourceCursor, limit int) ([]Resource, error)
 	// LiveResources returns the resources of every account whose status is
 	// neither deleted nor failed: what the reconciler compares with the
 	// vendors' instances. They come oldest first.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/gpusupply/supply/internal/roles"
 	"github.com/gpusupply/supply/internal/store"
 	"github.com/gpusupply/supply/internal/store/storetest"
 )
@@ -81,7 +82,7 @@ func TestAPIKeys(t *testing.T) {
 			t.Fatal(err)
 		}
 		hash := bytes.Repeat([]byte{0xab}, 32)
-		key, err := s.CreateAPIKey(ctx, acct.ID, "sk_abcd", hash)
+		key, err := s.CreateAPIKey(ctx, store.APIKey{AccountID: acct.ID, Prefix: "sk_abcd", Hash: hash})
 		if err != nil {
 			t.Fatalf("CreateAPIKey: %v", err)
 		}
@@ -96,28 +97,99 @@ func TestAPIKeys(t *testing.T) {
 		if _, err := s.APIKeyByHash(ctx, []byte("unknown")); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("APIKeyByHash(unknown) error = %v, want ErrNotFound", err)
 		}
-		if _, err := s.CreateAPIKey(ctx, acct.ID, "sk_dupe", hash); !errors.Is(err, store.ErrConflict) {
+		if _, err := s.CreateAPIKey(ctx, store.APIKey{AccountID: acct.ID, Prefix: "sk_dupe", Hash: hash}); !errors.Is(err, store.ErrConflict) {
 			t.Fatalf("CreateAPIKey with a duplicate hash error = %v, want ErrConflict", err)
 		}
-		if _, err := s.CreateAPIKey(ctx, acct.ID+100, "sk_orph", []byte("other")); err == nil || errors.Is(err, store.ErrConflict) {
+		if _, err := s.CreateAPIKey(ctx, store.APIKey{AccountID: acct.ID + 100, Prefix: "sk_orph", Hash: []byte("other")}); err == nil || errors.Is(err, store.ErrConflict) {
 			t.Fatalf("CreateAPIKey for an unknown account error = %v, want a foreign key error (foreign keys off?)", err)
 		}
 
-		if err := s.RevokeAPIKey(ctx, key.ID); err != nil {
+		if err := s.RevokeAPIKey(ctx, acct.ID, key.ID); err != nil {
 			t.Fatalf("RevokeAPIKey: %v", err)
 		}
 		if _, err := s.APIKeyByHash(ctx, hash); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("APIKeyByHash(revoked) error = %v, want ErrNotFound", err)
 		}
-		if err := s.RevokeAPIKey(ctx, key.ID); !errors.Is(err, store.ErrNotFound) {
+		if err := s.RevokeAPIKey(ctx, acct.ID, key.ID); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("RevokeAPIKey twice error = %v, want ErrNotFound", err)
 		}
 
-		if _, err := s.CreateAPIKey(ctx, acct.ID, "sk_efgh", []byte("second")); err != nil {
+		if _, err := s.CreateAPIKey(ctx, store.APIKey{AccountID: acct.ID, Prefix: "sk_efgh", Hash: []byte("second")}); err != nil {
 			t.Fatal(err)
 		}
 		if n, err := s.CountAPIKeys(ctx); err != nil || n != 2 {
 			t.Fatalf("CountAPIKeys = %d, %v; want 2 (revoked included)", n, err)
+		}
+	})
+}
+
+// TestAPIKeyRolesAndCaps covers what a key carries besides its hash: an
+// unnamed role is admin, the caps, vendors and expiry round-trip and can be
+// changed, only the owning account sees, changes or revokes the key, and
+// TouchAPIKey only moves last-used forward.
+func TestAPIKeyRolesAndCaps(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		alice, err := s.EnsureAccount(ctx, "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		bob, err := s.EnsureAccount(ctx, "bob")
+		if err != nil {
+			t.Fatal(err)
+		}
+		admin, err := s.CreateAPIKey(ctx, store.APIKey{AccountID: alice.ID, Prefix: "sk_admin", Hash: []byte("admin")})
+		if err != nil || admin.Role != string(roles.Admin) {
+			t.Fatalf("CreateAPIKey without a role = %+v, %v; want an admin", admin, err)
+		}
+		usd, gpus := 2.5, int64(1)
+		expires := time.Date(2030, 1, 2, 3, 4, 5, 6000, time.UTC)
+		ci, err := s.CreateAPIKey(ctx, store.APIKey{AccountID: alice.ID, Prefix: "sk_ci", Hash: []byte("ci"), Name: "ci", Role: string(roles.Member),
+			MaxHourlyUSD: &usd, MaxGPUCount: &gpus, Vendors: "runpod,vastai", ExpiresAt: &expires})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.AccountAPIKey(ctx, alice.ID, ci.ID)
+		if err != nil || got.Name != "ci" || got.Role != string(roles.Member) || *got.MaxHourlyUSD != usd || *got.MaxGPUCount != gpus ||
+			!got.ExpiresAt.Equal(expires) || !got.AllowsVendor("vastai") || got.AllowsVendor("lambda") || got.LastUsedAt != nil {
+			t.Fatalf("AccountAPIKey = %+v, %v", got, err)
+		}
+		if _, err := s.AccountAPIKey(ctx, bob.ID, ci.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("AccountAPIKey of another account: %v, want ErrNotFound", err)
+		}
+		got.Role, got.MaxGPUCount, got.Vendors, got.ExpiresAt = string(roles.Viewer), nil, "", nil
+		if err := s.UpdateAPIKey(ctx, got); err != nil {
+			t.Fatal(err)
+		}
+		if k, err := s.APIKeyByHash(ctx, []byte("ci")); err != nil || k.Role != string(roles.Viewer) || k.MaxGPUCount != nil || !k.AllowsVendor("lambda") || k.ExpiresAt != nil {
+			t.Fatalf("after UpdateAPIKey: %+v, %v", k, err)
+		}
+		other := got
+		other.AccountID = bob.ID
+		if err := s.UpdateAPIKey(ctx, other); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("UpdateAPIKey of another account's key: %v, want ErrNotFound", err)
+		}
+		at := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+		for _, touch := range []time.Time{at, at.Add(-time.Hour)} {
+			if err := s.TouchAPIKey(ctx, ci.ID, touch); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if k, err := s.AccountAPIKey(ctx, alice.ID, ci.ID); err != nil || k.LastUsedAt == nil || !k.LastUsedAt.Equal(at) {
+			t.Fatalf("last used after touches = %+v, %v; want %s", k.LastUsedAt, err, at)
+		}
+		if err := s.RevokeAPIKey(ctx, bob.ID, ci.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("RevokeAPIKey by another account: %v, want ErrNotFound", err)
+		}
+		if err := s.RevokeAPIKey(ctx, alice.ID, ci.ID); err != nil {
+			t.Fatal(err)
+		}
+		if k, err := s.APIKeyByID(ctx, ci.ID); err != nil || k.RevokedAt == nil || k.Name != "ci" {
+			t.Fatalf("APIKeyByID of the revoked key = %+v, %v; want it, revoked", k, err)
+		}
+		keys, err := s.AccountAPIKeys(ctx, alice.ID)
+		if err != nil || len(keys) != 1 || keys[0].ID != admin.ID {
+			t.Fatalf("AccountAPIKeys after revoking ci = %+v, %v; want the admin key alone", keys, err)
 		}
 	})
 }

@@ -121,6 +121,23 @@
 
   function setText(id, text) { document.getElementById(id).textContent = text; }
 
+  // copyButton makes button copy the text of node to the clipboard.
+  function copyButton(button, node) {
+    button.addEventListener("click", async () => {
+      try { await navigator.clipboard.writeText(node.textContent); button.textContent = "Copied"; } catch (e) {
+        // Without clipboard access (plain http), select it for Ctrl+C.
+        const r = document.createRange();
+        r.selectNodeContents(node);
+        const s = window.getSelection(); s.removeAllRanges(); s.addRange(r);
+        button.textContent = "Selected: press Ctrl+C";
+      }
+    });
+  }
+
+  // The signed-in key's role: a viewer's pages offer no Rent and no Delete,
+  // which the API would refuse it.
+  const canWrite = document.body.dataset.role !== "viewer";
+
   function show(node, text) {
     node.textContent = text || "";
     node.hidden = !text;
@@ -216,10 +233,14 @@
       setText("summary", res.offers.length === 0 ? "No offers match." :
         res.total_count + " offers, cheapest first" + (res.total_count > res.offers.length ? " (first " + res.offers.length + " shown)" : "") + ".");
       tbody.replaceChildren(...res.offers.map((o, i) => {
-        const rent = el("button", "Rent", "small");
-        rent.type = "button";
-        rent.dataset.index = i;
-        rent.setAttribute("aria-label", "Rent " + o.gpu_count + "× " + o.gpu_type + " at " + vendorName(vendorsByName, o.vendor) + " for " + money(o.total_price_per_hour) + " per hour");
+        let action = { text: "" };
+        if (canWrite) {
+          const rent = el("button", "Rent", "small");
+          rent.type = "button";
+          rent.dataset.index = i;
+          rent.setAttribute("aria-label", "Rent " + o.gpu_count + "× " + o.gpu_type + " at " + vendorName(vendorsByName, o.vendor) + " for " + money(o.total_price_per_hour) + " per hour");
+          action = { node: rent, cls: "action" };
+        }
         const nodes = o.deployment_type === "cluster" ? " × " + o.node_count + " nodes" : "";
         return row(table, [
           { text: money(o.gpu_price_per_hour), title: exact(o.gpu_price_per_hour), cls: "num price" },
@@ -228,7 +249,7 @@
           { text: regionName(o.region, o.vendor_region, o.country) },
           { text: orDash(o.vcpu_count), cls: "num opt" }, { text: orDash(o.memory_in_gb, " GB"), cls: "num opt" },
           { text: orDash(o.boot_disk_in_gb, " GB"), cls: "num opt" }, { text: contractName(o.contract_type) },
-          { text: ago(o.observed_at), title: o.observed_at, cls: "observed opt" }, { text: "", cls: "expiry" }, { node: rent, cls: "action" },
+          { text: ago(o.observed_at), title: o.observed_at, cls: "observed opt" }, { text: "", cls: "expiry" }, action,
         ]);
       }));
       tick();
@@ -317,17 +338,7 @@
         b.disabled = false;
       }
     });
-    document.getElementById("copy").addEventListener("click", async () => {
-      const text = document.getElementById("ssh-command").textContent;
-      const b = document.getElementById("copy");
-      try { await navigator.clipboard.writeText(text); b.textContent = "Copied"; } catch (e) {
-        // Without clipboard access (plain http), select it for Ctrl+C.
-        const r = document.createRange();
-        r.selectNodeContents(document.getElementById("ssh-command"));
-        const s = window.getSelection(); s.removeAllRanges(); s.addRange(r);
-        b.textContent = "Selected: press Ctrl+C";
-      }
-    });
+    copyButton(document.getElementById("copy"), document.getElementById("ssh-command"));
   }
 
   function openRent(o) {
@@ -501,7 +512,7 @@
         age.appendChild(el("small", duration(Math.round((Date.now() - Date.parse(r.created_at)) / 1000)) + " old", "id"));
         const ssh = reachable(r.status) && r.access.ssh_command ? { node: sshCode(r.access.ssh_command), cls: "ssh-cell" } : { text: "–" };
         let action = { text: r.status === "deleting" ? "Deleting…" : "" };
-        if (!leaving(r.status)) {
+        if (canWrite && !leaving(r.status)) {
           const del = el("button", "Delete", "small danger");
           del.type = "button";
           del.dataset.id = r.resource_id;
@@ -574,8 +585,97 @@
     refresh();
   }
 
+  // ---- Team ----------------------------------------------------------
+
+  // capValue is a cap field's value for the API: a number, or null for none.
+  function capValue(v) { return v === "" ? null : Number(v); }
+  const capText = (v, prefix) => (v === null || v === undefined ? "none" : (prefix || "") + v);
+  const keyLabels = { name: "Name", role: "Role", max_hourly_usd: "Max $/h", max_gpu_count: "Max GPUs", expires_at: "Expires" };
+
+  function teamPage() {
+    const table = document.getElementById("keys");
+    const tbody = table.querySelector("tbody");
+    const limits = document.getElementById("limits");
+    async function loadAccount() {
+      try {
+        const [acc, usage] = await Promise.all([api("GET", "/account"), api("GET", "/usage")]);
+        setText("account", "Account " + acc.name + ": " + acc.live.resources + " live machines with " + acc.live.gpu_count + " GPUs at " +
+          money(acc.live.hourly_usd) + "/h now; " + money(usage.total_cost) + " in the last 30 days. Caps: " +
+          capText(acc.limits.max_hourly_usd, "$") + "/h, " + capText(acc.limits.max_gpu_count) + " GPUs.");
+        limits.elements.max_hourly_usd.value = acc.limits.max_hourly_usd ?? "";
+        limits.elements.max_gpu_count.value = acc.limits.max_gpu_count ?? "";
+      } catch (e) {
+        setText("account", e.message);
+      }
+    }
+    async function loadKeys() {
+      try {
+        const keys = await api("GET", "/keys");
+        setText("summary", keys.length + " keys. A revoked key is refused within a second, and its console sessions end.");
+        tbody.replaceChildren(...keys.map((k) => {
+          const revoke = el("button", "Revoke", "small danger");
+          revoke.type = "button";
+          revoke.dataset.id = k.id;
+          revoke.setAttribute("aria-label", "Revoke " + (k.name || k.prefix));
+          return row(table, [
+            { text: k.name || "–" }, { text: k.role }, { node: el("code", k.prefix + "…") },
+            { text: capText(k.max_hourly_usd, "$"), cls: "num" }, { text: capText(k.max_gpu_count), cls: "num" },
+            { text: k.expires_at ? new Date(k.expires_at).toLocaleString() : "never", title: k.expires_at || "" },
+            { text: k.last_used_at ? ago(k.last_used_at) : "never", title: k.last_used_at || "" }, { node: revoke, cls: "action" },
+          ]);
+        }));
+      } catch (e) {
+        setText("summary", e.message);
+      }
+    }
+    limits.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      try {
+        await api("PATCH", "/account/limits", {
+          max_hourly_usd: capValue(limits.elements.max_hourly_usd.value), max_gpu_count: capValue(limits.elements.max_gpu_count.value),
+        }, undefined, { max_hourly_usd: "Max $/h", max_gpu_count: "Max GPUs" });
+        setText("limits-note", "Caps saved.");
+        loadAccount();
+      } catch (e) {
+        setText("limits-note", e.message);
+      }
+    });
+    const form = document.getElementById("new-key");
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const f = form.elements;
+      const body = { name: f.name.value, role: f.role.value, max_hourly_usd: capValue(f.max_hourly_usd.value), max_gpu_count: capValue(f.max_gpu_count.value) };
+      if (f.expires_at.value) body.expires_at = new Date(f.expires_at.value).toISOString();
+      try {
+        const k = await api("POST", "/keys", body, undefined, keyLabels);
+        setText("secret", k.key);
+        document.getElementById("copy-secret").textContent = "Copy";
+        document.getElementById("new-secret").hidden = false;
+        form.reset();
+        loadKeys();
+      } catch (e) {
+        setText("summary", e.message);
+      }
+    });
+    copyButton(document.getElementById("copy-secret"), document.getElementById("secret"));
+    tbody.addEventListener("click", async (ev) => {
+      const b = ev.target.closest("button[data-id]");
+      if (!b || !window.confirm("Revoke this key? Whoever holds it is refused from now on.")) return;
+      b.disabled = true;
+      try {
+        await api("DELETE", "/keys/" + b.dataset.id);
+      } catch (e) {
+        setText("summary", e.message);
+      }
+      loadKeys();
+    });
+    loadAccount();
+    loadKeys();
+  }
+
   const page = document.body.dataset.page;
   if (page === "offers") offersPage();
   if (page === "machines") machinesPage();
   if (page === "vendors") vendorsPage();
+  if (page === "team") teamPage();
 })();

@@ -10,10 +10,106 @@ import (
 	"time"
 )
 
-const activeAPIKeyByHash = `-- name: ActiveAPIKeyByHash :one
-SELECT id, account_id, prefix, hash, created_at, revoked_at FROM api_keys WHERE hash = ?1 AND revoked_at IS NULL
+const aPIKeyByID = `-- name: APIKeyByID :one
+SELECT id, account_id, prefix, hash, created_at, revoked_at, name, role, max_hourly_usd, max_gpu_count, vendors, expires_at, last_used_at FROM api_keys WHERE id = ?1
 `
 
+// Revoked keys too: events and caps name the key that procured a resource
+// for as long as the resource lives.
+func (q *Queries) APIKeyByID(ctx context.Context, id int64) (ApiKey, error) {
+	row := q.db.QueryRowContext(ctx, aPIKeyByID, id)
+	var i ApiKey
+	err := row.Scan(
+		&i.ID,
+		&i.AccountID,
+		&i.Prefix,
+		&i.Hash,
+		&i.CreatedAt,
+		&i.RevokedAt,
+		&i.Name,
+		&i.Role,
+		&i.MaxHourlyUSD,
+		&i.MaxGPUCount,
+		&i.Vendors,
+		&i.ExpiresAt,
+		&i.LastUsedAt,
+	)
+	return i, err
+}
+
+const accountAPIKey = `-- name: AccountAPIKey :one
+SELECT id, account_id, prefix, hash, created_at, revoked_at, name, role, max_hourly_usd, max_gpu_count, vendors, expires_at, last_used_at FROM api_keys WHERE id = ?1 AND account_id = ?2 AND revoked_at IS NULL
+`
+
+func (q *Queries) AccountAPIKey(ctx context.Context, iD int64, accountID int64) (ApiKey, error) {
+	row := q.db.QueryRowContext(ctx, accountAPIKey, iD, accountID)
+	var i ApiKey
+	err := row.Scan(
+		&i.ID,
+		&i.AccountID,
+		&i.Prefix,
+		&i.Hash,
+		&i.CreatedAt,
+		&i.RevokedAt,
+		&i.Name,
+		&i.Role,
+		&i.MaxHourlyUSD,
+		&i.MaxGPUCount,
+		&i.Vendors,
+		&i.ExpiresAt,
+		&i.LastUsedAt,
+	)
+	return i, err
+}
+
+const accountAPIKeys = `-- name: AccountAPIKeys :many
+SELECT id, account_id, prefix, hash, created_at, revoked_at, name, role, max_hourly_usd, max_gpu_count, vendors, expires_at, last_used_at FROM api_keys WHERE account_id = ?1 AND revoked_at IS NULL ORDER BY id
+`
+
+// The account's keys that are not revoked, oldest first.
+func (q *Queries) AccountAPIKeys(ctx context.Context, accountID int64) ([]ApiKey, error) {
+	rows, err := q.db.QueryContext(ctx, accountAPIKeys, accountID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ApiKey
+	for rows.Next() {
+		var i ApiKey
+		if err := rows.Scan(
+			&i.ID,
+			&i.AccountID,
+			&i.Prefix,
+			&i.Hash,
+			&i.CreatedAt,
+			&i.RevokedAt,
+			&i.Name,
+			&i.Role,
+			&i.MaxHourlyUSD,
+			&i.MaxGPUCount,
+			&i.Vendors,
+			&i.ExpiresAt,
+			&i.LastUsedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const activeAPIKeyByHash = `-- name: ActiveAPIKeyByHash :one
+SELECT id, account_id, prefix, hash, created_at, revoked_at, name, role, max_hourly_usd, max_gpu_count, vendors, expires_at, last_used_at FROM api_keys WHERE hash = ?1 AND revoked_at IS NULL
+`
+
+// An expired key is still found here: the caller compares expires_at with
+// its clock, so that the same row can be cached and refused once it expires.
 func (q *Queries) ActiveAPIKeyByHash(ctx context.Context, hash []byte) (ApiKey, error) {
 	row := q.db.QueryRowContext(ctx, activeAPIKeyByHash, hash)
 	var i ApiKey
@@ -24,6 +120,13 @@ func (q *Queries) ActiveAPIKeyByHash(ctx context.Context, hash []byte) (ApiKey, 
 		&i.Hash,
 		&i.CreatedAt,
 		&i.RevokedAt,
+		&i.Name,
+		&i.Role,
+		&i.MaxHourlyUSD,
+		&i.MaxGPUCount,
+		&i.Vendors,
+		&i.ExpiresAt,
+		&i.LastUsedAt,
 	)
 	return i, err
 }
@@ -40,17 +143,37 @@ func (q *Queries) CountAPIKeys(ctx context.Context) (int64, error) {
 }
 
 const createAPIKey = `-- name: CreateAPIKey :one
-INSERT INTO api_keys (account_id, prefix, hash, created_at)
-VALUES (?1, ?2, ?3, ?4)
-RETURNING id, account_id, prefix, hash, created_at, revoked_at
+INSERT INTO api_keys (account_id, prefix, hash, created_at, name, role, max_hourly_usd, max_gpu_count, vendors, expires_at)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6,
+        ?7, ?8, ?9, ?10)
+RETURNING id, account_id, prefix, hash, created_at, revoked_at, name, role, max_hourly_usd, max_gpu_count, vendors, expires_at, last_used_at
 `
 
-func (q *Queries) CreateAPIKey(ctx context.Context, accountID int64, prefix string, hash []byte, createdAt time.Time) (ApiKey, error) {
+type CreateAPIKeyParams struct {
+	AccountID    int64
+	Prefix       string
+	Hash         []byte
+	CreatedAt    time.Time
+	Name         string
+	Role         string
+	MaxHourlyUSD *float64
+	MaxGPUCount  *int64
+	Vendors      string
+	ExpiresAt    *time.Time
+}
+
+func (q *Queries) CreateAPIKey(ctx context.Context, arg CreateAPIKeyParams) (ApiKey, error) {
 	row := q.db.QueryRowContext(ctx, createAPIKey,
-		accountID,
-		prefix,
-		hash,
-		createdAt,
+		arg.AccountID,
+		arg.Prefix,
+		arg.Hash,
+		arg.CreatedAt,
+		arg.Name,
+		arg.Role,
+		arg.MaxHourlyUSD,
+		arg.MaxGPUCount,
+		arg.Vendors,
+		arg.ExpiresAt,
 	)
 	var i ApiKey
 	err := row.Scan(
@@ -60,17 +183,59 @@ func (q *Queries) CreateAPIKey(ctx context.Context, accountID int64, prefix stri
 		&i.Hash,
 		&i.CreatedAt,
 		&i.RevokedAt,
+		&i.Name,
+		&i.Role,
+		&i.MaxHourlyUSD,
+		&i.MaxGPUCount,
+		&i.Vendors,
+		&i.ExpiresAt,
+		&i.LastUsedAt,
 	)
 	return i, err
 }
 
 const revokeAPIKey = `-- name: RevokeAPIKey :execrows
 UPDATE api_keys SET revoked_at = ?1
-WHERE id = ?2 AND revoked_at IS NULL
+WHERE id = ?2 AND account_id = ?3 AND revoked_at IS NULL
 `
 
-func (q *Queries) RevokeAPIKey(ctx context.Context, revokedAt *time.Time, keyID int64) (int64, error) {
-	result, err := q.db.ExecContext(ctx, revokeAPIKey, revokedAt, keyID)
+func (q *Queries) RevokeAPIKey(ctx context.Context, revokedAt *time.Time, keyID int64, accountID int64) (int64, error) {
+	result, err := q.db.ExecContext(ctx, revokeAPIKey, revokedAt, keyID, accountID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
+const touchAPIKey = `-- name: TouchAPIKey :exec
+UPDATE api_keys SET last_used_at = ?1
+WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at < ?1)
+`
+
+// Written at most once a minute per key: last_used_at informs a listing.
+func (q *Queries) TouchAPIKey(ctx context.Context, lastUsedAt *time.Time, iD int64) error {
+	_, err := q.db.ExecContext(ctx, touchAPIKey, lastUsedAt, iD)
+	return err
+}
+
+const updateAPIKey = `-- name: UpdateAPIKey :execrows
+UPDATE api_keys
+SET name = ?1, role = ?2, max_hourly_usd = ?3,
+    max_gpu_count = ?4, vendors = ?5, expires_at = ?6
+WHERE id = ?7 AND account_id = ?8 AND revoked_at IS NULL
+`
+
+func (q *Queries) UpdateAPIKey(ctx context.Context, name string, role string, maxHourlyUSD *float64, maxGPUCount *int64, vendors string, expiresAt *time.Time, iD int64, accountID int64) (int64, error) {
+	result, err := q.db.ExecContext(ctx, updateAPIKey,
+		name,
+		role,
+		maxHourlyUSD,
+		maxGPUCount,
+		vendors,
+		expiresAt,
+		iD,
+		accountID,
+	)
 	if err != nil {
 		return 0, err
 	}

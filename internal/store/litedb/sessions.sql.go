@@ -12,9 +12,10 @@ import (
 
 const activeSessionByTokenHash = `-- name: ActiveSessionByTokenHash :one
 SELECT s.id, s.account_id, s.api_key_id, k.prefix AS key_prefix, s.token_hash, s.created_at, s.last_seen_at,
-       s.expires_at, s.user_agent, s.address
+       s.expires_at, s.user_agent, s.address, k.name AS key_name, k.role AS key_role
 FROM sessions s JOIN api_keys k ON k.id = s.api_key_id
 WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND k.revoked_at IS NULL
+  AND (k.expires_at IS NULL OR k.expires_at > ?2)
 `
 
 type ActiveSessionByTokenHashRow struct {
@@ -28,10 +29,12 @@ type ActiveSessionByTokenHashRow struct {
 	ExpiresAt  time.Time
 	UserAgent  string
 	Address    string
+	KeyName    string
+	KeyRole    string
 }
 
-// A session counts while it has not expired and its key is not revoked:
-// revoking a key ends its sessions without writing to them.
+// A session counts while neither it nor its key has expired and its key is
+// not revoked: revoking a key ends its sessions without writing to them.
 func (q *Queries) ActiveSessionByTokenHash(ctx context.Context, tokenHash []byte, now time.Time) (ActiveSessionByTokenHashRow, error) {
 	row := q.db.QueryRowContext(ctx, activeSessionByTokenHash, tokenHash, now)
 	var i ActiveSessionByTokenHashRow
@@ -46,15 +49,18 @@ func (q *Queries) ActiveSessionByTokenHash(ctx context.Context, tokenHash []byte
 		&i.ExpiresAt,
 		&i.UserAgent,
 		&i.Address,
+		&i.KeyName,
+		&i.KeyRole,
 	)
 	return i, err
 }
 
 const activeSessionsByAccount = `-- name: ActiveSessionsByAccount :many
 SELECT s.id, s.account_id, s.api_key_id, k.prefix AS key_prefix, s.token_hash, s.created_at, s.last_seen_at,
-       s.expires_at, s.user_agent, s.address
+       s.expires_at, s.user_agent, s.address, k.name AS key_name, k.role AS key_role
 FROM sessions s JOIN api_keys k ON k.id = s.api_key_id
 WHERE s.account_id = ?1 AND s.expires_at > ?2 AND k.revoked_at IS NULL
+  AND (k.expires_at IS NULL OR k.expires_at > ?2)
 ORDER BY s.created_at DESC, s.id DESC
 `
 
@@ -69,6 +75,8 @@ type ActiveSessionsByAccountRow struct {
 	ExpiresAt  time.Time
 	UserAgent  string
 	Address    string
+	KeyName    string
+	KeyRole    string
 }
 
 func (q *Queries) ActiveSessionsByAccount(ctx context.Context, accountID int64, now time.Time) ([]ActiveSessionsByAccountRow, error) {
@@ -91,6 +99,8 @@ func (q *Queries) ActiveSessionsByAccount(ctx context.Context, accountID int64, 
 			&i.ExpiresAt,
 			&i.UserAgent,
 			&i.Address,
+			&i.KeyName,
+			&i.KeyRole,
 		); err != nil {
 			return nil, err
 		}
@@ -119,7 +129,8 @@ func (q *Queries) DeleteAccountSession(ctx context.Context, iD int64, accountID 
 
 const deleteEndedSessions = `-- name: DeleteEndedSessions :execrows
 DELETE FROM sessions
-WHERE expires_at <= ?1 OR api_key_id IN (SELECT id FROM api_keys WHERE revoked_at IS NOT NULL)
+WHERE sessions.expires_at <= ?1
+   OR api_key_id IN (SELECT k.id FROM api_keys k WHERE k.revoked_at IS NOT NULL OR k.expires_at <= ?1)
 `
 
 func (q *Queries) DeleteEndedSessions(ctx context.Context, now time.Time) (int64, error) {

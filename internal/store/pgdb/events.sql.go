@@ -46,7 +46,7 @@ func (q *Queries) DeleteEventsBefore(ctx context.Context, before time.Time) (int
 }
 
 const eventsAfter = `-- name: EventsAfter :many
-SELECT account_id, id, type, resource_id, offer_id, data, created_at FROM events
+SELECT account_id, id, type, resource_id, offer_id, data, created_at, actor_key_id, actor_name FROM events
 WHERE account_id = $1 AND id > $2
   AND (type = $3 OR $3 = '')
   AND (resource_id = $4 OR offer_id = $4 OR $4 = '')
@@ -80,6 +80,8 @@ func (q *Queries) EventsAfter(ctx context.Context, accountID int64, afterID int6
 			&i.OfferID,
 			&i.Data,
 			&i.CreatedAt,
+			&i.ActorKeyID,
+			&i.ActorName,
 		); err != nil {
 			return nil, err
 		}
@@ -92,20 +94,34 @@ func (q *Queries) EventsAfter(ctx context.Context, accountID int64, afterID int6
 }
 
 const insertEvent = `-- name: InsertEvent :exec
-INSERT INTO events (account_id, id, type, resource_id, offer_id, data, created_at)
+INSERT INTO events (account_id, id, type, resource_id, offer_id, data, created_at, actor_key_id, actor_name)
 VALUES ($1, $2, $3, $4, $5,
-        $6, $7)
+        $6, $7, $8, $9)
 `
 
-func (q *Queries) InsertEvent(ctx context.Context, accountID int64, iD int64, type_ string, resourceID string, offerID string, data []byte, createdAt time.Time) error {
+type InsertEventParams struct {
+	AccountID  int64
+	ID         int64
+	Type       string
+	ResourceID string
+	OfferID    string
+	Data       []byte
+	CreatedAt  time.Time
+	ActorKeyID *int64
+	ActorName  string
+}
+
+func (q *Queries) InsertEvent(ctx context.Context, arg InsertEventParams) error {
 	_, err := q.db.Exec(ctx, insertEvent,
-		accountID,
-		iD,
-		type_,
-		resourceID,
-		offerID,
-		data,
-		createdAt,
+		arg.AccountID,
+		arg.ID,
+		arg.Type,
+		arg.ResourceID,
+		arg.OfferID,
+		arg.Data,
+		arg.CreatedAt,
+		arg.ActorKeyID,
+		arg.ActorName,
 	)
 	return err
 }

@@ -17,12 +17,19 @@ type Account struct {
 }
 
 type ApiKey struct {
-	ID        int64
-	AccountID int64
-	Prefix    string
-	Hash      []byte
-	CreatedAt time.Time
-	RevokedAt *time.Time
+	ID           int64
+	AccountID    int64
+	Prefix       string
+	Hash         []byte
+	CreatedAt    time.Time
+	RevokedAt    *time.Time
+	Name         string
+	Role         string
+	MaxHourlyUSD *float64
+	MaxGPUCount  *int64
+	Vendors      string
+	ExpiresAt    *time.Time
+	LastUsedAt   *time.Time
 }
 
 type CatalogSnapshot struct {
@@ -47,6 +54,8 @@ type Event struct {
 	OfferID    string
 	Data       []byte
 	CreatedAt  time.Time
+	ActorKeyID *int64
+	ActorName  string
 }
 
 type EventCounter struct {
@@ -117,6 +126,7 @@ type Resource struct {
 	DeleteAt          *time.Time
 	BillingStartedAt  *time.Time
 	Version           int64
+	CreatedByKeyID    *int64
 }
 
 type Session struct {

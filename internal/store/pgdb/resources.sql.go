@@ -16,7 +16,7 @@ INSERT INTO resources (
     node_index, status, status_message, failure_reason, vendor_instance_id, external_ip,
     internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at,
     ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at,
-    version
+    version, created_by_key_id
 ) VALUES (
     $1, $2, $3, $4,
     $5, $6, $7, $8,
@@ -25,7 +25,7 @@ INSERT INTO resources (
     $17, $18, $19,
     $20, $21, $22,
     $23, $24, $25, $26,
-    $27, $28
+    $27, $28, $29
 )
 ON CONFLICT (id) DO NOTHING
 `
@@ -59,6 +59,7 @@ type InsertResourceParams struct {
 	DeleteAt          *time.Time
 	BillingStartedAt  *time.Time
 	Version           int64
+	CreatedByKeyID    *int64
 }
 
 func (q *Queries) InsertResource(ctx context.Context, arg InsertResourceParams) (int64, error) {
@@ -91,6 +92,7 @@ func (q *Queries) InsertResource(ctx context.Context, arg InsertResourceParams) 
 		arg.DeleteAt,
 		arg.BillingStartedAt,
 		arg.Version,
+		arg.CreatedByKeyID,
 	)
 	if err != nil {
 		return 0, err
@@ -99,25 +101,27 @@ func (q *Queries) InsertResource(ctx context.Context, arg InsertResourceParams) 
 }
 
 const listResources = `-- name: ListResources :many
-SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version FROM resources
+SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version, created_by_key_id FROM resources
 WHERE account_id = $1
   AND (offer_id = $2 OR $2 = '')
   AND (status = $3 OR $3 = '')
-  AND (CAST($4 AS TEXT) = '' OR created_at < $5
-       OR (created_at = $5 AND id < $4))
+  AND (created_by_key_id = CAST($4 AS BIGINT) OR CAST($4 AS BIGINT) = 0)
+  AND (CAST($5 AS TEXT) = '' OR created_at < $6
+       OR (created_at = $6 AND id < $5))
 ORDER BY created_at DESC, id DESC
-LIMIT $6
+LIMIT $7
 `
 
-// An empty offer_id or status matches every row.
+// An empty offer_id or status, or a created_by of 0, matches every row.
 // A page of the account's resources, newest first: up to max_rows of
 // those after the one (before_created_at, before_id) in that order, or from
 // the first when before_id is ”.
-func (q *Queries) ListResources(ctx context.Context, accountID int64, offerID string, status string, beforeID string, beforeCreatedAt time.Time, maxRows int32) ([]Resource, error) {
+func (q *Queries) ListResources(ctx context.Context, accountID int64, offerID string, status string, createdBy int64, beforeID string, beforeCreatedAt time.Time, maxRows int32) ([]Resource, error) {
 	rows, err := q.db.Query(ctx, listResources,
 		accountID,
 		offerID,
 		status,
+		createdBy,
 		beforeID,
 		beforeCreatedAt,
 		maxRows,
@@ -158,6 +162,7 @@ func (q *Queries) ListResources(ctx context.Context, accountID int64, offerID st
 			&i.DeleteAt,
 			&i.BillingStartedAt,
 			&i.Version,
+			&i.CreatedByKeyID,
 		); err != nil {
 			return nil, err
 		}
@@ -170,7 +175,7 @@ func (q *Queries) ListResources(ctx context.Context, accountID int64, offerID st
 }
 
 const liveResources = `-- name: LiveResources :many
-SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version FROM resources WHERE status NOT IN ('deleted', 'failed') ORDER BY created_at, id
+SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version, created_by_key_id FROM resources WHERE status NOT IN ('deleted', 'failed') ORDER BY created_at, id
 `
 
 func (q *Queries) LiveResources(ctx context.Context) ([]Resource, error) {
@@ -211,6 +216,7 @@ func (q *Queries) LiveResources(ctx context.Context) ([]Resource, error) {
 			&i.DeleteAt,
 			&i.BillingStartedAt,
 			&i.Version,
+			&i.CreatedByKeyID,
 		); err != nil {
 			return nil, err
 		}
@@ -223,7 +229,7 @@ func (q *Queries) LiveResources(ctx context.Context) ([]Resource, error) {
 }
 
 const liveResourcesOfAccount = `-- name: LiveResourcesOfAccount :many
-SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version FROM resources
+SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version, created_by_key_id FROM resources
 WHERE account_id = $1 AND status NOT IN ('deleted', 'failed')
 ORDER BY created_at, id
 `
@@ -266,6 +272,7 @@ func (q *Queries) LiveResourcesOfAccount(ctx context.Context, accountID int64) (
 			&i.DeleteAt,
 			&i.BillingStartedAt,
 			&i.Version,
+			&i.CreatedByKeyID,
 		); err != nil {
 			return nil, err
 		}
@@ -278,7 +285,7 @@ func (q *Queries) LiveResourcesOfAccount(ctx context.Context, accountID int64) (
 }
 
 const resourceByID = `-- name: ResourceByID :one
-SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version FROM resources WHERE id = $1
+SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version, created_by_key_id FROM resources WHERE id = $1
 `
 
 func (q *Queries) ResourceByID(ctx context.Context, id string) (Resource, error) {
@@ -313,12 +320,13 @@ func (q *Queries) ResourceByID(ctx context.Context, id string) (Resource, error)
 		&i.DeleteAt,
 		&i.BillingStartedAt,
 		&i.Version,
+		&i.CreatedByKeyID,
 	)
 	return i, err
 }
 
 const resourcesByOffer = `-- name: ResourcesByOffer :many
-SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version FROM resources WHERE offer_id = $1 ORDER BY node_index, id
+SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version, created_by_key_id FROM resources WHERE offer_id = $1 ORDER BY node_index, id
 `
 
 func (q *Queries) ResourcesByOffer(ctx context.Context, offerID string) ([]Resource, error) {
@@ -359,6 +367,7 @@ func (q *Queries) ResourcesByOffer(ctx context.Context, offerID string) ([]Resou
 			&i.DeleteAt,
 			&i.BillingStartedAt,
 			&i.Version,
+			&i.CreatedByKeyID,
 		); err != nil {
 			return nil, err
 		}
@@ -371,7 +380,7 @@ func (q *Queries) ResourcesByOffer(ctx context.Context, offerID string) ([]Resou
 }
 
 const resourcesByParent = `-- name: ResourcesByParent :many
-SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version FROM resources WHERE parent_id = $1 ORDER BY node_index, id
+SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version, created_by_key_id FROM resources WHERE parent_id = $1 ORDER BY node_index, id
 `
 
 func (q *Queries) ResourcesByParent(ctx context.Context, parentID *string) ([]Resource, error) {
@@ -412,6 +421,7 @@ func (q *Queries) ResourcesByParent(ctx context.Context, parentID *string) ([]Re
 			&i.DeleteAt,
 			&i.BillingStartedAt,
 			&i.Version,
+			&i.CreatedByKeyID,
 		); err != nil {
 			return nil, err
 		}
@@ -424,7 +434,7 @@ func (q *Queries) ResourcesByParent(ctx context.Context, parentID *string) ([]Re
 }
 
 const resourcesByVendorInstance = `-- name: ResourcesByVendorInstance :many
-SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version FROM resources
+SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version, created_by_key_id FROM resources
 WHERE vendor = $1 AND vendor_instance_id = $2
 ORDER BY created_at, id
 `
@@ -467,6 +477,7 @@ func (q *Queries) ResourcesByVendorInstance(ctx context.Context, vendor string, 
 			&i.DeleteAt,
 			&i.BillingStartedAt,
 			&i.Version,
+			&i.CreatedByKeyID,
 		); err != nil {
 			return nil, err
 		}
@@ -521,7 +532,7 @@ UPDATE resources SET
     delete_at = CASE $6 WHEN 'deleting' THEN NULL WHEN 'deleted' THEN NULL WHEN 'failed' THEN NULL ELSE delete_at END,
     version = version + 1
 WHERE id = $20 AND version = $21
-RETURNING id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version
+RETURNING id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version, created_by_key_id
 `
 
 type UpdateResourceParams struct {
@@ -605,6 +616,7 @@ func (q *Queries) UpdateResource(ctx context.Context, arg UpdateResourceParams) 
 		&i.DeleteAt,
 		&i.BillingStartedAt,
 		&i.Version,
+		&i.CreatedByKeyID,
 	)
 	return i, err
 }

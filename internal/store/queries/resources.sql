@@ -4,7 +4,7 @@ INSERT INTO resources (
     node_index, status, status_message, failure_reason, vendor_instance_id, external_ip,
     internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at,
     ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at,
-    version
+    version, created_by_key_id
 ) VALUES (
     sqlc.arg(id), sqlc.arg(account_id), sqlc.arg(offer_id), sqlc.arg(parent_id),
     sqlc.arg(resource_type), sqlc.arg(vendor), sqlc.arg(vendor_region), sqlc.arg(name),
@@ -13,7 +13,7 @@ INSERT INTO resources (
     sqlc.arg(spec), sqlc.arg(price_per_hour), sqlc.arg(create_attempted_at),
     sqlc.arg(delete_requested_at), sqlc.arg(ready_at), sqlc.arg(deleted_at),
     sqlc.arg(last_synced_at), sqlc.arg(created_at), sqlc.arg(updated_at), sqlc.arg(delete_at),
-    sqlc.arg(billing_started_at), sqlc.arg(version)
+    sqlc.arg(billing_started_at), sqlc.arg(version), sqlc.arg(created_by_key_id)
 )
 ON CONFLICT (id) DO NOTHING;
 
@@ -26,7 +26,7 @@ SELECT * FROM resources WHERE offer_id = sqlc.arg(offer_id) ORDER BY node_index,
 -- name: ResourcesByParent :many
 SELECT * FROM resources WHERE parent_id = sqlc.arg(parent_id) ORDER BY node_index, id;
 
--- An empty offer_id or status matches every row.
+-- An empty offer_id or status, or a created_by of 0, matches every row.
 -- A page of the account's resources, newest first: up to max_rows of
 -- those after the one (before_created_at, before_id) in that order, or from
 -- the first when before_id is ''.
@@ -35,6 +35,7 @@ SELECT * FROM resources
 WHERE account_id = sqlc.arg(account_id)
   AND (offer_id = sqlc.arg(offer_id) OR sqlc.arg(offer_id) = '')
   AND (status = sqlc.arg(status) OR sqlc.arg(status) = '')
+  AND (created_by_key_id = CAST(sqlc.arg(created_by) AS BIGINT) OR CAST(sqlc.arg(created_by) AS BIGINT) = 0)
   AND (CAST(sqlc.arg(before_id) AS TEXT) = '' OR created_at < sqlc.arg(before_created_at)
        OR (created_at = sqlc.arg(before_created_at) AND id < sqlc.arg(before_id)))
 ORDER BY created_at DESC, id DESC
