@@ -460,6 +460,66 @@ func TestConsoleInABrowser(t *testing.T) {
 	do("docs", chromedp.Navigate(s.URL+"/docs"), chromedp.WaitVisible(css(`elements-api a`)))
 	fits("docs")
 
+	// The Team page: an admin makes a viewer key and sees its secret once;
+	// signed in with it, the console offers no Rent, Delete or Team; revoked
+	// from the page, the key is refused at once.
+	count := func(what, expr string) int {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[int](expr))
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		return v
+	}
+	do("team", chromedp.Navigate(s.URL+"/team"), chromedp.WaitVisible(css("#keys tbody tr")))
+	do("new viewer key", chromedp.SetValue(css(`#new-key [name="name"]`), "viewer in a browser"),
+		chromedp.SetValue(css(`#new-key [name="role"]`), "viewer"), chromedp.Click(css(`#new-key button[type="submit"]`)),
+		chromedp.WaitVisible(css("#new-secret")))
+	viewerKey := strings.TrimSpace(text("#secret"))
+	viewerRow := `[...document.querySelectorAll("#keys tbody tr")].find(r => r.cells[0].textContent === "viewer in a browser")`
+	if role := poll("the new key listed", `(`+viewerRow+`)?.cells[1].textContent || ""`, 10*time.Second); role != "viewer" {
+		t.Fatalf("the new key is listed with role %q", role)
+	}
+	fits("team")
+	if status, _, body := s.DoKey(t, viewerKey, http.MethodGet, "/resources", "", nil); status != http.StatusOK {
+		t.Fatalf("the key the Team page made: GET /resources %d %s", status, body)
+	}
+	do("sign in as the viewer", chromedp.Navigate(s.URL+"/"), chromedp.Click(css(".signout button")), chromedp.WaitVisible(css("#api_key")),
+		chromedp.SetValue(css("#api_key"), viewerKey), chromedp.Submit(css("#api_key")), chromedp.WaitReady(css(`#q-gpu option[value="H100"]`)))
+	search()
+	if n := count("rent buttons", `document.querySelectorAll("#offers tbody tr button").length`); n != 0 {
+		t.Errorf("a viewer's offers page shows %d Rent buttons", n)
+	}
+	if n := count("team links", `document.querySelectorAll('a[href="/team"]').length`); n != 0 {
+		t.Errorf("a viewer's console links to the Team page")
+	}
+	do("viewer machines", chromedp.Navigate(s.URL+"/machines"), chromedp.WaitVisible(css("#machines tbody tr")))
+	if n := count("delete buttons", `document.querySelectorAll("#machines tbody button.danger").length`); n != 0 {
+		t.Errorf("a viewer's machines page shows %d Delete buttons", n)
+	}
+	do("viewer team", chromedp.Navigate(s.URL+"/team"), chromedp.WaitReady(css("main")))
+	if loc := location(); loc != s.URL+"/" {
+		t.Errorf("a viewer's /team went to %s, want /", loc)
+	}
+	do("sign in as the admin again", chromedp.Click(css(".signout button")), chromedp.WaitVisible(css("#api_key")),
+		chromedp.SetValue(css("#api_key"), s.Key), chromedp.Submit(css("#api_key")), chromedp.WaitReady(css(`#q-gpu option[value="H100"]`)),
+		chromedp.Navigate(s.URL+"/team"), chromedp.WaitVisible(css("#keys tbody tr")))
+	// The page asks with window.confirm, which a headless browser would
+	// leave open: the test says yes.
+	do("revoke", chromedp.Evaluate[chromedp.Void](`window.confirm = () => true; (`+viewerRow+`).querySelector("button").click()`))
+	revoked := time.Now()
+	for {
+		status, _, _ := s.DoKey(t, viewerKey, http.MethodGet, "/resources", "", nil)
+		if status == http.StatusUnauthorized {
+			break
+		}
+		if time.Since(revoked) > time.Second {
+			t.Fatalf("the key revoked on the Team page still gets %d after %s", status, time.Since(revoked))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	poll("the revoked key leaves the list", `(`+viewerRow+`) ? "" : "gone"`, 10*time.Second)
+
 	// Sign out: back at the sign-in form, and the console is closed.
 	do("sign out", chromedp.Navigate(s.URL+"/"), chromedp.WaitVisible(css(".signout button")), chromedp.Click(css(".signout button")),
 		chromedp.WaitVisible(css("#api_key")), chromedp.Navigate(s.URL+"/machines"), chromedp.WaitVisible(css("#api_key")))
