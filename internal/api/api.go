@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/gpusupply/supply/internal/contentcoding"
 	"github.com/gpusupply/supply/internal/ledger"
 	"github.com/gpusupply/supply/internal/offers"
 	"github.com/gpusupply/supply/internal/versioned"
@@ -28,6 +29,16 @@ import (
 
 // maxBodyBytes caps every request body; larger ones get 413.
 const maxBodyBytes = 1 << 20
+
+// The bounds of API.packed. An answer is shared while it stays the same,
+// which for get_offers is within one second (offer ids are sealed per
+// second) and for the polled answers until they change: 1,024 entries
+// hold every answer of hundreds of clients polling at once, and 64 MiB
+// (answers and their compressed bodies) about 260 answers of 225 KB.
+const (
+	maxPackedAnswers = 1024
+	maxPackedBytes   = 64 << 20
+)
 
 // Tags group operations in the OpenAPI document as the reference does.
 const (
@@ -149,6 +160,9 @@ type API struct {
 	// it is written again instead of encoded and hashed again.
 	statuses     *versioned.Cache[encodedAnswer]
 	summaryHeads *versioned.Cache[[]byte]
+	// packed keeps the compressed bodies of recent answers (see
+	// writeAnswer), bounded by maxPackedAnswers and maxPackedBytes.
+	packed *contentcoding.Cache
 	// procureDecoder reads POST /procure_offer bodies (JSON); cloud_init
 	// may carry private keys (host keys in a cloud-config).
 	procureDecoder *bodyDecoder
@@ -196,6 +210,7 @@ func New(cfg Config) *API {
 		queryDecoder:   newBodyDecoder[supplyapi.OfferQuery](true),
 		statuses:       versioned.New[encodedAnswer](maxEncoded),
 		summaryHeads:   versioned.New[[]byte](maxEncoded),
+		packed:         contentcoding.NewCache(maxPackedAnswers, maxPackedBytes),
 		procureDecoder: newBodyDecoder[supplyapi.ProcureOfferRequest](false, "cloud_init"),
 		patchDecoder:   newBodyDecoder[supplyapi.AutoDeleteRequest](false),
 		webhookDecoder: newBodyDecoder[supplyapi.WebhookRequest](false),
