@@ -36,9 +36,9 @@ func answer(n, seed int) []byte {
 }
 
 // TestCacheServesOnlyTheSameBytes: every body unpacks to exactly the
-// answer asked for; an answer seen before is served from the cache, and an
-// answer that differs in one byte, or the same answer in another coding,
-// is not.
+// answer asked for; an answer compressed twice before is served from the
+// cache, and an answer that differs in one byte, or the same answer in
+// another coding, is not.
 func TestCacheServesOnlyTheSameBytes(t *testing.T) {
 	c := NewCache(16, 8<<20)
 	a, b := answer(300, 1), answer(300, 2)
@@ -48,7 +48,7 @@ func TestCacheServesOnlyTheSameBytes(t *testing.T) {
 		for _, step := range []struct {
 			plain []byte
 			kept  bool
-		}{{a, false}, {a, true}, {b, false}, {changed, false}, {a, true}, {changed, true}} {
+		}{{a, false}, {a, false}, {a, true}, {b, false}, {changed, false}, {a, true}, {changed, false}, {changed, true}, {b, false}, {b, true}} {
 			packed, kept := c.Get(step.plain, coding)
 			if kept != step.kept {
 				t.Errorf("%s: kept %v, want %v", coding.Name(), kept, step.kept)
@@ -68,6 +68,7 @@ func TestCacheServesOnlyTheSameBytes(t *testing.T) {
 func TestCacheComparesWholeAnswers(t *testing.T) {
 	c := NewCache(16, 8<<20)
 	a, b := answer(100, 1), answer(100, 2)
+	c.Get(b, Gzip)
 	packedB, _ := c.Get(b, Gzip)
 	// b's entry, filed under a's hash as a collision would file it.
 	eb := c.entries[key{c.hash(b), Gzip}]
@@ -83,7 +84,12 @@ func TestCacheComparesWholeAnswers(t *testing.T) {
 func TestCacheBounds(t *testing.T) {
 	const maxEntries, maxBytes = 4, 1 << 20
 	c := NewCache(maxEntries, maxBytes)
+	c.Get(answer(50, -1), Gzip)
+	if len(c.entries) != 0 || c.held != 0 {
+		t.Fatalf("an answer compressed once was kept: %d entries, %d bytes", len(c.entries), c.held)
+	}
 	for i := range 20 {
+		c.Get(answer(50, i), Gzip)
 		c.Get(answer(50, i), Gzip)
 		if len(c.order) > maxEntries || len(c.entries) > maxEntries || c.held > maxBytes {
 			t.Fatalf("after %d answers: %d entries (%d in order), %d bytes; bounds %d and %d", i+1, len(c.entries), len(c.order), c.held, maxEntries, maxBytes)
@@ -92,6 +98,7 @@ func TestCacheBounds(t *testing.T) {
 	c = NewCache(1000, maxBytes)
 	for i := range 40 {
 		c.Get(answer(500, i), Zstd) // ~50 KB each
+		c.Get(answer(500, i), Zstd)
 		if c.held > maxBytes {
 			t.Fatalf("after %d answers: %d bytes held, bound %d", i+1, c.held, maxBytes)
 		}
@@ -100,7 +107,7 @@ func TestCacheBounds(t *testing.T) {
 		t.Errorf("%d of 40 answers kept: the byte bound should keep some and drop some", len(c.entries))
 	}
 	huge := answer(2000, 1) // over maxBytes/8
-	for range 2 {
+	for range 3 {
 		packed, kept := c.Get(huge, Gzip)
 		if kept || !bytes.Equal(unpack(t, packed, Gzip), huge) {
 			t.Fatalf("huge answer: kept %v", kept)
@@ -109,7 +116,8 @@ func TestCacheBounds(t *testing.T) {
 }
 
 // TestCacheCompressesOnceForConcurrentRequests: requests that arrive
-// together with the same new answer share one compression.
+// together with the same new answer share one compression once the first
+// has marked it seen.
 func TestCacheCompressesOnceForConcurrentRequests(t *testing.T) {
 	c := NewCache(16, 8<<20)
 	plain := answer(1000, 3)
@@ -132,7 +140,7 @@ func TestCacheCompressesOnceForConcurrentRequests(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if fresh != 1 {
-		t.Errorf("%d of 16 concurrent requests compressed the same answer, want 1", fresh)
+	if fresh != 2 {
+		t.Errorf("%d of 16 concurrent requests compressed the same answer, want 2 (the first, and the one that keeps it)", fresh)
 	}
 }
