@@ -34,10 +34,13 @@ const maxBodyBytes = 1 << 20
 // which for get_offers is within one second (offer ids are sealed per
 // second) and for the polled answers until they change: 1,024 entries
 // hold every answer of hundreds of clients polling at once, and 64 MiB
-// (answers and their compressed bodies) about 260 answers of 225 KB.
+// (answers and their compressed bodies) about 270 answers of 225 KB. An
+// answer not asked for in 10 s goes: a poller that comes back later than
+// that is rarely the only one to have asked in between.
 const (
 	maxPackedAnswers = 1024
 	maxPackedBytes   = 64 << 20
+	packedIdle       = 10 * time.Second
 )
 
 // Tags group operations in the OpenAPI document as the reference does.
@@ -161,7 +164,8 @@ type API struct {
 	statuses     *versioned.Cache[encodedAnswer]
 	summaryHeads *versioned.Cache[[]byte]
 	// packed keeps the compressed bodies of recent answers (see
-	// writeAnswer), bounded by maxPackedAnswers and maxPackedBytes.
+	// writeAnswer), bounded by maxPackedAnswers and maxPackedBytes, for
+	// packedIdle.
 	packed *contentcoding.Cache
 	// procureDecoder reads POST /procure_offer bodies (JSON); cloud_init
 	// may carry private keys (host keys in a cloud-config).
@@ -210,7 +214,7 @@ func New(cfg Config) *API {
 		queryDecoder:   newBodyDecoder[supplyapi.OfferQuery](true),
 		statuses:       versioned.New[encodedAnswer](maxEncoded),
 		summaryHeads:   versioned.New[[]byte](maxEncoded),
-		packed:         contentcoding.NewCache(maxPackedAnswers, maxPackedBytes),
+		packed:         contentcoding.NewCache(maxPackedAnswers, maxPackedBytes, packedIdle),
 		procureDecoder: newBodyDecoder[supplyapi.ProcureOfferRequest](false, "cloud_init"),
 		patchDecoder:   newBodyDecoder[supplyapi.AutoDeleteRequest](false),
 		webhookDecoder: newBodyDecoder[supplyapi.WebhookRequest](false),

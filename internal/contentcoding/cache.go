@@ -2,8 +2,10 @@ package contentcoding
 
 import (
 	"bytes"
+	"container/list"
 	"hash/maphash"
 	"sync"
+	"time"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -23,21 +25,27 @@ import (
 // push out the ones that repeat. The first time, only its hash is noted.
 //
 // Memory: at most maxEntries entries holding at most maxBytes bytes of
-// answers and compressed bodies together; past either bound the oldest
-// entries go. An answer larger than maxBytes/8 is compressed for its
-// request and not kept, so that one huge answer cannot empty the cache.
-// The hashes of answers seen once are at most 4 × maxEntries (16 bytes
-// each), forgotten all at once past that.
+// answers and compressed bodies together; past either bound the least
+// recently served entries go, and so does any entry not served for idle
+// (a get_offers answer is only ever served within its second, so without
+// this the cache would sit at its bounds with answers nobody can get). An
+// answer larger than maxBytes/8 is compressed for its request and not
+// kept, so that one huge answer cannot empty the cache. The hashes of
+// answers seen once are at most 4 × maxEntries (16 bytes each), forgotten
+// all at once past that.
 type Cache struct {
 	seed       maphash.Seed
 	maxEntries int
 	maxBytes   int
+	idle       time.Duration
+	now        func() time.Time
 	mu         sync.Mutex
-	entries    map[key]*entry
-	// order holds the entries oldest first, the ones replaced in entries
-	// too until their turn comes; held is the bytes of all of them.
-	order []*entry
-	held  int
+	entries    map[key]*list.Element
+	// lru holds the *entry values, least recently served first, the
+	// ones replaced in entries too until their turn comes; held is the
+	// bytes of all of them.
+	lru  *list.List
+	held int
 	// seen holds the keys of answers compressed once and not kept.
 	seen map[key]struct{}
 }
@@ -53,16 +61,18 @@ type entry struct {
 	key
 	plain, packed []byte
 	done          chan struct{}
-	// size is the memory the entry holds, counted in Cache.held until it
-	// is evicted.
+	// served is when the entry was made or last served. size is the
+	// memory it holds, counted in Cache.held until it is evicted.
+	served  time.Time
 	size    int
 	evicted bool
 }
 
 // NewCache returns a Cache bounded by maxEntries entries and maxBytes
-// bytes.
-func NewCache(maxEntries, maxBytes int) *Cache {
-	return &Cache{seed: maphash.MakeSeed(), maxEntries: maxEntries, maxBytes: maxBytes, entries: map[key]*entry{}, seen: map[key]struct{}{}}
+// bytes, whose entries go once not served for idle.
+func NewCache(maxEntries, maxBytes int, idle time.Duration) *Cache {
+	return &Cache{seed: maphash.MakeSeed(), maxEntries: maxEntries, maxBytes: maxBytes, idle: idle, now: time.Now,
+		entries: map[key]*list.Element{}, lru: list.New(), seen: map[key]struct{}{}}
 }
 
 // Get returns plain compressed in coding (not Identity), and whether it
@@ -75,9 +85,14 @@ func (c *Cache) Get(plain []byte, coding Coding) (packed []byte, kept bool) {
 	}
 	k := key{c.hash(plain), coding}
 	c.mu.Lock()
+	now := c.now()
+	c.evict(now)
 	// Compared under the lock (a few microseconds for a 225 KB answer),
 	// so that concurrent misses of one answer find each other's entry.
-	if e := c.entries[k]; e != nil && bytes.Equal(e.plain, plain) {
+	if el := c.entries[k]; el != nil && bytes.Equal(el.Value.(*entry).plain, plain) {
+		e := el.Value.(*entry)
+		e.served = now
+		c.lru.MoveToBack(el)
 		c.mu.Unlock()
 		<-e.done
 		return e.packed, true
@@ -91,12 +106,11 @@ func (c *Cache) Get(plain []byte, coding Coding) (packed []byte, kept bool) {
 		return compress(plain, coding), false
 	}
 	delete(c.seen, k)
-	e := &entry{key: k, plain: bytes.Clone(plain), done: make(chan struct{})}
+	e := &entry{key: k, plain: bytes.Clone(plain), done: make(chan struct{}), served: now}
 	e.size = cap(e.plain)
-	c.entries[k] = e
-	c.order = append(c.order, e)
+	c.entries[k] = c.lru.PushBack(e)
 	c.held += e.size
-	c.evict()
+	c.evict(now)
 	c.mu.Unlock()
 
 	packed = compress(plain, coding)
@@ -105,7 +119,7 @@ func (c *Cache) Get(plain []byte, coding Coding) (packed []byte, kept bool) {
 	if !e.evicted {
 		e.size += cap(packed)
 		c.held += cap(packed)
-		c.evict()
+		c.evict(c.now())
 	}
 	c.mu.Unlock()
 	close(e.done)
@@ -115,16 +129,19 @@ func (c *Cache) Get(plain []byte, coding Coding) (packed []byte, kept bool) {
 // hash is the hash plain is filed under.
 func (c *Cache) hash(plain []byte) uint64 { return maphash.Bytes(c.seed, plain) }
 
-// evict drops the oldest entries while the cache is over a bound. An
-// entry still being compressed may go: its waiters hold it.
-func (c *Cache) evict() {
-	for len(c.order) > 0 && (len(c.order) > c.maxEntries || c.held > c.maxBytes) {
-		e := c.order[0]
-		c.order[0] = nil // not held by the slice's array once dropped
-		c.order = c.order[1:]
+// evict drops the least recently served entries while the cache is over
+// a bound or they have been idle too long. An entry still being
+// compressed may go: its waiters hold it.
+func (c *Cache) evict(now time.Time) {
+	for el := c.lru.Front(); el != nil; el = c.lru.Front() {
+		e := el.Value.(*entry)
+		if c.lru.Len() <= c.maxEntries && c.held <= c.maxBytes && now.Sub(e.served) < c.idle {
+			return
+		}
+		c.lru.Remove(el)
 		c.held -= e.size
 		e.evicted = true
-		if c.entries[e.key] == e {
+		if c.entries[e.key] == el {
 			delete(c.entries, e.key)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gpusupply/supply/internal/contentcoding/contentcodingtest"
 )
@@ -40,7 +41,7 @@ func answer(n, seed int) []byte {
 // cache, and an answer that differs in one byte, or the same answer in
 // another coding, is not.
 func TestCacheServesOnlyTheSameBytes(t *testing.T) {
-	c := NewCache(16, 8<<20)
+	c := NewCache(16, 8<<20, time.Minute)
 	a, b := answer(300, 1), answer(300, 2)
 	changed := bytes.Clone(a)
 	changed[len(changed)/2] ^= 1
@@ -66,7 +67,7 @@ func TestCacheServesOnlyTheSameBytes(t *testing.T) {
 // TestCacheComparesWholeAnswers: an entry found under an answer's hash
 // that was made from other bytes (a hash collision) is not served.
 func TestCacheComparesWholeAnswers(t *testing.T) {
-	c := NewCache(16, 8<<20)
+	c := NewCache(16, 8<<20, time.Minute)
 	a, b := answer(100, 1), answer(100, 2)
 	c.Get(b, Gzip)
 	packedB, _ := c.Get(b, Gzip)
@@ -83,7 +84,7 @@ func TestCacheComparesWholeAnswers(t *testing.T) {
 // answer over an eighth of its bytes is compressed but not kept.
 func TestCacheBounds(t *testing.T) {
 	const maxEntries, maxBytes = 4, 1 << 20
-	c := NewCache(maxEntries, maxBytes)
+	c := NewCache(maxEntries, maxBytes, time.Minute)
 	c.Get(answer(50, -1), Gzip)
 	if len(c.entries) != 0 || c.held != 0 {
 		t.Fatalf("an answer compressed once was kept: %d entries, %d bytes", len(c.entries), c.held)
@@ -91,11 +92,11 @@ func TestCacheBounds(t *testing.T) {
 	for i := range 20 {
 		c.Get(answer(50, i), Gzip)
 		c.Get(answer(50, i), Gzip)
-		if len(c.order) > maxEntries || len(c.entries) > maxEntries || c.held > maxBytes {
-			t.Fatalf("after %d answers: %d entries (%d in order), %d bytes; bounds %d and %d", i+1, len(c.entries), len(c.order), c.held, maxEntries, maxBytes)
+		if c.lru.Len() > maxEntries || len(c.entries) > maxEntries || c.held > maxBytes {
+			t.Fatalf("after %d answers: %d entries (%d listed), %d bytes; bounds %d and %d", i+1, len(c.entries), c.lru.Len(), c.held, maxEntries, maxBytes)
 		}
 	}
-	c = NewCache(1000, maxBytes)
+	c = NewCache(1000, maxBytes, time.Minute)
 	for i := range 40 {
 		c.Get(answer(500, i), Zstd) // ~50 KB each
 		c.Get(answer(500, i), Zstd)
@@ -119,7 +120,7 @@ func TestCacheBounds(t *testing.T) {
 // together with the same new answer share one compression once the first
 // has marked it seen.
 func TestCacheCompressesOnceForConcurrentRequests(t *testing.T) {
-	c := NewCache(16, 8<<20)
+	c := NewCache(16, 8<<20, time.Minute)
 	plain := answer(1000, 3)
 	var (
 		wg    sync.WaitGroup
@@ -142,5 +143,46 @@ func TestCacheCompressesOnceForConcurrentRequests(t *testing.T) {
 	wg.Wait()
 	if fresh != 2 {
 		t.Errorf("%d of 16 concurrent requests compressed the same answer, want 2 (the first, and the one that keeps it)", fresh)
+	}
+}
+
+// TestCacheDropsWhatIsNotServed: past the entry bound the least recently
+// served answer goes, not the oldest; and an answer not served for the
+// idle time goes, memory and all.
+func TestCacheDropsWhatIsNotServed(t *testing.T) {
+	now := time.Date(2026, 12, 7, 19, 0, 0, 0, time.UTC)
+	c := NewCache(2, 8<<20, 10*time.Second)
+	c.now = func() time.Time { return now }
+	keep := func(plain []byte) {
+		c.Get(plain, Gzip)
+		c.Get(plain, Gzip)
+	}
+	kept := func(plain []byte) bool {
+		_, kept := c.Get(plain, Gzip)
+		return kept
+	}
+	a, b, d := answer(100, 1), answer(100, 2), answer(100, 3)
+	keep(a)
+	keep(b)
+	if !kept(a) { // a is now the more recently served
+		t.Fatal("a was not kept")
+	}
+	keep(d) // over the bound of 2: b goes
+	if !kept(a) || !kept(d) {
+		t.Fatal("a recently served answer went instead of the least recently served")
+	}
+	if kept(b) {
+		t.Fatal("b, the least recently served, stayed past the bound")
+	}
+	now = now.Add(9 * time.Second)
+	if !kept(a) {
+		t.Fatal("a was dropped before it was idle for 10 s")
+	}
+	now = now.Add(10 * time.Second)
+	if kept(a) {
+		t.Fatal("a was still served after 10 s idle")
+	}
+	if c.lru.Len() != 0 || len(c.entries) != 0 || c.held != 0 {
+		t.Errorf("after 10 s idle: %d entries (%d listed), %d bytes held", len(c.entries), c.lru.Len(), c.held)
 	}
 }
