@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gpusupply/supply/internal/contentcoding/contentcodingtest"
 	"github.com/gpusupply/supply/internal/store"
 )
 
@@ -51,13 +52,16 @@ type loadConfig struct {
 	refresh string
 	// endpoints, if set, names the only endpoints TestLoadPolling measures.
 	endpoints []string
+	// encodings are the Accept-Encoding headers every setup is measured
+	// with in turn, "identity" for a client that asks for no compression.
+	encodings []string
 }
 
 func loadConfigFromEnv(t *testing.T) loadConfig {
 	c := loadConfig{
 		duration: 15 * time.Second, warmup: 3 * time.Second, concurrencies: []int{16}, runs: 3,
 		engines: []string{store.EngineSQLite, store.EnginePostgres}, scales: []int{1},
-		mixes: [][]string{loadQueries}, refresh: "1h",
+		mixes: [][]string{loadQueries}, refresh: "1h", encodings: []string{identity, "gzip"},
 	}
 	env := func(name string, parse func(string) error) {
 		if v := os.Getenv(name); v != "" {
@@ -73,6 +77,7 @@ func loadConfigFromEnv(t *testing.T) loadConfig {
 	env("SUPPLY_LOAD_SCALES", func(v string) (err error) { c.scales, err = atois(v); return })
 	env("SUPPLY_LOAD_PROFILE", func(v string) error { c.profiles = v; return nil })
 	env("SUPPLY_LOAD_ENDPOINTS", func(v string) error { c.endpoints = strings.Split(v, ","); return nil })
+	env("SUPPLY_LOAD_ENCODINGS", func(v string) error { c.encodings = strings.Split(v, ","); return nil })
 	env("SUPPLY_LOAD_REFRESH", func(v string) error { c.refresh = v; _, err := time.ParseDuration(v); return err })
 	env("SUPPLY_LOAD_QUERIES", func(v string) error {
 		c.mixes = nil
@@ -104,12 +109,14 @@ func atois(v string) ([]int, error) {
 // _ENGINES (sqlite,postgres), _SCALES (--sandbox-scale values, e.g. 1,84)
 // and _QUERIES (YAML bodies separated by "\n---\n", each measured on its
 // own instead of the default mix), _REFRESH (--catalog-refresh, 1h by
-// default). Each run also reports the server's RSS (/proc/<pid>/status
+// default) and _ENCODINGS (the Accept-Encoding of each measurement in
+// turn: identity,gzip by default; zstd too). Each run also reports the server's RSS (/proc/<pid>/status
 // VmRSS, sampled every 250 ms): at the end and the largest seen.
 // SUPPLY_LOAD_PROFILE=dir writes a CPU
 // profile of the server per setup there. SUPPLY_E2E_BINARY measures another
-// build, such as an older commit's. Answers are asked for uncompressed.
-// The load generator runs on the same machine as the server and competes
+// build, such as an older commit's. A compressed answer is read as it
+// comes, not decompressed (that is the client's CPU, not the server's),
+// but checked to be in the coding asked for, or plain. The load generator runs on the same machine as the server and competes
 // with it for CPU.
 func TestLoadGetOffers(t *testing.T) {
 	if os.Getenv("SUPPLY_LOAD") != "1" {
@@ -130,12 +137,14 @@ func TestLoadGetOffers(t *testing.T) {
 				}
 				for m, mix := range cfg.mixes {
 					for _, concurrency := range cfg.concurrencies {
-						l := newLoader(s, concurrency, offerQueries(mix))
-						m := l.measure(t, cfg, fmt.Sprintf("cpu-%s-scale%d-q%d-c%d.pprof", engine, scale, m, concurrency))
-						t.Logf("RESULT engine=%s scale=%d offers=%d queries=%q concurrency=%d median of %d: %s",
-							engine, scale, catalog, mix, concurrency, cfg.runs, m)
-						if m.errors > 0 {
-							t.Errorf("%d requests failed", m.errors)
+						for _, encoding := range cfg.encodings {
+							l := newLoader(s, concurrency, encoding, offerQueries(mix))
+							m := l.measure(t, cfg, fmt.Sprintf("cpu-%s-scale%d-q%d-c%d-%s.pprof", engine, scale, m, concurrency, encoding))
+							t.Logf("RESULT engine=%s scale=%d offers=%d queries=%q concurrency=%d encoding=%s median of %d: %s",
+								engine, scale, catalog, mix, concurrency, encoding, cfg.runs, m)
+							if m.errors > 0 {
+								t.Errorf("%d requests failed", m.errors)
+							}
 						}
 					}
 				}
@@ -172,6 +181,9 @@ type loader struct {
 	s           *Server
 	client      *http.Client
 	concurrency int
+	// encoding is the Accept-Encoding every request sends (none for
+	// identity).
+	encoding string
 	// request is a client's i-th request: its method, path and body
 	// (nil for none), and the prefix a good answer starts with.
 	request func(i int) loadRequest
@@ -195,18 +207,24 @@ func offerQueries(queries []string) func(i int) loadRequest {
 	}
 }
 
-func newLoader(s *Server, concurrency int, request func(i int) loadRequest) *loader {
+// identity is the encoding of a client that asks for no compression.
+const identity = "identity"
+
+func newLoader(s *Server, concurrency int, encoding string, request func(i int) loadRequest) *loader {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = concurrency
-	// Go's transport asks for gzip by default; a server that honours it
-	// would then be measured compressing, and builds would not compare.
+	// Go's transport asks for gzip by default and decompresses what it
+	// gets; the loader asks for what it measures itself, and reads the
+	// body as sent.
 	tr.DisableCompression = true
-	return &loader{s: s, client: &http.Client{Transport: tr, Timeout: 10 * time.Second}, concurrency: concurrency, request: request}
+	return &loader{s: s, client: &http.Client{Transport: tr, Timeout: 10 * time.Second}, concurrency: concurrency, encoding: encoding, request: request}
 }
 
 // loadResult is one measured run.
 type loadResult struct {
-	requests, errors     int
+	requests, errors int
+	// compressed counts the answers that came compressed.
+	compressed           int
 	bytes                int64
 	elapsed              time.Duration
 	p50, p90, p99, worst time.Duration
@@ -231,8 +249,8 @@ func (r loadResult) String() string {
 	if r.requests > 0 {
 		cpu = r.cpu / time.Duration(r.requests)
 	}
-	return fmt.Sprintf("%d requests in %s: %.0f req/s, p50 %s, p90 %s, p99 %s, max %s, errors %d, %d bytes/answer, RSS %d MB (peak %d MB), server CPU %.1f µs/request",
-		r.requests, r.elapsed.Round(time.Millisecond), r.rps(), ms(r.p50), ms(r.p90), ms(r.p99), ms(r.worst), r.errors, avg, r.rss>>20, r.rssPeak>>20,
+	return fmt.Sprintf("%d requests in %s: %.0f req/s, p50 %s, p90 %s, p99 %s, max %s, errors %d, %d bytes/answer, %d compressed, RSS %d MB (peak %d MB), server CPU %.1f µs/request",
+		r.requests, r.elapsed.Round(time.Millisecond), r.rps(), ms(r.p50), ms(r.p90), ms(r.p99), ms(r.worst), r.errors, avg, r.compressed, r.rss>>20, r.rssPeak>>20,
 		float64(cpu.Nanoseconds())/1000)
 }
 
@@ -269,11 +287,12 @@ func (l *loader) run(d time.Duration) loadResult {
 	// its own collector.
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	var (
-		mu        sync.Mutex
-		latencies []time.Duration
-		errors    int
-		read      int64
-		wg        sync.WaitGroup
+		mu         sync.Mutex
+		latencies  []time.Duration
+		errors     int
+		compressed int
+		read       int64
+		wg         sync.WaitGroup
 	)
 	l.s.mu.Lock()
 	pid := l.s.cmd.Process.Pid
@@ -299,14 +318,21 @@ func (l *loader) run(d time.Duration) loadResult {
 	for worker := range l.concurrency {
 		wg.Go(func() {
 			var mine []time.Duration
-			failed, mineRead := 0, int64(0)
+			failed, packed, mineRead := 0, 0, int64(0)
 			// One buffer per client for every answer it reads: the
 			// generator shares the server's cores, so it should spend
 			// as little as it can.
 			var answer bytes.Buffer
 			for i := worker; ctx.Err() == nil; i++ {
 				began := time.Now()
-				n, err := l.query(l.request(i), &answer)
+				lr := l.request(i)
+				n, coding, err := l.query(lr, &answer)
+				if err == nil && coding != "" {
+					packed++
+					// The first of each client's compressed answers is
+					// unpacked and checked; the rest by their magic.
+					err = checkPacked(coding, answer.Bytes(), lr.want, packed == 1)
+				}
 				if err != nil {
 					failed++
 					continue
@@ -315,13 +341,13 @@ func (l *loader) run(d time.Duration) loadResult {
 				mineRead += int64(n)
 			}
 			mu.Lock()
-			latencies, errors, read = append(latencies, mine...), errors+failed, read+mineRead
+			latencies, errors, compressed, read = append(latencies, mine...), errors+failed, compressed+packed, read+mineRead
 			mu.Unlock()
 		})
 	}
 	wg.Wait()
 	<-sampled
-	r := loadResult{requests: len(latencies), errors: errors, bytes: read, elapsed: time.Since(start), rss: rss, rssPeak: rssPeak,
+	r := loadResult{requests: len(latencies), errors: errors, compressed: compressed, bytes: read, elapsed: time.Since(start), rss: rss, rssPeak: rssPeak,
 		cpu: cpuTime(pid) - cpuBefore}
 	if len(latencies) == 0 {
 		return r
@@ -333,17 +359,21 @@ func (l *loader) run(d time.Duration) loadResult {
 }
 
 // query sends one request and reads the whole answer into buf, as a
-// client must; it returns the answer's size.
-func (l *loader) query(lr loadRequest, buf *bytes.Buffer) (int, error) {
+// client must; it returns the answer's size and its Content-Encoding,
+// which must be the loader's encoding or none.
+func (l *loader) query(lr loadRequest, buf *bytes.Buffer) (int, string, error) {
 	var body io.Reader
 	if lr.body != nil {
 		body = bytes.NewReader(lr.body)
 	}
 	req, err := http.NewRequest(lr.method, l.s.URL+lr.path, body)
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	req.Header.Set("Authorization", "Bearer "+l.s.Key)
+	if l.encoding != identity {
+		req.Header.Set("Accept-Encoding", l.encoding)
+	}
 	if lr.body != nil {
 		req.Header.Set("Content-Type", yamlType)
 	}
@@ -354,17 +384,44 @@ func (l *loader) query(lr loadRequest, buf *bytes.Buffer) (int, error) {
 	}
 	resp, err := l.client.Do(req)
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	defer resp.Body.Close()
 	buf.Reset()
 	if _, err := buf.ReadFrom(resp.Body); err != nil {
-		return 0, err
+		return 0, "", err
 	}
-	if b := buf.Bytes(); resp.StatusCode != wantStatus || wantStatus == http.StatusOK && !bytes.HasPrefix(b, lr.want) {
-		return 0, fmt.Errorf("status %d: %.200s", resp.StatusCode, b)
+	coding := resp.Header.Get("Content-Encoding")
+	if coding != "" && coding != l.encoding {
+		return 0, "", fmt.Errorf("asked for %s, got Content-Encoding %q", l.encoding, coding)
 	}
-	return buf.Len(), nil
+	if b := buf.Bytes(); resp.StatusCode != wantStatus || wantStatus == http.StatusOK && coding == "" && !bytes.HasPrefix(b, lr.want) {
+		return 0, "", fmt.Errorf("status %d: %.200s", resp.StatusCode, b)
+	}
+	return buf.Len(), coding, nil
+}
+
+// magic is how a body in each coding starts (RFC 1952, RFC 8878).
+var magic = map[string][]byte{"gzip": {0x1f, 0x8b}, "zstd": {0x28, 0xb5, 0x2f, 0xfd}}
+
+// checkPacked checks a compressed answer: that it starts as its coding
+// does and, when unpack is set, that it unpacks to an answer that starts
+// with want.
+func checkPacked(coding string, body, want []byte, unpack bool) error {
+	if !bytes.HasPrefix(body, magic[coding]) {
+		return fmt.Errorf("a %s answer starts %x", coding, body[:min(len(body), 4)])
+	}
+	if !unpack {
+		return nil
+	}
+	plain, err := contentcodingtest.Unpack(coding, body)
+	if err != nil {
+		return err
+	}
+	if !bytes.HasPrefix(plain, want) {
+		return fmt.Errorf("a %s answer unpacks to %.200s", coding, plain)
+	}
+	return nil
 }
 
 // cpuTime is the CPU time a process has used, user and system (its

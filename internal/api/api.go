@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/gpusupply/supply/internal/apikeys"
+	"github.com/gpusupply/supply/internal/contentcoding"
 	"github.com/gpusupply/supply/internal/ledger"
 	"github.com/gpusupply/supply/internal/offers"
 	"github.com/gpusupply/supply/internal/roles"
@@ -30,6 +31,19 @@ import (
 
 // maxBodyBytes caps every request body; larger ones get 413.
 const maxBodyBytes = 1 << 20
+
+// The bounds of API.packed. An answer is shared while it stays the same,
+// which for get_offers is within one second (offer ids are sealed per
+// second) and for the polled answers until they change: 1,024 entries
+// hold every answer of hundreds of clients polling at once, and 64 MiB
+// (answers and their compressed bodies) about 270 answers of 225 KB. An
+// answer not asked for in 10 s goes: a poller that comes back later than
+// that is rarely the only one to have asked in between.
+const (
+	maxPackedAnswers = 1024
+	maxPackedBytes   = 64 << 20
+	packedIdle       = 10 * time.Second
+)
 
 // Tags group operations in the OpenAPI document as the reference does.
 const (
@@ -160,6 +174,10 @@ type API struct {
 	// it is written again instead of encoded and hashed again.
 	statuses     *versioned.Cache[encodedAnswer]
 	summaryHeads *versioned.Cache[[]byte]
+	// packed keeps the compressed bodies of recent answers (see
+	// writeAnswer), bounded by maxPackedAnswers and maxPackedBytes, for
+	// packedIdle.
+	packed *contentcoding.Cache
 	// procureDecoder reads POST /procure_offer bodies (JSON); cloud_init
 	// may carry private keys (host keys in a cloud-config).
 	procureDecoder *bodyDecoder
@@ -210,6 +228,7 @@ func New(cfg Config) *API {
 		queryDecoder:   newBodyDecoder[supplyapi.OfferQuery](true),
 		statuses:       versioned.New[encodedAnswer](maxEncoded),
 		summaryHeads:   versioned.New[[]byte](maxEncoded),
+		packed:         contentcoding.NewCache(maxPackedAnswers, maxPackedBytes, packedIdle),
 		procureDecoder: newBodyDecoder[supplyapi.ProcureOfferRequest](false, "cloud_init"),
 		patchDecoder:   newBodyDecoder[supplyapi.AutoDeleteRequest](false),
 		webhookDecoder: newBodyDecoder[supplyapi.WebhookRequest](false),

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/gpusupply/supply/internal/contentcoding"
 )
 
 // taggedOutput is an answer the handler encoded itself (see encodeTagged),
@@ -37,7 +39,7 @@ func documentAnswer[T any](a *API, op *huma.Operation) {
 
 // encodeTagged writes v as huma's JSON format would (an Encoder without
 // HTML escaping, so with a trailing newline), byte for byte, with its ETag
-// (see writeTagged).
+// (see writeAnswer).
 func (a *API) encodeTagged(ctx huma.Context, v any) {
 	buf := answerBuffers.Get().(*[]byte)
 	defer recycleAnswer(buf)
@@ -47,7 +49,7 @@ func (a *API) encodeTagged(ctx huma.Context, v any) {
 		huma.WriteErr(a.huma, ctx, http.StatusInternalServerError, "error marshaling response", err)
 		return
 	}
-	a.writeTagged(ctx, body, etag(body))
+	a.writeAnswer(ctx, body, etag(body))
 }
 
 // appendJSON appends v's encoding as huma's JSON format writes it.
@@ -59,16 +61,15 @@ func appendJSON(dst []byte, v any) ([]byte, error) {
 	return b.Bytes(), err
 }
 
-// writeTagged writes an encoded answer with its weak ETag (weak: the same
-// answer gzipped is the same entity), or 304 Not Modified without a body
-// when the request's If-None-Match names it.
-func (a *API) writeTagged(ctx huma.Context, body []byte, tag string) {
-	ctx.SetHeader("ETag", tag)
-	if inm := ctx.Header("If-None-Match"); inm != "" && etagMatches(inm, tag) {
-		ctx.SetStatus(http.StatusNotModified)
-		return
+// codedTag is the ETag of an answer tagged tag (by etag) sent in coding:
+// tag itself for the plain JSON, W/"<opaque>-gzip" or -zstd for the
+// compressed bodies, which are other representations (RFC 9110 section
+// 8.8.3.3).
+func codedTag(tag string, coding contentcoding.Coding) string {
+	if coding == contentcoding.Identity {
+		return tag
 	}
-	a.writeAnswer(ctx, body)
+	return strings.TrimSuffix(tag, `"`) + "-" + coding.Name() + `"`
 }
 
 // maxEncoded bounds each cache of encoded answers (API.statuses,

@@ -421,21 +421,29 @@ func TestBrokenRequestsAre400(t *testing.T) {
 
 // requestCountIn reads supply_http_requests_total for an operation and code.
 func requestCountIn(t *testing.T, reg *prometheus.Registry, operation, code string) float64 {
+	return counterIn(t, reg, "supply_http_requests_total", map[string]string{"operation": operation, "code": code})
+}
+
+// counterIn reads the counter name of reg whose labels include want (0
+// when there is none).
+func counterIn(t *testing.T, reg *prometheus.Registry, name string, want map[string]string) float64 {
 	t.Helper()
 	families, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range families {
-		if f.GetName() != "supply_http_requests_total" {
+		if f.GetName() != name {
 			continue
 		}
 		for _, m := range f.GetMetric() {
-			labels := map[string]string{}
+			matched := 0
 			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
+				if v, ok := want[l.GetName()]; ok && v == l.GetValue() {
+					matched++
+				}
 			}
-			if labels["operation"] == operation && labels["code"] == code {
+			if matched == len(want) {
 				return m.GetCounter().GetValue()
 			}
 		}

@@ -1,20 +1,18 @@
 package api
 
 import (
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"reflect"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/gpusupply/supply/internal/contentcoding"
 	"github.com/gpusupply/supply/internal/offers"
 	"github.com/gpusupply/supply/internal/roles"
 	"github.com/gpusupply/supply/supplyapi"
@@ -101,7 +99,7 @@ func (a *API) getOffers(ctx context.Context, in *getOffersInput) (*getOffersOutp
 	*buf = append(body, '\n')
 	return &getOffersOutput{Body: func(hctx huma.Context) {
 		defer recycleAnswer(buf)
-		a.writeAnswer(hctx, *buf)
+		a.writeAnswer(hctx, *buf, "")
 	}}, nil
 }
 
@@ -112,17 +110,10 @@ var answerBuffers = sync.Pool{New: func() any { return new([]byte) }}
 // is left to the garbage collector rather than held by the pool.
 const maxPooledAnswer = 4 << 20
 
-// gzipMinAnswer is the smallest answer sent gzipped to a client that
-// accepts it: below it (an answer of a few offers) compressing costs more
-// time than the bytes it saves on any network.
-const gzipMinAnswer = 8 << 10
-
-// gzipWriters are reused: a gzip.Writer carries ~800 KB of compressor
-// state, too much to make per answer.
-var gzipWriters = sync.Pool{New: func() any {
-	w, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed)
-	return w
-}}
+// compressMinAnswer is the smallest answer sent compressed to a client
+// that accepts it: below it (an answer of a few offers) compressing costs
+// more time than the bytes it saves on any network.
+const compressMinAnswer = 8 << 10
 
 // recycleAnswer returns an answer's buffer to the pool once it is written.
 func recycleAnswer(buf *[]byte) {
@@ -132,60 +123,47 @@ func recycleAnswer(buf *[]byte) {
 }
 
 // writeAnswer writes an encoded answer with the content type huma would
-// negotiate, gzipped when it is large and the client accepts gzip.
-func (a *API) writeAnswer(ctx huma.Context, body []byte) {
+// negotiate, compressed when it is large and the client accepts gzip or
+// zstd. The compressed body of an answer sent before, byte for byte, is
+// taken from a.packed rather than compressed again. tag, when not empty,
+// is the answer's weak ETag (see etag): the answer is sent with the tag of
+// its coding (codedTag), or is a bodyless 304 Not Modified when the
+// request's If-None-Match names that tag.
+func (a *API) writeAnswer(ctx huma.Context, body []byte, tag string) {
+	// Whether or not this answer is compressed, a larger one would be:
+	// caches must key every answer by Accept-Encoding.
+	ctx.SetHeader("Vary", "Accept-Encoding")
+	coding := contentcoding.Identity
+	if len(body) >= compressMinAnswer {
+		coding = contentcoding.Negotiate(ctx.Header("Accept-Encoding"))
+	}
+	if tag != "" {
+		// Each coding of an answer is its own representation with its
+		// own tag: a cache holding the gzip body must not take a 304 to
+		// a plain request as leave to serve it.
+		tag = codedTag(tag, coding)
+		ctx.SetHeader("ETag", tag)
+		if inm := ctx.Header("If-None-Match"); inm != "" && etagMatches(inm, tag) {
+			ctx.SetStatus(http.StatusNotModified)
+			return
+		}
+	}
 	ct, err := a.huma.Negotiate(ctx.Header("Accept"))
 	if err != nil {
 		huma.WriteErr(a.huma, ctx, http.StatusNotAcceptable, "unable to marshal response", err)
 		return
 	}
 	ctx.SetHeader("Content-Type", ct)
-	ctx.SetHeader("Vary", "Accept-Encoding")
-	if len(body) < gzipMinAnswer || !acceptsGzip(ctx.Header("Accept-Encoding")) {
-		ctx.SetHeader("Content-Length", strconv.Itoa(len(body)))
-		ctx.SetStatus(http.StatusOK)
-		ctx.BodyWriter().Write(body)
-		return
+	if coding != contentcoding.Identity {
+		packed, kept := a.packed.Get(body, coding)
+		a.metrics.compressed.WithLabelValues(coding.Name(), strconv.FormatBool(kept)).Inc()
+		body = packed
+		ctx.SetHeader("Content-Encoding", coding.Name())
 	}
-	ctx.SetHeader("Content-Encoding", "gzip")
+	ctx.SetHeader("Content-Length", strconv.Itoa(len(body)))
 	ctx.SetStatus(http.StatusOK)
-	gz := gzipWriters.Get().(*gzip.Writer)
-	defer func() {
-		// Pooled without a hold on this response.
-		gz.Reset(io.Discard)
-		gzipWriters.Put(gz)
-	}()
-	gz.Reset(ctx.BodyWriter())
 	// A write error is the client gone; there is no one left to tell.
-	if _, err := gz.Write(body); err == nil {
-		gz.Close()
-	}
-}
-
-// acceptsGzip reports whether an Accept-Encoding header accepts gzip with
-// a quality above zero: by name, or else by "*".
-func acceptsGzip(header string) bool {
-	named, star := -1.0, -1.0
-	for part := range strings.SplitSeq(header, ",") {
-		coding, params, _ := strings.Cut(part, ";")
-		q := 1.0
-		if v, ok := strings.CutPrefix(strings.ReplaceAll(params, " ", ""), "q="); ok {
-			var err error
-			if q, err = strconv.ParseFloat(v, 64); err != nil {
-				q = 0
-			}
-		}
-		switch strings.ToLower(strings.TrimSpace(coding)) {
-		case "gzip":
-			named = q
-		case "*":
-			star = q
-		}
-	}
-	if named >= 0 {
-		return named > 0
-	}
-	return star > 0
+	ctx.BodyWriter().Write(body)
 }
 
 func (a *API) offerDetails(ctx context.Context, in *offerIDInput) (*offerDetailsOutput, error) {

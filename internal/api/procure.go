@@ -108,7 +108,7 @@ func (a *API) offerStatus(ctx context.Context, in *offerIDInput) (*taggedOutput,
 		ans = encodedAnswer{body: body, tag: etag(body)}
 		a.statuses.Put(id, account, st.Version, ans)
 	}
-	return &taggedOutput{Body: func(hctx huma.Context) { a.writeTagged(hctx, ans.body, ans.tag) }}, nil
+	return &taggedOutput{Body: func(hctx huma.Context) { a.writeAnswer(hctx, ans.body, ans.tag) }}, nil
 }
 
 // documentBody documents op's raw body, which huma documents as binary,

@@ -105,7 +105,7 @@ func (a *API) listResources(ctx context.Context, in *listResourcesInput) (*tagge
 		}
 		out = &taggedOutput{Body: func(hctx huma.Context) {
 			defer recycleAnswer(buf)
-			a.writeTagged(hctx, body, etag(body))
+			a.writeAnswer(hctx, body, etag(body))
 		}}
 	}
 	if in.Limit > 0 && len(list) == in.Limit {

@@ -97,8 +97,9 @@ func requestInfoFrom(ctx context.Context) *requestInfo {
 }
 
 type httpMetrics struct {
-	requests *prometheus.CounterVec
-	duration *prometheus.HistogramVec
+	requests   *prometheus.CounterVec
+	duration   *prometheus.HistogramVec
+	compressed *prometheus.CounterVec
 }
 
 func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
@@ -113,7 +114,11 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}, []string{"operation"}),
 	}
-	reg.MustRegister(m.requests, m.duration)
+	m.compressed = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "supply_http_compressed_answers_total",
+		Help: "Answers sent compressed, by content coding and whether the compressed body was kept from an earlier answer of the same bytes.",
+	}, []string{"encoding", "kept"})
+	reg.MustRegister(m.requests, m.duration, m.compressed)
 	return m
 }
 
