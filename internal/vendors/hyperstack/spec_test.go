@@ -57,6 +57,7 @@ func TestAgainstPublishedSpec(t *testing.T) {
 		t.Errorf("create sold out: %v, want ErrNoCapacity", err)
 	}
 	vendortest.WaitFor(t, f.A, in.ID, vendortest.Running)
+	stopStart(t, f.A, in.ID)
 	if _, err := f.A.List(ctx); err != nil {
 		t.Fatal(err)
 	}
