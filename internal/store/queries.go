@@ -85,6 +85,7 @@ type resourceRow struct {
 	DeleteAt          *time.Time
 	BillingStartedAt  *time.Time
 	Version           int64
+	Stops             []byte
 }
 
 // resourceUpdate is both engines' UpdateResourceParams: the mutable fields
@@ -108,6 +109,7 @@ type resourceUpdate struct {
 	DeletedAt         *time.Time
 	LastSyncedAt      *time.Time
 	BillingStartedAt  *time.Time
+	Stops             []byte
 	UpdatedAt         time.Time
 	ID                string
 	Version           int64
@@ -148,6 +150,7 @@ func newResourceRow(r Resource) resourceRow {
 		DeleteAt:          dbTimePtr(r.DeleteAt),
 		BillingStartedAt:  dbTimePtr(r.BillingStartedAt),
 		Version:           r.Version,
+		Stops:             nonNil(r.Stops),
 	}
 }
 
@@ -186,6 +189,7 @@ func (r resourceRow) resource() Resource {
 		DeleteAt:          r.DeleteAt,
 		BillingStartedAt:  r.BillingStartedAt,
 		Version:           r.Version,
+		Stops:             nilIfEmpty(r.Stops),
 	}
 }
 
@@ -210,6 +214,7 @@ func (r resourceRow) update() resourceUpdate {
 		DeletedAt:         r.DeletedAt,
 		LastSyncedAt:      r.LastSyncedAt,
 		BillingStartedAt:  r.BillingStartedAt,
+		Stops:             r.Stops,
 		UpdatedAt:         r.UpdatedAt,
 		ID:                r.ID,
 		Version:           r.Version,
@@ -352,6 +357,15 @@ func procurement(p Procurement) Procurement {
 		p.Attempts = nil
 	}
 	return p
+}
+
+// nilIfEmpty is an empty JSON column as a Go value has it before it was
+// written: nil.
+func nilIfEmpty(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
 }
 
 func nonNil(b []byte) []byte {

@@ -117,6 +117,7 @@ type Resource struct {
 	DeleteAt          *time.Time
 	BillingStartedAt  *time.Time
 	Version           int64
+	Stops             []byte
 }
 
 type Session struct {

@@ -16,7 +16,7 @@ INSERT INTO resources (
     node_index, status, status_message, failure_reason, vendor_instance_id, external_ip,
     internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at,
     ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at,
-    version
+    version, stops
 ) VALUES (
     ?1, ?2, ?3, ?4,
     ?5, ?6, ?7, ?8,
@@ -25,7 +25,7 @@ INSERT INTO resources (
     ?17, ?18, ?19,
     ?20, ?21, ?22,
     ?23, ?24, ?25, ?26,
-    ?27, ?28
+    ?27, ?28, ?29
 )
 ON CONFLICT (id) DO NOTHING
 `
@@ -59,6 +59,7 @@ type InsertResourceParams struct {
 	DeleteAt          *time.Time
 	BillingStartedAt  *time.Time
 	Version           int64
+	Stops             []byte
 }
 
 func (q *Queries) InsertResource(ctx context.Context, arg InsertResourceParams) (int64, error) {
@@ -91,6 +92,7 @@ func (q *Queries) InsertResource(ctx context.Context, arg InsertResourceParams) 
 		arg.DeleteAt,
 		arg.BillingStartedAt,
 		arg.Version,
+		arg.Stops,
 	)
 	if err != nil {
 		return 0, err
@@ -99,7 +101,7 @@ func (q *Queries) InsertResource(ctx context.Context, arg InsertResourceParams) 
 }
 
 const listResources = `-- name: ListResources :many
-SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version FROM resources
+SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version, stops FROM resources
 WHERE account_id = ?1
   AND (offer_id = ?2 OR ?2 = '')
   AND (status = ?3 OR ?3 = '')
@@ -158,6 +160,7 @@ func (q *Queries) ListResources(ctx context.Context, accountID int64, offerID st
 			&i.DeleteAt,
 			&i.BillingStartedAt,
 			&i.Version,
+			&i.Stops,
 		); err != nil {
 			return nil, err
 		}
@@ -173,7 +176,7 @@ func (q *Queries) ListResources(ctx context.Context, accountID int64, offerID st
 }
 
 const liveResources = `-- name: LiveResources :many
-SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version FROM resources WHERE status NOT IN ('deleted', 'failed') ORDER BY created_at, id
+SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version, stops FROM resources WHERE status NOT IN ('deleted', 'failed') ORDER BY created_at, id
 `
 
 func (q *Queries) LiveResources(ctx context.Context) ([]Resource, error) {
@@ -214,6 +217,7 @@ func (q *Queries) LiveResources(ctx context.Context) ([]Resource, error) {
 			&i.DeleteAt,
 			&i.BillingStartedAt,
 			&i.Version,
+			&i.Stops,
 		); err != nil {
 			return nil, err
 		}
@@ -229,7 +233,7 @@ func (q *Queries) LiveResources(ctx context.Context) ([]Resource, error) {
 }
 
 const liveResourcesOfAccount = `-- name: LiveResourcesOfAccount :many
-SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version FROM resources
+SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version, stops FROM resources
 WHERE account_id = ?1 AND status NOT IN ('deleted', 'failed')
 ORDER BY created_at, id
 `
@@ -272,6 +276,7 @@ func (q *Queries) LiveResourcesOfAccount(ctx context.Context, accountID int64) (
 			&i.DeleteAt,
 			&i.BillingStartedAt,
 			&i.Version,
+			&i.Stops,
 		); err != nil {
 			return nil, err
 		}
@@ -287,7 +292,7 @@ func (q *Queries) LiveResourcesOfAccount(ctx context.Context, accountID int64) (
 }
 
 const resourceByID = `-- name: ResourceByID :one
-SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version FROM resources WHERE id = ?1
+SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version, stops FROM resources WHERE id = ?1
 `
 
 func (q *Queries) ResourceByID(ctx context.Context, id string) (Resource, error) {
@@ -322,12 +327,13 @@ func (q *Queries) ResourceByID(ctx context.Context, id string) (Resource, error)
 		&i.DeleteAt,
 		&i.BillingStartedAt,
 		&i.Version,
+		&i.Stops,
 	)
 	return i, err
 }
 
 const resourcesByOffer = `-- name: ResourcesByOffer :many
-SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version FROM resources WHERE offer_id = ?1 ORDER BY node_index, id
+SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version, stops FROM resources WHERE offer_id = ?1 ORDER BY node_index, id
 `
 
 func (q *Queries) ResourcesByOffer(ctx context.Context, offerID string) ([]Resource, error) {
@@ -368,6 +374,7 @@ func (q *Queries) ResourcesByOffer(ctx context.Context, offerID string) ([]Resou
 			&i.DeleteAt,
 			&i.BillingStartedAt,
 			&i.Version,
+			&i.Stops,
 		); err != nil {
 			return nil, err
 		}
@@ -383,7 +390,7 @@ func (q *Queries) ResourcesByOffer(ctx context.Context, offerID string) ([]Resou
 }
 
 const resourcesByParent = `-- name: ResourcesByParent :many
-SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version FROM resources WHERE parent_id = ?1 ORDER BY node_index, id
+SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version, stops FROM resources WHERE parent_id = ?1 ORDER BY node_index, id
 `
 
 func (q *Queries) ResourcesByParent(ctx context.Context, parentID *string) ([]Resource, error) {
@@ -424,6 +431,7 @@ func (q *Queries) ResourcesByParent(ctx context.Context, parentID *string) ([]Re
 			&i.DeleteAt,
 			&i.BillingStartedAt,
 			&i.Version,
+			&i.Stops,
 		); err != nil {
 			return nil, err
 		}
@@ -439,7 +447,7 @@ func (q *Queries) ResourcesByParent(ctx context.Context, parentID *string) ([]Re
 }
 
 const resourcesByVendorInstance = `-- name: ResourcesByVendorInstance :many
-SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version FROM resources
+SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version, stops FROM resources
 WHERE vendor = ?1 AND vendor_instance_id = ?2
 ORDER BY created_at, id
 `
@@ -482,6 +490,7 @@ func (q *Queries) ResourcesByVendorInstance(ctx context.Context, vendor string, 
 			&i.DeleteAt,
 			&i.BillingStartedAt,
 			&i.Version,
+			&i.Stops,
 		); err != nil {
 			return nil, err
 		}
@@ -533,13 +542,14 @@ UPDATE resources SET
     deleted_at = ?16,
     last_synced_at = ?17,
     billing_started_at = ?18,
-    updated_at = ?19,
+    stops = ?19,
+    updated_at = ?20,
     -- A resource on its way out has no time to be deleted at: whatever
     -- ends it, its auto-delete time ends with it.
     delete_at = CASE ?6 WHEN 'deleting' THEN NULL WHEN 'deleted' THEN NULL WHEN 'failed' THEN NULL ELSE delete_at END,
     version = version + 1
-WHERE id = ?20 AND version = ?21
-RETURNING id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version
+WHERE id = ?21 AND version = ?22
+RETURNING id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version, stops
 `
 
 type UpdateResourceParams struct {
@@ -561,6 +571,7 @@ type UpdateResourceParams struct {
 	DeletedAt         *time.Time
 	LastSyncedAt      *time.Time
 	BillingStartedAt  *time.Time
+	Stops             []byte
 	UpdatedAt         time.Time
 	ID                string
 	Version           int64
@@ -589,6 +600,7 @@ func (q *Queries) UpdateResource(ctx context.Context, arg UpdateResourceParams) 
 		arg.DeletedAt,
 		arg.LastSyncedAt,
 		arg.BillingStartedAt,
+		arg.Stops,
 		arg.UpdatedAt,
 		arg.ID,
 		arg.Version,
@@ -623,6 +635,7 @@ func (q *Queries) UpdateResource(ctx context.Context, arg UpdateResourceParams) 
 		&i.DeleteAt,
 		&i.BillingStartedAt,
 		&i.Version,
+		&i.Stops,
 	)
 	return i, err
 }

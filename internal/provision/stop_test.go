@@ -1,0 +1,84 @@
+package provision_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/gpusupply/supply/internal/offers"
+	"github.com/gpusupply/supply/internal/provision"
+	"github.com/gpusupply/supply/internal/refusal"
+	"github.com/gpusupply/supply/internal/store/storetest"
+	"github.com/gpusupply/supply/supplyapi"
+)
+
+// TestStopStart takes a Hyperstack machine through stop and start on the
+// sandbox: stopped once the vendor says so, its host no longer answering
+// SSH, left alone by the reconciler, running and reachable again after a
+// start, deleted from stopped; a second stop, and a stop at a vendor
+// without stop, are refused.
+func TestStopStart(t *testing.T) {
+	for _, engine := range storetest.Engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			e := newEnv(t, engine, nil)
+			o := e.offer("hyperstack", "H100")
+			id := e.procure(o, nil).ResourceIDs[0]
+			e.waitStatus(o.OfferID, "ready", ready)
+			before := e.waitResource(id, supplyapi.ResourceRunning)
+			if _, err := e.svc.Start(ctx, 1, id); !errors.Is(err, refusal.ErrConflict) {
+				t.Errorf("start of a running resource: %v, want a conflict", err)
+			}
+			if _, err := e.svc.Stop(ctx, 2, id); !errors.Is(err, refusal.ErrNotFound) {
+				t.Errorf("another account stops the resource: %v", err)
+			}
+			resp, err := e.svc.Stop(ctx, 1, id)
+			if err != nil || resp.Status != supplyapi.ResourceStopping {
+				t.Fatalf("stop: %+v, %v", resp, err)
+			}
+			if _, err := e.svc.Stop(ctx, 1, id); !errors.Is(err, refusal.ErrConflict) {
+				t.Errorf("stop of a stopping resource: %v, want a conflict", err)
+			}
+			stopped := e.waitResource(id, supplyapi.ResourceStopped)
+			if err := provision.ProbeSSH(ctx, *before.Access.ExternalIP, *before.Access.SSHPort); err == nil {
+				t.Error("the host of a stopped machine still answers SSH")
+			}
+			if err := e.svc.Reconcile(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if r, err := e.svc.Resource(ctx, 1, id, true); err != nil || r.Status != supplyapi.ResourceStopped {
+				t.Fatalf("after a reconcile: %+v, %v; want it still stopped", r, err)
+			}
+			if stopped.AccruedCost <= 0 {
+				t.Errorf("accrued cost %v", stopped.AccruedCost)
+			}
+			if _, err := e.svc.Start(ctx, 1, id); err != nil {
+				t.Fatal(err)
+			}
+			again := e.waitResource(id, supplyapi.ResourceRunning)
+			if err := provision.ProbeSSH(ctx, *again.Access.ExternalIP, *again.Access.SSHPort); err != nil {
+				t.Errorf("running again but not reachable: %v", err)
+			}
+			if _, err := e.svc.Stop(ctx, 1, id); err != nil {
+				t.Fatal(err)
+			}
+			e.waitResource(id, supplyapi.ResourceStopped)
+			if _, err := e.svc.Delete(ctx, 1, id, false); err != nil {
+				t.Fatalf("delete a stopped resource: %v", err)
+			}
+			e.waitResource(id, supplyapi.ResourceDeleted)
+			if n := len(e.live(id.String())); n != 0 {
+				t.Errorf("%d instances live after the deletion", n)
+			}
+
+			l := e.offer("lambda", "H100")
+			lid := e.procure(l, nil).ResourceIDs[0]
+			e.waitStatus(l.OfferID, "ready", ready)
+			var qe *offers.QueryError
+			if _, err := e.svc.Stop(ctx, 1, lid); !errors.As(err, &qe) || qe.Msg != "Value error, vendor lambda does not support stop and start (supports_stop is false)" {
+				t.Errorf("stop at lambda: %v, want a 422 naming the vendor and the capability", err)
+			}
+		})
+	}
+}
