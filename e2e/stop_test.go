@@ -32,8 +32,8 @@ func TestStopStart(t *testing.T) {
 			for _, v := range vendors {
 				stops[v.Name] = v.Stop
 			}
-			if !stops["hyperstack"] || stops["lambda"] || len(stops) != 7 {
-				t.Errorf("supports_stop %v, want hyperstack only", stops)
+			if !stops["hyperstack"] || !stops["runpod"] || stops["lambda"] || len(stops) != 7 {
+				t.Errorf("supports_stop %v, want hyperstack and runpod, not lambda", stops)
 			}
 			r := rent(t, s, offerOf(t, s, "hyperstack", 0))
 			waitReady(t, r, time.Minute)

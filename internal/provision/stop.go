@@ -25,6 +25,13 @@ type PowerArgs struct {
 	ResourceID string `json:"resource_id"`
 	// Start: the job starts the node; without it, it stops it.
 	Start bool `json:"start,omitempty"`
+	// Requested is when the renter asked (zero for the reconciler's
+	// job): each request gets a job of its own, because River's uniqueness
+	// counts a running job, and a start asked for while the last start's
+	// job finishes (refused) would be dropped as its duplicate. Two jobs
+	// of one resource are harmless: each step acts on what the vendor
+	// says now, and writes only over the status it read.
+	Requested time.Time `json:"requested,omitzero"`
 }
 
 // Kind names the job in River.
@@ -113,7 +120,7 @@ func (s *Service) changePower(ctx context.Context, accountID int64, id uuid.UUID
 				if t.ResourceType == store.ResourceTypeCluster {
 					continue // its nodes' jobs settle it
 				}
-				if err := tx.Enqueue(ctx, PowerArgs{ResourceID: t.ID, Start: p.start}, nil); err != nil {
+				if err := tx.Enqueue(ctx, PowerArgs{ResourceID: t.ID, Start: p.start, Requested: now}, nil); err != nil {
 					return err
 				}
 			}
@@ -151,7 +158,7 @@ func (w *powerWorker) Work(ctx context.Context, job *river.Job[PowerArgs]) error
 		return err
 	}
 	annotate(ctx, r)
-	if own, ok := powerJob(r); !ok || own != job.Args {
+	if own, ok := powerJob(r); !ok || own.Start != job.Args.Start {
 		return nil // deleted meanwhile, or done
 	}
 	st, ok := vendors.CanStop(s.vendors[r.Vendor])

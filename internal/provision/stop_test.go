@@ -3,12 +3,15 @@ package provision_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/gpusupply/supply/internal/offers"
 	"github.com/gpusupply/supply/internal/provision"
 	"github.com/gpusupply/supply/internal/refusal"
 	"github.com/gpusupply/supply/internal/store/storetest"
+	"github.com/gpusupply/supply/internal/vendors/standin"
 	"github.com/gpusupply/supply/supplyapi"
 )
 
@@ -81,4 +84,51 @@ func TestStopStart(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestStartWithoutGPU stops a RunPod pod, whose stop releases its GPU,
+// lets other customers take every GPU of its data centre, and starts it:
+// the start is refused, the resource stays stopped and its status message
+// says why; with the GPUs back, it starts. While stopped it is billed its
+// disk only.
+func TestStartWithoutGPU(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, storetest.Engines(t)[0], nil)
+	o := e.offer("runpod", "H100")
+	id := e.procure(o, nil).ResourceIDs[0]
+	e.waitStatus(o.OfferID, "ready", ready)
+	if _, err := e.svc.Stop(ctx, 1, id); err != nil {
+		t.Fatal(err)
+	}
+	e.waitResource(id, supplyapi.ResourceStopped)
+	acct, err := e.svc.Account(ctx, 1)
+	if err != nil || acct.Live.HourlyUSD >= o.TotalPricePerHour/2 || acct.Live.HourlyUSD <= 0 {
+		t.Errorf("live spend of a stopped pod %+v, %v; want its disk only, below the pod's $%v", acct.Live, err, o.TotalPricePerHour)
+	}
+	sel := standin.Selection{Vendor: "runpod", Region: o.VendorRegion}
+	if _, err := e.sb.Capacity().Set(sel, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Start(ctx, 1, id); err != nil {
+		t.Fatal(err)
+	}
+	var r supplyapi.ResourceSummary
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if r, err = e.svc.Resource(ctx, 1, id, false); err != nil {
+			t.Fatal(err)
+		}
+		if r.Status == supplyapi.ResourceStopped && r.StatusMessage != nil && strings.HasPrefix(*r.StatusMessage, "start failed: the vendor has no GPU for it now") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("resource %s %v; want stopped, saying the start found no GPU", r.Status, r.StatusMessage)
+		}
+	}
+	if _, err := e.sb.Capacity().Set(sel, 100); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Start(ctx, 1, id); err != nil {
+		t.Fatal(err)
+	}
+	e.waitResource(id, supplyapi.ResourceRunning)
 }

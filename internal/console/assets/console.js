@@ -515,8 +515,8 @@
             b.dataset.id = r.resource_id;
             b.dataset.power = power.toLowerCase();
             b.setAttribute("aria-label", power + " " + (r.name || r.resource_id));
-            const cell = document.createElement("span");
-            cell.append(del, " ", b);
+            const cell = el("span", undefined, "power-pair");
+            cell.append(del, b);
             action = { node: cell, cls: "action" };
           }
         }

@@ -148,7 +148,7 @@ func (s *StandIn) machines() []standin.Host {
 	out := make([]standin.Host, 0, len(s.State.VMs))
 	for _, vm := range s.State.VMs {
 		f, id := s.view(vm, now), strconv.FormatInt(vm.ID, 10)
-		out = append(out, standin.Host{ID: id, IP: &vm.IP, Port: &vm.SSHPort, Live: vm.DeletedAt.IsZero(), Machine: machine(vm),
+		out = append(out, standin.Host{ID: id, IP: &vm.IP, Port: &vm.SSHPort, Live: vm.DeletedAt.IsZero() && !s.poweredOff(vm, now), Machine: machine(vm),
 			Console: standin.ConsoleEntry{Vendor: vendorName, ID: id, Name: vm.Name, State: f.Status, Live: s.phase(vm, now) != phaseGone,
 				InstanceType: f.Flavor.Name, Region: vm.Region, IP: f.FloatingIP, SSHPort: vm.SSHPort, Tags: slices.Clone(vm.Labels), CreatedAt: vm.CreatedAt}})
 	}

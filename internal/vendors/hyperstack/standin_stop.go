@@ -102,3 +102,10 @@ func (s *StandIn) powerAction(w http.ResponseWriter, r *http.Request, from phase
 	}
 	writeJSON(w, http.StatusOK, okEnvelope{true, done})
 }
+
+// poweredOff reports whether the VM is stopping or stopped now: its host
+// does not answer, and does not come back after a restart.
+func (s *StandIn) poweredOff(vm *vmRecord, now time.Time) bool {
+	p, ok := s.powerPhase(vm, now)
+	return ok && (p == phaseStopping || p == phaseStopped)
+}
