@@ -92,6 +92,9 @@ func (s *Service) changePower(ctx context.Context, accountID int64, id uuid.UUID
 					Msg: fmt.Sprintf("Value error, vendor %s does not support stop and start (supports_stop is false)", r.Vendor)}
 			}
 		}
+		if r.ParentID != "" {
+			return supplyapi.PowerResponse{}, refusal.Errorf(refusal.ErrConflict, "Resource %s is a node of cluster %s, which stops and starts as a whole: %s the cluster", id, r.ParentID, p.verb)
+		}
 		targets := []store.Resource{r}
 		if r.ResourceType == store.ResourceTypeCluster {
 			nodes, err := s.store.ResourcesByParent(ctx, r.ID)

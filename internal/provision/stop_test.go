@@ -132,3 +132,46 @@ func TestStartWithoutGPU(t *testing.T) {
 	}
 	e.waitResource(id, supplyapi.ResourceRunning)
 }
+
+// TestStopStartCluster stops and starts a RunPod cluster as a whole: the
+// nodes and the parent go stopped, then running; a node alone is refused.
+func TestStopStartCluster(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, storetest.Engines(t)[0], nil)
+	o := e.clusterOffer("runpod", 2)
+	resp := e.procure(o, nil)
+	e.waitStatus(o.OfferID, "ready", ready)
+	var parent supplyapi.ResourceSummary
+	var nodes []supplyapi.ResourceSummary
+	for _, id := range resp.ResourceIDs {
+		r := e.waitResource(id, supplyapi.ResourceRunning)
+		if r.ResourceType == "cluster" {
+			parent = r
+		} else {
+			nodes = append(nodes, r)
+		}
+	}
+	if len(nodes) != 2 {
+		t.Fatalf("cluster of %d nodes", len(nodes))
+	}
+	if _, err := e.svc.Stop(ctx, 1, parent.ResourceID); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nodes {
+		e.waitResource(n.ResourceID, supplyapi.ResourceStopped)
+	}
+	e.waitResource(parent.ResourceID, supplyapi.ResourceStopped)
+	if _, err := e.svc.Start(ctx, 1, nodes[0].ResourceID); !errors.Is(err, refusal.ErrConflict) {
+		t.Errorf("start of one node of a cluster: %v, want a conflict", err)
+	}
+	if r, _ := e.svc.Resource(ctx, 1, nodes[0].ResourceID, false); r.Status != supplyapi.ResourceStopped {
+		t.Errorf("the refused start touched the node: %s", r.Status)
+	}
+	if _, err := e.svc.Start(ctx, 1, parent.ResourceID); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nodes {
+		e.waitResource(n.ResourceID, supplyapi.ResourceRunning)
+	}
+	e.waitResource(parent.ResourceID, supplyapi.ResourceRunning)
+}
