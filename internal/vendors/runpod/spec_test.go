@@ -152,6 +152,7 @@ func TestAgainstPublishedSpec(t *testing.T) {
 		t.Errorf("create in a pool the account cannot access: %v, want ErrNoCapacity", err)
 	}
 	vendortest.WaitFor(t, f.A, in.ID, vendortest.Running)
+	vendortest.PowerRoundTrip(t, f.A, in.ID, nil)
 	if _, err := f.A.List(ctx); err != nil {
 		t.Fatal(err)
 	}
