@@ -23,12 +23,16 @@ type manageAnswer struct {
 
 // Stop stops the container: manageInstance {"state": "stopped"} ("To
 // stop: vastai stop instance <id>").
-func (a *Adapter) Stop(ctx context.Context, id string) error { return a.manage(ctx, "stop", id, "stopped") }
+func (a *Adapter) Stop(ctx context.Context, id string) error {
+	return a.manage(ctx, "stop", id, "stopped")
+}
 
 // Start runs the stopped container again: manageInstance {"state":
 // "running"}. Its machine's GPU may be rented by someone else meanwhile:
 // Vast then keeps it scheduling until the GPU is free.
-func (a *Adapter) Start(ctx context.Context, id string) error { return a.manage(ctx, "start", id, "running") }
+func (a *Adapter) Start(ctx context.Context, id string) error {
+	return a.manage(ctx, "start", id, "running")
+}
 
 func (a *Adapter) manage(ctx context.Context, op, id, state string) error {
 	if !isID(id) {
