@@ -57,14 +57,7 @@ func (s *StandIn) reopen(vm *vmRecord, now time.Time) {
 	if p, ok := s.powerPhase(vm, now); !ok || p != phaseRunning || vm.IP == "" {
 		return
 	}
-	ip, port, err := s.OpenHost(strconv.FormatInt(vm.ID, 10), vm.IP, vm.SSHPort, machine(vm))
-	if err != nil {
-		return // the VM shows no address and the next look tries again
-	}
-	if ip != vm.IP || port != vm.SSHPort {
-		vm.IP, vm.SSHPort = ip, port
-		_ = s.Save() // a failed save loses nothing the next change will not write again
-	}
+	s.ReopenHost(strconv.FormatInt(vm.ID, 10), &vm.IP, &vm.SSHPort, machine(vm))
 }
 
 // stopVM is Stop_VM: a running VM shuts down; any other is refused with

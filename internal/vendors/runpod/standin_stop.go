@@ -35,14 +35,7 @@ func (s *StandIn) reopen(p *podRecord, now time.Time) {
 	if status, ok := s.powerStatus(p, now); !ok || status != statusRunning || p.IP == "" {
 		return
 	}
-	ip, port, err := s.OpenHost(p.ID, p.IP, p.SSHPort, machine(p))
-	if err != nil {
-		return // the pod shows no direct SSH and the next look tries again
-	}
-	if ip != p.IP || port != p.SSHPort {
-		p.IP, p.SSHPort = ip, port
-		_ = s.Save() // a failed save loses nothing the next change will not write again
-	}
+	s.ReopenHost(p.ID, &p.IP, &p.SSHPort, machine(p))
 }
 
 // podAction is podAction for stop and start: RUNNING, PROVISIONING and

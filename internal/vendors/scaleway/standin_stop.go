@@ -24,12 +24,5 @@ func (s *StandIn) reopen(srv *serverRecord, now time.Time) {
 	if srv.PoweredOffAt.IsZero() || srv.IP == "" || s.phase(srv, now) != phaseRunning {
 		return
 	}
-	ip, port, err := s.OpenHost(srv.ID, srv.IP, srv.SSHPort, machine(srv))
-	if err != nil {
-		return // the server shows no IP and the next look tries again
-	}
-	if ip != srv.IP || port != srv.SSHPort {
-		srv.IP, srv.SSHPort = ip, port
-		_ = s.Save() // a failed save loses nothing the next change will not write again
-	}
+	s.ReopenHost(srv.ID, &srv.IP, &srv.SSHPort, machine(srv))
 }

@@ -19,14 +19,7 @@ func (s *StandIn) reopen(rec *record, now time.Time) {
 	if rec.StartedAt.IsZero() || rec.IP == "" || !rec.DestroyedAt.IsZero() || rec.TargetState != "running" || s.starting(rec, now) {
 		return
 	}
-	ip, port, err := s.OpenHost(strconv.FormatInt(rec.ID, 10), rec.IP, rec.Port, hostMachine(rec))
-	if err != nil {
-		return // it shows no ports and the next look tries again
-	}
-	if ip != rec.IP || port != rec.Port {
-		rec.IP, rec.Port = ip, port
-		_ = s.Save() // a failed save loses nothing the next change will not write again
-	}
+	s.ReopenHost(strconv.FormatInt(rec.ID, 10), &rec.IP, &rec.Port, hostMachine(rec))
 }
 
 // manageInstance is PUT /api/v0/instances/{id}/ for its state: "stopped"

@@ -47,14 +47,7 @@ func (s *StandIn) reopen(in *instanceRecord, now time.Time) {
 	if p, ok := s.powerPhase(in, now); !ok || p != phaseRunning || in.IP == "" {
 		return
 	}
-	ip, port, err := s.OpenHost(in.ID, in.IP, in.SSHPort, machine(in))
-	if err != nil {
-		return // it shows no IP and the next look tries again
-	}
-	if ip != in.IP || port != in.SSHPort {
-		in.IP, in.SSHPort = ip, port
-		_ = s.Save() // a failed save loses nothing the next change will not write again
-	}
+	s.ReopenHost(in.ID, &in.IP, &in.SSHPort, machine(in))
 }
 
 // power applies a shutdown (of a running instance) or a start (of an
