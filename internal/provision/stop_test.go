@@ -18,7 +18,7 @@ import (
 // TestStopStart takes a Hyperstack machine through stop and start on the
 // sandbox: stopped once the vendor says so, its host no longer answering
 // SSH, left alone by the reconciler, running and reachable again after a
-// start, deleted from stopped; a second stop, and a stop at a vendor
+// start, auto-deleted from stopped; a second stop, and a stop at a vendor
 // without stop, are refused.
 func TestStopStart(t *testing.T) {
 	for _, engine := range storetest.Engines(t) {
@@ -67,8 +67,9 @@ func TestStopStart(t *testing.T) {
 				t.Fatal(err)
 			}
 			e.waitResource(id, supplyapi.ResourceStopped)
-			if _, err := e.svc.Delete(ctx, 1, id, false); err != nil {
-				t.Fatalf("delete a stopped resource: %v", err)
+			// Auto-delete keeps counting while stopped, and deletes it.
+			if _, err := e.svc.SetAutoDelete(ctx, 1, id, supplyapi.AutoDeleteRequest{AutoDeleteAfter: supplyapi.DurationText("1")}); err != nil {
+				t.Fatalf("auto-delete of a stopped resource: %v", err)
 			}
 			e.waitResource(id, supplyapi.ResourceDeleted)
 			if n := len(e.live(id.String())); n != 0 {
