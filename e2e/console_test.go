@@ -413,6 +413,24 @@ func TestConsoleInABrowser(t *testing.T) {
 		}
 	}
 
+	// A Hyperstack machine (a vendor with stop) has Stop beside Delete:
+	// pressed, it goes stopped and shows Start, which brings it back.
+	hs := rent(t, s, offerOf(t, s, "hyperstack", 0))
+	waitReady(t, hs, time.Minute)
+	power := func(verb, want string) {
+		t.Helper()
+		btn := `#machines button[data-power="` + verb + `"][data-id="` + hs.resource.String() + `"]`
+		do(verb, chromedp.Navigate(s.URL+"/machines"), chromedp.WaitVisible(css(btn)), chromedp.Click(css(btn)))
+		poll(verb+"ped machine", `(() => { const e = document.querySelector('#machines .state[data-id="`+hs.resource.String()+`"]'); return e && e.textContent === "`+want+`" ? "yes" : ""; })()`, 60*time.Second)
+	}
+	power("stop", "stopped")
+	fits("machine stopped")
+	power("start", "running")
+	if code, _, body := s.Do(t, http.MethodDelete, "/resources/"+hs.resource.String(), "", nil); code != http.StatusOK {
+		t.Fatalf("delete the Hyperstack machine: %d %s", code, body)
+	}
+	do("back to the machines", chromedp.Navigate(s.URL+"/machines"), chromedp.WaitVisible(css("#machines tbody tr .state-running")))
+
 	// Delete, confirm, and watch it go deleting → deleted: then it has no
 	// way in, nothing to delete and no auto-delete time.
 	do("delete", chromedp.Click(css("#machines tbody button.danger")), chromedp.WaitVisible(css("#delete-go")))

@@ -24,7 +24,7 @@ type ResourceSummary struct {
 	ResourceType       string         `json:"resource_type" enum:"vm,container,cluster"`
 	Vendor             string         `json:"vendor"`
 	VendorRegion       string         `json:"vendor_region"`
-	Status             string         `json:"status" enum:"provisioning,running,unhealthy,preempted,deleting,deleted,failed"`
+	Status             string         `json:"status" enum:"provisioning,running,unhealthy,preempted,deleting,deleted,failed,stopping,stopped,starting"`
 	CreatedAt          time.Time      `json:"created_at"`
 	Name               string         `json:"name"`
 	StatusMessage      *string        `json:"status_message"`

@@ -154,6 +154,9 @@ type ProvisionService interface {
 	SetAutoDelete(ctx context.Context, accountID int64, id uuid.UUID, req supplyapi.AutoDeleteRequest) (supplyapi.ResourceSummary, error)
 	Account(ctx context.Context, accountID int64) (supplyapi.AccountInfo, error)
 	Usage(ctx context.Context, accountID int64, q ledger.UsageQuery) (supplyapi.Usage, error)
+	// Stop and Start serve the extensions POST /resources/{id}/stop and /start.
+	Stop(ctx context.Context, accountID int64, id uuid.UUID) (supplyapi.PowerResponse, error)
+	Start(ctx context.Context, accountID int64, id uuid.UUID) (supplyapi.PowerResponse, error)
 }
 
 // API is the HTTP server's routes and middleware.
@@ -264,6 +267,7 @@ func New(cfg Config) *API {
 	a.registerOffers()
 	a.registerProcurement()
 	a.registerResources()
+	a.registerStop()
 	a.registerGuardrails()
 	if cfg.Events != nil {
 		a.registerEvents()

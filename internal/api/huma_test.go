@@ -113,8 +113,8 @@ func TestHumaIsConfigured(t *testing.T) {
 		{"validation.MsgExpectedMinimumNumber", wantAnswer("/resources?limit=0", 422,
 			`{"detail":[{"type":"greater_than_equal","loc":["query","limit"],"msg":"Input should be greater than or equal to 1","input":0,"ctx":{"ge":1}}]}`)},
 		{"validation.MsgExpectedOneOf", wantAnswer("/resources?status=gone", 422, `{"detail":[{"type":"enum","loc":["query","status"],
-			"msg":"Input should be 'provisioning', 'running', 'unhealthy', 'preempted', 'deleting', 'deleted' or 'failed'","input":"gone",
-			"ctx":{"expected":"'provisioning', 'running', 'unhealthy', 'preempted', 'deleting', 'deleted' or 'failed'"}}]}`)},
+			"msg":"Input should be 'provisioning', 'running', 'unhealthy', 'preempted', 'deleting', 'deleted', 'failed', 'stopping', 'stopped' or 'starting'","input":"gone",
+			"ctx":{"expected":"'provisioning', 'running', 'unhealthy', 'preempted', 'deleting', 'deleted', 'failed', 'stopping', 'stopped' or 'starting'"}}]}`)},
 		{"validation.MsgExpectedRequiredProperty in a body", func(t *testing.T) {
 			wantJSON(t, ts.getOffers(t, "application/yaml", "region: EU\n"), 422,
 				`{"detail":[{"type":"missing","loc":["body","compute"],"msg":"Field required","input":{"region":"EU"}}]}`)

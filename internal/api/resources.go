@@ -21,7 +21,7 @@ import (
 
 type listResourcesInput struct {
 	OfferID string `query:"offer_id" format:"uuid" doc:"Only resources procured from this offer"`
-	Status  string `query:"status" enum:"provisioning,running,unhealthy,preempted,deleting,deleted,failed" doc:"Only resources in this status"`
+	Status  string `query:"status" enum:"provisioning,running,unhealthy,preempted,deleting,deleted,failed,stopping,stopped,starting" doc:"Only resources in this status"`
 	// Extensions of the Supply API: paging.
 	Limit int    `query:"limit" minimum:"1" maximum:"1000" doc:"Extension: answer at most this many resources (absent: all of them); when the page is full, the Link header (rel=\"next\") names the next page"`
 	After string `query:"after" maxLength:"128" doc:"Extension: the cursor of the page to answer, from the previous page's Link header; pages read in turn neither miss nor repeat a resource, whatever changes meanwhile"`

@@ -79,8 +79,8 @@ func TestListResourcesInvalid(t *testing.T) {
 			"msg":"Input should be a valid UUID, invalid length: expected length 32 for simple format, found 3","input":"123",
 			"ctx":{"error":"invalid length: expected length 32 for simple format, found 3"}}]}`},
 		{"unknown status", "?status=sleeping", `{"detail":[{"type":"enum","loc":["query","status"],
-			"msg":"Input should be 'provisioning', 'running', 'unhealthy', 'preempted', 'deleting', 'deleted' or 'failed'","input":"sleeping",
-			"ctx":{"expected":"'provisioning', 'running', 'unhealthy', 'preempted', 'deleting', 'deleted' or 'failed'"}}]}`},
+			"msg":"Input should be 'provisioning', 'running', 'unhealthy', 'preempted', 'deleting', 'deleted', 'failed', 'stopping', 'stopped' or 'starting'","input":"sleeping",
+			"ctx":{"expected":"'provisioning', 'running', 'unhealthy', 'preempted', 'deleting', 'deleted', 'failed', 'stopping', 'stopped' or 'starting'"}}]}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

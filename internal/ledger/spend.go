@@ -26,7 +26,7 @@ func LiveSpend(rs []store.Resource) (supplyapi.LiveSpend, error) {
 		if err := json.Unmarshal(r.Spec, &sp); err != nil {
 			return supplyapi.LiveSpend{}, fmt.Errorf("resource %s spec: %w", r.ID, err)
 		}
-		ls.HourlyUSD += r.PricePerHour
+		ls.HourlyUSD += hourlyNow(r)
 		ls.GPUCount += int64(sp.GPUCount)
 		ls.Resources++
 	}
@@ -63,7 +63,7 @@ func accruedCost(r store.Resource, now, from, to time.Time) float64 {
 	if !end.After(start) {
 		return 0
 	}
-	return r.PricePerHour * end.Sub(start).Hours()
+	return r.PricePerHour*end.Sub(start).Hours() - stoppedSavings(r, start, end)
 }
 
 // billed is the span a node's vendor bills for: from the instance's

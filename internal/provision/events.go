@@ -203,6 +203,12 @@ func resourceEventType(before, after store.Resource) string {
 			return supplyapi.EventResourceDeleting
 		case supplyapi.ResourceDeleted:
 			return supplyapi.EventResourceDeleted
+		case supplyapi.ResourceStopping:
+			return supplyapi.EventResourceStopping
+		case supplyapi.ResourceStopped:
+			return supplyapi.EventResourceStopped
+		case supplyapi.ResourceStarting:
+			return supplyapi.EventResourceStarting
 		}
 		return ""
 	}

@@ -77,6 +77,7 @@ func (s *Service) Workers(w *river.Workers) {
 	river.AddWorker(w, &reconcileWorker{s: s})
 	river.AddWorker(w, &autoDeleteWorker{s: s})
 	river.AddWorker(w, &failoverWorker{s: s})
+	river.AddWorker(w, &powerWorker{s: s})
 }
 
 // PeriodicJobs returns the reconciler's schedule.

@@ -148,6 +148,16 @@ func (s *Service) reconcileVendor(ctx context.Context, v vendors.Vendor, live []
 			if err := s.reconcileProvisioning(ctx, r); err != nil {
 				return err
 			}
+		case r.Status == supplyapi.ResourceStopped && r.VendorInstanceID != "" && !seen[r.VendorInstanceID]:
+			if err := s.reconcileStopped(ctx, v, r); err != nil {
+				return err
+			}
+		case r.Status == supplyapi.ResourceStopping || r.Status == supplyapi.ResourceStarting:
+			job, _ := powerJob(r)
+			// Idempotent: a no-op while its job is still queued.
+			if err := s.store.Enqueue(ctx, job, nil); err != nil {
+				return err
+			}
 		case syncable(r.Status) && r.VendorInstanceID != "" && !seen[r.VendorInstanceID]:
 			// Not listed: confirm with a direct look before calling it vanished.
 			inst, err := v.Get(ctx, r.VendorInstanceID)

@@ -93,6 +93,7 @@ type resourceRow struct {
 	BillingStartedAt  *time.Time
 	Version           int64
 	CreatedByKeyID    *int64
+	Stops             []byte
 }
 
 // resourceUpdate is both engines' UpdateResourceParams: the mutable fields
@@ -116,6 +117,7 @@ type resourceUpdate struct {
 	DeletedAt         *time.Time
 	LastSyncedAt      *time.Time
 	BillingStartedAt  *time.Time
+	Stops             []byte
 	UpdatedAt         time.Time
 	ID                string
 	Version           int64
@@ -161,6 +163,7 @@ func newResourceRow(r Resource) resourceRow {
 		BillingStartedAt:  dbTimePtr(r.BillingStartedAt),
 		Version:           r.Version,
 		CreatedByKeyID:    createdBy,
+		Stops:             nonNil(r.Stops),
 	}
 }
 
@@ -204,6 +207,7 @@ func (r resourceRow) resource() Resource {
 		BillingStartedAt:  r.BillingStartedAt,
 		Version:           r.Version,
 		CreatedBy:         createdBy,
+		Stops:             nilIfEmpty(r.Stops),
 	}
 }
 
@@ -228,6 +232,7 @@ func (r resourceRow) update() resourceUpdate {
 		DeletedAt:         r.DeletedAt,
 		LastSyncedAt:      r.LastSyncedAt,
 		BillingStartedAt:  r.BillingStartedAt,
+		Stops:             r.Stops,
 		UpdatedAt:         r.UpdatedAt,
 		ID:                r.ID,
 		Version:           r.Version,
@@ -401,6 +406,15 @@ func procurement(p Procurement) Procurement {
 		p.Attempts = nil
 	}
 	return p
+}
+
+// nilIfEmpty is an empty JSON column as a Go value has it before it was
+// written: nil.
+func nilIfEmpty(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
 }
 
 func nonNil(b []byte) []byte {

@@ -180,6 +180,9 @@ type Resource struct {
 	// BillingStartedAt is when the vendor made the instance, from which
 	// the resource's cost accrues; nil while it has made none.
 	BillingStartedAt *time.Time
+	// Stops are the resource's stops so far, as the ledger encodes them
+	// (ledger.Stops); empty when it never stopped.
+	Stops []byte
 	// Version counts the row's writes: UpdateResource writes only over the
 	// version it was given, so a writer holding an older copy of the row
 	// never writes back what another writer has changed since.

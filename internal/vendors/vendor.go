@@ -91,6 +91,8 @@ type Info struct {
 	Cilium bool `json:"supports_cilium"`
 	// Containers: an "instance" is a container, not a virtual machine.
 	Containers bool `json:"containers"`
+	// Stop: instances can be stopped and started again (Stopper).
+	Stop bool `json:"supports_stop"`
 }
 
 // Contract is how capacity is rented.

@@ -478,7 +478,7 @@
         setText("summary", e.message);
       }
       // Something changing (provisioning, deleting) is watched closely.
-      const busy = list.some((r) => r.status === "provisioning" || r.status === "deleting");
+      const busy = list.some((r) => ["provisioning", "deleting", "stopping", "starting"].includes(r.status));
       timer = setTimeout(refresh, busy ? 1500 : 10000);
     }
 
@@ -518,6 +518,18 @@
           del.dataset.id = r.resource_id;
           del.setAttribute("aria-label", "Delete " + (r.name || r.resource_id));
           action = { node: del, cls: "action" };
+          // Stop and Start, where the machine's vendor has them (supports_stop).
+          const power = { running: "Stop", stopped: "Start" }[r.status];
+          if (power && names[r.vendor] && names[r.vendor].supports_stop) {
+            const b = el("button", power, "small secondary power");
+            b.type = "button";
+            b.dataset.id = r.resource_id;
+            b.dataset.power = power.toLowerCase();
+            b.setAttribute("aria-label", power + " " + (r.name || r.resource_id));
+            const cell = el("span", undefined, "power-pair");
+            cell.append(del, b);
+            action = { node: cell, cls: "action" };
+          }
         }
         let autoDelete = { text: leaving(r.status) ? "–" : "never", title: "no auto-delete", cls: "when" };
         if (r.delete_at) {
@@ -536,6 +548,12 @@
     tbody.addEventListener("click", (ev) => {
       const b = ev.target.closest("button[data-id]");
       if (!b) return;
+      if (b.dataset.power) {
+        // Asynchronous like a deletion: the row shows stopping or starting at once.
+        b.disabled = true;
+        api("POST", "/resources/" + b.dataset.id + "/" + b.dataset.power).then(refresh, (e) => setText("summary", e.message));
+        return;
+      }
       target = list.find((r) => r.resource_id === b.dataset.id);
       setText("delete-what", "Delete " + (target.name || target.resource_id) + " (" + target.spec.gpu_count + "× " + target.spec.gpu_type + " at " + vendorName(names, target.vendor) + ", " + target.status + ")?");
       document.getElementById("delete-force-label").hidden = target.status !== "provisioning";

@@ -127,6 +127,7 @@ type Resource struct {
 	BillingStartedAt  *time.Time
 	Version           int64
 	CreatedByKeyID    *int64
+	Stops             []byte
 }
 
 type Session struct {

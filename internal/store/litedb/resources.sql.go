@@ -16,7 +16,7 @@ INSERT INTO resources (
     node_index, status, status_message, failure_reason, vendor_instance_id, external_ip,
     internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at,
     ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at,
-    version, created_by_key_id
+    version, created_by_key_id, stops
 ) VALUES (
     ?1, ?2, ?3, ?4,
     ?5, ?6, ?7, ?8,
@@ -25,7 +25,7 @@ INSERT INTO resources (
     ?17, ?18, ?19,
     ?20, ?21, ?22,
     ?23, ?24, ?25, ?26,
-    ?27, ?28, ?29
+    ?27, ?28, ?29, ?30
 )
 ON CONFLICT (id) DO NOTHING
 `
@@ -60,6 +60,7 @@ type InsertResourceParams struct {
 	BillingStartedAt  *time.Time
 	Version           int64
 	CreatedByKeyID    *int64
+	Stops             []byte
 }
 
 func (q *Queries) InsertResource(ctx context.Context, arg InsertResourceParams) (int64, error) {
@@ -93,6 +94,7 @@ func (q *Queries) InsertResource(ctx context.Context, arg InsertResourceParams) 
 		arg.BillingStartedAt,
 		arg.Version,
 		arg.CreatedByKeyID,
+		arg.Stops,
 	)
 	if err != nil {
 		return 0, err
@@ -101,7 +103,7 @@ func (q *Queries) InsertResource(ctx context.Context, arg InsertResourceParams) 
 }
 
 const listResources = `-- name: ListResources :many
-SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version, created_by_key_id FROM resources
+SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version, created_by_key_id, stops FROM resources
 WHERE account_id = ?1
   AND (offer_id = ?2 OR ?2 = '')
   AND (status = ?3 OR ?3 = '')
@@ -163,6 +165,7 @@ func (q *Queries) ListResources(ctx context.Context, accountID int64, offerID st
 			&i.BillingStartedAt,
 			&i.Version,
 			&i.CreatedByKeyID,
+			&i.Stops,
 		); err != nil {
 			return nil, err
 		}
@@ -178,7 +181,7 @@ func (q *Queries) ListResources(ctx context.Context, accountID int64, offerID st
 }
 
 const liveResources = `-- name: LiveResources :many
-SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version, created_by_key_id FROM resources WHERE status NOT IN ('deleted', 'failed') ORDER BY created_at, id
+SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version, created_by_key_id, stops FROM resources WHERE status NOT IN ('deleted', 'failed') ORDER BY created_at, id
 `
 
 func (q *Queries) LiveResources(ctx context.Context) ([]Resource, error) {
@@ -220,6 +223,7 @@ func (q *Queries) LiveResources(ctx context.Context) ([]Resource, error) {
 			&i.BillingStartedAt,
 			&i.Version,
 			&i.CreatedByKeyID,
+			&i.Stops,
 		); err != nil {
 			return nil, err
 		}
@@ -235,7 +239,7 @@ func (q *Queries) LiveResources(ctx context.Context) ([]Resource, error) {
 }
 
 const liveResourcesOfAccount = `-- name: LiveResourcesOfAccount :many
-SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version, created_by_key_id FROM resources
+SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version, created_by_key_id, stops FROM resources
 WHERE account_id = ?1 AND status NOT IN ('deleted', 'failed')
 ORDER BY created_at, id
 `
@@ -279,6 +283,7 @@ func (q *Queries) LiveResourcesOfAccount(ctx context.Context, accountID int64) (
 			&i.BillingStartedAt,
 			&i.Version,
 			&i.CreatedByKeyID,
+			&i.Stops,
 		); err != nil {
 			return nil, err
 		}
@@ -294,7 +299,7 @@ func (q *Queries) LiveResourcesOfAccount(ctx context.Context, accountID int64) (
 }
 
 const resourceByID = `-- name: ResourceByID :one
-SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version, created_by_key_id FROM resources WHERE id = ?1
+SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version, created_by_key_id, stops FROM resources WHERE id = ?1
 `
 
 func (q *Queries) ResourceByID(ctx context.Context, id string) (Resource, error) {
@@ -330,12 +335,13 @@ func (q *Queries) ResourceByID(ctx context.Context, id string) (Resource, error)
 		&i.BillingStartedAt,
 		&i.Version,
 		&i.CreatedByKeyID,
+		&i.Stops,
 	)
 	return i, err
 }
 
 const resourcesByOffer = `-- name: ResourcesByOffer :many
-SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version, created_by_key_id FROM resources WHERE offer_id = ?1 ORDER BY node_index, id
+SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version, created_by_key_id, stops FROM resources WHERE offer_id = ?1 ORDER BY node_index, id
 `
 
 func (q *Queries) ResourcesByOffer(ctx context.Context, offerID string) ([]Resource, error) {
@@ -377,6 +383,7 @@ func (q *Queries) ResourcesByOffer(ctx context.Context, offerID string) ([]Resou
 			&i.BillingStartedAt,
 			&i.Version,
 			&i.CreatedByKeyID,
+			&i.Stops,
 		); err != nil {
 			return nil, err
 		}
@@ -392,7 +399,7 @@ func (q *Queries) ResourcesByOffer(ctx context.Context, offerID string) ([]Resou
 }
 
 const resourcesByParent = `-- name: ResourcesByParent :many
-SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version, created_by_key_id FROM resources WHERE parent_id = ?1 ORDER BY node_index, id
+SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version, created_by_key_id, stops FROM resources WHERE parent_id = ?1 ORDER BY node_index, id
 `
 
 func (q *Queries) ResourcesByParent(ctx context.Context, parentID *string) ([]Resource, error) {
@@ -434,6 +441,7 @@ func (q *Queries) ResourcesByParent(ctx context.Context, parentID *string) ([]Re
 			&i.BillingStartedAt,
 			&i.Version,
 			&i.CreatedByKeyID,
+			&i.Stops,
 		); err != nil {
 			return nil, err
 		}
@@ -449,7 +457,7 @@ func (q *Queries) ResourcesByParent(ctx context.Context, parentID *string) ([]Re
 }
 
 const resourcesByVendorInstance = `-- name: ResourcesByVendorInstance :many
-SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version, created_by_key_id FROM resources
+SELECT id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version, created_by_key_id, stops FROM resources
 WHERE vendor = ?1 AND vendor_instance_id = ?2
 ORDER BY created_at, id
 `
@@ -493,6 +501,7 @@ func (q *Queries) ResourcesByVendorInstance(ctx context.Context, vendor string, 
 			&i.BillingStartedAt,
 			&i.Version,
 			&i.CreatedByKeyID,
+			&i.Stops,
 		); err != nil {
 			return nil, err
 		}
@@ -544,13 +553,14 @@ UPDATE resources SET
     deleted_at = ?16,
     last_synced_at = ?17,
     billing_started_at = ?18,
-    updated_at = ?19,
+    stops = ?19,
+    updated_at = ?20,
     -- A resource on its way out has no time to be deleted at: whatever
     -- ends it, its auto-delete time ends with it.
     delete_at = CASE ?6 WHEN 'deleting' THEN NULL WHEN 'deleted' THEN NULL WHEN 'failed' THEN NULL ELSE delete_at END,
     version = version + 1
-WHERE id = ?20 AND version = ?21
-RETURNING id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version, created_by_key_id
+WHERE id = ?21 AND version = ?22
+RETURNING id, account_id, offer_id, parent_id, resource_type, vendor, vendor_region, name, node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at, ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at, version, created_by_key_id, stops
 `
 
 type UpdateResourceParams struct {
@@ -572,6 +582,7 @@ type UpdateResourceParams struct {
 	DeletedAt         *time.Time
 	LastSyncedAt      *time.Time
 	BillingStartedAt  *time.Time
+	Stops             []byte
 	UpdatedAt         time.Time
 	ID                string
 	Version           int64
@@ -600,6 +611,7 @@ func (q *Queries) UpdateResource(ctx context.Context, arg UpdateResourceParams) 
 		arg.DeletedAt,
 		arg.LastSyncedAt,
 		arg.BillingStartedAt,
+		arg.Stops,
 		arg.UpdatedAt,
 		arg.ID,
 		arg.Version,
@@ -635,6 +647,7 @@ func (q *Queries) UpdateResource(ctx context.Context, arg UpdateResourceParams) 
 		&i.BillingStartedAt,
 		&i.Version,
 		&i.CreatedByKeyID,
+		&i.Stops,
 	)
 	return i, err
 }

@@ -4,7 +4,7 @@ INSERT INTO resources (
     node_index, status, status_message, failure_reason, vendor_instance_id, external_ip,
     internal_ip, ssh_port, spec, price_per_hour, create_attempted_at, delete_requested_at,
     ready_at, deleted_at, last_synced_at, created_at, updated_at, delete_at, billing_started_at,
-    version, created_by_key_id
+    version, created_by_key_id, stops
 ) VALUES (
     sqlc.arg(id), sqlc.arg(account_id), sqlc.arg(offer_id), sqlc.arg(parent_id),
     sqlc.arg(resource_type), sqlc.arg(vendor), sqlc.arg(vendor_region), sqlc.arg(name),
@@ -13,7 +13,7 @@ INSERT INTO resources (
     sqlc.arg(spec), sqlc.arg(price_per_hour), sqlc.arg(create_attempted_at),
     sqlc.arg(delete_requested_at), sqlc.arg(ready_at), sqlc.arg(deleted_at),
     sqlc.arg(last_synced_at), sqlc.arg(created_at), sqlc.arg(updated_at), sqlc.arg(delete_at),
-    sqlc.arg(billing_started_at), sqlc.arg(version), sqlc.arg(created_by_key_id)
+    sqlc.arg(billing_started_at), sqlc.arg(version), sqlc.arg(created_by_key_id), sqlc.arg(stops)
 )
 ON CONFLICT (id) DO NOTHING;
 
@@ -77,6 +77,7 @@ UPDATE resources SET
     deleted_at = sqlc.arg(deleted_at),
     last_synced_at = sqlc.arg(last_synced_at),
     billing_started_at = sqlc.arg(billing_started_at),
+    stops = sqlc.arg(stops),
     updated_at = sqlc.arg(updated_at),
     -- A resource on its way out has no time to be deleted at: whatever
     -- ends it, its auto-delete time ends with it.

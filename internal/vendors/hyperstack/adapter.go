@@ -133,6 +133,7 @@ func (a *Adapter) Info() vendors.Info {
 		CloudInit:   true,
 		Tags:        true,
 		Cilium:      true,
+		Stop:        true,
 	}
 }
 
@@ -524,7 +525,7 @@ func state(vm instanceFields) vendors.State {
 			return vendors.StateRunning
 		}
 		return vendors.StatePending
-	case "STOPPING", "SHUTOFF", "HIBERNATING", "HIBERNATED":
+	case "SHUTOFF", "HIBERNATED":
 		return vendors.StateStopped
 	case "DELETING":
 		return vendors.StateTerminating

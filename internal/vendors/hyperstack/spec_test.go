@@ -57,6 +57,7 @@ func TestAgainstPublishedSpec(t *testing.T) {
 		t.Errorf("create sold out: %v, want ErrNoCapacity", err)
 	}
 	vendortest.WaitFor(t, f.A, in.ID, vendortest.Running)
+	vendortest.PowerRoundTrip(t, f.A, in.ID, nil)
 	if _, err := f.A.List(ctx); err != nil {
 		t.Fatal(err)
 	}

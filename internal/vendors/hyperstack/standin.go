@@ -78,6 +78,10 @@ type vmRecord struct {
 	// IP and SSHPort are the sandbox host, once the VM has run.
 	IP      string `json:"ip,omitempty"`
 	SSHPort int    `json:"ssh_port,omitempty"`
+	// StoppedAt and StartedAt are when the VM was last stopped and
+	// started (zero: never).
+	StoppedAt time.Time `json:"stopped_at,omitzero"`
+	StartedAt time.Time `json:"started_at,omitzero"`
 }
 
 // phase is a VM's place in Hyperstack's state machine at some moment.
@@ -113,6 +117,8 @@ func NewStandIn(o standin.Options) (*StandIn, error) {
 	mux.HandleFunc("POST /v1/core/virtual-machines", s.createVMs)
 	mux.HandleFunc("GET /v1/core/virtual-machines/{vm_id}", s.getVM)
 	mux.HandleFunc("DELETE /v1/core/virtual-machines/{vm_id}", s.deleteVM)
+	mux.HandleFunc("GET /v1/core/virtual-machines/{vm_id}/stop", s.stopVM)
+	mux.HandleFunc("GET /v1/core/virtual-machines/{vm_id}/start", s.startVM)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "The requested URL was not found on the server.")
 	})
@@ -142,7 +148,7 @@ func (s *StandIn) machines() []standin.Host {
 	out := make([]standin.Host, 0, len(s.State.VMs))
 	for _, vm := range s.State.VMs {
 		f, id := s.view(vm, now), strconv.FormatInt(vm.ID, 10)
-		out = append(out, standin.Host{ID: id, IP: &vm.IP, Port: &vm.SSHPort, Live: vm.DeletedAt.IsZero(), Machine: machine(vm),
+		out = append(out, standin.Host{ID: id, IP: &vm.IP, Port: &vm.SSHPort, Live: vm.DeletedAt.IsZero() && !s.poweredOff(vm, now), Machine: machine(vm),
 			Console: standin.ConsoleEntry{Vendor: vendorName, ID: id, Name: vm.Name, State: f.Status, Live: s.phase(vm, now) != phaseGone,
 				InstanceType: f.Flavor.Name, Region: vm.Region, IP: f.FloatingIP, SSHPort: vm.SSHPort, Tags: slices.Clone(vm.Labels), CreatedAt: vm.CreatedAt}})
 	}
@@ -526,6 +532,9 @@ func (s *StandIn) phase(vm *vmRecord, now time.Time) phase {
 		}
 		return phaseGone
 	}
+	if p, ok := s.powerPhase(vm, now); ok {
+		return p
+	}
 	switch age := now.Sub(vm.CreatedAt); {
 	case age < boot/5:
 		return phaseCreating
@@ -555,6 +564,7 @@ func (s *StandIn) observe(vm *vmRecord, now time.Time) {
 // view renders a VM as Hyperstack's Instance_Fields; the caller holds s.Mu.
 func (s *StandIn) view(vm *vmRecord, now time.Time) instanceFields {
 	s.observe(vm, now)
+	s.reopen(vm, now)
 	o := s.offerByID(vm.OfferID)
 	f := instanceFields{
 		ID: vm.ID, Name: vm.Name, OS: vm.Image,
@@ -587,6 +597,8 @@ func (s *StandIn) view(vm *vmRecord, now time.Time) instanceFields {
 		}
 	case phaseDeleting, phaseGone:
 		f.Status, f.VMState, f.PowerState = "DELETING", "active", "RUNNING"
+	default:
+		s.powerView(vm, &f, s.phase(vm, now))
 	}
 	return f
 }

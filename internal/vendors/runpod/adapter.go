@@ -159,6 +159,7 @@ func (a *Adapter) Info() vendors.Info {
 		DisplayName: "RunPod",
 		Clusters:    true,
 		Containers:  true,
+		Stop:        true,
 	}
 }
 

@@ -57,6 +57,9 @@ func wireBindings() []vendortest.Binding {
 		vendortest.Binding{At: "POST /v2/clusters", Status: 201, Type: cluster{}},
 		vendortest.Binding{At: "GET /v2/clusters/{id}", Status: 200, Type: cluster{}},
 		vendortest.Binding{At: "GET /v2/clusters/{id}/pods", Status: 200, Type: podList{}},
+		vendortest.Binding{At: "POST /v2/pods/{id}/action", Type: podActionRequest{}},
+		vendortest.Binding{At: "POST /v2/pods/{id}/action", Status: 200, Type: pod{}},
+		vendortest.Binding{At: "POST /v2/pods/{id}/action", Status: 409, Type: problem{}},
 	)
 }
 
@@ -149,6 +152,7 @@ func TestAgainstPublishedSpec(t *testing.T) {
 		t.Errorf("create in a pool the account cannot access: %v, want ErrNoCapacity", err)
 	}
 	vendortest.WaitFor(t, f.A, in.ID, vendortest.Running)
+	vendortest.PowerRoundTrip(t, f.A, in.ID, nil)
 	if _, err := f.A.List(ctx); err != nil {
 		t.Fatal(err)
 	}

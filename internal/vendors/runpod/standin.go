@@ -60,6 +60,10 @@ type podRecord struct {
 	// IP and SSHPort are the sandbox host, once the pod has run.
 	IP      string `json:"ip,omitempty"`
 	SSHPort int    `json:"ssh_port,omitempty"`
+	// StoppedAt and StartedAt are when the pod was last stopped and
+	// started (zero: never).
+	StoppedAt time.Time `json:"stopped_at,omitzero"`
+	StartedAt time.Time `json:"started_at,omitzero"`
 }
 
 type clusterRecord struct {
@@ -86,6 +90,7 @@ func NewStandIn(o standin.Options) (*StandIn, error) {
 	mux.HandleFunc("POST /v2/pods", s.createPod)
 	mux.HandleFunc("GET /v2/pods/{id}", s.getPod)
 	mux.HandleFunc("DELETE /v2/pods/{id}", s.deletePod)
+	mux.HandleFunc("POST /v2/pods/{id}/action", s.podAction)
 	mux.HandleFunc("GET /v2/clusters", s.listClusters)
 	mux.HandleFunc("POST /v2/clusters", s.createCluster)
 	mux.HandleFunc("GET /v2/clusters/{id}", s.getCluster)
@@ -142,7 +147,7 @@ func (s *StandIn) machines() []standin.Host {
 		if !p.DeletedAt.IsZero() {
 			status = statusTerminated
 		}
-		out = append(out, standin.Host{ID: p.ID, IP: &p.IP, Port: &p.SSHPort, Live: p.DeletedAt.IsZero(), Machine: machine(p),
+		out = append(out, standin.Host{ID: p.ID, IP: &p.IP, Port: &p.SSHPort, Live: p.DeletedAt.IsZero() && !s.stopped(p, now), Machine: machine(p),
 			Console: standin.ConsoleEntry{Vendor: Name, ID: p.ID, Name: p.Name, State: status, Live: p.DeletedAt.IsZero(),
 				InstanceType: shape{gpuID: p.GPU, count: p.GPUCount, cloud: p.Cloud, cluster: p.ClusterID != ""}.String(),
 				Region:       p.DC, IP: p.IP, SSHPort: p.SSHPort, Tags: tags, CreatedAt: p.CreatedAt}})
@@ -219,7 +224,7 @@ func writeProblem(w http.ResponseWriter, status int, detail string, errs ...stri
 func (s *StandIn) capacity(o offering, count, nodes int, now time.Time) standin.Level {
 	n := o.stock
 	for _, p := range s.State.Pods {
-		if p.DeletedAt.IsZero() && p.GPU == o.gpu.id && p.Cloud == o.cloud && p.DC == o.dc {
+		if p.DeletedAt.IsZero() && p.GPU == o.gpu.id && p.Cloud == o.cloud && p.DC == o.dc && !s.stopped(p, now) {
 			n -= p.GPUCount
 		}
 	}
@@ -471,6 +476,9 @@ func (s *StandIn) listDataCenters(w http.ResponseWriter, r *http.Request) {
 // phase is a pod's place in RunPod's state machine, from its timestamps:
 // BootTime splits into PROVISIONING and STARTING, then RUNNING.
 func (s *StandIn) phase(p *podRecord, now time.Time) string {
+	if status, ok := s.powerStatus(p, now); ok {
+		return status
+	}
 	switch age := now.Sub(p.CreatedAt); {
 	case age < s.Opts.BootTime*2/5:
 		return statusProvisioning
@@ -498,6 +506,7 @@ func (s *StandIn) observe(p *podRecord, now time.Time) {
 // view renders a pod as RunPod's Pod; the caller holds s.Mu.
 func (s *StandIn) view(p *podRecord, now time.Time) pod {
 	s.observe(p, now)
+	s.reopen(p, now)
 	status := s.phase(p, now)
 	g, _ := findGPU(p.GPU)
 	dc := p.DC
@@ -531,6 +540,8 @@ func (s *StandIn) view(p *podRecord, now time.Time) pod {
 				Command: fmt.Sprintf("ssh root@%s -p %d", p.IP, p.SSHPort)}
 			v.Runtime.Ports = append(v.Runtime.Ports, runtimePort{Private: 22, Public: p.SSHPort, Type: "tcp", IP: p.IP})
 		}
+	case statusExited:
+		v.Actions = []string{"start", "terminate"}
 	default:
 		v.Actions = []string{"stop", "terminate"}
 	}

@@ -208,6 +208,7 @@ func (a *Adapter) Info() vendors.Info {
 		CloudInit:   true,
 		Tags:        true,
 		Cilium:      true,
+		Stop:        true,
 	}
 }
 
@@ -815,7 +816,7 @@ func state(s *instance.Server) vendors.State {
 		if s.StateDetail == "terminating" {
 			return vendors.StateTerminating
 		}
-		return vendors.StateStopped
+		return vendors.StatePending // stopped once it is
 	case instance.ServerStateStopped, instance.ServerStateStoppedInPlace:
 		return vendors.StateStopped
 	case instance.ServerStateLocked:

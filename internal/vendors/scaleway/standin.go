@@ -59,6 +59,8 @@ type serverRecord struct {
 	CreatedAt time.Time `json:"created_at"`
 	// PoweredOnAt is when poweron was asked (zero: never).
 	PoweredOnAt time.Time `json:"powered_on_at,omitzero"`
+	// PoweredOffAt is when poweroff was last asked (zero: never).
+	PoweredOffAt time.Time `json:"powered_off_at,omitzero"`
 	// TerminatedAt is when terminate was asked; DeletedAt when a stopped
 	// server was deleted (zero: not asked).
 	TerminatedAt time.Time `json:"terminated_at,omitzero"`
@@ -544,6 +546,11 @@ func (s *StandIn) phase(srv *serverRecord, now time.Time) phase {
 		return phaseGone
 	case srv.PoweredOnAt.IsZero():
 		return phaseStopped
+	}
+	if p, ok := s.offPhase(srv, now); ok {
+		return p
+	}
+	switch {
 	case now.Sub(srv.PoweredOnAt) < s.Opts.BootTime:
 		return phaseStarting
 	}
@@ -568,6 +575,7 @@ func (s *StandIn) observe(srv *serverRecord, now time.Time) {
 // view renders a server as the Instance API's Server; the caller holds s.Mu.
 func (s *StandIn) view(srv *serverRecord, now time.Time) server {
 	s.observe(srv, now)
+	s.reopen(srv, now)
 	label, _ := imageLabel(srv.Image, srv.Zone)
 	image, _ := json.Marshal(map[string]any{
 		"id": srv.Image, "name": label, "organization": standInProject, "project": standInProject,
@@ -595,6 +603,9 @@ func (s *StandIn) view(srv *serverRecord, now time.Time) server {
 	switch s.phase(srv, now) {
 	case phaseStopped:
 		v.State, v.AllowedActions = "stopped", []string{"poweron", "backup"}
+	case phaseStopping:
+		v.State, v.AllowedActions = "stopping", []string{"stop_in_place", "backup"}
+		v.ModificationDate = stamp(srv.PoweredOffAt)
 	case phaseStarting:
 		v.State, v.StateDetail, v.AllowedActions = "starting", "allocating node", []string{"stop_in_place", "backup"}
 		v.ModificationDate = stamp(srv.PoweredOnAt)
@@ -845,6 +856,9 @@ func (s *StandIn) serverAction(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		srv.PoweredOnAt, description = now.UTC(), "server_batch_poweron"
+	case "poweroff":
+		srv.PoweredOffAt = now.UTC()
+		s.CloseHost(srv.ID)
 	case "terminate":
 		srv.TerminatedAt = now.UTC()
 		s.RemoveHost(srv.ID)

@@ -145,3 +145,16 @@ func (b *Base[S]) CloseHost(id string) { b.Hosts.Close(b.HostID(id)) }
 
 // RemoveHost stops the host of instance id for good.
 func (b *Base[S]) RemoveHost(id string) { b.Hosts.Remove(b.HostID(id)) }
+
+// ReopenHost brings back the host of instance id, powered on again after a
+// stop, at *ip and *port when they are still free, serving m; a move is
+// written back to them and saved. A host that cannot open now is left for
+// the next look. The caller holds Mu.
+func (b *Base[S]) ReopenHost(id string, ip *string, port *int, m Machine) {
+	newIP, newPort, err := b.OpenHost(id, *ip, *port, m)
+	if err != nil || newIP == *ip && newPort == *port {
+		return
+	}
+	*ip, *port = newIP, newPort
+	_ = b.Save() // a failed save loses nothing the next change will not write again
+}

@@ -173,6 +173,7 @@ func (a *Adapter) Info() vendors.Info {
 		// Labels carry the instance name, which holds the resource id.
 		Tags:       false,
 		Containers: true,
+		Stop:       true,
 	}
 }
 

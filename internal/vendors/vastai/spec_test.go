@@ -189,6 +189,8 @@ func wireBindings() []vendortest.Binding {
 		{At: "POST /api/v0/instances/{id}/ssh", Type: sshKeyRequest{}},
 		{At: "POST /api/v0/instances/{id}/ssh", Status: 200, Type: okMsg{}},
 		{At: "GET /api/v1/instances", Status: 200, Type: instanceList{}},
+		{At: "PUT /api/v0/instances/{id}", Type: manageRequest{}},
+		{At: "PUT /api/v0/instances/{id}", Status: 200, Type: manageAnswer{}},
 	}
 	errs := []struct {
 		at       string
@@ -203,6 +205,7 @@ func wireBindings() []vendortest.Binding {
 		{"DELETE /api/v0/instances/{id}", []int{400, 404, 429}, errorEnvelope{}},
 		{"POST /api/v0/instances/{id}/ssh", []int{400, 401, 404}, errorEnvelope{}},
 		{"GET /api/v1/instances", []int{401}, errorEnvelope{}},
+		{"PUT /api/v0/instances/{id}", []int{400, 401, 404}, errorEnvelope{}},
 	}
 	for _, e := range errs {
 		for _, status := range e.statuses {
@@ -366,6 +369,7 @@ func TestAgainstPublishedSpec(t *testing.T) {
 		t.Errorf("rent a taken machine: %v, want ErrNoCapacity", err)
 	}
 	vendortest.WaitFor(t, f.A, in.ID, vendortest.Running)
+	vendortest.PowerRoundTrip(t, f.A, in.ID, nil)
 	if _, err := f.A.List(ctx); err != nil {
 		t.Fatal(err)
 	}

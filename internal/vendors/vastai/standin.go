@@ -60,6 +60,9 @@ type record struct {
 	// IP and Port are the sandbox host once the container has run.
 	IP   string `json:"ip,omitempty"`
 	Port int    `json:"port,omitempty"`
+	// StartedAt is when the container was last started after a stop
+	// (zero: never).
+	StartedAt time.Time `json:"started_at,omitzero"`
 }
 
 // Rental is what the stand-in received for one instance: the rent
@@ -129,6 +132,7 @@ func NewStandIn(o standin.Options) (*StandIn, error) {
 	s.route(mux, http.MethodPut, "/api/v0/asks/{id}", s.createInstance)
 	s.route(mux, http.MethodGet, "/api/v0/instances/{id}", s.showInstance)
 	s.route(mux, http.MethodDelete, "/api/v0/instances/{id}", s.destroyInstance)
+	s.route(mux, http.MethodPut, "/api/v0/instances/{id}", s.manageInstance)
 	s.route(mux, http.MethodPost, "/api/v0/instances/{id}/ssh", s.attachSSHKey)
 	s.route(mux, http.MethodGet, "/api/v1/instances", s.showInstances)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -182,7 +186,7 @@ func (s *StandIn) machines() []standin.Host {
 		if rec.DestroyedAt.IsZero() {
 			status = cmp.Or(deref(v.ActualStatus), "scheduling")
 		}
-		out = append(out, standin.Host{ID: id, IP: &rec.IP, Port: &rec.Port, Live: rec.DestroyedAt.IsZero(), Machine: hostMachine(rec),
+		out = append(out, standin.Host{ID: id, IP: &rec.IP, Port: &rec.Port, Live: rec.DestroyedAt.IsZero() && rec.TargetState != "stopped", Machine: hostMachine(rec),
 			Console: standin.ConsoleEntry{Vendor: Name, ID: id, Name: rec.Label, State: status, Live: rec.DestroyedAt.IsZero(),
 				InstanceType: strconv.FormatInt(rec.AskID, 10), Region: v.Geolocation, IP: v.PublicIPAddr,
 				SSHPort: v.Ports.hostPort("22/tcp"), Tags: []string{}, CreatedAt: rec.CreatedAt}})
@@ -749,7 +753,7 @@ func (s *StandIn) status(rec *record, now time.Time) *string {
 		return nil
 	case rec.TargetState == "stopped":
 		st = "stopped"
-	case age < s.Opts.BootTime:
+	case age < s.Opts.BootTime || s.starting(rec, now):
 		st = "loading"
 	default:
 		st = "running"
@@ -775,6 +779,7 @@ func (s *StandIn) observe(rec *record, now time.Time) {
 // view renders an instance as Vast shows it; the caller holds s.Mu.
 func (s *StandIn) view(rec *record, now time.Time) instance {
 	s.observe(rec, now)
+	s.reopen(rec, now)
 	m := s.market[s.byAsk[rec.AskID]]
 	bid := rec.Price > 0
 	price := machinePrice(m, false, now)

@@ -255,6 +255,7 @@ func Run(t *testing.T, kit Kit) {
 	t.Run("RateLimited", func(t *testing.T) { rateLimited(t, kit) })
 	t.Run("Errors", func(t *testing.T) { errorCases(t, kit) })
 	run("Persistence", persistence)
+	t.Run("StopStart", func(t *testing.T) { stopStart(t, kit) })
 	t.Run("ListPaginates", func(t *testing.T) { paginates(t, kit) })
 	t.Run("Ownership", func(t *testing.T) {
 		Ownership(t, kit.Start(t, standin.Options{BootTime: time.Second}).Vendor, kit.Request(t))

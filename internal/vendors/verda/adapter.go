@@ -164,6 +164,7 @@ func (a *Adapter) Info() vendors.Info {
 		DisplayName: "Verda (formerly DataCrunch)",
 		Spot:        true,
 		Cilium:      true,
+		Stop:        true,
 	}
 }
 
@@ -709,13 +710,18 @@ func (a *Adapter) Terminate(ctx context.Context, id string) error {
 	return nil
 }
 
-// deleteInstance asks for the delete action. The answer is a list of
-// per-instance results, which on a 207 carry the refusal.
+// deleteInstance asks for the delete action.
 func (a *Adapter) deleteInstance(ctx context.Context, id string) error {
-	const op = "terminate"
+	return a.act(ctx, "terminate", actionDelete, id)
+}
+
+// act asks for action on instance id (operation op, for errors). The
+// answer is a list of per-instance results, which on a 207 carry the
+// refusal.
+func (a *Adapter) act(ctx context.Context, op, action, id string) error {
 	var raw []byte
 	err := a.do(ctx, a.deleter, vendors.Request{Op: op, Method: http.MethodPut, Path: "/instances",
-		JSON: instanceAction{Action: actionDelete, ID: []string{id}}}, &raw)
+		JSON: instanceAction{Action: action, ID: []string{id}}}, &raw)
 	if err != nil {
 		return err
 	}

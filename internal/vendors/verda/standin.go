@@ -77,6 +77,10 @@ type instanceRecord struct {
 	// account's copies.
 	PublicKeys []string `json:"public_keys,omitempty"`
 	Script     string   `json:"startup_script,omitempty"`
+	// StoppedAt and StartedAt are when the instance was last shut down
+	// and started (zero: never).
+	StoppedAt time.Time `json:"stopped_at,omitzero"`
+	StartedAt time.Time `json:"started_at,omitzero"`
 }
 
 // phase is an instance's place in Verda's state machine at some moment.
@@ -171,7 +175,7 @@ func (s *StandIn) machines() []standin.Host {
 	now := s.Now()
 	out := make([]standin.Host, 0, len(s.State.Instances))
 	for _, in := range s.State.Instances {
-		out = append(out, standin.Host{ID: in.ID, IP: &in.IP, Port: &in.SSHPort, Live: in.DeletedAt.IsZero(), Machine: machine(in),
+		out = append(out, standin.Host{ID: in.ID, IP: &in.IP, Port: &in.SSHPort, Live: in.DeletedAt.IsZero() && !s.offline(in, now), Machine: machine(in),
 			Console: standin.ConsoleEntry{Vendor: Name, ID: in.ID, Name: in.Hostname, State: s.view(in, now).Status, Live: s.phase(in, now) != phaseGone,
 				InstanceType: in.InstanceType, Region: in.Location, IP: in.IP, SSHPort: in.SSHPort, Tags: []string{in.Description}, CreatedAt: in.CreatedAt}})
 	}
@@ -571,6 +575,9 @@ func (s *StandIn) phase(in *instanceRecord, now time.Time) phase {
 		}
 		return phaseGone
 	}
+	if p, ok := s.powerPhase(in, now); ok {
+		return p
+	}
 	switch age := now.Sub(in.CreatedAt); {
 	case age < boot/4:
 		return phaseOrdered
@@ -598,6 +605,7 @@ func (s *StandIn) observe(in *instanceRecord, now time.Time) {
 // view renders an instance as the API returns it; the caller holds s.Mu.
 func (s *StandIn) view(in *instanceRecord, now time.Time) instance {
 	s.observe(in, now)
+	s.reopen(in, now)
 	o, _ := s.findOffer(in.Location, in.InstanceType)
 	t := o.t
 	v := instance{
@@ -627,6 +635,8 @@ func (s *StandIn) view(in *instanceRecord, now time.Time) instance {
 		}
 	case phaseDeleting, phaseGone:
 		v.Status = "deleting"
+	default:
+		v.Status = powerStatus(s.phase(in, now))
 	}
 	return v
 }
@@ -786,8 +796,8 @@ func (s *StandIn) action(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_request", "id and action are required")
 		return
 	}
-	if req.Action != actionDelete {
-		writeError(w, http.StatusBadRequest, "invalid_request", "The stand-in performs only the delete action, not %q", req.Action)
+	if req.Action != actionDelete && req.Action != actionShutdown && req.Action != actionStart {
+		writeError(w, http.StatusBadRequest, "invalid_request", "The stand-in performs only the delete, shutdown and start actions, not %q", req.Action)
 		return
 	}
 	s.Mu.Lock()
@@ -801,6 +811,8 @@ func (s *StandIn) action(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case !ok:
 			res.Error, res.StatusCode = "Invalid instance id", http.StatusNotFound
+		case req.Action != actionDelete:
+			s.power(in, req.Action, now, &res)
 		case s.phase(in, now) == phaseOrdered || s.phase(in, now) == phaseProvisioning:
 			res.Error, res.StatusCode = "Can't discontinue a provisioning instance", http.StatusBadRequest
 		case s.phase(in, now) == phaseDeleting:
