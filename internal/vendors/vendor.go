@@ -91,6 +91,9 @@ type Info struct {
 	Cilium bool `json:"supports_cilium"`
 	// Containers: an "instance" is a container, not a virtual machine.
 	Containers bool `json:"containers"`
+	// Volumes: the vendor has network volumes that outlive a machine
+	// (the adapter implements Volumes).
+	Volumes bool `json:"supports_volumes"`
 }
 
 // Contract is how capacity is rented.
@@ -172,6 +175,8 @@ type CreateRequest struct {
 	Item CatalogItem
 	// Cluster is set when the node belongs to a multi-node cluster offer.
 	Cluster *ClusterNode
+	// Volumes are the vendor's volumes to attach (vendors with Volumes).
+	Volumes []Volume
 }
 
 // ClusterNode places one node of a cluster. Nodes of one cluster share
