@@ -39,6 +39,7 @@ var EventTypes = []string{
 	EventResourceRunning, EventResourceUnhealthy, EventResourcePreempted, EventResourceFailed,
 	EventResourceCleanedUp, EventResourceDeleting, EventResourceDeleted, EventResourceAutoDeleted,
 	EventResourceDeletionStuck,
+	EventVolumeCreated, EventVolumeAvailable, EventVolumeFailed, EventVolumeDeleting, EventVolumeDeleted, EventVolumeGone,
 }
 
 // KnownEventType reports whether t is one of EventTypes.

@@ -71,6 +71,8 @@ type Config struct {
 	Provision ProvisionService
 	// Events serves GET /events and the webhooks; nil leaves them out.
 	Events EventService
+	// Volumes serves /volumes; nil leaves them out.
+	Volumes VolumeService
 	// StreamHeartbeat is how often an idle event stream sends a comment
 	// line, so that proxies keep it open (default 15s).
 	StreamHeartbeat time.Duration
@@ -235,6 +237,9 @@ func New(cfg Config) *API {
 	}
 	if cfg.Sessions != nil {
 		a.registerSessions()
+	}
+	if cfg.Volumes != nil {
+		a.registerVolumes()
 	}
 	return a
 }

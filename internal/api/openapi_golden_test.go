@@ -33,7 +33,7 @@ func (noInstances) Instances() []standin.ConsoleEntry { return nil }
 // with -update and read the diff.
 func TestOpenAPIDocumentUnchanged(t *testing.T) {
 	sessions := console.NewSessions(storetest.Open(t, store.EngineSQLite), time.Hour, nil)
-	a, _, base := api.NewTestServer(t, func(c *api.Config) { c.Sessions = sessions })
+	a, _, base := api.NewTestServer(t, func(c *api.Config) { c.Sessions, c.Volumes = sessions, noVolumes{} })
 	api.RegisterSandbox(a, noInstances{})
 	res, err := http.Get(base + "/openapi.json")
 	if err != nil {

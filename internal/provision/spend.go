@@ -49,6 +49,11 @@ func (s *Service) checkCaps(ctx context.Context, tx store.Tx, accountID int64, o
 	if err != nil {
 		return err
 	}
+	vols, err := tx.VolumesOfAccount(ctx, accountID)
+	if err != nil {
+		return err
+	}
+	ls.HourlyUSD += ledger.VolumesPerHour(vols)
 	// A cent's tolerance: prices are floats, and a cap met exactly is not exceeded.
 	if capUSD := acc.MaxHourlyUSD; capUSD != nil && ls.HourlyUSD+o.TotalPricePerHour > *capUSD+0.005 {
 		return refusal.Errorf(refusal.ErrForbidden, "Procuring this offer would exceed the account's cap on live hourly spend of $%.2f per hour: "+
