@@ -48,6 +48,7 @@ type Volume struct {
 	Status       string    `json:"status" enum:"creating,available,attached,deleting,deleted,failed,gone"`
 	// StatusMessage says more of the status (a refusal, a deletion under way).
 	StatusMessage string `json:"status_message"`
+	MountPath     string `json:"mount_path" doc:"Where a machine it is attached to shows it, as the vendor says (empty until the vendor has made it)"`
 	// AttachedTo is the resource the volume is attached to while it is.
 	AttachedTo      *uuid.UUID `json:"attached_to" doc:"The resource the volume is attached to, while it is"`
 	PricePerGBMonth float64    `json:"price_per_gb_month" doc:"The vendor's price, USD per GB for a month of 730 hours"`

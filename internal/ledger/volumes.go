@@ -108,7 +108,7 @@ func AttachedTo(ctx context.Context, q store.Queries, v store.Volume) (string, e
 func Volume(ctx context.Context, q store.Queries, v store.Volume, now time.Time) (supplyapi.Volume, error) {
 	out := supplyapi.Volume{
 		ID: uuid.MustParse(v.ID), Name: v.Name, Vendor: v.Vendor, VendorRegion: v.VendorRegion, SizeGB: v.SizeGB,
-		Status: v.Status, StatusMessage: v.StatusMessage, PricePerGBMonth: v.PricePerGBMonth,
+		Status: v.Status, StatusMessage: v.StatusMessage, MountPath: v.MountPath, PricePerGBMonth: v.PricePerGBMonth,
 		PricePerHour: roundUSD(VolumePerHour(v)), CreatedAt: v.CreatedAt, DeletedAt: v.DeletedAt,
 	}
 	all := time.Unix(0, 0).UTC()

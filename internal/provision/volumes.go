@@ -293,7 +293,7 @@ func (s *Service) createVolumeStep(ctx context.Context, v store.Volume) error {
 	// the create needs the vendor's id.
 	_, err = s.updateVolume(ctx, v.ID, func(x *store.Volume) bool {
 		now := s.now().UTC()
-		x.VendorVolumeID, x.UpdatedAt = got.ID, now
+		x.VendorVolumeID, x.MountPath, x.UpdatedAt = got.ID, got.MountPath, now
 		if x.BillingStartedAt == nil {
 			x.BillingStartedAt = &now
 		}

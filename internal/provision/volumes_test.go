@@ -85,7 +85,9 @@ func TestVolumes(t *testing.T) {
 			if _, err := e.svc.Volume(ctx, 2, vol.ID); !errors.Is(err, refusal.ErrNotFound) {
 				t.Errorf("another account sees the volume: %v", err)
 			}
-			e.waitVolume(vol.ID, supplyapi.VolumeAvailable)
+			if got := e.waitVolume(vol.ID, supplyapi.VolumeAvailable); !strings.HasPrefix(got.MountPath, "/lambda/nfs/supply-") {
+				t.Errorf("available volume %+v, want Lambda's mount path", got)
+			}
 
 			_, err = e.svc.Procure(ctx, 1, "", supplyapi.ProcureOfferRequest{OfferID: elsewhere.OfferID, SSHPublicKey: testKey, VolumeIDs: []uuid.UUID{vol.ID}})
 			if !errors.As(err, &qe) || !strings.Contains(qe.Msg, o.VendorRegion) || !strings.Contains(qe.Msg, elsewhere.VendorRegion) {

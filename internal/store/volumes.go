@@ -28,7 +28,10 @@ type Volume struct {
 	VendorVolumeID string
 	// AttachedTo is the resource the volume was last attached to ("":
 	// none); it is attached while that resource is live.
-	AttachedTo        string
+	AttachedTo string
+	// MountPath is where a machine shows the volume, as the vendor says
+	// ("" until the vendor has made it).
+	MountPath         string
 	CreateAttemptedAt *time.Time
 	// BillingStartedAt and DeletedAt bound what the volume costs.
 	BillingStartedAt *time.Time
@@ -96,6 +99,7 @@ type volumeRow struct {
 	StatusMessage     string
 	VendorVolumeID    string
 	AttachedTo        string
+	MountPath         string
 	CreateAttemptedAt *time.Time
 	BillingStartedAt  *time.Time
 	DeletedAt         *time.Time
@@ -108,7 +112,7 @@ func (r volumeRow) volume() Volume {
 	return Volume{
 		ID: r.ID, AccountID: r.AccountID, Vendor: r.Vendor, VendorRegion: r.VendorRegion, Name: r.Name, SizeGB: r.SizeGb,
 		PricePerGBMonth: r.PricePerGbMonth, Status: r.Status, StatusMessage: r.StatusMessage, VendorVolumeID: r.VendorVolumeID,
-		AttachedTo: r.AttachedTo, CreateAttemptedAt: r.CreateAttemptedAt, BillingStartedAt: r.BillingStartedAt,
+		AttachedTo: r.AttachedTo, MountPath: r.MountPath, CreateAttemptedAt: r.CreateAttemptedAt, BillingStartedAt: r.BillingStartedAt,
 		DeletedAt: r.DeletedAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Version: r.Version,
 	}
 }
@@ -119,7 +123,7 @@ func newVolumeRow(v Volume) volumeRow {
 	return volumeRow{
 		ID: v.ID, AccountID: v.AccountID, Vendor: v.Vendor, VendorRegion: v.VendorRegion, Name: v.Name, SizeGb: v.SizeGB,
 		PricePerGbMonth: v.PricePerGBMonth, Status: v.Status, StatusMessage: v.StatusMessage, VendorVolumeID: v.VendorVolumeID,
-		AttachedTo: v.AttachedTo, CreateAttemptedAt: dbTimePtr(v.CreateAttemptedAt), BillingStartedAt: dbTimePtr(v.BillingStartedAt),
+		AttachedTo: v.AttachedTo, MountPath: v.MountPath, CreateAttemptedAt: dbTimePtr(v.CreateAttemptedAt), BillingStartedAt: dbTimePtr(v.BillingStartedAt),
 		DeletedAt: dbTimePtr(v.DeletedAt), CreatedAt: dbTime(v.CreatedAt), UpdatedAt: dbTime(v.UpdatedAt), Version: v.Version,
 	}
 }
@@ -191,7 +195,7 @@ func (e liteQueries) UpdateVolume(ctx context.Context, v volumeRow) (volumeRow, 
 // update is the row's UpdateVolume parameters, the same on both engines.
 func (v volumeRow) update() litedb.UpdateVolumeParams {
 	return litedb.UpdateVolumeParams{Status: v.Status, StatusMessage: v.StatusMessage, VendorVolumeID: v.VendorVolumeID,
-		AttachedTo: v.AttachedTo, CreateAttemptedAt: v.CreateAttemptedAt, BillingStartedAt: v.BillingStartedAt,
+		AttachedTo: v.AttachedTo, MountPath: v.MountPath, CreateAttemptedAt: v.CreateAttemptedAt, BillingStartedAt: v.BillingStartedAt,
 		DeletedAt: v.DeletedAt, UpdatedAt: v.UpdatedAt, ID: v.ID, Version: v.Version}
 }
 

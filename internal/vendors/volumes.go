@@ -27,6 +27,8 @@ type Volume struct {
 	Name   string      `json:"name"`
 	Region string      `json:"region"`
 	State  VolumeState `json:"state"`
+	// MountPath is where an instance it is attached to shows it.
+	MountPath string `json:"mount_path"`
 }
 
 // VolumeRequest is everything an adapter needs to create one volume.

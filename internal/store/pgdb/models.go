@@ -149,6 +149,7 @@ type Volume struct {
 	StatusMessage     string
 	VendorVolumeID    string
 	AttachedTo        string
+	MountPath         string
 	CreateAttemptedAt *time.Time
 	BillingStartedAt  *time.Time
 	DeletedAt         *time.Time

@@ -13,12 +13,12 @@ import (
 const insertVolume = `-- name: InsertVolume :execrows
 INSERT INTO volumes (
     id, account_id, vendor, vendor_region, name, size_gb, price_per_gb_month, status, status_message,
-    vendor_volume_id, attached_to, create_attempted_at, billing_started_at, deleted_at, created_at, updated_at, version
+    vendor_volume_id, attached_to, mount_path, create_attempted_at, billing_started_at, deleted_at, created_at, updated_at, version
 ) VALUES (
     $1, $2, $3, $4, $5, $6,
     $7, $8, $9, $10,
-    $11, $12, $13, $14,
-    $15, $16, $17
+    $11, $12, $13, $14, $15,
+    $16, $17, $18
 )
 ON CONFLICT (id) DO NOTHING
 `
@@ -35,6 +35,7 @@ type InsertVolumeParams struct {
 	StatusMessage     string
 	VendorVolumeID    string
 	AttachedTo        string
+	MountPath         string
 	CreateAttemptedAt *time.Time
 	BillingStartedAt  *time.Time
 	DeletedAt         *time.Time
@@ -56,6 +57,7 @@ func (q *Queries) InsertVolume(ctx context.Context, arg InsertVolumeParams) (int
 		arg.StatusMessage,
 		arg.VendorVolumeID,
 		arg.AttachedTo,
+		arg.MountPath,
 		arg.CreateAttemptedAt,
 		arg.BillingStartedAt,
 		arg.DeletedAt,
@@ -70,7 +72,7 @@ func (q *Queries) InsertVolume(ctx context.Context, arg InsertVolumeParams) (int
 }
 
 const liveVolumes = `-- name: LiveVolumes :many
-SELECT id, account_id, vendor, vendor_region, name, size_gb, price_per_gb_month, status, status_message, vendor_volume_id, attached_to, create_attempted_at, billing_started_at, deleted_at, created_at, updated_at, version FROM volumes WHERE status NOT IN ('deleted', 'gone', 'failed') ORDER BY created_at, id
+SELECT id, account_id, vendor, vendor_region, name, size_gb, price_per_gb_month, status, status_message, vendor_volume_id, attached_to, mount_path, create_attempted_at, billing_started_at, deleted_at, created_at, updated_at, version FROM volumes WHERE status NOT IN ('deleted', 'gone', 'failed') ORDER BY created_at, id
 `
 
 // Volumes the vendor may still hold: what the reconciler compares with
@@ -96,6 +98,7 @@ func (q *Queries) LiveVolumes(ctx context.Context) ([]Volume, error) {
 			&i.StatusMessage,
 			&i.VendorVolumeID,
 			&i.AttachedTo,
+			&i.MountPath,
 			&i.CreateAttemptedAt,
 			&i.BillingStartedAt,
 			&i.DeletedAt,
@@ -119,13 +122,14 @@ UPDATE volumes SET
     status_message = $2,
     vendor_volume_id = $3,
     attached_to = $4,
-    create_attempted_at = $5,
-    billing_started_at = $6,
-    deleted_at = $7,
-    updated_at = $8,
+    mount_path = $5,
+    create_attempted_at = $6,
+    billing_started_at = $7,
+    deleted_at = $8,
+    updated_at = $9,
     version = version + 1
-WHERE id = $9 AND version = $10
-RETURNING id, account_id, vendor, vendor_region, name, size_gb, price_per_gb_month, status, status_message, vendor_volume_id, attached_to, create_attempted_at, billing_started_at, deleted_at, created_at, updated_at, version
+WHERE id = $10 AND version = $11
+RETURNING id, account_id, vendor, vendor_region, name, size_gb, price_per_gb_month, status, status_message, vendor_volume_id, attached_to, mount_path, create_attempted_at, billing_started_at, deleted_at, created_at, updated_at, version
 `
 
 type UpdateVolumeParams struct {
@@ -133,6 +137,7 @@ type UpdateVolumeParams struct {
 	StatusMessage     string
 	VendorVolumeID    string
 	AttachedTo        string
+	MountPath         string
 	CreateAttemptedAt *time.Time
 	BillingStartedAt  *time.Time
 	DeletedAt         *time.Time
@@ -148,6 +153,7 @@ func (q *Queries) UpdateVolume(ctx context.Context, arg UpdateVolumeParams) (Vol
 		arg.StatusMessage,
 		arg.VendorVolumeID,
 		arg.AttachedTo,
+		arg.MountPath,
 		arg.CreateAttemptedAt,
 		arg.BillingStartedAt,
 		arg.DeletedAt,
@@ -168,6 +174,7 @@ func (q *Queries) UpdateVolume(ctx context.Context, arg UpdateVolumeParams) (Vol
 		&i.StatusMessage,
 		&i.VendorVolumeID,
 		&i.AttachedTo,
+		&i.MountPath,
 		&i.CreateAttemptedAt,
 		&i.BillingStartedAt,
 		&i.DeletedAt,
@@ -179,7 +186,7 @@ func (q *Queries) UpdateVolume(ctx context.Context, arg UpdateVolumeParams) (Vol
 }
 
 const volumeByID = `-- name: VolumeByID :one
-SELECT id, account_id, vendor, vendor_region, name, size_gb, price_per_gb_month, status, status_message, vendor_volume_id, attached_to, create_attempted_at, billing_started_at, deleted_at, created_at, updated_at, version FROM volumes WHERE id = $1
+SELECT id, account_id, vendor, vendor_region, name, size_gb, price_per_gb_month, status, status_message, vendor_volume_id, attached_to, mount_path, create_attempted_at, billing_started_at, deleted_at, created_at, updated_at, version FROM volumes WHERE id = $1
 `
 
 func (q *Queries) VolumeByID(ctx context.Context, id string) (Volume, error) {
@@ -197,6 +204,7 @@ func (q *Queries) VolumeByID(ctx context.Context, id string) (Volume, error) {
 		&i.StatusMessage,
 		&i.VendorVolumeID,
 		&i.AttachedTo,
+		&i.MountPath,
 		&i.CreateAttemptedAt,
 		&i.BillingStartedAt,
 		&i.DeletedAt,
@@ -208,7 +216,7 @@ func (q *Queries) VolumeByID(ctx context.Context, id string) (Volume, error) {
 }
 
 const volumesAttachedTo = `-- name: VolumesAttachedTo :many
-SELECT id, account_id, vendor, vendor_region, name, size_gb, price_per_gb_month, status, status_message, vendor_volume_id, attached_to, create_attempted_at, billing_started_at, deleted_at, created_at, updated_at, version FROM volumes WHERE attached_to = $1 ORDER BY created_at, id
+SELECT id, account_id, vendor, vendor_region, name, size_gb, price_per_gb_month, status, status_message, vendor_volume_id, attached_to, mount_path, create_attempted_at, billing_started_at, deleted_at, created_at, updated_at, version FROM volumes WHERE attached_to = $1 ORDER BY created_at, id
 `
 
 func (q *Queries) VolumesAttachedTo(ctx context.Context, attachedTo string) ([]Volume, error) {
@@ -232,6 +240,7 @@ func (q *Queries) VolumesAttachedTo(ctx context.Context, attachedTo string) ([]V
 			&i.StatusMessage,
 			&i.VendorVolumeID,
 			&i.AttachedTo,
+			&i.MountPath,
 			&i.CreateAttemptedAt,
 			&i.BillingStartedAt,
 			&i.DeletedAt,
@@ -250,7 +259,7 @@ func (q *Queries) VolumesAttachedTo(ctx context.Context, attachedTo string) ([]V
 }
 
 const volumesOfAccount = `-- name: VolumesOfAccount :many
-SELECT id, account_id, vendor, vendor_region, name, size_gb, price_per_gb_month, status, status_message, vendor_volume_id, attached_to, create_attempted_at, billing_started_at, deleted_at, created_at, updated_at, version FROM volumes WHERE account_id = $1 ORDER BY created_at DESC, id DESC
+SELECT id, account_id, vendor, vendor_region, name, size_gb, price_per_gb_month, status, status_message, vendor_volume_id, attached_to, mount_path, create_attempted_at, billing_started_at, deleted_at, created_at, updated_at, version FROM volumes WHERE account_id = $1 ORDER BY created_at DESC, id DESC
 `
 
 func (q *Queries) VolumesOfAccount(ctx context.Context, accountID int64) ([]Volume, error) {
@@ -274,6 +283,7 @@ func (q *Queries) VolumesOfAccount(ctx context.Context, accountID int64) ([]Volu
 			&i.StatusMessage,
 			&i.VendorVolumeID,
 			&i.AttachedTo,
+			&i.MountPath,
 			&i.CreateAttemptedAt,
 			&i.BillingStartedAt,
 			&i.DeletedAt,

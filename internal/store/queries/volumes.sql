@@ -1,11 +1,11 @@
 -- name: InsertVolume :execrows
 INSERT INTO volumes (
     id, account_id, vendor, vendor_region, name, size_gb, price_per_gb_month, status, status_message,
-    vendor_volume_id, attached_to, create_attempted_at, billing_started_at, deleted_at, created_at, updated_at, version
+    vendor_volume_id, attached_to, mount_path, create_attempted_at, billing_started_at, deleted_at, created_at, updated_at, version
 ) VALUES (
     sqlc.arg(id), sqlc.arg(account_id), sqlc.arg(vendor), sqlc.arg(vendor_region), sqlc.arg(name), sqlc.arg(size_gb),
     sqlc.arg(price_per_gb_month), sqlc.arg(status), sqlc.arg(status_message), sqlc.arg(vendor_volume_id),
-    sqlc.arg(attached_to), sqlc.arg(create_attempted_at), sqlc.arg(billing_started_at), sqlc.arg(deleted_at),
+    sqlc.arg(attached_to), sqlc.arg(mount_path), sqlc.arg(create_attempted_at), sqlc.arg(billing_started_at), sqlc.arg(deleted_at),
     sqlc.arg(created_at), sqlc.arg(updated_at), sqlc.arg(version)
 )
 ON CONFLICT (id) DO NOTHING;
@@ -31,6 +31,7 @@ UPDATE volumes SET
     status_message = sqlc.arg(status_message),
     vendor_volume_id = sqlc.arg(vendor_volume_id),
     attached_to = sqlc.arg(attached_to),
+    mount_path = sqlc.arg(mount_path),
     create_attempted_at = sqlc.arg(create_attempted_at),
     billing_started_at = sqlc.arg(billing_started_at),
     deleted_at = sqlc.arg(deleted_at),

@@ -132,7 +132,7 @@ func volume(fs filesystem) vendors.Volume {
 	if fs.IsInUse {
 		state = vendors.VolumeInUse
 	}
-	return vendors.Volume{ID: fs.ID, VolumeID: id, Owner: owner, Name: fs.Name, Region: fs.Region.Name, State: state}
+	return vendors.Volume{ID: fs.ID, VolumeID: id, Owner: owner, Name: fs.Name, Region: fs.Region.Name, State: state, MountPath: fs.MountPoint}
 }
 
 // fileSystemNames are the names to mount at launch.

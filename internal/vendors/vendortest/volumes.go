@@ -58,6 +58,9 @@ func volumesCase(t *testing.T, kit Kit) {
 	if err != nil || again.ID != vol.ID || vol.VolumeID != vreq.VolumeID || vol.Owner != vreq.Owner || vol.Region != req.Region {
 		t.Fatalf("CreateVolume twice: %+v then %+v, %v; want one volume carrying %s of %s in %s", vol, again, err, vreq.VolumeID, vreq.Owner, req.Region)
 	}
+	if vol.MountPath != kit.Volumes.MountPath(vol) {
+		t.Errorf("the volume's mount path %q, want %q", vol.MountPath, kit.Volumes.MountPath(vol))
+	}
 	if p := vv.VolumePricePerGBMonth(req.Region); p <= 0 {
 		t.Errorf("price per GB-month %v, want a price", p)
 	}

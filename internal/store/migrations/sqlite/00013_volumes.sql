@@ -5,7 +5,8 @@
 -- is; vendor_volume_id is '' until the vendor names the volume.
 -- attached_to is the resource the volume was last attached to ('' never):
 -- the volume is attached while that resource is live. price_per_gb_month
--- is the vendor's price when the volume was made; billing_started_at and
+-- is the vendor's price when the volume was made; mount_path is where a
+-- machine shows it, as the vendor says ('' until it does); billing_started_at and
 -- deleted_at bound what it costs.
 CREATE TABLE volumes (
     id                  TEXT PRIMARY KEY,
@@ -19,6 +20,7 @@ CREATE TABLE volumes (
     status_message      TEXT NOT NULL,
     vendor_volume_id    TEXT NOT NULL,
     attached_to         TEXT NOT NULL,
+    mount_path          TEXT NOT NULL,
     create_attempted_at DATETIME,
     billing_started_at  DATETIME,
     deleted_at          DATETIME,
