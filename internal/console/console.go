@@ -78,6 +78,7 @@ var pages = []struct{ name, path, title string }{
 	{"offers", "/{$}", "Offers"},
 	{"machines", "/machines", "Machines"},
 	{"vendors", "/vendors", "Vendors"},
+	{"volumes", "/storage", "Volumes"},
 }
 
 // Register adds the console's routes to cfg.API: the pages, sign-in and
@@ -88,7 +89,7 @@ func Register(cfg Config) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	c := &console{cfg: cfg, log: cfg.Logger, pages: map[string]*template.Template{}}
-	for _, name := range []string{"offers", "machines", "vendors", "signin", "notfound"} {
+	for _, name := range []string{"offers", "machines", "vendors", "volumes", "signin", "notfound"} {
 		c.pages[name] = template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
 	// Go's cross-origin protection refuses state-changing requests that

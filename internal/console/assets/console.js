@@ -574,8 +574,70 @@
     refresh();
   }
 
+  // volumesPage lists the account's volumes, makes one from the form and
+  // deletes one (the API refuses one attached to a live machine).
+  function volumesPage() {
+    const table = document.getElementById("volumes");
+    const tbody = table.querySelector("tbody");
+    const form = document.getElementById("create-volume");
+    const labels = { vendor: "Vendor", region: "Region", size_gb: "Size", name: "Name" };
+    let timer;
+    async function refresh() {
+      clearTimeout(timer);
+      try {
+        const vs = await api("GET", "/volumes");
+        setText("summary", vs.length ? vs.length + " volumes." : "No volumes yet.");
+        tbody.replaceChildren(...vs.map((v) => {
+          const state = el("span", v.status, "state state-" + v.status);
+          if (v.status_message) state.title = v.status_message;
+          let action = { text: "" };
+          if (v.status === "available" || v.status === "failed") {
+            const del = el("button", "Delete", "small danger");
+            del.type = "button";
+            del.dataset.id = v.id;
+            del.setAttribute("aria-label", "Delete volume " + v.name);
+            action = { node: del, cls: "action" };
+          }
+          return row(table, [
+            { text: v.name, title: v.id }, { node: state }, { text: v.vendor }, { text: v.vendor_region },
+            { text: v.size_gb, cls: "num" }, { text: v.mount_path || "–" }, { text: v.attached_to || "–" },
+            { text: money(v.price_per_hour), title: exact(v.price_per_hour), cls: "num" },
+            { text: money(v.accrued_cost), title: exact(v.accrued_cost), cls: "num" }, action,
+          ]);
+        }));
+      } catch (e) {
+        setText("summary", e.message);
+      }
+      timer = setTimeout(refresh, 5000);
+    }
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const f = form.elements;
+      try {
+        await api("POST", "/volumes", { vendor: f.vendor.value.trim(), region: f.region.value.trim(), size_gb: Number(f.size_gb.value), name: f.name.value.trim() }, undefined, labels);
+        setText("create-error", "");
+      } catch (e) {
+        setText("create-error", e.message);
+      }
+      refresh();
+    });
+    tbody.addEventListener("click", async (ev) => {
+      const b = ev.target.closest("button[data-id]");
+      if (!b) return;
+      try {
+        await api("DELETE", "/volumes/" + b.dataset.id);
+      } catch (e) {
+        setText("summary", e.message);
+        return;
+      }
+      refresh();
+    });
+    refresh();
+  }
+
   const page = document.body.dataset.page;
   if (page === "offers") offersPage();
   if (page === "machines") machinesPage();
   if (page === "vendors") vendorsPage();
+  if (page === "volumes") volumesPage();
 })();
