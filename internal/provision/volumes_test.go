@@ -78,6 +78,16 @@ func TestVolumes(t *testing.T) {
 				t.Fatal("no lambda H100 offer in another region")
 			}
 			elsewhere := res.Offers[i]
+			capUSD := 10.0
+			if err := e.st.SetAccountLimits(ctx, 1, &capUSD, nil); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.svc.CreateVolume(ctx, 1, supplyapi.VolumeRequest{OfferID: &o.OfferID, SizeGB: 50000, Name: "data"}); !errors.Is(err, refusal.ErrForbidden) {
+				t.Errorf("a volume of 13.70/h under a cap of 10/h: %v, want a 403", err)
+			}
+			if err := e.st.SetAccountLimits(ctx, 1, nil, nil); err != nil {
+				t.Fatal(err)
+			}
 			vol, err := e.svc.CreateVolume(ctx, 1, supplyapi.VolumeRequest{OfferID: &o.OfferID, SizeGB: 50000, Name: "data"})
 			if err != nil || vol.Status != supplyapi.VolumeCreating || vol.Vendor != "lambda" || vol.VendorRegion != o.VendorRegion || vol.PricePerGBMonth != 0.2 {
 				t.Fatalf("create volume: %+v, %v", vol, err)
