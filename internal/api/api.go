@@ -214,7 +214,7 @@ func New(cfg Config) *API {
 	hc.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		securityScheme: {Type: "http", Scheme: "bearer"},
 	}
-	hc.Tags = []*huma.Tag{{Name: tagOffers}, {Name: tagResources}, {Name: tagDiscovery}, {Name: tagAccount}, {Name: tagEvents}}
+	hc.Tags = []*huma.Tag{{Name: tagOffers}, {Name: tagResources}, {Name: tagDiscovery}, {Name: tagAccount}, {Name: tagEvents}, {Name: tagVolumes}}
 	hc.Components.Schemas = huma.NewMapRegistry("#/components/schemas/", schemaName)
 	hc.Components.Schemas.RegisterTypeAlias(reflect.TypeFor[uuid.UUID](), reflect.TypeFor[uuidString]())
 	registerTypeAliases(hc.Components.Schemas)
