@@ -79,7 +79,7 @@ func deleteResource(t *testing.T, s *Server, id uuid.UUID) {
 }
 
 // TestVolumeOutlivesItsMachine, through the real binary on both engines
-// with a sandbox shell: a volume made at Lambda is attached at procurement,
+// with a sandbox shell: a volume made at Lambda, and one at RunPod, is attached at procurement,
 // a file written to it over ssh survives the deletion of the machine and
 // is read back on a second machine it is attached to; it cannot be deleted
 // while attached, shows in usage, and is gone with its bytes once deleted.
@@ -91,7 +91,7 @@ func TestVolumeOutlivesItsMachine(t *testing.T) {
 			key, public := renterKey(t, t.TempDir(), "renter")
 			s := Start(t, engine, "--sandbox-shell", "--sandbox-boot-time", "1s")
 			for _, v := range s.WaitVendors(t) {
-				if v.SupportsVolumes != (v.Name == "lambda") {
+				if v.SupportsVolumes != (v.Name == "lambda" || v.Name == "runpod") {
 					t.Errorf("%s: supports_volumes %v", v.Name, v.SupportsVolumes)
 				}
 			}
@@ -100,47 +100,50 @@ func TestVolumeOutlivesItsMachine(t *testing.T) {
 			if status != http.StatusUnprocessableEntity || !strings.Contains(string(body), "hyperstack does not support volumes") {
 				t.Errorf("a volume at hyperstack: %d %s, want a 422 naming the vendor and the capability", status, body)
 			}
-			o := offerOf(t, s, "lambda", 0)
-			var vol supplyapi.Volume
-			s.JSON(t, http.MethodPost, "/volumes", "application/json",
-				[]byte(fmt.Sprintf(`{"offer_id":%q,"size_gb":100000,"name":"data"}`, o.OfferID)), http.StatusCreated, &vol)
-			vol = waitVolume(t, s, vol.ID, supplyapi.VolumeAvailable)
+			// Lambda's filesystems grow with use; RunPod's volumes take 10 to 4096 GB.
+			for vendor, size := range map[string]int{"lambda": 100000, "runpod": 4000} {
+				o := offerOf(t, s, vendor, 0)
+				var vol supplyapi.Volume
+				s.JSON(t, http.MethodPost, "/volumes", "application/json",
+					[]byte(fmt.Sprintf(`{"offer_id":%q,"size_gb":%d,"name":"data"}`, o.OfferID, size)), http.StatusCreated, &vol)
+				vol = waitVolume(t, s, vol.ID, supplyapi.VolumeAvailable)
 
-			first, line := rentWithVolume(t, s, vol, public)
-			if out, code := sshLine(t, client, key, line, "echo kept > "+vol.MountPath+"/kept.txt"); code != 0 {
-				t.Fatalf("writing to the volume: exit %d, %s", code, out)
-			}
-			if status, _, body := s.Do(t, http.MethodDelete, "/volumes/"+vol.ID.String(), "", nil); status != http.StatusConflict ||
-				!strings.Contains(string(body), first.String()) {
-				t.Errorf("deleting an attached volume: %d %s, want a 409 naming the machine", status, body)
-			}
-			deleteResource(t, s, first)
-			waitVolume(t, s, vol.ID, supplyapi.VolumeAvailable)
+				first, line := rentWithVolume(t, s, vol, public)
+				if out, code := sshLine(t, client, key, line, "echo kept > "+vol.MountPath+"/kept.txt"); code != 0 {
+					t.Fatalf("writing to the volume: exit %d, %s", code, out)
+				}
+				if status, _, body := s.Do(t, http.MethodDelete, "/volumes/"+vol.ID.String(), "", nil); status != http.StatusConflict ||
+					!strings.Contains(string(body), first.String()) {
+					t.Errorf("deleting an attached volume: %d %s, want a 409 naming the machine", status, body)
+				}
+				deleteResource(t, s, first)
+				waitVolume(t, s, vol.ID, supplyapi.VolumeAvailable)
 
-			second, line := rentWithVolume(t, s, vol, public)
-			if out, code := sshLine(t, client, key, line, "cat "+vol.MountPath+"/kept.txt"); code != 0 || out != "kept\n" {
-				t.Errorf("the file on a second machine: exit %d, %q; want kept", code, out)
-			}
-			var usage supplyapi.Usage
-			s.JSON(t, http.MethodGet, "/usage?group_by=gpu_type", "", nil, http.StatusOK, &usage)
-			found := false
-			for _, g := range usage.Groups {
-				found = found || g.Key == "volumes" && g.Cost > 0
-			}
-			if !found {
-				t.Errorf("usage by GPU type: %+v, want the volume's cost", usage)
-			}
-			if out := s.Command(t, "volumes", "list", "--url", s.URL, "--api-key", s.Key); !strings.Contains(out, vol.ID.String()) || !strings.Contains(out, "attached") {
-				t.Errorf("supply volumes list:\n%s\nwant the volume, attached", out)
-			}
-			deleteResource(t, s, second)
-			s.JSON(t, http.MethodDelete, "/volumes/"+vol.ID.String(), "", nil, http.StatusOK, nil)
-			gone := waitVolume(t, s, vol.ID, supplyapi.VolumeDeleted)
-			if gone.DeletedAt == nil || gone.AccruedCost <= 0 {
-				t.Errorf("deleted volume %+v: want deleted_at and its cost", gone)
-			}
-			if left, _ := filepath.Glob(filepath.Join(s.DataDir, "sandbox", "volumes", "lambda", "*", "kept.txt")); len(left) != 0 {
-				t.Errorf("the volume's bytes outlived its deletion: %q", left)
+				second, line := rentWithVolume(t, s, vol, public)
+				if out, code := sshLine(t, client, key, line, "cat "+vol.MountPath+"/kept.txt"); code != 0 || out != "kept\n" {
+					t.Errorf("the file on a second machine: exit %d, %q; want kept", code, out)
+				}
+				var usage supplyapi.Usage
+				s.JSON(t, http.MethodGet, "/usage?group_by=gpu_type", "", nil, http.StatusOK, &usage)
+				found := false
+				for _, g := range usage.Groups {
+					found = found || g.Key == "volumes" && g.Cost > 0
+				}
+				if !found {
+					t.Errorf("usage by GPU type: %+v, want the volume's cost", usage)
+				}
+				if out := s.Command(t, "volumes", "list", "--url", s.URL, "--api-key", s.Key); !strings.Contains(out, vol.ID.String()) || !strings.Contains(out, "attached") {
+					t.Errorf("supply volumes list:\n%s\nwant the volume, attached", out)
+				}
+				deleteResource(t, s, second)
+				s.JSON(t, http.MethodDelete, "/volumes/"+vol.ID.String(), "", nil, http.StatusOK, nil)
+				gone := waitVolume(t, s, vol.ID, supplyapi.VolumeDeleted)
+				if gone.DeletedAt == nil || gone.AccruedCost <= 0 {
+					t.Errorf("deleted volume %+v: want deleted_at and its cost", gone)
+				}
+				if left, _ := filepath.Glob(filepath.Join(s.DataDir, "sandbox", "volumes", vendor, "*", "kept.txt")); len(left) != 0 {
+					t.Errorf("the volume's bytes outlived its deletion: %q", left)
+				}
 			}
 			if _, err := os.Stat(filepath.Join(s.DataDir, "sandbox", "volumes")); err != nil {
 				t.Errorf("no sandbox volumes directory: %v", err)

@@ -159,6 +159,7 @@ func (a *Adapter) Info() vendors.Info {
 		DisplayName: "RunPod",
 		Clusters:    true,
 		Containers:  true,
+		Volumes:     true,
 	}
 }
 
@@ -408,6 +409,7 @@ func (a *Adapter) Create(ctx context.Context, req vendors.CreateRequest) (vendor
 		Cloud:           s.cloud,
 		DataCenterIDs:   []string{req.Region},
 		StartSSH:        true,
+		Mounts:          mountsOf(req.Volumes),
 	}
 	var p pod
 	// A create is never re-sent by the client: a timeout or 5xx comes back

@@ -31,6 +31,7 @@ func TestWireConformance(t *testing.T) {
 			"savedState":    "the stand-in's state file",
 			"podRecord":     "the stand-in's state file",
 			"clusterRecord": "the stand-in's state file",
+			"volumeRecord":  "the stand-in's state file",
 		},
 	})
 }
@@ -57,6 +58,11 @@ func wireBindings() []vendortest.Binding {
 		vendortest.Binding{At: "POST /v2/clusters", Status: 201, Type: cluster{}},
 		vendortest.Binding{At: "GET /v2/clusters/{id}", Status: 200, Type: cluster{}},
 		vendortest.Binding{At: "GET /v2/clusters/{id}/pods", Status: 200, Type: podList{}},
+		vendortest.Binding{At: "GET /v2/network-volumes", Status: 200, Type: networkVolumeList{}},
+		vendortest.Binding{At: "POST /v2/network-volumes", Type: createNetworkVolumeRequest{}},
+		vendortest.Binding{At: "POST /v2/network-volumes", Status: 201, Type: networkVolume{}},
+		vendortest.Binding{At: "GET /v2/network-volumes/{id}", Status: 200, Type: networkVolume{}},
+		vendortest.Binding{At: "GET /v2/network-volumes/{id}", Status: 404, Type: problem{}},
 	)
 }
 
