@@ -48,15 +48,10 @@ func volumeCost(v store.Volume, now, from, to time.Time) float64 {
 	return VolumePerHour(v) * end.Sub(start).Hours()
 }
 
+// volumeBilled is the span the vendor bills a volume for, as billed says
+// of a machine: the same two timestamps.
 func volumeBilled(v store.Volume, now time.Time) (start, end time.Time, ok bool) {
-	if v.BillingStartedAt == nil {
-		return time.Time{}, time.Time{}, false
-	}
-	end = now
-	if v.DeletedAt != nil {
-		end = *v.DeletedAt
-	}
-	return *v.BillingStartedAt, end, true
+	return billed(store.Resource{BillingStartedAt: v.BillingStartedAt, DeletedAt: v.DeletedAt}, now)
 }
 
 // volumesUsage adds the volumes' costs within q's window to the usage's
