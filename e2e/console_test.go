@@ -467,6 +467,17 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 	fits("vendors")
 
+	// Volumes: make one at Lambda from the form, watch it become
+	// available, delete it and watch it go.
+	do("volumes", chromedp.Navigate(s.URL+"/storage"), chromedp.WaitVisible(css("#create-volume")),
+		chromedp.SetValue(css(`#create-volume input[name="vendor"]`), "lambda"),
+		chromedp.SetValue(css(`#create-volume input[name="region"]`), "us-east-1"),
+		chromedp.Click(css(`#create-volume button[type="submit"]`)))
+	poll("volume available", `(() => { const s = document.querySelector("#volumes tbody .state"); return s && s.textContent === "available" ? "yes" : ""; })()`, 30*time.Second)
+	fits("volumes")
+	do("delete volume", chromedp.Click(css("#volumes tbody button.danger")))
+	poll("volume deleted", `(() => { const s = document.querySelector("#volumes tbody .state"); return s && s.textContent === "deleted" ? "yes" : ""; })()`, 30*time.Second)
+
 	// An address that is no page is a page that says so.
 	do("not found", chromedp.Navigate(s.URL+"/nope"), chromedp.WaitVisible(css("main h1")))
 	if h := text("main h1"); h != "Page not found" {

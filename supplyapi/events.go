@@ -40,6 +40,7 @@ var EventTypes = []string{
 	EventResourceCleanedUp, EventResourceDeleting, EventResourceDeleted, EventResourceAutoDeleted,
 	EventResourceDeletionStuck,
 	EventResourceStopping, EventResourceStopped, EventResourceStarting,
+	EventVolumeCreated, EventVolumeAvailable, EventVolumeFailed, EventVolumeDeleting, EventVolumeDeleted, EventVolumeGone,
 }
 
 // KnownEventType reports whether t is one of EventTypes.

@@ -81,6 +81,11 @@ type OfferQuery struct {
 	Compute OfferQueryCompute  `json:"compute"`
 	Network *OfferQueryNetwork `json:"network,omitempty"`
 	Limit   int                `json:"limit,omitempty" minimum:"1" maximum:"1000" default:"100"`
+	// VolumeID is an extension of the Supply API.
+	VolumeID *uuid.UUID `json:"volume_id,omitempty" doc:"Extension: only offers the volume can be attached to (its vendor and vendor_region)"`
+	// VendorRegion narrows the offers to one vendor region: the API sets
+	// it from VolumeID; a client cannot send it.
+	VendorRegion string `json:"-"`
 }
 
 // OfferQueryCompute is the GPU part of an OfferQuery.
@@ -114,7 +119,8 @@ type VendorStatus struct {
 	SupportsCilium   bool   `json:"supports_cilium"`
 	SupportsClusters bool   `json:"supports_clusters"`
 	// SupportsStop: resources can be stopped and started (an extension).
-	SupportsStop bool `json:"supports_stop"`
+	SupportsStop    bool `json:"supports_stop"`
+	SupportsVolumes bool `json:"supports_volumes" doc:"Extension: the vendor has volumes that outlive a machine (POST /volumes)"`
 	// Status is "healthy" (fresh catalog), "degraded" (serving an older
 	// catalog after failed refreshes), "down" (no usable catalog) or
 	// "starting" (no refresh has finished yet).

@@ -17,6 +17,8 @@ type ProcureOfferRequest struct {
 	AutoDeleteAfter *Duration `json:"auto_delete_after,omitempty" doc:"Extension: delete the resource (a cluster: all of it) this long after procurement, as DELETE would. Absent: the server's default (none unless configured); null: never"`
 	// Fallback is an extension of the Supply API.
 	Fallback *Fallback `json:"fallback,omitempty" doc:"Extension: when the vendor refuses for lack of capacity or quota, move this procurement to the next cheapest equivalent offer, and wait for stock until a deadline. Absent: the procurement fails with the vendor's refusal"`
+	// VolumeIDs is an extension of the Supply API.
+	VolumeIDs []uuid.UUID `json:"volume_ids,omitempty" maxItems:"16" doc:"Extension: volumes (POST /volumes) to attach to the machine; each must be available, of the offer's vendor and vendor_region"`
 }
 
 // Fallback asks a procurement to fail over (ProcureOfferRequest.Fallback).

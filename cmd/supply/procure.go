@@ -30,6 +30,7 @@ type procureFlags struct {
 	name       string
 	autoDelete string
 	wait       bool
+	volumes    []string
 }
 
 func (f *procureFlags) register(cmd *cobra.Command, wait bool) {
@@ -38,6 +39,7 @@ func (f *procureFlags) register(cmd *cobra.Command, wait bool) {
 	fl.StringVar(&f.cloudInit, "cloud-init", "", "cloud-init file (#cloud-config or a #! script) to run at first boot")
 	fl.StringVar(&f.name, "name", "", "name of the machine")
 	fl.StringVar(&f.autoDelete, "auto-delete", "", `delete the machine this long after it is rented ("4h", "90m"); "never" overrides the server's default`)
+	fl.StringArrayVar(&f.volumes, "volume", nil, "attach this volume (an id from supply volumes; repeatable): it must be in the offer's vendor and region")
 	fl.BoolVar(&f.wait, "wait", wait, "wait until the machine is reachable and print the ssh command (Ctrl-C stops waiting, not the procurement)")
 }
 
@@ -61,6 +63,13 @@ func (f *procureFlags) request() (supplyapi.ProcureOfferRequest, error) {
 	}
 	if f.name != "" {
 		req.ResourceName = &f.name
+	}
+	for _, v := range f.volumes {
+		id, err := parseID("volume", v)
+		if err != nil {
+			return req, err
+		}
+		req.VolumeIDs = append(req.VolumeIDs, id)
 	}
 	switch f.autoDelete {
 	case "":
@@ -183,7 +192,8 @@ supply cancel OFFER_ID. Give the machine back with supply delete RESOURCE_ID, or
 		Example: `  supply rent --gpu H100 --auto-delete 4h
   supply rent --gpu H100 --until 2h --max-price 3
   supply rent --gpu H100 --count 8 --max-price 3 --region EU --spot --max-attempts 10
-  ssh_cmd=$(supply rent --gpu L40S --name worker --no-fallback)`,
+  ssh_cmd=$(supply rent --gpu L40S --name worker --no-fallback)
+  supply rent --gpu H100 --volume 3f0c...`,
 		Args: usageArgs,
 	}
 	filters.register(cmd)
@@ -199,6 +209,10 @@ supply cancel OFFER_ID. Give the machine back with supply delete RESOURCE_ID, or
 		}
 		q := filters.query(cmd.Flags())
 		req.Fallback = fb.fallback(cmd.Flags(), q)
+		if len(req.VolumeIDs) > 0 {
+			// Only offers where the volume is; a failover could leave it.
+			q.VolumeID, req.Fallback = &req.VolumeIDs[0], nil
+		}
 		q.Limit = 1
 		res, err := c.GetOffers(ctx, q)
 		if err != nil {

@@ -274,7 +274,7 @@ func runServer(ctx context.Context, f serverFlags, sandboxSet bool) error {
 	}
 	sessions := console.NewSessions(st, console.DefaultSessionTTL, log)
 	a := api.New(api.Config{
-		Installation: installation, Auth: auth, Sessions: sessions, Ready: st.Ping, GPUs: gpus.GPUs(), Vendors: index, Offers: svc, Provision: svc,
+		Installation: installation, Auth: auth, Sessions: sessions, Ready: st.Ping, GPUs: gpus.GPUs(), Vendors: index, Offers: svc, Provision: svc, Volumes: svc,
 		Events: evlog, Logger: log, Metrics: metrics, Version: build.Version, Pprof: f.metricsPprof, RateLimit: f.rateLimit, RateBurst: f.rateBurst,
 		AuthFailureRate: f.authFailureRate, AuthFailureBurst: f.authFailureBurst, TrustedProxies: trustedProxies,
 		Keys: keySvc, OperatorAccount: operator,

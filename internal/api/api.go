@@ -96,6 +96,8 @@ type Config struct {
 	Provision ProvisionService
 	// Events serves GET /events and the webhooks; nil leaves them out.
 	Events EventService
+	// Volumes serves /volumes; nil leaves them out.
+	Volumes VolumeService
 	// StreamHeartbeat is how often an idle event stream sends a comment
 	// line, so that proxies keep it open (default 15s).
 	StreamHeartbeat time.Duration
@@ -251,7 +253,7 @@ func New(cfg Config) *API {
 	hc.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		securityScheme: {Type: "http", Scheme: "bearer"},
 	}
-	hc.Tags = []*huma.Tag{{Name: tagOffers}, {Name: tagResources}, {Name: tagDiscovery}, {Name: tagAccount}, {Name: tagEvents}}
+	hc.Tags = []*huma.Tag{{Name: tagOffers}, {Name: tagResources}, {Name: tagDiscovery}, {Name: tagAccount}, {Name: tagEvents}, {Name: tagVolumes}}
 	hc.Components.Schemas = huma.NewMapRegistry("#/components/schemas/", schemaName)
 	hc.Components.Schemas.RegisterTypeAlias(reflect.TypeFor[uuid.UUID](), reflect.TypeFor[uuidString]())
 	registerTypeAliases(hc.Components.Schemas)
@@ -278,6 +280,9 @@ func New(cfg Config) *API {
 	}
 	if cfg.Keys != nil {
 		a.registerKeys()
+	}
+	if cfg.Volumes != nil {
+		a.registerVolumes()
 	}
 	return a
 }

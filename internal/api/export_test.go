@@ -2,6 +2,9 @@ package api
 
 import "testing"
 
+// NoVolumes is noVolumes for the tests outside the package.
+type NoVolumes = noVolumes
+
 // NewTestServer is a test API with every route (the event log on SQLite
 // included) served on loopback, for the tests outside the package that
 // add the console's routes to it: its handler, a valid key and its URL.

@@ -81,6 +81,9 @@ func (a *API) getOffers(ctx context.Context, in *getOffersInput) (*getOffersOutp
 	if err != nil {
 		return nil, err
 	}
+	if err := a.placeQuery(ctx, &q); err != nil {
+		return nil, err
+	}
 	ans, err := a.cfg.Offers.Answer(ctx, AccountID(ctx), q)
 	var qe *offers.QueryError
 	if errors.As(err, &qe) {

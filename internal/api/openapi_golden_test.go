@@ -35,7 +35,7 @@ func (noInstances) Instances() []standin.ConsoleEntry { return nil }
 func TestOpenAPIDocumentUnchanged(t *testing.T) {
 	st := storetest.Open(t, store.EngineSQLite)
 	sessions := console.NewSessions(st, time.Hour, nil)
-	a, _, base := api.NewTestServer(t, func(c *api.Config) { c.Sessions, c.Keys = sessions, keys.New(st) })
+	a, _, base := api.NewTestServer(t, func(c *api.Config) { c.Sessions, c.Keys, c.Volumes = sessions, keys.New(st), api.NoVolumes{} })
 	api.RegisterSandbox(a, noInstances{})
 	res, err := http.Get(base + "/openapi.json")
 	if err != nil {

@@ -106,7 +106,7 @@ func newTeamServer(t *testing.T, engine string) *teamServer {
 	}
 	ts.testServer = newTestServerWith(t, 1, func(c *Config) {
 		c.Auth = apikeys.NewAuthenticator(ts.keys.Lookup, time.Minute)
-		c.Keys, c.OperatorAccount, c.Sessions = ts.keys, ops.ID, teamSessions{st}
+		c.Keys, c.OperatorAccount, c.Sessions, c.Volumes = ts.keys, ops.ID, teamSessions{st}, noVolumes{}
 		c.Events = events.New(events.Config{Store: st, AllowPrivate: true})
 	})
 	RegisterSandbox(ts.api, noSandboxInstances{})
@@ -174,6 +174,12 @@ func matrixCalls() map[string]matrixCall {
 		"DELETE /resources/{resource_id}":     with("/resources/"+resID.String(), http.StatusOK),
 		"POST /resources/{resource_id}/stop":  with("/resources/"+resID.String()+"/stop", http.StatusOK),
 		"POST /resources/{resource_id}/start": with("/resources/"+resID.String()+"/start", http.StatusOK),
+		// noVolumes holds none and makes none: past the role check, a
+		// create is its 409 and one volume its 404.
+		"POST /volumes":               {body: fixed(`{"vendor":"lambda","region":"us-east-1","size_gb":10,"name":"data"}`), ok: http.StatusConflict},
+		"GET /volumes":                get,
+		"GET /volumes/{volume_id}":    with("/volumes/"+resID.String(), http.StatusNotFound),
+		"DELETE /volumes/{volume_id}": with("/volumes/"+resID.String(), http.StatusNotFound),
 		"PATCH /resources/{resource_id}": {path: fixed("/resources/" + resID.String()), body: fixed(`{"auto_delete_after":"1h"}`),
 			ok: http.StatusOK},
 		"GET /account":                  get,

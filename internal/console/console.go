@@ -84,6 +84,7 @@ var pages = []struct {
 	{"offers", "/{$}", "Offers", roles.Viewer},
 	{"machines", "/machines", "Machines", roles.Viewer},
 	{"vendors", "/vendors", "Vendors", roles.Viewer},
+	{"volumes", "/storage", "Volumes", roles.Viewer},
 	{"team", "/team", "Team", roles.Admin},
 }
 
@@ -95,7 +96,7 @@ func Register(cfg Config) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	c := &console{cfg: cfg, log: cfg.Logger, pages: map[string]*template.Template{}}
-	for _, name := range []string{"offers", "machines", "vendors", "team", "signin", "notfound"} {
+	for _, name := range []string{"offers", "machines", "vendors", "volumes", "team", "signin", "notfound"} {
 		c.pages[name] = template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
 	// Go's cross-origin protection refuses state-changing requests that

@@ -47,7 +47,11 @@ func (l *Ledger) Account(ctx context.Context, accountID int64) (supplyapi.Accoun
 	if err != nil {
 		return supplyapi.AccountInfo{}, fmt.Errorf("account: %w", err)
 	}
-	ls.HourlyUSD = roundUSD(ls.HourlyUSD)
+	vs, err := l.store.VolumesOfAccount(ctx, accountID)
+	if err != nil {
+		return supplyapi.AccountInfo{}, fmt.Errorf("account: %w", err)
+	}
+	ls.HourlyUSD = roundUSD(ls.HourlyUSD + VolumesPerHour(vs))
 	return supplyapi.AccountInfo{Name: acc.Name, Limits: supplyapi.AccountLimits{MaxHourlyUSD: acc.MaxHourlyUSD, MaxGPUCount: acc.MaxGPUCount}, Live: ls}, nil
 }
 
@@ -129,14 +133,14 @@ func (l *Ledger) Usage(ctx context.Context, accountID int64, q UsageQuery) (supp
 			add(sp.GPUType, cost)
 		case supplyapi.GroupByDay:
 			start, end, _ := billed(r, now)
-			start, end = later(start, q.From), earlier(end, q.To)
-			for day := start.Truncate(24 * time.Hour); day.Before(end); day = day.Add(24 * time.Hour) {
-				if c := accruedCost(r, now, later(day, q.From), earlier(day.Add(24*time.Hour), q.To)); c > 0 {
-					add(day.Format(time.DateOnly), c)
-				}
-			}
+			addDays(q, start, end, func(from, to time.Time) float64 { return accruedCost(r, now, from, to) }, add)
 		}
 	}
+	vs, err := l.store.VolumesOfAccount(ctx, accountID)
+	if err != nil {
+		return supplyapi.Usage{}, fmt.Errorf("usage: %w", err)
+	}
+	u.TotalCost += volumesUsage(vs, q, now, add)
 	u.TotalCost = roundUSD(u.TotalCost)
 	for _, g := range groups {
 		g.Cost = roundUSD(g.Cost)
@@ -149,6 +153,17 @@ func (l *Ledger) Usage(ctx context.Context, accountID int64, q UsageQuery) (supp
 		return cmp.Or(cmp.Compare(b.Cost, a.Cost), cmp.Compare(a.Key, b.Key))
 	})
 	return u, nil
+}
+
+// addDays adds, per UTC day of [start, end) within q's window, what cost
+// says that part of the day cost.
+func addDays(q UsageQuery, start, end time.Time, cost func(from, to time.Time) float64, add func(key string, cost float64)) {
+	start, end = later(start, q.From), earlier(end, q.To)
+	for day := start.Truncate(24 * time.Hour); day.Before(end); day = day.Add(24 * time.Hour) {
+		if c := cost(later(day, q.From), earlier(day.Add(24*time.Hour), q.To)); c > 0 {
+			add(day.Format(time.DateOnly), c)
+		}
+	}
 }
 
 // costOf is a resource's accrued cost as GET /resources shows it: a

@@ -93,6 +93,9 @@ func (ix *Index) match(q supplyapi.OfferQuery, shape shapeKey, v *view, now time
 				continue
 			}
 			es := c.entries
+			if q.VendorRegion != "" {
+				es = inRegion(es, q.VendorRegion)
+			}
 			if most := q.Compute.MaxPricePerGPUHour; most != nil {
 				es = es[:sort.Search(len(es), func(i int) bool { return es[i].gpuPrice > *most })]
 			}
@@ -207,6 +210,9 @@ func (ix *Index) filtersApplied(q supplyapi.OfferQuery, variants []gpus.GPU, v *
 	}
 	if q.Region != "" {
 		f["region"] = q.Region
+	}
+	if q.VolumeID != nil {
+		f["volume_id"] = q.VolumeID.String()
 	}
 	if q.Network != nil && q.Network.SupportsCilium != nil {
 		f["supports_cilium"] = *q.Network.SupportsCilium

@@ -78,6 +78,7 @@ func (s *Service) Workers(w *river.Workers) {
 	river.AddWorker(w, &autoDeleteWorker{s: s})
 	river.AddWorker(w, &failoverWorker{s: s})
 	river.AddWorker(w, &powerWorker{s: s})
+	river.AddWorker(w, &volumeWorker{s: s})
 }
 
 // PeriodicJobs returns the reconciler's schedule.
@@ -188,6 +189,11 @@ func (s *Service) create(ctx context.Context, v vendors.Vendor, r store.Resource
 		ResourceID: r.ID, Owner: s.cfg.Owner, Name: r.Name, InstanceType: item.InstanceType, Region: item.Region,
 		Contract: item.Contract, SSHPublicKey: p.SSHPublicKey, UserData: p.CloudInit, Item: item,
 	}
+	vols, err := s.attachedVolumes(ctx, v, r.ID)
+	if err != nil {
+		return s.retryLater(err)
+	}
+	req.Volumes = vols
 	if r.ParentID != "" {
 		nodes := max(item.Nodes, 1)
 		req.Cluster = &vendors.ClusterNode{ClusterID: r.ParentID, Name: p.ClusterName, Index: r.NodeIndex, Nodes: nodes}

@@ -14,6 +14,7 @@ type metrics struct {
 	stuckDeletions    prometheus.Gauge
 	autoDeletes       *prometheus.CounterVec
 	liveSpend         *prometheus.GaugeVec
+	unknownVolumes    *prometheus.GaugeVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -55,10 +56,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "supply_live_hourly_spend_usd",
 			Help: "Hourly price of each account's live resources (clusters by their nodes), in USD, at the last reconcile or procurement.",
 		}, []string{"account_id"}),
+		unknownVolumes: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "supply_reconciler_unknown_volumes",
+			Help: "Vendor volumes carrying this installation's id that the database does not know, left alone (they may hold data), by vendor, at the last reconcile.",
+		}, []string{"vendor"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.procurements, m.failures, m.refusals, m.failovers, m.orphansFound, m.orphansTerminated, m.foreign, m.vanished, m.stuckDeletions,
-			m.autoDeletes, m.liveSpend)
+			m.autoDeletes, m.liveSpend, m.unknownVolumes)
 	}
 	return m
 }

@@ -87,6 +87,7 @@ func (s *Service) Reconcile(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
+	errs = append(errs, s.reconcileVolumes(ctx))
 	return errors.Join(errs...)
 }
 

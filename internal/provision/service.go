@@ -252,6 +252,9 @@ func (s *Service) Procure(ctx context.Context, accountID int64, idempotencyKey s
 			info.DisplayName), cloudInit)
 	}
 
+	if err := s.checkVolumeIDs(ctx, accountID, offer, req); err != nil {
+		return supplyapi.ProcureOfferResponse{}, err
+	}
 	p, resources, err := s.plan(now, accountID, offer, item, key, cloudInit, req)
 	if err != nil {
 		return supplyapi.ProcureOfferResponse{}, err
@@ -282,6 +285,9 @@ func (s *Service) Procure(ctx context.Context, accountID int64, idempotencyKey s
 			return err
 		}
 		if err := tx.InsertProcurement(ctx, p); err != nil {
+			return err
+		}
+		if err := s.attachVolumes(ctx, tx, accountID, req.VolumeIDs, resources[0].ID); err != nil {
 			return err
 		}
 		if deleteAt != nil {
@@ -319,6 +325,9 @@ func (s *Service) Procure(ctx context.Context, accountID int64, idempotencyKey s
 			}
 		}
 		return supplyapi.ProcureOfferResponse{}, refusal.Errorf(refusal.ErrConflict, "Offer %s was already procured", req.OfferID)
+	}
+	if errors.Is(err, refusal.ErrConflict) || errors.Is(err, refusal.ErrNotFound) {
+		return supplyapi.ProcureOfferResponse{}, err // a volume not available to attach
 	}
 	if errors.Is(err, refusal.ErrForbidden) {
 		s.log.InfoContext(ctx, "procurement refused: over a cap, or outside the key's vendors", "offer_id", req.OfferID, "account_id", accountID, "reason", err)

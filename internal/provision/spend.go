@@ -63,23 +63,31 @@ func (s *Service) checkCaps(ctx context.Context, tx store.Tx, accountID, keyID i
 	}
 	// A procurement moving to another offer gives up what it holds now.
 	live = slices.DeleteFunc(live, func(r store.Resource) bool { return r.OfferID == replacing })
-	if err := overCap("the account's", "its", acc.MaxHourlyUSD, acc.MaxGPUCount, live, o); err != nil {
+	// The account's volumes bill by the hour too; they are the account's,
+	// not a key's, so only the account's cap counts them.
+	vols, err := tx.VolumesOfAccount(ctx, accountID)
+	if err != nil {
+		return err
+	}
+	if err := overCap("the account's", "its", acc.MaxHourlyUSD, acc.MaxGPUCount, live, ledger.VolumesPerHour(vols), o); err != nil {
 		return err
 	}
 	if !keyCapped {
 		return nil
 	}
 	mine := slices.DeleteFunc(live, func(r store.Resource) bool { return r.CreatedBy != keyID })
-	return overCap("this API key's", "the key's", key.MaxHourlyUSD, key.MaxGPUCount, mine, o)
+	return overCap("this API key's", "the key's", key.MaxHourlyUSD, key.MaxGPUCount, mine, 0, o)
 }
 
-// overCap refuses o if it would take live over capUSD or capGPUs (nil: no
-// cap); whose and its name the owner of the caps in the refusal.
-func overCap(whose, its string, capUSD *float64, capGPUs *int64, live []store.Resource, o supplyapi.Offer) error {
+// overCap refuses o if it would take live (and volumesPerHour of volumes)
+// over capUSD or capGPUs (nil: no cap); whose and its name the owner of
+// the caps in the refusal.
+func overCap(whose, its string, capUSD *float64, capGPUs *int64, live []store.Resource, volumesPerHour float64, o supplyapi.Offer) error {
 	ls, err := ledger.LiveSpend(live)
 	if err != nil {
 		return err
 	}
+	ls.HourlyUSD += volumesPerHour
 	// A cent's tolerance: prices are floats, and a cap met exactly is not exceeded.
 	if capUSD != nil && ls.HourlyUSD+o.TotalPricePerHour > *capUSD+0.005 {
 		return refusal.Errorf(refusal.ErrForbidden, "Procuring this offer would exceed %s cap on live hourly spend of $%.2f per hour: "+

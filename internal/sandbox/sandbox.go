@@ -209,6 +209,10 @@ const HostKeyFile = "ssh_host_ed25519_key"
 // machines' directories (with Options.Shell).
 const MachinesDir = "machines"
 
+// VolumesDir is the directory, under <data dir>/sandbox, of the volumes'
+// directories: what a volume holds outlives every machine it was on.
+const VolumesDir = "volumes"
+
 // Start starts every stand-in on its own loopback port, and writes
 // EndpointsFile for other installations. The stand-ins keep their key,
 // and their ports where still free, across restarts of one data dir.
@@ -232,7 +236,7 @@ func Start(o Options) (*Sandbox, error) {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
 	hosts, err := standin.NewHosts(standin.HostsOptions{KeyFile: filepath.Join(dir, HostKeyFile), Shell: o.Shell,
-		MachinesDir: filepath.Join(dir, MachinesDir), Logger: o.Logger})
+		MachinesDir: filepath.Join(dir, MachinesDir), VolumesDir: filepath.Join(dir, VolumesDir), Logger: o.Logger})
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}

@@ -58,6 +58,7 @@ type generated interface {
 	DeleteIdempotencyRecordsBefore(ctx context.Context, before time.Time) (int64, error)
 	eventsGenerated
 	sessionsGenerated
+	volumesGenerated
 }
 
 // resourceRow is a resources row as both engines' sqlc code has it. Resource

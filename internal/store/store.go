@@ -335,6 +335,7 @@ type Queries interface {
 
 	EventQueries
 	SessionQueries
+	VolumeQueries
 }
 
 // Tx is a transaction: the queries plus enqueueing a River job in the same

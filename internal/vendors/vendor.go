@@ -93,6 +93,9 @@ type Info struct {
 	Containers bool `json:"containers"`
 	// Stop: instances can be stopped and started again (Stopper).
 	Stop bool `json:"supports_stop"`
+	// Volumes: the vendor has network volumes that outlive a machine
+	// (the adapter implements Volumes).
+	Volumes bool `json:"supports_volumes"`
 }
 
 // Contract is how capacity is rented.
@@ -174,6 +177,8 @@ type CreateRequest struct {
 	Item CatalogItem
 	// Cluster is set when the node belongs to a multi-node cluster offer.
 	Cluster *ClusterNode
+	// Volumes are the vendor's volumes to attach (vendors with Volumes).
+	Volumes []Volume
 }
 
 // ClusterNode places one node of a cluster. Nodes of one cluster share

@@ -148,6 +148,27 @@ type Setting struct {
 	CreatedAt time.Time
 }
 
+type Volume struct {
+	ID                string
+	AccountID         int64
+	Vendor            string
+	VendorRegion      string
+	Name              string
+	SizeGb            int64
+	PricePerGbMonth   float64
+	Status            string
+	StatusMessage     string
+	VendorVolumeID    string
+	AttachedTo        string
+	MountPath         string
+	CreateAttemptedAt *time.Time
+	BillingStartedAt  *time.Time
+	DeletedAt         *time.Time
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+	Version           int64
+}
+
 type Webhook struct {
 	ID             string
 	AccountID      int64

@@ -125,6 +125,7 @@ func (a *Adapter) Info() vendors.Info {
 		CloudInit:   true,
 		Tags:        true,
 		Cilium:      true,
+		Volumes:     true,
 	}
 }
 
@@ -254,6 +255,7 @@ func (a *Adapter) Create(ctx context.Context, req vendors.CreateRequest) (vendor
 		Name:             vendors.InstanceName(req.ResourceID),
 		UserData:         userData,
 		Tags:             tags(req.ResourceID, req.Owner),
+		FileSystemNames:  fileSystemNames(req.Volumes),
 	}
 	var launched envelope[launchResponse]
 	err = a.client.Do(ctx, vendors.Request{Op: "launch", Method: http.MethodPost, Path: "/instance-operations/launch", JSON: body}, &launched)

@@ -113,6 +113,7 @@ func TestSuite(t *testing.T) {
 	launch := vendortest.Call{Method: http.MethodPost, Path: apiPrefix + "/instance-operations/launch"}
 	const missing = "0920582c7ff041399e34823a0be62549"
 	vendortest.Run(t, vendortest.Kit{
+		Volumes: &vendortest.VolumeKit{MountPath: func(v vendors.Volume) string { return fsMountRoot + v.Name }, ReportsUse: true},
 		Start:   func(t *testing.T, o standin.Options) *vendortest.Rig { return serve(t, o).Rig },
 		Clock:   clockBase,
 		Request: a10,

@@ -34,10 +34,16 @@ func TestWireConformance(t *testing.T) {
 			vendortest.Binding{At: "POST /api/v1/instance-operations/terminate", Status: 200, Type: envelope[terminateResponse]{}},
 			vendortest.Binding{At: "GET /api/v1/instances", Status: 200, Type: envelope[[]instance]{}},
 			vendortest.Binding{At: "GET /api/v1/instances/{id}", Status: 200, Type: envelope[instance]{}},
+			vendortest.Binding{At: "GET /api/v1/file-systems", Status: 200, Type: envelope[[]filesystem]{}},
+			vendortest.Binding{At: "POST /api/v1/filesystems", Type: filesystemCreateRequest{}},
+			vendortest.Binding{At: "POST /api/v1/filesystems", Status: 200, Type: envelope[filesystem]{}},
+			vendortest.Binding{At: "DELETE /api/v1/filesystems/{id}", Status: 200, Type: envelope[filesystemDeleteResponse]{}},
+			vendortest.Binding{At: "DELETE /api/v1/filesystems/{id}", Status: 400, Type: apiError{}},
 		),
 		NotWire: map[string]string{
-			"state":  "the stand-in's state file",
-			"record": "the stand-in's state file",
+			"state":    "the stand-in's state file",
+			"record":   "the stand-in's state file",
+			"fsRecord": "the stand-in's state file",
 		},
 	})
 }

@@ -56,6 +56,8 @@ type StandIn struct {
 type state struct {
 	Instances map[string]*record `json:"instances"`
 	Keys      []sshKey           `json:"ssh_keys"`
+	// FileSystems are the account's filesystems by id.
+	FileSystems map[string]*fsRecord `json:"file_systems,omitempty"`
 }
 
 // record is one instance as the stand-in keeps it. Its status is derived
@@ -74,6 +76,10 @@ type record struct {
 	IP           string    `json:"ip,omitempty"`
 	Port         int       `json:"port,omitempty"`
 	PrivateIP    string    `json:"private_ip"`
+	// FileSystems are the names of the filesystems mounted at launch,
+	// Mounts where the machine shows them.
+	FileSystems []string        `json:"file_systems,omitempty"`
+	Mounts      []standin.Mount `json:"mounts,omitempty"`
 }
 
 // Launch is what the stand-in received at launch for one instance, for
@@ -123,6 +129,9 @@ func NewStandIn(o standin.Options) (*StandIn, error) {
 	mux.HandleFunc("POST "+apiPrefix+"/instance-operations/terminate", s.terminateInstances)
 	mux.HandleFunc("GET "+apiPrefix+"/instances", s.listInstances)
 	mux.HandleFunc("GET "+apiPrefix+"/instances/{id}", s.getInstance)
+	mux.HandleFunc("GET "+apiPrefix+"/file-systems", s.listFilesystems)
+	mux.HandleFunc("POST "+apiPrefix+"/filesystems", s.createFilesystem)
+	mux.HandleFunc("DELETE "+apiPrefix+"/filesystems/{id}", s.deleteFilesystem)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, codeNotFound, "The requested resource was not found.", "")
 	})
@@ -201,7 +210,7 @@ func (s *StandIn) machines() []standin.Host {
 // named SSH keys to the image's default user (ubuntu); root's key comes
 // from the cloud-init user data supply sends, as on a real instance.
 func machine(rec *record) standin.Machine {
-	return standin.Machine{Vendor: Name, ID: rec.ID, Name: rec.Name, UserDataField: "user_data", UserData: rec.UserData}
+	return standin.Machine{Vendor: Name, ID: rec.ID, Name: rec.Name, UserDataField: "user_data", UserData: rec.UserData, Mounts: rec.Mounts}
 }
 
 // Timing of termination: an instance is "terminating" for half a boot
@@ -502,12 +511,17 @@ func (s *StandIn) launchInstance(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusBadRequest, codeInsufficientCapacity, "Not enough capacity to fulfill launch request.", "Try another region or instance type.")
 			return
 		}
+		mounts, ok := s.mounts(w, req)
+		if !ok {
+			return
+		}
 		n := len(s.State.Instances) + 1
 		rec := &record{
 			ID: newID(), Name: req.Name, Type: t.t.Name, Region: req.RegionName,
 			SSHKeyNames: req.SSHKeyNames, PublicKeys: []string{s.State.Keys[key].PublicKey},
 			UserData: req.UserData, Tags: req.Tags, CreatedAt: now,
-			PrivateIP: fmt.Sprintf("10.19.%d.%d", n/250%250, n%250+2),
+			PrivateIP:   fmt.Sprintf("10.19.%d.%d", n/250%250, n%250+2),
+			FileSystems: req.FileSystemNames, Mounts: mounts,
 		}
 		s.State.Instances[rec.ID] = rec
 		s.lastLaunch = now
@@ -592,7 +606,7 @@ func (s *StandIn) render(rec *record, now time.Time) instance {
 	status := s.status(rec, now)
 	out := instance{
 		ID: rec.ID, Name: rec.Name, Status: status,
-		SSHKeyNames: rec.SSHKeyNames, FileSystemNames: []string{},
+		SSHKeyNames: rec.SSHKeyNames, FileSystemNames: append([]string{}, rec.FileSystems...),
 		Region:       s.regions[rec.Region],
 		InstanceType: s.price(s.types[rec.Type].t, now),
 		Tags:         rec.Tags,

@@ -90,6 +90,7 @@ type launchRequest struct {
 	Name             string   `json:"name,omitempty"`
 	UserData         string   `json:"user_data,omitempty"`
 	Tags             []tag    `json:"tags,omitempty"`
+	FileSystemNames  []string `json:"file_system_names,omitempty"`
 }
 
 type launchResponse struct {

@@ -160,6 +160,7 @@ func (a *Adapter) Info() vendors.Info {
 		Clusters:    true,
 		Containers:  true,
 		Stop:        true,
+		Volumes:     true,
 	}
 }
 
@@ -409,6 +410,7 @@ func (a *Adapter) Create(ctx context.Context, req vendors.CreateRequest) (vendor
 		Cloud:           s.cloud,
 		DataCenterIDs:   []string{req.Region},
 		StartSSH:        true,
+		Mounts:          mountsOf(req.Volumes),
 	}
 	var p pod
 	// A create is never re-sent by the client: a timeout or 5xx comes back

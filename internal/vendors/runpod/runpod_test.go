@@ -117,6 +117,7 @@ func TestSuite(t *testing.T) {
 		return func(t *testing.T) vendors.CreateRequest { return createRequest(t, dc, s) }
 	}
 	vendortest.Run(t, vendortest.Kit{
+		Volumes: &vendortest.VolumeKit{MountPath: func(vendors.Volume) string { return mountPath }},
 		Start:   func(t *testing.T, o standin.Options) *vendortest.Rig { return setup.Serve(t, o, nil).Rig },
 		Clock:   clockBase,
 		Request: create("US-KS-2", h100),

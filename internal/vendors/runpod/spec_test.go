@@ -31,6 +31,7 @@ func TestWireConformance(t *testing.T) {
 			"savedState":    "the stand-in's state file",
 			"podRecord":     "the stand-in's state file",
 			"clusterRecord": "the stand-in's state file",
+			"volumeRecord":  "the stand-in's state file",
 		},
 	})
 }
@@ -60,6 +61,11 @@ func wireBindings() []vendortest.Binding {
 		vendortest.Binding{At: "POST /v2/pods/{id}/action", Type: podActionRequest{}},
 		vendortest.Binding{At: "POST /v2/pods/{id}/action", Status: 200, Type: pod{}},
 		vendortest.Binding{At: "POST /v2/pods/{id}/action", Status: 409, Type: problem{}},
+		vendortest.Binding{At: "GET /v2/network-volumes", Status: 200, Type: networkVolumeList{}},
+		vendortest.Binding{At: "POST /v2/network-volumes", Type: createNetworkVolumeRequest{}},
+		vendortest.Binding{At: "POST /v2/network-volumes", Status: 201, Type: networkVolume{}},
+		vendortest.Binding{At: "GET /v2/network-volumes/{id}", Status: 200, Type: networkVolume{}},
+		vendortest.Binding{At: "GET /v2/network-volumes/{id}", Status: 404, Type: problem{}},
 	)
 }
 

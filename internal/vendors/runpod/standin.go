@@ -38,6 +38,8 @@ type StandIn struct {
 type savedState struct {
 	Pods     []*podRecord     `json:"pods"`
 	Clusters []*clusterRecord `json:"clusters"`
+	// Volumes are the account's network volumes.
+	Volumes []*volumeRecord `json:"network_volumes,omitempty"`
 }
 
 type podRecord struct {
@@ -64,6 +66,8 @@ type podRecord struct {
 	// started (zero: never).
 	StoppedAt time.Time `json:"stopped_at,omitzero"`
 	StartedAt time.Time `json:"started_at,omitzero"`
+	// Mounts are the network volumes mounted at create.
+	Mounts []networkMount `json:"mounts,omitempty"`
 }
 
 type clusterRecord struct {
@@ -96,6 +100,10 @@ func NewStandIn(o standin.Options) (*StandIn, error) {
 	mux.HandleFunc("GET /v2/clusters/{id}", s.getCluster)
 	mux.HandleFunc("DELETE /v2/clusters/{id}", s.deleteCluster)
 	mux.HandleFunc("GET /v2/clusters/{id}/pods", s.listClusterPods)
+	mux.HandleFunc("GET /v2/network-volumes", s.listVolumes)
+	mux.HandleFunc("POST /v2/network-volumes", s.createVolume)
+	mux.HandleFunc("GET /v2/network-volumes/{id}", s.getVolume)
+	mux.HandleFunc("DELETE /v2/network-volumes/{id}", s.deleteVolume)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusNotFound, "resource not found")
 	})
@@ -160,7 +168,7 @@ func (s *StandIn) machines() []standin.Host {
 // the container's start command, which carries supply's start-up script.
 func machine(p *podRecord) standin.Machine {
 	return standin.Machine{Vendor: Name, ID: p.ID, Name: p.Name, Keys: []string{p.Env[envKey]},
-		UserDataField: "args", UserData: p.Args, Startup: bootScript(p.Args)}
+		UserDataField: "args", UserData: p.Args, Startup: bootScript(p.Args), Mounts: sandboxMounts(p.Mounts)}
 }
 
 // newID makes a RunPod-looking id ("7h9k2m4n6p...").
@@ -514,7 +522,7 @@ func (s *StandIn) view(p *podRecord, now time.Time) pod {
 		ID: p.ID, Name: p.Name, Status: status, Image: p.Image, Args: p.Args, Disk: p.Disk,
 		Ports: nonNil(p.Ports), Env: p.Env, GPU: &createGPU{ID: p.GPU, Count: p.GPUCount},
 		Cloud: p.Cloud, DataCenterID: &dc, Cost: roundPrice(float64(p.GPUCount) * g.listPrice(p.Cloud)),
-		CreatedAt: p.CreatedAt,
+		CreatedAt: p.CreatedAt, Mounts: podMounts{Network: p.Mounts},
 		SSH: podSSH{Proxy: &sshEndpoint{Host: "ssh.runpod.io", Port: 22, Username: p.ID + "-64411eb2",
 			Command: "ssh " + p.ID + "-64411eb2@ssh.runpod.io"}},
 	}
@@ -689,10 +697,15 @@ func (s *StandIn) createPod(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, status, detail)
 		return
 	}
+	mounts, detail := s.networkMounts(req.Mounts, dc)
+	if detail != "" {
+		writeProblem(w, http.StatusBadRequest, detail)
+		return
+	}
 	p := &podRecord{
 		ID: newID(), Name: req.Name, Image: req.Image, Args: req.Args, Disk: max(req.Disk, 20),
 		Env: req.Env, Ports: req.Ports, GPU: req.GPU.ID, GPUCount: count, Cloud: req.Cloud,
-		DC: dc, CreatedAt: now.UTC(),
+		DC: dc, CreatedAt: now.UTC(), Mounts: mounts,
 	}
 	s.State.Pods = append(s.State.Pods, p)
 	if err := s.Save(); err != nil {

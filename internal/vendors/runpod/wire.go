@@ -109,6 +109,7 @@ type createPodRequest struct {
 	Cloud         string     `json:"cloud,omitempty"`
 	DataCenterIDs []string   `json:"dataCenterIds,omitempty"`
 	StartSSH      bool       `json:"startSsh,omitempty"`
+	Mounts        *podMounts `json:"mounts,omitempty"`
 }
 
 // createGPU is CreateGpuConfig.
@@ -131,7 +132,7 @@ type pod struct {
 	Image            string            `json:"image"`
 	Args             string            `json:"args"`
 	Disk             int               `json:"disk"`
-	Mounts           struct{}          `json:"mounts"`
+	Mounts           podMounts         `json:"mounts"`
 	Ports            []string          `json:"ports"`
 	Env              map[string]string `json:"env"`
 	Registry         *string           `json:"registry"`

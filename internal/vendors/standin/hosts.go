@@ -40,6 +40,8 @@ type Machine struct {
 	UserDataField string
 	// UserData is the user data or start-up script as received.
 	UserData string
+	// Mounts are the volumes the machine has mounted.
+	Mounts []Mount
 	// Startup, when set, is what the machine runs at first boot instead
 	// of UserData as it is: the start-up script unwrapped from the
 	// vendor's transport (RunPod's container command, Vast.ai's packed
@@ -64,6 +66,9 @@ type HostsOptions struct {
 	// absolute path must need no shell quoting: paths in commands are
 	// rewritten to it (mapPaths).
 	MachinesDir string
+	// VolumesDir holds each volume's directory (VolumeDir), which a
+	// machine it is mounted on shows at its mount path (with Shell).
+	VolumesDir string
 	// Logger tells of boots; nil logs nothing.
 	Logger *slog.Logger
 }
@@ -90,8 +95,8 @@ type Hosts struct {
 type host struct {
 	ip string
 	l  net.Listener
-	// dir is the machine's directory (with Shell).
-	dir string
+	// dir is the machine's directory (with Shell), volumes the volumes'.
+	dir, volumes string
 	// ctx ends its connections, sessions and boot when the host closes;
 	// done counts them.
 	ctx  context.Context
@@ -200,7 +205,7 @@ func (h *Hosts) Open(id, ip string, port int, m Machine) (string, int, error) {
 	x.setMachine(m)
 	x.ctx, x.stop = context.WithCancel(context.Background())
 	if h.opts.Shell {
-		x.dir = h.machineDir(id)
+		x.dir, x.volumes = h.machineDir(id), h.opts.VolumesDir
 		first, err := prepareMachine(x.dir)
 		if err != nil {
 			l.Close()
@@ -319,8 +324,11 @@ func (h *Hosts) logger() *slog.Logger {
 // machineDir is the directory of instance id's machine: one directory per
 // segment of the id ("lambda/0920...": lambda/0920...), each kept to
 // characters that are safe in a file name.
-func (h *Hosts) machineDir(id string) string {
-	parts := []string{h.opts.MachinesDir}
+func (h *Hosts) machineDir(id string) string { return dirUnder(h.opts.MachinesDir, id) }
+
+// dirUnder is the directory of id under root, as machineDir says.
+func dirUnder(root, id string) string {
+	parts := []string{root}
 	for seg := range strings.SplitSeq(id, "/") {
 		seg = strings.Map(func(r rune) rune {
 			if r < 0x80 && (r == '-' || r == '_' || r == '.' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {

@@ -74,7 +74,7 @@ func (h *Hosts) boot(x *host) {
 	outcome := "nothing to run"
 	if script != "" {
 		path := filepath.Join(x.dir, bootScripts, "user-script")
-		if err := os.WriteFile(path, []byte(mapPaths(x.dir, script)), 0o700); err != nil {
+		if err := os.WriteFile(path, []byte(x.mapPaths(script)), 0o700); err != nil {
 			log.Warn("sandbox machine not booted", "error", err)
 			return
 		}
@@ -144,11 +144,20 @@ func exitStatus(err error) uint32 {
 // redirection, =, :, ...), so "/tmp/x", "'/tmp/x'", ">/tmp/x" and
 // "A=/tmp/x" are mapped and "$HOME/tmp" or "/usr/tmp" are not.
 func mapPaths(dir, s string) string {
+	return mapRoots(s, func(p string) (string, string) {
+		root := rootAt(p)
+		return root, dir + root
+	})
+}
+
+// mapRoots rewrites, where a path starts in s (as mapPaths says), the
+// root that at finds there to the target it gives ("" root: none).
+func mapRoots(s string, at func(path string) (root, target string)) string {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		if s[i] == '/' && (i == 0 || strings.IndexByte(" \t\n'\"`=:;|&(<>,", s[i-1]) >= 0) {
-			if root := rootAt(s[i:]); root != "" {
-				b.WriteString(dir + root)
+			if root, target := at(s[i:]); root != "" {
+				b.WriteString(target)
 				i += len(root) - 1
 				continue
 			}

@@ -131,14 +131,14 @@ func (h *Hosts) session(x *host, perms *ssh.Permissions, ch ssh.Channel, reqs <-
 func (h *Hosts) run(ctx context.Context, x *host, perms *ssh.Permissions, ch ssh.Channel, command string, interactive, pty bool) uint32 {
 	m, _ := x.current()
 	if !h.opts.Shell {
-		text := describe(m, perms.Extensions["key"], command, interactive)
+		text := describe(m, perms.Extensions["key"], command, interactive) + h.describeMounts(m)
 		if pty {
 			text = strings.ReplaceAll(text, "\n", "\r\n")
 		}
 		io.WriteString(ch, text)
 		return 0
 	}
-	args := []string{"-c", mapPaths(x.dir, command)}
+	args := []string{"-c", x.mapPaths(command)}
 	if interactive {
 		args = []string{"-i"}
 	}

@@ -231,6 +231,8 @@ type Kit struct {
 	// PageSize is the size of the pages List reads; 0 skips the case
 	// (List reads one answer, or the vendor's own test pages).
 	PageSize int
+	// Volumes is set for a vendor with volumes (Info().Volumes).
+	Volumes *VolumeKit
 }
 
 // Run runs every case of the suite against kit, each a subtest with a
@@ -257,6 +259,7 @@ func Run(t *testing.T, kit Kit) {
 	run("Persistence", persistence)
 	t.Run("StopStart", func(t *testing.T) { stopStart(t, kit) })
 	t.Run("ListPaginates", func(t *testing.T) { paginates(t, kit) })
+	t.Run("Volumes", func(t *testing.T) { volumesCase(t, kit) })
 	t.Run("Ownership", func(t *testing.T) {
 		Ownership(t, kit.Start(t, standin.Options{BootTime: time.Second}).Vendor, kit.Request(t))
 	})

@@ -1,0 +1,13 @@
+package offers
+
+// inRegion is the entries of es in the vendor region, in their order: the
+// offers a volume there can be attached to.
+func inRegion(es []*viewEntry, region string) []*viewEntry {
+	var out []*viewEntry
+	for _, e := range es {
+		if e.Item.Region == region {
+			out = append(out, e)
+		}
+	}
+	return out
+}

@@ -1,0 +1,215 @@
+package provision_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gpusupply/supply/internal/ledger"
+	"github.com/gpusupply/supply/internal/offers"
+	"github.com/gpusupply/supply/internal/provision"
+	"github.com/gpusupply/supply/internal/refusal"
+	"github.com/gpusupply/supply/internal/store/storetest"
+	"github.com/gpusupply/supply/internal/vendors"
+	"github.com/gpusupply/supply/supplyapi"
+)
+
+// waitVolume polls the volume until it has status.
+func (e *env) waitVolume(id uuid.UUID, status string) supplyapi.Volume {
+	e.t.Helper()
+	var v supplyapi.Volume
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		var err error
+		if v, err = e.svc.Volume(context.Background(), 1, id); err != nil {
+			e.t.Fatal(err)
+		}
+		if v.Status == status {
+			return v
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	e.t.Fatalf("volume %s never became %s; last %+v", id, status, v)
+	return v
+}
+
+// atVendor lists the vendor's volumes by supply's id.
+func atVendor(t *testing.T, vv vendors.Volumes) map[string]vendors.Volume {
+	t.Helper()
+	list, err := vv.ListVolumes(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]vendors.Volume{}
+	for _, x := range list {
+		out[x.VolumeID] = x
+	}
+	return out
+}
+
+// TestVolumes: a volume is made at the vendor in the background, is
+// attached at procurement only in its own vendor and region, refuses
+// deletion while attached, outlives its machine, costs while it exists,
+// emits events, and is deleted only once the vendor confirms. A vendor
+// without volumes is a 422 naming it.
+func TestVolumes(t *testing.T) {
+	for _, engine := range storetest.Engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			e := newEnv(t, engine, nil)
+			var qe *offers.QueryError
+			if _, err := e.svc.CreateVolume(ctx, 1, supplyapi.VolumeRequest{Vendor: "hyperstack", Region: "CANADA-1", SizeGB: 10, Name: "x"}); !errors.As(err, &qe) ||
+				!strings.Contains(qe.Msg, "hyperstack does not support volumes") {
+				t.Errorf("a volume at a vendor without volumes: %v, want a 422 naming the vendor and the capability", err)
+			}
+			res, err := e.index.Search(ctx, 1, supplyapi.OfferQuery{Vendor: "lambda", Compute: supplyapi.OfferQueryCompute{GPUType: "H100"}, Limit: 1000})
+			if err != nil || len(res.Offers) < 2 {
+				t.Fatalf("lambda offers: %d, %v", len(res.Offers), err)
+			}
+			o := res.Offers[0]
+			i := slices.IndexFunc(res.Offers, func(x supplyapi.Offer) bool { return x.VendorRegion != o.VendorRegion })
+			if i < 0 {
+				t.Fatal("no lambda H100 offer in another region")
+			}
+			elsewhere := res.Offers[i]
+			capUSD := 10.0
+			if err := e.st.SetAccountLimits(ctx, 1, &capUSD, nil); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.svc.CreateVolume(ctx, 1, supplyapi.VolumeRequest{OfferID: &o.OfferID, SizeGB: 50000, Name: "data"}); !errors.Is(err, refusal.ErrForbidden) {
+				t.Errorf("a volume of 13.70/h under a cap of 10/h: %v, want a 403", err)
+			}
+			if err := e.st.SetAccountLimits(ctx, 1, nil, nil); err != nil {
+				t.Fatal(err)
+			}
+			vol, err := e.svc.CreateVolume(ctx, 1, supplyapi.VolumeRequest{OfferID: &o.OfferID, SizeGB: 50000, Name: "data"})
+			if err != nil || vol.Status != supplyapi.VolumeCreating || vol.Vendor != "lambda" || vol.VendorRegion != o.VendorRegion || vol.PricePerGBMonth != 0.2 {
+				t.Fatalf("create volume: %+v, %v", vol, err)
+			}
+			if _, err := e.svc.Volume(ctx, 2, vol.ID); !errors.Is(err, refusal.ErrNotFound) {
+				t.Errorf("another account sees the volume: %v", err)
+			}
+			if got := e.waitVolume(vol.ID, supplyapi.VolumeAvailable); !strings.HasPrefix(got.MountPath, "/lambda/nfs/supply-") {
+				t.Errorf("available volume %+v, want Lambda's mount path", got)
+			}
+
+			_, err = e.svc.Procure(ctx, 1, "", supplyapi.ProcureOfferRequest{OfferID: elsewhere.OfferID, SSHPublicKey: testKey, VolumeIDs: []uuid.UUID{vol.ID}})
+			if !errors.As(err, &qe) || !strings.Contains(qe.Msg, o.VendorRegion) || !strings.Contains(qe.Msg, elsewhere.VendorRegion) {
+				t.Errorf("attaching in another region: %v, want a 422 naming both regions", err)
+			}
+			resp := e.procure(o, func(r *supplyapi.ProcureOfferRequest) { r.VolumeIDs = []uuid.UUID{vol.ID} })
+			e.waitStatus(o.OfferID, "ready", ready)
+			rid := resp.ResourceIDs[0]
+			if got := e.waitVolume(vol.ID, supplyapi.VolumeAttached); got.AttachedTo == nil || *got.AttachedTo != rid {
+				t.Errorf("attached volume %+v, want attached to %s", got, rid)
+			}
+			if _, err := e.svc.DeleteVolume(ctx, 1, vol.ID); !errors.Is(err, refusal.ErrConflict) || !strings.Contains(err.Error(), rid.String()) {
+				t.Errorf("deleting an attached volume: %v, want a 409 naming the resource", err)
+			}
+			if _, err := e.svc.Delete(ctx, 1, rid, false); err != nil {
+				t.Fatal(err)
+			}
+			e.waitResource(rid, supplyapi.ResourceDeleted)
+			if got := e.waitVolume(vol.ID, supplyapi.VolumeAvailable); got.AccruedCost <= 0 || got.PricePerHour != 13.6986 {
+				t.Errorf("volume after its machine: %+v, want available, costing 13.6986/h and some already", got)
+			}
+			lambda := e.vendors["lambda"].(vendors.Volumes)
+			if _, ok := atVendor(t, lambda)[vol.ID.String()]; !ok {
+				t.Fatal("deleting the machine deleted the volume at the vendor")
+			}
+			u, err := e.svc.Usage(ctx, 1, ledger.UsageQuery{From: time.Now().Add(-time.Hour), To: time.Now().Add(time.Minute), GroupBy: supplyapi.GroupByGPUType})
+			if i := slices.IndexFunc(u.Groups, func(g supplyapi.UsageGroup) bool { return g.Key == ledger.UsageVolumes }); err != nil || i < 0 || u.Groups[i].Cost <= 0 {
+				t.Errorf("usage by GPU type: %+v, %v; want a volumes group", u, err)
+			}
+			acc, err := e.svc.Account(ctx, 1)
+			if err != nil || acc.Live.HourlyUSD < 13.6986 {
+				t.Errorf("account's live spend %+v, %v; want the volume's 13.6986/h in it", acc.Live, err)
+			}
+
+			del, err := e.svc.DeleteVolume(ctx, 1, vol.ID)
+			if err != nil || del.Status != supplyapi.VolumeDeleting {
+				t.Fatalf("delete volume: %+v, %v", del, err)
+			}
+			if _, err := e.svc.DeleteVolume(ctx, 1, vol.ID); !errors.Is(err, refusal.ErrConflict) {
+				t.Errorf("deleting a deleting volume: %v, want conflict", err)
+			}
+			if gone := e.waitVolume(vol.ID, supplyapi.VolumeDeleted); gone.DeletedAt == nil {
+				t.Errorf("deleted volume %+v without deleted_at", gone)
+			}
+			if _, ok := atVendor(t, lambda)[vol.ID.String()]; ok {
+				t.Error("deleted, but the vendor still has the volume")
+			}
+			var types []string
+			for _, ev := range e.waitEvents(0) {
+				if strings.HasPrefix(ev, "volume.") {
+					types = append(types, ev)
+				}
+			}
+			want := []string{supplyapi.EventVolumeCreated, supplyapi.EventVolumeAvailable, supplyapi.EventVolumeDeleting, supplyapi.EventVolumeDeleted}
+			if !slices.Equal(types, want) {
+				t.Errorf("volume events %v, want %v", types, want)
+			}
+		})
+	}
+}
+
+// TestVolumeReconcile: the reconciler marks gone a volume its vendor no
+// longer has, and never deletes a volume it cannot account for: neither
+// another installation's nor one carrying this installation's id that
+// the database does not know (it is reported).
+func TestVolumeReconcile(t *testing.T) {
+	for _, engine := range storetest.Engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			owner := vendors.NewOwner()
+			e := newEnv(t, engine, func(c *provision.Config) { c.Owner = owner })
+			o := e.offer("lambda", "H100")
+			vol, err := e.svc.CreateVolume(ctx, 1, supplyapi.VolumeRequest{Vendor: "lambda", Region: o.VendorRegion, SizeGB: 10, Name: "kept"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.waitVolume(vol.ID, supplyapi.VolumeAvailable)
+			lambda := e.vendors["lambda"].(vendors.Volumes)
+			foreign, unknown := uuid.NewString(), uuid.NewString()
+			for id, by := range map[string]string{foreign: vendors.NewOwner(), unknown: owner} {
+				if _, err := lambda.CreateVolume(ctx, vendors.VolumeRequest{VolumeID: id, Owner: by, Region: o.VendorRegion}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := e.svc.Reconcile(ctx); err != nil {
+				t.Fatal(err)
+			}
+			have := atVendor(t, lambda)
+			for _, id := range []string{foreign, unknown, vol.ID.String()} {
+				if _, ok := have[id]; !ok {
+					t.Errorf("the reconciler deleted volume %s", id)
+				}
+			}
+			if n := metricValue(t, e.reg, "supply_reconciler_unknown_volumes", "vendor", "lambda"); n != 1 {
+				t.Errorf("unknown volumes reported: %v, want 1", n)
+			}
+			if got, _ := e.svc.Volume(ctx, 1, vol.ID); got.Status != supplyapi.VolumeAvailable {
+				t.Errorf("a volume the vendor has: %+v, want available", got)
+			}
+			if err := lambda.DeleteVolume(ctx, have[vol.ID.String()].ID); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.svc.Reconcile(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := e.svc.Volume(ctx, 1, vol.ID); got.Status != supplyapi.VolumeGone || got.DeletedAt == nil {
+				t.Errorf("a volume the vendor no longer has: %+v, want gone", got)
+			}
+			if live, err := e.st.LiveVolumes(ctx); err != nil || len(live) != 0 {
+				t.Errorf("live volumes after the vendor lost it: %+v, %v", live, err)
+			}
+		})
+	}
+}

@@ -1,0 +1,67 @@
+package vendors
+
+import "context"
+
+// VolumeState is a volume's lifecycle state, the same for every vendor.
+type VolumeState string
+
+// Volume states. Adapters map every vendor state onto one of these.
+const (
+	VolumeCreating  VolumeState = "creating"
+	VolumeAvailable VolumeState = "available"
+	VolumeInUse     VolumeState = "in_use"
+	VolumeDeleting  VolumeState = "deleting"
+)
+
+// Volume is a vendor's network volume (or shared file system) as supply
+// sees it: storage that outlives the machines it is attached to.
+type Volume struct {
+	// ID is the vendor's id of the volume.
+	ID string `json:"id"`
+	// VolumeID is supply's id read back from the volume's tag or name;
+	// empty for volumes supply did not create.
+	VolumeID string `json:"volume_id"`
+	// Owner is the installation id read back beside VolumeID.
+	Owner string `json:"owner,omitempty"`
+	// Name is the vendor-side name; Region the vendor's region.
+	Name   string      `json:"name"`
+	Region string      `json:"region"`
+	State  VolumeState `json:"state"`
+	// MountPath is where an instance it is attached to shows it.
+	MountPath string `json:"mount_path"`
+}
+
+// VolumeRequest is everything an adapter needs to create one volume.
+type VolumeRequest struct {
+	// VolumeID is supply's id of the volume; the adapter attaches it (as
+	// a tag, label or name, with Owner beside it) so that a repeated
+	// CreateVolume finds the volume instead of making another.
+	VolumeID string
+	Owner    string
+	Region   string
+	SizeGB   int
+}
+
+// Volumes is implemented by a Vendor whose description has network
+// volumes that can be attached to an instance at create time (its Info
+// says Volumes). CreateRequest.Volumes names those to attach.
+type Volumes interface {
+	// CreateVolume creates one volume, idempotently on req.VolumeID.
+	CreateVolume(ctx context.Context, req VolumeRequest) (Volume, error)
+	// GetVolume returns one volume by the vendor's id; a missing volume is
+	// an error wrapping ErrNotFound.
+	GetVolume(ctx context.Context, id string) (Volume, error)
+	// ListVolumes returns every volume of the account, supply's or not:
+	// the reconciler tells them apart by VolumeID and Owner.
+	ListVolumes(ctx context.Context) ([]Volume, error)
+	// DeleteVolume asks the vendor to delete the volume; nil once the
+	// request is accepted or the volume is already gone. Callers poll
+	// GetVolume until ErrNotFound before calling it deleted.
+	DeleteVolume(ctx context.Context, id string) error
+	// VolumePricePerGBMonth is the vendor's price of a GB of volume for a
+	// month (730 hours) in region, in USD.
+	VolumePricePerGBMonth(region string) float64
+}
+
+// HoursPerMonth is the month volume prices are quoted for.
+const HoursPerMonth = 730
