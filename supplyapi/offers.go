@@ -113,6 +113,8 @@ type VendorStatus struct {
 	SupportsSpot     bool   `json:"supports_spot"`
 	SupportsCilium   bool   `json:"supports_cilium"`
 	SupportsClusters bool   `json:"supports_clusters"`
+	// SupportsPorts is an extension: open_ports works on its offers.
+	SupportsPorts bool `json:"supports_ports"`
 	// Status is "healthy" (fresh catalog), "degraded" (serving an older
 	// catalog after failed refreshes), "down" (no usable catalog) or
 	// "starting" (no refresh has finished yet).

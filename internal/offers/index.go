@@ -369,7 +369,8 @@ func (ix *Index) Vendors() []supplyapi.VendorStatus {
 		vs := supplyapi.VendorStatus{
 			Name: name, DisplayName: st.info.DisplayName,
 			SupportsSpot: st.info.Spot, SupportsCilium: st.info.Cilium, SupportsClusters: st.info.Clusters,
-			Offers: len(st.entries), LastError: st.lastError, Sandbox: ix.cfg.Sandbox,
+			SupportsPorts: st.info.Ports,
+			Offers:        len(st.entries), LastError: st.lastError, Sandbox: ix.cfg.Sandbox,
 		}
 		if !st.observedAt.IsZero() {
 			t := st.observedAt

@@ -51,6 +51,7 @@ type generated interface {
 	DeleteIdempotencyRecordsBefore(ctx context.Context, before time.Time) (int64, error)
 	eventsGenerated
 	sessionsGenerated
+	portsGenerated
 }
 
 // resourceRow is a resources row as both engines' sqlc code has it. Resource

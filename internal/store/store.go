@@ -274,6 +274,7 @@ type Queries interface {
 
 	EventQueries
 	SessionQueries
+	PortQueries
 }
 
 // Tx is a transaction: the queries plus enqueueing a River job in the same

@@ -91,6 +91,8 @@ type Info struct {
 	Cilium bool `json:"supports_cilium"`
 	// Containers: an "instance" is a container, not a virtual machine.
 	Containers bool `json:"containers"`
+	// Ports: instances can have ports opened (CreateRequest.Ports).
+	Ports bool `json:"supports_ports"`
 }
 
 // Contract is how capacity is rented.
@@ -172,6 +174,8 @@ type CreateRequest struct {
 	Item CatalogItem
 	// Cluster is set when the node belongs to a multi-node cluster offer.
 	Cluster *ClusterNode
+	// Ports are opened besides SSH (only when Info.Ports).
+	Ports []Port
 }
 
 // ClusterNode places one node of a cluster. Nodes of one cluster share
@@ -232,6 +236,8 @@ type Instance struct {
 	CreatedAt time.Time `json:"created_at"`
 	// Message is the vendor's own explanation of the state, if any.
 	Message string `json:"message,omitempty"`
+	// Ports are where a vendor that maps ports put the asked ones.
+	Ports []PortMapping `json:"ports,omitempty"`
 }
 
 // Tag is the key under which supply marks what it creates; adapters

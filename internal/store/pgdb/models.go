@@ -119,6 +119,11 @@ type Resource struct {
 	Version           int64
 }
 
+type ResourcePort struct {
+	ResourceID string
+	Ports      string
+}
+
 type Session struct {
 	ID         int64
 	TokenHash  []byte

@@ -125,6 +125,7 @@ func (a *Adapter) Info() vendors.Info {
 		CloudInit:   true,
 		Tags:        true,
 		Cilium:      true,
+		Ports:       true,
 	}
 }
 
@@ -254,6 +255,13 @@ func (a *Adapter) Create(ctx context.Context, req vendors.CreateRequest) (vendor
 		Name:             vendors.InstanceName(req.ResourceID),
 		UserData:         userData,
 		Tags:             tags(req.ResourceID, req.Owner),
+	}
+	if len(req.Ports) > 0 {
+		id, err := a.ensureRuleset(ctx, req)
+		if err != nil {
+			return vendors.Instance{}, err
+		}
+		body.FirewallRulesets = []rulesetEntry{{ID: id}}
 	}
 	var launched envelope[launchResponse]
 	err = a.client.Do(ctx, vendors.Request{Op: "launch", Method: http.MethodPost, Path: "/instance-operations/launch", JSON: body}, &launched)

@@ -34,10 +34,17 @@ func TestWireConformance(t *testing.T) {
 			vendortest.Binding{At: "POST /api/v1/instance-operations/terminate", Status: 200, Type: envelope[terminateResponse]{}},
 			vendortest.Binding{At: "GET /api/v1/instances", Status: 200, Type: envelope[[]instance]{}},
 			vendortest.Binding{At: "GET /api/v1/instances/{id}", Status: 200, Type: envelope[instance]{}},
+			vendortest.Binding{At: "GET /api/v1/firewall-rulesets", Status: 200, Type: envelope[[]firewallRuleset]{}},
+			vendortest.Binding{At: "POST /api/v1/firewall-rulesets", Type: createRulesetRequest{}},
+			vendortest.Binding{At: "POST /api/v1/firewall-rulesets", Status: 200, Type: envelope[firewallRuleset]{}},
+			vendortest.Binding{At: "GET /api/v1/firewall-rulesets/{id}", Status: 200, Type: envelope[firewallRuleset]{}},
+			vendortest.Binding{At: "DELETE /api/v1/firewall-rulesets/{id}", Status: 200, Type: envelope[emptyResponse]{}},
+			vendortest.Binding{At: "DELETE /api/v1/firewall-rulesets/{id}", Status: 400, Type: apiError{}},
 		),
 		NotWire: map[string]string{
 			"state":  "the stand-in's state file",
 			"record": "the stand-in's state file",
+			"ruleset": "the stand-in's state file",
 		},
 	})
 }

@@ -54,8 +54,9 @@ type StandIn struct {
 
 // state is what the stand-in persists.
 type state struct {
-	Instances map[string]*record `json:"instances"`
-	Keys      []sshKey           `json:"ssh_keys"`
+	Instances map[string]*record  `json:"instances"`
+	Keys      []sshKey            `json:"ssh_keys"`
+	Rulesets  map[string]*ruleset `json:"firewall_rulesets,omitempty"`
 }
 
 // record is one instance as the stand-in keeps it. Its status is derived
@@ -74,6 +75,9 @@ type record struct {
 	IP           string    `json:"ip,omitempty"`
 	Port         int       `json:"port,omitempty"`
 	PrivateIP    string    `json:"private_ip"`
+	// Firewalls are the instance's rulesets, Ports what they open.
+	Firewalls []string           `json:"firewall_rulesets,omitempty"`
+	Ports     []standin.OpenPort `json:"ports,omitempty"`
 }
 
 // Launch is what the stand-in received at launch for one instance, for
@@ -123,6 +127,7 @@ func NewStandIn(o standin.Options) (*StandIn, error) {
 	mux.HandleFunc("POST "+apiPrefix+"/instance-operations/terminate", s.terminateInstances)
 	mux.HandleFunc("GET "+apiPrefix+"/instances", s.listInstances)
 	mux.HandleFunc("GET "+apiPrefix+"/instances/{id}", s.getInstance)
+	s.routePorts(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, codeNotFound, "The requested resource was not found.", "")
 	})
@@ -201,7 +206,7 @@ func (s *StandIn) machines() []standin.Host {
 // named SSH keys to the image's default user (ubuntu); root's key comes
 // from the cloud-init user data supply sends, as on a real instance.
 func machine(rec *record) standin.Machine {
-	return standin.Machine{Vendor: Name, ID: rec.ID, Name: rec.Name, UserDataField: "user_data", UserData: rec.UserData}
+	return standin.Machine{Vendor: Name, ID: rec.ID, Name: rec.Name, UserDataField: "user_data", UserData: rec.UserData, Ports: rec.Ports}
 }
 
 // Timing of termination: an instance is "terminating" for half a boot
@@ -490,6 +495,11 @@ func (s *StandIn) launchInstance(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusNotFound, codeObjectDoesNotExist, "SSH key "+req.SSHKeyNames[0]+" does not exist.", "Add the key with POST /ssh-keys first.")
 			return
 		}
+		firewalls, msg := s.launchRulesets(req)
+		if msg != "" {
+			writeError(w, http.StatusBadRequest, codeInvalidParameters, msg, "")
+			return
+		}
 		live := s.live()
 		if s.quota > 0 && s.liveTotal() >= s.quota {
 			writeError(w, http.StatusBadRequest, codeQuotaExceeded, "Quota exceeded.", "Contact Support to increase your quota.")
@@ -509,6 +519,8 @@ func (s *StandIn) launchInstance(w http.ResponseWriter, r *http.Request) {
 			UserData: req.UserData, Tags: req.Tags, CreatedAt: now,
 			PrivateIP: fmt.Sprintf("10.19.%d.%d", n/250%250, n%250+2),
 		}
+		rec.Firewalls = firewalls
+		rec.Ports = s.openedPorts(rec)
 		s.State.Instances[rec.ID] = rec
 		s.lastLaunch = now
 		if err := s.Save(); err != nil {

@@ -84,12 +84,13 @@ type tag struct {
 }
 
 type launchRequest struct {
-	RegionName       string   `json:"region_name"`
-	InstanceTypeName string   `json:"instance_type_name"`
-	SSHKeyNames      []string `json:"ssh_key_names"`
-	Name             string   `json:"name,omitempty"`
-	UserData         string   `json:"user_data,omitempty"`
-	Tags             []tag    `json:"tags,omitempty"`
+	RegionName       string         `json:"region_name"`
+	InstanceTypeName string         `json:"instance_type_name"`
+	SSHKeyNames      []string       `json:"ssh_key_names"`
+	Name             string         `json:"name,omitempty"`
+	UserData         string         `json:"user_data,omitempty"`
+	Tags             []tag          `json:"tags,omitempty"`
+	FirewallRulesets []rulesetEntry `json:"firewall_rulesets,omitempty"`
 }
 
 type launchResponse struct {

@@ -159,6 +159,7 @@ func (a *Adapter) Info() vendors.Info {
 		DisplayName: "RunPod",
 		Clusters:    true,
 		Containers:  true,
+		Ports:       true,
 	}
 }
 
@@ -449,7 +450,7 @@ func (a *Adapter) container(req vendors.CreateRequest) (containerConfig, error) 
 		Args:  startCommand(script),
 		Disk:  ContainerDiskGB,
 		Env:   env,
-		Ports: []string{"22/tcp"},
+		Ports: containerPorts(req.Ports),
 	}, nil
 }
 
@@ -671,6 +672,7 @@ func (a *Adapter) instance(p pod) vendors.Instance {
 			in.SSHPort = a.sshPort(d.Host)
 		}
 	}
+	in.Ports = mappings(p)
 	switch {
 	case p.Cluster != nil && p.Cluster.IP != "":
 		in.InternalIP = p.Cluster.IP

@@ -231,6 +231,9 @@ type Kit struct {
 	// PageSize is the size of the pages List reads; 0 skips the case
 	// (List reads one answer, or the vendor's own test pages).
 	PageSize int
+	// Ports: the vendor opens ports (vendors.Info.Ports), which the
+	// OpenPorts case checks.
+	Ports bool
 }
 
 // Run runs every case of the suite against kit, each a subtest with a
@@ -256,6 +259,7 @@ func Run(t *testing.T, kit Kit) {
 	t.Run("Errors", func(t *testing.T) { errorCases(t, kit) })
 	run("Persistence", persistence)
 	t.Run("ListPaginates", func(t *testing.T) { paginates(t, kit) })
+	t.Run("OpenPorts", func(t *testing.T) { openPorts(t, kit) })
 	t.Run("Ownership", func(t *testing.T) {
 		Ownership(t, kit.Start(t, standin.Options{BootTime: time.Second}).Vendor, kit.Request(t))
 	})

@@ -1,0 +1,28 @@
+package api
+
+import (
+	"reflect"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/gpusupply/supply/supplyapi"
+)
+
+// openPortSchema stands in for supplyapi.OpenPort in schemas: a port
+// number, "port/protocol" or a range.
+type openPortSchema string
+
+// Schema is the schema of every supplyapi.OpenPort.
+func (openPortSchema) Schema(huma.Registry) *huma.Schema {
+	lo, hi := 1.0, 65535.0
+	return &huma.Schema{
+		Description: `A port (8888), a port and its protocol ("6006/tcp", "53/udp") or a range ("9000-9010", "9000-9010/udp"); tcp unless named`,
+		Examples:    []any{8888},
+		AnyOf:       []*huma.Schema{{Type: huma.TypeInteger, Minimum: &lo, Maximum: &hi}, {Type: huma.TypeString}},
+	}
+}
+
+// registerPortAliases documents supplyapi.OpenPort (see registerTypeAliases).
+func registerPortAliases(r huma.Registry) {
+	r.RegisterTypeAlias(reflect.TypeFor[supplyapi.OpenPort](), reflect.TypeFor[openPortSchema]())
+}
