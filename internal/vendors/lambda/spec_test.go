@@ -42,8 +42,8 @@ func TestWireConformance(t *testing.T) {
 			vendortest.Binding{At: "DELETE /api/v1/firewall-rulesets/{id}", Status: 400, Type: apiError{}},
 		),
 		NotWire: map[string]string{
-			"state":  "the stand-in's state file",
-			"record": "the stand-in's state file",
+			"state":   "the stand-in's state file",
+			"record":  "the stand-in's state file",
 			"ruleset": "the stand-in's state file",
 		},
 	})
