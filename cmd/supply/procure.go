@@ -30,6 +30,7 @@ type procureFlags struct {
 	name       string
 	autoDelete string
 	wait       bool
+	ports      []string
 }
 
 func (f *procureFlags) register(cmd *cobra.Command, wait bool) {
@@ -38,6 +39,7 @@ func (f *procureFlags) register(cmd *cobra.Command, wait bool) {
 	fl.StringVar(&f.cloudInit, "cloud-init", "", "cloud-init file (#cloud-config or a #! script) to run at first boot")
 	fl.StringVar(&f.name, "name", "", "name of the machine")
 	fl.StringVar(&f.autoDelete, "auto-delete", "", `delete the machine this long after it is rented ("4h", "90m"); "never" overrides the server's default`)
+	fl.StringArrayVar(&f.ports, "port", nil, `open a port besides SSH: 8888, "6006/tcp", "53/udp" or a range "9000-9010" (repeatable; vendors with supports_ports)`)
 	fl.BoolVar(&f.wait, "wait", wait, "wait until the machine is reachable and print the ssh command (Ctrl-C stops waiting, not the procurement)")
 }
 
@@ -62,6 +64,7 @@ func (f *procureFlags) request() (supplyapi.ProcureOfferRequest, error) {
 	if f.name != "" {
 		req.ResourceName = &f.name
 	}
+	req.OpenPorts = openPorts(f.ports)
 	switch f.autoDelete {
 	case "":
 	case never:
@@ -279,6 +282,9 @@ func procure(ctx context.Context, c *client.Client, p *printer, req supplyapi.Pr
 		for _, in := range st.Instances {
 			p.note("%s (resource %s) is ready. Give it back with: supply delete %s --wait", in.Name, in.ResourceID, in.ResourceID)
 			p.line("%s", deref(in.SSHCommand))
+			if len(in.Ports) > 0 {
+				p.note("Ports: %s", portsText(in.Ports))
+			}
 		}
 	})
 }

@@ -14,11 +14,13 @@ type openPortSchema string
 
 // Schema is the schema of every supplyapi.OpenPort.
 func (openPortSchema) Schema(huma.Registry) *huma.Schema {
-	lo, hi := 1.0, 65535.0
+	// No bounds here: the server's own check names the bad entry in
+	// words (provision.parsePorts), where the schema could only say that
+	// no alternative matched.
 	return &huma.Schema{
-		Description: `A port (8888), a port and its protocol ("6006/tcp", "53/udp") or a range ("9000-9010", "9000-9010/udp"); tcp unless named`,
+		Description: `A port from 1 to 65535 (8888), a port and its protocol ("6006/tcp", "53/udp") or a range ("9000-9010", "9000-9010/udp"); tcp unless named`,
 		Examples:    []any{8888},
-		AnyOf:       []*huma.Schema{{Type: huma.TypeInteger, Minimum: &lo, Maximum: &hi}, {Type: huma.TypeString}},
+		AnyOf:       []*huma.Schema{{Type: huma.TypeInteger}, {Type: huma.TypeString}},
 	}
 }
 

@@ -435,6 +435,30 @@
     return code;
   }
 
+  // portLinks are a running machine's open ports (open_ports): a TCP
+  // port as a link to http://host:port, a UDP one as its address; null
+  // when it has none placed yet.
+  function portLinks(r) {
+    const placed = (r.ports || []).filter((p) => p.host && p.public_port);
+    if (!reachable(r.status) || placed.length === 0) return null;
+    const ul = el("ul", undefined, "ports");
+    for (const p of placed) {
+      const addr = p.host + ":" + p.public_port;
+      const li = el("li");
+      if (p.protocol === "tcp") {
+        const a = el("a", p.port + " → " + addr);
+        a.href = "http://" + addr;
+        a.target = "_blank";
+        a.rel = "noopener";
+        li.appendChild(a);
+      } else {
+        li.textContent = p.port + "/" + p.protocol + " → " + addr;
+      }
+      ul.appendChild(li);
+    }
+    return ul;
+  }
+
   function machinesPage() {
     const filters = document.getElementById("filters");
     const table = document.getElementById("machines");
@@ -500,6 +524,12 @@
         age.appendChild(state);
         age.appendChild(el("small", duration(Math.round((Date.now() - Date.parse(r.created_at)) / 1000)) + " old", "id"));
         const ssh = reachable(r.status) && r.access.ssh_command ? { node: sshCode(r.access.ssh_command), cls: "ssh-cell" } : { text: "–" };
+        const links = portLinks(r);
+        if (links && ssh.node) {
+          const cell = document.createElement("div");
+          cell.append(ssh.node, links);
+          ssh.node = cell;
+        }
         let action = { text: r.status === "deleting" ? "Deleting…" : "" };
         if (!leaving(r.status)) {
           const del = el("button", "Delete", "small danger");
