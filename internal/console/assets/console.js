@@ -263,6 +263,7 @@
   const rentLabels = Object.assign({
     offer_id: "Offer", ssh_public_key: "SSH public key", resource_name: "Name", auto_delete_after: "Delete after",
     cloud_init: "cloud-init", fallback: "Fallback",
+    open_ports: "Open ports",
   }, queryLabels);
   let poll = null;
   // watching is the offer whose procurement the dialog shows; a status
@@ -282,6 +283,8 @@
       if (f.resource_name.value.trim()) req.resource_name = f.resource_name.value.trim();
       if (f.cloud_init.value.trim()) req.cloud_init = f.cloud_init.value;
       if (f.auto_delete_after.value.trim()) req.auto_delete_after = f.auto_delete_after.value.trim();
+      // Sent as typed, one entry a word: the server names a bad one.
+      if (f.open_ports.value.trim()) req.open_ports = f.open_ports.value.trim().split(/[\s,]+/);
       // The server's own equivalents: same GPU, count, nodes, contract
       // and region group, at most 25% dearer per GPU-hour.
       if (f.fallback.checked) req.fallback = {};

@@ -1,10 +1,12 @@
 package standin
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net"
 	"strconv"
+	"time"
 )
 
 // OpenPort is a port a sandbox machine listens on besides SSH, as its
@@ -22,7 +24,9 @@ type OpenPort struct {
 }
 
 // PortAnswer is the line a sandbox machine's open port answers with: a
-// TCP connection reads it and is closed, a UDP datagram gets it back.
+// TCP connection reads it (as a plain-text page when it sent an HTTP
+// request: a browser follows the console's link) and is closed, a UDP
+// datagram gets it back.
 func PortAnswer(vendor, id string, p OpenPort) string {
 	return fmt.Sprintf("supply sandbox: %s instance %s, port %d/%s\n", vendor, id, p.Port, p.Protocol)
 }
@@ -85,8 +89,7 @@ func (h *Hosts) listenPort(x *host, m Machine, p OpenPort, port int) (int, error
 			if err != nil {
 				return
 			}
-			c.Write(answer)
-			c.Close()
+			x.done.Go(func() { answerTCP(c, answer) })
 		}
 	})
 	return l.Addr().(*net.TCPAddr).Port, nil
@@ -107,3 +110,22 @@ func (h *Hosts) Ports(id string) []OpenPort {
 
 // Ports returns the open ports of instance id's host (Hosts.Ports).
 func (b *Base[S]) Ports(id string) []OpenPort { return b.Hosts.Ports(b.HostID(id)) }
+
+// httpWait is how long an open TCP port waits for a request before it
+// answers with its bare line: a client that only reads gets it after that.
+const httpWait = 300 * time.Millisecond
+
+// answerTCP answers one connection to an open port: an HTTP response
+// when the client sent an HTTP request, the bare line otherwise. Reading
+// what the client sent first also keeps its close from being a reset.
+func answerTCP(c net.Conn, answer []byte) {
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(httpWait))
+	buf := make([]byte, 4096)
+	n, _ := c.Read(buf)
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if line, _, _ := bytes.Cut(buf[:n], []byte("\n")); bytes.Contains(line, []byte(" HTTP/1.")) {
+		fmt.Fprintf(c, "HTTP/1.0 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n", len(answer))
+	}
+	c.Write(answer)
+}

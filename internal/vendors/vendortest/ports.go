@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -51,6 +53,12 @@ func openPorts(t *testing.T, kit Kit) {
 		public := PublicPort(t, info, up, p)
 		if got := Knock(t, up.ExternalIP, public, p.Protocol); !strings.Contains(got, fmt.Sprintf("port %s", p)) {
 			t.Errorf("%s at %s:%d answered %q", p, up.ExternalIP, public, got)
+		}
+		if p.Protocol == vendors.TCP {
+			// A browser following the console's link gets a page.
+			if page := Page(t, fmt.Sprintf("http://%s:%d/", up.ExternalIP, public)); !strings.Contains(page, fmt.Sprintf("port %s", p)) {
+				t.Errorf("%s as a page: %q", p, page)
+			}
 		}
 	}
 	if c, err := net.DialTimeout("tcp", net.JoinHostPort(up.ExternalIP, "8889"), time.Second); err == nil {
@@ -122,4 +130,19 @@ func Knock(t testing.TB, host string, port int, protocol string) string {
 		t.Fatalf("%s port %d on %s: %v", protocol, port, host, err)
 	}
 	return line
+}
+
+// Page is what an HTTP GET of url answers with 200.
+func Page(t testing.TB, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %q %v", url, resp.StatusCode, b, err)
+	}
+	return string(b)
 }
