@@ -173,6 +173,7 @@ func (a *Adapter) Info() vendors.Info {
 		// Labels carry the instance name, which holds the resource id.
 		Tags:       false,
 		Containers: true,
+		Ports:      true,
 	}
 }
 
@@ -348,6 +349,7 @@ func (a *Adapter) Create(ctx context.Context, req vendors.CreateRequest) (vendor
 		TargetState:   "running",
 		Onstart:       onstart,
 		CancelUnavail: new(true),
+		Env:           portFlags(req.Ports),
 	}
 	if req.Contract == vendors.Spot {
 		bid, err := bidPrice(req.Item)
@@ -539,6 +541,7 @@ func (a *Adapter) instance(in instance) vendors.Instance {
 	}
 	if out.ExternalIP != "" {
 		out.SSHPort = in.Ports.hostPort("22/tcp")
+		out.Ports = mappings(in.Ports)
 		if out.SSHPort == 0 {
 			out.SSHPort = a.sshPort(out.ExternalIP)
 		}
