@@ -28,7 +28,7 @@ func TestOpenPortsThroughTheBinary(t *testing.T) {
 			for _, v := range s.WaitVendors(t) {
 				supports[v.Name] = v.SupportsPorts
 			}
-			if !supports["lambda"] || !supports["runpod"] || !supports["vastai"] || supports["hyperstack"] {
+			if !supports["lambda"] || !supports["runpod"] || !supports["vastai"] || !supports["hyperstack"] || supports["scaleway"] {
 				t.Errorf("supports_ports: %v", supports)
 			}
 			_, public := renterKey(t, t.TempDir(), "ports")
@@ -42,7 +42,7 @@ func TestOpenPortsThroughTheBinary(t *testing.T) {
 				{"lambda", `[8888, 0]`, `["body","open_ports",1]`, "out of range"},
 				{"lambda", `["9000-8000"]`, `["body","open_ports",0]`, "ends before it starts"},
 				{"lambda", `["8888/sctp"]`, `["body","open_ports",0]`, "only tcp and udp"},
-				{"hyperstack", `[8888]`, `["body","open_ports"]`, "Hyperstack does not open ports"},
+				{"scaleway", `[8888]`, `["body","open_ports"]`, "Scaleway does not open ports"},
 			} {
 				code, answer, _ := procure(c.vendor, c.ports)
 				var e struct {

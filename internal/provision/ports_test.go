@@ -45,6 +45,7 @@ func TestOpenPorts(t *testing.T) {
 				{"lambda", `[8888, "6006/tcp", "9000-9002", "5353/udp"]`, []string{"8888/tcp", "6006/tcp", "9000/tcp", "9001/tcp", "9002/tcp", "5353/udp"}},
 				{"runpod", `[8888, "8888/tcp"]`, []string{"8888/tcp"}},
 				{"vastai", `["8888", "53/udp"]`, []string{"8888/tcp", "53/udp"}},
+				{"hyperstack", `["7000-7001/udp"]`, []string{"7000/udp", "7001/udp"}},
 			} {
 				o := e.offer(c.vendor, "H100")
 				resp := e.procure(o, func(r *supplyapi.ProcureOfferRequest) { r.OpenPorts = openPorts(t, c.ports) })
@@ -57,7 +58,7 @@ func TestOpenPorts(t *testing.T) {
 					if got := fmt.Sprintf("%d/%s", p.Port, p.Protocol); got != c.want[i] || p.Host == nil || *p.Host != *in.ExternalIP || p.PublicPort == nil {
 						t.Fatalf("%s: port %d is %+v, want %s on %s", c.vendor, i, p, c.want[i], *in.ExternalIP)
 					}
-					if mapped := *p.PublicPort != p.Port; mapped != (c.vendor != "lambda") {
+					if mapped := *p.PublicPort != p.Port; mapped != (c.vendor == "runpod" || c.vendor == "vastai") {
 						t.Errorf("%s: %s at public port %d", c.vendor, c.want[i], *p.PublicPort)
 					}
 					if got := vendortest.Knock(t, *p.Host, *p.PublicPort, p.Protocol); !strings.Contains(got, "port "+c.want[i]) {
@@ -93,7 +94,7 @@ func TestOpenPorts(t *testing.T) {
 func TestOpenPortsRefused(t *testing.T) {
 	e := newEnv(t, "sqlite", nil)
 	ctx := context.Background()
-	lambda, runpod, hyperstack := e.offer("lambda", "H100"), e.offer("runpod", "H100"), e.offer("hyperstack", "H100")
+	lambda, runpod, scaleway := e.offer("lambda", "H100"), e.offer("runpod", "H100"), e.offer("scaleway", "H100")
 	for _, c := range []struct {
 		offer      supplyapi.Offer
 		ports, loc string
@@ -108,7 +109,7 @@ func TestOpenPortsRefused(t *testing.T) {
 		{lambda, `["9010-9000"]`, "[body open_ports 0]", "ends before it starts"},
 		{lambda, `["1000-2000"]`, "[body open_ports 0]", "more than 64 ports"},
 		{lambda, `["1000-1040", "2000-2040"]`, "[body open_ports]", "more than 64 ports"},
-		{hyperstack, `[8888]`, "[body open_ports]", "Hyperstack does not open ports"},
+		{scaleway, `[8888]`, "[body open_ports]", "Scaleway does not open ports"},
 		{runpod, `["5353/udp"]`, "[body open_ports]", "RunPod opens tcp ports only"},
 	} {
 		_, err := e.svc.Procure(ctx, 1, "", supplyapi.ProcureOfferRequest{OfferID: c.offer.OfferID, SSHPublicKey: testKey, OpenPorts: openPorts(t, c.ports)})
