@@ -229,3 +229,26 @@ func (s *Service) reconcileFirewalls(ctx context.Context, v vendors.Vendor) erro
 	}
 	return nil
 }
+
+// askedPorts are the ports the machines of a procurement ask for (each
+// node asks for the same).
+func (s *Service) askedPorts(ctx context.Context, offerID string) ([]vendors.Port, error) {
+	rs, err := s.store.ResourcesByOffer(ctx, offerID)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rs {
+		if r.ResourceType != store.ResourceTypeCluster {
+			ports, err := ledger.Ports(ctx, s.store, r.ID)
+			return asked(ports), err
+		}
+	}
+	return nil, nil
+}
+
+// opens reports whether vendor can open ports, so that a failover never
+// moves a procurement to a vendor that would leave them closed.
+func (s *Service) opens(vendor string, ports []vendors.Port) bool {
+	v, ok := s.vendors[vendor]
+	return ok && checkPorts(v.Info(), v, ports, nil) == nil
+}

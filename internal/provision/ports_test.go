@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -143,5 +144,47 @@ func TestReconcilerDeletesLeakedRuleset(t *testing.T) {
 	}
 	if fws, err := fw.Firewalls(ctx); err != nil || len(fws) != 0 {
 		t.Errorf("rulesets after a reconcile: %+v, %v; want none", fws, err)
+	}
+}
+
+// TestFailoverKeepsToVendorsThatOpenPorts: a procurement with open_ports
+// whose offer is sold out fails over only to vendors that open ports,
+// never to an equivalent, even the cheapest in stock, that would leave
+// them closed.
+func TestFailoverKeepsToVendorsThatOpenPorts(t *testing.T) {
+	e := newEnv(t, "sqlite", nil)
+	opens := map[string]bool{}
+	for name, v := range e.vendors {
+		opens[name] = v.Info().Ports
+	}
+	query := supplyapi.OfferQuery{Compute: supplyapi.OfferQueryCompute{GPUType: "H100", GPUCount: 1, ContractType: "ondemand"}, Limit: 1000}
+	res, err := e.index.Search(context.Background(), 1, query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := res.Offers
+	closed := slices.IndexFunc(all, func(o supplyapi.Offer) bool { return !opens[o.Vendor] })
+	if closed < 1 || !opens[all[0].Vendor] {
+		t.Skipf("no H100 offer of a vendor without ports after one with them")
+	}
+	// Everything that opens ports and is cheaper than the first offer that
+	// does not is sold: without the rule, that one is the next try.
+	for _, o := range all[:closed] {
+		e.takeAway(o, 0)
+	}
+	high := 1000.0
+	query.Compute.MaxPricePerGPUHour = &high
+	e.procure(all[0], func(r *supplyapi.ProcureOfferRequest) {
+		r.Fallback = &supplyapi.Fallback{Query: &query, MaxAttempts: new(20)}
+		r.OpenPorts = openPorts(t, `[8888]`)
+	})
+	st := e.waitStatus(all[0].OfferID, "settled", func(st supplyapi.OfferStatusResponse) bool { return ready(st) || failed(st) })
+	if len(st.Attempts) < 2 {
+		t.Fatalf("attempts %+v, want the refusal and more", st.Attempts)
+	}
+	for _, a := range st.Attempts {
+		if !opens[a.Vendor] {
+			t.Errorf("tried %s, which opens no ports: %+v", a.Vendor, st.Attempts)
+		}
 	}
 }
