@@ -19,6 +19,12 @@ func PortText(s string) OpenPort {
 	return OpenPort{raw: b}
 }
 
+// PortNumber is port n, TCP, as a client sends it.
+func PortNumber(n int) OpenPort {
+	b, _ := json.Marshal(n)
+	return OpenPort{raw: b}
+}
+
 // UnmarshalJSON keeps the value as sent.
 func (p *OpenPort) UnmarshalJSON(b []byte) error {
 	p.raw = append(json.RawMessage(nil), b...)
