@@ -75,6 +75,13 @@ func TestOpenPortsThroughTheBinary(t *testing.T) {
 						t.Errorf("%s: %s:%d answered %q, want %q", vendor, *p.Host, *p.PublicPort, got, want)
 					}
 				}
+				// The list has them too (its summaries are written from cached
+				// bytes, cut before accrued_cost).
+				var list []supplyapi.ResourceSummary
+				s.JSON(t, http.MethodGet, "/resources?offer_id="+o.OfferID.String(), "", nil, http.StatusOK, &list)
+				if len(list) != 1 || len(list[0].Ports) != 2 || *list[0].Ports[0].PublicPort != *in.Ports[0].PublicPort {
+					t.Errorf("%s: GET /resources lists %+v", vendor, list)
+				}
 				if c, err := net.DialTimeout("tcp", *in.ExternalIP+":8889", time.Second); err == nil {
 					c.Close()
 					t.Errorf("%s: port 8889 open on %s, never asked for", vendor, *in.ExternalIP)
