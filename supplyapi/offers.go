@@ -121,6 +121,8 @@ type VendorStatus struct {
 	// SupportsStop: resources can be stopped and started (an extension).
 	SupportsStop    bool `json:"supports_stop"`
 	SupportsVolumes bool `json:"supports_volumes" doc:"Extension: the vendor has volumes that outlive a machine (POST /volumes)"`
+	// SupportsPorts is an extension: open_ports works on its offers.
+	SupportsPorts bool `json:"supports_ports"`
 	// Status is "healthy" (fresh catalog), "degraded" (serving an older
 	// catalog after failed refreshes), "down" (no usable catalog) or
 	// "starting" (no refresh has finished yet).

@@ -36,7 +36,9 @@ type ResourceSummary struct {
 	ValidFrom          time.Time      `json:"valid_from"`
 	ValidTo            *time.Time     `json:"valid_to"`
 	LastSyncedAt       *time.Time     `json:"last_synced_at"`
-	// Extensions of the Supply API.
+	// Extensions of the Supply API. AccruedCost stays last: the server
+	// writes a list's summaries from bytes cut before it (summaryHead).
+	Ports       []Port     `json:"ports,omitempty" doc:"Extension: one entry per port asked for with open_ports (a node's own)"`
 	DeleteAt    *time.Time `json:"delete_at" doc:"Extension: when the resource is deleted on its own (PATCH /resources/{resource_id} moves it); null: never"`
 	AccruedCost float64    `json:"accrued_cost" doc:"Extension: USD billed so far, from when the vendor made the instance until it confirmed it gone (a cluster: its nodes)"`
 	// Version is the server's own and never part of the answer, as

@@ -31,6 +31,7 @@ type procureFlags struct {
 	autoDelete string
 	wait       bool
 	volumes    []string
+	ports      []string
 }
 
 func (f *procureFlags) register(cmd *cobra.Command, wait bool) {
@@ -40,6 +41,7 @@ func (f *procureFlags) register(cmd *cobra.Command, wait bool) {
 	fl.StringVar(&f.name, "name", "", "name of the machine")
 	fl.StringVar(&f.autoDelete, "auto-delete", "", `delete the machine this long after it is rented ("4h", "90m"); "never" overrides the server's default`)
 	fl.StringArrayVar(&f.volumes, "volume", nil, "attach this volume (an id from supply volumes; repeatable): it must be in the offer's vendor and region")
+	fl.StringArrayVar(&f.ports, "port", nil, `open a port besides SSH: 8888, "6006/tcp", "53/udp" or a range "9000-9010" (repeatable; vendors with supports_ports)`)
 	fl.BoolVar(&f.wait, "wait", wait, "wait until the machine is reachable and print the ssh command (Ctrl-C stops waiting, not the procurement)")
 }
 
@@ -71,6 +73,7 @@ func (f *procureFlags) request() (supplyapi.ProcureOfferRequest, error) {
 		}
 		req.VolumeIDs = append(req.VolumeIDs, id)
 	}
+	req.OpenPorts = openPorts(f.ports)
 	switch f.autoDelete {
 	case "":
 	case never:
@@ -293,6 +296,9 @@ func procure(ctx context.Context, c *client.Client, p *printer, req supplyapi.Pr
 		for _, in := range st.Instances {
 			p.note("%s (resource %s) is ready. Give it back with: supply delete %s --wait", in.Name, in.ResourceID, in.ResourceID)
 			p.line("%s", deref(in.SSHCommand))
+			if len(in.Ports) > 0 {
+				p.note("Ports: %s", portsText(in.Ports))
+			}
 		}
 	})
 }

@@ -117,6 +117,7 @@ func resourceCommand() *cobra.Command {
 				{"Cost", usd(r.AccruedCost) + costSpan(r)},
 				{"Deletes", deletes},
 				{"SSH", sshCommand(r)},
+				{"Ports", portsText(r.Ports)},
 				{"Offer", offer},
 				{"Created", ago(r.CreatedAt)},
 				{"Deleted", deleted},

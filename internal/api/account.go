@@ -34,6 +34,7 @@ func (durationSchema) Schema(huma.Registry) *huma.Schema {
 // shape, in the OpenAPI document and in the body validators alike.
 func registerTypeAliases(r huma.Registry) {
 	r.RegisterTypeAlias(reflect.TypeFor[supplyapi.Duration](), reflect.TypeFor[durationSchema]())
+	registerPortAliases(r)
 }
 
 type patchResourceInput struct {

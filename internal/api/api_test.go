@@ -263,9 +263,9 @@ func TestDiscovery(t *testing.T) {
 	// keeps every vendor with its status.
 	wantJSON(t, ts.get(t, "/available_vendors?names_only=true"), 200, `["lambda","nebius"]`)
 	wantJSON(t, ts.get(t, "/available_vendors"), 200, `[
-		{"name":"lambda","display_name":"Lambda","supports_spot":false,"supports_cilium":false,"supports_clusters":false,"supports_stop":false,"supports_volumes":false,"status":"healthy","observed_at":null,"offers":0,"sandbox":false},
-		{"name":"nebius","display_name":"Nebius","supports_spot":true,"supports_cilium":false,"supports_clusters":false,"supports_stop":false,"supports_volumes":false,"status":"degraded","observed_at":null,"offers":0,"sandbox":false},
-		{"name":"verda","display_name":"Verda","supports_spot":true,"supports_cilium":false,"supports_clusters":false,"supports_stop":false,"supports_volumes":false,"status":"down","observed_at":null,"offers":0,"sandbox":false}]`)
+		{"name":"lambda","display_name":"Lambda","supports_spot":false,"supports_cilium":false,"supports_clusters":false,"supports_stop":false,"supports_volumes":false,"supports_ports":false,"status":"healthy","observed_at":null,"offers":0,"sandbox":false},
+		{"name":"nebius","display_name":"Nebius","supports_spot":true,"supports_cilium":false,"supports_clusters":false,"supports_stop":false,"supports_volumes":false,"supports_ports":false,"status":"degraded","observed_at":null,"offers":0,"sandbox":false},
+		{"name":"verda","display_name":"Verda","supports_spot":true,"supports_cilium":false,"supports_clusters":false,"supports_stop":false,"supports_volumes":false,"supports_ports":false,"status":"down","observed_at":null,"offers":0,"sandbox":false}]`)
 	wantJSON(t, ts.get(t, "/available_vendors?names_only=maybe"), 422, `{"detail":[{"type":"bool_parsing","loc":["query","names_only"],
 		"msg":"Input should be a valid boolean, unable to interpret input","input":"maybe"}]}`)
 }

@@ -118,6 +118,11 @@ func render(ctx context.Context, q store.Queries, r store.Resource) (supplyapi.R
 		role = "cluster_node"
 	}
 	sum.OfferHistory = []supplyapi.OfferHistory{{OfferID: uuid.MustParse(r.OfferID), OfferType: offerType, Role: role, CreatedAt: r.CreatedAt}}
+	ports, err := openPorts(ctx, q, r)
+	if err != nil {
+		return supplyapi.ResourceSummary{}, nil, err
+	}
+	sum.Ports = ports
 	return sum, nodes, nil
 }
 

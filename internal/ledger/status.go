@@ -84,9 +84,13 @@ func procurementStatus(ctx context.Context, q store.Queries, d supplyapi.OfferDe
 			created++
 		}
 		a := access(r)
+		ports, err := openPorts(ctx, q, r)
+		if err != nil {
+			return supplyapi.OfferStatusResponse{}, fmt.Errorf("offer status: %w", err)
+		}
 		st.Instances = append(st.Instances, supplyapi.InstanceInfo{
 			ResourceID: uuid.MustParse(r.ID), Name: r.Name, Status: r.Status,
-			ExternalIP: a.ExternalIP, InternalIP: a.InternalIP, SSHCommand: a.SSHCommand, SSHPort: a.SSHPort,
+			ExternalIP: a.ExternalIP, InternalIP: a.InternalIP, SSHCommand: a.SSHCommand, SSHPort: a.SSHPort, Ports: ports,
 		})
 	}
 	st.Progress = fmt.Sprintf("%d/%d instances running", running, nodes)

@@ -369,7 +369,7 @@ func (ix *Index) Vendors() []supplyapi.VendorStatus {
 		vs := supplyapi.VendorStatus{
 			Name: name, DisplayName: st.info.DisplayName,
 			SupportsSpot: st.info.Spot, SupportsCilium: st.info.Cilium, SupportsClusters: st.info.Clusters,
-			SupportsStop: st.info.Stop, SupportsVolumes: st.info.Volumes,
+			SupportsStop: st.info.Stop, SupportsVolumes: st.info.Volumes, SupportsPorts: st.info.Ports,
 			Offers: len(st.entries), LastError: st.lastError, Sandbox: ix.cfg.Sandbox,
 		}
 		if !st.observedAt.IsZero() {

@@ -310,13 +310,17 @@ func (s *Service) nextTry(ctx context.Context, p store.Procurement) error {
 			read[v.Name] = *v.ObservedAt
 		}
 	}
+	ports, err := s.askedPorts(ctx, p.OfferID)
+	if err != nil {
+		return err
+	}
 	var overCap error
 	for _, o := range a.Result().Offers {
 		_, it, err := s.offers.Resolve(ctx, p.AccountID, o.OfferID)
 		if err != nil {
 			return fmt.Errorf("equivalent offer %s: %w", o.OfferID, err)
 		}
-		if tried(attempts, o.Vendor, it, read[o.Vendor]) {
+		if tried(attempts, o.Vendor, it, read[o.Vendor]) || !s.opens(o.Vendor, ports) {
 			continue
 		}
 		err = s.retarget(ctx, p, fo, attempts, o, it)

@@ -194,6 +194,11 @@ func (s *Service) create(ctx context.Context, v vendors.Vendor, r store.Resource
 		return s.retryLater(err)
 	}
 	req.Volumes = vols
+	ports, err := ledger.Ports(ctx, s.store, r.ID)
+	if err != nil {
+		return err
+	}
+	req.Ports = asked(ports)
 	if r.ParentID != "" {
 		nodes := max(item.Nodes, 1)
 		req.Cluster = &vendors.ClusterNode{ClusterID: r.ParentID, Name: p.ClusterName, Index: r.NodeIndex, Nodes: nodes}
@@ -273,6 +278,10 @@ func (s *Service) earlierNodesCreated(ctx context.Context, r store.Resource) (bo
 }
 
 func (s *Service) markRunning(ctx context.Context, r store.Resource, inst vendors.Instance) error {
+	// Before the resource's own write, which tells readers it changed.
+	if err := s.notePorts(ctx, r, inst); err != nil {
+		return err
+	}
 	now := s.now().UTC()
 	r.Status, r.StatusMessage = supplyapi.ResourceRunning, ""
 	r.ExternalIP, r.InternalIP, r.SSHPort = inst.ExternalIP, inst.InternalIP, sshPort(inst)
@@ -466,6 +475,9 @@ func (w *terminateWorker) Work(ctx context.Context, job *river.Job[TerminateArgs
 	}
 	if !gone {
 		return river.JobSnooze(s.cfg.PollInterval)
+	}
+	if err := s.closePorts(ctx, r); err != nil {
+		return s.noteDeleteTrouble(ctx, r, err)
 	}
 	return s.confirmGone(ctx, r)
 }

@@ -86,6 +86,9 @@ func (s *Service) Reconcile(ctx context.Context) error {
 		if err := s.reconcileVendor(ctx, v, byVendor[name]); err != nil {
 			errs = append(errs, err)
 		}
+		if err := s.reconcileFirewalls(ctx, v); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	errs = append(errs, s.reconcileVolumes(ctx))
 	return errors.Join(errs...)

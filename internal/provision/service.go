@@ -206,6 +206,10 @@ func (s *Service) Procure(ctx context.Context, accountID int64, idempotencyKey s
 	if err != nil {
 		return supplyapi.ProcureOfferResponse{}, err
 	}
+	ports, err := parsePorts(req.OpenPorts)
+	if err != nil {
+		return supplyapi.ProcureOfferResponse{}, err
+	}
 	var reqHash string
 	if idempotencyKey != "" {
 		reqHash = requestHash(req)
@@ -250,6 +254,9 @@ func (s *Service) Procure(ctx context.Context, accountID int64, idempotencyKey s
 		return supplyapi.ProcureOfferResponse{}, fieldError("cloud_init", fmt.Sprintf(
 			"Value error, %s instances are containers and do not run cloud-init: send a #!/ shell script instead of #cloud-config",
 			info.DisplayName), cloudInit)
+	}
+	if err := checkPorts(vendor.Info(), vendor, ports, req.OpenPorts); err != nil {
+		return supplyapi.ProcureOfferResponse{}, err
 	}
 
 	if err := s.checkVolumeIDs(ctx, accountID, offer, req); err != nil {
@@ -299,6 +306,9 @@ func (s *Service) Procure(ctx context.Context, accountID int64, idempotencyKey s
 		}
 		for _, r := range resources {
 			if err := tx.InsertResource(ctx, r); err != nil {
+				return err
+			}
+			if err := insertPorts(ctx, tx, r, ports); err != nil {
 				return err
 			}
 			if r.ResourceType != store.ResourceTypeCluster {

@@ -59,6 +59,7 @@ type generated interface {
 	eventsGenerated
 	sessionsGenerated
 	volumesGenerated
+	portsGenerated
 }
 
 // resourceRow is a resources row as both engines' sqlc code has it. Resource

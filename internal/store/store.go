@@ -336,6 +336,7 @@ type Queries interface {
 	EventQueries
 	SessionQueries
 	VolumeQueries
+	PortQueries
 }
 
 // Tx is a transaction: the queries plus enqueueing a River job in the same

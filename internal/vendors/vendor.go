@@ -96,6 +96,8 @@ type Info struct {
 	// Volumes: the vendor has network volumes that outlive a machine
 	// (the adapter implements Volumes).
 	Volumes bool `json:"supports_volumes"`
+	// Ports: instances can have ports opened (CreateRequest.Ports).
+	Ports bool `json:"supports_ports"`
 }
 
 // Contract is how capacity is rented.
@@ -179,6 +181,8 @@ type CreateRequest struct {
 	Cluster *ClusterNode
 	// Volumes are the vendor's volumes to attach (vendors with Volumes).
 	Volumes []Volume
+	// Ports are opened besides SSH (only when Info.Ports).
+	Ports []Port
 }
 
 // ClusterNode places one node of a cluster. Nodes of one cluster share
@@ -239,6 +243,8 @@ type Instance struct {
 	CreatedAt time.Time `json:"created_at"`
 	// Message is the vendor's own explanation of the state, if any.
 	Message string `json:"message,omitempty"`
+	// Ports are where a vendor that maps ports put the asked ones.
+	Ports []PortMapping `json:"ports,omitempty"`
 }
 
 // Tag is the key under which supply marks what it creates; adapters

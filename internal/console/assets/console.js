@@ -284,6 +284,7 @@
   const rentLabels = Object.assign({
     offer_id: "Offer", ssh_public_key: "SSH public key", resource_name: "Name", auto_delete_after: "Delete after",
     cloud_init: "cloud-init", fallback: "Fallback",
+    open_ports: "Open ports",
   }, queryLabels);
   let poll = null;
   // watching is the offer whose procurement the dialog shows; a status
@@ -303,6 +304,8 @@
       if (f.resource_name.value.trim()) req.resource_name = f.resource_name.value.trim();
       if (f.cloud_init.value.trim()) req.cloud_init = f.cloud_init.value;
       if (f.auto_delete_after.value.trim()) req.auto_delete_after = f.auto_delete_after.value.trim();
+      // Sent as typed, one entry a word: the server names a bad one.
+      if (f.open_ports.value.trim()) req.open_ports = f.open_ports.value.trim().split(/[\s,]+/);
       // The server's own equivalents: same GPU, count, nodes, contract
       // and region group, at most 25% dearer per GPU-hour.
       if (f.fallback.checked) req.fallback = {};
@@ -446,6 +449,30 @@
     return code;
   }
 
+  // portLinks are a running machine's open ports (open_ports): a TCP
+  // port as a link to http://host:port, a UDP one as its address; null
+  // when it has none placed yet.
+  function portLinks(r) {
+    const placed = (r.ports || []).filter((p) => p.host && p.public_port);
+    if (!reachable(r.status) || placed.length === 0) return null;
+    const ul = el("ul", undefined, "ports");
+    for (const p of placed) {
+      const addr = p.host + ":" + p.public_port;
+      const li = el("li");
+      if (p.protocol === "tcp") {
+        const a = el("a", p.port + " → " + addr);
+        a.href = "http://" + addr;
+        a.target = "_blank";
+        a.rel = "noopener";
+        li.appendChild(a);
+      } else {
+        li.textContent = p.port + "/" + p.protocol + " → " + addr;
+      }
+      ul.appendChild(li);
+    }
+    return ul;
+  }
+
   function machinesPage() {
     const filters = document.getElementById("filters");
     const table = document.getElementById("machines");
@@ -511,6 +538,12 @@
         age.appendChild(state);
         age.appendChild(el("small", duration(Math.round((Date.now() - Date.parse(r.created_at)) / 1000)) + " old", "id"));
         const ssh = reachable(r.status) && r.access.ssh_command ? { node: sshCode(r.access.ssh_command), cls: "ssh-cell" } : { text: "–" };
+        const links = portLinks(r);
+        if (links && ssh.node) {
+          const cell = document.createElement("div");
+          cell.append(ssh.node, links);
+          ssh.node = cell;
+        }
         let action = { text: r.status === "deleting" ? "Deleting…" : "" };
         if (canWrite && !leaving(r.status)) {
           const del = el("button", "Delete", "small danger");

@@ -130,6 +130,11 @@ type Resource struct {
 	Stops             []byte
 }
 
+type ResourcePort struct {
+	ResourceID string
+	Ports      string
+}
+
 type Session struct {
 	ID         int64
 	TokenHash  []byte

@@ -134,6 +134,7 @@ func (a *Adapter) Info() vendors.Info {
 		Tags:        true,
 		Cilium:      true,
 		Stop:        true,
+		Ports:       true,
 	}
 }
 
@@ -285,10 +286,7 @@ func (a *Adapter) Create(ctx context.Context, req vendors.CreateRequest) (vendor
 		EnablePortRandomization: false,
 		UserData:                userData,
 		Labels:                  vendors.MarkText(req.ResourceID, req.Owner),
-		SecurityRules: []securityRulePayload{{
-			Direction: "ingress", Ethertype: "IPv4", Protocol: "tcp",
-			RemoteIPPrefix: "0.0.0.0/0", PortRangeMin: 22, PortRangeMax: 22,
-		}},
+		SecurityRules:           securityRules(req.Ports),
 	}
 	var resp createResponse
 	// A create is never re-sent by the client: a timeout or 5xx comes back

@@ -63,6 +63,7 @@ func TestSuite(t *testing.T) {
 			return vendortest.Call{Method: http.MethodGet, Path: vmsPath + "/" + id}
 		},
 		Missing: "424242",
+		Ports:   true,
 		Hang:    vendortest.Call{Path: "/v1/pricebook"},
 
 		GPUNames:    gpuNames,

@@ -46,6 +46,7 @@ func TestAgainstPublishedSpec(t *testing.T) {
 	}
 	req := createRequest(t, "NORWAY-1", "n3-L40x1")
 	req.UserData = "#cloud-config\npackages: [htop]\n"
+	req.Ports = []vendors.Port{{Number: 8888, Protocol: vendors.TCP}, {Number: 5353, Protocol: vendors.UDP}}
 	in, err := f.A.Create(ctx, req)
 	if err != nil {
 		t.Fatal(err)

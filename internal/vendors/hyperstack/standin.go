@@ -160,7 +160,7 @@ func (s *StandIn) machines() []standin.Host {
 // user data supply sends, as on a real VM.
 func machine(vm *vmRecord) standin.Machine {
 	return standin.Machine{Vendor: vendorName, ID: strconv.FormatInt(vm.ID, 10), Name: vm.Name,
-		UserDataField: "user_data", UserData: vm.UserData}
+		UserDataField: "user_data", UserData: vm.UserData, Ports: openedPorts(vm.SecurityRules)}
 }
 
 // save persists the state; the caller holds s.Mu.

@@ -126,6 +126,7 @@ func (a *Adapter) Info() vendors.Info {
 		Tags:        true,
 		Cilium:      true,
 		Volumes:     true,
+		Ports:       true,
 	}
 }
 
@@ -256,6 +257,13 @@ func (a *Adapter) Create(ctx context.Context, req vendors.CreateRequest) (vendor
 		UserData:         userData,
 		Tags:             tags(req.ResourceID, req.Owner),
 		FileSystemNames:  fileSystemNames(req.Volumes),
+	}
+	if len(req.Ports) > 0 {
+		id, err := a.ensureRuleset(ctx, req)
+		if err != nil {
+			return vendors.Instance{}, err
+		}
+		body.FirewallRulesets = []rulesetEntry{{ID: id}}
 	}
 	var launched envelope[launchResponse]
 	err = a.client.Do(ctx, vendors.Request{Op: "launch", Method: http.MethodPost, Path: "/instance-operations/launch", JSON: body}, &launched)

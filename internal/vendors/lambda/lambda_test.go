@@ -122,6 +122,7 @@ func TestSuite(t *testing.T) {
 			return vendortest.Call{Method: http.MethodGet, Path: apiPrefix + "/instances/" + id}
 		},
 		Missing:  missing,
+		Ports:    true,
 		Hang:     vendortest.Call{Method: http.MethodGet, Path: apiPrefix + "/instances/"},
 		HangRead: func(ctx context.Context, v vendors.Vendor) error { _, err := v.Get(ctx, missing); return err },
 
@@ -290,6 +291,7 @@ func TestAgainstPublishedSpec(t *testing.T) {
 	}
 	req := request(t, item)
 	req.UserData = "#cloud-config\nruncmd:\n  - echo hi\n"
+	req.Ports = []vendors.Port{{Number: 8888, Protocol: vendors.TCP}, {Number: 9000, Protocol: vendors.UDP}}
 	in, err := a.Create(ctx, req)
 	if err != nil {
 		t.Fatal(err)
@@ -302,6 +304,9 @@ func TestAgainstPublishedSpec(t *testing.T) {
 		t.Fatal(err)
 	}
 	vendortest.WaitFor(t, a, in.ID, func(_ vendors.Instance, err error) bool { return errors.Is(err, vendors.ErrNotFound) })
+	if fws, err := a.Firewalls(ctx); err != nil || len(fws) != 1 || a.DeleteFirewall(ctx, fws[0].ID) != nil {
+		t.Errorf("firewalls %+v, %v", fws, err)
+	}
 
 	// Documented error answers.
 	f.SI.SetQuota(0)

@@ -39,10 +39,17 @@ func TestWireConformance(t *testing.T) {
 			vendortest.Binding{At: "POST /api/v1/filesystems", Status: 200, Type: envelope[filesystem]{}},
 			vendortest.Binding{At: "DELETE /api/v1/filesystems/{id}", Status: 200, Type: envelope[filesystemDeleteResponse]{}},
 			vendortest.Binding{At: "DELETE /api/v1/filesystems/{id}", Status: 400, Type: apiError{}},
+			vendortest.Binding{At: "GET /api/v1/firewall-rulesets", Status: 200, Type: envelope[[]firewallRuleset]{}},
+			vendortest.Binding{At: "POST /api/v1/firewall-rulesets", Type: createRulesetRequest{}},
+			vendortest.Binding{At: "POST /api/v1/firewall-rulesets", Status: 200, Type: envelope[firewallRuleset]{}},
+			vendortest.Binding{At: "GET /api/v1/firewall-rulesets/{id}", Status: 200, Type: envelope[firewallRuleset]{}},
+			vendortest.Binding{At: "DELETE /api/v1/firewall-rulesets/{id}", Status: 200, Type: envelope[emptyResponse]{}},
+			vendortest.Binding{At: "DELETE /api/v1/firewall-rulesets/{id}", Status: 400, Type: apiError{}},
 		),
 		NotWire: map[string]string{
 			"state":    "the stand-in's state file",
 			"record":   "the stand-in's state file",
+			"ruleset":  "the stand-in's state file",
 			"fsRecord": "the stand-in's state file",
 		},
 	})

@@ -54,8 +54,9 @@ type StandIn struct {
 
 // state is what the stand-in persists.
 type state struct {
-	Instances map[string]*record `json:"instances"`
-	Keys      []sshKey           `json:"ssh_keys"`
+	Instances map[string]*record  `json:"instances"`
+	Keys      []sshKey            `json:"ssh_keys"`
+	Rulesets  map[string]*ruleset `json:"firewall_rulesets,omitempty"`
 	// FileSystems are the account's filesystems by id.
 	FileSystems map[string]*fsRecord `json:"file_systems,omitempty"`
 }
@@ -80,6 +81,9 @@ type record struct {
 	// Mounts where the machine shows them.
 	FileSystems []string        `json:"file_systems,omitempty"`
 	Mounts      []standin.Mount `json:"mounts,omitempty"`
+	// Firewalls are the instance's rulesets, Ports what they open.
+	Firewalls []string           `json:"firewall_rulesets,omitempty"`
+	Ports     []standin.OpenPort `json:"ports,omitempty"`
 }
 
 // Launch is what the stand-in received at launch for one instance, for
@@ -132,6 +136,7 @@ func NewStandIn(o standin.Options) (*StandIn, error) {
 	mux.HandleFunc("GET "+apiPrefix+"/file-systems", s.listFilesystems)
 	mux.HandleFunc("POST "+apiPrefix+"/filesystems", s.createFilesystem)
 	mux.HandleFunc("DELETE "+apiPrefix+"/filesystems/{id}", s.deleteFilesystem)
+	s.routePorts(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, codeNotFound, "The requested resource was not found.", "")
 	})
@@ -210,7 +215,8 @@ func (s *StandIn) machines() []standin.Host {
 // named SSH keys to the image's default user (ubuntu); root's key comes
 // from the cloud-init user data supply sends, as on a real instance.
 func machine(rec *record) standin.Machine {
-	return standin.Machine{Vendor: Name, ID: rec.ID, Name: rec.Name, UserDataField: "user_data", UserData: rec.UserData, Mounts: rec.Mounts}
+	return standin.Machine{Vendor: Name, ID: rec.ID, Name: rec.Name, UserDataField: "user_data", UserData: rec.UserData, Mounts: rec.Mounts,
+		Ports: rec.Ports}
 }
 
 // Timing of termination: an instance is "terminating" for half a boot
@@ -499,6 +505,11 @@ func (s *StandIn) launchInstance(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusNotFound, codeObjectDoesNotExist, "SSH key "+req.SSHKeyNames[0]+" does not exist.", "Add the key with POST /ssh-keys first.")
 			return
 		}
+		firewalls, msg := s.launchRulesets(req)
+		if msg != "" {
+			writeError(w, http.StatusBadRequest, codeInvalidParameters, msg, "")
+			return
+		}
 		live := s.live()
 		if s.quota > 0 && s.liveTotal() >= s.quota {
 			writeError(w, http.StatusBadRequest, codeQuotaExceeded, "Quota exceeded.", "Contact Support to increase your quota.")
@@ -523,6 +534,8 @@ func (s *StandIn) launchInstance(w http.ResponseWriter, r *http.Request) {
 			PrivateIP:   fmt.Sprintf("10.19.%d.%d", n/250%250, n%250+2),
 			FileSystems: req.FileSystemNames, Mounts: mounts,
 		}
+		rec.Firewalls = firewalls
+		rec.Ports = s.openedPorts(rec)
 		s.State.Instances[rec.ID] = rec
 		s.lastLaunch = now
 		if err := s.Save(); err != nil {

@@ -84,13 +84,14 @@ type tag struct {
 }
 
 type launchRequest struct {
-	RegionName       string   `json:"region_name"`
-	InstanceTypeName string   `json:"instance_type_name"`
-	SSHKeyNames      []string `json:"ssh_key_names"`
-	Name             string   `json:"name,omitempty"`
-	UserData         string   `json:"user_data,omitempty"`
-	Tags             []tag    `json:"tags,omitempty"`
-	FileSystemNames  []string `json:"file_system_names,omitempty"`
+	RegionName       string         `json:"region_name"`
+	InstanceTypeName string         `json:"instance_type_name"`
+	SSHKeyNames      []string       `json:"ssh_key_names"`
+	Name             string         `json:"name,omitempty"`
+	UserData         string         `json:"user_data,omitempty"`
+	Tags             []tag          `json:"tags,omitempty"`
+	FileSystemNames  []string       `json:"file_system_names,omitempty"`
+	FirewallRulesets []rulesetEntry `json:"firewall_rulesets,omitempty"`
 }
 
 type launchResponse struct {

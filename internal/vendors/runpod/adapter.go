@@ -161,6 +161,7 @@ func (a *Adapter) Info() vendors.Info {
 		Containers:  true,
 		Stop:        true,
 		Volumes:     true,
+		Ports:       true,
 	}
 }
 
@@ -452,7 +453,7 @@ func (a *Adapter) container(req vendors.CreateRequest) (containerConfig, error) 
 		Args:  startCommand(script),
 		Disk:  ContainerDiskGB,
 		Env:   env,
-		Ports: []string{"22/tcp"},
+		Ports: containerPorts(req.Ports),
 	}, nil
 }
 
@@ -674,6 +675,7 @@ func (a *Adapter) instance(p pod) vendors.Instance {
 			in.SSHPort = a.sshPort(d.Host)
 		}
 	}
+	in.Ports = mappings(p)
 	switch {
 	case p.Cluster != nil && p.Cluster.IP != "":
 		in.InternalIP = p.Cluster.IP

@@ -126,6 +126,7 @@ func TestSuite(t *testing.T) {
 			return vendortest.Call{Method: http.MethodGet, Path: "/v2/pods/" + id}
 		},
 		Missing: "nosuchpod",
+		Ports:   true,
 		Hang:    vendortest.Call{Path: "/v2/catalog/gpus"},
 
 		GPUNames:    gpuNames,

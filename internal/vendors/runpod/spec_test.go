@@ -146,6 +146,7 @@ func TestAgainstPublishedSpec(t *testing.T) {
 	}
 	req := createRequest(t, "EU-RO-1", shape{gpuID: "NVIDIA L40S", count: 1, cloud: cloudSecure})
 	req.UserData = "#!/bin/bash\necho hello\n"
+	req.Ports = []vendors.Port{{Number: 8888, Protocol: vendors.TCP}}
 	in, err := f.A.Create(ctx, req)
 	if err != nil {
 		t.Fatal(err)

@@ -68,6 +68,8 @@ type podRecord struct {
 	StartedAt time.Time `json:"started_at,omitzero"`
 	// Mounts are the network volumes mounted at create.
 	Mounts []networkMount `json:"mounts,omitempty"`
+	// PortMap is where the pod's other ports listen on its host.
+	PortMap []standin.OpenPort `json:"port_map,omitempty"`
 }
 
 type clusterRecord struct {
@@ -168,7 +170,7 @@ func (s *StandIn) machines() []standin.Host {
 // the container's start command, which carries supply's start-up script.
 func machine(p *podRecord) standin.Machine {
 	return standin.Machine{Vendor: Name, ID: p.ID, Name: p.Name, Keys: []string{p.Env[envKey]},
-		UserDataField: "args", UserData: p.Args, Startup: bootScript(p.Args), Mounts: sandboxMounts(p.Mounts)}
+		UserDataField: "args", UserData: p.Args, Startup: bootScript(p.Args), Mounts: sandboxMounts(p.Mounts), Ports: podPorts(p)}
 }
 
 // newID makes a RunPod-looking id ("7h9k2m4n6p...").
@@ -507,6 +509,7 @@ func (s *StandIn) observe(p *podRecord, now time.Time) {
 		return // the pod shows no direct SSH yet and the next look tries again
 	}
 	p.IP, p.SSHPort = ip, port
+	p.PortMap = s.Ports(p.ID)
 	// A failed save loses nothing the next change will not write again.
 	_ = s.Save()
 }
@@ -546,7 +549,7 @@ func (s *StandIn) view(p *podRecord, now time.Time) pod {
 		if p.IP != "" {
 			v.SSH.Direct = &sshEndpoint{Host: p.IP, Port: p.SSHPort, Username: "root",
 				Command: fmt.Sprintf("ssh root@%s -p %d", p.IP, p.SSHPort)}
-			v.Runtime.Ports = append(v.Runtime.Ports, runtimePort{Private: 22, Public: p.SSHPort, Type: "tcp", IP: p.IP})
+			v.Runtime.Ports = runtimePorts(p)
 		}
 	case statusExited:
 		v.Actions = []string{"start", "terminate"}

@@ -47,6 +47,8 @@ type Machine struct {
 	// vendor's transport (RunPod's container command, Vast.ai's packed
 	// onstart).
 	Startup string
+	// Ports are opened on the host besides SSH (see OpenPort).
+	Ports []OpenPort
 }
 
 func (m Machine) startup() string { return cmp.Or(m.Startup, m.UserData) }
@@ -106,6 +108,8 @@ type host struct {
 	mu      sync.Mutex
 	machine Machine
 	keys    []ssh.PublicKey
+	// ports are the machine's open ports, where they listen.
+	ports []OpenPort
 }
 
 // NewHosts returns hosts whose SSH host key is kept in o.KeyFile.
@@ -217,6 +221,7 @@ func (h *Hosts) Open(id, ip string, port int, m Machine) (string, int, error) {
 		}
 	}
 	h.byID[id], h.byIP[ip] = x, x
+	x.ports = h.openPorts(x, m)
 	x.done.Go(func() { h.serve(x) })
 	return ip, l.Addr().(*net.TCPAddr).Port, nil
 }

@@ -174,6 +174,7 @@ func (a *Adapter) Info() vendors.Info {
 		Tags:       false,
 		Containers: true,
 		Stop:       true,
+		Ports:      true,
 	}
 }
 
@@ -349,6 +350,7 @@ func (a *Adapter) Create(ctx context.Context, req vendors.CreateRequest) (vendor
 		TargetState:   "running",
 		Onstart:       onstart,
 		CancelUnavail: new(true),
+		Env:           portFlags(req.Ports),
 	}
 	if req.Contract == vendors.Spot {
 		bid, err := bidPrice(req.Item)
@@ -540,6 +542,7 @@ func (a *Adapter) instance(in instance) vendors.Instance {
 	}
 	if out.ExternalIP != "" {
 		out.SSHPort = in.Ports.hostPort("22/tcp")
+		out.Ports = mappings(in.Ports)
 		if out.SSHPort == 0 {
 			out.SSHPort = a.sshPort(out.ExternalIP)
 		}

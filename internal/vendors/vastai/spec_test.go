@@ -351,6 +351,7 @@ func TestAgainstPublishedSpec(t *testing.T) {
 	}
 	req := rentRequest(t, "RTX 4090", "Florida, US")
 	req.UserData = "#cloud-config\npackages: [htop]\n"
+	req.Ports = []vendors.Port{{Number: 8888, Protocol: vendors.TCP}, {Number: 5353, Protocol: vendors.UDP}}
 	in, err := f.A.Create(ctx, req)
 	if err != nil {
 		t.Fatal(err)

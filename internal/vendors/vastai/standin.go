@@ -63,6 +63,8 @@ type record struct {
 	// StartedAt is when the container was last started after a stop
 	// (zero: never).
 	StartedAt time.Time `json:"started_at,omitzero"`
+	// PortMap are the ports the env opened, where they listen once run.
+	PortMap []standin.OpenPort `json:"port_map,omitempty"`
 }
 
 // Rental is what the stand-in received for one instance: the rent
@@ -198,7 +200,8 @@ func (s *StandIn) machines() []standin.Host {
 // (Vast's ssh launch modes install them for root) and its onstart script.
 func hostMachine(rec *record) standin.Machine {
 	return standin.Machine{Vendor: Name, ID: strconv.FormatInt(rec.ID, 10), Name: rec.Label, Keys: rec.SSHKeys,
-		UserDataField: "onstart", UserData: rec.Onstart, Startup: expandOnstart(rec.Onstart)}
+		UserDataField: "onstart", UserData: rec.Onstart, Startup: expandOnstart(rec.Onstart),
+		Ports: rec.PortMap}
 }
 
 // authorize checks the Bearer key. A bad key is a 401 with Vast's
@@ -715,6 +718,7 @@ func (s *StandIn) createInstance(w http.ResponseWriter, r *http.Request) {
 		ID: s.State.NextID, AskID: askID, Label: req.Label, Image: cmp.Or(req.Image, DefaultImage), Disk: req.Disk,
 		Runtype: cmp.Or(req.Runtype, "ssh"), TargetState: cmp.Or(req.TargetState, "running"), Onstart: req.Onstart,
 		CancelUnavail: req.CancelUnavail != nil && *req.CancelUnavail, SSHKeys: []string{}, CreatedAt: now.UTC(),
+		PortMap: envPorts(req.Env),
 	}
 	if req.Price != nil {
 		rec.Price = *req.Price
@@ -772,6 +776,7 @@ func (s *StandIn) observe(rec *record, now time.Time) {
 		return // it stays without ports and the next look tries again
 	}
 	rec.IP, rec.Port = ip, port
+	rec.PortMap = s.Ports(strconv.FormatInt(rec.ID, 10))
 	// A failed save loses nothing the next change will not write again.
 	_ = s.Save()
 }
@@ -816,6 +821,7 @@ func (s *StandIn) view(rec *record, now time.Time) instance {
 	if rec.IP != "" && rec.DestroyedAt.IsZero() {
 		in.PublicIPAddr = rec.IP
 		in.Ports = ports{"22/tcp": {{HostIP: "0.0.0.0", HostPort: strconv.Itoa(rec.Port)}}}
+		portBindings(in.Ports, rec)
 	}
 	return in
 }

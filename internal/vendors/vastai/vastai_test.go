@@ -145,6 +145,7 @@ func TestSuite(t *testing.T) {
 			return vendortest.Call{Method: http.MethodGet, Path: "/api/v0/instances/" + id + "/"}
 		},
 		Missing:  "424242",
+		Ports:    true,
 		Hang:     vendortest.Call{Path: "/api/v0/instances/"},
 		HangRead: func(ctx context.Context, v vendors.Vendor) error { _, err := v.Get(ctx, "18000001"); return err },
 

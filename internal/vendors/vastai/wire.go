@@ -137,6 +137,7 @@ type createRequest struct {
 	Price         *float64 `json:"price,omitempty"`
 	Onstart       string   `json:"onstart,omitempty"`
 	CancelUnavail *bool    `json:"cancel_unavail,omitempty"`
+	Env           string   `json:"env,omitempty"`
 }
 
 // createResponse is a successful create: new_contract is the instance id.

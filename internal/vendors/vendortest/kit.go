@@ -233,6 +233,9 @@ type Kit struct {
 	PageSize int
 	// Volumes is set for a vendor with volumes (Info().Volumes).
 	Volumes *VolumeKit
+	// Ports: the vendor opens ports (vendors.Info.Ports), which the
+	// OpenPorts case checks.
+	Ports bool
 }
 
 // Run runs every case of the suite against kit, each a subtest with a
@@ -260,6 +263,7 @@ func Run(t *testing.T, kit Kit) {
 	t.Run("StopStart", func(t *testing.T) { stopStart(t, kit) })
 	t.Run("ListPaginates", func(t *testing.T) { paginates(t, kit) })
 	t.Run("Volumes", func(t *testing.T) { volumesCase(t, kit) })
+	t.Run("OpenPorts", func(t *testing.T) { openPorts(t, kit) })
 	t.Run("Ownership", func(t *testing.T) {
 		Ownership(t, kit.Start(t, standin.Options{BootTime: time.Second}).Vendor, kit.Request(t))
 	})
