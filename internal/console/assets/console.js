@@ -673,36 +673,6 @@
             { text: capText(k.max_hourly_usd, "$"), cls: "num" }, { text: capText(k.max_gpu_count), cls: "num" },
             { text: k.expires_at ? new Date(k.expires_at).toLocaleString() : "never", title: k.expires_at || "" },
             { text: k.last_used_at ? ago(k.last_used_at) : "never", title: k.last_used_at || "" }, { node: revoke, cls: "action" },
-  // volumesPage lists the account's volumes, makes one from the form and
-  // deletes one (the API refuses one attached to a live machine).
-  function volumesPage() {
-    const table = document.getElementById("volumes");
-    const tbody = table.querySelector("tbody");
-    const form = document.getElementById("create-volume");
-    form.hidden = !canWrite;
-    const labels = { vendor: "Vendor", region: "Region", size_gb: "Size", name: "Name" };
-    let timer;
-    async function refresh() {
-      clearTimeout(timer);
-      try {
-        const vs = await api("GET", "/volumes");
-        setText("summary", vs.length ? vs.length + " volumes." : "No volumes yet.");
-        tbody.replaceChildren(...vs.map((v) => {
-          const state = el("span", v.status, "state state-" + v.status);
-          if (v.status_message) state.title = v.status_message;
-          let action = { text: "" };
-          if (canWrite && (v.status === "available" || v.status === "failed")) {
-            const del = el("button", "Delete", "small danger");
-            del.type = "button";
-            del.dataset.id = v.id;
-            del.setAttribute("aria-label", "Delete volume " + v.name);
-            action = { node: del, cls: "action" };
-          }
-          return row(table, [
-            { text: v.name, title: v.id }, { node: state }, { text: v.vendor }, { text: v.vendor_region },
-            { text: v.size_gb, cls: "num" }, { text: v.mount_path || "–" }, { text: v.attached_to || "–" },
-            { text: money(v.price_per_hour), title: exact(v.price_per_hour), cls: "num" },
-            { text: money(v.accrued_cost), title: exact(v.accrued_cost), cls: "num" }, action,
           ]);
         }));
       } catch (e) {
@@ -752,6 +722,45 @@
     });
     loadAccount();
     loadKeys();
+  }
+
+  // ---- Volumes -------------------------------------------------------
+
+  // volumesPage lists the account's volumes, makes one from the form and
+  // deletes one (the API refuses one attached to a live machine).
+  function volumesPage() {
+    const table = document.getElementById("volumes");
+    const tbody = table.querySelector("tbody");
+    const form = document.getElementById("create-volume");
+    form.hidden = !canWrite;
+    const labels = { vendor: "Vendor", region: "Region", size_gb: "Size", name: "Name" };
+    let timer;
+    async function refresh() {
+      clearTimeout(timer);
+      try {
+        const vs = await api("GET", "/volumes");
+        setText("summary", vs.length ? vs.length + " volumes." : "No volumes yet.");
+        tbody.replaceChildren(...vs.map((v) => {
+          const state = el("span", v.status, "state state-" + v.status);
+          if (v.status_message) state.title = v.status_message;
+          let action = { text: "" };
+          if (canWrite && (v.status === "available" || v.status === "failed")) {
+            const del = el("button", "Delete", "small danger");
+            del.type = "button";
+            del.dataset.id = v.id;
+            del.setAttribute("aria-label", "Delete volume " + v.name);
+            action = { node: del, cls: "action" };
+          }
+          return row(table, [
+            { text: v.name, title: v.id }, { node: state }, { text: v.vendor }, { text: v.vendor_region },
+            { text: v.size_gb, cls: "num" }, { text: v.mount_path || "–" }, { text: v.attached_to || "–" },
+            { text: money(v.price_per_hour), title: exact(v.price_per_hour), cls: "num" },
+            { text: money(v.accrued_cost), title: exact(v.accrued_cost), cls: "num" }, action,
+          ]);
+        }));
+      } catch (e) {
+        setText("summary", e.message);
+      }
       timer = setTimeout(refresh, 5000);
     }
     form.addEventListener("submit", async (ev) => {
