@@ -218,6 +218,29 @@ func registeredOperations(a *API) []*huma.Operation {
 	return ops
 }
 
+// matrixRoles is the role each operation must declare, as the README's
+// table says: a table of its own, so that an operation declared with the
+// wrong role fails TestRoleMatrix as surely as one not enforced.
+var matrixRoles = map[string]roles.Role{
+	"GET /available_gpus": roles.Viewer, "GET /available_vendors": roles.Viewer, "GET /available_regions": roles.Viewer,
+	"GET /available_contracts": roles.Viewer, "POST /get_offers": roles.Viewer, "GET /offers/{offer_id}": roles.Viewer,
+	"GET /offers/{offer_id}/status": roles.Viewer, "GET /resources": roles.Viewer, "GET /resources/{resource_id}": roles.Viewer,
+	"GET /account": roles.Viewer, "GET /usage": roles.Viewer, "GET /events": roles.Viewer, "GET /sandbox/instances": roles.Viewer,
+	"GET /volumes": roles.Viewer, "GET /volumes/{volume_id}": roles.Viewer,
+
+	"POST /procure_offer": roles.Member, "POST /offers/{offer_id}/cancel": roles.Member,
+	"DELETE /resources/{resource_id}": roles.Member, "PATCH /resources/{resource_id}": roles.Member,
+	"POST /resources/{resource_id}/stop": roles.Member, "POST /resources/{resource_id}/start": roles.Member,
+	"POST /volumes": roles.Member, "DELETE /volumes/{volume_id}": roles.Member,
+
+	"POST /webhooks": roles.Admin, "GET /webhooks": roles.Admin, "DELETE /webhooks/{webhook_id}": roles.Admin,
+	"GET /webhooks/{webhook_id}/deliveries": roles.Admin, "GET /sessions": roles.Admin, "DELETE /sessions/{session_id}": roles.Admin,
+	"POST /keys": roles.Admin, "GET /keys": roles.Admin, "GET /keys/{key_id}": roles.Admin, "PATCH /keys/{key_id}": roles.Admin,
+	"DELETE /keys/{key_id}": roles.Admin, "GET /account/limits": roles.Admin, "PATCH /account/limits": roles.Admin,
+
+	"POST /admin/accounts": roles.Operator,
+}
+
 // TestRoleMatrix calls every operation that needs a key with a key of each
 // role, an expired and a revoked key, on both engines: a
 // role that includes the operation's gets its answer, one that does not a
@@ -238,6 +261,9 @@ func TestRoleMatrix(t *testing.T) {
 				if need == "" {
 					t.Errorf("%s declares no role", name)
 					continue
+				}
+				if want := matrixRoles[name]; need != want {
+					t.Errorf("%s declares role %q, want %q (matrixRoles, and the README's table)", name, need, want)
 				}
 				call, ok := calls[name]
 				if !ok {
