@@ -51,11 +51,8 @@ func (w *autoDeleteWorker) Timeout(*river.Job[AutoDeleteArgs]) time.Duration {
 // Work waits until the resource's DeleteAt and then deletes it.
 func (w *autoDeleteWorker) Work(ctx context.Context, job *river.Job[AutoDeleteArgs]) error {
 	s := w.s
-	r, err := s.store.ResourceByID(ctx, job.Args.ResourceID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
+	r, ok, err := s.jobResource(ctx, job.Args.ResourceID)
+	if !ok {
 		return err
 	}
 	if r.DeleteAt == nil || !r.DeleteAt.Equal(job.Args.At) || !autoDeletable(r.Status) {

@@ -100,14 +100,10 @@ func (w *procureWorker) Timeout(*river.Job[ProcureArgs]) time.Duration { return 
 // what the database says.
 func (w *procureWorker) Work(ctx context.Context, job *river.Job[ProcureArgs]) error {
 	s := w.s
-	r, err := s.store.ResourceByID(ctx, job.Args.ResourceID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
+	r, ok, err := s.jobResource(ctx, job.Args.ResourceID)
+	if !ok {
 		return err
 	}
-	annotate(ctx, r)
 	if r.Status != supplyapi.ResourceProvisioning {
 		return nil // cancelled, failed elsewhere, or done
 	}
@@ -455,14 +451,10 @@ func (w *terminateWorker) Timeout(*river.Job[TerminateArgs]) time.Duration {
 // never send a second terminate for the same instance.
 func (w *terminateWorker) Work(ctx context.Context, job *river.Job[TerminateArgs]) error {
 	s := w.s
-	r, err := s.store.ResourceByID(ctx, job.Args.ResourceID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
+	r, ok, err := s.jobResource(ctx, job.Args.ResourceID)
+	if !ok {
 		return err
 	}
-	annotate(ctx, r)
 	if own, ok := terminateJob(r); !ok || own != job.Args {
 		return nil // not this job's to finish: deleted, or the other job's
 	}

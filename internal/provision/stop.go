@@ -153,14 +153,10 @@ func (w *powerWorker) Timeout(*river.Job[PowerArgs]) time.Duration { return w.s.
 // request for a change the vendor is already making.
 func (w *powerWorker) Work(ctx context.Context, job *river.Job[PowerArgs]) error {
 	s := w.s
-	r, err := s.store.ResourceByID(ctx, job.Args.ResourceID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
+	r, ok, err := s.jobResource(ctx, job.Args.ResourceID)
+	if !ok {
 		return err
 	}
-	annotate(ctx, r)
 	if own, ok := powerJob(r); !ok || own.Start != job.Args.Start {
 		return nil // deleted meanwhile, or done
 	}
