@@ -105,7 +105,9 @@ func (w *procureWorker) Work(ctx context.Context, job *river.Job[ProcureArgs]) e
 		return err
 	}
 	if r.Status != supplyapi.ResourceProvisioning {
-		return nil // cancelled, failed elsewhere, or done
+		// Cancelled, failed elsewhere, or done. Whatever create this job
+		// attempted is over: no two steps of one job run at once.
+		return s.createOver(ctx, r)
 	}
 	p, err := s.store.ProcurementByOffer(ctx, r.OfferID)
 	if err != nil {
@@ -246,6 +248,28 @@ func (s *Service) create(ctx context.Context, v vendors.Vendor, r store.Resource
 		return err
 	}
 	return river.JobSnooze(s.cfg.PollInterval)
+}
+
+// createOver shortens the wait of a clean-up for an instance that r's
+// create attempt may have made, now that the attempt is known to be over:
+// CreateGrace covers an attempt that may still be sending, but once its
+// step has ended (or its process has died and the job has been taken
+// over) only the vendor's own delay in listing it remains. Without this a
+// forced delete of a resource whose create a crash cut short stays
+// deleting for the whole CreateGrace.
+func (s *Service) createOver(ctx context.Context, r store.Resource) error {
+	if r.VendorInstanceID != "" || r.CreateAttemptedAt == nil {
+		return nil
+	}
+	opened := s.now().UTC().Add(-max(s.cfg.CreateGrace-s.cfg.CreateSettle, 0))
+	_, _, err := store.ChangeResource(ctx, s.store, r.ID, func(x *store.Resource) bool {
+		if x.VendorInstanceID != "" || x.CreateAttemptedAt == nil || !x.CreateAttemptedAt.After(opened) {
+			return false
+		}
+		x.CreateAttemptedAt = &opened
+		return true
+	})
+	return err
 }
 
 // recordInstance records the vendor's instance of r, found or just

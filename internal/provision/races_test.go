@@ -282,3 +282,37 @@ func TestClusterNodeReadyWhileAnotherFails(t *testing.T) {
 		})
 	}
 }
+
+// A forced delete of a resource whose create was cut short without an
+// answer (here by the step's deadline; in production also by a crash,
+// after which the job is taken over) settles once the vendor has had
+// CreateSettle to list what the create may have made, not after the
+// whole CreateGrace: the attempt is over when its job steps again.
+func TestForcedDeleteAfterAnUnansweredCreateSettles(t *testing.T) {
+	creating := make(chan struct{})
+	var once sync.Once
+	e := newEnv(t, "sqlite", func(c *provision.Config) {
+		c.StepTimeout, c.CreateGrace, c.CreateSettle = time.Second, time.Hour, time.Second
+		withVendor("lambda", func(v vendors.Vendor) vendors.Vendor {
+			return gatedVendor{Vendor: v, create: func(ctx context.Context, req vendors.CreateRequest) (vendors.Instance, error) {
+				// The request never reaches the vendor and never answers.
+				once.Do(func() { close(creating) })
+				<-ctx.Done()
+				return vendors.Instance{}, &vendors.Error{Vendor: v.Name(), Op: "create", Kind: vendors.ErrTransient, Message: ctx.Err().Error()}
+			}}
+		})(c)
+	})
+	id := e.procure(e.offer("lambda", "H100"), nil).ResourceIDs[0]
+	<-creating
+	start := time.Now()
+	if _, err := e.svc.Delete(context.Background(), 1, id, true); err != nil {
+		t.Fatalf("delete: %v", err)
+	}
+	e.waitResource(id, supplyapi.ResourceDeleted)
+	if took := time.Since(start); took > 15*time.Second {
+		t.Errorf("deleted after %s, want within seconds of the create's end", took)
+	}
+	if live := e.live(id.String()); len(live) != 0 {
+		t.Errorf("live instances %+v after the delete", live)
+	}
+}

@@ -76,6 +76,12 @@ type Config struct {
 	// cannot be found waits this long before calling it gone (default
 	// 2m; the reconciler catches anything later still).
 	CreateGrace time.Duration
+	// CreateSettle is how long a vendor may take to list an instance
+	// whose create request it had received when the caller gave up on it:
+	// once a create attempt is known to be over (its step ended, or its
+	// process died and the job was taken over) the clean-up waits only
+	// this long, not the rest of CreateGrace (default 30s).
+	CreateSettle time.Duration
 	// ReconcileEvery is the reconciler's period (default 1m).
 	ReconcileEvery time.Duration
 	// StepTimeout bounds one step of a job, one or two vendor calls
@@ -143,6 +149,9 @@ func New(cfg Config) *Service {
 	}
 	if cfg.CreateGrace <= 0 {
 		cfg.CreateGrace = 2 * time.Minute
+	}
+	if cfg.CreateSettle <= 0 {
+		cfg.CreateSettle = 30 * time.Second
 	}
 	if cfg.StepTimeout <= 0 {
 		cfg.StepTimeout = 90 * time.Second
