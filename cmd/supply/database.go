@@ -91,7 +91,7 @@ unless --role says otherwise; an admin key manages the account's other keys over
 
 // createKey makes a new key for account as req says, with the code POST
 // /keys runs; only its hash is stored.
-func createKey(ctx context.Context, q store.Queries, account string, req supplyapi.APIKeyRequest) (string, error) {
+func createKey(ctx context.Context, q keys.Store, account string, req supplyapi.APIKeyRequest) (string, error) {
 	acc, err := q.EnsureAccount(ctx, account)
 	if err != nil {
 		return "", fmt.Errorf("create key: %w", err)

@@ -68,12 +68,13 @@ func (a *API) registerKeys() {
 	huma.Register(a.huma, operation(roles.Admin, "get_key", http.MethodGet, "/keys/{key_id}", tagAccount, "One API key"), a.getKey)
 	op = operation(roles.Admin, "update_key", http.MethodPatch, "/keys/{key_id}", tagAccount, "Change an API key's name, role, caps, vendors or expiry")
 	op.Description = "Extension. Only the fields sent change; null clears a cap, the vendors or the expiry. " +
-		"Every replica applies a change within a second."
+		"Every replica applies a change within a second. The account's last admin key keeps its role (409)."
 	op.SkipValidateBody = true
 	huma.Register(a.huma, op, a.updateKey)
 	a.documentBody(a.huma.OpenAPI().Paths["/keys/{key_id}"].Patch, reflect.TypeFor[supplyapi.APIKeyRequest]())
 	op = operation(roles.Admin, "revoke_key", http.MethodDelete, "/keys/{key_id}", tagAccount, "Revoke an API key")
-	op.Description = "Extension. The key is refused (401) within a second on every replica, and its console sessions end."
+	op.Description = "Extension. The key is refused (401) within a second on every replica, and its console sessions end. " +
+		"The account's last admin key cannot be revoked (409): make another admin key first."
 	op.DefaultStatus = http.StatusNoContent
 	huma.Register(a.huma, op, a.revokeKey)
 

@@ -26,14 +26,22 @@ import (
 // it only when it is older, so a busy key costs a write a minute at most.
 const touchEvery = time.Minute
 
+// Store is what the keys need of the database: its queries, and a
+// transaction that holds the account while a change to an admin key is
+// checked against the account's other admin keys.
+type Store interface {
+	store.Queries
+	InTx(ctx context.Context, fn func(tx store.Tx) error) error
+}
+
 // Service administers keys, accounts and caps in a store.
 type Service struct {
-	store store.Queries
+	store Store
 	now   func() time.Time
 }
 
-// New is a Service over q.
-func New(q store.Queries) *Service { return &Service{store: q, now: time.Now} }
+// New is a Service over st.
+func New(st Store) *Service { return &Service{store: st, now: time.Now} }
 
 // Fields names the fields a PATCH body carried (its top-level keys), so
 // that an absent field stays as it is while null clears it.
@@ -100,25 +108,61 @@ func (s *Service) Get(ctx context.Context, accountID, id int64) (supplyapi.APIKe
 	return Info(k), err
 }
 
-// Update changes the fields of the key that fields names to req's.
+// Update changes the fields of the key that fields names to req's. It
+// refuses to take the admin role from the account's last admin key.
 func (s *Service) Update(ctx context.Context, accountID, id int64, req supplyapi.APIKeyRequest, fields Fields) (supplyapi.APIKeyInfo, error) {
-	k, err := s.key(ctx, accountID, id)
+	var k store.APIKey
+	err := s.changeKey(ctx, accountID, id, func(q store.Queries, was store.APIKey) (bool, error) {
+		k = was
+		if err := apply(&k, req, fields, s.now()); err != nil {
+			return false, err
+		}
+		return k.Role != string(roles.Admin), notFound(q.UpdateAPIKey(ctx, k), id)
+	})
 	if err != nil {
 		return supplyapi.APIKeyInfo{}, err
-	}
-	if err := apply(&k, req, fields, s.now()); err != nil {
-		return supplyapi.APIKeyInfo{}, err
-	}
-	if err := s.store.UpdateAPIKey(ctx, k); err != nil {
-		return supplyapi.APIKeyInfo{}, notFound(err, id)
 	}
 	return Info(k), nil
 }
 
 // Revoke ends the account's key id for good, and with it the console
-// sessions opened with it.
+// sessions opened with it. It refuses to revoke the account's last admin
+// key: nobody could make keys or change caps after it.
 func (s *Service) Revoke(ctx context.Context, accountID, id int64) error {
-	return notFound(s.store.RevokeAPIKey(ctx, accountID, id), id)
+	return s.changeKey(ctx, accountID, id, func(q store.Queries, _ store.APIKey) (bool, error) {
+		return true, notFound(q.RevokeAPIKey(ctx, accountID, id), id)
+	})
+}
+
+// changeKey runs change on the account's key id in a transaction that
+// holds the account, and rolls it back when the key was an admin key,
+// change says it no longer is one, and no other admin key of the account
+// is left: two admins revoking each other at once cannot both succeed.
+func (s *Service) changeKey(ctx context.Context, accountID, id int64, change func(q store.Queries, was store.APIKey) (notAdmin bool, err error)) error {
+	return s.store.InTx(ctx, func(tx store.Tx) error {
+		if err := tx.LockAccount(ctx, accountID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		was, err := tx.AccountAPIKey(ctx, accountID, id)
+		if err != nil {
+			return notFound(err, id)
+		}
+		notAdmin, err := change(tx, was)
+		if err != nil || was.Role != string(roles.Admin) || !notAdmin {
+			return err
+		}
+		left, err := tx.AccountAPIKeys(ctx, accountID)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		for _, k := range left {
+			if k.Role == string(roles.Admin) && !k.ExpiredAt(now) {
+				return nil
+			}
+		}
+		return refusal.Errorf(refusal.ErrConflict, "API key %d is the account's last admin key: make another admin key first", id)
+	})
 }
 
 func (s *Service) key(ctx context.Context, accountID, id int64) (store.APIKey, error) {
