@@ -227,6 +227,7 @@ func (a *Adapter) Info() vendors.Info {
 		Tags:        true,
 		Clusters:    true,
 		Cilium:      true,
+		Stop:        true,
 	}
 }
 
@@ -1020,16 +1021,17 @@ func stripPrefix(addr string) string {
 
 // state maps Nebius's instance state. A VM is running only once it also
 // has its public address: before that SSH cannot answer. A preemptible
-// VM that stops has been preempted (STOP is the only policy).
+// VM that stops without being asked to (spec.stopped, which Stop sets)
+// has been preempted (STOP is the only policy).
 func state(vm *pb.Instance, hasPublicIP bool) vendors.State {
-	preemptible := vm.GetSpec().GetPreemptible() != nil
+	preemptible := vm.GetSpec().GetPreemptible() != nil && !vm.GetSpec().GetStopped()
 	switch vm.GetStatus().GetState() {
 	case pb.InstanceStatus_RUNNING:
 		if hasPublicIP {
 			return vendors.StateRunning
 		}
 		return vendors.StatePending
-	case pb.InstanceStatus_STOPPING, pb.InstanceStatus_STOPPED:
+	case pb.InstanceStatus_STOPPED:
 		if preemptible {
 			return vendors.StatePreempted
 		}
@@ -1038,7 +1040,7 @@ func state(vm *pb.Instance, hasPublicIP bool) vendors.State {
 		return vendors.StateTerminating
 	case pb.InstanceStatus_ERROR:
 		return vendors.StateFailed
-	default: // UNSPECIFIED, CREATING, UPDATING, STARTING
+	default: // UNSPECIFIED, CREATING, UPDATING, STARTING, STOPPING
 		return vendors.StatePending
 	}
 }

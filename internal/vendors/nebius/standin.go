@@ -96,7 +96,10 @@ type vmRecord struct {
 	ClusterID   string    `json:"cluster_id,omitempty"`
 	CreatedAt   time.Time `json:"created_at"`
 	PreemptedAt time.Time `json:"preempted_at,omitzero"`
-	DeletedAt   time.Time `json:"deleted_at,omitzero"`
+	// StoppedAt and StartedAt are the last Stop and Start asked of it.
+	StoppedAt time.Time `json:"stopped_at,omitzero"`
+	StartedAt time.Time `json:"started_at,omitzero"`
+	DeletedAt time.Time `json:"deleted_at,omitzero"`
 	// IP and SSHPort are the sandbox host, once the VM has run.
 	IP      string `json:"ip,omitempty"`
 	SSHPort int    `json:"ssh_port,omitempty"`
@@ -115,11 +118,14 @@ type clusterRecord struct {
 }
 
 type opRecord struct {
-	ID          string    `json:"id"`
-	ResourceID  string    `json:"resource_id"`
-	Description string    `json:"description"`
-	Delete      bool      `json:"delete"`
-	CreatedAt   time.Time `json:"created_at"`
+	ID          string `json:"id"`
+	ResourceID  string `json:"resource_id"`
+	Description string `json:"description"`
+	Delete      bool   `json:"delete"`
+	// Until is the phase a Stop or a Start finishes at (zero: a create
+	// or a delete).
+	Until     phase     `json:"until,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
 	// Failure is the google.rpc.Status (protojson) a failed operation
 	// finishes with.
 	Failure string `json:"failure,omitempty"`
@@ -132,7 +138,8 @@ const (
 	phaseCreating phase = iota // CREATING
 	phaseStarting              // STARTING: booting, no public address yet
 	phaseRunning               // RUNNING
-	phaseStopped               // STOPPED: preempted
+	phaseStopping              // STOPPING: asked to stop
+	phaseStopped               // STOPPED: asked to, or preempted
 	phaseFailed                // ERROR: its create failed
 	phaseDeleting              // DELETING
 	phaseGone                  // deleted: NOT_FOUND
@@ -530,6 +537,9 @@ func (s *StandIn) phase(vm *vmRecord, now time.Time) phase {
 	case !vm.PreemptedAt.IsZero():
 		return phaseStopped
 	}
+	if p, ok := s.powerPhase(vm, now); ok {
+		return p
+	}
 	switch age := now.Sub(vm.CreatedAt); {
 	case age < boot*3/10:
 		return phaseCreating
@@ -561,7 +571,9 @@ func (s *StandIn) view(vm *vmRecord, now time.Time) *pb.Instance {
 			_ = s.Save() // a failed save loses nothing the next change will not write
 		}
 	}
+	s.reopen(vm, ph)
 	spec := vm.spec()
+	spec.Stopped = vm.StoppedAt.After(vm.StartedAt)
 	nic := &pb.NetworkInterfaceStatus{Index: 0, Name: "eth0", MacAddress: macOf(vm.ID),
 		IpAddress: &pb.IPAddressStatus{Address: privateIP(vm.ID) + "/32"}}
 	if ph == phaseRunning && vm.IP != "" {
@@ -575,6 +587,8 @@ func (s *StandIn) view(vm *vmRecord, now time.Time) *pb.Instance {
 		st.State, st.Reconciling = pb.InstanceStatus_STARTING, true
 	case phaseRunning:
 		st.State = pb.InstanceStatus_RUNNING
+	case phaseStopping:
+		st.State, st.Reconciling = pb.InstanceStatus_STOPPING, true
 	case phaseStopped:
 		st.State = pb.InstanceStatus_STOPPED
 	case phaseFailed:
@@ -679,7 +693,13 @@ func (s *StandIn) live(now time.Time) int {
 // operation records a new operation on a resource; the caller holds s.Mu.
 // failure, when not nil, is the error it finishes with.
 func (s *StandIn) operation(resourceID, description string, del bool, failure *status.Status, now time.Time) (*pb.Operation, error) {
-	op := &opRecord{ID: s.newID("computeoperation"), ResourceID: resourceID, Description: description, Delete: del, CreatedAt: now.UTC()}
+	return s.record(&opRecord{ResourceID: resourceID, Description: description, Delete: del}, failure, now)
+}
+
+// record records op, new, finishing with failure when not nil; the
+// caller holds s.Mu.
+func (s *StandIn) record(op *opRecord, failure *status.Status, now time.Time) (*pb.Operation, error) {
+	op.ID, op.CreatedAt = s.newID("computeoperation"), now.UTC()
 	if failure != nil {
 		b, err := protojson.Marshal(failure.Proto())
 		if err != nil {
@@ -709,7 +729,14 @@ func (s *StandIn) opView(op *opRecord, now time.Time) *pb.Operation {
 			continue
 		}
 		ph := s.phase(vm, now)
-		done = (op.Delete && ph == phaseGone) || (!op.Delete && ph != phaseCreating)
+		switch {
+		case op.Delete:
+			done = ph == phaseGone
+		case op.Until != 0:
+			done = ph == op.Until
+		default:
+			done = ph != phaseCreating
+		}
 	}
 	if !done {
 		return out

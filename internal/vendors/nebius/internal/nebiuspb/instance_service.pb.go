@@ -223,6 +223,94 @@ func (x *DeleteInstanceRequest) GetId() string {
 	return ""
 }
 
+type StartInstanceRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StartInstanceRequest) Reset() {
+	*x = StartInstanceRequest{}
+	mi := &file_nebius_compute_v1_instance_service_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartInstanceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartInstanceRequest) ProtoMessage() {}
+
+func (x *StartInstanceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_nebius_compute_v1_instance_service_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartInstanceRequest.ProtoReflect.Descriptor instead.
+func (*StartInstanceRequest) Descriptor() ([]byte, []int) {
+	return file_nebius_compute_v1_instance_service_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *StartInstanceRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+type StopInstanceRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StopInstanceRequest) Reset() {
+	*x = StopInstanceRequest{}
+	mi := &file_nebius_compute_v1_instance_service_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StopInstanceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StopInstanceRequest) ProtoMessage() {}
+
+func (x *StopInstanceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_nebius_compute_v1_instance_service_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StopInstanceRequest.ProtoReflect.Descriptor instead.
+func (*StopInstanceRequest) Descriptor() ([]byte, []int) {
+	return file_nebius_compute_v1_instance_service_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *StopInstanceRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
 type ListInstancesResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Items         []*Instance            `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
@@ -233,7 +321,7 @@ type ListInstancesResponse struct {
 
 func (x *ListInstancesResponse) Reset() {
 	*x = ListInstancesResponse{}
-	mi := &file_nebius_compute_v1_instance_service_proto_msgTypes[4]
+	mi := &file_nebius_compute_v1_instance_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -245,7 +333,7 @@ func (x *ListInstancesResponse) String() string {
 func (*ListInstancesResponse) ProtoMessage() {}
 
 func (x *ListInstancesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nebius_compute_v1_instance_service_proto_msgTypes[4]
+	mi := &file_nebius_compute_v1_instance_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -258,7 +346,7 @@ func (x *ListInstancesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInstancesResponse.ProtoReflect.Descriptor instead.
 func (*ListInstancesResponse) Descriptor() ([]byte, []int) {
-	return file_nebius_compute_v1_instance_service_proto_rawDescGZIP(), []int{4}
+	return file_nebius_compute_v1_instance_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListInstancesResponse) GetItems() []*Instance {
@@ -291,16 +379,22 @@ const file_nebius_compute_v1_instance_service_proto_rawDesc = "" +
 	"\bmetadata\x18\x01 \x01(\v2\".nebius.common.v1.ResourceMetadataR\bmetadata\x123\n" +
 	"\x04spec\x18\x02 \x01(\v2\x1f.nebius.compute.v1.InstanceSpecR\x04spec\"'\n" +
 	"\x15DeleteInstanceRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"&\n" +
+	"\x14StartInstanceRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"%\n" +
+	"\x13StopInstanceRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"r\n" +
 	"\x15ListInstancesResponse\x121\n" +
 	"\x05items\x18\x01 \x03(\v2\x1b.nebius.compute.v1.InstanceR\x05items\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xa7\x03\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xc3\x04\n" +
 	"\x0fInstanceService\x12I\n" +
 	"\x03Get\x12%.nebius.compute.v1.GetInstanceRequest\x1a\x1b.nebius.compute.v1.Instance\x12L\n" +
 	"\tGetByName\x12\".nebius.common.v1.GetByNameRequest\x1a\x1b.nebius.compute.v1.Instance\x12Y\n" +
 	"\x04List\x12'.nebius.compute.v1.ListInstancesRequest\x1a(.nebius.compute.v1.ListInstancesResponse\x12O\n" +
 	"\x06Create\x12(.nebius.compute.v1.CreateInstanceRequest\x1a\x1b.nebius.common.v1.Operation\x12O\n" +
-	"\x06Delete\x12(.nebius.compute.v1.DeleteInstanceRequest\x1a\x1b.nebius.common.v1.OperationBPZNgithub.com/gpusupply/supply/internal/vendors/nebius/internal/nebiuspb;nebiuspbb\x06proto3"
+	"\x06Delete\x12(.nebius.compute.v1.DeleteInstanceRequest\x1a\x1b.nebius.common.v1.Operation\x12M\n" +
+	"\x05Start\x12'.nebius.compute.v1.StartInstanceRequest\x1a\x1b.nebius.common.v1.Operation\x12K\n" +
+	"\x04Stop\x12&.nebius.compute.v1.StopInstanceRequest\x1a\x1b.nebius.common.v1.OperationBPZNgithub.com/gpusupply/supply/internal/vendors/nebius/internal/nebiuspb;nebiuspbb\x06proto3"
 
 var (
 	file_nebius_compute_v1_instance_service_proto_rawDescOnce sync.Once
@@ -314,38 +408,44 @@ func file_nebius_compute_v1_instance_service_proto_rawDescGZIP() []byte {
 	return file_nebius_compute_v1_instance_service_proto_rawDescData
 }
 
-var file_nebius_compute_v1_instance_service_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_nebius_compute_v1_instance_service_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_nebius_compute_v1_instance_service_proto_goTypes = []any{
 	(*GetInstanceRequest)(nil),    // 0: nebius.compute.v1.GetInstanceRequest
 	(*ListInstancesRequest)(nil),  // 1: nebius.compute.v1.ListInstancesRequest
 	(*CreateInstanceRequest)(nil), // 2: nebius.compute.v1.CreateInstanceRequest
 	(*DeleteInstanceRequest)(nil), // 3: nebius.compute.v1.DeleteInstanceRequest
-	(*ListInstancesResponse)(nil), // 4: nebius.compute.v1.ListInstancesResponse
-	(*ResourceMetadata)(nil),      // 5: nebius.common.v1.ResourceMetadata
-	(*InstanceSpec)(nil),          // 6: nebius.compute.v1.InstanceSpec
-	(*Instance)(nil),              // 7: nebius.compute.v1.Instance
-	(*GetByNameRequest)(nil),      // 8: nebius.common.v1.GetByNameRequest
-	(*Operation)(nil),             // 9: nebius.common.v1.Operation
+	(*StartInstanceRequest)(nil),  // 4: nebius.compute.v1.StartInstanceRequest
+	(*StopInstanceRequest)(nil),   // 5: nebius.compute.v1.StopInstanceRequest
+	(*ListInstancesResponse)(nil), // 6: nebius.compute.v1.ListInstancesResponse
+	(*ResourceMetadata)(nil),      // 7: nebius.common.v1.ResourceMetadata
+	(*InstanceSpec)(nil),          // 8: nebius.compute.v1.InstanceSpec
+	(*Instance)(nil),              // 9: nebius.compute.v1.Instance
+	(*GetByNameRequest)(nil),      // 10: nebius.common.v1.GetByNameRequest
+	(*Operation)(nil),             // 11: nebius.common.v1.Operation
 }
 var file_nebius_compute_v1_instance_service_proto_depIdxs = []int32{
-	5, // 0: nebius.compute.v1.CreateInstanceRequest.metadata:type_name -> nebius.common.v1.ResourceMetadata
-	6, // 1: nebius.compute.v1.CreateInstanceRequest.spec:type_name -> nebius.compute.v1.InstanceSpec
-	7, // 2: nebius.compute.v1.ListInstancesResponse.items:type_name -> nebius.compute.v1.Instance
-	0, // 3: nebius.compute.v1.InstanceService.Get:input_type -> nebius.compute.v1.GetInstanceRequest
-	8, // 4: nebius.compute.v1.InstanceService.GetByName:input_type -> nebius.common.v1.GetByNameRequest
-	1, // 5: nebius.compute.v1.InstanceService.List:input_type -> nebius.compute.v1.ListInstancesRequest
-	2, // 6: nebius.compute.v1.InstanceService.Create:input_type -> nebius.compute.v1.CreateInstanceRequest
-	3, // 7: nebius.compute.v1.InstanceService.Delete:input_type -> nebius.compute.v1.DeleteInstanceRequest
-	7, // 8: nebius.compute.v1.InstanceService.Get:output_type -> nebius.compute.v1.Instance
-	7, // 9: nebius.compute.v1.InstanceService.GetByName:output_type -> nebius.compute.v1.Instance
-	4, // 10: nebius.compute.v1.InstanceService.List:output_type -> nebius.compute.v1.ListInstancesResponse
-	9, // 11: nebius.compute.v1.InstanceService.Create:output_type -> nebius.common.v1.Operation
-	9, // 12: nebius.compute.v1.InstanceService.Delete:output_type -> nebius.common.v1.Operation
-	8, // [8:13] is the sub-list for method output_type
-	3, // [3:8] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	7,  // 0: nebius.compute.v1.CreateInstanceRequest.metadata:type_name -> nebius.common.v1.ResourceMetadata
+	8,  // 1: nebius.compute.v1.CreateInstanceRequest.spec:type_name -> nebius.compute.v1.InstanceSpec
+	9,  // 2: nebius.compute.v1.ListInstancesResponse.items:type_name -> nebius.compute.v1.Instance
+	0,  // 3: nebius.compute.v1.InstanceService.Get:input_type -> nebius.compute.v1.GetInstanceRequest
+	10, // 4: nebius.compute.v1.InstanceService.GetByName:input_type -> nebius.common.v1.GetByNameRequest
+	1,  // 5: nebius.compute.v1.InstanceService.List:input_type -> nebius.compute.v1.ListInstancesRequest
+	2,  // 6: nebius.compute.v1.InstanceService.Create:input_type -> nebius.compute.v1.CreateInstanceRequest
+	3,  // 7: nebius.compute.v1.InstanceService.Delete:input_type -> nebius.compute.v1.DeleteInstanceRequest
+	4,  // 8: nebius.compute.v1.InstanceService.Start:input_type -> nebius.compute.v1.StartInstanceRequest
+	5,  // 9: nebius.compute.v1.InstanceService.Stop:input_type -> nebius.compute.v1.StopInstanceRequest
+	9,  // 10: nebius.compute.v1.InstanceService.Get:output_type -> nebius.compute.v1.Instance
+	9,  // 11: nebius.compute.v1.InstanceService.GetByName:output_type -> nebius.compute.v1.Instance
+	6,  // 12: nebius.compute.v1.InstanceService.List:output_type -> nebius.compute.v1.ListInstancesResponse
+	11, // 13: nebius.compute.v1.InstanceService.Create:output_type -> nebius.common.v1.Operation
+	11, // 14: nebius.compute.v1.InstanceService.Delete:output_type -> nebius.common.v1.Operation
+	11, // 15: nebius.compute.v1.InstanceService.Start:output_type -> nebius.common.v1.Operation
+	11, // 16: nebius.compute.v1.InstanceService.Stop:output_type -> nebius.common.v1.Operation
+	10, // [10:17] is the sub-list for method output_type
+	3,  // [3:10] is the sub-list for method input_type
+	3,  // [3:3] is the sub-list for extension type_name
+	3,  // [3:3] is the sub-list for extension extendee
+	0,  // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_nebius_compute_v1_instance_service_proto_init() }
@@ -362,7 +462,7 @@ func file_nebius_compute_v1_instance_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_nebius_compute_v1_instance_service_proto_rawDesc), len(file_nebius_compute_v1_instance_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   5,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

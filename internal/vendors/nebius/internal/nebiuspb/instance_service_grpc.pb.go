@@ -26,6 +26,8 @@ const (
 	InstanceService_List_FullMethodName      = "/nebius.compute.v1.InstanceService/List"
 	InstanceService_Create_FullMethodName    = "/nebius.compute.v1.InstanceService/Create"
 	InstanceService_Delete_FullMethodName    = "/nebius.compute.v1.InstanceService/Delete"
+	InstanceService_Start_FullMethodName     = "/nebius.compute.v1.InstanceService/Start"
+	InstanceService_Stop_FullMethodName      = "/nebius.compute.v1.InstanceService/Stop"
 )
 
 // InstanceServiceClient is the client API for InstanceService service.
@@ -37,6 +39,8 @@ type InstanceServiceClient interface {
 	List(ctx context.Context, in *ListInstancesRequest, opts ...grpc.CallOption) (*ListInstancesResponse, error)
 	Create(ctx context.Context, in *CreateInstanceRequest, opts ...grpc.CallOption) (*Operation, error)
 	Delete(ctx context.Context, in *DeleteInstanceRequest, opts ...grpc.CallOption) (*Operation, error)
+	Start(ctx context.Context, in *StartInstanceRequest, opts ...grpc.CallOption) (*Operation, error)
+	Stop(ctx context.Context, in *StopInstanceRequest, opts ...grpc.CallOption) (*Operation, error)
 }
 
 type instanceServiceClient struct {
@@ -97,6 +101,26 @@ func (c *instanceServiceClient) Delete(ctx context.Context, in *DeleteInstanceRe
 	return out, nil
 }
 
+func (c *instanceServiceClient) Start(ctx context.Context, in *StartInstanceRequest, opts ...grpc.CallOption) (*Operation, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Operation)
+	err := c.cc.Invoke(ctx, InstanceService_Start_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *instanceServiceClient) Stop(ctx context.Context, in *StopInstanceRequest, opts ...grpc.CallOption) (*Operation, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Operation)
+	err := c.cc.Invoke(ctx, InstanceService_Stop_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // InstanceServiceServer is the server API for InstanceService service.
 // All implementations must embed UnimplementedInstanceServiceServer
 // for forward compatibility.
@@ -106,6 +130,8 @@ type InstanceServiceServer interface {
 	List(context.Context, *ListInstancesRequest) (*ListInstancesResponse, error)
 	Create(context.Context, *CreateInstanceRequest) (*Operation, error)
 	Delete(context.Context, *DeleteInstanceRequest) (*Operation, error)
+	Start(context.Context, *StartInstanceRequest) (*Operation, error)
+	Stop(context.Context, *StopInstanceRequest) (*Operation, error)
 	mustEmbedUnimplementedInstanceServiceServer()
 }
 
@@ -130,6 +156,12 @@ func (UnimplementedInstanceServiceServer) Create(context.Context, *CreateInstanc
 }
 func (UnimplementedInstanceServiceServer) Delete(context.Context, *DeleteInstanceRequest) (*Operation, error) {
 	return nil, status.Error(codes.Unimplemented, "method Delete not implemented")
+}
+func (UnimplementedInstanceServiceServer) Start(context.Context, *StartInstanceRequest) (*Operation, error) {
+	return nil, status.Error(codes.Unimplemented, "method Start not implemented")
+}
+func (UnimplementedInstanceServiceServer) Stop(context.Context, *StopInstanceRequest) (*Operation, error) {
+	return nil, status.Error(codes.Unimplemented, "method Stop not implemented")
 }
 func (UnimplementedInstanceServiceServer) mustEmbedUnimplementedInstanceServiceServer() {}
 func (UnimplementedInstanceServiceServer) testEmbeddedByValue()                         {}
@@ -242,6 +274,42 @@ func _InstanceService_Delete_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _InstanceService_Start_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(StartInstanceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InstanceServiceServer).Start(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InstanceService_Start_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InstanceServiceServer).Start(ctx, req.(*StartInstanceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InstanceService_Stop_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(StopInstanceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InstanceServiceServer).Stop(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InstanceService_Stop_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InstanceServiceServer).Stop(ctx, req.(*StopInstanceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // InstanceService_ServiceDesc is the grpc.ServiceDesc for InstanceService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -268,6 +336,14 @@ var InstanceService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Delete",
 			Handler:    _InstanceService_Delete_Handler,
+		},
+		{
+			MethodName: "Start",
+			Handler:    _InstanceService_Start_Handler,
+		},
+		{
+			MethodName: "Stop",
+			Handler:    _InstanceService_Stop_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
