@@ -82,7 +82,14 @@ type Index struct {
 	state    map[string]*vendorState
 	// taken are single-machine items procured since their snapshot was
 	// read, by snapshot id: hidden until the vendor's catalog changes.
-	taken   map[int64]map[int]bool
+	taken map[int64]map[int]bool
+	// fresh is, by account, the earliest created_at its next answer may
+	// carry (a time.Time): one second after the newest offer it procured
+	// here. An offer id is account, second, snapshot and item, so without
+	// it an answer in the same second as the one a procured offer came
+	// from shows that offer again under its spent id, and a script renting
+	// machines one after another gets 409 for the second.
+	fresh   sync.Map
 	view    atomic.Pointer[view]
 	cache   snapshotCache
 	metrics indexMetrics

@@ -55,6 +55,9 @@ func (ix *Index) Answer(ctx context.Context, accountID int64, q supplyapi.OfferQ
 	now := ix.cfg.Now()
 	picked, total := ix.match(q, queryShape(q, key), v, now, limit)
 	created := now.UTC().Truncate(time.Second)
+	if f, ok := ix.fresh.Load(accountID); ok {
+		created = latest(created, f.(time.Time))
+	}
 	a := &Answer{TotalCount: total, FiltersApplied: ix.filtersApplied(q, variants, v, now),
 		Created: created, Expires: created.Add(ix.cfg.TTL), offers: make([]answered, len(picked)), stamps: v.stamps}
 	scratch := new([32]byte)

@@ -41,16 +41,22 @@ func (ix *Index) Resolve(ctx context.Context, accountID int64, id uuid.UUID) (su
 	return o, e.Item, nil
 }
 
-// MarkTaken hides a procured offer from further answers when it is one
-// specific machine (a marketplace listing with stock 1), until the vendor's
-// catalog next changes: otherwise the next renter is shown a machine that
-// is gone. Other offers stay: their stock is a pool.
+// MarkTaken tells the index an offer was procured. The account's next
+// answers here carry new ids (fresh), never the spent one. The offer is
+// hidden from further answers when it is one specific machine (a
+// marketplace listing with stock 1), until the vendor's catalog next
+// changes: otherwise the next renter is shown a machine that is gone.
+// Other offers stay: their stock is a pool.
 func (ix *Index) MarkTaken(ctx context.Context, accountID int64, id uuid.UUID) error {
+	ref, err := ix.codec.decode(id)
+	if err != nil || ref.Account != accountID {
+		return ErrNotFound
+	}
+	ix.markFresh(accountID, ref.Created.Add(time.Second))
 	_, item, err := ix.Resolve(ctx, accountID, id)
 	if err != nil || item.Stock != 1 {
 		return err
 	}
-	ref, _ := ix.codec.decode(id)
 	ix.mu.Lock()
 	if ix.taken[ref.Snapshot] == nil {
 		ix.taken[ref.Snapshot] = map[int]bool{}
@@ -182,4 +188,22 @@ func (c *snapshotCache) put(id int64, s cachedSnapshot) {
 	}
 	c.items[id] = s
 	c.order = append(c.order, id)
+}
+
+// markFresh moves the account's fresh floor forward to at.
+func (ix *Index) markFresh(accountID int64, at time.Time) {
+	for {
+		old, loaded := ix.fresh.LoadOrStore(accountID, at)
+		if !loaded || !at.After(old.(time.Time)) || ix.fresh.CompareAndSwap(accountID, old, at) {
+			return
+		}
+	}
+}
+
+// latest is the later of a and b.
+func latest(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }

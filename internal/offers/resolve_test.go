@@ -130,3 +130,32 @@ func TestRefusedItemIsHiddenUntilTheNextRead(t *testing.T) {
 		t.Errorf("refusals kept after a later read: %v", f.ix.state[cheapest.Vendor].refused)
 	}
 }
+
+// An answer in the same second as the one a procured offer came from
+// gives that offer a new id (a second later), so a renter renting machines
+// one after another is never shown a spent id; the spent one still
+// resolves to what was procured, and other accounts are not affected.
+func TestProcuredOfferIsShownAgainUnderANewID(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	q := supplyapi.OfferQuery{Compute: supplyapi.OfferQueryCompute{GPUType: "H100"}}
+	first := f.search(t, q).Offers[0]
+	if err := f.ix.MarkTaken(ctx, 1, first.OfferID); err != nil {
+		t.Fatal(err)
+	}
+	again := f.search(t, q).Offers[0]
+	if again.OfferID == first.OfferID || !again.CreatedAt.Equal(first.CreatedAt.Add(time.Second)) {
+		t.Errorf("the offer answered after it was procured: id %s created %s; first %s created %s; want a new id, a second later",
+			again.OfferID, again.CreatedAt, first.OfferID, first.CreatedAt)
+	}
+	if again.GPUPricePerHour != first.GPUPricePerHour || again.Vendor != first.Vendor {
+		t.Errorf("the same offer answered as %+v, want %+v", again, first)
+	}
+	if o, _, err := f.ix.Resolve(ctx, 1, first.OfferID); err != nil || o.OfferID != first.OfferID {
+		t.Errorf("the spent id resolves to %+v, %v", o, err)
+	}
+	other, err := f.ix.Search(ctx, 2, q)
+	if err != nil || !other.Offers[0].CreatedAt.Equal(first.CreatedAt) {
+		t.Errorf("another account's answer: %+v, %v; want created in the current second", other.Offers[0], err)
+	}
+}
