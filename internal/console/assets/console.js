@@ -284,7 +284,7 @@
   const rentLabels = Object.assign({
     offer_id: "Offer", ssh_public_key: "SSH public key", resource_name: "Name", auto_delete_after: "Delete after",
     cloud_init: "cloud-init", fallback: "Fallback",
-    open_ports: "Open ports",
+    open_ports: "Open ports", volume_ids: "Volumes",
   }, queryLabels);
   let poll = null;
   // watching is the offer whose procurement the dialog shows; a status
@@ -295,6 +295,13 @@
     const dialog = document.getElementById("rent");
     const form = document.getElementById("rent-form");
     dialog.addEventListener("close", () => { clearTimeout(poll); poll = null; watching = null; });
+    // A volume stays where it is: a failover could move the machine to
+    // another vendor or region, so the server refuses both together.
+    document.getElementById("rent-volume-list").addEventListener("change", () => {
+      const fallback = form.elements.fallback;
+      fallback.disabled = form.querySelector("#rent-volume-list input:checked") !== null;
+      if (fallback.disabled) fallback.checked = false;
+    });
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       const f = form.elements;
@@ -306,6 +313,8 @@
       if (f.auto_delete_after.value.trim()) req.auto_delete_after = f.auto_delete_after.value.trim();
       // Sent as typed, one entry a word: the server names a bad one.
       if (f.open_ports.value.trim()) req.open_ports = f.open_ports.value.trim().split(/[\s,]+/);
+      const volumes = Array.from(form.querySelectorAll("#rent-volume-list input:checked"), (i) => i.value);
+      if (volumes.length) req.volume_ids = volumes;
       // The server's own equivalents: same GPU, count, nodes, contract
       // and region group, at most 25% dearer per GPU-hour.
       if (f.fallback.checked) req.fallback = {};
@@ -363,8 +372,37 @@
     setText("rent-title", "Rent " + o.gpu_count + "× " + o.gpu_type);
     setText("rent-offer", vendorName(rentNames, o.vendor) + " · " + regionName(o.region, o.vendor_region, o.country) + " · " +
       contractName(o.contract_type) + " · " + money(o.gpu_price_per_hour) + "/GPU-h · " + money(o.total_price_per_hour) + "/h");
+    document.getElementById("rent-volumes").hidden = true;
+    form.elements.fallback.disabled = false;
+    document.getElementById("rent-volume-list").replaceChildren();
+    offerVolumes(o);
     document.getElementById("rent").showModal();
     (form.elements.ssh_public_key.value ? document.getElementById("rent-go") : form.elements.ssh_public_key).focus();
+  }
+
+  // offerVolumes lists, in the Rent dialog for offer o, the account's
+  // volumes that can be attached to it: available, at its vendor and
+  // vendor region. With none the field stays hidden; an answer that comes
+  // after the dialog moved to another offer is dropped.
+  async function offerVolumes(o) {
+    let vs;
+    try {
+      vs = await api("GET", "/volumes");
+    } catch (e) {
+      return; // renting works without: the field stays hidden
+    }
+    if (rentOffer !== o) return;
+    const fit = vs.filter((v) => v.vendor === o.vendor && v.vendor_region === o.vendor_region && v.status === "available");
+    const list = document.getElementById("rent-volume-list");
+    list.replaceChildren(...fit.map((v) => {
+      const box = el("input");
+      box.type = "checkbox";
+      box.value = v.id;
+      const label = el("label", null, "check");
+      label.append(box, " " + (v.name || v.id) + " · " + v.size_gb + " GB" + (v.mount_path ? " · " + v.mount_path : ""));
+      return label;
+    }));
+    document.getElementById("rent-volumes").hidden = fit.length === 0;
   }
 
   const stepOrder = ["provisioning_started", "provisioning_in_progress", "ready"];
