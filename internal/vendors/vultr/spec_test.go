@@ -6,9 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http/httptest"
 	"os"
 	"slices"
-	"net/http/httptest"
 	"testing"
 	"time"
 
