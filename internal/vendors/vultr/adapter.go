@@ -94,7 +94,9 @@ type Adapter struct {
 	budget  *vendors.Client
 	osID    int
 	sshPort func(ip string) int
-	log     *slog.Logger
+	// logger is Config.Logger; nil is slog.Default() at the time of
+	// logging, which the server sets up after making its adapters.
+	logger *slog.Logger
 	// warned remembers the plans and regions already logged as left out
 	// or unplaced, so a catalog refresh does not log them every time.
 	warned sync.Map
@@ -109,7 +111,6 @@ func (a *Adapter) AccountIdentifiers() []string { return a.identifiers }
 
 // New returns an adapter for the account whose key is c.APIKey.
 func New(c Config) *Adapter {
-	c.Logger = cmp.Or(c.Logger, slog.Default())
 	if c.SSHPort == nil {
 		c.SSHPort = func(string) int { return 22 }
 	}
@@ -125,9 +126,13 @@ func New(c Config) *Adapter {
 		budget:      budget,
 		osID:        cmp.Or(c.OSID, DefaultOSID),
 		sshPort:     c.SSHPort,
-		log:         c.Logger.With("vendor", Name),
+		logger:      c.Logger,
 		identifiers: []string{c.APIKey},
 	}
+}
+
+func (a *Adapter) log() *slog.Logger {
+	return cmp.Or(a.logger, slog.Default()).With("vendor", Name)
 }
 
 // Name returns "vultr".
@@ -271,7 +276,7 @@ func (a *Adapter) gpus(p govultr.Plan) (name string, count int, ok bool) {
 	count, ok = gpuCount(p.GPUVRAM, g.MemoryGB)
 	if !ok {
 		if _, logged := a.warned.LoadOrStore("plan/"+p.ID, true); !logged {
-			a.log.Info("Vultr plan holds a fraction of a GPU; left out", "plan", p.ID, "gpu_type", p.GPUType, "gpu_vram_gb", p.GPUVRAM)
+			a.log().Debug("Vultr plan holds a fraction of a GPU; left out", "plan", p.ID, "gpu_type", p.GPUType, "gpu_vram_gb", p.GPUVRAM)
 		}
 	}
 	return name, count, ok
@@ -293,7 +298,7 @@ func (a *Adapter) country(countries map[string]string, region string) string {
 		return c
 	}
 	if _, logged := a.warned.LoadOrStore("region/"+region, true); !logged {
-		a.log.Warn("Vultr plan location missing from GET /regions: no country known", "region", region)
+		a.log().Warn("Vultr plan location missing from GET /regions: no country known", "region", region)
 	}
 	return ""
 }

@@ -239,7 +239,7 @@ func TestGPUCount(t *testing.T) {
 // log and count; a fraction of a GPU is logged once and left out.
 func TestUnknownGPUPassedOn(t *testing.T) {
 	var logs bytes.Buffer
-	a := New(Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	a := New(Config{Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	name, count, ok := a.gpus(planOf("vcg-x9-8c-64g-96vram", "NVIDIA_X9", 96))
 	if name != "NVIDIA_X9" || count != 0 || !ok {
 		t.Errorf("unknown GPU: %q %d %v", name, count, ok)
