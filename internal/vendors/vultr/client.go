@@ -163,9 +163,6 @@ var refusals = vendors.Phrases{
 // words, or from the failure when there was no answer.
 func kindOf(err error, status int, body []byte) error {
 	switch {
-	case status == http.StatusTooManyRequests:
-		// Vultr: 30 requests per second per IP, then 429.
-		return vendors.ErrRateLimited
 	case status == http.StatusBadRequest || status == http.StatusUnprocessableEntity:
 		var e apiError
 		_ = json.Unmarshal(body, &e)
@@ -174,6 +171,8 @@ func kindOf(err error, status int, body []byte) error {
 		}
 		return vendors.ErrInvalid
 	case status >= 300:
+		// 401 and 403 the key, 404 the instance, 429 the rate limit
+		// (30 requests per second per IP), 5xx Vultr's trouble.
 		return vendors.StatusKind(status)
 	case status != 0:
 		// A 2xx govultr could not read.
