@@ -153,7 +153,6 @@ type apiError struct {
 //     and the like — the request's fault.
 var refusals = vendors.Phrases{
 	{Phrase: "not available in the selected region", Kind: vendors.ErrNoCapacity},
-	{Phrase: "out of stock", Kind: vendors.ErrNoCapacity},
 	{Phrase: "limit", Kind: vendors.ErrQuota},
 	{Phrase: "maximum", Kind: vendors.ErrQuota},
 	{Phrase: "invalid", Kind: vendors.ErrInvalid},

@@ -326,3 +326,25 @@ func planOf(id, gpuType string, vram int) govultr.Plan {
 func instanceOf(status, power, server, ip string) govultr.Instance {
 	return govultr.Instance{ID: uuid.NewString(), Status: status, PowerStatus: power, ServerStatus: server, MainIP: ip}
 }
+
+// TestReadRidesRateLimit: a read answered 429 with Retry-After: 1 is
+// sent again after the second Vultr asks for, and succeeds.
+func TestReadRidesRateLimit(t *testing.T) {
+	f := setup(t, standin.Options{BootTime: time.Second}, nil)
+	ctx := context.Background()
+	in, err := f.A.Create(ctx, l40sRequest(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.SI.SetRateLimit(1)
+	get := "GET " + apiPrefix + "/instances/" + in.ID
+	start := time.Now()
+	for range 2 {
+		if _, err := f.A.Get(ctx, in.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, took := f.Rec.Count(get), time.Since(start); n != 3 || took < 900*time.Millisecond {
+		t.Errorf("two Gets: %d requests in %v, want 3 (one refused, sent again a second later)", n, took)
+	}
+}
