@@ -139,7 +139,7 @@ func (a *Adapter) log() *slog.Logger {
 func (a *Adapter) Name() string { return Name }
 
 // Info describes Vultr: on-demand VMs with cloud-init user data, tags,
-// and halt/start.
+// halt/start, and ports opened by a firewall group.
 func (a *Adapter) Info() vendors.Info {
 	return vendors.Info{
 		Name:        Name,
@@ -148,6 +148,7 @@ func (a *Adapter) Info() vendors.Info {
 		Tags:        true,
 		Cilium:      true,
 		Stop:        true,
+		Ports:       true,
 	}
 }
 
@@ -322,6 +323,12 @@ func (a *Adapter) Create(ctx context.Context, req vendors.CreateRequest) (vendor
 		return vendors.Instance{}, err
 	}
 	name := vendors.InstanceName(req.ResourceID)
+	var firewall string
+	if len(req.Ports) > 0 {
+		if firewall, err = a.ensureFirewall(ctx, req); err != nil {
+			return vendors.Instance{}, err
+		}
+	}
 	body := &govultr.InstanceCreateReq{
 		Region:   req.Region,
 		Plan:     req.InstanceType,
@@ -331,6 +338,8 @@ func (a *Adapter) Create(ctx context.Context, req vendors.CreateRequest) (vendor
 		Tags:     append(vendors.MarkText(req.ResourceID, req.Owner), listTag),
 		SSHKeys:  []string{keyID},
 		UserData: base64.StdEncoding.EncodeToString([]byte(script)),
+		// Empty without ports: no group, Vultr's default of all open.
+		FirewallGroupID: firewall,
 	}
 	var created *govultr.Instance
 	err = a.call(ctx, "create instance", false, func(ctx context.Context) (err error) {

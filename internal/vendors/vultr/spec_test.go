@@ -88,6 +88,7 @@ const specFile = "vultr/openapi.json"
 var usedPaths = []string{
 	"/plans", "/regions", "/regions/{region-id}/availability", "/ssh-keys",
 	"/instances", "/instances/{instance-id}", "/instances/{instance-id}/halt", "/instances/{instance-id}/start",
+	"/firewalls", "/firewalls/{firewall-group-id}", "/firewalls/{firewall-group-id}/rules",
 }
 
 // keepPaths cuts the description's paths to usedPaths and returns what it
@@ -187,6 +188,7 @@ func TestAgainstPublishedSpec(t *testing.T) {
 	}
 	req := l40sRequest(t)
 	req.UserData = "#cloud-config\nruncmd:\n  - echo hi\n"
+	req.Ports = []vendors.Port{{Number: 8888, Protocol: vendors.TCP}, {Number: 9000, Protocol: vendors.UDP}, {Number: 9001, Protocol: vendors.UDP}}
 	in, err := a.Create(ctx, req)
 	if err != nil {
 		t.Fatal(err)
@@ -210,6 +212,9 @@ func TestAgainstPublishedSpec(t *testing.T) {
 	vendortest.WaitFor(t, a, in.ID, vendortest.Gone)
 	if err := a.Terminate(ctx, in.ID); err != nil {
 		t.Errorf("terminate a gone instance: %v", err)
+	}
+	if fws, err := a.Firewalls(ctx); err != nil || len(fws) != 1 || fws[0].InUse || a.DeleteFirewall(ctx, fws[0].ID) != nil {
+		t.Errorf("firewalls %+v, %v", fws, err)
 	}
 
 	// Refusals the description documents by status.
@@ -248,11 +253,18 @@ func TestWireConformance(t *testing.T) {
 			{At: "POST /instances", Status: 202, Type: instanceAnswer{}},
 			{At: "GET /instances", Status: 200, Type: instancesPage{}},
 			{At: "GET /instances/{instance-id}", Status: 200, Type: instanceAnswer{}},
+			{At: "GET /firewalls", Status: 200, Type: firewallGroupsPage{}},
+			{At: "POST /firewalls", Type: createFirewallGroupWire{}},
+			{At: "POST /firewalls", Status: 201, Type: firewallGroupAnswer{}},
+			{At: "GET /firewalls/{firewall-group-id}/rules", Status: 200, Type: firewallRulesPage{}},
+			{At: "POST /firewalls/{firewall-group-id}/rules", Type: createFirewallRuleWire{}},
+			{At: "POST /firewalls/{firewall-group-id}/rules", Status: 201, Type: firewallRuleAnswer{}},
 		},
 		NotWire: map[string]string{
-			"state":    "the stand-in's state file",
-			"record":   "the stand-in's state file",
-			"apiError": "Vultr's error body, which the description gives no schema (its 4xx entries carry a description only)",
+			"state":         "the stand-in's state file",
+			"record":        "the stand-in's state file",
+			"firewallGroup": "the stand-in's state file",
+			"apiError":      "Vultr's error body, which the description gives no schema (its 4xx entries carry a description only)",
 		},
 	})
 }

@@ -56,6 +56,8 @@ type StandIn struct {
 type state struct {
 	Instances map[string]*record `json:"instances"`
 	Keys      []sshKeyWire       `json:"ssh_keys"`
+	// Firewalls are the account's firewall groups by id.
+	Firewalls map[string]*firewallGroup `json:"firewall_groups,omitempty"`
 }
 
 // record is one instance. Its status derives from the timestamps.
@@ -77,6 +79,10 @@ type record struct {
 	IP         string    `json:"ip,omitempty"`
 	Port       int       `json:"port,omitempty"`
 	InternalIP string    `json:"internal_ip"`
+	// FirewallGroupID is the group named at create; Ports what it opened
+	// then, which the machine listens on.
+	FirewallGroupID string             `json:"firewall_group_id,omitempty"`
+	Ports           []standin.OpenPort `json:"ports,omitempty"`
 }
 
 // NewStandIn returns a stand-in seeded with Vultr's GPU catalog and the
@@ -111,6 +117,7 @@ func NewStandIn(o standin.Options) (*StandIn, error) {
 	mux.HandleFunc("DELETE "+apiPrefix+"/instances/{id}", s.deleteInstance)
 	mux.HandleFunc("POST "+apiPrefix+"/instances/{id}/halt", s.haltInstance)
 	mux.HandleFunc("POST "+apiPrefix+"/instances/{id}/start", s.startInstance)
+	s.routePorts(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "Not found.")
 	})
@@ -189,7 +196,7 @@ func (s *StandIn) machines() []standin.Host {
 // keys for root itself, and runs the user data as cloud-init.
 func machine(rec *record) standin.Machine {
 	return standin.Machine{Vendor: Name, ID: rec.ID, Name: rec.Hostname, Keys: rec.PublicKeys,
-		UserDataField: "user_data", UserData: rec.UserData}
+		UserDataField: "user_data", UserData: rec.UserData, Ports: rec.Ports}
 }
 
 // up says the instance has booted and is not halted.
@@ -411,6 +418,10 @@ func (s *StandIn) createInstance(w http.ResponseWriter, r *http.Request) {
 			}
 			keys = append(keys, s.State.Keys[i].SSHKey)
 		}
+		if req.FirewallGroupID != "" && s.State.Firewalls[req.FirewallGroupID] == nil {
+			writeError(w, http.StatusBadRequest, "Invalid firewall group.")
+			return
+		}
 		if s.quota > 0 && len(s.State.Instances) >= s.quota {
 			writeError(w, http.StatusBadRequest, fmt.Sprintf("Unable to create server: You have reached the maximum number of instances for your account (limit %d).", s.quota))
 			return
@@ -424,7 +435,9 @@ func (s *StandIn) createInstance(w http.ResponseWriter, r *http.Request) {
 			ID: newUUID(), Label: req.Label, Hostname: req.Hostname, Plan: req.Plan, Region: req.Region, OsID: req.OsID,
 			Tags: append([]string{}, req.Tags...), PublicKeys: keys, UserData: string(userData),
 			CreatedAt: now, BootedAt: now, InternalIP: fmt.Sprintf("10.%d.%d.%d", 1+n/62500%250, n/250%250, n%250+2),
+			FirewallGroupID: req.FirewallGroupID,
 		}
+		rec.Ports = s.openedPorts(rec)
 		s.State.Instances[rec.ID] = rec
 		if err := s.Save(); err != nil {
 			writeError(w, http.StatusInternalServerError, "Internal error: "+err.Error())
@@ -526,7 +539,7 @@ func (s *StandIn) render(rec *record, now time.Time) instanceWire {
 		ID: rec.ID, OS: "Ubuntu 24.04 LTS x64", RAM: p.RAM, Disk: p.Disk, MainIP: noIP, VCPUCount: p.VCPUCount,
 		Region: rec.Region, Plan: rec.Plan, DateCreated: stamp(rec.CreatedAt), AllowedBandwidth: p.Bandwidth,
 		Label: rec.Label, Hostname: rec.Hostname, OsID: rec.OsID, Features: []string{}, Tags: append([]string{}, rec.Tags...),
-		UserScheme: "root", InternalIP: rec.InternalIP,
+		UserScheme: "root", InternalIP: rec.InternalIP, FirewallGroupID: rec.FirewallGroupID,
 		Status: statusActive, PowerStatus: powerRunning, ServerStatus: serverOK,
 	}
 	if rec.Tags == nil {

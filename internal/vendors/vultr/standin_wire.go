@@ -87,6 +87,8 @@ type createInstanceWire struct {
 	Tags     []string `json:"tags"`
 	SSHKeyID []string `json:"sshkey_id"`
 	UserData string   `json:"user_data"`
+	// FirewallGroupID is the group the instance joins.
+	FirewallGroupID string `json:"firewall_group_id"`
 }
 
 type instanceWire struct {
@@ -126,4 +128,62 @@ type instanceAnswer struct {
 type instancesPage struct {
 	Instances []instanceWire `json:"instances"`
 	Meta      metaWire       `json:"meta"`
+}
+
+type firewallGroupWire struct {
+	ID            string `json:"id"`
+	Description   string `json:"description"`
+	DateCreated   string `json:"date_created"`
+	DateModified  string `json:"date_modified"`
+	InstanceCount int    `json:"instance_count"`
+	RuleCount     int    `json:"rule_count"`
+	MaxRuleCount  int    `json:"max_rule_count"`
+}
+
+type firewallGroupsPage struct {
+	FirewallGroups []firewallGroupWire `json:"firewall_groups"`
+	Meta           metaWire            `json:"meta"`
+}
+
+type firewallGroupAnswer struct {
+	FirewallGroup firewallGroupWire `json:"firewall_group"`
+}
+
+// createFirewallGroupWire is POST /firewalls's body.
+type createFirewallGroupWire struct {
+	Description string `json:"description"`
+}
+
+type firewallRuleWire struct {
+	ID         int    `json:"id"`
+	Type       string `json:"type"`
+	IPType     string `json:"ip_type"`
+	Action     string `json:"action"`
+	Protocol   string `json:"protocol"`
+	Port       string `json:"port"`
+	Subnet     string `json:"subnet"`
+	SubnetSize int    `json:"subnet_size"`
+	Source     string `json:"source"`
+	Notes      string `json:"notes"`
+}
+
+type firewallRulesPage struct {
+	FirewallRules []firewallRuleWire `json:"firewall_rules"`
+	Meta          metaWire           `json:"meta"`
+}
+
+type firewallRuleAnswer struct {
+	FirewallRule firewallRuleWire `json:"firewall_rule"`
+}
+
+// createFirewallRuleWire is POST /firewalls/{firewall-group-id}/rules's
+// body.
+type createFirewallRuleWire struct {
+	IPType     string `json:"ip_type"`
+	Protocol   string `json:"protocol"`
+	Subnet     string `json:"subnet"`
+	SubnetSize int    `json:"subnet_size"`
+	Port       string `json:"port"`
+	Source     string `json:"source"`
+	Notes      string `json:"notes"`
 }

@@ -89,6 +89,7 @@ func TestSuite(t *testing.T) {
 			return vendortest.Call{Method: http.MethodGet, Path: apiPrefix + "/instances/" + id}
 		},
 		Missing:  missing,
+		Ports:    true,
 		Hang:     vendortest.Call{Method: http.MethodGet, Path: apiPrefix + "/instances/"},
 		HangRead: func(ctx context.Context, v vendors.Vendor) error { _, err := v.Get(ctx, missing); return err },
 
