@@ -17,8 +17,8 @@ import (
 	"github.com/gpusupply/supply/internal/vendors"
 )
 
-// userAgent replaces govultr's own ("govultr/3.34.0"), keeping it.
-const userAgent = "govultr/3.34.0 supply/1 (+https://github.com/gpusupply/supply)"
+// userAgent is added to govultr's own ("govultr/3.34.0").
+const userAgent = "supply/1 (+https://github.com/gpusupply/supply)"
 
 // newClient is govultr's client pointed at baseURL, its requests sent
 // through transport (the key, the rate budget, the answer noted for the
@@ -34,7 +34,7 @@ func newClient(baseURL, key string, hc *http.Client, limiter *rate.Limiter) *gov
 	}
 	gv := govultr.NewClient(&http.Client{Transport: &transport{base: vendors.TracedTransport(Name, base), key: key, limiter: limiter}})
 	gv.SetRetryLimit(0)
-	gv.SetUserAgent(userAgent)
+	gv.SetUserAgent(gv.UserAgent + " " + userAgent)
 	// A malformed base URL fails every call at its request, which the
 	// calls report as an invalid request.
 	_ = gv.SetBaseURL(strings.TrimRight(baseURL, "/"))
