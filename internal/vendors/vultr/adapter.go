@@ -214,7 +214,9 @@ func (a *Adapter) availability(ctx context.Context, region string) (map[string]b
 		got, _, err = a.gv.Region.Availability(ctx, region, planType)
 		return err
 	})
-	if err != nil {
+	// A location Vultr does not know as a region (404) has nothing to
+	// deploy; it must not cost the whole catalog.
+	if err != nil && !vendors.IsNotFound(err) {
 		return nil, err
 	}
 	set := map[string]bool{}

@@ -349,3 +349,28 @@ func TestReadRidesRateLimit(t *testing.T) {
 		t.Errorf("two Gets: %d requests in %v, want 3 (one refused, sent again a second later)", n, took)
 	}
 }
+
+// TestUnknownLocationSoldOut: a plan location whose availability Vultr
+// answers 404 is listed sold out; the rest of the catalog stands.
+func TestUnknownLocationSoldOut(t *testing.T) {
+	f := setup(t, standin.Options{}, nil)
+	f.SI.Faults().Add(standin.Rule{Method: http.MethodGet, PathPrefix: apiPrefix + "/regions/ewr/availability", Status: http.StatusNotFound})
+	items, err := f.A.Catalog(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ewr, elsewhere := 0, 0
+	for _, it := range items {
+		switch {
+		case it.Region == "ewr" && it.Available:
+			t.Errorf("%s available in ewr, whose availability is 404", it.InstanceType)
+		case it.Region == "ewr":
+			ewr++
+		case it.Available:
+			elsewhere++
+		}
+	}
+	if ewr == 0 || elsewhere == 0 {
+		t.Errorf("%d ewr items, %d available elsewhere", ewr, elsewhere)
+	}
+}
