@@ -293,15 +293,19 @@ func (s *StandIn) level(p seedPlan, region string, taken map[string]int, now tim
 	return s.Opts.Level(item, p.stock[region]-taken[key], 0.05, key, now)
 }
 
-// capacities lists every plan in every location, for the sandbox's
-// capacity ledger; the caller holds s.Mu.
+// capacities lists every plan of whole GPUs in every location, for the
+// sandbox's capacity ledger; the caller holds s.Mu.
 func (s *StandIn) capacities() []standin.Level {
 	taken, now := s.taken(), s.Now()
 	var out []standin.Level
 	for _, id := range slices.Sorted(maps.Keys(s.plans)) {
 		p := s.plans[id]
 		for _, region := range p.plan.Locations {
-			out = append(out, s.level(p, region, taken, now))
+			// A slice of a GPU is nothing supply offers, so nothing the
+			// ledger's renters could set.
+			if l := s.level(p, region, taken, now); l.GPUCount > 0 {
+				out = append(out, l)
+			}
 		}
 	}
 	return out
