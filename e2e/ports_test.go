@@ -28,7 +28,7 @@ func TestOpenPortsThroughTheBinary(t *testing.T) {
 			for _, v := range s.WaitVendors(t) {
 				supports[v.Name] = v.SupportsPorts
 			}
-			if !supports["lambda"] || !supports["runpod"] || !supports["vastai"] || !supports["hyperstack"] || supports["scaleway"] {
+			if !supports["lambda"] || !supports["runpod"] || !supports["vastai"] || !supports["hyperstack"] || !supports["vultr"] || supports["scaleway"] {
 				t.Errorf("supports_ports: %v", supports)
 			}
 			_, public := renterKey(t, t.TempDir(), "ports")
@@ -56,7 +56,7 @@ func TestOpenPortsThroughTheBinary(t *testing.T) {
 					t.Errorf("%s %s: %d %s, want a 422 at %s", c.vendor, c.ports, code, answer, c.loc)
 				}
 			}
-			for _, vendor := range []string{"lambda", "runpod"} {
+			for _, vendor := range []string{"lambda", "runpod", "vultr"} {
 				code, answer, o := procure(vendor, `[8888, "6006/tcp"]`)
 				if code != http.StatusOK {
 					t.Fatalf("%s: %d %s", vendor, code, answer)

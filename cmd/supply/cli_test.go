@@ -345,6 +345,19 @@ func TestCommands(t *testing.T) {
 		}
 	})
 
+	t.Run("rent from Vultr", func(t *testing.T) {
+		// The adapter on govultr, against the sandbox's Vultr stand-in.
+		stdout, stderr := u.ok(t, "rent", "--gpu", "H100", "--vendor", "vultr")
+		if !sshLine.MatchString(stdout) || !strings.Contains(stderr, "vultr") || strings.Contains(stderr, " · refused · ") {
+			t.Fatalf("rent --vendor vultr: stdout %q, stderr %q", stdout, stderr)
+		}
+		id := regexp.MustCompile(`resource ([0-9a-f-]{36})`).FindStringSubmatch(stderr)
+		if id == nil {
+			t.Fatalf("no resource id in %q", stderr)
+		}
+		u.ok(t, "delete", id[1], "--wait")
+	})
+
 	t.Run("unknown ids", func(t *testing.T) {
 		id := uuid.NewString()
 		u.fails(t, "Offer "+id+" not found", "status", id)

@@ -15,6 +15,7 @@ import (
 	"github.com/gpusupply/supply/internal/vendors/scaleway"
 	"github.com/gpusupply/supply/internal/vendors/vastai"
 	"github.com/gpusupply/supply/internal/vendors/verda"
+	"github.com/gpusupply/supply/internal/vendors/vultr"
 )
 
 // vendorFlags are the credentials and endpoints of the real vendors. A
@@ -37,6 +38,7 @@ type vendorFlags struct {
 	nebiusProjects                   map[string]string
 	nebiusEndpoint                   string
 	nebiusInsecure                   bool
+	vultrKey, vultrURL               string
 	// sandboxHostsURL points real adapters at another server's sandbox:
 	// its hosts answer SSH on ports that service names.
 	sandboxHostsURL string
@@ -65,6 +67,8 @@ func (f *vendorFlags) register(fl *pflag.FlagSet) {
 	fl.StringToStringVar(&f.nebiusProjects, "nebius-projects", nil, "Nebius project per region, e.g. eu-north1=project-e00...,us-central1=project-e01...")
 	fl.StringVar(&f.nebiusEndpoint, "nebius-endpoint", "", "one host:port serving every Nebius service (default: Nebius's own hosts)")
 	fl.BoolVar(&f.nebiusInsecure, "nebius-insecure", false, "speak plaintext gRPC to --nebius-endpoint (only for another server's sandbox stand-in)")
+	fl.StringVar(&f.vultrKey, "vultr-api-key", "", "Vultr API key")
+	fl.StringVar(&f.vultrURL, "vultr-base-url", vultr.DefaultBaseURL, "Vultr API base URL (without /v2)")
 	fl.StringVar(&f.sandboxHostsURL, "sandbox-hosts-url", "", "with real adapters pointed at another server's sandbox (its sandbox/endpoints.json), the URL of its hosts service, which says the SSH port of each sandbox host")
 }
 
@@ -103,6 +107,9 @@ func (f *vendorFlags) configured(owner string) ([]vendors.Vendor, error) {
 			ServiceAccountID: f.nebiusServiceAccount, PublicKeyID: f.nebiusPublicKeyID, PrivateKeyPEM: string(key),
 			TenantID: f.nebiusTenant, Projects: f.nebiusProjects, Endpoint: f.nebiusEndpoint, Insecure: f.nebiusInsecure, SSHPort: port,
 		}))
+	}
+	if f.vultrKey != "" {
+		vs = append(vs, vultr.New(vultr.Config{APIKey: f.vultrKey, BaseURL: f.vultrURL, SSHPort: port}))
 	}
 	return vs, nil
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/gpusupply/supply/internal/vendors/standin"
 	"github.com/gpusupply/supply/internal/vendors/vastai"
 	"github.com/gpusupply/supply/internal/vendors/verda"
+	"github.com/gpusupply/supply/internal/vendors/vultr"
 )
 
 // StandIn is a vendor API stand-in as every vendor package builds it.
@@ -154,6 +155,17 @@ var kinds = []kind{
 		},
 		env: func(_ StandIn, u, key, _ string) (map[string]string, error) {
 			return map[string]string{"SUPPLY_VASTAI_API_KEY": key, "SUPPLY_VASTAI_BASE_URL": u}, nil
+		},
+	},
+	{
+		// govultr adds /v2 to every path: the base URL is the bare host.
+		name:    vultr.Name,
+		standIn: func(o standin.Options) (StandIn, error) { return vultr.NewStandIn(o) },
+		adapter: func(_ StandIn, u, key, _ string, port func(string) int) vendors.Vendor {
+			return vultr.New(vultr.Config{APIKey: key, BaseURL: u, SSHPort: port, RateLimit: sandboxRate, Burst: sandboxRate})
+		},
+		env: func(_ StandIn, u, key, _ string) (map[string]string, error) {
+			return map[string]string{"SUPPLY_VULTR_API_KEY": key, "SUPPLY_VULTR_BASE_URL": u}, nil
 		},
 	},
 }

@@ -105,16 +105,34 @@ func LoadSpec(t testing.TB, relPath string) *openapi3.T {
 	if err != nil {
 		t.Fatalf("load vendor spec %s: %v", path, err)
 	}
-	for _, name := range dropUndefinedSecurity(doc) {
-		t.Logf("vendor spec %s: ignoring security requirement %q, which names no defined scheme", relPath, name)
+	return checkSpec(t, loader, doc, path)
+}
+
+// LoadSpecData is LoadSpec for a one-file description already read (and
+// mended, where the package names why) from vendor-specs/relPath.
+func LoadSpecData(t testing.TB, relPath string, data []byte) *openapi3.T {
+	t.Helper()
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(data)
+	if err != nil {
+		t.Fatalf("load vendor spec %s: %v", relPath, err)
 	}
-	err = doc.Validate(loader.Context,
+	return checkSpec(t, loader, doc, relPath)
+}
+
+// checkSpec validates a loaded description as LoadSpec says.
+func checkSpec(t testing.TB, loader *openapi3.Loader, doc *openapi3.T, name string) *openapi3.T {
+	t.Helper()
+	for _, scheme := range dropUndefinedSecurity(doc) {
+		t.Logf("vendor spec %s: ignoring security requirement %q, which names no defined scheme", name, scheme)
+	}
+	err := doc.Validate(loader.Context,
 		openapi3.DisableExamplesValidation(),
 		openapi3.DisableSchemaDefaultsValidation(),
 		openapi3.DisableSchemaPatternValidation(),
 	)
 	if err != nil {
-		t.Fatalf("vendor spec %s is not a valid OpenAPI document: %v", path, err)
+		t.Fatalf("vendor spec %s is not a valid OpenAPI document: %v", name, err)
 	}
 	return doc
 }
