@@ -60,6 +60,7 @@ func TestSuite(t *testing.T) {
 		return func(t *testing.T) vendors.CreateRequest { return createRequest(t, location, typ, vendors.OnDemand) }
 	}
 	vendortest.Run(t, vendortest.Kit{
+		Volumes: &vendortest.VolumeKit{MountPath: func(v vendors.Volume) string { return mountPath(v.Name) }, ReportsUse: true},
 		Start:   func(t *testing.T, o standin.Options) *vendortest.Rig { return setup.Serve(t, o, nil).Rig },
 		Clock:   clockBase,
 		Request: onDemand("FIN-03", "1H100.80S.30V"),
