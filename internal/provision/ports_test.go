@@ -95,7 +95,7 @@ func TestOpenPorts(t *testing.T) {
 func TestOpenPortsRefused(t *testing.T) {
 	e := newEnv(t, "sqlite", nil)
 	ctx := context.Background()
-	lambda, runpod, scaleway := e.offer("lambda", "H100"), e.offer("runpod", "H100"), e.offer("scaleway", "H100")
+	lambda, runpod, verda := e.offer("lambda", "H100"), e.offer("runpod", "H100"), e.offer("verda", "H100")
 	for _, c := range []struct {
 		offer      supplyapi.Offer
 		ports, loc string
@@ -110,7 +110,7 @@ func TestOpenPortsRefused(t *testing.T) {
 		{lambda, `["9010-9000"]`, "[body open_ports 0]", "ends before it starts"},
 		{lambda, `["1000-2000"]`, "[body open_ports 0]", "more than 64 ports"},
 		{lambda, `["1000-1040", "2000-2040"]`, "[body open_ports]", "more than 64 ports"},
-		{scaleway, `[8888]`, "[body open_ports]", "Scaleway does not open ports"},
+		{verda, `[8888]`, "[body open_ports]", "Verda (formerly DataCrunch) does not open ports"},
 		{runpod, `["5353/udp"]`, "[body open_ports]", "RunPod opens tcp ports only"},
 	} {
 		_, err := e.svc.Procure(ctx, 1, "", supplyapi.ProcureOfferRequest{OfferID: c.offer.OfferID, SSHPublicKey: testKey, OpenPorts: openPorts(t, c.ports)})
