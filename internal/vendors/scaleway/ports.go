@@ -101,12 +101,13 @@ func (a *Adapter) securityGroups(ctx context.Context, zone string, name *string)
 }
 
 // Firewalls lists the security groups supply made, in every configured
-// zone; an id is "<zone>/<uuid>", as a server's is.
+// zone; an id is "<zone>/<uuid>", as a server's is. The whole list is
+// read and the names parsed here: the SDK does not say whether the name
+// filter matches a prefix.
 func (a *Adapter) Firewalls(ctx context.Context) ([]vendors.Firewall, error) {
-	prefix := vendors.NamePrefix
 	var out []vendors.Firewall
 	for _, zone := range a.zones {
-		groups, err := a.securityGroups(ctx, zone, &prefix)
+		groups, err := a.securityGroups(ctx, zone, nil)
 		if err != nil {
 			return nil, err
 		}
