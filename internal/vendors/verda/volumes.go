@@ -21,7 +21,7 @@ import (
 // machine sees a raw disk: its start-up script formats it when it has no
 // filesystem and mounts it at mountPath.
 
-// volumeType is the type supply's volumes are made as: the NVMe the
+// dataVolumeType is the type supply's volumes are made as: the NVMe the
 // instances boot from.
 const dataVolumeType = osVolumeType
 
