@@ -28,7 +28,7 @@ func TestOpenPortsThroughTheBinary(t *testing.T) {
 			for _, v := range s.WaitVendors(t) {
 				supports[v.Name] = v.SupportsPorts
 			}
-			if !supports["lambda"] || !supports["runpod"] || !supports["vastai"] || !supports["hyperstack"] || !supports["vultr"] || supports["scaleway"] {
+			if !supports["lambda"] || !supports["runpod"] || !supports["vastai"] || !supports["hyperstack"] || !supports["scaleway"] || !supports["vultr"] || supports["verda"] {
 				t.Errorf("supports_ports: %v", supports)
 			}
 			_, public := renterKey(t, t.TempDir(), "ports")
@@ -42,7 +42,7 @@ func TestOpenPortsThroughTheBinary(t *testing.T) {
 				{"lambda", `[8888, 0]`, `["body","open_ports",1]`, "out of range"},
 				{"lambda", `["9000-8000"]`, `["body","open_ports",0]`, "ends before it starts"},
 				{"lambda", `["8888/sctp"]`, `["body","open_ports",0]`, "only tcp and udp"},
-				{"scaleway", `[8888]`, `["body","open_ports"]`, "Scaleway does not open ports"},
+				{"verda", `[8888]`, `["body","open_ports"]`, "Verda (formerly DataCrunch) does not open ports"},
 			} {
 				code, answer, _ := procure(c.vendor, c.ports)
 				var e struct {
@@ -56,7 +56,7 @@ func TestOpenPortsThroughTheBinary(t *testing.T) {
 					t.Errorf("%s %s: %d %s, want a 422 at %s", c.vendor, c.ports, code, answer, c.loc)
 				}
 			}
-			for _, vendor := range []string{"lambda", "runpod", "vultr"} {
+			for _, vendor := range []string{"lambda", "runpod", "scaleway", "vultr"} {
 				code, answer, o := procure(vendor, `[8888, "6006/tcp"]`)
 				if code != http.StatusOK {
 					t.Fatalf("%s: %d %s", vendor, code, answer)

@@ -31,9 +31,9 @@ func openPorts(t *testing.T, js string) []supplyapi.OpenPort {
 
 // TestOpenPorts: ports asked at procurement are open on the machine once
 // it is ready, where each instance's ports say (the port itself on a
-// Lambda VM behind its own firewall ruleset, RunPod's or Vast.ai's
-// mapping on a container);
-// a port not asked for is closed; the ruleset goes with the machine.
+// Lambda VM behind its own firewall ruleset or a Scaleway server behind its
+// own security group, RunPod's or Vast.ai's mapping on a container);
+// a port not asked for is closed; the firewall goes with the machine.
 func TestOpenPorts(t *testing.T) {
 	for _, engine := range storetest.Engines(t) {
 		t.Run(engine, func(t *testing.T) {
@@ -47,6 +47,7 @@ func TestOpenPorts(t *testing.T) {
 				{"runpod", `[8888, "8888/tcp"]`, []string{"8888/tcp"}},
 				{"vastai", `["8888", "53/udp"]`, []string{"8888/tcp", "53/udp"}},
 				{"hyperstack", `["7000-7001/udp"]`, []string{"7000/udp", "7001/udp"}},
+				{"scaleway", `["8888", "9000-9001"]`, []string{"8888/tcp", "9000/tcp", "9001/tcp"}},
 			} {
 				o := e.offer(c.vendor, "H100")
 				resp := e.procure(o, func(r *supplyapi.ProcureOfferRequest) { r.OpenPorts = openPorts(t, c.ports) })
@@ -81,9 +82,11 @@ func TestOpenPorts(t *testing.T) {
 					t.Errorf("%s: a deleted resource's ports %+v, want them listed with no host", c.vendor, sum.Ports)
 				}
 			}
-			fws, err := e.vendors["lambda"].(vendors.Firewalls).Firewalls(ctx)
-			if err != nil || len(fws) != 0 {
-				t.Errorf("Lambda rulesets after the machine was deleted: %+v, %v", fws, err)
+			for _, vendor := range []string{"lambda", "scaleway"} {
+				fws, err := e.vendors[vendor].(vendors.Firewalls).Firewalls(ctx)
+				if err != nil || len(fws) != 0 {
+					t.Errorf("%s firewalls after the machine was deleted: %+v, %v", vendor, fws, err)
+				}
 			}
 		})
 	}
@@ -95,7 +98,7 @@ func TestOpenPorts(t *testing.T) {
 func TestOpenPortsRefused(t *testing.T) {
 	e := newEnv(t, "sqlite", nil)
 	ctx := context.Background()
-	lambda, runpod, scaleway := e.offer("lambda", "H100"), e.offer("runpod", "H100"), e.offer("scaleway", "H100")
+	lambda, runpod, verda := e.offer("lambda", "H100"), e.offer("runpod", "H100"), e.offer("verda", "H100")
 	for _, c := range []struct {
 		offer      supplyapi.Offer
 		ports, loc string
@@ -110,7 +113,7 @@ func TestOpenPortsRefused(t *testing.T) {
 		{lambda, `["9010-9000"]`, "[body open_ports 0]", "ends before it starts"},
 		{lambda, `["1000-2000"]`, "[body open_ports 0]", "more than 64 ports"},
 		{lambda, `["1000-1040", "2000-2040"]`, "[body open_ports]", "more than 64 ports"},
-		{scaleway, `[8888]`, "[body open_ports]", "Scaleway does not open ports"},
+		{verda, `[8888]`, "[body open_ports]", "Verda (formerly DataCrunch) does not open ports"},
 		{runpod, `["5353/udp"]`, "[body open_ports]", "RunPod opens tcp ports only"},
 	} {
 		_, err := e.svc.Procure(ctx, 1, "", supplyapi.ProcureOfferRequest{OfferID: c.offer.OfferID, SSHPublicKey: testKey, OpenPorts: openPorts(t, c.ports)})

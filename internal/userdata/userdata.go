@@ -175,8 +175,9 @@ func rootCloudConfig(key string) string {
 // StartupScript returns a shell script for vendors that run a start-up
 // script instead of cloud-init user data: it grants root access, then
 // runs the renter's script, or hands their cloud-config to the image's
-// cloud-init.
-func StartupScript(sshPublicKey, userData string) (string, error) {
+// cloud-init. Each of setup is shell the adapter needs run as root
+// before the renter's part (mounting volumes, say).
+func StartupScript(sshPublicKey, userData string, setup ...string) (string, error) {
 	key, err := ValidateKey(sshPublicKey)
 	if err != nil {
 		return "", err
@@ -188,6 +189,11 @@ func StartupScript(sshPublicKey, userData string) (string, error) {
 	var b strings.Builder
 	b.WriteString("#!/bin/bash\n# supply: root SSH access, then the renter's start-up part.\nset -u\n")
 	b.WriteString(rootScript(key) + "\n")
+	for _, part := range setup {
+		if part = strings.TrimRight(part, "\n"); part != "" {
+			b.WriteString(part + "\n")
+		}
+	}
 	switch kind {
 	case Script:
 		b.WriteString("cat > /root/supply-startup.sh " + renterHeredoc + userData + "\n" + renterMarker + "\n")

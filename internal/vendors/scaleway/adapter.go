@@ -200,7 +200,8 @@ func New(c Config) *Adapter {
 // Name is the vendor slug.
 func (a *Adapter) Name() string { return Name }
 
-// Info describes what Scaleway supports: no spot, no clusters.
+// Info describes what Scaleway supports: no spot, no clusters; ports
+// opened by a security group of the server's own.
 func (a *Adapter) Info() vendors.Info {
 	return vendors.Info{
 		Name:        Name,
@@ -209,6 +210,7 @@ func (a *Adapter) Info() vendors.Info {
 		Tags:        true,
 		Cilium:      true,
 		Stop:        true,
+		Ports:       true,
 	}
 }
 
@@ -390,9 +392,17 @@ func (a *Adapter) Create(ctx context.Context, req vendors.CreateRequest) (vendor
 		if err != nil {
 			return vendors.Instance{}, err
 		}
+		create := a.createRequest(req, image, publicKey)
+		if len(req.Ports) > 0 {
+			group, err := a.ensureSecurityGroup(ctx, zone, req)
+			if err != nil {
+				return vendors.Instance{}, err
+			}
+			create.SecurityGroup = &group
+		}
 		// A create is never re-sent: a timeout or 5xx comes back as
 		// ErrTransient and the next Create finds the server.
-		srv, err = a.createServer(ctx, a.createRequest(req, image, publicKey))
+		srv, err = a.createServer(ctx, create)
 		if err != nil {
 			return vendors.Instance{}, err
 		}

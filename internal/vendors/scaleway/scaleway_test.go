@@ -73,6 +73,7 @@ func TestSuite(t *testing.T) {
 		Create:  vendortest.Call{Method: http.MethodPost, Path: "/instance/v1/zones/fr-par-2/servers"},
 		Get:     func(id string) vendortest.Call { return vendortest.Call{Method: http.MethodGet, Path: serverPath(id)} },
 		Missing: "fr-par-2/" + uuid.NewString(),
+		Ports:   true,
 		Hang:    vendortest.Call{Path: "/instance/v1/zones/fr-par-1/products/servers/availability"},
 
 		GPUNames:    gpuNames,

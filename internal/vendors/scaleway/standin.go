@@ -42,6 +42,9 @@ type StandIn struct {
 type savedState struct {
 	Servers []*serverRecord `json:"servers"`
 	Volumes []*volumeRecord `json:"volumes"`
+	// SecurityGroups are those made through the API (the project's
+	// default is not kept: a server without one of these uses it).
+	SecurityGroups []*securityGroupRecord `json:"security_groups,omitempty"`
 }
 
 type serverRecord struct {
@@ -68,6 +71,10 @@ type serverRecord struct {
 	// IP and SSHPort are the sandbox host, once the server has run.
 	IP      string `json:"ip,omitempty"`
 	SSHPort int    `json:"ssh_port,omitempty"`
+	// SecurityGroup is the group asked for at create ("": the default);
+	// Ports what its rules open, which the sandbox machine listens on.
+	SecurityGroup string             `json:"security_group,omitempty"`
+	Ports         []standin.OpenPort `json:"ports,omitempty"`
 }
 
 type volumeRecord struct {
@@ -122,6 +129,7 @@ func NewStandIn(o standin.Options) (*StandIn, error) {
 	mux.HandleFunc("GET "+block+"/volumes/{id}", s.getVolume)
 	mux.HandleFunc("PATCH "+block+"/volumes/{id}", s.updateVolume)
 	mux.HandleFunc("DELETE "+block+"/volumes/{id}", s.deleteVolume)
+	s.routePorts(mux, zone)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, errorEnvelope{Type: "not_found", Message: "resource is not found"})
 	})
@@ -180,7 +188,7 @@ func (s *StandIn) machines() []standin.Host {
 // sets both to the same key, and the stand-in reads the user data.
 func machine(srv *serverRecord) standin.Machine {
 	return standin.Machine{Vendor: Name, ID: srv.ID, Name: srv.Name, UserDataField: "user_data/cloud-init",
-		UserData: srv.UserData["cloud-init"]}
+		UserData: srv.UserData["cloud-init"], Ports: srv.Ports}
 }
 
 // limit answers Scaleway's 429, with a Retry-After to the end of the
@@ -593,7 +601,7 @@ func (s *StandIn) view(srv *serverRecord, now time.Time) server {
 		IPv6: json.RawMessage("null"), ExtraNetworks: []json.RawMessage{}, DynamicIPRequired: srv.DynamicIP,
 		CreationDate: stamp(srv.CreatedAt), ModificationDate: stamp(srv.CreatedAt),
 		Bootscript:    json.RawMessage("null"),
-		SecurityGroup: nameRef{ID: uuid.NewSHA1(uuid.NameSpaceURL, []byte("sg/"+srv.Project+"/"+srv.Zone)).String(), Name: "Default security group"},
+		SecurityGroup: s.groupRef(srv),
 		Maintenances:  []json.RawMessage{}, PlacementGroup: json.RawMessage("null"), PrivateNICs: []json.RawMessage{},
 		Zone: srv.Zone, Filesystems: []json.RawMessage{},
 	}
@@ -767,6 +775,10 @@ func (s *StandIn) createServer(w http.ResponseWriter, r *http.Request) {
 			Details: []errorDetail{{Resource: "instances", Quota: &quota, Current: &current}}})
 		return
 	}
+	group, ok := s.serverGroup(w, zone, req.SecurityGroup)
+	if !ok {
+		return
+	}
 	srv := &serverRecord{
 		ID: uuid.NewString(), Name: req.Name, Zone: zone, Type: req.CommercialType, Project: *req.Project,
 		Image: *req.Image, Tags: req.Tags, UserData: map[string]string{}, DynamicIP: req.DynamicIPRequired != nil && *req.DynamicIPRequired,
@@ -774,6 +786,9 @@ func (s *StandIn) createServer(w http.ResponseWriter, r *http.Request) {
 	}
 	if srv.Name == "" {
 		srv.Name = "scw-" + srv.ID[:8]
+	}
+	if group != nil {
+		srv.SecurityGroup, srv.Ports = group.ID, openedPorts(group)
 	}
 	// An image's SBS root volume is named after the image, as every
 	// recording shows. None shows a name asked for in volumes["0"] kept

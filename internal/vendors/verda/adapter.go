@@ -99,6 +99,9 @@ type Adapter struct {
 	keyIDs map[string]string
 	// unknownRegions are logged once each.
 	unknownRegions map[string]bool
+	// volumePrice is the NVMe price per GB-month, as /volume-types last
+	// said it.
+	volumePrice float64
 
 	// identifiers are the configured values that name the operator's
 	// account at the vendor, never to be shown to tenants (vendors.Redact).
@@ -150,6 +153,7 @@ func New(c Config) *Adapter {
 		osVolumeGB:     cmp.Or(c.OSVolumeGB, DefaultOSVolumeGB),
 		keyIDs:         map[string]string{},
 		unknownRegions: map[string]bool{},
+		volumePrice:    defaultVolumePrice,
 	}
 }
 
@@ -157,7 +161,7 @@ func New(c Config) *Adapter {
 func (a *Adapter) Name() string { return Name }
 
 // Info describes Verda: VMs on demand and as spot, booted with a start-up
-// script; no clusters through this adapter.
+// script, with block volumes; no clusters through this adapter.
 func (a *Adapter) Info() vendors.Info {
 	return vendors.Info{
 		Name:        Name,
@@ -165,6 +169,7 @@ func (a *Adapter) Info() vendors.Info {
 		Spot:        true,
 		Cilium:      true,
 		Stop:        true,
+		Volumes:     true,
 	}
 }
 
@@ -390,6 +395,10 @@ func (a *Adapter) bootDiskPrice(ctx context.Context) (float64, error) {
 	}
 	for _, v := range vols {
 		if v.Type == osVolumeType {
+			// The boot volume's type is also the data volumes'.
+			a.mu.Lock()
+			a.volumePrice = v.Price.PricePerMonthPerGB
+			a.mu.Unlock()
 			return float64(a.osVolumeGB) * v.Price.PricePerMonthPerGB / hoursPerMonth, nil
 		}
 	}
@@ -452,7 +461,10 @@ func (a *Adapter) Create(ctx context.Context, req vendors.CreateRequest) (vendor
 	if err != nil {
 		return vendors.Instance{}, a.invalid("create", err.Error())
 	}
-	script, err := userdata.StartupScript(publicKey, req.UserData)
+	if err := attachable(req.Volumes); err != nil {
+		return vendors.Instance{}, a.invalid("create", err.Error())
+	}
+	script, err := userdata.StartupScript(publicKey, req.UserData, mountScript(req.Volumes))
 	if err != nil {
 		return vendors.Instance{}, a.invalid("create", err.Error())
 	}
@@ -478,6 +490,7 @@ func (a *Adapter) Create(ctx context.Context, req vendors.CreateRequest) (vendor
 		StartupScriptID: scriptID,
 		OSVolume:        osVolume{Name: name + "-os", Size: a.osVolumeGB},
 		IsSpot:          req.Contract == vendors.Spot,
+		ExistingVolumes: volumeIDs(req.Volumes),
 	}
 	var raw []byte
 	// A create is never re-sent by the client: a timeout or 5xx comes back

@@ -178,6 +178,24 @@ var specPatches = []specPatch{
 				resp.Value.Content["text/plain"] = openapi3.NewMediaType().WithSchema(openapi3.NewStringSchema())
 			}
 		}},
+	{"volume id typed",
+		"the /volumes/{volumeId} path parameter has an empty schema ({}), which the validator takes as allowing " +
+			"no value at all; it is the VolumeId it names (a uuid string)",
+		func(t testing.TB, spec *openapi3.T) {
+			item := spec.Paths.Value("/volumes/{volumeId}")
+			if item == nil || len(item.Parameters) != 1 {
+				t.Fatal("/volumes/{volumeId} and its parameter are gone from the Verda spec")
+			}
+			item.Parameters[0].Value.Schema = vendortest.Component(t, spec, "VolumeId").NewRef()
+		}},
+	{"volume id as text",
+		"POST /volumes 202 says \"Returns the volume ID\" but gives no body; it answers the bare id as text/plain, " +
+			"as the other creates do (the Go SDK's CreateVolume reads it with createWithPlainTextResponse too)",
+		func(t testing.TB, spec *openapi3.T) {
+			setJSON(t, spec, "POST /volumes", http.StatusAccepted, openapi3.NewStringSchema())
+			resp := spec.Paths.Value("/volumes").Post.Responses.Status(http.StatusAccepted)
+			resp.Value.Content["text/plain"] = openapi3.NewMediaType().WithSchema(openapi3.NewStringSchema())
+		}},
 }
 
 func anys(vs []string) []any {
@@ -233,8 +251,13 @@ func TestAgainstPublishedSpec(t *testing.T) {
 	if _, err := f.A.Catalog(ctx); err != nil {
 		t.Fatal(err)
 	}
+	vol, err := f.A.CreateVolume(ctx, vendors.VolumeRequest{VolumeID: uuid.NewString(), Owner: vendors.NewOwner(), Region: "FIN-01", SizeGB: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
 	req := createRequest(t, "FIN-01", "1A100.40S.22V", vendors.Spot)
 	req.UserData = "#cloud-config\npackages: [htop]\n"
+	req.Volumes = []vendors.Volume{vol}
 	in, err := f.A.Create(ctx, req)
 	if err != nil {
 		t.Fatal(err)
@@ -246,7 +269,25 @@ func TestAgainstPublishedSpec(t *testing.T) {
 		t.Errorf("create sold out: %v, want ErrNoCapacity", err)
 	}
 	vendortest.WaitFor(t, f.A, in.ID, vendortest.Running)
-	vendortest.PowerRoundTrip(t, f.A, in.ID, nil)
+	token := bearer(t, f)
+	volumeCall := func(action, instanceID string, want int) {
+		t.Helper()
+		body, _ := json.Marshal(volumeAction{ID: []string{vol.ID}, Action: action, InstanceID: instanceID})
+		if got := send(t, f, token, http.MethodPut, "/volumes", string(body)); got != want {
+			t.Errorf("volume %s: %d, want %d", action, got, want)
+		}
+	}
+	// "To attach, detach or delete a volume, the target / attached
+	// instance should be shutdown."
+	volumeCall(volumeDetach, "", http.StatusForbidden)
+	volumeCall(volumeDelete, "", http.StatusForbidden)
+	if err := f.A.DeleteVolume(ctx, vol.ID); !errors.Is(err, vendors.ErrInvalid) {
+		t.Errorf("deleting an attached volume: %v, want ErrInvalid", err)
+	}
+	vendortest.PowerRoundTrip(t, f.A, in.ID, func() {
+		volumeCall(volumeDetach, "", http.StatusAccepted)
+		volumeCall(volumeAttach, in.ID, http.StatusAccepted)
+	})
 	if _, err := f.A.List(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -254,9 +295,20 @@ func TestAgainstPublishedSpec(t *testing.T) {
 		t.Fatal(err)
 	}
 	vendortest.WaitFor(t, f.A, in.ID, vendortest.Gone)
+	if got, err := f.A.GetVolume(ctx, vol.ID); err != nil || got.State != vendors.VolumeAvailable {
+		t.Errorf("the volume of a deleted instance: %+v, %v; want it detached", got, err)
+	}
+	if all, err := f.A.ListVolumes(ctx); err != nil || len(all) != 1 || all[0].ID != vol.ID {
+		t.Errorf("ListVolumes: %+v, %v; want the one volume", all, err)
+	}
+	if err := f.A.DeleteVolume(ctx, vol.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.A.GetVolume(ctx, vol.ID); !errors.Is(err, vendors.ErrNotFound) {
+		t.Errorf("GetVolume after delete: %v, want not found", err)
+	}
 
 	// What the adapter does not call, the stand-in still serves to spec.
-	token := bearer(t, f)
 	for _, call := range []struct {
 		method, path, body string
 		want               int
@@ -266,21 +318,15 @@ func TestAgainstPublishedSpec(t *testing.T) {
 		{http.MethodGet, "/balance", "", http.StatusOK},
 		{http.MethodGet, "/instances?status=running", "", http.StatusOK},
 		{http.MethodGet, "/ssh-keys", "", http.StatusOK},
+		{http.MethodGet, "/volumes?status=deleted", "", http.StatusOK},
+		{http.MethodGet, "/volumes/" + vol.ID, "", http.StatusOK},
+		{http.MethodGet, "/volumes/" + uuid.NewString(), "", http.StatusNotFound},
+		{http.MethodPut, "/volumes", `{"action":"delete","id":"` + uuid.NewString() + `"}`, http.StatusNotFound},
 		// Two unknown ids: a 207 of per-instance results.
 		{http.MethodPut, "/instances", `{"action":"delete","id":["` + uuid.NewString() + `","` + uuid.NewString() + `"]}`, http.StatusMultiStatus},
 	} {
-		r, _ := http.NewRequest(call.method, f.Srv.URL+basePath+call.path, strings.NewReader(call.body))
-		r.Header.Set("Authorization", "Bearer "+token)
-		if call.body != "" {
-			r.Header.Set("Content-Type", "application/json")
-		}
-		resp, err := http.DefaultClient.Do(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != call.want {
-			t.Errorf("%s %s: %d, want %d", call.method, call.path, resp.StatusCode, call.want)
+		if got := send(t, f, token, call.method, call.path, call.body); got != call.want {
+			t.Errorf("%s %s: %d, want %d", call.method, call.path, got, call.want)
 		}
 	}
 	// /instances documents its 401 (/locations, under the same global
@@ -293,6 +339,22 @@ func TestAgainstPublishedSpec(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("no token: %d, want 401", resp.StatusCode)
 	}
+}
+
+// send makes one call of the API with token and returns its status.
+func send(t *testing.T, f *fixture, token, method, path, body string) int {
+	t.Helper()
+	r, _ := http.NewRequest(method, f.Srv.URL+basePath+path, strings.NewReader(body))
+	r.Header.Set("Authorization", "Bearer "+token)
+	if body != "" {
+		r.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 // bearer gets an access token from the stand-in the way the adapter does.
@@ -321,6 +383,9 @@ func TestWireConformance(t *testing.T) {
 		"POST /instances":             {400, 401, 402, 503},
 		"PUT /instances":              {400, 401, 403, 404},
 		"GET /instances/{instanceId}": {400, 401, 404},
+		"POST /volumes":               {400, 401, 403},
+		"PUT /volumes":                {400, 401, 403, 404},
+		"GET /volumes/{volumeId}":     {400, 401, 404},
 	} {
 		for _, status := range statuses {
 			bindings = append(bindings, vendortest.Binding{At: at, Status: status, Type: apiError{}})
@@ -348,11 +413,17 @@ func TestWireConformance(t *testing.T) {
 			{At: "PUT /instances", Status: 202, Type: []actionResult{}},
 			{At: "PUT /instances", Status: 207, Type: []actionResult{}},
 			{At: "GET /balance", Status: 200, Type: balance{}},
+			{At: "GET /volumes", Status: 200, Type: []volume{}},
+			{At: "GET /volumes/{volumeId}", Status: 200, Type: volume{}},
+			{At: "POST /volumes", Type: deployVolume{}},
+			{At: "PUT /volumes", Type: volumeAction{}},
+			{At: "PUT /volumes", Type: volumeActionBody{}},
 		}...),
 		Custom: map[string][]string{"flexFloat": {"number", "string"}},
 		NotWire: map[string]string{
 			"savedState":     "the stand-in's state file",
 			"instanceRecord": "the stand-in's state file",
+			"volumeRecord":   "the stand-in's state file",
 		},
 	})
 }

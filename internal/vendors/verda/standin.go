@@ -50,6 +50,7 @@ type savedState struct {
 	Keys      []*sshKey         `json:"keys"`
 	Scripts   []*startupScript  `json:"scripts"`
 	Instances []*instanceRecord `json:"instances"`
+	Volumes   []*volumeRecord   `json:"volumes,omitempty"`
 }
 
 // instanceRecord is one instance as the stand-in keeps it.
@@ -65,6 +66,7 @@ type instanceRecord struct {
 	ScriptID     string    `json:"startup_script_id,omitempty"`
 	OSVolumeID   string    `json:"os_volume_id"`
 	OSVolumeGB   int       `json:"os_volume_gb"`
+	OSVolumeName string    `json:"os_volume_name,omitempty"`
 	Price        float64   `json:"price_per_hour"`
 	CreatedAt    time.Time `json:"created_at"`
 	// DeletedAt is when deletion was asked (zero: not asked).
@@ -81,6 +83,8 @@ type instanceRecord struct {
 	// and started (zero: never).
 	StoppedAt time.Time `json:"stopped_at,omitzero"`
 	StartedAt time.Time `json:"started_at,omitzero"`
+	// Mounts are its data volumes, where its start-up script mounts them.
+	Mounts []standin.Mount `json:"mounts,omitempty"`
 }
 
 // phase is an instance's place in Verda's state machine at some moment.
@@ -120,6 +124,10 @@ func NewStandIn(o standin.Options) (*StandIn, error) {
 	mux.HandleFunc("POST /v1/instances", s.deploy)
 	mux.HandleFunc("PUT /v1/instances", s.action)
 	mux.HandleFunc("GET /v1/instances/{id}", s.getInstance)
+	mux.HandleFunc("GET /v1/volumes", s.listVolumes)
+	mux.HandleFunc("POST /v1/volumes", s.createVolume)
+	mux.HandleFunc("PUT /v1/volumes", s.volumeActionRequest)
+	mux.HandleFunc("GET /v1/volumes/{id}", s.getVolume)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "Not found")
 	})
@@ -183,11 +191,11 @@ func (s *StandIn) machines() []standin.Host {
 }
 
 // machine is what the instance received at deploy: the account's SSH
-// keys it named, which Verda's images install for root, and its start-up
-// script.
+// keys it named, which Verda's images install for root, its start-up
+// script, and its data volumes, mounted.
 func machine(in *instanceRecord) standin.Machine {
 	return standin.Machine{Vendor: Name, ID: in.ID, Name: in.Hostname, Keys: in.PublicKeys,
-		UserDataField: "startup script", UserData: in.Script}
+		UserDataField: "startup script", UserData: in.Script, Mounts: in.Mounts}
 }
 
 // limit answers Verda's 429, with a Retry-After to the end of the
@@ -688,10 +696,11 @@ type deployBody struct {
 }
 
 // actionBody is instanceAction as the API accepts it: id may be one id
-// or a list.
+// or a list, and a delete may name volume_ids to delete with it.
 type actionBody struct {
-	Action string          `json:"action"`
-	ID     json.RawMessage `json:"id"`
+	Action    string          `json:"action"`
+	ID        json.RawMessage `json:"id"`
+	VolumeIDs []string        `json:"volume_ids,omitempty"`
 }
 
 // idList reads a field that is one id or a list of them.
@@ -753,6 +762,10 @@ func (s *StandIn) deploy(w http.ResponseWriter, r *http.Request) {
 		}
 		script = s.State.Scripts[i].Script
 	}
+	volumes, ok := s.attachExisting(w, req.ExistingVolumes, req.LocationCode)
+	if !ok {
+		return
+	}
 	price := o.t.price
 	if req.IsSpot {
 		price = o.t.spot
@@ -776,7 +789,10 @@ func (s *StandIn) deploy(w http.ResponseWriter, r *http.Request) {
 		ID: uuid.NewString(), Hostname: req.Hostname, Description: req.Description, Location: req.LocationCode,
 		InstanceType: req.InstanceType, Image: req.Image, IsSpot: req.IsSpot, SSHKeyIDs: keyIDs,
 		ScriptID: req.StartupScriptID, PublicKeys: publicKeys, Script: script, OSVolumeID: uuid.NewString(), OSVolumeGB: size,
-		Price: math.Round(price*100) / 100, CreatedAt: now.UTC(),
+		OSVolumeName: cmp.Or(req.OSVolume.Name, req.Hostname+"-os"), Price: math.Round(price*100) / 100, CreatedAt: now.UTC(),
+	}
+	for _, v := range volumes {
+		attach(in, v)
 	}
 	s.State.Instances = append(s.State.Instances, in)
 	if err := s.Save(); err != nil {
@@ -820,6 +836,10 @@ func (s *StandIn) action(w http.ResponseWriter, r *http.Request) {
 		default:
 			in.DeletedAt = now.UTC()
 			s.RemoveHost(in.ID)
+			if err := s.releaseVolumes(in, req.VolumeIDs, now); err != nil {
+				writeInternal(w, err)
+				return
+			}
 		}
 		if res.Error != "" {
 			res.Status = "error"

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -60,6 +61,7 @@ func TestSuite(t *testing.T) {
 		return func(t *testing.T) vendors.CreateRequest { return createRequest(t, location, typ, vendors.OnDemand) }
 	}
 	vendortest.Run(t, vendortest.Kit{
+		Volumes: &vendortest.VolumeKit{MountPath: func(v vendors.Volume) string { return mountPath(v.Name) }, ReportsUse: true},
 		Start:   func(t *testing.T, o standin.Options) *vendortest.Rig { return setup.Serve(t, o, nil).Rig },
 		Clock:   clockBase,
 		Request: onDemand("FIN-03", "1H100.80S.30V"),
@@ -319,5 +321,50 @@ func TestPricesAsNumbersOrStrings(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(`{"A": "cheap"}`), &got); err == nil {
 		t.Error(`"cheap" decoded as a price`)
+	}
+}
+
+// TestVolumeMountedByStartupScript: an instance deployed with a volume
+// gets it through existing_volumes, and its start-up script (valid bash)
+// formats and mounts it at the volume's MountPath as root, before the
+// renter's part; a volume supply did not make is refused before anything
+// is sent.
+func TestVolumeMountedByStartupScript(t *testing.T) {
+	f := setup.Serve(t, standin.Options{}, nil)
+	ctx := context.Background()
+	vol, err := f.A.CreateVolume(ctx, vendors.VolumeRequest{VolumeID: uuid.NewString(), Owner: vendors.NewOwner(), Region: "FIN-03", SizeGB: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var made deployVolume
+	json.Unmarshal(f.Rec.Body("POST /v1/volumes"), &made)
+	if made.Size != minVolumeGB || made.Type != osVolumeType || made.LocationCode != "FIN-03" || made.Name != vol.Name {
+		t.Errorf("create volume body %+v, want %d GB of NVMe in FIN-03 named %s", made, minVolumeGB, vol.Name)
+	}
+	req := createRequest(t, "FIN-03", "1H100.80S.30V", vendors.OnDemand)
+	req.UserData = "#!/bin/sh\necho renter-script\n"
+	req.Volumes = []vendors.Volume{vol}
+	if _, err := f.A.Create(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	var sent deployRequest
+	json.Unmarshal(f.Rec.Body("POST /v1/instances"), &sent)
+	if len(sent.ExistingVolumes) != 1 || sent.ExistingVolumes[0] != vol.ID {
+		t.Errorf("existing_volumes %v, want [%s]", sent.ExistingVolumes, vol.ID)
+	}
+	script := f.SI.Scripts()[sent.StartupScriptID]
+	mount := strings.Index(script, "mount "+vol.MountPath)
+	if mount < 0 || !strings.Contains(script, "mkfs.ext4 -q -L "+volumeLabel(vol.ID)) || mount > strings.Index(script, "echo renter-script") {
+		t.Errorf("the start-up script does not format and mount %s before the renter's part:\n%s", vol.MountPath, script)
+	}
+	if out, err := exec.Command("bash", "-n", "-c", script).CombinedOutput(); err != nil {
+		t.Errorf("the start-up script is not valid bash: %v\n%s", err, out)
+	}
+
+	foreign := req
+	foreign.ResourceID = uuid.NewString()
+	foreign.Volumes = []vendors.Volume{{ID: uuid.NewString(), Name: "x; rm -rf /"}}
+	if _, err := f.A.Create(ctx, foreign); !errors.Is(err, vendors.ErrInvalid) {
+		t.Errorf("a volume supply did not make: %v, want ErrInvalid", err)
 	}
 }

@@ -199,6 +199,8 @@ type deployRequest struct {
 	StartupScriptID string   `json:"startup_script_id,omitempty"`
 	OSVolume        osVolume `json:"os_volume"`
 	IsSpot          bool     `json:"is_spot"`
+	// ExistingVolumes are detached volumes to attach at deploy.
+	ExistingVolumes []string `json:"existing_volumes,omitempty"`
 }
 
 // instance is one instance as GET /instances and GET /instances/{id}
