@@ -502,13 +502,11 @@ func (a *Adapter) instance(region string, in types.Instance) vendors.Instance {
 	return out
 }
 
-// Stop asks EC2 to stop id: its EBS root volume stays (and bills).
+// Stop asks EC2 to stop the running instance id: its EBS root volume
+// stays (and bills). EC2 answers a stop of a stopped instance as done, so
+// the state is read first: stopping what is not running is refused.
 func (a *Adapter) Stop(ctx context.Context, id string) error {
-	client, region, iid, err := a.splitID("stop", id)
-	if err != nil {
-		return err
-	}
-	return a.call(ctx, "stop", a.mutate[region], true, func(ctx context.Context) error {
+	return a.power(ctx, "stop", id, vendors.StateRunning, func(ctx context.Context, client *ec2.Client, iid string) error {
 		_, err := client.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{iid}})
 		return err
 	})
@@ -517,14 +515,26 @@ func (a *Adapter) Stop(ctx context.Context, id string) error {
 // Start asks EC2 to start the stopped instance id; EC2 refuses with
 // InsufficientInstanceCapacity when it cannot place it again.
 func (a *Adapter) Start(ctx context.Context, id string) error {
-	client, region, iid, err := a.splitID("start", id)
-	if err != nil {
-		return err
-	}
-	return a.call(ctx, "start", a.mutate[region], true, func(ctx context.Context) error {
+	return a.power(ctx, "start", id, vendors.StateStopped, func(ctx context.Context, client *ec2.Client, iid string) error {
 		_, err := client.StartInstances(ctx, &ec2.StartInstancesInput{InstanceIds: []string{iid}})
 		return err
 	})
+}
+
+// power runs a stop or a start of id, which must be in state from.
+func (a *Adapter) power(ctx context.Context, op, id string, from vendors.State, do func(context.Context, *ec2.Client, string) error) error {
+	client, region, iid, err := a.splitID(op, id)
+	if err != nil {
+		return err
+	}
+	in, err := a.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if in.State != from {
+		return &vendors.Error{Vendor: Name, Op: op, Kind: vendors.ErrInvalid, Message: "instance " + id + " is " + in.VendorState}
+	}
+	return a.call(ctx, op, a.mutate[region], true, func(ctx context.Context) error { return do(ctx, client, iid) })
 }
 
 // StoppedPricePerHour is the boot disk's share: EC2 bills no instance

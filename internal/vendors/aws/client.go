@@ -164,9 +164,9 @@ var codeKinds = map[string]error{
 	"InvalidInstanceID.NotFound":  vendors.ErrNotFound,
 	"InvalidInstanceID.Malformed": vendors.ErrNotFound,
 	// "The instance is not in a state in which the operation can be
-	// performed": it will be, later.
-	"IncorrectInstanceState": vendors.ErrTransient,
-	"IncorrectState":         vendors.ErrTransient,
+	// performed": asked of the instance as it is now, the request is wrong.
+	"IncorrectInstanceState": vendors.ErrInvalid,
+	"IncorrectState":         vendors.ErrInvalid,
 	// Server errors: "An internal error has occurred", "The server is
 	// overloaded", "The request has failed due to a temporary failure".
 	"InternalError":      vendors.ErrTransient,
@@ -203,8 +203,12 @@ func kindOf(err error) (error, int) {
 	}
 	var urlErr *url.Error
 	switch {
-	case status != 0:
+	case status >= 300:
 		return vendors.StatusKind(status), status
+	case status != 0:
+		// An answer that broke off or could not be read: the connection
+		// or the attempt's deadline ended it.
+		return vendors.ErrTransient, status
 	case errors.As(err, &urlErr), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return vendors.ErrTransient, 0
 	case errors.As(err, new(*smithy.OperationError)):
