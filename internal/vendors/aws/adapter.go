@@ -417,7 +417,7 @@ func (a *Adapter) List(ctx context.Context) ([]vendors.Instance, error) {
 func (a *Adapter) Terminate(ctx context.Context, id string) error {
 	client, region, iid, err := a.splitID("terminate", id)
 	if err != nil {
-		return nil
+		return nil // an id that names no instance here: nothing to terminate
 	}
 	err = a.call(ctx, "terminate", a.mutate[region], true, func(ctx context.Context) error {
 		_, err := client.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{iid}})

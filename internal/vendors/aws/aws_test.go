@@ -1,6 +1,7 @@
 package aws
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -62,8 +63,8 @@ func serve(t testing.TB, o standin.Options, wrap func(http.Handler) http.Handler
 	srv := httptest.NewServer(actionPaths(rec.Wrap(h)))
 	t.Cleanup(srv.Close)
 	adapter := func(v vendortest.Variant) *Adapter {
-		c := Config{AccessKeyID: cmpOr(v.Key, testKey), SecretAccessKey: testSecret, Endpoint: srv.URL, Regions: si.Regions(),
-			SSHPort: o.Hosts.Port, Timeout: cmpOrDuration(v.Timeout, 2*time.Second), RateLimit: rate.Inf, PageSize: pageSize,
+		c := Config{AccessKeyID: cmp.Or(v.Key, testKey), SecretAccessKey: testSecret, Endpoint: srv.URL, Regions: si.Regions(),
+			SSHPort: o.Hosts.Port, Timeout: cmp.Or(v.Timeout, 2*time.Second), RateLimit: rate.Inf, PageSize: pageSize,
 			Logger: slog.New(slog.DiscardHandler)}
 		for _, opt := range opts {
 			opt(&c)
@@ -78,20 +79,6 @@ func serve(t testing.TB, o standin.Options, wrap func(http.Handler) http.Handler
 		Stop:    srv.Close,
 	}
 	return f
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
-func cmpOrDuration(a, b time.Duration) time.Duration {
-	if a != 0 {
-		return a
-	}
-	return b
 }
 
 // call is the Call of an EC2 action.

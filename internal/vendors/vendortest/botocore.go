@@ -2,6 +2,7 @@ package vendortest
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/xml"
@@ -105,7 +106,7 @@ func queryKey(name string, ref *BotocoreRef) string {
 	if ref.QueryName != "" {
 		return ref.QueryName
 	}
-	return capitalise(cmpOr(ref.LocationName, name))
+	return capitalise(cmp.Or(ref.LocationName, name))
 }
 
 func capitalise(s string) string {
@@ -113,13 +114,6 @@ func capitalise(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // CheckQueryRequest checks an EC2 Query request body against the model:
@@ -240,7 +234,7 @@ func scalarProblem(s *BotocoreShape, ref *BotocoreRef, text, defaultTime string,
 			return fmt.Sprintf("%q is not base64", text)
 		}
 	case "timestamp":
-		format := cmpOr(ref.TimestampFormat, cmpOr(s.TimestampFormat, defaultTime))
+		format := cmp.Or(ref.TimestampFormat, cmp.Or(s.TimestampFormat, defaultTime))
 		if !timestampFits(text, format) {
 			return fmt.Sprintf("%q is not a timestamp in %s", text, format)
 		}
@@ -412,7 +406,7 @@ func (m *Botocore) checkStructure(s *BotocoreShape, n *xmlNode, path string, top
 			*problems = append(*problems, fmt.Sprintf("%s: <%s> is not a member of the model's shape", path, c.name))
 			continue
 		}
-		m.checkValue(ref, c, path+"/"+cmpOr(ref.LocationName, name), problems)
+		m.checkValue(ref, c, path+"/"+cmp.Or(ref.LocationName, name), problems)
 	}
 }
 
@@ -421,7 +415,7 @@ func (m *Botocore) checkStructure(s *BotocoreShape, n *xmlNode, path string, top
 // member's locationName.
 func (m *Botocore) xmlMember(s *BotocoreShape, name string) (string, *BotocoreRef) {
 	for member, ref := range s.Members {
-		if cmpOr(ref.LocationName, member) == name {
+		if cmp.Or(ref.LocationName, member) == name {
 			return member, ref
 		}
 		if ls := m.shape(ref); ls != nil && ls.Type == "list" && (ref.Flattened || ls.Flattened) && ls.Member.LocationName == name {
@@ -446,7 +440,7 @@ func (m *Botocore) checkValue(ref *BotocoreRef, n *xmlNode, path string, problem
 			m.checkValue(s.Member, n, path, problems)
 			return
 		}
-		want := cmpOr(s.Member.LocationName, "member")
+		want := cmp.Or(s.Member.LocationName, "member")
 		for _, c := range n.children {
 			if c.name != want {
 				*problems = append(*problems, fmt.Sprintf("%s: list element <%s>, want <%s>", path, c.name, want))
@@ -458,7 +452,7 @@ func (m *Botocore) checkValue(ref *BotocoreRef, n *xmlNode, path string, problem
 		// <entry><key/><value/></entry>, the names overridden by the key's
 		// and value's locationNames (EC2's model has no maps; the protocol
 		// suite does).
-		key, value := cmpOr(s.Key.LocationName, "key"), cmpOr(s.Value.LocationName, "value")
+		key, value := cmp.Or(s.Key.LocationName, "key"), cmp.Or(s.Value.LocationName, "value")
 		for _, e := range n.children {
 			if e.name != "entry" {
 				*problems = append(*problems, fmt.Sprintf("%s: map element <%s>, want <entry>", path, e.name))
@@ -521,7 +515,7 @@ func (m *Botocore) checkJSONValue(ref *BotocoreRef, v any, path string, problems
 		}
 		names := map[string]*BotocoreRef{}
 		for name, r := range s.Members {
-			names[cmpOr(r.LocationName, name)] = r
+			names[cmp.Or(r.LocationName, name)] = r
 		}
 		for key, val := range obj {
 			r, ok := names[key]
@@ -532,7 +526,7 @@ func (m *Botocore) checkJSONValue(ref *BotocoreRef, v any, path string, problems
 			m.checkJSONValue(r, val, path+"."+key, problems)
 		}
 		for _, name := range s.Required {
-			if _, ok := obj[cmpOr(s.Members[name].LocationName, name)]; !ok {
+			if _, ok := obj[cmp.Or(s.Members[name].LocationName, name)]; !ok {
 				add("required %s missing", name)
 			}
 		}
