@@ -159,7 +159,7 @@ type Adapter struct {
 	// refused holds, by type/region/contract, until when a capacity
 	// refusal shows an offer sold out.
 	refused map[string]time.Time
-	// unknown remembers regions and GPUs already logged.
+	// unknown remembers the regions already logged as unknown.
 	unknown sync.Map
 }
 
@@ -208,7 +208,9 @@ func New(c Config) *Adapter {
 	base := http.DefaultTransport
 	timeout := time.Duration(0)
 	if c.HTTP != nil {
-		base = cmp.Or[http.RoundTripper](c.HTTP.Transport, base)
+		if c.HTTP.Transport != nil {
+			base = c.HTTP.Transport
+		}
 		timeout = c.HTTP.Timeout
 	}
 	hc := &http.Client{Transport: transport{base: vendors.TracedTransport(Name, base)}, Timeout: timeout}

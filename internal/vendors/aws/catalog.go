@@ -432,7 +432,7 @@ func (a *Adapter) country(region string) string {
 	if c, ok := regionCountries[region]; ok {
 		return c
 	}
-	if _, logged := a.unknown.LoadOrStore("region:"+region, true); !logged {
+	if _, logged := a.unknown.LoadOrStore(region, true); !logged {
 		a.log.Warn("unknown AWS region: no country known", "region", region)
 	}
 	return ""
