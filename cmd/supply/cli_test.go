@@ -272,6 +272,16 @@ func TestCommands(t *testing.T) {
 		}
 	})
 
+	t.Run("rent from aws", func(t *testing.T) {
+		// EC2 through its official SDK against the sandbox's stand-in.
+		stdout, stderr := u.ok(t, "rent", "--gpu", "H100", "--vendor", "aws", "--wait")
+		m := regexp.MustCompile(`supply delete (\S+) --wait`).FindStringSubmatch(stderr)
+		if !sshLine.MatchString(stdout) || !strings.Contains(stderr, " from aws in ") || m == nil {
+			t.Fatalf("rent --vendor aws: stdout %q, stderr %q", stdout, stderr)
+		}
+		u.ok(t, "delete", m[1], "--wait")
+	})
+
 	t.Run("rent and delete", func(t *testing.T) {
 		stdout, stderr := u.ok(t, "rent", "--gpu", "H100", "--wait", "--auto-delete", "3h")
 		if !sshLine.MatchString(stdout) || !strings.Contains(stderr, "Renting the cheapest of ") {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gpusupply/supply/internal/sandbox"
 	"github.com/gpusupply/supply/internal/vendors"
+	"github.com/gpusupply/supply/internal/vendors/aws"
 	"github.com/gpusupply/supply/internal/vendors/hyperstack"
 	"github.com/gpusupply/supply/internal/vendors/lambda"
 	"github.com/gpusupply/supply/internal/vendors/nebius"
@@ -39,6 +40,12 @@ type vendorFlags struct {
 	nebiusEndpoint                   string
 	nebiusInsecure                   bool
 	vultrKey, vultrURL               string
+	// AWS: credentials from the SDK's default chain unless given here.
+	aws                           bool
+	awsAccessKeyID, awsSecretKey  string
+	awsEndpoint                   string
+	awsRegions, awsSecurityGroups []string
+	awsImageID                    string
 	// sandboxHostsURL points real adapters at another server's sandbox:
 	// its hosts answer SSH on ports that service names.
 	sandboxHostsURL string
@@ -69,6 +76,13 @@ func (f *vendorFlags) register(fl *pflag.FlagSet) {
 	fl.BoolVar(&f.nebiusInsecure, "nebius-insecure", false, "speak plaintext gRPC to --nebius-endpoint (only for another server's sandbox stand-in)")
 	fl.StringVar(&f.vultrKey, "vultr-api-key", "", "Vultr API key")
 	fl.StringVar(&f.vultrURL, "vultr-base-url", vultr.DefaultBaseURL, "Vultr API base URL (without /v2)")
+	fl.BoolVar(&f.aws, "aws", false, "use AWS EC2 with the AWS SDK's default credentials (environment, shared config, instance role)")
+	fl.StringVar(&f.awsAccessKeyID, "aws-access-key-id", "", "AWS access key id (instead of the SDK's default credentials; implies --aws)")
+	fl.StringVar(&f.awsSecretKey, "aws-secret-access-key", "", "AWS secret access key, with --aws-access-key-id")
+	fl.StringVar(&f.awsEndpoint, "aws-endpoint", "", "one URL serving EC2 and the Price List API (default: AWS's own endpoints)")
+	fl.StringSliceVar(&f.awsRegions, "aws-regions", aws.DefaultRegions, "AWS regions to sell and list instances in")
+	fl.StringSliceVar(&f.awsSecurityGroups, "aws-security-groups", nil, "security group ids every instance gets (one must let SSH in; default: the VPC's default group)")
+	fl.StringVar(&f.awsImageID, "aws-image-id", "", "AMI to launch in every region (default: the newest "+aws.ImageName+" AMI)")
 	fl.StringVar(&f.sandboxHostsURL, "sandbox-hosts-url", "", "with real adapters pointed at another server's sandbox (its sandbox/endpoints.json), the URL of its hosts service, which says the SSH port of each sandbox host")
 }
 
@@ -97,6 +111,10 @@ func (f *vendorFlags) configured(owner string) ([]vendors.Vendor, error) {
 	}
 	if f.vastaiKey != "" {
 		vs = append(vs, vastai.New(vastai.Config{APIKey: f.vastaiKey, BaseURL: f.vastaiURL, SSHPort: port}))
+	}
+	if f.aws || f.awsAccessKeyID != "" {
+		vs = append(vs, aws.New(aws.Config{AccessKeyID: f.awsAccessKeyID, SecretAccessKey: f.awsSecretKey, Endpoint: f.awsEndpoint,
+			Regions: f.awsRegions, SecurityGroupIDs: f.awsSecurityGroups, ImageID: f.awsImageID, SSHPort: port}))
 	}
 	if f.nebiusServiceAccount != "" {
 		key, err := os.ReadFile(f.nebiusPrivateKeyFile)

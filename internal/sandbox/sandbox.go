@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/gpusupply/supply/internal/vendors"
+	"github.com/gpusupply/supply/internal/vendors/aws"
 	"github.com/gpusupply/supply/internal/vendors/hyperstack"
 	"github.com/gpusupply/supply/internal/vendors/lambda"
 	"github.com/gpusupply/supply/internal/vendors/nebius"
@@ -166,6 +167,20 @@ var kinds = []kind{
 		},
 		env: func(_ StandIn, u, key, _ string) (map[string]string, error) {
 			return map[string]string{"SUPPLY_VULTR_API_KEY": key, "SUPPLY_VULTR_BASE_URL": u}, nil
+		},
+	},
+	{
+		// EC2 and the Price List API on one URL; the sandbox's key is the
+		// access key id (the stand-in does not verify signatures).
+		name:    aws.Name,
+		standIn: func(o standin.Options) (StandIn, error) { return aws.NewStandIn(o) },
+		adapter: func(si StandIn, u, key, _ string, port func(string) int) vendors.Vendor {
+			return aws.New(aws.Config{AccessKeyID: key, SecretAccessKey: key, Endpoint: u, Regions: si.(*aws.StandIn).Regions(),
+				SSHPort: port, RateLimit: sandboxRate, Burst: sandboxRate})
+		},
+		env: func(si StandIn, u, key, _ string) (map[string]string, error) {
+			return map[string]string{"SUPPLY_AWS_ACCESS_KEY_ID": key, "SUPPLY_AWS_SECRET_ACCESS_KEY": key, "SUPPLY_AWS_ENDPOINT": u,
+				"SUPPLY_AWS_REGIONS": strings.Join(si.(*aws.StandIn).Regions(), ",")}, nil
 		},
 	},
 }
