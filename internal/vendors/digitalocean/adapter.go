@@ -282,9 +282,9 @@ func (a *Adapter) Info() vendors.Info {
 var regionCountries = map[string]string{
 	"nyc1": "US", "nyc2": "US", "nyc3": "US", // New York
 	"sfo1": "US", "sfo2": "US", "sfo3": "US", // San Francisco
-	"atl1": "US", // Atlanta
-	"ric1": "US", // Richmond
-	"tor1": "CA", // Toronto
+	"atl1": "US",               // Atlanta
+	"ric1": "US",               // Richmond
+	"tor1": "CA",               // Toronto
 	"ams2": "NL", "ams3": "NL", // Amsterdam
 	"fra1": "DE", // Frankfurt
 	"lon1": "GB", // London
