@@ -1,0 +1,102 @@
+package digitalocean
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"golang.org/x/time/rate"
+
+	"github.com/gpusupply/supply/internal/vendors"
+	"github.com/gpusupply/supply/internal/vendors/standin"
+	"github.com/gpusupply/supply/internal/vendors/vendortest"
+)
+
+// specPath is DigitalOcean's public v2 OpenAPI description, which $refs
+// into its resources/ and shared/ trees.
+const specPath = "digitalocean/openapi/specification/DigitalOcean-public.v2.yaml"
+
+var (
+	specOnce sync.Once
+	specDoc  *openapi3.T
+)
+
+// loadSpec loads the description once per test binary: its 2,850 files
+// take seconds to read and resolve.
+func loadSpec(t *testing.T) *openapi3.T {
+	t.Helper()
+	vendortest.SpecPath(t, specPath) // skip, or fail, without the descriptions
+	specOnce.Do(func() { specDoc = vendortest.LoadSpec(t, specPath) })
+	if specDoc == nil {
+		t.Fatal("the DigitalOcean description did not load")
+	}
+	return specDoc
+}
+
+// TestAgainstPublishedSpec runs the adapter, through godo, against the
+// stand-in with every request godo sends and every answer the stand-in
+// gives checked against DigitalOcean's OpenAPI description (closed: a
+// property it does not list fails), through a Droplet's whole life and
+// the documented refusals.
+func TestAgainstPublishedSpec(t *testing.T) {
+	spec := loadSpec(t)
+	f := serve(t, standin.Options{BootTime: 150 * time.Millisecond})
+	srv := httptest.NewServer(vendortest.Validating(t, spec, "", f.SI))
+	defer srv.Close()
+	adapter := func(token string) *Adapter {
+		return New(Config{Token: token, BaseURL: srv.URL, RateLimit: rate.Inf, PageSize: pageSize, SSHPort: f.Hosts.Port})
+	}
+	a, ctx := adapter(testToken), context.Background()
+
+	items, err := a.Catalog(ctx)
+	if err != nil || len(items) == 0 {
+		t.Fatalf("catalog: %d items, %v", len(items), err)
+	}
+	req := inStock(t)
+	req.UserData = "#cloud-config\nruncmd:\n  - echo hi\n"
+	in, err := a.Create(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err := a.Create(ctx, req); err != nil || again.ID != in.ID {
+		t.Errorf("second create: %+v, %v", again, err)
+	}
+	in, _ = vendortest.WaitFor(t, a, in.ID, vendortest.Running)
+	if list, err := a.List(ctx); err != nil || len(list) != 1 {
+		t.Errorf("list: %+v, %v", list, err)
+	}
+	if err := a.Terminate(ctx, in.ID); err != nil {
+		t.Fatal(err)
+	}
+	vendortest.WaitFor(t, a, in.ID, func(_ vendors.Instance, err error) bool { return errors.Is(err, vendors.ErrNotFound) })
+	if err := a.Terminate(ctx, in.ID); err != nil {
+		t.Errorf("terminating a gone Droplet: %v", err)
+	}
+
+	// Refusals, in the shared error model.
+	if _, err := a.Create(ctx, request(t, "gpu-h100x1-80gb", "ams3")); !errors.Is(err, vendors.ErrNoCapacity) {
+		t.Errorf("capacity: %v", err)
+	}
+	if _, err := a.Create(ctx, request(t, "gpu-b900x1-1tb", "tor1")); !errors.Is(err, vendors.ErrInvalid) {
+		t.Errorf("unknown size: %v", err)
+	}
+	f.SI.SetDropletLimit(1)
+	if _, err := a.Create(ctx, inStock(t)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Create(ctx, inStock(t)); !errors.Is(err, vendors.ErrQuota) {
+		t.Errorf("droplet limit: %v", err)
+	}
+	if _, err := adapter("wrong").List(ctx); !errors.Is(err, vendors.ErrAuth) {
+		t.Errorf("auth: %v", err)
+	}
+	f.SI.SetRateLimit(1)
+	_, _ = a.Get(ctx, "1")
+	if _, err := a.Get(ctx, "1"); !errors.Is(err, vendors.ErrRateLimited) || vendors.RetryAfter(err) <= 0 {
+		t.Errorf("rate limit: %v (retry after %v)", err, vendors.RetryAfter(err))
+	}
+}
