@@ -8,6 +8,7 @@ import (
 
 	"github.com/gpusupply/supply/internal/sandbox"
 	"github.com/gpusupply/supply/internal/vendors"
+	"github.com/gpusupply/supply/internal/vendors/digitalocean"
 	"github.com/gpusupply/supply/internal/vendors/hyperstack"
 	"github.com/gpusupply/supply/internal/vendors/lambda"
 	"github.com/gpusupply/supply/internal/vendors/nebius"
@@ -37,6 +38,8 @@ type vendorFlags struct {
 	nebiusProjects                   map[string]string
 	nebiusEndpoint                   string
 	nebiusInsecure                   bool
+	// DigitalOcean: a personal access token.
+	digitaloceanToken, digitaloceanURL string
 	// sandboxHostsURL points real adapters at another server's sandbox:
 	// its hosts answer SSH on ports that service names.
 	sandboxHostsURL string
@@ -65,6 +68,8 @@ func (f *vendorFlags) register(fl *pflag.FlagSet) {
 	fl.StringToStringVar(&f.nebiusProjects, "nebius-projects", nil, "Nebius project per region, e.g. eu-north1=project-e00...,us-central1=project-e01...")
 	fl.StringVar(&f.nebiusEndpoint, "nebius-endpoint", "", "one host:port serving every Nebius service (default: Nebius's own hosts)")
 	fl.BoolVar(&f.nebiusInsecure, "nebius-insecure", false, "speak plaintext gRPC to --nebius-endpoint (only for another server's sandbox stand-in)")
+	fl.StringVar(&f.digitaloceanToken, "digitalocean-token", "", "DigitalOcean personal access token (droplet, ssh_key and sizes scopes)")
+	fl.StringVar(&f.digitaloceanURL, "digitalocean-base-url", digitalocean.DefaultBaseURL, "DigitalOcean API base URL")
 	fl.StringVar(&f.sandboxHostsURL, "sandbox-hosts-url", "", "with real adapters pointed at another server's sandbox (its sandbox/endpoints.json), the URL of its hosts service, which says the SSH port of each sandbox host")
 }
 
@@ -103,6 +108,9 @@ func (f *vendorFlags) configured(owner string) ([]vendors.Vendor, error) {
 			ServiceAccountID: f.nebiusServiceAccount, PublicKeyID: f.nebiusPublicKeyID, PrivateKeyPEM: string(key),
 			TenantID: f.nebiusTenant, Projects: f.nebiusProjects, Endpoint: f.nebiusEndpoint, Insecure: f.nebiusInsecure, SSHPort: port,
 		}))
+	}
+	if f.digitaloceanToken != "" {
+		vs = append(vs, digitalocean.New(digitalocean.Config{Token: f.digitaloceanToken, BaseURL: f.digitaloceanURL, SSHPort: port}))
 	}
 	return vs, nil
 }

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/gpusupply/supply/internal/vendors"
+	"github.com/gpusupply/supply/internal/vendors/digitalocean"
 	"github.com/gpusupply/supply/internal/vendors/hyperstack"
 	"github.com/gpusupply/supply/internal/vendors/lambda"
 	"github.com/gpusupply/supply/internal/vendors/nebius"
@@ -154,6 +155,16 @@ var kinds = []kind{
 		},
 		env: func(_ StandIn, u, key, _ string) (map[string]string, error) {
 			return map[string]string{"SUPPLY_VASTAI_API_KEY": key, "SUPPLY_VASTAI_BASE_URL": u}, nil
+		},
+	},
+	{
+		name:    digitalocean.Name,
+		standIn: func(o standin.Options) (StandIn, error) { return digitalocean.NewStandIn(o) },
+		adapter: func(_ StandIn, u, key, _ string, port func(string) int) vendors.Vendor {
+			return digitalocean.New(digitalocean.Config{Token: key, BaseURL: u, SSHPort: port, RateLimit: sandboxRate, Burst: sandboxRate})
+		},
+		env: func(_ StandIn, u, key, _ string) (map[string]string, error) {
+			return map[string]string{"SUPPLY_DIGITALOCEAN_TOKEN": key, "SUPPLY_DIGITALOCEAN_BASE_URL": u}, nil
 		},
 	},
 }
