@@ -65,7 +65,7 @@ func TestLogsHoldNoSecret(t *testing.T) {
 	for _, kv := range env {
 		name, value, _ := strings.Cut(kv, "=")
 		switch {
-		case strings.HasSuffix(name, "_API_KEY"), strings.HasSuffix(name, "_SECRET"):
+		case strings.HasSuffix(name, "_API_KEY"), strings.HasSuffix(name, "_SECRET"), strings.HasSuffix(name, "_TOKEN"):
 			secrets[name] = value
 		case name == "SUPPLY_NEBIUS_PRIVATE_KEY_FILE":
 			pem, err := os.ReadFile(value)
