@@ -33,7 +33,7 @@ func TestStopStart(t *testing.T) {
 			for _, v := range vendors {
 				stops[v.Name] = v.Stop
 			}
-			want := map[string]bool{"hyperstack": true, "runpod": true, "verda": true, "vastai": true, "scaleway": true, "lambda": false, "nebius": false, "digitalocean": false}
+			want := map[string]bool{"hyperstack": true, "runpod": true, "verda": true, "vastai": true, "scaleway": true, "lambda": false, "nebius": false, "digitalocean": true}
 			if !maps.Equal(stops, want) {
 				t.Errorf("supports_stop %v, want %v", stops, want)
 			}

@@ -274,6 +274,7 @@ func (a *Adapter) Info() vendors.Info {
 		CloudInit:   true,
 		Tags:        true,
 		Cilium:      true,
+		Stop:        true,
 	}
 }
 

@@ -66,6 +66,7 @@ func TestAgainstPublishedSpec(t *testing.T) {
 		t.Errorf("second create: %+v, %v", again, err)
 	}
 	in, _ = vendortest.WaitFor(t, a, in.ID, vendortest.Running)
+	vendortest.PowerRoundTrip(t, a, in.ID, nil)
 	if list, err := a.List(ctx); err != nil || len(list) != 1 {
 		t.Errorf("list: %+v, %v", list, err)
 	}

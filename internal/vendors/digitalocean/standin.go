@@ -62,6 +62,8 @@ type record struct {
 	IP        string    `json:"ip,omitempty"`
 	Port      int       `json:"port,omitempty"`
 	PrivateIP string    `json:"private_ip"`
+	// Off: the Droplet was powered off (and not on again since).
+	Off bool `json:"off,omitempty"`
 }
 
 // Create is what the stand-in received for one Droplet, for tests.
@@ -102,6 +104,7 @@ func NewStandIn(o standin.Options) (*StandIn, error) {
 	mux.HandleFunc("POST /v2/droplets", s.createDroplet)
 	mux.HandleFunc("GET /v2/droplets/{id}", s.getDroplet)
 	mux.HandleFunc("DELETE /v2/droplets/{id}", s.deleteDroplet)
+	mux.HandleFunc("POST /v2/droplets/{id}/actions", s.dropletAction)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "The resource you were accessing could not be found.")
 	})
@@ -172,6 +175,9 @@ func machine(rec *record) standin.Machine {
 }
 
 func (s *StandIn) status(rec *record, now time.Time) string {
+	if rec.Off {
+		return statusOff
+	}
 	if now.Before(rec.CreatedAt.Add(s.Opts.BootTime)) {
 		return statusNew
 	}
@@ -179,11 +185,15 @@ func (s *StandIn) status(rec *record, now time.Time) string {
 }
 
 // refresh opens the host of every Droplet that became active (at its
-// previous address after a restart) and saves when an address changed.
-// s.Mu must be held.
+// previous address after a restart), closes that of one powered off, and
+// saves when an address changed. s.Mu must be held.
 func (s *StandIn) refresh() error {
 	now, changed := s.Now(), false
 	for id, rec := range s.State.Droplets {
+		if rec.Off && s.open[id] {
+			s.CloseHost(id)
+			delete(s.open, id)
+		}
 		if s.status(rec, now) != statusActive || s.open[id] {
 			continue
 		}
@@ -513,9 +523,6 @@ func (s *StandIn) deleteDroplet(w http.ResponseWriter, r *http.Request) {
 func (s *StandIn) droplet(rec *record, now time.Time) dropletBody {
 	z := s.sizes[rec.Size].s
 	z.Regions = []string{rec.Region}
-	region := s.regions[rec.Region]
-	region.Features, region.Available = []string{"backups", "ipv6", "metadata", "install_agent", "storage"}, true
-	region.Sizes = []string{rec.Size}
 	status := s.status(rec, now)
 	out := dropletBody{
 		ID: rec.ID, Name: rec.Name, Memory: z.Memory, VCPUs: z.VCPUs, Disk: z.Disk, DiskInfo: z.DiskInfo,
@@ -524,7 +531,7 @@ func (s *StandIn) droplet(rec *record, now time.Time) dropletBody {
 		Image: imageBody{ID: 170000000, Name: "AI/ML Ready", Type: "base", Distribution: "Ubuntu", Slug: rec.Image, Public: true,
 			Regions: []string{rec.Region}, CreatedAt: "2025-01-15T00:00:00Z", MinDiskSize: 30, SizeGB: 12.5,
 			Description: "Ubuntu 22.04 with GPU drivers", Tags: []string{}, Status: "available"},
-		VolumeIDs: []string{}, Size: z, SizeSlug: rec.Size, Region: region, Tags: append([]string{}, rec.Tags...),
+		VolumeIDs: []string{}, Size: z, SizeSlug: rec.Size, Region: s.region(rec), Tags: append([]string{}, rec.Tags...),
 		Networks: networks{V4: []networkV4{}, V6: []struct{}{}}, GPUInfo: z.GPUInfo,
 	}
 	if status == statusActive {
@@ -534,6 +541,13 @@ func (s *StandIn) droplet(rec *record, now time.Time) dropletBody {
 		}
 	}
 	return out
+}
+
+// region is the Droplet's region as its answers embed it.
+func (s *StandIn) region(rec *record) regionBody {
+	r := s.regions[rec.Region]
+	r.Features, r.Available, r.Sizes = []string{"backups", "ipv6", "metadata", "install_agent", "storage"}, true, []string{rec.Size}
+	return r
 }
 
 // faultBody is an injected failure in DigitalOcean's error model.

@@ -193,3 +193,26 @@ type keyCreate struct {
 	Name      string `json:"name"`
 	PublicKey string `json:"public_key"`
 }
+
+// actionRequest is a Droplet action's body (droplet_actions.yml#/droplet_action).
+type actionRequest struct {
+	Type string `json:"type"`
+}
+
+// actionBody is actions/models/action.yml.
+type actionBody struct {
+	ID           int        `json:"id"`
+	Status       string     `json:"status"`
+	Type         string     `json:"type"`
+	StartedAt    string     `json:"started_at"`
+	CompletedAt  *string    `json:"completed_at"`
+	ResourceID   int        `json:"resource_id"`
+	ResourceType string     `json:"resource_type"`
+	Region       regionBody `json:"region"`
+	RegionSlug   string     `json:"region_slug"`
+}
+
+// actionAnswer is POST /v2/droplets/{droplet_id}/actions's answer.
+type actionAnswer struct {
+	Action actionBody `json:"action"`
+}
