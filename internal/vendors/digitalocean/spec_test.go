@@ -101,3 +101,36 @@ func TestAgainstPublishedSpec(t *testing.T) {
 		t.Errorf("rate limit: %v (retry after %v)", err, vendors.RetryAfter(err))
 	}
 }
+
+// TestWireConformance proves the stand-in's wire types against the
+// description field by field (the adapter's are godo's own): a name or a
+// type the description does not have fails here.
+func TestWireConformance(t *testing.T) {
+	spec := loadSpec(t)
+	var bindings []vendortest.Binding
+	for _, at := range []string{"GET /v2/droplets/{droplet_id}", "DELETE /v2/droplets/{droplet_id}", "GET /v2/account/keys/{ssh_key_identifier}"} {
+		bindings = append(bindings, vendortest.Binding{At: at, Status: 404, Type: apiError{}})
+	}
+	for _, at := range []string{"GET /v2/sizes", "GET /v2/droplets", "POST /v2/droplets", "POST /v2/account/keys"} {
+		bindings = append(bindings, vendortest.Binding{At: at, Status: 401, Type: apiError{}}, vendortest.Binding{At: at, Status: 429, Type: apiError{}})
+	}
+	vendortest.CheckConformance(t, vendortest.Conformance{
+		Spec: spec,
+		Bindings: append(bindings,
+			vendortest.Binding{At: "GET /v2/sizes", Status: 200, Type: sizesList{}},
+			vendortest.Binding{At: "GET /v2/droplets", Status: 200, Type: dropletsList{}},
+			vendortest.Binding{At: "GET /v2/droplets/{droplet_id}", Status: 200, Type: dropletAnswer{}},
+			vendortest.Binding{At: "POST /v2/droplets", Status: 202, Type: dropletCreated{}},
+			vendortest.Binding{At: "POST /v2/droplets", Type: createRequest{}},
+			vendortest.Binding{At: "GET /v2/account/keys/{ssh_key_identifier}", Status: 200, Type: sshKeyAnswer{}},
+			vendortest.Binding{At: "POST /v2/account/keys", Type: keyCreate{}},
+			vendortest.Binding{At: "POST /v2/account/keys", Status: 201, Type: sshKeyAnswer{}},
+			vendortest.Binding{At: "POST /v2/droplets/{droplet_id}/actions", Type: actionRequest{}},
+			vendortest.Binding{At: "POST /v2/droplets/{droplet_id}/actions", Status: 201, Type: actionAnswer{}},
+		),
+		NotWire: map[string]string{
+			"state":  "the stand-in's state file",
+			"record": "the stand-in's state file",
+		},
+	})
+}
