@@ -24,6 +24,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -108,7 +109,7 @@ func LoadSpec(t testing.TB, relPath string) *openapi3.T {
 	// resources/ and shared/ trees) is read from beside the root file; the
 	// loader reads local files only, never a URL.
 	loader.IsExternalRefsAllowed = true
-	loader.ReadFromURIFunc = localFilesOnly
+	loader.ReadFromURIFunc = localFilesOnly()
 	root, err := readable(path)
 	if err != nil {
 		t.Fatalf("read vendor spec %s: %v", path, err)
@@ -133,12 +134,23 @@ func LoadSpec(t testing.TB, relPath string) *openapi3.T {
 
 // localFilesOnly reads a $ref'd document from disk, made readable, and
 // refuses any other location: a vendor description is checked as it sits
-// in vendor-specs.
-func localFilesOnly(loader *openapi3.Loader, u *url.URL) ([]byte, error) {
-	if u.Scheme != "" && u.Scheme != "file" || u.Host != "" {
-		return nil, fmt.Errorf("vendor spec refers to %s: only files beside it are read", u)
+// in vendor-specs. It reads each file once: the loader asks again for
+// every $ref into it.
+func localFilesOnly() openapi3.ReadFromURIFunc {
+	read := map[string][]byte{}
+	return func(_ *openapi3.Loader, u *url.URL) ([]byte, error) {
+		if u.Scheme != "" && u.Scheme != "file" || u.Host != "" {
+			return nil, fmt.Errorf("vendor spec refers to %s: only files beside it are read", u)
+		}
+		if data, ok := read[u.Path]; ok {
+			return data, nil
+		}
+		data, err := readable(u.Path)
+		if err == nil {
+			read[u.Path] = data
+		}
+		return data, err
 	}
-	return readable(u.Path)
 }
 
 // readable reads the description file at path and rewrites what OpenAPI
@@ -157,6 +169,9 @@ func readable(path string) ([]byte, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
+	}
+	if !rewritable.Match(data) {
+		return data, nil // nothing to rewrite: spare parsing it twice
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil || len(doc.Content) == 0 {
@@ -198,6 +213,10 @@ func readable(path string) ([]byte, error) {
 	}
 	return yaml.Marshal(&doc)
 }
+
+// rewritable matches a file readable may rewrite: a YAML root document,
+// or a properties map that is a $ref.
+var rewritable = regexp.MustCompile(`(?m)^openapi:|properties:\s*\n\s*\$ref`)
 
 // wholeFileRef is the target of a node that is only a $ref to another
 // file, or "".
