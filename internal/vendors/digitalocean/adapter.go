@@ -275,6 +275,7 @@ func (a *Adapter) Info() vendors.Info {
 		Tags:        true,
 		Cilium:      true,
 		Stop:        true,
+		Volumes:     true,
 	}
 }
 
@@ -391,11 +392,11 @@ func tags(resourceID, owner string) []string {
 	return out
 }
 
-// marksOf reads supply's resource id and owner from a Droplet's tags, or
-// from its name when the tags were lost.
-func marksOf(d godo.Droplet) (resourceID, owner string) {
+// marksOf reads supply's resource id and owner from the tags of a
+// Droplet or volume, or from its name when the tags were lost.
+func marksOf(name string, tags []string) (resourceID, owner string) {
 	resourceID, owner = vendors.ReadMarks(func(key string) string {
-		for _, t := range d.Tags {
+		for _, t := range tags {
 			if v, ok := strings.CutPrefix(t, key+":"); ok {
 				return v
 			}
@@ -403,7 +404,7 @@ func marksOf(d godo.Droplet) (resourceID, owner string) {
 		return ""
 	})
 	if resourceID == "" {
-		return vendors.ParseName(d.Name)
+		return vendors.ParseName(name)
 	}
 	return resourceID, owner
 }
@@ -439,6 +440,9 @@ func (a *Adapter) Create(ctx context.Context, req vendors.CreateRequest) (vendor
 		UserData: userData,
 		Tags:     tags(req.ResourceID, req.Owner),
 	}
+	for _, v := range req.Volumes {
+		body.Volumes = append(body.Volumes, godo.DropletCreateVolume{ID: v.ID})
+	}
 	var created *godo.Droplet
 	err = a.call(ctx, "create droplet", false, func(ctx context.Context) (resp *godo.Response, err error) {
 		created, resp, err = a.do.Droplets.Create(ctx, body)
@@ -463,7 +467,7 @@ func (a *Adapter) find(ctx context.Context, resourceID string) (*godo.Droplet, e
 		return nil, err
 	}
 	for _, d := range all {
-		if id, _ := marksOf(d); id == resourceID && d.Status != statusArchive {
+		if id, _ := marksOf(d.Name, d.Tags); id == resourceID && d.Status != statusArchive {
 			return &d, nil
 		}
 	}
@@ -547,7 +551,7 @@ func (a *Adapter) List(ctx context.Context) ([]vendors.Instance, error) {
 	}
 	var ours []vendors.Instance
 	for _, d := range all {
-		if id, _ := marksOf(d); id != "" {
+		if id, _ := marksOf(d.Name, d.Tags); id != "" {
 			ours = append(ours, a.instance(d))
 		}
 	}
@@ -593,7 +597,7 @@ func (a *Adapter) Terminate(ctx context.Context, id string) error {
 }
 
 func (a *Adapter) instance(d godo.Droplet) vendors.Instance {
-	id, owner := marksOf(d)
+	id, owner := marksOf(d.Name, d.Tags)
 	public, _ := d.PublicIPv4()
 	private, _ := d.PrivateIPv4()
 	out := vendors.Instance{

@@ -72,6 +72,7 @@ func TestSuite(t *testing.T) {
 	const missing = "999999"
 	vendortest.Run(t, vendortest.Kit{
 		Start:   func(t *testing.T, o standin.Options) *vendortest.Rig { return serve(t, o).Rig },
+		Volumes: &vendortest.VolumeKit{MountPath: func(v vendors.Volume) string { return mountPath(v.Name) }, ReportsUse: true},
 		Clock:   clockBase,
 		Request: inStock,
 		Create:  vendortest.Call{Method: http.MethodPost, Path: "/v2/droplets"},

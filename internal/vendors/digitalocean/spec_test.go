@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/google/uuid"
 	"golang.org/x/time/rate"
 
 	"github.com/gpusupply/supply/internal/vendors"
@@ -25,16 +27,48 @@ var (
 	specDoc  *openapi3.T
 )
 
-// loadSpec loads the description once per test binary: its 2,850 files
-// take seconds to read and resolve.
+// loadSpec loads the description once per test binary (its 2,850 files
+// take seconds to read and resolve), with the one allowance of
+// allowVolumeObjects.
 func loadSpec(t *testing.T) *openapi3.T {
 	t.Helper()
 	vendortest.SpecPath(t, specPath) // skip, or fail, without the descriptions
-	specOnce.Do(func() { specDoc = vendortest.LoadSpec(t, specPath) })
+	specOnce.Do(func() {
+		specDoc = vendortest.LoadSpec(t, specPath)
+		allowVolumeObjects(t, specDoc)
+	})
 	if specDoc == nil {
 		t.Fatal("the DigitalOcean description did not load")
 	}
 	return specDoc
+}
+
+// allowVolumeObjects is the one place the description gives way to the
+// official client: droplet_create.yml's volumes is an array of id strings,
+// but godo sends each volume as {"id": ...} (DropletCreateVolume's
+// MarshalJSON; its name form is deprecated), which DigitalOcean's API
+// takes from its own client. Both forms are allowed, and the stand-in
+// reads both.
+func allowVolumeObjects(t *testing.T, spec *openapi3.T) {
+	t.Logf("allowance: droplet_create volumes may be {\"id\": ...} objects, as godo sends them")
+	ids := openapi3.NewOneOfSchema(openapi3.NewStringSchema(),
+		openapi3.NewObjectSchema().WithProperty("id", openapi3.NewStringSchema()).WithRequired([]string{"id"}))
+	patched := 0
+	var walk func(s *openapi3.Schema)
+	walk = func(s *openapi3.Schema) {
+		if v := s.Properties["volumes"]; v != nil && v.Value != nil && v.Value.Items != nil {
+			v.Value.Items, patched = openapi3.NewSchemaRef("", ids), patched+1
+		}
+		for _, r := range append(slices.Clone(s.AllOf), s.OneOf...) {
+			if r.Value != nil {
+				walk(r.Value)
+			}
+		}
+	}
+	walk(vendortest.SchemaAt(t, spec, "POST /v2/droplets", 0))
+	if patched == 0 {
+		t.Fatal("droplets_create has no volumes array any more: drop the allowance")
+	}
 }
 
 // TestAgainstPublishedSpec runs the adapter, through godo, against the
@@ -58,6 +92,11 @@ func TestAgainstPublishedSpec(t *testing.T) {
 	}
 	req := inStock(t)
 	req.UserData = "#cloud-config\nruncmd:\n  - echo hi\n"
+	vol, err := a.CreateVolume(ctx, vendors.VolumeRequest{VolumeID: uuid.NewString(), Owner: req.Owner, Region: req.Region, SizeGB: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Volumes = []vendors.Volume{vol}
 	in, err := a.Create(ctx, req)
 	if err != nil {
 		t.Fatal(err)
@@ -70,10 +109,22 @@ func TestAgainstPublishedSpec(t *testing.T) {
 	if list, err := a.List(ctx); err != nil || len(list) != 1 {
 		t.Errorf("list: %+v, %v", list, err)
 	}
+	if got, err := a.GetVolume(ctx, vol.ID); err != nil || got.State != vendors.VolumeInUse {
+		t.Errorf("the Droplet's volume: %+v, %v", got, err)
+	}
+	if err := a.DeleteVolume(ctx, vol.ID); !errors.Is(err, vendors.ErrInvalid) {
+		t.Errorf("deleting an attached volume: %v", err)
+	}
 	if err := a.Terminate(ctx, in.ID); err != nil {
 		t.Fatal(err)
 	}
 	vendortest.WaitFor(t, a, in.ID, func(_ vendors.Instance, err error) bool { return errors.Is(err, vendors.ErrNotFound) })
+	if vols, err := a.ListVolumes(ctx); err != nil || len(vols) != 1 || vols[0].State != vendors.VolumeAvailable {
+		t.Errorf("volumes: %+v, %v", vols, err)
+	}
+	if err := a.DeleteVolume(ctx, vol.ID); err != nil {
+		t.Fatal(err)
+	}
 	if err := a.Terminate(ctx, in.ID); err != nil {
 		t.Errorf("terminating a gone Droplet: %v", err)
 	}
@@ -127,10 +178,16 @@ func TestWireConformance(t *testing.T) {
 			vendortest.Binding{At: "POST /v2/account/keys", Status: 201, Type: sshKeyAnswer{}},
 			vendortest.Binding{At: "POST /v2/droplets/{droplet_id}/actions", Type: actionRequest{}},
 			vendortest.Binding{At: "POST /v2/droplets/{droplet_id}/actions", Status: 201, Type: actionAnswer{}},
+			vendortest.Binding{At: "GET /v2/volumes", Status: 200, Type: volumesList{}},
+			vendortest.Binding{At: "POST /v2/volumes", Type: volumeCreate{}},
+			vendortest.Binding{At: "POST /v2/volumes", Status: 201, Type: volumeAnswer{}},
+			vendortest.Binding{At: "GET /v2/volumes/{volume_id}", Status: 200, Type: volumeAnswer{}},
+			vendortest.Binding{At: "DELETE /v2/volumes/{volume_id}", Status: 404, Type: apiError{}},
 		),
 		NotWire: map[string]string{
-			"state":  "the stand-in's state file",
-			"record": "the stand-in's state file",
+			"state":     "the stand-in's state file",
+			"record":    "the stand-in's state file",
+			"volRecord": "the stand-in's state file",
 		},
 	})
 }

@@ -42,9 +42,10 @@ type StandIn struct {
 
 // state is what the stand-in persists.
 type state struct {
-	Droplets map[string]*record `json:"droplets"`
-	Keys     []sshKey           `json:"ssh_keys"`
-	NextID   int                `json:"next_id"`
+	Droplets map[string]*record    `json:"droplets"`
+	Keys     []sshKey              `json:"ssh_keys"`
+	Volumes  map[string]*volRecord `json:"volumes,omitempty"`
+	NextID   int                   `json:"next_id"`
 }
 
 // record is one Droplet as the stand-in keeps it; its status follows
@@ -64,6 +65,10 @@ type record struct {
 	PrivateIP string    `json:"private_ip"`
 	// Off: the Droplet was powered off (and not on again since).
 	Off bool `json:"off,omitempty"`
+	// Volumes are the ids of the volumes attached at create, Mounts where
+	// the machine shows them.
+	Volumes []string        `json:"volumes,omitempty"`
+	Mounts  []standin.Mount `json:"mounts,omitempty"`
 }
 
 // Create is what the stand-in received for one Droplet, for tests.
@@ -105,6 +110,10 @@ func NewStandIn(o standin.Options) (*StandIn, error) {
 	mux.HandleFunc("GET /v2/droplets/{id}", s.getDroplet)
 	mux.HandleFunc("DELETE /v2/droplets/{id}", s.deleteDroplet)
 	mux.HandleFunc("POST /v2/droplets/{id}/actions", s.dropletAction)
+	mux.HandleFunc("GET /v2/volumes", s.listVolumes)
+	mux.HandleFunc("POST /v2/volumes", s.createVolume)
+	mux.HandleFunc("GET /v2/volumes/{id}", s.getVolume)
+	mux.HandleFunc("DELETE /v2/volumes/{id}", s.deleteVolume)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "The resource you were accessing could not be found.")
 	})
@@ -171,7 +180,7 @@ func (s *StandIn) machines() []standin.Host {
 // machine is what the Droplet received at create: the account keys go
 // to root on a real Droplet, and so does the key of supply's cloud-init.
 func machine(rec *record) standin.Machine {
-	return standin.Machine{Vendor: Name, ID: strconv.Itoa(rec.ID), Name: rec.Name, UserDataField: "user_data", UserData: rec.UserData}
+	return standin.Machine{Vendor: Name, ID: strconv.Itoa(rec.ID), Name: rec.Name, UserDataField: "user_data", UserData: rec.UserData, Mounts: rec.Mounts}
 }
 
 func (s *StandIn) status(rec *record, now time.Time) string {
@@ -434,8 +443,11 @@ func (s *StandIn) createDroplet(w http.ResponseWriter, r *http.Request) {
 			}
 			keys = append(keys, s.State.Keys[i].Fingerprint)
 		}
+		volumes, mounts, complaint := s.attach(req)
 		live := s.live()
 		switch {
+		case complaint != "":
+			writeError(w, http.StatusUnprocessableEntity, "unprocessable_entity", complaint)
 		case !okSize:
 			writeError(w, http.StatusUnprocessableEntity, "unprocessable_entity", "You specified an invalid size for Droplet creation.")
 		case !okRegion:
@@ -450,7 +462,7 @@ func (s *StandIn) createDroplet(w http.ResponseWriter, r *http.Request) {
 			s.State.NextID++
 			id := s.State.NextID
 			rec := &record{ID: id, Name: req.Name, Size: req.Size, Region: req.Region, Image: fmt.Sprint(req.Image),
-				SSHKeys: keys, UserData: req.UserData, Tags: req.Tags, CreatedAt: now,
+				SSHKeys: keys, UserData: req.UserData, Tags: req.Tags, CreatedAt: now, Volumes: volumes, Mounts: mounts,
 				PrivateIP: fmt.Sprintf("10.116.%d.%d", id/250%250, id%250+2)}
 			s.State.Droplets[strconv.Itoa(id)] = rec
 			if err := s.Save(); err != nil {
@@ -531,7 +543,7 @@ func (s *StandIn) droplet(rec *record, now time.Time) dropletBody {
 		Image: imageBody{ID: 170000000, Name: "AI/ML Ready", Type: "base", Distribution: "Ubuntu", Slug: rec.Image, Public: true,
 			Regions: []string{rec.Region}, CreatedAt: "2025-01-15T00:00:00Z", MinDiskSize: 30, SizeGB: 12.5,
 			Description: "Ubuntu 22.04 with GPU drivers", Tags: []string{}, Status: "available"},
-		VolumeIDs: []string{}, Size: z, SizeSlug: rec.Size, Region: s.region(rec), Tags: append([]string{}, rec.Tags...),
+		VolumeIDs: append([]string{}, rec.Volumes...), Size: z, SizeSlug: rec.Size, Region: s.region(rec), Tags: append([]string{}, rec.Tags...),
 		Networks: networks{V4: []networkV4{}, V6: []struct{}{}}, GPUInfo: z.GPUInfo,
 	}
 	if status == statusActive {

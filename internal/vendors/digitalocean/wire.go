@@ -173,6 +173,7 @@ type createRequest struct {
 	SSHKeys  []any    `json:"ssh_keys"`
 	UserData string   `json:"user_data"`
 	Tags     []string `json:"tags"`
+	Volumes  []any    `json:"volumes"`
 }
 
 // sshKey is ssh_keys/models/sshKeys.yml.
@@ -215,4 +216,40 @@ type actionBody struct {
 // actionAnswer is POST /v2/droplets/{droplet_id}/actions's answer.
 type actionAnswer struct {
 	Action actionBody `json:"action"`
+}
+
+// volumeBody is volumes/models/volume_full.yml.
+type volumeBody struct {
+	ID              string     `json:"id"`
+	Region          regionBody `json:"region"`
+	DropletIDs      []int      `json:"droplet_ids"`
+	Name            string     `json:"name"`
+	Description     string     `json:"description"`
+	SizeGB          int        `json:"size_gigabytes"`
+	CreatedAt       string     `json:"created_at"`
+	FilesystemType  string     `json:"filesystem_type"`
+	FilesystemLabel string     `json:"filesystem_label"`
+	Tags            []string   `json:"tags"`
+}
+
+// volumeAnswer is the answer of a volume's create and get.
+type volumeAnswer struct {
+	Volume volumeBody `json:"volume"`
+}
+
+// volumesList is GET /v2/volumes's answer.
+type volumesList struct {
+	Volumes []volumeBody `json:"volumes"`
+	Links   pageLinks    `json:"links"`
+	Meta    meta         `json:"meta"`
+}
+
+// volumeCreate is POST /v2/volumes's body as the stand-in reads it
+// (volumes_ext4.yml).
+type volumeCreate struct {
+	Name           string   `json:"name"`
+	Region         string   `json:"region"`
+	SizeGB         int      `json:"size_gigabytes"`
+	FilesystemType string   `json:"filesystem_type"`
+	Tags           []string `json:"tags"`
 }
