@@ -276,6 +276,7 @@ func (a *Adapter) Info() vendors.Info {
 		Cilium:      true,
 		Stop:        true,
 		Volumes:     true,
+		Ports:       true,
 	}
 }
 
@@ -413,11 +414,13 @@ func marksOf(name string, tags []string) (resourceID, owner string) {
 // one that already carries it: DigitalOcean has no idempotency token, so
 // the tag is looked up first.
 func (a *Adapter) Create(ctx context.Context, req vendors.CreateRequest) (vendors.Instance, error) {
-	if existing, err := a.find(ctx, req.ResourceID); err != nil || existing != nil {
-		if existing != nil {
-			return a.instance(*existing), nil
-		}
+	existing, err := a.find(ctx, req.ResourceID)
+	if err != nil {
 		return vendors.Instance{}, err
+	}
+	if existing != nil {
+		// An earlier try made the Droplet: its firewall may be missing.
+		return a.opened(ctx, req, *existing)
 	}
 	userData, err := userdata.CloudInit(req.SSHPublicKey, req.UserData)
 	if err != nil {
@@ -457,7 +460,17 @@ func (a *Adapter) Create(ctx context.Context, req vendors.CreateRequest) (vendor
 		}
 		return vendors.Instance{}, err
 	}
-	return a.instance(*created), nil
+	return a.opened(ctx, req, *created)
+}
+
+// opened is Droplet d of req once the ports req asks for are open on it.
+func (a *Adapter) opened(ctx context.Context, req vendors.CreateRequest, d godo.Droplet) (vendors.Instance, error) {
+	if len(req.Ports) > 0 {
+		if err := a.ensureFirewall(ctx, req, d.ID); err != nil {
+			return vendors.Instance{}, err
+		}
+	}
+	return a.instance(d), nil
 }
 
 // find returns the Droplet carrying resourceID, if any.

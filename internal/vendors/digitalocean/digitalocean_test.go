@@ -80,6 +80,7 @@ func TestSuite(t *testing.T) {
 			return vendortest.Call{Method: http.MethodGet, Path: "/v2/droplets/" + id}
 		},
 		Missing:  missing,
+		Ports:    true,
 		Hang:     vendortest.Call{Method: http.MethodGet, Path: "/v2/sizes"},
 		GPUNames: gpuNames,
 		// A size lists only the regions that can create it now: nothing

@@ -97,6 +97,7 @@ func TestAgainstPublishedSpec(t *testing.T) {
 		t.Fatal(err)
 	}
 	req.Volumes = []vendors.Volume{vol}
+	req.Ports = []vendors.Port{{Number: 8888, Protocol: vendors.TCP}, {Number: 9000, Protocol: vendors.UDP}}
 	in, err := a.Create(ctx, req)
 	if err != nil {
 		t.Fatal(err)
@@ -124,6 +125,9 @@ func TestAgainstPublishedSpec(t *testing.T) {
 	}
 	if err := a.DeleteVolume(ctx, vol.ID); err != nil {
 		t.Fatal(err)
+	}
+	if fws, err := a.Firewalls(ctx); err != nil || len(fws) != 1 || fws[0].InUse || a.DeleteFirewall(ctx, fws[0].ID) != nil {
+		t.Errorf("firewalls %+v, %v", fws, err)
 	}
 	if err := a.Terminate(ctx, in.ID); err != nil {
 		t.Errorf("terminating a gone Droplet: %v", err)
@@ -183,11 +187,17 @@ func TestWireConformance(t *testing.T) {
 			vendortest.Binding{At: "POST /v2/volumes", Status: 201, Type: volumeAnswer{}},
 			vendortest.Binding{At: "GET /v2/volumes/{volume_id}", Status: 200, Type: volumeAnswer{}},
 			vendortest.Binding{At: "DELETE /v2/volumes/{volume_id}", Status: 404, Type: apiError{}},
+			vendortest.Binding{At: "GET /v2/firewalls", Status: 200, Type: firewallsList{}},
+			vendortest.Binding{At: "POST /v2/firewalls", Type: firewallCreate{}},
+			vendortest.Binding{At: "POST /v2/firewalls", Status: 202, Type: firewallAnswer{}},
+			vendortest.Binding{At: "GET /v2/firewalls/{firewall_id}", Status: 200, Type: firewallAnswer{}},
+			vendortest.Binding{At: "POST /v2/firewalls/{firewall_id}/droplets", Type: firewallDroplets{}},
 		),
 		NotWire: map[string]string{
 			"state":     "the stand-in's state file",
 			"record":    "the stand-in's state file",
 			"volRecord": "the stand-in's state file",
+			"fwRecord":  "the stand-in's state file",
 		},
 	})
 }

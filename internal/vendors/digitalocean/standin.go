@@ -42,10 +42,11 @@ type StandIn struct {
 
 // state is what the stand-in persists.
 type state struct {
-	Droplets map[string]*record    `json:"droplets"`
-	Keys     []sshKey              `json:"ssh_keys"`
-	Volumes  map[string]*volRecord `json:"volumes,omitempty"`
-	NextID   int                   `json:"next_id"`
+	Droplets  map[string]*record    `json:"droplets"`
+	Keys      []sshKey              `json:"ssh_keys"`
+	Volumes   map[string]*volRecord `json:"volumes,omitempty"`
+	Firewalls map[string]*fwRecord  `json:"firewalls,omitempty"`
+	NextID    int                   `json:"next_id"`
 }
 
 // record is one Droplet as the stand-in keeps it; its status follows
@@ -110,6 +111,11 @@ func NewStandIn(o standin.Options) (*StandIn, error) {
 	mux.HandleFunc("GET /v2/droplets/{id}", s.getDroplet)
 	mux.HandleFunc("DELETE /v2/droplets/{id}", s.deleteDroplet)
 	mux.HandleFunc("POST /v2/droplets/{id}/actions", s.dropletAction)
+	mux.HandleFunc("GET /v2/firewalls", s.listFirewalls)
+	mux.HandleFunc("POST /v2/firewalls", s.createFirewall)
+	mux.HandleFunc("GET /v2/firewalls/{id}", s.getFirewall)
+	mux.HandleFunc("DELETE /v2/firewalls/{id}", s.deleteFirewall)
+	mux.HandleFunc("POST /v2/firewalls/{id}/droplets", s.addDroplets)
 	mux.HandleFunc("GET /v2/volumes", s.listVolumes)
 	mux.HandleFunc("POST /v2/volumes", s.createVolume)
 	mux.HandleFunc("GET /v2/volumes/{id}", s.getVolume)
@@ -172,15 +178,17 @@ func (s *StandIn) machines() []standin.Host {
 		if s.open[id] {
 			e.IP, e.SSHPort = rec.IP, rec.Port
 		}
-		out = append(out, standin.Host{ID: id, IP: &rec.IP, Port: &rec.Port, Machine: machine(rec), Console: e})
+		out = append(out, standin.Host{ID: id, IP: &rec.IP, Port: &rec.Port, Machine: s.machine(rec), Console: e})
 	}
 	return out
 }
 
-// machine is what the Droplet received at create: the account keys go
-// to root on a real Droplet, and so does the key of supply's cloud-init.
-func machine(rec *record) standin.Machine {
-	return standin.Machine{Vendor: Name, ID: strconv.Itoa(rec.ID), Name: rec.Name, UserDataField: "user_data", UserData: rec.UserData, Mounts: rec.Mounts}
+// machine is what the Droplet received at create (the account keys go
+// to root on a real Droplet, and so does the key of supply's cloud-init),
+// with the ports its firewalls open.
+func (s *StandIn) machine(rec *record) standin.Machine {
+	return standin.Machine{Vendor: Name, ID: strconv.Itoa(rec.ID), Name: rec.Name, UserDataField: "user_data", UserData: rec.UserData,
+		Mounts: rec.Mounts, Ports: s.openedPorts(rec)}
 }
 
 func (s *StandIn) status(rec *record, now time.Time) string {
@@ -206,7 +214,7 @@ func (s *StandIn) refresh() error {
 		if s.status(rec, now) != statusActive || s.open[id] {
 			continue
 		}
-		ip, port, err := s.OpenHost(id, rec.IP, rec.Port, machine(rec))
+		ip, port, err := s.OpenHost(id, rec.IP, rec.Port, s.machine(rec))
 		if err != nil {
 			return err
 		}
@@ -522,6 +530,7 @@ func (s *StandIn) deleteDroplet(w http.ResponseWriter, r *http.Request) {
 		}
 		s.RemoveHost(id)
 		delete(s.open, id)
+		s.unassign(s.State.Droplets[id].ID)
 		delete(s.State.Droplets, id)
 		if err := s.Save(); err != nil {
 			writeError(w, http.StatusInternalServerError, "server_error", "Server Error: "+err.Error())

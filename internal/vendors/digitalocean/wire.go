@@ -253,3 +253,68 @@ type volumeCreate struct {
 	FilesystemType string   `json:"filesystem_type"`
 	Tags           []string `json:"tags"`
 }
+
+// addresses are a rule's sources or destinations (firewall_rule.yml).
+type addresses struct {
+	Addresses []string `json:"addresses"`
+}
+
+// inboundRule is an inbound rule of firewall_rule.yml.
+type inboundRule struct {
+	Protocol string    `json:"protocol"`
+	Ports    string    `json:"ports"`
+	Sources  addresses `json:"sources"`
+}
+
+// outboundRule is an outbound rule of firewall_rule.yml.
+type outboundRule struct {
+	Protocol     string    `json:"protocol"`
+	Ports        string    `json:"ports"`
+	Destinations addresses `json:"destinations"`
+}
+
+// pendingChange is one of a firewall's pending_changes.
+type pendingChange struct {
+	DropletID int    `json:"droplet_id"`
+	Removing  bool   `json:"removing"`
+	Status    string `json:"status"`
+}
+
+// firewallBody is firewalls/models/firewall.yml.
+type firewallBody struct {
+	ID             string          `json:"id"`
+	Status         string          `json:"status"`
+	CreatedAt      string          `json:"created_at"`
+	PendingChanges []pendingChange `json:"pending_changes"`
+	Name           string          `json:"name"`
+	DropletIDs     []int           `json:"droplet_ids"`
+	Tags           []string        `json:"tags"`
+	InboundRules   []inboundRule   `json:"inbound_rules"`
+	OutboundRules  []outboundRule  `json:"outbound_rules"`
+}
+
+// firewallAnswer is the answer of a firewall's create and get.
+type firewallAnswer struct {
+	Firewall firewallBody `json:"firewall"`
+}
+
+// firewallsList is GET /v2/firewalls's answer.
+type firewallsList struct {
+	Firewalls []firewallBody `json:"firewalls"`
+	Links     pageLinks      `json:"links"`
+	Meta      meta           `json:"meta"`
+}
+
+// firewallCreate is POST /v2/firewalls's body as the stand-in reads it.
+type firewallCreate struct {
+	Name          string         `json:"name"`
+	InboundRules  []inboundRule  `json:"inbound_rules"`
+	OutboundRules []outboundRule `json:"outbound_rules"`
+	DropletIDs    []int          `json:"droplet_ids"`
+	Tags          []string       `json:"tags"`
+}
+
+// firewallDroplets is POST /v2/firewalls/{firewall_id}/droplets's body.
+type firewallDroplets struct {
+	DropletIDs []int `json:"droplet_ids"`
+}
