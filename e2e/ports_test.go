@@ -28,7 +28,7 @@ func TestOpenPortsThroughTheBinary(t *testing.T) {
 			for _, v := range s.WaitVendors(t) {
 				supports[v.Name] = v.SupportsPorts
 			}
-			if !supports["lambda"] || !supports["runpod"] || !supports["vastai"] || !supports["hyperstack"] || !supports["scaleway"] || !supports["vultr"] || supports["verda"] {
+			if !supports["lambda"] || !supports["runpod"] || !supports["vastai"] || !supports["hyperstack"] || !supports["scaleway"] || !supports["vultr"] || !supports["digitalocean"] || supports["verda"] {
 				t.Errorf("supports_ports: %v", supports)
 			}
 			_, public := renterKey(t, t.TempDir(), "ports")

@@ -65,7 +65,8 @@ func TestLogsHoldNoSecret(t *testing.T) {
 	for _, kv := range env {
 		name, value, _ := strings.Cut(kv, "=")
 		switch {
-		case strings.HasSuffix(name, "_API_KEY"), strings.HasSuffix(name, "_SECRET"), strings.HasSuffix(name, "_SECRET_ACCESS_KEY"):
+		case strings.HasSuffix(name, "_API_KEY"), strings.HasSuffix(name, "_SECRET"), strings.HasSuffix(name, "_SECRET_ACCESS_KEY"),
+			strings.HasSuffix(name, "_TOKEN"):
 			secrets[name] = value
 		case name == "SUPPLY_NEBIUS_PRIVATE_KEY_FILE":
 			pem, err := os.ReadFile(value)

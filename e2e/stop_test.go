@@ -33,7 +33,7 @@ func TestStopStart(t *testing.T) {
 			for _, v := range vendors {
 				stops[v.Name] = v.Stop
 			}
-			want := map[string]bool{"hyperstack": true, "runpod": true, "verda": true, "vastai": true, "scaleway": true, "vultr": true, "lambda": false, "nebius": true, "aws": true}
+			want := map[string]bool{"hyperstack": true, "runpod": true, "verda": true, "vastai": true, "scaleway": true, "vultr": true, "lambda": false, "nebius": true, "aws": true, "digitalocean": true}
 			if !maps.Equal(stops, want) {
 				t.Errorf("supports_stop %v, want %v", stops, want)
 			}

@@ -92,7 +92,7 @@ func TestVolumeOutlivesItsMachine(t *testing.T) {
 			key, public := renterKey(t, t.TempDir(), "renter")
 			s := Start(t, engine, "--sandbox-shell", "--sandbox-boot-time", "1s")
 			for _, v := range s.WaitVendors(t) {
-				if v.SupportsVolumes != (v.Name == "lambda" || v.Name == "runpod" || v.Name == "verda") {
+				if v.SupportsVolumes != (v.Name == "lambda" || v.Name == "runpod" || v.Name == "verda" || v.Name == "digitalocean") {
 					t.Errorf("%s: supports_volumes %v", v.Name, v.SupportsVolumes)
 				}
 			}

@@ -9,6 +9,7 @@ import (
 	"github.com/gpusupply/supply/internal/sandbox"
 	"github.com/gpusupply/supply/internal/vendors"
 	"github.com/gpusupply/supply/internal/vendors/aws"
+	"github.com/gpusupply/supply/internal/vendors/digitalocean"
 	"github.com/gpusupply/supply/internal/vendors/hyperstack"
 	"github.com/gpusupply/supply/internal/vendors/lambda"
 	"github.com/gpusupply/supply/internal/vendors/nebius"
@@ -46,6 +47,8 @@ type vendorFlags struct {
 	awsEndpoint                   string
 	awsRegions, awsSecurityGroups []string
 	awsImageID                    string
+	// DigitalOcean: a personal access token.
+	digitaloceanToken, digitaloceanURL string
 	// sandboxHostsURL points real adapters at another server's sandbox:
 	// its hosts answer SSH on ports that service names.
 	sandboxHostsURL string
@@ -83,6 +86,8 @@ func (f *vendorFlags) register(fl *pflag.FlagSet) {
 	fl.StringSliceVar(&f.awsRegions, "aws-regions", aws.DefaultRegions, "AWS regions to sell and list instances in")
 	fl.StringSliceVar(&f.awsSecurityGroups, "aws-security-groups", nil, "security group ids every instance gets (one must let SSH in; default: the VPC's default group)")
 	fl.StringVar(&f.awsImageID, "aws-image-id", "", "AMI to launch in every region (default: the newest "+aws.ImageName+" AMI)")
+	fl.StringVar(&f.digitaloceanToken, "digitalocean-token", "", "DigitalOcean personal access token (droplet, ssh_key and sizes scopes)")
+	fl.StringVar(&f.digitaloceanURL, "digitalocean-base-url", digitalocean.DefaultBaseURL, "DigitalOcean API base URL")
 	fl.StringVar(&f.sandboxHostsURL, "sandbox-hosts-url", "", "with real adapters pointed at another server's sandbox (its sandbox/endpoints.json), the URL of its hosts service, which says the SSH port of each sandbox host")
 }
 
@@ -128,6 +133,9 @@ func (f *vendorFlags) configured(owner string) ([]vendors.Vendor, error) {
 	}
 	if f.vultrKey != "" {
 		vs = append(vs, vultr.New(vultr.Config{APIKey: f.vultrKey, BaseURL: f.vultrURL, SSHPort: port}))
+	}
+	if f.digitaloceanToken != "" {
+		vs = append(vs, digitalocean.New(digitalocean.Config{Token: f.digitaloceanToken, BaseURL: f.digitaloceanURL, SSHPort: port}))
 	}
 	return vs, nil
 }

@@ -91,6 +91,7 @@ func TestRefusalsReachTenantsRedacted(t *testing.T) {
 		{"runpod", http.MethodPost, "/v2/pods"},
 		{"nebius", http.MethodPost, "/nebius.compute.v1.InstanceService/Create"},
 		{"vastai", http.MethodPut, "/api/v0/asks/"},
+		{"digitalocean", http.MethodPost, "/v2/droplets"},
 	} {
 		t.Run(c.vendor, func(t *testing.T) {
 			secret := append(configuredIdentifiers(t, e.dir, c.vendor), general...)

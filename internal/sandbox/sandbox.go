@@ -20,6 +20,7 @@ import (
 
 	"github.com/gpusupply/supply/internal/vendors"
 	"github.com/gpusupply/supply/internal/vendors/aws"
+	"github.com/gpusupply/supply/internal/vendors/digitalocean"
 	"github.com/gpusupply/supply/internal/vendors/hyperstack"
 	"github.com/gpusupply/supply/internal/vendors/lambda"
 	"github.com/gpusupply/supply/internal/vendors/nebius"
@@ -181,6 +182,16 @@ var kinds = []kind{
 		env: func(si StandIn, u, key, _ string) (map[string]string, error) {
 			return map[string]string{"SUPPLY_AWS_ACCESS_KEY_ID": key, "SUPPLY_AWS_SECRET_ACCESS_KEY": key, "SUPPLY_AWS_ENDPOINT": u,
 				"SUPPLY_AWS_REGIONS": strings.Join(si.(*aws.StandIn).Regions(), ",")}, nil
+		},
+	},
+	{
+		name:    digitalocean.Name,
+		standIn: func(o standin.Options) (StandIn, error) { return digitalocean.NewStandIn(o) },
+		adapter: func(_ StandIn, u, key, _ string, port func(string) int) vendors.Vendor {
+			return digitalocean.New(digitalocean.Config{Token: key, BaseURL: u, SSHPort: port, RateLimit: sandboxRate, Burst: sandboxRate})
+		},
+		env: func(_ StandIn, u, key, _ string) (map[string]string, error) {
+			return map[string]string{"SUPPLY_DIGITALOCEAN_TOKEN": key, "SUPPLY_DIGITALOCEAN_BASE_URL": u}, nil
 		},
 	},
 }

@@ -348,7 +348,7 @@ func isUUID(s string) bool {
 
 // Slugs are the vendors supply has adapters for, as written in vendor
 // filters and /available_vendors.
-var Slugs = []string{"lambda", "hyperstack", "scaleway", "verda", "runpod", "nebius", "vastai", "vultr", "aws"}
+var Slugs = []string{"lambda", "hyperstack", "scaleway", "verda", "runpod", "nebius", "vastai", "vultr", "aws", "digitalocean"}
 
 // Mark is one key/value pair an instance carries for supply.
 type Mark struct{ Key, Value string }

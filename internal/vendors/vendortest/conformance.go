@@ -438,6 +438,24 @@ func properties(s *openapi3.Schema) openapi3.Schemas {
 	return out
 }
 
+// nullable reports whether s's allOf lets null through: a member says
+// nullable and every other member that names a type does too (a member
+// of only a description takes anything). DigitalOcean's Droplet wraps its
+// nullable next_backup_window so, to add a description.
+func nullable(s *openapi3.Schema) bool {
+	some := false
+	for _, part := range s.AllOf {
+		switch v := part.Value; {
+		case v == nil:
+		case v.Nullable || nullable(v):
+			some = true
+		case v.Type != nil && !v.Type.IsEmpty(), len(v.Properties) > 0:
+			return false
+		}
+	}
+	return some
+}
+
 func required(s *openapi3.Schema) []string {
 	out := slices.Clone(s.Required)
 	for _, part := range s.AllOf {
@@ -738,6 +756,7 @@ func Strict(spec *openapi3.T) {
 			continue
 		}
 		s.Properties, s.Required = properties(s), slices.Compact(slices.Sorted(slices.Values(required(s))))
+		s.Nullable = s.Nullable || nullable(s)
 		s.AllOf = nil
 		if s.Type == nil || s.Type.IsEmpty() {
 			s.Type = &openapi3.Types{openapi3.TypeObject}

@@ -21,14 +21,18 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"go.yaml.in/yaml/v3"
 )
 
 // SharedDir returns the project's shared directory, <repo root>/../shared.
@@ -101,7 +105,16 @@ func LoadSpec(t testing.TB, relPath string) *openapi3.T {
 	t.Helper()
 	path := SpecPath(t, relPath)
 	loader := openapi3.NewLoader()
-	doc, err := loader.LoadFromFile(path)
+	// A description split over files (DigitalOcean's $refs into its
+	// resources/ and shared/ trees) is read from beside the root file; the
+	// loader reads local files only, never a URL.
+	loader.IsExternalRefsAllowed = true
+	loader.ReadFromURIFunc = localFilesOnly()
+	root, err := readable(path)
+	if err != nil {
+		t.Fatalf("read vendor spec %s: %v", path, err)
+	}
+	doc, err := loader.LoadFromDataWithPath(root, &url.URL{Path: filepath.ToSlash(path)})
 	if err != nil {
 		t.Fatalf("load vendor spec %s: %v", path, err)
 	}
@@ -135,6 +148,192 @@ func checkSpec(t testing.TB, loader *openapi3.Loader, doc *openapi3.T, name stri
 		t.Fatalf("vendor spec %s is not a valid OpenAPI document: %v", name, err)
 	}
 	return doc
+}
+
+// localFilesOnly reads a $ref'd document from disk, made readable, and
+// refuses any other location: a vendor description is checked as it sits
+// in vendor-specs. It reads each file once: the loader asks again for
+// every $ref into it.
+func localFilesOnly() openapi3.ReadFromURIFunc {
+	read := map[string][]byte{}
+	return func(_ *openapi3.Loader, u *url.URL) ([]byte, error) {
+		if u.Scheme != "" && u.Scheme != "file" || u.Host != "" {
+			return nil, fmt.Errorf("vendor spec refers to %s: only files beside it are read", u)
+		}
+		if data, ok := read[u.Path]; ok {
+			return data, nil
+		}
+		data, err := readable(u.Path)
+		if err == nil {
+			read[u.Path] = data
+		}
+		return data, err
+	}
+}
+
+// readable reads the description file at path and rewrites what OpenAPI
+// 3.0 does not allow, and kin-openapi cannot read, into what it means. It
+// returns the file unchanged when there is nothing to rewrite (the other
+// vendors' single-file descriptions). Spec quirks of DigitalOcean's:
+//   - every operation of the root is a $ref to a file of its own ("get:
+//     {$ref: resources/sizes/sizes_list.yml}"), which is inlined;
+//   - some properties maps are a $ref (load balancer droplets, apps), also
+//     inlined;
+//   - the root's tag descriptions $ref its introductions; a tag's
+//     description is documentation only, so such a one is emptied;
+//   - the root lists a presigned upload URL, not a path of the API, as the
+//     path "/<upload_url>", which is dropped.
+func readable(path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if !rewritable.Match(data) {
+		return data, nil // nothing to rewrite: spare parsing it twice
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil || len(doc.Content) == 0 {
+		return data, nil // not YAML the loader reads: let it say why
+	}
+	changed := false
+	if root := doc.Content[0]; member(root, "openapi").Kind != 0 {
+		for _, tag := range member(root, "tags").Content {
+			if d := member(tag, "description"); d.Kind == yaml.MappingNode {
+				*d = yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: ""}
+				changed = true
+			}
+		}
+		paths := member(root, "paths")
+		paths.Content = slices.DeleteFunc(paths.Content, func(n *yaml.Node) bool { return n.Kind == 0 })
+		for i := 0; i+1 < len(paths.Content); i += 2 {
+			if strings.Contains(paths.Content[i].Value, "<") {
+				paths.Content[i].Kind, paths.Content[i+1].Kind, changed = 0, 0, true
+				continue
+			}
+			item := paths.Content[i+1]
+			for j := 1; j < len(item.Content); j += 2 {
+				if ref := wholeFileRef(item.Content[j]); ref != "" {
+					if item.Content[j], err = inline(filepath.Dir(path), ref); err != nil {
+						return nil, err
+					}
+					changed = true
+				}
+			}
+		}
+		paths.Content = slices.DeleteFunc(paths.Content, func(n *yaml.Node) bool { return n.Kind == 0 })
+	}
+	inlined, err := inlineProperties(doc.Content[0], filepath.Dir(path), func(ref string) string { return ref })
+	if err != nil {
+		return nil, err
+	}
+	if !changed && !inlined {
+		return data, nil
+	}
+	return yaml.Marshal(&doc)
+}
+
+// rewritable matches a file readable may rewrite: a YAML root document,
+// or a properties map that is a $ref.
+var rewritable = regexp.MustCompile(`(?m)^openapi:|properties:\s*\n\s*\$ref`)
+
+// wholeFileRef is the target of a node that is only a $ref to another
+// file, or "".
+func wholeFileRef(n *yaml.Node) string {
+	ref := member(n, "$ref").Value
+	if len(n.Content) != 2 || strings.HasPrefix(ref, "#") {
+		return ""
+	}
+	return ref
+}
+
+// inline reads ref (a file, named from dir, and maybe a #/pointer into it)
+// with its $refs made relative to dir.
+func inline(dir, ref string) (*yaml.Node, error) {
+	file, pointer, _ := strings.Cut(ref, "#")
+	data, err := os.ReadFile(filepath.Join(dir, file))
+	if err != nil {
+		return nil, err
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil || len(doc.Content) == 0 {
+		return nil, fmt.Errorf("%s: not a YAML document (%v)", file, err)
+	}
+	n := doc.Content[0]
+	for name := range strings.SplitSeq(strings.TrimPrefix(pointer, "/"), "/") {
+		if name != "" {
+			n = member(n, strings.NewReplacer("~1", "/", "~0", "~").Replace(name))
+		}
+	}
+	if n.Kind == 0 {
+		return nil, fmt.Errorf("%s: no such node", ref)
+	}
+	fileDir := filepath.ToSlash(filepath.Dir(file))
+	rebase := func(r string) string {
+		switch {
+		case strings.HasPrefix(r, "#"):
+			return file + r
+		case !strings.Contains(r, "://") && !strings.HasPrefix(r, "/"):
+			return fileDir + "/" + r
+		}
+		return r
+	}
+	if _, err := inlineProperties(n, filepath.Join(dir, fileDir), rebase); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// inlineProperties walks n, a node of a file in dir: it rewrites every
+// $ref (and discriminator mapping) with rebase, and inlines every
+// properties map that is a $ref to another file. It reports whether it
+// inlined anything.
+func inlineProperties(n *yaml.Node, dir string, rebase func(string) string) (bool, error) {
+	inlined := false
+	for i, c := range n.Content {
+		key := ""
+		if n.Kind == yaml.MappingNode && i%2 == 1 {
+			key = n.Content[i-1].Value
+		}
+		switch {
+		case key == "properties" && wholeFileRef(c) != "":
+			props, err := inline(dir, wholeFileRef(c))
+			if err != nil {
+				return false, err
+			}
+			// Its refs are relative to dir now, as the rest of n's.
+			if _, err := inlineProperties(props, dir, rebase); err != nil {
+				return false, err
+			}
+			n.Content[i], inlined = props, true
+		case key == "$ref" && c.Kind == yaml.ScalarNode:
+			c.Value = rebase(c.Value)
+		case key == "discriminator":
+			// A discriminator's mapping names schemas by $ref too.
+			m := member(c, "mapping")
+			for j := 1; j < len(m.Content); j += 2 {
+				m.Content[j].Value = rebase(m.Content[j].Value)
+			}
+		default:
+			ok, err := inlineProperties(c, dir, rebase)
+			if err != nil {
+				return false, err
+			}
+			inlined = inlined || ok
+		}
+	}
+	return inlined, nil
+}
+
+// member is the value of key in a YAML mapping, or an empty node.
+func member(m *yaml.Node, key string) *yaml.Node {
+	if m.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			if m.Content[i].Value == key {
+				return m.Content[i+1]
+			}
+		}
+	}
+	return &yaml.Node{}
 }
 
 // dropUndefinedSecurity removes the security alternatives that name a
