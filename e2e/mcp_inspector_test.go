@@ -13,9 +13,10 @@ import (
 )
 
 // inspectorPackage is the third-party MCP client the test drives supply
-// with: the MCP Inspector's command-line mode, pinned (0.15.0 is the last
-// release that runs on Node 20).
-const inspectorPackage = "@modelcontextprotocol/inspector@0.15.0"
+// with: the MCP Inspector's command-line mode, pinned: 0.17.5 sends
+// --header over streamable HTTP, and still runs on Node 20 (which npm
+// warns about).
+const inspectorPackage = "@modelcontextprotocol/inspector@0.17.5"
 
 // inspector installs the MCP Inspector with npm into a cache directory of
 // the tests' own (once; later runs reuse it) and returns its command. It
@@ -50,17 +51,27 @@ func inspector(t *testing.T) string {
 }
 
 // TestMCPInspector: a third-party MCP client, the MCP Inspector's
-// command-line mode, lists supply's tools and calls find_offers through
-// supply mcp against the real server.
+// command-line mode, lists supply's tools and calls find_offers against
+// the real server, over streamable HTTP (POST /mcp with the key in
+// Authorization) and through supply mcp on stdio.
 func TestMCPInspector(t *testing.T) {
 	bin := inspector(t)
 	s := Start(t, store.EngineSQLite)
 	s.WaitVendors(t)
+	for name, target := range map[string][]string{
+		"http":  {s.URL + "/mcp", "--transport", "http", "--header", "Authorization: Bearer " + s.Key},
+		"stdio": {"-e", "SUPPLY_URL=" + s.URL, "-e", "SUPPLY_API_KEY=" + s.Key, "-e", "HOME=" + t.TempDir(), Binary(t), "mcp"},
+	} {
+		t.Run(name, func(t *testing.T) { inspectTools(t, append([]string{bin, "--cli"}, target...)) })
+	}
+}
+
+// inspectTools runs the inspector's command line (its program and the
+// server to inspect) to list the tools and find H100 offers.
+func inspectTools(t *testing.T, cli []string) {
 	run := func(args ...string) []byte {
 		t.Helper()
-		cli := append([]string{"--cli", "-e", "SUPPLY_URL=" + s.URL, "-e", "SUPPLY_API_KEY=" + s.Key, "-e", "HOME=" + t.TempDir(),
-			Binary(t), "mcp"}, args...)
-		out, err := exec.Command(bin, cli...).Output()
+		out, err := exec.Command(cli[0], append(cli[1:], args...)...).Output()
 		if err != nil {
 			var stderr []byte
 			if ee, ok := err.(*exec.ExitError); ok {
