@@ -1,11 +1,15 @@
 package mcpserver
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -39,12 +43,114 @@ func Handler(api http.Handler, version string) http.Handler {
 		// what protects it, as every other route.
 		DisableLocalhostProtection: true})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, id, ok := readMessages(w, r)
+		if !ok {
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		r.Header.Set(peerHeader, r.RemoteAddr)
 		// Whatever fails here (the key lost its role meanwhile) leaves
 		// the read-only tools: the least the key may have.
 		canWrite, _ := b.CanWrite(r.Context(), r.Header)
-		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), canWriteKey{}, canWrite)))
+		rw := &rpcErrors{ResponseWriter: w, id: id}
+		h.ServeHTTP(rw, r.WithContext(context.WithValue(r.Context(), canWriteKey{}, canWrite)))
+		rw.finish()
 	})
+}
+
+// rpcErrors turns the transport's plain-text refusals (a method it does
+// not handle, a header it wants) into JSON-RPC errors, which every MCP
+// client reads.
+type rpcErrors struct {
+	http.ResponseWriter
+	id     jsonrpc.ID // of the request, when there is one
+	status int        // of a refusal being replaced; 0: none
+	text   bytes.Buffer
+}
+
+func (w *rpcErrors) WriteHeader(status int) {
+	if status >= 400 && !strings.HasPrefix(w.Header().Get("Content-Type"), "application/json") {
+		w.status = status
+		return
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *rpcErrors) Write(b []byte) (int, error) {
+	if w.status != 0 {
+		return w.text.Write(b)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Flush passes on the flushes of an event stream.
+func (w *rpcErrors) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok && w.status == 0 {
+		f.Flush()
+	}
+}
+
+// Unwrap gives http.ResponseController the writer underneath.
+func (w *rpcErrors) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *rpcErrors) finish() {
+	if w.status == 0 {
+		return
+	}
+	code := int64(jsonrpc.CodeInvalidRequest)
+	if w.status >= 500 {
+		code = jsonrpc.CodeInternalError
+	}
+	w.Header().Del("X-Content-Type-Options")
+	rpcError(w.ResponseWriter, w.status, w.id, code, strings.TrimSpace(w.text.String()))
+}
+
+// readMessages reads the body of r, one JSON-RPC message or a batch of
+// them, and answers a JSON-RPC error for anything else: a parse error
+// for what is not JSON, an invalid request for JSON that is not a
+// message, so that a client always reads why, in the protocol's terms.
+// id is the request's, when the body is one request.
+func readMessages(w http.ResponseWriter, r *http.Request) (body []byte, id jsonrpc.ID, ok bool) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	switch {
+	case err != nil || len(body) > maxBody:
+		rpcError(w, http.StatusRequestEntityTooLarge, id, jsonrpc.CodeInvalidRequest, "the message is larger than 1 MiB, or could not be read")
+		return nil, id, false
+	case !json.Valid(body):
+		rpcError(w, http.StatusBadRequest, id, jsonrpc.CodeParseError, "parse error: the body is not JSON")
+		return nil, id, false
+	}
+	msgs := []json.RawMessage{body}
+	if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) > 0 && trimmed[0] == '[' {
+		if json.Unmarshal(body, &msgs) != nil || len(msgs) == 0 {
+			rpcError(w, http.StatusBadRequest, id, jsonrpc.CodeInvalidRequest, "invalid request: an empty batch")
+			return nil, id, false
+		}
+	}
+	for _, m := range msgs {
+		msg, err := jsonrpc.DecodeMessage(m)
+		if err != nil {
+			rpcError(w, http.StatusBadRequest, id, jsonrpc.CodeInvalidRequest, "invalid request: not a JSON-RPC 2.0 message: "+err.Error())
+			return nil, id, false
+		}
+		if req, isReq := msg.(*jsonrpc.Request); isReq && len(msgs) == 1 {
+			id = req.ID
+		}
+	}
+	return body, id, true
+}
+
+// rpcError answers a JSON-RPC error to the request id (null: none could
+// be read).
+func rpcError(w http.ResponseWriter, status int, id jsonrpc.ID, code int64, message string) {
+	b, _ := json.Marshal(struct {
+		JSONRPC string         `json:"jsonrpc"`
+		ID      any            `json:"id"`
+		Error   *jsonrpc.Error `json:"error"`
+	}{"2.0", id.Raw(), &jsonrpc.Error{Code: code, Message: message}})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
 }
 
 // handlerTransport answers requests with an http.Handler in this
