@@ -119,4 +119,8 @@ func TestMCPRequestSeeds(t *testing.T) {
 		ts.api.Handler().ServeHTTP(rec, req)
 		checkMCPAnswer(t, []byte(s), rec)
 	}
+	// The API requests of a tool are logged with the key and the tool.
+	if log := ts.log.String(); !strings.Contains(log, `"mcp_tool":"find_offers"`) {
+		t.Errorf("no request line names the MCP tool find_offers:\n%s", log)
+	}
 }
