@@ -55,7 +55,7 @@ func connectMCP(t *testing.T, s *Server, transport, key string) *mcpClient {
 	var tr mcp.Transport
 	switch transport {
 	case "http":
-		tr = &mcp.StreamableClientTransport{Endpoint: s.URL + "/mcp", DisableStandaloneSSE: true,
+		tr = &mcp.StreamableClientTransport{Endpoint: s.URL + "/mcp",
 			HTTPClient: &http.Client{Transport: bearer{key: key, base: http.DefaultTransport}}}
 	case "stdio":
 		cmd := exec.Command(Binary(t), "mcp")
@@ -239,8 +239,12 @@ func TestMCP(t *testing.T) {
 			if err := json.Unmarshal(b, &ready); err != nil || res.IsError || !ready.Ready || !strings.HasPrefix(ready.SSH, "ssh root@") {
 				t.Fatalf("wait_until_ready: %s %s", b, text(res))
 			}
-			if p := c.progressSeen(); len(p) == 0 {
-				t.Errorf("wait_until_ready sent no progress notification")
+			// The client hands notifications to its handler on its own.
+			for deadline := time.Now().Add(5 * time.Second); len(c.progressSeen()) == 0 && time.Now().Before(deadline); {
+				time.Sleep(50 * time.Millisecond)
+			}
+			if p := c.progressSeen(); len(p) == 0 || !strings.Contains(strings.Join(p, " "), "ready") {
+				t.Errorf("wait_until_ready sent the progress notifications %q, want some, the last saying ready", p)
 			}
 
 			var list struct {
