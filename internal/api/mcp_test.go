@@ -124,3 +124,25 @@ func TestMCPRequestSeeds(t *testing.T) {
 		t.Errorf("no request line names the MCP tool find_offers:\n%s", log)
 	}
 }
+
+// TestMCPRateLimited: POST /mcp takes from the account's rate limit like
+// any request.
+func TestMCPRateLimited(t *testing.T) {
+	ts := newTestServerWith(t, 1, func(c *Config) { c.RateLimit, c.RateBurst = 0.01, 1 })
+	RegisterMCP(ts.api, mcpserver.Handler(ts.api.Handler(), "test"))
+	send := func() *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodPost, "/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"ping"}`))
+		req.Header.Set("Authorization", "Bearer "+ts.key)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		rec := httptest.NewRecorder()
+		ts.api.Handler().ServeHTTP(rec, req)
+		return rec
+	}
+	if rec := send(); rec.Code != http.StatusOK {
+		t.Fatalf("the first POST /mcp: %d %s", rec.Code, rec.Body)
+	}
+	if rec := send(); rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") == "" {
+		t.Errorf("POST /mcp over the account's rate: %d %s, want 429 with Retry-After", rec.Code, rec.Body)
+	}
+}
