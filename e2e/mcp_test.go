@@ -263,6 +263,16 @@ func TestMCP(t *testing.T) {
 				t.Errorf("list_machines lists the rental's %d machines %d times: %+v", len(first.Machines), n, list)
 			}
 
+			resources, err := c.ListResources(context.Background(), nil)
+			if err != nil || !slices.ContainsFunc(resources.Resources, func(r *mcp.Resource) bool { return r.URI == "supply://machines" }) {
+				t.Errorf("resources/list: %v %+v, want supply://machines", err, resources)
+			}
+			uri := "supply://machines/" + first.Machines[0].ResourceID
+			read, err := c.ReadResource(context.Background(), &mcp.ReadResourceParams{URI: uri})
+			if err != nil || len(read.Contents) != 1 || !strings.Contains(read.Contents[0].Text, `"ssh": "ssh root@`) {
+				t.Errorf("resources/read %s: %v %+v, want the machine with its ssh line", uri, err, read)
+			}
+
 			var deleted struct {
 				Status string `json:"status"`
 			}

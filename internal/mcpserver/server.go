@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/gpusupply/supply/client"
@@ -128,6 +129,7 @@ type handler[In, Out any] func(ctx context.Context, c *client.Client, req *mcp.C
 // newTool makes a tool of h, whose errors come back as tool errors in
 // words (a refusal of the API says why, in the API's own sentence).
 func newTool[In, Out any](b Backend, def *mcp.Tool, h handler[In, Out]) tool {
+	def.InputSchema = inputSchema[In]()
 	return tool{def: def, add: func(s *mcp.Server, def *mcp.Tool) {
 		mcp.AddTool(s, def, func(ctx context.Context, req *mcp.CallToolRequest, in In) (*mcp.CallToolResult, Out, error) {
 			var header http.Header
@@ -142,6 +144,28 @@ func newTool[In, Out any](b Backend, def *mcp.Tool, h handler[In, Out]) tool {
 			return nil, out, nil
 		})
 	}}
+}
+
+// enums are the values of the arguments that take one of a few, by name:
+// a model that sees them does not guess.
+var enums = map[string][]any{
+	"region":        {"US", "EU", "APAC", "Other"},
+	"contract_type": {"ondemand", "spot"},
+}
+
+// inputSchema is the schema of a tool's arguments In, with enums.
+func inputSchema[In any]() *jsonschema.Schema {
+	s, err := jsonschema.For[In](nil)
+	if err != nil {
+		// The argument types are this package's own: a test sees it.
+		panic(fmt.Sprintf("schema of %T: %v", *new(In), err))
+	}
+	for name, p := range s.Properties {
+		if values, ok := enums[name]; ok {
+			p.Enum = values
+		}
+	}
+	return s
 }
 
 // inWords is err as a model should read it.
