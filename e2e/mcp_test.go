@@ -16,6 +16,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/gpusupply/supply/internal/store"
+	"github.com/gpusupply/supply/supplyapi"
 )
 
 // The MCP server, driven with the Go SDK's own client over both of its
@@ -224,6 +225,12 @@ func TestMCP(t *testing.T) {
 			if err != nil || time.Until(deleteAt) < 110*time.Minute || time.Until(deleteAt) > 2*time.Hour ||
 				!strings.Contains(first.Deletion, "deleted on its own") || len(first.Machines) == 0 {
 				t.Fatalf("rent with auto_delete_after 2h: %+v, want it deleted in 2h, and said so", first)
+			}
+			// The events name the key, and the tool its request came from.
+			var page supplyapi.EventPage
+			s.JSON(t, http.MethodGet, "/events?resource_id="+first.Machines[0].ResourceID, "", nil, http.StatusOK, &page)
+			if len(page.Events) == 0 || page.Events[0].Actor == nil || page.Events[0].Actor.Tool != "rent" {
+				t.Errorf("the rental's first event: %+v, want its actor to name the MCP tool rent", page.Events)
 			}
 			c.call(t, "rent", args, &again)
 			if again.OfferID != first.OfferID || !slices.Equal(again.resourceIDs(), first.resourceIDs()) {
