@@ -33,6 +33,13 @@ func (c *Client) Key(ctx context.Context, id int64) (supplyapi.APIKeyInfo, error
 	return out, c.do(ctx, http.MethodGet, keyPath(id), nil, nil, &out)
 }
 
+// Me answers GET /keys/me (an extension): the key the client
+// authenticates with, its role and caps, as any key may read itself.
+func (c *Client) Me(ctx context.Context) (supplyapi.APIKeyInfo, error) {
+	var out supplyapi.APIKeyInfo
+	return out, c.do(ctx, http.MethodGet, "/keys/me", nil, nil, &out)
+}
+
 // UpdateKey answers PATCH /keys/{id}: it sends the fields of req that
 // fields names by their JSON names ("role", "max_gpu_count"), a nil one as
 // null (which clears it), and the server changes those alone.

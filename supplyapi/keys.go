@@ -55,6 +55,8 @@ type AccountCreated struct {
 type Actor struct {
 	KeyID int64  `json:"key_id"`
 	Name  string `json:"name"`
+	// Tool is an extension: the MCP tool whose request made the change.
+	Tool string `json:"tool,omitempty" doc:"The MCP tool (POST /mcp, supply mcp) whose API request made the change; absent for any other request"`
 }
 
 // AccountLimitsRequest is the body of PATCH /account/limits: only the caps

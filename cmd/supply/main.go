@@ -70,7 +70,7 @@ server writes its first key to supply-data/initial-api-key.`,
 	for group, cmds := range map[string][]*cobra.Command{
 		groupRent: {gpusCommand(), vendorsCommand(), regionsCommand(), offersCommand(), rentCommand(), procureCommand(),
 			statusCommand(), cancelCommand(), resourcesCommand(), resourceCommand(), deleteCommand(), stopCommand(), startCommand(),
-			volumesCommand(), accountCommand(), usageCommand(), eventsCommand(), sessionsCommand()},
+			volumesCommand(), accountCommand(), usageCommand(), eventsCommand(), sessionsCommand(), mcpCommand()},
 		groupServer: {serverCommand(), migrateCommand()},
 		groupAdmin:  {keysCommand(), accountsCommand()},
 		"":          {completionCommand(), versionCommand()},

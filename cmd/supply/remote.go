@@ -24,15 +24,21 @@ type remote struct {
 // on are reworded to say how, in the command's terms (explain).
 func remoteCommand(cmd *cobra.Command, run func(ctx context.Context, c *client.Client, p *printer, args []string) error) *cobra.Command {
 	var r remote
+	r.register(cmd)
 	fl := cmd.Flags()
-	fl.StringVar(&r.url, "url", "http://127.0.0.1:8080", "URL of the supply server")
-	fl.StringVar(&r.apiKey, "api-key", "", "API key")
 	fl.BoolVar(&r.json, "json", false, "print the API's JSON answer instead of a table")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		c := client.New(r.url, r.apiKey, client.WithUserAgent("supply-cli/"+buildinfo.Read().Version))
 		return r.explain(cmd, run(cmd.Context(), c, newPrinter(cmd, r.json), args))
 	}
 	return cmd
+}
+
+// register gives cmd the --url and --api-key flags.
+func (r *remote) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&r.url, "url", "http://127.0.0.1:8080", "URL of the supply server")
+	fl.StringVar(&r.apiKey, "api-key", "", "API key")
 }
 
 // parseID reads an id argument; what names it in the error ("offer",

@@ -23,6 +23,7 @@ import (
 	"github.com/gpusupply/supply/internal/gpus"
 	"github.com/gpusupply/supply/internal/keys"
 	"github.com/gpusupply/supply/internal/logging"
+	"github.com/gpusupply/supply/internal/mcpserver"
 	"github.com/gpusupply/supply/internal/offers"
 	"github.com/gpusupply/supply/internal/provision"
 	"github.com/gpusupply/supply/internal/sandbox"
@@ -283,6 +284,8 @@ func runServer(ctx context.Context, f serverFlags, sandboxSet bool) error {
 		api.RegisterSandbox(a, sb)
 	}
 	console.Register(console.Config{API: a, Sessions: sessions, Sandbox: useSandbox, Logger: log})
+	// The MCP tools call the API through its own handler, as any client.
+	api.RegisterMCP(a, mcpserver.Handler(a.Handler(), build.Version))
 
 	// Metrics get a listener of their own, so that the API's clients
 	// cannot read the service's traffic and failure counts: the default

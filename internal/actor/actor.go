@@ -13,7 +13,13 @@ type Actor struct {
 	KeyID int64
 	// Name is the key's name as it was when the request came.
 	Name string
+	// Tool is the MCP tool that made the request (ToolHeader), if one did.
+	Tool string
 }
+
+// ToolHeader names, on an API request an MCP tool makes, the tool, so
+// that the request log names it besides the key.
+const ToolHeader = "Supply-Mcp-Tool"
 
 type key struct{}
 
@@ -31,5 +37,8 @@ func From(ctx context.Context) (Actor, bool) {
 
 // LogAttr is a as log lines name it: actor={key_id, name}.
 func (a Actor) LogAttr() slog.Attr {
+	if a.Tool != "" {
+		return slog.Group("actor", slog.Int64("key_id", a.KeyID), slog.String("name", a.Name), slog.String("mcp_tool", a.Tool))
+	}
 	return slog.Group("actor", slog.Int64("key_id", a.KeyID), slog.String("name", a.Name))
 }

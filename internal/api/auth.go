@@ -102,7 +102,7 @@ func (a *API) authenticate(ctx huma.Context, next func(huma.Context)) {
 		_ = huma.WriteErr(a.huma, ctx, http.StatusServiceUnavailable, "Authentication is unavailable, try again later")
 		return
 	}
-	who := actor.Actor{KeyID: key.ID, Name: key.Name}
+	who := actor.Actor{KeyID: key.ID, Name: key.Name, Tool: toolName(ctx.Header(actor.ToolHeader))}
 	if info != nil {
 		info.accountID, info.key = key.AccountID, who
 	}
@@ -123,6 +123,16 @@ func (a *API) authenticate(ctx huma.Context, next func(huma.Context)) {
 	}
 	ctx = huma.WithContext(ctx, actor.With(ctx.Context(), who))
 	next(huma.WithValue(ctx, requestKey{}, key))
+}
+
+// toolName is the MCP tool a request names (actor.ToolHeader): a tool's
+// name, which is a word, or nothing, so that a client cannot write
+// anything else into the log under it.
+func toolName(h string) string {
+	if len(h) > 64 || strings.IndexFunc(h, func(r rune) bool { return !(r == '_' || r >= 'a' && r <= 'z') }) >= 0 {
+		return ""
+	}
+	return h
 }
 
 // role is what key may do: its role, or roles.Operator for an admin key of

@@ -8,6 +8,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/gpusupply/supply/internal/apikeys"
 	"github.com/gpusupply/supply/internal/keys"
 	"github.com/gpusupply/supply/internal/roles"
 	"github.com/gpusupply/supply/supplyapi"
@@ -66,6 +67,9 @@ func (a *API) registerKeys() {
 	a.documentBody(a.huma.OpenAPI().Paths["/keys"].Post, reflect.TypeFor[supplyapi.APIKeyRequest]())
 	huma.Register(a.huma, operation(roles.Admin, "list_keys", http.MethodGet, "/keys", tagAccount, "The account's API keys"), a.listKeys)
 	huma.Register(a.huma, operation(roles.Admin, "get_key", http.MethodGet, "/keys/{key_id}", tagAccount, "One API key"), a.getKey)
+	op = operation(roles.Viewer, "get_own_key", http.MethodGet, "/keys/me", tagAccount, "The API key of the request: its role, caps and vendors")
+	op.Description = "Extension. Any key may read itself, so that a client (the MCP server) offers only what the key may do."
+	huma.Register(a.huma, op, a.ownKey)
 	op = operation(roles.Admin, "update_key", http.MethodPatch, "/keys/{key_id}", tagAccount, "Change an API key's name, role, caps, vendors or expiry")
 	op.Description = "Extension. Only the fields sent change; null clears a cap, the vendors or the expiry. " +
 		"Every replica applies a change within a second. The account's last admin key keeps its role (409)."
@@ -138,6 +142,11 @@ func (a *API) getKey(ctx context.Context, in *keyIDInput) (*keyOutput, error) {
 		return nil, a.provisionError(ctx, "get key", err)
 	}
 	return &keyOutput{Body: k}, nil
+}
+
+func (a *API) ownKey(ctx context.Context, _ *struct{}) (*keyOutput, error) {
+	k, _ := ctx.Value(requestKey{}).(apikeys.Key)
+	return a.getKey(ctx, &keyIDInput{KeyID: k.ID})
 }
 
 func (a *API) updateKey(ctx context.Context, in *keyBodyInput) (*keyOutput, error) {

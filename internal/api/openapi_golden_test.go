@@ -13,6 +13,7 @@ import (
 	"github.com/gpusupply/supply/internal/api"
 	"github.com/gpusupply/supply/internal/console"
 	"github.com/gpusupply/supply/internal/keys"
+	"github.com/gpusupply/supply/internal/mcpserver"
 	"github.com/gpusupply/supply/internal/store"
 	"github.com/gpusupply/supply/internal/store/storetest"
 	"github.com/gpusupply/supply/internal/vendors/standin"
@@ -37,6 +38,7 @@ func TestOpenAPIDocumentUnchanged(t *testing.T) {
 	sessions := console.NewSessions(st, time.Hour, nil)
 	a, _, base := api.NewTestServer(t, func(c *api.Config) { c.Sessions, c.Keys, c.Volumes = sessions, keys.New(st), api.NoVolumes{} })
 	api.RegisterSandbox(a, noInstances{})
+	api.RegisterMCP(a, mcpserver.Handler(a.Handler(), "test"))
 	res, err := http.Get(base + "/openapi.json")
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"github.com/gpusupply/supply/internal/apikeys"
 	"github.com/gpusupply/supply/internal/events"
 	"github.com/gpusupply/supply/internal/keys"
+	"github.com/gpusupply/supply/internal/mcpserver"
 	"github.com/gpusupply/supply/internal/roles"
 	"github.com/gpusupply/supply/internal/store"
 	"github.com/gpusupply/supply/internal/store/storetest"
@@ -110,6 +111,7 @@ func newTeamServer(t *testing.T, engine string) *teamServer {
 		c.Events = events.New(events.Config{Store: st, AllowPrivate: true})
 	})
 	RegisterSandbox(ts.api, noSandboxInstances{})
+	RegisterMCP(ts.api, mcpserver.Handler(ts.api.Handler(), "test"))
 	return ts
 }
 
@@ -196,11 +198,15 @@ func matrixCalls() map[string]matrixCall {
 		"POST /keys":                    {body: fixed(`{"name":"ci","role":"viewer"}`), ok: http.StatusCreated},
 		"GET /keys":                     get,
 		"GET /keys/{key_id}":            {path: newKey, ok: http.StatusOK},
-		"PATCH /keys/{key_id}":          {path: newKey, body: fixed(`{"name":"renamed"}`), ok: http.StatusOK},
-		"DELETE /keys/{key_id}":         {path: newKey, ok: http.StatusNoContent},
-		"GET /account/limits":           get,
-		"PATCH /account/limits":         {body: fixed(`{"max_gpu_count":8}`), ok: http.StatusOK},
-		"POST /admin/accounts":          {body: account, ok: http.StatusCreated},
+		"GET /keys/me":                  get,
+		// Past the role check, the transport refuses a request that does not
+		// accept an event stream (mcp_test.go sends one that does).
+		"POST /mcp":             {body: fixed(`{"jsonrpc":"2.0","id":1,"method":"ping"}`), ok: http.StatusBadRequest},
+		"PATCH /keys/{key_id}":  {path: newKey, body: fixed(`{"name":"renamed"}`), ok: http.StatusOK},
+		"DELETE /keys/{key_id}": {path: newKey, ok: http.StatusNoContent},
+		"GET /account/limits":   get,
+		"PATCH /account/limits": {body: fixed(`{"max_gpu_count":8}`), ok: http.StatusOK},
+		"POST /admin/accounts":  {body: account, ok: http.StatusCreated},
 	}
 }
 
@@ -226,7 +232,7 @@ var matrixRoles = map[string]roles.Role{
 	"GET /available_contracts": roles.Viewer, "POST /get_offers": roles.Viewer, "GET /offers/{offer_id}": roles.Viewer,
 	"GET /offers/{offer_id}/status": roles.Viewer, "GET /resources": roles.Viewer, "GET /resources/{resource_id}": roles.Viewer,
 	"GET /account": roles.Viewer, "GET /usage": roles.Viewer, "GET /events": roles.Viewer, "GET /sandbox/instances": roles.Viewer,
-	"GET /volumes": roles.Viewer, "GET /volumes/{volume_id}": roles.Viewer,
+	"GET /volumes": roles.Viewer, "GET /volumes/{volume_id}": roles.Viewer, "GET /keys/me": roles.Viewer, "POST /mcp": roles.Viewer,
 
 	"POST /procure_offer": roles.Member, "POST /offers/{offer_id}/cancel": roles.Member,
 	"DELETE /resources/{resource_id}": roles.Member, "PATCH /resources/{resource_id}": roles.Member,

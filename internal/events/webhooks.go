@@ -128,7 +128,7 @@ func (l *Log) Deliveries(ctx context.Context, accountID int64, id string, limit 
 func NewMessage(e store.Event) supplyapi.Event {
 	m := supplyapi.Event{ID: e.ID, Type: e.Type, Timestamp: e.CreatedAt, ResourceID: e.ResourceID, OfferID: e.OfferID, Data: e.Data}
 	if e.ActorKeyID != nil {
-		m.Actor = &supplyapi.Actor{KeyID: *e.ActorKeyID, Name: e.ActorName}
+		m.Actor = &supplyapi.Actor{KeyID: *e.ActorKeyID, Name: e.ActorName, Tool: e.ActorTool}
 	}
 	return m
 }

@@ -246,7 +246,7 @@ func (s *Service) appendEvents(ctx context.Context, tx *recordingTx) ([]int64, e
 		if n.resource != nil {
 			e.ResourceID = n.resource.ID
 		}
-		if e.ActorKeyID, e.ActorName, err = eventActor(ctx, tx.Tx, n, names); err != nil {
+		if e.ActorKeyID, e.ActorName, e.ActorTool, err = eventActor(ctx, tx.Tx, n, names); err != nil {
 			return nil, err
 		}
 		byAccount[n.accountID] = append(byAccount[n.accountID], e)
@@ -260,12 +260,12 @@ func (s *Service) appendEvents(ctx context.Context, tx *recordingTx) ([]int64, e
 }
 
 // eventActor is the key an event names: the one whose request made the
-// change, or, for a change the service made on its own, the one that
-// procured the resource; nil when neither is known. names caches key
-// names by id.
-func eventActor(ctx context.Context, q store.Queries, n notedEvent, names map[int64]string) (*int64, string, error) {
+// change (and the MCP tool that made the request, if one did), or, for a
+// change the service made on its own, the one that procured the resource;
+// nil when neither is known. names caches key names by id.
+func eventActor(ctx context.Context, q store.Queries, n notedEvent, names map[int64]string) (*int64, string, string, error) {
 	if who, ok := actor.From(ctx); ok {
-		return &who.KeyID, who.Name, nil
+		return &who.KeyID, who.Name, who.Tool, nil
 	}
 	var id int64
 	if n.resource != nil {
@@ -273,21 +273,21 @@ func eventActor(ctx context.Context, q store.Queries, n notedEvent, names map[in
 	} else {
 		var err error
 		if id, err = procuredBy(ctx, q, n.offerID); err != nil {
-			return nil, "", err
+			return nil, "", "", err
 		}
 	}
 	if id == 0 {
-		return nil, "", nil
+		return nil, "", "", nil
 	}
 	name, ok := names[id]
 	if !ok {
 		k, err := q.APIKeyByID(ctx, id)
 		if err != nil {
-			return nil, "", fmt.Errorf("actor of an event: %w", err)
+			return nil, "", "", fmt.Errorf("actor of an event: %w", err)
 		}
 		name, names[id] = k.Name, k.Name
 	}
-	return &id, name, nil
+	return &id, name, "", nil
 }
 
 // eventData is the object of an event as the API shows it (rendered by

@@ -29,6 +29,9 @@ type Event struct {
 	// with no key behind it.
 	ActorKeyID *int64
 	ActorName  string
+	// ActorTool is the MCP tool whose request made the change; "" for
+	// any other request.
+	ActorTool string
 }
 
 // EventFilter narrows a read of an account's events. Empty fields match all.

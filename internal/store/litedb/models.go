@@ -56,6 +56,7 @@ type Event struct {
 	CreatedAt  time.Time
 	ActorKeyID *int64
 	ActorName  string
+	ActorTool  string
 }
 
 type EventCounter struct {

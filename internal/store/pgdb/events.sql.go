@@ -46,7 +46,7 @@ func (q *Queries) DeleteEventsBefore(ctx context.Context, before time.Time) (int
 }
 
 const eventsAfter = `-- name: EventsAfter :many
-SELECT account_id, id, type, resource_id, offer_id, data, created_at, actor_key_id, actor_name FROM events
+SELECT account_id, id, type, resource_id, offer_id, data, created_at, actor_key_id, actor_name, actor_tool FROM events
 WHERE account_id = $1 AND id > $2
   AND (type = $3 OR $3 = '')
   AND (resource_id = $4 OR offer_id = $4 OR $4 = '')
@@ -82,6 +82,7 @@ func (q *Queries) EventsAfter(ctx context.Context, accountID int64, afterID int6
 			&i.CreatedAt,
 			&i.ActorKeyID,
 			&i.ActorName,
+			&i.ActorTool,
 		); err != nil {
 			return nil, err
 		}
@@ -94,9 +95,9 @@ func (q *Queries) EventsAfter(ctx context.Context, accountID int64, afterID int6
 }
 
 const insertEvent = `-- name: InsertEvent :exec
-INSERT INTO events (account_id, id, type, resource_id, offer_id, data, created_at, actor_key_id, actor_name)
+INSERT INTO events (account_id, id, type, resource_id, offer_id, data, created_at, actor_key_id, actor_name, actor_tool)
 VALUES ($1, $2, $3, $4, $5,
-        $6, $7, $8, $9)
+        $6, $7, $8, $9, $10)
 `
 
 type InsertEventParams struct {
@@ -109,6 +110,7 @@ type InsertEventParams struct {
 	CreatedAt  time.Time
 	ActorKeyID *int64
 	ActorName  string
+	ActorTool  string
 }
 
 func (q *Queries) InsertEvent(ctx context.Context, arg InsertEventParams) error {
@@ -122,6 +124,7 @@ func (q *Queries) InsertEvent(ctx context.Context, arg InsertEventParams) error 
 		arg.CreatedAt,
 		arg.ActorKeyID,
 		arg.ActorName,
+		arg.ActorTool,
 	)
 	return err
 }

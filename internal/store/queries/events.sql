@@ -11,9 +11,9 @@ INSERT INTO event_counters (account_id, last_id, webhooks) VALUES (sqlc.arg(acco
 ON CONFLICT (account_id) DO UPDATE SET webhooks = event_counters.webhooks + excluded.webhooks;
 
 -- name: InsertEvent :exec
-INSERT INTO events (account_id, id, type, resource_id, offer_id, data, created_at, actor_key_id, actor_name)
+INSERT INTO events (account_id, id, type, resource_id, offer_id, data, created_at, actor_key_id, actor_name, actor_tool)
 VALUES (sqlc.arg(account_id), sqlc.arg(id), sqlc.arg(type), sqlc.arg(resource_id), sqlc.arg(offer_id),
-        sqlc.arg(data), sqlc.arg(created_at), sqlc.arg(actor_key_id), sqlc.arg(actor_name));
+        sqlc.arg(data), sqlc.arg(created_at), sqlc.arg(actor_key_id), sqlc.arg(actor_name), sqlc.arg(actor_tool));
 
 -- The account's events after an id, oldest first. An empty type or
 -- resource_id matches every event; resource_id also matches the offer id,
