@@ -25,7 +25,7 @@ import (
 // sharedVendors are the vendors the multi-server tests rent from: quick to
 // boot in the sandbox, and without Lambda's 12 s between launches, which a
 // real adapter (the second server's) keeps.
-var sharedVendors = []string{"hyperstack", "runpod", "verda", "aws"}
+var sharedVendors = []string{"hyperstack", "runpod", "verda", "aws", "digitalocean", "vultr"}
 
 // TestTwoInstallationsShareAVendorAccount: two installations (their own
 // databases and ids) use one vendor account, the first server's sandbox.
