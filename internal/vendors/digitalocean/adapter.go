@@ -15,8 +15,6 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -487,23 +485,11 @@ func (a *Adapter) find(ctx context.Context, resourceID string) (*godo.Droplet, e
 	return nil, nil
 }
 
-// keyName is the name supply imports a public key under, derived from
-// the key (type and material, not the comment).
-func keyName(publicKey string) (string, error) {
-	line, err := userdata.ValidateKey(publicKey)
-	if err != nil {
-		return "", err
-	}
-	fields := strings.Fields(line)
-	sum := sha256.Sum256([]byte(fields[0] + " " + fields[1]))
-	return vendors.NamePrefix + hex.EncodeToString(sum[:])[:16], nil
-}
-
 // ensureKey imports publicKey into the account unless it is there, and
 // returns its fingerprint, by which DigitalOcean knows it (the MD5
 // fingerprint of ssh_keys/models/ssh_key.yml).
 func (a *Adapter) ensureKey(ctx context.Context, publicKey string) (string, error) {
-	name, err := keyName(publicKey)
+	name, err := vendors.KeyName(publicKey)
 	if err != nil {
 		return "", &vendors.Error{Vendor: Name, Op: "import ssh key", Kind: vendors.ErrInvalid, Message: err.Error()}
 	}

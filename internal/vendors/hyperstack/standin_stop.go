@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/gpusupply/supply/internal/vendors/standin"
 )
 
 // Phases of a VM's power actions, after phaseGone in the VM's state
@@ -14,24 +16,15 @@ const (
 	phaseStarting                              // STARTING: booting again
 )
 
+// powerPhases are the phases of a VM in each power state.
+var powerPhases = map[standin.Power]phase{standin.Stopping: phaseStopping, standin.Stopped: phaseStopped,
+	standin.Starting: phaseStarting, standin.Running: phaseRunning}
+
 // powerPhase is the phase of a VM a power action was asked of, and false
-// for one that has had none (its phase is its creation's). A stop takes
-// a fifth of a boot; a start a whole boot, as the first one did.
+// for one that has had none (its phase is its creation's).
 func (s *StandIn) powerPhase(vm *vmRecord, now time.Time) (phase, bool) {
-	boot := s.Opts.BootTime
-	switch {
-	case !vm.StartedAt.IsZero() && vm.StartedAt.After(vm.StoppedAt):
-		if now.Sub(vm.StartedAt) < boot {
-			return phaseStarting, true
-		}
-		return phaseRunning, true
-	case !vm.StoppedAt.IsZero():
-		if now.Sub(vm.StoppedAt) < boot/5 {
-			return phaseStopping, true
-		}
-		return phaseStopped, true
-	}
-	return 0, false
+	p, ok := powerPhases[standin.PowerAt(vm.StoppedAt, vm.StartedAt, now, s.Opts.BootTime)]
+	return p, ok
 }
 
 // powerView sets the states of a VM in a power phase, as Hyperstack shows

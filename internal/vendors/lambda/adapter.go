@@ -10,8 +10,6 @@ package lambda
 import (
 	"cmp"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -303,23 +301,10 @@ func (a *Adapter) find(ctx context.Context, resourceID string) (*instance, error
 	return nil, nil
 }
 
-// keyName is the name supply registers a public key under: the same key
-// always gets the same name, so registering it is get-or-create.
-func keyName(publicKey string) (string, error) {
-	line, err := userdata.ValidateKey(publicKey)
-	if err != nil {
-		return "", err
-	}
-	// The comment is not part of the key: hash only type and material.
-	fields := strings.Fields(line)
-	sum := sha256.Sum256([]byte(fields[0] + " " + fields[1]))
-	return vendors.NamePrefix + hex.EncodeToString(sum[:])[:16], nil
-}
-
 // ensureKey registers publicKey with Lambda unless it already is, and
 // returns its name.
 func (a *Adapter) ensureKey(ctx context.Context, publicKey string) (string, error) {
-	name, err := keyName(publicKey)
+	name, err := vendors.KeyName(publicKey)
 	if err != nil {
 		return "", &vendors.Error{Vendor: Name, Op: "add ssh key", Kind: vendors.ErrInvalid, Message: err.Error()}
 	}

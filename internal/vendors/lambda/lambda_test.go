@@ -219,7 +219,7 @@ func created(t *testing.T, r *vendortest.Rig, req vendors.CreateRequest, in vend
 	if !ok {
 		t.Fatalf("stand-in has no launch for %s", in.ID)
 	}
-	wantKey, _ := keyName(req.SSHPublicKey)
+	wantKey, _ := vendors.KeyName(req.SSHPublicKey)
 	if len(got.SSHKeyNames) != 1 || got.SSHKeyNames[0] != wantKey || len(got.PublicKeys) != 1 || got.PublicKeys[0] != req.SSHPublicKey {
 		t.Errorf("launch keys %q → %q, want %q → %q", got.SSHKeyNames, got.PublicKeys, wantKey, req.SSHPublicKey)
 	}

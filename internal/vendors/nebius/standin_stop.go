@@ -8,26 +8,18 @@ import (
 	"google.golang.org/grpc/status"
 
 	pb "github.com/gpusupply/supply/internal/vendors/nebius/internal/nebiuspb"
+	"github.com/gpusupply/supply/internal/vendors/standin"
 )
 
+// powerPhases are the phases of a VM in each power state.
+var powerPhases = map[standin.Power]phase{standin.Stopping: phaseStopping, standin.Stopped: phaseStopped,
+	standin.Starting: phaseStarting, standin.Running: phaseRunning}
+
 // powerPhase is the phase of a VM a Stop or a Start was asked of, and
-// false for one that has had none (its phase is its creation's). A stop
-// takes a fifth of a boot; a start a whole boot, as the first one did.
+// false for one that has had none (its phase is its creation's).
 func (s *StandIn) powerPhase(vm *vmRecord, now time.Time) (phase, bool) {
-	boot := s.Opts.BootTime
-	switch {
-	case !vm.StartedAt.IsZero() && vm.StartedAt.After(vm.StoppedAt):
-		if now.Sub(vm.StartedAt) < boot {
-			return phaseStarting, true
-		}
-		return phaseRunning, true
-	case !vm.StoppedAt.IsZero():
-		if now.Sub(vm.StoppedAt) < boot/5 {
-			return phaseStopping, true
-		}
-		return phaseStopped, true
-	}
-	return 0, false
+	p, ok := powerPhases[standin.PowerAt(vm.StoppedAt, vm.StartedAt, now, s.Opts.BootTime)]
+	return p, ok
 }
 
 // reopen brings back the host of a VM running again after a Start, at its

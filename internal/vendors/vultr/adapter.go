@@ -16,9 +16,7 @@ package vultr
 import (
 	"cmp"
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -377,23 +375,10 @@ func (a *Adapter) find(ctx context.Context, resourceID string) (*govultr.Instanc
 	return nil, nil
 }
 
-// keyName is the name supply registers a public key under: the same key
-// always gets the same name, so registering it is get-or-create.
-func keyName(publicKey string) (string, error) {
-	line, err := userdata.ValidateKey(publicKey)
-	if err != nil {
-		return "", err
-	}
-	// The comment is not part of the key: hash only type and material.
-	fields := strings.Fields(line)
-	sum := sha256.Sum256([]byte(fields[0] + " " + fields[1]))
-	return vendors.NamePrefix + hex.EncodeToString(sum[:])[:16], nil
-}
-
 // ensureKey registers publicKey with Vultr unless a key of its name is
 // there already, and returns the key's id.
 func (a *Adapter) ensureKey(ctx context.Context, publicKey string) (string, error) {
-	name, err := keyName(publicKey)
+	name, err := vendors.KeyName(publicKey)
 	if err != nil {
 		return "", &vendors.Error{Vendor: Name, Op: "create ssh key", Kind: vendors.ErrInvalid, Message: err.Error()}
 	}
