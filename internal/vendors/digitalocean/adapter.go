@@ -12,13 +12,11 @@
 package digitalocean
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -134,49 +132,12 @@ func New(c Config) *Adapter {
 	if c.HTTP != nil && c.HTTP.Transport != nil {
 		base = c.HTTP.Transport
 	}
-	hc := &http.Client{Transport: &transport{base: vendors.TracedTransport(Name, base), limiter: a.budget.Limiter, token: c.Token}}
+	hc := &http.Client{Transport: &vendors.SDKTransport{Base: vendors.TracedTransport(Name, base), Limiter: a.budget.Limiter, Bearer: c.Token}}
 	// The base URL keeps a trailing slash: godo resolves "v2/..." against it.
 	a.do, a.initErr = godo.New(hc, godo.SetBaseURL(strings.TrimRight(cmp.Or(c.BaseURL, DefaultBaseURL), "/")+"/"),
 		godo.SetUserAgent("supply/1 (+https://github.com/gpusupply/supply)"))
 	return a
 }
-
-// transport is the http.RoundTripper under godo: it spends the rate budget
-// on every request (a listing is several pages), sends the token, and
-// keeps an error answer's body for the call that made it, since godo's
-// ErrorResponse drops the body's id.
-type transport struct {
-	base    http.RoundTripper
-	limiter *rate.Limiter
-	token   string
-}
-
-func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if err := t.limiter.Wait(r.Context()); err != nil {
-		return nil, err
-	}
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+t.token)
-	resp, err := t.base.RoundTrip(r)
-	if err != nil || resp.StatusCode < 300 {
-		return resp, err
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	resp.Body.Close()
-	if err != nil {
-		return nil, err
-	}
-	if ex, ok := r.Context().Value(exchangeKey{}).(*exchange); ok {
-		ex.body = body
-	}
-	resp.Body = io.NopCloser(bytes.NewReader(body))
-	return resp, nil
-}
-
-// exchange is the last error answer's body a call saw.
-type exchange struct{ body []byte }
-
-type exchangeKey struct{}
 
 // call makes one godo call under vendors.Client's retry policy (a
 // repeatable call is sent again after a transient failure or a short rate
@@ -188,12 +149,12 @@ func (a *Adapter) call(ctx context.Context, op string, repeatable bool, do func(
 	return a.budget.Call(ctx, repeatable, func(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(ctx, a.budget.Timeout)
 		defer cancel()
-		ex := &exchange{}
-		resp, err := do(context.WithValue(ctx, exchangeKey{}, ex))
+		ctx, ex := vendors.WithExchange(ctx)
+		resp, err := do(ctx)
 		if err == nil {
 			return nil
 		}
-		return classify(op, resp, err, ex.body)
+		return classify(op, resp, err, ex.Body)
 	})
 }
 

@@ -1,13 +1,10 @@
 package scaleway
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -41,53 +38,10 @@ func newSDKClient(baseURL string, hc *http.Client, limiter *rate.Limiter, timeou
 	// are not UUIDs. Each call sends the key with scw.WithAuthRequest.
 	return scw.NewClient(
 		scw.WithAPIURL(strings.TrimRight(baseURL, "/")),
-		scw.WithHTTPClient(&http.Client{Transport: &transport{base: vendors.TracedTransport(Name, base), limiter: limiter}, Timeout: timeout}),
+		scw.WithHTTPClient(&http.Client{Transport: &vendors.SDKTransport{Base: vendors.TracedTransport(Name, base), Limiter: limiter}, Timeout: timeout}),
 		scw.WithUserAgent(userAgent),
 	)
 }
-
-// transport is the http.RoundTripper under the SDK. It spends the rate
-// budget on every request (a listing the SDK pages through is several),
-// and notes each answer's status, Retry-After and error body for the call
-// that made it: the SDK's typed errors keep neither the status nor the
-// headers.
-type transport struct {
-	base    http.RoundTripper
-	limiter *rate.Limiter
-}
-
-func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if err := t.limiter.Wait(r.Context()); err != nil {
-		return nil, fmt.Errorf("rate limiter: %w", err)
-	}
-	resp, err := t.base.RoundTrip(r)
-	ex, _ := r.Context().Value(exchangeKey{}).(*exchange)
-	if err != nil || ex == nil {
-		return resp, err
-	}
-	ex.status = resp.StatusCode
-	ex.retryAfter = resp.Header.Get("Retry-After")
-	if resp.StatusCode >= 300 {
-		body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		resp.Body.Close()
-		if err != nil {
-			return nil, err
-		}
-		ex.body = body
-		resp.Body = io.NopCloser(bytes.NewReader(body))
-	}
-	return resp, nil
-}
-
-// exchange is what the transport saw of a call's last answer. A call's
-// requests are sent one after another, so it needs no lock.
-type exchange struct {
-	status     int
-	retryAfter string
-	body       []byte
-}
-
-type exchangeKey struct{}
 
 // call makes one SDK call under vendors.Client's retry policy: do sends
 // the request with the options it is given (the attempt's context and the
@@ -101,14 +55,14 @@ func (a *Adapter) call(ctx context.Context, op string, repeatable bool, do func(
 	return a.budget.Call(ctx, repeatable, func(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(ctx, a.budget.Timeout)
 		defer cancel()
-		ex := &exchange{}
-		err := do(scw.WithContext(context.WithValue(ctx, exchangeKey{}, ex)), scw.WithAuthRequest("", a.key))
+		ctx, ex := vendors.WithExchange(ctx)
+		err := do(scw.WithContext(ctx), scw.WithAuthRequest("", a.key))
 		if err == nil {
 			return nil
 		}
 		return &vendors.Error{
-			Vendor: Name, Op: op, Kind: kindOf(err, ex.status), Status: ex.status,
-			Message: message(err, ex.body), RetryAfter: vendors.ParseRetryAfter(ex.retryAfter),
+			Vendor: Name, Op: op, Kind: kindOf(err, ex.Status), Status: ex.Status,
+			Message: message(err, ex.Body), RetryAfter: vendors.ParseRetryAfter(ex.RetryAfter),
 		}
 	})
 }

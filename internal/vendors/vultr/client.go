@@ -1,12 +1,9 @@
 package vultr
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -32,7 +29,7 @@ func newClient(baseURL, key string, hc *http.Client, limiter *rate.Limiter) *gov
 	if hc != nil && hc.Transport != nil {
 		base = hc.Transport
 	}
-	gv := govultr.NewClient(&http.Client{Transport: &transport{base: vendors.TracedTransport(Name, base), key: key, limiter: limiter}})
+	gv := govultr.NewClient(&http.Client{Transport: &vendors.SDKTransport{Base: vendors.TracedTransport(Name, base), Limiter: limiter, Bearer: key}})
 	gv.SetRetryLimit(0)
 	gv.SetUserAgent(gv.UserAgent + " " + userAgent)
 	// A malformed base URL fails every call at its request, which the
@@ -41,50 +38,6 @@ func newClient(baseURL, key string, hc *http.Client, limiter *rate.Limiter) *gov
 	return gv
 }
 
-// transport is the http.RoundTripper under govultr. It sends the key,
-// spends the rate budget on every request (each page of a listing too),
-// and notes each answer's status, Retry-After and body for the call that
-// made it: govultr's errors are only the body's text.
-type transport struct {
-	base    http.RoundTripper
-	key     string
-	limiter *rate.Limiter
-}
-
-func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if err := t.limiter.Wait(r.Context()); err != nil {
-		return nil, fmt.Errorf("rate limiter: %w", err)
-	}
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+t.key)
-	resp, err := t.base.RoundTrip(r)
-	ex, _ := r.Context().Value(exchangeKey{}).(*exchange)
-	if err != nil || ex == nil {
-		return resp, err
-	}
-	ex.status = resp.StatusCode
-	ex.retryAfter = resp.Header.Get("Retry-After")
-	if resp.StatusCode >= 300 {
-		body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		resp.Body.Close()
-		if err != nil {
-			return nil, err
-		}
-		ex.body = body
-		resp.Body = io.NopCloser(bytes.NewReader(body))
-	}
-	return resp, nil
-}
-
-// exchange is what the transport saw of a call's last answer.
-type exchange struct {
-	status     int
-	retryAfter string
-	body       []byte
-}
-
-type exchangeKey struct{}
-
 // call makes one govultr call under vendors.Client's retry policy: a
 // repeatable call is sent again after a transient failure or a short rate
 // limit. Failures come back as *vendors.Error classified by kindOf.
@@ -92,14 +45,14 @@ func (a *Adapter) call(ctx context.Context, op string, repeatable bool, do func(
 	return a.budget.Call(ctx, repeatable, func(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(ctx, a.budget.Timeout)
 		defer cancel()
-		ex := &exchange{}
-		err := do(context.WithValue(ctx, exchangeKey{}, ex))
+		ctx, ex := vendors.WithExchange(ctx)
+		err := do(ctx)
 		if err == nil {
 			return nil
 		}
 		return &vendors.Error{
-			Vendor: Name, Op: op, Kind: kindOf(err, ex.status, ex.body), Status: ex.status,
-			Message: message(err, ex.body), RetryAfter: vendors.ParseRetryAfter(ex.retryAfter),
+			Vendor: Name, Op: op, Kind: kindOf(err, ex.Status, ex.Body), Status: ex.Status,
+			Message: message(err, ex.Body), RetryAfter: vendors.ParseRetryAfter(ex.RetryAfter),
 		}
 	})
 }
