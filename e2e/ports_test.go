@@ -24,13 +24,7 @@ func TestOpenPortsThroughTheBinary(t *testing.T) {
 	for _, engine := range []string{store.EngineSQLite, store.EnginePostgres} {
 		t.Run(engine, func(t *testing.T) {
 			s := Start(t, engine, "--sandbox-boot-time", "1s")
-			supports := map[string]bool{}
-			for _, v := range s.WaitVendors(t) {
-				supports[v.Name] = v.SupportsPorts
-			}
-			if !supports["lambda"] || !supports["runpod"] || !supports["vastai"] || !supports["hyperstack"] || !supports["scaleway"] || !supports["vultr"] || !supports["digitalocean"] || supports["verda"] {
-				t.Errorf("supports_ports: %v", supports)
-			}
+			requireDocumented(t, s.WaitVendors(t), "supports_ports", opensPorts)
 			_, public := renterKey(t, t.TempDir(), "ports")
 			procure := func(vendor, ports string) (int, []byte, supplyapi.Offer) {
 				o := offerOf(t, s, vendor, 0)

@@ -91,11 +91,7 @@ func TestVolumeOutlivesItsMachine(t *testing.T) {
 		t.Run(engine, func(t *testing.T) {
 			key, public := renterKey(t, t.TempDir(), "renter")
 			s := Start(t, engine, "--sandbox-shell", "--sandbox-boot-time", "1s")
-			for _, v := range s.WaitVendors(t) {
-				if v.SupportsVolumes != (v.Name == "lambda" || v.Name == "runpod" || v.Name == "verda" || v.Name == "digitalocean") {
-					t.Errorf("%s: supports_volumes %v", v.Name, v.SupportsVolumes)
-				}
-			}
+			requireDocumented(t, s.WaitVendors(t), "supports_volumes", hasVolumes)
 			status, _, body := s.Do(t, http.MethodPost, "/volumes", "application/json",
 				[]byte(`{"vendor":"hyperstack","region":"CANADA-1","size_gb":10,"name":"data"}`))
 			if status != http.StatusUnprocessableEntity || !strings.Contains(string(body), "hyperstack does not support volumes") {
