@@ -152,7 +152,7 @@ type Adapter struct {
 	sizes            vendors.ItemsSize
 
 	mu        sync.Mutex
-	types     cached[map[string]types.InstanceTypeInfo]
+	types     map[string]cached[map[string]types.InstanceTypeInfo]
 	offerings map[string]cached[[]string]
 	prices    map[string]cached[map[string]float64]
 	images    map[string]cached[image]
@@ -198,8 +198,8 @@ func New(c Config) *Adapter {
 		describe: map[string]*rate.Limiter{}, mutate: map[string]*rate.Limiter{},
 		priceBucket: rate.NewLimiter(cmp.Or(c.RateLimit, pricingRate), cmp.Or(c.Burst, pricingBurst)),
 		sshPort:     c.SSHPort, now: c.Now,
-		log:       c.Logger.With("vendor", Name),
-		offerings: map[string]cached[[]string]{}, prices: map[string]cached[map[string]float64]{},
+		log:   c.Logger.With("vendor", Name),
+		types: map[string]cached[map[string]types.InstanceTypeInfo]{}, offerings: map[string]cached[[]string]{}, prices: map[string]cached[map[string]float64]{},
 		images: map[string]cached[image]{}, refused: map[string]time.Time{},
 	}
 	if a.sshPort == nil {

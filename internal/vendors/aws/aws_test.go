@@ -333,3 +333,27 @@ func TestIdempotentClientToken(t *testing.T) {
 		t.Errorf("second launch gave %s (first %s), %d instances", again.ID, first.ID, len(f.SI.Instances()))
 	}
 }
+
+// TestRegionNotEnabledLeavesTheOthers: a configured region the account
+// cannot use (EC2 answers AuthFailure there) is left out of the catalog,
+// and the other regions are still sold; only when no region answers does
+// the catalog fail.
+func TestRegionNotEnabledLeavesTheOthers(t *testing.T) {
+	ctx := context.Background()
+	f := serve(t, standin.Options{}, nil, func(c *Config) { c.Regions = append([]string{"ap-east-1"}, c.Regions...) })
+	items, err := f.A.Catalog(ctx)
+	if err != nil {
+		t.Fatalf("catalog with one region not enabled: %v", err)
+	}
+	regions := map[string]int{}
+	for _, it := range items {
+		regions[it.Region]++
+	}
+	if regions["ap-east-1"] != 0 || len(regions) != len(f.SI.Regions()) {
+		t.Errorf("items by region %v, want every enabled region (%v) and none of ap-east-1", regions, f.SI.Regions())
+	}
+	none := serve(t, standin.Options{}, nil, func(c *Config) { c.Regions = []string{"ap-east-1"} })
+	if _, err := none.A.Catalog(ctx); !errors.Is(err, vendors.ErrAuth) {
+		t.Errorf("catalog with no region enabled: %v, want the region's AuthFailure", err)
+	}
+}

@@ -31,48 +31,69 @@ const extraZone = "zone"
 // available unless a launch of it was refused for capacity within
 // RefusalTTL.
 func (a *Adapter) Catalog(ctx context.Context) ([]vendors.CatalogItem, error) {
-	infos, err := a.instanceTypes(ctx)
+	diskPrice := round(float64(a.cfg.BootDiskGB) * gp3USDPerGBMonth / hoursPerMonth)
+	items := a.sizes.Make()
+	var failed error
+	for _, region := range a.regions {
+		sold, err := a.regionCatalog(ctx, region, diskPrice)
+		if err != nil {
+			// One region's trouble (not enabled for the account, a
+			// throttle, an outage) leaves the others on offer; the
+			// catalog fails only when no region answers.
+			a.log.WarnContext(ctx, "aws region left out of the catalog", "region", region, "err", err)
+			failed = cmp.Or(failed, err)
+			continue
+		}
+		items = append(items, sold...)
+	}
+	if len(items) == 0 && failed != nil {
+		return nil, failed
+	}
+	return a.sizes.Keep(items), nil
+}
+
+// regionCatalog is what region sells: each GPU instance type it offers,
+// on demand and as spot where it has a price.
+func (a *Adapter) regionCatalog(ctx context.Context, region string, diskPrice float64) ([]vendors.CatalogItem, error) {
+	infos, err := a.instanceTypes(ctx, region)
 	if err != nil {
 		return nil, err
 	}
-	diskPrice := round(float64(a.cfg.BootDiskGB) * gp3USDPerGBMonth / hoursPerMonth)
-	items := a.sizes.Make()
-	for _, region := range a.regions {
-		offered, err := a.offered(ctx, region)
-		if err != nil {
-			return nil, err
+	offered, err := a.offered(ctx, region)
+	if err != nil {
+		return nil, err
+	}
+	onDemand, err := a.onDemandPrices(ctx, region)
+	if err != nil {
+		return nil, err
+	}
+	spot, err := a.spotPrices(ctx, region, offered)
+	if err != nil {
+		return nil, err
+	}
+	country := a.country(region)
+	var items []vendors.CatalogItem
+	for _, name := range offered {
+		info, ok := infos[name]
+		if !ok {
+			continue
 		}
-		onDemand, err := a.onDemandPrices(ctx, region)
-		if err != nil {
-			return nil, err
+		item := a.item(info, region, country, diskPrice)
+		if p, ok := onDemand[name]; ok {
+			od := item
+			od.Contract, od.PricePerHour = vendors.OnDemand, round(p+diskPrice)
+			od.Available = !a.isRefused(name, region, vendors.OnDemand)
+			items = append(items, od)
 		}
-		spot, err := a.spotPrices(ctx, region, offered)
-		if err != nil {
-			return nil, err
-		}
-		country := a.country(region)
-		for _, name := range offered {
-			info, ok := infos[name]
-			if !ok {
-				continue
-			}
-			item := a.item(info, region, country, diskPrice)
-			if p, ok := onDemand[name]; ok {
-				od := item
-				od.Contract, od.PricePerHour = vendors.OnDemand, round(p+diskPrice)
-				od.Available = !a.isRefused(name, region, vendors.OnDemand)
-				items = append(items, od)
-			}
-			if p, ok := spot[name]; ok {
-				sp := item
-				sp.Contract, sp.PricePerHour = vendors.Spot, round(p.price+diskPrice)
-				sp.Available = !a.isRefused(name, region, vendors.Spot)
-				sp.Extra = map[string]string{extraZone: p.zone}
-				items = append(items, sp)
-			}
+		if p, ok := spot[name]; ok {
+			sp := item
+			sp.Contract, sp.PricePerHour = vendors.Spot, round(p.price+diskPrice)
+			sp.Available = !a.isRefused(name, region, vendors.Spot)
+			sp.Extra = map[string]string{extraZone: p.zone}
+			items = append(items, sp)
 		}
 	}
-	return a.sizes.Keep(items), nil
+	return items, nil
 }
 
 // item is what every contract of an instance type in a region shares.
@@ -129,17 +150,17 @@ func fresh[T any](c cached[T], ok bool, ttl time.Duration, now time.Time) (T, bo
 	return zero, false
 }
 
-// instanceTypes are the GPU instance types (those with GpuInfo) by name,
-// read in the first region and kept for PriceTTL: their hardware is the
-// same in every region.
-func (a *Adapter) instanceTypes(ctx context.Context) (map[string]types.InstanceTypeInfo, error) {
+// instanceTypes are the GPU instance types (those with GpuInfo) region
+// has, by name, kept for PriceTTL: a region lists only the types it has,
+// so one region's list cannot stand for another's.
+func (a *Adapter) instanceTypes(ctx context.Context, region string) (map[string]types.InstanceTypeInfo, error) {
 	a.mu.Lock()
-	v, ok := fresh(a.types, a.types.v != nil, a.cfg.PriceTTL, a.now())
+	c, ok := a.types[region]
+	v, ok := fresh(c, ok, a.cfg.PriceTTL, a.now())
 	a.mu.Unlock()
 	if ok {
 		return v, nil
 	}
-	region := a.regions[0]
 	out := map[string]types.InstanceTypeInfo{}
 	err := a.call(ctx, "describe instance types", a.describe[region], true, func(ctx context.Context) error {
 		clear(out)
@@ -161,7 +182,7 @@ func (a *Adapter) instanceTypes(ctx context.Context) (map[string]types.InstanceT
 		return nil, err
 	}
 	a.mu.Lock()
-	a.types = cached[map[string]types.InstanceTypeInfo]{out, a.now()}
+	a.types[region] = cached[map[string]types.InstanceTypeInfo]{out, a.now()}
 	a.mu.Unlock()
 	return out, nil
 }
