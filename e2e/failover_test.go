@@ -37,7 +37,7 @@ func capacity(t *testing.T, s *Server) []standin.Stock {
 // GPU-hour) in n different regions or vendors: the offers, cheapest first.
 func equivalentOffers(t *testing.T, s *Server, n int) []supplyapi.Offer {
 	t.Helper()
-	for _, gpu := range []string{"nvidia-h100-pcie-80gb", "nvidia-h100-sxm5-80gb", "nvidia-h200-sxm5-141gb", "nvidia-l40s-pcie-48gb", "nvidia-rtx-4090-pcie-24gb"} {
+	for _, gpu := range failoverGPUs {
 		for _, region := range []string{"US", "EU", "APAC"} {
 			res := query(t, s, supplyapi.OfferQuery{Region: region, Limit: 1000,
 				Compute: supplyapi.OfferQueryCompute{GPUType: gpu, ContractType: "ondemand"}})
@@ -57,6 +57,29 @@ func equivalentOffers(t *testing.T, s *Server, n int) []supplyapi.Offer {
 	}
 	t.Fatalf("no GPU with %d equivalent offers in the sandbox", n)
 	return nil
+}
+
+// failoverGPUs are the GPUs the failover tests look for offers of, the
+// most widely sold first.
+var failoverGPUs = []string{"nvidia-h100-pcie-80gb", "nvidia-h100-sxm5-80gb", "nvidia-h200-sxm5-141gb", "nvidia-l40s-pcie-48gb", "nvidia-rtx-4090-pcie-24gb"}
+
+// pooledOffer is the cheapest single-GPU on-demand offer of a vendor whose
+// stock is a pool. A Vast.ai offer is one listed machine, which the
+// stand-in's market, like the real one, rents to someone else at any
+// moment: stock coming back in its region may be another machine at
+// another price.
+func pooledOffer(t *testing.T, s *Server) supplyapi.Offer {
+	t.Helper()
+	for _, gpu := range failoverGPUs {
+		res := query(t, s, supplyapi.OfferQuery{Limit: 1000, Compute: supplyapi.OfferQueryCompute{GPUType: gpu, ContractType: "ondemand"}})
+		for _, o := range res.Offers {
+			if o.Vendor != "vastai" {
+				return o
+			}
+		}
+	}
+	t.Fatal("no offer of a vendor with pooled stock in the sandbox")
+	return supplyapi.Offer{}
 }
 
 // query answers q through get_offers.
@@ -158,15 +181,16 @@ func TestFailoverToTheThirdOffer(t *testing.T) {
 	}
 }
 
-// TestFailoverWaitsForStock: with every matching item sold out and a
-// deadline of 5 minutes, the procurement waits; once one item has stock
-// again it is ready within 30 s of its vendor's next catalog read. Without
-// stock, a procurement fails at its deadline saying it waited.
+// TestFailoverWaitsForStock: with every matching item of a vendor whose
+// stock is a pool (pooledOffer) sold out and a deadline of 5 minutes, the
+// procurement waits; once one item has stock again it is ready within 30 s
+// of its vendor's next catalog read. Without stock, a procurement fails at
+// its deadline saying it waited.
 func TestFailoverWaitsForStock(t *testing.T) {
 	const refresh = 3 * time.Second
 	s := Start(t, store.EngineSQLite, "--catalog-refresh", refresh.String())
 	s.WaitVendors(t)
-	o := equivalentOffers(t, s, 1)[0]
+	o := pooledOffer(t, s)
 	// Only o's vendor, region and price match; all of it is sold.
 	narrow := fmt.Sprintf(`{"vendor":%q,"region":%q,"compute":{"gpu_type":%q,"contract_type":%q,"max_price_per_gpu_hour":%v}}`,
 		o.Vendor, o.Region, o.GPUType, o.ContractType, o.GPUPricePerHour)
