@@ -191,9 +191,48 @@ func (h *Hosts) Open(id, ip string, port int, m Machine) (string, int, error) {
 			return "", 0, err
 		}
 	}
-	if ip == "" || h.byIP[ip] != nil {
-		ip = h.freeIP()
+	fresh := ip == "" || h.byIP[ip] != nil
+	for try := 1; ; try++ {
+		if fresh {
+			ip = h.freeIP()
+		}
+		x, err := h.listen(ip, port, m)
+		if err != nil {
+			return "", 0, err
+		}
+		var taken bool
+		x.ports, taken = h.openPorts(x, m)
+		if taken && fresh && try < maxAddressTries {
+			// Another process (a second sandbox, a parallel test) holds
+			// one of the ports this machine must have at its own number
+			// on this address: the machine moves to the next one.
+			x.shut()
+			continue
+		}
+		if h.opts.Shell {
+			x.dir, x.volumes = h.machineDir(id), h.opts.VolumesDir
+			first, err := prepareMachine(x.dir)
+			if err != nil {
+				x.shut()
+				return "", 0, fmt.Errorf("open sandbox host: %w", err)
+			}
+			if first {
+				x.done.Go(func() { h.boot(x) })
+			}
+		}
+		h.byID[id], h.byIP[ip] = x, x
+		x.done.Go(func() { h.serve(x) })
+		return ip, x.l.Addr().(*net.TCPAddr).Port, nil
 	}
+}
+
+// maxAddressTries is how many fresh addresses Open tries for a machine
+// whose ports are taken on them.
+const maxAddressTries = 8
+
+// listen starts the SSH listener of a host at ip, on port when it is
+// free (the one it had before a restart), else on any.
+func (h *Hosts) listen(ip string, port int, m Machine) (*host, error) {
 	var l net.Listener
 	var err error
 	if port > 0 {
@@ -203,27 +242,12 @@ func (h *Hosts) Open(id, ip string, port int, m Machine) (string, int, error) {
 		l, err = net.Listen("tcp", net.JoinHostPort(ip, "0"))
 	}
 	if err != nil {
-		return "", 0, fmt.Errorf("open sandbox host: %w", err)
+		return nil, fmt.Errorf("open sandbox host: %w", err)
 	}
 	x := &host{ip: ip, l: l}
 	x.setMachine(m)
 	x.ctx, x.stop = context.WithCancel(context.Background())
-	if h.opts.Shell {
-		x.dir, x.volumes = h.machineDir(id), h.opts.VolumesDir
-		first, err := prepareMachine(x.dir)
-		if err != nil {
-			l.Close()
-			x.stop()
-			return "", 0, fmt.Errorf("open sandbox host: %w", err)
-		}
-		if first {
-			x.done.Go(func() { h.boot(x) })
-		}
-	}
-	h.byID[id], h.byIP[ip] = x, x
-	x.ports = h.openPorts(x, m)
-	x.done.Go(func() { h.serve(x) })
-	return ip, l.Addr().(*net.TCPAddr).Port, nil
+	return x, nil
 }
 
 func (x *host) setMachine(m Machine) {

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -314,5 +315,50 @@ func TestDescribeShowsAnExcerpt(t *testing.T) {
 				t.Error("an interactive login is told a command was not run")
 			}
 		})
+	}
+}
+
+// TestPortHeldElsewhereMovesTheMachine: two sandboxes (two processes, as
+// parallel test packages are) hand out the same addresses; a machine whose
+// port another one holds at its own number on the address it would get
+// takes the next address, where the port answers, instead of being shown
+// there with the port closed.
+func TestPortHeldElsewhereMovesTheMachine(t *testing.T) {
+	var first, second Hosts
+	t.Cleanup(first.CloseAll)
+	t.Cleanup(second.CloseAll)
+	// A free port, to hold as a machine's fixed one.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	m := Machine{Vendor: "lambda", ID: "a", Ports: []OpenPort{{Port: port, Protocol: "tcp"}}}
+	ipA, _, err := first.Open("a", "", 0, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.ID = "b"
+	ipB, _, err := second.Open("b", "", 0, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ipA == ipB {
+		t.Fatalf("both machines at %s", ipA)
+	}
+	for id, ip := range map[string]string{"a": ipA, "b": ipB} {
+		c, err := net.DialTimeout("tcp", net.JoinHostPort(ip, strconv.Itoa(port)), 2*time.Second)
+		if err != nil {
+			t.Fatalf("machine %s: %v", id, err)
+		}
+		line, _ := io.ReadAll(c)
+		c.Close()
+		if want := fmt.Sprintf("instance %s, port %d/tcp", id, port); !strings.Contains(string(line), want) {
+			t.Errorf("%s:%d answered %q, want %q", ip, port, line, want)
+		}
+	}
+	if got := second.Ports("b"); len(got) != 1 || got[0].Public != port {
+		t.Errorf("machine b's ports %+v, want %d open", got, port)
 	}
 }

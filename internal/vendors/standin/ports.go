@@ -3,9 +3,11 @@ package standin
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
+	"syscall"
 	"time"
 )
 
@@ -34,8 +36,10 @@ func PortAnswer(vendor, id string, p OpenPort) string {
 // openPorts starts a listener for each of the machine's ports on its
 // address, ended with the host; it returns the ports with Public set to
 // where each listens (0 where the port could not be opened: a privileged
-// port, or one another process holds).
-func (h *Hosts) openPorts(x *host, m Machine) []OpenPort {
+// port, or one another process holds). taken tells that a port the
+// machine must have at its own number is held on this address by another
+// process, so that another address would serve it better.
+func (h *Hosts) openPorts(x *host, m Machine) (ports []OpenPort, taken bool) {
 	out := make([]OpenPort, 0, len(m.Ports))
 	for _, p := range m.Ports {
 		want := p.Port
@@ -47,12 +51,13 @@ func (h *Hosts) openPorts(x *host, m Machine) []OpenPort {
 			port, err = h.listenPort(x, m, p, 0) // the old mapping is taken: a new one
 		}
 		if err != nil {
+			taken = taken || !p.Mapped && errors.Is(err, syscall.EADDRINUSE)
 			h.logger().Warn("sandbox port not opened", "vendor", m.Vendor, "instance", m.ID, "port", p.Port, "error", err)
 		}
 		p.Public = port
 		out = append(out, p)
 	}
-	return out
+	return out, taken
 }
 
 // listenPort opens p on x's address at port (0: any free one) and serves
