@@ -39,8 +39,6 @@ type StandIn struct {
 	standin.HTTPBase[state]
 	regions []seedRegion
 	types   map[string]seedType
-	// open holds the instances whose loopback host runs in this process.
-	open map[string]bool
 	// vcpuLimit, when set, caps the vCPUs of the live instances.
 	vcpuLimit int32
 }
@@ -98,13 +96,14 @@ type Launch struct {
 // NewStandIn returns a stand-in seeded with EC2's GPU catalog and the
 // instances saved at o.StatePath, whose hosts are reopened.
 func NewStandIn(o standin.Options) (*StandIn, error) {
-	s := &StandIn{regions: scaledRegions(o.Scale), types: map[string]seedType{}, open: map[string]bool{}}
+	s := &StandIn{regions: scaledRegions(o.Scale), types: map[string]seedType{}}
 	for _, t := range seedTypes {
 		s.types[t.name] = t
 	}
 	if err := s.Open(Name, o, s.machines); err != nil {
 		return nil, err
 	}
+	s.Refresh = s.refresh
 	if s.State.Instances == nil {
 		s.State.Instances = map[string]*record{}
 	}
@@ -189,15 +188,6 @@ func (s *StandIn) Launch(id string) (Launch, bool) {
 		UserData: rec.UserData, Tags: tags, Spot: rec.Spot}, true
 }
 
-// Instances lists every instance the stand-in holds, as the EC2 console
-// would, terminated ones too until they are gone.
-func (s *StandIn) Instances() []standin.ConsoleEntry {
-	s.Mu.Lock()
-	_ = s.refresh()
-	s.Mu.Unlock()
-	return s.Base.Instances()
-}
-
 // machines lists the instances for the base: their hosts and console
 // entries. None is for the base to reopen: refresh opens a host as its
 // instance comes up, after a restart too.
@@ -208,7 +198,7 @@ func (s *StandIn) machines() []standin.Host {
 		st := s.status(rec, now)
 		e := standin.ConsoleEntry{Vendor: Name, ID: rec.ID, Name: tagOf(rec.Tags, "Name"), State: st, Live: st != stateTerminated,
 			InstanceType: rec.Type, Region: rec.Region, CreatedAt: rec.CreatedAt}
-		if s.open[rec.ID] {
+		if s.Hosted(rec.ID) {
 			e.IP, e.SSHPort = rec.IP, rec.Port
 		}
 		for _, t := range rec.Tags {
@@ -266,38 +256,23 @@ func (s *StandIn) gone(rec *record, now time.Time) bool {
 	return !rec.EndedAt.IsZero() && !now.Before(rec.EndedAt.Add(s.halfBoot()+s.Opts.BootTime))
 }
 
-// refresh brings hosts in line with the instances' derived states: an
-// instance that came up gets its loopback host (at its previous address
-// when free), one that went down loses it, a gone one is dropped. It
-// saves when anything changed. s.Mu must be held.
+// refresh brings hosts in line with the instances' derived states
+// (standin.SyncHosts). s.Mu must be held.
 func (s *StandIn) refresh() error {
 	now := s.Now()
-	changed := false
-	for id, rec := range s.State.Instances {
-		switch st := s.status(rec, now); {
-		case s.gone(rec, now):
-			s.RemoveHost(id)
-			delete(s.open, id)
-			delete(s.State.Instances, id)
-			changed = true
-		case st == stateRunning && !s.open[id]:
-			ip, port, err := s.OpenHost(id, rec.IP, rec.Port, machine(rec))
-			if err != nil {
-				return err
+	return standin.SyncHosts(&s.Base, s.State.Instances, standin.Machines[record]{
+		Phase: func(rec *record) standin.HostPhase {
+			switch {
+			case s.gone(rec, now):
+				return standin.HostGone
+			case s.status(rec, now) == stateRunning:
+				return standin.HostRunning
 			}
-			s.open[id] = true
-			if ip != rec.IP || port != rec.Port {
-				rec.IP, rec.Port, changed = ip, port, true
-			}
-		case st != stateRunning && s.open[id]:
-			s.CloseHost(id)
-			delete(s.open, id)
-		}
-	}
-	if changed {
-		return s.Save()
-	}
-	return nil
+			return standin.HostDown
+		},
+		Addr:    func(rec *record) (*string, *int) { return &rec.IP, &rec.Port },
+		Machine: machine,
+	})
 }
 
 // credential is the access key id of a SigV4 Authorization header
@@ -784,7 +759,7 @@ func (s *StandIn) render(rec *record, now time.Time) xmlInstance {
 	if rec.Spot {
 		out.InstanceLifecycle = "spot"
 	}
-	if s.open[rec.ID] {
+	if s.Hosted(rec.ID) {
 		out.IPAddress = rec.IP
 	}
 	switch {

@@ -34,8 +34,6 @@ type StandIn struct {
 	sizes   map[string]seedSize
 	order   []seedSize
 	regions map[string]regionBody
-	// open holds the Droplets whose loopback host runs in this process.
-	open map[string]bool
 	// dropletLimit, when set, caps the account's Droplets.
 	dropletLimit int
 }
@@ -83,7 +81,7 @@ type Create struct {
 // NewStandIn returns a stand-in seeded with DigitalOcean's GPU sizes and
 // the Droplets saved at o.StatePath, whose hosts are reopened.
 func NewStandIn(o standin.Options) (*StandIn, error) {
-	s := &StandIn{sizes: map[string]seedSize{}, order: seedSizes, regions: map[string]regionBody{}, open: map[string]bool{}}
+	s := &StandIn{sizes: map[string]seedSize{}, order: seedSizes, regions: map[string]regionBody{}}
 	for _, z := range seedSizes {
 		s.sizes[z.s.Slug] = z
 	}
@@ -93,6 +91,7 @@ func NewStandIn(o standin.Options) (*StandIn, error) {
 	if err := s.Open(Name, o, s.machines); err != nil {
 		return nil, err
 	}
+	s.Refresh = s.refresh
 	if s.State.Droplets == nil {
 		s.State.Droplets = map[string]*record{}
 	}
@@ -158,14 +157,6 @@ func (s *StandIn) Created(id string) (Create, bool) {
 	return c, true
 }
 
-// Instances lists every Droplet as DigitalOcean's console would.
-func (s *StandIn) Instances() []standin.ConsoleEntry {
-	s.Mu.Lock()
-	_ = s.refresh()
-	s.Mu.Unlock()
-	return s.Base.Instances()
-}
-
 // machines lists the Droplets for the base: their hosts to close and
 // their console entries. refresh opens a host as its Droplet becomes
 // active, after a restart too.
@@ -175,7 +166,7 @@ func (s *StandIn) machines() []standin.Host {
 	for id, rec := range s.State.Droplets {
 		e := standin.ConsoleEntry{Vendor: Name, ID: id, Name: rec.Name, State: s.status(rec, now), Live: true,
 			InstanceType: rec.Size, Region: rec.Region, Tags: slices.Clone(rec.Tags), CreatedAt: rec.CreatedAt}
-		if s.open[id] {
+		if s.Hosted(id) {
 			e.IP, e.SSHPort = rec.IP, rec.Port
 		}
 		out = append(out, standin.Host{ID: id, IP: &rec.IP, Port: &rec.Port, Machine: s.machine(rec), Console: e})
@@ -202,31 +193,20 @@ func (s *StandIn) status(rec *record, now time.Time) string {
 }
 
 // refresh opens the host of every Droplet that became active (at its
-// previous address after a restart), closes that of one powered off, and
-// saves when an address changed. s.Mu must be held.
+// previous address after a restart) and closes that of one powered off
+// (standin.SyncHosts). s.Mu must be held.
 func (s *StandIn) refresh() error {
-	now, changed := s.Now(), false
-	for id, rec := range s.State.Droplets {
-		if rec.Off && s.open[id] {
-			s.CloseHost(id)
-			delete(s.open, id)
-		}
-		if s.status(rec, now) != statusActive || s.open[id] {
-			continue
-		}
-		ip, port, err := s.OpenHost(id, rec.IP, rec.Port, s.machine(rec))
-		if err != nil {
-			return err
-		}
-		s.open[id] = true
-		if ip != rec.IP || port != rec.Port {
-			rec.IP, rec.Port, changed = ip, port, true
-		}
-	}
-	if changed {
-		return s.Save()
-	}
-	return nil
+	now := s.Now()
+	return standin.SyncHosts(&s.Base, s.State.Droplets, standin.Machines[record]{
+		Phase: func(rec *record) standin.HostPhase {
+			if s.status(rec, now) == statusActive {
+				return standin.HostRunning
+			}
+			return standin.HostDown
+		},
+		Addr:    func(rec *record) (*string, *int) { return &rec.IP, &rec.Port },
+		Machine: s.machine,
+	})
 }
 
 // locked runs f under the lock after a refresh.
@@ -529,7 +509,6 @@ func (s *StandIn) deleteDroplet(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.RemoveHost(id)
-		delete(s.open, id)
 		s.unassign(s.State.Droplets[id].ID)
 		delete(s.State.Droplets, id)
 		if err := s.Save(); err != nil {
@@ -557,7 +536,7 @@ func (s *StandIn) droplet(rec *record, now time.Time) dropletBody {
 	}
 	if status == statusActive {
 		out.Networks.V4 = append(out.Networks.V4, networkV4{IPAddress: rec.PrivateIP, Netmask: "255.255.240.0", Gateway: "10.116.0.1", Type: "private"})
-		if s.open[strconv.Itoa(rec.ID)] {
+		if s.Hosted(strconv.Itoa(rec.ID)) {
 			out.Networks.V4 = append(out.Networks.V4, networkV4{IPAddress: rec.IP, Netmask: "255.255.255.0", Gateway: rec.IP, Type: "public"})
 		}
 	}

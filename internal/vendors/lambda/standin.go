@@ -42,8 +42,6 @@ type StandIn struct {
 	order   []region // GET /regions order
 	types   map[string]seedType
 
-	// open holds the instances whose loopback host runs in this process.
-	open map[string]bool
 	// launchGap, when set, answers 429 to launches closer together than
 	// it (Lambda's launch rate limit; off by default).
 	launchGap  time.Duration
@@ -102,7 +100,7 @@ type Launch struct {
 // NewStandIn returns a stand-in seeded with Lambda's catalog and the
 // instances saved at o.StatePath, whose hosts are reopened.
 func NewStandIn(o standin.Options) (*StandIn, error) {
-	s := &StandIn{regions: map[string]region{}, types: map[string]seedType{}, open: map[string]bool{}}
+	s := &StandIn{regions: map[string]region{}, types: map[string]seedType{}}
 	regions, types := scaledCatalog(o.Scale)
 	s.order = regions
 	for _, r := range regions {
@@ -114,6 +112,7 @@ func NewStandIn(o standin.Options) (*StandIn, error) {
 	if err := s.Open(Name, o, s.machines); err != nil {
 		return nil, err
 	}
+	s.Refresh = s.refresh
 	if s.State.Instances == nil {
 		s.State.Instances = map[string]*record{}
 	}
@@ -177,17 +176,6 @@ func (s *StandIn) Launch(id string) (Launch, bool) {
 		PublicKeys: slices.Clone(rec.PublicKeys), UserData: rec.UserData, Tags: tags}, true
 }
 
-// Instances lists every instance the stand-in holds, terminated ones too
-// until they are removed.
-func (s *StandIn) Instances() []standin.ConsoleEntry {
-	// A console listing still shows what it can when a host fails to
-	// open: that instance simply has no address yet.
-	s.Mu.Lock()
-	_ = s.refresh()
-	s.Mu.Unlock()
-	return s.Base.Instances()
-}
-
 // machines lists the instances for the base: their hosts to close and
 // their console entries. None is for the base to reopen: refresh opens a
 // host as its instance becomes active, after a restart too.
@@ -200,7 +188,7 @@ func (s *StandIn) machines() []standin.Host {
 			Vendor: Name, ID: rec.ID, Name: rec.Name, State: status, Live: status != statusTerminated,
 			InstanceType: rec.Type, Region: rec.Region, CreatedAt: rec.CreatedAt,
 		}
-		if s.open[rec.ID] {
+		if s.Hosted(rec.ID) {
 			e.IP, e.SSHPort = rec.IP, rec.Port
 		}
 		for _, t := range rec.Tags {
@@ -240,38 +228,23 @@ func (s *StandIn) gone(rec *record, now time.Time) bool {
 	return !rec.TerminatedAt.IsZero() && !now.Before(rec.TerminatedAt.Add(s.terminating()+s.retention()))
 }
 
-// refresh brings hosts in line with the instances' derived states: an
-// instance that became active gets its loopback host (with its previous
-// address after a restart), a terminating one loses it, a gone one is
-// dropped. It saves when anything changed. s.Mu must be held.
+// refresh brings hosts in line with the instances' derived states
+// (standin.SyncHosts). s.Mu must be held.
 func (s *StandIn) refresh() error {
 	now := s.Now()
-	changed := false
-	for id, rec := range s.State.Instances {
-		switch status := s.status(rec, now); {
-		case s.gone(rec, now):
-			s.RemoveHost(id)
-			delete(s.open, id)
-			delete(s.State.Instances, id)
-			changed = true
-		case status == statusActive && !s.open[id]:
-			ip, port, err := s.OpenHost(id, rec.IP, rec.Port, machine(rec))
-			if err != nil {
-				return err
+	return standin.SyncHosts(&s.Base, s.State.Instances, standin.Machines[record]{
+		Phase: func(rec *record) standin.HostPhase {
+			switch {
+			case s.gone(rec, now):
+				return standin.HostGone
+			case s.status(rec, now) == statusActive:
+				return standin.HostRunning
 			}
-			s.open[id] = true
-			if ip != rec.IP || port != rec.Port {
-				rec.IP, rec.Port, changed = ip, port, true
-			}
-		case status != statusActive && s.open[id]:
-			s.CloseHost(id)
-			delete(s.open, id)
-		}
-	}
-	if changed {
-		return s.Save()
-	}
-	return nil
+			return standin.HostDown
+		},
+		Addr:    func(rec *record) (*string, *int) { return &rec.IP, &rec.Port },
+		Machine: machine,
+	})
 }
 
 // authorize enforces Lambda's credentials: Bearer, or Basic with the key
@@ -627,7 +600,7 @@ func (s *StandIn) render(rec *record, now time.Time) instance {
 	if status != statusBooting {
 		out.PrivateIP = rec.PrivateIP
 	}
-	if s.open[rec.ID] || status == statusTerminating {
+	if s.Hosted(rec.ID) || status == statusTerminating {
 		out.IP, out.Hostname = rec.IP, rec.IP
 	}
 	ready := actionAvailability{Available: true}

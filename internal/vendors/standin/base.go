@@ -28,6 +28,10 @@ type Base[S any] struct {
 	// Limiter is the per-minute budget a stand-in puts in front of its
 	// handler (RateLimiter.Wrap) when its vendor has one.
 	Limiter RateLimiter
+	// Refresh, when set, brings State in line with the clock (SyncHosts)
+	// for a stand-in whose instances change state as time passes;
+	// Instances runs it first. Called with Mu held.
+	Refresh func() error
 
 	vendor   string
 	ownHosts bool
@@ -103,6 +107,11 @@ func (b *Base[S]) Faults() *Faults { return &b.faults }
 func (b *Base[S]) Instances() []ConsoleEntry {
 	b.Mu.Lock()
 	defer b.Mu.Unlock()
+	if b.Refresh != nil {
+		// A console listing still shows what it can when a host fails to
+		// open: that instance simply has no address yet.
+		_ = b.Refresh()
+	}
 	hosts := b.machines()
 	out := make([]ConsoleEntry, 0, len(hosts))
 	for _, h := range hosts {

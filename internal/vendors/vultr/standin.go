@@ -41,8 +41,6 @@ type StandIn struct {
 	standin.HTTPBase[state]
 	regions map[string]regionWire
 	plans   map[string]seedPlan
-	// open holds the instances whose loopback host runs in this process.
-	open map[string]bool
 	// quota, when set, caps the account's instances.
 	quota int
 	// perSecond, when set, answers 429 past that many requests in a
@@ -88,7 +86,7 @@ type record struct {
 // NewStandIn returns a stand-in seeded with Vultr's GPU catalog and the
 // instances saved at o.StatePath, whose hosts are reopened.
 func NewStandIn(o standin.Options) (*StandIn, error) {
-	s := &StandIn{regions: map[string]regionWire{}, plans: map[string]seedPlan{}, open: map[string]bool{}}
+	s := &StandIn{regions: map[string]regionWire{}, plans: map[string]seedPlan{}}
 	for _, r := range seedRegions {
 		s.regions[r.ID] = r
 	}
@@ -98,11 +96,9 @@ func NewStandIn(o standin.Options) (*StandIn, error) {
 	if err := s.Open(Name, o, s.machines); err != nil {
 		return nil, err
 	}
+	s.Refresh = s.refresh
 	if s.State.Instances == nil {
 		s.State.Instances = map[string]*record{}
-	}
-	for id, rec := range s.State.Instances {
-		s.open[id] = rec.IP != "" && s.up(rec, s.Now())
 	}
 
 	mux := http.NewServeMux()
@@ -165,14 +161,6 @@ func (s *StandIn) Received(id string) (Created, bool) {
 		Tags: slices.Clone(rec.Tags), PublicKeys: slices.Clone(rec.PublicKeys), UserData: rec.UserData}, true
 }
 
-// Instances lists the account's instances as Vultr's console shows them.
-func (s *StandIn) Instances() []standin.ConsoleEntry {
-	s.Mu.Lock()
-	_ = s.refresh()
-	s.Mu.Unlock()
-	return s.Base.Instances()
-}
-
 // machines lists the instances for the base: their hosts and console
 // entries. A host is live while its instance is booted and not halted.
 func (s *StandIn) machines() []standin.Host {
@@ -184,7 +172,7 @@ func (s *StandIn) machines() []standin.Host {
 			Vendor: Name, ID: rec.ID, Name: rec.Label, State: w.Status + "/" + w.PowerStatus + "/" + w.ServerStatus, Live: true,
 			InstanceType: rec.Plan, Region: rec.Region, Tags: slices.Clone(rec.Tags), CreatedAt: rec.CreatedAt,
 		}
-		if s.open[rec.ID] {
+		if s.Hosted(rec.ID) {
 			e.IP, e.SSHPort = rec.IP, rec.Port
 		}
 		out = append(out, standin.Host{ID: rec.ID, IP: &rec.IP, Port: &rec.Port, Live: s.up(rec, now), Machine: machine(rec), Console: e})
@@ -205,30 +193,19 @@ func (s *StandIn) up(rec *record, now time.Time) bool {
 }
 
 // refresh opens the host of an instance that came up and closes the one
-// of an instance that is down. s.Mu must be held.
+// of an instance that is down (standin.SyncHosts). s.Mu must be held.
 func (s *StandIn) refresh() error {
 	now := s.Now()
-	changed := false
-	for id, rec := range s.State.Instances {
-		switch up := s.up(rec, now); {
-		case up && !s.open[id]:
-			ip, port, err := s.OpenHost(id, rec.IP, rec.Port, machine(rec))
-			if err != nil {
-				return err
+	return standin.SyncHosts(&s.Base, s.State.Instances, standin.Machines[record]{
+		Phase: func(rec *record) standin.HostPhase {
+			if s.up(rec, now) {
+				return standin.HostRunning
 			}
-			s.open[id] = true
-			if ip != rec.IP || port != rec.Port {
-				rec.IP, rec.Port, changed = ip, port, true
-			}
-		case !up && s.open[id]:
-			s.CloseHost(id)
-			delete(s.open, id)
-		}
-	}
-	if changed {
-		return s.Save()
-	}
-	return nil
+			return standin.HostDown
+		},
+		Addr:    func(rec *record) (*string, *int) { return &rec.IP, &rec.Port },
+		Machine: machine,
+	})
 }
 
 // authorize enforces Vultr's Bearer API key.
@@ -494,7 +471,6 @@ func (s *StandIn) getInstance(w http.ResponseWriter, r *http.Request) {
 func (s *StandIn) deleteInstance(w http.ResponseWriter, r *http.Request) {
 	s.withInstance(w, r, func(rec *record, now time.Time) {
 		s.RemoveHost(rec.ID)
-		delete(s.open, rec.ID)
 		delete(s.State.Instances, rec.ID)
 		s.saved(w)
 	})
@@ -505,10 +481,7 @@ func (s *StandIn) haltInstance(w http.ResponseWriter, r *http.Request) {
 		if rec.HaltedAt.IsZero() {
 			rec.HaltedAt = now
 		}
-		if s.open[rec.ID] {
-			s.CloseHost(rec.ID)
-			delete(s.open, rec.ID)
-		}
+		s.CloseHost(rec.ID)
 		s.saved(w)
 	})
 }
@@ -518,10 +491,7 @@ func (s *StandIn) haltInstance(w http.ResponseWriter, r *http.Request) {
 func (s *StandIn) startInstance(w http.ResponseWriter, r *http.Request) {
 	s.withInstance(w, r, func(rec *record, now time.Time) {
 		rec.HaltedAt, rec.BootedAt = time.Time{}, now
-		if s.open[rec.ID] {
-			s.CloseHost(rec.ID)
-			delete(s.open, rec.ID)
-		}
+		s.CloseHost(rec.ID)
 		s.saved(w)
 	})
 }
