@@ -127,11 +127,6 @@ func NewStandIn(o standin.Options) (*StandIn, error) {
 	return s, nil
 }
 
-// SetRateLimit makes the stand-in answer 429 after perMinute requests in
-// a clock minute, with retry-after until the minute ends (0 turns it
-// off, the default); DigitalOcean's own is 250 a minute.
-func (s *StandIn) SetRateLimit(perMinute int) { s.Limiter.Set(perMinute) }
-
 // SetDropletLimit caps the account's Droplets (0: no cap), as
 // DigitalOcean's per-account Droplet limit does.
 func (s *StandIn) SetDropletLimit(n int) {

@@ -127,13 +127,6 @@ func NewStandIn(o standin.Options) (*StandIn, error) {
 	return s, nil
 }
 
-// SetRateLimit makes the stand-in answer 429 after perMinute requests in
-// a clock minute, for the rest of that minute, as Hyperstack does (0
-// turns it off, the default).
-func (s *StandIn) SetRateLimit(perMinute int) {
-	s.Limiter.Set(perMinute)
-}
-
 // SetVMQuota caps how many VMs may exist at once (0: no cap).
 func (s *StandIn) SetVMQuota(n int) {
 	s.Mu.Lock()

@@ -114,13 +114,6 @@ func NewStandIn(o standin.Options) (*StandIn, error) {
 	return s, nil
 }
 
-// SetRateLimit makes the stand-in answer 429 after perMinute requests in
-// a clock minute, with Retry-After until the minute is over, as RunPod's
-// per-user minute window does (0 turns it off, the default).
-func (s *StandIn) SetRateLimit(perMinute int) {
-	s.Limiter.Set(perMinute)
-}
-
 // SetBalance sets the account's credit in USD; a pod whose first hour
 // costs more is refused with 402 (0: unlimited, the default).
 func (s *StandIn) SetBalance(usd float64) {

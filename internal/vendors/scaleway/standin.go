@@ -143,13 +143,6 @@ func NewStandIn(o standin.Options) (*StandIn, error) {
 // its whole catalog.
 func (s *StandIn) Zones() []string { return seedZonesOf(s.offers) }
 
-// SetRateLimit makes the stand-in answer 429 after perMinute requests in
-// a clock minute, for the rest of that minute (0 turns it off, the
-// default).
-func (s *StandIn) SetRateLimit(perMinute int) {
-	s.Limiter.Set(perMinute)
-}
-
 // SetServerQuota caps how many servers may exist at once (0: no cap).
 func (s *StandIn) SetServerQuota(n int) {
 	s.Mu.Lock()

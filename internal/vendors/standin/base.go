@@ -99,6 +99,12 @@ func (b *HTTPBase[S]) Serve(h http.Handler, errorBody func(status int, message s
 // ServeHTTP serves the vendor's API.
 func (b *HTTPBase[S]) ServeHTTP(w http.ResponseWriter, r *http.Request) { b.handler.ServeHTTP(w, r) }
 
+// SetRateLimit makes the stand-in answer 429 after perMinute requests in
+// a clock minute, for the rest of that minute (0 turns it off, the
+// default), in its vendor's words and headers (the stand-in's own
+// Limiter.Wrap or Take).
+func (b *Base[S]) SetRateLimit(perMinute int) { b.Limiter.Set(perMinute) }
+
 // Faults is where tests and the sandbox inject failures.
 func (b *Base[S]) Faults() *Faults { return &b.faults }
 

@@ -136,13 +136,6 @@ func NewStandIn(o standin.Options) (*StandIn, error) {
 	return s, nil
 }
 
-// SetRateLimit makes the stand-in answer 429 after perMinute requests in
-// a clock minute, with a Retry-After to the end of it (0 turns it off,
-// the default).
-func (s *StandIn) SetRateLimit(perMinute int) {
-	s.Limiter.Set(perMinute)
-}
-
 // SetBalance sets the account balance in USD; a deploy needs at least an
 // hour of the instance's price, or it is refused with 402.
 func (s *StandIn) SetBalance(usd float64) {
