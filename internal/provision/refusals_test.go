@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/gpusupply/supply/internal/provision"
 	"github.com/gpusupply/supply/internal/sandbox"
+	"github.com/gpusupply/supply/internal/vendors"
 	"github.com/gpusupply/supply/internal/vendors/standin"
 	"github.com/gpusupply/supply/supplyapi"
 )
@@ -39,7 +41,8 @@ func (l *lockedBuffer) String() string {
 // configuredIdentifiers are the values an operator configured vendor's
 // adapter with that name its account (keys, client, project, tenant and
 // service account ids), as the sandbox tells another installation to set
-// them: not URLs, files, zones or switches.
+// them: not URLs, files, zones, regions or switches, which every offer
+// shows or no refusal holds.
 func configuredIdentifiers(t *testing.T, dir, vendor string) []string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(dir, "sandbox", sandbox.EndpointsFile))
@@ -54,7 +57,7 @@ func configuredIdentifiers(t *testing.T, dir, vendor string) []string {
 	for name, value := range endpoints[vendor] {
 		switch {
 		case strings.HasSuffix(name, "_URL"), strings.HasSuffix(name, "_ENDPOINT"), strings.HasSuffix(name, "_FILE"),
-			strings.HasSuffix(name, "_INSECURE"), strings.HasSuffix(name, "_ZONES"):
+			strings.HasSuffix(name, "_INSECURE"), strings.HasSuffix(name, "_ZONES"), strings.HasSuffix(name, "_REGIONS"):
 		case strings.HasSuffix(name, "_PROJECTS"): // region=project,...
 			for _, pair := range strings.Split(value, ",") {
 				_, project, _ := strings.Cut(pair, "=")
@@ -83,25 +86,46 @@ func TestRefusalsReachTenantsRedacted(t *testing.T) {
 	})
 	general := []string{"ops-billing@operator.example", "arn:aws:iam::123456789012:role/gpu-fleet",
 		"projects/acme-internal-ml", "gw-7.fleet.internal", "9d4a3c21-5e6f-4a7b-8c9d-0e1f2a3b4c5d"}
-	for _, c := range []struct{ vendor, method, path string }{
-		{"lambda", http.MethodPost, "/api/v1/instance-operations/launch"},
-		{"hyperstack", http.MethodPost, "/v1/core/virtual-machines"},
-		{"scaleway", http.MethodPost, "/instance/v1/zones/"},
-		{"verda", http.MethodPost, "/v1/instances"},
-		{"runpod", http.MethodPost, "/v2/pods"},
-		{"nebius", http.MethodPost, "/nebius.compute.v1.InstanceService/Create"},
-		{"vastai", http.MethodPut, "/api/v0/asks/"},
-		{"digitalocean", http.MethodPost, "/v2/droplets"},
-	} {
-		t.Run(c.vendor, func(t *testing.T) {
-			secret := append(configuredIdentifiers(t, e.dir, c.vendor), general...)
-			message := "launch refused for " + strings.Join(secret, " and ")
-			si, ok := e.sb.StandIn(c.vendor)
+	// Each vendor's create request, as its stand-in sees it.
+	creates := map[string]struct{ method, path string }{
+		"lambda":       {http.MethodPost, "/api/v1/instance-operations/launch"},
+		"hyperstack":   {http.MethodPost, "/v1/core/virtual-machines"},
+		"scaleway":     {http.MethodPost, "/instance/v1/zones/"},
+		"verda":        {http.MethodPost, "/v1/instances"},
+		"runpod":       {http.MethodPost, "/v2/pods"},
+		"nebius":       {http.MethodPost, "/nebius.compute.v1.InstanceService/Create"},
+		"vastai":       {http.MethodPut, "/api/v0/asks/"},
+		"vultr":        {http.MethodPost, "/v2/instances"},
+		"aws":          {http.MethodPost, "/RunInstances"}, // aws.ActionPath
+		"digitalocean": {http.MethodPost, "/v2/droplets"},
+	}
+	for _, vendor := range vendors.Slugs {
+		t.Run(vendor, func(t *testing.T) {
+			c, ok := creates[vendor]
 			if !ok {
-				t.Fatalf("no %s stand-in", c.vendor)
+				t.Fatalf("no create request known for %s: add it to this test", vendor)
+			}
+			configured := configuredIdentifiers(t, e.dir, vendor)
+			// The sandbox's identifiers are random tokens, which the
+			// redaction's patterns catch anyway; an operator's may be a
+			// plain word, which only the adapter's list names.
+			var named []string
+			if ids, ok := e.vendors[vendor].(vendors.AccountIdentifiers); ok {
+				named = ids.AccountIdentifiers()
+			}
+			for _, id := range configured {
+				if !slices.Contains(named, id) {
+					t.Errorf("%s's adapter does not name %q among its account identifiers %q", vendor, id, named)
+				}
+			}
+			secret := append(configured, general...)
+			message := "launch refused for " + strings.Join(secret, " and ")
+			si, ok := e.sb.StandIn(vendor)
+			if !ok {
+				t.Fatalf("no %s stand-in", vendor)
 			}
 			si.Faults().Add(standin.Rule{Method: c.method, PathPrefix: c.path, Status: http.StatusBadRequest, Message: message, Times: 1})
-			o := e.offer(c.vendor, "H100")
+			o := e.offer(vendor, "H100")
 			resp := e.procure(o, nil)
 			st := e.waitStatus(o.OfferID, "failed", failed)
 			r := e.waitResource(resp.ResourceIDs[0], supplyapi.ResourceFailed)
@@ -129,8 +153,8 @@ func TestRefusalsReachTenantsRedacted(t *testing.T) {
 			if !strings.Contains(logs.String(), strings.ReplaceAll(message, "/", `\/`)) && !strings.Contains(logs.String(), message) {
 				t.Errorf("the log lacks the vendor's whole message %q", message)
 			}
-			if n := metricValue(t, e.reg, "supply_vendor_refusals_total", "vendor", c.vendor, "kind", "invalid"); n != 1 {
-				t.Errorf("supply_vendor_refusals_total{vendor=%q,kind=\"invalid\"} = %v, want 1", c.vendor, n)
+			if n := metricValue(t, e.reg, "supply_vendor_refusals_total", "vendor", vendor, "kind", "invalid"); n != 1 {
+				t.Errorf("supply_vendor_refusals_total{vendor=%q,kind=\"invalid\"} = %v, want 1", vendor, n)
 			}
 		})
 	}

@@ -65,6 +65,9 @@ const sandboxRate = 200
 // sandboxProject is the Scaleway project every sandbox server belongs to.
 const sandboxProject = "5ba7e1b8-0000-4000-8000-5a4db0c5e7e5"
 
+// awsSecret is the sandbox's AWS secret access key for its key id key.
+func awsSecret(key string) string { return key + "-secret" }
+
 var kinds = []kind{
 	{
 		name:    lambda.Name,
@@ -172,15 +175,17 @@ var kinds = []kind{
 	},
 	{
 		// EC2 and the Price List API on one URL; the sandbox's key is the
-		// access key id (the stand-in does not verify signatures).
+		// access key id (the stand-in does not verify signatures). The
+		// secret is another value, as an account's is, so that a test can
+		// tell which of the two an adapter treats as what.
 		name:    aws.Name,
 		standIn: func(o standin.Options) (StandIn, error) { return aws.NewStandIn(o) },
 		adapter: func(si StandIn, u, key, _ string, port func(string) int) vendors.Vendor {
-			return aws.New(aws.Config{AccessKeyID: key, SecretAccessKey: key, Endpoint: u, Regions: si.(*aws.StandIn).Regions(),
+			return aws.New(aws.Config{AccessKeyID: key, SecretAccessKey: awsSecret(key), Endpoint: u, Regions: si.(*aws.StandIn).Regions(),
 				SSHPort: port, RateLimit: sandboxRate, Burst: sandboxRate})
 		},
 		env: func(si StandIn, u, key, _ string) (map[string]string, error) {
-			return map[string]string{"SUPPLY_AWS_ACCESS_KEY_ID": key, "SUPPLY_AWS_SECRET_ACCESS_KEY": key, "SUPPLY_AWS_ENDPOINT": u,
+			return map[string]string{"SUPPLY_AWS_ACCESS_KEY_ID": key, "SUPPLY_AWS_SECRET_ACCESS_KEY": awsSecret(key), "SUPPLY_AWS_ENDPOINT": u,
 				"SUPPLY_AWS_REGIONS": strings.Join(si.(*aws.StandIn).Regions(), ",")}, nil
 		},
 	},

@@ -226,12 +226,10 @@ func New(c Config) *Adapter {
 }
 
 // AccountIdentifiers implements vendors.AccountIdentifiers: the access
-// key id names the operator's account.
+// key id names the operator's account, and its secret must never reach
+// a tenant whatever an answer quotes.
 func (a *Adapter) AccountIdentifiers() []string {
-	if a.cfg.AccessKeyID == "" {
-		return nil
-	}
-	return []string{a.cfg.AccessKeyID}
+	return slices.DeleteFunc([]string{a.cfg.AccessKeyID, a.cfg.SecretAccessKey}, func(s string) bool { return s == "" })
 }
 
 // Name returns "aws".

@@ -301,8 +301,9 @@ func TestOutOfStockLeavesNothingBehind(t *testing.T) {
 	if len(entries) != 1 || entries[0].State != "deleted" {
 		t.Errorf("console after a create in shortage: %+v", entries)
 	}
-	// The server was deleted; its detached root volume goes with List's sweep.
-	time.Sleep(100 * time.Millisecond)
+	// The server was deleted; its root volume, once detached, goes with
+	// List's sweep.
+	waitVolumesDetached(t, f.SI)
 	if _, err := f.A.List(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -321,7 +322,8 @@ func TestSweepLeavesOtherInstallationsVolumes(t *testing.T) {
 	if _, err := f.A.Create(context.Background(), req); !errors.Is(err, vendors.ErrNoCapacity) {
 		t.Fatalf("create in shortage: %v, want ErrNoCapacity", err)
 	}
-	time.Sleep(100 * time.Millisecond)
+	// Detached, the volume is one its owner's sweep would delete.
+	waitVolumesDetached(t, f.SI)
 	if _, err := f.A.List(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -334,5 +336,27 @@ func TestSweepLeavesOtherInstallationsVolumes(t *testing.T) {
 	}
 	if entries := f.SI.Instances(); entries[0].Live {
 		t.Errorf("the owner's sweep left its volume billing: %+v", entries[0])
+	}
+}
+
+// waitVolumesDetached waits until the Block API reads every volume si
+// holds as free of its server (available, with a last detach time), as a
+// sweep needs it: a sweep that deletes nothing before then proves nothing.
+func waitVolumesDetached(t *testing.T, si *StandIn) {
+	t.Helper()
+	detached := func() bool {
+		si.Mu.Lock()
+		defer si.Mu.Unlock()
+		for _, v := range si.State.Volumes {
+			if b := si.volumeView(v, si.Now()); v.DeletedAt.IsZero() && (b.Status != "available" || b.LastDetachedAt == nil) {
+				return false
+			}
+		}
+		return true
+	}
+	for deadline := time.Now().Add(10 * time.Second); !detached(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the stand-in's volumes never detached")
+		}
 	}
 }
