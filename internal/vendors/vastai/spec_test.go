@@ -390,3 +390,35 @@ func TestAgainstPublishedSpec(t *testing.T) {
 		t.Errorf("show instance with a bad key: %v, want ErrAuth", err)
 	}
 }
+
+// TestVolumesNeedANameTheDescriptionLacks holds Info().Volumes to what
+// Vast's description allows. It has volumes (/api/v0/volumes, volume
+// offers, volume_info at create), but rent volume takes only a volume
+// offer's id and a size (and answers the new volume's volume_name, not its
+// id), while a listed Volume carries no name or label at all. So a volume
+// can carry neither supply's volume id nor its owner: a repeated create
+// cannot find the one an ambiguous answer made, the volume just made
+// cannot be told from the account's others (another installation's, made
+// at the same time on the same machine), and the reconciler could never
+// tell an unknown volume of ours from a stranger's. Once the description
+// lets a volume be named and read back by that name, this test fails until
+// the adapter implements vendors.Volumes and says so in Info.
+func TestVolumesNeedANameTheDescriptionLacks(t *testing.T) {
+	spec := vendortest.LoadSpec(t, "vastai/openapi.yaml")
+	naming := func(s *openapi3.Schema) []string {
+		var out []string
+		for _, k := range []string{"name", "label", "volume_name", "tags"} {
+			if s.Properties[k] != nil {
+				out = append(out, k)
+			}
+		}
+		return out
+	}
+	written := naming(vendortest.SchemaAt(t, spec, "PUT /api/v0/volumes", 0))
+	read := naming(vendortest.Component(t, spec, "Volume"))
+	named := len(written) > 0 && len(read) > 0
+	if volumes := New(Config{}).Info().Volumes; volumes != named {
+		t.Errorf("Info().Volumes is %v, but a volume can be named and found by name: %v (rent volume's naming fields %v, a listed Volume's %v)",
+			volumes, named, written, read)
+	}
+}
