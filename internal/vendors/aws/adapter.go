@@ -238,7 +238,7 @@ func (a *Adapter) AccountIdentifiers() []string {
 func (a *Adapter) Name() string { return Name }
 
 // Info describes EC2: on-demand and spot VMs with cloud-init and tags,
-// which stop and start.
+// which stop and start, and open ports through a security group each.
 func (a *Adapter) Info() vendors.Info {
 	return vendors.Info{
 		Name:        Name,
@@ -248,6 +248,7 @@ func (a *Adapter) Info() vendors.Info {
 		Tags:        true,
 		Cilium:      true,
 		Stop:        true,
+		Ports:       true,
 	}
 }
 
@@ -303,6 +304,13 @@ func (a *Adapter) Create(ctx context.Context, req vendors.CreateRequest) (vendor
 			{ResourceType: types.ResourceTypeInstance, Tags: tags(req.ResourceID, req.Owner, true)},
 			{ResourceType: types.ResourceTypeVolume, Tags: tags(req.ResourceID, req.Owner, false)},
 		},
+	}
+	if len(req.Ports) > 0 {
+		group, err := a.ensureSecurityGroup(ctx, req.Region, req)
+		if err != nil {
+			return vendors.Instance{}, err
+		}
+		in.SecurityGroupIds = append([]string{group}, a.cfg.SecurityGroupIDs...)
 	}
 	if req.Contract == vendors.Spot {
 		// One-time spot at the on-demand price cap (no MaxPrice): an

@@ -177,6 +177,7 @@ func TestSuite(t *testing.T) {
 		UnknownRegions: []string{"mars-north-1", "us-east-1-s2"},
 
 		UserData:    true,
+		Ports:       true,
 		Terminating: vendors.StateTerminating,
 		Created:     created,
 		PageSize:    pageSize,
