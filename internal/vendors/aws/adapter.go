@@ -108,8 +108,9 @@ type Config struct {
 	// ImageID, when set, is the AMI launched in every region instead of
 	// the newest Deep Learning AMI.
 	ImageID string
-	// SecurityGroupIDs are given to every instance (one must let SSH in);
-	// empty: the VPC's default group.
+	// SecurityGroupIDs are given to every instance, after its own group
+	// when it asks for open ports (that one lets SSH in; otherwise one of
+	// these must); empty: the VPC's default group, or the instance's own.
 	SecurityGroupIDs []string
 	// BootDiskGB sizes the root volume; zero → DefaultBootDiskGB.
 	BootDiskGB int
