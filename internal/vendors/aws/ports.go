@@ -156,11 +156,21 @@ func (a *Adapter) securityGroups(ctx context.Context, region string, filters ...
 // resource mark), in every configured region; an id is
 // "<region>/<group id>", as an instance's is. DescribeSecurityGroups does
 // not say which instances use a group, so a group is in use when a live
-// instance of supply's (any state but terminated) names it.
+// instance of supply's (any state but terminated) names it. A region the
+// account cannot use (not enabled: EC2 answers AuthFailure there) holds
+// none of supply's groups and is left out, as the catalog leaves it out,
+// unless no region answers: otherwise one such region would hold every
+// termination's clean-up back for good.
 func (a *Adapter) Firewalls(ctx context.Context) ([]vendors.Firewall, error) {
 	var out []vendors.Firewall
+	refused := 0
 	for _, region := range a.regions {
 		groups, err := a.securityGroups(ctx, region, types.Filter{Name: sdk.String("tag-key"), Values: []string{vendors.Tag}})
+		if errors.Is(err, vendors.ErrAuth) && refused+1 < len(a.regions) {
+			refused++
+			a.log.WarnContext(ctx, "aws region left out of the security groups", "region", region, "err", err)
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
