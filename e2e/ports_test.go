@@ -50,7 +50,7 @@ func TestOpenPortsThroughTheBinary(t *testing.T) {
 					t.Errorf("%s %s: %d %s, want a 422 at %s", c.vendor, c.ports, code, answer, c.loc)
 				}
 			}
-			for _, vendor := range []string{"lambda", "runpod", "scaleway", "vultr"} {
+			for _, vendor := range []string{"lambda", "runpod", "scaleway", "vultr", "aws"} {
 				code, answer, o := procure(vendor, `[8888, "6006/tcp"]`)
 				if code != http.StatusOK {
 					t.Fatalf("%s: %d %s", vendor, code, answer)

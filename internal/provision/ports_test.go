@@ -31,9 +31,10 @@ func openPorts(t *testing.T, js string) []supplyapi.OpenPort {
 
 // TestOpenPorts: ports asked at procurement are open on the machine once
 // it is ready, where each instance's ports say (the port itself on a
-// Lambda VM behind its own firewall ruleset or a Scaleway server behind its
-// own security group, RunPod's or Vast.ai's mapping on a container);
-// a port not asked for is closed; the firewall goes with the machine.
+// Lambda VM behind its own firewall ruleset, a Scaleway server or an EC2
+// instance behind its own security group, RunPod's or Vast.ai's mapping on
+// a container); a port not asked for is closed; the firewall goes with the
+// machine (EC2's once it lets go of it, a while after the instance).
 func TestOpenPorts(t *testing.T) {
 	for _, engine := range storetest.Engines(t) {
 		t.Run(engine, func(t *testing.T) {
@@ -48,6 +49,7 @@ func TestOpenPorts(t *testing.T) {
 				{"vastai", `["8888", "53/udp"]`, []string{"8888/tcp", "53/udp"}},
 				{"hyperstack", `["7000-7001/udp"]`, []string{"7000/udp", "7001/udp"}},
 				{"scaleway", `["8888", "9000-9001"]`, []string{"8888/tcp", "9000/tcp", "9001/tcp"}},
+				{"aws", `["8888", "5353/udp"]`, []string{"8888/tcp", "5353/udp"}},
 			} {
 				o := e.offer(c.vendor, "H100")
 				resp := e.procure(o, func(r *supplyapi.ProcureOfferRequest) { r.OpenPorts = openPorts(t, c.ports) })
@@ -82,7 +84,7 @@ func TestOpenPorts(t *testing.T) {
 					t.Errorf("%s: a deleted resource's ports %+v, want them listed with no host", c.vendor, sum.Ports)
 				}
 			}
-			for _, vendor := range []string{"lambda", "scaleway"} {
+			for _, vendor := range []string{"lambda", "scaleway", "aws"} {
 				fws, err := e.vendors[vendor].(vendors.Firewalls).Firewalls(ctx)
 				if err != nil || len(fws) != 0 {
 					t.Errorf("%s firewalls after the machine was deleted: %+v, %v", vendor, fws, err)

@@ -108,8 +108,9 @@ type Config struct {
 	// ImageID, when set, is the AMI launched in every region instead of
 	// the newest Deep Learning AMI.
 	ImageID string
-	// SecurityGroupIDs are given to every instance (one must let SSH in);
-	// empty: the VPC's default group.
+	// SecurityGroupIDs are given to every instance, after its own group
+	// when it asks for open ports (that one lets SSH in; otherwise one of
+	// these must); empty: the VPC's default group, or the instance's own.
 	SecurityGroupIDs []string
 	// BootDiskGB sizes the root volume; zero → DefaultBootDiskGB.
 	BootDiskGB int
@@ -236,7 +237,7 @@ func (a *Adapter) AccountIdentifiers() []string {
 func (a *Adapter) Name() string { return Name }
 
 // Info describes EC2: on-demand and spot VMs with cloud-init and tags,
-// which stop and start.
+// which stop and start, and open ports through a security group each.
 func (a *Adapter) Info() vendors.Info {
 	return vendors.Info{
 		Name:        Name,
@@ -246,6 +247,7 @@ func (a *Adapter) Info() vendors.Info {
 		Tags:        true,
 		Cilium:      true,
 		Stop:        true,
+		Ports:       true,
 	}
 }
 
@@ -301,6 +303,13 @@ func (a *Adapter) Create(ctx context.Context, req vendors.CreateRequest) (vendor
 			{ResourceType: types.ResourceTypeInstance, Tags: tags(req.ResourceID, req.Owner, true)},
 			{ResourceType: types.ResourceTypeVolume, Tags: tags(req.ResourceID, req.Owner, false)},
 		},
+	}
+	if len(req.Ports) > 0 {
+		group, err := a.ensureSecurityGroup(ctx, req.Region, req)
+		if err != nil {
+			return vendors.Instance{}, err
+		}
+		in.SecurityGroupIds = append([]string{group}, a.cfg.SecurityGroupIDs...)
 	}
 	if req.Contract == vendors.Spot {
 		// One-time spot at the on-demand price cap (no MaxPrice): an

@@ -177,6 +177,7 @@ func TestSuite(t *testing.T) {
 		UnknownRegions: []string{"mars-north-1", "us-east-1-s2"},
 
 		UserData:    true,
+		Ports:       true,
 		Terminating: vendors.StateTerminating,
 		Created:     created,
 		PageSize:    pageSize,
@@ -335,9 +336,9 @@ func TestIdempotentClientToken(t *testing.T) {
 }
 
 // TestRegionNotEnabledLeavesTheOthers: a configured region the account
-// cannot use (EC2 answers AuthFailure there) is left out of the catalog,
-// and the other regions are still sold; only when no region answers does
-// the catalog fail.
+// cannot use (EC2 answers AuthFailure there) is left out of the catalog
+// and of the security groups, and the other regions are still sold; only
+// when no region answers do they fail.
 func TestRegionNotEnabledLeavesTheOthers(t *testing.T) {
 	ctx := context.Background()
 	f := serve(t, standin.Options{}, nil, func(c *Config) { c.Regions = append([]string{"ap-east-1"}, c.Regions...) })
@@ -352,8 +353,14 @@ func TestRegionNotEnabledLeavesTheOthers(t *testing.T) {
 	if regions["ap-east-1"] != 0 || len(regions) != len(f.SI.Regions()) {
 		t.Errorf("items by region %v, want every enabled region (%v) and none of ap-east-1", regions, f.SI.Regions())
 	}
+	if _, err := f.A.Firewalls(ctx); err != nil {
+		t.Errorf("security groups with one region not enabled: %v", err)
+	}
 	none := serve(t, standin.Options{}, nil, func(c *Config) { c.Regions = []string{"ap-east-1"} })
 	if _, err := none.A.Catalog(ctx); !errors.Is(err, vendors.ErrAuth) {
 		t.Errorf("catalog with no region enabled: %v, want the region's AuthFailure", err)
+	}
+	if _, err := none.A.Firewalls(ctx); !errors.Is(err, vendors.ErrAuth) {
+		t.Errorf("security groups with no region enabled: %v, want the region's AuthFailure", err)
 	}
 }

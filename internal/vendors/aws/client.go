@@ -141,6 +141,16 @@ var codeKinds = map[string]error{
 	"InvalidInstanceType":         vendors.ErrInvalid,
 	"InvalidKeyPair.NotFound":     vendors.ErrInvalid,
 	"InvalidGroup.NotFound":       vendors.ErrInvalid,
+	// Security groups: a group name already taken in the VPC, a rule the
+	// group already has (the adapter finds its group again and authorizes
+	// only missing rules, so either is a bug), and "The specified object
+	// has dependent resources": a group that an instance, or its network
+	// interface for a while after it, still holds, and lets go of once
+	// the instance is gone.
+	"InvalidGroup.Duplicate":      vendors.ErrInvalid,
+	"InvalidPermission.Duplicate": vendors.ErrInvalid,
+	"InvalidPermission.Malformed": vendors.ErrInvalid,
+	"DependencyViolation":         vendors.ErrTransient,
 	// "The request uses the same client token as a previous, but
 	// non-identical request": our token is the resource id, so the
 	// parameters changed under the same resource.

@@ -53,11 +53,17 @@ func TestAgainstPublishedModel(t *testing.T) {
 	}
 	req := createRequest(t, "us-east-1", "g5.xlarge")
 	req.UserData = "#cloud-config\nruncmd:\n  - echo hi\n"
+	req.Ports = []vendors.Port{{Number: 8888, Protocol: vendors.TCP}, {Number: 5353, Protocol: vendors.UDP}}
 	in, err := f.A.Create(ctx, req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	vendortest.WaitFor(t, f.A, in.ID, vendortest.Running)
+	_, iid, _ := strings.Cut(in.ID, "/")
+	launch, _ := f.SI.Launch(iid)
+	if err := f.A.DeleteFirewall(ctx, "us-east-1/"+launch.SecurityGroups[0]); !errors.Is(err, vendors.ErrTransient) {
+		t.Errorf("deleting the group of a running instance: %v, want DependencyViolation, transient", err)
+	}
 	if _, err := f.A.List(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -66,6 +72,13 @@ func TestAgainstPublishedModel(t *testing.T) {
 		t.Fatal(err)
 	}
 	vendortest.WaitFor(t, f.A, in.ID, vendortest.Gone)
+	fws, err := f.A.Firewalls(ctx)
+	if err != nil || len(fws) != 1 {
+		t.Fatalf("firewalls: %+v, %v", fws, err)
+	}
+	if err := f.A.DeleteFirewall(ctx, fws[0].ID); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := f.A.Create(ctx, request(t, spot)); err != nil {
 		t.Fatalf("spot create: %v", err)
 	}
@@ -86,7 +99,8 @@ func TestAgainstPublishedModel(t *testing.T) {
 	}
 
 	for _, op := range []string{"DescribeInstanceTypes", "DescribeInstanceTypeOfferings", "DescribeSpotPriceHistory", "GetProducts",
-		"DescribeImages", "RunInstances", "DescribeInstances", "StopInstances", "StartInstances", "TerminateInstances"} {
+		"DescribeImages", "RunInstances", "DescribeInstances", "StopInstances", "StartInstances", "TerminateInstances",
+		"CreateSecurityGroup", "AuthorizeSecurityGroupIngress", "DescribeSecurityGroups", "DeleteSecurityGroup"} {
 		if !slices.Contains(seen(), op) {
 			t.Errorf("the run sent no %s: it is not proven", op)
 		}

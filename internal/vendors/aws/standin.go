@@ -46,6 +46,8 @@ type StandIn struct {
 // state is what the stand-in persists.
 type state struct {
 	Instances map[string]*record `json:"instances"`
+	// Groups are the security groups made, by id (standin_ports.go).
+	Groups map[string]*groupRecord `json:"security_groups,omitempty"`
 }
 
 // record is one instance as the stand-in keeps it. Its state is derived
@@ -59,6 +61,7 @@ type record struct {
 	UserData    string    `json:"user_data"`
 	ClientToken string    `json:"client_token"`
 	Tags        []xmlTag  `json:"tags"`
+	Groups      []string  `json:"groups,omitempty"`
 	Spot        bool      `json:"spot,omitempty"`
 	Params      string    `json:"params"`
 	CreatedAt   time.Time `json:"created_at"`
@@ -90,7 +93,9 @@ type Launch struct {
 	// UserData is decoded from base64.
 	UserData string
 	Tags     map[string]string
-	Spot     bool
+	// SecurityGroups are the SecurityGroupId.N it named.
+	SecurityGroups []string
+	Spot           bool
 }
 
 // NewStandIn returns a stand-in seeded with EC2's GPU catalog and the
@@ -106,6 +111,9 @@ func NewStandIn(o standin.Options) (*StandIn, error) {
 	s.Refresh = s.refresh
 	if s.State.Instances == nil {
 		s.State.Instances = map[string]*record{}
+	}
+	if s.State.Groups == nil {
+		s.State.Groups = map[string]*groupRecord{}
 	}
 	s.Mu.Lock()
 	err := s.refresh()
@@ -185,7 +193,7 @@ func (s *StandIn) Launch(id string) (Launch, bool) {
 		tags[t.Key] = t.Value
 	}
 	return Launch{InstanceType: rec.Type, Region: rec.Region, Zone: rec.Zone, ImageID: rec.ImageID, ClientToken: rec.ClientToken,
-		UserData: rec.UserData, Tags: tags, Spot: rec.Spot}, true
+		UserData: rec.UserData, Tags: tags, SecurityGroups: rec.Groups, Spot: rec.Spot}, true
 }
 
 // machines lists the instances for the base: their hosts and console
@@ -204,15 +212,17 @@ func (s *StandIn) machines() []standin.Host {
 		for _, t := range rec.Tags {
 			e.Tags = append(e.Tags, t.Key+"="+t.Value)
 		}
-		out = append(out, standin.Host{ID: rec.ID, IP: &rec.IP, Port: &rec.Port, Machine: machine(rec), Console: e})
+		out = append(out, standin.Host{ID: rec.ID, IP: &rec.IP, Port: &rec.Port, Machine: s.machine(rec), Console: e})
 	}
 	return out
 }
 
 // machine is what the instance received at launch: its user data, where
-// root's key comes from, as on a real instance of the Deep Learning AMI.
-func machine(rec *record) standin.Machine {
-	return standin.Machine{Vendor: Name, ID: rec.ID, Name: tagOf(rec.Tags, "Name"), UserDataField: "UserData", UserData: rec.UserData}
+// root's key comes from, as on a real instance of the Deep Learning AMI,
+// and the ports its security groups open. The caller holds s.Mu.
+func (s *StandIn) machine(rec *record) standin.Machine {
+	return standin.Machine{Vendor: Name, ID: rec.ID, Name: tagOf(rec.Tags, "Name"), UserDataField: "UserData", UserData: rec.UserData,
+		Ports: s.openedPorts(rec)}
 }
 
 func tagOf(tags []xmlTag, key string) string {
@@ -271,7 +281,7 @@ func (s *StandIn) refresh() error {
 			return standin.HostDown
 		},
 		Addr:    func(rec *record) (*string, *int) { return &rec.IP, &rec.Port },
-		Machine: machine,
+		Machine: s.machine,
 	})
 }
 
@@ -323,6 +333,10 @@ func (s *StandIn) dispatch(w http.ResponseWriter, r *http.Request) {
 		"TerminateInstances":            s.changeState("TerminateInstances"),
 		"StopInstances":                 s.changeState("StopInstances"),
 		"StartInstances":                s.changeState("StartInstances"),
+		"CreateSecurityGroup":           s.createSecurityGroup,
+		"AuthorizeSecurityGroupIngress": s.authorizeIngress,
+		"DescribeSecurityGroups":        s.describeSecurityGroups,
+		"DeleteSecurityGroup":           s.deleteSecurityGroup,
 	}
 	action := form.Get("Action")
 	h, ok := handlers[action]
@@ -663,9 +677,13 @@ func (s *StandIn) runInstances(w http.ResponseWriter, form url.Values, region st
 	if spot {
 		contract = standin.Spot
 	}
-	tags := launchTags(form)
+	tags := specifiedTags(form, "instance")
 	token := form.Get("ClientToken")
 	s.locked(w, func(now time.Time) {
+		groups, ok := s.launchGroups(w, form, region)
+		if !ok {
+			return
+		}
 		for _, rec := range s.State.Instances {
 			if token != "" && rec.ClientToken == token && rec.Region == region {
 				if rec.Params != launchParams(form) {
@@ -704,7 +722,7 @@ func (s *StandIn) runInstances(w http.ResponseWriter, form url.Values, region st
 		n := len(s.State.Instances) + 1
 		rec := &record{
 			ID: "i-0" + randomHex(8), Region: region, Zone: zone, Type: name, ImageID: image, UserData: string(raw),
-			ClientToken: token, Tags: tags, Spot: spot, Params: launchParams(form), CreatedAt: now,
+			ClientToken: token, Tags: tags, Groups: groups, Spot: spot, Params: launchParams(form), CreatedAt: now,
 			PrivateIP: fmt.Sprintf("172.31.%d.%d", n/250%250, n%250+4),
 		}
 		s.State.Instances[rec.ID] = rec
@@ -716,13 +734,13 @@ func (s *StandIn) runInstances(w http.ResponseWriter, form url.Values, region st
 	})
 }
 
-// launchTags are the tags of TagSpecification.N whose ResourceType is
-// instance.
-func launchTags(form url.Values) []xmlTag {
+// specifiedTags are the tags of TagSpecification.N whose ResourceType is
+// resourceType.
+func specifiedTags(form url.Values, resourceType string) []xmlTag {
 	var out []xmlTag
 	for i := 1; form.Has(fmt.Sprintf("TagSpecification.%d.ResourceType", i)); i++ {
 		prefix := fmt.Sprintf("TagSpecification.%d.", i)
-		if form.Get(prefix+"ResourceType") != "instance" {
+		if form.Get(prefix+"ResourceType") != resourceType {
 			continue
 		}
 		for j := 1; form.Has(fmt.Sprintf("%sTag.%d.Key", prefix, j)); j++ {
@@ -740,7 +758,7 @@ func (s *StandIn) reservation(rec *record, now time.Time) xmlReservation {
 }
 
 func (s *StandIn) reservationOf(rec *record, now time.Time) xmlReservation {
-	return xmlReservation{ReservationID: "r-0" + rec.ID[3:], OwnerID: sandboxOwner, Groups: items[xmlGroup]{[]xmlGroup{defaultGroup}},
+	return xmlReservation{ReservationID: "r-0" + rec.ID[3:], OwnerID: sandboxOwner, Groups: s.groupsOf(rec),
 		Instances: items[xmlInstance]{[]xmlInstance{s.render(rec, now)}}}
 }
 
@@ -753,7 +771,7 @@ func (s *StandIn) render(rec *record, now time.Time) xmlInstance {
 		InstanceID: rec.ID, ImageID: rec.ImageID, State: xmlState{stateCodes[st], st}, InstanceType: rec.Type,
 		LaunchTime: maxTime(rec.CreatedAt, rec.StartedAt).UTC().Truncate(time.Second), Placement: xmlPlacement{rec.Zone, "default"},
 		PrivateIPAddress: rec.PrivateIP, Architecture: "x86_64", RootDeviceType: "ebs", RootDeviceName: "/dev/sda1",
-		ClientToken: rec.ClientToken, Tags: items[xmlTag]{rec.Tags}, Groups: items[xmlGroup]{[]xmlGroup{defaultGroup}},
+		ClientToken: rec.ClientToken, Tags: items[xmlTag]{rec.Tags}, Groups: s.groupsOf(rec),
 		PrivateDNSName: "ip-" + strings.ReplaceAll(rec.PrivateIP, ".", "-") + "." + rec.Region + ".compute.internal",
 	}
 	if rec.Spot {

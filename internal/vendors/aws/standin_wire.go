@@ -169,6 +169,83 @@ type xmlTag struct {
 	Value string `xml:"value"`
 }
 
+// xmlSecurityGroups is DescribeSecurityGroups' answer.
+type xmlSecurityGroups struct {
+	RequestID string                  `xml:"requestId"`
+	Groups    items[xmlSecurityGroup] `xml:"securityGroupInfo"`
+	NextToken string                  `xml:"nextToken,omitempty"`
+}
+
+type xmlSecurityGroup struct {
+	OwnerID     string                 `xml:"ownerId"`
+	GroupID     string                 `xml:"groupId"`
+	GroupName   string                 `xml:"groupName"`
+	Description string                 `xml:"groupDescription"`
+	VpcID       string                 `xml:"vpcId"`
+	Ingress     items[xmlIPPermission] `xml:"ipPermissions"`
+	Egress      items[xmlIPPermission] `xml:"ipPermissionsEgress"`
+	Tags        items[xmlTag]          `xml:"tagSet"`
+	ARN         string                 `xml:"securityGroupArn"`
+}
+
+// xmlIPPermission is a rule as a group's listing folds them: a protocol
+// and port range (none for all protocols) with its sources.
+type xmlIPPermission struct {
+	Protocol   string              `xml:"ipProtocol"`
+	From       *int                `xml:"fromPort,omitempty"`
+	To         *int                `xml:"toPort,omitempty"`
+	Groups     items[xmlGroupPair] `xml:"groups"`
+	IPRanges   items[xmlCIDR]      `xml:"ipRanges"`
+	IPv6Ranges items[xmlCIDRv6]    `xml:"ipv6Ranges"`
+}
+
+type xmlGroupPair struct {
+	UserID  string `xml:"userId"`
+	GroupID string `xml:"groupId"`
+}
+
+type xmlCIDR struct {
+	CIDR string `xml:"cidrIp"`
+}
+
+type xmlCIDRv6 struct {
+	CIDR string `xml:"cidrIpv6"`
+}
+
+// xmlCreatedGroup is CreateSecurityGroup's answer.
+type xmlCreatedGroup struct {
+	RequestID string        `xml:"requestId"`
+	GroupID   string        `xml:"groupId"`
+	Tags      items[xmlTag] `xml:"tagSet"`
+	ARN       string        `xml:"securityGroupArn"`
+}
+
+// xmlAuthorized is AuthorizeSecurityGroupIngress' answer: the rules made.
+type xmlAuthorized struct {
+	RequestID string         `xml:"requestId"`
+	Return    bool           `xml:"return"`
+	Rules     items[xmlRule] `xml:"securityGroupRuleSet"`
+}
+
+type xmlRule struct {
+	ID       string `xml:"securityGroupRuleId"`
+	GroupID  string `xml:"groupId"`
+	OwnerID  string `xml:"groupOwnerId"`
+	IsEgress bool   `xml:"isEgress"`
+	Protocol string `xml:"ipProtocol"`
+	From     int    `xml:"fromPort"`
+	To       int    `xml:"toPort"`
+	CIDRv4   string `xml:"cidrIpv4,omitempty"`
+	CIDRv6   string `xml:"cidrIpv6,omitempty"`
+}
+
+// xmlDeletedGroup is DeleteSecurityGroup's answer.
+type xmlDeletedGroup struct {
+	RequestID string `xml:"requestId"`
+	Return    bool   `xml:"return"`
+	GroupID   string `xml:"groupId"`
+}
+
 // xmlStateChanges is the answer of TerminateInstances, StopInstances and
 // StartInstances: each names its list instancesSet.
 type xmlStateChanges struct {
