@@ -64,8 +64,8 @@ func TestVolumes(t *testing.T) {
 			ctx := context.Background()
 			e := newEnv(t, engine, nil)
 			var qe *offers.QueryError
-			if _, err := e.svc.CreateVolume(ctx, 1, supplyapi.VolumeRequest{Vendor: "hyperstack", Region: "CANADA-1", SizeGB: 10, Name: "x"}); !errors.As(err, &qe) ||
-				!strings.Contains(qe.Msg, "hyperstack does not support volumes") {
+			if _, err := e.svc.CreateVolume(ctx, 1, supplyapi.VolumeRequest{Vendor: "scaleway", Region: "fr-par-2", SizeGB: 10, Name: "x"}); !errors.As(err, &qe) ||
+				!strings.Contains(qe.Msg, "scaleway does not support volumes") {
 				t.Errorf("a volume at a vendor without volumes: %v, want a 422 naming the vendor and the capability", err)
 			}
 			res, err := e.index.Search(ctx, 1, supplyapi.OfferQuery{Vendor: "lambda", Compute: supplyapi.OfferQueryCompute{GPUType: "H100"}, Limit: 1000})
