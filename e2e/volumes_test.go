@@ -79,8 +79,8 @@ func deleteResource(t *testing.T, s *Server, id uuid.UUID) {
 }
 
 // TestVolumeOutlivesItsMachine, through the real binary on both engines
-// with a sandbox shell: a volume made at Lambda, one at RunPod and one at
-// Verda is attached at procurement,
+// with a sandbox shell: a volume made at Lambda, one at RunPod, one at
+// Verda and one at Hyperstack is attached at procurement,
 // a file written to it over ssh survives the deletion of the machine and
 // is read back on a second machine it is attached to; it cannot be deleted
 // while attached, shows in usage, and is gone with its bytes once deleted.
@@ -93,14 +93,15 @@ func TestVolumeOutlivesItsMachine(t *testing.T) {
 			s := Start(t, engine, "--sandbox-shell", "--sandbox-boot-time", "1s")
 			requireDocumented(t, s.WaitVendors(t), "supports_volumes", hasVolumes)
 			status, _, body := s.Do(t, http.MethodPost, "/volumes", "application/json",
-				[]byte(`{"vendor":"hyperstack","region":"CANADA-1","size_gb":10,"name":"data"}`))
-			if status != http.StatusUnprocessableEntity || !strings.Contains(string(body), "hyperstack does not support volumes") {
-				t.Errorf("a volume at hyperstack: %d %s, want a 422 naming the vendor and the capability", status, body)
+				[]byte(`{"vendor":"scaleway","region":"fr-par-2","size_gb":10,"name":"data"}`))
+			if status != http.StatusUnprocessableEntity || !strings.Contains(string(body), "scaleway does not support volumes") {
+				t.Errorf("a volume at scaleway: %d %s, want a 422 naming the vendor and the capability", status, body)
 			}
 			// Lambda's filesystems grow with use; RunPod's volumes take 10 to
 			// 4096 GB; Verda's block volumes at least 40 (its description
-			// sets no maximum). Each is big enough that seconds cost something.
-			for vendor, size := range map[string]int{"lambda": 100000, "runpod": 4000, "verda": 40000} {
+			// sets no maximum); Hyperstack's at most 1048576. Each is big
+			// enough that seconds cost something.
+			for vendor, size := range map[string]int{"lambda": 100000, "runpod": 4000, "verda": 40000, "hyperstack": 100000} {
 				o := offerOf(t, s, vendor, 0)
 				var vol supplyapi.Volume
 				s.JSON(t, http.MethodPost, "/volumes", "application/json",

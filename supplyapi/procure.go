@@ -18,7 +18,7 @@ type ProcureOfferRequest struct {
 	// Fallback is an extension of the Supply API.
 	Fallback *Fallback `json:"fallback,omitempty" doc:"Extension: when the vendor refuses for lack of capacity or quota, move this procurement to the next cheapest equivalent offer, and wait for stock until a deadline. Absent: the procurement fails with the vendor's refusal"`
 	// VolumeIDs is an extension of the Supply API.
-	VolumeIDs []uuid.UUID `json:"volume_ids,omitempty" maxItems:"16" doc:"Extension: volumes (POST /volumes) to attach to the machine; each must be available, of the offer's vendor and vendor_region"`
+	VolumeIDs []uuid.UUID `json:"volume_ids,omitempty" maxItems:"16" doc:"Extension: volumes (POST /volumes) to attach to the machine; each must be available, of the offer's vendor and vendor_region; a vendor may attach fewer at create (Hyperstack: one), a 422"`
 	// OpenPorts is an extension of the Supply API.
 	OpenPorts []OpenPort `json:"open_ports,omitempty" maxItems:"64" doc:"Extension: ports to open besides SSH on each machine, at most 64 in all: a number (8888), \"port/protocol\" (\"6006/tcp\", \"53/udp\") or a range (\"9000-9010\", tcp unless \"/udp\" follows). Only vendors with supports_ports; each instance's ports say where each one is"`
 }

@@ -427,8 +427,9 @@ func (s *Service) attachedVolumes(ctx context.Context, v vendors.Vendor, resourc
 }
 
 // checkVolumeIDs refuses, before anything is written, volume_ids that
-// cannot be attached to offer o: a vendor without volumes, a cluster, a
-// failover (which may move to another vendor), a volume not found, or
+// cannot be attached to offer o: a vendor without volumes, more than the
+// vendor attaches at create (Info.MaxVolumes), a cluster, a failover
+// (which may move to another vendor), a volume not found, or
 // one of another vendor or region than the offer (a 422 naming both).
 func (s *Service) checkVolumeIDs(ctx context.Context, accountID int64, o supplyapi.Offer, req supplyapi.ProcureOfferRequest) error {
 	if len(req.VolumeIDs) == 0 {
@@ -437,7 +438,11 @@ func (s *Service) checkVolumeIDs(ctx context.Context, accountID int64, o supplya
 	if _, err := s.volumeVendor(o.Vendor, "volume_ids"); err != nil {
 		return err
 	}
+	info := s.vendors[o.Vendor].Info()
 	switch {
+	case info.MaxVolumes > 0 && len(req.VolumeIDs) > info.MaxVolumes:
+		return fieldError("volume_ids", fmt.Sprintf("Value error, %s attaches at most %d volume(s) to a machine at create, not %d",
+			info.DisplayName, info.MaxVolumes, len(req.VolumeIDs)), req.VolumeIDs)
 	case o.NodeCount != nil && *o.NodeCount > 1:
 		return fieldError("volume_ids", "Value error, volumes attach to single machines, not to a cluster offer", req.VolumeIDs)
 	case req.Fallback != nil:

@@ -56,7 +56,8 @@ func atVendor(t *testing.T, vv vendors.Volumes) map[string]vendors.Volume {
 // attached at procurement only in its own vendor and region, refuses
 // deletion while attached, outlives its machine, costs while it exists,
 // emits events, and is deleted only once the vendor confirms. A vendor
-// without volumes is a 422 naming it.
+// without volumes is a 422 naming it, and so is asking a vendor for more
+// volumes than its create attaches (Hyperstack: one).
 func TestVolumes(t *testing.T) {
 	for _, engine := range storetest.Engines(t) {
 		t.Run(engine, func(t *testing.T) {
@@ -64,9 +65,17 @@ func TestVolumes(t *testing.T) {
 			ctx := context.Background()
 			e := newEnv(t, engine, nil)
 			var qe *offers.QueryError
-			if _, err := e.svc.CreateVolume(ctx, 1, supplyapi.VolumeRequest{Vendor: "hyperstack", Region: "CANADA-1", SizeGB: 10, Name: "x"}); !errors.As(err, &qe) ||
-				!strings.Contains(qe.Msg, "hyperstack does not support volumes") {
+			if _, err := e.svc.CreateVolume(ctx, 1, supplyapi.VolumeRequest{Vendor: "scaleway", Region: "fr-par-2", SizeGB: 10, Name: "x"}); !errors.As(err, &qe) ||
+				!strings.Contains(qe.Msg, "scaleway does not support volumes") {
 				t.Errorf("a volume at a vendor without volumes: %v, want a 422 naming the vendor and the capability", err)
+			}
+			hs, err := e.index.Search(ctx, 1, supplyapi.OfferQuery{Vendor: "hyperstack", Compute: supplyapi.OfferQueryCompute{GPUType: "H100"}, Limit: 1})
+			if err != nil || len(hs.Offers) == 0 {
+				t.Fatalf("hyperstack offers: %+v, %v", hs, err)
+			}
+			_, err = e.svc.Procure(ctx, 1, "", supplyapi.ProcureOfferRequest{OfferID: hs.Offers[0].OfferID, SSHPublicKey: testKey, VolumeIDs: []uuid.UUID{uuid.New(), uuid.New()}})
+			if !errors.As(err, &qe) || !strings.Contains(qe.Msg, "Hyperstack attaches at most 1 volume(s) to a machine at create, not 2") {
+				t.Errorf("two volumes for one Hyperstack machine: %v, want a 422 naming the limit", err)
 			}
 			res, err := e.index.Search(ctx, 1, supplyapi.OfferQuery{Vendor: "lambda", Compute: supplyapi.OfferQueryCompute{GPUType: "H100"}, Limit: 1000})
 			if err != nil || len(res.Offers) < 2 {

@@ -96,6 +96,11 @@ type Info struct {
 	// Volumes: the vendor has network volumes that outlive a machine
 	// (the adapter implements Volumes).
 	Volumes bool `json:"supports_volumes"`
+	// MaxVolumes bounds how many volumes one machine may attach at
+	// create, where the vendor's create has room for fewer than any
+	// (Hyperstack: one volume_name); 0 is no bound. More is refused at
+	// request time.
+	MaxVolumes int `json:"max_volumes,omitempty"`
 	// Ports: instances can have ports opened (CreateRequest.Ports).
 	Ports bool `json:"supports_ports"`
 }

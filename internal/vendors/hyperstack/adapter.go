@@ -135,6 +135,8 @@ func (a *Adapter) Info() vendors.Info {
 		Cilium:      true,
 		Stop:        true,
 		Ports:       true,
+		Volumes:     true,
+		MaxVolumes:  maxVolumes,
 	}
 }
 
@@ -260,7 +262,11 @@ func (a *Adapter) Create(ctx context.Context, req vendors.CreateRequest) (vendor
 	if err != nil {
 		return vendors.Instance{}, a.invalid("create", err.Error())
 	}
-	userData, err := userdata.CloudInit(publicKey, req.UserData)
+	volume, err := volumeName(req.Volumes)
+	if err != nil {
+		return vendors.Instance{}, a.invalid("create", err.Error())
+	}
+	userData, err := userdata.CloudInit(publicKey, req.UserData, mountScript(req.Volumes))
 	if err != nil {
 		return vendors.Instance{}, a.invalid("create", err.Error())
 	}
@@ -287,6 +293,7 @@ func (a *Adapter) Create(ctx context.Context, req vendors.CreateRequest) (vendor
 		UserData:                userData,
 		Labels:                  vendors.MarkText(req.ResourceID, req.Owner),
 		SecurityRules:           securityRules(req.Ports),
+		VolumeName:              volume,
 	}
 	var resp createResponse
 	// A create is never re-sent by the client: a timeout or 5xx comes back

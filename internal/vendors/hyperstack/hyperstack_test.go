@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"go.yaml.in/yaml/v3"
 	"golang.org/x/crypto/ssh"
 
 	"github.com/gpusupply/supply/internal/vendors"
@@ -64,6 +66,7 @@ func TestSuite(t *testing.T) {
 		},
 		Missing: "424242",
 		Ports:   true,
+		Volumes: &vendortest.VolumeKit{MountPath: func(v vendors.Volume) string { return vendors.MountPath(v.Name) }, ReportsUse: true},
 		Hang:    vendortest.Call{Path: "/v1/pricebook"},
 
 		GPUNames:    gpuNames,
@@ -205,5 +208,87 @@ func TestPageBounds(t *testing.T) {
 		if start, end, _, _ := page(r, tt.n); start != tt.start || end != tt.end {
 			t.Errorf("page(%q, %d) = [%d:%d], want [%d:%d]", tt.query, tt.n, start, end, tt.start, tt.end)
 		}
+	}
+}
+
+// TestCreateWithVolume: the volume travels as volume_name, named for
+// supply's id with the owner in its description; cloud-init formats a
+// blank disk and mounts it before the renter's part runs; more than one
+// volume, or one supply did not make, is refused before any call.
+func TestCreateWithVolume(t *testing.T) {
+	ctx := context.Background()
+	f := setup.Serve(t, standin.Options{}, nil)
+	vreq := vendors.VolumeRequest{VolumeID: uuid.NewString(), Owner: vendors.NewOwner(), Region: "CANADA-1", SizeGB: 50}
+	vol, err := f.A.CreateVolume(ctx, vreq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body createVolumePayload
+	json.Unmarshal(f.Rec.Body("POST /v1/core/volumes"), &body)
+	if body.Name != vendors.InstanceName(vreq.VolumeID) || body.EnvironmentName != "supply-canada-1" || body.Size != 50 || body.VolumeType != volumeType {
+		t.Errorf("create volume payload %+v", body)
+	}
+	if vol.VolumeID != vreq.VolumeID || vol.Owner != vreq.Owner || vol.Region != "CANADA-1" || vol.State != vendors.VolumeAvailable {
+		t.Errorf("created volume %+v", vol)
+	}
+	if p := f.A.VolumePricePerGBMonth("CANADA-1"); p < 0.0706 || p > 0.0707 {
+		t.Errorf("price per GB-month %v, want 730 h × 0.000096774", p)
+	}
+
+	req := createRequest(t, "CANADA-1", "n3-A100x1")
+	req.UserData = "#!/bin/sh\necho renter-script\n"
+	req.Volumes = []vendors.Volume{vol}
+	if _, err := f.A.Create(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	var sent createPayload
+	json.Unmarshal(f.Rec.Body("POST /v1/core/virtual-machines"), &sent)
+	if sent.VolumeName != vol.Name {
+		t.Errorf("volume_name %q, want %q", sent.VolumeName, vol.Name)
+	}
+	ours := sent.UserData[strings.Index(sent.UserData, "#cloud-config"):]
+	for _, want := range []string{"mkfs.ext4 -q -L " + vendors.VolumeLabel(vol.ID), "mount " + vol.MountPath, "lsblk"} {
+		if !strings.Contains(ours, want) {
+			t.Errorf("cloud-init lacks %q:\n%s", want, ours)
+		}
+	}
+	var cfg struct {
+		RunCmd []string `yaml:"runcmd"`
+	}
+	if err := yaml.Unmarshal([]byte(strings.SplitN(ours, "\n--", 2)[0]), &cfg); err != nil || len(cfg.RunCmd) != 2 {
+		t.Fatalf("our cloud-config: %v, runcmd %q", err, cfg.RunCmd)
+	}
+	if out, err := exec.Command("sh", "-n", "-c", cfg.RunCmd[1]).CombinedOutput(); err != nil {
+		t.Errorf("the mount part is not valid sh: %v\n%s", err, out)
+	}
+
+	two := createRequest(t, "CANADA-1", "n3-A100x1")
+	two.Volumes = []vendors.Volume{vol, vol}
+	foreign := createRequest(t, "CANADA-1", "n3-A100x1")
+	foreign.Volumes = []vendors.Volume{{ID: "7", Name: "x; rm -rf /"}}
+	for name, r := range map[string]vendors.CreateRequest{"two volumes": two, "a volume supply did not make": foreign} {
+		if _, err := f.A.Create(ctx, r); !errors.Is(err, vendors.ErrInvalid) {
+			t.Errorf("%s: %v, want ErrInvalid", name, err)
+		}
+	}
+	if info := f.A.Info(); !info.Volumes || info.MaxVolumes != 1 {
+		t.Errorf("Info: volumes %v, at most %d; want one volume a VM", info.Volumes, info.MaxVolumes)
+	}
+}
+
+// TestVolumeStates maps the statuses of Hyperstack's (OpenStack) volumes.
+func TestVolumeStates(t *testing.T) {
+	for status, want := range map[string]vendors.VolumeState{
+		"creating": vendors.VolumeCreating, "available": vendors.VolumeAvailable, "in-use": vendors.VolumeInUse,
+		"ATTACHING": vendors.VolumeInUse, "detaching": vendors.VolumeInUse, "deleting": vendors.VolumeDeleting,
+		"error": vendors.VolumeAvailable, "something new": vendors.VolumeAvailable,
+	} {
+		if got := volumeState(status); got != want {
+			t.Errorf("%q: %s, want %s", status, got, want)
+		}
+	}
+	attached := toVolume(volumeFields{ID: 3, Name: "data", Status: "available", Attachments: []volumeAttachedTo{{InstanceID: 9}}})
+	if attached.State != vendors.VolumeInUse || attached.VolumeID != "" || attached.ID != "3" {
+		t.Errorf("a volume not supply's, with an attachment: %+v", attached)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/google/uuid"
 
 	"github.com/gpusupply/supply/internal/vendors"
 	"github.com/gpusupply/supply/internal/vendors/standin"
@@ -47,9 +48,20 @@ func TestAgainstPublishedSpec(t *testing.T) {
 	req := createRequest(t, "NORWAY-1", "n3-L40x1")
 	req.UserData = "#cloud-config\npackages: [htop]\n"
 	req.Ports = []vendors.Port{{Number: 8888, Protocol: vendors.TCP}, {Number: 5353, Protocol: vendors.UDP}}
+	vol, err := f.A.CreateVolume(ctx, vendors.VolumeRequest{VolumeID: uuid.NewString(), Owner: vendors.NewOwner(), Region: "NORWAY-1", SizeGB: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Volumes = []vendors.Volume{vol}
 	in, err := f.A.Create(ctx, req)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if got, err := f.A.GetVolume(ctx, vol.ID); err != nil || got.State != vendors.VolumeInUse {
+		t.Errorf("the volume of a VM: %+v, %v; want it in use", got, err)
+	}
+	if err := f.A.DeleteVolume(ctx, vol.ID); !errors.Is(err, vendors.ErrInvalid) {
+		t.Errorf("deleting an attached volume: %v, want ErrInvalid", err)
 	}
 	if err := f.A.Terminate(ctx, in.ID); !errors.Is(err, vendors.ErrTransient) {
 		t.Errorf("terminate while creating: %v, want ErrTransient", err)
@@ -66,6 +78,15 @@ func TestAgainstPublishedSpec(t *testing.T) {
 		t.Fatal(err)
 	}
 	vendortest.WaitFor(t, f.A, in.ID, func(_ vendors.Instance, err error) bool { return errors.Is(err, vendors.ErrNotFound) })
+	if _, err := f.A.ListVolumes(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.A.DeleteVolume(ctx, vol.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.A.DeleteVolume(ctx, vol.ID); err != nil {
+		t.Errorf("deleting a gone volume: %v, want nil", err)
+	}
 
 	// What the adapter does not call, the stand-in still serves to spec.
 	for _, call := range []struct{ method, path string }{
@@ -75,6 +96,7 @@ func TestAgainstPublishedSpec(t *testing.T) {
 		{http.MethodGet, "/core/environments?page=1&pageSize=10"},
 		{http.MethodGet, "/core/keypairs"},
 		{http.MethodDelete, "/core/keypair/999"},
+		{http.MethodGet, "/core/volume-types"},
 	} {
 		r, _ := http.NewRequest(call.method, f.Srv.URL+basePath+call.path, nil)
 		r.Header["api_key"] = []string{testKey}
@@ -110,6 +132,8 @@ func TestWireConformance(t *testing.T) {
 		"GET /core/virtual-machines/{vm_id}":    {404},
 		"POST /core/environments":               {409},
 		"POST /core/keypairs":                   {409},
+		"POST /core/volumes":                    {400, 404, 409},
+		"DELETE /core/volumes/{volume_id}":      {400, 404},
 	} {
 		for _, status := range statuses {
 			bindings = append(bindings, vendortest.Binding{At: at, Status: status, Type: errorEnvelope{}})
@@ -134,12 +158,19 @@ func TestWireConformance(t *testing.T) {
 			vendortest.Binding{At: "GET /core/virtual-machines", Status: 200, Type: instanceList{}},
 			vendortest.Binding{At: "GET /core/virtual-machines/{vm_id}", Status: 200, Type: instanceResponse{}},
 			vendortest.Binding{At: "DELETE /core/virtual-machines/{vm_id}", Status: 200, Type: okEnvelope{}},
+			vendortest.Binding{At: "GET /core/volume-types", Status: 200, Type: volumeTypes{}},
+			vendortest.Binding{At: "GET /core/volumes", Status: 200, Type: volumeList{}},
+			vendortest.Binding{At: "POST /core/volumes", Type: createVolumePayload{}},
+			vendortest.Binding{At: "POST /core/volumes", Status: 200, Type: volumeResponse{}},
+			vendortest.Binding{At: "GET /core/volumes/{volume_id}", Status: 200, Type: volumeResponse{}},
+			vendortest.Binding{At: "DELETE /core/volumes/{volume_id}", Status: 200, Type: okEnvelope{}},
 		),
 		NotWire: map[string]string{
-			"savedState": "the stand-in's state file",
-			"envRecord":  "the stand-in's state file",
-			"keyRecord":  "the stand-in's state file",
-			"vmRecord":   "the stand-in's state file",
+			"savedState":   "the stand-in's state file",
+			"envRecord":    "the stand-in's state file",
+			"keyRecord":    "the stand-in's state file",
+			"vmRecord":     "the stand-in's state file",
+			"volumeRecord": "the stand-in's state file",
 		},
 	})
 }

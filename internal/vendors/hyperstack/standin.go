@@ -38,10 +38,11 @@ type StandIn struct {
 
 // savedState is what survives a restart.
 type savedState struct {
-	NextID       int          `json:"next_id"`
-	Environments []*envRecord `json:"environments"`
-	Keypairs     []*keyRecord `json:"keypairs"`
-	VMs          []*vmRecord  `json:"vms"`
+	NextID       int             `json:"next_id"`
+	Environments []*envRecord    `json:"environments"`
+	Keypairs     []*keyRecord    `json:"keypairs"`
+	VMs          []*vmRecord     `json:"vms"`
+	Volumes      []*volumeRecord `json:"volumes,omitempty"`
 }
 
 type envRecord struct {
@@ -82,6 +83,8 @@ type vmRecord struct {
 	// started (zero: never).
 	StoppedAt time.Time `json:"stopped_at,omitzero"`
 	StartedAt time.Time `json:"started_at,omitzero"`
+	// Mounts are its volume, where its cloud-init mounts it.
+	Mounts []standin.Mount `json:"mounts,omitempty"`
 }
 
 // phase is a VM's place in Hyperstack's state machine at some moment.
@@ -119,6 +122,11 @@ func NewStandIn(o standin.Options) (*StandIn, error) {
 	mux.HandleFunc("DELETE /v1/core/virtual-machines/{vm_id}", s.deleteVM)
 	mux.HandleFunc("GET /v1/core/virtual-machines/{vm_id}/stop", s.stopVM)
 	mux.HandleFunc("GET /v1/core/virtual-machines/{vm_id}/start", s.startVM)
+	mux.HandleFunc("GET /v1/core/volume-types", s.listVolumeTypes)
+	mux.HandleFunc("GET /v1/core/volumes", s.listVolumes)
+	mux.HandleFunc("POST /v1/core/volumes", s.createVolume)
+	mux.HandleFunc("GET /v1/core/volumes/{volume_id}", s.getVolume)
+	mux.HandleFunc("DELETE /v1/core/volumes/{volume_id}", s.deleteVolume)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "The requested URL was not found on the server.")
 	})
@@ -150,10 +158,10 @@ func (s *StandIn) machines() []standin.Host {
 
 // machine is what the VM received at create. Its key pair goes to the
 // image's default user (ubuntu); root's key comes from the cloud-init
-// user data supply sends, as on a real VM.
+// user data supply sends, as on a real VM, and its volume is mounted.
 func machine(vm *vmRecord) standin.Machine {
 	return standin.Machine{Vendor: vendorName, ID: strconv.FormatInt(vm.ID, 10), Name: vm.Name,
-		UserDataField: "user_data", UserData: vm.UserData, Ports: openedPorts(vm.SecurityRules)}
+		UserDataField: "user_data", UserData: vm.UserData, Ports: openedPorts(vm.SecurityRules), Mounts: vm.Mounts}
 }
 
 // save persists the state; the caller holds s.Mu.
@@ -570,7 +578,7 @@ func (s *StandIn) view(vm *vmRecord, now time.Time) instanceFields {
 		Features:          map[string]any{},
 		Environment:       instanceEnvironment{Name: vm.Environment, Region: vm.Region, OrgID: 1, Features: environmentFeatures{GreenStatus: "GREEN"}},
 		SecurityRules:     nonNil(vm.SecurityRules),
-		VolumeAttachments: []volumeAttachment{},
+		VolumeAttachments: s.attachments(vm),
 		RequiresPublicIP:  vm.FloatingIP,
 	}
 	if e := s.findEnvironment(vm.Environment); e != nil {
@@ -709,6 +717,19 @@ func (s *StandIn) createVMs(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_request", "Not enough stock available for flavor %s in region %s", req.FlavorName, env.Region)
 		return
 	}
+	var volume *volumeRecord
+	if req.VolumeName != "" {
+		if req.Count > 1 {
+			writeError(w, http.StatusBadRequest, "bad_request", "volume_name attaches a volume to one virtual machine, not %d", req.Count)
+			return
+		}
+		v, status, msg := s.attachable(env.Name, req.VolumeName)
+		if v == nil {
+			writeError(w, status, reasonFor(status), "%s", msg)
+			return
+		}
+		volume = v
+	}
 	image := req.ImageName
 	if image == "" {
 		image = DefaultImage
@@ -723,6 +744,9 @@ func (s *StandIn) createVMs(w http.ResponseWriter, r *http.Request) {
 			ID: int64(s.nextID()), Name: name, Environment: env.Name, Region: env.Region, OfferID: o.id,
 			Image: image, KeyName: req.KeyName, UserData: req.UserData, Labels: req.Labels,
 			SecurityRules: stamped(req.SecurityRules, now), FloatingIP: req.AssignFloatingIP, CreatedAt: now.UTC(),
+		}
+		if volume != nil {
+			attach(vm, volume)
 		}
 		s.State.VMs = append(s.State.VMs, vm)
 		resp.Instances = append(resp.Instances, s.view(vm, now))
@@ -774,6 +798,7 @@ func (s *StandIn) deleteVM(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	vm.DeletedAt = now.UTC()
+	s.releaseVolumes(vm)
 	s.RemoveHost(strconv.FormatInt(vm.ID, 10))
 	if err := s.Save(); err != nil {
 		writeError(w, http.StatusInternalServerError, "internal_server_error", "%v", err)

@@ -267,11 +267,82 @@ type instanceFields struct {
 	Features                map[string]any      `json:"features"`
 }
 
-// volumeAttachment is Volume_Attachment_Fields; the stand-in attaches none.
+// volumeAttachment is Volume_Attachment_Fields: a volume attached to the
+// VM.
 type volumeAttachment struct {
-	ID     int    `json:"id"`
-	Device string `json:"device"`
-	Status string `json:"status"`
+	ID     int            `json:"id"`
+	Device string         `json:"device"`
+	Status string         `json:"status"`
+	Volume instanceVolume `json:"volume"`
+}
+
+// instanceVolume is Volume_Fields_for_Instance.
+type instanceVolume struct {
+	ID         int    `json:"id"`
+	Name       string `json:"name"`
+	Size       int    `json:"size"`
+	VolumeType string `json:"volume_type"`
+}
+
+// createVolumePayload is Create_Volume_Payload, the body of
+// POST /core/volumes.
+type createVolumePayload struct {
+	Name            string `json:"name"`
+	EnvironmentName string `json:"environment_name"`
+	Size            int    `json:"size"`
+	VolumeType      string `json:"volume_type"`
+	Description     string `json:"description,omitempty"`
+}
+
+// volumeResponse is Volume, the answer of POST /core/volumes and
+// GET /core/volumes/{volume_id}.
+type volumeResponse struct {
+	okEnvelope
+	Volume volumeFields `json:"volume"`
+}
+
+// volumeList is Volumes, the answer of GET /core/volumes.
+type volumeList struct {
+	okEnvelope
+	pageFields
+	Volumes []volumeFields `json:"volumes"`
+}
+
+// volumeFields is Volume_Fields (and Volumes_Fields, the same members).
+type volumeFields struct {
+	ID          int                `json:"id"`
+	Name        string             `json:"name"`
+	Description string             `json:"description"`
+	Size        int                `json:"size"`
+	VolumeType  string             `json:"volume_type"`
+	Status      string             `json:"status"`
+	Bootable    bool               `json:"bootable"`
+	Environment volumeEnvironment  `json:"environment"`
+	Attachments []volumeAttachedTo `json:"attachments"`
+	CreatedAt   time.Time          `json:"created_at"`
+	UpdatedAt   time.Time          `json:"updated_at"`
+}
+
+// volumeEnvironment is Environment_Fields_for_Volume.
+type volumeEnvironment struct {
+	Name     string         `json:"name"`
+	Region   string         `json:"region"`
+	Features map[string]any `json:"features"`
+}
+
+// volumeAttachedTo is Attachments_Fields_for_Volume.
+type volumeAttachedTo struct {
+	ID         int    `json:"id"`
+	InstanceID int64  `json:"instance_id"`
+	Device     string `json:"device"`
+	Status     string `json:"status"`
+	Protected  bool   `json:"protected"`
+}
+
+// volumeTypes is Volume_Types, the answer of GET /core/volume-types.
+type volumeTypes struct {
+	okEnvelope
+	VolumeTypes []string `json:"volume_types"`
 }
 
 // instanceFlavor is Instance_Flavor_Fields.
