@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -489,9 +491,10 @@ func TestConsoleInABrowser(t *testing.T) {
 	do("docs", chromedp.Navigate(s.URL+"/docs"), chromedp.WaitVisible(css(`elements-api a`)))
 	fits("docs")
 
-	// The Team page: an admin makes a viewer key and sees its secret once;
-	// signed in with it, the console offers no Rent, Delete or Team; revoked
-	// from the page, the key is refused at once.
+	// The Team page: an admin sets the account's caps, makes a viewer key
+	// with caps and an expiry and sees its secret once; signed in with it,
+	// the console offers no Rent, Delete or Team; revoked from the page, the
+	// key is refused at once.
 	count := func(what, expr string) int {
 		t.Helper()
 		v, err := chromedp.Run(ctx, chromedp.Evaluate[int](expr))
@@ -501,10 +504,30 @@ func TestConsoleInABrowser(t *testing.T) {
 		return v
 	}
 	do("team", chromedp.Navigate(s.URL+"/team"), chromedp.WaitVisible(css("#keys tbody tr")))
+	poll("the account's usage", `document.getElementById("account").textContent.includes("in the last 30 days") ? "shown" : ""`, 10*time.Second)
+	do("account caps", chromedp.SetValue(css(`#limits [name="max_hourly_usd"]`), "1000"), chromedp.SetValue(css(`#limits [name="max_gpu_count"]`), "64"),
+		chromedp.Click(css(`#limits button[type="submit"]`)))
+	poll("the caps saved", `document.getElementById("account").textContent.includes("Caps: $1000/h, 64 GPUs") ? "saved" : ""`, 10*time.Second)
+	var limits supplyapi.AccountLimits
+	s.JSON(t, http.MethodGet, "/account/limits", "", nil, http.StatusOK, &limits)
+	if limits.MaxHourlyUSD == nil || *limits.MaxHourlyUSD != 1000 || limits.MaxGPUCount == nil || *limits.MaxGPUCount != 64 {
+		t.Errorf("the caps saved on the Team page read back as %+v, want $1000/h and 64 GPUs", limits)
+	}
 	do("new viewer key", chromedp.SetValue(css(`#new-key [name="name"]`), "viewer in a browser"),
-		chromedp.SetValue(css(`#new-key [name="role"]`), "viewer"), chromedp.Click(css(`#new-key button[type="submit"]`)),
-		chromedp.WaitVisible(css("#new-secret")))
+		chromedp.SetValue(css(`#new-key [name="role"]`), "viewer"), chromedp.SetValue(css(`#new-key [name="max_hourly_usd"]`), "2.5"),
+		chromedp.SetValue(css(`#new-key [name="max_gpu_count"]`), "1"), chromedp.SetValue(css(`#new-key [name="expires_at"]`), "2030-01-02T03:04"),
+		chromedp.Click(css(`#new-key button[type="submit"]`)), chromedp.WaitVisible(css("#new-secret")))
 	viewerKey := strings.TrimSpace(text("#secret"))
+	var made []supplyapi.APIKeyInfo
+	_, _, listed := s.Do(t, http.MethodGet, "/keys", "", nil)
+	if err := json.Unmarshal(listed, &made); err != nil {
+		t.Fatalf("GET /keys: %v %s", err, listed)
+	}
+	if i := slices.IndexFunc(made, func(k supplyapi.APIKeyInfo) bool { return k.Name == "viewer in a browser" }); i < 0 ||
+		made[i].MaxHourlyUSD == nil || *made[i].MaxHourlyUSD != 2.5 || made[i].MaxGPUCount == nil || *made[i].MaxGPUCount != 1 ||
+		made[i].ExpiresAt == nil || made[i].ExpiresAt.Year() != 2030 {
+		t.Errorf("the key made on the Team page with $2.5/h, 1 GPU and an expiry in 2030: GET /keys lists %s", listed)
+	}
 	viewerRow := `[...document.querySelectorAll("#keys tbody tr")].find(r => r.cells[0].textContent === "viewer in a browser")`
 	if role := poll("the new key listed", `(`+viewerRow+`)?.cells[1].textContent || ""`, 10*time.Second); role != "viewer" {
 		t.Fatalf("the new key is listed with role %q", role)

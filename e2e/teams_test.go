@@ -116,3 +116,26 @@ func TestServerSideKeysHaveRoles(t *testing.T) {
 		t.Errorf("GET /keys lists %v, want the initial key an admin and dashboards a viewer", roles)
 	}
 }
+
+// TestOperatorAccountCreatesAccounts: --operator-account names the account
+// whose admin keys may create accounts over the API: an admin key of it,
+// made on the server's host, creates a team whose first key is that
+// team's admin, while the default account's admin key is refused.
+func TestOperatorAccountCreatesAccounts(t *testing.T) {
+	s := Start(t, store.EngineSQLite, "--operator-account", "operators")
+	operator := strings.TrimSpace(s.Command(t, "keys", "create", "--account", "operators", "--name", "operator"))
+	body := []byte(`{"name":"newteam","key_name":"first"}`)
+	code, _, out := s.DoKey(t, operator, http.MethodPost, "/admin/accounts", "application/json", body)
+	var created supplyapi.AccountCreated
+	if err := json.Unmarshal(out, &created); code != http.StatusCreated || err != nil || created.Key.Role != supplyapi.RoleAdmin {
+		t.Fatalf("POST /admin/accounts with the operator account's admin key: %d %s", code, out)
+	}
+	code, _, out = s.DoKey(t, created.Key.Key, http.MethodGet, "/keys", "", nil)
+	var keys []supplyapi.APIKeyInfo
+	if err := json.Unmarshal(out, &keys); code != http.StatusOK || err != nil || len(keys) != 1 || keys[0].Name != "first" {
+		t.Errorf("GET /keys with the new team's key: %d %s, want its one key", code, out)
+	}
+	if code, _, out := s.Do(t, http.MethodPost, "/admin/accounts", "application/json", []byte(`{"name":"other"}`)); code != http.StatusForbidden {
+		t.Errorf("POST /admin/accounts with the default account's admin key: %d %s, want 403", code, out)
+	}
+}

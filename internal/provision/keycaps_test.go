@@ -3,6 +3,7 @@ package provision_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -23,7 +24,8 @@ func keyContext(ctx context.Context, k supplyapi.APIKeyInfo) context.Context {
 
 // TestKeyCaps: a member key with max_gpu_count 1 holds at most one GPU
 // however many procurements it races, the account's cap holds across its
-// keys, a key rents only from its vendors, and every event of a
+// keys, a key rents only from its vendors, a key's max_hourly_usd counts
+// its own resources alone, and every event of a
 // procurement, the workers' included, names the key that made it.
 func TestKeyCaps(t *testing.T) {
 	for _, engine := range storetest.Engines(t) {
@@ -41,7 +43,7 @@ func TestKeyCaps(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			offs := e.cheapOffers(13)
+			offs := e.cheapOffers(14)
 
 			var wg sync.WaitGroup
 			errs := make([]error, 10)
@@ -90,6 +92,23 @@ func TestKeyCaps(t *testing.T) {
 			_, err = e.svc.Procure(keyContext(ctx, nowhere), 1, "", supplyapi.ProcureOfferRequest{OfferID: offs[12].OfferID, SSHPublicKey: testKey})
 			if !errors.Is(err, refusal.ErrForbidden) || !strings.Contains(err.Error(), "may rent from novendor only, and this offer is from "+offs[12].Vendor) {
 				t.Fatalf("a key procuring outside its vendors: %v", err)
+			}
+
+			// A key's hourly cap counts the key's resources, not the
+			// account's: thrifty may hold one offer's price while ci and
+			// dev hold more, and no second offer on top of it.
+			price := offs[12].TotalPricePerHour
+			thrifty, err := ks.Create(ctx, 1, supplyapi.APIKeyRequest{Name: "thrifty", Role: "member", MaxHourlyUSD: &price})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.svc.Procure(keyContext(ctx, thrifty), 1, "", supplyapi.ProcureOfferRequest{OfferID: offs[12].OfferID, SSHPublicKey: testKey}); err != nil {
+				t.Fatalf("an offer within the key's hourly cap, the account holding more: %v", err)
+			}
+			_, err = e.svc.Procure(keyContext(ctx, thrifty), 1, "", supplyapi.ProcureOfferRequest{OfferID: offs[13].OfferID, SSHPublicKey: testKey})
+			if want := fmt.Sprintf("this API key's cap on live hourly spend of $%.2f per hour: the key's live resources cost $%.2f per hour now and this offer costs $%.2f per hour",
+				price, price, offs[13].TotalPricePerHour); !errors.Is(err, refusal.ErrForbidden) || !strings.Contains(fmt.Sprint(err), want) {
+				t.Fatalf("a second offer over the key's hourly cap: %v, want 403 %q", err, want)
 			}
 
 			// Every event of ci's procurement names ci, the workers'

@@ -2,10 +2,14 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"io/fs"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 
+	"github.com/pressly/goose/v3"
 	"github.com/riverqueue/river/rivertype"
 )
 
@@ -28,6 +32,41 @@ func CountRows(t testing.TB, s Store, table string) int64 {
 		t.Fatalf("count %s: %v", table, err)
 	}
 	return n
+}
+
+// MigrateTo applies the store's migrations up to version, and no further,
+// to the empty database o names, and returns that database as an
+// installation of that version left it (closed when the test ends), for
+// tests of what a later migration makes of the rows it holds.
+func MigrateTo(t testing.TB, o Options, version int64) *sql.DB {
+	t.Helper()
+	var (
+		db      *sql.DB
+		err     error
+		dialect goose.Dialect
+		fsys    fs.FS
+	)
+	if o.DatabaseURL == "" { // as Open tells the engines apart
+		db, err = sql.Open("sqlite", "file:"+filepath.Join(o.DataDir, SQLiteFile)+"?"+sqliteParams)
+		dialect = goose.DialectSQLite3
+		fsys, _ = fs.Sub(sqliteMigrations, "migrations/sqlite")
+	} else {
+		db, err = sql.Open("pgx", o.DatabaseURL)
+		dialect = goose.DialectPostgres
+		fsys, _ = fs.Sub(postgresMigrations, "migrations/postgres")
+	}
+	if err != nil {
+		t.Fatalf("open the database to migrate to %d: %v", version, err)
+	}
+	t.Cleanup(func() { db.Close() })
+	p, err := goose.NewProvider(dialect, db, fsys)
+	if err == nil {
+		_, err = p.UpTo(context.Background(), version)
+	}
+	if err != nil {
+		t.Fatalf("migrate to %d: %v", version, err)
+	}
+	return db
 }
 
 // jobControl is what the takeover tests reach into: the store's job runner.

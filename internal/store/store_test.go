@@ -194,6 +194,41 @@ func TestAPIKeyRolesAndCaps(t *testing.T) {
 	})
 }
 
+// TestKeysBeforeRolesBecomeAdmins: a key made before keys had roles
+// (migration 00011) could do everything its account could, so the upgrade
+// makes it an admin with no caps of its own, no expiry and every vendor:
+// nothing it did before is refused after.
+func TestKeysBeforeRolesBecomeAdmins(t *testing.T) {
+	t.Parallel()
+	for _, engine := range storetest.Engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			o := storetest.Options(t, engine)
+			db := store.MigrateTo(t, o, 10)
+			ctx := t.Context()
+			created := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+			var account int64
+			if err := db.QueryRowContext(ctx, "INSERT INTO accounts (name, created_at) VALUES ($1, $2) RETURNING id", "old", created).Scan(&account); err != nil {
+				t.Fatal(err)
+			}
+			hash := bytes.Repeat([]byte{0xcd}, 32)
+			if _, err := db.ExecContext(ctx, "INSERT INTO api_keys (account_id, prefix, hash, created_at) VALUES ($1, $2, $3, $4)",
+				account, "sk_supply_old", hash, created); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
+			o.Migrate = true
+			k, err := open(t, o).APIKeyByHash(ctx, hash)
+			if err != nil || k.Role != string(roles.Admin) || k.MaxHourlyUSD != nil || k.MaxGPUCount != nil || k.ExpiresAt != nil ||
+				!k.AllowsVendor("runpod") || k.AccountID != account {
+				t.Fatalf("a key made before roles, after the upgrade: %+v, %v; want an admin of account %d without caps, expiry or vendors", k, err, account)
+			}
+		})
+	}
+}
+
 func TestSettings(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, s store.Store) {
 		ctx := t.Context()
