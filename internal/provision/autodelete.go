@@ -51,7 +51,7 @@ func (w *autoDeleteWorker) Timeout(*river.Job[AutoDeleteArgs]) time.Duration {
 // Work waits until the resource's DeleteAt and then deletes it.
 func (w *autoDeleteWorker) Work(ctx context.Context, job *river.Job[AutoDeleteArgs]) error {
 	s := w.s
-	r, ok, err := s.jobResource(ctx, job.Args.ResourceID)
+	ctx, r, ok, err := s.jobResource(ctx, job.Args.ResourceID)
 	if !ok {
 		return err
 	}

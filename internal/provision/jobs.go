@@ -100,7 +100,7 @@ func (w *procureWorker) Timeout(*river.Job[ProcureArgs]) time.Duration { return 
 // what the database says.
 func (w *procureWorker) Work(ctx context.Context, job *river.Job[ProcureArgs]) error {
 	s := w.s
-	r, ok, err := s.jobResource(ctx, job.Args.ResourceID)
+	ctx, r, ok, err := s.jobResource(ctx, job.Args.ResourceID)
 	if !ok {
 		return err
 	}
@@ -475,7 +475,7 @@ func (w *terminateWorker) Timeout(*river.Job[TerminateArgs]) time.Duration {
 // never send a second terminate for the same instance.
 func (w *terminateWorker) Work(ctx context.Context, job *river.Job[TerminateArgs]) error {
 	s := w.s
-	r, ok, err := s.jobResource(ctx, job.Args.ResourceID)
+	ctx, r, ok, err := s.jobResource(ctx, job.Args.ResourceID)
 	if !ok {
 		return err
 	}

@@ -2,6 +2,7 @@ package provision_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -11,6 +12,8 @@ import (
 	"github.com/gpusupply/supply/internal/actor"
 	"github.com/gpusupply/supply/internal/keys"
 	"github.com/gpusupply/supply/internal/ledger"
+	"github.com/gpusupply/supply/internal/logging"
+	"github.com/gpusupply/supply/internal/provision"
 	"github.com/gpusupply/supply/internal/refusal"
 	"github.com/gpusupply/supply/internal/store"
 	"github.com/gpusupply/supply/internal/store/storetest"
@@ -22,16 +25,35 @@ func keyContext(ctx context.Context, k supplyapi.APIKeyInfo) context.Context {
 	return actor.With(ctx, actor.Actor{KeyID: k.ID, Name: k.Name})
 }
 
+// logLine is the JSON log line with message msg about resource id.
+func logLine(t *testing.T, logs *lockedBuffer, msg, id string) map[string]any {
+	t.Helper()
+	for line := range strings.Lines(logs.String()) {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) == nil && rec["msg"] == msg && rec["resource_id"] == id {
+			return rec
+		}
+	}
+	t.Fatalf("no log line %q of %s in:\n%s", msg, id, logs.String())
+	return nil
+}
+
 // TestKeyCaps: a member key with max_gpu_count 1 holds at most one GPU
 // however many procurements it races, the account's cap holds across its
 // keys, a key rents only from its vendors, a key's max_hourly_usd counts
 // its own resources alone, and every event of a
-// procurement, the workers' included, names the key that made it.
+// procurement, the workers' included, names the key that made it, and
+// so do the workers' log lines.
 func TestKeyCaps(t *testing.T) {
 	for _, engine := range storetest.Engines(t) {
 		t.Run(engine, func(t *testing.T) {
 			t.Parallel()
-			e := newEnv(t, engine, nil)
+			logs := &lockedBuffer{}
+			logger, err := logging.New(logs, logging.FormatJSON, "info")
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := newEnv(t, engine, func(c *provision.Config) { c.Logger = logger })
 			ctx := context.Background()
 			ks := keys.New(e.st)
 			one := int64(1)
@@ -128,6 +150,11 @@ func TestKeyCaps(t *testing.T) {
 			}
 			if !types[supplyapi.EventProcurementStarted] || !types[supplyapi.EventResourceReady] {
 				t.Errorf("events of ci's procurement: %v; want its start and the machine's readiness among them", types)
+			}
+			// So does the workers' log line of it.
+			ready := logLine(t, logs, "instance ready", id.String())
+			if who, _ := ready["actor"].(map[string]any); who["key_id"] != float64(ci.ID) || who["name"] != "ci" {
+				t.Errorf("the log line of ci's machine becoming ready: %v, want actor key %d ci", ready, ci.ID)
 			}
 		})
 	}

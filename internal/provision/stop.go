@@ -153,7 +153,7 @@ func (w *powerWorker) Timeout(*river.Job[PowerArgs]) time.Duration { return w.s.
 // request for a change the vendor is already making.
 func (w *powerWorker) Work(ctx context.Context, job *river.Job[PowerArgs]) error {
 	s := w.s
-	r, ok, err := s.jobResource(ctx, job.Args.ResourceID)
+	ctx, r, ok, err := s.jobResource(ctx, job.Args.ResourceID)
 	if !ok {
 		return err
 	}
