@@ -110,8 +110,11 @@ func rootScript(key string) string {
 // document (if any) as a MIME multipart archive that cloud-init runs
 // whole. The renter's part comes first and ours is merged after it with
 // lists appended, so their runcmd, packages and users survive while
-// disable_root stays false.
-func CloudInit(sshPublicKey, userData string) (string, error) {
+// disable_root stays false. Each of boot is shell the adapter needs run
+// as root at every boot (cloud-init's bootcmd), which comes before the
+// renter's runcmd or script: mounting volumes, say. It must be safe to
+// run again.
+func CloudInit(sshPublicKey, userData string, boot ...string) (string, error) {
 	key, err := ValidateKey(sshPublicKey)
 	if err != nil {
 		return "", err
@@ -120,7 +123,7 @@ func CloudInit(sshPublicKey, userData string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	ours := rootCloudConfig(key)
+	ours := rootCloudConfig(key, boot)
 	if kind == None {
 		return ours, nil
 	}
@@ -158,17 +161,52 @@ func CloudInit(sshPublicKey, userData string) (string, error) {
 	return buf.String(), nil
 }
 
-func rootCloudConfig(key string) string {
+func rootCloudConfig(key string, boot []string) string {
 	var b strings.Builder
 	b.WriteString("#cloud-config\n")
 	// disable_root: false makes cloud-init give root the keys as they
 	// are, instead of prefixing them with "Please login as ubuntu".
 	b.WriteString("disable_root: false\nssh_pwauth: false\n")
 	fmt.Fprintf(&b, "ssh_authorized_keys:\n  - %s\n", yamlQuote(key))
-	b.WriteString("runcmd:\n  - |\n")
-	for _, line := range strings.Split(rootScript(key), "\n") {
-		b.WriteString("    " + line + "\n")
+	writeBlocks(&b, "runcmd", []string{rootScript(key)})
+	writeBlocks(&b, "bootcmd", boot)
+	return b.String()
+}
+
+// writeBlocks writes a cloud-config list of shell blocks, one literal
+// block each; an empty list writes nothing.
+func writeBlocks(b *strings.Builder, key string, blocks []string) {
+	wrote := false
+	for _, block := range blocks {
+		if block = strings.TrimRight(block, "\n"); block == "" {
+			continue
+		}
+		if !wrote {
+			b.WriteString(key + ":\n")
+			wrote = true
+		}
+		b.WriteString("  - |\n")
+		for _, line := range strings.Split(block, "\n") {
+			b.WriteString("    " + line + "\n")
+		}
 	}
+}
+
+// MountVolume is shell that mounts the block device device (a shell word:
+// a path, or "$dev") at path: formatted ext4 with label only when it has
+// no filesystem, so a volume keeps its data from machine to machine;
+// entered in /etc/fstab by its filesystem's UUID (nofail, so a boot
+// without it goes on); mounted unless it is. Nothing is done when the
+// device is not there. It is safe to run at every boot.
+func MountVolume(device, path, label string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "if [ -b %s ]; then\n", device)
+	fmt.Fprintf(&b, "  [ -n \"$(blkid -o value -s TYPE %s)\" ] || mkfs.ext4 -q -L %s %s\n", device, label, device)
+	fmt.Fprintf(&b, "  fs=$(blkid -o value -s UUID %s)\n", device)
+	fmt.Fprintf(&b, "  mkdir -p %s\n", path)
+	fmt.Fprintf(&b, "  grep -q \"^UUID=$fs \" /etc/fstab || echo \"UUID=$fs %s auto defaults,nofail 0 2\" >> /etc/fstab\n", path)
+	fmt.Fprintf(&b, "  mountpoint -q %s || mount %s\n", path, path)
+	b.WriteString("fi\n")
 	return b.String()
 }
 

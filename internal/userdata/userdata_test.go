@@ -205,3 +205,38 @@ func TestValidateKeySays(t *testing.T) {
 		})
 	}
 }
+
+// TestCloudInitBootParts: an adapter's boot shell goes in supply's
+// cloud-config as bootcmd, which cloud-init runs at every boot before
+// the renter's runcmd or script, and the renter's part is left as it was.
+func TestCloudInitBootParts(t *testing.T) {
+	key := testKey(t)
+	mount := MountVolume("/dev/disk/by-id/virtio-vol0", "/mnt/data", "supplyabc")
+	doc, err := CloudInit(key, "#!/bin/sh\necho renter\n", mount, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ours string
+	for _, p := range parts(doc) {
+		if p.name == rootAccessPart {
+			ours = p.body
+		}
+	}
+	var c struct {
+		BootCmd []string `yaml:"bootcmd"`
+		RunCmd  []string `yaml:"runcmd"`
+	}
+	if err := yaml.Unmarshal([]byte(ours), &c); err != nil {
+		t.Fatalf("supply's part is not YAML: %v\n%s", err, ours)
+	}
+	if len(c.BootCmd) != 1 || c.BootCmd[0] != mount || len(c.RunCmd) != 1 {
+		t.Errorf("bootcmd %q and runcmd %q, want the mount alone in bootcmd", c.BootCmd, c.RunCmd)
+	}
+	if got := Read(doc).Renter; got != "#!/bin/sh\necho renter\n" {
+		t.Errorf("the renter's part read back as %q", got)
+	}
+	checkRootConfig(t, ours, key)
+	if plain, _ := CloudInit(key, ""); strings.Contains(plain, "bootcmd") {
+		t.Errorf("no boot shell, yet a bootcmd:\n%s", plain)
+	}
+}

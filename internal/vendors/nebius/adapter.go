@@ -112,6 +112,7 @@ type Adapter struct {
 	conns   []*grpc.ClientConn
 
 	instances  pb.InstanceServiceClient
+	disks      pb.DiskServiceClient
 	platforms  pb.PlatformServiceClient
 	clusters   pb.GpuClusterServiceClient
 	operations pb.OperationServiceClient
@@ -228,6 +229,7 @@ func (a *Adapter) Info() vendors.Info {
 		Clusters:    true,
 		Cilium:      true,
 		Stop:        true,
+		Volumes:     true,
 	}
 }
 
@@ -717,18 +719,22 @@ func (a *Adapter) plan(req vendors.CreateRequest) (launch, error) {
 	if l.project, ok = a.cfg.Projects[req.Region]; !ok {
 		return launch{}, a.invalid("create", fmt.Sprintf("no project configured for region %q", req.Region))
 	}
+	if err := attachable(req.Volumes); err != nil {
+		return launch{}, a.invalid("create", err.Error())
+	}
 	// Nebius images have no root key of their own: the key goes in the
-	// cloud-init user data, which lets root in.
+	// cloud-init user data, which lets root in and mounts the volumes.
 	var err error
-	if l.userData, err = userdata.CloudInit(req.SSHPublicKey, req.UserData); err != nil {
+	if l.userData, err = userdata.CloudInit(req.SSHPublicKey, req.UserData, mountScript(req.Volumes)); err != nil {
 		return launch{}, a.invalid("create", err.Error())
 	}
 	return l, nil
 }
 
 // instanceRequest is the InstanceService/Create body of a launch: the
-// preset on its platform, a managed boot disk that goes with the VM, one
-// interface on the subnet with a public address, the cloud-init, a
+// preset on its platform, a managed boot disk that goes with the VM, the
+// volumes as secondary disks that outlive it, one interface on the
+// subnet with a public address, the cloud-init, a
 // preemptible VM for spot, the GPU cluster (if any), and supply's id as
 // a label.
 func instanceRequest(req vendors.CreateRequest, l launch, subnet, cluster string) *pb.CreateInstanceRequest {
@@ -741,6 +747,7 @@ func instanceRequest(req vendors.CreateRequest, l launch, subnet, cluster string
 			AttachMode: pb.AttachedDiskSpec_READ_WRITE,
 			Type:       &pb.AttachedDiskSpec_ManagedDisk{ManagedDisk: &pb.ManagedDisk{Name: l.name + "-boot", Spec: bootDiskSpec()}},
 		},
+		SecondaryDisks:    secondaryDisks(req.Volumes),
 		CloudInitUserData: l.userData,
 	}
 	if req.Contract == vendors.Spot {
@@ -968,7 +975,8 @@ func (a *Adapter) List(ctx context.Context) ([]vendors.Instance, error) {
 	return ours, nil
 }
 
-// Terminate deletes a VM; its managed boot disk goes with it.
+// Terminate deletes a VM; its managed boot disk goes with it, and its
+// volumes (existing disks) are detached and kept.
 func (a *Adapter) Terminate(ctx context.Context, id string) error {
 	if a.dialErr != nil {
 		return a.dialErr

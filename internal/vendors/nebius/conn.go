@@ -63,6 +63,7 @@ func (a *Adapter) dial(c Config) error {
 	}{
 		{ComputeHost, func(cc *grpc.ClientConn) {
 			a.instances = pb.NewInstanceServiceClient(cc)
+			a.disks = pb.NewDiskServiceClient(cc)
 			a.platforms = pb.NewPlatformServiceClient(cc)
 			a.clusters = pb.NewGpuClusterServiceClient(cc)
 			// README "API Endpoints": operations are read on the endpoint of

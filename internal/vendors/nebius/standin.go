@@ -54,7 +54,8 @@ var knownImageFamilies = []string{DefaultImageFamily, "ubuntu24.04-cuda12", "ubu
 // StandIn is an in-process Nebius: an IAM that exchanges the service
 // account's JWTs for access tokens, compute (platforms, VMs with managed
 // boot disks that boot, get a public address whose SSH port answers, get
-// preempted and are deleted; GPU clusters; operations), VPC subnets, the
+// preempted and are deleted; data disks attached to them and mounted on
+// their hosts; GPU clusters; operations), VPC subnets, the
 // billing calculator and the capacity advisor, all over gRPC.
 type StandIn struct {
 	standin.Base[savedState]
@@ -81,6 +82,7 @@ type savedState struct {
 	VMs           []*vmRecord          `json:"vms"`
 	Clusters      []*clusterRecord     `json:"clusters"`
 	Operations    []*opRecord          `json:"operations"`
+	Disks         []*diskRecord        `json:"disks,omitempty"`
 }
 
 type vmRecord struct {
@@ -90,12 +92,16 @@ type vmRecord struct {
 	Name    string            `json:"name"`
 	Labels  map[string]string `json:"labels"`
 	// Spec is the InstanceSpec as received, in protojson.
-	Spec        string    `json:"spec"`
-	Offer       string    `json:"offer"`
-	Preemptible bool      `json:"preemptible"`
-	ClusterID   string    `json:"cluster_id,omitempty"`
-	CreatedAt   time.Time `json:"created_at"`
-	PreemptedAt time.Time `json:"preempted_at,omitzero"`
+	Spec        string `json:"spec"`
+	Offer       string `json:"offer"`
+	Preemptible bool   `json:"preemptible"`
+	ClusterID   string `json:"cluster_id,omitempty"`
+	// Disks are the ids of its secondary disks, Mounts where it mounts
+	// them.
+	Disks       []string        `json:"disks,omitempty"`
+	Mounts      []standin.Mount `json:"mounts,omitempty"`
+	CreatedAt   time.Time       `json:"created_at"`
+	PreemptedAt time.Time       `json:"preempted_at,omitzero"`
 	// StoppedAt and StartedAt are the last Stop and Start asked of it.
 	StoppedAt time.Time `json:"stopped_at,omitzero"`
 	StartedAt time.Time `json:"started_at,omitzero"`
@@ -165,6 +171,7 @@ func NewStandIn(o standin.Options) (*StandIn, error) {
 	s.server = grpc.NewServer(grpc.ChainUnaryInterceptor(s.injectFaults, s.authorize))
 	pb.RegisterTokenExchangeServiceServer(s.server, tokenServer{s: s})
 	pb.RegisterInstanceServiceServer(s.server, instanceServer{s: s})
+	pb.RegisterDiskServiceServer(s.server, diskServer{s: s})
 	pb.RegisterPlatformServiceServer(s.server, platformServer{s: s})
 	pb.RegisterGpuClusterServiceServer(s.server, clusterServer{s: s})
 	pb.RegisterOperationServiceServer(s.server, operationServer{s: s})
@@ -299,10 +306,11 @@ func (s *StandIn) machines() []standin.Host {
 }
 
 // machine is what the VM received: root's key in its cloud-init user data
-// (Nebius's images have no key of their own).
+// (Nebius's images have no key of their own), and its secondary disks,
+// mounted where that cloud-init mounts them.
 func machine(vm *vmRecord) standin.Machine {
 	return standin.Machine{Vendor: Name, ID: vm.ID, Name: vm.Name, UserDataField: "cloud_init_user_data",
-		UserData: vm.spec().GetCloudInitUserData()}
+		UserData: vm.spec().GetCloudInitUserData(), Mounts: vm.Mounts}
 }
 
 // newID makes a Nebius-style id: "<kind>-e00" and 17 lowercase hex digits.
@@ -875,6 +883,9 @@ func (i instanceServer) Create(_ context.Context, req *pb.CreateInstanceRequest)
 			return nil, badRequest("spec.gpu_cluster", "cluster %s is on fabric %s; %s is on %s", id, c.Fabric, region, o.fabric)
 		}
 		vm.ClusterID = id
+	}
+	if vm.Disks, vm.Mounts, err = s.attach(vm.Project, spec.GetSecondaryDisks(), now); err != nil {
+		return nil, err
 	}
 	// Quota and stock are judged as the VM is placed: the call succeeds
 	// and its operation fails (README "Error Details": an error comes

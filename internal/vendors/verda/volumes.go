@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gpusupply/supply/internal/userdata"
 	"github.com/gpusupply/supply/internal/vendors"
 )
 
@@ -229,13 +230,7 @@ func mountScript(vs []vendors.Volume) string {
 		fmt.Fprintf(&b, "dev=/dev/disk/by-label/%s\n", label)
 		fmt.Fprintf(&b, "[ -b \"$dev\" ] || dev=$(ls /dev/disk/by-id/*%s* 2>/dev/null | head -n1)\n", serial)
 		fmt.Fprintf(&b, "[ -b \"$dev\" ] || dev=/dev/vd%c\n", 'b'+rune(i))
-		fmt.Fprintf(&b, "if [ -b \"$dev\" ]; then\n")
-		fmt.Fprintf(&b, "  [ -n \"$(blkid -o value -s TYPE \"$dev\")\" ] || mkfs.ext4 -q -L %s \"$dev\"\n", label)
-		fmt.Fprintf(&b, "  fs=$(blkid -o value -s UUID \"$dev\")\n")
-		fmt.Fprintf(&b, "  mkdir -p %s\n", path)
-		fmt.Fprintf(&b, "  grep -q \"^UUID=$fs \" /etc/fstab || echo \"UUID=$fs %s auto defaults,nofail 0 2\" >> /etc/fstab\n", path)
-		fmt.Fprintf(&b, "  mountpoint -q %s || mount %s\n", path, path)
-		fmt.Fprintf(&b, "fi\n")
+		b.WriteString(userdata.MountVolume(`"$dev"`, path, label))
 	}
 	return b.String()
 }
