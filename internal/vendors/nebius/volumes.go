@@ -112,7 +112,7 @@ func (a *Adapter) CreateVolume(ctx context.Context, req vendors.VolumeRequest) (
 	if err != nil {
 		return vendors.Volume{}, notFoundIsInvalid(err)
 	}
-	if err := a.await(ctx, op, "DiskService/Create", a.deleteDisk); err != nil {
+	if err := a.await(ctx, a.operations, op, "DiskService/Create", a.deleteDisk); err != nil {
 		return vendors.Volume{}, notFoundIsInvalid(err)
 	}
 	return a.GetVolume(ctx, op.GetResourceId())
