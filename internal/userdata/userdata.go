@@ -110,10 +110,11 @@ func rootScript(key string) string {
 // document (if any) as a MIME multipart archive that cloud-init runs
 // whole. The renter's part comes first and ours is merged after it with
 // lists appended, so their runcmd, packages and users survive while
-// disable_root stays false. Each of setup is shell the adapter needs run
-// as root at first boot (mounting volumes, say): a runcmd item of ours
-// after the one that grants root access.
-func CloudInit(sshPublicKey, userData string, setup ...string) (string, error) {
+// disable_root stays false. Each of boot is shell the adapter needs run
+// as root at every boot (cloud-init's bootcmd), which comes before the
+// renter's runcmd or script: mounting volumes, say. It must be safe to
+// run again.
+func CloudInit(sshPublicKey, userData string, boot ...string) (string, error) {
 	key, err := ValidateKey(sshPublicKey)
 	if err != nil {
 		return "", err
@@ -122,7 +123,7 @@ func CloudInit(sshPublicKey, userData string, setup ...string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	ours := rootCloudConfig(key, setup)
+	ours := rootCloudConfig(key, boot)
 	if kind == None {
 		return ours, nil
 	}
@@ -160,24 +161,35 @@ func CloudInit(sshPublicKey, userData string, setup ...string) (string, error) {
 	return buf.String(), nil
 }
 
-func rootCloudConfig(key string, setup []string) string {
+func rootCloudConfig(key string, boot []string) string {
 	var b strings.Builder
 	b.WriteString("#cloud-config\n")
 	// disable_root: false makes cloud-init give root the keys as they
 	// are, instead of prefixing them with "Please login as ubuntu".
 	b.WriteString("disable_root: false\nssh_pwauth: false\n")
 	fmt.Fprintf(&b, "ssh_authorized_keys:\n  - %s\n", yamlQuote(key))
-	b.WriteString("runcmd:\n")
-	for _, part := range append([]string{rootScript(key)}, setup...) {
-		if part = strings.TrimRight(part, "\n"); part == "" {
+	writeBlocks(&b, "runcmd", []string{rootScript(key)})
+	writeBlocks(&b, "bootcmd", boot)
+	return b.String()
+}
+
+// writeBlocks writes a cloud-config list of shell blocks, one literal
+// block each; an empty list writes nothing.
+func writeBlocks(b *strings.Builder, key string, blocks []string) {
+	wrote := false
+	for _, block := range blocks {
+		if block = strings.TrimRight(block, "\n"); block == "" {
 			continue
 		}
+		if !wrote {
+			b.WriteString(key + ":\n")
+			wrote = true
+		}
 		b.WriteString("  - |\n")
-		for _, line := range strings.Split(part, "\n") {
+		for _, line := range strings.Split(block, "\n") {
 			b.WriteString("    " + line + "\n")
 		}
 	}
-	return b.String()
 }
 
 // StartupScript returns a shell script for vendors that run a start-up

@@ -63,25 +63,6 @@ func TestCloudInitWithoutRenterData(t *testing.T) {
 	checkRootConfig(t, doc, key)
 }
 
-// TestCloudInitSetup: the adapter's setup shell runs as runcmd items of
-// their own, after root access, byte for byte.
-func TestCloudInitSetup(t *testing.T) {
-	key := testKey(t)
-	setup := "mkdir -p /mnt/data\nmountpoint -q /mnt/data || mount /mnt/data\n"
-	doc, err := CloudInit(key, "", setup, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkRootConfig(t, doc, key)
-	var c rootConfig
-	if err := yaml.Unmarshal([]byte(doc), &c); err != nil {
-		t.Fatal(err)
-	}
-	if len(c.RunCmd) != 2 || c.RunCmd[1] != setup {
-		t.Errorf("runcmd %q, want root access then %q", c.RunCmd, setup)
-	}
-}
-
 func TestCloudInitMultipart(t *testing.T) {
 	key := testKey(t)
 	for _, tc := range []struct {
@@ -222,5 +203,40 @@ func TestValidateKeySays(t *testing.T) {
 				t.Errorf("ValidateKey: %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestCloudInitBootParts: an adapter's boot shell goes in supply's
+// cloud-config as bootcmd, which cloud-init runs at every boot before
+// the renter's runcmd or script, and the renter's part is left as it was.
+func TestCloudInitBootParts(t *testing.T) {
+	key := testKey(t)
+	mount := "mountpoint -q /mnt/data || mount /mnt/data\n"
+	doc, err := CloudInit(key, "#!/bin/sh\necho renter\n", mount, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ours string
+	for _, p := range parts(doc) {
+		if p.name == rootAccessPart {
+			ours = p.body
+		}
+	}
+	var c struct {
+		BootCmd []string `yaml:"bootcmd"`
+		RunCmd  []string `yaml:"runcmd"`
+	}
+	if err := yaml.Unmarshal([]byte(ours), &c); err != nil {
+		t.Fatalf("supply's part is not YAML: %v\n%s", err, ours)
+	}
+	if len(c.BootCmd) != 1 || c.BootCmd[0] != mount || len(c.RunCmd) != 1 {
+		t.Errorf("bootcmd %q and runcmd %q, want the mount alone in bootcmd", c.BootCmd, c.RunCmd)
+	}
+	if got := Read(doc).Renter; got != "#!/bin/sh\necho renter\n" {
+		t.Errorf("the renter's part read back as %q", got)
+	}
+	checkRootConfig(t, ours, key)
+	if plain, _ := CloudInit(key, ""); strings.Contains(plain, "bootcmd") {
+		t.Errorf("no boot shell, yet a bootcmd:\n%s", plain)
 	}
 }

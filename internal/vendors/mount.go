@@ -14,11 +14,13 @@ const MountRoot = "/mnt/"
 func MountPath(name string) string { return MountRoot + name }
 
 // VolumeLabel is the filesystem label supply formats a volume with:
-// "supply" and the first ten hex digits of the vendor's id, within ext4's
-// 16. It finds the same volume again on a later machine, whatever device
-// name the vendor gives it there.
+// "supply" and the last ten characters of the vendor's id without dashes,
+// within ext4's 16 (the last, because some vendors' ids begin alike:
+// Nebius's "computedisk-..."). It finds the same volume again on a later
+// machine, whatever device name the vendor gives it there.
 func VolumeLabel(id string) string {
-	return "supply" + HexDigits(id, 10)
+	h := strings.ReplaceAll(id, "-", "")
+	return "supply" + h[max(0, len(h)-10):]
 }
 
 // HexDigits is the first n characters of id without its dashes.
@@ -27,7 +29,8 @@ func HexDigits(id string, n int) string {
 	return h[:min(n, len(h))]
 }
 
-// MountScript is the shell, run as root at first boot, that mounts each
+// MountScript is the shell, run as root at every boot (it is safe to run
+// again: cloud-init's bootcmd, a start-up script), that mounts each
 // of vs (attached at create, in this order) at MountPath(name). Vendors
 // document no device naming, so a disk is looked for by the label supply
 // formatted it with (the same volume on a later machine), then at each of

@@ -253,12 +253,12 @@ func TestCreateWithVolume(t *testing.T) {
 		}
 	}
 	var cfg struct {
-		RunCmd []string `yaml:"runcmd"`
+		BootCmd []string `yaml:"bootcmd"`
 	}
-	if err := yaml.Unmarshal([]byte(strings.SplitN(ours, "\n--", 2)[0]), &cfg); err != nil || len(cfg.RunCmd) != 2 {
-		t.Fatalf("our cloud-config: %v, runcmd %q", err, cfg.RunCmd)
+	if err := yaml.Unmarshal([]byte(strings.SplitN(ours, "\n--", 2)[0]), &cfg); err != nil || len(cfg.BootCmd) != 1 {
+		t.Fatalf("our cloud-config: %v, bootcmd %q", err, cfg.BootCmd)
 	}
-	if out, err := exec.Command("sh", "-n", "-c", cfg.RunCmd[1]).CombinedOutput(); err != nil {
+	if out, err := exec.Command("sh", "-n", "-c", cfg.BootCmd[0]).CombinedOutput(); err != nil {
 		t.Errorf("the mount part is not valid sh: %v\n%s", err, out)
 	}
 

@@ -2,13 +2,16 @@
 // in-process stand-in of its API for tests and sandbox mode.
 //
 // Nebius speaks gRPC only. The adapter uses a trimmed copy of Nebius's
-// published .proto files (proto/, compiled into internal/nebiuspb) with
+// published .proto files (proto/, compiled into internal/nebiuspb, the
+// VPC security groups into internal/nebiuspb/vpcpb, as compute/v1 has a
+// SecurityGroup message of its own) with
 // Nebius's own package names and field numbers, so it is wire-compatible
 // with the real services. A service account's key is exchanged for IAM
 // access tokens; projects are per region; the catalog joins platforms and
 // presets with the billing calculator's prices and the capacity advisor's
 // stock; GPU presets that allow clustering are also sold as InfiniBand
-// cluster offers.
+// cluster offers. Volumes are compute disks (volumes.go); open ports a
+// security group per instance (ports.go).
 package nebius
 
 //go:generate sh -c "protoc -I proto --go_out=. --go_opt=module=github.com/gpusupply/supply/internal/vendors/nebius --go-grpc_out=. --go-grpc_opt=module=github.com/gpusupply/supply/internal/vendors/nebius $(cd proto && find nebius -name '*.proto' | sort)"
@@ -36,6 +39,7 @@ import (
 	"github.com/gpusupply/supply/internal/userdata"
 	"github.com/gpusupply/supply/internal/vendors"
 	pb "github.com/gpusupply/supply/internal/vendors/nebius/internal/nebiuspb"
+	"github.com/gpusupply/supply/internal/vendors/nebius/internal/nebiuspb/vpcpb"
 )
 
 // Name is the vendor slug.
@@ -112,12 +116,18 @@ type Adapter struct {
 	conns   []*grpc.ClientConn
 
 	instances  pb.InstanceServiceClient
+	disks      pb.DiskServiceClient
 	platforms  pb.PlatformServiceClient
 	clusters   pb.GpuClusterServiceClient
 	operations pb.OperationServiceClient
 	subnets    pb.SubnetServiceClient
-	calculator pb.CalculatorServiceClient
-	advice     pb.ResourceAdviceServiceClient
+	groups     vpcpb.SecurityGroupServiceClient
+	rules      vpcpb.SecurityRuleServiceClient
+	// vpcOperations reads the operations of the VPC services: an
+	// operation is read on the endpoint of the service that started it.
+	vpcOperations pb.OperationServiceClient
+	calculator    pb.CalculatorServiceClient
+	advice        pb.ResourceAdviceServiceClient
 
 	// background ends with Close: the price lookups a catalog read
 	// leaves running (hourlyPrices) stop with it.
@@ -130,7 +140,7 @@ type Adapter struct {
 	mu             sync.Mutex
 	prices         map[string]cachedPrice // price key -> USD per hour
 	pricing        map[string]*priceRun   // price key -> the lookups asking it now
-	subnetIDs      map[string]string      // project -> subnet id
+	defaultSubnets map[string]subnet      // project -> its default subnet
 	unknownRegions map[string]bool
 }
 
@@ -193,7 +203,7 @@ func New(c Config) *Adapter {
 			privateKeyPEM: c.PrivateKeyPEM, now: c.Now},
 		prices:         map[string]cachedPrice{},
 		pricing:        map[string]*priceRun{},
-		subnetIDs:      map[string]string{},
+		defaultSubnets: map[string]subnet{},
 		unknownRegions: map[string]bool{},
 	}
 	a.background, a.stopBackground = context.WithCancel(context.Background())
@@ -228,6 +238,8 @@ func (a *Adapter) Info() vendors.Info {
 		Clusters:    true,
 		Cilium:      true,
 		Stop:        true,
+		Volumes:     true,
+		Ports:       true,
 	}
 }
 
@@ -667,20 +679,26 @@ func (a *Adapter) Create(ctx context.Context, req vendors.CreateRequest) (vendor
 	if err != nil {
 		return vendors.Instance{}, err
 	}
+	group := ""
+	if len(req.Ports) > 0 {
+		if group, err = a.ensureSecurityGroup(ctx, l.project, subnet.network, req); err != nil {
+			return vendors.Instance{}, err
+		}
+	}
 	cluster := ""
 	if req.Cluster != nil {
 		if cluster, err = a.ensureCluster(ctx, l.project, req.Cluster.ClusterID, req.Item.Extra["fabric"]); err != nil {
 			return vendors.Instance{}, err
 		}
 	}
-	op, err := a.instances.Create(idempotent(ctx, req.ResourceID), instanceRequest(req, l, subnet, cluster))
+	op, err := a.instances.Create(idempotent(ctx, req.ResourceID), instanceRequest(req, l, subnet.id, group, cluster))
 	if isAlreadyExists(err) {
 		return a.getByName(ctx, l.project, l.name)
 	}
 	if err != nil {
 		return vendors.Instance{}, notFoundIsInvalid(err)
 	}
-	if err := a.await(ctx, op, "InstanceService/Create", a.deleteInstance); err != nil {
+	if err := a.await(ctx, a.operations, op, "InstanceService/Create", a.deleteInstance); err != nil {
 		return vendors.Instance{}, notFoundIsInvalid(err)
 	}
 	in, err := a.Get(ctx, op.GetResourceId())
@@ -717,21 +735,26 @@ func (a *Adapter) plan(req vendors.CreateRequest) (launch, error) {
 	if l.project, ok = a.cfg.Projects[req.Region]; !ok {
 		return launch{}, a.invalid("create", fmt.Sprintf("no project configured for region %q", req.Region))
 	}
+	if err := attachable(req.Volumes); err != nil {
+		return launch{}, a.invalid("create", err.Error())
+	}
 	// Nebius images have no root key of their own: the key goes in the
-	// cloud-init user data, which lets root in.
+	// cloud-init user data, which lets root in and mounts the volumes.
 	var err error
-	if l.userData, err = userdata.CloudInit(req.SSHPublicKey, req.UserData); err != nil {
+	if l.userData, err = userdata.CloudInit(req.SSHPublicKey, req.UserData, mountScript(req.Volumes)); err != nil {
 		return launch{}, a.invalid("create", err.Error())
 	}
 	return l, nil
 }
 
 // instanceRequest is the InstanceService/Create body of a launch: the
-// preset on its platform, a managed boot disk that goes with the VM, one
-// interface on the subnet with a public address, the cloud-init, a
+// preset on its platform, a managed boot disk that goes with the VM, the
+// volumes as secondary disks that outlive it, one interface on the
+// subnet with a public address (in the resource's security group when
+// it opens ports; else in the network's default one), the cloud-init, a
 // preemptible VM for spot, the GPU cluster (if any), and supply's id as
 // a label.
-func instanceRequest(req vendors.CreateRequest, l launch, subnet, cluster string) *pb.CreateInstanceRequest {
+func instanceRequest(req vendors.CreateRequest, l launch, subnet, group, cluster string) *pb.CreateInstanceRequest {
 	spec := &pb.InstanceSpec{
 		Resources: resources(l.platform, l.preset),
 		NetworkInterfaces: []*pb.NetworkInterfaceSpec{{
@@ -741,11 +764,15 @@ func instanceRequest(req vendors.CreateRequest, l launch, subnet, cluster string
 			AttachMode: pb.AttachedDiskSpec_READ_WRITE,
 			Type:       &pb.AttachedDiskSpec_ManagedDisk{ManagedDisk: &pb.ManagedDisk{Name: l.name + "-boot", Spec: bootDiskSpec()}},
 		},
+		SecondaryDisks:    secondaryDisks(req.Volumes),
 		CloudInitUserData: l.userData,
 	}
 	if req.Contract == vendors.Spot {
 		// A preemptible VM is stopped, not recovered, when preempted.
 		spec.Preemptible, spec.RecoveryPolicy = preemptibleSpec(), pb.InstanceRecoveryPolicy_FAIL
+	}
+	if group != "" {
+		spec.NetworkInterfaces[0].SecurityGroups = []*pb.SecurityGroup{{Id: group}}
 	}
 	if cluster != "" {
 		spec.GpuCluster = &pb.InstanceGpuClusterSpec{Id: cluster}
@@ -757,7 +784,8 @@ func instanceRequest(req vendors.CreateRequest, l launch, subnet, cluster string
 }
 
 // await waits for a create's Operation to finish, reading it again
-// through OperationService/Get every OperationPoll. Nebius's README
+// through ops (the OperationService of the service that started it)
+// every OperationPoll. Nebius's README
 // ("Operations"): an operation has finished once its status is set, and
 // a failed one carries its error there. A failure is returned classified
 // like an RPC's, after the half-made resource it names is deleted (best
@@ -765,7 +793,7 @@ func instanceRequest(req vendors.CreateRequest, l launch, subnet, cluster string
 // caller's deadline would not leave time for one more call, or the
 // operation cannot be read, await gives up waiting without an error: the
 // resource was accepted, and its own state tells the rest.
-func (a *Adapter) await(ctx context.Context, op *pb.Operation, opName string, remove func(context.Context, string) error) error {
+func (a *Adapter) await(ctx context.Context, ops pb.OperationServiceClient, op *pb.Operation, opName string, remove func(context.Context, string) error) error {
 	for op.GetStatus() == nil {
 		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < a.cfg.OperationPoll+a.timeout {
 			a.log.InfoContext(ctx, "operation still running at the caller's deadline", "op", opName, "operation", op.GetId())
@@ -776,7 +804,7 @@ func (a *Adapter) await(ctx context.Context, op *pb.Operation, opName string, re
 		case <-ctx.Done():
 			return a.classify(opName, ctx.Err())
 		}
-		next, err := a.operations.Get(ctx, &pb.GetOperationRequest{Id: op.GetId()})
+		next, err := ops.Get(ctx, &pb.GetOperationRequest{Id: op.GetId()})
 		if err != nil {
 			a.log.WarnContext(ctx, "operation cannot be read", "op", opName, "operation", op.GetId(), "err", err)
 			return nil
@@ -837,30 +865,34 @@ func (a *Adapter) getByName(ctx context.Context, project, name string) (vendors.
 	return a.instance(vm), nil
 }
 
+// A subnet is where an instance's interface goes: its id, and its
+// network's, which a security group is made in.
+type subnet struct{ id, network string }
+
 // subnet finds the project's default subnet, once.
-func (a *Adapter) subnet(ctx context.Context, project string) (string, error) {
+func (a *Adapter) subnet(ctx context.Context, project string) (subnet, error) {
 	a.mu.Lock()
-	id, ok := a.subnetIDs[project]
+	sn, ok := a.defaultSubnets[project]
 	a.mu.Unlock()
 	if ok {
-		return id, nil
+		return sn, nil
 	}
 	resp, err := a.subnets.List(ctx, &pb.ListSubnetsRequest{ParentId: project, PageSize: pageSize})
 	if err != nil {
-		return "", err
+		return subnet{}, err
 	}
 	for _, s := range resp.GetItems() {
-		if id == "" || strings.HasPrefix(s.GetMetadata().GetName(), "default-subnet") {
-			id = s.GetMetadata().GetId()
+		if sn.id == "" || strings.HasPrefix(s.GetMetadata().GetName(), "default-subnet") {
+			sn = subnet{id: s.GetMetadata().GetId(), network: s.GetSpec().GetNetworkId()}
 		}
 	}
-	if id == "" {
-		return "", a.invalid("create", "project "+project+" has no subnet")
+	if sn.id == "" {
+		return subnet{}, a.invalid("create", "project "+project+" has no subnet")
 	}
 	a.mu.Lock()
-	a.subnetIDs[project] = id
+	a.defaultSubnets[project] = sn
 	a.mu.Unlock()
-	return id, nil
+	return sn, nil
 }
 
 // labels are the instance's marks (vendors.Marks) as Nebius labels.
@@ -902,7 +934,7 @@ func (a *Adapter) ensureCluster(ctx context.Context, project, clusterID, fabric 
 	if err != nil {
 		return "", notFoundIsInvalid(err)
 	}
-	if err := a.await(ctx, op, "GpuClusterService/Create", a.deleteCluster); err != nil {
+	if err := a.await(ctx, a.operations, op, "GpuClusterService/Create", a.deleteCluster); err != nil {
 		return "", notFoundIsInvalid(err)
 	}
 	return op.GetResourceId(), nil
@@ -968,7 +1000,8 @@ func (a *Adapter) List(ctx context.Context) ([]vendors.Instance, error) {
 	return ours, nil
 }
 
-// Terminate deletes a VM; its managed boot disk goes with it.
+// Terminate deletes a VM; its managed boot disk goes with it, and its
+// volumes (existing disks) are detached and kept.
 func (a *Adapter) Terminate(ctx context.Context, id string) error {
 	if a.dialErr != nil {
 		return a.dialErr

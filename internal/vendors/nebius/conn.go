@@ -18,6 +18,7 @@ import (
 
 	"github.com/gpusupply/supply/internal/vendors"
 	pb "github.com/gpusupply/supply/internal/vendors/nebius/internal/nebiuspb"
+	"github.com/gpusupply/supply/internal/vendors/nebius/internal/nebiuspb/vpcpb"
 )
 
 // Nebius's service hosts (its endpoints.md): each API lives on its own.
@@ -63,13 +64,19 @@ func (a *Adapter) dial(c Config) error {
 	}{
 		{ComputeHost, func(cc *grpc.ClientConn) {
 			a.instances = pb.NewInstanceServiceClient(cc)
+			a.disks = pb.NewDiskServiceClient(cc)
 			a.platforms = pb.NewPlatformServiceClient(cc)
 			a.clusters = pb.NewGpuClusterServiceClient(cc)
 			// README "API Endpoints": operations are read on the endpoint of
 			// the service that started them.
 			a.operations = pb.NewOperationServiceClient(cc)
 		}},
-		{VPCHost, func(cc *grpc.ClientConn) { a.subnets = pb.NewSubnetServiceClient(cc) }},
+		{VPCHost, func(cc *grpc.ClientConn) {
+			a.subnets = pb.NewSubnetServiceClient(cc)
+			a.groups = vpcpb.NewSecurityGroupServiceClient(cc)
+			a.rules = vpcpb.NewSecurityRuleServiceClient(cc)
+			a.vpcOperations = pb.NewOperationServiceClient(cc)
+		}},
 		{TokensHost, func(cc *grpc.ClientConn) { a.tokens.exchange = pb.NewTokenExchangeServiceClient(cc) }},
 		{CalculatorHost, func(cc *grpc.ClientConn) { a.calculator = pb.NewCalculatorServiceClient(cc) }},
 		{CapacityHost, func(cc *grpc.ClientConn) { a.advice = pb.NewResourceAdviceServiceClient(cc) }},

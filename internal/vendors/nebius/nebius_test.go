@@ -156,6 +156,8 @@ func TestSuite(t *testing.T) {
 	}
 	vendortest.Run(t, vendortest.Kit{
 		Start:   func(t *testing.T, o standin.Options) *vendortest.Rig { return newFixture(t, o).Rig },
+		Volumes: &vendortest.VolumeKit{MountPath: func(v vendors.Volume) string { return vendors.MountPath(v.Name) }, ReportsUse: true},
+		Ports:   true,
 		Clock:   clockBase,
 		Request: create("eu-north1", "gpu-h100-sxm", "1gpu-16vcpu-200gb", vendors.OnDemand),
 		Create:  vendortest.Call{Method: "POST", Path: mCreate},

@@ -23,6 +23,9 @@ import (
 	"google.golang.org/protobuf/types/dynamicpb"
 
 	"github.com/gpusupply/supply/internal/vendors"
+	pb "github.com/gpusupply/supply/internal/vendors/nebius/internal/nebiuspb"
+	"github.com/gpusupply/supply/internal/vendors/nebius/internal/nebiuspb/vpcpb"
+	"github.com/gpusupply/supply/internal/vendors/standin"
 	"github.com/gpusupply/supply/internal/vendors/vendortest"
 )
 
@@ -154,7 +157,7 @@ func TestProtosMatchPublished(t *testing.T) {
 		t.Error(p)
 	}
 	// Guard against comparing nothing: these are the trimmed protos' sizes.
-	for what, least := range map[string]int{"files": 17, "messages": 79, "fields": 200, "enum values": 25, "methods": 17} {
+	for what, least := range map[string]int{"files": 21, "messages": 105, "fields": 270, "enum values": 45, "methods": 30} {
 		if counts[what] < least {
 			t.Errorf("compared %d %s, want at least %d", counts[what], what, least)
 		}
@@ -328,25 +331,29 @@ func TestCreateBodyDecodesWithPublishedLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	published := d.(protoreflect.MessageDescriptor)
-	const project, subnet, cluster = "project-e00published", "vpcsubnet-e00published", "computegpucluster-e00published"
+	const project, subnet, cluster, group = "project-e00published", "vpcsubnet-e00published", "computegpucluster-e00published", "vpcsecuritygroup-e00published"
 	a := New(Config{Projects: map[string]string{"eu-north1": project}, Logger: slog.New(slog.DiscardHandler)})
 	t.Cleanup(func() { a.Close() })
+	volume := vendors.Volume{ID: "computedisk-e00published", Name: vendors.InstanceName(uuid.NewString())}
 	for _, tt := range []struct {
 		name     string
 		contract vendors.Contract
 		cluster  string
+		volumes  []vendors.Volume
+		group    string
 	}{
-		{"on demand", vendors.OnDemand, ""},
-		{"spot in a GPU cluster", vendors.Spot, cluster},
+		{"on demand", vendors.OnDemand, "", nil, ""},
+		{"spot in a GPU cluster with a volume and open ports", vendors.Spot, cluster, []vendors.Volume{volume}, group},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			req := vendors.CreateRequest{ResourceID: uuid.NewString(), InstanceType: "gpu-h100-sxm:8gpu-128vcpu-1600gb",
-				Region: "eu-north1", Contract: tt.contract, SSHPublicKey: vendortest.PublicKey(t), UserData: "#!/bin/sh\necho hi\n"}
+				Region: "eu-north1", Contract: tt.contract, SSHPublicKey: vendortest.PublicKey(t), UserData: "#!/bin/sh\necho hi\n",
+				Volumes: tt.volumes}
 			l, err := a.plan(req)
 			if err != nil {
 				t.Fatal(err)
 			}
-			wire, err := proto.Marshal(instanceRequest(req, l, subnet, tt.cluster))
+			wire, err := proto.Marshal(instanceRequest(req, l, subnet, tt.group, tt.cluster))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -362,6 +369,15 @@ func TestCreateBodyDecodesWithPublishedLayout(t *testing.T) {
 			spot, recovery := "", ""
 			if tt.contract == vendors.Spot {
 				spot, recovery = "STOP", "FAIL"
+			}
+			// A volume is an existing disk, read-write, under a device id
+			// the cloud-init mounts it by.
+			disk, mode, device := "", "", ""
+			if len(tt.volumes) > 0 {
+				disk, mode, device = volume.ID, "READ_WRITE", deviceID(0)
+				if !strings.Contains(l.userData, "/dev/disk/by-id/virtio-"+device) || !strings.Contains(l.userData, vendors.MountPath(volume.Name)) {
+					t.Errorf("the cloud-init does not mount the volume:\n%s", l.userData)
+				}
 			}
 			want := map[string]string{
 				"metadata.parent_id":                                                project,
@@ -382,6 +398,10 @@ func TestCreateBodyDecodesWithPublishedLayout(t *testing.T) {
 				"spec.preemptible.on_preemption":                                    spot,
 				"spec.recovery_policy":                                              recovery,
 				"spec.gpu_cluster.id":                                               tt.cluster,
+				"spec.secondary_disks[0].existing_disk.id":                          disk,
+				"spec.secondary_disks[0].attach_mode":                               mode,
+				"spec.secondary_disks[0].device_id":                                 device,
+				"spec.network_interfaces[0].security_groups[0].id":                  tt.group,
 			}
 			for path, w := range want {
 				if got := valueAt(t, body, path); got != w {
@@ -392,6 +412,178 @@ func TestCreateBodyDecodesWithPublishedLayout(t *testing.T) {
 				t.Error("the cloud-init does not carry the SSH key")
 			}
 		})
+	}
+}
+
+// decodePublished encodes m with our generated types and decodes the
+// bytes as Nebius's published message name: every field must land where
+// Nebius reads it, and nothing may be left over as an unknown field.
+func decodePublished(t *testing.T, published *protoregistry.Files, name protoreflect.FullName, m proto.Message) protoreflect.Message {
+	t.Helper()
+	d, err := published.FindDescriptorByName(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wire, err := proto.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := dynamicpb.NewMessage(d.(protoreflect.MessageDescriptor))
+	if err := proto.Unmarshal(wire, body); err != nil {
+		t.Fatalf("the published %s cannot read ours: %v", name, err)
+	}
+	for _, u := range unknownFields(body, "") {
+		t.Errorf("%s: bytes the published %s does not know", u, name)
+	}
+	return body
+}
+
+// TestVolumeWireMatchesPublishedLayout holds the volume calls to the
+// published layout both ways: the DiskService/Create body the adapter
+// builds decodes as Nebius reads it, and the stand-in's Disk answers
+// (a volume attached to a VM, and that VM's managed boot disk) decode
+// with their fields where Nebius puts them.
+func TestVolumeWireMatchesPublishedLayout(t *testing.T) {
+	published := publishedProtos(t)
+	const project = "project-e00published"
+	req := vendors.VolumeRequest{VolumeID: uuid.NewString(), Owner: "inst1", Region: "eu-north1", SizeGB: 50}
+	body := decodePublished(t, published, "nebius.compute.v1.CreateDiskRequest", diskRequest(req, project))
+	for path, w := range map[string]string{
+		"metadata.parent_id":                        project,
+		"metadata.name":                             vendors.InstanceName(req.VolumeID),
+		"metadata.labels[" + vendors.Tag + "]":      req.VolumeID,
+		"metadata.labels[" + vendors.OwnerTag + "]": req.Owner,
+		"spec.size_gibibytes":                       "50",
+		"spec.type":                                 "NETWORK_SSD",
+	} {
+		if got := valueAt(t, body, path); got != w {
+			t.Errorf("create body %s = %q, want %q", path, got, w)
+		}
+	}
+
+	f := newFixture(t, standin.Options{})
+	ctx := context.Background()
+	vol, err := f.a.CreateVolume(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	creq := createRequest(t, "eu-north1", "gpu-h100-sxm", "1gpu-16vcpu-200gb", vendors.OnDemand)
+	creq.Volumes = []vendors.Volume{vol}
+	in, err := f.a.Create(ctx, creq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	disks, err := f.a.disks.List(ctx, &pb.ListDisksRequest{ParentId: f.si.Projects()["eu-north1"]})
+	if err != nil || len(disks.GetItems()) != 2 {
+		t.Fatalf("disks of the project: %v, %v; want the volume and the boot disk", disks, err)
+	}
+	for _, d := range disks.GetItems() {
+		got := decodePublished(t, published, "nebius.compute.v1.Disk", d)
+		want := map[string]string{
+			"metadata.id":                  d.GetMetadata().GetId(),
+			"status.state":                 "READY",
+			"status.read_write_attachment": in.ID,
+		}
+		if d.GetMetadata().GetId() == vol.ID {
+			want["metadata.labels["+vendors.Tag+"]"], want["status.managed_by"], want["spec.size_gibibytes"] = req.VolumeID, "", "50"
+		} else {
+			want["status.managed_by"], want["spec.size_gibibytes"] = in.ID, strconv.Itoa(BootDiskGiB)
+		}
+		for path, w := range want {
+			if v := valueAt(t, got, path); v != w {
+				t.Errorf("disk %s: %s = %q, want %q", d.GetMetadata().GetName(), path, v, w)
+			}
+		}
+	}
+}
+
+// TestPortsWireMatchesPublishedLayout holds the open-ports calls to the
+// published layout both ways: the security group and rule bodies the
+// adapter builds decode as Nebius reads them (rules of at most 8 ports,
+// which together open exactly the asked ports and SSH, and let
+// everything out), and the stand-in's subnet, group and rule answers
+// decode with their fields where Nebius puts them.
+func TestPortsWireMatchesPublishedLayout(t *testing.T) {
+	published := publishedProtos(t)
+	const project, network = "project-e00published", "vpcnetwork-e00published"
+	req := vendors.CreateRequest{ResourceID: uuid.NewString(), Owner: "inst1", Ports: []vendors.Port{
+		{Number: 8888, Protocol: vendors.TCP}, {Number: 5353, Protocol: vendors.UDP}}}
+	for p := 9000; p <= 9010; p++ {
+		req.Ports = append(req.Ports, vendors.Port{Number: p, Protocol: vendors.TCP})
+	}
+	body := decodePublished(t, published, "nebius.vpc.v1.CreateSecurityGroupRequest", groupRequest(req, project, network))
+	for path, w := range map[string]string{
+		"metadata.parent_id":                   project,
+		"metadata.name":                        vendors.FirewallName(req.Owner, req.ResourceID),
+		"metadata.labels[" + vendors.Tag + "]": req.ResourceID,
+		"spec.network_id":                      network,
+	} {
+		if got := valueAt(t, body, path); got != w {
+			t.Errorf("group body %s = %q, want %q", path, got, w)
+		}
+	}
+	opened := map[string]bool{}
+	egress := 0
+	for _, r := range securityRules(req.Ports) {
+		rule := decodePublished(t, published, "nebius.vpc.v1.CreateSecurityRuleRequest",
+			&vpcpb.CreateSecurityRuleRequest{Metadata: &pb.ResourceMetadata{ParentId: "vpcsecuritygroup-e00published", Name: r.name}, Spec: r.spec})
+		if got := valueAt(t, rule, "spec.access"); got != "ALLOW" {
+			t.Errorf("rule %s: access %q", r.name, got)
+		}
+		if valueAt(t, rule, "spec.egress") == "{}" {
+			egress++
+			if valueAt(t, rule, "spec.protocol") != "ANY" || valueAt(t, rule, "spec.egress.destination_ports[0]") != "" {
+				t.Errorf("egress rule %s does not let everything out", r.name)
+			}
+			continue
+		}
+		ports := r.spec.GetIngress().GetDestinationPorts()
+		if len(ports) == 0 || len(ports) > maxRulePorts || valueAt(t, rule, "spec.ingress.source_cidrs[0]") != "" {
+			t.Errorf("ingress rule %s: ports %v, want 1 to %d from anywhere", r.name, ports, maxRulePorts)
+		}
+		for i := range ports {
+			opened[valueAt(t, rule, "spec.ingress.destination_ports["+strconv.Itoa(i)+"]")+"/"+strings.ToLower(valueAt(t, rule, "spec.protocol"))] = true
+		}
+	}
+	want := map[string]bool{vendors.SSH.String(): true}
+	for _, p := range req.Ports {
+		want[p.String()] = true
+	}
+	if fmt.Sprint(opened) != fmt.Sprint(want) || egress != 1 {
+		t.Errorf("the rules open %v and %d egress rules, want %v and one", opened, egress, want)
+	}
+
+	f := newFixture(t, standin.Options{})
+	ctx := context.Background()
+	creq := createRequest(t, "eu-north1", "gpu-h100-sxm", "1gpu-16vcpu-200gb", vendors.OnDemand)
+	creq.Ports = req.Ports
+	if _, err := f.a.Create(ctx, creq); err != nil {
+		t.Fatal(err)
+	}
+	projectID := f.si.Projects()["eu-north1"]
+	subnets, err := f.a.subnets.List(ctx, &pb.ListSubnetsRequest{ParentId: projectID})
+	if err != nil || len(subnets.GetItems()) != 1 {
+		t.Fatalf("subnets: %v, %v", subnets, err)
+	}
+	sn := decodePublished(t, published, "nebius.vpc.v1.Subnet", subnets.GetItems()[0])
+	groups, err := f.a.groups.List(ctx, &vpcpb.ListSecurityGroupsRequest{ParentId: projectID})
+	if err != nil || len(groups.GetItems()) != 1 {
+		t.Fatalf("security groups: %v, %v", groups, err)
+	}
+	g := decodePublished(t, published, "nebius.vpc.v1.SecurityGroup", groups.GetItems()[0])
+	if valueAt(t, g, "spec.network_id") != valueAt(t, sn, "spec.network_id") || valueAt(t, g, "status.state") != "READY" ||
+		valueAt(t, g, "metadata.name") != vendors.FirewallName(creq.Owner, creq.ResourceID) {
+		t.Errorf("the group as answered: %v", groups.GetItems()[0])
+	}
+	rules, err := f.a.rules.List(ctx, &vpcpb.ListSecurityRulesRequest{ParentId: groups.GetItems()[0].GetMetadata().GetId()})
+	if err != nil || len(rules.GetItems()) != len(securityRules(req.Ports)) {
+		t.Fatalf("rules: %v, %v", rules, err)
+	}
+	for _, r := range rules.GetItems() {
+		got := decodePublished(t, published, "nebius.vpc.v1.SecurityRule", r)
+		if valueAt(t, got, "metadata.parent_id") != r.GetMetadata().GetParentId() || valueAt(t, got, "spec.access") != "ALLOW" {
+			t.Errorf("rule as answered: %v", r)
+		}
 	}
 }
 

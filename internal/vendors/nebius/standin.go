@@ -31,6 +31,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/gpusupply/supply/internal/vendors/nebius/internal/nebiuspb"
+	"github.com/gpusupply/supply/internal/vendors/nebius/internal/nebiuspb/vpcpb"
 	"github.com/gpusupply/supply/internal/vendors/standin"
 )
 
@@ -54,7 +55,9 @@ var knownImageFamilies = []string{DefaultImageFamily, "ubuntu24.04-cuda12", "ubu
 // StandIn is an in-process Nebius: an IAM that exchanges the service
 // account's JWTs for access tokens, compute (platforms, VMs with managed
 // boot disks that boot, get a public address whose SSH port answers, get
-// preempted and are deleted; GPU clusters; operations), VPC subnets, the
+// preempted and are deleted; data disks attached to them and mounted on
+// their hosts; GPU clusters; operations), VPC subnets and security
+// groups whose rules open ports on those hosts, the
 // billing calculator and the capacity advisor, all over gRPC.
 type StandIn struct {
 	standin.Base[savedState]
@@ -81,6 +84,9 @@ type savedState struct {
 	VMs           []*vmRecord          `json:"vms"`
 	Clusters      []*clusterRecord     `json:"clusters"`
 	Operations    []*opRecord          `json:"operations"`
+	Disks         []*diskRecord        `json:"disks,omitempty"`
+	Groups        []*groupRecord       `json:"groups,omitempty"`
+	Rules         []*ruleRecord        `json:"rules,omitempty"`
 }
 
 type vmRecord struct {
@@ -90,10 +96,16 @@ type vmRecord struct {
 	Name    string            `json:"name"`
 	Labels  map[string]string `json:"labels"`
 	// Spec is the InstanceSpec as received, in protojson.
-	Spec        string    `json:"spec"`
-	Offer       string    `json:"offer"`
-	Preemptible bool      `json:"preemptible"`
-	ClusterID   string    `json:"cluster_id,omitempty"`
+	Spec        string `json:"spec"`
+	Offer       string `json:"offer"`
+	Preemptible bool   `json:"preemptible"`
+	ClusterID   string `json:"cluster_id,omitempty"`
+	// Disks are the ids of its secondary disks, Mounts where it mounts
+	// them.
+	Disks  []string        `json:"disks,omitempty"`
+	Mounts []standin.Mount `json:"mounts,omitempty"`
+	// Groups are the security groups of its interface.
+	Groups      []string  `json:"groups,omitempty"`
 	CreatedAt   time.Time `json:"created_at"`
 	PreemptedAt time.Time `json:"preempted_at,omitzero"`
 	// StoppedAt and StartedAt are the last Stop and Start asked of it.
@@ -165,10 +177,13 @@ func NewStandIn(o standin.Options) (*StandIn, error) {
 	s.server = grpc.NewServer(grpc.ChainUnaryInterceptor(s.injectFaults, s.authorize))
 	pb.RegisterTokenExchangeServiceServer(s.server, tokenServer{s: s})
 	pb.RegisterInstanceServiceServer(s.server, instanceServer{s: s})
+	pb.RegisterDiskServiceServer(s.server, diskServer{s: s})
 	pb.RegisterPlatformServiceServer(s.server, platformServer{s: s})
 	pb.RegisterGpuClusterServiceServer(s.server, clusterServer{s: s})
 	pb.RegisterOperationServiceServer(s.server, operationServer{s: s})
 	pb.RegisterSubnetServiceServer(s.server, subnetServer{s: s})
+	vpcpb.RegisterSecurityGroupServiceServer(s.server, groupServer{s: s})
+	vpcpb.RegisterSecurityRuleServiceServer(s.server, ruleServer{s: s})
 	pb.RegisterCalculatorServiceServer(s.server, calculatorServer{s: s})
 	pb.RegisterResourceAdviceServiceServer(s.server, adviceServer{s: s})
 	o.Capacity.Register(Name, &s.Mu, s.capacities)
@@ -293,16 +308,18 @@ func (s *StandIn) machines() []standin.Host {
 		for k, v := range vm.Labels {
 			e.Tags = append(e.Tags, k+"="+v)
 		}
-		out = append(out, standin.Host{ID: vm.ID, IP: &vm.IP, Port: &vm.SSHPort, Live: ph == phaseRunning, Machine: machine(vm), Console: e})
+		out = append(out, standin.Host{ID: vm.ID, IP: &vm.IP, Port: &vm.SSHPort, Live: ph == phaseRunning, Machine: s.machine(vm), Console: e})
 	}
 	return out
 }
 
 // machine is what the VM received: root's key in its cloud-init user data
-// (Nebius's images have no key of their own).
-func machine(vm *vmRecord) standin.Machine {
+// (Nebius's images have no key of their own), its secondary disks,
+// mounted where that cloud-init mounts them, and the ports its security
+// groups let in; the caller holds s.Mu.
+func (s *StandIn) machine(vm *vmRecord) standin.Machine {
 	return standin.Machine{Vendor: Name, ID: vm.ID, Name: vm.Name, UserDataField: "cloud_init_user_data",
-		UserData: vm.spec().GetCloudInitUserData()}
+		UserData: vm.spec().GetCloudInitUserData(), Mounts: vm.Mounts, Ports: s.openedPorts(vm)}
 }
 
 // newID makes a Nebius-style id: "<kind>-e00" and 17 lowercase hex digits.
@@ -566,7 +583,7 @@ func (s *StandIn) findVM(id string, now time.Time) *vmRecord {
 func (s *StandIn) view(vm *vmRecord, now time.Time) *pb.Instance {
 	ph := s.phase(vm, now)
 	if ph == phaseRunning && vm.IP == "" {
-		if ip, port, err := s.OpenHost(vm.ID, "", 0, machine(vm)); err == nil {
+		if ip, port, err := s.OpenHost(vm.ID, "", 0, s.machine(vm)); err == nil {
 			vm.IP, vm.SSHPort = ip, port
 			_ = s.Save() // a failed save loses nothing the next change will not write
 		}
@@ -876,6 +893,12 @@ func (i instanceServer) Create(_ context.Context, req *pb.CreateInstanceRequest)
 		}
 		vm.ClusterID = id
 	}
+	if vm.Disks, vm.Mounts, err = s.attach(vm.Project, spec.GetSecondaryDisks(), now); err != nil {
+		return nil, err
+	}
+	if vm.Groups, err = s.groups(vm.Project, region, spec.GetNetworkInterfaces()); err != nil {
+		return nil, err
+	}
 	// Quota and stock are judged as the VM is placed: the call succeeds
 	// and its operation fails (README "Error Details": an error comes
 	// from the call or from the operation). The wording is the
@@ -1014,7 +1037,8 @@ func (n subnetServer) List(_ context.Context, req *pb.ListSubnetsRequest) (*pb.L
 		return nil, notFound("iam", req.GetParentId())
 	}
 	return &pb.ListSubnetsResponse{Items: []*pb.Subnet{{Metadata: &pb.ResourceMetadata{
-		Id: subnetID(region), ParentId: req.GetParentId(), Name: "default-subnet-" + hash17(region)[:8]}}}}, nil
+		Id: subnetID(region), ParentId: req.GetParentId(), Name: "default-subnet-" + hash17(region)[:8]},
+		Spec: &pb.SubnetSpec{NetworkId: networkID(region)}}}}, nil
 }
 
 type clusterServer struct {

@@ -28,7 +28,7 @@ func (s *StandIn) reopen(vm *vmRecord, ph phase) {
 	if ph != phaseRunning || vm.StartedAt.IsZero() || vm.IP == "" {
 		return
 	}
-	s.ReopenHost(vm.ID, &vm.IP, &vm.SSHPort, machine(vm))
+	s.ReopenHost(vm.ID, &vm.IP, &vm.SSHPort, s.machine(vm))
 }
 
 // Stop powers a RUNNING VM off; its operation finishes when it is STOPPED.

@@ -298,6 +298,7 @@ type InstanceSpec struct {
 	GpuCluster        *InstanceGpuClusterSpec `protobuf:"bytes,3,opt,name=gpu_cluster,json=gpuCluster,proto3" json:"gpu_cluster,omitempty"`
 	NetworkInterfaces []*NetworkInterfaceSpec `protobuf:"bytes,4,rep,name=network_interfaces,json=networkInterfaces,proto3" json:"network_interfaces,omitempty"`
 	BootDisk          *AttachedDiskSpec       `protobuf:"bytes,5,opt,name=boot_disk,json=bootDisk,proto3" json:"boot_disk,omitempty"`
+	SecondaryDisks    []*AttachedDiskSpec     `protobuf:"bytes,6,rep,name=secondary_disks,json=secondaryDisks,proto3" json:"secondary_disks,omitempty"`
 	CloudInitUserData string                  `protobuf:"bytes,8,opt,name=cloud_init_user_data,json=cloudInitUserData,proto3" json:"cloud_init_user_data,omitempty"`
 	Stopped           bool                    `protobuf:"varint,13,opt,name=stopped,proto3" json:"stopped,omitempty"`
 	RecoveryPolicy    InstanceRecoveryPolicy  `protobuf:"varint,15,opt,name=recovery_policy,json=recoveryPolicy,proto3,enum=nebius.compute.v1.InstanceRecoveryPolicy" json:"recovery_policy,omitempty"`
@@ -361,6 +362,13 @@ func (x *InstanceSpec) GetNetworkInterfaces() []*NetworkInterfaceSpec {
 func (x *InstanceSpec) GetBootDisk() *AttachedDiskSpec {
 	if x != nil {
 		return x.BootDisk
+	}
+	return nil
+}
+
+func (x *InstanceSpec) GetSecondaryDisks() []*AttachedDiskSpec {
+	if x != nil {
+		return x.SecondaryDisks
 	}
 	return nil
 }
@@ -569,8 +577,9 @@ type AttachedDiskSpec struct {
 	//
 	//	*AttachedDiskSpec_ExistingDisk
 	//	*AttachedDiskSpec_ManagedDisk
-	Type          isAttachedDiskSpec_Type `protobuf_oneof:"type"`
-	DeviceId      string                  `protobuf:"bytes,3,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
+	Type isAttachedDiskSpec_Type `protobuf_oneof:"type"`
+	// Shown in the VM as /dev/disk/by-id/virtio-<device_id>.
+	DeviceId      string `protobuf:"bytes,3,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -825,13 +834,14 @@ const file_nebius_compute_v1_instance_proto_rawDesc = "" +
 	"\bInstance\x12>\n" +
 	"\bmetadata\x18\x01 \x01(\v2\".nebius.common.v1.ResourceMetadataR\bmetadata\x123\n" +
 	"\x04spec\x18\x02 \x01(\v2\x1f.nebius.compute.v1.InstanceSpecR\x04spec\x129\n" +
-	"\x06status\x18\x03 \x01(\v2!.nebius.compute.v1.InstanceStatusR\x06status\"\xb5\x04\n" +
+	"\x06status\x18\x03 \x01(\v2!.nebius.compute.v1.InstanceStatusR\x06status\"\x83\x05\n" +
 	"\fInstanceSpec\x12>\n" +
 	"\tresources\x18\x02 \x01(\v2 .nebius.compute.v1.ResourcesSpecR\tresources\x12J\n" +
 	"\vgpu_cluster\x18\x03 \x01(\v2).nebius.compute.v1.InstanceGpuClusterSpecR\n" +
 	"gpuCluster\x12V\n" +
 	"\x12network_interfaces\x18\x04 \x03(\v2'.nebius.compute.v1.NetworkInterfaceSpecR\x11networkInterfaces\x12@\n" +
-	"\tboot_disk\x18\x05 \x01(\v2#.nebius.compute.v1.AttachedDiskSpecR\bbootDisk\x12/\n" +
+	"\tboot_disk\x18\x05 \x01(\v2#.nebius.compute.v1.AttachedDiskSpecR\bbootDisk\x12L\n" +
+	"\x0fsecondary_disks\x18\x06 \x03(\v2#.nebius.compute.v1.AttachedDiskSpecR\x0esecondaryDisks\x12/\n" +
 	"\x14cloud_init_user_data\x18\b \x01(\tR\x11cloudInitUserData\x12\x18\n" +
 	"\astopped\x18\r \x01(\bR\astopped\x12R\n" +
 	"\x0frecovery_policy\x18\x0f \x01(\x0e2).nebius.compute.v1.InstanceRecoveryPolicyR\x0erecoveryPolicy\x12D\n" +
@@ -925,20 +935,21 @@ var file_nebius_compute_v1_instance_proto_depIdxs = []int32{
 	8,  // 4: nebius.compute.v1.InstanceSpec.gpu_cluster:type_name -> nebius.compute.v1.InstanceGpuClusterSpec
 	14, // 5: nebius.compute.v1.InstanceSpec.network_interfaces:type_name -> nebius.compute.v1.NetworkInterfaceSpec
 	9,  // 6: nebius.compute.v1.InstanceSpec.boot_disk:type_name -> nebius.compute.v1.AttachedDiskSpec
-	0,  // 7: nebius.compute.v1.InstanceSpec.recovery_policy:type_name -> nebius.compute.v1.InstanceRecoveryPolicy
-	6,  // 8: nebius.compute.v1.InstanceSpec.preemptible:type_name -> nebius.compute.v1.PreemptibleSpec
-	1,  // 9: nebius.compute.v1.PreemptibleSpec.on_preemption:type_name -> nebius.compute.v1.PreemptibleSpec.PreemptionPolicy
-	2,  // 10: nebius.compute.v1.AttachedDiskSpec.attach_mode:type_name -> nebius.compute.v1.AttachedDiskSpec.AttachMode
-	10, // 11: nebius.compute.v1.AttachedDiskSpec.existing_disk:type_name -> nebius.compute.v1.ExistingDisk
-	11, // 12: nebius.compute.v1.AttachedDiskSpec.managed_disk:type_name -> nebius.compute.v1.ManagedDisk
-	15, // 13: nebius.compute.v1.ManagedDisk.spec:type_name -> nebius.compute.v1.DiskSpec
-	3,  // 14: nebius.compute.v1.InstanceStatus.state:type_name -> nebius.compute.v1.InstanceStatus.InstanceState
-	16, // 15: nebius.compute.v1.InstanceStatus.network_interfaces:type_name -> nebius.compute.v1.NetworkInterfaceStatus
-	16, // [16:16] is the sub-list for method output_type
-	16, // [16:16] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	9,  // 7: nebius.compute.v1.InstanceSpec.secondary_disks:type_name -> nebius.compute.v1.AttachedDiskSpec
+	0,  // 8: nebius.compute.v1.InstanceSpec.recovery_policy:type_name -> nebius.compute.v1.InstanceRecoveryPolicy
+	6,  // 9: nebius.compute.v1.InstanceSpec.preemptible:type_name -> nebius.compute.v1.PreemptibleSpec
+	1,  // 10: nebius.compute.v1.PreemptibleSpec.on_preemption:type_name -> nebius.compute.v1.PreemptibleSpec.PreemptionPolicy
+	2,  // 11: nebius.compute.v1.AttachedDiskSpec.attach_mode:type_name -> nebius.compute.v1.AttachedDiskSpec.AttachMode
+	10, // 12: nebius.compute.v1.AttachedDiskSpec.existing_disk:type_name -> nebius.compute.v1.ExistingDisk
+	11, // 13: nebius.compute.v1.AttachedDiskSpec.managed_disk:type_name -> nebius.compute.v1.ManagedDisk
+	15, // 14: nebius.compute.v1.ManagedDisk.spec:type_name -> nebius.compute.v1.DiskSpec
+	3,  // 15: nebius.compute.v1.InstanceStatus.state:type_name -> nebius.compute.v1.InstanceStatus.InstanceState
+	16, // 16: nebius.compute.v1.InstanceStatus.network_interfaces:type_name -> nebius.compute.v1.NetworkInterfaceStatus
+	17, // [17:17] is the sub-list for method output_type
+	17, // [17:17] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_nebius_compute_v1_instance_proto_init() }

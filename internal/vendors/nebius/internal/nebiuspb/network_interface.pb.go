@@ -29,8 +29,10 @@ type NetworkInterfaceSpec struct {
 	Name            string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	IpAddress       *IPAddress             `protobuf:"bytes,3,opt,name=ip_address,json=ipAddress,proto3" json:"ip_address,omitempty"`
 	PublicIpAddress *PublicIPAddress       `protobuf:"bytes,4,opt,name=public_ip_address,json=publicIpAddress,proto3" json:"public_ip_address,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Empty: the network's default security group.
+	SecurityGroups []*SecurityGroup `protobuf:"bytes,7,rep,name=security_groups,json=securityGroups,proto3" json:"security_groups,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *NetworkInterfaceSpec) Reset() {
@@ -87,6 +89,13 @@ func (x *NetworkInterfaceSpec) GetIpAddress() *IPAddress {
 func (x *NetworkInterfaceSpec) GetPublicIpAddress() *PublicIPAddress {
 	if x != nil {
 		return x.PublicIpAddress
+	}
+	return nil
+}
+
+func (x *NetworkInterfaceSpec) GetSecurityGroups() []*SecurityGroup {
+	if x != nil {
+		return x.SecurityGroups
 	}
 	return nil
 }
@@ -217,6 +226,7 @@ type NetworkInterfaceStatus struct {
 	PublicIpAddress *PublicIPAddressStatus `protobuf:"bytes,4,opt,name=public_ip_address,json=publicIpAddress,proto3" json:"public_ip_address,omitempty"`
 	MacAddress      string                 `protobuf:"bytes,7,opt,name=mac_address,json=macAddress,proto3" json:"mac_address,omitempty"`
 	Fqdn            string                 `protobuf:"bytes,9,opt,name=fqdn,proto3" json:"fqdn,omitempty"`
+	SecurityGroups  []*SecurityGroupStatus `protobuf:"bytes,10,rep,name=security_groups,json=securityGroups,proto3" json:"security_groups,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -291,6 +301,13 @@ func (x *NetworkInterfaceStatus) GetFqdn() string {
 		return x.Fqdn
 	}
 	return ""
+}
+
+func (x *NetworkInterfaceStatus) GetSecurityGroups() []*SecurityGroupStatus {
+	if x != nil {
+		return x.SecurityGroups
+	}
+	return nil
 }
 
 // Addresses carry a prefix length: "203.0.113.7/32".
@@ -406,24 +423,113 @@ func (x *PublicIPAddressStatus) GetStatic() bool {
 	return false
 }
 
+type SecurityGroup struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SecurityGroup) Reset() {
+	*x = SecurityGroup{}
+	mi := &file_nebius_compute_v1_network_interface_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SecurityGroup) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SecurityGroup) ProtoMessage() {}
+
+func (x *SecurityGroup) ProtoReflect() protoreflect.Message {
+	mi := &file_nebius_compute_v1_network_interface_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SecurityGroup.ProtoReflect.Descriptor instead.
+func (*SecurityGroup) Descriptor() ([]byte, []int) {
+	return file_nebius_compute_v1_network_interface_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *SecurityGroup) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+type SecurityGroupStatus struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SecurityGroupStatus) Reset() {
+	*x = SecurityGroupStatus{}
+	mi := &file_nebius_compute_v1_network_interface_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SecurityGroupStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SecurityGroupStatus) ProtoMessage() {}
+
+func (x *SecurityGroupStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_nebius_compute_v1_network_interface_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SecurityGroupStatus.ProtoReflect.Descriptor instead.
+func (*SecurityGroupStatus) Descriptor() ([]byte, []int) {
+	return file_nebius_compute_v1_network_interface_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *SecurityGroupStatus) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
 var File_nebius_compute_v1_network_interface_proto protoreflect.FileDescriptor
 
 const file_nebius_compute_v1_network_interface_proto_rawDesc = "" +
 	"\n" +
-	")nebius/compute/v1/network_interface.proto\x12\x11nebius.compute.v1\"\xd4\x01\n" +
+	")nebius/compute/v1/network_interface.proto\x12\x11nebius.compute.v1\"\x9f\x02\n" +
 	"\x14NetworkInterfaceSpec\x12\x1b\n" +
 	"\tsubnet_id\x18\x01 \x01(\tR\bsubnetId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12;\n" +
 	"\n" +
 	"ip_address\x18\x03 \x01(\v2\x1c.nebius.compute.v1.IPAddressR\tipAddress\x12N\n" +
-	"\x11public_ip_address\x18\x04 \x01(\v2\".nebius.compute.v1.PublicIPAddressR\x0fpublicIpAddress\"0\n" +
+	"\x11public_ip_address\x18\x04 \x01(\v2\".nebius.compute.v1.PublicIPAddressR\x0fpublicIpAddress\x12I\n" +
+	"\x0fsecurity_groups\x18\a \x03(\v2 .nebius.compute.v1.SecurityGroupR\x0esecurityGroups\"0\n" +
 	"\tIPAddress\x12#\n" +
 	"\rallocation_id\x18\x01 \x01(\tR\fallocationId\"^\n" +
 	"\x0fPublicIPAddress\x12%\n" +
 	"\rallocation_id\x18\x01 \x01(\tH\x00R\fallocationId\x12\x16\n" +
 	"\x06static\x18\x03 \x01(\bR\x06staticB\f\n" +
 	"\n" +
-	"allocation\"\x90\x02\n" +
+	"allocation\"\xe1\x02\n" +
 	"\x16NetworkInterfaceStatus\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12A\n" +
@@ -432,14 +538,20 @@ const file_nebius_compute_v1_network_interface_proto_rawDesc = "" +
 	"\x11public_ip_address\x18\x04 \x01(\v2(.nebius.compute.v1.PublicIPAddressStatusR\x0fpublicIpAddress\x12\x1f\n" +
 	"\vmac_address\x18\a \x01(\tR\n" +
 	"macAddress\x12\x12\n" +
-	"\x04fqdn\x18\t \x01(\tR\x04fqdn\"P\n" +
+	"\x04fqdn\x18\t \x01(\tR\x04fqdn\x12O\n" +
+	"\x0fsecurity_groups\x18\n" +
+	" \x03(\v2&.nebius.compute.v1.SecurityGroupStatusR\x0esecurityGroups\"P\n" +
 	"\x0fIPAddressStatus\x12\x18\n" +
 	"\aaddress\x18\x01 \x01(\tR\aaddress\x12#\n" +
 	"\rallocation_id\x18\x02 \x01(\tR\fallocationId\"n\n" +
 	"\x15PublicIPAddressStatus\x12\x18\n" +
 	"\aaddress\x18\x01 \x01(\tR\aaddress\x12#\n" +
 	"\rallocation_id\x18\x02 \x01(\tR\fallocationId\x12\x16\n" +
-	"\x06static\x18\x03 \x01(\bR\x06staticBPZNgithub.com/gpusupply/supply/internal/vendors/nebius/internal/nebiuspb;nebiuspbb\x06proto3"
+	"\x06static\x18\x03 \x01(\bR\x06static\"\x1f\n" +
+	"\rSecurityGroup\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"%\n" +
+	"\x13SecurityGroupStatus\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02idBPZNgithub.com/gpusupply/supply/internal/vendors/nebius/internal/nebiuspb;nebiuspbb\x06proto3"
 
 var (
 	file_nebius_compute_v1_network_interface_proto_rawDescOnce sync.Once
@@ -453,7 +565,7 @@ func file_nebius_compute_v1_network_interface_proto_rawDescGZIP() []byte {
 	return file_nebius_compute_v1_network_interface_proto_rawDescData
 }
 
-var file_nebius_compute_v1_network_interface_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_nebius_compute_v1_network_interface_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_nebius_compute_v1_network_interface_proto_goTypes = []any{
 	(*NetworkInterfaceSpec)(nil),   // 0: nebius.compute.v1.NetworkInterfaceSpec
 	(*IPAddress)(nil),              // 1: nebius.compute.v1.IPAddress
@@ -461,17 +573,21 @@ var file_nebius_compute_v1_network_interface_proto_goTypes = []any{
 	(*NetworkInterfaceStatus)(nil), // 3: nebius.compute.v1.NetworkInterfaceStatus
 	(*IPAddressStatus)(nil),        // 4: nebius.compute.v1.IPAddressStatus
 	(*PublicIPAddressStatus)(nil),  // 5: nebius.compute.v1.PublicIPAddressStatus
+	(*SecurityGroup)(nil),          // 6: nebius.compute.v1.SecurityGroup
+	(*SecurityGroupStatus)(nil),    // 7: nebius.compute.v1.SecurityGroupStatus
 }
 var file_nebius_compute_v1_network_interface_proto_depIdxs = []int32{
 	1, // 0: nebius.compute.v1.NetworkInterfaceSpec.ip_address:type_name -> nebius.compute.v1.IPAddress
 	2, // 1: nebius.compute.v1.NetworkInterfaceSpec.public_ip_address:type_name -> nebius.compute.v1.PublicIPAddress
-	4, // 2: nebius.compute.v1.NetworkInterfaceStatus.ip_address:type_name -> nebius.compute.v1.IPAddressStatus
-	5, // 3: nebius.compute.v1.NetworkInterfaceStatus.public_ip_address:type_name -> nebius.compute.v1.PublicIPAddressStatus
-	4, // [4:4] is the sub-list for method output_type
-	4, // [4:4] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	6, // 2: nebius.compute.v1.NetworkInterfaceSpec.security_groups:type_name -> nebius.compute.v1.SecurityGroup
+	4, // 3: nebius.compute.v1.NetworkInterfaceStatus.ip_address:type_name -> nebius.compute.v1.IPAddressStatus
+	5, // 4: nebius.compute.v1.NetworkInterfaceStatus.public_ip_address:type_name -> nebius.compute.v1.PublicIPAddressStatus
+	7, // 5: nebius.compute.v1.NetworkInterfaceStatus.security_groups:type_name -> nebius.compute.v1.SecurityGroupStatus
+	6, // [6:6] is the sub-list for method output_type
+	6, // [6:6] is the sub-list for method input_type
+	6, // [6:6] is the sub-list for extension type_name
+	6, // [6:6] is the sub-list for extension extendee
+	0, // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_nebius_compute_v1_network_interface_proto_init() }
@@ -488,7 +604,7 @@ func file_nebius_compute_v1_network_interface_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_nebius_compute_v1_network_interface_proto_rawDesc), len(file_nebius_compute_v1_network_interface_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
