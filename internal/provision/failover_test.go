@@ -210,10 +210,15 @@ func TestFailoverWaitsForStock(t *testing.T) {
 
 	// No stock at all: it fails at its deadline, naming the wait.
 	other := e.equivalentsOrAny()
-	e.procureWithFallback(other, supplyapi.Fallback{Until: supplyapi.DurationText("2s"), Query: e.soldOut(other)})
+	query := e.soldOut(other)
+	asked := time.Now()
+	e.procureWithFallback(other, supplyapi.Fallback{Until: supplyapi.DurationText("2s"), Query: query})
 	st = e.waitStatus(other.OfferID, "failed", failed)
 	if !strings.Contains(*st.FailureReason, "waited for capacity") {
 		t.Errorf("failure %q, want it to name the wait", *st.FailureReason)
+	}
+	if took := time.Since(asked); took < 2*time.Second || took > 4*time.Second {
+		t.Errorf("failed %s after the request, want at its deadline of 2s", took.Round(100*time.Millisecond))
 	}
 
 	// A wait ends with a delete of its resource (no force needed: nothing
