@@ -441,21 +441,13 @@ func (s *Service) retarget(ctx context.Context, p store.Procurement, fo ledger.F
 }
 
 // wait records that no equivalent offer is in stock and when p looks
-// again: after the next catalog read of any vendor, which is what brings
-// new stock, but not after its deadline.
+// again (nextLook).
 func (s *Service) wait(ctx context.Context, p store.Procurement, fo ledger.Failover, attempts []ledger.Attempt) error {
 	now := s.now().UTC()
-	look := s.offers.NextRead().Add(500 * time.Millisecond)
-	if soon := now.Add(time.Second); look.Before(soon) {
-		look = soon
-	}
-	if look.After(*fo.Until) {
-		look = *fo.Until
-	}
-	look = look.UTC().Truncate(time.Second)
 	if fo.WaitingSince == nil {
 		fo.WaitingSince = &now
 	}
+	look := nextLook(now, s.offers.NextRead(), *fo.WaitingSince, *fo.Until)
 	fo.NextLook = &look
 	_, changed, err := store.ChangeProcurement(ctx, s.store, p.OfferID, func(x *store.Procurement) bool {
 		if x.Status != store.ProcurementProvisioning || x.Attempt != p.Attempt || (x.Phase != store.PhaseSwitching && x.Phase != store.PhaseWaiting) {
@@ -474,6 +466,34 @@ func (s *Service) wait(ctx context.Context, p store.Procurement, fo ledger.Failo
 		return nil
 	}
 	return river.JobSnooze(max(look.Sub(now), 0))
+}
+
+// A wait for stock looks again no sooner than a tenth (1/lookBackoff) of
+// the time it has waited so far, and no later than maxLookGap, unless a
+// catalog read is due later: a vendor whose reads fail stays due for one,
+// and without the backoff every waiting procurement would look, and write
+// its row, every second until the vendor came back.
+const (
+	lookBackoff = 10
+	minLookGap  = time.Second
+	maxLookGap  = 20 * time.Second
+)
+
+// nextLook is when a procurement that has waited for stock since since
+// looks again, at now: just after the next vendor catalog read (read),
+// which is what brings new stock, with a backoff (lookBackoff), rounded up
+// to the second the progress shows, and at its deadline at the latest.
+func nextLook(now, read, since, until time.Time) time.Time {
+	gap := min(max(now.Sub(since)/lookBackoff, minLookGap), maxLookGap)
+	look := read.Add(500 * time.Millisecond)
+	if soon := now.Add(gap); look.Before(soon) {
+		look = soon
+	}
+	look = look.Add(time.Second - 1).Truncate(time.Second)
+	if look.After(until) {
+		look = until
+	}
+	return look.UTC()
 }
 
 // endFailover fails p, with every resource still provisioning, because

@@ -2,6 +2,7 @@ package provision_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -9,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/gpusupply/supply/internal/provision"
 	"github.com/gpusupply/supply/internal/refusal"
@@ -133,7 +136,17 @@ func TestFailoverRentsTheNextEquivalent(t *testing.T) {
 			}
 			evs, err := e.st.EventsAfter(context.Background(), 1, 0, store.EventFilter{Type: supplyapi.EventProcurementAttemptFailed}, 10)
 			if err != nil || len(evs) != 2 {
-				t.Errorf("procurement.attempt_failed events: %d, %v; want 2", len(evs), err)
+				t.Fatalf("procurement.attempt_failed events: %d, %v; want 2", len(evs), err)
+			}
+			// Each event carries the status with the try that failed.
+			for i, ev := range evs {
+				var st supplyapi.OfferStatusResponse
+				if err := json.Unmarshal(ev.Data, &st); err != nil {
+					t.Fatal(err)
+				}
+				if len(st.Attempts) != i+1 || st.Attempts[i].Vendor != eq[i].Vendor || st.Attempts[i].Outcome != supplyapi.AttemptRefused {
+					t.Errorf("procurement.attempt_failed event %d: attempts %+v, want the refusal at %s last", i, st.Attempts, eq[i].Vendor)
+				}
 			}
 		})
 	}
@@ -197,10 +210,15 @@ func TestFailoverWaitsForStock(t *testing.T) {
 
 	// No stock at all: it fails at its deadline, naming the wait.
 	other := e.equivalentsOrAny()
-	e.procureWithFallback(other, supplyapi.Fallback{Until: supplyapi.DurationText("2s"), Query: e.soldOut(other)})
+	query := e.soldOut(other)
+	asked := time.Now()
+	e.procureWithFallback(other, supplyapi.Fallback{Until: supplyapi.DurationText("2s"), Query: query})
 	st = e.waitStatus(other.OfferID, "failed", failed)
 	if !strings.Contains(*st.FailureReason, "waited for capacity") {
 		t.Errorf("failure %q, want it to name the wait", *st.FailureReason)
+	}
+	if took := time.Since(asked); took < 2*time.Second || took > 4*time.Second {
+		t.Errorf("failed %s after the request, want at its deadline of 2s", took.Round(100*time.Millisecond))
 	}
 
 	// A wait ends with a delete of its resource (no force needed: nothing
@@ -348,5 +366,169 @@ func TestFailoverStaysUnderSpendCaps(t *testing.T) {
 	}
 	if n := len(e.live("")); n != 0 {
 		t.Errorf("%d instances live", n)
+	}
+}
+
+// refusingVendors answers each create with refuse's error for it, or,
+// when that is nil, with the vendor's own answer.
+func refusingVendors(refuse func(v vendors.Vendor, req vendors.CreateRequest) error) func(*provision.Config) {
+	return func(c *provision.Config) {
+		vs := make([]vendors.Vendor, len(c.Vendors))
+		for i, v := range c.Vendors {
+			vs[i] = gatedVendor{Vendor: v, create: func(ctx context.Context, req vendors.CreateRequest) (vendors.Instance, error) {
+				if err := refuse(v, req); err != nil {
+					return vendors.Instance{}, err
+				}
+				return v.Create(ctx, req)
+			}}
+		}
+		c.Vendors = vs
+	}
+}
+
+// A vendor that refuses the credentials or the request would refuse it
+// anywhere: a procurement with a fallback fails on its first try, as one
+// without would, and no other vendor is asked.
+func TestFailoverNotForAuthOrInvalid(t *testing.T) {
+	for _, c := range []struct {
+		kind   error
+		status int
+	}{{vendors.ErrAuth, 401}, {vendors.ErrInvalid, 400}} {
+		t.Run(vendors.KindName(c.kind), func(t *testing.T) {
+			t.Parallel()
+			var creates atomic.Int32
+			e := newEnv(t, "sqlite", refusingVendors(func(v vendors.Vendor, _ vendors.CreateRequest) error {
+				creates.Add(1)
+				return &vendors.Error{Vendor: v.Name(), Op: "create", Kind: c.kind, Status: c.status, Message: "refused"}
+			}))
+			eq := e.equivalents(2)
+			e.procureWithFallback(eq[0], supplyapi.Fallback{})
+			st := e.waitStatus(eq[0].OfferID, "failed", failed)
+			if len(st.Attempts) != 1 || st.Attempts[0].Outcome != supplyapi.AttemptFailed || !strings.HasPrefix(*st.FailureReason, c.kind.Error()) {
+				t.Errorf("failed after %d tries (%s), want on the first try for %v", len(st.Attempts), *st.FailureReason, c.kind)
+			}
+			if n := creates.Load(); n != 1 {
+				t.Errorf("%d creates asked for, want 1", n)
+			}
+		})
+	}
+}
+
+// A renter who deletes the resource while its create is under way ends the
+// procurement: the capacity refusal that answers the create then moves
+// nothing to another offer.
+func TestFailoverNotAfterADelete(t *testing.T) {
+	var creates atomic.Int32
+	var e *env
+	e = newEnv(t, "sqlite", refusingVendors(func(v vendors.Vendor, req vendors.CreateRequest) error {
+		creates.Add(1)
+		if _, err := e.svc.Delete(context.Background(), 1, uuid.MustParse(req.ResourceID), true); err != nil {
+			t.Errorf("delete during the create: %v", err)
+		}
+		return &vendors.Error{Vendor: v.Name(), Op: "create", Kind: vendors.ErrNoCapacity, Status: 409, Message: "sold out"}
+	}))
+	eq := e.equivalents(2)
+	resp := e.procureWithFallback(eq[0], supplyapi.Fallback{})
+	st := e.waitStatus(eq[0].OfferID, "failed", failed)
+	if len(st.Attempts) != 1 || st.Attempts[0].Outcome != supplyapi.AttemptCancelled {
+		t.Errorf("failed after %d tries (%s), want the first one cancelled", len(st.Attempts), *st.FailureReason)
+	}
+	e.waitResource(resp.ResourceIDs[0], supplyapi.ResourceDeleted)
+	if n := creates.Load(); n != 1 {
+		t.Errorf("%d creates asked for, want 1", n)
+	}
+}
+
+// beyondCap finds, in the sandbox's catalog, the equivalents of a
+// single-GPU on-demand offer as a fallback without a query has them (its
+// exact GPU, GPU count, contract and region group, at most 25% dearer per
+// GPU-hour), cheapest first, and the cheapest offer of that kind above the
+// cap. Few equivalents are wanted, since each is tried before the cap
+// shows; and, when the catalog has one, a GPU with another variant of its
+// family in stock under the cap, which only a match by family would try.
+// Stock and prices drift with the wall clock, so the GPU is found, not
+// named.
+func (e *env) beyondCap() (eq []supplyapi.Offer, dearer supplyapi.Offer) {
+	e.t.Helper()
+	search := func(q supplyapi.OfferQuery) []supplyapi.Offer {
+		q.Limit, q.Compute.GPUCount, q.Compute.ContractType = 1000, 1, "ondemand"
+		res, err := e.index.Search(context.Background(), 1, q)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		return res.Offers
+	}
+	for _, gpu := range []string{"nvidia-h100-pcie-80gb", "nvidia-h100-sxm5-80gb", "nvidia-h200-sxm5-141gb", "nvidia-l40s-pcie-48gb", "nvidia-rtx-4090-pcie-24gb"} {
+		for _, region := range []string{"US", "EU", "APAC"} {
+			offers := search(supplyapi.OfferQuery{Region: region, Compute: supplyapi.OfferQueryCompute{GPUType: gpu}})
+			if len(offers) == 0 {
+				continue
+			}
+			limit := offers[0].GPUPricePerHour * 1.25
+			n := 0
+			for n < len(offers) && offers[n].GPUPricePerHour <= limit {
+				n++
+			}
+			if n == len(offers) || n > 10 {
+				continue
+			}
+			if eq == nil {
+				eq, dearer = offers[:n], offers[n]
+			}
+			family := search(supplyapi.OfferQuery{Region: region, Compute: supplyapi.OfferQueryCompute{GPUType: offers[0].GPUFamily, MaxPricePerGPUHour: &limit}})
+			if slices.ContainsFunc(family, func(o supplyapi.Offer) bool { return o.GPUType != gpu }) {
+				return offers[:n], offers[n]
+			}
+		}
+	}
+	if eq == nil {
+		e.t.Fatal("no GPU in the sandbox has an offer more than 25% dearer than its cheapest, with at most 10 in between")
+	}
+	return eq, dearer
+}
+
+// Without a query, a fallback moves only to the procured offer's
+// equivalents: with each of them sold out, the procurement fails having
+// tried them alone, though a dearer offer of the same GPU is in stock. The
+// query's max_price_per_gpu_hour, when the renter gives one, is the cap
+// instead, and lets that offer in.
+func TestFailoverEquivalents(t *testing.T) {
+	for _, name := range []string{"default cap", "renter's cap"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, "sqlite", nil)
+			eq, dearer := e.beyondCap()
+			for _, o := range eq {
+				e.takeAway(o, 0)
+			}
+			fb := supplyapi.Fallback{MaxAttempts: ptr(20)}
+			if name == "renter's cap" {
+				fb.Query = &supplyapi.OfferQuery{Region: dearer.Region, Compute: supplyapi.OfferQueryCompute{
+					GPUType: dearer.GPUType, ContractType: dearer.ContractType, MaxPricePerGPUHour: ptr(dearer.GPUPricePerHour)}}
+			}
+			e.procureWithFallback(eq[0], fb)
+			st := e.waitStatus(eq[0].OfferID, "settled", func(st supplyapi.OfferStatusResponse) bool { return ready(st) || failed(st) })
+			tried := st.Attempts
+			if fb.Query != nil {
+				last := tried[len(tried)-1]
+				if !ready(st) || last.GPUPricePerHour != dearer.GPUPricePerHour {
+					t.Fatalf("%s after %d tries, the last %s at %s %s for $%v per GPU-hour; want ready at $%v", st.ProcurementStatus, len(tried),
+						last.Outcome, last.Vendor, last.Region, last.GPUPricePerHour, dearer.GPUPricePerHour)
+				}
+				tried = tried[:len(tried)-1]
+			} else if !failed(st) || !strings.Contains(*st.FailureReason, "no other equivalent offer is in stock") {
+				t.Fatalf("%s after %d tries, want failed with none in stock (%v)", st.ProcurementStatus, len(tried), st.FailureReason)
+			}
+			if len(tried) != len(eq) {
+				t.Errorf("%d equivalents tried before the last, want the %d sold out", len(tried), len(eq))
+			}
+			for _, a := range tried {
+				if !slices.ContainsFunc(eq, func(o supplyapi.Offer) bool {
+					return o.Vendor == a.Vendor && o.VendorRegion == a.Region && o.GPUPricePerHour == a.GPUPricePerHour
+				}) {
+					t.Errorf("tried %s %s at $%v per GPU-hour, which is no equivalent of %s at $%v", a.Vendor, a.Region, a.GPUPricePerHour, eq[0].GPUType, eq[0].GPUPricePerHour)
+				}
+			}
+		})
 	}
 }
