@@ -414,7 +414,7 @@ func TestCommands(t *testing.T) {
 	})
 }
 
-// TestPrivateKeyNeverLeaves: rent and procure pointed at a private key, in
+// TestPrivateKeyNeverLeaves: rent, procure and mcp pointed at a private key, in
 // any form, refuse it before they ask the server anything (the server
 // here fails the test on any request) and say which public key to pass
 // instead; so does a private key where the default public key should be.
@@ -428,6 +428,9 @@ func TestPrivateKeyNeverLeaves(t *testing.T) {
 	defer srv.Close()
 	u := newUser(t, "SUPPLY_URL="+srv.URL, "SUPPLY_API_KEY=sk-any")
 	commands := [][]string{{"rent", "--gpu", "H100"}, {"procure", uuid.NewString()}}
+	// supply mcp, given a key with --ssh-key, refuses it too, before it
+	// serves anything: the agent's rent would install it.
+	keyed := append(slices.Clone(commands), []string{"mcp"})
 	for name, key := range privatekeytest.Forms(t) {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -437,7 +440,7 @@ func TestPrivateKeyNeverLeaves(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			for _, args := range commands {
+			for _, args := range keyed {
 				u.fails(t, paired+" is a private key, which never leaves this machine: pass its public key, --ssh-key "+paired+".pub",
 					append(args, "--ssh-key", paired)...)
 				u.fails(t, alone+" holds a private key, which never leaves this machine: pass a public key (a .pub file); ssh-keygen -y -f "+alone+" prints this one's",
