@@ -219,6 +219,16 @@ func TestConsoleInABrowser(t *testing.T) {
 			chromedp.SetValue(css("#q-gpu"), "H100"), chromedp.SetValue(css("#q-region"), region), chromedp.Click(css("#search")),
 			chromedp.WaitVisible(css("#offers tbody tr")))
 	}
+	// createVolume makes a volume at Lambda from the Storage page's form
+	// and waits until the page lists it available.
+	createVolume := func() {
+		t.Helper()
+		do("create volume", chromedp.Navigate(s.URL+"/storage"), chromedp.WaitVisible(css("#create-volume")),
+			chromedp.SetValue(css(`#create-volume input[name="vendor"]`), "lambda"),
+			chromedp.SetValue(css(`#create-volume input[name="region"]`), "us-east-1"),
+			chromedp.Click(css(`#create-volume button[type="submit"]`)))
+		poll("volume available", `Array.from(document.querySelectorAll("#volumes tbody .state")).some(s => s.textContent === "available") ? "yes" : ""`, 30*time.Second)
+	}
 	// gone checks that a deleted machine's row shows no way in, nothing
 	// to delete and no auto-delete time.
 	gone := func(id string) {
@@ -469,11 +479,7 @@ func TestConsoleInABrowser(t *testing.T) {
 
 	// Volumes: make one at Lambda from the form, watch it become
 	// available, delete it and watch it go.
-	do("volumes", chromedp.Navigate(s.URL+"/storage"), chromedp.WaitVisible(css("#create-volume")),
-		chromedp.SetValue(css(`#create-volume input[name="vendor"]`), "lambda"),
-		chromedp.SetValue(css(`#create-volume input[name="region"]`), "us-east-1"),
-		chromedp.Click(css(`#create-volume button[type="submit"]`)))
-	poll("volume available", `(() => { const s = document.querySelector("#volumes tbody .state"); return s && s.textContent === "available" ? "yes" : ""; })()`, 30*time.Second)
+	createVolume()
 	fits("volumes")
 	do("delete volume", chromedp.Click(css("#volumes tbody button.danger")))
 	poll("volume deleted", `(() => { const s = document.querySelector("#volumes tbody .state"); return s && s.textContent === "deleted" ? "yes" : ""; })()`, 30*time.Second)
@@ -579,6 +585,10 @@ func TestConsoleInABrowser(t *testing.T) {
 	do("phone delete cancel", chromedp.Click(css("#delete [data-close]")))
 	do("phone vendors", chromedp.Navigate(s.URL+"/vendors"), chromedp.WaitVisible(css("#vendors tbody tr")))
 	fits("phone vendors")
+	createVolume()
+	fits("phone volumes")
+	do("phone team", chromedp.Navigate(s.URL+"/team"), chromedp.WaitVisible(css("#keys tbody tr")))
+	fits("phone team")
 	do("phone not found", chromedp.Navigate(s.URL+"/nope"), chromedp.WaitVisible(css("main h1")))
 	fits("phone not found")
 	do("phone docs", chromedp.Navigate(s.URL+"/docs#/operations/get_offers_get_offers_post"), chromedp.WaitVisible(css(`elements-api h1`)))
