@@ -23,6 +23,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/gpusupply/supply/e2e"
 	"github.com/gpusupply/supply/internal/privatekey/privatekeytest"
@@ -712,6 +713,13 @@ func TestCompletionAndHelp(t *testing.T) {
 		if cmd.Runnable() && cmd.Example == "" {
 			t.Errorf("supply %s has no example in its help", cmd.CommandPath())
 		}
+		// Every flag can come from the environment, so its help says from
+		// which variable.
+		cmd.LocalFlags().VisitAll(func(f *pflag.Flag) {
+			if f.Name != "help" && !strings.Contains(f.Usage, "(env SUPPLY_") {
+				t.Errorf("%s --%s does not name its SUPPLY_ variable: %q", cmd.CommandPath(), f.Name, f.Usage)
+			}
+		})
 		for _, sub := range cmd.Commands() {
 			walk(sub)
 		}
