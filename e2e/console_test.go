@@ -105,8 +105,8 @@ const machineRow = `((id) => {
 // ready at the next cheapest, reach its SSH port, delete it, sign out;
 // on the phone, rent and list again. Every page, and every dialog open,
 // must fit the window: nothing scrolls sideways and every button is inside
-// it; Machines shows every column at 1280 px. A deleted machine shows no
-// ssh line, no Delete button and no auto-delete time.
+// it; Offers and Machines show every column at 1280 px. A deleted machine
+// shows no ssh line, no Delete button and no auto-delete time.
 func TestConsoleInABrowser(t *testing.T) {
 	browser := chromium(t)
 	s := Start(t, store.EngineSQLite, "--sandbox-boot-time", "1s", "--catalog-refresh", "1h")
@@ -190,6 +190,14 @@ func TestConsoleInABrowser(t *testing.T) {
 			t.Errorf("%s at %s: %s", what, size, strings.Join(problems, "; "))
 		}
 		shot(strings.ReplaceAll(what, " ", "-"))
+	}
+	// everyColumn fails the test for the columns of a page's table that
+	// the window cuts off.
+	everyColumn := func(page, table string) {
+		t.Helper()
+		if cut := eval("columns of "+page, `(`+hiddenColumns+`)("`+table+`")`); len(cut) > 0 {
+			t.Errorf("at %s the %s page cuts off the columns %q", size, page, cut)
+		}
 	}
 	// poll evaluates a JavaScript expression until it yields a non-empty
 	// string.
@@ -289,6 +297,7 @@ func TestConsoleInABrowser(t *testing.T) {
 			t.Fatalf("offers not sorted by price: %v", prices)
 		}
 	}
+	everyColumn("Offers", "#offers")
 	fits("offers")
 
 	// Rent the cheapest, sold out at its vendor. A key that is not an SSH
@@ -374,9 +383,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	if listed := text("#machines tbody"); !strings.Contains(listed, machineName) || !regexp.MustCompile(`(<\$0\.01|\$0\.0[1-9])`).MatchString(listed) {
 		t.Fatalf("machines page lists %q", listed)
 	}
-	if cut := eval("columns", `(`+hiddenColumns+`)("#machines")`); len(cut) > 0 {
-		t.Errorf("at %s the Machines page cuts off the columns %q", size, cut)
-	}
+	everyColumn("Machines", "#machines")
 	fits("machines")
 
 	// A request with the session but without the page's CSRF token, or
