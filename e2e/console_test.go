@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -219,14 +220,16 @@ func TestConsoleInABrowser(t *testing.T) {
 		return v
 	}
 	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
-	// search finds the on-demand (the default) H100s of the region,
-	// cheapest first.
-	search := func() {
+	// searchAt finds the on-demand (the default) H100s of a region group
+	// and, unless vendor is "", a vendor, cheapest first.
+	searchAt := func(group, vendor string) {
 		t.Helper()
 		do("search", chromedp.Navigate(s.URL+"/"), chromedp.WaitReady(css(`#q-gpu option[value="H100"]`)),
-			chromedp.SetValue(css("#q-gpu"), "H100"), chromedp.SetValue(css("#q-region"), region), chromedp.Click(css("#search")),
-			chromedp.WaitVisible(css("#offers tbody tr")))
+			chromedp.SetValue(css("#q-gpu"), "H100"), chromedp.SetValue(css("#q-region"), group), chromedp.SetValue(css("#q-vendor"), vendor),
+			chromedp.Click(css("#search")), chromedp.WaitVisible(css("#offers tbody tr")))
 	}
+	// search finds the on-demand H100s of the region the test rents in.
+	search := func() { t.Helper(); searchAt(region, "") }
 	// createVolume makes a volume at Lambda from the Storage page's form
 	// and waits until the page lists it available.
 	createVolume := func() {
@@ -476,6 +479,13 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 	if hidden, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("rent-cancel").hidden`)); err != nil || !hidden {
 		t.Errorf("the Cancel button is still shown after the procurement ended (%v)", err)
+	}
+
+	// A region of the group Other is named by its country, not "Other".
+	searchAt("Other", "hyperstack")
+	rows := eval("regions elsewhere", `Array.from(document.querySelectorAll("#offers tbody tr"), tr => tr.textContent)`)
+	if !slices.ContainsFunc(rows, func(r string) bool { return strings.Contains(r, "Canada · CANADA-1") }) {
+		t.Errorf("Hyperstack's H100s of the group Other read %q, want CANADA-1 as Canada · CANADA-1", rows)
 	}
 
 	do("vendors", chromedp.Navigate(s.URL+"/vendors"), chromedp.WaitVisible(css("#vendors tbody tr")))
