@@ -107,8 +107,8 @@ const machineRow = `((id) => {
 // ready at the next cheapest, reach its SSH port, delete it, sign out;
 // on the phone, rent and list again. Every page, and every dialog open,
 // must fit the window: nothing scrolls sideways and every button is inside
-// it; Machines shows every column at 1280 px. A deleted machine shows no
-// ssh line, no Delete button and no auto-delete time.
+// it; Offers and Machines show every column at 1280 px. A deleted machine
+// shows no ssh line, no Delete button and no auto-delete time.
 func TestConsoleInABrowser(t *testing.T) {
 	browser := chromium(t)
 	s := Start(t, store.EngineSQLite, "--sandbox-boot-time", "1s", "--catalog-refresh", "1h")
@@ -193,6 +193,14 @@ func TestConsoleInABrowser(t *testing.T) {
 		}
 		shot(strings.ReplaceAll(what, " ", "-"))
 	}
+	// everyColumn fails the test for the columns of a page's table that
+	// the window cuts off.
+	everyColumn := func(page, table string) {
+		t.Helper()
+		if cut := eval("columns of "+page, `(`+hiddenColumns+`)("`+table+`")`); len(cut) > 0 {
+			t.Errorf("at %s the %s page cuts off the columns %q", size, page, cut)
+		}
+	}
 	// poll evaluates a JavaScript expression until it yields a non-empty
 	// string.
 	poll := func(what, expr string, timeout time.Duration) string {
@@ -213,13 +221,25 @@ func TestConsoleInABrowser(t *testing.T) {
 		return v
 	}
 	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
-	// search finds the on-demand (the default) H100s of the region,
-	// cheapest first.
-	search := func() {
+	// searchAt finds the on-demand (the default) H100s of a region group
+	// and, unless vendor is "", a vendor, cheapest first.
+	searchAt := func(group, vendor string) {
 		t.Helper()
 		do("search", chromedp.Navigate(s.URL+"/"), chromedp.WaitReady(css(`#q-gpu option[value="H100"]`)),
-			chromedp.SetValue(css("#q-gpu"), "H100"), chromedp.SetValue(css("#q-region"), region), chromedp.Click(css("#search")),
-			chromedp.WaitVisible(css("#offers tbody tr")))
+			chromedp.SetValue(css("#q-gpu"), "H100"), chromedp.SetValue(css("#q-region"), group), chromedp.SetValue(css("#q-vendor"), vendor),
+			chromedp.Click(css("#search")), chromedp.WaitVisible(css("#offers tbody tr")))
+	}
+	// search finds the on-demand H100s of the region the test rents in.
+	search := func() { t.Helper(); searchAt(region, "") }
+	// createVolume makes a volume at Lambda from the Storage page's form
+	// and waits until the page lists it available.
+	createVolume := func() {
+		t.Helper()
+		do("create volume", chromedp.Navigate(s.URL+"/storage"), chromedp.WaitVisible(css("#create-volume")),
+			chromedp.SetValue(css(`#create-volume input[name="vendor"]`), "lambda"),
+			chromedp.SetValue(css(`#create-volume input[name="region"]`), "us-east-1"),
+			chromedp.Click(css(`#create-volume button[type="submit"]`)))
+		poll("volume available", `Array.from(document.querySelectorAll("#volumes tbody .state")).some(s => s.textContent === "available") ? "yes" : ""`, 30*time.Second)
 	}
 	// gone checks that a deleted machine's row shows no way in, nothing
 	// to delete and no auto-delete time.
@@ -281,6 +301,7 @@ func TestConsoleInABrowser(t *testing.T) {
 			t.Fatalf("offers not sorted by price: %v", prices)
 		}
 	}
+	everyColumn("Offers", "#offers")
 	fits("offers")
 
 	// Rent the cheapest, sold out at its vendor. A key that is not an SSH
@@ -366,9 +387,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	if listed := text("#machines tbody"); !strings.Contains(listed, machineName) || !regexp.MustCompile(`(<\$0\.01|\$0\.0[1-9])`).MatchString(listed) {
 		t.Fatalf("machines page lists %q", listed)
 	}
-	if cut := eval("columns", `(`+hiddenColumns+`)("#machines")`); len(cut) > 0 {
-		t.Errorf("at %s the Machines page cuts off the columns %q", size, cut)
-	}
+	everyColumn("Machines", "#machines")
 	fits("machines")
 
 	// A request with the session but without the page's CSRF token, or
@@ -463,6 +482,13 @@ func TestConsoleInABrowser(t *testing.T) {
 		t.Errorf("the Cancel button is still shown after the procurement ended (%v)", err)
 	}
 
+	// A region of the group Other is named by its country, not "Other".
+	searchAt("Other", "hyperstack")
+	rows := eval("regions elsewhere", `Array.from(document.querySelectorAll("#offers tbody tr"), tr => tr.textContent)`)
+	if !slices.ContainsFunc(rows, func(r string) bool { return strings.Contains(r, "Canada · CANADA-1") }) {
+		t.Errorf("Hyperstack's H100s of the group Other read %q, want CANADA-1 as Canada · CANADA-1", rows)
+	}
+
 	do("vendors", chromedp.Navigate(s.URL+"/vendors"), chromedp.WaitVisible(css("#vendors tbody tr")))
 	if v, banner := text("main"), text(".banner"); !strings.Contains(v, "healthy") || !strings.Contains(banner, "Sandbox mode") {
 		t.Fatalf("vendors page: %q, banner %q", v, banner)
@@ -471,11 +497,7 @@ func TestConsoleInABrowser(t *testing.T) {
 
 	// Volumes: make one at Lambda from the form, watch it become
 	// available, delete it and watch it go.
-	do("volumes", chromedp.Navigate(s.URL+"/storage"), chromedp.WaitVisible(css("#create-volume")),
-		chromedp.SetValue(css(`#create-volume input[name="vendor"]`), "lambda"),
-		chromedp.SetValue(css(`#create-volume input[name="region"]`), "us-east-1"),
-		chromedp.Click(css(`#create-volume button[type="submit"]`)))
-	poll("volume available", `(() => { const s = document.querySelector("#volumes tbody .state"); return s && s.textContent === "available" ? "yes" : ""; })()`, 30*time.Second)
+	createVolume()
 	fits("volumes")
 	do("delete volume", chromedp.Click(css("#volumes tbody button.danger")))
 	poll("volume deleted", `(() => { const s = document.querySelector("#volumes tbody .state"); return s && s.textContent === "deleted" ? "yes" : ""; })()`, 30*time.Second)
@@ -602,6 +624,10 @@ func TestConsoleInABrowser(t *testing.T) {
 	do("phone delete cancel", chromedp.Click(css("#delete [data-close]")))
 	do("phone vendors", chromedp.Navigate(s.URL+"/vendors"), chromedp.WaitVisible(css("#vendors tbody tr")))
 	fits("phone vendors")
+	createVolume()
+	fits("phone volumes")
+	do("phone team", chromedp.Navigate(s.URL+"/team"), chromedp.WaitVisible(css("#keys tbody tr")))
+	fits("phone team")
 	do("phone not found", chromedp.Navigate(s.URL+"/nope"), chromedp.WaitVisible(css("main h1")))
 	fits("phone not found")
 	do("phone docs", chromedp.Navigate(s.URL+"/docs#/operations/get_offers_get_offers_post"), chromedp.WaitVisible(css(`elements-api h1`)))

@@ -23,6 +23,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/gpusupply/supply/e2e"
 	"github.com/gpusupply/supply/internal/privatekey/privatekeytest"
@@ -414,7 +415,7 @@ func TestCommands(t *testing.T) {
 	})
 }
 
-// TestPrivateKeyNeverLeaves: rent and procure pointed at a private key, in
+// TestPrivateKeyNeverLeaves: rent, procure and mcp pointed at a private key, in
 // any form, refuse it before they ask the server anything (the server
 // here fails the test on any request) and say which public key to pass
 // instead; so does a private key where the default public key should be.
@@ -428,6 +429,9 @@ func TestPrivateKeyNeverLeaves(t *testing.T) {
 	defer srv.Close()
 	u := newUser(t, "SUPPLY_URL="+srv.URL, "SUPPLY_API_KEY=sk-any")
 	commands := [][]string{{"rent", "--gpu", "H100"}, {"procure", uuid.NewString()}}
+	// supply mcp, given a key with --ssh-key, refuses it too, before it
+	// serves anything: the agent's rent would install it.
+	keyed := append(slices.Clone(commands), []string{"mcp"})
 	for name, key := range privatekeytest.Forms(t) {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -437,7 +441,7 @@ func TestPrivateKeyNeverLeaves(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			for _, args := range commands {
+			for _, args := range keyed {
 				u.fails(t, paired+" is a private key, which never leaves this machine: pass its public key, --ssh-key "+paired+".pub",
 					append(args, "--ssh-key", paired)...)
 				u.fails(t, alone+" holds a private key, which never leaves this machine: pass a public key (a .pub file); ssh-keygen -y -f "+alone+" prints this one's",
@@ -709,6 +713,13 @@ func TestCompletionAndHelp(t *testing.T) {
 		if cmd.Runnable() && cmd.Example == "" {
 			t.Errorf("supply %s has no example in its help", cmd.CommandPath())
 		}
+		// Every flag can come from the environment, so its help says from
+		// which variable.
+		cmd.LocalFlags().VisitAll(func(f *pflag.Flag) {
+			if f.Name != "help" && !strings.Contains(f.Usage, "(env SUPPLY_") {
+				t.Errorf("%s --%s does not name its SUPPLY_ variable: %q", cmd.CommandPath(), f.Name, f.Usage)
+			}
+		})
 		for _, sub := range cmd.Commands() {
 			walk(sub)
 		}

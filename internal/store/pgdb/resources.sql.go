@@ -503,10 +503,11 @@ UPDATE resources SET delete_at = $1, updated_at = $2
 WHERE offer_id = $3 AND status NOT IN ('deleting', 'deleted', 'failed')
 `
 
-// delete_at is written only here, never by UpdateResource, and without a
-// new version: it is the renter's field alone, so a worker step that read
-// the row before a renter moved the time neither moves it back nor has to
-// re-read for it. Only resources not yet on their way out change.
+// delete_at is set only here (UpdateResource only clears it, for a resource
+// on its way out), and without a new version: it is the renter's field
+// alone, so a worker step that read the row before a renter moved the time
+// neither moves it back nor has to re-read for it. Only resources not yet
+// on their way out change.
 func (q *Queries) SetDeleteAt(ctx context.Context, deleteAt *time.Time, updatedAt time.Time, offerID string) (int64, error) {
 	result, err := q.db.Exec(ctx, setDeleteAt, deleteAt, updatedAt, offerID)
 	if err != nil {

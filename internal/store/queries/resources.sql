@@ -86,10 +86,11 @@ UPDATE resources SET
 WHERE id = sqlc.arg(id) AND version = sqlc.arg(version)
 RETURNING *;
 
--- delete_at is written only here, never by UpdateResource, and without a
--- new version: it is the renter's field alone, so a worker step that read
--- the row before a renter moved the time neither moves it back nor has to
--- re-read for it. Only resources not yet on their way out change.
+-- delete_at is set only here (UpdateResource only clears it, for a resource
+-- on its way out), and without a new version: it is the renter's field
+-- alone, so a worker step that read the row before a renter moved the time
+-- neither moves it back nor has to re-read for it. Only resources not yet
+-- on their way out change.
 -- name: SetDeleteAt :execrows
 UPDATE resources SET delete_at = sqlc.arg(delete_at), updated_at = sqlc.arg(updated_at)
 WHERE offer_id = sqlc.arg(offer_id) AND status NOT IN ('deleting', 'deleted', 'failed');
