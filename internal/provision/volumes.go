@@ -103,6 +103,9 @@ func (s *Service) CreateVolume(ctx context.Context, accountID int64, req supplya
 	if err != nil {
 		return supplyapi.Volume{}, err
 	}
+	if info := s.vendors[vendor].Info(); req.SizeGB < info.MinVolumeGB {
+		return supplyapi.Volume{}, fieldError("size_gb", fmt.Sprintf("Value error, %s makes volumes of at least %d GB, not %d", info.DisplayName, info.MinVolumeGB, req.SizeGB), req.SizeGB)
+	}
 	now := s.now().UTC()
 	v := store.Volume{
 		ID: uuid.NewString(), AccountID: accountID, Vendor: vendor, VendorRegion: region, Name: req.Name, SizeGB: int64(req.SizeGB),

@@ -3,6 +3,7 @@ package provision_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -57,7 +58,8 @@ func atVendor(t *testing.T, vv vendors.Volumes) map[string]vendors.Volume {
 // deletion while attached, outlives its machine, costs while it exists,
 // emits events, and is deleted only once the vendor confirms. A vendor
 // without volumes is a 422 naming it, and so is asking a vendor for more
-// volumes than its create attaches (Hyperstack: one).
+// volumes than its create attaches (Hyperstack: one) or a smaller volume
+// than it makes (Verda: 40 GB).
 func TestVolumes(t *testing.T) {
 	for _, engine := range storetest.Engines(t) {
 		t.Run(engine, func(t *testing.T) {
@@ -68,6 +70,10 @@ func TestVolumes(t *testing.T) {
 			if _, err := e.svc.CreateVolume(ctx, 1, supplyapi.VolumeRequest{Vendor: "scaleway", Region: "fr-par-2", SizeGB: 10, Name: "x"}); !errors.As(err, &qe) ||
 				!strings.Contains(qe.Msg, "scaleway does not support volumes") {
 				t.Errorf("a volume at a vendor without volumes: %v, want a 422 naming the vendor and the capability", err)
+			}
+			if _, err := e.svc.CreateVolume(ctx, 1, supplyapi.VolumeRequest{Vendor: "verda", Region: "FIN-01", SizeGB: 10, Name: "x"}); !errors.As(err, &qe) ||
+				fmt.Sprint(qe.Loc) != "[body size_gb]" || !strings.Contains(qe.Msg, "makes volumes of at least 40 GB, not 10") {
+				t.Errorf("a 10 GB volume at Verda: %v, want a 422 on size_gb naming its 40 GB minimum", err)
 			}
 			hs, err := e.index.Search(ctx, 1, supplyapi.OfferQuery{Vendor: "hyperstack", Compute: supplyapi.OfferQueryCompute{GPUType: "H100"}, Limit: 1})
 			if err != nil || len(hs.Offers) == 0 {

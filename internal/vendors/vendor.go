@@ -101,6 +101,10 @@ type Info struct {
 	// (Hyperstack: one volume_name); 0 is no bound. More is refused at
 	// request time.
 	MaxVolumes int `json:"max_volumes,omitempty"`
+	// MinVolumeGB is the smallest volume the vendor makes (Verda: 40);
+	// 0 is no bound. A smaller one is refused at request time rather than
+	// made larger and billed as asked.
+	MinVolumeGB int `json:"min_volume_gb,omitempty"`
 	// Ports: instances can have ports opened (CreateRequest.Ports).
 	Ports bool `json:"supports_ports"`
 }

@@ -52,7 +52,7 @@ func volumesCase(t *testing.T, kit Kit) {
 		t.Fatalf("the kit has volumes but the adapter implements vendors.Volumes: %v, Info says %v", ok, r.Vendor.Info().Volumes)
 	}
 	req := kit.Request(t)
-	vreq := vendors.VolumeRequest{VolumeID: uuid.NewString(), Owner: vendors.NewOwner(), Region: req.Region, SizeGB: 10}
+	vreq := vendors.VolumeRequest{VolumeID: uuid.NewString(), Owner: vendors.NewOwner(), Region: req.Region, SizeGB: max(10, r.Vendor.Info().MinVolumeGB)}
 	vol, err := vv.CreateVolume(ctx, vreq)
 	if err != nil {
 		t.Fatal(err)

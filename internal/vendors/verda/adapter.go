@@ -170,6 +170,7 @@ func (a *Adapter) Info() vendors.Info {
 		Cilium:      true,
 		Stop:        true,
 		Volumes:     true,
+		MinVolumeGB: minVolumeGB,
 	}
 }
 

@@ -332,14 +332,14 @@ func TestPricesAsNumbersOrStrings(t *testing.T) {
 func TestVolumeMountedByStartupScript(t *testing.T) {
 	f := setup.Serve(t, standin.Options{}, nil)
 	ctx := context.Background()
-	vol, err := f.A.CreateVolume(ctx, vendors.VolumeRequest{VolumeID: uuid.NewString(), Owner: vendors.NewOwner(), Region: "FIN-03", SizeGB: 10})
+	vol, err := f.A.CreateVolume(ctx, vendors.VolumeRequest{VolumeID: uuid.NewString(), Owner: vendors.NewOwner(), Region: "FIN-03", SizeGB: 45})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var made deployVolume
 	json.Unmarshal(f.Rec.Body("POST /v1/volumes"), &made)
-	if made.Size != minVolumeGB || made.Type != osVolumeType || made.LocationCode != "FIN-03" || made.Name != vol.Name {
-		t.Errorf("create volume body %+v, want %d GB of NVMe in FIN-03 named %s", made, minVolumeGB, vol.Name)
+	if made.Size != 45 || made.Type != osVolumeType || made.LocationCode != "FIN-03" || made.Name != vol.Name {
+		t.Errorf("create volume body %+v, want 45 GB of NVMe in FIN-03 named %s", made, vol.Name)
 	}
 	req := createRequest(t, "FIN-03", "1H100.80S.30V", vendors.OnDemand)
 	req.UserData = "#!/bin/sh\necho renter-script\n"

@@ -25,7 +25,7 @@ import (
 const dataVolumeType = osVolumeType
 
 // minVolumeGB is DeployVolume's minimum size (size: minimum 40); a
-// smaller volume is made at it.
+// smaller volume is refused at request time (Info.MinVolumeGB).
 const minVolumeGB = 40
 
 // defaultVolumePrice is the NVMe price per GB-month until /volume-types
@@ -91,7 +91,7 @@ func (a *Adapter) CreateVolume(ctx context.Context, req vendors.VolumeRequest) (
 	// Not repeated by the client: a second POST would make a second
 	// volume. The next CreateVolume finds the first by its name.
 	err = a.do(ctx, a.client, vendors.Request{Op: "create volume", Method: http.MethodPost, Path: "/volumes",
-		JSON: deployVolume{Name: name, Size: float64(max(req.SizeGB, minVolumeGB)), Type: dataVolumeType, LocationCode: req.Region}}, &raw)
+		JSON: deployVolume{Name: name, Size: float64(req.SizeGB), Type: dataVolumeType, LocationCode: req.Region}}, &raw)
 	if err != nil {
 		return vendors.Volume{}, err
 	}
