@@ -160,8 +160,8 @@ type Adapter struct {
 	// refused holds, by type/region/contract, until when a capacity
 	// refusal shows an offer sold out.
 	refused map[string]time.Time
-	// unknown remembers the regions already logged as unknown.
-	unknown sync.Map
+	// unplaced are the regions regionCountries lacks.
+	unplaced vendors.Unplaced
 }
 
 // cached is a value read at a time.

@@ -172,9 +172,8 @@ func TestSuite(t *testing.T) {
 			}
 		},
 		ScaledRegion:   "us-east-1-s3",
-		ScaledUnplaced: true,
 		Country:        New(Config{AccessKeyID: testKey, Logger: slog.New(slog.DiscardHandler)}).country,
-		UnknownRegions: []string{"mars-north-1", "us-east-1-s2"},
+		UnknownRegions: []string{"mars-north-1", "us-east-1-sx"},
 
 		UserData:    true,
 		Ports:       true,

@@ -448,13 +448,7 @@ var regionCountries = map[string]string{
 }
 
 // country returns the region's ISO country, or "" (logged once) for a
-// region the table does not know: a wrong country is worse than none.
+// region the table does not know.
 func (a *Adapter) country(region string) string {
-	if c, ok := regionCountries[region]; ok {
-		return c
-	}
-	if _, logged := a.unknown.LoadOrStore(region, true); !logged {
-		a.log.Warn("unknown AWS region: no country known", "region", region)
-	}
-	return ""
+	return a.unplaced.Country(a.log, regionCountries, region, "AWS region")
 }

@@ -21,7 +21,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/digitalocean/godo"
@@ -98,9 +97,9 @@ type Adapter struct {
 	sshPort  func(ip string) int
 	pageSize int
 	log      *slog.Logger
-	// unknownRegions remembers regions already logged as unknown.
-	unknownRegions sync.Map
-	size           vendors.ItemsSize
+	// unplaced are the regions regionCountries lacks.
+	unplaced vendors.Unplaced
+	size     vendors.ItemsSize
 
 	identifiers []string
 }
@@ -258,13 +257,7 @@ var regionCountries = map[string]string{
 // country returns the region's ISO country, or "" (logged once) for one
 // the table does not know.
 func (a *Adapter) country(region string) string {
-	if c, ok := regionCountries[region]; ok {
-		return c
-	}
-	if _, logged := a.unknownRegions.LoadOrStore(region, true); !logged {
-		a.log.Warn("unknown DigitalOcean region: no country known", "region", region)
-	}
-	return ""
+	return a.unplaced.Country(a.log, regionCountries, region, "DigitalOcean region")
 }
 
 // Catalog lists every GPU size in every region it is sold in. A size

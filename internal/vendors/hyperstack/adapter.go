@@ -78,8 +78,8 @@ type Adapter struct {
 	mu   sync.Mutex
 	envs map[string]bool // environment names known to exist
 	keys map[string]bool // "<environment>/<key name>" known to exist
-	// unknownRegions are logged once each.
-	unknownRegions map[string]bool
+	// unplaced are the regions regionCountry lacks.
+	unplaced vendors.Unplaced
 
 	// identifiers are the configured values that name the operator's
 	// account at the vendor, never to be shown to tenants (vendors.Redact).
@@ -111,14 +111,13 @@ func New(c Config) *Adapter {
 		ParseError: parseError,
 	})
 	return &Adapter{
-		identifiers:    []string{c.APIKey},
-		client:         client,
-		deleter:        client.WithoutRetries(),
-		sshPort:        c.SSHPort,
-		log:            cmp.Or(c.Logger, slog.Default()).With("vendor", vendorName),
-		envs:           map[string]bool{},
-		keys:           map[string]bool{},
-		unknownRegions: map[string]bool{},
+		identifiers: []string{c.APIKey},
+		client:      client,
+		deleter:     client.WithoutRetries(),
+		sshPort:     c.SSHPort,
+		log:         cmp.Or(c.Logger, slog.Default()).With("vendor", vendorName),
+		envs:        map[string]bool{},
+		keys:        map[string]bool{},
 	}
 }
 
@@ -147,41 +146,9 @@ var regionCountry = map[string]string{
 	"US-1":     "US",
 }
 
-// country returns the ISO code of a region, or "" (logged once) for a
-// region the table does not know. The stand-in's synthetic scale regions
-// ("CANADA-1-s7") sit where their real region is.
+// country is region's country (regionCountry), or "" logged once.
 func (a *Adapter) country(region string) string {
-	if c, ok := regionCountry[region]; ok {
-		return c
-	}
-	if base, n, ok := strings.Cut(region, syntheticRegionSep); ok && isDigits(n) {
-		if c, ok := regionCountry[base]; ok {
-			return c
-		}
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if !a.unknownRegions[region] {
-		a.unknownRegions[region] = true
-		a.log.Warn("unknown Hyperstack region: country left empty", "region", region)
-	}
-	return ""
-}
-
-// syntheticRegionSep joins a real region and a scale-copy number in the
-// stand-in's synthetic regions.
-const syntheticRegionSep = "-s"
-
-func isDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
+	return a.unplaced.Country(a.log, regionCountry, region, "Hyperstack region")
 }
 
 // Catalog joins the flavors (what exists where, and whether it is in

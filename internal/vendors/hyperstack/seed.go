@@ -1,8 +1,9 @@
 package hyperstack
 
 import (
-	"fmt"
 	"hash/fnv"
+
+	"github.com/gpusupply/supply/internal/vendors"
 )
 
 // The stand-in's catalog: Hyperstack's real regions, flavors and GPU
@@ -113,7 +114,7 @@ func seedOffers(scale int) []offer {
 		for _, r := range seedRegions {
 			region := r.name
 			if n > 1 {
-				region = fmt.Sprintf("%s%s%d", r.name, syntheticRegionSep, n)
+				region = vendors.ScaleCopy(r.name, n)
 			}
 			for _, f := range seedFlavors {
 				stock, sold := seedStock[r.name][f.name]

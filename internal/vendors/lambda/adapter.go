@@ -19,7 +19,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -71,9 +70,9 @@ type Adapter struct {
 	launch  *rate.Limiter
 	sshPort func(ip string) int
 	log     *slog.Logger
-	// unknownRegions remembers regions already logged as unknown, so a
-	// catalog refresh does not log them again every time.
-	unknownRegions sync.Map
+	// unplaced are the regions regionCountries lacks, logged once, not
+	// at every catalog refresh.
+	unplaced vendors.Unplaced
 
 	// identifiers are the configured values that name the operator's
 	// account at the vendor, never to be shown to tenants (vendors.Redact).
@@ -215,15 +214,9 @@ var regionCountries = map[string]string{
 }
 
 // country returns the region's ISO country, or "" (logged once) for a
-// region the table does not know: a wrong country is worse than none.
+// region the table does not know.
 func (a *Adapter) country(region string) string {
-	if c, ok := regionCountries[region]; ok {
-		return c
-	}
-	if _, logged := a.unknownRegions.LoadOrStore(region, true); !logged {
-		a.log.Warn("unknown Lambda region: no country known", "region", region)
-	}
-	return ""
+	return a.unplaced.Country(a.log, regionCountries, region, "Lambda region")
 }
 
 // Create launches one instance tagged with req.ResourceID, or returns the

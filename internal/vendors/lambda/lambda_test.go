@@ -1,7 +1,6 @@
 package lambda
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -160,9 +159,8 @@ func TestSuite(t *testing.T) {
 			}
 		},
 		ScaledRegion:   "us-west-1-s3",
-		ScaledUnplaced: true,
 		Country:        New(Config{Logger: slog.New(slog.DiscardHandler)}).country,
-		UnknownRegions: []string{"mars-north-1", "us-west-1-s2"},
+		UnknownRegions: []string{"mars-north-1", "us-west-1-sx"},
 
 		UserData: true,
 		Created:  created,
@@ -231,25 +229,6 @@ func created(t *testing.T, r *vendortest.Rig, req vendors.CreateRequest, in vend
 		if !strings.Contains(got.UserData, want) {
 			t.Errorf("user data lacks %q:\n%s", want, got.UserData)
 		}
-	}
-}
-
-// TestCatalogScaleWarnsOnce: the scaled stand-in's synthetic regions,
-// unknown to the adapter, get one warning each however often the catalog
-// is read.
-func TestCatalogScaleWarnsOnce(t *testing.T) {
-	var logs bytes.Buffer
-	f := setup(t, func(o *standin.Options, c *Config) {
-		o.Scale = 3
-		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
-	})
-	for range 2 {
-		if _, err := f.A.Catalog(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if n, want := strings.Count(logs.String(), "unknown Lambda region"), 2*len(seedRegions); n != want {
-		t.Errorf("%d unknown-region warnings, want %d (one per synthetic region)", n, want)
 	}
 }
 

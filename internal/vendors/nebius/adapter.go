@@ -141,7 +141,7 @@ type Adapter struct {
 	prices         map[string]cachedPrice // price key -> USD per hour
 	pricing        map[string]*priceRun   // price key -> the lookups asking it now
 	defaultSubnets map[string]subnet      // project -> its default subnet
-	unknownRegions map[string]bool
+	unplaced       vendors.Unplaced
 }
 
 type cachedPrice struct {
@@ -204,7 +204,6 @@ func New(c Config) *Adapter {
 		prices:         map[string]cachedPrice{},
 		pricing:        map[string]*priceRun{},
 		defaultSubnets: map[string]subnet{},
-		unknownRegions: map[string]bool{},
 	}
 	a.background, a.stopBackground = context.WithCancel(context.Background())
 	if err := a.dial(c); err != nil {
@@ -253,30 +252,10 @@ var regionCountry = map[string]string{
 	"uk-south1":   "GB", // United Kingdom
 }
 
-// syntheticRegionSep joins a real region and a scale-copy number in the
-// stand-in's synthetic regions ("eu-north1-s2").
-const syntheticRegionSep = "-s"
-
 // country returns the ISO code of a region, or "" (logged once) for a
 // region the table does not know.
 func (a *Adapter) country(region string) string {
-	if c, ok := regionCountry[region]; ok {
-		return c
-	}
-	if i := strings.LastIndex(region, syntheticRegionSep); i > 0 {
-		if _, err := strconv.Atoi(region[i+len(syntheticRegionSep):]); err == nil {
-			if c, ok := regionCountry[region[:i]]; ok {
-				return c
-			}
-		}
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if !a.unknownRegions[region] {
-		a.unknownRegions[region] = true
-		a.log.Warn("unknown Nebius region: country left empty", "region", region)
-	}
-	return ""
+	return a.unplaced.Country(a.log, regionCountry, region, "Nebius region")
 }
 
 // regions lists the configured regions in order.

@@ -1,8 +1,9 @@
 package nebius
 
 import (
-	"fmt"
 	"hash/fnv"
+
+	"github.com/gpusupply/supply/internal/vendors"
 )
 
 // The stand-in's catalog: Nebius's real regions, platforms and presets,
@@ -122,7 +123,7 @@ func seedOffers(scale int) []offer {
 		for _, r := range seedRegions {
 			region := r.name
 			if n > 1 {
-				region = fmt.Sprintf("%s%s%d", r.name, syntheticRegionSep, n)
+				region = vendors.ScaleCopy(r.name, n)
 			}
 			for i := range seedPlatforms {
 				p := &seedPlatforms[i]

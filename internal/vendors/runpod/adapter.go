@@ -22,7 +22,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -106,8 +105,8 @@ type Adapter struct {
 	image   string
 	sshPort func(ip string) int
 	log     *slog.Logger
-	// unknownDCs remembers data centres already logged as unknown.
-	unknownDCs sync.Map
+	// unplaced are the data centres dataCenterCountry lacks.
+	unplaced vendors.Unplaced
 	// allSize and inStockSize size Catalog's and CatalogInStock's reads.
 	allSize, inStockSize vendors.ItemsSize
 
@@ -195,33 +194,9 @@ var dataCenterCountry = map[string]string{
 }
 
 // country returns the ISO code of a data centre, or "" (logged once) for
-// one the table does not know. The stand-in's synthetic scale copies
-// ("EU-RO-1-s3") sit where their real data centre is.
+// one the table does not know.
 func (a *Adapter) country(dc string) string {
-	if c, ok := dataCenterCountry[dc]; ok {
-		return c
-	}
-	if i := strings.LastIndex(dc, syntheticSep); i > 0 && isDigits(dc[i+len(syntheticSep):]) {
-		if c, ok := dataCenterCountry[dc[:i]]; ok {
-			return c
-		}
-	}
-	if _, seen := a.unknownDCs.LoadOrStore(dc, true); !seen {
-		a.log.Warn("unknown RunPod data centre: country left empty", "data_center", dc)
-	}
-	return ""
-}
-
-func isDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
+	return a.unplaced.Country(a.log, dataCenterCountry, dc, "RunPod data centre")
 }
 
 // shape is what a catalog item launches: count GPUs of one type in one

@@ -1,8 +1,9 @@
 package runpod
 
 import (
-	"fmt"
 	"hash/fnv"
+
+	"github.com/gpusupply/supply/internal/vendors"
 )
 
 // The stand-in's catalog: RunPod's real data centres, GPU type ids and
@@ -101,10 +102,6 @@ type offering struct {
 	stock int
 }
 
-// syntheticSep joins a real data centre and a scale-copy number in the
-// stand-in's synthetic data centres ("EU-RO-1-s3").
-const syntheticSep = "-s"
-
 // seedOfferings builds the stand-in's offerings; scale > 1 adds synthetic
 // copies of every data centre with their own stock, so a sandbox can be
 // measured on a catalog of any size.
@@ -114,7 +111,7 @@ func seedOfferings(scale int) []offering {
 		for _, dc := range seedDataCenters {
 			id := dc.id
 			if n > 1 {
-				id = fmt.Sprintf("%s%s%d", dc.id, syntheticSep, n)
+				id = vendors.ScaleCopy(dc.id, n)
 			}
 			for _, g := range seedGPUs {
 				for _, cloud := range []string{cloudSecure, cloudCommunity} {

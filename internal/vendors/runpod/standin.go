@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gpusupply/supply/internal/vendors"
 	"github.com/gpusupply/supply/internal/vendors/standin"
 )
 
@@ -430,7 +431,7 @@ func dataCenterName(id string) string {
 		if id == dc.id {
 			return dc.name
 		}
-		if n, ok := strings.CutPrefix(id, dc.id+syntheticSep); ok {
+		if n, ok := strings.CutPrefix(id, dc.id+vendors.ScaleCopySep); ok {
 			return dc.name + " (" + n + ")"
 		}
 	}

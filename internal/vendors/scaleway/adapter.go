@@ -148,8 +148,10 @@ type Adapter struct {
 	mu sync.Mutex
 	// images caches resolved image ids by "<zone>/<commercial type>".
 	images map[string]string
-	// warned are unknown zones and GPU names, logged once each.
-	warned map[string]bool
+	// warned are unknown GPU names, logged once each; unplaced the zones
+	// zoneCountry lacks.
+	warned   map[string]bool
+	unplaced vendors.Unplaced
 
 	// identifiers are the configured values that name the operator's
 	// account at the vendor, never to be shown to tenants (vendors.Redact).
@@ -226,35 +228,9 @@ func (a *Adapter) warnOnce(key, msg string, args ...any) {
 }
 
 // country returns the ISO code of a zone, or "" (logged once) for a zone
-// the table does not know. The stand-in's synthetic scale zones
-// ("fr-par-2-s3") sit where their real zone is.
+// the table does not know.
 func (a *Adapter) country(zone string) string {
-	if c, ok := zoneCountry[zone]; ok {
-		return c
-	}
-	if i := strings.LastIndex(zone, syntheticZoneSep); i > 0 && isDigits(zone[i+len(syntheticZoneSep):]) {
-		if c, ok := zoneCountry[zone[:i]]; ok {
-			return c
-		}
-	}
-	a.warnOnce("zone/"+zone, "unknown Scaleway zone: country left empty", "zone", zone)
-	return ""
-}
-
-// syntheticZoneSep joins a real zone and a scale-copy number in the
-// stand-in's synthetic zones.
-const syntheticZoneSep = "-s"
-
-func isDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
+	return a.unplaced.Country(a.log, zoneCountry, zone, "Scaleway zone")
 }
 
 // Catalog lists the GPU types of every zone with their EUR price

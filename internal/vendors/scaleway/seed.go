@@ -1,8 +1,9 @@
 package scaleway
 
 import (
-	"fmt"
 	"hash/fnv"
+
+	"github.com/gpusupply/supply/internal/vendors"
 )
 
 // The stand-in's catalog: Scaleway's real GPU commercial types, with the
@@ -87,7 +88,7 @@ func seedOffers(scale int) []offer {
 		for _, zone := range seedZones {
 			name := zone
 			if n > 1 {
-				name = fmt.Sprintf("%s%s%d", zone, syntheticZoneSep, n)
+				name = vendors.ScaleCopy(zone, n)
 			}
 			for _, t := range seedTypes {
 				stock, sold := seedStock[zone][t.name]

@@ -22,7 +22,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -115,8 +114,8 @@ type Adapter struct {
 	diskGB         int
 	minReliability float64
 	offerLimit     int
-	// unknownPlaces remembers locations already logged as unknown.
-	unknownPlaces sync.Map
+	// unplaced are the locations without a country code.
+	unplaced vendors.Unplaced
 	// size sizes a catalog read.
 	size vendors.ItemsSize
 
@@ -312,9 +311,7 @@ func (a *Adapter) country(geolocation string) string {
 	if len(code) == 2 && isUpper(code[0]) && isUpper(code[1]) {
 		return code
 	}
-	if _, logged := a.unknownPlaces.LoadOrStore(geolocation, true); !logged {
-		a.log.Warn("Vast.ai location without a country code: country left empty", "geolocation", geolocation)
-	}
+	a.unplaced.Warn(a.log, "Vast.ai location (no country code)", geolocation)
 	return ""
 }
 

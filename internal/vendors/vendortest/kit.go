@@ -197,9 +197,6 @@ type Kit struct {
 	// ScaledSparse: a region Scale adds may have nothing for sale at
 	// Clock, so Scale 3 lists at least twice the regions, not three times.
 	ScaledSparse bool
-	// ScaledUnplaced: the regions Scale adds have no country (the adapter
-	// places only the regions it knows).
-	ScaledUnplaced bool
 	// Country is the adapter's placing of a region, and UnknownRegions
 	// regions it must not place; nil when the vendor places regions
 	// itself.
@@ -369,8 +366,8 @@ func scaledCatalog(t *testing.T, kit Kit) {
 		t.Errorf("scale 3: %d regions, want %d to %d with %s: %v", len(scaled), least, 3*len(real), kit.ScaledRegion, scaled)
 	}
 	for _, it := range items {
-		if synthetic := !real[it.Region]; (it.Country == "") != (synthetic && kit.ScaledUnplaced) {
-			t.Errorf("region %s (synthetic %v): country %q", it.Region, synthetic, it.Country)
+		if it.Country == "" {
+			t.Errorf("region %s (synthetic %v) has no country: a scale copy is where its real region is", it.Region, !real[it.Region])
 		}
 	}
 }

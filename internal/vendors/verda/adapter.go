@@ -97,8 +97,8 @@ type Adapter struct {
 	mu sync.Mutex
 	// keyIDs maps SSH key names known to exist to their ids.
 	keyIDs map[string]string
-	// unknownRegions are logged once each.
-	unknownRegions map[string]bool
+	// unplaced are the locations neither the table nor /locations places.
+	unplaced vendors.Unplaced
 	// volumePrice is the NVMe price per GB-month, as /volume-types last
 	// said it.
 	volumePrice float64
@@ -143,17 +143,16 @@ func New(c Config) *Adapter {
 		return nil
 	}
 	return &Adapter{
-		identifiers:    []string{c.ClientID, c.ClientSecret},
-		client:         &client,
-		deleter:        client.WithoutRetries(),
-		tokens:         tokens,
-		sshPort:        c.SSHPort,
-		log:            cmp.Or(c.Logger, slog.Default()).With("vendor", Name),
-		image:          cmp.Or(c.Image, DefaultImage),
-		osVolumeGB:     cmp.Or(c.OSVolumeGB, DefaultOSVolumeGB),
-		keyIDs:         map[string]string{},
-		unknownRegions: map[string]bool{},
-		volumePrice:    defaultVolumePrice,
+		identifiers: []string{c.ClientID, c.ClientSecret},
+		client:      &client,
+		deleter:     client.WithoutRetries(),
+		tokens:      tokens,
+		sshPort:     c.SSHPort,
+		log:         cmp.Or(c.Logger, slog.Default()).With("vendor", Name),
+		image:       cmp.Or(c.Image, DefaultImage),
+		osVolumeGB:  cmp.Or(c.OSVolumeGB, DefaultOSVolumeGB),
+		keyIDs:      map[string]string{},
+		volumePrice: defaultVolumePrice,
 	}
 }
 
@@ -262,31 +261,13 @@ var regionCountry = map[string]string{
 	"ICE-01": "IS",
 }
 
-// syntheticRegionSep joins a real location and a copy number in the
-// stand-in's scaled catalog ("FIN-01-s3").
-const syntheticRegionSep = "-s"
-
 // country returns the ISO code of a location: from the table, else from
 // what /locations said about it, else "" (logged once).
 func (a *Adapter) country(code, reported string) string {
-	if c, ok := regionCountry[code]; ok {
-		return c
-	}
-	if base, n, ok := strings.Cut(code, syntheticRegionSep); ok && isDigits(n) {
-		if c, ok := regionCountry[base]; ok {
-			return c
-		}
-	}
-	if len(reported) == 2 {
+	if _, ok := regionCountry[vendors.RealRegion(code)]; !ok && len(reported) == 2 {
 		return strings.ToUpper(reported)
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if !a.unknownRegions[code] {
-		a.unknownRegions[code] = true
-		a.log.Warn("unknown Verda location: country left empty", "location", code)
-	}
-	return ""
+	return a.unplaced.Country(a.log, regionCountry, code, "Verda location")
 }
 
 func isDigits(s string) bool {

@@ -3,6 +3,8 @@ package verda
 import (
 	"fmt"
 	"hash/fnv"
+
+	"github.com/gpusupply/supply/internal/vendors"
 )
 
 // The stand-in's catalog: Verda's real locations and instance types, with
@@ -103,7 +105,7 @@ func seedOffers(scale int) ([]offer, []location) {
 		for _, l := range seedLocations {
 			code, name := l.code, l.name
 			if n > 1 {
-				code, name = fmt.Sprintf("%s%s%d", l.code, syntheticRegionSep, n), fmt.Sprintf("%s (copy %d)", l.name, n)
+				code, name = vendors.ScaleCopy(l.code, n), fmt.Sprintf("%s (copy %d)", l.name, n)
 			}
 			locations = append(locations, location{Code: code, Name: name, CountryCode: l.country})
 			for _, t := range seedTypes {

@@ -95,9 +95,11 @@ type Adapter struct {
 	// logger is Config.Logger; nil is slog.Default() at the time of
 	// logging, which the server sets up after making its adapters.
 	logger *slog.Logger
-	// warned remembers the plans and regions already logged as left out
-	// or unplaced, so a catalog refresh does not log them every time.
-	warned sync.Map
+	// warned remembers the plans already logged as left out, and
+	// unplaced the regions, so a catalog refresh does not log them every
+	// time.
+	warned   sync.Map
+	unplaced vendors.Unplaced
 
 	identifiers []string
 }
@@ -298,9 +300,7 @@ func (a *Adapter) country(countries map[string]string, region string) string {
 	if c := countries[region]; c != "" {
 		return c
 	}
-	if _, logged := a.warned.LoadOrStore("region/"+region, true); !logged {
-		a.log().Warn("Vultr plan location missing from GET /regions: no country known", "region", region)
-	}
+	a.unplaced.Warn(a.log(), "Vultr plan location (missing from GET /regions)", region)
 	return ""
 }
 
