@@ -63,5 +63,22 @@ type Volumes interface {
 	VolumePricePerGBMonth(region string) float64
 }
 
+// LateVolumes is implemented by a Volumes vendor whose create request
+// cannot name volumes (Vultr's block storage, AWS's AttachVolume): they
+// are attached once the instance runs. CreateRequest.Volumes still names
+// them, so that the machine's first boot can wait for them and mount
+// them. The procure step calls AttachVolumes each time it
+// sees the instance running, and counts the instance ready only once it
+// says done and SSH answers.
+type LateVolumes interface {
+	// AttachVolumes attaches to instanceID each of vols it does not have
+	// yet; one already attached is skipped, so a repeated call after a
+	// crash or a timeout asks nothing twice. done is false while an
+	// attach is still in progress: the caller asks again later. A
+	// refusal (a volume attached elsewhere, say) is an error as Create's
+	// are.
+	AttachVolumes(ctx context.Context, instanceID string, vols []Volume) (done bool, err error)
+}
+
 // HoursPerMonth is the month volume prices are quoted for.
 const HoursPerMonth = 730
