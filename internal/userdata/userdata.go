@@ -110,8 +110,10 @@ func rootScript(key string) string {
 // document (if any) as a MIME multipart archive that cloud-init runs
 // whole. The renter's part comes first and ours is merged after it with
 // lists appended, so their runcmd, packages and users survive while
-// disable_root stays false.
-func CloudInit(sshPublicKey, userData string) (string, error) {
+// disable_root stays false. Each of setup is shell the adapter needs run
+// as root at first boot (mounting volumes, say): a runcmd item of ours
+// after the one that grants root access.
+func CloudInit(sshPublicKey, userData string, setup ...string) (string, error) {
 	key, err := ValidateKey(sshPublicKey)
 	if err != nil {
 		return "", err
@@ -120,7 +122,7 @@ func CloudInit(sshPublicKey, userData string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	ours := rootCloudConfig(key)
+	ours := rootCloudConfig(key, setup)
 	if kind == None {
 		return ours, nil
 	}
@@ -158,16 +160,22 @@ func CloudInit(sshPublicKey, userData string) (string, error) {
 	return buf.String(), nil
 }
 
-func rootCloudConfig(key string) string {
+func rootCloudConfig(key string, setup []string) string {
 	var b strings.Builder
 	b.WriteString("#cloud-config\n")
 	// disable_root: false makes cloud-init give root the keys as they
 	// are, instead of prefixing them with "Please login as ubuntu".
 	b.WriteString("disable_root: false\nssh_pwauth: false\n")
 	fmt.Fprintf(&b, "ssh_authorized_keys:\n  - %s\n", yamlQuote(key))
-	b.WriteString("runcmd:\n  - |\n")
-	for _, line := range strings.Split(rootScript(key), "\n") {
-		b.WriteString("    " + line + "\n")
+	b.WriteString("runcmd:\n")
+	for _, part := range append([]string{rootScript(key)}, setup...) {
+		if part = strings.TrimRight(part, "\n"); part == "" {
+			continue
+		}
+		b.WriteString("  - |\n")
+		for _, line := range strings.Split(part, "\n") {
+			b.WriteString("    " + line + "\n")
+		}
 	}
 	return b.String()
 }

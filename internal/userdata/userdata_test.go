@@ -49,7 +49,7 @@ func checkRootConfig(t *testing.T, doc, key string) {
 	if len(c.SSHAuthorizedKeys) != 1 || c.SSHAuthorizedKeys[0] != key {
 		t.Errorf("ssh_authorized_keys = %q, want [%q]", c.SSHAuthorizedKeys, key)
 	}
-	if len(c.RunCmd) != 1 || !strings.Contains(c.RunCmd[0], "/root/.ssh/authorized_keys") || !strings.Contains(c.RunCmd[0], shellQuote(key)) {
+	if len(c.RunCmd) < 1 || !strings.Contains(c.RunCmd[0], "/root/.ssh/authorized_keys") || !strings.Contains(c.RunCmd[0], shellQuote(key)) {
 		t.Errorf("runcmd does not install the key for root: %q", c.RunCmd)
 	}
 }
@@ -61,6 +61,25 @@ func TestCloudInitWithoutRenterData(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkRootConfig(t, doc, key)
+}
+
+// TestCloudInitSetup: the adapter's setup shell runs as runcmd items of
+// their own, after root access, byte for byte.
+func TestCloudInitSetup(t *testing.T) {
+	key := testKey(t)
+	setup := "mkdir -p /mnt/data\nmountpoint -q /mnt/data || mount /mnt/data\n"
+	doc, err := CloudInit(key, "", setup, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRootConfig(t, doc, key)
+	var c rootConfig
+	if err := yaml.Unmarshal([]byte(doc), &c); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.RunCmd) != 2 || c.RunCmd[1] != setup {
+		t.Errorf("runcmd %q, want root access then %q", c.RunCmd, setup)
+	}
 }
 
 func TestCloudInitMultipart(t *testing.T) {

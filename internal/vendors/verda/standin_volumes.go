@@ -9,12 +9,13 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gpusupply/supply/internal/vendors"
 	"github.com/gpusupply/supply/internal/vendors/standin"
 )
 
 // volumeRecord is one data volume as the stand-in keeps it. Its bytes are
 // a directory of the sandbox's hosts (standin.Hosts.VolumeDir), shown at
-// mountPath(Name) on the instance it is attached to.
+// vendors.MountPath(Name) on the instance it is attached to.
 type volumeRecord struct {
 	ID         string    `json:"id"`
 	Name       string    `json:"name"`
@@ -172,7 +173,7 @@ func (s *StandIn) createVolume(w http.ResponseWriter, r *http.Request) {
 // adapter's start-up script mounts it.
 func attach(in *instanceRecord, v *volumeRecord) {
 	v.InstanceID, v.Target = in.ID, "vd"+string(rune('b'+len(in.Mounts)))
-	in.Mounts = append(in.Mounts, standin.Mount{Path: mountPath(v.Name), Volume: volumeKey(v.ID)})
+	in.Mounts = append(in.Mounts, standin.Mount{Path: vendors.MountPath(v.Name), Volume: volumeKey(v.ID)})
 }
 
 // detach takes v from the instance it is attached to, if any.

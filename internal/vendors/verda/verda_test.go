@@ -61,7 +61,7 @@ func TestSuite(t *testing.T) {
 		return func(t *testing.T) vendors.CreateRequest { return createRequest(t, location, typ, vendors.OnDemand) }
 	}
 	vendortest.Run(t, vendortest.Kit{
-		Volumes: &vendortest.VolumeKit{MountPath: func(v vendors.Volume) string { return mountPath(v.Name) }, ReportsUse: true},
+		Volumes: &vendortest.VolumeKit{MountPath: func(v vendors.Volume) string { return vendors.MountPath(v.Name) }, ReportsUse: true},
 		Start:   func(t *testing.T, o standin.Options) *vendortest.Rig { return setup.Serve(t, o, nil).Rig },
 		Clock:   clockBase,
 		Request: onDemand("FIN-03", "1H100.80S.30V"),
@@ -354,7 +354,7 @@ func TestVolumeMountedByStartupScript(t *testing.T) {
 	}
 	script := f.SI.Scripts()[sent.StartupScriptID]
 	mount := strings.Index(script, "mount "+vol.MountPath)
-	if mount < 0 || !strings.Contains(script, "mkfs.ext4 -q -L "+volumeLabel(vol.ID)) || mount > strings.Index(script, "echo renter-script") {
+	if mount < 0 || !strings.Contains(script, "mkfs.ext4 -q -L "+vendors.VolumeLabel(vol.ID)) || mount > strings.Index(script, "echo renter-script") {
 		t.Errorf("the start-up script does not format and mount %s before the renter's part:\n%s", vol.MountPath, script)
 	}
 	if out, err := exec.Command("bash", "-n", "-c", script).CombinedOutput(); err != nil {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/google/uuid"
 
@@ -19,7 +18,7 @@ import (
 // detached"). A volume has no tags, so supply's marks travel in its name
 // (vendors.OwnedName, 56 characters of the 60 DeployVolume allows). The
 // machine sees a raw disk: its start-up script formats it when it has no
-// filesystem and mounts it at mountPath.
+// filesystem and mounts it at vendors.MountPath.
 
 // dataVolumeType is the type supply's volumes are made as: the NVMe the
 // instances boot from.
@@ -33,14 +32,6 @@ const minVolumeGB = 40
 // has been read: the description's own VolumeTypeDetails example (NVMe,
 // price_per_month_per_gb 0.2).
 const defaultVolumePrice = 0.2
-
-// mountRoot is where the start-up script mounts a volume: /mnt/<name>,
-// the stable place both the adapter's Volume.MountPath and the stand-in's
-// machines show it.
-const mountRoot = "/mnt/"
-
-// mountPath is where an instance shows the volume called name.
-func mountPath(name string) string { return mountRoot + name }
 
 // The volume actions of PUT /volumes the stand-in serves.
 const (
@@ -197,7 +188,7 @@ func toVolume(v volume) vendors.Volume {
 	case "deleting", volumeDeleted:
 		state = vendors.VolumeDeleting
 	}
-	return vendors.Volume{ID: v.ID, VolumeID: id, Owner: owner, Name: v.Name, Region: v.LocationCode, State: state, MountPath: mountPath(v.Name)}
+	return vendors.Volume{ID: v.ID, VolumeID: id, Owner: owner, Name: v.Name, Region: v.LocationCode, State: state, MountPath: vendors.MountPath(v.Name)}
 }
 
 // volumeIDs are the ids to attach at deploy (existing_volumes).
@@ -209,47 +200,17 @@ func volumeIDs(vs []vendors.Volume) []string {
 	return out
 }
 
-// mountScript is the start-up script's part that mounts vs, attached at
-// deploy in this order, each at mountPath(name). Verda documents no
-// device naming, so each disk is looked for by the label supply gave it
-// when it formatted it (the same volume on a later machine), then by the
-// virtio serial, then by order after the OS disk (the description's
-// Volume example shows the OS volume as target vda). A disk without a
-// filesystem is formatted (ext4); one with a filesystem is mounted as it
-// is. The fstab entry (nofail) mounts it again after a shutdown. In the
-// sandbox no such block device exists, and the part does nothing.
+// mountScript is the start-up script's part that mounts vs at
+// vendors.MountPath(name): after the label, each disk is looked for by
+// its virtio serial, then by order after the OS disk (the description's
+// Volume example shows the OS volume as target vda).
 func mountScript(vs []vendors.Volume) string {
-	var b strings.Builder
-	for i, v := range vs {
-		path := mountPath(v.Name)
-		label := volumeLabel(v.ID)
-		serial := hexDigits(v.ID, 20)
-		fmt.Fprintf(&b, "# supply: volume %s at %s\n", v.Name, path)
-		b.WriteString("udevadm settle 2>/dev/null\n")
-		fmt.Fprintf(&b, "dev=/dev/disk/by-label/%s\n", label)
-		fmt.Fprintf(&b, "[ -b \"$dev\" ] || dev=$(ls /dev/disk/by-id/*%s* 2>/dev/null | head -n1)\n", serial)
-		fmt.Fprintf(&b, "[ -b \"$dev\" ] || dev=/dev/vd%c\n", 'b'+rune(i))
-		fmt.Fprintf(&b, "if [ -b \"$dev\" ]; then\n")
-		fmt.Fprintf(&b, "  [ -n \"$(blkid -o value -s TYPE \"$dev\")\" ] || mkfs.ext4 -q -L %s \"$dev\"\n", label)
-		fmt.Fprintf(&b, "  fs=$(blkid -o value -s UUID \"$dev\")\n")
-		fmt.Fprintf(&b, "  mkdir -p %s\n", path)
-		fmt.Fprintf(&b, "  grep -q \"^UUID=$fs \" /etc/fstab || echo \"UUID=$fs %s auto defaults,nofail 0 2\" >> /etc/fstab\n", path)
-		fmt.Fprintf(&b, "  mountpoint -q %s || mount %s\n", path, path)
-		fmt.Fprintf(&b, "fi\n")
-	}
-	return b.String()
-}
-
-// volumeLabel is the filesystem label supply formats a volume with:
-// "supply" and the first ten hex digits of its id, within ext4's 16.
-func volumeLabel(id string) string {
-	return "supply" + hexDigits(id, 10)
-}
-
-// hexDigits is the first n characters of id without its dashes.
-func hexDigits(id string, n int) string {
-	h := strings.ReplaceAll(id, "-", "")
-	return h[:min(n, len(h))]
+	return vendors.MountScript(vs, func(i int, v vendors.Volume) []string {
+		return []string{
+			fmt.Sprintf("$(ls /dev/disk/by-id/*%s* 2>/dev/null | head -n1)", vendors.HexDigits(v.ID, 20)),
+			fmt.Sprintf("/dev/vd%c", 'b'+rune(i)),
+		}
+	})
 }
 
 // attachable checks that supply made each of vs (an OwnedName, so its
