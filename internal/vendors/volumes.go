@@ -1,6 +1,11 @@
 package vendors
 
-import "context"
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
 
 // VolumeState is a volume's lifecycle state, the same for every vendor.
 type VolumeState string
@@ -78,6 +83,34 @@ type LateVolumes interface {
 	// refusal (a volume attached elsewhere, say) is an error as Create's
 	// are.
 	AttachVolumes(ctx context.Context, instanceID string, vols []Volume) (done bool, err error)
+}
+
+// lateMountWait is how long a machine's first boot waits for a volume
+// attached after it runs: the procure step attaches it before its
+// provision timeout (20 minutes by default) or gives the machine up.
+const lateMountWait = 30 * time.Minute
+
+// LateMountScript is MountScript for the volumes of a LateVolumes vendor,
+// as cloud-init setup shell. The first boot runs it before the procure
+// step attaches them, so it waits for each volume's device, device(v) (a
+// path the vendor's description gives it, written into the shell as it
+// is), for up to lateMountWait, then mounts it as MountScript does with
+// that device as its only candidate. It waits in the background, so that
+// the boot, and the renter's own runcmd, go on meanwhile; its output is
+// /var/log/supply-volumes.log.
+func LateMountScript(vs []Volume, device func(v Volume) string) string {
+	if len(vs) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("(\n")
+	for _, v := range vs {
+		dev := device(v)
+		fmt.Fprintf(&b, "i=0; until [ -b %s ] || [ $i -ge %d ]; do sleep 2; i=$((i+1)); done\n", dev, int(lateMountWait/(2*time.Second)))
+		b.WriteString(MountScript([]Volume{v}, func(int, Volume) []string { return []string{dev} }))
+	}
+	b.WriteString(") >>/var/log/supply-volumes.log 2>&1 &\n")
+	return b.String()
 }
 
 // HoursPerMonth is the month volume prices are quoted for.
