@@ -48,8 +48,9 @@ type VolumeRequest struct {
 }
 
 // Volumes is implemented by a Vendor whose description has network
-// volumes that can be attached to an instance at create time (its Info
-// says Volumes). CreateRequest.Volumes names those to attach.
+// volumes that can be attached to an instance, at create time or, with
+// LateVolumes, once it runs (its Info says Volumes).
+// CreateRequest.Volumes names those to attach.
 type Volumes interface {
 	// CreateVolume creates one volume, idempotently on req.VolumeID.
 	CreateVolume(ctx context.Context, req VolumeRequest) (Volume, error)
