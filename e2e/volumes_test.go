@@ -80,7 +80,8 @@ func deleteResource(t *testing.T, s *Server, id uuid.UUID) {
 
 // TestVolumeOutlivesItsMachine, through the real binary on both engines
 // with a sandbox shell: a volume made at Lambda, one at RunPod, one at
-// Verda, one at Hyperstack and one at Nebius is attached at procurement,
+// Verda, one at Hyperstack, one at Nebius and one at Vultr (attached once
+// the machine runs) is attached at procurement,
 // a file written to it over ssh survives the deletion of the machine and
 // is read back on a second machine it is attached to; it cannot be deleted
 // while attached, shows in usage, and is gone with its bytes once deleted.
@@ -100,9 +101,10 @@ func TestVolumeOutlivesItsMachine(t *testing.T) {
 			// Lambda's filesystems grow with use; RunPod's volumes take 10 to
 			// 4096 GB; Verda's block volumes at least 40 (its description
 			// sets no maximum); Hyperstack's at most 1048576; Nebius's disks
-			// are sized in GiB, their limits only linked to. Each is big
+			// are sized in GiB, their limits only linked to; Vultr's high_perf
+			// blocks 10 to 10,000, attached after the create. Each is big
 			// enough that seconds cost something.
-			for vendor, size := range map[string]int{"lambda": 100000, "runpod": 4000, "verda": 40000, "hyperstack": 100000, "nebius": 4000} {
+			for vendor, size := range map[string]int{"lambda": 100000, "runpod": 4000, "verda": 40000, "hyperstack": 100000, "nebius": 4000, "vultr": 10000} {
 				o := offerOf(t, s, vendor, 0)
 				var vol supplyapi.Volume
 				s.JSON(t, http.MethodPost, "/volumes", "application/json",

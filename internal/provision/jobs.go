@@ -140,6 +140,9 @@ func (w *procureWorker) Work(ctx context.Context, job *river.Job[ProcureArgs]) e
 	default:
 		return stepAgain(s.fail(ctx, r, s.instanceState(ctx, r, inst)))
 	}
+	if attached, err := s.attachLate(ctx, v, r, inst); !attached {
+		return err
+	}
 	if inst.ExternalIP == "" {
 		return river.JobSnooze(s.cfg.PollInterval)
 	}

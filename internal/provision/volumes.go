@@ -429,6 +429,38 @@ func (s *Service) attachedVolumes(ctx context.Context, v vendors.Vendor, resourc
 	return out, nil
 }
 
+// attachLate attaches r's volumes to its running instance on a vendor
+// whose create request cannot name them (vendors.LateVolumes), before
+// the instance may count as ready. Every step asks again, the vendor
+// skipping what is attached already, so a crash between steps loses
+// nothing. attached is false when the step must end with err: an attach
+// still in progress (look again soon), a transient failure (retry
+// later), or a refusal, which fails the resource with the vendor's reason
+// as a refused create does (its clean-up terminates the instance).
+func (s *Service) attachLate(ctx context.Context, v vendors.Vendor, r store.Resource, inst vendors.Instance) (attached bool, err error) {
+	lv, ok := v.(vendors.LateVolumes)
+	if !ok {
+		return true, nil
+	}
+	vols, err := s.attachedVolumes(ctx, v, r.ID)
+	if err != nil {
+		return false, s.retryLater(err)
+	}
+	if len(vols) == 0 {
+		return true, nil
+	}
+	done, err := lv.AttachVolumes(ctx, inst.ID, vols)
+	switch {
+	case err != nil && vendors.Retryable(err):
+		return false, s.retryLater(err)
+	case err != nil:
+		return false, stepAgain(s.fail(ctx, r, s.refusal(ctx, r, err)))
+	case !done:
+		return false, river.JobSnooze(s.cfg.PollInterval)
+	}
+	return true, nil
+}
+
 // checkVolumeIDs refuses, before anything is written, volume_ids that
 // cannot be attached to offer o: a vendor without volumes, more than the
 // vendor attaches at create (Info.MaxVolumes), a cluster, a failover

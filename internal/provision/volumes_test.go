@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -224,6 +226,102 @@ func TestVolumeReconcile(t *testing.T) {
 			}
 			if live, err := e.st.LiveVolumes(ctx); err != nil || len(live) != 0 {
 				t.Errorf("live volumes after the vendor lost it: %+v, %v", live, err)
+			}
+		})
+	}
+}
+
+// lateLambda is Lambda's adapter as if its volumes could not be named in
+// the create request (vendors.LateVolumes): each attach is in progress at
+// the first call and done at the next, unless refuse says why not. It
+// records the resource's status as each call found it.
+type lateLambda struct {
+	vendors.Vendor
+	vendors.Volumes
+	mu       sync.Mutex
+	refuse   error
+	status   func() string
+	attached map[string][]string
+	seen     []string
+}
+
+func (l *lateLambda) AttachVolumes(_ context.Context, instanceID string, vols []vendors.Volume) (bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.status != nil {
+		l.seen = append(l.seen, l.status())
+	}
+	if l.refuse != nil {
+		return false, l.refuse
+	}
+	done := true
+	for _, v := range vols {
+		if !slices.Contains(l.attached[instanceID], v.ID) {
+			l.attached[instanceID] = append(l.attached[instanceID], v.ID)
+			done = false
+		}
+	}
+	return done, nil
+}
+
+// TestLateVolumes: on a vendor whose volumes are attached after the
+// instance runs, the procure step attaches them, looks again while the
+// attach is in progress, and calls the resource ready only after; a
+// refused attach fails the resource with the vendor's reason.
+func TestLateVolumes(t *testing.T) {
+	for _, engine := range storetest.Engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			var late *lateLambda
+			e := newEnv(t, engine, func(c *provision.Config) {
+				for i, v := range c.Vendors {
+					if v.Name() == "lambda" {
+						late = &lateLambda{Vendor: v, Volumes: v.(vendors.Volumes), attached: map[string][]string{}}
+						c.Vendors[i] = late
+					}
+				}
+			})
+			o := e.offer("lambda", "H100")
+			vol, err := e.svc.CreateVolume(ctx, 1, supplyapi.VolumeRequest{OfferID: &o.OfferID, SizeGB: 10, Name: "late"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.waitVolume(vol.ID, supplyapi.VolumeAvailable)
+			resp := e.procure(o, func(r *supplyapi.ProcureOfferRequest) { r.VolumeIDs = []uuid.UUID{vol.ID} })
+			rid := resp.ResourceIDs[0]
+			late.mu.Lock()
+			late.status = func() string {
+				r, err := e.svc.Resource(ctx, 1, rid, false)
+				if err != nil {
+					return err.Error()
+				}
+				return r.Status
+			}
+			late.mu.Unlock()
+			e.waitStatus(o.OfferID, "ready", ready)
+			e.waitResource(rid, supplyapi.ResourceRunning)
+			late.mu.Lock()
+			attached, seen := maps.Clone(late.attached), slices.Clone(late.seen)
+			late.mu.Unlock()
+			if len(attached) != 1 || len(slices.Collect(maps.Values(attached))[0]) != 1 || len(seen) < 2 || slices.ContainsFunc(seen, func(s string) bool { return s != supplyapi.ResourceProvisioning }) {
+				t.Errorf("attached %v, the resource seen %v at each call; want the volume attached, asked twice, before it was ready", attached, seen)
+			}
+
+			if _, err := e.svc.Delete(ctx, 1, rid, false); err != nil {
+				t.Fatal(err)
+			}
+			e.waitResource(rid, supplyapi.ResourceDeleted)
+			e.waitVolume(vol.ID, supplyapi.VolumeAvailable)
+			late.mu.Lock()
+			late.refuse = &vendors.Error{Vendor: "lambda", Op: "attach volume", Kind: vendors.ErrInvalid, Message: "volume is attached to another instance"}
+			late.mu.Unlock()
+			o = e.offer("lambda", "H100")
+			resp = e.procure(o, func(r *supplyapi.ProcureOfferRequest) { r.VolumeIDs = []uuid.UUID{vol.ID} })
+			e.waitStatus(o.OfferID, "failed", failed)
+			got := e.waitResource(resp.ResourceIDs[0], supplyapi.ResourceFailed)
+			if got.StatusMessage == nil || !strings.Contains(*got.StatusMessage, "volume is attached to another instance") {
+				t.Errorf("a refused attach: %+v, want the resource failed with the vendor's reason", got.StatusMessage)
 			}
 		})
 	}

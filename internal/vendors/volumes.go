@@ -1,6 +1,11 @@
 package vendors
 
-import "context"
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
 
 // VolumeState is a volume's lifecycle state, the same for every vendor.
 type VolumeState string
@@ -43,8 +48,9 @@ type VolumeRequest struct {
 }
 
 // Volumes is implemented by a Vendor whose description has network
-// volumes that can be attached to an instance at create time (its Info
-// says Volumes). CreateRequest.Volumes names those to attach.
+// volumes that can be attached to an instance, at create time or, with
+// LateVolumes, once it runs (its Info says Volumes).
+// CreateRequest.Volumes names those to attach.
 type Volumes interface {
 	// CreateVolume creates one volume, idempotently on req.VolumeID.
 	CreateVolume(ctx context.Context, req VolumeRequest) (Volume, error)
@@ -61,6 +67,51 @@ type Volumes interface {
 	// VolumePricePerGBMonth is the vendor's price of a GB of volume for a
 	// month (730 hours) in region, in USD.
 	VolumePricePerGBMonth(region string) float64
+}
+
+// LateVolumes is implemented by a Volumes vendor whose create request
+// cannot name volumes (Vultr's block storage, AWS's AttachVolume): they
+// are attached once the instance runs. CreateRequest.Volumes still names
+// them, so that the machine's first boot can wait for them and mount
+// them. The procure step calls AttachVolumes each time it
+// sees the instance running, and counts the instance ready only once it
+// says done and SSH answers.
+type LateVolumes interface {
+	// AttachVolumes attaches to instanceID each of vols it does not have
+	// yet; one already attached is skipped, so a repeated call after a
+	// crash or a timeout asks nothing twice. done is false while an
+	// attach is still in progress: the caller asks again later. A
+	// refusal (a volume attached elsewhere, say) is an error as Create's
+	// are.
+	AttachVolumes(ctx context.Context, instanceID string, vols []Volume) (done bool, err error)
+}
+
+// lateMountWait is how long a machine's first boot waits for a volume
+// attached after it runs: the procure step attaches it before its
+// provision timeout (20 minutes by default) or gives the machine up.
+const lateMountWait = 30 * time.Minute
+
+// LateMountScript is MountScript for the volumes of a LateVolumes vendor,
+// as cloud-init boot shell. The first boot runs it before the procure
+// step attaches them, so it waits for each volume's device, device(v) (a
+// path the vendor's description gives it, written into the shell as it
+// is), for up to lateMountWait, then mounts it as MountScript does with
+// that device as its only candidate. It waits in the background, so that
+// the boot, and the renter's own runcmd, go on meanwhile; its output is
+// /var/log/supply-volumes.log.
+func LateMountScript(vs []Volume, device func(v Volume) string) string {
+	if len(vs) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("(\n")
+	for _, v := range vs {
+		dev := device(v)
+		fmt.Fprintf(&b, "i=0; until [ -b %s ] || [ $i -ge %d ]; do sleep 2; i=$((i+1)); done\n", dev, int(lateMountWait/(2*time.Second)))
+		b.WriteString(MountScript([]Volume{v}, func(int, Volume) []string { return []string{dev} }))
+	}
+	b.WriteString(") >>/var/log/supply-volumes.log 2>&1 &\n")
+	return b.String()
 }
 
 // HoursPerMonth is the month volume prices are quoted for.

@@ -106,7 +106,10 @@ func volumesCase(t *testing.T, kit Kit) {
 }
 
 // runningWith creates an instance from req with vol attached and waits
-// until it runs; reportsUse: the volume must read as in use then.
+// until it runs; reportsUse: the volume must read as in use then. On a
+// vendor that attaches volumes once the instance runs
+// (vendors.LateVolumes), the attach is made as the procure step makes
+// it.
 func runningWith(t *testing.T, r *Rig, req vendors.CreateRequest, vol vendors.Volume, reportsUse bool) vendors.Instance {
 	t.Helper()
 	req.Volumes = []vendors.Volume{vol}
@@ -114,11 +117,39 @@ func runningWith(t *testing.T, r *Rig, req vendors.CreateRequest, vol vendors.Vo
 	if err != nil {
 		t.Fatal(err)
 	}
+	if lv, ok := r.Vendor.(vendors.LateVolumes); ok {
+		WaitFor(t, r.Vendor, in.ID, Running)
+		attachLate(t, lv, in.ID, req.Volumes)
+	}
 	if got, err := r.Volumes(vol.ID); err != nil || reportsUse && got.State != vendors.VolumeInUse {
 		t.Errorf("the volume of a machine: %+v, %v; want it in use", got, err)
 	}
 	up, _ := WaitFor(t, r.Vendor, in.ID, Running)
 	return up
+}
+
+// attachLate calls AttachVolumes until it is done, then once more, which
+// must be done at once: what is attached is skipped.
+func attachLate(t *testing.T, lv vendors.LateVolumes, instanceID string, vols []vendors.Volume) {
+	t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		done, err := lv.AttachVolumes(ctx, instanceID, vols)
+		if err != nil {
+			t.Fatalf("attaching %v: %v", vols, err)
+		}
+		if done {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("attaching %v: never done", vols)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if done, err := lv.AttachVolumes(ctx, instanceID, vols); !done || err != nil {
+		t.Errorf("attaching attached volumes again: done %v, %v; want done at once", done, err)
+	}
 }
 
 // Volumes is GetVolume of the rig's adapter.

@@ -139,7 +139,8 @@ func (a *Adapter) log() *slog.Logger {
 func (a *Adapter) Name() string { return Name }
 
 // Info describes Vultr: on-demand VMs with cloud-init user data, tags,
-// halt/start, and ports opened by a firewall group.
+// halt/start, ports opened by a firewall group, and block storage
+// attached once the instance runs.
 func (a *Adapter) Info() vendors.Info {
 	return vendors.Info{
 		Name:        Name,
@@ -149,6 +150,8 @@ func (a *Adapter) Info() vendors.Info {
 		Cilium:      true,
 		Stop:        true,
 		Ports:       true,
+		Volumes:     true,
+		MinVolumeGB: minBlockGB,
 	}
 }
 
@@ -314,7 +317,11 @@ func (a *Adapter) Create(ctx context.Context, req vendors.CreateRequest) (vendor
 	if existing != nil {
 		return a.instance(*existing), nil
 	}
-	script, err := userdata.CloudInit(req.SSHPublicKey, req.UserData)
+	mounts, err := a.mountScript(ctx, req.Volumes)
+	if err != nil {
+		return vendors.Instance{}, err
+	}
+	script, err := userdata.CloudInit(req.SSHPublicKey, req.UserData, mounts)
 	if err != nil {
 		return vendors.Instance{}, &vendors.Error{Vendor: Name, Op: "create instance", Kind: vendors.ErrInvalid, Message: err.Error()}
 	}

@@ -56,6 +56,8 @@ type state struct {
 	Keys      []sshKeyWire       `json:"ssh_keys"`
 	// Firewalls are the account's firewall groups by id.
 	Firewalls map[string]*firewallGroup `json:"firewall_groups,omitempty"`
+	// Blocks are the account's block storage by id.
+	Blocks map[string]*blockRecord `json:"blocks,omitempty"`
 }
 
 // record is one instance. Its status derives from the timestamps.
@@ -81,6 +83,8 @@ type record struct {
 	// then, which the machine listens on.
 	FirewallGroupID string             `json:"firewall_group_id,omitempty"`
 	Ports           []standin.OpenPort `json:"ports,omitempty"`
+	// Mounts are its attached blocks, where its cloud-init mounts them.
+	Mounts []standin.Mount `json:"mounts,omitempty"`
 }
 
 // NewStandIn returns a stand-in seeded with Vultr's GPU catalog and the
@@ -114,6 +118,7 @@ func NewStandIn(o standin.Options) (*StandIn, error) {
 	mux.HandleFunc("POST "+apiPrefix+"/instances/{id}/halt", s.haltInstance)
 	mux.HandleFunc("POST "+apiPrefix+"/instances/{id}/start", s.startInstance)
 	s.routePorts(mux)
+	s.routeBlocks(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "Not found.")
 	})
@@ -184,7 +189,7 @@ func (s *StandIn) machines() []standin.Host {
 // keys for root itself, and runs the user data as cloud-init.
 func machine(rec *record) standin.Machine {
 	return standin.Machine{Vendor: Name, ID: rec.ID, Name: rec.Hostname, Keys: rec.PublicKeys,
-		UserDataField: "user_data", UserData: rec.UserData, Ports: rec.Ports}
+		UserDataField: "user_data", UserData: rec.UserData, Ports: rec.Ports, Mounts: rec.Mounts}
 }
 
 // up says the instance has booted and is not halted.
@@ -467,9 +472,15 @@ func (s *StandIn) getInstance(w http.ResponseWriter, r *http.Request) {
 }
 
 // deleteInstance destroys the instance at once: Vultr answers 204 and
-// the instance is gone (404) from then on.
+// the instance is gone (404) from then on; its blocks are detached and
+// kept.
 func (s *StandIn) deleteInstance(w http.ResponseWriter, r *http.Request) {
 	s.withInstance(w, r, func(rec *record, now time.Time) {
+		for _, b := range s.State.Blocks {
+			if b.AttachedTo == rec.ID {
+				b.AttachedTo = ""
+			}
+		}
 		s.RemoveHost(rec.ID)
 		delete(s.State.Instances, rec.ID)
 		s.saved(w)

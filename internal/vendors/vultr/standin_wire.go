@@ -187,3 +187,45 @@ type createFirewallRuleWire struct {
 	Source     string `json:"source"`
 	Notes      string `json:"notes"`
 }
+
+// blockWire is the description's blockstorage schema.
+type blockWire struct {
+	ID                 string `json:"id"`
+	Cost               int    `json:"cost"`
+	Status             string `json:"status"`
+	SizeGB             int    `json:"size_gb"`
+	Region             string `json:"region"`
+	AttachedToInstance string `json:"attached_to_instance"`
+	DateCreated        string `json:"date_created"`
+	Label              string `json:"label"`
+	MountID            string `json:"mount_id"`
+}
+
+type blocksPage struct {
+	Blocks []blockWire `json:"blocks"`
+	Meta   metaWire    `json:"meta"`
+}
+
+type blockAnswer struct {
+	Block blockWire `json:"block"`
+}
+
+// createBlockWire is POST /blocks's body.
+type createBlockWire struct {
+	Region    string `json:"region"`
+	SizeGB    int    `json:"size_gb"`
+	Label     string `json:"label"`
+	BlockType string `json:"block_type"`
+}
+
+// attachBlockWire is POST /blocks/{block-id}/attach's body; Live is nil
+// when not sent.
+type attachBlockWire struct {
+	InstanceID string `json:"instance_id"`
+	Live       *bool  `json:"live"`
+}
+
+// detachBlockWire is POST /blocks/{block-id}/detach's body.
+type detachBlockWire struct {
+	Live *bool `json:"live"`
+}

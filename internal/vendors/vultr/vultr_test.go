@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"errors"
 	"log/slog"
 	"math"
 	"net/http"
@@ -90,6 +91,7 @@ func TestSuite(t *testing.T) {
 		},
 		Missing:  missing,
 		Ports:    true,
+		Volumes:  &vendortest.VolumeKit{MountPath: func(v vendors.Volume) string { return vendors.MountPath(v.Name) }, ReportsUse: true},
 		Hang:     vendortest.Call{Method: http.MethodGet, Path: apiPrefix + "/instances/"},
 		HangRead: func(ctx context.Context, v vendors.Vendor) error { _, err := v.Get(ctx, missing); return err },
 
@@ -372,5 +374,65 @@ func TestUnknownLocationSoldOut(t *testing.T) {
 	}
 	if ewr == 0 || elsewhere == 0 {
 		t.Errorf("%d ewr items, %d available elsewhere", ewr, elsewhere)
+	}
+}
+
+// TestBlocksAttachedLate: a create with a block sends cloud-init that
+// waits for it where the description says a mounted block shows
+// (/dev/disk/by-id/virtio-<mount_id>) and mounts it at its label's path,
+// and attaches nothing itself; AttachVolumes attaches it live (in
+// progress, then done, then skipped), and refuses a block another
+// instance has. A block supply did not make is refused at create.
+func TestBlocksAttachedLate(t *testing.T) {
+	f := setup(t, standin.Options{BootTime: 100 * time.Millisecond}, nil)
+	ctx := context.Background()
+	vol, err := f.A.CreateVolume(ctx, vendors.VolumeRequest{VolumeID: uuid.NewString(), Owner: vendors.NewOwner(), Region: "lax", SizeGB: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := f.A.block(ctx, vol.ID)
+	if err != nil || b.MountID == "" {
+		t.Fatalf("block %+v, %v; want a mount_id", b, err)
+	}
+	f.SI.Mu.Lock()
+	made := *f.SI.State.Blocks[vol.ID]
+	f.SI.Mu.Unlock()
+	if made.BlockType != blockType || made.Label != vendors.OwnedName(vol.Owner, vol.VolumeID) {
+		t.Errorf("block made as %+v, want type %s labelled with supply's marks", made, blockType)
+	}
+	req := l40sRequest(t)
+	req.Volumes = []vendors.Volume{vol}
+	in, err := f.A.Create(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent, _ := f.SI.Received(in.ID)
+	dev := "/dev/disk/by-id/virtio-" + b.MountID
+	if !strings.Contains(sent.UserData, "until [ -b "+dev+" ]") || !strings.Contains(sent.UserData, "mount "+vendors.MountPath(vol.Name)) {
+		t.Errorf("user data does not wait for %s and mount it at %s:\n%s", dev, vendors.MountPath(vol.Name), sent.UserData)
+	}
+	if got, _ := f.A.GetVolume(ctx, vol.ID); got.State != vendors.VolumeAvailable {
+		t.Errorf("the block after create: %s, want available (attached only once the instance runs)", got.State)
+	}
+	vendortest.WaitFor(t, f.A, in.ID, vendortest.Running)
+	for i, want := range []bool{false, true, true} {
+		if done, err := f.A.AttachVolumes(ctx, in.ID, req.Volumes); done != want || err != nil {
+			t.Errorf("attach call %d: done %v, %v; want %v", i+1, done, err, want)
+		}
+	}
+	if n := f.Rec.Count("POST " + apiPrefix + "/blocks/" + vol.ID + "/attach"); n != 1 {
+		t.Errorf("%d attach requests, want 1", n)
+	}
+	other, err := f.A.Create(ctx, l40sRequest(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.A.AttachVolumes(ctx, other.ID, req.Volumes); !errors.Is(err, vendors.ErrInvalid) || !strings.Contains(err.Error(), "another instance") {
+		t.Errorf("attaching a block another instance has: %v, want a refusal saying so", err)
+	}
+	foreign := l40sRequest(t)
+	foreign.Volumes = []vendors.Volume{{ID: vol.ID, Name: "x; rm -rf /"}}
+	if _, err := f.A.Create(ctx, foreign); !errors.Is(err, vendors.ErrInvalid) {
+		t.Errorf("a block supply did not make: %v, want a refusal", err)
 	}
 }
