@@ -182,9 +182,12 @@ func (s *StandIn) describeVolumes(w http.ResponseWriter, form url.Values, region
 		return
 	}
 	ids := members(form, "VolumeId")
+	// "This value can be between 5 and 500; if MaxResults is given a
+	// value larger than 500, only 500 items are returned" (DescribeVolumes
+	// documentation), and it cannot be given with volume ids.
 	if size := form.Get("MaxResults"); size != "" {
-		if n, err := strconv.Atoi(size); err != nil || n < 5 || n > 500 || len(ids) > 0 {
-			writeEC2Error(w, http.StatusBadRequest, "InvalidParameterValue", "MaxResults must be 5 to 500, and cannot be given with VolumeId.")
+		if n, err := strconv.Atoi(size); err != nil || n < 5 || len(ids) > 0 {
+			writeEC2Error(w, http.StatusBadRequest, "InvalidParameterValue", "MaxResults must be 5 or more, and cannot be given with VolumeId.")
 			return
 		}
 	}

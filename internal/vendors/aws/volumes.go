@@ -139,11 +139,14 @@ func (a *Adapter) CreateVolume(ctx context.Context, req vendors.VolumeRequest) (
 		Tags: out.Tags, Attachments: out.Attachments, Size: out.Size}), nil
 }
 
+// maxVolumePage is the largest page DescribeVolumes gives.
+const maxVolumePage = 500
+
 // describeVolumes reads every page of a DescribeVolumes in region (EC2
 // refuses MaxResults beside VolumeIds).
 func (a *Adapter) describeVolumes(ctx context.Context, region, op string, in *ec2.DescribeVolumesInput) ([]types.Volume, error) {
 	if in.VolumeIds == nil {
-		in.MaxResults = sdk.Int32(a.cfg.PageSize)
+		in.MaxResults = sdk.Int32(min(a.cfg.PageSize, maxVolumePage))
 	}
 	var all []types.Volume
 	err := a.call(ctx, op, a.describe[region], true, func(ctx context.Context) error {
