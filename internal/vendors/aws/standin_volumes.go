@@ -59,16 +59,14 @@ func volumeKey(id string) string { return Name + "/" + id }
 // rootVolumeID is the id of an instance's root volume.
 func rootVolumeID(rec *record) string { return "vol-" + strings.TrimPrefix(rec.ID, "i-") }
 
-// zoneID is the zone id EC2 gives a zone name ("use1-az1" for
-// us-east-1a, here by its place in the region).
+// zoneID is a zone id of the shape EC2 gives ("use1-az1"): the region
+// abbreviated, and the zone's place in it.
 func zoneID(region, zone string) string {
-	parts := strings.Split(seedRegionOf(region), "-")
-	abbr := ""
-	for _, p := range parts {
-		abbr += p[:1]
+	parts := strings.SplitN(seedRegionOf(region), "-", 3)
+	if len(parts) < 3 {
+		return region + "-az0"
 	}
-	abbr += parts[len(parts)-1][len(parts[len(parts)-1])-1:]
-	return fmt.Sprintf("%s-az%d", abbr, strings.Index("abcdefghij", strings.TrimPrefix(zone, region))+1)
+	return fmt.Sprintf("%s%s%s-az%d", parts[0], parts[1][:1], parts[2], strings.Index("abcdefghij", strings.TrimPrefix(zone, region))+1)
 }
 
 func (s *StandIn) describeAvailabilityZones(w http.ResponseWriter, form url.Values, region string) {
