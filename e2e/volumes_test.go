@@ -102,9 +102,11 @@ func TestVolumeOutlivesItsMachine(t *testing.T) {
 			// 4096 GB; Verda's block volumes at least 40 (its description
 			// sets no maximum); Hyperstack's at most 1048576; Nebius's disks
 			// are sized in GiB, their limits only linked to; Vultr's high_perf
-			// blocks 10 to 10,000, attached after the create. Each is big
-			// enough that seconds cost something.
-			for vendor, size := range map[string]int{"lambda": 100000, "runpod": 4000, "verda": 40000, "hyperstack": 100000, "nebius": 4000, "vultr": 10000} {
+			// blocks 10 to 10,000, attached after the create; AWS's gp3
+			// volumes 1 to 16,384 GiB, attached after the create too, in
+			// the zone of the offers get_offers answers for them. Each is
+			// big enough that seconds cost something.
+			for vendor, size := range map[string]int{"lambda": 100000, "runpod": 4000, "verda": 40000, "hyperstack": 100000, "nebius": 4000, "vultr": 10000, "aws": 16000} {
 				o := offerOf(t, s, vendor, 0)
 				var vol supplyapi.Volume
 				s.JSON(t, http.MethodPost, "/volumes", "application/json",

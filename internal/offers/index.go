@@ -338,7 +338,7 @@ func sameItem(a, b vendors.CatalogItem) bool {
 		a.GPUName == b.GPUName && a.GPUCount == b.GPUCount && a.VCPUs == b.VCPUs && a.MemoryGB == b.MemoryGB &&
 		a.BootDiskGB == b.BootDiskGB && a.PricePerHour == b.PricePerHour && a.BootDiskPricePerHour == b.BootDiskPricePerHour &&
 		a.Available == b.Available && a.Stock == b.Stock && a.Nodes == b.Nodes && a.InfinibandGbps == b.InfinibandGbps &&
-		a.ClusterStorageGB == b.ClusterStorageGB && maps.Equal(a.Extra, b.Extra)
+		a.ClusterStorageGB == b.ClusterStorageGB && a.NoVolumes == b.NoVolumes && maps.Equal(a.Extra, b.Extra)
 }
 
 // NextRead is when the next read of some vendor's catalog is due: the

@@ -249,6 +249,9 @@ func appendItem(b []byte, it *vendors.CatalogItem) []byte {
 		b = append(b, `,"cluster_storage_gb":`...)
 		b = appendInt(b, it.ClusterStorageGB)
 	}
+	if it.NoVolumes {
+		b = append(b, `,"no_volumes":true`...)
+	}
 	if len(it.Extra) > 0 {
 		b = append(b, `,"extra":{`...)
 		for i, k := range slices.Sorted(maps.Keys(it.Extra)) {

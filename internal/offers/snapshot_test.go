@@ -97,6 +97,7 @@ func TestSnapshotBodyRoundTrip(t *testing.T) {
 	cat := syntheticCatalog(300)
 	cat[3].Extra = map[string]string{"b": "2", "a": "1 \"quoted\""}
 	cat[5].Nodes, cat[5].InfinibandGbps, cat[5].ClusterStorageGB = 2, 400, 512
+	cat[7].NoVolumes = true
 	info := vendors.Info{Name: "lambda", Containers: true}
 	_, entries, err := diffRead(info, nil, cat, func(string) {})
 	if err != nil {

@@ -268,7 +268,7 @@ func (s *Service) Procure(ctx context.Context, accountID int64, idempotencyKey s
 		return supplyapi.ProcureOfferResponse{}, err
 	}
 
-	if err := s.checkVolumeIDs(ctx, accountID, offer, req); err != nil {
+	if err := s.checkVolumeIDs(ctx, accountID, offer, item, req); err != nil {
 		return supplyapi.ProcureOfferResponse{}, err
 	}
 	p, resources, err := s.plan(now, accountID, offer, item, key, cloudInit, req)

@@ -465,8 +465,10 @@ func (s *Service) attachLate(ctx context.Context, v vendors.Vendor, r store.Reso
 // cannot be attached to offer o: a vendor without volumes, more than the
 // vendor attaches at create (Info.MaxVolumes), a cluster, a failover
 // (which may move to another vendor), a volume not found, or
-// one of another vendor or region than the offer (a 422 naming both).
-func (s *Service) checkVolumeIDs(ctx context.Context, accountID int64, o supplyapi.Offer, req supplyapi.ProcureOfferRequest) error {
+// one of another vendor or region than the offer (a 422 naming both), or
+// an offer whose machine the region's volumes cannot reach
+// (item.NoVolumes: EC2 spot priced in another zone than the volumes').
+func (s *Service) checkVolumeIDs(ctx context.Context, accountID int64, o supplyapi.Offer, item vendors.CatalogItem, req supplyapi.ProcureOfferRequest) error {
 	if len(req.VolumeIDs) == 0 {
 		return nil
 	}
@@ -482,6 +484,9 @@ func (s *Service) checkVolumeIDs(ctx context.Context, accountID int64, o supplya
 		return fieldError("volume_ids", "Value error, volumes attach to single machines, not to a cluster offer", req.VolumeIDs)
 	case req.Fallback != nil:
 		return fieldError("volume_ids", "Value error, volume_ids cannot be combined with fallback: a failover may move to another vendor or region", req.VolumeIDs)
+	case item.NoVolumes:
+		return fieldError("volume_ids", fmt.Sprintf("Value error, %s cannot attach volumes of %s to this offer's machine (it launches in another zone than the volumes, or its type is not sold there); ask get_offers with volume_id",
+			info.DisplayName, o.VendorRegion), req.VolumeIDs)
 	}
 	for _, id := range req.VolumeIDs {
 		v, err := volumeOf(ctx, s.store, accountID, id)

@@ -326,3 +326,79 @@ func TestLateVolumes(t *testing.T) {
 		})
 	}
 }
+
+// TestVolumeZoneAtAWS: an EBS volume reaches only machines of its zone,
+// so an offer query by volume leaves out the spot offers priced in
+// another zone (CatalogItem.NoVolumes), volume_ids naming one are a 422,
+// and an on-demand offer, launched in the volume's zone, gets the volume
+// attached once it runs, before it is ready.
+func TestVolumeZoneAtAWS(t *testing.T) {
+	for _, engine := range storetest.Engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			e := newEnv(t, engine, nil)
+			const region = "us-east-1"
+			vol, err := e.svc.CreateVolume(ctx, 1, supplyapi.VolumeRequest{Vendor: "aws", Region: region, SizeGB: 10, Name: "ebs"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.waitVolume(vol.ID, supplyapi.VolumeAvailable)
+			all, err := e.index.Search(ctx, 1, supplyapi.OfferQuery{Vendor: "aws", Compute: supplyapi.OfferQueryCompute{GPUType: "A10G"}, Limit: 1000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			reached, err := e.index.Search(ctx, 1, supplyapi.OfferQuery{Vendor: "aws", VendorRegion: region, Compute: supplyapi.OfferQueryCompute{GPUType: "A10G"}, Limit: 1000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var unreached, onDemand []supplyapi.Offer
+			for _, o := range all.Offers {
+				if o.VendorRegion != region {
+					continue
+				}
+				_, item, err := e.index.Resolve(ctx, 1, o.OfferID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				switch {
+				case item.NoVolumes:
+					unreached = append(unreached, o)
+				case item.Contract == vendors.OnDemand:
+					onDemand = append(onDemand, o)
+				}
+			}
+			inRegion := slices.IndexFunc(reached.Offers, func(o supplyapi.Offer) bool { return o.VendorRegion != region }) < 0
+			if len(unreached) == 0 || len(onDemand) == 0 || !inRegion || len(reached.Offers)+len(unreached) != len(all.Offers)-countOutside(all.Offers, region) {
+				t.Fatalf("offers in %s: %d the volume's zone cannot reach, %d on demand; the query by volume answered %d (all in the region: %v)",
+					region, len(unreached), len(onDemand), len(reached.Offers), inRegion)
+			}
+			var qe *offers.QueryError
+			_, err = e.svc.Procure(ctx, 1, "", supplyapi.ProcureOfferRequest{OfferID: unreached[0].OfferID, SSHPublicKey: testKey, VolumeIDs: []uuid.UUID{vol.ID}})
+			if !errors.As(err, &qe) || !strings.Contains(qe.Msg, "cannot attach volumes of "+region) {
+				t.Errorf("a spot offer of another zone with a volume: %v, want a 422 on volume_ids", err)
+			}
+			resp := e.procure(onDemand[0], func(r *supplyapi.ProcureOfferRequest) { r.VolumeIDs = []uuid.UUID{vol.ID} })
+			e.waitStatus(onDemand[0].OfferID, "ready", ready)
+			res, err := e.svc.Resource(ctx, 1, resp.ResourceIDs[0], false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := atVendor(t, e.vendors["aws"].(vendors.Volumes))[vol.ID.String()]
+			if got.State != vendors.VolumeInUse || res.Status != supplyapi.ResourceRunning {
+				t.Errorf("the volume of a ready AWS machine: %+v (machine %s), want it in use", got, res.Status)
+			}
+		})
+	}
+}
+
+// countOutside counts the offers not in region.
+func countOutside(os []supplyapi.Offer, region string) int {
+	n := 0
+	for _, o := range os {
+		if o.VendorRegion != region {
+			n++
+		}
+	}
+	return n
+}

@@ -158,6 +158,13 @@ type CatalogItem struct {
 	InfinibandGbps int `json:"infiniband_gbps,omitempty"`
 	// ClusterStorageGB is shared storage that comes with a cluster.
 	ClusterStorageGB int `json:"cluster_storage_gb,omitempty"`
+	// NoVolumes says the vendor's volumes of Region cannot be attached to
+	// this offer's machine: a volume that lives in one zone of a region
+	// (EC2's availability zones) reaches only machines launched there,
+	// and the offer is priced in another zone (EC2 spot) or its type is
+	// not sold in the volumes' zone. An offer query by volume leaves it
+	// out, and volume_ids naming it are a 422.
+	NoVolumes bool `json:"no_volumes,omitempty"`
 	// Extra carries what the adapter needs again at create time
 	// (an image id, a flavor id); opaque to everyone else.
 	Extra map[string]string `json:"extra,omitempty"`

@@ -154,9 +154,11 @@ type Adapter struct {
 
 	mu        sync.Mutex
 	types     map[string]cached[map[string]types.InstanceTypeInfo]
-	offerings map[string]cached[[]string]
+	offerings map[string]cached[map[string][]string]
 	prices    map[string]cached[map[string]float64]
 	images    map[string]cached[image]
+	// zones are the regions' volume zones (volumeZone).
+	zones map[string]string
 	// refused holds, by type/region/contract, until when a capacity
 	// refusal shows an offer sold out.
 	refused map[string]time.Time
@@ -200,8 +202,8 @@ func New(c Config) *Adapter {
 		priceBucket: rate.NewLimiter(cmp.Or(c.RateLimit, pricingRate), cmp.Or(c.Burst, pricingBurst)),
 		sshPort:     c.SSHPort, now: c.Now,
 		log:   c.Logger.With("vendor", Name),
-		types: map[string]cached[map[string]types.InstanceTypeInfo]{}, offerings: map[string]cached[[]string]{}, prices: map[string]cached[map[string]float64]{},
-		images: map[string]cached[image]{}, refused: map[string]time.Time{},
+		types: map[string]cached[map[string]types.InstanceTypeInfo]{}, offerings: map[string]cached[map[string][]string]{}, prices: map[string]cached[map[string]float64]{},
+		images: map[string]cached[image]{}, zones: map[string]string{}, refused: map[string]time.Time{},
 	}
 	if a.sshPort == nil {
 		a.sshPort = func(string) int { return 22 }
@@ -237,7 +239,9 @@ func (a *Adapter) AccountIdentifiers() []string {
 func (a *Adapter) Name() string { return Name }
 
 // Info describes EC2: on-demand and spot VMs with cloud-init and tags,
-// which stop and start, and open ports through a security group each.
+// which stop and start, open ports through a security group each, and
+// have EBS volumes attached once they run (as many as the device names
+// /dev/sdf to /dev/sdp give).
 func (a *Adapter) Info() vendors.Info {
 	return vendors.Info{
 		Name:        Name,
@@ -248,6 +252,8 @@ func (a *Adapter) Info() vendors.Info {
 		Cilium:      true,
 		Stop:        true,
 		Ports:       true,
+		Volumes:     true,
+		MaxVolumes:  maxVolumes,
 	}
 }
 
@@ -277,7 +283,13 @@ func (a *Adapter) Create(ctx context.Context, req vendors.CreateRequest) (vendor
 	if err != nil || existing != nil {
 		return a.orZero(req.Region, existing), err
 	}
-	doc, err := userdata.CloudInit(req.SSHPublicKey, req.UserData)
+	var zone, mounts string
+	if len(req.Volumes) > 0 {
+		if zone, mounts, err = a.placeVolumes(ctx, req); err != nil {
+			return vendors.Instance{}, err
+		}
+	}
+	doc, err := userdata.CloudInit(req.SSHPublicKey, req.UserData, mounts)
 	if err == nil && len(doc) > maxUserData {
 		err = errors.New("user data over EC2's 16 KB")
 	}
@@ -318,9 +330,12 @@ func (a *Adapter) Create(ctx context.Context, req vendors.CreateRequest) (vendor
 		in.InstanceMarketOptions = &types.InstanceMarketOptionsRequest{MarketType: types.MarketTypeSpot,
 			SpotOptions: &types.SpotMarketOptions{SpotInstanceType: types.SpotInstanceTypeOneTime,
 				InstanceInterruptionBehavior: types.InstanceInterruptionBehaviorTerminate}}
-		if zone := req.Item.Extra[extraZone]; zone != "" {
-			in.Placement = &types.Placement{AvailabilityZone: sdk.String(zone)}
-		}
+		zone = cmp.Or(zone, req.Item.Extra[extraZone])
+	}
+	if zone != "" {
+		// The volumes' zone (placeVolumes checked that a spot offer's
+		// is the same), or the spot price's.
+		in.Placement = &types.Placement{AvailabilityZone: sdk.String(zone)}
 	}
 	var out *ec2.RunInstancesOutput
 	err = a.call(ctx, "run instances", a.mutate[req.Region], false, func(ctx context.Context) (err error) {

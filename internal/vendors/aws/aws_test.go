@@ -177,6 +177,7 @@ func TestSuite(t *testing.T) {
 
 		UserData:    true,
 		Ports:       true,
+		Volumes:     &vendortest.VolumeKit{MountPath: func(v vendors.Volume) string { return vendors.MountPath(v.Name) }, ReportsUse: true},
 		Terminating: vendors.StateTerminating,
 		Created:     created,
 		PageSize:    pageSize,

@@ -59,7 +59,12 @@ func (a *Adapter) regionCatalog(ctx context.Context, region string, diskPrice fl
 	if err != nil {
 		return nil, err
 	}
-	offered, err := a.offered(ctx, region)
+	zones, err := a.offered(ctx, region)
+	if err != nil {
+		return nil, err
+	}
+	offered := slices.Sorted(maps.Keys(zones))
+	volumeZone, err := a.volumeZone(ctx, region)
 	if err != nil {
 		return nil, err
 	}
@@ -79,10 +84,15 @@ func (a *Adapter) regionCatalog(ctx context.Context, region string, diskPrice fl
 			continue
 		}
 		item := a.item(info, region, country, diskPrice)
+		// The region's volumes reach an on-demand machine, placed in
+		// their zone at launch, where that zone sells the type; a spot
+		// machine only where its price's zone is theirs.
+		reaches := slices.Contains(zones[name], volumeZone)
 		if p, ok := onDemand[name]; ok {
 			od := item
 			od.Contract, od.PricePerHour = vendors.OnDemand, round(p+diskPrice)
 			od.Available = !a.isRefused(name, region, vendors.OnDemand)
+			od.NoVolumes = !reaches
 			items = append(items, od)
 		}
 		if p, ok := spot[name]; ok {
@@ -90,6 +100,7 @@ func (a *Adapter) regionCatalog(ctx context.Context, region string, diskPrice fl
 			sp.Contract, sp.PricePerHour = vendors.Spot, round(p.price+diskPrice)
 			sp.Available = !a.isRefused(name, region, vendors.Spot)
 			sp.Extra = map[string]string{extraZone: p.zone}
+			sp.NoVolumes = !reaches || p.zone != volumeZone
 			items = append(items, sp)
 		}
 	}
@@ -187,9 +198,9 @@ func (a *Adapter) instanceTypes(ctx context.Context, region string) (map[string]
 	return out, nil
 }
 
-// offered are the GPU instance types region sells, by name, kept for
-// PriceTTL.
-func (a *Adapter) offered(ctx context.Context, region string) ([]string, error) {
+// offered are the GPU instance types region sells, by name, each with
+// the availability zones that sell it, kept for PriceTTL.
+func (a *Adapter) offered(ctx context.Context, region string) (map[string][]string, error) {
 	a.mu.Lock()
 	c, ok := a.offerings[region]
 	v, ok := fresh(c, ok, a.cfg.PriceTTL, a.now())
@@ -197,11 +208,11 @@ func (a *Adapter) offered(ctx context.Context, region string) ([]string, error) 
 	if ok {
 		return v, nil
 	}
-	seen := map[string]bool{}
+	out := map[string][]string{}
 	err := a.call(ctx, "describe instance type offerings", a.describe[region], true, func(ctx context.Context) error {
-		clear(seen)
+		clear(out)
 		pages := ec2.NewDescribeInstanceTypeOfferingsPaginator(a.ec2[region], &ec2.DescribeInstanceTypeOfferingsInput{
-			LocationType: types.LocationTypeRegion, Filters: familyFilter("instance-type"),
+			LocationType: types.LocationTypeAvailabilityZone, Filters: familyFilter("instance-type"),
 		})
 		for pages.HasMorePages() {
 			page, err := pages.NextPage(ctx)
@@ -209,7 +220,8 @@ func (a *Adapter) offered(ctx context.Context, region string) ([]string, error) 
 				return err
 			}
 			for _, o := range page.InstanceTypeOfferings {
-				seen[string(o.InstanceType)] = true
+				name := string(o.InstanceType)
+				out[name] = append(out[name], sdk.ToString(o.Location))
 			}
 		}
 		return nil
@@ -217,9 +229,8 @@ func (a *Adapter) offered(ctx context.Context, region string) ([]string, error) 
 	if err != nil {
 		return nil, err
 	}
-	out := slices.Sorted(maps.Keys(seen))
 	a.mu.Lock()
-	a.offerings[region] = cached[[]string]{out, a.now()}
+	a.offerings[region] = cached[map[string][]string]{out, a.now()}
 	a.mu.Unlock()
 	return out, nil
 }

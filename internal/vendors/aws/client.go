@@ -170,6 +170,20 @@ var codeKinds = map[string]error{
 	"SignatureDoesNotMatch": vendors.ErrAuth,
 	"ExpiredToken":          vendors.ErrAuth,
 	"Blocked":               vendors.ErrAuth,
+	// EBS volumes: "The specified volume does not exist" (a malformed id
+	// names none either), "The specified volume and instance are in
+	// different Availability Zones", "The specified EBS volume is
+	// attached to an instance" (DeleteVolume of an attached one), and the
+	// account's limits on volumes and storage, and on an instance's
+	// attachments.
+	"InvalidVolume.NotFound":     vendors.ErrNotFound,
+	"InvalidVolumeID.Malformed":  vendors.ErrNotFound,
+	"InvalidVolume.ZoneMismatch": vendors.ErrInvalid,
+	"VolumeInUse":                vendors.ErrInvalid,
+	"InvalidZone.NotFound":       vendors.ErrInvalid,
+	"VolumeLimitExceeded":        vendors.ErrQuota,
+	"MaxIOPSLimitExceeded":       vendors.ErrQuota,
+	"AttachmentLimitExceeded":    vendors.ErrQuota,
 	// "The specified instance does not exist".
 	"InvalidInstanceID.NotFound":  vendors.ErrNotFound,
 	"InvalidInstanceID.Malformed": vendors.ErrNotFound,

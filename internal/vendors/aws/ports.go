@@ -156,33 +156,20 @@ func (a *Adapter) securityGroups(ctx context.Context, region string, filters ...
 // resource mark), in every configured region; an id is
 // "<region>/<group id>", as an instance's is. DescribeSecurityGroups does
 // not say which instances use a group, so a group is in use when a live
-// instance of supply's (any state but terminated) names it. A region the
-// account cannot use (not enabled: EC2 answers AuthFailure there) holds
-// none of supply's groups and is left out, as the catalog leaves it out,
-// unless no region answers: otherwise one such region would hold every
-// termination's clean-up back for good.
+// instance of supply's (any state but terminated) names it.
 func (a *Adapter) Firewalls(ctx context.Context) ([]vendors.Firewall, error) {
 	var out []vendors.Firewall
-	refused := 0
-	for _, region := range a.regions {
+	err := a.eachRegion(ctx, "security groups", func(region string) error {
 		groups, err := a.securityGroups(ctx, region, types.Filter{Name: sdk.String("tag-key"), Values: []string{vendors.Tag}})
-		if errors.Is(err, vendors.ErrAuth) && refused+1 < len(a.regions) {
-			refused++
-			a.log.WarnContext(ctx, "aws region left out of the security groups", "region", region, "err", err)
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if len(groups) == 0 {
-			continue
+		if err != nil || len(groups) == 0 {
+			return err
 		}
 		live, err := a.describeInstances(ctx, region, "list instances", &ec2.DescribeInstancesInput{Filters: []types.Filter{
 			{Name: sdk.String("tag-key"), Values: []string{vendors.Tag}},
 			{Name: sdk.String("instance-state-name"), Values: liveStates},
 		}})
 		if err != nil {
-			return nil, err
+			return err
 		}
 		used := map[string]bool{}
 		for _, in := range live {
@@ -195,8 +182,31 @@ func (a *Adapter) Firewalls(ctx context.Context) ([]vendors.Firewall, error) {
 			id := sdk.ToString(g.GroupId)
 			out = append(out, vendors.Firewall{ID: region + "/" + id, Name: sdk.ToString(g.GroupName), ResourceID: resourceID, Owner: owner, InUse: used[id]})
 		}
+		return nil
+	})
+	return out, err
+}
+
+// eachRegion runs list in every configured region, for a listing of what
+// outlives instances (security groups, volumes). A region the account
+// cannot use (not enabled: EC2 answers AuthFailure there) holds none of
+// supply's and is left out, logged, as the catalog leaves it out, unless
+// no region answers: otherwise one such region would hold every
+// termination's clean-up, and every reconciliation, back for good.
+func (a *Adapter) eachRegion(ctx context.Context, what string, list func(region string) error) error {
+	refused := 0
+	for _, region := range a.regions {
+		err := list(region)
+		if errors.Is(err, vendors.ErrAuth) && refused+1 < len(a.regions) {
+			refused++
+			a.log.WarnContext(ctx, "aws region left out of the "+what, "region", region, "err", err)
+			continue
+		}
+		if err != nil {
+			return err
+		}
 	}
-	return out, nil
+	return nil
 }
 
 // DeleteFirewall deletes a security group; one EC2 no longer knows is

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/gpusupply/supply/internal/vendors"
 	"github.com/gpusupply/supply/internal/vendors/standin"
 	"github.com/gpusupply/supply/internal/vendors/vendortest"
@@ -51,14 +53,30 @@ func TestAgainstPublishedModel(t *testing.T) {
 			spot = it
 		}
 	}
+	vol, err := f.A.CreateVolume(ctx, vendors.VolumeRequest{VolumeID: uuid.NewString(), Owner: vendors.NewOwner(), Region: "us-east-1", SizeGB: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
 	req := createRequest(t, "us-east-1", "g5.xlarge")
 	req.UserData = "#cloud-config\nruncmd:\n  - echo hi\n"
 	req.Ports = []vendors.Port{{Number: 8888, Protocol: vendors.TCP}, {Number: 5353, Protocol: vendors.UDP}}
+	req.Volumes = []vendors.Volume{vol}
 	in, err := f.A.Create(ctx, req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	vendortest.WaitFor(t, f.A, in.ID, vendortest.Running)
+	for done := false; !done; time.Sleep(20 * time.Millisecond) {
+		if done, err = f.A.AttachVolumes(ctx, in.ID, req.Volumes); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.A.DeleteVolume(ctx, vol.ID); !errors.Is(err, vendors.ErrInvalid) {
+		t.Errorf("deleting an attached volume: %v, want VolumeInUse, invalid", err)
+	}
+	if _, err := f.A.ListVolumes(ctx); err != nil {
+		t.Fatal(err)
+	}
 	_, iid, _ := strings.Cut(in.ID, "/")
 	launch, _ := f.SI.Launch(iid)
 	if err := f.A.DeleteFirewall(ctx, "us-east-1/"+launch.SecurityGroups[0]); !errors.Is(err, vendors.ErrTransient) {
@@ -78,6 +96,12 @@ func TestAgainstPublishedModel(t *testing.T) {
 	}
 	if err := f.A.DeleteFirewall(ctx, fws[0].ID); err != nil {
 		t.Fatal(err)
+	}
+	if err := f.A.DeleteVolume(ctx, vol.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.A.GetVolume(ctx, vol.ID); !errors.Is(err, vendors.ErrNotFound) {
+		t.Errorf("a deleted volume: %v, want InvalidVolume.NotFound, not found", err)
 	}
 	if _, err := f.A.Create(ctx, request(t, spot)); err != nil {
 		t.Fatalf("spot create: %v", err)
@@ -100,7 +124,8 @@ func TestAgainstPublishedModel(t *testing.T) {
 
 	for _, op := range []string{"DescribeInstanceTypes", "DescribeInstanceTypeOfferings", "DescribeSpotPriceHistory", "GetProducts",
 		"DescribeImages", "RunInstances", "DescribeInstances", "StopInstances", "StartInstances", "TerminateInstances",
-		"CreateSecurityGroup", "AuthorizeSecurityGroupIngress", "DescribeSecurityGroups", "DeleteSecurityGroup"} {
+		"CreateSecurityGroup", "AuthorizeSecurityGroupIngress", "DescribeSecurityGroups", "DeleteSecurityGroup",
+		"DescribeAvailabilityZones", "CreateVolume", "DescribeVolumes", "AttachVolume", "DeleteVolume"} {
 		if !slices.Contains(seen(), op) {
 			t.Errorf("the run sent no %s: it is not proven", op)
 		}

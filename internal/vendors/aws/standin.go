@@ -48,6 +48,9 @@ type state struct {
 	Instances map[string]*record `json:"instances"`
 	// Groups are the security groups made, by id (standin_ports.go).
 	Groups map[string]*groupRecord `json:"security_groups,omitempty"`
+	// Volumes are the EBS volumes made, by id (standin_volumes.go); root
+	// volumes are their instances'.
+	Volumes map[string]*volumeRecord `json:"volumes,omitempty"`
 }
 
 // record is one instance as the stand-in keeps it. Its state is derived
@@ -72,6 +75,11 @@ type record struct {
 	IP          string    `json:"ip,omitempty"`
 	Port        int       `json:"port,omitempty"`
 	PrivateIP   string    `json:"private_ip"`
+	// RootDevice, RootGB and RootTags are the root volume its launch
+	// described (BlockDeviceMapping, TagSpecification of volumes).
+	RootDevice string   `json:"root_device,omitempty"`
+	RootGB     int      `json:"root_gb,omitempty"`
+	RootTags   []xmlTag `json:"root_tags,omitempty"`
 }
 
 // EC2's instance states and their codes (InstanceState).
@@ -114,6 +122,9 @@ func NewStandIn(o standin.Options) (*StandIn, error) {
 	}
 	if s.State.Groups == nil {
 		s.State.Groups = map[string]*groupRecord{}
+	}
+	if s.State.Volumes == nil {
+		s.State.Volumes = map[string]*volumeRecord{}
 	}
 	s.Mu.Lock()
 	err := s.refresh()
@@ -219,10 +230,11 @@ func (s *StandIn) machines() []standin.Host {
 
 // machine is what the instance received at launch: its user data, where
 // root's key comes from, as on a real instance of the Deep Learning AMI,
-// and the ports its security groups open. The caller holds s.Mu.
+// the ports its security groups open, and the volumes attached to it
+// that it mounts. The caller holds s.Mu.
 func (s *StandIn) machine(rec *record) standin.Machine {
 	return standin.Machine{Vendor: Name, ID: rec.ID, Name: tagOf(rec.Tags, "Name"), UserDataField: "UserData", UserData: rec.UserData,
-		Ports: s.openedPorts(rec)}
+		Ports: s.openedPorts(rec), Mounts: s.mounts(rec)}
 }
 
 func tagOf(tags []xmlTag, key string) string {
@@ -266,10 +278,16 @@ func (s *StandIn) gone(rec *record, now time.Time) bool {
 	return !rec.EndedAt.IsZero() && !now.Before(rec.EndedAt.Add(s.halfBoot()+s.Opts.BootTime))
 }
 
-// refresh brings hosts in line with the instances' derived states
-// (standin.SyncHosts). s.Mu must be held.
+// refresh detaches the volumes of terminated instances and brings hosts
+// in line with the instances' derived states (standin.SyncHosts). s.Mu
+// must be held.
 func (s *StandIn) refresh() error {
 	now := s.Now()
+	if s.detachEnded(now) {
+		if err := s.Save(); err != nil {
+			return err
+		}
+	}
 	return standin.SyncHosts(&s.Base, s.State.Instances, standin.Machines[record]{
 		Phase: func(rec *record) standin.HostPhase {
 			switch {
@@ -337,6 +355,11 @@ func (s *StandIn) dispatch(w http.ResponseWriter, r *http.Request) {
 		"AuthorizeSecurityGroupIngress": s.authorizeIngress,
 		"DescribeSecurityGroups":        s.describeSecurityGroups,
 		"DeleteSecurityGroup":           s.deleteSecurityGroup,
+		"DescribeAvailabilityZones":     s.describeAvailabilityZones,
+		"CreateVolume":                  s.createVolume,
+		"DescribeVolumes":               s.describeVolumes,
+		"AttachVolume":                  s.attachVolume,
+		"DeleteVolume":                  s.deleteVolume,
 	}
 	action := form.Get("Action")
 	h, ok := handlers[action]
@@ -723,8 +746,10 @@ func (s *StandIn) runInstances(w http.ResponseWriter, form url.Values, region st
 		rec := &record{
 			ID: "i-0" + randomHex(8), Region: region, Zone: zone, Type: name, ImageID: image, UserData: string(raw),
 			ClientToken: token, Tags: tags, Groups: groups, Spot: spot, Params: launchParams(form), CreatedAt: now,
-			PrivateIP: fmt.Sprintf("172.31.%d.%d", n/250%250, n%250+4),
+			PrivateIP:  fmt.Sprintf("172.31.%d.%d", n/250%250, n%250+4),
+			RootDevice: cmp.Or(form.Get("BlockDeviceMapping.1.DeviceName"), "/dev/sda1"), RootTags: specifiedTags(form, "volume"),
 		}
+		rec.RootGB, _ = strconv.Atoi(form.Get("BlockDeviceMapping.1.Ebs.VolumeSize"))
 		s.State.Instances[rec.ID] = rec
 		if err := s.Save(); err != nil {
 			writeInternal(w, err)

@@ -246,6 +246,76 @@ type xmlDeletedGroup struct {
 	GroupID   string `xml:"groupId"`
 }
 
+// xmlZones is DescribeAvailabilityZones' answer.
+type xmlZones struct {
+	RequestID string         `xml:"requestId"`
+	Zones     items[xmlZone] `xml:"availabilityZoneInfo"`
+}
+
+type xmlZone struct {
+	ZoneName           string `xml:"zoneName"`
+	ZoneID             string `xml:"zoneId"`
+	RegionName         string `xml:"regionName"`
+	State              string `xml:"zoneState"`
+	OptInStatus        string `xml:"optInStatus"`
+	ZoneType           string `xml:"zoneType"`
+	GroupName          string `xml:"groupName"`
+	NetworkBorderGroup string `xml:"networkBorderGroup"`
+}
+
+// xmlVolume is an EBS volume as DescribeVolumes lists it and
+// CreateVolume answers it.
+type xmlVolume struct {
+	VolumeID           string                     `xml:"volumeId"`
+	Size               int                        `xml:"size"`
+	SnapshotID         string                     `xml:"snapshotId"`
+	AvailabilityZone   string                     `xml:"availabilityZone"`
+	AvailabilityZoneID string                     `xml:"availabilityZoneId"`
+	Status             string                     `xml:"status"`
+	CreateTime         time.Time                  `xml:"createTime"`
+	Attachments        items[xmlVolumeAttachment] `xml:"attachmentSet"`
+	Tags               items[xmlTag]              `xml:"tagSet"`
+	VolumeType         string                     `xml:"volumeType"`
+	IOPS               int                        `xml:"iops"`
+	Throughput         int                        `xml:"throughput"`
+	Encrypted          bool                       `xml:"encrypted"`
+	MultiAttachEnabled bool                       `xml:"multiAttachEnabled"`
+}
+
+type xmlVolumeAttachment struct {
+	VolumeID            string    `xml:"volumeId"`
+	InstanceID          string    `xml:"instanceId"`
+	Device              string    `xml:"device"`
+	Status              string    `xml:"status"`
+	AttachTime          time.Time `xml:"attachTime"`
+	DeleteOnTermination bool      `xml:"deleteOnTermination"`
+}
+
+// xmlVolumes is DescribeVolumes' answer.
+type xmlVolumes struct {
+	RequestID string           `xml:"requestId"`
+	Volumes   items[xmlVolume] `xml:"volumeSet"`
+	NextToken string           `xml:"nextToken,omitempty"`
+}
+
+// xmlCreatedVolume is CreateVolume's answer: the volume.
+type xmlCreatedVolume struct {
+	RequestID string `xml:"requestId"`
+	xmlVolume
+}
+
+// xmlAttached is AttachVolume's answer: the attachment.
+type xmlAttached struct {
+	RequestID string `xml:"requestId"`
+	xmlVolumeAttachment
+}
+
+// xmlRequestOnly is the answer of an action whose model has no output
+// (DeleteVolume).
+type xmlRequestOnly struct {
+	RequestID string `xml:"requestId"`
+}
+
 // xmlStateChanges is the answer of TerminateInstances, StopInstances and
 // StartInstances: each names its list instancesSet.
 type xmlStateChanges struct {
