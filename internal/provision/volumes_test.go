@@ -344,13 +344,21 @@ func TestVolumeZoneAtAWS(t *testing.T) {
 				t.Fatal(err)
 			}
 			e.waitVolume(vol.ID, supplyapi.VolumeAvailable)
-			all, err := e.index.Search(ctx, 1, supplyapi.OfferQuery{Vendor: "aws", Compute: supplyapi.OfferQueryCompute{GPUType: "A10G"}, Limit: 1000})
-			if err != nil {
-				t.Fatal(err)
-			}
-			reached, err := e.index.Search(ctx, 1, supplyapi.OfferQuery{Vendor: "aws", VendorRegion: region, Compute: supplyapi.OfferQueryCompute{GPUType: "A10G"}, Limit: 1000})
-			if err != nil {
-				t.Fatal(err)
+			// Every GPU type the region sells: a spot price's cheapest zone
+			// drifts, and is the volume's zone for one type or another at
+			// times, never for all at once.
+			var all, reached supplyapi.OfferResult
+			for _, gpu := range []string{"T4", "A10G", "L4", "L40S", "A100", "H100", "H200"} {
+				for _, q := range []struct {
+					into   *supplyapi.OfferResult
+					region string
+				}{{&all, ""}, {&reached, region}} {
+					res, err := e.index.Search(ctx, 1, supplyapi.OfferQuery{Vendor: "aws", VendorRegion: q.region, Compute: supplyapi.OfferQueryCompute{GPUType: gpu}, Limit: 1000})
+					if err != nil {
+						t.Fatal(err)
+					}
+					q.into.Offers = append(q.into.Offers, res.Offers...)
+				}
 			}
 			var unreached, onDemand []supplyapi.Offer
 			for _, o := range all.Offers {
