@@ -172,9 +172,10 @@ func loadHostKey(path string) (ssh.Signer, error) {
 
 // Open starts the host of instance id, running machine m, and returns its
 // address and SSH port. ip and port are the ones it had before a restart,
-// if any; they are reused when still free. A host already open keeps its
-// address and takes m as what it now knows of the machine (a key attached
-// since, say).
+// if any; they are reused when still free. A new address on which another
+// process holds a port m must have at its own number is passed over for
+// the next. A host already open keeps its address and takes m as what it
+// now knows of the machine (a key attached since, say).
 func (h *Hosts) Open(id, ip string, port int, m Machine) (string, int, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
