@@ -269,3 +269,52 @@ func TestFailoverSurvivesKill(t *testing.T) {
 		})
 	}
 }
+
+// TestFailoverWaitSurvivesKill: the server is killed while a procurement
+// is between tries, waiting for stock, and started again; once stock comes
+// back the procurement ends ready with exactly one machine, on either
+// engine.
+func TestFailoverWaitSurvivesKill(t *testing.T) {
+	for _, engine := range []string{store.EngineSQLite, store.EnginePostgres} {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			const refresh = 3 * time.Second
+			s := Start(t, engine, "--catalog-refresh", refresh.String())
+			s.WaitVendors(t)
+			o := pooledOffer(t, s)
+			narrow := fmt.Sprintf(`{"vendor":%q,"region":%q,"compute":{"gpu_type":%q,"contract_type":%q,"max_price_per_gpu_hour":%v}}`,
+				o.Vendor, o.Region, o.GPUType, o.ContractType, o.GPUPricePerHour)
+			regions := map[string]bool{}
+			for _, it := range capacity(t, s) {
+				if it.Vendor == o.Vendor && !regions[it.Region] {
+					regions[it.Region] = true
+					setCapacity(t, s, o.Vendor, it.Region, o.ContractType, 0)
+				}
+			}
+			resp := procureWithFallback(t, s, o, `{"query":`+narrow+`,"until":"5m"}`)
+			st := pollStatus(t, s, o.OfferID, 30*time.Second, func(st supplyapi.OfferStatusResponse) bool {
+				return strings.HasPrefix(st.Progress, "waiting for capacity") || settled(st)
+			})
+			if st.ProcurementStatus != supplyapi.ProcurementInProgress {
+				t.Fatalf("before the kill: %+v, want waiting for capacity", st)
+			}
+			s.Kill(t)
+			s.Restart(t)
+			s.WaitVendors(t)
+			st = pollStatus(t, s, o.OfferID, 10*time.Second, func(st supplyapi.OfferStatusResponse) bool {
+				return strings.HasPrefix(st.Progress, "waiting for capacity") || settled(st)
+			})
+			if st.ProcurementStatus != supplyapi.ProcurementInProgress {
+				t.Fatalf("after the restart, still sold out: %+v, want waiting for capacity", st)
+			}
+			setCapacity(t, s, o.Vendor, o.VendorRegion, o.ContractType, 1)
+			st = pollStatus(t, s, o.OfferID, refresh+40*time.Second, settled)
+			if st.ProcurementStatus != supplyapi.ProcurementReady {
+				t.Fatalf("after stock came back: %+v", st)
+			}
+			if n := liveByResource(t, s)[resp.ResourceIDs[0].String()]; n != 1 {
+				t.Errorf("%d live instances for the procurement, want exactly 1", n)
+			}
+		})
+	}
+}
