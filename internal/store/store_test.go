@@ -229,6 +229,55 @@ func TestKeysBeforeRolesBecomeAdmins(t *testing.T) {
 	}
 }
 
+// TestDeleteAtEndsWithTheResource: migration 00010 clears the auto-delete
+// time older releases left on resources already on their way out, and
+// leaves it on a resource that still runs.
+func TestDeleteAtEndsWithTheResource(t *testing.T) {
+	t.Parallel()
+	for _, engine := range storetest.Engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			o := storetest.Options(t, engine)
+			db := store.MigrateTo(t, o, 9)
+			ctx := t.Context()
+			at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+			deleteAt := at.Add(2 * time.Hour)
+			var account int64
+			if err := db.QueryRowContext(ctx, "INSERT INTO accounts (name, created_at) VALUES ($1, $2) RETURNING id", "old", at).Scan(&account); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.ExecContext(ctx, `INSERT INTO procurements (offer_id, account_id, vendor, offer, item, ssh_public_key, cloud_init,
+				cluster_name, status, failure_reason, created_at, updated_at) VALUES ('o', $1, 'lambda', $2, $2, '', '', '', 'ready', '', $3, $3)`,
+				account, []byte("{}"), at); err != nil {
+				t.Fatal(err)
+			}
+			for id, status := range map[string]string{"gone": "deleted", "going": "deleting", "failed": "failed", "up": "running"} {
+				if _, err := db.ExecContext(ctx, `INSERT INTO resources (id, account_id, offer_id, resource_type, vendor, vendor_region, name,
+					node_index, status, status_message, failure_reason, vendor_instance_id, external_ip, internal_ip, ssh_port, spec,
+					price_per_hour, delete_at, created_at, updated_at)
+					VALUES ($1, $2, 'o', 'instance', 'lambda', 'us-east-1', $1, 0, $3, '', '', '', '', '', 22, $4, 1, $5, $6, $6)`,
+					id, account, status, []byte("{}"), deleteAt, at); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
+			o.Migrate = true
+			s := open(t, o)
+			for id, want := range map[string]*time.Time{"gone": nil, "going": nil, "failed": nil, "up": &deleteAt} {
+				r, err := s.ResourceByID(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if (r.DeleteAt == nil) != (want == nil) || want != nil && !r.DeleteAt.Equal(*want) {
+					t.Errorf("%s (%s) after the upgrade: delete_at %v, want %v", id, r.Status, r.DeleteAt, want)
+				}
+			}
+		})
+	}
+}
+
 func TestSettings(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, s store.Store) {
 		ctx := t.Context()
