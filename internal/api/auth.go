@@ -164,9 +164,11 @@ func forbidden(have, need roles.Role, op *huma.Operation) string {
 //   - Guess keys. A key is 238 random bits, so guessing is hopeless at any
 //     rate; the limit keeps it from costing the database a lookup per
 //     guess. Once an address is limited (failureWait > 0), a key it sends
-//     is checked only if this process has found it valid before
-//     (apikeys.Authenticator.AuthenticateKnown): a guess is a 429 without
-//     a lookup, repeated or new, and so is a known key once revoked.
+//     is checked only if this process has found it valid before, or
+//     within a small budget of lookups shared by every limited address
+//     (apikeys.Authenticator.AuthenticateKnown): past it a guess is a 429
+//     without a lookup, repeated or new, and so is a known key once
+//     revoked.
 //   - Lock others out. Clients behind one NAT, or behind a proxy whose
 //     address is not in --trusted-proxies, share an address; one of them
 //     sending bad keys must not shut the others out. A valid key is
@@ -183,8 +185,9 @@ func forbidden(have, need roles.Role, op *huma.Operation) string {
 //
 // What is left: a valid key this process has never seen (the first request
 // after a restart, or a key made meanwhile) from an address that is being
-// limited waits like a bad one until the address's bucket refills, because
-// telling it apart would take the lookup the limit withholds. A console
+// limited is served while that budget lasts (10, then 2 a second); when
+// guesses from limited addresses spend it faster, the key waits like a bad
+// one until its address's bucket refills. A console
 // session cookie is looked up even then: it is one read by the hash of 256
 // random bits, which no guess finds, and a cookie that is not a well-formed
 // token is refused before any lookup.

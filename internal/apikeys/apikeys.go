@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/gpusupply/supply/internal/roles"
 )
 
@@ -35,6 +37,13 @@ const (
 	// only a valid key enters, so only a service with more live keys than
 	// this ever forgets one.
 	maxKnown = 100_000
+	// unseenRate and unseenBurst are the process-wide budget of lookups
+	// AuthenticateKnown spends on keys it has not seen valid: enough for
+	// the keys of a team behind one address after a restart, while
+	// guesses from every limited address together cost the database at
+	// most this many lookups.
+	unseenRate  = rate.Limit(2) // per second
+	unseenBurst = 10
 )
 
 // ErrUnknownKey is the answer for a key that is malformed or not on record.
@@ -108,6 +117,8 @@ type Authenticator struct {
 	lookup Lookup
 	ttl    time.Duration
 	now    func() time.Time
+	// unseen is AuthenticateKnown's budget for keys not seen valid.
+	unseen *rate.Limiter
 
 	mu    sync.RWMutex
 	cache map[[sha256.Size]byte]cacheEntry
@@ -131,6 +142,7 @@ func NewAuthenticator(lookup Lookup, ttl time.Duration) *Authenticator {
 		lookup: lookup,
 		ttl:    ttl,
 		now:    time.Now,
+		unseen: rate.NewLimiter(unseenRate, unseenBurst),
 		cache:  make(map[[sha256.Size]byte]cacheEntry),
 		known:  make(map[[sha256.Size]byte]struct{}),
 	}
@@ -147,11 +159,16 @@ func (a *Authenticator) Authenticate(ctx context.Context, key string) (Key, erro
 }
 
 // AuthenticateKnown is Authenticate for a caller that must not spend a
-// lookup on a guess (a client address that sent too many invalid keys):
-// it answers only for a key this Authenticator has found valid before and
-// not unknown since, from the cache or, once the cached answer expired, by
-// a lookup, so that a revoked key still ends within the ttl. Any other key
-// fails with an error wrapping ErrUnknownKey, without a lookup.
+// lookup on every guess (a client address that sent too many invalid
+// keys): it answers for a key this Authenticator has found valid before
+// and not unknown since, from the cache or, once the cached answer
+// expired, by a lookup, so that a revoked key still ends within the ttl.
+// Another key is looked up only while a small budget shared by every
+// caller lasts (unseenRate): a valid key new to this process (the first
+// request after a restart, a key made meanwhile) from such an address is
+// served then, and guesses cost the database that budget at most. Past
+// it, a key not seen valid fails with an error wrapping ErrUnknownKey,
+// without a lookup.
 func (a *Authenticator) AuthenticateKnown(ctx context.Context, key string) (Key, error) {
 	if !wellFormed(key) {
 		return Key{}, fmt.Errorf("malformed key: %w", ErrUnknownKey)
@@ -160,7 +177,7 @@ func (a *Authenticator) AuthenticateKnown(ctx context.Context, key string) (Key,
 	a.mu.RLock()
 	_, known := a.known[hash]
 	a.mu.RUnlock()
-	if !known {
+	if !known && !a.unseen.AllowN(a.now(), 1) {
 		return Key{}, fmt.Errorf("key not seen valid, not looked up: %w", ErrUnknownKey)
 	}
 	return a.authenticate(ctx, hash)

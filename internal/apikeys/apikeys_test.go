@@ -210,18 +210,28 @@ func TestCacheIsBounded(t *testing.T) {
 	}
 }
 
-// TestAuthenticateKnown: only a key found valid before is answered, from
-// the cache while it lasts and by a lookup after; a guess, however often
-// repeated, costs no lookup, and a key found revoked is not known any more.
+// TestAuthenticateKnown: a key found valid before is answered, from the
+// cache while it lasts and by a lookup after; a key not seen valid is
+// looked up only within the budget all callers share, so guesses, however
+// many, cost at most that; a key found revoked is not known any more.
 func TestAuthenticateKnown(t *testing.T) {
 	st, key := newStore(t)
 	unknown, _, _, _ := Generate()
 	a := NewAuthenticator(st.lookup, time.Minute)
 	now := time.Now()
 	a.now = func() time.Time { return now }
+	for range 3 * unseenBurst {
+		guess, _, _, _ := Generate()
+		if _, err := a.AuthenticateKnown(context.Background(), guess); !errors.Is(err, ErrUnknownKey) {
+			t.Fatalf("a guess: %v", err)
+		}
+	}
+	if n := st.lookups.Load(); n != unseenBurst {
+		t.Fatalf("%d guesses cost %d lookups, want the budget's %d", 3*unseenBurst, n, unseenBurst)
+	}
 	for _, k := range []string{key, unknown, "garbage"} {
 		if _, err := a.AuthenticateKnown(context.Background(), k); !errors.Is(err, ErrUnknownKey) {
-			t.Fatalf("%s before any lookup: %v, want ErrUnknownKey", k, err)
+			t.Fatalf("%s past the budget, before any lookup of its own: %v, want ErrUnknownKey", k, err)
 		}
 	}
 	_, _ = a.Authenticate(context.Background(), unknown)
@@ -241,7 +251,7 @@ func TestAuthenticateKnown(t *testing.T) {
 		}
 	}
 	if n := st.lookups.Load(); n != 0 {
-		t.Fatalf("%d lookups, want none while the answer is cached", n)
+		t.Fatalf("%d lookups, want none while the answer is cached and the budget is spent", n)
 	}
 	now = now.Add(time.Minute)
 	if _, err := a.AuthenticateKnown(context.Background(), key); err != nil || st.lookups.Load() != 1 {
@@ -253,7 +263,28 @@ func TestAuthenticateKnown(t *testing.T) {
 		t.Fatalf("revoked: %v", err)
 	}
 	now = now.Add(time.Minute)
-	if _, err := a.AuthenticateKnown(context.Background(), key); !errors.Is(err, ErrUnknownKey) || st.lookups.Load() != 2 {
-		t.Fatalf("revoked, later: %v with %d lookups; want no further lookup", err, st.lookups.Load())
+	for range unseenBurst {
+		guess, _, _, _ := Generate()
+		_, _ = a.AuthenticateKnown(context.Background(), guess)
+	}
+	spent := st.lookups.Load()
+	if _, err := a.AuthenticateKnown(context.Background(), key); !errors.Is(err, ErrUnknownKey) || st.lookups.Load() != spent {
+		t.Fatalf("revoked, later, the budget spent: %v with %d lookups; want no further lookup", err, st.lookups.Load()-spent)
+	}
+}
+
+// TestAuthenticateKnownServesANewKey: a valid key this process has not
+// seen (the first request after a restart) is looked up within the budget
+// and served, and known from then on.
+func TestAuthenticateKnownServesANewKey(t *testing.T) {
+	st, key := newStore(t)
+	a := NewAuthenticator(st.lookup, time.Minute)
+	for range 3 {
+		if k, err := a.AuthenticateKnown(context.Background(), key); err != nil || k.AccountID != 42 {
+			t.Fatalf("a valid key new to the process: %+v, %v", k, err)
+		}
+	}
+	if n := st.lookups.Load(); n != 1 {
+		t.Errorf("%d lookups, want one", n)
 	}
 }
