@@ -181,6 +181,22 @@ func TestFailoverToTheThirdOffer(t *testing.T) {
 	}
 }
 
+// sellOut sells out, through the sandbox's capacity, every item of o's
+// vendor of o's contract, and returns the fallback query only o's vendor,
+// region group, GPU and price match.
+func sellOut(t *testing.T, s *Server, o supplyapi.Offer) string {
+	t.Helper()
+	regions := map[string]bool{}
+	for _, it := range capacity(t, s) {
+		if it.Vendor == o.Vendor && !regions[it.Region] {
+			regions[it.Region] = true
+			setCapacity(t, s, o.Vendor, it.Region, o.ContractType, 0)
+		}
+	}
+	return fmt.Sprintf(`{"vendor":%q,"region":%q,"compute":{"gpu_type":%q,"contract_type":%q,"max_price_per_gpu_hour":%v}}`,
+		o.Vendor, o.Region, o.GPUType, o.ContractType, o.GPUPricePerHour)
+}
+
 // TestFailoverWaitsForStock: with every matching item of a vendor whose
 // stock is a pool (pooledOffer) sold out and a deadline of 5 minutes, the
 // procurement waits; once one item has stock again it is ready within 30 s
@@ -191,16 +207,7 @@ func TestFailoverWaitsForStock(t *testing.T) {
 	s := Start(t, store.EngineSQLite, "--catalog-refresh", refresh.String())
 	s.WaitVendors(t)
 	o := pooledOffer(t, s)
-	// Only o's vendor, region and price match; all of it is sold.
-	narrow := fmt.Sprintf(`{"vendor":%q,"region":%q,"compute":{"gpu_type":%q,"contract_type":%q,"max_price_per_gpu_hour":%v}}`,
-		o.Vendor, o.Region, o.GPUType, o.ContractType, o.GPUPricePerHour)
-	regions := map[string]bool{}
-	for _, it := range capacity(t, s) {
-		if it.Vendor == o.Vendor && !regions[it.Region] {
-			regions[it.Region] = true
-			setCapacity(t, s, o.Vendor, it.Region, o.ContractType, 0)
-		}
-	}
+	narrow := sellOut(t, s, o)
 	resp := procureWithFallback(t, s, o, `{"query":`+narrow+`,"until":"5m"}`)
 	st := pollStatus(t, s, o.OfferID, 30*time.Second, func(st supplyapi.OfferStatusResponse) bool {
 		return strings.HasPrefix(st.Progress, "waiting for capacity") || settled(st)
@@ -282,15 +289,7 @@ func TestFailoverWaitSurvivesKill(t *testing.T) {
 			s := Start(t, engine, "--catalog-refresh", refresh.String())
 			s.WaitVendors(t)
 			o := pooledOffer(t, s)
-			narrow := fmt.Sprintf(`{"vendor":%q,"region":%q,"compute":{"gpu_type":%q,"contract_type":%q,"max_price_per_gpu_hour":%v}}`,
-				o.Vendor, o.Region, o.GPUType, o.ContractType, o.GPUPricePerHour)
-			regions := map[string]bool{}
-			for _, it := range capacity(t, s) {
-				if it.Vendor == o.Vendor && !regions[it.Region] {
-					regions[it.Region] = true
-					setCapacity(t, s, o.Vendor, it.Region, o.ContractType, 0)
-				}
-			}
+			narrow := sellOut(t, s, o)
 			resp := procureWithFallback(t, s, o, `{"query":`+narrow+`,"until":"5m"}`)
 			st := pollStatus(t, s, o.OfferID, 30*time.Second, func(st supplyapi.OfferStatusResponse) bool {
 				return strings.HasPrefix(st.Progress, "waiting for capacity") || settled(st)

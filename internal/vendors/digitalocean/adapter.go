@@ -311,12 +311,18 @@ func gpuName(g godo.GPUInfo) string {
 
 // sizes reads every page of GET /v2/sizes.
 func (a *Adapter) sizes(ctx context.Context) ([]godo.Size, error) {
-	var all []godo.Size
+	return readPages(ctx, a, "list sizes", a.do.Sizes.List)
+}
+
+// readPages reads every page of a listing, list reading one, in pages of
+// a.pageSize.
+func readPages[T any](ctx context.Context, a *Adapter, op string, list func(context.Context, *godo.ListOptions) ([]T, *godo.Response, error)) ([]T, error) {
+	var all []T
 	for page := 1; ; page++ {
-		var got []godo.Size
+		var got []T
 		var resp *godo.Response
-		err := a.call(ctx, "list sizes", true, func(ctx context.Context) (r *godo.Response, err error) {
-			got, resp, err = a.do.Sizes.List(ctx, &godo.ListOptions{Page: page, PerPage: a.pageSize})
+		err := a.call(ctx, op, true, func(ctx context.Context) (r *godo.Response, err error) {
+			got, resp, err = list(ctx, &godo.ListOptions{Page: page, PerPage: a.pageSize})
 			return resp, err
 		})
 		if err != nil {
@@ -515,22 +521,7 @@ func (a *Adapter) List(ctx context.Context) ([]vendors.Instance, error) {
 // lists only non-GPU Droplets unless type=gpus, which cannot be combined
 // with tag_name (droplets_list.yml), so supply's tags are matched here.
 func (a *Adapter) list(ctx context.Context) ([]godo.Droplet, error) {
-	var all []godo.Droplet
-	for page := 1; ; page++ {
-		var got []godo.Droplet
-		var resp *godo.Response
-		err := a.call(ctx, "list droplets", true, func(ctx context.Context) (r *godo.Response, err error) {
-			got, resp, err = a.do.Droplets.ListWithGPUs(ctx, &godo.ListOptions{Page: page, PerPage: a.pageSize})
-			return resp, err
-		})
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, got...)
-		if lastPage(resp) {
-			return all, nil
-		}
-	}
+	return readPages(ctx, a, "list droplets", a.do.Droplets.ListWithGPUs)
 }
 
 // Terminate destroys the Droplet (204); one DigitalOcean no longer knows

@@ -74,22 +74,7 @@ func (a *Adapter) ensureFirewall(ctx context.Context, req vendors.CreateRequest,
 
 // firewalls reads every page of the account's firewalls.
 func (a *Adapter) firewalls(ctx context.Context) ([]godo.Firewall, error) {
-	var all []godo.Firewall
-	for page := 1; ; page++ {
-		var got []godo.Firewall
-		var resp *godo.Response
-		err := a.call(ctx, "list firewalls", true, func(ctx context.Context) (r *godo.Response, err error) {
-			got, resp, err = a.do.Firewalls.List(ctx, &godo.ListOptions{Page: page, PerPage: a.pageSize})
-			return resp, err
-		})
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, got...)
-		if lastPage(resp) {
-			return all, nil
-		}
-	}
+	return readPages(ctx, a, "list firewalls", a.do.Firewalls.List)
 }
 
 // Firewalls lists the firewalls supply made.

@@ -82,24 +82,11 @@ func (a *Adapter) ListVolumes(ctx context.Context) ([]vendors.Volume, error) {
 
 // volumes reads every page of GET /v2/volumes with params' filters.
 func (a *Adapter) volumes(ctx context.Context, params *godo.ListVolumeParams) ([]godo.Volume, error) {
-	var all []godo.Volume
-	for page := 1; ; page++ {
-		var got []godo.Volume
-		var resp *godo.Response
+	return readPages(ctx, a, "list volumes", func(ctx context.Context, o *godo.ListOptions) ([]godo.Volume, *godo.Response, error) {
 		p := *params
-		p.ListOptions = &godo.ListOptions{Page: page, PerPage: a.pageSize}
-		err := a.call(ctx, "list volumes", true, func(ctx context.Context) (r *godo.Response, err error) {
-			got, resp, err = a.do.Storage.ListVolumes(ctx, &p)
-			return resp, err
-		})
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, got...)
-		if lastPage(resp) {
-			return all, nil
-		}
-	}
+		p.ListOptions = o
+		return a.do.Storage.ListVolumes(ctx, &p)
+	})
 }
 
 // DeleteVolume deletes the volume (204); DigitalOcean refuses one still
