@@ -204,6 +204,16 @@ func (s *StandIn) refresh() error {
 	})
 }
 
+// saved saves the state, answering DigitalOcean's 500 when it cannot; it
+// reports whether it saved. The caller holds s.Mu.
+func (s *StandIn) saved(w http.ResponseWriter) bool {
+	if err := s.Save(); err != nil {
+		writeError(w, http.StatusInternalServerError, "server_error", "Server Error: "+err.Error())
+		return false
+	}
+	return true
+}
+
 // locked runs f under the lock after a refresh.
 func (s *StandIn) locked(w http.ResponseWriter, f func(now time.Time)) {
 	s.Mu.Lock()
@@ -378,8 +388,7 @@ func (s *StandIn) createKey(w http.ResponseWriter, r *http.Request) {
 		s.State.NextID++
 		k := sshKey{ID: s.State.NextID, Fingerprint: fp, PublicKey: strings.TrimSpace(req.PublicKey), Name: req.Name}
 		s.State.Keys = append(s.State.Keys, k)
-		if err := s.Save(); err != nil {
-			writeError(w, http.StatusInternalServerError, "server_error", "Server Error: "+err.Error())
+		if !s.saved(w) {
 			return
 		}
 		writeJSON(w, http.StatusCreated, sshKeyAnswer{SSHKey: k})
@@ -448,8 +457,7 @@ func (s *StandIn) createDroplet(w http.ResponseWriter, r *http.Request) {
 				SSHKeys: keys, UserData: req.UserData, Tags: req.Tags, CreatedAt: now, Volumes: volumes, Mounts: mounts,
 				PrivateIP: fmt.Sprintf("10.116.%d.%d", id/250%250, id%250+2)}
 			s.State.Droplets[strconv.Itoa(id)] = rec
-			if err := s.Save(); err != nil {
-				writeError(w, http.StatusInternalServerError, "server_error", "Server Error: "+err.Error())
+			if !s.saved(w) {
 				return
 			}
 			writeJSON(w, http.StatusAccepted, dropletCreated{Droplet: s.droplet(rec, now),
@@ -506,8 +514,7 @@ func (s *StandIn) deleteDroplet(w http.ResponseWriter, r *http.Request) {
 		s.RemoveHost(id)
 		s.unassign(s.State.Droplets[id].ID)
 		delete(s.State.Droplets, id)
-		if err := s.Save(); err != nil {
-			writeError(w, http.StatusInternalServerError, "server_error", "Server Error: "+err.Error())
+		if !s.saved(w) {
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)

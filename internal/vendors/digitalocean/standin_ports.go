@@ -104,8 +104,7 @@ func (s *StandIn) createFirewall(w http.ResponseWriter, r *http.Request) {
 			s.State.Firewalls = map[string]*fwRecord{}
 		}
 		s.State.Firewalls[fw.ID] = fw
-		if err := s.Save(); err != nil {
-			writeError(w, http.StatusInternalServerError, "server_error", "Server Error: "+err.Error())
+		if !s.saved(w) {
 			return
 		}
 		writeJSON(w, http.StatusAccepted, firewallAnswer{Firewall: s.renderFirewall(fw)})
@@ -131,8 +130,7 @@ func (s *StandIn) deleteFirewall(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		delete(s.State.Firewalls, id)
-		if err := s.Save(); err != nil {
-			writeError(w, http.StatusInternalServerError, "server_error", "Server Error: "+err.Error())
+		if !s.saved(w) {
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -160,8 +158,7 @@ func (s *StandIn) addDroplets(w http.ResponseWriter, r *http.Request) {
 				fw.DropletIDs = append(fw.DropletIDs, id)
 			}
 		}
-		if err := s.Save(); err != nil {
-			writeError(w, http.StatusInternalServerError, "server_error", "Server Error: "+err.Error())
+		if !s.saved(w) {
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)

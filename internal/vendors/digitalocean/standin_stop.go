@@ -39,8 +39,7 @@ func (s *StandIn) dropletAction(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusInternalServerError, "server_error", "Server Error: "+err.Error())
 			return
 		}
-		if err := s.Save(); err != nil {
-			writeError(w, http.StatusInternalServerError, "server_error", "Server Error: "+err.Error())
+		if !s.saved(w) {
 			return
 		}
 		s.State.NextID++

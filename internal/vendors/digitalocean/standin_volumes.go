@@ -103,8 +103,7 @@ func (s *StandIn) createVolume(w http.ResponseWriter, r *http.Request) {
 			s.State.Volumes = map[string]*volRecord{}
 		}
 		s.State.Volumes[v.ID] = v
-		if err := s.Save(); err != nil {
-			writeError(w, http.StatusInternalServerError, "server_error", "Server Error: "+err.Error())
+		if !s.saved(w) {
 			return
 		}
 		writeJSON(w, http.StatusCreated, volumeAnswer{Volume: s.renderVolume(v)})
@@ -139,8 +138,7 @@ func (s *StandIn) deleteVolume(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		delete(s.State.Volumes, v.ID)
-		if err := s.Save(); err != nil {
-			writeError(w, http.StatusInternalServerError, "server_error", "Server Error: "+err.Error())
+		if !s.saved(w) {
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
