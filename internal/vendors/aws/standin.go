@@ -751,8 +751,7 @@ func (s *StandIn) runInstances(w http.ResponseWriter, form url.Values, region st
 		}
 		rec.RootGB, _ = strconv.Atoi(form.Get("BlockDeviceMapping.1.Ebs.VolumeSize"))
 		s.State.Instances[rec.ID] = rec
-		if err := s.Save(); err != nil {
-			writeInternal(w, err)
+		if !s.Saved(w) {
 			return
 		}
 		writeXML(w, "RunInstances", s.reservation(rec, now))
@@ -910,8 +909,7 @@ func (s *StandIn) changeState(action string) ec2Handler {
 				out.Instances.Items = append(out.Instances.Items, xmlStateChange{InstanceID: id,
 					CurrentState: xmlState{stateCodes[after], after}, PreviousState: xmlState{stateCodes[before], before}})
 			}
-			if err := s.Save(); err != nil {
-				writeInternal(w, err)
+			if !s.Saved(w) {
 				return
 			}
 			if err := s.refresh(); err != nil {

@@ -90,8 +90,7 @@ func (s *StandIn) createSecurityGroup(w http.ResponseWriter, form url.Values, re
 		}
 		g := &groupRecord{ID: "sg-0" + randomHex(8), Region: region, Name: name, Description: description, Tags: specifiedTags(form, "security-group")}
 		s.State.Groups[g.ID] = g
-		if err := s.Save(); err != nil {
-			writeInternal(w, err)
+		if !s.Saved(w) {
 			return
 		}
 		writeXML(w, "CreateSecurityGroup", xmlCreatedGroup{RequestID: newRequestID(), GroupID: g.ID, Tags: items[xmlTag]{g.Tags}, ARN: groupARN(region, g.ID)})
@@ -181,8 +180,7 @@ func (s *StandIn) authorizeIngress(w http.ResponseWriter, form url.Values, regio
 			g.Ingress = append(g.Ingress, r)
 			out.Rules.Items = append(out.Rules.Items, renderRule(g, r))
 		}
-		if err := s.Save(); err != nil {
-			writeInternal(w, err)
+		if !s.Saved(w) {
 			return
 		}
 		writeXML(w, "AuthorizeSecurityGroupIngress", out)
@@ -325,8 +323,7 @@ func (s *StandIn) deleteSecurityGroup(w http.ResponseWriter, form url.Values, re
 			}
 		}
 		delete(s.State.Groups, g.ID)
-		if err := s.Save(); err != nil {
-			writeInternal(w, err)
+		if !s.Saved(w) {
 			return
 		}
 		writeXML(w, "DeleteSecurityGroup", xmlDeletedGroup{RequestID: newRequestID(), Return: true, GroupID: g.ID})

@@ -166,8 +166,7 @@ func (s *StandIn) createVolume(w http.ResponseWriter, form url.Values, region st
 			return
 		}
 		s.State.Volumes[v.ID] = v
-		if err := s.Save(); err != nil {
-			writeInternal(w, err)
+		if !s.Saved(w) {
 			return
 		}
 		writeXML(w, "CreateVolume", xmlCreatedVolume{RequestID: newRequestID(), xmlVolume: s.renderVolume(v, now)})
@@ -287,8 +286,7 @@ func (s *StandIn) attachVolume(w http.ResponseWriter, form url.Values, region st
 				return
 			}
 		}
-		if err := s.Save(); err != nil {
-			writeInternal(w, err)
+		if !s.Saved(w) {
 			return
 		}
 		a := s.renderAttachment(v, now)
@@ -314,8 +312,7 @@ func (s *StandIn) deleteVolume(w http.ResponseWriter, form url.Values, region st
 			return
 		}
 		delete(s.State.Volumes, id)
-		if err := s.Save(); err != nil {
-			writeInternal(w, err)
+		if !s.Saved(w) {
 			return
 		}
 		writeXML(w, "DeleteVolume", xmlRequestOnly{RequestID: newRequestID()})

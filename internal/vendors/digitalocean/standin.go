@@ -204,16 +204,6 @@ func (s *StandIn) refresh() error {
 	})
 }
 
-// saved saves the state, answering DigitalOcean's 500 when it cannot; it
-// reports whether it saved. The caller holds s.Mu.
-func (s *StandIn) saved(w http.ResponseWriter) bool {
-	if err := s.Save(); err != nil {
-		writeError(w, http.StatusInternalServerError, "server_error", "Server Error: "+err.Error())
-		return false
-	}
-	return true
-}
-
 // locked runs f under the lock after a refresh.
 func (s *StandIn) locked(w http.ResponseWriter, f func(now time.Time)) {
 	s.Mu.Lock()
@@ -388,7 +378,7 @@ func (s *StandIn) createKey(w http.ResponseWriter, r *http.Request) {
 		s.State.NextID++
 		k := sshKey{ID: s.State.NextID, Fingerprint: fp, PublicKey: strings.TrimSpace(req.PublicKey), Name: req.Name}
 		s.State.Keys = append(s.State.Keys, k)
-		if !s.saved(w) {
+		if !s.Saved(w) {
 			return
 		}
 		writeJSON(w, http.StatusCreated, sshKeyAnswer{SSHKey: k})
@@ -457,7 +447,7 @@ func (s *StandIn) createDroplet(w http.ResponseWriter, r *http.Request) {
 				SSHKeys: keys, UserData: req.UserData, Tags: req.Tags, CreatedAt: now, Volumes: volumes, Mounts: mounts,
 				PrivateIP: fmt.Sprintf("10.116.%d.%d", id/250%250, id%250+2)}
 			s.State.Droplets[strconv.Itoa(id)] = rec
-			if !s.saved(w) {
+			if !s.Saved(w) {
 				return
 			}
 			writeJSON(w, http.StatusAccepted, dropletCreated{Droplet: s.droplet(rec, now),
@@ -514,7 +504,7 @@ func (s *StandIn) deleteDroplet(w http.ResponseWriter, r *http.Request) {
 		s.RemoveHost(id)
 		s.unassign(s.State.Droplets[id].ID)
 		delete(s.State.Droplets, id)
-		if !s.saved(w) {
+		if !s.Saved(w) {
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)

@@ -104,7 +104,7 @@ func (s *StandIn) createFirewall(w http.ResponseWriter, r *http.Request) {
 			s.State.Firewalls = map[string]*fwRecord{}
 		}
 		s.State.Firewalls[fw.ID] = fw
-		if !s.saved(w) {
+		if !s.Saved(w) {
 			return
 		}
 		writeJSON(w, http.StatusAccepted, firewallAnswer{Firewall: s.renderFirewall(fw)})
@@ -130,7 +130,7 @@ func (s *StandIn) deleteFirewall(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		delete(s.State.Firewalls, id)
-		if !s.saved(w) {
+		if !s.Saved(w) {
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -158,7 +158,7 @@ func (s *StandIn) addDroplets(w http.ResponseWriter, r *http.Request) {
 				fw.DropletIDs = append(fw.DropletIDs, id)
 			}
 		}
-		if !s.saved(w) {
+		if !s.Saved(w) {
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)

@@ -39,7 +39,7 @@ func (s *StandIn) dropletAction(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusInternalServerError, "server_error", "Server Error: "+err.Error())
 			return
 		}
-		if !s.saved(w) {
+		if !s.Saved(w) {
 			return
 		}
 		s.State.NextID++

@@ -103,7 +103,7 @@ func (s *StandIn) createVolume(w http.ResponseWriter, r *http.Request) {
 			s.State.Volumes = map[string]*volRecord{}
 		}
 		s.State.Volumes[v.ID] = v
-		if !s.saved(w) {
+		if !s.Saved(w) {
 			return
 		}
 		writeJSON(w, http.StatusCreated, volumeAnswer{Volume: s.renderVolume(v)})
@@ -138,7 +138,7 @@ func (s *StandIn) deleteVolume(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		delete(s.State.Volumes, v.ID)
-		if !s.saved(w) {
+		if !s.Saved(w) {
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)

@@ -315,8 +315,7 @@ func (s *StandIn) createEnvironment(w http.ResponseWriter, r *http.Request) {
 	}
 	e := &envRecord{ID: s.nextID(), Name: req.Name, Region: req.Region, CreatedAt: s.Now().UTC()}
 	s.State.Environments = append(s.State.Environments, e)
-	if err := s.Save(); err != nil {
-		writeError(w, http.StatusInternalServerError, "internal_server_error", "%v", err)
+	if !s.Saved(w) {
 		return
 	}
 	writeJSON(w, http.StatusOK, environmentResponse{okEnvelope{true, "Environment created successfully"}, s.environment(e)})
@@ -378,8 +377,7 @@ func (s *StandIn) importKeypair(w http.ResponseWriter, r *http.Request) {
 	k := &keyRecord{ID: s.nextID(), Name: req.Name, Environment: req.EnvironmentName, PublicKey: req.PublicKey,
 		Fingerprint: ssh.FingerprintLegacyMD5(pk), CreatedAt: s.Now().UTC()}
 	s.State.Keypairs = append(s.State.Keypairs, k)
-	if err := s.Save(); err != nil {
-		writeError(w, http.StatusInternalServerError, "internal_server_error", "%v", err)
+	if !s.Saved(w) {
 		return
 	}
 	writeJSON(w, http.StatusOK, keypairResponse{okEnvelope{true, "Keypair imported successfully"}, s.keypair(k)})
@@ -399,8 +397,7 @@ func (s *StandIn) deleteKeypair(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.State.Keypairs = slices.Delete(s.State.Keypairs, i, i+1)
-	if err := s.Save(); err != nil {
-		writeError(w, http.StatusInternalServerError, "internal_server_error", "%v", err)
+	if !s.Saved(w) {
 		return
 	}
 	writeJSON(w, http.StatusOK, okEnvelope{true, "Keypair deleted successfully"})
@@ -751,8 +748,7 @@ func (s *StandIn) createVMs(w http.ResponseWriter, r *http.Request) {
 		s.State.VMs = append(s.State.VMs, vm)
 		resp.Instances = append(resp.Instances, s.view(vm, now))
 	}
-	if err := s.Save(); err != nil {
-		writeError(w, http.StatusInternalServerError, "internal_server_error", "%v", err)
+	if !s.Saved(w) {
 		return
 	}
 	writeJSON(w, http.StatusOK, resp)
@@ -800,8 +796,7 @@ func (s *StandIn) deleteVM(w http.ResponseWriter, r *http.Request) {
 	vm.DeletedAt = now.UTC()
 	s.releaseVolumes(vm)
 	s.RemoveHost(strconv.FormatInt(vm.ID, 10))
-	if err := s.Save(); err != nil {
-		writeError(w, http.StatusInternalServerError, "internal_server_error", "%v", err)
+	if !s.Saved(w) {
 		return
 	}
 	writeJSON(w, http.StatusOK, okEnvelope{true, "Virtual machine deleted successfully"})

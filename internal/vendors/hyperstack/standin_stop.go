@@ -82,8 +82,7 @@ func (s *StandIn) powerAction(w http.ResponseWriter, r *http.Request, from phase
 		return
 	}
 	act(vm, now)
-	if err := s.Save(); err != nil {
-		writeError(w, http.StatusInternalServerError, "internal_server_error", "%v", err)
+	if !s.Saved(w) {
 		return
 	}
 	writeJSON(w, http.StatusOK, okEnvelope{true, done})

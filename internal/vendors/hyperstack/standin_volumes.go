@@ -160,8 +160,7 @@ func (s *StandIn) createVolume(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.State.Volumes = append(s.State.Volumes, v)
-	if err := s.Save(); err != nil {
-		writeError(w, http.StatusInternalServerError, "internal_server_error", "%v", err)
+	if !s.Saved(w) {
 		return
 	}
 	writeJSON(w, http.StatusOK, volumeResponse{okEnvelope{true, "Volume created successfully"}, s.renderVolume(v)})
@@ -185,8 +184,7 @@ func (s *StandIn) deleteVolume(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "internal_server_error", "%v", err)
 		return
 	}
-	if err := s.Save(); err != nil {
-		writeError(w, http.StatusInternalServerError, "internal_server_error", "%v", err)
+	if !s.Saved(w) {
 		return
 	}
 	writeJSON(w, http.StatusOK, okEnvelope{true, "Volume deleted successfully"})

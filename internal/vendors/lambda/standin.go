@@ -400,8 +400,7 @@ func (s *StandIn) addSSHKey(w http.ResponseWriter, r *http.Request) {
 		}
 		key := sshKey{ID: newID(), Name: req.Name, PublicKey: strings.TrimSpace(req.PublicKey)}
 		s.State.Keys = append(s.State.Keys, key)
-		if err := s.Save(); err != nil {
-			writeInternal(w, err)
+		if !s.Saved(w) {
 			return
 		}
 		if private != "" {
@@ -511,8 +510,7 @@ func (s *StandIn) launchInstance(w http.ResponseWriter, r *http.Request) {
 		rec.Ports = s.openedPorts(rec)
 		s.State.Instances[rec.ID] = rec
 		s.lastLaunch = now
-		if err := s.Save(); err != nil {
-			writeInternal(w, err)
+		if !s.Saved(w) {
 			return
 		}
 		writeData(w, launchResponse{InstanceIDs: []string{rec.ID}})
@@ -552,8 +550,7 @@ func (s *StandIn) terminateInstances(w http.ResponseWriter, r *http.Request) {
 				rec.TerminatedAt = now
 			}
 		}
-		if err := s.Save(); err != nil {
-			writeInternal(w, err)
+		if !s.Saved(w) {
 			return
 		}
 		for _, id := range req.InstanceIDs {

@@ -97,8 +97,7 @@ func (s *StandIn) createRuleset(w http.ResponseWriter, r *http.Request) {
 			s.State.Rulesets = map[string]*ruleset{}
 		}
 		s.State.Rulesets[rs.ID] = rs
-		if err := s.Save(); err != nil {
-			writeInternal(w, err)
+		if !s.Saved(w) {
 			return
 		}
 		writeData(w, s.renderRuleset(rs))
@@ -129,8 +128,7 @@ func (s *StandIn) deleteRuleset(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		delete(s.State.Rulesets, rs.ID)
-		if err := s.Save(); err != nil {
-			writeInternal(w, err)
+		if !s.Saved(w) {
 			return
 		}
 		writeData(w, emptyResponse{})

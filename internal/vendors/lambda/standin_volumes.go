@@ -89,8 +89,7 @@ func (s *StandIn) createFilesystem(w http.ResponseWriter, r *http.Request) {
 			s.State.FileSystems = map[string]*fsRecord{}
 		}
 		s.State.FileSystems[fs.ID] = fs
-		if err := s.Save(); err != nil {
-			writeInternal(w, err)
+		if !s.Saved(w) {
 			return
 		}
 		writeData(w, s.renderFS(fs))
@@ -113,8 +112,7 @@ func (s *StandIn) deleteFilesystem(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		delete(s.State.FileSystems, fs.ID)
-		if err := s.Save(); err != nil {
-			writeInternal(w, err)
+		if !s.Saved(w) {
 			return
 		}
 		writeData(w, filesystemDeleteResponse{DeletedIDs: []string{fs.ID}})

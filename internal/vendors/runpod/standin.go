@@ -705,8 +705,7 @@ func (s *StandIn) createPod(w http.ResponseWriter, r *http.Request) {
 		DC: dc, CreatedAt: now.UTC(), Mounts: mounts,
 	}
 	s.State.Pods = append(s.State.Pods, p)
-	if err := s.Save(); err != nil {
-		writeProblem(w, http.StatusInternalServerError, err.Error())
+	if !s.Saved(w) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, s.view(p, now))
@@ -725,8 +724,7 @@ func (s *StandIn) deletePod(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.terminate(p)
-	if err := s.Save(); err != nil {
-		writeProblem(w, http.StatusInternalServerError, err.Error())
+	if !s.Saved(w) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -857,8 +855,7 @@ func (s *StandIn) createCluster(w http.ResponseWriter, r *http.Request) {
 			CreatedAt: now.UTC(),
 		})
 	}
-	if err := s.Save(); err != nil {
-		writeProblem(w, http.StatusInternalServerError, err.Error())
+	if !s.Saved(w) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, s.clusterView(c, now))
@@ -876,8 +873,7 @@ func (s *StandIn) deleteCluster(w http.ResponseWriter, r *http.Request) {
 		s.terminate(p)
 	}
 	c.DeletedAt = s.Now().UTC()
-	if err := s.Save(); err != nil {
-		writeProblem(w, http.StatusInternalServerError, err.Error())
+	if !s.Saved(w) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

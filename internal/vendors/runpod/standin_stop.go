@@ -70,8 +70,7 @@ func (s *StandIn) podAction(w http.ResponseWriter, r *http.Request) {
 		}
 		p.StartedAt = now.UTC()
 	}
-	if err := s.Save(); err != nil {
-		writeProblem(w, http.StatusInternalServerError, err.Error())
+	if !s.Saved(w) {
 		return
 	}
 	writeJSON(w, http.StatusOK, s.view(p, now))

@@ -88,8 +88,7 @@ func (s *StandIn) createVolume(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.State.Volumes = append(s.State.Volumes, v)
-	if err := s.Save(); err != nil {
-		writeProblem(w, http.StatusInternalServerError, err.Error())
+	if !s.Saved(w) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, v.view())
@@ -108,8 +107,7 @@ func (s *StandIn) deleteVolume(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.State.Volumes = slices.DeleteFunc(s.State.Volumes, func(x *volumeRecord) bool { return x == v })
-	if err := s.Save(); err != nil {
-		writeProblem(w, http.StatusInternalServerError, err.Error())
+	if !s.Saved(w) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -796,8 +796,7 @@ func (s *StandIn) createServer(w http.ResponseWriter, r *http.Request) {
 	srv.VolumeID = vol.ID
 	s.State.Servers = append(s.State.Servers, srv)
 	s.State.Volumes = append(s.State.Volumes, vol)
-	if err := s.Save(); err != nil {
-		writeError(w, http.StatusInternalServerError, errorEnvelope{Type: "server_error", Message: err.Error()})
+	if !s.Saved(w) {
 		return
 	}
 	w.Header().Set("Location", "/instance/v1/zones/"+zone+"/servers/"+srv.ID)
@@ -879,8 +878,7 @@ func (s *StandIn) serverAction(w http.ResponseWriter, r *http.Request) {
 			Precondition: "unknown_precondition", HelpMessage: action})
 		return
 	}
-	if err := s.Save(); err != nil {
-		writeError(w, http.StatusInternalServerError, errorEnvelope{Type: "server_error", Message: err.Error()})
+	if !s.Saved(w) {
 		return
 	}
 	taskID := uuid.NewString()
@@ -910,8 +908,7 @@ func (s *StandIn) deleteServer(w http.ResponseWriter, r *http.Request) {
 	if vol := s.findVolume(srv.VolumeID); vol != nil {
 		vol.DetachedAt = now.Add(s.Opts.BootTime / 4).UTC()
 	}
-	if err := s.Save(); err != nil {
-		writeError(w, http.StatusInternalServerError, errorEnvelope{Type: "server_error", Message: err.Error()})
+	if !s.Saved(w) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -969,8 +966,7 @@ func (s *StandIn) setUserData(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	srv.UserData[r.PathValue("key")] = string(body)
-	if err := s.Save(); err != nil {
-		writeError(w, http.StatusInternalServerError, errorEnvelope{Type: "server_error", Message: err.Error()})
+	if !s.Saved(w) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain")
@@ -1076,8 +1072,7 @@ func (s *StandIn) updateVolume(w http.ResponseWriter, r *http.Request) {
 	if req.Tags != nil {
 		v.Tags = slices.Clone(*req.Tags)
 	}
-	if err := s.Save(); err != nil {
-		writeError(w, http.StatusInternalServerError, errorEnvelope{Type: "server_error", Message: err.Error()})
+	if !s.Saved(w) {
 		return
 	}
 	writeJSON(w, http.StatusOK, s.volumeView(v, s.Now()))
@@ -1098,8 +1093,7 @@ func (s *StandIn) deleteVolume(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.DeletedAt = now.UTC()
-	if err := s.Save(); err != nil {
-		writeError(w, http.StatusInternalServerError, errorEnvelope{Type: "server_error", Message: err.Error()})
+	if !s.Saved(w) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")

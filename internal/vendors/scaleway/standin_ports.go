@@ -121,8 +121,7 @@ func (s *StandIn) createSecurityGroup(w http.ResponseWriter, r *http.Request) {
 		g.Name = "sg-" + g.ID[:8]
 	}
 	s.State.SecurityGroups = append(s.State.SecurityGroups, g)
-	if err := s.Save(); err != nil {
-		writeError(w, http.StatusInternalServerError, errorEnvelope{Type: "server_error", Message: err.Error()})
+	if !s.Saved(w) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, instance.CreateSecurityGroupResponse{SecurityGroup: s.groupView(g, now)})
@@ -172,8 +171,7 @@ func (s *StandIn) deleteSecurityGroup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.State.SecurityGroups = slices.DeleteFunc(s.State.SecurityGroups, func(x *securityGroupRecord) bool { return x == g })
-	if err := s.Save(); err != nil {
-		writeError(w, http.StatusInternalServerError, errorEnvelope{Type: "server_error", Message: err.Error()})
+	if !s.Saved(w) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -215,8 +213,7 @@ func (s *StandIn) setSecurityGroupRules(w http.ResponseWriter, r *http.Request) 
 			srv.Ports = openedPorts(g)
 		}
 	}
-	if err := s.Save(); err != nil {
-		writeError(w, http.StatusInternalServerError, errorEnvelope{Type: "server_error", Message: err.Error()})
+	if !s.Saved(w) {
 		return
 	}
 	writeJSON(w, http.StatusOK, instance.SetSecurityGroupRulesResponse{Rules: g.Rules})

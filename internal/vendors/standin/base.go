@@ -43,7 +43,8 @@ type Base[S any] struct {
 // behind the faults.
 type HTTPBase[S any] struct {
 	Base[S]
-	handler http.Handler
+	handler   http.Handler
+	errorBody func(status int, message string) (string, []byte)
 }
 
 // Host is one machine of a stand-in's state, as the base reopens it after
@@ -93,7 +94,24 @@ func (b *Base[S]) Open(vendor string, o Options, machines func() []Host) error {
 // renders the vendor's error envelope for an injected status (see
 // Faults.Wrap).
 func (b *HTTPBase[S]) Serve(h http.Handler, errorBody func(status int, message string) (string, []byte)) {
-	b.handler = b.faults.Wrap(h, errorBody)
+	b.handler, b.errorBody = b.faults.Wrap(h, errorBody), errorBody
+}
+
+// Saved saves State for a handler that changed it, answering a failure
+// as the vendor answers a 500 (Serve's errorBody); it reports whether it
+// saved. The caller holds Mu.
+func (b *HTTPBase[S]) Saved(w http.ResponseWriter) bool {
+	err := b.Save()
+	if err == nil {
+		return true
+	}
+	ct, body := b.errorBody(http.StatusInternalServerError, "the stand-in's state was not saved: "+err.Error())
+	if ct != "" {
+		w.Header().Set("Content-Type", ct)
+	}
+	w.WriteHeader(http.StatusInternalServerError)
+	w.Write(body)
+	return false
 }
 
 // ServeHTTP serves the vendor's API.

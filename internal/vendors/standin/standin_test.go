@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -121,6 +122,37 @@ func TestSaveLoad(t *testing.T) {
 	var got state
 	if err := Load(path, &got); err != nil || got.N != 7 {
 		t.Errorf("round trip: %+v %v", got, err)
+	}
+}
+
+// TestSavedAnswersTheVendorsFailure: a handler whose change cannot be
+// saved answers 500 in the vendor's own envelope (Serve's errorBody),
+// saying why, and is told not to answer again.
+func TestSavedAnswersTheVendorsFailure(t *testing.T) {
+	blocker := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(blocker, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	type state struct{ N int }
+	var b HTTPBase[state]
+	if err := b.Open("test", Options{}, func() []Host { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	b.Opts.StatePath = filepath.Join(blocker, "state.json")
+	b.Serve(http.NotFoundHandler(), func(status int, message string) (string, []byte) {
+		return "application/json", fmt.Appendf(nil, `{"code":%d,"error":%q}`, status, message)
+	})
+	w := httptest.NewRecorder()
+	if b.Saved(w) {
+		t.Fatal("saved under a file")
+	}
+	if w.Code != http.StatusInternalServerError || w.Header().Get("Content-Type") != "application/json" ||
+		!bytes.Contains(w.Body.Bytes(), []byte(`{"code":500,"error":"the stand-in's state was not saved: save stand-in state:`)) {
+		t.Errorf("answer %d %q %s, want the vendor's 500 saying why", w.Code, w.Header().Get("Content-Type"), w.Body)
+	}
+	b.Opts.StatePath = filepath.Join(t.TempDir(), "state.json")
+	if w := httptest.NewRecorder(); !b.Saved(w) || w.Body.Len() != 0 {
+		t.Errorf("a save that works: answered %d %s", w.Code, w.Body)
 	}
 }
 

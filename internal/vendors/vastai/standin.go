@@ -724,8 +724,7 @@ func (s *StandIn) createInstance(w http.ResponseWriter, r *http.Request) {
 		rec.Price = *req.Price
 	}
 	s.State.Instances = append(s.State.Instances, rec)
-	if err := s.Save(); err != nil {
-		writeError(w, http.StatusInternalServerError, "server_error", err.Error())
+	if !s.Saved(w) {
 		return
 	}
 	writeJSON(w, http.StatusOK, createResponse{Success: true, NewContract: rec.ID})
@@ -852,8 +851,7 @@ func (s *StandIn) destroyInstance(w http.ResponseWriter, r *http.Request) {
 	}
 	rec.DestroyedAt = s.Now().UTC()
 	s.RemoveHost(strconv.FormatInt(rec.ID, 10))
-	if err := s.Save(); err != nil {
-		writeError(w, http.StatusInternalServerError, "server_error", err.Error())
+	if !s.Saved(w) {
 		return
 	}
 	writeJSON(w, http.StatusOK, okMsg{Success: true, Msg: "Instance destroyed successfully"})
@@ -884,8 +882,7 @@ func (s *StandIn) attachSSHKey(w http.ResponseWriter, r *http.Request) {
 	}
 	if !slices.Contains(rec.SSHKeys, key) {
 		rec.SSHKeys = append(rec.SSHKeys, key)
-		if err := s.Save(); err != nil {
-			writeError(w, http.StatusInternalServerError, "server_error", err.Error())
+		if !s.Saved(w) {
 			return
 		}
 		if rec.IP != "" {

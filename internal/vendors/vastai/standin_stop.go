@@ -54,8 +54,7 @@ func (s *StandIn) manageInstance(w http.ResponseWriter, r *http.Request) {
 	} else {
 		rec.StartedAt = now.UTC()
 	}
-	if err := s.Save(); err != nil {
-		writeError(w, http.StatusInternalServerError, "server_error", err.Error())
+	if !s.Saved(w) {
 		return
 	}
 	writeJSON(w, http.StatusOK, manageAnswer{Success: true})

@@ -505,8 +505,7 @@ func (s *StandIn) addKey(w http.ResponseWriter, r *http.Request) {
 	defer s.Mu.Unlock()
 	k := &sshKey{ID: uuid.NewString(), Name: req.Name, Key: req.Key}
 	s.State.Keys = append(s.State.Keys, k)
-	if err := s.Save(); err != nil {
-		writeInternal(w, err)
+	if !s.Saved(w) {
 		return
 	}
 	writeID(w, http.StatusCreated, k.ID)
@@ -537,8 +536,7 @@ func (s *StandIn) addScript(w http.ResponseWriter, r *http.Request) {
 	defer s.Mu.Unlock()
 	sc := &startupScript{ID: uuid.NewString(), Name: req.Name, Script: req.Script}
 	s.State.Scripts = append(s.State.Scripts, sc)
-	if err := s.Save(); err != nil {
-		writeInternal(w, err)
+	if !s.Saved(w) {
 		return
 	}
 	writeID(w, http.StatusOK, sc.ID)
@@ -559,8 +557,7 @@ func remove[T any](s *StandIn, w http.ResponseWriter, list *[]T, id string, idOf
 		return
 	}
 	*list = slices.Delete(*list, i, i+1)
-	if err := s.Save(); err != nil {
-		writeInternal(w, err)
+	if !s.Saved(w) {
 		return
 	}
 	w.WriteHeader(http.StatusOK)
@@ -788,8 +785,7 @@ func (s *StandIn) deploy(w http.ResponseWriter, r *http.Request) {
 		attach(in, v)
 	}
 	s.State.Instances = append(s.State.Instances, in)
-	if err := s.Save(); err != nil {
-		writeInternal(w, err)
+	if !s.Saved(w) {
 		return
 	}
 	writeID(w, http.StatusAccepted, in.ID)
@@ -840,8 +836,7 @@ func (s *StandIn) action(w http.ResponseWriter, r *http.Request) {
 		}
 		results = append(results, res)
 	}
-	if err := s.Save(); err != nil {
-		writeInternal(w, err)
+	if !s.Saved(w) {
 		return
 	}
 	switch {

@@ -162,8 +162,7 @@ func (s *StandIn) createVolume(w http.ResponseWriter, r *http.Request) {
 	if attachTo != nil {
 		attach(attachTo, v)
 	}
-	if err := s.Save(); err != nil {
-		writeInternal(w, err)
+	if !s.Saved(w) {
 		return
 	}
 	writeID(w, http.StatusAccepted, v.ID)
@@ -255,8 +254,7 @@ func (s *StandIn) volumeActionRequest(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	if err := s.Save(); err != nil {
-		writeInternal(w, err)
+	if !s.Saved(w) {
 		return
 	}
 	w.WriteHeader(http.StatusAccepted)

@@ -366,8 +366,7 @@ func (s *StandIn) createSSHKey(w http.ResponseWriter, r *http.Request) {
 	s.locked(w, func(now time.Time) {
 		key := sshKeyWire{ID: newID(), DateCreated: stamp(now), Name: req.Name, SSHKey: req.SSHKey}
 		s.State.Keys = append(s.State.Keys, key)
-		if err := s.Save(); err != nil {
-			writeError(w, http.StatusInternalServerError, "Internal error: "+err.Error())
+		if !s.Saved(w) {
 			return
 		}
 		writeJSON(w, http.StatusCreated, sshKeyAnswer{SSHKey: key})
@@ -425,8 +424,7 @@ func (s *StandIn) createInstance(w http.ResponseWriter, r *http.Request) {
 		}
 		rec.Ports = s.openedPorts(rec)
 		s.State.Instances[rec.ID] = rec
-		if err := s.Save(); err != nil {
-			writeError(w, http.StatusInternalServerError, "Internal error: "+err.Error())
+		if !s.Saved(w) {
 			return
 		}
 		out := s.render(rec, now)
@@ -509,8 +507,7 @@ func (s *StandIn) startInstance(w http.ResponseWriter, r *http.Request) {
 
 // saved answers 204 once the state is saved.
 func (s *StandIn) saved(w http.ResponseWriter) {
-	if err := s.Save(); err != nil {
-		writeError(w, http.StatusInternalServerError, "Internal error: "+err.Error())
+	if !s.Saved(w) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -72,8 +72,7 @@ func (s *StandIn) createFirewall(w http.ResponseWriter, r *http.Request) {
 			s.State.Firewalls = map[string]*firewallGroup{}
 		}
 		s.State.Firewalls[g.ID] = g
-		if err := s.Save(); err != nil {
-			writeError(w, http.StatusInternalServerError, "Internal error: "+err.Error())
+		if !s.Saved(w) {
 			return
 		}
 		writeJSON(w, http.StatusCreated, firewallGroupAnswer{FirewallGroup: s.renderFirewall(g)})
@@ -155,8 +154,7 @@ func (s *StandIn) createRule(w http.ResponseWriter, r *http.Request) {
 		rule := firewallRuleWire{ID: len(g.Rules) + 1, Type: req.IPType, IPType: req.IPType, Action: "accept", Protocol: protocol,
 			Port: req.Port, Subnet: req.Subnet, SubnetSize: req.SubnetSize, Source: req.Source, Notes: req.Notes}
 		g.Rules, g.Modified = append(g.Rules, rule), now
-		if err := s.Save(); err != nil {
-			writeError(w, http.StatusInternalServerError, "Internal error: "+err.Error())
+		if !s.Saved(w) {
 			return
 		}
 		writeJSON(w, http.StatusCreated, firewallRuleAnswer{FirewallRule: rule})

@@ -107,8 +107,7 @@ func (s *StandIn) createBlock(w http.ResponseWriter, r *http.Request) {
 			s.State.Blocks = map[string]*blockRecord{}
 		}
 		s.State.Blocks[b.ID] = b
-		if err := s.Save(); err != nil {
-			writeError(w, http.StatusInternalServerError, "Internal error: "+err.Error())
+		if !s.Saved(w) {
 			return
 		}
 		writeJSON(w, http.StatusAccepted, blockAnswer{Block: renderBlock(b)})
