@@ -337,7 +337,7 @@ func (s *StandIn) listSizes(w http.ResponseWriter, r *http.Request) {
 			all = append(all, s.render(z, live, now))
 		}
 		got, links := page(r, all)
-		writeJSON(w, http.StatusOK, sizesList{Sizes: got, Links: links, Meta: meta{Total: len(all)}})
+		standin.WriteJSON(w, http.StatusOK, sizesList{Sizes: got, Links: links, Meta: meta{Total: len(all)}})
 	})
 }
 
@@ -355,7 +355,7 @@ func (s *StandIn) getKey(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusNotFound, "not_found", "The resource you were accessing could not be found.")
 			return
 		}
-		writeJSON(w, http.StatusOK, sshKeyAnswer{SSHKey: s.State.Keys[i]})
+		standin.WriteJSON(w, http.StatusOK, sshKeyAnswer{SSHKey: s.State.Keys[i]})
 	})
 }
 
@@ -381,7 +381,7 @@ func (s *StandIn) createKey(w http.ResponseWriter, r *http.Request) {
 		if !s.Saved(w) {
 			return
 		}
-		writeJSON(w, http.StatusCreated, sshKeyAnswer{SSHKey: k})
+		standin.WriteJSON(w, http.StatusCreated, sshKeyAnswer{SSHKey: k})
 	})
 }
 
@@ -450,7 +450,7 @@ func (s *StandIn) createDroplet(w http.ResponseWriter, r *http.Request) {
 			if !s.Saved(w) {
 				return
 			}
-			writeJSON(w, http.StatusAccepted, dropletCreated{Droplet: s.droplet(rec, now),
+			standin.WriteJSON(w, http.StatusAccepted, dropletCreated{Droplet: s.droplet(rec, now),
 				Links: createdLinks{Actions: []actionLink{{ID: 7000000 + id, Rel: "create", HREF: fmt.Sprintf("https://api.digitalocean.com/v2/actions/%d", 7000000+id)}}}})
 		}
 	})
@@ -477,7 +477,7 @@ func (s *StandIn) listDroplets(w http.ResponseWriter, r *http.Request) {
 			all = append(all, s.droplet(rec, now))
 		}
 		got, links := page(r, all)
-		writeJSON(w, http.StatusOK, dropletsList{Droplets: got, Links: links, Meta: meta{Total: len(all)}})
+		standin.WriteJSON(w, http.StatusOK, dropletsList{Droplets: got, Links: links, Meta: meta{Total: len(all)}})
 	})
 }
 
@@ -488,7 +488,7 @@ func (s *StandIn) getDroplet(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusNotFound, "not_found", "The resource you were accessing could not be found.")
 			return
 		}
-		writeJSON(w, http.StatusOK, dropletAnswer{Droplet: s.droplet(rec, now)})
+		standin.WriteJSON(w, http.StatusOK, dropletAnswer{Droplet: s.droplet(rec, now)})
 	})
 }
 
@@ -561,11 +561,5 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 }
 
 func writeError(w http.ResponseWriter, status int, id, message string) {
-	writeJSON(w, status, apiError{ID: id, Message: message, RequestID: fmt.Sprintf("%08x-0000-4000-8000-000000000000", time.Now().UnixNano()&0xffffffff)})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
+	standin.WriteJSON(w, status, apiError{ID: id, Message: message, RequestID: fmt.Sprintf("%08x-0000-4000-8000-000000000000", time.Now().UnixNano()&0xffffffff)})
 }

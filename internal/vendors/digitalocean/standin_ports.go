@@ -44,7 +44,7 @@ func (s *StandIn) listFirewalls(w http.ResponseWriter, r *http.Request) {
 			all = append(all, s.renderFirewall(s.State.Firewalls[id]))
 		}
 		got, links := page(r, all)
-		writeJSON(w, http.StatusOK, firewallsList{Firewalls: got, Links: links, Meta: meta{Total: len(all)}})
+		standin.WriteJSON(w, http.StatusOK, firewallsList{Firewalls: got, Links: links, Meta: meta{Total: len(all)}})
 	})
 }
 
@@ -107,7 +107,7 @@ func (s *StandIn) createFirewall(w http.ResponseWriter, r *http.Request) {
 		if !s.Saved(w) {
 			return
 		}
-		writeJSON(w, http.StatusAccepted, firewallAnswer{Firewall: s.renderFirewall(fw)})
+		standin.WriteJSON(w, http.StatusAccepted, firewallAnswer{Firewall: s.renderFirewall(fw)})
 	})
 }
 
@@ -118,7 +118,7 @@ func (s *StandIn) getFirewall(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusNotFound, "not_found", "The resource you were accessing could not be found.")
 			return
 		}
-		writeJSON(w, http.StatusOK, firewallAnswer{Firewall: s.renderFirewall(fw)})
+		standin.WriteJSON(w, http.StatusOK, firewallAnswer{Firewall: s.renderFirewall(fw)})
 	})
 }
 

@@ -3,6 +3,8 @@ package digitalocean
 import (
 	"net/http"
 	"time"
+
+	"github.com/gpusupply/supply/internal/vendors/standin"
 )
 
 // dropletAction carries out power_off and power_on at once (a real
@@ -44,7 +46,7 @@ func (s *StandIn) dropletAction(w http.ResponseWriter, r *http.Request) {
 		}
 		s.State.NextID++
 		at := now.UTC().Format(time.RFC3339)
-		writeJSON(w, http.StatusCreated, actionAnswer{Action: actionBody{
+		standin.WriteJSON(w, http.StatusCreated, actionAnswer{Action: actionBody{
 			ID: 8000000 + s.State.NextID, Status: "completed", Type: req.Type, StartedAt: at, CompletedAt: &at,
 			ResourceID: rec.ID, ResourceType: "droplet", Region: s.region(rec), RegionSlug: rec.Region,
 		}})

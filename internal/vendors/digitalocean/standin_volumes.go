@@ -65,7 +65,7 @@ func (s *StandIn) listVolumes(w http.ResponseWriter, r *http.Request) {
 			all = append(all, s.renderVolume(v))
 		}
 		got, links := page(r, all)
-		writeJSON(w, http.StatusOK, volumesList{Volumes: got, Links: links, Meta: meta{Total: len(all)}})
+		standin.WriteJSON(w, http.StatusOK, volumesList{Volumes: got, Links: links, Meta: meta{Total: len(all)}})
 	})
 }
 
@@ -106,7 +106,7 @@ func (s *StandIn) createVolume(w http.ResponseWriter, r *http.Request) {
 		if !s.Saved(w) {
 			return
 		}
-		writeJSON(w, http.StatusCreated, volumeAnswer{Volume: s.renderVolume(v)})
+		standin.WriteJSON(w, http.StatusCreated, volumeAnswer{Volume: s.renderVolume(v)})
 	})
 }
 
@@ -117,7 +117,7 @@ func (s *StandIn) getVolume(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusNotFound, "not_found", "The resource you were accessing could not be found.")
 			return
 		}
-		writeJSON(w, http.StatusOK, volumeAnswer{Volume: s.renderVolume(v)})
+		standin.WriteJSON(w, http.StatusOK, volumeAnswer{Volume: s.renderVolume(v)})
 	})
 }
 

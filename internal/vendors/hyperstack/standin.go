@@ -206,14 +206,8 @@ func reasonFor(status int) string {
 	return strings.ReplaceAll(strings.ToLower(http.StatusText(status)), " ", "_")
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
-}
-
 func writeError(w http.ResponseWriter, status int, reason, format string, args ...any) {
-	writeJSON(w, status, errorEnvelope{Message: fmt.Sprintf(format, args...), ErrorReason: reason})
+	standin.WriteJSON(w, status, errorEnvelope{Message: fmt.Sprintf(format, args...), ErrorReason: reason})
 }
 
 func (s *StandIn) listRegions(w http.ResponseWriter, r *http.Request) {
@@ -227,7 +221,7 @@ func (s *StandIn) listRegions(w http.ResponseWriter, r *http.Request) {
 		}
 		resp.Regions = append(resp.Regions, f)
 	}
-	writeJSON(w, http.StatusOK, resp)
+	standin.WriteJSON(w, http.StatusOK, resp)
 }
 
 // regionNames lists every region the catalog sells in, in order.
@@ -282,7 +276,7 @@ func (s *StandIn) listEnvironments(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	start, end, number, size := page(r, len(match))
-	writeJSON(w, http.StatusOK, environmentList{okEnvelope{true, "Getting environments success"},
+	standin.WriteJSON(w, http.StatusOK, environmentList{okEnvelope{true, "Getting environments success"},
 		pageFields{len(match), number, size}, nonNil(match[start:end])})
 }
 
@@ -318,7 +312,7 @@ func (s *StandIn) createEnvironment(w http.ResponseWriter, r *http.Request) {
 	if !s.Saved(w) {
 		return
 	}
-	writeJSON(w, http.StatusOK, environmentResponse{okEnvelope{true, "Environment created successfully"}, s.environment(e)})
+	standin.WriteJSON(w, http.StatusOK, environmentResponse{okEnvelope{true, "Environment created successfully"}, s.environment(e)})
 }
 
 func (s *StandIn) keypair(k *keyRecord) keypairFields {
@@ -349,7 +343,7 @@ func (s *StandIn) listKeypairs(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	start, end, number, size := page(r, len(match))
-	writeJSON(w, http.StatusOK, keypairList{okEnvelope{true, "Getting keypairs success"},
+	standin.WriteJSON(w, http.StatusOK, keypairList{okEnvelope{true, "Getting keypairs success"},
 		pageFields{len(match), number, size}, nonNil(match[start:end])})
 }
 
@@ -380,7 +374,7 @@ func (s *StandIn) importKeypair(w http.ResponseWriter, r *http.Request) {
 	if !s.Saved(w) {
 		return
 	}
-	writeJSON(w, http.StatusOK, keypairResponse{okEnvelope{true, "Keypair imported successfully"}, s.keypair(k)})
+	standin.WriteJSON(w, http.StatusOK, keypairResponse{okEnvelope{true, "Keypair imported successfully"}, s.keypair(k)})
 }
 
 func (s *StandIn) deleteKeypair(w http.ResponseWriter, r *http.Request) {
@@ -400,7 +394,7 @@ func (s *StandIn) deleteKeypair(w http.ResponseWriter, r *http.Request) {
 	if !s.Saved(w) {
 		return
 	}
-	writeJSON(w, http.StatusOK, okEnvelope{true, "Keypair deleted successfully"})
+	standin.WriteJSON(w, http.StatusOK, okEnvelope{true, "Keypair deleted successfully"})
 }
 
 // capacity is what the stock model says of o now: its stock less the VMs
@@ -477,7 +471,7 @@ func (s *StandIn) listFlavors(w http.ResponseWriter, r *http.Request) {
 			Labels: []labelFields{}, Features: map[string]any{}, CreatedAt: time.Date(2024, 1, 15, 0, 0, 0, 0, time.UTC),
 		})
 	}
-	writeJSON(w, http.StatusOK, resp)
+	standin.WriteJSON(w, http.StatusOK, resp)
 }
 
 func (s *StandIn) listStocks(w http.ResponseWriter, r *http.Request) {
@@ -506,7 +500,7 @@ func (s *StandIn) listStocks(w http.ResponseWriter, r *http.Request) {
 		}
 		resp.Stocks = append(resp.Stocks, sr)
 	}
-	writeJSON(w, http.StatusOK, resp)
+	standin.WriteJSON(w, http.StatusOK, resp)
 }
 
 func (s *StandIn) pricebook(w http.ResponseWriter, r *http.Request) {
@@ -516,7 +510,7 @@ func (s *StandIn) pricebook(w http.ResponseWriter, r *http.Request) {
 		v := standin.Drift(p.price, 0.03, "hyperstack/"+p.gpu, now)
 		book = append(book, priceEntry{ID: i + 1, Name: p.gpu, Value: v, OriginalValue: v})
 	}
-	writeJSON(w, http.StatusOK, book)
+	standin.WriteJSON(w, http.StatusOK, book)
 }
 
 // phase derives a VM's state from its timestamps: BootTime splits into
@@ -624,7 +618,7 @@ func (s *StandIn) getVM(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "Virtual machine %s not found", r.PathValue("vm_id"))
 		return
 	}
-	writeJSON(w, http.StatusOK, instanceResponse{okEnvelope{true, "Getting virtual machine details success"}, s.view(vm, now)})
+	standin.WriteJSON(w, http.StatusOK, instanceResponse{okEnvelope{true, "Getting virtual machine details success"}, s.view(vm, now)})
 }
 
 func (s *StandIn) listVMs(w http.ResponseWriter, r *http.Request) {
@@ -652,7 +646,7 @@ func (s *StandIn) listVMs(w http.ResponseWriter, r *http.Request) {
 	for _, vm := range match[start:end] {
 		views = append(views, s.view(vm, now))
 	}
-	writeJSON(w, http.StatusOK, instanceList{okEnvelope{true, "Getting virtual machines success"},
+	standin.WriteJSON(w, http.StatusOK, instanceList{okEnvelope{true, "Getting virtual machines success"},
 		pageFields{len(match), number, size}, views})
 }
 
@@ -751,7 +745,7 @@ func (s *StandIn) createVMs(w http.ResponseWriter, r *http.Request) {
 	if !s.Saved(w) {
 		return
 	}
-	writeJSON(w, http.StatusOK, resp)
+	standin.WriteJSON(w, http.StatusOK, resp)
 }
 
 // stamped gives security rules the id and status a created rule has.
@@ -790,7 +784,7 @@ func (s *StandIn) deleteVM(w http.ResponseWriter, r *http.Request) {
 			"VM %s is currently being created and cannot be deleted yet. Please wait until the creation process is finished before attempting deletion.", vm.Name)
 		return
 	case phaseDeleting:
-		writeJSON(w, http.StatusOK, okEnvelope{true, "Virtual machine is already being deleted"})
+		standin.WriteJSON(w, http.StatusOK, okEnvelope{true, "Virtual machine is already being deleted"})
 		return
 	}
 	vm.DeletedAt = now.UTC()
@@ -799,5 +793,5 @@ func (s *StandIn) deleteVM(w http.ResponseWriter, r *http.Request) {
 	if !s.Saved(w) {
 		return
 	}
-	writeJSON(w, http.StatusOK, okEnvelope{true, "Virtual machine deleted successfully"})
+	standin.WriteJSON(w, http.StatusOK, okEnvelope{true, "Virtual machine deleted successfully"})
 }

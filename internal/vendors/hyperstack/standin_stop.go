@@ -85,7 +85,7 @@ func (s *StandIn) powerAction(w http.ResponseWriter, r *http.Request, from phase
 	if !s.Saved(w) {
 		return
 	}
-	writeJSON(w, http.StatusOK, okEnvelope{true, done})
+	standin.WriteJSON(w, http.StatusOK, okEnvelope{true, done})
 }
 
 // poweredOff reports whether the VM is stopping or stopped now: its host

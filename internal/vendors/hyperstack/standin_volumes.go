@@ -75,7 +75,7 @@ func (s *StandIn) volumeNamed(env, name string) *volumeRecord {
 }
 
 func (s *StandIn) listVolumeTypes(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, volumeTypes{okEnvelope{true, "Getting volume types success"}, []string{volumeType}})
+	standin.WriteJSON(w, http.StatusOK, volumeTypes{okEnvelope{true, "Getting volume types success"}, []string{volumeType}})
 }
 
 func (s *StandIn) listVolumes(w http.ResponseWriter, r *http.Request) {
@@ -92,7 +92,7 @@ func (s *StandIn) listVolumes(w http.ResponseWriter, r *http.Request) {
 		match = append(match, s.renderVolume(v))
 	}
 	start, end, number, size := page(r, len(match))
-	writeJSON(w, http.StatusOK, volumeList{okEnvelope{true, "Getting volumes success"},
+	standin.WriteJSON(w, http.StatusOK, volumeList{okEnvelope{true, "Getting volumes success"},
 		pageFields{len(match), number, size}, nonNil(match[start:end])})
 }
 
@@ -117,7 +117,7 @@ func (s *StandIn) getVolume(w http.ResponseWriter, r *http.Request) {
 	s.Mu.Lock()
 	defer s.Mu.Unlock()
 	if v := s.pathVolume(w, r); v != nil {
-		writeJSON(w, http.StatusOK, volumeResponse{okEnvelope{true, "Getting volume details success"}, s.renderVolume(v)})
+		standin.WriteJSON(w, http.StatusOK, volumeResponse{okEnvelope{true, "Getting volume details success"}, s.renderVolume(v)})
 	}
 }
 
@@ -163,7 +163,7 @@ func (s *StandIn) createVolume(w http.ResponseWriter, r *http.Request) {
 	if !s.Saved(w) {
 		return
 	}
-	writeJSON(w, http.StatusOK, volumeResponse{okEnvelope{true, "Volume created successfully"}, s.renderVolume(v)})
+	standin.WriteJSON(w, http.StatusOK, volumeResponse{okEnvelope{true, "Volume created successfully"}, s.renderVolume(v)})
 }
 
 // deleteVolume deletes a volume that no VM holds, and its bytes, at
@@ -187,7 +187,7 @@ func (s *StandIn) deleteVolume(w http.ResponseWriter, r *http.Request) {
 	if !s.Saved(w) {
 		return
 	}
-	writeJSON(w, http.StatusOK, okEnvelope{true, "Volume deleted successfully"})
+	standin.WriteJSON(w, http.StatusOK, okEnvelope{true, "Volume deleted successfully"})
 }
 
 // attachable is the volume a create's volume_name names in env, or the

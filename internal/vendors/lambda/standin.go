@@ -644,21 +644,17 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	return true
 }
 
-func writeData(w http.ResponseWriter, v any) { writeJSON(w, http.StatusOK, envelope[any]{Data: v}) }
+func writeData(w http.ResponseWriter, v any) {
+	standin.WriteJSON(w, http.StatusOK, envelope[any]{Data: v})
+}
 
 func writeError(w http.ResponseWriter, status int, code, message, suggestion string) {
-	writeJSON(w, status, apiError{Error: errorBody{Code: code, Message: message, Suggestion: suggestion}})
+	standin.WriteJSON(w, status, apiError{Error: errorBody{Code: code, Message: message, Suggestion: suggestion}})
 }
 
 func writeInternal(w http.ResponseWriter, err error) {
 	writeError(w, http.StatusInternalServerError, codeInternal, "An internal server error occurred: "+err.Error(),
 		"Try again later. Contact Support if the problem persists.")
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
 }
 
 func newID() string {

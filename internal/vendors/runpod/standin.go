@@ -209,12 +209,6 @@ func faultBody(status int, message string) (string, []byte) {
 	return "application/problem+json", b
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
-}
-
 func writeProblem(w http.ResponseWriter, status int, detail string, errs ...string) {
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(status)
@@ -474,7 +468,7 @@ func (s *StandIn) listDataCenters(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	writeJSON(w, http.StatusOK, resp)
+	standin.WriteJSON(w, http.StatusOK, resp)
 }
 
 // phase is a pod's place in RunPod's state machine, from its timestamps:
@@ -587,7 +581,7 @@ func (s *StandIn) getPod(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusNotFound, "pod not found")
 		return
 	}
-	writeJSON(w, http.StatusOK, s.view(p, s.Now()))
+	standin.WriteJSON(w, http.StatusOK, s.view(p, s.Now()))
 }
 
 func (s *StandIn) listPods(w http.ResponseWriter, r *http.Request) {
@@ -601,7 +595,7 @@ func (s *StandIn) listPods(w http.ResponseWriter, r *http.Request) {
 			resp.Pods = append(resp.Pods, s.view(p, now))
 		}
 	}
-	writeJSON(w, http.StatusOK, resp)
+	standin.WriteJSON(w, http.StatusOK, resp)
 }
 
 // decodeStrict reads a JSON body that may carry only known fields
@@ -708,7 +702,7 @@ func (s *StandIn) createPod(w http.ResponseWriter, r *http.Request) {
 	if !s.Saved(w) {
 		return
 	}
-	writeJSON(w, http.StatusCreated, s.view(p, now))
+	standin.WriteJSON(w, http.StatusCreated, s.view(p, now))
 }
 
 func (s *StandIn) deletePod(w http.ResponseWriter, r *http.Request) {
@@ -785,7 +779,7 @@ func (s *StandIn) listClusters(w http.ResponseWriter, r *http.Request) {
 			resp.Clusters = append(resp.Clusters, s.clusterView(c, now))
 		}
 	}
-	writeJSON(w, http.StatusOK, resp)
+	standin.WriteJSON(w, http.StatusOK, resp)
 }
 
 func (s *StandIn) getCluster(w http.ResponseWriter, r *http.Request) {
@@ -796,7 +790,7 @@ func (s *StandIn) getCluster(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusNotFound, "cluster not found")
 		return
 	}
-	writeJSON(w, http.StatusOK, s.clusterView(c, s.Now()))
+	standin.WriteJSON(w, http.StatusOK, s.clusterView(c, s.Now()))
 }
 
 func (s *StandIn) listClusterPods(w http.ResponseWriter, r *http.Request) {
@@ -812,7 +806,7 @@ func (s *StandIn) listClusterPods(w http.ResponseWriter, r *http.Request) {
 	for _, p := range s.members(c.ID) {
 		resp.Pods = append(resp.Pods, s.view(p, now))
 	}
-	writeJSON(w, http.StatusOK, resp)
+	standin.WriteJSON(w, http.StatusOK, resp)
 }
 
 var clusterTypes = []string{"APPLICATION", "TRAINING", "SLURM", "RAY"}
@@ -858,7 +852,7 @@ func (s *StandIn) createCluster(w http.ResponseWriter, r *http.Request) {
 	if !s.Saved(w) {
 		return
 	}
-	writeJSON(w, http.StatusCreated, s.clusterView(c, now))
+	standin.WriteJSON(w, http.StatusCreated, s.clusterView(c, now))
 }
 
 func (s *StandIn) deleteCluster(w http.ResponseWriter, r *http.Request) {

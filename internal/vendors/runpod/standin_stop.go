@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"slices"
 	"time"
+
+	"github.com/gpusupply/supply/internal/vendors/standin"
 )
 
 // powerStatus is the status of a pod a stop or a start was asked of, and
@@ -73,7 +75,7 @@ func (s *StandIn) podAction(w http.ResponseWriter, r *http.Request) {
 	if !s.Saved(w) {
 		return
 	}
-	writeJSON(w, http.StatusOK, s.view(p, now))
+	standin.WriteJSON(w, http.StatusOK, s.view(p, now))
 }
 
 // placeable reports whether the stopped pod's GPUs are free again in its

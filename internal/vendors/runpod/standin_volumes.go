@@ -45,7 +45,7 @@ func (s *StandIn) listVolumes(w http.ResponseWriter, r *http.Request) {
 	for _, v := range s.State.Volumes {
 		out.NetworkVolumes = append(out.NetworkVolumes, v.view())
 	}
-	writeJSON(w, http.StatusOK, out)
+	standin.WriteJSON(w, http.StatusOK, out)
 }
 
 func (s *StandIn) getVolume(w http.ResponseWriter, r *http.Request) {
@@ -56,7 +56,7 @@ func (s *StandIn) getVolume(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusNotFound, "network volume not found")
 		return
 	}
-	writeJSON(w, http.StatusOK, v.view())
+	standin.WriteJSON(w, http.StatusOK, v.view())
 }
 
 // createVolume checks the body as CreateNetworkVolumeRequest says: a
@@ -91,7 +91,7 @@ func (s *StandIn) createVolume(w http.ResponseWriter, r *http.Request) {
 	if !s.Saved(w) {
 		return
 	}
-	writeJSON(w, http.StatusCreated, v.view())
+	standin.WriteJSON(w, http.StatusCreated, v.view())
 }
 
 func (s *StandIn) deleteVolume(w http.ResponseWriter, r *http.Request) {

@@ -229,16 +229,12 @@ func faultBody(status int, message string) (string, []byte) {
 // expects of api.scaleway.com (scw/client_test.go,
 // TestClientGetAPIMetadata).
 func serveMetadata(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"platform": "external", "partition": "scw", "domain": "scw.eu"})
+	standin.WriteJSON(w, http.StatusOK, map[string]string{"platform": "external", "partition": "scw", "domain": "scw.eu"})
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
+func writeError(w http.ResponseWriter, status int, env errorEnvelope) {
+	standin.WriteJSON(w, status, env)
 }
-
-func writeError(w http.ResponseWriter, status int, env errorEnvelope) { writeJSON(w, status, env) }
 
 func notFound(w http.ResponseWriter, resource, id string) {
 	writeError(w, http.StatusNotFound, errorEnvelope{Type: "not_found", Message: "resource is not found", Resource: resource, ResourceID: id})
@@ -382,7 +378,7 @@ func (s *StandIn) listServerTypes(w http.ResponseWriter, r *http.Request) {
 		resp.Servers[o.typ.name] = serverTypeView(o, now)
 	}
 	pageHeaders(w, r, "/products/servers", len(offers))
-	writeJSON(w, http.StatusOK, resp)
+	standin.WriteJSON(w, http.StatusOK, resp)
 }
 
 // hourlyPrice is an offer's EUR price at now: its seed price drifting a
@@ -433,7 +429,7 @@ func (s *StandIn) listAvailability(w http.ResponseWriter, r *http.Request) {
 		resp.Servers[o.typ.name] = availability{Availability: stockLevel(s.free(o, now))}
 	}
 	pageHeaders(w, r, "/products/servers/availability", len(offers))
-	writeJSON(w, http.StatusOK, resp)
+	standin.WriteJSON(w, http.StatusOK, resp)
 }
 
 // stockLevel is Scaleway's word for how many servers can start.
@@ -509,7 +505,7 @@ func (s *StandIn) listLocalImages(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	resp.TotalCount = len(resp.LocalImages)
-	writeJSON(w, http.StatusOK, resp)
+	standin.WriteJSON(w, http.StatusOK, resp)
 }
 
 // seedZonesOf lists the zones of offers, in order.
@@ -672,7 +668,7 @@ func (s *StandIn) getServer(w http.ResponseWriter, r *http.Request) {
 		notFound(w, "instance_server", r.PathValue("id"))
 		return
 	}
-	writeJSON(w, http.StatusOK, serverEnvelope{Server: s.view(srv, now)})
+	standin.WriteJSON(w, http.StatusOK, serverEnvelope{Server: s.view(srv, now)})
 }
 
 func (s *StandIn) listServers(w http.ResponseWriter, r *http.Request) {
@@ -708,7 +704,7 @@ func (s *StandIn) listServers(w http.ResponseWriter, r *http.Request) {
 		resp.Servers = append(resp.Servers, s.view(srv, now))
 	}
 	w.Header().Set("X-Total-Count", strconv.Itoa(len(match)))
-	writeJSON(w, http.StatusOK, resp)
+	standin.WriteJSON(w, http.StatusOK, resp)
 }
 
 func (s *StandIn) createServer(w http.ResponseWriter, r *http.Request) {
@@ -800,7 +796,7 @@ func (s *StandIn) createServer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/instance/v1/zones/"+zone+"/servers/"+srv.ID)
-	writeJSON(w, http.StatusCreated, serverEnvelope{Server: s.view(srv, now)})
+	standin.WriteJSON(w, http.StatusCreated, serverEnvelope{Server: s.view(srv, now)})
 }
 
 // imageName is the human name of an image id, for default volume names.
@@ -883,7 +879,7 @@ func (s *StandIn) serverAction(w http.ResponseWriter, r *http.Request) {
 	}
 	taskID := uuid.NewString()
 	w.Header().Set("Location", "/instance/v1/zones/"+srv.Zone+"/tasks/"+taskID)
-	writeJSON(w, http.StatusAccepted, taskEnvelope{Task: task{
+	standin.WriteJSON(w, http.StatusAccepted, taskEnvelope{Task: task{
 		ID: taskID, Description: description, Status: "pending",
 		HrefFrom: "/servers/" + srv.ID + "/action", HrefResult: "/servers/" + srv.ID,
 		StartedAt: stamp(now), Zone: srv.Zone,
@@ -928,7 +924,7 @@ func (s *StandIn) listUserData(w http.ResponseWriter, r *http.Request) {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	writeJSON(w, http.StatusOK, userDataKeys{UserData: keys})
+	standin.WriteJSON(w, http.StatusOK, userDataKeys{UserData: keys})
 }
 
 func (s *StandIn) getUserData(w http.ResponseWriter, r *http.Request) {
@@ -1024,7 +1020,7 @@ func (s *StandIn) getVolume(w http.ResponseWriter, r *http.Request) {
 		notFound(w, "volume", r.PathValue("id"))
 		return
 	}
-	writeJSON(w, http.StatusOK, s.volumeView(v, s.Now()))
+	standin.WriteJSON(w, http.StatusOK, s.volumeView(v, s.Now()))
 }
 
 // listVolumes answers the Block API's ListVolumes, filtered by project as
@@ -1045,7 +1041,7 @@ func (s *StandIn) listVolumes(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	start, end := paging(r, blockPageSize, len(match))
-	writeJSON(w, http.StatusOK, blockVolumeList{Volumes: nonNil(match[start:end]), TotalCount: len(match)})
+	standin.WriteJSON(w, http.StatusOK, blockVolumeList{Volumes: nonNil(match[start:end]), TotalCount: len(match)})
 }
 
 // updateVolume answers the Block API's UpdateVolume: a new name or tags.
@@ -1075,7 +1071,7 @@ func (s *StandIn) updateVolume(w http.ResponseWriter, r *http.Request) {
 	if !s.Saved(w) {
 		return
 	}
-	writeJSON(w, http.StatusOK, s.volumeView(v, s.Now()))
+	standin.WriteJSON(w, http.StatusOK, s.volumeView(v, s.Now()))
 }
 
 func (s *StandIn) deleteVolume(w http.ResponseWriter, r *http.Request) {

@@ -91,7 +91,7 @@ func (s *StandIn) listSecurityGroups(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.Header().Set("X-Total-Count", strconv.Itoa(len(out)))
-	writeJSON(w, http.StatusOK, instance.ListSecurityGroupsResponse{TotalCount: uint32(len(out)), SecurityGroups: out})
+	standin.WriteJSON(w, http.StatusOK, instance.ListSecurityGroupsResponse{TotalCount: uint32(len(out)), SecurityGroups: out})
 }
 
 func (s *StandIn) createSecurityGroup(w http.ResponseWriter, r *http.Request) {
@@ -124,7 +124,7 @@ func (s *StandIn) createSecurityGroup(w http.ResponseWriter, r *http.Request) {
 	if !s.Saved(w) {
 		return
 	}
-	writeJSON(w, http.StatusCreated, instance.CreateSecurityGroupResponse{SecurityGroup: s.groupView(g, now)})
+	standin.WriteJSON(w, http.StatusCreated, instance.CreateSecurityGroupResponse{SecurityGroup: s.groupView(g, now)})
 }
 
 // policy is a default policy asked for, accept when none is: Scaleway's
@@ -148,7 +148,7 @@ func (s *StandIn) getSecurityGroup(w http.ResponseWriter, r *http.Request) {
 		notFound(w, "instance_security_group", r.PathValue("id"))
 		return
 	}
-	writeJSON(w, http.StatusOK, instance.GetSecurityGroupResponse{SecurityGroup: s.groupView(g, s.Now())})
+	standin.WriteJSON(w, http.StatusOK, instance.GetSecurityGroupResponse{SecurityGroup: s.groupView(g, s.Now())})
 }
 
 // deleteSecurityGroup deletes a group no server uses; one still used
@@ -216,7 +216,7 @@ func (s *StandIn) setSecurityGroupRules(w http.ResponseWriter, r *http.Request) 
 	if !s.Saved(w) {
 		return
 	}
-	writeJSON(w, http.StatusOK, instance.SetSecurityGroupRulesResponse{Rules: g.Rules})
+	standin.WriteJSON(w, http.StatusOK, instance.SetSecurityGroupRulesResponse{Rules: g.Rules})
 }
 
 // validateRule checks a rule as the SDK's enums and Scaleway's ports

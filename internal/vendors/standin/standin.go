@@ -291,3 +291,10 @@ func unit(key string, step int64) float64 {
 	x ^= x >> 31
 	return float64(x>>11) / float64(1<<53)
 }
+
+// WriteJSON answers status with v as JSON, as the vendors' REST APIs do.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}

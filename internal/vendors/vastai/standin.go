@@ -251,7 +251,7 @@ func writeTooFrequent(w http.ResponseWriter, method string, threshold float64) {
 		writeError(w, http.StatusTooManyRequests, codeRateLimit, msg)
 		return
 	}
-	writeJSON(w, http.StatusTooManyRequests, tooFrequent{Detail: msg})
+	standin.WriteJSON(w, http.StatusTooManyRequests, tooFrequent{Detail: msg})
 }
 
 // faultBody is the body of an injected failure in Vast's envelopes.
@@ -271,26 +271,20 @@ func faultBody(status int, message string) (string, []byte) {
 	return "application/json", b
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
-}
-
 // writeError writes the spec's Error schema, {success: false, error, msg}.
 func writeError(w http.ResponseWriter, status int, code, msg string) {
-	writeJSON(w, status, errorEnvelope{errorBody: errorBody{Error: code, Msg: msg}})
+	standin.WriteJSON(w, status, errorEnvelope{errorBody: errorBody{Error: code, Msg: msg}})
 }
 
 // writeBare writes {error, msg} without success, as search and the
 // instance list answer.
 func writeBare(w http.ResponseWriter, status int, code, msg string) {
-	writeJSON(w, status, errorBody{Error: code, Msg: msg})
+	standin.WriteJSON(w, status, errorBody{Error: code, Msg: msg})
 }
 
 // writeRefusal writes a create's error, which names the ask.
 func writeRefusal(w http.ResponseWriter, status int, askID int64, code, msg string) {
-	writeJSON(w, status, rentRefusal{errorEnvelope{errorBody: errorBody{Error: code, Msg: msg}}, askID})
+	standin.WriteJSON(w, status, rentRefusal{errorEnvelope{errorBody: errorBody{Error: code, Msg: msg}}, askID})
 }
 
 // liveAsks counts the live instances on each ask; the caller holds s.Mu.
@@ -727,7 +721,7 @@ func (s *StandIn) createInstance(w http.ResponseWriter, r *http.Request) {
 	if !s.Saved(w) {
 		return
 	}
-	writeJSON(w, http.StatusOK, createResponse{Success: true, NewContract: rec.ID})
+	standin.WriteJSON(w, http.StatusOK, createResponse{Success: true, NewContract: rec.ID})
 }
 
 // find returns the instance with id, destroyed ones only when asked;
@@ -834,7 +828,7 @@ func (s *StandIn) showInstance(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := s.view(rec, s.Now())
-	writeJSON(w, http.StatusOK, instanceEnvelope{Instances: &v})
+	standin.WriteJSON(w, http.StatusOK, instanceEnvelope{Instances: &v})
 }
 
 func (s *StandIn) destroyInstance(w http.ResponseWriter, r *http.Request) {
@@ -854,7 +848,7 @@ func (s *StandIn) destroyInstance(w http.ResponseWriter, r *http.Request) {
 	if !s.Saved(w) {
 		return
 	}
-	writeJSON(w, http.StatusOK, okMsg{Success: true, Msg: "Instance destroyed successfully"})
+	standin.WriteJSON(w, http.StatusOK, okMsg{Success: true, Msg: "Instance destroyed successfully"})
 }
 
 func (s *StandIn) attachSSHKey(w http.ResponseWriter, r *http.Request) {
@@ -893,7 +887,7 @@ func (s *StandIn) attachSSHKey(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	writeJSON(w, http.StatusOK, okMsg{Success: true, Msg: "SSH key attached successfully"})
+	standin.WriteJSON(w, http.StatusOK, okMsg{Success: true, Msg: "SSH key attached successfully"})
 }
 
 // listToken is the keyset cursor: the last id of the page, as Vast's
@@ -1004,5 +998,5 @@ func (s *StandIn) showInstances(w http.ResponseWriter, r *http.Request) {
 		tok := encodeToken(page[len(page)-1].ID)
 		resp.NextToken = &tok
 	}
-	writeJSON(w, http.StatusOK, resp)
+	standin.WriteJSON(w, http.StatusOK, resp)
 }

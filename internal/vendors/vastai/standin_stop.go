@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/gpusupply/supply/internal/vendors/standin"
 )
 
 // starting reports whether the instance is loading again after a start
@@ -57,5 +59,5 @@ func (s *StandIn) manageInstance(w http.ResponseWriter, r *http.Request) {
 	if !s.Saved(w) {
 		return
 	}
-	writeJSON(w, http.StatusOK, manageAnswer{Success: true})
+	standin.WriteJSON(w, http.StatusOK, manageAnswer{Success: true})
 }

@@ -230,14 +230,8 @@ func faultBody(status int, message string) (string, []byte) {
 	return "application/json", b
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
-}
-
 func writeError(w http.ResponseWriter, status int, code, format string, args ...any) {
-	writeJSON(w, status, apiError{Code: code, Message: fmt.Sprintf(format, args...)})
+	standin.WriteJSON(w, status, apiError{Code: code, Message: fmt.Sprintf(format, args...)})
 }
 
 // writeID answers a create with the bare id as text, as Verda does.
@@ -294,7 +288,7 @@ func (s *StandIn) issueToken(w http.ResponseWriter, r *http.Request) {
 		RefreshToken: uuid.NewString(), Scope: "fullAccess"}
 	s.access[resp.AccessToken] = s.Now().Add(s.tokenTTL)
 	s.refresh[resp.RefreshToken] = true
-	writeJSON(w, http.StatusOK, resp)
+	standin.WriteJSON(w, http.StatusOK, resp)
 }
 
 func (s *StandIn) listInstanceTypes(w http.ResponseWriter, r *http.Request) {
@@ -320,7 +314,7 @@ func (s *StandIn) listInstanceTypes(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, it)
 	}
-	writeJSON(w, http.StatusOK, out)
+	standin.WriteJSON(w, http.StatusOK, out)
 }
 
 func gpuDescription(t seedType) string {
@@ -348,17 +342,17 @@ func pricesAsStrings(it instanceType) map[string]any {
 }
 
 func (s *StandIn) listLocations(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.locations)
+	standin.WriteJSON(w, http.StatusOK, s.locations)
 }
 
 func (s *StandIn) listVolumeTypes(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, seedVolumePrices)
+	standin.WriteJSON(w, http.StatusOK, seedVolumePrices)
 }
 
 func (s *StandIn) getBalance(w http.ResponseWriter, r *http.Request) {
 	s.Mu.Lock()
 	defer s.Mu.Unlock()
-	writeJSON(w, http.StatusOK, balance{Amount: s.balance, Currency: "usd"})
+	standin.WriteJSON(w, http.StatusOK, balance{Amount: s.balance, Currency: "usd"})
 }
 
 // spotQuery reads is_spot (the current API) or isSpot (the 2023 spec).
@@ -458,7 +452,7 @@ func (s *StandIn) listAvailability(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, la)
 	}
-	writeJSON(w, http.StatusOK, out)
+	standin.WriteJSON(w, http.StatusOK, out)
 }
 
 func (s *StandIn) checkAvailability(w http.ResponseWriter, r *http.Request) {
@@ -472,13 +466,13 @@ func (s *StandIn) checkAvailability(w http.ResponseWriter, r *http.Request) {
 			ok = ok || s.available(o, spot, now) > 0
 		}
 	}
-	writeJSON(w, http.StatusOK, ok)
+	standin.WriteJSON(w, http.StatusOK, ok)
 }
 
 func (s *StandIn) listKeys(w http.ResponseWriter, r *http.Request) {
 	s.Mu.Lock()
 	defer s.Mu.Unlock()
-	writeJSON(w, http.StatusOK, nonNil(s.State.Keys))
+	standin.WriteJSON(w, http.StatusOK, nonNil(s.State.Keys))
 }
 
 func nonNil[T any](s []T) []T {
@@ -520,7 +514,7 @@ func (s *StandIn) deleteKey(w http.ResponseWriter, r *http.Request) {
 func (s *StandIn) listScripts(w http.ResponseWriter, r *http.Request) {
 	s.Mu.Lock()
 	defer s.Mu.Unlock()
-	writeJSON(w, http.StatusOK, nonNil(s.State.Scripts))
+	standin.WriteJSON(w, http.StatusOK, nonNil(s.State.Scripts))
 }
 
 func (s *StandIn) addScript(w http.ResponseWriter, r *http.Request) {
@@ -658,7 +652,7 @@ func (s *StandIn) getInstance(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "Invalid instance id")
 		return
 	}
-	writeJSON(w, http.StatusOK, s.view(in, now))
+	standin.WriteJSON(w, http.StatusOK, s.view(in, now))
 }
 
 func (s *StandIn) listInstances(w http.ResponseWriter, r *http.Request) {
@@ -675,7 +669,7 @@ func (s *StandIn) listInstances(w http.ResponseWriter, r *http.Request) {
 			out = append(out, v)
 		}
 	}
-	writeJSON(w, http.StatusOK, out)
+	standin.WriteJSON(w, http.StatusOK, out)
 }
 
 // deployBody is deployRequest as the API accepts it: ssh_key_ids may be
@@ -841,7 +835,7 @@ func (s *StandIn) action(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case failed == 0:
-		writeJSON(w, http.StatusAccepted, results)
+		standin.WriteJSON(w, http.StatusAccepted, results)
 	case len(ids) == 1:
 		// One instance: its refusal is the answer, in the error envelope.
 		code := "invalid_request"
@@ -850,6 +844,6 @@ func (s *StandIn) action(w http.ResponseWriter, r *http.Request) {
 		}
 		writeError(w, results[0].StatusCode, code, "%s", results[0].Error)
 	default:
-		writeJSON(w, http.StatusMultiStatus, results)
+		standin.WriteJSON(w, http.StatusMultiStatus, results)
 	}
 }

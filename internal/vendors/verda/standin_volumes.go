@@ -82,7 +82,7 @@ func (s *StandIn) listVolumes(w http.ResponseWriter, r *http.Request) {
 		out = append(out, s.renderVolume(v))
 	}
 	out = slices.DeleteFunc(out, func(v volume) bool { return status != "" && v.Status != status })
-	writeJSON(w, http.StatusOK, out)
+	standin.WriteJSON(w, http.StatusOK, out)
 }
 
 func (s *StandIn) getVolume(w http.ResponseWriter, r *http.Request) {
@@ -91,12 +91,12 @@ func (s *StandIn) getVolume(w http.ResponseWriter, r *http.Request) {
 	defer s.Mu.Unlock()
 	now := s.Now()
 	if v := s.volumeByID(id); v != nil {
-		writeJSON(w, http.StatusOK, s.renderVolume(v))
+		standin.WriteJSON(w, http.StatusOK, s.renderVolume(v))
 		return
 	}
 	for _, in := range s.State.Instances {
 		if in.OSVolumeID == id && s.phase(in, now) != phaseGone {
-			writeJSON(w, http.StatusOK, s.renderOSVolume(in, now))
+			standin.WriteJSON(w, http.StatusOK, s.renderOSVolume(in, now))
 			return
 		}
 	}

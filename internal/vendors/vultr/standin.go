@@ -310,14 +310,14 @@ func (s *StandIn) listPlans(w http.ResponseWriter, r *http.Request) {
 	}
 	page, meta, ok := paginate(w, r, out)
 	if ok {
-		writeJSON(w, http.StatusOK, plansPage{Plans: page, Meta: meta})
+		standin.WriteJSON(w, http.StatusOK, plansPage{Plans: page, Meta: meta})
 	}
 }
 
 func (s *StandIn) listRegions(w http.ResponseWriter, r *http.Request) {
 	page, meta, ok := paginate(w, r, seedRegions)
 	if ok {
-		writeJSON(w, http.StatusOK, regionsPage{Regions: page, Meta: meta})
+		standin.WriteJSON(w, http.StatusOK, regionsPage{Regions: page, Meta: meta})
 	}
 }
 
@@ -337,7 +337,7 @@ func (s *StandIn) availability(w http.ResponseWriter, r *http.Request) {
 				out.AvailablePlans = append(out.AvailablePlans, id)
 			}
 		}
-		writeJSON(w, http.StatusOK, out)
+		standin.WriteJSON(w, http.StatusOK, out)
 	})
 }
 
@@ -345,7 +345,7 @@ func (s *StandIn) listSSHKeys(w http.ResponseWriter, r *http.Request) {
 	s.locked(w, func(time.Time) {
 		page, meta, ok := paginate(w, r, s.State.Keys)
 		if ok {
-			writeJSON(w, http.StatusOK, sshKeysPage{SSHKeys: page, Meta: meta})
+			standin.WriteJSON(w, http.StatusOK, sshKeysPage{SSHKeys: page, Meta: meta})
 		}
 	})
 }
@@ -369,7 +369,7 @@ func (s *StandIn) createSSHKey(w http.ResponseWriter, r *http.Request) {
 		if !s.Saved(w) {
 			return
 		}
-		writeJSON(w, http.StatusCreated, sshKeyAnswer{SSHKey: key})
+		standin.WriteJSON(w, http.StatusCreated, sshKeyAnswer{SSHKey: key})
 	})
 }
 
@@ -429,7 +429,7 @@ func (s *StandIn) createInstance(w http.ResponseWriter, r *http.Request) {
 		}
 		out := s.render(rec, now)
 		out.DefaultPassword = newID()[:16]
-		writeJSON(w, http.StatusAccepted, instanceAnswer{Instance: out})
+		standin.WriteJSON(w, http.StatusAccepted, instanceAnswer{Instance: out})
 	})
 }
 
@@ -446,7 +446,7 @@ func (s *StandIn) listInstances(w http.ResponseWriter, r *http.Request) {
 		}
 		page, meta, ok := paginate(w, r, out)
 		if ok {
-			writeJSON(w, http.StatusOK, instancesPage{Instances: page, Meta: meta})
+			standin.WriteJSON(w, http.StatusOK, instancesPage{Instances: page, Meta: meta})
 		}
 	})
 }
@@ -465,7 +465,7 @@ func (s *StandIn) withInstance(w http.ResponseWriter, r *http.Request, f func(re
 
 func (s *StandIn) getInstance(w http.ResponseWriter, r *http.Request) {
 	s.withInstance(w, r, func(rec *record, now time.Time) {
-		writeJSON(w, http.StatusOK, instanceAnswer{Instance: s.render(rec, now)})
+		standin.WriteJSON(w, http.StatusOK, instanceAnswer{Instance: s.render(rec, now)})
 	})
 }
 
@@ -603,15 +603,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 }
 
 func writeError(w http.ResponseWriter, status int, message string) {
-	writeJSON(w, status, apiError{Error: message, Status: status})
-}
-
-// writeJSON answers v. The Content-Type is exactly "application/json":
-// govultr decodes an answer only under that header.
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
+	standin.WriteJSON(w, status, apiError{Error: message, Status: status})
 }
 
 func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05+00:00") }

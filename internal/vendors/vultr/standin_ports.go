@@ -56,7 +56,7 @@ func (s *StandIn) listFirewalls(w http.ResponseWriter, r *http.Request) {
 		}
 		page, meta, ok := paginate(w, r, out)
 		if ok {
-			writeJSON(w, http.StatusOK, firewallGroupsPage{FirewallGroups: page, Meta: meta})
+			standin.WriteJSON(w, http.StatusOK, firewallGroupsPage{FirewallGroups: page, Meta: meta})
 		}
 	})
 }
@@ -75,7 +75,7 @@ func (s *StandIn) createFirewall(w http.ResponseWriter, r *http.Request) {
 		if !s.Saved(w) {
 			return
 		}
-		writeJSON(w, http.StatusCreated, firewallGroupAnswer{FirewallGroup: s.renderFirewall(g)})
+		standin.WriteJSON(w, http.StatusCreated, firewallGroupAnswer{FirewallGroup: s.renderFirewall(g)})
 	})
 }
 
@@ -104,7 +104,7 @@ func (s *StandIn) listRules(w http.ResponseWriter, r *http.Request) {
 	s.withFirewall(w, r, func(g *firewallGroup, _ time.Time) {
 		page, meta, ok := paginate(w, r, append([]firewallRuleWire{}, g.Rules...))
 		if ok {
-			writeJSON(w, http.StatusOK, firewallRulesPage{FirewallRules: page, Meta: meta})
+			standin.WriteJSON(w, http.StatusOK, firewallRulesPage{FirewallRules: page, Meta: meta})
 		}
 	})
 }
@@ -157,7 +157,7 @@ func (s *StandIn) createRule(w http.ResponseWriter, r *http.Request) {
 		if !s.Saved(w) {
 			return
 		}
-		writeJSON(w, http.StatusCreated, firewallRuleAnswer{FirewallRule: rule})
+		standin.WriteJSON(w, http.StatusCreated, firewallRuleAnswer{FirewallRule: rule})
 	})
 }
 

@@ -67,7 +67,7 @@ func (s *StandIn) listBlocks(w http.ResponseWriter, r *http.Request) {
 		}
 		page, meta, ok := paginate(w, r, all)
 		if ok {
-			writeJSON(w, http.StatusOK, blocksPage{Blocks: page, Meta: meta})
+			standin.WriteJSON(w, http.StatusOK, blocksPage{Blocks: page, Meta: meta})
 		}
 	})
 }
@@ -110,7 +110,7 @@ func (s *StandIn) createBlock(w http.ResponseWriter, r *http.Request) {
 		if !s.Saved(w) {
 			return
 		}
-		writeJSON(w, http.StatusAccepted, blockAnswer{Block: renderBlock(b)})
+		standin.WriteJSON(w, http.StatusAccepted, blockAnswer{Block: renderBlock(b)})
 	})
 }
 
@@ -129,7 +129,7 @@ func (s *StandIn) withBlock(w http.ResponseWriter, r *http.Request, f func(b *bl
 
 func (s *StandIn) getBlock(w http.ResponseWriter, r *http.Request) {
 	s.withBlock(w, r, func(b *blockRecord, _ time.Time) {
-		writeJSON(w, http.StatusOK, blockAnswer{Block: renderBlock(b)})
+		standin.WriteJSON(w, http.StatusOK, blockAnswer{Block: renderBlock(b)})
 	})
 }
 
