@@ -114,3 +114,13 @@ func KindName(err error) string {
 	name, _ := kindOf(err)
 	return name
 }
+
+// NotFoundIsInvalid turns a create's 404 (an image or type it names does
+// not exist) into ErrInvalid: nothing the caller asked about is missing.
+func NotFoundIsInvalid(err error) error {
+	var e *Error
+	if errors.As(err, &e) && e.Kind == ErrNotFound {
+		e.Kind = ErrInvalid
+	}
+	return err
+}

@@ -266,23 +266,12 @@ func (a *Adapter) Create(ctx context.Context, req vendors.CreateRequest) (vendor
 	// A create is never re-sent by the client: a timeout or 5xx comes back
 	// as ErrTransient and the next Create finds the VM if it was made.
 	if err := a.client.Do(ctx, vendors.Request{Op: "create", Method: http.MethodPost, Path: "/core/virtual-machines", JSON: body}, &resp); err != nil {
-		return vendors.Instance{}, notFoundIsInvalid(err)
+		return vendors.Instance{}, vendors.NotFoundIsInvalid(err)
 	}
 	if len(resp.Instances) == 0 {
 		return vendors.Instance{}, &vendors.Error{Vendor: vendorName, Op: "create", Kind: vendors.ErrTransient, Message: "create answered without an instance"}
 	}
 	return a.instance(resp.Instances[0]), nil
-}
-
-// notFoundIsInvalid turns a create's 404 (an environment, flavor, key or
-// image it names does not exist) into ErrInvalid: nothing the caller
-// asked about is missing, the request is wrong.
-func notFoundIsInvalid(err error) error {
-	var e *vendors.Error
-	if errors.As(err, &e) && e.Kind == vendors.ErrNotFound {
-		e.Kind = vendors.ErrInvalid
-	}
-	return err
 }
 
 func (a *Adapter) invalid(op, msg string) error {

@@ -1,9 +1,8 @@
 package hyperstack
 
 import (
-	"hash/fnv"
-
 	"github.com/gpusupply/supply/internal/vendors"
+	"github.com/gpusupply/supply/internal/vendors/standin"
 )
 
 // The stand-in's catalog: Hyperstack's real regions, flavors and GPU
@@ -122,18 +121,11 @@ func seedOffers(scale int) []offer {
 					continue
 				}
 				if n > 1 {
-					stock = spread(stock, region+"/"+f.name)
+					stock = standin.Spread(stock, region+"/"+f.name)
 				}
 				offers = append(offers, offer{id: len(offers) + 1, region: region, flavor: flavors[f.name], stock: stock})
 			}
 		}
 	}
 	return offers
-}
-
-// spread varies a synthetic copy's stock between 0 and twice the real one.
-func spread(stock int, key string) int {
-	h := fnv.New32a()
-	h.Write([]byte(key))
-	return int(h.Sum32() % uint32(2*stock+1))
 }

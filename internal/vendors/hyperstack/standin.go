@@ -277,14 +277,7 @@ func (s *StandIn) listEnvironments(w http.ResponseWriter, r *http.Request) {
 	}
 	start, end, number, size := page(r, len(match))
 	standin.WriteJSON(w, http.StatusOK, environmentList{okEnvelope{true, "Getting environments success"},
-		pageFields{len(match), number, size}, nonNil(match[start:end])})
-}
-
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
+		pageFields{len(match), number, size}, standin.NonNil(match[start:end])})
 }
 
 func (s *StandIn) createEnvironment(w http.ResponseWriter, r *http.Request) {
@@ -344,7 +337,7 @@ func (s *StandIn) listKeypairs(w http.ResponseWriter, r *http.Request) {
 	}
 	start, end, number, size := page(r, len(match))
 	standin.WriteJSON(w, http.StatusOK, keypairList{okEnvelope{true, "Getting keypairs success"},
-		pageFields{len(match), number, size}, nonNil(match[start:end])})
+		pageFields{len(match), number, size}, standin.NonNil(match[start:end])})
 }
 
 func (s *StandIn) importKeypair(w http.ResponseWriter, r *http.Request) {
@@ -564,11 +557,11 @@ func (s *StandIn) view(vm *vmRecord, now time.Time) instanceFields {
 		Flavor:            instanceFlavor{ID: o.id, Name: o.flavor.name, CPU: o.flavor.cpu, RAM: o.flavor.ram, Disk: o.flavor.disk, Ephemeral: o.flavor.ephemeral, GPU: o.flavor.gpu, GPUCount: o.flavor.gpuCount},
 		Keypair:           nameOnly{vm.KeyName},
 		Image:             nameOnly{vm.Image},
-		Labels:            nonNil(vm.Labels),
+		Labels:            standin.NonNil(vm.Labels),
 		CreatedAt:         vm.CreatedAt,
 		Features:          map[string]any{},
 		Environment:       instanceEnvironment{Name: vm.Environment, Region: vm.Region, OrgID: 1, Features: environmentFeatures{GreenStatus: "GREEN"}},
-		SecurityRules:     nonNil(vm.SecurityRules),
+		SecurityRules:     standin.NonNil(vm.SecurityRules),
 		VolumeAttachments: s.attachments(vm),
 		RequiresPublicIP:  vm.FloatingIP,
 	}

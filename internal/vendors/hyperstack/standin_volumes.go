@@ -93,7 +93,7 @@ func (s *StandIn) listVolumes(w http.ResponseWriter, r *http.Request) {
 	}
 	start, end, number, size := page(r, len(match))
 	standin.WriteJSON(w, http.StatusOK, volumeList{okEnvelope{true, "Getting volumes success"},
-		pageFields{len(match), number, size}, nonNil(match[start:end])})
+		pageFields{len(match), number, size}, standin.NonNil(match[start:end])})
 }
 
 // pathVolume is the live volume the path names, or a 404 answered; the

@@ -56,7 +56,7 @@ func (a *Adapter) CreateVolume(ctx context.Context, req vendors.VolumeRequest) (
 		Description: strings.Join(vendors.MarkText(req.VolumeID, req.Owner), " "),
 	}}, &resp)
 	if err != nil {
-		return vendors.Volume{}, notFoundIsInvalid(err)
+		return vendors.Volume{}, vendors.NotFoundIsInvalid(err)
 	}
 	return toVolume(resp.Volume), nil
 }

@@ -675,10 +675,10 @@ func (a *Adapter) Create(ctx context.Context, req vendors.CreateRequest) (vendor
 		return a.getByName(ctx, l.project, l.name)
 	}
 	if err != nil {
-		return vendors.Instance{}, notFoundIsInvalid(err)
+		return vendors.Instance{}, vendors.NotFoundIsInvalid(err)
 	}
 	if err := a.await(ctx, a.operations, op, "InstanceService/Create", a.deleteInstance); err != nil {
-		return vendors.Instance{}, notFoundIsInvalid(err)
+		return vendors.Instance{}, vendors.NotFoundIsInvalid(err)
 	}
 	in, err := a.Get(ctx, op.GetResourceId())
 	if err != nil {
@@ -822,16 +822,6 @@ func idempotent(ctx context.Context, id string) context.Context {
 	return metadata.AppendToOutgoingContext(ctx, "x-idempotency-key", key)
 }
 
-// notFoundIsInvalid turns a create's NOT_FOUND (a subnet, platform or
-// cluster it names does not exist) into ErrInvalid: the request is wrong.
-func notFoundIsInvalid(err error) error {
-	var e *vendors.Error
-	if errors.As(err, &e) && e.Kind == vendors.ErrNotFound {
-		e.Kind = vendors.ErrInvalid
-	}
-	return err
-}
-
 func (a *Adapter) invalid(op, msg string) error {
 	return &vendors.Error{Vendor: vendorName, Op: op, Kind: vendors.ErrInvalid, Message: msg}
 }
@@ -911,10 +901,10 @@ func (a *Adapter) ensureCluster(ctx context.Context, project, clusterID, fabric 
 		return c.GetMetadata().GetId(), err
 	}
 	if err != nil {
-		return "", notFoundIsInvalid(err)
+		return "", vendors.NotFoundIsInvalid(err)
 	}
 	if err := a.await(ctx, a.operations, op, "GpuClusterService/Create", a.deleteCluster); err != nil {
-		return "", notFoundIsInvalid(err)
+		return "", vendors.NotFoundIsInvalid(err)
 	}
 	return op.GetResourceId(), nil
 }

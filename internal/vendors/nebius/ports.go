@@ -96,11 +96,11 @@ func (a *Adapter) ensureSecurityGroup(ctx context.Context, project, network stri
 		op, err := a.rules.Create(idempotent(ctx, "rule:"+req.ResourceID+"/"+r.name), &vpcpb.CreateSecurityRuleRequest{
 			Metadata: &pb.ResourceMetadata{ParentId: id, Name: r.name}, Spec: r.spec})
 		if err != nil && !isAlreadyExists(err) {
-			return "", notFoundIsInvalid(err)
+			return "", vendors.NotFoundIsInvalid(err)
 		}
 		if err == nil {
 			if err := a.await(ctx, a.vpcOperations, op, "SecurityRuleService/Create", a.deleteRule); err != nil {
-				return "", notFoundIsInvalid(err)
+				return "", vendors.NotFoundIsInvalid(err)
 			}
 		}
 	}
@@ -125,10 +125,10 @@ func (a *Adapter) createGroup(ctx context.Context, body *vpcpb.CreateSecurityGro
 		return a.groupID(ctx, md.GetParentId(), md.GetName())
 	}
 	if err != nil {
-		return "", notFoundIsInvalid(err)
+		return "", vendors.NotFoundIsInvalid(err)
 	}
 	if err := a.await(ctx, a.vpcOperations, op, "SecurityGroupService/Create", a.deleteGroup); err != nil {
-		return "", notFoundIsInvalid(err)
+		return "", vendors.NotFoundIsInvalid(err)
 	}
 	return op.GetResourceId(), nil
 }

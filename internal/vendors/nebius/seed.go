@@ -1,9 +1,8 @@
 package nebius
 
 import (
-	"hash/fnv"
-
 	"github.com/gpusupply/supply/internal/vendors"
+	"github.com/gpusupply/supply/internal/vendors/standin"
 )
 
 // The stand-in's catalog: Nebius's real regions, platforms and presets,
@@ -133,7 +132,7 @@ func seedOffers(scale int) []offer {
 						continue
 					}
 					if n > 1 {
-						stock = spread(stock, region+"/"+p.name+"/"+pr.name)
+						stock = standin.Spread(stock, region+"/"+p.name+"/"+pr.name)
 					}
 					offers = append(offers, offer{region: region, fabric: r.fabric, platform: p, preset: pr, stock: stock})
 				}
@@ -141,11 +140,4 @@ func seedOffers(scale int) []offer {
 		}
 	}
 	return offers
-}
-
-// spread varies a synthetic copy's stock between 0 and twice the real one.
-func spread(stock int, key string) int {
-	h := fnv.New32a()
-	h.Write([]byte(key))
-	return int(h.Sum32() % uint32(2*stock+1))
 }

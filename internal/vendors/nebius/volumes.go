@@ -94,10 +94,10 @@ func (a *Adapter) CreateVolume(ctx context.Context, req vendors.VolumeRequest) (
 		return a.volume(d), nil
 	}
 	if err != nil {
-		return vendors.Volume{}, notFoundIsInvalid(err)
+		return vendors.Volume{}, vendors.NotFoundIsInvalid(err)
 	}
 	if err := a.await(ctx, a.operations, op, "DiskService/Create", a.deleteDisk); err != nil {
-		return vendors.Volume{}, notFoundIsInvalid(err)
+		return vendors.Volume{}, vendors.NotFoundIsInvalid(err)
 	}
 	return a.GetVolume(ctx, op.GetResourceId())
 }

@@ -1,9 +1,8 @@
 package runpod
 
 import (
-	"hash/fnv"
-
 	"github.com/gpusupply/supply/internal/vendors"
+	"github.com/gpusupply/supply/internal/vendors/standin"
 )
 
 // The stand-in's catalog: RunPod's real data centres, GPU type ids and
@@ -120,7 +119,7 @@ func seedOfferings(scale int) []offering {
 						continue
 					}
 					if n > 1 {
-						stock = spread(stock, id+"/"+g.id+"/"+cloud)
+						stock = standin.Spread(stock, id+"/"+g.id+"/"+cloud)
 					}
 					out = append(out, offering{gpu: g, cloud: cloud, dc: id, region: dc.region, stock: stock})
 				}
@@ -128,13 +127,6 @@ func seedOfferings(scale int) []offering {
 		}
 	}
 	return out
-}
-
-// spread varies a synthetic copy's stock between 0 and twice the real one.
-func spread(stock int, key string) int {
-	h := fnv.New32a()
-	h.Write([]byte(key))
-	return int(h.Sum32() % uint32(2*stock+1))
 }
 
 // listPrice is a GPU's price per GPU-hour in a cloud (0: not sold there).

@@ -511,7 +511,7 @@ func (s *StandIn) view(p *podRecord, now time.Time) pod {
 	dc := p.DC
 	v := pod{
 		ID: p.ID, Name: p.Name, Status: status, Image: p.Image, Args: p.Args, Disk: p.Disk,
-		Ports: nonNil(p.Ports), Env: p.Env, GPU: &createGPU{ID: p.GPU, Count: p.GPUCount},
+		Ports: standin.NonNil(p.Ports), Env: p.Env, GPU: &createGPU{ID: p.GPU, Count: p.GPUCount},
 		Cloud: p.Cloud, DataCenterID: &dc, Cost: roundPrice(float64(p.GPUCount) * g.listPrice(p.Cloud)),
 		CreatedAt: p.CreatedAt, Mounts: podMounts{Network: p.Mounts},
 		SSH: podSSH{Proxy: &sshEndpoint{Host: "ssh.runpod.io", Port: 22, Username: p.ID + "-64411eb2",
@@ -545,13 +545,6 @@ func (s *StandIn) view(p *podRecord, now time.Time) pod {
 		v.Actions = []string{"stop", "terminate"}
 	}
 	return v
-}
-
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
 }
 
 func findGPU(id string) (seedGPU, bool) {

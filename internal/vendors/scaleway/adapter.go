@@ -464,7 +464,7 @@ func (a *Adapter) resolveImage(ctx context.Context, zone, commercialType string)
 		return err
 	})
 	if err != nil {
-		return "", notFoundIsInvalid(err) // an unknown label is a 404
+		return "", vendors.NotFoundIsInvalid(err) // an unknown label is a 404
 	}
 	for _, img := range list.LocalImages {
 		if img.IsCompatible(commercialType) {
@@ -485,7 +485,7 @@ func (a *Adapter) createServer(ctx context.Context, req *instance.CreateServerRe
 		return err
 	})
 	if err != nil {
-		return nil, notFoundIsInvalid(err)
+		return nil, vendors.NotFoundIsInvalid(err)
 	}
 	return resp.Server, nil
 }
@@ -546,16 +546,6 @@ func (a *Adapter) deleteServer(ctx context.Context, zone, serverID string) error
 	return a.call(ctx, "delete server", true, func(opts ...scw.RequestOption) error {
 		return a.instances.DeleteServer(&instance.DeleteServerRequest{Zone: scw.Zone(zone), ServerID: serverID}, opts...)
 	})
-}
-
-// notFoundIsInvalid turns a create's 404 (an image or type it names does
-// not exist) into ErrInvalid: nothing the caller asked about is missing.
-func notFoundIsInvalid(err error) error {
-	var e *vendors.Error
-	if errors.As(err, &e) && e.Kind == vendors.ErrNotFound {
-		e.Kind = vendors.ErrInvalid
-	}
-	return err
 }
 
 // findByResource looks in zone for the server tagged with resourceID (nil

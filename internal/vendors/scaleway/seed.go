@@ -1,9 +1,8 @@
 package scaleway
 
 import (
-	"hash/fnv"
-
 	"github.com/gpusupply/supply/internal/vendors"
+	"github.com/gpusupply/supply/internal/vendors/standin"
 )
 
 // The stand-in's catalog: Scaleway's real GPU commercial types, with the
@@ -96,7 +95,7 @@ func seedOffers(scale int) []offer {
 					continue
 				}
 				if n > 1 {
-					stock = spread(stock, name+"/"+t.name)
+					stock = standin.Spread(stock, name+"/"+t.name)
 					t.eurHour = roundPrice(t.eurHour * (1 + 0.02*float64(n-1)))
 				}
 				offers = append(offers, offer{zone: name, typ: t, stock: stock})
@@ -104,11 +103,4 @@ func seedOffers(scale int) []offer {
 		}
 	}
 	return offers
-}
-
-// spread varies a synthetic copy's stock between 0 and twice the real one.
-func spread(stock int, key string) int {
-	h := fnv.New32a()
-	h.Write([]byte(key))
-	return int(h.Sum32() % uint32(2*stock+1))
 }

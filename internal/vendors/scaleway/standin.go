@@ -585,7 +585,7 @@ func (s *StandIn) view(srv *serverRecord, now time.Time) server {
 		ID: srv.ID, Name: srv.Name, Arch: "x86_64", CommercialType: srv.Type, BootType: "local",
 		Organization: srv.Project, Project: srv.Project, Hostname: srv.Name, Image: image,
 		Volumes:   map[string]serverVolume{},
-		Tags:      nonNil(srv.Tags),
+		Tags:      standin.NonNil(srv.Tags),
 		PublicIPs: []publicIP{}, MACAddress: macAddress(srv.ID), RoutedIPEnabled: true,
 		IPv6: json.RawMessage("null"), ExtraNetworks: []json.RawMessage{}, DynamicIPRequired: srv.DynamicIP,
 		CreationDate: stamp(srv.CreatedAt), ModificationDate: stamp(srv.CreatedAt),
@@ -638,13 +638,6 @@ func (v server) ipv4() string {
 func macAddress(id string) string {
 	u := uuid.MustParse(id)
 	return fmt.Sprintf("de:00:00:%02x:%02x:%02x", u[0], u[1], u[2])
-}
-
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
 }
 
 // server finds a server that still exists in the request's zone; the
@@ -994,7 +987,7 @@ func (s *StandIn) volumeView(v *volumeRecord, now time.Time) blockVolume {
 	b := blockVolume{
 		ID: v.ID, Name: v.Name, Type: "sbs_5k", Size: v.Size, ProjectID: v.Project,
 		CreatedAt: blockStamp(v.CreatedAt), UpdatedAt: blockStamp(v.CreatedAt),
-		References: []volumeRef{}, Status: "in_use", Tags: nonNil(v.Tags),
+		References: []volumeRef{}, Status: "in_use", Tags: standin.NonNil(v.Tags),
 		Specs: volumeSpecs{PerfIOPS: 5000, Class: "sbs"}, Zone: v.Zone,
 	}
 	ref := volumeRef{ID: uuid.NewSHA1(uuid.NameSpaceURL, []byte("ref/"+v.ID)).String(), ProductResourceType: "instance_server",
@@ -1041,7 +1034,7 @@ func (s *StandIn) listVolumes(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	start, end := paging(r, blockPageSize, len(match))
-	standin.WriteJSON(w, http.StatusOK, blockVolumeList{Volumes: nonNil(match[start:end]), TotalCount: len(match)})
+	standin.WriteJSON(w, http.StatusOK, blockVolumeList{Volumes: standin.NonNil(match[start:end]), TotalCount: len(match)})
 }
 
 // updateVolume answers the Block API's UpdateVolume: a new name or tags.

@@ -55,7 +55,7 @@ func (s *StandIn) groupView(g *securityGroupRecord, now time.Time) *instance.Sec
 	created, modified := g.CreatedAt, g.ModifiedAt
 	v := &instance.SecurityGroup{ID: g.ID, Name: g.Name, Description: g.Description, EnableDefaultSecurity: true,
 		InboundDefaultPolicy: g.Inbound, OutboundDefaultPolicy: g.Outbound, Organization: g.Project, Project: g.Project,
-		Tags: nonNil(g.Tags), CreationDate: &created, ModificationDate: &modified, Servers: []*instance.ServerSummary{},
+		Tags: standin.NonNil(g.Tags), CreationDate: &created, ModificationDate: &modified, Servers: []*instance.ServerSummary{},
 		Stateful: g.Stateful, State: instance.SecurityGroupStateAvailable, Zone: scw.Zone(g.Zone)}
 	for _, srv := range s.State.Servers {
 		if srv.SecurityGroup == g.ID && s.phase(srv, now) != phaseGone {

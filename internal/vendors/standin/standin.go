@@ -298,3 +298,20 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
 }
+
+// NonNil is s, or an empty slice for nil: what a vendor's API lists as
+// [] rather than null.
+func NonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// Spread varies the stock of a scaled catalog's synthetic copy of an item
+// between 0 and twice the real one's, fixed by key.
+func Spread(stock int, key string) int {
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	return int(h.Sum32() % uint32(2*stock+1))
+}

@@ -625,13 +625,6 @@ func (s *StandIn) searchOffers(w http.ResponseWriter, r *http.Request) {
 	st.End("]}")
 }
 
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
-}
-
 // readBody reads a request body of at most 1 MB, answering 400 itself
 // when it cannot.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
@@ -993,7 +986,7 @@ func (s *StandIn) showInstances(w http.ResponseWriter, r *http.Request) {
 	slices.SortFunc(match, func(a, b instance) int { return cmp.Compare(a.ID, b.ID) })
 	start, _ := slices.BinarySearchFunc(match, after+1, func(in instance, id int64) int { return cmp.Compare(in.ID, id) })
 	page := match[start:min(start+limit, len(match))]
-	resp := instanceList{Success: true, InstancesFound: len(page), TotalInstances: len(match), LabelCounts: labels, Instances: nonNil(page)}
+	resp := instanceList{Success: true, InstancesFound: len(page), TotalInstances: len(match), LabelCounts: labels, Instances: standin.NonNil(page)}
 	if start+limit < len(match) {
 		tok := encodeToken(page[len(page)-1].ID)
 		resp.NextToken = &tok

@@ -2,9 +2,9 @@ package verda
 
 import (
 	"fmt"
-	"hash/fnv"
 
 	"github.com/gpusupply/supply/internal/vendors"
+	"github.com/gpusupply/supply/internal/vendors/standin"
 )
 
 // The stand-in's catalog: Verda's real locations and instance types, with
@@ -114,18 +114,11 @@ func seedOffers(scale int) ([]offer, []location) {
 					continue
 				}
 				if n > 1 {
-					stock = [2]int{spread(stock[0], code+"/"+t.name), spread(stock[1], code+"/spot/"+t.name)}
+					stock = [2]int{standin.Spread(stock[0], code+"/"+t.name), standin.Spread(stock[1], code+"/spot/"+t.name)}
 				}
 				offers = append(offers, offer{location: code, country: l.country, t: t, stock: stock})
 			}
 		}
 	}
 	return offers, locations
-}
-
-// spread varies a synthetic copy's stock between 0 and twice the real one.
-func spread(stock int, key string) int {
-	h := fnv.New32a()
-	h.Write([]byte(key))
-	return int(h.Sum32() % uint32(2*stock+1))
 }

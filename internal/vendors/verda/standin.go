@@ -472,14 +472,7 @@ func (s *StandIn) checkAvailability(w http.ResponseWriter, r *http.Request) {
 func (s *StandIn) listKeys(w http.ResponseWriter, r *http.Request) {
 	s.Mu.Lock()
 	defer s.Mu.Unlock()
-	standin.WriteJSON(w, http.StatusOK, nonNil(s.State.Keys))
-}
-
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
-	}
-	return s
+	standin.WriteJSON(w, http.StatusOK, standin.NonNil(s.State.Keys))
 }
 
 func (s *StandIn) addKey(w http.ResponseWriter, r *http.Request) {
@@ -514,7 +507,7 @@ func (s *StandIn) deleteKey(w http.ResponseWriter, r *http.Request) {
 func (s *StandIn) listScripts(w http.ResponseWriter, r *http.Request) {
 	s.Mu.Lock()
 	defer s.Mu.Unlock()
-	standin.WriteJSON(w, http.StatusOK, nonNil(s.State.Scripts))
+	standin.WriteJSON(w, http.StatusOK, standin.NonNil(s.State.Scripts))
 }
 
 func (s *StandIn) addScript(w http.ResponseWriter, r *http.Request) {
@@ -609,7 +602,7 @@ func (s *StandIn) view(in *instanceRecord, now time.Time) instance {
 		Storage:   sizeSpec{Description: fmt.Sprintf("%d GB NVMe", in.OSVolumeGB), SizeInGigabytes: float64(in.OSVolumeGB)},
 		Hostname:  in.Hostname, Description: in.Description, Location: in.Location,
 		PricePerHour: flexFloat(in.Price), IsSpot: in.IsSpot, InstanceType: in.InstanceType, Image: in.Image,
-		OSName: "Ubuntu 24.04", SSHKeyIDs: nonNil(in.SSHKeyIDs), OSVolumeID: &in.OSVolumeID,
+		OSName: "Ubuntu 24.04", SSHKeyIDs: standin.NonNil(in.SSHKeyIDs), OSVolumeID: &in.OSVolumeID,
 	}
 	if in.ScriptID != "" {
 		v.StartupScriptID = &in.ScriptID
