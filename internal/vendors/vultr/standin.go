@@ -481,7 +481,7 @@ func (s *StandIn) deleteInstance(w http.ResponseWriter, r *http.Request) {
 		}
 		s.RemoveHost(rec.ID)
 		delete(s.State.Instances, rec.ID)
-		s.saved(w)
+		s.savedNoContent(w)
 	})
 }
 
@@ -491,7 +491,7 @@ func (s *StandIn) haltInstance(w http.ResponseWriter, r *http.Request) {
 			rec.HaltedAt = now
 		}
 		s.CloseHost(rec.ID)
-		s.saved(w)
+		s.savedNoContent(w)
 	})
 }
 
@@ -501,12 +501,13 @@ func (s *StandIn) startInstance(w http.ResponseWriter, r *http.Request) {
 	s.withInstance(w, r, func(rec *record, now time.Time) {
 		rec.HaltedAt, rec.BootedAt = time.Time{}, now
 		s.CloseHost(rec.ID)
-		s.saved(w)
+		s.savedNoContent(w)
 	})
 }
 
-// saved answers 204 once the state is saved.
-func (s *StandIn) saved(w http.ResponseWriter) {
+// savedNoContent answers 204 once the state is saved (Saved answers a
+// failure).
+func (s *StandIn) savedNoContent(w http.ResponseWriter) {
 	if !s.Saved(w) {
 		return
 	}

@@ -96,7 +96,7 @@ func (s *StandIn) withFirewall(w http.ResponseWriter, r *http.Request, f func(g 
 func (s *StandIn) deleteFirewall(w http.ResponseWriter, r *http.Request) {
 	s.withFirewall(w, r, func(g *firewallGroup, _ time.Time) {
 		delete(s.State.Firewalls, g.ID)
-		s.saved(w)
+		s.savedNoContent(w)
 	})
 }
 

@@ -145,7 +145,7 @@ func (s *StandIn) deleteBlock(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		delete(s.State.Blocks, b.ID)
-		s.saved(w)
+		s.savedNoContent(w)
 	})
 }
 
@@ -211,5 +211,5 @@ func (s *StandIn) remount(w http.ResponseWriter, rec *record, live *bool, now ti
 			return
 		}
 	}
-	s.saved(w)
+	s.savedNoContent(w)
 }
